@@ -1,0 +1,81 @@
+# OmniStock developer entry points. `make run` and `make test` work from a fresh clone:
+# they create .venv, install the pinned dependencies and generate the gRPC stubs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROTO_OUT := libs/omnistock_protos
+PROTOS := $(shell find proto -name '*.proto')
+SERVICES := catalog inventory gateway
+
+.PHONY: help venv proto run test test-unit test-integration e2e lint fmt lock migrate bench up down clean
+
+help:
+	@echo "make run    - start gateway + services locally (SQLite under var/, local Redis/RabbitMQ)"
+	@echo "make test   - run the whole test suite"
+	@echo "make lint   - ruff"
+	@echo "make proto  - regenerate gRPC stubs from proto/"
+	@echo "make bench  - run the benchmarks under bench/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+
+# Reinstall pinned third-party dependencies only when the lock file changes.
+$(VENV)/.deps: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+# Generated code is never edited by hand; it is rebuilt whenever a .proto changes.
+$(PROTO_OUT)/.stamp: $(PROTOS) $(VENV)/.deps
+	rm -rf $(PROTO_OUT)/omnistock
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) \
+		--grpc_python_out=$(PROTO_OUT) $(PROTOS)
+	touch $@
+
+proto: $(PROTO_OUT)/.stamp
+
+# Editable install of our own packages (libs + services) and the `omnistock` console script.
+$(VENV)/.installed: pyproject.toml $(PROTO_OUT)/.stamp
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	@mkdir -p var
+	$(BIN)/python -m omnistock_common.migrate_all $(SERVICES)
+
+run: venv migrate
+	$(BIN)/python -m omnistock_common.devrun
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/python -m pytest -m "not postgres and not redis and not rabbitmq" $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-resolve the lock file after changing dependencies in pyproject.toml (needs network to PyPI).
+lock:
+	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \
+		--python-version 3.11 --generate-hashes -o requirements.lock
+
+bench: venv
+	$(BIN)/python bench/catalog_import.py
+
+up:
+	docker compose up --build -d
+
+down:
+	docker compose down
+
+clean:
+	rm -rf $(VENV) $(PROTO_OUT)/omnistock $(PROTO_OUT)/.stamp var

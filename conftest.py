@@ -1,0 +1,3 @@
+"""Root conftest: shared fixtures (databases, Redis, RabbitMQ) for every test folder."""
+
+pytest_plugins = ["omnistock_common.testing"]

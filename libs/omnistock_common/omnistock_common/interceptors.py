@@ -1,0 +1,116 @@
+"""Server interceptor: request id, tenant check, access log, and errors → gRPC status.
+
+One place turns DomainError into a status with google.rpc details; any other exception becomes
+INTERNAL with the request id and nothing else, while the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from grpc_status import rpc_status
+
+from omnistock_common.context import REQUEST_ID_KEY, TENANT_KEY, metadata_dict, new_request_id
+from omnistock_common.errors import DomainError, internal_status, to_rpc_status
+from omnistock_common.logging import request_id_var, tenant_id_var
+
+log = logging.getLogger("omnistock.grpc")
+
+# Infrastructure services that answer without a tenant.
+TENANTLESS_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+class ServerContextInterceptor(grpc.ServerInterceptor):
+    """Wraps every handler of the server with the policy above."""
+
+    def __init__(self, tenantless_methods: frozenset[str] = frozenset()) -> None:
+        self._tenantless_methods = tenantless_methods
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        md = metadata_dict(handler_call_details.invocation_metadata)
+        needs_tenant = not method.startswith(TENANTLESS_PREFIXES) and method not in self._tenantless_methods
+
+        def prologue(context: grpc.ServicerContext) -> str:
+            request_id = md.get(REQUEST_ID_KEY) or new_request_id()
+            request_id_var.set(request_id)
+            tenant_id_var.set(md.get(TENANT_KEY, ""))
+            if needs_tenant and not md.get(TENANT_KEY):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, f"missing {TENANT_KEY} metadata")
+            return request_id
+
+        def fail(context: grpc.ServicerContext, exc: BaseException, request_id: str, started: float) -> None:
+            if isinstance(exc, DomainError):
+                _log_call(method, exc.code, started, exc.message)
+                context.abort_with_status(rpc_status.to_status(to_rpc_status(exc)))
+            log.exception("unhandled error in %s", method, extra={"grpc_method": method})
+            _log_call(method, grpc.StatusCode.INTERNAL, started)
+            context.abort_with_status(rpc_status.to_status(internal_status(request_id)))
+
+        def unary_response(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+                started = time.perf_counter()
+                request_id = prologue(context)
+                try:
+                    response = behavior(request_or_iterator, context)
+                except grpc.RpcError:
+                    raise
+                except Exception as exc:
+                    if _aborted(context):
+                        raise
+                    fail(context, exc, request_id, started)
+                    raise  # unreachable: abort raises
+                _log_call(method, grpc.StatusCode.OK, started)
+                return response
+
+            return wrapper
+
+        def stream_response(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+            def wrapper(request_or_iterator: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                started = time.perf_counter()
+                request_id = prologue(context)
+                try:
+                    yield from behavior(request_or_iterator, context)
+                except grpc.RpcError:
+                    raise
+                except Exception as exc:
+                    if _aborted(context):
+                        raise
+                    fail(context, exc, request_id, started)
+                    raise
+                _log_call(method, grpc.StatusCode.OK, started)
+
+            return wrapper
+
+        if handler.unary_unary:
+            return handler._replace(unary_unary=unary_response(handler.unary_unary))
+        if handler.stream_unary:
+            return handler._replace(stream_unary=unary_response(handler.stream_unary))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=stream_response(handler.unary_stream))
+        if handler.stream_stream:
+            return handler._replace(stream_stream=stream_response(handler.stream_stream))
+        return handler
+
+
+def _aborted(context: grpc.ServicerContext) -> bool:
+    """True when the handler itself already called context.abort()."""
+    code = getattr(context, "code", lambda: None)()
+    return code is not None and code != grpc.StatusCode.OK
+
+
+def _log_call(method: str, code: grpc.StatusCode, started: float, detail: str = "") -> None:
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    level = logging.WARNING if code == grpc.StatusCode.INTERNAL else logging.INFO
+    log.log(level, "%s %s", method, code.name,
+            extra={"grpc_method": method, "grpc_code": code.name, "ms": elapsed_ms, "detail": detail})
