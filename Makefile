@@ -8,7 +8,7 @@ PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 SERVICES := catalog inventory gateway
 
-.PHONY: help venv proto run test test-unit test-integration e2e lint fmt lock migrate bench up down clean
+.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock migrate bench up down clean
 
 help:
 	@echo "make run    - start gateway + services locally (SQLite under var/, local Redis/RabbitMQ)"
@@ -35,6 +35,18 @@ $(PROTO_OUT)/.stamp: $(PROTOS) $(VENV)/.deps
 
 proto: $(PROTO_OUT)/.stamp
 
+# buf (lint STANDARD + breaking FILE against main) from the npm registry, pinned, into .tools/.
+BUF_VERSION := 1.75.0
+BUF := .tools/node_modules/.bin/buf
+$(BUF):
+	mkdir -p .tools && cd .tools && npm install --silent --no-audit --no-fund @bufbuild/buf@$(BUF_VERSION) >/dev/null
+
+proto-lint: $(BUF)
+	cd proto && ../$(BUF) lint
+	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then \
+		cd proto && ../$(BUF) breaking --against '../.git#branch=main,subdir=proto'; \
+	else echo "buf breaking: no proto/ on main yet, skipped"; fi
+
 # Editable install of our own packages (libs + services) and the `omnistock` console script.
 $(VENV)/.installed: pyproject.toml $(PROTO_OUT)/.stamp
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
@@ -50,6 +62,9 @@ run: venv migrate
 	$(BIN)/python -m omnistock_common.devrun
 
 test: venv
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint; \
+	else echo "!!! npm not found: buf lint/breaking SKIPPED !!!"; fi
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
@@ -78,4 +93,4 @@ down:
 	docker compose down
 
 clean:
-	rm -rf $(VENV) $(PROTO_OUT)/omnistock $(PROTO_OUT)/.stamp var
+	rm -rf $(VENV) .tools $(PROTO_OUT)/omnistock $(PROTO_OUT)/.stamp var

@@ -1,0 +1,123 @@
+"""The shared gRPC server bootstrap: interceptor policy, health, reflection, graceful shutdown.
+
+A throwaway servicer for CatalogService exercises the plumbing without any catalog logic.
+"""
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+from omnistock.catalog.v1 import catalog_service_pb2 as pb
+from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
+
+from omnistock_common.context import call_context
+from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_common.grpc_server import RunningServer, build_server
+
+SERVICE = "omnistock.catalog.v1.CatalogService"
+
+
+class PlumbingServicer(pb_grpc.CatalogServiceServicer):
+    def GetProduct(self, request: pb.GetProductRequest, context: grpc.ServicerContext) -> pb.GetProductResponse:
+        if request.product_id == "invalid":
+            raise InvalidArgument("bad id", violations=[FieldViolation("product_id", "must be a uuid")])
+        if request.product_id == "boom":
+            raise RuntimeError("secret database password in this message")
+        if request.product_id == "abort":
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down")
+        return pb.GetProductResponse(product=pb.Product(id=request.product_id, title=call_context(context).tenant_id))
+
+    def ExportProducts(self, request: pb.ExportProductsRequest, context: grpc.ServicerContext) -> Iterator:
+        yield pb.ExportProductsResponse(chunk=b"a,b\n")
+        raise InvalidArgument("stream failed")
+
+
+@pytest.fixture
+def server() -> Iterator[RunningServer]:
+    running = build_server(
+        [lambda s: pb_grpc.add_CatalogServiceServicer_to_server(PlumbingServicer(), s)], [SERVICE], "127.0.0.1:0"
+    )
+    yield running
+    running.server.stop(0)
+
+
+@pytest.fixture
+def channel(server: RunningServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+        yield ch
+
+
+TENANT = (("x-tenant-id", "t1"), ("x-request-id", "req-1"))
+
+
+def test_tenant_reaches_the_servicer(channel: grpc.Channel) -> None:
+    response = pb_grpc.CatalogServiceStub(channel).GetProduct(
+        pb.GetProductRequest(product_id="p1"), metadata=TENANT, timeout=5
+    )
+    assert response.product.title == "t1"
+
+
+def test_missing_tenant_is_unauthenticated(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as excinfo:
+        pb_grpc.CatalogServiceStub(channel).GetProduct(pb.GetProductRequest(product_id="p1"), timeout=5)
+    assert excinfo.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_domain_error_maps_to_status_with_details(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as excinfo:
+        pb_grpc.CatalogServiceStub(channel).GetProduct(
+            pb.GetProductRequest(product_id="invalid"), metadata=TENANT, timeout=5
+        )
+    assert excinfo.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(excinfo.value)
+    bad_request = error_details_pb2.BadRequest()
+    assert status is not None and status.details[0].Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "product_id"
+
+
+def test_uncaught_error_is_internal_without_internals(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as excinfo:
+        pb_grpc.CatalogServiceStub(channel).GetProduct(
+            pb.GetProductRequest(product_id="boom"), metadata=TENANT, timeout=5
+        )
+    assert excinfo.value.code() == grpc.StatusCode.INTERNAL
+    assert "password" not in excinfo.value.details()
+    assert "req-1" in excinfo.value.details()
+
+
+def test_explicit_abort_passes_through(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as excinfo:
+        pb_grpc.CatalogServiceStub(channel).GetProduct(
+            pb.GetProductRequest(product_id="abort"), metadata=TENANT, timeout=5
+        )
+    assert excinfo.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_streaming_errors_are_mapped_too(channel: grpc.Channel) -> None:
+    stream = pb_grpc.CatalogServiceStub(channel).ExportProducts(
+        pb.ExportProductsRequest(), metadata=TENANT, timeout=5
+    )
+    assert next(stream).chunk == b"a,b\n"
+    with pytest.raises(grpc.RpcError) as excinfo:
+        next(stream)
+    assert excinfo.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_health_and_reflection_need_no_tenant(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    assert health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status == 1
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    names = {s.name for s in next(responses).list_services_response.service}
+    assert {SERVICE, "grpc.health.v1.Health"} <= names
+
+
+def test_graceful_shutdown_reports_not_serving_first(server: RunningServer, channel: grpc.Channel) -> None:
+    server.health.enter_graceful_shutdown()
+    health = health_pb2_grpc.HealthStub(channel)
+    status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status
+    assert status == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -1,0 +1,31 @@
+"""Domain errors become gRPC statuses with typed google.rpc details."""
+
+from google.rpc import code_pb2, error_details_pb2
+
+from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound, internal_status, to_rpc_status
+
+
+def test_invalid_argument_carries_field_violations() -> None:
+    status = to_rpc_status(
+        InvalidArgument("bad product", reason="VALIDATION", violations=[FieldViolation("variants[0].sku", "empty")])
+    )
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    assert status.message == "bad product"
+    bad_request = error_details_pb2.BadRequest()
+    info = error_details_pb2.ErrorInfo()
+    assert any(d.Unpack(bad_request) for d in status.details)
+    assert any(d.Unpack(info) for d in status.details)
+    assert bad_request.field_violations[0].field == "variants[0].sku"
+    assert info.reason == "VALIDATION"
+
+
+def test_not_found_has_no_details_by_default() -> None:
+    status = to_rpc_status(NotFound("product not found"))
+    assert status.code == code_pb2.NOT_FOUND
+    assert list(status.details) == []
+
+
+def test_internal_status_names_only_the_request_id() -> None:
+    status = internal_status("abc123")
+    assert status.code == code_pb2.INTERNAL
+    assert status.message == "internal error (request id abc123)"
