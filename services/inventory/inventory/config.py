@@ -1,0 +1,50 @@
+"""Inventory settings: the only place the service reads its environment.
+
+Besides the common server settings it carries the business defaults that callers may leave
+out (reservation TTL, low-stock threshold) and the batch cap that bounds one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from omnistock_common.config import EnvReader, ServiceSettings
+
+SERVICE = "inventory"
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServiceSettings
+    # A hold without an explicit TTL lasts this long (ReserveRequest.ttl_seconds == 0).
+    default_reservation_ttl_seconds: int
+    # Tenant-wide low-stock threshold until SetDefaultLowStockThreshold changes it.
+    default_low_stock_threshold: int
+    # BatchAdjust runs in ONE transaction; the cap keeps lock time and payload size bounded.
+    max_batch_lines: int
+    # Largest TTL a caller may ask for, so a typo cannot pin stock for years.
+    max_reservation_ttl_seconds: int
+    # Connections held by each server process; several replicas share one PostgreSQL.
+    db_pool_size: int
+
+    @property
+    def database_url(self) -> str:
+        return self.server.database_url
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting once; raises ConfigError naming each bad variable."""
+    env = EnvReader(environ)
+    settings = Settings(
+        server=ServiceSettings.read(SERVICE, env),
+        default_reservation_ttl_seconds=env.int(
+            "INVENTORY_RESERVATION_TTL_SECONDS", 900, minimum=1, maximum=30 * 86400
+        ),
+        default_low_stock_threshold=env.int("INVENTORY_LOW_STOCK_THRESHOLD", 10, minimum=0),
+        max_batch_lines=env.int("INVENTORY_MAX_BATCH_LINES", 10_000, minimum=1, maximum=100_000),
+        max_reservation_ttl_seconds=env.int("INVENTORY_MAX_RESERVATION_TTL_SECONDS", 30 * 86400, minimum=1),
+        db_pool_size=env.int("INVENTORY_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+    )
+    env.raise_if_invalid()
+    return settings

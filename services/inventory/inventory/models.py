@@ -1,0 +1,261 @@
+"""SQLAlchemy Core tables of the inventory database (one Alembic history: migrations/).
+
+Invariants live in the schema as well as in code, so no code path (or manual SQL) can break
+them: a CHECK keeps every stock row at on_hand >= reserved >= 0, a partial unique index allows
+one default location per tenant, and a unique (tenant, idempotency_key) on reservations makes a
+racing duplicate Reserve fail at commit instead of holding stock twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from omnistock_common.outbox import outbox_table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SEQ_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both backends (SQLite drops tzinfo; we put it back on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "code"),
+    # At most one default per tenant; the service creates it on first need.
+    Index(
+        "uq_locations_one_default",
+        "tenant_id",
+        unique=True,
+        postgresql_where=text("is_default"),
+        sqlite_where=text("is_default"),
+    ),
+)
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("location_id", String(36), ForeignKey("locations.id"), nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("reserved", BigInteger, nullable=False),
+    # Bumped on every change of this row (StockLevel.version).
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location_id"),
+    CheckConstraint("reserved >= 0 AND on_hand >= reserved", name="available_not_negative"),
+)
+
+# Per-(tenant, SKU) state: the event version (bumped on every change of the SKU across
+# locations, bundles included), the SKU's own threshold and its open alert, if any. Every
+# transaction that changes a SKU updates this row, which serialises per-SKU bookkeeping.
+sku_states = Table(
+    "sku_states",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("low_stock_threshold", BigInteger, nullable=True),
+    Column("open_alert_id", String(36), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku"),
+)
+
+tenant_settings = Table(
+    "tenant_settings",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("default_low_stock_threshold", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Append-only movement ledger; `id` orders it (newest first = highest id).
+movements = Table(
+    "movements",
+    metadata,
+    Column("id", SEQ_ID, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("location_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reason", String(32), nullable=True),
+    Column("on_hand_delta", BigInteger, nullable=False),
+    Column("reserved_delta", BigInteger, nullable=False),
+    Column("on_hand_after", BigInteger, nullable=False),
+    Column("reserved_after", BigInteger, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("actor", String(128), nullable=False),
+    Column("reference", String(256), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_movements_tenant_sku_id", "tenant_id", "sku", "id"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("order_ref", String(256), nullable=False),
+    Column("status", String(24), nullable=False),
+    # NULL when the caller sent none (NULLs never collide in the unique constraint).
+    Column("idempotency_key", String(256), nullable=True),
+    Column("channel_connection_id", String(64), nullable=False, default=""),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "idempotency_key"),
+    Index("ix_reservations_status_expires_at", "status", "expires_at"),
+)
+
+# One row per requested line (parent_line_no NULL) and, for a bundle line, one row per component
+# (parent_line_no = the bundle line). Quantities of component rows are in component units.
+reservation_lines = Table(
+    "reservation_lines",
+    metadata,
+    Column("reservation_id", String(36), ForeignKey("reservations.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("parent_line_no", Integer, nullable=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("location_id", String(36), nullable=False),
+    Column("per_unit", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("committed", BigInteger, nullable=False),
+    Column("released", BigInteger, nullable=False),
+    PrimaryKeyConstraint("reservation_id", "line_no"),
+    CheckConstraint("committed + released <= quantity", name="not_over_settled"),
+)
+
+# First responses of idempotent calls, keyed by (tenant, operation, key).
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("key", String(256), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "scope", "key"),
+)
+
+bundle_components = Table(
+    "bundle_components",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("bundle_sku", String(128), nullable=False),
+    Column("component_sku", String(128), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "bundle_sku", "component_sku"),
+    Index("ix_bundle_components_tenant_component", "tenant_id", "component_sku"),
+    CheckConstraint("quantity >= 1", name="quantity_positive"),
+)
+
+allocation_rules = Table(
+    "allocation_rules",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(64), nullable=False),
+    Column("channel", String(64), nullable=False, default=""),
+    Column("buffer", BigInteger, nullable=False),
+    Column("max_quantity", BigInteger, nullable=True),
+    Column("percentage", Integer, nullable=True),
+    Column("dynamic_buffer", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "connection_id"),
+)
+
+# Measured push latency per connection (RecordSyncLatency); kept apart from the rule so a
+# report for a connection without a rule is remembered for when a rule appears.
+connection_latencies = Table(
+    "connection_latencies",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(64), nullable=False),
+    Column("latency_ms", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "connection_id"),
+)
+
+# Units committed per (connection, SKU) — the sales rate behind the dynamic buffer.
+channel_sales = Table(
+    "channel_sales",
+    metadata,
+    Column("id", SEQ_ID, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_channel_sales_tenant_sku_at", "tenant_id", "sku", "at"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("threshold", BigInteger, nullable=False),
+    Column("available_at_open", BigInteger, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Index("ix_alerts_tenant_opened_at", "tenant_id", "opened_at", "id"),
+)
+
+# Rows relayed to RabbitMQ by the inventory worker (relay.py).
+outbox = outbox_table(metadata)
