@@ -1,0 +1,67 @@
+"""Flask application factory. Nothing is built at import time.
+
+To add an area of the API, write `routes/<area>.py` exporting `api = ApiModule(...)` and append
+that module's `api` to API_MODULES below; the OpenAPI document picks it up automatically.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, Response, g, request
+from omnistock_common.context import new_request_id
+from omnistock_common.logging import request_id_var, tenant_id_var
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gateway.api import ApiModule, register_modules
+from gateway.config import Settings, load_settings
+from gateway.deps import Deps, build_deps
+from gateway.errors import install_error_handlers
+from gateway.routes import auth, catalog, docs, health, users
+
+# Every mounted area of the REST API. Keep it a plain list: one line per route module.
+API_MODULES: list[ApiModule] = [
+    health.api,
+    docs.api,
+    auth.api,
+    users.api,
+    catalog.api,
+]
+
+# A client-supplied request id is echoed only if it is short and harmless in logs and headers.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+def create_app(settings: Settings | None = None, *, deps: Deps | None = None) -> Flask:
+    settings = settings if settings is not None else (deps.settings if deps is not None else load_settings())
+    deps = deps if deps is not None else build_deps(settings)
+
+    app = Flask("gateway")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    # Non-file form fields stay small; the CSV itself is spooled to disk, not kept in memory.
+    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["omnistock"] = deps
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
+
+    register_modules(app, API_MODULES)
+    install_error_handlers(app, deps.errors)
+
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+        request_id_var.set(g.request_id)
+        tenant_id_var.set("")
+
+    @app.after_request
+    def _echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "") or new_request_id()
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app

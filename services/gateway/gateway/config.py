@@ -1,0 +1,120 @@
+"""Gateway settings: the only module of the gateway that reads the environment.
+
+Every value has a default that works on a developer laptop (`make run`); a value that is present
+but invalid stops the process at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from omnistock_common.config import (
+    DEFAULT_GATEWAY_PORT,
+    DEFAULT_GRPC_PORTS,
+    EnvReader,
+    default_sqlite_url,
+    service_addr,
+)
+
+log = logging.getLogger(__name__)
+
+# Used only when GATEWAY_JWT_SECRET is unset, so `make run` works from a fresh clone. Anyone who
+# reads this file can forge tokens for a gateway running with it: create_app logs a loud warning.
+DEV_JWT_SECRET = "omnistock-dev-only-jwt-secret-change-me-0123456789"
+MIN_JWT_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_GATEWAY_PORT
+    database_url: str = field(default_factory=lambda: default_sqlite_url("gateway"))
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jwt_secret: str = DEV_JWT_SECRET
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # name -> host:port of every backend the gateway calls; /readyz checks each of them.
+    backends: Mapping[str, str] = field(
+        default_factory=lambda: {
+            name: f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}" for name in ("catalog", "inventory")
+        }
+    )
+    catalog_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['catalog']}"
+    inventory_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['inventory']}"
+    grpc_timeout_seconds: float = 5.0
+    # Import/export stream a whole catalog, so they get their own, longer deadline.
+    bulk_timeout_seconds: float = 600.0
+    readiness_timeout_seconds: float = 1.0
+    login_max_failures_per_email: int = 5
+    login_email_window_seconds: int = 15 * 60
+    login_max_attempts_per_ip: int = 30
+    login_ip_window_seconds: int = 60
+    max_upload_bytes: int = 256 * 1024 * 1024
+    # How many reverse proxies in front of the gateway set X-Forwarded-For (0: use the peer address).
+    trusted_proxies: int = 0
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @property
+    def uses_dev_jwt_secret(self) -> bool:
+        return self.jwt_secret == DEV_JWT_SECRET
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every gateway setting; raises ConfigError listing all problems at once."""
+    env = EnvReader(environ)
+    jwt_secret = env.str("GATEWAY_JWT_SECRET", DEV_JWT_SECRET)
+    if len(jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+        env.problems.append(f"GATEWAY_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+
+    backend_names = [name.strip() for name in env.str("GATEWAY_BACKENDS", "catalog,inventory").split(",")]
+    backends: dict[str, str] = {}
+    for name in backend_names:
+        if not name:
+            continue
+        if name not in DEFAULT_GRPC_PORTS:
+            env.problems.append(
+                f"GATEWAY_BACKENDS names unknown service {name!r} (known: {', '.join(DEFAULT_GRPC_PORTS)})"
+            )
+            continue
+        backends[name] = service_addr(env, name)
+
+    settings = Settings(
+        host=env.str("GATEWAY_HOST", "127.0.0.1"),
+        port=env.int("GATEWAY_PORT", DEFAULT_GATEWAY_PORT, minimum=0, maximum=65535),
+        database_url=env.url(
+            "GATEWAY_DATABASE_URL", default_sqlite_url("gateway"), schemes=("sqlite", "postgresql")
+        ),
+        redis_url=env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss")),
+        jwt_secret=jwt_secret,
+        access_token_ttl_seconds=env.int("ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=24 * 3600),
+        refresh_token_ttl_seconds=env.int(
+            "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, minimum=60, maximum=365 * 24 * 3600
+        ),
+        backends=backends,
+        catalog_addr=service_addr(env, "catalog"),
+        inventory_addr=service_addr(env, "inventory"),
+        grpc_timeout_seconds=env.float("GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.05),
+        bulk_timeout_seconds=env.float("GATEWAY_BULK_TIMEOUT_SECONDS", 600.0, minimum=1.0),
+        readiness_timeout_seconds=env.float("GATEWAY_READINESS_TIMEOUT_SECONDS", 1.0, minimum=0.05),
+        login_max_failures_per_email=env.int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, minimum=1),
+        login_email_window_seconds=env.int("LOGIN_EMAIL_WINDOW_SECONDS", 15 * 60, minimum=1),
+        login_max_attempts_per_ip=env.int("LOGIN_MAX_ATTEMPTS_PER_IP", 30, minimum=1),
+        login_ip_window_seconds=env.int("LOGIN_IP_WINDOW_SECONDS", 60, minimum=1),
+        max_upload_bytes=env.int("GATEWAY_MAX_UPLOAD_BYTES", 256 * 1024 * 1024, minimum=1024),
+        trusted_proxies=env.int("GATEWAY_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
+        argon2_time_cost=env.int("ARGON2_TIME_COST", 3, minimum=1, maximum=20),
+        argon2_memory_kib=env.int("ARGON2_MEMORY_KIB", 64 * 1024, minimum=8, maximum=4 * 1024 * 1024),
+        argon2_parallelism=env.int("ARGON2_PARALLELISM", 4, minimum=1, maximum=64),
+        log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        log_format=env.choice("LOG_FORMAT", "json", ("json", "text")),
+    )
+    if settings.argon2_memory_kib < 8 * settings.argon2_parallelism:
+        env.problems.append("ARGON2_MEMORY_KIB must be at least 8 x ARGON2_PARALLELISM (an argon2 rule)")
+    env.raise_if_invalid()
+    return settings

@@ -1,0 +1,90 @@
+"""Composition root: Settings → engine, Redis, gRPC channels → services.
+
+Nothing here runs at import. create_app() calls build_deps(settings) unless a test hands it a
+ready Deps (fakes, a different catalog address...).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+from omnistock_common.db import make_engine
+
+from gateway.auth import Passwords, TokenCodec
+from gateway.clients import CatalogClient, Channels, ReadinessProbe, catalog_client
+from gateway.config import Settings
+from gateway.errors import ErrorMapper
+from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
+from gateway.repository import SqlUnitOfWork
+from gateway.service import AuthService, LoginLimits, UserService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    auth: AuthService
+    users: UserService
+    catalog: CatalogClient
+    readiness: ReadinessProbe
+    errors: ErrorMapper
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+
+def build_deps(settings: Settings) -> Deps:
+    if settings.uses_dev_jwt_secret:
+        log.warning(
+            "!!! GATEWAY_JWT_SECRET is not set: using the built-in DEVELOPMENT secret. Anyone can "
+            "forge access tokens for this gateway. Set GATEWAY_JWT_SECRET (>= 32 random bytes) "
+            "before exposing it. !!!"
+        )
+    engine = make_engine(settings.database_url)
+    redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    channels = Channels()
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    tokens = TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds)
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    auth = AuthService(
+        uow,
+        passwords,
+        tokens,
+        RedisAttemptLimiter(redis_client),
+        RedisTokenDenylist(redis_client),
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        limits=LoginLimits(
+            max_failures_per_email=settings.login_max_failures_per_email,
+            email_window_seconds=settings.login_email_window_seconds,
+            max_attempts_per_ip=settings.login_max_attempts_per_ip,
+            ip_window_seconds=settings.login_ip_window_seconds,
+        ),
+    )
+    return Deps(
+        settings=settings,
+        auth=auth,
+        users=UserService(uow, passwords),
+        catalog=catalog_client(
+            channels.get(settings.catalog_addr), settings.grpc_timeout_seconds, settings.bulk_timeout_seconds
+        ),
+        readiness=ReadinessProbe(
+            {name: channels.get(addr) for name, addr in settings.backends.items()},
+            settings.readiness_timeout_seconds,
+        ),
+        errors=ErrorMapper(),
+        closers=[engine.dispose, redis_client.close, channels.close],
+    )

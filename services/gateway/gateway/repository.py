@@ -1,0 +1,228 @@
+"""SQLAlchemy Core implementations of the gateway's repositories and unit of work.
+
+Correct on SQLite and PostgreSQL alike: conditional UPDATEs decide races (one refresh-token
+rotation wins), and `lock()` takes a row lock on PostgreSQL where SQLite's BEGIN IMMEDIATE
+already serializes writers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from omnistock_common.errors import AlreadyExists
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway import models
+from gateway.domain import RefreshTokenRecord, Role, Tenant, User
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes even for timezone-aware columns; they were stored as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _tenant(row: Row[Any]) -> Tenant:
+    return Tenant(id=row.id, name=row.name, created_at=_utc(row.created_at))  # type: ignore[arg-type]
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        email=row.email,
+        role=Role(row.role),
+        password_hash=row.password_hash,
+        version=row.version,
+        created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+    )
+
+
+def _token(row: Row[Any]) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        id=row.id,
+        token_hash=row.token_hash,
+        family_id=row.family_id,
+        user_id=row.user_id,
+        tenant_id=row.tenant_id,
+        created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        expires_at=_utc(row.expires_at),  # type: ignore[arg-type]
+        used_at=_utc(row.used_at),
+        revoked_at=_utc(row.revoked_at),
+    )
+
+
+class SqlTenantRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, tenant: Tenant) -> None:
+        self._conn.execute(
+            insert(models.tenants).values(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
+        )
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        row = self._conn.execute(select(models.tenants).where(models.tenants.c.id == tenant_id)).first()
+        return _tenant(row) if row else None
+
+    def lock(self, tenant_id: str) -> None:
+        self._conn.execute(
+            select(models.tenants.c.id).where(models.tenants.c.id == tenant_id).with_for_update()
+        )
+
+
+class SqlUserRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, user: User) -> None:
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(models.users).values(**_user_values(user)))
+        except IntegrityError:
+            # Two registrations of one email raced past the existence check; the index decided.
+            raise AlreadyExists("email already registered", reason="EMAIL_TAKEN") from None
+
+    def get(self, tenant_id: str, user_id: str) -> User | None:
+        row = self._conn.execute(
+            select(models.users).where(models.users.c.tenant_id == tenant_id, models.users.c.id == user_id)
+        ).first()
+        return _user(row) if row else None
+
+    def get_by_email(self, email: str) -> User | None:
+        row = self._conn.execute(select(models.users).where(models.users.c.email == email)).first()
+        return _user(row) if row else None
+
+    def list(self, tenant_id: str, limit: int, after_email: str | None) -> list[User]:
+        query = select(models.users).where(models.users.c.tenant_id == tenant_id)
+        if after_email is not None:
+            query = query.where(models.users.c.email > after_email)
+        rows = self._conn.execute(query.order_by(models.users.c.email).limit(limit)).all()
+        return [_user(row) for row in rows]
+
+    def update(self, user: User, expected_version: int) -> bool:
+        values = _user_values(user)
+        del values["id"], values["tenant_id"], values["created_at"]
+        try:
+            with self._conn.begin_nested():
+                result = self._conn.execute(
+                    update(models.users)
+                    .where(
+                        models.users.c.id == user.id,
+                        models.users.c.tenant_id == user.tenant_id,
+                        models.users.c.version == expected_version,
+                    )
+                    .values(**values)
+                )
+        except IntegrityError:
+            raise AlreadyExists("email already registered", reason="EMAIL_TAKEN") from None
+        return result.rowcount == 1
+
+    def delete(self, tenant_id: str, user_id: str) -> None:
+        self._conn.execute(
+            delete(models.users).where(models.users.c.tenant_id == tenant_id, models.users.c.id == user_id)
+        )
+
+    def count_owners(self, tenant_id: str) -> int:
+        return self._conn.execute(
+            select(func.count())
+            .select_from(models.users)
+            .where(models.users.c.tenant_id == tenant_id, models.users.c.role == Role.OWNER.value)
+        ).scalar_one()
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "tenant_id": user.tenant_id,
+        "email": user.email,
+        "password_hash": user.password_hash,
+        "role": user.role.value,
+        "version": user.version,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+class SqlRefreshTokenRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, record: RefreshTokenRecord) -> None:
+        self._conn.execute(
+            insert(models.refresh_tokens).values(
+                id=record.id,
+                token_hash=record.token_hash,
+                family_id=record.family_id,
+                user_id=record.user_id,
+                tenant_id=record.tenant_id,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+                used_at=record.used_at,
+                revoked_at=record.revoked_at,
+            )
+        )
+
+    def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
+        row = self._conn.execute(
+            select(models.refresh_tokens).where(models.refresh_tokens.c.token_hash == token_hash)
+        ).first()
+        return _token(row) if row else None
+
+    def mark_used(self, token_id: str, at: datetime) -> bool:
+        # The WHERE clause is the race referee: of two concurrent rotations exactly one sees
+        # used_at IS NULL (PostgreSQL re-checks it after the row lock; SQLite runs them in turn).
+        t = models.refresh_tokens
+        result = self._conn.execute(
+            update(t)
+            .where(t.c.id == token_id, t.c.used_at.is_(None), t.c.revoked_at.is_(None))
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+    def revoke_family(self, family_id: str, at: datetime) -> int:
+        t = models.refresh_tokens
+        result = self._conn.execute(
+            update(t).where(t.c.family_id == family_id, t.c.revoked_at.is_(None)).values(revoked_at=at)
+        )
+        return result.rowcount
+
+    def revoke_all_for_user(self, user_id: str, at: datetime) -> int:
+        t = models.refresh_tokens
+        result = self._conn.execute(
+            update(t).where(t.c.user_id == user_id, t.c.revoked_at.is_(None)).values(revoked_at=at)
+        )
+        return result.rowcount
+
+
+class SqlUnitOfWork:
+    """One connection and one transaction; leaving without commit() rolls back."""
+
+    tenants: SqlTenantRepository
+    users: SqlUserRepository
+    refresh_tokens: SqlRefreshTokenRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> Self:
+        self._conn = self._engine.connect()
+        self._tx = self._conn.begin()
+        self.tenants = SqlTenantRepository(self._conn)
+        self.users = SqlUserRepository(self._conn)
+        self.refresh_tokens = SqlRefreshTokenRepository(self._conn)
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._conn.close()

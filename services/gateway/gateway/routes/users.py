@@ -1,0 +1,124 @@
+"""Users of the caller's tenant, managed by owners and admins."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from gateway.api import ApiModule, Reply, current_claims, deps, etag, if_match_version
+from gateway.domain import Permission
+from gateway.routes.auth import UserOut
+from gateway.schemas import OutModel, StrictModel
+from gateway.service import UserPatch
+
+api = ApiModule("users", tag="Users")
+
+RoleName = Literal["owner", "admin", "staff", "viewer"]
+
+
+class UserListQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=1024)
+
+
+class UserPage(OutModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class UserCreateIn(StrictModel):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024, description="at least 8 characters")
+    role: RoleName
+
+
+class UserPatchIn(StrictModel):
+    email: str | None = Field(None, max_length=254)
+    password: str | None = Field(None, max_length=1024)
+    role: RoleName | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UserPatchIn:
+        if not self.model_fields_set:
+            raise ValueError("name at least one of email, password, role")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+@api.route(
+    "GET",
+    "/users",
+    summary="List users",
+    permission=Permission.USERS_MANAGE,
+    query=UserListQuery,
+    response=UserPage,
+)
+def list_users(query: UserListQuery) -> UserPage:
+    users, cursor = deps().users.list(current_claims(), query.limit, query.cursor)
+    return UserPage(items=[UserOut.of(u) for u in users], next_cursor=cursor)
+
+
+@api.route(
+    "POST",
+    "/users",
+    summary="Create a user",
+    permission=Permission.USERS_MANAGE,
+    body=UserCreateIn,
+    response=UserOut,
+    status=201,
+    problems=(400, 409),
+)
+def create_user(body: UserCreateIn) -> Reply:
+    """Admins may create admin, staff and viewer users; only owners create owners."""
+    user = deps().users.create(current_claims(), body.email, body.password, body.role)
+    return Reply(UserOut.of(user), headers=etag(user.version))
+
+
+@api.route(
+    "GET",
+    "/users/<user_id>",
+    summary="Get a user",
+    permission=Permission.USERS_MANAGE,
+    response=UserOut,
+    problems=(404,),
+    response_headers={"ETag": "the user's version"},
+)
+def get_user(user_id: str) -> Reply:
+    user = deps().users.get(current_claims(), user_id)
+    return Reply(UserOut.of(user), headers=etag(user.version))
+
+
+@api.route(
+    "PATCH",
+    "/users/<user_id>",
+    summary="Change a user",
+    permission=Permission.USERS_MANAGE,
+    body=UserPatchIn,
+    response=UserOut,
+    problems=(400, 404, 409, 412),
+)
+def update_user(user_id: str, body: UserPatchIn) -> Reply:
+    """Admins cannot touch owners or grant the owner role; the last owner cannot be demoted.
+
+    A new password ends the user's sessions. If-Match makes the change conditional (412).
+    """
+    patch = UserPatch(email=body.email, password=body.password, role=body.role)
+    user = deps().users.update(current_claims(), user_id, patch, expected_version=if_match_version())
+    return Reply(UserOut.of(user), headers=etag(user.version))
+
+
+@api.route(
+    "DELETE",
+    "/users/<user_id>",
+    summary="Delete a user",
+    permission=Permission.USERS_MANAGE,
+    status=204,
+    problems=(404, 409, 412),
+)
+def delete_user(user_id: str) -> Reply:
+    """The last owner of a tenant cannot be deleted."""
+    deps().users.delete(current_claims(), user_id, expected_version=if_match_version())
+    return Reply(status=204)

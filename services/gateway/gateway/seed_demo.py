@@ -1,0 +1,72 @@
+"""`python -m gateway.seed_demo`: create the demo tenant and owner if they do not exist yet.
+
+Idempotent, so `make run` can call it every time. The credentials are public by design: this
+is a local demo login, printed for the developer, never a production account.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from omnistock_common.db import make_engine
+from omnistock_common.errors import AlreadyExists
+
+from gateway.auth import Passwords, TokenCodec
+from gateway.config import Settings, load_settings
+from gateway.repository import SqlUnitOfWork
+from gateway.service import AuthService
+
+DEMO_TENANT = "Demo Store"
+DEMO_EMAIL = "demo@omnistock.local"
+DEMO_PASSWORD = "omnistock-demo"
+
+
+class _NoLimits:
+    """Seeding never logs in, so it needs no Redis."""
+
+    def attempt(self, key: str, limit: int, window_seconds: int) -> int:
+        return 0
+
+    def reset(self, key: str) -> None:
+        return None
+
+    def revoke(self, jti: str, ttl_seconds: int) -> None:
+        return None
+
+    def is_revoked(self, jti: str) -> bool:
+        return False
+
+
+def seed(settings: Settings) -> bool:
+    """True when the demo account was created now, False when it already existed."""
+    engine = make_engine(settings.database_url)
+    try:
+        with SqlUnitOfWork(engine) as uow:
+            if uow.users.get_by_email(DEMO_EMAIL) is not None:
+                return False
+        service = AuthService(
+            lambda: SqlUnitOfWork(engine),
+            Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
+            TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds),
+            _NoLimits(),
+            _NoLimits(),
+            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        )
+        try:
+            service.register(DEMO_TENANT, DEMO_EMAIL, DEMO_PASSWORD)
+        except AlreadyExists:
+            return False
+        return True
+    finally:
+        engine.dispose()
+
+
+def main() -> int:
+    created = seed(load_settings())
+    state = "created" if created else "already present"
+    print(f"demo tenant {DEMO_TENANT!r} {state}: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

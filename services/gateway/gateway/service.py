@@ -1,0 +1,457 @@
+"""Gateway use cases: register, login, refresh, logout, and user management.
+
+Plain classes over small ports (unit of work, limiter, denylist) so the rules are unit-tested with
+in-memory fakes. Slow argon2 work always happens outside a database transaction: on SQLite every
+transaction takes the write lock, and holding it for a 50 ms hash would serialize all logins.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol, Self
+
+from omnistock_common.errors import (
+    Aborted,
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
+
+from gateway.auth import (
+    AccessClaims,
+    Clock,
+    Passwords,
+    TokenCodec,
+    hash_refresh_secret,
+    new_refresh_secret,
+    utcnow,
+)
+from gateway.domain import (
+    RateLimited,
+    RefreshTokenRecord,
+    Role,
+    Tenant,
+    User,
+    check_can_assign,
+    check_can_modify,
+    check_keeps_an_owner,
+    check_password_policy,
+    normalize_email,
+    parse_role,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TENANT_NAME = 200
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+# ---------------------------------------------------------------------------------------- ports
+class TenantRepository(Protocol):
+    def add(self, tenant: Tenant) -> None: ...
+    def get(self, tenant_id: str) -> Tenant | None: ...
+    def lock(self, tenant_id: str) -> None:
+        """Serialize concurrent user changes of one tenant (the last-owner rule needs it)."""
+        ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None: ...
+    def get(self, tenant_id: str, user_id: str) -> User | None: ...
+    def get_by_email(self, email: str) -> User | None: ...
+    def list(self, tenant_id: str, limit: int, after_email: str | None) -> list[User]: ...
+    def update(self, user: User, expected_version: int) -> bool:
+        """Write `user` only if the stored version is still `expected_version`."""
+        ...
+
+    def delete(self, tenant_id: str, user_id: str) -> None: ...
+    def count_owners(self, tenant_id: str) -> int: ...
+
+
+class RefreshTokenRepository(Protocol):
+    def add(self, record: RefreshTokenRecord) -> None: ...
+    def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None: ...
+    def mark_used(self, token_id: str, at: datetime) -> bool:
+        """Conditional: succeeds only for a token not used or revoked yet (one winner per token)."""
+        ...
+
+    def revoke_family(self, family_id: str, at: datetime) -> int: ...
+    def revoke_all_for_user(self, user_id: str, at: datetime) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    tenants: TenantRepository
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class AttemptLimiter(Protocol):
+    def attempt(self, key: str, limit: int, window_seconds: int) -> int:
+        """Count one attempt; 0 when within the limit, else seconds until the window frees up."""
+        ...
+
+    def reset(self, key: str) -> None: ...
+
+
+class TokenDenylist(Protocol):
+    def revoke(self, jti: str, ttl_seconds: int) -> None: ...
+    def is_revoked(self, jti: str) -> bool: ...
+
+
+# -------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class Registration:
+    tenant: Tenant
+    user: User
+    tokens: TokenPair
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    max_failures_per_email: int = 5
+    email_window_seconds: int = 15 * 60
+    max_attempts_per_ip: int = 30
+    ip_window_seconds: int = 60
+
+
+_BAD_CREDENTIALS = "invalid email or password"
+_BAD_REFRESH = "invalid refresh token"
+
+
+class AuthService:
+    """Tenants, sessions and tokens."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        passwords: Passwords,
+        tokens: TokenCodec,
+        limiter: AttemptLimiter,
+        denylist: TokenDenylist,
+        *,
+        refresh_ttl_seconds: int,
+        limits: LoginLimits = LoginLimits(),
+        clock: Clock = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._passwords = passwords
+        self._tokens = tokens
+        self._limiter = limiter
+        self._denylist = denylist
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._limits = limits
+        self._clock = clock
+
+    # -- registration and login
+    def register(self, tenant_name: str, email: str, password: str) -> Registration:
+        name = tenant_name.strip()
+        if not name or len(name) > MAX_TENANT_NAME:
+            raise InvalidArgument(
+                "invalid tenant name",
+                violations=[FieldViolation("tenant_name", f"must be 1 to {MAX_TENANT_NAME} characters")],
+            )
+        email = normalize_email(email)
+        check_password_policy(password)
+        password_hash = self._passwords.hash(password)
+        now = self._clock()
+        tenant = Tenant(id=str(uuid.uuid4()), name=name, created_at=now)
+        user = User(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant.id,
+            email=email,
+            role=Role.OWNER,
+            password_hash=password_hash,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        with self._uow() as uow:
+            if uow.users.get_by_email(email) is not None:
+                raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
+            uow.tenants.add(tenant)
+            uow.users.add(user)
+            tokens = self._start_family(uow, user)
+            uow.commit()
+        log.info("tenant registered", extra={"tenant": tenant.id, "user": user.id})
+        return Registration(tenant=tenant, user=user, tokens=tokens)
+
+    def login(self, email: str, password: str, client_ip: str) -> TokenPair:
+        """Rate limited per client IP (every attempt) and per email (reset by a success)."""
+        email = email.strip().lower()
+        limits = self._limits
+        retry = self._limiter.attempt(
+            f"login:ip:{client_ip}", limits.max_attempts_per_ip, limits.ip_window_seconds
+        )
+        if retry:
+            raise RateLimited("too many login attempts from this address", retry_after=retry)
+        # Keyed by a hash so the limiter's keys do not list our users' addresses.
+        email_key = "login:email:" + hashlib.sha256(email.encode()).hexdigest()
+        retry = self._limiter.attempt(email_key, limits.max_failures_per_email, limits.email_window_seconds)
+        if retry:
+            raise RateLimited("too many failed logins for this account", retry_after=retry)
+
+        with self._uow() as uow:
+            user = uow.users.get_by_email(email)
+        if user is None:
+            self._passwords.dummy_verify(password)
+            raise Unauthenticated(_BAD_CREDENTIALS)
+        if not self._passwords.verify(user.password_hash, password):
+            raise Unauthenticated(_BAD_CREDENTIALS)
+        self._limiter.reset(email_key)
+        new_hash = (
+            self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None
+        )
+        with self._uow() as uow:
+            if new_hash is not None:
+                current = uow.users.get(user.tenant_id, user.id)
+                if current is not None:
+                    uow.users.update(
+                        replace(current, password_hash=new_hash), expected_version=current.version
+                    )
+            tokens = self._start_family(uow, user)
+            uow.commit()
+        return tokens
+
+    # -- refresh tokens
+    def refresh(self, refresh_secret: str) -> TokenPair:
+        """Rotate: the presented token dies, a new one joins its family.
+
+        Presenting a token that was already rotated means two parties hold it (a stolen token or
+        a replay): the whole family is revoked, so the thief's newest token dies as well.
+        """
+        now = self._clock()
+        with self._uow() as uow:
+            record = uow.refresh_tokens.get_by_hash(hash_refresh_secret(refresh_secret))
+            if record is None or record.revoked_at is not None:
+                raise Unauthenticated(_BAD_REFRESH)
+            if record.expires_at <= now:
+                raise Unauthenticated("refresh token expired")
+            if record.used_at is not None or not uow.refresh_tokens.mark_used(record.id, now):
+                uow.refresh_tokens.revoke_family(record.family_id, now)
+                uow.commit()
+                log.warning(
+                    "refresh token reuse: family revoked",
+                    extra={"family": record.family_id, "user": record.user_id},
+                )
+                raise Unauthenticated(_BAD_REFRESH)
+            # The role and the account are re-read: a demoted or deleted user gets no fresh power.
+            user = uow.users.get(record.tenant_id, record.user_id)
+            if user is None:
+                uow.refresh_tokens.revoke_family(record.family_id, now)
+                uow.commit()
+                raise Unauthenticated(_BAD_REFRESH)
+            tokens = self._issue(uow, user, record.family_id)
+            uow.commit()
+        return tokens
+
+    def logout(self, claims: AccessClaims, refresh_secret: str) -> None:
+        """Revoke the refresh token's family (if it is the caller's) and the access token itself."""
+        now = self._clock()
+        with self._uow() as uow:
+            record = uow.refresh_tokens.get_by_hash(hash_refresh_secret(refresh_secret))
+            if record is not None and record.user_id == claims.user_id:
+                uow.refresh_tokens.revoke_family(record.family_id, now)
+                uow.commit()
+        remaining = int((claims.expires_at - now).total_seconds())
+        if remaining > 0:
+            self._denylist.revoke(claims.jti, remaining)
+
+    def authenticate(self, bearer_token: str) -> AccessClaims:
+        claims = self._tokens.verify_access(bearer_token)
+        if self._denylist.is_revoked(claims.jti):
+            raise Unauthenticated("access token revoked")
+        return claims
+
+    def me(self, claims: AccessClaims) -> tuple[User, Tenant]:
+        with self._uow() as uow:
+            user = uow.users.get(claims.tenant_id, claims.user_id)
+            tenant = uow.tenants.get(claims.tenant_id)
+        if user is None or tenant is None:
+            raise Unauthenticated("the token's user no longer exists")
+        return user, tenant
+
+    # -- helpers
+    def _start_family(self, uow: UnitOfWork, user: User) -> TokenPair:
+        return self._issue(uow, user, family_id=str(uuid.uuid4()))
+
+    def _issue(self, uow: UnitOfWork, user: User, family_id: str) -> TokenPair:
+        now = self._clock()
+        secret = new_refresh_secret()
+        uow.refresh_tokens.add(
+            RefreshTokenRecord(
+                id=str(uuid.uuid4()),
+                token_hash=hash_refresh_secret(secret),
+                family_id=family_id,
+                user_id=user.id,
+                tenant_id=user.tenant_id,
+                created_at=now,
+                expires_at=now + self._refresh_ttl,
+            )
+        )
+        return TokenPair(
+            access_token=self._tokens.issue_access(user.id, user.tenant_id, user.role),
+            refresh_token=secret,
+            expires_in=self._tokens.access_ttl_seconds,
+        )
+
+
+# ------------------------------------------------------------------------------------------ users
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument(
+            "invalid cursor", violations=[FieldViolation("cursor", "malformed cursor")]
+        ) from None
+
+
+@dataclass(frozen=True)
+class UserPatch:
+    """Fields to change; None leaves a field as it is."""
+
+    email: str | None = None
+    password: str | None = None
+    role: str | None = None
+
+
+class UserService:
+    """Owners and admins manage the users of their own tenant."""
+
+    def __init__(self, uow: UnitOfWorkFactory, passwords: Passwords, clock: Clock = utcnow) -> None:
+        self._uow = uow
+        self._passwords = passwords
+        self._clock = clock
+
+    def list(self, actor: AccessClaims, limit: int, cursor: str | None) -> tuple[Sequence[User], str | None]:
+        limit = min(max(limit, 1), MAX_PAGE_SIZE)
+        after = decode_cursor(cursor) if cursor else None
+        with self._uow() as uow:
+            self._current_role(uow, actor)
+            users = uow.users.list(actor.tenant_id, limit + 1, after)
+        if len(users) > limit:
+            return users[:limit], encode_cursor(users[limit - 1].email)
+        return users, None
+
+    def get(self, actor: AccessClaims, user_id: str) -> User:
+        with self._uow() as uow:
+            self._current_role(uow, actor)
+            user = uow.users.get(actor.tenant_id, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    def create(self, actor: AccessClaims, email: str, password: str, role: str) -> User:
+        email = normalize_email(email)
+        check_password_policy(password)
+        new_role = parse_role(role)
+        password_hash = self._passwords.hash(password)
+        now = self._clock()
+        user = User(
+            id=str(uuid.uuid4()),
+            tenant_id=actor.tenant_id,
+            email=email,
+            role=new_role,
+            password_hash=password_hash,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        with self._uow() as uow:
+            check_can_assign(self._current_role(uow, actor), new_role)
+            if uow.users.get_by_email(email) is not None:
+                raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
+            uow.users.add(user)
+            uow.commit()
+        return user
+
+    def update(
+        self, actor: AccessClaims, user_id: str, patch: UserPatch, expected_version: int | None = None
+    ) -> User:
+        email = normalize_email(patch.email) if patch.email is not None else None
+        new_role = parse_role(patch.role) if patch.role is not None else None
+        new_hash = None
+        if patch.password is not None:
+            check_password_policy(patch.password)
+            new_hash = self._passwords.hash(patch.password)
+        now = self._clock()
+        with self._uow() as uow:
+            actor_role = self._current_role(uow, actor)
+            uow.tenants.lock(actor.tenant_id)
+            target = uow.users.get(actor.tenant_id, user_id)
+            if target is None:
+                raise NotFound("user not found")
+            check_can_modify(actor_role, target)
+            if expected_version is not None and expected_version != target.version:
+                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
+            if new_role is not None:
+                check_can_assign(actor_role, new_role)
+                check_keeps_an_owner(target, new_role, uow.users.count_owners(actor.tenant_id))
+            if email is not None and email != target.email and uow.users.get_by_email(email) is not None:
+                raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
+            updated = replace(
+                target,
+                email=email if email is not None else target.email,
+                role=new_role if new_role is not None else target.role,
+                password_hash=new_hash if new_hash is not None else target.password_hash,
+                version=target.version + 1,
+                updated_at=now,
+            )
+            if not uow.users.update(updated, expected_version=target.version):
+                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
+            if new_hash is not None:
+                # A new password ends every session that knew the old one.
+                uow.refresh_tokens.revoke_all_for_user(target.id, now)
+            uow.commit()
+        return updated
+
+    def delete(self, actor: AccessClaims, user_id: str, expected_version: int | None = None) -> None:
+        with self._uow() as uow:
+            actor_role = self._current_role(uow, actor)
+            uow.tenants.lock(actor.tenant_id)
+            target = uow.users.get(actor.tenant_id, user_id)
+            if target is None:
+                raise NotFound("user not found")
+            check_can_modify(actor_role, target)
+            if expected_version is not None and expected_version != target.version:
+                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
+            check_keeps_an_owner(target, None, uow.users.count_owners(actor.tenant_id))
+            uow.refresh_tokens.revoke_all_for_user(target.id, self._clock())
+            uow.users.delete(actor.tenant_id, target.id)
+            uow.commit()
+
+    @staticmethod
+    def _current_role(uow: UnitOfWork, actor: AccessClaims) -> Role:
+        """The actor's role now, not when the token was minted: a demotion takes effect at once."""
+        me = uow.users.get(actor.tenant_id, actor.user_id)
+        if me is None:
+            raise Unauthenticated("the token's user no longer exists")
+        return me.role
