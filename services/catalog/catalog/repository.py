@@ -248,11 +248,10 @@ class CatalogRepository:
                 products.c.version == bindparam("b_old_version"),
             )
             .values(
-                title=bindparam("title"),
-                description=bindparam("description"),
-                status=bindparam("status"),
-                version=bindparam("version"),
-                updated_at=bindparam("updated_at"),
+                {
+                    name: bindparam(f"v_{name}")
+                    for name in ("title", "description", "status", "version", "updated_at")
+                }
             )
         )
         params = [
@@ -260,11 +259,11 @@ class CatalogRepository:
                 "b_tenant": tenant_id,
                 "b_id": p.id,
                 "b_old_version": old,
-                "title": p.title,
-                "description": p.description,
-                "status": p.status.value,
-                "version": p.version,
-                "updated_at": p.updated_at,
+                "v_title": p.title,
+                "v_description": p.description,
+                "v_status": p.status.value,
+                "v_version": p.version,
+                "v_updated_at": p.updated_at,
             }
             for p, old in changed
         ]
@@ -281,11 +280,7 @@ class CatalogRepository:
                 variants.c.id == bindparam("b_id"),
                 variants.c.version == bindparam("b_old_version"),
             )
-            .values(
-                {name: bindparam(name) for name in names},
-                version=bindparam("version"),
-                updated_at=bindparam("updated_at"),
-            )
+            .values({name: bindparam(f"v_{name}") for name in (*names, "version", "updated_at")})
         )
         params = []
         for variant, old in changed:
@@ -295,9 +290,9 @@ class CatalogRepository:
                     "b_tenant": tenant_id,
                     "b_id": variant.id,
                     "b_old_version": old,
-                    "version": variant.version,
-                    "updated_at": variant.updated_at,
-                    **{name: values[name] for name in names},
+                    "v_version": variant.version,
+                    "v_updated_at": variant.updated_at,
+                    **{f"v_{name}": values[name] for name in names},
                 }
             )
         self._expect_rows(stmt, params, "variant")
