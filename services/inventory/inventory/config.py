@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from omnistock_common.config import EnvReader, ServiceSettings
 
+from inventory.domain import Policy
+
 SERVICE = "inventory"
 
 
@@ -31,6 +33,15 @@ class Settings:
     @property
     def database_url(self) -> str:
         return self.server.database_url
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            default_reservation_ttl_seconds=self.default_reservation_ttl_seconds,
+            max_reservation_ttl_seconds=self.max_reservation_ttl_seconds,
+            default_low_stock_threshold=self.default_low_stock_threshold,
+            max_batch_lines=self.max_batch_lines,
+        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

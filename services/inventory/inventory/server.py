@@ -1,0 +1,64 @@
+"""Composition root of the inventory gRPC server: Settings -> engine -> UoW -> servicer -> server.
+
+`python -m inventory.server` serves until SIGTERM/SIGINT, then drains. Migrations are not run
+here (make migrate / the Kubernetes Job does that); tests call `build(settings)` with port 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
+from omnistock_common.db import make_engine
+from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.logging import setup_logging
+from sqlalchemy import Engine
+
+from inventory.config import Settings, load_settings
+from inventory.repository import UnitOfWork
+from inventory.servicer import InventoryServicer
+
+SERVICE_NAME = inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
+
+
+@dataclass
+class Inventory:
+    """A running server and the engine it owns (closed by `stop`)."""
+
+    running: RunningServer
+    engine: Engine
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    def stop(self, grace: float = 0) -> None:
+        self.running.shutdown(grace)
+        self.engine.dispose()
+
+
+def build(settings: Settings) -> Inventory:
+    """Assemble and start the server on settings.server.bind_address (port 0 = any free port)."""
+    # One connection per gRPC worker thread: a call never waits for a pooled connection.
+    engine = make_engine(
+        settings.database_url, pool_size=min(settings.db_pool_size, settings.server.max_workers)
+    )
+    servicer = InventoryServicer(UnitOfWork(engine), settings.policy)
+    running = build_server(
+        [lambda server: inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+        settings.server.bind_address,
+        max_workers=settings.server.max_workers,
+    )
+    return Inventory(running, engine)
+
+
+def main() -> None:
+    settings = load_settings()
+    setup_logging("inventory", settings.server.log_level, settings.server.log_format)
+    inventory = build(settings)
+    serve_forever(inventory.running, settings.server.grace_seconds, on_stop=inventory.engine.dispose)
+
+
+if __name__ == "__main__":
+    main()
