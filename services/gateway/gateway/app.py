@@ -38,8 +38,6 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
 
     app = Flask("gateway")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
-    # Non-file form fields stay small; the CSV itself is spooled to disk, not kept in memory.
-    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["omnistock"] = deps
     if settings.trusted_proxies:

@@ -1,0 +1,48 @@
+"""Settings: working defaults, and every invalid value reported at once."""
+
+from __future__ import annotations
+
+import pytest
+from gateway.config import DEV_JWT_SECRET, load_settings
+from omnistock_common.config import ConfigError
+
+
+def test_defaults_work_locally() -> None:
+    settings = load_settings({})
+    assert settings.port == 8080
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("gateway.db")
+    assert settings.uses_dev_jwt_secret and settings.jwt_secret == DEV_JWT_SECRET
+    assert dict(settings.backends) == {"catalog": "127.0.0.1:50051", "inventory": "127.0.0.1:50052"}
+    assert settings.access_token_ttl_seconds == 900
+    assert settings.refresh_token_ttl_seconds == 30 * 24 * 3600
+
+
+def test_environment_overrides() -> None:
+    settings = load_settings(
+        {
+            "GATEWAY_JWT_SECRET": "k" * 32,
+            "GATEWAY_BACKENDS": "catalog",
+            "CATALOG_ADDR": "catalog:6000",
+            "GATEWAY_PORT": "9000",
+            "LOGIN_MAX_FAILURES_PER_EMAIL": "3",
+        }
+    )
+    assert not settings.uses_dev_jwt_secret
+    assert dict(settings.backends) == {"catalog": "catalog:6000"}
+    assert settings.catalog_addr == "catalog:6000"
+    assert settings.port == 9000 and settings.login_max_failures_per_email == 3
+
+
+def test_invalid_values_are_all_reported() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(
+            {
+                "GATEWAY_JWT_SECRET": "too-short",
+                "GATEWAY_BACKENDS": "catalog,warehouse",
+                "GATEWAY_PORT": "http",
+                "GATEWAY_DATABASE_URL": "mysql://x",
+            }
+        )
+    message = str(exc.value)
+    for name in ("GATEWAY_JWT_SECRET", "warehouse", "GATEWAY_PORT", "GATEWAY_DATABASE_URL"):
+        assert name in message
