@@ -11,9 +11,9 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
-
 from omnistock_common.context import call_context
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from omnistock_common.grpc_server import RunningServer, build_server
@@ -22,14 +22,18 @@ SERVICE = "omnistock.catalog.v1.CatalogService"
 
 
 class PlumbingServicer(pb_grpc.CatalogServiceServicer):
-    def GetProduct(self, request: pb.GetProductRequest, context: grpc.ServicerContext) -> pb.GetProductResponse:
+    def GetProduct(
+        self, request: pb.GetProductRequest, context: grpc.ServicerContext
+    ) -> pb.GetProductResponse:
         if request.product_id == "invalid":
             raise InvalidArgument("bad id", violations=[FieldViolation("product_id", "must be a uuid")])
         if request.product_id == "boom":
             raise RuntimeError("secret database password in this message")
         if request.product_id == "abort":
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down")
-        return pb.GetProductResponse(product=pb.Product(id=request.product_id, title=call_context(context).tenant_id))
+        return pb.GetProductResponse(
+            product=pb.Product(id=request.product_id, title=call_context(context).tenant_id)
+        )
 
     def ExportProducts(self, request: pb.ExportProductsRequest, context: grpc.ServicerContext) -> Iterator:
         yield pb.ExportProductsResponse(chunk=b"a,b\n")
@@ -39,7 +43,9 @@ class PlumbingServicer(pb_grpc.CatalogServiceServicer):
 @pytest.fixture
 def server() -> Iterator[RunningServer]:
     running = build_server(
-        [lambda s: pb_grpc.add_CatalogServiceServicer_to_server(PlumbingServicer(), s)], [SERVICE], "127.0.0.1:0"
+        [lambda s: pb_grpc.add_CatalogServiceServicer_to_server(PlumbingServicer(), s)],
+        [SERVICE],
+        "127.0.0.1:0",
     )
     yield running
     running.server.stop(0)
@@ -111,7 +117,9 @@ def test_health_and_reflection_need_no_tenant(channel: grpc.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     assert health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status == 1
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
-    responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    responses = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for s in next(responses).list_services_response.service}
     assert {SERVICE, "grpc.health.v1.Health"} <= names
 

@@ -15,7 +15,11 @@ def test_defaults_work_without_any_environment() -> None:
 def test_values_from_environment_are_typed() -> None:
     settings = load_service_settings(
         "inventory",
-        {"INVENTORY_GRPC_PORT": "6000", "INVENTORY_DATABASE_URL": "postgresql://u@h/db", "LOG_LEVEL": "DEBUG"},
+        {
+            "INVENTORY_GRPC_PORT": "6000",
+            "INVENTORY_DATABASE_URL": "postgresql://u@h/db",
+            "LOG_LEVEL": "DEBUG",
+        },
     )
     assert settings.grpc_port == 6000
     assert settings.database_url == "postgresql://u@h/db"

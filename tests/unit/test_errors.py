@@ -7,7 +7,9 @@ from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound, i
 
 def test_invalid_argument_carries_field_violations() -> None:
     status = to_rpc_status(
-        InvalidArgument("bad product", reason="VALIDATION", violations=[FieldViolation("variants[0].sku", "empty")])
+        InvalidArgument(
+            "bad product", reason="VALIDATION", violations=[FieldViolation("variants[0].sku", "empty")]
+        )
     )
     assert status.code == code_pb2.INVALID_ARGUMENT
     assert status.message == "bad product"

@@ -7,7 +7,13 @@ from omnistock_common.money import MoneyError, from_minor, to_minor
 
 @pytest.mark.parametrize(
     ("text", "currency", "minor"),
-    [("19.99", "USD", 1999), ("0", "EUR", 0), ("119.5", "BDT", 11950), ("5", "JPY", 5), ("1.234", "KWD", 1234)],
+    [
+        ("19.99", "USD", 1999),
+        ("0", "EUR", 0),
+        ("119.5", "BDT", 11950),
+        ("5", "JPY", 5),
+        ("1.234", "KWD", 1234),
+    ],
 )
 def test_round_trip(text: str, currency: str, minor: int) -> None:
     assert to_minor(text, currency) == minor

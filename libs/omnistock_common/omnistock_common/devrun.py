@@ -65,7 +65,9 @@ def _announce_when_ready(base_url: str) -> None:
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.5)
-    print(f"!!! OmniStock did not become ready within {READY_TIMEOUT_SECONDS}s; see the logs above", flush=True)
+    print(
+        f"!!! OmniStock did not become ready within {READY_TIMEOUT_SECONDS}s; see the logs above", flush=True
+    )
 
 
 def main() -> int:

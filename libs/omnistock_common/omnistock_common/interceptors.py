@@ -31,7 +31,8 @@ class ServerContextInterceptor(grpc.ServerInterceptor):
         self._tenantless_methods = tenantless_methods
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
@@ -112,5 +113,10 @@ def _aborted(context: grpc.ServicerContext) -> bool:
 def _log_call(method: str, code: grpc.StatusCode, started: float, detail: str = "") -> None:
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     level = logging.WARNING if code == grpc.StatusCode.INTERNAL else logging.INFO
-    log.log(level, "%s %s", method, code.name,
-            extra={"grpc_method": method, "grpc_code": code.name, "ms": elapsed_ms, "detail": detail})
+    log.log(
+        level,
+        "%s %s",
+        method,
+        code.name,
+        extra={"grpc_method": method, "grpc_code": code.name, "ms": elapsed_ms, "detail": detail},
+    )

@@ -59,8 +59,10 @@ def make_postgres_database(postgres_admin_url: str) -> Iterator[Callable[[], str
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         created.append(name)
-        return make_url(normalize_url(postgres_admin_url)).set(database=name).render_as_string(
-            hide_password=False
+        return (
+            make_url(normalize_url(postgres_admin_url))
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
 
     yield create
@@ -113,5 +115,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     bar = "!" * 78
     terminalreporter.write_line(bar, red=True, bold=True)
     for name, url in _missing_servers.items():
-        terminalreporter.write_line(f"!!! {name} was NOT reachable at {url}: its tests were SKIPPED", red=True)
+        terminalreporter.write_line(
+            f"!!! {name} was NOT reachable at {url}: its tests were SKIPPED", red=True
+        )
     terminalreporter.write_line(bar, red=True, bold=True)
