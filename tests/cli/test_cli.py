@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask, Response, jsonify, request
-from omnistock_cli.main import CHUNK_SIZE, ProgressReader, cli
 from werkzeug.serving import make_server
+
+from omnistock_cli.main import CHUNK_SIZE, ProgressReader, cli
 
 TOKEN = "test-access-token"
 EMAIL = "owner@example.com"
