@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from omnistock_common.db import make_engine
-
 from inventory import service
 from inventory.config import load_settings
 from inventory.repository import UnitOfWork
+from omnistock_common.db import make_engine
 
 
 def reconcile_command(tenant: str | None) -> int:

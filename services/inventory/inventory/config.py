@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from omnistock_common.config import EnvReader, ServiceSettings
-
 from inventory.domain import Policy
+from omnistock_common.config import EnvReader, ServiceSettings
 
 SERVICE = "inventory"
 

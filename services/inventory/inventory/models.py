@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from omnistock_common.outbox import outbox_table
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -30,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from omnistock_common.outbox import outbox_table
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 SEQ_ID = BigInteger().with_variant(Integer(), "sqlite")

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from omnistock_common import outbox as outbox_writer
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
@@ -39,6 +38,7 @@ from inventory.domain import (
     ReservationStatus,
     StockLevel,
 )
+from omnistock_common import outbox as outbox_writer
 
 log = logging.getLogger(__name__)
 

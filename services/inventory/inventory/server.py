@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
-from omnistock_common.db import make_engine
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
-from omnistock_common.logging import setup_logging
 from sqlalchemy import Engine
 
 from inventory.config import Settings, load_settings
 from inventory.repository import UnitOfWork
 from inventory.servicer import InventoryServicer
+from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
+from omnistock_common.db import make_engine
+from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.logging import setup_logging
 
 SERVICE_NAME = inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
 

@@ -17,15 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from omnistock.inventory.v1 import inventory_service_pb2 as pb
-from omnistock_common.context import CallContext
-from omnistock_common.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-)
 from sqlalchemy.exc import IntegrityError
 
 from inventory import domain
@@ -52,6 +43,15 @@ from inventory.domain import (
     StockLevel,
 )
 from inventory.repository import Repository, UnitOfWork
+from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock_common.context import CallContext
+from omnistock_common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,6 @@ from datetime import UTC, datetime
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from omnistock.common.v1 import common_pb2
-from omnistock.inventory.v1 import inventory_service_pb2 as pb
-from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
-from omnistock_common.context import call_context
 
 from inventory import domain, service
 from inventory.domain import (
@@ -31,6 +27,10 @@ from inventory.domain import (
     StockLevel,
 )
 from inventory.repository import UnitOfWork
+from omnistock.common.v1 import common_pb2
+from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
+from omnistock_common.context import call_context
 
 
 def _ts(value: datetime | None) -> Timestamp | None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import grpc
 import pytest
+from sqlalchemy import Engine
+
 from inventory.config import load_settings
 from inventory.repository import UnitOfWork
 from inventory.server import Inventory, build
@@ -16,7 +18,6 @@ from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
-from sqlalchemy import Engine
 
 Client = Any  # a bound InventoryServiceStub (DeadlineStub.call(...)) — every call has a deadline
 

@@ -13,12 +13,13 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+from sqlalchemy import text
+
 from inventory import service
 from inventory.repository import UnitOfWork
 from inventory.server import SERVICE_NAME
 from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
-from sqlalchemy import text
 
 RECEIVED = pb.ADJUSTMENT_REASON_RECEIVED
 

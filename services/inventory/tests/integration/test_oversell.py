@@ -18,13 +18,14 @@ from contextlib import ExitStack, contextmanager
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import create_engine, text
+
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import normalize_url
 from omnistock_common.migrations import upgrade
-from sqlalchemy import create_engine, text
 
 ATTEMPTS = 2_000
 STOCK = 100

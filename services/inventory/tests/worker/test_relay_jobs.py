@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
+
 from inventory import models, relay
 from inventory.relay import WorkerJobs
 from inventory.repository import UnitOfWork
 from omnistock_common.outbox import add_event
 from omnistock_common.outbox_relay import count_unsent
-from sqlalchemy import select, update
 
 
 class FakeBroker:

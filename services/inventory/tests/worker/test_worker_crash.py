@@ -22,6 +22,8 @@ from typing import IO, Any
 import grpc
 import kombu
 import pytest
+from sqlalchemy import func, select
+
 from inventory import models
 from inventory.config import load_settings
 from inventory.server import build
@@ -30,7 +32,6 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
 from omnistock_common.outbox_relay import count_unsent
-from sqlalchemy import func, select
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
