@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from omnistock_common.context import CallContext
 from pydantic import BaseModel, ValidationError
 
 from gateway.domain import POLICY, Permission, allowed
 from gateway.errors import ApiProblem
 from gateway.schemas import validation_errors
+from omnistock_common.context import CallContext
 
 if TYPE_CHECKING:
     from gateway.auth import AccessClaims

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 
 from flask import Flask, Response, g, request
-from omnistock_common.context import new_request_id
-from omnistock_common.logging import request_id_var, tenant_id_var
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.api import ApiModule, register_modules
@@ -18,6 +16,8 @@ from gateway.config import Settings, load_settings
 from gateway.deps import Deps, build_deps
 from gateway.errors import install_error_handlers
 from gateway.routes import auth, catalog, docs, health, users
+from omnistock_common.context import new_request_id
+from omnistock_common.logging import request_id_var, tenant_id_var
 
 # Every mounted area of the REST API. Keep it a plain list: one line per route module.
 API_MODULES: list[ApiModule] = [

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from omnistock_common.errors import Unauthenticated
 
 from gateway.domain import Role
+from omnistock_common.errors import Unauthenticated
 
 Clock = Callable[[], datetime]
 

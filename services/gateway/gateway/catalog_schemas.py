@@ -11,12 +11,12 @@ from typing import Literal
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
-from omnistock.catalog.v1 import catalog_service_pb2 as pb
-from omnistock.common.v1 import common_pb2
-from omnistock_common.money import from_minor
 from pydantic import Field, field_validator, model_validator
 
 from gateway.schemas import MoneyIn, MoneyOut, OutModel, StrictModel
+from omnistock.catalog.v1 import catalog_service_pb2 as pb
+from omnistock.common.v1 import common_pb2
+from omnistock_common.money import from_minor
 
 StatusName = Literal["active", "draft", "archived"]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from omnistock.catalog.v1 import catalog_service_pb2_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 

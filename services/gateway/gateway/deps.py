@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
-from omnistock_common.db import make_engine
 
 from gateway.auth import Passwords, TokenCodec
 from gateway.clients import CatalogClient, Channels, ReadinessProbe, catalog_client
@@ -20,6 +19,7 @@ from gateway.errors import ErrorMapper
 from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
 from gateway.service import AuthService, LoginLimits, UserService
+from omnistock_common.db import make_engine
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import grpc
+
 from omnistock_common.errors import (
     DomainError,
     FailedPrecondition,

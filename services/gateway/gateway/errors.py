@@ -20,8 +20,9 @@ from flask import Flask, Response, g, json, request
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from omnistock_common.errors import DomainError, to_rpc_status
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from omnistock_common.errors import DomainError, to_rpc_status
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from omnistock_common.errors import AlreadyExists
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import models
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
+from omnistock_common.errors import AlreadyExists
 
 
 def _utc(value: datetime | None) -> datetime | None:

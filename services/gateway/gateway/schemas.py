@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from omnistock_common.money import MoneyError, is_supported_currency, to_minor
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from omnistock_common.money import MoneyError, is_supported_currency, to_minor
 
 _DECIMAL = re.compile(r"^\d+(\.\d+)?$")
 

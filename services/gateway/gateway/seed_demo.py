@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from omnistock_common.db import make_engine
-from omnistock_common.errors import AlreadyExists
-
 from gateway.auth import Passwords, TokenCodec
 from gateway.config import Settings, load_settings
 from gateway.repository import SqlUnitOfWork
 from gateway.service import AuthService
+from omnistock_common.db import make_engine
+from omnistock_common.errors import AlreadyExists
 
 DEMO_TENANT = "Demo Store"
 DEMO_EMAIL = "demo@omnistock.local"

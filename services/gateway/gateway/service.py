@@ -17,15 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
-from omnistock_common.errors import (
-    Aborted,
-    AlreadyExists,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    Unauthenticated,
-)
-
 from gateway.auth import (
     AccessClaims,
     Clock,
@@ -47,6 +38,14 @@ from gateway.domain import (
     check_password_policy,
     normalize_email,
     parse_role,
+)
+from omnistock_common.errors import (
+    Aborted,
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
 )
 
 log = logging.getLogger(__name__)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from omnistock_common.logging import setup_logging
-
 from gateway.app import create_app
 from gateway.config import load_settings
+from omnistock_common.logging import setup_logging
 
 _settings = load_settings()
 setup_logging("gateway", _settings.log_level, _settings.log_format)

@@ -8,12 +8,12 @@ from typing import IO
 
 import grpc
 from flask import Response, request, stream_with_context
-from omnistock.catalog.v1 import catalog_service_pb2 as pb
 
 from gateway import catalog_schemas as cs
 from gateway.api import ApiModule, Reply, call_context, deps, etag, if_match_version
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
+from omnistock.catalog.v1 import catalog_service_pb2 as pb
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ import grpc
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from gateway.app import create_app
 from gateway.config import Settings
-from google.protobuf.timestamp_pb2 import Timestamp
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc
 from omnistock_common.context import call_context, metadata_dict

@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 import pytest
+
 from gateway.auth import TokenCodec
 from gateway.domain import Role
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 import pytest
+
 from gateway.auth import Passwords, TokenCodec
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
 from gateway.service import AuthService, LoginLimits, UserService

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from gateway.auth import hash_refresh_secret
 from gateway.domain import RateLimited, Role
 from omnistock_common.errors import AlreadyExists, InvalidArgument, Unauthenticated

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from gateway import catalog_schemas as cs
 from gateway.schemas import MoneyIn, field_path, validation_errors
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
-from pydantic import ValidationError
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from gateway.config import DEV_JWT_SECRET, load_settings
 from omnistock_common.config import ConfigError
 

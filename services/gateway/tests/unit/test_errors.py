@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
+
 from gateway.domain import RateLimited
 from gateway.errors import GRPC_TO_HTTP, ApiProblem, ErrorMapper, http_status_for
-from google.rpc import error_details_pb2, status_pb2
 from omnistock_common.errors import Aborted, FieldViolation, InvalidArgument, to_rpc_status
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.deps import Deps

@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+
 from gateway.auth import Passwords, TokenCodec, hash_refresh_secret, new_refresh_secret
 from gateway.domain import Role
 from omnistock_common.errors import Unauthenticated

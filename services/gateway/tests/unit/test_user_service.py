@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from gateway.domain import Role
 from gateway.service import UserPatch, decode_cursor, encode_cursor
 from omnistock_common.errors import (
