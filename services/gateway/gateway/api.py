@@ -26,6 +26,7 @@ from gateway.domain import POLICY, Permission, allowed
 from gateway.errors import ApiProblem
 from gateway.schemas import validation_errors
 from omnistock_common.context import CallContext
+from omnistock_common.logging import tenant_id_var
 
 if TYPE_CHECKING:
     from gateway.auth import AccessClaims
@@ -159,6 +160,7 @@ def _wrap(op: Operation, view: Callable[..., ViewResult]) -> Callable[..., Respo
             if not allowed(claims.role, op.permission):
                 raise ApiProblem(403, f"the {claims.role.value} role may not {op.summary.lower()}")
             g.claims = claims
+            tenant_id_var.set(claims.tenant_id)
         kwargs: dict[str, Any] = dict(path_params)
         if op.body is not None:
             kwargs["body"] = parse_body(op.body)

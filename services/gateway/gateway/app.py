@@ -6,7 +6,9 @@ that module's `api` to API_MODULES below; the OpenAPI document picks it up autom
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,7 +17,7 @@ from gateway.api import ApiModule, register_modules
 from gateway.config import Settings, load_settings
 from gateway.deps import Deps, build_deps
 from gateway.errors import install_error_handlers
-from gateway.routes import auth, catalog, docs, health, users
+from gateway.routes import auth, catalog, docs, health, inventory, users
 from omnistock_common.context import new_request_id
 from omnistock_common.logging import request_id_var, tenant_id_var
 
@@ -26,7 +28,10 @@ API_MODULES: list[ApiModule] = [
     auth.api,
     users.api,
     catalog.api,
+    inventory.api,
 ]
+
+log = logging.getLogger("gateway.access")
 
 # A client-supplied request id is echoed only if it is short and harmless in logs and headers.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+        g.started = time.perf_counter()
         request_id_var.set(g.request_id)
         tenant_id_var.set("")
 
@@ -60,6 +66,19 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
         response.headers["X-Request-ID"] = getattr(g, "request_id", "") or new_request_id()
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        claims = getattr(g, "claims", None)
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "http_status": response.status_code,
+                "ms": round((time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000, 2),
+                "tenant": claims.tenant_id if claims else "",
+                "user": claims.user_id if claims else "",
+            },
+        )
         return response
 
     return app

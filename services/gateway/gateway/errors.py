@@ -22,6 +22,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from omnistock.inventory.v1 import inventory_service_pb2
 from omnistock_common.errors import DomainError, to_rpc_status
 
 log = logging.getLogger(__name__)
@@ -144,11 +145,21 @@ def decode_retry_info(detail: error_details_pb2.RetryInfo, problem: ApiProblem) 
     problem.headers["Retry-After"] = str(max(1, math.ceil(seconds)))
 
 
+def decode_insufficient_stock(detail: inventory_service_pb2.InsufficientStock, problem: ApiProblem) -> None:
+    """API.md: a reservation that cannot be held is 409 with `lines: [{sku, requested, available}]`."""
+    problem.extensions["lines"] = [
+        {"sku": line.sku, "requested": line.requested, "available": line.available}
+        | ({"location": line.location_code} if line.location_code else {})
+        for line in detail.lines
+    ]
+
+
 def default_decoders() -> dict[type[Message], DetailDecoder]:
     return {
         error_details_pb2.BadRequest: decode_bad_request,
         error_details_pb2.ErrorInfo: decode_error_info,
         error_details_pb2.RetryInfo: decode_retry_info,
+        inventory_service_pb2.InsufficientStock: decode_insufficient_stock,
     }
 
 

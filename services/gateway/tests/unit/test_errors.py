@@ -8,6 +8,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from gateway.domain import RateLimited
 from gateway.errors import GRPC_TO_HTTP, ApiProblem, ErrorMapper, http_status_for
+from omnistock.inventory.v1 import inventory_service_pb2
 from omnistock_common.errors import Aborted, FieldViolation, InvalidArgument, to_rpc_status
 
 
@@ -93,3 +94,17 @@ def test_custom_decoder_adds_extension_fields() -> None:
     assert problem.extensions["lines"] == [{"sku": "SKU-1", "message": "requested 5, available 2"}]
     # The default mapper does not know the type and simply ignores it.
     assert "lines" not in ErrorMapper().from_status(status, had_if_match=False).extensions
+
+
+def test_insufficient_stock_becomes_lines() -> None:
+    status = status_pb2.Status(
+        code=grpc.StatusCode.FAILED_PRECONDITION.value[0], message="insufficient stock"
+    )
+    status.details.add().Pack(
+        inventory_service_pb2.InsufficientStock(
+            lines=[inventory_service_pb2.ShortLine(sku="SKU-1", requested=5, available=2)]
+        )
+    )
+    problem = ErrorMapper().from_status(status, had_if_match=False)
+    assert problem.status == 409
+    assert problem.extensions["lines"] == [{"sku": "SKU-1", "requested": 5, "available": 2}]
