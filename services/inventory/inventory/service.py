@@ -640,6 +640,8 @@ def reserve(
             channel_connection_id=cmd.channel_connection_id,
         )
         repo.insert_reservation(tenant, reservation, cmd.idempotency_key, now)
+        # Lines go in before the stock rows are locked: less work while a hot row is held.
+        repo.insert_reservation_lines(tenant, reservation)
         shorts: list[tuple[StockDemand, int]] = []
         movements = []
         for demand in demands:
@@ -663,7 +665,6 @@ def reserve(
             )
         if shorts:
             raise _insufficient(shorts)
-        repo.insert_reservation_lines(tenant, reservation)
         repo.append_movements(tenant, movements)
         _publish(repo, tenant, policy, now, _sum_by_sku(demands, -1))
         return reservation
