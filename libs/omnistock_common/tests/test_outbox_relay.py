@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, MetaData, Table, select, update
+
 from omnistock_common.db import make_engine
 from omnistock_common.outbox import add_event, outbox_table
 from omnistock_common.outbox_relay import (
@@ -20,7 +22,6 @@ from omnistock_common.outbox_relay import (
     relay_once,
     relay_pending,
 )
-from sqlalchemy import Engine, MetaData, Table, select, update
 
 STOCK = "inventory.stock_changed"
 LOW = "inventory.low_stock"

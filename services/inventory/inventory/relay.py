@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine, Table
+
+from inventory import models, service
+from inventory.config import SERVICE, Settings
+from inventory.domain import Policy
+from inventory.repository import UnitOfWork
 from omnistock_common.db import make_engine
 from omnistock_common.outbox_relay import (
     Coalescer,
@@ -22,12 +28,6 @@ from omnistock_common.outbox_relay import (
     purge_sent,
     relay_pending,
 )
-from sqlalchemy import Engine, Table
-
-from inventory import models, service
-from inventory.config import SERVICE, Settings
-from inventory.domain import Policy
-from inventory.repository import UnitOfWork
 
 log = logging.getLogger(__name__)
 

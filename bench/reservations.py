@@ -1,0 +1,300 @@
+"""Reservation benchmark: gRPC reserve+commit throughput and latency vs the raw database ceiling.
+
+Usage (from the repo root, PostgreSQL on 127.0.0.1:5432):
+    .venv/bin/python bench/reservations.py [--clients 16] [--seconds 10] [--admin-url URL]
+
+In ONE run, on a fresh temporary PostgreSQL database (created and dropped here):
+  raw      the conditional UPDATE a reservation boils down to
+           (UPDATE stock_levels SET reserved = reserved + 1 WHERE ... AND on_hand - reserved >= 1),
+           issued directly over one connection in a loop, one transaction per statement: the
+           ceiling of one hot row, which no amount of application code can beat.
+  hot      N client threads reserving 1 unit of ONE SKU through gRPC (`inventory.server` started
+           as a subprocess with LOG_LEVEL=WARNING); reserve-only, then reserve+commit.
+  spread   the same over 1,000 SKUs.
+It prints ops/s and p50/p99 latencies, and the ratio hot-SKU gRPC reserve throughput / raw ceiling
+(target >= 50%). Results are recorded in docs/performance.md ("Reservations").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import psycopg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.engine import make_url
+
+from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
+from omnistock_common.migrations import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+HOT_STOCK = 1_000_000_000
+SPREAD_SKUS = 1000
+RPC_TIMEOUT = 30.0
+
+
+@dataclass
+class Result:
+    name: str
+    ops: int
+    seconds: float
+    latencies: list[float]
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        p50 = statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
+        p99 = self.percentile(0.99)
+        return (
+            f"{self.name:<34} {self.rate:>9.0f} ops/s   p50 {p50:>7.2f} ms   p99 {p99:>7.2f} ms"
+            f"   ({self.ops} ops in {self.seconds:.1f} s, {self.errors} errors)"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def temporary_database(admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards whatever happens."""
+    name = f"omnistock_bench_{uuid.uuid4().hex[:10]}"
+    admin_conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_conninfo).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def inventory_server(database_url: str, workers: int) -> Iterator[str]:
+    """`python -m inventory.server` on a free port; yields its address once it reports SERVING."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "INVENTORY_DATABASE_URL": database_url,
+        "INVENTORY_GRPC_PORT": str(port),
+        "INVENTORY_GRPC_WORKERS": str(workers),
+        "INVENTORY_DB_POOL_SIZE": str(workers),
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "inventory.server"], cwd=ROOT, env=env)
+    address = f"127.0.0.1:{port}"
+    try:
+        with grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"inventory server exited with {process.returncode}")
+                try:
+                    if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                        break
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("inventory server did not report SERVING within 60 s")
+                time.sleep(0.2)
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def metadata(tenant_id: str) -> tuple[tuple[str, str], ...]:
+    return (("x-tenant-id", tenant_id), ("x-user-id", "bench"))
+
+
+def seed(stub: pb_grpc.InventoryServiceStub, tenant_id: str, skus: list[str], quantity: int) -> None:
+    for start in range(0, len(skus), 1000):
+        lines = [
+            pb.AdjustmentLine(sku=sku, set=quantity, reason=pb.ADJUSTMENT_REASON_RECEIVED)
+            for sku in skus[start : start + 1000]
+        ]
+        response = stub.BatchAdjust(
+            pb.BatchAdjustRequest(lines=lines), metadata=metadata(tenant_id), timeout=120
+        )
+        if response.failed:
+            raise RuntimeError(f"seeding failed for {response.failed} lines")
+
+
+def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float) -> Result:
+    """The reservation's conditional UPDATE on the real table, one connection, autocommit."""
+    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        location_id = conn.execute(
+            "SELECT location_id FROM stock_levels WHERE tenant_id = %s AND sku = %s", (tenant_id, sku)
+        ).fetchone()[0]
+        statement = (
+            "UPDATE stock_levels SET reserved = reserved + 1 "
+            "WHERE tenant_id = %s AND sku = %s AND location_id = %s AND on_hand - reserved >= 1"
+        )
+        params = (tenant_id, sku, location_id)
+        latencies: list[float] = []
+        cursor = conn.cursor()
+        started = time.perf_counter()
+        end = started + seconds
+        while (now := time.perf_counter()) < end:
+            cursor.execute(statement, params, prepare=True)
+            if cursor.rowcount != 1:
+                raise RuntimeError("raw UPDATE found no stock")
+            latencies.append(time.perf_counter() - now)
+        elapsed = time.perf_counter() - started
+    return Result("raw UPDATE, 1 connection", len(latencies), elapsed, latencies)
+
+
+def run_clients(
+    name: str,
+    address: str,
+    clients: int,
+    seconds: float,
+    op: Callable[[pb_grpc.InventoryServiceStub, int], None],
+) -> Result:
+    """`clients` threads, one channel each, calling op(stub, n) until the time is up."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start_barrier = threading.Barrier(clients + 1)
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        with grpc.insecure_channel(address) as channel:
+            stub = pb_grpc.InventoryServiceStub(channel)
+            grpc.channel_ready_future(channel).result(timeout=30)
+            start_barrier.wait()
+            n = 0
+            while not stop.is_set():
+                began = time.perf_counter()
+                try:
+                    op(stub, index * 1_000_000_000 + n)
+                except grpc.RpcError as exc:
+                    errors[index] += 1
+                    if errors[index] == 1:
+                        print(f"  {name}: client {index}: {exc.code().name} {exc.details()}", file=sys.stderr)
+                    continue
+                finally:
+                    n += 1
+                latencies[index].append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start_barrier.wait()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = [value for per_client in latencies for value in per_client]
+    return Result(name, len(flat), elapsed, flat, sum(errors))
+
+
+def reserve_op(tenant_id: str, pick_sku: Callable[[], str], commit: bool) -> Callable[..., None]:
+    md = metadata(tenant_id)
+
+    def op(stub: pb_grpc.InventoryServiceStub, n: int) -> None:
+        response = stub.Reserve(
+            pb.ReserveRequest(
+                order_ref=f"bench-{n}",
+                lines=[pb.ReservationLineInput(sku=pick_sku(), quantity=1)],
+                idempotency_key=f"bench-{tenant_id}-{n}",
+            ),
+            metadata=md,
+            timeout=RPC_TIMEOUT,
+        )
+        if commit:
+            stub.CommitReservation(
+                pb.CommitReservationRequest(reservation_id=response.reservation.id),
+                metadata=md,
+                timeout=RPC_TIMEOUT,
+            )
+
+    return op
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=16, help="concurrent gRPC client threads (default 16)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
+    parser.add_argument("--server-workers", type=int, default=16, help="gRPC server threads and DB pool size")
+    parser.add_argument(
+        "--admin-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL URL allowed to CREATE/DROP DATABASE",
+    )
+    args = parser.parse_args(argv)
+
+    run_tag = uuid.uuid4().hex[:8]
+    hot_tenant, spread_tenant, raw_tenant = (f"bench-{kind}-{run_tag}" for kind in ("hot", "spread", "raw"))
+    spread_skus = [f"SPREAD-{i:04d}" for i in range(SPREAD_SKUS)]
+    print(f"clients={args.clients} seconds/phase={args.seconds} server workers={args.server_workers}")
+    with temporary_database(args.admin_url) as database_url:
+        upgrade("inventory", database_url)
+        with inventory_server(database_url, args.server_workers) as address:
+            with grpc.insecure_channel(address) as channel:
+                stub = pb_grpc.InventoryServiceStub(channel)
+                seed(stub, hot_tenant, ["HOT"], HOT_STOCK)
+                seed(stub, raw_tenant, ["HOT"], HOT_STOCK)
+                seed(stub, spread_tenant, spread_skus, HOT_STOCK)
+
+            results = [raw_ceiling(database_url, raw_tenant, "HOT", args.seconds)]
+            print(results[-1].line(), flush=True)
+            phases = [
+                ("gRPC reserve, hot SKU", hot_tenant, lambda: "HOT", False),
+                ("gRPC reserve+commit, hot SKU", hot_tenant, lambda: "HOT", True),
+                ("gRPC reserve, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), False),
+                ("gRPC reserve+commit, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), True),
+            ]
+            for name, tenant_id, pick, commit in phases:
+                results.append(
+                    run_clients(
+                        name, address, args.clients, args.seconds, reserve_op(tenant_id, pick, commit)
+                    )
+                )
+                print(results[-1].line(), flush=True)
+
+    raw, hot_reserve = results[0], results[1]
+    ratio = hot_reserve.rate / raw.rate if raw.rate else 0.0
+    print(
+        f"\nratio gRPC hot-SKU reserve / raw ceiling = {ratio:.0%} (target >= 50%): "
+        f"{'OK' if ratio >= 0.5 else 'BELOW TARGET'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
