@@ -27,13 +27,14 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, insert, text
+from sqlalchemy.engine import make_url
+
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 from omnistock_common.db import make_engine, normalize_url
 from omnistock_common.migrations import upgrade
 from omnistock_common.money import to_minor
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, insert, text
-from sqlalchemy.engine import make_url
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHUNK = 64 * 1024

@@ -14,9 +14,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from omnistock_common.errors import FieldViolation, InvalidArgument
-from omnistock_common.money import MoneyError, from_minor, is_supported_currency, to_minor
-
 from catalog.domain import (
     Money,
     Option,
@@ -29,6 +26,8 @@ from catalog.domain import (
     validate_title,
     validate_variant,
 )
+from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_common.money import MoneyError, from_minor, is_supported_currency, to_minor
 
 OPTION_COLUMNS = tuple(f"option{n}_{part}" for n in (1, 2, 3) for part in ("name", "value"))
 # Export header; import finds columns by name, so their order in a file does not matter.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
+
+from catalog.service import StockLine, StockUnavailable
 from omnistock.inventory.v1 import inventory_service_pb2 as inv
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
-
-from catalog.service import StockLine, StockUnavailable
 
 IMPORT_REFERENCE = "catalog-import"
 

@@ -10,9 +10,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from omnistock.catalog.v1 import catalog_service_pb2 as pb
-from omnistock.common.v1 import common_pb2
-from omnistock_common.errors import FieldViolation, InvalidArgument
 
 from catalog.domain import (
     ImportCounts,
@@ -32,6 +29,9 @@ from catalog.domain import (
     VariantSpec,
 )
 from catalog.service import ImportOptions
+from omnistock.catalog.v1 import catalog_service_pb2 as pb
+from omnistock.common.v1 import common_pb2
+from omnistock_common.errors import FieldViolation, InvalidArgument
 
 _STATUS_FROM_PROTO = {
     pb.PRODUCT_STATUS_ACTIVE: ProductStatus.ACTIVE,

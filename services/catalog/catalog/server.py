@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from omnistock.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
-from omnistock_common.db import make_engine, make_session_factory
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
-from omnistock_common.logging import setup_logging
 from sqlalchemy import Engine
 
 from catalog.config import Settings, load_settings
 from catalog.inventory_client import InventoryStock
-from catalog.repository import unit_of_work_factory
+from catalog.repository import unit_of_work_factory, use_custom_plans
 from catalog.service import StockPort
 from catalog.servicer import CatalogServicer
+from omnistock.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
+from omnistock_common.db import make_engine, make_session_factory
+from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.logging import setup_logging
 
 SERVICE_NAME = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
 
@@ -27,6 +27,7 @@ def build(
 ) -> RunningServer:
     """Start a catalog server on settings.bind_address; pass `engine`/`stock` to own or fake them."""
     engine = engine or make_engine(settings.database_url)
+    use_custom_plans(engine)
     stock = stock or InventoryStock.connect(settings.inventory_addr, settings.inventory_timeout_seconds)
     servicer = CatalogServicer(unit_of_work_factory(make_session_factory(engine)), stock)
     return build_server(

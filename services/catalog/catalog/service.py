@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
-from omnistock_common.context import CallContext
-from omnistock_common.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
-
 from catalog import csv_io
 from catalog.domain import (
     ConcurrentModification,
@@ -54,6 +51,8 @@ from catalog.domain import (
     variant_not_found,
 )
 from catalog.upsert import upsert_items
+from omnistock_common.context import CallContext
+from omnistock_common.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 
 if TYPE_CHECKING:
     from catalog.repository import CatalogRepository
@@ -317,7 +316,7 @@ def _import_batch(
     uow: UnitOfWork, stock: StockPort, ctx: CallContext, batch: list[csv_io.ImportRow], counts: ImportCounts
 ) -> None:
     try:
-        results = upsert_items(uow, ctx.tenant_id, [row.item for row in batch])
+        results = upsert_items(uow, ctx.tenant_id, [row.item for row in batch], validated=True)
     except (DuplicateSku, ConcurrentModification) as exc:
         # Lost the race several times in a row: report the rows rather than abort the import.
         counts.errors.extend(RowError(row.row, "", f"not imported, retry: {exc}") for row in batch)

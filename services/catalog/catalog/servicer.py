@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import grpc
-from omnistock.catalog.v1 import catalog_service_pb2 as pb
-from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
-from omnistock_common.context import call_context
 
 from catalog import proto_mapping as mapping
 from catalog import service
 from catalog.service import StockPort, UnitOfWork
+from omnistock.catalog.v1 import catalog_service_pb2 as pb
+from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
+from omnistock_common.context import call_context
 
 
 class CatalogServicer(pb_grpc.CatalogServiceServicer):

@@ -56,12 +56,17 @@ class _Plan:
     now: datetime
 
 
-def upsert_items(uow: UnitOfWork, tenant_id: str, items: Sequence[UpsertItem]) -> list[UpsertResult]:
-    """Validate, then apply the valid items in one transaction; one result per item, in order."""
+def upsert_items(
+    uow: UnitOfWork, tenant_id: str, items: Sequence[UpsertItem], *, validated: bool = False
+) -> list[UpsertResult]:
+    """Validate (unless the caller did), then apply the valid items in one transaction.
+
+    One result per item, in order; the CSV importer validates per row itself, with columns.
+    """
     failed: dict[int, UpsertResult] = {}
     first_index: dict[str, int] = {}
     for index, item in enumerate(items):
-        problems = validate_upsert_item(item)
+        problems = [] if validated else validate_upsert_item(item)
         if not problems and item.spec.sku in first_index:
             failed[index] = UpsertResult(
                 index,

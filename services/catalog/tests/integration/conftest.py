@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import grpc
 import pytest
+
 from catalog.config import load_settings
 from catalog.server import build, with_port
 from catalog.service import StockLine, StockUnavailable

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1.common_pb2 import Money
 

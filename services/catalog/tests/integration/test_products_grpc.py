@@ -11,6 +11,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1.common_pb2 import Money, PageRequest
 

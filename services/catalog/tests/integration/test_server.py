@@ -13,13 +13,14 @@ import grpc
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from catalog import models
 from catalog.config import load_settings
 from catalog.inventory_client import InventoryStock
 from catalog.server import SERVICE_NAME
 from catalog.service import StockLine, StockUnavailable
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from omnistock.inventory.v1 import inventory_service_pb2 as inv
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.clients import DeadlineStub, make_channel

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+
 from catalog.csv_io import (
     COLUMNS,
     CsvImport,

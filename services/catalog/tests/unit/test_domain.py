@@ -6,6 +6,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from catalog.domain import (
     Cursor,
     Money,
