@@ -58,6 +58,10 @@ def build_server(
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ("grpc.so_reuseport", 0),
+            # Clients keep one HTTP/2 connection per backend address; recycling connections
+            # every few minutes lets new replicas behind a Kubernetes Service get their share.
+            ("grpc.max_connection_age_ms", 5 * 60 * 1000),
+            ("grpc.max_connection_age_grace_ms", 30 * 1000),
         ],
     )
     for register in registrations:
