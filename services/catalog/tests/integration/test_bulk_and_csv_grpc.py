@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import grpc
@@ -271,3 +273,22 @@ def test_inventory_down_is_reported_per_row(catalog: Catalog) -> None:
     assert report.created == 2  # product data is saved even though stock could not be
     assert [(e.row, e.column) for e in report.errors] == [(2, "quantity")]
     assert "UNAVAILABLE" in report.errors[0].message
+
+
+def test_concurrent_upserts_of_the_same_skus_create_each_once(catalog: Catalog) -> None:
+    """Two callers race to create the same SKUs: the loser re-plans and sees them as existing."""
+    request = pb.BulkUpsertVariantsRequest(items=[upsert("Race", f"RACE-{i}", 100) for i in range(50)])
+    barrier = threading.Barrier(4)
+
+    def call() -> list[int]:
+        barrier.wait()
+        results = catalog.stub.BulkUpsertVariants(request, metadata=catalog.md(), timeout=60).results
+        return [r.outcome for r in results]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda _: call(), range(4)))
+    for i in range(50):
+        per_caller = [caller[i] for caller in outcomes]
+        assert sorted(per_caller) == [pb.UPSERT_OUTCOME_CREATED] + [pb.UPSERT_OUTCOME_UNCHANGED] * 3
+    (race,) = all_products(catalog)
+    assert len(race.variants) == 50
