@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, and_, bindparam, event, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -362,22 +362,6 @@ class SqlAlchemyUnitOfWork:
             self._session.commit()
         except IntegrityError as exc:
             raise _integrity_error(exc) from None
-
-
-def use_custom_plans(engine: Engine) -> None:
-    """Stop psycopg from auto-preparing statements on PostgreSQL connections of `engine`.
-
-    After 5 runs psycopg prepares a statement server-side, and PostgreSQL may then settle on a
-    generic plan made while the table was small: `sku IN (...500 values)` became a sequential
-    scan, and a 100,000-row import slowed from ~5 ms to ~500 ms per batch lookup (measured).
-    Planning each statement anew costs well under a millisecond.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _no_server_side_prepare(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.prepare_threshold = None
 
 
 def unit_of_work_factory(session_factory: sessionmaker[Session]) -> Callable[[], SqlAlchemyUnitOfWork]:

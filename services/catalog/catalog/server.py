@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from catalog.config import Settings, load_settings
 from catalog.inventory_client import InventoryStock
-from catalog.repository import unit_of_work_factory, use_custom_plans
+from catalog.repository import unit_of_work_factory
 from catalog.service import StockPort
 from catalog.servicer import CatalogServicer
 from omnistock.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
@@ -27,7 +27,6 @@ def build(
 ) -> RunningServer:
     """Start a catalog server on settings.bind_address; pass `engine`/`stock` to own or fake them."""
     engine = engine or make_engine(settings.database_url)
-    use_custom_plans(engine)
     stock = stock or InventoryStock.connect(settings.inventory_addr, settings.inventory_timeout_seconds)
     servicer = CatalogServicer(unit_of_work_factory(make_session_factory(engine)), stock)
     return build_server(
