@@ -1,13 +1,16 @@
 """Relay of the transactional outbox to a message broker: at-least-once, never lost.
 
 `relay_once` claims the oldest unsent rows, coalesces them into as few events as their type
-allows, publishes each event and only then marks its rows sent, all in ONE database transaction.
+allows, publishes each event and only then marks its rows sent.
 
 - A crash (or a publish that raises) before the rows are marked means they are sent again on the
   next pass: delivery is at least once, and consumers are idempotent (event id + per-SKU version).
-- PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED`, so two relay replicas never publish
-  the same row concurrently; each takes the next unclaimed batch. SQLite: the engine opens every
-  transaction with BEGIN IMMEDIATE (omnistock_common.db), which already serializes relays.
+- PostgreSQL: rows are claimed with `FOR UPDATE SKIP LOCKED` in the transaction that publishes
+  and marks them, so two relay replicas never publish the same row concurrently; each takes the
+  next unclaimed batch, and writers inserting new rows are never blocked. SQLite: every
+  transaction takes the database-wide write lock (BEGIN IMMEDIATE, omnistock_common.db), so the
+  relay reads, publishes outside any transaction, and marks in a second short transaction; the
+  service's writers are never held up by the broker (see _relay_once_sqlite).
 - The library knows nothing of nameko, kombu or eventlet: `publish(event_type, payload)` is any
   callable that returns once the broker confirmed and raises otherwise.
 """
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 
 log = logging.getLogger(__name__)
 
@@ -153,40 +156,83 @@ def relay_once(
     they are not repeated needlessly), the rest stay unsent, and the error propagates to the
     caller, which simply tries again on its next tick.
     """
+    if engine.dialect.name == "sqlite":
+        return _relay_once_sqlite(engine, table, publish, batch_size, coalescers)
+    failure: Exception | None = None
+    with engine.begin() as conn:
+        # Row locks on the claimed outbox rows only: services keep inserting new rows meanwhile,
+        # and another relay skips these and takes the next batch.
+        rows = _claim(conn, table, batch_size, lock=True)
+        if not rows:
+            return 0
+        confirmed, failure = _publish_events(rows, publish, coalescers)
+        _mark_sent(conn, table, confirmed)
+    return _finish(len(confirmed), len(rows), failure)
+
+
+def _relay_once_sqlite(
+    engine: Engine, table: Table, publish: Publish, batch_size: int, coalescers: Mapping[str, Coalescer]
+) -> int:
+    """SQLite variant: read, publish OUTSIDE any transaction, then mark in a second short one.
+
+    Every SQLite transaction here holds the database-wide write lock (BEGIN IMMEDIATE), so
+    publishing inside it would stop every writer of the service for as long as the broker takes
+    to confirm, and for the whole of a broker outage (measured: nameko's dispatcher keeps retrying
+    until the broker is back). The price is that two relays on one SQLite file could publish the
+    same row twice; that is a duplicate, which consumers ignore by version, never a loss.
+    """
+    with engine.begin() as conn:
+        rows = _claim(conn, table, batch_size, lock=False)
+    if not rows:
+        return 0
+    confirmed, failure = _publish_events(rows, publish, coalescers)
+    if confirmed:
+        with engine.begin() as conn:
+            _mark_sent(conn, table, confirmed)
+    return _finish(len(confirmed), len(rows), failure)
+
+
+def _claim(conn: Connection, table: Table, batch_size: int, *, lock: bool) -> list[OutboxRow]:
     columns = table.c
-    claim = (
+    query = (
         select(columns.id, columns.tenant_id, columns.event_type, columns.payload)
         .where(columns.sent_at.is_(None))
         .order_by(columns.id)
         .limit(batch_size)
-        .with_for_update(skip_locked=True)
     )
-    failure: Exception | None = None
-    marked = 0
-    with engine.begin() as conn:
-        rows = [
-            OutboxRow(r.id, r.tenant_id, r.event_type, json.loads(r.payload)) for r in conn.execute(claim)
-        ]
-        if not rows:
-            return 0
-        confirmed: list[int] = []
-        for event in build_events(rows, coalescers):
-            try:
-                publish(event.event_type, event.payload)
-            except Exception as exc:
-                failure = exc
-                break
-            confirmed.extend(event.row_ids)
-        if confirmed:
-            sent_at = datetime.now(UTC)
-            for start in range(0, len(confirmed), 1000):
-                chunk = confirmed[start : start + 1000]
-                conn.execute(update(table).where(columns.id.in_(chunk)).values(sent_at=sent_at))
-            marked = len(confirmed)
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return [OutboxRow(r.id, r.tenant_id, r.event_type, json.loads(r.payload)) for r in conn.execute(query)]
+
+
+def _publish_events(
+    rows: Sequence[OutboxRow], publish: Publish, coalescers: Mapping[str, Coalescer]
+) -> tuple[list[int], Exception | None]:
+    """Publish in order until one fails; return the ids of confirmed rows and the failure."""
+    confirmed: list[int] = []
+    for event in build_events(rows, coalescers):
+        try:
+            publish(event.event_type, event.payload)
+        except Exception as exc:
+            return confirmed, exc
+        confirmed.extend(event.row_ids)
+    return confirmed, None
+
+
+def _mark_sent(conn: Connection, table: Table, ids: Sequence[int]) -> None:
+    sent_at = datetime.now(UTC)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        conn.execute(
+            update(table).where(table.c.id.in_(chunk), table.c.sent_at.is_(None)).values(sent_at=sent_at)
+        )
+
+
+def _finish(marked: int, claimed: int, failure: Exception | None) -> int:
     if failure is not None:
         log.warning(
             "outbox publish failed; unconfirmed rows stay unsent",
-            extra={"marked_sent": marked, "claimed": len(rows)},
+            extra={"marked_sent": marked, "claimed": claimed},
         )
         raise failure
     return marked

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, Table, select, update
+from sqlalchemy import Engine, MetaData, Table, event, select, update
 
 from omnistock_common.db import make_engine
 from omnistock_common.outbox import add_event, outbox_table
@@ -239,3 +239,31 @@ def test_two_relays_on_postgres_never_publish_the_same_row(postgres_url: str) ->
         assert count_unsent(engine, table) == 0
     finally:
         engine.dispose()
+
+
+def test_writers_are_not_held_up_while_the_relay_waits_for_the_broker(
+    outbox: tuple[Engine, Table], database_url: str
+) -> None:
+    """A slow broker must never stall the service: the relay holds no lock a writer needs."""
+    engine, table = outbox
+    write(engine, table, [("t1", LOW, {"n": 0})])
+    impatient = make_engine(database_url)
+
+    @event.listens_for(impatient, "connect")
+    def _short_sqlite_wait(dbapi_conn: Any, _record: Any) -> None:
+        if impatient.dialect.name == "sqlite":
+            dbapi_conn.execute("PRAGMA busy_timeout = 300")
+
+    def publish_while_the_service_writes(event_type: str, payload: dict[str, Any]) -> None:
+        with impatient.begin() as conn:
+            if impatient.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '300ms'")
+            add_event(conn, table, "t1", LOW, {"n": "written while publishing"})
+
+    try:
+        assert relay_once(engine, table, publish_while_the_service_writes) == 1
+    finally:
+        impatient.dispose()
+    with engine.connect() as conn:
+        left = [row.payload for row in conn.execute(select(table.c.payload).where(table.c.sent_at.is_(None)))]
+    assert left == ['{"n":"written while publishing"}']

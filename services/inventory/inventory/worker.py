@@ -56,8 +56,10 @@ class InventoryWorker:
     # The service name makes events go out as inventory.<type> on `inventory.events`.
     name = relay.SERVICE_NAME
 
-    # Publisher confirms: dispatch returns only once RabbitMQ acknowledged the message and raises
-    # otherwise, which is what lets the relay mark rows sent.
+    # Publisher confirms: dispatch returns only once RabbitMQ acknowledged the message, which is
+    # what lets the relay mark rows sent. Measured: while the broker is unreachable, dispatch keeps
+    # retrying (it neither returns nor raises) and completes once the broker is back; the rows stay
+    # unsent meanwhile, and no lock a service writer needs is held (see outbox_relay).
     dispatch = EventDispatcher(use_confirms=True)
     jobs = InventoryJobs()
 
