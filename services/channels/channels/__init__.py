@@ -1,0 +1,1 @@
+"""Channels service: connections, credentials, listings, sync engine, webhook intake."""

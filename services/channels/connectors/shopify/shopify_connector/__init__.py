@@ -1,0 +1,1 @@
+"""Shopify connector service (GraphQL Admin API) implementing omnistock.connector.v1."""

@@ -1,0 +1,1 @@
+"""WooCommerce connector service (REST wc/v3) implementing omnistock.connector.v1."""

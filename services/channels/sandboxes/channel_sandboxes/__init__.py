@@ -1,0 +1,1 @@
+"""Local sandbox servers that speak the real Shopify and WooCommerce protocols, for tests and demos."""
