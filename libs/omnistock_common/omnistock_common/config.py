@@ -19,7 +19,11 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
     "orders": 50053,
     "pricing": 50054,
     "channels": 50055,
+    "shopify_connector": 50061,
+    "woocommerce_connector": 50062,
 }
+# Local HTTP ports of the channel sandboxes started by `make run`.
+DEFAULT_SANDBOX_PORTS: dict[str, int] = {"shopify": 8701, "woocommerce": 8702}
 DEFAULT_GATEWAY_PORT = 8080
 
 
