@@ -85,6 +85,7 @@ lock:
 
 bench: venv
 	$(BIN)/python bench/catalog_import.py
+	$(BIN)/python bench/reservations.py
 
 up:
 	docker compose up --build -d
