@@ -1,0 +1,184 @@
+"""SQLAlchemy Core tables of the channels database (one Alembic history: migrations/).
+
+What the schema guarantees on its own:
+- `connections.credentials` only ever holds AES-256-GCM ciphertext bound to (tenant, connection);
+  `credentials_version` grows by one each time the credentials change, and every credential
+  write is a conditional UPDATE on it, so two refreshes can never both win.
+- `webhook_deliveries` has UNIQUE (connection_id, delivery_id): a redelivered webhook is
+  stored once, however many gateway replicas receive it at the same moment.
+- `listings` has one row per (connection, sku).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from omnistock_common.outbox import outbox_table
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SEQ_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both backends (SQLite drops tzinfo; we put it back on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    # connected | degraded | error | disconnected (channels.domain.ConnectionStatus)
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=False, default=""),
+    # JSON object of NON-secret settings (api_base_url, shop_domain, store_url, location_id...).
+    Column("settings", Text, nullable=False),
+    # channels.crypto ciphertext of the JSON credentials; never plaintext.
+    Column("credentials", LargeBinary, nullable=False),
+    Column("credentials_version", BigInteger, nullable=False),
+    Column("token_expires_at", UTCDateTime, nullable=True),
+    Column("last_sync_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("error_count", BigInteger, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "tenant_id", "created_at", "id"),
+)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(36), nullable=False),
+    Column("sku", String(128), nullable=False),
+    # JSON object: the channel's ids (inventory_item_id/location_id, product_id/variation_id...).
+    Column("external_ids", Text, nullable=False),
+    # What the channel last acknowledged, and the inventory version it came from (the sync
+    # engine drops versions older than this one).
+    Column("last_pushed_quantity", BigInteger, nullable=True),
+    Column("last_pushed_version", BigInteger, nullable=True),
+    Column("last_pushed_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("connection_id", "sku"),
+    Index(None, "tenant_id", "connection_id", "sku"),
+)
+
+sync_log = Table(
+    "sync_log",
+    metadata,
+    Column("id", SEQ_ID, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(36), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # push_inventory, push_prices, fetch_orders, refresh_token, reconcile, webhook, ...
+    Column("operation", String(64), nullable=False),
+    # JSON array of SKUs the call concerned (may be empty).
+    Column("skus", Text, nullable=False),
+    # ok | retry | error | conflict
+    Column("outcome", String(16), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    Column("latency_ms", BigInteger, nullable=False, default=0),
+    Column("calls", Integer, nullable=False, default=0),
+    Index(None, "connection_id", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(36), nullable=False),
+    Column("channel_type", String(32), nullable=False),
+    Column("delivery_id", String(255), nullable=False),
+    Column("topic", String(255), nullable=False),
+    # order | product | inventory | app_uninstalled | other (channels.domain.WebhookKind)
+    Column("kind", String(32), nullable=False),
+    # JSON object of the lower-cased request headers, and the body exactly as received.
+    Column("headers", Text, nullable=False),
+    Column("raw_body", LargeBinary, nullable=False),
+    # received -> processed | failed (the worker / orders service moves it on).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("connection_id", "delivery_id"),
+    Index(None, "status", "received_at"),
+)
+
+sync_jobs = Table(
+    "sync_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(36), nullable=False),
+    # inventory | prices | orders | catalog | all
+    Column("scope", String(16), nullable=False),
+    # requested -> running -> done | failed (the sync engine moves it on).
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(128), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "status", "requested_at"),
+    Index(None, "connection_id", "requested_at"),
+)
+
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    # Outgoing webhook sync failures are POSTed to; "" disables it.
+    Column("webhook_url", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+outbox = outbox_table(metadata)
