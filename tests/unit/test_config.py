@@ -36,3 +36,16 @@ def test_every_invalid_value_is_reported_at_once() -> None:
     assert "CATALOG_GRPC_PORT" in message
     assert "CATALOG_DATABASE_URL" in message
     assert "LOG_LEVEL" in message
+
+
+def test_entrypoint_turns_a_config_error_into_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from omnistock_common.config import run_entrypoint
+
+    def main() -> int:
+        load_service_settings("catalog", {"CATALOG_GRPC_PORT": "abc"})
+        return 0
+
+    with pytest.raises(SystemExit) as excinfo:
+        run_entrypoint(main)
+    assert excinfo.value.code == 2
+    assert "CATALOG_GRPC_PORT='abc' is not an integer" in capsys.readouterr().err

@@ -7,9 +7,11 @@ invalid stops the process with a message naming the variable. Only this module r
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlparse
 
 # Default ports of the local topology (make run, docker-compose, k8s Services).
@@ -156,3 +158,15 @@ def load_service_settings(service: str, environ: Mapping[str, str] | None = None
     settings = ServiceSettings.read(service, env)
     env.raise_if_invalid()
     return settings
+
+
+def run_entrypoint(main: Callable[[], int | None]) -> NoReturn:
+    """Run a process's main(); a configuration error exits 2 with one clear line, no traceback."""
+    try:
+        code = main()
+    except ConfigError as exc:
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        program = spec.name if spec is not None else Path(sys.argv[0]).name
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(code or 0)

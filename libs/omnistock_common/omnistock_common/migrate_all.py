@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from omnistock_common.config import run_entrypoint
 from omnistock_common.migrations import upgrade
 
 
@@ -25,4 +26,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    run_entrypoint(lambda: main(sys.argv[1:]))

@@ -15,6 +15,7 @@ from catalog.repository import unit_of_work_factory
 from catalog.service import StockPort
 from catalog.servicer import CatalogServicer
 from omnistock.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
+from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine, make_session_factory
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
@@ -51,4 +52,4 @@ def with_port(settings: Settings, host: str, port: int) -> Settings:
 
 
 if __name__ == "__main__":
-    main()
+    run_entrypoint(main)

@@ -6,12 +6,11 @@ is a local demo login, printed for the developer, never a production account.
 
 from __future__ import annotations
 
-import sys
-
 from gateway.auth import Passwords, TokenCodec
 from gateway.config import Settings, load_settings
 from gateway.repository import SqlUnitOfWork
 from gateway.service import AuthService
+from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 from omnistock_common.errors import AlreadyExists
 
@@ -68,4 +67,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_entrypoint(main)

@@ -7,11 +7,11 @@ Runs straight on the service layer against INVENTORY_DATABASE_URL (no server nee
 from __future__ import annotations
 
 import argparse
-import sys
 
 from inventory import service
 from inventory.config import load_settings
 from inventory.repository import UnitOfWork
+from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 
 
@@ -50,4 +50,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_entrypoint(main)

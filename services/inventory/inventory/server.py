@@ -14,6 +14,7 @@ from inventory.config import Settings, load_settings
 from inventory.repository import UnitOfWork
 from inventory.servicer import InventoryServicer
 from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
+from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
@@ -61,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_entrypoint(main)
