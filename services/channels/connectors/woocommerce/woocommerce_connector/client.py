@@ -1,0 +1,367 @@
+"""WooCommerce REST API (wc/v3) operations over the shared ChannelHttpClient.
+
+One `WooCommerceClient` serves one RPC for one connection: it sends what protocol.py planned and
+hands the answers back to protocol.py. Rate limiting, retries (429/5xx with backoff + Retry-After)
+and call records are the shared client's job; this module decides what a WooCommerce answer means
+for the RPC (which status is whose fault, which items to report as applied/retry/rejected).
+
+Auth: HTTP Basic with consumer key/secret (CHANNELS.md 2.1), which Woo accepts over HTTPS.
+Woo keys never expire, so a 401 means the keys are wrong or revoked: the contract's
+UNAUTHENTICATED with reason CREDENTIALS_REVOKED, never ACCESS_TOKEN_EXPIRED.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from omnistock_common.channel_http import ChannelHttpClient, ChannelHttpError, RateLimiter, RetryPolicy
+from omnistock_common.connector_base import (
+    CHANNEL_REJECTED,
+    CREDENTIALS_REVOKED,
+    build_http_client,
+    check_response,
+    map_channel_error,
+    require_secret,
+)
+from omnistock_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
+from woocommerce_connector import protocol as p
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InventoryRequestItem:
+    sku: str
+    quantity: int
+    ids: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    sku: str
+    quantity: int
+    found: bool
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    orders: list[p.OrderData]
+    next_cursor: str
+
+
+@dataclass(frozen=True)
+class ProductsPage:
+    products: list[p.RemoteProductData]
+    next_cursor: str
+
+
+def store_label(connection: Any) -> str:
+    """How errors name the store: its URL if the connection has one, else the API host."""
+    store = connection.settings.get("store_url", "") or connection.settings.get("api_base_url", "")
+    return urlparse(store).netloc or store or "the WooCommerce store"
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class WooCommerceClient:
+    """The WooCommerce operations of the connector, for one connection and one RPC."""
+
+    def __init__(self, connection: Any, http: ChannelHttpClient) -> None:
+        self._connection = connection
+        self._http = http
+        self.store = store_label(connection)
+
+    @property
+    def calls(self) -> int:
+        """HTTP attempts made so far (retries included): what the channel actually saw."""
+        return len(self._http.calls)
+
+    # ---- plumbing ----------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """One request whose failure fails the whole RPC with the contract's status."""
+        try:
+            response = self._http.request(method, path, json=json, params=params, idempotent=idempotent)
+        except ChannelHttpError as error:
+            raise map_channel_error(error) from error
+        self._raise_for_status(response, what)
+        return response
+
+    def _raise_for_status(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        detail = p.error_message(_json(response), f"HTTP {status}")
+        if status in (401, 403):
+            # Woo answers 401 for unknown keys and for read-only keys on a write; either way the
+            # merchant has to issue new keys, so the connection needs re-authorization.
+            raise Unauthenticated(
+                f"WooCommerce store {self.store} rejected the API keys during {what} ({detail})",
+                reason=CREDENTIALS_REVOKED,
+            )
+        if status == 404:
+            raise NotFound(f"{what}: not found on WooCommerce store {self.store} ({detail})")
+        if 400 <= status < 500 and status != 429:
+            raise FailedPrecondition(
+                f"{what}: WooCommerce store {self.store} refused the request ({detail})",
+                reason=CHANNEL_REJECTED,
+            )
+        check_response(response, refreshable=False, what=f"{what} on {self.store}")
+
+    # ---- credentials -------------------------------------------------------------------------
+
+    def validate(self) -> str:
+        """A cheap authenticated GET (one product id); returns the store's label for the UI."""
+        self._send("GET", "products", "credential check", params={"per_page": 1, "_fields": "id"})
+        return self.store
+
+    # ---- batches (inventory, prices) ---------------------------------------------------------
+
+    def run_batches(self, plan: p.BatchPlan) -> list[p.ItemOutcome]:
+        """Send the planned batch calls; one outcome per planned item.
+
+        Setting an absolute quantity or price is idempotent, so the shared client may retry a
+        batch on 5xx. When a batch still fails after retries:
+        - if nothing has been applied yet, the RPC fails as RESOURCE_EXHAUSTED/UNAVAILABLE (the
+          caller gets RetryInfo and keeps everything pending);
+        - otherwise the items already applied are reported APPLIED and this batch and every later
+          one RETRY, so acknowledged work is not redone and the store is not hammered further.
+        A batch the store refuses as a whole (400, unknown parent 404) rejects just its items.
+        """
+        outcomes: list[p.ItemOutcome] = list(plan.rejected)
+        applied_any = False
+        for index, call in enumerate(plan.calls):
+            try:
+                response = self._http.request("POST", call.path, json=call.body)
+            except ChannelHttpError as error:
+                if not applied_any:
+                    raise map_channel_error(error) from error
+                reason = f"WooCommerce unavailable or rate limited: {error.message}"
+                for pending in plan.calls[index:]:
+                    outcomes.extend(p.ItemOutcome(sku, p.Outcome.RETRY, reason) for sku in pending.skus)
+                break
+            status = response.status_code
+            if status in (400, 404, 409, 422):
+                detail = p.error_message(_json(response), f"HTTP {status}")
+                outcomes.extend(p.ItemOutcome(sku, p.Outcome.REJECTED, detail) for sku in call.skus)
+                continue
+            self._raise_for_status(response, f"POST {call.path}")
+            results = p.parse_batch_response(call, _json(response))
+            applied_any = applied_any or any(r.outcome is p.Outcome.APPLIED for r in results)
+            outcomes.extend(results)
+        return outcomes
+
+    # ---- orders ------------------------------------------------------------------------------
+
+    def fetch_orders(self, updated_since: datetime | None, cursor: str, limit: int) -> FetchResult:
+        """One page of orders modified after `updated_since`, oldest modification first."""
+        if cursor:
+            try:
+                position = p.decode_orders_cursor(cursor)
+            except p.ProtocolError as exc:
+                raise InvalidArgument(str(exc), violations=[FieldViolation("cursor", str(exc))]) from None
+        else:
+            since = updated_since or datetime(1970, 1, 1, tzinfo=UTC)
+            position = p.OrdersCursor(since, 1, p.page_size(limit))
+        response = self._send("GET", "orders", "listing orders", params=p.orders_query(position))
+        payload = _json(response)
+        raw_orders = payload if isinstance(payload, list) else []
+        orders = [p.parse_order(o) for o in raw_orders if isinstance(o, Mapping)]
+        following = p.next_orders_cursor(position, p.total_pages(response.headers), orders)
+        return FetchResult(orders, p.encode_orders_cursor(following) if following else "")
+
+    def create_fulfillment(
+        self, order_id: str, carrier: str, tracking_number: str, tracking_url: str, lines: Sequence[Any]
+    ) -> str:
+        """Record a shipment: a customer note with the tracking, then status `completed`.
+
+        Woo core has no tracking or partial shipment (CHANNELS.md 2.3). The note goes first so
+        the customer's "order completed" e-mail is preceded by the tracking details. When only
+        some lines ship, the order is not completed (that would tell the customer everything
+        shipped); the note records what did. Posting a note is not idempotent, so the shared
+        client retries it only when the store surely did not receive it.
+        """
+        order_path = f"orders/{_order_id(order_id)}"
+        whole = True
+        shipped_labels: list[str] = []
+        if lines:
+            order = _json(self._send("GET", order_path, f"reading order {order_id}"))
+            shipped: dict[str, int] = {}
+            for line in lines:
+                if line.external_line_id:
+                    key = f"id:{line.external_line_id}"
+                    shipped[key] = shipped.get(key, 0) + int(line.quantity)
+                if line.sku:
+                    key = f"sku:{line.sku}"
+                    shipped[key] = shipped.get(key, 0) + int(line.quantity)
+                shipped_labels.append(f"{line.sku or line.external_line_id} x{line.quantity}")
+            whole = p.covers_whole_order(order if isinstance(order, Mapping) else {}, shipped)
+        note = p.fulfillment_note(carrier, tracking_number, tracking_url, [] if whole else shipped_labels)
+        created = _json(
+            self._send(
+                "POST",
+                f"{order_path}/notes",
+                f"adding the shipment note to order {order_id}",
+                json={"note": note, "customer_note": True},
+                idempotent=False,
+            )
+        )
+        if whole:
+            self._send(
+                "PUT",
+                order_path,
+                f"completing order {order_id}",
+                json={"status": "completed"},
+                idempotent=True,
+            )
+        note_id = created.get("id") if isinstance(created, Mapping) else None
+        return f"note:{note_id}" if note_id is not None else f"order:{order_id}"
+
+    # ---- read-back and catalogue -------------------------------------------------------------
+
+    def read_inventory(self, items: Sequence[tuple[str, Mapping[str, str]]]) -> list[ReadResult]:
+        """Current quantities of mapped items; found=False for ids the store no longer has."""
+        simple, variations, _unmapped = p.group_for_read(items)
+        seen: dict[tuple[int, int | None], int] = {}
+        for chunk in p.id_chunks(simple):
+            params = {"include": ",".join(map(str, chunk)), "per_page": p.MAX_PER_PAGE}
+            for product in self._list("products", params, "reading product stock"):
+                seen[(int(product["id"]), None)] = p.stock_of(product)
+        for parent, by_variation in variations.items():
+            for chunk in p.id_chunks(by_variation):
+                params = {"include": ",".join(map(str, chunk)), "per_page": p.MAX_PER_PAGE}
+                try:
+                    found = self._list(f"products/{parent}/variations", params, "reading variation stock")
+                except NotFound:
+                    # The parent product is gone: every mapped variation under it is stale.
+                    break
+                for variation in found:
+                    seen[(parent, int(variation["id"]))] = p.stock_of(variation)
+        results = []
+        for sku, ids in items:
+            try:
+                target = p.parse_target(ids)
+            except p.ProtocolError:
+                results.append(ReadResult(sku, 0, False))
+                continue
+            key = (target.product_id, target.variation_id)
+            results.append(ReadResult(sku, seen.get(key, 0), key in seen))
+        return results
+
+    def _list(self, path: str, params: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
+        payload = _json(self._send("GET", path, what, params=params))
+        return (
+            [r for r in payload if isinstance(r, Mapping) and "id" in r] if isinstance(payload, list) else []
+        )
+
+    def list_products(self, cursor: str, limit: int) -> ProductsPage:
+        """One page of products (ordered by id, so new products land on later pages), with the
+        variations of every variable product on it: SKU + {product_id, variation_id?}."""
+        if cursor:
+            try:
+                position = p.decode_products_cursor(cursor)
+            except p.ProtocolError as exc:
+                raise InvalidArgument(str(exc), violations=[FieldViolation("cursor", str(exc))]) from None
+        else:
+            position = p.ProductsCursor(1, p.page_size(limit))
+        params = {"per_page": position.per_page, "page": position.page, "orderby": "id", "order": "asc"}
+        response = self._send("GET", "products", "listing products", params=params)
+        payload = _json(response)
+        products: list[p.RemoteProductData] = []
+        for product in payload if isinstance(payload, list) else []:
+            if not isinstance(product, Mapping) or "id" not in product:
+                continue
+            if p.is_variable(product):
+                products.extend(p.variation_remote_product(product, v) for v in self._variations(product))
+            else:
+                products.append(p.simple_remote_product(product))
+        more = position.page < p.total_pages(response.headers)
+        following = p.ProductsCursor(position.page + 1, position.per_page) if more else None
+        return ProductsPage(products, p.encode_products_cursor(following) if following else "")
+
+    def _variations(self, product: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        page = 1
+        while True:
+            params = {"per_page": p.MAX_PER_PAGE, "page": page, "orderby": "id", "order": "asc"}
+            response = self._send(
+                "GET", f"products/{product['id']}/variations", "listing variations", params=params
+            )
+            payload = _json(response)
+            yield from (v for v in payload if isinstance(v, Mapping)) if isinstance(payload, list) else ()
+            if page >= p.total_pages(response.headers):
+                return
+            page += 1
+
+
+def _order_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise InvalidArgument(
+            "external_order_id must be a WooCommerce order id (a positive integer)",
+            violations=[FieldViolation("external_order_id", "positive integer expected")],
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ClientFactory:
+    """Builds a WooCommerceClient per RPC from the connection's settings and credentials.
+
+    `sleep` and `transport` exist for tests (no real backoff waits, in-process transports).
+    """
+
+    limiter: RateLimiter
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float = 10.0
+    sleep: Callable[[float], None] | None = None
+    transport: httpx.BaseTransport | None = None
+
+    @contextmanager
+    def open(self, connection: Any) -> Iterator[WooCommerceClient]:
+        key = require_secret(connection, "consumer_key")
+        secret = require_secret(connection, "consumer_secret")
+        http = build_http_client(
+            connection,
+            limiter=self.limiter,
+            retry=self.retry,
+            timeout=self.timeout,
+            auth=httpx.BasicAuth(key, secret),
+            headers={"Accept": "application/json", "User-Agent": "OmniStock-WooCommerce-Connector/1 (wc/v3)"},
+            transport=self.transport,
+            sleep=self.sleep,
+        )
+        try:
+            yield WooCommerceClient(connection, http)
+        finally:
+            http.close()

@@ -1,0 +1,59 @@
+"""WooCommerce connector settings: the only module of the service that reads the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from omnistock_common.config import EnvReader, ServiceSettings
+
+SERVICE = "woocommerce_connector"
+
+# WooCommerce publishes no API rate limit (a store is a WordPress site on the merchant's own
+# hosting, and cheap hosting falls over long before any documented limit). These are OUR
+# defaults: 5 requests/s sustained with bursts of 10 per connection, shared by every replica
+# through Redis. With 100-item batches that is still 500 stock updates per second per store.
+DEFAULT_BUCKET_CAPACITY = 10
+DEFAULT_BUCKET_REFILL_PER_SECOND = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the connector process needs, validated once at start-up."""
+
+    service: ServiceSettings
+    # Token bucket per connection (Redis), see the defaults above.
+    bucket_capacity: int
+    bucket_refill_per_second: float
+    # Timeout of one HTTP attempt against the store.
+    http_timeout_seconds: float
+    # Attempts per HTTP call (429/5xx/timeouts are retried with jittered backoff).
+    http_max_attempts: int
+    # Longest Retry-After/backoff the connector sleeps through before handing the RPC back as
+    # RESOURCE_EXHAUSTED/UNAVAILABLE (a worker thread should not idle for minutes).
+    http_max_delay_seconds: float
+
+    @property
+    def redis_url(self) -> str:
+        return self.service.redis_url
+
+    @property
+    def bind_address(self) -> str:
+        return self.service.bind_address
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raises ConfigError naming every bad variable."""
+    env = EnvReader(environ)
+    settings = Settings(
+        service=ServiceSettings.read(SERVICE, env),
+        bucket_capacity=env.int("WOOCOMMERCE_CONNECTOR_BUCKET_CAPACITY", DEFAULT_BUCKET_CAPACITY, minimum=1),
+        bucket_refill_per_second=env.float(
+            "WOOCOMMERCE_CONNECTOR_BUCKET_REFILL_PER_SECOND", DEFAULT_BUCKET_REFILL_PER_SECOND, minimum=0.01
+        ),
+        http_timeout_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        http_max_attempts=env.int("WOOCOMMERCE_CONNECTOR_HTTP_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
+        http_max_delay_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_MAX_DELAY_SECONDS", 10.0, minimum=0.0),
+    )
+    env.raise_if_invalid()
+    return settings
