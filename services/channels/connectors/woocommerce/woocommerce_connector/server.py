@@ -14,6 +14,7 @@ import httpx
 
 from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
 from omnistock_common.channel_http import RateLimiter, RetryPolicy
+from omnistock_common.config import run_entrypoint
 from omnistock_common.connector_base import redis_limiter
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
@@ -69,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_entrypoint(main)
