@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -49,11 +49,16 @@ def build_server(
     *,
     max_workers: int = 16,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    tenantless_methods: Collection[str] = (),
 ) -> RunningServer:
-    """Create and start a server on `address` ("host:0" picks a free port)."""
+    """Create and start a server on `address` ("host:0" picks a free port).
+
+    `tenantless_methods` are full method names ("/pkg.Service/Method") that may be called without
+    x-tenant-id because they identify the tenant themselves (e.g. a webhook by its connection).
+    """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[ServerContextInterceptor(), *interceptors],
+        interceptors=[ServerContextInterceptor(frozenset(tenantless_methods)), *interceptors],
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),

@@ -1,0 +1,503 @@
+"""Channels domain: channel types, connections and their health, credentials, OAuth states.
+
+Pure Python (no SQL, no gRPC calls): every rule here is unit-tested without I/O. Breaking a rule
+raises an omnistock_common DomainError, which the server interceptor maps to a gRPC status.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlparse
+
+import grpc
+
+from omnistock_common.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+
+# Consecutive failures after which a degraded connection is reported as in error.
+ERROR_THRESHOLD = 5
+MAX_SETTINGS = 50
+MAX_SETTING_KEY = 64
+MAX_SETTING_VALUE = 2048
+MAX_NAME = 200
+MAX_LAST_ERROR = 2000
+# Setting names that smell like secrets: they belong in `credentials`, which is encrypted and
+# never returned, not in `settings`, which every viewer of the connection can read.
+_SECRET_WORDS = ("secret", "token", "password", "consumer_key", "api_key", "apikey", "private")
+
+
+class ConnectionStatus(StrEnum):
+    CONNECTED = "connected"
+    DEGRADED = "degraded"
+    ERROR = "error"
+    DISCONNECTED = "disconnected"
+
+
+class AuthKind(StrEnum):
+    OAUTH = "oauth"
+    API_KEY = "api_key"
+
+
+class SyncScope(StrEnum):
+    INVENTORY = "inventory"
+    PRICES = "prices"
+    ORDERS = "orders"
+    CATALOG = "catalog"
+    ALL = "all"
+
+
+class SyncOutcome(StrEnum):
+    OK = "ok"
+    RETRY = "retry"
+    ERROR = "error"
+    CONFLICT = "conflict"
+
+
+@dataclass(eq=False)
+class ChannelUnavailable(DomainError):
+    """The channel (or its connector service) failed after the connector's own retries."""
+
+    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+
+
+@dataclass(eq=False)
+class ChannelRateLimited(DomainError):
+    """The channel is still rate limiting after the connector's retries."""
+
+    code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+# ------------------------------------------------------------------------------ channel types
+@dataclass(frozen=True)
+class ChannelType:
+    type: str
+    display_name: str
+    auth: AuthKind
+    capabilities: tuple[str, ...]
+    # False: listed so clients can show it, but no connector exists yet; connecting one is refused.
+    available: bool
+    # Credential fields an API-key connection must supply (checked before the connector is asked).
+    required_credentials: tuple[str, ...] = ()
+
+
+CHANNEL_TYPES: dict[str, ChannelType] = {
+    t.type: t
+    for t in (
+        ChannelType(
+            "shopify",
+            "Shopify",
+            AuthKind.OAUTH,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            available=True,
+        ),
+        ChannelType(
+            "woocommerce",
+            "WooCommerce",
+            AuthKind.API_KEY,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            available=True,
+            required_credentials=("consumer_key", "consumer_secret"),
+        ),
+        ChannelType(
+            "facebook",
+            "Facebook Shop",
+            AuthKind.OAUTH,
+            ("inventory", "prices", "orders", "webhooks", "catalog"),
+            available=False,
+        ),
+        ChannelType(
+            "instagram",
+            "Instagram Shopping",
+            AuthKind.OAUTH,
+            ("inventory", "prices", "orders", "webhooks", "catalog"),
+            available=False,
+        ),
+        ChannelType(
+            "tiktok",
+            "TikTok Shop",
+            AuthKind.OAUTH,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            available=False,
+        ),
+        ChannelType(
+            "amazon",
+            "Amazon",
+            AuthKind.OAUTH,
+            ("inventory", "prices", "orders", "fulfillment", "catalog"),
+            available=False,
+        ),
+        ChannelType(
+            "ebay",
+            "eBay",
+            AuthKind.OAUTH,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            available=False,
+        ),
+    )
+}
+
+
+def channel_type(name: str, *, auth: AuthKind | None = None, field_name: str = "type") -> ChannelType:
+    """The registered, available type `name`; a listed-but-unbuilt type is FAILED_PRECONDITION."""
+    found = CHANNEL_TYPES.get(name)
+    if found is None:
+        raise InvalidArgument(
+            f"unknown channel type {name!r}",
+            violations=[FieldViolation(field_name, f"must be one of {', '.join(CHANNEL_TYPES)}")],
+        )
+    if not found.available:
+        raise FailedPrecondition(
+            f"{found.display_name} ({found.type}) is not available yet: OmniStock has no connector "
+            "for it in this release",
+            reason="CHANNEL_TYPE_NOT_AVAILABLE",
+        )
+    if auth is not None and found.auth is not auth:
+        how = "the OAuth flow (oauth/start)" if found.auth is AuthKind.OAUTH else "API keys (POST /channels)"
+        raise FailedPrecondition(f"{found.display_name} connects through {how}", reason="WRONG_AUTH_FLOW")
+    return found
+
+
+# ------------------------------------------------------------------------------ settings
+def validate_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > MAX_NAME:
+        raise InvalidArgument(
+            "invalid connection name",
+            violations=[FieldViolation("name", f"must be 1..{MAX_NAME} characters")],
+        )
+    return cleaned
+
+
+def validate_settings(settings: Mapping[str, str]) -> dict[str, str]:
+    """Non-secret settings; `api_base_url` (every type) must be an absolute http(s) URL."""
+    violations: list[FieldViolation] = []
+    if len(settings) > MAX_SETTINGS:
+        violations.append(FieldViolation("settings", f"at most {MAX_SETTINGS} entries"))
+    out: dict[str, str] = {}
+    for key, value in settings.items():
+        path = f"settings.{key}"
+        if not key or len(key) > MAX_SETTING_KEY:
+            violations.append(FieldViolation(path, f"names are 1..{MAX_SETTING_KEY} characters"))
+            continue
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            violations.append(
+                FieldViolation(path, "looks like a secret: pass it in credentials, which are encrypted")
+            )
+            continue
+        if len(value) > MAX_SETTING_VALUE:
+            violations.append(FieldViolation(path, f"at most {MAX_SETTING_VALUE} characters"))
+            continue
+        out[key] = value.strip()
+    base = out.get("api_base_url")
+    if base is not None:
+        parsed = urlparse(base)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            violations.append(FieldViolation("settings.api_base_url", "must be an absolute http(s) URL"))
+    if violations:
+        raise InvalidArgument("invalid connection settings", violations=violations)
+    return out
+
+
+def validate_credentials_input(kind: ChannelType, credentials: Mapping[str, str]) -> dict[str, str]:
+    missing = [name for name in kind.required_credentials if not credentials.get(name, "").strip()]
+    if missing:
+        raise InvalidArgument(
+            f"{kind.display_name} needs {', '.join(kind.required_credentials)}",
+            violations=[FieldViolation(f"credentials.{name}", "required") for name in missing],
+        )
+    return {key: value.strip() for key, value in credentials.items() if value.strip()}
+
+
+# ------------------------------------------------------------------------------ credentials
+@dataclass(frozen=True)
+class Credentials:
+    """Decrypted credentials. repr() never shows a secret, so logging one by mistake is harmless."""
+
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    access_token_expires_at: datetime | None = None
+    refresh_token_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(self.secrets))
+        return f"Credentials(secrets=<redacted: {names}>, expires_at={self.access_token_expires_at})"
+
+    __str__ = __repr__
+
+    def to_bytes(self) -> bytes:
+        doc: dict[str, Any] = {
+            "secrets": dict(self.secrets),
+            "access_token_expires_at": _iso(self.access_token_expires_at),
+            "refresh_token_expires_at": _iso(self.refresh_token_expires_at),
+            "scopes": list(self.scopes),
+        }
+        return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Credentials:
+        doc = json.loads(raw)
+        return cls(
+            secrets=dict(doc.get("secrets") or {}),
+            access_token_expires_at=_parse_iso(doc.get("access_token_expires_at")),
+            refresh_token_expires_at=_parse_iso(doc.get("refresh_token_expires_at")),
+            scopes=tuple(doc.get("scopes") or ()),
+        )
+
+    def secret_values(self) -> list[str]:
+        return [value for value in self.secrets.values() if value]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+def needs_proactive_refresh(expires_at: datetime | None, now: datetime, skew: timedelta) -> bool:
+    """Refresh before the token dies (CHANNELS.md 0.2): expiring tokens only, `skew` early."""
+    return expires_at is not None and expires_at - skew <= now
+
+
+# ------------------------------------------------------------------------------ health
+@dataclass(frozen=True)
+class Health:
+    status: ConnectionStatus = ConnectionStatus.CONNECTED
+    status_reason: str = ""
+    last_sync_at: datetime | None = None
+    last_success_at: datetime | None = None
+    error_count: int = 0
+    last_error: str = ""
+
+
+def after_success(health: Health, now: datetime) -> Health:
+    """A call the channel answered: error streak over, connected again (unless disconnected,
+    which only a new authorization lifts)."""
+    if health.status is ConnectionStatus.DISCONNECTED:
+        return replace(health, last_sync_at=now)
+    return Health(ConnectionStatus.CONNECTED, "", now, now, 0, "")
+
+
+def after_failure(health: Health, now: datetime, error: str) -> Health:
+    """One more consecutive failure: degraded at once, error after ERROR_THRESHOLD in a row."""
+    count = health.error_count + 1
+    message = error[:MAX_LAST_ERROR]
+    if health.status is ConnectionStatus.DISCONNECTED:
+        status = ConnectionStatus.DISCONNECTED
+        reason = health.status_reason
+    else:
+        status = ConnectionStatus.ERROR if count >= ERROR_THRESHOLD else ConnectionStatus.DEGRADED
+        reason = message
+    return replace(
+        health, status=status, status_reason=reason, last_sync_at=now, error_count=count, last_error=message
+    )
+
+
+def disconnected(health: Health, now: datetime, reason: str) -> Health:
+    """The credentials are dead (revoked, refresh refused): nothing works until re-authorized."""
+    return replace(
+        health,
+        status=ConnectionStatus.DISCONNECTED,
+        status_reason=reason[:MAX_LAST_ERROR],
+        last_sync_at=now,
+        error_count=health.error_count + 1,
+        last_error=reason[:MAX_LAST_ERROR],
+    )
+
+
+_SEVERITY = {
+    ConnectionStatus.CONNECTED: 0,
+    ConnectionStatus.DEGRADED: 1,
+    ConnectionStatus.ERROR: 2,
+    ConnectionStatus.DISCONNECTED: 3,
+}
+
+
+def got_worse(before: ConnectionStatus, after: ConnectionStatus) -> bool:
+    """True when a notification is due: one per step down, not one per failed call."""
+    return _SEVERITY[after] > _SEVERITY[before]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connection as callers may see it: settings and health, never a credential."""
+
+    id: str
+    tenant_id: str
+    type: str
+    name: str
+    settings: Mapping[str, str]
+    health: Health
+    token_expires_at: datetime | None
+    credentials_version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def status(self) -> ConnectionStatus:
+        return self.health.status
+
+
+# ------------------------------------------------------------------------------ OAuth state
+@dataclass(frozen=True)
+class OAuthState:
+    """What a signed state carries from StartOAuth to CompleteOAuth (nothing secret)."""
+
+    tenant_id: str
+    user_id: str
+    channel_type: str
+    name: str
+    settings: Mapping[str, str]
+    redirect_uri: str
+    expires_at: datetime
+    nonce: str
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _state_mac(secret: bytes, body: str) -> str:
+    return _b64(hmac.new(secret, b"omnistock-oauth-state:" + body.encode(), hashlib.sha256).digest())
+
+
+def sign_state(
+    secret: bytes,
+    *,
+    tenant_id: str,
+    user_id: str,
+    channel_type: str,
+    name: str,
+    settings: Mapping[str, str],
+    redirect_uri: str,
+    now: datetime,
+    ttl: timedelta,
+) -> tuple[str, OAuthState]:
+    """A tamper-proof, expiring state binding the flow to its tenant, type and settings."""
+    state = OAuthState(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        channel_type=channel_type,
+        name=name,
+        settings=dict(settings),
+        redirect_uri=redirect_uri,
+        expires_at=(now + ttl).replace(microsecond=0),
+        nonce=secrets.token_urlsafe(16),
+    )
+    doc = {
+        "v": 1,
+        "t": state.tenant_id,
+        "u": state.user_id,
+        "ty": state.channel_type,
+        "n": state.name,
+        "s": dict(state.settings),
+        "r": state.redirect_uri,
+        "exp": int(state.expires_at.timestamp()),
+        "no": state.nonce,
+    }
+    body = _b64(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode())
+    return f"{body}.{_state_mac(secret, body)}", state
+
+
+class InvalidState(InvalidArgument):
+    """The OAuth state is forged, malformed, expired or already used."""
+
+
+def verify_state(secret: bytes, token: str, now: datetime) -> OAuthState:
+    """Check signature (constant time) then expiry; single use is enforced by the caller (Redis)."""
+    body, dot, mac = token.partition(".")
+    if not dot or not body or not hmac.compare_digest(mac.encode(), _state_mac(secret, body).encode()):
+        raise InvalidState(
+            "the OAuth state is invalid: start the connection again", reason="OAUTH_STATE_INVALID"
+        )
+    try:
+        doc = json.loads(_unb64(body))
+        state = OAuthState(
+            tenant_id=str(doc["t"]),
+            user_id=str(doc.get("u", "")),
+            channel_type=str(doc["ty"]),
+            name=str(doc["n"]),
+            settings={str(k): str(v) for k, v in dict(doc["s"]).items()},
+            redirect_uri=str(doc["r"]),
+            expires_at=datetime.fromtimestamp(int(doc["exp"]), UTC),
+            nonce=str(doc["no"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        raise InvalidState("the OAuth state is malformed", reason="OAUTH_STATE_INVALID") from None
+    if now > state.expires_at:
+        raise InvalidState(
+            "the OAuth state has expired: start the connection again", reason="OAUTH_STATE_EXPIRED"
+        )
+    return state
+
+
+# ------------------------------------------------------------------------------ listings / webhooks
+@dataclass(frozen=True)
+class Listing:
+    connection_id: str
+    sku: str
+    external_ids: Mapping[str, str]
+    updated_at: datetime
+    last_pushed_quantity: int | None = None
+    last_pushed_version: int | None = None
+
+
+def validate_external_ids(ids: Mapping[str, str]) -> dict[str, str]:
+    cleaned = {k.strip(): v.strip() for k, v in ids.items() if k.strip() and v.strip()}
+    if not cleaned:
+        raise InvalidArgument(
+            "a listing needs at least one external id",
+            violations=[FieldViolation("external_ids", "e.g. inventory_item_id or product_id")],
+        )
+    if len(cleaned) > 20 or any(len(k) > 64 or len(v) > 255 for k, v in cleaned.items()):
+        raise InvalidArgument(
+            "external ids are too many or too long",
+            violations=[FieldViolation("external_ids", "at most 20 entries, names <= 64, values <= 255")],
+        )
+    return cleaned
+
+
+def validate_sku(sku: str, field_name: str = "sku") -> str:
+    if not sku or len(sku) > 128 or sku != sku.strip():
+        raise InvalidArgument(
+            "invalid SKU", violations=[FieldViolation(field_name, "1..128 characters, no surrounding spaces")]
+        )
+    return sku
+
+
+@dataclass(frozen=True)
+class AutoMapResult:
+    mapped: int
+    unmapped_skus: list[str]
+    unknown_remote_skus: list[str]
+
+
+@dataclass(frozen=True)
+class SyncLogEntry:
+    id: str
+    at: datetime
+    operation: str
+    skus: list[str]
+    outcome: str
+    message: str
+    latency_ms: int
+    calls: int
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    accepted: bool
+    delivery_id: str

@@ -1,0 +1,87 @@
+"""Sync-failure notifications: a log line, plus a POST to the tenant's outgoing webhook URL.
+
+The POST is best effort and never holds up the caller: it runs on a small background pool with a
+short timeout, and a failing receiver only produces a warning. The payload names the connection
+and the error; it never carries credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncAlert:
+    tenant_id: str
+    connection_id: str
+    channel_type: str
+    connection_name: str
+    status: str
+    previous_status: str
+    operation: str
+    error: str
+    error_count: int
+    at: datetime
+
+    def payload(self) -> dict[str, object]:
+        doc: dict[str, object] = {"event": "channels.sync_failed", **asdict(self)}
+        doc["at"] = self.at.isoformat()
+        return doc
+
+
+class Notifier:
+    """Logs every alert and posts it to the tenant's URL (looked up lazily) in the background."""
+
+    def __init__(
+        self,
+        url_for_tenant: Callable[[str], str],
+        *,
+        timeout: float = 2.0,
+        transport: httpx.BaseTransport | None = None,
+        max_workers: int = 2,
+    ) -> None:
+        self._url_for_tenant = url_for_tenant
+        self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="notify")
+
+    def notify(self, alert: SyncAlert) -> Future[bool]:
+        log.warning(
+            "channel sync failure: %s connection %s is %s after %s (%s)",
+            alert.channel_type,
+            alert.connection_id,
+            alert.status,
+            alert.operation,
+            alert.error,
+            extra={"tenant": alert.tenant_id, "connection_id": alert.connection_id},
+        )
+        return self._pool.submit(self._post, alert)
+
+    def _post(self, alert: SyncAlert) -> bool:
+        try:
+            url = self._url_for_tenant(alert.tenant_id)
+        except Exception:
+            log.warning("could not read the notification URL of tenant %s", alert.tenant_id, exc_info=True)
+            return False
+        if not url:
+            return False
+        try:
+            response = self._client.post(url, json=alert.payload())
+        except httpx.HTTPError as exc:
+            log.warning("notification webhook %s failed: %s", url, type(exc).__name__)
+            return False
+        if response.status_code >= 300:
+            log.warning("notification webhook %s answered %s", url, response.status_code)
+            return False
+        return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._client.close()

@@ -1,0 +1,416 @@
+"""SQL of the channels service: a Repository bound to one open transaction, and the UnitOfWork.
+
+Every query filters on tenant_id, except the two that identify the tenant BY the connection
+(webhook intake, key rotation) and say so in their names. Credential writes are conditional
+UPDATEs on credentials_version, so of two concurrent refreshes exactly one is persisted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection as SqlConnection
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from channels import models
+from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
+from omnistock_common import outbox as outbox_writer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+class UnitOfWork:
+    """Hands out transactions on one engine; `run(fn)` retries fn on transient conflicts."""
+
+    def __init__(self, engine: Engine, *, attempts: int = 5) -> None:
+        self.engine = engine
+        self.attempts = attempts
+
+    @contextmanager
+    def transaction(self) -> Iterator[Repository]:
+        with self.engine.begin() as conn:
+            yield Repository(conn)
+
+    def run(self, fn: Callable[[Repository], T]) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with self.transaction() as repo:
+                    return fn(repo)
+            except DBAPIError as exc:
+                if attempt == self.attempts or not is_retryable(exc):
+                    raise
+                log.warning("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """A connection row with its still-encrypted credentials (decrypted only at call time)."""
+
+    connection: Connection
+    credentials_blob: bytes
+
+
+def _insert(conn: SqlConnection, table: Any) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _health(row: Row[Any]) -> Health:
+    return Health(
+        status=ConnectionStatus(row.status),
+        status_reason=row.status_reason,
+        last_sync_at=row.last_sync_at,
+        last_success_at=row.last_success_at,
+        error_count=int(row.error_count),
+        last_error=row.last_error,
+    )
+
+
+def _stored(row: Row[Any]) -> StoredConnection:
+    return StoredConnection(
+        Connection(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            type=row.type,
+            name=row.name,
+            settings=json.loads(row.settings),
+            health=_health(row),
+            token_expires_at=row.token_expires_at,
+            credentials_version=int(row.credentials_version),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        ),
+        bytes(row.credentials),
+    )
+
+
+def _listing(row: Row[Any]) -> Listing:
+    return Listing(
+        connection_id=row.connection_id,
+        sku=row.sku,
+        external_ids=json.loads(row.external_ids),
+        updated_at=row.updated_at,
+        last_pushed_quantity=row.last_pushed_quantity,
+        last_pushed_version=row.last_pushed_version,
+    )
+
+
+class Repository:
+    """Every query of the service. Never commits (the UnitOfWork does)."""
+
+    def __init__(self, conn: SqlConnection) -> None:
+        self.conn = conn
+
+    # ----------------------------------------------------------------------- connections
+    def insert_connection(self, connection: Connection, credentials_blob: bytes) -> None:
+        h = connection.health
+        self.conn.execute(
+            insert(models.connections).values(
+                id=connection.id,
+                tenant_id=connection.tenant_id,
+                type=connection.type,
+                name=connection.name,
+                status=h.status.value,
+                status_reason=h.status_reason,
+                settings=json.dumps(dict(connection.settings), sort_keys=True),
+                credentials=credentials_blob,
+                credentials_version=connection.credentials_version,
+                token_expires_at=connection.token_expires_at,
+                last_sync_at=h.last_sync_at,
+                last_success_at=h.last_success_at,
+                error_count=h.error_count,
+                last_error=h.last_error,
+                created_at=connection.created_at,
+                updated_at=connection.updated_at,
+            )
+        )
+
+    def get_connection(
+        self, tenant_id: str, connection_id: str, *, lock: bool = False
+    ) -> StoredConnection | None:
+        t = models.connections
+        stmt = select(t).where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        return _stored(row) if row else None
+
+    def get_connection_by_id_any_tenant(self, connection_id: str) -> StoredConnection | None:
+        """Webhook intake only: the connection id in the URL is what identifies the tenant."""
+        t = models.connections
+        row = self.conn.execute(select(t).where(t.c.id == connection_id)).first()
+        return _stored(row) if row else None
+
+    def list_connections(self, tenant_id: str) -> list[StoredConnection]:
+        t = models.connections
+        rows = self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.created_at, t.c.id))
+        return [_stored(row) for row in rows]
+
+    def delete_connection(self, tenant_id: str, connection_id: str) -> bool:
+        t = models.connections
+        deleted = self.conn.execute(delete(t).where(t.c.tenant_id == tenant_id, t.c.id == connection_id))
+        if not deleted.rowcount:
+            return False
+        lt = models.listings
+        self.conn.execute(delete(lt).where(lt.c.tenant_id == tenant_id, lt.c.connection_id == connection_id))
+        return True
+
+    def save_health(self, tenant_id: str, connection_id: str, health: Health, now: datetime) -> None:
+        t = models.connections
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
+            .values(
+                status=health.status.value,
+                status_reason=health.status_reason,
+                last_sync_at=health.last_sync_at,
+                last_success_at=health.last_success_at,
+                error_count=health.error_count,
+                last_error=health.last_error,
+                updated_at=now,
+            )
+        )
+
+    def replace_credentials(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        *,
+        expected_version: int,
+        blob: bytes,
+        token_expires_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Conditional on the version the caller refreshed from: False when someone else won."""
+        t = models.connections
+        result = self.conn.execute(
+            update(t)
+            .where(
+                t.c.tenant_id == tenant_id,
+                t.c.id == connection_id,
+                t.c.credentials_version == expected_version,
+            )
+            .values(
+                credentials=blob,
+                credentials_version=expected_version + 1,
+                token_expires_at=token_expires_at,
+                updated_at=now,
+            )
+        )
+        return bool(result.rowcount)
+
+    def credential_rows_any_tenant(self, after_id: str, limit: int) -> list[tuple[str, str, int, bytes]]:
+        """Key rotation only: (id, tenant_id, credentials_version, blob) in id order."""
+        t = models.connections
+        rows = self.conn.execute(
+            select(t.c.id, t.c.tenant_id, t.c.credentials_version, t.c.credentials)
+            .where(t.c.id > after_id)
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        return [(r.id, r.tenant_id, int(r.credentials_version), bytes(r.credentials)) for r in rows]
+
+    def reencrypt_credentials(self, connection_id: str, *, expected_version: int, blob: bytes) -> bool:
+        """Key rotation: same plaintext, new key; skipped if a refresh changed the row meanwhile."""
+        t = models.connections
+        result = self.conn.execute(
+            update(t)
+            .where(t.c.id == connection_id, t.c.credentials_version == expected_version)
+            .values(credentials=blob)
+        )
+        return bool(result.rowcount)
+
+    # ----------------------------------------------------------------------- listings
+    def upsert_listings(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        items: Sequence[tuple[str, Mapping[str, str]]],
+        now: datetime,
+    ) -> None:
+        """(sku, external_ids) pairs; keeps last_pushed_* of an existing mapping."""
+        if not items:
+            return
+        t = models.listings
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            stmt = _insert(self.conn, t).values(
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "connection_id": connection_id,
+                        "sku": sku,
+                        "external_ids": json.dumps(dict(ids), sort_keys=True),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for sku, ids in chunk
+                ]
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[t.c.connection_id, t.c.sku],
+                set_={"external_ids": stmt.excluded.external_ids, "updated_at": stmt.excluded.updated_at},
+            )
+            self.conn.execute(stmt)
+
+    def get_listing(self, tenant_id: str, connection_id: str, sku: str) -> Listing | None:
+        t = models.listings
+        row = self.conn.execute(
+            select(t).where(t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku == sku)
+        ).first()
+        return _listing(row) if row else None
+
+    def list_listings(
+        self, tenant_id: str, connection_id: str, after_sku: str | None, limit: int
+    ) -> list[Listing]:
+        t = models.listings
+        stmt = select(t).where(t.c.tenant_id == tenant_id, t.c.connection_id == connection_id)
+        if after_sku is not None:
+            stmt = stmt.where(t.c.sku > after_sku)
+        rows = self.conn.execute(stmt.order_by(t.c.sku).limit(limit))
+        return [_listing(row) for row in rows]
+
+    # ----------------------------------------------------------------------- sync log / jobs
+    def add_sync_log(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        *,
+        at: datetime,
+        operation: str,
+        skus: Sequence[str],
+        outcome: str,
+        message: str,
+        latency_ms: int,
+        calls: int,
+    ) -> None:
+        self.conn.execute(
+            insert(models.sync_log).values(
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                at=at,
+                operation=operation,
+                skus=json.dumps(list(skus)),
+                outcome=outcome,
+                message=message[:4000],
+                latency_ms=latency_ms,
+                calls=calls,
+            )
+        )
+
+    def list_sync_log(self, tenant_id: str, connection_id: str, limit: int) -> list[SyncLogEntry]:
+        t = models.sync_log
+        rows = self.conn.execute(
+            select(t)
+            .where(t.c.tenant_id == tenant_id, t.c.connection_id == connection_id)
+            .order_by(t.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            SyncLogEntry(
+                id=str(r.id),
+                at=r.at,
+                operation=r.operation,
+                skus=json.loads(r.skus),
+                outcome=r.outcome,
+                message=r.message,
+                latency_ms=int(r.latency_ms),
+                calls=int(r.calls),
+            )
+            for r in rows
+        ]
+
+    def insert_sync_job(
+        self, *, job_id: str, tenant_id: str, connection_id: str, scope: str, requested_by: str, now: datetime
+    ) -> None:
+        self.conn.execute(
+            insert(models.sync_jobs).values(
+                id=job_id,
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                scope=scope,
+                status="requested",
+                requested_by=requested_by,
+                message="",
+                requested_at=now,
+            )
+        )
+
+    def add_event(self, tenant_id: str, event_type: str, payload: dict[str, Any]) -> None:
+        outbox_writer.add_event(self.conn, models.outbox, tenant_id, event_type, payload)
+
+    # ----------------------------------------------------------------------- webhooks
+    def insert_webhook_delivery(
+        self,
+        *,
+        delivery_row_id: str,
+        tenant_id: str,
+        connection_id: str,
+        channel_type: str,
+        delivery_id: str,
+        topic: str,
+        kind: str,
+        headers: Mapping[str, str],
+        raw_body: bytes,
+        now: datetime,
+    ) -> bool:
+        """INSERT .. ON CONFLICT DO NOTHING: False when this delivery id was stored before."""
+        t = models.webhook_deliveries
+        stmt = (
+            _insert(self.conn, t)
+            .values(
+                id=delivery_row_id,
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                channel_type=channel_type,
+                delivery_id=delivery_id,
+                topic=topic,
+                kind=kind,
+                headers=json.dumps(dict(headers), sort_keys=True),
+                raw_body=raw_body,
+                status="received",
+                attempts=0,
+                last_error="",
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[t.c.connection_id, t.c.delivery_id])
+        )
+        return bool(self.conn.execute(stmt).rowcount)
+
+    # ----------------------------------------------------------------------- notifications
+    def get_notification_url(self, tenant_id: str) -> str:
+        t = models.notification_settings
+        row = self.conn.execute(select(t.c.webhook_url).where(t.c.tenant_id == tenant_id)).first()
+        return row.webhook_url if row else ""
+
+    def put_notification_url(self, tenant_id: str, url: str, now: datetime) -> None:
+        t = models.notification_settings
+        stmt = _insert(self.conn, t).values(tenant_id=tenant_id, webhook_url=url, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.tenant_id],
+            set_={"webhook_url": stmt.excluded.webhook_url, "updated_at": stmt.excluded.updated_at},
+        )
+        self.conn.execute(stmt)

@@ -1,0 +1,138 @@
+"""Composition root of the channels gRPC server: Settings -> engine, Redis, key ring, connector
+registry, catalog client -> service -> servicer -> server.
+
+`python -m channels.server` serves until SIGTERM/SIGINT, then drains. Migrations are not run
+here (make migrate / the Kubernetes Job does that); tests call `build(settings)` with port 0 and
+may hand in their own connector registry or Redis client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis as redis_lib
+from sqlalchemy import Engine
+
+from channels.calls import ConnectionCaller, RedisLike
+from channels.config import Settings, load_settings, warn_about_dev_secrets
+from channels.connectors import ConnectorRegistry
+from channels.crypto import KeyRing
+from channels.notify import Notifier
+from channels.repository import UnitOfWork
+from channels.service import ChannelsService, GrpcCatalog, OAuthConfig
+from channels.servicer import SERVICE_NAME, TENANTLESS_METHODS, ChannelsServicer
+from omnistock.catalog.v1 import catalog_service_pb2_grpc
+from omnistock.channels.v1 import channels_service_pb2_grpc
+from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.config import run_entrypoint
+from omnistock_common.db import make_engine
+from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.logging import setup_logging
+
+
+@dataclass
+class Channels:
+    """A running server and everything it owns (closed by `stop`)."""
+
+    running: RunningServer
+    engine: Engine
+    service: ChannelsService
+    caller: ConnectionCaller
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    def close_resources(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+    def stop(self, grace: float = 0) -> None:
+        self.running.shutdown(grace)
+        self.close_resources()
+
+
+def build(
+    settings: Settings,
+    *,
+    connectors: ConnectorRegistry | None = None,
+    redis: RedisLike | None = None,
+) -> Channels:
+    """Assemble and start the server on settings.server.bind_address (port 0 = any free port)."""
+    engine = make_engine(
+        settings.database_url, pool_size=min(settings.db_pool_size, settings.server.max_workers)
+    )
+    closers: list[Callable[[], None]] = [engine.dispose]
+    uow = UnitOfWork(engine)
+    if redis is None:
+        client = redis_lib.Redis.from_url(
+            settings.server.redis_url, socket_timeout=5.0, socket_connect_timeout=2.0
+        )
+        closers.append(client.close)
+        redis = client
+    if connectors is None:
+        connectors = ConnectorRegistry.from_addresses(
+            settings.connector_addrs, settings.connector_timeout_seconds
+        )
+        closers.append(connectors.close)
+    catalog_channel = make_channel(settings.catalog_addr)
+    closers.append(catalog_channel.close)
+    catalog = GrpcCatalog(
+        DeadlineStub(
+            catalog_service_pb2_grpc.CatalogServiceStub(catalog_channel), settings.catalog_timeout_seconds
+        )
+    )
+    keyring = KeyRing(settings.credentials_keys)
+
+    def notification_url(tenant_id: str) -> str:
+        with uow.transaction() as repo:
+            return repo.get_notification_url(tenant_id)
+
+    notifier = Notifier(notification_url, timeout=settings.notify_timeout_seconds)
+    closers.append(notifier.close)
+    caller = ConnectionCaller(
+        uow,
+        keyring,
+        connectors,
+        redis,
+        notifier,
+        refresh_skew=timedelta(seconds=settings.refresh_skew_seconds),
+    )
+    service = ChannelsService(
+        uow,
+        keyring,
+        connectors,
+        caller,
+        redis,  # type: ignore[arg-type]
+        OAuthConfig(
+            state_secret=settings.oauth_state_secret,
+            default_redirect_uri=settings.oauth_redirect_uri,
+            state_ttl=timedelta(seconds=settings.oauth_state_ttl_seconds),
+        ),
+        catalog=catalog,
+    )
+    servicer = ChannelsServicer(service)
+    running = build_server(
+        [lambda server: channels_service_pb2_grpc.add_ChannelsServiceServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+        settings.server.bind_address,
+        max_workers=settings.server.max_workers,
+        tenantless_methods=TENANTLESS_METHODS,
+    )
+    return Channels(running, engine, service, caller, closers)
+
+
+def main() -> None:
+    settings = load_settings()
+    setup_logging("channels", settings.server.log_level, settings.server.log_format)
+    warn_about_dev_secrets(settings)
+    channels = build(settings)
+    serve_forever(channels.running, settings.server.grace_seconds, on_stop=channels.close_resources)
+
+
+if __name__ == "__main__":
+    run_entrypoint(main)
