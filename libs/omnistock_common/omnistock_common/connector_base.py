@@ -54,6 +54,7 @@ __all__ = [
     "RATE_LIMITED",
     "ResourceExhausted",
     "Unavailable",
+    "api_base_url",
     "auth_failure",
     "bucket_key",
     "build_http_client",

@@ -1,0 +1,465 @@
+"""Shopify operations over the shared ChannelHttpClient (GraphQL Admin API, pinned "2025-07").
+
+Everything HTTP-level (bucket, retries, Retry-After, THROTTLED-with-200 via `throttle_delay`)
+happens in omnistock_common.channel_http; this module knows what to send and how to read it.
+The local bucket is debited with each document's estimated query cost, in Shopify's own points,
+so a replica set stays under the shop's GraphQL budget instead of discovering it through
+THROTTLED responses.
+
+Refresh design: nothing here refreshes a token. A 401 raises Unauthenticated(ACCESS_TOKEN_EXPIRED)
+when the credentials carry a refresh token; the channels service refreshes (single-flight) via
+RefreshCredentials and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.channel_http import ChannelHttpClient, ChannelHttpError
+from omnistock_common.connector_base import (
+    CHANNEL_REJECTED,
+    CREDENTIALS_REVOKED,
+    check_response,
+    map_channel_error,
+)
+from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated
+from shopify_connector import protocol as p
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
+AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
+
+
+def throttle_delay(response: httpx.Response) -> float | None:
+    """ChannelHttpClient hook: Shopify GraphQL reports THROTTLED in the body (HTTP 200 or 429);
+    the wait is what the query needs divided by the restore rate from extensions.cost."""
+    if response.status_code not in (200, 429):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return p.throttle_wait(body)
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    name: str
+    domain: str
+    currency: str
+    location_id: str
+
+    def settings(self) -> dict[str, str]:
+        learnt = {"shop_domain": self.domain, "currency": self.currency, "location_id": self.location_id}
+        return {k: v for k, v in learnt.items() if v}
+
+
+class ShopifyClient:
+    """One connection's Shopify operations; `http` carries the access token header (if any)."""
+
+    def __init__(self, http: ChannelHttpClient, *, refreshable: bool) -> None:
+        self.http = http
+        # True when the credentials hold a refresh token: a 401 is then "refresh and retry".
+        self.refreshable = refreshable
+
+    # -- envelope ---------------------------------------------------------------------------
+
+    def graphql(
+        self,
+        document: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        cost: float,
+        what: str,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """POST one GraphQL document; return `data` or raise the contract's error.
+
+        `idempotent=False` for mutations that must not run twice (fulfillmentCreate): the HTTP
+        layer then only retries when Shopify surely did not act (429, throttled, no connection).
+        """
+        response = self.http.request(
+            "POST",
+            p.GRAPHQL_PATH,
+            json={"query": document, "variables": dict(variables or {})},
+            cost=cost,
+            idempotent=idempotent,
+        )
+        check_response(response, refreshable=self.refreshable, what=what)
+        try:
+            body = response.json()
+        except ValueError:
+            raise FailedPrecondition(
+                f"{what}: Shopify answered with non-JSON", reason=CHANNEL_REJECTED
+            ) from None
+        data = body.get("data") if isinstance(body, Mapping) else None
+        problem = p.graphql_errors(body) if isinstance(body, Mapping) else "malformed response"
+        if problem and p.is_access_denied(body):
+            raise FailedPrecondition(
+                f"{what}: access denied (missing scope?): {problem}", reason=CHANNEL_REJECTED
+            )
+        if problem and not data:
+            raise FailedPrecondition(f"{what}: {problem}", reason=CHANNEL_REJECTED)
+        if problem:
+            log.warning("%s: partial GraphQL errors: %s", what, problem)
+        return data or {}
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def exchange_code(self, client_id: str, client_secret: str, code: str) -> p.TokenGrant:
+        response = self.http.request(
+            "POST", p.TOKEN_PATH, data=p.token_exchange_form(client_id, client_secret, code)
+        )
+        if response.status_code in (400, 401, 403):
+            raise FailedPrecondition(
+                "Shopify refused the authorization code (expired, already used, or wrong app)",
+                reason=AUTHORIZATION_CODE_REJECTED,
+            )
+        check_response(response, refreshable=False, what="code exchange")
+        return self._grant(response, "code exchange")
+
+    def refresh(self, client_id: str, client_secret: str, refresh_token: str) -> p.TokenGrant:
+        response = self.http.request(
+            "POST", p.TOKEN_PATH, data=p.token_refresh_form(client_id, client_secret, refresh_token)
+        )
+        if response.status_code in (400, 401, 403):
+            try:
+                body: Any = response.json()
+            except ValueError:
+                body = None
+            if p.is_invalid_grant(response.status_code, body):
+                raise Unauthenticated(
+                    "Shopify refused the refresh token; the shop must be re-authorized",
+                    reason=CREDENTIALS_REVOKED,
+                )
+        check_response(response, refreshable=False, what="token refresh")
+        return self._grant(response, "token refresh")
+
+    @staticmethod
+    def _grant(response: httpx.Response, what: str) -> p.TokenGrant:
+        try:
+            return p.parse_token_response(response.json())
+        except ValueError as exc:
+            raise FailedPrecondition(f"{what}: {exc}", reason=CHANNEL_REJECTED) from None
+
+    # -- shop --------------------------------------------------------------------------------
+
+    def shop_info(self) -> ShopInfo:
+        data = self.graphql(p.SHOP_QUERY, cost=p.COST_SHOP, what="shop query")
+        shop = data.get("shop") or {}
+        locations = (data.get("locations") or {}).get("nodes") or []
+        return ShopInfo(
+            name=str(shop.get("name") or ""),
+            domain=str(shop.get("myshopifyDomain") or ""),
+            currency=str(shop.get("currencyCode") or ""),
+            location_id=str(locations[0].get("id") or "") if locations else "",
+        )
+
+    # -- inventory ---------------------------------------------------------------------------
+
+    def push_inventory(
+        self, items: Sequence[pb.InventoryItem], *, default_location: str, reference: str
+    ) -> list[pb.ItemResult]:
+        """inventorySetQuantities in chunks of ≤250; one result per item, in input order.
+
+        A transient failure (exhausted retries) stops the push: that chunk and the rest are
+        RETRY. If nothing was applied at all, the failure is raised instead so the caller gets
+        RESOURCE_EXHAUSTED/UNAVAILABLE (with RetryInfo) and records the error.
+        """
+        results: list[pb.ItemResult | None] = [None] * len(items)
+        sendable: list[tuple[int, str, str, int]] = []
+        for index, item in enumerate(items):
+            ids = item.remote.ids
+            inventory_item = ids.get("inventory_item_id", "")
+            location = ids.get("location_id", "") or default_location
+            if not inventory_item or not location:
+                results[index] = pb.ItemResult(
+                    sku=item.sku,
+                    outcome=pb.ITEM_OUTCOME_REJECTED,
+                    message="no Shopify inventory_item_id/location_id mapping for this SKU",
+                )
+                continue
+            # Available-to-sell below zero means "none" to a channel.
+            sendable.append(
+                (
+                    index,
+                    p.gid("InventoryItem", inventory_item),
+                    p.gid("Location", location),
+                    max(0, item.quantity),
+                )
+            )
+
+        applied_any = False
+        for chunk_number, chunk in enumerate(p.chunked(sendable, p.MAX_INVENTORY_BATCH)):
+            variables = p.inventory_set_input([(i, loc, q) for _, i, loc, q in chunk], reference=reference)
+            try:
+                data = self.graphql(
+                    p.INVENTORY_SET_MUTATION, variables, cost=p.COST_MUTATION, what="inventorySetQuantities"
+                )
+            except ChannelHttpError as error:
+                if not applied_any:
+                    raise map_channel_error(error) from error
+                for index, *_ in sendable[chunk_number * p.MAX_INVENTORY_BATCH :]:
+                    results[index] = pb.ItemResult(
+                        sku=items[index].sku, outcome=pb.ITEM_OUTCOME_RETRY, message=str(error)
+                    )
+                break
+            payload = data.get("inventorySetQuantities") or {}
+            applied = payload.get("inventoryAdjustmentGroup") is not None or not payload.get("userErrors")
+            outcomes = p.item_outcomes(
+                len(chunk), payload.get("userErrors") or [], container="quantities", applied=applied
+            )
+            for (index, *_), (outcome, message) in zip(chunk, outcomes, strict=True):
+                results[index] = pb.ItemResult(sku=items[index].sku, outcome=outcome, message=message)
+                applied_any = applied_any or outcome == pb.ITEM_OUTCOME_APPLIED
+        return [r for r in results if r is not None]
+
+    def read_inventory(
+        self, items: Sequence[pb.InventoryItem], *, default_location: str
+    ) -> list[pb.RemoteQuantity]:
+        """Quantities "available" per inventory item at its location (reconciliation)."""
+        results: list[pb.RemoteQuantity] = [pb.RemoteQuantity(sku=item.sku, found=False) for item in items]
+        by_location: dict[str, list[tuple[int, str]]] = {}
+        for index, item in enumerate(items):
+            inventory_item = item.remote.ids.get("inventory_item_id", "")
+            location = item.remote.ids.get("location_id", "") or default_location
+            if inventory_item and location:
+                by_location.setdefault(p.gid("Location", location), []).append(
+                    (index, p.gid("InventoryItem", inventory_item))
+                )
+        for location, entries in by_location.items():
+            for chunk in p.chunked(entries, p.READ_BATCH):
+                data = self.graphql(
+                    p.READ_INVENTORY_QUERY,
+                    {"ids": [item_gid for _, item_gid in chunk], "locationId": location},
+                    cost=2.0 + 3.0 * len(chunk),
+                    what="read inventory",
+                )
+                nodes = data.get("nodes") or []
+                for (index, _), node in zip(chunk, nodes, strict=False):
+                    level = (node or {}).get("inventoryLevel")
+                    if not node or level is None:
+                        continue
+                    quantities = {q.get("name"): q.get("quantity") for q in level.get("quantities") or []}
+                    results[index].found = True
+                    results[index].quantity = int(quantities.get("available") or 0)
+        return results
+
+    # -- prices ------------------------------------------------------------------------------
+
+    def push_prices(self, items: Sequence[pb.PriceItem], *, shop_currency: str) -> list[pb.ItemResult]:
+        """productVariantsBulkUpdate, one call per product (Shopify's rule), results in order."""
+        results: list[pb.ItemResult | None] = [None] * len(items)
+        by_product: dict[str, list[int]] = {}
+        for index, item in enumerate(items):
+            ids = item.remote.ids
+            problem = None
+            if not ids.get("product_id") or not ids.get("variant_id"):
+                problem = "no Shopify product_id/variant_id mapping for this SKU"
+            elif not item.price.currency:
+                problem = "price has no currency"
+            elif shop_currency and item.price.currency != shop_currency:
+                problem = f"price is in {item.price.currency} but the shop sells in {shop_currency}"
+            elif item.compare_at_price.currency and item.compare_at_price.currency != item.price.currency:
+                problem = "compare_at_price currency differs from price currency"
+            if problem:
+                results[index] = pb.ItemResult(
+                    sku=item.sku, outcome=pb.ITEM_OUTCOME_REJECTED, message=problem
+                )
+            else:
+                by_product.setdefault(p.gid("Product", ids["product_id"]), []).append(index)
+
+        applied_any = False
+        products = list(by_product.items())
+        for position, (product, indexes) in enumerate(products):
+            for chunk in p.chunked(indexes, p.MAX_PRICE_BATCH):
+                variants = [
+                    p.variant_price_input(
+                        p.gid("ProductVariant", items[i].remote.ids["variant_id"]), items[i]
+                    )
+                    for i in chunk
+                ]
+                try:
+                    data = self.graphql(
+                        p.VARIANTS_BULK_UPDATE_MUTATION,
+                        {"productId": product, "variants": variants},
+                        cost=p.COST_MUTATION,
+                        what="productVariantsBulkUpdate",
+                    )
+                except ChannelHttpError as error:
+                    if not applied_any:
+                        raise map_channel_error(error) from error
+                    for _, rest in products[position:]:
+                        for index in rest:
+                            if results[index] is None:
+                                results[index] = pb.ItemResult(
+                                    sku=items[index].sku, outcome=pb.ITEM_OUTCOME_RETRY, message=str(error)
+                                )
+                    return [r for r in results if r is not None]
+                payload = data.get("productVariantsBulkUpdate") or {}
+                errors = payload.get("userErrors") or []
+                applied = not errors
+                outcomes = p.item_outcomes(len(chunk), errors, container="variants", applied=applied)
+                for index, (outcome, message) in zip(chunk, outcomes, strict=True):
+                    results[index] = pb.ItemResult(sku=items[index].sku, outcome=outcome, message=message)
+                    applied_any = applied_any or outcome == pb.ITEM_OUTCOME_APPLIED
+        return [r for r in results if r is not None]
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def fetch_orders(
+        self, *, search: str | None, cursor: str, limit: int
+    ) -> tuple[list[pb.ChannelOrder], str]:
+        first = max(1, min(limit or p.MAX_ORDERS_PAGE, p.MAX_ORDERS_PAGE))
+        data = self.graphql(
+            p.ORDERS_QUERY,
+            {"first": first, "after": cursor or None, "query": search},
+            cost=2.0 + first * (p.ORDER_LINES_PAGE + 2),
+            what="orders query",
+        )
+        connection = data.get("orders") or {}
+        orders = [p.order_from_graphql(node) for node in connection.get("nodes") or [] if node]
+        page = connection.get("pageInfo") or {}
+        next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
+        return orders, next_cursor
+
+    def create_fulfillment(
+        self,
+        external_order_id: str,
+        lines: Sequence[pb.FulfillmentLine],
+        *,
+        carrier: str,
+        tracking_number: str,
+        tracking_url: str,
+    ) -> str:
+        """fulfillmentCreate over the order's open fulfillment orders; returns the numeric id."""
+        order_gid = p.gid("Order", external_order_id)
+        data = self.graphql(
+            p.FULFILLMENT_ORDERS_QUERY, {"id": order_gid}, cost=2.0 + 5 * 52, what="fulfillment orders"
+        )
+        order = data.get("order")
+        if not order:
+            raise NotFound(f"Shopify has no order {external_order_id}")
+        open_orders = [
+            fo
+            for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []
+            if str(fo.get("status", "")).upper() in ("OPEN", "IN_PROGRESS")
+        ]
+        by_fulfillment_order = _allocate(open_orders, lines)
+        if not by_fulfillment_order:
+            raise FailedPrecondition(
+                f"order {external_order_id} has nothing left to fulfil", reason="NOTHING_TO_FULFIL"
+            )
+        fulfillment: dict[str, Any] = {
+            "lineItemsByFulfillmentOrder": by_fulfillment_order,
+            "notifyCustomer": False,
+        }
+        tracking = {
+            k: v for k, v in (("company", carrier), ("number", tracking_number), ("url", tracking_url)) if v
+        }
+        if tracking:
+            fulfillment["trackingInfo"] = tracking
+        data = self.graphql(
+            p.FULFILLMENT_CREATE_MUTATION,
+            {"fulfillment": fulfillment},
+            cost=p.COST_MUTATION,
+            what="fulfillmentCreate",
+            idempotent=False,
+        )
+        payload = data.get("fulfillmentCreate") or {}
+        errors = payload.get("userErrors") or []
+        created = payload.get("fulfillment") or {}
+        if errors or not created.get("id"):
+            message = "; ".join(p.error_message(e) for e in errors) or "no fulfillment returned"
+            raise FailedPrecondition(f"Shopify refused the fulfillment: {message}", reason=CHANNEL_REJECTED)
+        return p.numeric_id(created["id"])
+
+    # -- catalogue ---------------------------------------------------------------------------
+
+    def list_variants(
+        self, *, cursor: str, limit: int, location_id: str
+    ) -> tuple[list[pb.RemoteProduct], str]:
+        first = max(1, min(limit or 100, p.MAX_VARIANTS_PAGE))
+        data = self.graphql(
+            p.VARIANTS_QUERY,
+            {"first": first, "after": cursor or None},
+            cost=2.0 + first * 3,
+            what="productVariants query",
+        )
+        connection = data.get("productVariants") or {}
+        products: list[pb.RemoteProduct] = []
+        for node in connection.get("nodes") or []:
+            if not node or not node.get("sku"):
+                continue  # nothing to auto-map by
+            product = node.get("product") or {}
+            ids = {
+                "product_id": str(product.get("id") or ""),
+                "variant_id": str(node.get("id") or ""),
+                "inventory_item_id": str((node.get("inventoryItem") or {}).get("id") or ""),
+                "location_id": location_id,
+            }
+            products.append(
+                pb.RemoteProduct(
+                    sku=str(node["sku"]),
+                    title=str(node.get("displayName") or product.get("title") or node.get("title") or ""),
+                    remote=pb.RemoteIds(ids={k: v for k, v in ids.items() if v}),
+                    quantity=int(node.get("inventoryQuantity") or 0),
+                )
+            )
+        page = connection.get("pageInfo") or {}
+        next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
+        return products, next_cursor
+
+
+def _allocate(
+    fulfillment_orders: Sequence[Mapping[str, Any]], lines: Sequence[pb.FulfillmentLine]
+) -> list[dict]:
+    """lineItemsByFulfillmentOrder for the requested lines (all open ones when none given).
+
+    A requested line matches fulfillment-order line items by order line id, else by SKU; its
+    quantity is spread over them in order. Asking for more than remains is refused rather than
+    silently shipping less.
+    """
+    if not lines:
+        return [{"fulfillmentOrderId": fo["id"]} for fo in fulfillment_orders]
+    remaining: list[tuple[str, dict[str, Any]]] = []
+    for fo in fulfillment_orders:
+        for item in (fo.get("lineItems") or {}).get("nodes") or []:
+            if int(item.get("remainingQuantity") or 0) > 0:
+                remaining.append((fo["id"], {**item, "left": int(item["remainingQuantity"])}))
+    picked: dict[str, dict[str, int]] = {}
+    for line in lines:
+        need = int(line.quantity)
+        for fo_id, item in remaining:
+            line_item = item.get("lineItem") or {}
+            matches = (
+                p.numeric_id(line_item.get("id")) == p.numeric_id(line.external_line_id)
+                if line.external_line_id
+                else bool(line.sku) and line_item.get("sku") == line.sku
+            )
+            if not matches or item["left"] == 0 or need == 0:
+                continue
+            take = min(need, item["left"])
+            item["left"] -= take
+            need -= take
+            picked.setdefault(fo_id, {})
+            picked[fo_id][item["id"]] = picked[fo_id].get(item["id"], 0) + take
+        if need > 0:
+            label = line.external_line_id or line.sku
+            raise FailedPrecondition(
+                f"line {label}: {need} more than Shopify has left to fulfil", reason="NOTHING_TO_FULFIL"
+            )
+    return [
+        {
+            "fulfillmentOrderId": fo_id,
+            "fulfillmentOrderLineItems": [{"id": item_id, "quantity": qty} for item_id, qty in items.items()],
+        }
+        for fo_id, items in picked.items()
+    ]

@@ -1,0 +1,71 @@
+"""Shopify connector settings: the only module of the connector that reads the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from omnistock_common.config import EnvReader, ServiceSettings
+
+# The Shopify sandbox's app credentials (services/channels/sandboxes/README.md, GET /_sandbox/config),
+# so `make run` and the tests work without any configuration. Production sets real ones.
+SANDBOX_CLIENT_ID = "omnistock-sandbox-shopify-client-id"
+SANDBOX_CLIENT_SECRET = "omnistock-sandbox-shopify-client-secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the Shopify connector process needs, validated once at start-up."""
+
+    service: ServiceSettings
+    # The Shopify app's own credentials: OAuth code exchange/refresh and webhook HMACs.
+    client_id: str
+    client_secret: str
+    # The previous secret during a rotation: Shopify may sign webhooks with it for up to an hour.
+    previous_client_secret: str
+    # Comma-separated scopes requested on the consent page.
+    scopes: str
+    # Shopify GraphQL bucket (CHANNELS.md 1.5). Read from the response in reality, but our local
+    # bucket must be sized before the first call: a standard shop's conservative figures
+    # (maximumAvailable 1000, restoreRate 50 pts/s); Plus/enterprise shops can raise them.
+    bucket_capacity: float
+    bucket_refill_per_second: float
+    # Per HTTP attempt, and the longest a call waits for the bucket before RESOURCE_EXHAUSTED.
+    http_timeout_seconds: float
+    max_bucket_wait_seconds: float
+    max_attempts: int
+
+    @property
+    def redis_url(self) -> str:
+        return self.service.redis_url
+
+    @property
+    def bind_address(self) -> str:
+        return self.service.bind_address
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.client_secret, self.previous_client_secret) if s)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raises ConfigError naming every bad variable."""
+    env = EnvReader(environ)
+    settings = Settings(
+        service=ServiceSettings.read("shopify_connector", env),
+        client_id=env.str("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
+        client_secret=env.str("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
+        previous_client_secret=env.str("SHOPIFY_PREVIOUS_CLIENT_SECRET", ""),
+        scopes=env.str(
+            "SHOPIFY_SCOPES",
+            "read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,"
+            "read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders",
+        ),
+        bucket_capacity=env.float("SHOPIFY_BUCKET_CAPACITY", 1000.0, minimum=1.0),
+        bucket_refill_per_second=env.float("SHOPIFY_BUCKET_REFILL_PER_SECOND", 50.0, minimum=0.1),
+        http_timeout_seconds=env.float("SHOPIFY_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        max_bucket_wait_seconds=env.float("SHOPIFY_MAX_BUCKET_WAIT_SECONDS", 20.0, minimum=0.0),
+        max_attempts=env.int("SHOPIFY_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
+    )
+    env.raise_if_invalid()
+    return settings

@@ -1,0 +1,53 @@
+"""Composition root of the Shopify connector: settings → Redis token bucket → servicer → gRPC server.
+
+`python -m shopify_connector.server` serves until SIGTERM/SIGINT; tests call `build()` with port 0.
+The connector keeps no database; Redis holds the per-connection rate-limit buckets shared by every
+replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from omnistock_common.channel_http import RateLimiter
+from omnistock_common.config import run_entrypoint
+from omnistock_common.connector_base import redis_limiter
+from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.logging import setup_logging
+from shopify_connector.config import Settings, load_settings
+from shopify_connector.servicer import ShopifyConnectorServicer
+
+SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+
+
+def build(settings: Settings, *, limiter: RateLimiter | None = None) -> RunningServer:
+    """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket (tests)."""
+    limiter = limiter or redis_limiter(
+        settings.redis_url,
+        capacity=settings.bucket_capacity,
+        refill_per_second=settings.bucket_refill_per_second,
+    )
+    servicer = ShopifyConnectorServicer(settings, limiter)
+    return build_server(
+        [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+        settings.bind_address,
+        max_workers=settings.service.max_workers,
+    )
+
+
+def with_port(settings: Settings, host: str, port: int) -> Settings:
+    """Settings bound to another address (tests use port 0)."""
+    return replace(settings, service=replace(settings.service, grpc_host=host, grpc_port=port))
+
+
+def main() -> None:
+    settings = load_settings()
+    setup_logging("shopify_connector", settings.service.log_level, settings.service.log_format)
+    running = build(settings)
+    serve_forever(running, settings.service.grace_seconds)
+
+
+if __name__ == "__main__":
+    run_entrypoint(main)

@@ -1,0 +1,259 @@
+"""Shopify protocol (pure): HMACs with independently computed vectors, parsing, status mapping."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from google.protobuf import timestamp_pb2
+
+from omnistock.common.v1 import common_pb2
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from shopify_connector import protocol as p
+
+# Vectors computed outside this code base:
+# - CHANNELS.md 1.2 (secret "hush"), re-checked with `openssl dgst -sha256 -hmac hush`;
+# - the array/escaping vector and the webhook vector with openssl over the literal messages
+#   'ids=["1", "2"]&shop=a%26b.myshopify.com&x%3Dy=100%25' and WEBHOOK_BODY.
+OAUTH_PARAMS = {
+    "code": "0907a61c0c8d55e99db179b68161bc00",
+    "shop": "some-shop.myshopify.com",
+    "timestamp": "1337178173",
+}
+OAUTH_HMAC = "4712bf92ffc2917d15a2f5a273e39f0116667419aa4b6ac0b3baaf26fa3c4d20"
+OAUTH_HMAC_WITH_STATE = "700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf"
+WEBHOOK_BODY = b'{"id":820982911946154508,"email":"jon@example.com"}'
+WEBHOOK_HMAC = "D0UMXmhjwBRi4y66TmhJrDlhQABD7zI2fm3p6/QLMo8="
+
+
+def test_query_hmac_matches_the_official_vectors() -> None:
+    assert p.query_hmac(OAUTH_PARAMS, "hush") == OAUTH_HMAC
+    assert p.query_hmac({**OAUTH_PARAMS, "state": "0.6784241404160823"}, "hush") == OAUTH_HMAC_WITH_STATE
+    # hmac and signature never take part
+    assert p.query_hmac({**OAUTH_PARAMS, "hmac": "x", "signature": "y"}, "hush") == OAUTH_HMAC
+
+
+def test_query_hmac_arrays_and_escaping() -> None:
+    params = {"ids[]": ["1", "2"], "shop": "a&b.myshopify.com", "x=y": "100%"}
+    assert p.query_hmac(params, "hush") == "21849ebecd2930516088dcc31d1381c60b9bd5b557e894936e3a76ee832ec485"
+
+
+def test_callback_verification() -> None:
+    good = {**OAUTH_PARAMS, "hmac": OAUTH_HMAC}
+    now = 1337178173 + 60
+    assert p.callback_problem(good, ["hush"], now=now) is None
+    assert p.callback_problem(good, ["old", "hush"], now=now) is None  # rotation: previous secret
+    assert "hmac" in p.callback_problem({**good, "hmac": "0" * 64}, ["hush"], now=now)
+    assert "hmac" in p.callback_problem({**good, "code": "other"}, ["hush"], now=now)
+    assert "hmac" in p.callback_problem(good, ["wrong"], now=now)
+    assert "24 hours" in p.callback_problem(good, ["hush"], now=1337178173 + 25 * 3600)
+    assert "connection's shop" in p.callback_problem(
+        good, ["hush"], expected_shop="other.myshopify.com", now=now
+    )
+    bad_shop = {**OAUTH_PARAMS, "shop": "evil.example.com"}
+    bad_shop["hmac"] = p.query_hmac(bad_shop, "hush")
+    assert "myshopify" in p.callback_problem(bad_shop, ["hush"], now=now)
+
+
+def test_webhook_hmac_on_raw_bytes() -> None:
+    assert p.webhook_hmac(WEBHOOK_BODY, "hush") == WEBHOOK_HMAC
+    assert p.verify_webhook(WEBHOOK_BODY, WEBHOOK_HMAC, ["hush"])
+    assert p.verify_webhook(WEBHOOK_BODY, WEBHOOK_HMAC, ["rotated", "hush"])
+    # re-serialised JSON is different bytes: the signature no longer matches
+    reserialised = json.dumps(json.loads(WEBHOOK_BODY)).encode()
+    assert not p.verify_webhook(reserialised, WEBHOOK_HMAC, ["hush"])
+    assert not p.verify_webhook(WEBHOOK_BODY, "", ["hush"])
+    assert not p.verify_webhook(WEBHOOK_BODY, WEBHOOK_HMAC, ["", "nope"])
+
+
+@pytest.mark.parametrize(
+    ("financial", "fulfillment", "cancelled", "expected"),
+    [
+        ("paid", None, False, pb.ORDER_STATUS_PAID),
+        ("PAID", "UNFULFILLED", False, pb.ORDER_STATUS_PAID),
+        ("pending", None, False, pb.ORDER_STATUS_PENDING),
+        ("AUTHORIZED", "UNFULFILLED", False, pb.ORDER_STATUS_PENDING),
+        ("partially_paid", None, False, pb.ORDER_STATUS_PENDING),
+        ("paid", "partial", False, pb.ORDER_STATUS_PARTIALLY_SHIPPED),
+        ("PAID", "PARTIALLY_FULFILLED", False, pb.ORDER_STATUS_PARTIALLY_SHIPPED),
+        ("paid", "fulfilled", False, pb.ORDER_STATUS_SHIPPED),
+        ("partially_refunded", None, False, pb.ORDER_STATUS_PAID),
+        ("refunded", "fulfilled", False, pb.ORDER_STATUS_REFUNDED),
+        ("voided", None, False, pb.ORDER_STATUS_CANCELLED),
+        ("paid", None, True, pb.ORDER_STATUS_CANCELLED),
+        ("refunded", None, True, pb.ORDER_STATUS_CANCELLED),
+    ],
+)
+def test_status_mapping(financial: str, fulfillment: str | None, cancelled: bool, expected: int) -> None:
+    assert p.map_order_status(financial, fulfillment, cancelled) == expected
+
+
+def test_order_from_graphql() -> None:
+    node = {
+        "id": "gid://shopify/Order/1001",
+        "legacyResourceId": "1001",
+        "name": "#1001",
+        "email": "a@example.com",
+        "createdAt": "2025-07-01T10:00:00Z",
+        "updatedAt": "2025-07-01T11:00:00Z",
+        "cancelledAt": None,
+        "displayFinancialStatus": "PAID",
+        "displayFulfillmentStatus": "UNFULFILLED",
+        "totalPriceSet": {"shopMoney": {"amount": "39.9", "currencyCode": "USD"}},
+        "lineItems": {
+            "nodes": [
+                {
+                    "id": "gid://shopify/LineItem/5",
+                    "sku": "SKU-1",
+                    "title": "Mug",
+                    "quantity": 2,
+                    "originalUnitPriceSet": {"shopMoney": {"amount": "19.95", "currencyCode": "USD"}},
+                }
+            ]
+        },
+    }
+    order = p.order_from_graphql(node)
+    assert (order.external_id, order.external_name, order.status) == ("1001", "#1001", pb.ORDER_STATUS_PAID)
+    assert order.raw_status == "paid/unfulfilled"
+    assert order.total == common_pb2.Money(amount_minor=3990, currency="USD")
+    assert len(order.lines) == 1
+    line = order.lines[0]
+    assert (line.external_line_id, line.sku, line.quantity) == ("5", "SKU-1", 2)
+    assert line.unit_price.amount_minor == 1995
+    assert order.updated_at.ToDatetime(tzinfo=UTC) == datetime(2025, 7, 1, 11, tzinfo=UTC)
+
+
+def test_order_from_rest_webhook_payload_uses_the_same_ids() -> None:
+    payload = {
+        "id": 1001,
+        "admin_graphql_api_id": "gid://shopify/Order/1001",
+        "name": "#1001",
+        "email": "a@example.com",
+        "created_at": "2025-07-01T12:00:00+02:00",
+        "updated_at": "2025-07-01T12:30:00+02:00",
+        "cancelled_at": None,
+        "currency": "JPY",
+        "total_price": "1500",
+        "financial_status": "paid",
+        "fulfillment_status": "partial",
+        "line_items": [{"id": 5, "sku": "SKU-1", "title": "Mug", "quantity": 3, "price": "500"}],
+    }
+    order = p.order_from_rest(payload)
+    assert order.external_id == "1001"
+    assert order.status == pb.ORDER_STATUS_PARTIALLY_SHIPPED
+    assert order.total == common_pb2.Money(amount_minor=1500, currency="JPY")
+    assert order.lines[0].external_line_id == "5"
+    assert order.created_at.ToDatetime(tzinfo=UTC) == datetime(2025, 7, 1, 10, tzinfo=UTC)
+
+
+def test_money_rounds_half_even_and_rejects_unknown_currency() -> None:
+    assert p.money("10.005", "USD").amount_minor == 1000
+    assert p.money("10.015", "USD").amount_minor == 1002
+    assert p.money("12", "KWD").amount_minor == 12000
+    assert p.money("1", "XXX") is None
+    assert p.money(None, "USD") is None
+
+
+def test_user_errors_map_to_items() -> None:
+    errors = [
+        {
+            "code": "INVALID_INVENTORY_ITEM",
+            "field": ["input", "quantities", "1", "inventoryItemId"],
+            "message": "x",
+        },
+    ]
+    outcomes = p.item_outcomes(3, errors, container="quantities", applied=False)
+    assert [o for o, _ in outcomes] == [
+        pb.ITEM_OUTCOME_RETRY,
+        pb.ITEM_OUTCOME_REJECTED,
+        pb.ITEM_OUTCOME_RETRY,
+    ]
+    assert outcomes[1][1] == "INVALID_INVENTORY_ITEM: x"
+    assert [o for o, _ in p.item_outcomes(2, [], container="quantities", applied=True)] == [
+        pb.ITEM_OUTCOME_APPLIED
+    ] * 2
+    general = p.item_outcomes(2, [{"field": None, "message": "bad"}], container="quantities", applied=False)
+    assert [o for o, _ in general] == [pb.ITEM_OUTCOME_REJECTED] * 2
+
+
+def test_inventory_set_input_is_absolute_available_without_compare() -> None:
+    variables = p.inventory_set_input(
+        [("gid://shopify/InventoryItem/1", "gid://shopify/Location/9", 7)],
+        reference="gid://omnistock/Connection/c",
+    )
+    body = variables["input"]
+    assert body["name"] == "available"
+    assert body["ignoreCompareQuantity"] is True
+    assert body["quantities"] == [
+        {
+            "inventoryItemId": "gid://shopify/InventoryItem/1",
+            "locationId": "gid://shopify/Location/9",
+            "quantity": 7,
+        }
+    ]
+
+
+def test_throttle_wait_from_cost_extension() -> None:
+    throttled = {
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 110,
+                "throttleStatus": {"maximumAvailable": 1000, "currentlyAvailable": 10, "restoreRate": 50},
+            }
+        },
+    }
+    assert p.throttle_wait(throttled) == pytest.approx(2.0)
+    assert p.throttle_wait({"data": {}, "extensions": {"cost": {}}}) is None
+    assert p.throttle_wait({"errors": [{"extensions": {"code": "THROTTLED"}}]}) == 1.0
+
+
+def test_ids_and_search() -> None:
+    assert p.gid("InventoryItem", "42") == "gid://shopify/InventoryItem/42"
+    assert p.gid("InventoryItem", "gid://shopify/InventoryItem/42") == "gid://shopify/InventoryItem/42"
+    assert p.numeric_id("gid://shopify/Order/7") == "7"
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(datetime(2025, 7, 1, 8, 30, tzinfo=UTC))
+    assert p.orders_search(ts) == "updated_at:>='2025-07-01T08:30:00Z'"
+    assert p.orders_search(timestamp_pb2.Timestamp()) is None
+
+
+def test_token_response_and_invalid_grant() -> None:
+    grant = p.parse_token_response(
+        {
+            "access_token": "shpat",
+            "scope": "read_orders, write_inventory",
+            "expires_in": 3600,
+            "refresh_token": "r",
+        }
+    )
+    assert grant.scopes == ("read_orders", "write_inventory")
+    assert grant.expires_in == 3600.0
+    with pytest.raises(ValueError):
+        p.parse_token_response({"error": "invalid_grant"})
+    assert p.is_invalid_grant(400, {"error": "invalid_grant"})
+    assert not p.is_invalid_grant(400, {"error": "temporarily_unavailable"})
+    assert p.is_invalid_grant(401, None)
+
+
+def test_webhook_kinds() -> None:
+    assert p.webhook_kind("orders/create") == pb.WEBHOOK_KIND_ORDER
+    assert p.webhook_kind("inventory_levels/update") == pb.WEBHOOK_KIND_INVENTORY
+    assert p.webhook_kind("products/update") == pb.WEBHOOK_KIND_PRODUCT
+    assert p.webhook_kind("app/uninstalled") == pb.WEBHOOK_KIND_APP_UNINSTALLED
+    assert p.webhook_kind("shop/redact") == pb.WEBHOOK_KIND_OTHER
+
+
+def test_authorization_url() -> None:
+    url = p.authorization_url(
+        "http://127.0.0.1:8701/",
+        client_id="cid",
+        scopes="read_orders",
+        redirect_uri="http://x/cb",
+        state="s1",
+    )
+    assert url == (
+        "http://127.0.0.1:8701/admin/oauth/authorize?client_id=cid&scope=read_orders"
+        "&redirect_uri=http%3A%2F%2Fx%2Fcb&state=s1"
+    )
