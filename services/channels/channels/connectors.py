@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 from channels.domain import ChannelRateLimited, ChannelUnavailable, Credentials
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock.connector.v1 import connector_service_pb2_grpc as cpb_grpc
-from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.clients import DeadlineStub
 from omnistock_common.errors import (
     DomainError,
     FailedPrecondition,
@@ -50,7 +50,7 @@ class ConnectorRegistry:
         channels: list[grpc.Channel] = []
         stubs: dict[str, DeadlineStub[ConnectorStub]] = {}
         for kind, address in addresses.items():
-            channel = make_channel(address)
+            channel = connector_channel(address)
             channels.append(channel)
             stubs[kind] = DeadlineStub(cpb_grpc.ConnectorServiceStub(channel), timeout)
         return cls(stubs, channels)
@@ -66,6 +66,21 @@ class ConnectorRegistry:
     def close(self) -> None:
         for channel in self._channels:
             channel.close()
+
+
+def connector_channel(address: str) -> grpc.Channel:
+    """A channel WITHOUT gRPC's transparent UNAVAILABLE retries: a connector's UNAVAILABLE already
+    means "the channel failed after the connector's own retries", and retrying it here would
+    multiply the load on a struggling channel (the sync engine retries later, with backoff)."""
+    return grpc.insecure_channel(
+        address,
+        options=[
+            ("grpc.enable_retries", 0),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
+    )
 
 
 def _ts(value: datetime | None) -> Timestamp | None:

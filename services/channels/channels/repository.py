@@ -397,8 +397,10 @@ class Repository:
                 received_at=now,
             )
             .on_conflict_do_nothing(index_elements=[t.c.connection_id, t.c.delivery_id])
+            # RETURNING, not rowcount: psycopg reports a rowcount of 1 for DO NOTHING here.
+            .returning(t.c.id)
         )
-        return bool(self.conn.execute(stmt).rowcount)
+        return self.conn.execute(stmt).first() is not None
 
     # ----------------------------------------------------------------------- notifications
     def get_notification_url(self, tenant_id: str) -> str:
