@@ -43,6 +43,9 @@ class Settings:
     )
     catalog_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['catalog']}"
     inventory_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['inventory']}"
+    channels_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['channels']}"
+    # Channels retry webhooks that are not acknowledged within a few seconds (Shopify: 5 s).
+    webhook_timeout_seconds: float = 3.0
     grpc_timeout_seconds: float = 5.0
     # Import/export stream a whole catalog, so they get their own, longer deadline.
     bulk_timeout_seconds: float = 600.0
@@ -99,6 +102,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backends=backends,
         catalog_addr=service_addr(env, "catalog"),
         inventory_addr=service_addr(env, "inventory"),
+        channels_addr=service_addr(env, "channels"),
+        webhook_timeout_seconds=env.float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 3.0, minimum=0.1),
         grpc_timeout_seconds=env.float("GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.05),
         bulk_timeout_seconds=env.float("GATEWAY_BULK_TIMEOUT_SECONDS", 600.0, minimum=1.0),
         readiness_timeout_seconds=env.float("GATEWAY_READINESS_TIMEOUT_SECONDS", 1.0, minimum=0.05),

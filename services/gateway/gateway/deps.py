@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import grpc
 import redis
 
 from gateway.auth import Passwords, TokenCodec
@@ -19,9 +20,25 @@ from gateway.errors import ErrorMapper
 from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
 from gateway.service import AuthService, LoginLimits, UserService
+from omnistock.channels.v1 import channels_service_pb2_grpc
+from omnistock_common.clients import DeadlineStub
 from omnistock_common.db import make_engine
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelsClient:
+    """The channels stub twice: the API's usual deadline, and a short one for webhook intake
+    (channels retry deliveries that are not acknowledged within a few seconds)."""
+
+    rpc: DeadlineStub[channels_service_pb2_grpc.ChannelsServiceStub]
+    webhooks: DeadlineStub[channels_service_pb2_grpc.ChannelsServiceStub]
+
+
+def channels_client(channel: grpc.Channel, timeout: float, webhook_timeout: float) -> ChannelsClient:
+    stub = channels_service_pb2_grpc.ChannelsServiceStub(channel)
+    return ChannelsClient(rpc=DeadlineStub(stub, timeout), webhooks=DeadlineStub(stub, webhook_timeout))
 
 
 @dataclass
@@ -33,6 +50,8 @@ class Deps:
     readiness: ReadinessProbe
     errors: ErrorMapper
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # None only in tests that build Deps by hand without the channels routes' backend.
+    channels: ChannelsClient | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -87,4 +106,9 @@ def build_deps(settings: Settings) -> Deps:
         ),
         errors=ErrorMapper(),
         closers=[engine.dispose, redis_client.close, channels.close],
+        channels=channels_client(
+            channels.get(settings.channels_addr),
+            settings.grpc_timeout_seconds,
+            settings.webhook_timeout_seconds,
+        ),
     )

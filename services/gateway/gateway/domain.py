@@ -43,6 +43,11 @@ class Permission(StrEnum):
     CATALOG_WRITE = "catalog:write"
     INVENTORY_READ = "inventory:read"
     INVENTORY_WRITE = "inventory:write"
+    CHANNELS_READ = "channels:read"
+    # Listings, sync requests: day-to-day channel work.
+    CHANNELS_WRITE = "channels:write"
+    # Connecting/disconnecting channels and where failures are reported: the store's accounts.
+    CHANNELS_MANAGE = "channels:manage"
     USERS_MANAGE = "users:manage"
 
 
@@ -50,14 +55,17 @@ _ALL_ROLES = frozenset(Role)
 _WRITERS = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
 _MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 
-# The one role policy of the REST API: viewers read, staff also write catalog and inventory,
-# admins and owners also manage users.
+# The one role policy of the REST API: viewers read, staff also write catalog, inventory and
+# channel listings/syncs, admins and owners also manage users and connect/disconnect channels.
 POLICY: dict[Permission, frozenset[Role]] = {
     Permission.AUTHENTICATED: _ALL_ROLES,
     Permission.CATALOG_READ: _ALL_ROLES,
     Permission.CATALOG_WRITE: _WRITERS,
     Permission.INVENTORY_READ: _ALL_ROLES,
     Permission.INVENTORY_WRITE: _WRITERS,
+    Permission.CHANNELS_READ: _ALL_ROLES,
+    Permission.CHANNELS_WRITE: _WRITERS,
+    Permission.CHANNELS_MANAGE: _MANAGERS,
     Permission.USERS_MANAGE: _MANAGERS,
 }
 

@@ -23,7 +23,15 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Permiss
 @pytest.mark.parametrize(
     ("role", "granted"),
     [
-        (Role.VIEWER, {Permission.AUTHENTICATED, Permission.CATALOG_READ, Permission.INVENTORY_READ}),
+        (
+            Role.VIEWER,
+            {
+                Permission.AUTHENTICATED,
+                Permission.CATALOG_READ,
+                Permission.INVENTORY_READ,
+                Permission.CHANNELS_READ,
+            },
+        ),
         (
             Role.STAFF,
             {
@@ -32,6 +40,8 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Permiss
                 Permission.CATALOG_WRITE,
                 Permission.INVENTORY_READ,
                 Permission.INVENTORY_WRITE,
+                Permission.CHANNELS_READ,
+                Permission.CHANNELS_WRITE,
             },
         ),
         (Role.ADMIN, set(Permission)),

@@ -1,0 +1,279 @@
+"""Channels REST endpoints against a REAL channels gRPC server (SQLite, real Redis) whose
+connectors are fakes served over gRPC (channels.fakes).
+
+Covers API.md "Channels": channel types, API-key connect (wrong keys refused, nothing stored),
+OAuth start (302) + public callback, listings, auto-map, sync requests, the sync log, webhooks
+(raw body, 401 on a bad signature, 200 on a repeat), roles and tenancy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from sqlalchemy import func, select
+
+from channels import models
+from channels.config import load_settings
+from channels.fakes import (
+    DELIVERY_HEADER,
+    GOOD_HMAC,
+    GOOD_KEY,
+    GOOD_SECRET,
+    SIGNATURE_HEADER,
+    FakeConnector,
+    serve_fake,
+    sign_body,
+)
+from channels.server import Channels, build
+from omnistock_common.migrations import upgrade
+
+pytestmark = pytest.mark.redis
+
+WOO_BODY = {
+    "type": "woocommerce",
+    "name": "Woo store",
+    "settings": {"api_base_url": "http://127.0.0.1:8702"},
+    "credentials": {"consumer_key": GOOD_KEY, "consumer_secret": GOOD_SECRET},
+}
+
+
+@dataclass
+class Backend:
+    channels: Channels
+    shopify: FakeConnector
+    woocommerce: FakeConnector
+
+    def count(self, table: Any) -> int:
+        with self.channels.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@pytest.fixture
+def backend(tmp_path: Path, redis_url: str) -> Iterator[Backend]:
+    url = f"sqlite:///{tmp_path / 'channels.db'}"
+    upgrade("channels", url)
+    shopify, woo = FakeConnector(channel_type="shopify"), FakeConnector(channel_type="woocommerce")
+    fakes = [serve_fake(shopify), serve_fake(woo)]
+    channels = build(
+        load_settings(
+            {
+                "CHANNELS_DATABASE_URL": url,
+                "CHANNELS_GRPC_PORT": "0",
+                "REDIS_URL": redis_url,
+                "LOG_LEVEL": "WARNING",
+                "OAUTH_STATE_SECRET": "gateway-test-state-secret-0123456789",
+                "PUBLIC_BASE_URL": "http://gateway.test",
+                "SHOPIFY_CONNECTOR_ADDR": f"127.0.0.1:{fakes[0].port}",
+                "WOOCOMMERCE_CONNECTOR_ADDR": f"127.0.0.1:{fakes[1].port}",
+            }
+        )
+    )
+    yield Backend(channels, shopify, woo)
+    channels.stop()
+    for running in fakes:
+        running.server.stop(None).wait()
+
+
+@pytest.fixture
+def client(app_factory: Any, sqlite_url: str, backend: Backend) -> Any:
+    return app_factory(sqlite_url, channels_addr=f"127.0.0.1:{backend.channels.port}").test_client()
+
+
+@pytest.fixture
+def owner(client: Any, helpers: Any) -> Any:
+    return helpers.register(client, "Acme", "owner@acme.test")
+
+
+def member(client: Any, owner: Any, helpers: Any, role: str) -> dict[str, str]:
+    email = f"{role}@acme.test"
+    created = client.post(
+        "/api/v1/users", json={"email": email, "password": "correct-horse", "role": role}, headers=owner.auth
+    )
+    assert created.status_code == 201, created.json
+    return helpers.bearer(helpers.login(client, email)["access_token"])
+
+
+def connect_woo(client: Any, auth: dict[str, str]) -> dict[str, Any]:
+    response = client.post("/api/v1/channels", json=WOO_BODY, headers=auth)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_channel_types_list_every_channel(client: Any, owner: Any) -> None:
+    response = client.get("/api/v1/channel-types", headers=owner.auth)
+    assert response.status_code == 200
+    types = {t["type"]: t for t in response.json["items"]}
+    assert list(types) == ["shopify", "woocommerce", "facebook", "instagram", "tiktok", "amazon", "ebay"]
+    assert types["shopify"]["auth"] == "oauth" and types["woocommerce"]["auth"] == "api_key"
+
+
+def test_api_key_connect_refuses_wrong_keys_and_never_returns_secrets(
+    client: Any, owner: Any, backend: Backend
+) -> None:
+    wrong = {**WOO_BODY, "credentials": {"consumer_key": "ck_x", "consumer_secret": "cs_x"}}
+    refused = client.post("/api/v1/channels", json=wrong, headers=owner.auth)
+    assert refused.status_code == 400
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+    assert "rejected these credentials" in refused.json["detail"]
+    assert backend.count(models.connections) == 0
+
+    created = connect_woo(client, owner.auth)
+    assert created["status"] == "connected" and created["type"] == "woocommerce"
+    assert created["health"]["error_count"] == 0 and created["health"]["token_expires_at"] is None
+    for path in ("/api/v1/channels", f"/api/v1/channels/{created['id']}"):
+        response = client.get(path, headers=owner.auth)
+        assert response.status_code == 200
+        assert GOOD_SECRET not in response.get_data(as_text=True) and GOOD_KEY not in response.get_data(
+            as_text=True
+        )
+    assert [c["id"] for c in client.get("/api/v1/channels", headers=owner.auth).json["items"]] == [
+        created["id"]
+    ]
+
+    unbuilt = client.post("/api/v1/channels", json={**WOO_BODY, "type": "amazon"}, headers=owner.auth)
+    assert unbuilt.status_code == 409 and "not available yet" in unbuilt.json["detail"]
+
+
+def test_oauth_start_redirects_and_the_public_callback_connects(client: Any, owner: Any) -> None:
+    query = urlencode(
+        {"shop": "demo.myshopify.com", "api_base_url": "http://127.0.0.1:8701", "name": "Main shop"}
+    )
+    start = client.get(f"/api/v1/channels/shopify/oauth/start?{query}", headers=owner.auth)
+    assert start.status_code == 302
+    location = urlparse(start.headers["Location"])
+    assert (
+        location.netloc == "127.0.0.1:8701" and start.json["authorization_url"] == start.headers["Location"]
+    )
+    params = parse_qs(location.query)
+    assert params["redirect_uri"] == ["http://gateway.test/api/v1/channels/oauth/callback"]
+    callback = {
+        "code": "good-code",
+        "hmac": GOOD_HMAC,
+        "shop": "demo.myshopify.com",
+        "state": params["state"][0],
+    }
+
+    done = client.get(
+        f"/api/v1/channels/oauth/callback?{urlencode(callback)}"
+    )  # no JWT: the channel calls it
+    assert done.status_code == 200, done.json
+    assert (done.json["type"], done.json["name"], done.json["status"]) == (
+        "shopify",
+        "Main shop",
+        "connected",
+    )
+    assert done.json["settings"]["shop_domain"] == "demo.myshopify.com"
+    assert done.json["health"]["token_expires_at"].endswith("Z")
+
+    replay = client.get(f"/api/v1/channels/oauth/callback?{urlencode(callback)}")
+    assert replay.status_code == 400 and "already used" in replay.json["detail"]
+    forged = client.get(f"/api/v1/channels/oauth/callback?{urlencode({**callback, 'state': 'x.y'})}")
+    assert forged.status_code == 400
+
+
+def test_webhooks_take_the_raw_body_401_on_bad_signature_and_ack_repeats(
+    client: Any, owner: Any, backend: Backend
+) -> None:
+    conn = connect_woo(client, owner.auth)
+    url = f"/api/v1/webhooks/woocommerce/{conn['id']}"
+    # Deliberately not canonical JSON: re-serialising it would break the HMAC.
+    raw = b'{"id":1001,  "status":"processing", "line_items":[{"sku":"TEE","quantity":1}]}'
+    headers = {
+        SIGNATURE_HEADER: sign_body(raw),
+        DELIVERY_HEADER: "delivery-1",
+        "Content-Type": "application/json",
+    }
+
+    bad = client.post(url, data=raw, headers={**headers, SIGNATURE_HEADER: sign_body(raw, "nope")})
+    assert bad.status_code == 401 and bad.headers["Content-Type"].startswith("application/problem+json")
+    assert backend.count(models.webhook_deliveries) == 0
+
+    first = client.post(url, data=raw, headers=headers)
+    assert first.status_code == 200 and first.json == {"accepted": True, "delivery_id": "delivery-1"}
+    repeat = client.post(url, data=raw, headers=headers)
+    assert repeat.status_code == 200 and repeat.json == {"accepted": False, "delivery_id": "delivery-1"}
+    with backend.channels.engine.connect() as db:
+        stored = db.execute(select(models.webhook_deliveries)).one()
+    assert bytes(stored.raw_body) == raw and json.loads(stored.headers)[DELIVERY_HEADER] == "delivery-1"
+
+    ping = client.post(
+        url, data=b"webhook_id=3", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert ping.status_code == 200 and ping.json["accepted"] is True
+    assert client.post("/api/v1/webhooks/woocommerce/nope", data=raw, headers=headers).status_code == 404
+
+
+def test_listings_auto_map_sync_and_log(client: Any, owner: Any, backend: Backend) -> None:
+    backend.woocommerce.remote_products = [("TEE-S", {"product_id": "1"}), ("REMOTE", {"product_id": "2"})]
+    conn = connect_woo(client, owner.auth)
+    base = f"/api/v1/channels/{conn['id']}"
+
+    put = client.put(
+        f"{base}/listings/MUG", json={"product_id": "9", "variation_id": "10"}, headers=owner.auth
+    )
+    assert put.status_code == 200 and put.json["external_ids"] == {"product_id": "9", "variation_id": "10"}
+    nested = client.put(
+        f"{base}/listings/CAP/RED", json={"external_ids": {"product_id": "4"}}, headers=owner.auth
+    )
+    assert nested.status_code == 200 and nested.json["sku"] == "CAP/RED"
+
+    mapped = client.post(f"{base}/listings/auto-map", json={"skus": ["TEE-S", "HAT"]}, headers=owner.auth)
+    assert mapped.status_code == 200
+    assert mapped.json == {"mapped": 1, "unmapped_skus": ["HAT"], "unknown_remote_skus": ["REMOTE"]}
+
+    page = client.get(f"{base}/listings?limit=2", headers=owner.auth).json
+    rest = client.get(f"{base}/listings?limit=2&cursor={page['next_cursor']}", headers=owner.auth).json
+    assert [i["sku"] for i in page["items"] + rest["items"]] == ["CAP/RED", "MUG", "TEE-S"]
+    assert rest["next_cursor"] is None
+
+    job = client.post(f"{base}/sync", json={"scope": "inventory"}, headers=owner.auth)
+    assert job.status_code == 202 and job.json["job_id"]
+    assert client.post(f"{base}/sync", json={"scope": "everything"}, headers=owner.auth).status_code == 400
+
+    log = client.get(f"{base}/sync-log?limit=5", headers=owner.auth).json["items"]
+    assert log[0]["operation"] == "auto_map" and log[0]["skus"] == ["HAT"]
+    assert {e["operation"] for e in log} >= {"list_remote_products", "validate_credentials"}
+
+    assert client.delete(base, headers=owner.auth).status_code == 204
+    assert client.get(base, headers=owner.auth).status_code == 404
+
+
+def test_roles_and_tenancy(client: Any, owner: Any, helpers: Any) -> None:
+    conn = connect_woo(client, owner.auth)
+    base = f"/api/v1/channels/{conn['id']}"
+    staff = member(client, owner, helpers, "staff")
+    viewer = member(client, owner, helpers, "viewer")
+
+    assert client.get("/api/v1/channels", headers=viewer).status_code == 200
+    assert client.put(f"{base}/listings/A", json={"product_id": "1"}, headers=viewer).status_code == 403
+    assert client.put(f"{base}/listings/A", json={"product_id": "1"}, headers=staff).status_code == 200
+    assert client.post("/api/v1/channels", json=WOO_BODY, headers=staff).status_code == 403
+    assert client.delete(base, headers=staff).status_code == 403
+    assert (
+        client.get("/api/v1/channels/shopify/oauth/start?shop=x.myshopify.com", headers=staff).status_code
+        == 403
+    )
+    assert client.get("/api/v1/channels").status_code == 401
+
+    other = helpers.register(client, "Other", "owner@other.test")
+    assert client.get(base, headers=other.auth).status_code == 404
+    assert client.get("/api/v1/channels", headers=other.auth).json["items"] == []
+
+
+def test_notification_settings(client: Any, owner: Any) -> None:
+    ok = client.put(
+        "/api/v1/channels/notification-settings",
+        json={"webhook_url": "https://hooks.acme.test/x"},
+        headers=owner.auth,
+    )
+    assert ok.status_code == 200 and ok.json == {"webhook_url": "https://hooks.acme.test/x"}
+    bad = client.put(
+        "/api/v1/channels/notification-settings", json={"webhook_url": "ftp://x"}, headers=owner.auth
+    )
+    assert bad.status_code == 400
