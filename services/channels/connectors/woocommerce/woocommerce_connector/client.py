@@ -75,6 +75,13 @@ def store_label(connection: Any) -> str:
     return urlparse(store).netloc or store or "the WooCommerce store"
 
 
+def wp_index_url(api_base_url: str) -> str:
+    """The WP REST index (`https://store/wp-json/`) for a `.../wp-json/wc/v3` base, else ""."""
+    base = api_base_url.rstrip("/")
+    suffix = "/" + p.API_VERSION
+    return base[: -len(suffix)] + "/" if base.endswith(suffix) else ""
+
+
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -139,8 +146,27 @@ class WooCommerceClient:
     # ---- credentials -------------------------------------------------------------------------
 
     def validate(self) -> str:
-        """A cheap authenticated GET (one product id); returns the store's label for the UI."""
+        """Prove the keys work and return the store's name for the UI.
+
+        The proof is the cheapest authenticated GET there is (one product id; system_status
+        would work too but makes the store compute its whole health report). The name comes from
+        the public WP REST index (`/wp-json/`, beside `wc/v3`); it is best effort, because a
+        store can hide its index and the keys are what is being validated.
+        """
         self._send("GET", "products", "credential check", params={"per_page": 1, "_fields": "id"})
+        index_url = wp_index_url(self._connection.settings.get("api_base_url", ""))
+        if index_url:
+            try:
+                response = self._http.request("GET", index_url, params={"_fields": "name"})
+            except ChannelHttpError:
+                return self.store
+            payload = _json(response) if response.status_code == 200 else None
+            if (
+                isinstance(payload, Mapping)
+                and isinstance(payload.get("name"), str)
+                and payload["name"].strip()
+            ):
+                return payload["name"].strip()
         return self.store
 
     # ---- batches (inventory, prices) ---------------------------------------------------------
@@ -169,7 +195,7 @@ class WooCommerceClient:
                     outcomes.extend(p.ItemOutcome(sku, p.Outcome.RETRY, reason) for sku in pending.skus)
                 break
             status = response.status_code
-            if status in (400, 404, 409, 422):
+            if status in (400, 404, 409, 413, 422):
                 detail = p.error_message(_json(response), f"HTTP {status}")
                 outcomes.extend(p.ItemOutcome(sku, p.Outcome.REJECTED, detail) for sku in call.skus)
                 continue
