@@ -214,6 +214,13 @@ class ChannelsService:
                     reason="CREDENTIALS_REJECTED",
                     violations=[FieldViolation("credentials", "the channel refused them")],
                 ) from None
+            if failure.code is grpc.StatusCode.NOT_FOUND:
+                # A 404 here is the store's URL, not a missing OmniStock resource.
+                raise InvalidArgument(
+                    f"{_label(kind)}: {failure.message}; check the store URL; nothing was saved",
+                    reason="CHANNEL_URL_NOT_FOUND",
+                    violations=[FieldViolation("settings.api_base_url", "no store API answers there")],
+                ) from None
             raise to_domain_error(failure, _label(kind)) from None
         learnt = {k: v for k, v in reply.settings.items() if k not in clean_settings}
         final_name = domain.validate_name(name or reply.account_name or kind.display_name)

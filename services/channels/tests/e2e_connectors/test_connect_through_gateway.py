@@ -1,0 +1,199 @@
+"""End to end with the REAL connectors and sandboxes: gateway (Flask test client) -> channels
+gRPC server -> Shopify / WooCommerce connector services -> sandbox HTTP servers.
+
+Acceptance: connect Shopify by OAuth against its sandbox and WooCommerce with keys through the
+gateway; wrong keys are refused with a clear error and nothing is stored; an access token that
+expires is refreshed once and the call completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from channel_sandboxes.common import serve
+from channel_sandboxes.shopify.app import ShopifyConfig
+from channel_sandboxes.shopify.app import create_app as shopify_sandbox
+from channel_sandboxes.woocommerce.app import WooConfig
+from channel_sandboxes.woocommerce.app import create_app as woo_sandbox
+from channels import models
+from channels.config import load_settings
+from channels.server import Channels, build
+from gateway.app import create_app
+from gateway.config import Settings as GatewaySettings
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.migrations import upgrade
+from shopify_connector import config as shopify_config
+from shopify_connector import server as shopify_server
+from woocommerce_connector import config as woo_config
+from woocommerce_connector import server as woo_server
+
+pytestmark = pytest.mark.redis
+
+
+@dataclass
+class Stack:
+    gateway: Any  # Flask test client
+    channels: Channels
+    shopify_url: str
+    woo_url: str
+    shop: ShopifyConfig
+    woo: WooConfig
+
+    def connections(self) -> int:
+        with self.channels.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(models.connections)).scalar_one())
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
+    shop, woo = ShopifyConfig(), WooConfig()
+    shop_http, _ = serve(shopify_sandbox(shop))
+    woo_http, _ = serve(woo_sandbox(woo))
+    env = {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+    shop_connector = shopify_server.build(
+        shopify_server.with_port(shopify_config.load_settings(env), "127.0.0.1", 0)
+    )
+    woo_connector = woo_server.build(woo_server.with_port(woo_config.load_settings(env), "127.0.0.1", 0))
+    channels_url = f"sqlite:///{tmp_path / 'channels.db'}"
+    upgrade("channels", channels_url)
+    channels = build(
+        load_settings(
+            {
+                **env,
+                "CHANNELS_DATABASE_URL": channels_url,
+                "CHANNELS_GRPC_PORT": "0",
+                "PUBLIC_BASE_URL": "http://gateway.test",
+                "OAUTH_STATE_SECRET": "e2e-oauth-state-secret-0123456789abcdef",
+                "SHOPIFY_CONNECTOR_ADDR": f"127.0.0.1:{shop_connector.port}",
+                "WOOCOMMERCE_CONNECTOR_ADDR": f"127.0.0.1:{woo_connector.port}",
+            }
+        )
+    )
+    gateway_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade("gateway", gateway_url)
+    app = create_app(
+        GatewaySettings(
+            database_url=gateway_url,
+            redis_url=redis_url,
+            jwt_secret="e2e-secret-" + "x" * 40,
+            channels_addr=f"127.0.0.1:{channels.port}",
+            backends={},
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
+            argon2_parallelism=1,
+            grpc_timeout_seconds=30.0,
+        )
+    )
+    app.config["TESTING"] = True
+    try:
+        yield Stack(
+            app.test_client(),
+            channels,
+            f"http://127.0.0.1:{shop_http.server_port}",
+            f"http://127.0.0.1:{woo_http.server_port}",
+            shop,
+            woo,
+        )
+    finally:
+        app.extensions["omnistock"].close()
+        channels.stop()
+        shop_connector.server.stop(None).wait()
+        woo_connector.server.stop(None).wait()
+        shop_http.shutdown()
+        woo_http.shutdown()
+
+
+@pytest.fixture
+def auth(stack: Stack) -> dict[str, str]:
+    response = stack.gateway.post(
+        "/api/v1/auth/register",
+        json={"tenant_name": "Acme", "email": "owner@acme.test", "password": "correct-horse"},
+    )
+    assert response.status_code == 201, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def test_connect_shopify_by_oauth_against_the_sandbox(stack: Stack, auth: dict[str, str]) -> None:
+    start = stack.gateway.get(
+        f"/api/v1/channels/shopify/oauth/start?shop={stack.shop.shop_domain}&api_base_url={stack.shopify_url}",
+        headers=auth,
+    )
+    assert start.status_code == 302, start.json
+    consent = httpx.get(start.headers["Location"], follow_redirects=False)  # auto-approved consent page
+    assert consent.status_code == 302, consent.text
+    back = urlparse(consent.headers["location"])
+    assert back.path == "/api/v1/channels/oauth/callback"
+
+    done = stack.gateway.get(f"{back.path}?{back.query}")  # the browser lands on the gateway
+    assert done.status_code == 200, done.json
+    conn = done.json
+    assert (conn["type"], conn["status"]) == ("shopify", "connected")
+    assert conn["health"]["token_expires_at"] is not None  # expiring offline token
+    assert "access_token" not in str(conn)
+
+    replay = stack.gateway.get(f"{back.path}?{back.query}")
+    assert replay.status_code == 400
+
+    # The sandbox expires every token: the next call refreshes once and completes.
+    assert httpx.post(f"{stack.shopify_url}/_sandbox/expire-tokens").status_code == 200
+    reply = stack.channels.caller.with_connection(
+        conn["tenant_id"] if "tenant_id" in conn else _tenant(stack, conn["id"]),
+        conn["id"],
+        "list_remote_products",
+        lambda stub, ctx: stub.ListRemoteProducts(cpb.ListRemoteProductsRequest(connection=ctx, limit=50)),
+    )
+    assert reply is not None
+    log = stack.gateway.get(f"/api/v1/channels/{conn['id']}/sync-log?limit=10", headers=auth).json["items"]
+    ops = [(e["operation"], e["outcome"]) for e in log]
+    assert ops.count(("refresh_token", "ok")) == 1
+    assert ops[0] == ("list_remote_products", "ok")
+
+
+def _tenant(stack: Stack, connection_id: str) -> str:
+    with stack.channels.engine.connect() as conn:
+        return str(
+            conn.execute(
+                select(models.connections.c.tenant_id).where(models.connections.c.id == connection_id)
+            ).scalar_one()
+        )
+
+
+def test_connect_woocommerce_with_keys_and_refuse_wrong_ones(stack: Stack, auth: dict[str, str]) -> None:
+    wrong_url = stack.gateway.post(
+        "/api/v1/channels",
+        json={
+            "type": "woocommerce",
+            "settings": {"api_base_url": f"{stack.woo_url}/not-wordpress"},
+            "credentials": {
+                "consumer_key": stack.woo.consumer_key,
+                "consumer_secret": stack.woo.consumer_secret,
+            },
+        },
+        headers=auth,
+    )
+    assert wrong_url.status_code == 400, wrong_url.json
+    body = {
+        "type": "woocommerce",
+        "name": "Woo",
+        "settings": {"api_base_url": f"{stack.woo_url}/wp-json/wc/v3"},
+        "credentials": {"consumer_key": stack.woo.consumer_key, "consumer_secret": "cs_" + "9" * 40},
+    }
+    wrong = stack.gateway.post("/api/v1/channels", json=body, headers=auth)
+    assert wrong.status_code == 400, wrong.json
+    assert "rejected these credentials" in wrong.json["detail"]
+    assert stack.connections() == 0
+
+    body["credentials"]["consumer_secret"] = stack.woo.consumer_secret
+    created = stack.gateway.post("/api/v1/channels", json=body, headers=auth)
+    assert created.status_code == 201, created.json
+    assert created.json["status"] == "connected" and stack.connections() == 1
+    assert stack.woo.consumer_key not in created.get_data(as_text=True)
+    assert stack.woo.consumer_secret not in created.get_data(as_text=True)
