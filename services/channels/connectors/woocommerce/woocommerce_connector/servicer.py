@@ -112,7 +112,7 @@ class WooCommerceConnectorServicer(pb_grpc.ConnectorServiceServicer):
     ) -> pb.ValidateCredentialsResponse:
         with self._clients.open(request.connection) as client:
             account = client.validate()
-        return pb.ValidateCredentialsResponse(account_name=account, settings={"api_version": p.API_VERSION})
+        return pb.ValidateCredentialsResponse(account_name=account)
 
     def PushInventory(
         self, request: pb.PushInventoryRequest, context: grpc.ServicerContext
