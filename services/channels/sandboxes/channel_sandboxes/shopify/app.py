@@ -88,6 +88,8 @@ class ShopifyConfig:
     # GraphQL cost bucket (CHANNELS.md 1.5: older responses show 1000; Standard restores 100/s).
     bucket_size: float = 1000.0
     restore_rate: float = 100.0
+    # Shopify refuses any single query whose requested cost exceeds 1000, whatever the plan.
+    max_query_cost: int = 1000
     currency: str = "USD"
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -392,20 +394,20 @@ def create_app(config: ShopifyConfig | None = None) -> Flask:
         except GraphQLError as exc:
             return json_response({"errors": [exc.payload]}, 200, headers)
 
-        if requested > sandbox.bucket.size:
+        if requested > cfg.max_query_cost:
             return json_response(
                 {
                     "errors": [
                         {
                             "message": f"Query cost is {requested}, which exceeds the single query max cost limit "
-                            f"({int(sandbox.bucket.size)}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits "
+                            f"({cfg.max_query_cost}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits "
                             "for more information on how the cost of a query is calculated.\n\nTo query larger amounts "
                             "of data with fewer limits, bulk operations should be used instead.\nSee "
                             "https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n",
                             "extensions": {
                                 "code": "MAX_COST_EXCEEDED",
                                 "cost": requested,
-                                "maxCost": int(sandbox.bucket.size),
+                                "maxCost": cfg.max_query_cost,
                             },
                         }
                     ]
