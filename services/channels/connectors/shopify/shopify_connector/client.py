@@ -321,14 +321,33 @@ class ShopifyClient:
         data = self.graphql(
             p.ORDERS_QUERY,
             {"first": first, "after": cursor or None, "query": search},
-            cost=2.0 + first * (p.ORDER_LINES_PAGE + 2),
+            cost=p.orders_query_cost(first),
             what="orders query",
         )
         connection = data.get("orders") or {}
-        orders = [p.order_from_graphql(node) for node in connection.get("nodes") or [] if node]
+        orders = []
+        for node in connection.get("nodes") or []:
+            if node:
+                orders.append(p.order_from_graphql(node, self._more_lines(node)))
         page = connection.get("pageInfo") or {}
         next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
         return orders, next_cursor
+
+    def _more_lines(self, node: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Line items beyond the first page of a big order (never silently truncate an order)."""
+        lines: list[dict[str, Any]] = []
+        page = (node.get("lineItems") or {}).get("pageInfo") or {}
+        while page.get("hasNextPage") and page.get("endCursor"):
+            data = self.graphql(
+                p.ORDER_LINES_QUERY,
+                {"id": node["id"], "after": page["endCursor"]},
+                cost=p.ORDER_LINES_QUERY_COST,
+                what="order line items",
+            )
+            items = ((data.get("order") or {}).get("lineItems")) or {}
+            lines.extend(items.get("nodes") or [])
+            page = items.get("pageInfo") or {}
+        return lines
 
     def create_fulfillment(
         self,

@@ -9,8 +9,8 @@ from omnistock_common.config import EnvReader, ServiceSettings
 
 # The Shopify sandbox's app credentials (services/channels/sandboxes/README.md, GET /_sandbox/config),
 # so `make run` and the tests work without any configuration. Production sets real ones.
-SANDBOX_CLIENT_ID = "omnistock-sandbox-shopify-client-id"
-SANDBOX_CLIENT_SECRET = "omnistock-sandbox-shopify-client-secret"
+SANDBOX_CLIENT_ID = "sandbox-shopify-client-id"
+SANDBOX_CLIENT_SECRET = "sandbox-shopify-client-secret"
 
 
 @dataclass(frozen=True)

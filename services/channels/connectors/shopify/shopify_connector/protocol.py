@@ -43,10 +43,13 @@ MAX_INVENTORY_BATCH = 250
 MAX_PRICE_BATCH = 250
 # nodes(ids:) lookups per ReadInventory call.
 READ_BATCH = 100
-# Orders per page and line items per order: requested cost ≈ orders * (lines + 2) stays under
-# the 1000-point bucket maximum of a standard shop (a query above it is refused outright).
-MAX_ORDERS_PAGE = 25
+# Orders per page and line items per order. Shopify refuses any query whose requested cost
+# exceeds 1000 points; an order costs about 5 + 3 * lines (objects count 1, connections
+# 2 + first * node), so 10 orders x 30 lines = 952. Orders with more lines get the rest through
+# ORDER_LINES_QUERY.
+MAX_ORDERS_PAGE = 10
 ORDER_LINES_PAGE = 30
+MORE_LINES_PAGE = 250
 MAX_VARIANTS_PAGE = 250
 # Callback timestamps older than this are rejected (the official library uses 24 h).
 CALLBACK_MAX_AGE_SECONDS = 24 * 3600
@@ -109,12 +112,38 @@ query OmniStockOrders($first: Int!, $after: String, $query: String) {
           quantity
           originalUnitPriceSet { shopMoney { amount currencyCode } }
         }
+        pageInfo { hasNextPage endCursor }
       }
     }
     pageInfo { hasNextPage endCursor }
   }
 }
 """.replace("ORDER_LINES_PAGE", str(ORDER_LINES_PAGE))
+
+ORDER_LINES_QUERY = """
+query OmniStockOrderLines($id: ID!, $after: String) {
+  order(id: $id) {
+    lineItems(first: MORE_LINES_PAGE, after: $after) {
+      nodes {
+        id
+        sku
+        title
+        quantity
+        originalUnitPriceSet { shopMoney { amount currencyCode } }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+""".replace("MORE_LINES_PAGE", str(MORE_LINES_PAGE))
+
+
+def orders_query_cost(first: int) -> float:
+    """Requested cost of ORDERS_QUERY for `first` orders (see MAX_ORDERS_PAGE)."""
+    return 2.0 + first * (5 + 3 * ORDER_LINES_PAGE)
+
+
+ORDER_LINES_QUERY_COST = 1.0 + 2 + 3 * MORE_LINES_PAGE
 
 FULFILLMENT_ORDERS_QUERY = """
 query OmniStockFulfillmentOrders($id: ID!) {
@@ -447,7 +476,10 @@ def _set_times(order: pb.ChannelOrder, created: Any, updated: Any) -> None:
         order.updated_at.CopyFrom(ts)
 
 
-def order_from_graphql(node: Mapping[str, Any]) -> pb.ChannelOrder:
+def order_from_graphql(
+    node: Mapping[str, Any], extra_lines: Sequence[Mapping[str, Any]] = ()
+) -> pb.ChannelOrder:
+    """A GraphQL Order node; `extra_lines` are line items fetched past the first page."""
     cancelled = bool(node.get("cancelledAt"))
     financial, fulfillment = node.get("displayFinancialStatus"), node.get("displayFulfillmentStatus")
     order = pb.ChannelOrder(
@@ -460,7 +492,7 @@ def order_from_graphql(node: Mapping[str, Any]) -> pb.ChannelOrder:
     amount, currency = _shop_money(node.get("totalPriceSet"))
     if (total := money(amount, currency)) is not None:
         order.total.CopyFrom(total)
-    for line in (node.get("lineItems") or {}).get("nodes") or []:
+    for line in [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]:
         unit_amount, unit_currency = _shop_money(line.get("originalUnitPriceSet"))
         out = order.lines.add(
             external_line_id=numeric_id(line.get("id")),

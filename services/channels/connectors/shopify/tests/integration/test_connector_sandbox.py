@@ -1,0 +1,412 @@
+"""The real Shopify connector gRPC server against the real Shopify sandbox (both on 127.0.0.1:0).
+
+The connector's rate-limit buckets live in the real Redis (`redis_url`), as in production.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import grpc
+import httpx
+import pytest
+import redis
+from flask import Flask, Response, request
+from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from channel_sandboxes.shopify import ShopifyConfig, create_app, serve
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock.connector.v1 import connector_service_pb2_grpc
+from omnistock_common.channel_http import RedisTokenBucket
+from shopify_connector.config import load_settings
+from shopify_connector.server import build, with_port
+
+pytestmark = pytest.mark.redis
+
+METADATA = (("x-tenant-id", "tenant-1"),)
+
+
+@dataclass
+class Env:
+    stub: connector_service_pb2_grpc.ConnectorServiceStub
+    sandbox: httpx.Client
+    base_url: str
+    config: dict[str, Any]
+
+    def call(self, method: str, request: Any) -> Any:
+        return getattr(self.stub, method)(request, metadata=METADATA, timeout=60)
+
+    def connection(self, credentials: pb.Credentials | None = None, **settings: str) -> pb.ConnectionContext:
+        return pb.ConnectionContext(
+            connection_id="conn-1",
+            tenant_id="tenant-1",
+            channel_type="shopify",
+            settings={"api_base_url": self.base_url, **settings},
+            credentials=credentials or pb.Credentials(),
+        )
+
+
+@pytest.fixture
+def env(redis_url: str) -> Iterator[Env]:
+    app = create_app(ShopifyConfig())
+    http_server, _thread = serve(app)
+    base_url = f"http://127.0.0.1:{http_server.server_port}"
+    sandbox = httpx.Client(base_url=base_url, timeout=30)
+    config = sandbox.get("/_sandbox/config").json()
+    settings = with_port(load_settings({"REDIS_URL": redis_url}), "127.0.0.1", 0)
+    assert settings.client_id == config["client_id"], "connector defaults must match the sandbox's app"
+    redis_client = redis.Redis.from_url(redis_url)
+    running = build(settings, limiter=RedisTokenBucket(redis_client, capacity=1000, refill_per_second=100))
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        yield Env(connector_service_pb2_grpc.ConnectorServiceStub(channel), sandbox, base_url, config)
+    finally:
+        channel.close()
+        running.shutdown(0)
+        sandbox.close()
+        http_server.shutdown()
+        redis_client.close()
+
+
+def error_reason(error: grpc.RpcError) -> str:
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return ""
+
+
+def connect(env: Env) -> tuple[pb.Credentials, dict[str, str]]:
+    """The OAuth dance: consent URL → sandbox redirect (code + hmac) → ExchangeCode."""
+    url = env.call(
+        "BuildAuthorizationUrl",
+        pb.BuildAuthorizationUrlRequest(
+            connection=env.connection(), state="signed-state-1", redirect_uri="http://omnistock.test/callback"
+        ),
+    ).authorization_url
+    assert url.startswith(env.base_url + "/admin/oauth/authorize?")
+    redirect = httpx.get(url, follow_redirects=False)
+    assert redirect.status_code == 302
+    location = urlsplit(redirect.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == "http://omnistock.test/callback"
+    params = dict(parse_qsl(location.query))
+    assert params["state"] == "signed-state-1"
+    exchanged = env.call(
+        "ExchangeCode",
+        pb.ExchangeCodeRequest(
+            connection=env.connection(), callback_params=params, redirect_uri="http://omnistock.test/callback"
+        ),
+    )
+    return exchanged.credentials, dict(exchanged.settings)
+
+
+def seed(env: Env, count: int, prefix: str = "SKU") -> None:
+    items = [
+        {"sku": f"{prefix}-{i:04d}", "title": f"Item {i}", "quantity": 1, "price": "10.00"}
+        for i in range(count)
+    ]
+    assert env.sandbox.post("/_sandbox/products", json={"items": items}).status_code == 201
+
+
+def remote_catalogue(env: Env, ctx: pb.ConnectionContext) -> tuple[dict[str, pb.RemoteProduct], int]:
+    products: dict[str, pb.RemoteProduct] = {}
+    cursor, pages = "", 0
+    while True:
+        page = env.call(
+            "ListRemoteProducts", pb.ListRemoteProductsRequest(connection=ctx, cursor=cursor, limit=250)
+        )
+        pages += 1
+        products.update({p.sku: p for p in page.products})
+        if not page.next_cursor:
+            return products, pages
+        cursor = page.next_cursor
+
+
+def push(
+    env: Env, ctx: pb.ConnectionContext, catalogue: dict[str, pb.RemoteProduct], qty: dict[str, int]
+) -> Any:
+    items = [pb.InventoryItem(sku=sku, quantity=q, remote=catalogue[sku].remote) for sku, q in qty.items()]
+    return env.call("PushInventory", pb.PushInventoryRequest(connection=ctx, items=items))
+
+
+def test_describe(env: Env) -> None:
+    described = env.call("Describe", pb.DescribeRequest())
+    assert (described.channel_type, described.api_version, described.max_inventory_batch) == (
+        "shopify",
+        "2025-07",
+        250,
+    )
+    assert described.auth_kind == pb.AUTH_KIND_OAUTH
+
+
+def test_oauth_exchange_gives_expiring_credentials_and_shop_settings(env: Env) -> None:
+    before = datetime.now(UTC)
+    credentials, settings = connect(env)
+    assert credentials.secrets["access_token"].startswith("shpat_")
+    assert credentials.secrets["refresh_token"]
+    expires = credentials.access_token_expires_at.ToDatetime(tzinfo=UTC)
+    assert before + timedelta(seconds=3500) < expires < before + timedelta(seconds=3700)
+    assert credentials.refresh_token_expires_at.ToDatetime(tzinfo=UTC) > expires
+    assert "write_inventory" in credentials.scopes
+    assert settings["shop_domain"] == env.config["shop_domain"]
+    assert settings["location_id"] == env.config["location_id"]
+
+    validated = env.call(
+        "ValidateCredentials",
+        pb.ValidateCredentialsRequest(connection=env.connection(credentials, **settings)),
+    )
+    assert validated.account_name
+    assert validated.settings["location_id"] == env.config["location_id"]
+
+
+def test_forged_or_replayed_callbacks_are_refused(env: Env) -> None:
+    url = env.call(
+        "BuildAuthorizationUrl",
+        pb.BuildAuthorizationUrlRequest(
+            connection=env.connection(), state="s", redirect_uri="http://x.test/cb"
+        ),
+    ).authorization_url
+    params = dict(parse_qsl(urlsplit(httpx.get(url).headers["location"]).query))
+    with pytest.raises(grpc.RpcError) as forged:
+        env.call(
+            "ExchangeCode",
+            pb.ExchangeCodeRequest(connection=env.connection(), callback_params={**params, "state": "other"}),
+        )
+    assert forged.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert env.call(
+        "ExchangeCode", pb.ExchangeCodeRequest(connection=env.connection(), callback_params=params)
+    )
+    with pytest.raises(grpc.RpcError) as replayed:
+        env.call("ExchangeCode", pb.ExchangeCodeRequest(connection=env.connection(), callback_params=params))
+    assert replayed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_push_600_quantities_in_3_calls_then_read_back(env: Env) -> None:
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    seed(env, 600)
+    catalogue, pages = remote_catalogue(env, ctx)
+    assert len(catalogue) == 600 and pages == 3
+    sample = catalogue["SKU-0007"]
+    assert set(sample.remote.ids) == {"product_id", "variant_id", "inventory_item_id", "location_id"}
+    assert sample.remote.ids["location_id"] == env.config["location_id"]
+    assert sample.quantity == 1
+
+    env.sandbox.post("/_sandbox/calls/reset")
+    wanted = {sku: (i * 7) % 50 for i, sku in enumerate(sorted(catalogue))}
+    pushed = push(env, ctx, catalogue, wanted)
+    assert pushed.calls == 3
+    assert {r.outcome for r in pushed.results} == {pb.ITEM_OUTCOME_APPLIED}
+    assert [r.sku for r in pushed.results] == sorted(catalogue)
+    assert env.sandbox.get("/_sandbox/calls").json()["by_operation"]["inventorySetQuantities"] == 3
+    assert env.sandbox.get("/_sandbox/inventory").json() == wanted
+
+    # someone edits a quantity by hand in Shopify; reconciliation reads the truth back
+    env.sandbox.post("/_sandbox/inventory", json={"sku": "SKU-0003", "quantity": 99})
+    probe = ["SKU-0001", "SKU-0003"]
+    read = env.call(
+        "ReadInventory",
+        pb.ReadInventoryRequest(
+            connection=ctx,
+            items=[pb.InventoryItem(sku=s, remote=catalogue[s].remote) for s in probe]
+            + [
+                pb.InventoryItem(
+                    sku="GONE",
+                    remote=pb.RemoteIds(ids={"inventory_item_id": "gid://shopify/InventoryItem/999999"}),
+                )
+            ],
+        ),
+    )
+    assert [(q.sku, q.quantity, q.found) for q in read.quantities] == [
+        ("SKU-0001", wanted["SKU-0001"], True),
+        ("SKU-0003", 99, True),
+        ("GONE", 0, False),
+    ]
+
+
+def test_faults_are_retried_until_the_sandbox_recovers(env: Env) -> None:
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    seed(env, 3)
+    catalogue, _ = remote_catalogue(env, ctx)
+
+    env.sandbox.post(
+        "/_sandbox/faults", json={"status": 429, "count": 2, "retry_after": 0.05}
+    ).raise_for_status()
+    pushed = push(env, ctx, catalogue, {"SKU-0000": 5, "SKU-0001": 6})
+    assert pushed.calls == 3
+    assert {r.outcome for r in pushed.results} == {pb.ITEM_OUTCOME_APPLIED}
+
+    env.sandbox.post("/_sandbox/faults", json={"status": 500, "count": 2}).raise_for_status()
+    pushed = push(env, ctx, catalogue, {"SKU-0002": 7})
+    assert pushed.calls == 3
+    assert env.sandbox.get("/_sandbox/inventory").json() == {"SKU-0000": 5, "SKU-0001": 6, "SKU-0002": 7}
+
+    # still failing after every attempt: UNAVAILABLE, then RESOURCE_EXHAUSTED with RetryInfo
+    env.sandbox.post("/_sandbox/faults", json={"status": 503, "count": 5}).raise_for_status()
+    with pytest.raises(grpc.RpcError) as unavailable:
+        push(env, ctx, catalogue, {"SKU-0002": 8})
+    assert unavailable.value.code() == grpc.StatusCode.UNAVAILABLE
+    env.sandbox.post(
+        "/_sandbox/faults", json={"status": 429, "count": 5, "retry_after": 0.05}
+    ).raise_for_status()
+    with pytest.raises(grpc.RpcError) as limited:
+        push(env, ctx, catalogue, {"SKU-0002": 8})
+    assert limited.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    status = rpc_status.from_call(limited.value)
+    assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
+
+    # recovered
+    pushed = push(env, ctx, catalogue, {"SKU-0002": 8})
+    assert pushed.calls == 1
+    assert env.sandbox.get("/_sandbox/inventory").json()["SKU-0002"] == 8
+
+
+def test_expired_token_is_reported_then_refresh_works(env: Env) -> None:
+    credentials, settings = connect(env)
+    seed(env, 1)
+    ctx = env.connection(credentials, **settings)
+    catalogue, _ = remote_catalogue(env, ctx)
+    env.sandbox.post("/_sandbox/expire-tokens").raise_for_status()
+    with pytest.raises(grpc.RpcError) as expired:
+        push(env, ctx, catalogue, {"SKU-0000": 4})
+    assert expired.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_reason(expired.value) == "ACCESS_TOKEN_EXPIRED"
+
+    refreshed = env.call("RefreshCredentials", pb.RefreshCredentialsRequest(connection=ctx)).credentials
+    assert refreshed.secrets["access_token"] != credentials.secrets["access_token"]
+    assert refreshed.secrets["refresh_token"] != credentials.secrets["refresh_token"]  # rotated
+    pushed = push(env, env.connection(refreshed, **settings), catalogue, {"SKU-0000": 4})
+    assert not pushed.HasField("refreshed_credentials")
+    assert pushed.results[0].outcome == pb.ITEM_OUTCOME_APPLIED
+
+    # the new refresh token has been used once → the first one is retired for good
+    env.call(
+        "RefreshCredentials", pb.RefreshCredentialsRequest(connection=env.connection(refreshed, **settings))
+    )
+    with pytest.raises(grpc.RpcError) as revoked:
+        env.call("RefreshCredentials", pb.RefreshCredentialsRequest(connection=ctx))
+    assert revoked.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_reason(revoked.value) == "CREDENTIALS_REVOKED"
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    received: list[tuple[dict[str, str], bytes]] = []
+    lock = threading.Lock()
+    app = Flask("webhook-receiver")
+
+    @app.post("/hooks")
+    def hook() -> Response:
+        with lock:
+            received.append(({k.lower(): v for k, v in request.headers.items()}, request.get_data()))
+        return Response("ok")
+
+    server, _thread = serve(app)
+    yield f"http://127.0.0.1:{server.server_port}/hooks", received
+    server.shutdown()
+
+
+def test_orders_fulfillment_and_webhooks(env: Env, receiver: tuple[str, list]) -> None:
+    address, received = receiver
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    seed(env, 2)
+    for sku in ("SKU-0000", "SKU-0001"):
+        env.sandbox.post("/_sandbox/inventory", json={"sku": sku, "quantity": 10})
+    env.sandbox.post(
+        "/_sandbox/webhooks", json={"topic": "orders/create", "address": address}
+    ).raise_for_status()
+    since = timestamp_pb2.Timestamp()
+    since.FromDatetime(datetime.now(UTC) - timedelta(minutes=5))
+
+    placed = env.sandbox.post(
+        "/_sandbox/orders",
+        json={"lines": [{"sku": "SKU-0000", "quantity": 2}, {"sku": "SKU-0001", "quantity": 1}]},
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = str(placed.json()["legacy_id"])
+
+    fetched = env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx, updated_since=since, limit=10))
+    orders = {o.external_id: o for o in fetched.orders}
+    assert order_id in orders and fetched.next_cursor == ""
+    order = orders[order_id]
+    assert order.status == pb.ORDER_STATUS_PAID
+    assert sorted((line.sku, line.quantity) for line in order.lines) == [("SKU-0000", 2), ("SKU-0001", 1)]
+    assert order.total.currency == "USD" and order.total.amount_minor == 3000
+
+    # the same order arrives as a signed webhook: good signature parses to the same ids
+    env.sandbox.get("/_sandbox/webhooks/deliveries")
+    assert received, "the sandbox delivered no webhook"
+    headers, raw = received[0]
+    parsed = env.call("ParseWebhook", pb.ParseWebhookRequest(connection=ctx, headers=headers, raw_body=raw))
+    assert parsed.delivery_id == headers["x-shopify-webhook-id"]
+    assert (parsed.topic, parsed.kind) == ("orders/create", pb.WEBHOOK_KIND_ORDER)
+    assert parsed.orders[0].external_id == order_id
+    assert [line.external_line_id for line in parsed.orders[0].lines] == [
+        line.external_line_id for line in order.lines
+    ]
+    with pytest.raises(grpc.RpcError) as bad:
+        env.call(
+            "ParseWebhook",
+            pb.ParseWebhookRequest(connection=ctx, headers=headers, raw_body=raw.replace(b"2", b"3", 1)),
+        )
+    assert bad.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    # ship one unit of the first line, then the rest
+    first_line = next(line for line in order.lines if line.sku == "SKU-0000")
+    partial = env.call(
+        "CreateFulfillment",
+        pb.CreateFulfillmentRequest(
+            connection=ctx,
+            external_order_id=order_id,
+            carrier="UPS",
+            tracking_number="1Z999",
+            tracking_url="https://ups.test/1Z999",
+            lines=[pb.FulfillmentLine(external_line_id=first_line.external_line_id, quantity=1)],
+        ),
+    )
+    assert partial.external_fulfillment_id
+    after = env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx, updated_since=since))
+    assert {o.external_id: o.status for o in after.orders}[order_id] == pb.ORDER_STATUS_PARTIALLY_SHIPPED
+
+    env.call("CreateFulfillment", pb.CreateFulfillmentRequest(connection=ctx, external_order_id=order_id))
+    done = env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx, updated_since=since))
+    assert {o.external_id: o.status for o in done.orders}[order_id] == pb.ORDER_STATUS_SHIPPED
+    with pytest.raises(grpc.RpcError) as nothing_left:
+        env.call("CreateFulfillment", pb.CreateFulfillmentRequest(connection=ctx, external_order_id=order_id))
+    assert nothing_left.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_orders_are_paged_by_cursor(env: Env) -> None:
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    seed(env, 1)
+    env.sandbox.post("/_sandbox/inventory", json={"sku": "SKU-0000", "quantity": 100})
+    placed = {
+        str(
+            env.sandbox.post("/_sandbox/orders", json={"lines": [{"sku": "SKU-0000", "quantity": 1}]}).json()[
+                "legacy_id"
+            ]
+        )
+        for _ in range(5)
+    }
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(10):
+        page = env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx, cursor=cursor, limit=2))
+        assert len(page.orders) <= 2
+        seen.extend(o.external_id for o in page.orders)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(placed)
