@@ -64,6 +64,8 @@ def test_products_paging_headers_and_sku_filter(woo: httpx.Client) -> None:
     assert past_end.json() == []
     too_big = woo.get(f"{API}/products", params={"per_page": 101}, auth=AUTH)
     assert too_big.status_code == 400 and too_big.json()["code"] == "rest_invalid_param"
+    trimmed = woo.get(f"{API}/products", params={"per_page": 2, "_fields": "id,sku"}, auth=AUTH).json()
+    assert [set(p) for p in trimmed] == [{"id", "sku"}, {"id", "sku"}]
     [found] = woo.get(f"{API}/products", params={"sku": "W-007"}, auth=AUTH).json()
     assert (found["sku"], found["regular_price"], found["stock_quantity"], found["manage_stock"]) == (
         "W-007",

@@ -228,6 +228,22 @@ def create_app(config: WooConfig | None = None) -> Flask:
     def woo_error(exc: WooError) -> Response:
         return exc.response()
 
+    @app.after_request
+    def limit_fields(response: Response) -> Response:
+        """WordPress's `_fields` (rest_filter_response_fields): trim successful REST responses."""
+        wanted = [f.strip() for f in request.args.get("_fields", "").split(",") if f.strip()]
+        if not wanted or not request.path.startswith("/wp-json/") or response.status_code >= 300:
+            return response
+        payload = response.get_json(silent=True)
+        if isinstance(payload, list):
+            payload = [_pick(item, wanted) for item in payload]
+        elif isinstance(payload, dict):
+            payload = _pick(payload, wanted)
+        else:
+            return response
+        response.set_data(json.dumps(payload, separators=(",", ":")))
+        return response
+
     def body() -> dict[str, Any]:
         data = request.get_json(silent=True)
         if isinstance(data, dict):
@@ -595,6 +611,9 @@ def create_app(config: WooConfig | None = None) -> Flask:
         skus = [s for s in request.args.get("sku", "").split(",") if s]
         if skus:
             items = [p for p in items if p.sku in skus]
+        include = {int(i) for i in request.args.get("include", "").split(",") if i.strip().isdigit()}
+        if include:
+            items = [p for p in items if p.id in include]
         return paged(
             ordered(items, "date", {"date", "id", "include", "title", "slug", "modified"}), render_product
         )
@@ -923,6 +942,23 @@ def create_app(config: WooConfig | None = None) -> Flask:
 
 
 # ---------------------------------------------------------------------- module helpers
+
+
+def _pick(item: Any, wanted: list[str]) -> Any:
+    """Keep only the requested (possibly dotted, nested) fields of one object."""
+    if not isinstance(item, dict):
+        return item
+    out: dict[str, Any] = {}
+    for path in wanted:
+        head, _, rest = path.partition(".")
+        if head not in item:
+            continue
+        if rest and isinstance(item[head], dict):
+            merged = out.get(head) if isinstance(out.get(head), dict) else {}
+            out[head] = {**merged, **_pick(item[head], [rest])}
+        else:
+            out[head] = item[head]
+    return out
 
 
 def _truthy(value: Any) -> bool:
