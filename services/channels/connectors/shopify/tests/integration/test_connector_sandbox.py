@@ -55,7 +55,9 @@ class Env:
 
 @pytest.fixture
 def env(redis_url: str) -> Iterator[Env]:
-    app = create_app(ShopifyConfig())
+    # Fast cost restore on both sides: these tests are about behaviour, not about waiting out
+    # Shopify's budget (test_throttled_responses_are_waited_out covers THROTTLED).
+    app = create_app(ShopifyConfig(restore_rate=100_000))
     http_server, _thread = serve(app)
     base_url = f"http://127.0.0.1:{http_server.server_port}"
     sandbox = httpx.Client(base_url=base_url, timeout=30)
@@ -63,7 +65,9 @@ def env(redis_url: str) -> Iterator[Env]:
     settings = with_port(load_settings({"REDIS_URL": redis_url}), "127.0.0.1", 0)
     assert settings.client_id == config["client_id"], "connector defaults must match the sandbox's app"
     redis_client = redis.Redis.from_url(redis_url)
-    running = build(settings, limiter=RedisTokenBucket(redis_client, capacity=1000, refill_per_second=100))
+    running = build(
+        settings, limiter=RedisTokenBucket(redis_client, capacity=1000, refill_per_second=100_000)
+    )
     channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
     try:
         yield Env(connector_service_pb2_grpc.ConnectorServiceStub(channel), sandbox, base_url, config)
@@ -269,6 +273,25 @@ def test_faults_are_retried_until_the_sandbox_recovers(env: Env) -> None:
     pushed = push(env, ctx, catalogue, {"SKU-0002": 8})
     assert pushed.calls == 1
     assert env.sandbox.get("/_sandbox/inventory").json()["SKU-0002"] == 8
+
+
+def test_throttled_responses_are_waited_out(env: Env) -> None:
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    seed(env, 1)
+    catalogue, _ = remote_catalogue(env, ctx)
+    env.sandbox.post("/_sandbox/calls/reset")
+    # An empty Shopify bucket restoring 4 points/s: the 10-point mutation is THROTTLED (HTTP 200)
+    # and the connector waits the ~2.5 s extensions.cost asks for, then succeeds.
+    env.sandbox.post(
+        "/_sandbox/throttle", json={"currently_available": 0, "restore_rate": 4}
+    ).raise_for_status()
+    pushed = push(env, ctx, catalogue, {"SKU-0000": 12})
+    assert pushed.results[0].outcome == pb.ITEM_OUTCOME_APPLIED
+    throttled = env.sandbox.get("/_sandbox/calls").json()["throttled"]
+    assert throttled >= 1
+    assert pushed.calls == 1 + throttled
+    assert env.sandbox.get("/_sandbox/inventory").json() == {"SKU-0000": 12}
 
 
 def test_expired_token_is_reported_then_refresh_works(env: Env) -> None:

@@ -458,3 +458,41 @@ def test_missing_base_url_or_token(servicer: ShopifyConnectorServicer) -> None:
     no_token = connection(refresh_token="r")
     with pytest.raises(Unauthenticated):
         servicer.ValidateCredentials(pb.ValidateCredentialsRequest(connection=no_token), None)
+
+
+def test_orders_with_more_lines_than_one_page_are_completed(
+    shop: FakeShop, servicer: ShopifyConnectorServicer
+) -> None:
+    def line(n: int) -> dict[str, Any]:
+        return {"id": f"gid://shopify/LineItem/{n}", "sku": f"S{n}", "title": "t", "quantity": 1}
+
+    shop.graphql["OmniStockOrders"] = lambda v: ok(
+        {
+            "orders": {
+                "nodes": [
+                    {
+                        "id": "gid://shopify/Order/1",
+                        "legacyResourceId": "1",
+                        "displayFinancialStatus": "PAID",
+                        "displayFulfillmentStatus": "UNFULFILLED",
+                        "lineItems": {
+                            "nodes": [line(n) for n in range(30)],
+                            "pageInfo": {"hasNextPage": True, "endCursor": "c30"},
+                        },
+                    }
+                ],
+                "pageInfo": {"hasNextPage": True, "endCursor": "o1"},
+            }
+        }
+    )
+    shop.graphql["OmniStockOrderLines"] = lambda v: ok(
+        {"order": {"lineItems": {"nodes": [line(30), line(31)], "pageInfo": {"hasNextPage": False}}}}
+    )
+    response = servicer.FetchOrders(pb.FetchOrdersRequest(connection=connection(), limit=500), None)
+    assert [len(o.lines) for o in response.orders] == [32]
+    assert response.next_cursor == "o1"
+    assert shop.bodies("OmniStockOrderLines")[0]["variables"] == {
+        "id": "gid://shopify/Order/1",
+        "after": "c30",
+    }
+    assert shop.bodies("OmniStockOrders")[0]["variables"]["first"] == p.MAX_ORDERS_PAGE
