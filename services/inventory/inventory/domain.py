@@ -552,6 +552,116 @@ def channel_availability(
     return out
 
 
+# --------------------------------------------------------------------------- events
+
+
+# (event version, the SKU's own threshold or None, its open alert id or None), read under the
+# sku_states row lock.
+SkuState = tuple[int, int | None, str | None]
+
+
+def sku_snapshots(
+    skus: Iterable[str],
+    versions: Mapping[str, int],
+    thresholds: Mapping[str, int],
+    definitions: Mapping[str, Sequence[BundleComponent]],
+    totals: Mapping[str, tuple[int, int]],
+    rules: Sequence[AllocationRule],
+    sales: Mapping[tuple[str, str], int],
+) -> tuple[dict[str, SkuSnapshot], dict[str, int]]:
+    """Figures of `skus` from rows already read: (snapshots, available per plain SKU read).
+
+    totals: (on_hand, reserved) over all locations of every plain SKU and bundle component;
+    definitions: the bundles among `skus`; sales: units per (sku, connection) in the window.
+    Pure, so the generic path and the PostgreSQL fast path build identical events.
+    """
+    available = {sku: on_hand - reserved for sku, (on_hand, reserved) in totals.items()}
+    per_sku_sales: dict[str, dict[str, int]] = defaultdict(dict)
+    for (sku, connection), units in sales.items():
+        per_sku_sales[sku][connection] = units
+    out: dict[str, SkuSnapshot] = {}
+    for sku in sorted(set(skus)):
+        comps = definitions.get(sku)
+        if comps:
+            on_hand = bundle_available(comps, {c.sku: totals.get(c.sku, (0, 0))[0] for c in comps})
+            avail = bundle_available(comps, available)
+            reserved = on_hand - avail
+        else:
+            on_hand, reserved = totals.get(sku, (0, 0))
+            avail = on_hand - reserved
+        out[sku] = SkuSnapshot(
+            sku=sku,
+            on_hand=on_hand,
+            reserved=reserved,
+            available=avail,
+            version=versions.get(sku, 0),
+            is_bundle=bool(comps),
+            low_stock_threshold=thresholds.get(sku, 0),
+            channels=channel_availability(avail, rules, per_sku_sales.get(sku, {})),
+        )
+    return out, available
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """What one stock-changing transaction must write after its changes.
+
+    snapshots: the stock_changed entries, sorted by sku; opens: (sku, threshold, available)
+    of alerts to open; closes: (sku, alert_id) of alerts to close.
+    """
+
+    snapshots: list[SkuSnapshot]
+    opens: list[tuple[str, int, int]]
+    closes: list[tuple[str, str]]
+
+
+def plan_publish(
+    skus: Iterable[str],
+    states: Mapping[str, SkuState],
+    default_threshold: int,
+    definitions: Mapping[str, Sequence[BundleComponent]],
+    totals: Mapping[str, tuple[int, int]],
+    rules: Sequence[AllocationRule],
+    sales: Mapping[tuple[str, str], int],
+    available_delta: Mapping[str, int],
+    *,
+    new_thresholds: Mapping[str, int] | None = None,
+    previous_default: int | None = None,
+) -> PublishPlan:
+    """Snapshots and alert transitions from figures read AFTER the change (under the SKU locks).
+
+    available_delta is this transaction's change of available per plain SKU, so the figure
+    before it is known without a second read (alerts fire on crossings only).
+    """
+    new_thresholds = new_thresholds or {}
+    was_default = default_threshold if previous_default is None else previous_default
+    thresholds: dict[str, int] = {}
+    was_thresholds: dict[str, int] = {}
+    for sku, (_version, own, _alert) in states.items():
+        was_thresholds[sku] = own if own is not None else was_default
+        thresholds[sku] = new_thresholds.get(sku, own if own is not None else default_threshold)
+    versions = {sku: state[0] for sku, state in states.items()}
+    snapshots, available = sku_snapshots(skus, versions, thresholds, definitions, totals, rules, sales)
+    before = {sku: value - available_delta.get(sku, 0) for sku, value in available.items()}
+    opens: list[tuple[str, int, int]] = []
+    closes: list[tuple[str, str]] = []
+    for sku, snap in snapshots.items():
+        comps = definitions.get(sku)
+        if comps:
+            was_available = bundle_available(comps, before)
+        else:
+            was_available = snap.available - available_delta.get(sku, 0)
+        alert_id = states[sku][2]
+        transition = low_stock_transition(
+            was_available, was_thresholds[sku], snap.available, thresholds[sku], alert_id is not None
+        )
+        if transition is AlertTransition.OPEN:
+            opens.append((sku, thresholds[sku], snap.available))
+        elif transition is AlertTransition.CLOSE and alert_id is not None:
+            closes.append((sku, alert_id))
+    return PublishPlan([snapshots[sku] for sku in sorted(snapshots)], opens, closes)
+
+
 # --------------------------------------------------------------------------- alerts
 
 

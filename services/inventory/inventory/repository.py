@@ -14,11 +14,15 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg import ClientCursor
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
@@ -36,6 +40,8 @@ from inventory.domain import (
     Reservation,
     ReservationLine,
     ReservationStatus,
+    SkuState,
+    StockDemand,
     StockLevel,
 )
 from omnistock_common import outbox as outbox_writer
@@ -102,6 +108,55 @@ class UnitOfWork:
                     return fn(repo)
             except DBAPIError as exc:
                 if attempt == self.attempts or not is_retryable(exc):
+                    raise
+                log.warning("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def pg_session(self) -> Iterator[PgSession]:
+        """A pooled PostgreSQL connection driven by hand (see PgSession), returned clean.
+
+        psycopg errors leave as SQLAlchemy DBAPIErrors (IntegrityError, ...), exactly like the
+        Repository path, so callers and `run_pg` retries treat both paths alike. Whatever
+        happens, an open transaction is rolled back before the connection goes back to the pool.
+        """
+        pooled = self.engine.raw_connection()
+        conn: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+        broken = False
+        try:
+            conn.autocommit = True
+            yield PgSession(conn, pooled.info)
+        except psycopg.Error as exc:
+            broken = conn.closed or isinstance(exc, psycopg.OperationalError)
+            if isinstance(exc, psycopg.errors.InvalidSqlStatementName):
+                pooled.info.pop(_PREPARED_KEY, None)  # someone deallocated them: prepare again
+            raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+        finally:
+            try:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+                if not conn.closed:
+                    conn.autocommit = False
+            except psycopg.Error:
+                broken = True
+            if broken:
+                pooled.invalidate()
+            pooled.close()
+
+    def run_pg(self, fn: Callable[[PgSession], T]) -> T:
+        """`run` for the PostgreSQL fast path: fn(session), retried on serialization/deadlock."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with self.pg_session() as session:
+                    return fn(session)
+            except DBAPIError as exc:
+                lost_statements = isinstance(exc.orig, psycopg.errors.InvalidSqlStatementName)
+                if attempt == self.attempts or not (is_retryable(exc) or lost_statements):
                     raise
                 log.warning("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
                 time.sleep(random.uniform(0.005, 0.05) * attempt)
@@ -909,3 +964,536 @@ class Repository:
         if tenant_id is not None:
             query = query.where(o.c.tenant_id == tenant_id)
         return [(row.id, row.event_type, json.loads(row.payload)) for row in self.conn.execute(query)]
+
+
+# =========================================================================== PostgreSQL fast path
+#
+# Reserve and CommitReservation are the hot path. Through SQLAlchemy they cost ~14 statements,
+# each a round trip plus ~100-150 us of Python, and ~16 gRPC threads contending for the GIL turn
+# every round trip made while a hot stock row is locked into milliseconds of lock time. On
+# PostgreSQL the hot path therefore sends its statements as three multi-statement scripts (one
+# round trip each, simple query protocol, psycopg client-side binding):
+#
+#   1. BEGIN and the reads that need no lock: idempotency key, locations, bundles
+#      (CommitReservation: the reservation row, lock class 1, and its lines);
+#   2. reservation/settlement rows (class 1); per stock row the UPDATE folded with its ledger
+#      insert (class 2, sorted); the sku_states bump (class 3, sorted); then fresh reads of
+#      everything the event needs. In READ COMMITTED every statement takes a new snapshot and
+#      these reads run after the locks are granted, so they see every commit that preceded ours
+#      on these SKUs, exactly like the Repository path;
+#   3. alerts, the outbox row(s) and COMMIT — so the hot row's lock ends without another wait
+#      for the GIL.
+#
+# Every statement is a server-side prepared statement (PREPARE once per connection, EXECUTE in the
+# scripts): planning costs ~0.1 ms of PostgreSQL CPU per statement on this workload, more than
+# executing it. The engine forces custom plans on every connection (omnistock_common.db), which
+# would re-plan prepared statements too, so each fast-path transaction sets plan_cache_mode back
+# to PostgreSQL's default for itself only (SET LOCAL). Every statement here is a key lookup.
+#
+# Locks, reads and the event are those of the Repository path; the event itself is computed by the
+# same pure function (domain.plan_publish). SQLite keeps the Repository.
+
+_MOVEMENT_FROM_UPD = (
+    " INSERT INTO movements (tenant_id, sku, location_id, kind, reason, on_hand_delta,"
+    " reserved_delta, on_hand_after, reserved_after, note, actor, reference, at)"
+    " SELECT tenant_id, sku, location_id, $7::text, NULL, $8::bigint, $9::bigint, on_hand,"
+    " reserved, $10::text, $11::text, $12::text, $3::timestamptz FROM upd"
+    " RETURNING on_hand_after, reserved_after"
+)
+
+# name -> statement; `PgScript.add(name, *params)` runs `EXECUTE name(params)`.
+PG_STATEMENTS: dict[str, str] = {
+    "inv_lookup": (
+        # One row: the reservation already holding the key, the tenant's default location and the
+        # requested ones, the bundles among the requested SKUs, and every bundle that contains a
+        # requested SKU or a component of one (all of them known before any lock is taken).
+        "SELECT (SELECT id FROM reservations WHERE tenant_id = $1::text AND idempotency_key = $2::text),"
+        " (SELECT json_agg(json_build_array(id, code, name, is_default, created_at)) FROM locations"
+        "  WHERE tenant_id = $1::text AND (is_default OR code = ANY($3::text[]))),"
+        " (SELECT json_agg(json_build_array(bundle_sku, component_sku, quantity)"
+        "  ORDER BY bundle_sku, component_sku) FROM bundle_components"
+        "  WHERE tenant_id = $1::text AND bundle_sku = ANY($4::text[])),"
+        " (SELECT json_agg(DISTINCT x.bundle_sku) FROM (SELECT bundle_sku FROM bundle_components"
+        "  WHERE tenant_id = $1::text AND component_sku = ANY($4::text[])"
+        "  UNION ALL SELECT c.bundle_sku FROM bundle_components b JOIN bundle_components c"
+        "  ON c.tenant_id = b.tenant_id AND c.component_sku = b.component_sku"
+        "  WHERE b.tenant_id = $1::text AND b.bundle_sku = ANY($4::text[])) AS x)"
+    ),
+    "inv_insert_reservation": (
+        "INSERT INTO reservations (id, tenant_id, order_ref, status, idempotency_key,"
+        " channel_connection_id, expires_at, created_at, updated_at)"
+        " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz,"
+        " $8::timestamptz, $8::timestamptz)"
+    ),
+    "inv_insert_lines": (
+        "INSERT INTO reservation_lines (reservation_id, line_no, parent_line_no, tenant_id, sku,"
+        " location_id, per_unit, quantity, committed, released)"
+        " SELECT $1::text, n, p, $2::text, s, l, u, q, c, r FROM unnest($3::int[], $4::int[],"
+        " $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])"
+        " AS t(n, p, s, l, u, q, c, r)"
+    ),
+    # The reservation's conditional UPDATE (Repository.try_reserve) folded with its ledger row:
+    # no row back when short.
+    "inv_reserve_level": (
+        "WITH upd AS (UPDATE stock_levels SET reserved = reserved + $1::bigint, version = version + 1,"
+        " updated_at = $3::timestamptz WHERE tenant_id = $2::text AND sku = $4::text"
+        " AND location_id = $5::text AND on_hand - reserved >= $6::bigint"
+        " RETURNING tenant_id, sku, location_id, on_hand, reserved)" + _MOVEMENT_FROM_UPD
+    ),
+    # Repository.change_level folded with its ledger row: no row back if the row is gone.
+    "inv_change_level": (
+        "WITH upd AS (UPDATE stock_levels SET on_hand = on_hand + $1::bigint,"
+        " reserved = reserved + $6::bigint, version = version + 1, updated_at = $3::timestamptz"
+        " WHERE tenant_id = $2::text AND sku = $4::text AND location_id = $5::text"
+        " RETURNING tenant_id, sku, location_id, on_hand, reserved)" + _MOVEMENT_FROM_UPD
+    ),
+    # Repository.bump_sku_versions: rows are visited (locked) in the given, sorted, order.
+    "inv_bump_states": (
+        "INSERT INTO sku_states (tenant_id, sku, version, updated_at) SELECT $1::text, s, 1,"
+        " $2::timestamptz FROM unnest($3::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n"
+        " ON CONFLICT (tenant_id, sku) DO UPDATE SET version = sku_states.version + 1,"
+        " updated_at = EXCLUDED.updated_at RETURNING sku, version, low_stock_threshold, open_alert_id"
+    ),
+    # After the locks: stock rows of the SKUs and of the components of the bundles among them.
+    "inv_levels": (
+        "SELECT sku, location_id, on_hand, reserved FROM stock_levels"
+        " WHERE tenant_id = $1::text AND sku = ANY($2::text[])"
+        " UNION SELECT s.sku, s.location_id, s.on_hand, s.reserved FROM bundle_components b"
+        " JOIN stock_levels s ON s.tenant_id = b.tenant_id AND s.sku = b.component_sku"
+        " WHERE b.tenant_id = $1::text AND b.bundle_sku = ANY($2::text[])"
+    ),
+    "inv_bundles": (
+        "SELECT bundle_sku, component_sku, quantity FROM bundle_components"
+        " WHERE tenant_id = $1::text AND bundle_sku = ANY($2::text[]) ORDER BY bundle_sku, component_sku"
+    ),
+    "inv_default_threshold": (
+        "SELECT default_low_stock_threshold FROM tenant_settings WHERE tenant_id = $1::text"
+    ),
+    "inv_rules": (
+        "SELECT a.connection_id, a.channel, a.buffer, a.max_quantity, a.percentage, a.dynamic_buffer,"
+        " l.latency_ms FROM allocation_rules a LEFT JOIN connection_latencies l"
+        " ON l.tenant_id = a.tenant_id AND l.connection_id = a.connection_id"
+        " WHERE a.tenant_id = $1::text ORDER BY a.connection_id"
+    ),
+    "inv_sales": (
+        "SELECT s.sku, s.connection_id, SUM(s.quantity) FROM channel_sales s JOIN allocation_rules a"
+        " ON a.tenant_id = s.tenant_id AND a.connection_id = s.connection_id AND a.dynamic_buffer"
+        " WHERE s.tenant_id = $1::text AND s.sku = ANY($2::text[]) AND s.at >= $3::timestamptz"
+        " GROUP BY s.sku, s.connection_id"
+    ),
+    "inv_lock_reservation": (
+        "SELECT id, order_ref, status, expires_at, created_at, channel_connection_id FROM reservations"
+        " WHERE tenant_id = $1::text AND id = $2::text FOR UPDATE"
+    ),
+    "inv_reservation_lines": (
+        "SELECT rl.line_no, rl.sku, rl.location_id, loc.code, rl.quantity, rl.committed, rl.released,"
+        " rl.per_unit, rl.parent_line_no FROM reservation_lines rl JOIN locations loc"
+        " ON loc.id = rl.location_id WHERE rl.reservation_id = $1::text ORDER BY rl.line_no"
+    ),
+    "inv_bundles_containing_lines": (
+        "SELECT bundle_sku, component_sku FROM bundle_components WHERE tenant_id = $1::text"
+        " AND component_sku IN (SELECT sku FROM reservation_lines WHERE reservation_id = $2::text)"
+    ),
+    "inv_idempotent_response": (
+        "SELECT response FROM idempotency_records"
+        " WHERE tenant_id = $1::text AND scope = $2::text AND key = $3::text"
+    ),
+    "inv_insert_idempotent": (
+        "INSERT INTO idempotency_records (tenant_id, scope, key, response, created_at)"
+        " VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz)"
+    ),
+    "inv_save_lines": (
+        "UPDATE reservation_lines AS rl SET committed = v.c, released = v.r"
+        " FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS v(n, c, r)"
+        " WHERE rl.reservation_id = $1::text AND rl.line_no = v.n"
+    ),
+    "inv_save_reservation": (
+        "UPDATE reservations SET status = $2::text, updated_at = $3::timestamptz WHERE id = $1::text"
+    ),
+    "inv_insert_sales": (
+        "INSERT INTO channel_sales (tenant_id, connection_id, sku, quantity, at)"
+        " SELECT $1::text, $2::text, s, q, $5::timestamptz FROM unnest($3::text[], $4::bigint[]) AS t(s, q)"
+    ),
+    "inv_insert_alert": (
+        "INSERT INTO alerts (id, tenant_id, sku, status, threshold, available_at_open, opened_at)"
+        " VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::timestamptz)"
+    ),
+    "inv_close_alert": (
+        "UPDATE alerts SET status = $3::text, closed_at = $4::timestamptz"
+        " WHERE tenant_id = $1::text AND id = $2::text"
+    ),
+    "inv_set_open_alert": (
+        "UPDATE sku_states SET open_alert_id = $3::text WHERE tenant_id = $1::text AND sku = $2::text"
+    ),
+    "inv_insert_outbox": (
+        "INSERT INTO outbox (tenant_id, event_type, payload, created_at)"
+        " VALUES ($1::text, $2::text, $3::text, $4::timestamptz)"
+    ),
+}
+# Marks (in the pool's per-connection info) a connection whose statements are prepared.
+_PREPARED_KEY = "inventory_pg_statements_prepared"
+
+
+class PgScript:
+    """Statements sent as ONE query (one round trip); `PgSession.run` returns each one's rows."""
+
+    def __init__(self, *, begin: bool = False) -> None:
+        """begin: open the transaction (and scope plan_cache_mode to it, see above)."""
+        self._sql: list[str] = ["BEGIN", "SET LOCAL plan_cache_mode = auto"] if begin else []
+        self._params: list[Any] = []
+
+    def add(self, name: str, *params: Any) -> int:
+        """EXECUTE the prepared statement `name`; returns its index in `run`'s result."""
+        placeholders = ", ".join(["%s"] * len(params))
+        self._sql.append(f"EXECUTE {name}({placeholders})")
+        self._params.extend(params)
+        return len(self._sql) - 1
+
+    def commit(self) -> None:
+        self._sql.append("COMMIT")
+
+    @property
+    def sql(self) -> str:
+        return "; ".join(self._sql)
+
+    @property
+    def params(self) -> list[Any]:
+        return self._params
+
+
+@dataclass
+class Figures:
+    """Rows read after the locks of a stock change: what domain.plan_publish needs."""
+
+    states: dict[str, SkuState]
+    default_threshold: int | None
+    definitions: dict[str, list[BundleComponent]]
+    levels: dict[tuple[str, str], tuple[int, int]]
+    rules: list[AllocationRule]
+    sales: dict[tuple[str, str], int]
+
+    def totals(self) -> dict[str, tuple[int, int]]:
+        out: dict[str, tuple[int, int]] = {}
+        for (sku, _loc), (on_hand, reserved) in self.levels.items():
+            total = out.get(sku, (0, 0))
+            out[sku] = (total[0] + on_hand, total[1] + reserved)
+        return out
+
+    def available_at(self, sku: str, location_id: str) -> int:
+        on_hand, reserved = self.levels.get((sku, location_id), (0, 0))
+        return on_hand - reserved
+
+
+@dataclass(frozen=True)
+class ReserveLookup:
+    """Result of the lock-free reads of a reservation."""
+
+    existing_id: str | None
+    locations: dict[str, Location]  # by code; "" = the default (absent if none yet)
+    definitions: dict[str, list[BundleComponent]]  # bundles among the requested SKUs
+    containing: set[str]  # bundles that contain a requested SKU or one of its components
+
+
+@dataclass(frozen=True)
+class FiguresSlot:
+    """Where the fresh reads of a script sit in its results."""
+
+    bump: int
+    levels: int
+    definitions: int
+    default: int
+    rules: int
+    sales: int
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _timestamp(raw: str) -> datetime:
+    """A timestamptz rendered by json_build_array (ISO 8601 with offset)."""
+    return _utc(datetime.fromisoformat(raw))
+
+
+def assemble_reservation(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Reservation:
+    """A Reservation from its row (id, order_ref, status, expires_at, created_at,
+    channel_connection_id) and its line rows (line_no, sku, location_id, code, quantity,
+    committed, released, per_unit, parent_line_no) in line order."""
+    tops: dict[int, ReservationLine] = {}
+    for line_no, sku, location_id, code, quantity, committed, released, per_unit, parent in rows:
+        line = ReservationLine(
+            line_no=line_no,
+            sku=sku,
+            location_id=location_id,
+            location_code=code,
+            quantity=quantity,
+            committed=committed,
+            released=released,
+            per_unit=per_unit,
+            parent_line_no=parent,
+        )
+        if parent is None:
+            tops[line_no] = line
+        else:
+            tops[parent].components.append(line)
+    return Reservation(
+        id=head[0],
+        order_ref=head[1],
+        status=ReservationStatus(head[2]),
+        lines=list(tops.values()),
+        expires_at=_utc(head[3]),
+        created_at=_utc(head[4]),
+        channel_connection_id=head[5],
+    )
+
+
+class PgSession:
+    """One checked-out PostgreSQL connection in autocommit mode; transactions are opened and
+    closed by the scripts themselves (BEGIN ... COMMIT), so no statement costs an extra round
+    trip. UnitOfWork.pg_session rolls back whatever is left open."""
+
+    def __init__(self, conn: psycopg.Connection[Any], info: dict[Any, Any]) -> None:
+        self.conn = conn
+        self.cur = ClientCursor(conn)
+        if not info.get(_PREPARED_KEY):
+            # psycopg auto-prepares statements of the Repository path too, and answers a ROLLBACK
+            # with DEALLOCATE ALL when it has any, which would drop ours. Make it forget its own
+            # (it recognises DEALLOCATE ALL) and stop auto-preparing on this connection: with
+            # custom plans forced, its prepared statements only saved the parse anyway.
+            conn.prepare_threshold = None
+            self.cur.execute("DEALLOCATE ALL")
+            self.cur.execute("; ".join(f"PREPARE {name} AS {sql}" for name, sql in PG_STATEMENTS.items()))
+            info[_PREPARED_KEY] = True
+
+    def run(self, script: PgScript) -> list[list[tuple[Any, ...]] | None]:
+        """Send the script as one query; rows per statement (None for a statement without)."""
+        cur = self.cur
+        cur.execute(script.sql, script.params)
+        results: list[list[tuple[Any, ...]] | None] = []
+        while True:
+            results.append(cur.fetchall() if cur.description is not None else None)
+            if not cur.nextset():
+                return results
+
+    def rollback(self) -> None:
+        self.cur.execute("ROLLBACK")
+
+    # ----------------------------------------------------------------------- first round trip
+
+    def reserve_lookup(
+        self, tenant_id: str, idempotency_key: str, codes: Iterable[str], skus: Iterable[str]
+    ) -> ReserveLookup:
+        """BEGIN, then the reads of a reservation that need no lock (see inv_lookup)."""
+        script = PgScript(begin=True)
+        wanted_codes = sorted({code for code in codes if code})
+        at = script.add("inv_lookup", tenant_id, idempotency_key or None, wanted_codes, sorted(set(skus)))
+        existing, locs, defs, containing = self.run(script)[at][0]  # type: ignore[index]
+        locations: dict[str, Location] = {}
+        for loc_id, code, name, is_default, created_at in locs or ():
+            location = Location(loc_id, code, name, is_default, _timestamp(created_at))
+            if code in wanted_codes:
+                locations[code] = location
+            if is_default:
+                locations[""] = location
+        definitions: dict[str, list[BundleComponent]] = {}
+        for bundle_sku, component_sku, quantity in defs or ():
+            definitions.setdefault(bundle_sku, []).append(BundleComponent(component_sku, quantity))
+        return ReserveLookup(existing, locations, definitions, set(containing or ()))
+
+    def lock_reservation(
+        self, tenant_id: str, reservation_id: str, scope: str, idempotency_key: str
+    ) -> tuple[Reservation, str | None, list[tuple[str, str]]] | None:
+        """BEGIN and lock the reservation row (lock class 1); then, read after that lock, its
+        lines, the stored response of `idempotency_key` in `scope`, and the (bundle, component)
+        pairs whose component is one of its SKUs. None (transaction left open for the session
+        to roll back) when the reservation does not exist."""
+        script = PgScript(begin=True)
+        head_at = script.add("inv_lock_reservation", tenant_id, reservation_id)
+        lines_at = script.add("inv_reservation_lines", reservation_id)
+        containing_at = script.add("inv_bundles_containing_lines", tenant_id, reservation_id)
+        stored_at = (
+            script.add("inv_idempotent_response", tenant_id, scope, idempotency_key)
+            if idempotency_key
+            else -1
+        )
+        results = self.run(script)
+        head = results[head_at]
+        if not head:
+            return None
+        stored = results[stored_at] if stored_at >= 0 else None
+        return (
+            assemble_reservation(head[0], results[lines_at] or ()),
+            stored[0][0] if stored else None,
+            [(bundle, component) for bundle, component in results[containing_at] or ()],
+        )
+
+    # ----------------------------------------------------------------------- script builders
+
+    @staticmethod
+    def add_reservation(script: PgScript, tenant_id: str, reservation: Reservation, key: str) -> None:
+        """The reservation row (its unique key is the idempotency gate) and its lines."""
+        script.add(
+            "inv_insert_reservation",
+            reservation.id,
+            tenant_id,
+            reservation.order_ref,
+            reservation.status.value,
+            key or None,
+            reservation.channel_connection_id,
+            reservation.expires_at,
+            reservation.created_at,
+        )
+        items = [item for line in reservation.lines for item in (line, *line.components)]
+        script.add(
+            "inv_insert_lines",
+            reservation.id,
+            tenant_id,
+            [item.line_no for item in items],
+            [item.parent_line_no for item in items],
+            [item.sku for item in items],
+            [item.location_id for item in items],
+            [item.per_unit for item in items],
+            [item.quantity for item in items],
+            [item.committed for item in items],
+            [item.released for item in items],
+        )
+
+    @staticmethod
+    def add_settlement(script: PgScript, reservation: Reservation, now: datetime) -> None:
+        """Line counters and status after a commit (Repository.save_settlement)."""
+        items = [item for line in reservation.lines for item in (line, *line.components)]
+        script.add(
+            "inv_save_lines",
+            reservation.id,
+            [item.line_no for item in items],
+            [item.committed for item in items],
+            [item.released for item in items],
+        )
+        script.add("inv_save_reservation", reservation.id, reservation.status.value, now)
+
+    @staticmethod
+    def add_idempotent_response(
+        script: PgScript, tenant_id: str, scope: str, key: str, response: str, now: datetime
+    ) -> None:
+        """Claim the key with the response in one insert; a twin holding it makes this fail."""
+        script.add("inv_insert_idempotent", tenant_id, scope, key, response, now)
+
+    @staticmethod
+    def add_sales(
+        script: PgScript, tenant_id: str, connection_id: str, units: Mapping[str, int], now: datetime
+    ) -> None:
+        if units:
+            ordered = sorted(units.items())
+            script.add(
+                "inv_insert_sales",
+                tenant_id,
+                connection_id,
+                [sku for sku, _ in ordered],
+                [quantity for _, quantity in ordered],
+                now,
+            )
+
+    @staticmethod
+    def add_stock_change(
+        script: PgScript, tenant_id: str, demand: StockDemand, now: datetime, movement: Mapping[str, Any]
+    ) -> int:
+        """One stock row + its ledger row, from a _movement() dict: a RESERVE holds
+        demand.quantity only if that much is available (else no row back); any other kind applies
+        the movement's deltas to a row the reservation guarantees."""
+        conditional = movement["kind"] == MovementKind.RESERVE.value
+        return script.add(
+            "inv_reserve_level" if conditional else "inv_change_level",
+            movement["reserved_delta"] if conditional else movement["on_hand_delta"],
+            tenant_id,
+            now,
+            demand.sku,
+            demand.location_id,
+            demand.quantity if conditional else movement["reserved_delta"],
+            movement["kind"],
+            movement["on_hand_delta"],
+            movement["reserved_delta"],
+            movement["note"],
+            movement["actor"],
+            movement["reference"],
+        )
+
+    @staticmethod
+    def add_bump_and_read(
+        script: PgScript, tenant_id: str, skus: Iterable[str], now: datetime, sales_since: datetime
+    ) -> FiguresSlot:
+        """Bump the sku_states versions (lock class 3, sorted) and read, after that lock, every
+        figure the event needs (see the section comment: fresh snapshot per statement)."""
+        ordered = sorted(set(skus))
+        return FiguresSlot(
+            bump=script.add("inv_bump_states", tenant_id, now, ordered),
+            levels=script.add("inv_levels", tenant_id, ordered),
+            definitions=script.add("inv_bundles", tenant_id, ordered),
+            default=script.add("inv_default_threshold", tenant_id),
+            rules=script.add("inv_rules", tenant_id),
+            sales=script.add("inv_sales", tenant_id, ordered, sales_since),
+        )
+
+    @staticmethod
+    def figures(results: Sequence[list[tuple[Any, ...]] | None], slot: FiguresSlot) -> Figures:
+        definitions: dict[str, list[BundleComponent]] = {}
+        for bundle_sku, component_sku, quantity in results[slot.definitions] or ():
+            definitions.setdefault(bundle_sku, []).append(BundleComponent(component_sku, quantity))
+        default_rows = results[slot.default]
+        return Figures(
+            states={sku: (version, own, alert) for sku, version, own, alert in results[slot.bump] or ()},
+            default_threshold=int(default_rows[0][0]) if default_rows else None,
+            definitions=definitions,
+            levels={
+                (sku, loc): (on_hand, reserved) for sku, loc, on_hand, reserved in results[slot.levels] or ()
+            },
+            rules=[
+                AllocationRule(
+                    connection_id=conn_id,
+                    channel=channel,
+                    buffer=buffer,
+                    max_quantity=max_quantity,
+                    percentage=percentage,
+                    dynamic_buffer=dynamic,
+                    measured_sync_latency_ms=latency or 0,
+                )
+                for conn_id, channel, buffer, max_quantity, percentage, dynamic, latency in results[
+                    slot.rules
+                ]
+                or ()
+            ],
+            sales={(sku, conn_id): int(total) for sku, conn_id, total in results[slot.sales] or ()},
+        )
+
+    @staticmethod
+    def add_alerts_and_events(
+        script: PgScript,
+        tenant_id: str,
+        opens: Sequence[Alert],
+        closes: Sequence[tuple[str, str]],
+        events: Sequence[tuple[str, dict[str, Any]]],
+        now: datetime,
+    ) -> None:
+        """Repository.open_alert/close_alert/add_event, in one script."""
+        for alert in opens:
+            script.add(
+                "inv_insert_alert",
+                alert.id,
+                tenant_id,
+                alert.sku,
+                alert.status.value,
+                alert.threshold,
+                alert.available_at_open,
+                alert.opened_at,
+            )
+            script.add("inv_set_open_alert", tenant_id, alert.sku, alert.id)
+        for sku, alert_id in closes:
+            script.add("inv_close_alert", tenant_id, alert_id, AlertStatus.CLOSED.value, now)
+            script.add("inv_set_open_alert", tenant_id, sku, None)
+        for event_type, payload in events:
+            script.add(
+                "inv_insert_outbox",
+                tenant_id,
+                event_type,
+                json.dumps(payload, separators=(",", ":"), default=str),
+                datetime.now(UTC),
+            )

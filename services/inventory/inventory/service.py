@@ -25,7 +25,6 @@ from inventory.domain import (
     AdjustmentLine,
     Alert,
     AlertStatus,
-    AlertTransition,
     AllocationRule,
     BundleComponent,
     LineError,
@@ -42,7 +41,7 @@ from inventory.domain import (
     StockDemand,
     StockLevel,
 )
-from inventory.repository import Repository, UnitOfWork
+from inventory.repository import PgScript, PgSession, Repository, UnitOfWork
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock_common.context import CallContext
 from omnistock_common.errors import (
@@ -112,6 +111,27 @@ def _run_with_default(uow: UnitOfWork, tenant_id: str, fn: Callable[[Repository]
 # --------------------------------------------------------------------------- publishing
 
 
+def _read_figures(
+    repo: Repository, tenant_id: str, skus: Iterable[str], now: datetime
+) -> tuple[
+    dict[str, list[BundleComponent]],
+    dict[str, tuple[int, int]],
+    list[AllocationRule],
+    dict[tuple[str, str], int],
+]:
+    """Bundle definitions among `skus`, totals of the plain SKUs and components, the tenant's
+    allocation rules and the recent channel sales: everything domain.sku_snapshots needs."""
+    wanted = sorted(set(skus))
+    definitions = repo.bundles(tenant_id, wanted)
+    plain = {sku for sku in wanted if sku not in definitions}
+    components = {c.sku for comps in definitions.values() for c in comps}
+    totals = repo.totals(tenant_id, plain | components)
+    rules = repo.rules(tenant_id)
+    dynamic = [r.connection_id for r in rules if r.dynamic_buffer]
+    sales = repo.sales_since(tenant_id, wanted, dynamic, now - timedelta(seconds=domain.SALES_WINDOW_SECONDS))
+    return definitions, totals, rules, sales
+
+
 def _sku_snapshots(
     repo: Repository,
     tenant_id: str,
@@ -119,43 +139,28 @@ def _sku_snapshots(
     versions: Mapping[str, int],
     thresholds: Mapping[str, int],
     now: datetime,
-) -> tuple[dict[str, SkuSnapshot], dict[str, list[BundleComponent]], dict[str, int]]:
-    """Current figures of `skus` (bundles derived from components) plus per-channel ATS.
+) -> dict[str, SkuSnapshot]:
+    """Current figures of `skus` (bundles derived from components) plus per-channel ATS."""
+    definitions, totals, rules, sales = _read_figures(repo, tenant_id, skus, now)
+    snapshots, _available = domain.sku_snapshots(
+        skus, versions, thresholds, definitions, totals, rules, sales
+    )
+    return snapshots
 
-    Returns the snapshots, the bundle definitions among `skus`, and the available figure of
-    every plain SKU read (components included) for alert bookkeeping.
-    """
-    wanted = sorted(set(skus))
-    definitions = repo.bundles(tenant_id, wanted)
-    plain = {sku for sku in wanted if sku not in definitions}
-    components = {c.sku for comps in definitions.values() for c in comps}
-    totals = repo.totals(tenant_id, plain | components)
-    available = {sku: on_hand - reserved for sku, (on_hand, reserved) in totals.items()}
-    rules = repo.rules(tenant_id)
-    dynamic = [r.connection_id for r in rules if r.dynamic_buffer]
-    sales = repo.sales_since(tenant_id, wanted, dynamic, now - timedelta(seconds=domain.SALES_WINDOW_SECONDS))
-    out: dict[str, SkuSnapshot] = {}
-    for sku in wanted:
-        if sku in definitions:
-            comps = definitions[sku]
-            on_hand = domain.bundle_available(comps, {c: totals.get(c, (0, 0))[0] for c in components})
-            avail = domain.bundle_available(comps, available)
-            reserved = on_hand - avail
-        else:
-            on_hand, reserved = totals.get(sku, (0, 0))
-            avail = on_hand - reserved
-        per_connection = {conn: units for (s, conn), units in sales.items() if s == sku}
-        out[sku] = SkuSnapshot(
-            sku=sku,
-            on_hand=on_hand,
-            reserved=reserved,
-            available=avail,
-            version=versions.get(sku, 0),
-            is_bundle=sku in definitions,
-            low_stock_threshold=thresholds.get(sku, 0),
-            channels=domain.channel_availability(avail, rules, per_connection),
-        )
-    return out, definitions, available
+
+def _event_payload(tenant_id: str, snapshots: Iterable[SkuSnapshot]) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "skus": [s.event_entry() for s in snapshots]}
+
+
+def _low_stock_payload(tenant_id: str, alert: Alert) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "alert_id": alert.id,
+        "sku": alert.sku,
+        "threshold": alert.threshold,
+        "available": alert.available_at_open,
+        "opened_at": alert.opened_at.isoformat(),
+    }
 
 
 def _publish(
@@ -174,7 +179,8 @@ def _publish(
 
     available_delta: change of available per plain SKU made by this transaction, so the
     figure before it is known without a second read (alerts fire on crossings). Locks the
-    sku_states rows (lock class 3) in sku order.
+    sku_states rows (lock class 3) in sku order; every figure is read after that lock, so a
+    concurrent rule/threshold change that republished first is seen.
     """
     changed = set(available_delta) | set(extra_skus)
     if not changed:
@@ -182,51 +188,29 @@ def _publish(
     skus = changed | repo.bundles_containing(tenant_id, changed)
     states = repo.bump_sku_versions(tenant_id, skus, now)
     default = repo.default_threshold(tenant_id, policy.default_low_stock_threshold)
-    was_default = default if previous_default is None else previous_default
-    new_thresholds = new_thresholds or {}
-    thresholds: dict[str, int] = {}
-    was_thresholds: dict[str, int] = {}
-    for sku, (_version, own, _alert) in states.items():
-        was_thresholds[sku] = own if own is not None else was_default
-        thresholds[sku] = new_thresholds.get(sku, own if own is not None else default)
-        if sku in new_thresholds:
-            repo.set_sku_threshold(tenant_id, sku, new_thresholds[sku])
-    versions = {sku: state[0] for sku, state in states.items()}
-    snapshots, definitions, available = _sku_snapshots(repo, tenant_id, skus, versions, thresholds, now)
-    before = {sku: value - available_delta.get(sku, 0) for sku, value in available.items()}
-    opened: list[Alert] = []
-    for sku, snap in snapshots.items():
-        if sku in definitions:
-            was_available = domain.bundle_available(definitions[sku], before)
-        else:
-            was_available = snap.available - available_delta.get(sku, 0)
-        alert_id = states[sku][2]
-        transition = domain.low_stock_transition(
-            was_available, was_thresholds[sku], snap.available, thresholds[sku], alert_id is not None
-        )
-        if transition is AlertTransition.OPEN:
-            opened.append(repo.open_alert(tenant_id, sku, thresholds[sku], snap.available, now))
-        elif transition is AlertTransition.CLOSE and alert_id is not None:
-            repo.close_alert(tenant_id, sku, alert_id, now)
-    ordered = [snapshots[sku] for sku in sorted(snapshots)]
+    for sku, threshold in (new_thresholds or {}).items():
+        repo.set_sku_threshold(tenant_id, sku, threshold)
+    definitions, totals, rules, sales = _read_figures(repo, tenant_id, skus, now)
+    plan = domain.plan_publish(
+        skus,
+        states,
+        default,
+        definitions,
+        totals,
+        rules,
+        sales,
+        available_delta,
+        new_thresholds=new_thresholds,
+        previous_default=previous_default,
+    )
+    opened = [repo.open_alert(tenant_id, sku, threshold, avail, now) for sku, threshold, avail in plan.opens]
+    for sku, alert_id in plan.closes:
+        repo.close_alert(tenant_id, sku, alert_id, now)
     if emit:
-        repo.add_event(
-            tenant_id, STOCK_CHANGED, {"tenant_id": tenant_id, "skus": [s.event_entry() for s in ordered]}
-        )
+        repo.add_event(tenant_id, STOCK_CHANGED, _event_payload(tenant_id, plan.snapshots))
     for alert in opened:
-        repo.add_event(
-            tenant_id,
-            LOW_STOCK,
-            {
-                "tenant_id": tenant_id,
-                "alert_id": alert.id,
-                "sku": alert.sku,
-                "threshold": alert.threshold,
-                "available": alert.available_at_open,
-                "opened_at": alert.opened_at.isoformat(),
-            },
-        )
-    return ordered
+        repo.add_event(tenant_id, LOW_STOCK, _low_stock_payload(tenant_id, alert))
+    return plan.snapshots
 
 
 def _movement(
@@ -346,7 +330,7 @@ def get_sku_stock(
         state = repo.sku_states(ctx.tenant_id, [sku]).get(sku)
         default = repo.default_threshold(ctx.tenant_id, policy.default_low_stock_threshold)
         threshold = state[1] if state and state[1] is not None else default
-        snapshots, _defs, _avail = _sku_snapshots(
+        snapshots = _sku_snapshots(
             repo, ctx.tenant_id, [sku], {sku: state[0] if state else 0}, {sku: threshold}, _now(now)
         )
         return snapshots[sku], repo.levels_for_sku(ctx.tenant_id, sku)
@@ -611,6 +595,14 @@ def reserve(
         found = repo.reservation_id_by_key(tenant, cmd.idempotency_key)
         return repo.get_reservation(tenant, found) if found else None
 
+    if uow.is_postgres:
+        try:
+            held = uow.run_pg(lambda pg: _reserve_pg(pg, ctx, cmd, policy, now, ttl))
+        except IntegrityError:
+            held = None  # a twin with the same key won: the path below returns its reservation
+        if held is not None:
+            return held
+
     def work(repo: Repository) -> Reservation:
         if cmd.idempotency_key and (first := existing(repo)) is not None:
             return first
@@ -687,11 +679,15 @@ def _sum_by_sku(demands: Iterable[StockDemand], sign: int) -> dict[str, int]:
     return out
 
 
-def _load_for_update(repo: Repository, tenant_id: str, reservation_id: str) -> Reservation:
+def _require_reservation_id(reservation_id: str) -> None:
     if not reservation_id:
         raise InvalidArgument(
             "reservation_id is required", violations=[FieldViolation("reservation_id", "required")]
         )
+
+
+def _load_for_update(repo: Repository, tenant_id: str, reservation_id: str) -> Reservation:
+    _require_reservation_id(reservation_id)
     reservation = repo.get_reservation(tenant_id, reservation_id, for_update=True)
     if reservation is None:
         raise NotFound(f"reservation {reservation_id} not found")
@@ -716,6 +712,17 @@ def commit_reservation(
     domain.validate_idempotency_key(idempotency_key)
     now = _now(now)
     tenant = ctx.tenant_id
+    _require_reservation_id(reservation_id)
+
+    if uow.is_postgres:
+        try:
+            return uow.run_pg(
+                lambda pg: _commit_pg(pg, ctx, reservation_id, lines, policy, idempotency_key, now)
+            )
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # The key was already used by another commit: fall through to return its result.
 
     def work(repo: Repository) -> Reservation:
         reservation = _load_for_update(repo, tenant, reservation_id)
@@ -767,6 +774,181 @@ def commit_reservation(
             if stored:
                 return Reservation.from_dict(json.loads(stored))
         raise
+
+
+# --------------------------------------------------------------------------- PostgreSQL fast path
+# Same rules, locks and events as the Repository path above; statements batched into three round
+# trips (see the PostgreSQL section of repository.py for why and how).
+
+
+def _plan_and_commit(
+    pg: PgSession,
+    tenant_id: str,
+    policy: Policy,
+    now: datetime,
+    skus: set[str],
+    figures: Any,
+    available_delta: Mapping[str, int],
+) -> None:
+    """Compute the event from the fresh reads (domain.plan_publish, as _publish does) and send
+    alerts, outbox rows and COMMIT in one round trip."""
+    default = figures.default_threshold
+    plan = domain.plan_publish(
+        skus,
+        figures.states,
+        policy.default_low_stock_threshold if default is None else default,
+        figures.definitions,
+        figures.totals(),
+        figures.rules,
+        figures.sales,
+        available_delta,
+    )
+    opens = [
+        Alert(str(uuid.uuid4()), sku, AlertStatus.OPEN, threshold, available, now, None)
+        for sku, threshold, available in plan.opens
+    ]
+    events = [(STOCK_CHANGED, _event_payload(tenant_id, plan.snapshots))]
+    events += [(LOW_STOCK, _low_stock_payload(tenant_id, alert)) for alert in opens]
+    script = PgScript()
+    pg.add_alerts_and_events(script, tenant_id, opens, plan.closes, events, now)
+    script.commit()
+    pg.run(script)
+
+
+def _reserve_pg(
+    pg: PgSession, ctx: CallContext, cmd: ReserveCommand, policy: Policy, now: datetime, ttl: int
+) -> Reservation | None:
+    """reserve() on PostgreSQL; None hands over to the Repository path (an existing key, or no
+    default location yet — both rare, both handled there)."""
+    tenant = ctx.tenant_id
+    codes = {line.location_code for line in cmd.lines}
+    lookup = pg.reserve_lookup(tenant, cmd.idempotency_key, codes, [line.sku for line in cmd.lines])
+    if lookup.existing_id is not None or ("" in codes and "" not in lookup.locations):
+        return None
+    missing = sorted(codes - set(lookup.locations))
+    if missing:
+        raise NotFound(f"location {missing[0]} not found")
+    resolved = [
+        domain.ResolvedLine(
+            line.sku,
+            line.quantity,
+            lookup.locations[line.location_code].id,
+            lookup.locations[line.location_code].code,
+            tuple(lookup.definitions.get(line.sku, ())),
+        )
+        for line in cmd.lines
+    ]
+    lines, demands = domain.plan_reservation(resolved)
+    reservation = Reservation(
+        id=str(uuid.uuid4()),
+        order_ref=cmd.order_ref,
+        status=ReservationStatus.HELD,
+        lines=lines,
+        expires_at=now + timedelta(seconds=ttl),
+        created_at=now,
+        channel_connection_id=cmd.channel_connection_id,
+    )
+    delta = _sum_by_sku(demands, -1)
+    skus = set(delta) | lookup.containing
+    script = PgScript()  # the transaction was opened by reserve_lookup
+    pg.add_reservation(script, tenant, reservation, cmd.idempotency_key)
+    held_at = [
+        pg.add_stock_change(
+            script,
+            tenant,
+            demand,
+            now,
+            _movement(
+                demand.sku,
+                demand.location_id,
+                MovementKind.RESERVE,
+                0,
+                demand.quantity,
+                (0, 0),
+                ctx.actor,
+                reservation.id,
+                now,
+                note=cmd.order_ref,
+            ),
+        )
+        for demand in demands
+    ]
+    slot = pg.add_bump_and_read(
+        script, tenant, skus, now, now - timedelta(seconds=domain.SALES_WINDOW_SECONDS)
+    )
+    results = pg.run(script)
+    figures = pg.figures(results, slot)
+    shorts = [
+        (demand, figures.available_at(demand.sku, demand.location_id))
+        for demand, at in zip(demands, held_at, strict=True)
+        if not results[at]
+    ]
+    if shorts:
+        pg.rollback()
+        raise _insufficient(shorts)
+    _plan_and_commit(pg, tenant, policy, now, skus, figures, delta)
+    return reservation
+
+
+def _commit_pg(
+    pg: PgSession,
+    ctx: CallContext,
+    reservation_id: str,
+    lines: Sequence[tuple[str, int]],
+    policy: Policy,
+    idempotency_key: str,
+    now: datetime,
+) -> Reservation:
+    """commit_reservation() on PostgreSQL."""
+    tenant = ctx.tenant_id
+    loaded = pg.lock_reservation(tenant, reservation_id, "commit", idempotency_key)
+    if loaded is None:
+        raise NotFound(f"reservation {reservation_id} not found")
+    reservation, stored, containing = loaded
+    if stored:
+        return Reservation.from_dict(json.loads(stored))
+    plan = domain.plan_commit(reservation, lines)
+    demands = domain.settle(reservation, plan, commit=True)
+    reservation.status = domain.status_after_commit(reservation)
+    script = PgScript()
+    pg.add_settlement(script, reservation, now)
+    if idempotency_key:
+        response = json.dumps(reservation.to_dict(), separators=(",", ":"))
+        pg.add_idempotent_response(script, tenant, "commit", idempotency_key, response, now)
+    if reservation.channel_connection_id:
+        pg.add_sales(script, tenant, reservation.channel_connection_id, _sold_units(reservation, plan), now)
+    changed_at = [
+        pg.add_stock_change(
+            script,
+            tenant,
+            demand,
+            now,
+            _movement(
+                demand.sku,
+                demand.location_id,
+                MovementKind.COMMIT,
+                -demand.quantity,
+                -demand.quantity,
+                (0, 0),
+                ctx.actor,
+                reservation.id,
+                now,
+                note=reservation.order_ref,
+            ),
+        )
+        for demand in demands
+    ]
+    delta = {d.sku: 0 for d in demands}
+    skus = set(delta) | {bundle for bundle, component in containing if component in delta}
+    slot = pg.add_bump_and_read(
+        script, tenant, skus, now, now - timedelta(seconds=domain.SALES_WINDOW_SECONDS)
+    )
+    results = pg.run(script)
+    for demand, at in zip(demands, changed_at, strict=True):
+        if not results[at]:
+            raise RuntimeError(f"stock row ({demand.sku}, {demand.location_id}) of a reservation is missing")
+    _plan_and_commit(pg, tenant, policy, now, skus, pg.figures(results, slot), delta)
+    return reservation
 
 
 def _sold_units(reservation: Reservation, plan: Mapping[int, int]) -> dict[str, int]:
