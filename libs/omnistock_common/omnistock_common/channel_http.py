@@ -134,6 +134,22 @@ return string.format('%.6f', wait)
 """
 
 
+# Overwrite the bucket with the level the channel itself reports (Shopify's
+# throttleStatus.currentlyAvailable): the channel's figure is the truth, our debit was an estimate.
+_OBSERVE_SCRIPT = """
+local key = KEYS[1]
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local available = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tokens = math.max(0, math.min(capacity, available))
+redis.call('HSET', key, 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 60000)
+return 1
+"""
+
+
 class RedisTokenBucket:
     """Token bucket shared by every process that uses the same Redis and key.
 
@@ -158,6 +174,7 @@ class RedisTokenBucket:
         self.prefix = prefix
         self._sleep = sleep
         self._script = redis.register_script(_TAKE_SCRIPT)
+        self._observe_script = redis.register_script(_OBSERVE_SCRIPT)
 
     def try_take(self, key: str, cost: float = 1.0) -> float:
         """Take `cost` tokens now if possible; return 0.0, or the seconds to wait otherwise."""
@@ -168,6 +185,12 @@ class RedisTokenBucket:
 
     def acquire(self, key: str, cost: float = 1.0, max_wait: float = 30.0) -> None:
         _acquire_loop(self.try_take, self._sleep, time.monotonic, key, cost, max_wait)
+
+    def observe(self, key: str, available: float) -> None:
+        """Set the bucket to the level the channel reported (corrects our cost estimates)."""
+        self._observe_script(
+            keys=[self.prefix + key], args=[self.capacity, self.refill_per_second, available]
+        )
 
 
 class InMemoryTokenBucket:
@@ -206,6 +229,11 @@ class InMemoryTokenBucket:
 
     def acquire(self, key: str, cost: float = 1.0, max_wait: float = 30.0) -> None:
         _acquire_loop(self.try_take, self._sleep, self._clock, key, cost, max_wait)
+
+    def observe(self, key: str, available: float) -> None:
+        """Set the bucket to the level the channel reported (corrects our cost estimates)."""
+        with self._lock:
+            self._state[key] = (max(0.0, min(self.capacity, float(available))), self._clock())
 
 
 def _acquire_loop(
@@ -338,6 +366,7 @@ class ChannelHttpClient:
         throttle_delay: Callable[[httpx.Response], float | None] | None = None,
         max_wait: float = 30.0,
         rng: random.Random | None = None,
+        bucket_observer: Callable[[httpx.Response], float | None] | None = None,
     ) -> None:
         self._client = httpx.Client(
             base_url=base_url,
@@ -352,6 +381,8 @@ class ChannelHttpClient:
         self.retry = retry
         self._sleep = sleep
         self._throttle_delay = throttle_delay
+        # Reads the channel's own report of the bucket level (if it sends one) from a response.
+        self._bucket_observer = bucket_observer
         self._max_wait = max_wait
         self._rng = rng or random.Random()
         self.calls: list[CallRecord] = []
@@ -364,6 +395,14 @@ class ChannelHttpClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def _observe_bucket(self, response: httpx.Response) -> None:
+        if self._bucket_observer is None:
+            return
+        observe = getattr(self._limiter, "observe", None)
+        available = self._bucket_observer(response)
+        if available is not None and observe is not None:
+            observe(self.bucket_key, available)
 
     def request(
         self,
@@ -419,6 +458,7 @@ class ChannelHttpClient:
                 continue
 
             latency = (time.perf_counter() - started) * 1000
+            self._observe_bucket(response)
             status = response.status_code
             hint: float | None = None
             retry_reason: str | None = None

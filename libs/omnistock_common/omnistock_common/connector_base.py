@@ -161,6 +161,7 @@ def build_http_client(
     sleep: Callable[[float], None] | None = None,
     throttle_delay: Callable[[httpx.Response], float | None] | None = None,
     max_wait: float = 30.0,
+    bucket_observer: Callable[[httpx.Response], float | None] | None = None,
 ) -> ChannelHttpClient:
     """A ChannelHttpClient on settings["api_base_url"] (vendor host or sandbox), bucket per connection."""
     kwargs: dict[str, Any] = {}
@@ -177,6 +178,7 @@ def build_http_client(
         transport=transport,
         throttle_delay=throttle_delay,
         max_wait=max_wait,
+        bucket_observer=bucket_observer,
         **kwargs,
     )
 

@@ -367,3 +367,46 @@ def test_redis_bucket_refills_by_server_time(redis_url: str) -> None:
         assert float(fields[b"tokens"]) < 1.0
     finally:
         r.close()
+
+
+def test_bucket_follows_the_level_the_channel_reports() -> None:
+    """The channel's own bucket report replaces our estimate, up or down."""
+    clock = [0.0]
+    bucket = InMemoryTokenBucket(1000, 50, clock=lambda: clock[0], sleep=lambda _s: None)
+    assert bucket.try_take("k", 950) == 0.0
+    bucket.observe("k", 990)  # the channel only charged 10 of our 950
+    assert bucket.try_take("k", 900) == 0.0
+    bucket.observe("k", 0)  # someone else drained it
+    assert bucket.try_take("k", 100) == pytest.approx(2.0)
+
+
+def test_client_feeds_reported_levels_to_the_limiter() -> None:
+    observed: list[tuple[str, float]] = []
+
+    class Recording(InMemoryTokenBucket):
+        def observe(self, key: str, available: float) -> None:
+            observed.append((key, available))
+            super().observe(key, available)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": {}, "left": 777})
+
+    client = ChannelHttpClient(
+        base_url="http://channel.test",
+        limiter=Recording(1000, 50),
+        bucket_key="conn-1",
+        transport=httpx.MockTransport(handler),
+        bucket_observer=lambda response: float(response.json()["left"]),
+    )
+    client.request("POST", "/graphql.json", json={}, cost=500)
+    assert observed == [("conn-1", 777.0)]
+
+
+def test_redis_bucket_observe(redis_url: str) -> None:
+    import redis as redis_lib
+
+    bucket = RedisTokenBucket(redis_lib.Redis.from_url(redis_url), 1000, 50, prefix="omnistock:test:")
+    assert bucket.try_take("k", 1000) == 0.0
+    bucket.observe("k", 600)
+    assert bucket.try_take("k", 500) == 0.0
+    assert bucket.try_take("k", 500) > 0

@@ -49,6 +49,20 @@ def throttle_delay(response: httpx.Response) -> float | None:
     return p.throttle_wait(body)
 
 
+def reported_bucket_level(response: httpx.Response) -> float | None:
+    """ChannelHttpClient hook: the points Shopify says are left in the shop's GraphQL bucket
+    (`extensions.cost.throttleStatus.currentlyAvailable`). Our debit is the *requested* cost;
+    Shopify only charges the *actual* cost, so without this the local bucket would drain far
+    faster than the real one (an orders page is estimated at ~950 points but costs far less)."""
+    if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return p.currently_available(body)
+
+
 @dataclass(frozen=True)
 class ShopInfo:
     name: str

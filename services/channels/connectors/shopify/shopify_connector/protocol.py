@@ -654,6 +654,20 @@ def throttle_wait(body: Any, default: float = 1.0) -> float | None:
     return needed / rate
 
 
+def currently_available(body: Any) -> float | None:
+    """Points left in the shop's bucket per `extensions.cost.throttleStatus`, or None if absent."""
+    if not isinstance(body, Mapping):
+        return None
+    cost = (body.get("extensions") or {}).get("cost") or {}
+    status = cost.get("throttleStatus") if isinstance(cost, Mapping) else None
+    if not isinstance(status, Mapping) or status.get("currentlyAvailable") is None:
+        return None
+    try:
+        return float(status["currentlyAvailable"])
+    except (TypeError, ValueError):
+        return None
+
+
 def graphql_errors(body: Mapping[str, Any]) -> str | None:
     """Top-level GraphQL errors (syntax, access denied, ...), as one message; None when clean."""
     errors = body.get("errors")

@@ -33,7 +33,12 @@ from omnistock_common.connector_base import (
 )
 from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
 from shopify_connector import protocol as p
-from shopify_connector.client import ACCESS_TOKEN_HEADER, ShopifyClient, throttle_delay
+from shopify_connector.client import (
+    ACCESS_TOKEN_HEADER,
+    ShopifyClient,
+    reported_bucket_level,
+    throttle_delay,
+)
 from shopify_connector.config import Settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,7 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
             sleep=self._sleep,
             throttle_delay=throttle_delay,
             max_wait=self._settings.max_bucket_wait_seconds,
+            bucket_observer=reported_bucket_level,
         )
         refreshable = bool(connection.credentials.secrets.get("refresh_token"))
         try:

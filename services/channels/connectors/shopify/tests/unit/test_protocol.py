@@ -257,3 +257,12 @@ def test_authorization_url() -> None:
         "http://127.0.0.1:8701/admin/oauth/authorize?client_id=cid&scope=read_orders"
         "&redirect_uri=http%3A%2F%2Fx%2Fcb&state=s1"
     )
+
+
+def test_currently_available_reads_the_throttle_status() -> None:
+    from shopify_connector import protocol
+
+    body = {"data": {}, "extensions": {"cost": {"throttleStatus": {"currentlyAvailable": 842.5}}}}
+    assert protocol.currently_available(body) == 842.5
+    assert protocol.currently_available({"data": {}}) is None
+    assert protocol.currently_available([1, 2]) is None
