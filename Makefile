@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
-SERVICES := catalog inventory gateway
+SERVICES := catalog inventory channels gateway
 
 .PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock migrate bench up down clean
 
 help:
-	@echo "make run    - start gateway + services locally (SQLite under var/, local Redis/RabbitMQ)"
+	@echo "make run    - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make proto  - regenerate gRPC stubs from proto/"
@@ -86,6 +86,7 @@ lock:
 bench: venv
 	$(BIN)/python bench/catalog_import.py
 	$(BIN)/python bench/reservations.py
+	$(BIN)/python bench/sync_latency.py
 
 up:
 	docker compose up --build -d

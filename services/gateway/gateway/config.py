@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 # reads this file can forge tokens for a gateway running with it: create_app logs a loud warning.
 DEV_JWT_SECRET = "omnistock-dev-only-jwt-secret-change-me-0123456789"
 MIN_JWT_SECRET_BYTES = 32
+# What /readyz checks unless GATEWAY_BACKENDS says otherwise: every service the routes call, so a
+# load balancer never sends traffic to a gateway whose channels backend is down.
+DEFAULT_BACKENDS: tuple[str, ...] = ("catalog", "inventory", "channels")
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,7 @@ class Settings:
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     # name -> host:port of every backend the gateway calls; /readyz checks each of them.
     backends: Mapping[str, str] = field(
-        default_factory=lambda: {
-            name: f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}" for name in ("catalog", "inventory")
-        }
+        default_factory=lambda: {name: f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}" for name in DEFAULT_BACKENDS}
     )
     catalog_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['catalog']}"
     inventory_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['inventory']}"
@@ -75,7 +76,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if len(jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         env.problems.append(f"GATEWAY_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
 
-    backend_names = [name.strip() for name in env.str("GATEWAY_BACKENDS", "catalog,inventory").split(",")]
+    backend_names = [
+        name.strip() for name in env.str("GATEWAY_BACKENDS", ",".join(DEFAULT_BACKENDS)).split(",")
+    ]
     backends: dict[str, str] = {}
     for name in backend_names:
         if not name:

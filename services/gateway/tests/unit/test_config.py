@@ -13,7 +13,11 @@ def test_defaults_work_locally() -> None:
     assert settings.port == 8080
     assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("gateway.db")
     assert settings.uses_dev_jwt_secret and settings.jwt_secret == DEV_JWT_SECRET
-    assert dict(settings.backends) == {"catalog": "127.0.0.1:50051", "inventory": "127.0.0.1:50052"}
+    assert dict(settings.backends) == {
+        "catalog": "127.0.0.1:50051",
+        "inventory": "127.0.0.1:50052",
+        "channels": "127.0.0.1:50055",
+    }
     assert settings.access_token_ttl_seconds == 900
     assert settings.refresh_token_ttl_seconds == 30 * 24 * 3600
 

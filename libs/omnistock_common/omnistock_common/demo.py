@@ -1,0 +1,474 @@
+"""The demo tenant wired to both channel sandboxes, through the public REST API only.
+
+`make run` (omnistock_common.devrun) calls `ensure_demo` once every process is up, so a new user
+sees stock flow from OmniStock to a "Shopify" and a "WooCommerce" shop without any account. The
+full-stack test and the sync-latency benchmark drive the same `GatewayClient`, so the path a new
+user's data takes is the path the tests check.
+
+Everything here is idempotent across restarts: the SQLite files under var/ keep the tenant, its
+products, stock and connections, while the sandboxes keep their state in memory and start empty
+(or with their demo catalogue). So each start re-creates what the sandboxes lost (SKUs, the
+Shopify token), re-maps listings (remote ids change with every sandbox start) and asks for an
+inventory sync so the sandboxes show OmniStock's figures, not their seed figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlparse
+
+import httpx
+
+DEMO_EMAIL = "demo@omnistock.local"
+DEMO_PASSWORD = "omnistock-demo"
+WOO_API_PATH = "/wp-json/wc/v3"
+# Every call here is local; a generous timeout still fails fast when a process is wedged.
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=2.0)
+PAGE = 500
+
+T = TypeVar("T")
+
+
+class DemoError(RuntimeError):
+    """A step of the demo set-up failed; the message names the step and the server's answer."""
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    """One demo SKU: the same in OmniStock's catalog and in both sandboxes."""
+
+    sku: str
+    title: str
+    quantity: int
+    price: str
+
+
+def demo_catalogue() -> list[CatalogueItem]:
+    """The 20 SKUs the sandboxes load with `--demo` (channel_sandboxes.demo is the one list)."""
+    from channel_sandboxes.demo import DEMO_CATALOGUE
+
+    return [CatalogueItem(i["sku"], i["title"], i["quantity"], i["price"]) for i in DEMO_CATALOGUE]
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("error") or body)[:300]
+    return str(body)[:300]
+
+
+def expect(response: httpx.Response, *statuses: int, what: str) -> httpx.Response:
+    """Raise DemoError naming `what` unless the response has one of `statuses`."""
+    if response.status_code not in statuses:
+        raise DemoError(f"{what}: HTTP {response.status_code} {_detail(response)}")
+    return response
+
+
+def retry_until(fn: Callable[[], T], *, deadline: float, what: str, interval: float = 0.5) -> T:
+    """Call fn until it succeeds or `deadline` (monotonic) passes: processes start in any order."""
+    last: Exception | None = None
+    while True:
+        try:
+            return fn()
+        except (httpx.HTTPError, DemoError) as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise DemoError(f"{what}: gave up waiting ({last})")
+        time.sleep(interval)
+
+
+@dataclass
+class GatewayClient:
+    """A logged-in user of the REST API (the same calls the dashboard and the CLI make)."""
+
+    base_url: str
+    token: str = ""
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=HTTP_TIMEOUT))
+
+    @property
+    def api(self) -> str:
+        return self.base_url.rstrip("/") + "/api/v1"
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ---------------------------------------------------------------- auth
+    def register(self, tenant_name: str, email: str, password: str) -> None:
+        response = self.http.post(
+            f"{self.api}/auth/register",
+            json={"tenant_name": tenant_name, "email": email, "password": password},
+        )
+        self.token = expect(response, 201, what="register").json()["access_token"]
+
+    def login(self, email: str, password: str) -> None:
+        response = self.http.post(f"{self.api}/auth/login", json={"email": email, "password": password})
+        self.token = expect(response, 200, what=f"log in as {email}").json()["access_token"]
+
+    # ---------------------------------------------------------------- catalog + stock
+    def catalog_skus(self) -> set[str]:
+        skus: set[str] = set()
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+            page = expect(
+                self.http.get(f"{self.api}/products", params=params, headers=self._auth()),
+                200,
+                what="list products",
+            ).json()
+            skus.update(v["sku"] for p in page["items"] for v in p["variants"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return skus
+
+    def create_products(self, items: Iterable[CatalogueItem], currency: str = "USD") -> int:
+        """One product per SKU; returns how many were created."""
+        created = 0
+        for item in items:
+            body = {
+                "title": item.title,
+                "variants": [{"sku": item.sku, "price": {"amount": item.price, "currency": currency}}],
+            }
+            response = self.http.post(f"{self.api}/products", json=body, headers=self._auth())
+            expect(response, 201, what=f"create product {item.sku}")
+            created += 1
+        return created
+
+    def stocked_skus(self) -> set[str]:
+        skus: set[str] = set()
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+            page = expect(
+                self.http.get(f"{self.api}/inventory", params=params, headers=self._auth()),
+                200,
+                what="list stock levels",
+            ).json()
+            skus.update(level["sku"] for level in page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return skus
+
+    def set_stock(self, quantities: dict[str, int], *, reason: str = "received", note: str = "") -> None:
+        """Absolute on-hand counts at the default location, in batches of 10,000 lines."""
+        items = [{"sku": sku, "set": qty, "reason": reason, "note": note} for sku, qty in quantities.items()]
+        for start in range(0, len(items), 10_000):
+            response = self.http.post(
+                f"{self.api}/inventory/adjustments/batch",
+                json={"items": items[start : start + 10_000]},
+                headers=self._auth(),
+            )
+            body = expect(response, 200, what="set stock").json()
+            if body["failed"]:
+                errors = [r["error"] for r in body["results"] if r.get("error")][:3]
+                raise DemoError(f"set stock: {body['failed']} lines refused, e.g. {errors}")
+
+    def adjust(self, sku: str, delta: int, *, reason: str = "correction") -> dict[str, Any]:
+        response = self.http.post(
+            f"{self.api}/inventory/adjustments",
+            json={"sku": sku, "delta": delta, "reason": reason},
+            headers=self._auth(),
+        )
+        return dict(expect(response, 200, what=f"adjust {sku}").json())
+
+    def stock(self, sku: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.api}/inventory/{sku}", headers=self._auth())
+        return dict(expect(response, 200, what=f"stock of {sku}").json())
+
+    # ---------------------------------------------------------------- channels
+    def connections(self) -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.api}/channels", headers=self._auth())
+        return list(expect(response, 200, what="list connections").json()["items"])
+
+    def delete_connection(self, connection_id: str) -> None:
+        response = self.http.delete(f"{self.api}/channels/{connection_id}", headers=self._auth())
+        expect(response, 204, 404, what=f"delete connection {connection_id}")
+
+    def connect_woocommerce(
+        self, api_base_url: str, consumer_key: str, consumer_secret: str, name: str = ""
+    ) -> dict[str, Any]:
+        """API-key connection; the channels service validates the keys against the store first."""
+        response = self.http.post(
+            f"{self.api}/channels",
+            json={
+                "type": "woocommerce",
+                "name": name,
+                "settings": {"api_base_url": api_base_url},
+                "credentials": {"consumer_key": consumer_key, "consumer_secret": consumer_secret},
+            },
+            headers=self._auth(),
+        )
+        return dict(expect(response, 201, what="connect WooCommerce").json())
+
+    def connect_shopify(self, shop_domain: str, api_base_url: str, name: str = "") -> dict[str, Any]:
+        """The real OAuth code flow, with this client playing the merchant's browser.
+
+        start (302 to the shop's consent page, signed state) -> the sandbox approves at once and
+        302s to the gateway's callback with a code and Shopify's HMAC -> the callback exchanges
+        the code and stores the encrypted token.
+        """
+        query = urlencode({"shop": shop_domain, "api_base_url": api_base_url, "name": name})
+        start = self.http.get(f"{self.api}/channels/shopify/oauth/start?{query}", headers=self._auth())
+        consent_url = expect(start, 302, what="start Shopify OAuth").headers["location"]
+        consent = expect(self.http.get(consent_url), 302, what="Shopify consent page")
+        callback = urlparse(consent.headers["location"])
+        # The redirect_uri is PUBLIC_BASE_URL's; call our own gateway with its path and query.
+        done = self.http.get(f"{self.base_url.rstrip('/')}{callback.path}?{callback.query}")
+        return dict(expect(done, 200, what="Shopify OAuth callback").json())
+
+    def auto_map(self, connection_id: str, skus: Sequence[str] = ()) -> dict[str, Any]:
+        response = self.http.post(
+            f"{self.api}/channels/{connection_id}/listings/auto-map",
+            json={"skus": list(skus)},
+            headers=self._auth(),
+        )
+        return dict(expect(response, 200, what=f"auto-map listings of {connection_id}").json())
+
+    def auto_map_response(self, connection_id: str) -> httpx.Response:
+        """The raw answer, for callers that decide what a refusal means (e.g. a stale token)."""
+        return self.http.post(
+            f"{self.api}/channels/{connection_id}/listings/auto-map", json={"skus": []}, headers=self._auth()
+        )
+
+    def request_sync(self, connection_id: str, scope: str = "inventory") -> str:
+        response = self.http.post(
+            f"{self.api}/channels/{connection_id}/sync", json={"scope": scope}, headers=self._auth()
+        )
+        return str(expect(response, 202, what=f"request a sync of {connection_id}").json()["job_id"])
+
+
+class Sandbox:
+    """The `/_sandbox/*` control API of one channel sandbox (either vendor; same shapes)."""
+
+    def __init__(self, base_url: str, http: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http or httpx.Client(timeout=HTTP_TIMEOUT)
+
+    def config(self) -> dict[str, Any]:
+        return dict(
+            expect(self.http.get(f"{self.base_url}/_sandbox/config"), 200, what="sandbox config").json()
+        )
+
+    def inventory(self) -> dict[str, int]:
+        response = self.http.get(f"{self.base_url}/_sandbox/inventory")
+        return {str(k): int(v) for k, v in expect(response, 200, what="sandbox inventory").json().items()}
+
+    def add_products(self, items: Sequence[CatalogueItem], batch: int = 500) -> None:
+        for start in range(0, len(items), batch):
+            chunk = [
+                {"sku": i.sku, "title": i.title, "quantity": i.quantity, "price": i.price}
+                for i in items[start : start + batch]
+            ]
+            response = self.http.post(f"{self.base_url}/_sandbox/products", json={"items": chunk})
+            expect(response, 201, what=f"add products to the sandbox at {self.base_url}")
+
+    def calls(self) -> dict[str, Any]:
+        return dict(
+            expect(self.http.get(f"{self.base_url}/_sandbox/calls"), 200, what="sandbox calls").json()
+        )
+
+    def reset_calls(self) -> None:
+        expect(self.http.post(f"{self.base_url}/_sandbox/calls/reset"), 200, what="reset sandbox calls")
+
+
+@dataclass
+class ChannelReport:
+    """What the demo set-up did with one channel, for the start-up banner."""
+
+    channel: str
+    connection_id: str
+    name: str
+    status: str
+    mapped: int
+    unmapped: list[str]
+    action: str  # "connected", "reconnected" or "kept"
+    sandbox_url: str
+
+
+@dataclass
+class DemoReport:
+    products_created: int = 0
+    stock_seeded: int = 0
+    sandbox_skus_added: dict[str, int] = field(default_factory=dict)
+    channels: list[ChannelReport] = field(default_factory=list)
+
+    def lines(self, gateway_url: str) -> list[str]:
+        out = [
+            f" Demo tenant: {DEMO_EMAIL} / {DEMO_PASSWORD} "
+            f"({self.products_created} products created, stock seeded for {self.stock_seeded} SKUs this start)"
+        ]
+        for ch in self.channels:
+            out.append(
+                f"   {ch.channel:<12} {ch.action:<11} {ch.status:<10} connection {ch.connection_id} "
+                f"({ch.mapped} SKUs mapped{f', unmapped: {ch.unmapped}' if ch.unmapped else ''})"
+            )
+        out.append(" Watch stock arrive in the sandboxes:")
+        for ch in self.channels:
+            out.append(f"   curl -s {ch.sandbox_url}/_sandbox/inventory        # {ch.channel}")
+        out += [
+            " Change stock as the demo user, e.g.:",
+            f"   TOKEN=$(curl -s -X POST {gateway_url}/api/v1/auth/login -H 'content-type: application/json' \\",
+            f'     -d \'{{"email":"{DEMO_EMAIL}","password":"{DEMO_PASSWORD}"}}\' '
+            "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+            f'   curl -s -X POST {gateway_url}/api/v1/inventory/adjustments -H "Authorization: Bearer $TOKEN" \\',
+            '     -H \'content-type: application/json\' -d \'{"sku":"MUG-CER-11","delta":-5,"reason":"sale"}\'',
+        ]
+        return out
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def _ensure_catalog_and_stock(
+    client: GatewayClient, items: Sequence[CatalogueItem], report: DemoReport
+) -> None:
+    """Create missing products; seed stock only for SKUs that never had any (user changes persist)."""
+    existing = client.catalog_skus()
+    report.products_created = client.create_products(i for i in items if i.sku not in existing)
+    stocked = client.stocked_skus()
+    missing = {i.sku: i.quantity for i in items if i.sku not in stocked}
+    if missing:
+        client.set_stock(missing, note="demo stock (make run)")
+    report.stock_seeded = len(missing)
+
+
+def _ensure_sandbox_skus(sandbox: Sandbox, items: Sequence[CatalogueItem]) -> int:
+    have = sandbox.inventory()
+    missing = [i for i in items if i.sku not in have]
+    if missing:
+        sandbox.add_products(missing)
+    return len(missing)
+
+
+def _stale(connections: list[dict[str, Any]], channel: str, api_base_url: str) -> list[dict[str, Any]]:
+    """The demo tenant's connections of `channel` that do not point at the running sandbox."""
+    return [
+        c
+        for c in connections
+        if c["type"] == channel and not _same_url(c["settings"].get("api_base_url", ""), api_base_url)
+    ]
+
+
+def _current(connections: list[dict[str, Any]], channel: str, api_base_url: str) -> dict[str, Any] | None:
+    for c in connections:
+        if c["type"] == channel and _same_url(c["settings"].get("api_base_url", ""), api_base_url):
+            return c
+    return None
+
+
+def _map(
+    client: GatewayClient, conn: dict[str, Any], action: str, channel: str, sandbox_url: str
+) -> ChannelReport:
+    mapped = client.auto_map(conn["id"])
+    client.request_sync(conn["id"], "inventory")
+    fresh = next((c for c in client.connections() if c["id"] == conn["id"]), conn)
+    return ChannelReport(
+        channel=channel,
+        connection_id=conn["id"],
+        name=conn["name"],
+        status=fresh["status"],
+        mapped=int(mapped["mapped"]),
+        unmapped=list(mapped["unmapped_skus"]),
+        action=action,
+        sandbox_url=sandbox_url,
+    )
+
+
+def ensure_woocommerce(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
+    """Keep a working key connection to the running sandbox; replace one pointing elsewhere."""
+    config = sandbox.config()
+    api_base = config["api_base"]
+    connections = client.connections()
+    for old in _stale(connections, "woocommerce", api_base):
+        client.delete_connection(old["id"])
+    conn = _current(connections, "woocommerce", api_base)
+    action = "kept"
+    if conn is not None and conn["status"] == "disconnected":
+        client.delete_connection(conn["id"])
+        conn = None
+    if conn is None:
+        conn = client.connect_woocommerce(
+            api_base, config["consumer_key"], config["consumer_secret"], name="Demo WooCommerce"
+        )
+        action = "connected"
+    return _map(client, conn, action, "WooCommerce", sandbox.base_url)
+
+
+def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
+    """Keep the OAuth connection if its token still works, otherwise connect again.
+
+    The sandbox forgets every token when it restarts, so after a `make run` restart the stored
+    token is refused: the channels service marks the connection disconnected (or the call is
+    refused), and we delete it and run the OAuth flow again.
+    """
+    config = sandbox.config()
+    api_base = config["base_url"]
+    connections = client.connections()
+    for old in _stale(connections, "shopify", api_base):
+        client.delete_connection(old["id"])
+    conn = _current(connections, "shopify", api_base)
+    action = "connected"
+    if conn is not None:
+        if conn["status"] != "disconnected" and client.auto_map_response(conn["id"]).status_code == 200:
+            action = "kept"
+        else:
+            client.delete_connection(conn["id"])
+            conn = None
+            action = "reconnected"
+    if conn is None:
+        conn = client.connect_shopify(config["shop_domain"], api_base, name="Demo Shopify")
+    return _map(client, conn, action, "Shopify", sandbox.base_url)
+
+
+def ensure_demo(
+    gateway_url: str,
+    shopify_sandbox_url: str,
+    woocommerce_sandbox_url: str,
+    *,
+    email: str = DEMO_EMAIL,
+    password: str = DEMO_PASSWORD,
+    items: Sequence[CatalogueItem] | None = None,
+    wait_seconds: float = 60.0,
+) -> DemoReport:
+    """Bring the demo tenant to: demo products + stock, both sandboxes connected and mapped.
+
+    The tenant itself must exist (gateway.seed_demo). Waits up to `wait_seconds` for the
+    sandboxes and connectors to answer, since `make run` starts every process at once.
+    """
+    catalogue = list(items if items is not None else demo_catalogue())
+    deadline = time.monotonic() + wait_seconds
+    report = DemoReport()
+    client = GatewayClient(gateway_url)
+    shopify, woo = Sandbox(shopify_sandbox_url, client.http), Sandbox(woocommerce_sandbox_url, client.http)
+    try:
+        retry_until(lambda: client.login(email, password), deadline=deadline, what="log in as the demo user")
+        retry_until(
+            lambda: _ensure_catalog_and_stock(client, catalogue, report),
+            deadline=deadline,
+            what="demo products and stock",
+        )
+        for name, sandbox in (("shopify", shopify), ("woocommerce", woo)):
+            report.sandbox_skus_added[name] = retry_until(
+                lambda sandbox=sandbox: _ensure_sandbox_skus(sandbox, catalogue),
+                deadline=deadline,
+                what=f"demo SKUs in the {name} sandbox",
+            )
+        # The connector processes may still be starting: a refused connect is retried.
+        report.channels.append(
+            retry_until(lambda: ensure_woocommerce(client, woo), deadline=deadline, what="WooCommerce")
+        )
+        report.channels.append(
+            retry_until(lambda: ensure_shopify(client, shopify), deadline=deadline, what="Shopify")
+        )
+    finally:
+        client.close()
+    return report
