@@ -182,3 +182,39 @@ notification_settings = Table(
 )
 
 outbox = outbox_table(metadata)
+
+# ------------------------------------------------------------------ sync engine (migration 0002)
+
+channel_commitments = Table(
+    "channel_commitments",
+    metadata,
+    # Units a channel has sold (an order seen by webhook or poll) that OmniStock has not imported
+    # yet. The sync engine subtracts the pending ones of a tenant's SKU from what it pushes to
+    # EVERY connection, so a unit sold on one channel is never relisted on another.
+    Column("tenant_id", String(64), nullable=False),
+    Column("connection_id", String(36), nullable=False),
+    Column("external_order_id", String(255), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    # pending -> imported (the orders service imported the order) | cancelled (the channel did).
+    Column("status", String(16), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("connection_id", "external_order_id", "sku"),
+    Index(None, "tenant_id", "sku", "status"),
+)
+
+order_sync_state = Table(
+    "order_sync_state",
+    metadata,
+    # Per connection: where the order poll resumes, and since when its orders are known current.
+    Column("connection_id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    # Newest `updated_at` among the orders seen so far (the poll re-reads an overlap before it).
+    Column("updated_since", UTCDateTime, nullable=True),
+    # Start of the last poll that completed: every order placed before it is in channel_commitments.
+    Column("current_as_of", UTCDateTime, nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Index(None, "tenant_id"),
+)

@@ -1,0 +1,362 @@
+"""In-flight order protection: never relist a unit a channel has sold but OmniStock has not imported.
+
+Why: between an order being placed on one channel and the orders service importing it (and
+reserving the stock in inventory), inventory still counts the sold unit as available. Every tool
+we studied pushes that stale figure to the other channels, so a sold-out item gets relisted and
+sold twice. We close the gap with two rules:
+
+1. **Commitments.** Each order line a channel reports (order webhook parsed by the connector, or an
+   order poll through FetchOrders) is stored in `channel_commitments` (unique per connection,
+   external order id and SKU) as `pending`. The quantity pushed to ANY connection of the tenant is
+   `max(0, figure - pending commitments of that SKU on all connections)`. A new commitment marks
+   every other connection listing the SKU dirty, so the lower figure goes out at once. Commitments
+   stay pending until the orders service imports the order (`mark_imported`) or the channel cancels
+   it (`cancelled`); nothing here expires them.
+2. **Increases wait for fresh orders.** A decrease is pushed at once. An increase above what the
+   channel last acknowledged is pushed only once every connection of the tenant has completed an
+   order poll that *started after* the increase was recorded (`ensure_orders_current`): any order
+   placed before the increase is then a commitment and already subtracted. If a poll fails the
+   increase waits; decreases never wait.
+
+Limits: a disconnected connection cannot be polled and is left out of rule 2; orders placed between
+the last poll and the push itself (well under a second) are not covered, because no channel lets
+us read and write atomically; clocks of the worker replicas are assumed to agree to well under the
+poll overlap window.
+
+Plain functions over the channels UnitOfWork, a Redis client and the ConnectionCaller: nothing here
+knows nameko or eventlet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection as SqlConnection
+
+from channels import models
+from channels.calls import ConnectionCaller
+from channels.domain import ConnectionStatus
+from channels.repository import UnitOfWork
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+IMPORTED = "imported"
+CANCELLED = "cancelled"
+_CANCELLED_STATUSES = {cpb.ORDER_STATUS_CANCELLED, cpb.ORDER_STATUS_REFUNDED}
+# Single-flight + short cache of order polls: at most one poll per connection per interval,
+# across every replica (SET NX PX, never released early).
+POLL_GATE_PREFIX = "omnistock:orders-poll:"
+ORDER_PAGE = 100
+MAX_ORDER_PAGES = 1000
+
+# Called with (tenant_id, connection_id that saw the orders, SKUs whose commitments changed).
+CommitmentsChanged = Callable[[str, str, Sequence[str]], None]
+
+
+class GateRedis(Protocol):
+    def set(self, name: str, value: str, *, nx: bool = ..., px: int | None = ...) -> Any: ...
+
+
+@dataclass(frozen=True)
+class OrderPollSettings:
+    """How far back the first poll looks, how much each poll re-reads, how often it may run."""
+
+    first_lookback: timedelta = timedelta(hours=24)
+    overlap: timedelta = timedelta(minutes=5)
+    min_interval: timedelta = timedelta(seconds=1)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(conn: SqlConnection, table: Any) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _dt(stamp: Timestamp) -> datetime | None:
+    return stamp.ToDatetime(tzinfo=UTC) if (stamp.seconds or stamp.nanos) else None
+
+
+# ---------------------------------------------------------------------------- commitments
+def order_lines(orders: Iterable[cpb.ChannelOrder]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(external order id, sku) -> (units, status); lines of one SKU in one order are summed."""
+    lines: dict[tuple[str, str], tuple[int, str]] = {}
+    for order in orders:
+        if not order.external_id:
+            continue
+        status = CANCELLED if order.status in _CANCELLED_STATUSES else PENDING
+        for line in order.lines:
+            if not line.sku or line.quantity <= 0:
+                continue
+            key = (order.external_id[:255], line.sku[:128])
+            units = lines.get(key, (0, status))[0] + int(line.quantity)
+            lines[key] = (units, status)
+    return lines
+
+
+def store_commitments(
+    conn: SqlConnection,
+    tenant_id: str,
+    connection_id: str,
+    orders: Iterable[cpb.ChannelOrder],
+    now: datetime,
+) -> list[str]:
+    """Upsert the orders' lines in the caller's transaction; returns SKUs whose figure changed.
+
+    A line already marked `imported` is never moved back (the orders service owns it then); a
+    repeat of the same webhook or poll changes nothing and reports nothing.
+    """
+    lines = order_lines(orders)
+    if not lines:
+        return []
+    t = models.channel_commitments
+    keys = list(lines)
+    existing: dict[tuple[str, str], tuple[int, str]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = conn.execute(
+            select(t.c.external_order_id, t.c.sku, t.c.quantity, t.c.status).where(
+                t.c.connection_id == connection_id,
+                tuple_(t.c.external_order_id, t.c.sku).in_(chunk),
+            )
+        )
+        existing.update({(r.external_order_id, r.sku): (int(r.quantity), r.status) for r in rows})
+    changed: set[str] = set()
+    for (order_id, sku), (units, status) in lines.items():
+        before = existing.get((order_id, sku))
+        if before is not None and (before[1] == IMPORTED or before == (units, status)):
+            continue
+        stmt = _insert(conn, t).values(
+            tenant_id=tenant_id,
+            connection_id=connection_id,
+            external_order_id=order_id,
+            sku=sku,
+            quantity=units,
+            status=status,
+            seen_at=now,
+            updated_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.connection_id, t.c.external_order_id, t.c.sku],
+            set_={"quantity": stmt.excluded.quantity, "status": stmt.excluded.status, "updated_at": now},
+            where=t.c.status != IMPORTED,
+        )
+        conn.execute(stmt)
+        changed.add(sku)
+    return sorted(changed)
+
+
+def pending_commitments(conn: SqlConnection, tenant_id: str, skus: Sequence[str]) -> dict[str, int]:
+    """Units sold on any connection of the tenant and not imported yet, per SKU."""
+    t = models.channel_commitments
+    totals: dict[str, int] = {}
+    unique = list(dict.fromkeys(skus))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = conn.execute(
+            select(t.c.sku, func.sum(t.c.quantity).label("units"))
+            .where(t.c.tenant_id == tenant_id, t.c.status == PENDING, t.c.sku.in_(chunk))
+            .group_by(t.c.sku)
+        )
+        totals.update({r.sku: int(r.units or 0) for r in rows})
+    return totals
+
+
+def mark_imported(uow: UnitOfWork, tenant_id: str, connection_id: str, external_order_id: str) -> int:
+    """For the orders service: the order is imported (its stock is reserved in inventory now), so
+    its lines stop reducing what the channels see. Returns the lines changed."""
+    t = models.channel_commitments
+
+    def work(repo: Any) -> int:
+        result = repo.conn.execute(
+            update(t)
+            .where(
+                t.c.tenant_id == tenant_id,
+                t.c.connection_id == connection_id,
+                t.c.external_order_id == external_order_id,
+                t.c.status == PENDING,
+            )
+            .values(status=IMPORTED, updated_at=_utcnow())
+        )
+        return int(result.rowcount or 0)
+
+    return uow.run(work)
+
+
+# ---------------------------------------------------------------------------- order polls
+@dataclass(frozen=True)
+class PollState:
+    updated_since: datetime | None
+    current_as_of: datetime | None
+    last_attempt_at: datetime | None
+
+
+def poll_states(conn: SqlConnection, tenant_id: str) -> dict[str, PollState]:
+    t = models.order_sync_state
+    rows = conn.execute(select(t).where(t.c.tenant_id == tenant_id))
+    return {r.connection_id: PollState(r.updated_since, r.current_as_of, r.last_attempt_at) for r in rows}
+
+
+def _save_state(conn: SqlConnection, tenant_id: str, connection_id: str, values: Mapping[str, Any]) -> None:
+    t = models.order_sync_state
+    stmt = _insert(conn, t).values(
+        **{"connection_id": connection_id, "tenant_id": tenant_id, "last_error": "", **dict(values)}
+    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=[t.c.connection_id], set_=dict(values)))
+
+
+def poll_orders(
+    caller: ConnectionCaller,
+    uow: UnitOfWork,
+    tenant_id: str,
+    connection_id: str,
+    *,
+    settings: OrderPollSettings = OrderPollSettings(),
+    on_changed: CommitmentsChanged | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> list[str]:
+    """FetchOrders since the connection's cursor (minus the overlap window) through
+    with_connection, store every line as a commitment, advance the cursor and record that the
+    connection's orders are current as of the poll's START. Raises the connector's DomainError on
+    failure (the cursor and `current_as_of` then stay where they were)."""
+    started = clock()
+    with uow.transaction() as repo:
+        state = poll_states(repo.conn, tenant_id).get(connection_id)
+    base = state.updated_since if state and state.updated_since else started - settings.first_lookback
+    since = base - settings.overlap
+    stamp = Timestamp()
+    stamp.FromDatetime(since)
+    orders: list[cpb.ChannelOrder] = []
+    cursor = ""
+    seen: set[str] = set()
+    try:
+        for _ in range(MAX_ORDER_PAGES):
+            reply = caller.with_connection(
+                tenant_id,
+                connection_id,
+                "fetch_orders",
+                lambda stub, conn, cursor=cursor: stub.FetchOrders(
+                    cpb.FetchOrdersRequest(
+                        connection=conn, updated_since=stamp, cursor=cursor, limit=ORDER_PAGE
+                    )
+                ),
+            )
+            orders.extend(reply.orders)
+            cursor = reply.next_cursor
+            if not cursor or cursor in seen:
+                break
+            seen.add(cursor)
+    except DomainError as exc:
+        message = str(exc)
+        uow.run(
+            lambda repo: _save_state(
+                repo.conn,
+                tenant_id,
+                connection_id,
+                {"last_attempt_at": started, "last_error": message[:2000]},
+            )
+        )
+        raise
+    newest = max((d for d in (_dt(o.updated_at) for o in orders) if d is not None), default=None)
+    cursor_at = max(filter(None, (newest, state.updated_since if state else None)), default=None)
+    # Never move the cursor past the poll's own start: an order updated later is for the next poll.
+    cursor_at = min(cursor_at, started) if cursor_at else started - settings.overlap
+
+    def work(repo: Any) -> list[str]:
+        changed = store_commitments(repo.conn, tenant_id, connection_id, orders, clock())
+        _save_state(
+            repo.conn,
+            tenant_id,
+            connection_id,
+            {
+                "updated_since": cursor_at,
+                "current_as_of": started,
+                "last_attempt_at": started,
+                "last_error": "",
+            },
+        )
+        return changed
+
+    changed = uow.run(work)
+    if changed and on_changed is not None:
+        on_changed(tenant_id, connection_id, changed)
+    return changed
+
+
+def live_connections(uow: UnitOfWork, tenant_id: str) -> list[tuple[str, str]]:
+    """(connection id, type) of every connection of the tenant that can still be called."""
+    t = models.connections
+    with uow.transaction() as repo:
+        rows = repo.conn.execute(
+            select(t.c.id, t.c.type).where(
+                and_(t.c.tenant_id == tenant_id, t.c.status != ConnectionStatus.DISCONNECTED.value)
+            )
+        )
+        return [(r.id, r.type) for r in rows]
+
+
+def ensure_orders_current(
+    caller: ConnectionCaller,
+    uow: UnitOfWork,
+    redis: GateRedis,
+    tenant_id: str,
+    as_of: datetime,
+    *,
+    settings: OrderPollSettings = OrderPollSettings(),
+    on_changed: CommitmentsChanged | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> bool:
+    """True once every live connection of the tenant completed an order poll that started at or
+    after `as_of`; polls the stale ones itself. False (the increase must wait) when a poll failed
+    or another poll of that connection ran within `settings.min_interval` but is not recent enough."""
+    with uow.transaction() as repo:
+        states = poll_states(repo.conn, tenant_id)
+    current = True
+    for connection_id, _kind in live_connections(uow, tenant_id):
+        state = states.get(connection_id)
+        if state and state.current_as_of and state.current_as_of >= as_of:
+            continue
+        gate = int(settings.min_interval.total_seconds() * 1000)
+        if not redis.set(POLL_GATE_PREFIX + connection_id, "1", nx=True, px=max(gate, 1)):
+            current = False  # polled (or being polled) a moment ago: retry on a later flush
+            continue
+        try:
+            poll_orders(
+                caller, uow, tenant_id, connection_id, settings=settings, on_changed=on_changed, clock=clock
+            )
+        except DomainError as exc:
+            log.warning(
+                "order poll of connection %s failed; increases wait: %s",
+                connection_id,
+                exc,
+                extra={"tenant": tenant_id},
+            )
+            current = False
+    return current
+
+
+__all__ = [
+    "CANCELLED",
+    "IMPORTED",
+    "PENDING",
+    "OrderPollSettings",
+    "ensure_orders_current",
+    "live_connections",
+    "mark_imported",
+    "order_lines",
+    "pending_commitments",
+    "poll_orders",
+    "poll_states",
+    "store_commitments",
+]

@@ -1,0 +1,213 @@
+"""Fixtures of the sync engine tests: the REAL Shopify and WooCommerce sandboxes and connector
+services, the real channels gRPC server (its composition root) with a tenant connected to both
+channels (Shopify by OAuth against the sandbox, WooCommerce by keys), listings auto-mapped from
+the sandboxes' catalogues, and a SyncEngine over the server's own UnitOfWork and ConnectionCaller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+import redis as redis_lib
+
+from channel_sandboxes.common import serve
+from channel_sandboxes.shopify.app import ShopifyConfig
+from channel_sandboxes.shopify.app import create_app as shopify_sandbox
+from channel_sandboxes.woocommerce.app import WooConfig
+from channel_sandboxes.woocommerce.app import create_app as woo_sandbox
+from channels import protection, sync
+from channels.config import load_settings
+from channels.server import Channels, build
+from omnistock_common.context import CallContext
+from omnistock_common.migrations import upgrade
+from shopify_connector import config as shopify_config
+from shopify_connector import server as shopify_server
+from woocommerce_connector import config as woo_config
+from woocommerce_connector import server as woo_server
+
+TENANT = "tenant-sync"
+STATE_SECRET = "sync-tests-oauth-state-secret-0123456789"
+
+
+@dataclass
+class Sandbox:
+    """One sandbox over HTTP: its control API and the vendor's inventory view."""
+
+    url: str
+    http: httpx.Client
+
+    def inventory(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.http.get("/_sandbox/inventory").json().items()}
+
+    def calls(self) -> dict[str, Any]:
+        return dict(self.http.get("/_sandbox/calls").json())
+
+    def reset_calls(self) -> None:
+        self.http.post("/_sandbox/calls/reset")
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return self.http.post(path, json=body or {})
+
+
+@dataclass
+class Stack:
+    channels: Channels
+    redis: redis_lib.Redis
+    engine: sync.SyncEngine
+    shopify: Sandbox
+    woo: Sandbox
+    shopify_id: str = ""
+    woo_id: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    database_url: str = ""
+
+    @property
+    def ctx(self) -> CallContext:
+        return CallContext(tenant_id=TENANT, user_id="tester")
+
+    def seed(self, skus: dict[str, int]) -> None:
+        """Create the SKUs in both sandboxes with these quantities and map them on both connections."""
+        items = [{"sku": s, "title": s, "quantity": q, "price": "10.00"} for s, q in skus.items()]
+        for box in (self.shopify, self.woo):
+            for start in range(0, len(items), 250):
+                reply = box.post("/_sandbox/products", {"items": items[start : start + 250]})
+                assert reply.status_code == 201, reply.text
+        for connection_id in (self.shopify_id, self.woo_id):
+            result = self.channels.service.auto_map(self.ctx, connection_id, list(skus))
+            assert not result.unmapped_skus, result.unmapped_skus
+
+    def event(
+        self, changes: dict[str, tuple[int, int]], channels: dict[str, dict[str, int]] | None = None
+    ) -> dict[str, Any]:
+        """An inventory.stock_changed payload: sku -> (available, version)."""
+        return {
+            "tenant_id": TENANT,
+            "skus": [
+                {
+                    "sku": sku,
+                    "available": available,
+                    "on_hand": available,
+                    "reserved": 0,
+                    "version": version,
+                    "channels": [
+                        {"connection_id": cid, "channel": "x", "available_to_sell": ats}
+                        for cid, ats in (channels or {}).get(sku, {}).items()
+                    ],
+                }
+                for sku, (available, version) in changes.items()
+            ],
+        }
+
+    def record(self, payload: dict[str, Any]) -> int:
+        return sync.record_stock_changes(
+            self.redis, self.channels.service.uow, payload, settings=self.engine.settings
+        )
+
+    def flush_until(self, done: Callable[[], bool], deadline: float = 60.0) -> None:
+        """Run the flusher (as the worker's timer would) until `done()` or the deadline."""
+        give_up = time.monotonic() + deadline
+        while not done():
+            assert time.monotonic() < give_up, "condition not reached before the deadline"
+            sync.flush_due(self.engine)
+            time.sleep(0.02)
+
+    def sync_log(self, connection_id: str, limit: int = 200) -> list[Any]:
+        with self.channels.service.uow.transaction() as repo:
+            return repo.list_sync_log(TENANT, connection_id, limit)
+
+    def connection(self, connection_id: str) -> Any:
+        return self.channels.service.get_connection(self.ctx, connection_id)
+
+    def listing(self, connection_id: str, sku: str) -> Any:
+        with self.channels.service.uow.transaction() as repo:
+            return repo.get_listing(TENANT, connection_id, sku)
+
+
+def fast_settings() -> sync.SyncSettings:
+    """Short delays so failure/recovery tests run in seconds (the logic is the production one)."""
+    return sync.SyncSettings(
+        coalesce_delay=timedelta(0),
+        backoff_base=timedelta(milliseconds=100),
+        backoff_cap=timedelta(seconds=1),
+        polls=protection.OrderPollSettings(min_interval=timedelta(milliseconds=200)),
+    )
+
+
+def connect_shopify(channels: Channels, sandbox_url: str, shop: ShopifyConfig) -> str:
+    ctx = CallContext(tenant_id=TENANT, user_id="tester")
+    redirect = "http://gateway.test/api/v1/channels/oauth/callback"
+    url, _ = channels.service.start_oauth(
+        ctx, "shopify", "Shop", {"api_base_url": sandbox_url, "shop_domain": shop.shop_domain}, redirect
+    )
+    consent = httpx.get(url, follow_redirects=False)
+    assert consent.status_code == 302, consent.text
+    params = dict(parse_qsl(urlsplit(consent.headers["location"]).query))
+    return channels.service.complete_oauth(params, redirect).id
+
+
+def connect_woo(channels: Channels, sandbox_url: str, woo: WooConfig) -> str:
+    ctx = CallContext(tenant_id=TENANT, user_id="tester")
+    return channels.service.create_connection(
+        ctx,
+        "woocommerce",
+        "Woo",
+        {"api_base_url": f"{sandbox_url}/wp-json/wc/v3"},
+        {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret},
+    ).id
+
+
+@pytest.fixture
+def stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+    shop, woo = ShopifyConfig(), WooConfig()
+    shop_http, _ = serve(shopify_sandbox(shop))
+    woo_http, _ = serve(woo_sandbox(woo))
+    shop_url = f"http://127.0.0.1:{shop_http.server_port}"
+    woo_url = f"http://127.0.0.1:{woo_http.server_port}"
+    base_env = {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+    shop_connector = shopify_server.build(
+        shopify_server.with_port(shopify_config.load_settings(base_env), "127.0.0.1", 0)
+    )
+    woo_connector = woo_server.build(woo_server.with_port(woo_config.load_settings(base_env), "127.0.0.1", 0))
+    upgrade("channels", database_url)
+    env = {
+        **base_env,
+        "CHANNELS_DATABASE_URL": database_url,
+        "CHANNELS_GRPC_PORT": "0",
+        "PUBLIC_BASE_URL": "http://gateway.test",
+        "OAUTH_STATE_SECRET": STATE_SECRET,
+        "SHOPIFY_CONNECTOR_ADDR": f"127.0.0.1:{shop_connector.port}",
+        "WOOCOMMERCE_CONNECTOR_ADDR": f"127.0.0.1:{woo_connector.port}",
+        "CATALOG_ADDR": "127.0.0.1:1",
+    }
+    channels = build(load_settings(env))
+    client = redis_lib.Redis.from_url(redis_url)
+    engine = sync.SyncEngine(channels.service.uow, client, channels.caller, settings=fast_settings())
+    stack = Stack(
+        channels,
+        client,
+        engine,
+        Sandbox(shop_url, httpx.Client(base_url=shop_url, timeout=30)),
+        Sandbox(woo_url, httpx.Client(base_url=woo_url, timeout=30)),
+        env=env,
+        database_url=database_url,
+    )
+    try:
+        stack.shopify_id = connect_shopify(channels, shop_url, shop)
+        stack.woo_id = connect_woo(channels, woo_url, woo)
+        yield stack
+    finally:
+        stack.shopify.http.close()
+        stack.woo.http.close()
+        client.close()
+        channels.stop()
+        shop_connector.server.stop(None).wait()
+        woo_connector.server.stop(None).wait()
+        shop_http.shutdown()
+        woo_http.shutdown()
