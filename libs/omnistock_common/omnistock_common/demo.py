@@ -27,6 +27,9 @@ DEMO_PASSWORD = "omnistock-demo"
 WOO_API_PATH = "/wp-json/wc/v3"
 # Every call here is local; a generous timeout still fails fast when a process is wedged.
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=2.0)
+# Auto-mapping pages through the channel's whole catalogue inside its rate limit: with thousands
+# of remote products that takes minutes (Shopify's cost bucket), not seconds.
+BULK_TIMEOUT = httpx.Timeout(600.0, connect=2.0)
 PAGE = 500
 
 T = TypeVar("T")
@@ -89,6 +92,7 @@ class GatewayClient:
 
     base_url: str
     token: str = ""
+    tenant_id: str = ""
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=HTTP_TIMEOUT))
 
     @property
@@ -107,7 +111,8 @@ class GatewayClient:
             f"{self.api}/auth/register",
             json={"tenant_name": tenant_name, "email": email, "password": password},
         )
-        self.token = expect(response, 201, what="register").json()["access_token"]
+        body = expect(response, 201, what="register").json()
+        self.token, self.tenant_id = body["access_token"], body["tenant_id"]
 
     def login(self, email: str, password: str) -> None:
         response = self.http.post(f"{self.api}/auth/login", json={"email": email, "password": password})
@@ -188,6 +193,31 @@ class GatewayClient:
         response = self.http.get(f"{self.api}/channels", headers=self._auth())
         return list(expect(response, 200, what="list connections").json()["items"])
 
+    def connection(self, connection_id: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.api}/channels/{connection_id}", headers=self._auth())
+        return dict(expect(response, 200, what=f"get connection {connection_id}").json())
+
+    def listings(self, connection_id: str) -> dict[str, dict[str, Any]]:
+        """sku -> listing (external ids, last pushed quantity), every page."""
+        out: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+            response = self.http.get(
+                f"{self.api}/channels/{connection_id}/listings", params=params, headers=self._auth()
+            )
+            page = expect(response, 200, what=f"listings of {connection_id}").json()
+            out.update({item["sku"]: item for item in page["items"]})
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return out
+
+    def sync_log(self, connection_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        response = self.http.get(
+            f"{self.api}/channels/{connection_id}/sync-log", params={"limit": limit}, headers=self._auth()
+        )
+        return list(expect(response, 200, what=f"sync log of {connection_id}").json()["items"])
+
     def delete_connection(self, connection_id: str) -> None:
         response = self.http.delete(f"{self.api}/channels/{connection_id}", headers=self._auth())
         expect(response, 204, 404, what=f"delete connection {connection_id}")
@@ -229,6 +259,7 @@ class GatewayClient:
             f"{self.api}/channels/{connection_id}/listings/auto-map",
             json={"skus": list(skus)},
             headers=self._auth(),
+            timeout=BULK_TIMEOUT,
         )
         return dict(expect(response, 200, what=f"auto-map listings of {connection_id}").json())
 

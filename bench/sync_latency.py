@@ -1,0 +1,330 @@
+"""Sync latency benchmark: inventory commit -> quantity visible in the Shopify and WooCommerce sandboxes.
+
+Usage (from the repo root; PostgreSQL, Redis and RabbitMQ local):
+    .venv/bin/python bench/sync_latency.py [--skus 1000] [--singles 50] [--poll 0.02] [--sqlite]
+
+One run starts the whole stack from the Procfile as subprocesses on free ports
+(omnistock_common.fullstack: catalog, inventory + worker, channels + worker, both connectors, both
+sandboxes, the gateway), on four temporary PostgreSQL databases (created and dropped here; SQLite
+files when PostgreSQL is unreachable or with --sqlite), a throw-away RabbitMQ virtual host when
+rabbitmqctl can create one, and Redis DB 13. Through the REST API it registers a tenant, creates
+N SKUs, stocks them, puts the same SKUs in both sandboxes, connects WooCommerce (keys) and
+Shopify (OAuth against the sandbox) and auto-maps. Then, calling inventory's gRPC API directly so
+the clock starts when the change is committed (the RPC returned):
+
+  single   --singles changes, one at a time on distinct SKUs, alternating -1 and +1 (increases
+           go through in-flight order protection, which waits for a fresh orders poll): time until
+           each sandbox shows the new quantity, polling GET /_sandbox/inventory every --poll s.
+  burst    one BatchAdjust changing every SKU (-2): time until each sandbox shows all N, the
+           per-SKU arrival p50/p99, and the API calls each sandbox received (/_sandbox/calls)
+           against the minimum the bulk limits allow (ceil(N/250) Shopify inventorySetQuantities,
+           ceil(N/100) Woo products/batch).
+
+Targets (issue 4): single p99 < 5 s; burst fully applied < 30 s. Results: docs/performance.md
+("Sync latency").
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
+from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.context import CallContext
+from omnistock_common.demo import CatalogueItem, GatewayClient, Sandbox
+from omnistock_common.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+
+ROOT = Path(__file__).resolve().parents[1]
+START_STOCK = 100
+SHOPIFY_BATCH = 250  # inventorySetQuantities: at most 250 quantities per call
+WOO_BATCH = 100  # products/batch: at most 100 objects per call
+# A change that never shows up is reported, not waited for forever.
+SINGLE_DEADLINE_SECONDS = 60.0
+BURST_DEADLINE_SECONDS = 180.0
+SANDBOXES = ("shopify", "woocommerce")
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for an empty list."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+@contextlib.contextmanager
+def temporary_databases(admin_url: str | None, workdir: Path) -> Iterator[tuple[dict[str, str], str]]:
+    """(service -> URL, "postgresql"|"sqlite"): fresh PostgreSQL databases, dropped afterwards."""
+    if admin_url is not None:
+        try:
+            conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=3):
+                pass
+        except psycopg.Error as exc:
+            print(f"PostgreSQL unreachable at {admin_url} ({exc}); using SQLite", file=sys.stderr)
+            admin_url = None
+    if admin_url is None:
+        yield {s: f"sqlite:///{workdir / s}.db" for s in MIGRATED_SERVICES}, "sqlite"
+        return
+    names = {s: f"omnistock_bench_sync_{s}_{uuid.uuid4().hex[:8]}" for s in MIGRATED_SERVICES}
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for name in names.values():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            {
+                s: make_url(conninfo).set(database=name).render_as_string(hide_password=False)
+                for s, name in names.items()
+            },
+            "postgresql",
+        )
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            for name in names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Watcher:
+    """Polls both sandboxes' /_sandbox/inventory at a fixed cadence and timestamps arrivals."""
+
+    sandboxes: dict[str, Sandbox]
+    interval: float
+    polls: int = 0
+
+    def wait(
+        self, expected: dict[str, int], start: float, deadline_seconds: float
+    ) -> dict[str, dict[str, float]]:
+        """sandbox -> sku -> seconds from `start` until it first showed the expected quantity."""
+        arrived: dict[str, dict[str, float]] = {name: {} for name in self.sandboxes}
+        deadline = start + deadline_seconds
+        while True:
+            tick = time.perf_counter()
+            for name, sandbox in self.sandboxes.items():
+                if len(arrived[name]) == len(expected):
+                    continue
+                shown = sandbox.inventory()
+                now = time.perf_counter() - start
+                for sku, qty in expected.items():
+                    if sku not in arrived[name] and shown.get(sku) == qty:
+                        arrived[name][sku] = now
+            self.polls += 1
+            if all(len(a) == len(expected) for a in arrived.values()) or time.perf_counter() > deadline:
+                return arrived
+            time.sleep(max(0.0, self.interval - (time.perf_counter() - tick)))
+
+
+@dataclass
+class Results:
+    database: str
+    skus: int
+    single: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {s: {"decrease": [], "increase": []} for s in SANDBOXES}
+    )
+    single_missing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SANDBOXES, 0))
+    single_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    burst_done: dict[str, float | None] = field(default_factory=dict)
+    burst_arrivals: dict[str, list[float]] = field(default_factory=dict)
+    burst_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    burst_commit_seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"database": self.database, "skus": self.skus, "single": {}, "burst": {}}
+        for name in SANDBOXES:
+            every = self.single[name]["decrease"] + self.single[name]["increase"]
+            out["single"][name] = {
+                "n": len(every),
+                "missing": self.single_missing[name],
+                "p50_ms": round(pct(every, 50) * 1000),
+                "p99_ms": round(pct(every, 99) * 1000),
+                "max_ms": round(max(every, default=math.nan) * 1000),
+                "decrease_p50_ms": round(pct(self.single[name]["decrease"], 50) * 1000),
+                "increase_p50_ms": round(pct(self.single[name]["increase"], 50) * 1000),
+                "calls": self.single_calls.get(name, {}),
+            }
+            arrivals = self.burst_arrivals.get(name, [])
+            done = self.burst_done.get(name)
+            out["burst"][name] = {
+                "applied": len(arrivals),
+                "all_applied_s": round(done, 2) if done is not None else None,
+                "sku_p50_s": round(pct(arrivals, 50), 2),
+                "sku_p99_s": round(pct(arrivals, 99), 2),
+                "calls": self.burst_calls.get(name, {}),
+                "min_calls": math.ceil(self.skus / (SHOPIFY_BATCH if name == "shopify" else WOO_BATCH)),
+            }
+        out["burst"]["batch_adjust_commit_s"] = round(self.burst_commit_seconds, 2)
+        return out
+
+
+def push_calls(name: str, calls: dict[str, Any]) -> int:
+    ops = calls.get("by_operation", {})
+    return int(ops.get("inventorySetQuantities", 0) if name == "shopify" else ops.get("products/batch", 0))
+
+
+def setup(stack: FullStack, n: int) -> tuple[GatewayClient, list[str], dict[str, Sandbox]]:
+    """Tenant, N SKUs in the catalog, inventory and both sandboxes, both channels connected + mapped."""
+    tag = uuid.uuid4().hex[:6].upper()
+    skus = [f"SYNC-{tag}-{i:05d}" for i in range(n)]
+    client = GatewayClient(stack.gateway_url)
+    client.register(f"Sync bench {tag}", f"bench-{tag.lower()}@bench.test", "bench-password-123")
+    variants = [{"sku": sku, "price": {"amount": "9.99", "currency": "USD"}} for sku in skus]
+    for start in range(0, n, 1000):  # at most 1,000 variants per product
+        response = client.http.post(
+            f"{client.api}/products",
+            json={"title": f"Bench product {start // 1000}", "variants": variants[start : start + 1000]},
+            headers={"Authorization": f"Bearer {client.token}"},
+        )
+        response.raise_for_status()
+    client.set_stock(dict.fromkeys(skus, START_STOCK))
+    items = [CatalogueItem(sku, sku, START_STOCK, "9.99") for sku in skus]
+    sandboxes = {
+        "shopify": Sandbox(stack.shopify_sandbox_url),
+        "woocommerce": Sandbox(stack.woocommerce_sandbox_url),
+    }
+    for sandbox in sandboxes.values():
+        sandbox.add_products(items)
+    woo = sandboxes["woocommerce"].config()
+    connections = [
+        client.connect_woocommerce(woo["api_base"], woo["consumer_key"], woo["consumer_secret"]),
+        client.connect_shopify(sandboxes["shopify"].config()["shop_domain"], stack.shopify_sandbox_url),
+    ]
+    for conn in connections:
+        began = time.perf_counter()
+        mapped = client.auto_map(conn["id"])
+        print(f"auto-map {conn['type']}: {mapped['mapped']} SKUs in {time.perf_counter() - began:.1f}s")
+        if mapped["mapped"] != n:
+            raise SystemExit(f"auto-map of {conn['type']} mapped {mapped['mapped']} of {n} SKUs")
+    return client, skus, sandboxes
+
+
+def run(stack: FullStack, args: argparse.Namespace, database: str) -> Results:
+    t0 = time.perf_counter()
+    client, skus, sandboxes = setup(stack, args.skus)
+    print(f"set up {args.skus} SKUs on both channels in {time.perf_counter() - t0:.1f}s", flush=True)
+    inventory = DeadlineStub(pb_grpc.InventoryServiceStub(make_channel(stack.grpc_addr("inventory"))), 60.0)
+    ctx = CallContext(tenant_id=client.tenant_id)
+    watcher = Watcher(sandboxes, args.poll)
+    results = Results(database, args.skus)
+    current = dict.fromkeys(skus, START_STOCK)
+
+    for sandbox in sandboxes.values():
+        sandbox.reset_calls()
+    step = max(1, len(skus) // max(1, args.singles))
+    for i in range(args.singles):
+        sku = skus[(i * step) % len(skus)]
+        kind, delta = ("decrease", -1) if i % 2 == 0 else ("increase", 1)
+        line = pb.AdjustmentLine(sku=sku, delta=delta, reason=pb.ADJUSTMENT_REASON_CORRECTION)
+        reply = inventory.call(ctx).Adjust(pb.AdjustRequest(line=line))
+        start = time.perf_counter()
+        current[sku] = reply.level.available
+        arrived = watcher.wait({sku: current[sku]}, start, SINGLE_DEADLINE_SECONDS)
+        for name in SANDBOXES:
+            if sku in arrived[name]:
+                results.single[name][kind].append(arrived[name][sku])
+            else:
+                results.single_missing[name] += 1
+        shown = {n: f"{a[sku]:.3f}s" if sku in a else "missing" for n, a in arrived.items()}
+        print(f"single {i + 1:>3}/{args.singles} {kind:<8} {sku}: {shown}", flush=True)
+    results.single_calls = {name: sb.calls() for name, sb in sandboxes.items()}
+
+    for sandbox in sandboxes.values():
+        sandbox.reset_calls()
+    lines = [pb.AdjustmentLine(sku=sku, delta=-2, reason=pb.ADJUSTMENT_REASON_CORRECTION) for sku in skus]
+    before = time.perf_counter()
+    reply = inventory.call(ctx).BatchAdjust(pb.BatchAdjustRequest(lines=lines))
+    start = time.perf_counter()
+    results.burst_commit_seconds = start - before
+    if reply.failed:
+        raise SystemExit(f"BatchAdjust refused {reply.failed} lines")
+    for result in reply.results:
+        current[result.level.sku] = result.level.available
+    expected = {sku: current[sku] for sku in skus}
+    arrived = watcher.wait(expected, start, BURST_DEADLINE_SECONDS)
+    for name in SANDBOXES:
+        results.burst_arrivals[name] = sorted(arrived[name].values())
+        results.burst_done[name] = max(arrived[name].values()) if len(arrived[name]) == len(skus) else None
+        print(
+            f"burst {name}: {len(arrived[name])}/{len(skus)} applied, "
+            f"last at {results.burst_done[name] or float('nan'):.2f}s",
+            flush=True,
+        )
+    # Let late retries or duplicate pushes (if any) land before counting the calls.
+    time.sleep(2.0)
+    results.burst_calls = {name: sb.calls() for name, sb in sandboxes.items()}
+    client.close()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skus", type=int, default=1000)
+    parser.add_argument("--singles", type=int, default=50)
+    parser.add_argument("--poll", type=float, default=0.02, help="sandbox polling interval, seconds")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument(
+        "--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    )
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="omnistock-sync-bench-"))
+    with (
+        temporary_databases(None if args.sqlite else args.admin_url, workdir) as (urls, database),
+        isolated_vhost(args.amqp_url, prefix="omnistock-bench") as (amqp_url, isolated),
+    ):
+        print(
+            f"databases: {database}; RabbitMQ vhost isolated: {isolated}; logs: {workdir / 'logs'}",
+            flush=True,
+        )
+        # Auto-mapping 1,000 remote products pages through each channel's API inside its rate
+        # limit (Shopify: 250 variants per page, paced by the cost bucket), which takes far longer
+        # than the gateway's default 5 s deadline.
+        env = {"GRPC_TIMEOUT_SECONDS": "300"}
+        with FullStack(workdir, urls, args.redis_url, amqp_url, env=env) as stack:
+            results = run(stack, args, database)
+    summary = results.summary()
+    print(json.dumps(summary, indent=2))
+    print(
+        "\nsandbox   | single p50 / p99 / max ms | burst all applied s | SKU p50 / p99 s | push calls (min)"
+    )
+    for name in SANDBOXES:
+        s, b = summary["single"][name], summary["burst"][name]
+        print(
+            f"{name:<9} | {s['p50_ms']} / {s['p99_ms']} / {s['max_ms']} | {b['all_applied_s']} | "
+            f"{b['sku_p50_s']} / {b['sku_p99_s']} | {push_calls(name, b['calls'])} ({b['min_calls']}); "
+            f"all calls {b['calls'].get('total')}"
+        )
+    ok = all(
+        summary["single"][n]["p99_ms"] < 5000
+        and not summary["single"][n]["missing"]
+        and (summary["burst"][n]["all_applied_s"] or math.inf) < 30
+        for n in SANDBOXES
+    )
+    print("targets (single p99 < 5 s, burst < 30 s):", "MET" if ok else "NOT MET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
