@@ -138,6 +138,8 @@ def main() -> int:
         "SHOPIFY_CLIENT_ID": env.str("SHOPIFY_CLIENT_ID", SANDBOX_SHOPIFY_CLIENT_ID),
         "SHOPIFY_CLIENT_SECRET": env.str("SHOPIFY_CLIENT_SECRET", SANDBOX_SHOPIFY_CLIENT_SECRET),
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        # channels.worker runs every entry point in eventlet's tpool (worker.yaml: >= max_workers + 4).
+        "EVENTLET_THREADPOOL_SIZE": env.str("EVENTLET_THREADPOOL_SIZE", "16"),
     }
     seed = subprocess.run([sys.executable, "-m", "gateway.seed_demo"], env=process_env, cwd=root, check=False)
     if seed.returncode != 0:

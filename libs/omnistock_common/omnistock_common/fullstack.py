@@ -172,6 +172,8 @@ class FullStack:
             "ARGON2_PARALLELISM": "1",
             "GATEWAY_JWT_SECRET": "fullstack-only-jwt-secret-" + "x" * 32,
             "OAUTH_STATE_SECRET": "fullstack-only-oauth-state-secret-0123456789",
+            # channels.worker runs every entry point in eventlet's tpool (worker.yaml: >= max_workers + 4).
+            "EVENTLET_THREADPOOL_SIZE": os.environ.get("EVENTLET_THREADPOOL_SIZE", "16"),
         }
         for service, url in self.database_urls.items():
             env[f"{service.upper()}_DATABASE_URL"] = url
