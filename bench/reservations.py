@@ -1,15 +1,18 @@
 """Reservation benchmark: gRPC reserve+commit throughput and latency vs the raw database ceiling.
 
 Usage (from the repo root, PostgreSQL on 127.0.0.1:5432):
-    .venv/bin/python bench/reservations.py [--clients 16] [--seconds 10] [--admin-url URL]
+    .venv/bin/python bench/reservations.py [--clients 16] [--seconds 10] [--servers 1]
+                                           [--server-workers 16] [--admin-url URL]
 
 In ONE run, on a fresh temporary PostgreSQL database (created and dropped here):
-  raw      the conditional UPDATE a reservation boils down to
-           (UPDATE stock_levels SET reserved = reserved + 1 WHERE ... AND on_hand - reserved >= 1),
+  raw      the conditional UPDATE a reservation boils down to (UPDATE stock_levels SET reserved =
+           reserved + 1, version = version + 1, updated_at = now WHERE ... AND on_hand - reserved >= 1),
            issued directly over one connection in a loop, one transaction per statement: the
            ceiling of one hot row, which no amount of application code can beat.
   hot      N client threads reserving 1 unit of ONE SKU through gRPC (`inventory.server` started
-           as a subprocess with LOG_LEVEL=WARNING); reserve-only, then reserve+commit.
+           as --servers subprocesses, i.e. replicas on one database, LOG_LEVEL=WARNING; client
+           thread i talks to replica i mod servers, as a Kubernetes Service spreads connections);
+           reserve-only, then reserve+commit.
   spread   the same over 1,000 SKUs.
 It prints ops/s and p50/p99 latencies, and the ratio hot-SKU gRPC reserve throughput / raw ceiling
 (target >= 50%). Results are recorded in docs/performance.md ("Reservations").
@@ -27,9 +30,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -157,17 +161,18 @@ def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float) -> 
         location_id = conn.execute(
             "SELECT location_id FROM stock_levels WHERE tenant_id = %s AND sku = %s", (tenant_id, sku)
         ).fetchone()[0]
+        # Exactly the service's hold (inventory.repository, inv_reserve_level / try_reserve):
+        # same SET list, same WHERE, one statement per transaction.
         statement = (
-            "UPDATE stock_levels SET reserved = reserved + 1 "
+            "UPDATE stock_levels SET reserved = reserved + 1, version = version + 1, updated_at = %s "
             "WHERE tenant_id = %s AND sku = %s AND location_id = %s AND on_hand - reserved >= 1"
         )
-        params = (tenant_id, sku, location_id)
         latencies: list[float] = []
         cursor = conn.cursor()
         started = time.perf_counter()
         end = started + seconds
         while (now := time.perf_counter()) < end:
-            cursor.execute(statement, params, prepare=True)
+            cursor.execute(statement, (datetime.now(UTC), tenant_id, sku, location_id), prepare=True)
             if cursor.rowcount != 1:
                 raise RuntimeError("raw UPDATE found no stock")
             latencies.append(time.perf_counter() - now)
@@ -177,19 +182,20 @@ def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float) -> 
 
 def run_clients(
     name: str,
-    address: str,
+    addresses: Sequence[str],
     clients: int,
     seconds: float,
     op: Callable[[pb_grpc.InventoryServiceStub, int], None],
 ) -> Result:
-    """`clients` threads, one channel each, calling op(stub, n) until the time is up."""
+    """`clients` threads, one channel each (client i to addresses[i % len]), calling op(stub, n)
+    until the time is up."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     start_barrier = threading.Barrier(clients + 1)
     stop = threading.Event()
 
     def client(index: int) -> None:
-        with grpc.insecure_channel(address) as channel:
+        with grpc.insecure_channel(addresses[index % len(addresses)]) as channel:
             stub = pb_grpc.InventoryServiceStub(channel)
             grpc.channel_ready_future(channel).result(timeout=30)
             start_barrier.wait()
@@ -250,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--clients", type=int, default=16, help="concurrent gRPC client threads (default 16)")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
-    parser.add_argument("--server-workers", type=int, default=16, help="gRPC server threads and DB pool size")
+    parser.add_argument(
+        "--server-workers", type=int, default=16, help="gRPC server threads and DB pool size, per server"
+    )
+    parser.add_argument("--servers", type=int, default=1, help="inventory server processes (replicas)")
     parser.add_argument(
         "--admin-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -261,31 +270,35 @@ def main(argv: list[str] | None = None) -> int:
     run_tag = uuid.uuid4().hex[:8]
     hot_tenant, spread_tenant, raw_tenant = (f"bench-{kind}-{run_tag}" for kind in ("hot", "spread", "raw"))
     spread_skus = [f"SPREAD-{i:04d}" for i in range(SPREAD_SKUS)]
-    print(f"clients={args.clients} seconds/phase={args.seconds} server workers={args.server_workers}")
-    with temporary_database(args.admin_url) as database_url:
+    print(
+        f"clients={args.clients} seconds/phase={args.seconds} servers={args.servers}"
+        f" server workers={args.server_workers} cores={os.cpu_count()} load(1 min)={os.getloadavg()[0]:.1f}"
+    )
+    with temporary_database(args.admin_url) as database_url, ExitStack() as servers:
         upgrade("inventory", database_url)
-        with inventory_server(database_url, args.server_workers) as address:
-            with grpc.insecure_channel(address) as channel:
-                stub = pb_grpc.InventoryServiceStub(channel)
-                seed(stub, hot_tenant, ["HOT"], HOT_STOCK)
-                seed(stub, raw_tenant, ["HOT"], HOT_STOCK)
-                seed(stub, spread_tenant, spread_skus, HOT_STOCK)
+        addresses = [
+            servers.enter_context(inventory_server(database_url, args.server_workers))
+            for _ in range(args.servers)
+        ]
+        with grpc.insecure_channel(addresses[0]) as channel:
+            stub = pb_grpc.InventoryServiceStub(channel)
+            seed(stub, hot_tenant, ["HOT"], HOT_STOCK)
+            seed(stub, raw_tenant, ["HOT"], HOT_STOCK)
+            seed(stub, spread_tenant, spread_skus, HOT_STOCK)
 
-            results = [raw_ceiling(database_url, raw_tenant, "HOT", args.seconds)]
+        results = [raw_ceiling(database_url, raw_tenant, "HOT", args.seconds)]
+        print(results[-1].line(), flush=True)
+        phases = [
+            ("gRPC reserve, hot SKU", hot_tenant, lambda: "HOT", False),
+            ("gRPC reserve+commit, hot SKU", hot_tenant, lambda: "HOT", True),
+            ("gRPC reserve, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), False),
+            ("gRPC reserve+commit, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), True),
+        ]
+        for name, tenant_id, pick, commit in phases:
+            results.append(
+                run_clients(name, addresses, args.clients, args.seconds, reserve_op(tenant_id, pick, commit))
+            )
             print(results[-1].line(), flush=True)
-            phases = [
-                ("gRPC reserve, hot SKU", hot_tenant, lambda: "HOT", False),
-                ("gRPC reserve+commit, hot SKU", hot_tenant, lambda: "HOT", True),
-                ("gRPC reserve, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), False),
-                ("gRPC reserve+commit, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), True),
-            ]
-            for name, tenant_id, pick, commit in phases:
-                results.append(
-                    run_clients(
-                        name, address, args.clients, args.seconds, reserve_op(tenant_id, pick, commit)
-                    )
-                )
-                print(results[-1].line(), flush=True)
 
     raw, hot_reserve = results[0], results[1]
     ratio = hot_reserve.rate / raw.rate if raw.rate else 0.0

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import ClientCursor
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
@@ -1271,7 +1271,9 @@ class PgSession:
         cur.execute(script.sql, script.params)
         results: list[list[tuple[Any, ...]] | None] = []
         while True:
-            results.append(cur.fetchall() if cur.description is not None else None)
+            # pgresult.status, not cur.description: building column descriptions costs ~10% here.
+            rows = cur.pgresult is not None and cur.pgresult.status == ExecStatus.TUPLES_OK
+            results.append(cur.fetchall() if rows else None)
             if not cur.nextset():
                 return results
 
