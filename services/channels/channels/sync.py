@@ -23,6 +23,7 @@ nothing knows nameko or eventlet (worker.py is that edge).
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import secrets
@@ -34,13 +35,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import grpc
+import redis as redis_lib
 from google.rpc import error_details_pb2
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Connection as SqlConnection
 
 from channels import models, protection
 from channels.calls import CallRecord, ConnectionCaller
+from channels.config import Settings
+from channels.connectors import ConnectorRegistry, ConnectorStub
+from channels.crypto import KeyRing
 from channels.domain import ConnectionStatus
+from channels.notify import Notifier
 from channels.repository import UnitOfWork
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
@@ -48,6 +54,7 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import EnvReader, service_addr
 from omnistock_common.context import CallContext
+from omnistock_common.db import make_engine
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
 
 log = logging.getLogger(__name__)
@@ -481,8 +488,6 @@ class FlushReport:
 def _listing_rows(
     conn: SqlConnection, tenant_id: str, connection_id: str, skus: Sequence[str]
 ) -> dict[str, ListingRow]:
-    import json
-
     t = models.listings
     found: dict[str, ListingRow] = {}
     for start in range(0, len(skus), 500):
@@ -586,6 +591,7 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
     try:
         stored = engine.caller.load(tenant_id, connection_id)
     except NotFound:
+        log.warning("connection %s is gone; dropping its pending figures", connection_id)
         engine.redis.delete(pkey, FIGURES_PREFIX + connection_id)
         return now_ms
     conn = stored.connection
@@ -638,7 +644,7 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
         _mark_pushed(engine, tenant_id, connection_id, unchanged)
         result.unchanged = len(unchanged)
     to_push = [p for p in plan if p not in unchanged]
-    retry_after = _push(engine, tenant_id, connection_id, conn.type, to_push, listings, result)
+    retry_after = push_planned(engine, tenant_id, connection_id, conn.type, to_push, listings, result)
     result.waiting = len(waiting)
     if retry_after is not None:
         return _ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
@@ -696,7 +702,7 @@ def _resolve_unknown(
     return resolved
 
 
-def _push(
+def push_planned(
     engine: SyncEngine,
     tenant_id: str,
     connection_id: str,
@@ -866,6 +872,121 @@ def _log(
     )
 
 
+class PerThreadConnectors:
+    """A ConnectorRegistry per OS thread (`local_factory`): the worker runs connector calls in
+    eventlet tpool threads, where one gRPC channel shared between threads deadlocks (DESIGN)."""
+
+    def __init__(
+        self, addresses: Mapping[str, str], timeout: float, local_factory: Callable[[], Any] = threading.local
+    ) -> None:
+        self.addresses = dict(addresses)
+        self.timeout = timeout
+        self._local = local_factory()
+        self._lock = threading.Lock()
+        self._registries: list[ConnectorRegistry] = []
+
+    def _registry(self) -> ConnectorRegistry:
+        registry = getattr(self._local, "registry", None)
+        if registry is None:
+            registry = ConnectorRegistry.from_addresses(self.addresses, self.timeout)
+            with self._lock:
+                self._registries.append(registry)
+            self._local.registry = registry
+        return registry
+
+    def get(self, channel_type: str) -> DeadlineStub[ConnectorStub]:
+        return self._registry().get(channel_type)
+
+    def close(self) -> None:
+        with self._lock:
+            for registry in self._registries:
+                registry.close()
+            self._registries.clear()
+
+
+class PerThreadRedis:
+    """One redis-py client per OS thread, for the same reason as PerThreadConnectors."""
+
+    def __init__(self, url: str, local_factory: Callable[[], Any] = threading.local) -> None:
+        self.url = url
+        self._local = local_factory()
+        self._lock = threading.Lock()
+        self._clients: list[redis_lib.Redis] = []
+
+    def _client(self) -> redis_lib.Redis:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = redis_lib.Redis.from_url(self.url, socket_timeout=10.0, socket_connect_timeout=2.0)
+            with self._lock:
+                self._clients.append(client)
+            self._local.client = client
+        return client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client(), name)
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients:
+                client.close()
+            self._clients.clear()
+
+
+@dataclass
+class Runtime:
+    """Everything the worker's jobs share, and how to close it."""
+
+    engine: SyncEngine
+    sql: Engine
+    settings: Settings
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+
+def build_runtime(
+    settings: Settings,
+    sync_settings: SyncSettings,
+    *,
+    local_factory: Callable[[], Any] = threading.local,
+    db_pool_size: int = 8,
+) -> Runtime:
+    """Composition root of the sync worker (also usable by benchmarks and tests without nameko)."""
+    sql = make_engine(settings.database_url, pool_size=db_pool_size)
+    uow = UnitOfWork(sql)
+    closers: list[Callable[[], None]] = [sql.dispose]
+    redis = PerThreadRedis(settings.server.redis_url, local_factory)
+    closers.append(redis.close)
+    connectors = PerThreadConnectors(
+        settings.connector_addrs, settings.connector_timeout_seconds, local_factory
+    )
+    closers.append(connectors.close)
+
+    def notification_url(tenant_id: str) -> str:
+        with uow.transaction() as repo:
+            return repo.get_notification_url(tenant_id)
+
+    notifier = Notifier(notification_url, timeout=settings.notify_timeout_seconds)
+    closers.append(notifier.close)
+    caller = ConnectionCaller(
+        uow,
+        KeyRing(settings.credentials_keys),
+        connectors,  # type: ignore[arg-type]  # duck-typed ConnectorRegistry (get)
+        redis,
+        notifier,
+        refresh_skew=timedelta(seconds=settings.refresh_skew_seconds),
+    )
+    inventory = GrpcInventory(
+        sync_settings.inventory_addr, sync_settings.inventory_timeout.total_seconds(), local_factory
+    )
+    closers.append(inventory.close)
+    engine = SyncEngine(uow, redis, caller, settings=sync_settings, inventory=inventory)
+    return Runtime(engine, sql, settings, closers)
+
+
 def pending_snapshot(redis: SyncRedis, connection_id: str) -> dict[str, tuple[int, int]]:
     """sku -> (figure, version) still waiting for the channel (for tests and the dashboard)."""
     found = {}
@@ -884,9 +1005,13 @@ __all__ = [
     "FlushReport",
     "GrpcInventory",
     "InventoryPort",
+    "PerThreadConnectors",
+    "PerThreadRedis",
+    "Runtime",
     "SkuFigure",
     "SyncEngine",
     "SyncSettings",
+    "build_runtime",
     "flush_connection",
     "flush_due",
     "load_sync_settings",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -163,8 +163,29 @@ def connect_woo(channels: Channels, sandbox_url: str, woo: WooConfig) -> str:
     ).id
 
 
+SYNC_REDIS_DB = 13
+
+
 @pytest.fixture
-def stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+def sync_redis_url(redis_url: str) -> Iterator[str]:
+    """The real Redis of `redis_url`, on a database of our own (flushed before and after).
+
+    Other suites running at the same time on this machine flush `redis_url`'s database at their
+    start and end; a flush in the middle of a sync test wipes pending figures and looks exactly
+    like a lost update. These tests must not be able to confuse the two.
+    """
+    parts = urlsplit(redis_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{SYNC_REDIS_DB}", parts.query, parts.fragment))
+    client = redis_lib.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
+    redis_url = sync_redis_url
     shop, woo = ShopifyConfig(), WooConfig()
     shop_http, _ = serve(shopify_sandbox(shop))
     woo_http, _ = serve(woo_sandbox(woo))

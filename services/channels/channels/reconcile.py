@@ -1,0 +1,337 @@
+"""Reconciliation (OmniStock always wins), on-demand sync jobs and the scheduled order polls.
+
+Why reconcile at all when every change is pushed: a merchant edits a quantity in the channel's
+admin, an app on the channel adjusts stock, a push was rejected... Each run reads the channel's
+quantities back (ReadInventory through with_connection), compares them with what OmniStock says
+NOW (inventory.GetSkuStock per SKU: the connection's available_to_sell, else available, minus the
+pending commitments of protection.py), overwrites every difference with a bulk push and writes
+one `sync_log` row per conflict (`outcome=conflict`, "channel had X, OmniStock says Y").
+
+It runs under the connection's push lock (the flusher's), and leaves alone SKUs that are pending
+in Redis: those are about to be pushed with a newer figure anyway. A correction upwards follows the
+in-flight rule too: it is made only when the tenant's orders are known current.
+
+Plain functions over a sync.SyncEngine: nothing here knows nameko or eventlet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import grpc
+from sqlalchemy import select, update
+
+from channels import models, protection, sync
+from channels.domain import ConnectionStatus, SyncScope
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.errors import DomainError, FailedPrecondition
+
+log = logging.getLogger(__name__)
+
+LISTING_PAGE = 500
+LOCK_WAIT_SECONDS = 30.0
+
+
+@dataclass
+class ReconcileReport:
+    connection_id: str
+    checked: int = 0
+    conflicts: int = 0
+    corrected: int = 0
+    skipped_pending: int = 0
+    waiting_for_orders: int = 0
+    not_on_channel: int = 0
+    unknown_to_inventory: int = 0
+    busy: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def _all_listings(engine: sync.SyncEngine, tenant_id: str, connection_id: str) -> dict[str, Any]:
+    listings: dict[str, Any] = {}
+    after: str | None = None
+    while True:
+        with engine.uow.transaction() as repo:
+            page = repo.list_listings(tenant_id, connection_id, after, LISTING_PAGE)
+        listings.update({item.sku: item for item in page})
+        if len(page) < LISTING_PAGE:
+            return listings
+        after = page[-1].sku
+
+
+def reconcile_connection(engine: sync.SyncEngine, tenant_id: str, connection_id: str) -> ReconcileReport:
+    """Read back every listed SKU of the connection and overwrite what differs from OmniStock."""
+    report = ReconcileReport(connection_id)
+    if engine.inventory is None:
+        raise FailedPrecondition("reconciliation needs the inventory service", reason="NO_INVENTORY")
+    lock = sync.ConnectionLock(engine.redis, connection_id, engine.settings.lock_ttl)
+    if not lock.acquire(wait=LOCK_WAIT_SECONDS):
+        report.busy = True
+        return report
+    try:
+        _reconcile_locked(engine, tenant_id, connection_id, report)
+    finally:
+        lock.release()
+    return report
+
+
+def _reconcile_locked(
+    engine: sync.SyncEngine, tenant_id: str, connection_id: str, report: ReconcileReport
+) -> None:
+    assert engine.inventory is not None
+    stored = engine.caller.load(tenant_id, connection_id)
+    if stored.connection.status is ConnectionStatus.DISCONNECTED:
+        raise FailedPrecondition(
+            f"connection {connection_id} is disconnected; reconnect it first",
+            reason="CONNECTION_DISCONNECTED",
+        )
+    started = engine.clock()
+    orders_current = protection.ensure_orders_current(
+        engine.caller,
+        engine.uow,
+        engine.redis,
+        tenant_id,
+        started,
+        settings=engine.settings.polls,
+        on_changed=engine.requeue,
+        clock=engine.clock,
+    )
+    listings = _all_listings(engine, tenant_id, connection_id)
+    mapped = {sku: item for sku, item in listings.items() if item.external_ids}
+    limit = engine.batch_limit(tenant_id, stored.connection.type)
+    skus = sorted(mapped)
+    for start in range(0, len(skus), limit):
+        chunk = skus[start : start + limit]
+        items = [
+            cpb.InventoryItem(sku=sku, remote=cpb.RemoteIds(ids=dict(mapped[sku].external_ids)))
+            for sku in chunk
+        ]
+        reply = engine.caller.with_connection(
+            tenant_id,
+            connection_id,
+            "read_inventory",
+            lambda stub, conn, items=items: stub.ReadInventory(
+                cpb.ReadInventoryRequest(connection=conn, items=items)
+            ),
+            skus=chunk,
+        )
+        remote = {q.sku: q for q in reply.quantities}
+        figures = engine.inventory.figures(tenant_id, chunk)
+        with engine.uow.transaction() as repo:
+            commitments = protection.pending_commitments(repo.conn, tenant_id, chunk)
+        pending = sync.pending_snapshot(engine.redis, connection_id)
+        fixes: list[sync.Planned] = []
+        for sku in chunk:
+            report.checked += 1
+            if sku in pending:
+                report.skipped_pending += 1
+                continue
+            if sku not in figures:
+                report.unknown_to_inventory += 1
+                continue
+            found = remote.get(sku)
+            if found is None or not found.found:
+                report.not_on_channel += 1
+                _log(
+                    engine,
+                    tenant_id,
+                    connection_id,
+                    [sku],
+                    "error",
+                    "not found on the channel (stale mapping)",
+                )
+                continue
+            desired = max(0, figures[sku].for_connection(connection_id) - commitments.get(sku, 0))
+            if int(found.quantity) == desired:
+                continue
+            report.conflicts += 1
+            if desired > int(found.quantity) and not orders_current:
+                report.waiting_for_orders += 1
+                continue
+            _log(
+                engine,
+                tenant_id,
+                connection_id,
+                [sku],
+                "conflict",
+                f"channel had {int(found.quantity)}, OmniStock says {desired}",
+            )
+            version = mapped[sku].last_pushed_version or 0
+            fixes.append(sync.Planned(sku, "", desired, version, False))
+        if fixes:
+            result = sync.ConnectionFlush(connection_id)
+            listing_rows = {
+                sku: sync.ListingRow(dict(mapped[sku].external_ids), None, mapped[sku].last_pushed_version)
+                for sku in (p.sku for p in fixes)
+            }
+            failed = sync.push_planned(
+                engine, tenant_id, connection_id, stored.connection.type, fixes, listing_rows, result
+            )
+            report.corrected += result.applied
+            if failed is not None:
+                report.failures.append(result.failed)
+                return
+
+
+def _log(
+    engine: sync.SyncEngine, tenant_id: str, connection_id: str, skus: list[str], outcome: str, message: str
+) -> None:
+    now = engine.clock()
+    engine.uow.run(
+        lambda repo: repo.add_sync_log(
+            tenant_id,
+            connection_id,
+            at=now,
+            operation="reconcile",
+            skus=skus,
+            outcome=outcome,
+            message=message,
+            latency_ms=0,
+            calls=0,
+        )
+    )
+
+
+def live_connections_any_tenant(engine: sync.SyncEngine) -> list[tuple[str, str]]:
+    """(tenant_id, connection_id) of every connection that can be called: scheduled jobs only."""
+    t = models.connections
+    with engine.uow.transaction() as repo:
+        rows = repo.conn.execute(
+            select(t.c.tenant_id, t.c.id)
+            .where(t.c.status != ConnectionStatus.DISCONNECTED.value)
+            .order_by(t.c.tenant_id, t.c.id)
+        )
+        return [(r.tenant_id, r.id) for r in rows]
+
+
+def reconcile_all(engine: sync.SyncEngine) -> list[ReconcileReport]:
+    """The scheduled run: every live connection of every tenant; one failure does not stop the rest."""
+    reports = []
+    for tenant_id, connection_id in live_connections_any_tenant(engine):
+        try:
+            reports.append(reconcile_connection(engine, tenant_id, connection_id))
+        except (DomainError, grpc.RpcError) as exc:
+            log.warning(
+                "reconciliation of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id}
+            )
+            reports.append(ReconcileReport(connection_id, failures=[str(exc)]))
+    return reports
+
+
+def poll_all_orders(engine: sync.SyncEngine, *, now: datetime | None = None) -> int:
+    """The scheduled order poll: every live connection whose last poll is older than the interval.
+    Returns how many connections were polled successfully."""
+    moment = now or engine.clock()
+    polled = 0
+    by_tenant: dict[str, list[str]] = {}
+    for tenant_id, connection_id in live_connections_any_tenant(engine):
+        by_tenant.setdefault(tenant_id, []).append(connection_id)
+    for tenant_id, connection_ids in by_tenant.items():
+        with engine.uow.transaction() as repo:
+            states = protection.poll_states(repo.conn, tenant_id)
+        for connection_id in connection_ids:
+            state = states.get(connection_id)
+            last = state.last_attempt_at if state else None
+            if last is not None and moment - last < engine.settings.order_poll_interval:
+                continue
+            try:
+                protection.poll_orders(
+                    engine.caller,
+                    engine.uow,
+                    tenant_id,
+                    connection_id,
+                    settings=engine.settings.polls,
+                    on_changed=engine.requeue,
+                    clock=engine.clock,
+                )
+                polled += 1
+            except DomainError as exc:
+                log.warning(
+                    "order poll of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id}
+                )
+    return polled
+
+
+def run_sync_job(engine: sync.SyncEngine, payload: Mapping[str, Any]) -> str:
+    """Handle a `channels.sync_requested` event: requested -> running -> done | failed.
+
+    The claim is a conditional UPDATE on status='requested', so a redelivered event does nothing.
+    Returns the final status (or "skipped" when the job was already claimed or does not exist).
+    """
+    job_id = str(payload.get("job_id") or "")
+    t = models.sync_jobs
+    with engine.uow.transaction() as repo:
+        row = repo.conn.execute(select(t).where(t.c.id == job_id)).first()
+    if row is None:
+        return "skipped"
+    tenant_id, connection_id, scope = row.tenant_id, row.connection_id, row.scope
+    started = engine.clock()
+    claimed = engine.uow.run(
+        lambda repo: (
+            repo.conn.execute(
+                update(t)
+                .where(t.c.id == job_id, t.c.tenant_id == tenant_id, t.c.status == "requested")
+                .values(status="running", started_at=started)
+            ).rowcount
+        )
+    )
+    if not claimed:
+        return "skipped"
+    messages: list[str] = []
+    status = "done"
+    try:
+        if scope in (SyncScope.ORDERS.value, SyncScope.ALL.value):
+            changed = protection.poll_orders(
+                engine.caller,
+                engine.uow,
+                tenant_id,
+                connection_id,
+                settings=engine.settings.polls,
+                on_changed=engine.requeue,
+                clock=engine.clock,
+            )
+            messages.append(f"orders polled; {len(changed)} SKUs with new commitments")
+        if scope in (SyncScope.INVENTORY.value, SyncScope.ALL.value):
+            report = reconcile_connection(engine, tenant_id, connection_id)
+            if report.busy:
+                raise FailedPrecondition(
+                    "another push of this connection is running; try again", reason="BUSY"
+                )
+            messages.append(
+                f"inventory: {report.checked} checked, {report.conflicts} conflicts, {report.corrected} corrected"
+                + (
+                    f", {report.waiting_for_orders} increases wait for order polls"
+                    if report.waiting_for_orders
+                    else ""
+                )
+            )
+            if report.failures:
+                raise FailedPrecondition("; ".join(report.failures), reason="PUSH_FAILED")
+        if scope in (SyncScope.PRICES.value, SyncScope.CATALOG.value):
+            messages.append(f"scope {scope!r} is not handled by the sync engine yet")
+    except (DomainError, grpc.RpcError) as exc:
+        status = "failed"
+        messages.append(str(exc))
+    finished = engine.clock()
+    message = "; ".join(messages)[:4000]
+    engine.uow.run(
+        lambda repo: repo.conn.execute(
+            update(t)
+            .where(t.c.id == job_id, t.c.tenant_id == tenant_id)
+            .values(status=status, message=message, finished_at=finished)
+        )
+    )
+    return status
+
+
+__all__ = [
+    "ReconcileReport",
+    "live_connections_any_tenant",
+    "poll_all_orders",
+    "reconcile_all",
+    "reconcile_connection",
+    "run_sync_job",
+]

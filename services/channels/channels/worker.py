@@ -1,0 +1,94 @@
+"""nameko entry points of the channels sync worker (service name `channels_sync`).
+
+Run: `nameko run --config services/channels/worker.yaml channels.worker` (AMQP_URL and the channels
+settings come from the environment). Every entry point is a few lines handing a plain function of
+sync.py / reconcile.py to `eventlet.tpool.execute`: those functions make blocking gRPC, Redis and
+database calls, and on a green thread one such call freezes the whole process (AMQP heartbeats
+included). In tpool they run on real OS threads, each with its own gRPC channels and Redis client
+(`eventlet.patcher.original('threading').local`), as DESIGN ("Events") measured to be the one
+arrangement that works. Keep EVENTLET_THREADPOOL_SIZE >= max_workers (worker.yaml).
+
+The outbox relay of the channels service (channels.sync_requested, channels.webhook_received,
+channels.connection_*) also lives here: it must publish through nameko's dispatcher, which is
+green, so it runs on the green thread like the inventory worker's relay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventlet import patcher, tpool
+from nameko.events import EventDispatcher, event_handler
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+
+from channels import models, reconcile, sync
+from channels.config import load_settings
+from omnistock_common.outbox_relay import relay_pending
+
+SERVICE_NAME = "channels_sync"
+# The channels service's own events go out as channels.<type> (on `channels.events`).
+CHANNELS_EVENTS = "channels"
+FLUSH_INTERVAL = 0.25
+RELAY_INTERVAL = 0.2
+_SETTINGS = sync.load_sync_settings()
+RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
+# Checked every minute; each connection is polled once per CHANNELS_ORDER_POLL_INTERVAL_SECONDS.
+ORDER_POLL_CHECK_INTERVAL = 60.0
+
+
+class SyncRuntime(DependencyProvider):
+    """Builds the runtime (engine, Redis, connectors, inventory client) once per container."""
+
+    def setup(self) -> None:
+        local = patcher.original("threading").local
+        self.runtime = sync.build_runtime(load_settings(), _SETTINGS, local_factory=local)
+
+    def stop(self) -> None:
+        self.runtime.close()
+
+    def get_dependency(self, worker_ctx: object) -> sync.Runtime:
+        return self.runtime
+
+
+class ChannelsRelay:
+    """Publishes the channels outbox as nameko events `channels.<type>`."""
+
+    name = CHANNELS_EVENTS
+    dispatch = EventDispatcher(use_confirms=True)
+    runtime = SyncRuntime()
+
+    @timer(interval=RELAY_INTERVAL, eager=True)
+    def relay_outbox(self) -> None:
+        def publish(event_type: str, payload: dict[str, Any]) -> None:
+            self.dispatch(event_type.removeprefix(f"{CHANNELS_EVENTS}."), payload)
+
+        relay_pending(self.runtime.sql, models.outbox, publish, batch_size=200, max_batches=5)
+
+
+class ChannelsSyncWorker:
+    """Stock intake, the flusher, reconciliation, sync jobs and order polls."""
+
+    name = SERVICE_NAME
+    runtime = SyncRuntime()
+
+    @event_handler("inventory", "stock_changed")
+    def on_stock_changed(self, payload: dict[str, Any]) -> None:
+        engine = self.runtime.engine
+        tpool.execute(sync.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
+
+    @timer(interval=FLUSH_INTERVAL, eager=True)
+    def flush(self) -> None:
+        tpool.execute(sync.flush_due, self.runtime.engine)
+
+    @timer(interval=RECONCILE_INTERVAL)
+    def reconcile(self) -> None:
+        tpool.execute(reconcile.reconcile_all, self.runtime.engine)
+
+    @event_handler(CHANNELS_EVENTS, "sync_requested")
+    def on_sync_requested(self, payload: dict[str, Any]) -> None:
+        tpool.execute(reconcile.run_sync_job, self.runtime.engine, payload)
+
+    @timer(interval=ORDER_POLL_CHECK_INTERVAL, eager=True)
+    def poll_orders(self) -> None:
+        tpool.execute(reconcile.poll_all_orders, self.runtime.engine)
