@@ -7,7 +7,9 @@ One run starts the whole stack from the Procfile as subprocesses on free ports
 (omnistock_common.fullstack: catalog, inventory + worker, channels + worker, both connectors, both
 sandboxes, the gateway), on four temporary PostgreSQL databases (created and dropped here; SQLite
 files when PostgreSQL is unreachable or with --sqlite), a throw-away RabbitMQ virtual host when
-rabbitmqctl can create one, and Redis DB 13. Through the REST API it registers a tenant, creates
+rabbitmqctl can create one, and Redis DB 10 (not flushed: every sync-engine key is per connection,
+but the flusher drops figures of connections its own database does not know, so no other stack
+may share that Redis database; the channels sync tests flush DB 13 and the suite DB 15). Through the REST API it registers a tenant, creates
 N SKUs, stocks them, puts the same SKUs in both sandboxes, connects WooCommerce (keys) and
 Shopify (OAuth against the sandbox) and auto-maps. Then, calling inventory's gRPC API directly so
 the clock starts when the change is committed (the RPC returned):
@@ -31,6 +33,7 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -283,11 +286,15 @@ def main() -> int:
         "--admin-url",
         default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     parser.add_argument(
         "--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     )
     args = parser.parse_args()
+    # Stop cleanly (processes, temporary databases, vhost) on SIGTERM, and on SIGINT even when
+    # started in the background by a shell that ignores it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     workdir = Path(tempfile.mkdtemp(prefix="omnistock-sync-bench-"))
     with (

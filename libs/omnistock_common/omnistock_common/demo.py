@@ -324,6 +324,13 @@ class ChannelReport:
     sandbox_url: str
 
 
+_ACTIONS = {
+    "connected": "connected now",
+    "reconnected": "reconnected (the sandbox restarted)",
+    "kept": "connection kept",
+}
+
+
 @dataclass
 class DemoReport:
     products_created: int = 0
@@ -337,9 +344,10 @@ class DemoReport:
             f"({self.products_created} products created, stock seeded for {self.stock_seeded} SKUs this start)"
         ]
         for ch in self.channels:
+            unmapped = f", not on the channel: {', '.join(ch.unmapped)}" if ch.unmapped else ""
             out.append(
-                f"   {ch.channel:<12} {ch.action:<11} {ch.status:<10} connection {ch.connection_id} "
-                f"({ch.mapped} SKUs mapped{f', unmapped: {ch.unmapped}' if ch.unmapped else ''})"
+                f"   {ch.channel + ':':<13}{_ACTIONS.get(ch.action, ch.action)}; status {ch.status}; "
+                f"{ch.mapped} SKUs mapped{unmapped} (connection {ch.connection_id})"
             )
         out.append(" Watch stock arrive in the sandboxes:")
         for ch in self.channels:
