@@ -29,6 +29,7 @@ $(VENV)/.deps: requirements.lock | $(BIN)/python
 # Generated code is never edited by hand; it is rebuilt whenever a .proto changes.
 $(PROTO_OUT)/.stamp: $(PROTOS) $(VENV)/.deps
 	rm -rf $(PROTO_OUT)/omnistock
+	mkdir -p $(PROTO_OUT)
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) \
 		--grpc_python_out=$(PROTO_OUT) $(PROTOS)
 	touch $@
