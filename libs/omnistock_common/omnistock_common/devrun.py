@@ -25,7 +25,13 @@ from urllib.parse import urlparse
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
-from omnistock_common.config import DEFAULT_GATEWAY_PORT, DEFAULT_SANDBOX_PORTS, EnvReader, project_root
+from omnistock_common.config import (
+    DEFAULT_GATEWAY_PORT,
+    DEFAULT_GRPC_PORTS,
+    DEFAULT_SANDBOX_PORTS,
+    EnvReader,
+    project_root,
+)
 from omnistock_common.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, ensure_demo
 
 READY_TIMEOUT_SECONDS = 90
@@ -54,6 +60,23 @@ def _check_infrastructure(env: EnvReader) -> list[str]:
     if not _reachable(amqp_url, 5672):
         problems.append(f"RabbitMQ is not reachable at {amqp_url} (start it: rabbitmq-server -detached)")
     return problems
+
+
+# gRPC servers `make run` starts (Procfile), by their settings prefix.
+LOCAL_GRPC_SERVICES = ("catalog", "inventory", "channels", "shopify_connector", "woocommerce_connector")
+
+
+def _busy_ports(ports: dict[str, int]) -> list[str]:
+    """Ports some other process already listens on: honcho would start everything, see one
+    process die on bind, and stop the rest; naming the port up front is kinder."""
+    busy = []
+    for name, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(f"{name} port {port} is in use (another `make run`?)")
+    return busy
 
 
 def _wait_ready(base_url: str) -> bool:
@@ -117,8 +140,19 @@ def main() -> int:
     woo_port = env.int(
         "WOOCOMMERCE_SANDBOX_PORT", DEFAULT_SANDBOX_PORTS["woocommerce"], minimum=1, maximum=65535
     )
+    grpc_ports = {
+        name: env.int(f"{name.upper()}_GRPC_PORT", DEFAULT_GRPC_PORTS[name], minimum=1, maximum=65535)
+        for name in LOCAL_GRPC_SERVICES
+    }
     env.raise_if_invalid()
-    problems = _check_infrastructure(env)
+    problems = _check_infrastructure(env) + _busy_ports(
+        {
+            "gateway": gateway_port,
+            "shopify-sandbox": shopify_port,
+            "woocommerce-sandbox": woo_port,
+            **grpc_ports,
+        }
+    )
     if problems:
         for problem in problems:
             print(f"make run: {problem}", file=sys.stderr)
