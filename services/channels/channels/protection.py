@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy import and_, case, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SqlConnection
 
@@ -154,7 +154,25 @@ def store_commitments(
         )
         conn.execute(stmt)
         changed.add(sku)
+        sold = (units if status == PENDING else 0) - (before[0] if before and before[1] == PENDING else 0)
+        if sold > 0:
+            _channel_sold(conn, tenant_id, connection_id, sku, sold)
     return sorted(changed)
+
+
+def _channel_sold(conn: SqlConnection, tenant_id: str, connection_id: str, sku: str, units: int) -> None:
+    """The selling channel lowered its own quantity when it took the order: lower what we believe it
+    shows too, or the next push of the (unchanged) figure would be skipped as a no-op and the
+    channel would stay one unit short forever."""
+    t = models.listings
+    lpq = t.c.last_pushed_quantity
+    conn.execute(
+        update(t)
+        .where(
+            t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku == sku, lpq.is_not(None)
+        )
+        .values(last_pushed_quantity=case((lpq > units, lpq - units), else_=0))
+    )
 
 
 def pending_commitments(conn: SqlConnection, tenant_id: str, skus: Sequence[str]) -> dict[str, int]:

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 import grpc
 
-from channels import domain
+from channels import domain, protection, sync
 from channels.calls import ConnectionCaller
 from channels.connectors import (
     ConnectorRegistry,
@@ -569,8 +569,10 @@ class ChannelsService:
         kind_name = _WEBHOOK_KINDS.get(reply.kind, "other")
         row_id = str(uuid.uuid4())
         now = self.clock()
+        committed: list[str] = []
 
         def work(repo: Repository) -> bool:
+            committed.clear()
             inserted = repo.insert_webhook_delivery(
                 delivery_row_id=row_id,
                 tenant_id=conn.tenant_id,
@@ -597,6 +599,11 @@ class ChannelsService:
                     "kind": kind_name,
                 },
             )
+            if reply.kind == cpb.WEBHOOK_KIND_ORDER:
+                # In-flight protection (protection.py): the sold units count from now on.
+                committed.extend(
+                    protection.store_commitments(repo.conn, conn.tenant_id, conn.id, reply.orders, now)
+                )
             if reply.kind == cpb.WEBHOOK_KIND_APP_UNINSTALLED:
                 current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
                 if current is not None:
@@ -610,6 +617,15 @@ class ChannelsService:
             return True
 
         accepted = self.uow.run(work)
+        if committed:
+            # The other channels must drop the sold units at once, not at their next change. The
+            # webhook is stored either way: a failure here only delays that until the next flush.
+            try:
+                sync.requeue_skus(
+                    self.redis, self.uow, conn.tenant_id, committed, exclude_connection_id=conn.id
+                )  # type: ignore[arg-type]
+            except Exception:
+                log.exception("could not re-queue SKUs sold on connection %s", conn.id)
         return WebhookReceipt(accepted, delivery_id)
 
     # ------------------------------------------------------------------ notifications

@@ -634,7 +634,11 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
             on_changed=engine.requeue,
             clock=engine.clock,
         ):
-            # The polls may have found new orders: recompute against the commitments now.
+            # The polls may have found new orders: recompute against the commitments now (and
+            # against what the selling channel shows after its own sale, see protection).
+            with engine.uow.transaction() as repo:
+                listings = _listing_rows(repo.conn, tenant_id, connection_id, [e.sku for e in entries])
+            entries = [e for e in entries if e.sku in listings]
             plan = _plan(entries, listings, _commitments(engine, tenant_id, entries))
         else:
             waiting = [p for p in plan if p.increase]

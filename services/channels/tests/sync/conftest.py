@@ -114,7 +114,13 @@ class Stack:
         """Run the flusher (as the worker's timer would) until `done()` or the deadline."""
         give_up = time.monotonic() + deadline
         while not done():
-            assert time.monotonic() < give_up, "condition not reached before the deadline"
+            assert time.monotonic() < give_up, (
+                "condition not reached before the deadline",
+                {"shopify": self.shopify.inventory(), "woo": self.woo.inventory()},
+                {c: sync.pending_snapshot(self.redis, c) for c in (self.shopify_id, self.woo_id)},
+                self.redis.zrange(sync.DUE_KEY, 0, -1, withscores=True),
+                [(e.operation, e.outcome, e.message) for e in self.sync_log(self.woo_id, 5)],
+            )
             sync.flush_due(self.engine)
             time.sleep(0.02)
 
