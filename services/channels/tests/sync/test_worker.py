@@ -1,0 +1,118 @@
+"""The real worker: `nameko run --config services/channels/worker.yaml channels.worker` as a child
+process consumes a real `inventory.stock_changed` nameko event (published with nameko's standalone
+dispatcher, as the inventory worker does) and its flusher timer pushes the quantity to both
+sandboxes through the real connectors.
+
+Isolation: a RabbitMQ virtual host of its own when rabbitmqctl can make one (nameko's queue names
+are fixed by the service names, so another channels worker on the shared vhost would take part of
+the events), and the sync tests' own Redis database (conftest.sync_redis_url).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse, urlunparse
+
+import kombu
+import pytest
+from nameko.standalone.events import event_dispatcher
+
+pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
+# The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
+Stack = Any
+ROOT = Path(__file__).resolve().parents[4]
+NAMEKO = str(Path(sys.executable).parent / "nameko")
+QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
+DEADLINE = 90.0
+
+
+def _rabbitmqctl(*args: str) -> bool:
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        return False
+    try:
+        return subprocess.run([ctl, *args], capture_output=True, timeout=60, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture
+def vhost_url(amqp_url: str) -> Iterator[str]:
+    parsed = urlparse(amqp_url)
+    vhost = f"channels-sync-test-{uuid.uuid4().hex[:10]}"
+    user = parsed.username or "guest"
+    if not (
+        _rabbitmqctl("add_vhost", vhost)
+        and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    ):
+        print(
+            "!!! channels worker test: no private RabbitMQ vhost; using the shared one !!!", file=sys.stderr
+        )
+        yield amqp_url
+        return
+    try:
+        yield urlunparse(parsed._replace(path="/" + quote(vhost, safe="")))
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+def _queue_bound(url: str) -> bool:
+    try:
+        with kombu.Connection(url, connect_timeout=5) as conn:
+            conn.default_channel.queue_declare(QUEUE, passive=True)
+        return True
+    except Exception:
+        return False
+
+
+def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
+    stack: Stack, vhost_url: str, tmp_path: Path
+) -> None:
+    if not stack.database_url.startswith("sqlite"):
+        pytest.skip("the worker wiring does not depend on the database; covered once, on SQLite")
+    stack.seed({"CUP": 0})
+    env = {
+        **os.environ,
+        **stack.env,
+        "AMQP_URL": vhost_url,
+        "EVENTLET_THREADPOOL_SIZE": "16",
+        "INVENTORY_ADDR": "127.0.0.1:1",
+        "LOG_LEVEL": "INFO",
+    }
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            give_up = time.monotonic() + DEADLINE
+            while not _queue_bound(vhost_url):
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < give_up, log_path.read_text()
+                time.sleep(0.2)
+            dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+            dispatch("inventory", "stock_changed", stack.event({"CUP": (4, 1)}))
+            while not (stack.shopify.inventory().get("CUP") == 4 and stack.woo.inventory().get("CUP") == 4):
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
+                time.sleep(0.2)
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+    assert stack.listing(stack.woo_id, "CUP").last_pushed_version == 1
