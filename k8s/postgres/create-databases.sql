@@ -12,7 +12,13 @@ CREATE DATABASE inventory OWNER inventory;
 CREATE ROLE gateway LOGIN PASSWORD 'gateway-dev-only';
 CREATE DATABASE gateway OWNER gateway;
 
+-- channels: connections and their ENCRYPTED channel credentials (CREDENTIALS_KEYS), listings,
+-- sync log, webhook deliveries. The connectors keep no database.
+CREATE ROLE channels LOGIN PASSWORD 'channels-dev-only';
+CREATE DATABASE channels OWNER channels;
+
 -- Nobody else may connect to a service's database.
 REVOKE CONNECT ON DATABASE catalog FROM PUBLIC;
 REVOKE CONNECT ON DATABASE inventory FROM PUBLIC;
 REVOKE CONNECT ON DATABASE gateway FROM PUBLIC;
+REVOKE CONNECT ON DATABASE channels FROM PUBLIC;

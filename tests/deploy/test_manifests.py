@@ -9,6 +9,8 @@ by reference, migrations outside the serving entrypoint, env var names the code 
 from __future__ import annotations
 
 import ast
+import base64
+import json
 import re
 import shutil
 import subprocess
@@ -26,23 +28,56 @@ from omnistock_common.config import DEFAULT_GRPC_PORTS
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 COMPOSE = ROOT / "docker-compose.yml"
-SERVICES = ("catalog", "inventory", "gateway")
-GRPC_SERVERS = {"catalog": 50051, "inventory": 50052}
-IMAGES = {f"omnistock/{svc}" for svc in SERVICES}
+# Services that own a database: each has a migration Job, and its pods wait for the schema.
+SERVICES = ("catalog", "inventory", "gateway", "channels")
+# Stateless services: no database, so no migration Job and no wait-for-migrations init container.
+STATELESS = ("shopify-connector", "woocommerce-connector")
+# gRPC servers by their Deployment/Service (and compose service) name.
+GRPC_SERVERS = {
+    "catalog": 50051,
+    "inventory": 50052,
+    "channels": 50055,
+    "shopify-connector": 50061,
+    "woocommerce-connector": 50062,
+}
+# Every Dockerfile, by the image it builds.
+DOCKERFILES = {
+    "catalog": "services/catalog/Dockerfile",
+    "inventory": "services/inventory/Dockerfile",
+    "gateway": "services/gateway/Dockerfile",
+    "channels": "services/channels/Dockerfile",
+    "shopify-connector": "services/channels/connectors/shopify/Dockerfile",
+    "woocommerce-connector": "services/channels/connectors/woocommerce/Dockerfile",
+}
+IMAGES = {f"omnistock/{name}" for name in DOCKERFILES}
+# Local stand-ins for the vendors: docker-compose profile `demo` only, never in Kubernetes.
+SANDBOXES = ("shopify-sandbox", "woocommerce-sandbox")
 SECRET_NAME = "omnistock-secrets"
 SECRET_KEYS = {
     "catalog-database-url",
     "inventory-database-url",
     "gateway-database-url",
+    "channels-database-url",
     "redis-url",
     "amqp-url",
     "gateway-jwt-secret",
     "credentials-encryption-key",
+    "oauth-state-secret",
+    "shopify-client-id",
+    "shopify-client-secret",
 }
+# Keys a Deployment may reference with `optional: true` (only present during a rotation).
+OPTIONAL_SECRET_KEYS = {"shopify-previous-client-secret"}
 # Variables whose values are credentials: they must come from a Secret, never a literal.
-SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEY)$")
+SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEYS?|TOKEN)$")
 # Read by something other than a config module; each entry says by what.
-ENV_ALLOW_LIST: dict[str, str] = {}
+ENV_ALLOW_LIST: dict[str, str] = {
+    "EVENTLET_THREADPOOL_SIZE": "eventlet.tpool (channels worker: >= worker.yaml max_workers + 4)",
+}
+# Modules besides <svc>/config.py that read settings through EnvReader.
+EXTRA_SETTINGS_MODULES = (
+    "services/channels/channels/sync.py",  # load_sync_settings: the sync worker's knobs
+)
 ENV_METHODS = {"str", "int", "float", "bool", "url", "choice"}
 
 
@@ -81,6 +116,9 @@ def names_from_config_module(path: Path) -> set[str]:
 def known_env_names() -> frozenset[str]:
     modules = [ROOT / "libs/omnistock_common/omnistock_common/config.py"]
     modules += sorted(ROOT.glob("services/*/*/config.py"))
+    # Connectors live one level deeper: services/channels/connectors/<kind>/<pkg>/config.py.
+    modules += sorted(ROOT.glob("services/*/connectors/*/*/config.py"))
+    modules += [ROOT / module for module in EXTRA_SETTINGS_MODULES]
     names = set(ENV_ALLOW_LIST)
     for module in modules:
         names |= names_from_config_module(module)
@@ -104,6 +142,16 @@ def test_config_scan_finds_the_documented_variables() -> None:
         "LOG_LEVEL",
         "GRPC_GRACE_SECONDS",
         "GATEWAY_JWT_SECRET",
+        "CHANNELS_DATABASE_URL",
+        "CHANNELS_ADDR",
+        "CREDENTIALS_KEYS",
+        "OAUTH_STATE_SECRET",
+        "PUBLIC_BASE_URL",
+        "SHOPIFY_CONNECTOR_ADDR",
+        "SHOPIFY_CONNECTOR_GRPC_HOST",
+        "SHOPIFY_CLIENT_SECRET",
+        "WOOCOMMERCE_CONNECTOR_BUCKET_CAPACITY",
+        "CHANNELS_RECONCILE_INTERVAL_SECONDS",
     ):
         assert expected in names
     assert "NOT_A_SETTING" not in names
@@ -198,12 +246,17 @@ def component_of(obj: dict[str, Any]) -> str:
     return obj["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
 
 
+def env_prefix(name: str) -> str:
+    """`shopify-connector` -> `SHOPIFY_CONNECTOR` (the settings prefix of that service)."""
+    return name.replace("-", "_").upper()
+
+
 # ---------------------------------------------------------------------------- k8s invariants
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_container_is_hardened_and_bounded(target: str) -> None:
     objects = manifests(target)
     pods = list(pod_specs(objects))
-    assert len(pods) >= 7  # 4 Deployments + 3 migration Jobs
+    assert len(pods) == 12  # 8 Deployments + 4 migration Jobs
     for obj, pod in pods:
         where = f"{obj['kind']}/{obj['metadata']['name']}"
         assert pod["securityContext"]["runAsNonRoot"] is True, where
@@ -232,6 +285,10 @@ def test_servers_have_native_probes_and_drain_within_the_grace_period(target: st
         "catalog",
         "inventory",
         "inventory-worker",
+        "channels",
+        "channels-worker",
+        "shopify-connector",
+        "woocommerce-connector",
         "gateway",
     }
     for deployment in deployments:
@@ -248,8 +305,8 @@ def test_servers_have_native_probes_and_drain_within_the_grace_period(target: st
                 assert container[probe]["grpc"]["port"] == port, f"{name}: {probe}"
             assert pod["terminationGracePeriodSeconds"] > pre_stop_seconds + grace, name
             env = effective_env(container, objects)
-            assert env[f"{name.upper()}_GRPC_HOST"] == "0.0.0.0", f"{name} must listen on the pod IP"
-            assert int(env[f"{name.upper()}_GRPC_PORT"]) == port, name
+            assert env[f"{env_prefix(name)}_GRPC_HOST"] == "0.0.0.0", f"{name} must listen on the pod IP"
+            assert int(env[f"{env_prefix(name)}_GRPC_PORT"]) == port, name
         elif name == "gateway":
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -291,6 +348,9 @@ def test_migrations_run_as_jobs_and_never_in_serving_containers(target: str) -> 
         for container in pod["containers"]:
             command = " ".join(container.get("command", []) + container.get("args", []))
             assert "migrate" not in command and "alembic" not in command, deployment["metadata"]["name"]
+        if service_of(deployment) in STATELESS:  # no database: nothing to wait for
+            assert not pod.get("initContainers"), deployment["metadata"]["name"]
+            continue
         (init,) = pod["initContainers"]
         assert init["command"][:4] == ["python", "-m", "omnistock_cli.probe", "wait-migrated"]
         assert init["command"][4] == service_of(deployment)
@@ -311,12 +371,18 @@ def test_env_names_exist_in_config_and_secrets_are_references(target: str) -> No
             where = f"{obj['metadata']['name']}/{container['name']}"
             env = effective_env(container, objects)
             assert not (set(env) - known), f"{where}: unknown env {sorted(set(env) - known)}"
-            assert f"{service.upper()}_DATABASE_URL" in env, f"{where} would fall back to SQLite"
+            if service in STATELESS:
+                assert not any(name.endswith("_DATABASE_URL") for name in env), f"{where} keeps no data"
+            else:
+                assert f"{env_prefix(service)}_DATABASE_URL" in env, f"{where} would fall back to SQLite"
             for entry in container.get("env", []):
                 if SENSITIVE.search(entry["name"]):
                     ref = entry["valueFrom"]["secretKeyRef"]
                     assert ref["name"].startswith(SECRET_NAME), where
-                    assert ref["key"] in SECRET_KEYS, f"{where}: unknown secret key {ref['key']}"
+                    if ref["key"] in OPTIONAL_SECRET_KEYS:
+                        assert ref.get("optional") is True, f"{where}: {ref['key']} must be optional"
+                    else:
+                        assert ref["key"] in SECRET_KEYS, f"{where}: unknown secret key {ref['key']}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -337,12 +403,74 @@ def test_addresses_point_at_services_that_expose_that_port(target: str) -> None:
                 assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}, f"{key}={value}"
 
 
+def secret_refs(container: dict[str, Any]) -> dict[str, str]:
+    """env name -> Secret key, for the container's secretKeyRef entries."""
+    return {
+        entry["name"]: entry["valueFrom"]["secretKeyRef"]["key"]
+        for entry in container.get("env", [])
+        if "secretKeyRef" in entry.get("valueFrom", {})
+    }
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str) -> None:
+    """The credentials keyring reaches channels and its worker (it decrypts and re-encrypts
+    tokens); the OAuth state secret only the server; the Shopify app pair only its connector;
+    migrations and init containers only get their database URL."""
+    objects = manifests(target)
+    needs = {
+        "channels": {"CHANNELS_DATABASE_URL", "CREDENTIALS_KEYS", "OAUTH_STATE_SECRET", "REDIS_URL"},
+        "channels-worker": {"CHANNELS_DATABASE_URL", "CREDENTIALS_KEYS", "REDIS_URL", "AMQP_URL"},
+        "shopify-connector": {
+            "REDIS_URL",
+            "SHOPIFY_CLIENT_ID",
+            "SHOPIFY_CLIENT_SECRET",
+            "SHOPIFY_PREVIOUS_CLIENT_SECRET",
+        },
+        "woocommerce-connector": {"REDIS_URL"},
+    }
+    for obj, pod in pod_specs(objects):
+        name = obj["metadata"]["name"]
+        for container in pod.get("initContainers", []):
+            assert set(secret_refs(container)) == {f"{env_prefix(service_of(obj))}_DATABASE_URL"}, name
+        if obj["kind"] == "Job":
+            (container,) = pod["containers"]
+            assert set(secret_refs(container)) == {f"{env_prefix(service_of(obj))}_DATABASE_URL"}, name
+        elif name in needs:
+            assert set(secret_refs(pod["containers"][0])) == needs[name], name
+    for name in ("channels", "channels-worker"):
+        deployment = next(d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == name)
+        refs = secret_refs(deployment["spec"]["template"]["spec"]["containers"][0])
+        assert refs["CREDENTIALS_KEYS"] == "credentials-encryption-key", name
+
+
 def test_dev_overlay_generates_every_referenced_secret_key() -> None:
     objects = manifests("overlays/dev")
     (secret,) = of_kind(objects, "Secret")
     assert set(secret["data"]) == SECRET_KEYS
     assert all(
         obj["metadata"].get("namespace") == "omnistock-dev" for obj in objects if obj["kind"] != "Namespace"
+    )
+
+
+def test_dev_secret_values_pass_the_services_own_validation() -> None:
+    """A malformed key would crash-loop channels at start: check it with the real parsers."""
+    from channels.config import load_settings as channels_settings
+    from shopify_connector.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+    (secret,) = of_kind(manifests("overlays/dev"), "Secret")
+    values = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    settings = channels_settings(
+        {
+            "CREDENTIALS_KEYS": values["credentials-encryption-key"],
+            "OAUTH_STATE_SECRET": values["oauth-state-secret"],
+        }
+    )
+    assert not settings.uses_dev_credentials_key and not settings.uses_dev_state_secret
+    # Without a sandbox in the cluster these are placeholders; they match the sandbox anyway.
+    assert (values["shopify-client-id"], values["shopify-client-secret"]) == (
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
     )
 
 
@@ -357,7 +485,27 @@ def test_prod_overlay_carries_no_secret_values_and_pins_image_tags() -> None:
         "catalog",
         "inventory",
         "gateway",
+        "channels",
+        "shopify-connector",
+        "woocommerce-connector",
     }
+    for deployment in of_kind(objects, "Deployment"):
+        if component_of(deployment) == "server":
+            spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            assert {c["topologyKey"] for c in spread} == {
+                "topology.kubernetes.io/zone",
+                "kubernetes.io/hostname",
+            }, deployment["metadata"]["name"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_sandboxes_are_never_deployed_to_kubernetes(target: str) -> None:
+    objects = manifests(target)
+    for obj in objects:
+        assert "sandbox" not in obj["metadata"]["name"], f"{obj['kind']}/{obj['metadata']['name']}"
+    for obj, pod in pod_specs(objects):
+        for container in all_containers(pod):
+            assert "channel_sandboxes" not in " ".join(container["command"]), obj["metadata"]["name"]
 
 
 # ------------------------------------------------------------------------------------ compose
@@ -370,17 +518,37 @@ def test_compose_builds_our_services_with_known_env_and_healthchecks() -> None:
     services = compose()["services"]
     known = known_env_names()
     ours = {name: svc for name, svc in services.items() if "build" in svc}
-    assert set(ours) == {"migrate", "catalog", "inventory", "inventory-worker", "gateway"}
+    assert set(ours) == {
+        "migrate",
+        "catalog",
+        "inventory",
+        "inventory-worker",
+        "channels",
+        "channels-worker",
+        "shopify-connector",
+        "woocommerce-connector",
+        *SANDBOXES,
+        "gateway",
+    }
     for name, svc in ours.items():
         assert svc["build"]["context"] == "."
         assert (ROOT / svc["build"]["dockerfile"]).exists(), name
-        unknown = set(svc["environment"]) - known
+        image = svc["image"].rsplit(":", 1)[0]
+        assert image in IMAGES and svc["build"]["dockerfile"] == DOCKERFILES[image.split("/", 1)[1]], name
+        unknown = set(svc.get("environment", {})) - known
         assert not unknown, f"{name}: no config module reads {sorted(unknown)}"
-        for dependency, condition in svc["depends_on"].items():
+        for dependency, condition in svc.get("depends_on", {}).items():
             assert dependency in services, name
             assert condition["condition"] in {"service_healthy", "service_completed_successfully"}, name
+            # Nothing that always runs may wait for a service of an optional profile.
+            assert not services[dependency].get("profiles") or svc.get("profiles"), f"{name} -> {dependency}"
         if name != "migrate":
             assert svc["healthcheck"]["test"][:4] == ["CMD", "python", "-m", "omnistock_cli.probe"], name
+        if name in SANDBOXES:
+            assert svc["profiles"] == ["demo"], f"{name} is a demo stand-in: profile demo only"
+        else:
+            assert "profiles" not in svc, name
+        if name not in {"migrate", *STATELESS, *SANDBOXES}:
             assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
     for name in ("postgres", "redis", "rabbitmq"):
         assert "healthcheck" in services[name], name
@@ -414,8 +582,8 @@ def test_compose_addresses_and_ports_agree() -> None:
     for name, svc in services.items():
         env = svc.get("environment", {})
         if name in GRPC_SERVERS:
-            assert env[f"{name.upper()}_GRPC_HOST"] == "0.0.0.0"
-            assert int(env[f"{name.upper()}_GRPC_PORT"]) == GRPC_SERVERS[name]
+            assert env[f"{env_prefix(name)}_GRPC_HOST"] == "0.0.0.0"
+            assert int(env[f"{env_prefix(name)}_GRPC_PORT"]) == GRPC_SERVERS[name]
             assert svc["healthcheck"]["test"][-1] == f"127.0.0.1:{GRPC_SERVERS[name]}"
             assert int(svc["stop_grace_period"].rstrip("s")) > float(env["GRPC_GRACE_SECONDS"])
         for key, value in env.items():
@@ -424,10 +592,33 @@ def test_compose_addresses_and_ports_agree() -> None:
                 assert host in services and int(port) == GRPC_SERVERS[host], f"{name}: {key}={value}"
 
 
+def test_compose_wires_the_channels_stack() -> None:
+    services = compose()["services"]
+    # The sandbox and the connector must share one Shopify app, or every OAuth HMAC fails.
+    app = {
+        key: services["shopify-connector"]["environment"][key]
+        for key in ("SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET")
+    }
+    assert {key: services["shopify-sandbox"]["environment"][key] for key in app} == app
+    # Channels and its worker decrypt the same credentials: one keyring.
+    assert (
+        services["channels"]["environment"]["CREDENTIALS_KEYS"]
+        == services["channels-worker"]["environment"]["CREDENTIALS_KEYS"]
+    )
+    gateway = services["gateway"]["environment"]
+    assert set(gateway["GATEWAY_BACKENDS"].split(",")) == {"catalog", "inventory", "channels"}
+    assert services["gateway"]["depends_on"]["channels"]["condition"] == "service_healthy"
+    for name in ("channels", "channels-worker"):
+        env = services[name]["environment"]
+        assert env["SHOPIFY_CONNECTOR_ADDR"] == "shopify-connector:50061", name
+        assert env["WOOCOMMERCE_CONNECTOR_ADDR"] == "woocommerce-connector:50062", name
+    assert services["channels-worker"]["environment"]["INVENTORY_ADDR"] == "inventory:50052"
+
+
 # -------------------------------------------------------------------------------- Dockerfiles
-@pytest.mark.parametrize("service", SERVICES)
-def test_dockerfile_is_multi_stage_pinned_non_root_and_hash_checked(service: str) -> None:
-    text = (ROOT / "services" / service / "Dockerfile").read_text()
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_dockerfile_is_multi_stage_pinned_non_root_and_hash_checked(image: str) -> None:
+    text = (ROOT / DOCKERFILES[image]).read_text()
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.MULTILINE)
     assert base, "base image must be an overridable, pinned ARG"
     assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base.group(1))
@@ -443,15 +634,37 @@ def test_dockerfile_is_multi_stage_pinned_non_root_and_hash_checked(service: str
     assert "migrate" not in cmd and "alembic" not in cmd
 
 
-def test_inventory_image_carries_the_worker_config_the_worker_commands_use() -> None:
-    dockerfile = (ROOT / "services/inventory/Dockerfile").read_text()
-    assert "COPY services/inventory/worker.yaml /app/services/inventory/worker.yaml" in dockerfile
-    command = ["nameko", "run", "--config", "/app/services/inventory/worker.yaml", "inventory.worker"]
-    assert compose()["services"]["inventory-worker"]["command"] == command
+@pytest.mark.parametrize("service", ["inventory", "channels"])
+def test_image_carries_the_worker_config_the_worker_commands_use(service: str) -> None:
+    dockerfile = (ROOT / f"services/{service}/Dockerfile").read_text()
+    assert f"COPY services/{service}/worker.yaml /app/services/{service}/worker.yaml" in dockerfile
+    command = ["nameko", "run", "--config", f"/app/services/{service}/worker.yaml", f"{service}.worker"]
+    assert compose()["services"][f"{service}-worker"]["command"] == command
     worker = next(
-        d for d in of_kind(base_objects(), "Deployment") if d["metadata"]["name"] == "inventory-worker"
+        d for d in of_kind(base_objects(), "Deployment") if d["metadata"]["name"] == f"{service}-worker"
     )
     assert worker["spec"]["template"]["spec"]["containers"][0]["command"] == command
+
+
+def test_every_image_runs_what_the_procfile_runs() -> None:
+    """The Procfile is the source of truth for commands: each image's CMD, and the command of
+    every compose service and Deployment, is a Procfile line (with container-only flags)."""
+    procfile = dict(
+        line.split(": ", 1)
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for image, path in DOCKERFILES.items():
+        if image == "gateway":  # gunicorn flags differ by design (bind address, tmp dir)
+            continue
+        cmd = json.loads((ROOT / path).read_text().split("\nCMD ", 1)[1].strip())
+        assert " ".join(cmd) == procfile[image], image
+    for name in ("inventory-worker", "channels-worker"):
+        command = compose()["services"][name]["command"]
+        assert " ".join(command).replace("/app/", "") == procfile[name], name
+    for name in SANDBOXES:
+        command = " ".join(compose()["services"][name]["command"])
+        assert command.startswith(procfile[name].split(" --port")[0]) and "--demo" in command, name
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
