@@ -67,6 +67,9 @@ HOLD_PREFIX = "omnistock:sync:hold:"
 ATTEMPTS_PREFIX = "omnistock:sync:attempts:"
 UNKNOWN = -1
 DEFAULT_BATCH = 100
+# Pending figures of a connection this deployment does not know expire after a day.
+ORPHAN_TTL_SECONDS = 86400
+ORPHAN_RECHECK_MS = 1000
 
 # ---------------------------------------------------------------------------- Lua (atomic compares)
 # KEYS: pending hash, figures hash, due zset. ARGV: member, due_ms, now_ms, then per SKU
@@ -531,7 +534,10 @@ def flush_due(engine: SyncEngine, *, now: datetime | None = None) -> FlushReport
         if hold > 0:
             engine.redis.zadd(DUE_KEY, {member: now_ms + hold})
             continue
-        result = flush_connection(engine, tenant_id, connection_id)
+        try:
+            result = flush_connection(engine, tenant_id, connection_id)
+        except Exception:  # logged by flush_connection; the other connections still get their turn
+            continue
         if result is not None:
             report.connections.append(result)
     return report
@@ -591,9 +597,12 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
     try:
         stored = engine.caller.load(tenant_id, connection_id)
     except NotFound:
-        log.warning("connection %s is gone; dropping its pending figures", connection_id)
-        engine.redis.delete(pkey, FIGURES_PREFIX + connection_id)
-        return now_ms
+        # Deleted connection (or one of another deployment sharing this Redis, which must keep its
+        # figures): never delete them here, let them expire; until then look again now and then.
+        log.warning("connection %s not found; its pending figures expire in a day", connection_id)
+        for key in (pkey, FIGURES_PREFIX + connection_id):
+            engine.redis.expire(key, ORPHAN_TTL_SECONDS)
+        return now_ms + ORPHAN_RECHECK_MS
     conn = stored.connection
     if conn.status is ConnectionStatus.DISCONNECTED:
         return now_ms + _hold(engine, connection_id, engine.settings.disconnected_retry.total_seconds())

@@ -174,19 +174,17 @@ SYNC_REDIS_DB = 13
 
 @pytest.fixture
 def sync_redis_url(redis_url: str) -> Iterator[str]:
-    """The real Redis of `redis_url`, on a database of our own (flushed before and after).
+    """The real Redis of `redis_url`, on another database that nobody flushes.
 
     Other suites running at the same time on this machine flush `redis_url`'s database at their
     start and end; a flush in the middle of a sync test wipes pending figures and looks exactly
-    like a lost update. These tests must not be able to confuse the two.
+    like a lost update. Runs of these tests may overlap too (several checkouts, `make test`), so
+    nothing here flushes: every key of the engine is per connection (fresh UUIDs each test), the
+    due set is shared and harmless to share (a flusher leaves other deployments' entries alone),
+    and the stack deletes its own keys at the end.
     """
     parts = urlsplit(redis_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{SYNC_REDIS_DB}", parts.query, parts.fragment))
-    client = redis_lib.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    yield urlunsplit((parts.scheme, parts.netloc, f"/{SYNC_REDIS_DB}", parts.query, parts.fragment))
 
 
 @pytest.fixture
@@ -230,6 +228,11 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
         stack.woo_id = connect_woo(channels, woo_url, woo)
         yield stack
     finally:
+        for connection_id in filter(None, (stack.shopify_id, stack.woo_id)):
+            keys = list(client.scan_iter(match=f"omnistock:*{connection_id}*"))
+            client.zrem(sync.DUE_KEY, f"{connection_id}|{TENANT}")
+            if keys:
+                client.delete(*keys)
         stack.shopify.http.close()
         stack.woo.http.close()
         client.close()
