@@ -10,12 +10,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-_ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+from omnistock_common.sqltypes import SEQ_ID
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -23,7 +22,7 @@ def outbox_table(metadata: MetaData) -> Table:
     return Table(
         "outbox",
         metadata,
-        Column("id", _ID_TYPE, primary_key=True, autoincrement=True),
+        Column("id", SEQ_ID, primary_key=True, autoincrement=True),
         Column("tenant_id", String(64), nullable=False),
         Column("event_type", String(128), nullable=False),
         Column("payload", Text, nullable=False),

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,8 +15,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+
+from omnistock_common.sqltypes import UTCDateTime
 
 # Deterministic constraint names, so the hand-written migration and the metadata agree.
 metadata = MetaData(
@@ -33,25 +29,6 @@ metadata = MetaData(
 )
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in and out; SQLite stores naive text, so UTC is restored on read."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 products = Table(
     "products",
     metadata,
@@ -61,8 +38,8 @@ products = Table(
     Column("description", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False),
     Column("version", BigInteger, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
     # Keyset pagination order, title lookups (upsert by title) and updated_since filtering.
     Index(None, "tenant_id", "created_at", "id"),
     Index(None, "tenant_id", "title"),
@@ -86,8 +63,8 @@ variants = Table(
     Column("weight_grams", Integer, nullable=True),
     Column("position", Integer, nullable=False),
     Column("version", BigInteger, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "sku"),
     Index(None, "tenant_id", "product_id"),
 )
