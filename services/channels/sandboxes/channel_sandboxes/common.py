@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 log = logging.getLogger(__name__)
@@ -317,3 +317,31 @@ def format_retry_after(seconds: float) -> str:
 
 
 Handler = Callable[..., Response]
+
+
+def register_common_control_routes(app: Flask, webhooks: WebhookDispatcher, stats: CallStats) -> None:
+    """The control routes both sandboxes share: webhook deliveries/redelivery and call counters."""
+
+    @app.get("/_sandbox/webhooks/deliveries")
+    def deliveries() -> Response:
+        webhooks.wait_idle()
+        return json_response({"deliveries": webhooks.list()})
+
+    @app.post("/_sandbox/webhooks/redeliver")
+    def redeliver() -> Response:
+        payload = request.get_json(silent=True)
+        delivery_id = str(payload.get("delivery_id", "")) if isinstance(payload, dict) else ""
+        delivery = webhooks.redeliver(delivery_id)
+        if delivery is None:
+            return json_response({"error": "unknown delivery_id"}, 404)
+        webhooks.wait([delivery])
+        return json_response(delivery.describe())
+
+    @app.get("/_sandbox/calls")
+    def calls() -> Response:
+        return json_response(stats.snapshot())
+
+    @app.post("/_sandbox/calls/reset")
+    def calls_reset() -> Response:
+        stats.reset()
+        return json_response(stats.snapshot())

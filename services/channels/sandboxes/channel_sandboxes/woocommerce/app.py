@@ -29,6 +29,7 @@ from channel_sandboxes.common import (
     format_retry_after,
     json_response,
     parse_fault_request,
+    register_common_control_routes,
 )
 from channel_sandboxes.demo import DEMO_CATALOGUE
 from channel_sandboxes.woocommerce.state import (
@@ -916,28 +917,7 @@ def create_app(config: WooConfig | None = None) -> Flask:
             ]
         return json_response({"subscriptions": hooks, "deliveries": sandbox.webhooks.list()})
 
-    @app.get("/_sandbox/webhooks/deliveries")
-    def deliveries() -> Response:
-        sandbox.webhooks.wait_idle()
-        return json_response({"deliveries": sandbox.webhooks.list()})
-
-    @app.post("/_sandbox/webhooks/redeliver")
-    def redeliver() -> Response:
-        delivery = sandbox.webhooks.redeliver(str(body().get("delivery_id", "")))
-        if delivery is None:
-            return json_response({"error": "unknown delivery_id"}, 404)
-        sandbox.webhooks.wait([delivery])
-        return json_response(delivery.describe())
-
-    @app.get("/_sandbox/calls")
-    def calls() -> Response:
-        return json_response(sandbox.stats.snapshot())
-
-    @app.post("/_sandbox/calls/reset")
-    def calls_reset() -> Response:
-        sandbox.stats.reset()
-        return json_response(sandbox.stats.snapshot())
-
+    register_common_control_routes(app, sandbox.webhooks, sandbox.stats)
     return app
 
 
