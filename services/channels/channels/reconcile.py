@@ -17,6 +17,7 @@ Plain functions over a sync.SyncEngine: nothing here knows nameko or eventlet.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,17 +89,7 @@ def _reconcile_locked(
             f"connection {connection_id} is disconnected; reconnect it first",
             reason="CONNECTION_DISCONNECTED",
         )
-    started = engine.clock()
-    orders_current = protection.ensure_orders_current(
-        engine.caller,
-        engine.uow,
-        engine.redis,
-        tenant_id,
-        started,
-        settings=engine.settings.polls,
-        on_changed=engine.requeue,
-        clock=engine.clock,
-    )
+    orders_current = _orders_current(engine, tenant_id)
     listings = _all_listings(engine, tenant_id, connection_id)
     mapped = {sku: item for sku, item in listings.items() if item.external_ids}
     limit = engine.batch_limit(tenant_id, stored.connection.type)
@@ -174,6 +165,31 @@ def _reconcile_locked(
             if failed is not None:
                 report.failures.append(result.failed)
                 return
+
+
+# A flush that just polled orders holds the per-connection poll gate for `min_interval`; an
+# on-demand reconciliation waits it out (a few times at most) instead of leaving increases unfixed.
+ORDER_POLL_ATTEMPTS = 3
+
+
+def _orders_current(engine: sync.SyncEngine, tenant_id: str) -> bool:
+    """True once every connection of the tenant has polled its orders since this call began."""
+    started = engine.clock()
+    for attempt in range(1, ORDER_POLL_ATTEMPTS + 1):
+        if protection.ensure_orders_current(
+            engine.caller,
+            engine.uow,
+            engine.redis,
+            tenant_id,
+            started,
+            settings=engine.settings.polls,
+            on_changed=engine.requeue,
+            clock=engine.clock,
+        ):
+            return True
+        if attempt < ORDER_POLL_ATTEMPTS:
+            time.sleep(engine.settings.polls.min_interval.total_seconds() + 0.05)
+    return False
 
 
 def _log(
