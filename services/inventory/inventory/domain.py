@@ -733,6 +733,49 @@ def plan_reservation(lines: Sequence[ResolvedLine]) -> tuple[list[ReservationLin
     return out_lines, demands
 
 
+@dataclass(frozen=True)
+class HoldDecision:
+    """One request of a group: held (no shorts; `after` = the row's (on_hand, reserved) after
+    each of its demands, for the ledger) or refused (its short demands, each with the
+    available figure it saw)."""
+
+    shorts: list[tuple[StockDemand, int]]
+    after: list[tuple[int, int]]
+
+    @property
+    def held(self) -> bool:
+        return not self.shorts
+
+
+def allocate_holds(
+    requests: Sequence[Sequence[StockDemand]], levels: Mapping[tuple[str, str], tuple[int, int]]
+) -> tuple[list[HoldDecision], dict[tuple[str, str], tuple[int, int]]]:
+    """Decide a group of reservations against locked stock rows, in order, each all-or-nothing.
+
+    levels: (on_hand, reserved) per (sku, location_id) as locked; a missing row has nothing
+    available. A request is held only if every one of its demands fits what the requests
+    before it left. Returns one decision per request and the levels after the held ones: the
+    same answers as running the requests one after another, each in its own transaction.
+    """
+    levels_after = dict(levels)
+    decisions: list[HoldDecision] = []
+    for demands in requests:
+        shorts: list[tuple[StockDemand, int]] = []
+        for demand in demands:
+            on_hand, reserved = levels_after.get((demand.sku, demand.location_id), (0, 0))
+            if on_hand - reserved < demand.quantity:
+                shorts.append((demand, on_hand - reserved))
+        after: list[tuple[int, int]] = []
+        if not shorts:
+            for demand in demands:
+                key = (demand.sku, demand.location_id)
+                on_hand, reserved = levels_after[key]
+                levels_after[key] = (on_hand, reserved + demand.quantity)
+                after.append(levels_after[key])
+        decisions.append(HoldDecision(shorts, after))
+    return decisions, levels_after
+
+
 def plan_commit(reservation: Reservation, requested: Sequence[tuple[str, int]]) -> dict[int, int]:
     """Units to commit per top-level line number.
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from inventory.config import Settings, load_settings
 from inventory.repository import UnitOfWork
+from inventory.service import make_reserve_group
 from inventory.servicer import InventoryServicer
 from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
 from omnistock_common.config import run_entrypoint
@@ -44,7 +45,10 @@ def build(settings: Settings) -> Inventory:
     engine = make_engine(
         settings.database_url, pool_size=min(settings.db_pool_size, settings.server.max_workers)
     )
-    servicer = InventoryServicer(UnitOfWork(engine), settings.policy)
+    uow = UnitOfWork(engine)
+    # Concurrent Reserve calls share one transaction per tenant on PostgreSQL (group commit).
+    reserve_group = make_reserve_group(uow, settings.policy) if uow.is_postgres else None
+    servicer = InventoryServicer(uow, settings.policy, reserve_group)
     running = build_server(
         [lambda server: inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from inventory import domain
 from inventory.domain import (
@@ -41,6 +41,7 @@ from inventory.domain import (
     StockDemand,
     StockLevel,
 )
+from inventory.group_commit import GroupCommit
 from inventory.repository import PgScript, PgSession, Repository, UnitOfWork
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock_common.context import CallContext
@@ -573,15 +574,24 @@ def _insufficient(shorts: Sequence[tuple[StockDemand, int]]) -> FailedPreconditi
 
 
 def reserve(
-    uow: UnitOfWork, ctx: CallContext, cmd: ReserveCommand, policy: Policy, now: datetime | None = None
+    uow: UnitOfWork,
+    ctx: CallContext,
+    cmd: ReserveCommand,
+    policy: Policy,
+    now: datetime | None = None,
+    *,
+    group: ReserveGroup | None = None,
 ) -> Reservation:
-    """Hold every line or nothing, in one transaction.
+    """Hold every line or nothing.
 
     Demands are merged per (sku, location) (bundle lines expanded into their components) and
-    taken with conditional UPDATEs in (sku, location) order. Any short demand rolls the whole
-    transaction back and raises FAILED_PRECONDITION with an InsufficientStock detail. With an
-    idempotency key the reservation row (unique on tenant + key) is inserted before any stock
-    row is touched, so a racing twin waits for the first and then returns its result.
+    taken in (sku, location) order. Any short demand takes nothing and raises
+    FAILED_PRECONDITION with an InsufficientStock detail. With an idempotency key the
+    reservation row (unique on tenant + key) is inserted before any stock row is locked, so a
+    racing twin waits for the first and then returns its result.
+
+    On PostgreSQL, concurrent calls of one tenant are executed together by `group` (see
+    make_reserve_group): one transaction, each call still all-or-nothing on its own.
     """
     domain.validate_reserve(
         cmd.order_ref, cmd.lines, cmd.ttl_seconds, policy.max_reservation_ttl_seconds, policy.max_batch_lines
@@ -596,12 +606,18 @@ def reserve(
         return repo.get_reservation(tenant, found) if found else None
 
     if uow.is_postgres:
-        try:
-            held = uow.run_pg(lambda pg: _reserve_pg(pg, ctx, cmd, policy, now, ttl))
-        except IntegrityError:
-            held = None  # a twin with the same key won: the path below returns its reservation
+        pending = PendingReserve(ctx, cmd, now, ttl)
+        if group is not None:
+            held = group.submit(tenant, pending, weight=len(cmd.lines))
+        else:
+            outcome = _execute_reserve_group(uow, policy, tenant, [pending])[0]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            held = outcome
         if held is not None:
             return held
+        # None: an existing key, a twin in the same group, or no default location yet — all
+        # rare, all handled by the path below.
 
     def work(repo: Repository) -> Reservation:
         if cmd.idempotency_key and (first := existing(repo)) is not None:
@@ -789,9 +805,10 @@ def _plan_and_commit(
     skus: set[str],
     figures: Any,
     available_delta: Mapping[str, int],
+    script: PgScript | None = None,
 ) -> None:
     """Compute the event from the fresh reads (domain.plan_publish, as _publish does) and send
-    alerts, outbox rows and COMMIT in one round trip."""
+    `script`, alerts, outbox rows and COMMIT in one round trip."""
     default = figures.default_threshold
     plan = domain.plan_publish(
         skus,
@@ -809,85 +826,181 @@ def _plan_and_commit(
     ]
     events = [(STOCK_CHANGED, _event_payload(tenant_id, plan.snapshots))]
     events += [(LOW_STOCK, _low_stock_payload(tenant_id, alert)) for alert in opens]
-    script = PgScript()
+    script = script or PgScript()
     pg.add_alerts_and_events(script, tenant_id, opens, plan.closes, events, now)
     script.commit()
     pg.run(script)
 
 
-def _reserve_pg(
-    pg: PgSession, ctx: CallContext, cmd: ReserveCommand, policy: Policy, now: datetime, ttl: int
-) -> Reservation | None:
-    """reserve() on PostgreSQL; None hands over to the Repository path (an existing key, or no
-    default location yet — both rare, both handled there)."""
-    tenant = ctx.tenant_id
-    codes = {line.location_code for line in cmd.lines}
-    lookup = pg.reserve_lookup(tenant, cmd.idempotency_key, codes, [line.sku for line in cmd.lines])
-    if lookup.existing_id is not None or ("" in codes and "" not in lookup.locations):
-        return None
-    missing = sorted(codes - set(lookup.locations))
-    if missing:
-        raise NotFound(f"location {missing[0]} not found")
-    resolved = [
-        domain.ResolvedLine(
-            line.sku,
-            line.quantity,
-            lookup.locations[line.location_code].id,
-            lookup.locations[line.location_code].code,
-            tuple(lookup.definitions.get(line.sku, ())),
+@dataclass(frozen=True)
+class PendingReserve:
+    """One Reserve call waiting for its group (validated; `now` and ttl fixed by the caller)."""
+
+    ctx: CallContext
+    cmd: ReserveCommand
+    now: datetime
+    ttl: int
+
+
+# The outcome of one call in a group: its reservation, its error, or None for "take the
+# Repository path" (reserve() then runs it in the caller's thread).
+ReserveOutcome = Reservation | None | BaseException
+ReserveGroup = GroupCommit[str, PendingReserve, Reservation | None]
+
+
+def make_reserve_group(uow: UnitOfWork, policy: Policy) -> ReserveGroup:
+    """The group commit of Reserve calls, keyed by tenant (composition root: one per process)."""
+    return GroupCommit(lambda tenant, items: _execute_reserve_group(uow, policy, tenant, items))
+
+
+def _execute_reserve_group(
+    uow: UnitOfWork, policy: Policy, tenant: str, items: Sequence[PendingReserve]
+) -> list[ReserveOutcome]:
+    """One transaction for the group; if the database refuses it as a whole (not for lack of
+    stock, which is per call), each call is retried alone so one bad call cannot fail others."""
+    try:
+        return uow.run_pg(lambda pg: _reserve_group_pg(pg, tenant, items, policy))
+    except DBAPIError:
+        if len(items) == 1:
+            raise
+        log.warning(
+            "reservation group of %d failed; executing its calls one by one", len(items), exc_info=True
         )
-        for line in cmd.lines
-    ]
-    lines, demands = domain.plan_reservation(resolved)
-    reservation = Reservation(
-        id=str(uuid.uuid4()),
-        order_ref=cmd.order_ref,
-        status=ReservationStatus.HELD,
-        lines=lines,
-        expires_at=now + timedelta(seconds=ttl),
-        created_at=now,
-        channel_connection_id=cmd.channel_connection_id,
+    outcomes: list[ReserveOutcome] = []
+    for item in items:
+        try:
+            outcomes.append(
+                uow.run_pg(lambda pg, item=item: _reserve_group_pg(pg, tenant, [item], policy)[0])
+            )
+        except DBAPIError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+@dataclass
+class _Planned:
+    index: int
+    item: PendingReserve
+    reservation: Reservation
+    demands: list[StockDemand]
+
+
+def _reserve_group_pg(
+    pg: PgSession, tenant: str, items: Sequence[PendingReserve], policy: Policy
+) -> list[ReserveOutcome]:
+    """reserve() for a group of calls on PostgreSQL, in three round trips (repository.py,
+    "PostgreSQL fast path"): lock-free reads; reservations, then the stock row locks (sorted),
+    the sku_states bump and fresh reads; then holds, ledger, alerts, event and COMMIT.
+
+    The calls are decided in arrival order against the locked rows by domain.allocate_holds:
+    the same answers as one transaction each, one after the other.
+    """
+    lookup = pg.reserve_lookup(
+        tenant,
+        {line.location_code for item in items for line in item.cmd.lines},
+        {line.sku for item in items for line in item.cmd.lines},
     )
-    delta = _sum_by_sku(demands, -1)
-    skus = set(delta) | lookup.containing
-    script = PgScript()  # the transaction was opened by reserve_lookup
-    pg.add_reservation(script, tenant, reservation, cmd.idempotency_key)
-    held_at = [
-        pg.add_stock_change(
-            script,
-            tenant,
-            demand,
-            now,
-            _movement(
-                demand.sku,
-                demand.location_id,
-                MovementKind.RESERVE,
-                0,
-                demand.quantity,
-                (0, 0),
-                ctx.actor,
-                reservation.id,
-                now,
-                note=cmd.order_ref,
-            ),
+    outcomes: list[ReserveOutcome] = [None] * len(items)
+    planned: list[_Planned] = []
+    keys_in_group: set[str] = set()
+    for index, item in enumerate(items):
+        cmd = item.cmd
+        key = cmd.idempotency_key
+        codes = {line.location_code for line in cmd.lines}
+        if key and key in keys_in_group:
+            continue  # None: the Repository path returns the reservation holding the key
+        if "" in codes and "" not in lookup.locations:
+            continue  # None: the Repository path creates the default location
+        missing = sorted(codes - set(lookup.locations))
+        if missing:
+            outcomes[index] = NotFound(f"location {missing[0]} not found")
+            continue
+        resolved = [
+            domain.ResolvedLine(
+                line.sku,
+                line.quantity,
+                lookup.locations[line.location_code].id,
+                lookup.locations[line.location_code].code,
+                tuple(lookup.definitions.get(line.sku, ())),
+            )
+            for line in cmd.lines
+        ]
+        lines, demands = domain.plan_reservation(resolved)
+        reservation = Reservation(
+            id=str(uuid.uuid4()),
+            order_ref=cmd.order_ref,
+            status=ReservationStatus.HELD,
+            lines=lines,
+            expires_at=item.now + timedelta(seconds=item.ttl),
+            created_at=item.now,
+            channel_connection_id=cmd.channel_connection_id,
         )
-        for demand in demands
-    ]
+        if key:
+            keys_in_group.add(key)
+        planned.append(_Planned(index, item, reservation, demands))
+    if not planned:
+        pg.rollback()
+        return outcomes
+
+    now = max(p.item.now for p in planned)
+    skus = {d.sku for p in planned for d in p.demands} | lookup.containing
+    script = PgScript()  # the transaction was opened by reserve_lookup
+    inserted_at = pg.add_reservations(
+        script, tenant, [(p.reservation, p.item.cmd.idempotency_key) for p in planned]
+    )
+    locked_at = pg.add_lock_levels(
+        script, tenant, [(d.sku, d.location_id) for p in planned for d in p.demands]
+    )
     slot = pg.add_bump_and_read(
         script, tenant, skus, now, now - timedelta(seconds=domain.SALES_WINDOW_SECONDS)
     )
     results = pg.run(script)
+    inserted = {row[0] for row in results[inserted_at] or ()}
+    # A key already held, or committed by a twin since: that call returns the first result.
+    active = [p for p in planned if p.reservation.id in inserted]
+    locked = {(sku, loc): (on_hand, reserved) for sku, loc, on_hand, reserved in results[locked_at] or ()}
+    decisions, levels_after = domain.allocate_holds([p.demands for p in active], locked)
+
+    holds: dict[tuple[str, str], tuple[int, int]] = {}
+    movements: list[dict[str, Any]] = []
+    delta: dict[str, int] = defaultdict(int)
+    refused: list[str] = []
+    for p, decision in zip(active, decisions, strict=True):
+        if not decision.held:
+            outcomes[p.index] = _insufficient(decision.shorts)
+            refused.append(p.reservation.id)
+            continue
+        outcomes[p.index] = p.reservation
+        for demand, after in zip(p.demands, decision.after, strict=True):
+            key = (demand.sku, demand.location_id)
+            units, count = holds.get(key, (0, 0))
+            holds[key] = (units + demand.quantity, count + 1)
+            delta[demand.sku] -= demand.quantity
+            movements.append(
+                _movement(
+                    demand.sku,
+                    demand.location_id,
+                    MovementKind.RESERVE,
+                    0,
+                    demand.quantity,
+                    after,
+                    p.item.ctx.actor,
+                    p.reservation.id,
+                    p.item.now,
+                    note=p.item.cmd.order_ref,
+                )
+            )
+    if not holds:
+        pg.rollback()  # nothing held: the refused calls' reservation rows go with it
+        return outcomes
+    script = PgScript()
+    pg.add_holds(script, tenant, holds, now)
+    pg.add_movements(script, tenant, movements)
+    pg.add_drop_reservations(script, refused)
     figures = pg.figures(results, slot)
-    shorts = [
-        (demand, figures.available_at(demand.sku, demand.location_id))
-        for demand, at in zip(demands, held_at, strict=True)
-        if not results[at]
-    ]
-    if shorts:
-        pg.rollback()
-        raise _insufficient(shorts)
-    _plan_and_commit(pg, tenant, policy, now, skus, figures, delta)
-    return reservation
+    figures.levels.update({key: levels_after[key] for key in holds})
+    _plan_and_commit(pg, tenant, policy, now, skus, figures, delta, script)
+    return outcomes
 
 
 def _commit_pg(

@@ -155,9 +155,14 @@ def _page(cursor: str) -> common_pb2.PageResponse:
 
 
 class InventoryServicer(pb_grpc.InventoryServiceServicer):
-    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+    def __init__(
+        self, uow: UnitOfWork, policy: Policy, reserve_group: service.ReserveGroup | None = None
+    ) -> None:
+        """reserve_group: group commit of concurrent Reserve calls (PostgreSQL; the composition
+        root makes one per process), None = one transaction per call."""
         self.uow = uow
         self.policy = policy
+        self.reserve_group = reserve_group
 
     def CreateLocation(
         self, request: pb.CreateLocationRequest, context: grpc.ServicerContext
@@ -275,7 +280,9 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
             idempotency_key=request.idempotency_key,
             channel_connection_id=request.channel_connection_id,
         )
-        reservation = service.reserve(self.uow, call_context(context), command, self.policy)
+        reservation = service.reserve(
+            self.uow, call_context(context), command, self.policy, group=self.reserve_group
+        )
         return pb.ReserveResponse(reservation=_reservation(reservation))
 
     def CommitReservation(

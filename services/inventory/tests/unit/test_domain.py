@@ -123,6 +123,29 @@ def _reservation() -> Reservation:
     return Reservation("r1", "o1", ReservationStatus.HELD, lines, NOW, NOW)
 
 
+def test_allocate_holds_decides_a_group_in_order_each_all_or_nothing() -> None:
+    def demand(sku: str, quantity: int, loc: str = "L1") -> domain.StockDemand:
+        return domain.StockDemand(sku, loc, "main", quantity)
+
+    levels = {("A", "L1"): (10, 2), ("B", "L1"): (5, 0)}  # A: 8 available, B: 5
+    requests = [
+        [demand("A", 3)],  # held: A 8 -> 5
+        [demand("A", 4), demand("B", 6)],  # B short: takes nothing, A stays 5
+        [demand("A", 5), demand("B", 5)],  # held: A 5 -> 0, B 5 -> 0
+        [demand("A", 1)],  # short: nothing left
+        [demand("C", 1)],  # no stock row at all
+    ]
+    decisions, after = domain.allocate_holds(requests, levels)
+    assert [d.held for d in decisions] == [True, False, True, False, False]
+    assert decisions[0].after == [(10, 5)]
+    assert decisions[2].after == [(10, 10), (5, 5)]  # ledger after-values, in order
+    assert [(d.sku, available) for d, available in decisions[1].shorts] == [("B", 5)]
+    assert [(d.sku, available) for d, available in decisions[3].shorts] == [("A", 0)]
+    assert [(d.sku, available) for d, available in decisions[4].shorts] == [("C", 0)]
+    assert after == {("A", "L1"): (10, 10), ("B", "L1"): (5, 5)}
+    assert levels == {("A", "L1"): (10, 2), ("B", "L1"): (5, 0)}  # input untouched
+
+
 def test_partial_commit_spreads_over_lines_and_settles_components() -> None:
     res = _reservation()
     plan = domain.plan_commit(res, [("A", 4), ("KIT", 1)])
