@@ -6,6 +6,7 @@ only the gateway (and other services) can reach them inside the cluster.
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +44,18 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+# The metadata of the call this thread is serving, parsed once by the server interceptor and
+# keyed by the call's context object (a worker thread serves one call at a time, so a stale
+# entry never matches a new call).
+_call_metadata: contextvars.ContextVar[tuple[object, dict[str, str]] | None] = contextvars.ContextVar(
+    "omnistock_call_metadata", default=None
+)
+
+
+def remember_metadata(context: grpc.ServicerContext, md: dict[str, str]) -> None:
+    _call_metadata.set((context, md))
+
+
 def metadata_dict(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in metadata or ():
@@ -52,7 +65,11 @@ def metadata_dict(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[st
 
 def call_context(context: grpc.ServicerContext) -> CallContext:
     """The caller's context. The interceptor has already rejected calls without a tenant."""
-    md = metadata_dict(context.invocation_metadata())
+    remembered = _call_metadata.get()
+    if remembered is not None and remembered[0] is context:
+        md = remembered[1]
+    else:
+        md = metadata_dict(context.invocation_metadata())
     return CallContext(
         tenant_id=md.get(TENANT_KEY, ""),
         user_id=md.get(USER_KEY, ""),

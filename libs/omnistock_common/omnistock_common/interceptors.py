@@ -14,7 +14,13 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from omnistock_common.context import REQUEST_ID_KEY, TENANT_KEY, metadata_dict, new_request_id
+from omnistock_common.context import (
+    REQUEST_ID_KEY,
+    TENANT_KEY,
+    metadata_dict,
+    new_request_id,
+    remember_metadata,
+)
 from omnistock_common.errors import DomainError, internal_status, to_rpc_status
 from omnistock_common.logging import request_id_var, tenant_id_var
 
@@ -25,10 +31,16 @@ TENANTLESS_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
 class ServerContextInterceptor(grpc.ServerInterceptor):
-    """Wraps every handler of the server with the policy above."""
+    """Wraps every handler of the server with the policy above.
+
+    The wrapped handler of a method is built once and reused (grpc calls intercept_service on
+    every call; rebuilding closures and handler tuples each time cost ~0.1 ms of the GIL per
+    call); per-call state is read from the call's own context.
+    """
 
     def __init__(self, tenantless_methods: frozenset[str] = frozenset()) -> None:
         self._tenantless_methods = tenantless_methods
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
         self,
@@ -39,13 +51,22 @@ class ServerContextInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        md = metadata_dict(handler_call_details.invocation_metadata)
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         needs_tenant = not method.startswith(TENANTLESS_PREFIXES) and method not in self._tenantless_methods
 
         def prologue(context: grpc.ServicerContext) -> str:
+            md = metadata_dict(context.invocation_metadata())
             request_id = md.get(REQUEST_ID_KEY) or new_request_id()
             request_id_var.set(request_id)
             tenant_id_var.set(md.get(TENANT_KEY, ""))
+            remember_metadata(context, md)
             if needs_tenant and not md.get(TENANT_KEY):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, f"missing {TENANT_KEY} metadata")
             return request_id
@@ -111,8 +132,10 @@ def _aborted(context: grpc.ServicerContext) -> bool:
 
 
 def _log_call(method: str, code: grpc.StatusCode, started: float, detail: str = "") -> None:
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     level = logging.WARNING if code == grpc.StatusCode.INTERNAL else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     log.log(
         level,
         "%s %s",
