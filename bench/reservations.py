@@ -8,10 +8,11 @@ In ONE run, on a fresh temporary PostgreSQL database (created and dropped here):
   raw      the conditional UPDATE a reservation boils down to (UPDATE stock_levels SET reserved =
            reserved + 1, version = version + 1, updated_at = now WHERE ... AND on_hand - reserved >= 1),
            issued directly over one connection in a loop, one transaction per statement: the
-           ceiling of one hot row, which no amount of application code can beat.
-  hot      N client threads reserving 1 unit of ONE SKU through gRPC (`inventory.server` started
-           as --servers subprocesses, i.e. replicas on one database, LOG_LEVEL=WARNING; client
-           thread i talks to replica i mod servers, as a Kubernetes Service spreads connections);
+           ceiling of one hot row when every change is its own transaction (the service groups
+           concurrent reservations into one transaction, so it is not a hard limit for it).
+  hot      N concurrent callers reserving 1 unit of ONE SKU through gRPC (`inventory.server` started
+           as --servers subprocesses, i.e. replicas on one database, LOG_LEVEL=WARNING; caller i
+           talks to replica i mod servers, as a Kubernetes Service spreads connections);
            reserve-only, then reserve+commit.
   spread   the same over 1,000 SKUs.
 It prints ops/s and p50/p99 latencies, and the ratio hot-SKU gRPC reserve throughput / raw ceiling
@@ -163,7 +164,7 @@ def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float) -> 
         location_id = conn.execute(
             "SELECT location_id FROM stock_levels WHERE tenant_id = %s AND sku = %s", (tenant_id, sku)
         ).fetchone()[0]
-        # Exactly the service's hold (inventory.repository, inv_reserve_level / try_reserve):
+        # The hold one reservation boils down to (inventory.repository.Repository.try_reserve):
         # same SET list, same WHERE, one statement per transaction.
         statement = (
             "UPDATE stock_levels SET reserved = reserved + 1, version = version + 1, updated_at = %s "

@@ -974,15 +974,25 @@ class Repository:
 # PostgreSQL the hot path therefore sends its statements as three multi-statement scripts (one
 # round trip each, simple query protocol, psycopg client-side binding):
 #
-#   1. BEGIN and the reads that need no lock: idempotency key, locations, bundles
-#      (CommitReservation: the reservation row, lock class 1, and its lines);
-#   2. reservation/settlement rows (class 1); per stock row the UPDATE folded with its ledger
-#      insert (class 2, sorted); the sku_states bump (class 3, sorted); then fresh reads of
-#      everything the event needs. In READ COMMITTED every statement takes a new snapshot and
-#      these reads run after the locks are granted, so they see every commit that preceded ours
-#      on these SKUs, exactly like the Repository path;
-#   3. alerts, the outbox row(s) and COMMIT — so the hot row's lock ends without another wait
-#      for the GIL.
+#   1. BEGIN and the reads that need no lock: locations, bundles (CommitReservation: the
+#      reservation row, lock class 1, its lines and the stored idempotent response);
+#   2. Reserve: the group's reservation rows and lines (class 1; a key already held is skipped by
+#      ON CONFLICT DO NOTHING, which is the idempotency check), then the group's stock rows
+#      locked FOR UPDATE in sorted order (class 2); Commit: per stock row the UPDATE folded with
+#      its ledger insert (class 2, sorted). Then the sku_states bump (class 3, sorted) and fresh
+#      reads of everything the event needs. In READ COMMITTED every statement takes a new
+#      snapshot and these reads run after the locks are granted, so they see every commit that
+#      preceded ours on these SKUs, exactly like the Repository path;
+#   3. Reserve: the holds (one UPDATE for the group), the ledger rows, the removal of refused
+#      reservations; then alerts, the outbox row(s) and COMMIT — so the hot row's lock ends
+#      without another wait for the GIL.
+#
+# Reserve runs for a GROUP of concurrent calls (service.make_reserve_group, group_commit.py): the
+# calls are decided in Python against the locked rows (domain.allocate_holds), each all-or-nothing
+# as if it ran alone, so a hot row is locked, and the WAL flushed, once per group.
+#
+# List parameters are sent as PostgreSQL array literals rendered by array_literal (psycopg's array
+# dumper costs a regex per element).
 #
 # Every statement is a server-side prepared statement (PREPARE once per connection, EXECUTE in the
 # scripts): planning costs ~0.1 ms of PostgreSQL CPU per statement on this workload, more than
