@@ -45,7 +45,7 @@ class _Slot(Generic[I, R]):
 @dataclass(eq=False)
 class _Queue(Generic[I, R]):
     pending: deque[_Slot[I, R]] = field(default_factory=deque)  # waiting, not leading
-    leaders: int = 0  # groups of this key in flight
+    busy: bool = False  # a group of this key is in flight
 
 
 class GroupCommit(Generic[K, I, R]):
@@ -55,10 +55,9 @@ class GroupCommit(Generic[K, I, R]):
     item heavier than that still forms a group of its own.
     """
 
-    def __init__(self, execute: Execute[K, I, R], *, max_weight: int = 2000, max_in_flight: int = 1) -> None:
+    def __init__(self, execute: Execute[K, I, R], *, max_weight: int = 2000) -> None:
         self._execute = execute
         self._max_weight = max_weight
-        self._max_in_flight = max_in_flight
         self._lock = threading.Lock()
         self._queues: dict[K, _Queue[I, R]] = {}
         self.groups = 0  # executed groups, and the items in them (observability, tests)
@@ -71,9 +70,8 @@ class GroupCommit(Generic[K, I, R]):
             queue = self._queues.get(key)
             if queue is None:
                 queue = self._queues[key] = _Queue()
-            if queue.leaders < self._max_in_flight:  # then nothing is pending either
-                queue.leaders += 1
-                slot.lead = True
+            if not queue.busy:  # then nothing is pending either
+                queue.busy = slot.lead = True
             else:
                 queue.pending.append(slot)
         if not slot.lead:
@@ -106,9 +104,8 @@ class GroupCommit(Generic[K, I, R]):
             if successor is not None:
                 successor.lead = True  # the oldest waiting item leads the next group
             else:
-                queue.leaders -= 1
-                if not queue.leaders:
-                    del self._queues[key]
+                queue.busy = False
+                del self._queues[key]
         for slot, outcome in zip(group, outcomes, strict=True):
             slot.outcome, slot.done = outcome, True
             slot.wake.set()

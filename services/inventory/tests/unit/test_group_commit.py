@@ -158,19 +158,3 @@ def test_max_weight_bounds_a_group_but_not_a_single_heavy_item() -> None:
     assert sizes[0] == 1  # the heavy item alone
     assert sizes[1:] == [2, 2]  # weight 4 each, at most 10 per group
     assert results == {2: 20, 4: 40, 6: 60, 8: 80}
-
-
-def test_more_groups_in_flight_when_allowed() -> None:
-    recorder = Recorder()
-    recorder.gate.clear()
-    group: GroupCommit[str, int, int] = GroupCommit(recorder, max_in_flight=2)
-    threads = [threading.Thread(target=group.submit, args=("t", item)) for item in (0, 2)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while len(recorder.groups) < 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert recorder.max_in_flight["t"] == 2
-    recorder.gate.set()
-    for thread in threads:
-        thread.join(5)
