@@ -32,11 +32,19 @@ R = TypeVar("R")
 Execute = Callable[[K, Sequence[I]], Sequence["R | BaseException"]]
 
 
+def _asleep() -> threading.Lock:
+    """A lock taken at birth: the slot's thread blocks acquiring it until another releases it.
+    (A threading.Event costs a Condition and a fresh lock per wait; this is one lock.)"""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class _Slot(Generic[I, R]):
     item: I
     weight: int
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Lock = field(default_factory=_asleep)  # released once per wake-up
     lead: bool = False
     done: bool = False
     outcome: R | BaseException | None = None
@@ -75,7 +83,7 @@ class GroupCommit(Generic[K, I, R]):
             else:
                 queue.pending.append(slot)
         if not slot.lead:
-            slot.wake.wait()  # set with our outcome, or to make us lead the next group
+            slot.wake.acquire()  # released with our outcome, or to make us lead the next group
         if not slot.done:
             self._lead(key, queue, slot)
         outcome = slot.outcome
@@ -108,6 +116,6 @@ class GroupCommit(Generic[K, I, R]):
                 del self._queues[key]
         for slot, outcome in zip(group, outcomes, strict=True):
             slot.outcome, slot.done = outcome, True
-            slot.wake.set()
+            slot.wake.release()
         if successor is not None:
-            successor.wake.set()
+            successor.wake.release()

@@ -1169,24 +1169,35 @@ def array_literal(values: Sequence[Any]) -> str:
     statement's declared type (text[], bigint[], timestamptz[], ...).
 
     Why: psycopg's client-side array dumper costs ~15-50 us of Python per list (a regex per
-    element); a group of reservations sends dozens of lists. Rendered here it is one str.join,
-    and the whole literal is then escaped once by libpq like any other string.
+    element); a group of reservations sends dozens of lists. Rendered here a list of one type is
+    one str.join (the usual case), and the whole literal is then escaped once by libpq like any
+    other string.
     """
-    parts = []
-    for value in values:
-        if value is None:
-            parts.append("NULL")
-        elif isinstance(value, bool):
-            parts.append("t" if value else "f")
-        elif isinstance(value, int):
-            parts.append(str(value))
-        elif isinstance(value, datetime):
-            parts.append(f'"{value.isoformat()}"')
-        elif isinstance(value, str):
-            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        else:
-            raise TypeError(f"no array literal for {type(value).__name__}")
-    return "{" + ",".join(parts) + "}"
+    if not values:
+        return "{}"
+    first = values[0]
+    if type(first) is int and all(type(value) is int for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    if isinstance(first, str) and all(isinstance(value, str) for value in values):
+        if '"' not in (joined := "".join(values)) and "\\" not in joined:
+            return '{"' + '","'.join(values) + '"}'
+    elif type(first) is datetime and all(type(value) is datetime for value in values):
+        return '{"' + '","'.join([value.isoformat() for value in values]) + '"}'
+    return "{" + ",".join([_array_element(value) for value in values]) + "}"
+
+
+def _array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return f'"{value.isoformat()}"'
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"no array literal for {type(value).__name__}")
 
 
 class PgScript:

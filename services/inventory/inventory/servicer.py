@@ -6,7 +6,7 @@ turns them into statuses with google.rpc details.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -32,13 +32,19 @@ from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.context import call_context
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
 
 def _ts(value: datetime | None) -> Timestamp | None:
+    """Exact to the microsecond; integer arithmetic instead of Timestamp.FromDatetime, which is
+    Python code and showed in the Reserve profile."""
     if value is None:
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
+    if value.tzinfo is None:  # as before: a naive value is local time
+        value = value.astimezone(UTC)
+    micros = (value - _EPOCH) // _MICROSECOND
+    return Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
 
 
 def _reason_in(value: int) -> AdjustmentReason | None:
