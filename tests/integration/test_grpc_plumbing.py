@@ -3,6 +3,7 @@
 A throwaway servicer for CatalogService exercises the plumbing without any catalog logic.
 """
 
+import gc
 from collections.abc import Iterator
 
 import grpc
@@ -129,3 +130,20 @@ def test_graceful_shutdown_reports_not_serving_first(server: RunningServer, chan
     health = health_pb2_grpc.HealthStub(channel)
     status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status
     assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_calls_leave_no_reference_cycles(channel: grpc.Channel) -> None:
+    """A call's state must be freed by reference counting: a cycle per call (the servicer context
+    stored in the call's own contextvars.Context did that) hands every call to the cyclic GC,
+    which cost the inventory server ~10% of its CPU under load."""
+    stub = pb_grpc.CatalogServiceStub(channel)
+    stub.GetProduct(pb.GetProductRequest(product_id="warm"), metadata=TENANT, timeout=5)
+    gc.collect()
+    gc.disable()
+    try:
+        for n in range(200):
+            stub.GetProduct(pb.GetProductRequest(product_id=f"p{n}"), metadata=TENANT, timeout=5)
+        collected = gc.collect()
+    finally:
+        gc.enable()
+    assert collected < 200  # was ~25 objects per call
