@@ -146,6 +146,8 @@ class UnitOfWork:
                 broken = True
             if broken:
                 pooled.invalidate()
+                if conn.closed:  # the server went away: its other pooled connections did too
+                    self.engine.dispose(close=False)
             pooled.close()
 
     def run_pg(self, fn: Callable[[PgSession], T]) -> T:

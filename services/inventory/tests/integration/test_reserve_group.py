@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from inventory import service
 from inventory.domain import (
@@ -191,3 +192,29 @@ def last_stock_event(uow: UnitOfWork) -> dict[str, object]:
             )
         ).scalar_one()
     return json.loads(payload)
+
+
+def test_a_connection_lost_in_use_fails_that_group_and_renews_the_pool(postgres_url: str) -> None:
+    """Connections busy within the idle-ping window are not pinged (omnistock_common.db): one
+    that the server dropped fails the call using it, and the pool is renewed at once, so the
+    next call does not meet another dead connection of the same vintage."""
+    upgrade("inventory", postgres_url)
+    engine = make_engine(postgres_url, pool_size=2, ping_after_idle=3600)
+    uow = UnitOfWork(engine)
+    try:
+        stock(uow, "A", 10)
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        admin = make_engine(postgres_url, pool_size=1)
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        pool_before = engine.pool
+        with pytest.raises(DBAPIError):
+            service._execute_reserve_group(uow, POLICY, TENANT, [pending("o1", [("A", 1, "")])])
+        assert engine.pool is not pool_before
+        [held] = service._execute_reserve_group(uow, POLICY, TENANT, [pending("o2", [("A", 1, "")])])
+        assert isinstance(held, Reservation)
+        assert levels(uow, "A") == (10, 1)
+    finally:
+        engine.dispose()
