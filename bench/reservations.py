@@ -1,8 +1,11 @@
 """Reservation benchmark: gRPC reserve+commit throughput and latency vs the raw database ceiling.
 
 Usage (from the repo root, PostgreSQL on 127.0.0.1:5432):
-    .venv/bin/python bench/reservations.py [--clients 16] [--seconds 10] [--servers 1]
-                                           [--server-workers 16] [--admin-url URL]
+    .venv/bin/python bench/reservations.py [--clients 64] [--seconds 10] [--servers 2]
+                                           [--server-workers 32] [--admin-url URL]
+
+The defaults are the deployment in k8s/: two inventory replicas (the HPA's minimum) of 32 gRPC
+threads each, on one database, and 64 concurrent buyers of one hot SKU (a flash sale).
 
 In ONE run, on a fresh temporary PostgreSQL database (created and dropped here):
   raw      the conditional UPDATE a reservation boils down to (UPDATE stock_levels SET reserved =
@@ -300,12 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=16, help="concurrent gRPC client threads (default 16)")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent callers (default 64)")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
     parser.add_argument(
-        "--server-workers", type=int, default=16, help="gRPC server threads and DB pool size, per server"
+        "--server-workers", type=int, default=32, help="gRPC server threads per server (default 32)"
     )
-    parser.add_argument("--servers", type=int, default=1, help="inventory server processes (replicas)")
+    parser.add_argument(
+        "--servers", type=int, default=2, help="inventory server processes, i.e. replicas (default 2)"
+    )
     parser.add_argument(
         "--admin-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",

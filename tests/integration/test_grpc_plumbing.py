@@ -12,6 +12,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+from sqlalchemy.exc import OperationalError
 
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
@@ -30,6 +31,8 @@ class PlumbingServicer(pb_grpc.CatalogServiceServicer):
             raise InvalidArgument("bad id", violations=[FieldViolation("product_id", "must be a uuid")])
         if request.product_id == "boom":
             raise RuntimeError("secret database password in this message")
+        if request.product_id == "db-gone":
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
         if request.product_id == "abort":
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down")
         return pb.GetProductResponse(
@@ -147,3 +150,13 @@ def test_calls_leave_no_reference_cycles(channel: grpc.Channel) -> None:
     finally:
         gc.enable()
     assert collected < 200  # was ~25 objects per call
+
+
+def test_a_lost_database_connection_is_unavailable_not_internal(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as excinfo:
+        pb_grpc.CatalogServiceStub(channel).GetProduct(
+            pb.GetProductRequest(product_id="db-gone"), metadata=TENANT, timeout=5
+        )
+    assert excinfo.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "retry" in excinfo.value.details()
+    assert "server closed" not in excinfo.value.details()

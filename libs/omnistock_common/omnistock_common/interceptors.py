@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 from grpc_status import rpc_status
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from omnistock_common.context import (
     REQUEST_ID_KEY,
@@ -75,6 +76,10 @@ class ServerContextInterceptor(grpc.ServerInterceptor):
             if isinstance(exc, DomainError):
                 _log_call(method, exc.code, started, exc.message)
                 context.abort_with_status(rpc_status.to_status(to_rpc_status(exc)))
+            if _database_unavailable(exc):
+                log.warning("database unavailable in %s: %s", method, type(exc).__name__)
+                _log_call(method, grpc.StatusCode.UNAVAILABLE, started)
+                context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable, retry")
             log.exception("unhandled error in %s", method, extra={"grpc_method": method})
             _log_call(method, grpc.StatusCode.INTERNAL, started)
             context.abort_with_status(rpc_status.to_status(internal_status(request_id)))
@@ -123,6 +128,12 @@ class ServerContextInterceptor(grpc.ServerInterceptor):
         if handler.stream_stream:
             return handler._replace(stream_stream=stream_response(handler.stream_stream))
         return handler
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """A lost connection (or a transaction the server aborted) that did not commit: the caller
+    may retry, so it is UNAVAILABLE (HTTP 503 at the gateway), not INTERNAL."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def _aborted(context: grpc.ServicerContext) -> bool:
