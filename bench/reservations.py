@@ -19,7 +19,8 @@ vacuumed before each phase, as pgbench does; each phase runs --warmup seconds be
            talks to replica i mod servers, as a Kubernetes Service spreads connections);
            reserve-only, then reserve+commit.
   spread   the same over 1,000 SKUs.
-It prints ops/s and p50/p99 latencies, and the ratio hot-SKU gRPC reserve throughput / raw ceiling
+It prints ops/s, p50/p99 latencies, CPU per operation of the servers, the load generator and
+PostgreSQL (Linux /proc), and the ratio hot-SKU gRPC reserve throughput / raw ceiling
 (target >= 50%). Results are recorded in docs/performance.md ("Reservations").
 """
 
@@ -63,6 +64,7 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int = 0
+    cpu_per_op: str = ""  # "server X us, load generator Y us, PostgreSQL Z us" when measured
 
     @property
     def rate(self) -> float:
@@ -80,6 +82,7 @@ class Result:
         return (
             f"{self.name:<34} {self.rate:>9.0f} ops/s   p50 {p50:>7.2f} ms   p99 {p99:>7.2f} ms"
             f"   ({self.ops} ops in {self.seconds:.1f} s, {self.errors} errors)"
+            + (f"\n{'':<34} CPU per op: {self.cpu_per_op}" if self.cpu_per_op else "")
         )
 
 
@@ -87,6 +90,55 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc (Linux), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    """PostgreSQL backends and helpers (processes of the postgres user) on this machine."""
+    found = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+@dataclass
+class CpuProbe:
+    """CPU seconds used so far by the servers, this load generator and PostgreSQL: where a
+    phase's CPU went on a shared machine (Linux /proc; empty elsewhere)."""
+
+    server_pids: list[int]
+
+    def snapshot(self) -> tuple[float, float, dict[int, float]] | None:
+        if not Path("/proc/self/stat").exists():
+            return None
+        servers = sum(_process_cpu_seconds(pid) for pid in self.server_pids)
+        postgres = {pid: _process_cpu_seconds(pid) for pid in _postgres_pids()}
+        return servers, time.process_time(), postgres
+
+    @staticmethod
+    def per_op(
+        before: tuple[float, float, dict[int, float]] | None,
+        after: tuple[float, float, dict[int, float]] | None,
+        ops: int,
+    ) -> str:
+        """Per-process deltas: a PostgreSQL process that ended in between is left out (its
+        CPU cannot be read any more), one that started counts from zero."""
+        if before is None or after is None or not ops:
+            return ""
+        server = after[0] - before[0]
+        caller = after[1] - before[1]
+        postgres = sum(cpu - before[2].get(pid, 0.0) for pid, cpu in after[2].items())
+        return (
+            f"server {1e6 * server / ops:.0f} us, load generator {1e6 * caller / ops:.0f} us,"
+            f" PostgreSQL {1e6 * postgres / ops:.0f} us"
+        )
 
 
 @contextmanager
@@ -104,8 +156,8 @@ def temporary_database(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def inventory_server(database_url: str, workers: int) -> Iterator[str]:
-    """`python -m inventory.server` on a free port; yields its address once it reports SERVING."""
+def inventory_server(database_url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`python -m inventory.server` on a free port; yields (address, pid) once it reports SERVING."""
     port = free_port()
     env = {
         **os.environ,
@@ -134,7 +186,7 @@ def inventory_server(database_url: str, workers: int) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("inventory server did not report SERVING within 60 s")
                 time.sleep(0.2)
-        yield address
+        yield address, process.pid
     finally:
         process.terminate()
         try:
@@ -213,6 +265,7 @@ def run_clients(
         [str], Callable[[pb_grpc.InventoryServiceStub, int, Callable[[BaseException | None], None]], None]
     ],
     warmup: float = 0.0,
+    cpu: CpuProbe | None = None,
 ) -> Result:
     """`clients` concurrent callers for `warmup` + `seconds`: each issues an operation, and the
     next one as soon as it completes (a closed loop, like a buyer waiting for the answer). Caller i
@@ -265,13 +318,19 @@ def run_clients(
         window[:] = [started + warmup, started + warmup + seconds]
         for index in range(clients):
             issue(index, 0)
-        time.sleep(warmup + seconds)
+        time.sleep(warmup)
+        cpu_before = cpu.snapshot() if cpu else None
+        time.sleep(seconds)
+        cpu_after = cpu.snapshot() if cpu else None
         stop.set()
         for _ in range(clients):
             if not idle.acquire(timeout=RPC_TIMEOUT * 2):
                 raise RuntimeError(f"{name}: a caller did not finish")
         with lock:
-            return Result(name, len(latencies), seconds, list(latencies), errors[0])
+            ops = len(latencies)
+            return Result(
+                name, ops, seconds, list(latencies), errors[0], CpuProbe.per_op(cpu_before, cpu_after, ops)
+            )
     finally:
         for channel in channels:
             channel.close()
@@ -351,10 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     with temporary_database(args.admin_url) as database_url, ExitStack() as servers:
         upgrade("inventory", database_url)
-        addresses = [
+        started = [
             servers.enter_context(inventory_server(database_url, args.server_workers))
             for _ in range(args.servers)
         ]
+        addresses = [address for address, _ in started]
+        cpu = CpuProbe([pid for _, pid in started])
         with grpc.insecure_channel(addresses[0]) as channel:
             stub = pb_grpc.InventoryServiceStub(channel)
             seed(stub, hot_tenant, ["HOT"], HOT_STOCK)
@@ -373,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, tenant_id, pick, commit in phases:
             vacuum(database_url)
             op = reserve_op(tenant_id, pick, commit)
-            results.append(run_clients(name, addresses, args.clients, args.seconds, op, args.warmup))
+            results.append(run_clients(name, addresses, args.clients, args.seconds, op, args.warmup, cpu))
             print(results[-1].line(), flush=True)
 
     raw, hot_reserve = results[0], results[1]
