@@ -573,6 +573,38 @@ def _insufficient(shorts: Sequence[tuple[StockDemand, int]]) -> FailedPreconditi
     )
 
 
+def _new_reservation(
+    cmd: ReserveCommand,
+    locations: Mapping[str, Location],
+    definitions: Mapping[str, Sequence[BundleComponent]],
+    now: datetime,
+    ttl: int,
+) -> tuple[Reservation, list[StockDemand]]:
+    """The HELD reservation a command asks for, and the stock it needs (bundles expanded);
+    `locations` maps every location code of the command ("" = the default) to its location."""
+    resolved = [
+        domain.ResolvedLine(
+            line.sku,
+            line.quantity,
+            locations[line.location_code].id,
+            locations[line.location_code].code,
+            tuple(definitions.get(line.sku, ())),
+        )
+        for line in cmd.lines
+    ]
+    lines, demands = domain.plan_reservation(resolved)
+    reservation = Reservation(
+        id=str(uuid.uuid4()),
+        order_ref=cmd.order_ref,
+        status=ReservationStatus.HELD,
+        lines=lines,
+        expires_at=now + timedelta(seconds=ttl),
+        created_at=now,
+        channel_connection_id=cmd.channel_connection_id,
+    )
+    return reservation, demands
+
+
 def reserve(
     uow: UnitOfWork,
     ctx: CallContext,
@@ -627,26 +659,7 @@ def reserve(
         if missing:
             raise NotFound(f"location {missing[0]} not found")
         definitions = repo.bundles(tenant, {line.sku for line in cmd.lines})
-        resolved = [
-            domain.ResolvedLine(
-                line.sku,
-                line.quantity,
-                locations[line.location_code].id,
-                locations[line.location_code].code,
-                tuple(definitions.get(line.sku, ())),
-            )
-            for line in cmd.lines
-        ]
-        lines, demands = domain.plan_reservation(resolved)
-        reservation = Reservation(
-            id=str(uuid.uuid4()),
-            order_ref=cmd.order_ref,
-            status=ReservationStatus.HELD,
-            lines=lines,
-            expires_at=now + timedelta(seconds=ttl),
-            created_at=now,
-            channel_connection_id=cmd.channel_connection_id,
-        )
+        reservation, demands = _new_reservation(cmd, locations, definitions, now, ttl)
         repo.insert_reservation(tenant, reservation, cmd.idempotency_key, now)
         # Lines go in before the stock rows are locked: less work while a hot row is held.
         repo.insert_reservation_lines(tenant, reservation)
@@ -915,26 +928,7 @@ def _reserve_group_pg(
         if missing:
             outcomes[index] = NotFound(f"location {missing[0]} not found")
             continue
-        resolved = [
-            domain.ResolvedLine(
-                line.sku,
-                line.quantity,
-                lookup.locations[line.location_code].id,
-                lookup.locations[line.location_code].code,
-                tuple(lookup.definitions.get(line.sku, ())),
-            )
-            for line in cmd.lines
-        ]
-        lines, demands = domain.plan_reservation(resolved)
-        reservation = Reservation(
-            id=str(uuid.uuid4()),
-            order_ref=cmd.order_ref,
-            status=ReservationStatus.HELD,
-            lines=lines,
-            expires_at=item.now + timedelta(seconds=item.ttl),
-            created_at=item.now,
-            channel_connection_id=cmd.channel_connection_id,
-        )
+        reservation, demands = _new_reservation(cmd, lookup.locations, lookup.definitions, item.now, item.ttl)
         if key:
             keys_in_group.add(key)
         planned.append(_Planned(index, item, reservation, demands))
