@@ -48,12 +48,11 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-# The metadata of the call this thread is serving, parsed once by the server interceptor and
-# keyed by the call's context object (a worker thread serves one call at a time, so a stale
-# entry never matches a new call).
-# The context is held by a weak reference: grpc runs each call in its own contextvars.Context,
-# which the call's state references, so a strong one would make every call a reference cycle
-# that only the cyclic GC frees (it was ~10% of the inventory server's CPU under load).
+# The metadata of the call being served, parsed once by the server interceptor and keyed by the
+# call's context object, so a stale entry never matches another call. The key is a weak
+# reference: grpc runs each call in its own contextvars.Context, which the call's state
+# references, so a strong one made every call a reference cycle that only the cyclic GC freed
+# (~10% of the inventory server's CPU under load).
 _call_metadata: contextvars.ContextVar[tuple[weakref.ref[Any], dict[str, str]] | None] = (
     contextvars.ContextVar("omnistock_call_metadata", default=None)
 )

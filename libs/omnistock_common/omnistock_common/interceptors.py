@@ -131,8 +131,9 @@ class ServerContextInterceptor(grpc.ServerInterceptor):
 
 
 def _database_unavailable(exc: BaseException) -> bool:
-    """A lost connection (or a transaction the server aborted) that did not commit: the caller
-    may retry, so it is UNAVAILABLE (HTTP 503 at the gateway), not INTERNAL."""
+    """A lost connection or a transaction the database aborted: worth retrying (with the same
+    idempotency key, in case a lost connection had committed), so UNAVAILABLE (HTTP 503 at the
+    gateway), not INTERNAL."""
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
