@@ -8,7 +8,7 @@ PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 SERVICES := catalog inventory channels gateway
 
-.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock migrate bench up down clean
+.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock migrate bench bench-loadgen up down clean
 
 help:
 	@echo "make run    - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
@@ -83,6 +83,13 @@ fmt: venv
 lock:
 	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \
 		--python-version 3.11 --generate-hashes -o requirements.lock
+
+# The C++ load generator of bench/reservations.py (needs g++ and grpc++: Debian libgrpc++-dev).
+bench-loadgen: bench/.build/grpc_loadgen
+
+bench/.build/grpc_loadgen: bench/loadgen/grpc_loadgen.cc
+	@mkdir -p $(@D)
+	$(CXX) -O2 -std=c++17 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs grpc++)
 
 bench: venv
 	$(BIN)/python bench/catalog_import.py

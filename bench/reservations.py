@@ -27,6 +27,7 @@ PostgreSQL (Linux /proc), and the ratio hot-SKU gRPC reserve throughput / raw ce
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import socket
@@ -38,7 +39,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -114,13 +115,15 @@ class CpuProbe:
     phase's CPU went on a shared machine (Linux /proc; empty elsewhere)."""
 
     server_pids: list[int]
+    load_generator_pids: list[int] = field(default_factory=list)  # besides this process
 
     def snapshot(self) -> tuple[float, float, dict[int, float]] | None:
         if not Path("/proc/self/stat").exists():
             return None
         servers = sum(_process_cpu_seconds(pid) for pid in self.server_pids)
         postgres = {pid: _process_cpu_seconds(pid) for pid in _postgres_pids()}
-        return servers, time.process_time(), postgres
+        callers = time.process_time() + sum(_process_cpu_seconds(pid) for pid in self.load_generator_pids)
+        return servers, callers, postgres
 
     @staticmethod
     def per_op(
@@ -225,6 +228,16 @@ def vacuum(database_url: str) -> None:
     conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE stock_levels, sku_states")
+
+
+def units_taken(database_url: str, tenant_id: str) -> int:
+    """Units reserved or committed so far in the tenant's stock (seeded with on_hand only)."""
+    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(reserved - on_hand), 0) FROM stock_levels WHERE tenant_id = %s", (tenant_id,)
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float, warmup: float) -> Result:
@@ -336,6 +349,124 @@ def run_clients(
             channel.close()
 
 
+def run_python_clients(
+    name: str,
+    addresses: Sequence[str],
+    args: argparse.Namespace,
+    cpu: CpuProbe,
+    tenant_id: str,
+    skus: Sequence[str],
+    commit: bool,
+) -> Result:
+    """run_clients with reserve_op: the Python load generator."""
+    pick = (lambda: skus[0]) if len(skus) == 1 else (lambda: random.choice(skus))
+    op = reserve_op(tenant_id, pick, commit)
+    return run_clients(name, addresses, args.clients, args.seconds, op, args.warmup, cpu)
+
+
+LOADGEN = ROOT / "bench" / ".build" / "grpc_loadgen"
+COUNTER_MARK = "~" * 16  # rewritten per call by grpc_loadgen with a 16-digit hex counter
+
+
+def native_load_generator(build: bool) -> Path | None:
+    """bench/.build/grpc_loadgen, built with `make bench-loadgen` when `build`; None if it cannot
+    be built here (no g++ or no grpc++ development files)."""
+    if build:
+        made = subprocess.run(
+            ["make", "-s", "bench-loadgen"], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        if made.returncode != 0:
+            print(f"grpc_loadgen could not be built:\n{made.stdout}{made.stderr}", file=sys.stderr)
+    return LOADGEN if LOADGEN.exists() else None
+
+
+def run_native_clients(
+    loadgen: Path,
+    name: str,
+    addresses: Sequence[str],
+    clients: int,
+    seconds: float,
+    warmup: float,
+    cpu: CpuProbe,
+    tenant_id: str,
+    skus: Sequence[str],
+    commit: bool,
+) -> Result:
+    """The same closed loop as run_clients, driven by the C++ grpc_loadgen (bench/loadgen): the
+    same Reserve request, serialised here by the generated stubs and rewritten per call there
+    (order ref and idempotency key unique per phase and call, SKU at random from `skus`)."""
+    phase = uuid.uuid4().hex[:8]
+    sku_mark = "#" * len(skus[0])
+    request = pb.ReserveRequest(
+        order_ref=f"bench-{phase}-{COUNTER_MARK}",
+        lines=[pb.ReservationLineInput(sku=sku_mark, quantity=1)],
+        idempotency_key=f"bench-{phase}-{COUNTER_MARK}",
+    ).SerializeToString()
+    service = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
+    id_path = (
+        pb.ReserveResponse.DESCRIPTOR.fields_by_name["reservation"].number,
+        pb.Reservation.DESCRIPTOR.fields_by_name["id"].number,
+    )
+    counter_at, sku_at = _offsets(request, COUNTER_MARK.encode()), _offsets(request, sku_mark.encode())
+    if len(counter_at) != 2 or len(sku_at) != 1:
+        raise ValueError("the request template's placeholders are ambiguous")
+    command = [
+        str(loadgen),
+        "--targets", ",".join(addresses),
+        "--clients", str(clients),
+        "--seconds", str(seconds),
+        "--warmup", str(warmup),
+        "--timeout", str(RPC_TIMEOUT),
+        "--reserve-method", f"/{service}/Reserve",
+        "--reserve-template", request.hex(),
+        "--counter-at", ",".join(map(str, counter_at)),
+        "--counter-width", str(len(COUNTER_MARK)),
+        "--sku-at", ",".join(map(str, sku_at)),
+        "--skus", ",".join(skus),
+        "--metadata", ",".join(f"{key}={value}" for key, value in metadata(tenant_id)),
+    ]  # fmt: skip
+    if commit:
+        command += [
+            "--commit-method", f"/{service}/CommitReservation",
+            "--id-path", ".".join(map(str, id_path)),
+            "--commit-id-field",
+            str(pb.CommitReservationRequest.DESCRIPTOR.fields_by_name["reservation_id"].number),
+        ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        probe = replace(cpu, load_generator_pids=[process.pid])
+        assert process.stdout is not None
+        marks = {"WINDOW_START": None, "WINDOW_END": None}
+        report = None
+        for line in process.stdout:
+            if line.strip() in marks:
+                marks[line.strip()] = probe.snapshot()
+            elif line.startswith("{"):
+                report = json.loads(line)
+        if process.wait() != 0 or report is None:
+            raise RuntimeError(f"{name}: grpc_loadgen exited with {process.returncode}")
+    if report["first_error"]:
+        print(f"  {name}: {report['first_error']}", file=sys.stderr)
+    latencies = [us / 1e6 for us in report["latencies_us"]]
+    ops = len(latencies)
+    return Result(
+        name,
+        ops,
+        seconds,
+        latencies,
+        report["errors"],
+        CpuProbe.per_op(marks["WINDOW_START"], marks["WINDOW_END"], ops),
+    )
+
+
+def _offsets(data: bytes, mark: bytes) -> list[int]:
+    """Where `mark` occurs in `data` (the placeholders of a serialised request)."""
+    found, at = [], data.find(mark)
+    while at >= 0:
+        found.append(at)
+        at = data.find(mark, at + len(mark))
+    return found
+
+
 def reserve_op(
     tenant_id: str, pick_sku: Callable[[], str], commit: bool
 ) -> Callable[
@@ -395,12 +526,27 @@ def main(argv: list[str] | None = None) -> int:
         "--servers", type=int, default=2, help="inventory server processes, i.e. replicas (default 2)"
     )
     parser.add_argument(
+        "--load-generator",
+        choices=("auto", "native", "python"),
+        default="auto",
+        help="callers: the C++ grpc_loadgen (native; auto = native if it builds here) or Python futures",
+    )
+    parser.add_argument(
         "--admin-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="PostgreSQL URL allowed to CREATE/DROP DATABASE",
     )
     args = parser.parse_args(argv)
 
+    loadgen = None if args.load_generator == "python" else native_load_generator(build=True)
+    if loadgen is None and args.load_generator == "native":
+        parser.error("--load-generator native: bench/.build/grpc_loadgen could not be built (see above)")
+    if loadgen is None and args.load_generator == "auto":
+        print(
+            "NOTE: grpc_loadgen could not be built (g++ and libgrpc++-dev are needed); the callers are\n"
+            "      Python futures, which take ~250 us of CPU per call from the servers on this machine.",
+            file=sys.stderr,
+        )
     run_tag = uuid.uuid4().hex[:8]
     hot_tenant, spread_tenant, raw_tenant = (f"bench-{kind}-{run_tag}" for kind in ("hot", "spread", "raw"))
     spread_skus = [f"SPREAD-{i:04d}" for i in range(SPREAD_SKUS)]
@@ -426,23 +572,51 @@ def main(argv: list[str] | None = None) -> int:
         results = [raw_ceiling(database_url, raw_tenant, "HOT", args.seconds, args.warmup)]
         print(results[-1].line(), flush=True)
         phases = [
-            ("gRPC reserve, hot SKU", hot_tenant, lambda: "HOT", False),
-            ("gRPC reserve+commit, hot SKU", hot_tenant, lambda: "HOT", True),
-            ("gRPC reserve, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), False),
-            ("gRPC reserve+commit, 1,000 SKUs", spread_tenant, lambda: random.choice(spread_skus), True),
+            ("gRPC reserve, hot SKU", hot_tenant, ["HOT"], False),
+            ("gRPC reserve+commit, hot SKU", hot_tenant, ["HOT"], True),
+            ("gRPC reserve, 1,000 SKUs", spread_tenant, spread_skus, False),
+            ("gRPC reserve+commit, 1,000 SKUs", spread_tenant, spread_skus, True),
         ]
-        for name, tenant_id, pick, commit in phases:
+        for name, tenant_id, skus, commit in phases:
             vacuum(database_url)
-            op = reserve_op(tenant_id, pick, commit)
-            results.append(run_clients(name, addresses, args.clients, args.seconds, op, args.warmup, cpu))
+            taken_before = units_taken(database_url, tenant_id)
+            if loadgen is not None:
+                result = run_native_clients(
+                    loadgen,
+                    name,
+                    addresses,
+                    args.clients,
+                    args.seconds,
+                    args.warmup,
+                    cpu,
+                    tenant_id,
+                    skus,
+                    commit,
+                )
+            else:
+                result = run_python_clients(name, addresses, args, cpu, tenant_id, skus, commit)
+            # Every counted operation took a unit of stock (1 reserved, or 1 on hand once committed):
+            # the callers cannot have been answered from anything but real reservations.
+            if units_taken(database_url, tenant_id) - taken_before < result.ops:
+                raise RuntimeError(f"{name}: fewer units were reserved than operations counted")
+            results.append(result)
+            print(results[-1].line(), flush=True)
+        if loadgen is not None:  # the same hot phase with the Python callers, for comparison
+            vacuum(database_url)
+            name = "gRPC reserve, hot SKU, Python callers"
+            results.append(run_python_clients(name, addresses, args, cpu, hot_tenant, ["HOT"], False))
             print(results[-1].line(), flush=True)
 
     raw, hot_reserve = results[0], results[1]
     ratio = hot_reserve.rate / raw.rate if raw.rate else 0.0
+    callers = "C++ grpc_loadgen" if loadgen is not None else "Python"
     print(
-        f"\nratio gRPC hot-SKU reserve / raw ceiling = {ratio:.0%} (target >= 50%): "
+        f"\nratio gRPC hot-SKU reserve / raw ceiling = {ratio:.0%} ({callers} callers; target >= 50%): "
         f"{'OK' if ratio >= 0.5 else 'BELOW TARGET'}"
     )
+    if loadgen is not None:
+        python_ratio = results[-1].rate / raw.rate if raw.rate else 0.0
+        print(f"ratio with the Python callers = {python_ratio:.0%} (they take their CPU from the servers)")
     return 0
 
 
