@@ -2,7 +2,8 @@
 
 Usage (from the repo root, PostgreSQL on 127.0.0.1:5432):
     .venv/bin/python bench/reservations.py [--clients 64] [--seconds 10] [--servers 2]
-                                           [--server-workers 32] [--admin-url URL]
+                                           [--server-workers 32] [--load-generator auto|native|python]
+                                           [--admin-url URL]
 
 The defaults are the deployment in k8s/: two inventory replicas (the HPA's minimum) of 32 gRPC
 threads each, on one database, and 64 concurrent buyers of one hot SKU (a flash sale).
@@ -19,6 +20,9 @@ vacuumed before each phase, as pgbench does; each phase runs --warmup seconds be
            talks to replica i mod servers, as a Kubernetes Service spreads connections);
            reserve-only, then reserve+commit.
   spread   the same over 1,000 SKUs.
+The callers are the C++ client bench/loadgen/grpc_loadgen.cc (built here with `make bench-loadgen`;
+docs/decisions/0006): on this shared machine a Python caller's CPU per call is taken from the
+servers. The hot reserve phase is then repeated with Python callers, and both ratios are printed.
 It prints ops/s, p50/p99 latencies, CPU per operation of the servers, the load generator and
 PostgreSQL (Linux /proc), and the ratio hot-SKU gRPC reserve throughput / raw ceiling
 (target >= 50%). Results are recorded in docs/performance.md ("Reservations").
