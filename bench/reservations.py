@@ -148,11 +148,16 @@ class CpuProbe:
         )
 
 
+def libpq_conninfo(url: str) -> str:
+    """A SQLAlchemy URL (any driver suffix) as the plain postgresql:// URL psycopg.connect takes."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 @contextmanager
 def temporary_database(admin_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped afterwards whatever happens."""
     name = f"omnistock_bench_{uuid.uuid4().hex[:10]}"
-    admin_conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin_conninfo = libpq_conninfo(admin_url)
     with psycopg.connect(admin_conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -229,14 +234,14 @@ def vacuum(database_url: str) -> None:
     sequential-scan plan for the reservation_lines foreign-key check for the rest of the session,
     and that check then slows down as the table fills (measured: the reservation insert went from
     1.4 to 9.5 ms per group of 16). Autovacuum re-analyzes a growing table in production."""
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = libpq_conninfo(database_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE stock_levels, sku_states")
 
 
 def units_taken(database_url: str, tenant_id: str) -> int:
     """Units reserved or committed so far in the tenant's stock (seeded with on_hand only)."""
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = libpq_conninfo(database_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         row = conn.execute(
             "SELECT coalesce(sum(reserved - on_hand), 0) FROM stock_levels WHERE tenant_id = %s", (tenant_id,)
@@ -246,7 +251,7 @@ def units_taken(database_url: str, tenant_id: str) -> int:
 
 def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float, warmup: float) -> Result:
     """The reservation's conditional UPDATE on the real table, one connection, autocommit."""
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = libpq_conninfo(database_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         location_id = conn.execute(
             "SELECT location_id FROM stock_levels WHERE tenant_id = %s AND sku = %s", (tenant_id, sku)
@@ -388,9 +393,7 @@ def run_native_clients(
     loadgen: Path,
     name: str,
     addresses: Sequence[str],
-    clients: int,
-    seconds: float,
-    warmup: float,
+    args: argparse.Namespace,
     cpu: CpuProbe,
     tenant_id: str,
     skus: Sequence[str],
@@ -417,9 +420,9 @@ def run_native_clients(
     command = [
         str(loadgen),
         "--targets", ",".join(addresses),
-        "--clients", str(clients),
-        "--seconds", str(seconds),
-        "--warmup", str(warmup),
+        "--clients", str(args.clients),
+        "--seconds", str(args.seconds),
+        "--warmup", str(args.warmup),
         "--timeout", str(RPC_TIMEOUT),
         "--reserve-method", f"/{service}/Reserve",
         "--reserve-template", request.hex(),
@@ -455,7 +458,7 @@ def run_native_clients(
     return Result(
         name,
         ops,
-        seconds,
+        args.seconds,
         latencies,
         report["errors"],
         CpuProbe.per_op(marks["WINDOW_START"], marks["WINDOW_END"], ops),
@@ -585,18 +588,7 @@ def main(argv: list[str] | None = None) -> int:
             vacuum(database_url)
             taken_before = units_taken(database_url, tenant_id)
             if loadgen is not None:
-                result = run_native_clients(
-                    loadgen,
-                    name,
-                    addresses,
-                    args.clients,
-                    args.seconds,
-                    args.warmup,
-                    cpu,
-                    tenant_id,
-                    skus,
-                    commit,
-                )
+                result = run_native_clients(loadgen, name, addresses, args, cpu, tenant_id, skus, commit)
             else:
                 result = run_python_clients(name, addresses, args, cpu, tenant_id, skus, commit)
             # Every counted operation took a unit of stock (1 reserved, or 1 on hand once committed):

@@ -28,7 +28,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -201,12 +200,6 @@ grpc::ByteBuffer ToBuffer(const std::string& bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
-double CpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
-}
-
 std::string JsonString(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
@@ -253,8 +246,6 @@ class LoadGenerator {
     for (int caller = 0; caller < options_.clients; ++caller) Issue(caller, Clock::now());
     bool window_open = false;
     bool window_closed = false;
-    double cpu_at_start = 0;
-    double cpu_at_end = 0;
     while (in_flight_ > 0) {
       void* tag = nullptr;
       bool ok = false;
@@ -262,19 +253,17 @@ class LoadGenerator {
       const auto now = Clock::now();
       if (!window_open && now >= window_start_) {
         window_open = true;
-        cpu_at_start = CpuSeconds();
         std::cout << "WINDOW_START" << std::endl;
       }
       if (!window_closed && now >= window_end_) {
         window_closed = true;
-        cpu_at_end = CpuSeconds();
         std::cout << "WINDOW_END" << std::endl;
       }
       if (status == grpc::CompletionQueue::GOT_EVENT) Complete(static_cast<Call*>(tag), ok, now);
       if (status == grpc::CompletionQueue::SHUTDOWN) break;
     }
     if (!window_closed) Fail("the window never closed");
-    Report(cpu_at_end - cpu_at_start);
+    Report();
     return 0;
   }
 
@@ -350,10 +339,10 @@ class LoadGenerator {
     Issue(caller, now);
   }
 
-  void Report(double cpu_seconds) {
+  void Report() {
     std::cout << "{\"ops\": " << latencies_us_.size() << ", \"seconds\": " << options_.seconds
               << ", \"errors\": " << errors_ << ", \"first_error\": " << JsonString(first_error_)
-              << ", \"cpu_seconds\": " << cpu_seconds << ", \"latencies_us\": [";
+              << ", \"latencies_us\": [";
     for (size_t i = 0; i < latencies_us_.size(); ++i) {
       if (i) std::cout << ',';
       std::cout << static_cast<int64_t>(latencies_us_[i]);
