@@ -208,6 +208,30 @@ def inventory_server(database_url: str, workers: int) -> Iterator[tuple[str, int
             process.wait()
 
 
+def place_replicas(pids: Sequence[int], pinned: bool) -> bool:
+    """Pin replica i's threads to CPU i (mod the CPUs this bench may use), or let every replica
+    use all of them; False where the OS cannot (no sched_setaffinity).
+
+    Pinned is the deployment in k8s/ (prod): a Guaranteed pod of 1 CPU, which the kubelet's static
+    CPU manager gives an exclusive core. A replica runs Python under one GIL, so it cannot use more
+    than about a core anyway; spread over cores, every hand-over of the GIL or of a request between
+    its threads wakes a thread on another CPU (an inter-processor interrupt, costly in a VM), and on
+    this machine that alone made the same work take ~40% more CPU (docs/decisions/0007).
+    Threads started later inherit the mask of the thread that starts them.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    cpus = sorted(os.sched_getaffinity(0))
+    for index, pid in enumerate(pids):
+        mask = {cpus[index % len(cpus)]} if pinned else set(cpus)
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                os.sched_setaffinity(int(task), mask)
+            except OSError:  # a thread that ended meanwhile
+                continue
+    return True
+
+
 def metadata(tenant_id: str) -> tuple[tuple[str, str], ...]:
     return (("x-tenant-id", tenant_id), ("x-user-id", "bench"))
 
@@ -539,6 +563,12 @@ def main(argv: list[str] | None = None) -> int:
         help="callers: the C++ grpc_loadgen (native; auto = native if it builds here) or Python futures",
     )
     parser.add_argument(
+        "--pin-replicas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one CPU per replica, as in k8s/ prod (default; the hot phase is repeated without it)",
+    )
+    parser.add_argument(
         "--admin-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="PostgreSQL URL allowed to CREATE/DROP DATABASE",
@@ -569,6 +599,11 @@ def main(argv: list[str] | None = None) -> int:
         ]
         addresses = [address for address, _ in started]
         cpu = CpuProbe([pid for _, pid in started])
+        pinned = args.pin_replicas and place_replicas(cpu.server_pids, pinned=True)
+        if args.pin_replicas and not pinned:
+            print(
+                "NOTE: this OS cannot pin processes to CPUs; the replicas share every core.", file=sys.stderr
+            )
         with grpc.insecure_channel(addresses[0]) as channel:
             stub = pb_grpc.InventoryServiceStub(channel)
             seed(stub, hot_tenant, ["HOT"], HOT_STOCK)
@@ -576,18 +611,13 @@ def main(argv: list[str] | None = None) -> int:
             seed(stub, spread_tenant, spread_skus, HOT_STOCK)
 
         vacuum(database_url)
-        results = [raw_ceiling(database_url, raw_tenant, "HOT", args.seconds, args.warmup)]
-        print(results[-1].line(), flush=True)
-        phases = [
-            ("gRPC reserve, hot SKU", hot_tenant, ["HOT"], False),
-            ("gRPC reserve+commit, hot SKU", hot_tenant, ["HOT"], True),
-            ("gRPC reserve, 1,000 SKUs", spread_tenant, spread_skus, False),
-            ("gRPC reserve+commit, 1,000 SKUs", spread_tenant, spread_skus, True),
-        ]
-        for name, tenant_id, skus, commit in phases:
+        raw = raw_ceiling(database_url, raw_tenant, "HOT", args.seconds, args.warmup)
+        print(raw.line(), flush=True)
+
+        def run_phase(name: str, tenant_id: str, skus: list[str], commit: bool, native: bool) -> Result:
             vacuum(database_url)
             taken_before = units_taken(database_url, tenant_id)
-            if loadgen is not None:
+            if native and loadgen is not None:
                 result = run_native_clients(loadgen, name, addresses, args, cpu, tenant_id, skus, commit)
             else:
                 result = run_python_clients(name, addresses, args, cpu, tenant_id, skus, commit)
@@ -595,24 +625,40 @@ def main(argv: list[str] | None = None) -> int:
             # the callers cannot have been answered from anything but real reservations.
             if units_taken(database_url, tenant_id) - taken_before < result.ops:
                 raise RuntimeError(f"{name}: fewer units were reserved than operations counted")
-            results.append(result)
-            print(results[-1].line(), flush=True)
-        if loadgen is not None:  # the same hot phase with the Python callers, for comparison
-            vacuum(database_url)
-            name = "gRPC reserve, hot SKU, Python callers"
-            results.append(run_python_clients(name, addresses, args, cpu, hot_tenant, ["HOT"], False))
-            print(results[-1].line(), flush=True)
+            print(result.line(), flush=True)
+            return result
 
-    raw, hot_reserve = results[0], results[1]
-    ratio = hot_reserve.rate / raw.rate if raw.rate else 0.0
-    callers = "C++ grpc_loadgen" if loadgen is not None else "Python"
+        hot_reserve = run_phase("gRPC reserve, hot SKU", hot_tenant, ["HOT"], False, native=True)
+        run_phase("gRPC reserve+commit, hot SKU", hot_tenant, ["HOT"], True, native=True)
+        run_phase("gRPC reserve, 1,000 SKUs", spread_tenant, spread_skus, False, native=True)
+        run_phase("gRPC reserve+commit, 1,000 SKUs", spread_tenant, spread_skus, True, native=True)
+        # The hot phase again, changing one thing at a time, for comparison.
+        python_callers = unpinned = None
+        if loadgen is not None:
+            python_callers = run_phase(
+                "gRPC reserve, hot SKU, Python callers", hot_tenant, ["HOT"], False, False
+            )
+        if pinned:
+            place_replicas(cpu.server_pids, pinned=False)
+            unpinned = run_phase("gRPC reserve, hot SKU, unpinned", hot_tenant, ["HOT"], False, native=True)
+
+    def ratio(result: Result) -> float:
+        return result.rate / raw.rate if raw.rate else 0.0
+
+    callers = "C++ grpc_loadgen callers" if loadgen is not None else "Python callers"
+    placement = "one CPU per replica" if pinned else "replicas sharing every CPU"
     print(
-        f"\nratio gRPC hot-SKU reserve / raw ceiling = {ratio:.0%} ({callers} callers; target >= 50%): "
-        f"{'OK' if ratio >= 0.5 else 'BELOW TARGET'}"
+        f"\nratio gRPC hot-SKU reserve / raw ceiling = {ratio(hot_reserve):.0%} ({callers}, {placement};"
+        f" target >= 50%): {'OK' if ratio(hot_reserve) >= 0.5 else 'BELOW TARGET'}"
     )
-    if loadgen is not None:
-        python_ratio = results[-1].rate / raw.rate if raw.rate else 0.0
-        print(f"ratio with the Python callers = {python_ratio:.0%} (they take their CPU from the servers)")
+    if python_callers is not None:
+        print(
+            f"ratio with the Python callers = {ratio(python_callers):.0%} (they take their CPU from the servers)"
+        )
+    if unpinned is not None:
+        print(
+            f"ratio with the replicas not pinned = {ratio(unpinned):.0%} (their threads hand over across CPUs)"
+        )
     return 0
 
 

@@ -498,6 +498,19 @@ def test_prod_overlay_carries_no_secret_values_and_pins_image_tags() -> None:
             }, deployment["metadata"]["name"]
 
 
+def test_prod_inventory_is_a_guaranteed_pod_of_one_whole_cpu() -> None:
+    """The kubelet's static CPU manager gives such a pod an exclusive core (docs/decisions/0007):
+    requests equal limits in every container (init included) and the server's CPU is an integer."""
+    (inventory,) = [
+        d for d in of_kind(manifests("overlays/prod"), "Deployment") if d["metadata"]["name"] == "inventory"
+    ]
+    pod = inventory["spec"]["template"]["spec"]
+    for container in all_containers(pod):
+        resources = container["resources"]
+        assert resources["requests"] == resources["limits"], container["name"]
+    assert str(pod["containers"][0]["resources"]["limits"]["cpu"]) == "1"
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_sandboxes_are_never_deployed_to_kubernetes(target: str) -> None:
     objects = manifests(target)
