@@ -3,6 +3,7 @@ one is replaced without the caller seeing an error (real database)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,3 +69,25 @@ def test_an_idle_stale_connection_is_replaced_before_use(engine_factory: Any, po
     terminate(engine, first, postgres_url)
     assert backend_pid(engine) != first  # no error: the ping found it dead, the pool reconnected
     assert pings[0] >= 1
+
+
+@pytest.mark.parametrize("max_overflow", [0, None])
+def test_without_overflow_a_burst_waits_for_pooled_connections_instead_of_opening_more(
+    postgres_url: str, max_overflow: int | None
+) -> None:
+    """max_overflow=0: a call beyond the pool waits for a pooled connection. With overflow (the
+    default) it gets a new backend at once, which is closed again when the pool is full."""
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=max_overflow)
+    seen: list[int] = []
+    try:
+        held = engine.connect()
+        first = int(held.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        other = threading.Thread(target=lambda: seen.append(backend_pid(engine)))
+        other.start()
+        other.join(timeout=0.5)
+        assert other.is_alive() is (max_overflow == 0)
+        held.close()
+        other.join(timeout=10)
+        assert seen == [first] if max_overflow == 0 else seen and seen[0] != first
+    finally:
+        engine.dispose()

@@ -41,9 +41,14 @@ class Inventory:
 
 def build(settings: Settings) -> Inventory:
     """Assemble and start the server on settings.server.bind_address (port 0 = any free port)."""
-    # One connection per gRPC worker thread: a call never waits for a pooled connection.
+    # At most db_pool_size connections, kept open, no overflow: threads beyond the pool wait for
+    # one. Overflow connections were opened and closed again on every burst (under hot-SKU
+    # reserve+commit they were most of the server's CPU: a new backend and every statement
+    # prepared again), and the database's row locks serialise the work behind them anyway.
     engine = make_engine(
-        settings.database_url, pool_size=min(settings.db_pool_size, settings.server.max_workers)
+        settings.database_url,
+        pool_size=min(settings.db_pool_size, settings.server.max_workers),
+        max_overflow=0,
     )
     uow = UnitOfWork(engine)
     # Concurrent Reserve calls share one transaction per tenant on PostgreSQL (group commit).
