@@ -1367,32 +1367,36 @@ class PgSession:
             definitions.setdefault(bundle_sku, []).append(BundleComponent(component_sku, quantity))
         return ReserveLookup(locations, definitions, set(containing or ()))
 
-    def lock_reservation(
-        self, tenant_id: str, reservation_id: str, scope: str, idempotency_key: str
-    ) -> tuple[Reservation, str | None, list[tuple[str, str]]] | None:
-        """BEGIN and lock the reservation row (lock class 1); then, read after that lock, its
-        lines, the stored response of `idempotency_key` in `scope`, and the (bundle, component)
-        pairs whose component is one of its SKUs. None (transaction left open for the session
-        to roll back) when the reservation does not exist."""
+    def lock_reservations(
+        self, tenant_id: str, requests: Sequence[tuple[str, str]], scope: str
+    ) -> dict[str, tuple[Reservation, str | None, list[tuple[str, str]]]]:
+        """BEGIN and lock the reservation rows of (reservation id, idempotency key) `requests` in id
+        order (lock class 1; the same order in every transaction, so no deadlock); then, read after
+        those locks, per reservation: its lines, the stored response of its key in `scope`, and
+        the (bundle, component) pairs whose component is one of its SKUs. One round trip. A
+        reservation that does not exist is absent from the result (the transaction stays open
+        for the session to roll back or go on)."""
         script = PgScript(begin=True)
-        head_at = script.add("inv_lock_reservation", tenant_id, reservation_id)
-        lines_at = script.add("inv_reservation_lines", reservation_id)
-        containing_at = script.add("inv_bundles_containing_lines", tenant_id, reservation_id)
-        stored_at = (
-            script.add("inv_idempotent_response", tenant_id, scope, idempotency_key)
-            if idempotency_key
-            else -1
-        )
+        slots = []
+        for reservation_id, key in sorted(requests):
+            head_at = script.add("inv_lock_reservation", tenant_id, reservation_id)
+            lines_at = script.add("inv_reservation_lines", reservation_id)
+            containing_at = script.add("inv_bundles_containing_lines", tenant_id, reservation_id)
+            stored_at = script.add("inv_idempotent_response", tenant_id, scope, key) if key else -1
+            slots.append((reservation_id, head_at, lines_at, containing_at, stored_at))
         results = self.run(script)
-        head = results[head_at]
-        if not head:
-            return None
-        stored = results[stored_at] if stored_at >= 0 else None
-        return (
-            assemble_reservation(head[0], results[lines_at] or ()),
-            stored[0][0] if stored else None,
-            [(bundle, component) for bundle, component in results[containing_at] or ()],
-        )
+        loaded = {}
+        for reservation_id, head_at, lines_at, containing_at, stored_at in slots:
+            head = results[head_at]
+            if not head:
+                continue
+            stored = results[stored_at] if stored_at >= 0 else None
+            loaded[reservation_id] = (
+                assemble_reservation(head[0], results[lines_at] or ()),
+                stored[0][0] if stored else None,
+                [(bundle, component) for bundle, component in results[containing_at] or ()],
+            )
+        return loaded
 
     # ----------------------------------------------------------------------- script builders
 

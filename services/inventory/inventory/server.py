@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from inventory.config import Settings, load_settings
 from inventory.repository import UnitOfWork
-from inventory.service import make_reserve_group
+from inventory.service import make_commit_group, make_reserve_group
 from inventory.servicer import InventoryServicer
 from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
 from omnistock_common.config import run_entrypoint
@@ -53,7 +53,9 @@ def build(settings: Settings) -> Inventory:
     uow = UnitOfWork(engine)
     # Concurrent Reserve calls share one transaction per tenant on PostgreSQL (group commit).
     reserve_group = make_reserve_group(uow, settings.policy) if uow.is_postgres else None
-    servicer = InventoryServicer(uow, settings.policy, reserve_group)
+    # Concurrent commits likewise: a hot SKU's row gets one writer per group, not one per call.
+    commit_group = make_commit_group(uow, settings.policy) if uow.is_postgres else None
+    servicer = InventoryServicer(uow, settings.policy, reserve_group, commit_group)
     running = build_server(
         [lambda server: inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],

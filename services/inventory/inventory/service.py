@@ -47,6 +47,7 @@ from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock_common.context import CallContext
 from omnistock_common.errors import (
     AlreadyExists,
+    DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -642,7 +643,7 @@ def reserve(
         if group is not None:
             held = group.submit(tenant, pending, weight=len(cmd.lines))
         else:
-            outcome = _execute_reserve_group(uow, policy, tenant, [pending])[0]
+            outcome = _execute_group(uow, tenant, [pending], policy, _reserve_group_pg)[0]
             if isinstance(outcome, BaseException):
                 raise outcome
             held = outcome
@@ -732,11 +733,16 @@ def commit_reservation(
     *,
     idempotency_key: str = "",
     now: datetime | None = None,
+    group: CommitGroup | None = None,
 ) -> Reservation:
     """Deduct committed units from on_hand and reserved (empty `lines` = everything held).
 
     Partial commits leave the reservation PARTIALLY_COMMITTED. The reservation row is locked
     first, so a twin commit waits and then finds the first one's stored result.
+
+    On PostgreSQL, concurrent commits of one tenant are executed together by `group` (see
+    make_commit_group): one transaction, so a hot SKU's row has one writer per group instead of
+    one per call; each call still succeeds or fails on its own.
     """
     domain.validate_idempotency_key(idempotency_key)
     now = _now(now)
@@ -744,14 +750,22 @@ def commit_reservation(
     _require_reservation_id(reservation_id)
 
     if uow.is_postgres:
+        pending = PendingCommit(ctx, reservation_id, tuple(lines), idempotency_key, now)
         try:
-            return uow.run_pg(
-                lambda pg: _commit_pg(pg, ctx, reservation_id, lines, policy, idempotency_key, now)
-            )
+            if group is not None:
+                committed = group.submit(tenant, pending, weight=max(1, len(lines)))
+            else:
+                outcome = _execute_group(uow, tenant, [pending], policy, _commit_group_pg)[0]
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                committed = outcome
         except IntegrityError:
             if not idempotency_key:
                 raise
-            # The key was already used by another commit: fall through to return its result.
+            committed = None  # the key was already used by another commit: the path below returns its result
+        if committed is not None:
+            return committed
+        # None: a twin of this call in the same group, or a used key — the path below handles both.
 
     def work(repo: Repository) -> Reservation:
         reservation = _load_for_update(repo, tenant, reservation_id)
@@ -856,35 +870,54 @@ class PendingReserve:
 
 
 # The outcome of one call in a group: its reservation, its error, or None for "take the
-# Repository path" (reserve() then runs it in the caller's thread).
-ReserveOutcome = Reservation | None | BaseException
+# Repository path" (reserve() or commit_reservation() then runs it in the caller's thread).
+GroupOutcome = Reservation | None | BaseException
 ReserveGroup = GroupCommit[str, PendingReserve, Reservation | None]
 
 
 def make_reserve_group(uow: UnitOfWork, policy: Policy) -> ReserveGroup:
     """The group commit of Reserve calls, keyed by tenant (composition root: one per process)."""
-    return GroupCommit(lambda tenant, items: _execute_reserve_group(uow, policy, tenant, items))
+    return GroupCommit(lambda tenant, items: _execute_group(uow, tenant, items, policy, _reserve_group_pg))
 
 
-def _execute_reserve_group(
-    uow: UnitOfWork, policy: Policy, tenant: str, items: Sequence[PendingReserve]
-) -> list[ReserveOutcome]:
+@dataclass(frozen=True)
+class PendingCommit:
+    """One CommitReservation call waiting for its group (`now` fixed by the caller)."""
+
+    ctx: CallContext
+    reservation_id: str
+    lines: tuple[tuple[str, int], ...]
+    idempotency_key: str
+    now: datetime
+
+
+CommitGroup = GroupCommit[str, PendingCommit, Reservation | None]
+
+
+def make_commit_group(uow: UnitOfWork, policy: Policy) -> CommitGroup:
+    """The group commit of CommitReservation calls, keyed by tenant (one per process)."""
+    return GroupCommit(lambda tenant, items: _execute_group(uow, tenant, items, policy, _commit_group_pg))
+
+
+P = TypeVar("P")
+RunGroup = Callable[[PgSession, str, Sequence[P], Policy], list[GroupOutcome]]
+
+
+def _execute_group(
+    uow: UnitOfWork, tenant: str, items: Sequence[P], policy: Policy, run_group: RunGroup[P]
+) -> list[GroupOutcome]:
     """One transaction for the group; if the database refuses it as a whole (not for lack of
     stock, which is per call), each call is retried alone so one bad call cannot fail others."""
     try:
-        return uow.run_pg(lambda pg: _reserve_group_pg(pg, tenant, items, policy))
+        return uow.run_pg(lambda pg: run_group(pg, tenant, items, policy))
     except DBAPIError:
         if len(items) == 1:
             raise
-        log.warning(
-            "reservation group of %d failed; executing its calls one by one", len(items), exc_info=True
-        )
-    outcomes: list[ReserveOutcome] = []
+        log.warning("group of %d calls failed; executing them one by one", len(items), exc_info=True)
+    outcomes: list[GroupOutcome] = []
     for item in items:
         try:
-            outcomes.append(
-                uow.run_pg(lambda pg, item=item: _reserve_group_pg(pg, tenant, [item], policy)[0])
-            )
+            outcomes.append(uow.run_pg(lambda pg, item=item: run_group(pg, tenant, [item], policy)[0]))
         except DBAPIError as exc:
             outcomes.append(exc)
     return outcomes
@@ -900,7 +933,7 @@ class _Planned:
 
 def _reserve_group_pg(
     pg: PgSession, tenant: str, items: Sequence[PendingReserve], policy: Policy
-) -> list[ReserveOutcome]:
+) -> list[GroupOutcome]:
     """reserve() for a group of calls on PostgreSQL, in three round trips (repository.py,
     "PostgreSQL fast path"): lock-free reads; reservations, then the stock row locks (sorted),
     the sku_states bump and fresh reads; then holds, ledger, alerts, event and COMMIT.
@@ -913,7 +946,7 @@ def _reserve_group_pg(
         {line.location_code for item in items for line in item.cmd.lines},
         {line.sku for item in items for line in item.cmd.lines},
     )
-    outcomes: list[ReserveOutcome] = [None] * len(items)
+    outcomes: list[GroupOutcome] = [None] * len(items)
     planned: list[_Planned] = []
     keys_in_group: set[str] = set()
     for index, item in enumerate(items):
@@ -997,65 +1030,90 @@ def _reserve_group_pg(
     return outcomes
 
 
-def _commit_pg(
-    pg: PgSession,
-    ctx: CallContext,
-    reservation_id: str,
-    lines: Sequence[tuple[str, int]],
-    policy: Policy,
-    idempotency_key: str,
-    now: datetime,
-) -> Reservation:
-    """commit_reservation() on PostgreSQL."""
-    tenant = ctx.tenant_id
-    loaded = pg.lock_reservation(tenant, reservation_id, "commit", idempotency_key)
-    if loaded is None:
-        raise NotFound(f"reservation {reservation_id} not found")
-    reservation, stored, containing = loaded
-    if stored:
-        return Reservation.from_dict(json.loads(stored))
-    plan = domain.plan_commit(reservation, lines)
-    demands = domain.settle(reservation, plan, commit=True)
-    reservation.status = domain.status_after_commit(reservation)
-    script = PgScript()
-    pg.add_settlement(script, reservation, now)
-    if idempotency_key:
-        response = json.dumps(reservation.to_dict(), separators=(",", ":"))
-        pg.add_idempotent_response(script, tenant, "commit", idempotency_key, response, now)
-    if reservation.channel_connection_id:
-        pg.add_sales(script, tenant, reservation.channel_connection_id, _sold_units(reservation, plan), now)
-    changed_at = [
-        pg.add_stock_change(
-            script,
-            tenant,
-            demand,
-            now,
-            _movement(
+def _commit_group_pg(
+    pg: PgSession, tenant: str, items: Sequence[PendingCommit], policy: Policy
+) -> list[GroupOutcome]:
+    """commit_reservation() for a group of calls on PostgreSQL, in three round trips: lock the
+    reservations (id order) and read them; settlements, stock rows (sorted across the group) with
+    their ledger rows, the sku_states bump and fresh reads; then alerts, event and COMMIT.
+
+    A call for a reservation or key already in the group returns None (its caller then runs it
+    alone, after this group, and finds the first call's result).
+    """
+    outcomes: list[GroupOutcome] = [None] * len(items)
+    firsts: dict[str, int] = {}
+    keys: set[str] = set()
+    for index, item in enumerate(items):
+        if item.reservation_id in firsts or (item.idempotency_key and item.idempotency_key in keys):
+            continue
+        firsts[item.reservation_id] = index
+        keys.add(item.idempotency_key)
+    loaded = pg.lock_reservations(
+        tenant, [(items[i].reservation_id, items[i].idempotency_key) for i in firsts.values()], "commit"
+    )
+    script = PgScript()  # the transaction was opened by lock_reservations
+    changes: list[tuple[StockDemand, dict[str, Any]]] = []
+    skus: set[str] = set()  # whose event goes out: the stock rows' SKUs and bundles containing them
+    touched: set[str] = set()  # the stock rows' SKUs
+    committed = []
+    for reservation_id, index in firsts.items():
+        item = items[index]
+        if reservation_id not in loaded:
+            outcomes[index] = NotFound(f"reservation {reservation_id} not found")
+            continue
+        reservation, stored, containing = loaded[reservation_id]
+        if stored:
+            outcomes[index] = Reservation.from_dict(json.loads(stored))
+            continue
+        try:
+            plan = domain.plan_commit(reservation, item.lines)
+        except DomainError as exc:  # this call's own mistake (nothing held, bad lines): it alone fails
+            outcomes[index] = exc
+            continue
+        demands = domain.settle(reservation, plan, commit=True)
+        reservation.status = domain.status_after_commit(reservation)
+        pg.add_settlement(script, reservation, item.now)
+        if item.idempotency_key:
+            response = json.dumps(reservation.to_dict(), separators=(",", ":"))
+            pg.add_idempotent_response(script, tenant, "commit", item.idempotency_key, response, item.now)
+        if reservation.channel_connection_id:
+            units = _sold_units(reservation, plan)
+            pg.add_sales(script, tenant, reservation.channel_connection_id, units, item.now)
+        for demand in demands:
+            movement = _movement(
                 demand.sku,
                 demand.location_id,
                 MovementKind.COMMIT,
                 -demand.quantity,
                 -demand.quantity,
                 (0, 0),
-                ctx.actor,
+                item.ctx.actor,
                 reservation.id,
-                now,
+                item.now,
                 note=reservation.order_ref,
-            ),
-        )
-        for demand in demands
-    ]
-    delta = {d.sku: 0 for d in demands}
-    skus = set(delta) | {bundle for bundle, component in containing if component in delta}
+            )
+            changes.append((demand, movement))
+        own = {d.sku for d in demands}
+        touched |= own
+        skus |= own | {bundle for bundle, component in containing if component in own}
+        committed.append(index)
+        outcomes[index] = reservation
+    if not committed:
+        pg.rollback()
+        return outcomes
+    now = max(items[i].now for i in committed)
+    # Stock rows in (sku, location) order across the whole group: the lock order of every path.
+    changes.sort(key=lambda change: (change[0].sku, change[0].location_id))
+    changed_at = [pg.add_stock_change(script, tenant, demand, now, movement) for demand, movement in changes]
     slot = pg.add_bump_and_read(
         script, tenant, skus, now, now - timedelta(seconds=domain.SALES_WINDOW_SECONDS)
     )
     results = pg.run(script)
-    for demand, at in zip(demands, changed_at, strict=True):
+    for (demand, _), at in zip(changes, changed_at, strict=True):
         if not results[at]:
             raise RuntimeError(f"stock row ({demand.sku}, {demand.location_id}) of a reservation is missing")
-    _plan_and_commit(pg, tenant, policy, now, skus, pg.figures(results, slot), delta)
-    return reservation
+    _plan_and_commit(pg, tenant, policy, now, skus, pg.figures(results, slot), dict.fromkeys(touched, 0))
+    return outcomes
 
 
 def _sold_units(reservation: Reservation, plan: Mapping[int, int]) -> dict[str, int]:

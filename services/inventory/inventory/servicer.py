@@ -162,13 +162,19 @@ def _page(cursor: str) -> common_pb2.PageResponse:
 
 class InventoryServicer(pb_grpc.InventoryServiceServicer):
     def __init__(
-        self, uow: UnitOfWork, policy: Policy, reserve_group: service.ReserveGroup | None = None
+        self,
+        uow: UnitOfWork,
+        policy: Policy,
+        reserve_group: service.ReserveGroup | None = None,
+        commit_group: service.CommitGroup | None = None,
     ) -> None:
-        """reserve_group: group commit of concurrent Reserve calls (PostgreSQL; the composition
-        root makes one per process), None = one transaction per call."""
+        """reserve_group / commit_group: group commit of concurrent Reserve / CommitReservation
+        calls (PostgreSQL; the composition root makes one of each per process), None = one
+        transaction per call."""
         self.uow = uow
         self.policy = policy
         self.reserve_group = reserve_group
+        self.commit_group = commit_group
 
     def CreateLocation(
         self, request: pb.CreateLocationRequest, context: grpc.ServicerContext
@@ -301,6 +307,7 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
             [(line.sku, line.quantity) for line in request.lines],
             self.policy,
             idempotency_key=request.idempotency_key,
+            group=self.commit_group,
         )
         return pb.CommitReservationResponse(reservation=_reservation(reservation))
 

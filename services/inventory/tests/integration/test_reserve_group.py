@@ -71,7 +71,7 @@ def test_a_mixed_group_gives_each_call_its_own_answer(pg_uow: UnitOfWork) -> Non
         pending("o6", [("KIT", 2, ""), ("C", 2, "")]),  # bundle: A 2, C 4+2=6: held
         pending("o7", [("C", 1, "")]),  # C is gone: short with 0 available
     ]
-    outcomes = service._execute_reserve_group(pg_uow, POLICY, TENANT, group)
+    outcomes = service._execute_group(pg_uow, TENANT, group, POLICY, service._reserve_group_pg)
 
     assert isinstance(outcomes[0], Reservation) and outcomes[0].status is ReservationStatus.HELD
     assert isinstance(outcomes[1], FailedPrecondition)
@@ -211,9 +211,13 @@ def test_a_connection_lost_in_use_fails_that_group_and_renews_the_pool(postgres_
         admin.dispose()
         pool_before = engine.pool
         with pytest.raises(DBAPIError):
-            service._execute_reserve_group(uow, POLICY, TENANT, [pending("o1", [("A", 1, "")])])
+            service._execute_group(
+                uow, TENANT, [pending("o1", [("A", 1, "")])], POLICY, service._reserve_group_pg
+            )
         assert engine.pool is not pool_before
-        [held] = service._execute_reserve_group(uow, POLICY, TENANT, [pending("o2", [("A", 1, "")])])
+        [held] = service._execute_group(
+            uow, TENANT, [pending("o2", [("A", 1, "")])], POLICY, service._reserve_group_pg
+        )
         assert isinstance(held, Reservation)
         assert levels(uow, "A") == (10, 1)
     finally:
