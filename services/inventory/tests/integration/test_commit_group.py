@@ -4,10 +4,9 @@ succeeding or failing on its own with the answer it would get alone (service lay
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import text
 
 from inventory import service
@@ -22,21 +21,11 @@ from inventory.domain import (
 )
 from inventory.repository import UnitOfWork
 from omnistock_common.context import CallContext
-from omnistock_common.db import make_engine
 from omnistock_common.errors import FailedPrecondition, NotFound
-from omnistock_common.migrations import upgrade
 
 TENANT = "tenant-c"
 CTX = CallContext(tenant_id=TENANT, user_id="u1")
 POLICY = Policy()
-
-
-@pytest.fixture
-def pg_uow(postgres_url: str) -> Iterator[UnitOfWork]:
-    upgrade("inventory", postgres_url)
-    engine = make_engine(postgres_url, pool_size=20)
-    yield UnitOfWork(engine)
-    engine.dispose()
 
 
 def stock(uow: UnitOfWork, sku: str, quantity: int) -> None:

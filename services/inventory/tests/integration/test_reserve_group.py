@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -32,14 +31,6 @@ from omnistock_common.migrations import upgrade
 TENANT = "tenant-g"
 CTX = CallContext(tenant_id=TENANT, user_id="u1")
 POLICY = Policy()
-
-
-@pytest.fixture
-def pg_uow(postgres_url: str) -> Iterator[UnitOfWork]:
-    upgrade("inventory", postgres_url)
-    engine = make_engine(postgres_url, pool_size=20)
-    yield UnitOfWork(engine)
-    engine.dispose()
 
 
 def stock(uow: UnitOfWork, sku: str, quantity: int, location: str = "") -> None:
