@@ -382,19 +382,25 @@ def run_clients(
             channel.close()
 
 
+@dataclass(frozen=True)
+class Phase:
+    """What a gRPC phase measures: Reserve (and CommitReservation when `commit`) of 1 unit of a
+    SKU picked at random from `skus`, for `tenant_id`."""
+
+    name: str
+    tenant_id: str
+    skus: Sequence[str]
+    commit: bool
+
+
 def run_python_clients(
-    name: str,
-    addresses: Sequence[str],
-    args: argparse.Namespace,
-    cpu: CpuProbe,
-    tenant_id: str,
-    skus: Sequence[str],
-    commit: bool,
+    phase: Phase, addresses: Sequence[str], args: argparse.Namespace, cpu: CpuProbe
 ) -> Result:
     """run_clients with reserve_op: the Python load generator."""
+    skus = phase.skus
     pick = (lambda: skus[0]) if len(skus) == 1 else (lambda: random.choice(skus))
-    op = reserve_op(tenant_id, pick, commit)
-    return run_clients(name, addresses, args.clients, args.seconds, op, args.warmup, cpu)
+    op = reserve_op(phase.tenant_id, pick, phase.commit)
+    return run_clients(phase.name, addresses, args.clients, args.seconds, op, args.warmup, cpu)
 
 
 LOADGEN = ROOT / "bench" / ".build" / "grpc_loadgen"
@@ -414,24 +420,18 @@ def native_load_generator(build: bool) -> Path | None:
 
 
 def run_native_clients(
-    loadgen: Path,
-    name: str,
-    addresses: Sequence[str],
-    args: argparse.Namespace,
-    cpu: CpuProbe,
-    tenant_id: str,
-    skus: Sequence[str],
-    commit: bool,
+    loadgen: Path, phase: Phase, addresses: Sequence[str], args: argparse.Namespace, cpu: CpuProbe
 ) -> Result:
     """The same closed loop as run_clients, driven by the C++ grpc_loadgen (bench/loadgen): the
     same Reserve request, serialised here by the generated stubs and rewritten per call there
     (order ref and idempotency key unique per phase and call, SKU at random from `skus`)."""
-    phase = uuid.uuid4().hex[:8]
+    name, skus = phase.name, phase.skus
+    run_tag = uuid.uuid4().hex[:8]
     sku_mark = "#" * len(skus[0])
     request = pb.ReserveRequest(
-        order_ref=f"bench-{phase}-{COUNTER_MARK}",
+        order_ref=f"bench-{run_tag}-{COUNTER_MARK}",
         lines=[pb.ReservationLineInput(sku=sku_mark, quantity=1)],
-        idempotency_key=f"bench-{phase}-{COUNTER_MARK}",
+        idempotency_key=f"bench-{run_tag}-{COUNTER_MARK}",
     ).SerializeToString()
     service = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
     id_path = (
@@ -454,9 +454,9 @@ def run_native_clients(
         "--counter-width", str(len(COUNTER_MARK)),
         "--sku-at", ",".join(map(str, sku_at)),
         "--skus", ",".join(skus),
-        "--metadata", ",".join(f"{key}={value}" for key, value in metadata(tenant_id)),
+        "--metadata", ",".join(f"{key}={value}" for key, value in metadata(phase.tenant_id)),
     ]  # fmt: skip
-    if commit:
+    if phase.commit:
         command += [
             "--commit-method", f"/{service}/CommitReservation",
             "--id-path", ".".join(map(str, id_path)),
@@ -615,12 +615,13 @@ def main(argv: list[str] | None = None) -> int:
         print(raw.line(), flush=True)
 
         def run_phase(name: str, tenant_id: str, skus: list[str], commit: bool, native: bool) -> Result:
+            phase = Phase(name, tenant_id, skus, commit)
             vacuum(database_url)
             taken_before = units_taken(database_url, tenant_id)
             if native and loadgen is not None:
-                result = run_native_clients(loadgen, name, addresses, args, cpu, tenant_id, skus, commit)
+                result = run_native_clients(loadgen, phase, addresses, args, cpu)
             else:
-                result = run_python_clients(name, addresses, args, cpu, tenant_id, skus, commit)
+                result = run_python_clients(phase, addresses, args, cpu)
             # Every counted operation took a unit of stock (1 reserved, or 1 on hand once committed):
             # the callers cannot have been answered from anything but real reservations.
             if units_taken(database_url, tenant_id) - taken_before < result.ops:
