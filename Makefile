@@ -60,7 +60,7 @@ migrate: venv
 	$(BIN)/python -m omnistock_common.migrate_all $(SERVICES)
 
 run: venv migrate
-	$(BIN)/python -m omnistock_common.devrun
+	$(BIN)/python -m omnistock_devtools.devrun
 
 test: venv
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint; \

@@ -4,7 +4,7 @@ Usage (from the repo root; PostgreSQL, Redis and RabbitMQ local):
     .venv/bin/python bench/sync_latency.py [--skus 1000] [--singles 50] [--poll 0.02] [--sqlite]
 
 One run starts the whole stack from the Procfile as subprocesses on free ports
-(omnistock_common.fullstack: catalog, inventory + worker, channels + worker, both connectors, both
+(omnistock_devtools.fullstack: catalog, inventory + worker, channels + worker, both connectors, both
 sandboxes, the gateway), on four temporary PostgreSQL databases (created and dropped here; SQLite
 files when PostgreSQL is unreachable or with --sqlite), a throw-away RabbitMQ virtual host when
 rabbitmqctl can create one, and Redis DB 10 (not flushed: every sync-engine key is per connection,
@@ -50,8 +50,8 @@ from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
-from omnistock_common.demo import CatalogueItem, GatewayClient, Sandbox
-from omnistock_common.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
 
 ROOT = Path(__file__).resolve().parents[1]
 START_STOCK = 100

@@ -1,6 +1,6 @@
 """Acceptance (issue 4) with every process real: a stock change reaches both sandboxes.
 
-The Procfile's processes run as subprocesses on free ports (omnistock_common.fullstack): catalog,
+The Procfile's processes run as subprocesses on free ports (omnistock_devtools.fullstack): catalog,
 inventory + its nameko worker, channels + its nameko worker, both connector services, both
 sandboxes and the gateway under gunicorn. The test is a user of the REST API only: register,
 create products, set stock, connect WooCommerce with keys and Shopify by OAuth against its
@@ -24,8 +24,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from omnistock_common.demo import CatalogueItem, GatewayClient, Sandbox
-from omnistock_common.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.redis, pytest.mark.slow]
 

@@ -1,6 +1,6 @@
 """Fixtures of the channels integration tests: a migrated database (SQLite and PostgreSQL), the
 real channels gRPC server on 127.0.0.1:0 built by the composition root against real Redis, and a
-FAKE ConnectorService (channels.fakes) served over real gRPC for both channel types."""
+FAKE ConnectorService (omnistock_devtools.fake_connector) served over real gRPC for both channel types."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine
 
 from channels.config import load_settings
-from channels.fakes import FakeConnector, serve_fake
 from channels.server import Channels, build
 from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
+from omnistock_devtools.fake_connector import FakeConnector, serve_fake
 
 pytestmark = pytest.mark.redis
 

@@ -14,8 +14,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import Engine, MetaData, select
 
-from channels.fakes import GOOD_HMAC, GOOD_KEY, GOOD_SECRET, WEBHOOK_SECRET
 from omnistock.channels.v1 import channels_service_pb2 as pb
+from omnistock_devtools.fake_connector import GOOD_HMAC, GOOD_KEY, GOOD_SECRET, WEBHOOK_SECRET
 
 WOO_SETTINGS = {"api_base_url": "http://127.0.0.1:8702", "store_url": "http://woo.test"}
 SHOP_SETTINGS = {"api_base_url": "http://127.0.0.1:8701", "shop_domain": "demo.myshopify.com"}

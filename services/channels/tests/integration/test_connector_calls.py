@@ -18,12 +18,12 @@ from sqlalchemy import Engine, update
 from channels import models
 from channels.crypto import KeyRing
 from channels.domain import ChannelRateLimited, ChannelUnavailable
-from channels.fakes import GOOD_HMAC, GOOD_KEY, GOOD_SECRET
 from channels.repository import UnitOfWork
 from channels.service import rotate_credentials
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import FailedPrecondition
+from omnistock_devtools.fake_connector import GOOD_HMAC, GOOD_KEY, GOOD_SECRET
 
 SHOP_SETTINGS = {"api_base_url": "http://127.0.0.1:8701", "shop_domain": "demo.myshopify.com"}
 

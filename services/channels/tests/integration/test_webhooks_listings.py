@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import Engine
 
 from channels import models
-from channels.fakes import (
+from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
+from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
+from omnistock.channels.v1 import channels_service_pb2 as pb
+from omnistock.common.v1 import common_pb2
+from omnistock_common.context import call_context
+from omnistock_common.grpc_server import RunningServer, build_server
+from omnistock_devtools.fake_connector import (
     DELIVERY_HEADER,
     GOOD_KEY,
     GOOD_SECRET,
@@ -21,12 +27,6 @@ from channels.fakes import (
     WEBHOOK_SECRET,
     sign_body,
 )
-from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
-from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
-from omnistock.channels.v1 import channels_service_pb2 as pb
-from omnistock.common.v1 import common_pb2
-from omnistock_common.context import call_context
-from omnistock_common.grpc_server import RunningServer, build_server
 
 BODY = json.dumps({"id": 1001, "line_items": [{"sku": "TEE", "quantity": 1}]}).encode()
 

@@ -1,5 +1,5 @@
 """Channels REST endpoints against a REAL channels gRPC server (SQLite, real Redis) whose
-connectors are fakes served over gRPC (channels.fakes).
+connectors are fakes served over gRPC (omnistock_devtools.fake_connector).
 
 Covers API.md "Channels": channel types, API-key connect (wrong keys refused, nothing stored),
 OAuth start (302) + public callback, listings, auto-map, sync requests, the sync log, webhooks
@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 
 from channels import models
 from channels.config import load_settings
-from channels.fakes import (
+from channels.server import Channels, build
+from omnistock_common.migrations import upgrade
+from omnistock_devtools.fake_connector import (
     DELIVERY_HEADER,
     GOOD_HMAC,
     GOOD_KEY,
@@ -30,8 +32,6 @@ from channels.fakes import (
     serve_fake,
     sign_body,
 )
-from channels.server import Channels, build
-from omnistock_common.migrations import upgrade
 
 pytestmark = pytest.mark.redis
 

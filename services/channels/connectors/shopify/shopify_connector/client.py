@@ -1,7 +1,7 @@
 """Shopify operations over the shared ChannelHttpClient (GraphQL Admin API, pinned "2025-07").
 
 Everything HTTP-level (bucket, retries, Retry-After, THROTTLED-with-200 via `throttle_delay`)
-happens in omnistock_common.channel_http; this module knows what to send and how to read it.
+happens in omnistock_connector_kit.channel_http; this module knows what to send and how to read it.
 The local bucket is debited with each document's estimated query cost, in Shopify's own points,
 so a replica set stays under the shop's GraphQL budget instead of discovering it through
 THROTTLED responses.
@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.channel_http import ChannelHttpClient, ChannelHttpError
-from omnistock_common.connector_base import (
+from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated
+from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
+from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
     check_response,
     map_channel_error,
 )
-from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
-from omnistock_common.channel_http import RateLimiter
 from omnistock_common.config import run_entrypoint
-from omnistock_common.connector_base import redis_limiter
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.channel_http import RateLimiter
+from omnistock_connector_kit.connector_base import redis_limiter
 from shopify_connector.config import Settings, load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer
 

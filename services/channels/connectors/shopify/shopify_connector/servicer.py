@@ -4,7 +4,7 @@ Each RPC builds a short-lived ChannelHttpClient from the call's ConnectionContex
 keeps no state; the rate-limit bucket lives in Redis keyed by connection). Errors are
 omnistock_common DomainErrors; the server interceptor maps them to statuses.
 `refreshed_credentials` stays unset: refreshing is RefreshCredentials' job only (see
-omnistock_common.connector_base for the refresh design).
+omnistock_connector_kit.connector_base for the refresh design).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.channel_http import ChannelHttpError, RateLimiter, RetryPolicy
-from omnistock_common.connector_base import (
+from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
+from omnistock_connector_kit.channel_http import ChannelHttpError, RateLimiter, RetryPolicy
+from omnistock_connector_kit.connector_base import (
     CREDENTIALS_REVOKED,
     api_base_url,
     build_http_client,
@@ -31,7 +32,6 @@ from omnistock_common.connector_base import (
     require_secret,
     translate_channel_errors,
 )
-from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
 from shopify_connector import protocol as p
 from shopify_connector.client import (
     ACCESS_TOKEN_HEADER,

@@ -22,21 +22,21 @@ from urllib.parse import urlparse
 
 import httpx
 
-from omnistock_common.channel_http import ChannelHttpClient, ChannelHttpError, RateLimiter, RetryPolicy
-from omnistock_common.connector_base import (
-    CHANNEL_REJECTED,
-    CREDENTIALS_REVOKED,
-    build_http_client,
-    check_response,
-    map_channel_error,
-    require_secret,
-)
 from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
     Unauthenticated,
+)
+from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError, RateLimiter, RetryPolicy
+from omnistock_connector_kit.connector_base import (
+    CHANNEL_REJECTED,
+    CREDENTIALS_REVOKED,
+    build_http_client,
+    check_response,
+    map_channel_error,
+    require_secret,
 )
 from woocommerce_connector import protocol as p
 

@@ -13,11 +13,11 @@ from dataclasses import replace
 import httpx
 
 from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
-from omnistock_common.channel_http import RateLimiter, RetryPolicy
 from omnistock_common.config import run_entrypoint
-from omnistock_common.connector_base import redis_limiter
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.channel_http import RateLimiter, RetryPolicy
+from omnistock_connector_kit.connector_base import redis_limiter
 from woocommerce_connector.client import ClientFactory
 from woocommerce_connector.config import SERVICE, Settings, load_settings
 from woocommerce_connector.servicer import WooCommerceConnectorServicer

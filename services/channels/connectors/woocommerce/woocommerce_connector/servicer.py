@@ -13,8 +13,12 @@ import grpc
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
-from omnistock_common.connector_base import CREDENTIALS_MISSING, datetime_to_timestamp, timestamp_to_datetime
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_connector_kit.connector_base import (
+    CREDENTIALS_MISSING,
+    datetime_to_timestamp,
+    timestamp_to_datetime,
+)
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ClientFactory
 

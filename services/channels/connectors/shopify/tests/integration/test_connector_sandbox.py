@@ -24,7 +24,7 @@ from grpc_status import rpc_status
 from channel_sandboxes.shopify import ShopifyConfig, create_app, serve
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.channel_http import RedisTokenBucket
+from omnistock_connector_kit.channel_http import RedisTokenBucket
 from shopify_connector.config import load_settings
 from shopify_connector.server import build, with_port
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.channel_http import InMemoryTokenBucket
-from omnistock_common.connector_base import ResourceExhausted, Unavailable
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_connector_kit.channel_http import InMemoryTokenBucket
+from omnistock_connector_kit.connector_base import ResourceExhausted, Unavailable
 from shopify_connector import protocol as p
 from shopify_connector.config import load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer

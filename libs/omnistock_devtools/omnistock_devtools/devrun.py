@@ -3,7 +3,7 @@
 Reads the Procfile at the repo root, checks that Redis and RabbitMQ answer, seeds the demo
 tenant, starts everything under honcho (services, workers, both channel connectors and both
 channel sandboxes), and once /readyz says ready connects the demo tenant to the two sandboxes
-(omnistock_common.demo) and announces the URLs, so a new user sees stock flow to "Shopify" and
+(omnistock_devtools.demo) and announces the URLs, so a new user sees stock flow to "Shopify" and
 "WooCommerce" without any account.
 """
 
@@ -32,7 +32,7 @@ from omnistock_common.config import (
     EnvReader,
     project_root,
 )
-from omnistock_common.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, ensure_demo
+from omnistock_devtools.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, ensure_demo
 
 READY_TIMEOUT_SECONDS = 90
 # The Shopify sandbox's app credentials (channel_sandboxes.shopify.app.ShopifyConfig defaults).

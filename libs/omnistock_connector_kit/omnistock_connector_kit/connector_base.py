@@ -29,20 +29,20 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.channel_http import (
-    ChannelHttpClient,
-    ChannelHttpError,
-    RateLimiter,
-    RateLimitTimeout,
-    RedisTokenBucket,
-    RetryPolicy,
-)
 from omnistock_common.errors import (
     DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     Unauthenticated,
+)
+from omnistock_connector_kit.channel_http import (
+    ChannelHttpClient,
+    ChannelHttpError,
+    RateLimiter,
+    RateLimitTimeout,
+    RedisTokenBucket,
+    RetryPolicy,
 )
 
 __all__ = [

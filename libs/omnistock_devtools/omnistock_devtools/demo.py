@@ -1,6 +1,6 @@
 """The demo tenant wired to both channel sandboxes, through the public REST API only.
 
-`make run` (omnistock_common.devrun) calls `ensure_demo` once every process is up, so a new user
+`make run` (omnistock_devtools.devrun) calls `ensure_demo` once every process is up, so a new user
 sees stock flow from OmniStock to a "Shopify" and a "WooCommerce" shop without any account. The
 full-stack test and the sync-latency benchmark drive the same `GatewayClient`, so the path a new
 user's data takes is the path the tests check.

@@ -10,8 +10,9 @@ import pytest
 from google.rpc import error_details_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.channel_http import ChannelHttpError, InMemoryTokenBucket, RateLimitTimeout
-from omnistock_common.connector_base import (
+from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated, to_rpc_status
+from omnistock_connector_kit.channel_http import ChannelHttpError, InMemoryTokenBucket, RateLimitTimeout
+from omnistock_connector_kit.connector_base import (
     ACCESS_TOKEN_EXPIRED,
     CREDENTIALS_MISSING,
     CREDENTIALS_REVOKED,
@@ -27,7 +28,6 @@ from omnistock_common.connector_base import (
     require_secret,
     translate_channel_errors,
 )
-from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated, to_rpc_status
 
 
 def connection(**settings: str) -> pb.ConnectionContext:

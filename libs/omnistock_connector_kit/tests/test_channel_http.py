@@ -16,7 +16,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from omnistock_common.channel_http import (
+from omnistock_connector_kit.channel_http import (
     ChannelHttpClient,
     ChannelHttpError,
     InMemoryTokenBucket,
@@ -291,7 +291,7 @@ def test_redaction_of_headers_and_query_secrets() -> None:
 def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     script = Script(httpx.ConnectError("boom consumer_secret=cs_top&x=1"), httpx.Response(200))
     client, _ = make_client(script, headers={"X-Shopify-Access-Token": "shpat_secret"})
-    with caplog.at_level(logging.DEBUG, logger="omnistock_common.channel_http"):
+    with caplog.at_level(logging.DEBUG, logger="omnistock_connector_kit.channel_http"):
         client.request("GET", "/products", params={"consumer_secret": "cs_top", "page": 1})
     assert caplog.records, "a retry must be logged"
     logged = "\n".join(r.getMessage() for r in caplog.records)
