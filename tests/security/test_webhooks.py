@@ -335,6 +335,18 @@ def test_six_mib_body_is_413_without_being_read(stack: Stack) -> None:
     )
     assert response.status_code == 413
     assert MAX_BODY < chunked.read_bytes <= MAX_BODY + 64 * 1024
+    # Exactly at the limit passes the size check (and is then refused for its signature).
+    at_limit = _CountingStream(MAX_BODY)
+    response = stack.client.post(
+        url,
+        content_type="application/json",
+        environ_overrides={
+            "wsgi.input": at_limit,
+            "wsgi.input_terminated": True,
+            "HTTP_TRANSFER_ENCODING": "chunked",
+        },
+    )
+    assert response.status_code == 401 and at_limit.read_bytes == MAX_BODY
     assert stack.snapshot() == before
 
 
