@@ -47,6 +47,11 @@ class Settings:
     channels_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['channels']}"
     # Channels retry webhooks that are not acknowledged within a few seconds (Shopify: 5 s).
     webhook_timeout_seconds: float = 3.0
+    # Webhook intake (no JWT): larger bodies are refused (413) before they are read, and each
+    # connection id takes at most webhook_rate_limit deliveries per window (429), unknown ids too.
+    webhook_max_body_bytes: int = 5 * 1024 * 1024
+    webhook_rate_limit: int = 600
+    webhook_rate_window_seconds: int = 60
     grpc_timeout_seconds: float = 5.0
     # Import/export stream a whole catalog, so they get their own, longer deadline.
     bulk_timeout_seconds: float = 600.0
@@ -107,6 +112,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         inventory_addr=service_addr(env, "inventory"),
         channels_addr=service_addr(env, "channels"),
         webhook_timeout_seconds=env.float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 3.0, minimum=0.1),
+        webhook_max_body_bytes=env.int("GATEWAY_WEBHOOK_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024),
+        webhook_rate_limit=env.int("GATEWAY_WEBHOOK_RATE_LIMIT", 600, minimum=1),
+        webhook_rate_window_seconds=env.int("GATEWAY_WEBHOOK_RATE_WINDOW_SECONDS", 60, minimum=1),
         grpc_timeout_seconds=env.float("GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.05),
         bulk_timeout_seconds=env.float("GATEWAY_BULK_TIMEOUT_SECONDS", 600.0, minimum=1.0),
         readiness_timeout_seconds=env.float("GATEWAY_READINESS_TIMEOUT_SECONDS", 1.0, minimum=0.05),

@@ -19,7 +19,7 @@ from gateway.config import Settings
 from gateway.errors import ErrorMapper
 from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
-from gateway.service import AuthService, LoginLimits, UserService
+from gateway.service import AttemptLimiter, AuthService, LoginLimits, UserService
 from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common.clients import DeadlineStub
 from omnistock_common.db import make_engine
@@ -52,6 +52,8 @@ class Deps:
     closers: list[Callable[[], None]] = field(default_factory=list)
     # None only in tests that build Deps by hand without the channels routes' backend.
     channels: ChannelsClient | None = None
+    # Per-connection webhook rate limit (Redis, shared by replicas); None only in hand-built Deps.
+    webhook_limiter: AttemptLimiter | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -111,4 +113,5 @@ def build_deps(settings: Settings) -> Deps:
             settings.grpc_timeout_seconds,
             settings.webhook_timeout_seconds,
         ),
+        webhook_limiter=RedisAttemptLimiter(redis_client),
     )

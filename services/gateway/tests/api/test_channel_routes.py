@@ -206,7 +206,14 @@ def test_webhooks_take_the_raw_body_401_on_bad_signature_and_ack_repeats(
         url, data=b"webhook_id=3", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert ping.status_code == 200 and ping.json["accepted"] is True
-    assert client.post("/api/v1/webhooks/woocommerce/nope", data=raw, headers=headers).status_code == 404
+    # An unknown connection id answers exactly like a bad signature (no existence oracle).
+    unknown = client.post("/api/v1/webhooks/woocommerce/nope", data=raw, headers=headers)
+    assert unknown.status_code == 401
+
+    def same(response: Any) -> dict[str, Any]:
+        return {k: v for k, v in response.json.items() if k not in ("instance", "request_id")}
+
+    assert same(unknown) == same(bad) and unknown.headers["Content-Type"] == bad.headers["Content-Type"]
 
 
 def test_listings_auto_map_sync_and_log(client: Any, owner: Any, backend: Backend) -> None:
