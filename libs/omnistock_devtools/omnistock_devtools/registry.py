@@ -955,6 +955,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("generate", help="rewrite every generated file")
     sub.add_parser("check", help="exit 1 if a generated file is stale")
+    sub.add_parser("databases", help="print the databases, space-separated (make migrate)")
     image = sub.add_parser("image", help="prepare one image's start script and files (Dockerfile)")
     image.add_argument("name")
     image.add_argument("--app", type=Path, required=True)
@@ -973,6 +974,9 @@ def main(argv: list[str] | None = None) -> int:
             for path in stale:
                 print(f"stale: {path} (run `make generate`)", file=sys.stderr)
             return 1 if stale else 0
+        if args.command == "databases":
+            print(" ".join(reg.databases))
+            return 0
         if args.command == "imports":
             failures = check_imports(reg, args.name)
             for failure in failures:
