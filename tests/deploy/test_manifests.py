@@ -682,3 +682,175 @@ def test_compose_and_kubernetes_run_the_registry_commands() -> None:
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", "libs/omnistock_protos/omnistock", "**/tests"} <= ignored
+
+
+# ------------------------------------------------------------------ network and production
+def policies(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return of_kind(objects, "NetworkPolicy")
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def admitted(
+    objects: list[dict[str, Any]], target: dict[str, str], source: dict[str, str], port: int
+) -> bool:
+    """Would a pod labelled `source` (same namespace) reach `target`:port under these policies?"""
+    applying = [p for p in policies(objects) if selects(p["spec"]["podSelector"], target)]
+    assert applying, f"no NetworkPolicy selects {target}"
+    for policy in applying:
+        for rule in policy["spec"].get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            peers = rule.get("from", [])
+            if ports and port not in ports:
+                continue
+            if any("podSelector" in peer and "namespaceSelector" not in peer and selects(peer["podSelector"], source)
+                   for peer in peers):  # fmt: skip
+                return True
+    return False
+
+
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    return deployment["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_ingress_is_denied_by_default_and_allowed_only_from_callers(target: str) -> None:
+    """Every pod's ingress is closed unless a policy opens it; the gateway is reachable only from
+    the Ingress controller's namespace; each gRPC server only from the deployables that call it
+    (a connector from channels and its worker, nothing else); workers and Jobs from nobody."""
+    objects = manifests(target)
+    deny = [p for p in policies(objects) if p["spec"]["podSelector"] == {}]
+    assert (
+        len(deny) == 1
+        and deny[0]["spec"]["policyTypes"] == ["Ingress"]
+        and not deny[0]["spec"].get("ingress")
+    )
+    deployments = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    for name, deployable in KUBERNETES.items():
+        labels = pod_labels(deployments[name])
+        opening = [
+            p
+            for p in policies(objects)
+            if p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], labels)
+        ]
+        if deployable.port is None:
+            assert not opening, f"{name} serves nothing: no policy may open it"
+            continue
+        (policy,) = opening
+        (rule,) = policy["spec"]["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": deployable.port}], name
+        if deployable.kind == "gateway":
+            (peer,) = rule["from"]
+            assert set(peer) == {"namespaceSelector"}, "the gateway: from the Ingress controller only"
+            assert peer["namespaceSelector"]["matchLabels"] == {
+                "kubernetes.io/metadata.name": REGISTRY.project["ingress_namespace"]
+            }
+            continue
+        callers = {
+            name
+            for name, d in KUBERNETES.items()
+            if admitted(objects, labels, pod_labels(deployments[name]), deployable.port)
+        }
+        assert callers == {d.name for d in REGISTRY.callers_of(name)}, name
+        assert "gateway" not in callers or deployable.kind == "grpc", (
+            f"the gateway never calls a connector: {name}"
+        )
+        if deployable.kind == "connector":
+            assert callers == {"channels", "channels-worker"}, name
+    # Pods of other namespaces never reach a service (only the gateway admits a namespace).
+    for policy in policies(objects):
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                if "namespaceSelector" in peer:
+                    assert policy["metadata"]["name"] == "gateway-ingress", policy["metadata"]["name"]
+                assert "ipBlock" not in peer, policy["metadata"]["name"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_address_a_pod_reads_is_admitted_by_the_callees_policy(target: str) -> None:
+    """The other direction: a <X>_ADDR in a container's env is a call the policies must allow,
+    or the call would time out in a cluster that enforces them."""
+    objects = manifests(target)
+    deployments = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    services = {s["metadata"]["name"]: s for s in of_kind(objects, "Service")}
+    for name, deployment in deployments.items():
+        env = effective_env(deployment["spec"]["template"]["spec"]["containers"][0], objects)
+        for key, value in env.items():
+            if key.endswith("_ADDR"):
+                host, port = value.rsplit(":", 1)
+                callee = services[host]["spec"]["selector"]
+                assert admitted(objects, callee, pod_labels(deployment), int(port)), f"{name}: {key}={value}"
+
+
+def long_running_env(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for deployment in of_kind(objects, "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        yield deployment["metadata"]["name"], container, effective_env(container, objects)
+
+
+def test_prod_runs_in_production_mode_without_reflection_or_allowed_hosts() -> None:
+    objects = manifests("overlays/prod")
+    for name, _, env in long_running_env(objects):
+        assert env["OMNISTOCK_ENV"] == "production", name
+        assert env["GRPC_REFLECTION"] == "false", name
+        # Tenants reach the vendors' own hosts only: no exceptions in production.
+        assert env.get("CHANNEL_ALLOWED_HOSTS", "") == "", name
+    gateway = next(env for name, _, env in long_running_env(objects) if name == "gateway")
+    assert gateway["GATEWAY_TRUSTED_PROXIES"] == "1", "behind the Ingress: one trusted proxy"
+    (ingress,) = of_kind(objects, "Ingress")
+    backends = {
+        path["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert backends == {"gateway"}, "only the gateway is exposed"
+    assert ingress["spec"]["tls"], "HTTPS at the Ingress"
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/dev"])
+def test_non_prod_targets_keep_development_defaults(target: str) -> None:
+    """The production switches live in the prod overlay only (dev needs reflection for grpcurl)."""
+    for name, _, env in long_running_env(manifests(target)):
+        assert "OMNISTOCK_ENV" not in env and "GRPC_REFLECTION" not in env, name
+        if name == "gateway":
+            assert env["GATEWAY_TRUSTED_PROXIES"] == "0", "no proxy in front unless an overlay adds one"
+    assert of_kind(manifests(target), "Ingress") == []
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_long_running_process_gets_the_internal_token_secret_from_the_secret(target: str) -> None:
+    for name, container, _ in long_running_env(manifests(target)):
+        assert secret_refs(container)["INTERNAL_TOKEN_SECRET"] == "internal-token-secret", name
+
+
+def test_redis_and_rabbitmq_require_credentials_everywhere() -> None:
+    """No guest:guest and no password-less Redis: in the dev Secret, in compose, in the brokers
+    compose starts (which must accept exactly those credentials)."""
+    (secret,) = of_kind(manifests("overlays/dev"), "Secret")
+    values = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    services = compose()["services"]
+    urls = [("dev secret", values["redis-url"]), ("dev secret", values["amqp-url"])]
+    for name, svc in services.items():
+        for key in ("REDIS_URL", "AMQP_URL"):
+            if key in svc.get("environment", {}):
+                urls.append((name, svc["environment"][key]))
+    assert len(urls) > 2
+    for where, url in urls:
+        parsed = urlparse(url)
+        assert parsed.password, f"{where}: {url} has no password"
+        assert parsed.username != "guest" and parsed.password != "guest", f"{where}: {url}"
+    redis_url = urlparse(values["redis-url"])
+    assert services["redis"]["command"] == ["redis-server", "--requirepass", redis_url.password]
+    amqp_url = urlparse(values["amqp-url"])
+    rabbit = services["rabbitmq"]["environment"]
+    assert (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"]) == (
+        amqp_url.username,
+        amqp_url.password,
+    )
+    assert rabbit["RABBITMQ_DEFAULT_VHOST"] == amqp_url.path.lstrip("/")
+    assert "guest" not in COMPOSE.read_text()
+    for path in K8S.rglob("*"):
+        if path.is_file():
+            assert "guest:guest" not in path.read_text(), path
