@@ -340,3 +340,47 @@ def test_builder_stage_installs_our_packages_without_the_dev_tools(tmp_path: Pat
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd="/"
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------- the dev runner and the harness
+def test_make_run_takes_every_port_from_the_registry_and_its_variables() -> None:
+    from omnistock_common.config import EnvReader
+    from omnistock_devtools.devrun import local_ports, port_variable
+
+    registry = Registry.load()
+    ports = local_ports(registry, EnvReader({"CATALOG_GRPC_PORT": "6001", "GATEWAY_PORT": "9090"}))
+    assert ports == {
+        d.name: {"catalog": 6001, "gateway": 9090}.get(d.name, d.port) for d in registry.deployables if d.port
+    }
+    assert port_variable(registry.get("shopify-connector")) == "SHOPIFY_CONNECTOR_GRPC_PORT"
+    assert port_variable(registry.get("woocommerce-sandbox")) == "WOOCOMMERCE_SANDBOX_PORT"
+    env = EnvReader({"SHOPIFY_SANDBOX_PORT": "not-a-port"})
+    local_ports(registry, env)
+    assert env.problems == ["SHOPIFY_SANDBOX_PORT='not-a-port' is not an integer"]
+
+
+def test_full_stack_harness_wires_every_registry_port(tmp_path: Path) -> None:
+    from omnistock_devtools.fullstack import (
+        GRPC_SERVICES,
+        MIGRATED_SERVICES,
+        SANDBOXES,
+        FullStack,
+        StackError,
+    )
+
+    registry = Registry.load()
+    assert {d.name: d.env_prefix for d in registry.grpc} == GRPC_SERVICES
+    assert {d.name: d.port_env for d in registry.of_kind("sandbox")} == SANDBOXES
+    assert tuple(registry.databases) == MIGRATED_SERVICES
+    stack = FullStack(tmp_path, {}, "redis://127.0.0.1:6379/7", "amqp://guest:guest@127.0.0.1:5672/h7")
+    stack.ports = {d.name: 40000 + i for i, d in enumerate(registry.deployables) if d.port}
+    env = stack.process_env()
+    for deployable in registry.deployables:
+        port = stack.ports.get(deployable.name)
+        if deployable.is_grpc:
+            assert env[f"{deployable.env_prefix}_GRPC_PORT"] == str(port)
+            assert env[f"{deployable.env_prefix}_ADDR"] == f"127.0.0.1:{port}"
+        elif deployable.port_env:
+            assert env[deployable.port_env] == str(port), deployable.name
+    with pytest.raises(StackError, match=r"not in deploy/deployables\.toml"):
+        stack.start(["no-such-process"])

@@ -126,6 +126,7 @@ class Registry:
     secrets: Mapping[str, Mapping[str, str]]
     config: Mapping[str, Mapping[str, str]]
     compose_env: Mapping[str, str]
+    compose_common_env: Mapping[str, str]
     overlays: Mapping[str, Mapping[str, str]]
 
     # ------------------------------------------------------------------ loading
@@ -162,6 +163,7 @@ class Registry:
             secrets=data.get("secrets", {}),
             config=data.get("config", {}),
             compose_env=data.get("compose", {}).get("env", {}),
+            compose_common_env=data.get("compose", {}).get("common_env", {}),
             overlays=data.get("overlays", {}),
         )
         problems = registry.problems()
@@ -341,6 +343,8 @@ def compose_environment(reg: Registry, d: Deployable) -> dict[str, str]:
     for key, value in reg.compose_env.items():
         if key in env:
             env[key] = value
+    if d.kind != "sandbox":
+        env.update(reg.compose_common_env)
     for name, key in d.secret_env(reg.project).items():
         env[name] = _dev_secret(reg, key)
     return env
@@ -393,6 +397,7 @@ def render_compose(reg: Registry) -> str:
                     f"{db.upper()}_DATABASE_URL": reg.secrets[f"{db}-database-url"]["dev"]
                     for db in reg.databases
                 },
+                **reg.compose_common_env,
             },
             "healthcheck": {"disable": True},
             "restart": "no",
