@@ -1,4 +1,7 @@
-"""Invariants of the deployment files: k8s/ (kustomize), docker-compose.yml, the Dockerfiles.
+"""Invariants of the deployment files: k8s/ (kustomize), docker-compose.yml, the Dockerfile.
+
+Most of these files are generated from deploy/deployables.toml (test_registry.py checks they
+are current); the rules below hold for whatever the registry lists.
 
 No Docker engine or cluster is needed: the files are parsed, the kustomize overlays are
 rendered with `kubectl kustomize` when kubectl is installed, and every rule that keeps a

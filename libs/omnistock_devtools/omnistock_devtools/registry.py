@@ -264,7 +264,7 @@ class Registry:
                     out.append(f"{where}: its config must set {d.env_prefix}_GRPC_PORT={d.port!r}")
                 if config.get(f"{d.env_prefix}_GRPC_HOST") != "0.0.0.0":
                     out.append(f"{where}: its config must set {d.env_prefix}_GRPC_HOST=0.0.0.0")
-            if d.in_kubernetes and d.kind != "sandbox" and not {"min", "max"} <= set(d.replicas):
+            if d.in_kubernetes and not {"min", "max"} <= set(d.replicas):
                 out.append(f"{where}: replicas needs min and max")
             if d.in_kubernetes and not {"requests", "limits"} <= set(d.resources):
                 out.append(f"{where}: resources needs requests and limits")
@@ -451,7 +451,7 @@ def _compose_service(reg: Registry, d: Deployable) -> dict[str, Any]:
         check.update(_timing(5, 5, 12), start_period="5s" if d.kind == "sandbox" else "10s")
     svc["healthcheck"] = check
     if d.kind != "sandbox":
-        svc["stop_grace_period"] = f"{_grace(reg, d) - PRESTOP_SECONDS}s"
+        svc["stop_grace_period"] = f"{_grace(d) - PRESTOP_SECONDS}s"
     depends: dict[str, Any] = {}
     if d.database:
         depends["migrate"] = {"condition": "service_completed_successfully"}
@@ -467,7 +467,7 @@ def _compose_service(reg: Registry, d: Deployable) -> dict[str, Any]:
     return svc
 
 
-def _grace(reg: Registry, d: Deployable) -> int:
+def _grace(d: Deployable) -> int:
     """terminationGracePeriodSeconds: > preStop + the process's own drain time."""
     if d.kind == "worker":
         return d.termination_grace_seconds
@@ -585,7 +585,7 @@ def _deployment(reg: Registry, d: Deployable) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "serviceAccountName": d.image,
         "automountServiceAccountToken": False,
-        "terminationGracePeriodSeconds": _grace(reg, d),
+        "terminationGracePeriodSeconds": _grace(d),
         "securityContext": POD_SECURITY,
     }
     if d.database:
