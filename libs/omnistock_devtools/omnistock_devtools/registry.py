@@ -694,7 +694,17 @@ def render_k8s_deployable(reg: Registry, d: Deployable) -> str:
         docs.append(("", sa))
     if d.port is not None:
         docs.append(("", _service(d)))
-    docs.append(("No `replicas`: the HorizontalPodAutoscaler owns the count.", _deployment(reg, d)))
+    drain = {
+        "worker": "nameko waits for running entry points on SIGTERM",
+        "gateway": "> preStop sleep + gunicorn --graceful-timeout",
+    }.get(d.kind, "> preStop sleep + GRPC_GRACE_SECONDS, so the drain is never cut short")
+    why = (
+        "No `replicas`: the HorizontalPodAutoscaler owns the count. terminationGracePeriodSeconds:\n"
+        f"{drain}. Pods with a database wait (init container) until its schema is at this image's head."
+        if d.database
+        else f"No `replicas`: the HorizontalPodAutoscaler owns the count. terminationGracePeriodSeconds:\n{drain}."
+    )
+    docs.append((why, _deployment(reg, d)))
     docs.append(("", _hpa(d)))
     if d.database and d.image == d.name:
         docs.append(
