@@ -6,15 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
-SERVICES := catalog inventory channels gateway
 
-.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock migrate bench bench-loadgen up down clean
+.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen up down clean
 
 help:
 	@echo "make run    - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make proto  - regenerate gRPC stubs from proto/"
+	@echo "make generate - rewrite Procfile, docker-compose.yml and k8s/ from deploy/deployables.toml"
 	@echo "make bench  - run the benchmarks under bench/"
 
 $(BIN)/python:
@@ -55,9 +55,15 @@ $(VENV)/.installed: pyproject.toml $(PROTO_OUT)/.stamp
 
 venv: $(VENV)/.installed
 
+# Every database of the registry (deploy/deployables.toml), each brought to its Alembic head.
 migrate: venv
 	@mkdir -p var
-	$(BIN)/python -m omnistock_common.migrate_all $(SERVICES)
+	$(BIN)/python -m omnistock_common.migrate_all $$($(BIN)/python -m omnistock_devtools.registry databases)
+
+# The Procfile, docker-compose.yml and k8s/ are generated from deploy/deployables.toml;
+# tests/deploy fails while one of them is stale.
+generate: venv
+	$(BIN)/python -m omnistock_devtools.registry generate
 
 run: venv migrate
 	$(BIN)/python -m omnistock_devtools.devrun
@@ -83,6 +89,12 @@ fmt: venv
 lock:
 	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \
 		--python-version 3.11 --generate-hashes -o requirements.lock
+
+# The images' lock: pyproject's runtime dependencies only, pinned to requirements.lock's versions.
+lock-runtime:
+	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml \
+		-c requirements.lock --python-version 3.11 --generate-hashes --no-header -o requirements-runtime.lock
+	sed -i '1i # Runtime-only pins for the images (no dev tools): the [project] dependencies of pyproject.toml\n# at the SAME versions as requirements.lock (which it is compiled against). Regenerate after\n# requirements.lock changes: make lock-runtime' requirements-runtime.lock
 
 # The C++ load generator of bench/reservations.py (needs g++ and grpc++: Debian libgrpc++-dev).
 bench-loadgen: bench/.build/grpc_loadgen
