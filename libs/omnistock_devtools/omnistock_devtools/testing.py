@@ -20,7 +20,7 @@ import socket
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,13 +90,16 @@ def markers_for(fixturenames: Iterable[str]) -> set[str]:
     return {server.marker for server in SERVERS if names.intersection(server.fixtures)}
 
 
-def unreachable_message(server: Server, url: str, required: bool) -> str:
+def unreachable_message(down: Sequence[tuple[Server, str]], required: bool) -> str:
+    """Names every unreachable server of a test with its URL (and, under CI, how to fix it)."""
+    what = "; ".join(f"{server.name} is not reachable at {url}" for server, url in down)
     if required:
+        variables = ", ".join(server.env_var for server, _ in down)
         return (
-            f"{server.name} is not reachable at {url} and CI=true / OMNISTOCK_REQUIRE_SERVERS=1 "
-            f"requires it: start it (scripts/ensure-services.sh) or point {server.env_var} at it"
+            f"{what} (CI=true / OMNISTOCK_REQUIRE_SERVERS=1 requires it: "
+            f"start it with scripts/ensure-services.sh or point {variables} at it)"
         )
-    return f"!!! {server.name} is not reachable at {url}: test SKIPPED !!!"
+    return f"!!! {what}: test SKIPPED !!!"
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -109,15 +112,15 @@ def _reachable(host: str, port: int) -> bool:
     return _reachability[host, port]
 
 
-def require(server: Server) -> str:
-    """The server's URL, or fail (CI) / skip (developer) the current test when it is down."""
-    url = server.url()
-    if not _reachable(*server.address()):
-        _missing_servers[server.name] = url
-        if servers_required(os.environ):
-            pytest.fail(unreachable_message(server, url, required=True), pytrace=False)
-        pytest.skip(unreachable_message(server, url, required=False))
-    return url
+def require(*servers: Server) -> None:
+    """Fail (CI) or skip (developer) the current test unless every one of `servers` is reachable."""
+    down = [(server, server.url()) for server in servers if not _reachable(*server.address())]
+    if not down:
+        return
+    _missing_servers.update((server.name, url) for server, url in down)
+    if servers_required(os.environ):
+        pytest.fail(unreachable_message(down, required=True), pytrace=False)
+    pytest.skip(unreachable_message(down, required=False))
 
 
 def forbidden_ports(env: Mapping[str, str]) -> set[int]:
@@ -162,9 +165,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test marked for a server (by hand or above) needs it reachable before anything runs."""
-    for server in SERVERS:
-        if item.get_closest_marker(server.marker) is not None:
-            require(server)
+    require(*(server for server in SERVERS if item.get_closest_marker(server.marker) is not None))
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
@@ -181,7 +182,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
-    return require(POSTGRES)
+    require(POSTGRES)
+    return POSTGRES.url()
 
 
 @pytest.fixture
@@ -234,7 +236,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A dedicated Redis database, flushed before and after the test."""
-    url = require(REDIS)
+    require(REDIS)
+    url = REDIS.url()
     import redis
 
     client = redis.Redis.from_url(url)
@@ -246,7 +249,8 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture
 def amqp_url() -> str:
-    return require(RABBITMQ)
+    require(RABBITMQ)
+    return RABBITMQ.url()
 
 
 def skips_by_reason(reports: list[Any]) -> Counter[str]:

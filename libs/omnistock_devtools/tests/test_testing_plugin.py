@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from omnistock_devtools.testing import (
+    RABBITMQ,
     REDIS,
     forbidden_ports,
     markers_for,
@@ -64,6 +65,10 @@ def built_on_redis(redis_url):
 
 def test_needs_redis_through_another_fixture(built_on_redis):
     assert built_on_redis
+
+
+def test_needs_redis_and_rabbitmq(redis_url, amqp_url):
+    assert redis_url and amqp_url
 
 
 @pytest.mark.rabbitmq
@@ -117,11 +122,16 @@ def test_forbidden_ports_include_defaults_and_configured_ports() -> None:
     assert {5432, 6379, 5672, 7000} <= ports
 
 
-def test_unreachable_message_names_server_url_and_variable() -> None:
-    strict = unreachable_message(REDIS, "redis://127.0.0.1:1/0", required=True)
-    assert "Redis is not reachable at redis://127.0.0.1:1/0" in strict
-    assert "TEST_REDIS_URL" in strict
-    assert "SKIPPED" in unreachable_message(REDIS, "redis://127.0.0.1:1/0", required=False)
+def test_unreachable_message_names_every_server_url_and_variable() -> None:
+    down = [(REDIS, "redis://127.0.0.1:1/0"), (RABBITMQ, "amqp://127.0.0.1:1/")]
+    strict = unreachable_message(down, required=True)
+    assert strict.startswith(
+        "Redis is not reachable at redis://127.0.0.1:1/0; RabbitMQ is not reachable at amqp://127.0.0.1:1/ "
+    )
+    assert "TEST_REDIS_URL, TEST_AMQP_URL" in strict
+    assert unreachable_message(down[:1], required=False) == (
+        "!!! Redis is not reachable at redis://127.0.0.1:1/0: test SKIPPED !!!"
+    )
 
 
 def test_skips_are_counted_by_reason() -> None:
@@ -148,7 +158,7 @@ def test_without_ci_an_unreachable_server_skips_loudly_with_counts(tmp_path: Pat
     result = run_pytest(tmp_path, "-m", "postgres or redis or rabbitmq")
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    assert "6 skipped" in out
+    assert "7 skipped" in out
     assert "skips by reason" in out
     assert f"    2  !!! Redis is not reachable at redis://{CLOSED}/0: test SKIPPED !!!" in out
     assert f"    2  !!! RabbitMQ is not reachable at amqp://guest:guest@{CLOSED}/: test SKIPPED !!!" in out
@@ -160,10 +170,13 @@ def test_under_ci_an_unreachable_server_fails_and_is_named(tmp_path: Path, switc
     result = run_pytest(tmp_path, "-m", "postgres or redis or rabbitmq", **switch)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
-    assert "6 error" in out and "skipped" not in out.splitlines()[-1]
-    assert f"RabbitMQ is not reachable at amqp://guest:guest@{CLOSED}/ and CI=true" in out
-    assert f"Redis is not reachable at redis://{CLOSED}/0 and CI=true" in out
-    assert f"PostgreSQL is not reachable at postgresql://postgres@{CLOSED}/postgres and CI=true" in out
+    assert "7 error" in out and "skipped" not in out.splitlines()[-1]
+    assert f"RabbitMQ is not reachable at amqp://guest:guest@{CLOSED}/ (CI=true" in out
+    assert f"Redis is not reachable at redis://{CLOSED}/0 (CI=true" in out
+    assert f"PostgreSQL is not reachable at postgresql://postgres@{CLOSED}/postgres (CI=true" in out
+    both = f"Redis is not reachable at redis://{CLOSED}/0; RabbitMQ is not reachable at amqp://guest:guest@{CLOSED}/"
+    assert f"{both} (CI=true" in out
+    assert f"!!! RabbitMQ was NOT reachable at amqp://guest:guest@{CLOSED}/: its tests were FAILED" in out
 
 
 def test_under_ci_the_unit_selection_still_passes(tmp_path: Path) -> None:
@@ -171,7 +184,7 @@ def test_under_ci_the_unit_selection_still_passes(tmp_path: Path) -> None:
         tmp_path, "-m", "not (postgres or redis or rabbitmq)", "-k", "not without_marker", CI="true"
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed, 7 deselected" in result.stdout
+    assert "2 passed, 8 deselected" in result.stdout
 
 
 def test_forbid_servers_fails_a_test_that_reaches_a_server_port_unmarked(tmp_path: Path) -> None:
