@@ -44,7 +44,8 @@ DEFAULT_CURRENCY = "USD"
 EXPORT_CHUNK_BYTES = 64 * 1024
 # A physical line longer than this is not a product row; refusing it bounds memory.
 MAX_LINE_CHARS = 1024 * 1024
-_QUANTITY = re.compile(r"[0-9]+")
+# At most 19 digits (2**63 - 1 has 19): int() of a longer string may raise instead of failing the row.
+_QUANTITY = re.compile(r"[0-9]{1,19}")
 # Digits capped so int() never meets a huge string; the domain checks the weight's range.
 _WEIGHT = re.compile(r"-?[0-9]{1,12}")
 _MAX_QUANTITY = 2**63 - 1

@@ -242,3 +242,10 @@ def test_a_bad_weight_is_an_error_of_its_row_only(cell: str, message: str) -> No
     )
     assert results[0] == [RowError(2, "weight_grams", message)]
     assert isinstance(results[1], ImportRow) and results[1].item.spec.weight_grams == 250
+
+
+def test_a_huge_quantity_is_an_error_of_its_row_not_a_crash() -> None:
+    huge = "9" * 5000  # int() refuses strings of more than 4300 digits
+    results = run(f"product_title,sku,price,quantity\nT,S-1,1.00,{huge}\nT,S-2,1.00,{2**63 - 1}\n", size=512)
+    assert results[0] == [RowError(2, "quantity", f"quantity {huge!r} is not a whole number >= 0")]
+    assert isinstance(results[1], ImportRow) and results[1].quantity == 2**63 - 1
