@@ -10,12 +10,20 @@ PROTOS := $(shell find proto -name '*.proto')
 .PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen up down clean
 
 help:
-	@echo "make run    - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
-	@echo "make test   - run the whole test suite"
-	@echo "make lint   - ruff"
-	@echo "make proto  - regenerate gRPC stubs from proto/"
-	@echo "make generate - rewrite Procfile, docker-compose.yml and k8s/ from deploy/deployables.toml"
-	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
+	@echo "make test             - ruff + buf + the whole test suite (server tests skip loudly without their server;"
+	@echo "                        under CI=true or OMNISTOCK_REQUIRE_SERVERS=1 they FAIL instead)"
+	@echo "make test-unit        - only the tests that need no PostgreSQL, Redis or RabbitMQ (server ports refused)"
+	@echo "make test-integration - the tests that need PostgreSQL, Redis or RabbitMQ, without tests/e2e (servers required)"
+	@echo "make e2e              - the end-to-end tests under tests/e2e (servers required)"
+	@echo "make lint             - ruff check + ruff format --check"
+	@echo "make fmt              - ruff --fix + ruff format"
+	@echo "make proto            - regenerate gRPC stubs from proto/ (make proto-lint: buf lint + breaking)"
+	@echo "make generate         - rewrite Procfile, docker-compose.yml and k8s/ from deploy/deployables.toml"
+	@echo "make migrate          - apply every service's migrations to its configured database"
+	@echo "make bench            - run the benchmarks under bench/"
+	@echo "make up / make down   - the whole stack in Docker (needs a Docker engine with docker compose)"
+	@echo "make clean            - remove .venv, tools, generated stubs and var/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,8 +82,18 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Markers are added by the pytest plugin (omnistock_devtools.testing) from the fixtures a test
+# uses; OMNISTOCK_FORBID_SERVERS makes a test that reaches a server without its marker fail.
+SERVER_MARKERS := postgres or redis or rabbitmq
+
 test-unit: venv
-	$(BIN)/python -m pytest -m "not postgres and not redis and not rabbitmq" $(PYTEST_ARGS)
+	OMNISTOCK_FORBID_SERVERS=1 $(BIN)/python -m pytest -m "not ($(SERVER_MARKERS))" $(PYTEST_ARGS)
+
+test-integration: venv
+	OMNISTOCK_REQUIRE_SERVERS=1 $(BIN)/python -m pytest -m "$(SERVER_MARKERS)" --ignore=tests/e2e $(PYTEST_ARGS)
+
+e2e: venv
+	OMNISTOCK_REQUIRE_SERVERS=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
