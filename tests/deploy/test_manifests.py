@@ -73,12 +73,24 @@ SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEYS?
 # Read by something other than a config module; each entry says by what.
 ENV_ALLOW_LIST: dict[str, str] = {
     "EVENTLET_THREADPOOL_SIZE": "eventlet.tpool (channels worker: >= worker.yaml max_workers + 4)",
+    "OMNISTOCK_ENV": "omnistock_common.config.EnvReader itself (production mode, every process)",
 }
 # Modules besides <svc>/config.py that read settings through EnvReader.
 EXTRA_SETTINGS_MODULES = (
     "services/channels/channels/sync.py",  # load_sync_settings: the sync worker's knobs
 )
-ENV_METHODS = {"str", "int", "float", "bool", "url", "choice"}
+ENV_METHODS = {
+    "str",
+    "int",
+    "float",
+    "bool",
+    "url",
+    "choice",
+    "secret",
+    "database_url",
+    "redis_url",
+    "amqp_url",
+}
 
 
 # --------------------------------------------------------------------------- what the code reads

@@ -227,13 +227,14 @@ class ServiceSettings:
         # Production mode judges only what this process connects to (SERVICE_BACKENDS); the
         # nameko workers check AMQP_URL themselves (check_amqp_url).
         uses = SERVICE_BACKENDS.get(service, frozenset({"database", "redis"}))
-        database_var, database_default = f"{prefix}_DATABASE_URL", default_sqlite_url(service)
         if "database" in uses:
-            database_url = env.database_url(database_var, database_default)
+            database_url = env.database_url(f"{prefix}_DATABASE_URL", default_sqlite_url(service))
         else:
-            database_url = env.url(database_var, database_default, schemes=("sqlite", "postgresql"))
+            database_url = env.url(
+                f"{prefix}_DATABASE_URL", default_sqlite_url(service), schemes=("sqlite", "postgresql")
+            )
         if "redis" in uses:
-            redis_url = env.redis_url()
+            redis_url = env.redis_url("REDIS_URL")
         else:
             redis_url = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss"))
         return cls(
@@ -264,7 +265,7 @@ def load_service_settings(service: str, environ: Mapping[str, str] | None = None
 def check_amqp_url(environ: Mapping[str, str] | None = None) -> str:
     """AMQP_URL as a nameko worker uses it; raises ConfigError (production: guest/guest refused)."""
     env = EnvReader(environ)
-    url = env.amqp_url()
+    url = env.amqp_url("AMQP_URL")
     env.raise_if_invalid()
     return url
 

@@ -109,7 +109,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         host=env.str("GATEWAY_HOST", "127.0.0.1"),
         port=env.int("GATEWAY_PORT", DEFAULT_GATEWAY_PORT, minimum=0, maximum=65535),
         database_url=env.database_url("GATEWAY_DATABASE_URL", default_sqlite_url("gateway")),
-        redis_url=env.redis_url(),
+        redis_url=env.redis_url("REDIS_URL"),
         jwt_secret=jwt_secret,
         access_token_ttl_seconds=env.int("ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=24 * 3600),
         refresh_token_ttl_seconds=env.int(
