@@ -49,8 +49,15 @@ def test_invalid_values_are_all_reported() -> None:
                 "GATEWAY_BACKENDS": "catalog,warehouse",
                 "GATEWAY_PORT": "http",
                 "GATEWAY_DATABASE_URL": "mysql://x",
+                "GATEWAY_TOKEN_VERSION_CACHE_SECONDS": "60",
             }
         )
     message = str(exc.value)
-    for name in ("GATEWAY_JWT_SECRET", "warehouse", "GATEWAY_PORT", "GATEWAY_DATABASE_URL"):
+    for name in (
+        "GATEWAY_JWT_SECRET",
+        "warehouse",
+        "GATEWAY_PORT",
+        "GATEWAY_DATABASE_URL",
+        "GATEWAY_TOKEN_VERSION_CACHE_SECONDS",
+    ):
         assert name in message
