@@ -56,19 +56,29 @@ SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEYS?
 # Read by something other than a config module; each entry says by what.
 ENV_ALLOW_LIST: dict[str, str] = {
     "EVENTLET_THREADPOOL_SIZE": "eventlet.tpool (channels worker: >= worker.yaml max_workers + 4)",
-    # Issue 12, implemented on other branches of the same round (egress guard, service identity,
-    # production mode, gRPC hardening). Once merged the config scan finds them and these four
-    # entries can go.
+    # Issue 12 items on branches merged after this one (egress guard, service identity, gRPC
+    # hardening): once their config modules read these, the scan finds them and the entries go.
     "CHANNEL_ALLOWED_HOSTS": "issue 12 item 1: channels + connectors (egress guard)",
     "INTERNAL_TOKEN_SECRET": "issue 12 item 4: every process (service-to-service tokens)",
-    "OMNISTOCK_ENV": "issue 12 item 6: every process (production mode)",
     "GRPC_REFLECTION": "issue 12 item 4: every gRPC server (reflection off in prod)",
+    "OMNISTOCK_ENV": "omnistock_common.config.EnvReader itself (production mode, every process)",
 }
 # Modules besides <svc>/config.py that read settings through EnvReader.
 EXTRA_SETTINGS_MODULES = (
     "services/channels/channels/sync.py",  # load_sync_settings: the sync worker's knobs
 )
-ENV_METHODS = {"str", "int", "float", "bool", "url", "choice"}
+ENV_METHODS = {
+    "str",
+    "int",
+    "float",
+    "bool",
+    "url",
+    "choice",
+    "secret",
+    "database_url",
+    "redis_url",
+    "amqp_url",
+}
 
 
 # --------------------------------------------------------------------------- what the code reads

@@ -257,9 +257,12 @@ class ChannelsService:
         name: str,
         settings: Mapping[str, str],
         redirect_uri: str,
+        session_binding: str = "",
     ) -> tuple[str, datetime]:
-        """The consent URL with a signed, expiring state bound to tenant, type and settings."""
+        """The consent URL with a signed, expiring state bound to tenant, user, type, settings and
+        the caller's browser session (`session_binding`, required)."""
         kind = domain.channel_type(channel_type, auth=AuthKind.OAUTH)
+        binding = domain.validate_session_binding(session_binding)
         clean_settings = domain.validate_settings(settings)
         final_name = domain.validate_name(name or kind.display_name)
         redirect = redirect_uri or self.oauth.default_redirect_uri
@@ -277,6 +280,7 @@ class ChannelsService:
             redirect_uri=redirect,
             now=self.clock(),
             ttl=self.oauth.state_ttl,
+            binding=binding,
         )
         request = cpb.BuildAuthorizationUrlRequest(
             connection=connection_context(
@@ -295,12 +299,16 @@ class ChannelsService:
             raise to_domain_error(failure_of(err), _label(kind)) from None
         return reply.authorization_url, state.expires_at
 
-    def complete_oauth(self, callback_params: Mapping[str, str], redirect_uri: str) -> Connection:
-        """Tenantless: the tenant comes from the signed state, which is usable exactly once."""
+    def complete_oauth(
+        self, callback_params: Mapping[str, str], redirect_uri: str, session_binding: str = ""
+    ) -> Connection:
+        """Tenantless: the tenant comes from the signed state, which is usable exactly once, and
+        only in the browser session that started the flow (checked before the state is spent)."""
         token = callback_params.get("state", "")
         if not token:
             raise InvalidState("the OAuth callback has no state", reason="OAUTH_STATE_INVALID")
         state = domain.verify_state(self.oauth.state_secret, token, self.clock())
+        domain.check_session_binding(state, session_binding)
         kind = domain.channel_type(state.channel_type, auth=AuthKind.OAUTH)
         ttl = int(self.oauth.state_ttl.total_seconds()) + 60
         if not self.redis.set(OAUTH_STATE_KEY_PREFIX + state.nonce, "1", nx=True, ex=ttl):

@@ -12,6 +12,7 @@ passes the RAW body bytes and headers on untouched so the channel's HMAC can be 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -19,8 +20,9 @@ import grpc
 from flask import current_app, g, request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from werkzeug.http import dump_cookie
 
-from gateway.api import ApiModule, Reply, call_context
+from gateway.api import API_PREFIX, ApiModule, Reply, call_context
 from gateway.deps import ChannelsClient, Deps
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
@@ -45,6 +47,11 @@ _SCOPES: dict[str, int] = {
 # Never stored with a webhook delivery: they are the caller's, not the channel's.
 _DROPPED_WEBHOOK_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _ID = Field(min_length=1, max_length=64)
+# OAuth start leaves a random nonce in the browser (HttpOnly, SameSite=Lax, only sent to the
+# callback); the signed state carries its SHA-256, so only that browser can complete the flow.
+OAUTH_COOKIE = "omnistock_oauth"
+OAUTH_CALLBACK_PATH = API_PREFIX + "/channels/oauth/callback"
+OAUTH_COOKIE_MAX_AGE = 3600  # >= the state's own lifetime (CHANNELS_OAUTH_STATE_TTL_SECONDS)
 
 
 def _client() -> ChannelsClient:
@@ -60,6 +67,23 @@ def _channels() -> pb_grpc.ChannelsServiceStub:
 
 def _time(ts: Timestamp) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+def _session_binding(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def _oauth_cookie(nonce: str, max_age: int = OAUTH_COOKIE_MAX_AGE) -> str:
+    deps: Deps = current_app.extensions["omnistock"]
+    return dump_cookie(
+        OAUTH_COOKIE,
+        nonce,
+        max_age=max_age,
+        path=OAUTH_CALLBACK_PATH,
+        secure=deps.settings.public_base_url.startswith("https://"),
+        httponly=True,
+        samesite="Lax",  # the channel's redirect back is a top-level GET: Lax still sends it
+    )
 
 
 def _public_context() -> CallContext:
@@ -313,14 +337,28 @@ def create_connection(body: ConnectionIn) -> ConnectionOut:
     response_headers={"Location": "the channel's consent page (carries a signed, expiring state)"},
 )
 def start_oauth(channel_type: str, query: OAuthStartQuery) -> Reply:
-    """Redirects to the channel's consent page; the body repeats the URL for XHR clients."""
+    """Redirects to the channel's consent page; the body repeats the URL for XHR clients. Sets the
+    HttpOnly cookie that binds the callback to this browser: open the consent page in it."""
+    nonce = secrets.token_urlsafe(32)
     reply = _channels().StartOAuth(
-        pb.StartOAuthRequest(type=channel_type, name=query.name, settings=query.settings())
+        pb.StartOAuthRequest(
+            type=channel_type,
+            name=query.name,
+            settings=query.settings(),
+            session_binding=_session_binding(nonce),
+        )
     )
     body = OAuthStartOut(
         authorization_url=reply.authorization_url, state_expires_at=_time(reply.state_expires_at)
     )
-    return Reply(body=body, status=302, headers={"Location": reply.authorization_url})
+    return Reply(
+        body=body,
+        status=302,
+        headers={
+            "Location": reply.authorization_url,
+            "Set-Cookie": _oauth_cookie(nonce),
+        },
+    )
 
 
 @api.route(
@@ -329,14 +367,23 @@ def start_oauth(channel_type: str, query: OAuthStartQuery) -> Reply:
     summary="Finish connecting an OAuth channel",
     permission=None,
     response=ConnectionOut,
-    problems=(400, 401, 409, 503),
+    problems=(400, 401, 403, 409, 503),
 )
 def oauth_callback() -> ConnectionOut:
-    """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token."""
+    """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token.
+    403 unless it arrives in the browser that started the flow (the cookie set by oauth/start)."""
     params = {key: request.args.get(key, "") for key in request.args}
+    nonce = request.cookies.get(OAUTH_COOKIE, "")
     reply = (
-        _client().rpc.call(_public_context()).CompleteOAuth(pb.CompleteOAuthRequest(callback_params=params))
+        _client()
+        .rpc.call(_public_context())
+        .CompleteOAuth(
+            pb.CompleteOAuthRequest(
+                callback_params=params, session_binding=_session_binding(nonce) if nonce else ""
+            )
+        )
     )
+    # The cookie stays until it expires: a reload of this page then hears "already used".
     return _connection(reply.connection)
 
 

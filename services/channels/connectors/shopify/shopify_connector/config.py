@@ -55,8 +55,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = EnvReader(environ)
     settings = Settings(
         service=ServiceSettings.read("shopify_connector", env),
-        client_id=env.str("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
-        client_secret=env.str("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
+        client_id=env.secret("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
+        client_secret=env.secret("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
         previous_client_secret=env.str("SHOPIFY_PREVIOUS_CLIENT_SECRET", ""),
         scopes=env.str(
             "SHOPIFY_SCOPES",
