@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_connector_kit.egress import AllowList, read_allowed_hosts
 
 # The Shopify sandbox's app credentials (services/channels/sandboxes/README.md, GET /_sandbox/config),
 # so `make run` and the tests work without any configuration. Production sets real ones.
@@ -34,6 +35,9 @@ class Settings:
     http_timeout_seconds: float
     max_bucket_wait_seconds: float
     max_attempts: int
+    # CHANNEL_ALLOWED_HOSTS: host:port patterns this connector may call besides the shop's own
+    # https://{shop}.myshopify.com (sandboxes, test servers). Empty in production.
+    allowed_hosts: AllowList = field(default_factory=AllowList)
 
     @property
     def redis_url(self) -> str:
@@ -66,6 +70,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_timeout_seconds=env.float("SHOPIFY_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         max_bucket_wait_seconds=env.float("SHOPIFY_MAX_BUCKET_WAIT_SECONDS", 20.0, minimum=0.0),
         max_attempts=env.int("SHOPIFY_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
+        allowed_hosts=read_allowed_hosts(env),
     )
     env.raise_if_invalid()
     return settings
