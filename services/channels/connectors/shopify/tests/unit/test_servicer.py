@@ -68,7 +68,13 @@ def shop() -> FakeShop:
 @pytest.fixture
 def servicer(shop: FakeShop) -> ShopifyConnectorServicer:
     settings = load_settings(
-        {"SHOPIFY_CLIENT_ID": "cid", "SHOPIFY_CLIENT_SECRET": SECRET, "SHOPIFY_MAX_ATTEMPTS": "3"}
+        {
+            "SHOPIFY_CLIENT_ID": "cid",
+            "SHOPIFY_CLIENT_SECRET": SECRET,
+            "SHOPIFY_MAX_ATTEMPTS": "3",
+            # The scripted shop is a test server: the operator's allow-list admits it.
+            "CHANNEL_ALLOWED_HOSTS": "shop.test:*",
+        }
     )
     return ShopifyConnectorServicer(
         settings,

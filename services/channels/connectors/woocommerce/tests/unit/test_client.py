@@ -13,6 +13,7 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket, RetryPolicy
 from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, ResourceExhausted, Unavailable
+from omnistock_connector_kit.egress import AllowList, EgressPolicy
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ClientFactory
 
@@ -36,6 +37,7 @@ def _factory(handler: Handler, sleeps: list[float] | None = None) -> ClientFacto
         retry=RetryPolicy(max_attempts=3, base_delay=0.01),
         sleep=waits.append,
         transport=httpx.MockTransport(handler),
+        egress=EgressPolicy(allowed=AllowList.parse("shop.test:*")),
     )
 
 
@@ -144,7 +146,8 @@ def test_batch_refused_as_a_whole_rejects_only_its_items() -> None:
         outcomes = {o.sku: o for o in client.run_batches(plan)}
     assert outcomes["A"].outcome is p.Outcome.APPLIED
     assert outcomes["V"].outcome is p.Outcome.REJECTED
-    assert "Invalid ID." in outcomes["V"].message
+    assert outcomes["V"].message == "rejected by WooCommerce (woocommerce_rest_product_invalid_id)"
+    assert "Invalid ID." not in outcomes["V"].message  # remote free text never reaches a tenant
 
 
 def _orders_handler(orders: list[dict[str, object]], seen: list[httpx.Request]) -> Handler:
