@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import SplitResult, urlsplit
 
 __all__ = [
     "ALLOWED_HOSTS_VARIABLE",
@@ -260,18 +261,40 @@ class EgressPolicy:
             raise EgressRefused()
         return str(addresses[0])
 
+    def check_static(self, url: str) -> None:
+        """What can be decided from the URL alone (no DNS): scheme, credentials, port, an IP
+        literal's range, the allow-list. For validating a URL a tenant saves; the request itself
+        goes through `check` (via GuardedTransport) when it is made."""
+        parts, port = _split(url)
+        if self.allowed.allows(parts.hostname or "", port):
+            return
+        if parts.scheme.lower() not in self.schemes or (self.ports is not None and port not in self.ports):
+            raise EgressRefused()
+        canonical = _canonical_host(parts.hostname or "")
+        if _is_ip(canonical) and not self.address_permitted(ipaddress.ip_address(canonical)):
+            raise EgressRefused()
+
     def check_url(self, url: str) -> str | None:
         """`check` for an absolute URL (default ports filled in)."""
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(url)
-            port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
-        except ValueError:
-            raise EgressRefused() from None
-        if parts.scheme.lower() not in ("http", "https") or parts.username or parts.password:
-            raise EgressRefused()
+        parts, port = _split(url)
         return self.check(parts.scheme, parts.hostname or "", port)
+
+
+def _split(url: str) -> tuple[SplitResult, int]:
+    """An absolute http(s) URL without credentials, and its port; else EgressRefused."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
+    except ValueError:
+        raise EgressRefused() from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+    ):
+        raise EgressRefused()
+    return parts, port
 
 
 # ------------------------------------------------------------------------------ remote text
