@@ -34,6 +34,7 @@ from urllib.parse import quote, urlparse, urlunparse
 from honcho.environ import parse_procfile
 
 from omnistock_common.config import project_root
+from omnistock_devtools.demo import allow_sandboxes
 
 GRPC_SERVICES: dict[str, str] = {
     # Procfile process -> settings prefix of its gRPC server
@@ -183,6 +184,9 @@ class FullStack:
         for process, prefix in SANDBOXES.items():
             env[f"{prefix}_PORT"] = str(self.ports[process])
         env.update(self.env)
+        env["CHANNEL_ALLOWED_HOSTS"] = allow_sandboxes(
+            env.get("CHANNEL_ALLOWED_HOSTS", ""), self.shopify_sandbox_url, self.woocommerce_sandbox_url
+        )
         return env
 
     # ------------------------------------------------------------------ lifecycle
