@@ -25,7 +25,6 @@ import socket
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 from urllib.parse import SplitResult, urlsplit
 
 __all__ = [
@@ -36,8 +35,8 @@ __all__ = [
     "EgressRefused",
     "HostPattern",
     "Resolver",
+    "allowed_hosts_setting",
     "is_public_address",
-    "read_allowed_hosts",
     "safe_code",
     "safe_text",
     "system_resolver",
@@ -133,19 +132,13 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-class _EnvLike(Protocol):
-    problems: list[str]
-
-    def str(self, name: str, default: str) -> str: ...
-
-
-def read_allowed_hosts(env: _EnvLike) -> AllowList:
-    """CHANNEL_ALLOWED_HOSTS from a config module's EnvReader; a bad entry becomes a start-up
-    problem naming the variable (the process then refuses to start)."""
+def allowed_hosts_setting(raw: str, problems: list[str]) -> AllowList:
+    """CHANNEL_ALLOWED_HOSTS as a config module read it (`env.str(...)`); a bad entry becomes a
+    start-up problem naming the variable (EnvReader.problems: the process refuses to start)."""
     try:
-        return AllowList.parse(env.str(ALLOWED_HOSTS_VARIABLE, ""))
+        return AllowList.parse(raw)
     except ValueError as exc:
-        env.problems.append(f"{ALLOWED_HOSTS_VARIABLE}: {exc}")
+        problems.append(f"{ALLOWED_HOSTS_VARIABLE}: {exc}")
         return AllowList()
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
-from omnistock_connector_kit.egress import AllowList, read_allowed_hosts
+from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 # The Shopify sandbox's app credentials (services/channels/sandboxes/README.md, GET /_sandbox/config),
 # so `make run` and the tests work without any configuration. Production sets real ones.
@@ -70,7 +70,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_timeout_seconds=env.float("SHOPIFY_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         max_bucket_wait_seconds=env.float("SHOPIFY_MAX_BUCKET_WAIT_SECONDS", 20.0, minimum=0.0),
         max_attempts=env.int("SHOPIFY_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
-        allowed_hosts=read_allowed_hosts(env),
+        allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),
     )
     env.raise_if_invalid()
     return settings

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
-from omnistock_connector_kit.egress import AllowList, read_allowed_hosts
+from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 SERVICE = "woocommerce_connector"
 
@@ -58,7 +58,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_timeout_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         http_max_attempts=env.int("WOOCOMMERCE_CONNECTOR_HTTP_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
         http_max_delay_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_MAX_DELAY_SECONDS", 10.0, minimum=0.0),
-        allowed_hosts=read_allowed_hosts(env),
+        allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),
     )
     env.raise_if_invalid()
     return settings
