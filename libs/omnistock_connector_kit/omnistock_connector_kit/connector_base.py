@@ -57,7 +57,6 @@ __all__ = [
     "RATE_LIMITED",
     "ResourceExhausted",
     "Unavailable",
-    "api_base_url",
     "auth_failure",
     "bucket_key",
     "build_http_client",
@@ -142,17 +141,6 @@ def require_secret(connection: Any, name: str) -> str:
     if not value:
         raise Unauthenticated(f"the connection has no {name}", reason=CREDENTIALS_MISSING)
     return value
-
-
-def api_base_url(connection: Any) -> str:
-    base = require_setting(connection, "api_base_url").rstrip("/")
-    parsed = urlparse(base)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InvalidArgument(
-            "api_base_url must be an http(s) URL",
-            violations=[FieldViolation("connection.settings.api_base_url", "must be an http(s) URL")],
-        )
-    return base
 
 
 def host_not_allowed(setting: str) -> InvalidArgument:

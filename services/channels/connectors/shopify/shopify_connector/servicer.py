@@ -21,7 +21,7 @@ import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
+from omnistock_common.errors import DomainError, FieldViolation, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import ChannelHttpError, RateLimiter, RetryPolicy
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_REVOKED,
@@ -71,7 +71,15 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
     def _base_url(self, connection: pb.ConnectionContext) -> str:
         """https://{shop}.myshopify.com from the validated shop domain, or an allowed sandbox.
         Every secret this connector sends (client secret, tokens) goes to this host only."""
-        derived = p.shop_base_url(connection.settings.get("shop_domain", ""))
+        shop = connection.settings.get("shop_domain", "")
+        derived = p.shop_base_url(shop)
+        if shop and not derived:
+            raise InvalidArgument(
+                "shop_domain must be <shop>.myshopify.com",
+                violations=[
+                    FieldViolation("connection.settings.shop_domain", "must match <shop>.myshopify.com")
+                ],
+            )
         return channel_base_url(connection, derived, self._egress, identity="shop_domain")
 
     # -- plumbing ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from omnistock_connector_kit.connector_base import (
     build_http_client,
     channel_base_url,
     check_response,
+    host_not_allowed,
     map_channel_error,
     require_secret,
 )
@@ -395,7 +396,15 @@ class ClientFactory:
         Basic auth with the keys is meant for HTTPS only; over plain HTTP it requires OAuth 1.0a
         signatures instead: https://developer.woocommerce.com/docs/apis/rest-api/authentication/).
         """
-        derived = p.rest_root(str(connection.settings.get("store_url", "")))
+        settings = connection.settings
+        # A connection that names only its REST root (https://store/wp-json/wc/v3) names its store
+        # too: the root's origin is the store's; it gets no more than a store URL would.
+        store = str(settings.get("store_url", "")) or p.store_of_rest_root(
+            str(settings.get("api_base_url", ""))
+        )
+        derived = p.rest_root(store)
+        if store and not derived:
+            raise host_not_allowed("store_url")  # not an http(s) URL we would send keys to
         return channel_base_url(connection, derived, self.egress, identity="store_url")
 
     @contextmanager

@@ -304,6 +304,13 @@ def rest_root(store_url: str) -> str:
     return f"{url.rstrip('/')}/wp-json/{API_VERSION}"
 
 
+def store_of_rest_root(api_base_url: str) -> str:
+    """The store URL of a `.../wp-json/wc/v3` REST root, else ""."""
+    base = api_base_url.strip().rstrip("/")
+    suffix = f"/wp-json/{API_VERSION}"
+    return base[: -len(suffix)] if base.endswith(suffix) else ""
+
+
 def parse_batch_response(call: BatchCall, payload: Any) -> list[ItemOutcome]:
     """Per-item results of a batch call from the response's `update` array.
 
