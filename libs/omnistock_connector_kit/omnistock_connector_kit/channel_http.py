@@ -401,7 +401,9 @@ class GuardedTransport(httpx.BaseTransport):
     address; the request is then sent to the checked IP with the original Host header, and TLS
     uses the name for SNI and certificate verification (httpcore's `sni_hostname` extension).
     One inner connection pool per host name, so a kept-alive connection verified for one name is
-    never reused for another name served from the same address.
+    never reused for another name served from the same address; at most `max_pools` of them (the
+    least recently created is closed first), so a transport shared by many tenants' hosts (the
+    notifier) stays bounded.
     """
 
     def __init__(
@@ -409,18 +411,25 @@ class GuardedTransport(httpx.BaseTransport):
         policy: EgressPolicy,
         *,
         inner_factory: Callable[[], httpx.BaseTransport] | None = None,
+        max_pools: int = 32,
     ) -> None:
         self._policy = policy
         self._factory = inner_factory or (lambda: httpx.HTTPTransport(retries=0))
         self._inner: dict[str, httpx.BaseTransport] = {}
+        self._max_pools = max(1, max_pools)
         self._lock = threading.Lock()
 
     def _transport(self, host: str) -> httpx.BaseTransport:
+        evicted: list[httpx.BaseTransport] = []
         with self._lock:
             found = self._inner.get(host)
             if found is None:
+                while len(self._inner) >= self._max_pools:
+                    evicted.append(self._inner.pop(next(iter(self._inner))))
                 found = self._inner[host] = self._factory()
-            return found
+        for transport in evicted:
+            transport.close()
+        return found
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url

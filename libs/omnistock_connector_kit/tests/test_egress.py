@@ -325,3 +325,33 @@ def test_safe_text_drops_control_bidi_and_zero_width_and_bounds_length() -> None
     assert safe_code("INVALID_QUANTITY") == "INVALID_QUANTITY"
     assert safe_code("woocommerce_rest_cannot_view") == "woocommerce_rest_cannot_view"
     assert safe_code("AWS_SECRET=abc def") == "" and safe_code("x" * 65) == "" and safe_code(None) == ""
+
+
+def test_one_pool_per_host_name_and_a_bounded_number_of_them() -> None:
+    made: list[_CountingTransport] = []
+
+    def factory() -> _CountingTransport:
+        made.append(_CountingTransport())
+        return made[-1]
+
+    policy = EgressPolicy(allowed=AllowList.parse("a.test:*,b.test:*,c.test:*"))
+    transport = GuardedTransport(policy, inner_factory=factory, max_pools=2)
+    with httpx.Client(transport=transport) as client:
+        for host in ("a.test", "a.test", "b.test", "c.test"):
+            assert client.get(f"http://{host}/").status_code == 200
+        assert [t.closed for t in made] == [True, False, False]  # a.test's pool evicted for c.test
+    assert [t.hosts for t in made] == [["a.test", "a.test"], ["b.test"], ["c.test"]]
+    assert all(t.closed for t in made)
+
+
+class _CountingTransport(httpx.BaseTransport):
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+        self.closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.hosts.append(request.url.host)
+        return httpx.Response(200)
+
+    def close(self) -> None:
+        self.closed = True
