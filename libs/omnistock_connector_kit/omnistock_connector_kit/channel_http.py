@@ -11,6 +11,12 @@ per call (cheap: one httpx.Client) and reports `client.calls` to the channels se
   channel-specific `throttle_delay(response)` hook (Shopify GraphQL says THROTTLED with HTTP 200).
   Exponential backoff with full jitter, capped at `max_delay`; a larger `Retry-After` wins.
 - 401/403 are never retried here: whether a token can be refreshed is the caller's decision.
+- Egress (egress.py): unless the caller brings its own transport (tests), every request goes
+  through `GuardedTransport`: the host must be on CHANNEL_ALLOWED_HOSTS or be https:443 on
+  public addresses only, and the connection goes to the address that was checked (no DNS
+  rebinding). Response bodies are read streamed and capped (`max_response_bytes`).
+- Nothing a remote server says reaches an error message: failures are described with a fixed
+  vocabulary ("connection refused", "timed out", "HTTP 404", "host not allowed"...).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
+
 if TYPE_CHECKING:
     import redis
 
@@ -37,15 +45,22 @@ __all__ = [
     "CallRecord",
     "ChannelHttpClient",
     "ChannelHttpError",
+    "EgressRefusedError",
+    "GuardedTransport",
     "InMemoryTokenBucket",
     "RateLimitTimeout",
     "RateLimiter",
     "RedisTokenBucket",
+    "ResponseTooLarge",
     "RetryPolicy",
     "parse_retry_after",
     "redact_headers",
     "redact_text",
+    "transport_error_reason",
 ]
+
+# Largest response body a channel call reads (streamed; the rest is never buffered).
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +91,20 @@ class ChannelHttpError(Exception):
         self.response = response
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class EgressRefusedError(ChannelHttpError):
+    """The destination is not allowed (egress.py). Always the same message, never retried."""
+
+    def __init__(self) -> None:
+        super().__init__(HOST_NOT_ALLOWED, retryable=False)
+
+
+class ResponseTooLarge(ChannelHttpError):
+    """The channel's response body exceeded the client's cap; nothing of it is used."""
+
+    def __init__(self, status: int | None) -> None:
+        super().__init__("channel response too large", status=status, retryable=False)
 
 
 class RateLimitTimeout(ChannelHttpError):
@@ -343,6 +372,105 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def transport_error_reason(exc: Exception) -> str:
+    """A transport failure in fixed words: the exception text (addresses, certificate subjects,
+    resolver messages) is never passed on."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text = str(exc).lower()
+    if isinstance(exc, httpx.ConnectError):
+        if "refused" in text:
+            return "connection refused"
+        if "ssl" in text or "certificate" in text or "tls" in text:
+            return "TLS handshake failed"
+        return "connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "connection broken"
+    return "connection failed"
+
+
+# --------------------------------------------------------------------------------------------
+# Egress guard
+# --------------------------------------------------------------------------------------------
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """An httpx transport that applies EgressPolicy to every request and pins the connection.
+
+    For a destination outside the allow-list the policy resolves the name once and checks every
+    address; the request is then sent to the checked IP with the original Host header, and TLS
+    uses the name for SNI and certificate verification (httpcore's `sni_hostname` extension).
+    One inner connection pool per host name, so a kept-alive connection verified for one name is
+    never reused for another name served from the same address; at most `max_pools` of them (the
+    least recently created is closed first), so a transport shared by many tenants' hosts (the
+    notifier) stays bounded.
+    """
+
+    def __init__(
+        self,
+        policy: EgressPolicy,
+        *,
+        inner_factory: Callable[[], httpx.BaseTransport] | None = None,
+        max_pools: int = 32,
+    ) -> None:
+        self._policy = policy
+        self._factory = inner_factory or (lambda: httpx.HTTPTransport(retries=0))
+        self._inner: dict[str, httpx.BaseTransport] = {}
+        self._max_pools = max(1, max_pools)
+        self._lock = threading.Lock()
+
+    def _transport(self, host: str) -> httpx.BaseTransport:
+        evicted: list[httpx.BaseTransport] = []
+        with self._lock:
+            found = self._inner.get(host)
+            if found is None:
+                while len(self._inner) >= self._max_pools:
+                    evicted.append(self._inner.pop(next(iter(self._inner))))
+                found = self._inner[host] = self._factory()
+        for transport in evicted:
+            transport.close()
+        return found
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = url.port or {"https": 443, "http": 80}.get(url.scheme, 0)
+        pinned = self._policy.check(url.scheme, url.host, port)
+        if pinned is not None:
+            request.url = url.copy_with(host=pinned)
+            request.extensions = {**request.extensions, "sni_hostname": url.host}
+        return self._transport(url.host).handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            inner, self._inner = list(self._inner.values()), {}
+        for transport in inner:
+            transport.close()
+
+
+def read_capped(response: httpx.Response, limit: int) -> httpx.Response:
+    """Read a streamed response's (decoded) body, at most `limit` bytes, then close it.
+
+    The decoded size is what counts, so a small compressed body cannot expand into gigabytes.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise ResponseTooLarge(response.status_code)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(response.status_code)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    # What httpx.Response.read() stores; .content/.json()/.text read it from here.
+    response._content = b"".join(chunks)
+    return response
+
+
 # --------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------
@@ -367,7 +495,17 @@ class ChannelHttpClient:
         max_wait: float = 30.0,
         rng: random.Random | None = None,
         bucket_observer: Callable[[httpx.Response], float | None] | None = None,
+        egress: EgressPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        # A caller-supplied transport (tests) is used as is unless a policy is given too; without
+        # one, the real network is only ever reached through the guard (default: production
+        # rules, empty allow-list).
+        if transport is None:
+            transport = GuardedTransport(egress or EgressPolicy())
+        elif egress is not None:
+            inner = transport
+            transport = GuardedTransport(egress, inner_factory=lambda: inner)
         self._client = httpx.Client(
             base_url=base_url,
             timeout=timeout,
@@ -375,7 +513,9 @@ class ChannelHttpClient:
             headers=dict(headers or {}),
             transport=transport,
             follow_redirects=False,
+            trust_env=False,
         )
+        self._max_response_bytes = max_response_bytes
         self._limiter = limiter
         self.bucket_key = bucket_key
         self.retry = retry
@@ -386,6 +526,10 @@ class ChannelHttpClient:
         self._max_wait = max_wait
         self._rng = rng or random.Random()
         self.calls: list[CallRecord] = []
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
 
     def __enter__(self) -> ChannelHttpClient:
         return self
@@ -431,12 +575,21 @@ class ChannelHttpClient:
             self._limiter.acquire(self.bucket_key, cost, self._max_wait)
             started = time.perf_counter()
             try:
-                response = self._client.request(
+                outgoing = self._client.build_request(
                     method, path, json=json, params=params, data=data, headers=headers
                 )
+                response = read_capped(self._client.send(outgoing, stream=True), self._max_response_bytes)
+            except EgressRefused:
+                latency = (time.perf_counter() - started) * 1000
+                self.calls.append(CallRecord(method, url_path, None, attempt, latency, HOST_NOT_ALLOWED))
+                raise EgressRefusedError() from None
+            except ResponseTooLarge as exc:
+                latency = (time.perf_counter() - started) * 1000
+                self.calls.append(CallRecord(method, url_path, exc.status, attempt, latency, exc.message))
+                raise
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 latency = (time.perf_counter() - started) * 1000
-                error = redact_text(f"{type(exc).__name__}: {exc}")
+                error = transport_error_reason(exc)
                 self.calls.append(CallRecord(method, url_path, None, attempt, latency, error))
                 can_retry = idempotent or isinstance(exc, _NOT_SENT_ERRORS)
                 if not can_retry or attempt == attempts:

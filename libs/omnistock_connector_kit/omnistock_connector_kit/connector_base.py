@@ -39,11 +39,13 @@ from omnistock_common.errors import (
 from omnistock_connector_kit.channel_http import (
     ChannelHttpClient,
     ChannelHttpError,
+    EgressRefusedError,
     RateLimiter,
     RateLimitTimeout,
     RedisTokenBucket,
     RetryPolicy,
 )
+from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
 
 __all__ = [
     "ACCESS_TOKEN_EXPIRED",
@@ -51,18 +53,20 @@ __all__ = [
     "CHANNEL_UNAVAILABLE",
     "CREDENTIALS_MISSING",
     "CREDENTIALS_REVOKED",
+    "HOST_NOT_ALLOWED_REASON",
     "RATE_LIMITED",
     "ResourceExhausted",
     "Unavailable",
-    "api_base_url",
     "auth_failure",
     "bucket_key",
     "build_http_client",
+    "channel_base_url",
     "check_response",
     "credentials_from_dict",
     "credentials_to_dict",
     "datetime_to_timestamp",
     "expires_after",
+    "host_not_allowed",
     "map_channel_error",
     "redis_limiter",
     "require_secret",
@@ -78,6 +82,7 @@ CREDENTIALS_MISSING = "CREDENTIALS_MISSING"  # the context lacks a secret the ch
 RATE_LIMITED = "RATE_LIMITED"  # RESOURCE_EXHAUSTED: come back after RetryInfo.retry_delay
 CHANNEL_UNAVAILABLE = "CHANNEL_UNAVAILABLE"  # UNAVAILABLE: 5xx / timeouts after retries
 CHANNEL_REJECTED = "CHANNEL_REJECTED"  # FAILED_PRECONDITION: the channel refused the request
+HOST_NOT_ALLOWED_REASON = "CHANNEL_HOST_NOT_ALLOWED"  # INVALID_ARGUMENT: egress rules refuse the host
 
 
 def _retry_info(seconds: float | None) -> list[Message]:
@@ -138,20 +143,70 @@ def require_secret(connection: Any, name: str) -> str:
     return value
 
 
-def api_base_url(connection: Any) -> str:
-    base = require_setting(connection, "api_base_url").rstrip("/")
-    parsed = urlparse(base)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+def host_not_allowed(setting: str) -> InvalidArgument:
+    """The one refusal for a destination the egress rules do not allow: the same code, message
+    and reason whatever the target was (private, loopback, unresolvable, another port...)."""
+    return InvalidArgument(
+        HOST_NOT_ALLOWED,
+        reason=HOST_NOT_ALLOWED_REASON,
+        violations=[
+            FieldViolation(
+                f"connection.settings.{setting}",
+                "must be the channel's own https host (other hosts only if the operator allows them)",
+            )
+        ],
+    )
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL without credentials, else None."""
+    try:
+        parts = urlparse(url)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 0)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower().rstrip("."), port
+
+
+def channel_base_url(connection: Any, derived: str, egress: EgressPolicy, *, identity: str) -> str:
+    """The base URL a connector may call (and send secrets to) for this connection.
+
+    `derived` is where the merchant's identity says the channel lives (Shopify:
+    https://{shop}.myshopify.com, WooCommerce: the store URL's REST root); `identity` names the
+    setting it came from. An `api_base_url` setting that is not on the derived origin is used
+    only when its host:port is on the operator's CHANNEL_ALLOWED_HOSTS; so is a derived URL that
+    is not https:443 (a store on http or another port). Everything else is `host_not_allowed`.
+    """
+    override = str(connection.settings.get("api_base_url", "")).strip().rstrip("/")
+    if override:
+        origin = _origin(override)
+        if origin is None:
+            raise host_not_allowed("api_base_url")
+        if derived and origin == _origin(derived) and origin[0] == "https" and origin[2] == 443:
+            return override
+        if not egress.is_allowed_host(origin[1], origin[2]):
+            raise host_not_allowed("api_base_url")
+        return override
+    if not derived:
         raise InvalidArgument(
-            "api_base_url must be an http(s) URL",
-            violations=[FieldViolation("connection.settings.api_base_url", "must be an http(s) URL")],
+            f"connection setting {identity!r} is required",
+            violations=[FieldViolation(f"connection.settings.{identity}", "required")],
         )
-    return base
+    origin = _origin(derived)
+    if origin is None or not (
+        (origin[0] == "https" and origin[2] == 443) or egress.is_allowed_host(origin[1], origin[2])
+    ):
+        raise host_not_allowed(identity)
+    return derived.rstrip("/")
 
 
 def build_http_client(
     connection: Any,
     *,
+    base_url: str,
+    egress: EgressPolicy | None,
     limiter: RateLimiter,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen dataclass
     timeout: float = 10.0,
@@ -163,12 +218,17 @@ def build_http_client(
     max_wait: float = 30.0,
     bucket_observer: Callable[[httpx.Response], float | None] | None = None,
 ) -> ChannelHttpClient:
-    """A ChannelHttpClient on settings["api_base_url"] (vendor host or sandbox), bucket per connection."""
+    """A ChannelHttpClient on `base_url` (from `channel_base_url`), bucket per connection.
+
+    `egress` None is only for a caller-supplied test transport; otherwise the guard applies.
+    """
     kwargs: dict[str, Any] = {}
     if sleep is not None:
         kwargs["sleep"] = sleep
+    if egress is not None:
+        kwargs["egress"] = egress
     return ChannelHttpClient(
-        base_url=api_base_url(connection),
+        base_url=base_url,
         limiter=limiter,
         bucket_key=bucket_key(connection),
         retry=retry,
@@ -205,7 +265,10 @@ def auth_failure(message: str, *, refreshable: bool) -> Unauthenticated:
 
 
 def map_channel_error(error: ChannelHttpError) -> DomainError:
-    """ChannelHttpError → the contract's status: 429/bucket → RESOURCE_EXHAUSTED, 5xx → UNAVAILABLE."""
+    """ChannelHttpError → the contract's status: 429/bucket → RESOURCE_EXHAUSTED, 5xx → UNAVAILABLE,
+    a refused destination → INVALID_ARGUMENT (always the same message)."""
+    if isinstance(error, EgressRefusedError):
+        return host_not_allowed("api_base_url")
     if isinstance(error, RateLimitTimeout) or error.status == 429:
         return ResourceExhausted(
             f"channel rate limit: {error.message}",
@@ -223,7 +286,9 @@ def translate_channel_errors() -> Iterator[None]:
     try:
         yield
     except ChannelHttpError as error:
-        raise map_channel_error(error) from error
+        raise map_channel_error(error) from None
+    except EgressRefused:
+        raise host_not_allowed("api_base_url") from None
 
 
 def check_response(response: httpx.Response, *, refreshable: bool, what: str) -> httpx.Response:

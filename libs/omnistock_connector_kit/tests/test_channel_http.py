@@ -188,7 +188,8 @@ def test_timeouts_and_transport_errors_are_retried() -> None:
     client, clock = make_client(script)
     assert client.request("GET", "/x").status_code == 200
     assert [c.status for c in client.calls] == [None, None, None, 200]
-    assert client.calls[0].error is not None and "ConnectTimeout" in client.calls[0].error
+    # Fixed words, never the exception's own text (it may carry addresses or remote output).
+    assert [c.error for c in client.calls] == ["timed out", "timed out", "connection broken", None]
     assert len(clock.sleeps) == 3
 
 

@@ -11,15 +11,22 @@ from google.rpc import error_details_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated, to_rpc_status
-from omnistock_connector_kit.channel_http import ChannelHttpError, InMemoryTokenBucket, RateLimitTimeout
+from omnistock_connector_kit.channel_http import (
+    ChannelHttpError,
+    EgressRefusedError,
+    InMemoryTokenBucket,
+    RateLimitTimeout,
+)
 from omnistock_connector_kit.connector_base import (
     ACCESS_TOKEN_EXPIRED,
     CREDENTIALS_MISSING,
     CREDENTIALS_REVOKED,
+    HOST_NOT_ALLOWED_REASON,
     ResourceExhausted,
     Unavailable,
     bucket_key,
     build_http_client,
+    channel_base_url,
     check_response,
     credentials_from_dict,
     credentials_to_dict,
@@ -28,6 +35,7 @@ from omnistock_connector_kit.connector_base import (
     require_secret,
     translate_channel_errors,
 )
+from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 
 
 def connection(**settings: str) -> pb.ConnectionContext:
@@ -49,11 +57,17 @@ def unpack_retry_info(error: ResourceExhausted | Unavailable) -> error_details_p
     return None
 
 
-def test_client_uses_the_connection_base_url_and_bucket() -> None:
+SANDBOX = EgressPolicy(allowed=AllowList.parse("127.0.0.1:8701"))
+DERIVED = "https://demo.myshopify.com"
+
+
+def test_client_uses_the_given_base_url_and_bucket() -> None:
     seen: list[httpx.Request] = []
     ctx = connection(api_base_url="http://127.0.0.1:8701/")
     client = build_http_client(
         ctx,
+        base_url=channel_base_url(ctx, DERIVED, SANDBOX, identity="shop_domain"),
+        egress=None,
         limiter=InMemoryTokenBucket(10, 10),
         transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200)),
     )
@@ -62,11 +76,53 @@ def test_client_uses_the_connection_base_url_and_bucket() -> None:
     assert client.bucket_key == bucket_key(ctx) == "connector:shopify:conn-1"
 
 
-@pytest.mark.parametrize("base", ["", "ftp://x", "not a url"])
-def test_bad_or_missing_base_url_is_invalid_argument(base: str) -> None:
+def test_base_url_is_the_derived_one_without_an_override() -> None:
+    assert channel_base_url(connection(), DERIVED, EgressPolicy(), identity="shop_domain") == DERIVED
+    # The same origin written out by the tenant is still the derived host.
+    same = connection(api_base_url="https://demo.myshopify.com/")
+    assert channel_base_url(same, DERIVED, EgressPolicy(), identity="shop_domain") == DERIVED
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "ftp://x",
+        "not a url",
+        "http://127.0.0.1:8702",  # allowed host, other port
+        "http://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1",
+        "https://[::1]:8701",
+        "https://attacker.example",  # public, but not the shop's host: the secret must not go there
+        "https://user:pw@127.0.0.1:8701",
+        "http://demo.myshopify.com",  # the shop's name over plain http
+    ],
+)
+def test_override_outside_the_allow_list_is_refused_the_same_way(base: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        build_http_client(connection(api_base_url=base), limiter=InMemoryTokenBucket(1, 1))
+        channel_base_url(connection(api_base_url=base), DERIVED, SANDBOX, identity="shop_domain")
+    assert (caught.value.message, caught.value.reason) == (HOST_NOT_ALLOWED, HOST_NOT_ALLOWED_REASON)
     assert caught.value.violations[0].field == "connection.settings.api_base_url"
+
+
+def test_missing_identity_is_required_and_a_plain_http_identity_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        channel_base_url(connection(), "", EgressPolicy(), identity="store_url")
+    assert caught.value.violations[0].field == "connection.settings.store_url"
+    assert caught.value.message != HOST_NOT_ALLOWED
+    with pytest.raises(InvalidArgument) as caught:
+        channel_base_url(
+            connection(), "http://store.example/wp-json/wc/v3", EgressPolicy(), identity="store_url"
+        )
+    assert caught.value.message == HOST_NOT_ALLOWED
+    allowed = EgressPolicy(allowed=AllowList.parse("store.example:80"))
+    derived = "http://store.example/wp-json/wc/v3"
+    assert channel_base_url(connection(), derived, allowed, identity="store_url") == derived
+
+
+def test_a_refused_destination_maps_to_the_one_invalid_argument() -> None:
+    mapped = map_channel_error(EgressRefusedError())
+    assert isinstance(mapped, InvalidArgument)
+    assert (mapped.message, mapped.reason) == (HOST_NOT_ALLOWED, HOST_NOT_ALLOWED_REASON)
 
 
 def test_missing_secret_is_unauthenticated() -> None:

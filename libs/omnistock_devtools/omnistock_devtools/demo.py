@@ -40,6 +40,19 @@ T = TypeVar("T")
 OAUTH_COOKIE = "omnistock_oauth"
 
 
+def allow_sandboxes(inherited: str, *sandbox_urls: str) -> str:
+    """CHANNEL_ALLOWED_HOSTS for a local stack: what the caller inherited plus each sandbox's
+    host:port. The connectors and the channels service refuse any other non-public host
+    (omnistock_connector_kit.egress), so `make run` and the full-stack harness name their own."""
+    entries = [part.strip() for part in inherited.split(",") if part.strip()]
+    for url in sandbox_urls:
+        parts = urlparse(url)
+        entry = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        if entry not in entries:
+            entries.append(entry)
+    return ",".join(entries)
+
+
 class DemoError(RuntimeError):
     """A step of the demo set-up failed; the message names the step and the server's answer."""
 

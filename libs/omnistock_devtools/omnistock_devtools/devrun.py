@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from honcho.manager import Manager
 
 from omnistock_common.config import EnvReader, project_root
-from omnistock_devtools.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, ensure_demo
+from omnistock_devtools.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, allow_sandboxes, ensure_demo
 from omnistock_devtools.registry import Deployable, Registry
 
 READY_TIMEOUT_SECONDS = 90
@@ -155,6 +155,7 @@ def main() -> int:
 
     venv_bin = Path(sys.executable).parent
     base_url = f"http://127.0.0.1:{gateway_port}"
+    sandboxes = (f"http://127.0.0.1:{shopify_port}", f"http://127.0.0.1:{woo_port}")
     process_env = {
         **os.environ,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -170,6 +171,7 @@ def main() -> int:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
         # channels.worker runs every entry point in eventlet's tpool (worker.yaml: >= max_workers + 4).
         "EVENTLET_THREADPOOL_SIZE": env.str("EVENTLET_THREADPOOL_SIZE", "16"),
+        "CHANNEL_ALLOWED_HOSTS": allow_sandboxes(env.str("CHANNEL_ALLOWED_HOSTS", ""), *sandboxes),
     }
     seed = subprocess.run([sys.executable, "-m", "gateway.seed_demo"], env=process_env, cwd=root, check=False)
     if seed.returncode != 0:
@@ -185,7 +187,6 @@ def main() -> int:
         # honcho runs each command through the shell, which expands ${GATEWAY_PORT} and friends.
         manager.add_process(deployable.name, deployable.command, env=process_env, cwd=str(root))
     print(f"Starting OmniStock at {base_url} ...", flush=True)
-    sandboxes = (f"http://127.0.0.1:{shopify_port}", f"http://127.0.0.1:{woo_port}")
     threading.Thread(target=_announce_when_ready, args=(base_url, *sandboxes), daemon=True).start()
     manager.loop()
     return manager.returncode or 0

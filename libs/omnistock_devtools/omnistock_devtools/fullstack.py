@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
 
 from omnistock_common.config import project_root
+from omnistock_devtools.demo import allow_sandboxes
 from omnistock_devtools.registry import Registry
 
 REGISTRY = Registry.load()
@@ -177,6 +178,9 @@ class FullStack:
         for process, variable in SANDBOXES.items():
             env[variable] = str(self.ports[process])
         env.update(self.env)
+        env["CHANNEL_ALLOWED_HOSTS"] = allow_sandboxes(
+            env.get("CHANNEL_ALLOWED_HOSTS", ""), self.shopify_sandbox_url, self.woocommerce_sandbox_url
+        )
         return env
 
     # ------------------------------------------------------------------ lifecycle

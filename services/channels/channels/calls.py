@@ -60,6 +60,7 @@ from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FailedPrecondition, NotFound
 from omnistock_common.logging import request_id_var
+from omnistock_connector_kit.egress import safe_text
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -245,8 +246,8 @@ class ConnectionCaller:
             failure = failure_of(err)
             if failure.code in _REFRESH_FATAL:
                 reason = (
-                    f"{_label(conn.type)} refused to refresh the access token ({failure.message}); "
-                    "reconnect the channel"
+                    f"{_label(conn.type)} refused to refresh the access token "
+                    f"({safe_text(failure.message)}); reconnect the channel"
                 )
                 self._disconnect(conn, "refresh_token", (), reason, _ms(started))
                 raise FailedPrecondition(reason, reason=failure.reason or "REFRESH_FAILED") from None
@@ -335,7 +336,7 @@ class ConnectionCaller:
     def _record_failure(
         self, conn: Connection, operation: str, skus: Sequence[str], failure: ConnectorFailure, latency: int
     ) -> None:
-        message = f"{failure.code.name}: {failure.message}"
+        message = f"{failure.code.name}: {safe_text(failure.message, 500)}"
         self._change_health(
             conn, operation, skus, latency, message, lambda h, now: after_failure(h, now, message)
         )
@@ -357,6 +358,9 @@ class ConnectionCaller:
         transition: Callable[[Health, datetime], Health],
     ) -> None:
         now = self.clock()
+
+        # The sync log shows this to the tenant: cleaned and bounded like health.last_error.
+        message = safe_text(message, 2000)
 
         def work(repo: Repository) -> tuple[Health, Health] | None:
             current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
@@ -464,11 +468,10 @@ def _label(channel_type: str) -> str:
 
 
 def _dead_credentials_reason(channel_type: str, failure: ConnectorFailure) -> str:
+    detail = safe_text(failure.message)
     if failure.token_expired:
-        return (
-            f"{_label(channel_type)} still rejects the refreshed access token ({failure.message}); reconnect"
-        )
-    return f"{_label(channel_type)} rejected the credentials ({failure.message}); reconnect the channel"
+        return f"{_label(channel_type)} still rejects the refreshed access token ({detail}); reconnect"
+    return f"{_label(channel_type)} rejected the credentials ({detail}); reconnect the channel"
 
 
 def _ms(started: float) -> int:

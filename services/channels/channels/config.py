@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings, service_addr
+from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 SERVICE = "channels"
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class Settings:
     db_pool_size: int = 10
     uses_dev_credentials_key: bool = False
     uses_dev_state_secret: bool = False
+    # CHANNEL_ALLOWED_HOSTS: host:port patterns reachable besides public https:443 hosts (local
+    # receivers of notification webhooks, test servers). Empty in production.
+    allowed_hosts: AllowList = field(default_factory=AllowList)
 
     @property
     def database_url(self) -> str:
@@ -118,6 +122,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_pool_size=env.int("CHANNELS_DB_POOL_SIZE", 10, minimum=1, maximum=200),
         uses_dev_credentials_key=raw_keys == DEV_CREDENTIALS_KEYS,
         uses_dev_state_secret=state_secret == DEV_OAUTH_STATE_SECRET,
+        allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),
     )
     env.raise_if_invalid()
     return settings

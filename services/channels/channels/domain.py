@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from omnistock_common.errors import (
     InvalidArgument,
     PermissionDenied,
 )
+from omnistock_connector_kit.egress import safe_text
 
 # Consecutive failures after which a degraded connection is reported as in error.
 ERROR_THRESHOLD = 5
@@ -212,6 +214,40 @@ def validate_settings(settings: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+# ------------------------------------------------------------------------------ remote values
+def is_clean_identifier(value: str, limit: int = 128) -> bool:
+    """A value from a channel (SKU, id) fit to store and show: 1..limit characters, no surrounding
+    spaces, no control/format characters (bidi overrides, zero-width, NUL...)."""
+    return (
+        0 < len(value) <= limit
+        and value == value.strip()
+        and not any(unicodedata.category(ch)[0] == "C" for ch in value)
+    )
+
+
+def remote_ids(ids: Mapping[str, str]) -> dict[str, str]:
+    """A channel's listing ids, keeping only well-formed entries (what validate_external_ids allows)."""
+    return {
+        k: v for k, v in list(ids.items())[:20] if is_clean_identifier(k, 64) and is_clean_identifier(v, 255)
+    }
+
+
+def remote_settings(learnt: Mapping[str, str], *, exclude: Mapping[str, str]) -> dict[str, str]:
+    """Settings a connector learnt from the channel (shop domain, currency...): remote text, so
+    bounded like a tenant's own settings, cleaned, never overriding what the tenant set, and never
+    a secret-looking name."""
+    out: dict[str, str] = {}
+    for key, value in learnt.items():
+        if len(out) >= MAX_SETTINGS or key in exclude or not is_clean_identifier(key, MAX_SETTING_KEY):
+            continue
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            continue
+        cleaned = safe_text(value, MAX_SETTING_VALUE)
+        if cleaned:
+            out[key] = cleaned
+    return out
+
+
 def validate_credentials_input(kind: ChannelType, credentials: Mapping[str, str]) -> dict[str, str]:
     missing = [name for name in kind.required_credentials if not credentials.get(name, "").strip()]
     if missing:
@@ -296,7 +332,8 @@ def after_success(health: Health, now: datetime) -> Health:
 def after_failure(health: Health, now: datetime, error: str) -> Health:
     """One more consecutive failure: degraded at once, error after ERROR_THRESHOLD in a row."""
     count = health.error_count + 1
-    message = error[:MAX_LAST_ERROR]
+    # What a channel or connector said reaches every viewer of the connection: cleaned, bounded.
+    message = safe_text(error, MAX_LAST_ERROR)
     if health.status is ConnectionStatus.DISCONNECTED:
         status = ConnectionStatus.DISCONNECTED
         reason = health.status_reason
@@ -310,13 +347,14 @@ def after_failure(health: Health, now: datetime, error: str) -> Health:
 
 def disconnected(health: Health, now: datetime, reason: str) -> Health:
     """The credentials are dead (revoked, refresh refused): nothing works until re-authorized."""
+    cleaned = safe_text(reason, MAX_LAST_ERROR)
     return replace(
         health,
         status=ConnectionStatus.DISCONNECTED,
-        status_reason=reason[:MAX_LAST_ERROR],
+        status_reason=cleaned,
         last_sync_at=now,
         error_count=health.error_count + 1,
-        last_error=reason[:MAX_LAST_ERROR],
+        last_error=cleaned,
     )
 
 

@@ -3,6 +3,11 @@
 The POST is best effort and never holds up the caller: it runs on a small background pool with a
 short timeout, and a failing receiver only produces a warning. The payload names the connection
 and the error; it never carries credentials.
+
+The URL is the tenant's, so the POST goes through the egress guard
+(omnistock_connector_kit.egress): https:443 to public addresses only, pinned to the address that
+was checked, unless the host:port is on CHANNEL_ALLOWED_HOSTS. Redirects are not followed and
+the receiver's answer is never read beyond its status line, so nothing flows back.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import httpx
+
+from omnistock_connector_kit.channel_http import GuardedTransport
+from omnistock_connector_kit.egress import EgressPolicy, EgressRefused
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +55,18 @@ class Notifier:
         timeout: float = 2.0,
         transport: httpx.BaseTransport | None = None,
         max_workers: int = 2,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self._url_for_tenant = url_for_tenant
-        self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        # A caller's own transport (tests) replaces the network unless a policy is given too.
+        if transport is None:
+            transport = GuardedTransport(egress or EgressPolicy())
+        elif egress is not None:
+            inner = transport
+            transport = GuardedTransport(egress, inner_factory=lambda: inner)
+        self._client = httpx.Client(
+            timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
+        )
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="notify")
 
     def notify(self, alert: SyncAlert) -> Future[bool]:
@@ -73,12 +90,17 @@ class Notifier:
         if not url:
             return False
         try:
-            response = self._client.post(url, json=alert.payload())
-        except httpx.HTTPError as exc:
-            log.warning("notification webhook %s failed: %s", url, type(exc).__name__)
+            # Streamed and closed unread: only the status matters, the body is never buffered.
+            with self._client.stream("POST", url, json=alert.payload()) as response:
+                status = response.status_code
+        except EgressRefused:
+            log.warning("notification webhook of tenant %s refused: host not allowed", alert.tenant_id)
             return False
-        if response.status_code >= 300:
-            log.warning("notification webhook %s answered %s", url, response.status_code)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("notification webhook of tenant %s failed: %s", alert.tenant_id, type(exc).__name__)
+            return False
+        if status >= 300:
+            log.warning("notification webhook of tenant %s answered %s", alert.tenant_id, status)
             return False
         return True
 

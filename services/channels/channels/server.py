@@ -30,6 +30,7 @@ from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.egress import EgressPolicy
 
 
 @dataclass
@@ -92,7 +93,11 @@ def build(
         with uow.transaction() as repo:
             return repo.get_notification_url(tenant_id)
 
-    notifier = Notifier(notification_url, timeout=settings.notify_timeout_seconds)
+    notifier = Notifier(
+        notification_url,
+        timeout=settings.notify_timeout_seconds,
+        egress=EgressPolicy(allowed=settings.allowed_hosts),
+    )
     closers.append(notifier.close)
     caller = ConnectionCaller(
         uow,
@@ -114,6 +119,7 @@ def build(
             state_ttl=timedelta(seconds=settings.oauth_state_ttl_seconds),
         ),
         catalog=catalog,
+        egress=EgressPolicy(allowed=settings.allowed_hosts),
     )
     servicer = ChannelsServicer(service)
     running = build_server(

@@ -59,13 +59,19 @@ from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.clients import DeadlineStub
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
+from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused, safe_text
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 REMOTE_PAGE = 250
-MAX_REMOTE_PAGES = 10_000
+# Auto-map reads at most this many pages of the channel's catalogue (x REMOTE_PAGE = 50,000
+# listings, a few MB in memory); a channel that keeps answering "more" cannot hold the call, its
+# thread or its memory. The sync log says when the cap cut the read short.
+MAX_REMOTE_PAGES = 200
+# Remote SKUs unknown to OmniStock returned by one auto-map (the count is in the sync log).
+MAX_UNKNOWN_REMOTE_SKUS = 1000
 OAUTH_STATE_KEY_PREFIX = "omnistock:oauth-state:"
 SYNC_REQUESTED_EVENT = "channels.sync_requested"
 WEBHOOK_RECEIVED_EVENT = "channels.webhook_received"
@@ -181,6 +187,7 @@ class ChannelsService:
         oauth: OAuthConfig,
         catalog: CatalogPort | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.uow = uow
         self.keyring = keyring
@@ -190,6 +197,9 @@ class ChannelsService:
         self.oauth = oauth
         self.catalog = catalog
         self.clock = clock
+        # Where tenant-typed URLs (the notification webhook) may point: CHANNEL_ALLOWED_HOSTS,
+        # else https:443 on public addresses (omnistock_connector_kit.egress).
+        self.egress = egress or EgressPolicy()
 
     # ------------------------------------------------------------------ types
     @staticmethod
@@ -225,20 +235,23 @@ class ChannelsService:
             failure = failure_of(err)
             if failure.code is grpc.StatusCode.UNAUTHENTICATED:
                 raise InvalidArgument(
-                    f"{_label(kind)} rejected these credentials ({failure.message}); nothing was saved",
+                    f"{_label(kind)} rejected these credentials ({safe_text(failure.message)}); "
+                    "nothing was saved",
                     reason="CREDENTIALS_REJECTED",
                     violations=[FieldViolation("credentials", "the channel refused them")],
                 ) from None
             if failure.code is grpc.StatusCode.NOT_FOUND:
                 # A 404 here is the store's URL, not a missing OmniStock resource.
                 raise InvalidArgument(
-                    f"{_label(kind)}: {failure.message}; check the store URL; nothing was saved",
+                    f"{_label(kind)}: {safe_text(failure.message)}; check the store URL; nothing was saved",
                     reason="CHANNEL_URL_NOT_FOUND",
                     violations=[FieldViolation("settings.api_base_url", "no store API answers there")],
                 ) from None
             raise to_domain_error(failure, _label(kind)) from None
-        learnt = {k: v for k, v in reply.settings.items() if k not in clean_settings}
-        final_name = domain.validate_name(name or reply.account_name or kind.display_name)
+        learnt = domain.remote_settings(reply.settings, exclude=clean_settings)
+        final_name = domain.validate_name(
+            name or safe_text(reply.account_name, domain.MAX_NAME) or kind.display_name
+        )
         return self._store_new(
             ctx.tenant_id,
             connection_id,
@@ -336,7 +349,7 @@ class ChannelsService:
                 raise signature_rejected(failure, _label(kind)) from None
             raise to_domain_error(failure, _label(kind)) from None
         creds = credentials_from_pb(reply.credentials)
-        settings = {**state.settings, **{k: v for k, v in reply.settings.items() if k not in state.settings}}
+        settings = {**state.settings, **domain.remote_settings(reply.settings, exclude=state.settings)}
         return self._store_new(
             state.tenant_id, connection_id, kind, state.name, settings, creds, "exchange_code"
         )
@@ -502,7 +515,11 @@ class ChannelsService:
         remote: dict[str, dict[str, str]] = {}
         cursor = ""
         seen: set[str] = set()
-        for _ in range(MAX_REMOTE_PAGES):
+        capped = False
+        for page in range(MAX_REMOTE_PAGES + 1):
+            if page == MAX_REMOTE_PAGES:
+                capped = True
+                break
             reply = self.caller.with_connection(
                 ctx.tenant_id,
                 connection_id,
@@ -512,8 +529,9 @@ class ChannelsService:
                 ),
             )
             for product in reply.products:
-                if product.sku and product.sku not in remote:
-                    remote[product.sku] = dict(product.remote.ids)
+                # Remote SKUs come back to the tenant: only well-formed ones are considered.
+                if domain.is_clean_identifier(product.sku) and product.sku not in remote:
+                    remote[product.sku] = domain.remote_ids(product.remote.ids)
             cursor = reply.next_cursor
             if not cursor or cursor in seen:
                 break
@@ -523,6 +541,7 @@ class ChannelsService:
         unmapped = [sku for sku in omni if not remote.get(sku)]
         unknown = sorted(sku for sku in remote if sku not in omni_set)
         now = self.clock()
+        cut = f"; stopped after {MAX_REMOTE_PAGES} pages of the channel's catalogue" if capped else ""
 
         def work(repo: Repository) -> None:
             repo.upsert_listings(ctx.tenant_id, connection_id, matched, now)
@@ -535,14 +554,14 @@ class ChannelsService:
                 outcome="ok" if not unmapped else "conflict",
                 message=(
                     f"mapped {len(matched)}; {len(unmapped)} OmniStock SKUs not on "
-                    f"{stored.connection.type}; {len(unknown)} remote SKUs unknown to OmniStock"
+                    f"{stored.connection.type}; {len(unknown)} remote SKUs unknown to OmniStock{cut}"
                 ),
                 latency_ms=0,
                 calls=0,
             )
 
         self.uow.run(work)
-        return AutoMapResult(len(matched), unmapped, unknown)
+        return AutoMapResult(len(matched), unmapped, unknown[:MAX_UNKNOWN_REMOTE_SKUS])
 
     # ------------------------------------------------------------------ webhooks
     def ingest_webhook(
@@ -707,6 +726,21 @@ class ChannelsService:
                     "invalid webhook URL",
                     violations=[FieldViolation("webhook_url", "must be an http(s) URL")],
                 )
+            try:
+                # No DNS here: each POST is checked (and pinned) again when it is made.
+                self.egress.check_static(cleaned)
+            except EgressRefused:
+                raise InvalidArgument(
+                    HOST_NOT_ALLOWED,
+                    reason="CHANNEL_HOST_NOT_ALLOWED",
+                    violations=[
+                        FieldViolation(
+                            "webhook_url",
+                            "must be an https URL of a public host (other hosts only if the operator "
+                            "allows them)",
+                        )
+                    ],
+                ) from None
         now = self.clock()
         self.uow.run(lambda repo: repo.put_notification_url(ctx.tenant_id, cleaned, now))
         return cleaned

@@ -56,6 +56,7 @@ from omnistock_common.config import EnvReader, service_addr
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
+from omnistock_connector_kit.egress import EgressPolicy
 
 log = logging.getLogger(__name__)
 
@@ -982,7 +983,11 @@ def build_runtime(
         with uow.transaction() as repo:
             return repo.get_notification_url(tenant_id)
 
-    notifier = Notifier(notification_url, timeout=settings.notify_timeout_seconds)
+    notifier = Notifier(
+        notification_url,
+        timeout=settings.notify_timeout_seconds,
+        egress=EgressPolicy(allowed=settings.allowed_hosts),
+    )
     closers.append(notifier.close)
     caller = ConnectionCaller(
         uow,

@@ -57,7 +57,8 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
     shop, woo = ShopifyConfig(), WooConfig()
     shop_http, _ = serve(shopify_sandbox(shop))
     woo_http, _ = serve(woo_sandbox(woo))
-    env = {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+    # The sandboxes listen on loopback: the operator's allow-list admits them (production: empty).
+    env = {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*"}
     shop_connector = shopify_server.build(
         shopify_server.with_port(shopify_config.load_settings(env), "127.0.0.1", 0)
     )

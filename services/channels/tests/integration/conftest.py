@@ -65,6 +65,8 @@ def env(migrated_url: str, redis_url: str, fakes: Fakes) -> dict[str, str]:
         "SHOPIFY_CONNECTOR_ADDR": f"127.0.0.1:{ports['shopify']}",
         "WOOCOMMERCE_CONNECTOR_ADDR": f"127.0.0.1:{ports['woocommerce']}",
         "CATALOG_ADDR": "127.0.0.1:1",
+        # Notification receivers in these tests listen on loopback: the operator's allow-list.
+        "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*",
     }
 
 

@@ -201,7 +201,8 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
     woo_http, _ = serve(woo_sandbox(woo))
     shop_url = f"http://127.0.0.1:{shop_http.server_port}"
     woo_url = f"http://127.0.0.1:{woo_http.server_port}"
-    base_env = {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+    # The sandboxes listen on loopback: the operator's allow-list admits them (production: empty).
+    base_env = {"REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*"}
     shop_connector = shopify_server.build(
         shopify_server.with_port(shopify_config.load_settings(base_env), "127.0.0.1", 0)
     )

@@ -133,7 +133,11 @@ class ConnectionIn(StrictModel):
     name: str = Field("", max_length=200)
     settings: dict[str, str] = Field(
         default_factory=dict,
-        description="non-secret settings; api_base_url points the connection at a sandbox/test server",
+        description=(
+            "non-secret settings; WooCommerce: store_url (https), whose REST root is "
+            "<store_url>/wp-json/wc/v3; api_base_url points the connection at a sandbox/test "
+            "server and is refused unless the operator lists its host:port in CHANNEL_ALLOWED_HOSTS"
+        ),
         examples=[{"store_url": "https://shop.example", "api_base_url": "http://127.0.0.1:8702"}],
     )
     credentials: dict[str, str] = Field(
@@ -142,12 +146,26 @@ class ConnectionIn(StrictModel):
     )
 
 
+# Shopify's anchored shop-domain pattern (see shopify_connector.protocol.SHOP_DOMAIN_RE): the
+# connector derives the API host from it, so a malformed value is refused here, before anything.
+_SHOP_DOMAIN = r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$"
+
+
 class OAuthStartQuery(StrictModel):
     name: str = Field("", max_length=200)
-    shop_domain: str | None = Field(None, max_length=255, description="Shopify: <shop>.myshopify.com")
-    shop: str | None = Field(None, max_length=255, description="alias of shop_domain (Shopify's own name)")
+    shop_domain: str | None = Field(
+        None, max_length=255, pattern=_SHOP_DOMAIN, description="Shopify: <shop>.myshopify.com"
+    )
+    shop: str | None = Field(
+        None, max_length=255, pattern=_SHOP_DOMAIN, description="alias of shop_domain (Shopify's own name)"
+    )
     api_base_url: str | None = Field(
-        None, max_length=2048, description="sandbox or test server instead of the vendor"
+        None,
+        max_length=2048,
+        description=(
+            "sandbox or test server instead of the vendor; refused unless the operator lists its "
+            "host:port in CHANNEL_ALLOWED_HOSTS (the shop's API host is https://<shop_domain>)"
+        ),
     )
     store_url: str | None = Field(None, max_length=2048)
     location_id: str | None = Field(None, max_length=255)

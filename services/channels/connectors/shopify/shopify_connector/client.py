@@ -29,12 +29,15 @@ from omnistock_connector_kit.connector_base import (
     check_response,
     map_channel_error,
 )
+from omnistock_connector_kit.egress import safe_code, safe_text
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)
 
 ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
+# Extra pages of line items read per order (x MORE_LINES_PAGE = 10,000 lines).
+MAX_MORE_LINES_PAGES = 40
 
 
 def throttle_delay(response: httpx.Response) -> float | None:
@@ -169,11 +172,12 @@ class ShopifyClient:
         data = self.graphql(p.SHOP_QUERY, cost=p.COST_SHOP, what="shop query")
         shop = data.get("shop") or {}
         locations = (data.get("locations") or {}).get("nodes") or []
+        # Remote text becomes a connection name and settings: cleaned and bounded (egress.py).
         return ShopInfo(
-            name=str(shop.get("name") or ""),
-            domain=str(shop.get("myshopifyDomain") or ""),
-            currency=str(shop.get("currencyCode") or ""),
-            location_id=str(locations[0].get("id") or "") if locations else "",
+            name=safe_text(shop.get("name") or "", 100),
+            domain=safe_code(shop.get("myshopifyDomain") or ""),
+            currency=safe_code(shop.get("currencyCode") or "")[:3],
+            location_id=safe_text(locations[0].get("id") or "", 255) if locations else "",
         )
 
     # -- inventory ---------------------------------------------------------------------------
@@ -351,7 +355,15 @@ class ShopifyClient:
         """Line items beyond the first page of a big order (never silently truncate an order)."""
         lines: list[dict[str, Any]] = []
         page = (node.get("lineItems") or {}).get("pageInfo") or {}
+        pages = 0
         while page.get("hasNextPage") and page.get("endCursor"):
+            pages += 1
+            if pages > MAX_MORE_LINES_PAGES:
+                # A bounded read: an endless "hasNextPage" must not hold a worker or its memory.
+                raise FailedPrecondition(
+                    f"order {p.numeric_id(node.get('id'))} has more line items than OmniStock reads",
+                    reason=CHANNEL_REJECTED,
+                )
             data = self.graphql(
                 p.ORDER_LINES_QUERY,
                 {"id": node["id"], "after": page["endCursor"]},

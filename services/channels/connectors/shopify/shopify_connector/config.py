@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 # The Shopify sandbox's app credentials (services/channels/sandboxes/README.md, GET /_sandbox/config),
 # so `make run` and the tests work without any configuration. Production sets real ones.
@@ -36,6 +37,9 @@ class Settings:
     max_attempts: int
     # Deliveries whose X-Shopify-Triggered-At (or an order's updated_at) is older are refused.
     webhook_max_age_seconds: float = 5 * 3600
+    # CHANNEL_ALLOWED_HOSTS: host:port patterns this connector may call besides the shop's own
+    # https://{shop}.myshopify.com (sandboxes, test servers). Empty in production.
+    allowed_hosts: AllowList = field(default_factory=AllowList)
 
     @property
     def redis_url(self) -> str:
@@ -70,6 +74,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_attempts=env.int("SHOPIFY_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
         # Shopify retries over 4 h; below that, genuine retries would be refused.
         webhook_max_age_seconds=env.float("SHOPIFY_WEBHOOK_MAX_AGE_SECONDS", 5 * 3600.0, minimum=4 * 3600.0),
+        allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),
     )
     env.raise_if_invalid()
     return settings

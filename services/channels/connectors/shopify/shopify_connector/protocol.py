@@ -31,6 +31,7 @@ from google.protobuf import timestamp_pb2
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.money import MoneyError, exponent, from_minor
+from omnistock_connector_kit.egress import safe_code
 
 API_VERSION = "2025-07"
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
@@ -54,7 +55,24 @@ MAX_VARIANTS_PAGE = 250
 # Callback timestamps older than this are rejected (the official library uses 24 h).
 CALLBACK_MAX_AGE_SECONDS = 24 * 3600
 
+# Anchored at both ends, as Shopify's own app security check requires ("Shop domain validation
+# regex is not anchored", https://shopify.dev/docs/apps/build/security/app-security-checks/weak-shop-validation):
+# an unanchored pattern lets "shop.myshopify.com.evil.test" through, and with it the app's secret.
 SHOP_DOMAIN_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
+
+
+def shop_base_url(shop_domain: str) -> str:
+    """Where a shop's Admin API and OAuth endpoints live: https://{shop}.myshopify.com.
+
+    The token endpoint is `POST https://{shop}.myshopify.com/admin/oauth/access_token` with
+    client_id, client_secret and code (authorization code grant,
+    https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant;
+    CHANNELS.md 1.2). Deriving the host from the validated shop domain, never from free text, is
+    what keeps the app's client secret on Shopify's hosts. "" when the domain is not valid.
+    """
+    shop = shop_domain.strip().lower()
+    return f"https://{shop}" if SHOP_DOMAIN_RE.match(shop) else ""
+
 
 # Requested-cost hints for the local token bucket (points, same unit as Shopify's bucket).
 COST_MUTATION = 10.0
@@ -729,9 +747,11 @@ def user_error_index(field: Any, container: str) -> int | None:
 
 
 def error_message(error: Mapping[str, Any]) -> str:
-    code = error.get("code")
-    message = str(error.get("message") or "rejected by Shopify")
-    return f"{code}: {message}" if code else message
+    """A userError in fixed words: Shopify's error code (an enum such as INVALID_QUANTITY) when it
+    has one. The free-text message is not passed on: whatever a remote server writes there must
+    not reach a tenant (egress.py)."""
+    code = safe_code(error.get("code"))
+    return f"rejected by Shopify ({code})" if code else "rejected by Shopify"
 
 
 def item_outcomes(
@@ -819,14 +839,20 @@ def currently_available(body: Any) -> float | None:
 
 
 def graphql_errors(body: Mapping[str, Any]) -> str | None:
-    """Top-level GraphQL errors (syntax, access denied, ...), as one message; None when clean."""
+    """Top-level GraphQL errors (syntax, access denied, ...), as one message; None when clean.
+
+    Only the errors' `extensions.code` values (a fixed vocabulary) are kept, never their text.
+    """
     errors = body.get("errors")
     if not errors:
         return None
-    if isinstance(errors, str):
-        return errors
-    messages = [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]
-    return "; ".join(messages) or "GraphQL error"
+    codes: list[str] = []
+    for error in errors if isinstance(errors, list) else [errors]:
+        extensions = error.get("extensions") if isinstance(error, Mapping) else None
+        code = safe_code(extensions.get("code")) if isinstance(extensions, Mapping) else ""
+        if code and code not in codes:
+            codes.append(code)
+    return f"GraphQL error ({', '.join(codes)})" if codes else "GraphQL error"
 
 
 def is_access_denied(body: Mapping[str, Any]) -> bool:

@@ -15,20 +15,24 @@ from omnistock_common.grpc_server import RunningServer, build_server, serve_fore
 from omnistock_common.logging import setup_logging
 from omnistock_connector_kit.channel_http import RateLimiter
 from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_connector_kit.egress import Resolver, system_resolver
 from shopify_connector.config import Settings, load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer
 
 SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
 
 
-def build(settings: Settings, *, limiter: RateLimiter | None = None) -> RunningServer:
-    """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket (tests)."""
+def build(
+    settings: Settings, *, limiter: RateLimiter | None = None, resolver: Resolver = system_resolver
+) -> RunningServer:
+    """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket and
+    `resolver` the DNS (tests of the egress guard: no packet leaves the machine)."""
     limiter = limiter or redis_limiter(
         settings.redis_url,
         capacity=settings.bucket_capacity,
         refill_per_second=settings.bucket_refill_per_second,
     )
-    servicer = ShopifyConnectorServicer(settings, limiter)
+    servicer = ShopifyConnectorServicer(settings, limiter, resolver=resolver)
     return build_server(
         [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],

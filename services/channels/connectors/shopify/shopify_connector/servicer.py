@@ -21,17 +21,18 @@ import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
+from omnistock_common.errors import DomainError, FieldViolation, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import ChannelHttpError, RateLimiter, RetryPolicy
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_REVOKED,
-    api_base_url,
     build_http_client,
+    channel_base_url,
     credentials_from_dict,
     expires_after,
     require_secret,
     translate_channel_errors,
 )
+from omnistock_connector_kit.egress import EgressPolicy, Resolver, system_resolver
 from shopify_connector import protocol as p
 from shopify_connector.client import (
     ACCESS_TOKEN_HEADER,
@@ -57,11 +58,29 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
         *,
         transport_factory: Callable[[], httpx.BaseTransport] | None = None,
         sleep: Callable[[float], None] | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self._settings = settings
         self._limiter = limiter
         self._transport_factory = transport_factory
         self._sleep = sleep
+        # Egress rules (omnistock_connector_kit.egress): the operator's CHANNEL_ALLOWED_HOSTS,
+        # otherwise https:443 to public addresses only, connection pinned to the checked address.
+        self._egress = EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver)
+
+    def _base_url(self, connection: pb.ConnectionContext) -> str:
+        """https://{shop}.myshopify.com from the validated shop domain, or an allowed sandbox.
+        Every secret this connector sends (client secret, tokens) goes to this host only."""
+        shop = connection.settings.get("shop_domain", "")
+        derived = p.shop_base_url(shop)
+        if shop and not derived:
+            raise InvalidArgument(
+                "shop_domain must be <shop>.myshopify.com",
+                violations=[
+                    FieldViolation("connection.settings.shop_domain", "must match <shop>.myshopify.com")
+                ],
+            )
+        return channel_base_url(connection, derived, self._egress, identity="shop_domain")
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -74,6 +93,9 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
         access_token = require_secret(connection, "access_token") if token is None else token
         http = build_http_client(
             connection,
+            base_url=self._base_url(connection),
+            # A test's own transport replaces the network, and with it the guard.
+            egress=None if self._transport_factory else self._egress,
             limiter=self._limiter,
             retry=RetryPolicy(max_attempts=self._settings.max_attempts),
             timeout=self._settings.http_timeout_seconds,
@@ -123,7 +145,7 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
     ) -> pb.BuildAuthorizationUrlResponse:
         if not request.state or not request.redirect_uri:
             raise InvalidArgument("state and redirect_uri are required")
-        base = api_base_url(request.connection)
+        base = self._base_url(request.connection)
         scopes = request.connection.settings.get("scopes") or self._settings.scopes
         return pb.BuildAuthorizationUrlResponse(
             authorization_url=p.authorization_url(
@@ -146,6 +168,9 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
         )
         if problem:
             raise Unauthenticated(f"OAuth callback refused: {problem}", reason=OAUTH_CALLBACK_INVALID)
+        if not request.connection.settings.get("shop_domain"):
+            # The HMAC verified that Shopify sent this shop: it is the identity the host comes from.
+            request.connection.settings["shop_domain"] = params["shop"].lower()
         with self._shopify(request.connection, token="") as shopify:
             grant = shopify.exchange_code(
                 self._settings.client_id, self._settings.client_secret, params["code"]
@@ -156,7 +181,7 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
             with self._shopify(request.connection, token=grant.access_token) as shopify:
                 settings.update(shopify.shop_info().settings())
         except (DomainError, ChannelHttpError) as exc:
-            log.warning("shop details after code exchange unavailable: %s", exc)
+            log.warning("shop details after code exchange unavailable: %s", type(exc).__name__)
         return pb.ExchangeCodeResponse(credentials=_credentials(grant), settings=settings)
 
     def RefreshCredentials(

@@ -34,13 +34,20 @@ from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
     build_http_client,
+    channel_base_url,
     check_response,
+    host_not_allowed,
     map_channel_error,
     require_secret,
 )
+from omnistock_connector_kit.egress import EgressPolicy, safe_text
 from woocommerce_connector import protocol as p
 
 log = logging.getLogger(__name__)
+
+# Variation pages read per variable product (x 100 = 10,000 variations; Woo's own UI caps far
+# lower): a store that keeps answering "more" must not hold a worker or its memory forever.
+MAX_VARIATION_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,10 @@ def _json(response: httpx.Response) -> Any:
 class WooCommerceClient:
     """The WooCommerce operations of the connector, for one connection and one RPC."""
 
-    def __init__(self, connection: Any, http: ChannelHttpClient) -> None:
+    def __init__(self, connection: Any, http: ChannelHttpClient, base_url: str = "") -> None:
         self._connection = connection
         self._http = http
+        self._base_url = base_url or str(http.base_url)
         self.store = store_label(connection)
 
     @property
@@ -126,7 +134,10 @@ class WooCommerceClient:
         status = response.status_code
         if status < 400:
             return
-        detail = p.error_message(_json(response), f"HTTP {status}")
+        detail = f"HTTP {status}"
+        code = p.error_message(_json(response), "")
+        if code:
+            detail = f"HTTP {status}, {code}"
         if status in (401, 403):
             # Woo answers 401 for unknown keys and for read-only keys on a write; either way the
             # merchant has to issue new keys, so the connection needs re-authorization.
@@ -154,19 +165,17 @@ class WooCommerceClient:
         store can hide its index and the keys are what is being validated.
         """
         self._send("GET", "products", "credential check", params={"per_page": 1, "_fields": "id"})
-        index_url = wp_index_url(self._connection.settings.get("api_base_url", ""))
+        index_url = wp_index_url(self._base_url)
         if index_url:
             try:
                 response = self._http.request("GET", index_url, params={"_fields": "name"})
             except ChannelHttpError:
                 return self.store
             payload = _json(response) if response.status_code == 200 else None
-            if (
-                isinstance(payload, Mapping)
-                and isinstance(payload.get("name"), str)
-                and payload["name"].strip()
-            ):
-                return payload["name"].strip()
+            # The store's own title becomes the connection name: cleaned and bounded.
+            name = safe_text(payload.get("name"), 100) if isinstance(payload, Mapping) else ""
+            if isinstance(payload, Mapping) and isinstance(payload.get("name"), str) and name:
+                return name
         return self.store
 
     # ---- batches (inventory, prices) ---------------------------------------------------------
@@ -335,7 +344,7 @@ class WooCommerceClient:
 
     def _variations(self, product: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         page = 1
-        while True:
+        while page <= MAX_VARIATION_PAGES:
             params = {"per_page": p.MAX_PER_PAGE, "page": page, "orderby": "id", "order": "asc"}
             response = self._send(
                 "GET", f"products/{product['id']}/variations", "listing variations", params=params
@@ -345,6 +354,11 @@ class WooCommerceClient:
             if page >= p.total_pages(response.headers):
                 return
             page += 1
+        log.warning(
+            "product %s: more than %d variation pages; the rest is not read",
+            product["id"],
+            MAX_VARIATION_PAGES,
+        )
 
 
 def _order_id(raw: str) -> int:
@@ -364,7 +378,8 @@ def _order_id(raw: str) -> int:
 class ClientFactory:
     """Builds a WooCommerceClient per RPC from the connection's settings and credentials.
 
-    `sleep` and `transport` exist for tests (no real backoff waits, in-process transports).
+    `sleep` and `transport` exist for tests (no real backoff waits, in-process transports); a
+    test transport replaces the network and with it the egress guard.
     """
 
     limiter: RateLimiter
@@ -372,13 +387,35 @@ class ClientFactory:
     timeout: float = 10.0
     sleep: Callable[[float], None] | None = None
     transport: httpx.BaseTransport | None = None
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+
+    def base_url(self, connection: Any) -> str:
+        """The REST root derived from `store_url`, or an `api_base_url` the operator allows.
+
+        The consumer key/secret only ever go to this host. A real store must be https (Woo's
+        Basic auth with the keys is meant for HTTPS only; over plain HTTP it requires OAuth 1.0a
+        signatures instead: https://developer.woocommerce.com/docs/apis/rest-api/authentication/).
+        """
+        settings = connection.settings
+        # A connection that names only its REST root (https://store/wp-json/wc/v3) names its store
+        # too: the root's origin is the store's; it gets no more than a store URL would.
+        store = str(settings.get("store_url", "")) or p.store_of_rest_root(
+            str(settings.get("api_base_url", ""))
+        )
+        derived = p.rest_root(store)
+        if store and not derived:
+            raise host_not_allowed("store_url")  # not an http(s) URL we would send keys to
+        return channel_base_url(connection, derived, self.egress, identity="store_url")
 
     @contextmanager
     def open(self, connection: Any) -> Iterator[WooCommerceClient]:
+        base_url = self.base_url(connection)
         key = require_secret(connection, "consumer_key")
         secret = require_secret(connection, "consumer_secret")
         http = build_http_client(
             connection,
+            base_url=base_url,
+            egress=None if self.transport is not None else self.egress,
             limiter=self.limiter,
             retry=self.retry,
             timeout=self.timeout,
@@ -388,6 +425,6 @@ class ClientFactory:
             sleep=self.sleep,
         )
         try:
-            yield WooCommerceClient(connection, http)
+            yield WooCommerceClient(connection, http, base_url)
         finally:
             http.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 SERVICE = "woocommerce_connector"
 
@@ -32,6 +33,9 @@ class Settings:
     # Longest Retry-After/backoff the connector sleeps through before handing the RPC back as
     # RESOURCE_EXHAUSTED/UNAVAILABLE (a worker thread should not idle for minutes).
     http_max_delay_seconds: float
+    # CHANNEL_ALLOWED_HOSTS: host:port patterns this connector may call besides stores on
+    # https:443 at public addresses (sandboxes, test servers). Empty in production.
+    allowed_hosts: AllowList = field(default_factory=AllowList)
 
     @property
     def redis_url(self) -> str:
@@ -54,6 +58,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_timeout_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         http_max_attempts=env.int("WOOCOMMERCE_CONNECTOR_HTTP_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
         http_max_delay_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_MAX_DELAY_SECONDS", 10.0, minimum=0.0),
+        allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),
     )
     env.raise_if_invalid()
     return settings

@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from omnistock_common.money import MoneyError, exponent, from_minor, to_minor
+from omnistock_connector_kit.egress import safe_code
 
 log = logging.getLogger(__name__)
 
@@ -280,9 +281,40 @@ def _item_error_outcome(error: Mapping[str, Any]) -> Outcome:
 
 
 def _error_message(error: Mapping[str, Any]) -> str:
-    code = str(error.get("code") or "error")
-    message = str(error.get("message") or "")
-    return f"{code}: {message}" if message else code
+    """Woo's error in fixed words: its `code` (woocommerce_rest_...) when it looks like one.
+    The free-text `message` is not passed on: remote text never reaches a tenant (egress.py)."""
+    code = safe_code(error.get("code"))
+    return f"rejected by WooCommerce ({code})" if code else "rejected by WooCommerce"
+
+
+def rest_root(store_url: str) -> str:
+    """The REST root of a store: `{store_url}/wp-json/wc/v3` (WooCommerce REST API v3 lives under
+    the site's WP REST prefix, https://developer.woocommerce.com/docs/apis/rest-api/ and
+    CHANNELS.md 2; a store installed in a sub-directory keeps its path). "" for anything that is
+    not an absolute http(s) URL without credentials, query or fragment.
+    """
+    url = store_url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+    ):
+        return ""
+    return f"{url.rstrip('/')}/wp-json/{API_VERSION}"
+
+
+def store_of_rest_root(api_base_url: str) -> str:
+    """The store URL of a `.../wp-json/wc/v3` REST root, else ""."""
+    base = api_base_url.strip().rstrip("/")
+    suffix = f"/wp-json/{API_VERSION}"
+    return base[: -len(suffix)] if base.endswith(suffix) else ""
 
 
 def parse_batch_response(call: BatchCall, payload: Any) -> list[ItemOutcome]:
@@ -316,7 +348,8 @@ def parse_batch_response(call: BatchCall, payload: Any) -> list[ItemOutcome]:
 
 
 def error_message(payload: Any, default: str) -> str:
-    """Woo's `{code, message, data}` error body as one line, for results and exceptions."""
+    """Woo's `{code, message, data}` error body as one line (its code only), for results and
+    exceptions."""
     if isinstance(payload, Mapping) and (payload.get("code") or payload.get("message")):
         return _error_message(payload)
     return default

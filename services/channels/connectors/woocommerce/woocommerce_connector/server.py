@@ -18,6 +18,7 @@ from omnistock_common.grpc_server import RunningServer, build_server, serve_fore
 from omnistock_common.logging import setup_logging
 from omnistock_connector_kit.channel_http import RateLimiter, RetryPolicy
 from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_connector_kit.egress import EgressPolicy, Resolver, system_resolver
 from woocommerce_connector.client import ClientFactory
 from woocommerce_connector.config import SERVICE, Settings, load_settings
 from woocommerce_connector.servicer import WooCommerceConnectorServicer
@@ -31,10 +32,12 @@ def build(
     limiter: RateLimiter | None = None,
     sleep: Callable[[float], None] | None = None,
     transport: httpx.BaseTransport | None = None,
+    resolver: Resolver = system_resolver,
 ) -> RunningServer:
     """Start a connector server on settings.bind_address.
 
     Without `limiter` the buckets live in Redis (settings.redis_url), shared by every replica.
+    `resolver` replaces DNS in tests of the egress guard (a stub: no packet leaves the machine).
     """
     limiter = limiter or redis_limiter(
         settings.redis_url,
@@ -47,6 +50,7 @@ def build(
         timeout=settings.http_timeout_seconds,
         sleep=sleep,
         transport=transport,
+        egress=EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver),
     )
     servicer = WooCommerceConnectorServicer(clients)
     return build_server(

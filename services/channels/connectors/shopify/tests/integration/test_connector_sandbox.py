@@ -62,7 +62,9 @@ def env(redis_url: str) -> Iterator[Env]:
     base_url = f"http://127.0.0.1:{http_server.server_port}"
     sandbox = httpx.Client(base_url=base_url, timeout=30)
     config = sandbox.get("/_sandbox/config").json()
-    settings = with_port(load_settings({"REDIS_URL": redis_url}), "127.0.0.1", 0)
+    settings = with_port(
+        load_settings({"REDIS_URL": redis_url, "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*"}), "127.0.0.1", 0
+    )
     assert settings.client_id == config["client_id"], "connector defaults must match the sandbox's app"
     redis_client = redis.Redis.from_url(redis_url)
     running = build(

@@ -169,7 +169,8 @@ def test_user_errors_map_to_items() -> None:
         pb.ITEM_OUTCOME_REJECTED,
         pb.ITEM_OUTCOME_RETRY,
     ]
-    assert outcomes[1][1] == "INVALID_INVENTORY_ITEM: x"
+    # The code (a fixed vocabulary) is kept; Shopify's free text ("x") is not passed on.
+    assert outcomes[1][1] == "rejected by Shopify (INVALID_INVENTORY_ITEM)"
     assert [o for o, _ in p.item_outcomes(2, [], container="quantities", applied=True)] == [
         pb.ITEM_OUTCOME_APPLIED
     ] * 2

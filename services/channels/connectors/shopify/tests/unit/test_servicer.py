@@ -68,7 +68,13 @@ def shop() -> FakeShop:
 @pytest.fixture
 def servicer(shop: FakeShop) -> ShopifyConnectorServicer:
     settings = load_settings(
-        {"SHOPIFY_CLIENT_ID": "cid", "SHOPIFY_CLIENT_SECRET": SECRET, "SHOPIFY_MAX_ATTEMPTS": "3"}
+        {
+            "SHOPIFY_CLIENT_ID": "cid",
+            "SHOPIFY_CLIENT_SECRET": SECRET,
+            "SHOPIFY_MAX_ATTEMPTS": "3",
+            # The scripted shop is a test server: the operator's allow-list admits it.
+            "CHANNEL_ALLOWED_HOSTS": "shop.test:*",
+        }
     )
     return ShopifyConnectorServicer(
         settings,
@@ -506,3 +512,52 @@ def test_orders_with_more_lines_than_one_page_are_completed(
         "after": "c30",
     }
     assert shop.bodies("OmniStockOrders")[0]["variables"]["first"] == p.MAX_ORDERS_PAGE
+
+
+# ---- where the app's secret may go (issue 12: egress) ---------------------------------------
+def _authorize(servicer: ShopifyConnectorServicer, **settings: str) -> str:
+    return servicer.BuildAuthorizationUrl(
+        pb.BuildAuthorizationUrlRequest(
+            connection=pb.ConnectionContext(channel_type="shopify", settings=settings),
+            state="st",
+            redirect_uri="http://gateway.test/cb",
+        ),
+        None,
+    ).authorization_url
+
+
+def test_the_shops_own_host_comes_from_its_domain(servicer: ShopifyConnectorServicer) -> None:
+    assert _authorize(servicer, shop_domain="Demo-Shop.myshopify.com").startswith(
+        "https://demo-shop.myshopify.com/admin/oauth/authorize?"
+    )
+    # shop.test is on this fixture's allow-list: a sandbox may stand in for the shop.
+    assert _authorize(servicer, shop_domain="demo.myshopify.com", api_base_url="http://shop.test").startswith(
+        "http://shop.test/admin/oauth/authorize?"
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"shop_domain": "demo.myshopify.com", "api_base_url": "https://attacker.example"},
+        {"shop_domain": "demo.myshopify.com", "api_base_url": "http://demo.myshopify.com"},
+        {"shop_domain": "demo.myshopify.com", "api_base_url": "https://shop.test.attacker.example"},
+    ],
+)
+def test_a_base_url_off_the_shop_and_the_allow_list_is_refused(
+    servicer: ShopifyConnectorServicer, settings: dict[str, str]
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _authorize(servicer, **settings)
+    assert caught.value.message == "host not allowed"
+
+
+@pytest.mark.parametrize(
+    "shop", ["evil.com", "demo.myshopify.com.evil.test", "a.myshopify.com/x", "-a.myshopify.com"]
+)
+def test_a_shop_domain_that_is_not_myshopify_is_invalid(
+    servicer: ShopifyConnectorServicer, shop: str
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _authorize(servicer, shop_domain=shop)
+    assert caught.value.violations[0].field == "connection.settings.shop_domain"

@@ -34,6 +34,8 @@ def connector(redis_url: str) -> Iterator[Connector]:
         "WOOCOMMERCE_CONNECTOR_BUCKET_CAPACITY": "1000",
         "WOOCOMMERCE_CONNECTOR_BUCKET_REFILL_PER_SECOND": "1000",
         "WOOCOMMERCE_CONNECTOR_HTTP_MAX_ATTEMPTS": "4",
+        # The sandbox is on loopback: the operator's allow-list admits it (production: empty).
+        "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*",
     }
     settings = with_port(load_settings(env), "127.0.0.1", 0)
     sleeps: list[float] = []

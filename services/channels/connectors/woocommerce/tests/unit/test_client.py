@@ -13,6 +13,7 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket, RetryPolicy
 from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, ResourceExhausted, Unavailable
+from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ClientFactory
 
@@ -36,6 +37,7 @@ def _factory(handler: Handler, sleeps: list[float] | None = None) -> ClientFacto
         retry=RetryPolicy(max_attempts=3, base_delay=0.01),
         sleep=waits.append,
         transport=httpx.MockTransport(handler),
+        egress=EgressPolicy(allowed=AllowList.parse("shop.test:*")),
     )
 
 
@@ -144,7 +146,8 @@ def test_batch_refused_as_a_whole_rejects_only_its_items() -> None:
         outcomes = {o.sku: o for o in client.run_batches(plan)}
     assert outcomes["A"].outcome is p.Outcome.APPLIED
     assert outcomes["V"].outcome is p.Outcome.REJECTED
-    assert "Invalid ID." in outcomes["V"].message
+    assert outcomes["V"].message == "rejected by WooCommerce (woocommerce_rest_product_invalid_id)"
+    assert "Invalid ID." not in outcomes["V"].message  # remote free text never reaches a tenant
 
 
 def _orders_handler(orders: list[dict[str, object]], seen: list[httpx.Request]) -> Handler:
@@ -334,3 +337,58 @@ def test_list_products_expands_variable_products() -> None:
         ("TEE-2", {"product_id": "2", "variation_id": "4"}),
     ]
     assert p.decode_products_cursor(page.next_cursor) == p.ProductsCursor(2, 100)
+
+
+# ---- where the keys may go (issue 12: egress) ------------------------------------------------
+def _settings_connection(**settings: str) -> pb.ConnectionContext:
+    return pb.ConnectionContext(
+        connection_id="conn-1",
+        tenant_id="t1",
+        channel_type="woocommerce",
+        settings=settings,
+        credentials=pb.Credentials(secrets={"consumer_key": "ck_1", "consumer_secret": "cs_1"}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"store_url": "https://shop.example"}, "https://shop.example/wp-json/wc/v3"),
+        ({"store_url": "https://example.com/shop/"}, "https://example.com/shop/wp-json/wc/v3"),
+        ({"api_base_url": "https://shop.example/wp-json/wc/v3"}, "https://shop.example/wp-json/wc/v3"),
+        (
+            {"store_url": "https://shop.example", "api_base_url": "https://shop.example/wp-json/wc/v3/"},
+            "https://shop.example/wp-json/wc/v3",
+        ),
+    ],
+)
+def test_the_rest_root_comes_from_the_store(settings: dict[str, str], expected: str) -> None:
+    assert (
+        ClientFactory(limiter=InMemoryTokenBucket(1, 1)).base_url(_settings_connection(**settings))
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"store_url": "http://shop.example"},  # a real store must be https
+        {"store_url": "https://shop.example:8443"},
+        {"store_url": "https://shop.example", "api_base_url": "https://other.example/wp-json/wc/v3"},
+        {"api_base_url": "http://shop.example/wp-json/wc/v3"},
+        {"api_base_url": "https://shop.example/custom-api"},  # not a REST root: no store to derive
+        {"store_url": "https://user:pw@shop.example"},
+    ],
+)
+def test_other_hosts_need_the_operators_allow_list(settings: dict[str, str]) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        ClientFactory(limiter=InMemoryTokenBucket(1, 1)).base_url(_settings_connection(**settings))
+    assert caught.value.message == HOST_NOT_ALLOWED
+
+
+def test_an_allowed_test_store_may_be_plain_http_on_any_port() -> None:
+    factory = ClientFactory(
+        limiter=InMemoryTokenBucket(1, 1), egress=EgressPolicy(allowed=AllowList.parse("shop.example:8080"))
+    )
+    connection = _settings_connection(store_url="http://shop.example:8080")
+    assert factory.base_url(connection) == "http://shop.example:8080/wp-json/wc/v3"

@@ -113,7 +113,7 @@ def test_parse_batch_response_maps_item_errors() -> None:
         ("C", p.Outcome.RETRY),
         ("D", p.Outcome.RETRY),
     ]
-    assert results[1].message == "woocommerce_rest_product_invalid_id: Invalid ID."
+    assert results[1].message == "rejected by WooCommerce (woocommerce_rest_product_invalid_id)"
 
 
 def test_parse_batch_response_matches_by_id_when_order_differs() -> None:
