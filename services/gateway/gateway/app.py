@@ -36,6 +36,17 @@ log = logging.getLogger("gateway.access")
 
 # A client-supplied request id is echoed only if it is short and harmless in logs and headers.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+# Access-log values come from the client: at most this many characters of a path are logged.
+_MAX_LOGGED_PATH = 2048
+
+
+def log_safe(text: str, limit: int = _MAX_LOGGED_PATH) -> str:
+    """`text` with every non-printable character escaped (\\n, \\x1b, \\u202e...), cut at `limit`.
+
+    A path such as `/x%0A127.0.0.1 GET /admin 200` must not write a second, forged log line,
+    nor colour a terminal or reorder text with bidi controls."""
+    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return out if len(out) <= limit else out[:limit] + "...(truncated)"
 
 
 def create_app(settings: Settings | None = None, *, deps: Deps | None = None) -> Flask:
@@ -70,8 +81,8 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
         claims = getattr(g, "claims", None)
         log.info(
             "%s %s %s",
-            request.method,
-            request.path,
+            log_safe(request.method, 32),
+            log_safe(request.path),
             response.status_code,
             extra={
                 "http_status": response.status_code,
