@@ -24,13 +24,17 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from omnistock_common.db import normalize_url
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack
+from omnistock_devtools.testing import TEST_AMQP_URL, TEST_REDIS_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
 
@@ -43,19 +47,40 @@ PROCESSES = ("catalog", "inventory", "channels", "shopify-connector", "woocommer
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def stack(
-    make_postgres_database: Callable[[], str], tmp_path: Path, redis_url: str, amqp_url: str
-) -> Iterator[FullStack]:
-    databases = {service: make_postgres_database() for service in MIGRATED_SERVICES}
+@pytest.fixture(scope="module")
+def stack(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullStack]:
+    """One stack for the module, on fresh PostgreSQL databases dropped at the end."""
+    admin = create_engine(normalize_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
+    names = [f"omnistock_fuzz_{uuid.uuid4().hex[:12]}" for _ in MIGRATED_SERVICES]
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = make_url(normalize_url(postgres_admin_url))
+    databases = {
+        service: base.set(database=name).render_as_string(hide_password=False)
+        for service, name in zip(MIGRATED_SERVICES, names, strict=True)
+    }
     env = {
         # Connections the fuzzer creates may point at loopback; nothing listens there for them.
         "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*",
         # Every generated login would otherwise hit the per-IP limit within the first second.
         "LOGIN_MAX_ATTEMPTS_PER_IP": "100000",
     }
-    with FullStack(tmp_path, databases, redis_url, amqp_url, env=env, only=PROCESSES) as running:
-        yield running
+    try:
+        with FullStack(
+            tmp_path_factory.mktemp("fuzz-stack"),
+            databases,
+            TEST_REDIS_URL,
+            TEST_AMQP_URL,
+            env=env,
+            only=PROCESSES,
+        ) as running:
+            yield running
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _register(base_url: str) -> str:
