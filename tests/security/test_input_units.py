@@ -193,3 +193,64 @@ def test_the_wsgi_servers_own_errors_are_problem_json() -> None:
     assert b"Content-Type: application/problem+json" in head
     assert f"Content-Length: {len(body)}".encode() in head
     assert body.startswith(b'{"type": "https://omnistock.dev/problems/uri-too-long"')
+
+
+def _tiny_app(max_json_bytes: int) -> Flask:
+    """A gateway-style app with two public JSON routes: the default limit and a route's own."""
+    from types import SimpleNamespace
+
+    from gateway.api import ApiModule, register_modules
+    from gateway.config import Settings
+    from gateway.errors import ErrorMapper, install_error_handlers
+    from gateway.schemas import StrictModel
+
+    class Echo(StrictModel):
+        text: str
+
+    api = ApiModule("tiny", tag="Tiny")
+
+    @api.route("POST", "/default", summary="Default limit", permission=None, body=Echo, response=Echo)
+    def default(body: Echo) -> Echo:
+        return body
+
+    @api.route(
+        "POST", "/small", summary="Own limit", permission=None, body=Echo, response=Echo, max_body_bytes=64
+    )
+    def small(body: Echo) -> Echo:
+        return body
+
+    app = Flask("tiny")
+    app.extensions["omnistock"] = SimpleNamespace(settings=Settings(max_json_bytes=max_json_bytes))
+    register_modules(app, [api])
+    install_error_handlers(app, ErrorMapper())
+    return app
+
+
+def test_the_json_body_limit_is_a_setting_and_a_route_may_declare_its_own() -> None:
+    client = _tiny_app(max_json_bytes=2048).test_client()
+    assert client.post("/api/v1/default", json={"text": "x" * 1000}).status_code == 200
+    too_big = client.post("/api/v1/default", json={"text": "x" * 3000})
+    assert too_big.status_code == 413 and too_big.mimetype == "application/problem+json"
+    assert too_big.json["max_bytes"] == 2048
+    assert client.post("/api/v1/small", json={"text": "x" * 10}).status_code == 200
+    assert client.post("/api/v1/small", json={"text": "x" * 100}).status_code == 413
+
+
+def test_a_body_without_content_length_is_cut_at_the_limit() -> None:
+    """Chunked uploads announce no length: reading stops at the limit with a 413 problem."""
+    import io
+
+    client = _tiny_app(max_json_bytes=2048).test_client()
+    body = b'{"text": "' + b"x" * 100_000 + b'"}'
+    response = client.post(
+        "/api/v1/default",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        # What a server hands over for `Transfer-Encoding: chunked`: no length, a terminated stream.
+        environ_overrides={
+            "wsgi.input_terminated": True,
+            "CONTENT_LENGTH": "",
+            "HTTP_TRANSFER_ENCODING": "chunked",
+        },
+    )
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"

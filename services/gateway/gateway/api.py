@@ -246,12 +246,14 @@ def enforce_body_limit(limit: int) -> None:
     g.body_limit = limit
     length = request.content_length
     if length is not None and length > limit:
-        raise ApiProblem(
-            413,
-            f"the request body is {length} bytes; this endpoint accepts at most {limit}",
-            max_bytes=limit,
-        )
-    request.max_content_length = limit
+        raise _too_large(limit)
+    # werkzeug stops a length-less (chunked) body at max_content_length without an error, so a
+    # body cut at exactly `limit` would look whole: read one byte more and refuse it if it came.
+    request.max_content_length = limit + 1
+
+
+def _too_large(limit: int) -> ApiProblem:
+    return ApiProblem(413, f"the request body is larger than {limit} bytes", max_bytes=limit)
 
 
 def clean_path_params(path_params: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,8 +278,11 @@ def load_json_body() -> Any:
     """The body as JSON: 400 when malformed, nested deeper than MAX_JSON_DEPTH or holding NUL."""
     limit = getattr(g, "body_limit", None)
     if limit is None:
-        enforce_body_limit(deps().settings.max_json_bytes)
+        limit = deps().settings.max_json_bytes
+        enforce_body_limit(limit)
     raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise _too_large(limit)
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
