@@ -242,7 +242,8 @@ def body_limit(op: Operation) -> int | None:
 
 
 def enforce_body_limit(limit: int) -> None:
-    """413 from Content-Length without reading; an unannounced (chunked) body is cut at `limit`."""
+    """413 from Content-Length without reading; an unannounced (chunked) body is read up to one
+    byte past `limit` (load_json_body then refuses it)."""
     g.body_limit = limit
     length = request.content_length
     if length is not None and length > limit:
@@ -307,25 +308,46 @@ def _nesting_problem() -> ApiProblem:
 def check_json_tree(data: Any) -> None:
     """Depth limit, and no NUL or lone surrogate in any key or string (storage cannot hold them).
 
-    Iterative, so a hostile document cannot exhaust the stack here either."""
-    stack: list[tuple[Any, str, int]] = [(data, "", 1)]
+    Iterative, so a hostile document cannot exhaust the stack here either; scalars are checked
+    in place and a field path is only spelled out for the error, so a 1 MiB array costs little."""
+    if isinstance(data, str):
+        _check_text(data, ())
+    if not isinstance(data, dict | list):
+        return
+    # (container, depth, location); a location is (parent location, key), () for the root.
+    stack: list[tuple[Any, int, Any]] = [(data, 1, ())]
     while stack:
-        value, path, depth = stack.pop()
+        value, depth, location = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise _nesting_problem()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                child = f"{path}.{key}" if path else str(key)
-                _check_text(key, child)
-                stack.append((item, child, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
-        elif isinstance(value, str):
-            _check_text(value, path or "body")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                _check_text(key, (location, key))
+            if isinstance(item, str):
+                _check_text(item, (location, key))
+            elif isinstance(item, dict | list):
+                stack.append((item, depth + 1, (location, key)))
 
 
-def _check_text(text: str, path: str) -> None:
-    if "\x00" in text:
+def _path(location: Any) -> str:
+    """(((), "items"), 0), "sku") -> "items[0].sku"."""
+    parts: list[str | int] = []
+    while location:
+        location, key = location
+        parts.append(key)
+    out = ""
+    for part in reversed(parts):
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + part
+    return out or "body"
+
+
+def _check_text(text: str, location: Any, *, field: str | None = None) -> None:
+    if text.isascii():
+        if "\x00" not in text:
+            return
+        message = "must not contain NUL characters"
+    elif "\x00" in text:
         message = "must not contain NUL characters"
     else:
         try:
@@ -333,8 +355,9 @@ def _check_text(text: str, path: str) -> None:
             return
         except UnicodeEncodeError:
             message = "must not contain unpaired surrogates (invalid Unicode)"
-    problem = "invalid query parameters" if path.startswith("query.") else "invalid request body"
-    raise ApiProblem(400, problem, errors=[{"field": _short(path), "message": message}])
+    name = field or _path(location)
+    problem = "invalid query parameters" if field else "invalid request body"
+    raise ApiProblem(400, problem, errors=[{"field": _short(name), "message": message}])
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -361,7 +384,7 @@ def parse_query(model: type[M]) -> M:
     for key in request.args:
         values = request.args.getlist(key)
         for value in values:
-            _check_text(value, f"query.{key}")
+            _check_text(value, (), field=f"query.{key}")
         args[key] = values if len(values) > 1 else values[0]
     try:
         return model.model_validate(args)
