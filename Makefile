@@ -106,7 +106,7 @@ FUZZ_TIMEOUT_SECONDS ?= 1800
 fuzz: venv
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_PHASES=$(FUZZ_PHASES) \
 		FUZZ_TIMEOUT_SECONDS=$(FUZZ_TIMEOUT_SECONDS) \
-		$(BIN)/python -m pytest tests/security/test_fuzz_api.py -k schemathesis $(PYTEST_ARGS)
+		$(BIN)/python -m pytest tests/security/test_fuzz_api.py -k schemathesis -s $(PYTEST_ARGS)
 
 up:
 	docker compose up --build -d
