@@ -181,7 +181,7 @@ def test_if_match_refuses_everything_else_with_a_problem(header: str, status: in
 
 
 def test_log_values_are_escaped_and_bounded() -> None:
-    assert log_safe("/a\nb\r\x1b[2J\u202e") == "/a\\nb\\r\\x1b[2J\\u202e"
+    assert log_safe("/a\nb\r\x1b[2J\u202e\u200b") == "/a\\x0ab\\x0d\\x1b[2J\\u202e\\u200b"
     assert "\n" not in log_safe("x\n" * 5000)
     assert log_safe("y" * 5000).endswith("...(truncated)")
 

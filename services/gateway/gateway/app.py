@@ -19,7 +19,7 @@ from gateway.deps import Deps, build_deps
 from gateway.errors import install_error_handlers
 from gateway.routes import auth, catalog, channels, docs, health, inventory, users
 from omnistock_common.context import new_request_id
-from omnistock_common.logging import request_id_var, tenant_id_var
+from omnistock_common.logging import escape_controls, request_id_var, tenant_id_var
 
 # Every mounted area of the REST API. Keep it a plain list: one line per route module.
 API_MODULES: list[ApiModule] = [
@@ -41,12 +41,19 @@ _MAX_LOGGED_PATH = 2048
 
 
 def log_safe(text: str, limit: int = _MAX_LOGGED_PATH) -> str:
-    """`text` with every non-printable character escaped (\\n, \\x1b, \\u202e...), cut at `limit`.
+    """`text` as one harmless log field: control characters escaped the way every log line is
+    (omnistock_common.logging.escape_controls: \\x0a, \\x1b...), and also the other invisible or
+    reordering characters (bidi overrides, zero-width...: \\u202e), cut at `limit`.
 
     A path such as `/x%0A127.0.0.1 GET /admin 200` must not write a second, forged log line,
     nor colour a terminal or reorder text with bidi controls."""
-    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    out = "".join(ch if ch.isprintable() else _escape_char(ch) for ch in escape_controls(text))
     return out if len(out) <= limit else out[:limit] + "...(truncated)"
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def create_app(settings: Settings | None = None, *, deps: Deps | None = None) -> Flask:
@@ -79,6 +86,8 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         claims = getattr(g, "claims", None)
+        # The path without its query string (OAuth codes, states and HMACs live there), with
+        # non-printable characters escaped (log_safe): a %0A in the URL cannot start a fake log line.
         log.info(
             "%s %s %s",
             log_safe(request.method, 32),

@@ -7,7 +7,7 @@ application/problem+json (issue 12, point 9). gunicorn writes those pages with
 `gunicorn.util.write_error`; this worker replaces that function in its own process with one that
 writes the same status as an RFC 9457 problem document.
 
-Run with `gunicorn --worker-class gateway.gunicorn_worker.ProblemJsonWorker --threads N ...`.
+Selected by gateway.gunicorn_conf (`gunicorn --config python:gateway.gunicorn_conf ...`).
 """
 
 from __future__ import annotations
