@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen up down clean
+.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
 
 help:
 	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
@@ -22,6 +22,7 @@ help:
 	@echo "make generate         - rewrite Procfile, docker-compose.yml and k8s/ from deploy/deployables.toml"
 	@echo "make migrate          - apply every service's migrations to its configured database"
 	@echo "make bench            - run the benchmarks under bench/"
+	@echo "make fuzz             - a long schemathesis run over the whole API of a full local stack"
 	@echo "make up / make down   - the whole stack in Docker (needs a Docker engine with docker compose)"
 	@echo "make clean            - remove .venv, tools, generated stubs and var/"
 
@@ -125,6 +126,17 @@ bench: venv
 	$(BIN)/python bench/catalog_import.py
 	$(BIN)/python bench/reservations.py
 	$(BIN)/python bench/sync_latency.py
+
+# The acceptance fuzz test of `make test` (tests/security/test_fuzz_api.py), longer: more examples
+# per operation and the stateful phase (chains create -> read -> change). Override FUZZ_* to tune.
+FUZZ_MAX_EXAMPLES ?= 200
+FUZZ_SEED ?= 20261206
+FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
+FUZZ_TIMEOUT_SECONDS ?= 1800
+fuzz: venv
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_PHASES=$(FUZZ_PHASES) \
+		FUZZ_TIMEOUT_SECONDS=$(FUZZ_TIMEOUT_SECONDS) \
+		$(BIN)/python -m pytest tests/security/test_fuzz_api.py -k schemathesis -s $(PYTEST_ARGS)
 
 up:
 	docker compose up --build -d

@@ -20,6 +20,11 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 
+# Minor units are stored as int64 (protobuf `amount_minor`, PostgreSQL bigint): a larger amount
+# must be refused where it is parsed, not overflow later where it is stored.
+MAX_MINOR = 2**63 - 1
+
+
 class MoneyError(ValueError):
     """A currency or amount that cannot be represented exactly."""
 
@@ -49,6 +54,8 @@ def to_minor(amount: str | int | Decimal, currency: str) -> int:
     scaled = value.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount!r} has more than {digits} decimal places for {currency}")
+    if abs(scaled) > MAX_MINOR:
+        raise MoneyError(f"{amount!r} is too large (at most {from_minor(MAX_MINOR, currency)} {currency})")
     return int(scaled)
 
 

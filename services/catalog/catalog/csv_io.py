@@ -2,7 +2,14 @@
 
 Import never holds the file: bytes are decoded incrementally, cut into physical lines and fed
 to the csv module (which joins the lines of a quoted multi-line field), one record at a time.
-Only the set of SKUs seen so far is kept, to report a SKU repeated later in the file.
+Only the set of SKUs seen so far is kept, to report a SKU repeated later in the file, and at most
+MAX_REPORTED_ERRORS row errors (the rest are counted): a file of 200,000 bad rows must not build a
+report of tens of megabytes.
+
+Export neutralises spreadsheet formulas: a cell starting with =, +, -, @, tab or CR is written
+with a leading single quote, which spreadsheets read as "this is text" (OWASP, CSV Injection:
+https://owasp.org/www-community/attacks/CSV_Injection; OWASP ASVS 5.0 requirement 1.2.10). Import
+removes exactly that quote again, so an exported file still re-imports as all `unchanged`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from catalog.domain import (
 )
 from catalog.fields import OPTION_COLUMNS, STATUS, TITLE, VARIANT_CSV_COLUMNS, csv_fields
 from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_common.identifiers import IdentifierError, clean_identifier
 from omnistock_common.money import MoneyError, from_minor, is_supported_currency, to_minor
 
 # Export header, from the field declaration (catalog/fields.py) plus the initial-stock columns;
@@ -51,6 +59,11 @@ _WEIGHT = re.compile(r"-?[0-9]{1,12}")
 _MAX_QUANTITY = 2**63 - 1
 # Undecodable bytes become lone surrogates (surrogateescape), which valid UTF-8 never yields.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+# Row errors kept for the report; beyond this they are only counted (CappedErrors.omitted).
+MAX_REPORTED_ERRORS = 1000
+# First characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV Injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Records a problem of the current row: fail(column, message).
 Fail = Callable[[str, str], None]
@@ -137,7 +150,7 @@ def parse_record(
         position = header.index.get(name)
         if position is None or position >= len(record):
             return ""
-        return record[position].strip()
+        return unneutralise_formula(record[position].strip())
 
     def fail(column: str, message: str) -> None:
         errors.append(RowError(row, column, message))
@@ -188,7 +201,7 @@ def parse_record(
             fail("weight_grams", f"weight_grams {raw_weight!r} is not a whole number of grams")
 
     spec = VariantSpec(
-        sku=cell("sku"),
+        sku=_nfc(cell("sku")),
         price=price,
         cost=cost,
         barcode=cell("barcode") or None,
@@ -223,6 +236,43 @@ def _money(raw: str, currency: str, column: str, fail: Fail, *, required: bool) 
         fail(column, f"{column} must not be negative")
         return None
     return Money(amount, currency)
+
+
+def _nfc(value: str) -> str:
+    """NFC form of an identifier; one with refused characters is left for validate_sku to report."""
+    try:
+        return clean_identifier(value)
+    except IdentifierError:
+        return value
+
+
+class CappedErrors(list[RowError]):
+    """A row-error list that keeps the first `cap` errors and counts the others in `omitted`."""
+
+    def __init__(self, cap: int = MAX_REPORTED_ERRORS) -> None:
+        super().__init__()
+        self.cap = cap
+        self.omitted = 0
+
+    def append(self, error: RowError) -> None:
+        if len(self) < self.cap:
+            super().append(error)
+        else:
+            self.omitted += 1
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+
+def neutralise_formula(value: str) -> str:
+    """`value` prefixed with a single quote if a spreadsheet would evaluate it as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def unneutralise_formula(value: str) -> str:
+    """The inverse of neutralise_formula for an imported cell (a quote before a formula prefix)."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
 
 
 class CsvImport:
@@ -291,7 +341,7 @@ def variant_row(product: Product, variant: Variant) -> list[str]:
     for option in variant.options:
         options += [option.name, option.value]
     options += [""] * (len(OPTION_COLUMNS) - len(options))
-    return [
+    row = [
         product.title,
         variant.sku,
         from_minor(variant.price.amount_minor, currency),
@@ -304,6 +354,7 @@ def variant_row(product: Product, variant: Variant) -> list[str]:
         "",
         "",
     ]
+    return [neutralise_formula(value) for value in row]
 
 
 def export_chunks(products: Iterable[Product], chunk_bytes: int = EXPORT_CHUNK_BYTES) -> Iterator[bytes]:

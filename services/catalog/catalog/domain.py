@@ -25,6 +25,7 @@ from catalog.fields import (
     VARIANT_NAMES,
 )
 from omnistock_common.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from omnistock_common.identifiers import identifier_problem
 from omnistock_common.money import is_supported_currency
 
 MAX_OPTION_TEXT_LENGTH = 255
@@ -180,6 +181,8 @@ def validate_sku(sku: str, field_path: str) -> list[FieldViolation]:
         return [FieldViolation(field_path, f"SKU is longer than {MAX_SKU_LENGTH} characters")]
     if any(ch.isspace() for ch in sku):
         return [FieldViolation(field_path, "SKU must not contain whitespace")]
+    if problem := identifier_problem(sku):
+        return [FieldViolation(field_path, f"SKU {problem}")]
     return []
 
 

@@ -231,4 +231,5 @@ def import_report_to_proto(counts: ImportCounts) -> pb.ImportProductsResponse:
         unchanged=counts.unchanged,
         rows=counts.rows,
         errors=[pb.ImportRowError(row=e.row, column=e.column, message=e.message) for e in counts.errors],
+        errors_not_listed=getattr(counts.errors, "omitted", 0),
     )

@@ -295,7 +295,7 @@ def import_products(
             violations=[FieldViolation("options.batch_size", f"must be between 1 and {MAX_IMPORT_BATCH}")],
         )
     parsed = csv_io.CsvImport(chunks, options.default_currency)
-    counts = ImportCounts()
+    counts = ImportCounts(errors=csv_io.CappedErrors())
     batch: list[csv_io.ImportRow] = []
     for result in parsed:
         if isinstance(result, list):

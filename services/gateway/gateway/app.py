@@ -36,6 +36,24 @@ log = logging.getLogger("gateway.access")
 
 # A client-supplied request id is echoed only if it is short and harmless in logs and headers.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+# Access-log values come from the client: at most this many characters of a path are logged.
+_MAX_LOGGED_PATH = 2048
+
+
+def log_safe(text: str, limit: int = _MAX_LOGGED_PATH) -> str:
+    """`text` as one harmless log field: control characters escaped the way every log line is
+    (omnistock_common.logging.escape_controls: \\x0a, \\x1b...), and also the other invisible or
+    reordering characters (bidi overrides, zero-width...: \\u202e), cut at `limit`.
+
+    A path such as `/x%0A127.0.0.1 GET /admin 200` must not write a second, forged log line,
+    nor colour a terminal or reorder text with bidi controls."""
+    out = "".join(ch if ch.isprintable() else _escape_char(ch) for ch in escape_controls(text))
+    return out if len(out) <= limit else out[:limit] + "...(truncated)"
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def create_app(settings: Settings | None = None, *, deps: Deps | None = None) -> Flask:
@@ -69,11 +87,11 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         claims = getattr(g, "claims", None)
         # The path without its query string (OAuth codes, states and HMACs live there), with
-        # control characters escaped: a %0A in the URL cannot start a fake log line.
+        # non-printable characters escaped (log_safe): a %0A in the URL cannot start a fake log line.
         log.info(
             "%s %s %s",
-            escape_controls(request.method),
-            escape_controls(request.path),
+            log_safe(request.method, 32),
+            log_safe(request.path),
             response.status_code,
             extra={
                 "http_status": response.status_code,

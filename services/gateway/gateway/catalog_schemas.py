@@ -13,7 +13,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import Field, field_validator, model_validator
 
-from gateway.schemas import MoneyIn, MoneyOut, OutModel, StrictModel
+from gateway.schemas import Identifier, MoneyIn, MoneyOut, OutModel, StrictModel
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock_common.money import from_minor
@@ -30,10 +30,10 @@ STATUS_FROM_PB: dict[int, str] = {value: key for key, value in STATUS_TO_PB.item
 
 # ------------------------------------------------------------------------------------- requests
 class VariantIn(StrictModel):
-    sku: str = Field(min_length=1, max_length=64, examples=["TSHIRT-RED-M"])
+    sku: Identifier = Field(min_length=1, max_length=64, examples=["TSHIRT-RED-M"])
     price: MoneyIn
     cost: MoneyIn | None = None
-    barcode: str | None = Field(None, max_length=64)
+    barcode: Identifier | None = Field(None, max_length=64)
     options: dict[str, str] | None = Field(None, examples=[{"size": "M", "color": "Red"}])
     weight_grams: int | None = Field(None, ge=0, le=10_000_000)
 
@@ -73,10 +73,10 @@ _CLEARABLE = {"cost", "barcode", "options", "weight_grams"}
 class VariantPatchIn(StrictModel):
     """Fields to change; `null` clears cost, barcode, options or weight_grams."""
 
-    sku: str | None = Field(None, min_length=1, max_length=64)
+    sku: Identifier | None = Field(None, min_length=1, max_length=64)
     price: MoneyIn | None = None
     cost: MoneyIn | None = None
-    barcode: str | None = Field(None, max_length=64)
+    barcode: Identifier | None = Field(None, max_length=64)
     options: dict[str, str] | None = None
     weight_grams: int | None = Field(None, ge=0, le=10_000_000)
 
@@ -93,7 +93,7 @@ class VariantPatchIn(StrictModel):
 class ProductListQuery(StrictModel):
     q: str | None = Field(None, max_length=200, description="text over titles and SKUs")
     status: StatusName | None = None
-    sku: str | None = Field(None, max_length=100, description="SKU prefix")
+    sku: Identifier | None = Field(None, max_length=100, description="SKU prefix")
     updated_since: datetime | None = Field(None, description="RFC 3339 with a UTC offset")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2048)
@@ -154,12 +154,19 @@ class ImportRowErrorOut(OutModel):
     message: str
 
 
+# The report lists at most this many row errors; the rest are only counted (errors_not_listed).
+MAX_REPORTED_IMPORT_ERRORS = 1000
+
+
 class ImportReportOut(OutModel):
     created: int
     updated: int
     unchanged: int
     rows: int
-    errors: list[ImportRowErrorOut]
+    errors: list[ImportRowErrorOut] = Field(
+        description=f"the first {MAX_REPORTED_IMPORT_ERRORS} row errors, in row order"
+    )
+    errors_not_listed: int = Field(0, description="row errors beyond the listed ones")
 
 
 # ----------------------------------------------------------------------------------- conversion
@@ -277,10 +284,13 @@ def product_out(product: pb.Product) -> ProductOut:
 
 
 def import_report_out(report: pb.ImportProductsResponse) -> ImportReportOut:
+    """The catalog caps its error list already; capped again here so the response stays bounded."""
+    listed = report.errors[:MAX_REPORTED_IMPORT_ERRORS]
     return ImportReportOut(
         created=report.created,
         updated=report.updated,
         unchanged=report.unchanged,
         rows=report.rows,
-        errors=[ImportRowErrorOut(row=e.row, column=e.column, message=e.message) for e in report.errors],
+        errors=[ImportRowErrorOut(row=e.row, column=e.column, message=e.message) for e in listed],
+        errors_not_listed=report.errors_not_listed + len(report.errors) - len(listed),
     )

@@ -76,6 +76,8 @@ class Settings:
     register_max_per_ip: int = 10
     register_ip_window_seconds: int = 60
     max_upload_bytes: int = 256 * 1024 * 1024
+    # JSON request bodies (every route with a JSON body; a route may declare its own limit).
+    max_json_bytes: int = 1024 * 1024
     # How many reverse proxies in front of the gateway set X-Forwarded-For (0: use the peer address).
     trusted_proxies: int = 0
     argon2_time_cost: int = 3
@@ -144,6 +146,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         register_max_per_ip=env.int("REGISTER_MAX_PER_IP", 10, minimum=1),
         register_ip_window_seconds=env.int("REGISTER_IP_WINDOW_SECONDS", 60, minimum=1),
         max_upload_bytes=env.int("GATEWAY_MAX_UPLOAD_BYTES", 256 * 1024 * 1024, minimum=1024),
+        max_json_bytes=env.int("GATEWAY_MAX_JSON_BYTES", 1024 * 1024, minimum=1024),
         trusted_proxies=env.int("GATEWAY_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
         argon2_time_cost=env.int("ARGON2_TIME_COST", 3, minimum=1, maximum=20),
         argon2_memory_kib=env.int("ARGON2_MEMORY_KIB", 64 * 1024, minimum=8, maximum=4 * 1024 * 1024),

@@ -12,6 +12,11 @@ from typing import Any
 from gateway.config import load_settings
 from omnistock_common.config import exit_on_config_error
 
+# gunicorn's own error answers (414 request line too long, 431 headers too large, 400 malformed
+# request) as problem+json like every other error of the API (gateway.gunicorn_worker). A
+# threaded worker, as `--threads` would select.
+worker_class = "gateway.gunicorn_worker.ProblemJsonWorker"
+
 
 def on_starting(server: Any) -> None:
     """gunicorn hook: runs once in the master, before the workers are spawned."""

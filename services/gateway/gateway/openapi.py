@@ -116,6 +116,8 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
     statuses = set(op.problems)
     if op.body is not None or op.query is not None:
         statuses.add(400)
+    if op.json_body:
+        statuses.update({413, 415})
     if op.permission is not None:
         statuses.update({401, 403})
     if op.path_params:

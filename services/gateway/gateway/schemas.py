@@ -1,18 +1,40 @@
 """Request/response models shared by every route module (pydantic v2).
 
 Requests use StrictModel: an unknown field is a 400, never silently dropped, because a typo such
-as `"stauts": "draft"` must not turn into a successful no-op.
+as `"stauts": "draft"` must not turn into a successful no-op. JSON bodies are validated in pydantic's
+strict mode (gateway.api.parse_body): `"delta": true` or `"delta": "3"` is a 400, never +1 or +3.
+
+Integers carry the range of the protobuf field they end up in (INT32/INT64 below), so an
+out-of-range number is a 400 naming the field instead of a ValueError deep in protobuf (a 500).
+Identifiers (SKUs, location codes, references) are `Identifier`: no control, bidi or zero-width
+characters, NFC-normalised (omnistock_common.identifiers, the same rule the services apply).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from omnistock_common.identifiers import clean_identifier
 from omnistock_common.money import MoneyError, is_supported_currency, to_minor
+
+# Ranges of protobuf's int32/int64 (and of PostgreSQL's integer/bigint behind them).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# A SKU, location code or other identifier: refused control/bidi/zero-width characters, NFC.
+Identifier = Annotated[str, AfterValidator(clean_identifier)]
 
 _DECIMAL = re.compile(r"^\d+(\.\d+)?$")
 
@@ -48,8 +70,8 @@ class Problem(OutModel):
 class MoneyIn(StrictModel):
     """A non-negative amount as a decimal string in an ISO 4217 currency; never a float."""
 
-    amount: str = Field(examples=["19.99"])
-    currency: str = Field(examples=["USD"])
+    amount: str = Field(max_length=40, examples=["19.99"])
+    currency: str = Field(max_length=3, examples=["USD"])
 
     @field_validator("amount")
     @classmethod

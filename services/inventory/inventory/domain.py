@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from omnistock_common.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from omnistock_common.identifiers import identifier_problem
 
 DEFAULT_LOCATION_CODE = "default"
 MAX_QUANTITY = 10**12  # far above any real stock; keeps int64 sums safe
@@ -346,6 +347,8 @@ def _sku_violation(field_name: str, sku: str) -> FieldViolation | None:
         return FieldViolation(field_name, f"sku is longer than {MAX_SKU_LENGTH} characters")
     if sku != sku.strip():
         return FieldViolation(field_name, "sku has leading or trailing whitespace")
+    if problem := identifier_problem(sku):
+        return FieldViolation(field_name, f"sku {problem}")
     return None
 
 
@@ -437,6 +440,8 @@ def validate_location(code: str, name: str) -> None:
     problems: list[FieldViolation] = []
     if not code or len(code) > 64 or code != code.strip():
         problems.append(FieldViolation("code", "code is required (1-64 characters, no outer spaces)"))
+    elif problem := identifier_problem(code):
+        problems.append(FieldViolation("code", f"code {problem}"))
     if len(name) > 200:
         problems.append(FieldViolation("name", "name is longer than 200 characters"))
     if problems:

@@ -18,13 +18,17 @@ from flask.blueprints import BlueprintSetupState
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import Field, model_validator
 
-from gateway.api import ApiModule, call_context, parse_body
+from gateway.api import ApiModule, call_context, deps, parse_body
 from gateway.domain import Permission
-from gateway.schemas import OutModel, StrictModel
+from gateway.errors import ApiProblem
+from gateway.schemas import INT64_MAX, INT64_MIN, Identifier, OutModel, StrictModel
+from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
+from omnistock.channels.v1 import channels_service_pb2 as channels_pb
 from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.identifiers import IdentifierError, clean_identifier
 
 api = ApiModule("inventory", tag="Inventory")
 
@@ -76,7 +80,21 @@ def _inventory() -> pb_grpc.InventoryServiceStub:
 
 
 def _idempotency_key() -> str:
-    return request.headers.get(_IDEMPOTENCY_HEADER, "").strip()
+    """The Idempotency-Key header: an identifier of at most 256 characters (400 otherwise)."""
+    key = request.headers.get(_IDEMPOTENCY_HEADER, "").strip()
+    try:
+        key = clean_identifier(key)
+    except IdentifierError as exc:
+        raise ApiProblem(
+            400, "invalid Idempotency-Key", errors=[{"field": _IDEMPOTENCY_HEADER, "message": str(exc)}]
+        ) from None
+    if len(key) > 256:
+        raise ApiProblem(
+            400,
+            "invalid Idempotency-Key",
+            errors=[{"field": _IDEMPOTENCY_HEADER, "message": "at most 256 characters"}],
+        )
+    return key
 
 
 def _time(ts: Timestamp) -> datetime | None:
@@ -89,7 +107,7 @@ def _page(limit: int, cursor: str | None) -> common_pb2.PageRequest:
 
 # ------------------------------------------------------------------------------ models
 class LocationIn(StrictModel):
-    code: str = Field(min_length=1, max_length=64, examples=["WH-EAST"])
+    code: Identifier = Field(min_length=1, max_length=64, examples=["WH-EAST"])
     name: str = Field(min_length=1, max_length=200)
     is_default: bool = False
 
@@ -123,8 +141,8 @@ class LevelPage(OutModel):
 
 
 class LevelQuery(StrictModel):
-    sku: str | None = Field(None, max_length=128)
-    location: str | None = Field(None, max_length=64, description="location code")
+    sku: Identifier | None = Field(None, max_length=128)
+    location: Identifier | None = Field(None, max_length=64, description="location code")
     low_stock: bool = Field(False, description="only SKUs below their low-stock threshold")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2048)
@@ -150,13 +168,15 @@ class SkuStockOut(OutModel):
 class AdjustmentIn(StrictModel):
     """Exactly one of `delta` (relative) or `set` (absolute on-hand count)."""
 
-    sku: str = _SKU
-    location: str | None = Field(None, max_length=64, description="location code; default location if absent")
-    delta: int | None = None
-    set: int | None = Field(None, ge=0)
+    sku: Identifier = _SKU
+    location: Identifier | None = Field(
+        None, max_length=64, description="location code; default location if absent"
+    )
+    delta: int | None = Field(None, ge=INT64_MIN, le=INT64_MAX)
+    set: int | None = Field(None, ge=0, le=INT64_MAX)
     reason: ReasonName
     note: str = Field("", max_length=2000)
-    reference: str = Field("", max_length=256)
+    reference: Identifier = Field("", max_length=256)
 
     @model_validator(mode="after")
     def _one_change(self) -> AdjustmentIn:
@@ -227,7 +247,7 @@ class PageQuery(StrictModel):
 
 
 class ThresholdIn(StrictModel):
-    low_stock_threshold: int = Field(ge=0)
+    low_stock_threshold: int = Field(ge=0, le=INT64_MAX)
 
 
 class ThresholdOut(OutModel):
@@ -255,16 +275,16 @@ class AlertPage(OutModel):
 
 
 class ReservationLineIn(StrictModel):
-    sku: str = _SKU
-    quantity: int = Field(ge=1)
-    location: str | None = Field(None, max_length=64)
+    sku: Identifier = _SKU
+    quantity: int = Field(ge=1, le=INT64_MAX)
+    location: Identifier | None = Field(None, max_length=64)
 
 
 class ReservationIn(StrictModel):
-    order_ref: str = Field(min_length=1, max_length=256)
+    order_ref: Identifier = Field(min_length=1, max_length=256)
     lines: list[ReservationLineIn] = Field(min_length=1, max_length=10_000)
-    ttl_seconds: int | None = Field(None, ge=1)
-    channel_connection_id: str | None = Field(None, max_length=64)
+    ttl_seconds: int | None = Field(None, ge=1, le=INT64_MAX)
+    channel_connection_id: Identifier | None = Field(None, max_length=64)
 
 
 class ReservationLineOut(OutModel):
@@ -287,8 +307,8 @@ class ReservationOut(OutModel):
 
 
 class CommitLineIn(StrictModel):
-    sku: str = _SKU
-    quantity: int = Field(ge=1)
+    sku: Identifier = _SKU
+    quantity: int = Field(ge=1, le=INT64_MAX)
 
 
 class CommitIn(StrictModel):
@@ -298,10 +318,10 @@ class CommitIn(StrictModel):
 
 
 class AllocationIn(StrictModel):
-    buffer: int = Field(0, ge=0, description="units held back from this channel")
-    max_quantity: int | None = Field(None, ge=0, description="most units ever listed")
+    buffer: int = Field(0, ge=0, le=INT64_MAX, description="units held back from this channel")
+    max_quantity: int | None = Field(None, ge=0, le=INT64_MAX, description="most units ever listed")
     percentage: int | None = Field(None, ge=0, le=100, description="share of the pool offered")
-    channel: str = Field("", max_length=64)
+    channel: Identifier = Field("", max_length=64)
     dynamic_buffer: bool = False
 
 
@@ -316,8 +336,8 @@ class AllocationOut(OutModel):
 
 
 class ComponentIn(StrictModel):
-    sku: str = _SKU
-    quantity: int = Field(ge=1)
+    sku: Identifier = _SKU
+    quantity: int = Field(ge=1, le=INT64_MAX)
 
 
 class BundleIn(StrictModel):
@@ -636,8 +656,8 @@ _COMMIT_BODY = {
                     "items": {
                         "type": "object",
                         "properties": {
-                            "sku": {"type": "string"},
-                            "quantity": {"type": "integer", "minimum": 1},
+                            "sku": {"type": "string", "minLength": 1, "maxLength": 128},
+                            "quantity": {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
                         },
                         "required": ["sku", "quantity"],
                     },
@@ -698,6 +718,37 @@ def get_reservation(reservation_id: str) -> ReservationOut:
 
 
 # ------------------------------------------------------------------------------ channels, bundles
+def _require_connection(connection_id: str) -> None:
+    """The connection exists and is the caller's tenant's (the channels service scopes by tenant):
+    its NOT_FOUND becomes this request's 404 before inventory stores anything."""
+    channels = deps().channels
+    if channels is None:
+        raise ApiProblem(503, "the channels service is not configured")
+    channels.rpc.call(call_context()).GetConnection(
+        channels_pb.GetConnectionRequest(connection_id=connection_id)
+    )
+
+
+def _require_catalog_skus(skus: list[str], field_format: str) -> None:
+    """400 naming every SKU the tenant's catalog does not have."""
+    reply = (
+        deps()
+        .catalog.rpc.call(call_context())
+        .GetVariantsBySku(catalog_pb.GetVariantsBySkuRequest(skus=skus))
+    )
+    missing = set(reply.missing_skus)
+    if missing:
+        raise ApiProblem(
+            400,
+            "unknown SKU(s): " + ", ".join(sorted(missing)),
+            errors=[
+                {"field": field_format.format(i), "message": f"SKU {sku!r} is not in the catalog"}
+                for i, sku in enumerate(skus)
+                if sku in missing
+            ],
+        )
+
+
 @api.route(
     "GET",
     "/channels/<connection_id>/allocation",
@@ -718,10 +769,12 @@ def get_allocation(connection_id: str) -> AllocationOut:
     permission=Permission.INVENTORY_WRITE,
     body=AllocationIn,
     response=AllocationOut,
-    problems=(400,),
+    problems=(400, 404),
 )
 def put_allocation(connection_id: str, body: AllocationIn) -> AllocationOut:
-    """Safety `buffer`, `max_quantity` cap, `percentage` of the pool, optional dynamic buffer."""
+    """Safety `buffer`, `max_quantity` cap, `percentage` of the pool, optional dynamic buffer.
+    Only for one of the tenant's own connections: an unknown id is a 404 and nothing is stored."""
+    _require_connection(connection_id)
     rule = pb.AllocationRule(
         connection_id=connection_id,
         channel=body.channel,
@@ -745,7 +798,9 @@ def put_allocation(connection_id: str, body: AllocationIn) -> AllocationOut:
     problems=(400, 409),
 )
 def put_bundle(sku: str, body: BundleIn) -> BundleOut:
-    """The bundle's availability is min(component available ÷ quantity); reserving it holds the components."""
+    """The bundle's availability is min(component available ÷ quantity); reserving it holds the components.
+    Every component must be a SKU of the catalog: unknown ones are a 400 naming each of them."""
+    _require_catalog_skus([c.sku for c in body.components], "components[{}].sku")
     response = _inventory().PutBundle(
         pb.PutBundleRequest(
             sku=sku, components=[pb.BundleComponent(sku=c.sku, quantity=c.quantity) for c in body.components]

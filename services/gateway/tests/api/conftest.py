@@ -22,12 +22,15 @@ from gateway.app import create_app
 from gateway.config import Settings
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc
+from omnistock.channels.v1 import channels_service_pb2 as channels_pb
+from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common.context import call_context, metadata_dict
 from omnistock_common.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from omnistock_common.grpc_server import RunningServer, build_server
 from omnistock_common.migrations import upgrade
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CatalogService"].full_name
+CHANNELS_SERVICE_NAME = channels_pb.DESCRIPTOR.services_by_name["ChannelsService"].full_name
 
 
 @dataclass
@@ -201,6 +204,14 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
             created=len(lines) - len(errors), updated=0, unchanged=0, errors=errors, rows=len(lines)
         )
 
+    def GetVariantsBySku(self, request: pb.GetVariantsBySkuRequest, context: grpc.ServicerContext) -> Any:
+        tenant = self._record("GetVariantsBySku", request, context)
+        known = {v.sku: v for p in self.products.get(tenant, {}).values() for v in p.variants}
+        return pb.GetVariantsBySkuResponse(
+            variants=[known[s] for s in request.skus if s in known],
+            missing_skus=[s for s in request.skus if s not in known],
+        )
+
     def ExportProducts(self, request: pb.ExportProductsRequest, context: grpc.ServicerContext) -> Any:
         self._record("ExportProducts", request, context)
         for chunk in self.export_chunks:
@@ -215,6 +226,34 @@ def fake_catalog() -> Iterator[tuple[FakeCatalog, RunningServer]]:
         [SERVICE_NAME],
         "127.0.0.1:0",
         max_workers=4,
+    )
+    yield servicer, running
+    running.server.stop(None).wait()
+
+
+@dataclass
+class FakeChannels(channels_service_pb2_grpc.ChannelsServiceServicer):
+    """Connection ids per tenant: what the inventory routes ask the channels service about."""
+
+    connections: dict[str, set[str]] = field(default_factory=dict)
+
+    def GetConnection(self, request: channels_pb.GetConnectionRequest, context: grpc.ServicerContext) -> Any:
+        tenant = call_context(context).tenant_id
+        if request.connection_id not in self.connections.get(tenant, set()):
+            raise NotFound("connection not found")
+        return channels_pb.GetConnectionResponse(
+            connection=channels_pb.Connection(id=request.connection_id, type="shopify")
+        )
+
+
+@pytest.fixture
+def fake_channels() -> Iterator[tuple[FakeChannels, RunningServer]]:
+    servicer = FakeChannels()
+    running = build_server(
+        [lambda server: channels_service_pb2_grpc.add_ChannelsServiceServicer_to_server(servicer, server)],
+        [CHANNELS_SERVICE_NAME],
+        "127.0.0.1:0",
+        max_workers=2,
     )
     yield servicer, running
     running.server.stop(None).wait()
@@ -242,12 +281,17 @@ AppFactory = Callable[..., Flask]
 
 
 @pytest.fixture
-def app_factory(redis_url: str, fake_catalog: tuple[FakeCatalog, RunningServer]) -> Iterator[AppFactory]:
+def app_factory(
+    redis_url: str,
+    fake_catalog: tuple[FakeCatalog, RunningServer],
+    fake_channels: tuple[FakeChannels, RunningServer],
+) -> Iterator[AppFactory]:
     """Builds gateway apps over a migrated database; every app's resources are closed after."""
     apps: list[Flask] = []
 
     def make(database_url: str, **overrides: Any) -> Flask:
         upgrade("gateway", database_url)
+        overrides.setdefault("channels_addr", f"127.0.0.1:{fake_channels[1].port}")
         app = create_app(make_settings(database_url, redis_url, fake_catalog[1].port, **overrides))
         app.config["TESTING"] = True
         apps.append(app)
@@ -261,6 +305,11 @@ def app_factory(redis_url: str, fake_catalog: tuple[FakeCatalog, RunningServer])
 @pytest.fixture
 def catalog(fake_catalog: tuple[FakeCatalog, RunningServer]) -> FakeCatalog:
     return fake_catalog[0]
+
+
+@pytest.fixture
+def channels(fake_channels: tuple[FakeChannels, RunningServer]) -> FakeChannels:
+    return fake_channels[0]
 
 
 @dataclass

@@ -197,8 +197,17 @@ def test_threshold_alerts_and_low_stock_filter(client: Any, owner: Any) -> None:
     assert [a["id"] for a in closed] == [alerts[0]["id"]]
 
 
-def test_channel_allocation_and_bundles(client: Any, owner: Any) -> None:
+def test_channel_allocation_and_bundles(client: Any, owner: Any, channels: Any) -> None:
     auth = owner.auth
+    # Allocation rules only for the tenant's own connections, bundles only of catalog SKUs.
+    channels.connections[owner.tenant_id] = {"shopify-1"}
+    for sku in ("TEE-M", "MUG"):
+        created = client.post(
+            "/api/v1/products",
+            json={"title": sku, "variants": [{"sku": sku, "price": {"amount": "1", "currency": "USD"}}]},
+            headers=auth,
+        )
+        assert created.status_code == 201, created.json
     adjust(client, auth, "TEE-M", set=10)
     adjust(client, auth, "MUG", set=3)
     rule = client.put(
