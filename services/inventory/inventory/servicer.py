@@ -27,8 +27,8 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
         commit_group: service.CommitGroup | None = None,
     ) -> None:
         """reserve_group / commit_group: group commit of concurrent Reserve / CommitReservation
-        calls (PostgreSQL; the composition root makes one of each per process), None = one
-        transaction per call."""
+        calls (the composition root makes one of each per process); None = each call is a group
+        of one (tests and tools)."""
         self.uow = uow
         self.policy = policy
         self.reserve_group = reserve_group
