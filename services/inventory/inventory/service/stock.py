@@ -75,7 +75,8 @@ def get_sku_stock(
         state = repo.sku_states(ctx.tenant_id, [sku]).get(sku)
         default = repo.default_threshold(ctx.tenant_id, policy.default_low_stock_threshold)
         threshold = state[1] if state and state[1] is not None else default
-        figures = repo.read_figures(ctx.tenant_id, [sku], sales_window_start(now_or_utc(now)))
+        states = {sku: state} if state else {}
+        figures = repo.read_figures(ctx.tenant_id, [sku], sales_window_start(now_or_utc(now)), states)
         snapshots, _available = domain.sku_snapshots(
             [sku],
             {sku: state[0] if state else 0},
