@@ -70,7 +70,6 @@ from inventory.domain.reservations import (
     status_after_commit,
 )
 from inventory.domain.validation import (
-    _sku_violation,  # noqa: F401
     adjustment_violations,
     apply_adjustment,
     validate_allocation_rule,
