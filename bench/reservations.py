@@ -280,8 +280,8 @@ def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float, war
         location_id = conn.execute(
             "SELECT location_id FROM stock_levels WHERE tenant_id = %s AND sku = %s", (tenant_id, sku)
         ).fetchone()[0]
-        # The hold one reservation boils down to (inventory.repository.Repository.try_reserve):
-        # same SET list, same WHERE, one statement per transaction.
+        # What one hold boils down to when every reservation is its own transaction: a
+        # conditional UPDATE of the stock row (the service's holds set the same columns).
         statement = (
             "UPDATE stock_levels SET reserved = reserved + 1, version = version + 1, updated_at = %s "
             "WHERE tenant_id = %s AND sku = %s AND location_id = %s AND on_hand - reserved >= 1"

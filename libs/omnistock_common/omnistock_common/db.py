@@ -94,7 +94,7 @@ def _ping_when_idle(engine: Engine, ping_after_idle: float) -> None:
     stale (database restart, failover, an idle timeout on the way), instead of on every checkout
     (pool_pre_ping): that ping was one extra round trip per transaction, ~10% of the hot-SKU
     Reserve throughput (bench/reservations.py). A connection that breaks while busy is reported
-    as a disconnect, and then SQLAlchemy (and UnitOfWork.pg_session) renew the whole pool.
+    as a disconnect, and then SQLAlchemy (and the inventory UnitOfWork's group transactions) renew the whole pool.
     """
 
     @event.listens_for(engine, "checkin")

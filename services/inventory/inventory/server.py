@@ -51,10 +51,11 @@ def build(settings: Settings) -> Inventory:
         max_overflow=0,
     )
     uow = UnitOfWork(engine)
-    # Concurrent Reserve calls share one transaction per tenant on PostgreSQL (group commit).
-    reserve_group = make_reserve_group(uow, settings.policy) if uow.is_postgres else None
+    # Concurrent Reserve calls of a tenant share one transaction (group commit, decision 0004),
+    # on every database: the grouped execution is the only implementation of reserve.
+    reserve_group = make_reserve_group(uow, settings.policy)
     # Concurrent commits likewise: a hot SKU's row gets one writer per group, not one per call.
-    commit_group = make_commit_group(uow, settings.policy) if uow.is_postgres else None
+    commit_group = make_commit_group(uow, settings.policy)
     servicer = InventoryServicer(uow, settings.policy, reserve_group, commit_group)
     running = build_server(
         [lambda server: inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)],
