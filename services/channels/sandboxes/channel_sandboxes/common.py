@@ -316,32 +316,100 @@ def format_retry_after(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
-Handler = Callable[..., Response]
+class SandboxBase:
+    """The machinery every sandbox instance has: fault injection, call counters, webhook delivery."""
+
+    def __init__(self, user_agent: str) -> None:
+        self.faults = FaultInjector()
+        self.stats = CallStats()
+        self.webhooks = WebhookDispatcher(user_agent)
+
+    def reset_machinery(self) -> None:
+        """The shared part of `POST /_sandbox/reset`: disarm faults, zero counters, forget deliveries."""
+        self.faults.clear()
+        self.stats.reset()
+        self.webhooks.clear()
 
 
-def register_common_control_routes(app: Flask, webhooks: WebhookDispatcher, stats: CallStats) -> None:
-    """The control routes both sandboxes share: webhook deliveries/redelivery and call counters."""
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or {} for anything else (control routes take JSON objects)."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def seed_items_error(items: Any, exists: Callable[[str], bool], lock: Any) -> Response | None:
+    """Validate a `POST /_sandbox/products` body: 400 when malformed, 409 when a SKU exists already."""
+    if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("sku") for i in items):
+        return json_response({"error": "items must be a list of objects with a sku"}, 400)
+    with lock:
+        clash = [i["sku"] for i in items if exists(str(i["sku"]))]
+    if clash:
+        return json_response({"error": f"sku already exists: {', '.join(map(str, clash))}"}, 409)
+    return None
+
+
+def quantity_error(data: Mapping[str, Any]) -> Response | None:
+    """Validate a `POST /_sandbox/inventory` body's quantity (an integer, not a boolean)."""
+    quantity = data.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        return json_response({"error": "quantity must be an integer"}, 400)
+    return None
+
+
+def order_lines_error(lines: Any) -> Response | None:
+    """Validate a `POST /_sandbox/orders` body's lines (a non-empty list)."""
+    if not isinstance(lines, list) or not lines:
+        return json_response({"error": "lines must be a non-empty list of {sku, quantity}"}, 400)
+    return None
+
+
+def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
+    """The control routes both sandboxes share: faults, webhook deliveries/redelivery, call counters."""
+
+    @app.post("/_sandbox/faults")
+    def faults() -> Response:
+        parsed = parse_fault_request(json_body())
+        if isinstance(parsed, str):
+            return json_response({"error": parsed}, 400)
+        sandbox.faults.arm(*parsed)
+        return json_response(sandbox.faults.describe())
+
+    @app.get("/_sandbox/faults")
+    def faults_view() -> Response:
+        return json_response(sandbox.faults.describe())
 
     @app.get("/_sandbox/webhooks/deliveries")
     def deliveries() -> Response:
-        webhooks.wait_idle()
-        return json_response({"deliveries": webhooks.list()})
+        sandbox.webhooks.wait_idle()
+        return json_response({"deliveries": sandbox.webhooks.list()})
 
     @app.post("/_sandbox/webhooks/redeliver")
     def redeliver() -> Response:
-        payload = request.get_json(silent=True)
-        delivery_id = str(payload.get("delivery_id", "")) if isinstance(payload, dict) else ""
-        delivery = webhooks.redeliver(delivery_id)
+        delivery_id = str(json_body().get("delivery_id", ""))
+        delivery = sandbox.webhooks.redeliver(delivery_id)
         if delivery is None:
             return json_response({"error": "unknown delivery_id"}, 404)
-        webhooks.wait([delivery])
+        sandbox.webhooks.wait([delivery])
         return json_response(delivery.describe())
 
     @app.get("/_sandbox/calls")
     def calls() -> Response:
-        return json_response(stats.snapshot())
+        return json_response(sandbox.stats.snapshot())
 
     @app.post("/_sandbox/calls/reset")
     def calls_reset() -> Response:
-        stats.reset()
-        return json_response(stats.snapshot())
+        sandbox.stats.reset()
+        return json_response(sandbox.stats.snapshot())
+
+
+def run_until_interrupted(
+    app: Flask, host: str, port: int, log_name: str, banner: Callable[[int], str]
+) -> None:
+    """`python -m channel_sandboxes.<vendor>`: serve with an access log until Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {log_name} %(levelname)s %(message)s")
+    server, thread = serve(app, host, port, access_log=True)
+    logging.getLogger(log_name).info(banner(server.server_port))
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.shutdown()

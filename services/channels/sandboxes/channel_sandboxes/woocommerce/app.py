@@ -21,14 +21,11 @@ from urllib.parse import urlencode
 from flask import Flask, Response, request
 
 from channel_sandboxes.common import (
-    CallStats,
     Delivery,
-    FaultInjector,
-    WebhookDispatcher,
+    SandboxBase,
     b64_hmac_sha256,
     format_retry_after,
     json_response,
-    parse_fault_request,
     register_common_control_routes,
 )
 from channel_sandboxes.demo import DEMO_CATALOGUE
@@ -120,13 +117,11 @@ def invalid_param(name: str, message: str, code: str = "rest_invalid_param") -> 
     )
 
 
-class WooSandbox:
+class WooSandbox(SandboxBase):
     def __init__(self, config: WooConfig) -> None:
+        super().__init__(USER_AGENT)
         self.config = config
         self.store = WooStore(config.currency)
-        self.faults = FaultInjector()
-        self.stats = CallStats()
-        self.webhooks = WebhookDispatcher(USER_AGENT)
         if config.demo:
             self.seed([dict(item) for item in DEMO_CATALOGUE])
 
@@ -870,18 +865,6 @@ def create_app(config: WooConfig | None = None) -> Flask:
             201,
         )
 
-    @app.post("/_sandbox/faults")
-    def faults() -> Response:
-        parsed = parse_fault_request(body())
-        if isinstance(parsed, str):
-            return json_response({"error": parsed}, 400)
-        sandbox.faults.arm(*parsed)
-        return json_response(sandbox.faults.describe())
-
-    @app.get("/_sandbox/faults")
-    def faults_view() -> Response:
-        return json_response(sandbox.faults.describe())
-
     @app.post("/_sandbox/webhooks")
     def subscribe() -> Response:
         data = body()
@@ -917,7 +900,7 @@ def create_app(config: WooConfig | None = None) -> Flask:
             ]
         return json_response({"subscriptions": hooks, "deliveries": sandbox.webhooks.list()})
 
-    register_common_control_routes(app, sandbox.webhooks, sandbox.stats)
+    register_common_control_routes(app, sandbox)
     return app
 
 
