@@ -324,8 +324,13 @@ class SandboxBase:
         self.stats = CallStats()
         self.webhooks = WebhookDispatcher(user_agent)
 
-    def reset_machinery(self) -> None:
-        """The shared part of `POST /_sandbox/reset`: disarm faults, zero counters, forget deliveries."""
+    def reset_state(self) -> None:
+        """Wipe the vendor-specific state (catalogue, orders, tokens, ...); each sandbox overrides it."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """`POST /_sandbox/reset`: the vendor state, then faults, counters and recorded deliveries."""
+        self.reset_state()
         self.faults.clear()
         self.stats.reset()
         self.webhooks.clear()
@@ -364,7 +369,12 @@ def order_lines_error(lines: Any) -> Response | None:
 
 
 def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
-    """The control routes both sandboxes share: faults, webhook deliveries/redelivery, call counters."""
+    """The control routes both sandboxes share: reset, faults, webhook deliveries/redelivery, call counters."""
+
+    @app.post("/_sandbox/reset")
+    def reset() -> Response:
+        sandbox.reset()
+        return json_response({"ok": True})
 
     @app.post("/_sandbox/faults")
     def faults() -> Response:

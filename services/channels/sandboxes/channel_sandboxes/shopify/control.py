@@ -1,7 +1,7 @@
-"""The Shopify sandbox's `/_sandbox/*` control API (ours, stable: other components' tests drive it).
+"""The Shopify sandbox's control API: reset, config, seeding, stock, orders, tokens, throttle, subscriptions.
 
-The routes both sandboxes share (faults, deliveries, redelivery, call counters) are registered by
-`channel_sandboxes.common.register_common_control_routes`.
+Ours and stable, since other components' tests drive it. The routes both sandboxes share (faults,
+deliveries, redelivery, call counters) are registered by `common.register_common_control_routes`.
 """
 
 from __future__ import annotations
@@ -25,14 +25,6 @@ from channel_sandboxes.shopify.schema import TOPIC_ENUMS, WEBHOOK_TOPICS
 
 def register_control_routes(app: Flask, sandbox: ShopifySandbox) -> None:
     cfg, state = sandbox.config, sandbox.state
-
-    @app.post("/_sandbox/reset")
-    def reset() -> Response:
-        with state.lock:
-            state.reset()
-        sandbox.reset_machinery()
-        sandbox.bucket.configure(cfg.bucket_size, cfg.restore_rate, cfg.bucket_size)
-        return json_response({"ok": True})
 
     @app.get("/_sandbox/config")
     def config_view() -> Response:

@@ -71,6 +71,12 @@ class ShopifySandbox(SandboxBase):
         if config.demo:
             self.seed(DEMO_CATALOGUE)
 
+    def reset_state(self) -> None:
+        with self.state.lock:
+            self.state.reset()
+        cfg = self.config
+        self.bucket.configure(cfg.bucket_size, cfg.restore_rate, cfg.bucket_size)
+
     def seed(self, items: Any) -> list[dict[str, Any]]:
         with self.state.lock:
             created = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from channel_sandboxes.shopify.models import Order, gid
-from channel_sandboxes.shopify.schema.context import ExecContext, Resolver
+from channel_sandboxes.shopify.schema.context import Resolver
 from channel_sandboxes.shopify.schema.nodes import typed_lookup
-from channel_sandboxes.shopify.schema.paging import paginate, search_and_page
+from channel_sandboxes.shopify.schema.paging import paginate, search_query
 from channel_sandboxes.shopify.schema.shop import mailing_address, money_bag
 
 TYPES: dict[str, dict[str, str]] = {
@@ -70,20 +70,18 @@ def _order_search_values(order: Order) -> dict[str, Any]:
     }
 
 
-def _q_orders(_src: Any, args: dict[str, Any], ctx: ExecContext) -> dict:
-    return search_and_page(
-        list(ctx.state.orders.values()),
-        args,
-        _order_search_values,
-        {
-            "ID": lambda o: o.id,
-            "CREATED_AT": lambda o: o.created_at,
-            "UPDATED_AT": lambda o: o.updated_at,
-            "PROCESSED_AT": lambda o: o.created_at,
-            "ORDER_NUMBER": lambda o: o.number,
-        },
-        "orders",
-    )
+_q_orders = search_query(
+    lambda state: state.orders,
+    lambda _state, order: _order_search_values(order),
+    {
+        "ID": lambda o: o.id,
+        "CREATED_AT": lambda o: o.created_at,
+        "UPDATED_AT": lambda o: o.updated_at,
+        "PROCESSED_AT": lambda o: o.created_at,
+        "ORDER_NUMBER": lambda o: o.number,
+    },
+    "orders",
+)
 
 
 RESOLVERS: dict[str, dict[str, Resolver]] = {

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channel_sandboxes.common import decode_cursor, encode_cursor
-from channel_sandboxes.shopify.schema.context import GraphQLError
+from channel_sandboxes.shopify.schema.context import ExecContext, GraphQLError, Resolver
+from channel_sandboxes.shopify.state import ShopState
 
 MAX_PAGE_SIZE = 250
 
@@ -144,13 +145,23 @@ def sort_key(chosen: str | None, getters: dict[str, Callable[[Any], Any]]) -> Ca
     return key
 
 
-def search_and_page(
-    items: list[Any],
-    args: dict[str, Any],
-    values: Callable[[Any], dict[str, Any]],
+def search_query(
+    table: Callable[[ShopState], dict[int, Any]],
+    values: Callable[[ShopState, Any], dict[str, Any]],
     getters: dict[str, Callable[[Any], Any]],
     field_name: str,
-) -> dict:
-    """A searchable, sortable root connection: filter by `query:`, order by `sortKey`, then page."""
-    matches = [item for item in items if search_matches(args.get("query"), values(item))]
-    return paginate(matches, args, sort_key(args.get("sortKey"), getters), field_name)
+) -> Resolver:
+    """Resolver of a searchable, sortable root connection (`products`, `orders`, ...).
+
+    `table(state)` gives the objects, `values(state, obj)` what `query:` can match, `getters` the
+    `sortKey`s; the answer is filtered, ordered, then paged.
+    """
+
+    def resolve(_src: Any, args: dict[str, Any], ctx: ExecContext) -> dict:
+        state = ctx.state
+        matches = [
+            obj for obj in table(state).values() if search_matches(args.get("query"), values(state, obj))
+        ]
+        return paginate(matches, args, sort_key(args.get("sortKey"), getters), field_name)
+
+    return resolve

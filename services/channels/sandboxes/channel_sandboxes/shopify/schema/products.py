@@ -8,7 +8,7 @@ from channel_sandboxes.common import utcnow
 from channel_sandboxes.shopify.models import Product, Variant, gid, money, parse_gid, valid_money
 from channel_sandboxes.shopify.schema.context import ExecContext, GraphQLError, Resolver, user_error
 from channel_sandboxes.shopify.schema.nodes import typed_lookup
-from channel_sandboxes.shopify.schema.paging import paginate, search_and_page
+from channel_sandboxes.shopify.schema.paging import paginate, search_query
 from channel_sandboxes.shopify.state import ShopState
 
 TYPES: dict[str, dict[str, str]] = {
@@ -87,36 +87,24 @@ def _product_search_values(state: ShopState, product: Product) -> dict[str, Any]
     }
 
 
-def _q_products(_src: Any, args: dict[str, Any], ctx: ExecContext) -> dict:
-    state = ctx.state
-    return search_and_page(
-        list(state.products.values()),
-        args,
-        lambda p: _product_search_values(state, p),
-        {
-            "ID": lambda p: p.id,
-            "TITLE": lambda p: p.title,
-            "UPDATED_AT": lambda p: p.updated_at,
-            "CREATED_AT": lambda p: p.created_at,
-        },
-        "products",
-    )
+_q_products = search_query(
+    lambda state: state.products,
+    _product_search_values,
+    {
+        "ID": lambda p: p.id,
+        "TITLE": lambda p: p.title,
+        "UPDATED_AT": lambda p: p.updated_at,
+        "CREATED_AT": lambda p: p.created_at,
+    },
+    "products",
+)
 
-
-def _q_variants(_src: Any, args: dict[str, Any], ctx: ExecContext) -> dict:
-    state = ctx.state
-    return search_and_page(
-        list(state.variants.values()),
-        args,
-        lambda v: _variant_search_values(state, v),
-        {
-            "ID": lambda v: v.id,
-            "SKU": lambda v: v.sku,
-            "TITLE": lambda v: v.title,
-            "POSITION": lambda v: v.id,
-        },
-        "productVariants",
-    )
+_q_variants = search_query(
+    lambda state: state.variants,
+    _variant_search_values,
+    {"ID": lambda v: v.id, "SKU": lambda v: v.sku, "TITLE": lambda v: v.title, "POSITION": lambda v: v.id},
+    "productVariants",
+)
 
 
 def _m_variants_bulk_update(_src: Any, args: dict[str, Any], ctx: ExecContext) -> dict[str, Any]:

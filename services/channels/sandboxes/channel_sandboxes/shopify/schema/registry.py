@@ -65,20 +65,8 @@ CONNECTION_NODES = (
     "WebhookSubscription",
 )
 
-# Implementations of the abstract types, for inline fragments and `__typename`.
-NODE_TYPES = {
-    "Location",
-    "Product",
-    "ProductVariant",
-    "InventoryItem",
-    "InventoryLevel",
-    "Order",
-    "LineItem",
-    "FulfillmentOrder",
-    "FulfillmentOrderLineItem",
-    "Fulfillment",
-    "WebhookSubscription",
-}
+# Implementations of Node (every connection node, plus Fulfillment), for fragments and `__typename`.
+NODE_TYPES = {*CONNECTION_NODES, "Fulfillment"}
 POSSIBLE_TYPES = {"Node": NODE_TYPES, "WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint"}}
 
 
