@@ -1,6 +1,7 @@
 """Plumbing shared by both sandboxes: serving, fault injection, call accounting, webhook delivery.
 
-Everything here is protocol-neutral. The vendor-specific parts (paths, auth, payload shapes, error
+Also `SandboxBase` (what every instance has), the control routes and control-body checks both
+sandboxes answer identically, and the `python -m` run loop. Everything here is protocol-neutral. The vendor-specific parts (paths, auth, payload shapes, error
 bodies, signature headers) live in the `shopify` and `woocommerce` packages; this module only gives
 them the machinery that both need to behave the same way under test.
 """
@@ -15,6 +16,7 @@ import logging
 import queue
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -316,7 +318,7 @@ def format_retry_after(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
-class SandboxBase:
+class SandboxBase(ABC):
     """The machinery every sandbox instance has: fault injection, call counters, webhook delivery."""
 
     def __init__(self, user_agent: str) -> None:
@@ -324,9 +326,9 @@ class SandboxBase:
         self.stats = CallStats()
         self.webhooks = WebhookDispatcher(user_agent)
 
+    @abstractmethod
     def reset_state(self) -> None:
-        """Wipe the vendor-specific state (catalogue, orders, tokens, ...); each sandbox overrides it."""
-        raise NotImplementedError
+        """Wipe the vendor-specific state (catalogue, orders, tokens, ...)."""
 
     def reset(self) -> None:
         """`POST /_sandbox/reset`: the vendor state, then faults, counters and recorded deliveries."""
