@@ -1,7 +1,7 @@
 """Plumbing shared by both sandboxes: serving, fault injection, call accounting, webhook delivery.
 
-Also `SandboxBase` (what every instance has), the control routes and control-body checks both
-sandboxes answer identically, and the `python -m` run loop. Everything here is protocol-neutral. The vendor-specific parts (paths, auth, payload shapes, error
+Also the `python -m` run loop. What every sandbox instance has, and the control routes both answer
+identically, are in control.py. Everything here is protocol-neutral. The vendor-specific parts (paths, auth, payload shapes, error
 bodies, signature headers) live in the `shopify` and `woocommerce` packages; this module only gives
 them the machinery that both need to behave the same way under test.
 """
@@ -16,7 +16,6 @@ import logging
 import queue
 import threading
 import uuid
-from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -318,100 +317,10 @@ def format_retry_after(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
-class SandboxBase(ABC):
-    """The machinery every sandbox instance has: fault injection, call counters, webhook delivery."""
-
-    def __init__(self, user_agent: str) -> None:
-        self.faults = FaultInjector()
-        self.stats = CallStats()
-        self.webhooks = WebhookDispatcher(user_agent)
-
-    @abstractmethod
-    def reset_state(self) -> None:
-        """Wipe the vendor-specific state (catalogue, orders, tokens, ...)."""
-
-    def reset(self) -> None:
-        """`POST /_sandbox/reset`: the vendor state, then faults, counters and recorded deliveries."""
-        self.reset_state()
-        self.faults.clear()
-        self.stats.reset()
-        self.webhooks.clear()
-
-
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or {} for anything else (control routes take JSON objects)."""
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else {}
-
-
-def seed_items_error(items: Any, exists: Callable[[str], bool], lock: Any) -> Response | None:
-    """Validate a `POST /_sandbox/products` body: 400 when malformed, 409 when a SKU exists already."""
-    if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("sku") for i in items):
-        return json_response({"error": "items must be a list of objects with a sku"}, 400)
-    with lock:
-        clash = [i["sku"] for i in items if exists(str(i["sku"]))]
-    if clash:
-        return json_response({"error": f"sku already exists: {', '.join(map(str, clash))}"}, 409)
-    return None
-
-
-def quantity_error(data: Mapping[str, Any]) -> Response | None:
-    """Validate a `POST /_sandbox/inventory` body's quantity (an integer, not a boolean)."""
-    quantity = data.get("quantity")
-    if not isinstance(quantity, int) or isinstance(quantity, bool):
-        return json_response({"error": "quantity must be an integer"}, 400)
-    return None
-
-
-def order_lines_error(lines: Any) -> Response | None:
-    """Validate a `POST /_sandbox/orders` body's lines (a non-empty list)."""
-    if not isinstance(lines, list) or not lines:
-        return json_response({"error": "lines must be a non-empty list of {sku, quantity}"}, 400)
-    return None
-
-
-def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
-    """The control routes both sandboxes share: reset, faults, webhook deliveries/redelivery, call counters."""
-
-    @app.post("/_sandbox/reset")
-    def reset() -> Response:
-        sandbox.reset()
-        return json_response({"ok": True})
-
-    @app.post("/_sandbox/faults")
-    def faults() -> Response:
-        parsed = parse_fault_request(json_body())
-        if isinstance(parsed, str):
-            return json_response({"error": parsed}, 400)
-        sandbox.faults.arm(*parsed)
-        return json_response(sandbox.faults.describe())
-
-    @app.get("/_sandbox/faults")
-    def faults_view() -> Response:
-        return json_response(sandbox.faults.describe())
-
-    @app.get("/_sandbox/webhooks/deliveries")
-    def deliveries() -> Response:
-        sandbox.webhooks.wait_idle()
-        return json_response({"deliveries": sandbox.webhooks.list()})
-
-    @app.post("/_sandbox/webhooks/redeliver")
-    def redeliver() -> Response:
-        delivery_id = str(json_body().get("delivery_id", ""))
-        delivery = sandbox.webhooks.redeliver(delivery_id)
-        if delivery is None:
-            return json_response({"error": "unknown delivery_id"}, 404)
-        sandbox.webhooks.wait([delivery])
-        return json_response(delivery.describe())
-
-    @app.get("/_sandbox/calls")
-    def calls() -> Response:
-        return json_response(sandbox.stats.snapshot())
-
-    @app.post("/_sandbox/calls/reset")
-    def calls_reset() -> Response:
-        sandbox.stats.reset()
-        return json_response(sandbox.stats.snapshot())
 
 
 def run_until_interrupted(

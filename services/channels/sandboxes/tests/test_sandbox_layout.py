@@ -56,6 +56,26 @@ def test_set_inventory_needs_an_integer(sandbox: httpx.Client, quantity: object)
     assert sandbox.get("/_sandbox/inventory").json() == {"A": 2}
 
 
+def test_set_inventory_sets_the_quantity_and_an_unknown_sku_is_404(sandbox: httpx.Client) -> None:
+    sandbox.post("/_sandbox/products", json={"items": [{"sku": "A", "quantity": 2}]})
+    assert sandbox.post("/_sandbox/inventory", json={"sku": "A", "quantity": 7}).json() == {"A": 7}
+    assert sandbox.post("/_sandbox/inventory", json={"sku": "B", "quantity": 7}).status_code == 404
+    assert sandbox.get("/_sandbox/inventory").json() == {"A": 7}
+
+
+def test_woo_variation_under_a_simple_product_is_409(woo: httpx.Client) -> None:
+    woo.post("/_sandbox/products", json={"items": [{"sku": "P", "quantity": 1}]})
+    response = woo.post("/_sandbox/products", json={"items": [{"sku": "V", "parent_sku": "P"}]})
+    assert response.status_code == 409
+    assert response.json() == {"error": "parent 'P' is a simple product, not variable"}
+
+
+def test_woo_variable_parent_has_no_stock_to_set(woo: httpx.Client) -> None:
+    woo.post("/_sandbox/products", json={"items": [{"sku": "V", "parent_sku": "P", "quantity": 3}]})
+    assert woo.post("/_sandbox/inventory", json={"sku": "P", "quantity": 7}).status_code == 404
+    assert woo.get("/_sandbox/inventory").json() == {"V": 3}
+
+
 @pytest.mark.parametrize("lines", [None, [], "A"])
 def test_order_needs_a_non_empty_list_of_lines(sandbox: httpx.Client, lines: object) -> None:
     response = sandbox.post("/_sandbox/orders", json={"lines": lines})

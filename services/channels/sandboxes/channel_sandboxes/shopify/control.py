@@ -1,23 +1,17 @@
-"""The Shopify sandbox's control API: reset, config, seeding, stock, orders, tokens, throttle, subscriptions.
+"""The control routes only the Shopify sandbox has: orders, token expiry and minting, throttle, subscriptions.
 
-Ours and stable, since other components' tests drive it. The routes both sandboxes share (faults,
-deliveries, redelivery, call counters) are registered by `common.register_common_control_routes`.
+Ours and stable, since other components' tests drive them. Reset, config, seeding, stock, faults,
+deliveries and call counters are shared with WooCommerce: see `channel_sandboxes.control`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
-from channel_sandboxes.common import (
-    json_body,
-    json_response,
-    order_lines_error,
-    quantity_error,
-    register_common_control_routes,
-    seed_items_error,
-)
+from channel_sandboxes.common import json_body, json_response
+from channel_sandboxes.control import order_lines_error, register_common_control_routes
 from channel_sandboxes.shopify.models import OrderError, Subscription, gid
 from channel_sandboxes.shopify.sandbox import ShopifySandbox
 from channel_sandboxes.shopify.schema import TOPIC_ENUMS, WEBHOOK_TOPICS
@@ -25,55 +19,6 @@ from channel_sandboxes.shopify.schema import TOPIC_ENUMS, WEBHOOK_TOPICS
 
 def register_control_routes(app: Flask, sandbox: ShopifySandbox) -> None:
     cfg, state = sandbox.config, sandbox.state
-
-    @app.get("/_sandbox/config")
-    def config_view() -> Response:
-        return json_response(
-            {
-                "channel": "shopify",
-                "client_id": cfg.client_id,
-                "shop_domain": cfg.shop_domain,
-                "api_version": cfg.api_version,
-                "location_id": gid("Location", state.primary_location_id),
-                "base_url": request.host_url.rstrip("/"),
-                "graphql_url": f"{request.host_url.rstrip('/')}/admin/api/{cfg.api_version}/graphql.json",
-                "authorize_url": f"{request.host_url.rstrip('/')}/admin/oauth/authorize",
-                "token_url": f"{request.host_url.rstrip('/')}/admin/oauth/access_token",
-                "scopes": cfg.scopes,
-                "token_ttl": cfg.token_ttl,
-                "throttle": sandbox.bucket.status(),
-            }
-        )
-
-    @app.post("/_sandbox/products")
-    def add_products() -> Response:
-        items = json_body().get("items")
-        error = seed_items_error(items, lambda sku: state.variant_by_sku(sku) is not None, state.lock)
-        if error is not None:
-            return error
-        return json_response({"items": sandbox.seed(items)}, 201)
-
-    @app.get("/_sandbox/inventory")
-    def inventory() -> Response:
-        with state.lock:
-            return json_response(state.available_by_sku())
-
-    @app.post("/_sandbox/inventory")
-    def set_inventory() -> Response:
-        data = json_body()
-        error = quantity_error(data)
-        if error is not None:
-            return error
-        quantity = data["quantity"]
-        with state.lock:
-            variant = state.variant_by_sku(str(data.get("sku", "")))
-            if variant is None:
-                return json_response({"error": "unknown sku"}, 404)
-            item = state.items[variant.inventory_item_id]
-            event = state.set_available(item, state.primary_location_id, quantity)
-        deliveries = sandbox.emit([event] if event else [])
-        sandbox.webhooks.wait(deliveries)
-        return json_response({variant.sku: quantity})
 
     @app.post("/_sandbox/orders")
     def place_order() -> Response:

@@ -9,7 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from channel_sandboxes.common import Delivery, SandboxBase, b64_hmac_sha256, iso_z, utcnow
+from flask import request
+
+from channel_sandboxes.common import Delivery, b64_hmac_sha256, iso_z, utcnow
+from channel_sandboxes.control import SandboxBase
 from channel_sandboxes.demo import DEMO_CATALOGUE
 from channel_sandboxes.shopify.cost_bucket import CostBucket
 from channel_sandboxes.shopify.models import API_VERSION, Event, gid
@@ -76,6 +79,40 @@ class ShopifySandbox(SandboxBase):
             self.state.reset()
         cfg = self.config
         self.bucket.configure(cfg.bucket_size, cfg.restore_rate, cfg.bucket_size)
+
+    def describe_config(self) -> dict[str, Any]:
+        cfg, base_url = self.config, request.host_url.rstrip("/")
+        return {
+            "channel": "shopify",
+            "client_id": cfg.client_id,
+            "shop_domain": cfg.shop_domain,
+            "api_version": cfg.api_version,
+            "location_id": gid("Location", self.state.primary_location_id),
+            "base_url": base_url,
+            "graphql_url": f"{base_url}/admin/api/{cfg.api_version}/graphql.json",
+            "authorize_url": f"{base_url}/admin/oauth/authorize",
+            "token_url": f"{base_url}/admin/oauth/access_token",
+            "scopes": cfg.scopes,
+            "token_ttl": cfg.token_ttl,
+            "throttle": self.bucket.status(),
+        }
+
+    def has_sku(self, sku: str) -> bool:
+        with self.state.lock:
+            return self.state.variant_by_sku(sku) is not None
+
+    def set_stock(self, sku: str, quantity: int) -> list[Delivery] | None:
+        with self.state.lock:
+            variant = self.state.variant_by_sku(sku)
+            if variant is None:
+                return None
+            item = self.state.items[variant.inventory_item_id]
+            event = self.state.set_available(item, self.state.primary_location_id, quantity)
+        return self.emit([event] if event else [])
+
+    def stock_by_sku(self) -> dict[str, int]:
+        with self.state.lock:
+            return self.state.available_by_sku()
 
     def seed(self, items: Any) -> list[dict[str, Any]]:
         with self.state.lock:

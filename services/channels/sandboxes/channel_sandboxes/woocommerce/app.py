@@ -14,11 +14,11 @@ from flask import Flask
 from channel_sandboxes.woocommerce.control import register_control_routes
 from channel_sandboxes.woocommerce.orders import register_order_routes
 from channel_sandboxes.woocommerce.products import register_product_routes
-from channel_sandboxes.woocommerce.sandbox import USER_AGENT, WooConfig, WooSandbox
+from channel_sandboxes.woocommerce.sandbox import API, USER_AGENT, WooConfig, WooSandbox
 from channel_sandboxes.woocommerce.system import register_system_routes
 from channel_sandboxes.woocommerce.variations import register_variation_routes
 from channel_sandboxes.woocommerce.webhooks import register_webhook_routes
-from channel_sandboxes.woocommerce.wp_rest import API, WooError, register_rest_conventions
+from channel_sandboxes.woocommerce.wp_rest import WooError, register_rest_conventions
 
 __all__ = ["API", "USER_AGENT", "WooConfig", "WooError", "WooSandbox", "create_app"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from channel_sandboxes.common import json_response
-from channel_sandboxes.woocommerce.sandbox import WooSandbox
+from channel_sandboxes.woocommerce.sandbox import API, WooSandbox
 from channel_sandboxes.woocommerce.state import (
     ORDER_STATUSES,
     STOCK_REDUCING_STATUSES,
@@ -16,7 +16,6 @@ from channel_sandboxes.woocommerce.state import (
     wp_now,
 )
 from channel_sandboxes.woocommerce.wp_rest import (
-    API,
     ORDERBY_POSTS,
     WooError,
     api_guard,

@@ -12,10 +12,9 @@ from typing import Any
 from flask import Flask, Response, request
 
 from channel_sandboxes.common import json_response
-from channel_sandboxes.woocommerce.sandbox import WooSandbox
+from channel_sandboxes.woocommerce.sandbox import API, WooSandbox
 from channel_sandboxes.woocommerce.state import WooProduct, WooStore, price_string, wp_now
 from channel_sandboxes.woocommerce.wp_rest import (
-    API,
     ORDERBY_POSTS,
     WooError,
     api_guard,

@@ -12,10 +12,12 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from channel_sandboxes.common import Delivery, SandboxBase, b64_hmac_sha256
+from channel_sandboxes.common import Delivery, b64_hmac_sha256
+from channel_sandboxes.control import SandboxBase, SeedConflict
 from channel_sandboxes.demo import DEMO_CATALOGUE
-from channel_sandboxes.woocommerce.state import WooOrder, WooProduct, WooStore, WooWebhook
+from channel_sandboxes.woocommerce.state import StockError, WooOrder, WooProduct, WooStore, WooWebhook
 
+API = "/wp-json/wc/v3"
 USER_AGENT = "WooCommerce/9.9.0 Hookshot (WordPress/6.8.1)"
 
 
@@ -68,6 +70,35 @@ class WooSandbox(SandboxBase):
         with self.store.lock:
             self.store.reset()
 
+    def describe_config(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "channel": "woocommerce",
+            "store_url": self.base_url(),
+            "api_base": self.base_url() + API,
+            "consumer_key": cfg.consumer_key,
+            "consumer_secret": cfg.consumer_secret,
+            "webhook_secret": cfg.webhook_secret,
+            "batch_limit": cfg.batch_limit,
+            "validate_path": f"{API}/system_status",
+        }
+
+    def has_sku(self, sku: str) -> bool:
+        with self.store.lock:
+            return self.store.by_sku(sku) is not None
+
+    def set_stock(self, sku: str, quantity: int) -> list[Delivery] | None:
+        with self.store.lock:
+            product = self.store.by_sku(sku)
+            if product is None or product.type == "variable":
+                return None
+            self.store.set_stock(product, quantity)
+        return self.product_events([product])
+
+    def stock_by_sku(self) -> dict[str, int]:
+        with self.store.lock:
+            return self.store.stock_by_sku()
+
     def product_json(self, product: WooProduct) -> dict[str, Any]:
         return self.store.product_json(product, self.base_url())
 
@@ -75,34 +106,33 @@ class WooSandbox(SandboxBase):
         return self.store.order_json(order, self.base_url())
 
     def seed(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        created = []
-        with self.store.lock:
-            for item in items:
-                sku, title = str(item["sku"]), str(item.get("title") or item["sku"])
-                quantity, price = int(item.get("quantity", 0)), item.get("price", "0")
-                if item.get("parent_sku"):
-                    product = self.store.add_variation(str(item["parent_sku"]), sku, title, quantity, price)
-                    created.append(
-                        {
-                            "sku": sku,
-                            "product_id": product.parent_id,
-                            "variation_id": product.id,
-                            "parent_sku": item["parent_sku"],
-                            "quantity": quantity,
-                            "price": product.regular_price,
-                        }
-                    )
-                else:
-                    product = self.store.add_simple(sku, title, quantity, price)
-                    created.append(
-                        {
-                            "sku": sku,
-                            "product_id": product.id,
-                            "quantity": quantity,
-                            "price": product.regular_price,
-                        }
-                    )
-        return created
+        """Simple products, or variations (`parent_sku`) under a variable parent created on first use."""
+        try:
+            with self.store.lock:
+                return [self._seed_one(item) for item in items]
+        except StockError as exc:
+            raise SeedConflict(str(exc)) from exc
+
+    def _seed_one(self, item: dict[str, Any]) -> dict[str, Any]:
+        sku, title = str(item["sku"]), str(item.get("title") or item["sku"])
+        quantity, price = int(item.get("quantity", 0)), item.get("price", "0")
+        if not item.get("parent_sku"):
+            product = self.store.add_simple(sku, title, quantity, price)
+            return {
+                "sku": sku,
+                "product_id": product.id,
+                "quantity": quantity,
+                "price": product.regular_price,
+            }
+        product = self.store.add_variation(str(item["parent_sku"]), sku, title, quantity, price)
+        return {
+            "sku": sku,
+            "product_id": product.parent_id,
+            "variation_id": product.id,
+            "parent_sku": item["parent_sku"],
+            "quantity": quantity,
+            "price": product.regular_price,
+        }
 
     def emit(self, topic: str, payload: dict[str, Any]) -> list[Delivery]:
         """Sign and queue one delivery per active webhook on `topic` (call without the store lock)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from channel_sandboxes.common import json_response
-from channel_sandboxes.woocommerce.sandbox import WooSandbox
-from channel_sandboxes.woocommerce.wp_rest import API, api_guard
+from channel_sandboxes.woocommerce.sandbox import API, WooSandbox
+from channel_sandboxes.woocommerce.wp_rest import api_guard
 
 
 def register_system_routes(app: Flask, sandbox: WooSandbox) -> None:

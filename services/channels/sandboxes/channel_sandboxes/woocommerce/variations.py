@@ -11,10 +11,9 @@ from channel_sandboxes.woocommerce.products import (
     run_batch,
     update_and_render,
 )
-from channel_sandboxes.woocommerce.sandbox import WooSandbox
+from channel_sandboxes.woocommerce.sandbox import API, WooSandbox
 from channel_sandboxes.woocommerce.state import WooProduct, WooStore
 from channel_sandboxes.woocommerce.wp_rest import (
-    API,
     ORDERBY_POSTS,
     WooError,
     api_guard,

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask, Response, request
 
 from channel_sandboxes.common import json_response
-from channel_sandboxes.woocommerce.sandbox import WooSandbox
+from channel_sandboxes.woocommerce.sandbox import API, WooSandbox
 from channel_sandboxes.woocommerce.state import WEBHOOK_TOPICS, WooStore, WooWebhook
-from channel_sandboxes.woocommerce.wp_rest import API, WooError, api_guard, ordered, paged, rest_body
+from channel_sandboxes.woocommerce.wp_rest import WooError, api_guard, ordered, paged, rest_body
 
 
 def new_webhook(

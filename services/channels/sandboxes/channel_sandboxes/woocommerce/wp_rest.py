@@ -21,7 +21,6 @@ from flask import Flask, Response, request
 from channel_sandboxes.common import format_retry_after, json_response
 from channel_sandboxes.woocommerce.sandbox import WooConfig, WooSandbox
 
-API = "/wp-json/wc/v3"
 _DENIED = {
     "list": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
     "view": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
