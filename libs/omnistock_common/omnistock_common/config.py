@@ -170,3 +170,32 @@ def run_entrypoint(main: Callable[[], int | None]) -> NoReturn:
         print(f"{program}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code or 0)
+
+
+# The development default of INTERNAL_TOKEN_SECRET: known to everyone who reads this file, so a
+# production deployment must set its own (a production-mode check refuses this value).
+DEV_INTERNAL_TOKEN_SECRET = "omnistock-development-internal-token-secret-not-for-production"
+
+
+@dataclass(frozen=True)
+class InternalAuthSettings:
+    """Service-to-service identity (omnistock_common.service_auth) and gRPC reflection."""
+
+    token_secret: str
+    reflection: bool
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.token_secret == DEV_INTERNAL_TOKEN_SECRET
+
+
+def load_internal_auth_settings(environ: Mapping[str, str] | None = None) -> InternalAuthSettings:
+    """INTERNAL_TOKEN_SECRET (>= 32 characters; the same value in every process) and
+    GRPC_REFLECTION (default true; "false" turns server reflection off)."""
+    env = EnvReader(environ)
+    secret = env.str("INTERNAL_TOKEN_SECRET", DEV_INTERNAL_TOKEN_SECRET)
+    if len(secret) < 32:
+        env.problems.append("INTERNAL_TOKEN_SECRET must be at least 32 characters")
+    settings = InternalAuthSettings(token_secret=secret, reflection=env.bool("GRPC_REFLECTION", True))
+    env.raise_if_invalid()
+    return settings

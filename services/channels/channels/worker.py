@@ -24,6 +24,7 @@ from nameko.timer import timer
 
 from channels import models, reconcile, sync
 from channels.config import load_settings
+from omnistock_common import service_auth
 from omnistock_common.outbox_relay import relay_pending
 
 SERVICE_NAME = "channels_sync"
@@ -41,6 +42,7 @@ class SyncRuntime(DependencyProvider):
     """Builds the runtime (engine, Redis, connectors, inventory client) once per container."""
 
     def setup(self) -> None:
+        service_auth.configure(SERVICE_NAME)
         local = patcher.original("threading").local
         self.runtime = sync.build_runtime(load_settings(), _SETTINGS, local_factory=local)
 
@@ -74,6 +76,8 @@ class ChannelsSyncWorker:
 
     @event_handler("inventory", "stock_changed")
     def on_stock_changed(self, payload: dict[str, Any]) -> None:
+        if not sync.accept_stock_changed(payload, self.runtime.event_secret):
+            return
         engine = self.runtime.engine
         tpool.execute(sync.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
 
