@@ -33,11 +33,10 @@ class CallContext:
 
     def metadata(self, signer: TokenSigner | None = None) -> tuple[tuple[str, str], ...]:
         """Metadata that forwards this context on an outgoing call: a signed token and the request id."""
-        from omnistock_common.service_auth import internal_metadata
+        from omnistock_common import service_auth  # imports this module: resolved at call time
 
-        return internal_metadata(
-            self.tenant_id, self.user_id, self.role, request_id=self.request_id, signer=signer
-        )
+        token = (signer or service_auth.default_signer()).token(self.tenant_id, self.user_id, self.role)
+        return ((service_auth.TOKEN_KEY, token), (REQUEST_ID_KEY, self.request_id or new_request_id()))
 
     @property
     def actor(self) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 import jwt
 
+from omnistock_common.context import REQUEST_ID_KEY, new_request_id
 from omnistock_common.errors import Unauthenticated
 
 # gRPC metadata key of the token (lower case: gRPC metadata keys are).
@@ -266,7 +267,5 @@ def internal_metadata(
     signer: TokenSigner | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """Metadata for a raw stub call (tools, benchmarks, tests): the token and a request id."""
-    from omnistock_common.context import REQUEST_ID_KEY, new_request_id
-
     token = (signer or default_signer()).token(tenant_id, user_id, role)
     return ((TOKEN_KEY, token), (REQUEST_ID_KEY, request_id or new_request_id()))

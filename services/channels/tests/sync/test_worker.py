@@ -25,6 +25,9 @@ import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
+from omnistock_common.config import load_internal_auth_settings
+from omnistock_common.service_auth import sign_event
+
 pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
 Stack = Any
@@ -103,6 +106,7 @@ def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
                 assert time.monotonic() < give_up, log_path.read_text()
                 time.sleep(0.2)
             dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+            secret = load_internal_auth_settings(env).token_secret
             # The queue exists a moment before its binding to the events exchange does, and an
             # event published in between is routed nowhere (seen under load in CI). So the same
             # event (same version: consumers are idempotent) is published again until it lands.
@@ -111,7 +115,9 @@ def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < give_up, log_path.read_text()[-5000:]
                 if time.monotonic() - published_at > 5:
-                    dispatch("inventory", "stock_changed", stack.event({"CUP": (4, 1)}))
+                    # Signed as the inventory worker signs (the worker drops unsigned events).
+                    event = sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (4, 1)}))
+                    dispatch("inventory", "stock_changed", event)
                     published_at = time.monotonic()
                 time.sleep(0.2)
         finally:
