@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -55,6 +56,7 @@ _REQUIRED = ["tenant", "user", "role", "iss", "aud", "iat", "exp"]
 EVENT_SIGNATURE_KEY = "_signature"
 
 Clock = Callable[[], float]
+log = logging.getLogger("omnistock.service_auth")
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,17 @@ def configure(issuer: str, secret: str | None = None) -> None:
     """Name this process in the tokens it signs (and optionally set the secret); composition roots
     call it at start-up so a bad INTERNAL_TOKEN_SECRET stops the process before it serves."""
     global _default_signer, _default_verifier, _issuer
-    secret = secret or _secret()
+    if secret is None:
+        from omnistock_common.config import load_internal_auth_settings
+
+        settings = load_internal_auth_settings()
+        secret = settings.token_secret
+        if settings.uses_dev_secret:
+            log.warning(
+                "!!! INTERNAL_TOKEN_SECRET is not set: using the built-in DEVELOPMENT secret. Anyone "
+                "who can reach a service can forge its callers. Set INTERNAL_TOKEN_SECRET (>= 32 "
+                "random characters, the same in every process) before deploying. !!!"
+            )
     with _defaults_lock:
         _issuer = issuer
         _default_signer = TokenSigner(secret, issuer)
