@@ -30,6 +30,7 @@ from typing import Any
 
 import jwt
 
+from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.context import REQUEST_ID_KEY, new_request_id
 from omnistock_common.errors import Unauthenticated
 
@@ -220,8 +221,6 @@ _issuer = "omnistock"
 
 
 def _secret() -> str:
-    from omnistock_common.config import load_internal_auth_settings
-
     return load_internal_auth_settings().token_secret
 
 
@@ -230,8 +229,6 @@ def configure(issuer: str, secret: str | None = None) -> None:
     call it at start-up so a bad INTERNAL_TOKEN_SECRET stops the process before it serves."""
     global _default_signer, _default_verifier, _issuer
     if secret is None:
-        from omnistock_common.config import load_internal_auth_settings
-
         settings = load_internal_auth_settings()
         secret = settings.token_secret
         if settings.uses_dev_secret:

@@ -245,3 +245,18 @@ def test_access_policy_read_only_roles_and_default_writers() -> None:
     assert policy.allowed_roles("/s.S/Put") == service_auth.WRITE_ROLES
     assert "viewer" not in service_auth.WRITE_ROLES and "system" in service_auth.WRITE_ROLES
     assert policy.tenantless == {"/s.S/Hook"}
+
+
+def test_configure_names_the_issuer_and_refuses_a_short_secret(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("_default_signer", "_default_verifier", "_issuer"):
+        monkeypatch.setattr(service_auth, name, getattr(service_auth, name))
+    monkeypatch.delenv("INTERNAL_TOKEN_SECRET", raising=False)
+    service_auth.configure("inventory")
+    assert "DEVELOPMENT secret" in caplog.text
+    token = service_auth.default_signer().token("t1")
+    assert service_auth.default_verifier().verify(token).issuer == "inventory"
+    monkeypatch.setenv("INTERNAL_TOKEN_SECRET", "too-short")
+    with pytest.raises(ConfigError, match="INTERNAL_TOKEN_SECRET"):
+        service_auth.configure("inventory")
