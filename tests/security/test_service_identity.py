@@ -383,6 +383,7 @@ def test_an_unsigned_or_tampered_stock_changed_is_refused(
     assert sum("dropped an unsigned or forged" in r.getMessage() for r in caplog.records) == 3
 
 
+@pytest.mark.filterwarnings(r"ignore:(?s).*Eventlet is deprecated:Warning")
 def test_the_worker_drops_unsigned_events_before_touching_anything(sync_world: SyncWorld) -> None:
     """channels.worker's handler itself (nameko's worker_factory, no broker): an unsigned event
     reaches neither Redis nor the database."""
