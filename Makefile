@@ -6,16 +6,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
-SERVICES := catalog inventory channels gateway
 
-.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock migrate bench bench-loadgen up down clean
+.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen up down clean
 
 help:
-	@echo "make run    - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
-	@echo "make test   - run the whole test suite"
-	@echo "make lint   - ruff"
-	@echo "make proto  - regenerate gRPC stubs from proto/"
-	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
+	@echo "make test             - ruff + buf + the whole test suite (server tests skip loudly without their server;"
+	@echo "                        under CI=true or OMNISTOCK_REQUIRE_SERVERS=1 they FAIL instead)"
+	@echo "make test-unit        - only the tests that need no PostgreSQL, Redis or RabbitMQ (server ports refused)"
+	@echo "make test-integration - the tests that need PostgreSQL, Redis or RabbitMQ, without tests/e2e (servers required)"
+	@echo "make e2e              - the end-to-end tests under tests/e2e (servers required)"
+	@echo "make lint             - ruff check + ruff format --check"
+	@echo "make fmt              - ruff --fix + ruff format"
+	@echo "make proto            - regenerate gRPC stubs from proto/ (make proto-lint: buf lint + breaking)"
+	@echo "make generate         - rewrite Procfile, docker-compose.yml and k8s/ from deploy/deployables.toml"
+	@echo "make migrate          - apply every service's migrations to its configured database"
+	@echo "make bench            - run the benchmarks under bench/"
+	@echo "make up / make down   - the whole stack in Docker (needs a Docker engine with docker compose)"
+	@echo "make clean            - remove .venv, tools, generated stubs and var/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,9 +63,15 @@ $(VENV)/.installed: pyproject.toml $(PROTO_OUT)/.stamp
 
 venv: $(VENV)/.installed
 
+# Every database of the registry (deploy/deployables.toml), each brought to its Alembic head.
 migrate: venv
 	@mkdir -p var
-	$(BIN)/python -m omnistock_common.migrate_all $(SERVICES)
+	$(BIN)/python -m omnistock_common.migrate_all $$($(BIN)/python -m omnistock_devtools.registry databases)
+
+# The Procfile, docker-compose.yml and k8s/ are generated from deploy/deployables.toml;
+# tests/deploy fails while one of them is stale.
+generate: venv
+	$(BIN)/python -m omnistock_devtools.registry generate
 
 run: venv migrate
 	$(BIN)/python -m omnistock_devtools.devrun
@@ -68,8 +82,18 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Markers are added by the pytest plugin (omnistock_devtools.testing) from the fixtures a test
+# uses; OMNISTOCK_FORBID_SERVERS makes a test that reaches a server without its marker fail.
+SERVER_MARKERS := postgres or redis or rabbitmq
+
 test-unit: venv
-	$(BIN)/python -m pytest -m "not postgres and not redis and not rabbitmq" $(PYTEST_ARGS)
+	OMNISTOCK_FORBID_SERVERS=1 $(BIN)/python -m pytest -m "not ($(SERVER_MARKERS))" $(PYTEST_ARGS)
+
+test-integration: venv
+	OMNISTOCK_REQUIRE_SERVERS=1 $(BIN)/python -m pytest -m "$(SERVER_MARKERS)" --ignore=tests/e2e $(PYTEST_ARGS)
+
+e2e: venv
+	OMNISTOCK_REQUIRE_SERVERS=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -83,6 +107,12 @@ fmt: venv
 lock:
 	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \
 		--python-version 3.11 --generate-hashes -o requirements.lock
+
+# The images' lock: pyproject's runtime dependencies only, pinned to requirements.lock's versions.
+lock-runtime:
+	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml \
+		-c requirements.lock --python-version 3.11 --generate-hashes --no-header -o requirements-runtime.lock
+	sed -i '1i # Runtime-only pins for the images (no dev tools): the [project] dependencies of pyproject.toml\n# at the SAME versions as requirements.lock (which it is compiled against). Regenerate after\n# requirements.lock changes: make lock-runtime' requirements-runtime.lock
 
 # The C++ load generator of bench/reservations.py (needs g++ and grpc++: Debian libgrpc++-dev).
 bench-loadgen: bench/.build/grpc_loadgen

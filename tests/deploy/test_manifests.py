@@ -1,4 +1,7 @@
-"""Invariants of the deployment files: k8s/ (kustomize), docker-compose.yml, the Dockerfiles.
+"""Invariants of the deployment files: k8s/ (kustomize), docker-compose.yml, the Dockerfile.
+
+Most of these files are generated from deploy/deployables.toml (test_registry.py checks they
+are current); the rules below hold for whatever the registry lists.
 
 No Docker engine or cluster is needed: the files are parsed, the kustomize overlays are
 rendered with `kubectl kustomize` when kubectl is installed, and every rule that keeps a
@@ -10,8 +13,8 @@ from __future__ import annotations
 
 import ast
 import base64
-import json
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -24,61 +27,58 @@ import pytest
 import yaml
 
 from omnistock_common.config import DEFAULT_GRPC_PORTS
+from omnistock_devtools.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+# Everything below is derived from the registry (deploy/deployables.toml): these tests check that
+# the generated files keep the rules, not which deployables exist.
+REGISTRY = Registry.load()
+KUBERNETES = {d.name: d for d in REGISTRY.kubernetes}
 # Services that own a database: each has a migration Job, and its pods wait for the schema.
-SERVICES = ("catalog", "inventory", "gateway", "channels")
-# Stateless services: no database, so no migration Job and no wait-for-migrations init container.
-STATELESS = ("shopify-connector", "woocommerce-connector")
+SERVICES = tuple(REGISTRY.databases)
+# Stateless servers: no database, so no migration Job and no wait-for-migrations init container.
+STATELESS = tuple(d.name for d in REGISTRY.kubernetes if d.database is None)
 # gRPC servers by their Deployment/Service (and compose service) name.
-GRPC_SERVERS = {
-    "catalog": 50051,
-    "inventory": 50052,
-    "channels": 50055,
-    "shopify-connector": 50061,
-    "woocommerce-connector": 50062,
-}
-# Every Dockerfile, by the image it builds.
-DOCKERFILES = {
-    "catalog": "services/catalog/Dockerfile",
-    "inventory": "services/inventory/Dockerfile",
-    "gateway": "services/gateway/Dockerfile",
-    "channels": "services/channels/Dockerfile",
-    "shopify-connector": "services/channels/connectors/shopify/Dockerfile",
-    "woocommerce-connector": "services/channels/connectors/woocommerce/Dockerfile",
-}
-IMAGES = {f"omnistock/{name}" for name in DOCKERFILES}
+GRPC_SERVERS = {d.name: d.port for d in REGISTRY.grpc}
+# Every image, built from the one Dockerfile with --build-arg DEPLOYABLE=<image>.
+IMAGES = {REGISTRY.image_name(image) for image in REGISTRY.images}
 # Local stand-ins for the vendors: docker-compose profile `demo` only, never in Kubernetes.
-SANDBOXES = ("shopify-sandbox", "woocommerce-sandbox")
-SECRET_NAME = "omnistock-secrets"
-SECRET_KEYS = {
-    "catalog-database-url",
-    "inventory-database-url",
-    "gateway-database-url",
-    "channels-database-url",
-    "redis-url",
-    "amqp-url",
-    "gateway-jwt-secret",
-    "credentials-encryption-key",
-    "oauth-state-secret",
-    "shopify-client-id",
-    "shopify-client-secret",
-}
+SANDBOXES = tuple(d.name for d in REGISTRY.of_kind("sandbox"))
+SECRET_NAME = REGISTRY.secret_name
+SECRET_KEYS = set(REGISTRY.secrets)
 # Keys a Deployment may reference with `optional: true` (only present during a rotation).
-OPTIONAL_SECRET_KEYS = {"shopify-previous-client-secret"}
+OPTIONAL_SECRET_KEYS = {key for d in REGISTRY.deployables for key in d.optional_secrets.values()}
 # Variables whose values are credentials: they must come from a Secret, never a literal.
 SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEYS?|TOKEN)$")
 # Read by something other than a config module; each entry says by what.
 ENV_ALLOW_LIST: dict[str, str] = {
     "EVENTLET_THREADPOOL_SIZE": "eventlet.tpool (channels worker: >= worker.yaml max_workers + 4)",
+    # Issue 12 items on branches merged after this one (egress guard, service identity, gRPC
+    # hardening): once their config modules read these, the scan finds them and the entries go.
+    "CHANNEL_ALLOWED_HOSTS": "issue 12 item 1: channels + connectors (egress guard)",
+    "INTERNAL_TOKEN_SECRET": "issue 12 item 4: every process (service-to-service tokens)",
+    "GRPC_REFLECTION": "issue 12 item 4: every gRPC server (reflection off in prod)",
+    "OMNISTOCK_ENV": "omnistock_common.config.EnvReader itself (production mode, every process)",
 }
 # Modules besides <svc>/config.py that read settings through EnvReader.
 EXTRA_SETTINGS_MODULES = (
     "services/channels/channels/sync.py",  # load_sync_settings: the sync worker's knobs
 )
-ENV_METHODS = {"str", "int", "float", "bool", "url", "choice"}
+ENV_METHODS = {
+    "str",
+    "int",
+    "float",
+    "bool",
+    "url",
+    "choice",
+    "secret",
+    "database_url",
+    "redis_url",
+    "amqp_url",
+}
 
 
 # --------------------------------------------------------------------------- what the code reads
@@ -256,7 +256,7 @@ def env_prefix(name: str) -> str:
 def test_every_container_is_hardened_and_bounded(target: str) -> None:
     objects = manifests(target)
     pods = list(pod_specs(objects))
-    assert len(pods) == 12  # 8 Deployments + 4 migration Jobs
+    assert len(pods) == len(KUBERNETES) + len(SERVICES)  # a Deployment each + the migration Jobs
     for obj, pod in pods:
         where = f"{obj['kind']}/{obj['metadata']['name']}"
         assert pod["securityContext"]["runAsNonRoot"] is True, where
@@ -281,16 +281,7 @@ def test_servers_have_native_probes_and_drain_within_the_grace_period(target: st
     common = next(cm for cm in of_kind(objects, "ConfigMap") if cm["metadata"]["name"] == "omnistock-common")
     grace = float(common["data"]["GRPC_GRACE_SECONDS"])
     deployments = of_kind(objects, "Deployment")
-    assert {d["metadata"]["name"] for d in deployments} == {
-        "catalog",
-        "inventory",
-        "inventory-worker",
-        "channels",
-        "channels-worker",
-        "shopify-connector",
-        "woocommerce-connector",
-        "gateway",
-    }
+    assert {d["metadata"]["name"] for d in deployments} == set(KUBERNETES)
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
         container = pod["containers"][0]
@@ -418,17 +409,24 @@ def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str
     tokens); the OAuth state secret only the server; the Shopify app pair only its connector;
     migrations and init containers only get their database URL."""
     objects = manifests(target)
+    token = "INTERNAL_TOKEN_SECRET"  # every long-running process signs or checks service tokens
     needs = {
-        "channels": {"CHANNELS_DATABASE_URL", "CREDENTIALS_KEYS", "OAUTH_STATE_SECRET", "REDIS_URL"},
-        "channels-worker": {"CHANNELS_DATABASE_URL", "CREDENTIALS_KEYS", "REDIS_URL", "AMQP_URL"},
+        "channels": {"CHANNELS_DATABASE_URL", "CREDENTIALS_KEYS", "OAUTH_STATE_SECRET", "REDIS_URL", token},
+        "channels-worker": {"CHANNELS_DATABASE_URL", "CREDENTIALS_KEYS", "REDIS_URL", "AMQP_URL", token},
         "shopify-connector": {
             "REDIS_URL",
             "SHOPIFY_CLIENT_ID",
             "SHOPIFY_CLIENT_SECRET",
             "SHOPIFY_PREVIOUS_CLIENT_SECRET",
+            token,
         },
-        "woocommerce-connector": {"REDIS_URL"},
+        "woocommerce-connector": {"REDIS_URL", token},
+        "catalog": {"CATALOG_DATABASE_URL", token},
+        "inventory": {"INVENTORY_DATABASE_URL", token},
+        "inventory-worker": {"INVENTORY_DATABASE_URL", "AMQP_URL", token},
+        "gateway": {"GATEWAY_DATABASE_URL", "GATEWAY_JWT_SECRET", "REDIS_URL", token},
     }
+    assert set(needs) == set(KUBERNETES), "state what each new deployable may read"
     for obj, pod in pod_specs(objects):
         name = obj["metadata"]["name"]
         for container in pod.get("initContainers", []):
@@ -482,12 +480,7 @@ def test_prod_overlay_carries_no_secret_values_and_pins_image_tags() -> None:
             repository, _, tag = container["image"].rpartition(":")
             assert repository and tag and tag not in {"latest", "dev"}, container["image"]
     assert {pdb["metadata"]["name"] for pdb in of_kind(objects, "PodDisruptionBudget")} == {
-        "catalog",
-        "inventory",
-        "gateway",
-        "channels",
-        "shopify-connector",
-        "woocommerce-connector",
+        name for name, d in KUBERNETES.items() if d.component == "server"
     }
     for deployment in of_kind(objects, "Deployment"):
         if component_of(deployment) == "server":
@@ -531,23 +524,12 @@ def test_compose_builds_our_services_with_known_env_and_healthchecks() -> None:
     services = compose()["services"]
     known = known_env_names()
     ours = {name: svc for name, svc in services.items() if "build" in svc}
-    assert set(ours) == {
-        "migrate",
-        "catalog",
-        "inventory",
-        "inventory-worker",
-        "channels",
-        "channels-worker",
-        "shopify-connector",
-        "woocommerce-connector",
-        *SANDBOXES,
-        "gateway",
-    }
+    assert set(ours) == {"migrate", *(d.name for d in REGISTRY.deployables)}
     for name, svc in ours.items():
         assert svc["build"]["context"] == "."
-        assert (ROOT / svc["build"]["dockerfile"]).exists(), name
+        assert svc["build"]["dockerfile"] == "Dockerfile", name
         image = svc["image"].rsplit(":", 1)[0]
-        assert image in IMAGES and svc["build"]["dockerfile"] == DOCKERFILES[image.split("/", 1)[1]], name
+        assert image in IMAGES and image == REGISTRY.image_name(svc["build"]["args"]["DEPLOYABLE"]), name
         unknown = set(svc.get("environment", {})) - known
         assert not unknown, f"{name}: no config module reads {sorted(unknown)}"
         for dependency, condition in svc.get("depends_on", {}).items():
@@ -568,7 +550,11 @@ def test_compose_builds_our_services_with_known_env_and_healthchecks() -> None:
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     assert services["rabbitmq"]["image"] == "rabbitmq:3-management"
-    assert "8080:8080" in services["gateway"]["ports"]
+    # Published on the loopback interface only: a laptop's dev secrets are not a public service.
+    assert services["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
+    for name, svc in services.items():
+        for port in svc.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
 
 
 def test_compose_migrates_each_service_into_its_own_database() -> None:
@@ -628,58 +614,256 @@ def test_compose_wires_the_channels_stack() -> None:
     assert services["channels-worker"]["environment"]["INVENTORY_ADDR"] == "inventory:50052"
 
 
-# -------------------------------------------------------------------------------- Dockerfiles
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
-def test_dockerfile_is_multi_stage_pinned_non_root_and_hash_checked(image: str) -> None:
-    text = (ROOT / DOCKERFILES[image]).read_text()
+# -------------------------------------------------------------------------------- Dockerfile
+def test_one_parameterised_dockerfile_is_multi_stage_pinned_non_root_and_hash_checked() -> None:
+    assert sorted(
+        p.relative_to(ROOT).as_posix() for p in ROOT.glob("**/Dockerfile*") if ".venv" not in p.parts
+    ) == ["Dockerfile"], "one Dockerfile for every image (--build-arg DEPLOYABLE=...)"
+    text = DOCKERFILE.read_text()
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.MULTILINE)
     assert base, "base image must be an overridable, pinned ARG"
     assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base.group(1))
     assert len(re.findall(r"^FROM \$\{PYTHON_IMAGE\} AS \w+$", text, re.MULTILINE)) == 2
-    assert "pip install --require-hashes -r requirements.lock" in text
-    assert "python -m grpc_tools.protoc -Iproto" in text
-    assert "pip install --no-deps --no-build-isolation ." in text
-    assert "COPY --from=builder /opt/venv /opt/venv" in text
-    runtime = text.split("AS runtime", 1)[1]
+    builder, runtime = text.split("AS runtime", 1)
+    assert "ARG DEPLOYABLE" in builder
+    # Runtime dependencies only, hash-checked; our packages without the dev tools library.
+    assert "pip install --require-hashes -r requirements-runtime.lock" in builder
+    assert "requirements.lock" not in builder.replace("requirements-runtime.lock", "")
+    assert "rm -rf libs/omnistock_devtools" in builder
+    assert builder.index("rm -rf libs/omnistock_devtools") < builder.index(
+        "pip install --no-deps --no-build-isolation ."
+    )
+    assert "pip install -e" not in text and "--editable" not in text
+    # Stubs generated inside, the registry prepares the image and checks its imports.
+    assert "python -m grpc_tools.protoc -Iproto" in builder
+    assert 'image "$DEPLOYABLE" --app /app --bin /opt/venv/bin' in builder
+    assert 'imports "$DEPLOYABLE"' in builder
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    assert "COPY --from=builder /app /app" in runtime
     assert "USER 10001:10001" in runtime
     assert "COPY . " not in text and "COPY ./ " not in text, "copy only what the image needs"
-    cmd = runtime.split("\nCMD ", 1)[1]
-    assert "migrate" not in cmd and "alembic" not in cmd
+    assert runtime.rstrip().endswith('CMD ["omnistock-start"]')
+    assert 'CMD ["omnistock-healthcheck"]' in runtime
+    assert "migrate" not in runtime.split("\nCMD ", 1)[1] and "alembic" not in runtime
 
 
-@pytest.mark.parametrize("service", ["inventory", "channels"])
-def test_image_carries_the_worker_config_the_worker_commands_use(service: str) -> None:
-    dockerfile = (ROOT / f"services/{service}/Dockerfile").read_text()
-    assert f"COPY services/{service}/worker.yaml /app/services/{service}/worker.yaml" in dockerfile
-    command = ["nameko", "run", "--config", f"/app/services/{service}/worker.yaml", f"{service}.worker"]
-    assert compose()["services"][f"{service}-worker"]["command"] == command
-    worker = next(
-        d for d in of_kind(base_objects(), "Deployment") if d["metadata"]["name"] == f"{service}-worker"
-    )
-    assert worker["spec"]["template"]["spec"]["containers"][0]["command"] == command
+@pytest.mark.parametrize("image", sorted(REGISTRY.images))
+def test_image_start_script_runs_the_registry_command_and_carries_its_files(
+    image: str, tmp_path: Path
+) -> None:
+    """What the builder stage writes for each image: the default command is the deployable's
+    container command (what compose and Kubernetes run), the probe its probe, and every file a
+    deployable of that image needs (worker configs) is where its command looks for it."""
+    from omnistock_devtools.registry import prepare_image
+
+    prepare_image(REGISTRY, image, tmp_path / "app", tmp_path / "bin")
+    main = REGISTRY.get(image)
+    start = (tmp_path / "bin/omnistock-start").read_text().splitlines()
+    assert start[0] == "#!/bin/sh" and start[-1] == f'exec {shlex.join(main.container_command)} "$@"'
+    if main.is_grpc:
+        assert f'export {main.env_prefix}_GRPC_HOST="${{{main.env_prefix}_GRPC_HOST:-0.0.0.0}}"' in start
+    check = (tmp_path / "bin/omnistock-healthcheck").read_text().splitlines()
+    assert check[-1] == f'exec {shlex.join(main.container_probe())} "$@"'
+    for deployable in REGISTRY.image_deployables(image):
+        for relative in deployable.files:
+            assert (tmp_path / "app" / relative).read_text() == (ROOT / relative).read_text()
+            assert relative in deployable.container_command, f"{deployable.name} does not use {relative}"
 
 
-def test_every_image_runs_what_the_procfile_runs() -> None:
-    """The Procfile is the source of truth for commands: each image's CMD, and the command of
-    every compose service and Deployment, is a Procfile line (with container-only flags)."""
+def test_compose_and_kubernetes_run_the_registry_commands() -> None:
+    """The registry is the source of truth for commands: each compose service and Deployment runs
+    its deployable's container command (the image default for an image's own deployable)."""
+    services = compose()["services"]
+    deployments = {d["metadata"]["name"]: d for d in of_kind(base_objects(), "Deployment")}
+    for deployable in REGISTRY.deployables:
+        command = services[deployable.name].get("command")
+        if deployable.image == deployable.name and deployable.kind != "sandbox":
+            assert command is None, f"{deployable.name}: the image's omnistock-start runs it"
+        else:
+            assert command == list(deployable.container_command), deployable.name
+        if deployable.in_kubernetes:
+            container = deployments[deployable.name]["spec"]["template"]["spec"]["containers"][0]
+            assert container["command"] == list(deployable.container_command), deployable.name
     procfile = dict(
         line.split(": ", 1)
         for line in (ROOT / "Procfile").read_text().splitlines()
         if line and not line.startswith("#")
     )
-    for image, path in DOCKERFILES.items():
-        if image == "gateway":  # gunicorn flags differ by design (bind address, tmp dir)
-            continue
-        cmd = json.loads((ROOT / path).read_text().split("\nCMD ", 1)[1].strip())
-        assert " ".join(cmd) == procfile[image], image
-    for name in ("inventory-worker", "channels-worker"):
-        command = compose()["services"][name]["command"]
-        assert " ".join(command).replace("/app/", "") == procfile[name], name
-    for name in SANDBOXES:
-        command = " ".join(compose()["services"][name]["command"])
-        assert command.startswith(procfile[name].split(" --port")[0]) and "--demo" in command, name
+    assert procfile == {d.name: d.command for d in REGISTRY.deployables}
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", "libs/omnistock_protos/omnistock", "**/tests"} <= ignored
+
+
+# ------------------------------------------------------------------ network and production
+def policies(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return of_kind(objects, "NetworkPolicy")
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def admitted(
+    objects: list[dict[str, Any]], target: dict[str, str], source: dict[str, str], port: int
+) -> bool:
+    """Would a pod labelled `source` (same namespace) reach `target`:port under these policies?"""
+    applying = [p for p in policies(objects) if selects(p["spec"]["podSelector"], target)]
+    assert applying, f"no NetworkPolicy selects {target}"
+    for policy in applying:
+        for rule in policy["spec"].get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            peers = rule.get("from", [])
+            if ports and port not in ports:
+                continue
+            if any("podSelector" in peer and "namespaceSelector" not in peer and selects(peer["podSelector"], source)
+                   for peer in peers):  # fmt: skip
+                return True
+    return False
+
+
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    return deployment["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_ingress_is_denied_by_default_and_allowed_only_from_callers(target: str) -> None:
+    """Every pod's ingress is closed unless a policy opens it; the gateway is reachable only from
+    the Ingress controller's namespace; each gRPC server only from the deployables that call it
+    (a connector from channels and its worker, nothing else); workers and Jobs from nobody."""
+    objects = manifests(target)
+    deny = [p for p in policies(objects) if p["spec"]["podSelector"] == {}]
+    assert (
+        len(deny) == 1
+        and deny[0]["spec"]["policyTypes"] == ["Ingress"]
+        and not deny[0]["spec"].get("ingress")
+    )
+    deployments = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    for name, deployable in KUBERNETES.items():
+        labels = pod_labels(deployments[name])
+        opening = [
+            p
+            for p in policies(objects)
+            if p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], labels)
+        ]
+        if deployable.port is None:
+            assert not opening, f"{name} serves nothing: no policy may open it"
+            continue
+        (policy,) = opening
+        (rule,) = policy["spec"]["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": deployable.port}], name
+        if deployable.kind == "gateway":
+            (peer,) = rule["from"]
+            assert set(peer) == {"namespaceSelector"}, "the gateway: from the Ingress controller only"
+            assert peer["namespaceSelector"]["matchLabels"] == {
+                "kubernetes.io/metadata.name": REGISTRY.project["ingress_namespace"]
+            }
+            continue
+        callers = {
+            name
+            for name, d in KUBERNETES.items()
+            if admitted(objects, labels, pod_labels(deployments[name]), deployable.port)
+        }
+        assert callers == {d.name for d in REGISTRY.callers_of(name)}, name
+        assert "gateway" not in callers or deployable.kind == "grpc", (
+            f"the gateway never calls a connector: {name}"
+        )
+        if deployable.kind == "connector":
+            assert callers == {"channels", "channels-worker"}, name
+    # Pods of other namespaces never reach a service (only the gateway admits a namespace).
+    for policy in policies(objects):
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                if "namespaceSelector" in peer:
+                    assert policy["metadata"]["name"] == "gateway-ingress", policy["metadata"]["name"]
+                assert "ipBlock" not in peer, policy["metadata"]["name"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_address_a_pod_reads_is_admitted_by_the_callees_policy(target: str) -> None:
+    """The other direction: a <X>_ADDR in a container's env is a call the policies must allow,
+    or the call would time out in a cluster that enforces them."""
+    objects = manifests(target)
+    deployments = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    services = {s["metadata"]["name"]: s for s in of_kind(objects, "Service")}
+    for name, deployment in deployments.items():
+        env = effective_env(deployment["spec"]["template"]["spec"]["containers"][0], objects)
+        for key, value in env.items():
+            if key.endswith("_ADDR"):
+                host, port = value.rsplit(":", 1)
+                callee = services[host]["spec"]["selector"]
+                assert admitted(objects, callee, pod_labels(deployment), int(port)), f"{name}: {key}={value}"
+
+
+def long_running_env(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for deployment in of_kind(objects, "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        yield deployment["metadata"]["name"], container, effective_env(container, objects)
+
+
+def test_prod_runs_in_production_mode_without_reflection_or_allowed_hosts() -> None:
+    objects = manifests("overlays/prod")
+    for name, _, env in long_running_env(objects):
+        assert env["OMNISTOCK_ENV"] == "production", name
+        assert env["GRPC_REFLECTION"] == "false", name
+        # Tenants reach the vendors' own hosts only: no exceptions in production.
+        assert env.get("CHANNEL_ALLOWED_HOSTS", "") == "", name
+    gateway = next(env for name, _, env in long_running_env(objects) if name == "gateway")
+    assert gateway["GATEWAY_TRUSTED_PROXIES"] == "1", "behind the Ingress: one trusted proxy"
+    (ingress,) = of_kind(objects, "Ingress")
+    backends = {
+        path["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert backends == {"gateway"}, "only the gateway is exposed"
+    assert ingress["spec"]["tls"], "HTTPS at the Ingress"
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/dev"])
+def test_non_prod_targets_keep_development_defaults(target: str) -> None:
+    """The production switches live in the prod overlay only (dev needs reflection for grpcurl)."""
+    for name, _, env in long_running_env(manifests(target)):
+        assert "OMNISTOCK_ENV" not in env and "GRPC_REFLECTION" not in env, name
+        if name == "gateway":
+            assert env["GATEWAY_TRUSTED_PROXIES"] == "0", "no proxy in front unless an overlay adds one"
+    assert of_kind(manifests(target), "Ingress") == []
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_long_running_process_gets_the_internal_token_secret_from_the_secret(target: str) -> None:
+    for name, container, _ in long_running_env(manifests(target)):
+        assert secret_refs(container)["INTERNAL_TOKEN_SECRET"] == "internal-token-secret", name
+
+
+def test_redis_and_rabbitmq_require_credentials_everywhere() -> None:
+    """No guest:guest and no password-less Redis: in the dev Secret, in compose, in the brokers
+    compose starts (which must accept exactly those credentials)."""
+    (secret,) = of_kind(manifests("overlays/dev"), "Secret")
+    values = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    services = compose()["services"]
+    urls = [("dev secret", values["redis-url"]), ("dev secret", values["amqp-url"])]
+    for name, svc in services.items():
+        for key in ("REDIS_URL", "AMQP_URL"):
+            if key in svc.get("environment", {}):
+                urls.append((name, svc["environment"][key]))
+    assert len(urls) > 2
+    for where, url in urls:
+        parsed = urlparse(url)
+        assert parsed.password, f"{where}: {url} has no password"
+        assert parsed.username != "guest" and parsed.password != "guest", f"{where}: {url}"
+    redis_url = urlparse(values["redis-url"])
+    assert services["redis"]["command"] == ["redis-server", "--requirepass", redis_url.password]
+    amqp_url = urlparse(values["amqp-url"])
+    rabbit = services["rabbitmq"]["environment"]
+    assert (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"]) == (
+        amqp_url.username,
+        amqp_url.password,
+    )
+    assert rabbit["RABBITMQ_DEFAULT_VHOST"] == amqp_url.path.lstrip("/")
+    assert "guest" not in COMPOSE.read_text()
+    for path in K8S.rglob("*"):
+        if path.is_file():
+            assert "guest:guest" not in path.read_text(), path

@@ -52,7 +52,7 @@ class Stack:
         return response.json
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def service_databases(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """(gateway URL, catalog URL): one database per service, as in production."""
     if request.param == "sqlite":

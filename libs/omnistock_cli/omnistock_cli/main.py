@@ -1,4 +1,4 @@
-"""`omnistock`: a small command-line client for the gateway's REST API (shared/API.md).
+"""`omnistock`: a small command-line client for the gateway's REST API (docs/api.md).
 
 It exists so merchants and operators can move catalogue files in and out without writing
 HTTP code: `import-products` uploads a CSV, `export-products` downloads one, `login` prints a

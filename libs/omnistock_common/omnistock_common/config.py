@@ -11,8 +11,10 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 from urllib.parse import urlparse
+
+T = TypeVar("T")
 
 # Default ports of the local topology (make run, docker-compose, k8s Services).
 DEFAULT_GRPC_PORTS: dict[str, int] = {
@@ -28,6 +30,30 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
 DEFAULT_SANDBOX_PORTS: dict[str, int] = {"shopify": 8701, "woocommerce": 8702}
 DEFAULT_GATEWAY_PORT = 8080
 
+# OMNISTOCK_ENV=production turns every development default below into a start-up error (exit 2).
+ENV_VAR = "OMNISTOCK_ENV"
+ENVIRONMENTS = ("development", "production")
+# What each gRPC process connects to, so production mode judges only the URLs a process uses
+# (the connectors have no database; only the channels and the connectors use Redis).
+SERVICE_BACKENDS: dict[str, frozenset[str]] = {
+    "catalog": frozenset({"database"}),
+    "inventory": frozenset({"database"}),
+    "orders": frozenset({"database"}),
+    "pricing": frozenset({"database"}),
+    "channels": frozenset({"database", "redis"}),
+    "shopify_connector": frozenset({"redis"}),
+    "woocommerce_connector": frozenset({"redis"}),
+}
+# Values shipped in this repository (docker-compose.yml, make run, the sandboxes) that are public
+# and therefore never secret. Besides these, anything containing "dev-only" or starting with
+# "dev-" counts as a development value: give new compose/dev values such a marker.
+DEV_VALUES: set[str] = {
+    "compose-dev:Y29tcG9zZS1kZXYtb25seS1jcmVkZW50aWFscy1rZXk=",
+    "sandbox-shopify-client-id",
+    "sandbox-shopify-client-secret",
+    "guest",
+}
+
 
 class ConfigError(ValueError):
     """Raised at start-up when one or more environment variables are invalid."""
@@ -38,12 +64,72 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+def is_dev_value(value: str) -> bool:
+    """True for a value anyone can read in this repository (see DEV_VALUES)."""
+    lowered = value.strip().lower()
+    return value in DEV_VALUES or "dev-only" in lowered or lowered.startswith("dev-")
+
+
 class EnvReader:
-    """Reads typed values from a mapping and collects every problem before failing."""
+    """Reads typed values from a mapping and collects every problem before failing.
+
+    `secret()` and the URL readers also remember which variables hold a development value; under
+    OMNISTOCK_ENV=production `raise_if_invalid()` names each of them and refuses to go on.
+    """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._env = os.environ if environ is None else environ
         self.problems: list[str] = []
+        # variable -> why its value is a development one
+        self.dev_values: dict[str, str] = {}
+        self.environment = self.choice(ENV_VAR, "development", ENVIRONMENTS)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def mark_dev(self, name: str, why: str) -> None:
+        """Record that `name` holds a development value (refused under production)."""
+        self.dev_values.setdefault(name, why)
+
+    def secret(self, name: str, dev_default: str, *, separator: str | None = None) -> str:
+        """A secret with a built-in development default, e.g. `env.secret("X_SECRET", DEV_X)`.
+
+        Unset, equal to `dev_default`, or a public development value (is_dev_value; with
+        `separator`, any one of its parts) marks the variable as a development value."""
+        value = self.str(name, dev_default)
+        parts = value.split(separator) if separator else [value]
+        if value == dev_default:
+            self.mark_dev(name, "is unset or the built-in development default")
+        elif any(is_dev_value(part.strip()) for part in parts if part.strip()):
+            self.mark_dev(name, "is a development value from this repository")
+        return value
+
+    def database_url(self, name: str, default: str) -> str:
+        """A service database: SQLite or a development password is a development value."""
+        value = self.url(name, default, schemes=("sqlite", "postgresql"))
+        parsed = urlparse(value)
+        if parsed.scheme.startswith("sqlite"):
+            self.mark_dev(name, "is a SQLite file (production needs PostgreSQL)")
+        elif parsed.password is not None and is_dev_value(parsed.password):
+            self.mark_dev(name, "has a development password")
+        return value
+
+    def redis_url(self, name: str = "REDIS_URL", default: str = "redis://127.0.0.1:6379/0") -> str:
+        """Redis without a password (or with a development one) is a development value."""
+        value = self.url(name, default, schemes=("redis", "rediss"))
+        password = urlparse(value).password
+        if not password or is_dev_value(password):
+            self.mark_dev(name, "has no password")
+        return value
+
+    def amqp_url(self, name: str = "AMQP_URL", default: str = "amqp://guest:guest@127.0.0.1:5672/") -> str:
+        """RabbitMQ's guest account, no password or a development password is a development value."""
+        value = self.url(name, default, schemes=("amqp", "amqps"))
+        parsed = urlparse(value)
+        if parsed.username in (None, "", "guest") or not parsed.password or is_dev_value(parsed.password):
+            self.mark_dev(name, "uses the guest account or no/a development password")
+        return value
 
     def str(self, name: str, default: str) -> str:
         value = self._env.get(name)
@@ -101,8 +187,13 @@ class EnvReader:
         return value
 
     def raise_if_invalid(self) -> None:
-        if self.problems:
-            raise ConfigError("invalid configuration: " + "; ".join(self.problems))
+        problems = list(self.problems)
+        if self.production:
+            problems += [
+                f"{name} {why} (refused: {ENV_VAR}=production)" for name, why in self.dev_values.items()
+            ]
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
 
 
 def default_sqlite_url(service: str) -> str:
@@ -133,14 +224,25 @@ class ServiceSettings:
     @classmethod
     def read(cls, service: str, env: EnvReader) -> ServiceSettings:
         prefix = service.upper()
+        # Production mode judges only what this process connects to (SERVICE_BACKENDS); the
+        # nameko workers check AMQP_URL themselves (check_amqp_url).
+        uses = SERVICE_BACKENDS.get(service, frozenset({"database", "redis"}))
+        if "database" in uses:
+            database_url = env.database_url(f"{prefix}_DATABASE_URL", default_sqlite_url(service))
+        else:
+            database_url = env.url(
+                f"{prefix}_DATABASE_URL", default_sqlite_url(service), schemes=("sqlite", "postgresql")
+            )
+        if "redis" in uses:
+            redis_url = env.redis_url("REDIS_URL")
+        else:
+            redis_url = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss"))
         return cls(
             service=service,
             grpc_host=env.str(f"{prefix}_GRPC_HOST", "127.0.0.1"),
             grpc_port=env.int(f"{prefix}_GRPC_PORT", DEFAULT_GRPC_PORTS[service], minimum=0, maximum=65535),
-            database_url=env.url(
-                f"{prefix}_DATABASE_URL", default_sqlite_url(service), schemes=("sqlite", "postgresql")
-            ),
-            redis_url=env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss")),
+            database_url=database_url,
+            redis_url=redis_url,
             amqp_url=env.url("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", schemes=("amqp", "amqps")),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=env.choice("LOG_FORMAT", "json", ("json", "text")),
@@ -160,20 +262,41 @@ def load_service_settings(service: str, environ: Mapping[str, str] | None = None
     return settings
 
 
+def check_amqp_url(environ: Mapping[str, str] | None = None) -> str:
+    """AMQP_URL as a nameko worker uses it; raises ConfigError (production: guest/guest refused)."""
+    env = EnvReader(environ)
+    url = env.amqp_url("AMQP_URL")
+    env.raise_if_invalid()
+    return url
+
+
+def _program() -> str:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec.name if spec is not None else Path(sys.argv[0]).name
+
+
+def exit_on_config_error(check: Callable[[], T], *, code: int = 2) -> T:
+    """For processes that do not start through run_entrypoint (nameko workers, the gateway under
+    gunicorn): run `check`; a ConfigError prints one line and exits `code` before anything serves."""
+    try:
+        return check()
+    except ConfigError as exc:
+        print(f"{_program()}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(code) from None
+
+
 def run_entrypoint(main: Callable[[], int | None]) -> NoReturn:
     """Run a process's main(); a configuration error exits 2 with one clear line, no traceback."""
     try:
         code = main()
     except ConfigError as exc:
-        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-        program = spec.name if spec is not None else Path(sys.argv[0]).name
-        print(f"{program}: {exc}", file=sys.stderr)
+        print(f"{_program()}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code or 0)
 
 
-# The development default of INTERNAL_TOKEN_SECRET: known to everyone who reads this file, so a
-# production deployment must set its own (a production-mode check refuses this value).
+# The development default of INTERNAL_TOKEN_SECRET: known to everyone who reads this file, so
+# OMNISTOCK_ENV=production refuses it (and any other development value, see EnvReader.secret).
 DEV_INTERNAL_TOKEN_SECRET = "omnistock-development-internal-token-secret-not-for-production"
 
 
@@ -183,19 +306,22 @@ class InternalAuthSettings:
 
     token_secret: str
     reflection: bool
-
-    @property
-    def uses_dev_secret(self) -> bool:
-        return self.token_secret == DEV_INTERNAL_TOKEN_SECRET
+    # The secret is the built-in default or another public development value (compose's).
+    uses_dev_secret: bool = False
 
 
 def load_internal_auth_settings(environ: Mapping[str, str] | None = None) -> InternalAuthSettings:
-    """INTERNAL_TOKEN_SECRET (>= 32 characters; the same value in every process) and
-    GRPC_REFLECTION (default true; "false" turns server reflection off)."""
+    """INTERNAL_TOKEN_SECRET (>= 32 characters; the same value in every process; a development
+    value is refused under OMNISTOCK_ENV=production) and GRPC_REFLECTION (default true; "false"
+    turns server reflection off)."""
     env = EnvReader(environ)
-    secret = env.str("INTERNAL_TOKEN_SECRET", DEV_INTERNAL_TOKEN_SECRET)
+    secret = env.secret("INTERNAL_TOKEN_SECRET", DEV_INTERNAL_TOKEN_SECRET)
     if len(secret) < 32:
         env.problems.append("INTERNAL_TOKEN_SECRET must be at least 32 characters")
-    settings = InternalAuthSettings(token_secret=secret, reflection=env.bool("GRPC_REFLECTION", True))
+    settings = InternalAuthSettings(
+        token_secret=secret,
+        reflection=env.bool("GRPC_REFLECTION", True),
+        uses_dev_secret="INTERNAL_TOKEN_SECRET" in env.dev_values,
+    )
     env.raise_if_invalid()
     return settings

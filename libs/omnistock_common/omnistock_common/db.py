@@ -48,6 +48,9 @@ def make_engine(
         engine = create_engine(
             url,
             echo=echo,
+            # Bound values (password hashes, token hashes, credentials) never reach a log line or an
+            # exception message.
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
 
@@ -73,6 +76,7 @@ def make_engine(
     engine = create_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # see above: no bound value in logs or error messages
         # psycopg prepares a statement server-side after 5 runs, and PostgreSQL may then keep a
         # generic plan made while a table was small (measured: a SKU lookup turned into a
         # sequential scan and a 100k-row import slowed 20x). Custom plans cost well under 1 ms.

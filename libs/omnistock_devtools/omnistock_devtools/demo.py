@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlparse
 
@@ -33,6 +34,10 @@ BULK_TIMEOUT = httpx.Timeout(600.0, connect=2.0)
 PAGE = 500
 
 T = TypeVar("T")
+
+
+# The gateway's OAuth session cookie (gateway.routes.channels.OAUTH_COOKIE).
+OAUTH_COOKIE = "omnistock_oauth"
 
 
 class DemoError(RuntimeError):
@@ -243,15 +248,25 @@ class GatewayClient:
 
         start (302 to the shop's consent page, signed state) -> the sandbox approves at once and
         302s to the gateway's callback with a code and Shopify's HMAC -> the callback exchanges
-        the code and stores the encrypted token.
+        the code and stores the encrypted token. Like a browser, this client carries the HttpOnly
+        cookie oauth/start set to the callback: without it the gateway answers 403.
         """
         query = urlencode({"shop": shop_domain, "api_base_url": api_base_url, "name": name})
         start = self.http.get(f"{self.api}/channels/shopify/oauth/start?{query}", headers=self._auth())
         consent_url = expect(start, 302, what="start Shopify OAuth").headers["location"]
+        session = SimpleCookie()
+        for header in start.headers.get_list("set-cookie"):
+            session.load(header)
+        if OAUTH_COOKIE not in session:
+            raise DemoError("start Shopify OAuth: the gateway set no OAuth session cookie")
         consent = expect(self.http.get(consent_url), 302, what="Shopify consent page")
         callback = urlparse(consent.headers["location"])
-        # The redirect_uri is PUBLIC_BASE_URL's; call our own gateway with its path and query.
-        done = self.http.get(f"{self.base_url.rstrip('/')}{callback.path}?{callback.query}")
+        # The redirect_uri is PUBLIC_BASE_URL's; call our own gateway with its path and query. The
+        # cookie goes explicitly: PUBLIC_BASE_URL may differ from base_url (host, or https).
+        done = self.http.get(
+            f"{self.base_url.rstrip('/')}{callback.path}?{callback.query}",
+            headers={"Cookie": f"{OAUTH_COOKIE}={session[OAUTH_COOKIE].value}"},
+        )
         return dict(expect(done, 200, what="Shopify OAuth callback").json())
 
     def auto_map(self, connection_id: str, skus: Sequence[str] = ()) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """`make run`: every OmniStock process as a local process, stopped together on Ctrl-C.
 
-Reads the Procfile at the repo root, checks that Redis and RabbitMQ answer, seeds the demo
-tenant, starts everything under honcho (services, workers, both channel connectors and both
+Reads the registry of deployables (deploy/deployables.toml, whose commands are also the
+generated Procfile), checks that Redis and RabbitMQ answer and that no port is taken, seeds the
+demo tenant, starts everything under honcho (services, workers, the channel connectors and the
 channel sandboxes), and once /readyz says ready connects the demo tenant to the two sandboxes
 (omnistock_devtools.demo) and announces the URLs, so a new user sees stock flow to "Shopify" and
 "WooCommerce" without any account.
@@ -22,17 +23,11 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
-from omnistock_common.config import (
-    DEFAULT_GATEWAY_PORT,
-    DEFAULT_GRPC_PORTS,
-    DEFAULT_SANDBOX_PORTS,
-    EnvReader,
-    project_root,
-)
+from omnistock_common.config import EnvReader, project_root
 from omnistock_devtools.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, ensure_demo
+from omnistock_devtools.registry import Deployable, Registry
 
 READY_TIMEOUT_SECONDS = 90
 # The Shopify sandbox's app credentials (channel_sandboxes.shopify.app.ShopifyConfig defaults).
@@ -62,8 +57,18 @@ def _check_infrastructure(env: EnvReader) -> list[str]:
     return problems
 
 
-# gRPC servers `make run` starts (Procfile), by their settings prefix.
-LOCAL_GRPC_SERVICES = ("catalog", "inventory", "channels", "shopify_connector", "woocommerce_connector")
+def port_variable(deployable: Deployable) -> str:
+    """The variable that moves a deployable's port: its port_env, or <PREFIX>_GRPC_PORT."""
+    return deployable.port_env or f"{deployable.env_prefix}_GRPC_PORT"
+
+
+def local_ports(registry: Registry, env: EnvReader) -> dict[str, int]:
+    """Deployable name -> the port it will listen on here (registry default unless overridden)."""
+    return {
+        d.name: env.int(port_variable(d), d.port, minimum=1, maximum=65535)
+        for d in registry.deployables
+        if d.port is not None
+    }
 
 
 def _busy_ports(ports: dict[str, int]) -> list[str]:
@@ -135,24 +140,14 @@ def _runnable(command: str, root: Path) -> str | None:
 def main() -> int:
     env = EnvReader()
     root = project_root()
-    gateway_port = env.int("GATEWAY_PORT", DEFAULT_GATEWAY_PORT, minimum=1, maximum=65535)
-    shopify_port = env.int("SHOPIFY_SANDBOX_PORT", DEFAULT_SANDBOX_PORTS["shopify"], minimum=1, maximum=65535)
-    woo_port = env.int(
-        "WOOCOMMERCE_SANDBOX_PORT", DEFAULT_SANDBOX_PORTS["woocommerce"], minimum=1, maximum=65535
-    )
-    grpc_ports = {
-        name: env.int(f"{name.upper()}_GRPC_PORT", DEFAULT_GRPC_PORTS[name], minimum=1, maximum=65535)
-        for name in LOCAL_GRPC_SERVICES
-    }
+    registry = Registry.load()
+    ports = local_ports(registry, env)
+    (gateway,) = registry.of_kind("gateway")
+    gateway_port = ports[gateway.name]
+    shopify_port = ports["shopify-sandbox"]
+    woo_port = ports["woocommerce-sandbox"]
     env.raise_if_invalid()
-    problems = _check_infrastructure(env) + _busy_ports(
-        {
-            "gateway": gateway_port,
-            "shopify-sandbox": shopify_port,
-            "woocommerce-sandbox": woo_port,
-            **grpc_ports,
-        }
-    )
+    problems = _check_infrastructure(env) + _busy_ports(ports)
     if problems:
         for problem in problems:
             print(f"make run: {problem}", file=sys.stderr)
@@ -164,9 +159,10 @@ def main() -> int:
         **os.environ,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
-        "GATEWAY_PORT": str(gateway_port),
-        "SHOPIFY_SANDBOX_PORT": str(shopify_port),
-        "WOOCOMMERCE_SANDBOX_PORT": str(woo_port),
+        # Every listening deployable's port variable (the Procfile lines use some of them).
+        **{port_variable(registry.get(name)): str(port) for name, port in ports.items()},
+        # ... and where the callers find each gRPC server, should one have moved.
+        **{f"{d.env_prefix}_ADDR": f"127.0.0.1:{ports[d.name]}" for d in registry.grpc},
         # OAuth redirect_uri = PUBLIC_BASE_URL + /api/v1/channels/oauth/callback: this gateway.
         "PUBLIC_BASE_URL": env.str("PUBLIC_BASE_URL", base_url),
         "SHOPIFY_CLIENT_ID": env.str("SHOPIFY_CLIENT_ID", SANDBOX_SHOPIFY_CLIENT_ID),
@@ -180,15 +176,14 @@ def main() -> int:
         print("make run: seeding the demo tenant failed", file=sys.stderr)
         return seed.returncode
 
-    procfile = parse_procfile((root / "Procfile").read_text())
     manager = Manager()
-    for name, command in procfile.processes.items():
-        reason = _runnable(command, root)
+    for deployable in registry.deployables:
+        reason = _runnable(deployable.command, root)
         if reason is not None:
-            print(f"!!! make run: {name} NOT started: {reason}", file=sys.stderr, flush=True)
+            print(f"!!! make run: {deployable.name} NOT started: {reason}", file=sys.stderr, flush=True)
             continue
-        # honcho runs each line through the shell, which expands ${GATEWAY_PORT} and friends.
-        manager.add_process(name, command, env=process_env, cwd=str(root))
+        # honcho runs each command through the shell, which expands ${GATEWAY_PORT} and friends.
+        manager.add_process(deployable.name, deployable.command, env=process_env, cwd=str(root))
     print(f"Starting OmniStock at {base_url} ...", flush=True)
     sandboxes = (f"http://127.0.0.1:{shopify_port}", f"http://127.0.0.1:{woo_port}")
     threading.Thread(target=_announce_when_ready, args=(base_url, *sandboxes), daemon=True).start()

@@ -1,7 +1,8 @@
-"""Every OmniStock process from the Procfile as subprocesses on free ports, for tests and benchmarks.
+"""Every OmniStock deployable as subprocesses on free ports, for tests and benchmarks.
 
 `make run` uses fixed ports (8080, 50051..., 8701/8702) and var/*.db; someone's `make run` may be
-using them while a test runs. `FullStack` starts the SAME Procfile lines with every port, database
+using them while a test runs. `FullStack` starts the SAME commands (deploy/deployables.toml, the
+generated Procfile's lines) with every port, database
 URL and the AMQP virtual host chosen by the caller, so the full-stack test and the sync-latency
 benchmark exercise exactly what a developer runs, in isolation.
 
@@ -31,24 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
 
-from honcho.environ import parse_procfile
-
 from omnistock_common.config import project_root
+from omnistock_devtools.registry import Registry
 
-GRPC_SERVICES: dict[str, str] = {
-    # Procfile process -> settings prefix of its gRPC server
-    "catalog": "CATALOG",
-    "inventory": "INVENTORY",
-    "channels": "CHANNELS",
-    "shopify-connector": "SHOPIFY_CONNECTOR",
-    "woocommerce-connector": "WOOCOMMERCE_CONNECTOR",
-}
-SANDBOXES: dict[str, str] = {
-    "shopify-sandbox": "SHOPIFY_SANDBOX",
-    "woocommerce-sandbox": "WOOCOMMERCE_SANDBOX",
-}
+REGISTRY = Registry.load()
+# Deployable -> settings prefix of its gRPC server (<PREFIX>_GRPC_PORT, <PREFIX>_ADDR).
+GRPC_SERVICES: dict[str, str] = {d.name: d.env_prefix for d in REGISTRY.grpc}
+# Sandbox -> the variable its command takes the port from.
+SANDBOXES: dict[str, str] = {d.name: d.port_env or "" for d in REGISTRY.of_kind("sandbox")}
+(GATEWAY,) = REGISTRY.of_kind("gateway")
 # Migrated before anything starts, exactly like `make migrate`.
-MIGRATED_SERVICES = ("catalog", "inventory", "channels", "gateway")
+MIGRATED_SERVICES = tuple(REGISTRY.databases)
 # The sandbox app credentials; the Shopify sandbox and connector both read these variables.
 SHOPIFY_CLIENT_ID = "sandbox-shopify-client-id"
 SHOPIFY_CLIENT_SECRET = "sandbox-shopify-client-secret"
@@ -118,7 +112,7 @@ class Process:
 
 @dataclass
 class FullStack:
-    """The Procfile's processes on free ports. Use as a context manager; `stop()` is idempotent.
+    """The registry's deployables on free ports. Use as a context manager; `stop()` is idempotent.
 
     `database_urls` maps each of MIGRATED_SERVICES to its own database (SQLite files or fresh
     PostgreSQL databases); `env` adds or overrides variables for every process.
@@ -131,7 +125,7 @@ class FullStack:
     env: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
     ready_timeout: float = 90.0
-    # Procfile process names to start (None: all of them).
+    # Deployables to start (None: all of them).
     only: tuple[str, ...] | None = None
     processes: dict[str, Process] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
@@ -139,7 +133,7 @@ class FullStack:
     # ------------------------------------------------------------------ addresses
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['gateway']}"
+        return f"http://127.0.0.1:{self.ports[GATEWAY.name]}"
 
     @property
     def shopify_sandbox_url(self) -> str:
@@ -162,7 +156,7 @@ class FullStack:
             "LOG_FORMAT": "text",
             "REDIS_URL": self.redis_url,
             "AMQP_URL": self.amqp_url,
-            "GATEWAY_PORT": str(self.ports["gateway"]),
+            str(GATEWAY.port_env): str(self.ports[GATEWAY.name]),
             "PUBLIC_BASE_URL": self.gateway_url,
             "SHOPIFY_CLIENT_ID": SHOPIFY_CLIENT_ID,
             "SHOPIFY_CLIENT_SECRET": SHOPIFY_CLIENT_SECRET,
@@ -180,8 +174,8 @@ class FullStack:
         for process, prefix in GRPC_SERVICES.items():
             env[f"{prefix}_GRPC_PORT"] = str(self.ports[process])
             env[f"{prefix}_ADDR"] = self.grpc_addr(process)
-        for process, prefix in SANDBOXES.items():
-            env[f"{prefix}_PORT"] = str(self.ports[process])
+        for process, variable in SANDBOXES.items():
+            env[variable] = str(self.ports[process])
         env.update(self.env)
         return env
 
@@ -198,12 +192,15 @@ class FullStack:
         self.stop()
 
     def start(self, names: Iterable[str] | None = None) -> None:
-        """Migrate every database, start the Procfile processes, wait until each one answers."""
+        """Migrate every database, start the deployables, wait until each one answers."""
         from omnistock_common.migrations import upgrade
 
-        procfile = parse_procfile((project_root() / "Procfile").read_text()).processes
-        wanted = list(names) if names is not None else list(procfile)
-        for name in ["gateway", *GRPC_SERVICES, *SANDBOXES]:
+        commands = {d.name: d.command for d in REGISTRY.deployables}
+        wanted = list(names) if names is not None else list(commands)
+        unknown = sorted(set(wanted) - set(commands))
+        if unknown:
+            raise StackError(f"not in deploy/deployables.toml: {unknown}")
+        for name in [GATEWAY.name, *GRPC_SERVICES, *SANDBOXES]:
             self.ports.setdefault(name, free_port())
         for service in MIGRATED_SERVICES:
             upgrade(service, self.database_urls[service])
@@ -215,7 +212,7 @@ class FullStack:
             log = log_path.open("wb")
             # Its own session: stop() signals the whole group (the shell and what it started).
             popen = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {procfile[name]}"],
+                ["/bin/sh", "-c", f"exec {commands[name]}"],
                 cwd=project_root(),
                 env=env,
                 stdout=log,
@@ -223,7 +220,7 @@ class FullStack:
                 start_new_session=True,
             )
             log.close()
-            self.processes[name] = Process(name, procfile[name], popen, log_path)
+            self.processes[name] = Process(name, commands[name], popen, log_path)
         self.wait_ready()
 
     def _check_alive(self) -> None:
@@ -246,7 +243,7 @@ class FullStack:
                     ok = grpc_serving(self.grpc_addr(name), "", 1.0)[0]
                 elif name in SANDBOXES:
                     ok = _http_ok(f"http://127.0.0.1:{self.ports[name]}/_sandbox/config")
-                elif name == "gateway":
+                elif name == GATEWAY.name:
                     ok = _http_ok(f"{self.gateway_url}/readyz")
                 else:  # workers serve nothing; being alive after the others are up is the check
                     ok = True

@@ -1,46 +1,189 @@
 """pytest plugin shared by every test folder (enabled in the root conftest.py).
 
-Integration tests run against the real PostgreSQL, Redis and RabbitMQ on this machine. When one
-is absent its tests are skipped, and the run ends with a banner that says so loudly.
+Integration tests run against the real PostgreSQL, Redis and RabbitMQ named by TEST_DATABASE_URL,
+TEST_REDIS_URL and TEST_AMQP_URL. Every test that needs one of them carries its marker
+(`postgres`, `redis`, `rabbitmq`): added here from the fixtures it uses, or written by hand for
+tests that reach a server another way, so `-m "not postgres and not redis and not rabbitmq"`
+selects exactly the tests that need no server.
+
+When a needed server is unreachable the test is skipped with a loud banner, except under
+`CI=true` or `OMNISTOCK_REQUIRE_SERVERS=1`, where it fails and names the server and its URL: a CI
+run must not pass with its integration suite skipped. The run ends with the skips counted by
+reason. `OMNISTOCK_FORBID_SERVERS=1` (set by `make test-unit`) refuses, in this process, every
+connection to a server's port, so a test that reaches a server without its marker fails loudly.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TEST_AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+TRUTHY = frozenset({"1", "true", "yes", "on"})
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server the integration tests use: its marker, where to find it, which fixtures need it."""
+
+    marker: str
+    name: str
+    env_var: str
+    default_url: str
+    default_port: int
+    fixtures: tuple[str, ...]
+
+    def url(self, env: Mapping[str, str] | None = None) -> str:
+        return (os.environ if env is None else env).get(self.env_var) or self.default_url
+
+    def address(self, env: Mapping[str, str] | None = None) -> tuple[str, int]:
+        parsed = urlparse(self.url(env))
+        return parsed.hostname or "127.0.0.1", parsed.port or self.default_port
+
+
+POSTGRES = Server(
+    "postgres",
+    "PostgreSQL",
+    "TEST_DATABASE_URL",
+    "postgresql://postgres@127.0.0.1:5432/postgres",
+    5432,
+    ("postgres_admin_url", "make_postgres_database", "postgres_url"),
+)
+REDIS = Server("redis", "Redis", "TEST_REDIS_URL", "redis://127.0.0.1:6379/15", 6379, ("redis_url",))
+RABBITMQ = Server(
+    "rabbitmq", "RabbitMQ", "TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", 5672, ("amqp_url",)
+)
+SERVERS = (POSTGRES, REDIS, RABBITMQ)
+
+# Read once at import, as before; Server.url() reads the environment again when asked.
+TEST_DATABASE_URL = POSTGRES.url()
+TEST_REDIS_URL = REDIS.url()
+TEST_AMQP_URL = RABBITMQ.url()
 
 _missing_servers: dict[str, str] = {}
+_reachability: dict[tuple[str, int], bool] = {}
+_guard_hits: list[str] = []
 
 
-def _reachable(url: str, default_port: int) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1.0):
-            return True
-    except OSError:
-        return False
+def servers_required(env: Mapping[str, str]) -> bool:
+    """True when an unreachable server must fail the test rather than skip it (CI)."""
+    return any(env.get(name, "").strip().lower() in TRUTHY for name in ("CI", "OMNISTOCK_REQUIRE_SERVERS"))
 
 
-def _require(name: str, url: str, default_port: int) -> None:
-    if not _reachable(url, default_port):
-        _missing_servers[name] = url
-        pytest.skip(f"!!! {name} is not reachable at {url}: test SKIPPED !!!")
+def servers_forbidden(env: Mapping[str, str]) -> bool:
+    """True when this process must not connect to any server (`make test-unit`)."""
+    return env.get("OMNISTOCK_FORBID_SERVERS", "").strip().lower() in TRUTHY
+
+
+def markers_for(fixturenames: Iterable[str]) -> set[str]:
+    """The server markers a test needs, from the fixtures it uses (their whole closure)."""
+    names = set(fixturenames)
+    return {server.marker for server in SERVERS if names.intersection(server.fixtures)}
+
+
+def unreachable_message(down: Sequence[tuple[Server, str]], required: bool) -> str:
+    """Names every unreachable server of a test with its URL (and, under CI, how to fix it)."""
+    what = "; ".join(f"{server.name} is not reachable at {url}" for server, url in down)
+    if required:
+        variables = ", ".join(server.env_var for server, _ in down)
+        return (
+            f"{what} (CI=true / OMNISTOCK_REQUIRE_SERVERS=1 requires it: "
+            f"start it with scripts/ensure-services.sh or point {variables} at it)"
+        )
+    return f"!!! {what}: test SKIPPED !!!"
+
+
+def _reachable(host: str, port: int) -> bool:
+    if (host, port) not in _reachability:
+        try:
+            with socket.create_connection((host, port), 1.0):
+                _reachability[host, port] = True
+        except OSError:
+            _reachability[host, port] = False
+    return _reachability[host, port]
+
+
+def require(*servers: Server) -> None:
+    """Fail (CI) or skip (developer) the current test unless every one of `servers` is reachable."""
+    down = [(server, server.url()) for server in servers if not _reachable(*server.address())]
+    if not down:
+        return
+    _missing_servers.update((server.name, url) for server, url in down)
+    if servers_required(os.environ):
+        pytest.fail(unreachable_message(down, required=True), pytrace=False)
+    pytest.skip(unreachable_message(down, required=False))
+
+
+def forbidden_ports(env: Mapping[str, str]) -> set[int]:
+    """The ports `OMNISTOCK_FORBID_SERVERS` refuses: each server's default and configured port."""
+    return {server.default_port for server in SERVERS} | {server.address(env)[1] for server in SERVERS}
+
+
+def _install_server_guard(ports: set[int]) -> None:
+    """Refuse (raise) any socket connection to a server port made by Python code in this process."""
+
+    def guard(event: str, args: tuple[Any, ...]) -> None:
+        if event != "socket.connect":
+            return
+        address = args[1]
+        if isinstance(address, tuple) and len(address) >= 2 and address[1] in ports:
+            hit = f"{address[0]}:{address[1]}"
+            _guard_hits.append(hit)
+            raise ConnectionRefusedError(f"OMNISTOCK_FORBID_SERVERS=1: connection to {hit} refused")
+
+    sys.addaudithook(guard)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for server in SERVERS:
+        config.addinivalue_line(
+            "markers", f"{server.marker}: needs the {server.name} server at {server.env_var}"
+        )
+    if servers_forbidden(os.environ):
+        _install_server_guard(forbidden_ports(os.environ))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by the servers its fixtures need, before `-m` deselects anything."""
+    for item in items:
+        present = {mark.name for mark in item.iter_markers()}
+        for marker in sorted(markers_for(tuple(getattr(item, "fixturenames", ())))):
+            if marker not in present:
+                item.add_marker(marker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked for a server (by hand or above) needs it reachable before anything runs."""
+    require(*(server for server in SERVERS if item.get_closest_marker(server.marker) is not None))
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Fail a test that tried a server port under OMNISTOCK_FORBID_SERVERS, even if it coped."""
+    if _guard_hits:
+        hits = sorted(set(_guard_hits))
+        _guard_hits.clear()
+        pytest.fail(
+            f"OMNISTOCK_FORBID_SERVERS=1: {item.nodeid} connected to server port(s) {', '.join(hits)} "
+            "without a postgres/redis/rabbitmq marker: mark it or use the server's fixture",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
-    _require("PostgreSQL", TEST_DATABASE_URL, 5432)
-    return TEST_DATABASE_URL
+    require(POSTGRES)
+    return POSTGRES.url()
 
 
 @pytest.fixture
@@ -82,40 +225,58 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Runs the test twice: on SQLite and on the real PostgreSQL."""
+    """Runs the test twice: on SQLite and on the real PostgreSQL (that run is marked `postgres`)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
-    return request.getfixturevalue("postgres_url")
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A dedicated Redis database, flushed before and after the test."""
-    _require("Redis", TEST_REDIS_URL, 6379)
+    require(REDIS)
+    url = REDIS.url()
     import redis
 
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client = redis.Redis.from_url(url)
     client.flushdb()
-    yield TEST_REDIS_URL
+    yield url
     client.flushdb()
     client.close()
 
 
 @pytest.fixture
 def amqp_url() -> str:
-    _require("RabbitMQ", TEST_AMQP_URL, 5672)
-    return TEST_AMQP_URL
+    require(RABBITMQ)
+    return RABBITMQ.url()
+
+
+def skips_by_reason(reports: list[Any]) -> Counter[str]:
+    """Skipped test reports counted by their reason (the text after `Skipped: `)."""
+    counts: Counter[str] = Counter()
+    for report in reports:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        counts[reason.removeprefix("Skipped: ")] += 1
+    return counts
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = skips_by_reason(terminalreporter.stats.get("skipped", []))
+    if skipped:
+        terminalreporter.section("skips by reason", sep="-", yellow=True)
+        for reason, count in skipped.most_common():
+            terminalreporter.write_line(f"{count:5d}  {reason}", yellow=True)
     if not _missing_servers:
         return
+    required = servers_required(os.environ)
+    outcome = "FAILED (CI=true / OMNISTOCK_REQUIRE_SERVERS=1)" if required else "SKIPPED"
     bar = "!" * 78
     terminalreporter.write_line(bar, red=True, bold=True)
     for name, url in _missing_servers.items():
         terminalreporter.write_line(
-            f"!!! {name} was NOT reachable at {url}: its tests were SKIPPED", red=True
+            f"!!! {name} was NOT reachable at {url}: its tests were {outcome}", red=True
         )
     terminalreporter.write_line(bar, red=True, bold=True)

@@ -26,20 +26,16 @@ from catalog.domain import (
     validate_title,
     validate_variant,
 )
+from catalog.fields import OPTION_COLUMNS, STATUS, TITLE, VARIANT_CSV_COLUMNS, csv_fields
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from omnistock_common.money import MoneyError, from_minor, is_supported_currency, to_minor
 
-OPTION_COLUMNS = tuple(f"option{n}_{part}" for n in (1, 2, 3) for part in ("name", "value"))
-# Export header; import finds columns by name, so their order in a file does not matter.
+# Export header, from the field declaration (catalog/fields.py) plus the initial-stock columns;
+# import finds columns by name, so their order in a file does not matter.
 COLUMNS: tuple[str, ...] = (
-    "product_title",
-    "sku",
-    "price",
-    "currency",
-    "cost",
-    "barcode",
-    *OPTION_COLUMNS,
-    "status",
+    *TITLE.csv_columns,
+    *VARIANT_CSV_COLUMNS,
+    *STATUS.csv_columns,
     "quantity",
     "location",
 )
@@ -48,7 +44,10 @@ DEFAULT_CURRENCY = "USD"
 EXPORT_CHUNK_BYTES = 64 * 1024
 # A physical line longer than this is not a product row; refusing it bounds memory.
 MAX_LINE_CHARS = 1024 * 1024
-_QUANTITY = re.compile(r"[0-9]+")
+# At most 19 digits (2**63 - 1 has 19): int() of a longer string may raise instead of failing the row.
+_QUANTITY = re.compile(r"[0-9]{1,19}")
+# Digits capped so int() never meets a huge string; the domain checks the weight's range.
+_WEIGHT = re.compile(r"-?[0-9]{1,12}")
 _MAX_QUANTITY = 2**63 - 1
 # Undecodable bytes become lone surrogates (surrogateescape), which valid UTF-8 never yields.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -114,14 +113,7 @@ def parse_header(record: list[str]) -> Header:
         raise InvalidArgument(
             "the CSV header is invalid: " + "; ".join(p.message for p in problems), violations=problems
         )
-    fields = {"sku", "price"}
-    if "cost" in index:
-        fields.add("cost")
-    if "barcode" in index:
-        fields.add("barcode")
-    if any(name in index for name in OPTION_COLUMNS):
-        fields.add("options")
-    return Header(index, len(record), frozenset(fields))
+    return Header(index, len(record), csv_fields(set(index)))
 
 
 def _column_for(field_path: str, option_columns: list[int]) -> str:
@@ -188,6 +180,12 @@ def parse_record(
     location = cell("location")
     if location and not raw_quantity:
         fail("location", "location given without a quantity")
+    weight_grams: int | None = None
+    if raw_weight := cell("weight_grams"):
+        if _WEIGHT.fullmatch(raw_weight):
+            weight_grams = int(raw_weight)
+        else:
+            fail("weight_grams", f"weight_grams {raw_weight!r} is not a whole number of grams")
 
     spec = VariantSpec(
         sku=cell("sku"),
@@ -195,6 +193,7 @@ def parse_record(
         cost=cost,
         barcode=cell("barcode") or None,
         options=tuple(options),
+        weight_grams=weight_grams,
     )
     for violation in validate_title(title, "product_title"):
         fail(violation.field, violation.message)
@@ -300,6 +299,7 @@ def variant_row(product: Product, variant: Variant) -> list[str]:
         "" if variant.cost is None else from_minor(variant.cost.amount_minor, currency),
         variant.barcode or "",
         *options,
+        "" if variant.weight_grams is None else str(variant.weight_grams),
         product.status.value,
         "",
         "",

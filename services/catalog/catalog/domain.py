@@ -14,21 +14,26 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from catalog.fields import (
+    MAX_BARCODE_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_OPTIONS,
+    MAX_SKU_LENGTH,
+    MAX_TITLE_LENGTH,
+    MAX_WEIGHT_GRAMS,
+    PRODUCT_NAMES,
+    VARIANT_NAMES,
+)
 from omnistock_common.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from omnistock_common.money import is_supported_currency
 
-MAX_SKU_LENGTH = 64
-MAX_TITLE_LENGTH = 255
-MAX_DESCRIPTION_LENGTH = 20_000
-MAX_BARCODE_LENGTH = 64
-MAX_OPTIONS = 3
 MAX_OPTION_TEXT_LENGTH = 255
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
-# Variant fields a FieldMask / an upsert may name, in proto spelling.
-VARIANT_FIELDS: frozenset[str] = frozenset({"sku", "price", "cost", "barcode", "options", "weight_grams"})
-PRODUCT_FIELDS: frozenset[str] = frozenset({"title", "description", "status"})
+# Fields a FieldMask / an upsert may name, in proto spelling (declared in catalog/fields.py).
+VARIANT_FIELDS: frozenset[str] = frozenset(VARIANT_NAMES)
+PRODUCT_FIELDS: frozenset[str] = frozenset(PRODUCT_NAMES)
 
 
 class ProductStatus(StrEnum):
@@ -259,8 +264,13 @@ def validate_variant(
         )
     if "options" in fields:
         problems += validate_options(spec.options, path(prefix, "options"))
-    if "weight_grams" in fields and spec.weight_grams is not None and spec.weight_grams < 0:
-        problems.append(FieldViolation(path(prefix, "weight_grams"), "must not be negative"))
+    if "weight_grams" in fields and spec.weight_grams is not None:
+        if spec.weight_grams < 0:
+            problems.append(FieldViolation(path(prefix, "weight_grams"), "must not be negative"))
+        elif spec.weight_grams > MAX_WEIGHT_GRAMS:
+            problems.append(
+                FieldViolation(path(prefix, "weight_grams"), f"must be at most {MAX_WEIGHT_GRAMS} grams")
+            )
     return problems
 
 

@@ -29,6 +29,7 @@ from catalog.domain import (
     ProductStatus,
     Variant,
 )
+from catalog.fields import VARIANT_DB_COLUMNS
 from catalog.models import products, variants
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -272,7 +273,7 @@ class CatalogRepository:
     def update_variants(self, tenant_id: str, changed: Sequence[tuple[Variant, int]]) -> None:
         if not changed:
             return
-        names = ("sku", "currency", "price_minor", "cost_minor", "barcode", "options", "weight_grams")
+        names = VARIANT_DB_COLUMNS
         stmt = (
             update(variants)
             .where(

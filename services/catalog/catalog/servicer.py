@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
-from catalog import proto_mapping as mapping
-from catalog import service
+from catalog import mapping, service
 from catalog.service import StockPort, UnitOfWork
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc

@@ -99,8 +99,8 @@ def parse_keys(raw: str, env: EnvReader | None = None) -> tuple[tuple[str, bytes
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting once; raises ConfigError naming each bad variable."""
     env = EnvReader(environ)
-    raw_keys = env.str("CREDENTIALS_KEYS", DEV_CREDENTIALS_KEYS)
-    state_secret = env.str("OAUTH_STATE_SECRET", DEV_OAUTH_STATE_SECRET)
+    raw_keys = env.secret("CREDENTIALS_KEYS", DEV_CREDENTIALS_KEYS, separator=",")
+    state_secret = env.secret("OAUTH_STATE_SECRET", DEV_OAUTH_STATE_SECRET)
     if len(state_secret.encode()) < MIN_STATE_SECRET_BYTES:
         env.problems.append(f"OAUTH_STATE_SECRET must be at least {MIN_STATE_SECRET_BYTES} bytes")
     settings = Settings(

@@ -20,7 +20,13 @@ from urllib.parse import urlparse
 
 import grpc
 
-from omnistock_common.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+from omnistock_common.errors import (
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PermissionDenied,
+)
 
 # Consecutive failures after which a degraded connection is reported as in error.
 ERROR_THRESHOLD = 5
@@ -360,6 +366,8 @@ class OAuthState:
     redirect_uri: str
     expires_at: datetime
     nonce: str
+    # SHA-256 hex of the nonce kept by the initiating browser (see check_session_binding).
+    binding: str = ""
 
 
 def _b64(raw: bytes) -> str:
@@ -385,8 +393,10 @@ def sign_state(
     redirect_uri: str,
     now: datetime,
     ttl: timedelta,
+    binding: str = "",
 ) -> tuple[str, OAuthState]:
-    """A tamper-proof, expiring state binding the flow to its tenant, type and settings."""
+    """A tamper-proof, expiring state binding the flow to its tenant, user, type, settings and the
+    initiating browser session (`binding`)."""
     state = OAuthState(
         tenant_id=tenant_id,
         user_id=user_id,
@@ -396,6 +406,7 @@ def sign_state(
         redirect_uri=redirect_uri,
         expires_at=(now + ttl).replace(microsecond=0),
         nonce=secrets.token_urlsafe(16),
+        binding=binding,
     )
     doc = {
         "v": 1,
@@ -407,6 +418,7 @@ def sign_state(
         "r": state.redirect_uri,
         "exp": int(state.expires_at.timestamp()),
         "no": state.nonce,
+        "b": state.binding,
     }
     body = _b64(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode())
     return f"{body}.{_state_mac(secret, body)}", state
@@ -434,6 +446,7 @@ def verify_state(secret: bytes, token: str, now: datetime) -> OAuthState:
             redirect_uri=str(doc["r"]),
             expires_at=datetime.fromtimestamp(int(doc["exp"]), UTC),
             nonce=str(doc["no"]),
+            binding=str(doc.get("b", "")),
         )
     except (ValueError, KeyError, TypeError):
         raise InvalidState("the OAuth state is malformed", reason="OAUTH_STATE_INVALID") from None
@@ -442,6 +455,30 @@ def verify_state(secret: bytes, token: str, now: datetime) -> OAuthState:
             "the OAuth state has expired: start the connection again", reason="OAUTH_STATE_EXPIRED"
         )
     return state
+
+
+_BINDING_HEX = frozenset("0123456789abcdef")
+
+
+def validate_session_binding(binding: str) -> str:
+    """A session binding is the SHA-256 hex digest of the browser's nonce (64 hex characters)."""
+    if len(binding) != 64 or not set(binding) <= _BINDING_HEX:
+        raise InvalidArgument(
+            "invalid session binding",
+            violations=[FieldViolation("session_binding", "the SHA-256 hex digest of the browser's nonce")],
+        )
+    return binding
+
+
+def check_session_binding(state: OAuthState, presented: str) -> None:
+    """The callback must arrive in the browser session that started the flow: a state minted by
+    one user and completed by another (an authorize link sent to a merchant) is refused."""
+    if not state.binding or not hmac.compare_digest(state.binding.encode(), presented.encode()):
+        raise PermissionDenied(
+            "this OAuth callback does not belong to the session that started it: start the "
+            "connection again from OmniStock in this browser",
+            reason="OAUTH_SESSION_MISMATCH",
+        )
 
 
 # ------------------------------------------------------------------------------ listings / webhooks

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.clients import DeadlineStub
 from omnistock_common.context import CallContext
-from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
+from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,20 @@ _WEBHOOK_KINDS = {
     cpb.WEBHOOK_KIND_APP_UNINSTALLED: "app_uninstalled",
     cpb.WEBHOOK_KIND_OTHER: "other",
 }
+
+
+# Connector answers to ParseWebhook that mean "not a delivery we accept" (see ingest_webhook).
+_WEBHOOK_REFUSALS = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT})
+# Verifies nothing: unknown connection ids are checked against it (see _refuse_unknown_webhook).
+_DUMMY_WEBHOOK_SECRET = secrets.token_urlsafe(32)
+# Connectors refuse calls without a tenant; this one owns nothing.
+_NO_TENANT = "webhook-without-connection"
+WEBHOOK_REJECTED = "WEBHOOK_REJECTED"
+
+
+def webhook_rejected() -> Unauthenticated:
+    """The one answer to every refused webhook, whatever the reason (logged, never returned)."""
+    return Unauthenticated("webhook rejected", reason=WEBHOOK_REJECTED)
 
 
 class CatalogPort(Protocol):
@@ -242,9 +257,12 @@ class ChannelsService:
         name: str,
         settings: Mapping[str, str],
         redirect_uri: str,
+        session_binding: str = "",
     ) -> tuple[str, datetime]:
-        """The consent URL with a signed, expiring state bound to tenant, type and settings."""
+        """The consent URL with a signed, expiring state bound to tenant, user, type, settings and
+        the caller's browser session (`session_binding`, required)."""
         kind = domain.channel_type(channel_type, auth=AuthKind.OAUTH)
+        binding = domain.validate_session_binding(session_binding)
         clean_settings = domain.validate_settings(settings)
         final_name = domain.validate_name(name or kind.display_name)
         redirect = redirect_uri or self.oauth.default_redirect_uri
@@ -262,6 +280,7 @@ class ChannelsService:
             redirect_uri=redirect,
             now=self.clock(),
             ttl=self.oauth.state_ttl,
+            binding=binding,
         )
         request = cpb.BuildAuthorizationUrlRequest(
             connection=connection_context(
@@ -280,12 +299,16 @@ class ChannelsService:
             raise to_domain_error(failure_of(err), _label(kind)) from None
         return reply.authorization_url, state.expires_at
 
-    def complete_oauth(self, callback_params: Mapping[str, str], redirect_uri: str) -> Connection:
-        """Tenantless: the tenant comes from the signed state, which is usable exactly once."""
+    def complete_oauth(
+        self, callback_params: Mapping[str, str], redirect_uri: str, session_binding: str = ""
+    ) -> Connection:
+        """Tenantless: the tenant comes from the signed state, which is usable exactly once, and
+        only in the browser session that started the flow (checked before the state is spent)."""
         token = callback_params.get("state", "")
         if not token:
             raise InvalidState("the OAuth callback has no state", reason="OAUTH_STATE_INVALID")
         state = domain.verify_state(self.oauth.state_secret, token, self.clock())
+        domain.check_session_binding(state, session_binding)
         kind = domain.channel_type(state.channel_type, auth=AuthKind.OAUTH)
         ttl = int(self.oauth.state_ttl.total_seconds()) + 60
         if not self.redis.set(OAUTH_STATE_KEY_PREFIX + state.nonce, "1", nx=True, ex=ttl):
@@ -525,11 +548,17 @@ class ChannelsService:
     def ingest_webhook(
         self, channel_type: str, connection_id: str, headers: Mapping[str, str], raw_body: bytes
     ) -> WebhookReceipt:
-        """Verify (connector), dedupe, store; fast: one connector call and one INSERT."""
+        """Verify (connector), dedupe, store; fast: one connector call and one INSERT.
+
+        Every refusal (unknown connection, wrong type, bad signature, another shop, a topic not
+        subscribed, a stale or misshapen delivery) is the same UNAUTHENTICATED and changes nothing,
+        so the endpoint reveals neither which connection ids exist nor which check failed.
+        """
         with self.uow.transaction() as repo:
             stored = repo.get_connection_by_id_any_tenant(connection_id)
+        lowered = {k.lower(): v for k, v in headers.items()}
         if stored is None or stored.connection.type != channel_type:
-            raise NotFound("connection not found")
+            return self._refuse_unknown_webhook(channel_type, lowered, raw_body)
         conn = stored.connection
         kind = CHANNEL_TYPES[conn.type]
         try:
@@ -537,7 +566,6 @@ class ChannelsService:
         except CredentialsCorrupt:
             log.error("webhook for connection %s: credentials do not decrypt", conn.id)
             raise
-        lowered = {k.lower(): v for k, v in headers.items()}
         request = cpb.ParseWebhookRequest(
             connection=connection_context(
                 connection_id=conn.id,
@@ -557,11 +585,15 @@ class ChannelsService:
             )
         except grpc.RpcError as err:
             failure = failure_of(err)
-            if failure.code is grpc.StatusCode.UNAUTHENTICATED:
+            if failure.code in _WEBHOOK_REFUSALS:
+                # The reason stays in our log; the caller learns only "rejected".
                 log.warning(
-                    "webhook for connection %s: bad signature", conn.id, extra={"tenant": conn.tenant_id}
+                    "webhook for connection %s rejected: %s",
+                    conn.id,
+                    failure.message[:300],
+                    extra={"tenant": conn.tenant_id},
                 )
-                raise signature_rejected(failure, _label(kind)) from None
+                raise webhook_rejected() from None
             raise to_domain_error(failure, _label(kind)) from None
         if reply.kind == cpb.WEBHOOK_KIND_PING:
             return WebhookReceipt(True, reply.delivery_id)
@@ -627,6 +659,43 @@ class ChannelsService:
             except Exception:
                 log.exception("could not re-queue SKUs sold on connection %s", conn.id)
         return WebhookReceipt(accepted, delivery_id)
+
+    def _refuse_unknown_webhook(
+        self, channel_type: str, headers: Mapping[str, str], raw_body: bytes
+    ) -> WebhookReceipt:
+        """No such connection of this type: verify against a throw-away connection anyway, so the
+        answer and its timing match a bad signature on a real one. The unsigned WooCommerce ping
+        is acknowledged here too (it changes nothing), or it would tell which ids exist."""
+        channel = CHANNEL_TYPES.get(channel_type)
+        if channel is None or not channel.available:
+            raise webhook_rejected()
+        request = cpb.ParseWebhookRequest(
+            connection=connection_context(
+                connection_id="",
+                tenant_id=_NO_TENANT,
+                channel_type=channel_type,
+                settings={},
+                credentials=Credentials(secrets={"webhook_secret": _DUMMY_WEBHOOK_SECRET}),
+            ),
+            headers=headers,
+            raw_body=raw_body,
+        )
+        try:
+            reply = (
+                self.connectors.get(channel_type)
+                .call(CallContext(tenant_id=_NO_TENANT))
+                .ParseWebhook(request)
+            )
+        except grpc.RpcError as err:
+            failure = failure_of(err)
+            if failure.code in _WEBHOOK_REFUSALS:
+                raise webhook_rejected() from None
+            raise to_domain_error(failure, _label(channel)) from None
+        if reply.kind == cpb.WEBHOOK_KIND_PING:
+            return WebhookReceipt(True, reply.delivery_id)
+        # Nothing a connector accepts for a connection with no shop/store and a random secret.
+        log.error("%s connector accepted a webhook for no connection", channel_type)
+        raise webhook_rejected()
 
     # ------------------------------------------------------------------ notifications
     def set_notification_url(self, ctx: CallContext, url: str) -> str:

@@ -138,14 +138,21 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
         self, request: pb.StartOAuthRequest, context: grpc.ServicerContext
     ) -> pb.StartOAuthResponse:
         url, expires_at = self.service.start_oauth(
-            call_context(context), request.type, request.name, dict(request.settings), request.redirect_uri
+            call_context(context),
+            request.type,
+            request.name,
+            dict(request.settings),
+            request.redirect_uri,
+            request.session_binding,
         )
         return pb.StartOAuthResponse(authorization_url=url, state_expires_at=_ts(expires_at))
 
     def CompleteOAuth(
         self, request: pb.CompleteOAuthRequest, context: grpc.ServicerContext
     ) -> pb.CompleteOAuthResponse:
-        conn = self.service.complete_oauth(dict(request.callback_params), request.redirect_uri)
+        conn = self.service.complete_oauth(
+            dict(request.callback_params), request.redirect_uri, request.session_binding
+        )
         return pb.CompleteOAuthResponse(connection=_connection(conn))
 
     def GetConnection(

@@ -25,7 +25,11 @@ from nameko.timer import timer
 from channels import models, reconcile, sync
 from channels.config import load_settings
 from omnistock_common import service_auth
+from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.outbox_relay import relay_pending
+
+# Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
+exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 
 SERVICE_NAME = "channels_sync"
 # The channels service's own events go out as channels.<type> (on `channels.events`).

@@ -19,7 +19,7 @@ from gateway.deps import Deps, build_deps
 from gateway.errors import install_error_handlers
 from gateway.routes import auth, catalog, channels, docs, health, inventory, users
 from omnistock_common.context import new_request_id
-from omnistock_common.logging import request_id_var, tenant_id_var
+from omnistock_common.logging import escape_controls, request_id_var, tenant_id_var
 
 # Every mounted area of the REST API. Keep it a plain list: one line per route module.
 API_MODULES: list[ApiModule] = [
@@ -68,10 +68,12 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         claims = getattr(g, "claims", None)
+        # The path without its query string (OAuth codes, states and HMACs live there), with
+        # control characters escaped: a %0A in the URL cannot start a fake log line.
         log.info(
             "%s %s %s",
-            request.method,
-            request.path,
+            escape_controls(request.method),
+            escape_controls(request.path),
             response.status_code,
             extra={
                 "http_status": response.status_code,

@@ -24,7 +24,7 @@ Clock = Callable[[], datetime]
 ISSUER = "omnistock-gateway"
 AUDIENCE = "omnistock-api"
 ACCESS_TYPE = "access"
-_REQUIRED_CLAIMS = ["sub", "tid", "role", "iat", "exp", "jti", "typ", "iss", "aud"]
+_REQUIRED_CLAIMS = ["sub", "tid", "role", "ver", "iat", "exp", "jti", "typ", "iss", "aud"]
 
 
 def utcnow() -> datetime:
@@ -70,22 +70,25 @@ class AccessClaims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    # The user's token version when the token was minted (see User.token_version).
+    token_version: int = 1
 
 
 class TokenCodec:
-    """Signs and verifies HS256 access tokens (claims sub, tid, role, iat, exp, jti, typ)."""
+    """Signs and verifies HS256 access tokens (claims sub, tid, role, ver, iat, exp, jti, typ)."""
 
     def __init__(self, secret: str, access_ttl_seconds: int, clock: Clock = utcnow) -> None:
         self._secret = secret
         self.access_ttl_seconds = access_ttl_seconds
         self._clock = clock
 
-    def issue_access(self, user_id: str, tenant_id: str, role: Role) -> str:
+    def issue_access(self, user_id: str, tenant_id: str, role: Role, token_version: int = 1) -> str:
         now = self._clock()
         claims = {
             "sub": user_id,
             "tid": tenant_id,
             "role": role.value,
+            "ver": token_version,
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self.access_ttl_seconds)).timestamp()),
             "jti": uuid.uuid4().hex,
@@ -125,6 +128,9 @@ class TokenCodec:
             raise Unauthenticated("invalid access token") from None
         if not all(isinstance(claims[k], str) and claims[k] for k in ("sub", "tid", "jti")):
             raise Unauthenticated("invalid access token")
+        version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise Unauthenticated("invalid access token")
         return AccessClaims(
             user_id=claims["sub"],
             tenant_id=claims["tid"],
@@ -132,6 +138,7 @@ class TokenCodec:
             jti=claims["jti"],
             issued_at=issued_at,
             expires_at=expires_at,
+            token_version=version,
         )
 
 

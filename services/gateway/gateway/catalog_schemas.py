@@ -30,7 +30,7 @@ STATUS_FROM_PB: dict[int, str] = {value: key for key, value in STATUS_TO_PB.item
 
 # ------------------------------------------------------------------------------------- requests
 class VariantIn(StrictModel):
-    sku: str = Field(min_length=1, max_length=100, examples=["TSHIRT-RED-M"])
+    sku: str = Field(min_length=1, max_length=64, examples=["TSHIRT-RED-M"])
     price: MoneyIn
     cost: MoneyIn | None = None
     barcode: str | None = Field(None, max_length=64)
@@ -73,7 +73,7 @@ _CLEARABLE = {"cost", "barcode", "options", "weight_grams"}
 class VariantPatchIn(StrictModel):
     """Fields to change; `null` clears cost, barcode, options or weight_grams."""
 
-    sku: str | None = Field(None, min_length=1, max_length=100)
+    sku: str | None = Field(None, min_length=1, max_length=64)
     price: MoneyIn | None = None
     cost: MoneyIn | None = None
     barcode: str | None = Field(None, max_length=64)

@@ -21,7 +21,8 @@ from omnistock_common.config import (
 log = logging.getLogger(__name__)
 
 # Used only when GATEWAY_JWT_SECRET is unset, so `make run` works from a fresh clone. Anyone who
-# reads this file can forge tokens for a gateway running with it: create_app logs a loud warning.
+# reads this file can forge tokens for a gateway running with it: create_app logs a loud warning,
+# and OMNISTOCK_ENV=production refuses to start with it.
 DEV_JWT_SECRET = "omnistock-dev-only-jwt-secret-change-me-0123456789"
 MIN_JWT_SECRET_BYTES = 32
 # What /readyz checks unless GATEWAY_BACKENDS says otherwise: every service the routes call, so a
@@ -38,6 +39,13 @@ class Settings:
     jwt_secret: str = DEV_JWT_SECRET
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # A login's refresh family dies this long after the login, however often it was rotated.
+    refresh_family_max_age_seconds: int = 30 * 24 * 3600
+    # How long a replica trusts its cached copy of a user's token version: a deleted, demoted or
+    # password-changed user's access tokens stop working at most this long after the change.
+    token_version_cache_seconds: float = 5.0
+    # The gateway as browsers reach it; https makes the OAuth binding cookie Secure.
+    public_base_url: str = "http://127.0.0.1:8080"
     # name -> host:port of every backend the gateway calls; /readyz checks each of them.
     backends: Mapping[str, str] = field(
         default_factory=lambda: {name: f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}" for name in DEFAULT_BACKENDS}
@@ -47,14 +55,26 @@ class Settings:
     channels_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['channels']}"
     # Channels retry webhooks that are not acknowledged within a few seconds (Shopify: 5 s).
     webhook_timeout_seconds: float = 3.0
+    # Webhook intake (no JWT): larger bodies are refused (413) before they are read, and each
+    # connection id takes at most webhook_rate_limit deliveries per window (429), unknown ids too.
+    webhook_max_body_bytes: int = 5 * 1024 * 1024
+    webhook_rate_limit: int = 600
+    webhook_rate_window_seconds: int = 60
     grpc_timeout_seconds: float = 5.0
     # Import/export stream a whole catalog, so they get their own, longer deadline.
     bulk_timeout_seconds: float = 600.0
     readiness_timeout_seconds: float = 1.0
-    login_max_failures_per_email: int = 5
-    login_email_window_seconds: int = 15 * 60
+    # Wrong passwords per (client IP, account) before each further one doubles a wait
+    # (1 s, 2 s, 4 s ... up to login_backoff_max_seconds); the owner on another IP is unaffected.
+    login_free_failures: int = 5
+    login_backoff_max_seconds: int = 15 * 60
+    # Failures are forgotten this long after the last one.
+    login_failure_memory_seconds: int = 3600
     login_max_attempts_per_ip: int = 30
     login_ip_window_seconds: int = 60
+    # Each registration costs an argon2 hash (64 MiB): limited per client IP.
+    register_max_per_ip: int = 10
+    register_ip_window_seconds: int = 60
     max_upload_bytes: int = 256 * 1024 * 1024
     # How many reverse proxies in front of the gateway set X-Forwarded-For (0: use the peer address).
     trusted_proxies: int = 0
@@ -72,7 +92,7 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every gateway setting; raises ConfigError listing all problems at once."""
     env = EnvReader(environ)
-    jwt_secret = env.str("GATEWAY_JWT_SECRET", DEV_JWT_SECRET)
+    jwt_secret = env.secret("GATEWAY_JWT_SECRET", DEV_JWT_SECRET)
     if len(jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         env.problems.append(f"GATEWAY_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
 
@@ -93,27 +113,36 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(
         host=env.str("GATEWAY_HOST", "127.0.0.1"),
         port=env.int("GATEWAY_PORT", DEFAULT_GATEWAY_PORT, minimum=0, maximum=65535),
-        database_url=env.url(
-            "GATEWAY_DATABASE_URL", default_sqlite_url("gateway"), schemes=("sqlite", "postgresql")
-        ),
-        redis_url=env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss")),
+        database_url=env.database_url("GATEWAY_DATABASE_URL", default_sqlite_url("gateway")),
+        redis_url=env.redis_url("REDIS_URL"),
         jwt_secret=jwt_secret,
         access_token_ttl_seconds=env.int("ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30, maximum=24 * 3600),
         refresh_token_ttl_seconds=env.int(
             "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, minimum=60, maximum=365 * 24 * 3600
         ),
+        refresh_family_max_age_seconds=env.int(
+            "REFRESH_FAMILY_MAX_AGE_SECONDS", 30 * 24 * 3600, minimum=60, maximum=365 * 24 * 3600
+        ),
+        token_version_cache_seconds=env.float("GATEWAY_TOKEN_VERSION_CACHE_SECONDS", 5.0, minimum=0.0),
+        public_base_url=env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8080", schemes=("http", "https")),
         backends=backends,
         catalog_addr=service_addr(env, "catalog"),
         inventory_addr=service_addr(env, "inventory"),
         channels_addr=service_addr(env, "channels"),
         webhook_timeout_seconds=env.float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 3.0, minimum=0.1),
+        webhook_max_body_bytes=env.int("GATEWAY_WEBHOOK_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024),
+        webhook_rate_limit=env.int("GATEWAY_WEBHOOK_RATE_LIMIT", 600, minimum=1),
+        webhook_rate_window_seconds=env.int("GATEWAY_WEBHOOK_RATE_WINDOW_SECONDS", 60, minimum=1),
         grpc_timeout_seconds=env.float("GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.05),
         bulk_timeout_seconds=env.float("GATEWAY_BULK_TIMEOUT_SECONDS", 600.0, minimum=1.0),
         readiness_timeout_seconds=env.float("GATEWAY_READINESS_TIMEOUT_SECONDS", 1.0, minimum=0.05),
-        login_max_failures_per_email=env.int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, minimum=1),
-        login_email_window_seconds=env.int("LOGIN_EMAIL_WINDOW_SECONDS", 15 * 60, minimum=1),
+        login_free_failures=env.int("LOGIN_FREE_FAILURES", 5, minimum=1),
+        login_backoff_max_seconds=env.int("LOGIN_BACKOFF_MAX_SECONDS", 15 * 60, minimum=1),
+        login_failure_memory_seconds=env.int("LOGIN_FAILURE_MEMORY_SECONDS", 3600, minimum=1),
         login_max_attempts_per_ip=env.int("LOGIN_MAX_ATTEMPTS_PER_IP", 30, minimum=1),
         login_ip_window_seconds=env.int("LOGIN_IP_WINDOW_SECONDS", 60, minimum=1),
+        register_max_per_ip=env.int("REGISTER_MAX_PER_IP", 10, minimum=1),
+        register_ip_window_seconds=env.int("REGISTER_IP_WINDOW_SECONDS", 60, minimum=1),
         max_upload_bytes=env.int("GATEWAY_MAX_UPLOAD_BYTES", 256 * 1024 * 1024, minimum=1024),
         trusted_proxies=env.int("GATEWAY_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
         argon2_time_cost=env.int("ARGON2_TIME_COST", 3, minimum=1, maximum=20),
@@ -122,6 +151,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         log_format=env.choice("LOG_FORMAT", "json", ("json", "text")),
     )
+    if settings.token_version_cache_seconds > 5:
+        env.problems.append("GATEWAY_TOKEN_VERSION_CACHE_SECONDS must be at most 5 (revocation delay)")
     if settings.argon2_memory_kib < 8 * settings.argon2_parallelism:
         env.problems.append("ARGON2_MEMORY_KIB must be at least 8 x ARGON2_PARALLELISM (an argon2 rule)")
     env.raise_if_invalid()

@@ -19,7 +19,7 @@ from gateway.config import Settings
 from gateway.errors import ErrorMapper
 from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
-from gateway.service import AuthService, LoginLimits, UserService
+from gateway.service import AttemptLimiter, AuthService, LoginLimits, TokenVersions, UserService
 from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub
@@ -53,6 +53,8 @@ class Deps:
     closers: list[Callable[[], None]] = field(default_factory=list)
     # None only in tests that build Deps by hand without the channels routes' backend.
     channels: ChannelsClient | None = None
+    # Per-connection webhook rate limit (Redis, shared by replicas); None only in hand-built Deps.
+    webhook_limiter: AttemptLimiter | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -82,6 +84,7 @@ def build_deps(settings: Settings) -> Deps:
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine)
 
+    versions = TokenVersions(uow, settings.token_version_cache_seconds)
     auth = AuthService(
         uow,
         passwords,
@@ -89,17 +92,22 @@ def build_deps(settings: Settings) -> Deps:
         RedisAttemptLimiter(redis_client),
         RedisTokenDenylist(redis_client),
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        family_max_age_seconds=settings.refresh_family_max_age_seconds,
         limits=LoginLimits(
-            max_failures_per_email=settings.login_max_failures_per_email,
-            email_window_seconds=settings.login_email_window_seconds,
+            free_failures=settings.login_free_failures,
+            backoff_max_seconds=settings.login_backoff_max_seconds,
+            failure_memory_seconds=settings.login_failure_memory_seconds,
             max_attempts_per_ip=settings.login_max_attempts_per_ip,
             ip_window_seconds=settings.login_ip_window_seconds,
+            max_registrations_per_ip=settings.register_max_per_ip,
+            registration_window_seconds=settings.register_ip_window_seconds,
         ),
+        versions=versions,
     )
     return Deps(
         settings=settings,
         auth=auth,
-        users=UserService(uow, passwords),
+        users=UserService(uow, passwords, versions=versions),
         catalog=catalog_client(
             channels.get(settings.catalog_addr), settings.grpc_timeout_seconds, settings.bulk_timeout_seconds
         ),
@@ -114,4 +122,5 @@ def build_deps(settings: Settings) -> Deps:
             settings.grpc_timeout_seconds,
             settings.webhook_timeout_seconds,
         ),
+        webhook_limiter=RedisAttemptLimiter(redis_client),
     )

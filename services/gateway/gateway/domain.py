@@ -99,6 +99,9 @@ class User:
     version: int
     created_at: datetime
     updated_at: datetime
+    # Carried by every access token; bumped when the role or password changes, so older access
+    # tokens stop working (AuthService.authenticate checks it on each request).
+    token_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class RefreshTokenRecord:
     expires_at: datetime
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # When the family's first token was issued (the login); the family dies a fixed time after.
+    family_started_at: datetime | None = None
 
 
 def normalize_email(raw: str, field: str = "email") -> str:

@@ -47,6 +47,8 @@ users = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Access tokens carry it; a role or password change bumps it and so revokes them.
+    Column("token_version", Integer, nullable=False, server_default="1"),
     Index("ix_users_tenant_email", "tenant_id", "email"),
 )
 
@@ -63,4 +65,6 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # The login that started the family (NULL for rows older than 0002: created_at stands in).
+    Column("family_started_at", DateTime(timezone=True), nullable=True),
 )

@@ -1,7 +1,8 @@
-"""Redis-backed login attempt counters and the access-token denylist.
+"""Redis-backed attempt counters, login failure backoff and the access-token denylist.
 
 Fixed windows: the first attempt creates the counter with the window as its TTL, so counters
-clean themselves up and every gateway replica shares them.
+clean themselves up and every gateway replica shares them. Failure backoff: a failure counter
+(forgotten a while after the last failure) and a "blocked" key whose TTL is the imposed wait.
 """
 
 from __future__ import annotations
@@ -28,8 +29,35 @@ class RedisAttemptLimiter:
             return 0
         return max(1, int(ttl)) if int(ttl) > 0 else window_seconds
 
+    def blocked_for(self, key: str) -> int:
+        ttl_ms = int(self._redis.pttl(_PREFIX + "backoff:block:" + key))
+        return -(-ttl_ms // 1000) if ttl_ms > 0 else 0  # whole seconds, rounded up
+
+    def record_failure(
+        self, key: str, free_failures: int, max_delay_seconds: int, memory_seconds: int
+    ) -> int:
+        count_key = _PREFIX + "backoff:count:" + key
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.incr(count_key)
+        pipe.expire(count_key, memory_seconds)
+        failures = int(pipe.execute()[0])
+        delay = backoff_delay(failures, free_failures, max_delay_seconds)
+        if delay:
+            self._redis.set(_PREFIX + "backoff:block:" + key, 1, ex=delay)
+        return delay
+
     def reset(self, key: str) -> None:
-        self._redis.delete(_PREFIX + "ratelimit:" + key)
+        self._redis.delete(
+            _PREFIX + "ratelimit:" + key, _PREFIX + "backoff:count:" + key, _PREFIX + "backoff:block:" + key
+        )
+
+
+def backoff_delay(failures: int, free_failures: int, max_delay_seconds: int) -> int:
+    """0 for the first `free_failures` failures, then 1, 2, 4 ... seconds, capped."""
+    over = failures - free_failures
+    if over <= 0:
+        return 0
+    return min(max_delay_seconds, 2 ** min(over - 1, 30))
 
 
 class RedisTokenDenylist:

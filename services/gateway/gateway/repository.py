@@ -39,6 +39,7 @@ def _user(row: Row[Any]) -> User:
         version=row.version,
         created_at=_utc(row.created_at),  # type: ignore[arg-type]
         updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+        token_version=row.token_version,
     )
 
 
@@ -53,6 +54,7 @@ def _token(row: Row[Any]) -> RefreshTokenRecord:
         expires_at=_utc(row.expires_at),  # type: ignore[arg-type]
         used_at=_utc(row.used_at),
         revoked_at=_utc(row.revoked_at),
+        family_started_at=_utc(row.family_started_at),
     )
 
 
@@ -96,6 +98,13 @@ class SqlUserRepository:
     def get_by_email(self, email: str) -> User | None:
         row = self._conn.execute(select(models.users).where(models.users.c.email == email)).first()
         return _user(row) if row else None
+
+    def token_version(self, tenant_id: str, user_id: str) -> int | None:
+        """The user's current token version; None when the user no longer exists."""
+        u = models.users
+        return self._conn.execute(
+            select(u.c.token_version).where(u.c.tenant_id == tenant_id, u.c.id == user_id)
+        ).scalar_one_or_none()
 
     def list(self, tenant_id: str, limit: int, after_email: str | None) -> list[User]:
         query = select(models.users).where(models.users.c.tenant_id == tenant_id)
@@ -145,6 +154,7 @@ def _user_values(user: User) -> dict[str, Any]:
         "version": user.version,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "token_version": user.token_version,
     }
 
 
@@ -164,6 +174,7 @@ class SqlRefreshTokenRepository:
                 expires_at=record.expires_at,
                 used_at=record.used_at,
                 revoked_at=record.revoked_at,
+                family_started_at=record.family_started_at,
             )
         )
 

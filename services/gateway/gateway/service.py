@@ -11,6 +11,8 @@ import base64
 import binascii
 import hashlib
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -68,6 +70,10 @@ class UserRepository(Protocol):
     def add(self, user: User) -> None: ...
     def get(self, tenant_id: str, user_id: str) -> User | None: ...
     def get_by_email(self, email: str) -> User | None: ...
+    def token_version(self, tenant_id: str, user_id: str) -> int | None:
+        """The user's current token version; None when the user no longer exists."""
+        ...
+
     def list(self, tenant_id: str, limit: int, after_email: str | None) -> list[User]: ...
     def update(self, user: User, expected_version: int) -> bool:
         """Write `user` only if the stored version is still `expected_version`."""
@@ -106,6 +112,18 @@ class AttemptLimiter(Protocol):
         """Count one attempt; 0 when within the limit, else seconds until the window frees up."""
         ...
 
+    def blocked_for(self, key: str) -> int:
+        """Seconds left of the wait imposed by record_failure (0: go ahead)."""
+        ...
+
+    def record_failure(
+        self, key: str, free_failures: int, max_delay_seconds: int, memory_seconds: int
+    ) -> int:
+        """Count one failure; beyond `free_failures` impose a wait that doubles with each further
+        failure (1, 2, 4 ... max_delay_seconds). Failures are forgotten `memory_seconds` after the
+        last one. Returns the wait imposed (0: none)."""
+        ...
+
     def reset(self, key: str) -> None: ...
 
 
@@ -132,10 +150,59 @@ class Registration:
 
 @dataclass(frozen=True)
 class LoginLimits:
-    max_failures_per_email: int = 5
-    email_window_seconds: int = 15 * 60
+    """Wrong passwords are slowed per (client IP, account) with a doubling wait, never by locking
+    the account: its owner signing in from another address is not affected. Every attempt also
+    counts against the client IP, and registrations have their own per-IP limit."""
+
+    free_failures: int = 5
+    backoff_max_seconds: int = 15 * 60
+    failure_memory_seconds: int = 3600
     max_attempts_per_ip: int = 30
     ip_window_seconds: int = 60
+    max_registrations_per_ip: int = 10
+    registration_window_seconds: int = 60
+
+
+class TokenVersions:
+    """Each user's current token version, cached in this process for at most `ttl_seconds`.
+
+    Checked on every authenticated request: a deleted, demoted or password-changed user's access
+    tokens stop working within the TTL on every replica (at once on the replica that made the
+    change, which calls forget()). A TTL of 0 reads the database on every request.
+    """
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        ttl_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[float, int | None]] = {}
+
+    def current(self, tenant_id: str, user_id: str) -> int | None:
+        key = (tenant_id, user_id)
+        now = self._monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        with self._uow() as uow:
+            version = uow.users.token_version(tenant_id, user_id)
+        with self._lock:
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache.clear()  # bounded memory; entries are cheap to re-read
+            self._cache[key] = (now, version)
+        return version
+
+    def forget(self, tenant_id: str, user_id: str) -> None:
+        with self._lock:
+            self._cache.pop((tenant_id, user_id), None)
 
 
 _BAD_CREDENTIALS = "invalid email or password"
@@ -154,7 +221,9 @@ class AuthService:
         denylist: TokenDenylist,
         *,
         refresh_ttl_seconds: int,
+        family_max_age_seconds: int = 30 * 24 * 3600,
         limits: LoginLimits = LoginLimits(),
+        versions: TokenVersions | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._uow = uow
@@ -163,11 +232,25 @@ class AuthService:
         self._limiter = limiter
         self._denylist = denylist
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._family_max_age = timedelta(seconds=family_max_age_seconds)
         self._limits = limits
+        self.versions = versions if versions is not None else TokenVersions(uow)
         self._clock = clock
 
     # -- registration and login
-    def register(self, tenant_name: str, email: str, password: str) -> Registration:
+    def register(
+        self, tenant_name: str, email: str, password: str, client_ip: str | None = None
+    ) -> Registration:
+        """`client_ip` (every HTTP caller) is rate limited before any argon2 work is done;
+        None is for trusted in-process callers such as the demo seeder."""
+        if client_ip is not None:
+            retry = self._limiter.attempt(
+                f"register:ip:{client_ip}",
+                self._limits.max_registrations_per_ip,
+                self._limits.registration_window_seconds,
+            )
+            if retry:
+                raise RateLimited("too many registrations from this address", retry_after=retry)
         name = tenant_name.strip()
         if not name or len(name) > MAX_TENANT_NAME:
             raise InvalidArgument(
@@ -200,7 +283,8 @@ class AuthService:
         return Registration(tenant=tenant, user=user, tokens=tokens)
 
     def login(self, email: str, password: str, client_ip: str) -> TokenPair:
-        """Rate limited per client IP (every attempt) and per email (reset by a success)."""
+        """Rate limited per client IP (every attempt); wrong passwords slow down further tries
+        from the same IP for the same account (doubling waits), never the owner elsewhere."""
         email = email.strip().lower()
         limits = self._limits
         retry = self._limiter.attempt(
@@ -208,20 +292,22 @@ class AuthService:
         )
         if retry:
             raise RateLimited("too many login attempts from this address", retry_after=retry)
-        # Keyed by a hash so the limiter's keys do not list our users' addresses.
-        email_key = "login:email:" + hashlib.sha256(email.encode()).hexdigest()
-        retry = self._limiter.attempt(email_key, limits.max_failures_per_email, limits.email_window_seconds)
+        # Keyed by a hash so the limiter's keys list neither our users' nor clients' addresses.
+        pair_key = "login:fail:" + hashlib.sha256(f"{client_ip}\n{email}".encode()).hexdigest()
+        retry = self._limiter.blocked_for(pair_key)
         if retry:
-            raise RateLimited("too many failed logins for this account", retry_after=retry)
+            raise RateLimited("too many failed logins for this account from this address", retry_after=retry)
 
         with self._uow() as uow:
             user = uow.users.get_by_email(email)
         if user is None:
             self._passwords.dummy_verify(password)
+        if user is None or not self._passwords.verify(user.password_hash, password):
+            self._limiter.record_failure(
+                pair_key, limits.free_failures, limits.backoff_max_seconds, limits.failure_memory_seconds
+            )
             raise Unauthenticated(_BAD_CREDENTIALS)
-        if not self._passwords.verify(user.password_hash, password):
-            raise Unauthenticated(_BAD_CREDENTIALS)
-        self._limiter.reset(email_key)
+        self._limiter.reset(pair_key)
         new_hash = (
             self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None
         )
@@ -250,6 +336,12 @@ class AuthService:
                 raise Unauthenticated(_BAD_REFRESH)
             if record.expires_at <= now:
                 raise Unauthenticated("refresh token expired")
+            started = record.family_started_at or record.created_at
+            if started + self._family_max_age <= now:
+                # However often it was rotated, a login's session ends a fixed time after it.
+                uow.refresh_tokens.revoke_family(record.family_id, now)
+                uow.commit()
+                raise Unauthenticated("the session has expired: log in again")
             if record.used_at is not None or not uow.refresh_tokens.mark_used(record.id, now):
                 uow.refresh_tokens.revoke_family(record.family_id, now)
                 uow.commit()
@@ -264,7 +356,7 @@ class AuthService:
                 uow.refresh_tokens.revoke_family(record.family_id, now)
                 uow.commit()
                 raise Unauthenticated(_BAD_REFRESH)
-            tokens = self._issue(uow, user, record.family_id)
+            tokens = self._issue(uow, user, record.family_id, started)
             uow.commit()
         return tokens
 
@@ -284,6 +376,12 @@ class AuthService:
         claims = self._tokens.verify_access(bearer_token)
         if self._denylist.is_revoked(claims.jti):
             raise Unauthenticated("access token revoked")
+        current = self.versions.current(claims.tenant_id, claims.user_id)
+        if current is None:
+            raise Unauthenticated("the token's user no longer exists")
+        if current != claims.token_version:
+            # The role or the password changed since the token was minted: refresh or log in.
+            raise Unauthenticated("access token revoked")
         return claims
 
     def me(self, claims: AccessClaims) -> tuple[User, Tenant]:
@@ -296,9 +394,9 @@ class AuthService:
 
     # -- helpers
     def _start_family(self, uow: UnitOfWork, user: User) -> TokenPair:
-        return self._issue(uow, user, family_id=str(uuid.uuid4()))
+        return self._issue(uow, user, str(uuid.uuid4()), self._clock())
 
-    def _issue(self, uow: UnitOfWork, user: User, family_id: str) -> TokenPair:
+    def _issue(self, uow: UnitOfWork, user: User, family_id: str, family_started_at: datetime) -> TokenPair:
         now = self._clock()
         secret = new_refresh_secret()
         uow.refresh_tokens.add(
@@ -309,11 +407,12 @@ class AuthService:
                 user_id=user.id,
                 tenant_id=user.tenant_id,
                 created_at=now,
-                expires_at=now + self._refresh_ttl,
+                expires_at=min(now + self._refresh_ttl, family_started_at + self._family_max_age),
+                family_started_at=family_started_at,
             )
         )
         return TokenPair(
-            access_token=self._tokens.issue_access(user.id, user.tenant_id, user.role),
+            access_token=self._tokens.issue_access(user.id, user.tenant_id, user.role, user.token_version),
             refresh_token=secret,
             expires_in=self._tokens.access_ttl_seconds,
         )
@@ -346,10 +445,18 @@ class UserPatch:
 class UserService:
     """Owners and admins manage the users of their own tenant."""
 
-    def __init__(self, uow: UnitOfWorkFactory, passwords: Passwords, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        passwords: Passwords,
+        clock: Clock = utcnow,
+        versions: TokenVersions | None = None,
+    ) -> None:
         self._uow = uow
         self._passwords = passwords
         self._clock = clock
+        # The AuthService's cache, so this replica stops honouring old tokens at once.
+        self._versions = versions
 
     def list(self, actor: AccessClaims, limit: int, cursor: str | None) -> tuple[Sequence[User], str | None]:
         limit = min(max(limit, 1), MAX_PAGE_SIZE)
@@ -417,6 +524,8 @@ class UserService:
                 check_keeps_an_owner(target, new_role, uow.users.count_owners(actor.tenant_id))
             if email is not None and email != target.email and uow.users.get_by_email(email) is not None:
                 raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
+            # A new role or password invalidates every access token minted before it.
+            revokes = new_hash is not None or (new_role is not None and new_role != target.role)
             updated = replace(
                 target,
                 email=email if email is not None else target.email,
@@ -424,6 +533,7 @@ class UserService:
                 password_hash=new_hash if new_hash is not None else target.password_hash,
                 version=target.version + 1,
                 updated_at=now,
+                token_version=target.token_version + 1 if revokes else target.token_version,
             )
             if not uow.users.update(updated, expected_version=target.version):
                 raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
@@ -431,6 +541,8 @@ class UserService:
                 # A new password ends every session that knew the old one.
                 uow.refresh_tokens.revoke_all_for_user(target.id, now)
             uow.commit()
+        if revokes:
+            self._forget(target)
         return updated
 
     def delete(self, actor: AccessClaims, user_id: str, expected_version: int | None = None) -> None:
@@ -447,6 +559,11 @@ class UserService:
             uow.refresh_tokens.revoke_all_for_user(target.id, self._clock())
             uow.users.delete(actor.tenant_id, target.id)
             uow.commit()
+        self._forget(target)
+
+    def _forget(self, user: User) -> None:
+        if self._versions is not None:
+            self._versions.forget(user.tenant_id, user.id)
 
     @staticmethod
     def _current_role(uow: UnitOfWork, actor: AccessClaims) -> Role:

@@ -190,7 +190,8 @@ def test_export_reimports_as_unchanged(catalog: Catalog) -> None:
     lines = exported.decode().splitlines()
     assert lines[0].split(",") == [
         "product_title", "sku", "price", "currency", "cost", "barcode", "option1_name", "option1_value",
-        "option2_name", "option2_value", "option3_name", "option3_value", "status", "quantity", "location",
+        "option2_name", "option2_value", "option3_name", "option3_value", "weight_grams", "status",
+        "quantity", "location",
     ]  # fmt: skip
     report = import_csv(catalog, exported, chunk=777)
     assert (report.created, report.updated, report.unchanged, report.rows) == (0, 0, 301, 301)
@@ -200,6 +201,40 @@ def test_export_reimports_as_unchanged(catalog: Catalog) -> None:
     only_archived = export_csv(catalog, status=pb.PRODUCT_STATUS_ARCHIVED).decode()
     assert only_archived.count("MUG-") == 2 and "SKU-" not in only_archived
     assert export_csv(catalog, tenant="tenant-b").decode().splitlines() == lines[:1]
+
+
+def test_export_then_import_into_another_tenant_keeps_weight_grams(catalog: Catalog) -> None:
+    catalog.stub.CreateProduct(
+        pb.CreateProductRequest(
+            title="Crate",
+            variants=[
+                pb.VariantInput(sku="CRATE-1", price=usd(100), weight_grams=12_500),
+                pb.VariantInput(sku="CRATE-2", price=usd(100)),
+            ],
+        ),
+        metadata=catalog.md(),
+    )
+    report = import_csv(catalog, export_csv(catalog), tenant="tenant-b")
+    assert (report.created, list(report.errors)) == (2, [])
+    (crate,) = all_products(catalog, tenant="tenant-b")
+    weights = {v.sku: v.weight_grams if v.HasField("weight_grams") else None for v in crate.variants}
+    assert weights == {"CRATE-1": 12_500, "CRATE-2": None}
+
+
+def test_weight_column_updates_and_a_bad_weight_fails_only_its_row(catalog: Catalog) -> None:
+    import_csv(catalog, b"product_title,sku,price\nCrate,C-1,1.00\nCrate,C-2,1.00\n")
+    report = import_csv(
+        catalog, b"product_title,sku,price,weight_grams\nCrate,C-1,1.00,750\nCrate,C-2,1.00,-5\n"
+    )
+    assert (report.updated, report.unchanged) == (1, 0)
+    assert [(e.row, e.column, e.message) for e in report.errors] == [
+        (3, "weight_grams", "must not be negative")
+    ]
+    (crate,) = all_products(catalog)
+    assert [(v.sku, v.HasField("weight_grams"), v.weight_grams) for v in crate.variants] == [
+        ("C-1", True, 750),
+        ("C-2", False, 0),
+    ]
 
 
 def test_reimport_with_changes_reports_updates(catalog: Catalog) -> None:

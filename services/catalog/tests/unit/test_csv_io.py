@@ -196,3 +196,56 @@ def test_parse_header_reports_which_fields_the_file_carries() -> None:
     assert isinstance(row, ImportRow)
     assert row.item.spec == VariantSpec(sku="S", price=Money(100, "USD"))
     assert (row.quantity, row.location) == (None, "")
+
+
+def test_export_then_import_keeps_weight_grams() -> None:
+    product = Product("p", "Crate", "", ProductStatus.ACTIVE, 1, NOW, NOW)
+    heavy, weightless = (
+        new_variant(
+            VariantSpec(sku=sku, price=Money(100, "USD"), weight_grams=weight),
+            id=sku,
+            product_id="p",
+            position=i,
+            now=NOW,
+        )
+        for i, (sku, weight) in enumerate([("CRATE-1", 12_500), ("CRATE-2", None)])
+    )
+    data = b"".join(export_chunks([Product(**{**product.__dict__, "variants": (heavy, weightless)})]))
+    header, first, second = data.decode().splitlines()
+    assert "weight_grams" in header.split(",")
+    assert dict(zip(COLUMNS, first.split(","), strict=True))["weight_grams"] == "12500"
+    assert dict(zip(COLUMNS, second.split(","), strict=True))["weight_grams"] == ""
+    rows = run(data, size=7)
+    assert [r.item.spec.weight_grams for r in rows if isinstance(r, ImportRow)] == [12_500, None]
+    # The file carries the column, so an empty cell clears an existing variant's weight.
+    assert all("weight_grams" in r.item.fields for r in rows if isinstance(r, ImportRow))
+
+
+def test_a_file_without_the_weight_column_leaves_weights_alone() -> None:
+    (row,) = run("product_title,sku,price\nCrate,CRATE-1,1.00\n")
+    assert isinstance(row, ImportRow) and "weight_grams" not in row.item.fields
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("heavy", "weight_grams 'heavy' is not a whole number of grams"),
+        ("12.5", "weight_grams '12.5' is not a whole number of grams"),
+        ("9" * 5000, f"weight_grams '{'9' * 5000}' is not a whole number of grams"),
+        ("-3", "must not be negative"),
+        ("10000001", "must be at most 10000000 grams"),
+    ],
+)
+def test_a_bad_weight_is_an_error_of_its_row_only(cell: str, message: str) -> None:
+    results = run(
+        f"product_title,sku,price,weight_grams\nCrate,C-1,1.00,{cell}\nCrate,C-2,1.00,250\n", size=64
+    )
+    assert results[0] == [RowError(2, "weight_grams", message)]
+    assert isinstance(results[1], ImportRow) and results[1].item.spec.weight_grams == 250
+
+
+def test_a_huge_quantity_is_an_error_of_its_row_not_a_crash() -> None:
+    huge = "9" * 5000  # int() refuses strings of more than 4300 digits
+    results = run(f"product_title,sku,price,quantity\nT,S-1,1.00,{huge}\nT,S-2,1.00,{2**63 - 1}\n", size=512)
+    assert results[0] == [RowError(2, "quantity", f"quantity {huge!r} is not a whole number >= 0")]
+    assert isinstance(results[1], ImportRow) and results[1].quantity == 2**63 - 1

@@ -81,6 +81,7 @@ def test_product_needs_a_variant() -> None:
         (spec(cost=Money(-5, "USD")), "cost.amount_minor"),
         (spec(cost=Money(5, "EUR")), "cost.currency"),
         (spec(weight_grams=-1), "weight_grams"),
+        (spec(weight_grams=10_000_001), "weight_grams"),
         (spec(barcode="9" * 65), "barcode"),
         (spec(options=tuple(Option(f"o{i}", "v") for i in range(4))), "options"),
         (spec(options=(Option("Size", "M"), Option("size", "L"))), "options[1].name"),
@@ -98,6 +99,7 @@ def test_valid_variant_has_no_violations() -> None:
     )
     assert validate_variant(variant, "variants[0]") == []
     assert validate_variant(spec("X" * 64), "") == []
+    assert validate_variant(spec(weight_grams=10_000_000), "") == []
 
 
 def test_update_masks_reject_unknown_paths() -> None:

@@ -22,8 +22,6 @@ from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
 from omnistock_devtools.fake_connector import FakeConnector, serve_fake
 
-pytestmark = pytest.mark.redis
-
 KEY_1 = base64.b64encode(b"k" * 32).decode()
 KEY_2 = base64.b64encode(b"n" * 32).decode()
 STATE_SECRET = "test-oauth-state-secret-0123456789abcdef"

@@ -37,8 +37,14 @@ def woo_request(**overrides: Any) -> pb.CreateConnectionRequest:
     return pb.CreateConnectionRequest(**values)
 
 
+# SHA-256 hex of the browser nonce the gateway keeps in its OAuth cookie (any 64 hex digits here).
+BINDING = "b" * 64
+
+
 def connect_shopify(client: Any, raw_stub: Any, **params: str) -> pb.Connection:
-    started = client.StartOAuth(pb.StartOAuthRequest(type="shopify", name="My Shop", settings=SHOP_SETTINGS))
+    started = client.StartOAuth(
+        pb.StartOAuthRequest(type="shopify", name="My Shop", settings=SHOP_SETTINGS, session_binding=BINDING)
+    )
     state = parse_qs(urlparse(started.authorization_url).query)["state"][0]
     callback = {
         "code": "good-code",
@@ -47,7 +53,9 @@ def connect_shopify(client: Any, raw_stub: Any, **params: str) -> pb.Connection:
         "state": state,
         **params,
     }
-    return raw_stub.CompleteOAuth(pb.CompleteOAuthRequest(callback_params=callback), timeout=10).connection
+    return raw_stub.CompleteOAuth(
+        pb.CompleteOAuthRequest(callback_params=callback, session_binding=BINDING), timeout=10
+    ).connection
 
 
 def count_rows(engine: Engine, table: str) -> int:
@@ -120,7 +128,12 @@ def test_unbuilt_types_and_wrong_flows_are_refused_not_faked(client: Any) -> Non
 def test_oauth_start_and_complete_with_state_checks(
     client: Any, client_for: Any, raw_stub: Any, engine: Engine, fakes: Any
 ) -> None:
-    started = client.StartOAuth(pb.StartOAuthRequest(type="shopify", name="My Shop", settings=SHOP_SETTINGS))
+    with pytest.raises(grpc.RpcError) as unbound:
+        client.StartOAuth(pb.StartOAuthRequest(type="shopify", name="My Shop", settings=SHOP_SETTINGS))
+    assert unbound.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    started = client.StartOAuth(
+        pb.StartOAuthRequest(type="shopify", name="My Shop", settings=SHOP_SETTINGS, session_binding=BINDING)
+    )
     url = urlparse(started.authorization_url)
     query = parse_qs(url.query)
     assert url.netloc == "127.0.0.1:8701" and url.path == "/admin/oauth/authorize"
@@ -128,7 +141,7 @@ def test_oauth_start_and_complete_with_state_checks(
     state = query["state"][0]
     assert started.HasField("state_expires_at")
 
-    def complete(**params: str) -> pb.Connection:
+    def complete(binding: str = BINDING, **params: str) -> pb.Connection:
         callback = {
             "code": "good-code",
             "hmac": GOOD_HMAC,
@@ -137,7 +150,7 @@ def test_oauth_start_and_complete_with_state_checks(
             **params,
         }
         return raw_stub.CompleteOAuth(
-            pb.CompleteOAuthRequest(callback_params=callback), timeout=10
+            pb.CompleteOAuthRequest(callback_params=callback, session_binding=binding), timeout=10
         ).connection
 
     with pytest.raises(grpc.RpcError) as forged:
@@ -145,6 +158,14 @@ def test_oauth_start_and_complete_with_state_checks(
     assert forged.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert reason_of(forged.value) == "OAUTH_STATE_INVALID"
     assert fakes.shopify.calls["ExchangeCode"] == 0
+    # Another browser (another user's session, or none) cannot complete this user's flow, and
+    # trying does not spend the state.
+    for other in ("c" * 64, ""):
+        with pytest.raises(grpc.RpcError) as foreign:
+            complete(binding=other)
+        assert foreign.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert reason_of(foreign.value) == "OAUTH_SESSION_MISMATCH"
+    assert fakes.shopify.calls["ExchangeCode"] == 0 and count_rows(engine, "connections") == 0
 
     connection = complete()
     assert connection.status == pb.CONNECTION_STATUS_CONNECTED and connection.name == "My Shop"

@@ -29,10 +29,15 @@ SHOP_SETTINGS = {"api_base_url": "http://127.0.0.1:8701", "shop_domain": "demo.m
 
 
 def connect_shopify(client: Any, raw_stub: Any) -> pb.Connection:
-    started = client.StartOAuth(pb.StartOAuthRequest(type="shopify", name="Shop", settings=SHOP_SETTINGS))
+    binding = "b" * 64  # the gateway's cookie nonce, hashed
+    started = client.StartOAuth(
+        pb.StartOAuthRequest(type="shopify", name="Shop", settings=SHOP_SETTINGS, session_binding=binding)
+    )
     state = parse_qs(urlparse(started.authorization_url).query)["state"][0]
     params = {"code": "good-code", "hmac": GOOD_HMAC, "shop": "demo.myshopify.com", "state": state}
-    return raw_stub.CompleteOAuth(pb.CompleteOAuthRequest(callback_params=params), timeout=10).connection
+    return raw_stub.CompleteOAuth(
+        pb.CompleteOAuthRequest(callback_params=params, session_binding=binding), timeout=10
+    ).connection
 
 
 def connect_woo(client: Any) -> pb.Connection:

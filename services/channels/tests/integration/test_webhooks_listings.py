@@ -101,17 +101,42 @@ def test_ping_is_accepted_and_nothing_is_stored(client: Any, raw_stub: Any, engi
     assert deliveries(engine) == []
 
 
-def test_unknown_connection_or_wrong_type_is_not_found(client: Any, raw_stub: Any) -> None:
+def test_unknown_connection_wrong_type_and_bad_signature_are_the_same_refusal(
+    client: Any, raw_stub: Any, engine: Engine, fakes: Any
+) -> None:
+    """No oracle for which connection ids exist: all three are one UNAUTHENTICATED, word for word,
+    and an unknown id is still verified by the connector (a throw-away secret), like a real one."""
     woo = connect_woo(client)
-    for channel_type, connection_id in (("woocommerce", "no-such-id"), ("shopify", woo.id)):
-        with pytest.raises(grpc.RpcError) as missing:
+    signed = {SIGNATURE_HEADER: sign_body(BODY), DELIVERY_HEADER: "d-9", TOPIC_HEADER: "order.created"}
+    forged = {**signed, SIGNATURE_HEADER: sign_body(BODY, "attacker")}
+    before = fakes.woocommerce.calls["ParseWebhook"]
+    answers = []
+    for channel_type, connection_id, headers in (
+        ("woocommerce", "no-such-id", signed),
+        ("shopify", woo.id, signed),
+        ("woocommerce", woo.id, forged),
+        ("amazon", woo.id, signed),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
             raw_stub.IngestWebhook(
                 pb.IngestWebhookRequest(
-                    channel_type=channel_type, connection_id=connection_id, raw_body=BODY
+                    channel_type=channel_type, connection_id=connection_id, headers=headers, raw_body=BODY
                 ),
                 timeout=10,
             )
-        assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+        answers.append((refused.value.code(), refused.value.details()))
+    assert answers == [(grpc.StatusCode.UNAUTHENTICATED, "webhook rejected")] * 4
+    # The unknown id and the real one each cost one connector verification.
+    assert fakes.woocommerce.calls["ParseWebhook"] - before == 2
+    assert deliveries(engine) == []
+
+
+def test_ping_to_an_unknown_connection_is_acknowledged_like_a_known_one(
+    raw_stub: Any, engine: Engine
+) -> None:
+    reply = ingest(raw_stub, "no-such-id", b"webhook_id=17")
+    assert reply.accepted
+    assert deliveries(engine) == []
 
 
 def test_app_uninstalled_webhook_disconnects(client: Any, raw_stub: Any) -> None:

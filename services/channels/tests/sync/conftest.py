@@ -149,13 +149,19 @@ def fast_settings() -> sync.SyncSettings:
 def connect_shopify(channels: Channels, sandbox_url: str, shop: ShopifyConfig) -> str:
     ctx = CallContext(tenant_id=TENANT, user_id="tester")
     redirect = "http://gateway.test/api/v1/channels/oauth/callback"
+    binding = "b" * 64  # the gateway's cookie nonce, hashed
     url, _ = channels.service.start_oauth(
-        ctx, "shopify", "Shop", {"api_base_url": sandbox_url, "shop_domain": shop.shop_domain}, redirect
+        ctx,
+        "shopify",
+        "Shop",
+        {"api_base_url": sandbox_url, "shop_domain": shop.shop_domain},
+        redirect,
+        binding,
     )
     consent = httpx.get(url, follow_redirects=False)
     assert consent.status_code == 302, consent.text
     params = dict(parse_qsl(urlsplit(consent.headers["location"]).query))
-    return channels.service.complete_oauth(params, redirect).id
+    return channels.service.complete_oauth(params, redirect, binding).id
 
 
 def connect_woo(channels: Channels, sandbox_url: str, woo: WooConfig) -> str:

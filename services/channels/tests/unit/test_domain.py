@@ -68,6 +68,25 @@ def test_state_is_rejected_when_expired_forged_or_signed_with_another_secret() -
         verify_state(b"x" * 40, token, NOW)
 
 
+def test_state_carries_the_session_binding_and_only_that_session_may_complete() -> None:
+    from channels.domain import check_session_binding, validate_session_binding
+    from omnistock_common.errors import PermissionDenied
+
+    mine, theirs = "a" * 64, "f" * 64
+    state = verify_state(SECRET, make_state(binding=mine), NOW)
+    check_session_binding(state, mine)
+    for other in (theirs, "", "a" * 63):
+        with pytest.raises(PermissionDenied) as refused:
+            check_session_binding(state, other)
+        assert refused.value.reason == "OAUTH_SESSION_MISMATCH"
+    with pytest.raises(PermissionDenied):  # a state minted without a binding binds nothing
+        check_session_binding(verify_state(SECRET, make_state(), NOW), "")
+    assert validate_session_binding(mine) == mine
+    for bad in ("", "A" * 64, "g" * 64, "a" * 65):
+        with pytest.raises(InvalidArgument):
+            validate_session_binding(bad)
+
+
 def test_two_states_for_the_same_flow_differ() -> None:
     assert make_state() != make_state()
 

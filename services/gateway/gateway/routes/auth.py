@@ -99,11 +99,12 @@ class MeOut(OutModel):
     body=RegisterIn,
     response=RegisterOut,
     status=201,
-    problems=(400, 409),
+    problems=(400, 409, 429),
 )
 def register(body: RegisterIn) -> RegisterOut:
-    """Creates a new tenant with the caller as its owner and starts a session."""
-    result = deps().auth.register(body.tenant_name, body.email, body.password)
+    """Creates a new tenant with the caller as its owner and starts a session. Rate limited per
+    client IP; 429 carries Retry-After."""
+    result = deps().auth.register(body.tenant_name, body.email, body.password, client_ip())
     return RegisterOut(
         tenant_id=result.tenant.id,
         user=UserOut.of(result.user),
@@ -121,7 +122,8 @@ def register(body: RegisterIn) -> RegisterOut:
     problems=(400, 401, 429),
 )
 def login(body: LoginIn) -> TokenPairOut:
-    """Rate limited per email (failed attempts) and per client IP; 429 carries Retry-After."""
+    """Rate limited per client IP, and wrong passwords slow further tries of that account from
+    that IP (doubling waits); 429 carries Retry-After."""
     return TokenPairOut.of(deps().auth.login(body.email, body.password, client_ip()))
 
 

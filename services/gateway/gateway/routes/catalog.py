@@ -193,7 +193,7 @@ def _import_messages(stream: IO[bytes], default_currency: str) -> Iterator[pb.Im
 )
 def import_products(query: cs.ImportQuery) -> cs.ImportReportOut:
     """Multipart field `file`. Columns: product_title, sku, price, currency, cost, barcode,
-    option1_name, option1_value, option2_name, option2_value, status, quantity, location.
+    option1_name … option3_value, weight_grams, status, quantity, location.
 
     The upload is spooled to disk by the server and streamed to the catalog in 64 KiB chunks,
     so a 100,000-row file never sits in memory. Bad rows are reported, never silently dropped.

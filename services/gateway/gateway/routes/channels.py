@@ -11,14 +11,18 @@ passes the RAW body bytes and headers on untouched so the channel's HMAC can be 
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import UTC, datetime
 from typing import Literal
 
+import grpc
 from flask import current_app, g, request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from werkzeug.http import dump_cookie
 
-from gateway.api import ApiModule, Reply, call_context
+from gateway.api import API_PREFIX, ApiModule, Reply, call_context
 from gateway.deps import ChannelsClient, Deps
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
@@ -43,6 +47,11 @@ _SCOPES: dict[str, int] = {
 # Never stored with a webhook delivery: they are the caller's, not the channel's.
 _DROPPED_WEBHOOK_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _ID = Field(min_length=1, max_length=64)
+# OAuth start leaves a random nonce in the browser (HttpOnly, SameSite=Lax, only sent to the
+# callback); the signed state carries its SHA-256, so only that browser can complete the flow.
+OAUTH_COOKIE = "omnistock_oauth"
+OAUTH_CALLBACK_PATH = API_PREFIX + "/channels/oauth/callback"
+OAUTH_COOKIE_MAX_AGE = 3600  # >= the state's own lifetime (CHANNELS_OAUTH_STATE_TTL_SECONDS)
 
 
 def _client() -> ChannelsClient:
@@ -58,6 +67,23 @@ def _channels() -> pb_grpc.ChannelsServiceStub:
 
 def _time(ts: Timestamp) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+def _session_binding(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def _oauth_cookie(nonce: str, max_age: int = OAUTH_COOKIE_MAX_AGE) -> str:
+    deps: Deps = current_app.extensions["omnistock"]
+    return dump_cookie(
+        OAUTH_COOKIE,
+        nonce,
+        max_age=max_age,
+        path=OAUTH_CALLBACK_PATH,
+        secure=deps.settings.public_base_url.startswith("https://"),
+        httponly=True,
+        samesite="Lax",  # the channel's redirect back is a top-level GET: Lax still sends it
+    )
 
 
 def _public_context() -> CallContext:
@@ -311,14 +337,28 @@ def create_connection(body: ConnectionIn) -> ConnectionOut:
     response_headers={"Location": "the channel's consent page (carries a signed, expiring state)"},
 )
 def start_oauth(channel_type: str, query: OAuthStartQuery) -> Reply:
-    """Redirects to the channel's consent page; the body repeats the URL for XHR clients."""
+    """Redirects to the channel's consent page; the body repeats the URL for XHR clients. Sets the
+    HttpOnly cookie that binds the callback to this browser: open the consent page in it."""
+    nonce = secrets.token_urlsafe(32)
     reply = _channels().StartOAuth(
-        pb.StartOAuthRequest(type=channel_type, name=query.name, settings=query.settings())
+        pb.StartOAuthRequest(
+            type=channel_type,
+            name=query.name,
+            settings=query.settings(),
+            session_binding=_session_binding(nonce),
+        )
     )
     body = OAuthStartOut(
         authorization_url=reply.authorization_url, state_expires_at=_time(reply.state_expires_at)
     )
-    return Reply(body=body, status=302, headers={"Location": reply.authorization_url})
+    return Reply(
+        body=body,
+        status=302,
+        headers={
+            "Location": reply.authorization_url,
+            "Set-Cookie": _oauth_cookie(nonce),
+        },
+    )
 
 
 @api.route(
@@ -327,14 +367,23 @@ def start_oauth(channel_type: str, query: OAuthStartQuery) -> Reply:
     summary="Finish connecting an OAuth channel",
     permission=None,
     response=ConnectionOut,
-    problems=(400, 401, 409, 503),
+    problems=(400, 401, 403, 409, 503),
 )
 def oauth_callback() -> ConnectionOut:
-    """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token."""
+    """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token.
+    403 unless it arrives in the browser that started the flow (the cookie set by oauth/start)."""
     params = {key: request.args.get(key, "") for key in request.args}
+    nonce = request.cookies.get(OAUTH_COOKIE, "")
     reply = (
-        _client().rpc.call(_public_context()).CompleteOAuth(pb.CompleteOAuthRequest(callback_params=params))
+        _client()
+        .rpc.call(_public_context())
+        .CompleteOAuth(
+            pb.CompleteOAuthRequest(
+                callback_params=params, session_binding=_session_binding(nonce) if nonce else ""
+            )
+        )
     )
+    # The cookie stays until it expires: a reload of this page then hears "already used".
     return _connection(reply.connection)
 
 
@@ -492,13 +541,61 @@ def sync_log(connection_id: str, query: SyncLogQuery) -> SyncLogList:
 
 
 # ------------------------------------------------------------------------------ webhooks
+_WEBHOOK_READ_CHUNK = 64 * 1024
+# The channels service refuses every bad delivery with UNAUTHENTICATED; NOT_FOUND is mapped the same
+# way in case an older channels service still answers it for unknown connection ids.
+_WEBHOOK_REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND)
+
+
+def _webhook_rejected() -> ApiProblem:
+    """The one answer to an unknown connection, a bad signature, another shop, a stale delivery...:
+    the same status and body, so the endpoint tells nobody which connection ids exist."""
+    return ApiProblem(401, "the webhook was rejected")
+
+
+def _too_large(limit: int) -> ApiProblem:
+    return ApiProblem(413, f"webhook bodies are limited to {limit} bytes")
+
+
+def _webhook_body(limit: int) -> bytes:
+    """The raw body, never reading more than `limit` + 1 bytes: a declared Content-Length over the
+    limit is refused unread, and a chunked body is read piece by piece until it passes the limit."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise _too_large(limit)
+    stream = request.stream
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(_WEBHOOK_READ_CHUNK, limit + 1 - total)):
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _limit_webhooks(deps: Deps, connection_id: str) -> None:
+    """Per connection id, before any backend call; unknown ids count alike (no existence oracle)."""
+    if deps.webhook_limiter is None:
+        return
+    settings = deps.settings
+    key = "webhook:" + hashlib.sha256(connection_id.encode()).hexdigest()[:32]
+    retry = deps.webhook_limiter.attempt(
+        key, settings.webhook_rate_limit, settings.webhook_rate_window_seconds
+    )
+    if retry:
+        raise ApiProblem(
+            429, "too many webhook deliveries for this connection", headers={"Retry-After": str(retry)}
+        )
+
+
 @api.route(
     "POST",
     "/webhooks/<channel_type>/<connection_id>",
     summary="Receive a channel webhook",
     permission=None,
     response=WebhookAckOut,
-    problems=(401, 503),
+    problems=(401, 413, 429, 503),
     request_content={
         "application/json": {"schema": {"description": "the channel's payload, verified on the raw bytes"}},
         "application/x-www-form-urlencoded": {
@@ -507,18 +604,29 @@ def sync_log(connection_id: str, query: SyncLogQuery) -> SyncLogList:
     },
 )
 def receive_webhook(channel_type: str, connection_id: str) -> WebhookAckOut:
-    """Signature checked on the raw body before anything is read; a repeated delivery is 200 too."""
+    """Size and rate checked before the body is read; signature, shop/store, topic, payload shape
+    and age checked by the channels service and the connector; a repeated delivery is 200 too."""
+    deps: Deps = current_app.extensions["omnistock"]
+    if request.content_length is not None and request.content_length > deps.settings.webhook_max_body_bytes:
+        raise _too_large(deps.settings.webhook_max_body_bytes)
+    _limit_webhooks(deps, connection_id)
+    raw_body = _webhook_body(deps.settings.webhook_max_body_bytes)
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in _DROPPED_WEBHOOK_HEADERS}
-    reply = (
-        _client()
-        .webhooks.call(_public_context())
-        .IngestWebhook(
-            pb.IngestWebhookRequest(
-                channel_type=channel_type,
-                connection_id=connection_id,
-                headers=headers,
-                raw_body=request.get_data(cache=False),
+    try:
+        reply = (
+            _client()
+            .webhooks.call(_public_context())
+            .IngestWebhook(
+                pb.IngestWebhookRequest(
+                    channel_type=channel_type,
+                    connection_id=connection_id,
+                    headers=headers,
+                    raw_body=raw_body,
+                )
             )
         )
-    )
+    except grpc.RpcError as err:
+        if isinstance(err, grpc.Call) and err.code() in _WEBHOOK_REFUSED:
+            raise _webhook_rejected() from None
+        raise
     return WebhookAckOut(accepted=reply.accepted, delivery_id=reply.delivery_id)

@@ -100,20 +100,23 @@ def test_login_returns_bearer_pair_and_rejects_wrong_password(client: Any, helpe
     assert assert_problem(unknown, 401)["detail"] == problem["detail"]
 
 
-def test_login_is_rate_limited_per_email_and_success_resets(client: Any, helpers: Any) -> None:
+def test_wrong_passwords_slow_the_attacker_not_the_owner(client: Any, helpers: Any) -> None:
+    """Old behaviour: five wrong passwords locked the account for everyone for 15 minutes."""
     helpers.register(client, "Acme", "rl@example.com")
 
-    def attempt(password: str) -> Any:
-        return client.post("/api/v1/auth/login", json={"email": "rl@example.com", "password": password})
+    def attempt(password: str, ip: str) -> Any:
+        return client.post(
+            "/api/v1/auth/login",
+            json={"email": "rl@example.com", "password": password},
+            environ_base={"REMOTE_ADDR": ip},
+        )
 
-    for _ in range(4):
-        assert attempt("wrong-pass").status_code == 401
-    assert attempt("correct-horse").status_code == 200  # resets the per-email counter
-    for _ in range(5):
-        assert attempt("wrong-pass").status_code == 401
-    limited = attempt("correct-horse")  # even the right password is refused while locked
+    for _ in range(6):
+        assert attempt("wrong-pass", "203.0.113.7").status_code == 401
+    limited = attempt("correct-horse", "203.0.113.7")  # the attacker's address waits
     assert_problem(limited, 429)
-    assert int(limited.headers["Retry-After"]) > 0
+    assert 0 < int(limited.headers["Retry-After"]) <= 2
+    assert attempt("correct-horse", "198.51.100.1").status_code == 200  # the owner does not
 
 
 def test_login_is_rate_limited_per_ip(app_factory: Any, database_url: str, helpers: Any) -> None:
@@ -124,6 +127,39 @@ def test_login_is_rate_limited_per_ip(app_factory: Any, database_url: str, helpe
     limited = client.post("/api/v1/auth/login", json={"email": "u9@example.com", "password": "x" * 8})
     assert_problem(limited, 429)
     assert "Retry-After" in limited.headers
+
+
+def test_registrations_are_rate_limited_per_ip(app_factory: Any, database_url: str) -> None:
+    client = app_factory(database_url, register_max_per_ip=3).test_client()
+
+    def register(n: int, ip: str) -> Any:
+        body = {"tenant_name": f"T{n}", "email": f"r{n}@example.com", "password": "correct-horse"}
+        return client.post("/api/v1/auth/register", json=body, environ_base={"REMOTE_ADDR": ip})
+
+    assert [register(n, "203.0.113.5").status_code for n in range(3)] == [201, 201, 201]
+    limited = register(3, "203.0.113.5")
+    assert_problem(limited, 429)
+    assert int(limited.headers["Retry-After"]) > 0
+    assert register(4, "203.0.113.6").status_code == 201
+
+
+def test_trusted_proxies_decide_the_client_ip(app_factory: Any, database_url: str) -> None:
+    """GATEWAY_TRUSTED_PROXIES=0 ignores X-Forwarded-For; 1 trusts the nearest proxy's entry."""
+
+    def login(client: Any, forwarded: str) -> int:
+        body = {"email": "nobody@example.com", "password": "x" * 8}
+        headers = {"X-Forwarded-For": forwarded}
+        return client.post("/api/v1/auth/login", json=body, headers=headers).status_code
+
+    direct = app_factory(database_url, login_max_attempts_per_ip=2).test_client()
+    # Spoofed headers do not buy a fresh limit: every attempt is the peer's.
+    assert [login(direct, f"192.0.2.{n}") for n in range(3)] == [401, 401, 429]
+
+    proxied = app_factory(database_url, login_max_attempts_per_ip=2, trusted_proxies=1).test_client()
+    assert [login(proxied, "198.51.100.20") for _ in range(3)] == [401, 401, 429]
+    assert login(proxied, "spoofed, 198.51.100.21") == 401  # only the proxy's own entry counts
+    assert login(proxied, "198.51.100.21") == 401
+    assert login(proxied, "198.51.100.21") == 429
 
 
 def test_refresh_rotates_and_reuse_kills_the_family(client: Any, helpers: Any) -> None:

@@ -177,6 +177,24 @@ def test_oauth_start_redirects_and_the_public_callback_connects(client: Any, own
     assert forged.status_code == 400
 
 
+def test_oauth_start_sets_an_httponly_cookie_scoped_to_the_callback(
+    app_factory: Any, sqlite_url: str, backend: Backend, helpers: Any
+) -> None:
+    query = urlencode({"shop": "demo.myshopify.com", "api_base_url": "http://127.0.0.1:8701"})
+    for base, secure in (("http://127.0.0.1:8080", False), ("https://omnistock.example.com", True)):
+        client = app_factory(
+            sqlite_url, channels_addr=f"127.0.0.1:{backend.channels.port}", public_base_url=base
+        ).test_client()
+        owner = helpers.register(client, "Acme", f"owner-{secure}@acme.test")
+        start = client.get(f"/api/v1/channels/shopify/oauth/start?{query}", headers=owner.auth)
+        assert start.status_code == 302
+        cookie = start.headers["Set-Cookie"]
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+        assert cookie.startswith("omnistock_oauth=") and len(cookie.split(";")[0]) > 40
+        assert "Path=/api/v1/channels/oauth/callback" in cookie and "SameSite=Lax" in cookie
+        assert "httponly" in attributes and ("secure" in attributes) is secure
+
+
 def test_webhooks_take_the_raw_body_401_on_bad_signature_and_ack_repeats(
     client: Any, owner: Any, backend: Backend
 ) -> None:
@@ -206,7 +224,14 @@ def test_webhooks_take_the_raw_body_401_on_bad_signature_and_ack_repeats(
         url, data=b"webhook_id=3", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert ping.status_code == 200 and ping.json["accepted"] is True
-    assert client.post("/api/v1/webhooks/woocommerce/nope", data=raw, headers=headers).status_code == 404
+    # An unknown connection id answers exactly like a bad signature (no existence oracle).
+    unknown = client.post("/api/v1/webhooks/woocommerce/nope", data=raw, headers=headers)
+    assert unknown.status_code == 401
+
+    def same(response: Any) -> dict[str, Any]:
+        return {k: v for k, v in response.json.items() if k not in ("instance", "request_id")}
+
+    assert same(unknown) == same(bad) and unknown.headers["Content-Type"] == bad.headers["Content-Type"]
 
 
 def test_listings_auto_map_sync_and_log(client: Any, owner: Any, backend: Backend) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.auth import Passwords, TokenCodec
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
-from gateway.service import AuthService, LoginLimits, UserService
+from gateway.service import AuthService, LoginLimits, TokenVersions, UserService
 from omnistock_common.errors import AlreadyExists
 
 
@@ -51,6 +51,10 @@ class FakeUsers:
 
     def get_by_email(self, email: str) -> User | None:
         return next((u for u in self.store.users.values() if u.email == email), None)
+
+    def token_version(self, tenant_id: str, user_id: str) -> int | None:
+        user = self.get(tenant_id, user_id)
+        return user.token_version if user is not None else None
 
     def list(self, tenant_id: str, limit: int, after_email: str | None) -> list[User]:
         users = sorted(
@@ -133,15 +137,38 @@ class FakeUnitOfWork:
 
 
 class FakeLimiter:
+    """Counts like the Redis limiter; a wait imposed by record_failure lasts until `elapse()`."""
+
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+        self.blocked: dict[str, int] = {}
 
     def attempt(self, key: str, limit: int, window_seconds: int) -> int:
         self.counts[key] = self.counts.get(key, 0) + 1
         return 0 if self.counts[key] <= limit else window_seconds
 
+    def blocked_for(self, key: str) -> int:
+        return self.blocked.get(key, 0)
+
+    def record_failure(
+        self, key: str, free_failures: int, max_delay_seconds: int, memory_seconds: int
+    ) -> int:
+        from gateway.ratelimit import backoff_delay
+
+        self.failures[key] = self.failures.get(key, 0) + 1
+        delay = backoff_delay(self.failures[key], free_failures, max_delay_seconds)
+        if delay:
+            self.blocked[key] = delay
+        return delay
+
+    def elapse(self) -> None:
+        """Every imposed wait is over (failure counts are remembered)."""
+        self.blocked.clear()
+
     def reset(self, key: str) -> None:
-        self.counts.pop(key, None)
+        for table in (self.counts, self.failures, self.blocked):
+            table.pop(key, None)
 
 
 class FakeDenylist:
@@ -196,6 +223,8 @@ def world(passwords: Passwords) -> World:
     def uow() -> FakeUnitOfWork:
         return FakeUnitOfWork(store)
 
+    # TTL 0: every request reads the current version (the cache itself is tested on its own).
+    versions = TokenVersions(uow, ttl_seconds=0)
     auth = AuthService(
         uow,
         passwords,
@@ -203,9 +232,19 @@ def world(passwords: Passwords) -> World:
         limiter,
         denylist,
         refresh_ttl_seconds=3600,
+        family_max_age_seconds=4 * 3600,
         limits=LoginLimits(
-            max_failures_per_email=5, email_window_seconds=900, max_attempts_per_ip=30, ip_window_seconds=60
+            free_failures=5, backoff_max_seconds=900, max_attempts_per_ip=30, ip_window_seconds=60
         ),
+        versions=versions,
         clock=clock,
     )
-    return World(store, clock, limiter, denylist, codec, auth, UserService(uow, passwords, clock=clock))
+    return World(
+        store,
+        clock,
+        limiter,
+        denylist,
+        codec,
+        auth,
+        UserService(uow, passwords, clock=clock, versions=versions),
+    )

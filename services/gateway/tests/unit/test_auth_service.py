@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -36,18 +38,44 @@ def test_register_rules(world: Any) -> None:
     assert len(world.store.tenants) == 1
 
 
-def test_login_counts_failures_per_email_and_success_resets(world: Any) -> None:
+def test_wrong_passwords_slow_that_ip_for_that_account_without_locking_the_owner_out(world: Any) -> None:
     world.auth.register("Acme", "a@acme.test", "correct-horse")
-    for _ in range(4):
+    attacker, owner = "203.0.113.7", "198.51.100.1"
+    for _ in range(5):  # free failures: no wait yet
         with pytest.raises(Unauthenticated):
-            world.auth.login("a@acme.test", "wrong", "10.0.0.1")
-    world.auth.login("a@acme.test", "correct-horse", "10.0.0.1")
-    for _ in range(5):
+            world.auth.login("a@acme.test", "wrong", attacker)
+    waits = []
+    for _ in range(4):  # each further failure doubles the wait
         with pytest.raises(Unauthenticated):
-            world.auth.login("a@acme.test", "wrong", "10.0.0.1")
-    with pytest.raises(RateLimited) as limited:
-        world.auth.login("A@acme.test", "correct-horse", "10.0.0.1")
-    assert limited.value.retry_after == 900
+            world.auth.login("a@acme.test", "wrong", attacker)
+        with pytest.raises(RateLimited) as limited:  # even the right password waits its turn
+            world.auth.login("A@acme.test", "correct-horse", attacker)
+        waits.append(limited.value.retry_after)
+        world.limiter.elapse()
+    assert waits == [1, 2, 4, 8]
+    # Meanwhile the owner, from their own address, signs in at once: no account lock.
+    assert world.auth.login("a@acme.test", "correct-horse", owner).access_token
+    # A success from the attacker's address (after the wait) clears that pair's record.
+    world.auth.login("a@acme.test", "correct-horse", attacker)
+    with pytest.raises(Unauthenticated):
+        world.auth.login("a@acme.test", "wrong", attacker)
+    assert world.limiter.blocked == {}
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    from gateway.ratelimit import backoff_delay
+
+    assert [backoff_delay(n, 5, 900) for n in range(1, 10)] == [0, 0, 0, 0, 0, 1, 2, 4, 8]
+    assert backoff_delay(200, 5, 900) == 900
+
+
+def test_registrations_are_limited_per_ip_before_any_hashing(world: Any) -> None:
+    for n in range(10):
+        world.auth.register(f"T{n}", f"u{n}@acme.test", "correct-horse", client_ip="203.0.113.5")
+    with pytest.raises(RateLimited):
+        world.auth.register("T", "late@acme.test", "correct-horse", client_ip="203.0.113.5")
+    assert world.auth.register("T", "other@acme.test", "correct-horse", client_ip="203.0.113.6")
+    assert not any(u.email == "late@acme.test" for u in world.store.users.values())
 
 
 def test_login_limits_per_ip_across_emails(world: Any) -> None:
@@ -126,3 +154,30 @@ def _patch(**kwargs: Any) -> Any:
     from gateway.service import UserPatch
 
     return UserPatch(**kwargs)
+
+
+def test_refresh_family_has_an_absolute_lifetime(world: Any) -> None:
+    tokens = world.auth.register("Acme", "a@acme.test", "correct-horse").tokens
+    for _ in range(3):  # rotating every 50 minutes keeps each token fresh...
+        world.clock.advance(minutes=50)
+        tokens = world.auth.refresh(tokens.refresh_token)
+    world.clock.advance(minutes=50)
+    tokens = world.auth.refresh(tokens.refresh_token)  # 3h20m after login
+    newest = world.auth.refresh(tokens.refresh_token)
+    # ...but the family's tokens never outlive the login + family_max_age (4 h here).
+    record = max(world.store.tokens.values(), key=lambda t: t.created_at)
+    assert record.expires_at == record.family_started_at + timedelta(hours=4)
+    world.clock.advance(minutes=41)
+    with pytest.raises(Unauthenticated):
+        world.auth.refresh(newest.refresh_token)
+
+
+def test_refresh_refuses_a_family_older_than_the_limit_even_if_the_token_is_fresh(world: Any) -> None:
+    tokens = world.auth.register("Acme", "a@acme.test", "correct-horse").tokens
+    # A row written before the limit existed (expires_at not capped): the check still applies.
+    for token_id, record in list(world.store.tokens.items()):
+        world.store.tokens[token_id] = replace(record, expires_at=record.created_at + timedelta(days=30))
+    world.clock.advance(hours=4, seconds=1)
+    with pytest.raises(Unauthenticated, match="session has expired"):
+        world.auth.refresh(tokens.refresh_token)
+    assert all(t.revoked_at is not None for t in world.store.tokens.values())

@@ -29,13 +29,16 @@ def test_environment_overrides() -> None:
             "GATEWAY_BACKENDS": "catalog",
             "CATALOG_ADDR": "catalog:6000",
             "GATEWAY_PORT": "9000",
-            "LOGIN_MAX_FAILURES_PER_EMAIL": "3",
+            "LOGIN_FREE_FAILURES": "3",
+            "REGISTER_MAX_PER_IP": "4",
+            "GATEWAY_TOKEN_VERSION_CACHE_SECONDS": "2.5",
         }
     )
     assert not settings.uses_dev_jwt_secret
     assert dict(settings.backends) == {"catalog": "catalog:6000"}
     assert settings.catalog_addr == "catalog:6000"
-    assert settings.port == 9000 and settings.login_max_failures_per_email == 3
+    assert settings.port == 9000 and settings.login_free_failures == 3
+    assert settings.register_max_per_ip == 4 and settings.token_version_cache_seconds == 2.5
 
 
 def test_invalid_values_are_all_reported() -> None:
@@ -46,8 +49,15 @@ def test_invalid_values_are_all_reported() -> None:
                 "GATEWAY_BACKENDS": "catalog,warehouse",
                 "GATEWAY_PORT": "http",
                 "GATEWAY_DATABASE_URL": "mysql://x",
+                "GATEWAY_TOKEN_VERSION_CACHE_SECONDS": "60",
             }
         )
     message = str(exc.value)
-    for name in ("GATEWAY_JWT_SECRET", "warehouse", "GATEWAY_PORT", "GATEWAY_DATABASE_URL"):
+    for name in (
+        "GATEWAY_JWT_SECRET",
+        "warehouse",
+        "GATEWAY_PORT",
+        "GATEWAY_DATABASE_URL",
+        "GATEWAY_TOKEN_VERSION_CACHE_SECONDS",
+    ):
         assert name in message

@@ -121,3 +121,62 @@ def test_update_checks_version_email_and_password(world: Any) -> None:
     world.auth.login("s@acme.test", "brand-new-pass", "10.0.0.1")
     with pytest.raises(InvalidArgument):
         world.users.update(owner, staff.id, UserPatch(role="god"))
+
+
+def test_demotion_password_change_and_deletion_revoke_existing_access_tokens(world: Any) -> None:
+    owner = owner_of(world)
+    for email in ("demoted@acme.test", "moved@acme.test", "gone@acme.test", "renamed@acme.test"):
+        world.users.create(owner, email, "correct-horse", "admin")
+    tokens = {
+        email: world.auth.login(email, "correct-horse", "10.0.0.1").access_token
+        for email in ("demoted@acme.test", "moved@acme.test", "gone@acme.test", "renamed@acme.test")
+    }
+    ids = {email: world.auth.authenticate(token).user_id for email, token in tokens.items()}
+    world.users.update(owner, ids["demoted@acme.test"], UserPatch(role="viewer"))
+    world.users.update(owner, ids["moved@acme.test"], UserPatch(password="another-password"))
+    world.users.delete(owner, ids["gone@acme.test"])
+    world.users.update(owner, ids["renamed@acme.test"], UserPatch(email="new-name@acme.test"))
+    for email in ("demoted@acme.test", "moved@acme.test", "gone@acme.test"):
+        with pytest.raises(Unauthenticated):
+            world.auth.authenticate(tokens[email])
+    # An unrelated change (the email) leaves the session alone.
+    assert world.auth.authenticate(tokens["renamed@acme.test"]).user_id == ids["renamed@acme.test"]
+    # The demoted user signs in again and gets a token with the new role.
+    fresh = world.auth.authenticate(
+        world.auth.login("demoted@acme.test", "correct-horse", "10.0.0.1").access_token
+    )
+    assert fresh.role is Role.VIEWER
+
+
+def test_token_versions_are_cached_briefly() -> None:
+    from gateway.service import TokenVersions
+
+    reads: list[str] = []
+    version = {"v": 1}
+    now = {"t": 100.0}
+
+    class Users:
+        def token_version(self, tenant_id: str, user_id: str) -> int | None:
+            reads.append(user_id)
+            return version["v"]
+
+    class Uow:
+        users = Users()
+
+        def __enter__(self) -> Any:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    cache = TokenVersions(Uow, ttl_seconds=5.0, monotonic=lambda: now["t"])  # type: ignore[arg-type]
+    assert cache.current("t", "u") == 1 and cache.current("t", "u") == 1
+    assert reads == ["u"]
+    version["v"] = 2
+    now["t"] += 4.9
+    assert cache.current("t", "u") == 1  # within the TTL
+    now["t"] += 0.2
+    assert cache.current("t", "u") == 2 and reads == ["u", "u"]
+    version["v"] = 3
+    cache.forget("t", "u")
+    assert cache.current("t", "u") == 3

@@ -34,6 +34,8 @@ class Settings:
     http_timeout_seconds: float
     max_bucket_wait_seconds: float
     max_attempts: int
+    # Deliveries whose X-Shopify-Triggered-At (or an order's updated_at) is older are refused.
+    webhook_max_age_seconds: float = 5 * 3600
 
     @property
     def redis_url(self) -> str:
@@ -53,8 +55,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = EnvReader(environ)
     settings = Settings(
         service=ServiceSettings.read("shopify_connector", env),
-        client_id=env.str("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
-        client_secret=env.str("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
+        client_id=env.secret("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
+        client_secret=env.secret("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
         previous_client_secret=env.str("SHOPIFY_PREVIOUS_CLIENT_SECRET", ""),
         scopes=env.str(
             "SHOPIFY_SCOPES",
@@ -66,6 +68,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_timeout_seconds=env.float("SHOPIFY_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         max_bucket_wait_seconds=env.float("SHOPIFY_MAX_BUCKET_WAIT_SECONDS", 20.0, minimum=0.0),
         max_attempts=env.int("SHOPIFY_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
+        # Shopify retries over 4 h; below that, genuine retries would be refused.
+        webhook_max_age_seconds=env.float("SHOPIFY_WEBHOOK_MAX_AGE_SECONDS", 5 * 3600.0, minimum=4 * 3600.0),
     )
     env.raise_if_invalid()
     return settings

@@ -13,7 +13,7 @@ import grpc
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
-from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_common.errors import FailedPrecondition, Unauthenticated
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_MISSING,
     datetime_to_timestamp,
@@ -181,12 +181,18 @@ class WooCommerceConnectorServicer(pb_grpc.ConnectorServiceServicer):
             raise Unauthenticated(
                 "the connection has no webhook_secret to verify with", reason=CREDENTIALS_MISSING
             )
+        settings = request.connection.settings
         try:
-            parsed = p.parse_webhook(headers, request.raw_body, secret)
-        except p.SignatureError as exc:
+            parsed = p.parse_webhook(
+                headers,
+                request.raw_body,
+                secret,
+                store_url=p.store_url_of(settings),
+                topics=p.subscribed_topics(settings.get("webhook_topics", "")),
+            )
+        except p.WebhookRefused as exc:
+            # One status for every refusal: the channels service answers them all alike.
             raise Unauthenticated(f"WooCommerce webhook refused: {exc}", reason=INVALID_SIGNATURE) from None
-        except p.ProtocolError as exc:
-            raise InvalidArgument(f"WooCommerce webhook refused: {exc}") from None
         return pb.ParseWebhookResponse(
             delivery_id=parsed.delivery_id,
             topic=parsed.topic,

@@ -237,6 +237,93 @@ def test_token_response_and_invalid_grant() -> None:
     assert p.is_invalid_grant(401, None)
 
 
+SHOP = "victim.myshopify.com"
+NOW = 1_800_000_000.0
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def _order(**extra: object) -> dict[str, object]:
+    return {
+        "id": 450789469,
+        "updated_at": _iso(NOW - 60),
+        "line_items": [{"id": 1, "sku": "TEE", "quantity": 2}],
+        **extra,
+    }
+
+
+def _delivery(payload: object, *, topic: str = "orders/create", secret: str = "hush", **headers: str):
+    body = json.dumps(payload).encode()
+    sent = {
+        "x-shopify-hmac-sha256": p.webhook_hmac(body, secret),
+        "x-shopify-topic": topic,
+        "x-shopify-shop-domain": SHOP,
+        "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "x-shopify-triggered-at": _iso(NOW - 30),
+    }
+    sent.update({k.replace("_", "-"): v for k, v in headers.items()})
+    return {k: v for k, v in sent.items() if v != ""}, body
+
+
+def _problem(headers: dict[str, str], body: bytes, **kw: object) -> str | None:
+    return p.webhook_problem(headers, body, secrets=["hush"], expected_shop=SHOP, now=NOW, **kw)
+
+
+def test_a_genuine_delivery_passes() -> None:
+    assert _problem(*_delivery(_order())) is None
+    assert _problem(*_delivery({"id": 7}, topic="orders/delete")) is None
+    shop_object = {"id": 1, "domain": "shop.example", "myshopify_domain": SHOP}
+    assert _problem(*_delivery(shop_object, topic="app/uninstalled")) is None
+    level = {"inventory_item_id": 5, "location_id": 6, "available": 3}
+    assert _problem(*_delivery(level, topic="inventory_levels/update")) is None
+    # Shopify's nanosecond timestamps parse.
+    nanos = datetime.fromtimestamp(NOW - 30, UTC).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    assert _problem(*_delivery(_order(), x_shopify_triggered_at=nanos)) is None
+    assert "not a time" in _problem(*_delivery(_order(), x_shopify_triggered_at="yesterday"))
+
+
+def test_the_shop_header_is_required_and_must_be_the_connections() -> None:
+    assert "myshopify" in _problem(*_delivery(_order(), x_shopify_shop_domain=""))
+    assert "another shop" in _problem(*_delivery(_order(), x_shopify_shop_domain="attacker.myshopify.com"))
+    headers, body = _delivery(_order())
+    assert "another shop" in p.webhook_problem(headers, body, secrets=["hush"], expected_shop="", now=NOW)
+
+
+def test_the_topic_must_be_subscribed_and_match_the_body() -> None:
+    assert "subscribed" in _problem(*_delivery(_order(), topic="customers/create"))
+    assert "subscribed" in _problem(*_delivery(_order()), topics=p.subscribed_topics("app/uninstalled"))
+    # A genuine order body relabelled as app/uninstalled: not a shop object of this shop.
+    assert "shop in the body" in _problem(*_delivery(_order(), topic="app/uninstalled"))
+    # The attacker's own shop object, relabelled for the victim: its domain gives it away.
+    attacker_shop = {"id": 2, "domain": "a.example", "myshopify_domain": "attacker.myshopify.com"}
+    assert "shop in the body" in _problem(*_delivery(attacker_shop, topic="app/uninstalled"))
+    assert "line_items" in _problem(*_delivery({"id": 1, "updated_at": _iso(NOW)}))
+    assert "line_items" in _problem(*_delivery(_order(line_items=[{"sku": "X", "quantity": "lots"}])))
+    assert "order id" in _problem(*_delivery(_order(id=0)))
+    assert "product" in _problem(*_delivery({"id": 3}, topic="products/update"))
+    assert "inventory level" in _problem(*_delivery({"id": 3}, topic="inventory_levels/update"))
+    assert "not a JSON object" in _problem(*_delivery([1, 2]))
+
+
+def test_stale_deliveries_are_refused() -> None:
+    old = _iso(NOW - p.WEBHOOK_MAX_AGE_SECONDS - 60)
+    assert "Triggered-At is older" in _problem(*_delivery(_order(), x_shopify_triggered_at=old))
+    assert "future" in _problem(*_delivery(_order(), x_shopify_triggered_at=_iso(NOW + 3600)))
+    # Triggered-At is unsigned: a fresh header on an old order body is still stale.
+    assert "updated_at is older" in _problem(*_delivery(_order(updated_at=old)))
+    assert "updated_at is missing" in _problem(*_delivery(_order(updated_at=None)))
+    # Inside the window (a retry three hours later) is fine.
+    three_hours = _iso(NOW - 3 * 3600)
+    assert _problem(*_delivery(_order(updated_at=three_hours), x_shopify_triggered_at=three_hours)) is None
+
+
+def test_signature_and_delivery_id_are_still_required() -> None:
+    assert "signature" in _problem(*_delivery(_order(), secret="attacker"))
+    assert "Webhook-Id" in _problem(*_delivery(_order(), x_shopify_webhook_id=""))
+
+
 def test_webhook_kinds() -> None:
     assert p.webhook_kind("orders/create") == pb.WEBHOOK_KIND_ORDER
     assert p.webhook_kind("inventory_levels/update") == pb.WEBHOOK_KIND_INVENTORY

@@ -298,6 +298,7 @@ def test_webhook_verification_and_parsing(servicer: ShopifyConnectorServicer) ->
             "currency": "USD",
             "total_price": "5.00",
             "financial_status": "paid",
+            "updated_at": datetime.now(UTC).isoformat(),
             "line_items": [],
         }
     ).encode()
@@ -325,8 +326,17 @@ def test_webhook_verification_and_parsing(servicer: ShopifyConnectorServicer) ->
             pb.ParseWebhookRequest(connection=ctx, headers=headers, raw_body=body + b" "), None
         )
     other_shop = {**headers, "X-Shopify-Shop-Domain": "other.myshopify.com"}
+    no_shop = {k: v for k, v in headers.items() if k != "X-Shopify-Shop-Domain"}
+    unsubscribed = {**headers, "X-Shopify-Topic": "customers/create"}
+    for refused in (other_shop, no_shop, unsubscribed):
+        with pytest.raises(Unauthenticated):
+            servicer.ParseWebhook(
+                pb.ParseWebhookRequest(connection=ctx, headers=refused, raw_body=body), None
+            )
+    # The connection may narrow the topics it takes.
+    ctx.settings["webhook_topics"] = "app/uninstalled"
     with pytest.raises(Unauthenticated):
-        servicer.ParseWebhook(pb.ParseWebhookRequest(connection=ctx, headers=other_shop, raw_body=body), None)
+        servicer.ParseWebhook(pb.ParseWebhookRequest(connection=ctx, headers=headers, raw_body=body), None)
 
 
 def fulfillment_order(fo_id: str, *lines: tuple[str, str, str, int]) -> dict[str, Any]:

@@ -444,6 +444,12 @@ def test_sandbox_webhooks_ping_good_and_bad(connector, sandbox: Sandbox, conn, r
         (headers, body.replace(b'"quantity":2', b'"quantity":1'), secret),  # tampered body
         (headers, body, "someone-elses-secret"),  # wrong secret
         ({k: v for k, v in headers.items() if k != "x-wc-webhook-signature"}, body, secret),  # unsigned
+        ({**headers, "x-wc-webhook-source": "https://attacker.example/"}, body, secret),  # other store
+        (
+            {**headers, "x-wc-webhook-topic": "customer.created", "x-wc-webhook-resource": "customer"},
+            body,
+            secret,
+        ),  # a topic we never subscribe to
     ):
         with pytest.raises(grpc.RpcError) as caught:
             parse(bad_headers, bad_body, hook_secret)

@@ -78,13 +78,18 @@ ORDER = {
 }
 
 
+# What WC_Webhook::deliver() sends besides the signature; the source is the store of UNREACHABLE.
+_DELIVERY = {
+    "X-WC-Webhook-Topic": "order.created",
+    "X-WC-Webhook-Resource": "order",
+    "X-WC-Webhook-Event": "created",
+    "X-WC-Webhook-Source": "http://127.0.0.1:9/",
+}
+
+
 def test_signed_order_webhook(connector, make_connection) -> None:  # type: ignore[no-untyped-def]
     body = json.dumps(ORDER).encode()
-    headers = {
-        "X-WC-Webhook-Signature": _signed(body),
-        "X-WC-Webhook-Topic": "order.created",
-        "X-WC-Webhook-Delivery-ID": "d3l1v3ry",
-    }
+    headers = {**_DELIVERY, "X-WC-Webhook-Signature": _signed(body), "X-WC-Webhook-Delivery-ID": "d3l1v3ry"}
     response = _webhook(connector, make_connection, headers, body)
     assert response.kind == pb.WEBHOOK_KIND_ORDER
     assert response.delivery_id == "d3l1v3ry"
@@ -102,13 +107,14 @@ def test_signed_order_webhook(connector, make_connection) -> None:  # type: igno
         lambda h, b: ({**h, "x-wc-webhook-signature": _signed(b, "wrong")}, b),
         lambda h, b: (h, b.replace(b"12.50", b"0.01")),
         lambda h, b: ({"x-wc-webhook-topic": "order.created"}, b),
+        # validly signed, but from another store / on a topic we did not subscribe to
+        lambda h, b: ({**h, "X-WC-Webhook-Source": "https://attacker.example/"}, b),
+        lambda h, b: ({**h, "X-WC-Webhook-Topic": "coupon.created", "X-WC-Webhook-Resource": "coupon"}, b),
     ],
 )
 def test_bad_signature_is_unauthenticated(connector, make_connection, mutate: Callable) -> None:  # type: ignore[no-untyped-def,type-arg]
     body = json.dumps(ORDER).encode()
-    headers, sent = mutate(
-        {"x-wc-webhook-signature": _signed(body), "x-wc-webhook-topic": "order.created"}, body
-    )
+    headers, sent = mutate({**_DELIVERY, "X-WC-Webhook-Signature": _signed(body)}, body)
     with pytest.raises(grpc.RpcError) as caught:
         _webhook(connector, make_connection, headers, sent)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED

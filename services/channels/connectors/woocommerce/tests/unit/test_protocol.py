@@ -339,18 +339,29 @@ def test_known_signature_vector() -> None:
     assert p.verify_signature("secret", b"hello", "iKqz7ejTrflNJquQ07r9SiCDBww7zOnAFO4EpEOEfAs=")
 
 
+STORE = "https://shop.example/"
+
+
 def _headers(body: bytes, *, secret: str = SECRET, topic: str = "order.updated") -> dict[str, str]:
+    resource, _, event = topic.partition(".")
     return {
         "x-wc-webhook-signature": _independent_signature(secret, body),
         "x-wc-webhook-topic": topic,
+        "x-wc-webhook-resource": resource,
+        "x-wc-webhook-event": event,
+        "x-wc-webhook-source": STORE,
         "x-wc-webhook-delivery-id": "a1b2c3d4e5",
         "x-wc-webhook-id": "12",
     }
 
 
+def _parse(headers: dict[str, str], body: bytes, secret: str, **kw: object) -> p.WebhookData:
+    return p.parse_webhook(headers, body, secret, **{"store_url": "https://shop.example", **kw})  # type: ignore[arg-type]
+
+
 def test_signed_order_webhook_is_parsed() -> None:
     body = json.dumps(ORDER).encode()
-    parsed = p.parse_webhook(_headers(body), body, SECRET)
+    parsed = _parse(_headers(body), body, SECRET)
     assert parsed.kind is p.WebhookKind.ORDER
     assert parsed.delivery_id == "a1b2c3d4e5"
     assert parsed.topic == "order.updated"
@@ -358,8 +369,8 @@ def test_signed_order_webhook_is_parsed() -> None:
 
 
 def test_signature_over_raw_bytes_not_reserialised_json() -> None:
-    body = b'{ "id": 727,  "status": "processing" }'  # odd spacing survives only as raw bytes
-    assert p.parse_webhook(_headers(body), body, SECRET).orders[0].external_id == "727"
+    body = b'{ "id": 727,  "status": "processing", "line_items": [] }'  # odd spacing: raw bytes only
+    assert _parse(_headers(body), body, SECRET).orders[0].external_id == "727"
 
 
 @pytest.mark.parametrize(
@@ -375,23 +386,23 @@ def test_bad_or_missing_signature_is_refused(tamper) -> None:  # type: ignore[no
     body = json.dumps(ORDER).encode()
     headers, sent = tamper(_headers(body), body)
     with pytest.raises(p.SignatureError):
-        p.parse_webhook(headers, sent, SECRET)
+        _parse(headers, sent, SECRET)
 
 
 def test_empty_secret_never_verifies() -> None:
     body = b"{}"
     with pytest.raises(p.SignatureError):
-        p.parse_webhook(_headers(body, secret=""), body, "")
+        _parse(_headers(body, secret=""), body, "")
 
 
 def test_entity_encoded_secret_is_also_tried_decoded() -> None:
     body = b'{"id": 1}'
     headers = _headers(body, secret="a&b", topic="product.updated")
-    assert p.parse_webhook(headers, body, "a&amp;b").kind is p.WebhookKind.PRODUCT
+    assert _parse(headers, body, "a&amp;b").kind is p.WebhookKind.PRODUCT
 
 
 def test_unsigned_creation_ping_is_accepted() -> None:
-    parsed = p.parse_webhook({}, b"webhook_id=42", SECRET)
+    parsed = _parse({}, b"webhook_id=42", SECRET)
     assert parsed.kind is p.WebhookKind.PING
     assert parsed.delivery_id == "ping:42"
     assert parsed.orders == ()
@@ -400,12 +411,12 @@ def test_unsigned_creation_ping_is_accepted() -> None:
 @pytest.mark.parametrize("body", [b"webhook_id=42&status=processing", b"webhook_id=x", b'{"webhook_id": 42}'])
 def test_unsigned_non_ping_is_refused(body: bytes) -> None:
     with pytest.raises(p.SignatureError):
-        p.parse_webhook({}, body, SECRET)
+        _parse({}, body, SECRET)
 
 
 def test_deleted_order_webhook_is_cancelled() -> None:
     body = b'{"id": 99}'
-    parsed = p.parse_webhook(_headers(body, topic="order.deleted"), body, SECRET)
+    parsed = _parse(_headers(body, topic="order.deleted"), body, SECRET)
     assert parsed.orders[0].external_id == "99"
     assert parsed.orders[0].status is p.UnifiedStatus.CANCELLED
     assert parsed.orders[0].raw_status == "deleted"
@@ -416,8 +427,8 @@ def test_webhook_without_delivery_id_dedupes_on_body_digest() -> None:
     headers = {
         k: v for k, v in _headers(body, topic="product.created").items() if k != "x-wc-webhook-delivery-id"
     }
-    first = p.parse_webhook(headers, body, SECRET)
-    assert first.delivery_id == p.parse_webhook(headers, body, SECRET).delivery_id
+    first = _parse(headers, body, SECRET)
+    assert first.delivery_id == _parse(headers, body, SECRET).delivery_id
     assert first.delivery_id.startswith("sha256:")
 
 
@@ -432,3 +443,69 @@ def test_webhook_without_delivery_id_dedupes_on_body_digest() -> None:
 )
 def test_webhook_kind(topic: str, kind: p.WebhookKind) -> None:
     assert p.webhook_kind(topic) is kind
+
+
+# ---- who may send: store, topic, shape ---------------------------------------------------------
+
+
+def test_source_must_be_the_connections_store() -> None:
+    body = json.dumps(ORDER).encode()
+    for source in ("https://attacker.example/", "", "https://shop.example.evil/", "https://shop.example/x/"):
+        with pytest.raises(p.WebhookRefused, match="Source"):
+            _parse({**_headers(body), "x-wc-webhook-source": source}, body, SECRET)
+    # A connection without any store URL cannot check it, so nothing is accepted.
+    with pytest.raises(p.WebhookRefused, match="Source"):
+        _parse(_headers(body), body, SECRET, store_url="")
+    # The same store written differently still matches: scheme, case, default port, trailing slash.
+    for source in ("http://SHOP.example", "https://shop.example:443/"):
+        assert _parse({**_headers(body), "x-wc-webhook-source": source}, body, SECRET).orders
+
+
+def test_store_url_comes_from_the_settings() -> None:
+    assert p.store_url_of({"store_url": "https://a.example"}) == "https://a.example"
+    assert (
+        p.store_url_of({"api_base_url": "https://a.example/shop/wp-json/wc/v3/"}) == "https://a.example/shop"
+    )
+    assert p.same_store(
+        "https://a.example/shop/", p.store_url_of({"api_base_url": "https://a.example/shop/wp-json/wc/v3"})
+    )
+    assert not p.same_store("https://a.example:8443/", "https://a.example")
+
+
+def test_topic_must_be_subscribed_and_agree_with_resource_and_event() -> None:
+    body = json.dumps(ORDER).encode()
+    with pytest.raises(p.WebhookRefused, match="subscribed"):
+        _parse(_headers(body, topic="customer.created"), body, SECRET)
+    with pytest.raises(p.WebhookRefused, match="subscribed"):
+        _parse(_headers(body), body, SECRET, topics=p.subscribed_topics("product.updated"))
+    with pytest.raises(p.WebhookRefused, match="Resource/Event"):
+        _parse({**_headers(body), "x-wc-webhook-resource": "product"}, body, SECRET)
+    with pytest.raises(p.WebhookRefused, match="Resource/Event"):
+        _parse({k: v for k, v in _headers(body).items() if k != "x-wc-webhook-event"}, body, SECRET)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "match"),
+    [
+        ("order.created", {"id": 5}, "line_items"),
+        ("order.updated", {"id": 5, "line_items": [{"sku": "A", "quantity": "2"}]}, "line_items"),
+        ("order.created", {"name": "no id", "line_items": []}, "order id"),
+        ("product.updated", {"id": "abc"}, "product id"),
+        (
+            "action.woocommerce_product_set_stock",
+            {"action": "woocommerce_variation_set_stock", "arg": 1},
+            "action",
+        ),
+        ("order.created", [1, 2], "JSON object"),
+    ],
+)
+def test_body_must_have_the_topics_shape(topic: str, payload: object, match: str) -> None:
+    body = json.dumps(payload).encode()
+    with pytest.raises(p.WebhookRefused, match=match):
+        _parse(_headers(body, topic=topic), body, SECRET)
+
+
+def test_non_json_signed_body_is_refused() -> None:
+    body = b"not json"
+    with pytest.raises(p.WebhookRefused, match="JSON"):
+        _parse(_headers(body), body, SECRET)

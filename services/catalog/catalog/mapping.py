@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from catalog import fields as catalog_fields
 from catalog.domain import (
     ImportCounts,
     ListFilter,
@@ -109,12 +110,21 @@ def list_filter(request: pb.ListProductsRequest) -> ListFilter:
     )
 
 
+# Optional VariantInput fields with presence (cost, barcode, weight_grams): an upsert that leaves
+# one out keeps the existing value; the others (sku, price, repeated options) always replace.
+_KEEP_WHEN_ABSENT = tuple(
+    spec.name
+    for spec in catalog_fields.VARIANT
+    if not spec.required and pb.VariantInput.DESCRIPTOR.fields_by_name[spec.name].has_presence
+)
+
+
 def upsert_items(request: pb.BulkUpsertVariantsRequest) -> list[UpsertItem]:
     """Absent cost/barcode/weight leave an existing variant's value alone (price, options replace)."""
     items = []
     for i, item in enumerate(request.items):
-        fields = {"sku", "price", "options"}
-        fields |= {name for name in ("cost", "barcode", "weight_grams") if item.variant.HasField(name)}
+        fields = set(catalog_fields.VARIANT_NAMES).difference(_KEEP_WHEN_ABSENT)
+        fields |= {name for name in _KEEP_WHEN_ABSENT if item.variant.HasField(name)}
         items.append(
             UpsertItem(
                 product_title=item.product_title.strip(),

@@ -1,0 +1,18 @@
+"""gunicorn settings of the gateway: `gunicorn --config python:gateway.gunicorn_conf ...`.
+
+The configuration is checked in the master before any worker forks, so bad settings (or
+development secrets under OMNISTOCK_ENV=production) end gunicorn itself with one line and exit 2
+instead of a crash loop of workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.config import load_settings
+from omnistock_common.config import exit_on_config_error, load_internal_auth_settings
+
+
+def on_starting(server: Any) -> None:
+    """gunicorn hook: runs once in the master, before the workers are spawned."""
+    exit_on_config_error(lambda: (load_settings(), load_internal_auth_settings()))
