@@ -55,6 +55,7 @@ __all__ = [
     "CREDENTIALS_REVOKED",
     "HOST_NOT_ALLOWED_REASON",
     "RATE_LIMITED",
+    "READ_ONLY_METHODS",
     "ResourceExhausted",
     "Unavailable",
     "auth_failure",
@@ -74,6 +75,23 @@ __all__ = [
     "timestamp_to_datetime",
     "translate_channel_errors",
 ]
+
+CONNECTOR_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+# ConnectorService RPCs that change nothing (any role may call them); the others (ExchangeCode,
+# RefreshCredentials, PushInventory, PushPrices, CreateFulfillment) need a writing role. Every
+# connector server passes this set to build_server.
+READ_ONLY_METHODS = frozenset(
+    f"/{CONNECTOR_SERVICE_NAME}/{name}"
+    for name in (
+        "Describe",
+        "BuildAuthorizationUrl",
+        "ValidateCredentials",
+        "FetchOrders",
+        "ParseWebhook",
+        "ReadInventory",
+        "ListRemoteProducts",
+    )
+)
 
 # ErrorInfo reasons the channels service acts on.
 ACCESS_TOKEN_EXPIRED = "ACCESS_TOKEN_EXPIRED"  # call RefreshCredentials (single-flight), retry once

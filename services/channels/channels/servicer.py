@@ -38,6 +38,18 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ChannelsService"].full_name
 TENANTLESS_METHODS = frozenset(
     {f"/{SERVICE_NAME}/IngestWebhook", f"/{SERVICE_NAME}/CompleteOAuth", f"/{SERVICE_NAME}/ListChannelTypes"}
 )
+# Roles per RPC (enforced by the shared interceptor from the caller's verified credential):
+# read-only RPCs are open to every role (viewers too); connecting, disconnecting and where
+# failures are reported need an account manager (as the gateway's CHANNELS_MANAGE); every other
+# RPC needs a writing role.
+READ_ONLY_METHODS = frozenset(
+    f"/{SERVICE_NAME}/{name}"
+    for name in ("ListChannelTypes", "GetConnection", "ListConnections", "ListListings", "ListSyncLog")
+)
+MANAGE_METHODS = frozenset(
+    f"/{SERVICE_NAME}/{name}"
+    for name in ("CreateConnection", "StartOAuth", "DeleteConnection", "SetNotificationSettings")
+)
 
 
 def _ts(value: datetime | None) -> Timestamp | None:
