@@ -19,9 +19,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-import grpc
-
 from omnistock_common.errors import (
+    Code,
     DomainError,
     FailedPrecondition,
     FieldViolation,
@@ -73,14 +72,14 @@ class SyncOutcome(StrEnum):
 class ChannelUnavailable(DomainError):
     """The channel (or its connector service) failed after the connector's own retries."""
 
-    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+    code: Code = Code.UNAVAILABLE
 
 
 @dataclass(eq=False)
 class ChannelRateLimited(DomainError):
     """The channel is still rate limiting after the connector's retries."""
 
-    code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code: Code = Code.RESOURCE_EXHAUSTED
 
 
 # ------------------------------------------------------------------------------ channel types
