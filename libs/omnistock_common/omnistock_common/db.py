@@ -1,15 +1,38 @@
-"""SQLAlchemy engine and session factories. Nothing is created at import time."""
+"""SQLAlchemy engine and session factories, the schema naming convention, the dialect insert and
+the retry of a transaction on a transient conflict. Nothing is created at import time."""
 
 from __future__ import annotations
 
+import logging
+import random
 import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+T = TypeVar("T")
+
+# Deterministic constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+# The names already in the migrations depend on this: a service that needs a different template
+# (the gateway) passes it to `naming_metadata`, it never edits these.
+NAMING_CONVENTION: Mapping[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# PostgreSQL serialization failure and deadlock: the whole transaction may simply run again.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 def is_sqlite(url: str) -> bool:
@@ -116,3 +139,43 @@ def _ping_when_idle(engine: Engine, ping_after_idle: float) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def naming_metadata(**overrides: str | None) -> MetaData:
+    """A MetaData with NAMING_CONVENTION; `ix="..."` replaces a template, `ck=None` drops one
+    (each service's migrations were written with its own set: keep them as they are)."""
+    convention = {**NAMING_CONVENTION, **overrides}
+    return MetaData(naming_convention={key: value for key, value in convention.items() if value is not None})
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, so `.on_conflict_do_nothing/update` work (PostgreSQL and SQLite
+    share that API)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A transient conflict: PG serialization failure / deadlock, or a busy SQLite file."""
+    if isinstance(exc, DBAPIError):
+        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+def run_with_retry(
+    transaction: Callable[[], AbstractContextManager[R]], fn: Callable[[R], T], attempts: int
+) -> T:
+    """fn(resource) inside `transaction()`, all of it again (after a short, growing, jittered
+    pause) when it fails with a transient conflict, at most `attempts` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction() as resource:
+                return fn(resource)
+        except DBAPIError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.warning("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
