@@ -6,10 +6,9 @@ turns them into statuses with google.rpc details.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from inventory import domain, service
 from inventory.domain import (
@@ -31,20 +30,7 @@ from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.context import call_context
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    """Exact to the microsecond; integer arithmetic instead of Timestamp.FromDatetime, which is
-    Python code and showed in the Reserve profile."""
-    if value is None:
-        return None
-    if value.tzinfo is None:  # as before: a naive value is local time
-        value = value.astimezone(UTC)
-    micros = (value - _EPOCH) // _MICROSECOND
-    return Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
+from omnistock_common.timestamps import to_optional_timestamp as _ts
 
 
 def _reason_in(value: int) -> AdjustmentReason | None:

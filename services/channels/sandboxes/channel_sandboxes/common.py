@@ -25,6 +25,8 @@ import httpx
 from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from omnistock_common.timestamps import iso_z  # Shopify's GraphQL DateTime form
+
 log = logging.getLogger(__name__)
 
 # Shopify documents a 1 s connect / 5 s total budget for webhook deliveries; Woo uses a similar
@@ -59,11 +61,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso_z(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z` suffix, the form Shopify's GraphQL DateTime uses."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """Serialise `payload` compactly; both vendors answer with compact JSON."""
     response = Response(
@@ -77,21 +74,6 @@ def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | 
 def b64_hmac_sha256(secret: str, body: bytes) -> str:
     """base64(HMAC-SHA256(secret, body)): the webhook signature of both Shopify and WooCommerce."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def encode_cursor(*key: Any) -> str:
-    """Opaque cursor over a sort key; clients must treat it as a blob, as with the real APIs."""
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any] | None:
-    """Inverse of `encode_cursor`; None for anything that is not one of ours."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, list) else None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from channel_sandboxes.common import decode_cursor, encode_cursor, iso_z, utcnow
+from channel_sandboxes.common import iso_z, utcnow
 from channel_sandboxes.graphql_lite import (
     Document,
     Field,
@@ -43,6 +43,7 @@ from channel_sandboxes.shopify.state import (
     parse_gid,
     valid_money,
 )
+from omnistock_common.paging import decode_cursor, encode_cursor
 
 MAX_PAGE_SIZE = 250
 MAX_INPUT_QUANTITIES = 250
@@ -701,7 +702,7 @@ def paginate(
     else:
         page = ordered[-size:] if size else []
         has_next, has_prev = bool(before), len(ordered) > size
-    cursors = [encode_cursor(*key(i)) for i in page]
+    cursors = [encode_cursor(key(i)) for i in page]
     return {
         "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, page, strict=True)],
         "nodes": page,
