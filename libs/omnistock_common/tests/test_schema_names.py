@@ -14,11 +14,14 @@ import re
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import CheckConstraint, Column, Integer, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from omnistock_common.db import NAMING_CONVENTION, naming_metadata
+from omnistock_common.db import NAMING_CONVENTION, make_engine, naming_metadata
+from omnistock_common.migrations import upgrade
 
 BEFORE = json.loads((Path(__file__).parent / "schema_names_before.json").read_text())
 
@@ -77,3 +80,17 @@ def test_overrides_replace_or_drop_a_template() -> None:
     assert "CONSTRAINT uq_t_a UNIQUE" in ddl
     assert "CONSTRAINT ck_t_positive CHECK" in ddl
     assert "CONSTRAINT pk_t PRIMARY KEY" in ddl
+
+
+@pytest.mark.parametrize("service", sorted(CONVENTIONS_BEFORE))
+def test_a_fresh_database_at_head_matches_the_models(service: str, database_url: str) -> None:
+    """`alembic upgrade head` on an empty SQLite and PostgreSQL database gives exactly the schema
+    the models describe: no table, column, index or unique constraint to add or drop."""
+    metadata = importlib.import_module(f"{service}.models").metadata
+    upgrade(service, database_url)
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        engine.dispose()
