@@ -27,6 +27,7 @@ from omnistock_common.errors import (
     InvalidArgument,
     PermissionDenied,
 )
+from omnistock_common.timestamps import iso_utc
 from omnistock_connector_kit.egress import safe_text
 
 # Consecutive failures after which a degraded connection is reported as in error.
@@ -276,8 +277,8 @@ class Credentials:
     def to_bytes(self) -> bytes:
         doc: dict[str, Any] = {
             "secrets": dict(self.secrets),
-            "access_token_expires_at": _iso(self.access_token_expires_at),
-            "refresh_token_expires_at": _iso(self.refresh_token_expires_at),
+            "access_token_expires_at": iso_utc(self.access_token_expires_at),
+            "refresh_token_expires_at": iso_utc(self.refresh_token_expires_at),
             "scopes": list(self.scopes),
         }
         return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
@@ -294,10 +295,6 @@ class Credentials:
 
     def secret_values(self) -> list[str]:
         return [value for value in self.secrets.values() if value]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
 
 
 def _parse_iso(value: str | None) -> datetime | None:
