@@ -49,6 +49,7 @@ MAX_JSON_DEPTH = 32
 # `If-Match: "<version>"` (quotes optional, weak prefix tolerated); ASCII digits only, because
 # str.isdigit() also accepts "²" or Arabic-Indic digits, which int() then rejects or reinterprets.
 _IF_MATCH = re.compile(r'(?:W/)?("?)([0-9]+)\1')
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,25 @@ class Reply:
 
 
 ViewResult = BaseModel | Reply | Response | None
+
+
+class RouteGroup:
+    """Routes of one area written in a file of their own; the area's ApiModule mounts the groups
+    with `include`, in the order given, which is the order of the OpenAPI document.
+
+    Declared exactly like ApiModule.route: `@routes.route("GET", "/alerts", summary=..., ...)`."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, str, dict[str, Any], Callable[..., ViewResult]]] = []
+
+    def route(
+        self, method: str, path: str, **options: Any
+    ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
+        def decorator(view: Callable[..., ViewResult]) -> Callable[..., ViewResult]:
+            self.routes.append((method, path, options, view))
+            return view
+
+        return decorator
 
 
 class ApiModule:
@@ -167,6 +187,14 @@ class ApiModule:
             return view
 
         return decorator
+
+    def include(self, *groups: RouteGroup) -> ApiModule:
+        """Mount the routes of `groups` (one area split over several files) under this module's name:
+        endpoints and operation ids are `<module>.<view>` whichever file a view is written in."""
+        for group in groups:
+            for method, path, options, view in group.routes:
+                self.route(method, path, **options)(view)
+        return self
 
 
 def register_modules(app: Flask, modules: Sequence[ApiModule]) -> None:
@@ -416,6 +444,24 @@ def if_match_version() -> int | None:
             reason="VERSION_MISMATCH",
         )
     return int(digits)
+
+
+def idempotency_key() -> str:
+    """The Idempotency-Key header: an identifier of at most 256 characters (400 otherwise); "" if absent."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    try:
+        key = clean_identifier(key)
+    except IdentifierError as exc:
+        raise ApiProblem(
+            400, "invalid Idempotency-Key", errors=[{"field": IDEMPOTENCY_HEADER, "message": str(exc)}]
+        ) from None
+    if len(key) > 256:
+        raise ApiProblem(
+            400,
+            "invalid Idempotency-Key",
+            errors=[{"field": IDEMPOTENCY_HEADER, "message": "at most 256 characters"}],
+        )
+    return key
 
 
 def etag(version: int) -> dict[str, str]:

@@ -13,7 +13,7 @@ characters, NFC-normalised (omnistock_common.identifiers, the same rule the serv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
@@ -45,6 +45,21 @@ class StrictModel(BaseModel):
 
 class OutModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2048)
+
+
+def check_patch(model: BaseModel, *, empty: str, clearable: Collection[str] = ()) -> None:
+    """A PATCH body names at least one field (else `empty`), and only `clearable` ones may be null:
+    for the others null would silently mean "no change", which the caller did not ask for."""
+    if not model.model_fields_set:
+        raise ValueError(empty)
+    for name in model.model_fields_set - set(clearable):
+        if getattr(model, name) is None:
+            raise ValueError(f"{name} cannot be null")
 
 
 class FieldError(OutModel):

@@ -1,0 +1,37 @@
+"""Protobuf ↔ REST translation, one module per backend area (catalog, inventory, channels).
+
+Routes stay thin: they parse the request, call one RPC with a message built here, and answer with
+a model converted here. The helpers below are the pieces every area shares (timestamps, pages),
+so an unset timestamp or an empty cursor means the same thing in every response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from omnistock.common.v1 import common_pb2
+
+
+def timestamp_from_pb(ts: Timestamp) -> datetime | None:
+    """An unset (zero) Timestamp is JSON null, not 1970-01-01."""
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def timestamp_to_pb(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def page_request(limit: int, cursor: str | None) -> common_pb2.PageRequest:
+    """A keyset page request; no cursor is the first page."""
+    return common_pb2.PageRequest(limit=limit, cursor=cursor or "")
+
+
+def next_cursor(page: common_pb2.PageResponse) -> str | None:
+    """The cursor of the next page, or None on the last one (an empty cursor never reaches JSON)."""
+    return page.next_cursor or None
