@@ -468,6 +468,11 @@ def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
+def versioned(body: BaseModel, version: int) -> Reply:
+    """A resource with its version as the ETag: what the client sends back in If-Match."""
+    return Reply(body, headers=etag(version))
+
+
 def deps() -> Deps:
     return current_app.extensions["omnistock"]
 

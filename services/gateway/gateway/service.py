@@ -511,14 +511,7 @@ class UserService:
             new_hash = self._passwords.hash(patch.password)
         now = self._clock()
         with self._uow() as uow:
-            actor_role = self._current_role(uow, actor)
-            uow.tenants.lock(actor.tenant_id)
-            target = uow.users.get(actor.tenant_id, user_id)
-            if target is None:
-                raise NotFound("user not found")
-            check_can_modify(actor_role, target)
-            if expected_version is not None and expected_version != target.version:
-                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
+            actor_role, target = self._modifiable(uow, actor, user_id, expected_version)
             if new_role is not None:
                 check_can_assign(actor_role, new_role)
                 check_keeps_an_owner(target, new_role, uow.users.count_owners(actor.tenant_id))
@@ -547,19 +540,28 @@ class UserService:
 
     def delete(self, actor: AccessClaims, user_id: str, expected_version: int | None = None) -> None:
         with self._uow() as uow:
-            actor_role = self._current_role(uow, actor)
-            uow.tenants.lock(actor.tenant_id)
-            target = uow.users.get(actor.tenant_id, user_id)
-            if target is None:
-                raise NotFound("user not found")
-            check_can_modify(actor_role, target)
-            if expected_version is not None and expected_version != target.version:
-                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
+            _, target = self._modifiable(uow, actor, user_id, expected_version)
             check_keeps_an_owner(target, None, uow.users.count_owners(actor.tenant_id))
             uow.refresh_tokens.revoke_all_for_user(target.id, self._clock())
             uow.users.delete(actor.tenant_id, target.id)
             uow.commit()
         self._forget(target)
+
+    def _modifiable(
+        self, uow: UnitOfWork, actor: AccessClaims, user_id: str, expected_version: int | None
+    ) -> tuple[Role, User]:
+        """The actor's current role and the user it may change: the tenant is locked first (owner
+        counts stay true until commit), then the target must exist, be within the actor's reach and,
+        with If-Match, still be at `expected_version`."""
+        actor_role = self._current_role(uow, actor)
+        uow.tenants.lock(actor.tenant_id)
+        target = uow.users.get(actor.tenant_id, user_id)
+        if target is None:
+            raise NotFound("user not found")
+        check_can_modify(actor_role, target)
+        if expected_version is not None and expected_version != target.version:
+            raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
+        return actor_role, target
 
     def _forget(self, user: User) -> None:
         if self._versions is not None:
