@@ -1,8 +1,11 @@
 """Protobuf ↔ REST translation, one module per backend area (catalog, inventory, channels).
 
 Routes stay thin: they parse the request, call one RPC with a message built here, and answer with
-a model converted here. The helpers below are the pieces every area shares (timestamps, pages),
-so an unset timestamp or an empty cursor means the same thing in every response.
+a model converted here. A view builds a request itself only when its fields are path or body
+values as they are (`GetReservationRequest(reservation_id=...)`); whatever is translated (enums,
+optional fields, money, timestamps, pages, nested lines) is written here, once. The helpers below
+are the pieces every area shares, so an unset timestamp or an empty cursor means the same thing
+in every response.
 """
 
 from __future__ import annotations

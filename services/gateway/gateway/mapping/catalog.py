@@ -7,10 +7,13 @@ A PATCH becomes the changed fields plus a FieldMask naming them (a null in the m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import IO
+
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from gateway import catalog_schemas as s
-from gateway.mapping import page_request, timestamp_from_pb, timestamp_to_pb
+from gateway.mapping import next_cursor, page_request, timestamp_from_pb, timestamp_to_pb
 from gateway.schemas import MoneyIn, MoneyOut
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
@@ -105,6 +108,23 @@ def update_variant_request(
     )
 
 
+def delete_product_request(product_id: str, expected_version: int | None) -> pb.DeleteProductRequest:
+    return pb.DeleteProductRequest(product_id=product_id, expected_version=expected_version or 0)
+
+
+def delete_variant_request(variant_id: str, expected_version: int | None) -> pb.DeleteVariantRequest:
+    return pb.DeleteVariantRequest(variant_id=variant_id, expected_version=expected_version or 0)
+
+
+def import_messages(
+    stream: IO[bytes], default_currency: str | None, chunk_bytes: int
+) -> Iterator[pb.ImportProductsRequest]:
+    """The options first, then the upload in chunks of `chunk_bytes`: memory stays flat."""
+    yield pb.ImportProductsRequest(options=pb.ImportOptions(default_currency=default_currency or ""))
+    while chunk := stream.read(chunk_bytes):
+        yield pb.ImportProductsRequest(chunk=chunk)
+
+
 def list_request(query: s.ProductListQuery) -> pb.ListProductsRequest:
     request = pb.ListProductsRequest(
         page=page_request(query.limit, query.cursor),
@@ -118,6 +138,10 @@ def list_request(query: s.ProductListQuery) -> pb.ListProductsRequest:
 
 
 # ------------------------------------------------------------------------------ pb → JSON
+def product_page(reply: pb.ListProductsResponse) -> s.ProductPage:
+    return s.ProductPage(items=[product_out(p) for p in reply.products], next_cursor=next_cursor(reply.page))
+
+
 def variant_out(variant: pb.Variant) -> s.VariantOut:
     return s.VariantOut(
         id=variant.id,

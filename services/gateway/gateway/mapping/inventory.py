@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway import inventory_schemas as s
 from gateway.mapping import next_cursor, page_request, timestamp_from_pb
+from gateway.schemas import PageQuery
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 
 REASON_TO_PB: dict[str, int] = {
@@ -41,6 +42,10 @@ def levels_request(query: s.LevelQuery) -> pb.ListStockLevelsRequest:
         low_stock_only=query.low_stock,
         page=page_request(query.limit, query.cursor),
     )
+
+
+def movements_request(sku: str, query: PageQuery) -> pb.ListMovementsRequest:
+    return pb.ListMovementsRequest(sku=sku, page=page_request(query.limit, query.cursor))
 
 
 def alerts_request(query: s.AlertQuery) -> pb.ListAlertsRequest:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import IO
 
 import grpc
 from flask import Response, request, stream_with_context
@@ -14,7 +13,6 @@ from gateway.api import ApiModule, Reply, call_context, deps, if_match_version, 
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
 from gateway.mapping import catalog as m
-from gateway.mapping import next_cursor
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -68,10 +66,7 @@ def create_product(body: cs.ProductCreateIn) -> Reply:
 )
 def list_products(query: cs.ProductListQuery) -> cs.ProductPage:
     """Filters: q (title/SKU text), status, sku (SKU prefix), updated_since. Keyset-paginated."""
-    response = _catalog().ListProducts(m.list_request(query))
-    return cs.ProductPage(
-        items=[m.product_out(p) for p in response.products], next_cursor=next_cursor(response.page)
-    )
+    return m.product_page(_catalog().ListProducts(m.list_request(query)))
 
 
 @api.route(
@@ -114,9 +109,7 @@ def update_product(product_id: str, body: cs.ProductPatchIn) -> Reply:
     problems=(404, 412),
 )
 def delete_product(product_id: str) -> Reply:
-    _catalog().DeleteProduct(
-        pb.DeleteProductRequest(product_id=product_id, expected_version=if_match_version() or 0)
-    )
+    _catalog().DeleteProduct(m.delete_product_request(product_id, if_match_version()))
     return Reply(status=204)
 
 
@@ -160,16 +153,8 @@ def update_variant(variant_id: str, body: cs.VariantPatchIn) -> Reply:
     problems=(404, 412),
 )
 def delete_variant(variant_id: str) -> Reply:
-    _catalog().DeleteVariant(
-        pb.DeleteVariantRequest(variant_id=variant_id, expected_version=if_match_version() or 0)
-    )
+    _catalog().DeleteVariant(m.delete_variant_request(variant_id, if_match_version()))
     return Reply(status=204)
-
-
-def _import_messages(stream: IO[bytes], default_currency: str) -> Iterator[pb.ImportProductsRequest]:
-    yield pb.ImportProductsRequest(options=pb.ImportOptions(default_currency=default_currency))
-    while chunk := stream.read(IMPORT_CHUNK_BYTES):
-        yield pb.ImportProductsRequest(chunk=chunk)
 
 
 @api.route(
@@ -194,7 +179,7 @@ def import_products(query: cs.ImportQuery) -> cs.ImportReportOut:
     upload = request.files.get("file")
     if upload is None:
         raise ApiProblem(400, "missing file", errors=[{"field": "file", "message": "a CSV file is required"}])
-    messages = _import_messages(upload.stream, query.default_currency or "")
+    messages = m.import_messages(upload.stream, query.default_currency, IMPORT_CHUNK_BYTES)
     report = deps().catalog.bulk.call(call_context()).ImportProducts(messages)
     return m.import_report_out(report)
 

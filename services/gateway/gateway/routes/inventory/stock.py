@@ -7,7 +7,6 @@ from gateway import inventory_schemas as s
 from gateway.api import RouteGroup, idempotency_key
 from gateway.domain import Permission
 from gateway.mapping import inventory as m
-from gateway.mapping import page_request
 from gateway.routes.inventory.client import inventory, inventory_bulk
 from gateway.schemas import PageQuery
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
@@ -84,8 +83,7 @@ def batch_adjust(body: s.BatchAdjustmentIn) -> s.BatchAdjustmentOut:
 )
 def history(sku: str, query: PageQuery) -> s.MovementPage:
     """Newest first; `delta` is the change of on_hand, `reserved_delta` the change of reserved."""
-    request_pb = pb.ListMovementsRequest(sku=sku, page=page_request(query.limit, query.cursor))
-    return m.movement_page(inventory().ListMovements(request_pb))
+    return m.movement_page(inventory().ListMovements(m.movements_request(sku, query)))
 
 
 @routes.route(
