@@ -23,8 +23,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock.connector.v1 import connector_service_pb2_grpc as cpb_grpc
-from omnistock_common.errors import DomainError, FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_common.errors import Code, DomainError, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_common.grpc_server import RunningServer, build_server
+from omnistock_connector_kit.connector_base import READ_ONLY_METHODS
 
 GOOD_KEY = "ck_good_0123456789"
 GOOD_SECRET = "cs_good_secret_9876543210"
@@ -49,7 +50,7 @@ def _ts(value: datetime) -> Timestamp:
 class _Failure(DomainError):
     """Any status code a test wants the connector to answer with."""
 
-    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+    code: Code = Code.UNAVAILABLE
 
 
 @dataclass
@@ -166,7 +167,7 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         with self.lock:
             failure = self.push_failures.pop(0) if self.push_failures else None
         if failure is not None:
-            raise _Failure(f"channel answered {failure.name}", code=failure)
+            raise _Failure(f"channel answered {failure.name}", code=Code[failure.name])
         return cpb.PushInventoryResponse(
             results=[cpb.ItemResult(sku=i.sku, outcome=cpb.ITEM_OUTCOME_APPLIED) for i in request.items],
             calls=1,
@@ -211,4 +212,5 @@ def serve_fake(connector: FakeConnector) -> RunningServer:
         [name],
         "127.0.0.1:0",
         max_workers=16,
+        read_only_methods=READ_ONLY_METHODS,
     )

@@ -3,31 +3,14 @@
 Routes stay thin: they parse the request, call one RPC with a message built here, and answer with
 a model converted here. A view builds a request itself only when its fields are path or body
 values as they are (`GetReservationRequest(reservation_id=...)`); whatever is translated (enums,
-optional fields, money, timestamps, pages, nested lines) is written here, once. The helpers below
-are the pieces every area shares, so an unset timestamp or an empty cursor means the same thing
-in every response.
+optional fields, money, timestamps, pages, nested lines) is written here, once. Timestamps go
+through omnistock_common.timestamps (unset → null) like in every service; the page helpers below
+are shared by the areas, so an empty cursor means the same thing in every response.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from omnistock.common.v1 import common_pb2
-
-
-def timestamp_from_pb(ts: Timestamp) -> datetime | None:
-    """An unset (zero) Timestamp is JSON null, not 1970-01-01."""
-    if ts.seconds == 0 and ts.nanos == 0:
-        return None
-    return ts.ToDatetime(tzinfo=UTC)
-
-
-def timestamp_to_pb(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
 
 
 def page_request(limit: int, cursor: str | None) -> common_pb2.PageRequest:

@@ -13,11 +13,12 @@ from typing import IO
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from gateway import catalog_schemas as s
-from gateway.mapping import next_cursor, page_request, timestamp_from_pb, timestamp_to_pb
+from gateway.mapping import next_cursor, page_request
 from gateway.schemas import MoneyIn, MoneyOut
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock_common.money import from_minor
+from omnistock_common.timestamps import from_timestamp, to_timestamp
 
 STATUS_TO_PB: dict[str, int] = {
     "active": pb.PRODUCT_STATUS_ACTIVE,
@@ -133,7 +134,7 @@ def list_request(query: s.ProductListQuery) -> pb.ListProductsRequest:
         sku_prefix=query.sku or "",
     )
     if query.updated_since is not None:
-        request.updated_since.CopyFrom(timestamp_to_pb(query.updated_since))
+        request.updated_since.CopyFrom(to_timestamp(query.updated_since))
     return request
 
 
@@ -153,8 +154,8 @@ def variant_out(variant: pb.Variant) -> s.VariantOut:
         options={option.name: option.value for option in variant.options},
         weight_grams=variant.weight_grams if variant.HasField("weight_grams") else None,
         version=variant.version,
-        created_at=timestamp_from_pb(variant.created_at),
-        updated_at=timestamp_from_pb(variant.updated_at),
+        created_at=from_timestamp(variant.created_at),
+        updated_at=from_timestamp(variant.updated_at),
     )
 
 
@@ -166,8 +167,8 @@ def product_out(product: pb.Product) -> s.ProductOut:
         status=STATUS_FROM_PB.get(product.status, "active"),  # type: ignore[arg-type]
         variants=[variant_out(v) for v in product.variants],
         version=product.version,
-        created_at=timestamp_from_pb(product.created_at),
-        updated_at=timestamp_from_pb(product.updated_at),
+        created_at=from_timestamp(product.created_at),
+        updated_at=from_timestamp(product.updated_at),
     )
 
 

@@ -7,9 +7,10 @@ null when the listing was never pushed.
 from __future__ import annotations
 
 from gateway import channels_schemas as s
-from gateway.mapping import next_cursor, page_request, timestamp_from_pb
+from gateway.mapping import next_cursor, page_request
 from gateway.schemas import PageQuery
 from omnistock.channels.v1 import channels_service_pb2 as pb
+from omnistock_common.timestamps import from_timestamp
 
 STATUS_FROM_PB = {
     pb.CONNECTION_STATUS_CONNECTED: "connected",
@@ -62,19 +63,19 @@ def connection_out(conn: pb.Connection) -> s.ConnectionOut:
         status_reason=conn.status_reason,
         settings=dict(conn.settings),
         health=s.HealthOut(
-            last_sync_at=timestamp_from_pb(h.last_sync_at),
-            last_success_at=timestamp_from_pb(h.last_success_at),
+            last_sync_at=from_timestamp(h.last_sync_at),
+            last_success_at=from_timestamp(h.last_success_at),
             error_count=h.error_count,
             last_error=h.last_error,
-            token_expires_at=timestamp_from_pb(h.token_expires_at),
+            token_expires_at=from_timestamp(h.token_expires_at),
         ),
-        created_at=timestamp_from_pb(conn.created_at),
+        created_at=from_timestamp(conn.created_at),
     )
 
 
 def oauth_start_out(reply: pb.StartOAuthResponse) -> s.OAuthStartOut:
     return s.OAuthStartOut(
-        authorization_url=reply.authorization_url, state_expires_at=timestamp_from_pb(reply.state_expires_at)
+        authorization_url=reply.authorization_url, state_expires_at=from_timestamp(reply.state_expires_at)
     )
 
 
@@ -82,7 +83,7 @@ def listing_out(item: pb.Listing) -> s.ListingOut:
     return s.ListingOut(
         sku=item.sku,
         external_ids=dict(item.external_ids),
-        updated_at=timestamp_from_pb(item.updated_at),
+        updated_at=from_timestamp(item.updated_at),
         last_pushed_quantity=item.last_pushed_quantity if item.HasField("last_pushed_quantity") else None,
     )
 
@@ -104,7 +105,7 @@ def sync_log_out(reply: pb.ListSyncLogResponse) -> s.SyncLogList:
         items=[
             s.SyncLogEntryOut(
                 id=e.id,
-                at=timestamp_from_pb(e.at),
+                at=from_timestamp(e.at),
                 operation=e.operation,
                 skus=list(e.skus),
                 outcome=e.outcome,

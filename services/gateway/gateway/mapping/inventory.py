@@ -7,9 +7,10 @@ protobuf fields (`max_quantity`, `percentage`) become JSON null when unset.
 from __future__ import annotations
 
 from gateway import inventory_schemas as s
-from gateway.mapping import next_cursor, page_request, timestamp_from_pb
+from gateway.mapping import next_cursor, page_request
 from gateway.schemas import PageQuery
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock_common.timestamps import from_timestamp
 
 REASON_TO_PB: dict[str, int] = {
     name: pb.AdjustmentReason.Value(f"ADJUSTMENT_REASON_{name.upper()}") for name in s.ReasonName.__args__
@@ -106,7 +107,7 @@ def location_out(loc: pb.Location) -> s.LocationOut:
         code=loc.code,
         name=loc.name,
         is_default=loc.is_default,
-        created_at=timestamp_from_pb(loc.created_at),
+        created_at=from_timestamp(loc.created_at),
     )
 
 
@@ -118,7 +119,7 @@ def level_out(level: pb.StockLevel) -> s.LevelOut:
         reserved=level.reserved,
         available=level.available,
         version=level.version,
-        updated_at=timestamp_from_pb(level.updated_at),
+        updated_at=from_timestamp(level.updated_at),
     )
 
 
@@ -162,7 +163,7 @@ def batch_out(reply: pb.BatchAdjustResponse) -> s.BatchAdjustmentOut:
 def movement_out(m: pb.Movement) -> s.MovementOut:
     return s.MovementOut(
         id=m.id,
-        at=timestamp_from_pb(m.at),
+        at=from_timestamp(m.at),
         kind=pb.MovementKind.Name(m.kind).removeprefix("MOVEMENT_KIND_").lower(),
         location=m.location_code,
         delta=m.on_hand_delta,
@@ -189,8 +190,8 @@ def alert_out(a: pb.LowStockAlert) -> s.AlertOut:
         status=pb.AlertStatus.Name(a.status).removeprefix("ALERT_STATUS_").lower(),
         threshold=a.threshold,
         available_at_open=a.available_at_open,
-        opened_at=timestamp_from_pb(a.opened_at),
-        closed_at=timestamp_from_pb(a.closed_at),
+        opened_at=from_timestamp(a.opened_at),
+        closed_at=from_timestamp(a.closed_at),
     )
 
 
@@ -214,8 +215,8 @@ def reservation_out(r: pb.Reservation) -> s.ReservationOut:
         id=r.id,
         order_ref=r.order_ref,
         status=pb.ReservationStatus.Name(r.status).removeprefix("RESERVATION_STATUS_"),
-        expires_at=timestamp_from_pb(r.expires_at),
-        created_at=timestamp_from_pb(r.created_at),
+        expires_at=from_timestamp(r.expires_at),
+        created_at=from_timestamp(r.created_at),
         channel_connection_id=r.channel_connection_id,
         lines=[reservation_line_out(line) for line in r.lines],
     )

@@ -6,8 +6,6 @@ last-owner rule holds under concurrency, and invalidates the tokens a new role o
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +23,7 @@ from gateway.domain import (
 )
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
 from gateway.service.sessions import TokenVersions
+from omnistock_common import paging
 from omnistock_common.errors import (
     Aborted,
     AlreadyExists,
@@ -39,14 +38,18 @@ MAX_PAGE_SIZE = 500
 
 
 def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    """The user id itself, base64: the gateway's cursors predate the JSON key of
+    omnistock_common.paging.encode_cursor, and a cursor in flight must keep working."""
+    return paging.b64_encode(key.encode())
 
 
 def decode_cursor(cursor: str) -> str:
+    raw = paging.b64_decode(cursor)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if raw is None:
+            raise ValueError("not base64")
+        return raw.decode()
+    except (UnicodeDecodeError, ValueError):
         raise InvalidArgument(
             "invalid cursor", violations=[FieldViolation("cursor", "malformed cursor")]
         ) from None

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway import catalog_schemas as cs
 from gateway import inventory_schemas as inv
 from gateway.mapping import catalog as cm
 from gateway.mapping import inventory as im
-from gateway.mapping import next_cursor, page_request, timestamp_from_pb, timestamp_to_pb
+from gateway.mapping import next_cursor, page_request
 from gateway.schemas import MoneyIn, StrictModel, check_patch
 from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
 from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as inventory_pb
-
-
-def test_unset_timestamp_is_null_and_set_ones_round_trip() -> None:
-    assert timestamp_from_pb(Timestamp()) is None
-    at = datetime(2026, 1, 31, 12, 0, 5, tzinfo=UTC)
-    assert timestamp_from_pb(timestamp_to_pb(at)) == at
 
 
 def test_pages_no_cursor_is_first_page_and_empty_next_is_null() -> None:

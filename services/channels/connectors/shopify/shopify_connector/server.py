@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_connector_kit.channel_http import RateLimiter
-from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_connector_kit.connector_base import READ_ONLY_METHODS, redis_limiter
 from omnistock_connector_kit.egress import Resolver, system_resolver
 from shopify_connector.config import Settings, load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer
@@ -38,6 +39,7 @@ def build(
         [SERVICE_NAME],
         settings.bind_address,
         max_workers=settings.service.max_workers,
+        read_only_methods=READ_ONLY_METHODS,
     )
 
 
@@ -49,6 +51,7 @@ def with_port(settings: Settings, host: str, port: int) -> Settings:
 def main() -> None:
     settings = load_settings()
     setup_logging("shopify_connector", settings.service.log_level, settings.service.log_format)
+    service_auth.configure("shopify_connector")
     running = build(settings)
     serve_forever(running, settings.service.grace_seconds)
 

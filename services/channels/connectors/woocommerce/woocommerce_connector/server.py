@@ -13,11 +13,12 @@ from dataclasses import replace
 import httpx
 
 from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_connector_kit.channel_http import RateLimiter, RetryPolicy
-from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_connector_kit.connector_base import READ_ONLY_METHODS, redis_limiter
 from omnistock_connector_kit.egress import EgressPolicy, Resolver, system_resolver
 from woocommerce_connector.client import ClientFactory
 from woocommerce_connector.config import SERVICE, Settings, load_settings
@@ -58,6 +59,7 @@ def build(
         [SERVICE_NAME],
         settings.bind_address,
         max_workers=settings.service.max_workers,
+        read_only_methods=READ_ONLY_METHODS,
     )
 
 
@@ -69,6 +71,7 @@ def with_port(settings: Settings, host: str, port: int) -> Settings:
 def main() -> None:
     settings = load_settings()
     setup_logging(SERVICE, settings.service.log_level, settings.service.log_format)
+    service_auth.configure(SERVICE)
     running = build(settings)
     serve_forever(running, settings.service.grace_seconds)
 
