@@ -2,7 +2,7 @@
 
 Requests use StrictModel: an unknown field is a 400, never silently dropped, because a typo such
 as `"stauts": "draft"` must not turn into a successful no-op. JSON bodies are validated in pydantic's
-strict mode (gateway.api.parse_body): `"delta": true` or `"delta": "3"` is a 400, never +1 or +3.
+strict mode (gateway.inputs.parse_body): `"delta": true` or `"delta": "3"` is a 400, never +1 or +3.
 
 Integers carry the range of the protobuf field they end up in (INT32/INT64 below), so an
 out-of-range number is a 400 naming the field instead of a ValueError deep in protobuf (a 500).

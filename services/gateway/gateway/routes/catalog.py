@@ -9,9 +9,10 @@ import grpc
 from flask import Response, request, stream_with_context
 
 from gateway import catalog_schemas as cs
-from gateway.api import ApiModule, Reply, call_context, deps, if_match_version, versioned
+from gateway.api import ApiModule, Reply, call_context, deps, versioned
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
+from gateway.inputs import if_match_version
 from gateway.mapping import catalog as m
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gateway.api import ApiModule, Reply, current_claims, deps, if_match_version, versioned
+from gateway.api import ApiModule, Reply, current_claims, deps, versioned
 from gateway.domain import Permission
+from gateway.inputs import if_match_version
 from gateway.routes.auth import UserOut
 from gateway.schemas import OutModel, StrictModel, check_patch
 from gateway.service import UserPatch

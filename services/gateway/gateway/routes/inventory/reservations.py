@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import request
 
 from gateway import inventory_schemas as s
-from gateway.api import RouteGroup, idempotency_key, parse_body
+from gateway.api import RouteGroup
 from gateway.domain import Permission
+from gateway.inputs import idempotency_key, parse_body
 from gateway.mapping import inventory as m
 from gateway.routes.inventory.client import inventory
 from gateway.schemas import INT64_MAX

@@ -4,8 +4,9 @@ low-stock thresholds and alerts."""
 from __future__ import annotations
 
 from gateway import inventory_schemas as s
-from gateway.api import RouteGroup, idempotency_key
+from gateway.api import RouteGroup
 from gateway.domain import Permission
+from gateway.inputs import idempotency_key
 from gateway.mapping import inventory as m
 from gateway.routes.inventory.client import inventory, inventory_bulk
 from gateway.schemas import PageQuery
