@@ -15,6 +15,7 @@ from gateway.errors import ApiProblem
 from gateway.inputs import if_match_version
 from gateway.mapping import catalog as m
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
+from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ _MULTIPART_FILE = {
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
 
 
-def _catalog():  # type: ignore[no-untyped-def]
+def _catalog() -> pb_grpc.CatalogServiceStub:
     return deps().catalog.rpc.call(call_context())
 
 

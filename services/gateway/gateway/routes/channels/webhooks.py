@@ -96,19 +96,11 @@ def receive_webhook(channel_type: str, connection_id: str) -> s.WebhookAckOut:
     _limit_webhooks(current, connection_id)
     raw_body = _webhook_body(current.settings.webhook_max_body_bytes)
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in _DROPPED_WEBHOOK_HEADERS}
+    request_pb = pb.IngestWebhookRequest(
+        channel_type=channel_type, connection_id=connection_id, headers=headers, raw_body=raw_body
+    )
     try:
-        reply = (
-            client()
-            .webhooks.call(public_context())
-            .IngestWebhook(
-                pb.IngestWebhookRequest(
-                    channel_type=channel_type,
-                    connection_id=connection_id,
-                    headers=headers,
-                    raw_body=raw_body,
-                )
-            )
-        )
+        reply = client().webhooks.call(public_context()).IngestWebhook(request_pb)
     except grpc.RpcError as err:
         if isinstance(err, grpc.Call) and err.code() in _WEBHOOK_REFUSED:
             raise _webhook_rejected() from None
