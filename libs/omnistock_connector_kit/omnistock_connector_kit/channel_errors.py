@@ -5,14 +5,9 @@ connector_base.map_channel_error turns them into the connector contract's gRPC s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
 from omnistock_connector_kit.egress import HOST_NOT_ALLOWED
-
-if TYPE_CHECKING:
-    pass
 
 
 class ChannelHttpError(Exception):

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import httpx
 
 from omnistock_connector_kit.channel_errors import ResponseTooLarge
 from omnistock_connector_kit.egress import EgressPolicy
-
-if TYPE_CHECKING:
-    pass
 
 
 class GuardedTransport(httpx.BaseTransport):

@@ -10,12 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import TYPE_CHECKING
 
 import httpx
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

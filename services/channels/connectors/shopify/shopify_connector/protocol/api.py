@@ -56,11 +56,6 @@ COST_MUTATION = 10.0
 COST_SHOP = 2.0
 
 
-# --------------------------------------------------------------------------------------------
-# Ids
-# --------------------------------------------------------------------------------------------
-
-
 def gid(kind: str, value: str) -> str:
     """A GID for `value`, which may already be one or be a bare numeric id."""
     value = str(value).strip()

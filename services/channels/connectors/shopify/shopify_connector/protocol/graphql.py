@@ -10,10 +10,6 @@ from typing import Any
 from omnistock_connector_kit.egress import safe_code
 from shopify_connector.protocol.api import MORE_LINES_PAGE, ORDER_LINES_PAGE
 
-# --------------------------------------------------------------------------------------------
-# GraphQL documents
-# --------------------------------------------------------------------------------------------
-
 SHOP_QUERY = """
 query OmniStockShop {
   shop { name myshopifyDomain currencyCode }

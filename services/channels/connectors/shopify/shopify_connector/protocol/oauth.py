@@ -13,10 +13,6 @@ from urllib.parse import urlencode
 
 from shopify_connector.protocol.api import AUTHORIZE_PATH, CALLBACK_MAX_AGE_SECONDS, SHOP_DOMAIN_RE
 
-# --------------------------------------------------------------------------------------------
-# OAuth
-# --------------------------------------------------------------------------------------------
-
 
 def query_hmac(params: Mapping[str, Any], secret: str) -> str:
     """Shopify's HMAC over OAuth/install query parameters (CHANNELS.md 1.2, official algorithm)."""

@@ -14,10 +14,6 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.money import MoneyError, exponent, from_minor
 from shopify_connector.protocol.api import numeric_id
 
-# --------------------------------------------------------------------------------------------
-# Money, time, statuses
-# --------------------------------------------------------------------------------------------
-
 
 def money(amount: Any, currency: str) -> common_pb2.Money | None:
     """Shopify decimal string → Money. Rounds half-even if Shopify sends more decimals than the

@@ -9,10 +9,6 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.egress import safe_code
 from shopify_connector.protocol.orders import decimal_string
 
-# --------------------------------------------------------------------------------------------
-# Inventory and prices
-# --------------------------------------------------------------------------------------------
-
 
 def inventory_set_input(quantities: Sequence[tuple[str, str, int]], *, reference: str) -> dict[str, Any]:
     """Variables for inventorySetQuantities: absolute "available" quantities.

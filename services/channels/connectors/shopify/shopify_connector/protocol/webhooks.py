@@ -15,10 +15,6 @@ from typing import Any
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from shopify_connector.protocol.api import SHOP_DOMAIN_RE
 
-# --------------------------------------------------------------------------------------------
-# Webhooks
-# --------------------------------------------------------------------------------------------
-
 
 def webhook_hmac(raw_body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()).decode()

@@ -38,11 +38,6 @@ class ItemOutcome:
     message: str = ""
 
 
-# --------------------------------------------------------------------------------------------
-# Remote ids
-# --------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class WooTarget:
     """Where one SKU lives in the store: a simple product, or a variation under its parent."""

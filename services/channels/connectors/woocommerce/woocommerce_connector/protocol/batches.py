@@ -17,10 +17,6 @@ from woocommerce_connector.protocol.api import (
     parse_target,
 )
 
-# --------------------------------------------------------------------------------------------
-# Batch planning (inventory and prices)
-# --------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class BatchUpdate:

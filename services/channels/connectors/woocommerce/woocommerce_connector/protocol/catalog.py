@@ -8,10 +8,6 @@ from typing import Any
 
 from woocommerce_connector.protocol.api import MAX_PER_PAGE, ProtocolError, parse_target, remote_ids
 
-# --------------------------------------------------------------------------------------------
-# Catalogue and stock read-back
-# --------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class RemoteProductData:

@@ -15,11 +15,6 @@ from omnistock_common.money import MoneyError, exponent, to_minor
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------------------------
-# Orders
-# --------------------------------------------------------------------------------------------
-
-
 class UnifiedStatus(Enum):
     """The unified order statuses (connector.v1.OrderStatus), mirrored by name in the servicer."""
 

@@ -13,10 +13,6 @@ from typing import Any
 from woocommerce_connector.protocol.api import MAX_PER_PAGE, ProtocolError
 from woocommerce_connector.protocol.orders import OrderData, format_woo_datetime, parse_woo_datetime
 
-# --------------------------------------------------------------------------------------------
-# Paging cursors
-# --------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class OrdersCursor:

@@ -28,11 +28,6 @@ RESOURCE_HEADER = "x-wc-webhook-resource"
 EVENT_HEADER = "x-wc-webhook-event"
 
 
-# --------------------------------------------------------------------------------------------
-# Webhooks
-# --------------------------------------------------------------------------------------------
-
-
 class WebhookKind(Enum):
     ORDER = "ORDER"
     PRODUCT = "PRODUCT"
