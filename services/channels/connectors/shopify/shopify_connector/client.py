@@ -14,20 +14,30 @@ RefreshCredentials and retries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated
+from omnistock_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
+from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
+    channel_base_url,
     check_response,
     map_channel_error,
+    require_secret,
 )
 from omnistock_connector_kit.egress import safe_code, safe_text
 from shopify_connector import protocol as p
@@ -85,6 +95,11 @@ class ShopifyClient:
         self.http = http
         # True when the credentials hold a refresh token: a 401 is then "refresh and retry".
         self.refreshable = refreshable
+
+    @property
+    def calls(self) -> int:
+        """HTTP attempts made so far (retries included): what the channel actually saw."""
+        return len(self.http.calls)
 
     # -- envelope ---------------------------------------------------------------------------
 
@@ -508,3 +523,34 @@ def _allocate(
         }
         for fo_id, items in picked.items()
     ]
+
+
+@dataclass(frozen=True)
+class ClientFactory:
+    """Builds the ShopifyClient of one RPC from the connection's shop domain and access token."""
+
+    http: ChannelHttpFactory
+
+    def base_url(self, connection: Any) -> str:
+        """https://{shop}.myshopify.com from the validated shop domain, or an allowed sandbox.
+        Every secret this connector sends (client secret, tokens) goes to this host only."""
+        shop = connection.settings.get("shop_domain", "")
+        derived = p.shop_base_url(shop)
+        if shop and not derived:
+            raise InvalidArgument(
+                "shop_domain must be <shop>.myshopify.com",
+                violations=[
+                    FieldViolation("connection.settings.shop_domain", "must match <shop>.myshopify.com")
+                ],
+            )
+        return channel_base_url(connection, derived, self.http.egress, identity="shop_domain")
+
+    @contextmanager
+    def open(self, connection: Any, *, token: str | None = None) -> Iterator[ShopifyClient]:
+        """A ShopifyClient for this call; `token` overrides the connection's access token
+        (ExchangeCode uses the fresh one), "" means no token (OAuth endpoints)."""
+        access_token = require_secret(connection, "access_token") if token is None else token
+        headers = {ACCESS_TOKEN_HEADER: access_token} if access_token else None
+        refreshable = bool(connection.credentials.secrets.get("refresh_token"))
+        with self.http.open(connection, self.base_url(connection), headers=headers) as http:
+            yield ShopifyClient(http, refreshable=refreshable)

@@ -7,50 +7,64 @@ replica.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 
-from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+import httpx
+
 from omnistock_common.config import run_entrypoint
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
-from omnistock_common.logging import setup_logging
-from omnistock_connector_kit.channel_http import RateLimiter
-from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_common.grpc_server import RunningServer
+from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.composition import (
+    build_connector_server,
+    connector_limiter,
+    egress_policy,
+    serve_connector,
+    with_port,
+)
 from omnistock_connector_kit.egress import Resolver, system_resolver
-from shopify_connector.config import Settings, load_settings
+from omnistock_connector_kit.rate_limit import RateLimiter
+from omnistock_connector_kit.retry import RetryPolicy
+from shopify_connector.client import ClientFactory, reported_bucket_level, throttle_delay
+from shopify_connector.config import SERVICE, Settings, load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer
 
-SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+__all__ = ["build", "main", "make_servicer", "with_port"]
+
+
+def make_servicer(
+    settings: Settings,
+    *,
+    limiter: RateLimiter | None = None,
+    resolver: Resolver = system_resolver,
+    sleep: Callable[[float], None] | None = None,
+    transport: Callable[[], httpx.BaseTransport] | None = None,
+) -> ShopifyConnectorServicer:
+    """The servicer and its collaborators. `limiter` replaces the Redis bucket, `resolver` the DNS
+    (tests of the egress guard: no packet leaves the machine), `sleep` real backoff waits and
+    `transport` the network (and with it the egress guard)."""
+    http = ChannelHttpFactory(
+        limiter=connector_limiter(settings, limiter),
+        egress=egress_policy(settings, resolver),
+        retry=RetryPolicy(max_attempts=settings.max_attempts),
+        timeout=settings.http_timeout_seconds,
+        max_wait=settings.max_bucket_wait_seconds,
+        throttle_delay=throttle_delay,
+        bucket_observer=reported_bucket_level,
+        sleep=sleep,
+        transport=transport,
+    )
+    return ShopifyConnectorServicer(settings, ClientFactory(http))
 
 
 def build(
     settings: Settings, *, limiter: RateLimiter | None = None, resolver: Resolver = system_resolver
 ) -> RunningServer:
-    """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket and
-    `resolver` the DNS (tests of the egress guard: no packet leaves the machine)."""
-    limiter = limiter or redis_limiter(
-        settings.redis_url,
-        capacity=settings.bucket_capacity,
-        refill_per_second=settings.bucket_refill_per_second,
-    )
-    servicer = ShopifyConnectorServicer(settings, limiter, resolver=resolver)
-    return build_server(
-        [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
-        [SERVICE_NAME],
-        settings.bind_address,
-        max_workers=settings.service.max_workers,
-    )
-
-
-def with_port(settings: Settings, host: str, port: int) -> Settings:
-    """Settings bound to another address (tests use port 0)."""
-    return replace(settings, service=replace(settings.service, grpc_host=host, grpc_port=port))
+    """Start the connector on settings.bind_address (see make_servicer for the test seams)."""
+    return build_connector_server(settings, make_servicer(settings, limiter=limiter, resolver=resolver))
 
 
 def main() -> None:
-    settings = load_settings()
-    setup_logging("shopify_connector", settings.service.log_level, settings.service.log_format)
-    running = build(settings)
-    serve_forever(running, settings.service.grace_seconds)
+    serve_connector(SERVICE, load_settings, build)
 
 
 if __name__ == "__main__":

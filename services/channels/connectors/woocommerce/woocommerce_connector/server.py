@@ -8,22 +8,50 @@ The connector keeps no database: Redis holds only the per-connection token bucke
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import httpx
 
-from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
 from omnistock_common.config import run_entrypoint
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
-from omnistock_common.logging import setup_logging
-from omnistock_connector_kit.channel_http import RateLimiter, RetryPolicy
-from omnistock_connector_kit.connector_base import redis_limiter
-from omnistock_connector_kit.egress import EgressPolicy, Resolver, system_resolver
+from omnistock_common.grpc_server import RunningServer
+from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.composition import (
+    build_connector_server,
+    connector_limiter,
+    egress_policy,
+    serve_connector,
+    with_port,
+)
+from omnistock_connector_kit.egress import Resolver, system_resolver
+from omnistock_connector_kit.rate_limit import RateLimiter
+from omnistock_connector_kit.retry import RetryPolicy
 from woocommerce_connector.client import ClientFactory
 from woocommerce_connector.config import SERVICE, Settings, load_settings
 from woocommerce_connector.servicer import WooCommerceConnectorServicer
 
-SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+__all__ = ["build", "main", "make_servicer", "with_port"]
+
+
+def make_servicer(
+    settings: Settings,
+    *,
+    limiter: RateLimiter | None = None,
+    resolver: Resolver = system_resolver,
+    sleep: Callable[[float], None] | None = None,
+    transport: Callable[[], httpx.BaseTransport] | None = None,
+) -> WooCommerceConnectorServicer:
+    """The servicer and its collaborators. Without `limiter` the buckets live in Redis
+    (settings.redis_url), shared by every replica; `resolver` replaces DNS in tests of the egress
+    guard (a stub: no packet leaves the machine), `sleep` real backoff waits and `transport` the
+    network (and with it the egress guard)."""
+    http = ChannelHttpFactory(
+        limiter=connector_limiter(settings, limiter),
+        egress=egress_policy(settings, resolver),
+        retry=RetryPolicy(max_attempts=settings.http_max_attempts, max_delay=settings.http_max_delay_seconds),
+        timeout=settings.http_timeout_seconds,
+        sleep=sleep,
+        transport=transport,
+    )
+    return WooCommerceConnectorServicer(ClientFactory(http))
 
 
 def build(
@@ -34,43 +62,19 @@ def build(
     transport: httpx.BaseTransport | None = None,
     resolver: Resolver = system_resolver,
 ) -> RunningServer:
-    """Start a connector server on settings.bind_address.
-
-    Without `limiter` the buckets live in Redis (settings.redis_url), shared by every replica.
-    `resolver` replaces DNS in tests of the egress guard (a stub: no packet leaves the machine).
-    """
-    limiter = limiter or redis_limiter(
-        settings.redis_url,
-        capacity=settings.bucket_capacity,
-        refill_per_second=settings.bucket_refill_per_second,
-    )
-    clients = ClientFactory(
+    """Start a connector server on settings.bind_address (see make_servicer for the test seams)."""
+    servicer = make_servicer(
+        settings,
         limiter=limiter,
-        retry=RetryPolicy(max_attempts=settings.http_max_attempts, max_delay=settings.http_max_delay_seconds),
-        timeout=settings.http_timeout_seconds,
+        resolver=resolver,
         sleep=sleep,
-        transport=transport,
-        egress=EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver),
+        transport=(lambda: transport) if transport is not None else None,
     )
-    servicer = WooCommerceConnectorServicer(clients)
-    return build_server(
-        [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
-        [SERVICE_NAME],
-        settings.bind_address,
-        max_workers=settings.service.max_workers,
-    )
-
-
-def with_port(settings: Settings, host: str, port: int) -> Settings:
-    """Settings bound to another address (tests use port 0)."""
-    return replace(settings, service=replace(settings.service, grpc_host=host, grpc_port=port))
+    return build_connector_server(settings, servicer)
 
 
 def main() -> None:
-    settings = load_settings()
-    setup_logging(SERVICE, settings.service.log_level, settings.service.log_format)
-    running = build(settings)
-    serve_forever(running, settings.service.grace_seconds)
+    serve_connector(SERVICE, load_settings, build)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ GraphQL (GIDs), and both paths must upsert the same (connection, external_id).
 
 from __future__ import annotations
 
+from omnistock_connector_kit.oauth import TokenGrant, is_invalid_grant
 from shopify_connector.protocol.api import (
     API_VERSION,
     AUTHORIZE_PATH,
@@ -57,10 +58,8 @@ from shopify_connector.protocol.graphql import (
     throttle_wait,
 )
 from shopify_connector.protocol.oauth import (
-    TokenGrant,
     authorization_url,
     callback_problem,
-    is_invalid_grant,
     parse_token_response,
     query_hmac,
     token_exchange_form,

@@ -7,10 +7,11 @@ import hmac
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from omnistock_connector_kit import oauth
+from omnistock_connector_kit.oauth import TokenGrant
 from shopify_connector.protocol.api import AUTHORIZE_PATH, CALLBACK_MAX_AGE_SECONDS, SHOP_DOMAIN_RE
 
 
@@ -86,44 +87,7 @@ def token_refresh_form(client_id: str, client_secret: str, refresh_token: str) -
     }
 
 
-@dataclass(frozen=True)
-class TokenGrant:
-    access_token: str
-    refresh_token: str
-    expires_in: float | None
-    refresh_token_expires_in: float | None
-    scopes: tuple[str, ...]
-
-
 def parse_token_response(body: Mapping[str, Any]) -> TokenGrant:
-    """The token endpoint's JSON; raises ValueError when there is no access token."""
-    token = body.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise ValueError("the token response has no access_token")
-
-    def seconds(name: str) -> float | None:
-        value = body.get(name)
-        try:
-            return float(value) if value not in (None, "") else None
-        except (TypeError, ValueError):
-            return None
-
-    scope = body.get("scope") or ""
-    return TokenGrant(
-        access_token=token,
-        refresh_token=str(body.get("refresh_token") or ""),
-        expires_in=seconds("expires_in"),
-        refresh_token_expires_in=seconds("refresh_token_expires_in"),
-        scopes=tuple(s.strip() for s in str(scope).split(",") if s.strip()),
-    )
-
-
-def is_invalid_grant(status: int, body: Any) -> bool:
-    """The refresh token was refused for good (used, revoked, expired): re-authorize."""
-    if status in (400, 401, 403) and isinstance(body, Mapping):
-        error = str(body.get("error", "")).lower()
-        description = str(body.get("error_description", "")).lower()
-        return (
-            error in ("invalid_grant", "invalid_request", "unauthorized_client") or "invalid" in description
-        )
-    return status in (401, 403)
+    """The token endpoint's JSON (Shopify separates scopes with commas); raises ValueError when
+    there is no access token."""
+    return oauth.parse_token_response(body, scope_separator=",")

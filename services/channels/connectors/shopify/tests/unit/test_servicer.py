@@ -22,6 +22,7 @@ from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.connector_base import ResourceExhausted, Unavailable
 from shopify_connector import protocol as p
 from shopify_connector.config import load_settings
+from shopify_connector.server import make_servicer
 from shopify_connector.servicer import ShopifyConnectorServicer
 
 SECRET = "test-secret"
@@ -76,10 +77,10 @@ def servicer(shop: FakeShop) -> ShopifyConnectorServicer:
             "CHANNEL_ALLOWED_HOSTS": "shop.test:*",
         }
     )
-    return ShopifyConnectorServicer(
+    return make_servicer(
         settings,
-        InMemoryTokenBucket(1e9, 1e9),
-        transport_factory=lambda: httpx.MockTransport(shop),
+        limiter=InMemoryTokenBucket(1e9, 1e9),
+        transport=lambda: httpx.MockTransport(shop),
         sleep=lambda seconds: None,
     )
 

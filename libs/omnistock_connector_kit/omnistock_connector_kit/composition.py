@@ -1,0 +1,98 @@
+"""Composition-root helpers of a connector process (its server.py stays a few lines).
+
+A connector's `Settings` (its config.py, the only module that reads the environment) is a frozen
+dataclass that mixes in `ConnectorSettings`. Its server.py builds the collaborators that differ per
+channel (HTTP hooks, ClientFactory, servicer) and hands the servicer to `build_connector_server`;
+`serve_connector` is its `main()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from omnistock_common.config import ServiceSettings
+from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_connector_kit.egress import AllowList, EgressPolicy, Resolver
+from omnistock_connector_kit.rate_limit import RateLimiter
+
+__all__ = [
+    "CONNECTOR_SERVICE_NAME",
+    "ConnectorSettings",
+    "build_connector_server",
+    "connector_limiter",
+    "egress_policy",
+    "serve_connector",
+    "with_port",
+]
+
+CONNECTOR_SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+
+
+class ConnectorSettings:
+    """Mixin of a connector's Settings dataclass: the fields every connector has, and the
+    properties the composition root reads. (Annotations only: the dataclass declares the fields.)"""
+
+    service: ServiceSettings
+    # Token bucket per connection (Redis), sized to the channel's limits.
+    bucket_capacity: float
+    bucket_refill_per_second: float
+    # CHANNEL_ALLOWED_HOSTS: host:port patterns besides the channel's own https hosts.
+    allowed_hosts: AllowList
+
+    @property
+    def redis_url(self) -> str:
+        return self.service.redis_url
+
+    @property
+    def bind_address(self) -> str:
+        return self.service.bind_address
+
+
+SettingsT = TypeVar("SettingsT", bound=ConnectorSettings)
+
+
+def with_port(settings: SettingsT, host: str, port: int) -> SettingsT:
+    """Settings bound to another address (tests use port 0)."""
+    return replace(settings, service=replace(settings.service, grpc_host=host, grpc_port=port))  # type: ignore[type-var]
+
+
+def connector_limiter(settings: ConnectorSettings, limiter: RateLimiter | None = None) -> RateLimiter:
+    """`limiter` (tests), else the production one: a Redis bucket per connection shared by every
+    replica, sized by the settings."""
+    return limiter or redis_limiter(
+        settings.redis_url,
+        capacity=settings.bucket_capacity,
+        refill_per_second=settings.bucket_refill_per_second,
+    )
+
+
+def egress_policy(settings: ConnectorSettings, resolver: Resolver) -> EgressPolicy:
+    """The egress rules (egress.py): the operator's CHANNEL_ALLOWED_HOSTS, otherwise https:443 to
+    public addresses only; `resolver` is a stub in tests of the guard (no packet leaves)."""
+    return EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver)
+
+
+def build_connector_server(settings: ConnectorSettings, servicer: Any, **options: Any) -> RunningServer:
+    """Start `servicer` as omnistock.connector.v1.ConnectorService on settings.bind_address.
+    `options` go to omnistock_common.grpc_server.build_server (e.g. interceptors)."""
+    return build_server(
+        [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
+        [CONNECTOR_SERVICE_NAME],
+        settings.bind_address,
+        max_workers=settings.service.max_workers,
+        **options,
+    )
+
+
+def serve_connector(
+    name: str, load_settings: Callable[[], SettingsT], build: Callable[[SettingsT], RunningServer]
+) -> None:
+    """A connector process's main(): settings, logging, server; serves until SIGTERM/SIGINT."""
+    settings = load_settings()
+    setup_logging(name, settings.service.log_level, settings.service.log_format)
+    serve_forever(build(settings), settings.service.grace_seconds)
