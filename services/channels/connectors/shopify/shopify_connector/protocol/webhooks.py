@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_connector_kit.webhook_payloads import is_count, is_positive_id
 from shopify_connector.protocol.api import SHOP_DOMAIN_RE
 
 
@@ -91,18 +92,6 @@ def _age_problem(what: str, stamp: float | None, now: float, max_age: float) -> 
     return None
 
 
-def _positive_id(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return value > 0
-    return isinstance(value, str) and value.isdigit() and int(value) > 0
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _payload_problem(topic: str, payload: Any, shop: str) -> str | None:
     """Does the signed body look like what `topic` carries? Only the body is signed, so this is what
     ties a genuine body to the (unsigned) topic header: an order body cannot pass as app/uninstalled."""
@@ -114,17 +103,17 @@ def _payload_problem(topic: str, payload: Any, shop: str) -> str | None:
         domain = str(payload.get("myshopify_domain") or payload.get("domain") or "").lower()
         return None if domain and domain == shop else "the shop in the body is not the connection's shop"
     if resource == "inventory_levels":
-        if _positive_id(payload.get("inventory_item_id")) and _positive_id(payload.get("location_id")):
+        if is_positive_id(payload.get("inventory_item_id")) and is_positive_id(payload.get("location_id")):
             return None
         return "the body is not an inventory level"
-    if not _positive_id(payload.get("id")):
+    if not is_positive_id(payload.get("id")):
         return f"the body has no {resource[:-1]} id"
     if event == "delete":
         return None
     if resource == "orders":
         lines = payload.get("line_items")
         if not isinstance(lines, list) or not all(
-            isinstance(line, dict) and _count(line.get("quantity")) for line in lines
+            isinstance(line, dict) and is_count(line.get("quantity")) for line in lines
         ):
             return "the body is not an order (line_items with quantities)"
     if resource == "products" and not isinstance(payload.get("variants"), list):

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from omnistock_connector_kit.webhook_payloads import is_count, is_positive_id
 from woocommerce_connector.protocol.api import API_VERSION
 from woocommerce_connector.protocol.orders import OrderData, UnifiedStatus, parse_order
 
@@ -98,18 +99,6 @@ def same_store(source: str, store_url: str) -> bool:
     return theirs is not None and theirs == ours
 
 
-def _positive_id(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return value > 0
-    return isinstance(value, str) and value.isdigit() and int(value) > 0
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def payload_problem(topic: str, payload: Any) -> str | None:
     """Does the signed body look like what `topic` carries (the topic header itself is unsigned)?
     Deleted resources carry only {id}; action topics carry {action, arg} (WC_Webhook::build_payload)."""
@@ -118,12 +107,12 @@ def payload_problem(topic: str, payload: Any) -> str | None:
     resource, _, event = topic.partition(".")
     if resource == "action":
         return None if payload.get("action") == event else "the body is not this action's payload"
-    if not _positive_id(payload.get("id")):
+    if not is_positive_id(payload.get("id")):
         return f"the body has no {resource} id"
     if resource == "order" and event != "deleted":
         lines = payload.get("line_items")
         if not isinstance(lines, list) or not all(
-            isinstance(line, Mapping) and _count(line.get("quantity")) for line in lines
+            isinstance(line, Mapping) and is_count(line.get("quantity")) for line in lines
         ):
             return "the body is not an order (line_items with quantities)"
     return None
