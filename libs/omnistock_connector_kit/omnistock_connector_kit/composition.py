@@ -1,29 +1,35 @@
 """Composition-root helpers of a connector process (its server.py stays a few lines).
 
 A connector's `Settings` (its config.py, the only module that reads the environment) is a frozen
-dataclass that mixes in `ConnectorSettings`. Its server.py builds the collaborators that differ per
-channel (HTTP hooks, ClientFactory, servicer) and hands the servicer to `build_connector_server`;
-`serve_connector` is its `main()`.
+dataclass that mixes in `ConnectorSettings`. Its server.py has `make_servicer(settings, seams)`:
+`channel_http(settings, seams, ...)` with the channel's retry/timeout/hooks, its ClientFactory and
+servicer; `build()` hands the servicer to `build_connector_server`; `serve_connector` is `main()`.
+`Seams` is what tests replace (bucket, DNS, sleeping, network); production uses the defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
+
+import httpx
 
 from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
 from omnistock_common.config import ServiceSettings
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import redis_limiter
-from omnistock_connector_kit.egress import AllowList, EgressPolicy, Resolver
+from omnistock_connector_kit.egress import AllowList, EgressPolicy, Resolver, system_resolver
 from omnistock_connector_kit.rate_limit import RateLimiter
 
 __all__ = [
     "CONNECTOR_SERVICE_NAME",
     "ConnectorSettings",
+    "Seams",
     "build_connector_server",
+    "channel_http",
     "connector_limiter",
     "egress_policy",
     "serve_connector",
@@ -75,6 +81,33 @@ def egress_policy(settings: ConnectorSettings, resolver: Resolver) -> EgressPoli
     """The egress rules (egress.py): the operator's CHANNEL_ALLOWED_HOSTS, otherwise https:443 to
     public addresses only; `resolver` is a stub in tests of the guard (no packet leaves)."""
     return EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver)
+
+
+@dataclass(frozen=True)
+class Seams:
+    """What a test replaces in a connector process; production uses the defaults.
+
+    `limiter` replaces the Redis bucket, `resolver` the DNS (tests of the egress guard: no packet
+    leaves the machine), `sleep` real backoff waits, and `transport` the network, which takes the
+    egress guard with it.
+    """
+
+    limiter: RateLimiter | None = None
+    resolver: Resolver = system_resolver
+    sleep: Callable[[float], None] | None = None
+    transport: Callable[[], httpx.BaseTransport] | None = None
+
+
+def channel_http(settings: ConnectorSettings, seams: Seams, **options: Any) -> ChannelHttpFactory:
+    """The connector's ChannelHttpFactory: bucket and egress rules from the settings (or the
+    seams); `options` are the channel's retry policy, timeout, bucket wait and hooks."""
+    return ChannelHttpFactory(
+        limiter=connector_limiter(settings, seams.limiter),
+        egress=egress_policy(settings, seams.resolver),
+        sleep=seams.sleep,
+        transport=seams.transport,
+        **options,
+    )
 
 
 def build_connector_server(settings: ConnectorSettings, servicer: Any, **options: Any) -> RunningServer:

@@ -27,6 +27,7 @@ from omnistock_common.errors import FailedPrecondition, Unauthenticated
 from omnistock_connector_kit.clients import ClientFactory
 
 __all__ = [
+    "ALL_CAPABILITIES",
     "WEBHOOK_SIGNATURE_INVALID",
     "ApiKeyConnectorServicer",
     "ChannelDescription",
@@ -39,6 +40,16 @@ __all__ = [
 WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
 
 ClientT = TypeVar("ClientT")
+
+# Every capability of connector.v1 (Describe.capabilities), for a channel that has them all.
+ALL_CAPABILITIES: tuple[int, ...] = (
+    pb.CAPABILITY_INVENTORY,
+    pb.CAPABILITY_PRICES,
+    pb.CAPABILITY_ORDERS,
+    pb.CAPABILITY_FULFILLMENT,
+    pb.CAPABILITY_WEBHOOKS,
+    pb.CAPABILITY_CATALOG,
+)
 
 
 @dataclass(frozen=True)

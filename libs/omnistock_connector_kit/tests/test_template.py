@@ -16,7 +16,9 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthe
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.composition import (
     ConnectorSettings,
+    Seams,
     build_connector_server,
+    channel_http,
     connector_limiter,
     egress_policy,
     with_port,
@@ -261,3 +263,13 @@ def test_the_connector_server_serves_the_servicer() -> None:
             assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     finally:
         running.shutdown(0)
+
+
+def test_channel_http_takes_the_seams_and_the_channels_options() -> None:
+    given = InMemoryTokenBucket(1, 1)
+    transport = RecordingTransport(200)
+    seams = Seams(limiter=given, sleep=lambda seconds: None, transport=lambda: transport)
+    factory = channel_http(example_settings(), seams, timeout=3.0, max_wait=1.5)
+    assert factory.limiter is given
+    assert (factory.timeout, factory.max_wait, factory.transport) == (3.0, 1.5, seams.transport)
+    assert isinstance(channel_http(example_settings(), Seams()).limiter, RedisTokenBucket)

@@ -23,6 +23,7 @@ import pytest
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import InvalidArgument
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
+from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import HOST_NOT_ALLOWED_REASON
 from omnistock_connector_kit.egress import HOST_NOT_ALLOWED
 from shopify_connector import protocol as p
@@ -72,13 +73,10 @@ def servicer(allowed: str = "", **kwargs: object) -> ShopifyConnectorServicer:
     settings = load_settings(
         {"SHOPIFY_CLIENT_ID": "app-id", "SHOPIFY_CLIENT_SECRET": APP_SECRET, "CHANNEL_ALLOWED_HOSTS": allowed}
     )
-    return make_servicer(
-        settings,
-        limiter=InMemoryTokenBucket(1e6, 1e6),
-        sleep=lambda s: None,
-        resolver=StubResolver(),
-        **kwargs,
+    seams = Seams(
+        limiter=InMemoryTokenBucket(1e6, 1e6), sleep=lambda s: None, resolver=StubResolver(), **kwargs
     )
+    return make_servicer(settings, seams)
 
 
 def callback() -> dict[str, str]:

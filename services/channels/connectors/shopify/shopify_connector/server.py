@@ -7,17 +7,12 @@ replica.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import httpx
-
 from omnistock_common.config import run_entrypoint
 from omnistock_common.grpc_server import RunningServer
-from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.composition import (
+    Seams,
     build_connector_server,
-    connector_limiter,
-    egress_policy,
+    channel_http,
     serve_connector,
     with_port,
 )
@@ -31,27 +26,16 @@ from shopify_connector.servicer import ShopifyConnectorServicer
 __all__ = ["build", "main", "make_servicer", "with_port"]
 
 
-def make_servicer(
-    settings: Settings,
-    *,
-    limiter: RateLimiter | None = None,
-    resolver: Resolver = system_resolver,
-    sleep: Callable[[float], None] | None = None,
-    transport: Callable[[], httpx.BaseTransport] | None = None,
-) -> ShopifyConnectorServicer:
-    """The servicer and its collaborators. `limiter` replaces the Redis bucket, `resolver` the DNS
-    (tests of the egress guard: no packet leaves the machine), `sleep` real backoff waits and
-    `transport` the network (and with it the egress guard)."""
-    http = ChannelHttpFactory(
-        limiter=connector_limiter(settings, limiter),
-        egress=egress_policy(settings, resolver),
+def make_servicer(settings: Settings, seams: Seams = Seams()) -> ShopifyConnectorServicer:  # noqa: B008 - frozen
+    """The servicer and its collaborators; `seams` are what tests replace."""
+    http = channel_http(
+        settings,
+        seams,
         retry=RetryPolicy(max_attempts=settings.max_attempts),
         timeout=settings.http_timeout_seconds,
         max_wait=settings.max_bucket_wait_seconds,
         throttle_delay=throttle_delay,
         bucket_observer=reported_bucket_level,
-        sleep=sleep,
-        transport=transport,
     )
     return ShopifyConnectorServicer(settings, ClientFactory(http))
 
@@ -59,8 +43,11 @@ def make_servicer(
 def build(
     settings: Settings, *, limiter: RateLimiter | None = None, resolver: Resolver = system_resolver
 ) -> RunningServer:
-    """Start the connector on settings.bind_address (see make_servicer for the test seams)."""
-    return build_connector_server(settings, make_servicer(settings, limiter=limiter, resolver=resolver))
+    """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket and
+    `resolver` the DNS (tests of the egress guard: no packet leaves the machine)."""
+    return build_connector_server(
+        settings, make_servicer(settings, Seams(limiter=limiter, resolver=resolver))
+    )
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from omnistock_connector_kit.channel_http import ChannelHttpError
 from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED
 from omnistock_connector_kit.oauth import credentials_from_grant
 from omnistock_connector_kit.servicer import (
+    ALL_CAPABILITIES,
     ChannelDescription,
     ConnectorServicerBase,
     lowercase_headers,
@@ -41,14 +42,7 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
     description = ChannelDescription(
         channel_type="shopify",
         auth_kind=pb.AUTH_KIND_OAUTH,
-        capabilities=(
-            pb.CAPABILITY_INVENTORY,
-            pb.CAPABILITY_PRICES,
-            pb.CAPABILITY_ORDERS,
-            pb.CAPABILITY_FULFILLMENT,
-            pb.CAPABILITY_WEBHOOKS,
-            pb.CAPABILITY_CATALOG,
-        ),
+        capabilities=ALL_CAPABILITIES,
         max_inventory_batch=p.MAX_INVENTORY_BATCH,
         max_price_batch=p.MAX_PRICE_BATCH,
         api_version=p.API_VERSION,

@@ -13,11 +13,10 @@ import httpx
 
 from omnistock_common.config import run_entrypoint
 from omnistock_common.grpc_server import RunningServer
-from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.composition import (
+    Seams,
     build_connector_server,
-    connector_limiter,
-    egress_policy,
+    channel_http,
     serve_connector,
     with_port,
 )
@@ -31,25 +30,13 @@ from woocommerce_connector.servicer import WooCommerceConnectorServicer
 __all__ = ["build", "main", "make_servicer", "with_port"]
 
 
-def make_servicer(
-    settings: Settings,
-    *,
-    limiter: RateLimiter | None = None,
-    resolver: Resolver = system_resolver,
-    sleep: Callable[[float], None] | None = None,
-    transport: Callable[[], httpx.BaseTransport] | None = None,
-) -> WooCommerceConnectorServicer:
-    """The servicer and its collaborators. Without `limiter` the buckets live in Redis
-    (settings.redis_url), shared by every replica; `resolver` replaces DNS in tests of the egress
-    guard (a stub: no packet leaves the machine), `sleep` real backoff waits and `transport` the
-    network (and with it the egress guard)."""
-    http = ChannelHttpFactory(
-        limiter=connector_limiter(settings, limiter),
-        egress=egress_policy(settings, resolver),
+def make_servicer(settings: Settings, seams: Seams = Seams()) -> WooCommerceConnectorServicer:  # noqa: B008 - frozen
+    """The servicer and its collaborators; `seams` are what tests replace."""
+    http = channel_http(
+        settings,
+        seams,
         retry=RetryPolicy(max_attempts=settings.http_max_attempts, max_delay=settings.http_max_delay_seconds),
         timeout=settings.http_timeout_seconds,
-        sleep=sleep,
-        transport=transport,
     )
     return WooCommerceConnectorServicer(ClientFactory(http))
 
@@ -62,15 +49,18 @@ def build(
     transport: httpx.BaseTransport | None = None,
     resolver: Resolver = system_resolver,
 ) -> RunningServer:
-    """Start a connector server on settings.bind_address (see make_servicer for the test seams)."""
-    servicer = make_servicer(
-        settings,
+    """Start a connector server on settings.bind_address.
+
+    Without `limiter` the buckets live in Redis (settings.redis_url), shared by every replica.
+    `resolver` replaces DNS in tests of the egress guard (a stub: no packet leaves the machine).
+    """
+    seams = Seams(
         limiter=limiter,
         resolver=resolver,
         sleep=sleep,
         transport=(lambda: transport) if transport is not None else None,
     )
-    return build_connector_server(settings, servicer)
+    return build_connector_server(settings, make_servicer(settings, seams))
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from omnistock_connector_kit.connector_base import (
     timestamp_to_datetime,
 )
 from omnistock_connector_kit.servicer import (
+    ALL_CAPABILITIES,
     ApiKeyConnectorServicer,
     ChannelDescription,
     lowercase_headers,
@@ -87,14 +88,7 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     description = ChannelDescription(
         channel_type=CHANNEL_TYPE,
         auth_kind=pb.AUTH_KIND_API_KEY,
-        capabilities=(
-            pb.CAPABILITY_INVENTORY,
-            pb.CAPABILITY_PRICES,
-            pb.CAPABILITY_ORDERS,
-            pb.CAPABILITY_FULFILLMENT,
-            pb.CAPABILITY_WEBHOOKS,
-            pb.CAPABILITY_CATALOG,
-        ),
+        capabilities=ALL_CAPABILITIES,
         max_inventory_batch=p.MAX_BATCH,
         max_price_batch=p.MAX_BATCH,
         api_version=p.API_VERSION,

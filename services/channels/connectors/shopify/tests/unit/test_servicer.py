@@ -19,6 +19,7 @@ import pytest
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
+from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import ResourceExhausted, Unavailable
 from shopify_connector import protocol as p
 from shopify_connector.config import load_settings
@@ -79,9 +80,11 @@ def servicer(shop: FakeShop) -> ShopifyConnectorServicer:
     )
     return make_servicer(
         settings,
-        limiter=InMemoryTokenBucket(1e9, 1e9),
-        transport=lambda: httpx.MockTransport(shop),
-        sleep=lambda seconds: None,
+        Seams(
+            limiter=InMemoryTokenBucket(1e9, 1e9),
+            transport=lambda: httpx.MockTransport(shop),
+            sleep=lambda seconds: None,
+        ),
     )
 
 
