@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import grpc
 
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import Unauthenticated
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_MISSING,
-    datetime_to_timestamp,
     timestamp_to_datetime,
 )
 from omnistock_connector_kit.servicer import (
@@ -24,62 +22,11 @@ from omnistock_connector_kit.servicer import (
     lowercase_headers,
     webhook_refused,
 )
+from woocommerce_connector import mapping as m
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import WooCommerceClient
 
 CHANNEL_TYPE = "woocommerce"
-
-_OUTCOMES = {
-    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
-    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
-    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
-}
-_KINDS = {
-    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
-    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
-    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
-    p.WebhookKind.PING: pb.WEBHOOK_KIND_PING,
-    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
-}
-
-
-def _money(amount: p.Amount | None) -> common_pb2.Money | None:
-    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
-
-
-def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
-    message = pb.ChannelOrder(
-        external_id=order.external_id,
-        external_name=order.external_name,
-        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
-        raw_status=order.raw_status,
-        customer_email=order.customer_email,
-        total=_money(order.total),
-        created_at=datetime_to_timestamp(order.created_at),
-        updated_at=datetime_to_timestamp(order.updated_at),
-    )
-    for line in order.lines:
-        message.lines.add(
-            external_line_id=line.external_line_id,
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=_money(line.unit_price),
-            title=line.title,
-        )
-    return message
-
-
-def _in_request_order(skus: list[str], outcomes: list[p.ItemOutcome]) -> list[pb.ItemResult]:
-    """One result per requested item, in the request's order (duplicate SKUs stay paired)."""
-    queues: dict[str, list[p.ItemOutcome]] = {}
-    for outcome in outcomes:
-        queues.setdefault(outcome.sku, []).append(outcome)
-    results = []
-    for sku in skus:
-        queued = queues.get(sku)
-        outcome = queued.pop(0) if queued else p.ItemOutcome(sku, p.Outcome.RETRY, "no result")
-        results.append(pb.ItemResult(sku=sku, outcome=_OUTCOMES[outcome.outcome], message=outcome.message))
-    return results
 
 
 class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
@@ -113,18 +60,7 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     def PushPrices(
         self, request: pb.PushPricesRequest, context: grpc.ServicerContext
     ) -> pb.PushPricesResponse:
-        items = [
-            p.PriceInput(
-                sku=i.sku,
-                amount_minor=i.price.amount_minor,
-                currency=i.price.currency,
-                compare_at_minor=i.compare_at_price.amount_minor if i.HasField("compare_at_price") else None,
-                compare_at_currency=i.compare_at_price.currency,
-                ids=i.remote.ids,
-            )
-            for i in request.items
-        ]
-        plan = p.plan_prices(items, request.connection.settings.get("currency", ""))
+        plan = p.plan_prices(m.price_inputs(request.items), request.connection.settings.get("currency", ""))
         results, calls = self._push(request.connection, plan, [i.sku for i in request.items])
         return pb.PushPricesResponse(results=results, calls=calls)
 
@@ -135,7 +71,7 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         with self.clients.open(request.connection) as client:
             page = client.fetch_orders(since, request.cursor, request.limit)
         return pb.FetchOrdersResponse(
-            orders=[order_to_proto(o) for o in page.orders], next_cursor=page.next_cursor
+            orders=[m.order_to_proto(o) for o in page.orders], next_cursor=page.next_cursor
         )
 
     def CreateFulfillment(
@@ -174,8 +110,8 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         return pb.ParseWebhookResponse(
             delivery_id=parsed.delivery_id,
             topic=parsed.topic,
-            kind=_KINDS[parsed.kind],
-            orders=[order_to_proto(o) for o in parsed.orders],
+            kind=m.WEBHOOK_KINDS[parsed.kind],
+            orders=[m.order_to_proto(o) for o in parsed.orders],
         )
 
     def ReadInventory(
@@ -183,24 +119,14 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     ) -> pb.ReadInventoryResponse:
         with self.clients.open(request.connection) as client:
             results = client.read_inventory([(i.sku, i.remote.ids) for i in request.items])
-        return pb.ReadInventoryResponse(
-            quantities=[pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
-        )
+        return pb.ReadInventoryResponse(quantities=m.quantities_to_proto(results))
 
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
         with self.clients.open(request.connection) as client:
             page = client.list_products(request.cursor, request.limit)
-        return pb.ListRemoteProductsResponse(
-            products=[
-                pb.RemoteProduct(
-                    sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity
-                )
-                for r in page.products
-            ],
-            next_cursor=page.next_cursor,
-        )
+        return m.products_to_proto(page)
 
     def _push(
         self, connection: pb.ConnectionContext, plan: p.BatchPlan, skus: list[str]
@@ -209,4 +135,4 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         with self.clients.open(connection) as client:
             outcomes = client.run_batches(plan)
             calls = client.calls
-        return _in_request_order(skus, outcomes), calls
+        return m.results_in_request_order(skus, outcomes), calls
