@@ -13,6 +13,7 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
 from omnistock_common.config import EnvReader, ServiceSettings
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_connector_kit import composition
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.composition import (
     ConnectorSettings,
@@ -273,3 +274,21 @@ def test_channel_http_takes_the_seams_and_the_channels_options() -> None:
     assert factory.limiter is given
     assert (factory.timeout, factory.max_wait, factory.transport) == (3.0, 1.5, seams.transport)
     assert isinstance(channel_http(example_settings(), Seams()).limiter, RedisTokenBucket)
+
+
+def test_serve_connector_is_settings_then_logging_then_the_built_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, object]] = []
+    settings = example_settings()
+    built = object()
+    monkeypatch.setattr(composition, "setup_logging", lambda name, *args: calls.append(("logging", name)))
+    monkeypatch.setattr(composition, "serve_forever", lambda running, grace: calls.append(("serve", running)))
+
+    def build(given: ExampleSettings) -> object:
+        assert given is settings
+        calls.append(("build", given))
+        return built
+
+    composition.serve_connector("example_connector", lambda: settings, build)  # type: ignore[arg-type]
+    assert calls == [("logging", "example_connector"), ("build", settings), ("serve", built)]
