@@ -35,6 +35,7 @@ from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 from omnistock_common.db import make_engine, normalize_url
 from omnistock_common.migrations import upgrade
 from omnistock_common.money import to_minor
+from omnistock_common.service_auth import internal_metadata
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHUNK = 64 * 1024
@@ -144,7 +145,7 @@ def run_catalog(url: str, csv_path: Path, rows: int) -> tuple[float, int, int]:
         idle = vm_kib(server.pid, "VmRSS")
         started = time.perf_counter()
         report = pb_grpc.CatalogServiceStub(channel).ImportProducts(
-            requests(csv_path), metadata=(("x-tenant-id", "bench"),), timeout=3600
+            requests(csv_path), metadata=internal_metadata("bench", "bench", "staff"), timeout=3600
         )
         seconds = time.perf_counter() - started
         peak = vm_kib(server.pid, "VmHWM")

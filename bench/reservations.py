@@ -54,7 +54,9 @@ from sqlalchemy.engine import make_url
 
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
+from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.migrations import upgrade
+from omnistock_common.service_auth import MAX_TTL_SECONDS, TOKEN_KEY, TokenSigner
 
 ROOT = Path(__file__).resolve().parents[1]
 HOT_STOCK = 1_000_000_000
@@ -233,7 +235,11 @@ def place_replicas(pids: Sequence[int], pinned: bool) -> bool:
 
 
 def metadata(tenant_id: str) -> tuple[tuple[str, str], ...]:
-    return (("x-tenant-id", tenant_id), ("x-user-id", "bench"))
+    """The bench's internal credential (what the gateway sends for a staff user), signed with
+    INTERNAL_TOKEN_SECRET like the servers it starts and valid MAX_TTL_SECONDS: main() refuses
+    phases that would outlive it. No request id: each call gets its own from the server."""
+    signer = TokenSigner(load_internal_auth_settings().token_secret, "bench", ttl_seconds=MAX_TTL_SECONDS)
+    return ((TOKEN_KEY, signer.token(tenant_id, "bench", "staff")),)
 
 
 def seed(stub: pb_grpc.InventoryServiceStub, tenant_id: str, skus: list[str], quantity: int) -> None:
@@ -280,8 +286,8 @@ def raw_ceiling(database_url: str, tenant_id: str, sku: str, seconds: float, war
         location_id = conn.execute(
             "SELECT location_id FROM stock_levels WHERE tenant_id = %s AND sku = %s", (tenant_id, sku)
         ).fetchone()[0]
-        # The hold one reservation boils down to (inventory.repository.Repository.try_reserve):
-        # same SET list, same WHERE, one statement per transaction.
+        # What one hold boils down to when every reservation is its own transaction: a
+        # conditional UPDATE of the stock row (the service's holds set the same columns).
         statement = (
             "UPDATE stock_levels SET reserved = reserved + 1, version = version + 1, updated_at = %s "
             "WHERE tenant_id = %s AND sku = %s AND location_id = %s AND on_hand - reserved >= 1"
@@ -574,6 +580,11 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL URL allowed to CREATE/DROP DATABASE",
     )
     args = parser.parse_args(argv)
+    if args.warmup + args.seconds > MAX_TTL_SECONDS - 30:
+        parser.error(
+            f"--warmup + --seconds must stay under {MAX_TTL_SECONDS - 30} s: "
+            "a phase runs on one internal credential, valid for at most MAX_TTL_SECONDS"
+        )
 
     loadgen = None if args.load_generator == "python" else native_load_generator(build=True)
     if loadgen is None and args.load_generator == "native":

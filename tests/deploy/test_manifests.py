@@ -56,10 +56,6 @@ SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEYS?
 # Read by something other than a config module; each entry says by what.
 ENV_ALLOW_LIST: dict[str, str] = {
     "EVENTLET_THREADPOOL_SIZE": "eventlet.tpool (channels worker: >= worker.yaml max_workers + 4)",
-    # Issue 12 items on branches merged after this one (egress guard, service identity, gRPC
-    # hardening): once their config modules read these, the scan finds them and the entries go.
-    "INTERNAL_TOKEN_SECRET": "issue 12 item 4: every process (service-to-service tokens)",
-    "GRPC_REFLECTION": "issue 12 item 4: every gRPC server (reflection off in prod)",
     "OMNISTOCK_ENV": "omnistock_common.config.EnvReader itself (production mode, every process)",
 }
 # Modules besides <svc>/config.py that read settings through EnvReader.

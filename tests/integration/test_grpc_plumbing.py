@@ -19,6 +19,7 @@ from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 from omnistock_common.context import call_context
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from omnistock_common.grpc_server import RunningServer, build_server
+from omnistock_common.service_auth import internal_metadata
 
 SERVICE = "omnistock.catalog.v1.CatalogService"
 
@@ -61,12 +62,13 @@ def channel(server: RunningServer) -> Iterator[grpc.Channel]:
         yield ch
 
 
-TENANT = (("x-tenant-id", "t1"), ("x-request-id", "req-1"))
+def tenant_md() -> tuple[tuple[str, str], ...]:
+    return internal_metadata("t1", request_id="req-1")
 
 
 def test_tenant_reaches_the_servicer(channel: grpc.Channel) -> None:
     response = pb_grpc.CatalogServiceStub(channel).GetProduct(
-        pb.GetProductRequest(product_id="p1"), metadata=TENANT, timeout=5
+        pb.GetProductRequest(product_id="p1"), metadata=tenant_md(), timeout=5
     )
     assert response.product.title == "t1"
 
@@ -80,7 +82,7 @@ def test_missing_tenant_is_unauthenticated(channel: grpc.Channel) -> None:
 def test_domain_error_maps_to_status_with_details(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as excinfo:
         pb_grpc.CatalogServiceStub(channel).GetProduct(
-            pb.GetProductRequest(product_id="invalid"), metadata=TENANT, timeout=5
+            pb.GetProductRequest(product_id="invalid"), metadata=tenant_md(), timeout=5
         )
     assert excinfo.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     status = rpc_status.from_call(excinfo.value)
@@ -92,7 +94,7 @@ def test_domain_error_maps_to_status_with_details(channel: grpc.Channel) -> None
 def test_uncaught_error_is_internal_without_internals(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as excinfo:
         pb_grpc.CatalogServiceStub(channel).GetProduct(
-            pb.GetProductRequest(product_id="boom"), metadata=TENANT, timeout=5
+            pb.GetProductRequest(product_id="boom"), metadata=tenant_md(), timeout=5
         )
     assert excinfo.value.code() == grpc.StatusCode.INTERNAL
     assert "password" not in excinfo.value.details()
@@ -102,14 +104,14 @@ def test_uncaught_error_is_internal_without_internals(channel: grpc.Channel) -> 
 def test_explicit_abort_passes_through(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as excinfo:
         pb_grpc.CatalogServiceStub(channel).GetProduct(
-            pb.GetProductRequest(product_id="abort"), metadata=TENANT, timeout=5
+            pb.GetProductRequest(product_id="abort"), metadata=tenant_md(), timeout=5
         )
     assert excinfo.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 def test_streaming_errors_are_mapped_too(channel: grpc.Channel) -> None:
     stream = pb_grpc.CatalogServiceStub(channel).ExportProducts(
-        pb.ExportProductsRequest(), metadata=TENANT, timeout=5
+        pb.ExportProductsRequest(), metadata=tenant_md(), timeout=5
     )
     assert next(stream).chunk == b"a,b\n"
     with pytest.raises(grpc.RpcError) as excinfo:
@@ -140,12 +142,12 @@ def test_calls_leave_no_reference_cycles(channel: grpc.Channel) -> None:
     stored in the call's own contextvars.Context did that) hands every call to the cyclic GC,
     which cost the inventory server ~10% of its CPU under load."""
     stub = pb_grpc.CatalogServiceStub(channel)
-    stub.GetProduct(pb.GetProductRequest(product_id="warm"), metadata=TENANT, timeout=5)
+    stub.GetProduct(pb.GetProductRequest(product_id="warm"), metadata=tenant_md(), timeout=5)
     gc.collect()
     gc.disable()
     try:
         for n in range(200):
-            stub.GetProduct(pb.GetProductRequest(product_id=f"p{n}"), metadata=TENANT, timeout=5)
+            stub.GetProduct(pb.GetProductRequest(product_id=f"p{n}"), metadata=tenant_md(), timeout=5)
         collected = gc.collect()
     finally:
         gc.enable()
@@ -155,7 +157,7 @@ def test_calls_leave_no_reference_cycles(channel: grpc.Channel) -> None:
 def test_a_lost_database_connection_is_unavailable_not_internal(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as excinfo:
         pb_grpc.CatalogServiceStub(channel).GetProduct(
-            pb.GetProductRequest(product_id="db-gone"), metadata=TENANT, timeout=5
+            pb.GetProductRequest(product_id="db-gone"), metadata=tenant_md(), timeout=5
         )
     assert excinfo.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "retry" in excinfo.value.details()

@@ -31,6 +31,7 @@ PROPER: dict[str, str] = {
     "GATEWAY_JWT_SECRET": "prod-jwt-" + "k3" * 20,
     "CREDENTIALS_KEYS": "prod1:" + base64.b64encode(bytes(range(32))).decode(),
     "OAUTH_STATE_SECRET": "prod-state-" + "q7" * 20,
+    "INTERNAL_TOKEN_SECRET": "prod-internal-" + "t5" * 20,
     "SHOPIFY_CLIENT_ID": "5f1e0c0ffee5f1e0c0ffee",
     "SHOPIFY_CLIENT_SECRET": "shpss_" + "ab12" * 8,
     "AMQP_URL": "amqp://omnistock:Rabbit-Pw-91@127.0.0.1:9/omnistock",
@@ -83,6 +84,14 @@ CASES: list[tuple[str, list[str], str, str | None]] = [
     ("inventory", INVENTORY, "INVENTORY_DATABASE_URL", None),
     ("inventory-worker", INVENTORY_WORKER, "AMQP_URL", None),
     ("channels-worker", CHANNELS_WORKER, "AMQP_URL", "amqp://guest:guest@127.0.0.1:9/"),
+    ("gateway", GATEWAY, "INTERNAL_TOKEN_SECRET", None),
+    ("catalog", CATALOG, "INTERNAL_TOKEN_SECRET", None),
+    (
+        "inventory-worker",
+        INVENTORY_WORKER,
+        "INTERNAL_TOKEN_SECRET",
+        "dev-only-internal-token-secret-not-for-production-01",
+    ),
 ]
 
 
@@ -121,7 +130,7 @@ def _loaders() -> dict[str, Callable[[Mapping[str, str]], Any]]:
     from channels.config import load_settings as channels
     from gateway.config import load_settings as gateway
     from inventory.config import load_settings as inventory
-    from omnistock_common.config import check_amqp_url
+    from omnistock_common.config import check_amqp_url, load_internal_auth_settings
     from shopify_connector.config import load_settings as shopify
     from woocommerce_connector.config import load_settings as woocommerce
 
@@ -133,6 +142,7 @@ def _loaders() -> dict[str, Callable[[Mapping[str, str]], Any]]:
         "catalog": catalog,
         "inventory": inventory,
         "amqp": check_amqp_url,
+        "internal": load_internal_auth_settings,
     }
 
 
@@ -169,6 +179,7 @@ def _compose_env(service: str) -> dict[str, str]:
         ("shopify-connector", "shopify", {"SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET", "REDIS_URL"}),
         ("inventory-worker", "amqp", {"AMQP_URL"}),
         ("catalog", "catalog", {"CATALOG_DATABASE_URL"}),
+        ("inventory", "internal", {"INTERNAL_TOKEN_SECRET"}),
     ],
 )
 def test_compose_defaults_are_recognised_as_development_values(

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 
 from omnistock_common.context import CallContext
+from omnistock_common.service_auth import TokenSigner
 
 # Retry UNAVAILABLE transparently a few times (server restarting, connection reset).
 _SERVICE_CONFIG = json.dumps(
@@ -46,18 +47,21 @@ StubT = TypeVar("StubT")
 
 
 class DeadlineStub(Generic[StubT]):
-    """Wraps a generated stub so every call gets a timeout and the caller's metadata.
+    """Wraps a generated stub so every call gets a timeout and the caller's signed identity.
 
     Usage: catalog = DeadlineStub(CatalogServiceStub(channel), timeout=5.0)
            catalog.call(ctx).GetProduct(request)
+    `.call(ctx)` attaches an internal token for ctx's tenant, user and role, signed by `signer`
+    (default: the process's, from INTERNAL_TOKEN_SECRET), and ctx's request id.
     """
 
-    def __init__(self, stub: StubT, timeout: float) -> None:
+    def __init__(self, stub: StubT, timeout: float, *, signer: TokenSigner | None = None) -> None:
         self._stub = stub
         self.timeout = timeout
+        self._signer = signer
 
     def call(self, ctx: CallContext, timeout: float | None = None) -> StubT:
-        return _BoundStub(self._stub, ctx.metadata(), timeout or self.timeout)  # type: ignore[return-value]
+        return _BoundStub(self._stub, ctx.metadata(self._signer), timeout or self.timeout)  # type: ignore[return-value]
 
 
 class _BoundStub:

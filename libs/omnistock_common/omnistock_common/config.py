@@ -293,3 +293,35 @@ def run_entrypoint(main: Callable[[], int | None]) -> NoReturn:
         print(f"{_program()}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code or 0)
+
+
+# The development default of INTERNAL_TOKEN_SECRET: known to everyone who reads this file, so
+# OMNISTOCK_ENV=production refuses it (and any other development value, see EnvReader.secret).
+DEV_INTERNAL_TOKEN_SECRET = "omnistock-development-internal-token-secret-not-for-production"
+
+
+@dataclass(frozen=True)
+class InternalAuthSettings:
+    """Service-to-service identity (omnistock_common.service_auth) and gRPC reflection."""
+
+    token_secret: str
+    reflection: bool
+    # The secret is the built-in default or another public development value (compose's).
+    uses_dev_secret: bool = False
+
+
+def load_internal_auth_settings(environ: Mapping[str, str] | None = None) -> InternalAuthSettings:
+    """INTERNAL_TOKEN_SECRET (>= 32 characters; the same value in every process; a development
+    value is refused under OMNISTOCK_ENV=production) and GRPC_REFLECTION (default true; "false"
+    turns server reflection off)."""
+    env = EnvReader(environ)
+    secret = env.secret("INTERNAL_TOKEN_SECRET", DEV_INTERNAL_TOKEN_SECRET)
+    if len(secret) < 32:
+        env.problems.append("INTERNAL_TOKEN_SECRET must be at least 32 characters")
+    settings = InternalAuthSettings(
+        token_secret=secret,
+        reflection=env.bool("GRPC_REFLECTION", True),
+        uses_dev_secret="INTERNAL_TOKEN_SECRET" in env.dev_values,
+    )
+    env.raise_if_invalid()
+    return settings

@@ -1,7 +1,9 @@
-"""Who is calling: tenant, user, role and request id, carried in gRPC metadata.
+"""Who is calling: tenant, user, role and request id.
 
-The gateway authenticates the user and puts these into metadata; services trust them because
-only the gateway (and other services) can reach them inside the cluster.
+On the wire, tenant, user and role travel only inside the internal token
+(omnistock_common.service_auth, metadata `x-internal-token`) that the caller signs; the server
+interceptor verifies it and remembers the resulting CallContext for the call. Plain metadata is
+never trusted for identity; only the request id (a correlation id) travels as plain metadata.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import random
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
-TENANT_KEY = "x-tenant-id"
-USER_KEY = "x-user-id"
-ROLE_KEY = "x-user-role"
+if TYPE_CHECKING:
+    from omnistock_common.service_auth import TokenSigner
+
 REQUEST_ID_KEY = "x-request-id"
 
 
@@ -25,17 +27,16 @@ REQUEST_ID_KEY = "x-request-id"
 class CallContext:
     tenant_id: str
     user_id: str = ""
+    # Empty: the process acts for itself (signed as the `system` role).
     role: str = ""
     request_id: str = ""
 
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        """Metadata that forwards this context on an outgoing call."""
-        pairs = [(TENANT_KEY, self.tenant_id), (REQUEST_ID_KEY, self.request_id or new_request_id())]
-        if self.user_id:
-            pairs.append((USER_KEY, self.user_id))
-        if self.role:
-            pairs.append((ROLE_KEY, self.role))
-        return tuple(pairs)
+    def metadata(self, signer: TokenSigner | None = None) -> tuple[tuple[str, str], ...]:
+        """Metadata that forwards this context on an outgoing call: a signed token and the request id."""
+        from omnistock_common import service_auth  # imports this module: resolved at call time
+
+        token = (signer or service_auth.default_signer()).token(self.tenant_id, self.user_id, self.role)
+        return ((service_auth.TOKEN_KEY, token), (REQUEST_ID_KEY, self.request_id or new_request_id()))
 
     @property
     def actor(self) -> str:
@@ -48,18 +49,18 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-# The metadata of the call being served, parsed once by the server interceptor and keyed by the
+# The verified context of the call being served, set by the server interceptor and keyed by the
 # call's context object, so a stale entry never matches another call. The key is a weak
 # reference: grpc runs each call in its own contextvars.Context, which the call's state
 # references, so a strong one made every call a reference cycle that only the cyclic GC freed
 # (~10% of the inventory server's CPU under load).
-_call_metadata: contextvars.ContextVar[tuple[weakref.ref[Any], dict[str, str]] | None] = (
-    contextvars.ContextVar("omnistock_call_metadata", default=None)
+_call_context: contextvars.ContextVar[tuple[weakref.ref[Any], CallContext] | None] = contextvars.ContextVar(
+    "omnistock_call_context", default=None
 )
 
 
-def remember_metadata(context: grpc.ServicerContext, md: dict[str, str]) -> None:
-    _call_metadata.set((weakref.ref(context), md))
+def remember_call_context(context: grpc.ServicerContext, ctx: CallContext) -> None:
+    _call_context.set((weakref.ref(context), ctx))
 
 
 def metadata_dict(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
@@ -69,16 +70,18 @@ def metadata_dict(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[st
     return out
 
 
+def verified_call_context(md: dict[str, str]) -> CallContext:
+    """The context a call's metadata proves with its internal token (raises Unauthenticated)."""
+    from omnistock_common.service_auth import TOKEN_KEY, default_verifier
+
+    identity = default_verifier().verify(md.get(TOKEN_KEY))
+    return CallContext(identity.tenant_id, identity.user_id, identity.role, md.get(REQUEST_ID_KEY, ""))
+
+
 def call_context(context: grpc.ServicerContext) -> CallContext:
-    """The caller's context. The interceptor has already rejected calls without a tenant."""
-    remembered = _call_metadata.get()
+    """The caller's verified context. The interceptor has already verified the token (and rejected
+    calls without a tenant); outside it (a servicer called directly) the token is verified here."""
+    remembered = _call_context.get()
     if remembered is not None and remembered[0]() is context:
-        md = remembered[1]
-    else:
-        md = metadata_dict(context.invocation_metadata())
-    return CallContext(
-        tenant_id=md.get(TENANT_KEY, ""),
-        user_id=md.get(USER_KEY, ""),
-        role=md.get(ROLE_KEY, ""),
-        request_id=md.get(REQUEST_ID_KEY, ""),
-    )
+        return remembered[1]
+    return verified_call_context(metadata_dict(context.invocation_metadata()))

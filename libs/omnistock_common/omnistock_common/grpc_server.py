@@ -1,5 +1,8 @@
 """gRPC server bootstrap shared by every service: health, reflection, interceptors, SIGTERM drain.
 
+Every server verifies the callers' internal credential and role (interceptors.AccessPolicy);
+reflection is on unless GRPC_REFLECTION=false.
+
 `build_server` only assembles (tests use it with port 0); `serve_forever` adds signal handling.
 """
 
@@ -8,15 +11,17 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection as grpc_reflection
 
-from omnistock_common.interceptors import ServerContextInterceptor
+from omnistock_common.config import load_internal_auth_settings
+from omnistock_common.interceptors import AccessPolicy, ServerContextInterceptor
+from omnistock_common.service_auth import TokenVerifier
 
 log = logging.getLogger("omnistock.server")
 
@@ -50,15 +55,26 @@ def build_server(
     max_workers: int = 16,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
     tenantless_methods: Collection[str] = (),
+    read_only_methods: Collection[str] = (),
+    method_roles: Mapping[str, Collection[str]] | None = None,
+    reflection: bool | None = None,
+    verifier: TokenVerifier | None = None,
 ) -> RunningServer:
     """Create and start a server on `address` ("host:0" picks a free port).
 
-    `tenantless_methods` are full method names ("/pkg.Service/Method") that may be called without
-    x-tenant-id because they identify the tenant themselves (e.g. a webhook by its connection).
+    Method names are full ("/pkg.Service/Method"). `read_only_methods` may be called by any
+    authenticated role (viewers included); `method_roles` names the roles of methods stricter than
+    the default, which is a writing role for every other method. `tenantless_methods` may be called
+    with a credential that names no tenant because they identify it themselves (e.g. a webhook by
+    its connection). `reflection` None reads GRPC_REFLECTION; `verifier` None uses
+    INTERNAL_TOKEN_SECRET.
     """
+    if reflection is None:
+        reflection = load_internal_auth_settings().reflection
+    policy = AccessPolicy.of(read_only_methods, method_roles, tenantless_methods)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[ServerContextInterceptor(frozenset(tenantless_methods)), *interceptors],
+        interceptors=[ServerContextInterceptor(policy, verifier), *interceptors],
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
@@ -73,9 +89,10 @@ def build_server(
         register(server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    if reflection:
+        grpc_reflection.enable_server_reflection(
+            (*service_names, health.SERVICE_NAME, grpc_reflection.SERVICE_NAME), server
+        )
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"could not bind gRPC server to {address}")

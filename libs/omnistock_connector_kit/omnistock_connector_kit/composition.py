@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
+from omnistock.connector.v1 import connector_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.config import ServiceSettings
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_connector_kit.clients import ChannelHttpFactory
-from omnistock_connector_kit.connector_base import redis_limiter
+from omnistock_connector_kit.connector_base import CONNECTOR_SERVICE_NAME, READ_ONLY_METHODS, redis_limiter
 from omnistock_connector_kit.egress import AllowList, EgressPolicy, Resolver, system_resolver
 from omnistock_connector_kit.rate_limit import RateLimiter
 
@@ -35,8 +36,6 @@ __all__ = [
     "serve_connector",
     "with_port",
 ]
-
-CONNECTOR_SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
 
 
 class ConnectorSettings:
@@ -112,12 +111,17 @@ def channel_http(settings: ConnectorSettings, seams: Seams, **options: Any) -> C
 
 def build_connector_server(settings: ConnectorSettings, servicer: Any, **options: Any) -> RunningServer:
     """Start `servicer` as omnistock.connector.v1.ConnectorService on settings.bind_address.
-    `options` go to omnistock_common.grpc_server.build_server (e.g. interceptors)."""
+
+    Every connector has the same read-only RPCs (connector_base.READ_ONLY_METHODS: any internal
+    role may call them, the others need a writing role). `options` go to
+    omnistock_common.grpc_server.build_server (e.g. interceptors).
+    """
     return build_server(
         [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
         [CONNECTOR_SERVICE_NAME],
         settings.bind_address,
         max_workers=settings.service.max_workers,
+        read_only_methods=READ_ONLY_METHODS,
         **options,
     )
 
@@ -125,7 +129,9 @@ def build_connector_server(settings: ConnectorSettings, servicer: Any, **options
 def serve_connector(
     name: str, load_settings: Callable[[], SettingsT], build: Callable[[SettingsT], RunningServer]
 ) -> None:
-    """A connector process's main(): settings, logging, server; serves until SIGTERM/SIGINT."""
+    """A connector process's main(): settings, logging, internal-token identity (a bad
+    INTERNAL_TOKEN_SECRET stops the process before it serves), server; serves until SIGTERM/SIGINT."""
     settings = load_settings()
     setup_logging(name, settings.service.log_level, settings.service.log_format)
+    service_auth.configure(name)
     serve_forever(build(settings), settings.service.grace_seconds)

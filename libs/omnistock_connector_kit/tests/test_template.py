@@ -13,6 +13,7 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
 from omnistock_common.config import EnvReader, ServiceSettings
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_common.service_auth import internal_metadata
 from omnistock_connector_kit import composition
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.composition import (
@@ -250,17 +251,23 @@ def test_the_limiter_is_the_given_one_or_a_redis_bucket() -> None:
     assert isinstance(connector_limiter(example_settings()), RedisTokenBucket)
 
 
-def test_the_connector_server_serves_the_servicer() -> None:
+def test_the_connector_server_serves_the_servicer_with_the_connector_access_policy() -> None:
     running = build_connector_server(
         with_port(example_settings(), "127.0.0.1", 0), ExampleServicer(clients=None)
     )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = pb_grpc.ConnectorServiceStub(channel)
-            response = stub.Describe(pb.DescribeRequest(), metadata=(("x-tenant-id", "t1"),), timeout=10)
+            response = stub.Describe(pb.DescribeRequest(), metadata=internal_metadata("t1"), timeout=10)
             assert response.channel_type == "example"
+            # Describe is read-only: a viewer may call it; ExchangeCode changes credentials: it may not.
+            viewer = internal_metadata("t1", "u1", "viewer")
+            assert stub.Describe(pb.DescribeRequest(), metadata=viewer, timeout=10).channel_type == "example"
+            with pytest.raises(grpc.RpcError) as denied:
+                stub.ExchangeCode(pb.ExchangeCodeRequest(), metadata=viewer, timeout=10)
+            assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
             with pytest.raises(grpc.RpcError) as caught:
-                stub.ExchangeCode(pb.ExchangeCodeRequest(), metadata=(("x-tenant-id", "t1"),), timeout=10)
+                stub.ExchangeCode(pb.ExchangeCodeRequest(), metadata=internal_metadata("t1"), timeout=10)
             assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     finally:
         running.shutdown(0)
@@ -276,7 +283,7 @@ def test_channel_http_takes_the_seams_and_the_channels_options() -> None:
     assert isinstance(channel_http(example_settings(), Seams()).limiter, RedisTokenBucket)
 
 
-def test_serve_connector_is_settings_then_logging_then_the_built_server(
+def test_serve_connector_is_settings_logging_identity_then_the_built_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[tuple[str, object]] = []
@@ -284,6 +291,9 @@ def test_serve_connector_is_settings_then_logging_then_the_built_server(
     built = object()
     monkeypatch.setattr(composition, "setup_logging", lambda name, *args: calls.append(("logging", name)))
     monkeypatch.setattr(composition, "serve_forever", lambda running, grace: calls.append(("serve", running)))
+    monkeypatch.setattr(
+        composition.service_auth, "configure", lambda issuer: calls.append(("identity", issuer))
+    )
 
     def build(given: ExampleSettings) -> object:
         assert given is settings
@@ -291,4 +301,9 @@ def test_serve_connector_is_settings_then_logging_then_the_built_server(
         return built
 
     composition.serve_connector("example_connector", lambda: settings, build)  # type: ignore[arg-type]
-    assert calls == [("logging", "example_connector"), ("build", settings), ("serve", built)]
+    assert calls == [
+        ("logging", "example_connector"),
+        ("identity", "example_connector"),
+        ("build", settings),
+        ("serve", built),
+    ]

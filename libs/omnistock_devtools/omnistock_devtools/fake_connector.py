@@ -25,6 +25,7 @@ from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock.connector.v1 import connector_service_pb2_grpc as cpb_grpc
 from omnistock_common.errors import DomainError, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_common.grpc_server import RunningServer, build_server
+from omnistock_connector_kit.connector_base import READ_ONLY_METHODS
 
 GOOD_KEY = "ck_good_0123456789"
 GOOD_SECRET = "cs_good_secret_9876543210"
@@ -211,4 +212,5 @@ def serve_fake(connector: FakeConnector) -> RunningServer:
         [name],
         "127.0.0.1:0",
         max_workers=16,
+        read_only_methods=READ_ONLY_METHODS,
     )

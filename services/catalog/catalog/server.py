@@ -15,12 +15,17 @@ from catalog.repository import unit_of_work_factory
 from catalog.service import StockPort
 from catalog.servicer import CatalogServicer
 from omnistock.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine, make_session_factory
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 
 SERVICE_NAME = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
+# RPCs any authenticated role (viewers too) may call; every other RPC needs a writing role.
+READ_ONLY_METHODS = frozenset(
+    f"/{SERVICE_NAME}/{name}" for name in ("GetProduct", "ListProducts", "GetVariantsBySku", "ExportProducts")
+)
 
 
 def build(
@@ -35,12 +40,14 @@ def build(
         [SERVICE_NAME],
         settings.bind_address,
         max_workers=settings.service.max_workers,
+        read_only_methods=READ_ONLY_METHODS,
     )
 
 
 def main() -> None:
     settings = load_settings()
     setup_logging("catalog", settings.service.log_level, settings.service.log_format)
+    service_auth.configure("catalog")
     engine = make_engine(settings.database_url)
     running = build(settings, engine=engine)
     serve_forever(running, settings.service.grace_seconds, on_stop=engine.dispose)

@@ -8,41 +8,28 @@ UPDATEs on credentials_version, so of two concurrent refreshes exactly one is pe
 from __future__ import annotations
 
 import json
-import logging
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from channels import models
 from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
 from omnistock_common import outbox as outbox_writer
+from omnistock_common.db import dialect_insert
+from omnistock_common.uow import UnitOfWorkBase
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError):
-        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
-            return True
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
-            return True
-    return False
-
-
-class UnitOfWork:
-    """Hands out transactions on one engine; `run(fn)` retries fn on transient conflicts."""
+class UnitOfWork(UnitOfWorkBase["Repository"]):
+    """Hands out transactions on one engine; `run(fn)` (UnitOfWorkBase) retries fn on transient
+    conflicts."""
 
     def __init__(self, engine: Engine, *, attempts: int = 5) -> None:
         self.engine = engine
@@ -53,18 +40,6 @@ class UnitOfWork:
         with self.engine.begin() as conn:
             yield Repository(conn)
 
-    def run(self, fn: Callable[[Repository], T]) -> T:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                with self.transaction() as repo:
-                    return fn(repo)
-            except DBAPIError as exc:
-                if attempt == self.attempts or not is_retryable(exc):
-                    raise
-                log.warning("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
-                time.sleep(random.uniform(0.005, 0.05) * attempt)
-        raise AssertionError("unreachable")
-
 
 @dataclass(frozen=True)
 class StoredConnection:
@@ -72,10 +47,6 @@ class StoredConnection:
 
     connection: Connection
     credentials_blob: bytes
-
-
-def _insert(conn: SqlConnection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _health(row: Row[Any]) -> Health:
@@ -257,7 +228,7 @@ class Repository:
         t = models.listings
         for start in range(0, len(items), 500):
             chunk = items[start : start + 500]
-            stmt = _insert(self.conn, t).values(
+            stmt = dialect_insert(self.conn, t).values(
                 [
                     {
                         "tenant_id": tenant_id,
@@ -380,7 +351,7 @@ class Repository:
         """INSERT .. ON CONFLICT DO NOTHING: False when this delivery id was stored before."""
         t = models.webhook_deliveries
         stmt = (
-            _insert(self.conn, t)
+            dialect_insert(self.conn, t)
             .values(
                 id=delivery_row_id,
                 tenant_id=tenant_id,
@@ -410,7 +381,7 @@ class Repository:
 
     def put_notification_url(self, tenant_id: str, url: str, now: datetime) -> None:
         t = models.notification_settings
-        stmt = _insert(self.conn, t).values(tenant_id=tenant_id, webhook_url=url, updated_at=now)
+        stmt = dialect_insert(self.conn, t).values(tenant_id=tenant_id, webhook_url=url, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[t.c.tenant_id],
             set_={"webhook_url": stmt.excluded.webhook_url, "updated_at": stmt.excluded.updated_at},

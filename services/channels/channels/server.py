@@ -22,14 +22,22 @@ from channels.crypto import KeyRing
 from channels.notify import Notifier
 from channels.repository import UnitOfWork
 from channels.service import ChannelsService, GrpcCatalog, OAuthConfig
-from channels.servicer import SERVICE_NAME, TENANTLESS_METHODS, ChannelsServicer
+from channels.servicer import (
+    MANAGE_METHODS,
+    READ_ONLY_METHODS,
+    SERVICE_NAME,
+    TENANTLESS_METHODS,
+    ChannelsServicer,
+)
 from omnistock.catalog.v1 import catalog_service_pb2_grpc
 from omnistock.channels.v1 import channels_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_common.service_auth import MANAGE_ROLES
 from omnistock_connector_kit.egress import EgressPolicy
 
 
@@ -128,6 +136,8 @@ def build(
         settings.server.bind_address,
         max_workers=settings.server.max_workers,
         tenantless_methods=TENANTLESS_METHODS,
+        read_only_methods=READ_ONLY_METHODS,
+        method_roles=dict.fromkeys(MANAGE_METHODS, MANAGE_ROLES),
     )
     return Channels(running, engine, service, caller, closers)
 
@@ -136,6 +146,7 @@ def main() -> None:
     settings = load_settings()
     setup_logging("channels", settings.server.log_level, settings.server.log_format)
     warn_about_dev_secrets(settings)
+    service_auth.configure("channels")
     channels = build(settings)
     serve_forever(channels.running, settings.server.grace_seconds, on_stop=channels.close_resources)
 

@@ -51,8 +51,9 @@ from channels.repository import UnitOfWork
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
+from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub, make_channel
-from omnistock_common.config import EnvReader, service_addr
+from omnistock_common.config import EnvReader, load_internal_auth_settings, service_addr
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
@@ -67,6 +68,8 @@ LOCK_PREFIX = "omnistock:sync:lock:"
 HOLD_PREFIX = "omnistock:sync:hold:"
 ATTEMPTS_PREFIX = "omnistock:sync:attempts:"
 UNKNOWN = -1
+# The event this engine consumes, as named in its signature (service_auth.sign_event).
+STOCK_CHANGED_EVENT = "inventory.stock_changed"
 DEFAULT_BATCH = 100
 # Pending figures of a connection this deployment does not know expire after a day.
 ORPHAN_TTL_SECONDS = 86400
@@ -346,6 +349,48 @@ def _listed(conn: SqlConnection, tenant_id: str, skus: Sequence[str]) -> dict[st
     return found
 
 
+def _warn_about_foreign_connections(
+    conn: SqlConnection, tenant_id: str, entries: Sequence[Mapping[str, Any]], known: set[str]
+) -> None:
+    """Log per-connection figures that name a connection the tenant does not own (they are never
+    used: figures are only looked up for the tenant's own connections)."""
+    named = {
+        str(channel.get("connection_id"))
+        for entry in entries
+        for channel in entry.get("channels") or ()
+        if isinstance(channel, Mapping)
+    }
+    unknown = sorted(named - known)
+    if not unknown:
+        return
+    t = models.connections
+    owned = {
+        r.id
+        for r in conn.execute(select(t.c.id).where(t.c.tenant_id == tenant_id, t.c.id.in_(unknown[:500])))
+    }
+    foreign = [c for c in unknown if c not in owned]
+    if foreign:
+        log.warning(
+            "stock_changed for tenant %s names %d connection(s) it does not own; ignored: %s",
+            tenant_id,
+            len(foreign),
+            ", ".join(foreign[:10]),
+        )
+
+
+def accept_stock_changed(payload: Mapping[str, Any], secret: str) -> bool:
+    """True when an `inventory.stock_changed` payload was signed by an OmniStock process (the
+    inventory worker signs every event with INTERNAL_TOKEN_SECRET); anything else is logged and
+    must be dropped, whoever could publish it to the broker."""
+    if service_auth.event_signature_valid(secret, STOCK_CHANGED_EVENT, payload):
+        return True
+    log.warning(
+        "dropped an unsigned or forged inventory.stock_changed event (tenant %r)",
+        str(payload.get("tenant_id", ""))[:64],
+    )
+    return False
+
+
 def record_stock_changes(
     redis: SyncRedis,
     uow: UnitOfWork,
@@ -356,7 +401,11 @@ def record_stock_changes(
 ) -> int:
     """Record an `inventory.stock_changed` payload; returns how many (connection, SKU) figures were
     kept. Each live connection of the tenant that lists a SKU gets that connection's
-    `available_to_sell` when the payload has one, else `available`. Idempotent under redelivery."""
+    `available_to_sell` when the payload has one, else `available`. Idempotent under redelivery.
+
+    The connections come from channels' own rows of the payload's tenant, never from the payload:
+    a per-connection figure naming a connection of another tenant (or none at all) is ignored
+    and logged. (worker.py only hands over payloads signed by an OmniStock process.)"""
     tenant_id = str(payload.get("tenant_id") or "")
     entries = [e for e in payload.get("skus") or () if isinstance(e, Mapping) and e.get("sku")]
     if not tenant_id or not entries:
@@ -366,6 +415,7 @@ def record_stock_changes(
     live = dict(protection.live_connections(uow, tenant_id))
     with uow.transaction() as repo:
         listed = _listed(repo.conn, tenant_id, skus)
+        _warn_about_foreign_connections(repo.conn, tenant_id, entries, known=set(live) | set(listed))
     kept = 0
     now_ms = _ms(moment)
     due_ms = now_ms + int(settings.coalesce_delay.total_seconds() * 1000)
@@ -379,7 +429,7 @@ def record_stock_changes(
                 continue
             figure = int(entry.get("available", 0))
             for channel in entry.get("channels") or ():
-                if channel.get("connection_id") == connection_id:
+                if isinstance(channel, Mapping) and channel.get("connection_id") == connection_id:
                     figure = int(channel.get("available_to_sell", figure))
             args += [sku, max(0, figure), int(entry.get("version", 0)), floors[sku]]
         if len(args) > 3:
@@ -954,6 +1004,8 @@ class Runtime:
     sql: Engine
     settings: Settings
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Verifies the signature of consumed events (INTERNAL_TOKEN_SECRET).
+    event_secret: str = field(default="", repr=False)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -1002,7 +1054,7 @@ def build_runtime(
     )
     closers.append(inventory.close)
     engine = SyncEngine(uow, redis, caller, settings=sync_settings, inventory=inventory)
-    return Runtime(engine, sql, settings, closers)
+    return Runtime(engine, sql, settings, closers, event_secret=load_internal_auth_settings().token_secret)
 
 
 def pending_snapshot(redis: SyncRedis, connection_id: str) -> dict[str, tuple[int, int]]:
@@ -1029,6 +1081,7 @@ __all__ = [
     "SkuFigure",
     "SyncEngine",
     "SyncSettings",
+    "accept_stock_changed",
     "build_runtime",
     "flush_connection",
     "flush_due",

@@ -24,11 +24,12 @@ from nameko.timer import timer
 
 from channels import models, reconcile, sync
 from channels.config import load_settings
-from omnistock_common.config import check_amqp_url, exit_on_config_error
+from omnistock_common import service_auth
+from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.outbox_relay import relay_pending
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
-exit_on_config_error(lambda: (check_amqp_url(), load_settings()))
+exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 
 SERVICE_NAME = "channels_sync"
 # The channels service's own events go out as channels.<type> (on `channels.events`).
@@ -45,6 +46,7 @@ class SyncRuntime(DependencyProvider):
     """Builds the runtime (engine, Redis, connectors, inventory client) once per container."""
 
     def setup(self) -> None:
+        service_auth.configure(SERVICE_NAME)
         local = patcher.original("threading").local
         self.runtime = sync.build_runtime(load_settings(), _SETTINGS, local_factory=local)
 
@@ -78,6 +80,8 @@ class ChannelsSyncWorker:
 
     @event_handler("inventory", "stock_changed")
     def on_stock_changed(self, payload: dict[str, Any]) -> None:
+        if not sync.accept_stock_changed(payload, self.runtime.event_secret):
+            return
         engine = self.runtime.engine
         tpool.execute(sync.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
 

@@ -21,6 +21,7 @@ from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
 from gateway.service import AttemptLimiter, AuthService, LoginLimits, TokenVersions, UserService
 from omnistock.channels.v1 import channels_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub
 from omnistock_common.db import make_engine
 
@@ -68,6 +69,8 @@ def build_deps(settings: Settings) -> Deps:
             "forge access tokens for this gateway. Set GATEWAY_JWT_SECRET (>= 32 random bytes) "
             "before exposing it. !!!"
         )
+    # Backends trust only what the gateway signs with INTERNAL_TOKEN_SECRET (see service_auth).
+    service_auth.configure("gateway")
     engine = make_engine(settings.database_url)
     redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
     channels = Channels()

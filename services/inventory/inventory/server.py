@@ -15,12 +15,29 @@ from inventory.repository import UnitOfWork
 from inventory.service import make_commit_group, make_reserve_group
 from inventory.servicer import InventoryServicer
 from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
+from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 
 SERVICE_NAME = inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
+# RPCs any authenticated role (viewers too) may call; every other RPC needs a writing role.
+READ_ONLY_METHODS = frozenset(
+    f"/{SERVICE_NAME}/{name}"
+    for name in (
+        "ListLocations",
+        "ListStockLevels",
+        "GetSkuStock",
+        "ListMovements",
+        "Reconcile",
+        "GetReservation",
+        "ListAlerts",
+        "GetAllocationRule",
+        "GetAvailableToSell",
+        "GetBundle",
+    )
+)
 
 
 @dataclass
@@ -51,16 +68,18 @@ def build(settings: Settings) -> Inventory:
         max_overflow=0,
     )
     uow = UnitOfWork(engine)
-    # Concurrent Reserve calls share one transaction per tenant on PostgreSQL (group commit).
-    reserve_group = make_reserve_group(uow, settings.policy) if uow.is_postgres else None
+    # Concurrent Reserve calls of a tenant share one transaction (group commit, decision 0004),
+    # on every database: the grouped execution is the only implementation of reserve.
+    reserve_group = make_reserve_group(uow, settings.policy)
     # Concurrent commits likewise: a hot SKU's row gets one writer per group, not one per call.
-    commit_group = make_commit_group(uow, settings.policy) if uow.is_postgres else None
+    commit_group = make_commit_group(uow, settings.policy)
     servicer = InventoryServicer(uow, settings.policy, reserve_group, commit_group)
     running = build_server(
         [lambda server: inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],
         settings.server.bind_address,
         max_workers=settings.server.max_workers,
+        read_only_methods=READ_ONLY_METHODS,
     )
     return Inventory(running, engine)
 
@@ -68,6 +87,7 @@ def build(settings: Settings) -> Inventory:
 def main() -> None:
     settings = load_settings()
     setup_logging("inventory", settings.server.log_level, settings.server.log_format)
+    service_auth.configure("inventory")
     inventory = build(settings)
     serve_forever(inventory.running, settings.server.grace_seconds, on_stop=inventory.engine.dispose)
 

@@ -7,6 +7,8 @@ which knows nothing of nameko or eventlet; this module is the only eventlet-awar
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg.waiting
 from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
@@ -14,10 +16,11 @@ from nameko.timer import timer
 
 from inventory import relay
 from inventory.config import load_settings
-from omnistock_common.config import check_amqp_url, exit_on_config_error
+from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
+from omnistock_common.service_auth import sign_event
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
-exit_on_config_error(lambda: (check_amqp_url(), load_settings()))
+exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 
 # Timer periods in seconds. The relay runs often so a change reaches the channels within a
 # fraction of a second; each tick is bounded (relay.RELAY_MAX_BATCHES) and nameko never
@@ -46,12 +49,34 @@ class InventoryJobs(DependencyProvider):
     def setup(self) -> None:
         make_psycopg_cooperative()
         self.jobs = relay.build_jobs(load_settings())
+        self.event_secret = load_internal_auth_settings().token_secret
 
     def stop(self) -> None:
         self.jobs.close()
 
-    def get_dependency(self, worker_ctx: object) -> relay.WorkerJobs:
-        return self.jobs
+    def get_dependency(self, worker_ctx: object) -> SigningJobs:
+        return SigningJobs(self.jobs, self.event_secret)
+
+
+class SigningJobs:
+    """The worker's jobs with every relayed event signed (INTERNAL_TOKEN_SECRET), so consumers
+    can refuse events that did not come from here even if others can publish to the broker."""
+
+    def __init__(self, jobs: relay.WorkerJobs, secret: str) -> None:
+        self._jobs = jobs
+        self._secret = secret
+
+    def relay(self, dispatch: relay.Dispatch) -> int:
+        def signed(routing_key: str, payload: dict[str, Any]) -> None:
+            dispatch(routing_key, sign_event(self._secret, f"{relay.SERVICE_NAME}.{routing_key}", payload))
+
+        return self._jobs.relay(signed)
+
+    def expire_reservations(self) -> int:
+        return self._jobs.expire_reservations()
+
+    def purge_outbox(self) -> int:
+        return self._jobs.purge_outbox()
 
 
 class InventoryWorker:

@@ -15,6 +15,7 @@ from omnistock.catalog.v1 import catalog_service_pb2_grpc
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
+from omnistock_common.service_auth import internal_metadata
 
 
 @dataclass
@@ -38,8 +39,8 @@ class Catalog:
     stock: FakeStock
     database_url: str
 
-    def md(self, tenant: str = "tenant-a") -> tuple[tuple[str, str], ...]:
-        return (("x-tenant-id", tenant),)
+    def md(self, tenant: str = "tenant-a", role: str = "owner") -> tuple[tuple[str, str], ...]:
+        return internal_metadata(tenant, "tester", role)
 
 
 @pytest.fixture

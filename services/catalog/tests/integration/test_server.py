@@ -25,7 +25,7 @@ from omnistock.inventory.v1 import inventory_service_pb2 as inv
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import ConfigError
-from omnistock_common.context import CallContext, metadata_dict
+from omnistock_common.context import CallContext, call_context
 from omnistock_common.db import make_engine
 
 if TYPE_CHECKING:
@@ -84,12 +84,13 @@ class FakeInventory(inv_grpc.InventoryServiceServicer):
     """Refuses lines for location NOWHERE; fails the whole call for SKU BOOM."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[inv.BatchAdjustRequest, dict[str, str]]] = []
+        self.requests: list[tuple[inv.BatchAdjustRequest, CallContext]] = []
 
     def BatchAdjust(
         self, request: inv.BatchAdjustRequest, context: grpc.ServicerContext
     ) -> inv.BatchAdjustResponse:
-        self.requests.append((request, metadata_dict(context.invocation_metadata())))
+        # A bare grpc server (no interceptor): call_context verifies the internal token itself.
+        self.requests.append((request, call_context(context)))
         if any(line.sku == "BOOM" for line in request.lines):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "no default location")
         results = []
@@ -133,7 +134,7 @@ def test_inventory_adapter_sends_set_lines_with_the_callers_context(
         1: "inventory refused the quantity (NOT_FOUND): unknown location NOWHERE",
         2: "inventory returned no result for this line; stock not confirmed",
     }
-    (request, metadata) = fake.requests[0]
+    (request, caller) = fake.requests[0]
     assert [(line.sku, line.location_code, line.set) for line in request.lines] == [
         ("A", "WH1", 5),
         ("B", "NOWHERE", 1),
@@ -142,7 +143,7 @@ def test_inventory_adapter_sends_set_lines_with_the_callers_context(
     assert all(line.WhichOneof("change") == "set" for line in request.lines)
     assert {line.reason for line in request.lines} == {inv.ADJUSTMENT_REASON_IMPORT}
     assert {line.reference for line in request.lines} == {"catalog-import"}
-    assert (metadata["x-tenant-id"], metadata["x-user-id"], metadata["x-request-id"]) == (
+    assert (caller.tenant_id, caller.user_id, caller.request_id) == (
         "tenant-x",
         "u1",
         "req-1",

@@ -1,6 +1,7 @@
 """Plumbing shared by both sandboxes: serving, fault injection, call accounting, webhook delivery.
 
-Everything here is protocol-neutral. The vendor-specific parts (paths, auth, payload shapes, error
+Also the `python -m` run loop. What every sandbox instance has, and the control routes both answer
+identically, are in control.py. Everything here is protocol-neutral. The vendor-specific parts (paths, auth, payload shapes, error
 bodies, signature headers) live in the `shopify` and `woocommerce` packages; this module only gives
 them the machinery that both need to behave the same way under test.
 """
@@ -316,32 +317,20 @@ def format_retry_after(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
-Handler = Callable[..., Response]
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or {} for anything else (control routes take JSON objects)."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
 
 
-def register_common_control_routes(app: Flask, webhooks: WebhookDispatcher, stats: CallStats) -> None:
-    """The control routes both sandboxes share: webhook deliveries/redelivery and call counters."""
-
-    @app.get("/_sandbox/webhooks/deliveries")
-    def deliveries() -> Response:
-        webhooks.wait_idle()
-        return json_response({"deliveries": webhooks.list()})
-
-    @app.post("/_sandbox/webhooks/redeliver")
-    def redeliver() -> Response:
-        payload = request.get_json(silent=True)
-        delivery_id = str(payload.get("delivery_id", "")) if isinstance(payload, dict) else ""
-        delivery = webhooks.redeliver(delivery_id)
-        if delivery is None:
-            return json_response({"error": "unknown delivery_id"}, 404)
-        webhooks.wait([delivery])
-        return json_response(delivery.describe())
-
-    @app.get("/_sandbox/calls")
-    def calls() -> Response:
-        return json_response(stats.snapshot())
-
-    @app.post("/_sandbox/calls/reset")
-    def calls_reset() -> Response:
-        stats.reset()
-        return json_response(stats.snapshot())
+def run_until_interrupted(
+    app: Flask, host: str, port: int, log_name: str, banner: Callable[[int], str]
+) -> None:
+    """`python -m channel_sandboxes.<vendor>`: serve with an access log until Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {log_name} %(levelname)s %(message)s")
+    server, thread = serve(app, host, port, access_log=True)
+    logging.getLogger(log_name).info(banner(server.server_port))
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.shutdown()

@@ -87,8 +87,8 @@ def channel(server: Channels) -> Iterator[grpc.Channel]:
 def client_for(channel: grpc.Channel) -> Callable[..., Client]:
     stub = DeadlineStub(pb_grpc.ChannelsServiceStub(channel), timeout=30.0)
 
-    def make(tenant: str = "tenant-a", user: str = "u1") -> Client:
-        return stub.call(CallContext(tenant_id=tenant, user_id=user))
+    def make(tenant: str = "tenant-a", user: str = "u1", role: str = "owner") -> Client:
+        return stub.call(CallContext(tenant_id=tenant, user_id=user, role=role))
 
     return make
 
@@ -100,8 +100,8 @@ def client(client_for: Callable[..., Client]) -> Client:
 
 @pytest.fixture
 def raw_stub(channel: grpc.Channel) -> pb_grpc.ChannelsServiceStub:
-    """No metadata at all: what the gateway's webhook/OAuth-callback paths look like."""
-    return pb_grpc.ChannelsServiceStub(channel)
+    """A credential naming no tenant: what the gateway's webhook/OAuth-callback paths send."""
+    return DeadlineStub(pb_grpc.ChannelsServiceStub(channel), timeout=30.0).call(CallContext(tenant_id=""))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from grpc_status import rpc_status
 from sqlalchemy import Engine, MetaData, select
 
 from omnistock.channels.v1 import channels_service_pb2 as pb
+from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock_devtools.fake_connector import GOOD_HMAC, GOOD_KEY, GOOD_SECRET, WEBHOOK_SECRET
 
 WOO_SETTINGS = {"api_base_url": "http://127.0.0.1:8702", "store_url": "http://woo.test"}
@@ -194,13 +195,19 @@ def test_oauth_callback_with_a_bad_hmac_stores_nothing(client: Any, raw_stub: An
     assert count_rows(engine, "connections") == 0
 
 
-def test_tenant_metadata_is_required_except_for_channel_callbacks(raw_stub: Any) -> None:
+def test_tenant_is_required_except_for_channel_callbacks(raw_stub: Any, channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as no_tenant:
         raw_stub.ListConnections(pb.ListConnectionsRequest(), timeout=10)
     assert no_tenant.value.code() is grpc.StatusCode.UNAUTHENTICATED
     with pytest.raises(grpc.RpcError) as no_state:
         raw_stub.CompleteOAuth(pb.CompleteOAuthRequest(callback_params={"code": "x"}), timeout=10)
     assert no_state.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    # A tenantless RPC still needs the internal credential.
+    with pytest.raises(grpc.RpcError) as anonymous:
+        pb_grpc.ChannelsServiceStub(channel).CompleteOAuth(
+            pb.CompleteOAuthRequest(callback_params={"code": "x"}), timeout=10
+        )
+    assert anonymous.value.code() is grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_delete_connection_and_its_listings(client: Any, client_for: Any, engine: Engine) -> None:

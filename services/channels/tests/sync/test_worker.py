@@ -1,7 +1,7 @@
 """The real worker: `nameko run --config services/channels/worker.yaml channels.worker` as a child
 process consumes a real `inventory.stock_changed` nameko event (published with nameko's standalone
 dispatcher, as the inventory worker does) and its flusher timer pushes the quantity to both
-sandboxes through the real connectors.
+sandboxes through the real connectors. An unsigned event published next to it is dropped.
 
 Isolation: a RabbitMQ virtual host of its own when rabbitmqctl can make one (nameko's queue names
 are fixed by the service names, so another channels worker on the shared vhost would take part of
@@ -24,6 +24,9 @@ from urllib.parse import quote, urlparse, urlunparse
 import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
+
+from omnistock_common.config import load_internal_auth_settings
+from omnistock_common.service_auth import sign_event
 
 pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
@@ -103,6 +106,7 @@ def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
                 assert time.monotonic() < give_up, log_path.read_text()
                 time.sleep(0.2)
             dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+            secret = load_internal_auth_settings(env).token_secret
             # The queue exists a moment before its binding to the events exchange does, and an
             # event published in between is routed nowhere (seen under load in CI). So the same
             # event (same version: consumers are idempotent) is published again until it lands.
@@ -111,8 +115,17 @@ def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < give_up, log_path.read_text()[-5000:]
                 if time.monotonic() - published_at > 5:
-                    dispatch("inventory", "stock_changed", stack.event({"CUP": (4, 1)}))
+                    # Anyone who can publish to the broker: unsigned, a newer version, another
+                    # figure. The worker must drop it (else 7 would reach the channels, and the
+                    # genuine version 1 would be ignored as older).
+                    dispatch("inventory", "stock_changed", stack.event({"CUP": (7, 5)}))
+                    # Signed as the inventory worker signs.
+                    event = sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (4, 1)}))
+                    dispatch("inventory", "stock_changed", event)
                     published_at = time.monotonic()
+                time.sleep(0.2)
+            while "dropped an unsigned or forged inventory.stock_changed" not in log_path.read_text():
+                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
                 time.sleep(0.2)
         finally:
             process.terminate()

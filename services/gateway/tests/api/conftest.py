@@ -18,13 +18,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from catalog.server import READ_ONLY_METHODS
 from gateway.app import create_app
 from gateway.config import Settings
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc
 from omnistock.channels.v1 import channels_service_pb2 as channels_pb
 from omnistock.channels.v1 import channels_service_pb2_grpc
-from omnistock_common.context import call_context, metadata_dict
+from omnistock_common.context import CallContext, call_context, metadata_dict
 from omnistock_common.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from omnistock_common.grpc_server import RunningServer, build_server
 from omnistock_common.migrations import upgrade
@@ -40,6 +41,8 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
     products: dict[str, dict[str, pb.Product]] = field(default_factory=dict)
     requests: list[tuple[str, Any]] = field(default_factory=list)
     metadata: list[dict[str, str]] = field(default_factory=list)
+    # The verified caller of each call (from the internal token the gateway signed).
+    contexts: list[CallContext] = field(default_factory=list)
     import_messages: list[tuple[str, int]] = field(default_factory=list)
     import_bytes: bytearray = field(default_factory=bytearray)
     export_chunks: list[bytes] = field(default_factory=lambda: [b"product_title,sku\n", b"Tee,TEE-1\n"])
@@ -47,7 +50,8 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
     def _record(self, name: str, request: Any, context: grpc.ServicerContext) -> str:
         self.requests.append((name, request))
         self.metadata.append(metadata_dict(context.invocation_metadata()))
-        return call_context(context).tenant_id
+        self.contexts.append(call_context(context))
+        return self.contexts[-1].tenant_id
 
     def last(self, name: str) -> Any:
         return [req for rpc, req in self.requests if rpc == name][-1]
@@ -187,6 +191,7 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
 
     def ImportProducts(self, request_iterator: Iterator[pb.ImportProductsRequest], context: Any) -> Any:
         self.metadata.append(metadata_dict(context.invocation_metadata()))
+        self.contexts.append(call_context(context))
         for message in request_iterator:
             kind = message.WhichOneof("payload")
             if kind == "options":
@@ -226,6 +231,7 @@ def fake_catalog() -> Iterator[tuple[FakeCatalog, RunningServer]]:
         [SERVICE_NAME],
         "127.0.0.1:0",
         max_workers=4,
+        read_only_methods=READ_ONLY_METHODS,
     )
     yield servicer, running
     running.server.stop(None).wait()

@@ -108,7 +108,9 @@ def test_viewer_reads_but_cannot_write(client: Any, owner: Any, helpers: Any, ca
     assert len([rpc for rpc, _ in catalog.requests if rpc == "CreateProduct"]) == 1
 
 
-def test_tenant_user_role_and_request_id_travel_as_metadata(client: Any, owner: Any, catalog: Any) -> None:
+def test_tenant_user_role_travel_signed_and_request_id_as_metadata(
+    client: Any, owner: Any, catalog: Any
+) -> None:
     product = create_tee(client, owner.auth).json
     response = client.get(
         f"/api/v1/products/{product['id']}", headers={**owner.auth, "X-Request-ID": "req-abc.123"}
@@ -116,9 +118,10 @@ def test_tenant_user_role_and_request_id_travel_as_metadata(client: Any, owner: 
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == "req-abc.123"
     metadata = catalog.metadata[-1]
-    assert metadata["x-tenant-id"] == owner.tenant_id
-    assert metadata["x-user-id"] == owner.user_id
-    assert metadata["x-user-role"] == "owner"
+    # Identity travels only inside the signed internal token, never as plain metadata.
+    assert "x-internal-token" in metadata and "x-tenant-id" not in metadata
+    caller = catalog.contexts[-1]
+    assert (caller.tenant_id, caller.user_id, caller.role) == (owner.tenant_id, owner.user_id, "owner")
     assert metadata["x-request-id"] == "req-abc.123"
     # An unsafe request id is replaced, not echoed.
     odd = client.get(f"/api/v1/products/{product['id']}", headers={**owner.auth, "X-Request-ID": "a b\tc"})
@@ -286,7 +289,7 @@ def test_import_streams_the_upload_in_chunks(client: Any, owner: Any, catalog: A
     sizes = [size for kind, size in kinds[1:]]
     assert len(sizes) > 1 and max(sizes) <= 64 * 1024
     assert bytes(catalog.import_bytes) == csv
-    assert catalog.metadata[-1]["x-tenant-id"] == owner.tenant_id
+    assert catalog.contexts[-1].tenant_id == owner.tenant_id
 
 
 def test_import_needs_multipart_file(client: Any, owner: Any) -> None:

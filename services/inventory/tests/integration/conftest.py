@@ -69,14 +69,5 @@ def engine(migrated_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def uow(engine: Engine) -> UnitOfWork:
-    """Direct access to the service layer on the server's database (expiry with a chosen clock)."""
+    """Direct access to the service layer on the server's database (SQLite and PostgreSQL)."""
     return UnitOfWork(engine)
-
-
-@pytest.fixture
-def pg_uow(postgres_url: str) -> Iterator[UnitOfWork]:
-    """A UnitOfWork on a migrated PostgreSQL database (the group-commit paths exist only there)."""
-    upgrade("inventory", postgres_url)
-    engine = make_engine(postgres_url, pool_size=20)
-    yield UnitOfWork(engine)
-    engine.dispose()

@@ -1,5 +1,8 @@
-"""Group commit of CommitReservation calls on PostgreSQL: one transaction per group, each call
-succeeding or failing on its own with the answer it would get alone (service layer, real database)."""
+"""Group commit of CommitReservation calls: one transaction per group, each call succeeding or
+failing on its own with the answer it would get alone (service layer, real database).
+
+Every test runs on SQLite and on PostgreSQL (the `uow` fixture): the grouped execution is the
+only implementation of CommitReservation, and only its primitives differ per database."""
 
 from __future__ import annotations
 
@@ -57,76 +60,76 @@ def stock_events(uow: UnitOfWork) -> int:
         )
 
 
-def test_a_mixed_group_gives_each_call_its_own_answer(pg_uow: UnitOfWork) -> None:
-    stock(pg_uow, "A", 10)
-    stock(pg_uow, "B", 10)
-    stock(pg_uow, "C", 10)
-    service.put_bundle(pg_uow, CTX, "KIT", [BundleComponent("A", 1), BundleComponent("C", 2)], POLICY)
-    whole = hold(pg_uow, "o1", [("A", 2), ("B", 1)])
-    partial = hold(pg_uow, "o2", [("B", 4)])
-    keyed = hold(pg_uow, "o3", [("A", 1)])
-    kit = hold(pg_uow, "o4", [("KIT", 2)])
-    released = hold(pg_uow, "o5", [("C", 1)])
-    service.release_reservation(pg_uow, CTX, released.id, POLICY)
-    events_before = stock_events(pg_uow)
+def test_a_mixed_group_gives_each_call_its_own_answer(uow: UnitOfWork) -> None:
+    stock(uow, "A", 10)
+    stock(uow, "B", 10)
+    stock(uow, "C", 10)
+    service.put_bundle(uow, CTX, "KIT", [BundleComponent("A", 1), BundleComponent("C", 2)], POLICY)
+    whole = hold(uow, "o1", [("A", 2), ("B", 1)])
+    partial = hold(uow, "o2", [("B", 4)])
+    keyed = hold(uow, "o3", [("A", 1)])
+    kit = hold(uow, "o4", [("KIT", 2)])
+    released = hold(uow, "o5", [("C", 1)])
+    service.release_reservation(uow, CTX, released.id, POLICY)
+    events_before = stock_events(uow)
 
     group = [
         pending(whole.id),  # everything held: COMMITTED
         pending(partial.id, [("B", 3)]),  # 3 of 4: PARTIALLY_COMMITTED
         pending(keyed.id, key="ck1"),  # committed, response stored under ck1
-        pending(keyed.id, key="ck1"),  # the same call again in the group: None (runs alone after)
+        pending(keyed.id, key="ck1"),  # the same call again in the group: Redo (runs alone after)
         pending("no-such-reservation"),  # NotFound, alone
         pending(released.id),  # nothing held: FailedPrecondition, alone
         pending(kit.id, [("B", 1)]),  # a SKU the reservation does not hold: FailedPrecondition, alone
-        pending(kit.id),  # a second call for the same reservation: None
-        pending(partial.id, [("B", 0)]),  # a third call for o2: None as well (not even validated here)
+        pending(kit.id),  # a second call for the same reservation: Redo
+        pending(partial.id, [("B", 0)]),  # a third call for o2: Redo as well (not even validated here)
     ]
-    outcomes = service._execute_group(pg_uow, TENANT, group, POLICY, service._commit_group_pg)
+    outcomes = service.execute_group(uow, TENANT, group, POLICY, service.commit_group)
 
     assert isinstance(outcomes[0], Reservation) and outcomes[0].status is ReservationStatus.COMMITTED
     assert isinstance(outcomes[1], Reservation)
     assert outcomes[1].status is ReservationStatus.PARTIALLY_COMMITTED
     assert isinstance(outcomes[2], Reservation) and outcomes[2].status is ReservationStatus.COMMITTED
-    assert outcomes[3] is None
+    assert outcomes[3] is service.Redo.TWIN_IN_GROUP
     assert isinstance(outcomes[4], NotFound)
     assert isinstance(outcomes[5], FailedPrecondition)
     assert isinstance(outcomes[6], FailedPrecondition) and outcomes[6].reason == "UNKNOWN_LINE"
-    assert outcomes[7] is None and outcomes[8] is None
+    assert outcomes[7] is service.Redo.TWIN_IN_GROUP and outcomes[8] is service.Redo.TWIN_IN_GROUP
     # A: 10 - 2 (o1) - 1 (keyed) committed, 2 still held by the kit; B: 10 - 1 - 3, 1 still held.
-    assert levels(pg_uow, "A") == (7, 2)
-    assert levels(pg_uow, "B") == (6, 1)
-    assert levels(pg_uow, "C") == (10, 4)
-    assert stock_events(pg_uow) == events_before + 1  # one event for the whole group
-    assert not service.reconcile(pg_uow, TENANT).mismatches
+    assert levels(uow, "A") == (7, 2)
+    assert levels(uow, "B") == (6, 1)
+    assert levels(uow, "C") == (10, 4)
+    assert stock_events(uow) == events_before + 1  # one event for the whole group
+    assert not service.reconcile(uow, TENANT).mismatches
 
-    # The calls that returned None, run as their callers do (alone): the keyed twin gets the first
+    # The calls that got Redo, run as their callers do (alone): the keyed twin gets the first
     # result, the kit's second commit commits it.
-    again = service.commit_reservation(pg_uow, CTX, keyed.id, [], POLICY, idempotency_key="ck1")
+    again = service.commit_reservation(uow, CTX, keyed.id, [], POLICY, idempotency_key="ck1")
     assert again.id == keyed.id and again.status is ReservationStatus.COMMITTED
-    assert levels(pg_uow, "A") == (7, 2)
-    done = service.commit_reservation(pg_uow, CTX, kit.id, [], POLICY)
+    assert levels(uow, "A") == (7, 2)
+    done = service.commit_reservation(uow, CTX, kit.id, [], POLICY)
     assert done.status is ReservationStatus.COMMITTED
-    assert levels(pg_uow, "A") == (5, 0) and levels(pg_uow, "C") == (6, 0)
-    assert not service.reconcile(pg_uow, TENANT).mismatches
+    assert levels(uow, "A") == (5, 0) and levels(uow, "C") == (6, 0)
+    assert not service.reconcile(uow, TENANT).mismatches
 
 
-def test_a_group_where_every_call_fails_changes_nothing(pg_uow: UnitOfWork) -> None:
-    stock(pg_uow, "A", 5)
-    held = hold(pg_uow, "o1", [("A", 2)])
-    service.release_reservation(pg_uow, CTX, held.id, POLICY)
-    events_before = stock_events(pg_uow)
-    outcomes = service._execute_group(
-        pg_uow, TENANT, [pending(held.id), pending("missing")], POLICY, service._commit_group_pg
+def test_a_group_where_every_call_fails_changes_nothing(uow: UnitOfWork) -> None:
+    stock(uow, "A", 5)
+    held = hold(uow, "o1", [("A", 2)])
+    service.release_reservation(uow, CTX, held.id, POLICY)
+    events_before = stock_events(uow)
+    outcomes = service.execute_group(
+        uow, TENANT, [pending(held.id), pending("missing")], POLICY, service.commit_group
     )
     assert isinstance(outcomes[0], FailedPrecondition) and isinstance(outcomes[1], NotFound)
-    assert levels(pg_uow, "A") == (5, 0)
-    assert stock_events(pg_uow) == events_before
+    assert levels(uow, "A") == (5, 0)
+    assert stock_events(uow) == events_before
 
 
-def test_concurrent_commits_of_a_hot_sku_form_groups_and_settle_exactly_once(pg_uow: UnitOfWork) -> None:
-    stock(pg_uow, "HOT", 200)
-    reservations = [hold(pg_uow, f"o{i}", [("HOT", 1)]) for i in range(120)]
-    group = service.make_commit_group(pg_uow, POLICY)
+def test_concurrent_commits_of_a_hot_sku_form_groups_and_settle_exactly_once(uow: UnitOfWork) -> None:
+    stock(uow, "HOT", 200)
+    reservations = [hold(uow, f"o{i}", [("HOT", 1)]) for i in range(120)]
+    group = service.make_commit_group(uow, POLICY)
     results: list[Reservation] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -139,7 +142,7 @@ def test_concurrent_commits_of_a_hot_sku_form_groups_and_settle_exactly_once(pg_
                 # Every reservation is committed twice with the same key: the second returns the first result.
                 for _ in range(2):
                     committed = service.commit_reservation(
-                        pg_uow,
+                        uow,
                         CTX,
                         reservation.id,
                         [],
@@ -160,6 +163,6 @@ def test_concurrent_commits_of_a_hot_sku_form_groups_and_settle_exactly_once(pg_
         thread.join(60)
     assert not errors
     assert len(results) == 240 and all(r.status is ReservationStatus.COMMITTED for r in results)
-    assert levels(pg_uow, "HOT") == (80, 0)
+    assert levels(uow, "HOT") == (80, 0)
     assert group.items >= 120 and group.groups < group.items  # calls really were grouped
-    assert not service.reconcile(pg_uow, TENANT).mismatches
+    assert not service.reconcile(uow, TENANT).mismatches

@@ -567,3 +567,26 @@ def test_tenants_are_isolated(client_for: Any, uow: UnitOfWork) -> None:
     assert len(a.ListAlerts(pb.ListAlertsRequest()).alerts) == 1  # 10 -> 6 crossed the default 10
     assert_reconciled(a)
     assert_reconciled(b)
+
+
+def test_the_server_groups_concurrent_reserves_on_every_database(client: Any, engine: Any) -> None:
+    """build() wires group commit on SQLite too (decision 0008): 160 concurrent holds of one SKU
+    share transactions, so they write fewer stock_changed events than calls (one per group)."""
+    stock(client, "HOT", 1000)
+
+    def events() -> int:
+        with engine.connect() as conn:
+            query = "SELECT count(*) FROM outbox WHERE event_type = 'inventory.stock_changed'"
+            return int(conn.execute(text(query)).scalar_one())
+
+    before = events()
+
+    def buyer(_index: int) -> None:
+        for _ in range(10):
+            reserve(client, ("HOT", 1))
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(buyer, range(16)))
+    snapshot = client.GetSkuStock(pb.GetSkuStockRequest(sku="HOT"))
+    assert snapshot.reserved == 160
+    assert 0 < events() - before < 160

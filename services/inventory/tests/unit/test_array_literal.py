@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from inventory.domain import MovementKind
-from inventory.repository import _array_element, array_literal
+from inventory.repository.pg_statements import _array_element, array_literal
 
 NOW = datetime(2026, 11, 23, 10, 30, 0, 123456, tzinfo=UTC)
 

@@ -37,6 +37,7 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
 from omnistock_common.outbox_relay import count_unsent
+from omnistock_common.service_auth import internal_metadata
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
@@ -247,13 +248,14 @@ def test_kill_9_of_the_worker_mid_stream_loses_no_stock_change(
     migrated_url: str, amqp_url: str, stub: pb_grpc.InventoryServiceStub, tmp_path: Path
 ) -> None:
     tenant_id = f"crash-{uuid.uuid4().hex[:8]}"
-    metadata = (("x-tenant-id", tenant_id), ("x-user-id", "crash-test"))
 
     def adjust(n: int) -> None:
         line = pb.AdjustmentLine(
             sku=SKUS[n % len(SKUS)], delta=1 + n % 3, reason=pb.ADJUSTMENT_REASON_RECEIVED
         )
-        stub.Adjust(pb.AdjustRequest(line=line), metadata=metadata, timeout=30)
+        stub.Adjust(
+            pb.AdjustRequest(line=line), metadata=internal_metadata(tenant_id, "crash-test"), timeout=30
+        )
 
     collector = StockChangedCollector(amqp_url, tenant_id)
     engine = make_engine(migrated_url)
@@ -288,11 +290,12 @@ def test_cutting_the_broker_link_mid_stream_loses_no_stock_change(
     migrated_url: str, amqp_url: str, stub: pb_grpc.InventoryServiceStub, tmp_path: Path
 ) -> None:
     tenant_id = f"cut-{uuid.uuid4().hex[:8]}"
-    metadata = (("x-tenant-id", tenant_id), ("x-user-id", "broker-cut-test"))
 
     def adjust(n: int) -> None:
         line = pb.AdjustmentLine(sku=SKUS[n % len(SKUS)], delta=1, reason=pb.ADJUSTMENT_REASON_RECEIVED)
-        stub.Adjust(pb.AdjustRequest(line=line), metadata=metadata, timeout=30)
+        stub.Adjust(
+            pb.AdjustRequest(line=line), metadata=internal_metadata(tenant_id, "crash-test"), timeout=30
+        )
 
     broker = urlparse(amqp_url)
     proxy = TcpProxy((broker.hostname or "127.0.0.1", broker.port or 5672))

@@ -7,10 +7,9 @@ Flags override the environment (SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET, SHOPIF
 from __future__ import annotations
 
 import argparse
-import logging
 from dataclasses import replace
 
-from channel_sandboxes.common import serve
+from channel_sandboxes.common import run_until_interrupted
 from channel_sandboxes.shopify.app import ShopifyConfig, create_app
 from omnistock_common.config import DEFAULT_SANDBOX_PORTS
 
@@ -46,19 +45,16 @@ def main(argv: list[str] | None = None) -> None:
         enforce_scopes=not args.no_enforce_scopes,
         demo=args.demo,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s shopify-sandbox %(levelname)s %(message)s")
-    server, thread = serve(create_app(config), args.host, args.port, access_log=True)
-    logging.getLogger(__name__).info(
-        "Shopify sandbox for %s on http://%s:%d (client_id %s)",
-        config.shop_domain,
+    run_until_interrupted(
+        create_app(config),
         args.host,
-        server.server_port,
-        config.client_id,
+        args.port,
+        "shopify-sandbox",
+        lambda port: (
+            f"Shopify sandbox for {config.shop_domain} on http://{args.host}:{port} "
+            f"(client_id {config.client_id})"
+        ),
     )
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        server.shutdown()
 
 
 if __name__ == "__main__":

@@ -3,227 +3,37 @@
 All mutation goes through `ShopState` methods called with `state.lock` held by the caller (the
 Flask layer), so one GraphQL request or control call is atomic, like a Shopify mutation. Methods
 that change what a webhook subscriber would hear about return `Event`s; the app turns them into
-signed deliveries after releasing the lock.
+signed deliveries after releasing the lock. The records themselves are in models.py.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
 from typing import Any
 
 from channel_sandboxes.common import utcnow
-
-API_VERSION = "2025-07"
-# Versions the sandbox answers for; anything else is served as API_VERSION, which is what Shopify
-# does with unsupported versions (it reports the version actually used in X-Shopify-API-Version).
-SUPPORTED_VERSIONS = ("2025-01", "2025-04", "2025-07", "2025-10")
-
-
-def gid(kind: str, number: int) -> str:
-    return f"gid://shopify/{kind}/{number}"
-
-
-def parse_gid(value: Any, kind: str) -> int | None:
-    """Numeric id of `gid://shopify/<kind>/<n>`; None when malformed or of another type."""
-    if not isinstance(value, str):
-        return None
-    prefix = f"gid://shopify/{kind}/"
-    if not value.startswith(prefix):
-        return None
-    tail = value[len(prefix) :].split("?", 1)[0]
-    return int(tail) if tail.isdigit() else None
-
-
-def money(value: Any) -> str:
-    """Decimal string with two places, the form Shopify prints Money in."""
-    return str(Decimal(str(value)).quantize(Decimal("0.01")))
-
-
-def valid_money(value: Any) -> bool:
-    try:
-        Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return False
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
-
-
-@dataclass
-class Event:
-    """Something webhook subscribers hear about: REST topic name plus the REST-shaped payload."""
-
-    topic: str
-    payload: dict[str, Any]
-
-
-@dataclass
-class Location:
-    id: int
-    name: str
-
-
-@dataclass
-class Level:
-    """Quantities of one item at one location. on_hand = available + committed, as in Shopify."""
-
-    available: int
-    committed: int = 0
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class InventoryItem:
-    id: int
-    variant_id: int
-    sku: str
-    tracked: bool = True
-    levels: dict[int, Level] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Variant:
-    id: int
-    product_id: int
-    sku: str
-    title: str
-    price: str
-    inventory_item_id: int
-    compare_at_price: str | None = None
-    # "DENY" stops selling at zero available (Shopify's default inventory policy).
-    inventory_policy: str = "DENY"
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Product:
-    id: int
-    title: str
-    handle: str
-    variant_ids: list[int] = field(default_factory=list)
-    status: str = "ACTIVE"
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class LineItem:
-    id: int
-    variant_id: int
-    product_id: int
-    sku: str
-    title: str
-    quantity: int
-    price: str
-    fulfilled: int = 0
-
-
-@dataclass
-class FulfillmentOrderLineItem:
-    id: int
-    line_item_id: int
-    total: int
-    remaining: int
-
-
-@dataclass
-class FulfillmentOrder:
-    id: int
-    order_id: int
-    location_id: int
-    line_items: list[FulfillmentOrderLineItem]
-    status: str = "OPEN"
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Fulfillment:
-    id: int
-    order_id: int
-    location_id: int
-    tracking: list[dict[str, str | None]]
-    lines: list[tuple[int, int]]  # (order line item id, quantity)
-    notify_customer: bool
-    status: str = "SUCCESS"
-    created_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Order:
-    id: int
-    number: int
-    email: str | None
-    currency: str
-    line_items: list[LineItem]
-    financial_status: str = "paid"
-    fulfillment_order_ids: list[int] = field(default_factory=list)
-    fulfillment_ids: list[int] = field(default_factory=list)
-    shipping_address: dict[str, Any] | None = None
-    cancelled_at: datetime | None = None
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-    @property
-    def name(self) -> str:
-        return f"#{self.number}"
-
-    @property
-    def fulfillment_status(self) -> str | None:
-        """REST `fulfillment_status`: null, "partial" or "fulfilled"."""
-        shipped = sum(li.fulfilled for li in self.line_items)
-        if shipped == 0:
-            return None
-        return "fulfilled" if all(li.fulfilled >= li.quantity for li in self.line_items) else "partial"
-
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((Decimal(li.price) * li.quantity for li in self.line_items), Decimal("0"))
-
-
-@dataclass
-class AccessToken:
-    token: str
-    scope: str
-    expires_at: datetime | None
-    revoked: bool = False
-
-
-@dataclass
-class RefreshToken:
-    token: str
-    scope: str
-    expires_at: datetime
-    parent: str | None
-    valid: bool = True
-    used: bool = False
-
-
-@dataclass
-class Subscription:
-    id: int
-    topic: str  # REST form, e.g. "orders/create"
-    address: str
-    format: str = "JSON"
-    created_at: datetime = field(default_factory=utcnow)
-
-
-class OAuthError(Exception):
-    """An OAuth token-endpoint failure; rendered as Shopify's `{error, error_description}` body."""
-
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-
-
-class OrderError(Exception):
-    """A control-API order that Shopify's checkout would refuse (unknown SKU, not enough stock)."""
+from channel_sandboxes.shopify.models import (
+    AccessToken,
+    Event,
+    Fulfillment,
+    FulfillmentOrder,
+    FulfillmentOrderLineItem,
+    InventoryItem,
+    Level,
+    LineItem,
+    Location,
+    OAuthError,
+    Order,
+    OrderError,
+    Product,
+    RefreshToken,
+    Subscription,
+    Variant,
+    gid,
+    money,
+)
 
 
 class ShopState:

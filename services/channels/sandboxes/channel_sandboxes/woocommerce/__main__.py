@@ -7,10 +7,9 @@ _STORE_URL, _DEMO).
 from __future__ import annotations
 
 import argparse
-import logging
 from dataclasses import replace
 
-from channel_sandboxes.common import serve
+from channel_sandboxes.common import run_until_interrupted
 from channel_sandboxes.woocommerce.app import WooConfig, create_app
 from omnistock_common.config import DEFAULT_SANDBOX_PORTS
 
@@ -38,15 +37,13 @@ def main(argv: list[str] | None = None) -> None:
         store_url=args.store_url,
         demo=args.demo,
     )
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s woocommerce-sandbox %(levelname)s %(message)s"
+    run_until_interrupted(
+        create_app(config),
+        args.host,
+        args.port,
+        "woocommerce-sandbox",
+        lambda port: f"WooCommerce sandbox on http://{args.host}:{port}",
     )
-    server, thread = serve(create_app(config), args.host, args.port, access_log=True)
-    logging.getLogger(__name__).info("WooCommerce sandbox on http://%s:%d", args.host, server.server_port)
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        server.shutdown()
 
 
 if __name__ == "__main__":

@@ -24,13 +24,14 @@ from grpc_status import rpc_status
 from channel_sandboxes.shopify import ShopifyConfig, create_app, serve
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc
+from omnistock_common.service_auth import internal_metadata
 from omnistock_connector_kit.channel_http import RedisTokenBucket
 from shopify_connector.config import load_settings
 from shopify_connector.server import build, with_port
 
 pytestmark = pytest.mark.redis
 
-METADATA = (("x-tenant-id", "tenant-1"),)
+TENANT = "tenant-1"
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Env:
     config: dict[str, Any]
 
     def call(self, method: str, request: Any) -> Any:
-        return getattr(self.stub, method)(request, metadata=METADATA, timeout=60)
+        return getattr(self.stub, method)(request, metadata=internal_metadata(TENANT), timeout=60)
 
     def connection(self, credentials: pb.Credentials | None = None, **settings: str) -> pb.ConnectionContext:
         return pb.ConnectionContext(

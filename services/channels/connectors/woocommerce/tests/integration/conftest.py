@@ -10,10 +10,11 @@ import pytest
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
+from omnistock_common.service_auth import internal_metadata
 from woocommerce_connector.config import load_settings
 from woocommerce_connector.server import build, with_port
 
-METADATA = (("x-tenant-id", "tenant-a"),)
+TENANT = "tenant-a"
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Connector:
     sleeps: list[float] = field(default_factory=list)
 
     def call(self, method: str, request: object) -> object:
-        return getattr(self.stub, method)(request, metadata=METADATA, timeout=30)
+        return getattr(self.stub, method)(request, metadata=internal_metadata(TENANT), timeout=30)
 
 
 @pytest.fixture

@@ -1,0 +1,183 @@
+"""One WooCommerce sandbox instance: its settings, its store, and how it signs and sends webhooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import request
+
+from channel_sandboxes.common import Delivery, b64_hmac_sha256
+from channel_sandboxes.control import SandboxBase, SeedConflict
+from channel_sandboxes.demo import DEMO_CATALOGUE
+from channel_sandboxes.woocommerce.state import StockError, WooOrder, WooProduct, WooStore, WooWebhook
+
+API = "/wp-json/wc/v3"
+USER_AGENT = "WooCommerce/9.9.0 Hookshot (WordPress/6.8.1)"
+
+
+@dataclass
+class WooConfig:
+    """Settings of one sandbox store; `from_env` reads WOOCOMMERCE_SANDBOX_* variables."""
+
+    consumer_key: str = "ck_" + "0" * 32 + "5a4db0c5"
+    consumer_secret: str = "cs_" + "0" * 32 + "5ec0e7c5"
+    # Secret for webhooks subscribed without one (the REST API would generate a random one).
+    webhook_secret: str = "sandbox-woocommerce-webhook-secret"
+    # Public URL of the store (X-WC-Webhook-Source, links); default: the URL the request came in on.
+    store_url: str | None = None
+    currency: str = "USD"
+    batch_limit: int = 100
+    demo: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WooConfig:
+        env = os.environ if environ is None else environ
+        base = cls()
+        return cls(
+            consumer_key=env.get("WOOCOMMERCE_SANDBOX_CONSUMER_KEY", base.consumer_key),
+            consumer_secret=env.get("WOOCOMMERCE_SANDBOX_CONSUMER_SECRET", base.consumer_secret),
+            webhook_secret=env.get("WOOCOMMERCE_SANDBOX_WEBHOOK_SECRET", base.webhook_secret),
+            store_url=env.get("WOOCOMMERCE_SANDBOX_STORE_URL") or None,
+            demo=env.get("WOOCOMMERCE_SANDBOX_DEMO", "") in ("1", "true", "yes"),
+        )
+
+
+class WooSandbox(SandboxBase):
+    """State + machinery of one sandbox store; the Flask routes are thin wrappers around it."""
+
+    def __init__(self, config: WooConfig) -> None:
+        super().__init__(USER_AGENT)
+        self.config = config
+        self.store = WooStore(config.currency)
+        if config.demo:
+            self.seed([dict(item) for item in DEMO_CATALOGUE])
+
+    def base_url(self) -> str:
+        if self.config.store_url:
+            return self.config.store_url.rstrip("/")
+        try:
+            return request.host_url.rstrip("/")
+        except RuntimeError:  # outside a request (demo seeding at start-up)
+            return "http://127.0.0.1"
+
+    def reset_state(self) -> None:
+        with self.store.lock:
+            self.store.reset()
+
+    def describe_config(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "channel": "woocommerce",
+            "store_url": self.base_url(),
+            "api_base": self.base_url() + API,
+            "consumer_key": cfg.consumer_key,
+            "consumer_secret": cfg.consumer_secret,
+            "webhook_secret": cfg.webhook_secret,
+            "batch_limit": cfg.batch_limit,
+            "validate_path": f"{API}/system_status",
+        }
+
+    def has_sku(self, sku: str) -> bool:
+        with self.store.lock:
+            return self.store.by_sku(sku) is not None
+
+    def set_stock(self, sku: str, quantity: int) -> list[Delivery] | None:
+        with self.store.lock:
+            product = self.store.by_sku(sku)
+            if product is None or product.type == "variable":
+                return None
+            self.store.set_stock(product, quantity)
+        return self.product_events([product])
+
+    def stock_by_sku(self) -> dict[str, int]:
+        with self.store.lock:
+            return self.store.stock_by_sku()
+
+    def product_json(self, product: WooProduct) -> dict[str, Any]:
+        return self.store.product_json(product, self.base_url())
+
+    def order_json(self, order: WooOrder) -> dict[str, Any]:
+        return self.store.order_json(order, self.base_url())
+
+    def seed(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Simple products, or variations (`parent_sku`) under a variable parent created on first use."""
+        try:
+            with self.store.lock:
+                return [self._seed_one(item) for item in items]
+        except StockError as exc:
+            raise SeedConflict(str(exc)) from exc
+
+    def _seed_one(self, item: dict[str, Any]) -> dict[str, Any]:
+        sku, title = str(item["sku"]), str(item.get("title") or item["sku"])
+        quantity, price = int(item.get("quantity", 0)), item.get("price", "0")
+        if not item.get("parent_sku"):
+            product = self.store.add_simple(sku, title, quantity, price)
+            return {
+                "sku": sku,
+                "product_id": product.id,
+                "quantity": quantity,
+                "price": product.regular_price,
+            }
+        product = self.store.add_variation(str(item["parent_sku"]), sku, title, quantity, price)
+        return {
+            "sku": sku,
+            "product_id": product.parent_id,
+            "variation_id": product.id,
+            "parent_sku": item["parent_sku"],
+            "quantity": quantity,
+            "price": product.regular_price,
+        }
+
+    def emit(self, topic: str, payload: dict[str, Any]) -> list[Delivery]:
+        """Sign and queue one delivery per active webhook on `topic` (call without the store lock)."""
+        with self.store.lock:
+            hooks = [h for h in self.store.webhooks.values() if h.topic == topic and h.status == "active"]
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        deliveries = []
+        for hook in hooks:
+            delivery_id = secrets.token_hex(16)
+            headers = {
+                "X-WC-Webhook-Source": self.base_url() + "/",
+                "X-WC-Webhook-Topic": hook.topic,
+                "X-WC-Webhook-Resource": hook.resource,
+                "X-WC-Webhook-Event": hook.event,
+                "X-WC-Webhook-Signature": b64_hmac_sha256(hook.secret, body),
+                "X-WC-Webhook-ID": str(hook.id),
+                "X-WC-Webhook-Delivery-ID": delivery_id,
+            }
+            deliveries.append(
+                self.webhooks.enqueue(Delivery(delivery_id, hook.id, topic, hook.delivery_url, body, headers))
+            )
+        return deliveries
+
+    def ping(self, hook: WooWebhook) -> Delivery:
+        """WooCommerce's activation ping: form body `webhook_id=<id>`, unsigned, no X-WC headers."""
+        delivery = Delivery(
+            "ping-" + secrets.token_hex(8),
+            hook.id,
+            "ping",
+            hook.delivery_url,
+            urlencode({"webhook_id": hook.id}).encode(),
+            {},
+            content_type="application/x-www-form-urlencoded",
+        )
+        return self.webhooks.enqueue(delivery)
+
+    def product_events(self, products: list[WooProduct], topic: str = "product.updated") -> list[Delivery]:
+        with self.store.lock:
+            payloads = [self.product_json(p) for p in products]
+        out: list[Delivery] = []
+        for payload in payloads:
+            out.extend(self.emit(topic, payload))
+        return out
+
+    def order_event(self, order: WooOrder, topic: str) -> list[Delivery]:
+        with self.store.lock:
+            payload = self.order_json(order)
+        return self.emit(topic, payload)
