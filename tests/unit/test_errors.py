@@ -55,3 +55,11 @@ def test_errors_module_is_pure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_grpc_error_code_has_a_domain_code() -> None:
+    import grpc
+
+    from omnistock_common.errors import Code
+
+    assert {c.name for c in grpc.StatusCode} - {"OK"} == {c.value for c in Code}
