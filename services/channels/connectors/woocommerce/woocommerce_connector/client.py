@@ -1,7 +1,7 @@
 """WooCommerce REST API (wc/v3) operations over the shared ChannelHttpClient.
 
-One `WooCommerceClient` serves one RPC for one connection: it sends what protocol.py planned and
-hands the answers back to protocol.py. Rate limiting, retries (429/5xx with backoff + Retry-After)
+One `WooCommerceClient` serves one RPC for one connection: it sends what the protocol package planned
+and hands the answers back to it. Rate limiting, retries (429/5xx with backoff + Retry-After)
 and call records are the shared client's job; this module decides what a WooCommerce answer means
 for the RPC (which status is whose fault, which items to report as applied/retry/rejected).
 
