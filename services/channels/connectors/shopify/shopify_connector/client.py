@@ -412,10 +412,10 @@ class ShopifyClient:
             for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []
             if str(fo.get("status", "")).upper() in ("OPEN", "IN_PROGRESS")
         ]
-        by_fulfillment_order = _allocate(open_orders, lines)
+        by_fulfillment_order = p.fulfillment_allocation(open_orders, lines)
         if not by_fulfillment_order:
             raise FailedPrecondition(
-                f"order {external_order_id} has nothing left to fulfil", reason="NOTHING_TO_FULFIL"
+                f"order {external_order_id} has nothing left to fulfil", reason=p.NOTHING_TO_FULFIL
             )
         fulfillment: dict[str, Any] = {
             "lineItemsByFulfillmentOrder": by_fulfillment_order,
@@ -456,73 +456,11 @@ class ShopifyClient:
         connection = data.get("productVariants") or {}
         products: list[pb.RemoteProduct] = []
         for node in connection.get("nodes") or []:
-            if not node or not node.get("sku"):
-                continue  # nothing to auto-map by
-            product = node.get("product") or {}
-            ids = {
-                "product_id": str(product.get("id") or ""),
-                "variant_id": str(node.get("id") or ""),
-                "inventory_item_id": str((node.get("inventoryItem") or {}).get("id") or ""),
-                "location_id": location_id,
-            }
-            products.append(
-                pb.RemoteProduct(
-                    sku=str(node["sku"]),
-                    title=str(node.get("displayName") or product.get("title") or node.get("title") or ""),
-                    remote=pb.RemoteIds(ids={k: v for k, v in ids.items() if v}),
-                    quantity=int(node.get("inventoryQuantity") or 0),
-                )
-            )
+            if node and node.get("sku"):  # without a SKU there is nothing to auto-map by
+                products.append(p.remote_product(node, location_id))
         page = connection.get("pageInfo") or {}
         next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
         return products, next_cursor
-
-
-def _allocate(
-    fulfillment_orders: Sequence[Mapping[str, Any]], lines: Sequence[pb.FulfillmentLine]
-) -> list[dict]:
-    """lineItemsByFulfillmentOrder for the requested lines (all open ones when none given).
-
-    A requested line matches fulfillment-order line items by order line id, else by SKU; its
-    quantity is spread over them in order. Asking for more than remains is refused rather than
-    silently shipping less.
-    """
-    if not lines:
-        return [{"fulfillmentOrderId": fo["id"]} for fo in fulfillment_orders]
-    remaining: list[tuple[str, dict[str, Any]]] = []
-    for fo in fulfillment_orders:
-        for item in (fo.get("lineItems") or {}).get("nodes") or []:
-            if int(item.get("remainingQuantity") or 0) > 0:
-                remaining.append((fo["id"], {**item, "left": int(item["remainingQuantity"])}))
-    picked: dict[str, dict[str, int]] = {}
-    for line in lines:
-        need = int(line.quantity)
-        for fo_id, item in remaining:
-            line_item = item.get("lineItem") or {}
-            matches = (
-                p.numeric_id(line_item.get("id")) == p.numeric_id(line.external_line_id)
-                if line.external_line_id
-                else bool(line.sku) and line_item.get("sku") == line.sku
-            )
-            if not matches or item["left"] == 0 or need == 0:
-                continue
-            take = min(need, item["left"])
-            item["left"] -= take
-            need -= take
-            picked.setdefault(fo_id, {})
-            picked[fo_id][item["id"]] = picked[fo_id].get(item["id"], 0) + take
-        if need > 0:
-            label = line.external_line_id or line.sku
-            raise FailedPrecondition(
-                f"line {label}: {need} more than Shopify has left to fulfil", reason="NOTHING_TO_FULFIL"
-            )
-    return [
-        {
-            "fulfillmentOrderId": fo_id,
-            "fulfillmentOrderLineItems": [{"id": item_id, "quantity": qty} for item_id, qty in items.items()],
-        }
-        for fo_id, items in picked.items()
-    ]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
 - `webhooks`: HMAC, topics, freshness and payload checks.
 - `orders`: orders from GraphQL and REST payloads, money, times, statuses.
 - `push`: inventory/price mutation inputs and per-item outcomes.
+- `fulfillment`: which fulfillment-order line items a shipment covers; variants as remote products.
 
 Callers use `from shopify_connector import protocol as p`; every public name is re-exported here.
 
@@ -38,6 +39,11 @@ from shopify_connector.protocol.api import (
     gid,
     numeric_id,
     shop_base_url,
+)
+from shopify_connector.protocol.fulfillment import (
+    NOTHING_TO_FULFIL,
+    fulfillment_allocation,
+    remote_product,
 )
 from shopify_connector.protocol.graphql import (
     FULFILLMENT_CREATE_MUTATION,
@@ -110,6 +116,7 @@ __all__ = [
     "MAX_PRICE_BATCH",
     "MAX_VARIANTS_PAGE",
     "MORE_LINES_PAGE",
+    "NOTHING_TO_FULFIL",
     "ORDERS_QUERY",
     "ORDER_LINES_PAGE",
     "ORDER_LINES_QUERY",
@@ -131,6 +138,7 @@ __all__ = [
     "currently_available",
     "decimal_string",
     "error_message",
+    "fulfillment_allocation",
     "gid",
     "graphql_errors",
     "graphql_time",
@@ -150,6 +158,7 @@ __all__ = [
     "parse_token_response",
     "query_hmac",
     "raw_status",
+    "remote_product",
     "shop_base_url",
     "subscribed_topics",
     "throttle_wait",
