@@ -23,10 +23,12 @@ import pytest
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import InvalidArgument
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
+from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import HOST_NOT_ALLOWED_REASON
 from omnistock_connector_kit.egress import HOST_NOT_ALLOWED
 from shopify_connector import protocol as p
 from shopify_connector.config import load_settings
+from shopify_connector.server import make_servicer
 from shopify_connector.servicer import ShopifyConnectorServicer
 
 from .conftest import StubResolver
@@ -71,9 +73,10 @@ def servicer(allowed: str = "", **kwargs: object) -> ShopifyConnectorServicer:
     settings = load_settings(
         {"SHOPIFY_CLIENT_ID": "app-id", "SHOPIFY_CLIENT_SECRET": APP_SECRET, "CHANNEL_ALLOWED_HOSTS": allowed}
     )
-    return ShopifyConnectorServicer(
-        settings, InMemoryTokenBucket(1e6, 1e6), sleep=lambda s: None, resolver=StubResolver(), **kwargs
+    seams = Seams(
+        limiter=InMemoryTokenBucket(1e6, 1e6), sleep=lambda s: None, resolver=StubResolver(), **kwargs
     )
+    return make_servicer(settings, seams)
 
 
 def callback() -> dict[str, str]:
@@ -142,7 +145,7 @@ def test_without_a_base_url_the_secret_goes_to_the_shops_own_host() -> None:
             return httpx.Response(200, json={"access_token": "shpat_real", "scope": "read_products"})
         return httpx.Response(200, json={"data": {"shop": {"name": "Victim"}}})
 
-    reply = exchange(servicer("", transport_factory=lambda: httpx.MockTransport(shopify)), "")
+    reply = exchange(servicer("", transport=lambda: httpx.MockTransport(shopify)), "")
     assert reply.credentials.secrets["access_token"] == "shpat_real"
     token_call = seen[0]
     assert str(token_call.url) == f"https://{SHOP}{p.TOKEN_PATH}"

@@ -14,20 +14,30 @@ RefreshCredentials and retries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated
+from omnistock_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
+from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
+    channel_base_url,
     check_response,
     map_channel_error,
+    require_secret,
 )
 from omnistock_connector_kit.egress import safe_code, safe_text
 from shopify_connector import protocol as p
@@ -85,6 +95,11 @@ class ShopifyClient:
         self.http = http
         # True when the credentials hold a refresh token: a 401 is then "refresh and retry".
         self.refreshable = refreshable
+
+    @property
+    def calls(self) -> int:
+        """HTTP attempts made so far (retries included): what the channel actually saw."""
+        return len(self.http.calls)
 
     # -- envelope ---------------------------------------------------------------------------
 
@@ -397,10 +412,10 @@ class ShopifyClient:
             for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []
             if str(fo.get("status", "")).upper() in ("OPEN", "IN_PROGRESS")
         ]
-        by_fulfillment_order = _allocate(open_orders, lines)
+        by_fulfillment_order = p.fulfillment_allocation(open_orders, lines)
         if not by_fulfillment_order:
             raise FailedPrecondition(
-                f"order {external_order_id} has nothing left to fulfil", reason="NOTHING_TO_FULFIL"
+                f"order {external_order_id} has nothing left to fulfil", reason=p.NOTHING_TO_FULFIL
             )
         fulfillment: dict[str, Any] = {
             "lineItemsByFulfillmentOrder": by_fulfillment_order,
@@ -441,70 +456,39 @@ class ShopifyClient:
         connection = data.get("productVariants") or {}
         products: list[pb.RemoteProduct] = []
         for node in connection.get("nodes") or []:
-            if not node or not node.get("sku"):
-                continue  # nothing to auto-map by
-            product = node.get("product") or {}
-            ids = {
-                "product_id": str(product.get("id") or ""),
-                "variant_id": str(node.get("id") or ""),
-                "inventory_item_id": str((node.get("inventoryItem") or {}).get("id") or ""),
-                "location_id": location_id,
-            }
-            products.append(
-                pb.RemoteProduct(
-                    sku=str(node["sku"]),
-                    title=str(node.get("displayName") or product.get("title") or node.get("title") or ""),
-                    remote=pb.RemoteIds(ids={k: v for k, v in ids.items() if v}),
-                    quantity=int(node.get("inventoryQuantity") or 0),
-                )
-            )
+            if node and node.get("sku"):  # without a SKU there is nothing to auto-map by
+                products.append(p.remote_product(node, location_id))
         page = connection.get("pageInfo") or {}
         next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
         return products, next_cursor
 
 
-def _allocate(
-    fulfillment_orders: Sequence[Mapping[str, Any]], lines: Sequence[pb.FulfillmentLine]
-) -> list[dict]:
-    """lineItemsByFulfillmentOrder for the requested lines (all open ones when none given).
+@dataclass(frozen=True)
+class ClientFactory:
+    """Builds the ShopifyClient of one RPC from the connection's shop domain and access token."""
 
-    A requested line matches fulfillment-order line items by order line id, else by SKU; its
-    quantity is spread over them in order. Asking for more than remains is refused rather than
-    silently shipping less.
-    """
-    if not lines:
-        return [{"fulfillmentOrderId": fo["id"]} for fo in fulfillment_orders]
-    remaining: list[tuple[str, dict[str, Any]]] = []
-    for fo in fulfillment_orders:
-        for item in (fo.get("lineItems") or {}).get("nodes") or []:
-            if int(item.get("remainingQuantity") or 0) > 0:
-                remaining.append((fo["id"], {**item, "left": int(item["remainingQuantity"])}))
-    picked: dict[str, dict[str, int]] = {}
-    for line in lines:
-        need = int(line.quantity)
-        for fo_id, item in remaining:
-            line_item = item.get("lineItem") or {}
-            matches = (
-                p.numeric_id(line_item.get("id")) == p.numeric_id(line.external_line_id)
-                if line.external_line_id
-                else bool(line.sku) and line_item.get("sku") == line.sku
+    http: ChannelHttpFactory
+
+    def base_url(self, connection: Any) -> str:
+        """https://{shop}.myshopify.com from the validated shop domain, or an allowed sandbox.
+        Every secret this connector sends (client secret, tokens) goes to this host only."""
+        shop = connection.settings.get("shop_domain", "")
+        derived = p.shop_base_url(shop)
+        if shop and not derived:
+            raise InvalidArgument(
+                "shop_domain must be <shop>.myshopify.com",
+                violations=[
+                    FieldViolation("connection.settings.shop_domain", "must match <shop>.myshopify.com")
+                ],
             )
-            if not matches or item["left"] == 0 or need == 0:
-                continue
-            take = min(need, item["left"])
-            item["left"] -= take
-            need -= take
-            picked.setdefault(fo_id, {})
-            picked[fo_id][item["id"]] = picked[fo_id].get(item["id"], 0) + take
-        if need > 0:
-            label = line.external_line_id or line.sku
-            raise FailedPrecondition(
-                f"line {label}: {need} more than Shopify has left to fulfil", reason="NOTHING_TO_FULFIL"
-            )
-    return [
-        {
-            "fulfillmentOrderId": fo_id,
-            "fulfillmentOrderLineItems": [{"id": item_id, "quantity": qty} for item_id, qty in items.items()],
-        }
-        for fo_id, items in picked.items()
-    ]
+        return channel_base_url(connection, derived, self.http.egress, identity="shop_domain")
+
+    @contextmanager
+    def open(self, connection: Any, *, token: str | None = None) -> Iterator[ShopifyClient]:
+        """A ShopifyClient for this call; `token` overrides the connection's access token
+        (ExchangeCode uses the fresh one), "" means no token (OAuth endpoints)."""
+        access_token = require_secret(connection, "access_token") if token is None else token
+        headers = {ACCESS_TOKEN_HEADER: access_token} if access_token else None
+        refreshable = bool(connection.credentials.secrets.get("refresh_token"))
+        with self.http.open(connection, self.base_url(connection), headers=headers) as http:
+            yield ShopifyClient(http, refreshable=refreshable)

@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_connector_kit.composition import ConnectorSettings
 from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
+
+SERVICE = "shopify_connector"
 
 # The Shopify sandbox's app credentials (services/channels/sandboxes/README.md, GET /_sandbox/config),
 # so `make run` and the tests work without any configuration. Production sets real ones.
@@ -15,7 +18,7 @@ SANDBOX_CLIENT_SECRET = "sandbox-shopify-client-secret"
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(ConnectorSettings):
     """Everything the Shopify connector process needs, validated once at start-up."""
 
     service: ServiceSettings
@@ -42,14 +45,6 @@ class Settings:
     allowed_hosts: AllowList = field(default_factory=AllowList)
 
     @property
-    def redis_url(self) -> str:
-        return self.service.redis_url
-
-    @property
-    def bind_address(self) -> str:
-        return self.service.bind_address
-
-    @property
     def webhook_secrets(self) -> tuple[str, ...]:
         return tuple(s for s in (self.client_secret, self.previous_client_secret) if s)
 
@@ -58,7 +53,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises ConfigError naming every bad variable."""
     env = EnvReader(environ)
     settings = Settings(
-        service=ServiceSettings.read("shopify_connector", env),
+        service=ServiceSettings.read(SERVICE, env),
         client_id=env.secret("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
         client_secret=env.secret("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
         previous_client_secret=env.str("SHOPIFY_PREVIOUS_CLIENT_SECRET", ""),

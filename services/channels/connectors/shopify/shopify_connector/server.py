@@ -7,20 +7,37 @@ replica.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
-from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
-from omnistock_common.logging import setup_logging
-from omnistock_connector_kit.channel_http import RateLimiter
-from omnistock_connector_kit.connector_base import READ_ONLY_METHODS, redis_limiter
+from omnistock_common.grpc_server import RunningServer
+from omnistock_connector_kit.composition import (
+    Seams,
+    build_connector_server,
+    channel_http,
+    serve_connector,
+    with_port,
+)
 from omnistock_connector_kit.egress import Resolver, system_resolver
-from shopify_connector.config import Settings, load_settings
+from omnistock_connector_kit.rate_limit import RateLimiter
+from omnistock_connector_kit.retry import RetryPolicy
+from shopify_connector.client import ClientFactory, reported_bucket_level, throttle_delay
+from shopify_connector.config import SERVICE, Settings, load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer
 
-SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+__all__ = ["build", "main", "make_servicer", "with_port"]
+
+
+def make_servicer(settings: Settings, seams: Seams = Seams()) -> ShopifyConnectorServicer:  # noqa: B008 - frozen
+    """The servicer and its collaborators; `seams` are what tests replace."""
+    http = channel_http(
+        settings,
+        seams,
+        retry=RetryPolicy(max_attempts=settings.max_attempts),
+        timeout=settings.http_timeout_seconds,
+        max_wait=settings.max_bucket_wait_seconds,
+        throttle_delay=throttle_delay,
+        bucket_observer=reported_bucket_level,
+    )
+    return ShopifyConnectorServicer(settings, ClientFactory(http))
 
 
 def build(
@@ -28,32 +45,13 @@ def build(
 ) -> RunningServer:
     """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket and
     `resolver` the DNS (tests of the egress guard: no packet leaves the machine)."""
-    limiter = limiter or redis_limiter(
-        settings.redis_url,
-        capacity=settings.bucket_capacity,
-        refill_per_second=settings.bucket_refill_per_second,
+    return build_connector_server(
+        settings, make_servicer(settings, Seams(limiter=limiter, resolver=resolver))
     )
-    servicer = ShopifyConnectorServicer(settings, limiter, resolver=resolver)
-    return build_server(
-        [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
-        [SERVICE_NAME],
-        settings.bind_address,
-        max_workers=settings.service.max_workers,
-        read_only_methods=READ_ONLY_METHODS,
-    )
-
-
-def with_port(settings: Settings, host: str, port: int) -> Settings:
-    """Settings bound to another address (tests use port 0)."""
-    return replace(settings, service=replace(settings.service, grpc_host=host, grpc_port=port))
 
 
 def main() -> None:
-    settings = load_settings()
-    setup_logging("shopify_connector", settings.service.log_level, settings.service.log_format)
-    service_auth.configure("shopify_connector")
-    running = build(settings)
-    serve_forever(running, settings.service.grace_seconds)
+    serve_connector(SERVICE, load_settings, build)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """gRPC adapter of the Shopify connector: request → ShopifyClient operation → response.
 
-Each RPC builds a short-lived ChannelHttpClient from the call's ConnectionContext (the connector
-keeps no state; the rate-limit bucket lives in Redis keyed by connection). Errors are
+The connector servicer template (omnistock_connector_kit.servicer): each RPC opens a short-lived
+ShopifyClient from the call's ConnectionContext (`self.clients`, client.ClientFactory; the
+connector keeps no state, the rate-limit bucket lives in Redis keyed by connection). Errors are
 omnistock_common DomainErrors; the server interceptor maps them to statuses.
 `refreshed_credentials` stays unset: refreshing is RefreshCredentials' job only (see
 omnistock_connector_kit.connector_base for the refresh design).
@@ -11,141 +12,53 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC
-from typing import TypeVar
 
 import grpc
-import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.errors import DomainError, FieldViolation, InvalidArgument, Unauthenticated
-from omnistock_connector_kit.channel_http import ChannelHttpError, RateLimiter, RetryPolicy
-from omnistock_connector_kit.connector_base import (
-    CREDENTIALS_REVOKED,
-    build_http_client,
-    channel_base_url,
-    credentials_from_dict,
-    expires_after,
-    require_secret,
-    translate_channel_errors,
+from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
+from omnistock_connector_kit.channel_http import ChannelHttpError
+from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED
+from omnistock_connector_kit.oauth import credentials_from_grant
+from omnistock_connector_kit.servicer import (
+    ALL_CAPABILITIES,
+    ChannelDescription,
+    ConnectorServicerBase,
+    lowercase_headers,
+    webhook_refused,
 )
-from omnistock_connector_kit.egress import EgressPolicy, Resolver, system_resolver
 from shopify_connector import protocol as p
-from shopify_connector.client import (
-    ACCESS_TOKEN_HEADER,
-    ShopifyClient,
-    reported_bucket_level,
-    throttle_delay,
-)
+from shopify_connector.client import ClientFactory, ShopifyClient
 from shopify_connector.config import Settings
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
-WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
 
 
-class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServicer):
-    def __init__(
-        self,
-        settings: Settings,
-        limiter: RateLimiter,
-        *,
-        transport_factory: Callable[[], httpx.BaseTransport] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        resolver: Resolver = system_resolver,
-    ) -> None:
+class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
+    """omnistock.connector.v1.ConnectorService for Shopify shops (GraphQL Admin API, OAuth)."""
+
+    description = ChannelDescription(
+        channel_type="shopify",
+        auth_kind=pb.AUTH_KIND_OAUTH,
+        capabilities=ALL_CAPABILITIES,
+        max_inventory_batch=p.MAX_INVENTORY_BATCH,
+        max_price_batch=p.MAX_PRICE_BATCH,
+        api_version=p.API_VERSION,
+    )
+    clients: ClientFactory
+
+    def __init__(self, settings: Settings, clients: ClientFactory) -> None:
+        super().__init__(clients)
         self._settings = settings
-        self._limiter = limiter
-        self._transport_factory = transport_factory
-        self._sleep = sleep
-        # Egress rules (omnistock_connector_kit.egress): the operator's CHANNEL_ALLOWED_HOSTS,
-        # otherwise https:443 to public addresses only, connection pinned to the checked address.
-        self._egress = EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver)
-
-    def _base_url(self, connection: pb.ConnectionContext) -> str:
-        """https://{shop}.myshopify.com from the validated shop domain, or an allowed sandbox.
-        Every secret this connector sends (client secret, tokens) goes to this host only."""
-        shop = connection.settings.get("shop_domain", "")
-        derived = p.shop_base_url(shop)
-        if shop and not derived:
-            raise InvalidArgument(
-                "shop_domain must be <shop>.myshopify.com",
-                violations=[
-                    FieldViolation("connection.settings.shop_domain", "must match <shop>.myshopify.com")
-                ],
-            )
-        return channel_base_url(connection, derived, self._egress, identity="shop_domain")
-
-    # -- plumbing ------------------------------------------------------------------------------
-
-    @contextmanager
-    def _shopify(
-        self, connection: pb.ConnectionContext, *, token: str | None = None
-    ) -> Iterator[ShopifyClient]:
-        """A ShopifyClient for this call; `token` overrides the connection's access token
-        (ExchangeCode uses the fresh one), "" means no token (OAuth endpoints)."""
-        access_token = require_secret(connection, "access_token") if token is None else token
-        http = build_http_client(
-            connection,
-            base_url=self._base_url(connection),
-            # A test's own transport replaces the network, and with it the guard.
-            egress=None if self._transport_factory else self._egress,
-            limiter=self._limiter,
-            retry=RetryPolicy(max_attempts=self._settings.max_attempts),
-            timeout=self._settings.http_timeout_seconds,
-            headers={ACCESS_TOKEN_HEADER: access_token} if access_token else None,
-            transport=self._transport_factory() if self._transport_factory else None,
-            sleep=self._sleep,
-            throttle_delay=throttle_delay,
-            max_wait=self._settings.max_bucket_wait_seconds,
-            bucket_observer=reported_bucket_level,
-        )
-        refreshable = bool(connection.credentials.secrets.get("refresh_token"))
-        try:
-            with translate_channel_errors():
-                yield ShopifyClient(http, refreshable=refreshable)
-        finally:
-            http.close()
-
-    def _run(
-        self, connection: pb.ConnectionContext, operation: Callable[[ShopifyClient], T]
-    ) -> tuple[T, int]:
-        """Run `operation` with a token-bearing client; return its result and the HTTP calls made."""
-        with self._shopify(connection) as shopify:
-            result = operation(shopify)
-            return result, len(shopify.http.calls)
-
-    # -- RPCs ----------------------------------------------------------------------------------
-
-    def Describe(self, request: pb.DescribeRequest, context: grpc.ServicerContext) -> pb.DescribeResponse:
-        return pb.DescribeResponse(
-            channel_type="shopify",
-            auth_kind=pb.AUTH_KIND_OAUTH,
-            capabilities=[
-                pb.CAPABILITY_INVENTORY,
-                pb.CAPABILITY_PRICES,
-                pb.CAPABILITY_ORDERS,
-                pb.CAPABILITY_FULFILLMENT,
-                pb.CAPABILITY_WEBHOOKS,
-                pb.CAPABILITY_CATALOG,
-            ],
-            max_inventory_batch=p.MAX_INVENTORY_BATCH,
-            max_price_batch=p.MAX_PRICE_BATCH,
-            api_version=p.API_VERSION,
-        )
 
     def BuildAuthorizationUrl(
         self, request: pb.BuildAuthorizationUrlRequest, context: grpc.ServicerContext
     ) -> pb.BuildAuthorizationUrlResponse:
         if not request.state or not request.redirect_uri:
             raise InvalidArgument("state and redirect_uri are required")
-        base = self._base_url(request.connection)
+        base = self.clients.base_url(request.connection)
         scopes = request.connection.settings.get("scopes") or self._settings.scopes
         return pb.BuildAuthorizationUrlResponse(
             authorization_url=p.authorization_url(
@@ -171,18 +84,18 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
         if not request.connection.settings.get("shop_domain"):
             # The HMAC verified that Shopify sent this shop: it is the identity the host comes from.
             request.connection.settings["shop_domain"] = params["shop"].lower()
-        with self._shopify(request.connection, token="") as shopify:
+        with self.clients.open(request.connection, token="") as shopify:
             grant = shopify.exchange_code(
                 self._settings.client_id, self._settings.client_secret, params["code"]
             )
         settings = {"shop_domain": params["shop"]}
         # The code is spent: a failure to learn the shop's details must not lose the token.
         try:
-            with self._shopify(request.connection, token=grant.access_token) as shopify:
+            with self.clients.open(request.connection, token=grant.access_token) as shopify:
                 settings.update(shopify.shop_info().settings())
         except (DomainError, ChannelHttpError) as exc:
             log.warning("shop details after code exchange unavailable: %s", type(exc).__name__)
-        return pb.ExchangeCodeResponse(credentials=_credentials(grant), settings=settings)
+        return pb.ExchangeCodeResponse(credentials=credentials_from_grant(grant), settings=settings)
 
     def RefreshCredentials(
         self, request: pb.RefreshCredentialsRequest, context: grpc.ServicerContext
@@ -194,47 +107,45 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
                 "this Shopify token cannot be refreshed (no refresh token); re-authorize the shop",
                 reason=CREDENTIALS_REVOKED,
             )
-        with self._shopify(request.connection, token="") as shopify:
+        with self.clients.open(request.connection, token="") as shopify:
             grant = shopify.refresh(self._settings.client_id, self._settings.client_secret, refresh_token)
-        return pb.RefreshCredentialsResponse(credentials=_credentials(grant, previous=current))
+        return pb.RefreshCredentialsResponse(credentials=credentials_from_grant(grant, previous=current))
 
     def ValidateCredentials(
         self, request: pb.ValidateCredentialsRequest, context: grpc.ServicerContext
     ) -> pb.ValidateCredentialsResponse:
-        info, _ = self._run(request.connection, lambda shopify: shopify.shop_info())
+        with self.clients.open(request.connection) as shopify:
+            info = shopify.shop_info()
         return pb.ValidateCredentialsResponse(account_name=info.name, settings=info.settings())
 
     def PushInventory(
         self, request: pb.PushInventoryRequest, context: grpc.ServicerContext
     ) -> pb.PushInventoryResponse:
         connection = request.connection
-        results, calls = self._run(
-            connection,
-            lambda shopify: shopify.push_inventory(
+        with self.clients.open(connection) as shopify:
+            results = shopify.push_inventory(
                 request.items,
                 default_location=connection.settings.get("location_id", ""),
                 reference=f"gid://omnistock/Connection/{connection.connection_id}",
-            ),
-        )
-        return pb.PushInventoryResponse(results=results, calls=calls)
+            )
+            return pb.PushInventoryResponse(results=results, calls=shopify.calls)
 
     def PushPrices(
         self, request: pb.PushPricesRequest, context: grpc.ServicerContext
     ) -> pb.PushPricesResponse:
         currency = request.connection.settings.get("currency", "")
-        results, calls = self._run(
-            request.connection, lambda shopify: shopify.push_prices(request.items, shop_currency=currency)
-        )
-        return pb.PushPricesResponse(results=results, calls=calls)
+        with self.clients.open(request.connection) as shopify:
+            results = shopify.push_prices(request.items, shop_currency=currency)
+            return pb.PushPricesResponse(results=results, calls=shopify.calls)
 
     def FetchOrders(
         self, request: pb.FetchOrdersRequest, context: grpc.ServicerContext
     ) -> pb.FetchOrdersResponse:
         search = p.orders_search(request.updated_since if request.HasField("updated_since") else None)
-        (orders, next_cursor), _ = self._run(
-            request.connection,
-            lambda shopify: shopify.fetch_orders(search=search, cursor=request.cursor, limit=request.limit),
-        )
+        with self.clients.open(request.connection) as shopify:
+            orders, next_cursor = shopify.fetch_orders(
+                search=search, cursor=request.cursor, limit=request.limit
+            )
         return pb.FetchOrdersResponse(orders=orders, next_cursor=next_cursor)
 
     def CreateFulfillment(
@@ -242,22 +153,20 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
     ) -> pb.CreateFulfillmentResponse:
         if not request.external_order_id:
             raise InvalidArgument("external_order_id is required")
-        fulfillment_id, _ = self._run(
-            request.connection,
-            lambda shopify: shopify.create_fulfillment(
+        with self.clients.open(request.connection) as shopify:
+            fulfillment_id = shopify.create_fulfillment(
                 request.external_order_id,
                 request.lines,
                 carrier=request.carrier,
                 tracking_number=request.tracking_number,
                 tracking_url=request.tracking_url,
-            ),
-        )
+            )
         return pb.CreateFulfillmentResponse(external_fulfillment_id=fulfillment_id)
 
     def ParseWebhook(
         self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
     ) -> pb.ParseWebhookResponse:
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = lowercase_headers(request.headers)
         raw = bytes(request.raw_body)
         settings = request.connection.settings
         problem = p.webhook_problem(
@@ -269,8 +178,7 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
             max_age_seconds=self._settings.webhook_max_age_seconds,
         )
         if problem:
-            # One status for every refusal: the channels service answers them all alike.
-            raise Unauthenticated(f"webhook refused: {problem}", reason=WEBHOOK_SIGNATURE_INVALID)
+            raise webhook_refused(f"webhook refused: {problem}")
         topic = headers["x-shopify-topic"].strip().lower()
         delivery_id = (
             headers.get("x-shopify-webhook-id", "") or headers.get("x-shopify-event-id", "")
@@ -289,42 +197,17 @@ class ShopifyConnectorServicer(connector_service_pb2_grpc.ConnectorServiceServic
         self, request: pb.ReadInventoryRequest, context: grpc.ServicerContext
     ) -> pb.ReadInventoryResponse:
         location = request.connection.settings.get("location_id", "")
-        quantities, _ = self._run(
-            request.connection,
-            lambda shopify: shopify.read_inventory(request.items, default_location=location),
-        )
+        with self.clients.open(request.connection) as shopify:
+            quantities = shopify.read_inventory(request.items, default_location=location)
         return pb.ReadInventoryResponse(quantities=quantities)
 
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        connection = request.connection
-
-        def page(shopify: ShopifyClient) -> tuple[list[pb.RemoteProduct], str]:
-            location = connection.settings.get("location_id", "") or shopify.shop_info().location_id
-            return shopify.list_variants(cursor=request.cursor, limit=request.limit, location_id=location)
-
-        (products, next_cursor), _ = self._run(connection, page)
+        location = request.connection.settings.get("location_id", "")
+        with self.clients.open(request.connection) as shopify:
+            location = location or shopify.shop_info().location_id
+            products, next_cursor = shopify.list_variants(
+                cursor=request.cursor, limit=request.limit, location_id=location
+            )
         return pb.ListRemoteProductsResponse(products=products, next_cursor=next_cursor)
-
-
-def _credentials(grant: p.TokenGrant, previous: pb.Credentials | None = None) -> pb.Credentials:
-    """Credentials from a token grant, with absolute expiry times (CHANNELS.md 0.2). A refresh
-    response without a new refresh token keeps the previous one (and its expiry)."""
-    secrets = {"access_token": grant.access_token}
-    refresh_expires = expires_after(grant.refresh_token_expires_in)
-    if grant.refresh_token:
-        secrets["refresh_token"] = grant.refresh_token
-    elif previous is not None and previous.secrets.get("refresh_token"):
-        secrets["refresh_token"] = previous.secrets["refresh_token"]
-        if previous.HasField("refresh_token_expires_at"):
-            refresh_expires = previous.refresh_token_expires_at.ToDatetime(tzinfo=UTC)
-    scopes = list(grant.scopes) or (list(previous.scopes) if previous is not None else [])
-    return credentials_from_dict(
-        {
-            "secrets": secrets,
-            "access_token_expires_at": expires_after(grant.expires_in),
-            "refresh_token_expires_at": refresh_expires,
-            "scopes": scopes,
-        }
-    )

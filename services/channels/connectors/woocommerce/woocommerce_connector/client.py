@@ -1,7 +1,7 @@
 """WooCommerce REST API (wc/v3) operations over the shared ChannelHttpClient.
 
-One `WooCommerceClient` serves one RPC for one connection: it sends what protocol.py planned and
-hands the answers back to protocol.py. Rate limiting, retries (429/5xx with backoff + Retry-After)
+One `WooCommerceClient` serves one RPC for one connection: it sends what the protocol package planned
+and hands the answers back to it. Rate limiting, retries (429/5xx with backoff + Retry-After)
 and call records are the shared client's job; this module decides what a WooCommerce answer means
 for the RPC (which status is whose fault, which items to report as applied/retry/rejected).
 
@@ -13,9 +13,9 @@ UNAUTHENTICATED with reason CREDENTIALS_REVOKED, never ACCESS_TOKEN_EXPIRED.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -29,18 +29,18 @@ from omnistock_common.errors import (
     NotFound,
     Unauthenticated,
 )
-from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError, RateLimiter, RetryPolicy
+from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
+from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
-    build_http_client,
     channel_base_url,
     check_response,
     host_not_allowed,
     map_channel_error,
     require_secret,
 )
-from omnistock_connector_kit.egress import EgressPolicy, safe_text
+from omnistock_connector_kit.egress import safe_text
 from woocommerce_connector import protocol as p
 
 log = logging.getLogger(__name__)
@@ -376,18 +376,9 @@ def _order_id(raw: str) -> int:
 
 @dataclass(frozen=True)
 class ClientFactory:
-    """Builds a WooCommerceClient per RPC from the connection's settings and credentials.
+    """Builds the WooCommerceClient of one RPC from the connection's store URL and API keys."""
 
-    `sleep` and `transport` exist for tests (no real backoff waits, in-process transports); a
-    test transport replaces the network and with it the egress guard.
-    """
-
-    limiter: RateLimiter
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    timeout: float = 10.0
-    sleep: Callable[[float], None] | None = None
-    transport: httpx.BaseTransport | None = None
-    egress: EgressPolicy = field(default_factory=EgressPolicy)
+    http: ChannelHttpFactory
 
     def base_url(self, connection: Any) -> str:
         """The REST root derived from `store_url`, or an `api_base_url` the operator allows.
@@ -405,26 +396,17 @@ class ClientFactory:
         derived = p.rest_root(store)
         if store and not derived:
             raise host_not_allowed("store_url")  # not an http(s) URL we would send keys to
-        return channel_base_url(connection, derived, self.egress, identity="store_url")
+        return channel_base_url(connection, derived, self.http.egress, identity="store_url")
 
     @contextmanager
     def open(self, connection: Any) -> Iterator[WooCommerceClient]:
         base_url = self.base_url(connection)
         key = require_secret(connection, "consumer_key")
         secret = require_secret(connection, "consumer_secret")
-        http = build_http_client(
+        with self.http.open(
             connection,
-            base_url=base_url,
-            egress=None if self.transport is not None else self.egress,
-            limiter=self.limiter,
-            retry=self.retry,
-            timeout=self.timeout,
+            base_url,
             auth=httpx.BasicAuth(key, secret),
             headers={"Accept": "application/json", "User-Agent": "OmniStock-WooCommerce-Connector/1 (wc/v3)"},
-            transport=self.transport,
-            sleep=self.sleep,
-        )
-        try:
+        ) as http:
             yield WooCommerceClient(connection, http, base_url)
-        finally:
-            http.close()

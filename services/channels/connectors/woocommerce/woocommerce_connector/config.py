@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_connector_kit.composition import ConnectorSettings
 from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 SERVICE = "woocommerce_connector"
@@ -19,7 +20,7 @@ DEFAULT_BUCKET_REFILL_PER_SECOND = 5.0
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(ConnectorSettings):
     """Everything the connector process needs, validated once at start-up."""
 
     service: ServiceSettings
@@ -36,14 +37,6 @@ class Settings:
     # CHANNEL_ALLOWED_HOSTS: host:port patterns this connector may call besides stores on
     # https:443 at public addresses (sandboxes, test servers). Empty in production.
     allowed_hosts: AllowList = field(default_factory=AllowList)
-
-    @property
-    def redis_url(self) -> str:
-        return self.service.redis_url
-
-    @property
-    def bind_address(self) -> str:
-        return self.service.bind_address
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -8,23 +8,37 @@ The connector keeps no database: Redis holds only the per-connection token bucke
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import httpx
 
-from omnistock.connector.v1 import connector_service_pb2, connector_service_pb2_grpc
-from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
-from omnistock_common.logging import setup_logging
-from omnistock_connector_kit.channel_http import RateLimiter, RetryPolicy
-from omnistock_connector_kit.connector_base import READ_ONLY_METHODS, redis_limiter
-from omnistock_connector_kit.egress import EgressPolicy, Resolver, system_resolver
+from omnistock_common.grpc_server import RunningServer
+from omnistock_connector_kit.composition import (
+    Seams,
+    build_connector_server,
+    channel_http,
+    serve_connector,
+    with_port,
+)
+from omnistock_connector_kit.egress import Resolver, system_resolver
+from omnistock_connector_kit.rate_limit import RateLimiter
+from omnistock_connector_kit.retry import RetryPolicy
 from woocommerce_connector.client import ClientFactory
 from woocommerce_connector.config import SERVICE, Settings, load_settings
 from woocommerce_connector.servicer import WooCommerceConnectorServicer
 
-SERVICE_NAME = connector_service_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name
+__all__ = ["build", "main", "make_servicer", "with_port"]
+
+
+def make_servicer(settings: Settings, seams: Seams = Seams()) -> WooCommerceConnectorServicer:  # noqa: B008 - frozen
+    """The servicer and its collaborators; `seams` are what tests replace."""
+    http = channel_http(
+        settings,
+        seams,
+        retry=RetryPolicy(max_attempts=settings.http_max_attempts, max_delay=settings.http_max_delay_seconds),
+        timeout=settings.http_timeout_seconds,
+    )
+    return WooCommerceConnectorServicer(ClientFactory(http))
 
 
 def build(
@@ -40,40 +54,17 @@ def build(
     Without `limiter` the buckets live in Redis (settings.redis_url), shared by every replica.
     `resolver` replaces DNS in tests of the egress guard (a stub: no packet leaves the machine).
     """
-    limiter = limiter or redis_limiter(
-        settings.redis_url,
-        capacity=settings.bucket_capacity,
-        refill_per_second=settings.bucket_refill_per_second,
-    )
-    clients = ClientFactory(
+    seams = Seams(
         limiter=limiter,
-        retry=RetryPolicy(max_attempts=settings.http_max_attempts, max_delay=settings.http_max_delay_seconds),
-        timeout=settings.http_timeout_seconds,
+        resolver=resolver,
         sleep=sleep,
-        transport=transport,
-        egress=EgressPolicy(allowed=settings.allowed_hosts, resolver=resolver),
+        transport=(lambda: transport) if transport is not None else None,
     )
-    servicer = WooCommerceConnectorServicer(clients)
-    return build_server(
-        [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
-        [SERVICE_NAME],
-        settings.bind_address,
-        max_workers=settings.service.max_workers,
-        read_only_methods=READ_ONLY_METHODS,
-    )
-
-
-def with_port(settings: Settings, host: str, port: int) -> Settings:
-    """Settings bound to another address (tests use port 0)."""
-    return replace(settings, service=replace(settings.service, grpc_host=host, grpc_port=port))
+    return build_connector_server(settings, make_servicer(settings, seams))
 
 
 def main() -> None:
-    settings = load_settings()
-    setup_logging(SERVICE, settings.service.log_level, settings.service.log_format)
-    service_auth.configure(SERVICE)
-    running = build(settings)
-    serve_forever(running, settings.service.grace_seconds)
+    serve_connector(SERVICE, load_settings, build)
 
 
 if __name__ == "__main__":

@@ -1,120 +1,52 @@
 """gRPC adapter of the WooCommerce (REST wc/v3) connector: proto → client/protocol → proto.
 
-Thin on purpose: request handling lives in client.py and protocol.py. Errors are raised as
+The connector servicer template (omnistock_connector_kit.servicer), API-key flavour: thin on
+purpose, request handling lives in client.py and the protocol package. Errors are raised as
 omnistock_common DomainErrors; the shared interceptor turns them into statuses.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
-from omnistock_common.errors import FailedPrecondition, Unauthenticated
+from omnistock_common.errors import Unauthenticated
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_MISSING,
-    datetime_to_timestamp,
     timestamp_to_datetime,
 )
+from omnistock_connector_kit.servicer import (
+    ALL_CAPABILITIES,
+    ApiKeyConnectorServicer,
+    ChannelDescription,
+    lowercase_headers,
+    webhook_refused,
+)
+from woocommerce_connector import mapping as m
 from woocommerce_connector import protocol as p
-from woocommerce_connector.client import ClientFactory
+from woocommerce_connector.client import WooCommerceClient
 
 CHANNEL_TYPE = "woocommerce"
-API_KEYS_ONLY = "WooCommerce uses API keys (consumer key/secret), not OAuth: use ValidateCredentials"
-INVALID_SIGNATURE = "WEBHOOK_SIGNATURE_INVALID"
-
-_OUTCOMES = {
-    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
-    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
-    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
-}
-_KINDS = {
-    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
-    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
-    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
-    p.WebhookKind.PING: pb.WEBHOOK_KIND_PING,
-    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
-}
 
 
-def _money(amount: p.Amount | None) -> common_pb2.Money | None:
-    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
+class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
+    """omnistock.connector.v1.ConnectorService for WooCommerce stores (REST wc/v3, API keys)."""
 
-
-def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
-    message = pb.ChannelOrder(
-        external_id=order.external_id,
-        external_name=order.external_name,
-        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
-        raw_status=order.raw_status,
-        customer_email=order.customer_email,
-        total=_money(order.total),
-        created_at=datetime_to_timestamp(order.created_at),
-        updated_at=datetime_to_timestamp(order.updated_at),
+    description = ChannelDescription(
+        channel_type=CHANNEL_TYPE,
+        auth_kind=pb.AUTH_KIND_API_KEY,
+        capabilities=ALL_CAPABILITIES,
+        max_inventory_batch=p.MAX_BATCH,
+        max_price_batch=p.MAX_BATCH,
+        api_version=p.API_VERSION,
     )
-    for line in order.lines:
-        message.lines.add(
-            external_line_id=line.external_line_id,
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=_money(line.unit_price),
-            title=line.title,
-        )
-    return message
-
-
-def _in_request_order(skus: list[str], outcomes: list[p.ItemOutcome]) -> list[pb.ItemResult]:
-    """One result per requested item, in the request's order (duplicate SKUs stay paired)."""
-    queues: dict[str, list[p.ItemOutcome]] = {}
-    for outcome in outcomes:
-        queues.setdefault(outcome.sku, []).append(outcome)
-    results = []
-    for sku in skus:
-        queued = queues.get(sku)
-        outcome = queued.pop(0) if queued else p.ItemOutcome(sku, p.Outcome.RETRY, "no result")
-        results.append(pb.ItemResult(sku=sku, outcome=_OUTCOMES[outcome.outcome], message=outcome.message))
-    return results
-
-
-class WooCommerceConnectorServicer(pb_grpc.ConnectorServiceServicer):
-    """omnistock.connector.v1.ConnectorService for WooCommerce stores."""
-
-    def __init__(self, clients: ClientFactory) -> None:
-        self._clients = clients
-
-    def Describe(self, request: pb.DescribeRequest, context: grpc.ServicerContext) -> pb.DescribeResponse:
-        return pb.DescribeResponse(
-            channel_type=CHANNEL_TYPE,
-            auth_kind=pb.AUTH_KIND_API_KEY,
-            capabilities=[
-                pb.CAPABILITY_INVENTORY,
-                pb.CAPABILITY_PRICES,
-                pb.CAPABILITY_ORDERS,
-                pb.CAPABILITY_FULFILLMENT,
-                pb.CAPABILITY_WEBHOOKS,
-                pb.CAPABILITY_CATALOG,
-            ],
-            max_inventory_batch=p.MAX_BATCH,
-            max_price_batch=p.MAX_BATCH,
-            api_version=p.API_VERSION,
-        )
-
-    def BuildAuthorizationUrl(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise FailedPrecondition(API_KEYS_ONLY)
-
-    def ExchangeCode(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise FailedPrecondition(API_KEYS_ONLY)
-
-    def RefreshCredentials(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise FailedPrecondition("WooCommerce uses API keys, which never expire: there is nothing to refresh")
+    no_oauth_message = "WooCommerce uses API keys (consumer key/secret), not OAuth: use ValidateCredentials"
+    no_refresh_message = "WooCommerce uses API keys, which never expire: there is nothing to refresh"
 
     def ValidateCredentials(
         self, request: pb.ValidateCredentialsRequest, context: grpc.ServicerContext
     ) -> pb.ValidateCredentialsResponse:
-        with self._clients.open(request.connection) as client:
+        with self.clients.open(request.connection) as client:
             account = client.validate()
         return pb.ValidateCredentialsResponse(account_name=account)
 
@@ -122,47 +54,30 @@ class WooCommerceConnectorServicer(pb_grpc.ConnectorServiceServicer):
         self, request: pb.PushInventoryRequest, context: grpc.ServicerContext
     ) -> pb.PushInventoryResponse:
         plan = p.plan_inventory((i.sku, i.quantity, i.remote.ids) for i in request.items)
-        with self._clients.open(request.connection) as client:
-            outcomes = client.run_batches(plan)
-            calls = client.calls
-        skus = [i.sku for i in request.items]
-        return pb.PushInventoryResponse(results=_in_request_order(skus, outcomes), calls=calls)
+        results, calls = self._push(request.connection, plan, [i.sku for i in request.items])
+        return pb.PushInventoryResponse(results=results, calls=calls)
 
     def PushPrices(
         self, request: pb.PushPricesRequest, context: grpc.ServicerContext
     ) -> pb.PushPricesResponse:
-        items = [
-            p.PriceInput(
-                sku=i.sku,
-                amount_minor=i.price.amount_minor,
-                currency=i.price.currency,
-                compare_at_minor=i.compare_at_price.amount_minor if i.HasField("compare_at_price") else None,
-                compare_at_currency=i.compare_at_price.currency,
-                ids=i.remote.ids,
-            )
-            for i in request.items
-        ]
-        plan = p.plan_prices(items, request.connection.settings.get("currency", ""))
-        with self._clients.open(request.connection) as client:
-            outcomes = client.run_batches(plan)
-            calls = client.calls
-        skus = [i.sku for i in request.items]
-        return pb.PushPricesResponse(results=_in_request_order(skus, outcomes), calls=calls)
+        plan = p.plan_prices(m.price_inputs(request.items), request.connection.settings.get("currency", ""))
+        results, calls = self._push(request.connection, plan, [i.sku for i in request.items])
+        return pb.PushPricesResponse(results=results, calls=calls)
 
     def FetchOrders(
         self, request: pb.FetchOrdersRequest, context: grpc.ServicerContext
     ) -> pb.FetchOrdersResponse:
         since = timestamp_to_datetime(request.updated_since) if request.HasField("updated_since") else None
-        with self._clients.open(request.connection) as client:
+        with self.clients.open(request.connection) as client:
             page = client.fetch_orders(since, request.cursor, request.limit)
         return pb.FetchOrdersResponse(
-            orders=[order_to_proto(o) for o in page.orders], next_cursor=page.next_cursor
+            orders=[m.order_to_proto(o) for o in page.orders], next_cursor=page.next_cursor
         )
 
     def CreateFulfillment(
         self, request: pb.CreateFulfillmentRequest, context: grpc.ServicerContext
     ) -> pb.CreateFulfillmentResponse:
-        with self._clients.open(request.connection) as client:
+        with self.clients.open(request.connection) as client:
             fulfillment_id = client.create_fulfillment(
                 request.external_order_id,
                 request.carrier,
@@ -175,7 +90,7 @@ class WooCommerceConnectorServicer(pb_grpc.ConnectorServiceServicer):
     def ParseWebhook(
         self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
     ) -> pb.ParseWebhookResponse:
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = lowercase_headers(request.headers)
         secret = request.connection.credentials.secrets.get("webhook_secret", "")
         if headers.get(p.SIGNATURE_HEADER) and not secret:
             raise Unauthenticated(
@@ -191,35 +106,33 @@ class WooCommerceConnectorServicer(pb_grpc.ConnectorServiceServicer):
                 topics=p.subscribed_topics(settings.get("webhook_topics", "")),
             )
         except p.WebhookRefused as exc:
-            # One status for every refusal: the channels service answers them all alike.
-            raise Unauthenticated(f"WooCommerce webhook refused: {exc}", reason=INVALID_SIGNATURE) from None
+            raise webhook_refused(f"WooCommerce webhook refused: {exc}") from None
         return pb.ParseWebhookResponse(
             delivery_id=parsed.delivery_id,
             topic=parsed.topic,
-            kind=_KINDS[parsed.kind],
-            orders=[order_to_proto(o) for o in parsed.orders],
+            kind=m.WEBHOOK_KINDS[parsed.kind],
+            orders=[m.order_to_proto(o) for o in parsed.orders],
         )
 
     def ReadInventory(
         self, request: pb.ReadInventoryRequest, context: grpc.ServicerContext
     ) -> pb.ReadInventoryResponse:
-        with self._clients.open(request.connection) as client:
+        with self.clients.open(request.connection) as client:
             results = client.read_inventory([(i.sku, i.remote.ids) for i in request.items])
-        return pb.ReadInventoryResponse(
-            quantities=[pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
-        )
+        return pb.ReadInventoryResponse(quantities=m.quantities_to_proto(results))
 
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        with self._clients.open(request.connection) as client:
+        with self.clients.open(request.connection) as client:
             page = client.list_products(request.cursor, request.limit)
-        return pb.ListRemoteProductsResponse(
-            products=[
-                pb.RemoteProduct(
-                    sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity
-                )
-                for r in page.products
-            ],
-            next_cursor=page.next_cursor,
-        )
+        return m.products_to_proto(page)
+
+    def _push(
+        self, connection: pb.ConnectionContext, plan: p.BatchPlan, skus: list[str]
+    ) -> tuple[list[pb.ItemResult], int]:
+        """Run a batch plan; one result per requested SKU and the HTTP calls it took."""
+        with self.clients.open(connection) as client:
+            outcomes = client.run_batches(plan)
+            calls = client.calls
+        return m.results_in_request_order(skus, outcomes), calls

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from google.protobuf import timestamp_pb2
 
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.errors import FailedPrecondition
 from shopify_connector import protocol as p
 
 # Vectors computed outside this code base:
@@ -354,3 +356,59 @@ def test_currently_available_reads_the_throttle_status() -> None:
     assert protocol.currently_available(body) == 842.5
     assert protocol.currently_available({"data": {}}) is None
     assert protocol.currently_available([1, 2]) is None
+
+
+def _fulfillment_order(fo_id: str, *items: tuple[str, str, str, int]) -> dict[str, Any]:
+    return {
+        "id": fo_id,
+        "lineItems": {
+            "nodes": [
+                {"id": item_id, "remainingQuantity": left, "lineItem": {"id": line_id, "sku": sku}}
+                for item_id, line_id, sku, left in items
+            ]
+        },
+    }
+
+
+def test_fulfillment_allocation_spreads_lines_over_open_fulfillment_orders() -> None:
+    orders = [
+        _fulfillment_order("fo1", ("fi1", "gid://shopify/LineItem/11", "A", 1)),
+        _fulfillment_order(
+            "fo2", ("fi2", "gid://shopify/LineItem/11", "A", 2), ("fi3", "gid://shopify/LineItem/12", "B", 1)
+        ),
+    ]
+    lines = [pb.FulfillmentLine(external_line_id="11", quantity=3), pb.FulfillmentLine(sku="B", quantity=1)]
+    assert p.fulfillment_allocation(orders, lines) == [
+        {"fulfillmentOrderId": "fo1", "fulfillmentOrderLineItems": [{"id": "fi1", "quantity": 1}]},
+        {
+            "fulfillmentOrderId": "fo2",
+            "fulfillmentOrderLineItems": [{"id": "fi2", "quantity": 2}, {"id": "fi3", "quantity": 1}],
+        },
+    ]
+    assert p.fulfillment_allocation(orders, []) == [
+        {"fulfillmentOrderId": "fo1"},
+        {"fulfillmentOrderId": "fo2"},
+    ]
+    with pytest.raises(FailedPrecondition) as caught:
+        p.fulfillment_allocation(orders, [pb.FulfillmentLine(sku="B", quantity=2)])
+    assert caught.value.reason == p.NOTHING_TO_FULFIL
+
+
+def test_a_variant_node_becomes_a_remote_product_with_its_ids() -> None:
+    node = {
+        "id": "gid://shopify/ProductVariant/7",
+        "sku": "SKU-7",
+        "displayName": "Shirt - M",
+        "inventoryQuantity": 4,
+        "inventoryItem": {"id": "gid://shopify/InventoryItem/70"},
+        "product": {"id": "gid://shopify/Product/1", "title": "Shirt"},
+    }
+    product = p.remote_product(node, "gid://shopify/Location/1")
+    assert (product.sku, product.title, product.quantity) == ("SKU-7", "Shirt - M", 4)
+    assert dict(product.remote.ids) == {
+        "product_id": "gid://shopify/Product/1",
+        "variant_id": "gid://shopify/ProductVariant/7",
+        "inventory_item_id": "gid://shopify/InventoryItem/70",
+        "location_id": "gid://shopify/Location/1",
+    }
+    assert "location_id" not in p.remote_product(node, "").remote.ids

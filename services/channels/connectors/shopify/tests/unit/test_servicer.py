@@ -18,9 +18,11 @@ import pytest
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import Code, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
+from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import ResourceExhausted, Unavailable
 from shopify_connector import protocol as p
 from shopify_connector.config import load_settings
+from shopify_connector.server import make_servicer
 from shopify_connector.servicer import ShopifyConnectorServicer
 
 SECRET = "test-secret"
@@ -75,11 +77,13 @@ def servicer(shop: FakeShop) -> ShopifyConnectorServicer:
             "CHANNEL_ALLOWED_HOSTS": "shop.test:*",
         }
     )
-    return ShopifyConnectorServicer(
+    return make_servicer(
         settings,
-        InMemoryTokenBucket(1e9, 1e9),
-        transport_factory=lambda: httpx.MockTransport(shop),
-        sleep=lambda seconds: None,
+        Seams(
+            limiter=InMemoryTokenBucket(1e9, 1e9),
+            transport=lambda: httpx.MockTransport(shop),
+            sleep=lambda seconds: None,
+        ),
     )
 
 

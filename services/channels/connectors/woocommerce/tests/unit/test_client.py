@@ -12,6 +12,7 @@ import pytest
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket, RetryPolicy
+from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, ResourceExhausted, Unavailable
 from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 from woocommerce_connector import protocol as p
@@ -32,12 +33,15 @@ def _connection() -> pb.ConnectionContext:
 
 def _factory(handler: Handler, sleeps: list[float] | None = None) -> ClientFactory:
     waits = sleeps if sleeps is not None else []
+    transport = httpx.MockTransport(handler)
     return ClientFactory(
-        limiter=InMemoryTokenBucket(1000, 1000),
-        retry=RetryPolicy(max_attempts=3, base_delay=0.01),
-        sleep=waits.append,
-        transport=httpx.MockTransport(handler),
-        egress=EgressPolicy(allowed=AllowList.parse("shop.test:*")),
+        ChannelHttpFactory(
+            limiter=InMemoryTokenBucket(1000, 1000),
+            retry=RetryPolicy(max_attempts=3, base_delay=0.01),
+            sleep=waits.append,
+            transport=lambda: transport,
+            egress=EgressPolicy(allowed=AllowList.parse("shop.test:*")),
+        )
     )
 
 
@@ -364,7 +368,9 @@ def _settings_connection(**settings: str) -> pb.ConnectionContext:
 )
 def test_the_rest_root_comes_from_the_store(settings: dict[str, str], expected: str) -> None:
     assert (
-        ClientFactory(limiter=InMemoryTokenBucket(1, 1)).base_url(_settings_connection(**settings))
+        ClientFactory(ChannelHttpFactory(limiter=InMemoryTokenBucket(1, 1))).base_url(
+            _settings_connection(**settings)
+        )
         == expected
     )
 
@@ -382,13 +388,18 @@ def test_the_rest_root_comes_from_the_store(settings: dict[str, str], expected: 
 )
 def test_other_hosts_need_the_operators_allow_list(settings: dict[str, str]) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        ClientFactory(limiter=InMemoryTokenBucket(1, 1)).base_url(_settings_connection(**settings))
+        ClientFactory(ChannelHttpFactory(limiter=InMemoryTokenBucket(1, 1))).base_url(
+            _settings_connection(**settings)
+        )
     assert caught.value.message == HOST_NOT_ALLOWED
 
 
 def test_an_allowed_test_store_may_be_plain_http_on_any_port() -> None:
     factory = ClientFactory(
-        limiter=InMemoryTokenBucket(1, 1), egress=EgressPolicy(allowed=AllowList.parse("shop.example:8080"))
+        ChannelHttpFactory(
+            limiter=InMemoryTokenBucket(1, 1),
+            egress=EgressPolicy(allowed=AllowList.parse("shop.example:8080")),
+        )
     )
     connection = _settings_connection(store_url="http://shop.example:8080")
     assert factory.base_url(connection) == "http://shop.example:8080/wp-json/wc/v3"
