@@ -9,42 +9,31 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from channels import models
 from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
+from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
+from omnistock_common.uow import DEFAULT_ATTEMPTS, UnitOfWorkBase
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError):
-        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
-            return True
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
-            return True
-    return False
+class UnitOfWork(UnitOfWorkBase["Repository"]):
+    """Hands out transactions on one engine; `run(fn)` retries fn on transient conflicts
+    (omnistock_common.uow.with_retries, the loop every service shares)."""
 
-
-class UnitOfWork:
-    """Hands out transactions on one engine; `run(fn)` retries fn on transient conflicts."""
-
-    def __init__(self, engine: Engine, *, attempts: int = 5) -> None:
+    def __init__(self, engine: Engine, *, attempts: int = DEFAULT_ATTEMPTS) -> None:
         self.engine = engine
         self.attempts = attempts
 
@@ -52,18 +41,6 @@ class UnitOfWork:
     def transaction(self) -> Iterator[Repository]:
         with self.engine.begin() as conn:
             yield Repository(conn)
-
-    def run(self, fn: Callable[[Repository], T]) -> T:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                with self.transaction() as repo:
-                    return fn(repo)
-            except DBAPIError as exc:
-                if attempt == self.attempts or not is_retryable(exc):
-                    raise
-                log.warning("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
-                time.sleep(random.uniform(0.005, 0.05) * attempt)
-        raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -118,7 +95,7 @@ def _listing(row: Row[Any]) -> Listing:
     )
 
 
-class Repository:
+class Repository(SyncQueries):
     """Every query of the service. Never commits (the UnitOfWork does)."""
 
     def __init__(self, conn: SqlConnection) -> None:

@@ -24,9 +24,9 @@ from urllib.parse import urlparse
 
 import grpc
 
-from channels import domain, protection, sync
-from channels.calls import ConnectionCaller
-from channels.connectors import (
+from channels import domain
+from channels.connector_calls import ConnectionCaller
+from channels.connector_clients import (
     ConnectorRegistry,
     connection_context,
     credentials_from_pb,
@@ -52,6 +52,7 @@ from channels.domain import (
     WebhookReceipt,
 )
 from channels.repository import Repository, UnitOfWork
+from channels.sync import in_flight, store
 from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
 from omnistock.common.v1 import common_pb2
@@ -651,9 +652,9 @@ class ChannelsService:
                 },
             )
             if reply.kind == cpb.WEBHOOK_KIND_ORDER:
-                # In-flight protection (protection.py): the sold units count from now on.
+                # In-flight protection (sync/in_flight.py): the sold units count from now on.
                 committed.extend(
-                    protection.store_commitments(repo.conn, conn.tenant_id, conn.id, reply.orders, now)
+                    in_flight.store_commitments(repo, conn.tenant_id, conn.id, reply.orders, now)
                 )
             if reply.kind == cpb.WEBHOOK_KIND_APP_UNINSTALLED:
                 current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
@@ -672,7 +673,7 @@ class ChannelsService:
             # The other channels must drop the sold units at once, not at their next change. The
             # webhook is stored either way: a failure here only delays that until the next flush.
             try:
-                sync.requeue_skus(
+                store.requeue_skus(
                     self.redis, self.uow, conn.tenant_id, committed, exclude_connection_id=conn.id
                 )  # type: ignore[arg-type]
             except Exception:
