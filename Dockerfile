@@ -27,20 +27,21 @@ COPY proto ./proto
 COPY libs ./libs
 COPY services ./services
 COPY deploy/deployables.toml ./deploy/deployables.toml
-# 1. The registry (a stdlib-only script here) writes the image's start and healthcheck scripts
-#    and copies the files its deployables need (worker configs) under /app.
+# 1. The registry (a stdlib-only package, run from a copy as the top-level `registry`) writes
+#    the image's start and healthcheck scripts and copies the files its deployables need (worker
+#    configs) under /app.
 # 2. The dev tools library leaves the tree, so the install below cannot ship it.
 # 3. Stubs with the same protoc invocation as `make proto`; a regular (non-editable) install.
 # 4. Every deployable of this image must import from what was installed.
-RUN cp libs/omnistock_devtools/omnistock_devtools/registry.py /tmp/registry.py \
- && python /tmp/registry.py --root /src image "$DEPLOYABLE" --app /app --bin /opt/venv/bin \
+RUN mkdir /tmp/registry-tool && cp -r libs/omnistock_devtools/omnistock_devtools/registry /tmp/registry-tool/ \
+ && PYTHONPATH=/tmp/registry-tool python -m registry --root /src image "$DEPLOYABLE" --app /app --bin /opt/venv/bin \
  && rm -rf libs/omnistock_devtools \
  && mkdir -p libs/omnistock_protos \
  && python -m grpc_tools.protoc -Iproto \
       --python_out=libs/omnistock_protos --pyi_out=libs/omnistock_protos \
       --grpc_python_out=libs/omnistock_protos $(find proto -name '*.proto') \
  && pip install --no-deps --no-build-isolation . \
- && cd / && python /tmp/registry.py --root /src imports "$DEPLOYABLE"
+ && cd / && PYTHONPATH=/tmp/registry-tool python -m registry --root /src imports "$DEPLOYABLE"
 
 # ---- runtime: the venv and /app only, as an unprivileged user -------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -21,8 +21,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from catalog.config import load_settings as load_catalog_settings
 from catalog.server import build as build_catalog
@@ -33,10 +31,9 @@ from gateway.app import create_app
 from gateway.config import Settings
 from inventory.config import load_settings as load_inventory_settings
 from inventory.server import build as build_inventory
-from omnistock_common.db import normalize_url
 from omnistock_common.migrations import upgrade
 from omnistock_devtools.fake_connector import GOOD_KEY, GOOD_SECRET, FakeConnector, serve_fake
-from omnistock_devtools.testing import TEST_REDIS_URL
+from omnistock_devtools.testing import TEST_REDIS_URL, postgres_databases
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -66,25 +63,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def pg_databases(postgres_admin_url: str) -> Iterator[Callable[[], str]]:
     """Module-wide PostgreSQL databases (one per service), dropped at the end."""
-    admin = create_engine(normalize_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
-    created: list[str] = []
-
-    def create() -> str:
-        name = f"omnistock_sec_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return (
-            make_url(normalize_url(postgres_admin_url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-
-    yield create
-    with admin.connect() as conn:
-        for name in created:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_databases(postgres_admin_url, "omnistock_sec") as create:
+        yield create
 
 
 @pytest.fixture(scope="module")

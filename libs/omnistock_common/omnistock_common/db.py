@@ -1,15 +1,35 @@
-"""SQLAlchemy engine and session factories. Nothing is created at import time."""
+"""SQLAlchemy engine and session factories, the schema naming convention, the dialect insert and
+the retry of a transaction on a transient conflict. Nothing is created at import time."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+T = TypeVar("T")
+
+# Deterministic constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+# The names already in the migrations depend on this: a service that needs a different template
+# (the gateway) passes it to `naming_metadata`, it never edits these.
+NAMING_CONVENTION: Mapping[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# PostgreSQL serialization failure and deadlock: the whole transaction may simply run again.
 
 
 def is_sqlite(url: str) -> bool:
@@ -116,3 +136,16 @@ def _ping_when_idle(engine: Engine, ping_after_idle: float) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def naming_metadata(**overrides: str | None) -> MetaData:
+    """A MetaData with NAMING_CONVENTION; `ix="..."` replaces a template, `ck=None` drops one
+    (each service's migrations were written with its own set: keep them as they are)."""
+    convention = {**NAMING_CONVENTION, **overrides}
+    return MetaData(naming_convention={key: value for key, value in convention.items() if value is not None})
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, so `.on_conflict_do_nothing/update` work (PostgreSQL and SQLite
+    share that API)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)

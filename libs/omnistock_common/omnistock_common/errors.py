@@ -1,19 +1,37 @@
-"""Domain errors and their mapping to gRPC status codes with google.rpc details.
+"""Domain errors: what domain and service code raise on purpose.
 
-Domain and service code raise these; one interceptor turns them into statuses, so servicers
-never build statuses by hand. Anything else that escapes becomes INTERNAL with no internals.
+Pure Python (no grpc, no protobuf), so every `domain.py` can raise them and stay free of the
+transport. `omnistock_common.grpc_status` turns them into gRPC statuses with google.rpc details
+at the edge (the shared interceptor), so servicers never build statuses by hand; anything else
+that escapes becomes INTERNAL with no internals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
-import grpc
-from google.protobuf import any_pb2
-from google.protobuf.message import Message
-from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-ERROR_DOMAIN = "omnistock.dev"
+class Code(StrEnum):
+    """The status codes application errors use; the names are gRPC's (google.rpc.Code)."""
+
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    ABORTED = "ABORTED"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    UNIMPLEMENTED = "UNIMPLEMENTED"
+    INTERNAL = "INTERNAL"
+    UNAVAILABLE = "UNAVAILABLE"
+    DATA_LOSS = "DATA_LOSS"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 @dataclass(frozen=True)
@@ -27,11 +45,15 @@ class DomainError(Exception):
     """Base of every error the application raises on purpose."""
 
     message: str
+    # Machine-readable reason (google.rpc.ErrorInfo.reason at the edge).
     reason: str = ""
-    # Extra typed protobuf messages for callers (packed as google.rpc.Status details).
-    details: list[Message] = field(default_factory=list)
+    # Extra typed payloads for callers: protobuf messages, packed as google.rpc.Status details by
+    # the edge. Domain code leaves this empty; mapping modules fill it.
+    details: list[Any] = field(default_factory=list)
+    # When the caller may try again (google.rpc.RetryInfo at the edge); None: no advice.
+    retry_after: float | None = None
 
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    code: Code = Code.UNKNOWN
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -39,75 +61,54 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def status_details(self) -> list[Message]:
-        extra: list[Message] = list(self.details)
-        if self.reason:
-            extra.append(error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN))
-        return extra
-
 
 @dataclass(eq=False)
 class InvalidArgument(DomainError):
     violations: list[FieldViolation] = field(default_factory=list)
-    code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
-
-    def status_details(self) -> list[Message]:
-        extra = super().status_details()
-        if self.violations:
-            extra.append(
-                error_details_pb2.BadRequest(
-                    field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.message)
-                        for v in self.violations
-                    ]
-                )
-            )
-        return extra
+    code: Code = Code.INVALID_ARGUMENT
 
 
 @dataclass(eq=False)
 class NotFound(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.NOT_FOUND
+    code: Code = Code.NOT_FOUND
 
 
 @dataclass(eq=False)
 class AlreadyExists(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.ALREADY_EXISTS
+    code: Code = Code.ALREADY_EXISTS
 
 
 @dataclass(eq=False)
 class FailedPrecondition(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION
+    code: Code = Code.FAILED_PRECONDITION
 
 
 @dataclass(eq=False)
 class Aborted(DomainError):
     """A conditional write lost a race (version mismatch); the caller may retry after re-reading."""
 
-    code: grpc.StatusCode = grpc.StatusCode.ABORTED
+    code: Code = Code.ABORTED
 
 
 @dataclass(eq=False)
 class PermissionDenied(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.PERMISSION_DENIED
+    code: Code = Code.PERMISSION_DENIED
 
 
 @dataclass(eq=False)
 class Unauthenticated(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.UNAUTHENTICATED
+    code: Code = Code.UNAUTHENTICATED
 
 
-def to_rpc_status(error: DomainError) -> status_pb2.Status:
-    packed = []
-    for detail in error.status_details():
-        holder = any_pb2.Any()
-        holder.Pack(detail)
-        packed.append(holder)
-    return status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+@dataclass(eq=False)
+class ResourceExhausted(DomainError):
+    """Rate limited; `retry_after` says when to come back."""
+
+    code: Code = Code.RESOURCE_EXHAUSTED
 
 
-def internal_status(request_id: str) -> status_pb2.Status:
-    return status_pb2.Status(
-        code=code_pb2.INTERNAL,
-        message=f"internal error (request id {request_id})" if request_id else "internal error",
-    )
+@dataclass(eq=False)
+class Unavailable(DomainError):
+    """A dependency failed (5xx, timeouts, connection errors); `retry_after` may say when to retry."""
+
+    code: Code = Code.UNAVAILABLE

@@ -28,7 +28,8 @@ from omnistock_common.context import (
     new_request_id,
     remember_call_context,
 )
-from omnistock_common.errors import DomainError, Unauthenticated, internal_status, to_rpc_status
+from omnistock_common.errors import DomainError, Unauthenticated
+from omnistock_common.grpc_status import grpc_code, internal_status, to_rpc_status
 from omnistock_common.logging import request_id_var, tenant_id_var
 from omnistock_common.service_auth import TOKEN_KEY, WRITE_ROLES, TokenVerifier, default_verifier
 
@@ -136,7 +137,7 @@ class ServerContextInterceptor(grpc.ServerInterceptor):
 
         def fail(context: grpc.ServicerContext, exc: BaseException, request_id: str, started: float) -> None:
             if isinstance(exc, DomainError):
-                _log_call(method, exc.code, started, exc.message)
+                _log_call(method, grpc_code(exc), started, exc.message)
                 context.abort_with_status(rpc_status.to_status(to_rpc_status(exc)))
             if _database_unavailable(exc):
                 log.warning("database unavailable in %s: %s", method, type(exc).__name__)

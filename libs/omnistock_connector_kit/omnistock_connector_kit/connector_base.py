@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-import grpc
 import httpx
-from google.protobuf import duration_pb2, timestamp_pb2
-from google.protobuf.message import Message
-from google.rpc import error_details_pb2
+from google.protobuf import timestamp_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import (
@@ -34,7 +30,9 @@ from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    ResourceExhausted,
     Unauthenticated,
+    Unavailable,
 )
 from omnistock_connector_kit.channel_http import (
     ChannelHttpClient,
@@ -101,36 +99,6 @@ RATE_LIMITED = "RATE_LIMITED"  # RESOURCE_EXHAUSTED: come back after RetryInfo.r
 CHANNEL_UNAVAILABLE = "CHANNEL_UNAVAILABLE"  # UNAVAILABLE: 5xx / timeouts after retries
 CHANNEL_REJECTED = "CHANNEL_REJECTED"  # FAILED_PRECONDITION: the channel refused the request
 HOST_NOT_ALLOWED_REASON = "CHANNEL_HOST_NOT_ALLOWED"  # INVALID_ARGUMENT: egress rules refuse the host
-
-
-def _retry_info(seconds: float | None) -> list[Message]:
-    if seconds is None:
-        return []
-    whole = int(max(0.0, seconds))
-    nanos = int((max(0.0, seconds) - whole) * 1e9)
-    return [error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=whole, nanos=nanos))]
-
-
-@dataclass(eq=False)
-class ResourceExhausted(DomainError):
-    """Still rate limited after retries; `retry_after` becomes google.rpc.RetryInfo."""
-
-    retry_after: float | None = None
-    code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
-
-    def status_details(self) -> list[Message]:
-        return [*super().status_details(), *_retry_info(self.retry_after)]
-
-
-@dataclass(eq=False)
-class Unavailable(DomainError):
-    """The channel failed (5xx, timeouts, connection errors) after retries."""
-
-    retry_after: float | None = None
-    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
-
-    def status_details(self) -> list[Message]:
-        return [*super().status_details(), *_retry_info(self.retry_after)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from google.rpc import error_details_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated, to_rpc_status
+from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_common.grpc_status import grpc_code, to_rpc_status
 from omnistock_connector_kit.channel_http import (
     ChannelHttpError,
     EgressRefusedError,
@@ -135,7 +136,7 @@ def test_missing_secret_is_unauthenticated() -> None:
 def test_exhausted_429_becomes_resource_exhausted_with_retry_info() -> None:
     mapped = map_channel_error(ChannelHttpError("x", status=429, retryable=True, retry_after=2.5))
     assert isinstance(mapped, ResourceExhausted)
-    assert mapped.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert grpc_code(mapped) == grpc.StatusCode.RESOURCE_EXHAUSTED
     info = unpack_retry_info(mapped)
     assert info is not None
     assert (info.retry_delay.seconds, info.retry_delay.nanos) == (2, 500_000_000)

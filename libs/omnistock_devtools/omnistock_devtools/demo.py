@@ -15,7 +15,7 @@ inventory sync so the sandboxes show OmniStock's figures, not their seed figures
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any, TypeVar
@@ -137,20 +137,21 @@ class GatewayClient:
         self.token = expect(response, 200, what=f"log in as {email}").json()["access_token"]
 
     # ---------------------------------------------------------------- catalog + stock
-    def catalog_skus(self) -> set[str]:
-        skus: set[str] = set()
+    def _items(self, path: str, what: str) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated collection, following `next_cursor`."""
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
             page = expect(
-                self.http.get(f"{self.api}/products", params=params, headers=self._auth()),
-                200,
-                what="list products",
+                self.http.get(f"{self.api}/{path}", params=params, headers=self._auth()), 200, what=what
             ).json()
-            skus.update(v["sku"] for p in page["items"] for v in p["variants"])
+            yield from page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
-                return skus
+                return
+
+    def catalog_skus(self) -> set[str]:
+        return {v["sku"] for p in self._items("products", "list products") for v in p["variants"]}
 
     def create_products(self, items: Iterable[CatalogueItem], currency: str = "USD") -> int:
         """One product per SKU; returns how many were created."""
@@ -166,19 +167,7 @@ class GatewayClient:
         return created
 
     def stocked_skus(self) -> set[str]:
-        skus: set[str] = set()
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
-            page = expect(
-                self.http.get(f"{self.api}/inventory", params=params, headers=self._auth()),
-                200,
-                what="list stock levels",
-            ).json()
-            skus.update(level["sku"] for level in page["items"])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return skus
+        return {level["sku"] for level in self._items("inventory", "list stock levels")}
 
     def set_stock(self, quantities: dict[str, int], *, reason: str = "received", note: str = "") -> None:
         """Absolute on-hand counts at the default location, in batches of 10,000 lines."""

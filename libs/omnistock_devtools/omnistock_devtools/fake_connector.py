@@ -23,7 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock.connector.v1 import connector_service_pb2_grpc as cpb_grpc
-from omnistock_common.errors import DomainError, FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_common.errors import Code, DomainError, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_common.grpc_server import RunningServer, build_server
 from omnistock_connector_kit.connector_base import READ_ONLY_METHODS
 
@@ -50,7 +50,7 @@ def _ts(value: datetime) -> Timestamp:
 class _Failure(DomainError):
     """Any status code a test wants the connector to answer with."""
 
-    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+    code: Code = Code.UNAVAILABLE
 
 
 @dataclass
@@ -167,7 +167,7 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         with self.lock:
             failure = self.push_failures.pop(0) if self.push_failures else None
         if failure is not None:
-            raise _Failure(f"channel answered {failure.name}", code=failure)
+            raise _Failure(f"channel answered {failure.name}", code=Code[failure.name])
         return cpb.PushInventoryResponse(
             results=[cpb.ItemResult(sku=i.sku, outcome=cpb.ITEM_OUTCOME_APPLIED) for i in request.items],
             calls=1,

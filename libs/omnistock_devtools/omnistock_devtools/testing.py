@@ -21,6 +21,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,33 +187,39 @@ def postgres_admin_url() -> str:
     return POSTGRES.url()
 
 
-@pytest.fixture
-def make_postgres_database(postgres_admin_url: str) -> Iterator[Callable[[], str]]:
-    """Factory: each call creates a fresh, empty database and returns its URL (dropped after)."""
+@contextmanager
+def postgres_databases(admin_url: str, prefix: str = "omnistock_test") -> Iterator[Callable[[], str]]:
+    """Factory: each call creates a fresh, empty database and returns its URL; every database it
+    created is dropped on exit (the fixtures below give it a test's or a module's lifetime)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     from omnistock_common.db import normalize_url
 
-    admin = create_engine(normalize_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
     created: list[str] = []
 
     def create() -> str:
-        name = f"omnistock_test_{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         created.append(name)
-        return (
-            make_url(normalize_url(postgres_admin_url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
+        return make_url(normalize_url(admin_url)).set(database=name).render_as_string(hide_password=False)
 
-    yield create
-    with admin.connect() as conn:
-        for name in created:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield create
+    finally:
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_postgres_database(postgres_admin_url: str) -> Iterator[Callable[[], str]]:
+    """Factory: each call creates a fresh, empty database and returns its URL (dropped after)."""
+    with postgres_databases(postgres_admin_url) as create:
+        yield create
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ request (`variants[1].price.currency`), so a caller can point at the exact input
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,6 +21,7 @@ from catalog.fields import (
     PRODUCT_NAMES,
     VARIANT_NAMES,
 )
+from omnistock_common import paging
 from omnistock_common.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from omnistock_common.identifiers import identifier_problem
 from omnistock_common.money import is_supported_currency
@@ -407,8 +405,7 @@ def page_size(limit: int) -> int:
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    raw = json.dumps([cursor.created_at.astimezone(UTC).isoformat(), cursor.id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return paging.encode_cursor([cursor.created_at.astimezone(UTC).isoformat(), cursor.id])
 
 
 def decode_cursor(token: str) -> Cursor | None:
@@ -416,12 +413,14 @@ def decode_cursor(token: str) -> Cursor | None:
     if not token:
         return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        created, id_ = json.loads(raw)
+        key = paging.decode_cursor(token, arity=2)
+        if key is None:
+            raise ValueError("not a cursor")
+        created, id_ = key
         created_at = datetime.fromisoformat(created)
         if not isinstance(id_, str) or created_at.tzinfo is None:
             raise ValueError("bad cursor shape")
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError):
         raise InvalidArgument(
             "invalid page cursor", violations=[FieldViolation("page.cursor", "not a cursor from this API")]
         ) from None

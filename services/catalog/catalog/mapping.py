@@ -7,9 +7,7 @@ API and the CSV importer store the same value for the same input and exports re-
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from datetime import UTC
 
 from catalog import fields as catalog_fields
 from catalog.domain import (
@@ -33,6 +31,7 @@ from catalog.service import ImportOptions
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_common.timestamps import to_timestamp
 
 _STATUS_FROM_PROTO = {
     pb.PRODUCT_STATUS_ACTIVE: ProductStatus.ACTIVE,
@@ -159,12 +158,6 @@ def import_stream(requests: Iterator[pb.ImportProductsRequest]) -> tuple[ImportO
     return options, chunks()
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def variant_to_proto(variant: Variant) -> pb.Variant:
     message = pb.Variant(
         id=variant.id,
@@ -173,8 +166,8 @@ def variant_to_proto(variant: Variant) -> pb.Variant:
         price=common_pb2.Money(amount_minor=variant.price.amount_minor, currency=variant.price.currency),
         options=[pb.VariantOption(name=o.name, value=o.value) for o in variant.options],
         version=variant.version,
-        created_at=_timestamp(variant.created_at),
-        updated_at=_timestamp(variant.updated_at),
+        created_at=to_timestamp(variant.created_at),
+        updated_at=to_timestamp(variant.updated_at),
     )
     if variant.cost is not None:
         message.cost.CopyFrom(
@@ -195,8 +188,8 @@ def product_to_proto(product: Product) -> pb.Product:
         status=_STATUS_TO_PROTO[product.status],
         variants=[variant_to_proto(v) for v in product.variants],
         version=product.version,
-        created_at=_timestamp(product.created_at),
-        updated_at=_timestamp(product.updated_at),
+        created_at=to_timestamp(product.created_at),
+        updated_at=to_timestamp(product.updated_at),
     )
 
 

@@ -9,24 +9,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
+from omnistock_common.db import naming_metadata
 from omnistock_common.sqltypes import UTCDateTime
 
-# Deterministic constraint names, so the hand-written migration and the metadata agree.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+# The shared naming convention without "ck": the catalog's migration was written without it.
+metadata = naming_metadata(ck=None)
 
 
 products = Table(

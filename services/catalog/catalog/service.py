@@ -142,10 +142,7 @@ def update_product(
 ) -> Product:
     validate_product_patch(patch)
     with uow:
-        product = uow.catalog.get_product(tenant_id, product_id)
-        if product is None:
-            raise product_not_found()
-        check_version(expected_version, product.version, "the product")
+        product = _product_at(uow, tenant_id, product_id, expected_version)
         changes = product_changes(product, patch)
         if not changes:
             return product
@@ -157,12 +154,20 @@ def update_product(
 
 def delete_product(uow: UnitOfWork, tenant_id: str, product_id: str, expected_version: int) -> None:
     with uow:
-        product = uow.catalog.get_product(tenant_id, product_id, with_variants=False)
-        if product is None:
-            raise product_not_found()
-        check_version(expected_version, product.version, "the product")
+        product = _product_at(uow, tenant_id, product_id, expected_version, with_variants=False)
         uow.catalog.delete_product(tenant_id, product_id, product.version)
         uow.commit()
+
+
+def _product_at(
+    uow: UnitOfWork, tenant_id: str, product_id: str, expected_version: int, *, with_variants: bool = True
+) -> Product:
+    """The product about to change, at the version the caller read (NotFound / Aborted otherwise)."""
+    product = uow.catalog.get_product(tenant_id, product_id, with_variants=with_variants)
+    if product is None:
+        raise product_not_found()
+    check_version(expected_version, product.version, "the product")
+    return product
 
 
 def list_products(uow: UnitOfWork, tenant_id: str, filters: ListFilter, limit: int, cursor: str) -> Page:
@@ -204,10 +209,7 @@ def update_variant(
 ) -> Variant:
     validate_variant_patch(patch)
     with uow:
-        variant = uow.catalog.get_variant(tenant_id, variant_id)
-        if variant is None:
-            raise variant_not_found()
-        check_version(expected_version, variant.version, "the variant")
+        variant = _variant_at(uow, tenant_id, variant_id, expected_version)
         changes = variant_changes(variant, patch.spec, patch.paths)
         if not changes:
             return variant
@@ -216,27 +218,38 @@ def update_variant(
         now = utcnow()
         updated = apply_variant_changes(variant, changes, now)
         raise_if_problems(merged_violations(updated, "variant"))
-        product = uow.catalog.get_product(tenant_id, variant.product_id, with_variants=False)
-        assert product is not None, "a variant always belongs to a product of its tenant"
+        product = _product_of(uow, tenant_id, variant)
         uow.catalog.update_variants(tenant_id, [(updated, variant.version)])
         uow.catalog.update_products(tenant_id, [(bump_product(product, now), product.version)])
         uow.commit()
     return updated
 
 
+def _variant_at(uow: UnitOfWork, tenant_id: str, variant_id: str, expected_version: int) -> Variant:
+    """The variant about to change, at the version the caller read (NotFound / Aborted otherwise)."""
+    variant = uow.catalog.get_variant(tenant_id, variant_id)
+    if variant is None:
+        raise variant_not_found()
+    check_version(expected_version, variant.version, "the variant")
+    return variant
+
+
+def _product_of(uow: UnitOfWork, tenant_id: str, variant: Variant) -> Product:
+    """The product a variant belongs to (its version is bumped with every variant change)."""
+    product = uow.catalog.get_product(tenant_id, variant.product_id, with_variants=False)
+    assert product is not None, "a variant always belongs to a product of its tenant"
+    return product
+
+
 def delete_variant(uow: UnitOfWork, tenant_id: str, variant_id: str, expected_version: int) -> None:
     with uow:
-        variant = uow.catalog.get_variant(tenant_id, variant_id)
-        if variant is None:
-            raise variant_not_found()
-        check_version(expected_version, variant.version, "the variant")
+        variant = _variant_at(uow, tenant_id, variant_id, expected_version)
         if uow.catalog.count_variants(tenant_id, variant.product_id) <= 1:
             raise FailedPrecondition(
                 "a product keeps at least one variant; delete the product instead",
                 reason="LAST_VARIANT",
             )
-        product = uow.catalog.get_product(tenant_id, variant.product_id, with_variants=False)
-        assert product is not None, "a variant always belongs to a product of its tenant"
+        product = _product_of(uow, tenant_id, variant)
         uow.catalog.delete_variant(tenant_id, variant_id, variant.version)
         uow.catalog.update_products(tenant_id, [(bump_product(product, utcnow()), product.version)])
         uow.commit()

@@ -19,15 +19,15 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-import grpc
-
 from omnistock_common.errors import (
+    Code,
     DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     PermissionDenied,
 )
+from omnistock_common.timestamps import iso_utc
 from omnistock_connector_kit.egress import safe_text
 
 # Consecutive failures after which a degraded connection is reported as in error.
@@ -73,14 +73,14 @@ class SyncOutcome(StrEnum):
 class ChannelUnavailable(DomainError):
     """The channel (or its connector service) failed after the connector's own retries."""
 
-    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+    code: Code = Code.UNAVAILABLE
 
 
 @dataclass(eq=False)
 class ChannelRateLimited(DomainError):
     """The channel is still rate limiting after the connector's retries."""
 
-    code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code: Code = Code.RESOURCE_EXHAUSTED
 
 
 # ------------------------------------------------------------------------------ channel types
@@ -277,8 +277,8 @@ class Credentials:
     def to_bytes(self) -> bytes:
         doc: dict[str, Any] = {
             "secrets": dict(self.secrets),
-            "access_token_expires_at": _iso(self.access_token_expires_at),
-            "refresh_token_expires_at": _iso(self.refresh_token_expires_at),
+            "access_token_expires_at": iso_utc(self.access_token_expires_at),
+            "refresh_token_expires_at": iso_utc(self.refresh_token_expires_at),
             "scopes": list(self.scopes),
         }
         return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
@@ -295,10 +295,6 @@ class Credentials:
 
     def secret_values(self) -> list[str]:
         return [value for value in self.secrets.values() if value]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
 
 
 def _parse_iso(value: str | None) -> datetime | None:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -25,18 +24,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from omnistock_common.db import naming_metadata
 from omnistock_common.outbox import outbox_table
 from omnistock_common.sqltypes import SEQ_ID, UTCDateTime
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = naming_metadata()
 
 connections = Table(
     "connections",

@@ -8,7 +8,6 @@ UPDATEs on credentials_version, so of two concurrent refreshes exactly one is pe
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
@@ -24,16 +22,15 @@ from channels import models
 from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
 from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
-from omnistock_common.uow import DEFAULT_ATTEMPTS, UnitOfWorkBase
-
-log = logging.getLogger(__name__)
+from omnistock_common.db import dialect_insert
+from omnistock_common.uow import UnitOfWorkBase
 
 
 class UnitOfWork(UnitOfWorkBase["Repository"]):
-    """Hands out transactions on one engine; `run(fn)` retries fn on transient conflicts
-    (omnistock_common.uow.with_retries, the loop every service shares)."""
+    """Hands out transactions on one engine; `run(fn)` (UnitOfWorkBase) retries fn on transient
+    conflicts."""
 
-    def __init__(self, engine: Engine, *, attempts: int = DEFAULT_ATTEMPTS) -> None:
+    def __init__(self, engine: Engine, *, attempts: int = 5) -> None:
         self.engine = engine
         self.attempts = attempts
 
@@ -49,10 +46,6 @@ class StoredConnection:
 
     connection: Connection
     credentials_blob: bytes
-
-
-def _insert(conn: SqlConnection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _health(row: Row[Any]) -> Health:
@@ -234,7 +227,7 @@ class Repository(SyncQueries):
         t = models.listings
         for start in range(0, len(items), 500):
             chunk = items[start : start + 500]
-            stmt = _insert(self.conn, t).values(
+            stmt = dialect_insert(self.conn, t).values(
                 [
                     {
                         "tenant_id": tenant_id,
@@ -357,7 +350,7 @@ class Repository(SyncQueries):
         """INSERT .. ON CONFLICT DO NOTHING: False when this delivery id was stored before."""
         t = models.webhook_deliveries
         stmt = (
-            _insert(self.conn, t)
+            dialect_insert(self.conn, t)
             .values(
                 id=delivery_row_id,
                 tenant_id=tenant_id,
@@ -387,7 +380,7 @@ class Repository(SyncQueries):
 
     def put_notification_url(self, tenant_id: str, url: str, now: datetime) -> None:
         t = models.notification_settings
-        stmt = _insert(self.conn, t).values(tenant_id=tenant_id, webhook_url=url, updated_at=now)
+        stmt = dialect_insert(self.conn, t).values(tenant_id=tenant_id, webhook_url=url, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[t.c.tenant_id],
             set_={"webhook_url": stmt.excluded.webhook_url, "updated_at": stmt.excluded.updated_at},

@@ -10,9 +10,7 @@ disconnect the connection.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -57,6 +55,7 @@ from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common import paging
 from omnistock_common.clients import DeadlineStub
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound, Unauthenticated
@@ -148,18 +147,15 @@ def _utcnow() -> datetime:
 
 
 def _encode_cursor(value: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([value]).encode()).decode()
+    return paging.encode_cursor([value])
 
 
 def _decode_cursor(cursor: str) -> str | None:
     if not cursor:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
-            return value[0]
-    except (ValueError, TypeError):
-        pass
+    key = paging.decode_cursor(cursor, arity=1)
+    if key is not None and isinstance(key[0], str):
+        return key[0]
     raise InvalidArgument(
         "invalid cursor", violations=[FieldViolation("page.cursor", "not a cursor we issued")]
     )

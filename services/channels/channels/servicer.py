@@ -5,10 +5,7 @@ A Connection message never carries credentials: `_connection` only copies settin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from channels.domain import Connection, ConnectionStatus, Listing, SyncLogEntry, SyncScope
 from channels.service import ChannelsService
@@ -17,6 +14,7 @@ from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock.common.v1 import common_pb2
 from omnistock_common.context import call_context
 from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_common.timestamps import to_optional_timestamp
 
 _STATUS = {
     ConnectionStatus.CONNECTED: pb.CONNECTION_STATUS_CONNECTED,
@@ -52,14 +50,6 @@ MANAGE_METHODS = frozenset(
 )
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
-
-
 def _connection(conn: Connection) -> pb.Connection:
     h = conn.health
     return pb.Connection(
@@ -69,20 +59,22 @@ def _connection(conn: Connection) -> pb.Connection:
         status=_STATUS[h.status],
         settings=dict(conn.settings),
         health=pb.ConnectionHealth(
-            last_sync_at=_ts(h.last_sync_at),
-            last_success_at=_ts(h.last_success_at),
+            last_sync_at=to_optional_timestamp(h.last_sync_at),
+            last_success_at=to_optional_timestamp(h.last_success_at),
             error_count=h.error_count,
             last_error=h.last_error,
-            token_expires_at=_ts(conn.token_expires_at),
+            token_expires_at=to_optional_timestamp(conn.token_expires_at),
         ),
-        created_at=_ts(conn.created_at),
+        created_at=to_optional_timestamp(conn.created_at),
         status_reason=h.status_reason,
     )
 
 
 def _listing(listing: Listing) -> pb.Listing:
     out = pb.Listing(
-        sku=listing.sku, external_ids=dict(listing.external_ids), updated_at=_ts(listing.updated_at)
+        sku=listing.sku,
+        external_ids=dict(listing.external_ids),
+        updated_at=to_optional_timestamp(listing.updated_at),
     )
     if listing.last_pushed_quantity is not None:
         out.last_pushed_quantity = listing.last_pushed_quantity
@@ -92,7 +84,7 @@ def _listing(listing: Listing) -> pb.Listing:
 def _entry(entry: SyncLogEntry) -> pb.SyncLogEntry:
     return pb.SyncLogEntry(
         id=entry.id,
-        at=_ts(entry.at),
+        at=to_optional_timestamp(entry.at),
         operation=entry.operation,
         skus=entry.skus,
         outcome=entry.outcome,
@@ -145,7 +137,9 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
             request.redirect_uri,
             request.session_binding,
         )
-        return pb.StartOAuthResponse(authorization_url=url, state_expires_at=_ts(expires_at))
+        return pb.StartOAuthResponse(
+            authorization_url=url, state_expires_at=to_optional_timestamp(expires_at)
+        )
 
     def CompleteOAuth(
         self, request: pb.CompleteOAuthRequest, context: grpc.ServicerContext

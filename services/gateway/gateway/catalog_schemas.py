@@ -6,17 +6,17 @@ omnistock_common.money so a bad amount is a 400 naming its field, never a silent
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from google.protobuf.field_mask_pb2 import FieldMask
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import Field, field_validator, model_validator
 
 from gateway.schemas import Identifier, MoneyIn, MoneyOut, OutModel, StrictModel
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock_common.money import from_minor
+from omnistock_common.timestamps import from_timestamp, to_timestamp
 
 StatusName = Literal["active", "draft", "archived"]
 
@@ -178,18 +178,6 @@ def money_from_pb(money: common_pb2.Money) -> MoneyOut:
     return MoneyOut(amount=from_minor(money.amount_minor, money.currency), currency=money.currency)
 
 
-def timestamp_from_pb(ts: Timestamp) -> datetime | None:
-    if ts.seconds == 0 and ts.nanos == 0:
-        return None
-    return ts.ToDatetime(tzinfo=UTC)
-
-
-def timestamp_to_pb(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
 def variant_input(variant: VariantIn) -> pb.VariantInput:
     out = pb.VariantInput(sku=variant.sku, price=money_to_pb(variant.price))
     if variant.cost is not None:
@@ -250,7 +238,7 @@ def list_request(query: ProductListQuery) -> pb.ListProductsRequest:
         sku_prefix=query.sku or "",
     )
     if query.updated_since is not None:
-        request.updated_since.CopyFrom(timestamp_to_pb(query.updated_since))
+        request.updated_since.CopyFrom(to_timestamp(query.updated_since))
     return request
 
 
@@ -265,8 +253,8 @@ def variant_out(variant: pb.Variant) -> VariantOut:
         options={option.name: option.value for option in variant.options},
         weight_grams=variant.weight_grams if variant.HasField("weight_grams") else None,
         version=variant.version,
-        created_at=timestamp_from_pb(variant.created_at),
-        updated_at=timestamp_from_pb(variant.updated_at),
+        created_at=from_timestamp(variant.created_at),
+        updated_at=from_timestamp(variant.updated_at),
     )
 
 
@@ -278,8 +266,8 @@ def product_out(product: pb.Product) -> ProductOut:
         status=STATUS_FROM_PB.get(product.status, "active"),  # type: ignore[arg-type]
         variants=[variant_out(v) for v in product.variants],
         version=product.version,
-        created_at=timestamp_from_pb(product.created_at),
-        updated_at=timestamp_from_pb(product.updated_at),
+        created_at=from_timestamp(product.created_at),
+        updated_at=from_timestamp(product.updated_at),
     )
 
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import grpc
-
 from omnistock_common.errors import (
+    Code,
     DomainError,
     FailedPrecondition,
     FieldViolation,
@@ -79,7 +78,7 @@ class RateLimited(DomainError):
     """Too many attempts; `retry_after` seconds until the window frees up (HTTP 429)."""
 
     retry_after: int = 1
-    code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code: Code = Code.RESOURCE_EXHAUSTED
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from grpc_status import rpc_status
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from omnistock.inventory.v1 import inventory_service_pb2
-from omnistock_common.errors import DomainError, to_rpc_status
+from omnistock_common.errors import DomainError
+from omnistock_common.grpc_status import to_rpc_status
 
 log = logging.getLogger(__name__)
 

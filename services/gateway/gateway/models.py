@@ -11,21 +11,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
 )
 
-# Deterministic constraint names so Alembic migrations are stable across SQLite and PostgreSQL.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from omnistock_common.db import naming_metadata
+
+# The shared naming convention with the gateway's own index and unique templates, which its
+# migrations were written with (ix_<table>_<column>, uq_<table>_<first column>).
+metadata = naming_metadata(ix="ix_%(column_0_label)s", uq="uq_%(table_name)s_%(column_0_name)s")
 
 tenants = Table(
     "tenants",

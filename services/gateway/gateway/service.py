@@ -7,8 +7,6 @@ transaction takes the write lock, and holding it for a 50 ms hash would serializ
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import logging
 import threading
@@ -41,6 +39,7 @@ from gateway.domain import (
     normalize_email,
     parse_role,
 )
+from omnistock_common import paging
 from omnistock_common.errors import (
     Aborted,
     AlreadyExists,
@@ -420,14 +419,18 @@ class AuthService:
 
 # ------------------------------------------------------------------------------------------ users
 def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    """The user id itself, base64: the gateway's cursors predate the JSON key of
+    omnistock_common.paging.encode_cursor, and a cursor in flight must keep working."""
+    return paging.b64_encode(key.encode())
 
 
 def decode_cursor(cursor: str) -> str:
+    raw = paging.b64_decode(cursor)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if raw is None:
+            raise ValueError("not base64")
+        return raw.decode()
+    except (UnicodeDecodeError, ValueError):
         raise InvalidArgument(
             "invalid cursor", violations=[FieldViolation("cursor", "malformed cursor")]
         ) from None

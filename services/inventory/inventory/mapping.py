@@ -3,10 +3,6 @@ servicer.py and server.py that imports generated code (the service layer and dom
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from inventory import domain
 from inventory.domain import (
     AdjustmentLine,
@@ -27,20 +23,10 @@ from inventory.domain import (
 from inventory.service import ReserveCommand
 from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock_common.timestamps import to_optional_timestamp
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    """Exact to the microsecond; integer arithmetic instead of Timestamp.FromDatetime, which is
-    Python code and showed in the Reserve profile."""
-    if value is None:
-        return None
-    if value.tzinfo is None:  # as before: a naive value is local time
-        value = value.astimezone(UTC)
-    micros = (value - _EPOCH) // _MICROSECOND
-    return Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
+# Exact to the microsecond by integer arithmetic (Timestamp.FromDatetime showed in the Reserve profile).
+timestamp = to_optional_timestamp
 
 
 def reason_in(value: int) -> AdjustmentReason | None:

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
 from channels import models
 from channels.domain import ConnectionStatus
+from omnistock_common.db import dialect_insert
 
 # Status of a channel_commitments row.
 PENDING = "pending"
@@ -54,10 +54,6 @@ class PushedQuantity:
     sku: str
     quantity: int
     version: int
-
-
-def _insert(conn: SqlConnection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
@@ -195,7 +191,7 @@ class SyncQueries:
     ) -> None:
         """Insert or update one order line; a line already `imported` is never moved back."""
         t = models.channel_commitments
-        stmt = _insert(self.conn, t).values(
+        stmt = dialect_insert(self.conn, t).values(
             tenant_id=tenant_id,
             connection_id=connection_id,
             external_order_id=order_id,
@@ -249,7 +245,7 @@ class SyncQueries:
 
     def save_poll_state(self, tenant_id: str, connection_id: str, values: Mapping[str, Any]) -> None:
         t = models.order_sync_state
-        stmt = _insert(self.conn, t).values(
+        stmt = dialect_insert(self.conn, t).values(
             **{"connection_id": connection_id, "tenant_id": tenant_id, "last_error": "", **dict(values)}
         )
         self.conn.execute(stmt.on_conflict_do_update(index_elements=[t.c.connection_id], set_=dict(values)))

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import grpc
 from flask import current_app, g, request
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from werkzeug.http import dump_cookie
 
@@ -31,6 +30,7 @@ from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock.common.v1 import common_pb2
 from omnistock_common.context import CallContext
+from omnistock_common.timestamps import from_timestamp
 
 api = ApiModule("channels", tag="Channels")
 
@@ -63,10 +63,6 @@ def _client() -> ChannelsClient:
 
 def _channels() -> pb_grpc.ChannelsServiceStub:
     return _client().rpc.call(call_context())
-
-
-def _time(ts: Timestamp) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
 
 
 def _session_binding(nonce: str) -> str:
@@ -286,13 +282,13 @@ def _connection(conn: pb.Connection) -> ConnectionOut:
         status_reason=conn.status_reason,
         settings=dict(conn.settings),
         health=HealthOut(
-            last_sync_at=_time(h.last_sync_at),
-            last_success_at=_time(h.last_success_at),
+            last_sync_at=from_timestamp(h.last_sync_at),
+            last_success_at=from_timestamp(h.last_success_at),
             error_count=h.error_count,
             last_error=h.last_error,
-            token_expires_at=_time(h.token_expires_at),
+            token_expires_at=from_timestamp(h.token_expires_at),
         ),
-        created_at=_time(conn.created_at),
+        created_at=from_timestamp(conn.created_at),
     )
 
 
@@ -300,7 +296,7 @@ def _listing(item: pb.Listing) -> ListingOut:
     return ListingOut(
         sku=item.sku,
         external_ids=dict(item.external_ids),
-        updated_at=_time(item.updated_at),
+        updated_at=from_timestamp(item.updated_at),
         last_pushed_quantity=item.last_pushed_quantity if item.HasField("last_pushed_quantity") else None,
     )
 
@@ -367,7 +363,7 @@ def start_oauth(channel_type: str, query: OAuthStartQuery) -> Reply:
         )
     )
     body = OAuthStartOut(
-        authorization_url=reply.authorization_url, state_expires_at=_time(reply.state_expires_at)
+        authorization_url=reply.authorization_url, state_expires_at=from_timestamp(reply.state_expires_at)
     )
     return Reply(
         body=body,
@@ -545,7 +541,7 @@ def sync_log(connection_id: str, query: SyncLogQuery) -> SyncLogList:
         items=[
             SyncLogEntryOut(
                 id=e.id,
-                at=_time(e.at),
+                at=from_timestamp(e.at),
                 operation=e.operation,
                 skus=list(e.skus),
                 outcome=e.outcome,

@@ -10,12 +10,11 @@ available}]`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from flask import Flask, request
 from flask.blueprints import BlueprintSetupState
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import Field, model_validator
 
 from gateway.api import ApiModule, call_context, deps, parse_body
@@ -29,6 +28,7 @@ from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.identifiers import IdentifierError, clean_identifier
+from omnistock_common.timestamps import from_timestamp
 
 api = ApiModule("inventory", tag="Inventory")
 
@@ -95,10 +95,6 @@ def _idempotency_key() -> str:
             errors=[{"field": _IDEMPOTENCY_HEADER, "message": "at most 256 characters"}],
         )
     return key
-
-
-def _time(ts: Timestamp) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
 
 
 def _page(limit: int, cursor: str | None) -> common_pb2.PageRequest:
@@ -357,7 +353,11 @@ class BundleOut(OutModel):
 # ------------------------------------------------------------------------------ pb → JSON
 def _location_out(loc: pb.Location) -> LocationOut:
     return LocationOut(
-        id=loc.id, code=loc.code, name=loc.name, is_default=loc.is_default, created_at=_time(loc.created_at)
+        id=loc.id,
+        code=loc.code,
+        name=loc.name,
+        is_default=loc.is_default,
+        created_at=from_timestamp(loc.created_at),
     )
 
 
@@ -369,7 +369,7 @@ def _level_out(level: pb.StockLevel) -> LevelOut:
         reserved=level.reserved,
         available=level.available,
         version=level.version,
-        updated_at=_time(level.updated_at),
+        updated_at=from_timestamp(level.updated_at),
     )
 
 
@@ -389,8 +389,8 @@ def _reservation_out(r: pb.Reservation) -> ReservationOut:
         id=r.id,
         order_ref=r.order_ref,
         status=pb.ReservationStatus.Name(r.status).removeprefix("RESERVATION_STATUS_"),
-        expires_at=_time(r.expires_at),
-        created_at=_time(r.created_at),
+        expires_at=from_timestamp(r.expires_at),
+        created_at=from_timestamp(r.created_at),
         channel_connection_id=r.channel_connection_id,
         lines=[_reservation_line_out(line) for line in r.lines],
     )
@@ -403,15 +403,15 @@ def _alert_out(a: pb.LowStockAlert) -> AlertOut:
         status=pb.AlertStatus.Name(a.status).removeprefix("ALERT_STATUS_").lower(),
         threshold=a.threshold,
         available_at_open=a.available_at_open,
-        opened_at=_time(a.opened_at),
-        closed_at=_time(a.closed_at),
+        opened_at=from_timestamp(a.opened_at),
+        closed_at=from_timestamp(a.closed_at),
     )
 
 
 def _movement_out(m: pb.Movement) -> MovementOut:
     return MovementOut(
         id=m.id,
-        at=_time(m.at),
+        at=from_timestamp(m.at),
         kind=pb.MovementKind.Name(m.kind).removeprefix("MOVEMENT_KIND_").lower(),
         location=m.location_code,
         delta=m.on_hand_delta,

@@ -9,7 +9,8 @@ from google.rpc import error_details_pb2, status_pb2
 from gateway.domain import RateLimited
 from gateway.errors import GRPC_TO_HTTP, ApiProblem, ErrorMapper, http_status_for
 from omnistock.inventory.v1 import inventory_service_pb2
-from omnistock_common.errors import Aborted, FieldViolation, InvalidArgument, to_rpc_status
+from omnistock_common.errors import Aborted, FieldViolation, InvalidArgument
+from omnistock_common.grpc_status import to_rpc_status
 
 
 @pytest.mark.parametrize(

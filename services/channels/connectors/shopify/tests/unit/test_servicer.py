@@ -12,12 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import grpc
 import httpx
 import pytest
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+from omnistock_common.errors import Code, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.connector_base import ResourceExhausted, Unavailable
 from shopify_connector import protocol as p
@@ -184,7 +183,7 @@ def test_rate_limited_with_nothing_applied_is_resource_exhausted(
     with pytest.raises(ResourceExhausted) as caught:
         servicer.PushInventory(pb.PushInventoryRequest(connection=connection(), items=items(2)), None)
     assert caught.value.retry_after == 2.0
-    assert caught.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert caught.value.code is Code.RESOURCE_EXHAUSTED
 
     shop.graphql["OmniStockSetInventory"] = lambda v: httpx.Response(503)
     with pytest.raises(Unavailable):
