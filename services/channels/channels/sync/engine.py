@@ -63,6 +63,31 @@ class SyncEngine:
         )
         return limit
 
+    def log_sync(
+        self,
+        operation: str,
+        tenant_id: str,
+        connection_id: str,
+        skus: Sequence[str],
+        outcome: str,
+        message: str,
+    ) -> None:
+        """One sync_log row for what a job decided without a connector call (no latency, no calls)."""
+        now = self.clock()
+        self.uow.run(
+            lambda repo: repo.add_sync_log(
+                tenant_id,
+                connection_id,
+                at=now,
+                operation=operation,
+                skus=list(skus)[:1000],
+                outcome=outcome,
+                message=message,
+                latency_ms=0,
+                calls=0,
+            )
+        )
+
     def requeue(self, tenant_id: str, seen_on: str, skus: Sequence[str]) -> None:
         """in_flight's callback: a commitment changed, re-push the SKUs to the OTHER connections."""
         store.requeue_skus(self.redis, self.uow, tenant_id, skus, exclude_connection_id=seen_on)

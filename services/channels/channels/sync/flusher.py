@@ -189,7 +189,9 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
         listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in entries])
     unmapped = [e for e in entries if e.sku not in listings or not listings[e.sku].external_ids]
     if unmapped:
-        _log(engine, tenant_id, connection_id, [e.sku for e in unmapped], "error", "unmapped sku")
+        engine.log_sync(
+            "push_inventory", tenant_id, connection_id, [e.sku for e in unmapped], "error", "unmapped sku"
+        )
         store.cas_delete(engine.redis, connection_id, [(e.sku, e.raw) for e in unmapped])
         result.unmapped = len(unmapped)
     entries = [e for e in entries if e not in unmapped]
@@ -358,8 +360,8 @@ def push_planned(
             _mark_pushed(engine, tenant_id, connection_id, applied)
             result.applied += len(applied)
         if dropped:
-            _log(
-                engine,
+            engine.log_sync(
+                "push_inventory",
                 tenant_id,
                 connection_id,
                 [p.sku for p in dropped],
@@ -422,25 +424,6 @@ def _mark_pushed(engine: SyncEngine, tenant_id: str, connection_id: str, planned
     pushed = [PushedQuantity(p.sku, p.quantity, p.version) for p in planned]
     engine.uow.run(lambda repo: repo.record_pushed(tenant_id, connection_id, pushed, now))
     store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in planned])
-
-
-def _log(
-    engine: SyncEngine, tenant_id: str, connection_id: str, skus: Sequence[str], outcome: str, message: str
-) -> None:
-    now = engine.clock()
-    engine.uow.run(
-        lambda repo: repo.add_sync_log(
-            tenant_id,
-            connection_id,
-            at=now,
-            operation="push_inventory",
-            skus=list(skus)[:1000],
-            outcome=outcome,
-            message=message,
-            latency_ms=0,
-            calls=0,
-        )
-    )
 
 
 __all__ = [

@@ -129,8 +129,8 @@ def _reconcile_locked(
             found = remote.get(sku)
             if found is None or not found.found:
                 report.not_on_channel += 1
-                _log(
-                    engine,
+                engine.log_sync(
+                    "reconcile",
                     tenant_id,
                     connection_id,
                     [sku],
@@ -145,8 +145,8 @@ def _reconcile_locked(
             if desired > int(found.quantity) and not orders_current:
                 report.waiting_for_orders += 1
                 continue
-            _log(
-                engine,
+            engine.log_sync(
+                "reconcile",
                 tenant_id,
                 connection_id,
                 [sku],
@@ -193,25 +193,6 @@ def _orders_current(engine: SyncEngine, tenant_id: str) -> bool:
         if attempt < ORDER_POLL_ATTEMPTS:
             time.sleep(engine.settings.polls.min_interval.total_seconds() + 0.05)
     return False
-
-
-def _log(
-    engine: SyncEngine, tenant_id: str, connection_id: str, skus: list[str], outcome: str, message: str
-) -> None:
-    now = engine.clock()
-    engine.uow.run(
-        lambda repo: repo.add_sync_log(
-            tenant_id,
-            connection_id,
-            at=now,
-            operation="reconcile",
-            skus=skus,
-            outcome=outcome,
-            message=message,
-            latency_ms=0,
-            calls=0,
-        )
-    )
 
 
 def live_connections_any_tenant(engine: SyncEngine) -> list[tuple[str, str]]:
