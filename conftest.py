@@ -1,3 +1,3 @@
 """Root conftest: shared fixtures (databases, Redis, RabbitMQ) for every test folder."""
 
-pytest_plugins = ["omnistock_devtools.testing"]
+pytest_plugins = ["omnistock_devtools.testing", "omnistock_devtools.log_audit"]

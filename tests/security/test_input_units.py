@@ -10,10 +10,10 @@ from flask import Flask
 
 from catalog import csv_io
 from catalog.domain import Money, Option, Product, ProductStatus, RowError, Variant, validate_sku
-from gateway.api import if_match_version
 from gateway.app import log_safe
 from gateway.errors import ApiProblem
 from gateway.gunicorn_worker import problem_error_response
+from gateway.inputs import if_match_version
 from inventory.domain import validate_location
 from omnistock_common.errors import InvalidArgument
 from omnistock_common.identifiers import IdentifierError, clean_identifier, identifier_problem

@@ -118,6 +118,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+# HTTP client libraries log every request's full URL at INFO (query strings included: WooCommerce
+# query auth, OAuth codes). Our own channel client logs what matters, without secrets.
+_QUIET_LOGGERS = ("httpx", "httpcore")
+
+
+def quiet_http_client_loggers() -> None:
+    """Keep the HTTP client libraries' request lines (full URLs) out of the log."""
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def setup_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -128,3 +139,4 @@ def setup_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     install_sanitizer(handler, *(logging.getLogger(name) for name in _SERVER_LOGGERS))
+    quiet_http_client_loggers()

@@ -1,7 +1,7 @@
-"""Catalog REST models and their translation to and from the catalog protobufs.
+"""Catalog REST models (API.md "Catalog"): what the catalog routes accept and answer.
 
-Money crosses here: decimal strings in JSON, integer minor units in protobuf, converted by
-omnistock_common.money so a bad amount is a 400 naming its field, never a silent rounding.
+Their translation to and from the catalog protobufs is gateway.mapping.catalog. Amounts are
+decimal strings here (MoneyIn checks them exactly), integer minor units in protobuf.
 """
 
 from __future__ import annotations
@@ -9,23 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from google.protobuf.field_mask_pb2 import FieldMask
 from pydantic import Field, field_validator, model_validator
 
-from gateway.schemas import Identifier, MoneyIn, MoneyOut, OutModel, StrictModel
-from omnistock.catalog.v1 import catalog_service_pb2 as pb
-from omnistock.common.v1 import common_pb2
-from omnistock_common.money import from_minor
-from omnistock_common.timestamps import from_timestamp, to_timestamp
+from gateway.schemas import Identifier, MoneyIn, MoneyOut, OutModel, StrictModel, check_patch
 
 StatusName = Literal["active", "draft", "archived"]
-
-STATUS_TO_PB: dict[str, int] = {
-    "active": pb.PRODUCT_STATUS_ACTIVE,
-    "draft": pb.PRODUCT_STATUS_DRAFT,
-    "archived": pb.PRODUCT_STATUS_ARCHIVED,
-}
-STATUS_FROM_PB: dict[int, str] = {value: key for key, value in STATUS_TO_PB.items()}
 
 
 # ------------------------------------------------------------------------------------- requests
@@ -59,11 +47,7 @@ class ProductPatchIn(StrictModel):
 
     @model_validator(mode="after")
     def _something(self) -> ProductPatchIn:
-        if not self.model_fields_set:
-            raise ValueError("name at least one of title, description, status")
-        for name in self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+        check_patch(self, empty="name at least one of title, description, status")
         return self
 
 
@@ -82,11 +66,7 @@ class VariantPatchIn(StrictModel):
 
     @model_validator(mode="after")
     def _something(self) -> VariantPatchIn:
-        if not self.model_fields_set:
-            raise ValueError("name at least one field to change")
-        for name in self.model_fields_set - _CLEARABLE:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+        check_patch(self, empty="name at least one field to change", clearable=_CLEARABLE)
         return self
 
 
@@ -167,118 +147,3 @@ class ImportReportOut(OutModel):
         description=f"the first {MAX_REPORTED_IMPORT_ERRORS} row errors, in row order"
     )
     errors_not_listed: int = Field(0, description="row errors beyond the listed ones")
-
-
-# ----------------------------------------------------------------------------------- conversion
-def money_to_pb(money: MoneyIn) -> common_pb2.Money:
-    return common_pb2.Money(amount_minor=money.minor, currency=money.currency)
-
-
-def money_from_pb(money: common_pb2.Money) -> MoneyOut:
-    return MoneyOut(amount=from_minor(money.amount_minor, money.currency), currency=money.currency)
-
-
-def variant_input(variant: VariantIn) -> pb.VariantInput:
-    out = pb.VariantInput(sku=variant.sku, price=money_to_pb(variant.price))
-    if variant.cost is not None:
-        out.cost.CopyFrom(money_to_pb(variant.cost))
-    if variant.barcode is not None:
-        out.barcode = variant.barcode
-    for name, value in (variant.options or {}).items():
-        out.options.add(name=name, value=value)
-    if variant.weight_grams is not None:
-        out.weight_grams = variant.weight_grams
-    return out
-
-
-def variant_patch(patch: VariantPatchIn) -> tuple[pb.VariantInput, FieldMask]:
-    """A VariantInput holding the changed fields, and the mask naming them (null → cleared)."""
-    out = pb.VariantInput()
-    fields = sorted(patch.model_fields_set)
-    if patch.sku is not None:
-        out.sku = patch.sku
-    if patch.price is not None:
-        out.price.CopyFrom(money_to_pb(patch.price))
-    if patch.cost is not None:
-        out.cost.CopyFrom(money_to_pb(patch.cost))
-    if patch.barcode is not None:
-        out.barcode = patch.barcode
-    for name, value in (patch.options or {}).items():
-        out.options.add(name=name, value=value)
-    if patch.weight_grams is not None:
-        out.weight_grams = patch.weight_grams
-    return out, FieldMask(paths=fields)
-
-
-def create_request(body: ProductCreateIn) -> pb.CreateProductRequest:
-    return pb.CreateProductRequest(
-        title=body.title,
-        description=body.description,
-        status=STATUS_TO_PB[body.status] if body.status else pb.PRODUCT_STATUS_UNSPECIFIED,
-        variants=[variant_input(v) for v in body.variants],
-    )
-
-
-def product_patch(body: ProductPatchIn) -> tuple[pb.Product, FieldMask]:
-    product = pb.Product()
-    if body.title is not None:
-        product.title = body.title
-    if body.description is not None:
-        product.description = body.description
-    if body.status is not None:
-        product.status = STATUS_TO_PB[body.status]  # type: ignore[assignment]
-    return product, FieldMask(paths=sorted(body.model_fields_set))
-
-
-def list_request(query: ProductListQuery) -> pb.ListProductsRequest:
-    request = pb.ListProductsRequest(
-        page=common_pb2.PageRequest(limit=query.limit, cursor=query.cursor or ""),
-        query=query.q or "",
-        status=STATUS_TO_PB[query.status] if query.status else pb.PRODUCT_STATUS_UNSPECIFIED,
-        sku_prefix=query.sku or "",
-    )
-    if query.updated_since is not None:
-        request.updated_since.CopyFrom(to_timestamp(query.updated_since))
-    return request
-
-
-def variant_out(variant: pb.Variant) -> VariantOut:
-    return VariantOut(
-        id=variant.id,
-        product_id=variant.product_id,
-        sku=variant.sku,
-        price=money_from_pb(variant.price),
-        cost=money_from_pb(variant.cost) if variant.HasField("cost") else None,
-        barcode=variant.barcode if variant.HasField("barcode") else None,
-        options={option.name: option.value for option in variant.options},
-        weight_grams=variant.weight_grams if variant.HasField("weight_grams") else None,
-        version=variant.version,
-        created_at=from_timestamp(variant.created_at),
-        updated_at=from_timestamp(variant.updated_at),
-    )
-
-
-def product_out(product: pb.Product) -> ProductOut:
-    return ProductOut(
-        id=product.id,
-        title=product.title,
-        description=product.description,
-        status=STATUS_FROM_PB.get(product.status, "active"),  # type: ignore[arg-type]
-        variants=[variant_out(v) for v in product.variants],
-        version=product.version,
-        created_at=from_timestamp(product.created_at),
-        updated_at=from_timestamp(product.updated_at),
-    )
-
-
-def import_report_out(report: pb.ImportProductsResponse) -> ImportReportOut:
-    """The catalog caps its error list already; capped again here so the response stays bounded."""
-    listed = report.errors[:MAX_REPORTED_IMPORT_ERRORS]
-    return ImportReportOut(
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        rows=report.rows,
-        errors=[ImportRowErrorOut(row=e.row, column=e.column, message=e.message) for e in listed],
-        errors_not_listed=report.errors_not_listed + len(report.errors) - len(listed),
-    )

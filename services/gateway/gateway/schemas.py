@@ -2,7 +2,7 @@
 
 Requests use StrictModel: an unknown field is a 400, never silently dropped, because a typo such
 as `"stauts": "draft"` must not turn into a successful no-op. JSON bodies are validated in pydantic's
-strict mode (gateway.api.parse_body): `"delta": true` or `"delta": "3"` is a 400, never +1 or +3.
+strict mode (gateway.inputs.parse_body): `"delta": true` or `"delta": "3"` is a 400, never +1 or +3.
 
 Integers carry the range of the protobuf field they end up in (INT32/INT64 below), so an
 out-of-range number is a 400 naming the field instead of a ValueError deep in protobuf (a 500).
@@ -13,7 +13,7 @@ characters, NFC-normalised (omnistock_common.identifiers, the same rule the serv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
@@ -45,6 +45,21 @@ class StrictModel(BaseModel):
 
 class OutModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2048)
+
+
+def check_patch(model: BaseModel, *, empty: str, clearable: Collection[str] = ()) -> None:
+    """A PATCH body names at least one field (else `empty`), and only `clearable` ones may be null:
+    for the others null would silently mean "no change", which the caller did not ask for."""
+    if not model.model_fields_set:
+        raise ValueError(empty)
+    for name in model.model_fields_set - set(clearable):
+        if getattr(model, name) is None:
+            raise ValueError(f"{name} cannot be null")
 
 
 class FieldError(OutModel):

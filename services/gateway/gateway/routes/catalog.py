@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import IO
 
 import grpc
 from flask import Response, request, stream_with_context
 
 from gateway import catalog_schemas as cs
-from gateway.api import ApiModule, Reply, call_context, deps, etag, if_match_version
+from gateway.api import ApiModule, Reply, call_context, deps, versioned
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
+from gateway.inputs import if_match_version
+from gateway.mapping import catalog as m
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
+from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ _MULTIPART_FILE = {
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
 
 
-def _catalog():  # type: ignore[no-untyped-def]
+def _catalog() -> pb_grpc.CatalogServiceStub:
     return deps().catalog.rpc.call(call_context())
 
 
@@ -51,8 +53,8 @@ def _catalog():  # type: ignore[no-untyped-def]
 )
 def create_product(body: cs.ProductCreateIn) -> Reply:
     """Creates a product with its variants; the response carries the variant ids."""
-    product = _catalog().CreateProduct(cs.create_request(body)).product
-    return Reply(cs.product_out(product), headers=etag(product.version))
+    product = _catalog().CreateProduct(m.create_request(body)).product
+    return versioned(m.product_out(product), product.version)
 
 
 @api.route(
@@ -66,11 +68,7 @@ def create_product(body: cs.ProductCreateIn) -> Reply:
 )
 def list_products(query: cs.ProductListQuery) -> cs.ProductPage:
     """Filters: q (title/SKU text), status, sku (SKU prefix), updated_since. Keyset-paginated."""
-    response = _catalog().ListProducts(cs.list_request(query))
-    return cs.ProductPage(
-        items=[cs.product_out(p) for p in response.products],
-        next_cursor=response.page.next_cursor or None,
-    )
+    return m.product_page(_catalog().ListProducts(m.list_request(query)))
 
 
 @api.route(
@@ -84,7 +82,7 @@ def list_products(query: cs.ProductListQuery) -> cs.ProductPage:
 )
 def get_product(product_id: str) -> Reply:
     product = _catalog().GetProduct(pb.GetProductRequest(product_id=product_id)).product
-    return Reply(cs.product_out(product), headers=etag(product.version))
+    return versioned(m.product_out(product), product.version)
 
 
 @api.route(
@@ -99,12 +97,9 @@ def get_product(product_id: str) -> Reply:
 )
 def update_product(product_id: str, body: cs.ProductPatchIn) -> Reply:
     """title, description, status. With If-Match the change fails with 412 if the product moved on."""
-    product, mask = cs.product_patch(body)
-    request_pb = pb.UpdateProductRequest(
-        product_id=product_id, product=product, update_mask=mask, expected_version=if_match_version() or 0
-    )
+    request_pb = m.update_product_request(product_id, body, if_match_version())
     updated = _catalog().UpdateProduct(request_pb).product
-    return Reply(cs.product_out(updated), headers=etag(updated.version))
+    return versioned(m.product_out(updated), updated.version)
 
 
 @api.route(
@@ -116,9 +111,7 @@ def update_product(product_id: str, body: cs.ProductPatchIn) -> Reply:
     problems=(404, 412),
 )
 def delete_product(product_id: str) -> Reply:
-    _catalog().DeleteProduct(
-        pb.DeleteProductRequest(product_id=product_id, expected_version=if_match_version() or 0)
-    )
+    _catalog().DeleteProduct(m.delete_product_request(product_id, if_match_version()))
     return Reply(status=204)
 
 
@@ -133,12 +126,9 @@ def delete_product(product_id: str) -> Reply:
     problems=(400, 404, 409),
 )
 def add_variant(product_id: str, body: cs.VariantIn) -> Reply:
-    variant = (
-        _catalog()
-        .AddVariant(pb.AddVariantRequest(product_id=product_id, variant=cs.variant_input(body)))
-        .variant
-    )
-    return Reply(cs.variant_out(variant), headers=etag(variant.version))
+    request_pb = pb.AddVariantRequest(product_id=product_id, variant=m.variant_input(body))
+    variant = _catalog().AddVariant(request_pb).variant
+    return versioned(m.variant_out(variant), variant.version)
 
 
 @api.route(
@@ -152,12 +142,8 @@ def add_variant(product_id: str, body: cs.VariantIn) -> Reply:
 )
 def update_variant(variant_id: str, body: cs.VariantPatchIn) -> Reply:
     """If-Match carries the variant's version (from the product's variants[].version)."""
-    variant_pb, mask = cs.variant_patch(body)
-    request_pb = pb.UpdateVariantRequest(
-        variant_id=variant_id, variant=variant_pb, update_mask=mask, expected_version=if_match_version() or 0
-    )
-    variant = _catalog().UpdateVariant(request_pb).variant
-    return Reply(cs.variant_out(variant), headers=etag(variant.version))
+    variant = _catalog().UpdateVariant(m.update_variant_request(variant_id, body, if_match_version())).variant
+    return versioned(m.variant_out(variant), variant.version)
 
 
 @api.route(
@@ -169,16 +155,8 @@ def update_variant(variant_id: str, body: cs.VariantPatchIn) -> Reply:
     problems=(404, 412),
 )
 def delete_variant(variant_id: str) -> Reply:
-    _catalog().DeleteVariant(
-        pb.DeleteVariantRequest(variant_id=variant_id, expected_version=if_match_version() or 0)
-    )
+    _catalog().DeleteVariant(m.delete_variant_request(variant_id, if_match_version()))
     return Reply(status=204)
-
-
-def _import_messages(stream: IO[bytes], default_currency: str) -> Iterator[pb.ImportProductsRequest]:
-    yield pb.ImportProductsRequest(options=pb.ImportOptions(default_currency=default_currency))
-    while chunk := stream.read(IMPORT_CHUNK_BYTES):
-        yield pb.ImportProductsRequest(chunk=chunk)
 
 
 @api.route(
@@ -203,9 +181,9 @@ def import_products(query: cs.ImportQuery) -> cs.ImportReportOut:
     upload = request.files.get("file")
     if upload is None:
         raise ApiProblem(400, "missing file", errors=[{"field": "file", "message": "a CSV file is required"}])
-    messages = _import_messages(upload.stream, query.default_currency or "")
+    messages = m.import_messages(upload.stream, query.default_currency, IMPORT_CHUNK_BYTES)
     report = deps().catalog.bulk.call(call_context()).ImportProducts(messages)
-    return cs.import_report_out(report)
+    return m.import_report_out(report)
 
 
 @api.route(
@@ -219,9 +197,7 @@ def import_products(query: cs.ImportQuery) -> cs.ImportReportOut:
 )
 def export_products(query: cs.ExportQuery) -> Response:
     """Streams the catalog as CSV (same columns as the import); re-importing it changes nothing."""
-    request_pb = pb.ExportProductsRequest(
-        status=cs.STATUS_TO_PB[query.status] if query.status else pb.PRODUCT_STATUS_UNSPECIFIED
-    )
+    request_pb = pb.ExportProductsRequest(status=m.status_to_pb(query.status))
     stream = deps().catalog.bulk.call(call_context()).ExportProducts(request_pb)
     # Pull the first chunk before answering, so a failing backend is a proper problem response
     # rather than a 200 with an empty body.

@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gateway.api import ApiModule, Reply, current_claims, deps, etag, if_match_version
+from gateway.api import ApiModule, Reply, current_claims, deps, versioned
 from gateway.domain import Permission
+from gateway.inputs import if_match_version
 from gateway.routes.auth import UserOut
-from gateway.schemas import OutModel, StrictModel
+from gateway.schemas import OutModel, StrictModel, check_patch
 from gateway.service import UserPatch
 
 api = ApiModule("users", tag="Users")
@@ -40,11 +41,7 @@ class UserPatchIn(StrictModel):
 
     @model_validator(mode="after")
     def _something(self) -> UserPatchIn:
-        if not self.model_fields_set:
-            raise ValueError("name at least one of email, password, role")
-        for name in self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+        check_patch(self, empty="name at least one of email, password, role")
         return self
 
 
@@ -74,7 +71,7 @@ def list_users(query: UserListQuery) -> UserPage:
 def create_user(body: UserCreateIn) -> Reply:
     """Admins may create admin, staff and viewer users; only owners create owners."""
     user = deps().users.create(current_claims(), body.email, body.password, body.role)
-    return Reply(UserOut.of(user), headers=etag(user.version))
+    return versioned(UserOut.of(user), user.version)
 
 
 @api.route(
@@ -88,7 +85,7 @@ def create_user(body: UserCreateIn) -> Reply:
 )
 def get_user(user_id: str) -> Reply:
     user = deps().users.get(current_claims(), user_id)
-    return Reply(UserOut.of(user), headers=etag(user.version))
+    return versioned(UserOut.of(user), user.version)
 
 
 @api.route(
@@ -107,7 +104,7 @@ def update_user(user_id: str, body: UserPatchIn) -> Reply:
     """
     patch = UserPatch(email=body.email, password=body.password, role=body.role)
     user = deps().users.update(current_claims(), user_id, patch, expected_version=if_match_version())
-    return Reply(UserOut.of(user), headers=etag(user.version))
+    return versioned(UserOut.of(user), user.version)
 
 
 @api.route(

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway import catalog_schemas as cs
+from gateway.mapping import catalog as cm
 from gateway.schemas import MoneyIn, field_path, validation_errors
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
@@ -25,7 +26,7 @@ from omnistock.common.v1 import common_pb2
 )
 def test_money_in_to_minor_units(amount: str, currency: str, minor: int) -> None:
     money = MoneyIn(amount=amount, currency=currency)
-    assert cs.money_to_pb(money) == common_pb2.Money(amount_minor=minor, currency=currency)
+    assert cm.money_to_pb(money) == common_pb2.Money(amount_minor=minor, currency=currency)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_variant_from_pb_formats_money_and_optional_fields() -> None:
         version=3,
     )
     variant.created_at.FromDatetime(datetime(2026, 1, 31, 12, 0, tzinfo=UTC))
-    out = cs.variant_out(variant).model_dump(mode="json")
+    out = cm.variant_out(variant).model_dump(mode="json")
     assert out["price"] == {"amount": "19.99", "currency": "USD"}
     assert out["cost"] is None and out["barcode"] is None and out["weight_grams"] is None
     assert list(out["options"].items()) == [("size", "M"), ("color", "Red")]
@@ -86,13 +87,13 @@ def test_variant_from_pb_formats_money_and_optional_fields() -> None:
 
     variant.cost.CopyFrom(common_pb2.Money(amount_minor=5, currency="JPY"))
     variant.weight_grams = 0
-    out = cs.variant_out(variant).model_dump(mode="json")
+    out = cm.variant_out(variant).model_dump(mode="json")
     assert out["cost"] == {"amount": "5", "currency": "JPY"} and out["weight_grams"] == 0
 
 
 def test_variant_patch_mask_includes_cleared_fields() -> None:
     patch = cs.VariantPatchIn.model_validate({"price": {"amount": "2", "currency": "EUR"}, "cost": None})
-    message, mask = cs.variant_patch(patch)
+    message, mask = cm.variant_patch(patch)
     assert list(mask.paths) == ["cost", "price"]
     assert message.price.amount_minor == 200 and not message.HasField("cost")
     with pytest.raises(ValidationError):
@@ -111,14 +112,14 @@ def test_create_and_list_requests() -> None:
             ],
         }
     )
-    request = cs.create_request(body)
+    request = cm.create_request(body)
     assert request.status == pb.PRODUCT_STATUS_ARCHIVED
     assert request.variants[0].barcode == "123" and request.variants[0].weight_grams == 5
-    assert cs.create_request(cs.ProductCreateIn(title="T")).status == pb.PRODUCT_STATUS_UNSPECIFIED
+    assert cm.create_request(cs.ProductCreateIn(title="T")).status == pb.PRODUCT_STATUS_UNSPECIFIED
 
     query = cs.ProductListQuery.model_validate(
         {"sku": "AB", "limit": "10", "updated_since": "2026-01-31T13:00:00+01:00"}
     )
-    listed = cs.list_request(query)
+    listed = cm.list_request(query)
     assert listed.sku_prefix == "AB" and listed.page.limit == 10
     assert listed.updated_since.ToJsonString() == "2026-01-31T12:00:00Z"

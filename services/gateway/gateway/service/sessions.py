@@ -1,8 +1,7 @@
-"""Gateway use cases: register, login, refresh, logout, and user management.
+"""Tenants, sessions and tokens: register, login, refresh, logout, authenticate.
 
-Plain classes over small ports (unit of work, limiter, denylist) so the rules are unit-tested with
-in-memory fakes. Slow argon2 work always happens outside a database transaction: on SQLite every
-transaction takes the write lock, and holding it for a 50 ms hash would serialize all logins.
+Slow argon2 work always happens outside a database transaction: on SQLite every transaction
+takes the write lock, and holding it for a 50 ms hash would serialize all logins.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, Self
 
 from gateway.auth import (
     AccessClaims,
@@ -32,106 +30,17 @@ from gateway.domain import (
     Role,
     Tenant,
     User,
-    check_can_assign,
-    check_can_modify,
-    check_keeps_an_owner,
     check_password_policy,
     normalize_email,
-    parse_role,
 )
-from omnistock_common import paging
-from omnistock_common.errors import (
-    Aborted,
-    AlreadyExists,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    Unauthenticated,
-)
+from gateway.service.ports import AttemptLimiter, TokenDenylist, UnitOfWork, UnitOfWorkFactory
+from omnistock_common.errors import AlreadyExists, FieldViolation, InvalidArgument, Unauthenticated
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("gateway.service")
 
 MAX_TENANT_NAME = 200
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 
 
-# ---------------------------------------------------------------------------------------- ports
-class TenantRepository(Protocol):
-    def add(self, tenant: Tenant) -> None: ...
-    def get(self, tenant_id: str) -> Tenant | None: ...
-    def lock(self, tenant_id: str) -> None:
-        """Serialize concurrent user changes of one tenant (the last-owner rule needs it)."""
-        ...
-
-
-class UserRepository(Protocol):
-    def add(self, user: User) -> None: ...
-    def get(self, tenant_id: str, user_id: str) -> User | None: ...
-    def get_by_email(self, email: str) -> User | None: ...
-    def token_version(self, tenant_id: str, user_id: str) -> int | None:
-        """The user's current token version; None when the user no longer exists."""
-        ...
-
-    def list(self, tenant_id: str, limit: int, after_email: str | None) -> list[User]: ...
-    def update(self, user: User, expected_version: int) -> bool:
-        """Write `user` only if the stored version is still `expected_version`."""
-        ...
-
-    def delete(self, tenant_id: str, user_id: str) -> None: ...
-    def count_owners(self, tenant_id: str) -> int: ...
-
-
-class RefreshTokenRepository(Protocol):
-    def add(self, record: RefreshTokenRecord) -> None: ...
-    def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None: ...
-    def mark_used(self, token_id: str, at: datetime) -> bool:
-        """Conditional: succeeds only for a token not used or revoked yet (one winner per token)."""
-        ...
-
-    def revoke_family(self, family_id: str, at: datetime) -> int: ...
-    def revoke_all_for_user(self, user_id: str, at: datetime) -> int: ...
-
-
-class UnitOfWork(Protocol):
-    tenants: TenantRepository
-    users: UserRepository
-    refresh_tokens: RefreshTokenRepository
-
-    def __enter__(self) -> Self: ...
-    def __exit__(self, *exc: object) -> None: ...
-    def commit(self) -> None: ...
-
-
-UnitOfWorkFactory = Callable[[], UnitOfWork]
-
-
-class AttemptLimiter(Protocol):
-    def attempt(self, key: str, limit: int, window_seconds: int) -> int:
-        """Count one attempt; 0 when within the limit, else seconds until the window frees up."""
-        ...
-
-    def blocked_for(self, key: str) -> int:
-        """Seconds left of the wait imposed by record_failure (0: go ahead)."""
-        ...
-
-    def record_failure(
-        self, key: str, free_failures: int, max_delay_seconds: int, memory_seconds: int
-    ) -> int:
-        """Count one failure; beyond `free_failures` impose a wait that doubles with each further
-        failure (1, 2, 4 ... max_delay_seconds). Failures are forgotten `memory_seconds` after the
-        last one. Returns the wait imposed (0: none)."""
-        ...
-
-    def reset(self, key: str) -> None: ...
-
-
-class TokenDenylist(Protocol):
-    def revoke(self, jti: str, ttl_seconds: int) -> None: ...
-    def is_revoked(self, jti: str) -> bool: ...
-
-
-# -------------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
@@ -415,163 +324,3 @@ class AuthService:
             refresh_token=secret,
             expires_in=self._tokens.access_ttl_seconds,
         )
-
-
-# ------------------------------------------------------------------------------------------ users
-def encode_cursor(key: str) -> str:
-    """The user id itself, base64: the gateway's cursors predate the JSON key of
-    omnistock_common.paging.encode_cursor, and a cursor in flight must keep working."""
-    return paging.b64_encode(key.encode())
-
-
-def decode_cursor(cursor: str) -> str:
-    raw = paging.b64_decode(cursor)
-    try:
-        if raw is None:
-            raise ValueError("not base64")
-        return raw.decode()
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidArgument(
-            "invalid cursor", violations=[FieldViolation("cursor", "malformed cursor")]
-        ) from None
-
-
-@dataclass(frozen=True)
-class UserPatch:
-    """Fields to change; None leaves a field as it is."""
-
-    email: str | None = None
-    password: str | None = None
-    role: str | None = None
-
-
-class UserService:
-    """Owners and admins manage the users of their own tenant."""
-
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        passwords: Passwords,
-        clock: Clock = utcnow,
-        versions: TokenVersions | None = None,
-    ) -> None:
-        self._uow = uow
-        self._passwords = passwords
-        self._clock = clock
-        # The AuthService's cache, so this replica stops honouring old tokens at once.
-        self._versions = versions
-
-    def list(self, actor: AccessClaims, limit: int, cursor: str | None) -> tuple[Sequence[User], str | None]:
-        limit = min(max(limit, 1), MAX_PAGE_SIZE)
-        after = decode_cursor(cursor) if cursor else None
-        with self._uow() as uow:
-            self._current_role(uow, actor)
-            users = uow.users.list(actor.tenant_id, limit + 1, after)
-        if len(users) > limit:
-            return users[:limit], encode_cursor(users[limit - 1].email)
-        return users, None
-
-    def get(self, actor: AccessClaims, user_id: str) -> User:
-        with self._uow() as uow:
-            self._current_role(uow, actor)
-            user = uow.users.get(actor.tenant_id, user_id)
-        if user is None:
-            raise NotFound("user not found")
-        return user
-
-    def create(self, actor: AccessClaims, email: str, password: str, role: str) -> User:
-        email = normalize_email(email)
-        check_password_policy(password)
-        new_role = parse_role(role)
-        password_hash = self._passwords.hash(password)
-        now = self._clock()
-        user = User(
-            id=str(uuid.uuid4()),
-            tenant_id=actor.tenant_id,
-            email=email,
-            role=new_role,
-            password_hash=password_hash,
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        with self._uow() as uow:
-            check_can_assign(self._current_role(uow, actor), new_role)
-            if uow.users.get_by_email(email) is not None:
-                raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
-            uow.users.add(user)
-            uow.commit()
-        return user
-
-    def update(
-        self, actor: AccessClaims, user_id: str, patch: UserPatch, expected_version: int | None = None
-    ) -> User:
-        email = normalize_email(patch.email) if patch.email is not None else None
-        new_role = parse_role(patch.role) if patch.role is not None else None
-        new_hash = None
-        if patch.password is not None:
-            check_password_policy(patch.password)
-            new_hash = self._passwords.hash(patch.password)
-        now = self._clock()
-        with self._uow() as uow:
-            actor_role = self._current_role(uow, actor)
-            uow.tenants.lock(actor.tenant_id)
-            target = uow.users.get(actor.tenant_id, user_id)
-            if target is None:
-                raise NotFound("user not found")
-            check_can_modify(actor_role, target)
-            if expected_version is not None and expected_version != target.version:
-                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
-            if new_role is not None:
-                check_can_assign(actor_role, new_role)
-                check_keeps_an_owner(target, new_role, uow.users.count_owners(actor.tenant_id))
-            if email is not None and email != target.email and uow.users.get_by_email(email) is not None:
-                raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
-            # A new role or password invalidates every access token minted before it.
-            revokes = new_hash is not None or (new_role is not None and new_role != target.role)
-            updated = replace(
-                target,
-                email=email if email is not None else target.email,
-                role=new_role if new_role is not None else target.role,
-                password_hash=new_hash if new_hash is not None else target.password_hash,
-                version=target.version + 1,
-                updated_at=now,
-                token_version=target.token_version + 1 if revokes else target.token_version,
-            )
-            if not uow.users.update(updated, expected_version=target.version):
-                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
-            if new_hash is not None:
-                # A new password ends every session that knew the old one.
-                uow.refresh_tokens.revoke_all_for_user(target.id, now)
-            uow.commit()
-        if revokes:
-            self._forget(target)
-        return updated
-
-    def delete(self, actor: AccessClaims, user_id: str, expected_version: int | None = None) -> None:
-        with self._uow() as uow:
-            actor_role = self._current_role(uow, actor)
-            uow.tenants.lock(actor.tenant_id)
-            target = uow.users.get(actor.tenant_id, user_id)
-            if target is None:
-                raise NotFound("user not found")
-            check_can_modify(actor_role, target)
-            if expected_version is not None and expected_version != target.version:
-                raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
-            check_keeps_an_owner(target, None, uow.users.count_owners(actor.tenant_id))
-            uow.refresh_tokens.revoke_all_for_user(target.id, self._clock())
-            uow.users.delete(actor.tenant_id, target.id)
-            uow.commit()
-        self._forget(target)
-
-    def _forget(self, user: User) -> None:
-        if self._versions is not None:
-            self._versions.forget(user.tenant_id, user.id)
-
-    @staticmethod
-    def _current_role(uow: UnitOfWork, actor: AccessClaims) -> Role:
-        """The actor's role now, not when the token was minted: a demotion takes effect at once."""
-        me = uow.users.get(actor.tenant_id, actor.user_id)
-        if me is None:
-            raise Unauthenticated("the token's user no longer exists")
-        return me.role

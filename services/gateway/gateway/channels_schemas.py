@@ -1,0 +1,196 @@
+"""Channels REST models (API.md "Channels"): what the channels routes accept and answer.
+
+Their translation to and from the channels protobufs is gateway.mapping.channels. A connection's
+answer carries settings and health, never a credential.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.errors import ApiProblem
+from gateway.schemas import OutModel, StrictModel
+
+ScopeName = Literal["inventory", "prices", "orders", "catalog", "all"]
+
+
+class ChannelTypeOut(OutModel):
+    type: str
+    auth: Literal["oauth", "api_key"]
+    capabilities: list[str]
+
+
+class ChannelTypeList(OutModel):
+    items: list[ChannelTypeOut]
+
+
+class HealthOut(OutModel):
+    last_sync_at: datetime | None
+    last_success_at: datetime | None
+    error_count: int
+    last_error: str
+    token_expires_at: datetime | None
+
+
+class ConnectionOut(OutModel):
+    """A connection: settings and health, never a credential."""
+
+    id: str
+    type: str
+    name: str
+    status: Literal["connected", "degraded", "error", "disconnected"]
+    status_reason: str
+    settings: dict[str, str]
+    health: HealthOut
+    created_at: datetime | None
+
+
+class ConnectionList(OutModel):
+    items: list[ConnectionOut]
+    next_cursor: str | None = None
+
+
+class ConnectionIn(StrictModel):
+    type: str = Field(min_length=1, max_length=32, examples=["woocommerce"])
+    name: str = Field("", max_length=200)
+    settings: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "non-secret settings; WooCommerce: store_url (https), whose REST root is "
+            "<store_url>/wp-json/wc/v3; api_base_url points the connection at a sandbox/test "
+            "server and is refused unless the operator lists its host:port in CHANNEL_ALLOWED_HOSTS"
+        ),
+        examples=[{"store_url": "https://shop.example", "api_base_url": "http://127.0.0.1:8702"}],
+    )
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="secrets (e.g. consumer_key, consumer_secret); encrypted at rest, never returned",
+    )
+
+
+# Shopify's anchored shop-domain pattern (see shopify_connector.protocol.SHOP_DOMAIN_RE): the
+# connector derives the API host from it, so a malformed value is refused here, before anything.
+_SHOP_DOMAIN = r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$"
+
+
+class OAuthStartQuery(StrictModel):
+    name: str = Field("", max_length=200)
+    shop_domain: str | None = Field(
+        None, max_length=255, pattern=_SHOP_DOMAIN, description="Shopify: <shop>.myshopify.com"
+    )
+    shop: str | None = Field(
+        None, max_length=255, pattern=_SHOP_DOMAIN, description="alias of shop_domain (Shopify's own name)"
+    )
+    api_base_url: str | None = Field(
+        None,
+        max_length=2048,
+        description=(
+            "sandbox or test server instead of the vendor; refused unless the operator lists its "
+            "host:port in CHANNEL_ALLOWED_HOSTS (the shop's API host is https://<shop_domain>)"
+        ),
+    )
+    store_url: str | None = Field(None, max_length=2048)
+    location_id: str | None = Field(None, max_length=255)
+    currency: str | None = Field(None, max_length=3)
+
+    def settings(self) -> dict[str, str]:
+        values = self.model_dump(exclude={"name", "shop"}, exclude_none=True)
+        if self.shop and "shop_domain" not in values:
+            values["shop_domain"] = self.shop
+        return values
+
+
+class OAuthStartOut(OutModel):
+    authorization_url: str
+    state_expires_at: datetime | None
+
+
+class SyncIn(StrictModel):
+    scope: ScopeName = "all"
+
+
+class JobOut(OutModel):
+    job_id: str
+
+
+class ListingOut(OutModel):
+    sku: str
+    external_ids: dict[str, str]
+    updated_at: datetime | None
+    last_pushed_quantity: int | None
+
+
+class ListingPage(OutModel):
+    items: list[ListingOut]
+    next_cursor: str | None
+
+
+class ListingIn(BaseModel):
+    """Either `{"external_ids": {...}}` or the ids themselves, e.g. `{"product_id": "7"}`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    external_ids: dict[str, str] | None = Field(None, examples=[{"product_id": "7", "variation_id": "12"}])
+
+    def ids(self) -> dict[str, str]:
+        if self.external_ids is not None:
+            return self.external_ids
+        extra = self.model_extra or {}
+        bad = [key for key, value in extra.items() if not isinstance(value, str | int)]
+        if bad:
+            raise ApiProblem(
+                400,
+                "external ids must be strings",
+                errors=[{"field": key, "message": "expected a string"} for key in bad],
+            )
+        return {key: str(value) for key, value in extra.items()}
+
+
+class AutoMapIn(StrictModel):
+    skus: list[str] = Field(default_factory=list, max_length=100_000, description="empty: every catalog SKU")
+
+
+class AutoMapOut(OutModel):
+    mapped: int
+    unmapped_skus: list[str]
+    unknown_remote_skus: list[str]
+
+
+class SyncLogQuery(StrictModel):
+    limit: int = Field(50, ge=1, le=500)
+
+
+class SyncLogEntryOut(OutModel):
+    id: str
+    at: datetime | None
+    operation: str
+    skus: list[str]
+    outcome: str
+    message: str
+    latency_ms: int
+    calls: int
+
+
+class SyncLogList(OutModel):
+    items: list[SyncLogEntryOut]
+
+
+class NotificationsIn(StrictModel):
+    webhook_url: str = Field("", max_length=2048, description="sync failures are POSTed here; empty disables")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _trim(cls, value: str) -> str:
+        return value.strip()
+
+
+class NotificationsOut(OutModel):
+    webhook_url: str
+
+
+class WebhookAckOut(OutModel):
+    accepted: bool = Field(description="false when this delivery id was already received")
+    delivery_id: str

@@ -1,0 +1,118 @@
+"""Channels REST models ↔ the channels protobufs: request messages built, replies converted.
+
+Connection status and sync scope names cross here; an optional `last_pushed_quantity` becomes JSON
+null when the listing was never pushed.
+"""
+
+from __future__ import annotations
+
+from gateway import channels_schemas as s
+from gateway.mapping import next_cursor, page_request
+from gateway.schemas import PageQuery
+from omnistock.channels.v1 import channels_service_pb2 as pb
+from omnistock_common.timestamps import from_timestamp
+
+STATUS_FROM_PB = {
+    pb.CONNECTION_STATUS_CONNECTED: "connected",
+    pb.CONNECTION_STATUS_DEGRADED: "degraded",
+    pb.CONNECTION_STATUS_ERROR: "error",
+    pb.CONNECTION_STATUS_DISCONNECTED: "disconnected",
+}
+SCOPE_TO_PB: dict[str, int] = {
+    name: pb.SyncScope.Value(f"SYNC_SCOPE_{name.upper()}") for name in s.ScopeName.__args__
+}
+
+
+# ------------------------------------------------------------------------------ JSON → pb
+def create_connection_request(body: s.ConnectionIn) -> pb.CreateConnectionRequest:
+    return pb.CreateConnectionRequest(
+        type=body.type, name=body.name, settings=body.settings, credentials=body.credentials
+    )
+
+
+def start_oauth_request(channel_type: str, query: s.OAuthStartQuery, binding: str) -> pb.StartOAuthRequest:
+    return pb.StartOAuthRequest(
+        type=channel_type, name=query.name, settings=query.settings(), session_binding=binding
+    )
+
+
+def sync_request(connection_id: str, body: s.SyncIn) -> pb.RequestSyncRequest:
+    return pb.RequestSyncRequest(connection_id=connection_id, scope=SCOPE_TO_PB[body.scope])
+
+
+def listings_request(connection_id: str, query: PageQuery) -> pb.ListListingsRequest:
+    return pb.ListListingsRequest(connection_id=connection_id, page=page_request(query.limit, query.cursor))
+
+
+# ------------------------------------------------------------------------------ pb → JSON
+def channel_types_out(reply: pb.ListChannelTypesResponse) -> s.ChannelTypeList:
+    return s.ChannelTypeList(
+        items=[
+            s.ChannelTypeOut(type=t.type, auth=t.auth, capabilities=list(t.capabilities)) for t in reply.types
+        ]  # type: ignore[arg-type]
+    )
+
+
+def connection_out(conn: pb.Connection) -> s.ConnectionOut:
+    h = conn.health
+    return s.ConnectionOut(
+        id=conn.id,
+        type=conn.type,
+        name=conn.name,
+        status=STATUS_FROM_PB.get(conn.status, "error"),  # type: ignore[arg-type]
+        status_reason=conn.status_reason,
+        settings=dict(conn.settings),
+        health=s.HealthOut(
+            last_sync_at=from_timestamp(h.last_sync_at),
+            last_success_at=from_timestamp(h.last_success_at),
+            error_count=h.error_count,
+            last_error=h.last_error,
+            token_expires_at=from_timestamp(h.token_expires_at),
+        ),
+        created_at=from_timestamp(conn.created_at),
+    )
+
+
+def oauth_start_out(reply: pb.StartOAuthResponse) -> s.OAuthStartOut:
+    return s.OAuthStartOut(
+        authorization_url=reply.authorization_url, state_expires_at=from_timestamp(reply.state_expires_at)
+    )
+
+
+def listing_out(item: pb.Listing) -> s.ListingOut:
+    return s.ListingOut(
+        sku=item.sku,
+        external_ids=dict(item.external_ids),
+        updated_at=from_timestamp(item.updated_at),
+        last_pushed_quantity=item.last_pushed_quantity if item.HasField("last_pushed_quantity") else None,
+    )
+
+
+def listing_page(reply: pb.ListListingsResponse) -> s.ListingPage:
+    return s.ListingPage(items=[listing_out(i) for i in reply.listings], next_cursor=next_cursor(reply.page))
+
+
+def auto_map_out(reply: pb.AutoMapListingsResponse) -> s.AutoMapOut:
+    return s.AutoMapOut(
+        mapped=reply.mapped,
+        unmapped_skus=list(reply.unmapped_skus),
+        unknown_remote_skus=list(reply.unknown_remote_skus),
+    )
+
+
+def sync_log_out(reply: pb.ListSyncLogResponse) -> s.SyncLogList:
+    return s.SyncLogList(
+        items=[
+            s.SyncLogEntryOut(
+                id=e.id,
+                at=from_timestamp(e.at),
+                operation=e.operation,
+                skus=list(e.skus),
+                outcome=e.outcome,
+                message=e.message,
+                latency_ms=e.latency_ms,
+                calls=e.calls,
+            )
+            for e in reply.entries
+        ]
+    )

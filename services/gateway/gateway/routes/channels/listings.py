@@ -1,0 +1,66 @@
+"""Listings (a SKU ↔ the channel's ids), auto-mapping by SKU, and the sync log of a connection."""
+
+from __future__ import annotations
+
+from gateway import channels_schemas as s
+from gateway.api import RouteGroup
+from gateway.domain import Permission
+from gateway.mapping import channels as m
+from gateway.routes.channels.client import channels
+from gateway.schemas import PageQuery
+from omnistock.channels.v1 import channels_service_pb2 as pb
+
+routes = RouteGroup()
+
+
+@routes.route(
+    "GET",
+    "/channels/<connection_id>/listings",
+    summary="List listing mappings",
+    permission=Permission.CHANNELS_READ,
+    query=PageQuery,
+    response=s.ListingPage,
+)
+def list_listings(connection_id: str, query: PageQuery) -> s.ListingPage:
+    return m.listing_page(channels().ListListings(m.listings_request(connection_id, query)))
+
+
+@routes.route(
+    "POST",
+    "/channels/<connection_id>/listings/auto-map",
+    summary="Map listings by SKU",
+    permission=Permission.CHANNELS_WRITE,
+    body=s.AutoMapIn,
+    response=s.AutoMapOut,
+    problems=(409, 429, 503),
+)
+def auto_map(connection_id: str, body: s.AutoMapIn) -> s.AutoMapOut:
+    """Matches the channel's catalogue to OmniStock SKUs; SKUs without a match are reported."""
+    request_pb = pb.AutoMapListingsRequest(connection_id=connection_id, skus=body.skus)
+    return m.auto_map_out(channels().AutoMapListings(request_pb))
+
+
+@routes.route(
+    "PUT",
+    "/channels/<connection_id>/listings/<path:sku>",
+    summary="Map one SKU to the channel's ids",
+    permission=Permission.CHANNELS_WRITE,
+    body=s.ListingIn,
+    response=s.ListingOut,
+)
+def put_listing(connection_id: str, sku: str, body: s.ListingIn) -> s.ListingOut:
+    request_pb = pb.PutListingRequest(connection_id=connection_id, sku=sku, external_ids=body.ids())
+    return m.listing_out(channels().PutListing(request_pb).listing)
+
+
+@routes.route(
+    "GET",
+    "/channels/<connection_id>/sync-log",
+    summary="Recent pushes and pulls",
+    permission=Permission.CHANNELS_READ,
+    query=s.SyncLogQuery,
+    response=s.SyncLogList,
+)
+def sync_log(connection_id: str, query: s.SyncLogQuery) -> s.SyncLogList:
+    request_pb = pb.ListSyncLogRequest(connection_id=connection_id, limit=query.limit)
+    return m.sync_log_out(channels().ListSyncLog(request_pb))

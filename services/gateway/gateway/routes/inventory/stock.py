@@ -1,0 +1,116 @@
+"""Stock: levels per SKU and location, adjustments (single and batch), the movement ledger,
+low-stock thresholds and alerts."""
+
+from __future__ import annotations
+
+from gateway import inventory_schemas as s
+from gateway.api import RouteGroup
+from gateway.domain import Permission
+from gateway.inputs import idempotency_key
+from gateway.mapping import inventory as m
+from gateway.routes.inventory.client import inventory, inventory_bulk
+from gateway.schemas import PageQuery
+from omnistock.inventory.v1 import inventory_service_pb2 as pb
+
+routes = RouteGroup()
+
+
+@routes.route(
+    "GET",
+    "/inventory",
+    summary="List stock levels",
+    permission=Permission.INVENTORY_READ,
+    query=s.LevelQuery,
+    response=s.LevelPage,
+    problems=(400, 404),
+)
+def list_levels(query: s.LevelQuery) -> s.LevelPage:
+    """One item per (SKU, location). Filters: sku, location (code), low_stock. Keyset-paginated."""
+    return m.level_page(inventory().ListStockLevels(m.levels_request(query)))
+
+
+@routes.route(
+    "GET",
+    "/inventory/<sku>",
+    summary="Stock of one SKU",
+    permission=Permission.INVENTORY_READ,
+    response=s.SkuStockOut,
+    problems=(400,),
+)
+def get_sku_stock(sku: str) -> s.SkuStockOut:
+    """Totals over all locations, per-location rows and available-to-sell per channel connection."""
+    return m.sku_stock_out(inventory().GetSkuStock(pb.GetSkuStockRequest(sku=sku)))
+
+
+@routes.route(
+    "POST",
+    "/inventory/adjustments",
+    summary="Adjust stock",
+    permission=Permission.INVENTORY_WRITE,
+    body=s.AdjustmentIn,
+    response=s.LevelOut,
+    problems=(400, 404, 409),
+)
+def adjust(body: s.AdjustmentIn) -> s.LevelOut:
+    """`delta` or `set` with a reason. An `Idempotency-Key` header makes a repeat return the first result."""
+    request_pb = pb.AdjustRequest(line=m.adjustment_line(body), idempotency_key=idempotency_key())
+    return m.level_out(inventory().Adjust(request_pb).level)
+
+
+@routes.route(
+    "POST",
+    "/inventory/adjustments/batch",
+    summary="Adjust stock in bulk",
+    permission=Permission.INVENTORY_WRITE,
+    body=s.BatchAdjustmentIn,
+    response=s.BatchAdjustmentOut,
+    problems=(400,),
+)
+def batch_adjust(body: s.BatchAdjustmentIn) -> s.BatchAdjustmentOut:
+    """Up to 10,000 lines; each is applied or refused on its own, with a result per line."""
+    lines = [m.adjustment_line(item) for item in body.items]
+    request_pb = pb.BatchAdjustRequest(lines=lines, idempotency_key=idempotency_key())
+    return m.batch_out(inventory_bulk().BatchAdjust(request_pb))
+
+
+@routes.route(
+    "GET",
+    "/inventory/<sku>/history",
+    summary="Movement ledger of a SKU",
+    permission=Permission.INVENTORY_READ,
+    query=PageQuery,
+    response=s.MovementPage,
+    problems=(400,),
+)
+def history(sku: str, query: PageQuery) -> s.MovementPage:
+    """Newest first; `delta` is the change of on_hand, `reserved_delta` the change of reserved."""
+    return m.movement_page(inventory().ListMovements(m.movements_request(sku, query)))
+
+
+@routes.route(
+    "PUT",
+    "/inventory/<sku>/threshold",
+    summary="Set a SKU's low-stock threshold",
+    permission=Permission.INVENTORY_WRITE,
+    body=s.ThresholdIn,
+    response=s.ThresholdOut,
+    problems=(400,),
+)
+def set_threshold(sku: str, body: s.ThresholdIn) -> s.ThresholdOut:
+    request_pb = pb.SetLowStockThresholdRequest(sku=sku, threshold=body.low_stock_threshold)
+    response = inventory().SetLowStockThreshold(request_pb)
+    return s.ThresholdOut(sku=response.sku, low_stock_threshold=response.threshold)
+
+
+@routes.route(
+    "GET",
+    "/alerts",
+    summary="List low-stock alerts",
+    permission=Permission.INVENTORY_READ,
+    query=s.AlertQuery,
+    response=s.AlertPage,
+    problems=(400,),
+)
+def list_alerts(query: s.AlertQuery) -> s.AlertPage:
+    """Newest first; `status=open` for the ones still below threshold."""
+    return m.alert_page(inventory().ListAlerts(m.alerts_request(query)))
