@@ -60,7 +60,7 @@ ENV_ALLOW_LIST: dict[str, str] = {
 }
 # Modules besides <svc>/config.py that read settings through EnvReader.
 EXTRA_SETTINGS_MODULES = (
-    "services/channels/channels/sync.py",  # load_sync_settings: the sync worker's knobs
+    "services/channels/channels/sync/settings.py",  # load_sync_settings: the sync worker's knobs
 )
 ENV_METHODS = {
     "str",

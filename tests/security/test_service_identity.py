@@ -340,36 +340,36 @@ def _event(tenant: str, connection_figures: dict[str, int], available: int = 5) 
 
 
 def _due(world: SyncWorld) -> set[str]:
-    from channels import sync
+    from channels.sync import store
 
-    return {m.decode().partition("|")[0] for m in world.redis.zrange(sync.DUE_KEY, 0, -1)}
+    return {m.decode().partition("|")[0] for m in world.redis.zrange(store.DUE_KEY, 0, -1)}
 
 
 def test_a_figure_for_another_tenants_connection_pushes_nothing_there(
     sync_world: SyncWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from channels import sync
+    from channels.sync import store
 
     payload = sign_event(
         SECRET, "inventory.stock_changed", _event("tenant-a", {sync_world.victim_connection: 999})
     )
-    assert sync.accept_stock_changed(payload, SECRET)
-    with caplog.at_level(logging.WARNING, logger="channels.sync"):
-        sync.record_stock_changes(sync_world.redis, sync_world.uow, payload)
-    assert sync.pending_snapshot(sync_world.redis, sync_world.victim_connection) == {}
+    assert store.accept_stock_changed(payload, SECRET)
+    with caplog.at_level(logging.WARNING, logger="channels.sync.store"):
+        store.record_stock_changes(sync_world.redis, sync_world.uow, payload)
+    assert store.pending_snapshot(sync_world.redis, sync_world.victim_connection) == {}
     assert sync_world.victim_connection not in _due(sync_world)
     assert any(
         "does not own" in r.getMessage() and sync_world.victim_connection in r.getMessage()
         for r in caplog.records
     )
     # The tenant's own connection gets the tenant's own figure (the entry was not lost).
-    assert sync.pending_snapshot(sync_world.redis, sync_world.own_connection) == {"CUP": (5, 3)}
+    assert store.pending_snapshot(sync_world.redis, sync_world.own_connection) == {"CUP": (5, 3)}
 
 
 def test_an_unsigned_or_tampered_stock_changed_is_refused(
     sync_world: SyncWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from channels import sync
+    from channels.sync import store
 
     forged = _event("tenant-b", {sync_world.victim_connection: 999})
     tampered = {
@@ -377,9 +377,9 @@ def test_an_unsigned_or_tampered_stock_changed_is_refused(
         "skus": forged["skus"],
     }
     other_key = sign_event("someone-elses-secret-" + "y" * 32, "inventory.stock_changed", forged)
-    with caplog.at_level(logging.WARNING, logger="channels.sync"):
+    with caplog.at_level(logging.WARNING, logger="channels.sync.store"):
         for payload in (forged, tampered, other_key):
-            assert not sync.accept_stock_changed(payload, SECRET)
+            assert not store.accept_stock_changed(payload, SECRET)
     assert sum("dropped an unsigned or forged" in r.getMessage() for r in caplog.records) == 3
 
 
@@ -389,7 +389,7 @@ def test_the_worker_drops_unsigned_events_before_touching_anything(sync_world: S
     reaches neither Redis nor the database."""
     from nameko.testing.services import worker_factory
 
-    from channels import sync
+    from channels.sync import store
     from channels.worker import ChannelsSyncWorker
 
     class Runtime:
@@ -401,4 +401,4 @@ def test_the_worker_drops_unsigned_events_before_touching_anything(sync_world: S
 
     worker = worker_factory(ChannelsSyncWorker, runtime=Runtime())
     worker.on_stock_changed(_event("tenant-b", {sync_world.victim_connection: 999}))
-    assert sync.pending_snapshot(sync_world.redis, sync_world.victim_connection) == {}
+    assert store.pending_snapshot(sync_world.redis, sync_world.victim_connection) == {}

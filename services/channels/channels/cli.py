@@ -12,8 +12,8 @@ import sys
 
 from channels.config import load_settings
 from channels.crypto import KeyRing
+from channels.key_rotation import rotate_credentials
 from channels.repository import UnitOfWork
-from channels.service import rotate_credentials
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection as SqlConnection
@@ -20,11 +20,10 @@ from sqlalchemy.engine import Row
 
 from channels import models
 from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
+from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
 from omnistock_common.db import dialect_insert
 from omnistock_common.uow import UnitOfWorkBase
-
-T = TypeVar("T")
 
 
 class UnitOfWork(UnitOfWorkBase["Repository"]):
@@ -89,7 +88,7 @@ def _listing(row: Row[Any]) -> Listing:
     )
 
 
-class Repository:
+class Repository(SyncQueries):
     """Every query of the service. Never commits (the UnitOfWork does)."""
 
     def __init__(self, conn: SqlConnection) -> None:

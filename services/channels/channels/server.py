@@ -1,5 +1,6 @@
-"""Composition root of the channels gRPC server: Settings -> engine, Redis, key ring, connector
-registry, catalog client -> service -> servicer -> server.
+"""Composition root of the channels gRPC server: Settings -> the core shared with the worker
+(channels.composition: engine, Redis, key ring, connector registry, ConnectionCaller), catalog
+client -> service -> servicer -> server.
 
 `python -m channels.server` serves until SIGTERM/SIGINT, then drains. Migrations are not run
 here (make migrate / the Kubernetes Job does that); tests call `build(settings)` with port 0 and
@@ -15,12 +16,10 @@ from datetime import timedelta
 import redis as redis_lib
 from sqlalchemy import Engine
 
-from channels.calls import ConnectionCaller, RedisLike
+from channels.composition import build_core
 from channels.config import Settings, load_settings, warn_about_dev_secrets
-from channels.connectors import ConnectorRegistry
-from channels.crypto import KeyRing
-from channels.notify import Notifier
-from channels.repository import UnitOfWork
+from channels.connector_calls import ConnectionCaller, RedisLike
+from channels.connector_clients import ConnectorRegistry
 from channels.service import ChannelsService, GrpcCatalog, OAuthConfig
 from channels.servicer import (
     MANAGE_METHODS,
@@ -34,7 +33,6 @@ from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import run_entrypoint
-from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_common.service_auth import MANAGE_ROLES
@@ -72,11 +70,7 @@ def build(
     redis: RedisLike | None = None,
 ) -> Channels:
     """Assemble and start the server on settings.server.bind_address (port 0 = any free port)."""
-    engine = make_engine(
-        settings.database_url, pool_size=min(settings.db_pool_size, settings.server.max_workers)
-    )
-    closers: list[Callable[[], None]] = [engine.dispose]
-    uow = UnitOfWork(engine)
+    closers: list[Callable[[], None]] = []
     if redis is None:
         client = redis_lib.Redis.from_url(
             settings.server.redis_url, socket_timeout=5.0, socket_connect_timeout=2.0
@@ -88,38 +82,25 @@ def build(
             settings.connector_addrs, settings.connector_timeout_seconds
         )
         closers.append(connectors.close)
+    core = build_core(
+        settings,
+        pool_size=min(settings.db_pool_size, settings.server.max_workers),
+        redis=redis,
+        connectors=connectors,
+        closers=closers,
+    )
     catalog_channel = make_channel(settings.catalog_addr)
-    closers.append(catalog_channel.close)
+    core.closers.append(catalog_channel.close)
     catalog = GrpcCatalog(
         DeadlineStub(
             catalog_service_pb2_grpc.CatalogServiceStub(catalog_channel), settings.catalog_timeout_seconds
         )
     )
-    keyring = KeyRing(settings.credentials_keys)
-
-    def notification_url(tenant_id: str) -> str:
-        with uow.transaction() as repo:
-            return repo.get_notification_url(tenant_id)
-
-    notifier = Notifier(
-        notification_url,
-        timeout=settings.notify_timeout_seconds,
-        egress=EgressPolicy(allowed=settings.allowed_hosts),
-    )
-    closers.append(notifier.close)
-    caller = ConnectionCaller(
-        uow,
-        keyring,
-        connectors,
-        redis,
-        notifier,
-        refresh_skew=timedelta(seconds=settings.refresh_skew_seconds),
-    )
     service = ChannelsService(
-        uow,
-        keyring,
+        core.uow,
+        core.keyring,
         connectors,
-        caller,
+        core.caller,
         redis,  # type: ignore[arg-type]
         OAuthConfig(
             state_secret=settings.oauth_state_secret,
@@ -139,7 +120,7 @@ def build(
         read_only_methods=READ_ONLY_METHODS,
         method_roles=dict.fromkeys(MANAGE_METHODS, MANAGE_ROLES),
     )
-    return Channels(running, engine, service, caller, closers)
+    return Channels(running, core.sql, service, core.caller, core.closers)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 Run: `nameko run --config services/channels/worker.yaml channels.worker` (AMQP_URL and the channels
 settings come from the environment). Every entry point is a few lines handing a plain function of
-sync.py / reconcile.py to `eventlet.tpool.execute`: those functions make blocking gRPC, Redis and
+channels.sync (store, flusher, reconcile) to `eventlet.tpool.execute`: those functions make blocking gRPC, Redis and
 database calls, and on a green thread one such call freezes the whole process (AMQP heartbeats
 included). In tpool they run on real OS threads, each with its own gRPC channels and Redis client
 (`eventlet.patcher.original('threading').local`), as DESIGN ("Events") measured to be the one
@@ -22,8 +22,12 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from channels import models, reconcile, sync
+from channels import models
+from channels.composition import build_runtime
 from channels.config import load_settings
+from channels.sync import flusher, reconcile, store
+from channels.sync.runtime import Runtime
+from channels.sync.settings import load_sync_settings
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.outbox_relay import relay_pending
@@ -36,7 +40,7 @@ SERVICE_NAME = "channels_sync"
 CHANNELS_EVENTS = "channels"
 FLUSH_INTERVAL = 0.25
 RELAY_INTERVAL = 0.2
-_SETTINGS = sync.load_sync_settings()
+_SETTINGS = load_sync_settings()
 RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
 # Checked every minute; each connection is polled once per CHANNELS_ORDER_POLL_INTERVAL_SECONDS.
 ORDER_POLL_CHECK_INTERVAL = 60.0
@@ -48,12 +52,12 @@ class SyncRuntime(DependencyProvider):
     def setup(self) -> None:
         service_auth.configure(SERVICE_NAME)
         local = patcher.original("threading").local
-        self.runtime = sync.build_runtime(load_settings(), _SETTINGS, local_factory=local)
+        self.runtime = build_runtime(load_settings(), _SETTINGS, local_factory=local)
 
     def stop(self) -> None:
         self.runtime.close()
 
-    def get_dependency(self, worker_ctx: object) -> sync.Runtime:
+    def get_dependency(self, worker_ctx: object) -> Runtime:
         return self.runtime
 
 
@@ -80,14 +84,14 @@ class ChannelsSyncWorker:
 
     @event_handler("inventory", "stock_changed")
     def on_stock_changed(self, payload: dict[str, Any]) -> None:
-        if not sync.accept_stock_changed(payload, self.runtime.event_secret):
+        if not store.accept_stock_changed(payload, self.runtime.event_secret):
             return
         engine = self.runtime.engine
-        tpool.execute(sync.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
+        tpool.execute(store.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
 
     @timer(interval=FLUSH_INTERVAL, eager=True)
     def flush(self) -> None:
-        tpool.execute(sync.flush_due, self.runtime.engine)
+        tpool.execute(flusher.flush_due, self.runtime.engine)
 
     @timer(interval=RECONCILE_INTERVAL)
     def reconcile(self) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, update
 from channels import models
 from channels.crypto import KeyRing
 from channels.domain import ChannelRateLimited, ChannelUnavailable
+from channels.key_rotation import rotate_credentials
 from channels.repository import UnitOfWork
-from channels.service import rotate_credentials
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import FailedPrecondition

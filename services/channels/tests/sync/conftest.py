@@ -22,9 +22,11 @@ from channel_sandboxes.shopify.app import ShopifyConfig
 from channel_sandboxes.shopify.app import create_app as shopify_sandbox
 from channel_sandboxes.woocommerce.app import WooConfig
 from channel_sandboxes.woocommerce.app import create_app as woo_sandbox
-from channels import protection, sync
 from channels.config import load_settings
 from channels.server import Channels, build
+from channels.sync import flusher, store
+from channels.sync.engine import SyncEngine
+from channels.sync.settings import OrderPollSettings, SyncSettings
 from omnistock_common.context import CallContext
 from omnistock_common.migrations import upgrade
 from shopify_connector import config as shopify_config
@@ -60,7 +62,7 @@ class Sandbox:
 class Stack:
     channels: Channels
     redis: redis_lib.Redis
-    engine: sync.SyncEngine
+    engine: SyncEngine
     shopify: Sandbox
     woo: Sandbox
     shopify_id: str = ""
@@ -106,7 +108,7 @@ class Stack:
         }
 
     def record(self, payload: dict[str, Any]) -> int:
-        return sync.record_stock_changes(
+        return store.record_stock_changes(
             self.redis, self.channels.service.uow, payload, settings=self.engine.settings
         )
 
@@ -117,11 +119,11 @@ class Stack:
             assert time.monotonic() < give_up, (
                 "condition not reached before the deadline",
                 {"shopify": self.shopify.inventory(), "woo": self.woo.inventory()},
-                {c: sync.pending_snapshot(self.redis, c) for c in (self.shopify_id, self.woo_id)},
-                self.redis.zrange(sync.DUE_KEY, 0, -1, withscores=True),
+                {c: store.pending_snapshot(self.redis, c) for c in (self.shopify_id, self.woo_id)},
+                self.redis.zrange(store.DUE_KEY, 0, -1, withscores=True),
                 [(e.operation, e.outcome, e.message) for e in self.sync_log(self.woo_id, 5)],
             )
-            sync.flush_due(self.engine)
+            flusher.flush_due(self.engine)
             time.sleep(0.02)
 
     def sync_log(self, connection_id: str, limit: int = 200) -> list[Any]:
@@ -136,13 +138,13 @@ class Stack:
             return repo.get_listing(TENANT, connection_id, sku)
 
 
-def fast_settings() -> sync.SyncSettings:
+def fast_settings() -> SyncSettings:
     """Short delays so failure/recovery tests run in seconds (the logic is the production one)."""
-    return sync.SyncSettings(
+    return SyncSettings(
         coalesce_delay=timedelta(0),
         backoff_base=timedelta(milliseconds=100),
         backoff_cap=timedelta(seconds=1),
-        polls=protection.OrderPollSettings(min_interval=timedelta(milliseconds=200)),
+        polls=OrderPollSettings(min_interval=timedelta(milliseconds=200)),
     )
 
 
@@ -220,7 +222,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
     }
     channels = build(load_settings(env))
     client = redis_lib.Redis.from_url(redis_url)
-    engine = sync.SyncEngine(channels.service.uow, client, channels.caller, settings=fast_settings())
+    engine = SyncEngine(channels.service.uow, client, channels.caller, settings=fast_settings())
     stack = Stack(
         channels,
         client,
@@ -237,7 +239,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
     finally:
         for connection_id in filter(None, (stack.shopify_id, stack.woo_id)):
             keys = list(client.scan_iter(match=f"omnistock:*{connection_id}*"))
-            client.zrem(sync.DUE_KEY, f"{connection_id}|{TENANT}")
+            client.zrem(store.DUE_KEY, f"{connection_id}|{TENANT}")
             if keys:
                 client.delete(*keys)
         stack.shopify.http.close()

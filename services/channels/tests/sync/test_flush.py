@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from channels import sync
+from channels.sync import flusher, store
 
 pytestmark = pytest.mark.redis
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
@@ -32,8 +32,8 @@ def test_a_stock_change_reaches_both_sandboxes(stack: Stack) -> None:
     assert stack.shopify.inventory()["MUG"] == 0 and stack.woo.inventory()["MUG"] == 0
     listing = stack.listing(stack.woo_id, "CUP")
     assert (listing.last_pushed_quantity, listing.last_pushed_version) == (7, 1)
-    assert sync.pending_snapshot(stack.redis, stack.shopify_id) == {}
-    due = {m.decode().split("|")[0] for m in stack.redis.zrange(sync.DUE_KEY, 0, -1)}
+    assert store.pending_snapshot(stack.redis, stack.shopify_id) == {}
+    due = {m.decode().split("|")[0] for m in stack.redis.zrange(store.DUE_KEY, 0, -1)}
     assert not due & {stack.shopify_id, stack.woo_id}
     ops = [(e.operation, e.outcome) for e in stack.sync_log(stack.shopify_id)]
     assert ("push_inventory", "ok") in ops
@@ -80,8 +80,8 @@ def test_stale_versions_are_dropped_and_a_redelivered_event_is_harmless(stack: S
     stack.woo.reset_calls()
     assert stack.record(newest) == 0  # redelivery after the push
     assert stack.record(stack.event({"CUP": (2, 3)})) == 0  # older than the pushed one
-    assert sync.pending_snapshot(stack.redis, stack.woo_id) == {}
-    sync.flush_due(stack.engine)
+    assert store.pending_snapshot(stack.redis, stack.woo_id) == {}
+    flusher.flush_due(stack.engine)
     assert stack.woo.calls()["total"] == 0 and stack.shopify.calls()["total"] == 0
     assert stack.woo.inventory()["CUP"] == 9
 
@@ -97,7 +97,7 @@ def test_faults_for_a_while_then_everything_lands(stack: Stack, status: int) -> 
     assert stack.woo.post("/_sandbox/faults", fault).status_code == 200
     stack.record(stack.event({"A": (5, 2), "B": (6, 2)}))
     stack.flush_until(lambda: stack.connection(stack.woo_id).health.error_count > 0)
-    assert sync.pending_snapshot(stack.redis, stack.woo_id) == {"A": (5, 2), "B": (6, 2)}
+    assert store.pending_snapshot(stack.redis, stack.woo_id) == {"A": (5, 2), "B": (6, 2)}
     # A newer change while the channel is failing replaces the pending figure (nothing lost).
     stack.record(stack.event({"A": (8, 3)}))
 
@@ -110,7 +110,7 @@ def test_faults_for_a_while_then_everything_lands(stack: Stack, status: int) -> 
         ("RESOURCE_EXHAUSTED" if status == 429 else "UNAVAILABLE") in e.message for e in errors
     )
     assert log[0].outcome == "ok"
-    assert sync.pending_snapshot(stack.redis, stack.woo_id) == {}
+    assert store.pending_snapshot(stack.redis, stack.woo_id) == {}
 
 
 def test_token_expiry_mid_sync_refreshes_once_and_the_push_completes(stack: Stack) -> None:

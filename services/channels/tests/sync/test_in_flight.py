@@ -18,7 +18,8 @@ from flask import Flask, Response, request
 from sqlalchemy import select
 
 from channel_sandboxes.common import serve
-from channels import models, sync
+from channels import models
+from channels.sync import store
 
 pytestmark = pytest.mark.redis
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
@@ -90,7 +91,7 @@ def test_order_webhook_delists_at_once_and_an_increase_never_relists_the_sold_un
         assert order.status_code == 201 and order.json()["deliveries"][0]["delivered"], order.text
         assert commitments(stack) == [("CUP", 1, "pending")]
         # The webhook alone re-queued Woo: the decrease goes out without any stock event.
-        assert "CUP" in sync.pending_snapshot(stack.redis, stack.woo_id)
+        assert "CUP" in store.pending_snapshot(stack.redis, stack.woo_id)
         stack.flush_until(lambda: stack.woo.inventory()["CUP"] == 0)
 
         # One unit received; the order is still not imported, so inventory says 2.
@@ -137,7 +138,7 @@ def test_an_increase_waits_while_a_channel_cannot_be_polled_but_a_decrease_does_
     stack.record(stack.event({"CUP": (4, 2), "MUG": (1, 2)}))
     stack.flush_until(lambda: stack.woo.inventory()["MUG"] == 1 and stack.shopify.inventory()["MUG"] == 1)
     assert stack.woo.inventory()["CUP"] == 1  # the increase is still held back
-    assert sync.pending_snapshot(stack.redis, stack.woo_id).get("CUP") == (4, 2)
+    assert store.pending_snapshot(stack.redis, stack.woo_id).get("CUP") == (4, 2)
 
     assert stack.shopify.post("/_sandbox/faults", {"status": 0}).status_code == 200
     stack.flush_until(lambda: stack.woo.inventory()["CUP"] == 4 and stack.shopify.inventory()["CUP"] == 4)

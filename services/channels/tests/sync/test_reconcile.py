@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels import models, protection, reconcile, sync
+from channels import models
 from channels.domain import SyncScope
+from channels.sync import in_flight, inventory_source, reconcile
 from inventory.config import load_settings as inventory_settings
 from inventory.server import build as build_inventory
 from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
@@ -42,7 +43,7 @@ def inventory(stack: Stack, tmp_path: Path) -> Iterator[Any]:
         )
     )
     address = f"127.0.0.1:{server.port}"
-    port = sync.GrpcInventory(address, 10.0)
+    port = inventory_source.GrpcInventory(address, 10.0)
     stack.engine.inventory = port
     channel = make_channel(address)
     stub = DeadlineStub(inv_grpc.InventoryServiceStub(channel), 10.0).call(
@@ -117,7 +118,7 @@ def test_a_sync_request_right_after_an_order_poll_still_fixes_an_increase(
     stack.flush_until(lambda: stack.shopify.inventory() == {"CUP": 3})
     assert stack.shopify.post("/_sandbox/inventory", {"sku": "CUP", "quantity": 0}).status_code == 200
     for connection_id in (stack.shopify_id, stack.woo_id):
-        stack.redis.set(protection.POLL_GATE_PREFIX + connection_id, "1", px=150)
+        stack.redis.set(in_flight.POLL_GATE_PREFIX + connection_id, "1", px=150)
     job_id = stack.channels.service.request_sync(stack.ctx, stack.shopify_id, SyncScope.INVENTORY)
     payload = {"job_id": job_id, "connection_id": stack.shopify_id, "scope": "inventory", "tenant_id": TENANT}
 

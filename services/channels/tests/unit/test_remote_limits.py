@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from channels import domain, service
+from channels import domain, listing_mapping
 from channels.domain import Health, after_failure, disconnected
-from channels.service import MAX_REMOTE_PAGES, MAX_UNKNOWN_REMOTE_SKUS, ChannelsService
+from channels.listing_mapping import MAX_REMOTE_PAGES, MAX_UNKNOWN_REMOTE_SKUS
+from channels.service import ChannelsService
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 
@@ -98,4 +99,4 @@ def test_health_keeps_no_control_characters_and_is_bounded() -> None:
 
 
 def test_the_cap_is_what_the_module_says() -> None:
-    assert service.REMOTE_PAGE * MAX_REMOTE_PAGES == 50_000
+    assert listing_mapping.REMOTE_PAGE * MAX_REMOTE_PAGES == 50_000

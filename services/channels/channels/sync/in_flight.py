@@ -23,41 +23,35 @@ the last poll and the push itself (well under a second) are not covered, because
 us read and write atomically; clocks of the worker replicas are assumed to agree to well under the
 poll overlap window.
 
-Plain functions over the channels UnitOfWork, a Redis client and the ConnectionCaller: nothing here
+Plain functions over the channels UnitOfWork (its SQL is in sync/repository.py), a Redis client and the ConnectionCaller: nothing here
 knows nameko or eventlet.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import and_, case, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection as SqlConnection
 
-from channels import models
-from channels.calls import ConnectionCaller
-from channels.domain import ConnectionStatus
-from channels.repository import UnitOfWork
+from channels.connector_calls import ConnectionCaller
+from channels.repository import Repository, UnitOfWork
+from channels.sync.repository import CANCELLED, IMPORTED, PENDING, PollState
+from channels.sync.settings import OrderPollSettings
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-IMPORTED = "imported"
-CANCELLED = "cancelled"
 _CANCELLED_STATUSES = {cpb.ORDER_STATUS_CANCELLED, cpb.ORDER_STATUS_REFUNDED}
 # Single-flight + short cache of order polls: at most one poll per connection per interval,
 # across every replica (SET NX PX, never released early).
 POLL_GATE_PREFIX = "omnistock:orders-poll:"
 ORDER_PAGE = 100
 MAX_ORDER_PAGES = 1000
+DEFAULT_POLLS = OrderPollSettings()
 
 # Called with (tenant_id, connection_id that saw the orders, SKUs whose commitments changed).
 CommitmentsChanged = Callable[[str, str, Sequence[str]], None]
@@ -67,21 +61,8 @@ class GateRedis(Protocol):
     def set(self, name: str, value: str, *, nx: bool = ..., px: int | None = ...) -> Any: ...
 
 
-@dataclass(frozen=True)
-class OrderPollSettings:
-    """How far back the first poll looks, how much each poll re-reads, how often it may run."""
-
-    first_lookback: timedelta = timedelta(hours=24)
-    overlap: timedelta = timedelta(minutes=5)
-    min_interval: timedelta = timedelta(seconds=1)
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _insert(conn: SqlConnection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _dt(stamp: Timestamp) -> datetime | None:
@@ -106,7 +87,7 @@ def order_lines(orders: Iterable[cpb.ChannelOrder]) -> dict[tuple[str, str], tup
 
 
 def store_commitments(
-    conn: SqlConnection,
+    repo: Repository,
     tenant_id: str,
     connection_id: str,
     orders: Iterable[cpb.ChannelOrder],
@@ -115,132 +96,45 @@ def store_commitments(
     """Upsert the orders' lines in the caller's transaction; returns SKUs whose figure changed.
 
     A line already marked `imported` is never moved back (the orders service owns it then); a
-    repeat of the same webhook or poll changes nothing and reports nothing.
+    repeat of the same webhook or poll changes nothing and reports nothing. A new sale also
+    lowers what we believe the selling channel shows (it lowered its own quantity when it took
+    the order), or the next push of the unchanged figure would be skipped as a no-op and the
+    channel would stay one unit short forever.
     """
     lines = order_lines(orders)
     if not lines:
         return []
-    t = models.channel_commitments
-    keys = list(lines)
-    existing: dict[tuple[str, str], tuple[int, str]] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        rows = conn.execute(
-            select(t.c.external_order_id, t.c.sku, t.c.quantity, t.c.status).where(
-                t.c.connection_id == connection_id,
-                tuple_(t.c.external_order_id, t.c.sku).in_(chunk),
-            )
-        )
-        existing.update({(r.external_order_id, r.sku): (int(r.quantity), r.status) for r in rows})
+    existing = repo.commitments_of(connection_id, list(lines))
     changed: set[str] = set()
     for (order_id, sku), (units, status) in lines.items():
         before = existing.get((order_id, sku))
         if before is not None and (before[1] == IMPORTED or before == (units, status)):
             continue
-        stmt = _insert(conn, t).values(
-            tenant_id=tenant_id,
-            connection_id=connection_id,
-            external_order_id=order_id,
-            sku=sku,
-            quantity=units,
-            status=status,
-            seen_at=now,
-            updated_at=now,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.connection_id, t.c.external_order_id, t.c.sku],
-            set_={"quantity": stmt.excluded.quantity, "status": stmt.excluded.status, "updated_at": now},
-            where=t.c.status != IMPORTED,
-        )
-        conn.execute(stmt)
+        repo.upsert_commitment(tenant_id, connection_id, order_id, sku, units=units, status=status, now=now)
         changed.add(sku)
         sold = (units if status == PENDING else 0) - (before[0] if before and before[1] == PENDING else 0)
         if sold > 0:
-            _channel_sold(conn, tenant_id, connection_id, sku, sold)
+            repo.lower_last_pushed_quantity(tenant_id, connection_id, sku, sold)
     return sorted(changed)
-
-
-def _channel_sold(conn: SqlConnection, tenant_id: str, connection_id: str, sku: str, units: int) -> None:
-    """The selling channel lowered its own quantity when it took the order: lower what we believe it
-    shows too, or the next push of the (unchanged) figure would be skipped as a no-op and the
-    channel would stay one unit short forever."""
-    t = models.listings
-    lpq = t.c.last_pushed_quantity
-    conn.execute(
-        update(t)
-        .where(
-            t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku == sku, lpq.is_not(None)
-        )
-        .values(last_pushed_quantity=case((lpq > units, lpq - units), else_=0))
-    )
-
-
-def pending_commitments(conn: SqlConnection, tenant_id: str, skus: Sequence[str]) -> dict[str, int]:
-    """Units sold on any connection of the tenant and not imported yet, per SKU."""
-    t = models.channel_commitments
-    totals: dict[str, int] = {}
-    unique = list(dict.fromkeys(skus))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        rows = conn.execute(
-            select(t.c.sku, func.sum(t.c.quantity).label("units"))
-            .where(t.c.tenant_id == tenant_id, t.c.status == PENDING, t.c.sku.in_(chunk))
-            .group_by(t.c.sku)
-        )
-        totals.update({r.sku: int(r.units or 0) for r in rows})
-    return totals
 
 
 def mark_imported(uow: UnitOfWork, tenant_id: str, connection_id: str, external_order_id: str) -> int:
     """For the orders service: the order is imported (its stock is reserved in inventory now), so
     its lines stop reducing what the channels see. Returns the lines changed."""
-    t = models.channel_commitments
-
-    def work(repo: Any) -> int:
-        result = repo.conn.execute(
-            update(t)
-            .where(
-                t.c.tenant_id == tenant_id,
-                t.c.connection_id == connection_id,
-                t.c.external_order_id == external_order_id,
-                t.c.status == PENDING,
-            )
-            .values(status=IMPORTED, updated_at=_utcnow())
-        )
-        return int(result.rowcount or 0)
-
-    return uow.run(work)
+    now = _utcnow()
+    return uow.run(
+        lambda repo: repo.mark_commitments_imported(tenant_id, connection_id, external_order_id, now)
+    )
 
 
 # ---------------------------------------------------------------------------- order polls
-@dataclass(frozen=True)
-class PollState:
-    updated_since: datetime | None
-    current_as_of: datetime | None
-    last_attempt_at: datetime | None
-
-
-def poll_states(conn: SqlConnection, tenant_id: str) -> dict[str, PollState]:
-    t = models.order_sync_state
-    rows = conn.execute(select(t).where(t.c.tenant_id == tenant_id))
-    return {r.connection_id: PollState(r.updated_since, r.current_as_of, r.last_attempt_at) for r in rows}
-
-
-def _save_state(conn: SqlConnection, tenant_id: str, connection_id: str, values: Mapping[str, Any]) -> None:
-    t = models.order_sync_state
-    stmt = _insert(conn, t).values(
-        **{"connection_id": connection_id, "tenant_id": tenant_id, "last_error": "", **dict(values)}
-    )
-    conn.execute(stmt.on_conflict_do_update(index_elements=[t.c.connection_id], set_=dict(values)))
-
-
 def poll_orders(
     caller: ConnectionCaller,
     uow: UnitOfWork,
     tenant_id: str,
     connection_id: str,
     *,
-    settings: OrderPollSettings = OrderPollSettings(),
+    settings: OrderPollSettings = DEFAULT_POLLS,
     on_changed: CommitmentsChanged | None = None,
     clock: Callable[[], datetime] = _utcnow,
 ) -> list[str]:
@@ -250,7 +144,7 @@ def poll_orders(
     failure (the cursor and `current_as_of` then stay where they were)."""
     started = clock()
     with uow.transaction() as repo:
-        state = poll_states(repo.conn, tenant_id).get(connection_id)
+        state = repo.poll_states(tenant_id).get(connection_id)
     base = state.updated_since if state and state.updated_since else started - settings.first_lookback
     since = base - settings.overlap
     stamp = Timestamp()
@@ -278,11 +172,8 @@ def poll_orders(
     except DomainError as exc:
         message = str(exc)
         uow.run(
-            lambda repo: _save_state(
-                repo.conn,
-                tenant_id,
-                connection_id,
-                {"last_attempt_at": started, "last_error": message[:2000]},
+            lambda repo: repo.save_poll_state(
+                tenant_id, connection_id, {"last_attempt_at": started, "last_error": message[:2000]}
             )
         )
         raise
@@ -291,10 +182,9 @@ def poll_orders(
     # Never move the cursor past the poll's own start: an order updated later is for the next poll.
     cursor_at = min(cursor_at, started) if cursor_at else started - settings.overlap
 
-    def work(repo: Any) -> list[str]:
-        changed = store_commitments(repo.conn, tenant_id, connection_id, orders, clock())
-        _save_state(
-            repo.conn,
+    def work(repo: Repository) -> list[str]:
+        changed = store_commitments(repo, tenant_id, connection_id, orders, clock())
+        repo.save_poll_state(
             tenant_id,
             connection_id,
             {
@@ -314,14 +204,8 @@ def poll_orders(
 
 def live_connections(uow: UnitOfWork, tenant_id: str) -> list[tuple[str, str]]:
     """(connection id, type) of every connection of the tenant that can still be called."""
-    t = models.connections
     with uow.transaction() as repo:
-        rows = repo.conn.execute(
-            select(t.c.id, t.c.type).where(
-                and_(t.c.tenant_id == tenant_id, t.c.status != ConnectionStatus.DISCONNECTED.value)
-            )
-        )
-        return [(r.id, r.type) for r in rows]
+        return repo.live_connections(tenant_id)
 
 
 def ensure_orders_current(
@@ -331,7 +215,7 @@ def ensure_orders_current(
     tenant_id: str,
     as_of: datetime,
     *,
-    settings: OrderPollSettings = OrderPollSettings(),
+    settings: OrderPollSettings = DEFAULT_POLLS,
     on_changed: CommitmentsChanged | None = None,
     clock: Callable[[], datetime] = _utcnow,
 ) -> bool:
@@ -339,7 +223,7 @@ def ensure_orders_current(
     after `as_of`; polls the stale ones itself. False (the increase must wait) when a poll failed
     or another poll of that connection ran within `settings.min_interval` but is not recent enough."""
     with uow.transaction() as repo:
-        states = poll_states(repo.conn, tenant_id)
+        states = repo.poll_states(tenant_id)
     current = True
     for connection_id, _kind in live_connections(uow, tenant_id):
         state = states.get(connection_id)
@@ -368,13 +252,13 @@ __all__ = [
     "CANCELLED",
     "IMPORTED",
     "PENDING",
+    "POLL_GATE_PREFIX",
     "OrderPollSettings",
+    "PollState",
     "ensure_orders_current",
     "live_connections",
     "mark_imported",
     "order_lines",
-    "pending_commitments",
     "poll_orders",
-    "poll_states",
     "store_commitments",
 ]

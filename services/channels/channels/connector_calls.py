@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 
-from channels.connectors import (
+from channels.connector_clients import (
     ConnectorFailure,
     ConnectorRegistry,
     ConnectorStub,
@@ -85,7 +85,7 @@ class RedisLike(Protocol):
 
 
 @dataclass(frozen=True)
-class CallRecord:
+class SyncLogRecord:
     """How a successful call goes into the sync log (callers may refine the default)."""
 
     outcome: str = SyncOutcome.OK.value
@@ -93,9 +93,9 @@ class CallRecord:
     calls: int | None = None
 
 
-def _default_record(result: Any) -> CallRecord:
+def _default_record(result: Any) -> SyncLogRecord:
     calls = getattr(result, "calls", None)
-    return CallRecord(calls=int(calls) if isinstance(calls, int) and calls > 0 else None)
+    return SyncLogRecord(calls=int(calls) if isinstance(calls, int) and calls > 0 else None)
 
 
 def _utcnow() -> datetime:
@@ -135,7 +135,7 @@ class ConnectionCaller:
         fn: Callable[[ConnectorStub, cpb.ConnectionContext], R],
         *,
         skus: Sequence[str] = (),
-        describe: Callable[[R], CallRecord] = _default_record,
+        describe: Callable[[R], SyncLogRecord] = _default_record,
     ) -> R:
         """Call `fn(stub, ctx)` for the connection with fresh, decrypted credentials.
 
@@ -310,7 +310,7 @@ class ConnectionCaller:
 
     # ------------------------------------------------------------------ health + sync log
     def _record_success(
-        self, conn: Connection, operation: str, skus: Sequence[str], record: CallRecord, latency: int
+        self, conn: Connection, operation: str, skus: Sequence[str], record: SyncLogRecord, latency: int
     ) -> None:
         now = self.clock()
 
@@ -478,4 +478,4 @@ def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-__all__ = ["REFRESH_LOCK_PREFIX", "CallRecord", "ConnectionCaller"]
+__all__ = ["REFRESH_LOCK_PREFIX", "ConnectionCaller", "SyncLogRecord"]

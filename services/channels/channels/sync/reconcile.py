@@ -4,14 +4,15 @@ Why reconcile at all when every change is pushed: a merchant edits a quantity in
 admin, an app on the channel adjusts stock, a push was rejected... Each run reads the channel's
 quantities back (ReadInventory through with_connection), compares them with what OmniStock says
 NOW (inventory.GetSkuStock per SKU: the connection's available_to_sell, else available, minus the
-pending commitments of protection.py), overwrites every difference with a bulk push and writes
+pending commitments of in_flight.py), overwrites every difference with a bulk push and writes
 one `sync_log` row per conflict (`outcome=conflict`, "channel had X, OmniStock says Y").
 
 It runs under the connection's push lock (the flusher's), and leaves alone SKUs that are pending
 in Redis: those are about to be pushed with a newer figure anyway. A correction upwards follows the
 in-flight rule too: it is made only when the tenant's orders are known current.
 
-Plain functions over a sync.SyncEngine: nothing here knows nameko or eventlet.
+Plain functions over a SyncEngine: nothing here knows nameko or eventlet; the SQL is in
+sync/repository.py.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from datetime import datetime
 from typing import Any
 
 import grpc
-from sqlalchemy import select, update
 
-from channels import models, protection, sync
 from channels.domain import ConnectionStatus, SyncScope
+from channels.sync import in_flight, store
+from channels.sync.engine import SyncEngine
+from channels.sync.flusher import ConnectionFlush, ConnectionLock, Planned, push_planned
+from channels.sync.repository import ListingPushState
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import DomainError, FailedPrecondition
 
@@ -51,7 +54,7 @@ class ReconcileReport:
     failures: list[str] = field(default_factory=list)
 
 
-def _all_listings(engine: sync.SyncEngine, tenant_id: str, connection_id: str) -> dict[str, Any]:
+def _all_listings(engine: SyncEngine, tenant_id: str, connection_id: str) -> dict[str, Any]:
     listings: dict[str, Any] = {}
     after: str | None = None
     while True:
@@ -63,12 +66,12 @@ def _all_listings(engine: sync.SyncEngine, tenant_id: str, connection_id: str) -
         after = page[-1].sku
 
 
-def reconcile_connection(engine: sync.SyncEngine, tenant_id: str, connection_id: str) -> ReconcileReport:
+def reconcile_connection(engine: SyncEngine, tenant_id: str, connection_id: str) -> ReconcileReport:
     """Read back every listed SKU of the connection and overwrite what differs from OmniStock."""
     report = ReconcileReport(connection_id)
     if engine.inventory is None:
         raise FailedPrecondition("reconciliation needs the inventory service", reason="NO_INVENTORY")
-    lock = sync.ConnectionLock(engine.redis, connection_id, engine.settings.lock_ttl)
+    lock = ConnectionLock(engine.redis, connection_id, engine.settings.lock_ttl)
     if not lock.acquire(wait=LOCK_WAIT_SECONDS):
         report.busy = True
         return report
@@ -80,7 +83,7 @@ def reconcile_connection(engine: sync.SyncEngine, tenant_id: str, connection_id:
 
 
 def _reconcile_locked(
-    engine: sync.SyncEngine, tenant_id: str, connection_id: str, report: ReconcileReport
+    engine: SyncEngine, tenant_id: str, connection_id: str, report: ReconcileReport
 ) -> None:
     assert engine.inventory is not None
     stored = engine.caller.load(tenant_id, connection_id)
@@ -112,9 +115,9 @@ def _reconcile_locked(
         remote = {q.sku: q for q in reply.quantities}
         figures = engine.inventory.figures(tenant_id, chunk)
         with engine.uow.transaction() as repo:
-            commitments = protection.pending_commitments(repo.conn, tenant_id, chunk)
-        pending = sync.pending_snapshot(engine.redis, connection_id)
-        fixes: list[sync.Planned] = []
+            commitments = repo.pending_commitments(tenant_id, chunk)
+        pending = store.pending_snapshot(engine.redis, connection_id)
+        fixes: list[Planned] = []
         for sku in chunk:
             report.checked += 1
             if sku in pending:
@@ -126,8 +129,8 @@ def _reconcile_locked(
             found = remote.get(sku)
             if found is None or not found.found:
                 report.not_on_channel += 1
-                _log(
-                    engine,
+                engine.log_sync(
+                    "reconcile",
                     tenant_id,
                     connection_id,
                     [sku],
@@ -142,8 +145,8 @@ def _reconcile_locked(
             if desired > int(found.quantity) and not orders_current:
                 report.waiting_for_orders += 1
                 continue
-            _log(
-                engine,
+            engine.log_sync(
+                "reconcile",
                 tenant_id,
                 connection_id,
                 [sku],
@@ -151,14 +154,14 @@ def _reconcile_locked(
                 f"channel had {int(found.quantity)}, OmniStock says {desired}",
             )
             version = mapped[sku].last_pushed_version or 0
-            fixes.append(sync.Planned(sku, "", desired, version, False))
+            fixes.append(Planned(sku, "", desired, version, False))
         if fixes:
-            result = sync.ConnectionFlush(connection_id)
+            result = ConnectionFlush(connection_id)
             listing_rows = {
-                sku: sync.ListingRow(dict(mapped[sku].external_ids), None, mapped[sku].last_pushed_version)
+                sku: ListingPushState(dict(mapped[sku].external_ids), None, mapped[sku].last_pushed_version)
                 for sku in (p.sku for p in fixes)
             }
-            failed = sync.push_planned(
+            failed = push_planned(
                 engine, tenant_id, connection_id, stored.connection.type, fixes, listing_rows, result
             )
             report.corrected += result.applied
@@ -172,11 +175,11 @@ def _reconcile_locked(
 ORDER_POLL_ATTEMPTS = 3
 
 
-def _orders_current(engine: sync.SyncEngine, tenant_id: str) -> bool:
+def _orders_current(engine: SyncEngine, tenant_id: str) -> bool:
     """True once every connection of the tenant has polled its orders since this call began."""
     started = engine.clock()
     for attempt in range(1, ORDER_POLL_ATTEMPTS + 1):
-        if protection.ensure_orders_current(
+        if in_flight.ensure_orders_current(
             engine.caller,
             engine.uow,
             engine.redis,
@@ -192,38 +195,13 @@ def _orders_current(engine: sync.SyncEngine, tenant_id: str) -> bool:
     return False
 
 
-def _log(
-    engine: sync.SyncEngine, tenant_id: str, connection_id: str, skus: list[str], outcome: str, message: str
-) -> None:
-    now = engine.clock()
-    engine.uow.run(
-        lambda repo: repo.add_sync_log(
-            tenant_id,
-            connection_id,
-            at=now,
-            operation="reconcile",
-            skus=skus,
-            outcome=outcome,
-            message=message,
-            latency_ms=0,
-            calls=0,
-        )
-    )
-
-
-def live_connections_any_tenant(engine: sync.SyncEngine) -> list[tuple[str, str]]:
+def live_connections_any_tenant(engine: SyncEngine) -> list[tuple[str, str]]:
     """(tenant_id, connection_id) of every connection that can be called: scheduled jobs only."""
-    t = models.connections
     with engine.uow.transaction() as repo:
-        rows = repo.conn.execute(
-            select(t.c.tenant_id, t.c.id)
-            .where(t.c.status != ConnectionStatus.DISCONNECTED.value)
-            .order_by(t.c.tenant_id, t.c.id)
-        )
-        return [(r.tenant_id, r.id) for r in rows]
+        return repo.live_connections_any_tenant()
 
 
-def reconcile_all(engine: sync.SyncEngine) -> list[ReconcileReport]:
+def reconcile_all(engine: SyncEngine) -> list[ReconcileReport]:
     """The scheduled run: every live connection of every tenant; one failure does not stop the rest."""
     reports = []
     for tenant_id, connection_id in live_connections_any_tenant(engine):
@@ -237,7 +215,7 @@ def reconcile_all(engine: sync.SyncEngine) -> list[ReconcileReport]:
     return reports
 
 
-def poll_all_orders(engine: sync.SyncEngine, *, now: datetime | None = None) -> int:
+def poll_all_orders(engine: SyncEngine, *, now: datetime | None = None) -> int:
     """The scheduled order poll: every live connection whose last poll is older than the interval.
     Returns how many connections were polled successfully."""
     moment = now or engine.clock()
@@ -247,14 +225,14 @@ def poll_all_orders(engine: sync.SyncEngine, *, now: datetime | None = None) -> 
         by_tenant.setdefault(tenant_id, []).append(connection_id)
     for tenant_id, connection_ids in by_tenant.items():
         with engine.uow.transaction() as repo:
-            states = protection.poll_states(repo.conn, tenant_id)
+            states = repo.poll_states(tenant_id)
         for connection_id in connection_ids:
             state = states.get(connection_id)
             last = state.last_attempt_at if state else None
             if last is not None and moment - last < engine.settings.order_poll_interval:
                 continue
             try:
-                protection.poll_orders(
+                in_flight.poll_orders(
                     engine.caller,
                     engine.uow,
                     tenant_id,
@@ -271,36 +249,27 @@ def poll_all_orders(engine: sync.SyncEngine, *, now: datetime | None = None) -> 
     return polled
 
 
-def run_sync_job(engine: sync.SyncEngine, payload: Mapping[str, Any]) -> str:
+def run_sync_job(engine: SyncEngine, payload: Mapping[str, Any]) -> str:
     """Handle a `channels.sync_requested` event: requested -> running -> done | failed.
 
     The claim is a conditional UPDATE on status='requested', so a redelivered event does nothing.
     Returns the final status (or "skipped" when the job was already claimed or does not exist).
     """
     job_id = str(payload.get("job_id") or "")
-    t = models.sync_jobs
     with engine.uow.transaction() as repo:
-        row = repo.conn.execute(select(t).where(t.c.id == job_id)).first()
+        row = repo.get_sync_job_any_tenant(job_id)
     if row is None:
         return "skipped"
     tenant_id, connection_id, scope = row.tenant_id, row.connection_id, row.scope
     started = engine.clock()
-    claimed = engine.uow.run(
-        lambda repo: (
-            repo.conn.execute(
-                update(t)
-                .where(t.c.id == job_id, t.c.tenant_id == tenant_id, t.c.status == "requested")
-                .values(status="running", started_at=started)
-            ).rowcount
-        )
-    )
+    claimed = engine.uow.run(lambda repo: repo.claim_sync_job(tenant_id, job_id, started))
     if not claimed:
         return "skipped"
     messages: list[str] = []
     status = "done"
     try:
         if scope in (SyncScope.ORDERS.value, SyncScope.ALL.value):
-            changed = protection.poll_orders(
+            changed = in_flight.poll_orders(
                 engine.caller,
                 engine.uow,
                 tenant_id,
@@ -334,10 +303,8 @@ def run_sync_job(engine: sync.SyncEngine, payload: Mapping[str, Any]) -> str:
     finished = engine.clock()
     message = "; ".join(messages)[:4000]
     engine.uow.run(
-        lambda repo: repo.conn.execute(
-            update(t)
-            .where(t.c.id == job_id, t.c.tenant_id == tenant_id)
-            .values(status=status, message=message, finished_at=finished)
+        lambda repo: repo.finish_sync_job(
+            tenant_id, job_id, status=status, message=message, finished=finished
         )
     )
     return status

@@ -1,0 +1,116 @@
+"""The one composition root of channels, shared by the gRPC server and the sync worker.
+
+`build_core` wires what both processes need to call a connector about a connection: database
+engine + UnitOfWork, key ring, connector clients, Redis, the notifier and the ConnectionCaller.
+server.py adds the service, servicer and gRPC server on top; `build_runtime` adds the sync
+engine with per-OS-thread clients for channels.worker (and benchmarks and tests without nameko).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from channels.config import Settings
+from channels.connector_calls import ConnectionCaller, RedisLike
+from channels.connector_clients import ConnectorRegistry
+from channels.crypto import KeyRing
+from channels.notify import Notifier
+from channels.repository import UnitOfWork
+from channels.sync.engine import SyncEngine
+from channels.sync.inventory_source import GrpcInventory
+from channels.sync.runtime import PerThreadConnectors, PerThreadRedis, Runtime
+from channels.sync.settings import SyncSettings
+from omnistock_common.config import load_internal_auth_settings
+from omnistock_common.db import make_engine
+from omnistock_connector_kit.egress import EgressPolicy
+
+
+@dataclass
+class ChannelsCore:
+    """What server and worker share; `closers` close it in reverse order of creation."""
+
+    sql: Engine
+    uow: UnitOfWork
+    keyring: KeyRing
+    connectors: ConnectorRegistry
+    redis: RedisLike
+    notifier: Notifier
+    caller: ConnectionCaller
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+
+def build_core(
+    settings: Settings,
+    *,
+    pool_size: int,
+    redis: RedisLike,
+    connectors: ConnectorRegistry,
+    closers: list[Callable[[], None]] | None = None,
+) -> ChannelsCore:
+    """Engine, UnitOfWork, key ring, notifier and ConnectionCaller over the given Redis client and
+    connector clients (the server shares one of each, the worker has one per OS thread).
+    `closers` already holds how to close what the caller built; the engine and notifier join it."""
+    owned = list(closers or [])
+    sql = make_engine(settings.database_url, pool_size=pool_size)
+    owned.insert(0, sql.dispose)
+    uow = UnitOfWork(sql)
+
+    def notification_url(tenant_id: str) -> str:
+        with uow.transaction() as repo:
+            return repo.get_notification_url(tenant_id)
+
+    notifier = Notifier(
+        notification_url,
+        timeout=settings.notify_timeout_seconds,
+        egress=EgressPolicy(allowed=settings.allowed_hosts),
+    )
+    owned.append(notifier.close)
+    keyring = KeyRing(settings.credentials_keys)
+    caller = ConnectionCaller(
+        uow,
+        keyring,
+        connectors,
+        redis,
+        notifier,
+        refresh_skew=timedelta(seconds=settings.refresh_skew_seconds),
+    )
+    return ChannelsCore(sql, uow, keyring, connectors, redis, notifier, caller, owned)
+
+
+def build_runtime(
+    settings: Settings,
+    sync_settings: SyncSettings,
+    *,
+    local_factory: Callable[[], Any] = threading.local,
+    db_pool_size: int = 8,
+) -> Runtime:
+    """The sync worker's Runtime: the core with per-OS-thread Redis and connector clients, the
+    inventory client and the SyncEngine."""
+    redis = PerThreadRedis(settings.server.redis_url, local_factory)
+    connectors = PerThreadConnectors(
+        settings.connector_addrs, settings.connector_timeout_seconds, local_factory
+    )
+    core = build_core(
+        settings,
+        pool_size=db_pool_size,
+        redis=redis,
+        connectors=connectors,  # type: ignore[arg-type]  # duck-typed ConnectorRegistry (get)
+        closers=[redis.close, connectors.close],
+    )
+    inventory = GrpcInventory(
+        sync_settings.inventory_addr, sync_settings.inventory_timeout.total_seconds(), local_factory
+    )
+    core.closers.append(inventory.close)
+    engine = SyncEngine(core.uow, redis, core.caller, settings=sync_settings, inventory=inventory)
+    return Runtime(
+        engine, core.sql, settings, core.closers, event_secret=load_internal_auth_settings().token_secret
+    )
+
+
+__all__ = ["ChannelsCore", "build_core", "build_runtime"]

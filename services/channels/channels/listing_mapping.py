@@ -1,0 +1,171 @@
+"""Listings of a connection: paging, setting one by hand, and auto-map (match OmniStock SKUs
+with what the channel lists, read through ListListings page by page, capped).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import grpc
+
+from channels import domain
+from channels.connector_clients import failure_of
+from channels.domain import (
+    AutoMapResult,
+    ChannelUnavailable,
+    Listing,
+)
+from channels.repository import Repository
+from channels.service_base import (
+    MAX_LIMIT,
+    ServiceBase,
+    decode_cursor,
+    encode_cursor,
+    page_limit,
+)
+from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
+from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
+from omnistock.common.v1 import common_pb2
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.clients import DeadlineStub
+from omnistock_common.context import CallContext
+from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
+
+log = logging.getLogger(__name__)
+
+REMOTE_PAGE = 250
+# Auto-map reads at most this many pages of the channel's catalogue (x REMOTE_PAGE = 50,000
+# listings, a few MB in memory); a channel that keeps answering "more" cannot hold the call, its
+# thread or its memory. The sync log says when the cap cut the read short.
+MAX_REMOTE_PAGES = 200
+# Remote SKUs unknown to OmniStock returned by one auto-map (the count is in the sync log).
+MAX_UNKNOWN_REMOTE_SKUS = 1000
+
+
+class GrpcCatalog:
+    """Every SKU of the caller's tenant, paged through catalog.ListProducts."""
+
+    def __init__(self, stub: DeadlineStub[catalog_grpc.CatalogServiceStub]) -> None:
+        self._stub = stub
+
+    def all_skus(self, ctx: CallContext) -> list[str]:
+        skus: list[str] = []
+        cursor = ""
+        try:
+            while True:
+                reply = self._stub.call(ctx).ListProducts(
+                    catalog_pb.ListProductsRequest(
+                        page=common_pb2.PageRequest(limit=MAX_LIMIT, cursor=cursor)
+                    )
+                )
+                skus.extend(v.sku for p in reply.products for v in p.variants)
+                cursor = reply.page.next_cursor
+                if not cursor:
+                    return skus
+        except grpc.RpcError as err:
+            failure = failure_of(err)
+            raise ChannelUnavailable(
+                f"the catalog could not list SKUs ({failure.code.name}); pass the SKUs explicitly or retry",
+                reason="CATALOG_UNAVAILABLE",
+            ) from None
+
+
+class ListingMapping(ServiceBase):
+    """Listings: which SKU is which item on the channel, set by hand or auto-mapped."""
+
+    # ------------------------------------------------------------------ listings
+    def list_listings(
+        self, ctx: CallContext, connection_id: str, limit: int, cursor: str
+    ) -> tuple[list[Listing], str]:
+        size = page_limit(limit)
+        after = decode_cursor(cursor)
+        with self.uow.transaction() as repo:
+            if repo.get_connection(ctx.tenant_id, connection_id) is None:
+                raise NotFound("connection not found")
+            rows = repo.list_listings(ctx.tenant_id, connection_id, after, size + 1)
+        more = len(rows) > size
+        page = rows[:size]
+        return page, encode_cursor(page[-1].sku) if more else ""
+
+    def put_listing(
+        self, ctx: CallContext, connection_id: str, sku: str, external_ids: Mapping[str, str]
+    ) -> Listing:
+        domain.validate_sku(sku)
+        ids = domain.validate_external_ids(external_ids)
+        now = self.clock()
+
+        def work(repo: Repository) -> Listing:
+            if repo.get_connection(ctx.tenant_id, connection_id) is None:
+                raise NotFound("connection not found")
+            repo.upsert_listings(ctx.tenant_id, connection_id, [(sku, ids)], now)
+            listing = repo.get_listing(ctx.tenant_id, connection_id, sku)
+            assert listing is not None
+            return listing
+
+        return self.uow.run(work)
+
+    def auto_map(self, ctx: CallContext, connection_id: str, skus: Sequence[str]) -> AutoMapResult:
+        """Match the channel's catalogue to OmniStock SKUs; unmatched SKUs are reported."""
+        stored = self.caller.load(ctx.tenant_id, connection_id)
+        for index, sku in enumerate(skus):
+            domain.validate_sku(sku, f"skus[{index}]")
+        if skus:
+            omni = list(dict.fromkeys(skus))
+        elif self.catalog is not None:
+            omni = list(dict.fromkeys(self.catalog.all_skus(ctx)))
+        else:
+            raise InvalidArgument(
+                "no catalog is configured: pass the SKUs to map",
+                violations=[FieldViolation("skus", "required without a catalog")],
+            )
+        remote: dict[str, dict[str, str]] = {}
+        cursor = ""
+        seen: set[str] = set()
+        capped = False
+        for page in range(MAX_REMOTE_PAGES + 1):
+            if page == MAX_REMOTE_PAGES:
+                capped = True
+                break
+            reply = self.caller.with_connection(
+                ctx.tenant_id,
+                connection_id,
+                "list_remote_products",
+                lambda stub, conn, cursor=cursor: stub.ListRemoteProducts(
+                    cpb.ListRemoteProductsRequest(connection=conn, cursor=cursor, limit=REMOTE_PAGE)
+                ),
+            )
+            for product in reply.products:
+                # Remote SKUs come back to the tenant: only well-formed ones are considered.
+                if domain.is_clean_identifier(product.sku) and product.sku not in remote:
+                    remote[product.sku] = domain.remote_ids(product.remote.ids)
+            cursor = reply.next_cursor
+            if not cursor or cursor in seen:
+                break
+            seen.add(cursor)
+        omni_set = set(omni)
+        matched = [(sku, remote[sku]) for sku in omni if remote.get(sku)]
+        unmapped = [sku for sku in omni if not remote.get(sku)]
+        unknown = sorted(sku for sku in remote if sku not in omni_set)
+        now = self.clock()
+        cut = f"; stopped after {MAX_REMOTE_PAGES} pages of the channel's catalogue" if capped else ""
+
+        def work(repo: Repository) -> None:
+            repo.upsert_listings(ctx.tenant_id, connection_id, matched, now)
+            repo.add_sync_log(
+                ctx.tenant_id,
+                connection_id,
+                at=now,
+                operation="auto_map",
+                skus=unmapped[:1000],
+                outcome="ok" if not unmapped else "conflict",
+                message=(
+                    f"mapped {len(matched)}; {len(unmapped)} OmniStock SKUs not on "
+                    f"{stored.connection.type}; {len(unknown)} remote SKUs unknown to OmniStock{cut}"
+                ),
+                latency_ms=0,
+                calls=0,
+            )
+
+        self.uow.run(work)
+        return AutoMapResult(len(matched), unmapped, unknown[:MAX_UNKNOWN_REMOTE_SKUS])

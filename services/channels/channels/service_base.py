@@ -1,0 +1,96 @@
+"""The collaborators and small helpers every use-case area of the channels service shares:
+ServiceBase (what ChannelsService is built from), page/limit/cursor helpers, OAuthConfig.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from channels.connector_calls import ConnectionCaller
+from channels.connector_clients import ConnectorRegistry
+from channels.crypto import KeyRing
+from channels.domain import ChannelType
+from channels.repository import UnitOfWork
+from omnistock_common import paging
+from omnistock_common.context import CallContext
+from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_connector_kit.egress import EgressPolicy
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class CatalogPort(Protocol):
+    def all_skus(self, ctx: CallContext) -> list[str]: ...
+
+
+class SetNxRedis(Protocol):
+    def set(self, name: str, value: str, *, nx: bool = ..., ex: int | None = ...) -> object: ...
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    state_secret: bytes
+    default_redirect_uri: str
+    state_ttl: timedelta = timedelta(minutes=10)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def encode_cursor(value: str) -> str:
+    return paging.encode_cursor([value])
+
+
+def decode_cursor(cursor: str) -> str | None:
+    if not cursor:
+        return None
+    key = paging.decode_cursor(cursor, arity=1)
+    if key is not None and isinstance(key[0], str):
+        return key[0]
+    raise InvalidArgument(
+        "invalid cursor", violations=[FieldViolation("page.cursor", "not a cursor we issued")]
+    )
+
+
+def page_limit(raw: int, field_name: str = "page.limit") -> int:
+    if raw < 0 or raw > MAX_LIMIT:
+        raise InvalidArgument("invalid limit", violations=[FieldViolation(field_name, f"0..{MAX_LIMIT}")])
+    return raw or DEFAULT_LIMIT
+
+
+def channel_label(kind: ChannelType) -> str:
+    return kind.display_name
+
+
+class ServiceBase:
+    """The collaborators every use-case area of ChannelsService shares (one instance serves all
+    threads: nothing else is kept)."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        keyring: KeyRing,
+        connectors: ConnectorRegistry,
+        caller: ConnectionCaller,
+        redis: SetNxRedis,
+        oauth: OAuthConfig,
+        catalog: CatalogPort | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        egress: EgressPolicy | None = None,
+    ) -> None:
+        self.uow = uow
+        self.keyring = keyring
+        self.connectors = connectors
+        self.caller = caller
+        self.redis = redis
+        self.oauth = oauth
+        self.catalog = catalog
+        self.clock = clock
+        # Where tenant-typed URLs (the notification webhook) may point: CHANNEL_ALLOWED_HOSTS,
+        # else https:443 on public addresses (omnistock_connector_kit.egress).
+        self.egress = egress or EgressPolicy()

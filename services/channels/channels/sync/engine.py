@@ -1,0 +1,96 @@
+"""SyncEngine: the collaborators the flusher, in-flight protection and reconciliation share."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import grpc
+
+from channels.connector_calls import ConnectionCaller
+from channels.repository import UnitOfWork
+from channels.sync import store
+from channels.sync.inventory_source import InventoryPort
+from channels.sync.settings import SyncSettings
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.context import CallContext
+
+log = logging.getLogger(__name__)
+
+# Used when a connector does not say (or cannot be asked) how many items one push may carry.
+DEFAULT_BATCH = 100
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SyncEngine:
+    """Collaborators of the flusher and reconciliation; safe to share between threads."""
+
+    uow: UnitOfWork
+    redis: store.SyncRedis
+    caller: ConnectionCaller
+    settings: SyncSettings = field(default_factory=SyncSettings)
+    inventory: InventoryPort | None = None
+    clock: Callable[[], datetime] = utcnow
+    _batch_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def batch_limit(self, tenant_id: str, channel_type: str) -> int:
+        """Describe.max_inventory_batch of the connector, cached (it is a constant of the channel)."""
+        cached = self._batch_limits.get(channel_type)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            reply = (
+                self.caller.connectors.get(channel_type)
+                .call(CallContext(tenant_id=tenant_id))
+                .Describe(cpb.DescribeRequest())
+            )
+            limit = int(reply.max_inventory_batch) or DEFAULT_BATCH
+        except grpc.RpcError as err:
+            log.warning(
+                "Describe of the %s connector failed (%s); using %d", channel_type, err, DEFAULT_BATCH
+            )
+            return DEFAULT_BATCH
+        self._batch_limits[channel_type] = (
+            limit,
+            time.monotonic() + self.settings.batch_limit_ttl.total_seconds(),
+        )
+        return limit
+
+    def log_sync(
+        self,
+        operation: str,
+        tenant_id: str,
+        connection_id: str,
+        skus: Sequence[str],
+        outcome: str,
+        message: str,
+    ) -> None:
+        """One sync_log row for what a job decided without a connector call (no latency, no calls)."""
+        now = self.clock()
+        self.uow.run(
+            lambda repo: repo.add_sync_log(
+                tenant_id,
+                connection_id,
+                at=now,
+                operation=operation,
+                skus=list(skus)[:1000],
+                outcome=outcome,
+                message=message,
+                latency_ms=0,
+                calls=0,
+            )
+        )
+
+    def requeue(self, tenant_id: str, seen_on: str, skus: Sequence[str]) -> None:
+        """in_flight's callback: a commitment changed, re-push the SKUs to the OTHER connections."""
+        store.requeue_skus(self.redis, self.uow, tenant_id, skus, exclude_connection_id=seen_on)
+
+
+__all__ = ["DEFAULT_BATCH", "SyncEngine"]

@@ -1,0 +1,437 @@
+"""The flusher: pushes each due connection's pending figures in as few bulk calls as it may.
+
+`flush_due` (on a short timer) takes every due connection under a per-connection Redis lock
+(SET NX PX, token-checked release: one replica pushes a connection at a time), turns the pending
+figures into quantities (`figure - pending commitments`, see in_flight.py), holds back increases
+until the tenant's orders are known current, and pushes everything in as few bulk PushInventory
+calls as the connector's `max_inventory_batch` allows, through `ConnectionCaller.with_connection`
+(token refresh, sync_log, health). Per item: APPLIED is removed from pending only if the pending
+entry is still the one pushed (compare-and-delete) and recorded in `listings.last_pushed_*`; RETRY
+and call-level failures stay pending and the connection is due again after exponential backoff
+with jitter (RetryInfo honoured); REJECTED is logged and dropped.
+
+Plain Python over the channels UnitOfWork, a redis-py client and gRPC stubs: nothing here knows
+nameko or eventlet (channels.worker is that edge).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from google.rpc import error_details_pb2
+
+from channels.connector_calls import SyncLogRecord
+from channels.domain import ConnectionStatus
+from channels.sync import in_flight, store
+from channels.sync.engine import SyncEngine
+from channels.sync.inventory_source import SkuFigure
+from channels.sync.repository import ListingPushState, PushedQuantity
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
+
+log = logging.getLogger(__name__)
+
+LOCK_PREFIX = "omnistock:sync:lock:"
+# Pending figures of a connection this deployment does not know expire after a day.
+ORPHAN_TTL_SECONDS = 86400
+ORPHAN_RECHECK_MS = 1000
+_RELEASE_LOCK = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+)
+
+
+@dataclass(frozen=True)
+class Planned:
+    sku: str
+    raw: str
+    quantity: int
+    version: int
+    increase: bool
+
+
+@dataclass
+class ConnectionFlush:
+    """What one flush of one connection did (for tests, logs and the benchmark)."""
+
+    connection_id: str
+    pushed: int = 0
+    applied: int = 0
+    retry: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    unmapped: int = 0
+    waiting: int = 0
+    calls: int = 0
+    failed: str = ""
+
+
+@dataclass
+class FlushReport:
+    connections: list[ConnectionFlush] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return sum(c.applied for c in self.connections)
+
+
+def _plan(
+    entries: Sequence[store.Pending], listings: Mapping[str, ListingPushState], commitments: Mapping[str, int]
+) -> list[Planned]:
+    plan = []
+    for entry in entries:
+        listing = listings[entry.sku]
+        quantity = max(0, entry.figure - commitments.get(entry.sku, 0))
+        last = listing.last_pushed_quantity
+        plan.append(Planned(entry.sku, entry.raw, quantity, entry.version, last is None or quantity > last))
+    return plan
+
+
+def flush_due(engine: SyncEngine, *, now: datetime | None = None) -> FlushReport:
+    """Flush every connection whose due time has come (skipping those another replica holds)."""
+    moment = now or engine.clock()
+    now_ms = store.ms(moment)
+    report = FlushReport()
+    members = engine.redis.zrangebyscore(
+        store.DUE_KEY, "-inf", now_ms, start=0, num=engine.settings.flush_limit
+    )
+    for raw_member in members:
+        member = store.text(raw_member)
+        tenant_id, connection_id = store.split_member(member)
+        hold = int(engine.redis.pttl(store.HOLD_PREFIX + connection_id) or -2)
+        if hold > 0:
+            engine.redis.zadd(store.DUE_KEY, {member: now_ms + hold})
+            continue
+        try:
+            result = flush_connection(engine, tenant_id, connection_id)
+        except Exception:  # logged by flush_connection; the other connections still get their turn
+            continue
+        if result is not None:
+            report.connections.append(result)
+    return report
+
+
+class ConnectionLock:
+    """The per-connection push lock (SET NX PX + token-checked release), shared with reconcile."""
+
+    def __init__(self, redis: store.SyncRedis, connection_id: str, ttl: timedelta) -> None:
+        self.redis = redis
+        self.key = LOCK_PREFIX + connection_id
+        self.ttl_ms = int(ttl.total_seconds() * 1000)
+        self.token = secrets.token_hex(16)
+
+    def acquire(self, wait: float = 0.0) -> bool:
+        give_up = time.monotonic() + wait
+        while True:
+            if self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms):
+                return True
+            if time.monotonic() >= give_up:
+                return False
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        self.redis.eval(_RELEASE_LOCK, 1, self.key, self.token)
+
+
+def flush_connection(engine: SyncEngine, tenant_id: str, connection_id: str) -> ConnectionFlush | None:
+    """Push the connection's pending set under its lock; None when another replica holds it."""
+    lock = ConnectionLock(engine.redis, connection_id, engine.settings.lock_ttl)
+    if not lock.acquire():
+        return None
+    member = store.member(tenant_id, connection_id)
+    # Claimed: if this process dies mid-flush, the connection is due again once the lock expired.
+    engine.redis.zadd(store.DUE_KEY, {member: store.ms(engine.clock()) + lock.ttl_ms})
+    result = ConnectionFlush(connection_id)
+    next_due = store.ms(engine.clock())
+    try:
+        next_due = _flush_locked(engine, tenant_id, connection_id, result)
+    except Exception:
+        log.exception("flush of connection %s failed", connection_id, extra={"tenant": tenant_id})
+        next_due = store.ms(engine.clock()) + _backoff(engine, connection_id, None)
+        raise
+    finally:
+        store.finish(engine.redis, connection_id, member, next_due)
+        lock.release()
+    return result
+
+
+def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result: ConnectionFlush) -> int:
+    """Returns when the connection is due next (ms) if anything is still pending."""
+    pkey = store.PENDING_PREFIX + connection_id
+    raw = store.pending_entries(engine.redis, connection_id)
+    now_ms = store.ms(engine.clock())
+    if not raw:
+        return now_ms
+    try:
+        stored = engine.caller.load(tenant_id, connection_id)
+    except NotFound:
+        # Deleted connection (or one of another deployment sharing this Redis, which must keep its
+        # figures): never delete them here, let them expire; until then look again now and then.
+        log.warning("connection %s not found; its pending figures expire in a day", connection_id)
+        for key in (pkey, store.FIGURES_PREFIX + connection_id):
+            engine.redis.expire(key, ORPHAN_TTL_SECONDS)
+        return now_ms + ORPHAN_RECHECK_MS
+    conn = stored.connection
+    if conn.status is ConnectionStatus.DISCONNECTED:
+        return now_ms + _hold(engine, connection_id, engine.settings.disconnected_retry.total_seconds())
+    entries = [p for p in (store.Pending.parse(sku, value) for sku, value in raw.items()) if p is not None]
+    store.cas_delete(
+        engine.redis, connection_id, [(s, v) for s, v in raw.items() if store.Pending.parse(s, v) is None]
+    )
+    with engine.uow.transaction() as repo:
+        listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in entries])
+    unmapped = [e for e in entries if e.sku not in listings or not listings[e.sku].external_ids]
+    if unmapped:
+        engine.log_sync(
+            "push_inventory", tenant_id, connection_id, [e.sku for e in unmapped], "error", "unmapped sku"
+        )
+        store.cas_delete(engine.redis, connection_id, [(e.sku, e.raw) for e in unmapped])
+        result.unmapped = len(unmapped)
+    entries = [e for e in entries if e not in unmapped]
+    entries = _resolve_unknown(engine, tenant_id, connection_id, entries, listings)
+    stale = [
+        e
+        for e in entries
+        if listings[e.sku].last_pushed_version is not None
+        and e.version < int(listings[e.sku].last_pushed_version or 0)
+    ]
+    if stale:
+        store.cas_delete(engine.redis, connection_id, [(e.sku, e.raw) for e in stale])
+        result.stale = len(stale)
+    entries = [e for e in entries if e not in stale]
+    if not entries:
+        return now_ms
+    plan = _plan(entries, listings, _commitments(engine, tenant_id, entries))
+    waiting: list[Planned] = []
+    if any(p.increase for p in plan):
+        as_of = datetime.fromtimestamp(max(e.recorded_ms for e in entries) / 1000, UTC)
+        if in_flight.ensure_orders_current(
+            engine.caller,
+            engine.uow,
+            engine.redis,
+            tenant_id,
+            as_of,
+            settings=engine.settings.polls,
+            on_changed=engine.requeue,
+            clock=engine.clock,
+        ):
+            # The polls may have found new orders: recompute against the commitments now (and
+            # against what the selling channel shows after its own sale, see protection).
+            with engine.uow.transaction() as repo:
+                listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in entries])
+            entries = [e for e in entries if e.sku in listings]
+            plan = _plan(entries, listings, _commitments(engine, tenant_id, entries))
+        else:
+            waiting = [p for p in plan if p.increase]
+            plan = [p for p in plan if not p.increase]
+    unchanged = [p for p in plan if p.quantity == listings[p.sku].last_pushed_quantity]
+    if unchanged:
+        _mark_pushed(engine, tenant_id, connection_id, unchanged)
+        result.unchanged = len(unchanged)
+    to_push = [p for p in plan if p not in unchanged]
+    retry_after = push_planned(engine, tenant_id, connection_id, conn.type, to_push, listings, result)
+    result.waiting = len(waiting)
+    if retry_after is not None:
+        return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
+    if result.retry:
+        return store.ms(engine.clock()) + _backoff(engine, connection_id, None)
+    engine.redis.delete(store.ATTEMPTS_PREFIX + connection_id)
+    if waiting:
+        return store.ms(engine.clock()) + int(engine.settings.polls.min_interval.total_seconds() * 1000)
+    return store.ms(engine.clock())
+
+
+def _commitments(engine: SyncEngine, tenant_id: str, entries: Sequence[store.Pending]) -> dict[str, int]:
+    with engine.uow.transaction() as repo:
+        return repo.pending_commitments(tenant_id, [e.sku for e in entries])
+
+
+def _resolve_unknown(
+    engine: SyncEngine,
+    tenant_id: str,
+    connection_id: str,
+    entries: list[store.Pending],
+    listings: Mapping[str, ListingPushState],
+) -> list[store.Pending]:
+    """Requeued SKUs whose figure Redis no longer had: ask inventory; without it, leave the SKU to
+    reconciliation (and say so)."""
+    unknown = [e for e in entries if e.figure == store.UNKNOWN]
+    if not unknown:
+        return entries
+    figures: dict[str, SkuFigure] = {}
+    if engine.inventory is not None:
+        try:
+            figures = engine.inventory.figures(tenant_id, [e.sku for e in unknown])
+        except grpc.RpcError as err:
+            log.warning("inventory lookup for a requeue failed: %s", err)
+            return [e for e in entries if e.figure != store.UNKNOWN]
+    resolved = []
+    dropped = []
+    for e in entries:
+        if e.figure != store.UNKNOWN:
+            resolved.append(e)
+        elif e.sku in figures:
+            version = listings[e.sku].last_pushed_version or 0
+            resolved.append(
+                store.Pending(
+                    e.sku, e.raw, figures[e.sku].for_connection(connection_id), version, e.recorded_ms
+                )
+            )
+        else:
+            dropped.append(e)
+    if dropped:
+        log.warning(
+            "no figure for %d requeued SKUs of connection %s; reconciliation will correct them",
+            len(dropped),
+            connection_id,
+        )
+        store.cas_delete(engine.redis, connection_id, [(e.sku, e.raw) for e in dropped])
+    return resolved
+
+
+def push_planned(
+    engine: SyncEngine,
+    tenant_id: str,
+    connection_id: str,
+    channel_type: str,
+    plan: Sequence[Planned],
+    listings: Mapping[str, ListingPushState],
+    result: ConnectionFlush,
+) -> float | None:
+    """Bulk-push `plan` in chunks; returns the retry delay (s) when a call failed, else None."""
+    if not plan:
+        return None
+    limit = engine.batch_limit(tenant_id, channel_type)
+    for start in range(0, len(plan), limit):
+        chunk = plan[start : start + limit]
+        items = [
+            cpb.InventoryItem(
+                sku=p.sku, quantity=p.quantity, remote=cpb.RemoteIds(ids=listings[p.sku].external_ids)
+            )
+            for p in chunk
+        ]
+        try:
+            reply = engine.caller.with_connection(
+                tenant_id,
+                connection_id,
+                "push_inventory",
+                lambda stub, conn, items=items: stub.PushInventory(
+                    cpb.PushInventoryRequest(connection=conn, items=items)
+                ),
+                skus=[p.sku for p in chunk],
+                describe=_describe_push,
+            )
+        except FailedPrecondition as exc:
+            result.failed = str(exc)
+            if exc.reason == "CONNECTION_DISCONNECTED" or "disconnected" in str(exc):
+                return engine.settings.disconnected_retry.total_seconds()
+            return 0.0
+        except DomainError as exc:
+            result.failed = str(exc)
+            return _retry_info(exc) or 0.0
+        result.pushed += len(chunk)
+        result.calls += int(reply.calls or 1)
+        by_sku = {p.sku: p for p in chunk}
+        applied: list[Planned] = []
+        dropped: list[Planned] = []
+        rejected_messages: list[str] = []
+        answered = set()
+        for item in reply.results:
+            planned = by_sku.get(item.sku)
+            if planned is None:
+                continue
+            answered.add(item.sku)
+            if item.outcome == cpb.ITEM_OUTCOME_APPLIED:
+                applied.append(planned)
+            elif item.outcome == cpb.ITEM_OUTCOME_REJECTED:
+                dropped.append(planned)
+                rejected_messages.append(f"{item.sku}: {item.message}")
+            else:
+                result.retry += 1
+        result.retry += len([p for p in chunk if p.sku not in answered])
+        if applied:
+            _mark_pushed(engine, tenant_id, connection_id, applied)
+            result.applied += len(applied)
+        if dropped:
+            engine.log_sync(
+                "push_inventory",
+                tenant_id,
+                connection_id,
+                [p.sku for p in dropped],
+                "error",
+                "rejected by the channel: " + "; ".join(rejected_messages),
+            )
+            store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in dropped])
+            result.rejected += len(dropped)
+    return None
+
+
+def _describe_push(reply: cpb.PushInventoryResponse) -> SyncLogRecord:
+    counts = {cpb.ITEM_OUTCOME_APPLIED: 0, cpb.ITEM_OUTCOME_RETRY: 0, cpb.ITEM_OUTCOME_REJECTED: 0}
+    for item in reply.results:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    applied, retry, rejected = (
+        counts[cpb.ITEM_OUTCOME_APPLIED],
+        counts[cpb.ITEM_OUTCOME_RETRY],
+        counts[cpb.ITEM_OUTCOME_REJECTED],
+    )
+    outcome = "ok" if not retry and not rejected else ("retry" if retry else "error")
+    return SyncLogRecord(
+        outcome=outcome,
+        message=f"{applied} applied, {retry} to retry, {rejected} rejected",
+        calls=int(reply.calls) if reply.calls > 0 else None,
+    )
+
+
+def _retry_info(exc: DomainError) -> float | None:
+    for detail in exc.details:
+        if isinstance(detail, error_details_pb2.RetryInfo):
+            return detail.retry_delay.seconds + detail.retry_delay.nanos / 1e9
+    return None
+
+
+def _backoff(engine: SyncEngine, connection_id: str, retry_after: float | None) -> int:
+    """Exponential backoff with jitter per connection (ms); a RetryInfo delay is a floor. Also
+    holds the connection so new intake does not bring the next attempt forward."""
+    key = store.ATTEMPTS_PREFIX + connection_id
+    attempts = int(engine.redis.incr(key))
+    engine.redis.expire(key, 86400)
+    base = engine.settings.backoff_base.total_seconds()
+    delay = min(engine.settings.backoff_cap.total_seconds(), base * 2 ** min(attempts - 1, 20))
+    delay = delay * random.uniform(0.5, 1.0)
+    if retry_after:
+        delay = max(delay, retry_after)
+    return _hold(engine, connection_id, delay)
+
+
+def _hold(engine: SyncEngine, connection_id: str, seconds: float) -> int:
+    ms = max(1, int(seconds * 1000))
+    engine.redis.set(store.HOLD_PREFIX + connection_id, "1", px=ms)
+    return ms
+
+
+def _mark_pushed(engine: SyncEngine, tenant_id: str, connection_id: str, planned: Sequence[Planned]) -> None:
+    """The channel holds these quantities now: record them (never over a newer version), then drop
+    the pending entries that are still the ones pushed."""
+    now = engine.clock()
+    pushed = [PushedQuantity(p.sku, p.quantity, p.version) for p in planned]
+    engine.uow.run(lambda repo: repo.record_pushed(tenant_id, connection_id, pushed, now))
+    store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in planned])
+
+
+__all__ = [
+    "ConnectionFlush",
+    "ConnectionLock",
+    "FlushReport",
+    "Planned",
+    "flush_connection",
+    "flush_due",
+    "push_planned",
+]

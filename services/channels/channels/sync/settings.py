@@ -1,0 +1,69 @@
+"""Settings of the sync engine, read from the environment through omnistock_common.config.
+
+The channels service's own settings are read by channels.config; these are the knobs only the
+sync worker (and the order polls the server triggers) use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from omnistock_common.config import EnvReader, service_addr
+
+
+@dataclass(frozen=True)
+class OrderPollSettings:
+    """How far back the first poll looks, how much each poll re-reads, how often it may run."""
+
+    first_lookback: timedelta = timedelta(hours=24)
+    overlap: timedelta = timedelta(minutes=5)
+    min_interval: timedelta = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Knobs of the engine; `load_sync_settings` reads them from the environment."""
+
+    # A burst is gathered this long before the first flush of a connection (latency vs calls).
+    coalesce_delay: timedelta = timedelta(milliseconds=50)
+    # Longer than the slowest flush of one connection (connector deadline x a few chunks).
+    lock_ttl: timedelta = timedelta(seconds=120)
+    backoff_base: timedelta = timedelta(seconds=1)
+    backoff_cap: timedelta = timedelta(minutes=5)
+    # A disconnected connection keeps its pending set and is looked at again this often.
+    disconnected_retry: timedelta = timedelta(minutes=5)
+    batch_limit_ttl: timedelta = timedelta(minutes=10)
+    flush_limit: int = 200
+    polls: OrderPollSettings = field(default_factory=OrderPollSettings)
+    reconcile_interval: timedelta = timedelta(minutes=15)
+    order_poll_interval: timedelta = timedelta(hours=1)
+    inventory_addr: str = "127.0.0.1:50052"
+    inventory_timeout: timedelta = timedelta(seconds=10)
+
+
+def load_sync_settings(environ: Mapping[str, str] | None = None) -> SyncSettings:
+    """The sync engine's own variables (the service's are read by channels.config)."""
+    env = EnvReader(environ)
+    settings = SyncSettings(
+        reconcile_interval=timedelta(
+            seconds=env.float("CHANNELS_RECONCILE_INTERVAL_SECONDS", 900.0, minimum=1.0)
+        ),
+        order_poll_interval=timedelta(
+            seconds=env.float("CHANNELS_ORDER_POLL_INTERVAL_SECONDS", 3600.0, minimum=1.0)
+        ),
+        coalesce_delay=timedelta(
+            milliseconds=env.int("CHANNELS_SYNC_COALESCE_MS", 50, minimum=0, maximum=60000)
+        ),
+        polls=OrderPollSettings(
+            first_lookback=timedelta(hours=env.float("CHANNELS_ORDER_LOOKBACK_HOURS", 24.0, minimum=0.0)),
+            overlap=timedelta(seconds=env.float("CHANNELS_ORDER_POLL_OVERLAP_SECONDS", 300.0, minimum=0.0)),
+        ),
+        inventory_addr=service_addr(env, "inventory"),
+    )
+    env.raise_if_invalid()
+    return settings
+
+
+__all__ = ["OrderPollSettings", "SyncSettings", "load_sync_settings"]
