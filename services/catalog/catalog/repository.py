@@ -8,9 +8,9 @@ cannot both win: the loser gets ConcurrentModification instead of a lost update.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
-from typing import Any, Self
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
@@ -31,6 +31,7 @@ from catalog.domain import (
 )
 from catalog.fields import VARIANT_DB_COLUMNS
 from catalog.models import products, variants
+from omnistock_common.uow import UnitOfWorkBase
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 IN_CHUNK = 500
@@ -333,37 +334,21 @@ class CatalogRepository:
             raise ConcurrentModification(f"the {what} changed concurrently; re-read it and retry")
 
 
-class SqlAlchemyUnitOfWork:
-    """One transaction per `with` block; reusable sequentially, one instance per call."""
-
-    catalog: CatalogRepository
+class SqlAlchemyUnitOfWork(UnitOfWorkBase[CatalogRepository]):
+    """Transactions on one session factory, each use case a closure run with retries
+    (omnistock_common.uow). No state on self, so one instance serves every call and thread."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
-        self._session: Session | None = None
 
-    def __enter__(self) -> Self:
-        self._session = self._session_factory()
-        self.catalog = CatalogRepository(self._session)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._session is not None
-        try:
-            self._session.rollback()  # no-op after commit; undoes everything otherwise
-        finally:
-            self._session.close()
-            self._session = None
-
-    def commit(self) -> None:
-        assert self._session is not None
-        try:
-            self._session.commit()
-        except IntegrityError as exc:
-            raise _integrity_error(exc) from None
-
-
-def unit_of_work_factory(session_factory: sessionmaker[Session]) -> Callable[[], SqlAlchemyUnitOfWork]:
-    return lambda: SqlAlchemyUnitOfWork(session_factory)
+    @contextmanager
+    def transaction(self) -> Iterator[CatalogRepository]:
+        """One session and transaction: committed when the block ends normally, rolled back
+        (by closing the session) when it raises. A constraint that only fails at commit is
+        reported as the same domain error as one that fails on its statement."""
+        with self._session_factory() as session:
+            yield CatalogRepository(session)
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                raise _integrity_error(exc) from None

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from catalog.config import Settings, load_settings
 from catalog.inventory_client import InventoryStock
-from catalog.repository import unit_of_work_factory
+from catalog.repository import SqlAlchemyUnitOfWork
 from catalog.service import StockPort
 from catalog.servicer import CatalogServicer
 from omnistock.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
@@ -34,7 +34,7 @@ def build(
     """Start a catalog server on settings.bind_address; pass `engine`/`stock` to own or fake them."""
     engine = engine or make_engine(settings.database_url)
     stock = stock or InventoryStock.connect(settings.inventory_addr, settings.inventory_timeout_seconds)
-    servicer = CatalogServicer(unit_of_work_factory(make_session_factory(engine)), stock)
+    servicer = CatalogServicer(SqlAlchemyUnitOfWork(make_session_factory(engine)), stock)
     return build_server(
         [lambda server: catalog_service_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],

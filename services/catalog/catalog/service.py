@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from catalog import csv_io
 from catalog.domain import (
@@ -59,6 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 DEFAULT_IMPORT_BATCH = 500
 # BatchAdjust takes at most 10,000 lines, and one batch is one call.
 MAX_IMPORT_BATCH = 10_000
@@ -68,17 +69,11 @@ EXPORT_PAGE = 200
 
 
 class UnitOfWork(Protocol):
-    """One transaction per `with` block; nothing is kept unless commit() is called."""
+    """The shape of omnistock_common.uow.UnitOfWorkBase: `run(work)` calls work(repository) in
+    one transaction, commits when it returns, rolls back when it raises, and re-runs it whole
+    on a transient database conflict (so work must not act outside the transaction)."""
 
-    catalog: CatalogRepository
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-    def commit(self) -> None: ...
+    def run(self, work: Callable[[CatalogRepository], T]) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -122,16 +117,17 @@ def create_product(uow: UnitOfWork, tenant_id: str, cmd: NewProduct) -> Product:
             for i, spec in enumerate(cmd.variants)
         ),
     )
-    with uow:
-        _refuse_taken_skus(uow, tenant_id, [spec.sku for spec in cmd.variants])
-        uow.catalog.add_products(tenant_id, [product])
-        uow.commit()
-    return product
+
+    def work(repo: CatalogRepository) -> Product:
+        _refuse_taken_skus(repo, tenant_id, [spec.sku for spec in cmd.variants])
+        repo.add_products(tenant_id, [product])
+        return product
+
+    return uow.run(work)
 
 
 def get_product(uow: UnitOfWork, tenant_id: str, product_id: str) -> Product:
-    with uow:
-        product = uow.catalog.get_product(tenant_id, product_id)
+    product = uow.run(lambda repo: repo.get_product(tenant_id, product_id))
     if product is None:
         raise product_not_found()
     return product
@@ -141,29 +137,38 @@ def update_product(
     uow: UnitOfWork, tenant_id: str, product_id: str, patch: ProductPatch, expected_version: int
 ) -> Product:
     validate_product_patch(patch)
-    with uow:
-        product = _product_at(uow, tenant_id, product_id, expected_version)
+
+    def work(repo: CatalogRepository) -> Product:
+        product = _product_at(repo, tenant_id, product_id, expected_version)
         changes = product_changes(product, patch)
         if not changes:
             return product
         updated = bump_product(product, utcnow(), **changes)
-        uow.catalog.update_products(tenant_id, [(updated, product.version)])
-        uow.commit()
-    return updated
+        repo.update_products(tenant_id, [(updated, product.version)])
+        return updated
+
+    return uow.run(work)
 
 
 def delete_product(uow: UnitOfWork, tenant_id: str, product_id: str, expected_version: int) -> None:
-    with uow:
-        product = _product_at(uow, tenant_id, product_id, expected_version, with_variants=False)
-        uow.catalog.delete_product(tenant_id, product_id, product.version)
-        uow.commit()
+
+    def work(repo: CatalogRepository) -> None:
+        product = _product_at(repo, tenant_id, product_id, expected_version, with_variants=False)
+        repo.delete_product(tenant_id, product_id, product.version)
+
+    uow.run(work)
 
 
 def _product_at(
-    uow: UnitOfWork, tenant_id: str, product_id: str, expected_version: int, *, with_variants: bool = True
+    repo: CatalogRepository,
+    tenant_id: str,
+    product_id: str,
+    expected_version: int,
+    *,
+    with_variants: bool = True,
 ) -> Product:
     """The product about to change, at the version the caller read (NotFound / Aborted otherwise)."""
-    product = uow.catalog.get_product(tenant_id, product_id, with_variants=with_variants)
+    product = repo.get_product(tenant_id, product_id, with_variants=with_variants)
     if product is None:
         raise product_not_found()
     check_version(expected_version, product.version, "the product")
@@ -178,8 +183,7 @@ def list_products(uow: UnitOfWork, tenant_id: str, filters: ListFilter, limit: i
         raise InvalidArgument(
             "filter too long", violations=[FieldViolation("query", "at most 255 characters (sku_prefix: 64)")]
         )
-    with uow:
-        rows = uow.catalog.list_products(tenant_id, filters, after, size + 1)
+    rows = uow.run(lambda repo: repo.list_products(tenant_id, filters, after, size + 1))
     page, more = rows[:size], len(rows) > size
     next_cursor = encode_cursor(Cursor(page[-1].created_at, page[-1].id)) if more else ""
     return Page(page, next_cursor)
@@ -190,69 +194,74 @@ def list_products(uow: UnitOfWork, tenant_id: str, filters: ListFilter, limit: i
 
 def add_variant(uow: UnitOfWork, tenant_id: str, product_id: str, spec: VariantSpec) -> Variant:
     raise_if_problems(validate_variant(spec, "variant"))
-    with uow:
-        product = uow.catalog.get_product(tenant_id, product_id)
+
+    def work(repo: CatalogRepository) -> Variant:
+        product = repo.get_product(tenant_id, product_id)
         if product is None:
             raise product_not_found()
-        _refuse_taken_skus(uow, tenant_id, [spec.sku])
+        _refuse_taken_skus(repo, tenant_id, [spec.sku])
         now = utcnow()
         position = max((v.position for v in product.variants), default=-1) + 1
         variant = new_variant(spec, id=str(uuid.uuid4()), product_id=product_id, position=position, now=now)
-        uow.catalog.add_variants(tenant_id, [variant])
-        uow.catalog.update_products(tenant_id, [(bump_product(product, now), product.version)])
-        uow.commit()
-    return variant
+        repo.add_variants(tenant_id, [variant])
+        repo.update_products(tenant_id, [(bump_product(product, now), product.version)])
+        return variant
+
+    return uow.run(work)
 
 
 def update_variant(
     uow: UnitOfWork, tenant_id: str, variant_id: str, patch: VariantPatch, expected_version: int
 ) -> Variant:
     validate_variant_patch(patch)
-    with uow:
-        variant = _variant_at(uow, tenant_id, variant_id, expected_version)
+
+    def work(repo: CatalogRepository) -> Variant:
+        variant = _variant_at(repo, tenant_id, variant_id, expected_version)
         changes = variant_changes(variant, patch.spec, patch.paths)
         if not changes:
             return variant
         if "sku" in changes:
-            _refuse_taken_skus(uow, tenant_id, [patch.spec.sku])
+            _refuse_taken_skus(repo, tenant_id, [patch.spec.sku])
         now = utcnow()
         updated = apply_variant_changes(variant, changes, now)
         raise_if_problems(merged_violations(updated, "variant"))
-        product = _product_of(uow, tenant_id, variant)
-        uow.catalog.update_variants(tenant_id, [(updated, variant.version)])
-        uow.catalog.update_products(tenant_id, [(bump_product(product, now), product.version)])
-        uow.commit()
-    return updated
+        product = _product_of(repo, tenant_id, variant)
+        repo.update_variants(tenant_id, [(updated, variant.version)])
+        repo.update_products(tenant_id, [(bump_product(product, now), product.version)])
+        return updated
+
+    return uow.run(work)
 
 
-def _variant_at(uow: UnitOfWork, tenant_id: str, variant_id: str, expected_version: int) -> Variant:
+def _variant_at(repo: CatalogRepository, tenant_id: str, variant_id: str, expected_version: int) -> Variant:
     """The variant about to change, at the version the caller read (NotFound / Aborted otherwise)."""
-    variant = uow.catalog.get_variant(tenant_id, variant_id)
+    variant = repo.get_variant(tenant_id, variant_id)
     if variant is None:
         raise variant_not_found()
     check_version(expected_version, variant.version, "the variant")
     return variant
 
 
-def _product_of(uow: UnitOfWork, tenant_id: str, variant: Variant) -> Product:
+def _product_of(repo: CatalogRepository, tenant_id: str, variant: Variant) -> Product:
     """The product a variant belongs to (its version is bumped with every variant change)."""
-    product = uow.catalog.get_product(tenant_id, variant.product_id, with_variants=False)
+    product = repo.get_product(tenant_id, variant.product_id, with_variants=False)
     assert product is not None, "a variant always belongs to a product of its tenant"
     return product
 
 
 def delete_variant(uow: UnitOfWork, tenant_id: str, variant_id: str, expected_version: int) -> None:
-    with uow:
-        variant = _variant_at(uow, tenant_id, variant_id, expected_version)
-        if uow.catalog.count_variants(tenant_id, variant.product_id) <= 1:
+    def work(repo: CatalogRepository) -> None:
+        variant = _variant_at(repo, tenant_id, variant_id, expected_version)
+        if repo.count_variants(tenant_id, variant.product_id) <= 1:
             raise FailedPrecondition(
                 "a product keeps at least one variant; delete the product instead",
                 reason="LAST_VARIANT",
             )
-        product = _product_of(uow, tenant_id, variant)
-        uow.catalog.delete_variant(tenant_id, variant_id, variant.version)
-        uow.catalog.update_products(tenant_id, [(bump_product(product, utcnow()), product.version)])
-        uow.commit()
+        product = _product_of(repo, tenant_id, variant)
+        repo.delete_variant(tenant_id, variant_id, variant.version)
+        repo.update_products(tenant_id, [(bump_product(product, utcnow()), product.version)])
+
+    uow.run(work)
 
 
 def get_variants_by_sku(
@@ -264,8 +273,7 @@ def get_variants_by_sku(
         raise InvalidArgument(
             "too many SKUs", violations=[FieldViolation("skus", f"at most {MAX_SKUS_PER_LOOKUP} per call")]
         )
-    with uow:
-        found = uow.catalog.variants_by_sku(tenant_id, unique)
+    found = uow.run(lambda repo: repo.variants_by_sku(tenant_id, unique))
     return [found[s] for s in unique if s in found], [s for s in unique if s not in found]
 
 
@@ -278,8 +286,8 @@ def bulk_upsert_variants(uow: UnitOfWork, tenant_id: str, items: Sequence[Upsert
     return upsert_items(uow, tenant_id, items)
 
 
-def _refuse_taken_skus(uow: UnitOfWork, tenant_id: str, skus: Sequence[str]) -> None:
-    taken = sorted(uow.catalog.variants_by_sku(tenant_id, skus))
+def _refuse_taken_skus(repo: CatalogRepository, tenant_id: str, skus: Sequence[str]) -> None:
+    taken = sorted(repo.variants_by_sku(tenant_id, skus))
     if taken:
         raise AlreadyExists(f"SKU {', '.join(repr(s) for s in taken)} already exists", reason="SKU_TAKEN")
 
@@ -375,8 +383,7 @@ def export_products(uow: UnitOfWork, tenant_id: str, status: ProductStatus | Non
 def _all_products(uow: UnitOfWork, tenant_id: str, filters: ListFilter) -> Iterator[Product]:
     after: Cursor | None = None
     while True:
-        with uow:
-            page = uow.catalog.list_products(tenant_id, filters, after, EXPORT_PAGE)
+        page = uow.run(lambda repo, after=after: repo.list_products(tenant_id, filters, after, EXPORT_PAGE))
         yield from page
         if len(page) < EXPORT_PAGE:
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import grpc
 
@@ -14,23 +14,24 @@ from omnistock_common.context import call_context
 
 
 class CatalogServicer(pb_grpc.CatalogServiceServicer):
-    """One fresh unit of work per call; errors are DomainErrors mapped by the interceptor."""
+    """One unit of work shared by all calls (it keeps no state between transactions); errors
+    are DomainErrors mapped by the interceptor."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], stock: StockPort) -> None:
-        self._uow = uow_factory
+    def __init__(self, uow: UnitOfWork, stock: StockPort) -> None:
+        self._uow = uow
         self._stock = stock
 
     def CreateProduct(
         self, request: pb.CreateProductRequest, context: grpc.ServicerContext
     ) -> pb.CreateProductResponse:
         tenant = call_context(context).tenant_id
-        product = service.create_product(self._uow(), tenant, mapping.new_product(request))
+        product = service.create_product(self._uow, tenant, mapping.new_product(request))
         return pb.CreateProductResponse(product=mapping.product_to_proto(product))
 
     def GetProduct(
         self, request: pb.GetProductRequest, context: grpc.ServicerContext
     ) -> pb.GetProductResponse:
-        product = service.get_product(self._uow(), call_context(context).tenant_id, request.product_id)
+        product = service.get_product(self._uow, call_context(context).tenant_id, request.product_id)
         return pb.GetProductResponse(product=mapping.product_to_proto(product))
 
     def UpdateProduct(
@@ -39,7 +40,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         tenant = call_context(context).tenant_id
         patch = mapping.product_patch(request)
         product = service.update_product(
-            self._uow(), tenant, request.product_id, patch, request.expected_version
+            self._uow, tenant, request.product_id, patch, request.expected_version
         )
         return pb.UpdateProductResponse(product=mapping.product_to_proto(product))
 
@@ -47,7 +48,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         self, request: pb.DeleteProductRequest, context: grpc.ServicerContext
     ) -> pb.DeleteProductResponse:
         tenant = call_context(context).tenant_id
-        service.delete_product(self._uow(), tenant, request.product_id, request.expected_version)
+        service.delete_product(self._uow, tenant, request.product_id, request.expected_version)
         return pb.DeleteProductResponse()
 
     def ListProducts(
@@ -55,7 +56,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
     ) -> pb.ListProductsResponse:
         tenant = call_context(context).tenant_id
         filters = mapping.list_filter(request)
-        page = service.list_products(self._uow(), tenant, filters, request.page.limit, request.page.cursor)
+        page = service.list_products(self._uow, tenant, filters, request.page.limit, request.page.cursor)
         return mapping.page_to_proto(page)
 
     def AddVariant(
@@ -63,7 +64,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
     ) -> pb.AddVariantResponse:
         tenant = call_context(context).tenant_id
         spec = mapping.spec_from_proto(request.variant)
-        variant = service.add_variant(self._uow(), tenant, request.product_id, spec)
+        variant = service.add_variant(self._uow, tenant, request.product_id, spec)
         return pb.AddVariantResponse(variant=mapping.variant_to_proto(variant))
 
     def UpdateVariant(
@@ -72,7 +73,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         tenant = call_context(context).tenant_id
         patch = mapping.variant_patch(request)
         variant = service.update_variant(
-            self._uow(), tenant, request.variant_id, patch, request.expected_version
+            self._uow, tenant, request.variant_id, patch, request.expected_version
         )
         return pb.UpdateVariantResponse(variant=mapping.variant_to_proto(variant))
 
@@ -80,15 +81,13 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         self, request: pb.DeleteVariantRequest, context: grpc.ServicerContext
     ) -> pb.DeleteVariantResponse:
         tenant = call_context(context).tenant_id
-        service.delete_variant(self._uow(), tenant, request.variant_id, request.expected_version)
+        service.delete_variant(self._uow, tenant, request.variant_id, request.expected_version)
         return pb.DeleteVariantResponse()
 
     def GetVariantsBySku(
         self, request: pb.GetVariantsBySkuRequest, context: grpc.ServicerContext
     ) -> pb.GetVariantsBySkuResponse:
-        found, missing = service.get_variants_by_sku(
-            self._uow(), call_context(context).tenant_id, request.skus
-        )
+        found, missing = service.get_variants_by_sku(self._uow, call_context(context).tenant_id, request.skus)
         return pb.GetVariantsBySkuResponse(
             variants=[mapping.variant_to_proto(v) for v in found], missing_skus=missing
         )
@@ -97,19 +96,19 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         self, request: pb.BulkUpsertVariantsRequest, context: grpc.ServicerContext
     ) -> pb.BulkUpsertVariantsResponse:
         tenant = call_context(context).tenant_id
-        results = service.bulk_upsert_variants(self._uow(), tenant, mapping.upsert_items(request))
+        results = service.bulk_upsert_variants(self._uow, tenant, mapping.upsert_items(request))
         return mapping.upsert_results_to_proto(results)
 
     def ImportProducts(
         self, request_iterator: Iterator[pb.ImportProductsRequest], context: grpc.ServicerContext
     ) -> pb.ImportProductsResponse:
         options, chunks = mapping.import_stream(request_iterator)
-        counts = service.import_products(self._uow(), self._stock, call_context(context), options, chunks)
+        counts = service.import_products(self._uow, self._stock, call_context(context), options, chunks)
         return mapping.import_report_to_proto(counts)
 
     def ExportProducts(
         self, request: pb.ExportProductsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ExportProductsResponse]:
         status = mapping.status_from_proto(request.status, "status")
-        for chunk in service.export_products(self._uow(), call_context(context).tenant_id, status):
+        for chunk in service.export_products(self._uow, call_context(context).tenant_id, status):
             yield pb.ExportProductsResponse(chunk=chunk)

@@ -32,6 +32,7 @@ from catalog.domain import (
 )
 
 if TYPE_CHECKING:
+    from catalog.repository import CatalogRepository
     from catalog.service import UnitOfWork
 
 # A batch that lost a race (SKU inserted or row changed by someone else) is re-planned.
@@ -90,12 +91,15 @@ def upsert_items(
 def _apply_with_retry(
     uow: UnitOfWork, tenant_id: str, items: list[tuple[int, UpsertItem]]
 ) -> dict[int, UpsertResult]:
+    def work(repo: CatalogRepository) -> _Plan:
+        plan = _plan(repo, tenant_id, items, utcnow())
+        _write(repo, tenant_id, plan)
+        return plan
+
+    # Each attempt is one uow.run(): a fresh transaction, planned again from what it reads.
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with uow:
-                plan = _plan(uow, tenant_id, items, utcnow())
-                _write(uow, tenant_id, plan)
-                uow.commit()
+            plan = uow.run(work)
             return {result.index: result for result in plan.results}
         except (DuplicateSku, ConcurrentModification):
             if attempt == ATTEMPTS:
@@ -103,8 +107,9 @@ def _apply_with_retry(
     raise AssertionError("unreachable")
 
 
-def _plan(uow: UnitOfWork, tenant_id: str, items: list[tuple[int, UpsertItem]], now: datetime) -> _Plan:
-    repo = uow.catalog
+def _plan(
+    repo: CatalogRepository, tenant_id: str, items: list[tuple[int, UpsertItem]], now: datetime
+) -> _Plan:
     existing = repo.variants_by_sku(tenant_id, [item.spec.sku for _, item in items])
     loaded = repo.products_by_id_or_title(
         tenant_id,
@@ -189,8 +194,7 @@ def _plan(uow: UnitOfWork, tenant_id: str, items: list[tuple[int, UpsertItem]], 
     return _Plan(results, states, list(variants_changed.values()), now)
 
 
-def _write(uow: UnitOfWork, tenant_id: str, plan: _Plan) -> None:
-    repo = uow.catalog
+def _write(repo: CatalogRepository, tenant_id: str, plan: _Plan) -> None:
     created = [
         replace(s.product, variants=tuple(s.new_variants))
         for s in plan.products.values()
