@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED
+from omnistock_common.egress import HOST_NOT_ALLOWED
 
 
 class ChannelHttpError(Exception):
@@ -43,7 +43,11 @@ class EgressRefusedError(ChannelHttpError):
 
 
 class ResponseTooLarge(ChannelHttpError):
-    """The channel's response body exceeded the client's cap; nothing of it is used."""
+    """The channel's response body exceeded the client's cap; nothing of it is used.
+
+    ChannelHttpClient raises it for omnistock_common.egress_transport.ResponseTooLarge (what
+    read_capped raises), so connector code keeps handling one ChannelHttpError hierarchy.
+    """
 
     def __init__(self, status: int | None) -> None:
         super().__init__("channel response too large", status=status, retryable=False)

@@ -20,7 +20,8 @@ per call (cheap: one httpx.Client) and reports `client.calls` to the channels se
 
 This module holds the client, its per-attempt records and redaction; the parts live beside it:
 `channel_errors` (exceptions), `rate_limit` (token buckets), `retry` (backoff, Retry-After,
-transport failures) and `guarded_transport` (egress guard + capped reads). Their public names are
+transport failures); the egress guard and capped reads come from omnistock_common
+(`egress`, `egress_transport`: the channels service uses them too). Their public names are
 re-exported here, so `from omnistock_connector_kit.channel_http import RetryPolicy` keeps working.
 """
 
@@ -36,14 +37,15 @@ from typing import Any
 
 import httpx
 
+from omnistock_common import egress_transport
+from omnistock_common.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
+from omnistock_common.egress_transport import GuardedTransport, read_capped
 from omnistock_connector_kit.channel_errors import (
     ChannelHttpError,
     EgressRefusedError,
     RateLimitTimeout,
     ResponseTooLarge,
 )
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
-from omnistock_connector_kit.guarded_transport import GuardedTransport, read_capped
 from omnistock_connector_kit.rate_limit import InMemoryTokenBucket, RateLimiter, RedisTokenBucket
 from omnistock_connector_kit.retry import (
     NOT_SENT_ERRORS,
@@ -230,10 +232,13 @@ class ChannelHttpClient:
                 latency = (time.perf_counter() - started) * 1000
                 self.calls.append(CallRecord(method, url_path, None, attempt, latency, HOST_NOT_ALLOWED))
                 raise EgressRefusedError() from None
-            except ResponseTooLarge as exc:
+            except egress_transport.ResponseTooLarge as exc:
                 latency = (time.perf_counter() - started) * 1000
-                self.calls.append(CallRecord(method, url_path, exc.status, attempt, latency, exc.message))
-                raise
+                too_large = ResponseTooLarge(exc.status)
+                self.calls.append(
+                    CallRecord(method, url_path, too_large.status, attempt, latency, too_large.message)
+                )
+                raise too_large from None
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 latency = (time.perf_counter() - started) * 1000
                 error = transport_error_reason(exc)

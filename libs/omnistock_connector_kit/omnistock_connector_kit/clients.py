@@ -17,9 +17,9 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from omnistock_common.egress import EgressPolicy
 from omnistock_connector_kit.channel_http import ChannelHttpClient
 from omnistock_connector_kit.connector_base import build_http_client, translate_channel_errors
-from omnistock_connector_kit.egress import EgressPolicy
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 

@@ -18,11 +18,11 @@ import httpx
 from omnistock.connector.v1 import connector_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.config import ServiceSettings
+from omnistock_common.egress import AllowList, EgressPolicy, Resolver, system_resolver
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import CONNECTOR_SERVICE_NAME, READ_ONLY_METHODS, redis_limiter
-from omnistock_connector_kit.egress import AllowList, EgressPolicy, Resolver, system_resolver
 from omnistock_connector_kit.rate_limit import RateLimiter
 
 __all__ = [

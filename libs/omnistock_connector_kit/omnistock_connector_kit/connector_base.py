@@ -25,6 +25,7 @@ import httpx
 from google.protobuf import timestamp_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
 from omnistock_common.errors import (
     DomainError,
     FailedPrecondition,
@@ -43,7 +44,6 @@ from omnistock_connector_kit.channel_http import (
     RedisTokenBucket,
     RetryPolicy,
 )
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
 
 __all__ = [
     "ACCESS_TOKEN_EXPIRED",

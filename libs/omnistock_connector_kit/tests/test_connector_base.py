@@ -10,6 +10,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_common.grpc_status import grpc_code, to_rpc_status
 from omnistock_connector_kit.channel_http import (
@@ -36,7 +37,6 @@ from omnistock_connector_kit.connector_base import (
     require_secret,
     translate_channel_errors,
 )
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 
 
 def connection(**settings: str) -> pb.ConnectionContext:

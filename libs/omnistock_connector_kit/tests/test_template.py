@@ -12,6 +12,7 @@ import pytest
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_common.egress import AllowList
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_common.service_auth import internal_metadata
 from omnistock_connector_kit import composition
@@ -31,7 +32,6 @@ from omnistock_connector_kit.connector_base import (
     Unavailable,
     credentials_from_dict,
 )
-from omnistock_connector_kit.egress import AllowList
 from omnistock_connector_kit.oauth import TokenGrant, credentials_from_grant, parse_token_response
 from omnistock_connector_kit.rate_limit import InMemoryTokenBucket, RedisTokenBucket
 from omnistock_connector_kit.retry import RetryPolicy

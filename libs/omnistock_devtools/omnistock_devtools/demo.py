@@ -43,7 +43,7 @@ OAUTH_COOKIE = "omnistock_oauth"
 def allow_sandboxes(inherited: str, *sandbox_urls: str) -> str:
     """CHANNEL_ALLOWED_HOSTS for a local stack: what the caller inherited plus each sandbox's
     host:port. The connectors and the channels service refuse any other non-public host
-    (omnistock_connector_kit.egress), so `make run` and the full-stack harness name their own."""
+    (omnistock_common.egress), so `make run` and the full-stack harness name their own."""
     entries = [part.strip() for part in inherited.split(",") if part.strip()]
     for url in sandbox_urls:
         parts = urlparse(url)

@@ -28,7 +28,7 @@ from channels.sync.runtime import PerThreadConnectors, PerThreadRedis, Runtime
 from channels.sync.settings import SyncSettings
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.db import make_engine
-from omnistock_connector_kit.egress import EgressPolicy
+from omnistock_common.egress import EgressPolicy
 
 
 @dataclass

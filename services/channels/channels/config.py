@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings, service_addr
-from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
+from omnistock_common.egress import AllowList, allowed_hosts_setting
 
 SERVICE = "channels"
 log = logging.getLogger(__name__)

@@ -38,8 +38,8 @@ from channels.service_base import (
 )
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
+from omnistock_common.egress import safe_text
 from omnistock_common.errors import FieldViolation, InvalidArgument
-from omnistock_connector_kit.egress import safe_text
 
 log = logging.getLogger(__name__)
 

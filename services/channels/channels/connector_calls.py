@@ -58,9 +58,9 @@ from channels.notify import Notifier, SyncAlert
 from channels.repository import Repository, StoredConnection, UnitOfWork
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
+from omnistock_common.egress import safe_text
 from omnistock_common.errors import FailedPrecondition, NotFound
 from omnistock_common.logging import request_id_var
-from omnistock_connector_kit.egress import safe_text
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")

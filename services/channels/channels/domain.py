@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
+from omnistock_common.egress import safe_text
 from omnistock_common.errors import (
     Code,
     DomainError,
@@ -28,7 +29,6 @@ from omnistock_common.errors import (
     PermissionDenied,
 )
 from omnistock_common.timestamps import iso_utc
-from omnistock_connector_kit.egress import safe_text
 
 # Consecutive failures after which a degraded connection is reported as in error.
 ERROR_THRESHOLD = 5

@@ -5,7 +5,7 @@ short timeout, and a failing receiver only produces a warning. The payload names
 and the error; it never carries credentials.
 
 The URL is the tenant's, so the POST goes through the egress guard
-(omnistock_connector_kit.egress): https:443 to public addresses only, pinned to the address that
+(omnistock_common.egress): https:443 to public addresses only, pinned to the address that
 was checked, unless the host:port is on CHANNEL_ALLOWED_HOSTS. Redirects are not followed and
 the receiver's answer is never read beyond its status line, so nothing flows back.
 """
@@ -20,8 +20,8 @@ from datetime import datetime
 
 import httpx
 
-from omnistock_connector_kit.channel_http import GuardedTransport
-from omnistock_connector_kit.egress import EgressPolicy, EgressRefused
+from omnistock_common.egress import EgressPolicy, EgressRefused
+from omnistock_common.egress_transport import GuardedTransport
 
 log = logging.getLogger(__name__)
 

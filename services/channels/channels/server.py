@@ -33,10 +33,10 @@ from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import run_entrypoint
+from omnistock_common.egress import EgressPolicy
 from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_common.service_auth import MANAGE_ROLES
-from omnistock_connector_kit.egress import EgressPolicy
 
 
 @dataclass

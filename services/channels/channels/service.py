@@ -29,8 +29,8 @@ from channels.service_base import (
 )
 from channels.webhook_intake import WebhookIntake
 from omnistock_common.context import CallContext
+from omnistock_common.egress import HOST_NOT_ALLOWED, EgressRefused
 from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, EgressRefused
 
 SYNC_REQUESTED_EVENT = "channels.sync_requested"
 

@@ -16,8 +16,8 @@ from channels.domain import ChannelType
 from channels.repository import UnitOfWork
 from omnistock_common import paging
 from omnistock_common.context import CallContext
+from omnistock_common.egress import EgressPolicy
 from omnistock_common.errors import FieldViolation, InvalidArgument
-from omnistock_connector_kit.egress import EgressPolicy
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -92,5 +92,5 @@ class ServiceBase:
         self.catalog = catalog
         self.clock = clock
         # Where tenant-typed URLs (the notification webhook) may point: CHANNEL_ALLOWED_HOSTS,
-        # else https:443 on public addresses (omnistock_connector_kit.egress).
+        # else https:443 on public addresses (omnistock_common.egress).
         self.egress = egress or EgressPolicy()

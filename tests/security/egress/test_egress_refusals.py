@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlparse
 import pytest
 
 from channels.notify import Notifier, SyncAlert
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
+from omnistock_common.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 
 from .conftest import Stack, StubResolver, problem
 

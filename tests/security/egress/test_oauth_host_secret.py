@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import HOST_NOT_ALLOWED
 from omnistock_common.errors import InvalidArgument
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import HOST_NOT_ALLOWED_REASON
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED
 from shopify_connector import protocol as p
 from shopify_connector.config import load_settings
 from shopify_connector.server import make_servicer

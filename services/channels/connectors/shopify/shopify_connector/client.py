@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import safe_code, safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -39,7 +40,6 @@ from omnistock_connector_kit.connector_base import (
     map_channel_error,
     require_secret,
 )
-from omnistock_connector_kit.egress import safe_code, safe_text
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)

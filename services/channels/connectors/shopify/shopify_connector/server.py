@@ -8,6 +8,7 @@ replica.
 from __future__ import annotations
 
 from omnistock_common.config import run_entrypoint
+from omnistock_common.egress import Resolver, system_resolver
 from omnistock_common.grpc_server import RunningServer
 from omnistock_connector_kit.composition import (
     Seams,
@@ -16,7 +17,6 @@ from omnistock_connector_kit.composition import (
     serve_connector,
     with_port,
 )
-from omnistock_connector_kit.egress import Resolver, system_resolver
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 from shopify_connector.client import ClientFactory, reported_bucket_level, throttle_delay

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from omnistock_common.egress import safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -40,7 +41,6 @@ from omnistock_connector_kit.connector_base import (
     map_channel_error,
     require_secret,
 )
-from omnistock_connector_kit.egress import safe_text
 from woocommerce_connector import protocol as p
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_common.egress import AllowList, allowed_hosts_setting
 from omnistock_connector_kit.composition import ConnectorSettings
-from omnistock_connector_kit.egress import AllowList, allowed_hosts_setting
 
 SERVICE = "woocommerce_connector"
 

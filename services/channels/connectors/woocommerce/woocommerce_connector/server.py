@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 
 from omnistock_common.config import run_entrypoint
+from omnistock_common.egress import Resolver, system_resolver
 from omnistock_common.grpc_server import RunningServer
 from omnistock_connector_kit.composition import (
     Seams,
@@ -20,7 +21,6 @@ from omnistock_connector_kit.composition import (
     serve_connector,
     with_port,
 )
-from omnistock_connector_kit.egress import Resolver, system_resolver
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 from woocommerce_connector.client import ClientFactory

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from omnistock_connector_kit.egress import safe_code
+from omnistock_common.egress import safe_code
 from shopify_connector.protocol.api import MORE_LINES_PAGE, ORDER_LINES_PAGE
 
 SHOP_QUERY = """

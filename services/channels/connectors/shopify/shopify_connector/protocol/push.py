@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_connector_kit.egress import safe_code
+from omnistock_common.egress import safe_code
 from shopify_connector.protocol.orders import decimal_string
 
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 from omnistock_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket, RetryPolicy
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, ResourceExhausted, Unavailable
-from omnistock_connector_kit.egress import HOST_NOT_ALLOWED, AllowList, EgressPolicy
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ClientFactory
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from omnistock_common.egress import safe_code
 from omnistock_common.money import MoneyError, from_minor
-from omnistock_connector_kit.egress import safe_code
 from woocommerce_connector.protocol.api import (
     MAX_BATCH,
     ItemOutcome,

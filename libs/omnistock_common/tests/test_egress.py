@@ -1,4 +1,7 @@
-"""Egress rules (egress.py) and the guarded transport / body cap of the channel HTTP client.
+"""Egress rules (egress.py) and the guarded transport / body cap (egress_transport.py).
+
+The channel HTTP client's use of them is tested with the connector kit
+(libs/omnistock_connector_kit/tests/test_channel_http_egress.py).
 
 Private and link-local ranges are exercised through the pure decision (`is_public_address`,
 `EgressPolicy.check`) with a stub resolver; the only real sockets are on 127.0.0.1, so nothing here
@@ -15,14 +18,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import httpx
 import pytest
 
-from omnistock_connector_kit.channel_http import (
-    ChannelHttpClient,
-    EgressRefusedError,
-    GuardedTransport,
-    InMemoryTokenBucket,
-    ResponseTooLarge,
-)
-from omnistock_connector_kit.egress import (
+from omnistock_common.egress import (
     HOST_NOT_ALLOWED,
     AllowList,
     EgressPolicy,
@@ -31,6 +27,7 @@ from omnistock_connector_kit.egress import (
     safe_code,
     safe_text,
 )
+from omnistock_common.egress_transport import GuardedTransport, ResponseTooLarge, read_capped
 
 
 class StubResolver:
@@ -241,81 +238,25 @@ def test_guarded_transport_connects_to_the_checked_address_keeping_the_host(reco
     assert resolver.lookups == ["localhost"]  # resolved once, by the guard, and that address used
 
 
-@pytest.mark.parametrize(
-    "base", ["https://store.example", "https://127.0.0.1", "https://[::1]", "https://169.254.169.254"]
-)
-def test_refused_destination_never_gets_a_request(base: str) -> None:
-    # The inner transport records instead of using the network: were the guard skipped, the
-    # request would show up here (and no packet can leave the machine either way).
-    reached: list[httpx.Request] = []
-    resolver = StubResolver({"store.example": ["10.0.0.8"]})
-    client = ChannelHttpClient(
-        base_url=base,
-        limiter=InMemoryTokenBucket(10, 10),
-        bucket_key="k",
-        transport=httpx.MockTransport(lambda r: reached.append(r) or httpx.Response(200)),
-        egress=EgressPolicy(resolver=resolver),
-    )
-    with pytest.raises(EgressRefusedError) as caught:
-        client.request("GET", "/x")
-    assert caught.value.message == HOST_NOT_ALLOWED and caught.value.retryable is False
-    assert [c.error for c in client.calls] == [HOST_NOT_ALLOWED]
-    assert reached == []
-
-
-def test_allowed_loopback_host_is_reached_and_others_are_not(recorder: int) -> None:
-    def client(allowed: str) -> ChannelHttpClient:
-        return ChannelHttpClient(
-            base_url=f"http://127.0.0.2:{recorder}",
-            limiter=InMemoryTokenBucket(10, 10),
-            bucket_key="k",
-            egress=EgressPolicy(allowed=AllowList.parse(allowed)),
-        )
-
-    with pytest.raises(EgressRefusedError):
-        client("127.0.0.1:*").request("GET", "/ping")
-    assert _Recorder.seen == []
-    assert client(f"127.0.0.2:{recorder}").request("GET", "/ping").status_code == 200
-    assert _Recorder.seen == [("/ping", f"127.0.0.2:{recorder}")]
-
-
 # ------------------------------------------------------------------------------ body cap
-def _client(handler: httpx.MockTransport, limit: int) -> ChannelHttpClient:
-    return ChannelHttpClient(
-        base_url="https://shop.test",
-        limiter=InMemoryTokenBucket(10, 10),
-        bucket_key="k",
-        transport=handler,
-        max_response_bytes=limit,
-        sleep=lambda s: None,
-    )
+def _streamed(response: httpx.Response) -> httpx.Response:
+    """The response as `client.send(..., stream=True)` returns it: body not read yet."""
+    with httpx.Client(transport=httpx.MockTransport(lambda r: response)) as client:
+        return client.send(client.build_request("GET", "https://shop.test/x"), stream=True)
 
 
-def test_response_bodies_are_capped_while_streaming() -> None:
-    def stream(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=iter([b"x" * 1024] * 64))  # no Content-Length
-
+def test_read_capped_refuses_streamed_declared_and_decompressed_excess() -> None:
+    with pytest.raises(ResponseTooLarge) as caught:
+        read_capped(_streamed(httpx.Response(201, content=iter([b"x" * 1024] * 64))), 16 * 1024)
+    assert caught.value.status == 201
     with pytest.raises(ResponseTooLarge):
-        _client(httpx.MockTransport(stream), 16 * 1024).request("GET", "/big")
-    small = _client(httpx.MockTransport(lambda r: httpx.Response(200, json={"a": 1})), 1024)
-    assert small.request("GET", "/ok").json() == {"a": 1}
-
-
-def test_declared_length_over_the_cap_is_refused_before_reading() -> None:
-    handler = httpx.MockTransport(lambda r: httpx.Response(200, content=b"y" * 5000))
-    with pytest.raises(ResponseTooLarge):
-        _client(handler, 4096).request("GET", "/big")
-
-
-def test_decompressed_size_counts_not_the_compressed_one() -> None:
+        read_capped(_streamed(httpx.Response(200, content=b"y" * 5000)), 4096)
     bomb = gzip.compress(b"\0" * (4 * 1024 * 1024))
-    assert len(bomb) < 16 * 1024
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
-
     with pytest.raises(ResponseTooLarge):
-        _client(httpx.MockTransport(handler), 64 * 1024).request("GET", "/bomb")
+        read_capped(
+            _streamed(httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})), 64 * 1024
+        )
+    assert read_capped(_streamed(httpx.Response(200, json={"a": 1})), 1024).json() == {"a": 1}
 
 
 # ------------------------------------------------------------------------------ remote text

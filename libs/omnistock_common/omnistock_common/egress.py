@@ -9,7 +9,7 @@ connector post the app's client secret to a host of the attacker's choosing. The
   as configured. Production leaves it empty.
 - Any other destination must be `https` on port 443 and resolve ONLY to public unicast
   addresses (see `is_public_address`); the connection then goes to the address that was checked
-  (channel_http.GuardedTransport), so a second DNS answer cannot swap in a private one.
+  (omnistock_common.egress_transport.GuardedTransport), so a second DNS answer cannot swap in a private one.
 - Every refusal is the same `EgressRefused(HOST_NOT_ALLOWED)`, whatever the target was (private,
   loopback, unresolvable, wrong port): the caller learns nothing about the network behind us.
 

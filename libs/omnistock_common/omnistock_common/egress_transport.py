@@ -9,8 +9,19 @@ from collections.abc import Callable
 
 import httpx
 
-from omnistock_connector_kit.channel_errors import ResponseTooLarge
-from omnistock_connector_kit.egress import EgressPolicy
+from omnistock_common.egress import EgressPolicy
+
+
+class ResponseTooLarge(Exception):
+    """A response body exceeded read_capped's limit; nothing of it is used.
+
+    The connector kit's ChannelHttpClient maps it to its own ResponseTooLarge (a
+    ChannelHttpError) so connector code keeps handling one hierarchy.
+    """
+
+    def __init__(self, status: int | None) -> None:
+        super().__init__("response too large")
+        self.status = status
 
 
 class GuardedTransport(httpx.BaseTransport):
