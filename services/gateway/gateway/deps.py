@@ -81,9 +81,7 @@ def build_deps(settings: Settings) -> Deps:
     )
     tokens = TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds)
 
-    def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine)
-
+    uow = SqlUnitOfWork(engine)
     versions = TokenVersions(uow, settings.token_version_cache_seconds)
     auth = AuthService(
         uow,

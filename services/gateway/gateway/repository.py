@@ -7,8 +7,10 @@ already serializes writers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway import models
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
 from omnistock_common.errors import AlreadyExists
+from omnistock_common.uow import DEFAULT_ATTEMPTS, UnitOfWorkBase
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -210,30 +213,24 @@ class SqlRefreshTokenRepository:
         return result.rowcount
 
 
-class SqlUnitOfWork:
-    """One connection and one transaction; leaving without commit() rolls back."""
+class SqlTransaction:
+    """The gateway's repositories, all on one open connection and its transaction."""
 
-    tenants: SqlTenantRepository
-    users: SqlUserRepository
-    refresh_tokens: SqlRefreshTokenRepository
+    def __init__(self, conn: Connection) -> None:
+        self.tenants = SqlTenantRepository(conn)
+        self.users = SqlUserRepository(conn)
+        self.refresh_tokens = SqlRefreshTokenRepository(conn)
 
-    def __init__(self, engine: Engine) -> None:
+
+class SqlUnitOfWork(UnitOfWorkBase[SqlTransaction]):
+    """Hands out transactions on one engine; `run(work)` (UnitOfWorkBase) commits when work
+    returns, rolls back when it raises, and re-runs it whole on a transient conflict."""
+
+    def __init__(self, engine: Engine, *, attempts: int = DEFAULT_ATTEMPTS) -> None:
         self._engine = engine
+        self.attempts = attempts
 
-    def __enter__(self) -> Self:
-        self._conn = self._engine.connect()
-        self._tx = self._conn.begin()
-        self.tenants = SqlTenantRepository(self._conn)
-        self.users = SqlUserRepository(self._conn)
-        self.refresh_tokens = SqlRefreshTokenRepository(self._conn)
-        return self
-
-    def commit(self) -> None:
-        self._tx.commit()
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._tx.is_active:
-                self._tx.rollback()
-        finally:
-            self._conn.close()
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self._engine.begin() as conn:
+            yield SqlTransaction(conn)

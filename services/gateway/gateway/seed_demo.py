@@ -39,11 +39,11 @@ def seed(settings: Settings) -> bool:
     """True when the demo account was created now, False when it already existed."""
     engine = make_engine(settings.database_url)
     try:
-        with SqlUnitOfWork(engine) as uow:
-            if uow.users.get_by_email(DEMO_EMAIL) is not None:
-                return False
+        uow = SqlUnitOfWork(engine)
+        if uow.run(lambda tx: tx.users.get_by_email(DEMO_EMAIL)) is not None:
+            return False
         service = AuthService(
-            lambda: SqlUnitOfWork(engine),
+            uow,
             Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
             TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds),
             _NoLimits(),

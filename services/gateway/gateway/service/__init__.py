@@ -11,8 +11,8 @@ from gateway.service.ports import (
     RefreshTokenRepository,
     TenantRepository,
     TokenDenylist,
+    Transaction,
     UnitOfWork,
-    UnitOfWorkFactory,
     UserRepository,
 )
 from gateway.service.sessions import (
@@ -45,8 +45,8 @@ __all__ = [
     "TokenDenylist",
     "TokenPair",
     "TokenVersions",
+    "Transaction",
     "UnitOfWork",
-    "UnitOfWorkFactory",
     "UserPatch",
     "UserRepository",
     "UserService",

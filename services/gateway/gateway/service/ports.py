@@ -1,13 +1,16 @@
 """The ports of the gateway's use cases: what the services need from storage and Redis.
 
 repository.SqlUnitOfWork and ratelimit.Redis* implement them; the unit tests use in-memory fakes.
+The unit of work has the shape every service shares (omnistock_common.uow.UnitOfWorkBase):
+`uow.run(work)` runs `work(tx)` in one transaction, committed when it returns, rolled back when it
+raises, re-run whole on a transient conflict.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Protocol, TypeVar
 
 from gateway.domain import RefreshTokenRecord, Tenant, User
 
@@ -48,17 +51,21 @@ class RefreshTokenRepository(Protocol):
     def revoke_all_for_user(self, user_id: str, at: datetime) -> int: ...
 
 
-class UnitOfWork(Protocol):
+T = TypeVar("T")
+
+
+class Transaction(Protocol):
+    """The repositories of one open transaction."""
+
     tenants: TenantRepository
     users: UserRepository
     refresh_tokens: RefreshTokenRepository
 
-    def __enter__(self) -> Self: ...
-    def __exit__(self, *exc: object) -> None: ...
-    def commit(self) -> None: ...
 
-
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWork(Protocol):
+    def run(self, work: Callable[[Transaction], T]) -> T:
+        """work(tx) in one transaction: committed when it returns, rolled back when it raises."""
+        ...
 
 
 class AttemptLimiter(Protocol):

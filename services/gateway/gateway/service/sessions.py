@@ -33,7 +33,7 @@ from gateway.domain import (
     check_password_policy,
     normalize_email,
 )
-from gateway.service.ports import AttemptLimiter, TokenDenylist, UnitOfWork, UnitOfWorkFactory
+from gateway.service.ports import AttemptLimiter, TokenDenylist, Transaction, UnitOfWork
 from omnistock_common.errors import AlreadyExists, FieldViolation, InvalidArgument, Unauthenticated
 
 log = logging.getLogger("gateway.service")
@@ -83,7 +83,7 @@ class TokenVersions:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitOfWork,
         ttl_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -100,8 +100,7 @@ class TokenVersions:
             hit = self._cache.get(key)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        with self._uow() as uow:
-            version = uow.users.token_version(tenant_id, user_id)
+        version = self._uow.run(lambda tx: tx.users.token_version(tenant_id, user_id))
         with self._lock:
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()  # bounded memory; entries are cheap to re-read
@@ -117,12 +116,21 @@ _BAD_CREDENTIALS = "invalid email or password"
 _BAD_REFRESH = "invalid refresh token"
 
 
+@dataclass(frozen=True)
+class _RefreshRefused:
+    """Why a refresh was refused. The refresh transaction returns it instead of raising, so what
+    the refusal revoked (a token family) is committed; the caller raises after run() returns."""
+
+    message: str
+    reused: RefreshTokenRecord | None = None
+
+
 class AuthService:
     """Tenants, sessions and tokens."""
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitOfWork,
         passwords: Passwords,
         tokens: TokenCodec,
         limiter: AttemptLimiter,
@@ -180,13 +188,15 @@ class AuthService:
             created_at=now,
             updated_at=now,
         )
-        with self._uow() as uow:
-            if uow.users.get_by_email(email) is not None:
+
+        def work(tx: Transaction) -> TokenPair:
+            if tx.users.get_by_email(email) is not None:
                 raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
-            uow.tenants.add(tenant)
-            uow.users.add(user)
-            tokens = self._start_family(uow, user)
-            uow.commit()
+            tx.tenants.add(tenant)
+            tx.users.add(user)
+            return self._start_family(tx, user)
+
+        tokens = self._uow.run(work)
         log.info("tenant registered", extra={"tenant": tenant.id, "user": user.id})
         return Registration(tenant=tenant, user=user, tokens=tokens)
 
@@ -206,8 +216,7 @@ class AuthService:
         if retry:
             raise RateLimited("too many failed logins for this account from this address", retry_after=retry)
 
-        with self._uow() as uow:
-            user = uow.users.get_by_email(email)
+        user = self._uow.run(lambda tx: tx.users.get_by_email(email))
         if user is None:
             self._passwords.dummy_verify(password)
         if user is None or not self._passwords.verify(user.password_hash, password):
@@ -219,16 +228,17 @@ class AuthService:
         new_hash = (
             self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None
         )
-        with self._uow() as uow:
+
+        def work(tx: Transaction) -> TokenPair:
             if new_hash is not None:
-                current = uow.users.get(user.tenant_id, user.id)
+                current = tx.users.get(user.tenant_id, user.id)
                 if current is not None:
-                    uow.users.update(
+                    tx.users.update(
                         replace(current, password_hash=new_hash), expected_version=current.version
                     )
-            tokens = self._start_family(uow, user)
-            uow.commit()
-        return tokens
+            return self._start_family(tx, user)
+
+        return self._uow.run(work)
 
     # -- refresh tokens
     def refresh(self, refresh_secret: str) -> TokenPair:
@@ -238,44 +248,51 @@ class AuthService:
         a replay): the whole family is revoked, so the thief's newest token dies as well.
         """
         now = self._clock()
-        with self._uow() as uow:
-            record = uow.refresh_tokens.get_by_hash(hash_refresh_secret(refresh_secret))
+        token_hash = hash_refresh_secret(refresh_secret)
+
+        def work(tx: Transaction) -> TokenPair | _RefreshRefused:
+            # Refusals that revoke are returned, not raised: raising would roll the revocation back.
+            record = tx.refresh_tokens.get_by_hash(token_hash)
             if record is None or record.revoked_at is not None:
-                raise Unauthenticated(_BAD_REFRESH)
+                return _RefreshRefused(_BAD_REFRESH)
             if record.expires_at <= now:
-                raise Unauthenticated("refresh token expired")
+                return _RefreshRefused("refresh token expired")
             started = record.family_started_at or record.created_at
             if started + self._family_max_age <= now:
                 # However often it was rotated, a login's session ends a fixed time after it.
-                uow.refresh_tokens.revoke_family(record.family_id, now)
-                uow.commit()
-                raise Unauthenticated("the session has expired: log in again")
-            if record.used_at is not None or not uow.refresh_tokens.mark_used(record.id, now):
-                uow.refresh_tokens.revoke_family(record.family_id, now)
-                uow.commit()
+                tx.refresh_tokens.revoke_family(record.family_id, now)
+                return _RefreshRefused("the session has expired: log in again")
+            if record.used_at is not None or not tx.refresh_tokens.mark_used(record.id, now):
+                tx.refresh_tokens.revoke_family(record.family_id, now)
+                return _RefreshRefused(_BAD_REFRESH, reused=record)
+            # The role and the account are re-read: a demoted or deleted user gets no fresh power.
+            user = tx.users.get(record.tenant_id, record.user_id)
+            if user is None:
+                tx.refresh_tokens.revoke_family(record.family_id, now)
+                return _RefreshRefused(_BAD_REFRESH)
+            return self._issue(tx, user, record.family_id, started)
+
+        outcome = self._uow.run(work)
+        if isinstance(outcome, _RefreshRefused):
+            if outcome.reused is not None:
                 log.warning(
                     "refresh token reuse: family revoked",
-                    extra={"family": record.family_id, "user": record.user_id},
+                    extra={"family": outcome.reused.family_id, "user": outcome.reused.user_id},
                 )
-                raise Unauthenticated(_BAD_REFRESH)
-            # The role and the account are re-read: a demoted or deleted user gets no fresh power.
-            user = uow.users.get(record.tenant_id, record.user_id)
-            if user is None:
-                uow.refresh_tokens.revoke_family(record.family_id, now)
-                uow.commit()
-                raise Unauthenticated(_BAD_REFRESH)
-            tokens = self._issue(uow, user, record.family_id, started)
-            uow.commit()
-        return tokens
+            raise Unauthenticated(outcome.message)
+        return outcome
 
     def logout(self, claims: AccessClaims, refresh_secret: str) -> None:
         """Revoke the refresh token's family (if it is the caller's) and the access token itself."""
         now = self._clock()
-        with self._uow() as uow:
-            record = uow.refresh_tokens.get_by_hash(hash_refresh_secret(refresh_secret))
+        token_hash = hash_refresh_secret(refresh_secret)
+
+        def work(tx: Transaction) -> None:
+            record = tx.refresh_tokens.get_by_hash(token_hash)
             if record is not None and record.user_id == claims.user_id:
-                uow.refresh_tokens.revoke_family(record.family_id, now)
-                uow.commit()
+                tx.refresh_tokens.revoke_family(record.family_id, now)
+
+        self._uow.run(work)
         remaining = int((claims.expires_at - now).total_seconds())
         if remaining > 0:
             self._denylist.revoke(claims.jti, remaining)
@@ -293,21 +310,21 @@ class AuthService:
         return claims
 
     def me(self, claims: AccessClaims) -> tuple[User, Tenant]:
-        with self._uow() as uow:
-            user = uow.users.get(claims.tenant_id, claims.user_id)
-            tenant = uow.tenants.get(claims.tenant_id)
+        user, tenant = self._uow.run(
+            lambda tx: (tx.users.get(claims.tenant_id, claims.user_id), tx.tenants.get(claims.tenant_id))
+        )
         if user is None or tenant is None:
             raise Unauthenticated("the token's user no longer exists")
         return user, tenant
 
     # -- helpers
-    def _start_family(self, uow: UnitOfWork, user: User) -> TokenPair:
-        return self._issue(uow, user, str(uuid.uuid4()), self._clock())
+    def _start_family(self, tx: Transaction, user: User) -> TokenPair:
+        return self._issue(tx, user, str(uuid.uuid4()), self._clock())
 
-    def _issue(self, uow: UnitOfWork, user: User, family_id: str, family_started_at: datetime) -> TokenPair:
+    def _issue(self, tx: Transaction, user: User, family_id: str, family_started_at: datetime) -> TokenPair:
         now = self._clock()
         secret = new_refresh_secret()
-        uow.refresh_tokens.add(
+        tx.refresh_tokens.add(
             RefreshTokenRecord(
                 id=str(uuid.uuid4()),
                 token_hash=hash_refresh_secret(secret),

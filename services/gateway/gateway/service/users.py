@@ -21,7 +21,7 @@ from gateway.domain import (
     normalize_email,
     parse_role,
 )
-from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
+from gateway.service.ports import Transaction, UnitOfWork
 from gateway.service.sessions import TokenVersions
 from omnistock_common import paging
 from omnistock_common.errors import (
@@ -69,7 +69,7 @@ class UserService:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitOfWork,
         passwords: Passwords,
         clock: Clock = utcnow,
         versions: TokenVersions | None = None,
@@ -83,17 +83,23 @@ class UserService:
     def list(self, actor: AccessClaims, limit: int, cursor: str | None) -> tuple[Sequence[User], str | None]:
         limit = min(max(limit, 1), MAX_PAGE_SIZE)
         after = decode_cursor(cursor) if cursor else None
-        with self._uow() as uow:
-            self._current_role(uow, actor)
-            users = uow.users.list(actor.tenant_id, limit + 1, after)
+
+        def work(tx: Transaction) -> list[User]:
+            self._current_role(tx, actor)
+            return tx.users.list(actor.tenant_id, limit + 1, after)
+
+        users = self._uow.run(work)
         if len(users) > limit:
             return users[:limit], encode_cursor(users[limit - 1].email)
         return users, None
 
     def get(self, actor: AccessClaims, user_id: str) -> User:
-        with self._uow() as uow:
-            self._current_role(uow, actor)
-            user = uow.users.get(actor.tenant_id, user_id)
+
+        def work(tx: Transaction) -> User | None:
+            self._current_role(tx, actor)
+            return tx.users.get(actor.tenant_id, user_id)
+
+        user = self._uow.run(work)
         if user is None:
             raise NotFound("user not found")
         return user
@@ -114,12 +120,14 @@ class UserService:
             created_at=now,
             updated_at=now,
         )
-        with self._uow() as uow:
-            check_can_assign(self._current_role(uow, actor), new_role)
-            if uow.users.get_by_email(email) is not None:
+
+        def work(tx: Transaction) -> None:
+            check_can_assign(self._current_role(tx, actor), new_role)
+            if tx.users.get_by_email(email) is not None:
                 raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
-            uow.users.add(user)
-            uow.commit()
+            tx.users.add(user)
+
+        self._uow.run(work)
         return user
 
     def update(
@@ -132,12 +140,13 @@ class UserService:
             check_password_policy(patch.password)
             new_hash = self._passwords.hash(patch.password)
         now = self._clock()
-        with self._uow() as uow:
-            actor_role, target = self._modifiable(uow, actor, user_id, expected_version)
+
+        def work(tx: Transaction) -> tuple[User, User, bool]:
+            actor_role, target = self._modifiable(tx, actor, user_id, expected_version)
             if new_role is not None:
                 check_can_assign(actor_role, new_role)
-                check_keeps_an_owner(target, new_role, uow.users.count_owners(actor.tenant_id))
-            if email is not None and email != target.email and uow.users.get_by_email(email) is not None:
+                check_keeps_an_owner(target, new_role, tx.users.count_owners(actor.tenant_id))
+            if email is not None and email != target.email and tx.users.get_by_email(email) is not None:
                 raise AlreadyExists("email already registered", reason="EMAIL_TAKEN")
             # A new role or password invalidates every access token minted before it.
             revokes = new_hash is not None or (new_role is not None and new_role != target.role)
@@ -150,34 +159,39 @@ class UserService:
                 updated_at=now,
                 token_version=target.token_version + 1 if revokes else target.token_version,
             )
-            if not uow.users.update(updated, expected_version=target.version):
+            if not tx.users.update(updated, expected_version=target.version):
                 raise Aborted("the user was changed by someone else", reason="VERSION_MISMATCH")
             if new_hash is not None:
                 # A new password ends every session that knew the old one.
-                uow.refresh_tokens.revoke_all_for_user(target.id, now)
-            uow.commit()
+                tx.refresh_tokens.revoke_all_for_user(target.id, now)
+            return target, updated, revokes
+
+        target, updated, revokes = self._uow.run(work)
         if revokes:
             self._forget(target)
         return updated
 
     def delete(self, actor: AccessClaims, user_id: str, expected_version: int | None = None) -> None:
-        with self._uow() as uow:
-            _, target = self._modifiable(uow, actor, user_id, expected_version)
-            check_keeps_an_owner(target, None, uow.users.count_owners(actor.tenant_id))
-            uow.refresh_tokens.revoke_all_for_user(target.id, self._clock())
-            uow.users.delete(actor.tenant_id, target.id)
-            uow.commit()
+
+        def work(tx: Transaction) -> User:
+            _, target = self._modifiable(tx, actor, user_id, expected_version)
+            check_keeps_an_owner(target, None, tx.users.count_owners(actor.tenant_id))
+            tx.refresh_tokens.revoke_all_for_user(target.id, self._clock())
+            tx.users.delete(actor.tenant_id, target.id)
+            return target
+
+        target = self._uow.run(work)
         self._forget(target)
 
     def _modifiable(
-        self, uow: UnitOfWork, actor: AccessClaims, user_id: str, expected_version: int | None
+        self, tx: Transaction, actor: AccessClaims, user_id: str, expected_version: int | None
     ) -> tuple[Role, User]:
         """The actor's current role and the user it may change: the tenant is locked first (owner
         counts stay true until commit), then the target must exist, be within the actor's reach and,
         with If-Match, still be at `expected_version`."""
-        actor_role = self._current_role(uow, actor)
-        uow.tenants.lock(actor.tenant_id)
-        target = uow.users.get(actor.tenant_id, user_id)
+        actor_role = self._current_role(tx, actor)
+        tx.tenants.lock(actor.tenant_id)
+        target = tx.users.get(actor.tenant_id, user_id)
         if target is None:
             raise NotFound("user not found")
         check_can_modify(actor_role, target)
@@ -190,9 +204,9 @@ class UserService:
             self._versions.forget(user.tenant_id, user.id)
 
     @staticmethod
-    def _current_role(uow: UnitOfWork, actor: AccessClaims) -> Role:
+    def _current_role(tx: Transaction, actor: AccessClaims) -> Role:
         """The actor's role now, not when the token was minted: a demotion takes effect at once."""
-        me = uow.users.get(actor.tenant_id, actor.user_id)
+        me = tx.users.get(actor.tenant_id, actor.user_id)
         if me is None:
             raise Unauthenticated("the token's user no longer exists")
         return me.role

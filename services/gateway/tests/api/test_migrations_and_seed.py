@@ -35,12 +35,12 @@ def test_seed_demo_is_idempotent(sqlite_url: str) -> None:
     assert seed(settings) is False
     engine = make_engine(sqlite_url)
     try:
-        with SqlUnitOfWork(engine) as uow:
-            user = uow.users.get_by_email(DEMO_EMAIL)
+        with SqlUnitOfWork(engine).transaction() as tx:
+            user = tx.users.get_by_email(DEMO_EMAIL)
             assert user is not None and user.role.value == "owner"
-            tenant = uow.tenants.get(user.tenant_id)
+            tenant = tx.tenants.get(user.tenant_id)
             assert tenant is not None and tenant.name == "Demo Store"
-            assert len(uow.users.list(user.tenant_id, 10, None)) == 1
+            assert len(tx.users.list(user.tenant_id, 10, None)) == 1
     finally:
         engine.dispose()
     assert Passwords(1, 1024, 1).verify(user.password_hash, DEMO_PASSWORD)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any, TypeVar
 
 import pytest
 
@@ -13,6 +14,8 @@ from gateway.auth import Passwords, TokenCodec
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
 from gateway.service import AuthService, LoginLimits, TokenVersions, UserService
 from omnistock_common.errors import AlreadyExists
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -112,28 +115,31 @@ class FakeTokens:
         return len(hits)
 
 
+class FakeTransaction:
+    """The fake repositories over one working copy of the store."""
+
+    def __init__(self, work: Store) -> None:
+        self.tenants = FakeTenants(work)
+        self.users = FakeUsers(work)
+        self.refresh_tokens = FakeTokens(work)
+
+
 class FakeUnitOfWork:
-    """Works on a copy of the store; commit() publishes it, leaving without commit discards it."""
+    """Like SqlUnitOfWork.run: work runs on a copy of the store, published when it returns and
+    discarded when it raises."""
 
     def __init__(self, shared: Store) -> None:
         self.shared = shared
         self.commits = 0
 
-    def __enter__(self) -> Self:
-        self.work = copy.deepcopy(self.shared)
-        self.tenants = FakeTenants(self.work)
-        self.users = FakeUsers(self.work)
-        self.refresh_tokens = FakeTokens(self.work)
-        return self
-
-    def commit(self) -> None:
-        self.shared.tenants = copy.deepcopy(self.work.tenants)
-        self.shared.users = copy.deepcopy(self.work.users)
-        self.shared.tokens = copy.deepcopy(self.work.tokens)
+    def run(self, work: Callable[[FakeTransaction], T]) -> T:
+        copy_ = copy.deepcopy(self.shared)
+        result = work(FakeTransaction(copy_))
+        self.shared.tenants = copy_.tenants
+        self.shared.users = copy_.users
+        self.shared.tokens = copy_.tokens
         self.commits += 1
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+        return result
 
 
 class FakeLimiter:
@@ -220,9 +226,7 @@ def world(passwords: Passwords) -> World:
     denylist = FakeDenylist()
     codec = TokenCodec(SECRET, 900, clock=clock)
 
-    def uow() -> FakeUnitOfWork:
-        return FakeUnitOfWork(store)
-
+    uow = FakeUnitOfWork(store)
     # TTL 0: every request reads the current version (the cache itself is tested on its own).
     versions = TokenVersions(uow, ttl_seconds=0)
     auth = AuthService(

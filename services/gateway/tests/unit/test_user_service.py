@@ -160,16 +160,14 @@ def test_token_versions_are_cached_briefly() -> None:
             reads.append(user_id)
             return version["v"]
 
-    class Uow:
+    class Tx:
         users = Users()
 
-        def __enter__(self) -> Any:
-            return self
+    class Uow:
+        def run(self, work: Any) -> Any:
+            return work(Tx())
 
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-    cache = TokenVersions(Uow, ttl_seconds=5.0, monotonic=lambda: now["t"])  # type: ignore[arg-type]
+    cache = TokenVersions(Uow(), ttl_seconds=5.0, monotonic=lambda: now["t"])  # type: ignore[arg-type]
     assert cache.current("t", "u") == 1 and cache.current("t", "u") == 1
     assert reads == ["u"]
     version["v"] = 2
