@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import grpc
 
-from channels import domain
+from channels import domain, mapping
 from channels.connector_clients import (
     connection_context,
     credentials_from_pb,
@@ -36,7 +36,6 @@ from channels.service_base import (
     ServiceBase,
     channel_label,
 )
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 from omnistock_common.egress import safe_text
 from omnistock_common.errors import FieldViolation, InvalidArgument
@@ -63,8 +62,8 @@ class ConnectionSetup(ServiceBase):
         clean_settings = domain.validate_settings(settings)
         creds = Credentials(secrets=domain.validate_credentials_input(kind, credentials))
         connection_id = str(uuid.uuid4())
-        request = cpb.ValidateCredentialsRequest(
-            connection=connection_context(
+        request = mapping.validate_credentials_request(
+            connection_context(
                 connection_id=connection_id,
                 tenant_id=ctx.tenant_id,
                 channel_type=kind.type,
@@ -138,8 +137,8 @@ class ConnectionSetup(ServiceBase):
             ttl=self.oauth.state_ttl,
             binding=binding,
         )
-        request = cpb.BuildAuthorizationUrlRequest(
-            connection=connection_context(
+        request = mapping.authorization_url_request(
+            connection_context(
                 connection_id="",
                 tenant_id=ctx.tenant_id,
                 channel_type=kind.type,
@@ -173,8 +172,8 @@ class ConnectionSetup(ServiceBase):
             )
         ctx = CallContext(tenant_id=state.tenant_id, user_id=state.user_id)
         connection_id = str(uuid.uuid4())
-        request = cpb.ExchangeCodeRequest(
-            connection=connection_context(
+        request = mapping.exchange_code_request(
+            connection_context(
                 connection_id=connection_id,
                 tenant_id=state.tenant_id,
                 channel_type=kind.type,

@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 
+from channels import mapping
 from channels.connector_clients import (
     ConnectorFailure,
     ConnectorRegistry,
@@ -56,7 +57,6 @@ from channels.domain import (
 )
 from channels.notify import Notifier, SyncAlert
 from channels.repository import Repository, StoredConnection, UnitOfWork
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 from omnistock_common.egress import safe_text
 from omnistock_common.errors import FailedPrecondition, NotFound
@@ -132,7 +132,7 @@ class ConnectionCaller:
         tenant_id: str,
         connection_id: str,
         operation: str,
-        fn: Callable[[ConnectorStub, cpb.ConnectionContext], R],
+        fn: Callable[[ConnectorStub, mapping.ConnectionContext], R],
         *,
         skus: Sequence[str] = (),
         describe: Callable[[R], SyncLogRecord] = _default_record,
@@ -240,7 +240,7 @@ class ConnectionCaller:
         started = time.perf_counter()
         try:
             response = self._stub(conn).RefreshCredentials(
-                cpb.RefreshCredentialsRequest(connection=self._context(conn, old))
+                mapping.refresh_credentials_request(self._context(conn, old))
             )
         except grpc.RpcError as err:
             failure = failure_of(err)
@@ -432,7 +432,7 @@ class ConnectionCaller:
         )
 
     @staticmethod
-    def _context(conn: Connection, creds: Credentials) -> cpb.ConnectionContext:
+    def _context(conn: Connection, creds: Credentials) -> mapping.ConnectionContext:
         return connection_context(
             connection_id=conn.id,
             tenant_id=conn.tenant_id,

@@ -4,6 +4,10 @@ of a connector's gRPC errors onto our domain errors.
 
 Credentials live in a ConnectionContext only for the length of one call; they are never logged
 (protobuf messages are never passed to a logger here) and never stored anywhere but encrypted.
+
+Layering: this is the outbound gRPC adapter of the connector port, so it may build generated
+connector messages itself (like catalog's inventory_client.py); use-case modules take their
+request messages from mapping.py instead (tests/unit/test_layering.py).
 """
 
 from __future__ import annotations

@@ -7,28 +7,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-import grpc
-
-from channels import domain
-from channels.connector_clients import failure_of
+from channels import domain, mapping
 from channels.domain import (
     AutoMapResult,
-    ChannelUnavailable,
     Listing,
 )
 from channels.repository import Repository
 from channels.service_base import (
-    MAX_LIMIT,
     ServiceBase,
     decode_cursor,
     encode_cursor,
     page_limit,
 )
-from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
-from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
-from omnistock.common.v1 import common_pb2
-from omnistock.connector.v1 import connector_service_pb2 as cpb
-from omnistock_common.clients import DeadlineStub
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
 
@@ -41,34 +31,6 @@ REMOTE_PAGE = 250
 MAX_REMOTE_PAGES = 200
 # Remote SKUs unknown to OmniStock returned by one auto-map (the count is in the sync log).
 MAX_UNKNOWN_REMOTE_SKUS = 1000
-
-
-class GrpcCatalog:
-    """Every SKU of the caller's tenant, paged through catalog.ListProducts."""
-
-    def __init__(self, stub: DeadlineStub[catalog_grpc.CatalogServiceStub]) -> None:
-        self._stub = stub
-
-    def all_skus(self, ctx: CallContext) -> list[str]:
-        skus: list[str] = []
-        cursor = ""
-        try:
-            while True:
-                reply = self._stub.call(ctx).ListProducts(
-                    catalog_pb.ListProductsRequest(
-                        page=common_pb2.PageRequest(limit=MAX_LIMIT, cursor=cursor)
-                    )
-                )
-                skus.extend(v.sku for p in reply.products for v in p.variants)
-                cursor = reply.page.next_cursor
-                if not cursor:
-                    return skus
-        except grpc.RpcError as err:
-            failure = failure_of(err)
-            raise ChannelUnavailable(
-                f"the catalog could not list SKUs ({failure.code.name}); pass the SKUs explicitly or retry",
-                reason="CATALOG_UNAVAILABLE",
-            ) from None
 
 
 class ListingMapping(ServiceBase):
@@ -132,7 +94,7 @@ class ListingMapping(ServiceBase):
                 connection_id,
                 "list_remote_products",
                 lambda stub, conn, cursor=cursor: stub.ListRemoteProducts(
-                    cpb.ListRemoteProductsRequest(connection=conn, cursor=cursor, limit=REMOTE_PAGE)
+                    mapping.list_remote_products_request(conn, cursor=cursor, limit=REMOTE_PAGE)
                 ),
             )
             for product in reply.products:

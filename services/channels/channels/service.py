@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlparse
 
+from channels.catalog_client import GrpcCatalog
 from channels.connection_setup import ConnectionSetup
 from channels.domain import (
     CHANNEL_TYPES,
@@ -21,7 +22,7 @@ from channels.domain import (
     SyncLogEntry,
     SyncScope,
 )
-from channels.listing_mapping import GrpcCatalog, ListingMapping
+from channels.listing_mapping import ListingMapping
 from channels.repository import Repository
 from channels.service_base import (
     OAuthConfig,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import grpc
 
-from channels import domain
+from channels import domain, mapping
 from channels.connector_clients import (
     connection_context,
     failure_of,
@@ -32,21 +32,12 @@ from channels.service_base import (
     channel_label,
 )
 from channels.sync import in_flight, store
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 from omnistock_common.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_RECEIVED_EVENT = "channels.webhook_received"
-
-_WEBHOOK_KINDS = {
-    cpb.WEBHOOK_KIND_ORDER: "order",
-    cpb.WEBHOOK_KIND_PRODUCT: "product",
-    cpb.WEBHOOK_KIND_INVENTORY: "inventory",
-    cpb.WEBHOOK_KIND_APP_UNINSTALLED: "app_uninstalled",
-    cpb.WEBHOOK_KIND_OTHER: "other",
-}
 
 
 # Connector answers to ParseWebhook that mean "not a delivery we accept" (see ingest_webhook).
@@ -88,8 +79,8 @@ class WebhookIntake(ServiceBase):
         except CredentialsCorrupt:
             log.error("webhook for connection %s: credentials do not decrypt", conn.id)
             raise
-        request = cpb.ParseWebhookRequest(
-            connection=connection_context(
+        request = mapping.parse_webhook_request(
+            connection_context(
                 connection_id=conn.id,
                 tenant_id=conn.tenant_id,
                 channel_type=conn.type,
@@ -117,10 +108,10 @@ class WebhookIntake(ServiceBase):
                 )
                 raise webhook_rejected() from None
             raise to_domain_error(failure, channel_label(kind)) from None
-        if reply.kind == cpb.WEBHOOK_KIND_PING:
+        kind_name = mapping.webhook_kind(reply.kind)
+        if kind_name == "ping":
             return WebhookReceipt(True, reply.delivery_id)
         delivery_id = reply.delivery_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
-        kind_name = _WEBHOOK_KINDS.get(reply.kind, "other")
         row_id = str(uuid.uuid4())
         now = self.clock()
         committed: list[str] = []
@@ -153,12 +144,12 @@ class WebhookIntake(ServiceBase):
                     "kind": kind_name,
                 },
             )
-            if reply.kind == cpb.WEBHOOK_KIND_ORDER:
+            if kind_name == "order":
                 # In-flight protection (sync/in_flight.py): the sold units count from now on.
                 committed.extend(
                     in_flight.store_commitments(repo, conn.tenant_id, conn.id, reply.orders, now)
                 )
-            if reply.kind == cpb.WEBHOOK_KIND_APP_UNINSTALLED:
+            if kind_name == "app_uninstalled":
                 current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
                 if current is not None:
                     reason = f"the OmniStock app was uninstalled from this {channel_label(kind)} store; reconnect it"
@@ -191,8 +182,8 @@ class WebhookIntake(ServiceBase):
         channel = CHANNEL_TYPES.get(channel_type)
         if channel is None or not channel.available:
             raise webhook_rejected()
-        request = cpb.ParseWebhookRequest(
-            connection=connection_context(
+        request = mapping.parse_webhook_request(
+            connection_context(
                 connection_id="",
                 tenant_id=_NO_TENANT,
                 channel_type=channel_type,
@@ -213,7 +204,7 @@ class WebhookIntake(ServiceBase):
             if failure.code in _WEBHOOK_REFUSALS:
                 raise webhook_rejected() from None
             raise to_domain_error(failure, channel_label(channel)) from None
-        if reply.kind == cpb.WEBHOOK_KIND_PING:
+        if mapping.webhook_kind(reply.kind) == "ping":
             return WebhookReceipt(True, reply.delivery_id)
         # Nothing a connector accepts for a connection with no shop/store and a random secret.
         log.error("%s connector accepted a webhook for no connection", channel_type)

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 import grpc
 
+from channels import mapping
 from channels.connector_calls import ConnectionCaller
 from channels.repository import UnitOfWork
 from channels.sync import store
 from channels.sync.inventory_source import InventoryPort
 from channels.sync.settings import SyncSettings
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class SyncEngine:
             reply = (
                 self.caller.connectors.get(channel_type)
                 .call(CallContext(tenant_id=tenant_id))
-                .Describe(cpb.DescribeRequest())
+                .Describe(mapping.describe_request())
             )
             limit = int(reply.max_inventory_batch) or DEFAULT_BATCH
         except grpc.RpcError as err:

@@ -27,13 +27,13 @@ from datetime import UTC, datetime, timedelta
 import grpc
 from google.rpc import error_details_pb2
 
+from channels import mapping
 from channels.connector_calls import SyncLogRecord
 from channels.domain import ConnectionStatus
 from channels.sync import in_flight, store
 from channels.sync.engine import SyncEngine
 from channels.sync.inventory_source import SkuFigure
 from channels.sync.repository import ListingPushState, PushedQuantity
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
 
 log = logging.getLogger(__name__)
@@ -311,19 +311,14 @@ def push_planned(
     limit = engine.batch_limit(tenant_id, channel_type)
     for start in range(0, len(plan), limit):
         chunk = plan[start : start + limit]
-        items = [
-            cpb.InventoryItem(
-                sku=p.sku, quantity=p.quantity, remote=cpb.RemoteIds(ids=listings[p.sku].external_ids)
-            )
-            for p in chunk
-        ]
+        items = [(p.sku, p.quantity, listings[p.sku].external_ids) for p in chunk]
         try:
             reply = engine.caller.with_connection(
                 tenant_id,
                 connection_id,
                 "push_inventory",
                 lambda stub, conn, items=items: stub.PushInventory(
-                    cpb.PushInventoryRequest(connection=conn, items=items)
+                    mapping.push_inventory_request(conn, items)
                 ),
                 skus=[p.sku for p in chunk],
                 describe=_describe_push,
@@ -348,9 +343,10 @@ def push_planned(
             if planned is None:
                 continue
             answered.add(item.sku)
-            if item.outcome == cpb.ITEM_OUTCOME_APPLIED:
+            outcome = mapping.item_outcome(item.outcome)
+            if outcome == "applied":
                 applied.append(planned)
-            elif item.outcome == cpb.ITEM_OUTCOME_REJECTED:
+            elif outcome == "rejected":
                 dropped.append(planned)
                 rejected_messages.append(f"{item.sku}: {item.message}")
             else:
@@ -373,15 +369,12 @@ def push_planned(
     return None
 
 
-def _describe_push(reply: cpb.PushInventoryResponse) -> SyncLogRecord:
-    counts = {cpb.ITEM_OUTCOME_APPLIED: 0, cpb.ITEM_OUTCOME_RETRY: 0, cpb.ITEM_OUTCOME_REJECTED: 0}
+def _describe_push(reply: mapping.PushInventoryResponse) -> SyncLogRecord:
+    counts = {"applied": 0, "retry": 0, "rejected": 0}
     for item in reply.results:
-        counts[item.outcome] = counts.get(item.outcome, 0) + 1
-    applied, retry, rejected = (
-        counts[cpb.ITEM_OUTCOME_APPLIED],
-        counts[cpb.ITEM_OUTCOME_RETRY],
-        counts[cpb.ITEM_OUTCOME_REJECTED],
-    )
+        outcome = mapping.item_outcome(item.outcome)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    applied, retry, rejected = counts["applied"], counts["retry"], counts["rejected"]
     outcome = "ok" if not retry and not rejected else ("retry" if retry else "error")
     return SyncLogRecord(
         outcome=outcome,

@@ -34,18 +34,15 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from channels import mapping
 from channels.connector_calls import ConnectionCaller
 from channels.repository import Repository, UnitOfWork
 from channels.sync.repository import CANCELLED, IMPORTED, PENDING, PollState
 from channels.sync.settings import OrderPollSettings
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-_CANCELLED_STATUSES = {cpb.ORDER_STATUS_CANCELLED, cpb.ORDER_STATUS_REFUNDED}
 # Single-flight + short cache of order polls: at most one poll per connection per interval,
 # across every replica (SET NX PX, never released early).
 POLL_GATE_PREFIX = "omnistock:orders-poll:"
@@ -65,18 +62,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _dt(stamp: Timestamp) -> datetime | None:
-    return stamp.ToDatetime(tzinfo=UTC) if (stamp.seconds or stamp.nanos) else None
-
-
 # ---------------------------------------------------------------------------- commitments
-def order_lines(orders: Iterable[cpb.ChannelOrder]) -> dict[tuple[str, str], tuple[int, str]]:
+def order_lines(orders: Iterable[mapping.ChannelOrder]) -> dict[tuple[str, str], tuple[int, str]]:
     """(external order id, sku) -> (units, status); lines of one SKU in one order are summed."""
     lines: dict[tuple[str, str], tuple[int, str]] = {}
     for order in orders:
         if not order.external_id:
             continue
-        status = CANCELLED if order.status in _CANCELLED_STATUSES else PENDING
+        status = CANCELLED if mapping.order_cancelled(order) else PENDING
         for line in order.lines:
             if not line.sku or line.quantity <= 0:
                 continue
@@ -90,7 +83,7 @@ def store_commitments(
     repo: Repository,
     tenant_id: str,
     connection_id: str,
-    orders: Iterable[cpb.ChannelOrder],
+    orders: Iterable[mapping.ChannelOrder],
     now: datetime,
 ) -> list[str]:
     """Upsert the orders' lines in the caller's transaction; returns SKUs whose figure changed.
@@ -147,9 +140,7 @@ def poll_orders(
         state = repo.poll_states(tenant_id).get(connection_id)
     base = state.updated_since if state and state.updated_since else started - settings.first_lookback
     since = base - settings.overlap
-    stamp = Timestamp()
-    stamp.FromDatetime(since)
-    orders: list[cpb.ChannelOrder] = []
+    orders: list[mapping.ChannelOrder] = []
     cursor = ""
     seen: set[str] = set()
     try:
@@ -159,9 +150,7 @@ def poll_orders(
                 connection_id,
                 "fetch_orders",
                 lambda stub, conn, cursor=cursor: stub.FetchOrders(
-                    cpb.FetchOrdersRequest(
-                        connection=conn, updated_since=stamp, cursor=cursor, limit=ORDER_PAGE
-                    )
+                    mapping.fetch_orders_request(conn, updated_since=since, cursor=cursor, limit=ORDER_PAGE)
                 ),
             )
             orders.extend(reply.orders)
@@ -177,7 +166,7 @@ def poll_orders(
             )
         )
         raise
-    newest = max((d for d in (_dt(o.updated_at) for o in orders) if d is not None), default=None)
+    newest = max((d for d in (mapping.order_updated_at(o) for o in orders) if d is not None), default=None)
     cursor_at = max(filter(None, (newest, state.updated_since if state else None)), default=None)
     # Never move the cursor past the poll's own start: an order updated later is for the next poll.
     cursor_at = min(cursor_at, started) if cursor_at else started - settings.overlap

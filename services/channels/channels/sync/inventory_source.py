@@ -2,6 +2,9 @@
 
 Requeued SKUs (whose figure Redis no longer holds) and reconciliation need what OmniStock says
 NOW; `InventoryPort` is that question, `GrpcInventory` asks inventory.GetSkuStock.
+
+Layering: `GrpcInventory` is the outbound gRPC adapter of that port, so it may use the generated
+inventory messages itself; the sync jobs see only `InventoryPort` and `SkuFigure`.
 """
 
 from __future__ import annotations

@@ -26,12 +26,12 @@ from typing import Any
 
 import grpc
 
+from channels import mapping
 from channels.domain import ConnectionStatus, SyncScope
 from channels.sync import in_flight, store
 from channels.sync.engine import SyncEngine
 from channels.sync.flusher import ConnectionFlush, ConnectionLock, Planned, push_planned
 from channels.sync.repository import ListingPushState
-from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.errors import DomainError, FailedPrecondition
 
 log = logging.getLogger(__name__)
@@ -99,17 +99,12 @@ def _reconcile_locked(
     skus = sorted(mapped)
     for start in range(0, len(skus), limit):
         chunk = skus[start : start + limit]
-        items = [
-            cpb.InventoryItem(sku=sku, remote=cpb.RemoteIds(ids=dict(mapped[sku].external_ids)))
-            for sku in chunk
-        ]
+        items = [(sku, mapped[sku].external_ids) for sku in chunk]
         reply = engine.caller.with_connection(
             tenant_id,
             connection_id,
             "read_inventory",
-            lambda stub, conn, items=items: stub.ReadInventory(
-                cpb.ReadInventoryRequest(connection=conn, items=items)
-            ),
+            lambda stub, conn, items=items: stub.ReadInventory(mapping.read_inventory_request(conn, items)),
             skus=chunk,
         )
         remote = {q.sku: q for q in reply.quantities}

@@ -1,0 +1,142 @@
+"""Proto <-> domain conversions for the channels service's connector calls.
+
+The template rule: generated protobuf code is touched only here, in servicer.py / server.py (the
+gRPC edge and composition root) and in the outbound gRPC adapters (connector_clients.py,
+sync/inventory_source.py, catalog_client.py). Use-case modules (connection setup,
+listing mapping, webhook intake, the sync engine/flusher/in-flight/reconcile jobs) get every
+request message and every enum decision from this module, so they build no protobuf messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from omnistock.connector.v1 import connector_service_pb2 as cpb
+
+# Connector messages pass through use-case code opaquely; the aliases keep their hints honest.
+ConnectionContext = cpb.ConnectionContext
+ChannelOrder = cpb.ChannelOrder
+PushInventoryResponse = cpb.PushInventoryResponse
+
+_WEBHOOK_KINDS = {
+    cpb.WEBHOOK_KIND_ORDER: "order",
+    cpb.WEBHOOK_KIND_PRODUCT: "product",
+    cpb.WEBHOOK_KIND_INVENTORY: "inventory",
+    cpb.WEBHOOK_KIND_APP_UNINSTALLED: "app_uninstalled",
+    cpb.WEBHOOK_KIND_OTHER: "other",
+}
+_ITEM_OUTCOMES = {
+    cpb.ITEM_OUTCOME_APPLIED: "applied",
+    cpb.ITEM_OUTCOME_RETRY: "retry",
+    cpb.ITEM_OUTCOME_REJECTED: "rejected",
+}
+_CANCELLED_STATUSES = {cpb.ORDER_STATUS_CANCELLED, cpb.ORDER_STATUS_REFUNDED}
+
+
+# ---------------------------------------------------------------------------- connection setup
+def validate_credentials_request(context: ConnectionContext) -> cpb.ValidateCredentialsRequest:
+    """The real call that proves API keys work before anything is stored."""
+    return cpb.ValidateCredentialsRequest(connection=context)
+
+
+def authorization_url_request(
+    context: ConnectionContext, state: str, redirect_uri: str
+) -> cpb.BuildAuthorizationUrlRequest:
+    """Ask the connector for the vendor consent URL carrying our signed state."""
+    return cpb.BuildAuthorizationUrlRequest(connection=context, state=state, redirect_uri=redirect_uri)
+
+
+def exchange_code_request(
+    context: ConnectionContext, callback_params: Mapping[str, str], redirect_uri: str
+) -> cpb.ExchangeCodeRequest:
+    """Trade the OAuth callback's code for credentials."""
+    return cpb.ExchangeCodeRequest(
+        connection=context, callback_params=dict(callback_params), redirect_uri=redirect_uri
+    )
+
+
+def refresh_credentials_request(context: ConnectionContext) -> cpb.RefreshCredentialsRequest:
+    """Renew expiring credentials of a stored connection."""
+    return cpb.RefreshCredentialsRequest(connection=context)
+
+
+def describe_request() -> cpb.DescribeRequest:
+    """Ask a connector for its limits (e.g. the inventory batch size)."""
+    return cpb.DescribeRequest()
+
+
+# ---------------------------------------------------------------------------- webhooks
+def parse_webhook_request(
+    context: ConnectionContext, headers: Mapping[str, str], raw_body: bytes
+) -> cpb.ParseWebhookRequest:
+    """Hand a delivery to its connector, which verifies the signature and parses it."""
+    return cpb.ParseWebhookRequest(connection=context, headers=headers, raw_body=raw_body)
+
+
+def webhook_kind(kind: int) -> str:
+    """The stored name of a parsed webhook's kind ("ping" for a ping; unknown kinds are "other")."""
+    if kind == cpb.WEBHOOK_KIND_PING:
+        return "ping"
+    return _WEBHOOK_KINDS.get(kind, "other")
+
+
+# ---------------------------------------------------------------------------- listings
+def list_remote_products_request(
+    context: ConnectionContext, cursor: str, limit: int
+) -> cpb.ListRemoteProductsRequest:
+    """One page of the channel's own product list."""
+    return cpb.ListRemoteProductsRequest(connection=context, cursor=cursor, limit=limit)
+
+
+# ---------------------------------------------------------------------------- inventory
+def push_inventory_request(
+    context: ConnectionContext, items: Iterable[tuple[str, int, Mapping[str, str]]]
+) -> cpb.PushInventoryRequest:
+    """Bulk push of (sku, quantity, remote ids) to one connection."""
+    return cpb.PushInventoryRequest(
+        connection=context,
+        items=[
+            cpb.InventoryItem(sku=sku, quantity=quantity, remote=cpb.RemoteIds(ids=ids))
+            for sku, quantity, ids in items
+        ],
+    )
+
+
+def read_inventory_request(
+    context: ConnectionContext, items: Iterable[tuple[str, Mapping[str, str]]]
+) -> cpb.ReadInventoryRequest:
+    """Bulk read of what the channel shows for (sku, remote ids)."""
+    return cpb.ReadInventoryRequest(
+        connection=context,
+        items=[cpb.InventoryItem(sku=sku, remote=cpb.RemoteIds(ids=dict(ids))) for sku, ids in items],
+    )
+
+
+def item_outcome(outcome: int) -> str:
+    """One of applied / retry / rejected / unknown (callers retry unknown ones, never drop them)."""
+    return _ITEM_OUTCOMES.get(outcome, "unknown")
+
+
+# ---------------------------------------------------------------------------- orders
+def fetch_orders_request(
+    context: ConnectionContext, updated_since: datetime, cursor: str, limit: int
+) -> cpb.FetchOrdersRequest:
+    """One page of orders changed since `updated_since`."""
+    stamp = Timestamp()
+    stamp.FromDatetime(updated_since)
+    return cpb.FetchOrdersRequest(connection=context, updated_since=stamp, cursor=cursor, limit=limit)
+
+
+def order_cancelled(order: Any) -> bool:
+    """Cancelled and refunded orders hold no units any more."""
+    return order.status in _CANCELLED_STATUSES
+
+
+def order_updated_at(order: Any) -> datetime | None:
+    """The order's last change, or None when the channel gave none."""
+    stamp = order.updated_at
+    return stamp.ToDatetime(tzinfo=UTC) if (stamp.seconds or stamp.nanos) else None
