@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
@@ -78,7 +79,7 @@ def with_retries(
     raise AssertionError("unreachable")
 
 
-class UnitOfWorkBase(Generic[X]):
+class UnitOfWorkBase(ABC, Generic[X]):
     """The shape every service's unit of work can share: `transaction()` opens one transaction
     (a context manager yielding X, what the use cases work on: a repository, a session),
     `run(work)` runs a closure in one with retries. A service subclasses it and implements
@@ -86,8 +87,9 @@ class UnitOfWorkBase(Generic[X]):
 
     attempts: int = DEFAULT_ATTEMPTS
 
+    @abstractmethod
     def transaction(self) -> AbstractContextManager[X]:
-        raise NotImplementedError
+        """One transaction: commits when the block ends normally, rolls back on an exception."""
 
     def retryable(self, exc: BaseException) -> bool:
         """Override to add a service's own transient errors (call super() for the common ones)."""

@@ -11,9 +11,7 @@ can send a packet elsewhere even if the guard were broken.
 from __future__ import annotations
 
 import gzip
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 import pytest
@@ -28,20 +26,7 @@ from omnistock_common.egress import (
     safe_text,
 )
 from omnistock_common.egress_transport import GuardedTransport, ResponseTooLarge, read_capped
-
-
-class StubResolver:
-    """name -> addresses; anything else fails like an unknown name. Records every lookup."""
-
-    def __init__(self, answers: dict[str, list[str]]) -> None:
-        self.answers = answers
-        self.lookups: list[str] = []
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.lookups.append(host)
-        if host not in self.answers:
-            raise OSError("Name or service not known")
-        return self.answers[host]
+from omnistock_devtools.egress_testing import StubResolver, loopback_recorder
 
 
 # ------------------------------------------------------------------------------ allow-list
@@ -54,6 +39,10 @@ def test_allow_list_parses_hosts_ports_wildcards_and_ipv6() -> None:
     assert not allowed.allows("127.0.0.2", 80) and not allowed.allows("127.1", 80)
     assert str(allowed) == "127.0.0.1:*,shopify-sandbox:8701,[::1]:8080"
     assert AllowList.parse("").patterns == ()
+
+
+# What the recording server of the current test received (set by the `recorder` fixture).
+RECORDED: list[list[tuple[str, str]]] = []
 
 
 @pytest.mark.parametrize(
@@ -194,31 +183,12 @@ def test_config_names_the_variable_when_an_entry_is_bad() -> None:
 
 
 # ------------------------------------------------------------------------------ transport (loopback only)
-class _Recorder(BaseHTTPRequestHandler):
-    seen: list[tuple[str, str]] = []
-
-    def do_GET(self) -> None:
-        _Recorder.seen.append((self.path, self.headers.get("Host", "")))
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def recorder() -> Iterator[int]:
-    """A recording server on 127.0.0.2 (loopback too): only a request sent to the address the
-    guard checked arrives; a re-resolution of "localhost" (127.0.0.1) would not."""
-    _Recorder.seen = []
-    server = HTTPServer(("127.0.0.2", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with loopback_recorder() as (port, seen):
+        RECORDED.clear()
+        RECORDED.append(seen)
+        yield port
 
 
 def test_guarded_transport_connects_to_the_checked_address_keeping_the_host(recorder: int) -> None:
@@ -234,7 +204,7 @@ def test_guarded_transport_connects_to_the_checked_address_keeping_the_host(reco
     with httpx.Client(transport=GuardedTransport(policy)) as client:
         response = client.get(f"http://localhost:{recorder}/wp-json/wc/v3/products")
     assert response.json() == {"ok": True}
-    assert _Recorder.seen == [("/wp-json/wc/v3/products", f"localhost:{recorder}")]
+    assert RECORDED[0] == [("/wp-json/wc/v3/products", f"localhost:{recorder}")]
     assert resolver.lookups == ["localhost"]  # resolved once, by the guard, and that address used
 
 

@@ -124,3 +124,14 @@ def test_unit_of_work_base_commits_and_rolls_back_real_transactions(tmp_path: Pa
         uow.run(insert_then_fail)
     assert uow.run(lambda conn: conn.execute(text("SELECT n FROM t")).scalars().all()) == [1]
     uow.engine.dispose()
+
+
+def test_a_unit_of_work_must_say_how_it_opens_a_transaction() -> None:
+    """UnitOfWorkBase is abstract: a subclass without transaction() cannot be built."""
+    from omnistock_common.uow import UnitOfWorkBase
+
+    class Incomplete(UnitOfWorkBase[object]):
+        pass
+
+    with pytest.raises(TypeError):
+        Incomplete()  # type: ignore[abstract]

@@ -8,9 +8,7 @@ Only loopback sockets and MockTransports; nothing here can send a packet off the
 from __future__ import annotations
 
 import gzip
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 import pytest
@@ -24,48 +22,20 @@ from omnistock_connector_kit.channel_http import (
     InMemoryTokenBucket,
     ResponseTooLarge,
 )
-
-
-class StubResolver:
-    """name -> addresses; anything else fails like an unknown name. Records every lookup."""
-
-    def __init__(self, answers: dict[str, list[str]]) -> None:
-        self.answers = answers
-        self.lookups: list[str] = []
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.lookups.append(host)
-        if host not in self.answers:
-            raise OSError("Name or service not known")
-        return self.answers[host]
+from omnistock_devtools.egress_testing import StubResolver, loopback_recorder
 
 
 # ------------------------------------------------------------------------------ transport (loopback only)
-class _Recorder(BaseHTTPRequestHandler):
-    seen: list[tuple[str, str]] = []
-
-    def do_GET(self) -> None:
-        _Recorder.seen.append((self.path, self.headers.get("Host", "")))
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def recorder() -> Iterator[int]:
-    """A recording server on 127.0.0.2 (loopback too): only a request sent to the address the
-    guard checked arrives; a re-resolution of "localhost" (127.0.0.1) would not."""
-    _Recorder.seen = []
-    server = HTTPServer(("127.0.0.2", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with loopback_recorder() as (port, seen):
+        RECORDED.clear()
+        RECORDED.append(seen)
+        yield port
+
+
+# What the recording server of the current test received (set by the `recorder` fixture).
+RECORDED: list[list[tuple[str, str]]] = []
 
 
 @pytest.mark.parametrize(
@@ -101,9 +71,9 @@ def test_allowed_loopback_host_is_reached_and_others_are_not(recorder: int) -> N
 
     with pytest.raises(EgressRefusedError):
         client("127.0.0.1:*").request("GET", "/ping")
-    assert _Recorder.seen == []
+    assert RECORDED[0] == []
     assert client(f"127.0.0.2:{recorder}").request("GET", "/ping").status_code == 200
-    assert _Recorder.seen == [("/ping", f"127.0.0.2:{recorder}")]
+    assert RECORDED[0] == [("/ping", f"127.0.0.2:{recorder}")]
 
 
 # ------------------------------------------------------------------------------ body cap
