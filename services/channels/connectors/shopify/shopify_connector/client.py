@@ -27,7 +27,6 @@ from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
-    NotFound,
     Unauthenticated,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
@@ -47,7 +46,7 @@ log = logging.getLogger(__name__)
 ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
 # Extra pages of line items read per order (x MORE_LINES_PAGE = 10,000 lines).
-MAX_MORE_LINES_PAGES = 40
+MAX_MORE_LINES_PAGES = 100
 
 
 def throttle_delay(response: httpx.Response) -> float | None:
@@ -389,57 +388,6 @@ class ShopifyClient:
             lines.extend(items.get("nodes") or [])
             page = items.get("pageInfo") or {}
         return lines
-
-    def create_fulfillment(
-        self,
-        external_order_id: str,
-        lines: Sequence[pb.FulfillmentLine],
-        *,
-        carrier: str,
-        tracking_number: str,
-        tracking_url: str,
-    ) -> str:
-        """fulfillmentCreate over the order's open fulfillment orders; returns the numeric id."""
-        order_gid = p.gid("Order", external_order_id)
-        data = self.graphql(
-            p.FULFILLMENT_ORDERS_QUERY, {"id": order_gid}, cost=2.0 + 5 * 52, what="fulfillment orders"
-        )
-        order = data.get("order")
-        if not order:
-            raise NotFound(f"Shopify has no order {external_order_id}")
-        open_orders = [
-            fo
-            for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []
-            if str(fo.get("status", "")).upper() in ("OPEN", "IN_PROGRESS")
-        ]
-        by_fulfillment_order = p.fulfillment_allocation(open_orders, lines)
-        if not by_fulfillment_order:
-            raise FailedPrecondition(
-                f"order {external_order_id} has nothing left to fulfil", reason=p.NOTHING_TO_FULFIL
-            )
-        fulfillment: dict[str, Any] = {
-            "lineItemsByFulfillmentOrder": by_fulfillment_order,
-            "notifyCustomer": False,
-        }
-        tracking = {
-            k: v for k, v in (("company", carrier), ("number", tracking_number), ("url", tracking_url)) if v
-        }
-        if tracking:
-            fulfillment["trackingInfo"] = tracking
-        data = self.graphql(
-            p.FULFILLMENT_CREATE_MUTATION,
-            {"fulfillment": fulfillment},
-            cost=p.COST_MUTATION,
-            what="fulfillmentCreate",
-            idempotent=False,
-        )
-        payload = data.get("fulfillmentCreate") or {}
-        errors = payload.get("userErrors") or []
-        created = payload.get("fulfillment") or {}
-        if errors or not created.get("id"):
-            message = "; ".join(p.error_message(e) for e in errors) or "no fulfillment returned"
-            raise FailedPrecondition(f"Shopify refused the fulfillment: {message}", reason=CHANNEL_REJECTED)
-        return p.numeric_id(created["id"])
 
     # -- catalogue ---------------------------------------------------------------------------
 

@@ -57,9 +57,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         client_id=env.secret("SHOPIFY_CLIENT_ID", SANDBOX_CLIENT_ID),
         client_secret=env.secret("SHOPIFY_CLIENT_SECRET", SANDBOX_CLIENT_SECRET),
         previous_client_secret=env.str("SHOPIFY_PREVIOUS_CLIENT_SECRET", ""),
+        # write_orders (which implies read_orders) is what orderCancel requires
+        # (https://shopify.dev/docs/api/admin-graphql/2025-07/mutations/orderCancel).
         scopes=env.str(
             "SHOPIFY_SCOPES",
-            "read_products,write_products,read_inventory,write_inventory,read_locations,read_orders,"
+            "read_products,write_products,read_inventory,write_inventory,read_locations,write_orders,"
             "read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders",
         ),
         bucket_capacity=env.float("SHOPIFY_BUCKET_CAPACITY", 1000.0, minimum=1.0),

@@ -27,6 +27,7 @@ from omnistock_connector_kit.servicer import (
     lowercase_headers,
     webhook_refused,
 )
+from shopify_connector import order_actions
 from shopify_connector import protocol as p
 from shopify_connector.client import ClientFactory, ShopifyClient
 from shopify_connector.config import Settings
@@ -154,7 +155,8 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         if not request.external_order_id:
             raise InvalidArgument("external_order_id is required")
         with self.clients.open(request.connection) as shopify:
-            fulfillment_id = shopify.create_fulfillment(
+            fulfillment_id = order_actions.create_fulfillment(
+                shopify,
                 request.external_order_id,
                 request.lines,
                 carrier=request.carrier,
@@ -162,6 +164,19 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
                 tracking_url=request.tracking_url,
             )
         return pb.CreateFulfillmentResponse(external_fulfillment_id=fulfillment_id)
+
+    def CancelOrder(
+        self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
+    ) -> pb.CancelOrderResponse:
+        if not request.external_order_id:
+            raise InvalidArgument("external_order_id is required")
+        # The connection setting `cancel_refund` = "false" cancels without refunding the payment.
+        refund = request.connection.settings.get("cancel_refund", "true").strip().lower() != "false"
+        with self.clients.open(request.connection) as shopify:
+            job_id = order_actions.cancel_order(
+                shopify, request.external_order_id, request.reason, refund=refund
+            )
+        return pb.CancelOrderResponse(external_id=job_id or p.gid("Order", request.external_order_id))
 
     def ParseWebhook(
         self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
@@ -186,7 +201,8 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         kind = p.webhook_kind(topic)
         response = pb.ParseWebhookResponse(delivery_id=delivery_id, topic=topic, kind=kind)
         if kind == pb.WEBHOOK_KIND_ORDER:
-            order = p.order_from_rest(json.loads(raw))  # shape checked by webhook_problem
+            # Shape checked by webhook_problem; raw_json keeps the body exactly as Shopify sent it.
+            order = p.order_from_rest(json.loads(raw), raw_json=raw.decode("utf-8", "replace"))
             if topic == "orders/delete":
                 order.status = pb.ORDER_STATUS_CANCELLED
                 order.raw_status = "deleted"

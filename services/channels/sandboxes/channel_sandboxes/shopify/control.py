@@ -16,6 +16,9 @@ from channel_sandboxes.shopify.models import OrderError, Subscription, gid
 from channel_sandboxes.shopify.sandbox import ShopifySandbox
 from channel_sandboxes.shopify.schema import TOPIC_ENUMS, WEBHOOK_TOPICS
 
+# Optional order details of `POST /_sandbox/orders` (see OrderBook.place_order).
+ORDER_DETAILS = ("customer", "shipping_address", "billing_address", "shipping")
+
 
 def register_control_routes(app: Flask, sandbox: ShopifySandbox) -> None:
     cfg, state = sandbox.config, sandbox.state
@@ -34,6 +37,9 @@ def register_control_routes(app: Flask, sandbox: ShopifySandbox) -> None:
                     data.get("email"),
                     str(data.get("financial_status") or "paid"),
                     bool(data.get("allow_oversell")),
+                    details={
+                        k: data[k] for k in ORDER_DETAILS if isinstance(data.get(k), dict | str | int | float)
+                    },
                 )
                 rest = state.order_rest(order)
         except OrderError as exc:
@@ -51,6 +57,57 @@ def register_control_routes(app: Flask, sandbox: ShopifySandbox) -> None:
             },
             201,
         )
+
+    @app.get("/_sandbox/orders/<int:order_id>")
+    def order_view(order_id: int) -> Response:
+        """The order as the merchant sees it: its REST form, fulfillments with their tracking, and
+        the cancellation (what a test asserts after OmniStock fulfilled or cancelled it)."""
+        with state.lock:
+            order = state.orders.get(order_id)
+            if order is None:
+                return json_response({"error": "unknown order"}, 404)
+            return json_response(
+                {
+                    "order": state.order_rest(order),
+                    "fulfillments": [
+                        state.fulfillment_rest(state.fulfillments[f]) for f in order.fulfillment_ids
+                    ],
+                    "cancelled": order.cancelled_at is not None,
+                    "cancel_reason": order.cancel_reason,
+                    "staff_note": order.staff_note,
+                }
+            )
+
+    @app.post("/_sandbox/orders/<int:order_id>")
+    def order_change(order_id: int) -> Response:
+        """What a merchant does in the Shopify admin: {"action": "pay"} marks it paid, {"action":
+        "cancel", "reason"?, "restock"?, "refund"?} cancels it; each fires the orders/* webhooks."""
+        data = json_body()
+        action = data.get("action")
+        try:
+            with state.lock:
+                order = state.orders.get(order_id)
+                if order is None:
+                    return json_response({"error": "unknown order"}, 404)
+                if action == "pay":
+                    events = state.mark_paid(order)
+                elif action == "cancel":
+                    reason = str(data.get("reason") or "OTHER")
+                    _, events = state.cancel(
+                        order,
+                        reason,
+                        refund=bool(data.get("refund", True)),
+                        restock=bool(data.get("restock")),
+                        staff_note=None,
+                    )
+                else:
+                    return json_response({"error": "action must be pay or cancel"}, 400)
+                rest = state.order_rest(order)
+        except OrderError as exc:
+            return json_response({"error": str(exc), "code": exc.code}, 422)
+        deliveries = sandbox.emit(events)
+        sandbox.webhooks.wait(deliveries)
+        return json_response({"order": rest, "deliveries": [d.describe() for d in deliveries]})
 
     @app.post("/_sandbox/expire-tokens")
     def expire_tokens() -> Response:

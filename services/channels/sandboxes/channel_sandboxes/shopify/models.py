@@ -117,6 +117,15 @@ class LineItem:
     quantity: int
     price: str
     fulfilled: int = 0
+    # Totals for the whole line, in the shop's currency: the discount allocated to it and its tax.
+    discount: str = "0.00"
+    tax: str = "0.00"
+    tax_rate: float = 0.0
+
+    @property
+    def line_total(self) -> Decimal:
+        """What the line costs after its discount, before tax."""
+        return Decimal(self.price) * self.quantity - Decimal(self.discount)
 
 
 @dataclass
@@ -161,7 +170,12 @@ class Order:
     fulfillment_order_ids: list[int] = field(default_factory=list)
     fulfillment_ids: list[int] = field(default_factory=list)
     shipping_address: dict[str, Any] | None = None
+    billing_address: dict[str, Any] | None = None
+    customer: dict[str, Any] | None = None
+    shipping_price: str = "0.00"
     cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    staff_note: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
@@ -179,7 +193,29 @@ class Order:
 
     @property
     def subtotal(self) -> Decimal:
-        return sum((Decimal(li.price) * li.quantity for li in self.line_items), Decimal("0"))
+        """Shopify's subtotal: the lines after their discounts, before shipping and taxes."""
+        return sum((li.line_total for li in self.line_items), Decimal("0"))
+
+    @property
+    def total_discounts(self) -> Decimal:
+        return sum((Decimal(li.discount) for li in self.line_items), Decimal("0"))
+
+    @property
+    def total_tax(self) -> Decimal:
+        return sum((Decimal(li.tax) for li in self.line_items), Decimal("0"))
+
+    @property
+    def total_price(self) -> Decimal:
+        return self.subtotal + Decimal(self.shipping_price) + self.total_tax
+
+
+@dataclass
+class Job:
+    """The background job of an orderCancel (done at once here; Shopify runs it asynchronously)."""
+
+    id: int
+    order_id: int
+    done: bool = True
 
 
 @dataclass
@@ -219,4 +255,9 @@ class OAuthError(Exception):
 
 
 class OrderError(Exception):
-    """A control-API order that Shopify's checkout would refuse (unknown SKU, not enough stock)."""
+    """A control-API order that Shopify's checkout would refuse (unknown SKU, not enough stock), or
+    a cancellation Shopify would refuse; `code` is then the OrderCancelUserErrorCode."""
+
+    def __init__(self, message: str, code: str = "INVALID") -> None:
+        super().__init__(message)
+        self.code = code

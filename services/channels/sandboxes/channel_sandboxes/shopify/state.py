@@ -1,4 +1,4 @@
-"""In-memory shop: catalogue, inventory levels, orders, fulfillment orders, OAuth grants, subscriptions.
+"""In-memory shop: catalogue, inventory levels, orders (order_book.py), OAuth grants, subscriptions.
 
 All mutation goes through `ShopState` methods called with `state.lock` held by the caller (the
 Flask layer), so one GraphQL request or control call is atomic, like a Shopify mutation. Methods
@@ -19,14 +19,12 @@ from channel_sandboxes.shopify.models import (
     Event,
     Fulfillment,
     FulfillmentOrder,
-    FulfillmentOrderLineItem,
     InventoryItem,
+    Job,
     Level,
-    LineItem,
     Location,
     OAuthError,
     Order,
-    OrderError,
     Product,
     RefreshToken,
     Subscription,
@@ -34,9 +32,10 @@ from channel_sandboxes.shopify.models import (
     gid,
     money,
 )
+from channel_sandboxes.shopify.order_book import OrderBook
 
 
-class ShopState:
+class ShopState(OrderBook):
     """Everything one sandbox shop knows. Not thread-safe by itself: hold `lock` while calling."""
 
     def __init__(self, shop_domain: str, currency: str = "USD") -> None:
@@ -56,6 +55,7 @@ class ShopState:
         self.orders: dict[int, Order] = {}
         self.fulfillment_orders: dict[int, FulfillmentOrder] = {}
         self.fulfillments: dict[int, Fulfillment] = {}
+        self.jobs: dict[int, Job] = {}
         self.codes: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
@@ -153,187 +153,6 @@ class ShopState:
             "updated_at": product.updated_at.isoformat(),
             "admin_graphql_api_id": gid("Product", product.id),
             "variants": variants,
-        }
-
-    # ------------------------------------------------------------------ orders and fulfillment
-
-    def place_order(
-        self,
-        lines: list[dict[str, Any]],
-        email: str | None,
-        financial_status: str = "paid",
-        allow_oversell: bool = False,
-    ) -> tuple[Order, list[Event]]:
-        """Create an order like a checkout: stock moves from available to committed at once."""
-        resolved: list[tuple[Variant, int, str]] = []
-        for line in lines:
-            variant = self.variant_by_sku(str(line.get("sku", "")))
-            quantity = line.get("quantity", 1)
-            if variant is None:
-                raise OrderError(f"unknown sku {line.get('sku')!r}")
-            if not isinstance(quantity, int) or quantity <= 0:
-                raise OrderError("quantity must be a positive integer")
-            price = money(line["price"]) if "price" in line else variant.price
-            resolved.append((variant, quantity, price))
-        location_id = self.primary_location_id
-        for variant, _quantity, _price in resolved:
-            item = self.items[variant.inventory_item_id]
-            level = item.levels.get(location_id)
-            have = level.available if level else 0
-            needed = sum(q for v, q, _ in resolved if v.id == variant.id)
-            if item.tracked and variant.inventory_policy == "DENY" and needed > have and not allow_oversell:
-                raise OrderError(
-                    f"not enough stock for {variant.sku!r}: {have} available, {needed} requested"
-                )
-        now = utcnow()
-        order = Order(self.new_id(), self._next_order_number, email, self.currency, [], financial_status)
-        order.created_at = order.updated_at = now
-        self._next_order_number += 1
-        events: list[Event] = []
-        for variant, quantity, price in resolved:
-            product = self.products[variant.product_id]
-            order.line_items.append(
-                LineItem(self.new_id(), variant.id, product.id, variant.sku, product.title, quantity, price)
-            )
-            item = self.items[variant.inventory_item_id]
-            if item.tracked:
-                level = item.levels.setdefault(location_id, Level(available=0))
-                level.available -= quantity
-                level.committed += quantity
-                level.updated_at = now
-                events.append(self.inventory_level_event(item, location_id))
-        fo = FulfillmentOrder(
-            self.new_id(),
-            order.id,
-            location_id,
-            [
-                FulfillmentOrderLineItem(self.new_id(), li.id, li.quantity, li.quantity)
-                for li in order.line_items
-            ],
-        )
-        self.fulfillment_orders[fo.id] = fo
-        order.fulfillment_order_ids.append(fo.id)
-        order.shipping_address = {
-            "first_name": "Sandbox",
-            "last_name": "Buyer",
-            "name": "Sandbox Buyer",
-            "address1": "1 Demo Street",
-            "city": "Ottawa",
-            "province": "Ontario",
-            "province_code": "ON",
-            "country": "Canada",
-            "country_code": "CA",
-            "zip": "K1A 0B1",
-            "phone": None,
-        }
-        self.orders[order.id] = order
-        payload = self.order_rest(order)
-        order_events = [Event("orders/create", payload)]
-        if financial_status == "paid":
-            order_events.append(Event("orders/paid", payload))
-        return order, order_events + events
-
-    def fulfill(
-        self,
-        requests: list[tuple[FulfillmentOrder, list[tuple[FulfillmentOrderLineItem, int]]]],
-        tracking: dict[str, Any] | None,
-        notify_customer: bool,
-    ) -> tuple[Fulfillment, list[Event]]:
-        """Ship the requested quantities: remaining and committed drop; statuses follow."""
-        now = utcnow()
-        order = self.orders[requests[0][0].order_id]
-        lines: list[tuple[int, int]] = []
-        events: list[Event] = []
-        for fo, items in requests:
-            for fo_line, quantity in items:
-                fo_line.remaining -= quantity
-                line = next(li for li in order.line_items if li.id == fo_line.line_item_id)
-                line.fulfilled += quantity
-                lines.append((line.id, quantity))
-                variant = self.variants.get(line.variant_id)
-                item = self.items.get(variant.inventory_item_id) if variant else None
-                if item and item.tracked and fo.location_id in item.levels:
-                    level = item.levels[fo.location_id]
-                    level.committed = max(0, level.committed - quantity)
-                    level.updated_at = now
-            fo.status = "CLOSED" if all(li.remaining == 0 for li in fo.line_items) else "IN_PROGRESS"
-            fo.updated_at = now
-        info = {
-            "company": (tracking or {}).get("company"),
-            "number": (tracking or {}).get("number"),
-            "url": (tracking or {}).get("url"),
-        }
-        tracking_list = [info] if any(info.values()) else []
-        fulfillment = Fulfillment(
-            self.new_id(), order.id, requests[0][0].location_id, tracking_list, lines, notify_customer
-        )
-        fulfillment.created_at = now
-        self.fulfillments[fulfillment.id] = fulfillment
-        order.fulfillment_ids.append(fulfillment.id)
-        order.updated_at = now
-        payload = self.order_rest(order)
-        events.append(Event("fulfillments/create", self.fulfillment_rest(fulfillment)))
-        events.append(Event("orders/updated", payload))
-        if order.fulfillment_status == "fulfilled":
-            events.append(Event("orders/fulfilled", payload))
-        elif order.fulfillment_status == "partial":
-            events.append(Event("orders/partially_fulfilled", payload))
-        return fulfillment, events
-
-    def fulfillment_rest(self, fulfillment: Fulfillment) -> dict[str, Any]:
-        first = fulfillment.tracking[0] if fulfillment.tracking else {}
-        return {
-            "id": fulfillment.id,
-            "order_id": fulfillment.order_id,
-            "status": fulfillment.status.lower(),
-            "created_at": fulfillment.created_at.isoformat(),
-            "location_id": fulfillment.location_id,
-            "tracking_company": first.get("company"),
-            "tracking_number": first.get("number"),
-            "tracking_url": first.get("url"),
-            "admin_graphql_api_id": gid("Fulfillment", fulfillment.id),
-            "line_items": [{"id": line_id, "quantity": qty} for line_id, qty in fulfillment.lines],
-        }
-
-    def order_rest(self, order: Order) -> dict[str, Any]:
-        """The REST order representation Shopify sends in orders/* webhooks (fields of CHANNELS 1.7)."""
-        subtotal = money(order.subtotal)
-        return {
-            "id": order.id,
-            "admin_graphql_api_id": gid("Order", order.id),
-            "name": order.name,
-            "order_number": order.number,
-            "number": order.number - 1000,
-            "email": order.email,
-            "created_at": order.created_at.isoformat(),
-            "updated_at": order.updated_at.isoformat(),
-            "processed_at": order.created_at.isoformat(),
-            "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
-            "currency": order.currency,
-            "total_price": subtotal,
-            "subtotal_price": subtotal,
-            "total_tax": "0.00",
-            "financial_status": order.financial_status,
-            "fulfillment_status": order.fulfillment_status,
-            "line_items": [
-                {
-                    "id": li.id,
-                    "admin_graphql_api_id": gid("LineItem", li.id),
-                    "variant_id": li.variant_id,
-                    "product_id": li.product_id,
-                    "sku": li.sku,
-                    "title": li.title,
-                    "name": li.title,
-                    "quantity": li.quantity,
-                    "price": li.price,
-                    "fulfillable_quantity": li.quantity - li.fulfilled,
-                    "fulfillment_status": (
-                        "fulfilled" if li.fulfilled >= li.quantity else ("partial" if li.fulfilled else None)
-                    ),
-                }
-                for li in order.line_items
-            ],
-            "shipping_address": order.shipping_address,
         }
 
     # ------------------------------------------------------------------ OAuth

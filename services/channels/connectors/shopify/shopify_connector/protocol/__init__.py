@@ -4,9 +4,11 @@
 - `graphql`: GraphQL documents and their costs; reading the envelope (throttled, errors).
 - `oauth`: callback HMAC, authorization URL, token exchange/refresh.
 - `webhooks`: HMAC, topics, freshness and payload checks.
-- `orders`: orders from GraphQL and REST payloads, money, times, statuses.
+- `orders`: orders from GraphQL and REST payloads, money, times, addresses.
+- `status_map`: Shopify's financial/fulfillment/cancelled statuses → the unified order status.
 - `push`: inventory/price mutation inputs and per-item outcomes.
-- `fulfillment`: which fulfillment-order line items a shipment covers; variants as remote products.
+- `fulfillment`: which fulfillment-order line items a shipment covers, tracking and orderCancel
+  inputs; variants as remote products.
 
 Callers use `from shopify_connector import protocol as p`; every public name is re-exported here.
 
@@ -41,14 +43,23 @@ from shopify_connector.protocol.api import (
     shop_base_url,
 )
 from shopify_connector.protocol.fulfillment import (
+    CANCEL_REASONS,
     NOTHING_TO_FULFIL,
+    already_shipped,
+    cancel_refusal,
+    cancel_variables,
     fulfillment_allocation,
     remote_product,
+    tracking_input,
 )
 from shopify_connector.protocol.graphql import (
+    CANCEL_JOB_QUERY,
     FULFILLMENT_CREATE_MUTATION,
     FULFILLMENT_ORDERS_QUERY,
+    FULFILLMENT_ORDERS_QUERY_COST,
     INVENTORY_SET_MUTATION,
+    ORDER_CANCEL_MUTATION,
+    ORDER_CANCELLED_QUERY,
     ORDER_LINES_QUERY,
     ORDER_LINES_QUERY_COST,
     ORDERS_QUERY,
@@ -73,15 +84,15 @@ from shopify_connector.protocol.oauth import (
     verify_query_hmac,
 )
 from shopify_connector.protocol.orders import (
+    address_from_graphql,
+    address_from_rest,
     decimal_string,
     graphql_time,
-    map_order_status,
     money,
     order_from_graphql,
     order_from_rest,
     orders_search,
     parse_time,
-    raw_status,
 )
 from shopify_connector.protocol.push import (
     error_message,
@@ -89,6 +100,14 @@ from shopify_connector.protocol.push import (
     item_outcomes,
     user_error_index,
     variant_price_input,
+)
+from shopify_connector.protocol.status_map import (
+    FINAL_FINANCIAL,
+    FINANCIAL_STATUS,
+    FULFILLMENT_STATUS,
+    channel_status,
+    map_order_status,
+    raw_status,
 )
 from shopify_connector.protocol.webhooks import (
     SUBSCRIBED_TOPICS,
@@ -105,10 +124,16 @@ __all__ = [
     "API_VERSION",
     "AUTHORIZE_PATH",
     "CALLBACK_MAX_AGE_SECONDS",
+    "CANCEL_JOB_QUERY",
+    "CANCEL_REASONS",
     "COST_MUTATION",
     "COST_SHOP",
+    "FINAL_FINANCIAL",
+    "FINANCIAL_STATUS",
     "FULFILLMENT_CREATE_MUTATION",
     "FULFILLMENT_ORDERS_QUERY",
+    "FULFILLMENT_ORDERS_QUERY_COST",
+    "FULFILLMENT_STATUS",
     "GRAPHQL_PATH",
     "INVENTORY_SET_MUTATION",
     "MAX_INVENTORY_BATCH",
@@ -118,6 +143,8 @@ __all__ = [
     "MORE_LINES_PAGE",
     "NOTHING_TO_FULFIL",
     "ORDERS_QUERY",
+    "ORDER_CANCELLED_QUERY",
+    "ORDER_CANCEL_MUTATION",
     "ORDER_LINES_PAGE",
     "ORDER_LINES_QUERY",
     "ORDER_LINES_QUERY_COST",
@@ -132,8 +159,14 @@ __all__ = [
     "WEBHOOK_MAX_AGE_SECONDS",
     "WEBHOOK_MAX_SKEW_SECONDS",
     "TokenGrant",
+    "address_from_graphql",
+    "address_from_rest",
+    "already_shipped",
     "authorization_url",
     "callback_problem",
+    "cancel_refusal",
+    "cancel_variables",
+    "channel_status",
     "chunked",
     "currently_available",
     "decimal_string",
@@ -164,6 +197,7 @@ __all__ = [
     "throttle_wait",
     "token_exchange_form",
     "token_refresh_form",
+    "tracking_input",
     "user_error_index",
     "variant_price_input",
     "verify_query_hmac",

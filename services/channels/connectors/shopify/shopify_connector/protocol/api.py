@@ -22,12 +22,12 @@ MAX_PRICE_BATCH = 250
 # nodes(ids:) lookups per ReadInventory call.
 READ_BATCH = 100
 # Orders per page and line items per order. Shopify refuses any query whose requested cost
-# exceeds 1000 points; an order costs about 5 + 3 * lines (objects count 1, connections
-# 2 + first * node), so 10 orders x 30 lines = 952. Orders with more lines get the rest through
-# ORDER_LINES_QUERY.
-MAX_ORDERS_PAGE = 10
-ORDER_LINES_PAGE = 30
-MORE_LINES_PAGE = 250
+# exceeds 1000 points (objects count 1, connections 2 + first * node; graphql.orders_query_cost):
+# an order costs 15 + 9 per line with its money, addresses, discounts and taxes, so 8 orders x 10
+# lines = 842. Orders with more lines get the rest through ORDER_LINES_QUERY, 100 at a time (903).
+MAX_ORDERS_PAGE = 8
+ORDER_LINES_PAGE = 10
+MORE_LINES_PAGE = 100
 MAX_VARIANTS_PAGE = 250
 # Callback timestamps older than this are rejected (the official library uses 24 h).
 CALLBACK_MAX_AGE_SECONDS = 24 * 3600

@@ -1,5 +1,5 @@
-"""Fulfillment and catalogue answers read into what the connector returns: which fulfillment-order
-line items a shipment covers, and a product variant as a remote product."""
+"""Fulfillment, cancellation and catalogue: which fulfillment-order line items a shipment covers,
+the tracking and orderCancel inputs, and a product variant as a remote product."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import safe_code
 from omnistock_common.errors import FailedPrecondition
 from shopify_connector.protocol.api import numeric_id
 
@@ -74,4 +75,55 @@ def remote_product(node: Mapping[str, Any], location_id: str) -> pb.RemoteProduc
         title=str(node.get("displayName") or product.get("title") or node.get("title") or ""),
         remote=pb.RemoteIds(ids={k: v for k, v in ids.items() if v}),
         quantity=int(node.get("inventoryQuantity") or 0),
+    )
+
+
+def tracking_input(carrier: str, tracking_number: str, tracking_url: str) -> dict[str, str]:
+    """FulfillmentTrackingInput {company, number, url} with the parts we have (an empty field is
+    left out rather than sent as "")."""
+    return {k: v for k, v in (("company", carrier), ("number", tracking_number), ("url", tracking_url)) if v}
+
+
+def already_shipped(fulfillments: Sequence[Mapping[str, Any]], tracking_number: str) -> str:
+    """The numeric id of an existing fulfillment carrying `tracking_number` ("" when none, or when
+    there is no tracking number to recognise it by)."""
+    if not tracking_number:
+        return ""
+    for fulfillment in fulfillments:
+        for info in fulfillment.get("trackingInfo") or []:
+            if (info or {}).get("number") == tracking_number:
+                return numeric_id(fulfillment.get("id"))
+    return ""
+
+
+# OrderCancelReason values (https://shopify.dev/docs/api/admin-graphql/2025-07/enums/OrderCancelReason).
+CANCEL_REASONS = frozenset({"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"})
+
+
+def cancel_variables(order_gid: str, reason: str, *, refund: bool) -> dict[str, Any]:
+    """orderCancel's variables. `reason` is the merchant's text: one of the enum's names selects it,
+    anything else is OTHER with the text as the staff note. The channel does not restock: stock is
+    OmniStock's business (the release in inventory is pushed to every channel), and a restock on
+    Shopify would be overwritten by the next push anyway."""
+    code = reason.strip().upper()
+    variables: dict[str, Any] = {
+        "orderId": order_gid,
+        "reason": code if code in CANCEL_REASONS else "OTHER",
+        "restock": False,
+        "notifyCustomer": False,
+        "staffNote": ("Cancelled from OmniStock: " + reason.strip())[:255] if reason.strip() else None,
+    }
+    if refund:
+        variables["refundMethod"] = {"originalPaymentMethodsRefund": True}
+    return variables
+
+
+def cancel_refusal(errors: Sequence[Mapping[str, Any]]) -> str:
+    """orderCancelUserErrors in fixed words: their codes (OrderCancelUserErrorCode: INVALID,
+    NOT_FOUND, NO_REFUND_PERMISSION). Shopify's free text is not passed on (see push.error_message)."""
+    codes = sorted({code for code in (safe_code(e.get("code")) for e in errors) if code})
+    return (
+        f"Shopify refused to cancel the order ({', '.join(codes)})"
+        if codes
+        else "Shopify refused to cancel the order"
     )

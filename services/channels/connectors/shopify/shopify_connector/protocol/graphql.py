@@ -35,6 +35,20 @@ mutation OmniStockSetPrices($productId: ID!, $variants: [ProductVariantsBulkInpu
 }
 """
 
+# One line item as the order queries read it: 1 + money 2 + discounts 3 + taxes 3 = 9 points.
+_LINE_ITEM_FIELDS = """
+          id
+          sku
+          title
+          quantity
+          originalUnitPriceSet { shopMoney { amount currencyCode } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }
+          taxLines { priceSet { shopMoney { amount currencyCode } } }
+"""
+LINE_ITEM_COST = 9
+# An order without its lines: 1 + five money bags (2 each) + two addresses + the lines' connection.
+ORDER_COST = 15
+
 ORDERS_QUERY = """
 query OmniStockOrders($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
@@ -49,51 +63,48 @@ query OmniStockOrders($first: Int!, $after: String, $query: String) {
       displayFinancialStatus
       displayFulfillmentStatus
       totalPriceSet { shopMoney { amount currencyCode } }
+      subtotalPriceSet { shopMoney { amount currencyCode } }
+      totalDiscountsSet { shopMoney { amount currencyCode } }
+      totalShippingPriceSet { shopMoney { amount currencyCode } }
+      totalTaxSet { shopMoney { amount currencyCode } }
+      shippingAddress { name company address1 address2 city province provinceCode zip countryCodeV2 phone }
+      billingAddress { name }
       lineItems(first: ORDER_LINES_PAGE) {
-        nodes {
-          id
-          sku
-          title
-          quantity
-          originalUnitPriceSet { shopMoney { amount currencyCode } }
-        }
+        nodes {LINE_ITEM_FIELDS        }
         pageInfo { hasNextPage endCursor }
       }
     }
     pageInfo { hasNextPage endCursor }
   }
 }
-""".replace("ORDER_LINES_PAGE", str(ORDER_LINES_PAGE))
+""".replace("ORDER_LINES_PAGE", str(ORDER_LINES_PAGE)).replace("LINE_ITEM_FIELDS", _LINE_ITEM_FIELDS)
 
 ORDER_LINES_QUERY = """
 query OmniStockOrderLines($id: ID!, $after: String) {
   order(id: $id) {
     lineItems(first: MORE_LINES_PAGE, after: $after) {
-      nodes {
-        id
-        sku
-        title
-        quantity
-        originalUnitPriceSet { shopMoney { amount currencyCode } }
-      }
+      nodes {LINE_ITEM_FIELDS      }
       pageInfo { hasNextPage endCursor }
     }
   }
 }
-""".replace("MORE_LINES_PAGE", str(MORE_LINES_PAGE))
+""".replace("MORE_LINES_PAGE", str(MORE_LINES_PAGE)).replace("LINE_ITEM_FIELDS", _LINE_ITEM_FIELDS)
 
 
 def orders_query_cost(first: int) -> float:
     """Requested cost of ORDERS_QUERY for `first` orders (see MAX_ORDERS_PAGE)."""
-    return 2.0 + first * (5 + 3 * ORDER_LINES_PAGE)
+    return 2.0 + first * (ORDER_COST + LINE_ITEM_COST * ORDER_LINES_PAGE)
 
 
-ORDER_LINES_QUERY_COST = 1.0 + 2 + 3 * MORE_LINES_PAGE
+ORDER_LINES_QUERY_COST = 1.0 + 2 + LINE_ITEM_COST * MORE_LINES_PAGE
 
+# The order's open work and what was already shipped: a retried fulfillment whose first attempt
+# went through (its answer lost) finds its tracking number among `fulfillments` and is not repeated.
 FULFILLMENT_ORDERS_QUERY = """
 query OmniStockFulfillmentOrders($id: ID!) {
   order(id: $id) {
     id
+    fulfillments(first: 20) { id trackingInfo { company number url } }
     fulfillmentOrders(first: 5) {
       nodes {
         id
@@ -106,13 +117,51 @@ query OmniStockFulfillmentOrders($id: ID!) {
   }
 }
 """
+FULFILLMENT_ORDERS_QUERY_COST = 2.0 + 20 * 2 + 2 + 5 * (1 + 2 + 50 * 2)
 
+# fulfillmentCreate (https://shopify.dev/docs/api/admin-graphql/2025-07/mutations/fulfillmentCreate):
+# FulfillmentInput.trackingInfo is FulfillmentTrackingInput {company, number, url}; `company` is
+# the carrier's name (Shopify builds the tracking link itself for carriers it knows, else uses url).
 FULFILLMENT_CREATE_MUTATION = """
 mutation OmniStockFulfil($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
-    fulfillment { id status }
+    fulfillment { id status trackingInfo { company number url } }
     userErrors { field message }
   }
+}
+"""
+
+# orderCancel as of 2025-07 (https://shopify.dev/docs/api/admin-graphql/2025-07/mutations/orderCancel;
+# https://shopify.dev/changelog/ordercancel-mutation-now-supports-refunds-to-store-credit):
+# orderId: ID!, reason: OrderCancelReason! (CUSTOMER, DECLINED, FRAUD, INVENTORY, OTHER, STAFF),
+# refundMethod: OrderCancelRefundMethodInput ({originalPaymentMethodsRefund}, replacing the deprecated
+# `refund: Boolean`), restock: Boolean!, notifyCustomer, staffNote. It cancels in a background Job
+# and reports refusals in orderCancelUserErrors {field message code}.
+ORDER_CANCEL_MUTATION = """
+mutation OmniStockCancelOrder(
+  $orderId: ID!, $reason: OrderCancelReason!, $refundMethod: OrderCancelRefundMethodInput,
+  $restock: Boolean!, $notifyCustomer: Boolean, $staffNote: String
+) {
+  orderCancel(
+    orderId: $orderId, reason: $reason, refundMethod: $refundMethod, restock: $restock,
+    notifyCustomer: $notifyCustomer, staffNote: $staffNote
+  ) {
+    job { id done }
+    orderCancelUserErrors { field message code }
+  }
+}
+"""
+# Whether the order is cancelled already (so a retry is not refused as "already cancelled") and,
+# after the mutation, what its background job did: Order.cancelledAt and QueryRoot.job(id).done.
+ORDER_CANCELLED_QUERY = """
+query OmniStockOrderCancelled($id: ID!) {
+  order(id: $id) { id cancelledAt }
+}
+"""
+CANCEL_JOB_QUERY = """
+query OmniStockCancelJob($id: ID!, $job: ID!) {
+  order(id: $id) { id cancelledAt }
+  job(id: $job) { id done }
 }
 """
 

@@ -1,8 +1,12 @@
-"""Orders from Shopify (GraphQL polling and REST webhook payloads): money, times, statuses."""
+"""Orders from Shopify (GraphQL polling and REST webhook payloads): money, times, addresses.
+
+The status rule is in status_map.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -11,8 +15,10 @@ from google.protobuf import timestamp_pb2
 
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, exponent, from_minor
 from shopify_connector.protocol.api import numeric_id
+from shopify_connector.protocol.status_map import channel_status, map_order_status, raw_status
 
 
 def money(amount: Any, currency: str) -> common_pb2.Money | None:
@@ -50,50 +56,50 @@ def graphql_time(ts: timestamp_pb2.Timestamp) -> str:
     return ts.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_FULFILLMENT_ALIASES = {
-    "partially_fulfilled": "partial",
-    "partial": "partial",
-    "fulfilled": "fulfilled",
-    "shipped": "fulfilled",
-    "restocked": "restocked",
-}
-
-
-def map_order_status(financial: str | None, fulfillment: str | None, cancelled: bool) -> int:
-    """Shopify (REST lower-case or GraphQL upper-case display statuses) → unified OrderStatus.
-
-    Precedence: cancelled/voided, fully refunded, then shipping progress, then payment.
-    """
-    fin = (financial or "").strip().lower()
-    ful = _FULFILLMENT_ALIASES.get((fulfillment or "").strip().lower(), "")
-    if cancelled or fin in ("voided", "expired"):
-        return pb.ORDER_STATUS_CANCELLED
-    if fin == "refunded":
-        return pb.ORDER_STATUS_REFUNDED
-    if ful == "fulfilled":
-        return pb.ORDER_STATUS_SHIPPED
-    if ful == "partial":
-        return pb.ORDER_STATUS_PARTIALLY_SHIPPED
-    if fin in ("paid", "partially_refunded"):
-        return pb.ORDER_STATUS_PAID
-    return pb.ORDER_STATUS_PENDING
-
-
-def raw_status(financial: str | None, fulfillment: str | None, cancelled: bool) -> str:
-    parts = [(financial or "").lower() or "unknown", (fulfillment or "").lower() or "unfulfilled"]
-    if cancelled:
-        parts.append("cancelled")
-    return "/".join(parts)
-
-
 # --------------------------------------------------------------------------------------------
 # Orders
 # --------------------------------------------------------------------------------------------
 
 
+# Field names: the GraphQL Order object
+# (https://shopify.dev/docs/api/admin-graphql/2025-07/objects/Order: displayFinancialStatus,
+# displayFulfillmentStatus, cancelledAt, shippingAddress, billingAddress, subtotalPriceSet,
+# totalDiscountsSet, totalShippingPriceSet, totalTaxSet, totalPriceSet; LineItem.discountAllocations
+# [DiscountAllocation.allocatedAmountSet] and LineItem.taxLines [TaxLine.priceSet]) and the REST
+# order of webhook bodies (https://shopify.dev/docs/api/admin-rest/2025-07/resources/order:
+# financial_status, fulfillment_status, cancelled_at, customer, shipping_address, subtotal_price,
+# total_discounts, total_shipping_price_set, total_tax, total_price; line_items[].discount_allocations
+# [].amount and line_items[].tax_lines[].price).
+
+
+def _text(value: Any, limit: int = 255) -> str:
+    return safe_text(value, limit) if value not in (None, "") else ""
+
+
 def _shop_money(money_set: Any) -> tuple[Any, str]:
     shop = (money_set or {}).get("shopMoney") or {}
     return shop.get("amount"), shop.get("currencyCode") or ""
+
+
+def _rest_set_amount(money_set: Any) -> Any:
+    """The shop-currency amount of a REST `*_set` ({"shop_money": {"amount", "currency_code"}})."""
+    return ((money_set or {}).get("shop_money") or {}).get("amount")
+
+
+def _sum(amounts: Iterable[Any], currency: str) -> common_pb2.Money | None:
+    """The sum of decimal amounts as Money; None when there is none or one is unreadable."""
+    total = Decimal(0)
+    for amount in amounts:
+        try:
+            total += Decimal(str(amount))
+        except InvalidOperation:
+            return None
+    return money(total, currency)
+
+
+def _set_money(target: Any, field: str, value: common_pb2.Money | None) -> None:
+    if value is not None:
+        getattr(target, field).CopyFrom(value)
 
 
 def _set_times(order: pb.ChannelOrder, created: Any, updated: Any) -> None:
@@ -103,59 +109,147 @@ def _set_times(order: pb.ChannelOrder, created: Any, updated: Any) -> None:
         order.updated_at.CopyFrom(ts)
 
 
+def _address(values: Mapping[str, Any] | None) -> pb.OrderAddress | None:
+    """An address from already-renamed fields (see the two callers); None when there is none."""
+    if not values:
+        return None
+    address = pb.OrderAddress(**{field: _text(value) for field, value in values.items()})
+    return address if address.ByteSize() else None
+
+
+def address_from_graphql(node: Mapping[str, Any] | None) -> pb.OrderAddress | None:
+    """A GraphQL MailingAddress (name, company, address1/2, city, provinceCode, zip, countryCodeV2, phone)."""
+    if not node:
+        return None
+    return _address(
+        {
+            "name": node.get("name"),
+            "company": node.get("company"),
+            "line1": node.get("address1"),
+            "line2": node.get("address2"),
+            "city": node.get("city"),
+            "region": node.get("provinceCode") or node.get("province"),
+            "postal_code": node.get("zip"),
+            "country_code": node.get("countryCodeV2"),
+            "phone": node.get("phone"),
+        }
+    )
+
+
+def address_from_rest(payload: Mapping[str, Any] | None) -> pb.OrderAddress | None:
+    """A REST address (name, company, address1/2, city, province_code, zip, country_code, phone)."""
+    if not payload:
+        return None
+    name = payload.get("name") or " ".join(
+        str(part) for part in (payload.get("first_name"), payload.get("last_name")) if part
+    )
+    return _address(
+        {
+            "name": name,
+            "company": payload.get("company"),
+            "line1": payload.get("address1"),
+            "line2": payload.get("address2"),
+            "city": payload.get("city"),
+            "region": payload.get("province_code") or payload.get("province"),
+            "postal_code": payload.get("zip"),
+            "country_code": payload.get("country_code"),
+            "phone": payload.get("phone"),
+        }
+    )
+
+
 def order_from_graphql(
     node: Mapping[str, Any], extra_lines: Sequence[Mapping[str, Any]] = ()
 ) -> pb.ChannelOrder:
     """A GraphQL Order node; `extra_lines` are line items fetched past the first page."""
-    cancelled = bool(node.get("cancelledAt"))
+    cancelled_at = node.get("cancelledAt")
     financial, fulfillment = node.get("displayFinancialStatus"), node.get("displayFulfillmentStatus")
+    amount, currency = _shop_money(node.get("totalPriceSet"))
+    shipping = address_from_graphql(node.get("shippingAddress"))
+    # Order.customer would need the read_customers scope; the addresses come with read_orders.
+    customer = (shipping.name if shipping else "") or (node.get("billingAddress") or {}).get("name")
     order = pb.ChannelOrder(
         external_id=str(node.get("legacyResourceId") or numeric_id(node.get("id"))),
         external_name=str(node.get("name") or ""),
-        status=map_order_status(financial, fulfillment, cancelled),
-        raw_status=raw_status(financial, fulfillment, cancelled),
-        customer_email=str(node.get("email") or ""),
+        status=map_order_status(financial, fulfillment, bool(cancelled_at)),
+        raw_status=raw_status(financial, fulfillment, bool(cancelled_at)),
+        customer_email=_text(node.get("email")),
+        customer_name=_text(customer),
+        shipping_address=shipping,
+        channel_status=channel_status(financial, fulfillment, cancelled_at),
     )
-    amount, currency = _shop_money(node.get("totalPriceSet"))
-    if (total := money(amount, currency)) is not None:
-        order.total.CopyFrom(total)
-    for line in [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]:
+    _set_money(order, "total", money(amount, currency))
+    for field, key in (
+        ("subtotal", "subtotalPriceSet"),
+        ("discount_total", "totalDiscountsSet"),
+        ("shipping_total", "totalShippingPriceSet"),
+        ("tax_total", "totalTaxSet"),
+    ):
+        value, code = _shop_money(node.get(key))
+        _set_money(order, field, money(value, code or currency))
+    lines = [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]
+    for line in lines:
         unit_amount, unit_currency = _shop_money(line.get("originalUnitPriceSet"))
         out = order.lines.add(
             external_line_id=numeric_id(line.get("id")),
             sku=str(line.get("sku") or ""),
             quantity=int(line.get("quantity") or 0),
-            title=str(line.get("title") or ""),
+            title=_text(line.get("title")),
         )
-        if (unit := money(unit_amount, unit_currency or currency)) is not None:
-            out.unit_price.CopyFrom(unit)
+        _set_money(out, "unit_price", money(unit_amount, unit_currency or currency))
+        discounts = [
+            _shop_money(d.get("allocatedAmountSet"))[0] for d in line.get("discountAllocations") or []
+        ]
+        _set_money(out, "discount", _sum(discounts, currency))
+        taxes = [_shop_money(t.get("priceSet"))[0] for t in line.get("taxLines") or []]
+        _set_money(out, "tax", _sum(taxes, currency))
     _set_times(order, node.get("createdAt"), node.get("updatedAt"))
+    raw = dict(node)
+    if extra_lines:
+        raw["lineItems"] = {**(node.get("lineItems") or {}), "nodes": lines}
+    order.raw_json = json.dumps(raw, separators=(",", ":"))
     return order
 
 
-def order_from_rest(payload: Mapping[str, Any]) -> pb.ChannelOrder:
-    """An order in the REST shape (webhook bodies)."""
-    cancelled = bool(payload.get("cancelled_at"))
+def order_from_rest(payload: Mapping[str, Any], raw_json: str = "") -> pb.ChannelOrder:
+    """An order in the REST shape (webhook bodies); `raw_json` is the body exactly as received."""
+    cancelled_at = payload.get("cancelled_at")
     financial, fulfillment = payload.get("financial_status"), payload.get("fulfillment_status")
     currency = str(payload.get("currency") or "")
+    shipping = address_from_rest(payload.get("shipping_address"))
+    person = payload.get("customer") or {}
+    customer = " ".join(str(p) for p in (person.get("first_name"), person.get("last_name")) if p)
+    billing = address_from_rest(payload.get("billing_address"))
+    customer = customer or (shipping.name if shipping else "") or (billing.name if billing else "")
     order = pb.ChannelOrder(
         external_id=numeric_id(payload.get("id")),
         external_name=str(payload.get("name") or ""),
-        status=map_order_status(financial, fulfillment, cancelled),
-        raw_status=raw_status(financial, fulfillment, cancelled),
-        customer_email=str(payload.get("email") or payload.get("contact_email") or ""),
+        status=map_order_status(financial, fulfillment, bool(cancelled_at)),
+        raw_status=raw_status(financial, fulfillment, bool(cancelled_at)),
+        customer_email=_text(payload.get("email") or payload.get("contact_email")),
+        customer_name=_text(customer),
+        shipping_address=shipping,
+        channel_status=channel_status(financial, fulfillment, cancelled_at),
+        raw_json=raw_json or json.dumps(payload, separators=(",", ":")),
     )
-    if (total := money(payload.get("total_price"), currency)) is not None:
-        order.total.CopyFrom(total)
+    _set_money(order, "total", money(payload.get("total_price"), currency))
+    _set_money(order, "subtotal", money(payload.get("subtotal_price"), currency))
+    _set_money(order, "discount_total", money(payload.get("total_discounts"), currency))
+    _set_money(
+        order, "shipping_total", money(_rest_set_amount(payload.get("total_shipping_price_set")), currency)
+    )
+    _set_money(order, "tax_total", money(payload.get("total_tax"), currency))
     for line in payload.get("line_items") or []:
         out = order.lines.add(
             external_line_id=numeric_id(line.get("id")),
             sku=str(line.get("sku") or ""),
             quantity=int(line.get("quantity") or 0),
-            title=str(line.get("title") or ""),
+            title=_text(line.get("title")),
         )
-        if (unit := money(line.get("price"), currency)) is not None:
-            out.unit_price.CopyFrom(unit)
+        _set_money(out, "unit_price", money(line.get("price"), currency))
+        discounts = [d.get("amount") for d in line.get("discount_allocations") or []]
+        _set_money(out, "discount", _sum(discounts, currency))
+        _set_money(out, "tax", _sum([t.get("price") for t in line.get("tax_lines") or []], currency))
     _set_times(order, payload.get("created_at"), payload.get("updated_at"))
     return order
 

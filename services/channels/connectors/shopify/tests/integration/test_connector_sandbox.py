@@ -436,3 +436,80 @@ def test_orders_are_paged_by_cursor(env: Env) -> None:
         if not cursor:
             break
     assert sorted(seen) == sorted(placed)
+
+
+def test_order_details_tracking_and_cancellation_in_the_sandbox(env: Env) -> None:
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    seed(env, 1)
+    env.sandbox.post("/_sandbox/inventory", json={"sku": "SKU-0000", "quantity": 10})
+    placed = env.sandbox.post(
+        "/_sandbox/orders",
+        json={
+            "lines": [
+                {"sku": "SKU-0000", "quantity": 2, "price": "10.00", "discount": "1.50", "tax": "2.00"}
+            ],
+            "customer": {"first_name": "Ann", "last_name": "Buyer"},
+            "shipping_address": {"name": "Ann Buyer", "city": "Lyon", "country_code": "FR", "zip": "69001"},
+            "shipping": "4.00",
+            "email": "ann@example.com",
+        },
+    ).json()
+    shipped_id, cancelled_id = str(placed["legacy_id"]), ""
+    fetched = env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx, limit=10))
+    order = {o.external_id: o for o in fetched.orders}[shipped_id]
+    assert (order.subtotal.amount_minor, order.discount_total.amount_minor) == (1850, 150)
+    assert (order.shipping_total.amount_minor, order.tax_total.amount_minor, order.total.amount_minor) == (
+        400,
+        200,
+        2450,
+    )
+    assert (order.lines[0].discount.amount_minor, order.lines[0].tax.amount_minor) == (150, 200)
+    assert (order.customer_name, order.shipping_address.city, order.shipping_address.country_code) == (
+        "Ann Buyer",
+        "Lyon",
+        "FR",
+    )
+    assert order.channel_status["financial_status"] == "paid" and order.raw_json
+
+    env.call(
+        "CreateFulfillment",
+        pb.CreateFulfillmentRequest(
+            connection=ctx,
+            external_order_id=shipped_id,
+            carrier="UPS",
+            tracking_number="1Z1",
+            tracking_url="https://ups.test/1Z1",
+        ),
+    )
+    view = env.sandbox.get(f"/_sandbox/orders/{shipped_id}").json()
+    assert [
+        (f["tracking_company"], f["tracking_number"], f["tracking_url"]) for f in view["fulfillments"]
+    ] == [("UPS", "1Z1", "https://ups.test/1Z1")]
+    # A shipped order cannot be cancelled on Shopify: a refusal, for good.
+    with pytest.raises(grpc.RpcError) as refused:
+        env.call(
+            "CancelOrder",
+            pb.CancelOrderRequest(connection=ctx, external_order_id=shipped_id, reason="customer"),
+        )
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    cancelled_id = str(
+        env.sandbox.post("/_sandbox/orders", json={"lines": [{"sku": "SKU-0000", "quantity": 1}]}).json()[
+            "legacy_id"
+        ]
+    )
+    reply = env.call(
+        "CancelOrder",
+        pb.CancelOrderRequest(connection=ctx, external_order_id=cancelled_id, reason="inventory"),
+    )
+    assert reply.external_id.startswith("gid://shopify/Job/")
+    view = env.sandbox.get(f"/_sandbox/orders/{cancelled_id}").json()
+    assert view["cancelled"] and view["cancel_reason"] == "inventory"
+    assert view["order"]["financial_status"] == "refunded"
+    # Not restocked on the channel (OmniStock pushes the released figure itself).
+    assert env.sandbox.get("/_sandbox/inventory").json()["SKU-0000"] == 7
+    again = env.call("CancelOrder", pb.CancelOrderRequest(connection=ctx, external_order_id=cancelled_id))
+    assert again.external_id == f"gid://shopify/Order/{cancelled_id}"
+    polled = {o.external_id: o for o in env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx)).orders}
+    assert polled[cancelled_id].status == pb.ORDER_STATUS_CANCELLED

@@ -4,8 +4,8 @@ Why a schema and not canned JSON: answers must contain exactly the selected fiel
 included), an unknown field must be a validation error before any mutation runs, and Shopify's
 calculated query cost depends on the selection (objects cost 1, connections 2 + first * child cost,
 mutations 10). Layout: context (errors, execution context), paging (search syntax, connections),
-one module per area (shop, nodes, products, inventory, inventory_mutations, orders, fulfillments,
-webhooks) with its types and resolvers, registry (the merged schema), cost (validation and requested
+one module per area (shop, nodes, products, inventory, inventory_mutations, orders, order_cancel,
+fulfillments, webhooks) with its types and resolvers, registry (the merged schema), cost (validation and requested
 cost), executor, scopes (access scopes per root field).
 """
 

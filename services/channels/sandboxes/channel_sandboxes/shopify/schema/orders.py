@@ -1,7 +1,9 @@
-"""Orders and their line items: types and the `orders`/`order` queries."""
+"""Orders and their line items (with discount allocations and tax lines): types and the
+`orders`/`order` queries."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from channel_sandboxes.shopify.models import Order, gid
@@ -25,13 +27,17 @@ TYPES: dict[str, dict[str, str]] = {
         "currencyCode": "CurrencyCode!",
         "displayFinancialStatus": "OrderDisplayFinancialStatus",
         "displayFulfillmentStatus": "OrderDisplayFulfillmentStatus!",
+        "cancelReason": "OrderCancelReason",
         "totalPriceSet": "MoneyBag!",
         "subtotalPriceSet": "MoneyBag",
+        "totalDiscountsSet": "MoneyBag",
+        "totalShippingPriceSet": "MoneyBag!",
         "totalTaxSet": "MoneyBag",
         "lineItems": "LineItemConnection!",
         "fulfillmentOrders": "FulfillmentOrderConnection!",
         "fulfillments": "[Fulfillment!]!",
         "shippingAddress": "MailingAddress",
+        "billingAddress": "MailingAddress",
     },
     "LineItem": {
         "id": "ID!",
@@ -42,9 +48,13 @@ TYPES: dict[str, dict[str, str]] = {
         "currentQuantity": "Int!",
         "unfulfilledQuantity": "Int!",
         "originalUnitPriceSet": "MoneyBag!",
+        "discountAllocations": "[DiscountAllocation!]!",
+        "taxLines": "[TaxLine!]!",
         "variant": "ProductVariant",
         "product": "Product",
     },
+    "DiscountAllocation": {"allocatedAmountSet": "MoneyBag!"},
+    "TaxLine": {"title": "String!", "rate": "Float", "ratePercentage": "Float", "priceSet": "MoneyBag!"},
 }
 
 
@@ -97,9 +107,12 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "currencyCode": lambda o, _a, _c: o.currency,
         "displayFinancialStatus": lambda o, _a, _c: o.financial_status.upper(),
         "displayFulfillmentStatus": lambda o, _a, _c: _display_fulfillment(o),
-        "totalPriceSet": lambda o, _a, _c: money_bag(o.subtotal, o.currency),
+        "cancelReason": lambda o, _a, _c: o.cancel_reason.upper() if o.cancel_reason else None,
+        "totalPriceSet": lambda o, _a, _c: money_bag(o.total_price, o.currency),
         "subtotalPriceSet": lambda o, _a, _c: money_bag(o.subtotal, o.currency),
-        "totalTaxSet": lambda o, _a, _c: money_bag(0, o.currency),
+        "totalDiscountsSet": lambda o, _a, _c: money_bag(o.total_discounts, o.currency),
+        "totalShippingPriceSet": lambda o, _a, _c: money_bag(o.shipping_price, o.currency),
+        "totalTaxSet": lambda o, _a, _c: money_bag(o.total_tax, o.currency),
         "lineItems": lambda o, a, _c: paginate(o.line_items, a, lambda li: [li.id], "lineItems"),
         "fulfillmentOrders": lambda o, a, ctx: paginate(
             [ctx.state.fulfillment_orders[f] for f in o.fulfillment_order_ids],
@@ -111,6 +124,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
             : a.get("first") or None
         ],
         "shippingAddress": lambda o, _a, _c: mailing_address(o.shipping_address),
+        "billingAddress": lambda o, _a, _c: mailing_address(o.billing_address),
     },
     "LineItem": {
         "id": lambda li, _a, _c: gid("LineItem", li.id),
@@ -118,6 +132,23 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "currentQuantity": lambda li, _a, _c: li.quantity,
         "unfulfilledQuantity": lambda li, _a, _c: li.quantity - li.fulfilled,
         "originalUnitPriceSet": lambda li, _a, ctx: money_bag(li.price, ctx.state.currency),
+        "discountAllocations": lambda li, _a, ctx: (
+            [{"allocatedAmountSet": money_bag(li.discount, ctx.state.currency)}]
+            if Decimal(li.discount)
+            else []
+        ),
+        "taxLines": lambda li, _a, ctx: (
+            [
+                {
+                    "title": "Tax",
+                    "rate": li.tax_rate,
+                    "ratePercentage": li.tax_rate * 100,
+                    "priceSet": money_bag(li.tax, ctx.state.currency),
+                }
+            ]
+            if Decimal(li.tax)
+            else []
+        ),
         "variant": lambda li, _a, ctx: ctx.state.variants.get(li.variant_id),
         "product": lambda li, _a, ctx: ctx.state.products.get(li.product_id),
     },

@@ -12,6 +12,7 @@ from channel_sandboxes.shopify.schema import (
     inventory,
     inventory_mutations,
     nodes,
+    order_cancel,
     orders,
     products,
     shop,
@@ -19,7 +20,7 @@ from channel_sandboxes.shopify.schema import (
 )
 from channel_sandboxes.shopify.schema.context import Resolver
 
-AREAS = (shop, nodes, products, inventory, inventory_mutations, orders, fulfillments, webhooks)
+AREAS = (shop, nodes, products, inventory, inventory_mutations, orders, order_cancel, fulfillments, webhooks)
 
 LEAF_TYPES = {
     "ID",
@@ -43,6 +44,8 @@ LEAF_TYPES = {
     "WebhookSubscriptionTopic",
     "WebhookSubscriptionFormat",
     "CountryCode",
+    "OrderCancelReason",
+    "OrderCancelUserErrorCode",
     "InventorySetQuantitiesUserErrorCode",
     "InventoryAdjustQuantitiesUserErrorCode",
     "ProductVariantsBulkUpdateUserErrorCode",

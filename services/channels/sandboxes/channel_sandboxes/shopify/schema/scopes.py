@@ -27,6 +27,7 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "inventorySetQuantities": ("write_inventory",),
     "inventoryAdjustQuantities": ("write_inventory",),
     "productVariantsBulkUpdate": ("write_products",),
+    "orderCancel": ("write_orders",),
     "fulfillmentCreate": (
         "write_fulfillments",
         "write_merchant_managed_fulfillment_orders",
