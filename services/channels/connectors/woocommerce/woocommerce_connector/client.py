@@ -236,13 +236,15 @@ class WooCommerceClient:
     def create_fulfillment(
         self, order_id: str, carrier: str, tracking_number: str, tracking_url: str, lines: Sequence[Any]
     ) -> str:
-        """Record a shipment: a customer note with the tracking, then status `completed`.
+        """Record a shipment: a Shipment Tracking item, a customer note, then status `completed`.
 
-        Woo core has no tracking or partial shipment (CHANNELS.md 2.3). The note goes first so
-        the customer's "order completed" e-mail is preceded by the tracking details. When only
-        some lines ship, the order is not completed (that would tell the customer everything
-        shipped); the note records what did. Posting a note is not idempotent, so the shared
-        client retries it only when the store surely did not receive it.
+        Woo core has no tracking or partial shipment (CHANNELS.md 2.3). The tracking number goes to
+        the Shipment Tracking extension when the store has it (its item shows in the customer's
+        account and e-mails), and always into a customer note, which core shows everywhere. The
+        note goes before completing so the customer's "order completed" e-mail follows the
+        tracking details. When only some lines ship, the order is not completed (that would tell
+        the customer everything shipped); the note records what did. A retry after an attempt whose
+        answer was lost finds its tracking item and note and does not add them twice.
         """
         order_path = f"orders/{_order_id(order_id)}"
         whole = True
@@ -259,16 +261,30 @@ class WooCommerceClient:
                     shipped[key] = shipped.get(key, 0) + int(line.quantity)
                 shipped_labels.append(f"{line.sku or line.external_line_id} x{line.quantity}")
             whole = p.covers_whole_order(order if isinstance(order, Mapping) else {}, shipped)
-        note = p.fulfillment_note(carrier, tracking_number, tracking_url, [] if whole else shipped_labels)
-        created = _json(
-            self._send(
-                "POST",
-                f"{order_path}/notes",
-                f"adding the shipment note to order {order_id}",
-                json={"note": note, "customer_note": True},
-                idempotent=False,
-            )
+        tracking_id = (
+            self._add_tracking(order_id, carrier, tracking_number, tracking_url) if tracking_number else ""
         )
+        note = p.fulfillment_note(carrier, tracking_number, tracking_url, [] if whole else shipped_labels)
+        notes = _json(self._send("GET", f"{order_path}/notes", f"reading the notes of order {order_id}"))
+        note_id = (
+            next(
+                (n.get("id") for n in notes if isinstance(n, Mapping) and n.get("note") == note),
+                None,
+            )
+            if isinstance(notes, list)
+            else None
+        )
+        if note_id is None:
+            created = _json(
+                self._send(
+                    "POST",
+                    f"{order_path}/notes",
+                    f"adding the shipment note to order {order_id}",
+                    json={"note": note, "customer_note": True},
+                    idempotent=False,
+                )
+            )
+            note_id = created.get("id") if isinstance(created, Mapping) else None
         if whole:
             self._send(
                 "PUT",
@@ -277,8 +293,50 @@ class WooCommerceClient:
                 json={"status": "completed"},
                 idempotent=True,
             )
-        note_id = created.get("id") if isinstance(created, Mapping) else None
+        if tracking_id:
+            return f"tracking:{tracking_id}"
         return f"note:{note_id}" if note_id is not None else f"order:{order_id}"
+
+    def _add_tracking(self, order_id: str, carrier: str, tracking_number: str, tracking_url: str) -> str:
+        """The Shipment Tracking item's id; "" when the store does not run the extension (its
+        namespace answers 404 `rest_no_route`) or the connection turned it off (setting
+        `shipment_tracking` = "off")."""
+        if self._connection.settings.get("shipment_tracking", "").strip().lower() == "off":
+            return ""
+        index = wp_index_url(self._base_url)
+        if not index:
+            return ""
+        url = index + p.SHIPMENT_TRACKING_PATH.format(order_id=_order_id(order_id))
+        try:
+            listed = self._send("GET", url, f"reading the tracking of order {order_id}")
+        except NotFound:
+            return ""
+        earlier = p.existing_tracking_id(_json(listed), tracking_number)
+        if earlier:
+            return earlier
+        body = p.tracking_item_body(
+            carrier, tracking_number, tracking_url, datetime.now(UTC).date().isoformat()
+        )
+        created = _json(
+            self._send("POST", url, f"adding tracking to order {order_id}", json=body, idempotent=False)
+        )
+        return str(created.get("tracking_id") or "") if isinstance(created, Mapping) else ""
+
+    def cancel_order(self, order_id: str) -> str:
+        """`PUT orders/<id>` with status `cancelled` (setting a status is idempotent, so the shared
+        client may retry it). Returns the order id. Woo restores the order's stock itself when it
+        cancels; OmniStock's next push overwrites the channel's figure anyway."""
+        order_path = f"orders/{_order_id(order_id)}"
+        payload = _json(
+            self._send("PUT", order_path, f"cancelling order {order_id}", json={"status": "cancelled"})
+        )
+        status = str(payload.get("status") or "") if isinstance(payload, Mapping) else ""
+        if status != "cancelled":
+            raise FailedPrecondition(
+                f"WooCommerce store {self.store} did not cancel order {order_id} (status {status or 'unknown'})",
+                reason=CHANNEL_REJECTED,
+            )
+        return str(_order_id(order_id))
 
     # ---- read-back and catalogue -------------------------------------------------------------
 

@@ -30,6 +30,22 @@ def money_to_proto(amount: p.Amount | None) -> common_pb2.Money | None:
     return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
 
 
+def address_to_proto(address: p.AddressData | None) -> pb.OrderAddress | None:
+    if address is None:
+        return None
+    return pb.OrderAddress(
+        name=address.name,
+        company=address.company,
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country_code=address.country_code,
+        phone=address.phone,
+    )
+
+
 def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
     message = pb.ChannelOrder(
         external_id=order.external_id,
@@ -40,6 +56,14 @@ def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
         total=money_to_proto(order.total),
         created_at=datetime_to_timestamp(order.created_at),
         updated_at=datetime_to_timestamp(order.updated_at),
+        customer_name=order.customer_name,
+        shipping_address=address_to_proto(order.shipping_address),
+        subtotal=money_to_proto(order.subtotal),
+        discount_total=money_to_proto(order.discount_total),
+        shipping_total=money_to_proto(order.shipping_total),
+        tax_total=money_to_proto(order.tax_total),
+        channel_status=order.channel_status,
+        raw_json=order.raw_json,
     )
     for line in order.lines:
         message.lines.add(
@@ -48,6 +72,8 @@ def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
             quantity=line.quantity,
             unit_price=money_to_proto(line.unit_price),
             title=line.title,
+            discount=money_to_proto(line.discount),
+            tax=money_to_proto(line.tax),
         )
     return message
 

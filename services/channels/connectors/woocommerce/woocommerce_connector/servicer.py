@@ -87,6 +87,13 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
             )
         return pb.CreateFulfillmentResponse(external_fulfillment_id=fulfillment_id)
 
+    def CancelOrder(
+        self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
+    ) -> pb.CancelOrderResponse:
+        with self.clients.open(request.connection) as client:
+            order_id = client.cancel_order(request.external_order_id)
+        return pb.CancelOrderResponse(external_id=order_id)
+
     def ParseWebhook(
         self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
     ) -> pb.ParseWebhookResponse:

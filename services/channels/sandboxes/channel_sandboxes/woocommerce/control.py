@@ -32,7 +32,11 @@ def register_control_routes(app: Flask, sandbox: WooSandbox) -> None:
         try:
             with store.lock:
                 order, touched = store.create_order(
-                    lines, data.get("email"), status, bool(data.get("allow_oversell"))
+                    lines,
+                    data.get("email"),
+                    status,
+                    bool(data.get("allow_oversell")),
+                    {k: data[k] for k in ("billing", "shipping", "shipping_total") if k in data},
                 )
                 rendered = sandbox.order_json(order)
         except StockError as exc:
@@ -49,6 +53,22 @@ def register_control_routes(app: Flask, sandbox: WooSandbox) -> None:
             },
             201,
         )
+
+    @app.get("/_sandbox/orders/<int:order_id>")
+    def order_view(order_id: int) -> Response:
+        """The order as the merchant sees it in wp-admin: its REST form, its notes (newest first)
+        and its Shipment Tracking items (what a test asserts after OmniStock fulfilled it)."""
+        with store.lock:
+            order = store.orders.get(order_id)
+            if order is None:
+                return json_response({"error": "unknown order"}, 404)
+            return json_response(
+                {
+                    "order": sandbox.order_json(order),
+                    "notes": [store.note_json(n) for n in reversed(order.notes)],
+                    "trackings": list(order.trackings),
+                }
+            )
 
     @app.post("/_sandbox/webhooks")
     def subscribe() -> Response:

@@ -33,6 +33,9 @@ class WooConfig:
     store_url: str | None = None
     currency: str = "USD"
     batch_limit: int = 100
+    # Whether the store runs WooCommerce.com's Shipment Tracking extension (its REST namespace
+    # wc-shipment-tracking/v3); without it that namespace answers 404 rest_no_route.
+    shipment_tracking: bool = True
     demo: bool = False
 
     @classmethod
@@ -44,6 +47,8 @@ class WooConfig:
             consumer_secret=env.get("WOOCOMMERCE_SANDBOX_CONSUMER_SECRET", base.consumer_secret),
             webhook_secret=env.get("WOOCOMMERCE_SANDBOX_WEBHOOK_SECRET", base.webhook_secret),
             store_url=env.get("WOOCOMMERCE_SANDBOX_STORE_URL") or None,
+            shipment_tracking=env.get("WOOCOMMERCE_SANDBOX_SHIPMENT_TRACKING", "1")
+            not in ("0", "false", "no"),
             demo=env.get("WOOCOMMERCE_SANDBOX_DEMO", "") in ("1", "true", "yes"),
         )
 

@@ -13,7 +13,17 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash")
+ORDER_STATUSES = (
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "trash",
+    "checkout-draft",
+)
 # Statuses in which WooCommerce has reduced stock for an order (wc_maybe_reduce_stock_levels).
 STOCK_REDUCING_STATUSES = {"processing", "completed", "on-hold"}
 WEBHOOK_TOPICS = {
@@ -84,6 +94,19 @@ class WooLineItem:
     name: str
     quantity: int
     price: Decimal
+    # Totals for the whole line: the coupon discount on it and its tax.
+    discount: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+
+    @property
+    def subtotal(self) -> Decimal:
+        """`subtotal` in the REST API: the line before discounts."""
+        return self.price * self.quantity
+
+    @property
+    def total(self) -> Decimal:
+        """`total`: the line after discounts, before tax."""
+        return self.subtotal - self.discount
 
 
 @dataclass
@@ -108,10 +131,24 @@ class WooOrder:
     date_modified: datetime = field(default_factory=wp_now)
     date_paid: datetime | None = None
     date_completed: datetime | None = None
+    billing: dict[str, str] = field(default_factory=dict)
+    shipping: dict[str, str] = field(default_factory=dict)
+    shipping_total: Decimal = Decimal(0)
+    # Shipment Tracking extension items (meta `_wc_shipment_tracking_items`).
+    trackings: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def discount_total(self) -> Decimal:
+        return sum((li.discount for li in self.line_items), Decimal("0"))
+
+    @property
+    def total_tax(self) -> Decimal:
+        return sum((li.tax for li in self.line_items), Decimal("0"))
 
     @property
     def total(self) -> Decimal:
-        return sum((li.price * li.quantity for li in self.line_items), Decimal("0"))
+        lines = sum((li.total for li in self.line_items), Decimal("0"))
+        return lines + self.shipping_total + self.total_tax
 
 
 @dataclass
@@ -135,6 +172,39 @@ class WooWebhook:
 
 class StockError(Exception):
     """A control-API order WooCommerce's checkout would refuse."""
+
+
+DEFAULT_ADDRESS = {
+    "first_name": "Sandbox",
+    "last_name": "Buyer",
+    "company": "",
+    "address_1": "1 Demo Street",
+    "address_2": "",
+    "city": "Ottawa",
+    "state": "ON",
+    "postcode": "K1A 0B1",
+    "country": "CA",
+    "phone": "",
+}
+
+
+def _amount(value: Any, what: str) -> Decimal:
+    """A non-negative money amount from a control request (StockError when it is not one)."""
+    try:
+        amount = Decimal(price_string(value) or "0")
+    except ValueError:
+        raise StockError(f"{what} must be an amount") from None
+    if amount < 0:
+        raise StockError(f"{what} must not be negative")
+    return amount
+
+
+def _strings(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
 
 
 class WooStore:
@@ -211,10 +281,17 @@ class WooStore:
         product.date_modified = wp_now()
 
     def create_order(
-        self, lines: list[dict[str, Any]], email: str | None, status: str, allow_oversell: bool
+        self,
+        lines: list[dict[str, Any]],
+        email: str | None,
+        status: str,
+        allow_oversell: bool,
+        details: dict[str, Any] | None = None,
     ) -> tuple[WooOrder, list[WooProduct]]:
-        """An order as checkout creates it; paid statuses reduce stock at once (returns touched products)."""
-        resolved: list[tuple[WooProduct, int, Decimal]] = []
+        """An order as checkout creates it; paid statuses reduce stock at once (returns touched
+        products). Lines may carry `price`, `discount` and `tax` (line totals); `details` may give
+        `billing` and `shipping` (REST-shaped) and `shipping_total`."""
+        resolved: list[tuple[WooProduct, int, Decimal, Decimal, Decimal]] = []
         for line in lines:
             product = self.by_sku(str(line.get("sku", "")))
             quantity = line.get("quantity", 1)
@@ -222,11 +299,14 @@ class WooStore:
                 raise StockError(f"unknown sku {line.get('sku')!r}")
             if not isinstance(quantity, int) or quantity <= 0:
                 raise StockError("quantity must be a positive integer")
-            price = Decimal(price_string(line.get("price", product.regular_price or "0")) or "0")
-            resolved.append((product, quantity, price))
+            price = _amount(line.get("price", product.regular_price or "0"), "price")
+            discount, tax = _amount(line.get("discount"), "discount"), _amount(line.get("tax"), "tax")
+            if discount > price * quantity:
+                raise StockError("a line's discount cannot exceed its price")
+            resolved.append((product, quantity, price, discount, tax))
         if status in STOCK_REDUCING_STATUSES and not allow_oversell:
-            for product, _quantity, _price in resolved:
-                needed = sum(q for p, q, _ in resolved if p.id == product.id)
+            for product, *_ in resolved:
+                needed = sum(q for p, q, *_ in resolved if p.id == product.id)
                 if (
                     product.manage_stock
                     and product.backorders == "no"
@@ -235,8 +315,12 @@ class WooStore:
                     raise StockError(
                         f"not enough stock for {product.sku!r}: {product.stock_quantity} available, {needed} requested"
                     )
+        extra = details or {}
         order = WooOrder(self.new_id(), status, self.currency, email, [])
-        for product, quantity, price in resolved:
+        order.billing = {**DEFAULT_ADDRESS, "email": email or "", **_strings(extra.get("billing"))}
+        order.shipping = {**DEFAULT_ADDRESS, **_strings(extra.get("shipping"))}
+        order.shipping_total = _amount(extra.get("shipping_total"), "shipping_total")
+        for product, quantity, price, discount, tax in resolved:
             parent = self.products.get(product.parent_id)
             order.line_items.append(
                 WooLineItem(
@@ -247,6 +331,8 @@ class WooStore:
                     product.name,
                     quantity,
                     price,
+                    discount,
+                    tax,
                 )
             )
         if status in ("processing", "completed"):
@@ -316,7 +402,7 @@ class WooStore:
         return data
 
     def order_json(self, order: WooOrder, base_url: str) -> dict[str, Any]:
-        total = format(order.total.quantize(Decimal("0.01")), "f")
+        """The wc/v3 order resource (https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties)."""
         return {
             "id": order.id,
             "parent_id": 0,
@@ -334,31 +420,18 @@ class WooStore:
             "date_paid_gmt": wp_date(order.date_paid),
             "date_completed": wp_date(order.date_completed),
             "date_completed_gmt": wp_date(order.date_completed),
-            "discount_total": "0.00",
-            "shipping_total": "0.00",
-            "total": total,
-            "total_tax": "0.00",
+            "discount_total": _money(order.discount_total),
+            "discount_tax": "0.00",
+            "shipping_total": _money(order.shipping_total),
+            "shipping_tax": "0.00",
+            "cart_tax": _money(order.total_tax),
+            "total": _money(order.total),
+            "total_tax": _money(order.total_tax),
             "prices_include_tax": False,
             "customer_id": 0,
             "customer_note": "",
-            "billing": {
-                "first_name": "Sandbox",
-                "last_name": "Buyer",
-                "email": order.email or "",
-                "address_1": "1 Demo Street",
-                "city": "Ottawa",
-                "postcode": "K1A 0B1",
-                "country": "CA",
-                "phone": "",
-            },
-            "shipping": {
-                "first_name": "Sandbox",
-                "last_name": "Buyer",
-                "address_1": "1 Demo Street",
-                "city": "Ottawa",
-                "postcode": "K1A 0B1",
-                "country": "CA",
-            },
+            "billing": dict(order.billing),
+            "shipping": dict(order.shipping),
             "payment_method": "bacs",
             "payment_method_title": "Direct bank transfer",
             "line_items": [
@@ -369,10 +442,13 @@ class WooStore:
                     "variation_id": li.variation_id,
                     "quantity": li.quantity,
                     "tax_class": "",
-                    "subtotal": format((li.price * li.quantity).quantize(Decimal("0.01")), "f"),
-                    "subtotal_tax": "0.00",
-                    "total": format((li.price * li.quantity).quantize(Decimal("0.01")), "f"),
-                    "total_tax": "0.00",
+                    "subtotal": _money(li.subtotal),
+                    "subtotal_tax": _money(li.tax),
+                    "total": _money(li.total),
+                    "total_tax": _money(li.tax),
+                    "taxes": [{"id": 1, "total": _money(li.tax), "subtotal": _money(li.tax)}]
+                    if li.tax
+                    else [],
                     "sku": li.sku,
                     # WooCommerce really returns the unit price as a JSON number here.
                     "price": float(li.price),
@@ -380,7 +456,21 @@ class WooStore:
                 }
                 for li in order.line_items
             ],
-            "meta_data": [],
+            "shipping_lines": [
+                {
+                    "id": order.id + 1,
+                    "method_title": "Flat rate",
+                    "method_id": "flat_rate",
+                    "total": _money(order.shipping_total),
+                }
+            ]
+            if order.shipping_total
+            else [],
+            "meta_data": (
+                [{"id": order.id + 2, "key": "_wc_shipment_tracking_items", "value": list(order.trackings)}]
+                if order.trackings
+                else []
+            ),
             "_links": {"self": [{"href": f"{base_url}/wp-json/wc/v3/orders/{order.id}"}]},
         }
 

@@ -347,10 +347,16 @@ def test_fulfillment_completes_the_order_with_a_tracking_note(connector, sandbox
             tracking_url="https://ups.example/track/1Z999AA10123456784",
         ),
     )
-    assert response.external_fulfillment_id.startswith("note:")
+    assert response.external_fulfillment_id.startswith("tracking:")
     assert sandbox.rest(f"orders/{whole['id']}")["status"] == "completed"
     notes = sandbox.rest(f"orders/{whole['id']}/notes")
     assert any(n["customer_note"] and "1Z999AA10123456784" in n["note"] and "UPS" in n["note"] for n in notes)
+    view = sandbox.get(f"/_sandbox/orders/{whole['id']}")
+    assert [
+        (t["custom_tracking_provider"], t["tracking_number"], t["custom_tracking_link"])
+        for t in view["trackings"]
+    ] == [("UPS", "1Z999AA10123456784", "https://ups.example/track/1Z999AA10123456784")]
+    assert view["order"]["meta_data"][0]["key"] == "_wc_shipment_tracking_items"
 
     partial = sandbox.post(
         "/_sandbox/orders", {"lines": [{"sku": "MUG", "quantity": 1}, {"sku": "CUP", "quantity": 2}]}
@@ -375,6 +381,47 @@ def test_fulfillment_completes_the_order_with_a_tracking_note(connector, sandbox
             pb.CreateFulfillmentRequest(connection=conn(), external_order_id="987654", carrier="UPS"),
         )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_full_orders_and_cancellation(connector, sandbox: Sandbox, conn) -> None:  # type: ignore[no-untyped-def]
+    sandbox.seed([{"sku": "MUG", "quantity": 10, "price": "9.50"}])
+    placed = sandbox.post(
+        "/_sandbox/orders",
+        {
+            "lines": [{"sku": "MUG", "quantity": 2, "discount": "1.00", "tax": "3.60"}],
+            "billing": {"first_name": "Ann", "last_name": "Buyer"},
+            "shipping": {"first_name": "Ann", "last_name": "Buyer", "city": "Lyon", "country": "FR"},
+            "shipping_total": "5.00",
+            "email": "ann@example.com",
+        },
+    )
+    fetched = connector.call(
+        "FetchOrders", pb.FetchOrdersRequest(connection=conn(), updated_since=_since_epoch())
+    )
+    order = {o.external_id: o for o in fetched.orders}[str(placed["id"])]
+    assert (order.customer_name, order.customer_email) == ("Ann Buyer", "ann@example.com")
+    assert (order.shipping_address.city, order.shipping_address.country_code) == ("Lyon", "FR")
+    assert [
+        m.amount_minor for m in (order.subtotal, order.discount_total, order.shipping_total, order.tax_total)
+    ] == [
+        1800,
+        100,
+        500,
+        360,
+    ]
+    assert order.total.amount_minor == 2660
+    assert (order.lines[0].discount.amount_minor, order.lines[0].tax.amount_minor) == (100, 360)
+    assert dict(order.channel_status) == {"status": "processing"}
+
+    reply = connector.call(
+        "CancelOrder",
+        pb.CancelOrderRequest(connection=conn(), external_order_id=str(placed["id"]), reason="customer"),
+    )
+    assert reply.external_id == str(placed["id"])
+    assert sandbox.rest(f"orders/{placed['id']}")["status"] == "cancelled"
+    with pytest.raises(grpc.RpcError) as refused:
+        connector.call("CancelOrder", pb.CancelOrderRequest(connection=conn(), external_order_id="987654"))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 # ---- webhooks --------------------------------------------------------------------------------

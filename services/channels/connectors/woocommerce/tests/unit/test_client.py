@@ -233,14 +233,34 @@ def test_fetch_orders_rejects_a_foreign_cursor() -> None:
         client.fetch_orders(None, "garbage!", 10)
 
 
-def _fulfillment_handler(seen: list[tuple[str, str, object]]) -> Handler:
+TRACKING = "/wp-json/wc-shipment-tracking/v3/orders/5/shipment-trackings"
+
+
+def _fulfillment_handler(
+    seen: list[tuple[str, str, object]],
+    *,
+    tracking: list[dict[str, object]] | None = None,
+    notes: list[dict[str, object]] | None = None,
+) -> Handler:
+    """A store with order 5; `tracking` None: no Shipment Tracking extension (404 rest_no_route)."""
     order = {"id": 5, "status": "processing", "line_items": [{"id": 1, "sku": "A", "quantity": 2}]}
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
-        seen.append((request.method, request.url.path.removeprefix("/wp-json/wc/v3/"), body))
-        if request.url.path.endswith("/notes"):
+        path = request.url.path
+        seen.append((request.method, path.removeprefix("/wp-json/wc/v3/"), body))
+        if path == TRACKING:
+            if tracking is None:
+                return httpx.Response(404, json={"code": "rest_no_route", "message": "No route."})
+            if request.method == "GET":
+                return httpx.Response(200, json=tracking)
+            return httpx.Response(201, json={"tracking_id": "trk-1", **(body or {})})
+        if path.endswith("/notes"):
+            if request.method == "GET":
+                return httpx.Response(200, json=notes or [])
             return httpx.Response(201, json={"id": 77, "note": body["note"]})
+        if request.method == "PUT":
+            return httpx.Response(200, json={**order, **(body or {})})
         return httpx.Response(200, json=order)
 
     return handler
@@ -251,11 +271,50 @@ def test_fulfillment_of_the_whole_order_notes_then_completes() -> None:
     with _factory(_fulfillment_handler(seen)).open(_connection()) as client:
         fid = client.create_fulfillment("5", "UPS", "1Z9", "https://t.example/1Z9", [])
     assert fid == "note:77"
-    assert [(m, path) for m, path, _ in seen] == [("POST", "orders/5/notes"), ("PUT", "orders/5")]
-    note_body = seen[0][2]
+    assert [(m, path) for m, path, _ in seen] == [
+        ("GET", TRACKING),
+        ("GET", "orders/5/notes"),
+        ("POST", "orders/5/notes"),
+        ("PUT", "orders/5"),
+    ]
+    note_body = seen[2][2]
     assert isinstance(note_body, dict) and note_body["customer_note"] is True
     assert "UPS" in note_body["note"] and "1Z9" in note_body["note"]
-    assert seen[1][2] == {"status": "completed"}
+    assert seen[3][2] == {"status": "completed"}
+
+
+def test_fulfillment_adds_a_shipment_tracking_item_when_the_store_has_the_extension() -> None:
+    seen: list[tuple[str, str, object]] = []
+    with _factory(_fulfillment_handler(seen, tracking=[])).open(_connection()) as client:
+        fid = client.create_fulfillment("5", "UPS", "1Z9", "https://t.example/1Z9", [])
+    assert fid == "tracking:trk-1"
+    posted = [body for method, path, body in seen if (method, path) == ("POST", TRACKING)]
+    assert len(posted) == 1
+    item = posted[0]
+    assert isinstance(item, dict)
+    assert {k: item[k] for k in ("custom_tracking_provider", "custom_tracking_link", "tracking_number")} == {
+        "custom_tracking_provider": "UPS",
+        "custom_tracking_link": "https://t.example/1Z9",
+        "tracking_number": "1Z9",
+    }
+    assert len(str(item["date_shipped"])) == 10  # YYYY-MM-DD
+    assert p.tracking_item_body("UPS", "1", "", "2025-07-01") == {
+        "tracking_number": "1",
+        "date_shipped": "2025-07-01",
+        "tracking_provider": "UPS",
+    }
+
+
+def test_a_retried_fulfillment_adds_neither_tracking_nor_note_twice() -> None:
+    seen: list[tuple[str, str, object]] = []
+    note = p.fulfillment_note("UPS", "1Z9", "", [])
+    handler = _fulfillment_handler(
+        seen, tracking=[{"tracking_id": "trk-0", "tracking_number": "1Z9"}], notes=[{"id": 70, "note": note}]
+    )
+    with _factory(handler).open(_connection()) as client:
+        assert client.create_fulfillment("5", "UPS", "1Z9", "", []) == "tracking:trk-0"
+    assert [m for m, _, _ in seen if m == "POST"] == []
+    assert seen[-1][:2] == ("PUT", "orders/5")
 
 
 def test_partial_fulfillment_only_adds_a_note() -> None:
@@ -263,7 +322,28 @@ def test_partial_fulfillment_only_adds_a_note() -> None:
     lines = [pb.FulfillmentLine(external_line_id="1", sku="A", quantity=1)]
     with _factory(_fulfillment_handler(seen)).open(_connection()) as client:
         client.create_fulfillment("5", "DHL", "X", "", lines)
-    assert [(m, path) for m, path, _ in seen] == [("GET", "orders/5"), ("POST", "orders/5/notes")]
+    assert [(m, path) for m, path, _ in seen] == [
+        ("GET", "orders/5"),
+        ("GET", TRACKING),
+        ("GET", "orders/5/notes"),
+        ("POST", "orders/5/notes"),
+    ]
+
+
+def test_cancel_puts_status_cancelled_and_a_refusal_is_failed_precondition() -> None:
+    seen: list[tuple[str, str, object]] = []
+    with _factory(_fulfillment_handler(seen)).open(_connection()) as client:
+        assert client.cancel_order("5") == "5"
+    assert seen == [("PUT", "orders/5", {"status": "cancelled"})]
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            400, json={"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID."}
+        )
+
+    with _factory(refusing).open(_connection()) as client, pytest.raises(FailedPrecondition) as refused:
+        client.cancel_order("5")
+    assert "woocommerce_rest_shop_order_invalid_id" in refused.value.message
 
 
 def test_fulfillment_of_unknown_order_is_not_found_and_bad_id_invalid() -> None:

@@ -5,7 +5,8 @@ so it is unit-tested exhaustively and client.py is only "send this, hand the ans
 
 - `api`: namespace and limits, per-item outcomes, remote ids, the store's REST root.
 - `batches`: batch planning for inventory and prices, per-item results of batch answers.
-- `orders`: order status mapping and parsing, fulfillment notes.
+- `orders`: order parsing (every ChannelOrder field), fulfillment notes, Shipment Tracking items.
+- `status_map`: WooCommerce's order statuses → the unified order status (one table).
 - `paging`: opaque order/product cursors and their query parameters.
 - `catalog`: catalogue listing and stock read-back.
 - `webhooks`: signature, topics, same-store and payload checks.
@@ -52,17 +53,19 @@ from woocommerce_connector.protocol.catalog import (
     variation_remote_product,
 )
 from woocommerce_connector.protocol.orders import (
-    ORDER_STATUS_MAP,
+    SHIPMENT_TRACKING_PATH,
+    AddressData,
     Amount,
     OrderData,
     OrderLineData,
-    UnifiedStatus,
     covers_whole_order,
+    existing_tracking_id,
     format_woo_datetime,
     fulfillment_note,
-    map_order_status,
+    parse_address,
     parse_order,
     parse_woo_datetime,
+    tracking_item_body,
 )
 from woocommerce_connector.protocol.paging import (
     OrdersCursor,
@@ -76,6 +79,7 @@ from woocommerce_connector.protocol.paging import (
     page_size,
     total_pages,
 )
+from woocommerce_connector.protocol.status_map import ORDER_STATUS_MAP, UnifiedStatus, map_order_status
 from woocommerce_connector.protocol.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -108,11 +112,13 @@ __all__ = [
     "MAX_PER_PAGE",
     "ORDER_STATUS_MAP",
     "RESOURCE_HEADER",
+    "SHIPMENT_TRACKING_PATH",
     "SIGNATURE_HEADER",
     "SOURCE_HEADER",
     "SUBSCRIBED_TOPICS",
     "TOPIC_HEADER",
     "WEBHOOK_ID_HEADER",
+    "AddressData",
     "Amount",
     "BatchCall",
     "BatchPlan",
@@ -138,6 +144,7 @@ __all__ = [
     "encode_orders_cursor",
     "encode_products_cursor",
     "error_message",
+    "existing_tracking_id",
     "format_woo_datetime",
     "fulfillment_note",
     "group_for_read",
@@ -147,6 +154,7 @@ __all__ = [
     "next_orders_cursor",
     "orders_query",
     "page_size",
+    "parse_address",
     "parse_batch_response",
     "parse_order",
     "parse_target",
@@ -169,6 +177,7 @@ __all__ = [
     "store_url_of",
     "subscribed_topics",
     "total_pages",
+    "tracking_item_body",
     "variation_remote_product",
     "verify_signature",
     "webhook_kind",

@@ -1,61 +1,28 @@
-"""Orders from WooCommerce (status mapping, parsing) and fulfillment notes."""
+"""Orders from WooCommerce (parsing every ChannelOrder field), fulfillment notes and Shipment
+Tracking items. The status table is status_map.py.
+
+Field names are the REST API's order properties (https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties):
+`status`, `currency`, `total`, `discount_total`, `shipping_total`, `total_tax`, `billing` {first_name,
+last_name, email, ...}, `shipping` {first_name, last_name, company, address_1, address_2, city,
+state, postcode, country, phone}, and per line item `subtotal` (before discounts), `total` (after
+them), `total_tax`, `price`, `sku`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import Enum
 from typing import Any
 
+from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, exponent, to_minor
+from woocommerce_connector.protocol.status_map import UnifiedStatus, map_order_status
 
 log = logging.getLogger(__name__)
-
-
-class UnifiedStatus(Enum):
-    """The unified order statuses (connector.v1.OrderStatus), mirrored by name in the servicer."""
-
-    UNSPECIFIED = "UNSPECIFIED"
-    PENDING = "PENDING"
-    PAID = "PAID"
-    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
-    REFUNDED = "REFUNDED"
-
-
-# Woo order status → unified status (CHANNELS.md 2.3). Every mapping answers "what should
-# OmniStock do with the stock of this order?".
-ORDER_STATUS_MAP: dict[str, UnifiedStatus] = {
-    # Created, awaiting payment: the customer has not paid yet, stock is only held.
-    "pending": UnifiedStatus.PENDING,
-    # Block checkout's draft before the order is placed; same as an unpaid order.
-    "checkout-draft": UnifiedStatus.PENDING,
-    # Payment received (or COD accepted) and awaiting fulfilment: Woo's "paid, ship it" state.
-    "processing": UnifiedStatus.PAID,
-    # Awaiting manual confirmation of payment (BACS, cheque): not paid yet, so PENDING.
-    "on-hold": UnifiedStatus.PENDING,
-    # The merchant marked the order done; Woo has no separate shipped/delivered state and
-    # completing is how shops mark shipment (CreateFulfillment does exactly that).
-    "completed": UnifiedStatus.SHIPPED,
-    # Cancelled by the merchant or the customer: stock goes back.
-    "cancelled": UnifiedStatus.CANCELLED,
-    # Fully refunded: Woo's terminal money-back state.
-    "refunded": UnifiedStatus.REFUNDED,
-    # Payment failed or was declined: the sale did not happen, like a cancellation.
-    "failed": UnifiedStatus.CANCELLED,
-    # Moved to the bin: the order no longer counts; treat as cancelled rather than lose it.
-    "trash": UnifiedStatus.CANCELLED,
-}
-
-
-def map_order_status(raw: str) -> UnifiedStatus:
-    """Unified status of a Woo status; plugin-defined statuses stay UNSPECIFIED (raw kept)."""
-    return ORDER_STATUS_MAP.get(raw.strip().lower().removeprefix("wc-"), UnifiedStatus.UNSPECIFIED)
 
 
 @dataclass(frozen=True)
@@ -71,6 +38,22 @@ class OrderLineData:
     quantity: int
     unit_price: Amount | None
     title: str
+    # Totals for the whole line.
+    discount: Amount | None = None
+    tax: Amount | None = None
+
+
+@dataclass(frozen=True)
+class AddressData:
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country_code: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +67,15 @@ class OrderData:
     lines: tuple[OrderLineData, ...]
     created_at: datetime | None
     updated_at: datetime | None
+    customer_name: str = ""
+    shipping_address: AddressData | None = None
+    # The lines after their discounts, before shipping and tax (sum of line_items[].total).
+    subtotal: Amount | None = None
+    discount_total: Amount | None = None
+    shipping_total: Amount | None = None
+    tax_total: Amount | None = None
+    channel_status: dict[str, str] = field(default_factory=dict)
+    raw_json: str = ""
 
 
 def parse_woo_datetime(value: Any) -> datetime | None:
@@ -126,43 +118,88 @@ def _amount(value: Any, currency: str) -> Amount | None:
         return None
 
 
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _text(value: Any, limit: int = 255) -> str:
+    return safe_text(value, limit) if value not in (None, "") else ""
+
+
 def _line(raw: Mapping[str, Any], currency: str) -> OrderLineData:
     quantity = int(raw.get("quantity") or 0)
     price: Any = raw.get("price")
-    if price in (None, "") and quantity:
-        subtotal = raw.get("subtotal")
-        try:
-            price = Decimal(str(subtotal)) / quantity if subtotal not in (None, "") else None
-        except InvalidOperation:
-            price = None
+    subtotal, total = _decimal(raw.get("subtotal")), _decimal(raw.get("total"))
+    if price in (None, "") and quantity and subtotal is not None:
+        price = subtotal / quantity
+    discount = subtotal - total if subtotal is not None and total is not None else None
     return OrderLineData(
         external_line_id=str(raw.get("id", "")),
         sku=str(raw.get("sku") or ""),
         quantity=quantity,
         unit_price=_amount(price, currency),
-        title=str(raw.get("name") or ""),
+        title=_text(raw.get("name")),
+        discount=_amount(discount, currency),
+        tax=_amount(raw.get("total_tax"), currency),
     )
 
 
-def parse_order(raw: Mapping[str, Any]) -> OrderData:
-    """One wc/v3 order resource (REST GET or webhook body) → order data."""
+def _person(raw: Mapping[str, Any]) -> str:
+    return " ".join(str(raw[k]).strip() for k in ("first_name", "last_name") if raw.get(k))
+
+
+def parse_address(raw: Any) -> AddressData | None:
+    """A Woo `shipping` (or `billing`) object; None when it names nobody and nowhere."""
+    if not isinstance(raw, Mapping):
+        return None
+    address = AddressData(
+        name=_text(_person(raw)),
+        company=_text(raw.get("company")),
+        line1=_text(raw.get("address_1")),
+        line2=_text(raw.get("address_2")),
+        city=_text(raw.get("city")),
+        region=_text(raw.get("state")),
+        postal_code=_text(raw.get("postcode")),
+        country_code=_text(raw.get("country")),
+        phone=_text(raw.get("phone")),
+    )
+    return address if address != AddressData() else None
+
+
+def parse_order(raw: Mapping[str, Any], raw_json: str = "") -> OrderData:
+    """One wc/v3 order resource (REST GET or webhook body) → order data; `raw_json` is the body
+    exactly as received when there is one (webhooks), else the resource is serialised."""
     currency = str(raw.get("currency") or "").upper()
     raw_status = str(raw.get("status") or "")
     billing = raw.get("billing") if isinstance(raw.get("billing"), Mapping) else {}
     number = raw.get("number") or raw.get("id") or ""
-    lines = raw.get("line_items") if isinstance(raw.get("line_items"), list) else []
+    lines_raw = raw.get("line_items") if isinstance(raw.get("line_items"), list) else []
+    lines = tuple(_line(line, currency) for line in lines_raw if isinstance(line, Mapping))
+    totals = [_decimal(line.get("total")) for line in lines_raw if isinstance(line, Mapping)]
+    shipping = parse_address(raw.get("shipping"))
     return OrderData(
         external_id=str(raw.get("id", "")),
         external_name=f"#{number}" if number != "" else "",
         status=map_order_status(raw_status),
         raw_status=raw_status,
-        customer_email=str(billing.get("email") or ""),
+        customer_email=_text(billing.get("email")),
         total=_amount(raw.get("total"), currency),
-        lines=tuple(_line(line, currency) for line in lines if isinstance(line, Mapping)),
+        lines=lines,
         created_at=parse_woo_datetime(raw.get("date_created_gmt"))
         or parse_woo_datetime(raw.get("date_created")),
         updated_at=parse_woo_datetime(raw.get("date_modified_gmt"))
         or parse_woo_datetime(raw.get("date_modified")),
+        customer_name=_text(_person(billing)) or (shipping.name if shipping else ""),
+        shipping_address=shipping,
+        subtotal=_amount(sum(totals, Decimal(0)), currency) if None not in totals else None,
+        discount_total=_amount(raw.get("discount_total"), currency),
+        shipping_total=_amount(raw.get("shipping_total"), currency),
+        tax_total=_amount(raw.get("total_tax"), currency),
+        channel_status={"status": raw_status.strip().lower().removeprefix("wc-")},
+        raw_json=raw_json or json.dumps(raw, separators=(",", ":")),
     )
 
 
@@ -205,3 +242,37 @@ def covers_whole_order(order: Mapping[str, Any], shipped: Mapping[str, int]) -> 
         if max(by_id, by_sku) < needed:
             return False
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# Shipment Tracking (WooCommerce.com's extension; core has no tracking fields)
+# --------------------------------------------------------------------------------------------
+
+# Its REST namespace sits beside wc/v3 under the site's /wp-json/:
+# POST|GET /wp-json/wc-shipment-tracking/v3/orders/<order_id>/shipment-trackings
+# (https://woocommerce.com/document/shipment-tracking/shipment-tracking-rest-api-create-tracking-item/).
+SHIPMENT_TRACKING_PATH = "wc-shipment-tracking/v3/orders/{order_id}/shipment-trackings"
+
+
+def tracking_item_body(
+    carrier: str, tracking_number: str, tracking_url: str, shipped_on: str
+) -> dict[str, str]:
+    """A tracking item. With a tracking URL the carrier is a custom provider
+    (`custom_tracking_provider` + `custom_tracking_link`, both required then); without one it is
+    named as a predefined provider (`tracking_provider`). `date_shipped` is YYYY-MM-DD."""
+    body = {"tracking_number": tracking_number, "date_shipped": shipped_on}
+    if tracking_url:
+        body["custom_tracking_provider"] = carrier or "Carrier"
+        body["custom_tracking_link"] = tracking_url
+    elif carrier:
+        body["tracking_provider"] = carrier
+    return body
+
+
+def existing_tracking_id(items: Any, tracking_number: str) -> str:
+    """The `tracking_id` of an item already carrying `tracking_number` (a retried fulfillment whose
+    first attempt went through), else ""."""
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and item.get("tracking_number") == tracking_number:
+            return str(item.get("tracking_id") or "")
+    return ""

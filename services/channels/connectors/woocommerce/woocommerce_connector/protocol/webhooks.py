@@ -216,9 +216,15 @@ def parse_webhook(
     kind = webhook_kind(topic)
     orders: tuple[OrderData, ...] = ()
     if kind is WebhookKind.ORDER:
-        order = parse_order(payload)
+        # raw_json: the signed body exactly as the store sent it (it parsed as JSON, so it is UTF-8).
+        order = parse_order(payload, raw_json=body.decode("utf-8", "replace"))
         if topic == "order.deleted" and not order.raw_status:
             # Deletion sends only {id}: the order is gone from the shop, so its stock is free.
-            order = replace(order, status=UnifiedStatus.CANCELLED, raw_status="deleted")
+            order = replace(
+                order,
+                status=UnifiedStatus.CANCELLED,
+                raw_status="deleted",
+                channel_status={"status": "deleted"},
+            )
         orders = (order,)
     return WebhookData(delivery_id=delivery_id, topic=topic, kind=kind, orders=orders)
