@@ -204,6 +204,14 @@ def validate_settings(settings: Mapping[str, str]) -> dict[str, str]:
             violations.append(FieldViolation(path, f"at most {MAX_SETTING_VALUE} characters"))
             continue
         out[key] = value.strip()
+    poll = out.get(ORDER_POLL_INTERVAL_SETTING)
+    if poll is not None and order_poll_interval(out, timedelta(0)) == timedelta(0):
+        violations.append(
+            FieldViolation(
+                f"settings.{ORDER_POLL_INTERVAL_SETTING}",
+                f"seconds between order polls: {MIN_ORDER_POLL_SECONDS}..{MAX_ORDER_POLL_SECONDS}",
+            )
+        )
     base = out.get("api_base_url")
     if base is not None:
         parsed = urlparse(base)
@@ -212,6 +220,21 @@ def validate_settings(settings: Mapping[str, str]) -> dict[str, str]:
     if violations:
         raise InvalidArgument("invalid connection settings", violations=violations)
     return out
+
+
+# Per-connection order poll interval (seconds); the worker looks every minute, so less is refused.
+ORDER_POLL_INTERVAL_SETTING = "order_poll_interval_seconds"
+MIN_ORDER_POLL_SECONDS = 60
+MAX_ORDER_POLL_SECONDS = 7 * 24 * 3600
+
+
+def order_poll_interval(settings: Mapping[str, str], default: timedelta) -> timedelta:
+    """How often the connection's orders are polled: its `order_poll_interval_seconds` setting when
+    that is a whole number of seconds in range, else `default` (CHANNELS_ORDER_POLL_INTERVAL_SECONDS)."""
+    raw = str(settings.get(ORDER_POLL_INTERVAL_SETTING, "")).strip()
+    if not raw.isdigit() or not MIN_ORDER_POLL_SECONDS <= int(raw) <= MAX_ORDER_POLL_SECONDS:
+        return default
+    return timedelta(seconds=int(raw))
 
 
 # ------------------------------------------------------------------------------ remote values

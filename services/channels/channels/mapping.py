@@ -9,10 +9,12 @@ request message and every enum decision from this module, so they build no proto
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from omnistock.connector.v1 import connector_service_pb2 as cpb
@@ -140,3 +142,62 @@ def order_updated_at(order: Any) -> datetime | None:
     """The order's last change, or None when the channel gave none."""
     stamp = order.updated_at
     return stamp.ToDatetime(tzinfo=UTC) if (stamp.seconds or stamp.nanos) else None
+
+
+def order_json(order: Any) -> dict[str, Any]:
+    """A ChannelOrder as proto JSON with the proto field names: `channels.order_received`'s `order`."""
+    return json_format.MessageToDict(order, preserving_proto_field_name=True)
+
+
+def order_digest(order: Any) -> str:
+    """SHA-256 (hex) of the normalised order: everything but the raw channel JSON, whose shape
+    differs between a webhook and a poll of one and the same state (Shopify: REST vs GraphQL)."""
+    normalised = cpb.ChannelOrder()
+    normalised.CopyFrom(order)
+    normalised.ClearField("raw_json")
+    return hashlib.sha256(normalised.SerializeToString(deterministic=True)).hexdigest()
+
+
+# ---------------------------------------------------------------------------- order actions
+def create_fulfillment_request(
+    context: ConnectionContext,
+    external_order_id: str,
+    *,
+    carrier: str,
+    tracking_number: str,
+    tracking_url: str,
+    lines: Iterable[Mapping[str, Any]],
+) -> cpb.CreateFulfillmentRequest:
+    """Tell the channel an order (or some of its lines) shipped, with the tracking details."""
+    return cpb.CreateFulfillmentRequest(
+        connection=context,
+        external_order_id=external_order_id,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        tracking_url=tracking_url,
+        lines=[
+            cpb.FulfillmentLine(
+                external_line_id=str(line.get("external_line_id") or ""),
+                sku=str(line.get("sku") or ""),
+                quantity=int(line.get("quantity") or 0),
+            )
+            for line in lines
+        ],
+    )
+
+
+def cancel_order_request(
+    context: ConnectionContext, external_order_id: str, reason: str
+) -> cpb.CancelOrderRequest:
+    """Tell the channel the merchant cancelled the order."""
+    return cpb.CancelOrderRequest(connection=context, external_order_id=external_order_id, reason=reason)
+
+
+def fulfillment_external_id(reply: Any) -> str:
+    """The channel's id of the fulfilment it created."""
+    return str(reply.external_fulfillment_id)
+
+
+def cancellation_external_id(reply: Any) -> str:
+    """The channel's reference of the cancellation (Shopify's job, WooCommerce's order)."""
+    return str(reply.external_id)

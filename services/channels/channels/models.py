@@ -182,3 +182,55 @@ order_sync_state = Table(
     Column("last_error", Text, nullable=False, default=""),
     Index(None, "tenant_id"),
 )
+
+# ------------------------------------------------------------------ orders (migration 0003)
+
+order_versions = Table(
+    "order_versions",
+    metadata,
+    # The last state of each channel order handed to the orders service as `channels.order_received`
+    # (channels/order_intake.py). A poll re-reading its overlap window, or a webhook and a poll that
+    # both report the same state, publish it once; any change publishes again. The upsert's
+    # conditional update is the dedupe, so concurrent reporters cannot both publish one state.
+    Column("connection_id", String(36), nullable=False),
+    Column("external_order_id", String(255), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    # SHA-256 (hex) of the normalised order: the ChannelOrder without its raw channel JSON.
+    Column("digest", String(64), nullable=False),
+    Column("order_updated_at", UTCDateTime, nullable=True),
+    Column("published_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("connection_id", "external_order_id"),
+    Index(None, "tenant_id"),
+)
+
+order_actions = Table(
+    "order_actions",
+    metadata,
+    # What the orders service asked to be done on a channel (orders.fulfillment_requested,
+    # orders.cancel_requested), kept until the channel accepts or refuses for good
+    # (channels/order_actions.py). UNIQUE (tenant, order, action, fulfillment): a repeated event
+    # is this same row.
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    # fulfillment | cancel
+    Column("action", String(16), nullable=False),
+    # The orders service's fulfillment id; "" for a cancellation.
+    Column("fulfillment_id", String(64), nullable=False),
+    Column("connection_id", String(36), nullable=False),
+    Column("external_order_id", String(255), nullable=False),
+    # JSON: carrier, tracking_number, tracking_url, lines (fulfillment) or reason (cancel).
+    Column("request", Text, nullable=False),
+    # pending -> synced | failed
+    Column("status", String(16), nullable=False),
+    # Calls made to the channel (a wait for a disconnected connection is not one).
+    Column("attempts", Integer, nullable=False, default=0),
+    # When a sender may take it next (a sender that takes it pushes this forward by a lease).
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("external_id", String(255), nullable=False, default=""),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "order_id", "action", "fulfillment_id"),
+    Index(None, "status", "next_attempt_at"),
+)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import grpc
 
-from channels import domain, mapping
+from channels import domain, mapping, order_intake
 from channels.connector_clients import (
     connection_context,
     failure_of,
@@ -148,6 +148,9 @@ class WebhookIntake(ServiceBase):
                 # In-flight protection (sync/in_flight.py): the sold units count from now on.
                 committed.extend(
                     in_flight.store_commitments(repo, conn.tenant_id, conn.id, reply.orders, now)
+                )
+                order_intake.record_orders(
+                    repo, conn.tenant_id, conn.id, reply.orders, via="webhook", now=now
                 )
             if kind_name == "app_uninstalled":
                 current = repo.get_connection(conn.tenant_id, conn.id, lock=True)

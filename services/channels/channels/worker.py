@@ -9,8 +9,11 @@ included). In tpool they run on real OS threads, each with its own gRPC channels
 arrangement that works. Keep EVENTLET_THREADPOOL_SIZE >= max_workers (worker.yaml).
 
 The outbox relay of the channels service (channels.sync_requested, channels.webhook_received,
-channels.connection_*) also lives here: it must publish through nameko's dispatcher, which is
-green, so it runs on the green thread like the inventory worker's relay.
+channels.order_received, channels.order_action_synced, channels.connection_*) also lives here: it
+must publish through nameko's dispatcher, which is green, so it runs on the green thread like the
+inventory worker's relay, and signs every event (channels.events). Consumed events are checked
+the same way: orders.* (order_imported, fulfillment_requested, cancel_requested) and
+inventory.stock_changed that are not signed with INTERNAL_TOKEN_SECRET are dropped.
 """
 
 from __future__ import annotations
@@ -22,28 +25,32 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from channels import models
+from channels import events, order_actions
 from channels.composition import build_runtime
 from channels.config import load_settings
-from channels.sync import flusher, reconcile, store
+from channels.sync import flusher, reconcile, settlement, store
 from channels.sync.runtime import Runtime
 from channels.sync.settings import load_sync_settings
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
-from omnistock_common.outbox_relay import relay_pending
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 
 SERVICE_NAME = "channels_sync"
 # The channels service's own events go out as channels.<type> (on `channels.events`).
-CHANNELS_EVENTS = "channels"
+CHANNELS_EVENTS = events.SERVICE_NAME
 FLUSH_INTERVAL = 0.25
 RELAY_INTERVAL = 0.2
 _SETTINGS = load_sync_settings()
 RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
-# Checked every minute; each connection is polled once per CHANNELS_ORDER_POLL_INTERVAL_SECONDS.
+# Checked every minute; each connection is polled once per its `order_poll_interval_seconds`
+# setting (default CHANNELS_ORDER_POLL_INTERVAL_SECONDS).
 ORDER_POLL_CHECK_INTERVAL = 60.0
+# Fulfilments and cancellations due to be sent to the channels are looked for this often.
+ORDER_ACTIONS_INTERVAL = 1.0
+# The orders service's events (nameko service `orders`).
+ORDERS_EVENTS = "orders"
 
 
 class SyncRuntime(DependencyProvider):
@@ -62,7 +69,7 @@ class SyncRuntime(DependencyProvider):
 
 
 class ChannelsRelay:
-    """Publishes the channels outbox as nameko events `channels.<type>`."""
+    """Publishes the channels outbox as signed nameko events `channels.<type>`."""
 
     name = CHANNELS_EVENTS
     dispatch = EventDispatcher(use_confirms=True)
@@ -70,14 +77,12 @@ class ChannelsRelay:
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        def publish(event_type: str, payload: dict[str, Any]) -> None:
-            self.dispatch(event_type.removeprefix(f"{CHANNELS_EVENTS}."), payload)
-
-        relay_pending(self.runtime.sql, models.outbox, publish, batch_size=200, max_batches=5)
+        events.relay_outbox(self.runtime.sql, self.dispatch, self.runtime.event_secret)
 
 
 class ChannelsSyncWorker:
-    """Stock intake, the flusher, reconciliation, sync jobs and order polls."""
+    """Stock intake, the flusher, reconciliation, sync jobs, order polls, imported orders and the
+    order actions sent back to the channels."""
 
     name = SERVICE_NAME
     runtime = SyncRuntime()
@@ -104,3 +109,25 @@ class ChannelsSyncWorker:
     @timer(interval=ORDER_POLL_CHECK_INTERVAL, eager=True)
     def poll_orders(self) -> None:
         tpool.execute(reconcile.poll_all_orders, self.runtime.engine)
+
+    @event_handler(ORDERS_EVENTS, "order_imported")
+    def on_order_imported(self, payload: dict[str, Any]) -> None:
+        tpool.execute(settlement.settle_imported, self.runtime.engine, payload, self.runtime.event_secret)
+
+    @event_handler(ORDERS_EVENTS, "fulfillment_requested")
+    def on_fulfillment_requested(self, payload: dict[str, Any]) -> None:
+        secret = self.runtime.event_secret
+        tpool.execute(
+            order_actions.accept_request, self.runtime.engine, order_actions.FULFILLMENT, payload, secret
+        )
+
+    @event_handler(ORDERS_EVENTS, "cancel_requested")
+    def on_cancel_requested(self, payload: dict[str, Any]) -> None:
+        secret = self.runtime.event_secret
+        tpool.execute(
+            order_actions.accept_request, self.runtime.engine, order_actions.CANCEL, payload, secret
+        )
+
+    @timer(interval=ORDER_ACTIONS_INTERVAL, eager=True)
+    def send_order_actions(self) -> None:
+        tpool.execute(order_actions.send_due, self.runtime.engine)

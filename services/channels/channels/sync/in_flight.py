@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from channels import mapping
+from channels import mapping, order_intake
 from channels.connector_calls import ConnectionCaller
 from channels.repository import Repository, UnitOfWork
 from channels.sync.repository import CANCELLED, IMPORTED, PENDING, PollState
@@ -173,6 +173,7 @@ def poll_orders(
 
     def work(repo: Repository) -> list[str]:
         changed = store_commitments(repo, tenant_id, connection_id, orders, clock())
+        order_intake.record_orders(repo, tenant_id, connection_id, orders, via="poll", now=clock())
         repo.save_poll_state(
             tenant_id,
             connection_id,

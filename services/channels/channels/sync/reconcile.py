@@ -21,18 +21,18 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
 
 from channels import mapping
-from channels.domain import ConnectionStatus, SyncScope
+from channels.domain import ConnectionStatus, SyncScope, order_poll_interval
 from channels.sync import in_flight, store
 from channels.sync.engine import SyncEngine
 from channels.sync.flusher import ConnectionFlush, ConnectionLock, Planned, push_planned
 from channels.sync.repository import ListingPushState
-from omnistock_common.errors import DomainError, FailedPrecondition
+from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,18 @@ def reconcile_all(engine: SyncEngine) -> list[ReconcileReport]:
     return reports
 
 
+def _poll_interval(engine: SyncEngine, tenant_id: str, connection_id: str) -> timedelta:
+    """The connection's `order_poll_interval_seconds`, else CHANNELS_ORDER_POLL_INTERVAL_SECONDS."""
+    default = engine.settings.order_poll_interval
+    try:
+        return order_poll_interval(engine.caller.load(tenant_id, connection_id).connection.settings, default)
+    except NotFound:
+        return default
+
+
 def poll_all_orders(engine: SyncEngine, *, now: datetime | None = None) -> int:
-    """The scheduled order poll: every live connection whose last poll is older than the interval.
+    """The scheduled order poll: every live connection whose last poll is older than its interval
+    (the connection setting `order_poll_interval_seconds`, default CHANNELS_ORDER_POLL_INTERVAL_SECONDS).
     Returns how many connections were polled successfully."""
     moment = now or engine.clock()
     polled = 0
@@ -224,7 +234,7 @@ def poll_all_orders(engine: SyncEngine, *, now: datetime | None = None) -> int:
         for connection_id in connection_ids:
             state = states.get(connection_id)
             last = state.last_attempt_at if state else None
-            if last is not None and moment - last < engine.settings.order_poll_interval:
+            if last is not None and moment - last < _poll_interval(engine, tenant_id, connection_id):
                 continue
             try:
                 in_flight.poll_orders(

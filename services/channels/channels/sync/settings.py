@@ -38,7 +38,15 @@ class SyncSettings:
     flush_limit: int = 200
     polls: OrderPollSettings = field(default_factory=OrderPollSettings)
     reconcile_interval: timedelta = timedelta(minutes=15)
+    # Default of the per-connection setting `order_poll_interval_seconds`.
     order_poll_interval: timedelta = timedelta(hours=1)
+    # Order actions (fulfilments, cancellations) sent back to the channels: exponential backoff
+    # with jitter between attempts, and how long a sender holds an action it took (longer than a
+    # connector call with a token refresh).
+    order_action_backoff_base: timedelta = timedelta(seconds=2)
+    order_action_backoff_cap: timedelta = timedelta(minutes=15)
+    order_action_lease: timedelta = timedelta(minutes=2)
+    order_action_batch: int = 20
     inventory_addr: str = "127.0.0.1:50052"
     inventory_timeout: timedelta = timedelta(seconds=10)
 
@@ -59,6 +67,12 @@ def load_sync_settings(environ: Mapping[str, str] | None = None) -> SyncSettings
         polls=OrderPollSettings(
             first_lookback=timedelta(hours=env.float("CHANNELS_ORDER_LOOKBACK_HOURS", 24.0, minimum=0.0)),
             overlap=timedelta(seconds=env.float("CHANNELS_ORDER_POLL_OVERLAP_SECONDS", 300.0, minimum=0.0)),
+        ),
+        order_action_backoff_base=timedelta(
+            seconds=env.float("CHANNELS_ORDER_ACTION_BACKOFF_SECONDS", 2.0, minimum=0.01)
+        ),
+        order_action_backoff_cap=timedelta(
+            seconds=env.float("CHANNELS_ORDER_ACTION_BACKOFF_CAP_SECONDS", 900.0, minimum=0.01)
         ),
         inventory_addr=service_addr(env, "inventory"),
     )

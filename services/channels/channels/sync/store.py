@@ -79,6 +79,22 @@ local s = redis.call('zscore', KEYS[3], ARGV[1])
 if (not s) or tonumber(s) > tonumber(ARGV[2]) then redis.call('zadd', KEYS[3], ARGV[2], ARGV[1]) end
 return n
 """
+# Re-push SKUs at the figure inventory gives at flush time. KEYS: pending hash, due zset. ARGV: member,
+# due_ms, now_ms, then SKUs. A SKU
+# already pending is left alone; otherwise it is queued as UNKNOWN, which the flusher resolves
+# through inventory (see requeue_from_inventory).
+_REQUEUE_UNKNOWN = """
+local n = 0
+for i = 4, #ARGV do
+  if redis.call('hexists', KEYS[1], ARGV[i]) == 0 then
+    redis.call('hset', KEYS[1], ARGV[i], '-1|-1|' .. ARGV[3])
+    n = n + 1
+  end
+end
+local s = redis.call('zscore', KEYS[2], ARGV[1])
+if (not s) or tonumber(s) > tonumber(ARGV[2]) then redis.call('zadd', KEYS[2], ARGV[2], ARGV[1]) end
+return n
+"""
 # KEYS: pending. ARGV: sku, expected value pairs. Deletes an entry only if it is still the one the
 # flusher read (a newer figure recorded meanwhile stays pending).
 _CAS_DELETE = """
@@ -285,6 +301,39 @@ def requeue_skus(
     return marked
 
 
+def requeue_from_inventory(
+    redis: SyncRedis, uow: UnitOfWork, tenant_id: str, skus: Sequence[str], *, now: datetime | None = None
+) -> int:
+    """Make every live connection of the tenant that lists one of `skus` push them again now, at
+    the figure inventory reports at flush time rather than the last one an event carried.
+
+    For commitments the orders service just settled: it reserved the order's units in inventory
+    before announcing the import, so inventory's figure already counts them, while the last
+    `stock_changed` figure may not yet. Returns the connections marked."""
+    if not skus:
+        return 0
+    live = dict(in_flight.live_connections(uow, tenant_id))
+    with uow.transaction() as repo:
+        listed = repo.listed_versions(tenant_id, list(dict.fromkeys(skus)))
+    now_ms = ms(now or _utcnow())
+    marked = 0
+    for connection_id, floors in listed.items():
+        if connection_id not in live:
+            continue
+        redis.eval(
+            _REQUEUE_UNKNOWN,
+            2,
+            PENDING_PREFIX + connection_id,
+            DUE_KEY,
+            member(tenant_id, connection_id),
+            now_ms,
+            now_ms,
+            *sorted(floors),
+        )
+        marked += 1
+    return marked
+
+
 def cas_delete(redis: SyncRedis, connection_id: str, pairs: Sequence[tuple[str, str]]) -> int:
     """Drop pending entries only if each is still the value read (a newer figure stays)."""
     if not pairs:
@@ -329,5 +378,6 @@ __all__ = [
     "pending_entries",
     "pending_snapshot",
     "record_stock_changes",
+    "requeue_from_inventory",
     "requeue_skus",
 ]
