@@ -6,16 +6,21 @@ the sandboxes' catalogues, and a SyncEngine over the server's own UnitOfWork and
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlparse, urlsplit, urlunparse, urlunsplit
 
 import httpx
 import pytest
 import redis as redis_lib
+from flask import Flask, Response, request
 
 from channel_sandboxes.common import serve
 from channel_sandboxes.shopify.app import ShopifyConfig
@@ -145,6 +150,8 @@ def fast_settings() -> SyncSettings:
         backoff_base=timedelta(milliseconds=100),
         backoff_cap=timedelta(seconds=1),
         polls=OrderPollSettings(min_interval=timedelta(milliseconds=200)),
+        order_action_backoff_base=timedelta(milliseconds=50),
+        order_action_backoff_cap=timedelta(milliseconds=200),
     )
 
 
@@ -175,6 +182,59 @@ def connect_woo(channels: Channels, sandbox_url: str, woo: WooConfig) -> str:
         {"api_base_url": f"{sandbox_url}/wp-json/wc/v3"},
         {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret},
     ).id
+
+
+@pytest.fixture
+def webhook_url(stack: Stack) -> Iterator[str]:
+    """Stands in for the gateway's raw-body webhook route: `<url>/<channel type>/<connection id>`
+    hands each delivery to the channels service exactly as received."""
+    app = Flask("webhooks")
+
+    @app.post("/webhooks/<channel_type>/<connection_id>")
+    def hook(channel_type: str, connection_id: str) -> Response:
+        stack.channels.service.ingest_webhook(
+            channel_type, connection_id, dict(request.headers), request.get_data()
+        )
+        return Response("", 200)
+
+    server, _ = serve(app)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/webhooks"
+    finally:
+        server.shutdown()
+
+
+def _rabbitmqctl(*args: str) -> bool:
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        return False
+    try:
+        return subprocess.run([ctl, *args], capture_output=True, timeout=60, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture
+def vhost_url(amqp_url: str) -> Iterator[str]:
+    """A RabbitMQ virtual host of its own when rabbitmqctl can make one: nameko's queue names are
+    fixed by the service names, so another channels worker on the shared vhost would take part of
+    the events. Else the shared one (`amqp_url`), loudly."""
+    parsed = urlparse(amqp_url)
+    vhost = f"channels-sync-test-{uuid.uuid4().hex[:10]}"
+    user = parsed.username or "guest"
+    if not (
+        _rabbitmqctl("add_vhost", vhost)
+        and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    ):
+        print(
+            "!!! channels worker test: no private RabbitMQ vhost; using the shared one !!!", file=sys.stderr
+        )
+        yield amqp_url
+        return
+    try:
+        yield urlunparse(parsed._replace(path="/" + quote(vhost, safe="")))
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
 
 
 SYNC_REDIS_DB = 13

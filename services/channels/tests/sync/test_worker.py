@@ -3,23 +3,18 @@ process consumes a real `inventory.stock_changed` nameko event (published with n
 dispatcher, as the inventory worker does) and its flusher timer pushes the quantity to both
 sandboxes through the real connectors. An unsigned event published next to it is dropped.
 
-Isolation: a RabbitMQ virtual host of its own when rabbitmqctl can make one (nameko's queue names
-are fixed by the service names, so another channels worker on the shared vhost would take part of
-the events), and the sync tests' own Redis database (conftest.sync_redis_url).
+Isolation: a RabbitMQ virtual host of its own (conftest.vhost_url) and the sync tests' own Redis
+database (conftest.sync_redis_url).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse, urlunparse
 
 import kombu
 import pytest
@@ -35,36 +30,6 @@ ROOT = Path(__file__).resolve().parents[4]
 NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 DEADLINE = 90.0
-
-
-def _rabbitmqctl(*args: str) -> bool:
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None:
-        return False
-    try:
-        return subprocess.run([ctl, *args], capture_output=True, timeout=60, check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@pytest.fixture
-def vhost_url(amqp_url: str) -> Iterator[str]:
-    parsed = urlparse(amqp_url)
-    vhost = f"channels-sync-test-{uuid.uuid4().hex[:10]}"
-    user = parsed.username or "guest"
-    if not (
-        _rabbitmqctl("add_vhost", vhost)
-        and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-    ):
-        print(
-            "!!! channels worker test: no private RabbitMQ vhost; using the shared one !!!", file=sys.stderr
-        )
-        yield amqp_url
-        return
-    try:
-        yield urlunparse(parsed._replace(path="/" + quote(vhost, safe="")))
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def _queue_bound(url: str) -> bool:
