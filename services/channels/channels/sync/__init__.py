@@ -6,6 +6,7 @@
 - `flusher`: per-connection locks, bulk pushes, backoff.
 - `in_flight`: in-flight order protection (commitments, order polls).
 - `reconcile`: read-back and overwrite, on-demand sync jobs, scheduled order polls.
+- `settlement`: `orders.order_imported` settles the order's commitments.
 - `inventory_source`: the current stock figures, read from the inventory service over gRPC.
 - `runtime`: per-OS-thread clients and the Runtime the worker's jobs share.
 - `repository`: the engine's SQL (mixed into channels.repository.Repository).
