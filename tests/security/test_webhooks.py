@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from channels import models
+from channels import connection_setup, models
 from channels.config import load_settings as channels_settings
 from channels.domain import CHANNEL_TYPES, Credentials
 from channels.server import Channels
@@ -94,7 +94,8 @@ def _connect(
 ) -> str:
     """Store a connection the way OAuth completion / API-key connect does (no channel host needed)."""
     connection_id = str(uuid.uuid4())
-    channels.service._store_new(
+    connection_setup._store_new(
+        channels.deps,
         tenant,
         connection_id,
         CHANNEL_TYPES[channel_type],

@@ -1,6 +1,6 @@
 """Composition root of the channels gRPC server: Settings -> the core shared with the worker
 (channels.composition: engine, Redis, key ring, connector registry, ConnectionCaller), catalog
-client -> service -> servicer -> server.
+client -> use-case collaborators (ChannelsDeps) -> servicer -> server.
 
 `python -m channels.server` serves until SIGTERM/SIGINT, then drains. Migrations are not run
 here (make migrate / the Kubernetes Job does that); tests call `build(settings)` with port 0 and
@@ -16,11 +16,12 @@ from datetime import timedelta
 import redis as redis_lib
 from sqlalchemy import Engine
 
+from channels.catalog_client import GrpcCatalog
 from channels.composition import build_core
 from channels.config import Settings, load_settings, warn_about_dev_secrets
 from channels.connector_calls import ConnectionCaller, RedisLike
 from channels.connector_clients import ConnectorRegistry
-from channels.service import ChannelsService, GrpcCatalog, OAuthConfig
+from channels.deps import ChannelsDeps, OAuthConfig
 from channels.servicer import (
     MANAGE_METHODS,
     READ_ONLY_METHODS,
@@ -45,7 +46,7 @@ class Channels:
 
     running: RunningServer
     engine: Engine
-    service: ChannelsService
+    deps: ChannelsDeps
     caller: ConnectionCaller
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -96,7 +97,7 @@ def build(
             catalog_service_pb2_grpc.CatalogServiceStub(catalog_channel), settings.catalog_timeout_seconds
         )
     )
-    service = ChannelsService(
+    deps = ChannelsDeps(
         core.uow,
         core.keyring,
         connectors,
@@ -110,7 +111,7 @@ def build(
         catalog=catalog,
         egress=EgressPolicy(allowed=settings.allowed_hosts),
     )
-    servicer = ChannelsServicer(service)
+    servicer = ChannelsServicer(deps)
     running = build_server(
         [lambda server: channels_service_pb2_grpc.add_ChannelsServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],
@@ -120,7 +121,7 @@ def build(
         read_only_methods=READ_ONLY_METHODS,
         method_roles=dict.fromkeys(MANAGE_METHODS, MANAGE_ROLES),
     )
-    return Channels(running, core.sql, service, core.caller, core.closers)
+    return Channels(running, core.sql, deps, core.caller, core.closers)
 
 
 def main() -> None:
