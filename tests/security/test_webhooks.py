@@ -63,12 +63,12 @@ class Stack:
     woo_id: str
 
     def count(self, table: Any) -> int:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a webhook could change: deliveries, commitments, events, log, statuses."""
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             statuses = sorted(
                 conn.execute(select(models.connections.c.id, models.connections.c.status)).all()
             )
@@ -81,7 +81,7 @@ class Stack:
         return {"rows": [self.count(t) for t in tables], "statuses": statuses}
 
     def status(self, connection_id: str) -> str:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return str(
                 conn.execute(
                     select(models.connections.c.status).where(models.connections.c.id == connection_id)
@@ -95,7 +95,7 @@ def _connect(
     """Store a connection the way OAuth completion / API-key connect does (no channel host needed)."""
     connection_id = str(uuid.uuid4())
     connection_setup._store_new(
-        channels.deps,
+        channels.parts.deps,
         tenant,
         connection_id,
         CHANNEL_TYPES[channel_type],
@@ -175,8 +175,8 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
     finally:
         app.extensions["omnistock"].close()
         channels.stop()
-        for running in (shopify, woo):
-            running.server.stop(None).wait()
+        for connector in (shopify, woo):
+            connector.stop()
 
 
 # ------------------------------------------------------------------------------ Shopify bodies

@@ -83,7 +83,7 @@ class Stack:
                 reply = box.post("/_sandbox/products", {"items": items[start : start + 250]})
                 assert reply.status_code == 201, reply.text
         for connection_id in (self.shopify_id, self.woo_id):
-            result = listing_mapping.auto_map(self.channels.deps, self.ctx, connection_id, list(skus))
+            result = listing_mapping.auto_map(self.channels.parts.deps, self.ctx, connection_id, list(skus))
             assert not result.unmapped_skus, result.unmapped_skus
 
     def event(
@@ -110,7 +110,7 @@ class Stack:
 
     def record(self, payload: dict[str, Any]) -> int:
         return store.record_stock_changes(
-            self.redis, self.channels.deps.uow, payload, settings=self.engine.settings
+            self.redis, self.channels.parts.deps.uow, payload, settings=self.engine.settings
         )
 
     def flush_until(self, done: Callable[[], bool], deadline: float = 60.0) -> None:
@@ -128,14 +128,14 @@ class Stack:
             time.sleep(0.02)
 
     def sync_log(self, connection_id: str, limit: int = 200) -> list[Any]:
-        with self.channels.deps.uow.transaction() as repo:
+        with self.channels.parts.deps.uow.transaction() as repo:
             return repo.list_sync_log(TENANT, connection_id, limit)
 
     def connection(self, connection_id: str) -> Any:
-        return service.get_connection(self.channels.deps, self.ctx, connection_id)
+        return service.get_connection(self.channels.parts.deps, self.ctx, connection_id)
 
     def listing(self, connection_id: str, sku: str) -> Any:
-        with self.channels.deps.uow.transaction() as repo:
+        with self.channels.parts.deps.uow.transaction() as repo:
             return repo.get_listing(TENANT, connection_id, sku)
 
 
@@ -154,7 +154,7 @@ def connect_shopify(channels: Channels, sandbox_url: str, shop: ShopifyConfig) -
     redirect = "http://gateway.test/api/v1/channels/oauth/callback"
     binding = "b" * 64  # the gateway's cookie nonce, hashed
     url, _ = connection_setup.start_oauth(
-        channels.deps,
+        channels.parts.deps,
         ctx,
         "shopify",
         "Shop",
@@ -165,13 +165,13 @@ def connect_shopify(channels: Channels, sandbox_url: str, shop: ShopifyConfig) -
     consent = httpx.get(url, follow_redirects=False)
     assert consent.status_code == 302, consent.text
     params = dict(parse_qsl(urlsplit(consent.headers["location"]).query))
-    return connection_setup.complete_oauth(channels.deps, params, redirect, binding).id
+    return connection_setup.complete_oauth(channels.parts.deps, params, redirect, binding).id
 
 
 def connect_woo(channels: Channels, sandbox_url: str, woo: WooConfig) -> str:
     ctx = CallContext(tenant_id=TENANT, user_id="tester")
     return connection_setup.create_connection(
-        channels.deps,
+        channels.parts.deps,
         ctx,
         "woocommerce",
         "Woo",
@@ -225,7 +225,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
     }
     channels = build(load_settings(env))
     client = redis_lib.Redis.from_url(redis_url)
-    engine = SyncEngine(channels.deps.uow, client, channels.caller, settings=fast_settings())
+    engine = SyncEngine(channels.parts.deps.uow, client, channels.parts.deps.caller, settings=fast_settings())
     stack = Stack(
         channels,
         client,
@@ -249,7 +249,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
         stack.woo.http.close()
         client.close()
         channels.stop()
-        shop_connector.server.stop(None).wait()
-        woo_connector.server.stop(None).wait()
+        shop_connector.stop()
+        woo_connector.stop()
         shop_http.shutdown()
         woo_http.shutdown()

@@ -56,7 +56,7 @@ def webhook_receiver(stack: Stack) -> Iterator[str]:
     @app.post("/webhooks/<channel_type>/<connection_id>")
     def hook(channel_type: str, connection_id: str) -> Response:
         webhook_intake.ingest_webhook(
-            stack.channels.deps, channel_type, connection_id, dict(request.headers), request.get_data()
+            stack.channels.parts.deps, channel_type, connection_id, dict(request.headers), request.get_data()
         )
         return Response("", 200)
 
@@ -69,7 +69,7 @@ def webhook_receiver(stack: Stack) -> Iterator[str]:
 
 def commitments(stack: Stack) -> list[tuple[str, int, str]]:
     t = models.channel_commitments
-    with stack.channels.deps.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         rows = repo.conn.execute(select(t.c.sku, t.c.quantity, t.c.status).order_by(t.c.sku))
         return [(r.sku, int(r.quantity), r.status) for r in rows]
 
