@@ -25,7 +25,7 @@ TENANT = "tenant-sync"
 
 def synced_events(stack: Stack) -> list[dict[str, Any]]:
     t = models.outbox
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         rows = repo.conn.execute(
             select(t.c.payload).where(t.c.event_type == "channels.order_action_synced").order_by(t.c.id)
         )
@@ -33,7 +33,7 @@ def synced_events(stack: Stack) -> list[dict[str, Any]]:
 
 
 def actions(stack: Stack, order_id: str) -> list[Any]:
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         return repo.order_actions_of(TENANT, order_id)
 
 
@@ -63,7 +63,9 @@ def log_rows(stack: Stack, connection_id: str, operation: str) -> list[tuple[str
 def shopify_order(stack: Stack) -> tuple[dict[str, Any], Any]:
     stack.seed({"CUP": 5})
     placed = stack.shopify.post("/_sandbox/orders", {"lines": [{"sku": "CUP", "quantity": 2}]}).json()
-    in_flight.poll_orders(stack.channels.caller, stack.channels.service.uow, TENANT, stack.shopify_id)
+    in_flight.poll_orders(
+        stack.channels.parts.deps.caller, stack.channels.parts.deps.uow, TENANT, stack.shopify_id
+    )
     (line,) = placed["order"]["line_items"]
     return placed, line
 
@@ -135,7 +137,7 @@ def test_a_cancel_the_shop_refuses_fails_for_good(stack: Stack) -> None:
 def test_a_cancel_reaches_woocommerce_and_waits_while_the_connection_is_disconnected(stack: Stack) -> None:
     stack.seed({"MUG": 5})
     placed = stack.woo.post("/_sandbox/orders", {"lines": [{"sku": "MUG", "quantity": 1}]}).json()
-    uow, now = stack.channels.service.uow, stack.engine.clock()
+    uow, now = stack.channels.parts.deps.uow, stack.engine.clock()
 
     def set_health(health: Any) -> None:
         uow.run(lambda repo: repo.save_health(TENANT, stack.woo_id, health, now))
@@ -198,6 +200,6 @@ def test_a_connection_of_another_tenant_is_a_refusal(stack: Stack) -> None:
     event = service_auth.sign_event(SECRET, "orders.cancel_requested", payload)
     assert order_actions.accept_request(stack.engine, order_actions.CANCEL, event, SECRET)
     assert [a.outcome for a in order_actions.send_due(stack.engine)] == ["failed"]
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         (stored,) = repo.order_actions_of("tenant-other", "ord-x")
     assert stored.last_error == "connection not found"

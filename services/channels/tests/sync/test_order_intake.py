@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels import events, models
+from channels import connection_setup, events, models, service
 from channels.domain import SyncScope
 from channels.sync import in_flight, reconcile, settlement, store
 from omnistock_common import service_auth
@@ -32,22 +32,22 @@ TENANT = "tenant-sync"
 
 def outbox(stack: Stack, event_type: str = "channels.order_received") -> list[dict[str, Any]]:
     t = models.outbox
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         rows = repo.conn.execute(select(t.c.payload).where(t.c.event_type == event_type).order_by(t.c.id))
         return [json.loads(r.payload) for r in rows]
 
 
 def commitments(stack: Stack) -> list[tuple[str, int, str]]:
     t = models.channel_commitments
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         rows = repo.conn.execute(select(t.c.sku, t.c.quantity, t.c.status).order_by(t.c.sku))
         return [(r.sku, int(r.quantity), r.status) for r in rows]
 
 
 def poll(stack: Stack, connection_id: str) -> list[str]:
     return in_flight.poll_orders(
-        stack.channels.caller,
-        stack.channels.service.uow,
+        stack.channels.parts.deps.caller,
+        stack.channels.parts.deps.uow,
         TENANT,
         connection_id,
         settings=stack.engine.settings.polls,
@@ -140,17 +140,17 @@ def test_the_relay_signs_every_event_it_publishes(stack: Stack) -> None:
     stack.seed({"MUG": 5})
     stack.woo.post("/_sandbox/orders", {"lines": [{"sku": "MUG", "quantity": 1}]})
     poll(stack, stack.woo_id)
-    stack.channels.service.request_sync(stack.ctx, stack.woo_id, SyncScope.INVENTORY)
+    service.request_sync(stack.channels.parts.deps, stack.ctx, stack.woo_id, SyncScope.INVENTORY)
     published: list[tuple[str, dict[str, Any]]] = []
     sent = events.relay_outbox(
-        stack.channels.engine, lambda name, payload: published.append((name, payload)), SECRET
+        stack.channels.parts.engine, lambda name, payload: published.append((name, payload)), SECRET
     )
     assert sent == len(published) >= 2
     assert {name for name, _ in published} >= {"order_received", "sync_requested"}
     for name, payload in published:
         assert service_auth.event_signature_valid(SECRET, f"channels.{name}", payload), name
         assert not service_auth.event_signature_valid("another-secret-" * 3, f"channels.{name}", payload)
-    assert count_unsent(stack.channels.engine, models.outbox) == 0
+    assert count_unsent(stack.channels.parts.engine, models.outbox) == 0
 
 
 def test_order_imported_settles_the_commitments_and_repushes_the_skus(stack: Stack) -> None:
@@ -185,14 +185,16 @@ def test_each_connection_is_polled_at_its_own_interval(stack: Stack) -> None:
     config = stack.woo.http.get("/_sandbox/config").json()
     credentials = {"consumer_key": config["consumer_key"], "consumer_secret": config["consumer_secret"]}
     with pytest.raises(InvalidArgument):
-        stack.channels.service.create_connection(
+        connection_setup.create_connection(
+            stack.channels.parts.deps,
             stack.ctx,
             "woocommerce",
             "Too often",
             {"api_base_url": config["api_base"], "order_poll_interval_seconds": "5"},
             credentials,
         )
-    frequent = stack.channels.service.create_connection(
+    frequent = connection_setup.create_connection(
+        stack.channels.parts.deps,
         stack.ctx,
         "woocommerce",
         "Woo, polled every 2 minutes",
@@ -204,7 +206,7 @@ def test_each_connection_is_polled_at_its_own_interval(stack: Stack) -> None:
     assert reconcile.poll_all_orders(engine, now=first) == 3  # never polled: all of them
     assert reconcile.poll_all_orders(engine, now=first + timedelta(seconds=90)) == 0
     assert reconcile.poll_all_orders(engine, now=first + timedelta(seconds=150)) == 1  # the 2-minute one
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         states = repo.poll_states(TENANT)
     assert states[frequent].last_attempt_at > states[stack.woo_id].last_attempt_at
 
@@ -212,7 +214,7 @@ def test_each_connection_is_polled_at_its_own_interval(stack: Stack) -> None:
 def test_request_sync_of_orders_polls_the_connection_now(stack: Stack) -> None:
     stack.seed({"MUG": 5})
     placed = stack.woo.post("/_sandbox/orders", {"lines": [{"sku": "MUG", "quantity": 1}]}).json()
-    job_id = stack.channels.service.request_sync(stack.ctx, stack.woo_id, SyncScope.ORDERS)
+    job_id = service.request_sync(stack.channels.parts.deps, stack.ctx, stack.woo_id, SyncScope.ORDERS)
     assert reconcile.run_sync_job(stack.engine, {"job_id": job_id}) == "done"
     (event,) = outbox(stack)
     assert (event["via"], event["order"]["external_id"]) == ("poll", str(placed["id"]))
