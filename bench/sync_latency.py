@@ -22,7 +22,7 @@ the clock starts when the change is committed (the RPC returned):
            changes/s while the flusher runs on its timer; per change, the time from its commit
            until each sandbox shows it (p50/p99, decreases and increases separately), and the
            calls each sandbox received.
-  burst    one BatchAdjust changing every SKU (-2): time until each sandbox shows all N, the
+  burst    (first) one BatchAdjust changing every SKU (-2): time until each sandbox shows all N, the
            per-SKU arrival p50/p99, and the API calls each sandbox received (/_sandbox/calls)
            against the minimum the bulk limits allow (ceil(N/250) Shopify inventorySetQuantities,
            ceil(N/100) Woo products/batch).
@@ -253,28 +253,9 @@ def run(stack: FullStack, args: argparse.Namespace, database: str) -> Results:
     results = Results(database, args.skus)
     current = dict.fromkeys(skus, START_STOCK)
 
-    for sandbox in sandboxes.values():
-        sandbox.reset_calls()
-    step = max(1, len(skus) // max(1, args.singles))
-    for i in range(args.singles):
-        sku = skus[(i * step) % len(skus)]
-        kind, delta = ("decrease", -1) if i % 2 == 0 else ("increase", 1)
-        line = pb.AdjustmentLine(sku=sku, delta=delta, reason=pb.ADJUSTMENT_REASON_CORRECTION)
-        reply = inventory.call(ctx).Adjust(pb.AdjustRequest(line=line))
-        start = time.perf_counter()
-        current[sku] = reply.level.available
-        arrived = watcher.wait({sku: current[sku]}, start, SINGLE_DEADLINE_SECONDS)
-        for name in SANDBOXES:
-            if sku in arrived[name]:
-                results.single[name][kind].append(arrived[name][sku])
-            else:
-                results.single_missing[name] += 1
-        shown = {n: f"{a[sku]:.3f}s" if sku in a else "missing" for n, a in arrived.items()}
-        print(f"single {i + 1:>3}/{args.singles} {kind:<8} {sku}: {shown}", flush=True)
-    results.single_calls = {name: sb.calls() for name, sb in sandboxes.items()}
-
-    run_stream(inventory, ctx, skus, current, sandboxes, args, results)
-
+    # The burst first: it also pushes every SKU once, so the engine knows what each channel
+    # shows and the single changes below are true decreases and increases (a SKU never pushed
+    # since it was mapped is treated as an increase).
     for sandbox in sandboxes.values():
         sandbox.reset_calls()
     lines = [pb.AdjustmentLine(sku=sku, delta=-2, reason=pb.ADJUSTMENT_REASON_CORRECTION) for sku in skus]
@@ -299,6 +280,29 @@ def run(stack: FullStack, args: argparse.Namespace, database: str) -> Results:
     # Let late retries or duplicate pushes (if any) land before counting the calls.
     time.sleep(2.0)
     results.burst_calls = {name: sb.calls() for name, sb in sandboxes.items()}
+
+    for sandbox in sandboxes.values():
+        sandbox.reset_calls()
+    step = max(1, len(skus) // max(1, args.singles))
+    for i in range(args.singles):
+        sku = skus[(i * step) % len(skus)]
+        kind, delta = ("decrease", -1) if i % 2 == 0 else ("increase", 1)
+        line = pb.AdjustmentLine(sku=sku, delta=delta, reason=pb.ADJUSTMENT_REASON_CORRECTION)
+        reply = inventory.call(ctx).Adjust(pb.AdjustRequest(line=line))
+        start = time.perf_counter()
+        current[sku] = reply.level.available
+        arrived = watcher.wait({sku: current[sku]}, start, SINGLE_DEADLINE_SECONDS)
+        for name in SANDBOXES:
+            if sku in arrived[name]:
+                results.single[name][kind].append(arrived[name][sku])
+            else:
+                results.single_missing[name] += 1
+        shown = {n: f"{a[sku]:.3f}s" if sku in a else "missing" for n, a in arrived.items()}
+        print(f"single {i + 1:>3}/{args.singles} {kind:<8} {sku}: {shown}", flush=True)
+    results.single_calls = {name: sb.calls() for name, sb in sandboxes.items()}
+
+    run_stream(inventory, ctx, skus, current, sandboxes, args, results)
+
     client.close()
     return results
 
