@@ -29,7 +29,7 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import grpc
 from google.rpc import error_details_pb2
@@ -270,21 +270,20 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
     increasing = {p.sku for p in plan if p.increase}
     increases = [e for e in entries if e.sku in increasing]
     if increases:
-        as_of = datetime.fromtimestamp(max(e.recorded_ms for e in increases) / 1000, UTC)
-        gate = increase_hold.gate_increases(engine, tenant_id, connection_id, as_of)
-        if gate.push:
-            # The polls may have found new orders: recompute against the commitments now (and
-            # against what the selling channel shows after its own sale, see protection).
-            with engine.uow.transaction() as repo:
-                listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in increases])
-            increases = [e for e in increases if e.sku in listings]
-            later = _plan(increases, listings, _commitments(engine, tenant_id, increases))
-            retry_after = _push_changed(engine, tenant_id, connection_id, conn.type, later, listings, result)
-            if retry_after is not None or result.retry:
-                return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
-        else:
-            result.waiting = len(increases)
-            recheck_ms = gate.recheck_ms
+        gate = increase_hold.gate_increases(engine, tenant_id, connection_id, increases)
+        result.waiting = len([e for e in increases if e.sku not in gate.push])
+        recheck_ms = gate.recheck_ms
+        increases = [e for e in increases if e.sku in gate.push]
+    if increases:
+        # The polls may have found new orders: recompute against the commitments now (and
+        # against what the selling channel shows after its own sale, see protection).
+        with engine.uow.transaction() as repo:
+            listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in increases])
+        increases = [e for e in increases if e.sku in listings]
+        later = _plan(increases, listings, _commitments(engine, tenant_id, increases))
+        retry_after = _push_changed(engine, tenant_id, connection_id, conn.type, later, listings, result)
+        if retry_after is not None or result.retry:
+            return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
     engine.redis.delete(store.ATTEMPTS_PREFIX + connection_id)
     return store.ms(engine.clock()) + recheck_ms
 

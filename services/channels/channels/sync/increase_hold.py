@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from channels.domain import CHANNEL_TYPES
 from channels.sync import schedule, store
@@ -35,17 +35,19 @@ log = logging.getLogger(__name__)
 # Since when (epoch ms) the connection holds its increases; absent when it holds none.
 INCREASE_HOLD_PREFIX = "omnistock:sync:increase-hold:"
 HOLD_OPERATION = "increase_hold"
-# While held, the flusher looks again this often (the polls it asked for usually take less).
+# While increases wait, the flusher looks again this often (the polls it asked for usually take less).
 RECHECK_MS = 200
+# Waiting longer than this (a normal poll round: the 1 s poll interval plus the poll) is a hold.
+HOLD_AFTER_S = 2.0
 # A hold key outlives any sensible hold (strict included) and is then forgotten.
 HOLD_KEY_TTL_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
 class IncreaseGate:
-    """The gate's answer: push the increases now, or look again in `recheck_ms`."""
+    """The gate's answer: which increases (SKUs) go out now; look again in `recheck_ms` if any wait."""
 
-    push: bool
+    push: frozenset[str]
     recheck_ms: int = 0
 
 
@@ -53,27 +55,47 @@ def _current(state: PollState | None, as_of: datetime) -> bool:
     return bool(state and state.current_as_of and state.current_as_of >= as_of)
 
 
-def gate_increases(engine: SyncEngine, tenant_id: str, connection_id: str, as_of: datetime) -> IncreaseGate:
-    """May `connection_id` push increases recorded at or before `as_of`? Asks for the order polls
-    still missing; holds, or releases after the tenant's limit (logged and shown in health)."""
+def _as_of(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def gate_increases(
+    engine: SyncEngine, tenant_id: str, connection_id: str, increases: Sequence[store.Pending]
+) -> IncreaseGate:
+    """Which of `connection_id`'s increases may go out now: those recorded before the moment up to
+    which every live connection's orders are known. Asks for the order polls the others need;
+    a wait longer than a normal poll round is a HOLD (logged, shown in health), released after the
+    tenant's limit."""
     with engine.uow.transaction() as repo:
         states = repo.poll_states(tenant_id)
-        live = repo.live_connections(tenant_id)
-    stale = [cid for cid, _kind in live if not _current(states.get(cid), as_of)]
+        live = [cid for cid, _kind in repo.live_connections(tenant_id)]
+    known = [states[c].current_as_of if c in states else None for c in live]
+    fresh_until = None if any(k is None for k in known) else min(k for k in known if k is not None)
+    ready = frozenset(
+        e.sku for e in increases if fresh_until is not None and _as_of(e.recorded_ms) <= fresh_until
+    )
+    waiting = [e for e in increases if e.sku not in ready]
     now = engine.clock()
     now_ms = store.ms(now)
-    if not stale:
+    if not waiting:
         release(engine, tenant_id, connection_id, "the orders of every connection are current")
-        return IncreaseGate(push=True)
+        return IncreaseGate(ready)
+    newest = _as_of(max(e.recorded_ms for e in waiting))
+    stale = [cid for cid in live if not _current(states.get(cid), newest)]
     schedule.request_polls(engine.redis, tenant_id, stale, now_ms)
     limit = engine.settings.max_hold_for(tenant_id)
+    everything = frozenset(e.sku for e in increases)
     if limit == 0:
-        return IncreaseGate(push=True)
+        return IncreaseGate(everything)
+    waited_s = (now_ms - min(e.recorded_ms for e in waiting)) / 1000
+    holding = engine.redis.get(INCREASE_HOLD_PREFIX + connection_id) is not None
+    if waited_s < HOLD_AFTER_S and not holding:
+        return IncreaseGate(ready, RECHECK_MS)  # a normal poll round, not a hold
     since_ms = _hold(engine, tenant_id, connection_id, stale, now, now_ms)
-    held_s = (now_ms - since_ms) / 1000
+    held_s = max(waited_s, (now_ms - since_ms) / 1000)
     if limit is None or held_s < limit:
         left_ms = RECHECK_MS if limit is None else int((limit - held_s) * 1000) + 1
-        return IncreaseGate(push=False, recheck_ms=max(1, min(RECHECK_MS, left_ms)))
+        return IncreaseGate(ready, max(1, min(RECHECK_MS, left_ms)))
     release(
         engine,
         tenant_id,
@@ -81,7 +103,7 @@ def gate_increases(engine: SyncEngine, tenant_id: str, connection_id: str, as_of
         f"released after {held_s:.1f}s without current orders from {_describe(engine, tenant_id, stale)}"
         f" (SYNC_MAX_INCREASE_HOLD_S={limit:g}); increases pushed anyway",
     )
-    return IncreaseGate(push=True)
+    return IncreaseGate(everything)
 
 
 def _hold(
