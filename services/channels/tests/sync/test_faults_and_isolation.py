@@ -43,7 +43,9 @@ _HTTP_500 = re.compile(r"HTTP 500(?: \(x(\d+)\))?")
 @contextmanager
 def worker_flushing(stack: Stack, settings: SyncSettings) -> Iterator[SyncEngine]:
     """A production-settings engine on the stack, its dispatcher ticked as the worker's timer does."""
-    engine = SyncEngine(stack.channels.parts.deps.uow, stack.redis, stack.channels.parts.deps.caller, settings=settings)
+    engine = SyncEngine(
+        stack.channels.parts.deps.uow, stack.redis, stack.channels.parts.deps.caller, settings=settings
+    )
     dispatcher = SyncDispatcher(engine)
     stop = threading.Event()
 

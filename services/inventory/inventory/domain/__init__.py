@@ -2,7 +2,7 @@
 
 Everything here is a pure function of its inputs so it can be unit-tested exhaustively; the
 service layer feeds it rows read under lock and writes back what it decides. The rules live in
-modules by job (model, validation, availability, reservations, paging); this package re-exports
+modules by job (model, validation, availability, reservations); this package re-exports
 them so callers write `domain.validate_reserve`, `domain.Reservation`.
 """
 
@@ -50,12 +50,6 @@ from inventory.domain.model import (
     SkuSnapshot,
     StockDemand,
     StockLevel,
-)
-from inventory.domain.paging import (
-    decode_cursor,
-    encode_cursor,
-    page_limit,
-    parse_time,
 )
 from inventory.domain.reservations import (
     HoldDecision,
@@ -123,13 +117,9 @@ __all__ = [
     "available_to_sell",
     "bundle_available",
     "channel_availability",
-    "decode_cursor",
     "dynamic_buffer_units",
-    "encode_cursor",
     "insufficient_stock",
     "low_stock_transition",
-    "page_limit",
-    "parse_time",
     "plan_commit",
     "plan_publish",
     "plan_reservation",

@@ -302,15 +302,6 @@ def test_allocation_rule_validation() -> None:
             domain.validate_allocation_rule(rule)
 
 
-def test_cursor_round_trip_and_garbage() -> None:
-    assert domain.decode_cursor(domain.encode_cursor(["A", "default"]), 2) == ["A", "default"]
-    assert domain.decode_cursor("", 2) is None
-    for garbage in ("!!!", domain.encode_cursor(["only-one"])):
-        with pytest.raises(InvalidArgument):
-            domain.decode_cursor(garbage, 2)
-    assert domain.page_limit(0) == 50 and domain.page_limit(10_000) == 500
-
-
 # --------------------------------------------------------------------------- settings
 
 
