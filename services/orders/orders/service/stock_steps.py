@@ -65,7 +65,8 @@ def run_stock_steps(
             uow.run(
                 lambda repo, e=exc: repo.postpone_stock(tenant, order_id, now + policy.stock_retry, e.message)
             )
-            return order
+            with uow.transaction() as repo:
+                return repo.load_order(tenant, order_id)
         order = uow.run(lambda repo, s=step, o=outcome: _settle(repo, tenant, order_id, s, o, policy, now))
         if order is None:
             return None
