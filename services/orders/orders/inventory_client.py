@@ -47,6 +47,11 @@ class InventoryStock:
         self._lock = threading.Lock()
         self._channels: list[grpc.Channel] = []
 
+    def use_thread_local(self, local_factory: Callable[[], Any]) -> None:
+        """Keep the per-thread stubs in `local_factory()` (eventlet's original threading.local
+        in the worker, whose calls run on tpool OS threads); before the first call only."""
+        self._local = local_factory()
+
     def _stub(self, ctx: CallContext) -> Any:
         stub = getattr(self._local, "stub", None)
         if stub is None:

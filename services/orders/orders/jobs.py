@@ -124,13 +124,12 @@ class WorkerJobs:
         self.engine.dispose()
 
 
-def build_jobs(settings: Settings, secret: str, local_factory: Callable[[], Any] | None = None) -> WorkerJobs:
+def build_jobs(
+    settings: Settings, secret: str, wrap_stock: Callable[[InventoryStock], StockPort] | None = None
+) -> WorkerJobs:
     """Composition root of the worker's database and inventory side (the broker side is nameko's).
-    `local_factory`: eventlet's original threading.local under nameko (one stub per OS thread)."""
+    `wrap_stock`: how the worker runs inventory calls (on eventlet's tpool threads under nameko)."""
     engine = make_engine(settings.database_url, pool_size=min(settings.db_pool_size, 8))
-    stock = (
-        InventoryStock(settings.inventory_addr, settings.inventory_timeout_seconds, local_factory)
-        if local_factory is not None
-        else InventoryStock(settings.inventory_addr, settings.inventory_timeout_seconds)
-    )
+    inventory = InventoryStock(settings.inventory_addr, settings.inventory_timeout_seconds)
+    stock = wrap_stock(inventory) if wrap_stock is not None else inventory
     return WorkerJobs(engine, UnitOfWork(engine), stock, secret, settings.policy)
