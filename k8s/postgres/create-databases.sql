@@ -12,6 +12,10 @@ CREATE DATABASE inventory OWNER inventory;
 CREATE ROLE gateway LOGIN PASSWORD 'gateway-dev-only';
 CREATE DATABASE gateway OWNER gateway;
 
+-- orders: unified orders, lines, fulfillments, raw channel payloads, the orders outbox.
+CREATE ROLE orders LOGIN PASSWORD 'orders-dev-only';
+CREATE DATABASE orders OWNER orders;
+
 -- channels: connections and their ENCRYPTED channel credentials (CREDENTIALS_KEYS), listings,
 -- sync log, webhook deliveries. The connectors keep no database.
 CREATE ROLE channels LOGIN PASSWORD 'channels-dev-only';
@@ -22,3 +26,4 @@ REVOKE CONNECT ON DATABASE catalog FROM PUBLIC;
 REVOKE CONNECT ON DATABASE inventory FROM PUBLIC;
 REVOKE CONNECT ON DATABASE gateway FROM PUBLIC;
 REVOKE CONNECT ON DATABASE channels FROM PUBLIC;
+REVOKE CONNECT ON DATABASE orders FROM PUBLIC;
