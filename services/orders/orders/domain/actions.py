@@ -128,6 +128,12 @@ class FulfillmentPlan:
 def plan_fulfillment(order: Order, cmd: FulfillCommand) -> FulfillmentPlan:
     if order.status in CLOSED_STATUSES:
         raise FailedPrecondition(f"the order is {order.status.value}", reason="ORDER_CLOSED")
+    if not order.announced:
+        # Its hold is still owed to inventory (inventory was down): shipping now would take the
+        # units twice once the hold is made.
+        raise FailedPrecondition(
+            "the order's stock is not reserved yet; retry shortly", reason="STOCK_PENDING"
+        )
     units: dict[str, int] = defaultdict(int)
     if not cmd.lines:
         units.update({line.id: line.unshipped for line in order.lines if line.unshipped})

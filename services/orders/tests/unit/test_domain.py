@@ -224,6 +224,8 @@ def test_fulfilment_commits_the_hold_and_tops_up_the_rest() -> None:
 
 
 def test_fulfilment_refusals() -> None:
+    with pytest.raises(FailedPrecondition, match="not reserved yet"):
+        domain.plan_fulfillment(new_order(), FulfillCommand("o1"))  # its hold is still owed
     order = held_order()
     with pytest.raises(FailedPrecondition):
         domain.plan_fulfillment(order, FulfillCommand("o1", lines=(LineRequest("", "A", 3),)))
