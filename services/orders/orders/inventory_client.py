@@ -34,32 +34,39 @@ def _error(exc: grpc.RpcError, call: str) -> DomainError:
     return StockUnavailable(message)
 
 
+class _Shared:
+    """Where the stub lives when every thread may share one channel (a plain grpcio process)."""
+
+    stub: Any = None
+
+
 class InventoryStock:
     """StockPort: Reserve (no_expiry, allow_shortfall), CommitReservation, ReleaseReservation and
-    Adjust (RETURNED), each with the caller's signed identity and a deadline."""
+    Adjust (RETURNED), each with the caller's signed identity and a deadline. The server shares
+    one channel between its threads; the worker keeps one per OS thread (`use_thread_local`)."""
 
-    def __init__(
-        self, address: str, timeout: float, local_factory: Callable[[], Any] = threading.local
-    ) -> None:
+    def __init__(self, address: str, timeout: float) -> None:
         self.address = address
         self.timeout = timeout
-        self._local = local_factory()
+        self._local: Any = _Shared()
         self._lock = threading.Lock()
         self._channels: list[grpc.Channel] = []
 
     def use_thread_local(self, local_factory: Callable[[], Any]) -> None:
-        """Keep the per-thread stubs in `local_factory()` (eventlet's original threading.local
-        in the worker, whose calls run on tpool OS threads); before the first call only."""
+        """Keep one stub per thread in `local_factory()` (eventlet's original threading.local in
+        the worker, whose calls run on tpool OS threads); call it before the first call."""
         self._local = local_factory()
 
     def _stub(self, ctx: CallContext) -> Any:
         stub = getattr(self._local, "stub", None)
         if stub is None:
-            channel = make_channel(self.address)
             with self._lock:
-                self._channels.append(channel)
-            stub = DeadlineStub(inv_grpc.InventoryServiceStub(channel), self.timeout)
-            self._local.stub = stub
+                stub = getattr(self._local, "stub", None)
+                if stub is None:
+                    channel = make_channel(self.address)
+                    self._channels.append(channel)
+                    stub = DeadlineStub(inv_grpc.InventoryServiceStub(channel), self.timeout)
+                    self._local.stub = stub
         return stub.call(ctx)
 
     def hold(self, ctx: CallContext, request: HoldRequest) -> HoldOutcome:

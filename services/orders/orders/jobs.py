@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from omnistock_common.db import make_engine
 from omnistock_common.errors import DomainError, InvalidArgument
@@ -47,6 +48,13 @@ def routing_key(event_type: str) -> str:
     return event_type.removeprefix(f"{SERVICE_NAME}.")
 
 
+def _tenant_of(payload: Mapping[str, Any]) -> str:
+    tenant = str(payload.get("tenant_id") or "")
+    if not tenant or len(tenant) > 64:
+        raise InvalidArgument("invalid event: tenant_id is required (at most 64 characters)")
+    return tenant
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -76,27 +84,37 @@ class WorkerJobs:
         cannot help). Returns whether it was applied."""
         if not self.accept(ORDER_RECEIVED, payload):
             return False
-        tenant = str(payload.get("tenant_id") or "")
         try:
-            if not tenant:
-                raise InvalidArgument("invalid event: tenant_id is required")
+            tenant = _tenant_of(payload)
             version = mapping.channel_order_in(payload)
         except DomainError as exc:
             log.error("dropped a malformed %s event: %s", ORDER_RECEIVED, exc.message)
             return False
-        service.apply_channel_order(self.uow, self.stock, tenant, version, self.policy, self.clock())
+        try:
+            service.apply_channel_order(self.uow, self.stock, tenant, version, self.policy, self.clock())
+        except DataError:
+            # The database refuses a value of this order (e.g. a NUL character): redelivering the
+            # event cannot help, so it is dropped loudly instead of requeued forever.
+            log.exception(
+                "dropped a %s event the database cannot store (order %r)", ORDER_RECEIVED, version.external_id
+            )
+            return False
         return True
 
     def on_action_synced(self, payload: Mapping[str, Any]) -> bool:
         if not self.accept(ACTION_SYNCED, payload):
             return False
-        tenant = str(payload.get("tenant_id") or "")
         try:
+            tenant = _tenant_of(payload)
             event = mapping.action_synced_in(payload)
         except DomainError as exc:
             log.error("dropped a malformed %s event: %s", ACTION_SYNCED, exc.message)
             return False
-        return bool(tenant) and service.record_action_synced(self.uow, tenant, event, self.clock())
+        try:
+            return service.record_action_synced(self.uow, tenant, event, self.clock())
+        except DataError:
+            log.exception("dropped a %s event the database cannot store", ACTION_SYNCED)
+            return False
 
     def relay(self, dispatch: Dispatch) -> int:
         """Publish pending outbox rows, each signed, and mark them sent; returns rows marked."""

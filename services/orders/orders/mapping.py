@@ -285,8 +285,10 @@ def channel_order_in(payload: Mapping[str, Any]) -> ChannelOrderVersion:
         json_format.ParseDict(payload.get("order") or {}, message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise _bad_event("order", f"is not a ChannelOrder ({exc})") from None
-    if not message.external_id:
-        raise _bad_event("order.external_id", "is required")
+    if not message.external_id or len(message.external_id) > 128:
+        raise _bad_event("order.external_id", "is required (at most 128 characters)")
+    if len(connection_id) > 64:
+        raise _bad_event("connection_id", "is longer than 64 characters")
     currency = message.total.currency or next(
         (x.unit_price.currency for x in message.lines if x.unit_price.currency), ""
     )
@@ -302,10 +304,10 @@ def channel_order_in(payload: Mapping[str, Any]) -> ChannelOrderVersion:
         status=status_in(message.status),
         lines=tuple(
             IncomingLine(
-                sku=line.sku,
+                sku=line.sku[:256],  # a longer one is not a usable SKU anyway (flagged unmapped)
                 quantity=line.quantity,
                 title=line.title,
-                external_line_id=line.external_line_id,
+                external_line_id=line.external_line_id[:128],
                 unit_price=line.unit_price.amount_minor,
                 discount=line.discount.amount_minor,
                 tax=line.tax.amount_minor,
