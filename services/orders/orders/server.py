@@ -7,15 +7,11 @@ servicer -> server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import Engine
-
 from omnistock.orders.v1 import orders_service_pb2, orders_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.grpc_server import BuiltServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from orders.config import Settings, load_settings
 from orders.inventory_client import InventoryStock
@@ -29,22 +25,8 @@ READ_ONLY_METHODS = frozenset(
 )
 
 
-@dataclass
-class Orders:
-    """A running server and what it owns (closed by `stop`)."""
-
-    running: RunningServer
-    engine: Engine
-    stock: InventoryStock
-
-    @property
-    def port(self) -> int:
-        return self.running.port
-
-    def stop(self, grace: float = 0) -> None:
-        self.running.shutdown(grace)
-        self.stock.close()
-        self.engine.dispose()
+# `parts`: the unit of work (tests reach the service layer on the server's database with it).
+Orders = BuiltServer[UnitOfWork]
 
 
 def build(settings: Settings) -> Orders:
@@ -62,20 +44,14 @@ def build(settings: Settings) -> Orders:
         max_workers=settings.server.max_workers,
         read_only_methods=READ_ONLY_METHODS,
     )
-    return Orders(running, engine, stock)
+    return BuiltServer(running, uow, [engine.dispose, stock.close])
 
 
 def main() -> None:
     settings = load_settings()
     setup_logging("orders", settings.server.log_level, settings.server.log_format)
     service_auth.configure("orders")
-    orders = build(settings)
-
-    def close() -> None:
-        orders.stock.close()
-        orders.engine.dispose()
-
-    serve_forever(orders.running, settings.server.grace_seconds, on_stop=close)
+    serve_forever(build(settings), settings.server.grace_seconds)
 
 
 if __name__ == "__main__":
