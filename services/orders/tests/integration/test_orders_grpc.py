@@ -5,6 +5,7 @@ idempotency keys, duplicates, tenancy and roles."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -17,7 +18,8 @@ from grpc_status import rpc_status
 from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as inv
 from omnistock.orders.v1 import orders_service_pb2 as pb
-from orders import models
+from orders import models, service
+from orders.domain import ChannelOrderVersion, IncomingLine, Policy, Totals
 from orders.repository import UnitOfWork
 
 TENANT = "tenant-a"
@@ -186,11 +188,6 @@ def test_an_oversold_line_ships_once_stock_is_back(client: Any, set_stock: Any, 
 def test_cancel_releases_the_hold_and_asks_the_channel(
     client: Any, set_stock: Any, figures: Any, uow: UnitOfWork, stock: Any
 ) -> None:
-    from datetime import UTC, datetime
-
-    from orders import service
-    from orders.domain import ChannelOrderVersion, IncomingLine, Policy, Totals
-
     set_stock("A", 10)
     version = ChannelOrderVersion(
         connection_id="conn-woo",
