@@ -66,6 +66,8 @@ def _connection(conn: Connection) -> pb.Connection:
             error_count=h.error_count,
             last_error=h.last_error,
             token_expires_at=to_optional_timestamp(conn.token_expires_at),
+            increases_held_since=to_optional_timestamp(h.increases_held_since),
+            increases_held_reason=h.increases_held_reason,
         ),
         created_at=to_optional_timestamp(conn.created_at),
         status_reason=h.status_reason,
