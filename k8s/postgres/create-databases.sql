@@ -11,6 +11,9 @@ CREATE DATABASE catalog OWNER catalog;
 CREATE ROLE inventory LOGIN PASSWORD 'inventory-dev-only';
 CREATE DATABASE inventory OWNER inventory;
 
+CREATE ROLE orders LOGIN PASSWORD 'orders-dev-only';
+CREATE DATABASE orders OWNER orders;
+
 CREATE ROLE channels LOGIN PASSWORD 'channels-dev-only';
 CREATE DATABASE channels OWNER channels;
 
@@ -20,5 +23,6 @@ CREATE DATABASE gateway OWNER gateway;
 -- Nobody else may connect to a service's database.
 REVOKE CONNECT ON DATABASE catalog FROM PUBLIC;
 REVOKE CONNECT ON DATABASE inventory FROM PUBLIC;
+REVOKE CONNECT ON DATABASE orders FROM PUBLIC;
 REVOKE CONNECT ON DATABASE channels FROM PUBLIC;
 REVOKE CONNECT ON DATABASE gateway FROM PUBLIC;
