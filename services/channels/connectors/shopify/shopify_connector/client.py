@@ -14,19 +14,20 @@ RefreshCredentials and retries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.egress import safe_code, safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    NotFound,
     Unauthenticated,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
@@ -39,6 +40,7 @@ from omnistock_connector_kit.connector_base import (
     map_channel_error,
     require_secret,
 )
+from omnistock_connector_kit.rate_limit import BucketLevel
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,10 @@ ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
 # Extra pages of line items read per order (x MORE_LINES_PAGE = 10,000 lines).
 MAX_MORE_LINES_PAGES = 100
+# CancelOrder watches Shopify's background cancellation job this many times, this far apart.
+CANCEL_JOB_CHECKS = 4
+CANCEL_JOB_PAUSE_SECONDS = 0.25
+ORDER_CANCEL_REFUSED = "ORDER_CANCEL_REFUSED"
 
 
 def throttle_delay(response: httpx.Response) -> float | None:
@@ -61,18 +67,26 @@ def throttle_delay(response: httpx.Response) -> float | None:
     return p.throttle_wait(body)
 
 
-def reported_bucket_level(response: httpx.Response) -> float | None:
-    """ChannelHttpClient hook: the points Shopify says are left in the shop's GraphQL bucket
-    (`extensions.cost.throttleStatus.currentlyAvailable`). Our debit is the *requested* cost;
-    Shopify only charges the *actual* cost, so without this the local bucket would drain far
-    faster than the real one (an orders page is estimated at ~950 points but costs far less)."""
+def reported_bucket_level(response: httpx.Response) -> BucketLevel | None:
+    """ChannelHttpClient hook: the shop's GraphQL bucket as Shopify reports it
+    (`extensions.cost.throttleStatus`: currentlyAvailable, maximumAvailable, restoreRate).
+
+    Our debit is the *requested* cost; Shopify only charges the *actual* cost, so without the level
+    the local bucket would drain far faster than the real one (an orders page is estimated at ~950
+    points but costs far less). The size and restore rate are the shop's plan figures (Standard
+    100 points/s ... Plus 1000 points/s, https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits):
+    adopting them keeps a bigger plan from being paced at the configured default."""
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return None
     try:
         body = response.json()
     except ValueError:
         return None
-    return p.currently_available(body)
+    available = p.currently_available(body)
+    if available is None:
+        return None
+    maximum, restore = p.bucket_size(body)
+    return BucketLevel(available, capacity=maximum, refill_per_second=restore)
 
 
 @dataclass(frozen=True)
@@ -90,15 +104,24 @@ class ShopInfo:
 class ShopifyClient:
     """One connection's Shopify operations; `http` carries the access token header (if any)."""
 
-    def __init__(self, http: ChannelHttpClient, *, refreshable: bool) -> None:
+    def __init__(
+        self, http: ChannelHttpClient, *, refreshable: bool, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.http = http
         # True when the credentials hold a refresh token: a 401 is then "refresh and retry".
         self.refreshable = refreshable
+        # Waits between looks at a cancellation job (tests pass the connector's no-op seam).
+        self.sleep = sleep
 
     @property
     def calls(self) -> int:
         """HTTP attempts made so far (retries included): what the channel actually saw."""
         return len(self.http.calls)
+
+    @property
+    def retried(self) -> list[str]:
+        """What each retried HTTP attempt met, for the sync log."""
+        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 
@@ -197,25 +220,24 @@ class ShopifyClient:
     # -- inventory ---------------------------------------------------------------------------
 
     def push_inventory(
-        self, items: Sequence[pb.InventoryItem], *, default_location: str, reference: str
-    ) -> list[pb.ItemResult]:
+        self, items: Sequence[p.InventoryInput], *, default_location: str, reference: str
+    ) -> list[p.ItemResult]:
         """inventorySetQuantities in chunks of ≤250; one result per item, in input order.
 
         A transient failure (exhausted retries) stops the push: that chunk and the rest are
         RETRY. If nothing was applied at all, the failure is raised instead so the caller gets
         RESOURCE_EXHAUSTED/UNAVAILABLE (with RetryInfo) and records the error.
         """
-        results: list[pb.ItemResult | None] = [None] * len(items)
+        results: list[p.ItemResult | None] = [None] * len(items)
         sendable: list[tuple[int, str, str, int]] = []
         for index, item in enumerate(items):
-            ids = item.remote.ids
-            inventory_item = ids.get("inventory_item_id", "")
-            location = ids.get("location_id", "") or default_location
+            inventory_item = item.ids.get("inventory_item_id", "")
+            location = item.ids.get("location_id", "") or default_location
             if not inventory_item or not location:
-                results[index] = pb.ItemResult(
-                    sku=item.sku,
-                    outcome=pb.ITEM_OUTCOME_REJECTED,
-                    message="no Shopify inventory_item_id/location_id mapping for this SKU",
+                results[index] = p.ItemResult(
+                    item.sku,
+                    p.Outcome.REJECTED,
+                    "no Shopify inventory_item_id/location_id mapping for this SKU",
                 )
                 continue
             # Available-to-sell below zero means "none" to a channel.
@@ -239,9 +261,7 @@ class ShopifyClient:
                 if not applied_any:
                     raise map_channel_error(error) from error
                 for index, *_ in sendable[chunk_number * p.MAX_INVENTORY_BATCH :]:
-                    results[index] = pb.ItemResult(
-                        sku=items[index].sku, outcome=pb.ITEM_OUTCOME_RETRY, message=str(error)
-                    )
+                    results[index] = p.ItemResult(items[index].sku, p.Outcome.RETRY, str(error))
                 break
             payload = data.get("inventorySetQuantities") or {}
             applied = payload.get("inventoryAdjustmentGroup") is not None or not payload.get("userErrors")
@@ -249,19 +269,19 @@ class ShopifyClient:
                 len(chunk), payload.get("userErrors") or [], container="quantities", applied=applied
             )
             for (index, *_), (outcome, message) in zip(chunk, outcomes, strict=True):
-                results[index] = pb.ItemResult(sku=items[index].sku, outcome=outcome, message=message)
-                applied_any = applied_any or outcome == pb.ITEM_OUTCOME_APPLIED
+                results[index] = p.ItemResult(items[index].sku, outcome, message)
+                applied_any = applied_any or outcome is p.Outcome.APPLIED
         return [r for r in results if r is not None]
 
     def read_inventory(
-        self, items: Sequence[pb.InventoryItem], *, default_location: str
-    ) -> list[pb.RemoteQuantity]:
+        self, items: Sequence[p.InventoryInput], *, default_location: str
+    ) -> list[p.RemoteQuantity]:
         """Quantities "available" per inventory item at its location (reconciliation)."""
-        results: list[pb.RemoteQuantity] = [pb.RemoteQuantity(sku=item.sku, found=False) for item in items]
+        results = [p.RemoteQuantity(item.sku) for item in items]
         by_location: dict[str, list[tuple[int, str]]] = {}
         for index, item in enumerate(items):
-            inventory_item = item.remote.ids.get("inventory_item_id", "")
-            location = item.remote.ids.get("location_id", "") or default_location
+            inventory_item = item.ids.get("inventory_item_id", "")
+            location = item.ids.get("location_id", "") or default_location
             if inventory_item and location:
                 by_location.setdefault(p.gid("Location", location), []).append(
                     (index, p.gid("InventoryItem", inventory_item))
@@ -280,42 +300,30 @@ class ShopifyClient:
                     if not node or level is None:
                         continue
                     quantities = {q.get("name"): q.get("quantity") for q in level.get("quantities") or []}
-                    results[index].found = True
-                    results[index].quantity = int(quantities.get("available") or 0)
+                    results[index] = replace(
+                        results[index], found=True, quantity=int(quantities.get("available") or 0)
+                    )
         return results
 
     # -- prices ------------------------------------------------------------------------------
 
-    def push_prices(self, items: Sequence[pb.PriceItem], *, shop_currency: str) -> list[pb.ItemResult]:
+    def push_prices(self, items: Sequence[p.PriceInput], *, shop_currency: str) -> list[p.ItemResult]:
         """productVariantsBulkUpdate, one call per product (Shopify's rule), results in order."""
-        results: list[pb.ItemResult | None] = [None] * len(items)
+        results: list[p.ItemResult | None] = [None] * len(items)
         by_product: dict[str, list[int]] = {}
         for index, item in enumerate(items):
-            ids = item.remote.ids
-            problem = None
-            if not ids.get("product_id") or not ids.get("variant_id"):
-                problem = "no Shopify product_id/variant_id mapping for this SKU"
-            elif not item.price.currency:
-                problem = "price has no currency"
-            elif shop_currency and item.price.currency != shop_currency:
-                problem = f"price is in {item.price.currency} but the shop sells in {shop_currency}"
-            elif item.compare_at_price.currency and item.compare_at_price.currency != item.price.currency:
-                problem = "compare_at_price currency differs from price currency"
+            problem = p.price_problem(item, shop_currency)
             if problem:
-                results[index] = pb.ItemResult(
-                    sku=item.sku, outcome=pb.ITEM_OUTCOME_REJECTED, message=problem
-                )
+                results[index] = p.ItemResult(item.sku, p.Outcome.REJECTED, problem)
             else:
-                by_product.setdefault(p.gid("Product", ids["product_id"]), []).append(index)
+                by_product.setdefault(p.gid("Product", item.ids["product_id"]), []).append(index)
 
         applied_any = False
         products = list(by_product.items())
         for position, (product, indexes) in enumerate(products):
             for chunk in p.chunked(indexes, p.MAX_PRICE_BATCH):
                 variants = [
-                    p.variant_price_input(
-                        p.gid("ProductVariant", items[i].remote.ids["variant_id"]), items[i]
-                    )
+                    p.variant_price_input(p.gid("ProductVariant", items[i].ids["variant_id"]), items[i])
                     for i in chunk
                 ]
                 try:
@@ -331,24 +339,20 @@ class ShopifyClient:
                     for _, rest in products[position:]:
                         for index in rest:
                             if results[index] is None:
-                                results[index] = pb.ItemResult(
-                                    sku=items[index].sku, outcome=pb.ITEM_OUTCOME_RETRY, message=str(error)
-                                )
+                                results[index] = p.ItemResult(items[index].sku, p.Outcome.RETRY, str(error))
                     return [r for r in results if r is not None]
                 payload = data.get("productVariantsBulkUpdate") or {}
                 errors = payload.get("userErrors") or []
                 applied = not errors
                 outcomes = p.item_outcomes(len(chunk), errors, container="variants", applied=applied)
                 for index, (outcome, message) in zip(chunk, outcomes, strict=True):
-                    results[index] = pb.ItemResult(sku=items[index].sku, outcome=outcome, message=message)
-                    applied_any = applied_any or outcome == pb.ITEM_OUTCOME_APPLIED
+                    results[index] = p.ItemResult(items[index].sku, outcome, message)
+                    applied_any = applied_any or outcome is p.Outcome.APPLIED
         return [r for r in results if r is not None]
 
     # -- orders ------------------------------------------------------------------------------
 
-    def fetch_orders(
-        self, *, search: str | None, cursor: str, limit: int
-    ) -> tuple[list[pb.ChannelOrder], str]:
+    def fetch_orders(self, *, search: str | None, cursor: str, limit: int) -> tuple[list[p.OrderData], str]:
         first = max(1, min(limit or p.MAX_ORDERS_PAGE, p.MAX_ORDERS_PAGE))
         data = self.graphql(
             p.ORDERS_QUERY,
@@ -389,11 +393,119 @@ class ShopifyClient:
             page = items.get("pageInfo") or {}
         return lines
 
+    def create_fulfillment(
+        self,
+        external_order_id: str,
+        lines: Sequence[p.FulfillmentLineInput],
+        *,
+        carrier: str,
+        tracking_number: str,
+        tracking_url: str,
+    ) -> str:
+        """fulfillmentCreate over the order's open fulfillment orders; returns the numeric id.
+
+        The channels service retries until Shopify answers, and an attempt whose answer was lost may
+        have worked: a fulfillment already carrying this tracking number is returned, not repeated.
+        """
+        order_gid = p.gid("Order", external_order_id)
+        data = self.graphql(
+            p.FULFILLMENT_ORDERS_QUERY,
+            {"id": order_gid},
+            cost=p.FULFILLMENT_ORDERS_QUERY_COST,
+            what="fulfillment orders",
+        )
+        order = data.get("order")
+        if not order:
+            raise NotFound(f"Shopify has no order {external_order_id}")
+        earlier = p.already_shipped(order.get("fulfillments") or [], tracking_number)
+        if earlier:
+            log.info(
+                "order %s: fulfillment %s already carries this tracking number", external_order_id, earlier
+            )
+            return earlier
+        open_orders = [
+            fo
+            for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []
+            if str(fo.get("status", "")).upper() in ("OPEN", "IN_PROGRESS")
+        ]
+        by_fulfillment_order = p.fulfillment_allocation(open_orders, lines)
+        if not by_fulfillment_order:
+            raise FailedPrecondition(
+                f"order {external_order_id} has nothing left to fulfil", reason=p.NOTHING_TO_FULFIL
+            )
+        fulfillment: dict[str, Any] = {
+            "lineItemsByFulfillmentOrder": by_fulfillment_order,
+            "notifyCustomer": False,
+        }
+        tracking = p.tracking_input(carrier, tracking_number, tracking_url)
+        if tracking:
+            fulfillment["trackingInfo"] = tracking
+        data = self.graphql(
+            p.FULFILLMENT_CREATE_MUTATION,
+            {"fulfillment": fulfillment},
+            cost=p.COST_MUTATION,
+            what="fulfillmentCreate",
+            idempotent=False,
+        )
+        payload = data.get("fulfillmentCreate") or {}
+        errors = payload.get("userErrors") or []
+        created = payload.get("fulfillment") or {}
+        if errors or not created.get("id"):
+            message = "; ".join(p.error_message(e) for e in errors) or "no fulfillment returned"
+            raise FailedPrecondition(f"Shopify refused the fulfillment: {message}", reason=CHANNEL_REJECTED)
+        return p.numeric_id(created["id"])
+
+    def cancel_order(self, external_order_id: str, reason: str, *, refund: bool) -> str:
+        """orderCancel; returns the cancellation job's id ("" when the order was already cancelled).
+
+        Shopify cancels in a background Job: the job is watched for about a second, and one still
+        running is reported as accepted (the shop's orders/cancelled webhook or the next poll
+        confirms it). Refusals (orderCancelUserErrors, or a job that finished without cancelling)
+        are FAILED_PRECONDITION: asking again will not change Shopify's mind.
+        """
+        order_gid = p.gid("Order", external_order_id)
+        data = self.graphql(
+            p.ORDER_CANCELLED_QUERY, {"id": order_gid}, cost=p.COST_SHOP, what="order cancellation state"
+        )
+        if not data.get("order"):
+            raise NotFound(f"Shopify has no order {external_order_id}")
+        if data["order"].get("cancelledAt"):
+            return ""
+        data = self.graphql(
+            p.ORDER_CANCEL_MUTATION,
+            p.cancel_variables(order_gid, reason, refund=refund),
+            cost=p.COST_MUTATION,
+            what="orderCancel",
+            idempotent=False,
+        )
+        payload = data.get("orderCancel") or {}
+        errors = payload.get("orderCancelUserErrors") or []
+        job_id = str((payload.get("job") or {}).get("id") or "")
+        if errors or not job_id:
+            raise FailedPrecondition(p.cancel_refusal(errors), reason=ORDER_CANCEL_REFUSED)
+        for check in range(CANCEL_JOB_CHECKS):
+            if check:
+                self.sleep(CANCEL_JOB_PAUSE_SECONDS)
+            state = self.graphql(
+                p.CANCEL_JOB_QUERY,
+                {"id": order_gid, "job": job_id},
+                cost=p.COST_SHOP,
+                what="cancellation job",
+            )
+            if (state.get("order") or {}).get("cancelledAt"):
+                return job_id
+            if (state.get("job") or {}).get("done"):
+                raise FailedPrecondition(
+                    "Shopify finished the cancellation job without cancelling the order",
+                    reason=ORDER_CANCEL_REFUSED,
+                )
+        return job_id
+
     # -- catalogue ---------------------------------------------------------------------------
 
     def list_variants(
         self, *, cursor: str, limit: int, location_id: str
-    ) -> tuple[list[pb.RemoteProduct], str]:
+    ) -> tuple[list[p.RemoteProductData], str]:
         first = max(1, min(limit or 100, p.MAX_VARIANTS_PAGE))
         data = self.graphql(
             p.VARIANTS_QUERY,
@@ -402,7 +514,7 @@ class ShopifyClient:
             what="productVariants query",
         )
         connection = data.get("productVariants") or {}
-        products: list[pb.RemoteProduct] = []
+        products: list[p.RemoteProductData] = []
         for node in connection.get("nodes") or []:
             if node and node.get("sku"):  # without a SKU there is nothing to auto-map by
                 products.append(p.remote_product(node, location_id))
@@ -439,4 +551,4 @@ class ClientFactory:
         headers = {ACCESS_TOKEN_HEADER: access_token} if access_token else None
         refreshable = bool(connection.credentials.secrets.get("refresh_token"))
         with self.http.open(connection, self.base_url(connection), headers=headers) as http:
-            yield ShopifyClient(http, refreshable=refreshable)
+            yield ShopifyClient(http, refreshable=refreshable, sleep=self.http.sleep or time.sleep)

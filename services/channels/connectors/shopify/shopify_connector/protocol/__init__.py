@@ -4,11 +4,14 @@
 - `graphql`: GraphQL documents and their costs; reading the envelope (throttled, errors).
 - `oauth`: callback HMAC, authorization URL, token exchange/refresh.
 - `webhooks`: HMAC, topics, freshness and payload checks.
-- `orders`: orders from GraphQL and REST payloads, money, times, addresses.
+- `orders`: orders from GraphQL and REST payloads (every ChannelOrder field), money, times, addresses.
 - `status_map`: Shopify's financial/fulfillment/cancelled statuses → the unified order status.
 - `push`: inventory/price mutation inputs and per-item outcomes.
 - `fulfillment`: which fulfillment-order line items a shipment covers, tracking and orderCancel
   inputs; variants as remote products.
+- `values`: the plain values these take and give (items, outcomes, orders, webhook kinds);
+  mapping.py converts them to and from connector.v1 messages, so this package imports no
+  generated code.
 
 Callers use `from shopify_connector import protocol as p`; every public name is re-exported here.
 
@@ -67,6 +70,7 @@ from shopify_connector.protocol.graphql import (
     SHOP_QUERY,
     VARIANTS_BULK_UPDATE_MUTATION,
     VARIANTS_QUERY,
+    bucket_size,
     currently_available,
     graphql_errors,
     is_access_denied,
@@ -87,6 +91,7 @@ from shopify_connector.protocol.orders import (
     address_from_graphql,
     address_from_rest,
     decimal_string,
+    deleted_order,
     graphql_time,
     money,
     order_from_graphql,
@@ -98,6 +103,7 @@ from shopify_connector.protocol.push import (
     error_message,
     inventory_set_input,
     item_outcomes,
+    price_problem,
     user_error_index,
     variant_price_input,
 )
@@ -109,10 +115,27 @@ from shopify_connector.protocol.status_map import (
     map_order_status,
     raw_status,
 )
+from shopify_connector.protocol.values import (
+    AddressData,
+    Amount,
+    FulfillmentLineInput,
+    InventoryInput,
+    ItemResult,
+    OrderData,
+    OrderLineData,
+    Outcome,
+    ParsedWebhook,
+    PriceInput,
+    RemoteProductData,
+    RemoteQuantity,
+    UnifiedStatus,
+    WebhookKind,
+)
 from shopify_connector.protocol.webhooks import (
     SUBSCRIBED_TOPICS,
     WEBHOOK_MAX_AGE_SECONDS,
     WEBHOOK_MAX_SKEW_SECONDS,
+    parsed_webhook,
     subscribed_topics,
     verify_webhook,
     webhook_hmac,
@@ -158,11 +181,26 @@ __all__ = [
     "VARIANTS_QUERY",
     "WEBHOOK_MAX_AGE_SECONDS",
     "WEBHOOK_MAX_SKEW_SECONDS",
+    "AddressData",
+    "Amount",
+    "FulfillmentLineInput",
+    "InventoryInput",
+    "ItemResult",
+    "OrderData",
+    "OrderLineData",
+    "Outcome",
+    "ParsedWebhook",
+    "PriceInput",
+    "RemoteProductData",
+    "RemoteQuantity",
     "TokenGrant",
+    "UnifiedStatus",
+    "WebhookKind",
     "address_from_graphql",
     "address_from_rest",
     "already_shipped",
     "authorization_url",
+    "bucket_size",
     "callback_problem",
     "cancel_refusal",
     "cancel_variables",
@@ -170,6 +208,7 @@ __all__ = [
     "chunked",
     "currently_available",
     "decimal_string",
+    "deleted_order",
     "error_message",
     "fulfillment_allocation",
     "gid",
@@ -189,6 +228,8 @@ __all__ = [
     "orders_search",
     "parse_time",
     "parse_token_response",
+    "parsed_webhook",
+    "price_problem",
     "query_hmac",
     "raw_status",
     "remote_product",

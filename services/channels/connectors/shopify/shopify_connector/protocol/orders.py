@@ -1,27 +1,23 @@
-"""Orders from Shopify (GraphQL polling and REST webhook payloads): money, times, addresses.
-
-The status rule is in status_map.py.
-"""
+"""Orders from Shopify (GraphQL polling and REST webhook payloads): money, times, addresses, every
+ChannelOrder field. The status rule is status_map.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from google.protobuf import timestamp_pb2
-
-from omnistock.common.v1 import common_pb2
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, exponent, from_minor
 from shopify_connector.protocol.api import numeric_id
 from shopify_connector.protocol.status_map import channel_status, map_order_status, raw_status
+from shopify_connector.protocol.values import AddressData, Amount, OrderData, OrderLineData, UnifiedStatus
 
 
-def money(amount: Any, currency: str) -> common_pb2.Money | None:
+def money(amount: Any, currency: str) -> Amount | None:
     """Shopify decimal string → Money. Rounds half-even if Shopify sends more decimals than the
     currency has (it happens with tax-inclusive arithmetic); None when it cannot be read."""
     if amount in (None, "") or not currency:
@@ -31,14 +27,15 @@ def money(amount: Any, currency: str) -> common_pb2.Money | None:
         value = Decimal(str(amount)).scaleb(digits).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     except (MoneyError, InvalidOperation):
         return None
-    return common_pb2.Money(amount_minor=int(value), currency=currency)
+    return Amount(amount_minor=int(value), currency=currency)
 
 
-def decimal_string(value: common_pb2.Money) -> str:
+def decimal_string(value: Amount) -> str:
     return from_minor(value.amount_minor, value.currency)
 
 
-def parse_time(value: Any) -> timestamp_pb2.Timestamp | None:
+def parse_time(value: Any) -> datetime | None:
+    """A Shopify time (ISO 8601, `Z` or an offset; none means UTC) in UTC; None when unreadable."""
     if not value:
         return None
     try:
@@ -47,20 +44,16 @@ def parse_time(value: Any) -> timestamp_pb2.Timestamp | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(parsed.astimezone(UTC))
-    return ts
+    return parsed.astimezone(UTC)
 
 
-def graphql_time(ts: timestamp_pb2.Timestamp) -> str:
-    return ts.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def graphql_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------------------------
 # Orders
 # --------------------------------------------------------------------------------------------
-
-
 # Field names: the GraphQL Order object
 # (https://shopify.dev/docs/api/admin-graphql/2025-07/objects/Order: displayFinancialStatus,
 # displayFulfillmentStatus, cancelledAt, shippingAddress, billingAddress, subtotalPriceSet,
@@ -86,8 +79,8 @@ def _rest_set_amount(money_set: Any) -> Any:
     return ((money_set or {}).get("shop_money") or {}).get("amount")
 
 
-def _sum(amounts: Iterable[Any], currency: str) -> common_pb2.Money | None:
-    """The sum of decimal amounts as Money; None when there is none or one is unreadable."""
+def _sum(amounts: Iterable[Any], currency: str) -> Amount | None:
+    """The sum of decimal amounts; None when one is unreadable (or there is no currency)."""
     total = Decimal(0)
     for amount in amounts:
         try:
@@ -97,27 +90,13 @@ def _sum(amounts: Iterable[Any], currency: str) -> common_pb2.Money | None:
     return money(total, currency)
 
 
-def _set_money(target: Any, field: str, value: common_pb2.Money | None) -> None:
-    if value is not None:
-        getattr(target, field).CopyFrom(value)
+def _address(fields: Mapping[str, Any]) -> AddressData | None:
+    """An address from already-renamed fields (see the two callers); None when it is empty."""
+    address = AddressData(**{name: _text(value) for name, value in fields.items()})
+    return address if address != AddressData() else None
 
 
-def _set_times(order: pb.ChannelOrder, created: Any, updated: Any) -> None:
-    if (ts := parse_time(created)) is not None:
-        order.created_at.CopyFrom(ts)
-    if (ts := parse_time(updated)) is not None:
-        order.updated_at.CopyFrom(ts)
-
-
-def _address(values: Mapping[str, Any] | None) -> pb.OrderAddress | None:
-    """An address from already-renamed fields (see the two callers); None when there is none."""
-    if not values:
-        return None
-    address = pb.OrderAddress(**{field: _text(value) for field, value in values.items()})
-    return address if address.ByteSize() else None
-
-
-def address_from_graphql(node: Mapping[str, Any] | None) -> pb.OrderAddress | None:
+def address_from_graphql(node: Mapping[str, Any] | None) -> AddressData | None:
     """A GraphQL MailingAddress (name, company, address1/2, city, provinceCode, zip, countryCodeV2, phone)."""
     if not node:
         return None
@@ -136,7 +115,7 @@ def address_from_graphql(node: Mapping[str, Any] | None) -> pb.OrderAddress | No
     )
 
 
-def address_from_rest(payload: Mapping[str, Any] | None) -> pb.OrderAddress | None:
+def address_from_rest(payload: Mapping[str, Any] | None) -> AddressData | None:
     """A REST address (name, company, address1/2, city, province_code, zip, country_code, phone)."""
     if not payload:
         return None
@@ -158,104 +137,115 @@ def address_from_rest(payload: Mapping[str, Any] | None) -> pb.OrderAddress | No
     )
 
 
-def order_from_graphql(
-    node: Mapping[str, Any], extra_lines: Sequence[Mapping[str, Any]] = ()
-) -> pb.ChannelOrder:
+def _graphql_line(line: Mapping[str, Any], currency: str) -> OrderLineData:
+    unit_amount, unit_currency = _shop_money(line.get("originalUnitPriceSet"))
+    discounts = [_shop_money(d.get("allocatedAmountSet"))[0] for d in line.get("discountAllocations") or []]
+    taxes = [_shop_money(t.get("priceSet"))[0] for t in line.get("taxLines") or []]
+    return OrderLineData(
+        external_line_id=numeric_id(line.get("id")),
+        sku=str(line.get("sku") or ""),
+        quantity=int(line.get("quantity") or 0),
+        title=_text(line.get("title")),
+        unit_price=money(unit_amount, unit_currency or currency),
+        discount=_sum(discounts, currency),
+        tax=_sum(taxes, currency),
+    )
+
+
+def order_from_graphql(node: Mapping[str, Any], extra_lines: Sequence[Mapping[str, Any]] = ()) -> OrderData:
     """A GraphQL Order node; `extra_lines` are line items fetched past the first page."""
     cancelled_at = node.get("cancelledAt")
     financial, fulfillment = node.get("displayFinancialStatus"), node.get("displayFulfillmentStatus")
     amount, currency = _shop_money(node.get("totalPriceSet"))
+    raw_lines = [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]
     shipping = address_from_graphql(node.get("shippingAddress"))
     # Order.customer would need the read_customers scope; the addresses come with read_orders.
     customer = (shipping.name if shipping else "") or (node.get("billingAddress") or {}).get("name")
-    order = pb.ChannelOrder(
-        external_id=str(node.get("legacyResourceId") or numeric_id(node.get("id"))),
-        external_name=str(node.get("name") or ""),
-        status=map_order_status(financial, fulfillment, bool(cancelled_at)),
-        raw_status=raw_status(financial, fulfillment, bool(cancelled_at)),
-        customer_email=_text(node.get("email")),
-        customer_name=_text(customer),
-        shipping_address=shipping,
-        channel_status=channel_status(financial, fulfillment, cancelled_at),
-    )
-    _set_money(order, "total", money(amount, currency))
-    for field, key in (
+    totals = {}
+    for field_name, key in (
         ("subtotal", "subtotalPriceSet"),
         ("discount_total", "totalDiscountsSet"),
         ("shipping_total", "totalShippingPriceSet"),
         ("tax_total", "totalTaxSet"),
     ):
         value, code = _shop_money(node.get(key))
-        _set_money(order, field, money(value, code or currency))
-    lines = [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]
-    for line in lines:
-        unit_amount, unit_currency = _shop_money(line.get("originalUnitPriceSet"))
-        out = order.lines.add(
-            external_line_id=numeric_id(line.get("id")),
-            sku=str(line.get("sku") or ""),
-            quantity=int(line.get("quantity") or 0),
-            title=_text(line.get("title")),
-        )
-        _set_money(out, "unit_price", money(unit_amount, unit_currency or currency))
-        discounts = [
-            _shop_money(d.get("allocatedAmountSet"))[0] for d in line.get("discountAllocations") or []
-        ]
-        _set_money(out, "discount", _sum(discounts, currency))
-        taxes = [_shop_money(t.get("priceSet"))[0] for t in line.get("taxLines") or []]
-        _set_money(out, "tax", _sum(taxes, currency))
-    _set_times(order, node.get("createdAt"), node.get("updatedAt"))
+        totals[field_name] = money(value, code or currency)
     raw = dict(node)
     if extra_lines:
-        raw["lineItems"] = {**(node.get("lineItems") or {}), "nodes": lines}
-    order.raw_json = json.dumps(raw, separators=(",", ":"))
-    return order
+        raw["lineItems"] = {**(node.get("lineItems") or {}), "nodes": raw_lines}
+    return OrderData(
+        external_id=str(node.get("legacyResourceId") or numeric_id(node.get("id"))),
+        external_name=str(node.get("name") or ""),
+        status=map_order_status(financial, fulfillment, bool(cancelled_at)),
+        raw_status=raw_status(financial, fulfillment, bool(cancelled_at)),
+        customer_email=_text(node.get("email")),
+        total=money(amount, currency),
+        lines=tuple(_graphql_line(line, currency) for line in raw_lines),
+        created_at=parse_time(node.get("createdAt")),
+        updated_at=parse_time(node.get("updatedAt")),
+        customer_name=_text(customer),
+        shipping_address=shipping,
+        channel_status=channel_status(financial, fulfillment, cancelled_at),
+        raw_json=json.dumps(raw, separators=(",", ":")),
+        **totals,
+    )
 
 
-def order_from_rest(payload: Mapping[str, Any], raw_json: str = "") -> pb.ChannelOrder:
+def _rest_line(line: Mapping[str, Any], currency: str) -> OrderLineData:
+    return OrderLineData(
+        external_line_id=numeric_id(line.get("id")),
+        sku=str(line.get("sku") or ""),
+        quantity=int(line.get("quantity") or 0),
+        title=_text(line.get("title")),
+        unit_price=money(line.get("price"), currency),
+        discount=_sum([d.get("amount") for d in line.get("discount_allocations") or []], currency),
+        tax=_sum([t.get("price") for t in line.get("tax_lines") or []], currency),
+    )
+
+
+def order_from_rest(payload: Mapping[str, Any], raw_json: str = "") -> OrderData:
     """An order in the REST shape (webhook bodies); `raw_json` is the body exactly as received."""
     cancelled_at = payload.get("cancelled_at")
     financial, fulfillment = payload.get("financial_status"), payload.get("fulfillment_status")
     currency = str(payload.get("currency") or "")
     shipping = address_from_rest(payload.get("shipping_address"))
-    person = payload.get("customer") or {}
-    customer = " ".join(str(p) for p in (person.get("first_name"), person.get("last_name")) if p)
     billing = address_from_rest(payload.get("billing_address"))
+    person = payload.get("customer") or {}
+    customer = " ".join(str(part) for part in (person.get("first_name"), person.get("last_name")) if part)
     customer = customer or (shipping.name if shipping else "") or (billing.name if billing else "")
-    order = pb.ChannelOrder(
+    return OrderData(
         external_id=numeric_id(payload.get("id")),
         external_name=str(payload.get("name") or ""),
         status=map_order_status(financial, fulfillment, bool(cancelled_at)),
         raw_status=raw_status(financial, fulfillment, bool(cancelled_at)),
         customer_email=_text(payload.get("email") or payload.get("contact_email")),
+        total=money(payload.get("total_price"), currency),
+        lines=tuple(_rest_line(line, currency) for line in payload.get("line_items") or []),
+        created_at=parse_time(payload.get("created_at")),
+        updated_at=parse_time(payload.get("updated_at")),
         customer_name=_text(customer),
         shipping_address=shipping,
+        subtotal=money(payload.get("subtotal_price"), currency),
+        discount_total=money(payload.get("total_discounts"), currency),
+        shipping_total=money(_rest_set_amount(payload.get("total_shipping_price_set")), currency),
+        tax_total=money(payload.get("total_tax"), currency),
         channel_status=channel_status(financial, fulfillment, cancelled_at),
         raw_json=raw_json or json.dumps(payload, separators=(",", ":")),
     )
-    _set_money(order, "total", money(payload.get("total_price"), currency))
-    _set_money(order, "subtotal", money(payload.get("subtotal_price"), currency))
-    _set_money(order, "discount_total", money(payload.get("total_discounts"), currency))
-    _set_money(
-        order, "shipping_total", money(_rest_set_amount(payload.get("total_shipping_price_set")), currency)
+
+
+def deleted_order(order: OrderData) -> OrderData:
+    """An orders/delete delivery: the order is gone, so its stock is released like a cancellation."""
+    return replace(
+        order,
+        status=UnifiedStatus.CANCELLED,
+        raw_status="deleted",
+        channel_status={**order.channel_status, "deleted": "true"},
     )
-    _set_money(order, "tax_total", money(payload.get("total_tax"), currency))
-    for line in payload.get("line_items") or []:
-        out = order.lines.add(
-            external_line_id=numeric_id(line.get("id")),
-            sku=str(line.get("sku") or ""),
-            quantity=int(line.get("quantity") or 0),
-            title=_text(line.get("title")),
-        )
-        _set_money(out, "unit_price", money(line.get("price"), currency))
-        discounts = [d.get("amount") for d in line.get("discount_allocations") or []]
-        _set_money(out, "discount", _sum(discounts, currency))
-        _set_money(out, "tax", _sum([t.get("price") for t in line.get("tax_lines") or []], currency))
-    _set_times(order, payload.get("created_at"), payload.get("updated_at"))
-    return order
 
 
-def orders_search(updated_since: timestamp_pb2.Timestamp | None) -> str | None:
+def orders_search(updated_since: datetime | None) -> str | None:
     """Shopify search syntax for the polling window (inclusive: the caller overlaps windows)."""
-    if updated_since is None or (updated_since.seconds == 0 and updated_since.nanos == 0):
+    if updated_since is None:
         return None
     return f"updated_at:>='{graphql_time(updated_since)}'"

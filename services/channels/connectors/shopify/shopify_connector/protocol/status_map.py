@@ -18,27 +18,27 @@ and REST spellings of one order map alike. Documented in docs/orders.md ("Status
 
 from __future__ import annotations
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
+from shopify_connector.protocol.values import UnifiedStatus
 
 # Payment state → unified status (used when shipping progress says nothing).
-FINANCIAL_STATUS: dict[str, int] = {
-    "pending": pb.ORDER_STATUS_PENDING,
-    "authorized": pb.ORDER_STATUS_PENDING,
-    "partially_paid": pb.ORDER_STATUS_PENDING,
-    "paid": pb.ORDER_STATUS_PAID,
-    "partially_refunded": pb.ORDER_STATUS_PAID,
-    "refunded": pb.ORDER_STATUS_REFUNDED,
-    "voided": pb.ORDER_STATUS_CANCELLED,
-    "expired": pb.ORDER_STATUS_CANCELLED,
+FINANCIAL_STATUS: dict[str, UnifiedStatus] = {
+    "pending": UnifiedStatus.PENDING,
+    "authorized": UnifiedStatus.PENDING,
+    "partially_paid": UnifiedStatus.PENDING,
+    "paid": UnifiedStatus.PAID,
+    "partially_refunded": UnifiedStatus.PAID,
+    "refunded": UnifiedStatus.REFUNDED,
+    "voided": UnifiedStatus.CANCELLED,
+    "expired": UnifiedStatus.CANCELLED,
 }
 # Financial statuses that decide the order whatever was shipped: fully refunded, or the payment
 # authorisation voided/expired (the sale did not happen).
 FINAL_FINANCIAL = frozenset({"refunded", "voided", "expired"})
 # Shipping progress → unified status; None: nothing shipped yet, the payment decides.
-FULFILLMENT_STATUS: dict[str, int | None] = {
-    "fulfilled": pb.ORDER_STATUS_SHIPPED,
-    "partially_fulfilled": pb.ORDER_STATUS_PARTIALLY_SHIPPED,
-    "partial": pb.ORDER_STATUS_PARTIALLY_SHIPPED,
+FULFILLMENT_STATUS: dict[str, UnifiedStatus | None] = {
+    "fulfilled": UnifiedStatus.SHIPPED,
+    "partially_fulfilled": UnifiedStatus.PARTIALLY_SHIPPED,
+    "partial": UnifiedStatus.PARTIALLY_SHIPPED,
     "unfulfilled": None,
     "open": None,
     "in_progress": None,
@@ -65,18 +65,18 @@ def _fulfillment_word(value: str | None) -> str:
     return _REST_FULFILLMENT.get(key, key)
 
 
-def map_order_status(financial: str | None, fulfillment: str | None, cancelled: bool) -> int:
+def map_order_status(financial: str | None, fulfillment: str | None, cancelled: bool) -> UnifiedStatus:
     """The unified status of a Shopify order (see the module docstring for the rule). A status this
     table does not know counts as "nothing to say": an unknown payment state is PENDING."""
     fin, ful = _key(financial), _key(fulfillment)
     if cancelled:
-        return pb.ORDER_STATUS_CANCELLED
+        return UnifiedStatus.CANCELLED
     if fin in FINAL_FINANCIAL:
         return FINANCIAL_STATUS[fin]
     shipped = FULFILLMENT_STATUS.get(ful)
     if shipped is not None:
         return shipped
-    return FINANCIAL_STATUS.get(fin, pb.ORDER_STATUS_PENDING)
+    return FINANCIAL_STATUS.get(fin, UnifiedStatus.PENDING)
 
 
 def raw_status(financial: str | None, fulfillment: str | None, cancelled: bool) -> str:

@@ -20,8 +20,9 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, NotFound
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.composition import Seams
-from shopify_connector import order_actions
+from shopify_connector import mapping as m
 from shopify_connector import protocol as p
+from shopify_connector.client import ORDER_CANCEL_REFUSED
 from shopify_connector.config import load_settings
 from shopify_connector.server import make_servicer
 from shopify_connector.servicer import ShopifyConnectorServicer
@@ -167,7 +168,8 @@ def money(minor: int) -> common_pb2.Money:
 
 @pytest.mark.parametrize("shape", ["graphql", "rest"])
 def test_both_shapes_give_the_same_order(shape: str) -> None:
-    order = p.order_from_graphql(GRAPHQL_ORDER) if shape == "graphql" else p.order_from_rest(REST_ORDER)
+    parsed = p.order_from_graphql(GRAPHQL_ORDER) if shape == "graphql" else p.order_from_rest(REST_ORDER)
+    order = m.order_to_proto(parsed)
     assert (order.external_id, order.external_name, order.customer_email) == (
         "1001",
         "#1001",
@@ -204,17 +206,19 @@ def test_both_shapes_give_the_same_order(shape: str) -> None:
 
 def test_a_webhook_keeps_the_body_exactly_and_a_missing_name_falls_back_to_the_addresses() -> None:
     body = json.dumps({**REST_ORDER, "customer": None}, indent=2)
-    order = p.order_from_rest(json.loads(body), raw_json=body)
+    order = m.order_to_proto(p.order_from_rest(json.loads(body), raw_json=body))
     assert order.raw_json == body
     assert order.customer_name == "Ann Buyer"
     node = {**GRAPHQL_ORDER, "shippingAddress": None}
     assert p.order_from_graphql(node).customer_name == "Ann Billing"
-    assert not p.order_from_graphql(node).HasField("shipping_address")
+    assert not m.order_to_proto(p.order_from_graphql(node)).HasField("shipping_address")
 
 
 def test_a_cancelled_order_says_so_in_every_status_field() -> None:
-    order = p.order_from_graphql(
-        {**GRAPHQL_ORDER, "cancelledAt": "2025-07-02T09:00:00Z", "displayFinancialStatus": "REFUNDED"}
+    order = m.order_to_proto(
+        p.order_from_graphql(
+            {**GRAPHQL_ORDER, "cancelledAt": "2025-07-02T09:00:00Z", "displayFinancialStatus": "REFUNDED"}
+        )
     )
     assert order.status == pb.ORDER_STATUS_CANCELLED
     assert order.channel_status["cancelled_at"] == "2025-07-02T09:00:00Z"
@@ -308,7 +312,7 @@ def test_user_errors_and_a_job_that_did_not_cancel_are_refusals() -> None:
             pb.CancelOrderRequest(connection=connection(), external_order_id="1001"), None
         )
     assert str(exc.value) == "Shopify refused to cancel the order (INVALID)"
-    assert exc.value.reason == order_actions.ORDER_CANCEL_REFUSED
+    assert exc.value.reason == ORDER_CANCEL_REFUSED
     stuck = ScriptedShop(cancel_script([None]))
     with pytest.raises(FailedPrecondition):
         make(stuck).CancelOrder(

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from shopify_connector import protocol as p
 
-PENDING, PAID = pb.ORDER_STATUS_PENDING, pb.ORDER_STATUS_PAID
-PARTIAL, SHIPPED = pb.ORDER_STATUS_PARTIALLY_SHIPPED, pb.ORDER_STATUS_SHIPPED
-CANCELLED, REFUNDED = pb.ORDER_STATUS_CANCELLED, pb.ORDER_STATUS_REFUNDED
+S = p.UnifiedStatus
+PENDING, PAID, PARTIAL, SHIPPED = S.PENDING, S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED
+CANCELLED, REFUNDED = S.CANCELLED, S.REFUNDED
 
 # OrderDisplayFinancialStatus (GraphQL spelling) with nothing shipped.
 FINANCIAL_ROWS = {
@@ -49,14 +48,14 @@ def test_the_tables_have_exactly_the_documented_rows() -> None:
 
 
 @pytest.mark.parametrize(("financial", "expected"), sorted(FINANCIAL_ROWS.items()))
-def test_every_financial_status(financial: str, expected: int) -> None:
+def test_every_financial_status(financial: str, expected: p.UnifiedStatus) -> None:
     assert p.map_order_status(financial, "UNFULFILLED", False) == expected
     # REST sends the same statuses in lower case and no fulfillment status while nothing shipped.
     assert p.map_order_status(financial.lower(), None, False) == expected
 
 
 @pytest.mark.parametrize(("fulfillment", "expected"), sorted(FULFILLMENT_ROWS.items()))
-def test_every_fulfillment_status_of_a_paid_order(fulfillment: str, expected: int) -> None:
+def test_every_fulfillment_status_of_a_paid_order(fulfillment: str, expected: p.UnifiedStatus) -> None:
     assert p.map_order_status("PAID", fulfillment, False) == expected
     assert p.map_order_status("paid", fulfillment.lower(), False) == expected
 
@@ -68,7 +67,7 @@ def test_a_cancelled_order_is_cancelled_whatever_else_it_says(financial: str, fu
 
 
 @pytest.mark.parametrize(("financial", "expected"), [("REFUNDED", REFUNDED), ("VOIDED", CANCELLED)])
-def test_final_money_states_win_over_shipping(financial: str, expected: int) -> None:
+def test_final_money_states_win_over_shipping(financial: str, expected: p.UnifiedStatus) -> None:
     assert p.map_order_status(financial, "FULFILLED", False) == expected
 
 
