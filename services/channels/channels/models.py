@@ -187,7 +187,7 @@ order_sync_state = Table(
     Index(None, "tenant_id"),
 )
 
-# ------------------------------------------------------------------ orders (migration 0003)
+# ------------------------------------------------------------------ orders (migration 0004)
 
 order_versions = Table(
     "order_versions",
