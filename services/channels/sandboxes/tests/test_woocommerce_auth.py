@@ -172,9 +172,7 @@ def test_a_wrong_signature_is_refused_with_woocommerces_message(
 
 
 @pytest.mark.parametrize("skew", [15 * 60 + 1, -(15 * 60 + 1)])
-def test_a_timestamp_outside_fifteen_minutes_is_refused(
-    store: tuple[httpx.Client, Flask], skew: int
-) -> None:
+def test_a_timestamp_outside_fifteen_minutes_is_refused(store: tuple[httpx.Client, Flask], skew: int) -> None:
     """The store's clock `skew` seconds away from the request's timestamp."""
     client, app = store
     app.extensions["sandbox"].nonces.clock = lambda: TIMESTAMP + skew
