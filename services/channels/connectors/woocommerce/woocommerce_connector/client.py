@@ -419,11 +419,12 @@ class ClientFactory:
     http: ChannelHttpFactory
 
     def base_url(self, connection: Any) -> str:
-        """The REST root derived from `store_url`, or an `api_base_url` the operator allows.
+        """`{store_url}/wp-json/wc/v3`, with the scheme, host and port of an `api_base_url` the
+        operator allows (omnistock_connector_kit.endpoints: the store's sub-folder is kept).
 
-        The consumer key/secret only ever go to this host. A real store must be https (Woo's
-        Basic auth with the keys is meant for HTTPS only; over plain HTTP it requires OAuth 1.0a
-        signatures instead: https://developer.woocommerce.com/docs/apis/rest-api/authentication/).
+        The consumer key/secret only ever go to this host. A real store must be https (the
+        egress rules); a plain-http one (an allowed test host or sandbox) gets OAuth 1.0a
+        signatures instead of the keys, as WooCommerce requires there (`open`).
         """
         settings = connection.settings
         # A connection that names only its REST root (https://store/wp-json/wc/v3) names its store
