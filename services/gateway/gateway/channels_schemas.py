@@ -54,7 +54,9 @@ class ConnectionList(OutModel):
 
 
 # The WooCommerce sandbox's default keys (channel_sandboxes.woocommerce.WooConfig): the examples
-# below connect to `make run`'s sandbox as written (tests/.../test_openapi_examples.py).
+# below connect as written under `docker compose --profile demo`, whose connectors reach the
+# sandbox as woocommerce-sandbox:8702 (an allowed host there, refused elsewhere); `make run`'s is
+# 127.0.0.1:8702 (services/channels/tests/e2e_connectors: test_the_openapi_examples_connect_as_written).
 _SANDBOX_KEYS = {
     "consumer_key": "ck_" + "0" * 32 + "5a4db0c5",
     "consumer_secret": "cs_" + "0" * 32 + "5ec0e7c5",
@@ -72,7 +74,7 @@ class ConnectionIn(StrictModel):
                 {
                     "type": "woocommerce",
                     "name": "My store",
-                    "settings": {"store_url": "http://127.0.0.1:8702"},
+                    "settings": {"store_url": "http://woocommerce-sandbox:8702"},
                     "credentials": _SANDBOX_KEYS,
                 },
                 {
@@ -80,7 +82,7 @@ class ConnectionIn(StrictModel):
                     "name": "Shop (through the sandbox)",
                     "settings": {
                         "store_url": "https://shop.example",
-                        "api_base_url": "http://127.0.0.1:8702",
+                        "api_base_url": "http://woocommerce-sandbox:8702",
                     },
                     "credentials": _SANDBOX_KEYS,
                 },

@@ -202,6 +202,9 @@ def test_connect_woocommerce_with_keys_and_refuse_wrong_ones(stack: Stack, auth:
     assert stack.woo.consumer_secret not in created.get_data(as_text=True)
 
 
+EXAMPLE_SANDBOX = "woocommerce-sandbox:8702"
+
+
 def _post_channels_examples(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The request examples of POST /channels, as the OpenAPI document publishes them."""
     content = document["paths"]["/api/v1/channels"]["post"]["requestBody"]["content"]
@@ -212,8 +215,8 @@ def _post_channels_examples(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_openapi_examples_connect_as_written(stack: Stack, auth: dict[str, str]) -> None:
-    """Each POST /channels example, verbatim but for the sandbox's host:port (127.0.0.1:8702 under
-    `make run`), connects through gateway -> channels -> connector -> sandbox; the one that gives
+    """Each POST /channels example, verbatim but for the sandbox's host:port (woocommerce-sandbox:8702
+    under docker compose's demo profile, 127.0.0.1:8702 under `make run`), connects through gateway -> channels -> connector -> sandbox; the one that gives
     only a store URL and keys included. Posting one again re-authorises the same connection."""
     examples = _post_channels_examples(stack.gateway.get("/api/v1/openapi.json").json)
     assert any(set(e["settings"]) == {"store_url"} and e["type"] == "woocommerce" for e in examples)
@@ -221,10 +224,10 @@ def test_the_openapi_examples_connect_as_written(stack: Stack, auth: dict[str, s
     ids = []
     for example in examples:
         text = json.dumps(example)
-        assert "127.0.0.1:8702" in text
+        assert EXAMPLE_SANDBOX in text
         created = stack.gateway.post(
             "/api/v1/channels",
-            data=text.replace("127.0.0.1:8702", sandbox),
+            data=text.replace(EXAMPLE_SANDBOX, sandbox),
             content_type="application/json",
             headers=auth,
         )
@@ -236,7 +239,7 @@ def test_the_openapi_examples_connect_as_written(stack: Stack, auth: dict[str, s
 
     again = stack.gateway.post(
         "/api/v1/channels",
-        data=json.dumps(examples[0]).replace("127.0.0.1:8702", sandbox),
+        data=json.dumps(examples[0]).replace(EXAMPLE_SANDBOX, sandbox),
         content_type="application/json",
         headers=auth,
     )
