@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from gateway import orders_examples as ex
 from gateway.domain import normalize_email
@@ -75,11 +75,13 @@ class OrderFilterQuery(StrictModel):
             raise ValueError("must include a UTC offset, e.g. 2026-01-31T12:00:00Z")
         return value
 
-    @model_validator(mode="after")
-    def _range(self) -> OrderFilterQuery:
-        if self.from_ is not None and self.to is not None and self.from_ >= self.to:
-            raise ValueError("`from` must be before `to`")
-        return self
+    @field_validator("to")
+    @classmethod
+    def _after_from(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("from_")
+        if value is not None and start is not None and start >= value:
+            raise ValueError("must be after `from`")
+        return value
 
 
 class OrderListQuery(OrderFilterQuery):

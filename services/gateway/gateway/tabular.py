@@ -3,8 +3,9 @@
 CSV is streamed: rows are formatted into a buffer that is handed out every EXPORT_CHUNK_BYTES.
 XLSX cannot be streamed while it is written (a zip whose sheet is only complete at the end), so
 openpyxl's write-only mode writes the sheet row by row to its own temporary file, `save` zips it
-into a spooled temporary file (in memory up to SPOOL_MAX_BYTES, on disk beyond), and the finished
-file is read back out in chunks. Neither path keeps a row after it is written.
+into another temporary file, and the finished file is read back out in chunks. Neither path keeps
+a row after it is written, so memory does not grow with the number of rows (the size check in
+tests/unit/test_tabular.py; figures in docs/performance.md).
 
 Text cells are made safe for spreadsheets: in CSV a cell that would be evaluated as a formula
 gets a leading single quote (omnistock_common.spreadsheet, OWASP CSV Injection); in XLSX every
@@ -35,8 +36,6 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from omnistock_common.spreadsheet import neutralise_formula
 
 EXPORT_CHUNK_BYTES = 64 * 1024
-# A finished XLSX up to this size stays in memory; a larger one is written to a temporary file.
-SPOOL_MAX_BYTES = 1024 * 1024
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel keeps about 15 significant digits of a number: a longer amount stays exact as text.
 _MAX_NUMERIC_DIGITS = 15
@@ -156,22 +155,24 @@ def _string_cell(worksheet: WriteOnlyWorksheet, text: str) -> object:
 
 def _discard_sheet_file(worksheet: WriteOnlyWorksheet) -> None:
     """openpyxl (3.1) removes its temporary sheet file only when the workbook is saved; an export
-    that fails midway removes it here (the writer's `out` is that file's path)."""
+    that fails midway closes the sheet and removes the file here (its writer's `out` is the path)."""
+    with contextlib.suppress(Exception):
+        worksheet.close()
     writer = getattr(worksheet, "_writer", None)
     path = getattr(writer, "out", None)
     if writer is None or not isinstance(path, str):
         return
-    with contextlib.suppress(Exception):
-        writer.close()
     with contextlib.suppress(Exception):
         writer.cleanup()
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
 
 
-def spooled_file() -> IO[bytes]:
-    """Where a finished XLSX waits to be sent: memory while small, a temporary file beyond."""
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES, mode="w+b")
+def temporary_file() -> IO[bytes]:
+    """Where a finished XLSX waits to be sent: on disk, deleted when closed. (A spooled file
+    would keep its first megabyte in memory and copy it on rollover: memory would depend on the
+    export's size again.)"""
+    return tempfile.TemporaryFile(mode="w+b")
 
 
 def file_chunks(file: IO[bytes], chunk_bytes: int = EXPORT_CHUNK_BYTES) -> Iterator[bytes]:

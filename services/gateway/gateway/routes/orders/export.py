@@ -2,7 +2,7 @@
 
 The orders service streams the orders page by page (ExportOrders); rows are formatted as they
 arrive and nothing holds more than a page (gateway.tabular). CSV goes out while it is read. An
-XLSX is complete only at its end, so it is built first (on disk beyond 1 MiB) and then sent with
+XLSX is complete only at its end, so it is built first (in a temporary file) and then sent with
 its Content-Length; a backend failure while building it is a problem+json answer, not a broken
 file. Exports are rate limited per tenant (GATEWAY_ORDER_EXPORT_RATE_LIMIT per window).
 """
@@ -26,7 +26,7 @@ from gateway.errors import ApiProblem
 from gateway.mapping import orders as m
 from gateway.mapping.order_rows import COLUMNS, export_rows
 from gateway.routes.orders.client import orders_bulk
-from gateway.tabular import XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spooled_file, write_xlsx
+from gateway.tabular import XLSX_MEDIA_TYPE, csv_chunks, file_chunks, temporary_file, write_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _csv_response(stream: Any) -> Response:
 
 
 def _xlsx_response(stream: Any) -> Response:
-    out = spooled_file()
+    out = temporary_file()
     try:
         write_xlsx(COLUMNS, export_rows(stream), out, sheet="Orders")
         size = out.seek(0, os.SEEK_END)
