@@ -3,7 +3,9 @@ what was never set, and the export's rows."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -224,3 +226,17 @@ def test_export_rows_repeat_the_order_on_each_line_and_keep_lineless_orders() ->
     assert first["order_name"] == '=HYPERLINK("x")'  # made safe by the writer, not changed here
     assert (first["sku_known"], as_dicts[1]["sku_known"]) == (True, False)
     assert len(set(names)) == len(names)
+
+
+def test_docs_list_the_export_columns_in_their_order() -> None:
+    """docs/api.md "Orders" is what a reader of the export relies on: same columns, same order."""
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "api.md").read_text()
+    section = docs[docs.index("## Orders") : docs.index("## Pricing")]
+    table = section[section.index("| column |") :]
+    documented = [
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z_0-9]+)`", line.split(" | ")[0])
+    ]
+    assert documented == [column.name for column in order_rows.COLUMNS]
