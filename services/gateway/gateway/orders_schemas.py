@@ -65,7 +65,7 @@ class OrderFilterQuery(StrictModel):
         None, max_length=200, description="text in the customer email, order name or id, or a line's SKU"
     )
     flag: FlagList = Field(
-        default_factory=list, max_length=3, description="orders carrying any of these flags"
+        default_factory=list, max_length=3, description="orders carrying every one of these flags"
     )
 
     @field_validator("from_", "to")

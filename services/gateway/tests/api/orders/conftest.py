@@ -99,7 +99,7 @@ class FakeOrders(pb_grpc.OrdersServiceServicer):
         return (
             (not f.channel or f.channel in (order.source.lower(), order.connection_id))
             and (not f.statuses or order.status in f.statuses)
-            and (not f.flags or any(flag in f.flags for flag in order.flags))
+            and all(flag in order.flags for flag in f.flags)
             and (
                 not text
                 or text in order.customer_email.lower()
