@@ -18,8 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from catalog.config import load_settings as load_catalog_settings
+from catalog.server import Catalog, with_port
 from catalog.server import build as build_catalog
-from catalog.server import with_port
 from gateway.app import create_app
 from gateway.config import Settings
 from omnistock_common.db import make_engine
@@ -34,7 +34,7 @@ PASSWORD = "correct-horse-battery"
 class Stack:
     app: Flask
     client: FlaskClient
-    catalog: RunningServer
+    catalog: Catalog
     inventory: RunningServer
     settings: Settings
     password: str = PASSWORD
@@ -91,5 +91,5 @@ def stack(service_databases: tuple[str, str], redis_url: str) -> Iterator[Stack]
     finally:
         app.extensions["omnistock"].close()
         inventory.shutdown(0)
-        catalog.shutdown(0)
+        catalog.stop()
         catalog_engine.dispose()

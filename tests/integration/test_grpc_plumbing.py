@@ -18,7 +18,7 @@ from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 from omnistock_common.context import call_context
 from omnistock_common.errors import FieldViolation, InvalidArgument
-from omnistock_common.grpc_server import RunningServer, build_server
+from omnistock_common.grpc_server import BuiltServer, RunningServer, build_server
 from omnistock_common.service_auth import internal_metadata
 
 SERVICE = "omnistock.catalog.v1.CatalogService"
@@ -135,6 +135,33 @@ def test_graceful_shutdown_reports_not_serving_first(server: RunningServer, chan
     health = health_pb2_grpc.HealthStub(channel)
     status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status
     assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_a_built_server_stops_serving_then_closes_what_it_owns_last_first_once() -> None:
+    """BuiltServer is what every build() returns: stop() stops the server, then runs its closers
+    in reverse order of creation; closing again does nothing."""
+    running = build_server([], [SERVICE], "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
+    health = health_pb2_grpc.HealthStub(channel)
+
+    def serving() -> bool:
+        try:
+            health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=2)
+        except grpc.RpcError:
+            return False
+        return True
+
+    closed: list[str] = []
+    built = BuiltServer(
+        running,
+        "what tests reach",
+        [lambda: closed.append(f"engine, serving={serving()}"), lambda: closed.append("client")],
+    )
+    assert built.port == running.port and built.parts == "what tests reach" and serving()
+    built.stop()
+    built.close_resources()
+    channel.close()
+    assert closed == ["client", "engine, serving=False"]
 
 
 def test_calls_leave_no_reference_cycles(channel: grpc.Channel) -> None:

@@ -66,7 +66,7 @@ class Stack:
         return f"http://127.0.0.1:{server.server_port}"
 
     def connections(self) -> int:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(models.connections)).scalar_one())
 
     def close(self) -> None:

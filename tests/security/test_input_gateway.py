@@ -132,7 +132,7 @@ def stack(pg_databases: Callable[[], str]) -> Iterator[Stack]:
         channels.stop()
         for running in fakes:
             running.server.stop(None).wait()
-        catalog.shutdown(0)
+        catalog.stop()
         inventory.stop()
         redis_client.flushdb()
         redis_client.close()

@@ -102,7 +102,7 @@ def _start(name: str, tmp_path: Path, redis_url: str) -> tuple[int, Callable[[],
         running = build(
             with_port(load_settings({"CATALOG_DATABASE_URL": url}), "127.0.0.1", 0), engine=engine
         )
-        return running.port, lambda: (running.shutdown(0), engine.dispose())
+        return running.port, lambda: (running.stop(), engine.dispose())
     if name == "inventory":
         from inventory.config import load_settings as inv_settings
         from inventory.server import build as inv_build
@@ -139,13 +139,13 @@ def _start(name: str, tmp_path: Path, redis_url: str) -> tuple[int, Callable[[],
 
         settings = shopify_config.load_settings({"REDIS_URL": redis_url})
         running = shopify_server.build(shopify_server.with_port(settings, "127.0.0.1", 0))
-        return running.port, lambda: running.shutdown(0)
+        return running.port, running.stop
     from woocommerce_connector import config as woo_config
     from woocommerce_connector import server as woo_server
 
     settings = woo_config.load_settings({"REDIS_URL": redis_url})
     running = woo_server.build(woo_server.with_port(settings, "127.0.0.1", 0))
-    return running.port, lambda: running.shutdown(0)
+    return running.port, running.stop
 
 
 @pytest.fixture(params=CASES, ids=[c.name for c in CASES])

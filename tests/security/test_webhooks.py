@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from channels import models
+from channels import connection_setup, models
 from channels.config import load_settings as channels_settings
 from channels.domain import CHANNEL_TYPES, Credentials
 from channels.server import Channels
@@ -63,12 +63,12 @@ class Stack:
     woo_id: str
 
     def count(self, table: Any) -> int:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a webhook could change: deliveries, commitments, events, log, statuses."""
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             statuses = sorted(
                 conn.execute(select(models.connections.c.id, models.connections.c.status)).all()
             )
@@ -81,7 +81,7 @@ class Stack:
         return {"rows": [self.count(t) for t in tables], "statuses": statuses}
 
     def status(self, connection_id: str) -> str:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return str(
                 conn.execute(
                     select(models.connections.c.status).where(models.connections.c.id == connection_id)
@@ -94,7 +94,8 @@ def _connect(
 ) -> str:
     """Store a connection the way OAuth completion / API-key connect does (no channel host needed)."""
     connection_id = str(uuid.uuid4())
-    channels.service._store_new(
+    connection_setup._store_new(
+        channels.parts.deps,
         tenant,
         connection_id,
         CHANNEL_TYPES[channel_type],
@@ -174,8 +175,8 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
     finally:
         app.extensions["omnistock"].close()
         channels.stop()
-        for running in (shopify, woo):
-            running.server.stop(None).wait()
+        for connector in (shopify, woo):
+            connector.stop()
 
 
 # ------------------------------------------------------------------------------ Shopify bodies

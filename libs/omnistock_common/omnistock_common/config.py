@@ -148,7 +148,9 @@ class EnvReader:
             self.problems.append(f"{name}={value} is outside [{minimum}, {maximum}]")
         return value
 
-    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+    def float(
+        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
         raw = self._env.get(name)
         if raw is None or raw == "":
             return default
@@ -159,6 +161,8 @@ class EnvReader:
             return default
         if minimum is not None and value < minimum:
             self.problems.append(f"{name}={value} is below {minimum}")
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name}={value} is above {maximum}")
         return value
 
     def bool(self, name: str, default: bool) -> bool:

@@ -4,6 +4,8 @@ Every server verifies the callers' internal credential and role (interceptors.Ac
 reflection is on unless GRPC_REFLECTION=false.
 
 `build_server` only assembles (tests use it with port 0); `serve_forever` adds signal handling.
+Every composition root's `build(settings, ...)` returns a `BuiltServer`: the running server, the
+resources it owns (closed on stop) and a typed slot for what tests reach (`parts`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import signal
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -45,6 +48,39 @@ class RunningServer:
         """Stop taking new work (health NOT_SERVING), let in-flight calls finish, stop."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+
+
+PartsT = TypeVar("PartsT")
+
+
+@dataclass
+class BuiltServer(Generic[PartsT]):
+    """What every `build(settings, ...)` returns (catalog, inventory, channels, the connectors).
+
+    `parts` is what tests and tools may reach besides the port: what the service's use cases take
+    (a unit of work, channels' deps and engine, a connector's servicer). `closers` close what the
+    build created (engine, clients, channels), in reverse order of creation; what a caller handed
+    in stays the caller's to close.
+    """
+
+    running: RunningServer
+    parts: PartsT
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    def close_resources(self) -> None:
+        """Close what the build owns, once (later calls do nothing)."""
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+    def stop(self, grace: float = 0) -> None:
+        """Drain the server (health NOT_SERVING first), then close its resources."""
+        self.running.shutdown(grace)
+        self.close_resources()
 
 
 def build_server(
@@ -102,8 +138,8 @@ def build_server(
     return running
 
 
-def serve_forever(running: RunningServer, grace: float, on_stop: Callable[[], None] | None = None) -> None:
-    """Block until SIGTERM/SIGINT, then drain gracefully."""
+def serve_forever(built: BuiltServer[Any], grace: float) -> None:
+    """Block until SIGTERM/SIGINT, then drain gracefully and close what the build owns."""
     stop = threading.Event()
 
     def _request_stop(signum: int, _frame: object) -> None:
@@ -112,9 +148,8 @@ def serve_forever(running: RunningServer, grace: float, on_stop: Callable[[], No
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
+    running = built.running
     log.info("serving", extra={"port": running.port, "services": list(running.service_names)})
     stop.wait()
-    running.shutdown(grace)
-    if on_stop is not None:
-        on_stop()
+    built.stop(grace)
     log.info("stopped")

@@ -3,7 +3,8 @@
 A connector's `Settings` (its config.py, the only module that reads the environment) is a frozen
 dataclass that mixes in `ConnectorSettings`. Its server.py has `make_servicer(settings, seams)`:
 `channel_http(settings, seams, ...)` with the channel's retry/timeout/hooks, its ClientFactory and
-servicer; `build()` hands the servicer to `build_connector_server`; `serve_connector` is `main()`.
+servicer; `build()` hands the servicer to `build_connector_server` (a `BuiltServer` whose `parts` is
+the servicer, like every service's `build`); `serve_connector` is `main()`.
 `Seams` is what tests replace (bucket, DNS, sleeping, network); production uses the defaults.
 """
 
@@ -19,8 +20,9 @@ from omnistock.connector.v1 import connector_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.config import ServiceSettings
 from omnistock_common.egress import AllowList, EgressPolicy, Resolver, system_resolver
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.grpc_server import BuiltServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.call_budget import DeadlineInterceptor
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import CONNECTOR_SERVICE_NAME, READ_ONLY_METHODS, redis_limiter
 from omnistock_connector_kit.rate_limit import RateLimiter
@@ -109,14 +111,22 @@ def channel_http(settings: ConnectorSettings, seams: Seams, **options: Any) -> C
     )
 
 
-def build_connector_server(settings: ConnectorSettings, servicer: Any, **options: Any) -> RunningServer:
-    """Start `servicer` as omnistock.connector.v1.ConnectorService on settings.bind_address.
+ServicerT = TypeVar("ServicerT")
+
+
+def build_connector_server(
+    settings: ConnectorSettings, servicer: ServicerT, **options: Any
+) -> BuiltServer[ServicerT]:
+    """Start `servicer` as omnistock.connector.v1.ConnectorService on settings.bind_address; the
+    `BuiltServer`'s `parts` is the servicer (a connector keeps no database and no other state).
 
     Every connector has the same read-only RPCs (connector_base.READ_ONLY_METHODS: any internal
     role may call them, the others need a writing role). `options` go to
-    omnistock_common.grpc_server.build_server (e.g. interceptors).
+    omnistock_common.grpc_server.build_server (e.g. interceptors). Every RPC's deadline bounds the
+    retries of its channel calls (call_budget.DeadlineInterceptor).
     """
-    return build_server(
+    options["interceptors"] = [DeadlineInterceptor(), *options.get("interceptors", ())]
+    running = build_server(
         [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
         [CONNECTOR_SERVICE_NAME],
         settings.bind_address,
@@ -124,10 +134,11 @@ def build_connector_server(settings: ConnectorSettings, servicer: Any, **options
         read_only_methods=READ_ONLY_METHODS,
         **options,
     )
+    return BuiltServer(running, servicer)
 
 
 def serve_connector(
-    name: str, load_settings: Callable[[], SettingsT], build: Callable[[SettingsT], RunningServer]
+    name: str, load_settings: Callable[[], SettingsT], build: Callable[[SettingsT], BuiltServer[Any]]
 ) -> None:
     """A connector process's main(): settings, logging, internal-token identity (a bad
     INTERNAL_TOKEN_SECRET stops the process before it serves), server; serves until SIGTERM/SIGINT."""

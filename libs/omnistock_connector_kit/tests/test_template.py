@@ -270,7 +270,7 @@ def test_the_connector_server_serves_the_servicer_with_the_connector_access_poli
                 stub.ExchangeCode(pb.ExchangeCodeRequest(), metadata=internal_metadata("t1"), timeout=10)
             assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     finally:
-        running.shutdown(0)
+        running.stop()
 
 
 def test_channel_http_takes_the_seams_and_the_channels_options() -> None:

@@ -18,12 +18,20 @@ IMPORT_REFERENCE = "catalog-import"
 class InventoryStock:
     """Sets absolute on-hand quantities in one BatchAdjust call per import batch."""
 
-    def __init__(self, stub: DeadlineStub[inv_grpc.InventoryServiceStub]) -> None:
+    def __init__(
+        self, stub: DeadlineStub[inv_grpc.InventoryServiceStub], channel: grpc.Channel | None = None
+    ) -> None:
         self._stub = stub
+        self._channel = channel  # set when this adapter opened it (connect), so close() closes it
 
     @classmethod
     def connect(cls, address: str, timeout: float) -> InventoryStock:
-        return cls(DeadlineStub(inv_grpc.InventoryServiceStub(make_channel(address)), timeout))
+        channel = make_channel(address)
+        return cls(DeadlineStub(inv_grpc.InventoryServiceStub(channel), timeout), channel)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
 
     def set_stock(self, ctx: CallContext, lines: Sequence[StockLine]) -> dict[int, str]:
         request = inv.BatchAdjustRequest(

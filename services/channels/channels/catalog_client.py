@@ -1,4 +1,4 @@
-"""Outbound gRPC adapter of the catalog port (service_base.CatalogPort).
+"""Outbound gRPC adapter of the catalog port (deps.CatalogPort).
 
 An edge adapter like connector_clients.py and sync/inventory_source.py: it builds and reads the
 catalog's generated messages itself, so the listing use cases never see them.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import grpc
 
 from channels.connector_clients import failure_of
+from channels.deps import MAX_LIMIT
 from channels.domain import ChannelUnavailable
-from channels.service_base import MAX_LIMIT
 from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
 from omnistock.common.v1 import common_pb2

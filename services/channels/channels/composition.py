@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from channels.connector_clients import ConnectorRegistry
 from channels.crypto import KeyRing
 from channels.notify import Notifier
 from channels.repository import UnitOfWork
+from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
 from channels.sync.inventory_source import GrpcInventory
 from channels.sync.runtime import PerThreadConnectors, PerThreadRedis, Runtime
@@ -88,10 +90,15 @@ def build_runtime(
     sync_settings: SyncSettings,
     *,
     local_factory: Callable[[], Any] = threading.local,
-    db_pool_size: int = 8,
+    db_pool_size: int | None = None,
+    threads: ModuleType = threading,
 ) -> Runtime:
     """The sync worker's Runtime: the core with per-OS-thread Redis and connector clients, the
-    inventory client and the SyncEngine."""
+    inventory client, the SyncEngine and its dispatcher (a pool of `threads`' OS threads: the
+    worker passes eventlet's original threading module)."""
+    if db_pool_size is None:
+        # Every flush/poll thread and the worker's own tpool jobs may hold a connection at once.
+        db_pool_size = sync_settings.parallel_connections + 8
     redis = PerThreadRedis(settings.server.redis_url, local_factory)
     connectors = PerThreadConnectors(
         settings.connector_addrs, settings.connector_timeout_seconds, local_factory
@@ -108,8 +115,16 @@ def build_runtime(
     )
     core.closers.append(inventory.close)
     engine = SyncEngine(core.uow, redis, core.caller, settings=sync_settings, inventory=inventory)
+    dispatcher = SyncDispatcher(engine, threads=threads)
+    # Closed first (closers run in reverse): no flush may outlive the clients it uses.
+    core.closers.append(dispatcher.close)
     return Runtime(
-        engine, core.sql, settings, core.closers, event_secret=load_internal_auth_settings().token_secret
+        engine,
+        core.sql,
+        settings,
+        core.closers,
+        event_secret=load_internal_auth_settings().token_secret,
+        dispatcher=dispatcher,
     )
 
 

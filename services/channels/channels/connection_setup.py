@@ -22,6 +22,10 @@ from channels.connector_clients import (
     signature_rejected,
     to_domain_error,
 )
+from channels.deps import (
+    ChannelsDeps,
+    channel_label,
+)
 from channels.domain import (
     AuthKind,
     ChannelType,
@@ -32,10 +36,6 @@ from channels.domain import (
     InvalidState,
 )
 from channels.repository import Repository
-from channels.service_base import (
-    ServiceBase,
-    channel_label,
-)
 from omnistock_common.context import CallContext
 from omnistock_common.egress import safe_text
 from omnistock_common.errors import FieldViolation, InvalidArgument
@@ -45,201 +45,202 @@ log = logging.getLogger(__name__)
 OAUTH_STATE_KEY_PREFIX = "omnistock:oauth-state:"
 
 
-class ConnectionSetup(ServiceBase):
-    """New connections: API keys validated by a real call, OAuth consent and callback."""
-
-    # ------------------------------------------------------------------ API-key connections
-    def create_connection(
-        self,
-        ctx: CallContext,
-        channel_type: str,
-        name: str,
-        settings: Mapping[str, str],
-        credentials: Mapping[str, str],
-    ) -> Connection:
-        """Validate the keys with a real call first; nothing is stored unless the channel agrees."""
-        kind = domain.channel_type(channel_type, auth=AuthKind.API_KEY)
-        clean_settings = domain.validate_settings(settings)
-        creds = Credentials(secrets=domain.validate_credentials_input(kind, credentials))
-        connection_id = str(uuid.uuid4())
-        request = mapping.validate_credentials_request(
-            connection_context(
-                connection_id=connection_id,
-                tenant_id=ctx.tenant_id,
-                channel_type=kind.type,
-                settings=clean_settings,
-                credentials=creds,
-            )
-        )
-        try:
-            reply = self.connectors.get(kind.type).call(ctx).ValidateCredentials(request)
-        except grpc.RpcError as err:
-            failure = failure_of(err)
-            if failure.code is grpc.StatusCode.UNAUTHENTICATED:
-                raise InvalidArgument(
-                    f"{channel_label(kind)} rejected these credentials ({safe_text(failure.message)}); "
-                    "nothing was saved",
-                    reason="CREDENTIALS_REJECTED",
-                    violations=[FieldViolation("credentials", "the channel refused them")],
-                ) from None
-            if failure.code is grpc.StatusCode.NOT_FOUND:
-                # A 404 here is the store's URL, not a missing OmniStock resource.
-                raise InvalidArgument(
-                    f"{channel_label(kind)}: {safe_text(failure.message)}; check the store URL; nothing was saved",
-                    reason="CHANNEL_URL_NOT_FOUND",
-                    violations=[FieldViolation("settings.api_base_url", "no store API answers there")],
-                ) from None
-            raise to_domain_error(failure, channel_label(kind)) from None
-        learnt = domain.remote_settings(reply.settings, exclude=clean_settings)
-        final_name = domain.validate_name(
-            name or safe_text(reply.account_name, domain.MAX_NAME) or kind.display_name
-        )
-        return self._store_new(
-            ctx.tenant_id,
-            connection_id,
-            kind,
-            final_name,
-            {**clean_settings, **learnt},
-            creds,
-            "validate_credentials",
-        )
-
-    # ------------------------------------------------------------------ OAuth connections
-    def start_oauth(
-        self,
-        ctx: CallContext,
-        channel_type: str,
-        name: str,
-        settings: Mapping[str, str],
-        redirect_uri: str,
-        session_binding: str = "",
-    ) -> tuple[str, datetime]:
-        """The consent URL with a signed, expiring state bound to tenant, user, type, settings and
-        the caller's browser session (`session_binding`, required)."""
-        kind = domain.channel_type(channel_type, auth=AuthKind.OAUTH)
-        binding = domain.validate_session_binding(session_binding)
-        clean_settings = domain.validate_settings(settings)
-        final_name = domain.validate_name(name or kind.display_name)
-        redirect = redirect_uri or self.oauth.default_redirect_uri
-        if urlparse(redirect).scheme not in ("http", "https"):
-            raise InvalidArgument(
-                "invalid redirect_uri", violations=[FieldViolation("redirect_uri", "must be an http(s) URL")]
-            )
-        token, state = domain.sign_state(
-            self.oauth.state_secret,
+# ------------------------------------------------------------------ API-key connections
+def create_connection(
+    deps: ChannelsDeps,
+    ctx: CallContext,
+    channel_type: str,
+    name: str,
+    settings: Mapping[str, str],
+    credentials: Mapping[str, str],
+) -> Connection:
+    """Validate the keys with a real call first; nothing is stored unless the channel agrees."""
+    kind = domain.channel_type(channel_type, auth=AuthKind.API_KEY)
+    clean_settings = domain.validate_settings(settings)
+    creds = Credentials(secrets=domain.validate_credentials_input(kind, credentials))
+    connection_id = str(uuid.uuid4())
+    request = mapping.validate_credentials_request(
+        connection_context(
+            connection_id=connection_id,
             tenant_id=ctx.tenant_id,
-            user_id=ctx.user_id,
             channel_type=kind.type,
-            name=final_name,
             settings=clean_settings,
-            redirect_uri=redirect,
-            now=self.clock(),
-            ttl=self.oauth.state_ttl,
-            binding=binding,
+            credentials=creds,
         )
-        request = mapping.authorization_url_request(
-            connection_context(
-                connection_id="",
-                tenant_id=ctx.tenant_id,
-                channel_type=kind.type,
-                settings=clean_settings,
-                credentials=None,
-            ),
-            state=token,
-            redirect_uri=redirect,
-        )
-        try:
-            reply = self.connectors.get(kind.type).call(ctx).BuildAuthorizationUrl(request)
-        except grpc.RpcError as err:
-            raise to_domain_error(failure_of(err), channel_label(kind)) from None
-        return reply.authorization_url, state.expires_at
+    )
+    try:
+        reply = deps.connectors.get(kind.type).call(ctx).ValidateCredentials(request)
+    except grpc.RpcError as err:
+        failure = failure_of(err)
+        if failure.code is grpc.StatusCode.UNAUTHENTICATED:
+            raise InvalidArgument(
+                f"{channel_label(kind)} rejected these credentials ({safe_text(failure.message)}); "
+                "nothing was saved",
+                reason="CREDENTIALS_REJECTED",
+                violations=[FieldViolation("credentials", "the channel refused them")],
+            ) from None
+        if failure.code is grpc.StatusCode.NOT_FOUND:
+            # A 404 here is the store's URL, not a missing OmniStock resource.
+            raise InvalidArgument(
+                f"{channel_label(kind)}: {safe_text(failure.message)}; check the store URL; nothing was saved",
+                reason="CHANNEL_URL_NOT_FOUND",
+                violations=[FieldViolation("settings.api_base_url", "no store API answers there")],
+            ) from None
+        raise to_domain_error(failure, channel_label(kind)) from None
+    learnt = domain.remote_settings(reply.settings, exclude=clean_settings)
+    final_name = domain.validate_name(
+        name or safe_text(reply.account_name, domain.MAX_NAME) or kind.display_name
+    )
+    return _store_new(
+        deps,
+        ctx.tenant_id,
+        connection_id,
+        kind,
+        final_name,
+        {**clean_settings, **learnt},
+        creds,
+        "validate_credentials",
+    )
 
-    def complete_oauth(
-        self, callback_params: Mapping[str, str], redirect_uri: str, session_binding: str = ""
-    ) -> Connection:
-        """Tenantless: the tenant comes from the signed state, which is usable exactly once, and
-        only in the browser session that started the flow (checked before the state is spent)."""
-        token = callback_params.get("state", "")
-        if not token:
-            raise InvalidState("the OAuth callback has no state", reason="OAUTH_STATE_INVALID")
-        state = domain.verify_state(self.oauth.state_secret, token, self.clock())
-        domain.check_session_binding(state, session_binding)
-        kind = domain.channel_type(state.channel_type, auth=AuthKind.OAUTH)
-        ttl = int(self.oauth.state_ttl.total_seconds()) + 60
-        if not self.redis.set(OAUTH_STATE_KEY_PREFIX + state.nonce, "1", nx=True, ex=ttl):
-            raise InvalidState(
-                "this OAuth state was already used: start the connection again", reason="OAUTH_STATE_REUSED"
-            )
-        ctx = CallContext(tenant_id=state.tenant_id, user_id=state.user_id)
-        connection_id = str(uuid.uuid4())
-        request = mapping.exchange_code_request(
-            connection_context(
-                connection_id=connection_id,
-                tenant_id=state.tenant_id,
-                channel_type=kind.type,
-                settings=state.settings,
-                credentials=None,
-            ),
-            callback_params=dict(callback_params),
-            redirect_uri=redirect_uri or state.redirect_uri,
+
+# ------------------------------------------------------------------ OAuth connections
+def start_oauth(
+    deps: ChannelsDeps,
+    ctx: CallContext,
+    channel_type: str,
+    name: str,
+    settings: Mapping[str, str],
+    redirect_uri: str,
+    session_binding: str = "",
+) -> tuple[str, datetime]:
+    """The consent URL with a signed, expiring state bound to tenant, user, type, settings and
+    the caller's browser session (`session_binding`, required)."""
+    kind = domain.channel_type(channel_type, auth=AuthKind.OAUTH)
+    binding = domain.validate_session_binding(session_binding)
+    clean_settings = domain.validate_settings(settings)
+    final_name = domain.validate_name(name or kind.display_name)
+    redirect = redirect_uri or deps.oauth.default_redirect_uri
+    if urlparse(redirect).scheme not in ("http", "https"):
+        raise InvalidArgument(
+            "invalid redirect_uri", violations=[FieldViolation("redirect_uri", "must be an http(s) URL")]
         )
-        try:
-            reply = self.connectors.get(kind.type).call(ctx).ExchangeCode(request)
-        except grpc.RpcError as err:
-            failure = failure_of(err)
-            if failure.code is grpc.StatusCode.UNAUTHENTICATED:
-                raise signature_rejected(failure, channel_label(kind)) from None
-            raise to_domain_error(failure, channel_label(kind)) from None
-        creds = credentials_from_pb(reply.credentials)
-        settings = {**state.settings, **domain.remote_settings(reply.settings, exclude=state.settings)}
-        return self._store_new(
-            state.tenant_id, connection_id, kind, state.name, settings, creds, "exchange_code"
+    token, state = domain.sign_state(
+        deps.oauth.state_secret,
+        tenant_id=ctx.tenant_id,
+        user_id=ctx.user_id,
+        channel_type=kind.type,
+        name=final_name,
+        settings=clean_settings,
+        redirect_uri=redirect,
+        now=deps.clock(),
+        ttl=deps.oauth.state_ttl,
+        binding=binding,
+    )
+    request = mapping.authorization_url_request(
+        connection_context(
+            connection_id="",
+            tenant_id=ctx.tenant_id,
+            channel_type=kind.type,
+            settings=clean_settings,
+            credentials=None,
+        ),
+        state=token,
+        redirect_uri=redirect,
+    )
+    try:
+        reply = deps.connectors.get(kind.type).call(ctx).BuildAuthorizationUrl(request)
+    except grpc.RpcError as err:
+        raise to_domain_error(failure_of(err), channel_label(kind)) from None
+    return reply.authorization_url, state.expires_at
+
+
+def complete_oauth(
+    deps: ChannelsDeps, callback_params: Mapping[str, str], redirect_uri: str, session_binding: str = ""
+) -> Connection:
+    """Tenantless: the tenant comes from the signed state, which is usable exactly once, and
+    only in the browser session that started the flow (checked before the state is spent)."""
+    token = callback_params.get("state", "")
+    if not token:
+        raise InvalidState("the OAuth callback has no state", reason="OAUTH_STATE_INVALID")
+    state = domain.verify_state(deps.oauth.state_secret, token, deps.clock())
+    domain.check_session_binding(state, session_binding)
+    kind = domain.channel_type(state.channel_type, auth=AuthKind.OAUTH)
+    ttl = int(deps.oauth.state_ttl.total_seconds()) + 60
+    if not deps.redis.set(OAUTH_STATE_KEY_PREFIX + state.nonce, "1", nx=True, ex=ttl):
+        raise InvalidState(
+            "this OAuth state was already used: start the connection again", reason="OAUTH_STATE_REUSED"
+        )
+    ctx = CallContext(tenant_id=state.tenant_id, user_id=state.user_id)
+    connection_id = str(uuid.uuid4())
+    request = mapping.exchange_code_request(
+        connection_context(
+            connection_id=connection_id,
+            tenant_id=state.tenant_id,
+            channel_type=kind.type,
+            settings=state.settings,
+            credentials=None,
+        ),
+        callback_params=dict(callback_params),
+        redirect_uri=redirect_uri or state.redirect_uri,
+    )
+    try:
+        reply = deps.connectors.get(kind.type).call(ctx).ExchangeCode(request)
+    except grpc.RpcError as err:
+        failure = failure_of(err)
+        if failure.code is grpc.StatusCode.UNAUTHENTICATED:
+            raise signature_rejected(failure, channel_label(kind)) from None
+        raise to_domain_error(failure, channel_label(kind)) from None
+    creds = credentials_from_pb(reply.credentials)
+    settings = {**state.settings, **domain.remote_settings(reply.settings, exclude=state.settings)}
+    return _store_new(
+        deps, state.tenant_id, connection_id, kind, state.name, settings, creds, "exchange_code"
+    )
+
+
+def _store_new(
+    deps: ChannelsDeps,
+    tenant_id: str,
+    connection_id: str,
+    kind: ChannelType,
+    name: str,
+    settings: Mapping[str, str],
+    creds: Credentials,
+    operation: str,
+) -> Connection:
+    now = deps.clock()
+    connection = Connection(
+        id=connection_id,
+        tenant_id=tenant_id,
+        type=kind.type,
+        name=name,
+        settings=dict(settings),
+        health=Health(ConnectionStatus.CONNECTED, "", now, now, 0, ""),
+        token_expires_at=creds.access_token_expires_at,
+        credentials_version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    blob = deps.keyring.encrypt(creds.to_bytes(), tenant_id=tenant_id, connection_id=connection_id)
+
+    def work(repo: Repository) -> None:
+        repo.insert_connection(connection, blob)
+        repo.add_sync_log(
+            tenant_id,
+            connection_id,
+            at=now,
+            operation=operation,
+            skus=(),
+            outcome="ok",
+            message="connected",
+            latency_ms=0,
+            calls=1,
+        )
+        repo.add_event(
+            tenant_id,
+            "channels.connection_created",
+            {"connection_id": connection_id, "channel_type": kind.type},
         )
 
-    def _store_new(
-        self,
-        tenant_id: str,
-        connection_id: str,
-        kind: ChannelType,
-        name: str,
-        settings: Mapping[str, str],
-        creds: Credentials,
-        operation: str,
-    ) -> Connection:
-        now = self.clock()
-        connection = Connection(
-            id=connection_id,
-            tenant_id=tenant_id,
-            type=kind.type,
-            name=name,
-            settings=dict(settings),
-            health=Health(ConnectionStatus.CONNECTED, "", now, now, 0, ""),
-            token_expires_at=creds.access_token_expires_at,
-            credentials_version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        blob = self.keyring.encrypt(creds.to_bytes(), tenant_id=tenant_id, connection_id=connection_id)
-
-        def work(repo: Repository) -> None:
-            repo.insert_connection(connection, blob)
-            repo.add_sync_log(
-                tenant_id,
-                connection_id,
-                at=now,
-                operation=operation,
-                skus=(),
-                outcome="ok",
-                message="connected",
-                latency_ms=0,
-                calls=1,
-            )
-            repo.add_event(
-                tenant_id,
-                "channels.connection_created",
-                {"connection_id": connection_id, "channel_type": kind.type},
-            )
-
-        self.uow.run(work)
-        log.info("connected %s connection %s", kind.type, connection_id, extra={"tenant": tenant_id})
-        return connection
+    deps.uow.run(work)
+    log.info("connected %s connection %s", kind.type, connection_id, extra={"tenant": tenant_id})
+    return connection

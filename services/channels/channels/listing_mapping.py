@@ -8,17 +8,17 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from channels import domain, mapping
-from channels.domain import (
-    AutoMapResult,
-    Listing,
-)
-from channels.repository import Repository
-from channels.service_base import (
-    ServiceBase,
+from channels.deps import (
+    ChannelsDeps,
     decode_cursor,
     encode_cursor,
     page_limit,
 )
+from channels.domain import (
+    AutoMapResult,
+    Listing,
+)
+from channels.repository import Repository, UnitOfWork
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
 
@@ -33,101 +33,99 @@ MAX_REMOTE_PAGES = 200
 MAX_UNKNOWN_REMOTE_SKUS = 1000
 
 
-class ListingMapping(ServiceBase):
-    """Listings: which SKU is which item on the channel, set by hand or auto-mapped."""
+def list_listings(
+    uow: UnitOfWork, ctx: CallContext, connection_id: str, limit: int, cursor: str
+) -> tuple[list[Listing], str]:
+    size = page_limit(limit)
+    after = decode_cursor(cursor)
+    with uow.transaction() as repo:
+        if repo.get_connection(ctx.tenant_id, connection_id) is None:
+            raise NotFound("connection not found")
+        rows = repo.list_listings(ctx.tenant_id, connection_id, after, size + 1)
+    more = len(rows) > size
+    page = rows[:size]
+    return page, encode_cursor(page[-1].sku) if more else ""
 
-    # ------------------------------------------------------------------ listings
-    def list_listings(
-        self, ctx: CallContext, connection_id: str, limit: int, cursor: str
-    ) -> tuple[list[Listing], str]:
-        size = page_limit(limit)
-        after = decode_cursor(cursor)
-        with self.uow.transaction() as repo:
-            if repo.get_connection(ctx.tenant_id, connection_id) is None:
-                raise NotFound("connection not found")
-            rows = repo.list_listings(ctx.tenant_id, connection_id, after, size + 1)
-        more = len(rows) > size
-        page = rows[:size]
-        return page, encode_cursor(page[-1].sku) if more else ""
 
-    def put_listing(
-        self, ctx: CallContext, connection_id: str, sku: str, external_ids: Mapping[str, str]
-    ) -> Listing:
-        domain.validate_sku(sku)
-        ids = domain.validate_external_ids(external_ids)
-        now = self.clock()
+def put_listing(
+    deps: ChannelsDeps, ctx: CallContext, connection_id: str, sku: str, external_ids: Mapping[str, str]
+) -> Listing:
+    domain.validate_sku(sku)
+    ids = domain.validate_external_ids(external_ids)
+    now = deps.clock()
 
-        def work(repo: Repository) -> Listing:
-            if repo.get_connection(ctx.tenant_id, connection_id) is None:
-                raise NotFound("connection not found")
-            repo.upsert_listings(ctx.tenant_id, connection_id, [(sku, ids)], now)
-            listing = repo.get_listing(ctx.tenant_id, connection_id, sku)
-            assert listing is not None
-            return listing
+    def work(repo: Repository) -> Listing:
+        if repo.get_connection(ctx.tenant_id, connection_id) is None:
+            raise NotFound("connection not found")
+        repo.upsert_listings(ctx.tenant_id, connection_id, [(sku, ids)], now)
+        listing = repo.get_listing(ctx.tenant_id, connection_id, sku)
+        assert listing is not None
+        return listing
 
-        return self.uow.run(work)
+    return deps.uow.run(work)
 
-    def auto_map(self, ctx: CallContext, connection_id: str, skus: Sequence[str]) -> AutoMapResult:
-        """Match the channel's catalogue to OmniStock SKUs; unmatched SKUs are reported."""
-        stored = self.caller.load(ctx.tenant_id, connection_id)
-        for index, sku in enumerate(skus):
-            domain.validate_sku(sku, f"skus[{index}]")
-        if skus:
-            omni = list(dict.fromkeys(skus))
-        elif self.catalog is not None:
-            omni = list(dict.fromkeys(self.catalog.all_skus(ctx)))
-        else:
-            raise InvalidArgument(
-                "no catalog is configured: pass the SKUs to map",
-                violations=[FieldViolation("skus", "required without a catalog")],
-            )
-        remote: dict[str, dict[str, str]] = {}
-        cursor = ""
-        seen: set[str] = set()
-        capped = False
-        for page in range(MAX_REMOTE_PAGES + 1):
-            if page == MAX_REMOTE_PAGES:
-                capped = True
-                break
-            reply = self.caller.with_connection(
-                ctx.tenant_id,
-                connection_id,
-                "list_remote_products",
-                lambda stub, conn, cursor=cursor: stub.ListRemoteProducts(
-                    mapping.list_remote_products_request(conn, cursor=cursor, limit=REMOTE_PAGE)
-                ),
-            )
-            for product in reply.products:
-                # Remote SKUs come back to the tenant: only well-formed ones are considered.
-                if domain.is_clean_identifier(product.sku) and product.sku not in remote:
-                    remote[product.sku] = domain.remote_ids(product.remote.ids)
-            cursor = reply.next_cursor
-            if not cursor or cursor in seen:
-                break
-            seen.add(cursor)
-        omni_set = set(omni)
-        matched = [(sku, remote[sku]) for sku in omni if remote.get(sku)]
-        unmapped = [sku for sku in omni if not remote.get(sku)]
-        unknown = sorted(sku for sku in remote if sku not in omni_set)
-        now = self.clock()
-        cut = f"; stopped after {MAX_REMOTE_PAGES} pages of the channel's catalogue" if capped else ""
 
-        def work(repo: Repository) -> None:
-            repo.upsert_listings(ctx.tenant_id, connection_id, matched, now)
-            repo.add_sync_log(
-                ctx.tenant_id,
-                connection_id,
-                at=now,
-                operation="auto_map",
-                skus=unmapped[:1000],
-                outcome="ok" if not unmapped else "conflict",
-                message=(
-                    f"mapped {len(matched)}; {len(unmapped)} OmniStock SKUs not on "
-                    f"{stored.connection.type}; {len(unknown)} remote SKUs unknown to OmniStock{cut}"
-                ),
-                latency_ms=0,
-                calls=0,
-            )
+def auto_map(deps: ChannelsDeps, ctx: CallContext, connection_id: str, skus: Sequence[str]) -> AutoMapResult:
+    """Match the channel's catalogue to OmniStock SKUs; unmatched SKUs are reported."""
+    stored = deps.caller.load(ctx.tenant_id, connection_id)
+    for index, sku in enumerate(skus):
+        domain.validate_sku(sku, f"skus[{index}]")
+    if skus:
+        omni = list(dict.fromkeys(skus))
+    elif deps.catalog is not None:
+        omni = list(dict.fromkeys(deps.catalog.all_skus(ctx)))
+    else:
+        raise InvalidArgument(
+            "no catalog is configured: pass the SKUs to map",
+            violations=[FieldViolation("skus", "required without a catalog")],
+        )
+    remote: dict[str, dict[str, str]] = {}
+    cursor = ""
+    seen: set[str] = set()
+    capped = False
+    for page in range(MAX_REMOTE_PAGES + 1):
+        if page == MAX_REMOTE_PAGES:
+            capped = True
+            break
+        reply = deps.caller.with_connection(
+            ctx.tenant_id,
+            connection_id,
+            "list_remote_products",
+            lambda stub, conn, cursor=cursor: stub.ListRemoteProducts(
+                mapping.list_remote_products_request(conn, cursor=cursor, limit=REMOTE_PAGE)
+            ),
+        )
+        for product in reply.products:
+            # Remote SKUs come back to the tenant: only well-formed ones are considered.
+            if domain.is_clean_identifier(product.sku) and product.sku not in remote:
+                remote[product.sku] = domain.remote_ids(product.remote.ids)
+        cursor = reply.next_cursor
+        if not cursor or cursor in seen:
+            break
+        seen.add(cursor)
+    omni_set = set(omni)
+    matched = [(sku, remote[sku]) for sku in omni if remote.get(sku)]
+    unmapped = [sku for sku in omni if not remote.get(sku)]
+    unknown = sorted(sku for sku in remote if sku not in omni_set)
+    now = deps.clock()
+    cut = f"; stopped after {MAX_REMOTE_PAGES} pages of the channel's catalogue" if capped else ""
 
-        self.uow.run(work)
-        return AutoMapResult(len(matched), unmapped, unknown[:MAX_UNKNOWN_REMOTE_SKUS])
+    def work(repo: Repository) -> None:
+        repo.upsert_listings(ctx.tenant_id, connection_id, matched, now)
+        repo.add_sync_log(
+            ctx.tenant_id,
+            connection_id,
+            at=now,
+            operation="auto_map",
+            skus=unmapped[:1000],
+            outcome="ok" if not unmapped else "conflict",
+            message=(
+                f"mapped {len(matched)}; {len(unmapped)} OmniStock SKUs not on "
+                f"{stored.connection.type}; {len(unknown)} remote SKUs unknown to OmniStock{cut}"
+            ),
+            latency_ms=0,
+            calls=0,
+        )
+
+    deps.uow.run(work)
+    return AutoMapResult(len(matched), unmapped, unknown[:MAX_UNKNOWN_REMOTE_SKUS])

@@ -1,26 +1,28 @@
 """Composition root of the channels gRPC server: Settings -> the core shared with the worker
 (channels.composition: engine, Redis, key ring, connector registry, ConnectionCaller), catalog
-client -> service -> servicer -> server.
+client -> use-case collaborators (ChannelsDeps) -> servicer -> server.
 
 `python -m channels.server` serves until SIGTERM/SIGINT, then drains. Migrations are not run
 here (make migrate / the Kubernetes Job does that); tests call `build(settings)` with port 0 and
-may hand in their own connector registry or Redis client.
+may hand in their own connector registry or Redis client. `build` returns a `BuiltServer` whose
+`parts` are the engine and ChannelsDeps (what the use cases take).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import redis as redis_lib
 from sqlalchemy import Engine
 
+from channels.catalog_client import GrpcCatalog
 from channels.composition import build_core
 from channels.config import Settings, load_settings, warn_about_dev_secrets
-from channels.connector_calls import ConnectionCaller, RedisLike
+from channels.connector_calls import RedisLike
 from channels.connector_clients import ConnectorRegistry
-from channels.service import ChannelsService, GrpcCatalog, OAuthConfig
+from channels.deps import ChannelsDeps, OAuthConfig
 from channels.servicer import (
     MANAGE_METHODS,
     READ_ONLY_METHODS,
@@ -34,33 +36,20 @@ from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import run_entrypoint
 from omnistock_common.egress import EgressPolicy
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.grpc_server import BuiltServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_common.service_auth import MANAGE_ROLES
 
 
-@dataclass
-class Channels:
-    """A running server and everything it owns (closed by `stop`)."""
+@dataclass(frozen=True)
+class ChannelsParts:
+    """What tests reach in a built channels server: its engine and the use cases' collaborators."""
 
-    running: RunningServer
     engine: Engine
-    service: ChannelsService
-    caller: ConnectionCaller
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    deps: ChannelsDeps
 
-    @property
-    def port(self) -> int:
-        return self.running.port
 
-    def close_resources(self) -> None:
-        for close in reversed(self.closers):
-            close()
-        self.closers.clear()
-
-    def stop(self, grace: float = 0) -> None:
-        self.running.shutdown(grace)
-        self.close_resources()
+Channels = BuiltServer[ChannelsParts]
 
 
 def build(
@@ -96,7 +85,7 @@ def build(
             catalog_service_pb2_grpc.CatalogServiceStub(catalog_channel), settings.catalog_timeout_seconds
         )
     )
-    service = ChannelsService(
+    deps = ChannelsDeps(
         core.uow,
         core.keyring,
         connectors,
@@ -110,7 +99,7 @@ def build(
         catalog=catalog,
         egress=EgressPolicy(allowed=settings.allowed_hosts),
     )
-    servicer = ChannelsServicer(service)
+    servicer = ChannelsServicer(deps)
     running = build_server(
         [lambda server: channels_service_pb2_grpc.add_ChannelsServiceServicer_to_server(servicer, server)],
         [SERVICE_NAME],
@@ -120,7 +109,7 @@ def build(
         read_only_methods=READ_ONLY_METHODS,
         method_roles=dict.fromkeys(MANAGE_METHODS, MANAGE_ROLES),
     )
-    return Channels(running, core.sql, service, core.caller, core.closers)
+    return BuiltServer(running, ChannelsParts(core.sql, deps), core.closers)
 
 
 def main() -> None:
@@ -128,8 +117,7 @@ def main() -> None:
     setup_logging("channels", settings.server.log_level, settings.server.log_format)
     warn_about_dev_secrets(settings)
     service_auth.configure("channels")
-    channels = build(settings)
-    serve_forever(channels.running, settings.server.grace_seconds, on_stop=channels.close_resources)
+    serve_forever(build(settings), settings.server.grace_seconds)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Use cases of the channels service: connections (API keys and OAuth), listings, sync requests,
-the sync log, webhook intake, notification settings and key rotation.
+"""Use cases of the channels service about existing connections: channel types, connections,
+sync requests, the sync log and notification settings. The other areas have their own modules:
+connection_setup (new connections: API keys and OAuth), listing_mapping, webhook_intake. Every use
+case is a module function taking the unit of work, or ChannelsDeps when it needs more.
 
 Connector calls about an existing connection go through ConnectionCaller.with_connection
 (refresh, health, sync log). Three calls cannot: ValidateCredentials and ExchangeCode happen
@@ -13,8 +15,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlparse
 
-from channels.catalog_client import GrpcCatalog
-from channels.connection_setup import ConnectionSetup
+from channels.deps import ChannelsDeps, page_limit
 from channels.domain import (
     CHANNEL_TYPES,
     ChannelType,
@@ -22,13 +23,7 @@ from channels.domain import (
     SyncLogEntry,
     SyncScope,
 )
-from channels.listing_mapping import ListingMapping
-from channels.repository import Repository
-from channels.service_base import (
-    OAuthConfig,
-    page_limit,
-)
-from channels.webhook_intake import WebhookIntake
+from channels.repository import Repository, UnitOfWork
 from omnistock_common.context import CallContext
 from omnistock_common.egress import HOST_NOT_ALLOWED, EgressRefused
 from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
@@ -36,113 +31,111 @@ from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
 SYNC_REQUESTED_EVENT = "channels.sync_requested"
 
 
-class ChannelsService(ConnectionSetup, ListingMapping, WebhookIntake):
-    """The use cases of the channels service. Each area lives in its own module (connection_setup,
-    listing_mapping, webhook_intake); this class adds connections, sync requests, the sync log and
-    notification settings. Stateless apart from its collaborators (ServiceBase)."""
+# ------------------------------------------------------------------ types
+def list_channel_types() -> list[ChannelType]:
+    return list(CHANNEL_TYPES.values())
 
-    # ------------------------------------------------------------------ types
-    @staticmethod
-    def list_channel_types() -> list[ChannelType]:
-        return list(CHANNEL_TYPES.values())
 
-    # ------------------------------------------------------------------ connections
-    def get_connection(self, ctx: CallContext, connection_id: str) -> Connection:
-        return self.caller.load(ctx.tenant_id, connection_id).connection
+# ------------------------------------------------------------------ connections
+def get_connection(deps: ChannelsDeps, ctx: CallContext, connection_id: str) -> Connection:
+    return deps.caller.load(ctx.tenant_id, connection_id).connection
 
-    def list_connections(self, ctx: CallContext) -> list[Connection]:
-        with self.uow.transaction() as repo:
-            return [stored.connection for stored in repo.list_connections(ctx.tenant_id)]
 
-    def delete_connection(self, ctx: CallContext, connection_id: str) -> None:
-        def work(repo: Repository) -> bool:
-            stored = repo.get_connection(ctx.tenant_id, connection_id, lock=True)
-            if stored is None:
-                return False
-            repo.delete_connection(ctx.tenant_id, connection_id)
-            repo.add_event(
-                ctx.tenant_id,
-                "channels.connection_deleted",
-                {"connection_id": connection_id, "channel_type": stored.connection.type},
-            )
-            return True
+def list_connections(uow: UnitOfWork, ctx: CallContext) -> list[Connection]:
+    with uow.transaction() as repo:
+        return [stored.connection for stored in repo.list_connections(ctx.tenant_id)]
 
-        if not self.uow.run(work):
+
+def delete_connection(uow: UnitOfWork, ctx: CallContext, connection_id: str) -> None:
+    def work(repo: Repository) -> bool:
+        stored = repo.get_connection(ctx.tenant_id, connection_id, lock=True)
+        if stored is None:
+            return False
+        repo.delete_connection(ctx.tenant_id, connection_id)
+        repo.add_event(
+            ctx.tenant_id,
+            "channels.connection_deleted",
+            {"connection_id": connection_id, "channel_type": stored.connection.type},
+        )
+        return True
+
+    if not uow.run(work):
+        raise NotFound("connection not found")
+
+
+# ------------------------------------------------------------------ sync requests / log
+def request_sync(deps: ChannelsDeps, ctx: CallContext, connection_id: str, scope: SyncScope) -> str:
+    """Record the job and its outbox event in one transaction; the sync engine consumes it."""
+    job_id = str(uuid.uuid4())
+    now = deps.clock()
+
+    def work(repo: Repository) -> bool:
+        stored = repo.get_connection(ctx.tenant_id, connection_id)
+        if stored is None:
+            return False
+        repo.insert_sync_job(
+            job_id=job_id,
+            tenant_id=ctx.tenant_id,
+            connection_id=connection_id,
+            scope=scope.value,
+            requested_by=ctx.actor,
+            now=now,
+        )
+        repo.add_event(
+            ctx.tenant_id,
+            SYNC_REQUESTED_EVENT,
+            {
+                "job_id": job_id,
+                "connection_id": connection_id,
+                "channel_type": stored.connection.type,
+                "scope": scope.value,
+            },
+        )
+        return True
+
+    if not deps.uow.run(work):
+        raise NotFound("connection not found")
+    return job_id
+
+
+def list_sync_log(uow: UnitOfWork, ctx: CallContext, connection_id: str, limit: int) -> list[SyncLogEntry]:
+    size = page_limit(limit, "limit")
+    with uow.transaction() as repo:
+        if repo.get_connection(ctx.tenant_id, connection_id) is None:
             raise NotFound("connection not found")
+        return repo.list_sync_log(ctx.tenant_id, connection_id, size)
 
-    # ------------------------------------------------------------------ sync requests / log
-    def request_sync(self, ctx: CallContext, connection_id: str, scope: SyncScope) -> str:
-        """Record the job and its outbox event in one transaction; the sync engine consumes it."""
-        job_id = str(uuid.uuid4())
-        now = self.clock()
 
-        def work(repo: Repository) -> bool:
-            stored = repo.get_connection(ctx.tenant_id, connection_id)
-            if stored is None:
-                return False
-            repo.insert_sync_job(
-                job_id=job_id,
-                tenant_id=ctx.tenant_id,
-                connection_id=connection_id,
-                scope=scope.value,
-                requested_by=ctx.actor,
-                now=now,
+# ------------------------------------------------------------------ notifications
+def set_notification_url(deps: ChannelsDeps, ctx: CallContext, url: str) -> str:
+    cleaned = url.strip()
+    if cleaned:
+        parsed = urlparse(cleaned)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or len(cleaned) > 2048:
+            raise InvalidArgument(
+                "invalid webhook URL",
+                violations=[FieldViolation("webhook_url", "must be an http(s) URL")],
             )
-            repo.add_event(
-                ctx.tenant_id,
-                SYNC_REQUESTED_EVENT,
-                {
-                    "job_id": job_id,
-                    "connection_id": connection_id,
-                    "channel_type": stored.connection.type,
-                    "scope": scope.value,
-                },
-            )
-            return True
-
-        if not self.uow.run(work):
-            raise NotFound("connection not found")
-        return job_id
-
-    def list_sync_log(self, ctx: CallContext, connection_id: str, limit: int) -> list[SyncLogEntry]:
-        size = page_limit(limit, "limit")
-        with self.uow.transaction() as repo:
-            if repo.get_connection(ctx.tenant_id, connection_id) is None:
-                raise NotFound("connection not found")
-            return repo.list_sync_log(ctx.tenant_id, connection_id, size)
-
-    # ------------------------------------------------------------------ notifications
-    def set_notification_url(self, ctx: CallContext, url: str) -> str:
-        cleaned = url.strip()
-        if cleaned:
-            parsed = urlparse(cleaned)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname or len(cleaned) > 2048:
-                raise InvalidArgument(
-                    "invalid webhook URL",
-                    violations=[FieldViolation("webhook_url", "must be an http(s) URL")],
-                )
-            try:
-                # No DNS here: each POST is checked (and pinned) again when it is made.
-                self.egress.check_static(cleaned)
-            except EgressRefused:
-                raise InvalidArgument(
-                    HOST_NOT_ALLOWED,
-                    reason="CHANNEL_HOST_NOT_ALLOWED",
-                    violations=[
-                        FieldViolation(
-                            "webhook_url",
-                            "must be an https URL of a public host (other hosts only if the operator "
-                            "allows them)",
-                        )
-                    ],
-                ) from None
-        now = self.clock()
-        self.uow.run(lambda repo: repo.put_notification_url(ctx.tenant_id, cleaned, now))
-        return cleaned
-
-    def notification_url(self, tenant_id: str) -> str:
-        with self.uow.transaction() as repo:
-            return repo.get_notification_url(tenant_id)
+        try:
+            # No DNS here: each POST is checked (and pinned) again when it is made.
+            deps.egress.check_static(cleaned)
+        except EgressRefused:
+            raise InvalidArgument(
+                HOST_NOT_ALLOWED,
+                reason="CHANNEL_HOST_NOT_ALLOWED",
+                violations=[
+                    FieldViolation(
+                        "webhook_url",
+                        "must be an https URL of a public host (other hosts only if the operator "
+                        "allows them)",
+                    )
+                ],
+            ) from None
+    now = deps.clock()
+    deps.uow.run(lambda repo: repo.put_notification_url(ctx.tenant_id, cleaned, now))
+    return cleaned
 
 
-__all__ = ["ChannelsService", "GrpcCatalog", "OAuthConfig"]
+def notification_url(uow: UnitOfWork, tenant_id: str) -> str:
+    with uow.transaction() as repo:
+        return repo.get_notification_url(tenant_id)

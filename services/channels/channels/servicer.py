@@ -1,4 +1,5 @@
-"""gRPC adapter: proto -> service call -> proto. No SQL and no rules here.
+"""gRPC adapter: proto -> one use-case function (service, connection_setup, listing_mapping,
+webhook_intake) -> proto. No SQL and no rules here.
 
 A Connection message never carries credentials: `_connection` only copies settings and health.
 """
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 import grpc
 
+from channels import connection_setup, listing_mapping, service, webhook_intake
+from channels.deps import ChannelsDeps
 from channels.domain import Connection, ConnectionStatus, Listing, SyncLogEntry, SyncScope
-from channels.service import ChannelsService
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock.common.v1 import common_pb2
@@ -64,6 +66,8 @@ def _connection(conn: Connection) -> pb.Connection:
             error_count=h.error_count,
             last_error=h.last_error,
             token_expires_at=to_optional_timestamp(conn.token_expires_at),
+            increases_held_since=to_optional_timestamp(h.increases_held_since),
+            increases_held_reason=h.increases_held_reason,
         ),
         created_at=to_optional_timestamp(conn.created_at),
         status_reason=h.status_reason,
@@ -101,8 +105,8 @@ def _require_id(value: str, name: str = "connection_id") -> str:
 
 
 class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
-    def __init__(self, service: ChannelsService) -> None:
-        self.service = service
+    def __init__(self, deps: ChannelsDeps) -> None:
+        self.deps = deps
 
     def ListChannelTypes(
         self, request: pb.ListChannelTypesRequest, context: grpc.ServicerContext
@@ -110,14 +114,15 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
         return pb.ListChannelTypesResponse(
             types=[
                 pb.ChannelType(type=t.type, auth=t.auth.value, capabilities=list(t.capabilities))
-                for t in self.service.list_channel_types()
+                for t in service.list_channel_types()
             ]
         )
 
     def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: grpc.ServicerContext
     ) -> pb.CreateConnectionResponse:
-        conn = self.service.create_connection(
+        conn = connection_setup.create_connection(
+            self.deps,
             call_context(context),
             request.type,
             request.name,
@@ -129,7 +134,8 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
     def StartOAuth(
         self, request: pb.StartOAuthRequest, context: grpc.ServicerContext
     ) -> pb.StartOAuthResponse:
-        url, expires_at = self.service.start_oauth(
+        url, expires_at = connection_setup.start_oauth(
+            self.deps,
             call_context(context),
             request.type,
             request.name,
@@ -144,27 +150,27 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
     def CompleteOAuth(
         self, request: pb.CompleteOAuthRequest, context: grpc.ServicerContext
     ) -> pb.CompleteOAuthResponse:
-        conn = self.service.complete_oauth(
-            dict(request.callback_params), request.redirect_uri, request.session_binding
+        conn = connection_setup.complete_oauth(
+            self.deps, dict(request.callback_params), request.redirect_uri, request.session_binding
         )
         return pb.CompleteOAuthResponse(connection=_connection(conn))
 
     def GetConnection(
         self, request: pb.GetConnectionRequest, context: grpc.ServicerContext
     ) -> pb.GetConnectionResponse:
-        conn = self.service.get_connection(call_context(context), _require_id(request.connection_id))
+        conn = service.get_connection(self.deps, call_context(context), _require_id(request.connection_id))
         return pb.GetConnectionResponse(connection=_connection(conn))
 
     def ListConnections(
         self, request: pb.ListConnectionsRequest, context: grpc.ServicerContext
     ) -> pb.ListConnectionsResponse:
-        conns = self.service.list_connections(call_context(context))
+        conns = service.list_connections(self.deps.uow, call_context(context))
         return pb.ListConnectionsResponse(connections=[_connection(c) for c in conns])
 
     def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext
     ) -> pb.DeleteConnectionResponse:
-        self.service.delete_connection(call_context(context), _require_id(request.connection_id))
+        service.delete_connection(self.deps.uow, call_context(context), _require_id(request.connection_id))
         return pb.DeleteConnectionResponse()
 
     def RequestSync(
@@ -173,14 +179,20 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
         scope = _SCOPES.get(request.scope)
         if scope is None:
             raise InvalidArgument("unknown sync scope", violations=[FieldViolation("scope", "unknown value")])
-        job_id = self.service.request_sync(call_context(context), _require_id(request.connection_id), scope)
+        job_id = service.request_sync(
+            self.deps, call_context(context), _require_id(request.connection_id), scope
+        )
         return pb.RequestSyncResponse(job_id=job_id)
 
     def ListListings(
         self, request: pb.ListListingsRequest, context: grpc.ServicerContext
     ) -> pb.ListListingsResponse:
-        listings, cursor = self.service.list_listings(
-            call_context(context), _require_id(request.connection_id), request.page.limit, request.page.cursor
+        listings, cursor = listing_mapping.list_listings(
+            self.deps.uow,
+            call_context(context),
+            _require_id(request.connection_id),
+            request.page.limit,
+            request.page.cursor,
         )
         return pb.ListListingsResponse(
             listings=[_listing(item) for item in listings], page=common_pb2.PageResponse(next_cursor=cursor)
@@ -189,16 +201,20 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
     def PutListing(
         self, request: pb.PutListingRequest, context: grpc.ServicerContext
     ) -> pb.PutListingResponse:
-        listing = self.service.put_listing(
-            call_context(context), _require_id(request.connection_id), request.sku, dict(request.external_ids)
+        listing = listing_mapping.put_listing(
+            self.deps,
+            call_context(context),
+            _require_id(request.connection_id),
+            request.sku,
+            dict(request.external_ids),
         )
         return pb.PutListingResponse(listing=_listing(listing))
 
     def AutoMapListings(
         self, request: pb.AutoMapListingsRequest, context: grpc.ServicerContext
     ) -> pb.AutoMapListingsResponse:
-        result = self.service.auto_map(
-            call_context(context), _require_id(request.connection_id), list(request.skus)
+        result = listing_mapping.auto_map(
+            self.deps, call_context(context), _require_id(request.connection_id), list(request.skus)
         )
         return pb.AutoMapListingsResponse(
             mapped=result.mapped,
@@ -209,21 +225,25 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
     def ListSyncLog(
         self, request: pb.ListSyncLogRequest, context: grpc.ServicerContext
     ) -> pb.ListSyncLogResponse:
-        entries = self.service.list_sync_log(
-            call_context(context), _require_id(request.connection_id), request.limit
+        entries = service.list_sync_log(
+            self.deps.uow, call_context(context), _require_id(request.connection_id), request.limit
         )
         return pb.ListSyncLogResponse(entries=[_entry(e) for e in entries])
 
     def IngestWebhook(
         self, request: pb.IngestWebhookRequest, context: grpc.ServicerContext
     ) -> pb.IngestWebhookResponse:
-        receipt = self.service.ingest_webhook(
-            request.channel_type, _require_id(request.connection_id), dict(request.headers), request.raw_body
+        receipt = webhook_intake.ingest_webhook(
+            self.deps,
+            request.channel_type,
+            _require_id(request.connection_id),
+            dict(request.headers),
+            request.raw_body,
         )
         return pb.IngestWebhookResponse(accepted=receipt.accepted, delivery_id=receipt.delivery_id)
 
     def SetNotificationSettings(
         self, request: pb.SetNotificationSettingsRequest, context: grpc.ServicerContext
     ) -> pb.SetNotificationSettingsResponse:
-        url = self.service.set_notification_url(call_context(context), request.webhook_url)
+        url = service.set_notification_url(self.deps, call_context(context), request.webhook_url)
         return pb.SetNotificationSettingsResponse(webhook_url=url)

@@ -21,16 +21,16 @@ from channels.connector_clients import (
     to_domain_error,
 )
 from channels.crypto import CredentialsCorrupt
+from channels.deps import (
+    ChannelsDeps,
+    channel_label,
+)
 from channels.domain import (
     CHANNEL_TYPES,
     Credentials,
     WebhookReceipt,
 )
 from channels.repository import Repository
-from channels.service_base import (
-    ServiceBase,
-    channel_label,
-)
 from channels.sync import in_flight, store
 from omnistock_common.context import CallContext
 from omnistock_common.errors import Unauthenticated
@@ -54,158 +54,149 @@ def webhook_rejected() -> Unauthenticated:
     return Unauthenticated("webhook rejected", reason=WEBHOOK_REJECTED)
 
 
-class WebhookIntake(ServiceBase):
-    """Channel webhooks: verified by the connector (ParseWebhook), recorded once per delivery."""
+def ingest_webhook(
+    deps: ChannelsDeps, channel_type: str, connection_id: str, headers: Mapping[str, str], raw_body: bytes
+) -> WebhookReceipt:
+    """Verify (connector), dedupe, store; fast: one connector call and one INSERT.
 
-    # ------------------------------------------------------------------ webhooks
-    def ingest_webhook(
-        self, channel_type: str, connection_id: str, headers: Mapping[str, str], raw_body: bytes
-    ) -> WebhookReceipt:
-        """Verify (connector), dedupe, store; fast: one connector call and one INSERT.
+    Every refusal (unknown connection, wrong type, bad signature, another shop, a topic not
+    subscribed, a stale or misshapen delivery) is the same UNAUTHENTICATED and changes nothing,
+    so the endpoint reveals neither which connection ids exist nor which check failed.
+    """
+    with deps.uow.transaction() as repo:
+        stored = repo.get_connection_by_id_any_tenant(connection_id)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if stored is None or stored.connection.type != channel_type:
+        return _refuse_unknown_webhook(deps, channel_type, lowered, raw_body)
+    conn = stored.connection
+    kind = CHANNEL_TYPES[conn.type]
+    try:
+        creds = deps.caller.decrypt(stored)
+    except CredentialsCorrupt:
+        log.error("webhook for connection %s: credentials do not decrypt", conn.id)
+        raise
+    request = mapping.parse_webhook_request(
+        connection_context(
+            connection_id=conn.id,
+            tenant_id=conn.tenant_id,
+            channel_type=conn.type,
+            settings=conn.settings,
+            credentials=creds,
+        ),
+        headers=lowered,
+        raw_body=raw_body,
+    )
+    try:
+        reply = (
+            deps.connectors.get(conn.type).call(CallContext(tenant_id=conn.tenant_id)).ParseWebhook(request)
+        )
+    except grpc.RpcError as err:
+        failure = failure_of(err)
+        if failure.code in _WEBHOOK_REFUSALS:
+            # The reason stays in our log; the caller learns only "rejected".
+            log.warning(
+                "webhook for connection %s rejected: %s",
+                conn.id,
+                failure.message[:300],
+                extra={"tenant": conn.tenant_id},
+            )
+            raise webhook_rejected() from None
+        raise to_domain_error(failure, channel_label(kind)) from None
+    kind_name = mapping.webhook_kind(reply.kind)
+    if kind_name == "ping":
+        return WebhookReceipt(True, reply.delivery_id)
+    delivery_id = reply.delivery_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
+    row_id = str(uuid.uuid4())
+    now = deps.clock()
+    committed: list[str] = []
 
-        Every refusal (unknown connection, wrong type, bad signature, another shop, a topic not
-        subscribed, a stale or misshapen delivery) is the same UNAUTHENTICATED and changes nothing,
-        so the endpoint reveals neither which connection ids exist nor which check failed.
-        """
-        with self.uow.transaction() as repo:
-            stored = repo.get_connection_by_id_any_tenant(connection_id)
-        lowered = {k.lower(): v for k, v in headers.items()}
-        if stored is None or stored.connection.type != channel_type:
-            return self._refuse_unknown_webhook(channel_type, lowered, raw_body)
-        conn = stored.connection
-        kind = CHANNEL_TYPES[conn.type]
-        try:
-            creds = self.caller.decrypt(stored)
-        except CredentialsCorrupt:
-            log.error("webhook for connection %s: credentials do not decrypt", conn.id)
-            raise
-        request = mapping.parse_webhook_request(
-            connection_context(
-                connection_id=conn.id,
-                tenant_id=conn.tenant_id,
-                channel_type=conn.type,
-                settings=conn.settings,
-                credentials=creds,
-            ),
+    def work(repo: Repository) -> bool:
+        committed.clear()
+        inserted = repo.insert_webhook_delivery(
+            delivery_row_id=row_id,
+            tenant_id=conn.tenant_id,
+            connection_id=conn.id,
+            channel_type=conn.type,
+            delivery_id=delivery_id[:255],
+            topic=reply.topic[:255],
+            kind=kind_name,
             headers=lowered,
             raw_body=raw_body,
+            now=now,
         )
-        try:
-            reply = (
-                self.connectors.get(conn.type)
-                .call(CallContext(tenant_id=conn.tenant_id))
-                .ParseWebhook(request)
-            )
-        except grpc.RpcError as err:
-            failure = failure_of(err)
-            if failure.code in _WEBHOOK_REFUSALS:
-                # The reason stays in our log; the caller learns only "rejected".
-                log.warning(
-                    "webhook for connection %s rejected: %s",
+        if not inserted:
+            return False
+        repo.add_event(
+            conn.tenant_id,
+            WEBHOOK_RECEIVED_EVENT,
+            {
+                "delivery_row_id": row_id,
+                "connection_id": conn.id,
+                "channel_type": conn.type,
+                "delivery_id": delivery_id,
+                "topic": reply.topic,
+                "kind": kind_name,
+            },
+        )
+        if kind_name == "order":
+            # In-flight protection (sync/in_flight.py): the sold units count from now on.
+            committed.extend(in_flight.store_commitments(repo, conn.tenant_id, conn.id, reply.orders, now))
+        if kind_name == "app_uninstalled":
+            current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
+            if current is not None:
+                reason = (
+                    f"the OmniStock app was uninstalled from this {channel_label(kind)} store; reconnect it"
+                )
+                repo.save_health(
+                    conn.tenant_id,
                     conn.id,
-                    failure.message[:300],
-                    extra={"tenant": conn.tenant_id},
+                    domain.disconnected(current.connection.health, now, reason),
+                    now,
                 )
-                raise webhook_rejected() from None
-            raise to_domain_error(failure, channel_label(kind)) from None
-        kind_name = mapping.webhook_kind(reply.kind)
-        if kind_name == "ping":
-            return WebhookReceipt(True, reply.delivery_id)
-        delivery_id = reply.delivery_id or "sha256:" + hashlib.sha256(raw_body).hexdigest()
-        row_id = str(uuid.uuid4())
-        now = self.clock()
-        committed: list[str] = []
+        return True
 
-        def work(repo: Repository) -> bool:
-            committed.clear()
-            inserted = repo.insert_webhook_delivery(
-                delivery_row_id=row_id,
-                tenant_id=conn.tenant_id,
-                connection_id=conn.id,
-                channel_type=conn.type,
-                delivery_id=delivery_id[:255],
-                topic=reply.topic[:255],
-                kind=kind_name,
-                headers=lowered,
-                raw_body=raw_body,
-                now=now,
-            )
-            if not inserted:
-                return False
-            repo.add_event(
-                conn.tenant_id,
-                WEBHOOK_RECEIVED_EVENT,
-                {
-                    "delivery_row_id": row_id,
-                    "connection_id": conn.id,
-                    "channel_type": conn.type,
-                    "delivery_id": delivery_id,
-                    "topic": reply.topic,
-                    "kind": kind_name,
-                },
-            )
-            if kind_name == "order":
-                # In-flight protection (sync/in_flight.py): the sold units count from now on.
-                committed.extend(
-                    in_flight.store_commitments(repo, conn.tenant_id, conn.id, reply.orders, now)
-                )
-            if kind_name == "app_uninstalled":
-                current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
-                if current is not None:
-                    reason = f"the OmniStock app was uninstalled from this {channel_label(kind)} store; reconnect it"
-                    repo.save_health(
-                        conn.tenant_id,
-                        conn.id,
-                        domain.disconnected(current.connection.health, now, reason),
-                        now,
-                    )
-            return True
-
-        accepted = self.uow.run(work)
-        if committed:
-            # The other channels must drop the sold units at once, not at their next change. The
-            # webhook is stored either way: a failure here only delays that until the next flush.
-            try:
-                store.requeue_skus(
-                    self.redis, self.uow, conn.tenant_id, committed, exclude_connection_id=conn.id
-                )  # type: ignore[arg-type]
-            except Exception:
-                log.exception("could not re-queue SKUs sold on connection %s", conn.id)
-        return WebhookReceipt(accepted, delivery_id)
-
-    def _refuse_unknown_webhook(
-        self, channel_type: str, headers: Mapping[str, str], raw_body: bytes
-    ) -> WebhookReceipt:
-        """No such connection of this type: verify against a throw-away connection anyway, so the
-        answer and its timing match a bad signature on a real one. The unsigned WooCommerce ping
-        is acknowledged here too (it changes nothing), or it would tell which ids exist."""
-        channel = CHANNEL_TYPES.get(channel_type)
-        if channel is None or not channel.available:
-            raise webhook_rejected()
-        request = mapping.parse_webhook_request(
-            connection_context(
-                connection_id="",
-                tenant_id=_NO_TENANT,
-                channel_type=channel_type,
-                settings={},
-                credentials=Credentials(secrets={"webhook_secret": _DUMMY_WEBHOOK_SECRET}),
-            ),
-            headers=headers,
-            raw_body=raw_body,
-        )
+    accepted = deps.uow.run(work)
+    if committed:
+        # The other channels must drop the sold units at once, not at their next change. The
+        # webhook is stored either way: a failure here only delays that until the next flush.
         try:
-            reply = (
-                self.connectors.get(channel_type)
-                .call(CallContext(tenant_id=_NO_TENANT))
-                .ParseWebhook(request)
-            )
-        except grpc.RpcError as err:
-            failure = failure_of(err)
-            if failure.code in _WEBHOOK_REFUSALS:
-                raise webhook_rejected() from None
-            raise to_domain_error(failure, channel_label(channel)) from None
-        if mapping.webhook_kind(reply.kind) == "ping":
-            return WebhookReceipt(True, reply.delivery_id)
-        # Nothing a connector accepts for a connection with no shop/store and a random secret.
-        log.error("%s connector accepted a webhook for no connection", channel_type)
+            store.requeue_skus(deps.redis, deps.uow, conn.tenant_id, committed, exclude_connection_id=conn.id)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("could not re-queue SKUs sold on connection %s", conn.id)
+    return WebhookReceipt(accepted, delivery_id)
+
+
+def _refuse_unknown_webhook(
+    deps: ChannelsDeps, channel_type: str, headers: Mapping[str, str], raw_body: bytes
+) -> WebhookReceipt:
+    """No such connection of this type: verify against a throw-away connection anyway, so the
+    answer and its timing match a bad signature on a real one. The unsigned WooCommerce ping
+    is acknowledged here too (it changes nothing), or it would tell which ids exist."""
+    channel = CHANNEL_TYPES.get(channel_type)
+    if channel is None or not channel.available:
         raise webhook_rejected()
+    request = mapping.parse_webhook_request(
+        connection_context(
+            connection_id="",
+            tenant_id=_NO_TENANT,
+            channel_type=channel_type,
+            settings={},
+            credentials=Credentials(secrets={"webhook_secret": _DUMMY_WEBHOOK_SECRET}),
+        ),
+        headers=headers,
+        raw_body=raw_body,
+    )
+    try:
+        reply = (
+            deps.connectors.get(channel_type).call(CallContext(tenant_id=_NO_TENANT)).ParseWebhook(request)
+        )
+    except grpc.RpcError as err:
+        failure = failure_of(err)
+        if failure.code in _WEBHOOK_REFUSALS:
+            raise webhook_rejected() from None
+        raise to_domain_error(failure, channel_label(channel)) from None
+    if mapping.webhook_kind(reply.kind) == "ping":
+        return WebhookReceipt(True, reply.delivery_id)
+    # Nothing a connector accepts for a connection with no shop/store and a random secret.
+    log.error("%s connector accepted a webhook for no connection", channel_type)
+    raise webhook_rejected()

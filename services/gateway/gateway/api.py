@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from gateway.domain import POLICY, Permission, allowed
 from gateway.errors import ApiProblem
 from gateway.inputs import clean_path_params, enforce_body_limit, parse_body, parse_query
+from gateway.service import sessions
 from omnistock_common.context import CallContext
 from omnistock_common.logging import tenant_id_var
 
@@ -209,7 +210,7 @@ def _wrap(op: Operation, view: Callable[..., ViewResult]) -> Callable[..., Respo
         if limit is not None:
             enforce_body_limit(limit)
         if op.permission is not None:
-            claims = deps().auth.authenticate(_bearer_token())
+            claims = sessions.authenticate(deps().identity, _bearer_token())
             if not allowed(claims.role, op.permission):
                 raise ApiProblem(403, f"the {claims.role.value} role may not {op.summary.lower()}")
             g.claims = claims

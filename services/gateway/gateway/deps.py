@@ -1,4 +1,5 @@
-"""Composition root: Settings → engine, Redis, gRPC channels → services.
+"""Composition root: Settings → engine, Redis, gRPC channels → GatewayDeps (what the identity use
+cases of gateway.service take) and the backends' clients.
 
 Nothing here runs at import. create_app() calls build_deps(settings) unless a test hands it a
 ready Deps (fakes, a different catalog address...).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import grpc
 import redis
@@ -19,7 +21,7 @@ from gateway.config import Settings
 from gateway.errors import ErrorMapper
 from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
-from gateway.service import AttemptLimiter, AuthService, LoginLimits, TokenVersions, UserService
+from gateway.service import AttemptLimiter, GatewayDeps, LoginLimits, TokenVersions
 from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub
@@ -45,8 +47,8 @@ def channels_client(channel: grpc.Channel, timeout: float, webhook_timeout: floa
 @dataclass
 class Deps:
     settings: Settings
-    auth: AuthService
-    users: UserService
+    # What the sessions and users use cases take (gateway.service).
+    identity: GatewayDeps
     catalog: CatalogClient
     readiness: ReadinessProbe
     errors: ErrorMapper
@@ -84,15 +86,15 @@ def build_deps(settings: Settings) -> Deps:
     tokens = TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds)
 
     uow = SqlUnitOfWork(engine)
-    versions = TokenVersions(uow, settings.token_version_cache_seconds)
-    auth = AuthService(
-        uow,
-        passwords,
-        tokens,
-        RedisAttemptLimiter(redis_client),
-        RedisTokenDenylist(redis_client),
-        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
-        family_max_age_seconds=settings.refresh_family_max_age_seconds,
+    identity = GatewayDeps(
+        uow=uow,
+        passwords=passwords,
+        tokens=tokens,
+        limiter=RedisAttemptLimiter(redis_client),
+        denylist=RedisTokenDenylist(redis_client),
+        versions=TokenVersions(uow, settings.token_version_cache_seconds),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        family_max_age=timedelta(seconds=settings.refresh_family_max_age_seconds),
         limits=LoginLimits(
             free_failures=settings.login_free_failures,
             backoff_max_seconds=settings.login_backoff_max_seconds,
@@ -102,12 +104,10 @@ def build_deps(settings: Settings) -> Deps:
             max_registrations_per_ip=settings.register_max_per_ip,
             registration_window_seconds=settings.register_ip_window_seconds,
         ),
-        versions=versions,
     )
     return Deps(
         settings=settings,
-        auth=auth,
-        users=UserService(uow, passwords, versions=versions),
+        identity=identity,
         catalog=catalog_client(
             channels.get(settings.catalog_addr), settings.grpc_timeout_seconds, settings.bulk_timeout_seconds
         ),

@@ -6,10 +6,12 @@ is a local demo login, printed for the developer, never a production account.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from gateway.auth import Passwords, TokenCodec
 from gateway.config import Settings, load_settings
 from gateway.repository import SqlUnitOfWork
-from gateway.service import AuthService
+from gateway.service import GatewayDeps, TokenVersions, sessions
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
 from omnistock_common.errors import AlreadyExists
@@ -42,16 +44,19 @@ def seed(settings: Settings) -> bool:
         uow = SqlUnitOfWork(engine)
         if uow.run(lambda tx: tx.users.get_by_email(DEMO_EMAIL)) is not None:
             return False
-        service = AuthService(
-            uow,
-            Passwords(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
-            TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds),
-            _NoLimits(),
-            _NoLimits(),
-            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        identity = GatewayDeps(
+            uow=uow,
+            passwords=Passwords(
+                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+            ),
+            tokens=TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds),
+            limiter=_NoLimits(),  # type: ignore[arg-type]  # register never records a failure
+            denylist=_NoLimits(),
+            versions=TokenVersions(uow),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         )
         try:
-            service.register(DEMO_TENANT, DEMO_EMAIL, DEMO_PASSWORD)
+            sessions.register(identity, DEMO_TENANT, DEMO_EMAIL, DEMO_PASSWORD)
         except AlreadyExists:
             return False
         return True

@@ -2,13 +2,11 @@
 
 `python -m inventory.server` serves until SIGTERM/SIGINT, then drains. Migrations are not run
 here (make migrate / the Kubernetes Job does that); tests call `build(settings)` with port 0.
+`build` returns a `BuiltServer` whose `parts` is the unit of work the use cases
+(inventory.service) take; it owns the engine.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-
-from sqlalchemy import Engine
 
 from inventory.config import Settings, load_settings
 from inventory.repository import UnitOfWork
@@ -18,7 +16,7 @@ from omnistock.inventory.v1 import inventory_service_pb2, inventory_service_pb2_
 from omnistock_common import service_auth
 from omnistock_common.config import run_entrypoint
 from omnistock_common.db import make_engine
-from omnistock_common.grpc_server import RunningServer, build_server, serve_forever
+from omnistock_common.grpc_server import BuiltServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 
 SERVICE_NAME = inventory_service_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
@@ -40,20 +38,7 @@ READ_ONLY_METHODS = frozenset(
 )
 
 
-@dataclass
-class Inventory:
-    """A running server and the engine it owns (closed by `stop`)."""
-
-    running: RunningServer
-    engine: Engine
-
-    @property
-    def port(self) -> int:
-        return self.running.port
-
-    def stop(self, grace: float = 0) -> None:
-        self.running.shutdown(grace)
-        self.engine.dispose()
+Inventory = BuiltServer[UnitOfWork]
 
 
 def build(settings: Settings) -> Inventory:
@@ -81,15 +66,14 @@ def build(settings: Settings) -> Inventory:
         max_workers=settings.server.max_workers,
         read_only_methods=READ_ONLY_METHODS,
     )
-    return Inventory(running, engine)
+    return BuiltServer(running, uow, [engine.dispose])
 
 
 def main() -> None:
     settings = load_settings()
     setup_logging("inventory", settings.server.log_level, settings.server.log_format)
     service_auth.configure("inventory")
-    inventory = build(settings)
-    serve_forever(inventory.running, settings.server.grace_seconds, on_stop=inventory.engine.dispose)
+    serve_forever(build(settings), settings.server.grace_seconds)
 
 
 if __name__ == "__main__":

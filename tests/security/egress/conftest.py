@@ -95,7 +95,7 @@ class Stack:
     auth: dict[str, str] = field(default_factory=dict)
 
     def connections(self) -> int:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(models.connections)).scalar_one())
 
     def sandbox_calls(self, url: str) -> int:
@@ -136,9 +136,7 @@ def make_stack(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Stack]]
         woo_connector = woo_server.build(
             woo_server.with_port(woo_config.load_settings(env), "127.0.0.1", 0), resolver=resolver
         )
-        cleanups.extend(
-            [lambda: shop_connector.server.stop(None).wait(), lambda: woo_connector.server.stop(None).wait()]
-        )
+        cleanups.extend([shop_connector.stop, woo_connector.stop])
         index = len(cleanups)
         channels_url = f"sqlite:///{tmp_path / f'channels-{index}.db'}"
         upgrade("channels", channels_url)

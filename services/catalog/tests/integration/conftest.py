@@ -55,5 +55,5 @@ def catalog(database_url: str) -> Iterator[Catalog]:
         yield Catalog(catalog_service_pb2_grpc.CatalogServiceStub(channel), channel, stock, database_url)
     finally:
         channel.close()
-        running.shutdown(0)
+        running.stop()
         engine.dispose()

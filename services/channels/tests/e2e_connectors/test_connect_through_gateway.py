@@ -48,7 +48,7 @@ class Stack:
     woo: WooConfig
 
     def connections(self) -> int:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(models.connections)).scalar_one())
 
 
@@ -106,8 +106,8 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
     finally:
         app.extensions["omnistock"].close()
         channels.stop()
-        shop_connector.server.stop(None).wait()
-        woo_connector.server.stop(None).wait()
+        shop_connector.stop()
+        woo_connector.stop()
         shop_http.shutdown()
         woo_http.shutdown()
 
@@ -145,7 +145,7 @@ def test_connect_shopify_by_oauth_against_the_sandbox(stack: Stack, auth: dict[s
 
     # The sandbox expires every token: the next call refreshes once and completes.
     assert httpx.post(f"{stack.shopify_url}/_sandbox/expire-tokens").status_code == 200
-    reply = stack.channels.caller.with_connection(
+    reply = stack.channels.parts.deps.caller.with_connection(
         conn["tenant_id"] if "tenant_id" in conn else _tenant(stack, conn["id"]),
         conn["id"],
         "list_remote_products",
@@ -159,7 +159,7 @@ def test_connect_shopify_by_oauth_against_the_sandbox(stack: Stack, auth: dict[s
 
 
 def _tenant(stack: Stack, connection_id: str) -> str:
-    with stack.channels.engine.connect() as conn:
+    with stack.channels.parts.engine.connect() as conn:
         return str(
             conn.execute(
                 select(models.connections.c.tenant_id).where(models.connections.c.id == connection_id)

@@ -232,7 +232,7 @@ def test_database_dump_and_logs_contain_no_plaintext_secret(
     woo = client.CreateConnection(woo_request()).connection
     shop = connect_shopify(client, raw_stub)
     fakes.shopify.expire_access_token()
-    server.caller.with_connection(
+    server.parts.deps.caller.with_connection(
         "tenant-a", shop.id, "push_inventory", lambda stub, conn: stub.PushInventory(_push(conn, "TEE"))
     )
     assert fakes.shopify.calls["RefreshCredentials"] == 1

@@ -53,7 +53,7 @@ def connect_woo(client: Any) -> pb.Connection:
 
 def push(server: Any, connection_id: str, *skus: str) -> cpb.PushInventoryResponse:
     items = [cpb.InventoryItem(sku=s, quantity=3) for s in skus]
-    return server.caller.with_connection(
+    return server.parts.deps.caller.with_connection(
         "tenant-a",
         connection_id,
         "push_inventory",
@@ -63,8 +63,8 @@ def push(server: Any, connection_id: str, *skus: str) -> cpb.PushInventoryRespon
 
 
 def stored_secrets(server: Any, connection_id: str) -> dict[str, str]:
-    stored = server.caller.load("tenant-a", connection_id)
-    return dict(server.caller.decrypt(stored).secrets)
+    stored = server.parts.deps.caller.load("tenant-a", connection_id)
+    return dict(server.parts.deps.caller.decrypt(stored).secrets)
 
 
 def test_concurrent_callers_on_an_expired_token_cause_exactly_one_refresh(

@@ -22,6 +22,7 @@ from channel_sandboxes.shopify.app import ShopifyConfig
 from channel_sandboxes.shopify.app import create_app as shopify_sandbox
 from channel_sandboxes.woocommerce.app import WooConfig
 from channel_sandboxes.woocommerce.app import create_app as woo_sandbox
+from channels import connection_setup, listing_mapping, service
 from channels.config import load_settings
 from channels.server import Channels, build
 from channels.sync import flusher, store
@@ -82,7 +83,7 @@ class Stack:
                 reply = box.post("/_sandbox/products", {"items": items[start : start + 250]})
                 assert reply.status_code == 201, reply.text
         for connection_id in (self.shopify_id, self.woo_id):
-            result = self.channels.service.auto_map(self.ctx, connection_id, list(skus))
+            result = listing_mapping.auto_map(self.channels.parts.deps, self.ctx, connection_id, list(skus))
             assert not result.unmapped_skus, result.unmapped_skus
 
     def event(
@@ -109,7 +110,7 @@ class Stack:
 
     def record(self, payload: dict[str, Any]) -> int:
         return store.record_stock_changes(
-            self.redis, self.channels.service.uow, payload, settings=self.engine.settings
+            self.redis, self.channels.parts.deps.uow, payload, settings=self.engine.settings
         )
 
     def flush_until(self, done: Callable[[], bool], deadline: float = 60.0) -> None:
@@ -127,14 +128,14 @@ class Stack:
             time.sleep(0.02)
 
     def sync_log(self, connection_id: str, limit: int = 200) -> list[Any]:
-        with self.channels.service.uow.transaction() as repo:
+        with self.channels.parts.deps.uow.transaction() as repo:
             return repo.list_sync_log(TENANT, connection_id, limit)
 
     def connection(self, connection_id: str) -> Any:
-        return self.channels.service.get_connection(self.ctx, connection_id)
+        return service.get_connection(self.channels.parts.deps, self.ctx, connection_id)
 
     def listing(self, connection_id: str, sku: str) -> Any:
-        with self.channels.service.uow.transaction() as repo:
+        with self.channels.parts.deps.uow.transaction() as repo:
             return repo.get_listing(TENANT, connection_id, sku)
 
 
@@ -152,7 +153,8 @@ def connect_shopify(channels: Channels, sandbox_url: str, shop: ShopifyConfig) -
     ctx = CallContext(tenant_id=TENANT, user_id="tester")
     redirect = "http://gateway.test/api/v1/channels/oauth/callback"
     binding = "b" * 64  # the gateway's cookie nonce, hashed
-    url, _ = channels.service.start_oauth(
+    url, _ = connection_setup.start_oauth(
+        channels.parts.deps,
         ctx,
         "shopify",
         "Shop",
@@ -163,12 +165,13 @@ def connect_shopify(channels: Channels, sandbox_url: str, shop: ShopifyConfig) -
     consent = httpx.get(url, follow_redirects=False)
     assert consent.status_code == 302, consent.text
     params = dict(parse_qsl(urlsplit(consent.headers["location"]).query))
-    return channels.service.complete_oauth(params, redirect, binding).id
+    return connection_setup.complete_oauth(channels.parts.deps, params, redirect, binding).id
 
 
 def connect_woo(channels: Channels, sandbox_url: str, woo: WooConfig) -> str:
     ctx = CallContext(tenant_id=TENANT, user_id="tester")
-    return channels.service.create_connection(
+    return connection_setup.create_connection(
+        channels.parts.deps,
         ctx,
         "woocommerce",
         "Woo",
@@ -222,7 +225,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
     }
     channels = build(load_settings(env))
     client = redis_lib.Redis.from_url(redis_url)
-    engine = SyncEngine(channels.service.uow, client, channels.caller, settings=fast_settings())
+    engine = SyncEngine(channels.parts.deps.uow, client, channels.parts.deps.caller, settings=fast_settings())
     stack = Stack(
         channels,
         client,
@@ -246,7 +249,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
         stack.woo.http.close()
         client.close()
         channels.stop()
-        shop_connector.server.stop(None).wait()
-        woo_connector.server.stop(None).wait()
+        shop_connector.stop()
+        woo_connector.stop()
         shop_http.shutdown()
         woo_http.shutdown()

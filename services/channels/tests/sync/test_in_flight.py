@@ -18,7 +18,7 @@ from flask import Flask, Response, request
 from sqlalchemy import select
 
 from channel_sandboxes.common import serve
-from channels import models
+from channels import models, webhook_intake
 from channels.sync import store
 
 pytestmark = pytest.mark.redis
@@ -55,8 +55,8 @@ def webhook_receiver(stack: Stack) -> Iterator[str]:
 
     @app.post("/webhooks/<channel_type>/<connection_id>")
     def hook(channel_type: str, connection_id: str) -> Response:
-        stack.channels.service.ingest_webhook(
-            channel_type, connection_id, dict(request.headers), request.get_data()
+        webhook_intake.ingest_webhook(
+            stack.channels.parts.deps, channel_type, connection_id, dict(request.headers), request.get_data()
         )
         return Response("", 200)
 
@@ -69,7 +69,7 @@ def webhook_receiver(stack: Stack) -> Iterator[str]:
 
 def commitments(stack: Stack) -> list[tuple[str, int, str]]:
     t = models.channel_commitments
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         rows = repo.conn.execute(select(t.c.sku, t.c.quantity, t.c.status).order_by(t.c.sku))
         return [(r.sku, int(r.quantity), r.status) for r in rows]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels import models
+from channels import models, service
 from channels.domain import SyncScope
 from channels.sync import in_flight, inventory_source, reconcile
 from inventory.config import load_settings as inventory_settings
@@ -94,14 +94,14 @@ def test_a_sync_request_runs_reconciliation_and_finishes_the_job(stack: Stack, i
     stack.record(stack.event({"CUP": (3, 1)}))
     stack.flush_until(lambda: stack.shopify.inventory() == {"CUP": 3})
     assert stack.shopify.post("/_sandbox/inventory", {"sku": "CUP", "quantity": 0}).status_code == 200
-    job_id = stack.channels.service.request_sync(stack.ctx, stack.shopify_id, SyncScope.INVENTORY)
+    job_id = service.request_sync(stack.channels.parts.deps, stack.ctx, stack.shopify_id, SyncScope.INVENTORY)
     payload = {"job_id": job_id, "connection_id": stack.shopify_id, "scope": "inventory", "tenant_id": TENANT}
 
     assert reconcile.run_sync_job(stack.engine, payload) == "done"
     assert stack.shopify.inventory() == {"CUP": 3}
     assert reconcile.run_sync_job(stack.engine, payload) == "skipped"  # redelivered event
     t = models.sync_jobs
-    with stack.channels.service.uow.transaction() as repo:
+    with stack.channels.parts.deps.uow.transaction() as repo:
         row = repo.conn.execute(select(t).where(t.c.id == job_id)).one()
     assert row.status == "done" and "1 conflicts, 1 corrected" in row.message, row.message
     assert row.started_at is not None and row.finished_at is not None
@@ -119,7 +119,7 @@ def test_a_sync_request_right_after_an_order_poll_still_fixes_an_increase(
     assert stack.shopify.post("/_sandbox/inventory", {"sku": "CUP", "quantity": 0}).status_code == 200
     for connection_id in (stack.shopify_id, stack.woo_id):
         stack.redis.set(in_flight.POLL_GATE_PREFIX + connection_id, "1", px=150)
-    job_id = stack.channels.service.request_sync(stack.ctx, stack.shopify_id, SyncScope.INVENTORY)
+    job_id = service.request_sync(stack.channels.parts.deps, stack.ctx, stack.shopify_id, SyncScope.INVENTORY)
     payload = {"job_id": job_id, "connection_id": stack.shopify_id, "scope": "inventory", "tenant_id": TENANT}
 
     assert reconcile.run_sync_job(stack.engine, payload) == "done"

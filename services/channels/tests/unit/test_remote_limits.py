@@ -9,9 +9,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from channels import domain, listing_mapping
+from channels.deps import ChannelsDeps
 from channels.domain import Health, after_failure, disconnected
 from channels.listing_mapping import MAX_REMOTE_PAGES, MAX_UNKNOWN_REMOTE_SKUS
-from channels.service import ChannelsService
 from omnistock.connector.v1 import connector_service_pb2 as cpb
 from omnistock_common.context import CallContext
 
@@ -59,13 +59,13 @@ class EndlessChannel:
         return cpb.ListRemoteProductsResponse(products=products, next_cursor=f"page-{self.pages}")
 
 
-def _service(channel: EndlessChannel, uow: Uow) -> ChannelsService:
-    return ChannelsService(uow, None, None, channel, None, None, clock=lambda: NOW)  # type: ignore[arg-type]
+def _deps(channel: EndlessChannel, uow: Uow) -> ChannelsDeps:
+    return ChannelsDeps(uow, None, None, channel, None, None, clock=lambda: NOW)  # type: ignore[arg-type]
 
 
 def test_auto_map_stops_after_the_page_cap_and_says_so() -> None:
     channel, uow = EndlessChannel(), Uow()
-    result = _service(channel, uow).auto_map(CallContext(tenant_id="t1"), "c1", ["A", "B"])
+    result = listing_mapping.auto_map(_deps(channel, uow), CallContext(tenant_id="t1"), "c1", ["A", "B"])
     assert channel.pages == MAX_REMOTE_PAGES == 200
     assert result.mapped == 1 and result.unmapped_skus == ["B"]
     assert len(result.unknown_remote_skus) == MAX_UNKNOWN_REMOTE_SKUS

@@ -9,7 +9,7 @@ from pydantic import Field
 from gateway.api import ApiModule, Reply, client_ip, current_claims, deps
 from gateway.domain import Permission, Tenant, User
 from gateway.schemas import OutModel, StrictModel
-from gateway.service import TokenPair
+from gateway.service import TokenPair, sessions
 
 api = ApiModule("auth", tag="Auth")
 
@@ -104,7 +104,7 @@ class MeOut(OutModel):
 def register(body: RegisterIn) -> RegisterOut:
     """Creates a new tenant with the caller as its owner and starts a session. Rate limited per
     client IP; 429 carries Retry-After."""
-    result = deps().auth.register(body.tenant_name, body.email, body.password, client_ip())
+    result = sessions.register(deps().identity, body.tenant_name, body.email, body.password, client_ip())
     return RegisterOut(
         tenant_id=result.tenant.id,
         user=UserOut.of(result.user),
@@ -124,7 +124,7 @@ def register(body: RegisterIn) -> RegisterOut:
 def login(body: LoginIn) -> TokenPairOut:
     """Rate limited per client IP, and wrong passwords slow further tries of that account from
     that IP (doubling waits); 429 carries Retry-After."""
-    return TokenPairOut.of(deps().auth.login(body.email, body.password, client_ip()))
+    return TokenPairOut.of(sessions.login(deps().identity, body.email, body.password, client_ip()))
 
 
 @api.route(
@@ -138,7 +138,7 @@ def login(body: LoginIn) -> TokenPairOut:
 )
 def refresh(body: RefreshIn) -> TokenPairOut:
     """The presented token stops working. Presenting an already-rotated token revokes its family."""
-    return TokenPairOut.of(deps().auth.refresh(body.refresh_token))
+    return TokenPairOut.of(sessions.refresh(deps().identity, body.refresh_token))
 
 
 @api.route(
@@ -152,11 +152,11 @@ def refresh(body: RefreshIn) -> TokenPairOut:
 )
 def logout(body: LogoutIn) -> Reply:
     """Revokes the refresh token's whole family and the access token used for this call."""
-    deps().auth.logout(current_claims(), body.refresh_token)
+    sessions.logout(deps().identity, current_claims(), body.refresh_token)
     return Reply(status=204)
 
 
 @api.route("GET", "/me", summary="Who am I", permission=Permission.AUTHENTICATED, response=MeOut)
 def me() -> MeOut:
-    user, tenant = deps().auth.me(current_claims())
+    user, tenant = sessions.me(deps().identity.uow, current_claims())
     return MeOut(user=UserOut.of(user), tenant=TenantOut.of(tenant))

@@ -11,7 +11,7 @@ from gateway.domain import Permission
 from gateway.inputs import if_match_version
 from gateway.routes.auth import UserOut
 from gateway.schemas import OutModel, StrictModel, check_patch
-from gateway.service import UserPatch
+from gateway.service import UserPatch, users
 
 api = ApiModule("users", tag="Users")
 
@@ -54,8 +54,8 @@ class UserPatchIn(StrictModel):
     response=UserPage,
 )
 def list_users(query: UserListQuery) -> UserPage:
-    users, cursor = deps().users.list(current_claims(), query.limit, query.cursor)
-    return UserPage(items=[UserOut.of(u) for u in users], next_cursor=cursor)
+    page, cursor = users.list_users(deps().identity.uow, current_claims(), query.limit, query.cursor)
+    return UserPage(items=[UserOut.of(u) for u in page], next_cursor=cursor)
 
 
 @api.route(
@@ -70,7 +70,7 @@ def list_users(query: UserListQuery) -> UserPage:
 )
 def create_user(body: UserCreateIn) -> Reply:
     """Admins may create admin, staff and viewer users; only owners create owners."""
-    user = deps().users.create(current_claims(), body.email, body.password, body.role)
+    user = users.create_user(deps().identity, current_claims(), body.email, body.password, body.role)
     return versioned(UserOut.of(user), user.version)
 
 
@@ -84,7 +84,7 @@ def create_user(body: UserCreateIn) -> Reply:
     response_headers={"ETag": "the user's version"},
 )
 def get_user(user_id: str) -> Reply:
-    user = deps().users.get(current_claims(), user_id)
+    user = users.get_user(deps().identity.uow, current_claims(), user_id)
     return versioned(UserOut.of(user), user.version)
 
 
@@ -103,7 +103,9 @@ def update_user(user_id: str, body: UserPatchIn) -> Reply:
     A new password ends the user's sessions. If-Match makes the change conditional (412).
     """
     patch = UserPatch(email=body.email, password=body.password, role=body.role)
-    user = deps().users.update(current_claims(), user_id, patch, expected_version=if_match_version())
+    user = users.update_user(
+        deps().identity, current_claims(), user_id, patch, expected_version=if_match_version()
+    )
     return versioned(UserOut.of(user), user.version)
 
 
@@ -117,5 +119,5 @@ def update_user(user_id: str, body: UserPatchIn) -> Reply:
 )
 def delete_user(user_id: str) -> Reply:
     """The last owner of a tenant cannot be deleted."""
-    deps().users.delete(current_claims(), user_id, expected_version=if_match_version())
+    users.delete_user(deps().identity, current_claims(), user_id, expected_version=if_match_version())
     return Reply(status=204)

@@ -1,11 +1,14 @@
 """Gateway use cases: register, login, refresh, logout (sessions), and user management (users).
 
-Plain classes over small ports (unit of work, limiter, denylist: ports.py) so the rules are
-unit-tested with in-memory fakes. The composition root (gateway.deps) builds them.
+Module functions taking the unit of work, or GatewayDeps (deps.py) when they need more, over
+small ports (unit of work, limiter, denylist: ports.py) so the rules are unit-tested with
+in-memory fakes. The composition root (gateway.deps) builds GatewayDeps; routes call
+`sessions.login(deps, ...)`, `users.create_user(deps, ...)`.
 """
 
 from __future__ import annotations
 
+from gateway.service.deps import GatewayDeps, LoginLimits, TokenVersions
 from gateway.service.ports import (
     AttemptLimiter,
     RefreshTokenRepository,
@@ -17,17 +20,13 @@ from gateway.service.ports import (
 )
 from gateway.service.sessions import (
     MAX_TENANT_NAME,
-    AuthService,
-    LoginLimits,
     Registration,
     TokenPair,
-    TokenVersions,
 )
 from gateway.service.users import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     UserPatch,
-    UserService,
     decode_cursor,
     encode_cursor,
 )
@@ -37,7 +36,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MAX_TENANT_NAME",
     "AttemptLimiter",
-    "AuthService",
+    "GatewayDeps",
     "LoginLimits",
     "RefreshTokenRepository",
     "Registration",
@@ -49,7 +48,6 @@ __all__ = [
     "UnitOfWork",
     "UserPatch",
     "UserRepository",
-    "UserService",
     "decode_cursor",
     "encode_cursor",
 ]

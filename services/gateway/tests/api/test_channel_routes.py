@@ -50,7 +50,7 @@ class Backend:
     woocommerce: FakeConnector
 
     def count(self, table: Any) -> int:
-        with self.channels.engine.connect() as conn:
+        with self.channels.parts.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
@@ -216,7 +216,7 @@ def test_webhooks_take_the_raw_body_401_on_bad_signature_and_ack_repeats(
     assert first.status_code == 200 and first.json == {"accepted": True, "delivery_id": "delivery-1"}
     repeat = client.post(url, data=raw, headers=headers)
     assert repeat.status_code == 200 and repeat.json == {"accepted": False, "delivery_id": "delivery-1"}
-    with backend.channels.engine.connect() as db:
+    with backend.channels.parts.engine.connect() as db:
         stored = db.execute(select(models.webhook_deliveries)).one()
     assert bytes(stored.raw_body) == raw and json.loads(stored.headers)[DELIVERY_HEADER] == "delivery-1"
 

@@ -5,6 +5,7 @@ refusal that revokes (refresh-token reuse) is committed on a real database altho
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -13,7 +14,7 @@ from gateway import models
 from gateway.auth import Passwords, TokenCodec
 from gateway.repository import SqlTransaction, SqlUnitOfWork
 from gateway.seed_demo import _NoLimits
-from gateway.service import AuthService
+from gateway.service import GatewayDeps, TokenVersions, sessions
 from omnistock_common.db import make_engine
 from omnistock_common.errors import Unauthenticated
 from omnistock_common.migrations import upgrade
@@ -28,14 +29,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _auth(uow: SqlUnitOfWork) -> AuthService:
-    return AuthService(
-        uow,
-        Passwords(time_cost=1, memory_kib=1024, parallelism=1),
-        TokenCodec("uow-test-secret-" + "q" * 32, 900),
-        _NoLimits(),  # type: ignore[arg-type]
-        _NoLimits(),
-        refresh_ttl_seconds=3600,
+def _deps(uow: SqlUnitOfWork) -> GatewayDeps:
+    return GatewayDeps(
+        uow=uow,
+        passwords=Passwords(time_cost=1, memory_kib=1024, parallelism=1),
+        tokens=TokenCodec("uow-test-secret-" + "q" * 32, 900),
+        limiter=_NoLimits(),  # type: ignore[arg-type]
+        denylist=_NoLimits(),
+        versions=TokenVersions(uow),
+        refresh_ttl=timedelta(seconds=3600),
     )
 
 
@@ -48,8 +50,8 @@ def test_the_gateway_unit_of_work_is_the_shared_one(engine: Engine) -> None:
 
 def test_run_commits_on_return_and_rolls_back_on_raise(engine: Engine) -> None:
     uow = SqlUnitOfWork(engine)
-    auth = _auth(uow)
-    auth.register("Acme", "a@acme.test", "correct-horse-battery")
+    deps = _deps(uow)
+    sessions.register(deps, "Acme", "a@acme.test", "correct-horse-battery")
 
     user = uow.run(lambda tx: tx.users.get_by_email("a@acme.test"))
     assert user is not None  # register's run() committed
@@ -72,15 +74,15 @@ def test_run_commits_on_return_and_rolls_back_on_raise(engine: Engine) -> None:
 
 
 def test_refresh_token_reuse_revokes_the_family_and_commits_while_raising(engine: Engine) -> None:
-    auth = _auth(SqlUnitOfWork(engine))
-    first = auth.register("Acme", "a@acme.test", "correct-horse-battery").tokens
-    second = auth.refresh(first.refresh_token)
+    deps = _deps(SqlUnitOfWork(engine))
+    first = sessions.register(deps, "Acme", "a@acme.test", "correct-horse-battery").tokens
+    second = sessions.refresh(deps, first.refresh_token)
     with pytest.raises(Unauthenticated):
-        auth.refresh(first.refresh_token)  # reuse of a rotated token
+        sessions.refresh(deps, first.refresh_token)  # reuse of a rotated token
     t = models.refresh_tokens
     with engine.connect() as conn:
         rows = conn.execute(select(t.c.family_id, t.c.revoked_at)).all()
     assert len(rows) == 2 and len({row.family_id for row in rows}) == 1
     assert all(row.revoked_at is not None for row in rows)  # committed although refresh raised
     with pytest.raises(Unauthenticated):
-        auth.refresh(second.refresh_token)  # the thief's newest token died with the family
+        sessions.refresh(deps, second.refresh_token)  # the thief's newest token died with the family

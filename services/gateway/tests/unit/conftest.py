@@ -12,7 +12,7 @@ import pytest
 
 from gateway.auth import Passwords, TokenCodec
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
-from gateway.service import AuthService, LoginLimits, TokenVersions, UserService
+from gateway.service import GatewayDeps, LoginLimits, TokenVersions
 from omnistock_common.errors import AlreadyExists
 
 T = TypeVar("T")
@@ -206,8 +206,7 @@ class World:
     limiter: FakeLimiter
     denylist: FakeDenylist
     codec: TokenCodec
-    auth: AuthService
-    users: UserService
+    deps: GatewayDeps
 
 
 SECRET = "unit-test-secret-" + "z" * 32
@@ -227,28 +226,19 @@ def world(passwords: Passwords) -> World:
     codec = TokenCodec(SECRET, 900, clock=clock)
 
     uow = FakeUnitOfWork(store)
-    # TTL 0: every request reads the current version (the cache itself is tested on its own).
-    versions = TokenVersions(uow, ttl_seconds=0)
-    auth = AuthService(
-        uow,
-        passwords,
-        codec,
-        limiter,
-        denylist,
-        refresh_ttl_seconds=3600,
-        family_max_age_seconds=4 * 3600,
+    deps = GatewayDeps(
+        uow=uow,
+        passwords=passwords,
+        tokens=codec,
+        limiter=limiter,
+        denylist=denylist,
+        # TTL 0: every request reads the current version (the cache itself is tested on its own).
+        versions=TokenVersions(uow, ttl_seconds=0),
+        refresh_ttl=timedelta(seconds=3600),
+        family_max_age=timedelta(hours=4),
         limits=LoginLimits(
             free_failures=5, backoff_max_seconds=900, max_attempts_per_ip=30, ip_window_seconds=60
         ),
-        versions=versions,
         clock=clock,
     )
-    return World(
-        store,
-        clock,
-        limiter,
-        denylist,
-        codec,
-        auth,
-        UserService(uow, passwords, clock=clock, versions=versions),
-    )
+    return World(store, clock, limiter, denylist, codec, deps)

@@ -21,8 +21,7 @@ def app() -> Flask:
     # No I/O: the document needs only the routes, so the services are left out.
     deps: Any = Deps(
         settings=Settings(),
-        auth=None,  # type: ignore[arg-type]
-        users=None,  # type: ignore[arg-type]
+        identity=None,  # type: ignore[arg-type]
         catalog=None,  # type: ignore[arg-type]
         readiness=None,  # type: ignore[arg-type]
         errors=ErrorMapper(),

@@ -40,6 +40,7 @@ from omnistock_connector_kit.connector_base import (
     map_channel_error,
     require_secret,
 )
+from omnistock_connector_kit.rate_limit import BucketLevel
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,26 @@ def throttle_delay(response: httpx.Response) -> float | None:
     return p.throttle_wait(body)
 
 
-def reported_bucket_level(response: httpx.Response) -> float | None:
-    """ChannelHttpClient hook: the points Shopify says are left in the shop's GraphQL bucket
-    (`extensions.cost.throttleStatus.currentlyAvailable`). Our debit is the *requested* cost;
-    Shopify only charges the *actual* cost, so without this the local bucket would drain far
-    faster than the real one (an orders page is estimated at ~950 points but costs far less)."""
+def reported_bucket_level(response: httpx.Response) -> BucketLevel | None:
+    """ChannelHttpClient hook: the shop's GraphQL bucket as Shopify reports it
+    (`extensions.cost.throttleStatus`: currentlyAvailable, maximumAvailable, restoreRate).
+
+    Our debit is the *requested* cost; Shopify only charges the *actual* cost, so without the level
+    the local bucket would drain far faster than the real one (an orders page is estimated at ~950
+    points but costs far less). The size and restore rate are the shop's plan figures (Standard
+    100 points/s ... Plus 1000 points/s, https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits):
+    adopting them keeps a bigger plan from being paced at the configured default."""
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return None
     try:
         body = response.json()
     except ValueError:
         return None
-    return p.currently_available(body)
+    available = p.currently_available(body)
+    if available is None:
+        return None
+    maximum, restore = p.bucket_size(body)
+    return BucketLevel(available, capacity=maximum, refill_per_second=restore)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,11 @@ class ShopifyClient:
     def calls(self) -> int:
         """HTTP attempts made so far (retries included): what the channel actually saw."""
         return len(self.http.calls)
+
+    @property
+    def retried(self) -> list[str]:
+        """What each retried HTTP attempt met, for the sync log."""
+        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from omnistock_common.config import run_entrypoint
 from omnistock_common.egress import Resolver, system_resolver
-from omnistock_common.grpc_server import RunningServer
+from omnistock_common.grpc_server import BuiltServer
 from omnistock_connector_kit.composition import (
     Seams,
     build_connector_server,
@@ -42,7 +42,7 @@ def make_servicer(settings: Settings, seams: Seams = Seams()) -> ShopifyConnecto
 
 def build(
     settings: Settings, *, limiter: RateLimiter | None = None, resolver: Resolver = system_resolver
-) -> RunningServer:
+) -> BuiltServer[ShopifyConnectorServicer]:
     """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket and
     `resolver` the DNS (tests of the egress guard: no packet leaves the machine)."""
     return build_connector_server(

@@ -128,7 +128,7 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
                 default_location=connection.settings.get("location_id", ""),
                 reference=f"gid://omnistock/Connection/{connection.connection_id}",
             )
-            return pb.PushInventoryResponse(results=results, calls=shopify.calls)
+            return pb.PushInventoryResponse(results=results, calls=shopify.calls, retried=shopify.retried)
 
     def PushPrices(
         self, request: pb.PushPricesRequest, context: grpc.ServicerContext
@@ -146,7 +146,8 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
             orders, next_cursor = shopify.fetch_orders(
                 search=search, cursor=request.cursor, limit=request.limit
             )
-        return pb.FetchOrdersResponse(orders=orders, next_cursor=next_cursor)
+            retried = shopify.retried
+        return pb.FetchOrdersResponse(orders=orders, next_cursor=next_cursor, retried=retried)
 
     def CreateFulfillment(
         self, request: pb.CreateFulfillmentRequest, context: grpc.ServicerContext

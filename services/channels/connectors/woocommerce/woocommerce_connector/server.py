@@ -13,7 +13,7 @@ import httpx
 
 from omnistock_common.config import run_entrypoint
 from omnistock_common.egress import Resolver, system_resolver
-from omnistock_common.grpc_server import RunningServer
+from omnistock_common.grpc_server import BuiltServer
 from omnistock_connector_kit.composition import (
     Seams,
     build_connector_server,
@@ -48,7 +48,7 @@ def build(
     sleep: Callable[[float], None] | None = None,
     transport: httpx.BaseTransport | None = None,
     resolver: Resolver = system_resolver,
-) -> RunningServer:
+) -> BuiltServer[WooCommerceConnectorServicer]:
     """Start a connector server on settings.bind_address.
 
     Without `limiter` the buckets live in Redis (settings.redis_url), shared by every replica.

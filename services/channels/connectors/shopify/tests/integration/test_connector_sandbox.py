@@ -76,7 +76,7 @@ def env(redis_url: str) -> Iterator[Env]:
         yield Env(connector_service_pb2_grpc.ConnectorServiceStub(channel), sandbox, base_url, config)
     finally:
         channel.close()
-        running.shutdown(0)
+        running.stop()
         sandbox.close()
         http_server.shutdown()
         redis_client.close()

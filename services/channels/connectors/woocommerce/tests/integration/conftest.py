@@ -46,7 +46,7 @@ def connector(redis_url: str) -> Iterator[Connector]:
         yield Connector(pb_grpc.ConnectorServiceStub(channel), sleeps)
     finally:
         channel.close()
-        running.shutdown(0)
+        running.stop()
 
 
 def _connection(

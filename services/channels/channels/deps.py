@@ -1,11 +1,11 @@
-"""The collaborators and small helpers every use-case area of the channels service shares:
-ServiceBase (what ChannelsService is built from), page/limit/cursor helpers, OAuthConfig.
+"""What every use case of the channels service is handed: ChannelsDeps (its collaborators, one
+frozen value built by the composition root), OAuthConfig, and the page/limit/cursor helpers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -67,30 +67,19 @@ def channel_label(kind: ChannelType) -> str:
     return kind.display_name
 
 
-class ServiceBase:
-    """The collaborators every use-case area of ChannelsService shares (one instance serves all
-    threads: nothing else is kept)."""
+@dataclass(frozen=True)
+class ChannelsDeps:
+    """The collaborators of the channels use cases (module functions taking it first). One value
+    serves every thread: nothing else is kept."""
 
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        keyring: KeyRing,
-        connectors: ConnectorRegistry,
-        caller: ConnectionCaller,
-        redis: SetNxRedis,
-        oauth: OAuthConfig,
-        catalog: CatalogPort | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        egress: EgressPolicy | None = None,
-    ) -> None:
-        self.uow = uow
-        self.keyring = keyring
-        self.connectors = connectors
-        self.caller = caller
-        self.redis = redis
-        self.oauth = oauth
-        self.catalog = catalog
-        self.clock = clock
-        # Where tenant-typed URLs (the notification webhook) may point: CHANNEL_ALLOWED_HOSTS,
-        # else https:443 on public addresses (omnistock_common.egress).
-        self.egress = egress or EgressPolicy()
+    uow: UnitOfWork
+    keyring: KeyRing
+    connectors: ConnectorRegistry
+    caller: ConnectionCaller
+    redis: SetNxRedis
+    oauth: OAuthConfig
+    catalog: CatalogPort | None = None
+    clock: Callable[[], datetime] = utcnow
+    # Where tenant-typed URLs (the notification webhook) may point: CHANNEL_ALLOWED_HOSTS,
+    # else https:443 on public addresses (omnistock_common.egress).
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
