@@ -558,3 +558,18 @@ def test_full_stack_harness_wires_every_registry_port(tmp_path: Path) -> None:
             assert env[deployable.port_env] == str(port), deployable.name
     with pytest.raises(StackError, match=r"not in deploy/deployables\.toml"):
         stack.start(["no-such-process"])
+
+
+def test_gateway_readiness_checks_what_the_registry_says_it_calls() -> None:
+    """`make run` and the harness set GATEWAY_BACKENDS from the gateway's calls (limited to the
+    processes a partial stack runs), in the names the gateway's settings accept."""
+    from gateway.config import load_settings
+
+    registry = Registry.load()
+    (gateway,) = registry.of_kind("gateway")
+    names = registry.backends_of(gateway)
+    assert names == [registry.get(callee).env_prefix.lower() for callee in gateway.calls]
+    assert {"catalog", "inventory", "channels"} <= set(names)
+    assert registry.backends_of(gateway, ["catalog", "gateway", "shopify-sandbox"]) == ["catalog"]
+    settings = load_settings({"GATEWAY_BACKENDS": ",".join(names)})
+    assert list(settings.backends) == names
