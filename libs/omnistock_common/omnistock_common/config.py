@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 from urllib.parse import urlparse
 
-T = TypeVar("T")
+# Default ports of the local topology (make run, docker-compose, k8s Services): generated from
+# deploy/deployables.toml by `make generate`, re-exported here where settings use them.
+from omnistock_common.topology import DEFAULT_GATEWAY_PORT as DEFAULT_GATEWAY_PORT
+from omnistock_common.topology import DEFAULT_GRPC_PORTS as DEFAULT_GRPC_PORTS
+from omnistock_common.topology import DEFAULT_SANDBOX_PORTS as DEFAULT_SANDBOX_PORTS
 
-# Default ports of the local topology (make run, docker-compose, k8s Services).
-DEFAULT_GRPC_PORTS: dict[str, int] = {
-    "catalog": 50051,
-    "inventory": 50052,
-    "orders": 50053,
-    "pricing": 50054,
-    "channels": 50055,
-    "shopify_connector": 50061,
-    "woocommerce_connector": 50062,
-}
-# Local HTTP ports of the channel sandboxes started by `make run`.
-DEFAULT_SANDBOX_PORTS: dict[str, int] = {"shopify": 8701, "woocommerce": 8702}
-DEFAULT_GATEWAY_PORT = 8080
+T = TypeVar("T")
 
 # OMNISTOCK_ENV=production turns every development default below into a start-up error (exit 2).
 ENV_VAR = "OMNISTOCK_ENV"

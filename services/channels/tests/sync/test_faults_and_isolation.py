@@ -43,7 +43,9 @@ _HTTP_500 = re.compile(r"HTTP 500(?: \(x(\d+)\))?")
 @contextmanager
 def worker_flushing(stack: Stack, settings: SyncSettings) -> Iterator[SyncEngine]:
     """A production-settings engine on the stack, its dispatcher ticked as the worker's timer does."""
-    engine = SyncEngine(stack.channels.service.uow, stack.redis, stack.channels.caller, settings=settings)
+    engine = SyncEngine(
+        stack.channels.parts.deps.uow, stack.redis, stack.channels.parts.deps.caller, settings=settings
+    )
     dispatcher = SyncDispatcher(engine)
     stop = threading.Event()
 
@@ -64,7 +66,7 @@ def worker_flushing(stack: Stack, settings: SyncSettings) -> Iterator[SyncEngine
 
 def record(stack: Stack, engine: SyncEngine, changes: dict[str, tuple[int, int]]) -> None:
     store.record_stock_changes(
-        stack.redis, stack.channels.service.uow, stack.event(changes), settings=engine.settings
+        stack.redis, stack.channels.parts.deps.uow, stack.event(changes), settings=engine.settings
     )
 
 

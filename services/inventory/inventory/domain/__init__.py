@@ -2,7 +2,7 @@
 
 Everything here is a pure function of its inputs so it can be unit-tested exhaustively; the
 service layer feeds it rows read under lock and writes back what it decides. The rules live in
-modules by job (model, validation, availability, reservations, paging); this package re-exports
+modules by job (model, validation, availability, reservations); this package re-exports
 them so callers write `domain.validate_reserve`, `domain.Reservation`.
 """
 
@@ -38,6 +38,7 @@ from inventory.domain.model import (
     LedgerMismatch,
     LineError,
     LineResult,
+    LineShortfall,
     Location,
     Movement,
     MovementKind,
@@ -51,22 +52,18 @@ from inventory.domain.model import (
     StockDemand,
     StockLevel,
 )
-from inventory.domain.paging import (
-    decode_cursor,
-    encode_cursor,
-    page_limit,
-    parse_time,
-)
 from inventory.domain.reservations import (
     HoldDecision,
     InsufficientStock,
     ResolvedLine,
     allocate_holds,
+    fit_lines,
     insufficient_stock,
     plan_commit,
     plan_reservation,
     release_plan,
     settle,
+    shortfalls,
     status_after_commit,
 )
 from inventory.domain.validation import (
@@ -102,6 +99,7 @@ __all__ = [
     "LedgerMismatch",
     "LineError",
     "LineResult",
+    "LineShortfall",
     "Location",
     "Movement",
     "MovementKind",
@@ -123,18 +121,16 @@ __all__ = [
     "available_to_sell",
     "bundle_available",
     "channel_availability",
-    "decode_cursor",
     "dynamic_buffer_units",
-    "encode_cursor",
+    "fit_lines",
     "insufficient_stock",
     "low_stock_transition",
-    "page_limit",
-    "parse_time",
     "plan_commit",
     "plan_publish",
     "plan_reservation",
     "release_plan",
     "settle",
+    "shortfalls",
     "sku_snapshots",
     "status_after_commit",
     "validate_allocation_rule",
