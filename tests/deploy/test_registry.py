@@ -111,7 +111,13 @@ def test_planned_ports_give_services_not_yet_built_an_address() -> None:
     data["project"]["planned_grpc_ports"] = {"pricing": 50054, "returns": 50057}
     assert Registry.from_dict(data).default_grpc_ports["pricing"] == 50054
     # A deployable of that name replaces the plan, wherever it listens.
-    pricing = {**ACME, "name": "pricing", "kind": "grpc", "command": "python -m pricing.server", "port": 50058}
+    pricing = {
+        **ACME,
+        "name": "pricing",
+        "kind": "grpc",
+        "command": "python -m pricing.server",
+        "port": 50058,
+    }
     pricing.pop("channel_types")
     data["deployable"].append(pricing)
     data["config"]["acme-connector-config"] = {"PRICING_GRPC_HOST": "0.0.0.0", "PRICING_GRPC_PORT": "50058"}
