@@ -231,7 +231,7 @@ def setup(stack: FullStack, n: int) -> tuple[GatewayClient, list[str], dict[str,
         sandbox.add_products(items)
     woo = sandboxes["woocommerce"].config()
     connections = [
-        client.connect_woocommerce(woo["api_base"], woo["consumer_key"], woo["consumer_secret"]),
+        client.connect_woocommerce(woo["store_url"], woo["consumer_key"], woo["consumer_secret"]),
         client.connect_shopify(sandboxes["shopify"].config()["shop_domain"], stack.shopify_sandbox_url),
     ]
     for conn in connections:

@@ -108,19 +108,25 @@ def test_the_hand_written_files_agree_with_the_registry() -> None:
 
 def test_planned_ports_give_services_not_yet_built_an_address() -> None:
     data = raw_registry()
-    data["project"]["planned_grpc_ports"] = {"orders": 50053, "pricing": 50054}
-    assert Registry.from_dict(data).default_grpc_ports["orders"] == 50053
+    data["project"]["planned_grpc_ports"] = {"pricing": 50054, "returns": 50057}
+    assert Registry.from_dict(data).default_grpc_ports["pricing"] == 50054
     # A deployable of that name replaces the plan, wherever it listens.
-    orders = {**ACME, "name": "orders", "kind": "grpc", "command": "python -m orders.server", "port": 50058}
-    orders.pop("channel_types")
-    data["deployable"].append(orders)
-    data["config"]["acme-connector-config"] = {"ORDERS_GRPC_HOST": "0.0.0.0", "ORDERS_GRPC_PORT": "50058"}
+    pricing = {
+        **ACME,
+        "name": "pricing",
+        "kind": "grpc",
+        "command": "python -m pricing.server",
+        "port": 50058,
+    }
+    pricing.pop("channel_types")
+    data["deployable"].append(pricing)
+    data["config"]["acme-connector-config"] = {"PRICING_GRPC_HOST": "0.0.0.0", "PRICING_GRPC_PORT": "50058"}
     ports = Registry.from_dict(data).default_grpc_ports
-    assert (ports["orders"], ports["pricing"]) == (50058, 50054)
+    assert (ports["pricing"], ports["returns"]) == (50058, 50057)
     # Another deployable on a planned port is refused.
-    orders["port"] = 50054
-    data["config"]["acme-connector-config"]["ORDERS_GRPC_PORT"] = "50054"
-    with pytest.raises(RegistryError, match="port 50054 is planned for 'pricing'"):
+    pricing["port"] = 50057
+    data["config"]["acme-connector-config"]["PRICING_GRPC_PORT"] = "50057"
+    with pytest.raises(RegistryError, match="port 50057 is planned for 'returns'"):
         Registry.from_dict(data)
 
 
@@ -558,3 +564,18 @@ def test_full_stack_harness_wires_every_registry_port(tmp_path: Path) -> None:
             assert env[deployable.port_env] == str(port), deployable.name
     with pytest.raises(StackError, match=r"not in deploy/deployables\.toml"):
         stack.start(["no-such-process"])
+
+
+def test_gateway_readiness_checks_what_the_registry_says_it_calls() -> None:
+    """`make run` and the harness set GATEWAY_BACKENDS from the gateway's calls (limited to the
+    processes a partial stack runs), in the names the gateway's settings accept."""
+    from gateway.config import load_settings
+
+    registry = Registry.load()
+    (gateway,) = registry.of_kind("gateway")
+    names = registry.backends_of(gateway)
+    assert names == [registry.get(callee).env_prefix.lower() for callee in gateway.calls]
+    assert {"catalog", "inventory", "channels"} <= set(names)
+    assert registry.backends_of(gateway, ["catalog", "gateway", "shopify-sandbox"]) == ["catalog"]
+    settings = load_settings({"GATEWAY_BACKENDS": ",".join(names)})
+    assert list(settings.backends) == names

@@ -96,7 +96,7 @@ def test_stock_changes_reach_both_sandboxes(stack: FullStack) -> None:
 
         woo_config = woo.config()
         woo_conn = client.connect_woocommerce(
-            woo_config["api_base"], woo_config["consumer_key"], woo_config["consumer_secret"]
+            woo_config["store_url"], woo_config["consumer_key"], woo_config["consumer_secret"]
         )
         shop_conn = client.connect_shopify(shopify.config()["shop_domain"], stack.shopify_sandbox_url)
         assert (woo_conn["type"], woo_conn["status"]) == ("woocommerce", "connected")

@@ -93,18 +93,18 @@ def _connect(
     channels: Channels, tenant: str, channel_type: str, settings: dict[str, str], secrets: dict[str, str]
 ) -> str:
     """Store a connection the way OAuth completion / API-key connect does (no channel host needed)."""
-    connection_id = str(uuid.uuid4())
-    connection_setup._store_new(
+    stored = connection_setup._store(
         channels.parts.deps,
         tenant,
-        connection_id,
+        str(uuid.uuid4()),
         CHANNEL_TYPES[channel_type],
         channel_type,
         settings,
         Credentials(secrets),
         "test",
+        rename=True,
     )
-    return connection_id
+    return stored.id
 
 
 @pytest.fixture

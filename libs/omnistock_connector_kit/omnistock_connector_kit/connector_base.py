@@ -19,13 +19,12 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 from google.protobuf import timestamp_pb2
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.egress import HOST_NOT_ALLOWED, EgressPolicy, EgressRefused
+from omnistock_common.egress import EgressPolicy, EgressRefused
 from omnistock_common.errors import (
     DomainError,
     FailedPrecondition,
@@ -43,6 +42,11 @@ from omnistock_connector_kit.channel_http import (
     RateLimitTimeout,
     RedisTokenBucket,
     RetryPolicy,
+)
+from omnistock_connector_kit.endpoints import (
+    HOST_NOT_ALLOWED_REASON,
+    channel_base_url,
+    host_not_allowed,
 )
 from omnistock_connector_kit.rate_limit import BucketLevel
 
@@ -99,7 +103,6 @@ CREDENTIALS_MISSING = "CREDENTIALS_MISSING"  # the context lacks a secret the ch
 RATE_LIMITED = "RATE_LIMITED"  # RESOURCE_EXHAUSTED: come back after RetryInfo.retry_delay
 CHANNEL_UNAVAILABLE = "CHANNEL_UNAVAILABLE"  # UNAVAILABLE: 5xx / timeouts after retries
 CHANNEL_REJECTED = "CHANNEL_REJECTED"  # FAILED_PRECONDITION: the channel refused the request
-HOST_NOT_ALLOWED_REASON = "CHANNEL_HOST_NOT_ALLOWED"  # INVALID_ARGUMENT: egress rules refuse the host
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,65 +131,6 @@ def require_secret(connection: Any, name: str) -> str:
     if not value:
         raise Unauthenticated(f"the connection has no {name}", reason=CREDENTIALS_MISSING)
     return value
-
-
-def host_not_allowed(setting: str) -> InvalidArgument:
-    """The one refusal for a destination the egress rules do not allow: the same code, message
-    and reason whatever the target was (private, loopback, unresolvable, another port...)."""
-    return InvalidArgument(
-        HOST_NOT_ALLOWED,
-        reason=HOST_NOT_ALLOWED_REASON,
-        violations=[
-            FieldViolation(
-                f"connection.settings.{setting}",
-                "must be the channel's own https host (other hosts only if the operator allows them)",
-            )
-        ],
-    )
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute http(s) URL without credentials, else None."""
-    try:
-        parts = urlparse(url)
-        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 0)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    return parts.scheme, parts.hostname.lower().rstrip("."), port
-
-
-def channel_base_url(connection: Any, derived: str, egress: EgressPolicy, *, identity: str) -> str:
-    """The base URL a connector may call (and send secrets to) for this connection.
-
-    `derived` is where the merchant's identity says the channel lives (Shopify:
-    https://{shop}.myshopify.com, WooCommerce: the store URL's REST root); `identity` names the
-    setting it came from. An `api_base_url` setting that is not on the derived origin is used
-    only when its host:port is on the operator's CHANNEL_ALLOWED_HOSTS; so is a derived URL that
-    is not https:443 (a store on http or another port). Everything else is `host_not_allowed`.
-    """
-    override = str(connection.settings.get("api_base_url", "")).strip().rstrip("/")
-    if override:
-        origin = _origin(override)
-        if origin is None:
-            raise host_not_allowed("api_base_url")
-        if derived and origin == _origin(derived) and origin[0] == "https" and origin[2] == 443:
-            return override
-        if not egress.is_allowed_host(origin[1], origin[2]):
-            raise host_not_allowed("api_base_url")
-        return override
-    if not derived:
-        raise InvalidArgument(
-            f"connection setting {identity!r} is required",
-            violations=[FieldViolation(f"connection.settings.{identity}", "required")],
-        )
-    origin = _origin(derived)
-    if origin is None or not (
-        (origin[0] == "https" and origin[2] == 443) or egress.is_allowed_host(origin[1], origin[2])
-    ):
-        raise host_not_allowed(identity)
-    return derived.rstrip("/")
 
 
 def build_http_client(

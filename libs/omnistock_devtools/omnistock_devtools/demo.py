@@ -230,15 +230,18 @@ class GatewayClient:
         expect(response, 204, 404, what=f"delete connection {connection_id}")
 
     def connect_woocommerce(
-        self, api_base_url: str, consumer_key: str, consumer_secret: str, name: str = ""
+        self, store_url: str, consumer_key: str, consumer_secret: str, name: str = "", api_base_url: str = ""
     ) -> dict[str, Any]:
-        """API-key connection; the channels service validates the keys against the store first."""
+        """API-key connection to the store as the merchant knows it (`api_base_url`: an allowed
+        sandbox standing in for it); the channels service validates the keys against the store
+        first. A store already connected is re-authorised in place (same id, mappings kept)."""
+        settings = {"store_url": store_url, **({"api_base_url": api_base_url} if api_base_url else {})}
         response = self.http.post(
             f"{self.api}/channels",
             json={
                 "type": "woocommerce",
                 "name": name,
-                "settings": {"api_base_url": api_base_url},
+                "settings": settings,
                 "credentials": {"consumer_key": consumer_key, "consumer_secret": consumer_secret},
             },
             headers=self._auth(),
@@ -405,18 +408,23 @@ def _ensure_sandbox_skus(sandbox: Sandbox, items: Sequence[CatalogueItem]) -> in
     return len(missing)
 
 
-def _stale(connections: list[dict[str, Any]], channel: str, api_base_url: str) -> list[dict[str, Any]]:
+def _where(settings: dict[str, str]) -> str:
+    """Where a connection's store is reached: its api_base_url (Shopify: the sandbox), else its
+    store URL; connections made before store URLs named the WooCommerce REST root instead."""
+    base = settings.get("api_base_url", "").rstrip("/")
+    if base.endswith(WOO_API_PATH):
+        return base[: -len(WOO_API_PATH)]
+    return base or settings.get("store_url", "").rstrip("/")
+
+
+def _stale(connections: list[dict[str, Any]], channel: str, where: str) -> list[dict[str, Any]]:
     """The demo tenant's connections of `channel` that do not point at the running sandbox."""
-    return [
-        c
-        for c in connections
-        if c["type"] == channel and not _same_url(c["settings"].get("api_base_url", ""), api_base_url)
-    ]
+    return [c for c in connections if c["type"] == channel and not _same_url(_where(c["settings"]), where)]
 
 
-def _current(connections: list[dict[str, Any]], channel: str, api_base_url: str) -> dict[str, Any] | None:
+def _current(connections: list[dict[str, Any]], channel: str, where: str) -> dict[str, Any] | None:
     for c in connections:
-        if c["type"] == channel and _same_url(c["settings"].get("api_base_url", ""), api_base_url):
+        if c["type"] == channel and _same_url(_where(c["settings"]), where):
             return c
     return None
 
@@ -440,31 +448,29 @@ def _map(
 
 
 def ensure_woocommerce(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
-    """Keep a working key connection to the running sandbox; replace one pointing elsewhere."""
+    """Keep a working key connection to the running sandbox (by its store URL); replace one
+    pointing elsewhere; re-authorise a disconnected one in place, which keeps its mappings."""
     config = sandbox.config()
-    api_base = config["api_base"]
+    store_url = config["store_url"]
     connections = client.connections()
-    for old in _stale(connections, "woocommerce", api_base):
+    for old in _stale(connections, "woocommerce", store_url):
         client.delete_connection(old["id"])
-    conn = _current(connections, "woocommerce", api_base)
+    conn = _current(connections, "woocommerce", store_url)
     action = "kept"
-    if conn is not None and conn["status"] == "disconnected":
-        client.delete_connection(conn["id"])
-        conn = None
-    if conn is None:
+    if conn is None or conn["status"] == "disconnected":
+        action = "connected" if conn is None else "reconnected"
         conn = client.connect_woocommerce(
-            api_base, config["consumer_key"], config["consumer_secret"], name="Demo WooCommerce"
+            store_url, config["consumer_key"], config["consumer_secret"], name="Demo WooCommerce"
         )
-        action = "connected"
     return _map(client, conn, action, "WooCommerce", sandbox.base_url)
 
 
 def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
-    """Keep the OAuth connection if its token still works, otherwise connect again.
+    """Keep the OAuth connection if its token still works, otherwise run OAuth again.
 
     The sandbox forgets every token when it restarts, so after a `make run` restart the stored
     token is refused: the channels service marks the connection disconnected (or the call is
-    refused), and we delete it and run the OAuth flow again.
+    refused), and the OAuth flow re-authorises that same connection, mappings kept.
     """
     config = sandbox.config()
     api_base = config["base_url"]
@@ -477,7 +483,6 @@ def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
         if conn["status"] != "disconnected" and client.auto_map_response(conn["id"]).status_code == 200:
             action = "kept"
         else:
-            client.delete_connection(conn["id"])
             conn = None
             action = "reconnected"
     if conn is None:

@@ -26,6 +26,7 @@ from omnistock.connector.v1 import connector_service_pb2_grpc as cpb_grpc
 from omnistock_common.errors import Code, DomainError, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_common.grpc_server import RunningServer, build_server
 from omnistock_connector_kit.connector_base import READ_ONLY_METHODS
+from omnistock_connector_kit.endpoints import with_api_base_url
 
 GOOD_KEY = "ck_good_0123456789"
 GOOD_SECRET = "cs_good_secret_9876543210"
@@ -114,7 +115,8 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         shop = request.connection.settings.get("shop_domain", "")
         if not shop:
             raise InvalidArgument("settings.shop_domain is required")
-        base = request.connection.settings.get("api_base_url", f"https://{shop}")
+        # The one rule (omnistock_connector_kit.endpoints): api_base_url moves scheme, host, port.
+        base = with_api_base_url(f"https://{shop}", request.connection.settings.get("api_base_url", ""))
         query = urlencode(
             {"client_id": "fake-client", "state": request.state, "redirect_uri": request.redirect_uri}
         )

@@ -1,5 +1,6 @@
 """New connections: API keys (validated with a real call before anything is stored) and OAuth
-(a signed, expiring, session-bound state; ExchangeCode on the callback). ValidateCredentials
+(a signed, expiring, session-bound state; ExchangeCode on the callback). Connecting a store the
+tenant has already connected re-authorises that connection in place (reconnect.py). ValidateCredentials
 and ExchangeCode happen before the connection exists, so they cannot go through
 ConnectionCaller.with_connection.
 """
@@ -35,6 +36,7 @@ from channels.domain import (
     Health,
     InvalidState,
 )
+from channels.reconnect import find_connected_store, reauthorise
 from channels.repository import Repository
 from omnistock_common.context import CallContext
 from omnistock_common.egress import safe_text
@@ -84,14 +86,14 @@ def create_connection(
             raise InvalidArgument(
                 f"{channel_label(kind)}: {safe_text(failure.message)}; check the store URL; nothing was saved",
                 reason="CHANNEL_URL_NOT_FOUND",
-                violations=[FieldViolation("settings.api_base_url", "no store API answers there")],
+                violations=[FieldViolation("settings.store_url", "no store API answers there")],
             ) from None
         raise to_domain_error(failure, channel_label(kind)) from None
     learnt = domain.remote_settings(reply.settings, exclude=clean_settings)
     final_name = domain.validate_name(
         name or safe_text(reply.account_name, domain.MAX_NAME) or kind.display_name
     )
-    return _store_new(
+    return _store(
         deps,
         ctx.tenant_id,
         connection_id,
@@ -100,6 +102,7 @@ def create_connection(
         {**clean_settings, **learnt},
         creds,
         "validate_credentials",
+        rename=bool(name),
     )
 
 
@@ -192,12 +195,12 @@ def complete_oauth(
         raise to_domain_error(failure, channel_label(kind)) from None
     creds = credentials_from_pb(reply.credentials)
     settings = {**state.settings, **domain.remote_settings(reply.settings, exclude=state.settings)}
-    return _store_new(
-        deps, state.tenant_id, connection_id, kind, state.name, settings, creds, "exchange_code"
+    return _store(
+        deps, state.tenant_id, connection_id, kind, state.name, settings, creds, "exchange_code", rename=False
     )
 
 
-def _store_new(
+def _store(
     deps: ChannelsDeps,
     tenant_id: str,
     connection_id: str,
@@ -206,7 +209,11 @@ def _store_new(
     settings: Mapping[str, str],
     creds: Credentials,
     operation: str,
+    *,
+    rename: bool,
 ) -> Connection:
+    """A new connection, or the tenant's connection to the same store re-authorised in place
+    (reconnect.py; `rename`: whether `name` was asked for or is only a default)."""
     now = deps.clock()
     connection = Connection(
         id=connection_id,
@@ -220,27 +227,52 @@ def _store_new(
         created_at=now,
         updated_at=now,
     )
-    blob = deps.keyring.encrypt(creds.to_bytes(), tenant_id=tenant_id, connection_id=connection_id)
 
-    def work(repo: Repository) -> None:
-        repo.insert_connection(connection, blob)
+    def encrypt(for_connection: str) -> bytes:
+        return deps.keyring.encrypt(creds.to_bytes(), tenant_id=tenant_id, connection_id=for_connection)
+
+    def work(repo: Repository) -> tuple[Connection, bool]:
+        existing = find_connected_store(repo, tenant_id, kind.type, settings)
+        updated = (
+            reauthorise(
+                repo,
+                existing,
+                name=name if rename else "",
+                settings=settings,
+                creds=creds,
+                encrypt=encrypt,
+                now=now,
+            )
+            if existing is not None
+            else None
+        )
+        stored = updated or connection
+        if updated is None:
+            repo.insert_connection(connection, encrypt(connection_id))
         repo.add_sync_log(
             tenant_id,
-            connection_id,
+            stored.id,
             at=now,
             operation=operation,
             skus=(),
             outcome="ok",
-            message="connected",
+            message="reconnected" if updated else "connected",
             latency_ms=0,
             calls=1,
         )
         repo.add_event(
             tenant_id,
-            "channels.connection_created",
-            {"connection_id": connection_id, "channel_type": kind.type},
+            "channels.connection_reauthorised" if updated else "channels.connection_created",
+            {"connection_id": stored.id, "channel_type": kind.type},
         )
+        return stored, updated is not None
 
-    deps.uow.run(work)
-    log.info("connected %s connection %s", kind.type, connection_id, extra={"tenant": tenant_id})
-    return connection
+    stored, again = deps.uow.run(work)
+    log.info(
+        "%s %s connection %s",
+        "re-authorised" if again else "connected",
+        kind.type,
+        stored.id,
+        extra={"tenant": tenant_id},
+    )
+    return stored

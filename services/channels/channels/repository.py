@@ -123,6 +123,30 @@ class Repository(SyncQueries, OrderQueries):
             )
         )
 
+    def reauthorise_connection(self, connection: Connection, credentials_blob: bytes) -> None:
+        """New credentials, settings, name and health for an existing connection (reconnect.py);
+        the caller holds its row lock and has bumped credentials_version."""
+        t = models.connections
+        h = connection.health
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == connection.tenant_id, t.c.id == connection.id)
+            .values(
+                name=connection.name,
+                settings=json.dumps(dict(connection.settings), sort_keys=True),
+                status=h.status.value,
+                status_reason=h.status_reason,
+                credentials=credentials_blob,
+                credentials_version=connection.credentials_version,
+                token_expires_at=connection.token_expires_at,
+                last_sync_at=h.last_sync_at,
+                last_success_at=h.last_success_at,
+                error_count=h.error_count,
+                last_error=h.last_error,
+                updated_at=connection.updated_at,
+            )
+        )
+
     def get_connection(
         self, tenant_id: str, connection_id: str, *, lock: bool = False
     ) -> StoredConnection | None:

@@ -63,6 +63,8 @@ class Operation:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     # Largest request body in bytes; None: GATEWAY_MAX_JSON_BYTES for JSON bodies (see body_limit).
     max_body_bytes: int | None = None
+    # The view reads an Idempotency-Key header (inputs.idempotency_key): documented as a parameter.
+    idempotency_key: bool = False
 
     @property
     def json_body(self) -> bool:
@@ -144,11 +146,13 @@ class ApiModule:
         response_content: Mapping[str, Any] | None = None,
         response_headers: Mapping[str, str] | None = None,
         max_body_bytes: int | None = None,
+        idempotency_key: bool = False,
     ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
         `max_body_bytes` overrides the body limit of this route (default: GATEWAY_MAX_JSON_BYTES
-        for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise)."""
+        for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise). `idempotency_key`
+        documents the Idempotency-Key header the view reads."""
 
         def decorator(view: Callable[..., ViewResult]) -> Callable[..., ViewResult]:
             op = Operation(
@@ -168,6 +172,7 @@ class ApiModule:
                 response_content=response_content,
                 response_headers=dict(response_headers or {}),
                 max_body_bytes=max_body_bytes,
+                idempotency_key=idempotency_key,
             )
             self.operations.append(op)
             self.blueprint.add_url_rule(

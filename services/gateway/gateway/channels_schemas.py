@@ -56,17 +56,56 @@ class ConnectionList(OutModel):
     next_cursor: str | None = None
 
 
+# The WooCommerce sandbox's default keys (channel_sandboxes.woocommerce.WooConfig): the examples
+# below connect as written under `docker compose --profile demo`, whose connectors reach the
+# sandbox as woocommerce-sandbox:8702 (an allowed host there, refused elsewhere); `make run`'s is
+# 127.0.0.1:8702 (services/channels/tests/e2e_connectors: test_the_openapi_examples_connect_as_written).
+_SANDBOX_KEYS = {
+    "consumer_key": "ck_" + "0" * 32 + "5a4db0c5",
+    "consumer_secret": "cs_" + "0" * 32 + "5ec0e7c5",
+}
+
+
 class ConnectionIn(StrictModel):
+    """Connect an API-key channel. Posting keys for a store the tenant has already connected
+    re-authorises that connection (same id, listing mappings kept)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "woocommerce",
+                    "name": "My store",
+                    "settings": {"store_url": "http://woocommerce-sandbox:8702"},
+                    "credentials": _SANDBOX_KEYS,
+                },
+                {
+                    "type": "woocommerce",
+                    "name": "Shop (through the sandbox)",
+                    "settings": {
+                        "store_url": "https://shop.example",
+                        "api_base_url": "http://woocommerce-sandbox:8702",
+                    },
+                    "credentials": _SANDBOX_KEYS,
+                },
+            ]
+        },
+    )
+
     type: str = Field(min_length=1, max_length=32, examples=["woocommerce"])
     name: str = Field("", max_length=200)
     settings: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "non-secret settings; WooCommerce: store_url (https), whose REST root is "
-            "<store_url>/wp-json/wc/v3; api_base_url points the connection at a sandbox/test "
-            "server and is refused unless the operator lists its host:port in CHANNEL_ALLOWED_HOSTS"
+            "non-secret settings. WooCommerce: store_url, the store as the merchant knows it "
+            "(https://shop.example, or https://example.com/shop for a store in a sub-folder); its "
+            "REST API is <store_url>/wp-json/wc/v3. api_base_url (sandboxes, test servers) replaces "
+            "only the scheme, host and port of that URL, keeps its path, and is refused unless the "
+            "operator lists its host:port in CHANNEL_ALLOWED_HOSTS. A store on plain http (allowed "
+            "test hosts only) is called with OAuth 1.0a signatures, as WooCommerce requires there"
         ),
-        examples=[{"store_url": "https://shop.example", "api_base_url": "http://127.0.0.1:8702"}],
+        examples=[{"store_url": "https://shop.example"}, {"store_url": "https://example.com/shop"}],
     )
     credentials: dict[str, str] = Field(
         default_factory=dict,
@@ -91,11 +130,13 @@ class OAuthStartQuery(StrictModel):
         None,
         max_length=2048,
         description=(
-            "sandbox or test server instead of the vendor; refused unless the operator lists its "
-            "host:port in CHANNEL_ALLOWED_HOSTS (the shop's API host is https://<shop_domain>)"
+            "sandbox or test server: replaces only the scheme, host and port of the shop's "
+            "https://<shop_domain> (Shopify's paths, /admin/oauth/... and "
+            "/admin/api/<version>/graphql.json, are kept); refused unless the operator lists its "
+            "host:port in CHANNEL_ALLOWED_HOSTS"
         ),
     )
-    store_url: str | None = Field(None, max_length=2048)
+    store_url: str | None = Field(None, max_length=2048, description="the store as the merchant knows it")
     location_id: str | None = Field(None, max_length=255)
     currency: str | None = Field(None, max_length=3)
 

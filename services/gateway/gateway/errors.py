@@ -48,6 +48,12 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 
 _CODES_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
+# INVALID_ARGUMENT whose google.rpc.ErrorInfo reason is one of these is a 422 (API.md: semantically
+# invalid), not a 400: the request is well-formed but cannot be honoured as it stands. An
+# Idempotency-Key already used for a DIFFERENT request is the case (a repeat of the same request
+# returns the first result instead).
+UNPROCESSABLE_REASONS: frozenset[str] = frozenset({"IDEMPOTENCY_KEY_REUSED"})
+
 # Short slugs for the problem `type` URI, one per HTTP status we produce.
 _SLUGS: dict[int, str] = {
     400: "invalid-request",
@@ -189,6 +195,11 @@ class ErrorMapper:
                     packed.Unpack(detail)
                     decoder(detail, problem)
                     break
+        if (
+            code is grpc.StatusCode.INVALID_ARGUMENT
+            and problem.extensions.get("reason") in UNPROCESSABLE_REASONS
+        ):
+            return _with_status(problem, 422)
         return problem
 
     def from_rpc_error(self, err: grpc.RpcError, *, had_if_match: bool) -> ApiProblem:
@@ -216,6 +227,11 @@ class ErrorMapper:
             holder = status.details.add()
             holder.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": int(retry_after)}))
         return self.from_status(status, had_if_match=had_if_match)
+
+
+def _with_status(problem: ApiProblem, status: int) -> ApiProblem:
+    """The same problem (detail, extensions, headers) under another status."""
+    return ApiProblem(status, problem.detail, headers=problem.headers, **problem.extensions)
 
 
 def install_error_handlers(app: Flask, mapper: ErrorMapper) -> None:

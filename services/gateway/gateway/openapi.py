@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from gateway.api import Operation
 from gateway.errors import PROBLEM_JSON
+from gateway.inputs import IDEMPOTENCY_HEADER
 from gateway.schemas import Problem
 
 REF = "#/components/schemas/{model}"
@@ -87,6 +88,16 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
                 "required": False,
                 "description": 'the version from the ETag, e.g. "3"; a mismatch fails with 412',
                 "schema": {"type": "string"},
+            }
+        )
+    if op.idempotency_key:
+        parameters.append(
+            {
+                "name": IDEMPOTENCY_HEADER,
+                "in": "header",
+                "required": False,
+                "description": "a repeat with the same key returns the first result and changes nothing",
+                "schema": {"type": "string", "maxLength": 256},
             }
         )
     if parameters:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,17 @@ class Registry:
             if deployable.name == name:
                 return deployable
         raise KeyError(name)
+
+    def backends_of(self, caller: Deployable, running: Iterable[str] | None = None) -> list[str]:
+        """The service names (GATEWAY_BACKENDS' form: `catalog`, `shopify_connector`) of what
+        `caller` calls, limited to the deployables in `running` when given: a gateway started
+        with part of the stack is ready when that part is."""
+        wanted = None if running is None else set(running)
+        return [
+            self.get(callee).env_prefix.lower()
+            for callee in caller.calls
+            if wanted is None or callee in wanted
+        ]
 
     def of_kind(self, *kinds: str) -> list[Deployable]:
         return [d for d in self.deployables if d.kind in kinds]

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 API = "/wp-json/wc/v3"
-AUTH = ("ck_test", "cs_test")
 
 
 def seed(client: httpx.Client, count: int, quantity: int = 10) -> list[dict[str, Any]]:
@@ -25,28 +24,6 @@ def seed(client: httpx.Client, count: int, quantity: int = 10) -> list[dict[str,
     return response.json()["items"]
 
 
-def test_key_auth_basic_and_query_string(woo: httpx.Client) -> None:
-    assert woo.get(f"{API}/system_status", auth=AUTH).status_code == 200
-    query = woo.get(f"{API}/system_status", params={"consumer_key": "ck_test", "consumer_secret": "cs_test"})
-    assert query.status_code == 200 and query.json()["environment"]["version"]
-    anonymous = woo.get(f"{API}/products")
-    assert anonymous.status_code == 401
-    assert anonymous.json() == {
-        "code": "woocommerce_rest_cannot_view",
-        "message": "Sorry, you cannot list resources.",
-        "data": {"status": 401},
-    }
-    assert (
-        woo.get(f"{API}/products", auth=("ck_wrong", "cs_test")).json()["code"]
-        == "woocommerce_rest_cannot_view"
-    )
-    wrong_secret = woo.get(f"{API}/products", auth=("ck_test", "cs_wrong"))
-    assert wrong_secret.status_code == 401
-    assert wrong_secret.json()["code"] == "woocommerce_rest_authentication_error"
-    assert woo.put(f"{API}/products/100", json={}).json()["code"] == "woocommerce_rest_cannot_edit"
-    assert woo.get("/_sandbox/calls").json()["unauthorized"] == 4
-
-
 def test_products_paging_headers_and_sku_filter(woo: httpx.Client) -> None:
     seed(woo, 25)
     seen: list[str] = []
@@ -54,20 +31,19 @@ def test_products_paging_headers_and_sku_filter(woo: httpx.Client) -> None:
         response = woo.get(
             f"{API}/products",
             params={"per_page": 10, "page": page, "orderby": "id", "order": "asc"},
-            auth=AUTH,
         )
         assert response.status_code == 200
         assert response.headers["X-WP-Total"] == "25" and response.headers["X-WP-TotalPages"] == "3"
         assert ('rel="next"' in response.headers.get("Link", "")) == (page < 3)
         seen.extend(p["sku"] for p in response.json())
     assert seen == [f"W-{i:03d}" for i in range(25)]
-    past_end = woo.get(f"{API}/products", params={"per_page": 10, "page": 4}, auth=AUTH)
+    past_end = woo.get(f"{API}/products", params={"per_page": 10, "page": 4})
     assert past_end.json() == []
-    too_big = woo.get(f"{API}/products", params={"per_page": 101}, auth=AUTH)
+    too_big = woo.get(f"{API}/products", params={"per_page": 101})
     assert too_big.status_code == 400 and too_big.json()["code"] == "rest_invalid_param"
-    trimmed = woo.get(f"{API}/products", params={"per_page": 2, "_fields": "id,sku"}, auth=AUTH).json()
+    trimmed = woo.get(f"{API}/products", params={"per_page": 2, "_fields": "id,sku"}).json()
     assert [set(p) for p in trimmed] == [{"id", "sku"}, {"id", "sku"}]
-    [found] = woo.get(f"{API}/products", params={"sku": "W-007"}, auth=AUTH).json()
+    [found] = woo.get(f"{API}/products", params={"sku": "W-007"}).json()
     assert (found["sku"], found["regular_price"], found["stock_quantity"], found["manage_stock"]) == (
         "W-007",
         "4.25",
@@ -79,9 +55,7 @@ def test_products_paging_headers_and_sku_filter(woo: httpx.Client) -> None:
 def test_batch_limit_and_per_item_errors(woo: httpx.Client) -> None:
     items = seed(woo, 3)
     ids = [i["product_id"] for i in items]
-    too_many = woo.post(
-        f"{API}/products/batch", json={"update": [{"id": ids[0], "stock_quantity": 1}] * 101}, auth=AUTH
-    )
+    too_many = woo.post(f"{API}/products/batch", json={"update": [{"id": ids[0], "stock_quantity": 1}] * 101})
     # Real WooCommerce answers 413 here (WC_REST_Controller::check_batch_limit), not 400.
     assert too_many.status_code == 413
     assert too_many.json() == {
@@ -95,7 +69,7 @@ def test_batch_limit_and_per_item_errors(woo: httpx.Client) -> None:
         {"id": ids[1], "regular_price": "5.00", "stock_quantity": 7},
         {"id": 9999, "stock_quantity": 1},
     ]
-    result = woo.post(f"{API}/products/batch", json={"update": updates}, auth=AUTH).json()
+    result = woo.post(f"{API}/products/batch", json={"update": updates}).json()
     assert result["update"][0]["stock_status"] == "outofstock"
     assert (result["update"][1]["regular_price"], result["update"][1]["stock_quantity"]) == ("5.00", 7)
     assert result["update"][2] == {
@@ -108,7 +82,7 @@ def test_batch_limit_and_per_item_errors(woo: httpx.Client) -> None:
     }
     assert woo.get("/_sandbox/inventory").json() == {"W-000": 0, "W-001": 7, "W-002": 10}
     exactly_100 = woo.post(
-        f"{API}/products/batch", json={"update": [{"id": ids[2], "stock_quantity": 3}] * 100}, auth=AUTH
+        f"{API}/products/batch", json={"update": [{"id": ids[2], "stock_quantity": 3}] * 100}
     )
     assert exactly_100.status_code == 200
     assert woo.get("/_sandbox/calls").json()["by_operation"]["products/batch"] == 3
@@ -117,13 +91,13 @@ def test_batch_limit_and_per_item_errors(woo: httpx.Client) -> None:
 def test_single_put_validates_and_respects_manage_stock(woo: httpx.Client) -> None:
     [item] = seed(woo, 1)
     url = f"{API}/products/{item['product_id']}"
-    numeric_price = woo.put(url, json={"regular_price": 5}, auth=AUTH)
+    numeric_price = woo.put(url, json={"regular_price": 5})
     assert numeric_price.status_code == 400 and numeric_price.json()["data"]["params"]["regular_price"]
-    unmanaged = woo.put(url, json={"manage_stock": False, "stock_quantity": 99}, auth=AUTH).json()
+    unmanaged = woo.put(url, json={"manage_stock": False, "stock_quantity": 99}).json()
     assert unmanaged["stock_quantity"] is None
-    managed = woo.put(url, json={"manage_stock": True, "stock_quantity": 4}, auth=AUTH).json()
+    managed = woo.put(url, json={"manage_stock": True, "stock_quantity": 4}).json()
     assert (managed["stock_quantity"], managed["stock_status"]) == (4, "instock")
-    assert woo.get(f"{API}/products/424242", auth=AUTH).status_code == 404
+    assert woo.get(f"{API}/products/424242").status_code == 404
 
 
 def test_variations_under_a_variable_parent(woo: httpx.Client) -> None:
@@ -138,17 +112,16 @@ def test_variations_under_a_variable_parent(woo: httpx.Client) -> None:
     ).json()["items"]
     parent_id = created[0]["product_id"]
     assert created[1]["product_id"] == parent_id and created[0]["variation_id"] != created[1]["variation_id"]
-    [parent] = woo.get(f"{API}/products", params={"sku": "SHIRT"}, auth=AUTH).json()
+    [parent] = woo.get(f"{API}/products", params={"sku": "SHIRT"}).json()
     assert parent["type"] == "variable" and sorted(parent["variations"]) == sorted(
         c["variation_id"] for c in created
     )
-    assert woo.get(f"{API}/products", params={"sku": "SHIRT-S"}, auth=AUTH).json() == []
-    listed = woo.get(f"{API}/products/{parent_id}/variations", auth=AUTH)
+    assert woo.get(f"{API}/products", params={"sku": "SHIRT-S"}).json() == []
+    listed = woo.get(f"{API}/products/{parent_id}/variations")
     assert listed.headers["X-WP-Total"] == "2"
     batch = woo.post(
         f"{API}/products/{parent_id}/variations/batch",
         json={"update": [{"id": created[0]["variation_id"], "stock_quantity": 0}]},
-        auth=AUTH,
     ).json()
     assert batch["update"][0]["stock_status"] == "outofstock"
     assert woo.get("/_sandbox/inventory").json() == {"SHIRT-S": 0, "SHIRT-M": 5}
@@ -164,28 +137,23 @@ def test_orders_paging_status_notes_and_stock(woo: httpx.Client) -> None:
     assert woo.get("/_sandbox/inventory").json() == {"W-000": 3}
     for _ in range(2):
         woo.post("/_sandbox/orders", json={"lines": [{"sku": "W-000", "quantity": 1}]})
-    page = woo.get(f"{API}/orders", params={"per_page": 2, "orderby": "id", "order": "asc"}, auth=AUTH)
+    page = woo.get(f"{API}/orders", params={"per_page": 2, "orderby": "id", "order": "asc"})
     assert page.headers["X-WP-TotalPages"] == "2" and page.headers["X-WP-Total"] == "3"
-    assert woo.get(f"{API}/orders", params={"modified_after": "2999-01-01T00:00:00"}, auth=AUTH).json() == []
-    assert (
-        len(woo.get(f"{API}/orders", params={"modified_after": "2000-01-01T00:00:00"}, auth=AUTH).json()) == 3
-    )
+    assert woo.get(f"{API}/orders", params={"modified_after": "2999-01-01T00:00:00"}).json() == []
+    assert len(woo.get(f"{API}/orders", params={"modified_after": "2000-01-01T00:00:00"}).json()) == 3
 
-    done = woo.put(f"{API}/orders/{order['id']}", json={"status": "completed"}, auth=AUTH).json()
+    done = woo.put(f"{API}/orders/{order['id']}", json={"status": "completed"}).json()
     assert done["status"] == "completed" and done["date_completed_gmt"]
     note = woo.post(
         f"{API}/orders/{order['id']}/notes",
         json={"note": "Shipped via UPS 1Z999", "customer_note": True},
-        auth=AUTH,
     )
     assert note.status_code == 201 and note.json()["customer_note"] is True
-    assert (
-        woo.get(f"{API}/orders/{order['id']}/notes", auth=AUTH).json()[0]["note"] == "Shipped via UPS 1Z999"
-    )
-    bad_status = woo.put(f"{API}/orders/{order['id']}", json={"status": "shipped"}, auth=AUTH)
+    assert woo.get(f"{API}/orders/{order['id']}/notes").json()[0]["note"] == "Shipped via UPS 1Z999"
+    bad_status = woo.put(f"{API}/orders/{order['id']}", json={"status": "shipped"})
     assert bad_status.status_code == 400
-    cancelled = woo.get(f"{API}/orders", params={"orderby": "id", "order": "asc"}, auth=AUTH).json()[1]
-    woo.put(f"{API}/orders/{cancelled['id']}", json={"status": "cancelled"}, auth=AUTH)
+    cancelled = woo.get(f"{API}/orders", params={"orderby": "id", "order": "asc"}).json()[1]
+    woo.put(f"{API}/orders/{cancelled['id']}", json={"status": "cancelled"})
     assert woo.get("/_sandbox/inventory").json() == {"W-000": 2}
     assert woo.post("/_sandbox/orders", json={"lines": [{"sku": "W-000", "quantity": 3}]}).status_code == 422
 
@@ -229,14 +197,11 @@ def test_rest_webhook_creation_pings(woo: httpx.Client, receiver: Any) -> None:
     created = woo.post(
         f"{API}/webhooks",
         json={"name": "orders", "topic": "order.updated", "delivery_url": f"{receiver.url}/rest"},
-        auth=AUTH,
     )
     assert created.status_code == 201
     assert created.json()["resource"] == "order" and created.json()["event"] == "updated"
     assert receiver.received()[0].body == f"webhook_id={created.json()['id']}".encode()
-    invalid = woo.post(
-        f"{API}/webhooks", json={"topic": "order.shipped", "delivery_url": receiver.url}, auth=AUTH
-    )
+    invalid = woo.post(f"{API}/webhooks", json={"topic": "order.shipped", "delivery_url": receiver.url})
     assert invalid.status_code == 400
 
 
@@ -244,13 +209,13 @@ def test_faults_429_with_retry_after_then_recovery(woo: httpx.Client) -> None:
     seed(woo, 1)
     woo.post("/_sandbox/faults", json={"status": 429, "count": 2, "retry_after": 3})
     for _ in range(2):
-        response = woo.get(f"{API}/products", auth=AUTH)
+        response = woo.get(f"{API}/products")
         assert response.status_code == 429 and response.headers["Retry-After"] == "3"
         assert response.json()["data"]["status"] == 429
-    assert woo.get(f"{API}/products", auth=AUTH).status_code == 200
+    assert woo.get(f"{API}/products").status_code == 200
     woo.post("/_sandbox/faults", json={"status": 500, "count": 1, "operation": "products/batch"})
-    assert woo.get(f"{API}/products", auth=AUTH).status_code == 200
-    assert woo.post(f"{API}/products/batch", json={"update": []}, auth=AUTH).status_code == 500
+    assert woo.get(f"{API}/products").status_code == 200
+    assert woo.post(f"{API}/products/batch", json={"update": []}).status_code == 500
     assert woo.post("/_sandbox/faults", json={"status": 200}).status_code == 400
     calls = woo.get("/_sandbox/calls").json()
     assert calls["faulted"] == 3 and calls["total"] == 5
@@ -275,21 +240,21 @@ def test_requests_per_second_answers_429_with_the_wait_and_combines_with_a_fault
     seed(woo, 1)
     armed = woo.post("/_sandbox/faults", json={"status": 500, "count": 1, "requests_per_second": 0.2})
     assert armed.json()["requests_per_second"] == 0.2 and armed.json()["count"] == 1
-    assert woo.get(f"{API}/products", auth=AUTH).status_code == 500  # admitted by the limit, then faulted
-    limited = woo.get(f"{API}/products", auth=AUTH)  # the next slot is 5 s away
+    assert woo.get(f"{API}/products").status_code == 500  # admitted by the limit, then faulted
+    limited = woo.get(f"{API}/products")  # the next slot is 5 s away
     assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 5
     assert woo.get("/_sandbox/calls").json()["throttled"] == 1
     woo.post("/_sandbox/faults", json={"status": 0})
     assert woo.get("/_sandbox/faults").json() == {"status": 0, "count": 0}
-    assert woo.get(f"{API}/products", auth=AUTH).status_code == 200
+    assert woo.get(f"{API}/products").status_code == 200
 
 
 def test_a_hung_api_answers_nothing_until_cleared(woo: httpx.Client) -> None:
     seed(woo, 1)
     assert woo.post("/_sandbox/faults", json={"hang": True, "operation": "products/list"}).json()["hang"]
     with pytest.raises(httpx.ReadTimeout):
-        woo.get(f"{API}/products", auth=AUTH, timeout=0.5)
-    assert woo.get(f"{API}/orders", auth=AUTH).status_code == 200  # other operations still answer
+        woo.get(f"{API}/products", timeout=0.5)
+    assert woo.get(f"{API}/orders").status_code == 200  # other operations still answer
     assert woo.post("/_sandbox/faults", json={"hang": True, "status": 500}).status_code == 400
     woo.post("/_sandbox/faults", json={"status": 0})
-    assert woo.get(f"{API}/products", auth=AUTH).status_code == 200
+    assert woo.get(f"{API}/products").status_code == 200

@@ -8,6 +8,7 @@ expires is refreshed once and the call completes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,7 @@ def test_connect_woocommerce_with_keys_and_refuse_wrong_ones(stack: Stack, auth:
         "/api/v1/channels",
         json={
             "type": "woocommerce",
-            "settings": {"api_base_url": f"{stack.woo_url}/not-wordpress"},
+            "settings": {"store_url": f"{stack.woo_url}/not-wordpress"},
             "credentials": {
                 "consumer_key": stack.woo.consumer_key,
                 "consumer_secret": stack.woo.consumer_secret,
@@ -181,10 +182,11 @@ def test_connect_woocommerce_with_keys_and_refuse_wrong_ones(stack: Stack, auth:
         headers=auth,
     )
     assert wrong_url.status_code == 400, wrong_url.json
+    assert "check the store URL" in wrong_url.json["detail"]
     body = {
         "type": "woocommerce",
         "name": "Woo",
-        "settings": {"api_base_url": f"{stack.woo_url}/wp-json/wc/v3"},
+        "settings": {"store_url": stack.woo_url},
         "credentials": {"consumer_key": stack.woo.consumer_key, "consumer_secret": "cs_" + "9" * 40},
     }
     wrong = stack.gateway.post("/api/v1/channels", json=body, headers=auth)
@@ -198,3 +200,48 @@ def test_connect_woocommerce_with_keys_and_refuse_wrong_ones(stack: Stack, auth:
     assert created.json["status"] == "connected" and stack.connections() == 1
     assert stack.woo.consumer_key not in created.get_data(as_text=True)
     assert stack.woo.consumer_secret not in created.get_data(as_text=True)
+
+
+EXAMPLE_SANDBOX = "woocommerce-sandbox:8702"
+
+
+def _post_channels_examples(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request examples of POST /channels, as the OpenAPI document publishes them."""
+    content = document["paths"]["/api/v1/channels"]["post"]["requestBody"]["content"]
+    schema = document["components"]["schemas"][
+        content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    ]
+    return list(schema["examples"])
+
+
+def test_the_openapi_examples_connect_as_written(stack: Stack, auth: dict[str, str]) -> None:
+    """Each POST /channels example, verbatim but for the sandbox's host:port (woocommerce-sandbox:8702
+    under docker compose's demo profile, 127.0.0.1:8702 under `make run`), connects through gateway -> channels -> connector -> sandbox; the one that gives
+    only a store URL and keys included. Posting one again re-authorises the same connection."""
+    examples = _post_channels_examples(stack.gateway.get("/api/v1/openapi.json").json)
+    assert any(set(e["settings"]) == {"store_url"} and e["type"] == "woocommerce" for e in examples)
+    sandbox = urlparse(stack.woo_url).netloc
+    ids = []
+    for example in examples:
+        text = json.dumps(example)
+        assert EXAMPLE_SANDBOX in text
+        created = stack.gateway.post(
+            "/api/v1/channels",
+            data=text.replace(EXAMPLE_SANDBOX, sandbox),
+            content_type="application/json",
+            headers=auth,
+        )
+        assert created.status_code == 201, (example, created.json)
+        assert created.json["status"] == "connected" and created.json["name"] == example["name"]
+        ids.append(created.json["id"])
+    assert len(set(ids)) == len(examples) == stack.connections()
+    assert httpx.get(f"{stack.woo_url}/_sandbox/calls").json()["unauthorized"] == 0
+
+    again = stack.gateway.post(
+        "/api/v1/channels",
+        data=json.dumps(examples[0]).replace(EXAMPLE_SANDBOX, sandbox),
+        content_type="application/json",
+        headers=auth,
+    )
+    assert again.status_code == 201 and again.json["id"] == ids[0]
+    assert stack.connections() == len(examples)

@@ -59,6 +59,16 @@ def test_error_info_reason_and_412() -> None:
     assert problem.status == 412 and problem.extensions["reason"] == "VERSION_MISMATCH"
 
 
+def test_a_reused_idempotency_key_is_422_and_other_invalid_arguments_stay_400() -> None:
+    reused = InvalidArgument("key used for another order", reason="IDEMPOTENCY_KEY_REUSED")
+    problem = ErrorMapper().from_domain_error(reused, had_if_match=False)
+    assert (problem.status, problem.slug, problem.title) == (422, "unprocessable", "Unprocessable Entity")
+    assert problem.detail == "key used for another order"
+    assert problem.extensions["reason"] == "IDEMPOTENCY_KEY_REUSED"
+    other = InvalidArgument("bad", reason="SOMETHING_ELSE", violations=[FieldViolation("lines", "empty")])
+    assert ErrorMapper().from_domain_error(other, had_if_match=False).status == 400
+
+
 def test_internal_hides_the_message() -> None:
     status = status_pb2.Status(code=grpc.StatusCode.INTERNAL.value[0], message="psycopg: password=hunter2")
     problem = ErrorMapper().from_status(status, had_if_match=False)

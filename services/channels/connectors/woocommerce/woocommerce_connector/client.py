@@ -5,20 +5,23 @@ and hands the answers back to it. Rate limiting, retries (429/5xx with backoff +
 and call records are the shared client's job; this module decides what a WooCommerce answer means
 for the RPC (which status is whose fault, which items to report as applied/retry/rejected).
 
-Auth: HTTP Basic with consumer key/secret (CHANNELS.md 2.1), which Woo accepts over HTTPS.
-Woo keys never expire, so a 401 means the keys are wrong or revoked: the contract's
+Auth: HTTP Basic with consumer key/secret (CHANNELS.md 2.1), which Woo accepts over HTTPS only;
+over plain HTTP (an allowed test store or sandbox) every request is signed with OAuth 1.0a
+one-legged instead, as WooCommerce requires there (protocol/oauth1.py). Woo keys never expire, so a 401 means the keys are wrong or revoked: the contract's
 UNAUTHENTICATED with reason CREDENTIALS_REVOKED, never ACCESS_TOKEN_EXPIRED.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import secrets
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import httpx
 
@@ -42,6 +45,7 @@ from omnistock_connector_kit.connector_base import (
     require_secret,
 )
 from woocommerce_connector import protocol as p
+from woocommerce_connector.protocol import oauth1
 
 log = logging.getLogger(__name__)
 
@@ -437,6 +441,40 @@ def _order_id(raw: str) -> int:
     return value
 
 
+class OAuth1Signing(httpx.Auth):
+    """OAuth 1.0a one-legged signing of every request (and every retry: a fresh nonce and
+    timestamp each time), the oauth_* parameters in the query string as WooCommerce's docs
+    advise ("query string should be more reliable"). The body is not signed (it is JSON here;
+    WooCommerce would sign form fields, which this connector never sends)."""
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: secrets.token_hex(16),
+    ) -> None:
+        self._key, self._secret, self._clock, self._nonce = consumer_key, consumer_secret, clock, nonce
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        url = request.url
+        raw_path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+        host = f"[{url.host}]" if ":" in url.host else url.host
+        port = f":{url.port}" if url.port is not None else ""
+        added = oauth1.signed_parameters(
+            request.method,
+            f"{url.scheme}://{host}{port}{raw_path}",
+            parse_qsl(url.query.decode("ascii"), keep_blank_values=True),
+            consumer_key=self._key,
+            consumer_secret=self._secret,
+            nonce=self._nonce(),
+            timestamp=int(self._clock()),
+        )
+        request.url = url.copy_merge_params(dict(added))
+        yield request
+
+
 @dataclass(frozen=True)
 class ClientFactory:
     """Builds the WooCommerceClient of one RPC from the connection's store URL and API keys."""
@@ -444,11 +482,12 @@ class ClientFactory:
     http: ChannelHttpFactory
 
     def base_url(self, connection: Any) -> str:
-        """The REST root derived from `store_url`, or an `api_base_url` the operator allows.
+        """`{store_url}/wp-json/wc/v3`, with the scheme, host and port of an `api_base_url` the
+        operator allows (omnistock_connector_kit.endpoints: the store's sub-folder is kept).
 
-        The consumer key/secret only ever go to this host. A real store must be https (Woo's
-        Basic auth with the keys is meant for HTTPS only; over plain HTTP it requires OAuth 1.0a
-        signatures instead: https://developer.woocommerce.com/docs/apis/rest-api/authentication/).
+        The consumer key/secret only ever go to this host. A real store must be https (the
+        egress rules); a plain-http one (an allowed test host or sandbox) gets OAuth 1.0a
+        signatures instead of the keys, as WooCommerce requires there (`open`).
         """
         settings = connection.settings
         # A connection that names only its REST root (https://store/wp-json/wc/v3) names its store
@@ -466,10 +505,11 @@ class ClientFactory:
         base_url = self.base_url(connection)
         key = require_secret(connection, "consumer_key")
         secret = require_secret(connection, "consumer_secret")
+        plain_http = urlparse(base_url).scheme == "http"
         with self.http.open(
             connection,
             base_url,
-            auth=httpx.BasicAuth(key, secret),
+            auth=OAuth1Signing(key, secret) if plain_http else httpx.BasicAuth(key, secret),
             headers={"Accept": "application/json", "User-Agent": "OmniStock-WooCommerce-Connector/1 (wc/v3)"},
         ) as http:
             yield WooCommerceClient(connection, http, base_url)

@@ -15,6 +15,7 @@ from omnistock_connector_kit.connector_base import (
     CREDENTIALS_MISSING,
     timestamp_to_datetime,
 )
+from omnistock_connector_kit.endpoints import with_api_base_url
 from omnistock_connector_kit.servicer import (
     ALL_CAPABILITIES,
     ApiKeyConnectorServicer,
@@ -110,7 +111,9 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
                 headers,
                 request.raw_body,
                 secret,
-                store_url=p.store_url_of(settings),
+                # The store as this connection reaches it: a sandbox signs its webhooks with its
+                # own URL, which is the store URL with api_base_url's scheme, host and port.
+                store_url=with_api_base_url(p.store_url_of(settings), settings.get("api_base_url", "")),
                 topics=p.subscribed_topics(settings.get("webhook_topics", "")),
             )
         except p.WebhookRefused as exc:

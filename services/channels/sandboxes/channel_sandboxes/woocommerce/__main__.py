@@ -1,7 +1,7 @@
 """`python -m channel_sandboxes.woocommerce --port 8702 [--demo]`: run the WooCommerce sandbox locally.
 
 Flags override the environment (WOOCOMMERCE_SANDBOX_CONSUMER_KEY, _CONSUMER_SECRET, _WEBHOOK_SECRET,
-_STORE_URL, _DEMO).
+_STORE_URL, _HOME_PATH, _DEMO).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--store-url", default=base.store_url, help="public URL (default: the request's host)"
     )
+    parser.add_argument(
+        "--home-path", default=base.home_path, help="a store in a sub-folder, e.g. /shop (default: root)"
+    )
     parser.add_argument("--demo", action="store_true", default=base.demo, help="seed the demo catalogue")
     args = parser.parse_args(argv)
     config = replace(
@@ -35,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         consumer_secret=args.consumer_secret,
         webhook_secret=args.webhook_secret,
         store_url=args.store_url,
+        home_path=args.home_path,
         demo=args.demo,
     )
     run_until_interrupted(

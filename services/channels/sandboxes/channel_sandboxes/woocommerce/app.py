@@ -10,7 +10,11 @@ are re-exported here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import Flask
+from werkzeug.exceptions import NotFound
 
 from channel_sandboxes.woocommerce.control import register_control_routes
 from channel_sandboxes.woocommerce.orders import register_order_routes
@@ -22,7 +26,27 @@ from channel_sandboxes.woocommerce.variations import register_variation_routes
 from channel_sandboxes.woocommerce.webhooks import register_webhook_routes
 from channel_sandboxes.woocommerce.wp_rest import WooError, register_rest_conventions
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 __all__ = ["API", "USER_AGENT", "WooConfig", "WooError", "WooSandbox", "create_app"]
+
+
+class SubfolderInstall:
+    """A WordPress installed in a sub-folder answers under it (`/shop/wp-json/...`) and nowhere
+    else; the sandbox's own `/_sandbox/*` control API stays at the root."""
+
+    def __init__(self, app: WSGIApplication, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.prefix
+            environ["PATH_INFO"] = path[len(self.prefix) :]
+        elif not path.startswith("/_sandbox/"):
+            return NotFound()(environ, start_response)
+        return self.app(environ, start_response)
 
 
 def create_app(config: WooConfig | None = None) -> Flask:
@@ -30,6 +54,8 @@ def create_app(config: WooConfig | None = None) -> Flask:
     sandbox = WooSandbox(config or WooConfig())
     app = Flask("channel_sandboxes.woocommerce")
     app.extensions["sandbox"] = sandbox
+    if sandbox.home_path:
+        app.wsgi_app = SubfolderInstall(app.wsgi_app, sandbox.home_path)  # type: ignore[method-assign]
     register_rest_conventions(app)
     register_system_routes(app, sandbox)
     register_product_routes(app, sandbox)

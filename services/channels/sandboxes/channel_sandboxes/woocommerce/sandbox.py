@@ -8,13 +8,14 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import request
 
 from channel_sandboxes.common import Delivery, b64_hmac_sha256
 from channel_sandboxes.control import SandboxBase, SeedConflict
 from channel_sandboxes.demo import DEMO_CATALOGUE
+from channel_sandboxes.woocommerce.oauth1 import NonceLedger
 from channel_sandboxes.woocommerce.state import StockError, WooOrder, WooProduct, WooStore, WooWebhook
 
 API = "/wp-json/wc/v3"
@@ -29,8 +30,12 @@ class WooConfig:
     consumer_secret: str = "cs_" + "0" * 32 + "5ec0e7c5"
     # Secret for webhooks subscribed without one (the REST API would generate a random one).
     webhook_secret: str = "sandbox-woocommerce-webhook-secret"
-    # Public URL of the store (X-WC-Webhook-Source, links); default: the URL the request came in on.
+    # Public URL of the store (X-WC-Webhook-Source, links, the URL OAuth 1.0a signatures are
+    # checked against); default: the URL the request came in on, plus `home_path`.
     store_url: str | None = None
+    # A store installed in a sub-folder ("/shop"): WordPress answers under it (/shop/wp-json/...).
+    # Taken from `store_url`'s path when that is set.
+    home_path: str = ""
     currency: str = "USD"
     batch_limit: int = 100
     # Whether the store runs WooCommerce.com's Shipment Tracking extension (its REST namespace
@@ -47,6 +52,7 @@ class WooConfig:
             consumer_secret=env.get("WOOCOMMERCE_SANDBOX_CONSUMER_SECRET", base.consumer_secret),
             webhook_secret=env.get("WOOCOMMERCE_SANDBOX_WEBHOOK_SECRET", base.webhook_secret),
             store_url=env.get("WOOCOMMERCE_SANDBOX_STORE_URL") or None,
+            home_path=env.get("WOOCOMMERCE_SANDBOX_HOME_PATH", base.home_path),
             shipment_tracking=env.get("WOOCOMMERCE_SANDBOX_SHIPMENT_TRACKING", "1")
             not in ("0", "false", "no"),
             demo=env.get("WOOCOMMERCE_SANDBOX_DEMO", "") in ("1", "true", "yes"),
@@ -60,20 +66,31 @@ class WooSandbox(SandboxBase):
         super().__init__(USER_AGENT)
         self.config = config
         self.store = WooStore(config.currency)
+        self.nonces = NonceLedger()
         if config.demo:
             self.seed([dict(item) for item in DEMO_CATALOGUE])
 
+    @property
+    def home_path(self) -> str:
+        """The store's sub-folder ("" at the site root, else "/shop"): its URL's path."""
+        if self.config.store_url:
+            return urlsplit(self.config.store_url).path.rstrip("/")
+        path = self.config.home_path.strip().strip("/")
+        return f"/{path}" if path else ""
+
     def base_url(self) -> str:
+        """The store's home URL (WordPress's home_url())."""
         if self.config.store_url:
             return self.config.store_url.rstrip("/")
         try:
-            return request.host_url.rstrip("/")
+            return request.host_url.rstrip("/") + self.home_path
         except RuntimeError:  # outside a request (demo seeding at start-up)
-            return "http://127.0.0.1"
+            return "http://127.0.0.1" + self.home_path
 
     def reset_state(self) -> None:
         with self.store.lock:
             self.store.reset()
+        self.nonces.reset()
 
     def describe_config(self) -> dict[str, Any]:
         cfg = self.config

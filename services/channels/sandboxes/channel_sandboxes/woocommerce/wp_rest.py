@@ -1,4 +1,5 @@
-"""WordPress REST conventions the `wc/v3` routes share: errors, key auth, the call guard, arguments, paging.
+"""WordPress REST conventions the `wc/v3` routes share: errors, key auth (Basic over HTTPS, OAuth 1.0a
+over HTTP), the call guard, arguments, paging.
 
 Error bodies are `{code, message, data:{status}}`; list responses carry X-WP-Total, X-WP-TotalPages
 and Link; `_fields` trims any response (rest_filter_response_fields).
@@ -14,11 +15,13 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask, Response, request
+from werkzeug.datastructures import MultiDict
 
 from channel_sandboxes.common import format_retry_after, json_response
+from channel_sandboxes.woocommerce import oauth1
 from channel_sandboxes.woocommerce.sandbox import WooConfig, WooSandbox
 
 _DENIED = {
@@ -122,8 +125,43 @@ def rest_body() -> dict[str, Any]:
     return dict(request.form) if request.form else {}
 
 
-def authenticate(cfg: WooConfig, permission: str) -> WooError | None:
-    """WC_REST_Authentication for HTTPS: query-string keys first, then HTTP Basic."""
+def authenticate(sandbox: WooSandbox, permission: str) -> WooError | None:
+    """WC_REST_Authentication::authenticate: keys in the query string or HTTP Basic only over
+    HTTPS (`is_ssl()`), OAuth 1.0a one-legged otherwise (oauth1.py); no credentials at all is the
+    route's own permission refusal, as WordPress gives it."""
+    error: WooError | None = None
+    if request.scheme == "https":
+        verdict = _basic_authentication(sandbox.config)
+        if verdict is True:
+            return None
+        error = verdict if isinstance(verdict, WooError) else None
+    try:
+        params = oauth1.oauth_parameters(
+            _last_values(request.args), _last_values(request.form), request.headers.get("Authorization", "")
+        )
+        if params:
+            oauth1.verify(
+                method=request.method,
+                home_url=sandbox.base_url(),
+                request_path=_raw_request_path(),
+                scheme=request.scheme,
+                params=params,
+                consumer_key=sandbox.config.consumer_key,
+                consumer_secret=sandbox.config.consumer_secret,
+                nonces=sandbox.nonces,
+            )
+            return None
+    except oauth1.OAuthRefused as refused:
+        return WooError(refused.code, refused.message, 401)
+    if error is not None:
+        return error
+    code, message = _DENIED[permission]
+    return WooError(code, message, 401)
+
+
+def _basic_authentication(cfg: WooConfig) -> WooError | bool:
+    """perform_basic_authentication: query-string keys first, then HTTP Basic. True for the
+    sandbox's keys, WooCommerce's error for its key with a wrong secret, False otherwise."""
     key = request.args.get("consumer_key", "")
     secret = request.args.get("consumer_secret", "")
     if not (key and secret) and request.authorization and request.authorization.type == "basic":
@@ -131,10 +169,20 @@ def authenticate(cfg: WooConfig, permission: str) -> WooError | None:
         secret = request.authorization.password or ""
     if key and secret and hmac.compare_digest(key, cfg.consumer_key):
         if hmac.compare_digest(secret, cfg.consumer_secret):
-            return None
+            return True
         return WooError("woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401)
-    code, message = _DENIED[permission]
-    return WooError(code, message, 401)
+    return False
+
+
+def _last_values(values: MultiDict[str, str]) -> dict[str, str]:
+    """PHP's $_GET/$_POST: a repeated name keeps its last value."""
+    return {key: items[-1] for key, items in values.lists()}
+
+
+def _raw_request_path() -> str:
+    """The path of REQUEST_URI as the client sent it (percent-escapes kept)."""
+    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
+    return urlsplit(raw).path if raw else quote(request.script_root + request.path)
 
 
 def api_guard(sandbox: WooSandbox) -> Callable[[str, str], Callable[[Handler], Handler]]:
@@ -157,7 +205,7 @@ def api_guard(sandbox: WooSandbox) -> Callable[[str, str], Callable[[Handler], H
                         fault.status,
                         headers,
                     )
-                denied = authenticate(sandbox.config, permission)
+                denied = authenticate(sandbox, permission)
                 if denied is not None:
                     sandbox.stats.bump("unauthorized")
                     return denied.response()

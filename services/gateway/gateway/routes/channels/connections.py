@@ -41,7 +41,8 @@ def list_channel_types() -> s.ChannelTypeList:
     problems=(409, 503),
 )
 def create_connection(body: s.ConnectionIn) -> s.ConnectionOut:
-    """The keys are tested against the channel first; wrong keys are a 400 and nothing is stored."""
+    """The keys are tested against the channel first; wrong keys are a 400 and nothing is stored.
+    A store already connected is re-authorised in place: the same connection, its mappings kept."""
     reply = channels().CreateConnection(m.create_connection_request(body))
     return m.connection_out(reply.connection)
 
@@ -75,7 +76,8 @@ def start_oauth(channel_type: str, query: s.OAuthStartQuery) -> Reply:
     problems=(400, 401, 403, 409, 503),
 )
 def oauth_callback() -> s.ConnectionOut:
-    """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token.
+    """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token
+    (on the shop's existing connection, disconnected or not, when the tenant has one).
     403 unless it arrives in the browser that started the flow (the cookie set by oauth/start)."""
     params = {key: request.args.get(key, "") for key in request.args}
     nonce = request.cookies.get(OAUTH_COOKIE, "")

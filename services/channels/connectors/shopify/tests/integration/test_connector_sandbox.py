@@ -49,7 +49,8 @@ class Env:
             connection_id="conn-1",
             tenant_id="tenant-1",
             channel_type="shopify",
-            settings={"api_base_url": self.base_url, **settings},
+            # The shop names the store; api_base_url only moves its scheme, host and port.
+            settings={"shop_domain": self.config["shop_domain"], "api_base_url": self.base_url, **settings},
             credentials=credentials or pb.Credentials(),
         )
 

@@ -92,7 +92,11 @@ def connection(**secrets: str) -> pb.ConnectionContext:
         connection_id="c1",
         tenant_id="t1",
         channel_type="shopify",
-        settings={"api_base_url": "http://shop.test", "location_id": "gid://shopify/Location/1"},
+        settings={
+            "shop_domain": "demo.myshopify.com",
+            "api_base_url": "http://shop.test",
+            "location_id": "gid://shopify/Location/1",
+        },
         credentials=pb.Credentials(secrets=secrets or {"access_token": "shpat_x", "refresh_token": "r1"}),
     )
 
@@ -469,9 +473,9 @@ def test_prices_grouped_by_product(shop: FakeShop, servicer: ShopifyConnectorSer
     }
 
 
-def test_missing_base_url_or_token(servicer: ShopifyConnectorServicer) -> None:
+def test_missing_shop_or_token(servicer: ShopifyConnectorServicer) -> None:
     ctx = connection()
-    del ctx.settings["api_base_url"]
+    del ctx.settings["shop_domain"]  # api_base_url alone names no shop
     with pytest.raises(InvalidArgument):
         servicer.ValidateCredentials(pb.ValidateCredentialsRequest(connection=ctx), None)
     no_token = connection(refresh_token="r")

@@ -50,7 +50,7 @@ def connector(redis_url: str) -> Iterator[Connector]:
 
 
 def _connection(
-    api_base_url: str,
+    store_url: str,
     *,
     consumer_key: str = "ck_test",
     consumer_secret: str = "cs_test",
@@ -64,12 +64,12 @@ def _connection(
         connection_id="conn-woo-1",
         tenant_id="tenant-a",
         channel_type="woocommerce",
-        settings={"api_base_url": api_base_url, **settings},
+        settings={"store_url": store_url, **settings},
         credentials=pb.Credentials(secrets=secrets),
     )
 
 
 @pytest.fixture
 def make_connection() -> object:
-    """Factory of ConnectionContexts: make_connection(api_base_url, consumer_key=..., ...)."""
+    """Factory of ConnectionContexts: make_connection(store_url, consumer_key=..., api_base_url=...)."""
     return _connection

@@ -22,6 +22,7 @@ from grpc_status import rpc_status
 from channel_sandboxes.woocommerce import create_app, serve
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from woocommerce_connector.client import OAuth1Signing
 
 
 @dataclass
@@ -46,7 +47,8 @@ class Sandbox:
 
     def rest(self, path: str) -> Any:
         """The vendor API as a merchant's other tools would see it."""
-        auth = (self.config["consumer_key"], self.config["consumer_secret"])
+        # Over plain http WooCommerce takes the keys only as an OAuth 1.0a signature.
+        auth = OAuth1Signing(self.config["consumer_key"], self.config["consumer_secret"])
         response = self.control.get(f"{self.api_base}/{path}", auth=auth)
         assert response.status_code == 200, response.text
         return response.json()
@@ -80,7 +82,7 @@ def conn(sandbox: Sandbox, make_connection) -> Any:  # type: ignore[no-untyped-d
             "consumer_secret": sandbox.config["consumer_secret"],
             **overrides,
         }
-        return make_connection(sandbox.api_base, store_url=sandbox.url, **values)
+        return make_connection(sandbox.url, **values)
 
     return build
 

@@ -17,7 +17,7 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 
 SECRET = "wh-secret-1"
 # Nothing listens here: these tests must never reach a store.
-UNREACHABLE = "http://127.0.0.1:9/wp-json/wc/v3"
+UNREACHABLE = "http://127.0.0.1:9"  # a store URL nothing listens on
 
 
 def _reason(error: grpc.RpcError) -> str:
@@ -146,7 +146,7 @@ def test_unreachable_store_is_unavailable(connector, make_connection) -> None:  
     assert connector.sleeps  # it retried (with backoff recorded, not slept)
 
 
-def test_missing_api_base_url_is_invalid_argument(connector, make_connection) -> None:  # type: ignore[no-untyped-def]
+def test_missing_store_url_is_invalid_argument(connector, make_connection) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as caught:
         connector.call("ValidateCredentials", pb.ValidateCredentialsRequest(connection=make_connection("")))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

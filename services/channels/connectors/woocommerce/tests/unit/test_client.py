@@ -26,7 +26,7 @@ def _connection() -> pb.ConnectionContext:
         connection_id="conn-1",
         tenant_id="t1",
         channel_type="woocommerce",
-        settings={"api_base_url": "http://shop.test/wp-json/wc/v3", "store_url": "https://shop.test"},
+        settings={"store_url": "https://shop.test"},
         credentials=pb.Credentials(secrets={"consumer_key": "ck_1", "consumer_secret": "cs_1"}),
     )
 
