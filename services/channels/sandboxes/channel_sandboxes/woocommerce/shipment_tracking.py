@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from channel_sandboxes.common import json_response
 from channel_sandboxes.woocommerce.orders import order_or_404
@@ -23,27 +23,17 @@ from channel_sandboxes.woocommerce.wp_rest import WooError, api_guard, rest_body
 PATH = "/wp-json/wc-shipment-tracking/v3/orders/<int:order_id>/shipment-trackings"
 
 
-def _no_route() -> WooError:
-    return WooError("rest_no_route", "No route was found matching the URL and request method.", 404)
-
-
 def register_shipment_tracking_routes(app: Flask, sandbox: WooSandbox) -> None:
     store = sandbox.store
     api = api_guard(sandbox)
 
-    @app.get(PATH)
     @api("shipment-trackings/list", "view")
     def list_trackings(order_id: int) -> Response:
-        if not sandbox.config.shipment_tracking:
-            raise _no_route()
         with store.lock:
             return json_response(list(order_or_404(store, order_id).trackings))
 
-    @app.post(PATH)
     @api("shipment-trackings/create", "edit")
     def create_tracking(order_id: int) -> Response:
-        if not sandbox.config.shipment_tracking:
-            raise _no_route()
         data = rest_body()
         number = str(data.get("tracking_number") or "")
         provider = str(data.get("tracking_provider") or "")
@@ -69,3 +59,11 @@ def register_shipment_tracking_routes(app: Flask, sandbox: WooSandbox) -> None:
             }
             order.trackings.append(item)
         return json_response(item, 201)
+
+    # A route that does not exist is 404 before any authentication, as WordPress routes it.
+    @app.route(PATH, methods=["GET", "POST"])
+    def shipment_trackings(order_id: int) -> Response:
+        if not sandbox.config.shipment_tracking:
+            raise WooError("rest_no_route", "No route was found matching the URL and request method.", 404)
+        handler = list_trackings if request.method == "GET" else create_tracking
+        return handler(order_id=order_id)
