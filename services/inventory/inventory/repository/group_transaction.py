@@ -72,13 +72,6 @@ class Figures:
     rules: list[AllocationRule]
     sales: dict[tuple[str, str], int]
 
-    def totals(self) -> dict[str, tuple[int, int]]:
-        out: dict[str, tuple[int, int]] = {}
-        for (sku, _loc), (on_hand, reserved) in self.levels.items():
-            total = out.get(sku, (0, 0))
-            out[sku] = (total[0] + on_hand, total[1] + reserved)
-        return out
-
 
 @dataclass(frozen=True)
 class ReserveLookup:

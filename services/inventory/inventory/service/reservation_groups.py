@@ -168,7 +168,7 @@ def _publish_and_commit(
     now: datetime,
     skus: set[str],
     figures: Figures,
-    available_delta: Mapping[str, int],
+    available_delta: Mapping[tuple[str, str], int],
 ) -> None:
     """Alerts and the one event of the group (service/publishing.py), then COMMIT, sent with
     whatever `batch` already holds (the last round trip on PostgreSQL)."""
@@ -245,7 +245,7 @@ def reserve_group(
 
     holds: dict[tuple[str, str], tuple[int, int]] = {}
     movements: list[dict[str, Any]] = []
-    delta: dict[str, int] = defaultdict(int)
+    delta: dict[tuple[str, str], int] = defaultdict(int)
     refused: list[str] = []
     for p, decision in zip(active, decisions, strict=True):
         if not decision.held:
@@ -257,7 +257,7 @@ def reserve_group(
             key = (demand.sku, demand.location_id)
             units, count = holds.get(key, (0, 0))
             holds[key] = (units + demand.quantity, count + 1)
-            delta[demand.sku] -= demand.quantity
+            delta[key] -= demand.quantity
             movements.append(
                 movement(
                     demand.sku,
@@ -311,7 +311,6 @@ def commit_group(
     batch = tx.batch()
     changes: list[tuple[StockDemand, dict[str, Any]]] = []
     skus: set[str] = set()  # whose event goes out: the stock rows' SKUs and bundles containing them
-    touched: set[str] = set()  # the stock rows' SKUs
     committed = []
     for reservation_id, index in firsts.items():
         item = items[index]
@@ -351,7 +350,6 @@ def commit_group(
             )
             changes.append((demand, row))
         own = {d.sku for d in demands}
-        touched |= own
         skus |= own | {bundle for bundle, component in containing if component in own}
         committed.append(index)
         outcomes[index] = reservation
@@ -367,7 +365,8 @@ def commit_group(
     for (demand, _), done in zip(changes, applied, strict=True):
         if not done.value:
             raise RuntimeError(f"stock row ({demand.sku}, {demand.location_id}) of a reservation is missing")
-    _publish_and_commit(tx, tx.batch(), tenant, policy, now, skus, figures.value, dict.fromkeys(touched, 0))
+    # A commit moves on_hand and reserved alike: available does not change (no delta).
+    _publish_and_commit(tx, tx.batch(), tenant, policy, now, skus, figures.value, {})
     return _answered(outcomes)
 
 

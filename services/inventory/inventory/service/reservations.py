@@ -145,10 +145,10 @@ def _stored_response(uow: UnitOfWork, tenant_id: str, scope: str, key: str) -> s
         return repo.idempotent_response(tenant_id, scope, key)
 
 
-def _sum_by_sku(demands: Iterable[StockDemand], sign: int) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
+def _sum_by_row(demands: Iterable[StockDemand], sign: int) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = defaultdict(int)
     for demand in demands:
-        out[demand.sku] += sign * demand.quantity
+        out[(demand.sku, demand.location_id)] += sign * demand.quantity
     return out
 
 
@@ -199,7 +199,7 @@ def _release_held(
     reservation.status = status
     repo.save_settlement(reservation, now)
     repo.append_movements(tenant_id, movements)
-    publish(repo, tenant_id, policy, now, _sum_by_sku(demands, +1))
+    publish(repo, tenant_id, policy, now, _sum_by_row(demands, +1))
 
 
 def release_reservation(

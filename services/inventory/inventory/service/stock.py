@@ -82,7 +82,7 @@ def get_sku_stock(
             {sku: state[0] if state else 0},
             {sku: threshold},
             figures.definitions,
-            figures.totals(),
+            figures.levels,
             figures.rules,
             figures.sales,
         )
@@ -181,7 +181,7 @@ def batch_adjust(
         touched: set[tuple[str, str]] = set()
         movements: list[dict[str, Any]] = []
         levels: dict[int, StockLevel] = {}
-        delta: dict[str, int] = defaultdict(int)
+        delta: dict[tuple[str, str], int] = defaultdict(int)
         for i in sorted(keyed, key=lambda idx: (*keyed[idx], idx)):
             line, key = lines[i], keyed[i]
             on_hand, reserved, version = current[key]
@@ -195,7 +195,7 @@ def batch_adjust(
             version += 1
             current[key] = (new_on_hand, reserved, version)
             touched.add(key)
-            delta[line.sku] += new_on_hand - on_hand
+            delta[key] += new_on_hand - on_hand
             movements.append(
                 movement(
                     line.sku,
