@@ -63,6 +63,8 @@ class Operation:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     # Largest request body in bytes; None: GATEWAY_MAX_JSON_BYTES for JSON bodies (see body_limit).
     max_body_bytes: int | None = None
+    # Takes an Idempotency-Key header: a repeat gets the first answer, a different request 422.
+    idempotency_key: bool = False
 
     @property
     def json_body(self) -> bool:
@@ -144,6 +146,7 @@ class ApiModule:
         response_content: Mapping[str, Any] | None = None,
         response_headers: Mapping[str, str] | None = None,
         max_body_bytes: int | None = None,
+        idempotency_key: bool = False,
     ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
@@ -168,6 +171,7 @@ class ApiModule:
                 response_content=response_content,
                 response_headers=dict(response_headers or {}),
                 max_body_bytes=max_body_bytes,
+                idempotency_key=idempotency_key,
             )
             self.operations.append(op)
             self.blueprint.add_url_rule(

@@ -46,6 +46,14 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 
+# Reasons (google.rpc.ErrorInfo) whose problem is more precise than their code's: (HTTP status,
+# type slug). An idempotency key reused with a different request is INVALID_ARGUMENT for the
+# services and 422 for HTTP clients (draft-ietf-httpapi-idempotency-key-header-07, section 2.7:
+# a reuse "with a different request payload" SHOULD get 422).
+REASON_PROBLEMS: dict[str, tuple[int, str]] = {
+    "IDEMPOTENCY_KEY_REUSED": (422, "idempotency-key-reused"),
+}
+
 _CODES_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
 # Short slugs for the problem `type` URI, one per HTTP status we produce.
@@ -189,6 +197,9 @@ class ErrorMapper:
                     packed.Unpack(detail)
                     decoder(detail, problem)
                     break
+        if precise := REASON_PROBLEMS.get(problem.extensions.get("reason", "")):
+            problem.status, problem.slug = precise
+            problem.title = _phrase(problem.status)
         return problem
 
     def from_rpc_error(self, err: grpc.RpcError, *, had_if_match: bool) -> ApiProblem:

@@ -89,6 +89,17 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
                 "schema": {"type": "string"},
             }
         )
+    if op.idempotency_key:
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "at most 256 characters; a repeat of the same request returns the first "
+                "answer, the same key with a different request fails with 422 (idempotency-key-reused)",
+                "schema": {"type": "string", "maxLength": 256},
+            }
+        )
     if parameters:
         doc["parameters"] = parameters
 
@@ -122,6 +133,8 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
         statuses.update({401, 403})
     if op.path_params:
         statuses.add(404)
+    if op.idempotency_key:
+        statuses.add(422)
     for status in sorted(statuses):
         responses[str(status)] = {"description": HTTPStatus(status).phrase, "content": problem}
     responses["default"] = {"description": "error", "content": problem}

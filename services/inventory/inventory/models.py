@@ -118,6 +118,9 @@ reservations = Table(
     Column("status", String(24), nullable=False),
     # NULL when the caller sent none (NULLs never collide in the unique constraint).
     Column("idempotency_key", String(256), nullable=True),
+    # SHA-256 of the request that first used the key (domain.request_fingerprint): the same key
+    # with a different request is refused. NULL without a key, and on rows older than migration 0002.
+    Column("request_fingerprint", String(64), nullable=True),
     Column("channel_connection_id", String(64), nullable=False, default=""),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -153,6 +156,8 @@ idempotency_records = Table(
     Column("scope", String(64), nullable=False),
     Column("key", String(256), nullable=False),
     Column("response", Text, nullable=False),
+    # As on reservations: the request the key was first used with (NULL before migration 0002).
+    Column("request_fingerprint", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "scope", "key"),
 )

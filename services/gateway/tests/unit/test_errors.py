@@ -109,3 +109,21 @@ def test_insufficient_stock_becomes_lines() -> None:
     problem = ErrorMapper().from_status(status, had_if_match=False)
     assert problem.status == 409
     assert problem.extensions["lines"] == [{"sku": "SKU-1", "requested": 5, "available": 2}]
+
+
+def test_an_idempotency_key_reused_is_422_with_its_own_type() -> None:
+    error = InvalidArgument(
+        "key reused",
+        reason="IDEMPOTENCY_KEY_REUSED",
+        violations=[FieldViolation("idempotency_key", "reused with a different request")],
+    )
+    problem = ErrorMapper().from_status(to_rpc_status(error), had_if_match=False)
+    body = problem.extensions
+    assert (problem.status, problem.slug) == (422, "idempotency-key-reused")
+    assert body["reason"] == "IDEMPOTENCY_KEY_REUSED"
+    assert body["errors"] == [{"field": "idempotency_key", "message": "reused with a different request"}]
+    # Any other INVALID_ARGUMENT stays a 400.
+    other = ErrorMapper().from_status(
+        to_rpc_status(InvalidArgument("bad", reason="OTHER")), had_if_match=False
+    )
+    assert (other.status, other.slug) == (400, "invalid-request")

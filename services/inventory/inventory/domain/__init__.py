@@ -19,6 +19,13 @@ from inventory.domain.availability import (
     plan_publish,
     sku_snapshots,
 )
+from inventory.domain.idempotency import (
+    IDEMPOTENCY_KEY_REUSED,
+    check_same_request,
+    key_reused,
+    request_fingerprint,
+    same_request,
+)
 from inventory.domain.model import (
     DEFAULT_LOCATION_CODE,
     EXPIRY_ACTOR,
@@ -85,6 +92,7 @@ __all__ = [
     "DEFAULT_LOCATION_CODE",
     "EXPIRY_ACTOR",
     "HOLDING_STATUSES",
+    "IDEMPOTENCY_KEY_REUSED",
     "MAX_QUANTITY",
     "MAX_SKU_LENGTH",
     "MAX_TEXT_LENGTH",
@@ -123,10 +131,12 @@ __all__ = [
     "available_to_sell",
     "bundle_available",
     "channel_availability",
+    "check_same_request",
     "decode_cursor",
     "dynamic_buffer_units",
     "encode_cursor",
     "insufficient_stock",
+    "key_reused",
     "low_stock_transition",
     "page_limit",
     "parse_time",
@@ -134,6 +144,8 @@ __all__ = [
     "plan_publish",
     "plan_reservation",
     "release_plan",
+    "request_fingerprint",
+    "same_request",
     "settle",
     "sku_snapshots",
     "status_after_commit",

@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
@@ -62,14 +62,27 @@ class ReserveCommand:
     channel_connection_id: str = ""
 
 
+def reserve_fingerprint(cmd: ReserveCommand) -> str:
+    """What defines a Reserve for its idempotency key: every field of the command but the key."""
+    request = {f.name: getattr(cmd, f.name) for f in fields(cmd) if f.name != "idempotency_key"}
+    return domain.request_fingerprint("reserve", request)
+
+
+def commit_fingerprint(reservation_id: str, lines: Sequence[tuple[str, int]]) -> str:
+    """What defines a CommitReservation for its idempotency key."""
+    return domain.request_fingerprint("commit", {"reservation_id": reservation_id, "lines": lines})
+
+
 @dataclass(frozen=True)
 class PendingReserve:
-    """One Reserve call waiting for its group (validated; `now` and ttl fixed by the caller)."""
+    """One Reserve call waiting for its group (validated; `now`, ttl and, with a key, the
+    request's fingerprint fixed by the caller)."""
 
     ctx: CallContext
     cmd: ReserveCommand
     now: datetime
     ttl: int
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class PendingCommit:
     lines: tuple[tuple[str, int], ...]
     idempotency_key: str
     now: datetime
+    fingerprint: str = ""
 
 
 class Redo(Enum):
@@ -230,7 +244,7 @@ def reserve_group(
     skus = {d.sku for p in planned for d in p.demands} | lookup.containing
     batch = tx.batch()
     inserted = batch.insert_reservations(
-        tenant, [(p.reservation, p.item.cmd.idempotency_key) for p in planned]
+        tenant, [(p.reservation, p.item.cmd.idempotency_key, p.item.fingerprint) for p in planned]
     )
     locked = batch.lock_levels(tenant, [(d.sku, d.location_id) for p in planned for d in p.demands])
     figures = batch.bump_and_read(tenant, skus, now, sales_window_start(now))
@@ -318,8 +332,10 @@ def commit_group(
             outcomes[index] = NotFound(f"reservation {reservation_id} not found")
             continue
         reservation, stored, containing = loaded[reservation_id]
-        if stored:
-            outcomes[index] = Reservation.from_dict(json.loads(stored))
+        if stored:  # the key's first answer, unless it answered a different request
+            response, fingerprint = stored
+            same = domain.same_request(fingerprint, item.fingerprint)
+            outcomes[index] = Reservation.from_dict(json.loads(response)) if same else domain.key_reused()
             continue
         try:
             plan = domain.plan_commit(reservation, item.lines)
@@ -331,7 +347,7 @@ def commit_group(
         batch.save_settlement(reservation, item.now)
         if item.idempotency_key:
             response = json.dumps(reservation.to_dict(), separators=(",", ":"))
-            batch.store_response(tenant, "commit", item.idempotency_key, response, item.now)
+            batch.store_response(tenant, "commit", item.idempotency_key, response, item.fingerprint, item.now)
         if reservation.channel_connection_id:
             units = sold_units(reservation, plan)
             batch.add_sales(tenant, reservation.channel_connection_id, units, item.now)

@@ -47,6 +47,7 @@ _COMMIT_BODY = {
     response=s.ReservationOut,
     status=201,
     problems=(400, 404, 409),
+    idempotency_key=True,
 )
 def reserve(body: s.ReservationIn) -> s.ReservationOut:
     """All lines or none. 409 with `lines: [{sku, requested, available}]` when any line is short.
@@ -63,6 +64,7 @@ def reserve(body: s.ReservationIn) -> s.ReservationOut:
     response=s.ReservationOut,
     problems=(400, 404, 409),
     request_content=_COMMIT_BODY,
+    idempotency_key=True,
 )
 def commit_reservation(reservation_id: str) -> s.ReservationOut:
     """Deducts on_hand and frees the hold. Optional body `{lines: [{sku, quantity}]}` commits part

@@ -50,6 +50,7 @@ def get_sku_stock(sku: str) -> s.SkuStockOut:
     body=s.AdjustmentIn,
     response=s.LevelOut,
     problems=(400, 404, 409),
+    idempotency_key=True,
 )
 def adjust(body: s.AdjustmentIn) -> s.LevelOut:
     """`delta` or `set` with a reason. An `Idempotency-Key` header makes a repeat return the first result."""
@@ -65,6 +66,7 @@ def adjust(body: s.AdjustmentIn) -> s.LevelOut:
     body=s.BatchAdjustmentIn,
     response=s.BatchAdjustmentOut,
     problems=(400,),
+    idempotency_key=True,
 )
 def batch_adjust(body: s.BatchAdjustmentIn) -> s.BatchAdjustmentOut:
     """Up to 10,000 lines; each is applied or refused on its own, with a result per line."""
