@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import grpc
 
-from channels import connection_setup, listing_mapping, service, webhook_intake
+from channels import connection_setup, jobs, listing_mapping, service, webhook_intake
 from channels.deps import ChannelsDeps
-from channels.domain import Connection, ConnectionStatus, Listing, SyncLogEntry, SyncScope
+from channels.domain import AutoMapResult, Connection, ConnectionStatus, Listing, SyncLogEntry, SyncScope
+from channels.job_domain import Job, JobStatus, SyncJobResult
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock.common.v1 import common_pb2
@@ -32,6 +33,13 @@ _SCOPES = {
     pb.SYNC_SCOPE_ALL: SyncScope.ALL,
     pb.SYNC_SCOPE_UNSPECIFIED: SyncScope.ALL,
 }
+_JOB_STATUS = {
+    JobStatus.QUEUED: pb.JOB_STATUS_QUEUED,
+    JobStatus.RUNNING: pb.JOB_STATUS_RUNNING,
+    JobStatus.SUCCEEDED: pb.JOB_STATUS_SUCCEEDED,
+    JobStatus.FAILED: pb.JOB_STATUS_FAILED,
+}
+_SCOPES_OUT = {scope: number for number, scope in _SCOPES.items() if number != pb.SYNC_SCOPE_UNSPECIFIED}
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ChannelsService"].full_name
 # Called by channels (through the gateway) with no tenant: the connection / the signed state
 # identifies it.
@@ -44,7 +52,14 @@ TENANTLESS_METHODS = frozenset(
 # RPC needs a writing role.
 READ_ONLY_METHODS = frozenset(
     f"/{SERVICE_NAME}/{name}"
-    for name in ("ListChannelTypes", "GetConnection", "ListConnections", "ListListings", "ListSyncLog")
+    for name in (
+        "ListChannelTypes",
+        "GetConnection",
+        "ListConnections",
+        "ListListings",
+        "ListSyncLog",
+        "GetJob",
+    )
 )
 MANAGE_METHODS = frozenset(
     f"/{SERVICE_NAME}/{name}"
@@ -94,6 +109,33 @@ def _entry(entry: SyncLogEntry) -> pb.SyncLogEntry:
         latency_ms=entry.latency_ms,
         calls=entry.calls,
     )
+
+
+def _auto_map(result: AutoMapResult) -> pb.AutoMapListingsResponse:
+    return pb.AutoMapListingsResponse(
+        mapped=result.mapped,
+        unmapped_skus=result.unmapped_skus,
+        unknown_remote_skus=result.unknown_remote_skus,
+    )
+
+
+def _job(job: Job) -> pb.Job:
+    out = pb.Job(
+        id=job.id,
+        kind=job.kind.value,
+        status=_JOB_STATUS[job.status],
+        progress=pb.JobProgress(done=job.progress_done, total=job.progress_total),
+        connection_id=job.connection_id,
+        error=job.error,
+        created_at=to_optional_timestamp(job.created_at),
+        started_at=to_optional_timestamp(job.started_at),
+        finished_at=to_optional_timestamp(job.finished_at),
+    )
+    if isinstance(job.result, AutoMapResult):
+        out.auto_map.CopyFrom(_auto_map(job.result))
+    elif isinstance(job.result, SyncJobResult):
+        out.sync.CopyFrom(pb.SyncJobResult(scope=_SCOPES_OUT[job.result.scope], message=job.result.message))
+    return out
 
 
 def _require_id(value: str, name: str = "connection_id") -> str:
@@ -214,11 +256,19 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
         result = listing_mapping.auto_map(
             self.deps, call_context(context), _require_id(request.connection_id), list(request.skus)
         )
-        return pb.AutoMapListingsResponse(
-            mapped=result.mapped,
-            unmapped_skus=result.unmapped_skus,
-            unknown_remote_skus=result.unknown_remote_skus,
+        return _auto_map(result)
+
+    def StartAutoMap(
+        self, request: pb.StartAutoMapRequest, context: grpc.ServicerContext
+    ) -> pb.StartAutoMapResponse:
+        job_id = jobs.start_auto_map(
+            self.deps, call_context(context), _require_id(request.connection_id), list(request.skus)
         )
+        return pb.StartAutoMapResponse(job_id=job_id)
+
+    def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
+        job = jobs.get_job(self.deps.uow, call_context(context), _require_id(request.job_id, "job_id"))
+        return pb.GetJobResponse(job=_job(job))
 
     def ListSyncLog(
         self, request: pb.ListSyncLogRequest, context: grpc.ServicerContext

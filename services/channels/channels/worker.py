@@ -22,7 +22,7 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from channels import models
+from channels import jobs, models
 from channels.composition import build_runtime
 from channels.config import load_settings
 from channels.sync import flusher, reconcile, store
@@ -44,6 +44,8 @@ _SETTINGS = load_sync_settings()
 RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
 # Checked every minute; each connection is polled once per CHANNELS_ORDER_POLL_INTERVAL_SECONDS.
 ORDER_POLL_CHECK_INTERVAL = 60.0
+# Background jobs whose event was lost or whose worker died are looked for this often.
+JOB_SWEEP_INTERVAL = 30.0
 
 
 class SyncRuntime(DependencyProvider):
@@ -77,7 +79,7 @@ class ChannelsRelay:
 
 
 class ChannelsSyncWorker:
-    """Stock intake, the flusher, reconciliation, sync jobs and order polls."""
+    """Stock intake, the flusher, reconciliation, sync jobs, background jobs (auto-map) and order polls."""
 
     name = SERVICE_NAME
     runtime = SyncRuntime()
@@ -104,3 +106,11 @@ class ChannelsSyncWorker:
     @timer(interval=ORDER_POLL_CHECK_INTERVAL, eager=True)
     def poll_orders(self) -> None:
         tpool.execute(reconcile.poll_all_orders, self.runtime.engine)
+
+    @event_handler(CHANNELS_EVENTS, "job_requested")
+    def on_job_requested(self, payload: dict[str, Any]) -> None:
+        tpool.execute(jobs.run_job, self.runtime.deps, str(payload.get("job_id") or ""))
+
+    @timer(interval=JOB_SWEEP_INTERVAL, eager=True)
+    def resume_jobs(self) -> None:
+        tpool.execute(jobs.resume_jobs, self.runtime.deps)

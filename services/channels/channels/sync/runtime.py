@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from channels.config import Settings
 from channels.connector_clients import ConnectorRegistry, ConnectorStub
+from channels.deps import ChannelsDeps
 from channels.sync.engine import SyncEngine
 from omnistock_common.clients import DeadlineStub
 
@@ -91,6 +92,8 @@ class Runtime:
     closers: list[Callable[[], None]] = field(default_factory=list)
     # Verifies the signature of consumed events (INTERNAL_TOKEN_SECRET).
     event_secret: str = field(default="", repr=False)
+    # The use cases' collaborators, for the background jobs (channels.jobs).
+    deps: ChannelsDeps | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):
