@@ -1,7 +1,7 @@
 """Sync latency benchmark: inventory commit -> quantity visible in the Shopify and WooCommerce sandboxes.
 
 Usage (from the repo root; PostgreSQL, Redis and RabbitMQ local):
-    .venv/bin/python bench/sync_latency.py [--skus 1000] [--singles 50] [--poll 0.02] [--sqlite]
+    .venv/bin/python bench/sync_latency.py [--skus 1000] [--singles 100] [--stream-rate 50] [--poll 0.02] [--sqlite]
 
 One run starts the whole stack from the Procfile as subprocesses on free ports
 (omnistock_devtools.fullstack: catalog, inventory + worker, channels + worker, both connectors, both
@@ -16,14 +16,19 @@ the clock starts when the change is committed (the RPC returned):
 
   single   --singles changes, one at a time on distinct SKUs, alternating -1 and +1 (increases
            go through in-flight order protection, which waits for a fresh orders poll): time until
-           each sandbox shows the new quantity, polling GET /_sandbox/inventory every --poll s.
-  burst    one BatchAdjust changing every SKU (-2): time until each sandbox shows all N, the
+           each sandbox shows the new quantity, polling GET /_sandbox/inventory every --poll s;
+           p50/p99 for decreases and for increases separately.
+  stream   a live stream: one Adjust per SKU (N changes, alternating -1 and +1) at --stream-rate
+           changes/s while the flusher runs on its timer; per change, the time from its commit
+           until each sandbox shows it (p50/p99, decreases and increases separately), and the
+           calls each sandbox received.
+  burst    (first) one BatchAdjust changing every SKU (-2): time until each sandbox shows all N, the
            per-SKU arrival p50/p99, and the API calls each sandbox received (/_sandbox/calls)
            against the minimum the bulk limits allow (ceil(N/250) Shopify inventorySetQuantities,
            ceil(N/100) Woo products/batch).
 
-Targets (issue 4): single p99 < 5 s; burst fully applied < 30 s. Results: docs/performance.md
-("Sync latency").
+Targets: issue 14, single-change p99 < 1 s for decreases and < 2 s for increases; issue 4, burst
+fully applied < 30 s. Results: docs/performance.md ("Sync latency").
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -146,6 +152,12 @@ class Results:
     burst_arrivals: dict[str, list[float]] = field(default_factory=dict)
     burst_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     burst_commit_seconds: float = 0.0
+    stream: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {s: {"decrease": [], "increase": []} for s in SANDBOXES}
+    )
+    stream_missing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SANDBOXES, 0))
+    stream_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stream_seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"database": self.database, "skus": self.skus, "single": {}, "burst": {}}
@@ -157,9 +169,15 @@ class Results:
                 "p50_ms": round(pct(every, 50) * 1000),
                 "p99_ms": round(pct(every, 99) * 1000),
                 "max_ms": round(max(every, default=math.nan) * 1000),
-                "decrease_p50_ms": round(pct(self.single[name]["decrease"], 50) * 1000),
-                "increase_p50_ms": round(pct(self.single[name]["increase"], 50) * 1000),
+                **split_percentiles(self.single[name]),
                 "calls": self.single_calls.get(name, {}),
+            }
+            out.setdefault("stream", {})[name] = {
+                "n": sum(len(v) for v in self.stream[name].values()),
+                "missing": self.stream_missing[name],
+                **split_percentiles(self.stream[name]),
+                "calls": self.stream_calls.get(name, {}),
+                "published_over_s": round(self.stream_seconds, 2),
             }
             arrivals = self.burst_arrivals.get(name, [])
             done = self.burst_done.get(name)
@@ -173,6 +191,15 @@ class Results:
             }
         out["burst"]["batch_adjust_commit_s"] = round(self.burst_commit_seconds, 2)
         return out
+
+
+def split_percentiles(samples: dict[str, list[float]]) -> dict[str, Any]:
+    """p50/p99 (ms) of decreases and of increases."""
+    return {
+        f"{kind}_{q}_ms": round(pct(samples[kind], p) * 1000)
+        for kind in ("decrease", "increase")
+        for q, p in (("p50", 50), ("p99", 99))
+    }
 
 
 def push_calls(name: str, calls: dict[str, Any]) -> int:
@@ -226,26 +253,9 @@ def run(stack: FullStack, args: argparse.Namespace, database: str) -> Results:
     results = Results(database, args.skus)
     current = dict.fromkeys(skus, START_STOCK)
 
-    for sandbox in sandboxes.values():
-        sandbox.reset_calls()
-    step = max(1, len(skus) // max(1, args.singles))
-    for i in range(args.singles):
-        sku = skus[(i * step) % len(skus)]
-        kind, delta = ("decrease", -1) if i % 2 == 0 else ("increase", 1)
-        line = pb.AdjustmentLine(sku=sku, delta=delta, reason=pb.ADJUSTMENT_REASON_CORRECTION)
-        reply = inventory.call(ctx).Adjust(pb.AdjustRequest(line=line))
-        start = time.perf_counter()
-        current[sku] = reply.level.available
-        arrived = watcher.wait({sku: current[sku]}, start, SINGLE_DEADLINE_SECONDS)
-        for name in SANDBOXES:
-            if sku in arrived[name]:
-                results.single[name][kind].append(arrived[name][sku])
-            else:
-                results.single_missing[name] += 1
-        shown = {n: f"{a[sku]:.3f}s" if sku in a else "missing" for n, a in arrived.items()}
-        print(f"single {i + 1:>3}/{args.singles} {kind:<8} {sku}: {shown}", flush=True)
-    results.single_calls = {name: sb.calls() for name, sb in sandboxes.items()}
-
+    # The burst first: it also pushes every SKU once, so the engine knows what each channel
+    # shows and the single changes below are true decreases and increases (a SKU never pushed
+    # since it was mapped is treated as an increase).
     for sandbox in sandboxes.values():
         sandbox.reset_calls()
     lines = [pb.AdjustmentLine(sku=sku, delta=-2, reason=pb.ADJUSTMENT_REASON_CORRECTION) for sku in skus]
@@ -270,8 +280,93 @@ def run(stack: FullStack, args: argparse.Namespace, database: str) -> Results:
     # Let late retries or duplicate pushes (if any) land before counting the calls.
     time.sleep(2.0)
     results.burst_calls = {name: sb.calls() for name, sb in sandboxes.items()}
+
+    for sandbox in sandboxes.values():
+        sandbox.reset_calls()
+    step = max(1, len(skus) // max(1, args.singles))
+    for i in range(args.singles):
+        sku = skus[(i * step) % len(skus)]
+        kind, delta = ("decrease", -1) if i % 2 == 0 else ("increase", 1)
+        line = pb.AdjustmentLine(sku=sku, delta=delta, reason=pb.ADJUSTMENT_REASON_CORRECTION)
+        reply = inventory.call(ctx).Adjust(pb.AdjustRequest(line=line))
+        start = time.perf_counter()
+        current[sku] = reply.level.available
+        arrived = watcher.wait({sku: current[sku]}, start, SINGLE_DEADLINE_SECONDS)
+        for name in SANDBOXES:
+            if sku in arrived[name]:
+                results.single[name][kind].append(arrived[name][sku])
+            else:
+                results.single_missing[name] += 1
+        shown = {n: f"{a[sku]:.3f}s" if sku in a else "missing" for n, a in arrived.items()}
+        print(f"single {i + 1:>3}/{args.singles} {kind:<8} {sku}: {shown}", flush=True)
+    results.single_calls = {name: sb.calls() for name, sb in sandboxes.items()}
+
+    run_stream(inventory, ctx, skus, current, sandboxes, args, results)
+
     client.close()
     return results
+
+
+def run_stream(
+    inventory: Any,
+    ctx: CallContext,
+    skus: list[str],
+    current: dict[str, int],
+    sandboxes: dict[str, Sandbox],
+    args: argparse.Namespace,
+    results: Results,
+) -> None:
+    """One Adjust per SKU at a steady rate; per change, commit -> visible on each sandbox."""
+    for sandbox in sandboxes.values():
+        sandbox.reset_calls()
+    committed: dict[str, tuple[float, str, int]] = {}  # sku -> (commit time, kind, quantity)
+    arrived: dict[str, dict[str, float]] = {name: {} for name in SANDBOXES}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def watch() -> None:
+        while True:
+            finished = done.is_set()
+            for name, sandbox in sandboxes.items():
+                shown = sandbox.inventory()
+                now = time.perf_counter()
+                with lock:
+                    for sku, (_at, _kind, qty) in committed.items():
+                        if sku not in arrived[name] and shown.get(sku) == qty:
+                            arrived[name][sku] = now
+            with lock:
+                complete = all(len(arrived[n]) == len(committed) for n in SANDBOXES)
+            if finished and (complete or time.perf_counter() > deadline[0]):
+                return
+            time.sleep(args.poll)
+
+    deadline = [math.inf]
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    interval = 1.0 / args.stream_rate
+    began = time.perf_counter()
+    for i, sku in enumerate(skus):
+        kind, delta = ("decrease", -1) if i % 2 == 0 else ("increase", 1)
+        line = pb.AdjustmentLine(sku=sku, delta=delta, reason=pb.ADJUSTMENT_REASON_CORRECTION)
+        reply = inventory.call(ctx).Adjust(pb.AdjustRequest(line=line))
+        at = time.perf_counter()
+        current[sku] = reply.level.available
+        with lock:
+            committed[sku] = (at, kind, current[sku])
+        time.sleep(max(0.0, began + (i + 1) * interval - time.perf_counter()))
+    results.stream_seconds = time.perf_counter() - began
+    deadline[0] = time.perf_counter() + SINGLE_DEADLINE_SECONDS
+    done.set()
+    watcher.join()
+    for name in SANDBOXES:
+        for sku, (at, kind, _qty) in committed.items():
+            if sku in arrived[name]:
+                results.stream[name][kind].append(arrived[name][sku] - at)
+            else:
+                results.stream_missing[name] += 1
+        print(f"stream {name}: {len(arrived[name])}/{len(committed)} shown", flush=True)
+    time.sleep(2.0)
+    results.stream_calls = {name: sb.calls() for name, sb in sandboxes.items()}
 
 
 def main() -> int:
@@ -279,7 +374,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--skus", type=int, default=1000)
-    parser.add_argument("--singles", type=int, default=50)
+    parser.add_argument("--singles", type=int, default=100)
+    parser.add_argument("--stream-rate", type=float, default=50.0, help="stream changes per second")
     parser.add_argument("--poll", type=float, default=0.02, help="sandbox polling interval, seconds")
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
     parser.add_argument(
@@ -312,22 +408,27 @@ def main() -> int:
     summary = results.summary()
     print(json.dumps(summary, indent=2))
     print(
-        "\nsandbox   | single p50 / p99 / max ms | burst all applied s | SKU p50 / p99 s | push calls (min)"
+        "\nsandbox   | single dec p50/p99 ms | single inc p50/p99 ms | stream dec p50/p99 ms | "
+        "stream inc p50/p99 ms | burst all applied s | push calls (min)"
     )
     for name in SANDBOXES:
-        s, b = summary["single"][name], summary["burst"][name]
+        s, st, b = summary["single"][name], summary["stream"][name], summary["burst"][name]
         print(
-            f"{name:<9} | {s['p50_ms']} / {s['p99_ms']} / {s['max_ms']} | {b['all_applied_s']} | "
-            f"{b['sku_p50_s']} / {b['sku_p99_s']} | {push_calls(name, b['calls'])} ({b['min_calls']}); "
-            f"all calls {b['calls'].get('total')}"
+            f"{name:<9} | {s['decrease_p50_ms']} / {s['decrease_p99_ms']} | "
+            f"{s['increase_p50_ms']} / {s['increase_p99_ms']} | "
+            f"{st['decrease_p50_ms']} / {st['decrease_p99_ms']} | {st['increase_p50_ms']} / {st['increase_p99_ms']} | "
+            f"{b['all_applied_s']} | {push_calls(name, b['calls'])} ({b['min_calls']}); "
+            f"stream calls {st['calls'].get('total')}"
         )
     ok = all(
-        summary["single"][n]["p99_ms"] < 5000
+        summary["single"][n]["decrease_p99_ms"] < 1000
+        and summary["single"][n]["increase_p99_ms"] < 2000
         and not summary["single"][n]["missing"]
+        and not summary["stream"][n]["missing"]
         and (summary["burst"][n]["all_applied_s"] or math.inf) < 30
         for n in SANDBOXES
     )
-    print("targets (single p99 < 5 s, burst < 30 s):", "MET" if ok else "NOT MET")
+    print("goals (decrease p99 < 1 s, increase p99 < 2 s, burst < 30 s):", "MET" if ok else "NOT MET")
     return 0 if ok else 1
 
 

@@ -3,13 +3,16 @@
 A generated file that no longer matches the registry fails here; so does a registry that
 contradicts itself (a call without an address, a port used twice) or the code's own defaults.
 The acceptance case: a throwaway registry with one more connector yields a Procfile line, a
-compose service and Kubernetes objects for it, with no other edit.
+compose service, Kubernetes objects, its default port and its channel type's route, and `check`
+names the lines pyproject.toml and channels/domain.py still need; one more service with a database
+yields its role and database in create-databases.sql.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -20,13 +23,19 @@ from typing import Any
 import pytest
 import yaml
 
+from channels.config import CONNECTOR_SERVICES
+from channels.domain import CHANNEL_TYPES
 from omnistock_common.config import DEFAULT_GATEWAY_PORT, DEFAULT_GRPC_PORTS, DEFAULT_SANDBOX_PORTS
 from omnistock_devtools import registry as registry_module
 from omnistock_devtools.registry import (
+    CREATE_DATABASES_PATH,
     REGISTRY_PATH,
+    TOPOLOGY_PATH,
     Registry,
     RegistryError,
+    channel_types_in_source,
     generated_files,
+    source_problems,
     stale_files,
     write_generated,
 )
@@ -77,7 +86,8 @@ def test_check_command_exits_non_zero_naming_a_stale_file(tmp_path: Path) -> Non
 
 def test_the_registry_agrees_with_the_code_defaults() -> None:
     """Services default to omnistock_common.config's ports when no variable is set (the registry
-    is not in the images), so the two must agree."""
+    is not in the images): those come from the generated omnistock_common.topology, as does the
+    channels' connector map."""
     registry = Registry.load()
     for deployable in registry.grpc:
         assert DEFAULT_GRPC_PORTS[deployable.env_prefix.lower()] == deployable.port, deployable.name
@@ -86,6 +96,38 @@ def test_the_registry_agrees_with_the_code_defaults() -> None:
     for sandbox in registry.of_kind("sandbox"):
         vendor = sandbox.name.removesuffix("-sandbox")
         assert DEFAULT_SANDBOX_PORTS[vendor] == sandbox.port, sandbox.name
+    assert CONNECTOR_SERVICES == {"shopify": "shopify_connector", "woocommerce": "woocommerce_connector"}
+    assert set(CONNECTOR_SERVICES) == {t for t, kind in CHANNEL_TYPES.items() if kind.available}
+
+
+def test_the_hand_written_files_agree_with_the_registry() -> None:
+    """pyproject.toml's package lists and channels' channel types (`registry check` runs this)."""
+    assert source_problems(Registry.load()) == []
+    assert channel_types_in_source() == {t: kind.available for t, kind in CHANNEL_TYPES.items()}
+
+
+def test_planned_ports_give_services_not_yet_built_an_address() -> None:
+    data = raw_registry()
+    data["project"]["planned_grpc_ports"] = {"pricing": 50054, "returns": 50057}
+    assert Registry.from_dict(data).default_grpc_ports["pricing"] == 50054
+    # A deployable of that name replaces the plan, wherever it listens.
+    pricing = {
+        **ACME,
+        "name": "pricing",
+        "kind": "grpc",
+        "command": "python -m pricing.server",
+        "port": 50058,
+    }
+    pricing.pop("channel_types")
+    data["deployable"].append(pricing)
+    data["config"]["acme-connector-config"] = {"PRICING_GRPC_HOST": "0.0.0.0", "PRICING_GRPC_PORT": "50058"}
+    ports = Registry.from_dict(data).default_grpc_ports
+    assert (ports["pricing"], ports["returns"]) == (50058, 50057)
+    # Another deployable on a planned port is refused.
+    pricing["port"] = 50057
+    data["config"]["acme-connector-config"]["PRICING_GRPC_PORT"] = "50057"
+    with pytest.raises(RegistryError, match="port 50057 is planned for 'returns'"):
+        Registry.from_dict(data)
 
 
 # ------------------------------------------------------------------------------ validation
@@ -116,6 +158,24 @@ def test_an_address_without_a_call_is_refused() -> None:
     assert "INVENTORY_ADDR=inventory:50052 names a deployable missing from its calls" in message
 
 
+def test_connector_channel_types_are_required_and_spoken_once() -> None:
+    assert "a connector needs channel_types" in broken(
+        lambda d: entry(d, "shopify-connector").pop("channel_types")
+    )
+    message = broken(lambda d: entry(d, "woocommerce-connector").update(channel_types=["shopify"]))
+    assert "channel type 'shopify' is spoken by 'shopify-connector' and 'woocommerce-connector'" in message
+    assert "only a connector has channel_types" in broken(
+        lambda d: entry(d, "catalog").update(channel_types=["x"])
+    )
+
+
+def test_a_database_needs_a_dev_url_with_its_role_and_password() -> None:
+    message = broken(
+        lambda d: d["secrets"].update({"catalog-database-url": {"dev": "postgresql://postgres/catalog"}})
+    )
+    assert "catalog-database-url needs a dev URL with a role and a password" in message
+
+
 def test_unknown_kind_config_secret_and_image_are_refused() -> None:
     assert "kind 'daemon'" in broken(lambda d: entry(d, "catalog").update(kind="daemon"))
     assert "no [config.nope]" in broken(lambda d: entry(d, "catalog")["config"].append("nope"))
@@ -132,6 +192,7 @@ ACME = {
     "description": "acme-connector: a test connector",
     "command": "python -m acme_connector.server",
     "port": 50063,
+    "channel_types": ["acme"],
     "config": ["acme-connector-config"],
     "secrets": {"REDIS_URL": "redis-url"},
     "replicas": {"min": 2, "max": 4, "min_available": 1},
@@ -153,14 +214,30 @@ def with_acme() -> Registry:
     return Registry.from_dict(data)
 
 
+CHANNEL_TYPES_MODULE = "services/channels/channels/domain.py"
+
+
 def make_tree(tmp_path: Path) -> Path:
-    """A copy of the files generation reads or writes, so a test can generate into it."""
+    """A copy of the files generation reads, writes or checks, so a test can generate into it:
+    k8s/, the registry, the generated files, pyproject.toml, channels' domain module and an empty
+    folder for every package pyproject's `where` folders hold."""
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "k8s", root / "k8s")
-    (root / "deploy").mkdir(parents=True)
-    shutil.copy(ROOT / REGISTRY_PATH, root / REGISTRY_PATH)
-    for name in ("Procfile", "docker-compose.yml"):
+    for name in (
+        REGISTRY_PATH,
+        "Procfile",
+        "docker-compose.yml",
+        "pyproject.toml",
+        TOPOLOGY_PATH,
+        CHANNEL_TYPES_MODULE,
+    ):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, root / name)
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        where = tomllib.load(handle)["tool"]["setuptools"]["packages"]["find"]["where"]
+    for folder in where:
+        for init in (ROOT / folder).glob("*/__init__.py"):
+            (root / folder / init.parent.name).mkdir(parents=True, exist_ok=True)
     return root
 
 
@@ -205,6 +282,106 @@ def test_one_registry_entry_adds_a_connector_everywhere(tmp_path: Path) -> None:
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == (
         "registry.example.com/omnistock/acme-connector:0.1.0"
     )
+
+    # The running code's defaults: the connector's port and its channel type's route.
+    topology = runpy.run_path(str(root / TOPOLOGY_PATH))
+    assert topology["DEFAULT_GRPC_PORTS"]["acme_connector"] == 50063
+    assert topology["CONNECTOR_SERVICES"]["acme"] == "acme_connector"
+
+
+def test_check_names_each_hand_written_line_a_new_connector_still_needs(tmp_path: Path) -> None:
+    registry = with_acme()
+    root = make_tree(tmp_path)
+    package = root / "services/channels/connectors/acme/acme_connector"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    write_generated(registry, root)
+    problems = source_problems(registry, root)
+    why = "(deployable 'acme-connector' runs acme_connector)"
+    assert problems == [
+        f'pyproject.toml [tool.setuptools.packages.find] where: add "services/channels/connectors/acme" {why}',
+        f'pyproject.toml [tool.setuptools.packages.find] include: add "acme_connector*" {why}',
+        f'pyproject.toml [tool.ruff.lint.isort] known-first-party: add "acme_connector" {why}',
+        'services/channels/channels/domain.py CHANNEL_TYPES: add ChannelType("acme", "<display name>", '
+        "AuthKind.OAUTH or AuthKind.API_KEY, (<capabilities>), available=True) (deployable 'acme-connector' speaks it)",
+    ]
+
+    # Make the edits the messages ask for: nothing is left to report.
+    pyproject = (root / "pyproject.toml").read_text()
+    pyproject = pyproject.replace(
+        '    "services/channels/sandboxes",\n',
+        '    "services/channels/sandboxes",\n    "services/channels/connectors/acme",\n',
+    )
+    pyproject = pyproject.replace('"channel_sandboxes*",\n]', '"channel_sandboxes*", "acme_connector*",\n]')
+    pyproject = pyproject.replace('"channel_sandboxes",\n]', '"channel_sandboxes", "acme_connector",\n]')
+    (root / "pyproject.toml").write_text(pyproject)
+    domain = root / CHANNEL_TYPES_MODULE
+    domain.write_text(
+        domain.read_text().replace(
+            "    for t in (\n",
+            '    for t in (\n        ChannelType("acme", "Acme", AuthKind.API_KEY, ("inventory",), available=True),\n',
+        )
+    )
+    assert source_problems(registry, root) == []
+
+
+def test_check_names_an_available_channel_type_without_a_connector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_tree(tmp_path)
+    assert registry_module.main(["--root", str(root), "check"]) == 0
+    domain = root / CHANNEL_TYPES_MODULE
+    text = domain.read_text()
+    ebay = text.index('"ebay"')
+    domain.write_text(text[:ebay] + text[ebay:].replace("available=False", "available=True", 1))
+    assert channel_types_in_source(root)["ebay"] is True
+    assert source_problems(Registry.load(), root) == [
+        'services/channels/channels/domain.py CHANNEL_TYPES: ChannelType("ebay") is available=True but no '
+        'connector speaks it: add channel_types = ["ebay"] to its connector in deploy/deployables.toml, or set '
+        "available=False"
+    ]
+    assert registry_module.main(["--root", str(root), "check"]) == 1
+    assert (
+        'edit: services/channels/channels/domain.py CHANNEL_TYPES: ChannelType("ebay")'
+        in capsys.readouterr().err
+    )
+
+
+LEDGER = {
+    "name": "ledger",
+    "kind": "grpc",
+    "description": "ledger: a test service with a database",
+    "command": "python -m ledger.server",
+    "port": 50057,
+    "database": "ledger",
+    "config": ["ledger-config"],
+    "replicas": {"min": 2, "max": 4, "min_available": 1},
+    "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
+}
+
+
+def test_one_registry_entry_gives_a_service_its_database_role_and_default_port(tmp_path: Path) -> None:
+    data = copy.deepcopy(raw_registry())
+    data["deployable"].append(LEDGER)
+    data["config"]["ledger-config"] = {"LEDGER_GRPC_HOST": "0.0.0.0", "LEDGER_GRPC_PORT": "50057"}
+    data["secrets"]["ledger-database-url"] = {
+        "dev": "postgresql://ledger:ledger-dev-only@postgres:5432/ledger"
+    }
+    registry = Registry.from_dict(data)
+    root = make_tree(tmp_path)
+    written = write_generated(registry, root)
+    assert {CREATE_DATABASES_PATH, TOPOLOGY_PATH, "docker-compose.yml"} <= set(written)
+    sql = (root / CREATE_DATABASES_PATH).read_text()
+    for line in (
+        "CREATE ROLE ledger LOGIN PASSWORD 'ledger-dev-only';",
+        "CREATE DATABASE ledger OWNER ledger;",
+        "REVOKE CONNECT ON DATABASE ledger FROM PUBLIC;",
+    ):
+        assert line in sql.splitlines()
+    assert runpy.run_path(str(root / TOPOLOGY_PATH))["DEFAULT_GRPC_PORTS"]["ledger"] == 50057
+    migrate = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["migrate"]
+    assert migrate["command"][-1] == "ledger"
+    assert stale_files(registry, root) == []
 
 
 def kustomize(path: Path) -> list[dict[str, Any]]:
@@ -387,3 +564,18 @@ def test_full_stack_harness_wires_every_registry_port(tmp_path: Path) -> None:
             assert env[deployable.port_env] == str(port), deployable.name
     with pytest.raises(StackError, match=r"not in deploy/deployables\.toml"):
         stack.start(["no-such-process"])
+
+
+def test_gateway_readiness_checks_what_the_registry_says_it_calls() -> None:
+    """`make run` and the harness set GATEWAY_BACKENDS from the gateway's calls (limited to the
+    processes a partial stack runs), in the names the gateway's settings accept."""
+    from gateway.config import load_settings
+
+    registry = Registry.load()
+    (gateway,) = registry.of_kind("gateway")
+    names = registry.backends_of(gateway)
+    assert names == [registry.get(callee).env_prefix.lower() for callee in gateway.calls]
+    assert {"catalog", "inventory", "channels"} <= set(names)
+    assert registry.backends_of(gateway, ["catalog", "gateway", "shopify-sandbox"]) == ["catalog"]
+    settings = load_settings({"GATEWAY_BACKENDS": ",".join(names)})
+    assert list(settings.backends) == names

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from omnistock_common.db import normalize_url
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack
+from omnistock_devtools.registry import Registry
 from omnistock_devtools.testing import TEST_AMQP_URL, TEST_REDIS_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
@@ -42,8 +43,22 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261206"))
 PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing")
 TIMEOUT_SECONDS = float(os.environ.get("FUZZ_TIMEOUT_SECONDS", "240"))
+# The orders routes call the orders deployable; until the registry has it (issue 13 lands in
+# parts), they are left out of the run instead of answering 503 to every request.
+ORDERS_DEPLOYED = "orders" in {d.name for d in Registry.load().deployables}
 # The processes the REST API needs (the nameko workers and channel sandboxes are not called).
-PROCESSES = ("catalog", "inventory", "channels", "shopify-connector", "woocommerce-connector", "gateway")
+PROCESSES = (
+    "catalog",
+    "inventory",
+    "channels",
+    "shopify-connector",
+    "woocommerce-connector",
+    *(("orders",) if ORDERS_DEPLOYED else ()),
+    "gateway",
+)
+# schemathesis' "Selected: <run>/<in the document>": all but POST /auth/logout (and the orders
+# operations while the orders deployable is missing).
+EXPECTED_SELECTED = "Selected: 61/62" if ORDERS_DEPLOYED else "Selected: 53/62"
 PROBLEM = "application/problem+json"
 
 
@@ -121,6 +136,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(stack: FullS
         "30",
         "--exclude-path",
         "/api/v1/auth/logout",
+        *([] if ORDERS_DEPLOYED else ["--exclude-path-regex", "^/api/v1/orders"]),
         "--no-color",
         "--report",
         "junit",
@@ -137,7 +153,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(stack: FullS
     tail = "\n".join(output.splitlines()[-150:])
     gateway = stack.processes["gateway"].tail(60)
     assert done.returncode == 0, f"schemathesis found failures:\n{tail}\n--- gateway log:\n{gateway}"
-    assert "passed" in output and "53/54" in output, tail
+    assert "passed" in output and EXPECTED_SELECTED in output, tail
     # `make fuzz` runs with -s: show what was covered (test cases, phases, warnings).
     print("\n".join(line for line in output.splitlines()[-40:] if line.strip()))
 

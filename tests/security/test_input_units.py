@@ -18,6 +18,7 @@ from inventory.domain import validate_location
 from omnistock_common.errors import InvalidArgument
 from omnistock_common.identifiers import IdentifierError, clean_identifier, identifier_problem
 from omnistock_common.money import MAX_MINOR, MoneyError, to_minor
+from omnistock_common.spreadsheet import FORMULA_PREFIXES, neutralise_formula, unneutralise_formula
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REFUSED = [
@@ -84,15 +85,15 @@ def test_amounts_beyond_int64_minor_units_are_refused() -> None:
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_formula_prefixes_are_neutralised_and_restored(value: str) -> None:
-    neutral = csv_io.neutralise_formula(value)
+    neutral = neutralise_formula(value)
     assert neutral == "'" + value
-    assert csv_io.unneutralise_formula(neutral) == value
+    assert unneutralise_formula(neutral) == value
 
 
 def test_plain_cells_and_quoted_text_are_left_alone() -> None:
     for value in ["Tee", "'quoted", "", "19.99", "a=b"]:
-        assert csv_io.neutralise_formula(value) == value
-        assert csv_io.unneutralise_formula(value) == value
+        assert neutralise_formula(value) == value
+        assert unneutralise_formula(value) == value
 
 
 def test_export_rows_never_start_a_cell_with_a_formula_prefix() -> None:
@@ -122,7 +123,7 @@ def test_export_rows_never_start_a_cell_with_a_formula_prefix() -> None:
     )
     row = csv_io.variant_row(product, variant)
     assert row[:2] == ["'=cmd|'/c calc'!A1", "'-SKU"]
-    assert not [cell for cell in row if cell.startswith(csv_io.FORMULA_PREFIXES)]
+    assert not [cell for cell in row if cell.startswith(FORMULA_PREFIXES)]
 
 
 def test_import_error_list_keeps_the_first_errors_and_counts_the_rest() -> None:

@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 from urllib.parse import urlparse
 
-T = TypeVar("T")
+# Default ports of the local topology (make run, docker-compose, k8s Services): generated from
+# deploy/deployables.toml by `make generate`, re-exported here where settings use them.
+from omnistock_common.topology import DEFAULT_GATEWAY_PORT as DEFAULT_GATEWAY_PORT
+from omnistock_common.topology import DEFAULT_GRPC_PORTS as DEFAULT_GRPC_PORTS
+from omnistock_common.topology import DEFAULT_SANDBOX_PORTS as DEFAULT_SANDBOX_PORTS
 
-# Default ports of the local topology (make run, docker-compose, k8s Services).
-DEFAULT_GRPC_PORTS: dict[str, int] = {
-    "catalog": 50051,
-    "inventory": 50052,
-    "orders": 50053,
-    "pricing": 50054,
-    "channels": 50055,
-    "shopify_connector": 50061,
-    "woocommerce_connector": 50062,
-}
-# Local HTTP ports of the channel sandboxes started by `make run`.
-DEFAULT_SANDBOX_PORTS: dict[str, int] = {"shopify": 8701, "woocommerce": 8702}
-DEFAULT_GATEWAY_PORT = 8080
+T = TypeVar("T")
 
 # OMNISTOCK_ENV=production turns every development default below into a start-up error (exit 2).
 ENV_VAR = "OMNISTOCK_ENV"
@@ -148,7 +140,9 @@ class EnvReader:
             self.problems.append(f"{name}={value} is outside [{minimum}, {maximum}]")
         return value
 
-    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+    def float(
+        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
         raw = self._env.get(name)
         if raw is None or raw == "":
             return default
@@ -159,6 +153,8 @@ class EnvReader:
             return default
         if minimum is not None and value < minimum:
             self.problems.append(f"{name}={value} is below {minimum}")
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name}={value} is above {maximum}")
         return value
 
     def bool(self, name: str, default: bool) -> bool:

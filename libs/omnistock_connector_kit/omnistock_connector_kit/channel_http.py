@@ -9,7 +9,13 @@ per call (cheap: one httpx.Client) and reports `client.calls` to the channels se
   that is `RedisTokenBucket`, so every worker/connector replica shares one budget per connection.
 - Retries: `RetryPolicy.retry_statuses` (429/5xx), connect/read timeouts, transport errors, and a
   channel-specific `throttle_delay(response)` hook (Shopify GraphQL says THROTTLED with HTTP 200).
-  Exponential backoff with full jitter, capped at `max_delay`; a larger `Retry-After` wins.
+  Exponential backoff with full jitter (first ceiling `base_delay`, doubling, capped at
+  `max_delay`); a larger `Retry-After` wins; one longer than `max_delay` is handed back to the
+  caller (the sync engine waits it out without holding a thread).
+- Budget (call_budget.py): all attempts, sleeps and bucket waits of one client end by `deadline`
+  (the gRPC caller's deadline minus a margin, or the connector's own cap): the caller always gets
+  the channel's failure, never its own DEADLINE_EXCEEDED. `retried` lists what each retried
+  attempt met, for the sync log.
 - 401/403 are never retried here: whether a token can be refreshed is the caller's decision.
 - Egress (egress.py): unless the caller brings its own transport (tests), every request goes
   through `GuardedTransport`: the host must be on CHANNEL_ALLOWED_HOSTS or be https:443 on
@@ -46,7 +52,7 @@ from omnistock_connector_kit.channel_errors import (
     RateLimitTimeout,
     ResponseTooLarge,
 )
-from omnistock_connector_kit.rate_limit import InMemoryTokenBucket, RateLimiter, RedisTokenBucket
+from omnistock_connector_kit.rate_limit import BucketLevel, InMemoryTokenBucket, RateLimiter, RedisTokenBucket
 from omnistock_connector_kit.retry import (
     NOT_SENT_ERRORS,
     RetryPolicy,
@@ -71,11 +77,14 @@ __all__ = [
     "parse_retry_after",
     "redact_headers",
     "redact_text",
+    "summarize_failures",
     "transport_error_reason",
 ]
 
 # Largest response body a channel call reads (streamed; the rest is never buffered).
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+# An attempt is not started with less time than this left in the budget (it could not finish).
+MIN_ATTEMPT_SECONDS = 0.05
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,9 +152,11 @@ class ChannelHttpClient:
         throttle_delay: Callable[[httpx.Response], float | None] | None = None,
         max_wait: float = 30.0,
         rng: random.Random | None = None,
-        bucket_observer: Callable[[httpx.Response], float | None] | None = None,
+        bucket_observer: Callable[[httpx.Response], BucketLevel | float | None] | None = None,
         egress: EgressPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # A caller-supplied transport (tests) is used as is unless a policy is given too; without
         # one, the real network is only ever reached through the guard (default: production
@@ -174,7 +185,12 @@ class ChannelHttpClient:
         self._bucket_observer = bucket_observer
         self._max_wait = max_wait
         self._rng = rng or random.Random()
+        # time.monotonic() by which every attempt of this client must be over (None: no limit).
+        self.deadline = deadline
+        self._clock = clock
         self.calls: list[CallRecord] = []
+        # What each attempt that was retried met ("HTTP 500", "timed out", "HTTP 429 (Retry-After 1s)").
+        self.retried: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -193,9 +209,19 @@ class ChannelHttpClient:
         if self._bucket_observer is None:
             return
         observe = getattr(self._limiter, "observe", None)
-        available = self._bucket_observer(response)
-        if available is not None and observe is not None:
-            observe(self.bucket_key, available)
+        level = self._bucket_observer(response)
+        if level is not None and observe is not None:
+            observe(self.bucket_key, level)
+
+    def _time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self._clock()
+
+    def _out_of_time(self, method: str, url_path: str, attempt: int, last: str | None) -> ChannelHttpError:
+        what = f"{last} after {attempt - 1} attempt(s), then " if last else ""
+        return ChannelHttpError(
+            f"{method} {url_path}: {what}no time left for another attempt within the call's deadline",
+            retryable=True,
+        )
 
     def request(
         self,
@@ -220,12 +246,22 @@ class ChannelHttpClient:
         attempts = max(1, policy.max_attempts)
         method = method.upper()
         url_path = httpx.URL(path).path or path
+        last_error: str | None = None
         for attempt in range(1, attempts + 1):
-            self._limiter.acquire(self.bucket_key, cost, self._max_wait)
+            left = self._time_left()
+            if left is not None and left < MIN_ATTEMPT_SECONDS:
+                raise self._out_of_time(method, url_path, attempt, last_error)
+            self._limiter.acquire(
+                self.bucket_key, cost, self._max_wait if left is None else min(self._max_wait, left)
+            )
+            left = self._time_left()
+            if left is not None and left < MIN_ATTEMPT_SECONDS:
+                raise self._out_of_time(method, url_path, attempt, last_error)
+            timeout = httpx.USE_CLIENT_DEFAULT if left is None else self._attempt_timeout(left)
             started = time.perf_counter()
             try:
                 outgoing = self._client.build_request(
-                    method, path, json=json, params=params, data=data, headers=headers
+                    method, path, json=json, params=params, data=data, headers=headers, timeout=timeout
                 )
                 response = read_capped(self._client.send(outgoing, stream=True), self._max_response_bytes)
             except EgressRefused:
@@ -244,12 +280,14 @@ class ChannelHttpClient:
                 error = transport_error_reason(exc)
                 self.calls.append(CallRecord(method, url_path, None, attempt, latency, error))
                 can_retry = idempotent or isinstance(exc, NOT_SENT_ERRORS)
-                if not can_retry or attempt == attempts:
+                delay = policy.backoff(attempt, self._rng)
+                if not can_retry or attempt == attempts or not self._fits(delay):
                     raise ChannelHttpError(
-                        f"{method} {url_path} failed after {attempt} attempt(s): {error}",
+                        f"{method} {url_path} failed after {attempt} attempt(s): {self._trail(error)}",
                         retryable=True,
                     ) from exc
-                delay = policy.backoff(attempt, self._rng)
+                self.retried.append(error)
+                last_error = error
                 log.warning(
                     "channel call %s %s failed (%s); retry %d/%d in %.2fs",
                     method,
@@ -283,17 +321,21 @@ class ChannelHttpClient:
                 return response
 
             backoff = policy.backoff(attempt, self._rng)
-            if attempt == attempts or (hint is not None and hint > policy.max_delay):
-                # Out of attempts, or the channel asks for a longer pause than we are willing to
-                # hold a worker thread for: hand back, and let the caller come back later.
+            delay = max(backoff, hint or 0.0)
+            if retry_reason == f"HTTP {status}" and hint is not None:
+                retry_reason = f"{retry_reason} (Retry-After {hint:g}s)"
+            if attempt == attempts or (hint is not None and hint > policy.max_delay) or not self._fits(delay):
+                # Out of attempts or time, or the channel asks for a longer pause than we are
+                # willing to hold a worker thread for: hand back, and let the caller come back later.
                 raise ChannelHttpError(
-                    f"{method} {url_path}: {retry_reason} after {attempt} attempt(s)",
+                    f"{method} {url_path}: {self._trail(retry_reason)} after {attempt} attempt(s)",
                     status=status,
                     response=response,
                     retryable=True,
                     retry_after=hint,
                 )
-            delay = max(backoff, hint or 0.0)
+            self.retried.append(retry_reason)
+            last_error = retry_reason
             log.warning(
                 "channel call %s %s: %s; retry %d/%d in %.2fs",
                 method,
@@ -305,3 +347,39 @@ class ChannelHttpClient:
             )
             self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _attempt_timeout(self, left: float) -> httpx.Timeout:
+        """The client's timeouts, none longer than the time left in the budget."""
+        base = self._client.timeout
+        return httpx.Timeout(
+            connect=min(base.connect or left, left),
+            read=min(base.read or left, left),
+            write=min(base.write or left, left),
+            pool=min(base.pool or left, left),
+        )
+
+    def _fits(self, delay: float) -> bool:
+        """Whether sleeping `delay` still leaves time for another attempt within the budget."""
+        left = self._time_left()
+        return left is None or left - delay >= MIN_ATTEMPT_SECONDS
+
+    def _trail(self, final: str) -> str:
+        """The final failure with every earlier retried one, e.g. "HTTP 500 (x4), then timed out"."""
+        if not self.retried:
+            return final
+        return f"{summarize_failures(self.retried)}, then {final}"
+
+
+def summarize_failures(errors: list[str]) -> str:
+    """Consecutive equal failures folded: ["HTTP 500", "HTTP 500", "timed out"] ->
+    "HTTP 500 (x2), timed out"."""
+    parts: list[str] = []
+    previous, count = None, 0
+    for error in [*errors, None]:
+        if error == previous:
+            count += 1
+            continue
+        if previous is not None:
+            parts.append(previous if count == 1 else f"{previous} (x{count})")
+        previous, count = error, 1
+    return ", ".join(parts)

@@ -18,14 +18,17 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from omnistock_common.egress import EgressPolicy
+from omnistock_connector_kit.call_budget import effective_deadline
 from omnistock_connector_kit.channel_http import ChannelHttpClient
 from omnistock_connector_kit.connector_base import build_http_client, translate_channel_errors
-from omnistock_connector_kit.rate_limit import RateLimiter
+from omnistock_connector_kit.rate_limit import BucketLevel, RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 
 __all__ = ["ChannelHttpFactory", "ClientFactory"]
 
 ClientT_co = TypeVar("ClientT_co", covariant=True)
+# Without a caller deadline: a little under the channels worker's default connector deadline (30 s).
+DEFAULT_CALL_BUDGET_SECONDS = 28.0
 
 
 class ClientFactory(Protocol[ClientT_co]):
@@ -53,9 +56,12 @@ class ChannelHttpFactory:
     # Channel hooks (see ChannelHttpClient): a throttle signal in a 200 body, the bucket level
     # the channel reports.
     throttle_delay: Callable[[httpx.Response], float | None] | None = None
-    bucket_observer: Callable[[httpx.Response], float | None] | None = None
+    bucket_observer: Callable[[httpx.Response], BucketLevel | float | None] | None = None
     sleep: Callable[[float], None] | None = None
     transport: Callable[[], httpx.BaseTransport] | None = None
+    # Longest one call (retries, sleeps and bucket waits included) may take when the gRPC caller
+    # set no deadline; with one, the caller's deadline minus a margin wins (call_budget.py).
+    call_budget: float | None = DEFAULT_CALL_BUDGET_SECONDS
 
     @contextmanager
     def open(
@@ -81,6 +87,7 @@ class ChannelHttpFactory:
             throttle_delay=self.throttle_delay,
             max_wait=self.max_wait,
             bucket_observer=self.bucket_observer,
+            deadline=effective_deadline(self.call_budget),
         )
         try:
             with translate_channel_errors():

@@ -22,6 +22,7 @@ from omnistock_common.config import ServiceSettings
 from omnistock_common.egress import AllowList, EgressPolicy, Resolver, system_resolver
 from omnistock_common.grpc_server import BuiltServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
+from omnistock_connector_kit.call_budget import DeadlineInterceptor
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import CONNECTOR_SERVICE_NAME, READ_ONLY_METHODS, redis_limiter
 from omnistock_connector_kit.rate_limit import RateLimiter
@@ -121,8 +122,10 @@ def build_connector_server(
 
     Every connector has the same read-only RPCs (connector_base.READ_ONLY_METHODS: any internal
     role may call them, the others need a writing role). `options` go to
-    omnistock_common.grpc_server.build_server (e.g. interceptors).
+    omnistock_common.grpc_server.build_server (e.g. interceptors). Every RPC's deadline bounds the
+    retries of its channel calls (call_budget.DeadlineInterceptor).
     """
+    options["interceptors"] = [DeadlineInterceptor(), *options.get("interceptors", ())]
     running = build_server(
         [lambda server: connector_service_pb2_grpc.add_ConnectorServiceServicer_to_server(servicer, server)],
         [CONNECTOR_SERVICE_NAME],

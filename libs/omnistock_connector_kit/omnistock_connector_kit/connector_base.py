@@ -44,6 +44,7 @@ from omnistock_connector_kit.channel_http import (
     RedisTokenBucket,
     RetryPolicy,
 )
+from omnistock_connector_kit.rate_limit import BucketLevel
 
 __all__ = [
     "ACCESS_TOKEN_EXPIRED",
@@ -202,7 +203,8 @@ def build_http_client(
     sleep: Callable[[float], None] | None = None,
     throttle_delay: Callable[[httpx.Response], float | None] | None = None,
     max_wait: float = 30.0,
-    bucket_observer: Callable[[httpx.Response], float | None] | None = None,
+    bucket_observer: Callable[[httpx.Response], BucketLevel | float | None] | None = None,
+    deadline: float | None = None,
 ) -> ChannelHttpClient:
     """A ChannelHttpClient on `base_url` (from `channel_base_url`), bucket per connection.
 
@@ -225,6 +227,7 @@ def build_http_client(
         throttle_delay=throttle_delay,
         max_wait=max_wait,
         bucket_observer=bucket_observer,
+        deadline=deadline,
         **kwargs,
     )
 

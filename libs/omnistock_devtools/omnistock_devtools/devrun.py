@@ -164,6 +164,8 @@ def main() -> int:
         **{port_variable(registry.get(name)): str(port) for name, port in ports.items()},
         # ... and where the callers find each gRPC server, should one have moved.
         **{f"{d.env_prefix}_ADDR": f"127.0.0.1:{ports[d.name]}" for d in registry.grpc},
+        # /readyz checks what the registry says the gateway calls (what `make run` starts).
+        "GATEWAY_BACKENDS": env.str("GATEWAY_BACKENDS", ",".join(registry.backends_of(gateway))),
         # OAuth redirect_uri = PUBLIC_BASE_URL + /api/v1/channels/oauth/callback: this gateway.
         "PUBLIC_BASE_URL": env.str("PUBLIC_BASE_URL", base_url),
         "SHOPIFY_CLIENT_ID": env.str("SHOPIFY_CLIENT_ID", SANDBOX_SHOPIFY_CLIENT_ID),

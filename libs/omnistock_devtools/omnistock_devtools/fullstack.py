@@ -211,6 +211,9 @@ class FullStack:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = self.process_env()
+        # /readyz waits for the backends this stack runs, not for ones left out (`only`).
+        if "GATEWAY_BACKENDS" not in self.env:
+            env["GATEWAY_BACKENDS"] = ",".join(REGISTRY.backends_of(GATEWAY, wanted))
         for name in wanted:
             log_path = logs / f"{name}.log"
             log = log_path.open("wb")

@@ -6,10 +6,9 @@ Only the set of SKUs seen so far is kept, to report a SKU repeated later in the 
 MAX_REPORTED_ERRORS row errors (the rest are counted): a file of 200,000 bad rows must not build a
 report of tens of megabytes.
 
-Export neutralises spreadsheet formulas: a cell starting with =, +, -, @, tab or CR is written
-with a leading single quote, which spreadsheets read as "this is text" (OWASP, CSV Injection:
-https://owasp.org/www-community/attacks/CSV_Injection; OWASP ASVS 5.0 requirement 1.2.10). Import
-removes exactly that quote again, so an exported file still re-imports as all `unchanged`.
+Export neutralises spreadsheet formulas (omnistock_common.spreadsheet, shared with the gateway's
+order export): a cell starting with =, +, -, @, tab or CR is written with a leading single quote.
+Import removes exactly that quote again, so an exported file still re-imports as all `unchanged`.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from catalog.fields import OPTION_COLUMNS, STATUS, TITLE, VARIANT_CSV_COLUMNS, c
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from omnistock_common.identifiers import IdentifierError, clean_identifier
 from omnistock_common.money import MoneyError, from_minor, is_supported_currency, to_minor
+from omnistock_common.spreadsheet import neutralise_formula, unneutralise_formula
 
 # Export header, from the field declaration (catalog/fields.py) plus the initial-stock columns;
 # import finds columns by name, so their order in a file does not matter.
@@ -62,8 +62,6 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 # Row errors kept for the report; beyond this they are only counted (CappedErrors.omitted).
 MAX_REPORTED_ERRORS = 1000
-# First characters that make a spreadsheet evaluate a cell as a formula (OWASP CSV Injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Records a problem of the current row: fail(column, message).
 Fail = Callable[[str, str], None]
@@ -263,16 +261,6 @@ class CappedErrors(list[RowError]):
     def extend(self, errors: Iterable[RowError]) -> None:
         for error in errors:
             self.append(error)
-
-
-def neutralise_formula(value: str) -> str:
-    """`value` prefixed with a single quote if a spreadsheet would evaluate it as a formula."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-def unneutralise_formula(value: str) -> str:
-    """The inverse of neutralise_formula for an imported cell (a quote before a formula prefix)."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
 
 
 class CsvImport:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine
@@ -25,6 +26,7 @@ from channels.crypto import KeyRing
 from channels.deps import CatalogPort, ChannelsDeps, OAuthConfig
 from channels.notify import Notifier
 from channels.repository import UnitOfWork
+from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
 from channels.sync.inventory_source import GrpcInventory
 from channels.sync.runtime import PerThreadConnectors, PerThreadRedis, Runtime
@@ -109,10 +111,15 @@ def build_runtime(
     sync_settings: SyncSettings,
     *,
     local_factory: Callable[[], Any] = threading.local,
-    db_pool_size: int = 8,
+    db_pool_size: int | None = None,
+    threads: ModuleType = threading,
 ) -> Runtime:
     """The sync worker's Runtime: the core with per-OS-thread Redis, connector and catalog
-    clients, the inventory client, the SyncEngine and the jobs' ChannelsDeps."""
+    clients, the inventory client, the SyncEngine and its dispatcher (a pool of `threads`' OS
+    threads: the worker passes eventlet's original threading module), and the jobs' ChannelsDeps."""
+    if db_pool_size is None:
+        # Every flush/poll thread and the worker's own tpool jobs may hold a connection at once.
+        db_pool_size = sync_settings.parallel_connections + 8
     redis = PerThreadRedis(settings.server.redis_url, local_factory)
     connectors = PerThreadConnectors(
         settings.connector_addrs, settings.connector_timeout_seconds, local_factory
@@ -133,6 +140,9 @@ def build_runtime(
     if settings.catalog_addr:
         catalog = PerThreadCatalog(settings.catalog_addr, settings.catalog_timeout_seconds, local_factory)
         core.closers.append(catalog.close)
+    dispatcher = SyncDispatcher(engine, threads=threads)
+    # Closed first (closers run in reverse): no flush may outlive the clients it uses.
+    core.closers.append(dispatcher.close)
     return Runtime(
         engine,
         core.sql,
@@ -140,6 +150,7 @@ def build_runtime(
         core.closers,
         event_secret=load_internal_auth_settings().token_secret,
         deps=build_deps(core, settings, catalog=catalog),
+        dispatcher=dispatcher,
     )
 
 

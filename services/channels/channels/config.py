@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from omnistock_common.config import EnvReader, ServiceSettings, service_addr
 from omnistock_common.egress import AllowList, allowed_hosts_setting
 
+# Connector services this build knows how to reach: channel type -> service name in
+# omnistock_common.config.DEFAULT_GRPC_PORTS (<NAME>_ADDR overrides the address). Generated from
+# the connectors' channel_types in deploy/deployables.toml (omnistock_common.topology).
+from omnistock_common.topology import CONNECTOR_SERVICES as CONNECTOR_SERVICES
+
 SERVICE = "channels"
 log = logging.getLogger(__name__)
 
@@ -24,13 +29,6 @@ log = logging.getLogger(__name__)
 DEV_CREDENTIALS_KEYS = "dev:" + base64.b64encode(b"omnistock-dev-only-credential-k!").decode()
 DEV_OAUTH_STATE_SECRET = "omnistock-dev-only-oauth-state-secret-change-me"
 MIN_STATE_SECRET_BYTES = 32
-
-# Connector services this build knows how to reach: channel type -> service name in
-# omnistock_common.config.DEFAULT_GRPC_PORTS (<NAME>_ADDR overrides the address).
-CONNECTOR_SERVICES: dict[str, str] = {
-    "shopify": "shopify_connector",
-    "woocommerce": "woocommerce_connector",
-}
 
 
 @dataclass(frozen=True)

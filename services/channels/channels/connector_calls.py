@@ -8,7 +8,8 @@ For every call it:
    connection becomes DISCONNECTED with a clear reason;
 4. persists `refreshed_credentials` a response may carry;
 5. writes a sync_log row and updates health (error streak, status), and raises a notification
-   when the status gets worse.
+   when the status gets worse; on success it tells the `success_listeners` (the sync engine ends
+   the connection's backoff there: a recovered channel gets its pending figures at once).
 
 Refresh is single-flight across every replica: a Redis lock `omnistock:refresh:<connection_id>`
 (SET NX PX, released only by its holder's token). The holder re-reads the row: if the
@@ -95,7 +96,25 @@ class SyncLogRecord:
 
 def _default_record(result: Any) -> SyncLogRecord:
     calls = getattr(result, "calls", None)
-    return SyncLogRecord(calls=int(calls) if isinstance(calls, int) and calls > 0 else None)
+    return SyncLogRecord(
+        message=retried_note(result), calls=int(calls) if isinstance(calls, int) and calls > 0 else None
+    )
+
+
+def retried_note(result: Any) -> str:
+    """ "after retrying: HTTP 500 (x3), HTTP 429 (Retry-After 1s)" when the connector says it
+    retried (PushInventory/FetchOrders `retried`), else ""."""
+    retried = [str(r) for r in getattr(result, "retried", ()) or ()]
+    if not retried:
+        return ""
+    folded: list[str] = []
+    count = 0
+    for index, error in enumerate(retried):
+        count += 1
+        if index + 1 == len(retried) or retried[index + 1] != error:
+            folded.append(error if count == 1 else f"{error} (x{count})")
+            count = 0
+    return "after retrying: " + ", ".join(folded)
 
 
 def _utcnow() -> datetime:
@@ -125,6 +144,8 @@ class ConnectionCaller:
         self.refresh_skew = refresh_skew
         self.lock_ttl_ms = lock_ttl_ms
         self.clock = clock
+        # Called with (tenant_id, connection_id) after every call the channel answered.
+        self.success_listeners: list[Callable[[str, str], None]] = []
 
     # ------------------------------------------------------------------ public
     def with_connection(
@@ -183,6 +204,7 @@ class ConnectionCaller:
             self._save_refreshed(stored, result)
             record = describe(result)
             self._record_success(conn, operation, skus, record, _ms(started))
+            self._tell_success(conn)
             return result
         raise AssertionError("unreachable: the second attempt returns or raises")
 
@@ -425,6 +447,13 @@ class ConnectionCaller:
             )
         )
 
+    def _tell_success(self, conn: Connection) -> None:
+        for listener in list(self.success_listeners):
+            try:
+                listener(conn.tenant_id, conn.id)
+            except Exception:  # a listener's failure must not turn the channel's answer into one
+                log.exception("success listener failed for connection %s", conn.id)
+
     # ------------------------------------------------------------------ helpers
     def _stub(self, conn: Connection) -> ConnectorStub:
         return self.connectors.get(conn.type).call(
@@ -478,4 +507,4 @@ def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-__all__ = ["REFRESH_LOCK_PREFIX", "ConnectionCaller", "SyncLogRecord"]
+__all__ = ["REFRESH_LOCK_PREFIX", "ConnectionCaller", "SyncLogRecord", "retried_note"]

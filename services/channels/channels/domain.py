@@ -67,6 +67,9 @@ class SyncOutcome(StrEnum):
     RETRY = "retry"
     ERROR = "error"
     CONFLICT = "conflict"
+    # operation increase_hold: increases started / stopped waiting for other channels' orders.
+    HELD = "held"
+    RELEASED = "released"
 
 
 @dataclass(eq=False)
@@ -315,6 +318,10 @@ class Health:
     last_success_at: datetime | None = None
     error_count: int = 0
     last_error: str = ""
+    # Set while the sync engine holds this connection's stock increases until every connection's
+    # orders are known current (channels.sync.increase_hold); written only by that module.
+    increases_held_since: datetime | None = None
+    increases_held_reason: str = ""
 
 
 def after_success(health: Health, now: datetime) -> Health:
@@ -322,7 +329,15 @@ def after_success(health: Health, now: datetime) -> Health:
     which only a new authorization lifts)."""
     if health.status is ConnectionStatus.DISCONNECTED:
         return replace(health, last_sync_at=now)
-    return Health(ConnectionStatus.CONNECTED, "", now, now, 0, "")
+    return replace(
+        health,
+        status=ConnectionStatus.CONNECTED,
+        status_reason="",
+        last_sync_at=now,
+        last_success_at=now,
+        error_count=0,
+        last_error="",
+    )
 
 
 def after_failure(health: Health, now: datetime, error: str) -> Health:

@@ -1,10 +1,13 @@
-"""Proto <-> domain conversions for the channels service's connector calls.
+"""Proto <-> domain conversions of the channels service: its own API (channels.v1, for the
+servicer) and its connector calls (connector.v1, for the use cases).
 
 The template rule: generated protobuf code is touched only here, in servicer.py / server.py (the
 gRPC edge and composition root) and in the outbound gRPC adapters (connector_clients.py,
-sync/inventory_source.py, catalog_client.py). Use-case modules (connection setup,
-listing mapping, webhook intake, the sync engine/flusher/in-flight/reconcile jobs) get every
-request message and every enum decision from this module, so they build no protobuf messages.
+sync/inventory_source.py, catalog_client.py). The servicer reads requests and builds responses
+with the `*_in` / `*_out` functions below, so each RPC is mapping in, one service call, mapping
+out. Use-case modules (connection setup, listing mapping, webhook intake, the sync
+engine/flusher/in-flight/reconcile jobs) get every request message and every enum decision from
+this module, so they build no protobuf messages.
 """
 
 from __future__ import annotations
@@ -15,7 +18,22 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from channels.domain import (
+    AutoMapResult,
+    ChannelType,
+    Connection,
+    ConnectionStatus,
+    Listing,
+    SyncLogEntry,
+    SyncScope,
+    WebhookReceipt,
+)
+from channels.job_domain import Job, JobStatus, SyncJobResult
+from omnistock.channels.v1 import channels_service_pb2 as pb
+from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.errors import FieldViolation, InvalidArgument
+from omnistock_common.timestamps import to_optional_timestamp
 
 # Connector messages pass through use-case code opaquely; the aliases keep their hints honest.
 ConnectionContext = cpb.ConnectionContext
@@ -35,6 +53,148 @@ _ITEM_OUTCOMES = {
     cpb.ITEM_OUTCOME_REJECTED: "rejected",
 }
 _CANCELLED_STATUSES = {cpb.ORDER_STATUS_CANCELLED, cpb.ORDER_STATUS_REFUNDED}
+_CONNECTION_STATUSES = {
+    ConnectionStatus.CONNECTED: pb.CONNECTION_STATUS_CONNECTED,
+    ConnectionStatus.DEGRADED: pb.CONNECTION_STATUS_DEGRADED,
+    ConnectionStatus.ERROR: pb.CONNECTION_STATUS_ERROR,
+    ConnectionStatus.DISCONNECTED: pb.CONNECTION_STATUS_DISCONNECTED,
+}
+_SYNC_SCOPES = {
+    pb.SYNC_SCOPE_INVENTORY: SyncScope.INVENTORY,
+    pb.SYNC_SCOPE_PRICES: SyncScope.PRICES,
+    pb.SYNC_SCOPE_ORDERS: SyncScope.ORDERS,
+    pb.SYNC_SCOPE_CATALOG: SyncScope.CATALOG,
+    pb.SYNC_SCOPE_ALL: SyncScope.ALL,
+    pb.SYNC_SCOPE_UNSPECIFIED: SyncScope.ALL,
+}
+_SYNC_SCOPES_OUT = {
+    scope: number for number, scope in _SYNC_SCOPES.items() if number != pb.SYNC_SCOPE_UNSPECIFIED
+}
+_JOB_STATUSES = {
+    JobStatus.QUEUED: pb.JOB_STATUS_QUEUED,
+    JobStatus.RUNNING: pb.JOB_STATUS_RUNNING,
+    JobStatus.SUCCEEDED: pb.JOB_STATUS_SUCCEEDED,
+    JobStatus.FAILED: pb.JOB_STATUS_FAILED,
+}
+
+
+# ============================================================ the channels API (servicer side)
+def required_id(value: str, name: str = "connection_id") -> str:
+    """A request's id field, refused when empty (before any lookup)."""
+    if not value:
+        raise InvalidArgument(f"{name} is required", violations=[FieldViolation(name, "required")])
+    return value
+
+
+def sync_scope_in(value: int) -> SyncScope:
+    """RequestSync's scope; unset means everything, an unknown number is refused."""
+    scope = _SYNC_SCOPES.get(value)
+    if scope is None:
+        raise InvalidArgument("unknown sync scope", violations=[FieldViolation("scope", "unknown value")])
+    return scope
+
+
+def channel_types_out(types: Iterable[ChannelType]) -> pb.ListChannelTypesResponse:
+    return pb.ListChannelTypesResponse(
+        types=[
+            pb.ChannelType(type=t.type, auth=t.auth.value, capabilities=list(t.capabilities)) for t in types
+        ]
+    )
+
+
+def connection_out(conn: Connection) -> pb.Connection:
+    """A Connection message never carries credentials: only settings and health are copied."""
+    h = conn.health
+    return pb.Connection(
+        id=conn.id,
+        type=conn.type,
+        name=conn.name,
+        status=_CONNECTION_STATUSES[h.status],
+        settings=dict(conn.settings),
+        health=pb.ConnectionHealth(
+            last_sync_at=to_optional_timestamp(h.last_sync_at),
+            last_success_at=to_optional_timestamp(h.last_success_at),
+            error_count=h.error_count,
+            last_error=h.last_error,
+            token_expires_at=to_optional_timestamp(conn.token_expires_at),
+            increases_held_since=to_optional_timestamp(h.increases_held_since),
+            increases_held_reason=h.increases_held_reason,
+        ),
+        created_at=to_optional_timestamp(conn.created_at),
+        status_reason=h.status_reason,
+    )
+
+
+def start_oauth_out(url: str, expires_at: datetime | None) -> pb.StartOAuthResponse:
+    return pb.StartOAuthResponse(authorization_url=url, state_expires_at=to_optional_timestamp(expires_at))
+
+
+def listing_out(listing: Listing) -> pb.Listing:
+    out = pb.Listing(
+        sku=listing.sku,
+        external_ids=dict(listing.external_ids),
+        updated_at=to_optional_timestamp(listing.updated_at),
+    )
+    if listing.last_pushed_quantity is not None:
+        out.last_pushed_quantity = listing.last_pushed_quantity
+    return out
+
+
+def listings_page_out(listings: Iterable[Listing], cursor: str) -> pb.ListListingsResponse:
+    return pb.ListListingsResponse(
+        listings=[listing_out(item) for item in listings], page=common_pb2.PageResponse(next_cursor=cursor)
+    )
+
+
+def auto_map_out(result: AutoMapResult) -> pb.AutoMapListingsResponse:
+    return pb.AutoMapListingsResponse(
+        mapped=result.mapped,
+        unmapped_skus=result.unmapped_skus,
+        unknown_remote_skus=result.unknown_remote_skus,
+    )
+
+
+def job_out(job: Job) -> pb.Job:
+    out = pb.Job(
+        id=job.id,
+        kind=job.kind.value,
+        status=_JOB_STATUSES[job.status],
+        progress=pb.JobProgress(done=job.progress_done, total=job.progress_total),
+        connection_id=job.connection_id,
+        error=job.error,
+        created_at=to_optional_timestamp(job.created_at),
+        started_at=to_optional_timestamp(job.started_at),
+        finished_at=to_optional_timestamp(job.finished_at),
+    )
+    if isinstance(job.result, AutoMapResult):
+        out.auto_map.CopyFrom(auto_map_out(job.result))
+    elif isinstance(job.result, SyncJobResult):
+        out.sync.CopyFrom(
+            pb.SyncJobResult(scope=_SYNC_SCOPES_OUT[job.result.scope], message=job.result.message)
+        )
+    return out
+
+
+def webhook_receipt_out(receipt: WebhookReceipt) -> pb.IngestWebhookResponse:
+    return pb.IngestWebhookResponse(accepted=receipt.accepted, delivery_id=receipt.delivery_id)
+
+
+def sync_log_out(entries: Iterable[SyncLogEntry]) -> pb.ListSyncLogResponse:
+    return pb.ListSyncLogResponse(
+        entries=[
+            pb.SyncLogEntry(
+                id=entry.id,
+                at=to_optional_timestamp(entry.at),
+                operation=entry.operation,
+                skus=entry.skus,
+                outcome=entry.outcome,
+                message=entry.message,
+                latency_ms=entry.latency_ms,
+                calls=entry.calls,
+            )
+            for entry in entries
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------- connection setup

@@ -50,6 +50,10 @@ connections = Table(
     Column("last_success_at", UTCDateTime, nullable=True),
     Column("error_count", BigInteger, nullable=False, default=0),
     Column("last_error", Text, nullable=False, default=""),
+    # Increases this connection holds back until every connection's orders are current (sync
+    # engine, channels.sync.increase_hold): since when, and which connections it waits for.
+    Column("increases_held_since", UTCDateTime, nullable=True),
+    Column("increases_held_reason", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "tenant_id", "created_at", "id"),
@@ -85,7 +89,7 @@ sync_log = Table(
     Column("operation", String(64), nullable=False),
     # JSON array of SKUs the call concerned (may be empty).
     Column("skus", Text, nullable=False),
-    # ok | retry | error | conflict
+    # ok | retry | error | conflict | held | released (increase_hold)
     Column("outcome", String(16), nullable=False),
     Column("message", Text, nullable=False, default=""),
     Column("latency_ms", BigInteger, nullable=False, default=0),
@@ -118,7 +122,7 @@ webhook_deliveries = Table(
 )
 
 # Every background job of a connection (GET /jobs/{id}): syncs (RequestSync) and, since migration
-# 0003, auto-maps (StartAutoMap). channels.job_domain reads a row as a Job.
+# 0004, auto-maps (StartAutoMap). channels.job_domain reads a row as a Job.
 sync_jobs = Table(
     "sync_jobs",
     metadata,

@@ -57,6 +57,8 @@ def _health(row: Row[Any]) -> Health:
         last_success_at=row.last_success_at,
         error_count=int(row.error_count),
         last_error=row.last_error,
+        increases_held_since=row.increases_held_since,
+        increases_held_reason=row.increases_held_reason or "",
     )
 
 
@@ -114,6 +116,8 @@ class Repository(SyncQueries, JobQueries):
                 last_success_at=h.last_success_at,
                 error_count=h.error_count,
                 last_error=h.last_error,
+                increases_held_since=h.increases_held_since,
+                increases_held_reason=h.increases_held_reason,
                 created_at=connection.created_at,
                 updated_at=connection.updated_at,
             )
@@ -163,6 +167,17 @@ class Repository(SyncQueries, JobQueries):
                 last_error=health.last_error,
                 updated_at=now,
             )
+        )
+
+    def set_increase_hold(
+        self, tenant_id: str, connection_id: str, since: datetime | None, reason: str
+    ) -> None:
+        """Health's "increases held" fields (None/"" when released); nothing else is touched."""
+        t = models.connections
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
+            .values(increases_held_since=since, increases_held_reason=reason)
         )
 
     def replace_credentials(

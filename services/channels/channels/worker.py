@@ -38,7 +38,9 @@ exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_a
 SERVICE_NAME = "channels_sync"
 # The channels service's own events go out as channels.<type> (on `channels.events`).
 CHANNELS_EVENTS = "channels"
-FLUSH_INTERVAL = 0.25
+# The dispatcher's tick: hands due connections to its threads (never waits for a flush), so this is
+# also the longest a recovered channel or a finished order poll waits for the next push.
+FLUSH_INTERVAL = 0.1
 RELAY_INTERVAL = 0.2
 _SETTINGS = load_sync_settings()
 RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
@@ -54,7 +56,9 @@ class SyncRuntime(DependencyProvider):
     def setup(self) -> None:
         service_auth.configure(SERVICE_NAME)
         local = patcher.original("threading").local
-        self.runtime = build_runtime(load_settings(), _SETTINGS, local_factory=local)
+        self.runtime = build_runtime(
+            load_settings(), _SETTINGS, local_factory=local, threads=patcher.original("threading")
+        )
 
     def stop(self) -> None:
         self.runtime.close()
@@ -93,7 +97,11 @@ class ChannelsSyncWorker:
 
     @timer(interval=FLUSH_INTERVAL, eager=True)
     def flush(self) -> None:
-        tpool.execute(flusher.flush_due, self.runtime.engine)
+        dispatcher = self.runtime.dispatcher
+        if dispatcher is None:
+            tpool.execute(flusher.flush_due, self.runtime.engine)
+        else:
+            tpool.execute(dispatcher.tick)
 
     @timer(interval=RECONCILE_INTERVAL)
     def reconcile(self) -> None:

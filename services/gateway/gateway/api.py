@@ -63,7 +63,8 @@ class Operation:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     # Largest request body in bytes; None: GATEWAY_MAX_JSON_BYTES for JSON bodies (see body_limit).
     max_body_bytes: int | None = None
-    # Takes an Idempotency-Key header: a repeat gets the first answer, a different request 422.
+    # The view reads an Idempotency-Key header (inputs.idempotency_key): documented as a parameter,
+    # with the 422 of a key reused for a different request.
     idempotency_key: bool = False
 
     @property
@@ -151,7 +152,8 @@ class ApiModule:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
         `max_body_bytes` overrides the body limit of this route (default: GATEWAY_MAX_JSON_BYTES
-        for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise)."""
+        for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise). `idempotency_key`
+        documents the Idempotency-Key header the view reads."""
 
         def decorator(view: Callable[..., ViewResult]) -> Callable[..., ViewResult]:
             op = Operation(

@@ -33,6 +33,9 @@ class HealthOut(OutModel):
     error_count: int
     last_error: str
     token_expires_at: datetime | None
+    # While stock increases to this channel wait for another channel's orders to be current.
+    increases_held_since: datetime | None = None
+    increases_held_reason: str = ""
 
 
 class ConnectionOut(OutModel):

@@ -27,7 +27,7 @@ DEV_JWT_SECRET = "omnistock-dev-only-jwt-secret-change-me-0123456789"
 MIN_JWT_SECRET_BYTES = 32
 # What /readyz checks unless GATEWAY_BACKENDS says otherwise: every service the routes call, so a
 # load balancer never sends traffic to a gateway whose channels backend is down.
-DEFAULT_BACKENDS: tuple[str, ...] = ("catalog", "inventory", "channels")
+DEFAULT_BACKENDS: tuple[str, ...] = ("catalog", "inventory", "channels", "orders")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Settings:
     catalog_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['catalog']}"
     inventory_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['inventory']}"
     channels_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['channels']}"
+    orders_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['orders']}"
     # Channels retry webhooks that are not acknowledged within a few seconds (Shopify: 5 s).
     webhook_timeout_seconds: float = 3.0
     # Webhook intake (no JWT): larger bodies are refused (413) before they are read, and each
@@ -61,8 +62,14 @@ class Settings:
     webhook_rate_limit: int = 600
     webhook_rate_window_seconds: int = 60
     grpc_timeout_seconds: float = 5.0
-    # Import/export stream a whole catalog, so they get their own, longer deadline.
+    # Import/export stream a whole catalog (or every order), so they get their own, longer deadline.
     bulk_timeout_seconds: float = 600.0
+    # Order writes reserve, commit or release stock in inventory before they answer: a longer
+    # deadline than a plain read.
+    orders_timeout_seconds: float = 10.0
+    # Order exports per tenant per window (each one reads every matching order): 429 beyond.
+    order_export_rate_limit: int = 10
+    order_export_rate_window_seconds: int = 60
     readiness_timeout_seconds: float = 1.0
     # Wrong passwords per (client IP, account) before each further one doubles a wait
     # (1 s, 2 s, 4 s ... up to login_backoff_max_seconds); the owner on another IP is unaffected.
@@ -131,12 +138,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         catalog_addr=service_addr(env, "catalog"),
         inventory_addr=service_addr(env, "inventory"),
         channels_addr=service_addr(env, "channels"),
+        orders_addr=service_addr(env, "orders"),
         webhook_timeout_seconds=env.float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 3.0, minimum=0.1),
         webhook_max_body_bytes=env.int("GATEWAY_WEBHOOK_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024),
         webhook_rate_limit=env.int("GATEWAY_WEBHOOK_RATE_LIMIT", 600, minimum=1),
         webhook_rate_window_seconds=env.int("GATEWAY_WEBHOOK_RATE_WINDOW_SECONDS", 60, minimum=1),
         grpc_timeout_seconds=env.float("GRPC_TIMEOUT_SECONDS", 5.0, minimum=0.05),
         bulk_timeout_seconds=env.float("GATEWAY_BULK_TIMEOUT_SECONDS", 600.0, minimum=1.0),
+        orders_timeout_seconds=env.float("GATEWAY_ORDERS_TIMEOUT_SECONDS", 10.0, minimum=0.05),
+        order_export_rate_limit=env.int("GATEWAY_ORDER_EXPORT_RATE_LIMIT", 10, minimum=1),
+        order_export_rate_window_seconds=env.int("GATEWAY_ORDER_EXPORT_RATE_WINDOW_SECONDS", 60, minimum=1),
         readiness_timeout_seconds=env.float("GATEWAY_READINESS_TIMEOUT_SECONDS", 1.0, minimum=0.05),
         login_free_failures=env.int("LOGIN_FREE_FAILURES", 5, minimum=1),
         login_backoff_max_seconds=env.int("LOGIN_BACKOFF_MAX_SECONDS", 15 * 60, minimum=1),

@@ -57,6 +57,8 @@ class Deps:
     channels: ChannelsClient | None = None
     # Per-connection webhook rate limit (Redis, shared by replicas); None only in hand-built Deps.
     webhook_limiter: AttemptLimiter | None = None
+    # Per-tenant order export rate limit (Redis); None only in hand-built Deps.
+    export_limiter: AttemptLimiter | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -121,4 +123,5 @@ def build_deps(settings: Settings) -> Deps:
             settings.webhook_timeout_seconds,
         ),
         webhook_limiter=RedisAttemptLimiter(redis_client),
+        export_limiter=RedisAttemptLimiter(redis_client),
     )

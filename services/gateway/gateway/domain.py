@@ -47,6 +47,9 @@ class Permission(StrEnum):
     CHANNELS_WRITE = "channels:write"
     # Connecting/disconnecting channels and where failures are reported: the store's accounts.
     CHANNELS_MANAGE = "channels:manage"
+    ORDERS_READ = "orders:read"
+    # Manual orders, fulfilment, cancellation, returns, duplicate decisions.
+    ORDERS_WRITE = "orders:write"
     USERS_MANAGE = "users:manage"
 
 
@@ -54,8 +57,8 @@ _ALL_ROLES = frozenset(Role)
 _WRITERS = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
 _MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 
-# The one role policy of the REST API: viewers read, staff also write catalog, inventory and
-# channel listings/syncs, admins and owners also manage users and connect/disconnect channels.
+# The one role policy of the REST API: viewers read, staff also write catalog, inventory,
+# orders and channel listings/syncs, admins and owners also manage users and connect/disconnect channels.
 POLICY: dict[Permission, frozenset[Role]] = {
     Permission.AUTHENTICATED: _ALL_ROLES,
     Permission.CATALOG_READ: _ALL_ROLES,
@@ -65,6 +68,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.CHANNELS_READ: _ALL_ROLES,
     Permission.CHANNELS_WRITE: _WRITERS,
     Permission.CHANNELS_MANAGE: _MANAGERS,
+    Permission.ORDERS_READ: _ALL_ROLES,
+    Permission.ORDERS_WRITE: _WRITERS,
     Permission.USERS_MANAGE: _MANAGERS,
 }
 

@@ -46,15 +46,15 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 
-# Reasons (google.rpc.ErrorInfo) whose problem is more precise than their code's: (HTTP status,
-# type slug). An idempotency key reused with a different request is INVALID_ARGUMENT for the
-# services and 422 for HTTP clients (draft-ietf-httpapi-idempotency-key-header-07, section 2.7:
-# a reuse "with a different request payload" SHOULD get 422).
-REASON_PROBLEMS: dict[str, tuple[int, str]] = {
-    "IDEMPOTENCY_KEY_REUSED": (422, "idempotency-key-reused"),
-}
-
 _CODES_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
+
+# INVALID_ARGUMENT whose google.rpc.ErrorInfo reason is one of these is a 422 (API.md: semantically
+# invalid), not a 400: the request is well-formed but cannot be honoured as it stands; the value is
+# the problem's `type` slug. An Idempotency-Key already used for a DIFFERENT request is the case (a
+# repeat of the same request returns the first result instead): the IETF Idempotency-Key draft
+# (draft-ietf-httpapi-idempotency-key-header-07, section 2.7) says a reuse "with a different request
+# payload" SHOULD get 422.
+UNPROCESSABLE_REASONS: dict[str, str] = {"IDEMPOTENCY_KEY_REUSED": "idempotency-key-reused"}
 
 # Short slugs for the problem `type` URI, one per HTTP status we produce.
 _SLUGS: dict[int, str] = {
@@ -197,9 +197,9 @@ class ErrorMapper:
                     packed.Unpack(detail)
                     decoder(detail, problem)
                     break
-        if precise := REASON_PROBLEMS.get(problem.extensions.get("reason", "")):
-            problem.status, problem.slug = precise
-            problem.title = _phrase(problem.status)
+        slug = UNPROCESSABLE_REASONS.get(problem.extensions.get("reason", ""))
+        if code is grpc.StatusCode.INVALID_ARGUMENT and slug:
+            return _with_status(problem, 422, slug=slug)
         return problem
 
     def from_rpc_error(self, err: grpc.RpcError, *, had_if_match: bool) -> ApiProblem:
@@ -227,6 +227,11 @@ class ErrorMapper:
             holder = status.details.add()
             holder.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": int(retry_after)}))
         return self.from_status(status, had_if_match=had_if_match)
+
+
+def _with_status(problem: ApiProblem, status: int, *, slug: str | None = None) -> ApiProblem:
+    """The same problem (detail, extensions, headers) under another status (and type slug)."""
+    return ApiProblem(status, problem.detail, slug=slug, headers=problem.headers, **problem.extensions)
 
 
 def install_error_handlers(app: Flask, mapper: ErrorMapper) -> None:

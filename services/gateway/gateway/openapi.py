@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from gateway.api import Operation
 from gateway.errors import PROBLEM_JSON
+from gateway.inputs import IDEMPOTENCY_HEADER
 from gateway.schemas import Problem
 
 REF = "#/components/schemas/{model}"
@@ -92,11 +93,11 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
     if op.idempotency_key:
         parameters.append(
             {
-                "name": "Idempotency-Key",
+                "name": IDEMPOTENCY_HEADER,
                 "in": "header",
                 "required": False,
-                "description": "at most 256 characters; a repeat of the same request returns the first "
-                "answer, the same key with a different request fails with 422 (idempotency-key-reused)",
+                "description": "a repeat with the same key returns the first result and changes nothing; "
+                "the same key with a different request fails with 422 (idempotency-key-reused)",
                 "schema": {"type": "string", "maxLength": 256},
             }
         )

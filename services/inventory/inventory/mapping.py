@@ -208,6 +208,24 @@ def reserve_command_in(request: pb.ReserveRequest) -> ReserveCommand:
         ttl_seconds=request.ttl_seconds,
         idempotency_key=request.idempotency_key,
         channel_connection_id=request.channel_connection_id,
+        no_expiry=request.no_expiry,
+        allow_shortfall=request.allow_shortfall,
+    )
+
+
+def reserve_response_out(reservation: Reservation, shorts: list[domain.LineShortfall]) -> pb.ReserveResponse:
+    return pb.ReserveResponse(
+        reservation=reservation_out(reservation),
+        short_lines=[
+            pb.ShortLine(
+                sku=s.sku,
+                location_code=s.location_code,
+                requested=s.requested,
+                available=s.held,
+                unknown_sku=s.unknown_sku,
+            )
+            for s in shorts
+        ],
     )
 
 

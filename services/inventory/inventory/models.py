@@ -122,6 +122,9 @@ reservations = Table(
     # with a different request is refused. NULL without a key, and on rows older than migration 0002.
     Column("request_fingerprint", String(64), nullable=True),
     Column("channel_connection_id", String(64), nullable=False, default=""),
+    # An order's hold (ReserveRequest.no_expiry) stores NO_EXPIRY (year 9999), which the expiry
+    # job never reaches; the repository reads it back as None. (A nullable column would need
+    # SQLite to rebuild this table under reservation_lines' foreign key.)
     Column("expires_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -109,13 +109,13 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
 
     def Reserve(self, request: pb.ReserveRequest, context: grpc.ServicerContext) -> pb.ReserveResponse:
         command = mapping.reserve_command_in(request)
+        ctx = call_context(context)
         try:
-            reservation = service.reserve(
-                self.uow, call_context(context), command, self.policy, group=self.reserve_group
-            )
+            reservation = service.reserve(self.uow, ctx, command, self.policy, group=self.reserve_group)
         except domain.InsufficientStock as exc:
             raise mapping.insufficient_stock_detail(exc) from None
-        return pb.ReserveResponse(reservation=mapping.reservation_out(reservation))
+        shorts = service.short_lines(self.uow, ctx, command, reservation) if command.allow_shortfall else []
+        return mapping.reserve_response_out(reservation, shorts)
 
     def CommitReservation(
         self, request: pb.CommitReservationRequest, context: grpc.ServicerContext

@@ -9,6 +9,7 @@ from pathlib import Path
 from .files import stale_files, write_generated
 from .image import check_imports, prepare_image
 from .model import REGISTRY_PATH, ROOT, Registry, RegistryError
+from .sources import source_problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="where the generated files live")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("generate", help="rewrite every generated file")
-    sub.add_parser("check", help="exit 1 if a generated file is stale")
+    sub.add_parser(
+        "check",
+        help="exit 1 if a generated file is stale or a hand-written one (pyproject, channels) disagrees",
+    )
     sub.add_parser("databases", help="print the databases, space-separated (make migrate)")
     image = sub.add_parser("image", help="prepare one image's start script and files (Dockerfile)")
     image.add_argument("name")
@@ -39,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             stale = stale_files(reg, args.root)
             for path in stale:
                 print(f"stale: {path} (run `make generate`)", file=sys.stderr)
-            return 1 if stale else 0
+            problems = source_problems(reg, args.root)
+            for problem in problems:
+                print(f"edit: {problem}", file=sys.stderr)
+            return 1 if stale or problems else 0
         if args.command == "databases":
             print(" ".join(reg.databases))
             return 0

@@ -15,6 +15,7 @@ from .k8s import (
 )
 from .model import REGION_BEGIN, REGION_END, ROOT, Registry, RegistryError
 from .render import render_compose, render_procfile
+from .runtime_files import CREATE_DATABASES_PATH, TOPOLOGY_PATH, render_create_databases, render_topology
 
 
 def replace_region(text: str, name: str, body: str) -> str:
@@ -38,6 +39,8 @@ def generated_files(reg: Registry, root: Path = ROOT) -> dict[Path, str]:
         Path("k8s/base/network-policies.yaml"): render_network_policies(reg),
         Path("k8s/overlays/prod/pdb.yaml"): render_pdbs(reg),
         Path("k8s/overlays/dev/dev-secrets.env"): render_dev_secrets(reg),
+        Path(CREATE_DATABASES_PATH): render_create_databases(reg),
+        Path(TOPOLOGY_PATH): render_topology(reg),
     }
     for d in reg.kubernetes:
         files[Path(f"k8s/base/{d.name}.yaml")] = render_k8s_deployable(reg, d)

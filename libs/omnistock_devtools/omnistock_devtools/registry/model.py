@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 # The repo root when run from the source tree; the Dockerfile copies this package elsewhere and
 # passes --root.
@@ -23,6 +25,7 @@ REGION_BEGIN = "# BEGIN GENERATED {name} (make generate)"
 REGION_END = "# END GENERATED {name}"
 PRESTOP_SECONDS = 5
 UID = 10001
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 class RegistryError(ValueError):
@@ -51,11 +54,24 @@ class Deployable:
     resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     termination_grace_seconds: int = 30
     tmp_size: str | None = None
+    # Connectors only: the channel types (channels' CHANNEL_TYPES keys) this connector speaks.
+    channel_types: tuple[str, ...] = ()
 
     @property
     def env_prefix(self) -> str:
         """`shopify-connector` -> `SHOPIFY_CONNECTOR` (its settings prefix)."""
         return self.name.replace("-", "_").upper()
+
+    @property
+    def service_key(self) -> str:
+        """`shopify-connector` -> `shopify_connector`: its key in omnistock_common's
+        DEFAULT_GRPC_PORTS and the service name its settings are read under."""
+        return self.env_prefix.lower()
+
+    @property
+    def package(self) -> str:
+        """The top-level Python package it runs (`catalog.server` -> `catalog`)."""
+        return self.module.split(".")[0]
 
     @property
     def component(self) -> str:
@@ -137,6 +153,7 @@ class Registry:
                     calls=tuple(entry.pop("calls", ())),
                     config=tuple(entry.pop("config", ())),
                     files=tuple(entry.pop("files", ())),
+                    channel_types=tuple(entry.pop("channel_types", ())),
                     **entry,
                 )
             )
@@ -161,6 +178,17 @@ class Registry:
             if deployable.name == name:
                 return deployable
         raise KeyError(name)
+
+    def backends_of(self, caller: Deployable, running: Iterable[str] | None = None) -> list[str]:
+        """The service names (GATEWAY_BACKENDS' form: `catalog`, `shopify_connector`) of what
+        `caller` calls, limited to the deployables in `running` when given: a gateway started
+        with part of the stack is ready when that part is."""
+        wanted = None if running is None else set(running)
+        return [
+            self.get(callee).env_prefix.lower()
+            for callee in caller.calls
+            if wanted is None or callee in wanted
+        ]
 
     def of_kind(self, *kinds: str) -> list[Deployable]:
         return [d for d in self.deployables if d.kind in kinds]
@@ -195,6 +223,31 @@ class Registry:
     def secret_name(self) -> str:
         return str(self.project.get("secret_name", "omnistock-secrets"))
 
+    @property
+    def planned_grpc_ports(self) -> dict[str, int]:
+        """Ports promised to gRPC services not in the registry yet (project.planned_grpc_ports),
+        so a caller written before its callee has a default; a deployable of that name replaces
+        its plan."""
+        built = {d.service_key for d in self.grpc}
+        return {k: int(v) for k, v in self.project.get("planned_grpc_ports", {}).items() if k not in built}
+
+    @property
+    def default_grpc_ports(self) -> dict[str, int]:
+        """Service key -> port of every gRPC deployable and planned service, by port."""
+        ports = {d.service_key: int(d.port) for d in self.grpc if d.port is not None}
+        ports.update(self.planned_grpc_ports)
+        return dict(sorted(ports.items(), key=lambda item: (item[1], item[0])))
+
+    @property
+    def connector_services(self) -> dict[str, str]:
+        """Channel type -> the service key of the connector that speaks it."""
+        return {t: d.service_key for d in self.of_kind("connector") for t in d.channel_types}
+
+    def database_role(self, database: str) -> tuple[str, str]:
+        """(role, dev password) of a database, from its `<db>-database-url` dev value."""
+        url = urlparse(self.secrets.get(f"{database}-database-url", {}).get("dev", ""))
+        return url.username or "", url.password or ""
+
     def effective_config(self, deployable: Deployable) -> dict[str, str]:
         """The non-secret env of a deployable: omnistock-common, then its ConfigMaps in order."""
         env: dict[str, str] = {}
@@ -210,6 +263,10 @@ class Registry:
         out += [f"deployable {n!r} is listed twice" for n in sorted({n for n in names if names.count(n) > 1})]
         ports = [d.port for d in self.deployables if d.port is not None]
         out += [f"port {p} is used twice" for p in sorted({p for p in ports if ports.count(p) > 1})]
+        for service, port in self.planned_grpc_ports.items():
+            if port in ports:
+                out.append(f"port {port} is planned for {service!r} (project.planned_grpc_ports) and used")
+        out += self._connector_problems() + self._database_problems()
         for d in self.deployables:
             where = f"deployable {d.name!r}"
             if d.kind not in KINDS:
@@ -258,6 +315,44 @@ class Registry:
                 _ = d.module
             except RegistryError as exc:
                 out.append(str(exc))
+        return out
+
+    def _connector_problems(self) -> list[str]:
+        out = []
+        claimed: dict[str, str] = {}
+        for d in self.deployables:
+            where = f"deployable {d.name!r}"
+            if d.kind == "connector" and not d.channel_types:
+                out.append(f'{where}: a connector needs channel_types (e.g. channel_types = ["etsy"])')
+            if d.kind != "connector" and d.channel_types:
+                out.append(f"{where}: only a connector has channel_types")
+            for channel_type in d.channel_types:
+                if not _IDENTIFIER.fullmatch(channel_type):
+                    out.append(f"{where}: channel type {channel_type!r} must be lower-case letters/digits/_")
+                if channel_type in claimed:
+                    out.append(
+                        f"channel type {channel_type!r} is spoken by {claimed[channel_type]!r} and {d.name!r}"
+                    )
+                claimed[channel_type] = d.name
+        return out
+
+    def _database_problems(self) -> list[str]:
+        """create-databases.sql is written from these names: they must be plain identifiers."""
+        out = []
+        for database in self.databases:
+            if f"{database}-database-url" not in self.secrets:
+                continue  # reported as a missing secret key
+            role, password = self.database_role(database)
+            url = urlparse(self.secrets.get(f"{database}-database-url", {}).get("dev", ""))
+            if not _IDENTIFIER.fullmatch(database):
+                out.append(f"database {database!r} must be lower-case letters/digits/_")
+            if not _IDENTIFIER.fullmatch(role) or not password or "'" in password:
+                out.append(
+                    f"[secrets] {database}-database-url needs a dev URL with a role and a password "
+                    f"(postgresql://{database}:{database}-dev-only@postgres:5432/{database})"
+                )
+            elif url.path != f"/{database}":
+                out.append(f"[secrets] {database}-database-url must name the database {database!r}")
         return out
 
 

@@ -13,7 +13,7 @@ import grpc
 from channels import mapping
 from channels.connector_calls import ConnectionCaller
 from channels.repository import UnitOfWork
-from channels.sync import store
+from channels.sync import schedule, store
 from channels.sync.inventory_source import InventoryPort
 from channels.sync.settings import SyncSettings
 from omnistock_common.context import CallContext
@@ -39,6 +39,13 @@ class SyncEngine:
     inventory: InventoryPort | None = None
     clock: Callable[[], datetime] = utcnow
     _batch_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Any call the channel answers ends the connection's backoff (schedule.channel_answered).
+        self.caller.success_listeners.append(self._channel_answered)
+
+    def _channel_answered(self, tenant_id: str, connection_id: str) -> None:
+        schedule.channel_answered(self.redis, tenant_id, connection_id, store.ms(self.clock()))
 
     def batch_limit(self, tenant_id: str, channel_type: str) -> int:
         """Describe.max_inventory_batch of the connector, cached (it is a constant of the channel)."""

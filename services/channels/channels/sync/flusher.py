@@ -1,14 +1,21 @@
 """The flusher: pushes each due connection's pending figures in as few bulk calls as it may.
 
-`flush_due` (on a short timer) takes every due connection under a per-connection Redis lock
-(SET NX PX, token-checked release: one replica pushes a connection at a time), turns the pending
-figures into quantities (`figure - pending commitments`, see in_flight.py), holds back increases
-until the tenant's orders are known current, and pushes everything in as few bulk PushInventory
-calls as the connector's `max_inventory_batch` allows, through `ConnectionCaller.with_connection`
-(token refresh, sync_log, health). Per item: APPLIED is removed from pending only if the pending
-entry is still the one pushed (compare-and-delete) and recorded in `listings.last_pushed_*`; RETRY
-and call-level failures stay pending and the connection is due again after exponential backoff
-with jitter (RetryInfo honoured); REJECTED is logged and dropped.
+`flush_connection` takes one connection under a per-connection Redis lock (SET NX PX,
+token-checked release: one replica pushes a connection at a time), turns the pending figures into
+quantities (`figure - pending commitments`, see in_flight.py) and pushes them in as few bulk
+PushInventory calls as the connector's `max_inventory_batch` allows, through
+`ConnectionCaller.with_connection` (token refresh, sync_log, health): DECREASES FIRST, at once;
+then the increases, if the increase gate (increase_hold.py) lets them go, else they stay pending
+and the connection looks again shortly. Per item: APPLIED is removed from pending only if the
+pending entry is still the one pushed (compare-and-delete) and recorded in `listings.last_pushed_*`;
+RETRY and call-level failures stay pending and the connection is due again after exponential
+backoff with jitter (RetryInfo honoured, at most `backoff_cap`; the first successful call to the
+channel ends it, schedule.channel_answered); REJECTED is logged and dropped.
+
+Each connection's flush is independent of every other's: the worker runs them on a bounded pool of
+threads (dispatch.py), one connection per thread, nothing shared but Redis and the database.
+`flush_due` is the same work done one connection after another on the caller's thread (tests,
+tools).
 
 Plain Python over the channels UnitOfWork, a redis-py client and gRPC stubs: nothing here knows
 nameko or eventlet (channels.worker is that edge).
@@ -22,15 +29,15 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import grpc
 from google.rpc import error_details_pb2
 
 from channels import mapping
-from channels.connector_calls import SyncLogRecord
+from channels.connector_calls import SyncLogRecord, retried_note
 from channels.domain import ConnectionStatus
-from channels.sync import in_flight, store
+from channels.sync import in_flight, increase_hold, schedule, store
 from channels.sync.engine import SyncEngine
 from channels.sync.inventory_source import SkuFigure
 from channels.sync.repository import ListingPushState, PushedQuantity
@@ -94,14 +101,12 @@ def _plan(
     return plan
 
 
-def flush_due(engine: SyncEngine, *, now: datetime | None = None) -> FlushReport:
-    """Flush every connection whose due time has come (skipping those another replica holds)."""
-    moment = now or engine.clock()
-    now_ms = store.ms(moment)
-    report = FlushReport()
+def due_connections(engine: SyncEngine, now_ms: int) -> list[tuple[str, str]]:
+    """(tenant, connection) due now; one still backing off is moved to the end of its wait."""
     members = engine.redis.zrangebyscore(
         store.DUE_KEY, "-inf", now_ms, start=0, num=engine.settings.flush_limit
     )
+    due = []
     for raw_member in members:
         member = store.text(raw_member)
         tenant_id, connection_id = store.split_member(member)
@@ -109,6 +114,20 @@ def flush_due(engine: SyncEngine, *, now: datetime | None = None) -> FlushReport
         if hold > 0:
             engine.redis.zadd(store.DUE_KEY, {member: now_ms + hold})
             continue
+        due.append((tenant_id, connection_id))
+    return due
+
+
+def flush_due(engine: SyncEngine, *, now: datetime | None = None) -> FlushReport:
+    """On the caller's thread: run the order polls asked for, then flush every due connection
+    (skipping those another replica holds). The worker does the same on a pool (dispatch.py)."""
+    moment = now or engine.clock()
+    now_ms = store.ms(moment)
+    report = FlushReport()
+    for tenant_id, connection_id in schedule.due_polls(engine.redis, now_ms, engine.settings.flush_limit):
+        if schedule.claim_poll(engine.redis, tenant_id, connection_id):
+            run_poll(engine, tenant_id, connection_id)
+    for tenant_id, connection_id in due_connections(engine, now_ms):
         try:
             result = flush_connection(engine, tenant_id, connection_id)
         except Exception:  # logged by flush_connection; the other connections still get their turn
@@ -116,6 +135,38 @@ def flush_due(engine: SyncEngine, *, now: datetime | None = None) -> FlushReport
         if result is not None:
             report.connections.append(result)
     return report
+
+
+def run_poll(engine: SyncEngine, tenant_id: str, connection_id: str) -> bool:
+    """One order poll the increase gate asked for, single-flight across replicas (the poll gate is
+    held for the whole poll, then kept `polls.min_interval` so a failing feed is not hammered).
+    When it succeeds, the tenant's connections waiting for it are due at once. True if it ran OK."""
+    gate = in_flight.POLL_GATE_PREFIX + connection_id
+    busy_ms = int(engine.settings.lock_ttl.total_seconds() * 1000)
+    if not engine.redis.set(gate, "polling", nx=True, px=busy_ms):
+        return False
+    ok = False
+    try:
+        in_flight.poll_orders(
+            engine.caller,
+            engine.uow,
+            tenant_id,
+            connection_id,
+            settings=engine.settings.polls,
+            on_changed=engine.requeue,
+            clock=engine.clock,
+        )
+        ok = True
+    except DomainError as exc:  # already in the sync log and health of that connection
+        log.warning("order poll of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id})
+    except Exception:
+        log.exception("order poll of connection %s failed", connection_id, extra={"tenant": tenant_id})
+    finally:
+        engine.redis.set(gate, "1", px=max(1, int(engine.settings.polls.min_interval.total_seconds() * 1000)))
+    if ok:
+        live = [cid for cid, _kind in in_flight.live_connections(engine.uow, tenant_id)]
+        schedule.wake(engine.redis, tenant_id, live, store.ms(engine.clock()))
+    return ok
 
 
 class ConnectionLock:
@@ -209,43 +260,50 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
     if not entries:
         return now_ms
     plan = _plan(entries, listings, _commitments(engine, tenant_id, entries))
-    waiting: list[Planned] = []
-    if any(p.increase for p in plan):
-        as_of = datetime.fromtimestamp(max(e.recorded_ms for e in entries) / 1000, UTC)
-        if in_flight.ensure_orders_current(
-            engine.caller,
-            engine.uow,
-            engine.redis,
-            tenant_id,
-            as_of,
-            settings=engine.settings.polls,
-            on_changed=engine.requeue,
-            clock=engine.clock,
-        ):
-            # The polls may have found new orders: recompute against the commitments now (and
-            # against what the selling channel shows after its own sale, see protection).
-            with engine.uow.transaction() as repo:
-                listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in entries])
-            entries = [e for e in entries if e.sku in listings]
-            plan = _plan(entries, listings, _commitments(engine, tenant_id, entries))
-        else:
-            waiting = [p for p in plan if p.increase]
-            plan = [p for p in plan if not p.increase]
+    # Decreases first and at once: nothing (no order feed, no other channel) ever holds them.
+    retry_after = _push_changed(
+        engine, tenant_id, connection_id, conn.type, [p for p in plan if not p.increase], listings, result
+    )
+    if retry_after is not None or result.retry:
+        return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
+    recheck_ms = 0
+    increasing = {p.sku for p in plan if p.increase}
+    increases = [e for e in entries if e.sku in increasing]
+    if increases:
+        gate = increase_hold.gate_increases(engine, tenant_id, connection_id, increases)
+        result.waiting = len([e for e in increases if e.sku not in gate.push])
+        recheck_ms = gate.recheck_ms
+        increases = [e for e in increases if e.sku in gate.push]
+    if increases:
+        # The polls may have found new orders: recompute against the commitments now (and
+        # against what the selling channel shows after its own sale, see protection).
+        with engine.uow.transaction() as repo:
+            listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in increases])
+        increases = [e for e in increases if e.sku in listings]
+        later = _plan(increases, listings, _commitments(engine, tenant_id, increases))
+        retry_after = _push_changed(engine, tenant_id, connection_id, conn.type, later, listings, result)
+        if retry_after is not None or result.retry:
+            return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
+    engine.redis.delete(store.ATTEMPTS_PREFIX + connection_id)
+    return store.ms(engine.clock()) + recheck_ms
+
+
+def _push_changed(
+    engine: SyncEngine,
+    tenant_id: str,
+    connection_id: str,
+    channel_type: str,
+    plan: Sequence[Planned],
+    listings: Mapping[str, ListingPushState],
+    result: ConnectionFlush,
+) -> float | None:
+    """Record the unchanged quantities as pushed, push the others; the retry delay on failure."""
     unchanged = [p for p in plan if p.quantity == listings[p.sku].last_pushed_quantity]
     if unchanged:
         _mark_pushed(engine, tenant_id, connection_id, unchanged)
-        result.unchanged = len(unchanged)
+        result.unchanged += len(unchanged)
     to_push = [p for p in plan if p not in unchanged]
-    retry_after = push_planned(engine, tenant_id, connection_id, conn.type, to_push, listings, result)
-    result.waiting = len(waiting)
-    if retry_after is not None:
-        return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
-    if result.retry:
-        return store.ms(engine.clock()) + _backoff(engine, connection_id, None)
-    engine.redis.delete(store.ATTEMPTS_PREFIX + connection_id)
-    if waiting:
-        return store.ms(engine.clock()) + int(engine.settings.polls.min_interval.total_seconds() * 1000)
-    return store.ms(engine.clock())
+    return push_planned(engine, tenant_id, connection_id, channel_type, to_push, listings, result)
 
 
 def _commitments(engine: SyncEngine, tenant_id: str, entries: Sequence[store.Pending]) -> dict[str, int]:
@@ -376,9 +434,10 @@ def _describe_push(reply: mapping.PushInventoryResponse) -> SyncLogRecord:
         counts[outcome] = counts.get(outcome, 0) + 1
     applied, retry, rejected = counts["applied"], counts["retry"], counts["rejected"]
     outcome = "ok" if not retry and not rejected else ("retry" if retry else "error")
+    note = retried_note(reply)
     return SyncLogRecord(
         outcome=outcome,
-        message=f"{applied} applied, {retry} to retry, {rejected} rejected",
+        message=f"{applied} applied, {retry} to retry, {rejected} rejected" + (f" ({note})" if note else ""),
         calls=int(reply.calls) if reply.calls > 0 else None,
     )
 
@@ -424,7 +483,9 @@ __all__ = [
     "ConnectionLock",
     "FlushReport",
     "Planned",
+    "due_connections",
     "flush_connection",
     "flush_due",
     "push_planned",
+    "run_poll",
 ]

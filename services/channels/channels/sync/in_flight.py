@@ -14,9 +14,11 @@ sold twice. We close the gap with two rules:
    it (`cancelled`); nothing here expires them.
 2. **Increases wait for fresh orders.** A decrease is pushed at once. An increase above what the
    channel last acknowledged is pushed only once every connection of the tenant has completed an
-   order poll that *started after* the increase was recorded (`ensure_orders_current`): any order
-   placed before the increase is then a commitment and already subtracted. If a poll fails the
-   increase waits; decreases never wait.
+   order poll that *started after* the increase was recorded: any order placed before the
+   increase is then a commitment and already subtracted. The flusher asks `increase_hold.py`,
+   which has the missing polls run on their own threads; while a poll fails the increase waits,
+   but at most SYNC_MAX_INCREASE_HOLD_S (then it is released, logged); decreases never wait.
+   (`ensure_orders_current` below is the synchronous form reconciliation uses.)
 
 Limits: a disconnected connection cannot be polled and is left out of rule 2; orders placed between
 the last poll and the push itself (well under a second) are not covered, because no channel lets

@@ -12,6 +12,11 @@ from datetime import timedelta
 
 from omnistock_common.config import EnvReader, service_addr
 
+# SYNC_MAX_INCREASE_HOLD_S's value that never releases a hold (increases wait for fresh orders).
+STRICT = "strict"
+# A hold limit in seconds; None = strict (hold until every connection's orders are current).
+HoldLimit = float | None
+
 
 @dataclass(frozen=True)
 class OrderPollSettings:
@@ -30,8 +35,11 @@ class SyncSettings:
     coalesce_delay: timedelta = timedelta(milliseconds=50)
     # Longer than the slowest flush of one connection (connector deadline x a few chunks).
     lock_ttl: timedelta = timedelta(seconds=120)
+    # After a failed push (the connector already retried within its deadline): the connection is
+    # due again after base x 2^(n-1), jittered, at most the cap; any successful call to the
+    # channel (an order poll, say) lifts the wait at once (flusher.channel_answered).
     backoff_base: timedelta = timedelta(seconds=1)
-    backoff_cap: timedelta = timedelta(minutes=5)
+    backoff_cap: timedelta = timedelta(seconds=15)
     # A disconnected connection keeps its pending set and is looked at again this often.
     disconnected_retry: timedelta = timedelta(minutes=5)
     batch_limit_ttl: timedelta = timedelta(minutes=10)
@@ -41,6 +49,54 @@ class SyncSettings:
     order_poll_interval: timedelta = timedelta(hours=1)
     inventory_addr: str = "127.0.0.1:50052"
     inventory_timeout: timedelta = timedelta(seconds=10)
+    # How long increases on the other connections may wait for a connection whose orders are not
+    # known current (poll failing or slow): seconds, or None = strict (until fresh); 0 = never.
+    max_increase_hold: HoldLimit = 30.0
+    # Per-tenant overrides of max_increase_hold.
+    increase_hold_by_tenant: Mapping[str, HoldLimit] = field(default_factory=dict)
+    # Connections flushed (and order feeds polled) at once per worker process, each on its own
+    # thread with its own deadline; further due connections wait for a free thread.
+    parallel_connections: int = 16
+
+    def max_hold_for(self, tenant_id: str) -> HoldLimit:
+        """The tenant's SYNC_MAX_INCREASE_HOLD_S (override or default)."""
+        return self.increase_hold_by_tenant.get(tenant_id, self.max_increase_hold)
+
+
+def parse_hold(raw: str) -> HoldLimit:
+    """ "strict" -> None; a non-negative number of seconds -> float; ValueError otherwise."""
+    text = raw.strip().lower()
+    if text == STRICT:
+        return None
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(raw)
+    return value
+
+
+def _hold_setting(env: EnvReader, name: str, default: HoldLimit) -> HoldLimit:
+    raw = env.str(name, "")
+    if not raw:
+        return default
+    try:
+        return parse_hold(raw)
+    except ValueError:
+        env.problems.append(f"{name}={raw!r} is neither a number of seconds >= 0 nor {STRICT!r}")
+        return default
+
+
+def _hold_overrides(env: EnvReader, name: str) -> dict[str, HoldLimit]:
+    """`tenant=seconds|strict` pairs, comma-separated."""
+    found: dict[str, HoldLimit] = {}
+    for part in filter(None, (p.strip() for p in env.str(name, "").split(","))):
+        tenant, sep, value = part.partition("=")
+        try:
+            if not sep or not tenant.strip():
+                raise ValueError(part)
+            found[tenant.strip()] = parse_hold(value)
+        except ValueError:
+            env.problems.append(f"{name}: {part!r} is not tenant=seconds or tenant={STRICT}")
+    return found
 
 
 def load_sync_settings(environ: Mapping[str, str] | None = None) -> SyncSettings:
@@ -61,9 +117,13 @@ def load_sync_settings(environ: Mapping[str, str] | None = None) -> SyncSettings
             overlap=timedelta(seconds=env.float("CHANNELS_ORDER_POLL_OVERLAP_SECONDS", 300.0, minimum=0.0)),
         ),
         inventory_addr=service_addr(env, "inventory"),
+        max_increase_hold=_hold_setting(env, "SYNC_MAX_INCREASE_HOLD_S", 30.0),
+        increase_hold_by_tenant=_hold_overrides(env, "SYNC_MAX_INCREASE_HOLD_S_BY_TENANT"),
+        parallel_connections=env.int("SYNC_PARALLEL_CONNECTIONS", 16, minimum=1, maximum=256),
+        backoff_cap=timedelta(seconds=env.float("SYNC_BACKOFF_CAP_S", 15.0, minimum=0.1, maximum=15.0)),
     )
     env.raise_if_invalid()
     return settings
 
 
-__all__ = ["OrderPollSettings", "SyncSettings", "load_sync_settings"]
+__all__ = ["STRICT", "HoldLimit", "OrderPollSettings", "SyncSettings", "load_sync_settings", "parse_hold"]

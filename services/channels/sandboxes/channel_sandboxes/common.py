@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import queue
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -103,31 +105,78 @@ class Fault:
     remaining: int
     retry_after: float | None = None
     operation: str | None = None
+    # "fault" (armed), "throttle" (over the request rate) or "hang" (answered after a hang).
+    kind: str = "fault"
 
 
 class FaultInjector:
-    """Makes the next N API calls fail, to exercise connectors' retry and health logic.
+    """What the API answers besides the normal response, to exercise connectors' retries, deadlines
+    and health logic: the next N calls fail with a status; every call hangs (no answer until the
+    hang is cleared or `max_hang` passed); calls above N per second are answered 429 + Retry-After.
 
     Control and OAuth endpoints never consult it, so a test can always reset or inspect the sandbox.
     """
 
-    def __init__(self) -> None:
+    # A hung call gives up after this long even if nobody clears the hang (a test that forgot).
+    max_hang = 120.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
         self._fault: Fault | None = None
+        self._hang: str | None = None  # None: no hang; "": every operation; else one operation
+        self._released = threading.Event()
+        self._released.set()
+        self._rate: float = 0.0  # requests per second admitted; 0 = unlimited
+        self._next_slot = 0.0
 
     def arm(self, status: int, count: int, retry_after: float | None, operation: str | None) -> None:
         with self._lock:
             self._fault = Fault(status, count, retry_after, operation) if status and count > 0 else None
+            if not status:
+                self._release_hang_locked()
+
+    def hang(self, operation: str | None) -> None:
+        """Every API call (of `operation`, when given) waits without an answer until cleared."""
+        with self._lock:
+            self._hang = operation or ""
+            self._released.clear()
+
+    def throttle(self, requests_per_second: float) -> None:
+        """Admit at most this many API calls per second (evenly spaced); 0 lifts the limit."""
+        with self._lock:
+            self._rate = max(0.0, float(requests_per_second))
+            self._next_slot = 0.0
 
     def clear(self) -> None:
         with self._lock:
             self._fault = None
+            self._rate = 0.0
+            self._release_hang_locked()
+
+    def _release_hang_locked(self) -> None:
+        self._hang = None
+        self._released.set()
 
     def take(self, operations: Iterable[str]) -> Fault | None:
-        """Consume one fault for a call to `operations` if one is armed and its filter matches."""
+        """What to answer instead of the call to `operations`, if anything: waits first while a
+        matching hang is on (then 504: the client gave up long ago), then the rate limit (429 with
+        the seconds to the next free slot), then one armed fault whose filter matches."""
+        names = set(operations)
         with self._lock:
+            hang = self._hang
+        if hang is not None and (not hang or hang in names):
+            self._released.wait(self.max_hang)
+            return Fault(504, 1, None, None, kind="hang")
+        with self._lock:
+            if self._rate > 0:
+                now = self._clock()
+                interval = 1.0 / self._rate
+                if now < self._next_slot:
+                    return Fault(429, 1, float(math.ceil(self._next_slot - now)), None, kind="throttle")
+                self._next_slot = now + interval
             fault = self._fault
-            if fault is None or (fault.operation and fault.operation not in set(operations)):
+            if fault is None or (fault.operation and fault.operation not in names):
                 return None
             fault.remaining -= 1
             if fault.remaining <= 0:
@@ -137,14 +186,21 @@ class FaultInjector:
     def describe(self) -> dict[str, Any]:
         with self._lock:
             fault = self._fault
-            if fault is None:
-                return {"status": 0, "count": 0}
-            return {
-                "status": fault.status,
-                "count": fault.remaining,
-                "retry_after": fault.retry_after,
-                "operation": fault.operation,
-            }
+            state: dict[str, Any] = {"status": 0, "count": 0}
+            if fault is not None:
+                state = {
+                    "status": fault.status,
+                    "count": fault.remaining,
+                    "retry_after": fault.retry_after,
+                    "operation": fault.operation,
+                }
+            # Shown only while on, so an idle injector reads {"status": 0, "count": 0}.
+            if self._hang is not None:
+                state["hang"] = True
+                state["hang_operation"] = self._hang or None
+            if self._rate:
+                state["requests_per_second"] = self._rate
+            return state
 
 
 class CallStats:
@@ -295,8 +351,32 @@ class WebhookDispatcher:
         delivery.done.set()
 
 
-def parse_fault_request(body: Mapping[str, Any]) -> tuple[int, int, float | None, str | None] | str:
-    """Validate a `/_sandbox/faults` body; returns the fields or an error message."""
+@dataclass(frozen=True)
+class FaultRequest:
+    """A validated `POST /_sandbox/faults` body."""
+
+    status: int = 0
+    count: int = 1
+    retry_after: float | None = None
+    operation: str | None = None
+    hang: bool = False
+    requests_per_second: float | None = None
+
+    def apply(self, faults: FaultInjector) -> None:
+        """`{"status": 0}` alone clears everything; otherwise each given part is set."""
+        if not self.status and not self.hang and self.requests_per_second is None:
+            faults.clear()
+            return
+        if self.requests_per_second is not None:
+            faults.throttle(self.requests_per_second)
+        if self.hang:
+            faults.hang(self.operation)
+        else:
+            faults.arm(self.status, self.count, self.retry_after, self.operation)
+
+
+def parse_fault_request(body: Mapping[str, Any]) -> FaultRequest | str:
+    """Validate a `/_sandbox/faults` body; returns the request or an error message."""
     status = body.get("status", 0)
     if not isinstance(status, int) or (status != 0 and not 400 <= status <= 599):
         return "status must be 0 (clear) or an HTTP error status 400-599"
@@ -309,7 +389,15 @@ def parse_fault_request(body: Mapping[str, Any]) -> tuple[int, int, float | None
     operation = body.get("operation")
     if operation is not None and not isinstance(operation, str):
         return "operation must be a string"
-    return status, count, retry_after, operation
+    hang = body.get("hang", False)
+    if not isinstance(hang, bool):
+        return "hang must be true or false"
+    rate = body.get("requests_per_second")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0):
+        return "requests_per_second must be a non-negative number (0 lifts the limit)"
+    if hang and status:
+        return "hang and status are exclusive: a hung call answers nothing"
+    return FaultRequest(status, count, retry_after, operation, hang, None if rate is None else float(rate))
 
 
 def format_retry_after(seconds: float) -> str:

@@ -129,7 +129,7 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
         parsed = parse_fault_request(json_body())
         if isinstance(parsed, str):
             return json_response({"error": parsed}, 400)
-        sandbox.faults.arm(*parsed)
+        parsed.apply(sandbox.faults)
         return json_response(sandbox.faults.describe())
 
     @app.get("/_sandbox/faults")

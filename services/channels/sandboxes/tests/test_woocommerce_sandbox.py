@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 API = "/wp-json/wc/v3"
 AUTH = ("ck_test", "cs_test")
@@ -268,3 +269,27 @@ def test_reset_and_manual_inventory(woo: httpx.Client, receiver: Any) -> None:
     woo.post("/_sandbox/reset")
     assert woo.get("/_sandbox/inventory").json() == {}
     assert woo.get("/_sandbox/config").json()["store_url"].startswith("http://127.0.0.1:")
+
+
+def test_requests_per_second_answers_429_with_the_wait_and_combines_with_a_fault(woo: httpx.Client) -> None:
+    seed(woo, 1)
+    armed = woo.post("/_sandbox/faults", json={"status": 500, "count": 1, "requests_per_second": 0.2})
+    assert armed.json()["requests_per_second"] == 0.2 and armed.json()["count"] == 1
+    assert woo.get(f"{API}/products", auth=AUTH).status_code == 500  # admitted by the limit, then faulted
+    limited = woo.get(f"{API}/products", auth=AUTH)  # the next slot is 5 s away
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 5
+    assert woo.get("/_sandbox/calls").json()["throttled"] == 1
+    woo.post("/_sandbox/faults", json={"status": 0})
+    assert woo.get("/_sandbox/faults").json() == {"status": 0, "count": 0}
+    assert woo.get(f"{API}/products", auth=AUTH).status_code == 200
+
+
+def test_a_hung_api_answers_nothing_until_cleared(woo: httpx.Client) -> None:
+    seed(woo, 1)
+    assert woo.post("/_sandbox/faults", json={"hang": True, "operation": "products/list"}).json()["hang"]
+    with pytest.raises(httpx.ReadTimeout):
+        woo.get(f"{API}/products", auth=AUTH, timeout=0.5)
+    assert woo.get(f"{API}/orders", auth=AUTH).status_code == 200  # other operations still answer
+    assert woo.post("/_sandbox/faults", json={"hang": True, "status": 500}).status_code == 400
+    woo.post("/_sandbox/faults", json={"status": 0})
+    assert woo.get(f"{API}/products", auth=AUTH).status_code == 200

@@ -1,7 +1,7 @@
 """Catalog REST models ↔ the catalog protobufs: request messages built, replies converted.
 
-Money crosses here: decimal strings in JSON, integer minor units in protobuf, converted by
-omnistock_common.money so a bad amount is a 400 naming its field, never a silent rounding.
+Money crosses here: decimal strings in JSON, integer minor units in protobuf (gateway.mapping's
+money helpers), so a bad amount is a 400 naming its field, never a silent rounding.
 A PATCH becomes the changed fields plus a FieldMask naming them (a null in the mask clears).
 """
 
@@ -13,11 +13,8 @@ from typing import IO
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from gateway import catalog_schemas as s
-from gateway.mapping import next_cursor, page_request
-from gateway.schemas import MoneyIn, MoneyOut
+from gateway.mapping import money_from_pb, money_to_pb, next_cursor, page_request
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
-from omnistock.common.v1 import common_pb2
-from omnistock_common.money import from_minor
 from omnistock_common.timestamps import from_timestamp, to_timestamp
 
 STATUS_TO_PB: dict[str, int] = {
@@ -31,14 +28,6 @@ STATUS_FROM_PB: dict[int, str] = {value: key for key, value in STATUS_TO_PB.item
 def status_to_pb(status: str | None) -> int:
     """No status: UNSPECIFIED (the catalog's default on create, no filter on list/export)."""
     return STATUS_TO_PB[status] if status else pb.PRODUCT_STATUS_UNSPECIFIED
-
-
-def money_to_pb(money: MoneyIn) -> common_pb2.Money:
-    return common_pb2.Money(amount_minor=money.minor, currency=money.currency)
-
-
-def money_from_pb(money: common_pb2.Money) -> MoneyOut:
-    return MoneyOut(amount=from_minor(money.amount_minor, money.currency), currency=money.currency)
 
 
 # ------------------------------------------------------------------------------ JSON → pb

@@ -75,6 +75,8 @@ def connection_out(conn: pb.Connection) -> s.ConnectionOut:
             error_count=h.error_count,
             last_error=h.last_error,
             token_expires_at=from_timestamp(h.token_expires_at),
+            increases_held_since=from_timestamp(h.increases_held_since),
+            increases_held_reason=h.increases_held_reason,
         ),
         created_at=from_timestamp(conn.created_at),
     )

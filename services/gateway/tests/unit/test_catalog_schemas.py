@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from gateway import catalog_schemas as cs
 from gateway.mapping import catalog as cm
+from gateway.mapping import money_to_pb
 from gateway.schemas import MoneyIn, field_path, validation_errors
 from omnistock.catalog.v1 import catalog_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
@@ -26,7 +27,7 @@ from omnistock.common.v1 import common_pb2
 )
 def test_money_in_to_minor_units(amount: str, currency: str, minor: int) -> None:
     money = MoneyIn(amount=amount, currency=currency)
-    assert cm.money_to_pb(money) == common_pb2.Money(amount_minor=minor, currency=currency)
+    assert money_to_pb(money) == common_pb2.Money(amount_minor=minor, currency=currency)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,9 @@ def test_defaults_work_locally() -> None:
         "catalog": "127.0.0.1:50051",
         "inventory": "127.0.0.1:50052",
         "channels": "127.0.0.1:50055",
+        "orders": "127.0.0.1:50053",
     }
+    assert settings.orders_addr == "127.0.0.1:50053" and settings.orders_timeout_seconds == 10.0
     assert settings.access_token_ttl_seconds == 900
     assert settings.refresh_token_ttl_seconds == 30 * 24 * 3600
 
@@ -32,6 +34,9 @@ def test_environment_overrides() -> None:
             "LOGIN_FREE_FAILURES": "3",
             "REGISTER_MAX_PER_IP": "4",
             "GATEWAY_TOKEN_VERSION_CACHE_SECONDS": "2.5",
+            "ORDERS_ADDR": "orders:7000",
+            "GATEWAY_ORDERS_TIMEOUT_SECONDS": "20",
+            "GATEWAY_ORDER_EXPORT_RATE_LIMIT": "2",
         }
     )
     assert not settings.uses_dev_jwt_secret
@@ -39,6 +44,8 @@ def test_environment_overrides() -> None:
     assert settings.catalog_addr == "catalog:6000"
     assert settings.port == 9000 and settings.login_free_failures == 3
     assert settings.register_max_per_ip == 4 and settings.token_version_cache_seconds == 2.5
+    assert settings.orders_addr == "orders:7000" and settings.orders_timeout_seconds == 20.0
+    assert settings.order_export_rate_limit == 2
 
 
 def test_invalid_values_are_all_reported() -> None:

@@ -59,6 +59,20 @@ def test_error_info_reason_and_412() -> None:
     assert problem.status == 412 and problem.extensions["reason"] == "VERSION_MISMATCH"
 
 
+def test_a_reused_idempotency_key_is_422_and_other_invalid_arguments_stay_400() -> None:
+    reused = InvalidArgument("key used for another order", reason="IDEMPOTENCY_KEY_REUSED")
+    problem = ErrorMapper().from_domain_error(reused, had_if_match=False)
+    assert (problem.status, problem.slug, problem.title) == (
+        422,
+        "idempotency-key-reused",
+        "Unprocessable Entity",
+    )
+    assert problem.detail == "key used for another order"
+    assert problem.extensions["reason"] == "IDEMPOTENCY_KEY_REUSED"
+    other = InvalidArgument("bad", reason="SOMETHING_ELSE", violations=[FieldViolation("lines", "empty")])
+    assert ErrorMapper().from_domain_error(other, had_if_match=False).status == 400
+
+
 def test_internal_hides_the_message() -> None:
     status = status_pb2.Status(code=grpc.StatusCode.INTERNAL.value[0], message="psycopg: password=hunter2")
     problem = ErrorMapper().from_status(status, had_if_match=False)
@@ -109,21 +123,3 @@ def test_insufficient_stock_becomes_lines() -> None:
     problem = ErrorMapper().from_status(status, had_if_match=False)
     assert problem.status == 409
     assert problem.extensions["lines"] == [{"sku": "SKU-1", "requested": 5, "available": 2}]
-
-
-def test_an_idempotency_key_reused_is_422_with_its_own_type() -> None:
-    error = InvalidArgument(
-        "key reused",
-        reason="IDEMPOTENCY_KEY_REUSED",
-        violations=[FieldViolation("idempotency_key", "reused with a different request")],
-    )
-    problem = ErrorMapper().from_status(to_rpc_status(error), had_if_match=False)
-    body = problem.extensions
-    assert (problem.status, problem.slug) == (422, "idempotency-key-reused")
-    assert body["reason"] == "IDEMPOTENCY_KEY_REUSED"
-    assert body["errors"] == [{"field": "idempotency_key", "message": "reused with a different request"}]
-    # Any other INVALID_ARGUMENT stays a 400.
-    other = ErrorMapper().from_status(
-        to_rpc_status(InvalidArgument("bad", reason="OTHER")), had_if_match=False
-    )
-    assert (other.status, other.slug) == (400, "invalid-request")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from flask import Flask
 
@@ -72,3 +74,65 @@ def test_operations_carry_roles_schemas_and_problems(app: Flask) -> None:
     assert "multipart/form-data" in upload
     for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', str(doc).replace("'", '"')):
         assert ref in schemas
+
+
+def _schemas_with_examples(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every (location, schema) in the document whose JSON Schema carries `examples`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("examples"), list) and (
+            "type" in node or "$ref" in node or "properties" in node or "anyOf" in node
+        ):
+            yield where, node
+        for key, value in node.items():
+            yield from _schemas_with_examples(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _schemas_with_examples(value, f"{where}/{index}")
+
+
+def test_every_example_in_the_document_is_valid_against_its_schema(app: Flask) -> None:
+    doc = app.test_client().get("/api/v1/openapi.json").json
+    found = list(_schemas_with_examples(doc, ""))
+    assert len(found) >= 10
+    invalid = []
+    for where, schema in found:
+        validator = jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
+        invalid += [
+            f"{where}: {error.message}"
+            for example in schema["examples"]
+            for error in validator.iter_errors(example)
+        ]
+    assert invalid == []
+
+
+def test_every_orders_operation_shows_examples_of_its_json_bodies(app: Flask) -> None:
+    doc = app.test_client().get("/api/v1/openapi.json").json
+    schemas = doc["components"]["schemas"]
+
+    def examples(content: dict[str, Any]) -> list[Any]:
+        schema = content["application/json"]["schema"]
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+        return schema.get("examples", [])
+
+    operations = [
+        (path, op)
+        for path, item in doc["paths"].items()
+        if path.startswith("/api/v1/orders")
+        for op in item.values()
+    ]
+    assert len(operations) == 8
+    for path, op in operations:
+        ok = next(response for status, response in op["responses"].items() if status.startswith("2"))
+        if "requestBody" in op:
+            assert examples(op["requestBody"]["content"]), path
+        if "application/json" in ok.get("content", {}):
+            assert examples(ok["content"]), path
+        else:
+            assert ok["content"]["text/csv"]["example"].startswith("order_id,"), path
+    fulfil = doc["paths"]["/api/v1/orders/{order_id}/fulfill"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in fulfil["parameters"]]
+    assert "422" in fulfil["responses"] and fulfil["x-roles"] == ["admin", "owner", "staff"]
+    listing = {p["name"]: p for p in doc["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert set(listing) == {"channel", "status", "from", "to", "q", "flag", "limit", "cursor"}
+    assert listing["status"]["schema"]["type"] == "array"

@@ -30,6 +30,7 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Permiss
                 Permission.CATALOG_READ,
                 Permission.INVENTORY_READ,
                 Permission.CHANNELS_READ,
+                Permission.ORDERS_READ,
             },
         ),
         (
@@ -42,6 +43,8 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Permiss
                 Permission.INVENTORY_WRITE,
                 Permission.CHANNELS_READ,
                 Permission.CHANNELS_WRITE,
+                Permission.ORDERS_READ,
+                Permission.ORDERS_WRITE,
             },
         ),
         (Role.ADMIN, set(Permission)),

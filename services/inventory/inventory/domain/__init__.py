@@ -2,7 +2,7 @@
 
 Everything here is a pure function of its inputs so it can be unit-tested exhaustively; the
 service layer feeds it rows read under lock and writes back what it decides. The rules live in
-modules by job (model, validation, availability, reservations, paging); this package re-exports
+modules by job (model, validation, availability, reservations); this package re-exports
 them so callers write `domain.validate_reserve`, `domain.Reservation`.
 """
 
@@ -45,6 +45,7 @@ from inventory.domain.model import (
     LedgerMismatch,
     LineError,
     LineResult,
+    LineShortfall,
     Location,
     Movement,
     MovementKind,
@@ -58,22 +59,18 @@ from inventory.domain.model import (
     StockDemand,
     StockLevel,
 )
-from inventory.domain.paging import (
-    decode_cursor,
-    encode_cursor,
-    page_limit,
-    parse_time,
-)
 from inventory.domain.reservations import (
     HoldDecision,
     InsufficientStock,
     ResolvedLine,
     allocate_holds,
+    fit_lines,
     insufficient_stock,
     plan_commit,
     plan_reservation,
     release_plan,
     settle,
+    shortfalls,
     status_after_commit,
 )
 from inventory.domain.validation import (
@@ -110,6 +107,7 @@ __all__ = [
     "LedgerMismatch",
     "LineError",
     "LineResult",
+    "LineShortfall",
     "Location",
     "Movement",
     "MovementKind",
@@ -132,14 +130,11 @@ __all__ = [
     "bundle_available",
     "channel_availability",
     "check_same_request",
-    "decode_cursor",
     "dynamic_buffer_units",
-    "encode_cursor",
+    "fit_lines",
     "insufficient_stock",
     "key_reused",
     "low_stock_transition",
-    "page_limit",
-    "parse_time",
     "plan_commit",
     "plan_publish",
     "plan_reservation",
@@ -147,6 +142,7 @@ __all__ = [
     "request_fingerprint",
     "same_request",
     "settle",
+    "shortfalls",
     "sku_snapshots",
     "status_after_commit",
     "validate_allocation_rule",

@@ -279,7 +279,8 @@ class Reservation:
     order_ref: str
     status: ReservationStatus
     lines: list[ReservationLine]
-    expires_at: datetime
+    # None: reserved with no_expiry (an order's hold): the expiry job never reaps it.
+    expires_at: datetime | None
     created_at: datetime
     channel_connection_id: str = ""
 
@@ -289,7 +290,7 @@ class Reservation:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["expires_at"] = self.expires_at.isoformat()
+        data["expires_at"] = self.expires_at.isoformat() if self.expires_at else None
         data["created_at"] = self.created_at.isoformat()
         return data
 
@@ -303,10 +304,23 @@ class Reservation:
             order_ref=data["order_ref"],
             status=ReservationStatus(data["status"]),
             lines=[line(raw) for raw in data["lines"]],
-            expires_at=datetime.fromisoformat(data["expires_at"]),
+            expires_at=datetime.fromisoformat(data["expires_at"]) if data["expires_at"] else None,
             created_at=datetime.fromisoformat(data["created_at"]),
             channel_connection_id=data["channel_connection_id"],
         )
+
+
+@dataclass(frozen=True)
+class LineShortfall:
+    """A line of a reservation made with allow_shortfall that holds less than was requested.
+
+    `unknown_sku`: inventory has no stock row for the SKU anywhere and it is not a bundle."""
+
+    sku: str
+    location_code: str
+    requested: int
+    held: int
+    unknown_sku: bool = False
 
 
 @dataclass(frozen=True)

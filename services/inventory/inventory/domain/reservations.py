@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from inventory.domain.model import (
     HOLDING_STATUSES,
     BundleComponent,
+    LineShortfall,
     Reservation,
     ReservationLine,
     ReservationStatus,
@@ -63,37 +64,85 @@ def plan_reservation(lines: Sequence[ResolvedLine]) -> tuple[list[ReservationLin
         if not line.components:
             merged[(line.sku, line.location_id)] += line.quantity
         out_lines.append(top)
-    demands = [StockDemand(sku, loc, codes[loc], qty) for (sku, loc), qty in sorted(merged.items())]
+    # A line fitted down to 0 (allow_shortfall) demands nothing: no row is touched for it.
+    demands = [
+        StockDemand(sku, loc, codes[loc], qty) for (sku, loc), qty in sorted(merged.items()) if qty > 0
+    ]
     return out_lines, demands
 
 
 @dataclass(frozen=True)
 class HoldDecision:
     """One request of a group: held (no shorts; `after` = the row's (on_hand, reserved) after
-    each of its demands, for the ledger) or refused (its short demands, each with the
-    available figure it saw)."""
+    each of `demands`, for the ledger) or refused (its short demands, each with the available
+    figure it saw). A request fitted to the stock (allow_shortfall) is always held: `lines` are
+    its reservation lines with the quantities actually held and `demands` what they hold."""
 
     shorts: list[tuple[StockDemand, int]]
     after: list[tuple[int, int]]
+    demands: list[StockDemand] = field(default_factory=list)
+    lines: list[ReservationLine] | None = None
 
     @property
     def held(self) -> bool:
         return not self.shorts
 
 
+Levels = Mapping[tuple[str, str], tuple[int, int]]
+
+
+def fit_lines(lines: Sequence[ResolvedLine], levels: Levels) -> list[ResolvedLine]:
+    """The lines with each quantity cut to what is still available (possibly 0), in line order.
+
+    A bundle line holds as many bundles as its scarcest component allows. Earlier lines of the
+    request are served first, so two lines on one SKU together never exceed what is there.
+    """
+    left: dict[tuple[str, str], int] = {}
+
+    def available(key: tuple[str, str]) -> int:
+        if key not in left:
+            on_hand, reserved = levels.get(key, (0, 0))
+            left[key] = max(0, on_hand - reserved)
+        return left[key]
+
+    fitted: list[ResolvedLine] = []
+    for line in lines:
+        if line.components:
+            take = min(
+                [line.quantity]
+                + [available((c.sku, line.location_id)) // c.quantity for c in line.components]
+            )
+            for c in line.components:
+                left[(c.sku, line.location_id)] -= take * c.quantity
+        else:
+            key = (line.sku, line.location_id)
+            take = min(line.quantity, available(key))
+            left[key] -= take
+        fitted.append(replace(line, quantity=take))
+    return fitted
+
+
 def allocate_holds(
-    requests: Sequence[Sequence[StockDemand]], levels: Mapping[tuple[str, str], tuple[int, int]]
+    requests: Sequence[Sequence[StockDemand]],
+    levels: Levels,
+    *,
+    fitted: Mapping[int, Sequence[ResolvedLine]] | None = None,
 ) -> tuple[list[HoldDecision], dict[tuple[str, str], tuple[int, int]]]:
-    """Decide a group of reservations against locked stock rows, in order, each all-or-nothing.
+    """Decide a group of reservations against locked stock rows, in order.
 
     levels: (on_hand, reserved) per (sku, location_id) as locked; a missing row has nothing
     available. A request is held only if every one of its demands fits what the requests
-    before it left. Returns one decision per request and the levels after the held ones: the
-    same answers as running the requests one after another, each in its own transaction.
+    before it left. Requests whose index is in `fitted` (allow_shortfall) are never refused:
+    their lines are cut to what is left (fit_lines) and held. Returns one decision per request
+    and the levels after the held ones: the same answers as running the requests one after
+    another, each in its own transaction.
     """
     levels_after = dict(levels)
     decisions: list[HoldDecision] = []
-    for demands in requests:
+    for index, demands in enumerate(requests):
+        lines: list[ReservationLine] | None = None
+        if fitted is not None and index in fitted:
+            lines, demands = plan_reservation(fit_lines(fitted[index], levels_after))
         shorts: list[tuple[StockDemand, int]] = []
         for demand in demands:
             on_hand, reserved = levels_after.get((demand.sku, demand.location_id), (0, 0))
@@ -106,8 +155,20 @@ def allocate_holds(
                 on_hand, reserved = levels_after[key]
                 levels_after[key] = (on_hand, reserved + demand.quantity)
                 after.append(levels_after[key])
-        decisions.append(HoldDecision(shorts, after))
+        decisions.append(HoldDecision(shorts, after, list(demands), lines))
     return decisions, levels_after
+
+
+def shortfalls(
+    requested: Sequence[tuple[str, int]], reservation: Reservation, unknown: Collection[str] = ()
+) -> list[LineShortfall]:
+    """The requested (sku, quantity) lines that the reservation holds less of, in line order;
+    `unknown` names the SKUs inventory has never stocked (see LineShortfall)."""
+    out: list[LineShortfall] = []
+    for (sku, quantity), line in zip(requested, reservation.lines, strict=False):
+        if line.sku == sku and line.quantity < quantity:
+            out.append(LineShortfall(sku, line.location_code, quantity, line.quantity, sku in unknown))
+    return out
 
 
 def plan_commit(reservation: Reservation, requested: Sequence[tuple[str, int]]) -> dict[int, int]:

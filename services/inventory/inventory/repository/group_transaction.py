@@ -112,6 +112,11 @@ class Batch(Protocol):
         """Delete reservations (and lines) refused in this transaction."""
         ...
 
+    def shrink_lines(self, reservation_id: str, quantities: Sequence[tuple[int, int]]) -> None:
+        """Set the quantity of (line_no, quantity) line rows of a reservation inserted in this
+        transaction and then fitted to the stock (allow_shortfall)."""
+        ...
+
     def save_settlement(self, reservation: Reservation, now: datetime) -> None:
         """Line counters and status after a commit."""
         ...
@@ -184,6 +189,16 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# What expires_at stores for a hold without expiry (Reservation.expires_at None): later than any
+# `now` the expiry job compares it with.
+NO_EXPIRY = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def stored_expiry(reservation: Reservation) -> datetime:
+    """The expires_at column of a reservation (NO_EXPIRY for None)."""
+    return reservation.expires_at or NO_EXPIRY
+
+
 def assemble_reservation(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Reservation:
     """A Reservation from its row (id, order_ref, status, expires_at, created_at,
     channel_connection_id) and its line rows (line_no, sku, location_id, code, quantity,
@@ -210,7 +225,7 @@ def assemble_reservation(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> 
         order_ref=head[1],
         status=ReservationStatus(head[2]),
         lines=list(tops.values()),
-        expires_at=utc(head[3]),
+        expires_at=None if head[3] >= NO_EXPIRY else utc(head[3]),
         created_at=utc(head[4]),
         channel_connection_id=head[5],
     )

@@ -30,6 +30,7 @@ from inventory.repository.group_transaction import (
     Slot,
     StockKey,
     assemble_reservation,
+    stored_expiry,
     utc,
 )
 from inventory.repository.pg_statements import PG_STATEMENTS, PREPARED_KEY, PgScript
@@ -83,7 +84,7 @@ class PgBatch:
             [reservation.order_ref for reservation, _, _ in ordered],
             [key or None for _, key, _ in ordered],
             [reservation.channel_connection_id for reservation, _, _ in ordered],
-            [reservation.expires_at for reservation, _, _ in ordered],
+            [stored_expiry(reservation) for reservation, _, _ in ordered],
             [reservation.created_at for reservation, _, _ in ordered],
             [rid for rid, _ in items],
             [item.line_no for _, item in items],
@@ -126,6 +127,14 @@ class PgBatch:
         if reservation_ids:
             self.script.add("inv_drop_reservation_lines", list(reservation_ids))
             self.script.add("inv_drop_reservations", list(reservation_ids))
+
+    def shrink_lines(self, reservation_id: str, quantities: Sequence[tuple[int, int]]) -> None:
+        self.script.add(
+            "inv_shrink_lines",
+            reservation_id,
+            [line_no for line_no, _ in quantities],
+            [quantity for _, quantity in quantities],
+        )
 
     def save_settlement(self, reservation: Reservation, now: datetime) -> None:
         items = [item for line in reservation.lines for item in (line, *line.components)]

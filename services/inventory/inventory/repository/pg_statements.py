@@ -104,6 +104,11 @@ PG_STATEMENTS: dict[str, str] = {
     # Reservations of a group refused for lack of stock (inserted before the locks were taken).
     "inv_drop_reservation_lines": "DELETE FROM reservation_lines WHERE reservation_id = ANY($1::text[])",
     "inv_drop_reservations": "DELETE FROM reservations WHERE id = ANY($1::text[])",
+    # allow_shortfall: the line rows of a reservation of this group held below their request.
+    "inv_shrink_lines": (
+        "UPDATE reservation_lines AS rl SET quantity = v.q FROM unnest($2::int[], $3::bigint[]) AS v(n, q)"
+        " WHERE rl.reservation_id = $1::text AND rl.line_no = v.n"
+    ),
     # Repository.change_level folded with its ledger row: no row back if the row is gone.
     "inv_change_level": (
         "WITH upd AS (UPDATE stock_levels SET on_hand = on_hand + $1::bigint,"

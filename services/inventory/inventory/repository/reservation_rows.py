@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from inventory import domain, models
 from inventory.domain import Reservation, ReservationStatus
-from inventory.repository.group_transaction import StoredResponse, assemble_reservation
+from inventory.repository.group_transaction import StoredResponse, assemble_reservation, stored_expiry
 from inventory.repository.sql_base import Rows, chunks
 
 
@@ -36,7 +36,7 @@ class ReservationRows(Rows):
                 idempotency_key=idempotency_key or None,
                 request_fingerprint=(fingerprint or None) if idempotency_key else None,
                 channel_connection_id=reservation.channel_connection_id,
-                expires_at=reservation.expires_at,
+                expires_at=stored_expiry(reservation),
                 created_at=reservation.created_at,
                 updated_at=now,
             )

@@ -63,6 +63,16 @@ class RuleRows(Rows):
         )
         return self.conn.execute(query.limit(1)).first() is not None
 
+    def stocked_skus(self, tenant_id: str, skus: Iterable[str]) -> set[str]:
+        """The SKUs with a stock row at any location (whatever its figures): the ones inventory
+        knows. A row, once created by an adjustment, is never deleted."""
+        t = models.stock_levels
+        wanted = sorted(set(skus))
+        if not wanted:
+            return set()
+        query = select(t.c.sku).where(t.c.tenant_id == tenant_id, t.c.sku.in_(wanted)).distinct()
+        return set(self.conn.execute(query).scalars())
+
     # ----------------------------------------------------------------------- allocation rules
 
     def rules(self, tenant_id: str) -> list[AllocationRule]:

@@ -76,6 +76,15 @@ class SqlBatch:
             self.repo.conn.execute(delete(rl).where(rl.c.reservation_id.in_(list(reservation_ids))))
             self.repo.conn.execute(delete(r).where(r.c.id.in_(list(reservation_ids))))
 
+    def shrink_lines(self, reservation_id: str, quantities: Sequence[tuple[int, int]]) -> None:
+        rl = models.reservation_lines
+        for line_no, quantity in quantities:
+            self.repo.conn.execute(
+                update(rl)
+                .where(rl.c.reservation_id == reservation_id, rl.c.line_no == line_no)
+                .values(quantity=quantity)
+            )
+
     def save_settlement(self, reservation: Reservation, now: datetime) -> None:
         self.repo.save_settlement(reservation, now)
 

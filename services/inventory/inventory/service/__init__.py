@@ -28,6 +28,7 @@ from inventory.service.reservations import (
     get_reservation,
     release_reservation,
     reserve,
+    short_lines,
 )
 from inventory.service.rules import (
     default_low_stock_threshold,
@@ -94,4 +95,5 @@ __all__ = [
     "reserve_group",
     "set_default_low_stock_threshold",
     "set_low_stock_threshold",
+    "short_lines",
 ]

@@ -60,6 +60,10 @@ class ReserveCommand:
     ttl_seconds: int = 0
     idempotency_key: str = ""
     channel_connection_id: str = ""
+    # An order's hold: no expires_at, the expiry job never reaps it (ttl_seconds is ignored).
+    no_expiry: bool = False
+    # Hold what is available per line (possibly 0) instead of refusing the whole request.
+    allow_shortfall: bool = False
 
 
 def reserve_fingerprint(cmd: ReserveCommand) -> str:
@@ -142,16 +146,14 @@ def execute_group(
     return outcomes
 
 
-def new_reservation(
+def resolve_lines(
     cmd: ReserveCommand,
     locations: Mapping[str, Location],
     definitions: Mapping[str, Sequence[BundleComponent]],
-    now: datetime,
-    ttl: int,
-) -> tuple[Reservation, list[StockDemand]]:
-    """The HELD reservation a command asks for, and the stock it needs (bundles expanded);
-    `locations` maps every location code of the command ("" = the default) to its location."""
-    resolved = [
+) -> list[domain.ResolvedLine]:
+    """The command's lines with their locations (`locations` maps every location code of the
+    command, "" = the default) and bundle definitions."""
+    return [
         domain.ResolvedLine(
             line.sku,
             line.quantity,
@@ -161,13 +163,19 @@ def new_reservation(
         )
         for line in cmd.lines
     ]
+
+
+def new_reservation(
+    cmd: ReserveCommand, resolved: Sequence[domain.ResolvedLine], now: datetime, ttl: int
+) -> tuple[Reservation, list[StockDemand]]:
+    """The HELD reservation a command asks for, and the stock it needs (bundles expanded)."""
     lines, demands = domain.plan_reservation(resolved)
     reservation = Reservation(
         id=str(uuid.uuid4()),
         order_ref=cmd.order_ref,
         status=ReservationStatus.HELD,
         lines=lines,
-        expires_at=now + timedelta(seconds=ttl),
+        expires_at=None if cmd.no_expiry else now + timedelta(seconds=ttl),
         created_at=now,
         channel_connection_id=cmd.channel_connection_id,
     )
@@ -197,6 +205,24 @@ class _Planned:
     item: PendingReserve
     reservation: Reservation
     demands: list[StockDemand]
+    resolved: list[domain.ResolvedLine]
+
+
+def _fit_to_decision(p: _Planned, decision: domain.HoldDecision) -> list[tuple[int, int]]:
+    """Adopt the lines and demands a fitted (allow_shortfall) decision holds; returns the
+    (line_no, quantity) of every line row held below what was inserted."""
+    assert decision.lines is not None
+    inserted = {
+        item.line_no: item.quantity for line in p.reservation.lines for item in (line, *line.components)
+    }
+    p.reservation.lines = decision.lines
+    p.demands = decision.demands
+    return [
+        (item.line_no, item.quantity)
+        for line in decision.lines
+        for item in (line, *line.components)
+        if item.quantity != inserted[item.line_no]
+    ]
 
 
 def reserve_group(
@@ -232,10 +258,11 @@ def reserve_group(
         if missing:
             outcomes[index] = NotFound(f"location {missing[0]} not found")
             continue
-        reservation, demands = new_reservation(cmd, lookup.locations, lookup.definitions, item.now, item.ttl)
+        resolved = resolve_lines(cmd, lookup.locations, lookup.definitions)
+        reservation, demands = new_reservation(cmd, resolved, item.now, item.ttl)
         if key:
             keys_in_group.add(key)
-        planned.append(_Planned(index, item, reservation, demands))
+        planned.append(_Planned(index, item, reservation, demands, resolved))
     if not planned:
         tx.rollback()
         return _answered(outcomes)
@@ -255,17 +282,24 @@ def reserve_group(
             active.append(p)
         else:  # a key already held, or committed by a twin since: that call returns the first result
             outcomes[p.index] = Redo.KEY_IN_USE
-    decisions, levels_after = domain.allocate_holds([p.demands for p in active], locked.value)
+    decisions, levels_after = domain.allocate_holds(
+        [p.demands for p in active],
+        locked.value,
+        fitted={i: p.resolved for i, p in enumerate(active) if p.item.cmd.allow_shortfall},
+    )
 
     holds: dict[tuple[str, str], tuple[int, int]] = {}
     movements: list[dict[str, Any]] = []
     delta: dict[tuple[str, str], int] = defaultdict(int)
     refused: list[str] = []
+    cut: dict[str, list[tuple[int, int]]] = {}  # fitted reservations: line rows held below their insert
     for p, decision in zip(active, decisions, strict=True):
         if not decision.held:
             outcomes[p.index] = domain.insufficient_stock(decision.shorts)
             refused.append(p.reservation.id)
             continue
+        if decision.lines is not None and (shrunk := _fit_to_decision(p, decision)):
+            cut[p.reservation.id] = shrunk
         outcomes[p.index] = p.reservation
         for demand, after in zip(p.demands, decision.after, strict=True):
             key = (demand.sku, demand.location_id)
@@ -286,12 +320,15 @@ def reserve_group(
                     note=p.item.cmd.order_ref,
                 )
             )
-    if not holds:
+    if not holds and not cut:
         tx.rollback()  # nothing held: the refused calls' reservation rows go with it
         return _answered(outcomes)
     batch = tx.batch()
-    batch.hold(tenant, holds, now)
-    batch.insert_movements(tenant, movements)
+    if holds:
+        batch.hold(tenant, holds, now)
+        batch.insert_movements(tenant, movements)
+    for reservation_id, quantities in cut.items():
+        batch.shrink_lines(reservation_id, quantities)
     batch.drop_reservations(refused)
     fresh = figures.value
     fresh.levels.update({key: levels_after[key] for key in holds})

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from inventory import domain
 from inventory.domain import (
     EXPIRY_ACTOR,
+    LineShortfall,
     MovementKind,
     Policy,
     Reservation,
@@ -64,11 +65,19 @@ def reserve(
     idempotency key the reservation row (unique on tenant + key) is inserted before any stock
     row is locked, so a racing twin waits for the first and then returns its result.
 
+    With `cmd.allow_shortfall` nothing is refused for lack of stock: each line holds what is
+    available (possibly 0), decided under the same row locks; `short_lines` says which lines
+    hold less. With `cmd.no_expiry` the hold has no expires_at (ttl_seconds is ignored).
+
     `group` executes concurrent calls of one tenant together (make_reserve_group): one
     transaction, each call still all-or-nothing on its own. Without it the call is a group of one.
     """
     domain.validate_reserve(
-        cmd.order_ref, cmd.lines, cmd.ttl_seconds, policy.max_reservation_ttl_seconds, policy.max_batch_lines
+        cmd.order_ref,
+        cmd.lines,
+        0 if cmd.no_expiry else cmd.ttl_seconds,
+        policy.max_reservation_ttl_seconds,
+        policy.max_batch_lines,
     )
     domain.validate_idempotency_key(cmd.idempotency_key)
     tenant = ctx.tenant_id
@@ -90,6 +99,22 @@ def reserve(
             domain.check_same_request(first_fingerprint, fingerprint)
             return reservation
     raise Aborted("concurrent calls with the same idempotency key; retry", reason="CONCURRENT_RETRY")
+
+
+def short_lines(
+    uow: UnitOfWork, ctx: CallContext, cmd: ReserveCommand, reservation: Reservation
+) -> list[LineShortfall]:
+    """The lines of an allow_shortfall reservation holding less than `cmd` asked for (the same
+    answer for a repeat of the call), each saying whether inventory knows its SKU at all."""
+    requested = [(line.sku, line.quantity) for line in cmd.lines]
+    shorts = domain.shortfalls(requested, reservation)
+    if not shorts:
+        return []
+    skus = {short.sku for short in shorts}
+    with uow.transaction() as repo:
+        bundles = repo.bundles(ctx.tenant_id, skus)
+        unknown = skus - set(bundles) - repo.stocked_skus(ctx.tenant_id, skus)
+    return domain.shortfalls(requested, reservation, unknown)
 
 
 def commit_reservation(

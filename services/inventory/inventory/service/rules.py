@@ -11,6 +11,7 @@ from inventory.domain import Alert, AlertStatus, AllocationRule, BundleComponent
 from inventory.repository import Repository, UnitOfWork
 from inventory.service.locations import now_or_utc
 from inventory.service.publishing import publish
+from omnistock_common import paging
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
@@ -73,14 +74,12 @@ def default_low_stock_threshold(uow: UnitOfWork, ctx: CallContext, policy: Polic
 def list_alerts(
     uow: UnitOfWork, ctx: CallContext, status: AlertStatus | None, *, limit: int = 0, cursor: str = ""
 ) -> tuple[list[Alert], str]:
-    size = domain.page_limit(limit)
-    after = domain.decode_cursor(cursor, 2)
+    size = paging.page_limit(limit)
+    after = paging.read_cursor(cursor, datetime, str)
     with uow.transaction() as repo:
-        items = repo.list_alerts(
-            ctx.tenant_id, status, (domain.parse_time(after[0]), after[1]) if after else None, size
-        )
+        items = repo.list_alerts(ctx.tenant_id, status, (after[0], after[1]) if after else None, size)
     next_cursor = (
-        domain.encode_cursor([items[-1].opened_at.isoformat(), items[-1].id]) if len(items) == size else ""
+        paging.encode_cursor([items[-1].opened_at.isoformat(), items[-1].id]) if len(items) == size else ""
     )
     return items, next_cursor
 

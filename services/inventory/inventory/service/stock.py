@@ -25,6 +25,7 @@ from inventory.domain import (
 from inventory.repository import Repository, UnitOfWork
 from inventory.service.locations import now_or_utc, resolve_codes, run_with_default
 from inventory.service.publishing import movement, publish, sales_window_start
+from omnistock_common import paging
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
@@ -41,8 +42,8 @@ def list_stock_levels(
     cursor: str = "",
 ) -> tuple[list[StockLevel], str]:
     """One page of levels ordered by (sku, location code) and the next cursor ("" at the end)."""
-    size = domain.page_limit(limit)
-    after = domain.decode_cursor(cursor, 2)
+    size = paging.page_limit(limit)
+    after = paging.read_cursor(cursor, str, str)
     with uow.transaction() as repo:
         location_id = None
         if location_code:
@@ -60,7 +61,7 @@ def list_stock_levels(
             limit=size,
         )
     next_cursor = (
-        domain.encode_cursor([levels[-1].sku, levels[-1].location_code]) if len(levels) == size else ""
+        paging.encode_cursor([levels[-1].sku, levels[-1].location_code]) if len(levels) == size else ""
     )
     return levels, next_cursor
 
@@ -266,11 +267,11 @@ def list_movements(
     """Ledger of one SKU, newest first."""
     if not sku:
         raise InvalidArgument("sku is required", violations=[FieldViolation("sku", "required")])
-    size = domain.page_limit(limit)
-    after = domain.decode_cursor(cursor, 1)
+    size = paging.page_limit(limit)
+    after = paging.read_cursor(cursor, int)
     with uow.transaction() as repo:
-        items = repo.list_movements(ctx.tenant_id, sku, int(after[0]) if after else None, size)
-    return items, domain.encode_cursor([items[-1].id]) if len(items) == size else ""
+        items = repo.list_movements(ctx.tenant_id, sku, after[0] if after else None, size)
+    return items, paging.encode_cursor([items[-1].id]) if len(items) == size else ""
 
 
 def reconcile(uow: UnitOfWork, tenant_id: str) -> ReconcileReport:

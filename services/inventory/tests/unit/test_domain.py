@@ -187,6 +187,38 @@ def test_allocate_holds_decides_a_group_in_order_each_all_or_nothing() -> None:
     assert levels == {("A", "L1"): (10, 2), ("B", "L1"): (5, 0)}  # input untouched
 
 
+def test_fitted_requests_hold_what_is_left_line_by_line() -> None:
+    """allow_shortfall: a fitted request is never refused; its lines are cut in order to what
+    the requests before it left, a bundle line to its scarcest component."""
+    kit = (BundleComponent("CUP", 2),)
+    levels = {("A", "L1"): (10, 6), ("CUP", "L1"): (7, 0)}  # A: 4 available, CUP: 7
+    first = [domain.StockDemand("A", "L1", "main", 1)]
+    lines = [
+        ResolvedLine("A", 5, "L1", "main"),
+        ResolvedLine("KIT", 4, "L1", "main", kit),
+        ResolvedLine("A", 2, "L1", "main"),
+        ResolvedLine("NEW", 1, "L1", "main"),
+    ]
+    decisions, after = domain.allocate_holds([first, []], levels, fitted={1: lines})
+    assert [d.held for d in decisions] == [True, True]
+    fitted = decisions[1].lines
+    assert fitted is not None
+    assert [line.quantity for line in fitted] == [3, 3, 0, 0]  # A: 4 - 1 left; KIT: 7 // 2
+    assert [(c.sku, c.quantity) for c in fitted[1].components] == [("CUP", 6)]
+    assert [(d.sku, d.quantity) for d in decisions[1].demands] == [("A", 3), ("CUP", 6)]
+    assert after == {("A", "L1"): (10, 10), ("CUP", "L1"): (7, 6)}
+
+    reservation = Reservation("r", "o", ReservationStatus.HELD, fitted, None, NOW)
+    shorts = domain.shortfalls([("A", 5), ("KIT", 4), ("A", 2), ("NEW", 1)], reservation, {"NEW"})
+    assert [(s.sku, s.requested, s.held, s.unknown_sku) for s in shorts] == [
+        ("A", 5, 3, False),
+        ("KIT", 4, 3, False),
+        ("A", 2, 0, False),
+        ("NEW", 1, 0, True),
+    ]
+    assert Reservation.from_dict(reservation.to_dict()) == reservation  # no expiry survives JSON
+
+
 def test_partial_commit_spreads_over_lines_and_settles_components() -> None:
     res = _reservation()
     plan = domain.plan_commit(res, [("A", 4), ("KIT", 1)])
@@ -341,15 +373,6 @@ def test_allocation_rule_validation() -> None:
     ):
         with pytest.raises(InvalidArgument):
             domain.validate_allocation_rule(rule)
-
-
-def test_cursor_round_trip_and_garbage() -> None:
-    assert domain.decode_cursor(domain.encode_cursor(["A", "default"]), 2) == ["A", "default"]
-    assert domain.decode_cursor("", 2) is None
-    for garbage in ("!!!", domain.encode_cursor(["only-one"])):
-        with pytest.raises(InvalidArgument):
-            domain.decode_cursor(garbage, 2)
-    assert domain.page_limit(0) == 50 and domain.page_limit(10_000) == 500
 
 
 # --------------------------------------------------------------------------- settings

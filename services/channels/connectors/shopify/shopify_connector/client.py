@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.egress import safe_code, safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
@@ -40,6 +39,7 @@ from omnistock_connector_kit.connector_base import (
     map_channel_error,
     require_secret,
 )
+from omnistock_connector_kit.rate_limit import BucketLevel
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)
@@ -62,18 +62,26 @@ def throttle_delay(response: httpx.Response) -> float | None:
     return p.throttle_wait(body)
 
 
-def reported_bucket_level(response: httpx.Response) -> float | None:
-    """ChannelHttpClient hook: the points Shopify says are left in the shop's GraphQL bucket
-    (`extensions.cost.throttleStatus.currentlyAvailable`). Our debit is the *requested* cost;
-    Shopify only charges the *actual* cost, so without this the local bucket would drain far
-    faster than the real one (an orders page is estimated at ~950 points but costs far less)."""
+def reported_bucket_level(response: httpx.Response) -> BucketLevel | None:
+    """ChannelHttpClient hook: the shop's GraphQL bucket as Shopify reports it
+    (`extensions.cost.throttleStatus`: currentlyAvailable, maximumAvailable, restoreRate).
+
+    Our debit is the *requested* cost; Shopify only charges the *actual* cost, so without the level
+    the local bucket would drain far faster than the real one (an orders page is estimated at ~950
+    points but costs far less). The size and restore rate are the shop's plan figures (Standard
+    100 points/s ... Plus 1000 points/s, https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits):
+    adopting them keeps a bigger plan from being paced at the configured default."""
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return None
     try:
         body = response.json()
     except ValueError:
         return None
-    return p.currently_available(body)
+    available = p.currently_available(body)
+    if available is None:
+        return None
+    maximum, restore = p.bucket_size(body)
+    return BucketLevel(available, capacity=maximum, refill_per_second=restore)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,11 @@ class ShopifyClient:
     def calls(self) -> int:
         """HTTP attempts made so far (retries included): what the channel actually saw."""
         return len(self.http.calls)
+
+    @property
+    def retried(self) -> list[str]:
+        """What each retried HTTP attempt met, for the sync log."""
+        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 
@@ -198,25 +211,24 @@ class ShopifyClient:
     # -- inventory ---------------------------------------------------------------------------
 
     def push_inventory(
-        self, items: Sequence[pb.InventoryItem], *, default_location: str, reference: str
-    ) -> list[pb.ItemResult]:
+        self, items: Sequence[p.InventoryInput], *, default_location: str, reference: str
+    ) -> list[p.ItemResult]:
         """inventorySetQuantities in chunks of ≤250; one result per item, in input order.
 
         A transient failure (exhausted retries) stops the push: that chunk and the rest are
         RETRY. If nothing was applied at all, the failure is raised instead so the caller gets
         RESOURCE_EXHAUSTED/UNAVAILABLE (with RetryInfo) and records the error.
         """
-        results: list[pb.ItemResult | None] = [None] * len(items)
+        results: list[p.ItemResult | None] = [None] * len(items)
         sendable: list[tuple[int, str, str, int]] = []
         for index, item in enumerate(items):
-            ids = item.remote.ids
-            inventory_item = ids.get("inventory_item_id", "")
-            location = ids.get("location_id", "") or default_location
+            inventory_item = item.ids.get("inventory_item_id", "")
+            location = item.ids.get("location_id", "") or default_location
             if not inventory_item or not location:
-                results[index] = pb.ItemResult(
-                    sku=item.sku,
-                    outcome=pb.ITEM_OUTCOME_REJECTED,
-                    message="no Shopify inventory_item_id/location_id mapping for this SKU",
+                results[index] = p.ItemResult(
+                    item.sku,
+                    p.Outcome.REJECTED,
+                    "no Shopify inventory_item_id/location_id mapping for this SKU",
                 )
                 continue
             # Available-to-sell below zero means "none" to a channel.
@@ -240,9 +252,7 @@ class ShopifyClient:
                 if not applied_any:
                     raise map_channel_error(error) from error
                 for index, *_ in sendable[chunk_number * p.MAX_INVENTORY_BATCH :]:
-                    results[index] = pb.ItemResult(
-                        sku=items[index].sku, outcome=pb.ITEM_OUTCOME_RETRY, message=str(error)
-                    )
+                    results[index] = p.ItemResult(items[index].sku, p.Outcome.RETRY, str(error))
                 break
             payload = data.get("inventorySetQuantities") or {}
             applied = payload.get("inventoryAdjustmentGroup") is not None or not payload.get("userErrors")
@@ -250,19 +260,19 @@ class ShopifyClient:
                 len(chunk), payload.get("userErrors") or [], container="quantities", applied=applied
             )
             for (index, *_), (outcome, message) in zip(chunk, outcomes, strict=True):
-                results[index] = pb.ItemResult(sku=items[index].sku, outcome=outcome, message=message)
-                applied_any = applied_any or outcome == pb.ITEM_OUTCOME_APPLIED
+                results[index] = p.ItemResult(items[index].sku, outcome, message)
+                applied_any = applied_any or outcome is p.Outcome.APPLIED
         return [r for r in results if r is not None]
 
     def read_inventory(
-        self, items: Sequence[pb.InventoryItem], *, default_location: str
-    ) -> list[pb.RemoteQuantity]:
+        self, items: Sequence[p.InventoryInput], *, default_location: str
+    ) -> list[p.RemoteQuantity]:
         """Quantities "available" per inventory item at its location (reconciliation)."""
-        results: list[pb.RemoteQuantity] = [pb.RemoteQuantity(sku=item.sku, found=False) for item in items]
+        results = [p.RemoteQuantity(item.sku) for item in items]
         by_location: dict[str, list[tuple[int, str]]] = {}
         for index, item in enumerate(items):
-            inventory_item = item.remote.ids.get("inventory_item_id", "")
-            location = item.remote.ids.get("location_id", "") or default_location
+            inventory_item = item.ids.get("inventory_item_id", "")
+            location = item.ids.get("location_id", "") or default_location
             if inventory_item and location:
                 by_location.setdefault(p.gid("Location", location), []).append(
                     (index, p.gid("InventoryItem", inventory_item))
@@ -281,42 +291,30 @@ class ShopifyClient:
                     if not node or level is None:
                         continue
                     quantities = {q.get("name"): q.get("quantity") for q in level.get("quantities") or []}
-                    results[index].found = True
-                    results[index].quantity = int(quantities.get("available") or 0)
+                    results[index] = replace(
+                        results[index], found=True, quantity=int(quantities.get("available") or 0)
+                    )
         return results
 
     # -- prices ------------------------------------------------------------------------------
 
-    def push_prices(self, items: Sequence[pb.PriceItem], *, shop_currency: str) -> list[pb.ItemResult]:
+    def push_prices(self, items: Sequence[p.PriceInput], *, shop_currency: str) -> list[p.ItemResult]:
         """productVariantsBulkUpdate, one call per product (Shopify's rule), results in order."""
-        results: list[pb.ItemResult | None] = [None] * len(items)
+        results: list[p.ItemResult | None] = [None] * len(items)
         by_product: dict[str, list[int]] = {}
         for index, item in enumerate(items):
-            ids = item.remote.ids
-            problem = None
-            if not ids.get("product_id") or not ids.get("variant_id"):
-                problem = "no Shopify product_id/variant_id mapping for this SKU"
-            elif not item.price.currency:
-                problem = "price has no currency"
-            elif shop_currency and item.price.currency != shop_currency:
-                problem = f"price is in {item.price.currency} but the shop sells in {shop_currency}"
-            elif item.compare_at_price.currency and item.compare_at_price.currency != item.price.currency:
-                problem = "compare_at_price currency differs from price currency"
+            problem = p.price_problem(item, shop_currency)
             if problem:
-                results[index] = pb.ItemResult(
-                    sku=item.sku, outcome=pb.ITEM_OUTCOME_REJECTED, message=problem
-                )
+                results[index] = p.ItemResult(item.sku, p.Outcome.REJECTED, problem)
             else:
-                by_product.setdefault(p.gid("Product", ids["product_id"]), []).append(index)
+                by_product.setdefault(p.gid("Product", item.ids["product_id"]), []).append(index)
 
         applied_any = False
         products = list(by_product.items())
         for position, (product, indexes) in enumerate(products):
             for chunk in p.chunked(indexes, p.MAX_PRICE_BATCH):
                 variants = [
-                    p.variant_price_input(
-                        p.gid("ProductVariant", items[i].remote.ids["variant_id"]), items[i]
-                    )
+                    p.variant_price_input(p.gid("ProductVariant", items[i].ids["variant_id"]), items[i])
                     for i in chunk
                 ]
                 try:
@@ -332,24 +330,20 @@ class ShopifyClient:
                     for _, rest in products[position:]:
                         for index in rest:
                             if results[index] is None:
-                                results[index] = pb.ItemResult(
-                                    sku=items[index].sku, outcome=pb.ITEM_OUTCOME_RETRY, message=str(error)
-                                )
+                                results[index] = p.ItemResult(items[index].sku, p.Outcome.RETRY, str(error))
                     return [r for r in results if r is not None]
                 payload = data.get("productVariantsBulkUpdate") or {}
                 errors = payload.get("userErrors") or []
                 applied = not errors
                 outcomes = p.item_outcomes(len(chunk), errors, container="variants", applied=applied)
                 for index, (outcome, message) in zip(chunk, outcomes, strict=True):
-                    results[index] = pb.ItemResult(sku=items[index].sku, outcome=outcome, message=message)
-                    applied_any = applied_any or outcome == pb.ITEM_OUTCOME_APPLIED
+                    results[index] = p.ItemResult(items[index].sku, outcome, message)
+                    applied_any = applied_any or outcome is p.Outcome.APPLIED
         return [r for r in results if r is not None]
 
     # -- orders ------------------------------------------------------------------------------
 
-    def fetch_orders(
-        self, *, search: str | None, cursor: str, limit: int
-    ) -> tuple[list[pb.ChannelOrder], str]:
+    def fetch_orders(self, *, search: str | None, cursor: str, limit: int) -> tuple[list[p.OrderData], str]:
         first = max(1, min(limit or p.MAX_ORDERS_PAGE, p.MAX_ORDERS_PAGE))
         data = self.graphql(
             p.ORDERS_QUERY,
@@ -393,7 +387,7 @@ class ShopifyClient:
     def create_fulfillment(
         self,
         external_order_id: str,
-        lines: Sequence[pb.FulfillmentLine],
+        lines: Sequence[p.FulfillmentLineInput],
         *,
         carrier: str,
         tracking_number: str,
@@ -445,7 +439,7 @@ class ShopifyClient:
 
     def list_variants(
         self, *, cursor: str, limit: int, location_id: str
-    ) -> tuple[list[pb.RemoteProduct], str]:
+    ) -> tuple[list[p.RemoteProductData], str]:
         first = max(1, min(limit or 100, p.MAX_VARIANTS_PAGE))
         data = self.graphql(
             p.VARIANTS_QUERY,
@@ -454,7 +448,7 @@ class ShopifyClient:
             what="productVariants query",
         )
         connection = data.get("productVariants") or {}
-        products: list[pb.RemoteProduct] = []
+        products: list[p.RemoteProductData] = []
         for node in connection.get("nodes") or []:
             if node and node.get("sku"):  # without a SKU there is nothing to auto-map by
                 products.append(p.remote_product(node, location_id))

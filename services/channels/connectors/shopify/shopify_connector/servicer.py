@@ -1,4 +1,5 @@
-"""gRPC adapter of the Shopify connector: request → ShopifyClient operation → response.
+"""gRPC adapter of the Shopify connector: request → mapping → ShopifyClient operation → mapping
+→ response (mapping.py converts; the client and protocol/ see plain values only).
 
 The connector servicer template (omnistock_connector_kit.servicer): each RPC opens a short-lived
 ShopifyClient from the call's ConnectionContext (`self.clients`, client.ClientFactory; the
@@ -10,7 +11,6 @@ omnistock_connector_kit.connector_base for the refresh design).
 
 from __future__ import annotations
 
-import json
 import logging
 
 import grpc
@@ -18,7 +18,7 @@ import grpc
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import ChannelHttpError
-from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED
+from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, timestamp_to_datetime
 from omnistock_connector_kit.oauth import credentials_from_grant
 from omnistock_connector_kit.servicer import (
     ALL_CAPABILITIES,
@@ -27,6 +27,7 @@ from omnistock_connector_kit.servicer import (
     lowercase_headers,
     webhook_refused,
 )
+from shopify_connector import mapping as m
 from shopify_connector import protocol as p
 from shopify_connector.client import ClientFactory, ShopifyClient
 from shopify_connector.config import Settings
@@ -124,29 +125,32 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         connection = request.connection
         with self.clients.open(connection) as shopify:
             results = shopify.push_inventory(
-                request.items,
+                m.inventory_inputs(request.items),
                 default_location=connection.settings.get("location_id", ""),
                 reference=f"gid://omnistock/Connection/{connection.connection_id}",
             )
-            return pb.PushInventoryResponse(results=results, calls=shopify.calls)
+            return pb.PushInventoryResponse(
+                results=m.item_results_to_proto(results), calls=shopify.calls, retried=shopify.retried
+            )
 
     def PushPrices(
         self, request: pb.PushPricesRequest, context: grpc.ServicerContext
     ) -> pb.PushPricesResponse:
         currency = request.connection.settings.get("currency", "")
         with self.clients.open(request.connection) as shopify:
-            results = shopify.push_prices(request.items, shop_currency=currency)
-            return pb.PushPricesResponse(results=results, calls=shopify.calls)
+            results = shopify.push_prices(m.price_inputs(request.items), shop_currency=currency)
+            return pb.PushPricesResponse(results=m.item_results_to_proto(results), calls=shopify.calls)
 
     def FetchOrders(
         self, request: pb.FetchOrdersRequest, context: grpc.ServicerContext
     ) -> pb.FetchOrdersResponse:
-        search = p.orders_search(request.updated_since if request.HasField("updated_since") else None)
+        since = timestamp_to_datetime(request.updated_since) if request.HasField("updated_since") else None
         with self.clients.open(request.connection) as shopify:
             orders, next_cursor = shopify.fetch_orders(
-                search=search, cursor=request.cursor, limit=request.limit
+                search=p.orders_search(since), cursor=request.cursor, limit=request.limit
             )
-        return pb.FetchOrdersResponse(orders=orders, next_cursor=next_cursor)
+            retried = shopify.retried
+        return m.orders_to_proto(orders, next_cursor, retried)
 
     def CreateFulfillment(
         self, request: pb.CreateFulfillmentRequest, context: grpc.ServicerContext
@@ -156,7 +160,7 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         with self.clients.open(request.connection) as shopify:
             fulfillment_id = shopify.create_fulfillment(
                 request.external_order_id,
-                request.lines,
+                m.fulfillment_lines(request.lines),
                 carrier=request.carrier,
                 tracking_number=request.tracking_number,
                 tracking_url=request.tracking_url,
@@ -179,27 +183,15 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         )
         if problem:
             raise webhook_refused(f"webhook refused: {problem}")
-        topic = headers["x-shopify-topic"].strip().lower()
-        delivery_id = (
-            headers.get("x-shopify-webhook-id", "") or headers.get("x-shopify-event-id", "")
-        ).strip()
-        kind = p.webhook_kind(topic)
-        response = pb.ParseWebhookResponse(delivery_id=delivery_id, topic=topic, kind=kind)
-        if kind == pb.WEBHOOK_KIND_ORDER:
-            order = p.order_from_rest(json.loads(raw))  # shape checked by webhook_problem
-            if topic == "orders/delete":
-                order.status = pb.ORDER_STATUS_CANCELLED
-                order.raw_status = "deleted"
-            response.orders.append(order)
-        return response
+        return m.webhook_to_proto(p.parsed_webhook(headers, raw))
 
     def ReadInventory(
         self, request: pb.ReadInventoryRequest, context: grpc.ServicerContext
     ) -> pb.ReadInventoryResponse:
         location = request.connection.settings.get("location_id", "")
         with self.clients.open(request.connection) as shopify:
-            quantities = shopify.read_inventory(request.items, default_location=location)
-        return pb.ReadInventoryResponse(quantities=quantities)
+            quantities = shopify.read_inventory(m.inventory_inputs(request.items), default_location=location)
+        return pb.ReadInventoryResponse(quantities=m.quantities_to_proto(quantities))
 
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
@@ -210,4 +202,4 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
             products, next_cursor = shopify.list_variants(
                 cursor=request.cursor, limit=request.limit, location_id=location
             )
-        return pb.ListRemoteProductsResponse(products=products, next_cursor=next_cursor)
+        return m.products_to_proto(products, next_cursor)

@@ -110,6 +110,11 @@ class WooCommerceClient:
         """HTTP attempts made so far (retries included): what the channel actually saw."""
         return len(self._http.calls)
 
+    @property
+    def retried(self) -> list[str]:
+        """What each retried HTTP attempt met, for the sync log."""
+        return list(self._http.retried)
+
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _send(

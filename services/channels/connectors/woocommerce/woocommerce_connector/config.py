@@ -11,10 +11,14 @@ from omnistock_connector_kit.composition import ConnectorSettings
 
 SERVICE = "woocommerce_connector"
 
-# WooCommerce publishes no API rate limit (a store is a WordPress site on the merchant's own
-# hosting, and cheap hosting falls over long before any documented limit). These are OUR
-# defaults: 5 requests/s sustained with bursts of 10 per connection, shared by every replica
-# through Redis. With 100-item batches that is still 500 stock updates per second per store.
+# WooCommerce publishes no rate limit for the REST API (wc/v3): a store is a WordPress site on the
+# merchant's own hosting, and cheap hosting falls over long before any documented limit. The only
+# documented limiter is the Store API's, optional and off by default ("A default maximum of 25
+# requests can be made within a 10-second time frame", POST only,
+# https://developer.woocommerce.com/docs/apis/store-api/rate-limiting); we stay under that figure
+# anyway. These are OUR conservative defaults: 5 requests/s sustained with bursts of 10 per
+# connection, shared by every replica through Redis (with 100-item batches, still 500 stock updates
+# per second per store). A host that answers 429 is obeyed through Retry-After (channel_http).
 DEFAULT_BUCKET_CAPACITY = 10
 DEFAULT_BUCKET_REFILL_PER_SECOND = 5.0
 
@@ -50,7 +54,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         http_timeout_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         http_max_attempts=env.int("WOOCOMMERCE_CONNECTOR_HTTP_MAX_ATTEMPTS", 5, minimum=1, maximum=20),
-        http_max_delay_seconds=env.float("WOOCOMMERCE_CONNECTOR_HTTP_MAX_DELAY_SECONDS", 10.0, minimum=0.0),
+        http_max_delay_seconds=env.float(
+            "WOOCOMMERCE_CONNECTOR_HTTP_MAX_DELAY_SECONDS", 10.0, minimum=0.0, maximum=15.0
+        ),
         allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),
     )
     env.raise_if_invalid()

@@ -54,14 +54,14 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         self, request: pb.PushInventoryRequest, context: grpc.ServicerContext
     ) -> pb.PushInventoryResponse:
         plan = p.plan_inventory((i.sku, i.quantity, i.remote.ids) for i in request.items)
-        results, calls = self._push(request.connection, plan, [i.sku for i in request.items])
-        return pb.PushInventoryResponse(results=results, calls=calls)
+        results, calls, retried = self._push(request.connection, plan, [i.sku for i in request.items])
+        return pb.PushInventoryResponse(results=results, calls=calls, retried=retried)
 
     def PushPrices(
         self, request: pb.PushPricesRequest, context: grpc.ServicerContext
     ) -> pb.PushPricesResponse:
         plan = p.plan_prices(m.price_inputs(request.items), request.connection.settings.get("currency", ""))
-        results, calls = self._push(request.connection, plan, [i.sku for i in request.items])
+        results, calls, _retried = self._push(request.connection, plan, [i.sku for i in request.items])
         return pb.PushPricesResponse(results=results, calls=calls)
 
     def FetchOrders(
@@ -70,8 +70,9 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         since = timestamp_to_datetime(request.updated_since) if request.HasField("updated_since") else None
         with self.clients.open(request.connection) as client:
             page = client.fetch_orders(since, request.cursor, request.limit)
+            retried = client.retried
         return pb.FetchOrdersResponse(
-            orders=[m.order_to_proto(o) for o in page.orders], next_cursor=page.next_cursor
+            orders=[m.order_to_proto(o) for o in page.orders], next_cursor=page.next_cursor, retried=retried
         )
 
     def CreateFulfillment(
@@ -130,9 +131,10 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
 
     def _push(
         self, connection: pb.ConnectionContext, plan: p.BatchPlan, skus: list[str]
-    ) -> tuple[list[pb.ItemResult], int]:
-        """Run a batch plan; one result per requested SKU and the HTTP calls it took."""
+    ) -> tuple[list[pb.ItemResult], int, list[str]]:
+        """Run a batch plan; one result per requested SKU, the HTTP calls it took and what the
+        retried ones met."""
         with self.clients.open(connection) as client:
             outcomes = client.run_batches(plan)
-            calls = client.calls
-        return m.results_in_request_order(skus, outcomes), calls
+            calls, retried = client.calls, client.retried
+        return m.results_in_request_order(skus, outcomes), calls, retried

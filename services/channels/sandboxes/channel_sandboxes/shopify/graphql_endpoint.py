@@ -122,7 +122,7 @@ def register_graphql_route(app: Flask, sandbox: ShopifySandbox) -> None:
 
         fault = sandbox.faults.take(operations)
         if fault is not None:
-            sandbox.stats.bump("faulted")
+            sandbox.stats.bump("throttled" if fault.kind == "throttle" else "faulted")
             extra = {**headers}
             if fault.retry_after is not None:
                 extra["Retry-After"] = format_retry_after(fault.retry_after)

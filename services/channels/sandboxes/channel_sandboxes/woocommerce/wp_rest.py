@@ -147,7 +147,7 @@ def api_guard(sandbox: WooSandbox) -> Callable[[str, str], Callable[[Handler], H
                 sandbox.stats.record([operation])
                 fault = sandbox.faults.take([operation])
                 if fault is not None:
-                    sandbox.stats.bump("faulted")
+                    sandbox.stats.bump("throttled" if fault.kind == "throttle" else "faulted")
                     code, message = _FAULTS.get(fault.status, ("rest_error", "Error."))
                     headers = {}
                     if fault.retry_after is not None:

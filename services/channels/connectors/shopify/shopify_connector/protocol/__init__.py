@@ -7,6 +7,9 @@
 - `orders`: orders from GraphQL and REST payloads, money, times, statuses.
 - `push`: inventory/price mutation inputs and per-item outcomes.
 - `fulfillment`: which fulfillment-order line items a shipment covers; variants as remote products.
+- `values`: the plain values these take and give (items, outcomes, orders, webhook kinds);
+  mapping.py converts them to and from connector.v1 messages, so this package imports no
+  generated code.
 
 Callers use `from shopify_connector import protocol as p`; every public name is re-exported here.
 
@@ -56,6 +59,7 @@ from shopify_connector.protocol.graphql import (
     SHOP_QUERY,
     VARIANTS_BULK_UPDATE_MUTATION,
     VARIANTS_QUERY,
+    bucket_size,
     currently_available,
     graphql_errors,
     is_access_denied,
@@ -74,6 +78,7 @@ from shopify_connector.protocol.oauth import (
 )
 from shopify_connector.protocol.orders import (
     decimal_string,
+    deleted_order,
     graphql_time,
     map_order_status,
     money,
@@ -87,13 +92,30 @@ from shopify_connector.protocol.push import (
     error_message,
     inventory_set_input,
     item_outcomes,
+    price_problem,
     user_error_index,
     variant_price_input,
+)
+from shopify_connector.protocol.values import (
+    Amount,
+    FulfillmentLineInput,
+    InventoryInput,
+    ItemResult,
+    OrderData,
+    OrderLineData,
+    Outcome,
+    ParsedWebhook,
+    PriceInput,
+    RemoteProductData,
+    RemoteQuantity,
+    UnifiedStatus,
+    WebhookKind,
 )
 from shopify_connector.protocol.webhooks import (
     SUBSCRIBED_TOPICS,
     WEBHOOK_MAX_AGE_SECONDS,
     WEBHOOK_MAX_SKEW_SECONDS,
+    parsed_webhook,
     subscribed_topics,
     verify_webhook,
     webhook_hmac,
@@ -131,12 +153,27 @@ __all__ = [
     "VARIANTS_QUERY",
     "WEBHOOK_MAX_AGE_SECONDS",
     "WEBHOOK_MAX_SKEW_SECONDS",
+    "Amount",
+    "FulfillmentLineInput",
+    "InventoryInput",
+    "ItemResult",
+    "OrderData",
+    "OrderLineData",
+    "Outcome",
+    "ParsedWebhook",
+    "PriceInput",
+    "RemoteProductData",
+    "RemoteQuantity",
     "TokenGrant",
+    "UnifiedStatus",
+    "WebhookKind",
     "authorization_url",
+    "bucket_size",
     "callback_problem",
     "chunked",
     "currently_available",
     "decimal_string",
+    "deleted_order",
     "error_message",
     "fulfillment_allocation",
     "gid",
@@ -156,6 +193,8 @@ __all__ = [
     "orders_search",
     "parse_time",
     "parse_token_response",
+    "parsed_webhook",
+    "price_problem",
     "query_hmac",
     "raw_status",
     "remote_product",

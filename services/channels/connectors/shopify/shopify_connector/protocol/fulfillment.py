@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition
 from shopify_connector.protocol.api import numeric_id
+from shopify_connector.protocol.values import FulfillmentLineInput, RemoteProductData
 
 NOTHING_TO_FULFIL = "NOTHING_TO_FULFIL"
 
 
 def fulfillment_allocation(
-    fulfillment_orders: Sequence[Mapping[str, Any]], lines: Sequence[pb.FulfillmentLine]
+    fulfillment_orders: Sequence[Mapping[str, Any]], lines: Sequence[FulfillmentLineInput]
 ) -> list[dict]:
     """lineItemsByFulfillmentOrder for the requested lines (all open ones when none given).
 
@@ -60,7 +60,7 @@ def fulfillment_allocation(
     ]
 
 
-def remote_product(node: Mapping[str, Any], location_id: str) -> pb.RemoteProduct:
+def remote_product(node: Mapping[str, Any], location_id: str) -> RemoteProductData:
     """A productVariants node (with a SKU) as a RemoteProduct, its ids for the listing mapping."""
     product = node.get("product") or {}
     ids = {
@@ -69,9 +69,9 @@ def remote_product(node: Mapping[str, Any], location_id: str) -> pb.RemoteProduc
         "inventory_item_id": str((node.get("inventoryItem") or {}).get("id") or ""),
         "location_id": location_id,
     }
-    return pb.RemoteProduct(
+    return RemoteProductData(
         sku=str(node["sku"]),
         title=str(node.get("displayName") or product.get("title") or node.get("title") or ""),
-        remote=pb.RemoteIds(ids={k: v for k, v in ids.items() if v}),
+        ids={k: v for k, v in ids.items() if v},
         quantity=int(node.get("inventoryQuantity") or 0),
     )

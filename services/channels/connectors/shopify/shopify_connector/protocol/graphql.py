@@ -195,6 +195,24 @@ def currently_available(body: Any) -> float | None:
         return None
 
 
+def bucket_size(body: Any) -> tuple[float | None, float | None]:
+    """(maximumAvailable, restoreRate) of `extensions.cost.throttleStatus`: the shop's plan figures;
+    None for each one absent or not a positive number."""
+    cost = (body.get("extensions") or {}).get("cost") if isinstance(body, Mapping) else None
+    status = cost.get("throttleStatus") if isinstance(cost, Mapping) else None
+    if not isinstance(status, Mapping):
+        return None, None
+
+    def positive(name: str) -> float | None:
+        try:
+            value = float(status.get(name))
+        except (TypeError, ValueError):
+            return None
+        return value if value > 0 else None
+
+    return positive("maximumAvailable"), positive("restoreRate")
+
+
 def graphql_errors(body: Mapping[str, Any]) -> str | None:
     """Top-level GraphQL errors (syntax, access denied, ...), as one message; None when clean.
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.egress import safe_code
 from shopify_connector.protocol.orders import decimal_string
+from shopify_connector.protocol.values import Outcome, PriceInput
 
 
 def inventory_set_input(quantities: Sequence[tuple[str, str, int]], *, reference: str) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def error_message(error: Mapping[str, Any]) -> str:
 
 def item_outcomes(
     count: int, user_errors: Sequence[Mapping[str, Any]], *, container: str, applied: bool
-) -> list[tuple[int, str]]:
+) -> list[tuple[Outcome, str]]:
     """(outcome, message) per input element from a bulk mutation's userErrors.
 
     Elements a userError points at are REJECTED (retrying the same value will not help). When
@@ -68,21 +68,34 @@ def item_outcomes(
             errors_by_index.setdefault(index, []).append(error_message(error))
         else:
             general.append(error_message(error))
-    results: list[tuple[int, str]] = []
+    results: list[tuple[Outcome, str]] = []
     for index in range(count):
         if index in errors_by_index:
-            results.append((pb.ITEM_OUTCOME_REJECTED, "; ".join(errors_by_index[index])))
+            results.append((Outcome.REJECTED, "; ".join(errors_by_index[index])))
         elif general and not applied:
-            results.append((pb.ITEM_OUTCOME_REJECTED, "; ".join(general)))
+            results.append((Outcome.REJECTED, "; ".join(general)))
         elif applied:
-            results.append((pb.ITEM_OUTCOME_APPLIED, ""))
+            results.append((Outcome.APPLIED, ""))
         else:
-            results.append((pb.ITEM_OUTCOME_RETRY, "not applied: another item in the same call was rejected"))
+            results.append((Outcome.RETRY, "not applied: another item in the same call was rejected"))
     return results
 
 
-def variant_price_input(variant_id: str, item: pb.PriceItem) -> dict[str, Any]:
+def price_problem(item: PriceInput, shop_currency: str) -> str | None:
+    """Why this price cannot be sent to the shop (REJECTED before any call), or None."""
+    if not item.ids.get("product_id") or not item.ids.get("variant_id"):
+        return "no Shopify product_id/variant_id mapping for this SKU"
+    if not item.price.currency:
+        return "price has no currency"
+    if shop_currency and item.price.currency != shop_currency:
+        return f"price is in {item.price.currency} but the shop sells in {shop_currency}"
+    if item.compare_at and item.compare_at.currency != item.price.currency:
+        return "compare_at_price currency differs from price currency"
+    return None
+
+
+def variant_price_input(variant_id: str, item: PriceInput) -> dict[str, Any]:
     variant: dict[str, Any] = {"id": variant_id, "price": decimal_string(item.price)}
-    if item.HasField("compare_at_price") and item.compare_at_price.currency:
-        variant["compareAtPrice"] = decimal_string(item.compare_at_price)
+    if item.compare_at:
+        variant["compareAtPrice"] = decimal_string(item.compare_at)
     return variant

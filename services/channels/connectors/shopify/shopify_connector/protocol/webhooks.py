@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.webhook_payloads import is_count, is_positive_id
 from shopify_connector.protocol.api import SHOP_DOMAIN_RE
+from shopify_connector.protocol.orders import deleted_order, order_from_rest
+from shopify_connector.protocol.values import ParsedWebhook, WebhookKind
 
 
 def webhook_hmac(raw_body: bytes, secret: str) -> str:
@@ -171,14 +172,28 @@ def webhook_problem(
     return None
 
 
-def webhook_kind(topic: str) -> int:
+def webhook_kind(topic: str) -> WebhookKind:
     head = topic.split("/", 1)[0].lower()
     if head == "orders":
-        return pb.WEBHOOK_KIND_ORDER
+        return WebhookKind.ORDER
     if head == "products":
-        return pb.WEBHOOK_KIND_PRODUCT
+        return WebhookKind.PRODUCT
     if head in ("inventory_levels", "inventory_items"):
-        return pb.WEBHOOK_KIND_INVENTORY
+        return WebhookKind.INVENTORY
     if topic.lower() == "app/uninstalled":
-        return pb.WEBHOOK_KIND_APP_UNINSTALLED
-    return pb.WEBHOOK_KIND_OTHER
+        return WebhookKind.APP_UNINSTALLED
+    return WebhookKind.OTHER
+
+
+def parsed_webhook(headers: Mapping[str, str], raw_body: bytes) -> ParsedWebhook:
+    """What a delivery that `webhook_problem` accepted says (headers lower-cased): its id, topic
+    and kind, and for an order topic the order (orders/delete: cancelled, raw status "deleted")."""
+    topic = headers["x-shopify-topic"].strip().lower()
+    delivery_id = (headers.get("x-shopify-webhook-id", "") or headers.get("x-shopify-event-id", "")).strip()
+    kind = webhook_kind(topic)
+    if kind is not WebhookKind.ORDER:
+        return ParsedWebhook(delivery_id, topic, kind)
+    order = order_from_rest(json.loads(raw_body))  # shape checked by webhook_problem
+    return ParsedWebhook(
+        delivery_id, topic, kind, (deleted_order(order) if topic == "orders/delete" else order,)
+    )

@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from google.protobuf import timestamp_pb2
 
-from omnistock.common.v1 import common_pb2
-from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition
 from shopify_connector import protocol as p
 
@@ -72,19 +69,19 @@ def test_webhook_hmac_on_raw_bytes() -> None:
 @pytest.mark.parametrize(
     ("financial", "fulfillment", "cancelled", "expected"),
     [
-        ("paid", None, False, pb.ORDER_STATUS_PAID),
-        ("PAID", "UNFULFILLED", False, pb.ORDER_STATUS_PAID),
-        ("pending", None, False, pb.ORDER_STATUS_PENDING),
-        ("AUTHORIZED", "UNFULFILLED", False, pb.ORDER_STATUS_PENDING),
-        ("partially_paid", None, False, pb.ORDER_STATUS_PENDING),
-        ("paid", "partial", False, pb.ORDER_STATUS_PARTIALLY_SHIPPED),
-        ("PAID", "PARTIALLY_FULFILLED", False, pb.ORDER_STATUS_PARTIALLY_SHIPPED),
-        ("paid", "fulfilled", False, pb.ORDER_STATUS_SHIPPED),
-        ("partially_refunded", None, False, pb.ORDER_STATUS_PAID),
-        ("refunded", "fulfilled", False, pb.ORDER_STATUS_REFUNDED),
-        ("voided", None, False, pb.ORDER_STATUS_CANCELLED),
-        ("paid", None, True, pb.ORDER_STATUS_CANCELLED),
-        ("refunded", None, True, pb.ORDER_STATUS_CANCELLED),
+        ("paid", None, False, p.UnifiedStatus.PAID),
+        ("PAID", "UNFULFILLED", False, p.UnifiedStatus.PAID),
+        ("pending", None, False, p.UnifiedStatus.PENDING),
+        ("AUTHORIZED", "UNFULFILLED", False, p.UnifiedStatus.PENDING),
+        ("partially_paid", None, False, p.UnifiedStatus.PENDING),
+        ("paid", "partial", False, p.UnifiedStatus.PARTIALLY_SHIPPED),
+        ("PAID", "PARTIALLY_FULFILLED", False, p.UnifiedStatus.PARTIALLY_SHIPPED),
+        ("paid", "fulfilled", False, p.UnifiedStatus.SHIPPED),
+        ("partially_refunded", None, False, p.UnifiedStatus.PAID),
+        ("refunded", "fulfilled", False, p.UnifiedStatus.REFUNDED),
+        ("voided", None, False, p.UnifiedStatus.CANCELLED),
+        ("paid", None, True, p.UnifiedStatus.CANCELLED),
+        ("refunded", None, True, p.UnifiedStatus.CANCELLED),
     ],
 )
 def test_status_mapping(financial: str, fulfillment: str | None, cancelled: bool, expected: int) -> None:
@@ -116,14 +113,14 @@ def test_order_from_graphql() -> None:
         },
     }
     order = p.order_from_graphql(node)
-    assert (order.external_id, order.external_name, order.status) == ("1001", "#1001", pb.ORDER_STATUS_PAID)
+    assert (order.external_id, order.external_name, order.status) == ("1001", "#1001", p.UnifiedStatus.PAID)
     assert order.raw_status == "paid/unfulfilled"
-    assert order.total == common_pb2.Money(amount_minor=3990, currency="USD")
+    assert order.total == p.Amount(3990, "USD")
     assert len(order.lines) == 1
     line = order.lines[0]
     assert (line.external_line_id, line.sku, line.quantity) == ("5", "SKU-1", 2)
     assert line.unit_price.amount_minor == 1995
-    assert order.updated_at.ToDatetime(tzinfo=UTC) == datetime(2025, 7, 1, 11, tzinfo=UTC)
+    assert order.updated_at == datetime(2025, 7, 1, 11, tzinfo=UTC)
 
 
 def test_order_from_rest_webhook_payload_uses_the_same_ids() -> None:
@@ -143,10 +140,10 @@ def test_order_from_rest_webhook_payload_uses_the_same_ids() -> None:
     }
     order = p.order_from_rest(payload)
     assert order.external_id == "1001"
-    assert order.status == pb.ORDER_STATUS_PARTIALLY_SHIPPED
-    assert order.total == common_pb2.Money(amount_minor=1500, currency="JPY")
+    assert order.status == p.UnifiedStatus.PARTIALLY_SHIPPED
+    assert order.total == p.Amount(1500, "JPY")
     assert order.lines[0].external_line_id == "5"
-    assert order.created_at.ToDatetime(tzinfo=UTC) == datetime(2025, 7, 1, 10, tzinfo=UTC)
+    assert order.created_at == datetime(2025, 7, 1, 10, tzinfo=UTC)
 
 
 def test_money_rounds_half_even_and_rejects_unknown_currency() -> None:
@@ -167,17 +164,17 @@ def test_user_errors_map_to_items() -> None:
     ]
     outcomes = p.item_outcomes(3, errors, container="quantities", applied=False)
     assert [o for o, _ in outcomes] == [
-        pb.ITEM_OUTCOME_RETRY,
-        pb.ITEM_OUTCOME_REJECTED,
-        pb.ITEM_OUTCOME_RETRY,
+        p.Outcome.RETRY,
+        p.Outcome.REJECTED,
+        p.Outcome.RETRY,
     ]
     # The code (a fixed vocabulary) is kept; Shopify's free text ("x") is not passed on.
     assert outcomes[1][1] == "rejected by Shopify (INVALID_INVENTORY_ITEM)"
     assert [o for o, _ in p.item_outcomes(2, [], container="quantities", applied=True)] == [
-        pb.ITEM_OUTCOME_APPLIED
+        p.Outcome.APPLIED
     ] * 2
     general = p.item_outcomes(2, [{"field": None, "message": "bad"}], container="quantities", applied=False)
-    assert [o for o, _ in general] == [pb.ITEM_OUTCOME_REJECTED] * 2
+    assert [o for o, _ in general] == [p.Outcome.REJECTED] * 2
 
 
 def test_inventory_set_input_is_absolute_available_without_compare() -> None:
@@ -216,10 +213,8 @@ def test_ids_and_search() -> None:
     assert p.gid("InventoryItem", "42") == "gid://shopify/InventoryItem/42"
     assert p.gid("InventoryItem", "gid://shopify/InventoryItem/42") == "gid://shopify/InventoryItem/42"
     assert p.numeric_id("gid://shopify/Order/7") == "7"
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(datetime(2025, 7, 1, 8, 30, tzinfo=UTC))
-    assert p.orders_search(ts) == "updated_at:>='2025-07-01T08:30:00Z'"
-    assert p.orders_search(timestamp_pb2.Timestamp()) is None
+    assert p.orders_search(datetime(2025, 7, 1, 8, 30, tzinfo=UTC)) == "updated_at:>='2025-07-01T08:30:00Z'"
+    assert p.orders_search(None) is None
 
 
 def test_token_response_and_invalid_grant() -> None:
@@ -287,6 +282,28 @@ def test_a_genuine_delivery_passes() -> None:
     assert "not a time" in _problem(*_delivery(_order(), x_shopify_triggered_at="yesterday"))
 
 
+def test_an_accepted_delivery_reads_as_its_id_topic_kind_and_order() -> None:
+    headers, body = _delivery(_order(financial_status="paid"), topic="ORDERS/updated")
+    parsed = p.parsed_webhook(headers, body)
+    assert (parsed.delivery_id, parsed.topic, parsed.kind) == (
+        "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "orders/updated",
+        p.WebhookKind.ORDER,
+    )
+    assert [(o.external_id, o.status) for o in parsed.orders] == [("450789469", p.UnifiedStatus.PAID)]
+    # A deleted order releases its stock like a cancelled one.
+    (deleted,) = p.parsed_webhook(*_delivery(_order(financial_status="paid"), topic="orders/delete")).orders
+    assert (deleted.status, deleted.raw_status) == (p.UnifiedStatus.CANCELLED, "deleted")
+    # Other kinds carry no order; the event id stands in for a missing webhook id.
+    level = {"inventory_item_id": 5, "location_id": 6, "available": 3}
+    headers, body = _delivery(
+        level, topic="inventory_levels/update", x_shopify_webhook_id="", x_shopify_event_id="e1"
+    )
+    assert p.parsed_webhook(headers, body) == p.ParsedWebhook(
+        "e1", "inventory_levels/update", p.WebhookKind.INVENTORY
+    )
+
+
 def test_the_shop_header_is_required_and_must_be_the_connections() -> None:
     assert "myshopify" in _problem(*_delivery(_order(), x_shopify_shop_domain=""))
     assert "another shop" in _problem(*_delivery(_order(), x_shopify_shop_domain="attacker.myshopify.com"))
@@ -328,11 +345,11 @@ def test_signature_and_delivery_id_are_still_required() -> None:
 
 
 def test_webhook_kinds() -> None:
-    assert p.webhook_kind("orders/create") == pb.WEBHOOK_KIND_ORDER
-    assert p.webhook_kind("inventory_levels/update") == pb.WEBHOOK_KIND_INVENTORY
-    assert p.webhook_kind("products/update") == pb.WEBHOOK_KIND_PRODUCT
-    assert p.webhook_kind("app/uninstalled") == pb.WEBHOOK_KIND_APP_UNINSTALLED
-    assert p.webhook_kind("shop/redact") == pb.WEBHOOK_KIND_OTHER
+    assert p.webhook_kind("orders/create") == p.WebhookKind.ORDER
+    assert p.webhook_kind("inventory_levels/update") == p.WebhookKind.INVENTORY
+    assert p.webhook_kind("products/update") == p.WebhookKind.PRODUCT
+    assert p.webhook_kind("app/uninstalled") == p.WebhookKind.APP_UNINSTALLED
+    assert p.webhook_kind("shop/redact") == p.WebhookKind.OTHER
 
 
 def test_authorization_url() -> None:
@@ -377,7 +394,7 @@ def test_fulfillment_allocation_spreads_lines_over_open_fulfillment_orders() -> 
             "fo2", ("fi2", "gid://shopify/LineItem/11", "A", 2), ("fi3", "gid://shopify/LineItem/12", "B", 1)
         ),
     ]
-    lines = [pb.FulfillmentLine(external_line_id="11", quantity=3), pb.FulfillmentLine(sku="B", quantity=1)]
+    lines = [p.FulfillmentLineInput("11", "", 3), p.FulfillmentLineInput("", "B", 1)]
     assert p.fulfillment_allocation(orders, lines) == [
         {"fulfillmentOrderId": "fo1", "fulfillmentOrderLineItems": [{"id": "fi1", "quantity": 1}]},
         {
@@ -390,7 +407,7 @@ def test_fulfillment_allocation_spreads_lines_over_open_fulfillment_orders() -> 
         {"fulfillmentOrderId": "fo2"},
     ]
     with pytest.raises(FailedPrecondition) as caught:
-        p.fulfillment_allocation(orders, [pb.FulfillmentLine(sku="B", quantity=2)])
+        p.fulfillment_allocation(orders, [p.FulfillmentLineInput("", "B", 2)])
     assert caught.value.reason == p.NOTHING_TO_FULFIL
 
 
@@ -405,10 +422,10 @@ def test_a_variant_node_becomes_a_remote_product_with_its_ids() -> None:
     }
     product = p.remote_product(node, "gid://shopify/Location/1")
     assert (product.sku, product.title, product.quantity) == ("SKU-7", "Shirt - M", 4)
-    assert dict(product.remote.ids) == {
+    assert dict(product.ids) == {
         "product_id": "gid://shopify/Product/1",
         "variant_id": "gid://shopify/ProductVariant/7",
         "inventory_item_id": "gid://shopify/InventoryItem/70",
         "location_id": "gid://shopify/Location/1",
     }
-    assert "location_id" not in p.remote_product(node, "").remote.ids
+    assert "location_id" not in p.remote_product(node, "").ids

@@ -1,0 +1,160 @@
+"""The worker's dispatcher: every due connection's flush (and every requested order poll) on its
+own thread of a bounded pool, so one channel's slowness never delays another's push.
+
+Why: flushing connections one after another on one thread makes every channel wait for the
+slowest one: with Shopify answering 500s or not answering at all, WooCommerce's pushes (decreases
+included) waited behind Shopify's connector deadline. Here `tick()` (the worker's flush timer,
+every FLUSH_INTERVAL) only reads what is due and hands each connection to an idle thread; it never
+waits for a flush. Per connection, a flush is bounded by the connector deadline of its calls
+(CHANNELS_CONNECTOR_TIMEOUT_SECONDS; the connector answers before it, call_budget.py) and by the
+Redis lock's TTL across replicas. Nothing is shared between the threads but Redis and the database
+(per-thread clients, runtime.py), and there is no lock across connections.
+
+Bounded: at most `parallel_connections` flushes and polls run at once per process. A connection
+is only handed over when a thread is idle (never queued behind busy ones), so if every thread is
+stuck on a hung channel, the next due connection waits for the first thread to come back (at most
+one connector deadline) or is taken by another replica. A connection already in flight here is
+never submitted twice.
+
+Threads: in the nameko worker the process is monkey-patched by eventlet, so the pool is built from
+eventlet's ORIGINAL threading module (`threads` argument, as for runtime.py's per-thread clients):
+real OS threads, like tpool's, each with its own hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from channels.sync import flusher, schedule, store
+from channels.sync.engine import SyncEngine
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionPool:
+    """A fixed set of OS threads taking one job at a time; `submit` refuses when none is idle."""
+
+    def __init__(self, size: int, threads: ModuleType = threading, name: str = "sync") -> None:
+        self.size = size
+        self._lock = threads.Lock()
+        self._ready = threads.Condition(self._lock)
+        self._jobs: list[Callable[[], None]] = []
+        self._idle = 0
+        self._closed = False
+        self._threads = [
+            threads.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def idle(self) -> int:
+        with self._lock:
+            return max(0, self._idle - len(self._jobs))
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Hand `job` to an idle thread; False (nothing queued) when every thread is busy."""
+        with self._lock:
+            if self._closed or self._idle - len(self._jobs) <= 0:
+                return False
+            self._jobs.append(job)
+            self._ready.notify()
+            return True
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+                while not self._jobs and not self._closed:
+                    self._ready.wait()
+                self._idle -= 1
+                if self._closed and not self._jobs:
+                    return
+                job = self._jobs.pop(0)
+            try:
+                job()
+            except Exception:  # a job logs its own failures; the thread must survive anything
+                log.exception("sync job failed")
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop taking jobs; wait up to `timeout` for running ones (daemon threads: a hung call
+        does not keep the process alive)."""
+        with self._lock:
+            self._closed = True
+            self._jobs.clear()
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join(timeout / max(1, len(self._threads)))
+
+
+class SyncDispatcher:
+    """Hands due connections and requested order polls to the pool; see the module docstring."""
+
+    def __init__(
+        self, engine: SyncEngine, *, threads: ModuleType = threading, size: int | None = None
+    ) -> None:
+        self.engine = engine
+        self.pool = ConnectionPool(size or engine.settings.parallel_connections, threads)
+        self._lock = threads.Lock()
+        self._running: set[tuple[str, str]] = set()
+        self.finished: list[flusher.ConnectionFlush] = []  # last results (tests, benchmark)
+
+    def running(self) -> set[tuple[str, str]]:
+        with self._lock:
+            return set(self._running)
+
+    def tick(self) -> int:
+        """Submit what is due now; returns how many jobs were handed over. Never waits for one."""
+        engine = self.engine
+        now_ms = store.ms(engine.clock())
+        submitted = 0
+        for tenant_id, connection_id in schedule.due_polls(engine.redis, now_ms, engine.settings.flush_limit):
+            if self.pool.idle() <= 0:
+                return submitted
+            key = ("poll", connection_id)
+            if key in self.running() or not schedule.claim_poll(engine.redis, tenant_id, connection_id):
+                continue
+            submitted += self._submit(key, flusher.run_poll, tenant_id, connection_id)
+        for tenant_id, connection_id in flusher.due_connections(engine, now_ms):
+            if self.pool.idle() <= 0:
+                return submitted
+            key = ("flush", connection_id)
+            if key in self.running():
+                continue
+            submitted += self._submit(key, self._flush, tenant_id, connection_id)
+        return submitted
+
+    def _submit(self, key: tuple[str, str], fn: Callable[..., Any], *args: str) -> int:
+        with self._lock:
+            self._running.add(key)
+
+        def job() -> None:
+            try:
+                fn(self.engine, *args)
+            finally:
+                with self._lock:
+                    self._running.discard(key)
+
+        if self.pool.submit(job):
+            return 1
+        with self._lock:
+            self._running.discard(key)
+        return 0
+
+    def _flush(self, engine: SyncEngine, tenant_id: str, connection_id: str) -> None:
+        try:
+            result = flusher.flush_connection(engine, tenant_id, connection_id)
+        except Exception:  # logged by flush_connection; it is due again after its backoff
+            return
+        if result is not None:
+            with self._lock:
+                self.finished = [*self.finished[-99:], result]
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+__all__ = ["ConnectionPool", "SyncDispatcher"]

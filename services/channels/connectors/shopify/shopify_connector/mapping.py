@@ -1,0 +1,119 @@
+"""connector.v1 messages ↔ the Shopify protocol's plain values: the only module of the connector
+besides servicer.py and server.py that touches generated code (the protocol package and
+client.py stay free of it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from omnistock.common.v1 import common_pb2
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_connector_kit.connector_base import datetime_to_timestamp
+from shopify_connector import protocol as p
+
+OUTCOMES = {
+    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
+    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
+    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
+}
+WEBHOOK_KINDS = {
+    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
+    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
+    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
+    p.WebhookKind.APP_UNINSTALLED: pb.WEBHOOK_KIND_APP_UNINSTALLED,
+    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
+}
+ORDER_STATUSES = {status: pb.OrderStatus.Value(f"ORDER_STATUS_{status.name}") for status in p.UnifiedStatus}
+
+
+# ------------------------------------------------------------------------------ requests in
+def inventory_inputs(items: Iterable[pb.InventoryItem]) -> list[p.InventoryInput]:
+    return [p.InventoryInput(i.sku, i.quantity, dict(i.remote.ids)) for i in items]
+
+
+def _amount(money: common_pb2.Money) -> p.Amount:
+    return p.Amount(money.amount_minor, money.currency)
+
+
+def price_inputs(items: Iterable[pb.PriceItem]) -> list[p.PriceInput]:
+    """A compare-at price without a currency is no compare-at price (proto3 leaves it empty)."""
+    return [
+        p.PriceInput(
+            sku=i.sku,
+            price=_amount(i.price),
+            compare_at=_amount(i.compare_at_price)
+            if i.HasField("compare_at_price") and i.compare_at_price.currency
+            else None,
+            ids=dict(i.remote.ids),
+        )
+        for i in items
+    ]
+
+
+def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.FulfillmentLineInput]:
+    return [p.FulfillmentLineInput(line.external_line_id, line.sku, line.quantity) for line in lines]
+
+
+# ----------------------------------------------------------------------------- answers out
+def item_results_to_proto(results: Iterable[p.ItemResult]) -> list[pb.ItemResult]:
+    return [pb.ItemResult(sku=r.sku, outcome=OUTCOMES[r.outcome], message=r.message) for r in results]
+
+
+def quantities_to_proto(results: Iterable[p.RemoteQuantity]) -> list[pb.RemoteQuantity]:
+    return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
+
+
+def products_to_proto(
+    products: Iterable[p.RemoteProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
+    return pb.ListRemoteProductsResponse(
+        products=[
+            pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)
+            for r in products
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+def money_to_proto(amount: p.Amount | None) -> common_pb2.Money | None:
+    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
+
+
+def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
+    return pb.ChannelOrder(
+        external_id=order.external_id,
+        external_name=order.external_name,
+        status=ORDER_STATUSES[order.status],
+        raw_status=order.raw_status,
+        customer_email=order.customer_email,
+        total=money_to_proto(order.total),
+        lines=[
+            pb.OrderLine(
+                external_line_id=line.external_line_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=money_to_proto(line.unit_price),
+                title=line.title,
+            )
+            for line in order.lines
+        ],
+        created_at=datetime_to_timestamp(order.created_at),
+        updated_at=datetime_to_timestamp(order.updated_at),
+    )
+
+
+def orders_to_proto(
+    orders: Iterable[p.OrderData], next_cursor: str, retried: Iterable[str] = ()
+) -> pb.FetchOrdersResponse:
+    return pb.FetchOrdersResponse(
+        orders=[order_to_proto(o) for o in orders], next_cursor=next_cursor, retried=list(retried)
+    )
+
+
+def webhook_to_proto(parsed: p.ParsedWebhook) -> pb.ParseWebhookResponse:
+    return pb.ParseWebhookResponse(
+        delivery_id=parsed.delivery_id,
+        topic=parsed.topic,
+        kind=WEBHOOK_KINDS[parsed.kind],
+        orders=[order_to_proto(o) for o in parsed.orders],
+    )

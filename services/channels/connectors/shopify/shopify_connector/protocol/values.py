@@ -1,0 +1,137 @@
+"""The plain values the Shopify protocol speaks: what a push, read, fulfillment or webhook takes
+and gives. mapping.py turns connector.v1 messages into these and these back into messages, so
+nothing under protocol/ (nor client.py) touches generated code.
+
+Enums mirror connector.v1 by name (Outcome.APPLIED is ITEM_OUTCOME_APPLIED, WebhookKind.ORDER is
+WEBHOOK_KIND_ORDER, UnifiedStatus.PAID is ORDER_STATUS_PAID); mapping.py's tests check every member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class Outcome(Enum):
+    """What became of one pushed item."""
+
+    APPLIED = "applied"
+    # Not applied, and sending the same value again later may work (another item failed the call,
+    # or the channel stayed unavailable).
+    RETRY = "retry"
+    # The channel refused this item: resending it unchanged will not help.
+    REJECTED = "rejected"
+
+
+class WebhookKind(Enum):
+    ORDER = "order"
+    PRODUCT = "product"
+    INVENTORY = "inventory"
+    APP_UNINSTALLED = "app_uninstalled"
+    OTHER = "other"
+
+
+class UnifiedStatus(Enum):
+    """The unified order statuses Shopify's financial/fulfillment pair maps onto."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """Money in the currency's minor units (ISO 4217 exponent)."""
+
+    amount_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    sku: str
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class InventoryInput:
+    """One SKU to push or read: its quantity and where it lives on the shop (listing ids)."""
+
+    sku: str
+    quantity: int = 0
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PriceInput:
+    sku: str
+    price: Amount
+    # None: the price has no compare-at ("was") price.
+    compare_at: Amount | None
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemoteQuantity:
+    """What the shop shows for a SKU; found=False when it has no such inventory level."""
+
+    sku: str
+    quantity: int = 0
+    found: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteProductData:
+    """A shop variant with a SKU, and the ids a listing maps it by."""
+
+    sku: str
+    title: str
+    ids: Mapping[str, str]
+    quantity: int
+
+
+@dataclass(frozen=True)
+class FulfillmentLineInput:
+    """A shipped line: matched by order line id, else by SKU."""
+
+    external_line_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    external_line_id: str
+    sku: str
+    quantity: int
+    title: str
+    unit_price: Amount | None
+
+
+@dataclass(frozen=True)
+class OrderData:
+    external_id: str
+    external_name: str
+    status: UnifiedStatus
+    raw_status: str
+    customer_email: str
+    total: Amount | None
+    lines: tuple[OrderLineData, ...]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ParsedWebhook:
+    """A verified delivery: its id, topic and kind, and the order it carries (order topics)."""
+
+    delivery_id: str
+    topic: str
+    kind: WebhookKind
+    orders: tuple[OrderData, ...] = ()

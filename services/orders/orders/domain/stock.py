@@ -1,0 +1,118 @@
+"""What an order owes inventory, and how inventory's answers change the order.
+
+An order is reconciled with inventory in steps, each an idempotent inventory call followed by
+recording its answer: RESERVE once (allow_shortfall, no expiry; this step also announces the
+order), then RELEASE when the channel cancels or refunds it while units are still held, or
+COMMIT_ALL when the channel says it shipped (outside OmniStock). `next_stock_step` is a pure
+function of the order, so a crash between a call and its record only means the same step (the
+same idempotent call) is taken again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orders.domain.model import MANUAL, Order, OrderFlag
+from orders.domain.status import CLOSED_STATUSES, SHIPPED_STATUSES
+
+
+class StepKind(StrEnum):
+    RESERVE = "reserve"
+    RELEASE = "release"
+    COMMIT_ALL = "commit_all"
+
+
+@dataclass(frozen=True)
+class StockStep:
+    kind: StepKind
+    # RESERVE: (sku, quantity) per reservable line, in line order (empty: nothing to ask).
+    lines: tuple[tuple[str, int], ...] = ()
+    reservation_id: str = ""
+
+
+def reservation_key(order: Order) -> str:
+    """Inventory's idempotency key of the order's hold: `<connection>:<external id>` for a
+    channel order (docs/architecture.md), `manual:<order id>` for a manual one."""
+    return f"manual:{order.id}" if order.source == MANUAL else f"{order.connection_id}:{order.external_id}"
+
+
+def commit_all_key(order: Order) -> str:
+    return f"orders:{order.id}:channel-shipped"
+
+
+def next_stock_step(order: Order) -> StockStep | None:
+    """The one step inventory is owed now, or None when inventory agrees with the order."""
+    if not order.announced:
+        if order.status in CLOSED_STATUSES:
+            return StockStep(StepKind.RESERVE)  # seen first as cancelled/refunded: hold nothing
+        lines = tuple(
+            (line.sku, line.quantity) for line in order.lines if line.sku_known and line.quantity > 0
+        )
+        return StockStep(StepKind.RESERVE, lines)
+    if order.reservation_id and order.held > 0:
+        if order.status in CLOSED_STATUSES:
+            return StockStep(StepKind.RELEASE, reservation_id=order.reservation_id)
+        if order.status in SHIPPED_STATUSES:
+            return StockStep(StepKind.COMMIT_ALL, reservation_id=order.reservation_id)
+    return None
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    """Inventory's answer to the order's Reserve: units held per SKU (over the reservation's
+    lines) and the SKUs it does not know."""
+
+    reservation_id: str
+    held: Mapping[str, int]
+    unknown: Collection[str] = ()
+
+
+@dataclass(frozen=True)
+class OversoldLine:
+    sku: str
+    requested: int
+    reserved: int
+
+
+def apply_hold(order: Order, outcome: HoldOutcome | None) -> list[OversoldLine]:
+    """Record the hold (None: nothing was asked) on the lines, set the flags, and mark the order
+    announced. Units held for a SKU go to its lines in line order. Returns the oversold lines
+    (a known SKU held below its quantity)."""
+    oversold: list[OversoldLine] = []
+    if outcome is not None:
+        order.reservation_id = outcome.reservation_id
+        left: dict[str, int] = defaultdict(int, outcome.held)
+        for line in order.lines:
+            if not line.sku_known:
+                continue
+            if line.sku in outcome.unknown:
+                line.sku_known = False
+                line.quantity_reserved = 0
+                continue
+            line.quantity_reserved = min(line.quantity, left[line.sku])
+            left[line.sku] -= line.quantity_reserved
+            if line.quantity_reserved < line.quantity:
+                oversold.append(OversoldLine(line.sku, line.quantity, line.quantity_reserved))
+    if oversold:
+        order.flags.add(OrderFlag.OVERSOLD)
+    if any(not line.sku_known for line in order.lines):
+        order.flags.add(OrderFlag.UNMAPPED_SKU)
+    order.announced = True
+    return oversold
+
+
+def apply_release(order: Order) -> None:
+    """Everything still held went back to stock."""
+    for line in order.lines:
+        line.quantity_reserved = 0
+
+
+def apply_commit_all(order: Order) -> None:
+    """The channel shipped the order: every held unit was committed and every line counts as
+    shipped (the channel does not say per line; units not held were never counted here)."""
+    for line in order.lines:
+        line.quantity_reserved = 0
+        line.quantity_shipped = max(line.quantity_shipped, line.quantity)

@@ -1,0 +1,1 @@
+../../../../libs/omnistock_common/omnistock_common/alembic_script.py.mako
