@@ -29,8 +29,10 @@ WOO_API_PATH = "/wp-json/wc/v3"
 # Every call here is local; a generous timeout still fails fast when a process is wedged.
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=2.0)
 # Auto-mapping pages through the channel's whole catalogue inside its rate limit: with thousands
-# of remote products that takes minutes (Shopify's cost bucket), not seconds.
-BULK_TIMEOUT = httpx.Timeout(600.0, connect=2.0)
+# of remote products that takes minutes (Shopify's cost bucket), not seconds. It is a background
+# job (202 + GET /jobs/{id}); this is how long its caller waits for the job to end.
+JOB_WAIT_SECONDS = 600.0
+JOB_POLL_SECONDS = 0.2
 PAGE = 500
 
 T = TypeVar("T")
@@ -274,20 +276,40 @@ class GatewayClient:
         )
         return dict(expect(done, 200, what="Shopify OAuth callback").json())
 
-    def auto_map(self, connection_id: str, skus: Sequence[str] = ()) -> dict[str, Any]:
+    def auto_map_job(self, connection_id: str, skus: Sequence[str] = ()) -> dict[str, Any]:
+        """Start an auto-map (202 + job id) and wait for the job to end; returns the final job
+        (`status` succeeded or failed), for callers that decide what a failure means."""
         response = self.http.post(
             f"{self.api}/channels/{connection_id}/listings/auto-map",
             json={"skus": list(skus)},
             headers=self._auth(),
-            timeout=BULK_TIMEOUT,
         )
-        return dict(expect(response, 200, what=f"auto-map listings of {connection_id}").json())
+        job_id = str(expect(response, 202, what=f"auto-map listings of {connection_id}").json()["job_id"])
+        return self.wait_for_job(job_id, what=f"auto-map listings of {connection_id}")
 
-    def auto_map_response(self, connection_id: str) -> httpx.Response:
-        """The raw answer, for callers that decide what a refusal means (e.g. a stale token)."""
-        return self.http.post(
-            f"{self.api}/channels/{connection_id}/listings/auto-map", json={"skus": []}, headers=self._auth()
-        )
+    def auto_map(self, connection_id: str, skus: Sequence[str] = ()) -> dict[str, Any]:
+        """The auto-map's result `{mapped, unmapped_skus, unknown_remote_skus}` once its job succeeded."""
+        job = self.auto_map_job(connection_id, skus)
+        if job["status"] != "succeeded":
+            raise DemoError(f"auto-map listings of {connection_id}: the job failed: {job['error']}")
+        return dict(job["result"])
+
+    def wait_for_job(self, job_id: str, *, what: str, timeout: float = JOB_WAIT_SECONDS) -> dict[str, Any]:
+        """Poll GET /jobs/{id} until the job succeeded or failed."""
+        give_up = time.monotonic() + timeout
+        while True:
+            job = dict(
+                expect(
+                    self.http.get(f"{self.api}/jobs/{job_id}", headers=self._auth()), 200, what=what
+                ).json()
+            )
+            if job["status"] in ("succeeded", "failed"):
+                return job
+            if time.monotonic() > give_up:
+                raise DemoError(
+                    f"{what}: job {job_id} still {job['status']} after {timeout:.0f}s ({job['progress']})"
+                )
+            time.sleep(JOB_POLL_SECONDS)
 
     def request_sync(self, connection_id: str, scope: str = "inventory") -> str:
         response = self.http.post(
@@ -480,7 +502,7 @@ def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
     conn = _current(connections, "shopify", api_base)
     action = "connected"
     if conn is not None:
-        if conn["status"] != "disconnected" and client.auto_map_response(conn["id"]).status_code == 200:
+        if conn["status"] != "disconnected" and client.auto_map_job(conn["id"])["status"] == "succeeded":
             action = "kept"
         else:
             conn = None

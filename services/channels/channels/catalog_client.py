@@ -6,6 +6,10 @@ catalog's generated messages itself, so the listing use cases never see them.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import grpc
 
 from channels.connector_clients import failure_of
@@ -14,7 +18,7 @@ from channels.domain import ChannelUnavailable
 from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
 from omnistock.common.v1 import common_pb2
-from omnistock_common.clients import DeadlineStub
+from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 
 
@@ -44,3 +48,36 @@ class GrpcCatalog:
                 f"the catalog could not list SKUs ({failure.code.name}); pass the SKUs explicitly or retry",
                 reason="CATALOG_UNAVAILABLE",
             ) from None
+
+
+class PerThreadCatalog:
+    """A GrpcCatalog per OS thread (`local_factory`): the worker runs jobs in eventlet tpool
+    threads, where one gRPC channel shared between threads deadlocks (architecture.md, Events)."""
+
+    def __init__(
+        self, address: str, timeout: float, local_factory: Callable[[], Any] = threading.local
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._local = local_factory()
+        self._lock = threading.Lock()
+        self._channels: list[grpc.Channel] = []
+
+    def _catalog(self) -> GrpcCatalog:
+        catalog = getattr(self._local, "catalog", None)
+        if catalog is None:
+            channel = make_channel(self.address)
+            with self._lock:
+                self._channels.append(channel)
+            catalog = GrpcCatalog(DeadlineStub(catalog_grpc.CatalogServiceStub(channel), self.timeout))
+            self._local.catalog = catalog
+        return catalog
+
+    def all_skus(self, ctx: CallContext) -> list[str]:
+        return self._catalog().all_skus(ctx)
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels:
+                channel.close()
+            self._channels.clear()

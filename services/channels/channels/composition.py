@@ -1,9 +1,10 @@
 """The one composition root of channels, shared by the gRPC server and the sync worker.
 
 `build_core` wires what both processes need to call a connector about a connection: database
-engine + UnitOfWork, key ring, connector clients, Redis, the notifier and the ConnectionCaller.
-server.py adds the service, servicer and gRPC server on top; `build_runtime` adds the sync
-engine with per-OS-thread clients for channels.worker (and benchmarks and tests without nameko).
+engine + UnitOfWork, key ring, connector clients, Redis, the notifier and the ConnectionCaller;
+`build_deps` the use cases' collaborators (ChannelsDeps) on top of it. server.py adds the
+servicer and gRPC server; `build_runtime` adds the sync engine with per-OS-thread clients for
+channels.worker (and benchmarks and tests without nameko), and ChannelsDeps for its jobs.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from channels.catalog_client import PerThreadCatalog
 from channels.config import Settings
 from channels.connector_calls import ConnectionCaller, RedisLike
 from channels.connector_clients import ConnectorRegistry
 from channels.crypto import KeyRing
+from channels.deps import CatalogPort, ChannelsDeps, OAuthConfig
 from channels.notify import Notifier
 from channels.repository import UnitOfWork
 from channels.sync.dispatch import SyncDispatcher
@@ -85,6 +88,24 @@ def build_core(
     return ChannelsCore(sql, uow, keyring, connectors, redis, notifier, caller, owned)
 
 
+def build_deps(core: ChannelsCore, settings: Settings, *, catalog: CatalogPort | None) -> ChannelsDeps:
+    """The use cases' collaborators over the core (server: shared clients; worker: per thread)."""
+    return ChannelsDeps(
+        core.uow,
+        core.keyring,
+        core.connectors,
+        core.caller,
+        core.redis,  # type: ignore[arg-type]
+        OAuthConfig(
+            state_secret=settings.oauth_state_secret,
+            default_redirect_uri=settings.oauth_redirect_uri,
+            state_ttl=timedelta(seconds=settings.oauth_state_ttl_seconds),
+        ),
+        catalog=catalog,
+        egress=EgressPolicy(allowed=settings.allowed_hosts),
+    )
+
+
 def build_runtime(
     settings: Settings,
     sync_settings: SyncSettings,
@@ -93,9 +114,9 @@ def build_runtime(
     db_pool_size: int | None = None,
     threads: ModuleType = threading,
 ) -> Runtime:
-    """The sync worker's Runtime: the core with per-OS-thread Redis and connector clients, the
-    inventory client, the SyncEngine and its dispatcher (a pool of `threads`' OS threads: the
-    worker passes eventlet's original threading module)."""
+    """The sync worker's Runtime: the core with per-OS-thread Redis, connector and catalog
+    clients, the inventory client, the SyncEngine and its dispatcher (a pool of `threads`' OS
+    threads: the worker passes eventlet's original threading module), and the jobs' ChannelsDeps."""
     if db_pool_size is None:
         # Every flush/poll thread and the worker's own tpool jobs may hold a connection at once.
         db_pool_size = sync_settings.parallel_connections + 8
@@ -115,6 +136,10 @@ def build_runtime(
     )
     core.closers.append(inventory.close)
     engine = SyncEngine(core.uow, redis, core.caller, settings=sync_settings, inventory=inventory)
+    catalog = None
+    if settings.catalog_addr:
+        catalog = PerThreadCatalog(settings.catalog_addr, settings.catalog_timeout_seconds, local_factory)
+        core.closers.append(catalog.close)
     dispatcher = SyncDispatcher(engine, threads=threads)
     # Closed first (closers run in reverse): no flush may outlive the clients it uses.
     core.closers.append(dispatcher.close)
@@ -124,8 +149,9 @@ def build_runtime(
         settings,
         core.closers,
         event_secret=load_internal_auth_settings().token_secret,
+        deps=build_deps(core, settings, catalog=catalog),
         dispatcher=dispatcher,
     )
 
 
-__all__ = ["ChannelsCore", "build_core", "build_runtime"]
+__all__ = ["ChannelsCore", "build_core", "build_deps", "build_runtime"]

@@ -1,11 +1,12 @@
 """Listings of a connection: paging, setting one by hand, and auto-map (match OmniStock SKUs
-with what the channel lists, read through ListListings page by page, capped).
+with what the channel lists, read through ListRemoteProducts page by page, capped). The REST API
+runs auto-map as a background job (channels.jobs); `auto_map` is the work itself.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from channels import domain, mapping
 from channels.deps import (
@@ -65,11 +66,25 @@ def put_listing(
     return deps.uow.run(work)
 
 
-def auto_map(deps: ChannelsDeps, ctx: CallContext, connection_id: str, skus: Sequence[str]) -> AutoMapResult:
-    """Match the channel's catalogue to OmniStock SKUs; unmatched SKUs are reported."""
-    stored = deps.caller.load(ctx.tenant_id, connection_id)
+def validate_skus(skus: Sequence[str]) -> None:
     for index, sku in enumerate(skus):
         domain.validate_sku(sku, f"skus[{index}]")
+
+
+def auto_map(
+    deps: ChannelsDeps,
+    ctx: CallContext,
+    connection_id: str,
+    skus: Sequence[str],
+    *,
+    on_page: Callable[[int], None] | None = None,
+) -> AutoMapResult:
+    """Match the channel's catalogue to OmniStock SKUs; unmatched SKUs are reported.
+
+    `on_page(products_read)` is called after every page of the channel's catalogue (a job
+    records its progress there). Running it again gives the same listings (they are upserted)."""
+    stored = deps.caller.load(ctx.tenant_id, connection_id)
+    validate_skus(skus)
     if skus:
         omni = list(dict.fromkeys(skus))
     elif deps.catalog is not None:
@@ -80,6 +95,7 @@ def auto_map(deps: ChannelsDeps, ctx: CallContext, connection_id: str, skus: Seq
             violations=[FieldViolation("skus", "required without a catalog")],
         )
     remote: dict[str, dict[str, str]] = {}
+    read = 0
     cursor = ""
     seen: set[str] = set()
     capped = False
@@ -99,6 +115,9 @@ def auto_map(deps: ChannelsDeps, ctx: CallContext, connection_id: str, skus: Seq
             # Remote SKUs come back to the tenant: only well-formed ones are considered.
             if domain.is_clean_identifier(product.sku) and product.sku not in remote:
                 remote[product.sku] = domain.remote_ids(product.remote.ids)
+        read += len(reply.products)
+        if on_page is not None:
+            on_page(read)
         cursor = reply.next_cursor
         if not cursor or cursor in seen:
             break

@@ -30,6 +30,7 @@ from channels.domain import (
     SyncScope,
     WebhookReceipt,
 )
+from channels.job_domain import Job, JobStatus, SyncJobResult
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
@@ -67,6 +68,15 @@ _SYNC_SCOPES = {
     pb.SYNC_SCOPE_CATALOG: SyncScope.CATALOG,
     pb.SYNC_SCOPE_ALL: SyncScope.ALL,
     pb.SYNC_SCOPE_UNSPECIFIED: SyncScope.ALL,
+}
+_SYNC_SCOPES_OUT = {
+    scope: number for number, scope in _SYNC_SCOPES.items() if number != pb.SYNC_SCOPE_UNSPECIFIED
+}
+_JOB_STATUSES = {
+    JobStatus.QUEUED: pb.JOB_STATUS_QUEUED,
+    JobStatus.RUNNING: pb.JOB_STATUS_RUNNING,
+    JobStatus.SUCCEEDED: pb.JOB_STATUS_SUCCEEDED,
+    JobStatus.FAILED: pb.JOB_STATUS_FAILED,
 }
 
 
@@ -144,6 +154,27 @@ def auto_map_out(result: AutoMapResult) -> pb.AutoMapListingsResponse:
         unmapped_skus=result.unmapped_skus,
         unknown_remote_skus=result.unknown_remote_skus,
     )
+
+
+def job_out(job: Job) -> pb.Job:
+    out = pb.Job(
+        id=job.id,
+        kind=job.kind.value,
+        status=_JOB_STATUSES[job.status],
+        progress=pb.JobProgress(done=job.progress_done, total=job.progress_total),
+        connection_id=job.connection_id,
+        error=job.error,
+        created_at=to_optional_timestamp(job.created_at),
+        started_at=to_optional_timestamp(job.started_at),
+        finished_at=to_optional_timestamp(job.finished_at),
+    )
+    if isinstance(job.result, AutoMapResult):
+        out.auto_map.CopyFrom(auto_map_out(job.result))
+    elif isinstance(job.result, SyncJobResult):
+        out.sync.CopyFrom(
+            pb.SyncJobResult(scope=_SYNC_SCOPES_OUT[job.result.scope], message=job.result.message)
+        )
+    return out
 
 
 def webhook_receipt_out(receipt: WebhookReceipt) -> pb.IngestWebhookResponse:

@@ -121,20 +121,32 @@ webhook_deliveries = Table(
     Index(None, "status", "received_at"),
 )
 
+# Every background job of a connection (GET /jobs/{id}): syncs (RequestSync) and, since migration
+# 0004, auto-maps (StartAutoMap). channels.job_domain reads a row as a Job.
 sync_jobs = Table(
     "sync_jobs",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("connection_id", String(36), nullable=False),
-    # inventory | prices | orders | catalog | all
+    # sync | auto_map
+    Column("kind", String(16), nullable=False, server_default="sync"),
+    # sync jobs: inventory | prices | orders | catalog | all; "" for other kinds.
     Column("scope", String(16), nullable=False),
-    # requested -> running -> done | failed (the sync engine moves it on).
+    # requested -> running -> done | failed (the worker moves it on).
     Column("status", String(16), nullable=False),
     Column("requested_by", String(128), nullable=False, default=""),
+    # A summary when done, the reason when failed.
     Column("message", Text, nullable=False, default=""),
+    # JSON: what the job was asked to do (auto_map: {"skus": [...]}), and what it found.
+    Column("params", Text, nullable=False, server_default=""),
+    Column("result", Text, nullable=False, server_default=""),
+    Column("progress_done", BigInteger, nullable=False, server_default="0"),
+    Column("progress_total", BigInteger, nullable=True),
     Column("requested_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=True),
+    # Written with every step of a running job: a job whose worker died goes stale and is resumed.
+    Column("heartbeat_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
     Index(None, "status", "requested_at"),
     Index(None, "connection_id", "requested_at"),

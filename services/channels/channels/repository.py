@@ -20,6 +20,7 @@ from sqlalchemy.engine import Row
 
 from channels import models
 from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
+from channels.job_rows import JobQueries
 from channels.order_repository import OrderQueries
 from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
@@ -91,7 +92,7 @@ def _listing(row: Row[Any]) -> Listing:
     )
 
 
-class Repository(SyncQueries, OrderQueries):
+class Repository(SyncQueries, OrderQueries, JobQueries):
     """Every query of the service. Never commits (the UnitOfWork does)."""
 
     def __init__(self, conn: SqlConnection) -> None:

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import redis as redis_lib
 from sqlalchemy import Engine
 
 from channels.catalog_client import GrpcCatalog
-from channels.composition import build_core
+from channels.composition import build_core, build_deps
 from channels.config import Settings, load_settings, warn_about_dev_secrets
 from channels.connector_calls import RedisLike
 from channels.connector_clients import ConnectorRegistry
-from channels.deps import ChannelsDeps, OAuthConfig
+from channels.deps import ChannelsDeps
 from channels.servicer import (
     MANAGE_METHODS,
     READ_ONLY_METHODS,
@@ -35,7 +34,6 @@ from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common import service_auth
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import run_entrypoint
-from omnistock_common.egress import EgressPolicy
 from omnistock_common.grpc_server import BuiltServer, build_server, serve_forever
 from omnistock_common.logging import setup_logging
 from omnistock_common.service_auth import MANAGE_ROLES
@@ -85,20 +83,7 @@ def build(
             catalog_service_pb2_grpc.CatalogServiceStub(catalog_channel), settings.catalog_timeout_seconds
         )
     )
-    deps = ChannelsDeps(
-        core.uow,
-        core.keyring,
-        connectors,
-        core.caller,
-        redis,  # type: ignore[arg-type]
-        OAuthConfig(
-            state_secret=settings.oauth_state_secret,
-            default_redirect_uri=settings.oauth_redirect_uri,
-            state_ttl=timedelta(seconds=settings.oauth_state_ttl_seconds),
-        ),
-        catalog=catalog,
-        egress=EgressPolicy(allowed=settings.allowed_hosts),
-    )
+    deps = build_deps(core, settings, catalog=catalog)
     servicer = ChannelsServicer(deps)
     running = build_server(
         [lambda server: channels_service_pb2_grpc.add_ChannelsServiceServicer_to_server(servicer, server)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from channels import connection_setup, listing_mapping, service, webhook_intake
+from channels import connection_setup, jobs, listing_mapping, service, webhook_intake
 from channels import mapping as m
 from channels.deps import ChannelsDeps
 from omnistock.channels.v1 import channels_service_pb2 as pb
@@ -24,7 +24,14 @@ TENANTLESS_METHODS = frozenset(
 # RPC needs a writing role.
 READ_ONLY_METHODS = frozenset(
     f"/{SERVICE_NAME}/{name}"
-    for name in ("ListChannelTypes", "GetConnection", "ListConnections", "ListListings", "ListSyncLog")
+    for name in (
+        "ListChannelTypes",
+        "GetConnection",
+        "ListConnections",
+        "ListListings",
+        "ListSyncLog",
+        "GetJob",
+    )
 )
 MANAGE_METHODS = frozenset(
     f"/{SERVICE_NAME}/{name}"
@@ -134,6 +141,18 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
             self.deps, call_context(context), m.required_id(request.connection_id), list(request.skus)
         )
         return m.auto_map_out(result)
+
+    def StartAutoMap(
+        self, request: pb.StartAutoMapRequest, context: grpc.ServicerContext
+    ) -> pb.StartAutoMapResponse:
+        job_id = jobs.start_auto_map(
+            self.deps, call_context(context), m.required_id(request.connection_id), list(request.skus)
+        )
+        return pb.StartAutoMapResponse(job_id=job_id)
+
+    def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
+        job = jobs.get_job(self.deps.uow, call_context(context), m.required_id(request.job_id, "job_id"))
+        return pb.GetJobResponse(job=m.job_out(job))
 
     def ListSyncLog(
         self, request: pb.ListSyncLogRequest, context: grpc.ServicerContext

@@ -25,7 +25,7 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from channels import events, order_actions
+from channels import events, jobs, order_actions
 from channels.composition import build_runtime
 from channels.config import load_settings
 from channels.sync import flusher, reconcile, settlement, store
@@ -53,6 +53,8 @@ ORDER_POLL_CHECK_INTERVAL = 60.0
 ORDER_ACTIONS_INTERVAL = 1.0
 # The orders service's events (nameko service `orders`).
 ORDERS_EVENTS = "orders"
+# Background jobs whose event was lost or whose worker died are looked for this often.
+JOB_SWEEP_INTERVAL = 30.0
 
 
 class SyncRuntime(DependencyProvider):
@@ -85,8 +87,8 @@ class ChannelsRelay:
 
 
 class ChannelsSyncWorker:
-    """Stock intake, the flusher, reconciliation, sync jobs, order polls, imported orders and the
-    order actions sent back to the channels."""
+    """Stock intake, the flusher, reconciliation, sync jobs, background jobs (auto-map), order
+    polls, imported orders and the order actions sent back to the channels."""
 
     name = SERVICE_NAME
     runtime = SyncRuntime()
@@ -139,3 +141,11 @@ class ChannelsSyncWorker:
     @timer(interval=ORDER_ACTIONS_INTERVAL, eager=True)
     def send_order_actions(self) -> None:
         tpool.execute(order_actions.send_due, self.runtime.engine)
+
+    @event_handler(CHANNELS_EVENTS, "job_requested")
+    def on_job_requested(self, payload: dict[str, Any]) -> None:
+        tpool.execute(jobs.run_job, self.runtime.deps, str(payload.get("job_id") or ""))
+
+    @timer(interval=JOB_SWEEP_INTERVAL, eager=True)
+    def resume_jobs(self) -> None:
+        tpool.execute(jobs.resume_jobs, self.runtime.deps)

@@ -63,7 +63,8 @@ class Operation:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     # Largest request body in bytes; None: GATEWAY_MAX_JSON_BYTES for JSON bodies (see body_limit).
     max_body_bytes: int | None = None
-    # The view reads an Idempotency-Key header (inputs.idempotency_key): documented as a parameter.
+    # The view reads an Idempotency-Key header (inputs.idempotency_key): documented as a parameter,
+    # with the 422 of a key reused for a different request.
     idempotency_key: bool = False
 
     @property

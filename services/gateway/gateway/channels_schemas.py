@@ -157,6 +157,8 @@ class SyncIn(StrictModel):
 
 
 class JobOut(OutModel):
+    """202 Accepted: the job's progress and result are read at GET /jobs/{job_id}."""
+
     job_id: str
 
 
@@ -201,6 +203,29 @@ class AutoMapOut(OutModel):
     mapped: int
     unmapped_skus: list[str]
     unknown_remote_skus: list[str]
+
+
+class SyncResultOut(OutModel):
+    scope: ScopeName
+    message: str
+
+
+class JobProgressOut(OutModel):
+    done: int = Field(description="auto_map: remote products read so far")
+    total: int | None = Field(description="null while unknown (the channel's catalogue is still being read)")
+
+
+class JobStatusOut(OutModel):
+    id: str
+    kind: Literal["auto_map", "sync"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: JobProgressOut
+    connection_id: str
+    result: AutoMapOut | SyncResultOut | None = Field(description="once succeeded")
+    error: str | None = Field(description="once failed: a short reason")
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 class SyncLogQuery(StrictModel):

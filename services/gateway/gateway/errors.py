@@ -49,10 +49,12 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 _CODES_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
 # INVALID_ARGUMENT whose google.rpc.ErrorInfo reason is one of these is a 422 (API.md: semantically
-# invalid), not a 400: the request is well-formed but cannot be honoured as it stands. An
-# Idempotency-Key already used for a DIFFERENT request is the case (a repeat of the same request
-# returns the first result instead).
-UNPROCESSABLE_REASONS: frozenset[str] = frozenset({"IDEMPOTENCY_KEY_REUSED"})
+# invalid), not a 400: the request is well-formed but cannot be honoured as it stands; the value is
+# the problem's `type` slug. An Idempotency-Key already used for a DIFFERENT request is the case (a
+# repeat of the same request returns the first result instead): the IETF Idempotency-Key draft
+# (draft-ietf-httpapi-idempotency-key-header-07, section 2.7) says a reuse "with a different request
+# payload" SHOULD get 422.
+UNPROCESSABLE_REASONS: dict[str, str] = {"IDEMPOTENCY_KEY_REUSED": "idempotency-key-reused"}
 
 # Short slugs for the problem `type` URI, one per HTTP status we produce.
 _SLUGS: dict[int, str] = {
@@ -195,11 +197,9 @@ class ErrorMapper:
                     packed.Unpack(detail)
                     decoder(detail, problem)
                     break
-        if (
-            code is grpc.StatusCode.INVALID_ARGUMENT
-            and problem.extensions.get("reason") in UNPROCESSABLE_REASONS
-        ):
-            return _with_status(problem, 422)
+        slug = UNPROCESSABLE_REASONS.get(problem.extensions.get("reason", ""))
+        if code is grpc.StatusCode.INVALID_ARGUMENT and slug:
+            return _with_status(problem, 422, slug=slug)
         return problem
 
     def from_rpc_error(self, err: grpc.RpcError, *, had_if_match: bool) -> ApiProblem:
@@ -229,9 +229,9 @@ class ErrorMapper:
         return self.from_status(status, had_if_match=had_if_match)
 
 
-def _with_status(problem: ApiProblem, status: int) -> ApiProblem:
-    """The same problem (detail, extensions, headers) under another status."""
-    return ApiProblem(status, problem.detail, headers=problem.headers, **problem.extensions)
+def _with_status(problem: ApiProblem, status: int, *, slug: str | None = None) -> ApiProblem:
+    """The same problem (detail, extensions, headers) under another status (and type slug)."""
+    return ApiProblem(status, problem.detail, slug=slug, headers=problem.headers, **problem.extensions)
 
 
 def install_error_handlers(app: Flask, mapper: ErrorMapper) -> None:

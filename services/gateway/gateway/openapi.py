@@ -96,7 +96,8 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
                 "name": IDEMPOTENCY_HEADER,
                 "in": "header",
                 "required": False,
-                "description": "a repeat with the same key returns the first result and changes nothing",
+                "description": "a repeat with the same key returns the first result and changes nothing; "
+                "the same key with a different request fails with 422 (idempotency-key-reused)",
                 "schema": {"type": "string", "maxLength": 256},
             }
         )
@@ -133,6 +134,8 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
         statuses.update({401, 403})
     if op.path_params:
         statuses.add(404)
+    if op.idempotency_key:
+        statuses.add(422)
     for status in sorted(statuses):
         responses[str(status)] = {"description": HTTPStatus(status).phrase, "content": problem}
     responses["default"] = {"description": "error", "content": problem}

@@ -118,6 +118,9 @@ reservations = Table(
     Column("status", String(24), nullable=False),
     # NULL when the caller sent none (NULLs never collide in the unique constraint).
     Column("idempotency_key", String(256), nullable=True),
+    # SHA-256 of the request that first used the key (domain.request_fingerprint): the same key
+    # with a different request is refused. NULL without a key, and on rows older than migration 0002.
+    Column("request_fingerprint", String(64), nullable=True),
     Column("channel_connection_id", String(64), nullable=False, default=""),
     # An order's hold (ReserveRequest.no_expiry) stores NO_EXPIRY (year 9999), which the expiry
     # job never reaches; the repository reads it back as None. (A nullable column would need
@@ -156,6 +159,8 @@ idempotency_records = Table(
     Column("scope", String(64), nullable=False),
     Column("key", String(256), nullable=False),
     Column("response", Text, nullable=False),
+    # As on reservations: the request the key was first used with (NULL before migration 0002).
+    Column("request_fingerprint", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "scope", "key"),
 )

@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from channels import jobs
+
 from .conftest import Stack
 
 pytestmark = pytest.mark.redis
@@ -73,12 +75,15 @@ def test_remote_text_never_reaches_the_tenant(make_stack: Callable[..., Stack], 
     assert name.startswith("Evil Store A") and len(name) <= 100
     assert not any(ch in name for ch in "\u202e\u200b\x00\n")
 
-    mapped = stack.gateway.post(
+    started = stack.gateway.post(
         f"/api/v1/channels/{created.json['id']}/listings/auto-map", json={"skus": ["A"]}, headers=stack.auth
     )
-    assert mapped.status_code >= 400
-    assert MARKER not in mapped.get_data(as_text=True)
-    assert "woocommerce_rest_no_route" in mapped.json["detail"]  # the code: a fixed vocabulary
+    assert started.status_code == 202, started.json
+    assert jobs.run_job(stack.channels.parts.deps, started.json["job_id"]) == "failed"  # as the worker does
+    job = stack.gateway.get(f"/api/v1/jobs/{started.json['job_id']}", headers=stack.auth)
+    assert job.json["status"] == "failed"
+    assert MARKER not in job.get_data(as_text=True)
+    assert "woocommerce_rest_no_route" in job.json["error"]  # the code: a fixed vocabulary
 
     connection = stack.gateway.get(f"/api/v1/channels/{created.json['id']}", headers=stack.auth)
     log = stack.gateway.get(f"/api/v1/channels/{created.json['id']}/sync-log", headers=stack.auth)

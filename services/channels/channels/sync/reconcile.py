@@ -302,9 +302,13 @@ def run_sync_job(engine: SyncEngine, payload: Mapping[str, Any]) -> str:
                 raise FailedPrecondition("; ".join(report.failures), reason="PUSH_FAILED")
         if scope in (SyncScope.PRICES.value, SyncScope.CATALOG.value):
             messages.append(f"scope {scope!r} is not handled by the sync engine yet")
-    except (DomainError, grpc.RpcError) as exc:
+    except DomainError as exc:
         status = "failed"
         messages.append(str(exc))
+    except grpc.RpcError as exc:  # the job's message is shown to the tenant (GET /jobs): no internals
+        status = "failed"
+        code = exc.code() if isinstance(exc, grpc.Call) else None
+        messages.append(f"a backend call failed ({code.name if code else 'UNKNOWN'})")
     finished = engine.clock()
     message = "; ".join(messages)[:4000]
     engine.uow.run(

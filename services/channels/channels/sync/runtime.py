@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from channels.config import Settings
 from channels.connector_clients import ConnectorRegistry, ConnectorStub
+from channels.deps import ChannelsDeps
 from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
 from omnistock_common.clients import DeadlineStub
@@ -94,6 +95,8 @@ class Runtime:
     event_secret: str = field(default="", repr=False)
     # Runs each due connection's flush on its own thread (the worker's flush timer ticks it).
     dispatcher: SyncDispatcher | None = None
+    # The use cases' collaborators, for the background jobs (channels.jobs).
+    deps: ChannelsDeps | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels import models, service
+from channels import jobs, models, service
 from channels.domain import SyncScope
 from channels.sync import in_flight, inventory_source, reconcile
 from inventory.config import load_settings as inventory_settings
@@ -124,3 +124,14 @@ def test_a_sync_request_right_after_an_order_poll_still_fixes_an_increase(
 
     assert reconcile.run_sync_job(stack.engine, payload) == "done"
     assert stack.shopify.inventory() == {"CUP": 3}
+
+
+def test_a_sync_job_that_fails_on_a_backend_call_stores_a_short_reason(stack: Stack) -> None:
+    """The job's message is what GET /jobs/{id} shows the tenant: a failed gRPC call is named by
+    its code, never by grpc's own text (addresses, debug strings)."""
+    stack.seed({"CUP": 0})
+    stack.engine.inventory = inventory_source.GrpcInventory("127.0.0.1:1", 2.0)
+    job_id = service.request_sync(stack.channels.parts.deps, stack.ctx, stack.shopify_id, SyncScope.INVENTORY)
+    assert reconcile.run_sync_job(stack.engine, {"job_id": job_id}) == "failed"
+    job = jobs.get_job(stack.channels.parts.deps.uow, stack.ctx, job_id)
+    assert job.error == "a backend call failed (UNAVAILABLE)", job.error

@@ -20,6 +20,9 @@ import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
+from channels import jobs
+from channels.domain import AutoMapResult
+from channels.job_domain import JobStatus
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
 
@@ -32,10 +35,10 @@ QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 DEADLINE = 90.0
 
 
-def _queue_bound(url: str) -> bool:
+def _queue_bound(url: str, queue: str = QUEUE) -> bool:
     try:
         with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(QUEUE, passive=True)
+            conn.default_channel.queue_declare(queue, passive=True)
         return True
     except Exception:
         return False
@@ -100,3 +103,53 @@ def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
                 process.kill()
                 process.wait(10)
     assert stack.listing(stack.woo_id, "CUP").last_pushed_version == 1
+
+
+JOBS_QUEUE = "evt-channels-job_requested--channels_sync.on_job_requested"
+
+
+def test_the_worker_runs_an_auto_map_job_from_its_event(stack: Stack, vhost_url: str, tmp_path: Path) -> None:
+    """StartAutoMap's outbox event goes out through the worker's relay and comes back to its
+    on_job_requested, which pages through the WooCommerce sandbox's catalogue (issue 14)."""
+    if not stack.database_url.startswith("sqlite"):
+        pytest.skip("the worker wiring does not depend on the database; covered once, on SQLite")
+    items = [{"sku": sku, "title": sku, "quantity": 3, "price": "10.00"} for sku in ("JOB-A", "JOB-B")]
+    assert stack.woo.post("/_sandbox/products", {"items": items}).status_code == 201
+    env = {**os.environ, **stack.env, "AMQP_URL": vhost_url, "EVENTLET_THREADPOOL_SIZE": "16"}
+    env |= {"INVENTORY_ADDR": "127.0.0.1:1", "LOG_LEVEL": "INFO"}
+    log_path = tmp_path / "worker.log"
+    deps = stack.channels.parts.deps
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            give_up = time.monotonic() + DEADLINE
+            while not _queue_bound(vhost_url, JOBS_QUEUE):
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < give_up, log_path.read_text()
+                time.sleep(0.2)
+            job_id = jobs.start_auto_map(deps, stack.ctx, stack.woo_id, ["JOB-A", "JOB-B", "JOB-MISSING"])
+            while (job := jobs.get_job(deps.uow, stack.ctx, job_id)).status not in (
+                JobStatus.SUCCEEDED,
+                JobStatus.FAILED,
+            ):
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < give_up, (job, log_path.read_text()[-5000:])
+                time.sleep(0.2)
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+    assert job.status is JobStatus.SUCCEEDED, (job, log_path.read_text()[-5000:])
+    assert isinstance(job.result, AutoMapResult)
+    assert (job.result.mapped, job.result.unmapped_skus) == (2, ["JOB-MISSING"])
+    assert job.progress_done == job.progress_total and job.progress_done >= 2
+    assert stack.listing(stack.woo_id, "JOB-A") is not None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from channels import composition, server
+from channels.catalog_client import PerThreadCatalog
 from channels.config import load_settings
 from channels.sync.runtime import PerThreadConnectors, PerThreadRedis
 from channels.sync.settings import SyncSettings
@@ -40,6 +41,10 @@ def test_the_worker_runtime_is_built_on_the_shared_core(
         assert isinstance(runtime.engine.redis, PerThreadRedis)
         assert isinstance(core.caller.connectors, PerThreadConnectors)
         assert runtime.engine.inventory is not None
+        # The jobs' collaborators share the same core; their catalog client is per thread too.
+        assert runtime.deps is not None
+        assert runtime.deps.uow is core.uow and runtime.deps.caller is core.caller
+        assert isinstance(runtime.deps.catalog, PerThreadCatalog)
     finally:
         runtime.close()
     assert runtime.closers == []

@@ -21,6 +21,13 @@ STATUS_FROM_PB = {
 SCOPE_TO_PB: dict[str, int] = {
     name: pb.SyncScope.Value(f"SYNC_SCOPE_{name.upper()}") for name in s.ScopeName.__args__
 }
+SCOPE_FROM_PB = {number: name for name, number in SCOPE_TO_PB.items()}
+JOB_STATUS_FROM_PB = {
+    pb.JOB_STATUS_QUEUED: "queued",
+    pb.JOB_STATUS_RUNNING: "running",
+    pb.JOB_STATUS_SUCCEEDED: "succeeded",
+    pb.JOB_STATUS_FAILED: "failed",
+}
 
 
 # ------------------------------------------------------------------------------ JSON → pb
@@ -99,6 +106,28 @@ def auto_map_out(reply: pb.AutoMapListingsResponse) -> s.AutoMapOut:
         mapped=reply.mapped,
         unmapped_skus=list(reply.unmapped_skus),
         unknown_remote_skus=list(reply.unknown_remote_skus),
+    )
+
+
+def job_out(job: pb.Job) -> s.JobStatusOut:
+    result: s.AutoMapOut | s.SyncResultOut | None = None
+    if job.WhichOneof("result") == "auto_map":
+        result = auto_map_out(job.auto_map)
+    elif job.WhichOneof("result") == "sync":
+        result = s.SyncResultOut(scope=SCOPE_FROM_PB.get(job.sync.scope, "all"), message=job.sync.message)  # type: ignore[arg-type]
+    return s.JobStatusOut(
+        id=job.id,
+        kind=job.kind,  # type: ignore[arg-type]
+        status=JOB_STATUS_FROM_PB.get(job.status, "queued"),  # type: ignore[arg-type]
+        progress=s.JobProgressOut(
+            done=job.progress.done, total=job.progress.total if job.progress.HasField("total") else None
+        ),
+        connection_id=job.connection_id,
+        result=result,
+        error=job.error or None,
+        created_at=from_timestamp(job.created_at),
+        started_at=from_timestamp(job.started_at),
+        finished_at=from_timestamp(job.finished_at),
     )
 
 

@@ -2,7 +2,8 @@
 connectors are fakes served over gRPC (omnistock_devtools.fake_connector).
 
 Covers API.md "Channels": channel types, API-key connect (wrong keys refused, nothing stored),
-OAuth start (302) + public callback, listings, auto-map, sync requests, the sync log, webhooks
+OAuth start (302) + public callback, listings, auto-map (a job: 202, GET /jobs/{id}), sync requests,
+the sync log, webhooks
 (raw body, 401 on a bad signature, 200 on a repeat), roles and tenancy.
 """
 
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from sqlalchemy import func, select
 
-from channels import models
+from channels import jobs, models
 from channels.config import load_settings
 from channels.server import Channels, build
 from omnistock_common.migrations import upgrade
@@ -248,9 +249,30 @@ def test_listings_auto_map_sync_and_log(client: Any, owner: Any, backend: Backen
     )
     assert nested.status_code == 200 and nested.json["sku"] == "CAP/RED"
 
-    mapped = client.post(f"{base}/listings/auto-map", json={"skus": ["TEE-S", "HAT"]}, headers=owner.auth)
-    assert mapped.status_code == 200
-    assert mapped.json == {"mapped": 1, "unmapped_skus": ["HAT"], "unknown_remote_skus": ["REMOTE"]}
+    # Auto-map is a background job: 202 and a job id at once, nothing read from the channel yet.
+    started = client.post(f"{base}/listings/auto-map", json={"skus": ["TEE-S", "HAT"]}, headers=owner.auth)
+    assert started.status_code == 202, started.json
+    job_url = f"/api/v1/jobs/{started.json['job_id']}"
+    queued = client.get(job_url, headers=owner.auth)
+    assert queued.status_code == 200
+    assert {k: queued.json[k] for k in ("kind", "status", "progress", "result", "error")} == {
+        "kind": "auto_map",
+        "status": "queued",
+        "progress": {"done": 0, "total": None},
+        "result": None,
+        "error": None,
+    }
+    assert backend.woocommerce.calls["ListRemoteProducts"] == 0
+    assert jobs.run_job(backend.channels.parts.deps, started.json["job_id"]) == "done"  # as the worker does
+    done = client.get(job_url, headers=owner.auth).json
+    assert (done["status"], done["progress"], done["connection_id"]) == (
+        "succeeded",
+        {"done": 2, "total": 2},
+        conn["id"],
+    )
+    assert done["result"] == {"mapped": 1, "unmapped_skus": ["HAT"], "unknown_remote_skus": ["REMOTE"]}
+    assert done["finished_at"].endswith("Z")
+    assert client.get("/api/v1/jobs/no-such-job", headers=owner.auth).status_code == 404
 
     page = client.get(f"{base}/listings?limit=2", headers=owner.auth).json
     rest = client.get(f"{base}/listings?limit=2&cursor={page['next_cursor']}", headers=owner.auth).json
@@ -259,6 +281,8 @@ def test_listings_auto_map_sync_and_log(client: Any, owner: Any, backend: Backen
 
     job = client.post(f"{base}/sync", json={"scope": "inventory"}, headers=owner.auth)
     assert job.status_code == 202 and job.json["job_id"]
+    sync = client.get(f"/api/v1/jobs/{job.json['job_id']}", headers=owner.auth).json
+    assert (sync["kind"], sync["status"], sync["progress"]) == ("sync", "queued", {"done": 0, "total": 1})
     assert client.post(f"{base}/sync", json={"scope": "everything"}, headers=owner.auth).status_code == 400
 
     log = client.get(f"{base}/sync-log?limit=5", headers=owner.auth).json["items"]
@@ -286,8 +310,14 @@ def test_roles_and_tenancy(client: Any, owner: Any, helpers: Any) -> None:
     )
     assert client.get("/api/v1/channels").status_code == 401
 
+    job = client.post(f"{base}/listings/auto-map", json={"skus": ["A"]}, headers=staff)
+    assert job.status_code == 202
+    assert client.post(f"{base}/listings/auto-map", json={"skus": ["A"]}, headers=viewer).status_code == 403
+    assert client.get(f"/api/v1/jobs/{job.json['job_id']}", headers=viewer).status_code == 200
+
     other = helpers.register(client, "Other", "owner@other.test")
     assert client.get(base, headers=other.auth).status_code == 404
+    assert client.get(f"/api/v1/jobs/{job.json['job_id']}", headers=other.auth).status_code == 404
     assert client.get("/api/v1/channels", headers=other.auth).json["items"] == []
 
 

@@ -94,6 +94,49 @@ def test_idempotency_key_makes_a_repeated_adjustment_apply_once(client: Any, own
     assert client.get("/api/v1/inventory/MUG", headers=owner.auth).json["on_hand"] == 5
 
 
+def test_an_idempotency_key_reused_with_another_body_is_422(client: Any, owner: Any) -> None:
+    """Stripe's rule: the same key with a different request is refused, and changes nothing."""
+    headers = {**owner.auth, "Idempotency-Key": "count-2026-05-02"}
+    first = client.post(
+        "/api/v1/inventory/adjustments",
+        json={"sku": "CUP", "delta": 5, "reason": "received"},
+        headers=headers,
+    )
+    assert first.status_code == 200, first.json
+    changed = {"sku": "CUP", "delta": 7, "reason": "received"}
+    response = client.post("/api/v1/inventory/adjustments", json=changed, headers=headers)
+    assert response.status_code == 422, response.json
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json["type"].endswith("/idempotency-key-reused")
+    assert response.json["reason"] == "IDEMPOTENCY_KEY_REUSED"
+    assert response.json["errors"] == [
+        {"field": "idempotency_key", "message": "reused with a different request"}
+    ]
+    # A batch is another operation: the same key is a first use there.
+    batch = client.post("/api/v1/inventory/adjustments/batch", json={"items": [changed]}, headers=headers)
+    assert batch.status_code == 200, batch.json
+    assert client.get("/api/v1/inventory/CUP", headers=owner.auth).json["on_hand"] == 5 + 7
+
+    adjust(client, owner.auth, "TEE", set=5)
+    order = {"order_ref": "order-9", "lines": [{"sku": "TEE", "quantity": 2}]}
+    key = {**owner.auth, "Idempotency-Key": "shop-1:order-9"}
+    held = client.post("/api/v1/reservations", json=order, headers=key)
+    assert held.status_code == 201, held.json
+    other = {"order_ref": "order-9", "lines": [{"sku": "TEE", "quantity": 3}]}
+    refused = client.post("/api/v1/reservations", json=other, headers=key)
+    assert refused.status_code == 422 and refused.json["type"].endswith("/idempotency-key-reused")
+    commit_key = {**owner.auth, "Idempotency-Key": "ship-9"}
+    path = f"/api/v1/reservations/{held.json['id']}/commit"
+    assert (
+        client.post(path, json={"lines": [{"sku": "TEE", "quantity": 1}]}, headers=commit_key).status_code
+        == 200
+    )
+    again = client.post(path, json={"lines": [{"sku": "TEE", "quantity": 2}]}, headers=commit_key)
+    assert again.status_code == 422
+    stock = client.get("/api/v1/inventory/TEE", headers=owner.auth).json
+    assert (stock["on_hand"], stock["reserved"]) == (4, 1)
+
+
 def test_adjustment_validation_is_a_400_naming_the_field(client: Any, owner: Any) -> None:
     both = client.post(
         "/api/v1/inventory/adjustments",

@@ -62,7 +62,11 @@ def test_error_info_reason_and_412() -> None:
 def test_a_reused_idempotency_key_is_422_and_other_invalid_arguments_stay_400() -> None:
     reused = InvalidArgument("key used for another order", reason="IDEMPOTENCY_KEY_REUSED")
     problem = ErrorMapper().from_domain_error(reused, had_if_match=False)
-    assert (problem.status, problem.slug, problem.title) == (422, "unprocessable", "Unprocessable Entity")
+    assert (problem.status, problem.slug, problem.title) == (
+        422,
+        "idempotency-key-reused",
+        "Unprocessable Entity",
+    )
     assert problem.detail == "key used for another order"
     assert problem.extensions["reason"] == "IDEMPOTENCY_KEY_REUSED"
     other = InvalidArgument("bad", reason="SOMETHING_ELSE", violations=[FieldViolation("lines", "empty")])

@@ -64,6 +64,12 @@ def test_operations_carry_roles_schemas_and_problems(app: Flask) -> None:
     ok = patch["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "variants" in schemas[ok]["properties"]
 
+    for path in ("/inventory/adjustments", "/inventory/adjustments/batch", "/reservations"):
+        keyed = doc["paths"][f"/api/v1{path}"]["post"]
+        assert "Idempotency-Key" in [p["name"] for p in keyed["parameters"]], path
+        assert "422" in keyed["responses"], path
+    assert "422" not in doc["paths"]["/api/v1/locations"]["post"]["responses"]
+
     upload = doc["paths"]["/api/v1/products/import"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
     for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', str(doc).replace("'", '"')):

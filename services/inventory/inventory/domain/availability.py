@@ -18,11 +18,25 @@ from inventory.domain.model import (
 # --------------------------------------------------------------------------- availability
 
 
-def bundle_available(components: Sequence[BundleComponent], available: Mapping[str, int]) -> int:
-    """How many whole bundles the components allow: min(component available // quantity)."""
+# (sku, location_id): how stock rows, their figures and the changes made to them are keyed.
+StockKey = tuple[str, str]
+
+
+def bundle_available(components: Sequence[BundleComponent], available: Mapping[StockKey, int]) -> int:
+    """Whole bundles the components allow, location by location: at each location
+    min(component available there // quantity), summed over the locations.
+
+    A bundle is assembled from units at ONE location (a reservation of it holds every component
+    at the line's location), so units of one component at A and of another at B make no bundle:
+    the minimum of the totals would overstate what can be sold.
+    """
     if not components:
         return 0
-    return max(0, min(max(available.get(c.sku, 0), 0) // c.quantity for c in components))
+    locations = {location for sku, location in available if sku == components[0].sku}
+    return sum(
+        max(0, min(max(available.get((c.sku, location), 0), 0) // c.quantity for c in components))
+        for location in locations
+    )
 
 
 def dynamic_buffer_units(units_sold_last_hour: int, latency_ms: int) -> int:
@@ -80,17 +94,23 @@ def sku_snapshots(
     versions: Mapping[str, int],
     thresholds: Mapping[str, int],
     definitions: Mapping[str, Sequence[BundleComponent]],
-    totals: Mapping[str, tuple[int, int]],
+    levels: Mapping[StockKey, tuple[int, int]],
     rules: Sequence[AllocationRule],
     sales: Mapping[tuple[str, str], int],
-) -> tuple[dict[str, SkuSnapshot], dict[str, int]]:
-    """Figures of `skus` from rows already read: (snapshots, available per plain SKU read).
+) -> tuple[dict[str, SkuSnapshot], dict[StockKey, int]]:
+    """Figures of `skus` from rows already read: (snapshots, available per stock row read).
 
-    totals: (on_hand, reserved) over all locations of every plain SKU and bundle component;
+    levels: (on_hand, reserved) per (sku, location) of every plain SKU and bundle component;
     definitions: the bundles among `skus`; sales: units per (sku, connection) in the window.
-    Pure, so the generic path and the PostgreSQL fast path build identical events.
+    A plain SKU's figures are the sums over its locations; a bundle's are computed per location
+    (bundle_available) and then summed. Pure, so every path builds identical events.
     """
-    available = {sku: on_hand - reserved for sku, (on_hand, reserved) in totals.items()}
+    available = {key: on_hand - reserved for key, (on_hand, reserved) in levels.items()}
+    on_hands = {key: on_hand for key, (on_hand, _reserved) in levels.items()}
+    totals: dict[str, tuple[int, int]] = {}
+    for (sku, _location), (on_hand, reserved) in levels.items():
+        total = totals.get(sku, (0, 0))
+        totals[sku] = (total[0] + on_hand, total[1] + reserved)
     per_sku_sales: dict[str, dict[str, int]] = defaultdict(dict)
     for (sku, connection), units in sales.items():
         per_sku_sales[sku][connection] = units
@@ -98,7 +118,7 @@ def sku_snapshots(
     for sku in sorted(set(skus)):
         comps = definitions.get(sku)
         if comps:
-            on_hand = bundle_available(comps, {c.sku: totals.get(c.sku, (0, 0))[0] for c in comps})
+            on_hand = bundle_available(comps, on_hands)
             avail = bundle_available(comps, available)
             reserved = on_hand - avail
         else:
@@ -135,18 +155,18 @@ def plan_publish(
     states: Mapping[str, SkuState],
     default_threshold: int,
     definitions: Mapping[str, Sequence[BundleComponent]],
-    totals: Mapping[str, tuple[int, int]],
+    levels: Mapping[StockKey, tuple[int, int]],
     rules: Sequence[AllocationRule],
     sales: Mapping[tuple[str, str], int],
-    available_delta: Mapping[str, int],
+    available_delta: Mapping[StockKey, int],
     *,
     new_thresholds: Mapping[str, int] | None = None,
     previous_default: int | None = None,
 ) -> PublishPlan:
     """Snapshots and alert transitions from figures read AFTER the change (under the SKU locks).
 
-    available_delta is this transaction's change of available per plain SKU, so the figure
-    before it is known without a second read (alerts fire on crossings only).
+    available_delta is this transaction's change of available per stock row (sku, location),
+    so the figure before it is known without a second read (alerts fire on crossings only).
     """
     new_thresholds = new_thresholds or {}
     was_default = default_threshold if previous_default is None else previous_default
@@ -156,16 +176,18 @@ def plan_publish(
         was_thresholds[sku] = own if own is not None else was_default
         thresholds[sku] = new_thresholds.get(sku, own if own is not None else default_threshold)
     versions = {sku: state[0] for sku, state in states.items()}
-    snapshots, available = sku_snapshots(skus, versions, thresholds, definitions, totals, rules, sales)
-    before = {sku: value - available_delta.get(sku, 0) for sku, value in available.items()}
+    snapshots, available = sku_snapshots(skus, versions, thresholds, definitions, levels, rules, sales)
+    before = {
+        key: available.get(key, 0) - available_delta.get(key, 0) for key in {*available, *available_delta}
+    }
+    sku_delta: dict[str, int] = defaultdict(int)
+    for (sku, _location), change in available_delta.items():
+        sku_delta[sku] += change
     opens: list[tuple[str, int, int]] = []
     closes: list[tuple[str, str]] = []
     for sku, snap in snapshots.items():
         comps = definitions.get(sku)
-        if comps:
-            was_available = bundle_available(comps, before)
-        else:
-            was_available = snap.available - available_delta.get(sku, 0)
+        was_available = bundle_available(comps, before) if comps else snap.available - sku_delta.get(sku, 0)
         alert_id = states[sku][2]
         transition = low_stock_transition(
             was_available, was_thresholds[sku], snap.available, thresholds[sku], alert_id is not None

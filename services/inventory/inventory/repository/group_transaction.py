@@ -37,9 +37,12 @@ T = TypeVar("T")
 
 StockKey = tuple[str, str]  # (sku, location_id)
 Event = tuple[str, dict[str, Any]]  # (event type, payload)
-# What a commit group loads per reservation: the reservation, the stored response of the call's
-# idempotency key (None when unused), and (bundle, component) pairs whose component it holds.
-LoadedReservation = tuple[Reservation, str | None, list[tuple[str, str]]]
+# What an idempotency key stored: the first response and the fingerprint of the request it
+# answered (None on records older than fingerprints: not compared).
+StoredResponse = tuple[str, str | None]
+# What a commit group loads per reservation: the reservation, what the call's idempotency key
+# stored (None when unused), and (bundle, component) pairs whose component it holds.
+LoadedReservation = tuple[Reservation, StoredResponse | None, list[tuple[str, str]]]
 
 
 class Slot(Generic[T]):
@@ -72,13 +75,6 @@ class Figures:
     rules: list[AllocationRule]
     sales: dict[tuple[str, str], int]
 
-    def totals(self) -> dict[str, tuple[int, int]]:
-        out: dict[str, tuple[int, int]] = {}
-        for (sku, _loc), (on_hand, reserved) in self.levels.items():
-            total = out.get(sku, (0, 0))
-            out[sku] = (total[0] + on_hand, total[1] + reserved)
-        return out
-
 
 @dataclass(frozen=True)
 class ReserveLookup:
@@ -93,9 +89,11 @@ class Batch(Protocol):
     """Statements of one round trip. Lock order (repository/__init__.py) is the caller's: add
     reservation statements before stock rows, stock rows sorted, then bump_and_read."""
 
-    def insert_reservations(self, tenant_id: str, group: Sequence[tuple[Reservation, str]]) -> Slot[set[str]]:
-        """New HELD reservations with their idempotency keys ("" = none) and their lines; a key
-        already held is skipped. Slot: the ids inserted."""
+    def insert_reservations(
+        self, tenant_id: str, group: Sequence[tuple[Reservation, str, str]]
+    ) -> Slot[set[str]]:
+        """New HELD reservations with their idempotency keys ("" = none), the fingerprints of
+        their requests and their lines; a key already held is skipped. Slot: the ids inserted."""
         ...
 
     def lock_levels(self, tenant_id: str, keys: Iterable[StockKey]) -> Slot[dict[StockKey, tuple[int, int]]]:
@@ -123,8 +121,11 @@ class Batch(Protocol):
         """Line counters and status after a commit."""
         ...
 
-    def store_response(self, tenant_id: str, scope: str, key: str, response: str, now: datetime) -> None:
-        """Claim an idempotency key with its response; a key already used fails the transaction."""
+    def store_response(
+        self, tenant_id: str, scope: str, key: str, response: str, fingerprint: str, now: datetime
+    ) -> None:
+        """Claim an idempotency key with its response and the request's fingerprint; a key
+        already used fails the transaction."""
         ...
 
     def add_sales(

@@ -65,12 +65,14 @@ class PgBatch:
         self.pending.append((at, parse, slot))
         return slot
 
-    def insert_reservations(self, tenant_id: str, group: Sequence[tuple[Reservation, str]]) -> Slot[set[str]]:
+    def insert_reservations(
+        self, tenant_id: str, group: Sequence[tuple[Reservation, str, str]]
+    ) -> Slot[set[str]]:
         # In idempotency-key order: twins in two groups wait for each other, never deadlock.
-        ordered = sorted(group, key=lambda pair: pair[1])
+        ordered = sorted(group, key=lambda keyed: keyed[1])
         items = [
             (reservation.id, item)
-            for reservation, _key in ordered
+            for reservation, _key, _fingerprint in ordered
             for line in reservation.lines
             for item in (line, *line.components)
         ]
@@ -78,12 +80,12 @@ class PgBatch:
             "inv_insert_reservations",
             tenant_id,
             ReservationStatus.HELD.value,
-            [reservation.id for reservation, _ in ordered],
-            [reservation.order_ref for reservation, _ in ordered],
-            [key or None for _, key in ordered],
-            [reservation.channel_connection_id for reservation, _ in ordered],
-            [stored_expiry(reservation) for reservation, _ in ordered],
-            [reservation.created_at for reservation, _ in ordered],
+            [reservation.id for reservation, _, _ in ordered],
+            [reservation.order_ref for reservation, _, _ in ordered],
+            [key or None for _, key, _ in ordered],
+            [reservation.channel_connection_id for reservation, _, _ in ordered],
+            [stored_expiry(reservation) for reservation, _, _ in ordered],
+            [reservation.created_at for reservation, _, _ in ordered],
             [rid for rid, _ in items],
             [item.line_no for _, item in items],
             [item.parent_line_no for _, item in items],
@@ -91,6 +93,7 @@ class PgBatch:
             [item.location_id for _, item in items],
             [item.per_unit for _, item in items],
             [item.quantity for _, item in items],
+            [(fingerprint or None) if key else None for _, key, fingerprint in ordered],
         )
         return self._expect(at, lambda rows: {row[0] for row in rows or ()})
 
@@ -144,8 +147,10 @@ class PgBatch:
         )
         self.script.add("inv_save_reservation", reservation.id, reservation.status.value, now)
 
-    def store_response(self, tenant_id: str, scope: str, key: str, response: str, now: datetime) -> None:
-        self.script.add("inv_insert_idempotent", tenant_id, scope, key, response, now)
+    def store_response(
+        self, tenant_id: str, scope: str, key: str, response: str, fingerprint: str, now: datetime
+    ) -> None:
+        self.script.add("inv_insert_idempotent", tenant_id, scope, key, response, now, fingerprint)
 
     def add_sales(self, tenant_id: str, connection_id: str, units: Mapping[str, int], now: datetime) -> None:
         if units:
@@ -345,7 +350,7 @@ class PgGroupTransaction:
             stored = results[stored_at] if stored_at >= 0 else None
             loaded[reservation_id] = (
                 assemble_reservation(head[0], results[lines_at] or ()),
-                stored[0][0] if stored else None,
+                (stored[0][0], stored[0][1]) if stored else None,
                 [(bundle, component) for bundle, component in results[containing_at] or ()],
             )
         return loaded

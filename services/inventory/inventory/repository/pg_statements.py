@@ -67,9 +67,10 @@ PG_STATEMENTS: dict[str, str] = {
     # error: only the ids inserted come back, and the skipped calls return the first reservation.
     "inv_insert_reservations": (
         "WITH ins AS (INSERT INTO reservations (id, tenant_id, order_ref, status, idempotency_key,"
-        " channel_connection_id, expires_at, created_at, updated_at)"
-        " SELECT i, $1::text, o, $2::text, k, c, e, t, t FROM unnest($3::text[], $4::text[], $5::text[],"
-        " $6::text[], $7::timestamptz[], $8::timestamptz[]) WITH ORDINALITY AS r(i, o, k, c, e, t, n)"
+        " channel_connection_id, expires_at, created_at, updated_at, request_fingerprint)"
+        " SELECT i, $1::text, o, $2::text, k, c, e, t, t, f FROM unnest($3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::timestamptz[], $8::timestamptz[], $16::text[])"
+        " WITH ORDINALITY AS r(i, o, k, c, e, t, f, n)"
         " ORDER BY n ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id),"
         " lines AS (INSERT INTO reservation_lines (reservation_id, line_no, parent_line_no, tenant_id,"
         " sku, location_id, per_unit, quantity, committed, released)"
@@ -163,12 +164,12 @@ PG_STATEMENTS: dict[str, str] = {
         " AND component_sku IN (SELECT sku FROM reservation_lines WHERE reservation_id = $2::text)"
     ),
     "inv_idempotent_response": (
-        "SELECT response FROM idempotency_records"
+        "SELECT response, request_fingerprint FROM idempotency_records"
         " WHERE tenant_id = $1::text AND scope = $2::text AND key = $3::text"
     ),
     "inv_insert_idempotent": (
-        "INSERT INTO idempotency_records (tenant_id, scope, key, response, created_at)"
-        " VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz)"
+        "INSERT INTO idempotency_records (tenant_id, scope, key, response, created_at, request_fingerprint)"
+        " VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::text)"
     ),
     "inv_save_lines": (
         "UPDATE reservation_lines AS rl SET committed = v.c, released = v.r"

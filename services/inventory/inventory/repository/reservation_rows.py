@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from inventory import domain, models
 from inventory.domain import Reservation, ReservationStatus
-from inventory.repository.group_transaction import assemble_reservation, stored_expiry
+from inventory.repository.group_transaction import StoredResponse, assemble_reservation, stored_expiry
 from inventory.repository.sql_base import Rows, chunks
 
 
@@ -16,10 +16,17 @@ class ReservationRows(Rows):
     # ----------------------------------------------------------------------- reservations
 
     def insert_reservation(
-        self, tenant_id: str, reservation: Reservation, idempotency_key: str, now: datetime
+        self,
+        tenant_id: str,
+        reservation: Reservation,
+        idempotency_key: str,
+        now: datetime,
+        *,
+        fingerprint: str = "",
     ) -> None:
         """Insert the reservation row first: a racing duplicate key blocks here (PostgreSQL)
-        until the first transaction ends, then fails with IntegrityError."""
+        until the first transaction ends, then fails with IntegrityError. `fingerprint`: the
+        request's (domain.request_fingerprint), stored with a key."""
         self.conn.execute(
             insert(models.reservations).values(
                 id=reservation.id,
@@ -27,6 +34,7 @@ class ReservationRows(Rows):
                 order_ref=reservation.order_ref,
                 status=reservation.status.value,
                 idempotency_key=idempotency_key or None,
+                request_fingerprint=(fingerprint or None) if idempotency_key else None,
                 channel_connection_id=reservation.channel_connection_id,
                 expires_at=stored_expiry(reservation),
                 created_at=reservation.created_at,
@@ -55,11 +63,15 @@ class ReservationRows(Rows):
         for chunk in chunks(rows, 1000):
             self.conn.execute(insert(models.reservation_lines), list(chunk))
 
-    def reservation_id_by_key(self, tenant_id: str, key: str) -> str | None:
+    def reservation_by_key(self, tenant_id: str, key: str) -> tuple[str, str | None] | None:
+        """(id, request fingerprint) of the reservation holding an idempotency key."""
         r = models.reservations
-        return self.conn.execute(
-            select(r.c.id).where(r.c.tenant_id == tenant_id, r.c.idempotency_key == key)
-        ).scalar()
+        row = self.conn.execute(
+            select(r.c.id, r.c.request_fingerprint).where(
+                r.c.tenant_id == tenant_id, r.c.idempotency_key == key
+            )
+        ).first()
+        return (row.id, row.request_fingerprint) if row else None
 
     def get_reservation(
         self, tenant_id: str, reservation_id: str, *, for_update: bool = False
@@ -148,18 +160,30 @@ class ReservationRows(Rows):
 
     # ----------------------------------------------------------------------- idempotency
 
-    def idempotent_response(self, tenant_id: str, scope: str, key: str) -> str | None:
+    def idempotent_response(self, tenant_id: str, scope: str, key: str) -> StoredResponse | None:
+        """The stored (response, request fingerprint) of a used key; None when unused."""
         i = models.idempotency_records
-        return self.conn.execute(
-            select(i.c.response).where(i.c.tenant_id == tenant_id, i.c.scope == scope, i.c.key == key)
-        ).scalar()
+        row = self.conn.execute(
+            select(i.c.response, i.c.request_fingerprint).where(
+                i.c.tenant_id == tenant_id, i.c.scope == scope, i.c.key == key
+            )
+        ).first()
+        return (row.response, row.request_fingerprint) if row else None
 
-    def claim_idempotency_key(self, tenant_id: str, scope: str, key: str, now: datetime) -> None:
-        """Insert the key before doing the work: a concurrent twin blocks on it (PostgreSQL)
-        and then fails with IntegrityError instead of applying the change a second time."""
+    def claim_idempotency_key(
+        self, tenant_id: str, scope: str, key: str, fingerprint: str, now: datetime
+    ) -> None:
+        """Insert the key (with the request's fingerprint) before doing the work: a concurrent
+        twin blocks on it (PostgreSQL) and then fails with IntegrityError instead of applying
+        the change a second time."""
         self.conn.execute(
             insert(models.idempotency_records).values(
-                tenant_id=tenant_id, scope=scope, key=key, response="", created_at=now
+                tenant_id=tenant_id,
+                scope=scope,
+                key=key,
+                response="",
+                request_fingerprint=fingerprint,
+                created_at=now,
             )
         )
 

@@ -41,12 +41,16 @@ class SqlBatch:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
 
-    def insert_reservations(self, tenant_id: str, group: Sequence[tuple[Reservation, str]]) -> Slot[set[str]]:
+    def insert_reservations(
+        self, tenant_id: str, group: Sequence[tuple[Reservation, str, str]]
+    ) -> Slot[set[str]]:
         inserted: set[str] = set()
-        for reservation, key in group:
-            if key and self.repo.reservation_id_by_key(tenant_id, key) is not None:
-                continue  # a key already held: that call returns the first reservation
-            self.repo.insert_reservation(tenant_id, reservation, key, reservation.created_at)
+        for reservation, key, fingerprint in group:
+            if key and self.repo.reservation_by_key(tenant_id, key) is not None:
+                continue  # a key already held: that call is answered by the first reservation
+            self.repo.insert_reservation(
+                tenant_id, reservation, key, reservation.created_at, fingerprint=fingerprint
+            )
             self.repo.insert_reservation_lines(tenant_id, reservation)
             inserted.add(reservation.id)
         return _filled(inserted)
@@ -84,10 +88,17 @@ class SqlBatch:
     def save_settlement(self, reservation: Reservation, now: datetime) -> None:
         self.repo.save_settlement(reservation, now)
 
-    def store_response(self, tenant_id: str, scope: str, key: str, response: str, now: datetime) -> None:
+    def store_response(
+        self, tenant_id: str, scope: str, key: str, response: str, fingerprint: str, now: datetime
+    ) -> None:
         self.repo.conn.execute(
             insert(models.idempotency_records).values(
-                tenant_id=tenant_id, scope=scope, key=key, response=response, created_at=now
+                tenant_id=tenant_id,
+                scope=scope,
+                key=key,
+                response=response,
+                request_fingerprint=fingerprint,
+                created_at=now,
             )
         )
 

@@ -60,7 +60,7 @@ def plan_events(
     now: datetime,
     skus: Iterable[str],
     figures: Figures,
-    available_delta: Mapping[str, int],
+    available_delta: Mapping[tuple[str, str], int],
     *,
     new_thresholds: Mapping[str, int] | None = None,
     previous_default: int | None = None,
@@ -68,8 +68,9 @@ def plan_events(
 ) -> EventPlan:
     """Alerts and events of a change from the figures read after its locks (domain.plan_publish).
 
-    available_delta: change of available per plain SKU made by this transaction, so the figure
-    before it is known without a second read (alerts fire on crossings). emit=False writes no
+    available_delta: change of available per stock row (sku, location_id) made by this
+    transaction, so the figure before it is known without a second read (alerts fire on
+    crossings; a bundle's figure is per location). emit=False writes no
     stock_changed (threshold changes), only what alerts demand.
     """
     default = figures.default_threshold
@@ -78,7 +79,7 @@ def plan_events(
         figures.states,
         policy.default_low_stock_threshold if default is None else default,
         figures.definitions,
-        figures.totals(),
+        figures.levels,
         figures.rules,
         figures.sales,
         available_delta,
@@ -99,7 +100,7 @@ def publish(
     tenant_id: str,
     policy: Policy,
     now: datetime,
-    available_delta: Mapping[str, int],
+    available_delta: Mapping[tuple[str, str], int],
     *,
     extra_skus: Iterable[str] = (),
     new_thresholds: Mapping[str, int] | None = None,
@@ -111,7 +112,7 @@ def publish(
     Locks the sku_states rows (lock class 3) in sku order; every figure is read after that lock,
     so a concurrent rule/threshold change that republished first is seen.
     """
-    changed = set(available_delta) | set(extra_skus)
+    changed = {sku for sku, _location in available_delta} | set(extra_skus)
     if not changed:
         return []
     skus = changed | repo.bundles_containing(tenant_id, changed)

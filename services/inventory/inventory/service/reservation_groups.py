@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
@@ -66,14 +66,27 @@ class ReserveCommand:
     allow_shortfall: bool = False
 
 
+def reserve_fingerprint(cmd: ReserveCommand) -> str:
+    """What defines a Reserve for its idempotency key: every field of the command but the key."""
+    request = {f.name: getattr(cmd, f.name) for f in fields(cmd) if f.name != "idempotency_key"}
+    return domain.request_fingerprint("reserve", request)
+
+
+def commit_fingerprint(reservation_id: str, lines: Sequence[tuple[str, int]]) -> str:
+    """What defines a CommitReservation for its idempotency key."""
+    return domain.request_fingerprint("commit", {"reservation_id": reservation_id, "lines": lines})
+
+
 @dataclass(frozen=True)
 class PendingReserve:
-    """One Reserve call waiting for its group (validated; `now` and ttl fixed by the caller)."""
+    """One Reserve call waiting for its group (validated; `now`, ttl and, with a key, the
+    request's fingerprint fixed by the caller)."""
 
     ctx: CallContext
     cmd: ReserveCommand
     now: datetime
     ttl: int
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class PendingCommit:
     lines: tuple[tuple[str, int], ...]
     idempotency_key: str
     now: datetime
+    fingerprint: str = ""
 
 
 class Redo(Enum):
@@ -176,7 +190,7 @@ def _publish_and_commit(
     now: datetime,
     skus: set[str],
     figures: Figures,
-    available_delta: Mapping[str, int],
+    available_delta: Mapping[tuple[str, str], int],
 ) -> None:
     """Alerts and the one event of the group (service/publishing.py), then COMMIT, sent with
     whatever `batch` already holds (the last round trip on PostgreSQL)."""
@@ -257,7 +271,7 @@ def reserve_group(
     skus = {d.sku for p in planned for d in p.demands} | lookup.containing
     batch = tx.batch()
     inserted = batch.insert_reservations(
-        tenant, [(p.reservation, p.item.cmd.idempotency_key) for p in planned]
+        tenant, [(p.reservation, p.item.cmd.idempotency_key, p.item.fingerprint) for p in planned]
     )
     locked = batch.lock_levels(tenant, [(d.sku, d.location_id) for p in planned for d in p.demands])
     figures = batch.bump_and_read(tenant, skus, now, sales_window_start(now))
@@ -276,7 +290,7 @@ def reserve_group(
 
     holds: dict[tuple[str, str], tuple[int, int]] = {}
     movements: list[dict[str, Any]] = []
-    delta: dict[str, int] = defaultdict(int)
+    delta: dict[tuple[str, str], int] = defaultdict(int)
     refused: list[str] = []
     cut: dict[str, list[tuple[int, int]]] = {}  # fitted reservations: line rows held below their insert
     for p, decision in zip(active, decisions, strict=True):
@@ -291,7 +305,7 @@ def reserve_group(
             key = (demand.sku, demand.location_id)
             units, count = holds.get(key, (0, 0))
             holds[key] = (units + demand.quantity, count + 1)
-            delta[demand.sku] -= demand.quantity
+            delta[key] -= demand.quantity
             movements.append(
                 movement(
                     demand.sku,
@@ -348,7 +362,6 @@ def commit_group(
     batch = tx.batch()
     changes: list[tuple[StockDemand, dict[str, Any]]] = []
     skus: set[str] = set()  # whose event goes out: the stock rows' SKUs and bundles containing them
-    touched: set[str] = set()  # the stock rows' SKUs
     committed = []
     for reservation_id, index in firsts.items():
         item = items[index]
@@ -356,8 +369,10 @@ def commit_group(
             outcomes[index] = NotFound(f"reservation {reservation_id} not found")
             continue
         reservation, stored, containing = loaded[reservation_id]
-        if stored:
-            outcomes[index] = Reservation.from_dict(json.loads(stored))
+        if stored:  # the key's first answer, unless it answered a different request
+            response, fingerprint = stored
+            same = domain.same_request(fingerprint, item.fingerprint)
+            outcomes[index] = Reservation.from_dict(json.loads(response)) if same else domain.key_reused()
             continue
         try:
             plan = domain.plan_commit(reservation, item.lines)
@@ -369,7 +384,7 @@ def commit_group(
         batch.save_settlement(reservation, item.now)
         if item.idempotency_key:
             response = json.dumps(reservation.to_dict(), separators=(",", ":"))
-            batch.store_response(tenant, "commit", item.idempotency_key, response, item.now)
+            batch.store_response(tenant, "commit", item.idempotency_key, response, item.fingerprint, item.now)
         if reservation.channel_connection_id:
             units = sold_units(reservation, plan)
             batch.add_sales(tenant, reservation.channel_connection_id, units, item.now)
@@ -388,7 +403,6 @@ def commit_group(
             )
             changes.append((demand, row))
         own = {d.sku for d in demands}
-        touched |= own
         skus |= own | {bundle for bundle, component in containing if component in own}
         committed.append(index)
         outcomes[index] = reservation
@@ -404,7 +418,8 @@ def commit_group(
     for (demand, _), done in zip(changes, applied, strict=True):
         if not done.value:
             raise RuntimeError(f"stock row ({demand.sku}, {demand.location_id}) of a reservation is missing")
-    _publish_and_commit(tx, tx.batch(), tenant, policy, now, skus, figures.value, dict.fromkeys(touched, 0))
+    # A commit moves on_hand and reserved alike: available does not change (no delta).
+    _publish_and_commit(tx, tx.batch(), tenant, policy, now, skus, figures.value, {})
     return _answered(outcomes)
 
 

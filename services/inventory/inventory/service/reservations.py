@@ -22,6 +22,7 @@ from inventory.domain import (
     StockDemand,
 )
 from inventory.repository import Repository, UnitOfWork
+from inventory.repository.group_transaction import StoredResponse
 from inventory.service.locations import ensure_default_location, now_or_utc
 from inventory.service.publishing import movement, publish
 from inventory.service.reservation_groups import (
@@ -31,8 +32,10 @@ from inventory.service.reservation_groups import (
     Redo,
     ReserveCommand,
     ReserveGroup,
+    commit_fingerprint,
     commit_group,
     execute_group,
+    reserve_fingerprint,
     reserve_group,
 )
 from omnistock_common.context import CallContext
@@ -79,7 +82,8 @@ def reserve(
     domain.validate_idempotency_key(cmd.idempotency_key)
     tenant = ctx.tenant_id
     ttl = cmd.ttl_seconds or policy.default_reservation_ttl_seconds
-    pending = PendingReserve(ctx, cmd, now_or_utc(now), ttl)
+    fingerprint = reserve_fingerprint(cmd) if cmd.idempotency_key else ""
+    pending = PendingReserve(ctx, cmd, now_or_utc(now), ttl, fingerprint)
     for _ in range(SUBMISSIONS):
         if group is not None:
             outcome = group.submit(tenant, pending, weight=len(cmd.lines))
@@ -91,7 +95,9 @@ def reserve(
             # Created in its own transaction, never while holding stock locks.
             ensure_default_location(uow, tenant)
         elif cmd.idempotency_key and (first := _reservation_by_key(uow, tenant, cmd.idempotency_key)):
-            return first
+            reservation, first_fingerprint = first
+            domain.check_same_request(first_fingerprint, fingerprint)
+            return reservation
     raise Aborted("concurrent calls with the same idempotency key; retry", reason="CONCURRENT_RETRY")
 
 
@@ -134,7 +140,8 @@ def commit_reservation(
     domain.validate_idempotency_key(idempotency_key)
     _require_reservation_id(reservation_id)
     tenant = ctx.tenant_id
-    pending = PendingCommit(ctx, reservation_id, tuple(lines), idempotency_key, now_or_utc(now))
+    fingerprint = commit_fingerprint(reservation_id, lines) if idempotency_key else ""
+    pending = PendingCommit(ctx, reservation_id, tuple(lines), idempotency_key, now_or_utc(now), fingerprint)
     for _ in range(SUBMISSIONS):
         try:
             if group is not None:
@@ -144,8 +151,9 @@ def commit_reservation(
         except IntegrityError:
             # The key was just used by a concurrent commit (of this or another reservation).
             stored = _stored_response(uow, tenant, "commit", idempotency_key) if idempotency_key else None
-            if stored:
-                return Reservation.from_dict(json.loads(stored))
+            if stored and stored[0]:
+                domain.check_same_request(stored[1], fingerprint)
+                return Reservation.from_dict(json.loads(stored[0]))
             raise
         if isinstance(outcome, Reservation):
             return outcome
@@ -159,21 +167,23 @@ def _alone(outcome: Reservation | Redo | BaseException) -> Reservation | Redo:
     return outcome
 
 
-def _reservation_by_key(uow: UnitOfWork, tenant_id: str, key: str) -> Reservation | None:
+def _reservation_by_key(uow: UnitOfWork, tenant_id: str, key: str) -> tuple[Reservation, str | None] | None:
+    """The reservation holding a key and the fingerprint of the request that created it."""
     with uow.transaction() as repo:
-        found = repo.reservation_id_by_key(tenant_id, key)
-        return repo.get_reservation(tenant_id, found) if found else None
+        found = repo.reservation_by_key(tenant_id, key)
+        reservation = repo.get_reservation(tenant_id, found[0]) if found else None
+        return (reservation, found[1]) if found and reservation else None
 
 
-def _stored_response(uow: UnitOfWork, tenant_id: str, scope: str, key: str) -> str | None:
+def _stored_response(uow: UnitOfWork, tenant_id: str, scope: str, key: str) -> StoredResponse | None:
     with uow.transaction() as repo:
         return repo.idempotent_response(tenant_id, scope, key)
 
 
-def _sum_by_sku(demands: Iterable[StockDemand], sign: int) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
+def _sum_by_row(demands: Iterable[StockDemand], sign: int) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = defaultdict(int)
     for demand in demands:
-        out[demand.sku] += sign * demand.quantity
+        out[(demand.sku, demand.location_id)] += sign * demand.quantity
     return out
 
 
@@ -224,7 +234,7 @@ def _release_held(
     reservation.status = status
     repo.save_settlement(reservation, now)
     repo.append_movements(tenant_id, movements)
-    publish(repo, tenant_id, policy, now, _sum_by_sku(demands, +1))
+    publish(repo, tenant_id, policy, now, _sum_by_row(demands, +1))
 
 
 def release_reservation(

@@ -83,7 +83,7 @@ def get_sku_stock(
             {sku: state[0] if state else 0},
             {sku: threshold},
             figures.definitions,
-            figures.totals(),
+            figures.levels,
             figures.rules,
             figures.sales,
         )
@@ -135,13 +135,15 @@ def batch_adjust(
 
     Lines are applied in (sku, location) order — the lock order — and in request order within
     one (sku, location). `single` (the Adjust RPC) raises the line's error instead, so nothing
-    is stored for a refused call. A repeated idempotency key returns the first result.
+    is stored for a refused call. A repeated idempotency key returns the first result; the same
+    key with different lines is refused (domain.key_reused).
     """
     domain.validate_batch_size(len(lines), 1 if single else policy.max_batch_lines)
     domain.validate_idempotency_key(idempotency_key)
     now = now_or_utc(now)
     tenant = ctx.tenant_id
     scope = "adjust" if single else "batch_adjust"
+    fingerprint = domain.request_fingerprint(scope, {"lines": lines}) if idempotency_key else ""
     early: dict[int, LineError] = {}
     for index, line in enumerate(lines):
         violations = domain.adjustment_violations(line, "line" if single else f"lines[{index}]")
@@ -153,9 +155,10 @@ def batch_adjust(
     def work(repo: Repository) -> list[LineResult]:
         if idempotency_key:
             stored = repo.idempotent_response(tenant, scope, idempotency_key)
-            if stored:
-                return [LineResult.from_dict(item) for item in json.loads(stored)]
-            repo.claim_idempotency_key(tenant, scope, idempotency_key, now)
+            if stored and stored[0]:
+                domain.check_same_request(stored[1], fingerprint)
+                return [LineResult.from_dict(item) for item in json.loads(stored[0])]
+            repo.claim_idempotency_key(tenant, scope, idempotency_key, fingerprint, now)
         errors = dict(early)
         valid = [i for i in range(len(lines)) if i not in errors]
         locations = resolve_codes(repo, tenant, {lines[i].location_code for i in valid})
@@ -182,7 +185,7 @@ def batch_adjust(
         touched: set[tuple[str, str]] = set()
         movements: list[dict[str, Any]] = []
         levels: dict[int, StockLevel] = {}
-        delta: dict[str, int] = defaultdict(int)
+        delta: dict[tuple[str, str], int] = defaultdict(int)
         for i in sorted(keyed, key=lambda idx: (*keyed[idx], idx)):
             line, key = lines[i], keyed[i]
             on_hand, reserved, version = current[key]
@@ -196,7 +199,7 @@ def batch_adjust(
             version += 1
             current[key] = (new_on_hand, reserved, version)
             touched.add(key)
-            delta[line.sku] += new_on_hand - on_hand
+            delta[key] += new_on_hand - on_hand
             movements.append(
                 movement(
                     line.sku,
@@ -235,8 +238,9 @@ def batch_adjust(
         if idempotency_key:
             with uow.transaction() as repo:
                 stored = repo.idempotent_response(tenant, scope, idempotency_key)
-            if stored:
-                return [LineResult.from_dict(item) for item in json.loads(stored)]
+            if stored and stored[0]:
+                domain.check_same_request(stored[1], fingerprint)
+                return [LineResult.from_dict(item) for item in json.loads(stored[0])]
         raise
 
 

@@ -82,11 +82,52 @@ def test_channel_availability_uses_each_connections_sales() -> None:
 
 def test_bundle_available_is_min_of_component_quotients() -> None:
     comps = [BundleComponent("CUP", 2), BundleComponent("LID", 1)]
-    assert domain.bundle_available(comps, {"CUP": 9, "LID": 10}) == 4
-    assert domain.bundle_available(comps, {"CUP": 20, "LID": 3}) == 3
-    assert domain.bundle_available(comps, {"CUP": 20}) == 0  # a missing component has 0
-    assert domain.bundle_available(comps, {"CUP": -4, "LID": 3}) == 0
-    assert domain.bundle_available([], {"CUP": 9}) == 0
+    assert domain.bundle_available(comps, {("CUP", "A"): 9, ("LID", "A"): 10}) == 4
+    assert domain.bundle_available(comps, {("CUP", "A"): 20, ("LID", "A"): 3}) == 3
+    assert domain.bundle_available(comps, {("CUP", "A"): 20}) == 0  # a missing component has 0
+    assert domain.bundle_available(comps, {("CUP", "A"): -4, ("LID", "A"): 3}) == 0
+    assert domain.bundle_available([], {("CUP", "A"): 9}) == 0
+
+
+def test_bundle_available_is_computed_per_location_then_summed() -> None:
+    comps = [BundleComponent("CUP", 2), BundleComponent("LID", 1)]
+    # Totals CUP 10, LID 5 would say min(10 // 2, 5) = 5 kits; but the lids are at B and the
+    # cups at A, and a kit is assembled at one location: none can be sold.
+    split = {("CUP", "A"): 10, ("LID", "B"): 5}
+    assert domain.bundle_available(comps, split) == 0
+    # A: min(6 // 2, 1) = 1, B: min(4 // 2, 4) = 2 -> 3 (the totals' min(10 // 2, 5) = 5 is wrong).
+    both = {("CUP", "A"): 6, ("LID", "A"): 1, ("CUP", "B"): 4, ("LID", "B"): 4}
+    assert domain.bundle_available(comps, both) == 3
+    # A negative figure at one location does not eat into another's.
+    assert domain.bundle_available(comps, {**both, ("CUP", "A"): -6}) == 2
+
+
+def test_bundle_snapshot_and_alerts_use_per_location_figures() -> None:
+    kit = [BundleComponent("CUP", 2), BundleComponent("LID", 1)]
+    levels = {("CUP", "A"): (6, 2), ("LID", "A"): (1, 0), ("CUP", "B"): (4, 0), ("LID", "B"): (4, 1)}
+    snaps, available = domain.sku_snapshots(
+        ["KIT", "CUP"], {"KIT": 7}, {"KIT": 2}, {"KIT": kit}, levels, [AllocationRule("c")], {}
+    )
+    # on_hand: A min(6 // 2, 1) = 1, B min(4 // 2, 4) = 2; available: A min(4 // 2, 1) = 1, B min(2, 3) = 2.
+    assert (snaps["KIT"].on_hand, snaps["KIT"].available, snaps["KIT"].reserved) == (3, 3, 0)
+    assert snaps["KIT"].channels[0].available_to_sell == 3
+    assert (snaps["CUP"].on_hand, snaps["CUP"].reserved, snaps["CUP"].available) == (10, 2, 8)
+    assert available[("CUP", "A")] == 4
+    # Reserving 2 cups at B drops B's kits from 2 to 1: KIT goes 3 -> 2 and crosses its threshold
+    # of 3 (the totals would have said min(8 // 2, 4) = 4 -> min(6 // 2, 4) = 3: no alert).
+    after = {**levels, ("CUP", "B"): (4, 2)}
+    plan = domain.plan_publish(
+        ["KIT"],
+        {"KIT": (8, 3, None)},
+        10,
+        {"KIT": kit},
+        after,
+        [],
+        {},
+        {("CUP", "B"): -2},
+    )
+    assert plan.snapshots[0].available == 2
+    assert plan.opens == [("KIT", 3, 2)]
 
 
 def test_plan_reservation_merges_demands_across_lines_and_bundles() -> None:

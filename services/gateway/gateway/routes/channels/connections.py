@@ -149,5 +149,5 @@ def delete_connection(connection_id: str) -> Reply:
     status=202,
 )
 def request_sync(connection_id: str, body: s.SyncIn) -> s.JobOut:
-    """Queued for the sync engine; the job id shows up in the sync log."""
+    """Queued for the sync engine; `GET /jobs/{job_id}` follows it."""
     return s.JobOut(job_id=channels().RequestSync(m.sync_request(connection_id, body)).job_id)

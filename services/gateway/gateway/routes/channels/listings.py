@@ -1,4 +1,5 @@
-"""Listings (a SKU ↔ the channel's ids), auto-mapping by SKU, and the sync log of a connection."""
+"""Listings (a SKU ↔ the channel's ids), auto-mapping by SKU (a background job), the jobs, and the
+sync log of a connection."""
 
 from __future__ import annotations
 
@@ -28,16 +29,33 @@ def list_listings(connection_id: str, query: PageQuery) -> s.ListingPage:
 @routes.route(
     "POST",
     "/channels/<connection_id>/listings/auto-map",
-    summary="Map listings by SKU",
+    summary="Map listings by SKU (a background job)",
     permission=Permission.CHANNELS_WRITE,
     body=s.AutoMapIn,
-    response=s.AutoMapOut,
-    problems=(409, 429, 503),
+    response=s.JobOut,
+    status=202,
+    problems=(429, 503),
 )
-def auto_map(connection_id: str, body: s.AutoMapIn) -> s.AutoMapOut:
-    """Matches the channel's catalogue to OmniStock SKUs; SKUs without a match are reported."""
-    request_pb = pb.AutoMapListingsRequest(connection_id=connection_id, skus=body.skus)
-    return m.auto_map_out(channels().AutoMapListings(request_pb))
+def auto_map(connection_id: str, body: s.AutoMapIn) -> s.JobOut:
+    """Queues a job that reads the channel's catalogue page by page and matches it to OmniStock
+    SKUs; `GET /jobs/{job_id}` shows its progress and, once it succeeded, `result:
+    {mapped, unmapped_skus, unknown_remote_skus}`. The same request while one is still queued or
+    running answers with that job."""
+    request_pb = pb.StartAutoMapRequest(connection_id=connection_id, skus=body.skus)
+    return s.JobOut(job_id=channels().StartAutoMap(request_pb).job_id)
+
+
+@routes.route(
+    "GET",
+    "/jobs/<job_id>",
+    summary="A background job",
+    permission=Permission.CHANNELS_READ,
+    response=s.JobStatusOut,
+)
+def get_job(job_id: str) -> s.JobStatusOut:
+    """An auto-map or a sync: `status` queued | running | succeeded | failed, `progress: {done,
+    total}` (total null while unknown), `result` once succeeded, `error` once failed."""
+    return m.job_out(channels().GetJob(pb.GetJobRequest(job_id=job_id)).job)
 
 
 @routes.route(
