@@ -68,7 +68,7 @@ def connection(**settings: str) -> pb.ConnectionContext:
         connection_id="c1",
         tenant_id="t1",
         channel_type="shopify",
-        settings={"api_base_url": "http://shop.test", **settings},
+        settings={"api_base_url": "http://shop.test", "shop_domain": "demo.myshopify.com", **settings},
         credentials=pb.Credentials(secrets={"access_token": "shpat_x"}),
     )
 
