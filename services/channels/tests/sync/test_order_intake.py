@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from channels.sync import in_flight, reconcile, settlement, store
 from omnistock_common import service_auth
 from omnistock_common.errors import InvalidArgument
 from omnistock_common.outbox_relay import count_unsent
+from woocommerce_connector.client import OAuth1Signing
 
 pytestmark = pytest.mark.redis
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
@@ -130,8 +132,12 @@ def test_a_poll_publishes_each_order_state_once(stack: Stack) -> None:
     poll(stack, stack.woo_id)  # the overlap window reads it again: nothing new
     assert len(outbox(stack)) == 1
     config = stack.woo.http.get("/_sandbox/config").json()
-    auth = (config["consumer_key"], config["consumer_secret"])
-    stack.woo.http.put(f"/wp-json/wc/v3/orders/{placed['id']}", json={"status": "completed"}, auth=auth)
+    # Plain http: the sandbox, like WooCommerce, takes only OAuth 1.0a-signed requests there.
+    auth = OAuth1Signing(config["consumer_key"], config["consumer_secret"])
+    changed = stack.woo.http.put(
+        f"/wp-json/wc/v3/orders/{placed['id']}", json={"status": "completed"}, auth=auth
+    )
+    assert changed.status_code == 200, changed.text
     poll(stack, stack.woo_id)
     assert [e["order"]["status"] for e in outbox(stack)] == ["ORDER_STATUS_PAID", "ORDER_STATUS_SHIPPED"]
 
@@ -184,13 +190,19 @@ def test_order_imported_settles_the_commitments_and_repushes_the_skus(stack: Sta
 def test_each_connection_is_polled_at_its_own_interval(stack: Stack) -> None:
     config = stack.woo.http.get("/_sandbox/config").json()
     credentials = {"consumer_key": config["consumer_key"], "consumer_secret": config["consumer_secret"]}
+    # Another store (the same one would be re-authorised in place), reached through the sandbox.
+    sandbox = urlsplit(config["api_base"])
+    second_store = {
+        "store_url": "https://second-store.example",
+        "api_base_url": f"{sandbox.scheme}://{sandbox.netloc}",
+    }
     with pytest.raises(InvalidArgument):
         connection_setup.create_connection(
             stack.channels.parts.deps,
             stack.ctx,
             "woocommerce",
             "Too often",
-            {"api_base_url": config["api_base"], "order_poll_interval_seconds": "5"},
+            {**second_store, "order_poll_interval_seconds": "5"},
             credentials,
         )
     frequent = connection_setup.create_connection(
@@ -198,7 +210,7 @@ def test_each_connection_is_polled_at_its_own_interval(stack: Stack) -> None:
         stack.ctx,
         "woocommerce",
         "Woo, polled every 2 minutes",
-        {"api_base_url": config["api_base"], "order_poll_interval_seconds": "120"},
+        {**second_store, "order_poll_interval_seconds": "120"},
         credentials,
     ).id
     engine = stack.engine
