@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event
@@ -14,6 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+from sqlalchemy.util import queue as sqla_queue
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -55,12 +58,17 @@ def make_engine(
     max_overflow: int | None = None,
     echo: bool = False,
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    threads: ModuleType | None = None,
 ) -> Engine:
     """An engine for `url`. On PostgreSQL the pool keeps `pool_size` connections and opens up to
     `max_overflow` more (default: pool_size again) for bursts; those extra ones are closed when they
     come back, so a service whose threads routinely outnumber its pool should pass 0 and let them
-    wait: opening a connection costs a PostgreSQL backend and every prepared statement again."""
+    wait: opening a connection costs a PostgreSQL backend and every prepared statement again.
+
+    `threads`: the threading module whose locks guard the pool (`os_thread_pool`). A process
+    monkey-patched by eventlet whose OS threads share the engine passes eventlet's original one."""
     url = normalize_url(url)
+    pool_options: dict[str, Any] = {} if threads is None else {"poolclass": os_thread_pool(threads)}
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -72,6 +80,7 @@ def make_engine(
             # exception message.
             hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **pool_options,
         )
 
         @event.listens_for(engine, "connect")
@@ -104,9 +113,51 @@ def make_engine(
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         future=True,
+        **pool_options,
     )
     _ping_when_idle(engine, ping_after_idle)
     return engine
+
+
+def os_thread_pool(threads: ModuleType) -> type[QueuePool]:
+    """A QueuePool whose locks come from `threads` (eventlet's original threading module).
+
+    Why: after `eventlet.monkey_patch()` every lock SQLAlchemy creates is a green one: the pool's
+    queue mutex and conditions, its overflow lock and the mutex around the first connection's
+    dialect initialisation. A green lock that two OS threads (eventlet tpool threads, a thread
+    pool) contend for loses its wake-up: the hub of the releasing thread raises "greenlet.error:
+    Cannot switch to a different thread" and the waiting thread waits forever. Seen in the channels
+    worker: its eager timers all opened their first connection at once and one timer (the order
+    actions sender) never ran again. Here the queue and overflow locks are OS locks, and the first
+    connection is made under an OS lock, so SQLAlchemy's own first-connect mutex is never contended
+    (it is not used again once a connection succeeded).
+    """
+
+    class OsThreadQueue(sqla_queue.Queue[ConnectionPoolEntry]):
+        def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+            super().__init__(maxsize, use_lifo)
+            self.mutex = threads.RLock()
+            self.not_empty = threads.Condition(self.mutex)
+            self.not_full = threads.Condition(self.mutex)
+
+    class OsThreadQueuePool(QueuePool):
+        _queue_class = OsThreadQueue
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._overflow_lock = threads.Lock()
+            self._first_connect_lock = threads.Lock()
+            self._connected_once = False
+
+        def _create_connection(self) -> ConnectionPoolEntry:
+            if self._connected_once:
+                return super()._create_connection()
+            with self._first_connect_lock:
+                record = super()._create_connection()
+                self._connected_once = True
+                return record
+
+    return OsThreadQueuePool
 
 
 def _ping_when_idle(engine: Engine, ping_after_idle: float) -> None:

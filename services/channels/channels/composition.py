@@ -57,12 +57,14 @@ def build_core(
     redis: RedisLike,
     connectors: ConnectorRegistry,
     closers: list[Callable[[], None]] | None = None,
+    threads: ModuleType | None = None,
 ) -> ChannelsCore:
     """Engine, UnitOfWork, key ring, notifier and ConnectionCaller over the given Redis client and
     connector clients (the server shares one of each, the worker has one per OS thread).
-    `closers` already holds how to close what the caller built; the engine and notifier join it."""
+    `closers` already holds how to close what the caller built; the engine and notifier join it.
+    `threads`: whose locks guard the engine's pool (the worker: OS locks, see db.os_thread_pool)."""
     owned = list(closers or [])
-    sql = make_engine(settings.database_url, pool_size=pool_size)
+    sql = make_engine(settings.database_url, pool_size=pool_size, threads=threads)
     owned.insert(0, sql.dispose)
     uow = UnitOfWork(sql)
 
@@ -130,6 +132,8 @@ def build_runtime(
         redis=redis,
         connectors=connectors,  # type: ignore[arg-type]  # duck-typed ConnectorRegistry (get)
         closers=[redis.close, connectors.close],
+        # Its tpool and dispatcher threads share the engine: its pool must lock with OS locks.
+        threads=threads,
     )
     inventory = GrpcInventory(
         sync_settings.inventory_addr, sync_settings.inventory_timeout.total_seconds(), local_factory
