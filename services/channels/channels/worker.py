@@ -33,9 +33,12 @@ from channels.sync.runtime import Runtime
 from channels.sync.settings import load_sync_settings
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
+from omnistock_common.logging import use_os_locks
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
+# OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
+use_os_locks()
 
 SERVICE_NAME = "channels_sync"
 # The channels service's own events go out as channels.<type> (on `channels.events`).

@@ -17,10 +17,13 @@ from nameko.timer import timer
 from inventory import relay
 from inventory.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
+from omnistock_common.logging import use_os_locks
 from omnistock_common.service_auth import sign_event
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
+# OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
+use_os_locks()
 
 # Timer periods in seconds. The relay runs often so a change reaches the channels within a
 # fraction of a second; each tick is bounded (relay.RELAY_MAX_BATCHES) and nameko never

@@ -27,6 +27,7 @@ from nameko.timer import timer
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.context import CallContext
+from omnistock_common.logging import use_os_locks
 from orders import jobs as worker_jobs
 from orders.config import load_settings
 from orders.domain import HoldOutcome
@@ -35,6 +36,8 @@ from orders.service import HoldRequest
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
+# OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
+use_os_locks()
 
 RELAY_INTERVAL = 0.2
 STOCK_RETRY_INTERVAL = 5.0
