@@ -38,7 +38,6 @@ from channels.sync.settings import SyncSettings
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
-    pytest.mark.xfail(strict=False, reason="issue 14 open: time bounds missed under load after merges"),
 ]
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
 Stack = Any
