@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import Enum
+
+# The order values are the connector kit's, shared by every connector (re-exported here).
+from omnistock_connector_kit.orders import AddressData as AddressData
+from omnistock_connector_kit.orders import Amount as Amount
+from omnistock_connector_kit.orders import OrderData as OrderData
+from omnistock_connector_kit.orders import OrderLineData as OrderLineData
 
 
 class Outcome(Enum):
@@ -42,14 +47,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class Amount:
-    """Money in the currency's minor units (ISO 4217 exponent)."""
-
-    amount_minor: int
-    currency: str
 
 
 @dataclass(frozen=True)
@@ -103,55 +100,6 @@ class FulfillmentLineInput:
     external_line_id: str
     sku: str
     quantity: int
-
-
-@dataclass(frozen=True)
-class OrderLineData:
-    external_line_id: str
-    sku: str
-    quantity: int
-    title: str
-    unit_price: Amount | None
-    # Totals for the whole line: the discounts allocated to it and its taxes.
-    discount: Amount | None = None
-    tax: Amount | None = None
-
-
-@dataclass(frozen=True)
-class AddressData:
-    name: str = ""
-    company: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country_code: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class OrderData:
-    external_id: str
-    external_name: str
-    status: UnifiedStatus
-    raw_status: str
-    customer_email: str
-    total: Amount | None
-    lines: tuple[OrderLineData, ...]
-    created_at: datetime | None
-    updated_at: datetime | None
-    customer_name: str = ""
-    shipping_address: AddressData | None = None
-    # The lines after their discounts, before shipping and taxes (Shopify's subtotal).
-    subtotal: Amount | None = None
-    discount_total: Amount | None = None
-    shipping_total: Amount | None = None
-    tax_total: Amount | None = None
-    # The channel's own status fields (status_map.channel_status).
-    channel_status: Mapping[str, str] = field(default_factory=dict)
-    # The order exactly as Shopify sent it (a webhook's body), or its GraphQL node as JSON.
-    raw_json: str = ""
 
 
 @dataclass(frozen=True)

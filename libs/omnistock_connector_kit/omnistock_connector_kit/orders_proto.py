@@ -1,0 +1,66 @@
+"""`orders` values → connector.v1 messages: the one `order_to_proto` every connector's mapping.py
+re-exports (the kit's other edge to generated code besides `servicer` and `composition`)."""
+
+from __future__ import annotations
+
+from omnistock.common.v1 import common_pb2
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_connector_kit.connector_base import datetime_to_timestamp
+from omnistock_connector_kit.orders import AddressData, Amount, OrderData
+
+__all__ = ["address_to_proto", "money_to_proto", "order_to_proto"]
+
+
+def money_to_proto(amount: Amount | None) -> common_pb2.Money | None:
+    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
+
+
+def address_to_proto(address: AddressData | None) -> pb.OrderAddress | None:
+    if address is None:
+        return None
+    return pb.OrderAddress(
+        name=address.name,
+        company=address.company,
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country_code=address.country_code,
+        phone=address.phone,
+    )
+
+
+def order_to_proto(order: OrderData) -> pb.ChannelOrder:
+    """The status maps by member name (`PAID` → `ORDER_STATUS_PAID`); a name connector.v1 lacks
+    raises ValueError (mapping tests check every member)."""
+    return pb.ChannelOrder(
+        external_id=order.external_id,
+        external_name=order.external_name,
+        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.name}"),
+        raw_status=order.raw_status,
+        customer_email=order.customer_email,
+        total=money_to_proto(order.total),
+        lines=[
+            pb.OrderLine(
+                external_line_id=line.external_line_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=money_to_proto(line.unit_price),
+                title=line.title,
+                discount=money_to_proto(line.discount),
+                tax=money_to_proto(line.tax),
+            )
+            for line in order.lines
+        ],
+        created_at=datetime_to_timestamp(order.created_at),
+        updated_at=datetime_to_timestamp(order.updated_at),
+        customer_name=order.customer_name,
+        shipping_address=address_to_proto(order.shipping_address),
+        subtotal=money_to_proto(order.subtotal),
+        discount_total=money_to_proto(order.discount_total),
+        shipping_total=money_to_proto(order.shipping_total),
+        tax_total=money_to_proto(order.tax_total),
+        channel_status=dict(order.channel_status),
+        raw_json=order.raw_json,
+    )
