@@ -8,23 +8,15 @@ from collections.abc import Iterable
 
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_connector_kit.orders_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
+from omnistock_connector_kit.values_proto import by_name
+from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
+from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from shopify_connector import protocol as p
 
-OUTCOMES = {
-    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
-    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
-    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
-}
-WEBHOOK_KINDS = {
-    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
-    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
-    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
-    p.WebhookKind.APP_UNINSTALLED: pb.WEBHOOK_KIND_APP_UNINSTALLED,
-    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
-}
-# order_to_proto maps UnifiedStatus by name; its tests check every member against this table.
-ORDER_STATUSES = {status: pb.OrderStatus.Value(f"ORDER_STATUS_{status.name}") for status in p.UnifiedStatus}
+WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
+# order_to_proto maps UnifiedStatus by the same rule (by name).
+ORDER_STATUSES = by_name(p.UnifiedStatus, pb.OrderStatus, "ORDER_STATUS_")
 
 
 # ------------------------------------------------------------------------------ requests in
@@ -56,10 +48,6 @@ def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.Fulfillment
 
 
 # ----------------------------------------------------------------------------- answers out
-def item_results_to_proto(results: Iterable[p.ItemResult]) -> list[pb.ItemResult]:
-    return [pb.ItemResult(sku=r.sku, outcome=OUTCOMES[r.outcome], message=r.message) for r in results]
-
-
 def quantities_to_proto(results: Iterable[p.RemoteQuantity]) -> list[pb.RemoteQuantity]:
     return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
 

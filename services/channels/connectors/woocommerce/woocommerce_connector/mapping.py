@@ -7,22 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_connector_kit.orders_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import OUTCOMES, by_name
+from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ProductsPage, ReadResult
 
-OUTCOMES = {
-    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
-    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
-    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
-}
-WEBHOOK_KINDS = {
-    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
-    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
-    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
-    p.WebhookKind.PING: pb.WEBHOOK_KIND_PING,
-    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
-}
+WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
 
 
 def results_in_request_order(skus: list[str], outcomes: list[p.ItemOutcome]) -> list[pb.ItemResult]:

@@ -12,22 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-# The order values are the connector kit's, shared by every connector (re-exported here).
-from omnistock_connector_kit.orders import AddressData as AddressData
-from omnistock_connector_kit.orders import Amount as Amount
-from omnistock_connector_kit.orders import OrderData as OrderData
-from omnistock_connector_kit.orders import OrderLineData as OrderLineData
-
-
-class Outcome(Enum):
-    """What became of one pushed item."""
-
-    APPLIED = "applied"
-    # Not applied, and sending the same value again later may work (another item failed the call,
-    # or the channel stayed unavailable).
-    RETRY = "retry"
-    # The channel refused this item: resending it unchanged will not help.
-    REJECTED = "rejected"
+# Item outcomes and orders are the connector kit's values, shared by every connector (re-exported).
+from omnistock_connector_kit.values import AddressData as AddressData
+from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import ItemResult as ItemResult
+from omnistock_connector_kit.values import OrderData as OrderData
+from omnistock_connector_kit.values import OrderLineData as OrderLineData
+from omnistock_connector_kit.values import Outcome as Outcome
 
 
 class WebhookKind(Enum):
@@ -47,13 +38,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    sku: str
-    outcome: Outcome
-    message: str = ""
 
 
 @dataclass(frozen=True)

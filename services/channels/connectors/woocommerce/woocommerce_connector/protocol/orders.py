@@ -21,10 +21,10 @@ from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, exponent, to_minor
 
 # The order values are the connector kit's, shared by every connector (re-exported here).
-from omnistock_connector_kit.orders import AddressData as AddressData
-from omnistock_connector_kit.orders import Amount as Amount
-from omnistock_connector_kit.orders import OrderData as OrderData
-from omnistock_connector_kit.orders import OrderLineData as OrderLineData
+from omnistock_connector_kit.values import AddressData as AddressData
+from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import OrderData as OrderData
+from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from woocommerce_connector.protocol.status_map import UnifiedStatus as UnifiedStatus
 from woocommerce_connector.protocol.status_map import map_order_status
 

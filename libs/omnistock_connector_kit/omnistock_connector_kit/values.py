@@ -1,6 +1,7 @@
-"""The plain order values every connector's protocol gives (no I/O, no generated code): a
-connector parses its channel's orders into these, and `orders_proto` turns them into
-connector.v1 `ChannelOrder` messages, so the two connectors cannot drift apart field by field.
+"""The plain values every connector's protocol gives (no I/O, no generated code): per-item
+outcomes of a push and the orders a connector parses its channel's answers into.
+`values_proto` turns them into connector.v1 messages, so connectors cannot drift apart field by
+field.
 
 `OrderData.status` is the connector's own unified-status enum, whose member names mirror
 connector.v1's `OrderStatus` (`PAID` is `ORDER_STATUS_PAID`).
@@ -13,7 +14,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-__all__ = ["AddressData", "Amount", "OrderData", "OrderLineData"]
+__all__ = ["AddressData", "Amount", "ItemResult", "OrderData", "OrderLineData", "Outcome"]
+
+
+class Outcome(Enum):
+    """What became of one pushed item (connector.v1.ItemOutcome by name)."""
+
+    APPLIED = "applied"
+    # Not applied, and sending the same value again later may work (another item failed the call,
+    # or the channel stayed unavailable).
+    RETRY = "retry"
+    # The channel refused this item: resending it unchanged will not help.
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    sku: str
+    outcome: Outcome
+    message: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,38 @@
-"""`orders` values → connector.v1 messages: the one `order_to_proto` every connector's mapping.py
-re-exports (the kit's other edge to generated code besides `servicer` and `composition`)."""
+"""`values` → connector.v1 messages, once for every connector (their mapping.py re-export what
+they use): item outcomes, orders, and enums that mirror connector.v1's by member name."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
 
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
-from omnistock_connector_kit.orders import AddressData, Amount, OrderData
+from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome
 
-__all__ = ["address_to_proto", "money_to_proto", "order_to_proto"]
+__all__ = [
+    "OUTCOMES",
+    "address_to_proto",
+    "by_name",
+    "item_results_to_proto",
+    "money_to_proto",
+    "order_to_proto",
+]
+
+
+def by_name(members: type[Enum], proto_enum: Any, prefix: str) -> dict[Any, int]:
+    """A connector's enum → the connector.v1 enum whose values are named `prefix` + member name
+    (`WebhookKind.ORDER` → `WEBHOOK_KIND_ORDER`); a name connector.v1 lacks raises ValueError."""
+    return {member: proto_enum.Value(f"{prefix}{member.name}") for member in members}
+
+
+OUTCOMES = by_name(Outcome, pb.ItemOutcome, "ITEM_OUTCOME_")
+
+
+def item_results_to_proto(results: Iterable[ItemResult]) -> list[pb.ItemResult]:
+    return [pb.ItemResult(sku=r.sku, outcome=OUTCOMES[r.outcome], message=r.message) for r in results]
 
 
 def money_to_proto(amount: Amount | None) -> common_pb2.Money | None:
