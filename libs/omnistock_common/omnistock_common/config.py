@@ -251,6 +251,25 @@ class ServiceSettings:
         return f"{self.grpc_host}:{self.grpc_port}"
 
 
+class DatabaseSettings:
+    """Mixin of the Settings dataclass of a service that owns a database: the fields it declares
+    (annotations only, like the connectors' ConnectorSettings) and the URL its composition root
+    reads. `db_pool_size` is the connections each process holds (`read_db_pool_size`)."""
+
+    server: ServiceSettings
+    db_pool_size: int
+
+    @property
+    def database_url(self) -> str:
+        return self.server.database_url
+
+
+def read_db_pool_size(env: EnvReader, service: str) -> int:
+    """`<SERVICE>_DB_POOL_SIZE`: connections held by each process (several replicas share one
+    PostgreSQL, so the default stays small)."""
+    return env.int(f"{service.upper()}_DB_POOL_SIZE", 10, minimum=1, maximum=200)
+
+
 def load_service_settings(service: str, environ: Mapping[str, str] | None = None) -> ServiceSettings:
     env = EnvReader(environ)
     settings = ServiceSettings.read(service, env)

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from inventory.domain import Policy
-from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_common.config import DatabaseSettings, EnvReader, ServiceSettings, read_db_pool_size
 
 SERVICE = "inventory"
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(DatabaseSettings):
     server: ServiceSettings
     # A hold without an explicit TTL lasts this long (ReserveRequest.ttl_seconds == 0).
     default_reservation_ttl_seconds: int
@@ -28,10 +28,6 @@ class Settings:
     max_reservation_ttl_seconds: int
     # Connections held by each server process; several replicas share one PostgreSQL.
     db_pool_size: int
-
-    @property
-    def database_url(self) -> str:
-        return self.server.database_url
 
     @property
     def policy(self) -> Policy:
@@ -54,7 +50,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         default_low_stock_threshold=env.int("INVENTORY_LOW_STOCK_THRESHOLD", 10, minimum=0),
         max_batch_lines=env.int("INVENTORY_MAX_BATCH_LINES", 10_000, minimum=1, maximum=100_000),
         max_reservation_ttl_seconds=env.int("INVENTORY_MAX_RESERVATION_TTL_SECONDS", 30 * 86400, minimum=1),
-        db_pool_size=env.int("INVENTORY_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+        db_pool_size=read_db_pool_size(env, SERVICE),
     )
     env.raise_if_invalid()
     return settings

@@ -6,14 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from omnistock_common.config import EnvReader, ServiceSettings, service_addr
+from omnistock_common.config import (
+    DatabaseSettings,
+    EnvReader,
+    ServiceSettings,
+    read_db_pool_size,
+    service_addr,
+)
 from orders.domain import Policy
 
 SERVICE = "orders"
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(DatabaseSettings):
     server: ServiceSettings
     # host:port of the inventory gRPC server (every stock step is a call there).
     inventory_addr: str
@@ -26,10 +32,6 @@ class Settings:
     stock_retry_seconds: int
     # Connections held by each process.
     db_pool_size: int
-
-    @property
-    def database_url(self) -> str:
-        return self.server.database_url
 
     @property
     def policy(self) -> Policy:
@@ -50,7 +52,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "ORDERS_DUPLICATE_WINDOW_SECONDS", 600, minimum=0, maximum=30 * 86400
         ),
         stock_retry_seconds=env.int("ORDERS_STOCK_RETRY_SECONDS", 30, minimum=1, maximum=86400),
-        db_pool_size=env.int("ORDERS_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+        db_pool_size=read_db_pool_size(env, SERVICE),
     )
     env.raise_if_invalid()
     return settings
