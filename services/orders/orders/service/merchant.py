@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 CREATE, FULFILL, CANCEL, RETURN = "create", "fulfill", "cancel", "return"
 
 AnswerT = TypeVar("AnswerT")
+CommandT = TypeVar("CommandT", FulfillCommand, CancelCommand, ReturnCommand)
 
 
 def _payload(command: Any, **ids: str) -> dict[str, Any]:
@@ -131,18 +133,9 @@ def fulfill_order(
     domain.validate_fulfill(cmd)
     domain.validate_key(cmd.idempotency_key)
     now = now_or_utc(now)
-    operation = _start(
-        uow,
-        ctx,
-        FULFILL,
-        cmd,
-        _payload(cmd, fulfillment_id=new_id()),
-        lambda order: domain.plan_fulfillment(order, cmd),
-        now,
-    )
-    if operation.done and operation.response is not None:
-        return _fulfilled(operation.response)
-    return drive_fulfillment(uow, stock, ctx, operation, cmd, now)
+    payload = _payload(cmd, fulfillment_id=new_id())
+    check = partial(domain.plan_fulfillment, cmd=cmd)
+    return _run(uow, stock, ctx, cmd, now, FULFILL, payload, check, drive_fulfillment, _fulfilled)
 
 
 def _fulfilled(response: dict[str, Any]) -> tuple[Order, Fulfillment]:
@@ -201,19 +194,26 @@ def drive_fulfillment(
     return _record(uow, tenant, operation, now, apply, answer, _fulfilled)
 
 
-def _start(
+def _run(
     uow: UnitOfWork,
+    stock: StockPort,
     ctx: CallContext,
+    cmd: CommandT,
+    now: datetime,
     kind: str,
-    cmd: FulfillCommand | CancelCommand | ReturnCommand,
     payload: dict[str, Any],
     check: Callable[[Order], object],
-    now: datetime,
-) -> Operation:
-    """Claim the operation `kind` on `cmd`'s order under its idempotency key (a new key when the
-    caller sent none), checking the order with `check` first."""
+    drive: Callable[[UnitOfWork, StockPort, CallContext, Operation, CommandT, datetime], AnswerT],
+    from_answer: Callable[[dict[str, Any]], AnswerT],
+) -> AnswerT:
+    """An operation on `cmd`'s order: claim `kind` under the idempotency key (a new key when the
+    caller sent none) once `check` accepted the order, then `drive` it, unless an earlier request
+    of the same key finished: its stored answer is the answer. recovery.py drives unfinished ones."""
     key = cmd.idempotency_key or new_id()
-    return operations.start_operation(uow, ctx, kind, key, cmd, cmd.order_id, payload, check, now)
+    operation = operations.start_operation(uow, ctx, kind, key, cmd, cmd.order_id, payload, check, now)
+    if operation.done and operation.response is not None:
+        return from_answer(operation.response)
+    return drive(uow, stock, ctx, operation, cmd, now)
 
 
 def _record(
@@ -261,10 +261,10 @@ def cancel_order(
     domain.validate_cancel(cmd)
     domain.validate_key(cmd.idempotency_key)
     now = now_or_utc(now)
-    operation = _start(uow, ctx, CANCEL, cmd, _payload(cmd), domain.check_cancel, now)
-    if operation.done and operation.response is not None:
-        return domain.order_from_dict(operation.response)
-    return drive_cancel(uow, stock, ctx, operation, cmd, now)
+    payload = _payload(cmd)
+    return _run(
+        uow, stock, ctx, cmd, now, CANCEL, payload, domain.check_cancel, drive_cancel, domain.order_from_dict
+    )
 
 
 def drive_cancel(
@@ -306,18 +306,9 @@ def return_items(
     RETURNED). A refund without a return restocks nothing: that is a status, not this."""
     domain.validate_key(cmd.idempotency_key)
     now = now_or_utc(now)
-    operation = _start(
-        uow,
-        ctx,
-        RETURN,
-        cmd,
-        _payload(cmd, return_id=new_id()),
-        lambda order: domain.plan_return(order, cmd),
-        now,
-    )
-    if operation.done and operation.response is not None:
-        return domain.order_from_dict(operation.response)
-    return drive_return(uow, stock, ctx, operation, cmd, now)
+    payload = _payload(cmd, return_id=new_id())
+    check = partial(domain.plan_return, cmd=cmd)
+    return _run(uow, stock, ctx, cmd, now, RETURN, payload, check, drive_return, domain.order_from_dict)
 
 
 def drive_return(
