@@ -27,7 +27,7 @@ _ETAG = {"ETag": "the order's new version"}
     permission=Permission.ORDERS_WRITE,
     body=s.FulfillIn,
     response=s.FulfillmentResultOut,
-    problems=(400, 404, 409, 422),
+    problems=(409,),
     response_headers=_ETAG,
     idempotency_key=True,
 )
@@ -45,7 +45,7 @@ def fulfill_order(order_id: str, body: s.FulfillIn) -> Reply:
     summary="Cancel an order",
     permission=Permission.ORDERS_WRITE,
     response=s.OrderDetailOut,
-    problems=(400, 404, 409, 422),
+    problems=(400, 409),
     request_content=_CANCEL_BODY,
     response_headers=_ETAG,
     idempotency_key=True,
@@ -65,7 +65,7 @@ def cancel_order(order_id: str) -> Reply:
     permission=Permission.ORDERS_WRITE,
     body=s.ReturnIn,
     response=s.OrderDetailOut,
-    problems=(400, 404, 409, 422),
+    problems=(409,),
     response_headers=_ETAG,
     idempotency_key=True,
 )
@@ -83,7 +83,7 @@ def return_items(order_id: str, body: s.ReturnIn) -> Reply:
     permission=Permission.ORDERS_WRITE,
     body=s.DuplicateDecisionIn,
     response=s.OrderDetailOut,
-    problems=(400, 404, 409),
+    problems=(409,),
     response_headers=_ETAG,
 )
 def resolve_duplicate(order_id: str, body: s.DuplicateDecisionIn) -> Reply:
