@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from omnistock_common.addresses import Address
+
+# A shipping address is the postal address every service speaks.
+AddressData = Address
+
 __all__ = ["AddressData", "Amount", "ItemResult", "OrderData", "OrderLineData", "Outcome"]
 
 
@@ -53,19 +58,6 @@ class OrderLineData:
     # Totals for the whole line: the discounts allocated to it and its taxes.
     discount: Amount | None = None
     tax: Amount | None = None
-
-
-@dataclass(frozen=True)
-class AddressData:
-    name: str = ""
-    company: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country_code: str = ""
-    phone: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.addresses import address_fields
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
 from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome
 
@@ -42,17 +43,7 @@ def money_to_proto(amount: Amount | None) -> common_pb2.Money | None:
 def address_to_proto(address: AddressData | None) -> pb.OrderAddress | None:
     if address is None:
         return None
-    return pb.OrderAddress(
-        name=address.name,
-        company=address.company,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country_code=address.country_code,
-        phone=address.phone,
-    )
+    return pb.OrderAddress(**address_fields(address))
 
 
 def order_to_proto(order: OrderData) -> pb.ChannelOrder:
