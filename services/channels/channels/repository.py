@@ -24,7 +24,7 @@ from channels.job_rows import JobQueries
 from channels.order_repository import OrderQueries
 from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
-from omnistock_common.db import dialect_insert
+from omnistock_common.db import dialect_insert, insert_if_absent
 from omnistock_common.uow import UnitOfWorkBase
 
 
@@ -390,28 +390,22 @@ class Repository(SyncQueries, OrderQueries, JobQueries):
     ) -> bool:
         """INSERT .. ON CONFLICT DO NOTHING: False when this delivery id was stored before."""
         t = models.webhook_deliveries
-        stmt = (
-            dialect_insert(self.conn, t)
-            .values(
-                id=delivery_row_id,
-                tenant_id=tenant_id,
-                connection_id=connection_id,
-                channel_type=channel_type,
-                delivery_id=delivery_id,
-                topic=topic,
-                kind=kind,
-                headers=json.dumps(dict(headers), sort_keys=True),
-                raw_body=raw_body,
-                status="received",
-                attempts=0,
-                last_error="",
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[t.c.connection_id, t.c.delivery_id])
-            # RETURNING, not rowcount: psycopg reports a rowcount of 1 for DO NOTHING here.
-            .returning(t.c.id)
-        )
-        return self.conn.execute(stmt).first() is not None
+        row = {
+            "id": delivery_row_id,
+            "tenant_id": tenant_id,
+            "connection_id": connection_id,
+            "channel_type": channel_type,
+            "delivery_id": delivery_id,
+            "topic": topic,
+            "kind": kind,
+            "headers": json.dumps(dict(headers), sort_keys=True),
+            "raw_body": raw_body,
+            "status": "received",
+            "attempts": 0,
+            "last_error": "",
+            "received_at": now,
+        }
+        return insert_if_absent(self.conn, t, [t.c.connection_id, t.c.delivery_id], row)
 
     # ----------------------------------------------------------------------- notifications
     def get_notification_url(self, tenant_id: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from omnistock_common.db import dialect_insert
+from omnistock_common.db import dialect_insert, insert_if_absent
 from omnistock_common.rows import from_row
 from orders import models
 from orders.domain import (
@@ -144,13 +144,8 @@ class OrderRows:
     def insert_order_if_absent(self, tenant_id: str, order: Order) -> bool:
         """INSERT ... ON CONFLICT (tenant, connection, external id) DO NOTHING: True when this
         call created the order (then its parts are written too), False when it exists."""
-        statement = (
-            dialect_insert(self.conn, o)
-            .values(id=order.id, **order_values(tenant_id, order))
-            .on_conflict_do_nothing(index_elements=["tenant_id", "connection_id", "external_id"])
-            .returning(o.c.id)
-        )
-        if self.conn.execute(statement).first() is None:
+        row = {"id": order.id, **order_values(tenant_id, order)}
+        if not insert_if_absent(self.conn, o, ["tenant_id", "connection_id", "external_id"], row):
             return False
         self._loaded[order.id] = (0, set())
         self._write_parts(tenant_id, order)
