@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventlet import patcher, tpool
+from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -34,6 +35,7 @@ from channels.sync.settings import load_sync_settings
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.logging import use_os_locks
+from omnistock_common.outbox_relay import unroutable_as
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
@@ -81,12 +83,14 @@ class ChannelsRelay:
     """Publishes the channels outbox as signed nameko events `channels.<type>`."""
 
     name = CHANNELS_EVENTS
-    dispatch = EventDispatcher(use_confirms=True)
+    # Confirmed and mandatory: an event no queue took comes back and its rows stay unsent.
+    dispatch = EventDispatcher(use_confirms=True, mandatory=True)
     runtime = SyncRuntime()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        events.relay_outbox(self.runtime.sql, self.dispatch, self.runtime.event_secret)
+        dispatch = unroutable_as(self.dispatch, UndeliverableMessage)
+        events.relay_outbox(self.runtime.sql, dispatch, self.runtime.event_secret)
 
 
 class ChannelsSyncWorker:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg.waiting
+from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -18,6 +19,7 @@ from inventory import relay
 from inventory.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.logging import use_os_locks
+from omnistock_common.outbox_relay import unroutable_as
 from omnistock_common.service_auth import sign_event
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
@@ -92,12 +94,14 @@ class InventoryWorker:
     # what lets the relay mark rows sent. Measured: while the broker is unreachable, dispatch keeps
     # retrying (it neither returns nor raises) and completes once the broker is back; the rows stay
     # unsent meanwhile, and no lock a service writer needs is held (see outbox_relay).
-    dispatch = EventDispatcher(use_confirms=True)
+    # Mandatory: an event the broker routes to no queue comes back (UndeliverableMessage) instead
+    # of being confirmed and lost; the relay keeps its rows unsent and retries them.
+    dispatch = EventDispatcher(use_confirms=True, mandatory=True)
     jobs = InventoryJobs()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        self.jobs.relay(self.dispatch)
+        self.jobs.relay(unroutable_as(self.dispatch, UndeliverableMessage))
 
     @timer(interval=EXPIRY_INTERVAL, eager=True)
     def expire_reservations(self) -> None:
