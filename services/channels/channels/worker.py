@@ -49,6 +49,9 @@ CHANNELS_EVENTS = events.SERVICE_NAME
 # also the longest a recovered channel or a finished order poll waits for the next push.
 FLUSH_INTERVAL = 0.1
 RELAY_INTERVAL = 0.2
+# How often the worker looks for a Redis that lost the store's data (sync/recovery.py): a lost
+# figure is re-pushed from inventory within this plus one flush.
+EPOCH_CHECK_INTERVAL = 1.0
 _SETTINGS = load_sync_settings()
 RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
 # Checked every minute; each connection is polled once per its `order_poll_interval_seconds`
@@ -104,8 +107,11 @@ class ChannelsSyncWorker:
     def on_stock_changed(self, payload: dict[str, Any]) -> None:
         if not store.accept_stock_changed(payload, self.runtime.event_secret):
             return
-        engine = self.runtime.engine
-        tpool.execute(store.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
+        tpool.execute(self.runtime.epoch.record_or_flag, self.runtime.engine, payload)
+
+    @timer(interval=EPOCH_CHECK_INTERVAL, eager=True)
+    def check_sync_store(self) -> None:
+        tpool.execute(self.runtime.epoch.check, self.runtime.engine)
 
     @timer(interval=FLUSH_INTERVAL, eager=True)
     def flush(self) -> None:

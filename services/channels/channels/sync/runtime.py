@@ -20,6 +20,7 @@ from channels.connector_clients import ConnectorRegistry, ConnectorStub
 from channels.deps import ChannelsDeps
 from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
+from channels.sync.recovery import EpochWatch
 from omnistock_common.clients import DeadlineStub
 
 
@@ -97,6 +98,8 @@ class Runtime:
     dispatcher: SyncDispatcher | None = None
     # The use cases' collaborators, for the background jobs (channels.jobs).
     deps: ChannelsDeps | None = None
+    # Notices that Redis lost the store's data and re-pushes everything (recovery.py).
+    epoch: EpochWatch = field(default_factory=EpochWatch)
 
     def close(self) -> None:
         for close in reversed(self.closers):

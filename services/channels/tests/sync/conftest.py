@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -260,7 +261,20 @@ def sync_redis_url(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
-    redis_url = sync_redis_url
+    with build_stack(database_url, sync_redis_url) as built:
+        yield built
+
+
+@pytest.fixture
+def own_redis_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+    """The stack on the test's own Redis database (`redis_url`, flushed before and after), for
+    tests that wipe it: FLUSHDB of that database only, never FLUSHALL."""
+    with build_stack(database_url, redis_url) as built:
+        yield built
+
+
+@contextmanager
+def build_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
     shop, woo = ShopifyConfig(), WooConfig()
     shop_http, _ = serve(shopify_sandbox(shop))
     woo_http, _ = serve(woo_sandbox(woo))

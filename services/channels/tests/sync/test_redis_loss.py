@@ -1,0 +1,187 @@
+"""Issue 14 restart acceptance: the sync Redis loses its data mid-stream, and every channel still
+ends at OmniStock's figures within 60 s, without waiting for the hourly reconciliation.
+
+Real inventory server (its own PostgreSQL database: the truth, read back with GetSkuStock), its
+real outbox relayed into the sync store (the broker hop is the only thing left out: the intake is
+the worker's, `EpochWatch.record_or_flag`), the real connectors and sandboxes, the channels
+database on PostgreSQL, and Redis: the test's OWN database (`redis_url`), wiped with FLUSHDB
+(never FLUSHALL: other databases of the server belong to others). The flushes run as in the
+worker: a SyncDispatcher ticked every 0.1 s, and `EpochWatch.check` every 0.5 s (the worker's
+timer runs it every second).
+
+The changes recorded just before the wipe were never pushed (the ticking is paused for them) and
+no later change touches their SKUs, so only the recovery can bring them to the channels.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from channels.sync import inventory_source
+from channels.sync.dispatch import SyncDispatcher
+from channels.sync.engine import SyncEngine
+from channels.sync.recovery import EPOCH_KEY, EpochWatch
+from channels.sync.settings import SyncSettings
+from inventory import models as inventory_models
+from inventory.config import load_settings as inventory_settings
+from inventory.server import build as build_inventory
+from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
+from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
+from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.context import CallContext
+from omnistock_common.db import make_engine
+from omnistock_common.migrations import upgrade
+from omnistock_common.outbox_relay import relay_pending
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+Stack = Any  # conftest.Stack
+TENANT = "tenant-sync"
+SKUS = [f"R{i:02d}" for i in range(20)]
+LOST = SKUS[:10]  # changed just before the wipe, never again
+LATER = SKUS[10:]  # changed after the wipe (the stream goes on)
+CONVERGENCE_SECONDS = 60.0
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """The channels database: PostgreSQL only (the store's recovery does not depend on it)."""
+    return postgres_url
+
+
+class Inventory:
+    """The real inventory server on its own database, and its outbox relayed into the sync store."""
+
+    def __init__(self, url: str) -> None:
+        upgrade("inventory", url)
+        self.server = build_inventory(
+            inventory_settings(
+                {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}
+            )
+        )
+        self.address = f"127.0.0.1:{self.server.port}"
+        self.sql = make_engine(url)
+        self.channel = make_channel(self.address)
+        self.stub = DeadlineStub(inv_grpc.InventoryServiceStub(self.channel), 10.0).call(
+            CallContext(tenant_id=TENANT, user_id="t")
+        )
+        self.port = inventory_source.GrpcInventory(self.address, 10.0)
+
+    def change(self, sku: str, delta: int) -> None:
+        line = inv_pb.AdjustmentLine(sku=sku, delta=delta, reason=inv_pb.ADJUSTMENT_REASON_CORRECTION)
+        self.stub.Adjust(inv_pb.AdjustRequest(line=line, idempotency_key=str(uuid.uuid4())))
+
+    def relay(self, intake: Callable[[dict[str, Any]], Any]) -> int:
+        return relay_pending(self.sql, inventory_models.outbox, lambda _type, payload: intake(payload))
+
+    def truth(self) -> dict[str, int]:
+        return {sku: figure.available for sku, figure in self.port.figures(TENANT, SKUS).items()}
+
+    def close(self) -> None:
+        self.port.close()
+        self.channel.close()
+        self.sql.dispose()
+        self.server.stop()
+
+
+@pytest.fixture
+def inventory(make_postgres_database: Callable[[], str]) -> Iterator[Inventory]:
+    side = Inventory(make_postgres_database())
+    try:
+        yield side
+    finally:
+        side.close()
+
+
+@contextmanager
+def worker_ticking(
+    engine: SyncEngine, watch: EpochWatch, paused: threading.Event
+) -> Iterator[SyncDispatcher]:
+    dispatcher = SyncDispatcher(engine)
+    stop = threading.Event()
+
+    def run() -> None:
+        checked = 0.0
+        while not stop.is_set():
+            if not paused.is_set():
+                if time.monotonic() - checked >= 0.5:
+                    watch.check(engine)
+                    checked = time.monotonic()
+                dispatcher.tick()
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=run, name="flush-timer", daemon=True)
+    thread.start()
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        thread.join(10)
+        dispatcher.close()
+
+
+def wait_for(done: Callable[[], bool], seconds: float, what: str) -> float:
+    started = time.monotonic()
+    while not done():
+        assert time.monotonic() - started < seconds, f"{what}: not within {seconds:g} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_the_sync_redis_losing_its_data_mid_stream_converges_within_60_s(
+    own_redis_stack: Stack, inventory: Inventory
+) -> None:
+    stack = own_redis_stack
+    stack.seed(dict.fromkeys(SKUS, 0))
+    deps = stack.channels.parts.deps
+    engine = SyncEngine(deps.uow, stack.redis, deps.caller, settings=SyncSettings(), inventory=inventory.port)
+    watch = EpochWatch()
+
+    def intake(payload: dict[str, Any]) -> int:
+        return watch.record_or_flag(engine, payload)
+
+    def on_channels(expected: dict[str, int]) -> bool:
+        return stack.woo.inventory() == expected and stack.shopify.inventory() == expected
+
+    paused = threading.Event()
+    with worker_ticking(engine, watch, paused) as dispatcher:
+        for sku in SKUS:
+            inventory.change(sku, 10)
+        inventory.relay(intake)
+        wait_for(lambda: on_channels(dict.fromkeys(SKUS, 10)), 30, "the starting figures on both channels")
+        assert stack.redis.get(EPOCH_KEY) is not None and watch.recoveries == 1  # a fresh store
+
+        # The stream: changes relayed as they happen while the flusher runs.
+        for n in range(20):
+            inventory.change(SKUS[n], -1 - n % 3)
+            inventory.relay(intake)
+        # These are recorded, then lost with Redis before any flush pushed them.
+        paused.set()
+        wait_for(lambda: not dispatcher.running(), 30, "the running flushes to finish")
+        for n, sku in enumerate(LOST):
+            inventory.change(sku, 5 if n % 2 else -3)
+        assert inventory.relay(intake) > 0
+        assert stack.redis.flushdb()
+        wiped = time.monotonic()
+        paused.clear()
+        # ... and the stream goes on, on the other SKUs.
+        for n, sku in enumerate(LATER):
+            inventory.change(sku, -2 if n % 2 else 4)
+            inventory.relay(intake)
+
+        truth = inventory.truth()
+        assert sorted(truth) == SKUS
+        wait_for(
+            lambda: on_channels(truth),
+            CONVERGENCE_SECONDS - (time.monotonic() - wiped),
+            "both channels at OmniStock's figures after the wipe",
+        )
+        print(f"converged {time.monotonic() - wiped:.2f}s after FLUSHDB")
+    assert watch.recoveries == 2
+    assert stack.redis.get(EPOCH_KEY) is not None
