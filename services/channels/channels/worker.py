@@ -36,6 +36,7 @@ from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.logging import use_os_locks
 from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
@@ -63,6 +64,8 @@ ORDER_ACTIONS_INTERVAL = 1.0
 ORDERS_EVENTS = "orders"
 # Background jobs whose event was lost or whose worker died are looked for this often.
 JOB_SWEEP_INTERVAL = 30.0
+# After SIGTERM the process is gone within this many seconds, whatever is still running.
+STOP_DEADLINE = 8.0
 
 
 class SyncRuntime(DependencyProvider):
@@ -74,6 +77,10 @@ class SyncRuntime(DependencyProvider):
         self.runtime = build_runtime(
             load_settings(), _SETTINGS, local_factory=local, threads=patcher.original("threading")
         )
+
+    def start(self) -> None:
+        # SIGTERM: at most STOP_DEADLINE seconds to a stopped process (omnistock_common.stop_deadline).
+        install_stop_deadline(STOP_DEADLINE)
 
     def stop(self) -> None:
         self.runtime.close()
@@ -131,7 +138,7 @@ class ChannelsSyncWorker:
 
     @timer(interval=ORDER_POLL_CHECK_INTERVAL, eager=True)
     def poll_orders(self) -> None:
-        tpool.execute(reconcile.poll_all_orders, self.runtime.engine)
+        tpool.execute(reconcile.request_due_polls, self.runtime.engine)
 
     @event_handler(ORDERS_EVENTS, "order_imported")
     def on_order_imported(self, payload: dict[str, Any]) -> None:

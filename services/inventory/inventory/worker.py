@@ -21,11 +21,15 @@ from omnistock_common.config import check_amqp_url, exit_on_config_error, load_i
 from omnistock_common.logging import use_os_locks
 from omnistock_common.outbox_relay import unroutable_as
 from omnistock_common.service_auth import sign_event
+from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 # OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
 use_os_locks()
+# After SIGTERM the process is gone within this many seconds, whatever is still running (a relay
+# publish waits for the broker as long as it is away).
+STOP_DEADLINE = 8.0
 
 # Timer periods in seconds. The relay runs often so a change reaches the channels within a
 # fraction of a second; each tick is bounded (relay.RELAY_MAX_BATCHES) and nameko never
@@ -55,6 +59,10 @@ class InventoryJobs(DependencyProvider):
         make_psycopg_cooperative()
         self.jobs = relay.build_jobs(load_settings())
         self.event_secret = load_internal_auth_settings().token_secret
+
+    def start(self) -> None:
+        # SIGTERM: at most STOP_DEADLINE seconds to a stopped process (omnistock_common.stop_deadline).
+        install_stop_deadline(STOP_DEADLINE)
 
     def stop(self) -> None:
         self.jobs.close()

@@ -30,6 +30,7 @@ from omnistock_common.config import check_amqp_url, exit_on_config_error, load_i
 from omnistock_common.context import CallContext
 from omnistock_common.logging import use_os_locks
 from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.stop_deadline import install_stop_deadline
 from orders import jobs as worker_jobs
 from orders.config import load_settings
 from orders.domain import HoldOutcome
@@ -40,6 +41,9 @@ from orders.service import HoldRequest
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 # OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
 use_os_locks()
+# After SIGTERM the process is gone within this many seconds, whatever is still running (a relay
+# publish waits for the broker as long as it is away).
+STOP_DEADLINE = 8.0
 
 RELAY_INTERVAL = 0.2
 STOCK_RETRY_INTERVAL = 5.0
@@ -86,6 +90,10 @@ class OrdersJobs(DependencyProvider):
         service_auth.configure("orders-worker")
         secret = load_internal_auth_settings().token_secret
         self.jobs = worker_jobs.build_jobs(load_settings(), secret, in_tpool)
+
+    def start(self) -> None:
+        # SIGTERM: at most STOP_DEADLINE seconds to a stopped process (omnistock_common.stop_deadline).
+        install_stop_deadline(STOP_DEADLINE)
 
     def stop(self) -> None:
         self.jobs.close()
