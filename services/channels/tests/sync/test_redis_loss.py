@@ -17,28 +17,16 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from channels.sync import inventory_source
 from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
 from channels.sync.recovery import EPOCH_KEY, EpochWatch
 from channels.sync.settings import SyncSettings
-from inventory import models as inventory_models
-from inventory.config import load_settings as inventory_settings
-from inventory.server import build as build_inventory
-from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
-from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
-from omnistock_common.clients import DeadlineStub, make_channel
-from omnistock_common.context import CallContext
-from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
-from omnistock_common.outbox_relay import relay_pending
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 Stack = Any  # conftest.Stack
@@ -53,50 +41,6 @@ CONVERGENCE_SECONDS = 60.0
 def database_url(postgres_url: str) -> str:
     """The channels database: PostgreSQL only (the store's recovery does not depend on it)."""
     return postgres_url
-
-
-class Inventory:
-    """The real inventory server on its own database, and its outbox relayed into the sync store."""
-
-    def __init__(self, url: str) -> None:
-        upgrade("inventory", url)
-        self.server = build_inventory(
-            inventory_settings(
-                {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}
-            )
-        )
-        self.address = f"127.0.0.1:{self.server.port}"
-        self.sql = make_engine(url)
-        self.channel = make_channel(self.address)
-        self.stub = DeadlineStub(inv_grpc.InventoryServiceStub(self.channel), 10.0).call(
-            CallContext(tenant_id=TENANT, user_id="t")
-        )
-        self.port = inventory_source.GrpcInventory(self.address, 10.0)
-
-    def change(self, sku: str, delta: int) -> None:
-        line = inv_pb.AdjustmentLine(sku=sku, delta=delta, reason=inv_pb.ADJUSTMENT_REASON_CORRECTION)
-        self.stub.Adjust(inv_pb.AdjustRequest(line=line, idempotency_key=str(uuid.uuid4())))
-
-    def relay(self, intake: Callable[[dict[str, Any]], Any]) -> int:
-        return relay_pending(self.sql, inventory_models.outbox, lambda _type, payload: intake(payload))
-
-    def truth(self) -> dict[str, int]:
-        return {sku: figure.available for sku, figure in self.port.figures(TENANT, SKUS).items()}
-
-    def close(self) -> None:
-        self.port.close()
-        self.channel.close()
-        self.sql.dispose()
-        self.server.stop()
-
-
-@pytest.fixture
-def inventory(make_postgres_database: Callable[[], str]) -> Iterator[Inventory]:
-    side = Inventory(make_postgres_database())
-    try:
-        yield side
-    finally:
-        side.close()
 
 
 @contextmanager
@@ -135,12 +79,14 @@ def wait_for(done: Callable[[], bool], seconds: float, what: str) -> float:
 
 
 def test_the_sync_redis_losing_its_data_mid_stream_converges_within_60_s(
-    own_redis_stack: Stack, inventory: Inventory
+    own_redis_stack: Stack, inventory_side: Any
 ) -> None:
     stack = own_redis_stack
     stack.seed(dict.fromkeys(SKUS, 0))
     deps = stack.channels.parts.deps
-    engine = SyncEngine(deps.uow, stack.redis, deps.caller, settings=SyncSettings(), inventory=inventory.port)
+    engine = SyncEngine(
+        deps.uow, stack.redis, deps.caller, settings=SyncSettings(), inventory=inventory_side.port
+    )
     watch = EpochWatch()
 
     def intake(payload: dict[str, Any]) -> int:
@@ -152,30 +98,30 @@ def test_the_sync_redis_losing_its_data_mid_stream_converges_within_60_s(
     paused = threading.Event()
     with worker_ticking(engine, watch, paused) as dispatcher:
         for sku in SKUS:
-            inventory.change(sku, 10)
-        inventory.relay(intake)
+            inventory_side.change(sku, 10)
+        inventory_side.relay(intake)
         wait_for(lambda: on_channels(dict.fromkeys(SKUS, 10)), 30, "the starting figures on both channels")
         assert stack.redis.get(EPOCH_KEY) is not None and watch.recoveries == 1  # a fresh store
 
         # The stream: changes relayed as they happen while the flusher runs.
         for n in range(20):
-            inventory.change(SKUS[n], -1 - n % 3)
-            inventory.relay(intake)
+            inventory_side.change(SKUS[n], -1 - n % 3)
+            inventory_side.relay(intake)
         # These are recorded, then lost with Redis before any flush pushed them.
         paused.set()
         wait_for(lambda: not dispatcher.running(), 30, "the running flushes to finish")
         for n, sku in enumerate(LOST):
-            inventory.change(sku, 5 if n % 2 else -3)
-        assert inventory.relay(intake) > 0
+            inventory_side.change(sku, 5 if n % 2 else -3)
+        assert inventory_side.relay(intake) > 0
         assert stack.redis.flushdb()
         wiped = time.monotonic()
         paused.clear()
         # ... and the stream goes on, on the other SKUs.
         for n, sku in enumerate(LATER):
-            inventory.change(sku, -2 if n % 2 else 4)
-            inventory.relay(intake)
+            inventory_side.change(sku, -2 if n % 2 else 4)
+            inventory_side.relay(intake)
 
-        truth = inventory.truth()
+        truth = inventory_side.truth(SKUS)
         assert sorted(truth) == SKUS
         wait_for(
             lambda: on_channels(truth),
