@@ -15,6 +15,7 @@ no later change touches their SKUs, so only the recovery can bring them to the c
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import redis as redis_lib
 
 from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
@@ -131,3 +133,46 @@ def test_the_sync_redis_losing_its_data_mid_stream_converges_within_60_s(
         print(f"converged {time.monotonic() - wiped:.2f}s after FLUSHDB")
     assert watch.recoveries == 2
     assert stack.redis.get(EPOCH_KEY) is not None
+
+
+def test_an_intake_that_failed_on_redis_triggers_the_recovery_once_redis_answers(
+    own_redis_stack: Stack, inventory_side: Any
+) -> None:
+    """Redis unreachable for a moment (a restart WITH persistence keeps the sentinel): the event
+    that arrived meanwhile was acknowledged and dropped, so the next check re-pushes anyway."""
+    stack = own_redis_stack
+    stack.seed({"CUP": 0})
+    deps = stack.channels.parts.deps
+    engine = SyncEngine(
+        deps.uow, stack.redis, deps.caller, settings=SyncSettings(), inventory=inventory_side.port
+    )
+    watch = EpochWatch()
+    assert watch.check(engine)  # a fresh store: the sentinel is written
+    assert not watch.check(engine)
+
+    inventory_side.change("CUP", 6)
+    down = SyncEngine(
+        deps.uow,
+        redis_lib.Redis(port=free_port(), socket_connect_timeout=1),
+        deps.caller,
+        settings=SyncSettings(),
+        inventory=inventory_side.port,
+    )
+    with pytest.raises(redis_lib.ConnectionError):
+        inventory_side.relay(lambda payload: watch.record_or_flag(down, payload))
+    assert stack.redis.get(EPOCH_KEY) is not None  # nothing says the store lost anything...
+    assert watch.check(engine)  # ... but the failed intake does
+    paused = threading.Event()
+    with worker_ticking(engine, watch, paused):
+        wait_for(
+            lambda: stack.woo.inventory()["CUP"] == 6 and stack.shopify.inventory()["CUP"] == 6,
+            CONVERGENCE_SECONDS,
+            "the change whose intake failed, on both channels",
+        )
+    assert watch.recoveries == 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
