@@ -34,7 +34,7 @@ from channels.sync import flusher, store
 from channels.sync.engine import SyncEngine
 from channels.sync.settings import OrderPollSettings, SyncSettings
 from omnistock_common.context import CallContext
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
 from woocommerce_connector import config as woo_config
@@ -272,7 +272,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
         shopify_server.with_port(shopify_config.load_settings(base_env), "127.0.0.1", 0)
     )
     woo_connector = woo_server.build(woo_server.with_port(woo_config.load_settings(base_env), "127.0.0.1", 0))
-    upgrade("channels", database_url)
+    migrate("channels", database_url)
     env = {
         **base_env,
         "CHANNELS_DATABASE_URL": database_url,
