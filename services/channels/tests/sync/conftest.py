@@ -42,8 +42,8 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
 from omnistock_common.outbox_relay import relay_pending
+from omnistock_devtools.migrated import migrate
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
 from woocommerce_connector import config as woo_config
@@ -294,7 +294,7 @@ def build_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
         shopify_server.with_port(shopify_config.load_settings(base_env), "127.0.0.1", 0)
     )
     woo_connector = woo_server.build(woo_server.with_port(woo_config.load_settings(base_env), "127.0.0.1", 0))
-    upgrade("channels", database_url)
+    migrate("channels", database_url)
     env = {
         **base_env,
         "CHANNELS_DATABASE_URL": database_url,
@@ -343,7 +343,7 @@ class InventorySide:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        upgrade("inventory", url)
+        migrate("inventory", url)
         self.server = build_inventory(
             inventory_settings(
                 {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}

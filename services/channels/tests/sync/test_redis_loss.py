@@ -30,19 +30,19 @@ from channels.sync.engine import SyncEngine
 from channels.sync.recovery import EPOCH_KEY, EpochWatch
 from channels.sync.settings import SyncSettings
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+# The channels database: PostgreSQL only (what is tested does not depend on it).
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+]
 Stack = Any  # conftest.Stack
 TENANT = "tenant-sync"
 SKUS = [f"R{i:02d}" for i in range(20)]
 LOST = SKUS[:10]  # changed just before the wipe, never again
 LATER = SKUS[10:]  # changed after the wipe (the stream goes on)
 CONVERGENCE_SECONDS = 60.0
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """The channels database: PostgreSQL only (the store's recovery does not depend on it)."""
-    return postgres_url
 
 
 @contextmanager

@@ -38,7 +38,14 @@ from channels.sync.recovery import EPOCH_KEY
 from inventory import models as inventory_models
 from omnistock_common.outbox_relay import count_unsent
 
-pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
+# The channels database: PostgreSQL only (what is tested does not depend on it).
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.rabbitmq,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+]
 Stack = Any  # conftest.Stack
 InventorySide = Any  # conftest.InventorySide
 ROOT = Path(__file__).resolve().parents[4]
@@ -71,11 +78,6 @@ def dispatch(routing_key, payload):
 
 print("marked", jobs.relay(dispatch))
 """
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    return postgres_url
 
 
 def wait_for(done: Callable[[], bool], seconds: float, what: str) -> float:

@@ -25,7 +25,13 @@ from nameko.standalone.events import event_dispatcher
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
 
-pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
+# The worker wiring does not depend on the database: covered once, on SQLite.
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.rabbitmq,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 Stack = Any  # conftest.Stack
 ROOT = Path(__file__).resolve().parents[4]
 NAMEKO = str(Path(sys.executable).parent / "nameko")
@@ -33,11 +39,6 @@ QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 STOP_SECONDS = 10.0
 # What eventlet prints when a green primitive is used from another OS thread.
 GREENLET_ERRORS = ("greenlet.error", "Cannot switch to a different thread")
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url
 
 
 def _queue_bound(url: str) -> bool:
