@@ -75,18 +75,16 @@ class SyncOutcome(StrEnum):
     RELEASED = "released"
 
 
-@dataclass(eq=False)
 class ChannelUnavailable(DomainError):
     """The channel (or its connector service) failed after the connector's own retries."""
 
-    code: Code = Code.UNAVAILABLE
+    code = Code.UNAVAILABLE
 
 
-@dataclass(eq=False)
 class ChannelRateLimited(DomainError):
     """The channel is still rate limiting after the connector's retries."""
 
-    code: Code = Code.RESOURCE_EXHAUSTED
+    code = Code.RESOURCE_EXHAUSTED
 
 
 # ------------------------------------------------------------------------------ channel types
