@@ -251,13 +251,15 @@ class ServiceSettings:
         return f"{self.grpc_host}:{self.grpc_port}"
 
 
+@dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
-    """Mixin of the Settings dataclass of a service that owns a database: the fields it declares
-    (annotations only, like the connectors' ConnectorSettings) and the URL its composition root
-    reads. `db_pool_size` is the connections each process holds (`read_db_pool_size`)."""
+    """Base of the Settings dataclass of a service that owns a database: its server settings and
+    the connections each process holds (`read_db_pool_size`; several replicas share one
+    PostgreSQL), and the URL its composition root reads. Keyword-only, so a service's own fields
+    (with or without defaults) follow in any order."""
 
     server: ServiceSettings
-    db_pool_size: int
+    db_pool_size: int = 10
 
     @property
     def database_url(self) -> str:

@@ -39,7 +39,6 @@ MIN_STATE_SECRET_BYTES = 32
 
 @dataclass(frozen=True)
 class Settings(DatabaseSettings):
-    server: ServiceSettings
     # (key id, 32-byte AES key) pairs; the first one encrypts, every one decrypts.
     credentials_keys: tuple[tuple[str, bytes], ...]
     oauth_state_secret: bytes
@@ -56,7 +55,6 @@ class Settings(DatabaseSettings):
     # Proactive refresh when the access token expires within this many seconds.
     refresh_skew_seconds: int = 300
     oauth_state_ttl_seconds: int = 600
-    db_pool_size: int = 10
     uses_dev_credentials_key: bool = False
     uses_dev_state_secret: bool = False
     # CHANNEL_ALLOWED_HOSTS: host:port patterns reachable besides public https:443 hosts (local

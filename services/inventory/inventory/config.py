@@ -17,7 +17,6 @@ SERVICE = "inventory"
 
 @dataclass(frozen=True)
 class Settings(DatabaseSettings):
-    server: ServiceSettings
     # A hold without an explicit TTL lasts this long (ReserveRequest.ttl_seconds == 0).
     default_reservation_ttl_seconds: int
     # Tenant-wide low-stock threshold until SetDefaultLowStockThreshold changes it.
@@ -26,8 +25,6 @@ class Settings(DatabaseSettings):
     max_batch_lines: int
     # Largest TTL a caller may ask for, so a typo cannot pin stock for years.
     max_reservation_ttl_seconds: int
-    # Connections held by each server process; several replicas share one PostgreSQL.
-    db_pool_size: int
 
     @property
     def policy(self) -> Policy:

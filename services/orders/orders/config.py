@@ -20,7 +20,6 @@ SERVICE = "orders"
 
 @dataclass(frozen=True)
 class Settings(DatabaseSettings):
-    server: ServiceSettings
     # host:port of the inventory gRPC server (every stock step is a call there).
     inventory_addr: str
     # Deadline of one inventory call; it must stay well inside the worker's AMQP heartbeat.
@@ -30,8 +29,6 @@ class Settings(DatabaseSettings):
     # An order whose stock step failed (inventory down) or was interrupted (crash) is retried by
     # the worker this long after the last attempt.
     stock_retry_seconds: int
-    # Connections held by each process.
-    db_pool_size: int
 
     @property
     def policy(self) -> Policy:
