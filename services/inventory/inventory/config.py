@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from inventory.domain import Policy
-from omnistock_common.config import DatabaseSettings, EnvReader, ServiceSettings, read_db_pool_size
+from omnistock_common.config import DatabaseSettings
 
 SERVICE = "inventory"
 
@@ -38,16 +38,17 @@ class Settings(DatabaseSettings):
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting once; raises ConfigError naming each bad variable."""
-    env = EnvReader(environ)
-    settings = Settings(
-        server=ServiceSettings.read(SERVICE, env),
-        default_reservation_ttl_seconds=env.int(
-            "INVENTORY_RESERVATION_TTL_SECONDS", 900, minimum=1, maximum=30 * 86400
-        ),
-        default_low_stock_threshold=env.int("INVENTORY_LOW_STOCK_THRESHOLD", 10, minimum=0),
-        max_batch_lines=env.int("INVENTORY_MAX_BATCH_LINES", 10_000, minimum=1, maximum=100_000),
-        max_reservation_ttl_seconds=env.int("INVENTORY_MAX_RESERVATION_TTL_SECONDS", 30 * 86400, minimum=1),
-        db_pool_size=read_db_pool_size(env, SERVICE),
+    return Settings.load(
+        SERVICE,
+        environ,
+        lambda env: {
+            "default_reservation_ttl_seconds": env.int(
+                "INVENTORY_RESERVATION_TTL_SECONDS", 900, minimum=1, maximum=30 * 86400
+            ),
+            "default_low_stock_threshold": env.int("INVENTORY_LOW_STOCK_THRESHOLD", 10, minimum=0),
+            "max_batch_lines": env.int("INVENTORY_MAX_BATCH_LINES", 10_000, minimum=1, maximum=100_000),
+            "max_reservation_ttl_seconds": env.int(
+                "INVENTORY_MAX_RESERVATION_TTL_SECONDS", 30 * 86400, minimum=1
+            ),
+        },
     )
-    env.raise_if_invalid()
-    return settings

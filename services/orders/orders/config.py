@@ -8,9 +8,6 @@ from datetime import timedelta
 
 from omnistock_common.config import (
     DatabaseSettings,
-    EnvReader,
-    ServiceSettings,
-    read_db_pool_size,
     service_addr,
 )
 from orders.domain import Policy
@@ -40,16 +37,15 @@ class Settings(DatabaseSettings):
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting once; raises ConfigError naming each bad variable."""
-    env = EnvReader(environ)
-    settings = Settings(
-        server=ServiceSettings.read(SERVICE, env),
-        inventory_addr=service_addr(env, "inventory"),
-        inventory_timeout_seconds=env.float("ORDERS_INVENTORY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-        duplicate_window_seconds=env.int(
-            "ORDERS_DUPLICATE_WINDOW_SECONDS", 600, minimum=0, maximum=30 * 86400
-        ),
-        stock_retry_seconds=env.int("ORDERS_STOCK_RETRY_SECONDS", 30, minimum=1, maximum=86400),
-        db_pool_size=read_db_pool_size(env, SERVICE),
+    return Settings.load(
+        SERVICE,
+        environ,
+        lambda env: {
+            "inventory_addr": service_addr(env, "inventory"),
+            "inventory_timeout_seconds": env.float("ORDERS_INVENTORY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            "duplicate_window_seconds": env.int(
+                "ORDERS_DUPLICATE_WINDOW_SECONDS", 600, minimum=0, maximum=30 * 86400
+            ),
+            "stock_retry_seconds": env.int("ORDERS_STOCK_RETRY_SECONDS", 30, minimum=1, maximum=86400),
+        },
     )
-    env.raise_if_invalid()
-    return settings
