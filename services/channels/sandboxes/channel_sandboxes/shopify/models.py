@@ -47,6 +47,14 @@ def valid_money(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
+@dataclass(kw_only=True)
+class Stamped:
+    """Shopify's createdAt/updatedAt on a record (keyword-only, so they never shift positions)."""
+
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
 @dataclass
 class Event:
     """Something webhook subscribers hear about: REST topic name plus the REST-shaped payload."""
@@ -71,18 +79,16 @@ class Level:
 
 
 @dataclass
-class InventoryItem:
+class InventoryItem(Stamped):
     id: int
     variant_id: int
     sku: str
     tracked: bool = True
     levels: dict[int, Level] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
-class Variant:
+class Variant(Stamped):
     id: int
     product_id: int
     sku: str
@@ -92,19 +98,15 @@ class Variant:
     compare_at_price: str | None = None
     # "DENY" stops selling at zero available (Shopify's default inventory policy).
     inventory_policy: str = "DENY"
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
-class Product:
+class Product(Stamped):
     id: int
     title: str
     handle: str
     variant_ids: list[int] = field(default_factory=list)
     status: str = "ACTIVE"
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
@@ -137,14 +139,12 @@ class FulfillmentOrderLineItem:
 
 
 @dataclass
-class FulfillmentOrder:
+class FulfillmentOrder(Stamped):
     id: int
     order_id: int
     location_id: int
     line_items: list[FulfillmentOrderLineItem]
     status: str = "OPEN"
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
@@ -160,7 +160,7 @@ class Fulfillment:
 
 
 @dataclass
-class Order:
+class Order(Stamped):
     id: int
     number: int
     email: str | None
@@ -176,8 +176,6 @@ class Order:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     staff_note: str | None = None
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
 
     @property
     def name(self) -> str:
