@@ -64,12 +64,20 @@ orders = sa.Table(
     sa.Index("ix_orders_stock_state_stock_due_at", "stock_state", "stock_due_at"),
 )
 
+
+def _part_of_order() -> tuple[sa.Column[str], sa.Column[str]]:
+    """The columns every part of an order has after its id: its order (FK) and the tenant."""
+    return (
+        sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+    )
+
+
 order_lines = sa.Table(
     "order_lines",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("tenant_id", sa.String(64), nullable=False),
+    *_part_of_order(),
     sa.Column("line_no", sa.Integer, nullable=False),
     sa.Column("external_line_id", sa.String(128), nullable=False),
     sa.Column("sku", sa.String(256), nullable=False),
@@ -90,8 +98,7 @@ status_history = sa.Table(
     "order_status_history",
     metadata,
     sa.Column("id", SEQ_ID, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("tenant_id", sa.String(64), nullable=False),
+    *_part_of_order(),
     sa.Column("from_status", sa.String(24), nullable=True),
     sa.Column("to_status", sa.String(24), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
@@ -106,8 +113,7 @@ raw_versions = sa.Table(
     "order_raw_versions",
     metadata,
     sa.Column("id", SEQ_ID, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("tenant_id", sa.String(64), nullable=False),
+    *_part_of_order(),
     sa.Column("via", sa.String(16), nullable=False),
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("channel_updated_at", UTCDateTime, nullable=True),
@@ -120,8 +126,7 @@ fulfillments = sa.Table(
     "fulfillments",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("tenant_id", sa.String(64), nullable=False),
+    *_part_of_order(),
     sa.Column("carrier", sa.String(256), nullable=False),
     sa.Column("tracking_number", sa.String(256), nullable=False),
     sa.Column("tracking_url", sa.String(2048), nullable=False),
