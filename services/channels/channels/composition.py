@@ -76,6 +76,8 @@ def build_core(
         notification_url,
         timeout=settings.notify_timeout_seconds,
         egress=EgressPolicy(allowed=settings.allowed_hosts),
+        # The worker raises alerts from OS threads: the notifier's pool must be OS threads too.
+        threads=threads or threading,
     )
     owned.append(notifier.close)
     keyring = KeyRing(settings.credentials_keys)
