@@ -187,12 +187,11 @@ def orders_stack(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: s
 
 
 def wait_reserved(ctx: OrdersStack, placed: PlacedOrder) -> dict[str, Any]:
-    return wait(
-        lambda: flow.orders_of(ctx.client, placed.connection_id, placed.external_id),
-        lambda found: len(found) == 1 and flow.fully_reserved(found[0]),
-        f"{placed.channel_type} order {placed.external_id} imported with its stock reserved",
-        ctx,
-    )[0]
+    """The one unified order of `placed`, once every line holds its units."""
+    try:
+        return flow.wait_for_order(ctx.client, placed, timeout=DEADLINE, done=flow.fully_reserved)
+    except flow.FlowTimeout as exc:
+        pytest.fail(f"{exc}\n{ctx.failure_context()}")
 
 
 # ---------------------------------------------------------------------------- import exactly once

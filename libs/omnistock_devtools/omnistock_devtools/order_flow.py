@@ -70,7 +70,6 @@ class Captured:
     topic: str
     body: bytes
     headers: tuple[tuple[str, str], ...]
-    received_at: float
 
     @property
     def order_id(self) -> str:
@@ -89,7 +88,6 @@ class WebhookCatcher:
     forward: bool = False
     captured: list[Captured] = field(default_factory=list)
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=HTTP_TIMEOUT))
-    on_forwarded: Callable[[Captured, int], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Any = None
 
@@ -100,7 +98,7 @@ class WebhookCatcher:
         def hook(channel_type: str, connection_id: str) -> Response:
             headers = tuple((k, v) for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS)
             topic = request.headers.get("X-Shopify-Topic") or request.headers.get("X-WC-Webhook-Topic") or ""
-            item = Captured(channel_type, connection_id, topic, request.get_data(), headers, time.monotonic())
+            item = Captured(channel_type, connection_id, topic, request.get_data(), headers)
             with self._lock:
                 self.captured.append(item)
             if self.forward:
@@ -140,8 +138,6 @@ class WebhookCatcher:
             content=item.body,
             headers=dict(item.headers),
         )
-        if self.on_forwarded is not None:
-            self.on_forwarded(item, response.status_code)
         return response.status_code
 
 
@@ -166,7 +162,6 @@ class PlacedOrder:
     connection_id: str
     external_id: str
     name: str
-    placed_at: float  # time.monotonic() when the sandbox answered
 
 
 @dataclass
