@@ -43,6 +43,7 @@ import argparse
 import contextlib
 import math
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -238,6 +239,8 @@ def main() -> int:
         "--amqp-url", default=os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     )
     args = parser.parse_args()
+    # A SIGTERM (timeout, kill) unwinds the context managers: the stack, databases and vhost go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Every unit of both import runs and the latency orders, with room to spare.
     stock = 2 * units(args.orders) // args.skus + 4 * args.latency + 100
     env = {"GATEWAY_WEBHOOK_RATE_LIMIT": str(10 * args.orders + 1000)}
