@@ -76,12 +76,15 @@ def pct(values: list[float], q: float) -> float:
 def databases(use_sqlite: bool, workdir: Path) -> Iterator[tuple[dict[str, str], str]]:
     admin = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     if not use_sqlite:
-        try:
-            with postgres_databases(admin, prefix="omnistock_bench") as create:
-                yield {s: create() for s in MIGRATED_SERVICES}, "postgresql"
-            return
-        except Exception as exc:  # unreachable server: say so and fall back
-            print(f"PostgreSQL unavailable ({type(exc).__name__}: {exc}); using SQLite", file=sys.stderr)
+        with contextlib.ExitStack() as stack:
+            try:
+                create = stack.enter_context(postgres_databases(admin, prefix="omnistock_bench"))
+                urls = {s: create() for s in MIGRATED_SERVICES}
+            except Exception as exc:  # unreachable server: say so and fall back
+                print(f"PostgreSQL unavailable ({type(exc).__name__}: {exc}); using SQLite", file=sys.stderr)
+            else:
+                yield urls, "postgresql"
+                return
     yield {s: f"sqlite:///{workdir / s}.db" for s in MIGRATED_SERVICES}, "sqlite"
 
 

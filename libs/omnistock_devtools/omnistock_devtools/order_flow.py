@@ -197,9 +197,7 @@ class Shop:
         response = self.sandbox.http.post(f"{self.sandbox.base_url}/_sandbox/orders", json=body)
         placed = expect(response, 201, what=f"place a {self.channel_type} sandbox order").json()
         external = placed["legacy_id"] if self.channel_type == "shopify" else placed["id"]
-        return PlacedOrder(
-            self.channel_type, self.connection_id, str(external), placed["name"], time.monotonic()
-        )
+        return PlacedOrder(self.channel_type, self.connection_id, str(external), placed["name"])
 
     def mark_paid(self, external_id: str) -> None:
         """The merchant captures the payment on the channel (Shopify "Mark as paid"; Woo processing)."""
