@@ -17,7 +17,8 @@ the ones tests/e2e/test_orders_full_stack.py checks.
             the first placement until inventory holds every unit (sum of `reserved` over the SKUs,
             GET /inventory/{sku}); the orders service reserves only after storing the order, so
             that is "order stored and stock reserved". Then GET /orders must list exactly --orders.
-            Orders/s = orders / that time.
+            Orders/s = orders / that time. Also the CPU seconds each deployable (its child
+            processes included) used meanwhile: on a 2-CPU machine the import is CPU-bound.
   latency   --latency orders of 1 unit, one at a time on an otherwise idle stack, alternating the
             selling channel: time from the sandbox order request (the sandbox sends the webhook
             before it answers) until the OTHER sandbox shows the lower quantity (polled every
@@ -156,6 +157,26 @@ def units(orders: int, offset: int = 0) -> int:
     return sum(1 + (n + offset) % 3 for n in range(orders))
 
 
+def cpu_seconds(stack: FullStack) -> dict[str, float]:
+    """CPU seconds (user + system) each deployable has used so far, its child processes included
+    (every deployable runs in its own session: its process group is its popen pid)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = {proc.popen.pid: name for name, proc in stack.processes.items()}
+    used = dict.fromkeys(groups.values(), 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = groups.get(int(fields[2]))  # pgrp
+        if name is not None:
+            used[name] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
+
+
 def run_import(bench: Bench, args: argparse.Namespace) -> tuple[float, float, int]:
     """(seconds until every unit is reserved, seconds placing took, orders listed)."""
     target = bench.reserved() + units(args.orders)
@@ -259,7 +280,9 @@ def main() -> int:
             baseline = run_baseline_import(bench, args)
             # From now on each webhook goes on to the gateway as it arrives (one local hop more).
             catcher.forward = True
+            cpu_before = cpu_seconds(stack)
             seconds, placing, listed = run_import(bench, args)
+            cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()}
             via_order, via_adjust = run_latency(bench, args)
             bench.client.close()
     print(
@@ -270,6 +293,12 @@ def main() -> int:
     )
     print(f"  baseline: {args.orders / baseline:8.1f} orders/s sandboxes + webhooks to a no-op receiver")
     print(f"  listed through GET /orders afterwards: {listed} (expected {args.orders})")
+    total_cpu = sum(cpu.values())
+    print(
+        f"  CPU of the stack during the import: {total_cpu:.1f} s ({total_cpu / args.orders * 1000:.0f} ms per order):"
+    )
+    for name, used in sorted(cpu.items(), key=lambda kv: -kv[1]):
+        print(f"    {name:<22} {used:7.1f} s  {used / args.orders * 1000:6.1f} ms/order")
     print(f"  latency, order webhook -> other channel lower ({len(via_order)} orders): ", end="")
     print(f"p50 {pct(via_order, 50) * 1000:.0f} ms, p99 {pct(via_order, 99) * 1000:.0f} ms")
     print(f"  baseline, stock adjustment -> channel lower ({len(via_adjust)}): ", end="")
