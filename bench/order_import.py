@@ -267,7 +267,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Every unit of both import runs and the latency orders, with room to spare.
     stock = 2 * units(args.orders) // args.skus + 4 * args.latency + 100
-    env = {"GATEWAY_WEBHOOK_RATE_LIMIT": str(10 * args.orders + 1000)}
+    env = {
+        "GATEWAY_WEBHOOK_RATE_LIMIT": str(10 * args.orders + 1000),
+        # A 10,000-order import outlasts the default 15-minute access token of the bench's user.
+        "ACCESS_TOKEN_TTL_SECONDS": str(24 * 3600),
+    }
     with tempfile.TemporaryDirectory(prefix="order-import-") as tmp:
         workdir = Path(tmp)
         with (
