@@ -93,9 +93,16 @@ class OrdersStack:
         return self.woo if shop is self.shopify else self.shopify
 
     def fire(self, placed: PlacedOrder, topic: str | None = None) -> None:
-        """Send the sandbox's captured webhooks of an order (one topic, or all) to the gateway."""
-        captured = self.catcher.of_order(placed.external_id, topic)
-        assert captured, f"the sandbox sent no {topic or 'order'} webhook for {placed}"
+        """Send the sandbox's captured webhooks of an order (one topic, or all) to the gateway. A
+        change made through the channel's REST API (Woo) sends its webhook asynchronously, as the
+        vendors do: wait until the catcher has it."""
+        captured = wait(
+            lambda: self.catcher.of_order(placed.external_id, topic),
+            bool,
+            f"the sandbox's {topic or 'order'} webhook for {placed}",
+            self,
+            timeout=10.0,
+        )
         for item in captured:
             assert self.catcher.fire(item) == 200, item.topic
 
