@@ -286,6 +286,10 @@ def main() -> int:
             cpu_before = cpu_seconds(stack)
             seconds, placing, listed = run_import(bench, args)
             cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()}
+            # At once: the import's figures survive a failure of the phases after it.
+            print(
+                f"import: {args.orders / seconds:.1f} orders/s ({seconds:.1f} s), listed {listed}", flush=True
+            )
             via_order, via_adjust = run_latency(bench, args)
             # Last: the order polls would import the baseline's orders (unmapped SKUs) and load
             # the stack during anything measured after it.
