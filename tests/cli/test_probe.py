@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from omnistock_cli.probe import amqp_port, established_remote_ports, probe, read_tcp_tables
 from omnistock_common.grpc_server import build_server
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_wait_migrated_waits_for_the_schema_then_succeeds(runner: CliRunner, tmp
     assert before.exit_code == 1
     assert "catalog" in before.stderr
 
-    upgrade("catalog", url)
+    migrate("catalog", url)
 
     after = runner.invoke(probe, ["wait-migrated", "catalog", "--timeout", "0"], env=env)
     assert after.exit_code == 0, after.output

@@ -24,7 +24,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 JWT_SECRET = "e2e-secret-" + "q" * 40
 PASSWORD = "correct-horse-battery"
@@ -64,8 +64,8 @@ def service_databases(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[s
 @pytest.fixture
 def stack(service_databases: tuple[str, str], redis_url: str) -> Iterator[Stack]:
     gateway_url, catalog_url = service_databases
-    upgrade("gateway", gateway_url)
-    upgrade("catalog", catalog_url)
+    migrate("gateway", gateway_url)
+    migrate("catalog", catalog_url)
 
     catalog_engine = make_engine(catalog_url)
     catalog_settings = with_port(load_catalog_settings({"CATALOG_DATABASE_URL": catalog_url}), "127.0.0.1", 0)

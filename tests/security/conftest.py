@@ -28,8 +28,8 @@ from channels.server import Channels, build
 from gateway.app import create_app
 from gateway.config import Settings
 from omnistock_common.logging import setup_logging
-from omnistock_common.migrations import upgrade
 from omnistock_devtools.fake_connector import FakeConnector, serve_fake
+from omnistock_devtools.migrated import migrate
 
 JWT_SECRET = "security-suite-jwt-secret-" + "j" * 24
 STATE_SECRET = "security-suite-state-secret-" + "s" * 24
@@ -80,8 +80,8 @@ class Stack:
 def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
     channels_db = f"sqlite:///{tmp_path / 'channels.db'}"
     gateway_db = f"sqlite:///{tmp_path / 'gateway.db'}"
-    upgrade("channels", channels_db)
-    upgrade("gateway", gateway_db)
+    migrate("channels", channels_db)
+    migrate("gateway", gateway_db)
     shopify, woo = FakeConnector(channel_type="shopify"), FakeConnector(channel_type="woocommerce")
     fakes = [serve_fake(shopify), serve_fake(woo)]
     channels = build(

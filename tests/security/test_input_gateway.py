@@ -31,8 +31,8 @@ from gateway.app import create_app
 from gateway.config import Settings
 from inventory.config import load_settings as load_inventory_settings
 from inventory.server import build as build_inventory
-from omnistock_common.migrations import upgrade
 from omnistock_devtools.fake_connector import GOOD_KEY, GOOD_SECRET, FakeConnector, serve_fake
+from omnistock_devtools.migrated import migrate
 from omnistock_devtools.testing import TEST_REDIS_URL, postgres_databases
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -75,7 +75,7 @@ def stack(pg_databases: Callable[[], str]) -> Iterator[Stack]:
     redis_client.flushdb()
     urls = {name: pg_databases() for name in ("gateway", "catalog", "inventory", "channels")}
     for name, url in urls.items():
-        upgrade(name, url)
+        migrate(name, url)
     inventory = build_inventory(
         load_inventory_settings(
             {"INVENTORY_DATABASE_URL": urls["inventory"], "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}

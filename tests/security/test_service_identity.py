@@ -37,8 +37,8 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import build_server
-from omnistock_common.migrations import upgrade
 from omnistock_common.service_auth import TokenSigner, internal_metadata, sign_event
+from omnistock_devtools.migrated import migrate
 
 pytestmark = pytest.mark.redis
 
@@ -97,7 +97,7 @@ def _start(name: str, tmp_path: Path, redis_url: str) -> tuple[int, Callable[[],
         from catalog.server import build, with_port
 
         url = f"sqlite:///{tmp_path / 'catalog.db'}"
-        upgrade("catalog", url)
+        migrate("catalog", url)
         engine = make_engine(url)
         running = build(
             with_port(load_settings({"CATALOG_DATABASE_URL": url}), "127.0.0.1", 0), engine=engine
@@ -108,7 +108,7 @@ def _start(name: str, tmp_path: Path, redis_url: str) -> tuple[int, Callable[[],
         from inventory.server import build as inv_build
 
         url = f"sqlite:///{tmp_path / 'inventory.db'}"
-        upgrade("inventory", url)
+        migrate("inventory", url)
         inventory = inv_build(inv_settings({"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0"}))
         return inventory.port, inventory.stop
     if name == "channels":
@@ -116,7 +116,7 @@ def _start(name: str, tmp_path: Path, redis_url: str) -> tuple[int, Callable[[],
         from channels.server import build as ch_build
 
         url = f"sqlite:///{tmp_path / 'channels.db'}"
-        upgrade("channels", url)
+        migrate("channels", url)
         channels = ch_build(
             ch_settings(
                 {
@@ -290,7 +290,7 @@ def sync_world(tmp_path: Path, redis_url: str) -> Iterator[SyncWorld]:
     from channels.repository import UnitOfWork
 
     url = f"sqlite:///{tmp_path / 'channels.db'}"
-    upgrade("channels", url)
+    migrate("channels", url)
     engine = make_engine(url)
     now = datetime.now(UTC)
     own, victim = str(uuid.uuid4()), str(uuid.uuid4())

@@ -35,8 +35,8 @@ from channels.server import Channels
 from channels.server import build as build_channels
 from gateway.app import create_app
 from gateway.config import Settings as GatewaySettings
-from omnistock_common.migrations import upgrade
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
+from omnistock_devtools.migrated import migrate
 from shopify_connector.config import load_settings as shopify_settings
 from shopify_connector.server import build as build_shopify
 from shopify_connector.server import with_port as shopify_port
@@ -118,7 +118,7 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
         limiter=InMemoryTokenBucket(1e6, 1e6),
     )
     channels_db = f"sqlite:///{tmp_path / 'channels.db'}"
-    upgrade("channels", channels_db)
+    migrate("channels", channels_db)
     channels = build_channels(
         channels_settings(
             {
@@ -134,7 +134,7 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
         )
     )
     gateway_db = f"sqlite:///{tmp_path / 'gateway.db'}"
-    upgrade("gateway", gateway_db)
+    migrate("gateway", gateway_db)
     addr = f"127.0.0.1:{channels.port}"
     app = create_app(
         GatewaySettings(

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlparse
 
 # Default ports of the local topology (make run, docker-compose, k8s Services): generated from
@@ -249,6 +249,48 @@ class ServiceSettings:
     @property
     def bind_address(self) -> str:
         return f"{self.grpc_host}:{self.grpc_port}"
+
+
+_DbSettings = TypeVar("_DbSettings", bound="DatabaseSettings")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """Base of the Settings dataclass of a service that owns a database: its server settings and
+    the connections each process holds (`read_db_pool_size`; several replicas share one
+    PostgreSQL), and the URL its composition root reads. Keyword-only, so a service's own fields
+    (with or without defaults) follow in any order."""
+
+    server: ServiceSettings
+    db_pool_size: int = 10
+
+    @property
+    def database_url(self) -> str:
+        return self.server.database_url
+
+    @classmethod
+    def load(
+        cls: type[_DbSettings],
+        service: str,
+        environ: Mapping[str, str] | None,
+        own: Callable[[EnvReader], Mapping[str, Any]],
+    ) -> _DbSettings:
+        """The server settings, the pool size and the service's own fields (`own` reads them);
+        raises ConfigError naming every bad variable at once."""
+        env = EnvReader(environ)
+        settings = cls(
+            server=ServiceSettings.read(service, env),
+            db_pool_size=read_db_pool_size(env, service),
+            **own(env),
+        )
+        env.raise_if_invalid()
+        return settings
+
+
+def read_db_pool_size(env: EnvReader, service: str) -> int:
+    """`<SERVICE>_DB_POOL_SIZE`: connections held by each process (several replicas share one
+    PostgreSQL, so the default stays small)."""
+    return env.int(f"{service.upper()}_DB_POOL_SIZE", 10, minimum=1, maximum=200)
 
 
 def load_service_settings(service: str, environ: Mapping[str, str] | None = None) -> ServiceSettings:

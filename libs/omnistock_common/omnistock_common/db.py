@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -200,3 +200,16 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     """The dialect's INSERT, so `.on_conflict_do_nothing/update` work (PostgreSQL and SQLite
     share that API)."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_if_absent(
+    conn: Connection, table: Table, unique: Sequence[Any], values: Mapping[str, Any]
+) -> bool:
+    """INSERT .. ON CONFLICT (`unique`) DO NOTHING on either dialect: True when this call inserted
+    the row, False when a row with the same unique key was there (a repeat, or a racing twin).
+    Told by RETURNING, not rowcount: psycopg reports a rowcount of 1 for DO NOTHING."""
+    key = next(iter(table.primary_key.columns))
+    statement = (
+        dialect_insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+    )
+    return conn.execute(statement.returning(key)).first() is not None

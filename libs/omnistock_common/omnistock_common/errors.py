@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Code(StrEnum):
@@ -53,7 +53,8 @@ class DomainError(Exception):
     # When the caller may try again (google.rpc.RetryInfo at the edge); None: no advice.
     retry_after: float | None = None
 
-    code: Code = Code.UNKNOWN
+    # The status of every instance of the class: a class attribute, not a constructor argument.
+    code: ClassVar[Code] = Code.UNKNOWN
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -65,50 +66,42 @@ class DomainError(Exception):
 @dataclass(eq=False)
 class InvalidArgument(DomainError):
     violations: list[FieldViolation] = field(default_factory=list)
-    code: Code = Code.INVALID_ARGUMENT
+    code = Code.INVALID_ARGUMENT
 
 
-@dataclass(eq=False)
 class NotFound(DomainError):
-    code: Code = Code.NOT_FOUND
+    code = Code.NOT_FOUND
 
 
-@dataclass(eq=False)
 class AlreadyExists(DomainError):
-    code: Code = Code.ALREADY_EXISTS
+    code = Code.ALREADY_EXISTS
 
 
-@dataclass(eq=False)
 class FailedPrecondition(DomainError):
-    code: Code = Code.FAILED_PRECONDITION
+    code = Code.FAILED_PRECONDITION
 
 
-@dataclass(eq=False)
 class Aborted(DomainError):
     """A conditional write lost a race (version mismatch); the caller may retry after re-reading."""
 
-    code: Code = Code.ABORTED
+    code = Code.ABORTED
 
 
-@dataclass(eq=False)
 class PermissionDenied(DomainError):
-    code: Code = Code.PERMISSION_DENIED
+    code = Code.PERMISSION_DENIED
 
 
-@dataclass(eq=False)
 class Unauthenticated(DomainError):
-    code: Code = Code.UNAUTHENTICATED
+    code = Code.UNAUTHENTICATED
 
 
-@dataclass(eq=False)
 class ResourceExhausted(DomainError):
     """Rate limited; `retry_after` says when to come back."""
 
-    code: Code = Code.RESOURCE_EXHAUSTED
+    code = Code.RESOURCE_EXHAUSTED
 
 
-@dataclass(eq=False)
 class Unavailable(DomainError):
     """A dependency failed (5xx, timeouts, connection errors); `retry_after` may say when to retry."""
 
-    code: Code = Code.UNAVAILABLE
+    code = Code.UNAVAILABLE

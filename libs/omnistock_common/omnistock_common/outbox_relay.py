@@ -11,16 +11,26 @@ allows, publishes each event and only then marks its rows sent.
   transaction takes the database-wide write lock (BEGIN IMMEDIATE, omnistock_common.db), so the
   relay reads, publishes outside any transaction, and marks in a second short transaction; the
   service's writers are never held up by the broker (see _relay_once_sqlite).
+- Routing is confirmed too: the workers publish `mandatory` with publisher confirms, so an event
+  the broker accepted but routed to no queue comes back as `Unroutable` instead of a confirm. It
+  stays unsent and is tried again on the next pass (nobody has bound its queue yet: a consumer
+  that never started, a broker that lost its definitions), unless its type is one the service
+  publishes for whoever listens (`optional`), which counts as sent. One unroutable type holds back
+  only its own events (their order is kept); the other types go on, later batches of the same
+  pass skip it, and the warning is repeated at most every UNROUTABLE_WARNING_SECONDS.
 - The library knows nothing of nameko, kombu or eventlet: `publish(event_type, payload)` is any
-  callable that returns once the broker confirmed and raises otherwise.
+  callable that returns once the broker confirmed and raises otherwise (`Unroutable` when no queue
+  took the event; `unroutable_as` adapts a broker client's own exception).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +41,44 @@ log = logging.getLogger(__name__)
 
 # Returns once the broker confirmed the event; raises when it did not.
 Publish = Callable[[str, dict[str, Any]], None]
+# An unroutable event of a required type is warned about at most this often (per type).
+UNROUTABLE_WARNING_SECONDS = 30.0
+
+
+class Unroutable(Exception):
+    """The broker accepted the event but no queue took it (a mandatory publish came back)."""
+
+
+def unroutable_as(publish: Publish, *errors: type[BaseException]) -> Publish:
+    """`publish` with the broker client's "returned, no route" exceptions raised as `Unroutable`
+    (the nameko workers pass nameko's UndeliverableMessage)."""
+
+    def routed(event_type: str, payload: dict[str, Any]) -> None:
+        try:
+            publish(event_type, payload)
+        except errors as exc:
+            raise Unroutable(event_type) from exc
+
+    return routed
+
+
+_warned_lock = threading.Lock()
+_warned_at: dict[str, float] = {}
+
+
+def _warn_unroutable(event_type: str, rows: int) -> None:
+    now = time.monotonic()
+    with _warned_lock:
+        if now - _warned_at.get(event_type, -UNROUTABLE_WARNING_SECONDS) < UNROUTABLE_WARNING_SECONDS:
+            return
+        _warned_at[event_type] = now
+    log.warning(
+        "outbox event %s was routed to no queue (no consumer has bound one yet?); its rows stay"
+        " unsent and are retried",
+        event_type,
+        extra={"event_type": event_type, "rows": rows},
+    )
+
 
 # Namespace of the deterministic event ids: the same rows always yield the same id, so a
 # re-delivery after a crash is recognisable as such by consumers that track event ids.
@@ -142,6 +190,15 @@ def build_events(
     return events
 
 
+@dataclass
+class _Pass:
+    """What one relay batch did: rows claimed and marked, the types that found no queue."""
+
+    claimed: int = 0
+    marked: int = 0
+    unroutable: frozenset[str] = frozenset()
+
+
 def relay_once(
     engine: Engine,
     table: Table,
@@ -149,30 +206,49 @@ def relay_once(
     *,
     batch_size: int = 500,
     coalescers: Mapping[str, Coalescer] = DEFAULT_COALESCERS,
+    optional: Collection[str] = (),
 ) -> int:
     """Publish up to `batch_size` unsent rows; return how many rows were marked sent.
 
     When `publish` raises, the rows of the events already confirmed are still marked sent (so
     they are not repeated needlessly), the rest stay unsent, and the error propagates to the
-    caller, which simply tries again on its next tick.
+    caller, which simply tries again on its next tick. An `Unroutable` event of a type not in
+    `optional` stays unsent without raising (see the module docstring).
     """
+    return _relay_batch(engine, table, publish, batch_size, coalescers, optional, frozenset()).marked
+
+
+def _relay_batch(
+    engine: Engine,
+    table: Table,
+    publish: Publish,
+    batch_size: int,
+    coalescers: Mapping[str, Coalescer],
+    optional: Collection[str],
+    skip_types: frozenset[str],
+) -> _Pass:
     if engine.dialect.name == "sqlite":
-        return _relay_once_sqlite(engine, table, publish, batch_size, coalescers)
-    failure: Exception | None = None
+        return _relay_once_sqlite(engine, table, publish, batch_size, coalescers, optional, skip_types)
     with engine.begin() as conn:
         # Row locks on the claimed outbox rows only: services keep inserting new rows meanwhile,
         # and another relay skips these and takes the next batch.
-        rows = _claim(conn, table, batch_size, lock=True)
+        rows = _claim(conn, table, batch_size, lock=True, skip_types=skip_types)
         if not rows:
-            return 0
-        confirmed, failure = _publish_events(rows, publish, coalescers)
-        _mark_sent(conn, table, confirmed)
-    return _finish(len(confirmed), len(rows), failure)
+            return _Pass()
+        outcome = _publish_events(rows, publish, coalescers, optional)
+        _mark_sent(conn, table, outcome.confirmed)
+    return _finish(outcome, len(rows))
 
 
 def _relay_once_sqlite(
-    engine: Engine, table: Table, publish: Publish, batch_size: int, coalescers: Mapping[str, Coalescer]
-) -> int:
+    engine: Engine,
+    table: Table,
+    publish: Publish,
+    batch_size: int,
+    coalescers: Mapping[str, Coalescer],
+    optional: Collection[str],
+    skip_types: frozenset[str],
+) -> _Pass:
     """SQLite variant: read, publish OUTSIDE any transaction, then mark in a second short one.
 
     Every SQLite transaction here holds the database-wide write lock (BEGIN IMMEDIATE), so
@@ -182,17 +258,19 @@ def _relay_once_sqlite(
     same row twice; that is a duplicate, which consumers ignore by version, never a loss.
     """
     with engine.begin() as conn:
-        rows = _claim(conn, table, batch_size, lock=False)
+        rows = _claim(conn, table, batch_size, lock=False, skip_types=skip_types)
     if not rows:
-        return 0
-    confirmed, failure = _publish_events(rows, publish, coalescers)
-    if confirmed:
+        return _Pass()
+    outcome = _publish_events(rows, publish, coalescers, optional)
+    if outcome.confirmed:
         with engine.begin() as conn:
-            _mark_sent(conn, table, confirmed)
-    return _finish(len(confirmed), len(rows), failure)
+            _mark_sent(conn, table, outcome.confirmed)
+    return _finish(outcome, len(rows))
 
 
-def _claim(conn: Connection, table: Table, batch_size: int, *, lock: bool) -> list[OutboxRow]:
+def _claim(
+    conn: Connection, table: Table, batch_size: int, *, lock: bool, skip_types: frozenset[str]
+) -> list[OutboxRow]:
     columns = table.c
     query = (
         select(columns.id, columns.tenant_id, columns.event_type, columns.payload)
@@ -200,23 +278,47 @@ def _claim(conn: Connection, table: Table, batch_size: int, *, lock: bool) -> li
         .order_by(columns.id)
         .limit(batch_size)
     )
+    if skip_types:
+        query = query.where(columns.event_type.not_in(sorted(skip_types)))
     if lock:
         query = query.with_for_update(skip_locked=True)
     return [OutboxRow(r.id, r.tenant_id, r.event_type, json.loads(r.payload)) for r in conn.execute(query)]
 
 
+@dataclass
+class _Published:
+    confirmed: list[int]
+    failure: Exception | None
+    unroutable: dict[str, int]  # event type -> rows held back
+
+
 def _publish_events(
-    rows: Sequence[OutboxRow], publish: Publish, coalescers: Mapping[str, Coalescer]
-) -> tuple[list[int], Exception | None]:
-    """Publish in order until one fails; return the ids of confirmed rows and the failure."""
-    confirmed: list[int] = []
+    rows: Sequence[OutboxRow],
+    publish: Publish,
+    coalescers: Mapping[str, Coalescer],
+    optional: Collection[str],
+) -> _Published:
+    """Publish in order until one fails; return the ids of confirmed rows and the failure. An
+    unroutable event holds back the later events of its type only (optional types count as sent)."""
+    outcome = _Published([], None, {})
     for event in build_events(rows, coalescers):
+        if event.event_type in outcome.unroutable:
+            outcome.unroutable[event.event_type] += len(event.row_ids)
+            continue
         try:
             publish(event.event_type, event.payload)
+        except Unroutable:
+            if event.event_type in optional:
+                log.debug("optional event %s reached no queue", event.event_type)
+                outcome.confirmed.extend(event.row_ids)
+            else:
+                outcome.unroutable[event.event_type] = len(event.row_ids)
+            continue
         except Exception as exc:
-            return confirmed, exc
-        confirmed.extend(event.row_ids)
-    return confirmed, None
+            outcome.failure = exc
+            return outcome
+        outcome.confirmed.extend(event.row_ids)
+    return outcome
 
 
 def _mark_sent(conn: Connection, table: Table, ids: Sequence[int]) -> None:
@@ -228,14 +330,16 @@ def _mark_sent(conn: Connection, table: Table, ids: Sequence[int]) -> None:
         )
 
 
-def _finish(marked: int, claimed: int, failure: Exception | None) -> int:
-    if failure is not None:
+def _finish(outcome: _Published, claimed: int) -> _Pass:
+    for event_type, rows in outcome.unroutable.items():
+        _warn_unroutable(event_type, rows)
+    if outcome.failure is not None:
         log.warning(
             "outbox publish failed; unconfirmed rows stay unsent",
-            extra={"marked_sent": marked, "claimed": claimed},
+            extra={"marked_sent": len(outcome.confirmed), "claimed": claimed},
         )
-        raise failure
-    return marked
+        raise outcome.failure
+    return _Pass(claimed, len(outcome.confirmed), frozenset(outcome.unroutable))
 
 
 def relay_pending(
@@ -246,18 +350,22 @@ def relay_pending(
     batch_size: int = 500,
     max_batches: int = 20,
     coalescers: Mapping[str, Coalescer] = DEFAULT_COALESCERS,
+    optional: Collection[str] = (),
 ) -> int:
     """Drain the outbox in short transactions until it is empty or `max_batches` were relayed.
 
     Bounding the number of batches keeps one timer tick short, so a backlog never starves the
-    other work of the process; the next tick carries on.
+    other work of the process; the next tick carries on. Event types found unroutable are left
+    out of the later batches of the same call, so their rows never hold up the others.
     """
     total = 0
+    skip: frozenset[str] = frozenset()
     for _ in range(max_batches):
-        sent = relay_once(engine, table, publish, batch_size=batch_size, coalescers=coalescers)
-        total += sent
-        if sent < batch_size:
+        done = _relay_batch(engine, table, publish, batch_size, coalescers, optional, skip)
+        total += done.marked
+        if done.claimed < batch_size:
             break
+        skip |= done.unroutable
     return total
 
 

@@ -66,4 +66,3 @@ def _run(mode: str) -> str:
 
 def test_with_os_locks_the_hub_survives_os_threads_logging_at_once() -> None:
     assert _run("os-locks") == "hub alive"
-

@@ -15,12 +15,14 @@ from omnistock_common.outbox import add_event, outbox_table
 from omnistock_common.outbox_relay import (
     OutboxRow,
     OutgoingEvent,
+    Unroutable,
     build_events,
     count_unsent,
     event_id_for,
     purge_sent,
     relay_once,
     relay_pending,
+    unroutable_as,
 )
 
 STOCK = "inventory.stock_changed"
@@ -182,6 +184,87 @@ def test_batch_size_bounds_one_pass_and_relay_pending_drains_in_batches(outbox: 
     assert relay_pending(engine, table, published, batch_size=10, max_batches=1) == 10
     assert relay_pending(engine, table, published, batch_size=10) == 5
     assert [payload["n"] for _, payload in published.events] == list(range(25))
+
+
+class NoRoute(Exception):
+    """What a broker client raises for a mandatory publish that came back (nameko:
+    UndeliverableMessage)."""
+
+
+class Broker:
+    """Routes the event types some consumer has bound a queue for; returns the others."""
+
+    def __init__(self, bound: set[str]) -> None:
+        self.bound = bound
+        self.routed = Recorder()
+        self.returned: list[str] = []
+
+    def __call__(self, event_type: str, payload: dict[str, Any]) -> None:
+        if event_type not in self.bound:
+            self.returned.append(event_type)
+            raise NoRoute(event_type)
+        self.routed(event_type, payload)
+
+
+def test_an_unroutable_event_stays_unsent_and_goes_out_once_a_queue_is_bound(
+    outbox: tuple[Engine, Table],
+) -> None:
+    engine, table = outbox
+    write(engine, table, [("t1", "orders.order_imported", {"n": n}) for n in range(3)])
+    write(engine, table, [("t1", LOW, {"sku": "A"})])
+    broker = Broker(bound={LOW})
+    publish = unroutable_as(broker, NoRoute)
+
+    assert relay_pending(engine, table, publish) == 1
+    # One attempt for the type: its later events wait behind it (their order is kept).
+    assert broker.returned == ["orders.order_imported"]
+    assert [e for e, _ in broker.routed.events] == [LOW]
+    assert count_unsent(engine, table) == 3
+
+    broker.bound.add("orders.order_imported")
+    assert relay_pending(engine, table, publish) == 3
+    assert [p["n"] for e, p in broker.routed.events if e == "orders.order_imported"] == [0, 1, 2]
+    assert count_unsent(engine, table) == 0
+
+
+def test_an_optional_event_that_reaches_no_queue_counts_as_sent(outbox: tuple[Engine, Table]) -> None:
+    engine, table = outbox
+    write(engine, table, [("t1", LOW, {"sku": "A"}), ("t1", STOCK, {"sku": "A", "version": 1})])
+    broker = Broker(bound=set())
+    publish = unroutable_as(broker, NoRoute)
+
+    assert relay_pending(engine, table, publish, optional={LOW}) == 1
+    assert broker.returned == [LOW, STOCK]
+    assert [event_type for (event_type,) in _unsent_types(engine, table)] == [STOCK]
+
+
+def test_a_full_batch_of_unroutable_rows_does_not_hold_up_the_other_types(
+    outbox: tuple[Engine, Table],
+) -> None:
+    engine, table = outbox
+    write(engine, table, [("t1", "orders.order_imported", {"n": n}) for n in range(10)])
+    write(engine, table, [("t1", LOW, {"n": n}) for n in range(3)])
+    broker = Broker(bound={LOW})
+
+    assert relay_pending(engine, table, unroutable_as(broker, NoRoute), batch_size=5) == 3
+    assert [p["n"] for _, p in broker.routed.events] == [0, 1, 2]
+    assert count_unsent(engine, table) == 10
+
+
+def test_unroutable_as_passes_other_failures_through() -> None:
+    def down(event_type: str, payload: dict[str, Any]) -> None:
+        raise BrokerDown("no confirm")
+
+    with pytest.raises(BrokerDown):
+        unroutable_as(down, NoRoute)("x", {})
+    with pytest.raises(Unroutable):
+        unroutable_as(Broker(bound=set()), NoRoute)("x", {})
+
+
+def _unsent_types(engine: Engine, table: Table) -> list[tuple[str]]:
+    with engine.connect() as conn:
+        query = select(table.c.event_type).where(table.c.sent_at.is_(None)).order_by(table.c.id)
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def test_purge_deletes_only_rows_sent_before_the_cutoff(outbox: tuple[Engine, Table]) -> None:

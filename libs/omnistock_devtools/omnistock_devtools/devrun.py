@@ -73,10 +73,16 @@ def local_ports(registry: Registry, env: EnvReader) -> dict[str, int]:
 
 def _busy_ports(ports: dict[str, int]) -> list[str]:
     """Ports some other process already listens on: honcho would start everything, see one
-    process die on bind, and stop the rest; naming the port up front is kinder."""
+    process die on bind, and stop the rest; naming the port up front is kinder.
+
+    The probe binds with SO_REUSEADDR, as the servers themselves do: the connections of a run
+    that was just stopped linger in TIME-WAIT for up to a minute, and without it they counted as
+    "in use", so `make run` refused to start again right after Ctrl-C. A listening socket still
+    makes the bind fail."""
     busy = []
     for name, port in ports.items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:

@@ -47,11 +47,9 @@ def _ts(value: datetime) -> Timestamp:
     return stamp
 
 
-@dataclass(eq=False)
-class _Failure(DomainError):
-    """Any status code a test wants the connector to answer with."""
-
-    code: Code = Code.UNAVAILABLE
+def _failure(message: str, code: Code) -> DomainError:
+    """An error with any status code a test wants the connector to answer with."""
+    return type(f"Fake{code.name.title()}", (DomainError,), {"code": code})(message)
 
 
 @dataclass
@@ -169,7 +167,7 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         with self.lock:
             failure = self.push_failures.pop(0) if self.push_failures else None
         if failure is not None:
-            raise _Failure(f"channel answered {failure.name}", code=Code[failure.name])
+            raise _failure(f"channel answered {failure.name}", Code[failure.name])
         return cpb.PushInventoryResponse(
             results=[cpb.ItemResult(sku=i.sku, outcome=cpb.ITEM_OUTCOME_APPLIED) for i in request.items],
             calls=1,

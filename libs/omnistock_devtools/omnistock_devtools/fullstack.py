@@ -197,7 +197,7 @@ class FullStack:
 
     def start(self, names: Iterable[str] | None = None) -> None:
         """Migrate every database, start the deployables, wait until each one answers."""
-        from omnistock_common.migrations import upgrade
+        from omnistock_devtools.migrated import migrate
 
         commands = {d.name: d.command for d in REGISTRY.deployables}
         wanted = list(names) if names is not None else list(commands)
@@ -207,7 +207,7 @@ class FullStack:
         for name in [GATEWAY.name, *GRPC_SERVICES, *SANDBOXES]:
             self.ports.setdefault(name, free_port())
         for service in MIGRATED_SERVICES:
-            upgrade(service, self.database_urls[service])
+            migrate(service, self.database_urls[service])
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = self.process_env()

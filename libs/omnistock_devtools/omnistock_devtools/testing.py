@@ -153,6 +153,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _install_server_guard(forbidden_ports(os.environ))
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop the schema templates `omnistock_devtools.migrated.migrate` made during the run."""
+    if "omnistock_devtools.migrated" in sys.modules:
+        sys.modules["omnistock_devtools.migrated"].drop_templates()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test by the servers its fixtures need, before `-m` deselects anything."""

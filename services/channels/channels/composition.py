@@ -149,9 +149,8 @@ def build_runtime(
             settings.catalog_addr, settings.catalog_timeout_seconds, local_factory, threads
         )
         core.closers.append(catalog.close)
+    # Runtime.close stops it before any closer runs: no flush may outlive the clients it uses.
     dispatcher = SyncDispatcher(engine, threads=threads)
-    # Closed first (closers run in reverse): no flush may outlive the clients it uses.
-    core.closers.append(dispatcher.close)
     return Runtime(
         engine,
         core.sql,

@@ -13,7 +13,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from omnistock_common.config import EnvReader, ServiceSettings, service_addr
+from omnistock_common.config import (
+    DatabaseSettings,
+    EnvReader,
+    ServiceSettings,
+    read_db_pool_size,
+    service_addr,
+)
 from omnistock_common.egress import AllowList, allowed_hosts_setting
 
 # Connector services this build knows how to reach: channel type -> service name in
@@ -32,8 +38,7 @@ MIN_STATE_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
-class Settings:
-    server: ServiceSettings
+class Settings(DatabaseSettings):
     # (key id, 32-byte AES key) pairs; the first one encrypts, every one decrypts.
     credentials_keys: tuple[tuple[str, bytes], ...]
     oauth_state_secret: bytes
@@ -50,16 +55,11 @@ class Settings:
     # Proactive refresh when the access token expires within this many seconds.
     refresh_skew_seconds: int = 300
     oauth_state_ttl_seconds: int = 600
-    db_pool_size: int = 10
     uses_dev_credentials_key: bool = False
     uses_dev_state_secret: bool = False
     # CHANNEL_ALLOWED_HOSTS: host:port patterns reachable besides public https:443 hosts (local
     # receivers of notification webhooks, test servers). Empty in production.
     allowed_hosts: AllowList = field(default_factory=AllowList)
-
-    @property
-    def database_url(self) -> str:
-        return self.server.database_url
 
     @property
     def oauth_redirect_uri(self) -> str:
@@ -117,7 +117,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notify_timeout_seconds=env.float("CHANNELS_NOTIFY_TIMEOUT_SECONDS", 2.0, minimum=0.1),
         refresh_skew_seconds=env.int("CHANNELS_REFRESH_SKEW_SECONDS", 300, minimum=0, maximum=86400),
         oauth_state_ttl_seconds=env.int("CHANNELS_OAUTH_STATE_TTL_SECONDS", 600, minimum=30, maximum=3600),
-        db_pool_size=env.int("CHANNELS_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+        db_pool_size=read_db_pool_size(env, SERVICE),
         uses_dev_credentials_key=raw_keys == DEV_CREDENTIALS_KEYS,
         uses_dev_state_secret=state_secret == DEV_OAUTH_STATE_SECRET,
         allowed_hosts=allowed_hosts_setting(env.str("CHANNEL_ALLOWED_HOSTS", ""), env.problems),

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import grpc
 
-from channels import domain, mapping
+from channels import domain, mapping, oauth_state
 from channels.connector_clients import (
     connection_context,
     credentials_from_pb,
@@ -119,7 +119,7 @@ def start_oauth(
     """The consent URL with a signed, expiring state bound to tenant, user, type, settings and
     the caller's browser session (`session_binding`, required)."""
     kind = domain.channel_type(channel_type, auth=AuthKind.OAUTH)
-    binding = domain.validate_session_binding(session_binding)
+    binding = oauth_state.validate_session_binding(session_binding)
     clean_settings = domain.validate_settings(settings)
     final_name = domain.validate_name(name or kind.display_name)
     redirect = redirect_uri or deps.oauth.default_redirect_uri
@@ -127,7 +127,7 @@ def start_oauth(
         raise InvalidArgument(
             "invalid redirect_uri", violations=[FieldViolation("redirect_uri", "must be an http(s) URL")]
         )
-    token, state = domain.sign_state(
+    token, state = oauth_state.sign_state(
         deps.oauth.state_secret,
         tenant_id=ctx.tenant_id,
         user_id=ctx.user_id,
@@ -165,8 +165,8 @@ def complete_oauth(
     token = callback_params.get("state", "")
     if not token:
         raise InvalidState("the OAuth callback has no state", reason="OAUTH_STATE_INVALID")
-    state = domain.verify_state(deps.oauth.state_secret, token, deps.clock())
-    domain.check_session_binding(state, session_binding)
+    state = oauth_state.verify_state(deps.oauth.state_secret, token, deps.clock())
+    oauth_state.check_session_binding(state, session_binding)
     kind = domain.channel_type(state.channel_type, auth=AuthKind.OAUTH)
     ttl = int(deps.oauth.state_ttl.total_seconds()) + 60
     if not deps.redis.set(OAUTH_STATE_KEY_PREFIX + state.nonce, "1", nx=True, ex=ttl):

@@ -1,4 +1,5 @@
-"""Channels domain: channel types, connections and their health, credentials, OAuth states.
+"""Channels domain: channel types, connections and their health, credentials (OAuth states are
+oauth_state.py, re-exported here).
 
 Pure Python (no SQL, no gRPC calls): every rule here is unit-tested without I/O. Breaking a rule
 raises an omnistock_common DomainError, which the server interceptor maps to a gRPC status.
@@ -6,11 +7,7 @@ raises an omnistock_common DomainError, which the server interceptor maps to a g
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,6 +16,13 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
+# Signed OAuth states live in oauth_state.py; these names stay importable from the domain.
+from channels.oauth_state import InvalidState as InvalidState
+from channels.oauth_state import OAuthState as OAuthState
+from channels.oauth_state import check_session_binding as check_session_binding
+from channels.oauth_state import sign_state as sign_state
+from channels.oauth_state import validate_session_binding as validate_session_binding
+from channels.oauth_state import verify_state as verify_state
 from omnistock_common.egress import safe_text
 from omnistock_common.errors import (
     Code,
@@ -26,7 +30,6 @@ from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
-    PermissionDenied,
 )
 from omnistock_common.timestamps import iso_utc
 
@@ -72,18 +75,16 @@ class SyncOutcome(StrEnum):
     RELEASED = "released"
 
 
-@dataclass(eq=False)
 class ChannelUnavailable(DomainError):
     """The channel (or its connector service) failed after the connector's own retries."""
 
-    code: Code = Code.UNAVAILABLE
+    code = Code.UNAVAILABLE
 
 
-@dataclass(eq=False)
 class ChannelRateLimited(DomainError):
     """The channel is still rate limiting after the connector's retries."""
 
-    code: Code = Code.RESOURCE_EXHAUSTED
+    code = Code.RESOURCE_EXHAUSTED
 
 
 # ------------------------------------------------------------------------------ channel types
@@ -99,6 +100,9 @@ class ChannelType:
     required_credentials: tuple[str, ...] = ()
 
 
+# Everything a connector can do (the Shopify and WooCommerce connectors do all of it).
+ALL_CAPABILITIES = ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog")
+
 CHANNEL_TYPES: dict[str, ChannelType] = {
     t.type: t
     for t in (
@@ -106,14 +110,14 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "shopify",
             "Shopify",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            ALL_CAPABILITIES,
             available=True,
         ),
         ChannelType(
             "woocommerce",
             "WooCommerce",
             AuthKind.API_KEY,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            ALL_CAPABILITIES,
             available=True,
             required_credentials=("consumer_key", "consumer_secret"),
         ),
@@ -135,7 +139,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "tiktok",
             "TikTok Shop",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            ALL_CAPABILITIES,
             available=False,
         ),
         ChannelType(
@@ -149,7 +153,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "ebay",
             "eBay",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
+            ALL_CAPABILITIES,
             available=False,
         ),
     )
@@ -423,134 +427,6 @@ class Connection:
     @property
     def status(self) -> ConnectionStatus:
         return self.health.status
-
-
-# ------------------------------------------------------------------------------ OAuth state
-@dataclass(frozen=True)
-class OAuthState:
-    """What a signed state carries from StartOAuth to CompleteOAuth (nothing secret)."""
-
-    tenant_id: str
-    user_id: str
-    channel_type: str
-    name: str
-    settings: Mapping[str, str]
-    redirect_uri: str
-    expires_at: datetime
-    nonce: str
-    # SHA-256 hex of the nonce kept by the initiating browser (see check_session_binding).
-    binding: str = ""
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _state_mac(secret: bytes, body: str) -> str:
-    return _b64(hmac.new(secret, b"omnistock-oauth-state:" + body.encode(), hashlib.sha256).digest())
-
-
-def sign_state(
-    secret: bytes,
-    *,
-    tenant_id: str,
-    user_id: str,
-    channel_type: str,
-    name: str,
-    settings: Mapping[str, str],
-    redirect_uri: str,
-    now: datetime,
-    ttl: timedelta,
-    binding: str = "",
-) -> tuple[str, OAuthState]:
-    """A tamper-proof, expiring state binding the flow to its tenant, user, type, settings and the
-    initiating browser session (`binding`)."""
-    state = OAuthState(
-        tenant_id=tenant_id,
-        user_id=user_id,
-        channel_type=channel_type,
-        name=name,
-        settings=dict(settings),
-        redirect_uri=redirect_uri,
-        expires_at=(now + ttl).replace(microsecond=0),
-        nonce=secrets.token_urlsafe(16),
-        binding=binding,
-    )
-    doc = {
-        "v": 1,
-        "t": state.tenant_id,
-        "u": state.user_id,
-        "ty": state.channel_type,
-        "n": state.name,
-        "s": dict(state.settings),
-        "r": state.redirect_uri,
-        "exp": int(state.expires_at.timestamp()),
-        "no": state.nonce,
-        "b": state.binding,
-    }
-    body = _b64(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode())
-    return f"{body}.{_state_mac(secret, body)}", state
-
-
-class InvalidState(InvalidArgument):
-    """The OAuth state is forged, malformed, expired or already used."""
-
-
-def verify_state(secret: bytes, token: str, now: datetime) -> OAuthState:
-    """Check signature (constant time) then expiry; single use is enforced by the caller (Redis)."""
-    body, dot, mac = token.partition(".")
-    if not dot or not body or not hmac.compare_digest(mac.encode(), _state_mac(secret, body).encode()):
-        raise InvalidState(
-            "the OAuth state is invalid: start the connection again", reason="OAUTH_STATE_INVALID"
-        )
-    try:
-        doc = json.loads(_unb64(body))
-        state = OAuthState(
-            tenant_id=str(doc["t"]),
-            user_id=str(doc.get("u", "")),
-            channel_type=str(doc["ty"]),
-            name=str(doc["n"]),
-            settings={str(k): str(v) for k, v in dict(doc["s"]).items()},
-            redirect_uri=str(doc["r"]),
-            expires_at=datetime.fromtimestamp(int(doc["exp"]), UTC),
-            nonce=str(doc["no"]),
-            binding=str(doc.get("b", "")),
-        )
-    except (ValueError, KeyError, TypeError):
-        raise InvalidState("the OAuth state is malformed", reason="OAUTH_STATE_INVALID") from None
-    if now > state.expires_at:
-        raise InvalidState(
-            "the OAuth state has expired: start the connection again", reason="OAUTH_STATE_EXPIRED"
-        )
-    return state
-
-
-_BINDING_HEX = frozenset("0123456789abcdef")
-
-
-def validate_session_binding(binding: str) -> str:
-    """A session binding is the SHA-256 hex digest of the browser's nonce (64 hex characters)."""
-    if len(binding) != 64 or not set(binding) <= _BINDING_HEX:
-        raise InvalidArgument(
-            "invalid session binding",
-            violations=[FieldViolation("session_binding", "the SHA-256 hex digest of the browser's nonce")],
-        )
-    return binding
-
-
-def check_session_binding(state: OAuthState, presented: str) -> None:
-    """The callback must arrive in the browser session that started the flow: a state minted by
-    one user and completed by another (an authorize link sent to a merchant) is refused."""
-    if not state.binding or not hmac.compare_digest(state.binding.encode(), presented.encode()):
-        raise PermissionDenied(
-            "this OAuth callback does not belong to the session that started it: start the "
-            "connection again from OmniStock in this browser",
-            reason="OAUTH_SESSION_MISMATCH",
-        )
 
 
 # ------------------------------------------------------------------------------ listings / webhooks

@@ -27,18 +27,37 @@ SERVICE_NAME = "channels"
 RELAY_BATCH = 200
 RELAY_MAX_BATCHES = 5
 
+# Published for whoever listens (no consumer yet): reaching no queue counts as sent. Every other
+# event must be routed to a queue, else its rows stay unsent and are retried (outbox_relay).
+OPTIONAL_EVENTS = frozenset(
+    {
+        "channels.webhook_received",
+        "channels.connection_created",
+        "channels.connection_reauthorised",
+        "channels.connection_deleted",
+    }
+)
+
 # nameko's EventDispatcher bound to the `channels` service: (event name without the prefix, payload).
 Dispatch = Callable[[str, dict[str, Any]], None]
 
 
 def relay_outbox(sql: Engine, dispatch: Dispatch, secret: str) -> int:
-    """Publish the unsent outbox rows, each signed; returns how many rows were marked sent."""
+    """Publish the unsent outbox rows, each signed; returns how many rows were marked sent.
+    `dispatch` raises outbox_relay.Unroutable for an event no queue took."""
 
     def publish(event_type: str, payload: dict[str, Any]) -> None:
         signed = service_auth.sign_event(secret, event_type, payload)
         dispatch(event_type.removeprefix(f"{SERVICE_NAME}."), signed)
 
-    return relay_pending(sql, models.outbox, publish, batch_size=RELAY_BATCH, max_batches=RELAY_MAX_BATCHES)
+    return relay_pending(
+        sql,
+        models.outbox,
+        publish,
+        batch_size=RELAY_BATCH,
+        max_batches=RELAY_MAX_BATCHES,
+        optional=OPTIONAL_EVENTS,
+    )
 
 
 def verified(secret: str, event_type: str, payload: Mapping[str, Any]) -> bool:
@@ -54,4 +73,4 @@ def verified(secret: str, event_type: str, payload: Mapping[str, Any]) -> bool:
     return False
 
 
-__all__ = ["SERVICE_NAME", "Dispatch", "relay_outbox", "verified"]
+__all__ = ["OPTIONAL_EVENTS", "SERVICE_NAME", "Dispatch", "relay_outbox", "verified"]

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection as SqlConnection
 
 from channels import models
 from channels.sync.repository import PENDING as COMMITMENT_PENDING
-from omnistock_common.db import dialect_insert
+from omnistock_common.db import dialect_insert, insert_if_absent
 
 # Status of an order_actions row.
 ACTION_PENDING = "pending"
@@ -140,31 +140,25 @@ class OrderQueries:
         """INSERT .. ON CONFLICT DO NOTHING on (tenant, order, action, fulfillment): False when
         the same request was stored before (a repeated event)."""
         t = models.order_actions
-        stmt = (
-            dialect_insert(self.conn, t)
-            .values(
-                id=action_id,
-                tenant_id=tenant_id,
-                order_id=order_id,
-                action=action,
-                fulfillment_id=fulfillment_id,
-                connection_id=connection_id,
-                external_order_id=external_order_id,
-                request=json.dumps(dict(request), sort_keys=True),
-                status=status,
-                attempts=0,
-                next_attempt_at=now,
-                external_id="",
-                last_error=last_error,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[t.c.tenant_id, t.c.order_id, t.c.action, t.c.fulfillment_id]
-            )
-            .returning(t.c.id)
-        )
-        return self.conn.execute(stmt).first() is not None
+        row = {
+            "id": action_id,
+            "tenant_id": tenant_id,
+            "order_id": order_id,
+            "action": action,
+            "fulfillment_id": fulfillment_id,
+            "connection_id": connection_id,
+            "external_order_id": external_order_id,
+            "request": json.dumps(dict(request), sort_keys=True),
+            "status": status,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "external_id": "",
+            "last_error": last_error,
+            "created_at": now,
+            "updated_at": now,
+        }
+        unique = [t.c.tenant_id, t.c.order_id, t.c.action, t.c.fulfillment_id]
+        return insert_if_absent(self.conn, t, unique, row)
 
     def due_order_actions_any_tenant(self, now: datetime, limit: int) -> list[OrderAction]:
         """Pending actions whose time has come, oldest first: the scheduled sender only."""

@@ -24,7 +24,8 @@ from channels.job_rows import JobQueries
 from channels.order_repository import OrderQueries
 from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
-from omnistock_common.db import dialect_insert
+from omnistock_common.db import dialect_insert, insert_if_absent
+from omnistock_common.rows import from_row, row_values
 from omnistock_common.uow import UnitOfWorkBase
 
 
@@ -51,45 +52,36 @@ class StoredConnection:
 
 
 def _health(row: Row[Any]) -> Health:
-    return Health(
+    return from_row(
+        Health,
+        row,
         status=ConnectionStatus(row.status),
-        status_reason=row.status_reason,
-        last_sync_at=row.last_sync_at,
-        last_success_at=row.last_success_at,
         error_count=int(row.error_count),
-        last_error=row.last_error,
-        increases_held_since=row.increases_held_since,
         increases_held_reason=row.increases_held_reason or "",
     )
 
 
+def _health_values(health: Health) -> dict[str, Any]:
+    """The connection row's health columns a sync outcome or a reconnect writes (the "increases
+    held" pair is written only by the sync engine's increase hold: set_increase_hold)."""
+    values = row_values(health, status=health.status.value)
+    del values["increases_held_since"], values["increases_held_reason"]
+    return values
+
+
 def _stored(row: Row[Any]) -> StoredConnection:
-    return StoredConnection(
-        Connection(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            type=row.type,
-            name=row.name,
-            settings=json.loads(row.settings),
-            health=_health(row),
-            token_expires_at=row.token_expires_at,
-            credentials_version=int(row.credentials_version),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        ),
-        bytes(row.credentials),
+    connection = from_row(
+        Connection,
+        row,
+        settings=json.loads(row.settings),
+        health=_health(row),
+        credentials_version=int(row.credentials_version),
     )
+    return StoredConnection(connection, bytes(row.credentials))
 
 
 def _listing(row: Row[Any]) -> Listing:
-    return Listing(
-        connection_id=row.connection_id,
-        sku=row.sku,
-        external_ids=json.loads(row.external_ids),
-        updated_at=row.updated_at,
-        last_pushed_quantity=row.last_pushed_quantity,
-        last_pushed_version=row.last_pushed_version,
-    )
+    return from_row(Listing, row, external_ids=json.loads(row.external_ids))
 
 
 class Repository(SyncQueries, OrderQueries, JobQueries):
@@ -107,20 +99,15 @@ class Repository(SyncQueries, OrderQueries, JobQueries):
                 tenant_id=connection.tenant_id,
                 type=connection.type,
                 name=connection.name,
-                status=h.status.value,
-                status_reason=h.status_reason,
                 settings=json.dumps(dict(connection.settings), sort_keys=True),
                 credentials=credentials_blob,
                 credentials_version=connection.credentials_version,
                 token_expires_at=connection.token_expires_at,
-                last_sync_at=h.last_sync_at,
-                last_success_at=h.last_success_at,
-                error_count=h.error_count,
-                last_error=h.last_error,
                 increases_held_since=h.increases_held_since,
                 increases_held_reason=h.increases_held_reason,
                 created_at=connection.created_at,
                 updated_at=connection.updated_at,
+                **_health_values(h),
             )
         )
 
@@ -128,23 +115,17 @@ class Repository(SyncQueries, OrderQueries, JobQueries):
         """New credentials, settings, name and health for an existing connection (reconnect.py);
         the caller holds its row lock and has bumped credentials_version."""
         t = models.connections
-        h = connection.health
         self.conn.execute(
             update(t)
             .where(t.c.tenant_id == connection.tenant_id, t.c.id == connection.id)
             .values(
                 name=connection.name,
                 settings=json.dumps(dict(connection.settings), sort_keys=True),
-                status=h.status.value,
-                status_reason=h.status_reason,
                 credentials=credentials_blob,
                 credentials_version=connection.credentials_version,
                 token_expires_at=connection.token_expires_at,
-                last_sync_at=h.last_sync_at,
-                last_success_at=h.last_success_at,
-                error_count=h.error_count,
-                last_error=h.last_error,
                 updated_at=connection.updated_at,
+                **_health_values(connection.health),
             )
         )
 
@@ -183,15 +164,7 @@ class Repository(SyncQueries, OrderQueries, JobQueries):
         self.conn.execute(
             update(t)
             .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
-            .values(
-                status=health.status.value,
-                status_reason=health.status_reason,
-                last_sync_at=health.last_sync_at,
-                last_success_at=health.last_success_at,
-                error_count=health.error_count,
-                last_error=health.last_error,
-                updated_at=now,
-            )
+            .values(updated_at=now, **_health_values(health))
         )
 
     def set_increase_hold(
@@ -390,28 +363,22 @@ class Repository(SyncQueries, OrderQueries, JobQueries):
     ) -> bool:
         """INSERT .. ON CONFLICT DO NOTHING: False when this delivery id was stored before."""
         t = models.webhook_deliveries
-        stmt = (
-            dialect_insert(self.conn, t)
-            .values(
-                id=delivery_row_id,
-                tenant_id=tenant_id,
-                connection_id=connection_id,
-                channel_type=channel_type,
-                delivery_id=delivery_id,
-                topic=topic,
-                kind=kind,
-                headers=json.dumps(dict(headers), sort_keys=True),
-                raw_body=raw_body,
-                status="received",
-                attempts=0,
-                last_error="",
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[t.c.connection_id, t.c.delivery_id])
-            # RETURNING, not rowcount: psycopg reports a rowcount of 1 for DO NOTHING here.
-            .returning(t.c.id)
-        )
-        return self.conn.execute(stmt).first() is not None
+        row = {
+            "id": delivery_row_id,
+            "tenant_id": tenant_id,
+            "connection_id": connection_id,
+            "channel_type": channel_type,
+            "delivery_id": delivery_id,
+            "topic": topic,
+            "kind": kind,
+            "headers": json.dumps(dict(headers), sort_keys=True),
+            "raw_body": raw_body,
+            "status": "received",
+            "attempts": 0,
+            "last_error": "",
+            "received_at": now,
+        }
+        return insert_if_absent(self.conn, t, [t.c.connection_id, t.c.delivery_id], row)
 
     # ----------------------------------------------------------------------- notifications
     def get_notification_url(self, tenant_id: str) -> str:

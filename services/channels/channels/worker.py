@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventlet import patcher, tpool
+from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -34,6 +35,8 @@ from channels.sync.settings import load_sync_settings
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.logging import use_os_locks
+from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
@@ -47,6 +50,9 @@ CHANNELS_EVENTS = events.SERVICE_NAME
 # also the longest a recovered channel or a finished order poll waits for the next push.
 FLUSH_INTERVAL = 0.1
 RELAY_INTERVAL = 0.2
+# How often the worker looks for a Redis that lost the store's data (sync/recovery.py): a lost
+# figure is re-pushed from inventory within this plus one flush.
+EPOCH_CHECK_INTERVAL = 1.0
 _SETTINGS = load_sync_settings()
 RECONCILE_INTERVAL = _SETTINGS.reconcile_interval.total_seconds()
 # Checked every minute; each connection is polled once per its `order_poll_interval_seconds`
@@ -58,6 +64,8 @@ ORDER_ACTIONS_INTERVAL = 1.0
 ORDERS_EVENTS = "orders"
 # Background jobs whose event was lost or whose worker died are looked for this often.
 JOB_SWEEP_INTERVAL = 30.0
+# After SIGTERM the process is gone within this many seconds, whatever is still running.
+STOP_DEADLINE = 8.0
 
 
 class SyncRuntime(DependencyProvider):
@@ -70,6 +78,10 @@ class SyncRuntime(DependencyProvider):
             load_settings(), _SETTINGS, local_factory=local, threads=patcher.original("threading")
         )
 
+    def start(self) -> None:
+        # SIGTERM: at most STOP_DEADLINE seconds to a stopped process (omnistock_common.stop_deadline).
+        install_stop_deadline(STOP_DEADLINE)
+
     def stop(self) -> None:
         self.runtime.close()
 
@@ -81,12 +93,14 @@ class ChannelsRelay:
     """Publishes the channels outbox as signed nameko events `channels.<type>`."""
 
     name = CHANNELS_EVENTS
-    dispatch = EventDispatcher(use_confirms=True)
+    # Confirmed and mandatory: an event no queue took comes back and its rows stay unsent.
+    dispatch = EventDispatcher(use_confirms=True, mandatory=True)
     runtime = SyncRuntime()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        events.relay_outbox(self.runtime.sql, self.dispatch, self.runtime.event_secret)
+        dispatch = unroutable_as(self.dispatch, UndeliverableMessage)
+        events.relay_outbox(self.runtime.sql, dispatch, self.runtime.event_secret)
 
 
 class ChannelsSyncWorker:
@@ -100,8 +114,11 @@ class ChannelsSyncWorker:
     def on_stock_changed(self, payload: dict[str, Any]) -> None:
         if not store.accept_stock_changed(payload, self.runtime.event_secret):
             return
-        engine = self.runtime.engine
-        tpool.execute(store.record_stock_changes, engine.redis, engine.uow, payload, settings=engine.settings)
+        tpool.execute(self.runtime.epoch.record_or_flag, self.runtime.engine, payload)
+
+    @timer(interval=EPOCH_CHECK_INTERVAL, eager=True)
+    def check_sync_store(self) -> None:
+        tpool.execute(self.runtime.epoch.check, self.runtime.engine)
 
     @timer(interval=FLUSH_INTERVAL, eager=True)
     def flush(self) -> None:
@@ -121,7 +138,7 @@ class ChannelsSyncWorker:
 
     @timer(interval=ORDER_POLL_CHECK_INTERVAL, eager=True)
     def poll_orders(self) -> None:
-        tpool.execute(reconcile.poll_all_orders, self.runtime.engine)
+        tpool.execute(reconcile.request_due_polls, self.runtime.engine)
 
     @event_handler(ORDERS_EVENTS, "order_imported")
     def on_order_imported(self, payload: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ operation. A route module owns one `ApiModule`; app.py registers a plain list of
     api = ApiModule("inventory", tag="Inventory")
 
     @api.route("GET", "/inventory/<sku>", summary="Stock of one SKU",
-               permission=Permission.INVENTORY_READ, response=StockOut, problems=(404,))
+               permission=Permission.INVENTORY_READ, response=StockOut)
     def get_stock(sku: str) -> StockOut: ...
 
 Input hygiene is applied here, once for every route, with the checks of gateway.inputs: the body
@@ -151,6 +151,9 @@ class ApiModule:
     ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
+        `problems` lists only the error statuses the rest of the declaration does not imply: the
+        OpenAPI document adds 400 for a body or query, 413/415 for a JSON body, 401/403 for a
+        permission, 404 for a path parameter and 422 for an idempotency key (openapi._operation).
         `max_body_bytes` overrides the body limit of this route (default: GATEWAY_MAX_JSON_BYTES
         for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise). `idempotency_key`
         documents the Idempotency-Key header the view reads."""

@@ -83,7 +83,7 @@ class RateLimited(DomainError):
     """Too many attempts; `retry_after` seconds until the window frees up (HTTP 429)."""
 
     retry_after: int = 1
-    code: Code = Code.RESOURCE_EXHAUSTED
+    code = Code.RESOURCE_EXHAUSTED
 
 
 @dataclass(frozen=True)

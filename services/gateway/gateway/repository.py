@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway import models
 from gateway.domain import RefreshTokenRecord, Role, Tenant, User
 from omnistock_common.errors import AlreadyExists
+from omnistock_common.rows import from_row, row_values
 from omnistock_common.uow import DEFAULT_ATTEMPTS, UnitOfWorkBase
 
 
@@ -47,14 +48,11 @@ def _user(row: Row[Any]) -> User:
 
 
 def _token(row: Row[Any]) -> RefreshTokenRecord:
-    return RefreshTokenRecord(
-        id=row.id,
-        token_hash=row.token_hash,
-        family_id=row.family_id,
-        user_id=row.user_id,
-        tenant_id=row.tenant_id,
-        created_at=_utc(row.created_at),  # type: ignore[arg-type]
-        expires_at=_utc(row.expires_at),  # type: ignore[arg-type]
+    return from_row(
+        RefreshTokenRecord,
+        row,
+        created_at=_utc(row.created_at),
+        expires_at=_utc(row.expires_at),
         used_at=_utc(row.used_at),
         revoked_at=_utc(row.revoked_at),
         family_started_at=_utc(row.family_started_at),
@@ -166,20 +164,7 @@ class SqlRefreshTokenRepository:
         self._conn = conn
 
     def add(self, record: RefreshTokenRecord) -> None:
-        self._conn.execute(
-            insert(models.refresh_tokens).values(
-                id=record.id,
-                token_hash=record.token_hash,
-                family_id=record.family_id,
-                user_id=record.user_id,
-                tenant_id=record.tenant_id,
-                created_at=record.created_at,
-                expires_at=record.expires_at,
-                used_at=record.used_at,
-                revoked_at=record.revoked_at,
-                family_started_at=record.family_started_at,
-            )
-        )
+        self._conn.execute(insert(models.refresh_tokens).values(**row_values(record)))
 
     def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
         row = self._conn.execute(

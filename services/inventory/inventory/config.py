@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from inventory.domain import Policy
-from omnistock_common.config import EnvReader, ServiceSettings
+from omnistock_common.config import DatabaseSettings
 
 SERVICE = "inventory"
 
 
 @dataclass(frozen=True)
-class Settings:
-    server: ServiceSettings
+class Settings(DatabaseSettings):
     # A hold without an explicit TTL lasts this long (ReserveRequest.ttl_seconds == 0).
     default_reservation_ttl_seconds: int
     # Tenant-wide low-stock threshold until SetDefaultLowStockThreshold changes it.
@@ -26,12 +25,6 @@ class Settings:
     max_batch_lines: int
     # Largest TTL a caller may ask for, so a typo cannot pin stock for years.
     max_reservation_ttl_seconds: int
-    # Connections held by each server process; several replicas share one PostgreSQL.
-    db_pool_size: int
-
-    @property
-    def database_url(self) -> str:
-        return self.server.database_url
 
     @property
     def policy(self) -> Policy:
@@ -45,16 +38,17 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting once; raises ConfigError naming each bad variable."""
-    env = EnvReader(environ)
-    settings = Settings(
-        server=ServiceSettings.read(SERVICE, env),
-        default_reservation_ttl_seconds=env.int(
-            "INVENTORY_RESERVATION_TTL_SECONDS", 900, minimum=1, maximum=30 * 86400
-        ),
-        default_low_stock_threshold=env.int("INVENTORY_LOW_STOCK_THRESHOLD", 10, minimum=0),
-        max_batch_lines=env.int("INVENTORY_MAX_BATCH_LINES", 10_000, minimum=1, maximum=100_000),
-        max_reservation_ttl_seconds=env.int("INVENTORY_MAX_RESERVATION_TTL_SECONDS", 30 * 86400, minimum=1),
-        db_pool_size=env.int("INVENTORY_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+    return Settings.load(
+        SERVICE,
+        environ,
+        lambda env: {
+            "default_reservation_ttl_seconds": env.int(
+                "INVENTORY_RESERVATION_TTL_SECONDS", 900, minimum=1, maximum=30 * 86400
+            ),
+            "default_low_stock_threshold": env.int("INVENTORY_LOW_STOCK_THRESHOLD", 10, minimum=0),
+            "max_batch_lines": env.int("INVENTORY_MAX_BATCH_LINES", 10_000, minimum=1, maximum=100_000),
+            "max_reservation_ttl_seconds": env.int(
+                "INVENTORY_MAX_RESERVATION_TTL_SECONDS", 30 * 86400, minimum=1
+            ),
+        },
     )
-    env.raise_if_invalid()
-    return settings

@@ -45,6 +45,10 @@ OUTBOX_RETENTION = timedelta(hours=72)
 # Receives the routing key inside the service ("stock_changed") and the payload.
 Dispatch = Callable[[str, dict[str, Any]], None]
 
+# Published for whoever listens (no consumer yet): reaching no queue counts as sent. Every other
+# event must be routed to a queue, else its rows stay unsent and are retried (outbox_relay).
+OPTIONAL_EVENTS = frozenset({f"{SERVICE_NAME}.low_stock"})
+
 # Several stock_changed rows of one tenant become one event with the newest entry per SKU.
 COALESCERS: Mapping[str, Coalescer] = {
     f"{SERVICE_NAME}.stock_changed": latest_version_per_key(items_key="skus", key="sku"),
@@ -82,7 +86,8 @@ class WorkerJobs:
     clock: Callable[[], datetime] = _utcnow
 
     def relay(self, dispatch: Dispatch) -> int:
-        """Publish pending outbox rows (coalesced) and mark them sent; returns rows marked."""
+        """Publish pending outbox rows (coalesced) and mark them sent; returns rows marked.
+        `dispatch` raises outbox_relay.Unroutable for an event no queue took."""
         sent = relay_pending(
             self.engine,
             self.outbox,
@@ -90,6 +95,7 @@ class WorkerJobs:
             batch_size=RELAY_BATCH_SIZE,
             max_batches=RELAY_MAX_BATCHES,
             coalescers=COALESCERS,
+            optional=OPTIONAL_EVENTS,
         )
         if sent:
             log.debug("relayed outbox rows", extra={"rows": sent})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg.waiting
+from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -18,12 +19,17 @@ from inventory import relay
 from inventory.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.logging import use_os_locks
+from omnistock_common.outbox_relay import unroutable_as
 from omnistock_common.service_auth import sign_event
+from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 # OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
 use_os_locks()
+# After SIGTERM the process is gone within this many seconds, whatever is still running (a relay
+# publish waits for the broker as long as it is away).
+STOP_DEADLINE = 8.0
 
 # Timer periods in seconds. The relay runs often so a change reaches the channels within a
 # fraction of a second; each tick is bounded (relay.RELAY_MAX_BATCHES) and nameko never
@@ -53,6 +59,10 @@ class InventoryJobs(DependencyProvider):
         make_psycopg_cooperative()
         self.jobs = relay.build_jobs(load_settings())
         self.event_secret = load_internal_auth_settings().token_secret
+
+    def start(self) -> None:
+        # SIGTERM: at most STOP_DEADLINE seconds to a stopped process (omnistock_common.stop_deadline).
+        install_stop_deadline(STOP_DEADLINE)
 
     def stop(self) -> None:
         self.jobs.close()
@@ -92,12 +102,14 @@ class InventoryWorker:
     # what lets the relay mark rows sent. Measured: while the broker is unreachable, dispatch keeps
     # retrying (it neither returns nor raises) and completes once the broker is back; the rows stay
     # unsent meanwhile, and no lock a service writer needs is held (see outbox_relay).
-    dispatch = EventDispatcher(use_confirms=True)
+    # Mandatory: an event the broker routes to no queue comes back (UndeliverableMessage) instead
+    # of being confirmed and lost; the relay keeps its rows unsent and retries them.
+    dispatch = EventDispatcher(use_confirms=True, mandatory=True)
     jobs = InventoryJobs()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        self.jobs.relay(self.dispatch)
+        self.jobs.relay(unroutable_as(self.dispatch, UndeliverableMessage))
 
     @timer(interval=EXPIRY_INTERVAL, eager=True)
     def expire_reservations(self) -> None:

@@ -6,15 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from omnistock_common.config import EnvReader, ServiceSettings, service_addr
+from omnistock_common.config import (
+    DatabaseSettings,
+    service_addr,
+)
 from orders.domain import Policy
 
 SERVICE = "orders"
 
 
 @dataclass(frozen=True)
-class Settings:
-    server: ServiceSettings
+class Settings(DatabaseSettings):
     # host:port of the inventory gRPC server (every stock step is a call there).
     inventory_addr: str
     # Deadline of one inventory call; it must stay well inside the worker's AMQP heartbeat.
@@ -24,12 +26,6 @@ class Settings:
     # An order whose stock step failed (inventory down) or was interrupted (crash) is retried by
     # the worker this long after the last attempt.
     stock_retry_seconds: int
-    # Connections held by each process.
-    db_pool_size: int
-
-    @property
-    def database_url(self) -> str:
-        return self.server.database_url
 
     @property
     def policy(self) -> Policy:
@@ -41,16 +37,15 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting once; raises ConfigError naming each bad variable."""
-    env = EnvReader(environ)
-    settings = Settings(
-        server=ServiceSettings.read(SERVICE, env),
-        inventory_addr=service_addr(env, "inventory"),
-        inventory_timeout_seconds=env.float("ORDERS_INVENTORY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-        duplicate_window_seconds=env.int(
-            "ORDERS_DUPLICATE_WINDOW_SECONDS", 600, minimum=0, maximum=30 * 86400
-        ),
-        stock_retry_seconds=env.int("ORDERS_STOCK_RETRY_SECONDS", 30, minimum=1, maximum=86400),
-        db_pool_size=env.int("ORDERS_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+    return Settings.load(
+        SERVICE,
+        environ,
+        lambda env: {
+            "inventory_addr": service_addr(env, "inventory"),
+            "inventory_timeout_seconds": env.float("ORDERS_INVENTORY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            "duplicate_window_seconds": env.int(
+                "ORDERS_DUPLICATE_WINDOW_SECONDS", 600, minimum=0, maximum=30 * 86400
+            ),
+            "stock_retry_seconds": env.int("ORDERS_STOCK_RETRY_SECONDS", 30, minimum=1, maximum=86400),
+        },
     )
-    env.raise_if_invalid()
-    return settings

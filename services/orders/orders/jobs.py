@@ -36,6 +36,17 @@ ORDER_RECEIVED = "channels.order_received"
 ACTION_SYNCED = "channels.order_action_synced"
 RELAY_BATCH_SIZE = 200
 RELAY_MAX_BATCHES = 5
+# Published for whoever listens (no consumer yet): reaching no queue counts as sent. Every other
+# event (order_imported, fulfillment_requested, cancel_requested: the channels worker's) must be
+# routed to a queue, else its rows stay unsent and are retried (outbox_relay).
+OPTIONAL_EVENTS = frozenset(
+    {
+        f"{SERVICE_NAME}.order_shipped",
+        f"{SERVICE_NAME}.order_cancelled",
+        f"{SERVICE_NAME}.order_refunded",
+        f"{SERVICE_NAME}.order_oversold",
+    }
+)
 STOCK_RETRY_BATCH = 100
 OUTBOX_RETENTION = timedelta(hours=72)
 
@@ -123,7 +134,12 @@ class WorkerJobs:
             dispatch(routing_key(event_type), sign_event(self.secret, event_type, payload))
 
         return relay_pending(
-            self.engine, models.outbox, publish, batch_size=RELAY_BATCH_SIZE, max_batches=RELAY_MAX_BATCHES
+            self.engine,
+            models.outbox,
+            publish,
+            batch_size=RELAY_BATCH_SIZE,
+            max_batches=RELAY_MAX_BATCHES,
+            optional=OPTIONAL_EVENTS,
         )
 
     def retry_stock(self) -> int:

@@ -14,6 +14,7 @@ from google.protobuf import json_format
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as connector_pb
 from omnistock.orders.v1 import orders_service_pb2 as pb
+from omnistock_common.addresses import address_fields
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from omnistock_common.timestamps import from_timestamp, to_optional_timestamp
 from orders.domain import (
@@ -181,17 +182,7 @@ def filter_in(flt: pb.OrderFilter) -> OrderFilter:
 
 
 def _address_in(address: pb.Address | connector_pb.OrderAddress) -> Address:
-    return Address(
-        name=address.name,
-        company=address.company,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country_code=address.country_code,
-        phone=address.phone,
-    )
+    return Address(**address_fields(address))
 
 
 def new_order_in(request: pb.CreateOrderRequest) -> NewOrderCommand:

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg.waiting
 from eventlet import patcher, tpool
+from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -28,6 +29,8 @@ from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.context import CallContext
 from omnistock_common.logging import use_os_locks
+from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.stop_deadline import install_stop_deadline
 from orders import jobs as worker_jobs
 from orders.config import load_settings
 from orders.domain import HoldOutcome
@@ -38,6 +41,9 @@ from orders.service import HoldRequest
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 # OS threads (tpool, the sync dispatcher) log too: the logging locks must be OS locks.
 use_os_locks()
+# After SIGTERM the process is gone within this many seconds, whatever is still running (a relay
+# publish waits for the broker as long as it is away).
+STOP_DEADLINE = 8.0
 
 RELAY_INTERVAL = 0.2
 STOCK_RETRY_INTERVAL = 5.0
@@ -85,6 +91,10 @@ class OrdersJobs(DependencyProvider):
         secret = load_internal_auth_settings().token_secret
         self.jobs = worker_jobs.build_jobs(load_settings(), secret, in_tpool)
 
+    def start(self) -> None:
+        # SIGTERM: at most STOP_DEADLINE seconds to a stopped process (omnistock_common.stop_deadline).
+        install_stop_deadline(STOP_DEADLINE)
+
     def stop(self) -> None:
         self.jobs.close()
 
@@ -97,7 +107,8 @@ class OrdersWorker:
 
     # The service name makes events go out as orders.<type> on `orders.events`.
     name = worker_jobs.SERVICE_NAME
-    dispatch = EventDispatcher(use_confirms=True)
+    # Confirmed and mandatory: an event no queue took comes back and its rows stay unsent.
+    dispatch = EventDispatcher(use_confirms=True, mandatory=True)
     jobs = OrdersJobs()
 
     # requeue_on_error: an infrastructure failure (database down) redelivers the event; a
@@ -112,7 +123,7 @@ class OrdersWorker:
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        self.jobs.relay(self.dispatch)
+        self.jobs.relay(unroutable_as(self.dispatch, UndeliverableMessage))
 
     @timer(interval=STOCK_RETRY_INTERVAL, eager=True)
     def retry_stock(self) -> None:

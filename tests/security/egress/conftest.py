@@ -32,7 +32,7 @@ from channels.config import load_settings
 from channels.server import Channels, build
 from gateway.app import create_app
 from gateway.config import Settings as GatewaySettings
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
 from woocommerce_connector import config as woo_config
@@ -139,7 +139,7 @@ def make_stack(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Stack]]
         cleanups.extend([shop_connector.stop, woo_connector.stop])
         index = len(cleanups)
         channels_url = f"sqlite:///{tmp_path / f'channels-{index}.db'}"
-        upgrade("channels", channels_url)
+        migrate("channels", channels_url)
         channels = build(
             load_settings(
                 {
@@ -156,7 +156,7 @@ def make_stack(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Stack]]
         )
         cleanups.append(channels.stop)
         gateway_url = f"sqlite:///{tmp_path / f'gateway-{index}.db'}"
-        upgrade("gateway", gateway_url)
+        migrate("gateway", gateway_url)
         app = create_app(
             GatewaySettings(
                 database_url=gateway_url,

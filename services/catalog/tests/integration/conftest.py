@@ -14,8 +14,8 @@ from catalog.service import StockLine, StockUnavailable
 from omnistock.catalog.v1 import catalog_service_pb2_grpc
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
 from omnistock_common.service_auth import internal_metadata
+from omnistock_devtools.migrated import migrate
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Catalog:
 
 @pytest.fixture
 def catalog(database_url: str) -> Iterator[Catalog]:
-    upgrade("catalog", database_url)
+    migrate("catalog", database_url)
     engine = make_engine(database_url)
     stock = FakeStock()
     settings = with_port(load_settings({"CATALOG_DATABASE_URL": database_url}), "127.0.0.1", 0)

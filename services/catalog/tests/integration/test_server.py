@@ -45,9 +45,9 @@ def test_health_is_serving_and_reflection_lists_the_service(catalog: Catalog) ->
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
-    from omnistock_common.migrations import upgrade
+    from omnistock_devtools.migrated import migrate
 
-    upgrade("catalog", database_url)
+    migrate("catalog", database_url)
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:

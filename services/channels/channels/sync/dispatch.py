@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -79,15 +80,18 @@ class ConnectionPool:
             except Exception:  # a job logs its own failures; the thread must survive anything
                 log.exception("sync job failed")
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop taking jobs; wait up to `timeout` for running ones (daemon threads: a hung call
-        does not keep the process alive)."""
+    def close(self, timeout: float = 2.0) -> int:
+        """Stop taking jobs: the idle threads end at once; the running jobs get up to `timeout` in
+        all to finish. Returns how many threads are still inside a job (daemon threads: a hung
+        channel call does not keep the process alive)."""
         with self._lock:
             self._closed = True
             self._jobs.clear()
             self._ready.notify_all()
+        give_up = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout / max(1, len(self._threads)))
+            thread.join(max(0.0, give_up - time.monotonic()))
+        return sum(1 for thread in self._threads if thread.is_alive())
 
 
 class SyncDispatcher:
@@ -153,8 +157,10 @@ class SyncDispatcher:
             with self._lock:
                 self.finished = [*self.finished[-99:], result]
 
-    def close(self) -> None:
-        self.pool.close()
+    def close(self, timeout: float = 2.0) -> int:
+        """Stop dispatching; returns how many flushes or polls are still running after `timeout`
+        (runtime.Runtime.close then leaves their clients open: see there)."""
+        return self.pool.close(timeout)
 
 
 __all__ = ["ConnectionPool", "SyncDispatcher"]

@@ -28,7 +28,7 @@ import grpc
 
 from channels import mapping
 from channels.domain import ConnectionStatus, SyncScope, order_poll_interval
-from channels.sync import in_flight, store
+from channels.sync import in_flight, schedule, store
 from channels.sync.engine import SyncEngine
 from channels.sync.flusher import ConnectionFlush, ConnectionLock, Planned, push_planned
 from channels.sync.repository import ListingPushState
@@ -219,38 +219,60 @@ def _poll_interval(engine: SyncEngine, tenant_id: str, connection_id: str) -> ti
         return default
 
 
-def poll_all_orders(engine: SyncEngine, *, now: datetime | None = None) -> int:
-    """The scheduled order poll: every live connection whose last poll is older than its interval
-    (the connection setting `order_poll_interval_seconds`, default CHANNELS_ORDER_POLL_INTERVAL_SECONDS).
-    Returns how many connections were polled successfully."""
-    moment = now or engine.clock()
-    polled = 0
+def _due_for_poll(engine: SyncEngine, moment: datetime) -> list[tuple[str, str]]:
+    """(tenant, connection) of every live connection whose last poll is older than its interval."""
     by_tenant: dict[str, list[str]] = {}
     for tenant_id, connection_id in live_connections_any_tenant(engine):
         by_tenant.setdefault(tenant_id, []).append(connection_id)
+    due = []
     for tenant_id, connection_ids in by_tenant.items():
         with engine.uow.transaction() as repo:
             states = repo.poll_states(tenant_id)
         for connection_id in connection_ids:
             state = states.get(connection_id)
             last = state.last_attempt_at if state else None
-            if last is not None and moment - last < _poll_interval(engine, tenant_id, connection_id):
-                continue
-            try:
-                in_flight.poll_orders(
-                    engine.caller,
-                    engine.uow,
-                    tenant_id,
-                    connection_id,
-                    settings=engine.settings.polls,
-                    on_changed=engine.requeue,
-                    clock=engine.clock,
-                )
-                polled += 1
-            except DomainError as exc:
-                log.warning(
-                    "order poll of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id}
-                )
+            if last is None or moment - last >= _poll_interval(engine, tenant_id, connection_id):
+                due.append((tenant_id, connection_id))
+    return due
+
+
+def request_due_polls(engine: SyncEngine, *, now: datetime | None = None) -> int:
+    """The worker's scheduled order poll: asks the dispatcher (schedule.request_polls) for a poll of
+    every connection due for one, so each runs on its own thread and a hung order feed neither
+    delays the other connections' polls nor holds up the worker's stop. Returns how many."""
+    moment = now or engine.clock()
+    due = _due_for_poll(engine, moment)
+    by_tenant: dict[str, list[str]] = {}
+    for tenant_id, connection_id in due:
+        by_tenant.setdefault(tenant_id, []).append(connection_id)
+    for tenant_id, connection_ids in by_tenant.items():
+        schedule.request_polls(engine.redis, tenant_id, connection_ids, store.ms(moment))
+    return len(due)
+
+
+def poll_all_orders(engine: SyncEngine, *, now: datetime | None = None) -> int:
+    """The scheduled order poll on the caller's thread, one connection after another (tools and
+    tests; the worker uses request_due_polls): every live connection whose last poll is older than
+    its interval (the connection setting `order_poll_interval_seconds`, default
+    CHANNELS_ORDER_POLL_INTERVAL_SECONDS). Returns how many connections were polled successfully."""
+    moment = now or engine.clock()
+    polled = 0
+    for tenant_id, connection_id in _due_for_poll(engine, moment):
+        try:
+            in_flight.poll_orders(
+                engine.caller,
+                engine.uow,
+                tenant_id,
+                connection_id,
+                settings=engine.settings.polls,
+                on_changed=engine.requeue,
+                clock=engine.clock,
+            )
+            polled += 1
+        except DomainError as exc:
+            log.warning(
+                "order poll of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id}
+            )
     return polled
 
 
@@ -325,5 +347,6 @@ __all__ = [
     "poll_all_orders",
     "reconcile_all",
     "reconcile_connection",
+    "request_due_polls",
     "run_sync_job",
 ]

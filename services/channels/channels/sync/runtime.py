@@ -7,6 +7,7 @@ eventlet's original threading.local in the worker). channels.composition builds 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,10 @@ from channels.connector_clients import ConnectorRegistry, ConnectorStub
 from channels.deps import ChannelsDeps
 from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
+from channels.sync.recovery import EpochWatch
 from omnistock_common.clients import DeadlineStub
+
+log = logging.getLogger(__name__)
 
 
 class PerThreadConnectors:
@@ -104,8 +108,23 @@ class Runtime:
     dispatcher: SyncDispatcher | None = None
     # The use cases' collaborators, for the background jobs (channels.jobs).
     deps: ChannelsDeps | None = None
+    # Notices that Redis lost the store's data and re-pushes everything (recovery.py).
+    epoch: EpochWatch = field(default_factory=EpochWatch)
 
     def close(self) -> None:
+        """Stop the dispatcher first (no new flush); then close the clients, unless a flush or poll
+        is still inside a call after the dispatcher's grace: its thread owns per-thread clients
+        (gRPC channels, a Redis client, a database connection) and closing them under it from this
+        thread is a cross-thread switch eventlet refuses ("greenlet.error: cannot switch to a
+        different thread"). Those are left to the process exit, which is next."""
+        if self.dispatcher is not None:
+            busy = self.dispatcher.close()
+            if busy:
+                log.warning(
+                    "%d sync jobs still running at stop; their clients are left to the process exit", busy
+                )
+                self.closers.clear()
+                return
         for close in reversed(self.closers):
             close()
         self.closers.clear()

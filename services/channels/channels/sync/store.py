@@ -334,6 +334,29 @@ def requeue_from_inventory(
     return marked
 
 
+def requeue_unknown(
+    redis: SyncRedis, tenant_id: str, connection_id: str, skus: Sequence[str], now_ms: int
+) -> int:
+    """Queue `skus` of one connection as UNKNOWN, due now, leaving pending ones alone (the
+    recovery after Redis lost its data, recovery.py); returns how many were queued."""
+    queued = 0
+    for start in range(0, len(skus), 1000):
+        chunk = skus[start : start + 1000]
+        queued += int(
+            redis.eval(
+                _REQUEUE_UNKNOWN,
+                2,
+                PENDING_PREFIX + connection_id,
+                DUE_KEY,
+                member(tenant_id, connection_id),
+                now_ms,
+                now_ms,
+                *chunk,
+            )
+        )
+    return queued
+
+
 def cas_delete(redis: SyncRedis, connection_id: str, pairs: Sequence[tuple[str, str]]) -> int:
     """Drop pending entries only if each is still the value read (a newer figure stays)."""
     if not pairs:
@@ -380,4 +403,5 @@ __all__ = [
     "record_stock_changes",
     "requeue_from_inventory",
     "requeue_skus",
+    "requeue_unknown",
 ]

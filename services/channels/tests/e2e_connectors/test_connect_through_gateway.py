@@ -30,7 +30,7 @@ from channels.server import Channels, build
 from gateway.app import create_app
 from gateway.config import Settings as GatewaySettings
 from omnistock.connector.v1 import connector_service_pb2 as cpb
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
 from woocommerce_connector import config as woo_config
@@ -65,7 +65,7 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
     )
     woo_connector = woo_server.build(woo_server.with_port(woo_config.load_settings(env), "127.0.0.1", 0))
     channels_url = f"sqlite:///{tmp_path / 'channels.db'}"
-    upgrade("channels", channels_url)
+    migrate("channels", channels_url)
     channels = build(
         load_settings(
             {
@@ -80,7 +80,7 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[Stack]:
         )
     )
     gateway_url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    upgrade("gateway", gateway_url)
+    migrate("gateway", gateway_url)
     app = create_app(
         GatewaySettings(
             database_url=gateway_url,

@@ -19,8 +19,8 @@ from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
 from omnistock_devtools.fake_connector import FakeConnector, serve_fake
+from omnistock_devtools.migrated import migrate
 
 KEY_1 = base64.b64encode(b"k" * 32).decode()
 KEY_2 = base64.b64encode(b"n" * 32).decode()
@@ -30,7 +30,7 @@ Client = Any
 
 @pytest.fixture
 def migrated_url(database_url: str) -> str:
-    upgrade("channels", database_url)
+    migrate("channels", database_url)
     return database_url
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -30,11 +31,19 @@ from channel_sandboxes.woocommerce.app import create_app as woo_sandbox
 from channels import connection_setup, listing_mapping, service, webhook_intake
 from channels.config import load_settings
 from channels.server import Channels, build
-from channels.sync import flusher, store
+from channels.sync import flusher, inventory_source, store
 from channels.sync.engine import SyncEngine
 from channels.sync.settings import OrderPollSettings, SyncSettings
+from inventory import models as inventory_models
+from inventory.config import load_settings as inventory_settings
+from inventory.server import build as build_inventory
+from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
+from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
+from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
-from omnistock_common.migrations import upgrade
+from omnistock_common.db import make_engine
+from omnistock_common.outbox_relay import relay_pending
+from omnistock_devtools.migrated import migrate
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
 from woocommerce_connector import config as woo_config
@@ -260,7 +269,20 @@ def sync_redis_url(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
-    redis_url = sync_redis_url
+    with build_stack(database_url, sync_redis_url) as built:
+        yield built
+
+
+@pytest.fixture
+def own_redis_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+    """The stack on the test's own Redis database (`redis_url`, flushed before and after), for
+    tests that wipe it: FLUSHDB of that database only, never FLUSHALL."""
+    with build_stack(database_url, redis_url) as built:
+        yield built
+
+
+@contextmanager
+def build_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
     shop, woo = ShopifyConfig(), WooConfig()
     shop_http, _ = serve(shopify_sandbox(shop))
     woo_http, _ = serve(woo_sandbox(woo))
@@ -272,7 +294,7 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
         shopify_server.with_port(shopify_config.load_settings(base_env), "127.0.0.1", 0)
     )
     woo_connector = woo_server.build(woo_server.with_port(woo_config.load_settings(base_env), "127.0.0.1", 0))
-    upgrade("channels", database_url)
+    migrate("channels", database_url)
     env = {
         **base_env,
         "CHANNELS_DATABASE_URL": database_url,
@@ -313,3 +335,50 @@ def stack(database_url: str, sync_redis_url: str) -> Iterator[Stack]:
         woo_connector.stop()
         shop_http.shutdown()
         woo_http.shutdown()
+
+
+class InventorySide:
+    """The real inventory server on its own PostgreSQL database (the truth), its outbox, and the
+    sync engine's port to it (GetSkuStock)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        migrate("inventory", url)
+        self.server = build_inventory(
+            inventory_settings(
+                {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}
+            )
+        )
+        self.address = f"127.0.0.1:{self.server.port}"
+        self.sql = make_engine(url)
+        self.channel = make_channel(self.address)
+        self.stub = DeadlineStub(inv_grpc.InventoryServiceStub(self.channel), 10.0).call(
+            CallContext(tenant_id=TENANT, user_id="t")
+        )
+        self.port = inventory_source.GrpcInventory(self.address, 10.0)
+
+    def change(self, sku: str, delta: int) -> None:
+        line = inv_pb.AdjustmentLine(sku=sku, delta=delta, reason=inv_pb.ADJUSTMENT_REASON_CORRECTION)
+        self.stub.Adjust(inv_pb.AdjustRequest(line=line, idempotency_key=str(uuid.uuid4())))
+
+    def relay(self, intake: Callable[[dict[str, Any]], Any]) -> int:
+        return relay_pending(self.sql, inventory_models.outbox, lambda _type, payload: intake(payload))
+
+    def truth(self, skus: list[str]) -> dict[str, int]:
+        """What OmniStock says of `skus` now (GetSkuStock): the figures every channel must show."""
+        return {sku: figure.available for sku, figure in self.port.figures(TENANT, skus).items()}
+
+    def close(self) -> None:
+        self.port.close()
+        self.channel.close()
+        self.sql.dispose()
+        self.server.stop()
+
+
+@pytest.fixture
+def inventory_side(make_postgres_database: Callable[[], str]) -> Iterator[InventorySide]:
+    side = InventorySide(make_postgres_database())
+    try:
+        yield side
+    finally:
+        side.close()

@@ -33,9 +33,14 @@ from channels.sync.settings import SyncSettings
 
 # Timed acceptance runs (issue 14's bounds). They once missed them in CI: the channels worker's
 # hub had died on green logging locks shared with OS threads (omnistock_common.logging.use_os_locks).
+# They measure time between channels, not storage: they run once, on PostgreSQL (production's
+# database), instead of once per database (that doubled ~50 s of the suite for no coverage).
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
+    pytest.mark.parametrize(
+        "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
 ]
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
 Stack = Any

@@ -24,7 +24,7 @@ from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 pytestmark = pytest.mark.redis
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
@@ -36,7 +36,7 @@ TENANT = "tenant-sync"
 def inventory(stack: Stack, tmp_path: Path) -> Iterator[Any]:
     """The real inventory server (its own SQLite database) wired into the sync engine."""
     url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    upgrade("inventory", url)
+    migrate("inventory", url)
     server = build_inventory(
         inventory_settings(
             {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}

@@ -26,7 +26,13 @@ from channels.job_domain import JobStatus
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
 
-pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
+# The worker wiring does not depend on the database: covered once, on SQLite.
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.rabbitmq,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
 Stack = Any
 ROOT = Path(__file__).resolve().parents[4]
@@ -47,8 +53,6 @@ def _queue_bound(url: str, queue: str = QUEUE) -> bool:
 def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
     stack: Stack, vhost_url: str, tmp_path: Path
 ) -> None:
-    if not stack.database_url.startswith("sqlite"):
-        pytest.skip("the worker wiring does not depend on the database; covered once, on SQLite")
     stack.seed({"CUP": 0})
     env = {
         **os.environ,
@@ -111,8 +115,6 @@ JOBS_QUEUE = "evt-channels-job_requested--channels_sync.on_job_requested"
 def test_the_worker_runs_an_auto_map_job_from_its_event(stack: Stack, vhost_url: str, tmp_path: Path) -> None:
     """StartAutoMap's outbox event goes out through the worker's relay and comes back to its
     on_job_requested, which pages through the WooCommerce sandbox's catalogue (issue 14)."""
-    if not stack.database_url.startswith("sqlite"):
-        pytest.skip("the worker wiring does not depend on the database; covered once, on SQLite")
     items = [{"sku": sku, "title": sku, "quantity": 3, "price": "10.00"} for sku in ("JOB-A", "JOB-B")]
     assert stack.woo.post("/_sandbox/products", {"items": items}).status_code == 201
     env = {**os.environ, **stack.env, "AMQP_URL": vhost_url, "EVENTLET_THREADPOOL_SIZE": "16"}

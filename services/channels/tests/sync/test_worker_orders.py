@@ -24,7 +24,13 @@ from channels.sync import in_flight
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import event_signature_valid, sign_event
 
-pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq, pytest.mark.slow]
+# The worker wiring does not depend on the database: covered once, on SQLite.
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.rabbitmq,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 Stack = Any  # conftest.Stack
 ROOT = Path(__file__).resolve().parents[4]
 NAMEKO = str(Path(sys.executable).parent / "nameko")
@@ -68,8 +74,6 @@ def channels_events(vhost_url: str) -> Iterator[Any]:
 def test_the_worker_sends_a_signed_fulfilment_request_and_publishes_signed_outcomes(
     stack: Stack, vhost_url: str, channels_events: Any, tmp_path: Path
 ) -> None:
-    if not stack.database_url.startswith("sqlite"):
-        pytest.skip("the worker wiring does not depend on the database; covered once, on SQLite")
     stack.seed({"CUP": 5})
     placed = stack.shopify.post("/_sandbox/orders", {"lines": [{"sku": "CUP", "quantity": 1}]}).json()
     in_flight.poll_orders(

@@ -12,9 +12,30 @@ converted by omnistock_common.money with the currency's own decimals (USD 2, JPY
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import BaseModel
+
 from gateway.schemas import MoneyIn, MoneyOut
 from omnistock.common.v1 import common_pb2
 from omnistock_common.money import from_minor
+from omnistock_common.timestamps import from_timestamp
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def mirrored(model: type[M], message: Message, **overrides: Any) -> M:
+    """A response model whose fields mirror the message's by name: timestamps become datetimes
+    (null when unset), scalars are copied; `overrides` give the fields that are translated."""
+    values: dict[str, Any] = {}
+    for name in model.model_fields:
+        if name in overrides:
+            continue
+        value = getattr(message, name)
+        values[name] = from_timestamp(value) if isinstance(value, Timestamp) else value
+    return model(**values, **overrides)
 
 
 def page_request(limit: int, cursor: str | None) -> common_pb2.PageRequest:

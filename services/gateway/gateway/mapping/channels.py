@@ -7,7 +7,7 @@ null when the listing was never pushed.
 from __future__ import annotations
 
 from gateway import channels_schemas as s
-from gateway.mapping import next_cursor, page_request
+from gateway.mapping import mirrored, next_cursor, page_request
 from gateway.schemas import PageQuery
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock_common.timestamps import from_timestamp
@@ -61,7 +61,6 @@ def channel_types_out(reply: pb.ListChannelTypesResponse) -> s.ChannelTypeList:
 
 
 def connection_out(conn: pb.Connection) -> s.ConnectionOut:
-    h = conn.health
     return s.ConnectionOut(
         id=conn.id,
         type=conn.type,
@@ -69,15 +68,7 @@ def connection_out(conn: pb.Connection) -> s.ConnectionOut:
         status=STATUS_FROM_PB.get(conn.status, "error"),  # type: ignore[arg-type]
         status_reason=conn.status_reason,
         settings=dict(conn.settings),
-        health=s.HealthOut(
-            last_sync_at=from_timestamp(h.last_sync_at),
-            last_success_at=from_timestamp(h.last_success_at),
-            error_count=h.error_count,
-            last_error=h.last_error,
-            token_expires_at=from_timestamp(h.token_expires_at),
-            increases_held_since=from_timestamp(h.increases_held_since),
-            increases_held_reason=h.increases_held_reason,
-        ),
+        health=mirrored(s.HealthOut, conn.health),
         created_at=from_timestamp(conn.created_at),
     )
 

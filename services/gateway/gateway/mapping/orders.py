@@ -15,6 +15,7 @@ from gateway.mapping import money_from_pb, money_to_pb, next_cursor, page_reques
 from gateway.schemas import MoneyIn, MoneyOut
 from omnistock.common.v1 import common_pb2
 from omnistock.orders.v1 import orders_service_pb2 as pb
+from omnistock_common.addresses import address_fields
 from omnistock_common.timestamps import from_timestamp, to_timestamp
 
 STATUS_TO_PB: dict[str, int] = {
@@ -148,17 +149,7 @@ def address_out(order: pb.Order) -> s.AddressOut | None:
     if not order.HasField("shipping_address"):
         return None
     a = order.shipping_address
-    return s.AddressOut(
-        name=a.name,
-        company=a.company,
-        line1=a.line1,
-        line2=a.line2,
-        city=a.city,
-        region=a.region,
-        postal_code=a.postal_code,
-        country_code=a.country_code,
-        phone=a.phone,
-    )
+    return s.AddressOut(**address_fields(a))
 
 
 def line_out(line: pb.OrderLine) -> s.OrderLineOut:

@@ -99,7 +99,7 @@ class MeOut(OutModel):
     body=RegisterIn,
     response=RegisterOut,
     status=201,
-    problems=(400, 409, 429),
+    problems=(409, 429),
 )
 def register(body: RegisterIn) -> RegisterOut:
     """Creates a new tenant with the caller as its owner and starts a session. Rate limited per
@@ -119,7 +119,7 @@ def register(body: RegisterIn) -> RegisterOut:
     permission=None,
     body=LoginIn,
     response=TokenPairOut,
-    problems=(400, 401, 429),
+    problems=(401, 429),
 )
 def login(body: LoginIn) -> TokenPairOut:
     """Rate limited per client IP, and wrong passwords slow further tries of that account from
@@ -134,7 +134,7 @@ def login(body: LoginIn) -> TokenPairOut:
     permission=None,
     body=RefreshIn,
     response=TokenPairOut,
-    problems=(400, 401),
+    problems=(401,),
 )
 def refresh(body: RefreshIn) -> TokenPairOut:
     """The presented token stops working. Presenting an already-rotated token revokes its family."""
@@ -148,7 +148,6 @@ def refresh(body: RefreshIn) -> TokenPairOut:
     permission=Permission.AUTHENTICATED,
     body=LogoutIn,
     status=204,
-    problems=(400,),
 )
 def logout(body: LogoutIn) -> Reply:
     """Revokes the refresh token's whole family and the access token used for this call."""

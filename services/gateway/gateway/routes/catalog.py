@@ -48,7 +48,7 @@ def _catalog() -> pb_grpc.CatalogServiceStub:
     body=cs.ProductCreateIn,
     response=cs.ProductOut,
     status=201,
-    problems=(400, 409),
+    problems=(409,),
     response_headers={"ETag": "the product's version"},
 )
 def create_product(body: cs.ProductCreateIn) -> Reply:
@@ -64,7 +64,6 @@ def create_product(body: cs.ProductCreateIn) -> Reply:
     permission=Permission.CATALOG_READ,
     query=cs.ProductListQuery,
     response=cs.ProductPage,
-    problems=(400,),
 )
 def list_products(query: cs.ProductListQuery) -> cs.ProductPage:
     """Filters: q (title/SKU text), status, sku (SKU prefix), updated_since. Keyset-paginated."""
@@ -77,7 +76,6 @@ def list_products(query: cs.ProductListQuery) -> cs.ProductPage:
     summary="Get a product",
     permission=Permission.CATALOG_READ,
     response=cs.ProductOut,
-    problems=(404,),
     response_headers={"ETag": "the product's version"},
 )
 def get_product(product_id: str) -> Reply:
@@ -92,7 +90,7 @@ def get_product(product_id: str) -> Reply:
     permission=Permission.CATALOG_WRITE,
     body=cs.ProductPatchIn,
     response=cs.ProductOut,
-    problems=(400, 404, 409, 412),
+    problems=(409, 412),
     response_headers={"ETag": "the product's new version"},
 )
 def update_product(product_id: str, body: cs.ProductPatchIn) -> Reply:
@@ -108,7 +106,7 @@ def update_product(product_id: str, body: cs.ProductPatchIn) -> Reply:
     summary="Delete a product",
     permission=Permission.CATALOG_WRITE,
     status=204,
-    problems=(404, 412),
+    problems=(412,),
 )
 def delete_product(product_id: str) -> Reply:
     _catalog().DeleteProduct(m.delete_product_request(product_id, if_match_version()))
@@ -123,7 +121,7 @@ def delete_product(product_id: str) -> Reply:
     body=cs.VariantIn,
     response=cs.VariantOut,
     status=201,
-    problems=(400, 404, 409),
+    problems=(409,),
 )
 def add_variant(product_id: str, body: cs.VariantIn) -> Reply:
     request_pb = pb.AddVariantRequest(product_id=product_id, variant=m.variant_input(body))
@@ -138,7 +136,7 @@ def add_variant(product_id: str, body: cs.VariantIn) -> Reply:
     permission=Permission.CATALOG_WRITE,
     body=cs.VariantPatchIn,
     response=cs.VariantOut,
-    problems=(400, 404, 409, 412),
+    problems=(409, 412),
 )
 def update_variant(variant_id: str, body: cs.VariantPatchIn) -> Reply:
     """If-Match carries the variant's version (from the product's variants[].version)."""
@@ -152,7 +150,7 @@ def update_variant(variant_id: str, body: cs.VariantPatchIn) -> Reply:
     summary="Delete a variant",
     permission=Permission.CATALOG_WRITE,
     status=204,
-    problems=(404, 412),
+    problems=(412,),
 )
 def delete_variant(variant_id: str) -> Reply:
     _catalog().DeleteVariant(m.delete_variant_request(variant_id, if_match_version()))
@@ -166,7 +164,7 @@ def delete_variant(variant_id: str) -> Reply:
     permission=Permission.CATALOG_WRITE,
     query=cs.ImportQuery,
     response=cs.ImportReportOut,
-    problems=(400, 413, 415),
+    problems=(413, 415),
     request_content=_MULTIPART_FILE,
 )
 def import_products(query: cs.ImportQuery) -> cs.ImportReportOut:
@@ -192,7 +190,6 @@ def import_products(query: cs.ImportQuery) -> cs.ImportReportOut:
     summary="Export products as CSV",
     permission=Permission.CATALOG_READ,
     query=cs.ExportQuery,
-    problems=(400,),
     response_content=_CSV,
 )
 def export_products(query: cs.ExportQuery) -> Response:

@@ -66,7 +66,7 @@ def list_users(query: UserListQuery) -> UserPage:
     body=UserCreateIn,
     response=UserOut,
     status=201,
-    problems=(400, 409),
+    problems=(409,),
 )
 def create_user(body: UserCreateIn) -> Reply:
     """Admins may create admin, staff and viewer users; only owners create owners."""
@@ -80,7 +80,6 @@ def create_user(body: UserCreateIn) -> Reply:
     summary="Get a user",
     permission=Permission.USERS_MANAGE,
     response=UserOut,
-    problems=(404,),
     response_headers={"ETag": "the user's version"},
 )
 def get_user(user_id: str) -> Reply:
@@ -95,7 +94,7 @@ def get_user(user_id: str) -> Reply:
     permission=Permission.USERS_MANAGE,
     body=UserPatchIn,
     response=UserOut,
-    problems=(400, 404, 409, 412),
+    problems=(409, 412),
 )
 def update_user(user_id: str, body: UserPatchIn) -> Reply:
     """Admins cannot touch owners or grant the owner role; the last owner cannot be demoted.
@@ -115,7 +114,7 @@ def update_user(user_id: str, body: UserPatchIn) -> Reply:
     summary="Delete a user",
     permission=Permission.USERS_MANAGE,
     status=204,
-    problems=(404, 409, 412),
+    problems=(409, 412),
 )
 def delete_user(user_id: str) -> Reply:
     """The last owner of a tenant cannot be deleted."""

@@ -28,7 +28,7 @@ from omnistock.channels.v1 import channels_service_pb2_grpc
 from omnistock_common.context import CallContext, call_context, metadata_dict
 from omnistock_common.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from omnistock_common.grpc_server import RunningServer, build_server
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CatalogService"].full_name
 CHANNELS_SERVICE_NAME = channels_pb.DESCRIPTOR.services_by_name["ChannelsService"].full_name
@@ -296,7 +296,7 @@ def app_factory(
     apps: list[Flask] = []
 
     def make(database_url: str, **overrides: Any) -> Flask:
-        upgrade("gateway", database_url)
+        migrate("gateway", database_url)
         overrides.setdefault("channels_addr", f"127.0.0.1:{fake_channels[1].port}")
         app = create_app(make_settings(database_url, redis_url, fake_catalog[1].port, **overrides))
         app.config["TESTING"] = True

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from channels import jobs, models
 from channels.config import load_settings
 from channels.server import Channels, build
-from omnistock_common.migrations import upgrade
 from omnistock_devtools.fake_connector import (
     DELIVERY_HEADER,
     GOOD_HMAC,
@@ -33,6 +32,7 @@ from omnistock_devtools.fake_connector import (
     serve_fake,
     sign_body,
 )
+from omnistock_devtools.migrated import migrate
 
 pytestmark = pytest.mark.redis
 
@@ -58,7 +58,7 @@ class Backend:
 @pytest.fixture
 def backend(tmp_path: Path, redis_url: str) -> Iterator[Backend]:
     url = f"sqlite:///{tmp_path / 'channels.db'}"
-    upgrade("channels", url)
+    migrate("channels", url)
     shopify, woo = FakeConnector(channel_type="shopify"), FakeConnector(channel_type="woocommerce")
     fakes = [serve_fake(shopify), serve_fake(woo)]
     channels = build(

@@ -15,7 +15,7 @@ import pytest
 
 from inventory.config import load_settings
 from inventory.server import build
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 pytestmark = pytest.mark.redis
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.redis
 @pytest.fixture
 def inventory_port(tmp_path: Path) -> Iterator[int]:
     url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    upgrade("inventory", url)
+    migrate("inventory", url)
     inventory = build(
         load_settings({"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"})
     )

@@ -48,7 +48,6 @@ _MOVEMENT_COLUMNS = (
     "note",
     "actor",
     "reference",
-    "at",
 )
 
 

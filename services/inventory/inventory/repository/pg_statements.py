@@ -40,7 +40,7 @@ _MOVEMENT_FROM_UPD = (
     " INSERT INTO movements (tenant_id, sku, location_id, kind, reason, on_hand_delta,"
     " reserved_delta, on_hand_after, reserved_after, note, actor, reference, at)"
     " SELECT tenant_id, sku, location_id, $7::text, NULL, $8::bigint, $9::bigint, on_hand,"
-    " reserved, $10::text, $11::text, $12::text, $3::timestamptz FROM upd"
+    " reserved, $10::text, $11::text, $12::text, clock_timestamp() FROM upd"
     " RETURNING on_hand_after, reserved_after"
 )
 
@@ -92,13 +92,14 @@ PG_STATEMENTS: dict[str, str] = {
         " updated_at = $2::timestamptz FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[])"
         " AS v(sku, loc, q, c) WHERE s.tenant_id = $1::text AND s.sku = v.sku AND s.location_id = v.loc"
     ),
-    # The group's ledger rows, in decision order (ids follow it).
+    # The group's ledger rows, in decision order (ids follow it), stamped with the database's time
+    # at insert (after the row locks), so `at` never goes backwards along a SKU's ledger.
     "inv_insert_movements": (
         "INSERT INTO movements (tenant_id, sku, location_id, kind, reason, on_hand_delta,"
         " reserved_delta, on_hand_after, reserved_after, note, actor, reference, at)"
-        " SELECT $1::text, s, l, k, NULL, oh, rd, oa, ra, nt, a, r, t FROM unnest($2::text[], $3::text[],"
-        " $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[],"
-        " $11::text[], $12::timestamptz[]) WITH ORDINALITY AS m(s, l, k, oh, rd, oa, ra, nt, a, r, t, n)"
+        " SELECT $1::text, s, l, k, NULL, oh, rd, oa, ra, nt, a, r, clock_timestamp() FROM unnest("
+        "$2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],"
+        " $9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS m(s, l, k, oh, rd, oa, ra, nt, a, r, n)"
         " ORDER BY n"
     ),
     # Reservations of a group refused for lack of stock (inserted before the locks were taken).

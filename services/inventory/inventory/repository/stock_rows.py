@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, tuple_, update
@@ -339,11 +339,19 @@ class StockRows(Rows):
     # ----------------------------------------------------------------------- ledger
 
     def append_movements(self, tenant_id: str, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            for chunk in chunks(rows, 1000):
-                self.conn.execute(
-                    insert(models.movements), [{**row, "tenant_id": tenant_id} for row in chunk]
-                )
+        """Ledger rows stamped with the time of the insert, not of the call: a call's clock is read
+        before it waits for the row locks (and a group commits many calls at once), so caller
+        times would not follow the ledger's order. PostgreSQL: clock_timestamp() after the locks;
+        SQLite: one writer at a time, so the time read here (inside the transaction) is in order."""
+        if not rows:
+            return
+        stamp: Any = func.clock_timestamp() if self.conn.dialect.name == "postgresql" else datetime.now(UTC)
+        statement = insert(models.movements).values(at=stamp)
+        for chunk in chunks(rows, 1000):
+            self.conn.execute(
+                statement,
+                [{**{k: v for k, v in row.items() if k != "at"}, "tenant_id": tenant_id} for row in chunk],
+            )
 
     def list_movements(self, tenant_id: str, sku: str, before_id: int | None, limit: int) -> list[Movement]:
         m, loc = models.movements, models.locations

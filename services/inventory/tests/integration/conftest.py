@@ -17,14 +17,14 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 Client = Any  # a bound InventoryServiceStub (DeadlineStub.call(...)) — every call has a deadline
 
 
 @pytest.fixture
 def migrated_url(database_url: str) -> str:
-    upgrade("inventory", database_url)
+    migrate("inventory", database_url)
     return database_url
 
 

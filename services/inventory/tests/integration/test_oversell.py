@@ -25,7 +25,7 @@ from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import normalize_url
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 ATTEMPTS = 2_000
 STOCK = 100
@@ -70,7 +70,7 @@ def inventory_process(database_url: str) -> Iterator[str]:
 
 
 def run_oversell(database_url: str, replicas: int) -> None:
-    upgrade("inventory", database_url)
+    migrate("inventory", database_url)
     with ExitStack() as stack:
         addresses = [stack.enter_context(inventory_process(database_url)) for _ in range(replicas)]
         channels = [stack.enter_context(make_channel(address)) for address in addresses]

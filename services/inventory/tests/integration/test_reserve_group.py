@@ -31,7 +31,7 @@ from inventory.repository import UnitOfWork
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.errors import FailedPrecondition, NotFound
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 
 TENANT = "tenant-g"
 CTX = CallContext(tenant_id=TENANT, user_id="u1")
@@ -196,7 +196,7 @@ def test_a_connection_lost_in_use_fails_that_group_and_renews_the_pool(postgres_
     """Connections busy within the idle-ping window are not pinged (omnistock_common.db): one
     that the server dropped fails the call using it, and the pool is renewed at once, so the
     next call does not meet another dead connection of the same vintage."""
-    upgrade("inventory", postgres_url)
+    migrate("inventory", postgres_url)
     engine = make_engine(postgres_url, pool_size=2, ping_after_idle=3600)
     uow = UnitOfWork(engine)
     try:

@@ -35,9 +35,9 @@ from inventory.server import build
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
 from omnistock_common.outbox_relay import count_unsent
 from omnistock_common.service_auth import internal_metadata
+from omnistock_devtools.migrated import migrate
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
@@ -228,7 +228,7 @@ def assert_every_final_version_delivered(
 
 @pytest.fixture
 def migrated_url(postgres_url: str) -> str:
-    upgrade("inventory", postgres_url)
+    migrate("inventory", postgres_url)
     return postgres_url
 
 

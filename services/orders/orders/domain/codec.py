@@ -7,20 +7,7 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from orders.domain.model import (
-    Address,
-    Fulfillment,
-    FulfillmentLine,
-    Order,
-    OrderFlag,
-    OrderLine,
-    OrderStatus,
-    RawVersion,
-    StatusChange,
-    StockState,
-    SyncState,
-    Totals,
-)
+from orders.domain import model
 
 
 def _time(value: datetime | None) -> str | None:
@@ -31,7 +18,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def order_to_dict(order: Order) -> dict[str, Any]:
+def order_to_dict(order: model.Order) -> dict[str, Any]:
     data = asdict(order)
     data["status"] = order.status.value
     data["flags"] = sorted(flag.value for flag in order.flags)
@@ -57,43 +44,43 @@ def order_to_dict(order: Order) -> dict[str, Any]:
     return data
 
 
-def fulfillment_to_dict(fulfillment: Fulfillment) -> dict[str, Any]:
+def fulfillment_to_dict(fulfillment: model.Fulfillment) -> dict[str, Any]:
     data = asdict(fulfillment)
     data["sync_state"] = fulfillment.sync_state.value
     data["created_at"] = _time(fulfillment.created_at)
     return data
 
 
-def fulfillment_from_dict(data: dict[str, Any]) -> Fulfillment:
-    return Fulfillment(
+def fulfillment_from_dict(data: dict[str, Any]) -> model.Fulfillment:
+    return model.Fulfillment(
         **{
             **data,
-            "lines": [FulfillmentLine(**line) for line in data["lines"]],
-            "sync_state": SyncState(data["sync_state"]),
+            "lines": [model.FulfillmentLine(**line) for line in data["lines"]],
+            "sync_state": model.SyncState(data["sync_state"]),
             "created_at": _parse_time(data["created_at"]),
         }
     )
 
 
-def order_from_dict(data: dict[str, Any]) -> Order:
-    known = {f.name for f in fields(Order)}
+def order_from_dict(data: dict[str, Any]) -> model.Order:
+    known = {f.name for f in fields(model.Order)}
     values = {key: value for key, value in data.items() if key in known}
     values.update(
-        status=OrderStatus(data["status"]),
-        flags={OrderFlag(flag) for flag in data["flags"]},
-        cancel_sync_state=SyncState(data["cancel_sync_state"]) if data["cancel_sync_state"] else None,
-        stock_state=StockState(data["stock_state"]),
+        status=model.OrderStatus(data["status"]),
+        flags={model.OrderFlag(flag) for flag in data["flags"]},
+        cancel_sync_state=model.SyncState(data["cancel_sync_state"]) if data["cancel_sync_state"] else None,
+        stock_state=model.StockState(data["stock_state"]),
         created_at=_parse_time(data["created_at"]),
         updated_at=_parse_time(data["updated_at"]),
         channel_updated_at=_parse_time(data["channel_updated_at"]),
         stock_due_at=_parse_time(data["stock_due_at"]),
-        shipping_address=Address(**data["shipping_address"]),
-        totals=Totals(**data["totals"]),
-        lines=[OrderLine(**line) for line in data["lines"]],
+        shipping_address=model.Address(**data["shipping_address"]),
+        totals=model.Totals(**data["totals"]),
+        lines=[model.OrderLine(**line) for line in data["lines"]],
         history=[
-            StatusChange(
-                OrderStatus(c["from_status"]) if c["from_status"] else None,
-                OrderStatus(c["to_status"]),
+            model.StatusChange(
+                model.OrderStatus(c["from_status"]) if c["from_status"] else None,
+                model.OrderStatus(c["to_status"]),
                 _parse_time(c["at"]),  # type: ignore[arg-type]
                 c["actor"],
                 c["reason"],
@@ -102,7 +89,7 @@ def order_from_dict(data: dict[str, Any]) -> Order:
         ],
         fulfillments=[fulfillment_from_dict(f) for f in data["fulfillments"]],
         raw_versions=[
-            RawVersion(
+            model.RawVersion(
                 _parse_time(v["channel_updated_at"]),
                 _parse_time(v["received_at"]),  # type: ignore[arg-type]
                 v["via"],
@@ -111,4 +98,4 @@ def order_from_dict(data: dict[str, Any]) -> Order:
             for v in data["raw_versions"]
         ],
     )
-    return Order(**values)
+    return model.Order(**values)

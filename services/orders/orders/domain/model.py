@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+# The postal address every service speaks (re-exported: a shipping address of an order).
+from omnistock_common.addresses import Address as Address
+
 MANUAL = "MANUAL"
 # Source of an order = its channel type in capitals (connection channel_type "shopify" -> SHOPIFY).
 CHANNEL_SOURCES = ("SHOPIFY", "WOOCOMMERCE", "FACEBOOK", "INSTAGRAM", "TIKTOK", "AMAZON", "EBAY")
@@ -71,19 +74,6 @@ class StockState(StrEnum):
 class Money:
     amount_minor: int
     currency: str
-
-
-@dataclass(frozen=True)
-class Address:
-    name: str = ""
-    company: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country_code: str = ""
-    phone: str = ""
 
 
 @dataclass

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from omnistock_common.db import dialect_insert
+from omnistock_common.db import dialect_insert, insert_if_absent
+from omnistock_common.rows import from_row
 from orders import models
 from orders.domain import (
     Address,
@@ -116,34 +117,17 @@ def order_from_row(row: Row[Any]) -> Order:
 
 
 def _line_from_row(row: Row[Any]) -> OrderLine:
-    return OrderLine(
-        id=row.id,
-        line_no=row.line_no,
-        sku=row.sku,
-        quantity=row.quantity,
-        title=row.title,
-        external_line_id=row.external_line_id,
-        unit_price=row.unit_price_minor,
-        discount=row.discount_minor,
-        tax=row.tax_minor,
-        quantity_shipped=row.quantity_shipped,
-        quantity_returned=row.quantity_returned,
-        quantity_reserved=row.quantity_reserved,
-        sku_known=row.sku_known,
+    return from_row(
+        OrderLine, row, unit_price=row.unit_price_minor, discount=row.discount_minor, tax=row.tax_minor
     )
 
 
 def _fulfillment_from_row(row: Row[Any]) -> Fulfillment:
-    return Fulfillment(
-        id=row.id,
-        carrier=row.carrier,
-        tracking_number=row.tracking_number,
-        tracking_url=row.tracking_url,
+    return from_row(
+        Fulfillment,
+        row,
         lines=[FulfillmentLine(**line) for line in json.loads(row.lines)],
         sync_state=SyncState(row.sync_state),
-        created_at=row.created_at,
-        external_fulfillment_id=row.external_fulfillment_id,
-        sync_message=row.sync_message,
     )
 
 
@@ -160,13 +144,8 @@ class OrderRows:
     def insert_order_if_absent(self, tenant_id: str, order: Order) -> bool:
         """INSERT ... ON CONFLICT (tenant, connection, external id) DO NOTHING: True when this
         call created the order (then its parts are written too), False when it exists."""
-        statement = (
-            dialect_insert(self.conn, o)
-            .values(id=order.id, **order_values(tenant_id, order))
-            .on_conflict_do_nothing(index_elements=["tenant_id", "connection_id", "external_id"])
-            .returning(o.c.id)
-        )
-        if self.conn.execute(statement).first() is None:
+        row = {"id": order.id, **order_values(tenant_id, order)}
+        if not insert_if_absent(self.conn, o, ["tenant_id", "connection_id", "external_id"], row):
             return False
         self._loaded[order.id] = (0, set())
         self._write_parts(tenant_id, order)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from omnistock_common import outbox as outbox_writer
-from omnistock_common.db import dialect_insert
+from omnistock_common.db import dialect_insert, insert_if_absent
 from orders import models
 from orders.domain import Candidate, DuplicateKey, Operation, StockState
 
@@ -39,28 +39,21 @@ class WorkRows:
     def claim_operation(self, tenant_id: str, operation: Operation, now: datetime) -> Operation | None:
         """Insert the claim unless (tenant, scope, key) exists: None when this call claimed it,
         else the existing operation (locked until this transaction ends)."""
-        inserted = self.conn.execute(
-            dialect_insert(self.conn, op)
-            .values(
-                tenant_id=tenant_id,
-                scope=operation.scope,
-                key=operation.key,
-                request_hash=operation.request_hash,
-                order_id=operation.order_id,
-                done=False,
-                payload=json.dumps(operation.payload, separators=(",", ":")),
-                response=None,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
-            .returning(op.c.key)
-        ).first()
-        return (
-            None
-            if inserted is not None
-            else self.operation(tenant_id, operation.scope, operation.key, lock=True)
-        )
+        claim = {
+            "tenant_id": tenant_id,
+            "scope": operation.scope,
+            "key": operation.key,
+            "request_hash": operation.request_hash,
+            "order_id": operation.order_id,
+            "done": False,
+            "payload": json.dumps(operation.payload, separators=(",", ":")),
+            "response": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if insert_if_absent(self.conn, op, ["tenant_id", "scope", "key"], claim):
+            return None
+        return self.operation(tenant_id, operation.scope, operation.key, lock=True)
 
     def operation(self, tenant_id: str, scope: str, key: str, *, lock: bool = False) -> Operation | None:
         query = select(op).where(op.c.tenant_id == tenant_id, op.c.scope == scope, op.c.key == key)

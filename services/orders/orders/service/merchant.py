@@ -5,9 +5,11 @@ inventory calls with keys derived from the claim, record, finish with the first 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
@@ -34,6 +36,9 @@ from orders.service.stock_steps import new_id, now_or_utc, run_stock_steps
 log = logging.getLogger(__name__)
 
 CREATE, FULFILL, CANCEL, RETURN = "create", "fulfill", "cancel", "return"
+
+AnswerT = TypeVar("AnswerT")
+CommandT = TypeVar("CommandT", FulfillCommand, CancelCommand, ReturnCommand)
 
 
 def _payload(command: Any, **ids: str) -> dict[str, Any]:
@@ -128,20 +133,9 @@ def fulfill_order(
     domain.validate_fulfill(cmd)
     domain.validate_key(cmd.idempotency_key)
     now = now_or_utc(now)
-    operation = operations.start_operation(
-        uow,
-        ctx,
-        FULFILL,
-        cmd.idempotency_key or new_id(),
-        cmd,
-        cmd.order_id,
-        _payload(cmd, fulfillment_id=new_id()),
-        lambda order: domain.plan_fulfillment(order, cmd),
-        now,
-    )
-    if operation.done and operation.response is not None:
-        return _fulfilled(operation.response)
-    return drive_fulfillment(uow, stock, ctx, operation, cmd, now)
+    payload = _payload(cmd, fulfillment_id=new_id())
+    check = partial(domain.plan_fulfillment, cmd=cmd)
+    return _run(uow, stock, ctx, cmd, now, FULFILL, payload, check, drive_fulfillment, _fulfilled)
 
 
 def _fulfilled(response: dict[str, Any]) -> tuple[Order, Fulfillment]:
@@ -185,25 +179,66 @@ def drive_fulfillment(
         operations.forget(uow, ctx, operation)
         raise
 
-    def record(repo: Repository) -> tuple[Order, Fulfillment]:
-        stored = operations.stored_answer(repo, tenant, operation)
-        if stored is not None:
-            return _fulfilled(stored)
-        current = repo.load_order(tenant, operation.order_id, lock=True)
-        assert current is not None
+    def apply(current: Order) -> tuple[tuple[Order, Fulfillment], list[Event]]:
         fulfillment, change = domain.apply_fulfillment(current, plan, cmd, fulfillment_id, now)
         events: list[Event] = []
         if not current.is_manual:
             events.append(fulfillment_requested(current, fulfillment))
         if change is not None and (event := status_event(current, now)) is not None:
             events.append(event)
+        return (current, fulfillment), events
+
+    def answer(done: tuple[Order, Fulfillment]) -> dict[str, Any]:
+        return {"order": domain.order_to_dict(done[0]), "fulfillment": domain.fulfillment_to_dict(done[1])}
+
+    return _record(uow, tenant, operation, now, apply, answer, _fulfilled)
+
+
+def _run(
+    uow: UnitOfWork,
+    stock: StockPort,
+    ctx: CallContext,
+    cmd: CommandT,
+    now: datetime,
+    kind: str,
+    payload: dict[str, Any],
+    check: Callable[[Order], object],
+    drive: Callable[[UnitOfWork, StockPort, CallContext, Operation, CommandT, datetime], AnswerT],
+    from_answer: Callable[[dict[str, Any]], AnswerT],
+) -> AnswerT:
+    """An operation on `cmd`'s order: claim `kind` under the idempotency key (a new key when the
+    caller sent none) once `check` accepted the order, then `drive` it, unless an earlier request
+    of the same key finished: its stored answer is the answer. recovery.py drives unfinished ones."""
+    key = cmd.idempotency_key or new_id()
+    operation = operations.start_operation(uow, ctx, kind, key, cmd, cmd.order_id, payload, check, now)
+    if operation.done and operation.response is not None:
+        return from_answer(operation.response)
+    return drive(uow, stock, ctx, operation, cmd, now)
+
+
+def _record(
+    uow: UnitOfWork,
+    tenant: str,
+    operation: Operation,
+    now: datetime,
+    apply: Callable[[Order], tuple[AnswerT, list[Event]]],
+    answer: Callable[[AnswerT], dict[str, Any]],
+    from_answer: Callable[[dict[str, Any]], AnswerT],
+) -> AnswerT:
+    """The last step of an operation, in one transaction: another runner's stored answer when it
+    finished first; else `apply` the change to the locked order, save it with its events and
+    finish with its `answer` (taken after the save, so it carries the new version)."""
+
+    def record(repo: Repository) -> AnswerT:
+        stored = operations.stored_answer(repo, tenant, operation)
+        if stored is not None:
+            return from_answer(stored)
+        current = repo.load_order(tenant, operation.order_id, lock=True)
+        assert current is not None
+        done, events = apply(current)
         _save(repo, tenant, current, now, events)
-        answer = {
-            "order": domain.order_to_dict(current),
-            "fulfillment": domain.fulfillment_to_dict(fulfillment),
-        }
-        operations.finish(repo, tenant, operation, answer, now)
-        return current, fulfillment
+        operations.finish(repo, tenant, operation, answer(done), now)
+        return done
 
     return uow.run(record)
 
@@ -226,20 +261,10 @@ def cancel_order(
     domain.validate_cancel(cmd)
     domain.validate_key(cmd.idempotency_key)
     now = now_or_utc(now)
-    operation = operations.start_operation(
-        uow,
-        ctx,
-        CANCEL,
-        cmd.idempotency_key or new_id(),
-        cmd,
-        cmd.order_id,
-        _payload(cmd),
-        domain.check_cancel,
-        now,
+    payload = _payload(cmd)
+    return _run(
+        uow, stock, ctx, cmd, now, CANCEL, payload, domain.check_cancel, drive_cancel, domain.order_from_dict
     )
-    if operation.done and operation.response is not None:
-        return domain.order_from_dict(operation.response)
-    return drive_cancel(uow, stock, ctx, operation, cmd, now)
 
 
 def drive_cancel(
@@ -258,12 +283,7 @@ def drive_cancel(
         except StockRefused as exc:  # nothing held there any more
             log.info("cancel of order %s: %s", order.id, exc.message)
 
-    def record(repo: Repository) -> Order:
-        stored = operations.stored_answer(repo, tenant, operation)
-        if stored is not None:
-            return domain.order_from_dict(stored)
-        current = repo.load_order(tenant, operation.order_id, lock=True)
-        assert current is not None
+    def apply(current: Order) -> tuple[Order, list[Event]]:
         change = domain.apply_cancel(current, cmd.reason, now)
         events: list[Event] = []
         if change is not None:
@@ -271,11 +291,9 @@ def drive_cancel(
                 events.append(event)
             if not current.is_manual:
                 events.append(cancel_requested(current, cmd.reason))
-        _save(repo, tenant, current, now, events)
-        operations.finish(repo, tenant, operation, domain.order_to_dict(current), now)
-        return current
+        return current, events
 
-    return uow.run(record)
+    return _record(uow, tenant, operation, now, apply, domain.order_to_dict, domain.order_from_dict)
 
 
 # --------------------------------------------------------------------------- return
@@ -288,20 +306,9 @@ def return_items(
     RETURNED). A refund without a return restocks nothing: that is a status, not this."""
     domain.validate_key(cmd.idempotency_key)
     now = now_or_utc(now)
-    operation = operations.start_operation(
-        uow,
-        ctx,
-        RETURN,
-        cmd.idempotency_key or new_id(),
-        cmd,
-        cmd.order_id,
-        _payload(cmd, return_id=new_id()),
-        lambda order: domain.plan_return(order, cmd),
-        now,
-    )
-    if operation.done and operation.response is not None:
-        return domain.order_from_dict(operation.response)
-    return drive_return(uow, stock, ctx, operation, cmd, now)
+    payload = _payload(cmd, return_id=new_id())
+    check = partial(domain.plan_return, cmd=cmd)
+    return _run(uow, stock, ctx, cmd, now, RETURN, payload, check, drive_return, domain.order_from_dict)
 
 
 def drive_return(
@@ -323,18 +330,11 @@ def drive_return(
     for sku, quantity in plan.restock:
         stock.restock(ctx, sku, quantity, f"orders:{return_id}:{sku}"[:256], order.id)
 
-    def record(repo: Repository) -> Order:
-        stored = operations.stored_answer(repo, tenant, operation)
-        if stored is not None:
-            return domain.order_from_dict(stored)
-        current = repo.load_order(tenant, operation.order_id, lock=True)
-        assert current is not None
+    def apply(current: Order) -> tuple[Order, list[Event]]:
         domain.apply_return(current, plan)
-        _save(repo, tenant, current, now, [])
-        operations.finish(repo, tenant, operation, domain.order_to_dict(current), now)
-        return current
+        return current, []
 
-    return uow.run(record)
+    return _record(uow, tenant, operation, now, apply, domain.order_to_dict, domain.order_from_dict)
 
 
 # --------------------------------------------------------------------------- duplicates

@@ -20,7 +20,7 @@ from omnistock.orders.v1 import orders_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
+from omnistock_devtools.migrated import migrate
 from orders.config import load_settings
 from orders.domain import Policy
 from orders.inventory_client import InventoryStock
@@ -33,7 +33,7 @@ Client = Any  # a bound stub: DeadlineStub.call(ctx)
 
 @pytest.fixture
 def orders_url(database_url: str) -> str:
-    upgrade("orders", database_url)
+    migrate("orders", database_url)
     return database_url
 
 
@@ -44,7 +44,7 @@ def inventory_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequ
         url = request.getfixturevalue("make_postgres_database")()
     else:
         url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    upgrade("inventory", url)
+    migrate("inventory", url)
     return url
 
 

@@ -33,9 +33,9 @@ from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
-from omnistock_common.migrations import upgrade
 from omnistock_common.service_auth import event_signature_valid, sign_event
 from omnistock_common.timestamps import to_timestamp
+from omnistock_devtools.migrated import migrate
 from orders import mapping, service
 from orders.domain import FulfillCommand, Order
 from orders.inventory_client import InventoryStock
@@ -84,7 +84,7 @@ class OrdersEvents:
 @pytest.fixture
 def inventory_server(make_postgres_database: Callable[[], str]) -> Iterator[Inventory]:
     url = make_postgres_database()
-    upgrade("inventory", url)
+    migrate("inventory", url)
     server = build_inventory(
         load_inventory_settings(
             {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}
@@ -161,7 +161,7 @@ def wait_for(
 def test_the_worker_consumes_signed_order_events_and_publishes_signed_orders_events(
     postgres_url: str, inventory_server: Inventory, amqp_url: str, tmp_path: Path
 ) -> None:
-    upgrade("orders", postgres_url)
+    migrate("orders", postgres_url)
     inventory_addr = f"127.0.0.1:{inventory_server.port}"
     with make_channel(inventory_addr) as channel:
         stub = DeadlineStub(inv_grpc.InventoryServiceStub(channel), 10.0).call(CallContext(tenant_id=TENANT))

@@ -8,22 +8,15 @@ from collections.abc import Iterable
 
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_connector_kit.connector_base import datetime_to_timestamp
+from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
+from omnistock_connector_kit.values_proto import by_name
+from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
+from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from shopify_connector import protocol as p
 
-OUTCOMES = {
-    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
-    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
-    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
-}
-WEBHOOK_KINDS = {
-    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
-    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
-    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
-    p.WebhookKind.APP_UNINSTALLED: pb.WEBHOOK_KIND_APP_UNINSTALLED,
-    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
-}
-ORDER_STATUSES = {status: pb.OrderStatus.Value(f"ORDER_STATUS_{status.name}") for status in p.UnifiedStatus}
+WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
+# order_to_proto maps UnifiedStatus by the same rule (by name).
+ORDER_STATUSES = by_name(p.UnifiedStatus, pb.OrderStatus, "ORDER_STATUS_")
 
 
 # ------------------------------------------------------------------------------ requests in
@@ -55,10 +48,6 @@ def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.Fulfillment
 
 
 # ----------------------------------------------------------------------------- answers out
-def item_results_to_proto(results: Iterable[p.ItemResult]) -> list[pb.ItemResult]:
-    return [pb.ItemResult(sku=r.sku, outcome=OUTCOMES[r.outcome], message=r.message) for r in results]
-
-
 def quantities_to_proto(results: Iterable[p.RemoteQuantity]) -> list[pb.RemoteQuantity]:
     return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
 
@@ -72,59 +61,6 @@ def products_to_proto(
             for r in products
         ],
         next_cursor=next_cursor,
-    )
-
-
-def money_to_proto(amount: p.Amount | None) -> common_pb2.Money | None:
-    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
-
-
-def address_to_proto(address: p.AddressData | None) -> pb.OrderAddress | None:
-    if address is None:
-        return None
-    return pb.OrderAddress(
-        name=address.name,
-        company=address.company,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country_code=address.country_code,
-        phone=address.phone,
-    )
-
-
-def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
-    return pb.ChannelOrder(
-        external_id=order.external_id,
-        external_name=order.external_name,
-        status=ORDER_STATUSES[order.status],
-        raw_status=order.raw_status,
-        customer_email=order.customer_email,
-        total=money_to_proto(order.total),
-        lines=[
-            pb.OrderLine(
-                external_line_id=line.external_line_id,
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price=money_to_proto(line.unit_price),
-                title=line.title,
-                discount=money_to_proto(line.discount),
-                tax=money_to_proto(line.tax),
-            )
-            for line in order.lines
-        ],
-        created_at=datetime_to_timestamp(order.created_at),
-        updated_at=datetime_to_timestamp(order.updated_at),
-        customer_name=order.customer_name,
-        shipping_address=address_to_proto(order.shipping_address),
-        subtotal=money_to_proto(order.subtotal),
-        discount_total=money_to_proto(order.discount_total),
-        shipping_total=money_to_proto(order.shipping_total),
-        tax_total=money_to_proto(order.tax_total),
-        channel_status=dict(order.channel_status),
-        raw_json=order.raw_json,
     )
 
 

@@ -10,13 +10,8 @@ from __future__ import annotations
 from omnistock_common.config import run_entrypoint
 from omnistock_common.egress import Resolver, system_resolver
 from omnistock_common.grpc_server import BuiltServer
-from omnistock_connector_kit.composition import (
-    Seams,
-    build_connector_server,
-    channel_http,
-    serve_connector,
-    with_port,
-)
+from omnistock_connector_kit import composition
+from omnistock_connector_kit.composition import Seams, with_port
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 from shopify_connector.client import ClientFactory, reported_bucket_level, throttle_delay
@@ -28,7 +23,7 @@ __all__ = ["build", "main", "make_servicer", "with_port"]
 
 def make_servicer(settings: Settings, seams: Seams = Seams()) -> ShopifyConnectorServicer:  # noqa: B008 - frozen
     """The servicer and its collaborators; `seams` are what tests replace."""
-    http = channel_http(
+    http = composition.channel_http(
         settings,
         seams,
         retry=RetryPolicy(max_attempts=settings.max_attempts),
@@ -45,13 +40,13 @@ def build(
 ) -> BuiltServer[ShopifyConnectorServicer]:
     """Start the connector on settings.bind_address; `limiter` replaces the Redis bucket and
     `resolver` the DNS (tests of the egress guard: no packet leaves the machine)."""
-    return build_connector_server(
+    return composition.build_connector_server(
         settings, make_servicer(settings, Seams(limiter=limiter, resolver=resolver))
     )
 
 
 def main() -> None:
-    serve_connector(SERVICE, load_settings, build)
+    composition.serve_connector(SERVICE, load_settings, build)
 
 
 if __name__ == "__main__":

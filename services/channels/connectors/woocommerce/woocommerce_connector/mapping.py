@@ -6,76 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_connector_kit.connector_base import datetime_to_timestamp
+from omnistock_connector_kit.values_proto import OUTCOMES, by_name
+from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ProductsPage, ReadResult
 
-OUTCOMES = {
-    p.Outcome.APPLIED: pb.ITEM_OUTCOME_APPLIED,
-    p.Outcome.RETRY: pb.ITEM_OUTCOME_RETRY,
-    p.Outcome.REJECTED: pb.ITEM_OUTCOME_REJECTED,
-}
-WEBHOOK_KINDS = {
-    p.WebhookKind.ORDER: pb.WEBHOOK_KIND_ORDER,
-    p.WebhookKind.PRODUCT: pb.WEBHOOK_KIND_PRODUCT,
-    p.WebhookKind.INVENTORY: pb.WEBHOOK_KIND_INVENTORY,
-    p.WebhookKind.PING: pb.WEBHOOK_KIND_PING,
-    p.WebhookKind.OTHER: pb.WEBHOOK_KIND_OTHER,
-}
-
-
-def money_to_proto(amount: p.Amount | None) -> common_pb2.Money | None:
-    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
-
-
-def address_to_proto(address: p.AddressData | None) -> pb.OrderAddress | None:
-    if address is None:
-        return None
-    return pb.OrderAddress(
-        name=address.name,
-        company=address.company,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country_code=address.country_code,
-        phone=address.phone,
-    )
-
-
-def order_to_proto(order: p.OrderData) -> pb.ChannelOrder:
-    message = pb.ChannelOrder(
-        external_id=order.external_id,
-        external_name=order.external_name,
-        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.value}"),
-        raw_status=order.raw_status,
-        customer_email=order.customer_email,
-        total=money_to_proto(order.total),
-        created_at=datetime_to_timestamp(order.created_at),
-        updated_at=datetime_to_timestamp(order.updated_at),
-        customer_name=order.customer_name,
-        shipping_address=address_to_proto(order.shipping_address),
-        subtotal=money_to_proto(order.subtotal),
-        discount_total=money_to_proto(order.discount_total),
-        shipping_total=money_to_proto(order.shipping_total),
-        tax_total=money_to_proto(order.tax_total),
-        channel_status=order.channel_status,
-        raw_json=order.raw_json,
-    )
-    for line in order.lines:
-        message.lines.add(
-            external_line_id=line.external_line_id,
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=money_to_proto(line.unit_price),
-            title=line.title,
-            discount=money_to_proto(line.discount),
-            tax=money_to_proto(line.tax),
-        )
-    return message
+WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
 
 
 def results_in_request_order(skus: list[str], outcomes: list[p.ItemOutcome]) -> list[pb.ItemResult]:

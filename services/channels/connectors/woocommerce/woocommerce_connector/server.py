@@ -14,13 +14,8 @@ import httpx
 from omnistock_common.config import run_entrypoint
 from omnistock_common.egress import Resolver, system_resolver
 from omnistock_common.grpc_server import BuiltServer
-from omnistock_connector_kit.composition import (
-    Seams,
-    build_connector_server,
-    channel_http,
-    serve_connector,
-    with_port,
-)
+from omnistock_connector_kit import composition
+from omnistock_connector_kit.composition import Seams, with_port
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 from woocommerce_connector.client import ClientFactory
@@ -32,7 +27,7 @@ __all__ = ["build", "main", "make_servicer", "with_port"]
 
 def make_servicer(settings: Settings, seams: Seams = Seams()) -> WooCommerceConnectorServicer:  # noqa: B008 - frozen
     """The servicer and its collaborators; `seams` are what tests replace."""
-    http = channel_http(
+    http = composition.channel_http(
         settings,
         seams,
         retry=RetryPolicy(max_attempts=settings.http_max_attempts, max_delay=settings.http_max_delay_seconds),
@@ -60,11 +55,11 @@ def build(
         sleep=sleep,
         transport=(lambda: transport) if transport is not None else None,
     )
-    return build_connector_server(settings, make_servicer(settings, seams))
+    return composition.build_connector_server(settings, make_servicer(settings, seams))
 
 
 def main() -> None:
-    serve_connector(SERVICE, load_settings, build)
+    composition.serve_connector(SERVICE, load_settings, build)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ def _require_catalog_skus(skus: list[str], field_format: str) -> None:
     summary="Get a channel's allocation rule",
     permission=Permission.INVENTORY_READ,
     response=s.AllocationOut,
-    problems=(404,),
 )
 def get_allocation(connection_id: str) -> s.AllocationOut:
     response = inventory().GetAllocationRule(pb.GetAllocationRuleRequest(connection_id=connection_id))
@@ -68,7 +67,6 @@ def get_allocation(connection_id: str) -> s.AllocationOut:
     permission=Permission.INVENTORY_WRITE,
     body=s.AllocationIn,
     response=s.AllocationOut,
-    problems=(400, 404),
 )
 def put_allocation(connection_id: str, body: s.AllocationIn) -> s.AllocationOut:
     """Safety `buffer`, `max_quantity` cap, `percentage` of the pool, optional dynamic buffer.
@@ -85,7 +83,7 @@ def put_allocation(connection_id: str, body: s.AllocationIn) -> s.AllocationOut:
     permission=Permission.INVENTORY_WRITE,
     body=s.BundleIn,
     response=s.BundleOut,
-    problems=(400, 409),
+    problems=(409,),
 )
 def put_bundle(sku: str, body: s.BundleIn) -> s.BundleOut:
     """The bundle's availability is min(component available ÷ quantity); reserving it holds the components.

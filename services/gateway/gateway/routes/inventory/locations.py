@@ -32,7 +32,7 @@ def list_locations() -> s.LocationList:
     body=s.LocationIn,
     response=s.LocationOut,
     status=201,
-    problems=(400, 409),
+    problems=(409,),
 )
 def create_location(body: s.LocationIn) -> s.LocationOut:
     request_pb = pb.CreateLocationRequest(code=body.code, name=body.name, is_default=body.is_default)

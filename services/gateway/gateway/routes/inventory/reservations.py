@@ -46,7 +46,7 @@ _COMMIT_BODY = {
     body=s.ReservationIn,
     response=s.ReservationOut,
     status=201,
-    problems=(400, 404, 409),
+    problems=(404, 409),
     idempotency_key=True,
 )
 def reserve(body: s.ReservationIn) -> s.ReservationOut:
@@ -62,7 +62,7 @@ def reserve(body: s.ReservationIn) -> s.ReservationOut:
     summary="Commit a reservation",
     permission=Permission.INVENTORY_WRITE,
     response=s.ReservationOut,
-    problems=(400, 404, 409),
+    problems=(400, 409),
     request_content=_COMMIT_BODY,
     idempotency_key=True,
 )
@@ -80,7 +80,7 @@ def commit_reservation(reservation_id: str) -> s.ReservationOut:
     summary="Release a reservation",
     permission=Permission.INVENTORY_WRITE,
     response=s.ReservationOut,
-    problems=(404, 409),
+    problems=(409,),
 )
 def release_reservation(reservation_id: str) -> s.ReservationOut:
     response = inventory().ReleaseReservation(pb.ReleaseReservationRequest(reservation_id=reservation_id))
@@ -93,7 +93,6 @@ def release_reservation(reservation_id: str) -> s.ReservationOut:
     summary="Get a reservation",
     permission=Permission.INVENTORY_READ,
     response=s.ReservationOut,
-    problems=(404,),
 )
 def get_reservation(reservation_id: str) -> s.ReservationOut:
     response = inventory().GetReservation(pb.GetReservationRequest(reservation_id=reservation_id))

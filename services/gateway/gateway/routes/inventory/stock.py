@@ -22,7 +22,7 @@ routes = RouteGroup()
     permission=Permission.INVENTORY_READ,
     query=s.LevelQuery,
     response=s.LevelPage,
-    problems=(400, 404),
+    problems=(404,),
 )
 def list_levels(query: s.LevelQuery) -> s.LevelPage:
     """One item per (SKU, location). Filters: sku, location (code), low_stock. Keyset-paginated."""
@@ -49,7 +49,7 @@ def get_sku_stock(sku: str) -> s.SkuStockOut:
     permission=Permission.INVENTORY_WRITE,
     body=s.AdjustmentIn,
     response=s.LevelOut,
-    problems=(400, 404, 409),
+    problems=(404, 409),
     idempotency_key=True,
 )
 def adjust(body: s.AdjustmentIn) -> s.LevelOut:
@@ -65,7 +65,6 @@ def adjust(body: s.AdjustmentIn) -> s.LevelOut:
     permission=Permission.INVENTORY_WRITE,
     body=s.BatchAdjustmentIn,
     response=s.BatchAdjustmentOut,
-    problems=(400,),
     idempotency_key=True,
 )
 def batch_adjust(body: s.BatchAdjustmentIn) -> s.BatchAdjustmentOut:
@@ -82,7 +81,6 @@ def batch_adjust(body: s.BatchAdjustmentIn) -> s.BatchAdjustmentOut:
     permission=Permission.INVENTORY_READ,
     query=PageQuery,
     response=s.MovementPage,
-    problems=(400,),
 )
 def history(sku: str, query: PageQuery) -> s.MovementPage:
     """Newest first; `delta` is the change of on_hand, `reserved_delta` the change of reserved."""
@@ -96,7 +94,6 @@ def history(sku: str, query: PageQuery) -> s.MovementPage:
     permission=Permission.INVENTORY_WRITE,
     body=s.ThresholdIn,
     response=s.ThresholdOut,
-    problems=(400,),
 )
 def set_threshold(sku: str, body: s.ThresholdIn) -> s.ThresholdOut:
     request_pb = pb.SetLowStockThresholdRequest(sku=sku, threshold=body.low_stock_threshold)
@@ -111,7 +108,6 @@ def set_threshold(sku: str, body: s.ThresholdIn) -> s.ThresholdOut:
     permission=Permission.INVENTORY_READ,
     query=s.AlertQuery,
     response=s.AlertPage,
-    problems=(400,),
 )
 def list_alerts(query: s.AlertQuery) -> s.AlertPage:
     """Newest first; `status=open` for the ones still below threshold."""

@@ -4,6 +4,9 @@ source channel afterwards (retried until the channel accepts), visible on the or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import request
 
 from gateway import orders_schemas as s
@@ -20,16 +23,25 @@ _CANCEL_BODY = {"application/json": {"schema": s.CancelIn.model_json_schema()}}
 _ETAG = {"ETag": "the order's new version"}
 
 
-@routes.route(
-    "POST",
-    "/orders/<order_id>/fulfill",
-    summary="Fulfil an order",
-    permission=Permission.ORDERS_WRITE,
-    body=s.FulfillIn,
-    response=s.FulfillmentResultOut,
-    problems=(400, 404, 409, 422),
-    response_headers=_ETAG,
-    idempotency_key=True,
+def _order_action(
+    path: str, summary: str, **options: Any
+) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+    """A POST on one order by a merchant who may write orders: answers the order's new state with
+    its version as ETag, 409 when the order's state refuses the action."""
+    options.setdefault("response", s.OrderDetailOut)
+    options.setdefault("problems", (409,))
+    return routes.route(
+        "POST",
+        f"/orders/<order_id>/{path}",
+        summary=summary,
+        permission=Permission.ORDERS_WRITE,
+        response_headers=_ETAG,
+        **options,
+    )
+
+
+@_order_action(
+    "fulfill", "Fulfil an order", body=s.FulfillIn, response=s.FulfillmentResultOut, idempotency_key=True
 )
 def fulfill_order(order_id: str, body: s.FulfillIn) -> Reply:
     """Commits the shipped units in inventory and moves the status (SHIPPED, or PARTIALLY_SHIPPED
@@ -39,16 +51,8 @@ def fulfill_order(order_id: str, body: s.FulfillIn) -> Reply:
     return versioned(m.fulfillment_result_out(reply), reply.order.version)
 
 
-@routes.route(
-    "POST",
-    "/orders/<order_id>/cancel",
-    summary="Cancel an order",
-    permission=Permission.ORDERS_WRITE,
-    response=s.OrderDetailOut,
-    problems=(400, 404, 409, 422),
-    request_content=_CANCEL_BODY,
-    response_headers=_ETAG,
-    idempotency_key=True,
+@_order_action(
+    "cancel", "Cancel an order", problems=(400, 409), request_content=_CANCEL_BODY, idempotency_key=True
 )
 def cancel_order(order_id: str) -> Reply:
     """Releases the stock still reserved and tells the source channel. Optional body `{reason}`.
@@ -58,17 +62,7 @@ def cancel_order(order_id: str) -> Reply:
     return versioned(m.order_detail_out(order), order.version)
 
 
-@routes.route(
-    "POST",
-    "/orders/<order_id>/returns",
-    summary="Return items of an order",
-    permission=Permission.ORDERS_WRITE,
-    body=s.ReturnIn,
-    response=s.OrderDetailOut,
-    problems=(400, 404, 409, 422),
-    response_headers=_ETAG,
-    idempotency_key=True,
-)
+@_order_action("returns", "Return items of an order", body=s.ReturnIn, idempotency_key=True)
 def return_items(order_id: str, body: s.ReturnIn) -> Reply:
     """Units that came back: `restock: true` puts them back on hand (reason `returned`),
     `false` records them only (damaged). A refund without a return restocks nothing."""
@@ -76,16 +70,7 @@ def return_items(order_id: str, body: s.ReturnIn) -> Reply:
     return versioned(m.order_detail_out(order), order.version)
 
 
-@routes.route(
-    "POST",
-    "/orders/<order_id>/duplicate-resolution",
-    summary="Resolve a possible duplicate",
-    permission=Permission.ORDERS_WRITE,
-    body=s.DuplicateDecisionIn,
-    response=s.OrderDetailOut,
-    problems=(400, 404, 409),
-    response_headers=_ETAG,
-)
+@_order_action("duplicate-resolution", "Resolve a possible duplicate", body=s.DuplicateDecisionIn)
 def resolve_duplicate(order_id: str, body: s.DuplicateDecisionIn) -> Reply:
     """The merchant's decision on an order flagged `possible_duplicate`: `keep` clears the flag,
     `cancel` cancels this order (its stock is released). Nothing is ever merged silently."""

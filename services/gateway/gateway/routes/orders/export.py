@@ -59,7 +59,7 @@ def _limit_exports() -> None:
     summary="Export orders",
     permission=Permission.ORDERS_READ,
     query=s.OrderExportQuery,
-    problems=(400, 429),
+    problems=(429,),
     response_content=_EXPORT_CONTENT,
     response_headers={"Content-Disposition": 'attachment; filename="orders.csv"|"orders.xlsx"'},
 )

@@ -21,7 +21,6 @@ routes = RouteGroup()
     permission=Permission.ORDERS_READ,
     query=s.OrderListQuery,
     response=s.OrderPage,
-    problems=(400,),
 )
 def list_orders(query: s.OrderListQuery) -> s.OrderPage:
     """Newest first, keyset-paginated. Filters: channel (type or connection id), status and flag
@@ -35,7 +34,6 @@ def list_orders(query: s.OrderListQuery) -> s.OrderPage:
     summary="Get an order",
     permission=Permission.ORDERS_READ,
     response=s.OrderDetailOut,
-    problems=(404,),
     response_headers={"ETag": "the order's version"},
 )
 def get_order(order_id: str) -> Reply:
@@ -52,7 +50,7 @@ def get_order(order_id: str) -> Reply:
     body=s.OrderCreateIn,
     response=s.OrderDetailOut,
     status=201,
-    problems=(400, 409, 422),
+    problems=(409,),
     response_headers={"ETag": "the order's version", "Location": "the new order"},
     idempotency_key=True,
 )

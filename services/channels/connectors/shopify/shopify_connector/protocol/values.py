@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import Enum
 
-
-class Outcome(Enum):
-    """What became of one pushed item."""
-
-    APPLIED = "applied"
-    # Not applied, and sending the same value again later may work (another item failed the call,
-    # or the channel stayed unavailable).
-    RETRY = "retry"
-    # The channel refused this item: resending it unchanged will not help.
-    REJECTED = "rejected"
+# Item outcomes and orders are the connector kit's values, shared by every connector (re-exported).
+from omnistock_connector_kit.values import AddressData as AddressData
+from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import ItemResult as ItemResult
+from omnistock_connector_kit.values import OrderData as OrderData
+from omnistock_connector_kit.values import OrderLineData as OrderLineData
+from omnistock_connector_kit.values import Outcome as Outcome
 
 
 class WebhookKind(Enum):
@@ -42,21 +38,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class Amount:
-    """Money in the currency's minor units (ISO 4217 exponent)."""
-
-    amount_minor: int
-    currency: str
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    sku: str
-    outcome: Outcome
-    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,55 +84,6 @@ class FulfillmentLineInput:
     external_line_id: str
     sku: str
     quantity: int
-
-
-@dataclass(frozen=True)
-class OrderLineData:
-    external_line_id: str
-    sku: str
-    quantity: int
-    title: str
-    unit_price: Amount | None
-    # Totals for the whole line: the discounts allocated to it and its taxes.
-    discount: Amount | None = None
-    tax: Amount | None = None
-
-
-@dataclass(frozen=True)
-class AddressData:
-    name: str = ""
-    company: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country_code: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class OrderData:
-    external_id: str
-    external_name: str
-    status: UnifiedStatus
-    raw_status: str
-    customer_email: str
-    total: Amount | None
-    lines: tuple[OrderLineData, ...]
-    created_at: datetime | None
-    updated_at: datetime | None
-    customer_name: str = ""
-    shipping_address: AddressData | None = None
-    # The lines after their discounts, before shipping and taxes (Shopify's subtotal).
-    subtotal: Amount | None = None
-    discount_total: Amount | None = None
-    shipping_total: Amount | None = None
-    tax_total: Amount | None = None
-    # The channel's own status fields (status_map.channel_status).
-    channel_status: Mapping[str, str] = field(default_factory=dict)
-    # The order exactly as Shopify sent it (a webhook's body), or its GraphQL node as JSON.
-    raw_json: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
+
+# Per-item outcomes are the connector kit's, shared by every connector (re-exported).
+from omnistock_connector_kit.values import ItemResult
+from omnistock_connector_kit.values import Outcome as Outcome
 
 # The REST namespace every path below is relative to (https://store/wp-json/wc/v3/).
 API_VERSION = "wc/v3"
@@ -18,24 +21,14 @@ MAX_BATCH = 100
 # WordPress core caps per_page at 100 for every collection (CHANNELS.md 2.3).
 MAX_PER_PAGE = 100
 
+# What became of one pushed item (the kit's ItemResult, by its WooCommerce name).
+ItemOutcome = ItemResult
+
+# Per-item outcomes are the connector kit's, shared by every connector (re-exported).
+
 
 class ProtocolError(ValueError):
     """Input the connector cannot turn into a WooCommerce request (bad ids, bad cursor)."""
-
-
-class Outcome(Enum):
-    """Per-item outcome, mirrored 1:1 onto connector.v1.ItemOutcome by the servicer."""
-
-    APPLIED = "applied"
-    RETRY = "retry"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class ItemOutcome:
-    sku: str
-    outcome: Outcome
-    message: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,69 +13,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, exponent, to_minor
-from woocommerce_connector.protocol.status_map import UnifiedStatus, map_order_status
+
+# The order values are the connector kit's, shared by every connector (re-exported here).
+from omnistock_connector_kit.values import AddressData as AddressData
+from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import OrderData as OrderData
+from omnistock_connector_kit.values import OrderLineData as OrderLineData
+from woocommerce_connector.protocol.status_map import UnifiedStatus as UnifiedStatus
+from woocommerce_connector.protocol.status_map import map_order_status
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Amount:
-    amount_minor: int
-    currency: str
-
-
-@dataclass(frozen=True)
-class OrderLineData:
-    external_line_id: str
-    sku: str
-    quantity: int
-    unit_price: Amount | None
-    title: str
-    # Totals for the whole line.
-    discount: Amount | None = None
-    tax: Amount | None = None
-
-
-@dataclass(frozen=True)
-class AddressData:
-    name: str = ""
-    company: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country_code: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class OrderData:
-    external_id: str
-    external_name: str
-    status: UnifiedStatus
-    raw_status: str
-    customer_email: str
-    total: Amount | None
-    lines: tuple[OrderLineData, ...]
-    created_at: datetime | None
-    updated_at: datetime | None
-    customer_name: str = ""
-    shipping_address: AddressData | None = None
-    # The lines after their discounts, before shipping and tax (sum of line_items[].total).
-    subtotal: Amount | None = None
-    discount_total: Amount | None = None
-    shipping_total: Amount | None = None
-    tax_total: Amount | None = None
-    channel_status: dict[str, str] = field(default_factory=dict)
-    raw_json: str = ""
 
 
 def parse_woo_datetime(value: Any) -> datetime | None:

@@ -1,0 +1,84 @@
+"""The plain values every connector's protocol gives (no I/O, no generated code): per-item
+outcomes of a push and the orders a connector parses its channel's answers into.
+`values_proto` turns them into connector.v1 messages, so connectors cannot drift apart field by
+field.
+
+`OrderData.status` is the connector's own unified-status enum, whose member names mirror
+connector.v1's `OrderStatus` (`PAID` is `ORDER_STATUS_PAID`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from omnistock_common.addresses import Address
+
+# A shipping address is the postal address every service speaks.
+AddressData = Address
+
+__all__ = ["AddressData", "Amount", "ItemResult", "OrderData", "OrderLineData", "Outcome"]
+
+
+class Outcome(Enum):
+    """What became of one pushed item (connector.v1.ItemOutcome by name)."""
+
+    APPLIED = "applied"
+    # Not applied, and sending the same value again later may work (another item failed the call,
+    # or the channel stayed unavailable).
+    RETRY = "retry"
+    # The channel refused this item: resending it unchanged will not help.
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    sku: str
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Amount:
+    """Money in the currency's minor units (ISO 4217 exponent)."""
+
+    amount_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    external_line_id: str
+    sku: str
+    quantity: int
+    title: str
+    unit_price: Amount | None
+    # Totals for the whole line: the discounts allocated to it and its taxes.
+    discount: Amount | None = None
+    tax: Amount | None = None
+
+
+@dataclass(frozen=True)
+class OrderData:
+    external_id: str
+    external_name: str
+    status: Enum
+    raw_status: str
+    customer_email: str
+    total: Amount | None
+    lines: tuple[OrderLineData, ...]
+    created_at: datetime | None
+    updated_at: datetime | None
+    customer_name: str = ""
+    shipping_address: AddressData | None = None
+    # The lines after their discounts, before shipping and taxes.
+    subtotal: Amount | None = None
+    discount_total: Amount | None = None
+    shipping_total: Amount | None = None
+    tax_total: Amount | None = None
+    # The channel's own status fields (status_map.channel_status).
+    channel_status: Mapping[str, str] = field(default_factory=dict)
+    # The order exactly as the channel sent it (a webhook's body or a fetched page's entry).
+    raw_json: str = ""

@@ -1,0 +1,81 @@
+"""`values` → connector.v1 messages, once for every connector (their mapping.py re-export what
+they use): item outcomes, orders, and enums that mirror connector.v1's by member name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
+
+from omnistock.common.v1 import common_pb2
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.addresses import address_fields
+from omnistock_connector_kit.connector_base import datetime_to_timestamp
+from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome
+
+__all__ = [
+    "OUTCOMES",
+    "address_to_proto",
+    "by_name",
+    "item_results_to_proto",
+    "money_to_proto",
+    "order_to_proto",
+]
+
+
+def by_name(members: type[Enum], proto_enum: Any, prefix: str) -> dict[Any, int]:
+    """A connector's enum → the connector.v1 enum whose values are named `prefix` + member name
+    (`WebhookKind.ORDER` → `WEBHOOK_KIND_ORDER`); a name connector.v1 lacks raises ValueError."""
+    return {member: proto_enum.Value(f"{prefix}{member.name}") for member in members}
+
+
+OUTCOMES = by_name(Outcome, pb.ItemOutcome, "ITEM_OUTCOME_")
+
+
+def item_results_to_proto(results: Iterable[ItemResult]) -> list[pb.ItemResult]:
+    return [pb.ItemResult(sku=r.sku, outcome=OUTCOMES[r.outcome], message=r.message) for r in results]
+
+
+def money_to_proto(amount: Amount | None) -> common_pb2.Money | None:
+    return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
+
+
+def address_to_proto(address: AddressData | None) -> pb.OrderAddress | None:
+    if address is None:
+        return None
+    return pb.OrderAddress(**address_fields(address))
+
+
+def order_to_proto(order: OrderData) -> pb.ChannelOrder:
+    """The status maps by member name (`PAID` → `ORDER_STATUS_PAID`); a name connector.v1 lacks
+    raises ValueError (mapping tests check every member)."""
+    return pb.ChannelOrder(
+        external_id=order.external_id,
+        external_name=order.external_name,
+        status=pb.OrderStatus.Value(f"ORDER_STATUS_{order.status.name}"),
+        raw_status=order.raw_status,
+        customer_email=order.customer_email,
+        total=money_to_proto(order.total),
+        lines=[
+            pb.OrderLine(
+                external_line_id=line.external_line_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=money_to_proto(line.unit_price),
+                title=line.title,
+                discount=money_to_proto(line.discount),
+                tax=money_to_proto(line.tax),
+            )
+            for line in order.lines
+        ],
+        created_at=datetime_to_timestamp(order.created_at),
+        updated_at=datetime_to_timestamp(order.updated_at),
+        customer_name=order.customer_name,
+        shipping_address=address_to_proto(order.shipping_address),
+        subtotal=money_to_proto(order.subtotal),
+        discount_total=money_to_proto(order.discount_total),
+        shipping_total=money_to_proto(order.shipping_total),
+        tax_total=money_to_proto(order.tax_total),
+        channel_status=dict(order.channel_status),
+        raw_json=order.raw_json,
+    )
