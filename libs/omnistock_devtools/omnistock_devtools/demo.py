@@ -232,19 +232,29 @@ class GatewayClient:
         expect(response, 204, 404, what=f"delete connection {connection_id}")
 
     def connect_woocommerce(
-        self, store_url: str, consumer_key: str, consumer_secret: str, name: str = "", api_base_url: str = ""
+        self,
+        store_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        name: str = "",
+        api_base_url: str = "",
+        webhook_secret: str = "",
     ) -> dict[str, Any]:
         """API-key connection to the store as the merchant knows it (`api_base_url`: an allowed
         sandbox standing in for it); the channels service validates the keys against the store
-        first. A store already connected is re-authorised in place (same id, mappings kept)."""
+        first. A store already connected is re-authorised in place (same id, mappings kept).
+        `webhook_secret`: the secret the store signs its webhooks with (needed to accept them)."""
         settings = {"store_url": store_url, **({"api_base_url": api_base_url} if api_base_url else {})}
+        credentials = {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
+        if webhook_secret:
+            credentials["webhook_secret"] = webhook_secret
         response = self.http.post(
             f"{self.api}/channels",
             json={
                 "type": "woocommerce",
                 "name": name,
                 "settings": settings,
-                "credentials": {"consumer_key": consumer_key, "consumer_secret": consumer_secret},
+                "credentials": credentials,
             },
             headers=self._auth(),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import grpc
@@ -55,12 +56,16 @@ class PerThreadCatalog:
     threads, where one gRPC channel shared between threads deadlocks (architecture.md, Events)."""
 
     def __init__(
-        self, address: str, timeout: float, local_factory: Callable[[], Any] = threading.local
+        self,
+        address: str,
+        timeout: float,
+        local_factory: Callable[[], Any] = threading.local,
+        threads: ModuleType = threading,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self._local = local_factory()
-        self._lock = threading.Lock()
+        self._lock = threads.Lock()  # an OS lock in the worker: OS threads take it
         self._channels: list[grpc.Channel] = []
 
     def _catalog(self) -> GrpcCatalog:

@@ -76,6 +76,8 @@ def build_core(
         notification_url,
         timeout=settings.notify_timeout_seconds,
         egress=EgressPolicy(allowed=settings.allowed_hosts),
+        # The worker raises alerts from OS threads: the notifier's pool must be OS threads too.
+        threads=threads or threading,
     )
     owned.append(notifier.close)
     keyring = KeyRing(settings.credentials_keys)
@@ -122,9 +124,10 @@ def build_runtime(
     if db_pool_size is None:
         # Every flush/poll thread and the worker's own tpool jobs may hold a connection at once.
         db_pool_size = sync_settings.parallel_connections + 8
-    redis = PerThreadRedis(settings.server.redis_url, local_factory)
+    # Their locks are taken by OS threads: they come from `threads` (OS locks in the worker).
+    redis = PerThreadRedis(settings.server.redis_url, local_factory, threads)
     connectors = PerThreadConnectors(
-        settings.connector_addrs, settings.connector_timeout_seconds, local_factory
+        settings.connector_addrs, settings.connector_timeout_seconds, local_factory, threads
     )
     core = build_core(
         settings,
@@ -136,13 +139,15 @@ def build_runtime(
         threads=threads,
     )
     inventory = GrpcInventory(
-        sync_settings.inventory_addr, sync_settings.inventory_timeout.total_seconds(), local_factory
+        sync_settings.inventory_addr, sync_settings.inventory_timeout.total_seconds(), local_factory, threads
     )
     core.closers.append(inventory.close)
     engine = SyncEngine(core.uow, redis, core.caller, settings=sync_settings, inventory=inventory)
     catalog = None
     if settings.catalog_addr:
-        catalog = PerThreadCatalog(settings.catalog_addr, settings.catalog_timeout_seconds, local_factory)
+        catalog = PerThreadCatalog(
+            settings.catalog_addr, settings.catalog_timeout_seconds, local_factory, threads
+        )
         core.closers.append(catalog.close)
     # Runtime.close stops it before any closer runs: no flush may outlive the clients it uses.
     dispatcher = SyncDispatcher(engine, threads=threads)

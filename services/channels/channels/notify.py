@@ -1,7 +1,14 @@
 """Sync-failure notifications: a log line, plus a POST to the tenant's outgoing webhook URL.
 
 The POST is best effort and never holds up the caller: it runs on a small background pool with a
-short timeout, and a failing receiver only produces a warning. The payload names the connection
+short timeout, and a failing receiver only produces a warning.
+
+Threads: in the channels worker, alerts are raised from OS threads (eventlet's tpool, the sync
+dispatcher) of a monkey-patched process. A `concurrent.futures` pool there is made of GREEN locks
+and green threads: an OS thread cannot wait on them ("Cannot switch to a different thread"), and
+the green workers run only when the main hub does. So the pool, its queue and each outcome's event
+come from the `threads` module the caller gives: the worker passes eventlet's original threading
+(real OS threads and locks), as it does for the sync dispatcher. The payload names the connection
 and the error; it never carries credentials.
 
 The URL is the tenant's, so the POST goes through the egress guard
@@ -13,10 +20,12 @@ the receiver's answer is never read beyond its status line, so nothing flows bac
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from types import ModuleType
 
 import httpx
 
@@ -24,6 +33,11 @@ from omnistock_common.egress import EgressPolicy, EgressRefused
 from omnistock_common.egress_transport import GuardedTransport
 
 log = logging.getLogger(__name__)
+
+# Alerts waiting for a free poster; beyond this the alert is logged only (a receiver that hangs
+# must not grow the queue without bound).
+MAX_QUEUED = 1000
+CLOSE_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,66 @@ class SyncAlert:
         return doc
 
 
+class Posted:
+    """The outcome of one alert's POST: `wait()` is True (accepted), False (not sent or refused),
+    or None when it is still pending after `timeout`."""
+
+    def __init__(self, threads: ModuleType) -> None:
+        self._done = threads.Event()
+        self._ok = False
+
+    def finish(self, ok: bool) -> None:
+        self._ok = ok
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool | None:
+        return self._ok if self._done.wait(timeout) else None
+
+
+class _Posters:
+    """A fixed set of `threads` threads taking queued jobs one at a time."""
+
+    def __init__(self, size: int, threads: ModuleType) -> None:
+        self._lock = threads.Lock()
+        self._ready = threads.Condition(self._lock)
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._closed = False
+        self._threads = [
+            threads.Thread(target=self._work, name=f"notify-{i}", daemon=True) for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        with self._lock:
+            if self._closed or len(self._jobs) >= MAX_QUEUED:
+                return False
+            self._jobs.append(job)
+            self._ready.notify()
+            return True
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._jobs and not self._closed:
+                    self._ready.wait()
+                if not self._jobs:
+                    return
+                job = self._jobs.popleft()
+            try:
+                job()
+            except Exception:  # a post logs its own failures; the thread must survive anything
+                log.exception("notification job failed")
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the threads."""
+        with self._lock:
+            self._closed = True
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join(CLOSE_WAIT_SECONDS)
+
+
 class Notifier:
     """Logs every alert and posts it to the tenant's URL (looked up lazily) in the background."""
 
@@ -56,8 +130,10 @@ class Notifier:
         transport: httpx.BaseTransport | None = None,
         max_workers: int = 2,
         egress: EgressPolicy | None = None,
+        threads: ModuleType = threading,
     ) -> None:
         self._url_for_tenant = url_for_tenant
+        self._threads = threads
         # A caller's own transport (tests) replaces the network unless a policy is given too.
         if transport is None:
             transport = GuardedTransport(egress or EgressPolicy())
@@ -67,9 +143,9 @@ class Notifier:
         self._client = httpx.Client(
             timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
         )
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="notify")
+        self._pool = _Posters(max_workers, threads)
 
-    def notify(self, alert: SyncAlert) -> Future[bool]:
+    def notify(self, alert: SyncAlert) -> Posted:
         log.warning(
             "channel sync failure: %s connection %s is %s after %s (%s)",
             alert.channel_type,
@@ -79,7 +155,11 @@ class Notifier:
             alert.error,
             extra={"tenant": alert.tenant_id, "connection_id": alert.connection_id},
         )
-        return self._pool.submit(self._post, alert)
+        posted = Posted(self._threads)
+        if not self._pool.submit(lambda: posted.finish(self._post(alert))):
+            log.warning("notification of tenant %s not sent: too many queued", alert.tenant_id)
+            posted.finish(False)
+        return posted
 
     def _post(self, alert: SyncAlert) -> bool:
         try:
@@ -105,5 +185,5 @@ class Notifier:
         return True
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.close()
         self._client.close()

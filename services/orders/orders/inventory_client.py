@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import grpc
@@ -52,10 +53,15 @@ class InventoryStock:
         self._lock = threading.Lock()
         self._channels: list[grpc.Channel] = []
 
-    def use_thread_local(self, local_factory: Callable[[], Any]) -> None:
-        """Keep one stub per thread in `local_factory()` (eventlet's original threading.local in
-        the worker, whose calls run on tpool OS threads); call it before the first call."""
-        self._local = local_factory()
+    def use_os_threads(self, threads: ModuleType) -> None:
+        """Keep one stub per thread in `threads.local()`, guarded by a `threads.Lock()`: the worker
+        passes eventlet's original threading, whose calls run on tpool OS threads. The lock must
+        be an OS lock too: a green one (what `threading.Lock()` is once nameko run has patched
+        the process), contended by two tpool threads making their first call at once, parks the
+        loser on its own thread's hub for good, and with every tpool thread parked the worker
+        stopped importing orders. Call it before the first call."""
+        self._local = threads.local()
+        self._lock = threads.Lock()
 
     def _stub(self, ctx: CallContext) -> Any:
         stub = getattr(self._local, "stub", None)

@@ -76,7 +76,7 @@ class TpoolStock:
 
 
 def in_tpool(inner: InventoryStock) -> TpoolStock:
-    inner.use_thread_local(patcher.original("threading").local)
+    inner.use_os_threads(patcher.original("threading"))
     return TpoolStock(inner)
 
 

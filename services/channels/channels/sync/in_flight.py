@@ -99,6 +99,11 @@ def store_commitments(
     lines = order_lines(orders)
     if not lines:
         return []
+    # Reporters of one connection take turns: an order's webhook and a poll reading it at the same
+    # moment would otherwise both read "no commitment" and both lower last_pushed_quantity (the
+    # UNIQUE upsert keeps one row, but not one decrement). The connection row's lock (FOR UPDATE,
+    # held to commit) is taken before the commitments are read; SQLite has one writer anyway.
+    repo.get_connection(tenant_id, connection_id, lock=True)
     existing = repo.commitments_of(connection_id, list(lines))
     changed: set[str] = set()
     for (order_id, sku), (units, status) in lines.items():

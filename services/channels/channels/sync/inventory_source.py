@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
 import grpc
@@ -43,12 +44,16 @@ class GrpcInventory:
     shared channel deadlocks (DESIGN, Events)."""
 
     def __init__(
-        self, address: str, timeout: float, local_factory: Callable[[], Any] = threading.local
+        self,
+        address: str,
+        timeout: float,
+        local_factory: Callable[[], Any] = threading.local,
+        threads: ModuleType = threading,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self._local = local_factory()
-        self._lock = threading.Lock()
+        self._lock = threads.Lock()  # an OS lock in the worker: OS threads take it
         self._channels: list[grpc.Channel] = []
 
     def _stub(self) -> DeadlineStub[inv_grpc.InventoryServiceStub]:

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import redis as redis_lib
@@ -32,12 +33,16 @@ class PerThreadConnectors:
     eventlet tpool threads, where one gRPC channel shared between threads deadlocks (DESIGN)."""
 
     def __init__(
-        self, addresses: Mapping[str, str], timeout: float, local_factory: Callable[[], Any] = threading.local
+        self,
+        addresses: Mapping[str, str],
+        timeout: float,
+        local_factory: Callable[[], Any] = threading.local,
+        threads: ModuleType = threading,
     ) -> None:
         self.addresses = dict(addresses)
         self.timeout = timeout
         self._local = local_factory()
-        self._lock = threading.Lock()
+        self._lock = threads.Lock()  # an OS lock in the worker: OS threads take it
         self._registries: list[ConnectorRegistry] = []
 
     def _registry(self) -> ConnectorRegistry:
@@ -62,10 +67,12 @@ class PerThreadConnectors:
 class PerThreadRedis:
     """One redis-py client per OS thread, for the same reason as PerThreadConnectors."""
 
-    def __init__(self, url: str, local_factory: Callable[[], Any] = threading.local) -> None:
+    def __init__(
+        self, url: str, local_factory: Callable[[], Any] = threading.local, threads: ModuleType = threading
+    ) -> None:
         self.url = url
         self._local = local_factory()
-        self._lock = threading.Lock()
+        self._lock = threads.Lock()  # an OS lock in the worker: OS threads take it
         self._clients: list[redis_lib.Redis] = []
 
     def _client(self) -> redis_lib.Redis:

@@ -9,17 +9,20 @@ fails the test (without protection Woo shows 2).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask, Response, request
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from channel_sandboxes.common import serve
 from channels import models, webhook_intake
-from channels.sync import store
+from channels.sync import in_flight, store
+from omnistock.connector.v1 import connector_service_pb2 as cpb
 
 pytestmark = pytest.mark.redis
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
@@ -142,3 +145,51 @@ def test_an_increase_waits_while_a_channel_cannot_be_polled_but_a_decrease_does_
 
     assert stack.shopify.post("/_sandbox/faults", {"status": 0}).status_code == 200
     stack.flush_until(lambda: stack.woo.inventory()["CUP"] == 4 and stack.shopify.inventory()["CUP"] == 4)
+
+
+def _last_pushed(stack: Stack, connection_id: str, sku: str) -> int | None:
+    listing = stack.listing(connection_id, sku)
+    return None if listing is None else listing.last_pushed_quantity
+
+
+def test_a_webhook_and_a_poll_of_one_order_at_once_take_turns(stack: Stack) -> None:
+    """The same order stored by two transactions at once (its webhook and a poll): the second waits
+    for the first (the connection's row lock) and then finds the commitment, so the sale lowers what
+    we believe the channel shows once. Before, both read "no commitment" and both lowered it: the
+    figure was 2 units too low, and a later push of that figure was skipped as a no-op."""
+    if stack.database_url.startswith("sqlite"):
+        pytest.skip("two writers at once: PostgreSQL only (SQLite has one writer)")
+    stack.seed({"TURN": 5})
+    uow = stack.channels.parts.deps.uow
+    t = models.listings
+    uow.run(
+        lambda repo: repo.conn.execute(
+            update(t)
+            .where(t.c.connection_id == stack.shopify_id, t.c.sku == "TURN")
+            .values(last_pushed_quantity=5)
+        )
+    )
+    order = cpb.ChannelOrder(external_id="9001", lines=[cpb.OrderLine(sku="TURN", quantity=2)])
+    now = datetime.now(UTC)
+    second: list[list[str]] = []
+
+    def other_reporter() -> None:
+        second.append(
+            uow.run(
+                lambda repo: in_flight.store_commitments(repo, "tenant-sync", stack.shopify_id, [order], now)
+            )
+        )
+
+    with uow.transaction() as repo:
+        first = in_flight.store_commitments(repo, "tenant-sync", stack.shopify_id, [order], now)
+        thread = threading.Thread(target=other_reporter)
+        thread.start()
+        deadline = time.monotonic() + 10
+        with uow.engine.connect() as watcher:
+            # The second reporter is blocked behind this open transaction before it commits.
+            while not watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                assert time.monotonic() < deadline, "the second transaction never waited"
+                time.sleep(0.01)
+    thread.join(10)
+    assert (first, second) == (["TURN"], [[]])
+    assert _last_pushed(stack, stack.shopify_id, "TURN") == 3
