@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -62,6 +64,48 @@ class DeadlineStub(Generic[StubT]):
 
     def call(self, ctx: CallContext, timeout: float | None = None) -> StubT:
         return _BoundStub(self._stub, ctx.metadata(self._signer), timeout or self.timeout)  # type: ignore[return-value]
+
+
+class PerThreadStub(Generic[StubT]):
+    """A DeadlineStub per OS thread, made on a thread's first call; `close()` closes every channel.
+
+    Why: the nameko workers call services from OS threads (eventlet's tpool, the sync dispatcher),
+    where one gRPC channel shared between threads deadlocks (docs/architecture.md, Events). In a
+    patched worker pass the ORIGINAL threading module's `local` and module (`threads`), so the
+    thread-locals and the lock are the operating system's, not green ones.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        timeout: float,
+        make_stub: Callable[[grpc.Channel], StubT],
+        *,
+        local_factory: Callable[[], Any] = threading.local,
+        threads: ModuleType = threading,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._make_stub = make_stub
+        self._local = local_factory()
+        self._lock = threads.Lock()
+        self._channels: list[grpc.Channel] = []
+
+    def get(self) -> DeadlineStub[StubT]:
+        stub: DeadlineStub[StubT] | None = getattr(self._local, "stub", None)
+        if stub is None:
+            channel = make_channel(self.address)
+            with self._lock:
+                self._channels.append(channel)
+            stub = DeadlineStub(self._make_stub(channel), self.timeout)
+            self._local.stub = stub
+        return stub
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels:
+                channel.close()
+            self._channels.clear()
 
 
 class _BoundStub:

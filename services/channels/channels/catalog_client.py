@@ -19,7 +19,7 @@ from channels.domain import ChannelUnavailable
 from omnistock.catalog.v1 import catalog_service_pb2 as catalog_pb
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
 from omnistock.common.v1 import common_pb2
-from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.clients import DeadlineStub, PerThreadStub
 from omnistock_common.context import CallContext
 
 
@@ -52,8 +52,8 @@ class GrpcCatalog:
 
 
 class PerThreadCatalog:
-    """A GrpcCatalog per OS thread (`local_factory`): the worker runs jobs in eventlet tpool
-    threads, where one gRPC channel shared between threads deadlocks (architecture.md, Events)."""
+    """A GrpcCatalog over one channel per OS thread (`local_factory`, `threads`: see
+    omnistock_common.clients.PerThreadStub): the worker runs jobs on OS threads."""
 
     def __init__(
         self,
@@ -62,27 +62,12 @@ class PerThreadCatalog:
         local_factory: Callable[[], Any] = threading.local,
         threads: ModuleType = threading,
     ) -> None:
-        self.address = address
-        self.timeout = timeout
-        self._local = local_factory()
-        self._lock = threads.Lock()  # an OS lock in the worker: OS threads take it
-        self._channels: list[grpc.Channel] = []
-
-    def _catalog(self) -> GrpcCatalog:
-        catalog = getattr(self._local, "catalog", None)
-        if catalog is None:
-            channel = make_channel(self.address)
-            with self._lock:
-                self._channels.append(channel)
-            catalog = GrpcCatalog(DeadlineStub(catalog_grpc.CatalogServiceStub(channel), self.timeout))
-            self._local.catalog = catalog
-        return catalog
+        self._stubs = PerThreadStub(
+            address, timeout, catalog_grpc.CatalogServiceStub, local_factory=local_factory, threads=threads
+        )
 
     def all_skus(self, ctx: CallContext) -> list[str]:
-        return self._catalog().all_skus(ctx)
+        return GrpcCatalog(self._stubs.get()).all_skus(ctx)
 
     def close(self) -> None:
-        with self._lock:
-            for channel in self._channels:
-                channel.close()
-            self._channels.clear()
+        self._stubs.close()

@@ -19,7 +19,7 @@ import grpc
 
 from omnistock.inventory.v1 import inventory_service_pb2 as inv_pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as inv_grpc
-from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.clients import PerThreadStub
 from omnistock_common.context import CallContext
 
 
@@ -50,21 +50,9 @@ class GrpcInventory:
         local_factory: Callable[[], Any] = threading.local,
         threads: ModuleType = threading,
     ) -> None:
-        self.address = address
-        self.timeout = timeout
-        self._local = local_factory()
-        self._lock = threads.Lock()  # an OS lock in the worker: OS threads take it
-        self._channels: list[grpc.Channel] = []
-
-    def _stub(self) -> DeadlineStub[inv_grpc.InventoryServiceStub]:
-        stub = getattr(self._local, "stub", None)
-        if stub is None:
-            channel = make_channel(self.address)
-            with self._lock:
-                self._channels.append(channel)
-            stub = DeadlineStub(inv_grpc.InventoryServiceStub(channel), self.timeout)
-            self._local.stub = stub
-        return stub
+        self._stubs = PerThreadStub(
+            address, timeout, inv_grpc.InventoryServiceStub, local_factory=local_factory, threads=threads
+        )
 
     def figures(self, tenant_id: str, skus: Sequence[str]) -> dict[str, SkuFigure]:
         """SKUs inventory does not know are left out (a lookup miss must never zero a channel)."""
@@ -72,7 +60,7 @@ class GrpcInventory:
         found: dict[str, SkuFigure] = {}
         for sku in dict.fromkeys(skus):
             try:
-                reply = self._stub().call(ctx).GetSkuStock(inv_pb.GetSkuStockRequest(sku=sku))
+                reply = self._stubs.get().call(ctx).GetSkuStock(inv_pb.GetSkuStockRequest(sku=sku))
             except grpc.RpcError as err:
                 if isinstance(err, grpc.Call) and err.code() is grpc.StatusCode.NOT_FOUND:
                     continue
@@ -83,10 +71,7 @@ class GrpcInventory:
         return found
 
     def close(self) -> None:
-        with self._lock:
-            for channel in self._channels:
-                channel.close()
-            self._channels.clear()
+        self._stubs.close()
 
 
 __all__ = ["GrpcInventory", "InventoryPort", "SkuFigure"]

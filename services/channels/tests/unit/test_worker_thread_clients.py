@@ -32,8 +32,8 @@ clients = {
 first_use = {
     "redis": lambda c: c.connection_pool,
     "connectors": lambda c: c.get("shopify"),
-    "inventory": lambda c: c._stub(),
-    "catalog": lambda c: c._catalog(),
+    "inventory": lambda c: c._stubs.get(),
+    "catalog": lambda c: c._stubs.get(),
 }
 barrier = os_threading.Barrier(8)
 finished = []
@@ -51,7 +51,7 @@ for thread in threads:
     thread.join(30)
 print(json.dumps({
     "patched": green_lock is not os_lock,
-    "os_locks": sorted(n for n, c in clients.items() if isinstance(c._lock, os_lock)),
+    "os_locks": sorted(n for n, c in clients.items() if isinstance(getattr(c, "_stubs", c)._lock, os_lock)),
     "finished": len(finished),
 }))
 for client in clients.values():
