@@ -199,9 +199,9 @@ def test_notification_post_is_checked_again_when_sent(receiver: int) -> None:
     url = {"t1": f"https://evil-loopback.test:{receiver}/hook"}
     notifier = Notifier(url.__getitem__, egress=EgressPolicy(resolver=resolver, ports=None))
     try:
-        assert notifier.notify(_alert()).result(10) is False
+        assert notifier.notify(_alert()).wait(10) is False
         url["t1"] = f"http://127.0.0.1:{receiver}/hook"
-        assert notifier.notify(_alert()).result(10) is False
+        assert notifier.notify(_alert()).wait(10) is False
     finally:
         notifier.close()
     assert _Receiver.bodies == []
@@ -209,7 +209,7 @@ def test_notification_post_is_checked_again_when_sent(receiver: int) -> None:
 
     allowed = Notifier(url.__getitem__, egress=EgressPolicy(allowed=AllowList.parse(f"127.0.0.1:{receiver}")))
     try:
-        assert allowed.notify(_alert()).result(10) is True
+        assert allowed.notify(_alert()).wait(10) is True
     finally:
         allowed.close()
     assert len(_Receiver.bodies) == 1
