@@ -13,7 +13,7 @@ import grpc
 from channels import mapping
 from channels.connector_calls import ConnectionCaller
 from channels.repository import UnitOfWork
-from channels.sync import schedule, store
+from channels.sync import in_flight, schedule, store
 from channels.sync.inventory_source import InventoryPort
 from channels.sync.settings import SyncSettings
 from omnistock_common.context import CallContext
@@ -98,6 +98,19 @@ class SyncEngine:
     def requeue(self, tenant_id: str, seen_on: str, skus: Sequence[str]) -> None:
         """in_flight's callback: a commitment changed, re-push the SKUs to the OTHER connections."""
         store.requeue_skus(self.redis, self.uow, tenant_id, skus, exclude_connection_id=seen_on)
+
+    def poll_orders(self, tenant_id: str, connection_id: str) -> list[str]:
+        """One order poll of the connection with the engine's settings; SKUs whose commitments
+        changed are re-pushed to the other connections. Returns those SKUs."""
+        return in_flight.poll_orders(
+            self.caller,
+            self.uow,
+            tenant_id,
+            connection_id,
+            settings=self.settings.polls,
+            on_changed=self.requeue,
+            clock=self.clock,
+        )
 
 
 __all__ = ["DEFAULT_BATCH", "SyncEngine"]

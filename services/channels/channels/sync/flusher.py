@@ -147,15 +147,7 @@ def run_poll(engine: SyncEngine, tenant_id: str, connection_id: str) -> bool:
         return False
     ok = False
     try:
-        in_flight.poll_orders(
-            engine.caller,
-            engine.uow,
-            tenant_id,
-            connection_id,
-            settings=engine.settings.polls,
-            on_changed=engine.requeue,
-            clock=engine.clock,
-        )
+        engine.poll_orders(tenant_id, connection_id)
         ok = True
     except DomainError as exc:  # already in the sync log and health of that connection
         log.warning("order poll of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id})

@@ -259,15 +259,7 @@ def poll_all_orders(engine: SyncEngine, *, now: datetime | None = None) -> int:
     polled = 0
     for tenant_id, connection_id in _due_for_poll(engine, moment):
         try:
-            in_flight.poll_orders(
-                engine.caller,
-                engine.uow,
-                tenant_id,
-                connection_id,
-                settings=engine.settings.polls,
-                on_changed=engine.requeue,
-                clock=engine.clock,
-            )
+            engine.poll_orders(tenant_id, connection_id)
             polled += 1
         except DomainError as exc:
             log.warning(
@@ -296,15 +288,7 @@ def run_sync_job(engine: SyncEngine, payload: Mapping[str, Any]) -> str:
     status = "done"
     try:
         if scope in (SyncScope.ORDERS.value, SyncScope.ALL.value):
-            changed = in_flight.poll_orders(
-                engine.caller,
-                engine.uow,
-                tenant_id,
-                connection_id,
-                settings=engine.settings.polls,
-                on_changed=engine.requeue,
-                clock=engine.clock,
-            )
+            changed = engine.poll_orders(tenant_id, connection_id)
             messages.append(f"orders polled; {len(changed)} SKUs with new commitments")
         if scope in (SyncScope.INVENTORY.value, SyncScope.ALL.value):
             report = reconcile_connection(engine, tenant_id, connection_id)

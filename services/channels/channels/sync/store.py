@@ -320,16 +320,7 @@ def requeue_from_inventory(
     for connection_id, floors in listed.items():
         if connection_id not in live:
             continue
-        redis.eval(
-            _REQUEUE_UNKNOWN,
-            2,
-            PENDING_PREFIX + connection_id,
-            DUE_KEY,
-            member(tenant_id, connection_id),
-            now_ms,
-            now_ms,
-            *sorted(floors),
-        )
+        requeue_unknown(redis, tenant_id, connection_id, sorted(floors), now_ms)
         marked += 1
     return marked
 
