@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from types import ModuleType
 
 import httpx
 
+from channels.thread_pool import ThreadPool
 from omnistock_common.egress import EgressPolicy, EgressRefused
 from omnistock_common.egress_transport import GuardedTransport
 
@@ -75,50 +75,6 @@ class Posted:
         return self._ok if self._done.wait(timeout) else None
 
 
-class _Posters:
-    """A fixed set of `threads` threads taking queued jobs one at a time."""
-
-    def __init__(self, size: int, threads: ModuleType) -> None:
-        self._lock = threads.Lock()
-        self._ready = threads.Condition(self._lock)
-        self._jobs: deque[Callable[[], None]] = deque()
-        self._closed = False
-        self._threads = [
-            threads.Thread(target=self._work, name=f"notify-{i}", daemon=True) for i in range(size)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, job: Callable[[], None]) -> bool:
-        with self._lock:
-            if self._closed or len(self._jobs) >= MAX_QUEUED:
-                return False
-            self._jobs.append(job)
-            self._ready.notify()
-            return True
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                while not self._jobs and not self._closed:
-                    self._ready.wait()
-                if not self._jobs:
-                    return
-                job = self._jobs.popleft()
-            try:
-                job()
-            except Exception:  # a post logs its own failures; the thread must survive anything
-                log.exception("notification job failed")
-
-    def close(self) -> None:
-        """Finish what is queued, then stop the threads."""
-        with self._lock:
-            self._closed = True
-            self._ready.notify_all()
-        for thread in self._threads:
-            thread.join(CLOSE_WAIT_SECONDS)
-
-
 class Notifier:
     """Logs every alert and posts it to the tenant's URL (looked up lazily) in the background."""
 
@@ -143,7 +99,7 @@ class Notifier:
         self._client = httpx.Client(
             timeout=timeout, transport=transport, follow_redirects=False, trust_env=False
         )
-        self._pool = _Posters(max_workers, threads)
+        self._pool = ThreadPool(max_workers, threads, name="notify", max_queued=MAX_QUEUED)
 
     def notify(self, alert: SyncAlert) -> Posted:
         log.warning(
@@ -185,5 +141,5 @@ class Notifier:
         return True
 
     def close(self) -> None:
-        self._pool.close()
+        self._pool.close(CLOSE_WAIT_SECONDS * self._pool.size, drain=True)
         self._client.close()

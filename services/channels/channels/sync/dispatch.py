@@ -25,73 +25,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from channels.sync import flusher, schedule, store
 from channels.sync.engine import SyncEngine
+from channels.thread_pool import ThreadPool
 
 log = logging.getLogger(__name__)
-
-
-class ConnectionPool:
-    """A fixed set of OS threads taking one job at a time; `submit` refuses when none is idle."""
-
-    def __init__(self, size: int, threads: ModuleType = threading, name: str = "sync") -> None:
-        self.size = size
-        self._lock = threads.Lock()
-        self._ready = threads.Condition(self._lock)
-        self._jobs: list[Callable[[], None]] = []
-        self._idle = 0
-        self._closed = False
-        self._threads = [
-            threads.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(size)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def idle(self) -> int:
-        with self._lock:
-            return max(0, self._idle - len(self._jobs))
-
-    def submit(self, job: Callable[[], None]) -> bool:
-        """Hand `job` to an idle thread; False (nothing queued) when every thread is busy."""
-        with self._lock:
-            if self._closed or self._idle - len(self._jobs) <= 0:
-                return False
-            self._jobs.append(job)
-            self._ready.notify()
-            return True
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                self._idle += 1
-                while not self._jobs and not self._closed:
-                    self._ready.wait()
-                self._idle -= 1
-                if self._closed and not self._jobs:
-                    return
-                job = self._jobs.pop(0)
-            try:
-                job()
-            except Exception:  # a job logs its own failures; the thread must survive anything
-                log.exception("sync job failed")
-
-    def close(self, timeout: float = 2.0) -> int:
-        """Stop taking jobs: the idle threads end at once; the running jobs get up to `timeout` in
-        all to finish. Returns how many threads are still inside a job (daemon threads: a hung
-        channel call does not keep the process alive)."""
-        with self._lock:
-            self._closed = True
-            self._jobs.clear()
-            self._ready.notify_all()
-        give_up = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, give_up - time.monotonic()))
-        return sum(1 for thread in self._threads if thread.is_alive())
 
 
 class SyncDispatcher:
@@ -101,7 +43,7 @@ class SyncDispatcher:
         self, engine: SyncEngine, *, threads: ModuleType = threading, size: int | None = None
     ) -> None:
         self.engine = engine
-        self.pool = ConnectionPool(size or engine.settings.parallel_connections, threads)
+        self.pool = ThreadPool(size or engine.settings.parallel_connections, threads, name="sync")
         self._lock = threads.Lock()
         self._running: set[tuple[str, str]] = set()
         self.finished: list[flusher.ConnectionFlush] = []  # last results (tests, benchmark)
@@ -163,4 +105,4 @@ class SyncDispatcher:
         return self.pool.close(timeout)
 
 
-__all__ = ["ConnectionPool", "SyncDispatcher"]
+__all__ = ["SyncDispatcher"]
