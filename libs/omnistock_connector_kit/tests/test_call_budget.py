@@ -117,6 +117,9 @@ def test_effective_deadline_is_the_callers_minus_the_margin_or_the_own_budget() 
         rpc_deadline.reset(token)
 
 
+CLOCK_SLACK = 0.25
+
+
 def test_the_interceptor_hands_the_grpc_deadline_to_the_handler() -> None:
     seen: list[float | None] = []
 
@@ -137,7 +140,9 @@ def test_the_interceptor_hands_the_grpc_deadline_to_the_handler() -> None:
             assert call(b"x") == b"ok"
     finally:
         server.stop(None)
-    assert seen[0] is not None and before + 6.0 < seen[0] <= time.monotonic() + 7.0
+    # gRPC keeps its own clock: the deadline it reports, turned into time.monotonic(), may lie a few
+    # milliseconds past what Python's clock says (CI saw 8 ms), hence the slack on the upper bound.
+    assert seen[0] is not None and before + 6.0 < seen[0] <= time.monotonic() + 7.0 + CLOCK_SLACK
     assert seen[1] is None
 
 
