@@ -18,9 +18,9 @@ from nameko.timer import timer
 from inventory import relay
 from inventory.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
-from omnistock_common.logging import use_os_locks
 from omnistock_common.outbox_relay import unroutable_as
 from omnistock_common.service_auth import sign_event
+from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
