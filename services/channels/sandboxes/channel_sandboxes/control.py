@@ -49,6 +49,11 @@ class SandboxBase(ABC):
         """Whether the catalogue already sells `sku` (takes the state lock itself)."""
 
     @abstractmethod
+    def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
+        """`GET /_sandbox/prices`: per SKU the selling `price` and the `compare_at_price` (the "was"
+        price, or None) a shopper would see, as decimal strings."""
+
+    @abstractmethod
     def seed(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Create catalogue entries for `/_sandbox/products` and `--demo`; SeedConflict when impossible."""
 
@@ -111,6 +116,10 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
     @app.get("/_sandbox/inventory")
     def inventory() -> Response:
         return json_response(sandbox.stock_by_sku())
+
+    @app.get("/_sandbox/prices")
+    def prices() -> Response:
+        return json_response(sandbox.prices_by_sku())
 
     @app.post("/_sandbox/inventory")
     def set_inventory() -> Response:

@@ -114,6 +114,13 @@ class ShopifySandbox(SandboxBase):
         with self.state.lock:
             return self.state.available_by_sku()
 
+    def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
+        with self.state.lock:
+            return {
+                v.sku: {"price": v.price, "compare_at_price": v.compare_at_price}
+                for v in self.state.variants.values()
+            }
+
     def seed(self, items: Any) -> list[dict[str, Any]]:
         with self.state.lock:
             created = []

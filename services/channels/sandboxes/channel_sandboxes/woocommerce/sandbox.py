@@ -121,6 +121,18 @@ class WooSandbox(SandboxBase):
         with self.store.lock:
             return self.store.stock_by_sku()
 
+    def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
+        """A sale shows `sale_price` with `regular_price` struck through, else the regular price."""
+        with self.store.lock:
+            return {
+                p.sku: {
+                    "price": p.sale_price or p.regular_price,
+                    "compare_at_price": p.regular_price if p.sale_price else None,
+                }
+                for p in self.store.products.values()
+                if p.type != "variable" and p.sku
+            }
+
     def product_json(self, product: WooProduct) -> dict[str, Any]:
         return self.store.product_json(product, self.base_url())
 
