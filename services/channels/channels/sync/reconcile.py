@@ -306,7 +306,11 @@ def run_sync_job(engine: SyncEngine, payload: Mapping[str, Any]) -> str:
             )
             if report.failures:
                 raise FailedPrecondition("; ".join(report.failures), reason="PUSH_FAILED")
-        if scope in (SyncScope.PRICES.value, SyncScope.CATALOG.value):
+        if scope in (SyncScope.PRICES.value, SyncScope.ALL.value):
+            # service.request_sync asked pricing in the job's own transaction; its answers arrive
+            # as pricing.price_changed events and are pushed like any price change.
+            messages.append("prices: the pricing service was asked to announce every price again")
+        if scope == SyncScope.CATALOG.value:
             messages.append(f"scope {scope!r} is not handled by the sync engine yet")
     except DomainError as exc:
         status = "failed"

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from channels.price_domain import ChannelPrice, PriceChange
+from channels.price_domain import PRICE_CHANGED_EVENT, ChannelPrice, PriceChange, parse_price_changed
 from channels.repository import Repository, UnitOfWork
 from channels.sync import in_flight
 from channels.sync.settings import SyncSettings
 from omnistock_common import service_auth
+from omnistock_common.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +312,26 @@ def record_stock_changes(
     return kept
 
 
+def accept_price_changed(payload: Mapping[str, Any], secret: str) -> PriceChange | None:
+    """The checked `pricing.price_changed` event when the pricing worker signed it and it is well
+    formed; anything else is logged and must be dropped (never requeued: it would never pass)."""
+    if not service_auth.event_signature_valid(secret, PRICE_CHANGED_EVENT, payload):
+        log.warning(
+            "dropped an unsigned or forged pricing.price_changed event (tenant %r)",
+            str(payload.get("tenant_id", ""))[:64],
+        )
+        return None
+    try:
+        return parse_price_changed(payload)
+    except InvalidArgument as exc:
+        log.warning(
+            "dropped a malformed pricing.price_changed event (tenant %r): %s",
+            str(payload.get("tenant_id", ""))[:64],
+            "; ".join(f"{v.field}: {v.message}" for v in exc.violations),
+        )
+        return None
+
+
 def record_price_change(
     redis: SyncRedis,
     uow: UnitOfWork,
@@ -506,6 +527,7 @@ __all__ = [
     "Pending",
     "PendingPrice",
     "SyncRedis",
+    "accept_price_changed",
     "accept_stock_changed",
     "cas_delete",
     "finish",
