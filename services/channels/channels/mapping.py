@@ -287,6 +287,24 @@ def push_prices_request(
     )
 
 
+def read_prices_request(
+    context: ConnectionContext, items: Iterable[tuple[str, ChannelPrice, Mapping[str, str]]]
+) -> cpb.ReadPricesRequest:
+    """Bulk read of what the channel shows for (sku, the price OmniStock expects, remote ids)."""
+    return cpb.ReadPricesRequest(connection=context, items=push_prices_request(context, items).items)
+
+
+def remote_price(message: cpb.RemotePrice) -> ChannelPrice | None:
+    """The price a channel reported, or None when it has none for the item."""
+    if not message.found or not message.price.currency:
+        return None
+    compare = message.compare_at_price if message.HasField("compare_at_price") else None
+    return ChannelPrice(
+        Money(message.price.amount_minor, message.price.currency),
+        Money(compare.amount_minor, compare.currency) if compare is not None and compare.currency else None,
+    )
+
+
 def _money_out(money: Money) -> common_pb2.Money:
     return common_pb2.Money(amount_minor=money.amount_minor, currency=money.currency)
 

@@ -43,6 +43,23 @@ class ChannelPrice:
         compare = f"{self.compare_at.amount_minor}:{self.compare_at.currency}" if self.compare_at else ":"
         return f"{self.price.amount_minor}:{self.price.currency}:{compare}"
 
+    def shown(self) -> ChannelPrice:
+        """What a shopper sees: a "was" price not above the price shows no sale (WooCommerce
+        keeps none then), so reconciliation compares prices in this form."""
+        compare = self.compare_at
+        if compare is not None and (
+            compare.currency != self.price.currency or compare.amount_minor <= self.price.amount_minor
+        ):
+            compare = None
+        return ChannelPrice(self.price, compare)
+
+    def describe(self) -> str:
+        """`9900 USD (was 12900 USD)`, minor units, for the sync log."""
+        text = f"{self.price.amount_minor} {self.price.currency}"
+        return text + (
+            f" (was {self.compare_at.amount_minor} {self.compare_at.currency})" if self.compare_at else ""
+        )
+
     @classmethod
     def from_token(cls, token: str) -> ChannelPrice | None:
         """The price a token names, or None for anything malformed (never pushed)."""

@@ -146,3 +146,50 @@ def test_a_prices_sync_job_asks_pricing_for_every_price(own_redis_stack: Stack) 
     with deps.uow.transaction() as repo:
         job = repo.get_sync_job_any_tenant(job_id)
     assert "pricing service was asked" in job.message
+
+
+def test_reconciliation_reads_prices_back_and_overwrites_drift(own_redis_stack: Stack) -> None:
+    stack = own_redis_stack
+    stack.seed({"CUP": 1, "MUG": 1, "NEVER": 1})
+    for sku, minor in (("CUP", 9900), ("MUG", 500)):
+        assert record(stack, price_event(stack.shopify_id, sku, minor, "USD", 1, compare=minor + 1000)) == 1
+        assert record(stack, price_event(stack.woo_id, sku, minor, "EUR", 1, compare=minor + 1000)) == 1
+    stack.flush_until(
+        lambda: (
+            prices(stack.shopify)["MUG"]["price"] == "5.00" and prices(stack.woo)["MUG"]["price"] == "5.00"
+        )
+    )
+    # A merchant edits prices in each channel's admin; NEVER was never priced by OmniStock.
+    for sandbox in (stack.shopify, stack.woo):
+        assert (
+            sandbox.post(
+                "/_sandbox/prices", {"sku": "CUP", "price": "79.00", "compare_at_price": None}
+            ).status_code
+            == 200
+        )
+        assert (
+            sandbox.post(
+                "/_sandbox/prices", {"sku": "NEVER", "price": "1.00", "compare_at_price": None}
+            ).status_code
+            == 200
+        )
+
+    for connection_id, sandbox, currency in (
+        (stack.shopify_id, stack.shopify, "USD"),
+        (stack.woo_id, stack.woo, "EUR"),
+    ):
+        report = reconcile.reconcile_prices(stack.engine, TENANT, connection_id)
+        assert (report.checked, report.conflicts, report.corrected, report.never_priced) == (3, 1, 1, 1), (
+            report
+        )
+        assert prices(sandbox)["CUP"] == {"price": "99.00", "compare_at_price": "109.00"}
+        assert prices(sandbox)["NEVER"]["price"] == "1.00"
+        conflicts = [e for e in stack.sync_log(connection_id) if e.operation == "reconcile_prices"]
+        assert [(c.outcome, list(c.skus)) for c in conflicts] == [("conflict", ["CUP"])]
+        assert (
+            conflicts[0].message
+            == f"channel had 7900 {currency}, OmniStock says 9900 {currency} (was 10900 {currency})"
+        )
+        # In step now: a second run finds nothing to fix.
+        again = reconcile.reconcile_prices(stack.engine, TENANT, connection_id)
+        assert (again.conflicts, again.not_on_channel) == (0, 0)
