@@ -72,3 +72,12 @@ def test_a_price_survives_its_token(price: ChannelPrice) -> None:
 @pytest.mark.parametrize("token", ["", "9900", "9900:usd::", "x:USD::", "1:USD:2:", "1:USD:2:EU"])
 def test_a_malformed_token_names_no_price(token: str) -> None:
     assert ChannelPrice.from_token(token) is None
+
+
+def test_a_was_price_not_above_the_price_shows_no_sale() -> None:
+    usd = "USD"
+    sale = ChannelPrice(Money(900, usd), Money(1000, usd))
+    assert sale.shown() == sale
+    assert ChannelPrice(Money(900, usd), Money(900, usd)).shown() == ChannelPrice(Money(900, usd))
+    assert ChannelPrice(Money(900, usd), Money(800, usd)).shown() == ChannelPrice(Money(900, usd))
+    assert sale.describe() == "900 USD (was 1000 USD)"
