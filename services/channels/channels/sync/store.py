@@ -377,17 +377,6 @@ def record_price_change(
     )
 
 
-def known_prices(redis: SyncRedis, connection_id: str) -> dict[str, tuple[ChannelPrice, int]]:
-    """sku -> (the newest price OmniStock announced, its version): what reconciliation enforces."""
-    found = {}
-    for key, value in (redis.hgetall(PRICES.known_prefix + connection_id) or {}).items():
-        token, _, version = text(value).rpartition("|")
-        price = ChannelPrice.from_token(token)
-        if price is not None and version.lstrip("-").isdigit():
-            found[text(key)] = (price, int(version))
-    return found
-
-
 def requeue_skus(
     redis: SyncRedis,
     uow: UnitOfWork,
@@ -531,7 +520,6 @@ __all__ = [
     "accept_stock_changed",
     "cas_delete",
     "finish",
-    "known_prices",
     "pending_entries",
     "pending_prices",
     "pending_snapshot",

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from channels import models, service
 from channels.domain import SyncScope
 from channels.price_domain import PRICE_SYNC_REQUESTED_EVENT, parse_price_changed
-from channels.sync import reconcile, store
+from channels.sync import reconcile, recovery, store
 
 # Storage makes no difference to the price path (the stock tests run both): SQLite only, to stay cheap.
 pytestmark = [pytest.mark.redis, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -193,3 +193,16 @@ def test_reconciliation_reads_prices_back_and_overwrites_drift(own_redis_stack: 
         # In step now: a second run finds nothing to fix.
         again = reconcile.reconcile_prices(stack.engine, TENANT, connection_id)
         assert (again.conflicts, again.not_on_channel) == (0, 0)
+
+
+def test_a_redis_that_lost_its_data_asks_pricing_for_every_price_again(own_redis_stack: Stack) -> None:
+    stack = own_redis_stack
+    watch = recovery.EpochWatch()
+    stack.redis.delete(recovery.EPOCH_KEY)
+    assert watch.check(stack.engine)
+    with stack.channels.parts.deps.uow.transaction() as repo:
+        rows = repo.conn.execute(
+            select(models.outbox.c.payload).where(models.outbox.c.event_type == PRICE_SYNC_REQUESTED_EVENT)
+        ).all()
+    asked = sorted(json.loads(r.payload)["connection_id"] for r in rows)
+    assert asked == sorted([stack.shopify_id, stack.woo_id])
