@@ -185,6 +185,10 @@ class Order:
     stock_due_at: datetime | None = None
     stock_error: str = ""
     announced: bool = False
+    # The channel edited the lines (SKU or quantity) after the hold: the hold is released and taken
+    # again for the new lines, under a new key (`hold_round` counts the holds taken).
+    replan_owed: bool = False
+    hold_round: int = 0
 
     @property
     def is_manual(self) -> bool:

@@ -22,7 +22,8 @@ from orders.service.ports import HoldRequest, StockPort, StockRefused, StockUnav
 
 log = logging.getLogger(__name__)
 
-# Steps one run takes at most (RESERVE then COMMIT_ALL or RELEASE is the longest chain).
+# Steps one run takes at most (RESERVE then COMMIT_ALL or RELEASE, or an edit's RELEASE then
+# RESERVE then a COMMIT_ALL/RELEASE, is the longest chain).
 MAX_STEPS = 4
 
 
@@ -118,8 +119,10 @@ def _settle(
         and (owed.kind, owed.reservation_id) == (step.kind, step.reservation_id)
     ):
         if step.kind is StepKind.RESERVE:
+            first_hold = not order.announced  # a hold taken again after an edit announces nothing
             oversold = domain.apply_hold(order, outcome)
-            events.append(order_imported(order))
+            if first_hold:
+                events.append(order_imported(order))
             if oversold:
                 events.append(order_oversold(order, oversold, now))
         elif step.kind is StepKind.RELEASE:
