@@ -93,6 +93,7 @@ order_lines = sa.Table(
     sa.Column("quantity_returned", sa.BigInteger, nullable=False),
     sa.Column("quantity_reserved", sa.BigInteger, nullable=False),
     sa.Column("sku_known", sa.Boolean, nullable=False),
+    sa.Column("channel_fulfilled", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_order_lines_order_id_line_no", "order_id", "line_no"),
     sa.Index("ix_order_lines_tenant_id_sku", "tenant_id", "sku"),
 )

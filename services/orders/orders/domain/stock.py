@@ -3,7 +3,8 @@
 An order is reconciled with inventory in steps, each an idempotent inventory call followed by
 recording its answer: RESERVE once (allow_shortfall, no expiry; this step also announces the
 order), then RELEASE when the channel cancels or refunds it while units are still held, or
-COMMIT_ALL when the channel says it shipped (outside OmniStock). When the channel edits the lines
+COMMIT_ALL when the channel says it shipped (outside OmniStock), or COMMIT_LINES for the units of
+each line the channel says it shipped while the order is only partly shipped. When the channel edits the lines
 of an open order that shipped nothing, the hold is planned again: RELEASE, then RESERVE of the new
 lines under the next round's key (the units come back to the pool for that instant: first come,
 first served, as for any order). `next_stock_step` is a pure
@@ -13,12 +14,13 @@ same idempotent call) is taken again.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orders.domain.model import MANUAL, Order, OrderFlag
+from orders.domain.model import MANUAL, Order, OrderFlag, OrderLine
 from orders.domain.status import CLOSED_STATUSES, SHIPPED_STATUSES
 
 
@@ -26,14 +28,18 @@ class StepKind(StrEnum):
     RESERVE = "reserve"
     RELEASE = "release"
     COMMIT_ALL = "commit_all"
+    COMMIT_LINES = "commit_lines"
 
 
 @dataclass(frozen=True)
 class StockStep:
     kind: StepKind
-    # RESERVE: (sku, quantity) per reservable line, in line order (empty: nothing to ask).
+    # RESERVE: (sku, quantity) per reservable line, in line order (empty: nothing to ask);
+    # COMMIT_LINES: (sku, units) the channel shipped of held lines, in line order.
     lines: tuple[tuple[str, int], ...] = ()
     reservation_id: str = ""
+    # COMMIT_LINES: inventory's idempotency key of that commit.
+    key: str = ""
 
 
 def reservation_key(order: Order) -> str:
@@ -46,6 +52,27 @@ def reservation_key(order: Order) -> str:
 
 def commit_all_key(order: Order) -> str:
     return f"orders:{order.id}:channel-shipped"
+
+
+def _shipped_on_channel(order: Order) -> list[tuple[OrderLine, int]]:
+    """Held units of each line that the channel says it shipped and OmniStock has not counted."""
+    found = []
+    for line in order.lines:
+        units = min(line.quantity_reserved, line.channel_fulfilled - line.quantity_shipped)
+        if units > 0:
+            found.append((line, units))
+    return found
+
+
+def _commit_lines_step(order: Order) -> StockStep | None:
+    shipped = _shipped_on_channel(order)
+    if not shipped:
+        return None
+    # The key names each line's shipped count after the commit: the same report is one commit.
+    target = ",".join(f"{line.id}={line.quantity_shipped + units}" for line, units in shipped)
+    key = f"orders:{order.id}:channel-lines:{hashlib.sha256(target.encode()).hexdigest()[:32]}"
+    lines = tuple((line.sku, units) for line, units in shipped)
+    return StockStep(StepKind.COMMIT_LINES, lines, order.reservation_id, key)
 
 
 def _reservable(order: Order) -> tuple[tuple[str, int], ...]:
@@ -77,6 +104,7 @@ def next_stock_step(order: Order) -> StockStep | None:
             return StockStep(StepKind.RELEASE, reservation_id=order.reservation_id)
         if order.status in SHIPPED_STATUSES:
             return StockStep(StepKind.COMMIT_ALL, reservation_id=order.reservation_id)
+        return _commit_lines_step(order)
     return None
 
 
@@ -142,6 +170,13 @@ def apply_release(order: Order) -> None:
             line.line_no = line_no
     else:
         order.replan_owed = False
+
+
+def apply_commit_lines(order: Order) -> None:
+    """The units the channel shipped of each held line were committed: they count as shipped."""
+    for line, units in _shipped_on_channel(order):
+        line.quantity_reserved -= units
+        line.quantity_shipped += units
 
 
 def apply_commit_all(order: Order) -> None:

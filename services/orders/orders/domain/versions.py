@@ -48,6 +48,7 @@ def new_line(incoming: IncomingLine, line_id: str, line_no: int) -> OrderLine:
         discount=incoming.discount,
         tax=incoming.tax,
         sku_known=usable_sku(incoming.sku),
+        channel_fulfilled=incoming.quantity_fulfilled,
     )
 
 
@@ -152,6 +153,8 @@ def merge_lines(
                 current.sku_known = usable_sku(line.sku)
         current.sku = line.sku
         current.quantity = line.quantity
+        # What the channel shipped only grows (a fulfilment it cancels later cannot un-commit).
+        current.channel_fulfilled = max(current.channel_fulfilled, line.quantity_fulfilled)
         current.title = _clip(line.title)
         current.unit_price, current.discount, current.tax = line.unit_price, line.discount, line.tax
         kept.append(current)

@@ -347,6 +347,7 @@ def _line_values(tenant_id: str, order_id: str, line: OrderLine) -> dict[str, An
         "quantity_returned": line.quantity_returned,
         "quantity_reserved": line.quantity_reserved,
         "sku_known": line.sku_known,
+        "channel_fulfilled": line.channel_fulfilled,
     }
 
 

@@ -46,6 +46,7 @@ def version(
     connection: str = "conn-shop",
     source: str = "SHOPIFY",
     name: str = "",
+    shipped: dict[str, int] | None = None,
 ) -> ChannelOrderVersion:
     raw = {"id": external_id, "updated_at": updated.isoformat(), "status": str(status), "name": name}
     return ChannelOrderVersion(
@@ -56,7 +57,13 @@ def version(
         received_at=updated + timedelta(seconds=1),
         status=status,
         lines=tuple(
-            IncomingLine(sku=sku, quantity=q, external_line_id=f"{external_id}-{i}", unit_price=1000)
+            IncomingLine(
+                sku=sku,
+                quantity=q,
+                external_line_id=f"{external_id}-{i}",
+                unit_price=1000,
+                quantity_fulfilled=(shipped or {}).get(sku, 0),
+            )
             for i, (sku, q) in enumerate(lines)
         ),
         currency="USD",
@@ -211,6 +218,46 @@ def test_an_update_that_makes_two_orders_alike_flags_and_links_them(
     assert shop_now is not None
     assert "possible_duplicate" in woo.flags and "possible_duplicate" in shop_now.flags
     assert (woo.duplicate_of, shop_now.duplicate_of) == ([shop.id], [woo.id])
+
+
+def test_units_the_channel_ships_of_a_partly_shipped_order_are_committed_once(
+    uow: UnitOfWork, stock: InventoryStock, set_stock: Any, figures: Any
+) -> None:
+    set_stock("A", 10)
+    set_stock("B", 10)
+    apply(uow, stock, version(lines=(("A", 3), ("B", 2))))
+    partly = version(
+        status=OrderStatus.PARTIALLY_SHIPPED,
+        updated=T0 + timedelta(hours=1),
+        lines=(("A", 3), ("B", 2)),
+        shipped={"A": 2},
+    )
+    order = apply(uow, stock, partly)
+    assert order.status is OrderStatus.PARTIALLY_SHIPPED
+    assert [(line.quantity_shipped, line.quantity_reserved) for line in order.lines] == [(2, 1), (0, 2)]
+    assert figures("A") == (8, 1, 7) and figures("B") == (10, 2, 8)
+    # The same report again (a poll of that version, or a later one that ships nothing more).
+    later = version(
+        status=OrderStatus.PARTIALLY_SHIPPED,
+        updated=T0 + timedelta(hours=2),
+        lines=(("A", 3), ("B", 2)),
+        shipped={"A": 2},
+    )
+    apply(uow, stock, partly)
+    apply(uow, stock, later)
+    assert figures("A") == (8, 1, 7)
+    done = apply(
+        uow,
+        stock,
+        version(
+            status=OrderStatus.SHIPPED,
+            updated=T0 + timedelta(hours=3),
+            lines=(("A", 3), ("B", 2)),
+            shipped={"A": 3, "B": 2},
+        ),
+    )
+    assert [(line.quantity_shipped, line.quantity_reserved) for line in done.lines] == [(3, 0), (2, 0)]
+    assert figures("A") == (7, 0, 7) and figures("B") == (8, 0, 8)
 
 
 def test_paid_before_create_converges(

@@ -1,4 +1,5 @@
-"""orders: a channel's edit of an order's lines plans its hold again (replan_owed, hold_round)
+"""orders: a channel's edit plans the hold again (replan_owed, hold_round); lines know what the
+channel shipped (channel_fulfilled)
 
 Revision ID: 0002
 Revises: 0001
@@ -18,9 +19,13 @@ def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("replan_owed", sa.Boolean, nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("hold_round", sa.Integer, nullable=False, server_default="0"))
+    with op.batch_alter_table("order_lines") as batch:
+        batch.add_column(sa.Column("channel_fulfilled", sa.BigInteger, nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("order_lines") as batch:
+        batch.drop_column("channel_fulfilled")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("hold_round")
         batch.drop_column("replan_owed")
