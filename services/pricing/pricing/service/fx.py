@@ -1,0 +1,105 @@
+"""The tenant's FX table: read it, replace it as a whole (audited), and re-announce the derived
+prices the new rates move by at least the threshold (default 1%) from what was last announced."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from omnistock_common.context import CallContext
+from omnistock_common.errors import InvalidArgument
+from pricing.domain.fx import FxTable, significant_change, validate_table
+from pricing.domain.model import FxRateRow
+from pricing.repository import Repository
+from pricing.service.effective import Pair, base_prices, resolve, snapshot
+from pricing.service.ports import PricingDeps
+from pricing.service.publishing import announce
+
+FX_REASON = "fx rates changed"
+
+
+@dataclass(frozen=True)
+class FxView:
+    base: str
+    rates: tuple[FxRateRow, ...]
+    repriced: int = 0
+
+
+def get_fx_rates(deps: PricingDeps, ctx: CallContext) -> FxView:
+    found = deps.uow.run(lambda repo: repo.fx_table(ctx.tenant_id))
+    if found is None:
+        return FxView("", ())
+    return FxView(found[0].base, tuple(found[1]))
+
+
+def _derived_pairs(deps: PricingDeps, ctx: CallContext) -> list[Pair]:
+    """Every pair whose price may be derived: the SKUs listed on each configured connection and
+    every stored pair without a set price."""
+    tenant = ctx.tenant_id
+
+    def read(repo: Repository) -> tuple[list[str], list[Pair]]:
+        derived = [k for k, p in repo.prices(tenant).items() if p.amount_minor is None]
+        return sorted(repo.connections(tenant)), derived
+
+    connections, derived = deps.uow.run(read)
+    pairs = set(derived)
+    for connection_id in connections:
+        pairs.update((connection_id, sku) for sku in deps.listings.listed_skus(ctx, connection_id))
+    return sorted(pairs)
+
+
+def set_fx_rates(deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[str, str]) -> FxView:
+    """Validate the whole table (nothing changes on any error), store it, re-announce moved prices."""
+    base = base.strip().upper()
+    parsed = validate_table(base, {c.strip().upper(): v for c, v in rates.items()})
+    pairs = _derived_pairs(deps, ctx)
+    bases = base_prices(deps, ctx, {s for _, s in pairs})
+    now = deps.clock()
+    tenant = ctx.tenant_id
+
+    def work(repo: Repository) -> FxView:
+        old = repo.fx_table(tenant, lock=True)
+        snap = snapshot(repo, tenant, pairs, lock=True)
+        repo.replace_fx_table(
+            tenant, base, parsed, old[0] if old else None, old[1] if old else [], ctx.actor, now
+        )
+        table = FxTable(base, parsed, now)
+        repriced = 0
+        for pair in pairs:
+            stored = snap.stored.get(pair)
+            if stored is not None and stored.amount_minor is not None:
+                continue
+            try:
+                after = resolve(pair, snap, bases.get(pair[1]), fx=table)
+                previous = resolve(pair, snap, bases.get(pair[1])) if old else None
+            except InvalidArgument:  # a currency the table has no rate for: nothing to derive
+                continue
+            if after is None or after.on_sale:
+                continue
+            announced = stored.announced_minor if stored is not None else None
+            if announced is None and previous is not None:
+                announced = previous.amount_minor
+            if announced == after.amount_minor:
+                continue
+            if announced is not None and not significant_change(
+                Decimal(announced), Decimal(after.amount_minor), deps.fx_threshold
+            ):
+                continue
+            announce(
+                repo,
+                tenant,
+                now,
+                stored,
+                after,
+                set_minor=None,
+                compare_at_minor=None,
+                before_minor=announced,
+                actor=ctx.actor,
+                reason=FX_REASON,
+            )
+            repriced += 1
+        _, rows = repo.fx_table(tenant) or (None, [])
+        return FxView(base, tuple(rows), repriced)
+
+    return deps.uow.run(work)
