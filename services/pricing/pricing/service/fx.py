@@ -72,9 +72,12 @@ def set_fx_rates(deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[
                 continue
             try:
                 after = resolve(pair, snap, bases.get(pair[1]), fx=table)
-                previous = resolve(pair, snap, bases.get(pair[1])) if old else None
-            except InvalidArgument:  # a currency the table has no rate for: nothing to derive
+            except InvalidArgument:  # a currency the new table has no rate for: nothing to derive
                 continue
+            try:
+                previous = resolve(pair, snap, bases.get(pair[1]))
+            except InvalidArgument:  # the old table could not price it: it was never shown
+                previous = None
             if after is None or after.on_sale:
                 continue
             announced = stored.announced_minor if stored is not None else None
