@@ -291,7 +291,7 @@ def _race(a: PricingDeps, b: PricingDeps, job: Callable[[PricingDeps], int]) -> 
         barrier.wait()
         try:
             results.append(job(deps))
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(d,)) for d in (a, b)]
