@@ -1,0 +1,41 @@
+"""The tenant's FX rates: read and replace."""
+
+from __future__ import annotations
+
+from gateway import pricing_schemas as s
+from gateway.api import RouteGroup
+from gateway.domain import Permission
+from gateway.mapping import pricing as m
+from gateway.routes.pricing.client import pricing, pricing_bulk
+from omnistock.pricing.v1 import pricing_service_pb2 as pb
+
+routes = RouteGroup()
+
+
+@routes.route(
+    "GET",
+    "/fx-rates",
+    summary="Get the FX rates",
+    permission=Permission.PRICING_READ,
+    response=s.FxRatesOut,
+)
+def get_fx_rates() -> s.FxRatesOut:
+    """1 `base` = `rates[c]` units of c, as decimal strings, each with when it last changed."""
+    reply = pricing().GetFxRates(pb.GetFxRatesRequest())
+    return m.fx_out(reply.base, list(reply.rates))
+
+
+@routes.route(
+    "PUT",
+    "/fx-rates",
+    summary="Replace the FX rates",
+    permission=Permission.PRICING_WRITE,
+    body=s.FxRatesIn,
+    response=s.FxRatesOut,
+    problems=(503,),
+)
+def set_fx_rates(body: s.FxRatesIn) -> s.FxRatesOut:
+    """Validated as a whole (every problem named, nothing changed on any). Audited per rate.
+    Derived prices that move by at least the threshold (1%) are pushed again (`repriced`)."""
+    reply = pricing_bulk().SetFxRates(pb.SetFxRatesRequest(base=body.base, rates=body.rates))
+    return m.fx_out(reply.base, list(reply.rates), reply.repriced)
