@@ -5,7 +5,9 @@ caller's signed identity and a deadline (`DeadlineStub(...).call(ctx)`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
 
 import grpc
 
@@ -14,7 +16,7 @@ from omnistock.catalog.v1 import catalog_service_pb2_grpc as cat_grpc
 from omnistock.channels.v1 import channels_service_pb2 as ch
 from omnistock.channels.v1 import channels_service_pb2_grpc as ch_grpc
 from omnistock.common.v1 import common_pb2
-from omnistock_common.clients import DeadlineStub, make_channel
+from omnistock_common.clients import DeadlineStub, PerThreadStub, make_channel
 from omnistock_common.context import CallContext
 from omnistock_common.errors import DomainError, InvalidArgument, NotFound
 from pricing.domain.model import BasePrice
@@ -24,6 +26,31 @@ CATALOG_CHUNK = 1_000
 LISTINGS_PAGE = 500
 # A connection with more listings than this is refused rather than read forever.
 MAX_LISTING_PAGES = 1_000
+
+
+class _Stubs:
+    """One shared channel (a plain grpcio server process), or one per OS thread (`threads`: the
+    worker passes eventlet's original threading; its calls run on tpool threads, where a shared
+    channel deadlocks, docs/architecture.md "Events")."""
+
+    def __init__(
+        self,
+        address: str,
+        timeout: float,
+        make_stub: Callable[[grpc.Channel], Any],
+        threads: ModuleType | None,
+    ) -> None:
+        if threads is None:
+            channel = make_channel(address)
+            shared = DeadlineStub(make_stub(channel), timeout)
+            self.get: Callable[[], DeadlineStub[Any]] = lambda: shared
+            self.close: Callable[[], None] = channel.close
+        else:
+            per_thread = PerThreadStub(
+                address, timeout, make_stub, local_factory=threads.local, threads=threads
+            )
+            self.get = per_thread.get
+            self.close = per_thread.close
 
 
 def _error(exc: grpc.RpcError, call: str) -> DomainError:
@@ -40,16 +67,15 @@ def _error(exc: grpc.RpcError, call: str) -> DomainError:
 class CatalogPrices:
     """CatalogPort over catalog's GetVariantsBySku."""
 
-    def __init__(self, address: str, timeout: float) -> None:
-        self.channel = make_channel(address)
-        self.stub = DeadlineStub(cat_grpc.CatalogServiceStub(self.channel), timeout)
+    def __init__(self, address: str, timeout: float, *, threads: ModuleType | None = None) -> None:
+        self.stubs = _Stubs(address, timeout, cat_grpc.CatalogServiceStub, threads)
 
     def base_prices(self, ctx: CallContext, skus: Sequence[str]) -> dict[str, BasePrice]:
         out: dict[str, BasePrice] = {}
         for start in range(0, len(skus), CATALOG_CHUNK):
             request = cat.GetVariantsBySkuRequest(skus=list(skus[start : start + CATALOG_CHUNK]))
             try:
-                reply = self.stub.call(ctx).GetVariantsBySku(request)
+                reply = self.stubs.get().call(ctx).GetVariantsBySku(request)
             except grpc.RpcError as exc:
                 raise _error(exc, "catalog GetVariantsBySku") from None
             for variant in reply.variants:
@@ -58,15 +84,14 @@ class CatalogPrices:
         return out
 
     def close(self) -> None:
-        self.channel.close()
+        self.stubs.close()
 
 
 class ChannelListings:
     """ListingsPort over channels' ListListings."""
 
-    def __init__(self, address: str, timeout: float) -> None:
-        self.channel = make_channel(address)
-        self.stub = DeadlineStub(ch_grpc.ChannelsServiceStub(self.channel), timeout)
+    def __init__(self, address: str, timeout: float, *, threads: ModuleType | None = None) -> None:
+        self.stubs = _Stubs(address, timeout, ch_grpc.ChannelsServiceStub, threads)
 
     def listed_skus(self, ctx: CallContext, connection_id: str) -> list[str]:
         skus: list[str] = []
@@ -76,7 +101,7 @@ class ChannelListings:
                 connection_id=connection_id, page=common_pb2.PageRequest(limit=LISTINGS_PAGE, cursor=cursor)
             )
             try:
-                reply = self.stub.call(ctx).ListListings(request)
+                reply = self.stubs.get().call(ctx).ListListings(request)
             except grpc.RpcError as exc:
                 raise _error(exc, "channels ListListings") from None
             skus.extend(listing.sku for listing in reply.listings if listing.sku)
@@ -88,4 +113,4 @@ class ChannelListings:
         )
 
     def close(self) -> None:
-        self.channel.close()
+        self.stubs.close()
