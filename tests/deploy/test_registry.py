@@ -120,7 +120,10 @@ def test_planned_ports_give_services_not_yet_built_an_address() -> None:
     }
     analytics.pop("channel_types")
     data["deployable"].append(analytics)
-    data["config"]["acme-connector-config"] = {"ANALYTICS_GRPC_HOST": "0.0.0.0", "ANALYTICS_GRPC_PORT": "50058"}
+    data["config"]["acme-connector-config"] = {
+        "ANALYTICS_GRPC_HOST": "0.0.0.0",
+        "ANALYTICS_GRPC_PORT": "50058",
+    }
     ports = Registry.from_dict(data).default_grpc_ports
     assert (ports["analytics"], ports["returns"]) == (50058, 50057)
     # Another deployable on a planned port is refused.
