@@ -12,9 +12,7 @@ import json
 import logging
 import re
 import sys
-import threading
 from datetime import UTC, datetime
-from typing import Any
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 tenant_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("tenant_id", default="")
@@ -142,30 +140,3 @@ def setup_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     install_sanitizer(handler, *(logging.getLogger(name) for name in _SERVER_LOGGERS))
     quiet_http_client_loggers()
-
-
-def _os_rlock() -> Any:
-    """An RLock of the operating system, even in a process eventlet has monkey-patched."""
-    eventlet_patcher = sys.modules.get("eventlet.patcher")
-    if eventlet_patcher is not None and eventlet_patcher.is_monkey_patched("thread"):
-        return eventlet_patcher.original("threading").RLock()
-    return threading.RLock()
-
-
-def use_os_locks() -> None:
-    """Give the logging module and every handler OS locks (call once, outside any logging call).
-
-    Why: in a nameko worker (eventlet-patched) real OS threads log too (tpool, the sync
-    dispatcher's pool). Patching makes handler locks green and converts the logging module's
-    existing lock, and a green lock contended across OS threads fails in the hub ("greenlet.error:
-    Cannot switch to a different thread"), after which that hub's timers never run again (seen in
-    CI: four flush threads warned within 20 ms and the worker stopped consuming events). A critical
-    section is one write to stderr, so an OS lock blocks a hub for microseconds at most.
-    nameko applies its LOGGING config before it imports the service module, so the workers call
-    this at import time.
-    """
-    logging._lock = _os_rlock()  # type: ignore[attr-defined]
-    for ref in list(logging._handlerList):  # type: ignore[attr-defined]
-        handler = ref()
-        if handler is not None:
-            handler.lock = _os_rlock()

@@ -20,22 +20,14 @@ import contextlib
 import logging
 import os
 import signal
-import sys
-import threading
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import Any
+
+from omnistock_common.shared_locks import os_threading
 
 log = logging.getLogger(__name__)
 
 _installed: dict[str, float] = {}
-
-
-def _os_threading() -> ModuleType:
-    patcher = sys.modules.get("eventlet.patcher")
-    if patcher is not None and patcher.is_monkey_patched("thread"):
-        original: ModuleType = patcher.original("threading")
-        return original
-    return threading
 
 
 def _exit_now(seconds: float) -> None:
@@ -54,7 +46,7 @@ def install_stop_deadline(seconds: float) -> bool:
         return False
     _installed["seconds"] = seconds
     previous = signal.getsignal(signal.SIGTERM)
-    threads = _os_threading()
+    threads = os_threading()
 
     def on_sigterm(signum: int, frame: FrameType | None) -> Any:
         if "armed" not in _installed:

@@ -19,6 +19,7 @@ from omnistock_common.outbox_relay import (
     build_events,
     count_unsent,
     event_id_for,
+    mandatory_unless_optional,
     purge_sent,
     relay_once,
     relay_pending,
@@ -236,6 +237,21 @@ def test_an_optional_event_that_reaches_no_queue_counts_as_sent(outbox: tuple[En
     assert relay_pending(engine, table, publish, optional={LOW}) == 1
     assert broker.returned == [LOW, STOCK]
     assert [event_type for (event_type,) in _unsent_types(engine, table)] == [STOCK]
+
+
+def test_optional_types_go_out_without_the_mandatory_flag_and_the_rest_with_it() -> None:
+    sent: list[tuple[str, str]] = []
+    dispatch = mandatory_unless_optional(
+        "channels",
+        {"channels.webhook_received"},
+        lambda key, payload: sent.append(("mandatory", key)),
+        lambda key, payload: sent.append(("plain", key)),
+    )
+
+    dispatch("webhook_received", {})
+    dispatch("order_received", {})
+
+    assert sent == [("plain", "webhook_received"), ("mandatory", "order_received")]
 
 
 def test_a_full_batch_of_unroutable_rows_does_not_hold_up_the_other_types(

@@ -34,8 +34,8 @@ from channels.sync.runtime import Runtime
 from channels.sync.settings import load_sync_settings
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
-from omnistock_common.logging import use_os_locks
-from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.outbox_relay import mandatory_unless_optional, unroutable_as
+from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
@@ -95,11 +95,16 @@ class ChannelsRelay:
     name = CHANNELS_EVENTS
     # Confirmed and mandatory: an event no queue took comes back and its rows stay unsent.
     dispatch = EventDispatcher(use_confirms=True, mandatory=True)
+    # Types nothing has to consume (events.OPTIONAL_EVENTS) go out without `mandatory`.
+    dispatch_optional = EventDispatcher(use_confirms=True)
     runtime = SyncRuntime()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        dispatch = unroutable_as(self.dispatch, UndeliverableMessage)
+        routed = mandatory_unless_optional(
+            events.SERVICE_NAME, events.OPTIONAL_EVENTS, self.dispatch, self.dispatch_optional
+        )
+        dispatch = unroutable_as(routed, UndeliverableMessage)
         events.relay_outbox(self.runtime.sql, dispatch, self.runtime.event_secret)
 
 

@@ -18,9 +18,9 @@ from nameko.timer import timer
 from inventory import relay
 from inventory.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
-from omnistock_common.logging import use_os_locks
-from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.outbox_relay import mandatory_unless_optional, unroutable_as
 from omnistock_common.service_auth import sign_event
+from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
@@ -105,11 +105,16 @@ class InventoryWorker:
     # Mandatory: an event the broker routes to no queue comes back (UndeliverableMessage) instead
     # of being confirmed and lost; the relay keeps its rows unsent and retries them.
     dispatch = EventDispatcher(use_confirms=True, mandatory=True)
+    # Types nothing has to consume (relay.OPTIONAL_EVENTS) go out without `mandatory`.
+    dispatch_optional = EventDispatcher(use_confirms=True)
     jobs = InventoryJobs()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        self.jobs.relay(unroutable_as(self.dispatch, UndeliverableMessage))
+        dispatch = mandatory_unless_optional(
+            relay.SERVICE_NAME, relay.OPTIONAL_EVENTS, self.dispatch, self.dispatch_optional
+        )
+        self.jobs.relay(unroutable_as(dispatch, UndeliverableMessage))
 
     @timer(interval=EXPIRY_INTERVAL, eager=True)
     def expire_reservations(self) -> None:

@@ -28,8 +28,8 @@ from nameko.timer import timer
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.context import CallContext
-from omnistock_common.logging import use_os_locks
-from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.outbox_relay import mandatory_unless_optional, unroutable_as
+from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
 from orders import jobs as worker_jobs
 from orders.config import load_settings
@@ -109,6 +109,8 @@ class OrdersWorker:
     name = worker_jobs.SERVICE_NAME
     # Confirmed and mandatory: an event no queue took comes back and its rows stay unsent.
     dispatch = EventDispatcher(use_confirms=True, mandatory=True)
+    # Types nothing has to consume (jobs.OPTIONAL_EVENTS) go out without `mandatory`.
+    dispatch_optional = EventDispatcher(use_confirms=True)
     jobs = OrdersJobs()
 
     # requeue_on_error: an infrastructure failure (database down) redelivers the event; a
@@ -123,7 +125,10 @@ class OrdersWorker:
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        self.jobs.relay(unroutable_as(self.dispatch, UndeliverableMessage))
+        dispatch = mandatory_unless_optional(
+            worker_jobs.SERVICE_NAME, worker_jobs.OPTIONAL_EVENTS, self.dispatch, self.dispatch_optional
+        )
+        self.jobs.relay(unroutable_as(dispatch, UndeliverableMessage))
 
     @timer(interval=STOCK_RETRY_INTERVAL, eager=True)
     def retry_stock(self) -> None:

@@ -32,7 +32,7 @@ from channels.sync.engine import SyncEngine
 from channels.sync.settings import SyncSettings
 
 # Timed acceptance runs (issue 14's bounds). They once missed them in CI: the channels worker's
-# hub had died on green logging locks shared with OS threads (omnistock_common.logging.use_os_locks).
+# hub had died on green logging locks shared with OS threads (omnistock_common.shared_locks.use_os_locks).
 # They measure time between channels, not storage: they run once, on PostgreSQL (production's
 # database), instead of once per database (that doubled ~50 s of the suite for no coverage).
 pytestmark = [

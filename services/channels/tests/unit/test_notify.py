@@ -75,7 +75,7 @@ import httpx
 from eventlet import patcher
 
 from channels.notify import Notifier, SyncAlert
-from omnistock_common.logging import use_os_locks
+from omnistock_common.shared_locks import use_os_locks
 
 use_os_locks()  # as channels.worker does at import: OS threads log the alerts
 os_threading = patcher.original("threading")

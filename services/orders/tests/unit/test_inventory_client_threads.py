@@ -15,7 +15,7 @@ import json
 from eventlet import patcher
 
 from omnistock_common.context import CallContext
-from omnistock_common.logging import use_os_locks
+from omnistock_common.shared_locks import use_os_locks
 from orders.inventory_client import InventoryStock
 from orders.service.ports import HoldRequest
 
