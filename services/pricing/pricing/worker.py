@@ -27,8 +27,8 @@ from nameko.timer import timer
 from omnistock_common import service_auth
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.context import CallContext
-from omnistock_common.logging import use_os_locks
 from omnistock_common.outbox_relay import unroutable_as
+from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
 from pricing import jobs as worker_jobs
 from pricing.clients import CatalogPrices, ChannelListings
