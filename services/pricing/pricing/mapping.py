@@ -120,11 +120,19 @@ def rate_out(row: FxRateRow) -> pb.FxRate:
 def connection_in(message: pb.ConnectionPricing) -> ConnectionSettings:
     rounding = rounding_in(message.rounding) or Rounding.NONE.value
     floor = None
+    currency = message.currency.strip().upper()
     if message.HasField("floor"):
         floor = message.floor.amount_minor
+        if message.floor.currency.strip().upper() != currency:
+            raise InvalidArgument(
+                "the floor is in the connection's currency",
+                violations=[
+                    FieldViolation("pricing.floor.currency", "the connection's currency (set one first)")
+                ],
+            )
     return ConnectionSettings(
         message.connection_id.strip(),
-        message.currency.strip().upper(),
+        currency,
         rounding,
         floor,
         message.schedule_cron.strip(),
@@ -140,7 +148,7 @@ def connection_out(settings: ConnectionSettings) -> pb.ConnectionPricing:
         schedule_cron=settings.schedule_cron,
         schedule_timezone=settings.schedule_timezone,
     )
-    if settings.floor_minor is not None:
+    if settings.floor_minor is not None and settings.currency:
         out.floor.CopyFrom(money(settings.floor_minor, settings.currency))
     return out
 

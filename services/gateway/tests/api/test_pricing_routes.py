@@ -124,6 +124,10 @@ def test_connection_pricing_schedule_and_timed_sales(owner: Any) -> None:
     c.put("/api/v1/fx-rates", json={"base": "USD", "rates": {"EUR": "0.92"}}, headers=auth)
     woo = c.put("/api/v1/channels/woo/pricing", json={"currency": "EUR", "rounding": "0.99"}, headers=auth)
     assert woo.status_code == 200 and woo.json["cron"] == "0 0 * * *", woo.json
+    floor_alone = c.put(
+        "/api/v1/channels/x/pricing", json={"floor": {"amount": "1.00", "currency": "USD"}}, headers=auth
+    )
+    assert floor_alone.status_code == 400, floor_alone.json  # a floor needs the connection's currency
     price = c.get("/api/v1/prices?connection_id=woo&sku=TEE-1", headers=auth).json["items"][0]
     assert price["price"] == {"amount": "90.99", "currency": "EUR"} and price["derived"] is True
 

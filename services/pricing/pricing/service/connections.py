@@ -23,8 +23,8 @@ def _check(settings: ConnectionSettings, field_prefix: str = "pricing") -> Conne
     rounding = parse_rounding(settings.rounding, f"{field_prefix}.rounding")
     if settings.currency:
         check_rounding(rounding, settings.currency, f"{field_prefix}.rounding")
-    if settings.floor_minor is not None and settings.floor_minor < 0:
-        raise_if([FieldViolation(f"{field_prefix}.floor", "not negative")])
+    if settings.floor_minor is not None and (settings.floor_minor < 0 or not settings.currency):
+        raise_if([FieldViolation(f"{field_prefix}.floor", "not negative, and only with a currency")])
     parse_cron(settings.schedule_cron, f"{field_prefix}.schedule_cron")
     parse_timezone(settings.schedule_timezone, f"{field_prefix}.schedule_timezone")
     return replace(settings, rounding=rounding.value)
