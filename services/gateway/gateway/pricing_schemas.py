@@ -159,12 +159,19 @@ class PriceHistoryPage(OutModel):
 class FxRatesIn(StrictModel):
     base: str = Field(min_length=3, max_length=3, examples=["USD"])
     rates: dict[str, str] = Field(examples=[{"EUR": "0.92", "GBP": "0.79", "BDT": "119.5"}], max_length=400)
+    threshold_percent: str | None = Field(
+        None,
+        max_length=32,
+        examples=["1"],
+        description="re-push derived prices moved by at least this; null: keep",
+    )
 
 
 class FxRatesOut(OutModel):
     base: str | None
     rates: dict[str, str]
     updated_at: dict[str, datetime | None] = Field(description="when each rate last changed")
+    threshold_percent: str = Field(description="derived prices are re-pushed when they move by at least this")
     repriced: int | None = Field(None, description="PUT: derived prices re-pushed (moved >= the threshold)")
 
 

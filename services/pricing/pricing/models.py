@@ -67,6 +67,8 @@ fx_tables = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.String(64), primary_key=True),
     sa.Column("base", sa.String(3), nullable=False),
+    # Percent (decimal string) a derived price must move by to be re-pushed; NULL: the default.
+    sa.Column("threshold_percent", sa.String(32), nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 

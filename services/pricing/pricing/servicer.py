@@ -75,12 +75,21 @@ class PricingServicer(pb_grpc.PricingServiceServicer):
 
     def GetFxRates(self, request: pb.GetFxRatesRequest, context: Ctx) -> pb.GetFxRatesResponse:
         view = service.get_fx_rates(self.deps, call_context(context))
-        return pb.GetFxRatesResponse(base=view.base, rates=[mapping.rate_out(r) for r in view.rates])
+        return pb.GetFxRatesResponse(
+            base=view.base,
+            rates=[mapping.rate_out(r) for r in view.rates],
+            threshold_percent=view.threshold_percent,
+        )
 
     def SetFxRates(self, request: pb.SetFxRatesRequest, context: Ctx) -> pb.SetFxRatesResponse:
-        view = service.set_fx_rates(self.deps, call_context(context), request.base, dict(request.rates))
+        view = service.set_fx_rates(
+            self.deps, call_context(context), request.base, dict(request.rates), request.threshold_percent
+        )
         return pb.SetFxRatesResponse(
-            base=view.base, rates=[mapping.rate_out(r) for r in view.rates], repriced=view.repriced
+            base=view.base,
+            rates=[mapping.rate_out(r) for r in view.rates],
+            repriced=view.repriced,
+            threshold_percent=view.threshold_percent,
         )
 
     def SetConnectionPricing(

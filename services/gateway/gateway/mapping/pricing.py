@@ -107,9 +107,10 @@ def history_page(reply: pb.GetPriceHistoryResponse) -> s.PriceHistoryPage:
     return s.PriceHistoryPage(items=items, next_cursor=next_cursor(reply.page))
 
 
-def fx_out(base: str, rates: list[pb.FxRate], repriced: int | None = None) -> s.FxRatesOut:
+def fx_out(base: str, rates: list[pb.FxRate], threshold: str, repriced: int | None = None) -> s.FxRatesOut:
     return s.FxRatesOut(
         base=base or None,
+        threshold_percent=threshold,
         rates={r.currency: r.rate for r in rates},
         updated_at={r.currency: from_timestamp(r.updated_at) for r in rates},
         repriced=repriced,

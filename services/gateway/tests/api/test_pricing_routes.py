@@ -107,12 +107,15 @@ def test_fx_rates_get_and_put(owner: Any) -> None:
         "base": None,
         "rates": {},
         "updated_at": {},
+        "threshold_percent": "1",
         "repriced": None,
     }
     put = c.put(
-        "/api/v1/fx-rates", json={"base": "USD", "rates": {"EUR": "0.92", "BDT": "119.5"}}, headers=auth
+        "/api/v1/fx-rates",
+        json={"base": "USD", "rates": {"EUR": "0.92", "BDT": "119.5"}, "threshold_percent": "2.5"},
+        headers=auth,
     )
-    assert put.status_code == 200, put.json
+    assert put.status_code == 200 and put.json["threshold_percent"] == "2.5", put.json
     assert put.json["rates"] == {"BDT": "119.5", "EUR": "0.92"}
     bad = c.put("/api/v1/fx-rates", json={"base": "USD", "rates": {"EUR": "-1", "ZZZ": "1"}}, headers=auth)
     assert bad.status_code == 400 and {e["field"] for e in bad.json["errors"]} >= {"rates.EUR"}

@@ -120,6 +120,10 @@ class SettingRows:
         table = FxTable(head.base, {r.currency: Decimal(r.rate) for r in rows}, head.updated_at)
         return table, rows
 
+    def fx_threshold(self, tenant_id: str) -> str | None:
+        """The tenant's own threshold in percent (None: the service default)."""
+        return self.conn.execute(select(_T.threshold_percent).where(_T.tenant_id == tenant_id)).scalar()
+
     def replace_fx_table(
         self,
         tenant_id: str,
@@ -129,6 +133,7 @@ class SettingRows:
         previous_rows: list[FxRateRow],
         actor: str,
         now: datetime,
+        threshold_percent: str | None = None,
     ) -> None:
         """The new table; a rate keeps its updated_at when it did not change; one audit row per
         currency whose rate changed, appeared or went (a base change audits every rate)."""
@@ -136,14 +141,9 @@ class SettingRows:
         stamps = {r.currency: r.updated_at for r in previous_rows}
         old = {} if previous is None else {c: str(v) for c, v in previous.rates.items()}
         new = {c: str(v) for c, v in rates.items()}
-        statement = dialect_insert(self.conn, models.fx_tables).values(
-            tenant_id=tenant_id, base=base, updated_at=now
-        )
-        self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["tenant_id"], set_={"base": base, "updated_at": now}
-            )
-        )
+        head = {"base": base, "threshold_percent": threshold_percent, "updated_at": now}
+        statement = dialect_insert(self.conn, models.fx_tables).values(tenant_id=tenant_id, **head)
+        self.conn.execute(statement.on_conflict_do_update(index_elements=["tenant_id"], set_=head))
         self.conn.execute(delete(models.fx_rates).where(_R.tenant_id == tenant_id))
         if new:
             self.conn.execute(

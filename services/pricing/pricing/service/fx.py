@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from omnistock_common.context import CallContext
-from omnistock_common.errors import InvalidArgument
+from omnistock_common.errors import FieldViolation, InvalidArgument
 from pricing.domain.fx import FxTable, significant_change, validate_table
 from pricing.domain.model import FxRateRow
 from pricing.repository import Repository
@@ -23,14 +23,40 @@ FX_REASON = "fx rates changed"
 class FxView:
     base: str
     rates: tuple[FxRateRow, ...]
+    # The tenant's threshold in percent, or the service default's.
+    threshold_percent: str
     repriced: int = 0
 
 
+def _default_percent(deps: PricingDeps) -> str:
+    return str((deps.fx_threshold * 100).normalize())
+
+
+def parse_threshold(value: str) -> str | None:
+    """A percent from 0 to 100 as a decimal string; "" is None (keep the current one)."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        percent = Decimal(value)
+    except InvalidOperation:
+        percent = Decimal("NaN")
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise InvalidArgument(
+            f"{value!r} is not a percent from 0 to 100",
+            violations=[FieldViolation("threshold_percent", 'a decimal string from 0 to 100, e.g. "1"')],
+        )
+    return str(percent.normalize())
+
+
 def get_fx_rates(deps: PricingDeps, ctx: CallContext) -> FxView:
-    found = deps.uow.run(lambda repo: repo.fx_table(ctx.tenant_id))
-    if found is None:
-        return FxView("", ())
-    return FxView(found[0].base, tuple(found[1]))
+    def read(repo: Repository) -> FxView:
+        found = repo.fx_table(ctx.tenant_id)
+        own = repo.fx_threshold(ctx.tenant_id)
+        percent = own or _default_percent(deps)
+        return FxView("", (), percent) if found is None else FxView(found[0].base, tuple(found[1]), percent)
+
+    return deps.uow.run(read)
 
 
 def _derived_pairs(deps: PricingDeps, ctx: CallContext) -> list[Pair]:
@@ -49,10 +75,14 @@ def _derived_pairs(deps: PricingDeps, ctx: CallContext) -> list[Pair]:
     return sorted(pairs)
 
 
-def set_fx_rates(deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[str, str]) -> FxView:
-    """Validate the whole table (nothing changes on any error), store it, re-announce moved prices."""
+def set_fx_rates(
+    deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[str, str], threshold_percent: str = ""
+) -> FxView:
+    """Validate the whole table (nothing changes on any error), store it, re-announce the derived
+    prices that moved by at least the tenant's threshold (`threshold_percent`, "" keeps it)."""
     base = base.strip().upper()
     parsed = validate_table(base, {c.strip().upper(): v for c, v in rates.items()})
+    wanted = parse_threshold(threshold_percent)
     pairs = _derived_pairs(deps, ctx)
     bases = base_prices(deps, ctx, {s for _, s in pairs})
     now = deps.clock()
@@ -60,9 +90,11 @@ def set_fx_rates(deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[
 
     def work(repo: Repository) -> FxView:
         old = repo.fx_table(tenant, lock=True)
+        own = wanted if wanted is not None else repo.fx_threshold(tenant)
+        threshold = Decimal(own) / 100 if own is not None else deps.fx_threshold
         snap = snapshot(repo, tenant, pairs, lock=True)
         repo.replace_fx_table(
-            tenant, base, parsed, old[0] if old else None, old[1] if old else [], ctx.actor, now
+            tenant, base, parsed, old[0] if old else None, old[1] if old else [], ctx.actor, now, own
         )
         table = FxTable(base, parsed, now)
         repriced = 0
@@ -86,7 +118,7 @@ def set_fx_rates(deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[
             if announced == after.amount_minor:
                 continue
             if announced is not None and not significant_change(
-                Decimal(announced), Decimal(after.amount_minor), deps.fx_threshold
+                Decimal(announced), Decimal(after.amount_minor), threshold
             ):
                 continue
             announce(
@@ -103,6 +135,6 @@ def set_fx_rates(deps: PricingDeps, ctx: CallContext, base: str, rates: Mapping[
             )
             repriced += 1
         _, rows = repo.fx_table(tenant) or (None, [])
-        return FxView(base, tuple(rows), repriced)
+        return FxView(base, tuple(rows), own or _default_percent(deps), repriced)
 
     return deps.uow.run(work)

@@ -182,6 +182,13 @@ def test_fx_changes_below_the_threshold_do_not_repush_and_never_add_up(shop: Any
     with deps.uow.transaction() as repo:
         audit = [(a["currency"], a["before"], a["after"]) for a in repo.fx_audit(TENANT)]
     assert ("EUR", "0.925", "0.93") in audit and ("GBP", "0.79", None) in audit
+    # The tenant's own threshold: 5% holds back a 4.3% move (9207 -> 9605), a bad one changes nothing.
+    with pytest.raises(grpc.RpcError) as error:
+        shop.SetFxRates(pb.SetFxRatesRequest(base="USD", rates={"EUR": "0.97"}, threshold_percent="101"))
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    reply = shop.SetFxRates(pb.SetFxRatesRequest(base="USD", rates={"EUR": "0.97"}, threshold_percent="5"))
+    assert (reply.repriced, reply.threshold_percent) == (0, "5")
+    assert shop.GetFxRates(pb.GetFxRatesRequest()).threshold_percent == "5"
 
 
 def test_a_timed_sale_starts_and_ends_once_with_two_replicas(

@@ -22,7 +22,7 @@ routes = RouteGroup()
 def get_fx_rates() -> s.FxRatesOut:
     """1 `base` = `rates[c]` units of c, as decimal strings, each with when it last changed."""
     reply = pricing().GetFxRates(pb.GetFxRatesRequest())
-    return m.fx_out(reply.base, list(reply.rates))
+    return m.fx_out(reply.base, list(reply.rates), reply.threshold_percent)
 
 
 @routes.route(
@@ -36,6 +36,10 @@ def get_fx_rates() -> s.FxRatesOut:
 )
 def set_fx_rates(body: s.FxRatesIn) -> s.FxRatesOut:
     """Validated as a whole (every problem named, nothing changed on any). Audited per rate.
-    Derived prices that move by at least the threshold (1%) are pushed again (`repriced`)."""
-    reply = pricing_bulk().SetFxRates(pb.SetFxRatesRequest(base=body.base, rates=body.rates))
-    return m.fx_out(reply.base, list(reply.rates), reply.repriced)
+    Derived prices that move by at least the tenant's threshold (default 1%) are pushed again
+    (`repriced`)."""
+    request_pb = pb.SetFxRatesRequest(
+        base=body.base, rates=body.rates, threshold_percent=body.threshold_percent or ""
+    )
+    reply = pricing_bulk().SetFxRates(request_pb)
+    return m.fx_out(reply.base, list(reply.rates), reply.threshold_percent, reply.repriced)

@@ -67,6 +67,7 @@ def upgrade() -> None:
         "fx_tables",
         _tenant(),
         sa.Column("base", sa.String(length=3), nullable=False),
+        sa.Column("threshold_percent", sa.String(length=32), nullable=True),
         sa.Column("updated_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_fx_tables")),
     )
