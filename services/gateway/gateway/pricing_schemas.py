@@ -167,6 +167,11 @@ class FxRatesIn(StrictModel):
     )
 
 
+class FxImportQuery(StrictModel):
+    base: str | None = Field(None, min_length=3, max_length=3, description="default: the current base")
+    threshold_percent: str | None = Field(None, max_length=32)
+
+
 class FxRatesOut(OutModel):
     base: str | None
     rates: dict[str, str]

@@ -92,6 +92,17 @@ class PricingServicer(pb_grpc.PricingServiceServicer):
             threshold_percent=view.threshold_percent,
         )
 
+    def ImportFxRates(self, request: pb.ImportFxRatesRequest, context: Ctx) -> pb.ImportFxRatesResponse:
+        view = service.import_fx_rates(
+            self.deps, call_context(context), request.base, request.csv, request.threshold_percent
+        )
+        return pb.ImportFxRatesResponse(
+            base=view.base,
+            rates=[mapping.rate_out(r) for r in view.rates],
+            repriced=view.repriced,
+            threshold_percent=view.threshold_percent,
+        )
+
     def SetConnectionPricing(
         self, request: pb.SetConnectionPricingRequest, context: Ctx
     ) -> pb.SetConnectionPricingResponse:

@@ -120,6 +120,16 @@ def test_fx_rates_get_and_put(owner: Any) -> None:
     bad = c.put("/api/v1/fx-rates", json={"base": "USD", "rates": {"EUR": "-1", "ZZZ": "1"}}, headers=auth)
     assert bad.status_code == 400 and {e["field"] for e in bad.json["errors"]} >= {"rates.EUR"}
     assert c.get("/api/v1/fx-rates", headers=auth).json["rates"]["EUR"] == "0.92"
+    csv = "currency,rate\nGBP,0.79\nEUR,0.93\n"
+    imported = c.post("/api/v1/fx-rates/import", data=csv, content_type="text/csv", headers=auth)
+    assert imported.status_code == 200, imported.json
+    assert imported.json["rates"] == {"BDT": "119.5", "EUR": "0.93", "GBP": "0.79"}
+    broken = c.post(
+        "/api/v1/fx-rates/import", data="currency,rate\nEUR,x\nZZZ,1\n", content_type="text/csv", headers=auth
+    )
+    assert broken.status_code == 400 and [e["field"] for e in broken.json["errors"]] == ["line 2", "line 3"]
+    wrong_type = c.post("/api/v1/fx-rates/import", data=csv, content_type="text/plain", headers=auth)
+    assert wrong_type.status_code == 415
 
 
 def test_connection_pricing_schedule_and_timed_sales(owner: Any) -> None:

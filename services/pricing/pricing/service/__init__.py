@@ -10,7 +10,7 @@ outbox event of every change), ports.
 from pricing.service.bulk import PreviewResult, PriceFilter, apply_change, preview_change
 from pricing.service.connections import get_connection_pricing, set_connection_pricing, set_price_schedule
 from pricing.service.effective import Effective
-from pricing.service.fx import FxView, get_fx_rates, set_fx_rates
+from pricing.service.fx import FxView, get_fx_rates, import_fx_rates, set_fx_rates
 from pricing.service.ports import CatalogPort, ListingsPort, PricingDeps, UpstreamUnavailable
 from pricing.service.prices import Listed, list_prices, price_history, set_price
 from pricing.service.sales import create_sale, list_sales, run_due_sales
@@ -30,6 +30,7 @@ __all__ = [
     "create_sale",
     "get_connection_pricing",
     "get_fx_rates",
+    "import_fx_rates",
     "list_prices",
     "list_sales",
     "preview_change",

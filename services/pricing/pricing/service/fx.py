@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from omnistock_common.context import CallContext
 from omnistock_common.errors import FieldViolation, InvalidArgument
-from pricing.domain.fx import FxTable, significant_change, validate_table
+from pricing.domain.fx import FxTable, parse_rates_csv, significant_change, validate_table
 from pricing.domain.model import FxRateRow
 from pricing.repository import Repository
 from pricing.service.effective import Pair, base_prices, resolve, snapshot
@@ -138,3 +138,34 @@ def set_fx_rates(
         return FxView(base, tuple(rows), own or _default_percent(deps), repriced)
 
     return deps.uow.run(work)
+
+
+MAX_CSV_BYTES = 1024 * 1024
+
+
+def import_fx_rates(
+    deps: PricingDeps, ctx: CallContext, base: str, csv_bytes: bytes, threshold_percent: str = ""
+) -> FxView:
+    """Rates from a CSV merged over the current table, then stored as `set_fx_rates` does."""
+    if len(csv_bytes) > MAX_CSV_BYTES:
+        raise InvalidArgument("the CSV is too large", violations=[FieldViolation("csv", "at most 1 MiB")])
+    try:
+        text = csv_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidArgument(
+            "the CSV is not UTF-8", violations=[FieldViolation("csv", "UTF-8 text")]
+        ) from None
+    rates, errors = parse_rates_csv(text)
+    if errors:
+        raise InvalidArgument("the CSV has invalid lines; nothing was changed", violations=errors)
+    if not rates:
+        raise InvalidArgument("the CSV has no rates", violations=[FieldViolation("csv", "at least one rate")])
+    current = deps.uow.run(lambda repo: repo.fx_table(ctx.tenant_id))
+    base = base.strip().upper() or (current[0].base if current else "")
+    if not base:
+        raise InvalidArgument("no base currency yet", violations=[FieldViolation("base", "required")])
+    merged = (
+        {} if current is None or current[0].base != base else {c: str(r) for c, r in current[0].rates.items()}
+    )
+    merged.update({c: str(r) for c, r in rates.items()})
+    return set_fx_rates(deps, ctx, base, merged, threshold_percent)
