@@ -23,6 +23,11 @@ from pricing.domain.model import BasePrice
 from pricing.service.ports import UpstreamUnavailable
 
 CATALOG_CHUNK = 1_000
+_STATUS = {
+    "active": cat.PRODUCT_STATUS_ACTIVE,
+    "draft": cat.PRODUCT_STATUS_DRAFT,
+    "archived": cat.PRODUCT_STATUS_ARCHIVED,
+}
 LISTINGS_PAGE = 500
 # A connection with more listings than this is refused rather than read forever.
 MAX_LISTING_PAGES = 1_000
@@ -82,6 +87,24 @@ class CatalogPrices:
                 if variant.HasField("price") and variant.price.currency:
                     out[variant.sku] = BasePrice(variant.price.amount_minor, variant.price.currency)
         return out
+
+    def skus_with_status(self, ctx: CallContext, status: str) -> set[str]:
+        wanted = _STATUS[status]
+        skus: set[str] = set()
+        cursor = ""
+        for _ in range(MAX_LISTING_PAGES):
+            request = cat.ListProductsRequest(
+                status=wanted, page=common_pb2.PageRequest(limit=500, cursor=cursor)
+            )
+            try:
+                reply = self.stubs.get().call(ctx).ListProducts(request)
+            except grpc.RpcError as exc:
+                raise _error(exc, "catalog ListProducts") from None
+            skus.update(v.sku for p in reply.products if p.status == wanted for v in p.variants)
+            cursor = reply.page.next_cursor
+            if not cursor:
+                return skus
+        raise InvalidArgument("too many products for a status filter")
 
     def close(self) -> None:
         self.stubs.close()

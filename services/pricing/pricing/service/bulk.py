@@ -19,6 +19,7 @@ from pricing.service.publishing import announce
 
 # Items a preview answer carries (the stored preview keeps all of them).
 SHOWN_ITEMS = 100
+PRODUCT_STATUSES = ("", "active", "draft", "archived")
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,12 @@ def preview_change(
     reason: str = "",
 ) -> PreviewResult:
     """Before/after of every matching price, stored under a new preview id; changes no price."""
-    unsupported = [
-        FieldViolation(f"filter.{name}", "not supported yet (issue 16): filter by connection and SKU prefix")
-        for name, value in (("product_status", price_filter.product_status), ("tag", price_filter.tag))
-        if value
-    ]
-    raise_if(unsupported)
+    problems = []
+    if price_filter.tag:
+        problems.append(FieldViolation("filter.tag", "not supported: the catalog keeps no tags"))
+    if price_filter.product_status not in PRODUCT_STATUSES:
+        problems.append(FieldViolation("filter.product_status", "one of: active, draft, archived"))
+    raise_if(problems)
     rule = None if not rounding else parse_rounding(rounding)
     reason = clean_reason(reason, "bulk change")
     tenant = ctx.tenant_id
@@ -81,6 +82,9 @@ def preview_change(
         skus = set(deps.listings.listed_skus(ctx, connection_id))
         skus.update(deps.uow.run(lambda repo, c=connection_id: repo.set_pairs(tenant, c)))
         pairs += [(connection_id, s) for s in sorted(skus) if s.startswith(price_filter.sku_prefix)]
+    if price_filter.product_status:
+        allowed = deps.catalog.skus_with_status(ctx, price_filter.product_status)
+        pairs = [p for p in pairs if p[1] in allowed]
     bases = base_prices(deps, ctx, {s for _, s in pairs})
     now = deps.clock()
 

@@ -28,6 +28,10 @@ class CatalogPort(Protocol):
         """The base price of every SKU the catalog knows (unknown SKUs are left out)."""
         ...
 
+    def skus_with_status(self, ctx: CallContext, status: str) -> set[str]:
+        """The SKUs of every product in `status` (`active`, `draft`, `archived`)."""
+        ...
+
 
 class ListingsPort(Protocol):
     def listed_skus(self, ctx: CallContext, connection_id: str) -> list[str]:

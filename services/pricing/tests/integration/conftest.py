@@ -29,9 +29,14 @@ class FakeCatalog:
     prices: dict[str, BasePrice] = field(default_factory=dict)
     calls: int = 0
 
+    statuses: dict[str, str] = field(default_factory=dict)
+
     def base_prices(self, ctx: CallContext, skus: Sequence[str]) -> dict[str, BasePrice]:
         self.calls += 1
         return {s: self.prices[s] for s in skus if s in self.prices}
+
+    def skus_with_status(self, ctx: CallContext, status: str) -> set[str]:
+        return {s for s in self.prices if self.statuses.get(s, "active") == status}
 
 
 @dataclass

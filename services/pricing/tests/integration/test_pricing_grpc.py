@@ -173,6 +173,24 @@ def test_bulk_preview_equals_the_result_and_a_stale_preview_is_refused(shop: Any
     assert len(events(deps)) == count and prices(shop, "shop")["TEE-1"].price.amount_minor == 9799
 
 
+def test_a_bulk_change_filtered_by_product_status(shop: Any, catalog: Any) -> None:
+    catalog.statuses["TEE-2"] = "draft"
+    preview = shop.PreviewBulkChange(
+        pb.PreviewBulkChangeRequest(
+            filter=pb.PriceFilter(connection_id="shop", product_status="draft"),
+            change=pb.BulkChange(percent="-10"),
+        )
+    )
+    assert [(i.sku, i.after.amount_minor) for i in preview.items] == [("TEE-2", 2250)]
+    with pytest.raises(grpc.RpcError) as error:
+        shop.PreviewBulkChange(
+            pb.PreviewBulkChangeRequest(
+                filter=pb.PriceFilter(connection_id="shop", tag="x"), change=pb.BulkChange(percent="5")
+            )
+        )
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_fx_changes_below_the_threshold_do_not_repush_and_never_add_up(shop: Any, deps: PricingDeps) -> None:
     assert (
         shop.SetFxRates(pb.SetFxRatesRequest(base="USD", rates={"EUR": "0.925"})).repriced == 0
