@@ -161,13 +161,6 @@ def orders_stack(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: s
             ]
             client.create_products(items)
             client.set_stock({i.sku: i.quantity for i in items})
-            # The oversold SKU's merchant alerts below 1: 2 on hand is fine, 0 left is an alert.
-            threshold = client.http.put(
-                f"{client.api}/inventory/OR-{tag}-OVER/threshold",
-                json={"low_stock_threshold": 1},
-                headers=client._auth(),
-            )
-            assert threshold.status_code == 200, threshold.text
             shopify_box, woo_box = Sandbox(stack.shopify_sandbox_url), Sandbox(stack.woocommerce_sandbox_url)
             shopify_box.add_products(items)
             woo_box.add_products(items)
@@ -430,11 +423,22 @@ def test_an_oversold_order_is_kept_flagged_alerted_and_zero_goes_to_every_channe
     assert ctx.levels(sku)[sku] == {"on_hand": 2, "reserved": 2, "available": 0}
     alert = ctx.orders_event("order_oversold", order["id"])
     assert [(line["sku"], line["requested"], line["reserved"]) for line in alert["lines"]] == [(sku, 3, 2)]
-    response = ctx.client.http.get(
-        f"{ctx.client.api}/alerts", params={"status": "open"}, headers=ctx.client._auth()
+
+    def open_alerts() -> list[dict[str, Any]]:
+        response = ctx.client.http.get(
+            f"{ctx.client.api}/alerts", params={"status": "open"}, headers=ctx.client._auth()
+        )
+        assert response.status_code == 200, response.text
+        return [a for a in response.json()["items"] if a["kind"] == "oversold" and a["sku"] == sku]
+
+    # The merchant's alert: opened by the inventory worker from orders.order_oversold.
+    merchant_alert = wait(open_alerts, lambda found: len(found) == 1, "an open oversold alert", ctx)[0]
+    assert (merchant_alert["reference"], merchant_alert["quantity_short"]) == (f"orders:{order['id']}", 1)
+    closed = ctx.client.http.post(
+        f"{ctx.client.api}/alerts/{merchant_alert['id']}/close", headers=ctx.client._auth()
     )
-    assert response.status_code == 200, response.text
-    assert any(alert.get("sku") == sku for alert in response.json()["items"]), response.json()
+    assert closed.status_code == 200 and closed.json()["status"] == "closed", closed.text
+    assert open_alerts() == []
     for shop in ctx.shops():
         wait(
             lambda shop=shop: shop.sandbox.inventory()[sku],

@@ -92,6 +92,7 @@ READ_ONLY_METHODS = frozenset(
         "FetchOrders",
         "ParseWebhook",
         "ReadInventory",
+        "ReadPrices",
         "ListRemoteProducts",
     )
 )

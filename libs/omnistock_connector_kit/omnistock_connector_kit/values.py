@@ -15,11 +15,21 @@ from datetime import datetime
 from enum import Enum
 
 from omnistock_common.addresses import Address
+from omnistock_common.money import MoneyError, to_minor
 
 # A shipping address is the postal address every service speaks.
 AddressData = Address
 
-__all__ = ["AddressData", "Amount", "ItemResult", "OrderData", "OrderLineData", "Outcome"]
+__all__ = [
+    "AddressData",
+    "Amount",
+    "ItemResult",
+    "OrderData",
+    "OrderLineData",
+    "Outcome",
+    "RemotePrice",
+    "read_amount",
+]
 
 
 class Outcome(Enum):
@@ -46,6 +56,28 @@ class Amount:
 
     amount_minor: int
     currency: str
+
+
+@dataclass(frozen=True)
+class RemotePrice:
+    """What a channel shows for a SKU (price reconciliation); found=False when it has no such item
+    or its price cannot be read in the expected currency."""
+
+    sku: str
+    found: bool = False
+    price: Amount | None = None
+    compare_at: Amount | None = None
+
+
+def read_amount(value: object, currency: str) -> Amount | None:
+    """A channel's decimal price ("19.99") in `currency`'s minor units; None when empty or not an
+    exact amount of that currency (a read-back never guesses)."""
+    if value in (None, "") or not currency:
+        return None
+    try:
+        return Amount(to_minor(str(value), currency), currency)
+    except MoneyError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.addresses import address_fields
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
-from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome
+from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome, RemotePrice
 
 __all__ = [
     "OUTCOMES",
@@ -20,6 +20,7 @@ __all__ = [
     "item_results_to_proto",
     "money_to_proto",
     "order_to_proto",
+    "remote_prices_to_proto",
 ]
 
 
@@ -38,6 +39,18 @@ def item_results_to_proto(results: Iterable[ItemResult]) -> list[pb.ItemResult]:
 
 def money_to_proto(amount: Amount | None) -> common_pb2.Money | None:
     return common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency) if amount else None
+
+
+def remote_prices_to_proto(results: Iterable[RemotePrice]) -> list[pb.RemotePrice]:
+    return [
+        pb.RemotePrice(
+            sku=r.sku,
+            found=r.found,
+            price=money_to_proto(r.price),
+            compare_at_price=money_to_proto(r.compare_at),
+        )
+        for r in results
+    ]
 
 
 def address_to_proto(address: AddressData | None) -> pb.OrderAddress | None:

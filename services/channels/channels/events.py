@@ -35,6 +35,8 @@ OPTIONAL_EVENTS = frozenset(
         "channels.connection_created",
         "channels.connection_reauthorised",
         "channels.connection_deleted",
+        # Consumed by the pricing worker once it exists (issue 16); until then nobody answers.
+        "channels.price_sync_requested",
     }
 )
 

@@ -31,6 +31,7 @@ from channels.domain import (
     WebhookReceipt,
 )
 from channels.job_domain import Job, JobStatus, SyncJobResult
+from channels.price_domain import ChannelPrice, Money
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
@@ -266,6 +267,46 @@ def push_inventory_request(
             for sku, quantity, ids in items
         ],
     )
+
+
+def push_prices_request(
+    context: ConnectionContext, items: Iterable[tuple[str, ChannelPrice, Mapping[str, str]]]
+) -> cpb.PushPricesRequest:
+    """Bulk push of (sku, price, remote ids) to one connection."""
+    return cpb.PushPricesRequest(
+        connection=context,
+        items=[
+            cpb.PriceItem(
+                sku=sku,
+                price=_money_out(price.price),
+                compare_at_price=_money_out(price.compare_at) if price.compare_at else None,
+                remote=cpb.RemoteIds(ids=dict(ids)),
+            )
+            for sku, price, ids in items
+        ],
+    )
+
+
+def read_prices_request(
+    context: ConnectionContext, items: Iterable[tuple[str, ChannelPrice, Mapping[str, str]]]
+) -> cpb.ReadPricesRequest:
+    """Bulk read of what the channel shows for (sku, the price OmniStock expects, remote ids)."""
+    return cpb.ReadPricesRequest(connection=context, items=push_prices_request(context, items).items)
+
+
+def remote_price(message: cpb.RemotePrice) -> ChannelPrice | None:
+    """The price a channel reported, or None when it has none for the item."""
+    if not message.found or not message.price.currency:
+        return None
+    compare = message.compare_at_price if message.HasField("compare_at_price") else None
+    return ChannelPrice(
+        Money(message.price.amount_minor, message.price.currency),
+        Money(compare.amount_minor, compare.currency) if compare is not None and compare.currency else None,
+    )
+
+
+def _money_out(money: Money) -> common_pb2.Money:
+    return common_pb2.Money(amount_minor=money.amount_minor, currency=money.currency)
 
 
 def read_inventory_request(

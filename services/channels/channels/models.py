@@ -61,6 +61,10 @@ listings = sa.Table(
     sa.Column("last_pushed_quantity", sa.BigInteger, nullable=True),
     sa.Column("last_pushed_version", sa.BigInteger, nullable=True),
     sa.Column("last_pushed_at", UTCDateTime, nullable=True),
+    # The price the channel last acknowledged (price_domain.ChannelPrice.token) and the pricing
+    # version it came from: older and repeated price_changed events are dropped against it.
+    sa.Column("last_pushed_price", sa.String(64), nullable=True),
+    sa.Column("last_pushed_price_version", sa.BigInteger, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("connection_id", "sku"),

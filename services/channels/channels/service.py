@@ -23,6 +23,7 @@ from channels.domain import (
     SyncLogEntry,
     SyncScope,
 )
+from channels.price_domain import PRICE_SYNC_REQUESTED_EVENT
 from channels.repository import Repository, UnitOfWork
 from omnistock_common.context import CallContext
 from omnistock_common.egress import HOST_NOT_ALLOWED, EgressRefused
@@ -65,7 +66,11 @@ def delete_connection(uow: UnitOfWork, ctx: CallContext, connection_id: str) -> 
 
 # ------------------------------------------------------------------ sync requests / log
 def request_sync(deps: ChannelsDeps, ctx: CallContext, connection_id: str, scope: SyncScope) -> str:
-    """Record the job and its outbox event in one transaction; the sync engine consumes it."""
+    """Record the job and its outbox event in one transaction; the sync engine consumes it.
+
+    Prices (scope `prices` or `all`) live in the pricing service: the same transaction asks it,
+    through `channels.price_sync_requested`, to announce every price of the connection again as
+    `pricing.price_changed` events, which the sync engine pushes like any price change."""
     job_id = str(uuid.uuid4())
     now = deps.clock()
 
@@ -91,6 +96,12 @@ def request_sync(deps: ChannelsDeps, ctx: CallContext, connection_id: str, scope
                 "scope": scope.value,
             },
         )
+        if scope in (SyncScope.PRICES, SyncScope.ALL):
+            repo.add_event(
+                ctx.tenant_id,
+                PRICE_SYNC_REQUESTED_EVENT,
+                {"tenant_id": ctx.tenant_id, "connection_id": connection_id, "job_id": job_id},
+            )
         return True
 
     if not deps.uow.run(work):

@@ -13,7 +13,8 @@ channels.order_received, channels.order_action_synced, channels.connection_*) al
 must publish through nameko's dispatcher, which is green, so it runs on the green thread like the
 inventory worker's relay, and signs every event (channels.events). Consumed events are checked
 the same way: orders.* (order_imported, fulfillment_requested, cancel_requested) and
-inventory.stock_changed that are not signed with INTERNAL_TOKEN_SECRET are dropped.
+inventory.stock_changed and pricing.price_changed that are not signed with INTERNAL_TOKEN_SECRET
+are dropped.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ ORDER_POLL_CHECK_INTERVAL = 60.0
 ORDER_ACTIONS_INTERVAL = 1.0
 # The orders service's events (nameko service `orders`).
 ORDERS_EVENTS = "orders"
+# The pricing service's events (nameko service `pricing`): price_changed per (connection, SKU).
+PRICING_EVENTS = "pricing"
 # Background jobs whose event was lost or whose worker died are looked for this often.
 JOB_SWEEP_INTERVAL = 30.0
 # After SIGTERM the process is gone within this many seconds, whatever is still running.
@@ -109,7 +112,7 @@ class ChannelsRelay:
 
 
 class ChannelsSyncWorker:
-    """Stock intake, the flusher, reconciliation, sync jobs, background jobs (auto-map), order
+    """Stock and price intake, the flusher, reconciliation, sync jobs, background jobs (auto-map), order
     polls, imported orders and the order actions sent back to the channels."""
 
     name = SERVICE_NAME
@@ -120,6 +123,13 @@ class ChannelsSyncWorker:
         if not store.accept_stock_changed(payload, self.runtime.event_secret):
             return
         tpool.execute(self.runtime.epoch.record_or_flag, self.runtime.engine, payload)
+
+    @event_handler(PRICING_EVENTS, "price_changed")
+    def on_price_changed(self, payload: dict[str, Any]) -> None:
+        change = store.accept_price_changed(payload, self.runtime.event_secret)
+        if change is None:
+            return
+        tpool.execute(self.runtime.epoch.record_price_or_flag, self.runtime.engine, change)
 
     @timer(interval=EPOCH_CHECK_INTERVAL, eager=True)
     def check_sync_store(self) -> None:

@@ -161,6 +161,13 @@ class AlertOut(OutModel):
     available_at_open: int
     opened_at: datetime | None
     closed_at: datetime | None
+    kind: str = Field(
+        description="`low_stock`: available fell below `threshold` (closes by itself once it is back); "
+        "`oversold`: an order came in short of stock (`reference` = `orders:<order id>`, "
+        "`quantity_short` units missing); the merchant closes it with POST /alerts/{id}/close"
+    )
+    reference: str
+    quantity_short: int
 
 
 class AlertPage(OutModel):

@@ -123,6 +123,9 @@ def alert_out(a: Alert) -> pb.LowStockAlert:
         available_at_open=a.available_at_open,
         opened_at=timestamp(a.opened_at),
         closed_at=timestamp(a.closed_at),
+        kind=pb.AlertKind.Value(f"ALERT_KIND_{a.kind.value}"),
+        reference=a.reference,
+        quantity_short=a.quantity_short,
     )
 
 

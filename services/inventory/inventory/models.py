@@ -213,6 +213,10 @@ alerts = sa.Table(
     sa.Column("available_at_open", sa.BigInteger, nullable=False),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime, nullable=True),
+    # LOW_STOCK (threshold crossings) or OVERSOLD (an order short of units; `reference` names it).
+    sa.Column("kind", sa.String(16), nullable=False, server_default="LOW_STOCK"),
+    sa.Column("reference", sa.String(128), nullable=False, server_default=""),
+    sa.Column("quantity_short", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_alerts_tenant_opened_at", "tenant_id", "opened_at", "id"),
 )
 

@@ -112,6 +112,21 @@ class WorkerJobs:
             log.info("purged sent outbox rows", extra={"rows": purged})
         return purged
 
+    def open_oversold_alerts(self, payload: Mapping[str, Any]) -> int:
+        """`orders.order_oversold` (already verified): one OVERSOLD alert per short line. A
+        malformed payload is logged and dropped (asking again would fail the same way)."""
+        try:
+            tenant_id = str(payload["tenant_id"])
+            reference = f"orders:{payload['order_id']}"
+            short = [
+                (str(line["sku"]), int(line["requested"]) - int(line["reserved"]))
+                for line in payload["lines"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            log.warning("dropped a malformed orders.order_oversold event")
+            return 0
+        return service.open_oversold_alerts(self.uow, tenant_id, reference, short, self.clock())
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -184,6 +184,12 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
             alerts=[mapping.alert_out(a) for a in items], page=mapping.page_out(cursor)
         )
 
+    def CloseAlert(
+        self, request: pb.CloseAlertRequest, context: grpc.ServicerContext
+    ) -> pb.CloseAlertResponse:
+        alert = service.close_alert(self.uow, call_context(context), request.alert_id)
+        return pb.CloseAlertResponse(alert=mapping.alert_out(alert))
+
     def GetAllocationRule(
         self, request: pb.GetAllocationRuleRequest, context: grpc.ServicerContext
     ) -> pb.GetAllocationRuleResponse:

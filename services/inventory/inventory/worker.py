@@ -7,11 +7,12 @@ which knows nothing of nameko or eventlet; this module is the only eventlet-awar
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg.waiting
 from nameko.amqp.publish import UndeliverableMessage
-from nameko.events import EventDispatcher
+from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
@@ -19,9 +20,11 @@ from inventory import relay
 from inventory.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
 from omnistock_common.outbox_relay import mandatory_unless_optional, unroutable_as
-from omnistock_common.service_auth import sign_event
+from omnistock_common.service_auth import event_signature_valid, sign_event
 from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
+
+log = logging.getLogger(__name__)
 
 # Refuse to start (one line, exit 2) on bad settings or, in production, development secrets.
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
@@ -88,6 +91,13 @@ class SigningJobs:
     def expire_reservations(self) -> int:
         return self._jobs.expire_reservations()
 
+    def on_order_oversold(self, payload: dict[str, Any]) -> int:
+        """Alerts for an order imported short of stock; an unsigned or forged event is dropped."""
+        if not event_signature_valid(self._secret, "orders.order_oversold", payload):
+            log.warning("dropped an unsigned or forged orders.order_oversold event")
+            return 0
+        return self._jobs.open_oversold_alerts(payload)
+
     def purge_outbox(self) -> int:
         return self._jobs.purge_outbox()
 
@@ -115,6 +125,12 @@ class InventoryWorker:
             relay.SERVICE_NAME, relay.OPTIONAL_EVENTS, self.dispatch, self.dispatch_optional
         )
         self.jobs.relay(unroutable_as(dispatch, UndeliverableMessage))
+
+    # The merchant's alert for an order that came in short of stock. requeue_on_error: a database
+    # outage redelivers it; a malformed or unsigned event is dropped by the job, never requeued.
+    @event_handler("orders", "order_oversold", requeue_on_error=True)
+    def on_order_oversold(self, payload: dict[str, Any]) -> None:
+        self.jobs.on_order_oversold(payload)
 
     @timer(interval=EXPIRY_INTERVAL, eager=True)
     def expire_reservations(self) -> None:

@@ -37,14 +37,14 @@ ACTION_SYNCED = "channels.order_action_synced"
 RELAY_BATCH_SIZE = 200
 RELAY_MAX_BATCHES = 5
 # Published for whoever listens (no consumer yet): reaching no queue counts as sent. Every other
-# event (order_imported, fulfillment_requested, cancel_requested: the channels worker's) must be
+# event (order_imported, fulfillment_requested, cancel_requested: the channels worker's;
+# order_oversold: the inventory worker's, which opens the merchant's alert) must be
 # routed to a queue, else its rows stay unsent and are retried (outbox_relay).
 OPTIONAL_EVENTS = frozenset(
     {
         f"{SERVICE_NAME}.order_shipped",
         f"{SERVICE_NAME}.order_cancelled",
         f"{SERVICE_NAME}.order_refunded",
-        f"{SERVICE_NAME}.order_oversold",
     }
 )
 STOCK_RETRY_BATCH = 100

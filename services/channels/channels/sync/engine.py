@@ -38,7 +38,7 @@ class SyncEngine:
     settings: SyncSettings = field(default_factory=SyncSettings)
     inventory: InventoryPort | None = None
     clock: Callable[[], datetime] = utcnow
-    _batch_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _batch_limits: dict[str, tuple[dict[str, int], float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Any call the channel answers ends the connection's backoff (schedule.channel_answered).
@@ -47,28 +47,32 @@ class SyncEngine:
     def _channel_answered(self, tenant_id: str, connection_id: str) -> None:
         schedule.channel_answered(self.redis, tenant_id, connection_id, store.ms(self.clock()))
 
-    def batch_limit(self, tenant_id: str, channel_type: str) -> int:
-        """Describe.max_inventory_batch of the connector, cached (it is a constant of the channel)."""
+    def batch_limit(self, tenant_id: str, channel_type: str, field: str = "max_inventory_batch") -> int:
+        """Describe's `field` (max_inventory_batch, max_price_batch) of the connector, cached (a
+        constant of the channel)."""
         cached = self._batch_limits.get(channel_type)
         if cached and cached[1] > time.monotonic():
-            return cached[0]
+            return cached[0].get(field) or DEFAULT_BATCH
         try:
             reply = (
                 self.caller.connectors.get(channel_type)
                 .call(CallContext(tenant_id=tenant_id))
                 .Describe(mapping.describe_request())
             )
-            limit = int(reply.max_inventory_batch) or DEFAULT_BATCH
         except grpc.RpcError as err:
             log.warning(
                 "Describe of the %s connector failed (%s); using %d", channel_type, err, DEFAULT_BATCH
             )
             return DEFAULT_BATCH
+        limits = {
+            "max_inventory_batch": int(reply.max_inventory_batch) or DEFAULT_BATCH,
+            "max_price_batch": int(reply.max_price_batch) or DEFAULT_BATCH,
+        }
         self._batch_limits[channel_type] = (
-            limit,
+            limits,
             time.monotonic() + self.settings.batch_limit_ttl.total_seconds(),
         )
-        return limit
+        return limits.get(field) or DEFAULT_BATCH
 
     def log_sync(
         self,

@@ -12,6 +12,13 @@ RETRY and call-level failures stay pending and the connection is due again after
 backoff with jitter (RetryInfo honoured, at most `backoff_cap`; the first successful call to the
 channel ends it, schedule.channel_answered); REJECTED is logged and dropped.
 
+Prices are a second kind of item in the same flush (store.PRICES, `PushKind`): after the stock
+(whose decreases never wait behind anything), the connection's pending prices go out through
+PushPrices in chunks of the connector's `max_price_batch`, under the same lock, bucket, backoff,
+sync log and health; a SKU with no listing is reported once in the sync log and dropped, a
+version at or below `listings.last_pushed_price_version` is dropped, and an applied price is
+recorded there.
+
 Each connection's flush is independent of every other's: the worker runs them on a bounded pool of
 threads (dispatch.py), one connection per thread, nothing shared but Redis and the database.
 `flush_due` is the same work done one connection after another on the caller's thread (tests,
@@ -27,9 +34,10 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -37,10 +45,11 @@ from google.rpc import error_details_pb2
 from channels import mapping
 from channels.connector_calls import SyncLogRecord, retried_note
 from channels.domain import ConnectionStatus
+from channels.price_domain import ChannelPrice
 from channels.sync import in_flight, increase_hold, schedule, store
 from channels.sync.engine import SyncEngine
 from channels.sync.inventory_source import SkuFigure
-from channels.sync.repository import ListingPushState, PushedQuantity
+from channels.sync.repository import ListingPushState, PushedPrice, PushedQuantity
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
 
 log = logging.getLogger(__name__)
@@ -63,6 +72,14 @@ class Planned:
     increase: bool
 
 
+@dataclass(frozen=True)
+class PlannedPrice:
+    sku: str
+    raw: str
+    price: ChannelPrice
+    version: int
+
+
 @dataclass
 class ConnectionFlush:
     """What one flush of one connection did (for tests, logs and the benchmark)."""
@@ -78,6 +95,8 @@ class ConnectionFlush:
     waiting: int = 0
     calls: int = 0
     failed: str = ""
+    # What the same flush did with the connection's pending prices, when it had any.
+    prices: ConnectionFlush | None = None
 
 
 @dataclass
@@ -207,10 +226,10 @@ def flush_connection(engine: SyncEngine, tenant_id: str, connection_id: str) -> 
 
 def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result: ConnectionFlush) -> int:
     """Returns when the connection is due next (ms) if anything is still pending."""
-    pkey = store.PENDING_PREFIX + connection_id
     raw = store.pending_entries(engine.redis, connection_id)
+    raw_prices = store.pending_entries(engine.redis, connection_id, store.PRICES)
     now_ms = store.ms(engine.clock())
-    if not raw:
+    if not raw and not raw_prices:
         return now_ms
     try:
         stored = engine.caller.load(tenant_id, connection_id)
@@ -218,12 +237,37 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
         # Deleted connection (or one of another deployment sharing this Redis, which must keep its
         # figures): never delete them here, let them expire; until then look again now and then.
         log.warning("connection %s not found; its pending figures expire in a day", connection_id)
-        for key in (pkey, store.FIGURES_PREFIX + connection_id):
-            engine.redis.expire(key, ORPHAN_TTL_SECONDS)
+        for kind in store.KINDS:
+            for prefix in (kind.pending_prefix, kind.known_prefix):
+                engine.redis.expire(prefix + connection_id, ORPHAN_TTL_SECONDS)
         return now_ms + ORPHAN_RECHECK_MS
     conn = stored.connection
     if conn.status is ConnectionStatus.DISCONNECTED:
         return now_ms + _hold(engine, connection_id, engine.settings.disconnected_retry.total_seconds())
+    due = now_ms
+    if raw:
+        due = _flush_stock(engine, tenant_id, connection_id, conn.type, raw, result)
+        if result.failed or result.retry:
+            return due  # the channel is failing: the prices wait out the same backoff
+    if raw_prices:
+        prices = result.prices = ConnectionFlush(connection_id)
+        retry_after = _flush_prices(engine, tenant_id, connection_id, conn.type, raw_prices, prices)
+        if retry_after is not None or prices.retry:
+            return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
+        engine.redis.delete(store.ATTEMPTS_PREFIX + connection_id)
+    return due
+
+
+def _flush_stock(
+    engine: SyncEngine,
+    tenant_id: str,
+    connection_id: str,
+    channel_type: str,
+    raw: Mapping[str, str],
+    result: ConnectionFlush,
+) -> int:
+    """The stock part of a flush; returns when the connection is due next (ms)."""
+    now_ms = store.ms(engine.clock())
     entries = [p for p in (store.Pending.parse(sku, value) for sku, value in raw.items()) if p is not None]
     store.cas_delete(
         engine.redis, connection_id, [(s, v) for s, v in raw.items() if store.Pending.parse(s, v) is None]
@@ -254,7 +298,7 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
     plan = _plan(entries, listings, _commitments(engine, tenant_id, entries))
     # Decreases first and at once: nothing (no order feed, no other channel) ever holds them.
     retry_after = _push_changed(
-        engine, tenant_id, connection_id, conn.type, [p for p in plan if not p.increase], listings, result
+        engine, tenant_id, connection_id, channel_type, [p for p in plan if not p.increase], listings, result
     )
     if retry_after is not None or result.retry:
         return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
@@ -273,11 +317,58 @@ def _flush_locked(engine: SyncEngine, tenant_id: str, connection_id: str, result
             listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in increases])
         increases = [e for e in increases if e.sku in listings]
         later = _plan(increases, listings, _commitments(engine, tenant_id, increases))
-        retry_after = _push_changed(engine, tenant_id, connection_id, conn.type, later, listings, result)
+        retry_after = _push_changed(engine, tenant_id, connection_id, channel_type, later, listings, result)
         if retry_after is not None or result.retry:
             return store.ms(engine.clock()) + _backoff(engine, connection_id, retry_after)
     engine.redis.delete(store.ATTEMPTS_PREFIX + connection_id)
     return store.ms(engine.clock()) + recheck_ms
+
+
+def _flush_prices(
+    engine: SyncEngine,
+    tenant_id: str,
+    connection_id: str,
+    channel_type: str,
+    raw: Mapping[str, str],
+    result: ConnectionFlush,
+) -> float | None:
+    """The price part of a flush; the retry delay (s) when a push failed, else None."""
+    kind = store.PRICES
+    entries = [
+        p for p in (store.PendingPrice.parse(sku, value) for sku, value in raw.items()) if p is not None
+    ]
+    store.cas_delete(
+        engine.redis,
+        connection_id,
+        [(s, v) for s, v in raw.items() if store.PendingPrice.parse(s, v) is None],
+        kind,
+    )
+    with engine.uow.transaction() as repo:
+        listings = repo.listing_push_states(tenant_id, connection_id, [e.sku for e in entries])
+    unmapped = [e for e in entries if e.sku not in listings or not listings[e.sku].external_ids]
+    if unmapped:
+        engine.log_sync(
+            PRICE_PUSH.operation,
+            tenant_id,
+            connection_id,
+            [e.sku for e in unmapped],
+            "error",
+            "unmapped sku: no listing on this connection, price not pushed",
+        )
+        store.cas_delete(engine.redis, connection_id, [(e.sku, e.raw) for e in unmapped], kind)
+        result.unmapped = len(unmapped)
+    entries = [e for e in entries if e not in unmapped]
+    stale = [e for e in entries if e.version <= (listings[e.sku].last_pushed_price_version or -1)]
+    if stale:
+        store.cas_delete(engine.redis, connection_id, [(e.sku, e.raw) for e in stale], kind)
+        result.stale = len(stale)
+    plan = [PlannedPrice(e.sku, e.raw, e.price, e.version) for e in entries if e not in stale]
+    unchanged = [p for p in plan if p.price.token() == listings[p.sku].last_pushed_price]
+    if unchanged:
+        _mark_prices_pushed(engine, tenant_id, connection_id, unchanged)
+        result.unchanged = len(unchanged)
+    to_push = [p for p in plan if p not in unchanged]
+    return push_planned(engine, tenant_id, connection_id, channel_type, to_push, listings, result, PRICE_PUSH)
 
 
 def _push_changed(
@@ -351,25 +442,25 @@ def push_planned(
     tenant_id: str,
     connection_id: str,
     channel_type: str,
-    plan: Sequence[Planned],
+    plan: Sequence[Any],
     listings: Mapping[str, ListingPushState],
     result: ConnectionFlush,
+    kind: PushKind | None = None,
 ) -> float | None:
-    """Bulk-push `plan` in chunks; returns the retry delay (s) when a call failed, else None."""
+    """Bulk-push `plan` (Planned for stock, PlannedPrice for PRICE_PUSH) in chunks of the
+    connector's limit for that kind; returns the retry delay (s) when a call failed, else None."""
     if not plan:
         return None
-    limit = engine.batch_limit(tenant_id, channel_type)
+    push = kind or STOCK_PUSH
+    limit = engine.batch_limit(tenant_id, channel_type, push.batch_field)
     for start in range(0, len(plan), limit):
         chunk = plan[start : start + limit]
-        items = [(p.sku, p.quantity, listings[p.sku].external_ids) for p in chunk]
         try:
             reply = engine.caller.with_connection(
                 tenant_id,
                 connection_id,
-                "push_inventory",
-                lambda stub, conn, items=items: stub.PushInventory(
-                    mapping.push_inventory_request(conn, items)
-                ),
+                push.operation,
+                lambda stub, conn, chunk=chunk: push.call(stub, conn, chunk, listings),
                 skus=[p.sku for p in chunk],
                 describe=_describe_push,
             )
@@ -384,8 +475,8 @@ def push_planned(
         result.pushed += len(chunk)
         result.calls += int(reply.calls or 1)
         by_sku = {p.sku: p for p in chunk}
-        applied: list[Planned] = []
-        dropped: list[Planned] = []
+        applied: list[Any] = []
+        dropped: list[Any] = []
         rejected_messages: list[str] = []
         answered = set()
         for item in reply.results:
@@ -403,23 +494,24 @@ def push_planned(
                 result.retry += 1
         result.retry += len([p for p in chunk if p.sku not in answered])
         if applied:
-            _mark_pushed(engine, tenant_id, connection_id, applied)
+            push.mark_pushed(engine, tenant_id, connection_id, applied)
             result.applied += len(applied)
         if dropped:
             engine.log_sync(
-                "push_inventory",
+                push.operation,
                 tenant_id,
                 connection_id,
                 [p.sku for p in dropped],
                 "error",
                 "rejected by the channel: " + "; ".join(rejected_messages),
             )
-            store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in dropped])
+            store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in dropped], push.item)
             result.rejected += len(dropped)
     return None
 
 
-def _describe_push(reply: mapping.PushInventoryResponse) -> SyncLogRecord:
+def _describe_push(reply: Any) -> SyncLogRecord:
+    """PushInventory's or PushPrices' reply as its sync-log row."""
     counts = {"applied": 0, "retry": 0, "rejected": 0}
     for item in reply.results:
         outcome = mapping.item_outcome(item.outcome)
@@ -470,11 +562,60 @@ def _mark_pushed(engine: SyncEngine, tenant_id: str, connection_id: str, planned
     store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in planned])
 
 
+def _mark_prices_pushed(
+    engine: SyncEngine, tenant_id: str, connection_id: str, planned: Sequence[PlannedPrice]
+) -> None:
+    """The channel shows these prices now: record them (never over a newer version), then drop the
+    pending entries that are still the ones pushed."""
+    now = engine.clock()
+    pushed = [PushedPrice(p.sku, p.price.token(), p.version) for p in planned]
+    engine.uow.run(lambda repo: repo.record_pushed_prices(tenant_id, connection_id, pushed, now))
+    store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in planned if p.raw], store.PRICES)
+
+
+@dataclass(frozen=True)
+class PushKind:
+    """What differs between pushing stock and pushing prices; everything else in push_planned
+    (chunking, with_connection's bucket/refresh/health/sync log, per-item outcomes) is shared."""
+
+    item: store.ItemKind
+    operation: str  # the sync log's operation
+    batch_field: str  # Describe's limit for one call
+    call: Callable[[Any, mapping.ConnectionContext, Sequence[Any], Mapping[str, ListingPushState]], Any]
+    mark_pushed: Callable[[SyncEngine, str, str, Sequence[Any]], None]
+
+
+STOCK_PUSH = PushKind(
+    store.STOCK,
+    "push_inventory",
+    "max_inventory_batch",
+    lambda stub, conn, chunk, listings: stub.PushInventory(
+        mapping.push_inventory_request(
+            conn, [(p.sku, p.quantity, listings[p.sku].external_ids) for p in chunk]
+        )
+    ),
+    _mark_pushed,
+)
+PRICE_PUSH = PushKind(
+    store.PRICES,
+    "push_prices",
+    "max_price_batch",
+    lambda stub, conn, chunk, listings: stub.PushPrices(
+        mapping.push_prices_request(conn, [(p.sku, p.price, listings[p.sku].external_ids) for p in chunk])
+    ),
+    _mark_prices_pushed,
+)
+
+
 __all__ = [
+    "PRICE_PUSH",
+    "STOCK_PUSH",
     "ConnectionFlush",
     "ConnectionLock",
     "FlushReport",
     "Planned",
+    "PlannedPrice",
+    "PushKind",
     "due_connections",
     "flush_connection",
     "flush_due",

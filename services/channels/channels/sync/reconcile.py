@@ -8,7 +8,14 @@ pending commitments of in_flight.py), overwrites every difference with a bulk pu
 one `sync_log` row per conflict (`outcome=conflict`, "channel had X, OmniStock says Y").
 
 It runs under the connection's push lock (the flusher's), and leaves alone SKUs that are pending
-in Redis: those are about to be pushed with a newer figure anyway. A correction upwards follows the
+in Redis: those are about to be pushed with a newer figure anyway.
+
+Prices are reconciled the same way (`reconcile_prices`): ReadPrices in chunks of the connector's
+`max_price_batch`, compared with the last price OmniStock pushed to that listing
+(`listings.last_pushed_price`: the newest price pricing announced that the channel accepted); a
+difference is a `reconcile_prices` conflict row and is pushed again through the flusher's
+PushPrices path. SKUs with a pending price are left to the flusher; SKUs OmniStock never priced on
+this connection are left alone. A correction upwards follows the
 in-flight rule too: it is made only when the tenant's orders are known current.
 
 Plain functions over a SyncEngine: nothing here knows nameko or eventlet; the SQL is in
@@ -28,9 +35,17 @@ import grpc
 
 from channels import mapping
 from channels.domain import ConnectionStatus, SyncScope, order_poll_interval
+from channels.price_domain import ChannelPrice
 from channels.sync import in_flight, schedule, store
 from channels.sync.engine import SyncEngine
-from channels.sync.flusher import ConnectionFlush, ConnectionLock, Planned, push_planned
+from channels.sync.flusher import (
+    PRICE_PUSH,
+    ConnectionFlush,
+    ConnectionLock,
+    Planned,
+    PlannedPrice,
+    push_planned,
+)
 from channels.sync.repository import ListingPushState
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
 
@@ -165,6 +180,112 @@ def _reconcile_locked(
                 return
 
 
+@dataclass
+class PriceReconcileReport:
+    connection_id: str
+    checked: int = 0
+    conflicts: int = 0
+    corrected: int = 0
+    skipped_pending: int = 0
+    not_on_channel: int = 0
+    never_priced: int = 0
+    busy: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def reconcile_prices(engine: SyncEngine, tenant_id: str, connection_id: str) -> PriceReconcileReport:
+    """Read back the price of every priced listing of the connection and push OmniStock's again
+    where the channel shows another one."""
+    report = PriceReconcileReport(connection_id)
+    lock = ConnectionLock(engine.redis, connection_id, engine.settings.lock_ttl)
+    if not lock.acquire(wait=LOCK_WAIT_SECONDS):
+        report.busy = True
+        return report
+    try:
+        _reconcile_prices_locked(engine, tenant_id, connection_id, report)
+    finally:
+        lock.release()
+    return report
+
+
+def _reconcile_prices_locked(
+    engine: SyncEngine, tenant_id: str, connection_id: str, report: PriceReconcileReport
+) -> None:
+    stored = engine.caller.load(tenant_id, connection_id)
+    if stored.connection.status is ConnectionStatus.DISCONNECTED:
+        raise FailedPrecondition(
+            f"connection {connection_id} is disconnected; reconnect it first",
+            reason="CONNECTION_DISCONNECTED",
+        )
+    channel_type = stored.connection.type
+    mapped = sorted(
+        sku for sku, item in _all_listings(engine, tenant_id, connection_id).items() if item.external_ids
+    )
+    limit = engine.batch_limit(tenant_id, channel_type, PRICE_PUSH.batch_field)
+    for start in range(0, len(mapped), limit):
+        chunk = mapped[start : start + limit]
+        with engine.uow.transaction() as repo:
+            states = repo.listing_push_states(tenant_id, connection_id, chunk)
+        pending = store.pending_entries(engine.redis, connection_id, store.PRICES)
+        desired: dict[str, tuple[ChannelPrice, int]] = {}
+        for sku in chunk:
+            report.checked += 1
+            state = states.get(sku)
+            price = ChannelPrice.from_token(state.last_pushed_price or "") if state else None
+            if sku in pending:
+                report.skipped_pending += 1
+            elif state is None or price is None:
+                report.never_priced += 1
+            else:
+                desired[sku] = (price, int(state.last_pushed_price_version or 0))
+        if not desired:
+            continue
+        items = [(sku, price, states[sku].external_ids) for sku, (price, _) in desired.items()]
+        reply = engine.caller.with_connection(
+            tenant_id,
+            connection_id,
+            "read_prices",
+            lambda stub, conn, items=items: stub.ReadPrices(mapping.read_prices_request(conn, items)),
+            skus=list(desired),
+        )
+        remote = {p.sku: mapping.remote_price(p) for p in reply.prices}
+        fixes: list[PlannedPrice] = []
+        for sku, (price, version) in desired.items():
+            shown = remote.get(sku)
+            if shown is None:
+                report.not_on_channel += 1
+                engine.log_sync(
+                    "reconcile_prices",
+                    tenant_id,
+                    connection_id,
+                    [sku],
+                    "error",
+                    "no price found on the channel",
+                )
+                continue
+            if shown.shown() == price.shown():
+                continue
+            report.conflicts += 1
+            engine.log_sync(
+                "reconcile_prices",
+                tenant_id,
+                connection_id,
+                [sku],
+                "conflict",
+                f"channel had {shown.describe()}, OmniStock says {price.describe()}",
+            )
+            fixes.append(PlannedPrice(sku, "", price, version))
+        if fixes:
+            result = ConnectionFlush(connection_id)
+            failed = push_planned(
+                engine, tenant_id, connection_id, channel_type, fixes, states, result, PRICE_PUSH
+            )
+            report.corrected += result.applied
+            if failed is not None:
+                report.failures.append(result.failed)
+                return
+
+
 # A flush that just polled orders holds the per-connection poll gate for `min_interval`; an
 # on-demand reconciliation waits it out (a few times at most) instead of leaving increases unfixed.
 ORDER_POLL_ATTEMPTS = 3
@@ -196,9 +317,10 @@ def live_connections_any_tenant(engine: SyncEngine) -> list[tuple[str, str]]:
         return repo.live_connections_any_tenant()
 
 
-def reconcile_all(engine: SyncEngine) -> list[ReconcileReport]:
-    """The scheduled run: every live connection of every tenant; one failure does not stop the rest."""
-    reports = []
+def reconcile_all(engine: SyncEngine) -> list[ReconcileReport | PriceReconcileReport]:
+    """The scheduled run: quantities, then prices, of every live connection of every tenant; one
+    failure does not stop the rest."""
+    reports: list[ReconcileReport | PriceReconcileReport] = []
     for tenant_id, connection_id in live_connections_any_tenant(engine):
         try:
             reports.append(reconcile_connection(engine, tenant_id, connection_id))
@@ -207,6 +329,16 @@ def reconcile_all(engine: SyncEngine) -> list[ReconcileReport]:
                 "reconciliation of connection %s failed: %s", connection_id, exc, extra={"tenant": tenant_id}
             )
             reports.append(ReconcileReport(connection_id, failures=[str(exc)]))
+        try:
+            reports.append(reconcile_prices(engine, tenant_id, connection_id))
+        except (DomainError, grpc.RpcError) as exc:
+            log.warning(
+                "price reconciliation of connection %s failed: %s",
+                connection_id,
+                exc,
+                extra={"tenant": tenant_id},
+            )
+            reports.append(PriceReconcileReport(connection_id, failures=[str(exc)]))
     return reports
 
 
@@ -306,7 +438,22 @@ def run_sync_job(engine: SyncEngine, payload: Mapping[str, Any]) -> str:
             )
             if report.failures:
                 raise FailedPrecondition("; ".join(report.failures), reason="PUSH_FAILED")
-        if scope in (SyncScope.PRICES.value, SyncScope.CATALOG.value):
+        if scope in (SyncScope.PRICES.value, SyncScope.ALL.value):
+            # service.request_sync asked pricing in the job's own transaction; its answers arrive
+            # as pricing.price_changed events and are pushed like any price change. Meanwhile the
+            # prices OmniStock already pushed are read back and drift is corrected.
+            prices = reconcile_prices(engine, tenant_id, connection_id)
+            if prices.busy:
+                raise FailedPrecondition(
+                    "another push of this connection is running; try again", reason="BUSY"
+                )
+            messages.append(
+                "prices: the pricing service was asked to announce every price again; "
+                f"{prices.checked} checked, {prices.conflicts} conflicts, {prices.corrected} corrected"
+            )
+            if prices.failures:
+                raise FailedPrecondition("; ".join(prices.failures), reason="PUSH_FAILED")
+        if scope == SyncScope.CATALOG.value:
             messages.append(f"scope {scope!r} is not handled by the sync engine yet")
     except DomainError as exc:
         status = "failed"
@@ -326,11 +473,13 @@ def run_sync_job(engine: SyncEngine, payload: Mapping[str, Any]) -> str:
 
 
 __all__ = [
+    "PriceReconcileReport",
     "ReconcileReport",
     "live_connections_any_tenant",
     "poll_all_orders",
     "reconcile_all",
     "reconcile_connection",
+    "reconcile_prices",
     "request_due_polls",
     "run_sync_job",
 ]

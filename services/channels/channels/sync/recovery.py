@@ -23,6 +23,12 @@ sentinel missing and another one starts again. A fresh Redis (first deployment) 
 like a lost one: the first worker re-pushes once, which costs inventory lookups but no channel
 call for what is already right.
 
+Prices lost with the store cannot be asked of inventory: the recovery asks the pricing service to
+announce every price of every live connection again (`channels.price_sync_requested` through the
+outbox, one per connection, as a merchant's "sync prices" does); the replies are
+`pricing.price_changed` events, whose versions make the prices already pushed a no-op. An intake of
+a price that failed on a Redis error flags the process the same way (`record_price_or_flag`).
+
 Limit: this needs the inventory service (engine.inventory); without it the flusher leaves unknown
 figures to reconciliation. Redis for the sync engine must not evict keys (maxmemory-policy
 noeviction): an evicted pending hash with the sentinel still present is not detected.
@@ -36,6 +42,7 @@ from datetime import datetime
 
 import redis as redis_lib
 
+from channels.price_domain import PRICE_SYNC_REQUESTED_EVENT, PriceChange
 from channels.sync import store
 from channels.sync.engine import SyncEngine
 
@@ -65,6 +72,14 @@ class EpochWatch:
             self.intake_failed = True
             raise
 
+    def record_price_or_flag(self, engine: SyncEngine, change: PriceChange) -> int:
+        """store.record_price_change, flagging the process on a Redis error like stock intake."""
+        try:
+            return store.record_price_change(engine.redis, engine.uow, change, settings=engine.settings)
+        except redis_lib.RedisError:
+            self.intake_failed = True
+            raise
+
     def check(self, engine: SyncEngine, *, now: datetime | None = None) -> bool:
         """Run the recovery if the sentinel is missing or an intake failed; True if it ran here."""
         if engine.redis.get(EPOCH_KEY) is not None and not self.intake_failed:
@@ -77,6 +92,7 @@ class EpochWatch:
             self.intake_failed = False
             log.warning("the sync store lost data (%s): re-pushing every connection from inventory", reason)
             queued = requeue_everything(engine, now=now)
+            request_price_resync(engine)
             engine.redis.set(EPOCH_KEY, token)
             self.recoveries += 1
             log.warning("sync store recovery queued %d listings again", queued)
@@ -111,4 +127,15 @@ def requeue_everything(engine: SyncEngine, *, now: datetime | None = None) -> in
     return queued
 
 
-__all__ = ["EPOCH_KEY", "EpochWatch", "requeue_everything"]
+def request_price_resync(engine: SyncEngine) -> int:
+    """Ask pricing (through the outbox) to announce every price of every live connection again;
+    returns how many connections were asked for."""
+    with engine.uow.transaction() as repo:
+        connections = repo.live_connections_any_tenant()
+    for tenant_id, connection_id in connections:
+        payload = {"tenant_id": tenant_id, "connection_id": connection_id, "job_id": ""}
+        engine.uow.run(lambda repo, t=tenant_id, p=payload: repo.add_event(t, PRICE_SYNC_REQUESTED_EVENT, p))
+    return len(connections)
+
+
+__all__ = ["EPOCH_KEY", "EpochWatch", "request_price_resync", "requeue_everything"]

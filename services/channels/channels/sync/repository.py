@@ -36,6 +36,17 @@ class ListingPushState:
     external_ids: dict[str, str]
     last_pushed_quantity: int | None
     last_pushed_version: int | None
+    last_pushed_price: str | None = None
+    last_pushed_price_version: int | None = None
+
+
+@dataclass(frozen=True)
+class PushedPrice:
+    """A price the channel acknowledged (price_domain.ChannelPrice.token), at its pricing version."""
+
+    sku: str
+    token: str
+    version: int
 
 
 @dataclass(frozen=True)
@@ -117,17 +128,56 @@ class SyncQueries:
         found: dict[str, ListingPushState] = {}
         for chunk in _chunks(skus):
             rows = self.conn.execute(
-                select(t.c.sku, t.c.external_ids, t.c.last_pushed_quantity, t.c.last_pushed_version).where(
-                    t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku.in_(chunk)
-                )
+                select(
+                    t.c.sku,
+                    t.c.external_ids,
+                    t.c.last_pushed_quantity,
+                    t.c.last_pushed_version,
+                    t.c.last_pushed_price,
+                    t.c.last_pushed_price_version,
+                ).where(t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku.in_(chunk))
             )
             for r in rows:
                 found[r.sku] = ListingPushState(
                     {str(k): str(v) for k, v in json.loads(r.external_ids).items()},
                     None if r.last_pushed_quantity is None else int(r.last_pushed_quantity),
                     None if r.last_pushed_version is None else int(r.last_pushed_version),
+                    r.last_pushed_price,
+                    None if r.last_pushed_price_version is None else int(r.last_pushed_price_version),
                 )
         return found
+
+    def price_floors(self, tenant_id: str, connection_id: str, skus: Sequence[str]) -> dict[str, int]:
+        """sku -> last_pushed_price_version (or -1) of the connection's listings among `skus`."""
+        t = models.listings
+        found: dict[str, int] = {}
+        for chunk in _chunks(skus):
+            rows = self.conn.execute(
+                select(t.c.sku, t.c.last_pushed_price_version).where(
+                    t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku.in_(chunk)
+                )
+            )
+            for r in rows:
+                v = r.last_pushed_price_version
+                found[r.sku] = int(v) if v is not None else -1
+        return found
+
+    def record_pushed_prices(
+        self, tenant_id: str, connection_id: str, pushed: Sequence[PushedPrice], now: datetime
+    ) -> None:
+        """The channel shows these prices now (never recorded over a newer pricing version)."""
+        t = models.listings
+        for p in pushed:
+            self.conn.execute(
+                update(t)
+                .where(
+                    t.c.tenant_id == tenant_id,
+                    t.c.connection_id == connection_id,
+                    t.c.sku == p.sku,
+                    (t.c.last_pushed_price_version.is_(None)) | (t.c.last_pushed_price_version <= p.version),
+                )
+                .values(last_pushed_price=p.token, last_pushed_price_version=p.version)
+            )
 
     def record_pushed(
         self, tenant_id: str, connection_id: str, pushed: Sequence[PushedQuantity], now: datetime

@@ -34,13 +34,16 @@ for i = 2, #ARGV do
 end
 return n
 """
-# KEYS: hold, attempts, pending, due. ARGV: member, now_ms. The channel answered: no more backoff;
-# anything pending is due now (never later than it already was).
+# KEYS: hold, attempts, due, then the pending hash of every item kind. ARGV: member, now_ms. The
+# channel answered: no more backoff; anything pending (stock or prices) is due now (never later
+# than it already was).
 _CHANNEL_ANSWERED = """
 redis.call('del', KEYS[1], KEYS[2])
-if redis.call('hlen', KEYS[3]) == 0 then return 0 end
-local s = redis.call('zscore', KEYS[4], ARGV[1])
-if (not s) or tonumber(s) > tonumber(ARGV[2]) then redis.call('zadd', KEYS[4], ARGV[2], ARGV[1]) end
+local pending = 0
+for i = 4, #KEYS do pending = pending + redis.call('hlen', KEYS[i]) end
+if pending == 0 then return 0 end
+local s = redis.call('zscore', KEYS[3], ARGV[1])
+if (not s) or tonumber(s) > tonumber(ARGV[2]) then redis.call('zadd', KEYS[3], ARGV[2], ARGV[1]) end
 return 1
 """
 # KEYS: due. ARGV: now_ms, then (member, pending key) pairs: due now if anything is pending.
@@ -83,14 +86,15 @@ def claim_poll(redis: store.SyncRedis, tenant_id: str, connection_id: str) -> bo
 def channel_answered(redis: store.SyncRedis, tenant_id: str, connection_id: str, now_ms: int) -> bool:
     """A call to the channel succeeded: drop its backoff and make its pending figures due now.
     Returns whether anything was pending."""
+    pending = [kind.pending_prefix + connection_id for kind in store.KINDS]
     return bool(
         redis.eval(
             _CHANNEL_ANSWERED,
-            4,
+            3 + len(pending),
             store.HOLD_PREFIX + connection_id,
             store.ATTEMPTS_PREFIX + connection_id,
-            store.PENDING_PREFIX + connection_id,
             store.DUE_KEY,
+            *pending,
             store.member(tenant_id, connection_id),
             now_ms,
         )

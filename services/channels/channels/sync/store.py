@@ -3,7 +3,10 @@
 Intake (`record_stock_changes`, called for every `inventory.stock_changed` event) keeps, per
 connection, only the newest (figure, version) of each listed SKU in the Redis hash
 `omnistock:pending:<connection_id>` and marks the connection due in the sorted set
-`omnistock:sync:due`. The compare is one Lua script per connection, so concurrent consumers and
+`omnistock:sync:due`. Prices (`record_price_change`, for every `pricing.price_changed` event) are
+a second kind of item in the same machinery (`ItemKind`): their own hashes
+(`omnistock:prices:pending:<connection_id>`, `omnistock:prices:known:<connection_id>`), the same
+Lua compare and the same due set, and `listings.last_pushed_price_version` as their floor. The compare is one Lua script per connection, so concurrent consumers and
 redelivered events can never put an older version over a newer one, and a version at or below
 `listings.last_pushed_version` is dropped. The flusher (flusher.py) empties the store.
 """
@@ -16,10 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from channels.price_domain import PRICE_CHANGED_EVENT, ChannelPrice, PriceChange, parse_price_changed
 from channels.repository import Repository, UnitOfWork
 from channels.sync import in_flight
 from channels.sync.settings import SyncSettings
 from omnistock_common import service_auth
+from omnistock_common.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +38,25 @@ UNKNOWN = -1
 STOCK_CHANGED_EVENT = "inventory.stock_changed"
 DEFAULT_SETTINGS = SyncSettings()
 
+
+@dataclass(frozen=True)
+class ItemKind:
+    """One kind of item the engine coalesces and pushes: where its pending and last known values
+    live in Redis. Every kind shares the due set, the connection's lock, backoff and bucket."""
+
+    name: str
+    pending_prefix: str
+    known_prefix: str
+
+
+STOCK = ItemKind("stock", PENDING_PREFIX, FIGURES_PREFIX)
+PRICES = ItemKind("prices", "omnistock:prices:pending:", "omnistock:prices:known:")
+KINDS = (STOCK, PRICES)
+
 # ---------------------------------------------------------------------------- Lua (atomic compares)
-# KEYS: pending hash, figures hash, due zset. ARGV: member, due_ms, now_ms, then per SKU
-# (sku, figure, version, floor = last_pushed_version or -1). Keeps a figure only when its version
+# KEYS: pending hash, figures hash, due zset (of one ItemKind). ARGV: member, due_ms, now_ms, then per
+# SKU (sku, figure, version, floor = last pushed version or -1). A figure is any token without '|'
+# (a quantity, a price token). Keeps a figure only when its version
 # is newer than the pending one and than the floor; the due time only ever moves earlier.
 _INTAKE = """
 local n = 0
@@ -48,7 +69,7 @@ for i = 4, #ARGV, 4 do
   if ver > floor then
     local cur = redis.call('hget', KEYS[1], sku)
     local cv = -1
-    if cur then cv = tonumber(string.match(cur, '^%-?%d+|(%-?%d+)|')) end
+    if cur then cv = tonumber(string.match(cur, '^[^|]*|(%-?%d+)|')) end
     if ver > cv then
       redis.call('hset', KEYS[1], sku, fig .. '|' .. ver .. '|' .. ARGV[3])
       n = n + 1
@@ -107,14 +128,17 @@ for i = 1, #ARGV, 2 do
 end
 return n
 """
-# KEYS: pending, due. ARGV: member, next_due_ms. Nothing left: not due; else due at next_due_ms.
+# KEYS: the pending hash of every kind, then due. ARGV: member, next_due_ms. Nothing left of any
+# kind: not due; else due at next_due_ms.
 _FINISH = """
-if redis.call('hlen', KEYS[1]) == 0 then
-  redis.call('zrem', KEYS[2], ARGV[1])
-  return 0
+for i = 1, #KEYS - 1 do
+  if redis.call('hlen', KEYS[i]) > 0 then
+    redis.call('zadd', KEYS[#KEYS], ARGV[2], ARGV[1])
+    return 1
+  end
 end
-redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
-return 1
+redis.call('zrem', KEYS[#KEYS], ARGV[1])
+return 0
 """
 
 
@@ -175,6 +199,29 @@ class Pending:
             return cls(sku, raw, int(parts[0]), int(parts[1]), int(parts[2]))
         except ValueError:
             return None
+
+
+@dataclass(frozen=True)
+class PendingPrice:
+    """One pending price of a SKU as stored (`raw` for compare-and-delete)."""
+
+    sku: str
+    raw: str
+    price: ChannelPrice
+    version: int
+    recorded_ms: int
+
+    @classmethod
+    def parse(cls, sku: str, raw: str) -> PendingPrice | None:
+        parts = raw.split("|")
+        if len(parts) != 3:
+            return None
+        price = ChannelPrice.from_token(parts[0])
+        try:
+            version, recorded = int(parts[1]), int(parts[2])
+        except ValueError:
+            return None
+        return None if price is None else cls(sku, raw, price, version, recorded)
 
 
 def _warn_about_foreign_connections(
@@ -265,6 +312,71 @@ def record_stock_changes(
     return kept
 
 
+def accept_price_changed(payload: Mapping[str, Any], secret: str) -> PriceChange | None:
+    """The checked `pricing.price_changed` event when the pricing worker signed it and it is well
+    formed; anything else is logged and must be dropped (never requeued: it would never pass)."""
+    if not service_auth.event_signature_valid(secret, PRICE_CHANGED_EVENT, payload):
+        log.warning(
+            "dropped an unsigned or forged pricing.price_changed event (tenant %r)",
+            str(payload.get("tenant_id", ""))[:64],
+        )
+        return None
+    try:
+        return parse_price_changed(payload)
+    except InvalidArgument as exc:
+        log.warning(
+            "dropped a malformed pricing.price_changed event (tenant %r): %s",
+            str(payload.get("tenant_id", ""))[:64],
+            "; ".join(f"{v.field}: {v.message}" for v in exc.violations),
+        )
+        return None
+
+
+def record_price_change(
+    redis: SyncRedis,
+    uow: UnitOfWork,
+    change: PriceChange,
+    *,
+    settings: SyncSettings = DEFAULT_SETTINGS,
+    now: datetime | None = None,
+) -> int:
+    """Record one checked `pricing.price_changed`; 1 if kept as the connection's pending price of
+    the SKU, 0 if dropped. Kept only when its version is newer than the pending one and than the
+    last pushed one (`listings.last_pushed_price_version`), so a replay or an older version does
+    nothing. The connection must be a live one of the event's tenant (else logged and dropped). A
+    SKU without a listing is kept too: the flusher reports it in the sync log, in bulk, and drops
+    it (it is never retried)."""
+    live = dict(in_flight.live_connections(uow, change.tenant_id))
+    if change.connection_id not in live:
+        log.warning(
+            "price_changed for connection %s, not a live connection of tenant %s; ignored",
+            change.connection_id[:36],
+            change.tenant_id[:64],
+        )
+        return 0
+    with uow.transaction() as repo:
+        floor = repo.price_floors(change.tenant_id, change.connection_id, [change.sku]).get(change.sku, -1)
+    now_ms = ms(now or _utcnow())
+    due_ms = now_ms + int(settings.coalesce_delay.total_seconds() * 1000)
+    connection_id = change.connection_id
+    return int(
+        redis.eval(
+            _INTAKE,
+            3,
+            PRICES.pending_prefix + connection_id,
+            PRICES.known_prefix + connection_id,
+            DUE_KEY,
+            member(change.tenant_id, connection_id),
+            due_ms,
+            now_ms,
+            change.sku,
+            change.price.token(),
+            change.version,
+            floor,
+        )
+    )
+
+
 def requeue_skus(
     redis: SyncRedis,
     uow: UnitOfWork,
@@ -348,22 +460,35 @@ def requeue_unknown(
     return queued
 
 
-def cas_delete(redis: SyncRedis, connection_id: str, pairs: Sequence[tuple[str, str]]) -> int:
+def cas_delete(
+    redis: SyncRedis, connection_id: str, pairs: Sequence[tuple[str, str]], kind: ItemKind = STOCK
+) -> int:
     """Drop pending entries only if each is still the value read (a newer figure stays)."""
     if not pairs:
         return 0
     args = [x for pair in pairs for x in pair]
-    return int(redis.eval(_CAS_DELETE, 1, PENDING_PREFIX + connection_id, *args))
+    return int(redis.eval(_CAS_DELETE, 1, kind.pending_prefix + connection_id, *args))
 
 
 def finish(redis: SyncRedis, connection_id: str, member_: str, next_due_ms: int) -> None:
-    """After a flush: not due when nothing is pending, else due at `next_due_ms`."""
-    redis.eval(_FINISH, 2, PENDING_PREFIX + connection_id, DUE_KEY, member_, next_due_ms)
+    """After a flush: not due when nothing of any kind is pending, else due at `next_due_ms`."""
+    keys = [kind.pending_prefix + connection_id for kind in KINDS]
+    redis.eval(_FINISH, len(keys) + 1, *keys, DUE_KEY, member_, next_due_ms)
 
 
-def pending_entries(redis: SyncRedis, connection_id: str) -> dict[str, str]:
+def pending_entries(redis: SyncRedis, connection_id: str, kind: ItemKind = STOCK) -> dict[str, str]:
     """sku -> raw pending value ("figure|version|recorded_ms") of the connection."""
-    return {text(k): text(v) for k, v in (redis.hgetall(PENDING_PREFIX + connection_id) or {}).items()}
+    return {text(k): text(v) for k, v in (redis.hgetall(kind.pending_prefix + connection_id) or {}).items()}
+
+
+def pending_prices(redis: SyncRedis, connection_id: str) -> dict[str, tuple[str, int]]:
+    """sku -> (price token, version) still waiting for the channel (tests, the dashboard)."""
+    found = {}
+    for sku, raw in pending_entries(redis, connection_id, PRICES).items():
+        parsed = PendingPrice.parse(sku, raw)
+        if parsed is not None:
+            found[sku] = (parsed.price.token(), parsed.version)
+    return found
 
 
 def pending_snapshot(redis: SyncRedis, connection_id: str) -> dict[str, tuple[int, int]]:
@@ -381,16 +506,24 @@ __all__ = [
     "DUE_KEY",
     "FIGURES_PREFIX",
     "HOLD_PREFIX",
+    "KINDS",
     "PENDING_PREFIX",
+    "PRICES",
+    "STOCK",
     "STOCK_CHANGED_EVENT",
     "UNKNOWN",
+    "ItemKind",
     "Pending",
+    "PendingPrice",
     "SyncRedis",
+    "accept_price_changed",
     "accept_stock_changed",
     "cas_delete",
     "finish",
     "pending_entries",
+    "pending_prices",
     "pending_snapshot",
+    "record_price_change",
     "record_stock_changes",
     "requeue_from_inventory",
     "requeue_skus",

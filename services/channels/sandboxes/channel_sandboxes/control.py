@@ -49,6 +49,15 @@ class SandboxBase(ABC):
         """Whether the catalogue already sells `sku` (takes the state lock itself)."""
 
     @abstractmethod
+    def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
+        """`GET /_sandbox/prices`: per SKU the selling `price` and the `compare_at_price` (the "was"
+        price, or None) a shopper would see, as decimal strings."""
+
+    @abstractmethod
+    def set_price(self, sku: str, price: str, compare_at_price: str | None) -> bool:
+        """Change a SKU's price as a merchant would in the admin; False if the SKU is unknown."""
+
+    @abstractmethod
     def seed(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Create catalogue entries for `/_sandbox/products` and `--demo`; SeedConflict when impossible."""
 
@@ -111,6 +120,24 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
     @app.get("/_sandbox/inventory")
     def inventory() -> Response:
         return json_response(sandbox.stock_by_sku())
+
+    @app.get("/_sandbox/prices")
+    def prices() -> Response:
+        return json_response(sandbox.prices_by_sku())
+
+    @app.post("/_sandbox/prices")
+    def set_price() -> Response:
+        data = json_body()
+        sku, price, compare = str(data.get("sku", "")), data.get("price"), data.get("compare_at_price")
+        if not isinstance(price, str) or not (compare is None or isinstance(compare, str)):
+            return json_response({"error": "price (and compare_at_price) must be decimal strings"}, 400)
+        try:
+            known = sandbox.set_price(sku, price, compare)
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        if not known:
+            return json_response({"error": "unknown sku"}, 404)
+        return json_response(sandbox.prices_by_sku()[sku])
 
     @app.post("/_sandbox/inventory")
     def set_inventory() -> Response:

@@ -6,6 +6,7 @@ the sandboxes' catalogues, and a SyncEngine over the server's own UnitOfWork and
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -249,7 +250,8 @@ def vhost_url(amqp_url: str) -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-SYNC_REDIS_DB = 13
+# TEST_SYNC_REDIS_DB: another database for runs that must not share 13 (parallel checkouts).
+SYNC_REDIS_DB = int(os.environ.get("TEST_SYNC_REDIS_DB", "13"))
 
 
 @pytest.fixture

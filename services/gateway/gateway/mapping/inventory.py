@@ -192,6 +192,9 @@ def alert_out(a: pb.LowStockAlert) -> s.AlertOut:
         available_at_open=a.available_at_open,
         opened_at=from_timestamp(a.opened_at),
         closed_at=from_timestamp(a.closed_at),
+        kind=pb.AlertKind.Name(a.kind).removeprefix("ALERT_KIND_").lower(),
+        reference=a.reference,
+        quantity_short=a.quantity_short,
     )
 
 

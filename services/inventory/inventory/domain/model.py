@@ -63,6 +63,11 @@ class AlertStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
+class AlertKind(StrEnum):
+    LOW_STOCK = "LOW_STOCK"
+    OVERSOLD = "OVERSOLD"
+
+
 class AlertTransition(StrEnum):
     OPEN = "OPEN"
     CLOSE = "CLOSE"
@@ -244,6 +249,10 @@ class Alert:
     available_at_open: int
     opened_at: datetime
     closed_at: datetime | None
+    kind: AlertKind = AlertKind.LOW_STOCK
+    # OVERSOLD: `orders:<order id>` and the units the order is short of.
+    reference: str = ""
+    quantity_short: int = 0
 
 
 @dataclass

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from inventory import models
-from inventory.domain import Alert, AlertStatus, AllocationRule, BundleComponent
+from inventory.domain import Alert, AlertKind, AlertStatus, AllocationRule, BundleComponent
 from inventory.repository.sql_base import Rows, chunks, dialect_insert
 from omnistock_common import outbox as outbox_writer
+from omnistock_common.db import insert_if_absent
 
 
 class RuleRows(Rows):
@@ -219,18 +220,38 @@ class RuleRows(Rows):
             query = query.where(
                 or_(al.c.opened_at < opened_at, and_(al.c.opened_at == opened_at, al.c.id < alert_id))
             )
-        return [
-            Alert(
-                row.id,
-                row.sku,
-                AlertStatus(row.status),
-                row.threshold,
-                row.available_at_open,
-                row.opened_at,
-                row.closed_at,
-            )
-            for row in self.conn.execute(query)
-        ]
+        return [_alert(row) for row in self.conn.execute(query)]
+
+    def add_alert_if_absent(self, tenant_id: str, alert: Alert) -> bool:
+        """Insert an alert that has no SKU state of its own (OVERSOLD); False when its id (derived
+        from what it is about) is already there: a re-delivered event opens nothing twice."""
+        values = {
+            "id": alert.id,
+            "tenant_id": tenant_id,
+            "sku": alert.sku,
+            "status": alert.status.value,
+            "threshold": alert.threshold,
+            "available_at_open": alert.available_at_open,
+            "opened_at": alert.opened_at,
+            "kind": alert.kind.value,
+            "reference": alert.reference,
+            "quantity_short": alert.quantity_short,
+        }
+        return insert_if_absent(self.conn, models.alerts, [models.alerts.c.id], values)
+
+    def alert(self, tenant_id: str, alert_id: str, *, lock: bool = False) -> Alert | None:
+        al = models.alerts
+        query = select(al).where(al.c.tenant_id == tenant_id, al.c.id == alert_id)
+        row = self.conn.execute(query.with_for_update() if lock else query).first()
+        return _alert(row) if row is not None else None
+
+    def close_alert(self, tenant_id: str, alert_id: str, now: datetime) -> None:
+        al = models.alerts
+        self.conn.execute(
+            update(al)
+            .where(al.c.tenant_id == tenant_id, al.c.id == alert_id)
+            .values(status=AlertStatus.CLOSED.value, closed_at=now)
+        )
 
     # ----------------------------------------------------------------------- outbox
 
@@ -244,3 +265,18 @@ class RuleRows(Rows):
         if tenant_id is not None:
             query = query.where(o.c.tenant_id == tenant_id)
         return [(row.id, row.event_type, json.loads(row.payload)) for row in self.conn.execute(query)]
+
+
+def _alert(row: Any) -> Alert:
+    return Alert(
+        row.id,
+        row.sku,
+        AlertStatus(row.status),
+        row.threshold,
+        row.available_at_open,
+        row.opened_at,
+        row.closed_at,
+        AlertKind(row.kind),
+        row.reference,
+        row.quantity_short,
+    )

@@ -3,11 +3,12 @@ change no stock but change what every event says."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from inventory import domain
-from inventory.domain import Alert, AlertStatus, AllocationRule, BundleComponent, Policy
+from inventory.domain import Alert, AlertKind, AlertStatus, AllocationRule, BundleComponent, Policy
 from inventory.repository import Repository, UnitOfWork
 from inventory.service.locations import now_or_utc
 from inventory.service.publishing import publish
@@ -82,6 +83,63 @@ def list_alerts(
         paging.encode_cursor([items[-1].opened_at.isoformat(), items[-1].id]) if len(items) == size else ""
     )
     return items, next_cursor
+
+
+# Namespace of oversold alert ids: one alert per (tenant, order, SKU), however often it is reported.
+_OVERSOLD_ALERTS = uuid.UUID("0b7f3c1e-93a4-4c55-8d0e-5f0c4b7e2a61")
+
+
+def open_oversold_alerts(
+    uow: UnitOfWork,
+    tenant_id: str,
+    reference: str,
+    short_lines: Sequence[tuple[str, int]],
+    now: datetime | None = None,
+) -> int:
+    """Open one OVERSOLD alert per (SKU, units short) of the order `reference` (orders reports
+    them in `orders.order_oversold`); a repeat opens nothing. Returns how many were opened."""
+    opened_at = now_or_utc(now)
+    alerts = [
+        Alert(
+            id=str(uuid.uuid5(_OVERSOLD_ALERTS, f"{tenant_id}\n{reference}\n{sku}")),
+            sku=sku,
+            status=AlertStatus.OPEN,
+            threshold=0,
+            available_at_open=0,
+            opened_at=opened_at,
+            closed_at=None,
+            kind=AlertKind.OVERSOLD,
+            reference=reference,
+            quantity_short=short,
+        )
+        for sku, short in short_lines
+        if short > 0
+    ]
+
+    def work(repo: Repository) -> int:
+        return sum(repo.add_alert_if_absent(tenant_id, alert) for alert in alerts)
+
+    return uow.run(work)
+
+
+def close_alert(uow: UnitOfWork, ctx: CallContext, alert_id: str, now: datetime | None = None) -> Alert:
+    """Close an OVERSOLD alert the merchant dealt with (closing a closed one changes nothing).
+    Low-stock alerts follow the stock and cannot be closed by hand."""
+    closed_at = now_or_utc(now)
+
+    def work(repo: Repository) -> Alert:
+        alert = repo.alert(ctx.tenant_id, alert_id, lock=True)
+        if alert is None:
+            raise NotFound(f"alert {alert_id} not found")
+        if alert.kind is not AlertKind.OVERSOLD:
+            raise FailedPrecondition(
+                "a low-stock alert closes by itself once available is back at or above the threshold"
+            )
+        if alert.status is AlertStatus.OPEN:
+            repo.close_alert(ctx.tenant_id, alert_id, closed_at)
+        return repo.alert(ctx.tenant_id, alert_id) or alert
+
+    return uow.run(work)
 
 
 # --------------------------------------------------------------------------- allocation rules

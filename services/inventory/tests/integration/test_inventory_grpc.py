@@ -590,3 +590,27 @@ def test_the_server_groups_concurrent_reserves_on_every_database(client: Any, en
     snapshot = client.GetSkuStock(pb.GetSkuStockRequest(sku="HOT"))
     assert snapshot.reserved == 160
     assert 0 < events() - before < 160
+
+
+def test_the_merchant_closes_an_oversold_alert_but_not_a_low_stock_one(client: Any, uow: UnitOfWork) -> None:
+    service.open_oversold_alerts(uow, "tenant-a", "orders:o-9", [("A", 2)])
+    stock(client, "B", 20)
+    client.SetLowStockThreshold(pb.SetLowStockThresholdRequest(sku="B", threshold=8))
+    reserve(client, ("B", 15))
+    open_alerts = client.ListAlerts(pb.ListAlertsRequest(status=pb.ALERT_STATUS_OPEN)).alerts
+    by_kind = {a.kind: a for a in open_alerts}
+    oversold, low = by_kind[pb.ALERT_KIND_OVERSOLD], by_kind[pb.ALERT_KIND_LOW_STOCK]
+    assert (oversold.sku, oversold.reference, oversold.quantity_short) == ("A", "orders:o-9", 2)
+
+    closed = client.CloseAlert(pb.CloseAlertRequest(alert_id=oversold.id)).alert
+    assert closed.status == pb.ALERT_STATUS_CLOSED and closed.closed_at.seconds > 0
+    assert client.CloseAlert(pb.CloseAlertRequest(alert_id=oversold.id)).alert.closed_at == closed.closed_at
+    with pytest.raises(grpc.RpcError) as refused:
+        client.CloseAlert(pb.CloseAlertRequest(alert_id=low.id))
+    assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as missing:
+        client.CloseAlert(pb.CloseAlertRequest(alert_id="no-such-alert"))
+    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+    assert [a.kind for a in client.ListAlerts(pb.ListAlertsRequest(status=pb.ALERT_STATUS_OPEN)).alerts] == [
+        pb.ALERT_KIND_LOW_STOCK
+    ]

@@ -140,3 +140,27 @@ def test_expiry_job_releases_a_due_hold_exactly_once(jobs: WorkerJobs) -> None:
 
     assert service.get_reservation(jobs.uow, ctx, held.id).status.value == "EXPIRED"
     assert service.get_sku_stock(jobs.uow, ctx, "A", jobs.policy)[0].available == 5
+
+
+def test_an_oversold_order_opens_one_alert_per_short_line_once(jobs: WorkerJobs) -> None:
+    from inventory import service
+    from inventory.domain import AlertKind, AlertStatus
+    from omnistock_common.context import CallContext
+
+    event = {
+        "tenant_id": "t1",
+        "order_id": "o-1",
+        "lines": [
+            {"sku": "A", "requested": 3, "reserved": 2},
+            {"sku": "B", "requested": 1, "reserved": 1},  # fully held: nothing to alert
+        ],
+    }
+    assert jobs.open_oversold_alerts(event) == 1
+    assert jobs.open_oversold_alerts(event) == 0  # a re-delivered event opens nothing twice
+    assert jobs.open_oversold_alerts({"tenant_id": "t1", "lines": [{"sku": "A"}]}) == 0  # malformed
+
+    alerts, _ = service.list_alerts(jobs.uow, CallContext(tenant_id="t1"), AlertStatus.OPEN)
+    assert [(a.kind, a.sku, a.reference, a.quantity_short) for a in alerts] == [
+        (AlertKind.OVERSOLD, "A", "orders:o-1", 1)
+    ]
+    assert service.list_alerts(jobs.uow, CallContext(tenant_id="t2"), None)[0] == []

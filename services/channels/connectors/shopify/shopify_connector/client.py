@@ -307,6 +307,32 @@ class ShopifyClient:
 
     # -- prices ------------------------------------------------------------------------------
 
+    def read_prices(self, items: Sequence[p.PriceInput], *, shop_currency: str) -> list[p.RemotePrice]:
+        """Price and compare-at price per variant (reconciliation), read in the shop's currency
+        (else the currency OmniStock expects); found=False for unknown variants."""
+        results = [p.RemotePrice(item.sku) for item in items]
+        wanted = [
+            (i, p.gid("ProductVariant", item.ids["variant_id"]))
+            for i, item in enumerate(items)
+            if item.ids.get("variant_id")
+        ]
+        for chunk in p.chunked(wanted, p.READ_BATCH):
+            data = self.graphql(
+                p.READ_PRICES_QUERY,
+                {"ids": [variant for _, variant in chunk]},
+                cost=2.0 + len(chunk),
+                what="read prices",
+            )
+            for (index, _), node in zip(chunk, data.get("nodes") or [], strict=False):
+                if not node:
+                    continue
+                currency = shop_currency or items[index].price.currency
+                price = p.read_amount(node.get("price"), currency)
+                if price is not None:
+                    compare = p.read_amount(node.get("compareAtPrice"), currency)
+                    results[index] = p.RemotePrice(items[index].sku, True, price, compare)
+        return results
+
     def push_prices(self, items: Sequence[p.PriceInput], *, shop_currency: str) -> list[p.ItemResult]:
         """productVariantsBulkUpdate, one call per product (Shopify's rule), results in order."""
         results: list[p.ItemResult | None] = [None] * len(items)

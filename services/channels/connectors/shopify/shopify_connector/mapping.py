@@ -12,6 +12,7 @@ from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
 from omnistock_connector_kit.values_proto import by_name
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from shopify_connector import protocol as p
 
 WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")

@@ -204,6 +204,14 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
             quantities = shopify.read_inventory(m.inventory_inputs(request.items), default_location=location)
         return pb.ReadInventoryResponse(quantities=m.quantities_to_proto(quantities))
 
+    def ReadPrices(
+        self, request: pb.ReadPricesRequest, context: grpc.ServicerContext
+    ) -> pb.ReadPricesResponse:
+        currency = request.connection.settings.get("currency", "")
+        with self.clients.open(request.connection) as shopify:
+            prices = shopify.read_prices(m.price_inputs(request.items), shop_currency=currency)
+        return pb.ReadPricesResponse(prices=m.remote_prices_to_proto(prices))
+
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:

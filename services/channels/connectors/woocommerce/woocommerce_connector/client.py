@@ -351,31 +351,51 @@ class WooCommerceClient:
 
     def read_inventory(self, items: Sequence[tuple[str, Mapping[str, str]]]) -> list[ReadResult]:
         """Current quantities of mapped items; found=False for ids the store no longer has."""
+        return [
+            ReadResult(sku, p.stock_of(found) if found is not None else 0, found is not None)
+            for sku, found in self._read_mapped(items, "stock")
+        ]
+
+    def read_prices(self, items: Sequence[p.PriceInput], store_currency: str) -> list[p.RemotePrice]:
+        """Current prices of mapped items (reconciliation), read in the store's currency (else the
+        currency OmniStock expects); found=False for ids the store no longer has."""
+        by_sku = {item.sku: item for item in items}
+        results = []
+        for sku, found in self._read_mapped([(i.sku, i.ids) for i in items], "prices"):
+            currency = store_currency or by_sku[sku].currency
+            price, compare = p.prices_of(found, currency) if found is not None else (None, None)
+            results.append(p.RemotePrice(sku, price is not None, price, compare))
+        return results
+
+    def _read_mapped(
+        self, items: Sequence[tuple[str, Mapping[str, str]]], what: str
+    ) -> list[tuple[str, Mapping[str, Any] | None]]:
+        """(sku, the product or variation the store has under its ids, or None), in item order:
+        products and variations read in bulk by `include`."""
         simple, variations, _unmapped = p.group_for_read(items)
-        seen: dict[tuple[int, int | None], int] = {}
+        seen: dict[tuple[int, int | None], Mapping[str, Any]] = {}
         for chunk in p.id_chunks(simple):
             params = {"include": ",".join(map(str, chunk)), "per_page": p.MAX_PER_PAGE}
-            for product in self._list("products", params, "reading product stock"):
-                seen[(int(product["id"]), None)] = p.stock_of(product)
+            for product in self._list("products", params, f"reading product {what}"):
+                seen[(int(product["id"]), None)] = product
         for parent, by_variation in variations.items():
             for chunk in p.id_chunks(by_variation):
                 params = {"include": ",".join(map(str, chunk)), "per_page": p.MAX_PER_PAGE}
                 try:
-                    found = self._list(f"products/{parent}/variations", params, "reading variation stock")
+                    found = self._list(f"products/{parent}/variations", params, f"reading variation {what}")
                 except NotFound:
                     # The parent product is gone: every mapped variation under it is stale.
                     break
                 for variation in found:
-                    seen[(parent, int(variation["id"]))] = p.stock_of(variation)
-        results = []
+                    seen[(parent, int(variation["id"]))] = variation
+        results: list[tuple[str, Mapping[str, Any] | None]] = []
         for sku, ids in items:
             try:
                 target = p.parse_target(ids)
             except p.ProtocolError:
-                results.append(ReadResult(sku, 0, False))
+                results.append((sku, None))
                 continue
-            key = (target.product_id, target.variation_id)
-            results.append(ReadResult(sku, seen.get(key, 0), key in seen))
+            results.append((sku, seen.get((target.product_id, target.variation_id))))
         return results
 
     def _list(self, path: str, params: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:

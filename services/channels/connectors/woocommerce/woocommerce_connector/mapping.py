@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES, by_name
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import ProductsPage, ReadResult
 

@@ -132,6 +132,14 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
             results = client.read_inventory([(i.sku, i.remote.ids) for i in request.items])
         return pb.ReadInventoryResponse(quantities=m.quantities_to_proto(results))
 
+    def ReadPrices(
+        self, request: pb.ReadPricesRequest, context: grpc.ServicerContext
+    ) -> pb.ReadPricesResponse:
+        currency = request.connection.settings.get("currency", "")
+        with self.clients.open(request.connection) as client:
+            prices = client.read_prices(m.price_inputs(request.items), currency)
+        return pb.ReadPricesResponse(prices=m.remote_prices_to_proto(prices))
+
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:

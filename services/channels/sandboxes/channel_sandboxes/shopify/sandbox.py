@@ -15,7 +15,7 @@ from channel_sandboxes.common import Delivery, b64_hmac_sha256, iso_z, utcnow
 from channel_sandboxes.control import SandboxBase
 from channel_sandboxes.demo import DEMO_CATALOGUE
 from channel_sandboxes.shopify.cost_bucket import CostBucket
-from channel_sandboxes.shopify.models import API_VERSION, Event, gid
+from channel_sandboxes.shopify.models import API_VERSION, Event, gid, money, valid_money
 from channel_sandboxes.shopify.state import ShopState
 
 DEFAULT_SCOPES = (
@@ -113,6 +113,23 @@ class ShopifySandbox(SandboxBase):
     def stock_by_sku(self) -> dict[str, int]:
         with self.state.lock:
             return self.state.available_by_sku()
+
+    def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
+        with self.state.lock:
+            return {
+                v.sku: {"price": v.price, "compare_at_price": v.compare_at_price}
+                for v in self.state.variants.values()
+            }
+
+    def set_price(self, sku: str, price: str, compare_at_price: str | None) -> bool:
+        if not valid_money(price) or (compare_at_price is not None and not valid_money(compare_at_price)):
+            raise ValueError("invalid price")
+        with self.state.lock:
+            variants = [v for v in self.state.variants.values() if v.sku == sku]
+            for variant in variants:
+                variant.price = money(price)
+                variant.compare_at_price = money(compare_at_price) if compare_at_price is not None else None
+            return bool(variants)
 
     def seed(self, items: Any) -> list[dict[str, Any]]:
         with self.state.lock:

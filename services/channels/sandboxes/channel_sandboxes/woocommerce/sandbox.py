@@ -16,7 +16,14 @@ from channel_sandboxes.common import Delivery, b64_hmac_sha256
 from channel_sandboxes.control import SandboxBase, SeedConflict
 from channel_sandboxes.demo import DEMO_CATALOGUE
 from channel_sandboxes.woocommerce.oauth1 import NonceLedger
-from channel_sandboxes.woocommerce.state import StockError, WooOrder, WooProduct, WooStore, WooWebhook
+from channel_sandboxes.woocommerce.state import (
+    StockError,
+    WooOrder,
+    WooProduct,
+    WooStore,
+    WooWebhook,
+    price_string,
+)
 
 API = "/wp-json/wc/v3"
 USER_AGENT = "WooCommerce/9.9.0 Hookshot (WordPress/6.8.1)"
@@ -120,6 +127,28 @@ class WooSandbox(SandboxBase):
     def stock_by_sku(self) -> dict[str, int]:
         with self.store.lock:
             return self.store.stock_by_sku()
+
+    def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
+        """A sale shows `sale_price` with `regular_price` struck through, else the regular price."""
+        with self.store.lock:
+            return {
+                p.sku: {
+                    "price": p.sale_price or p.regular_price,
+                    "compare_at_price": p.regular_price if p.sale_price else None,
+                }
+                for p in self.store.products.values()
+                if p.type != "variable" and p.sku
+            }
+
+    def set_price(self, sku: str, price: str, compare_at_price: str | None) -> bool:
+        """As the admin does: a "was" price is the regular price with the price as the sale price."""
+        regular, sale = (compare_at_price, price) if compare_at_price is not None else (price, "")
+        regular, sale = price_string(regular), price_string(sale)
+        with self.store.lock:
+            products = [p for p in self.store.products.values() if p.sku == sku and p.type != "variable"]
+            for product in products:
+                product.regular_price, product.sale_price = regular, sale
+            return bool(products)
 
     def product_json(self, product: WooProduct) -> dict[str, Any]:
         return self.store.product_json(product, self.base_url())

@@ -104,11 +104,26 @@ def set_threshold(sku: str, body: s.ThresholdIn) -> s.ThresholdOut:
 @routes.route(
     "GET",
     "/alerts",
-    summary="List low-stock alerts",
+    summary="List alerts (low stock, oversold orders)",
     permission=Permission.INVENTORY_READ,
     query=s.AlertQuery,
     response=s.AlertPage,
 )
 def list_alerts(query: s.AlertQuery) -> s.AlertPage:
-    """Newest first; `status=open` for the ones still below threshold."""
+    """Newest first; `status=open` for the ones still to deal with: low-stock alerts while the SKU
+    is below its threshold, oversold alerts until the merchant closes them."""
     return m.alert_page(inventory().ListAlerts(m.alerts_request(query)))
+
+
+@routes.route(
+    "POST",
+    "/alerts/<alert_id>/close",
+    summary="Close an oversold alert",
+    permission=Permission.INVENTORY_WRITE,
+    response=s.AlertOut,
+    problems=(404, 409),
+)
+def close_alert(alert_id: str) -> s.AlertOut:
+    """For an `oversold` alert the merchant dealt with (restocked, cancelled or split the order).
+    A `low_stock` alert answers 409: it closes by itself once available is back."""
+    return m.alert_out(inventory().CloseAlert(pb.CloseAlertRequest(alert_id=alert_id)).alert)

@@ -165,6 +165,21 @@ query OmniStockCancelJob($id: ID!, $job: ID!) {
 }
 """
 
+# Variant prices for reconciliation: `price` (Money!) and `compareAtPrice` (Money, null when none)
+# are decimal strings in the shop's currency.
+# https://shopify.dev/docs/api/admin-graphql/2025-10/objects/productvariant
+READ_PRICES_QUERY = """
+query OmniStockReadPrices($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id
+      price
+      compareAtPrice
+    }
+  }
+}
+"""
+
 READ_INVENTORY_QUERY = """
 query OmniStockReadInventory($ids: [ID!]!, $locationId: ID!) {
   nodes(ids: $ids) {

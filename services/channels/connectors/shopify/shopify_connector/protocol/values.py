@@ -19,6 +19,8 @@ from omnistock_connector_kit.values import ItemResult as ItemResult
 from omnistock_connector_kit.values import OrderData as OrderData
 from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from omnistock_connector_kit.values import Outcome as Outcome
+from omnistock_connector_kit.values import RemotePrice as RemotePrice
+from omnistock_connector_kit.values import read_amount as read_amount
 
 
 class WebhookKind(Enum):

@@ -8,6 +8,8 @@ from typing import Any
 
 from omnistock_common.egress import safe_code
 from omnistock_common.money import MoneyError, from_minor
+from omnistock_connector_kit.values import Amount, read_amount
+from omnistock_connector_kit.values import RemotePrice as RemotePrice
 from woocommerce_connector.protocol.api import (
     MAX_BATCH,
     ItemOutcome,
@@ -147,6 +149,19 @@ def price_fields(item: PriceInput, store_currency: str) -> dict[str, Any]:
     except MoneyError as exc:
         raise ProtocolError(str(exc)) from None
     return {"regular_price": price, "sale_price": ""}
+
+
+def prices_of(item: Mapping[str, Any], currency: str) -> tuple[Amount | None, Amount | None]:
+    """(price, compare-at price) a product or variation shows, the inverse of price_fields: on
+    sale, `sale_price` with `regular_price` as the "was" price; else `regular_price` alone. Both
+    are decimal strings in the store's currency (product and variation properties,
+    https://woocommerce.github.io/woocommerce-rest-api-docs/#product-properties and
+    #product-variation-properties)."""
+    sale = read_amount(item.get("sale_price"), currency)
+    regular = read_amount(item.get("regular_price"), currency)
+    if sale is not None:
+        return sale, regular
+    return regular, None
 
 
 def plan_prices(items: Iterable[PriceInput], store_currency: str = "") -> BatchPlan:
