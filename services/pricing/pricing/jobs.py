@@ -8,19 +8,28 @@ callable handed in, which returns once the broker confirmed and raises otherwise
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
+from omnistock_common.errors import DomainError, Unavailable
+from omnistock_common.identifiers import identifier_problem
 from omnistock_common.outbox_relay import OutboxRow, OutgoingEvent, purge_sent, relay_pending
-from omnistock_common.service_auth import sign_event
+from omnistock_common.service_auth import event_signature_valid, sign_event
 from pricing import models, service
 from pricing.config import SERVICE
 from pricing.domain.events import PRICE_CHANGED
 from pricing.service import PricingDeps
+
+log = logging.getLogger(__name__)
+
+# The channels service asks for every price of a connection again (a price sync job, a Redis
+# that lost its data): {tenant_id, connection_id, job_id}, signed.
+PRICE_SYNC_REQUESTED = "channels.price_sync_requested"
 
 # Events leave on nameko's `pricing.events` exchange: @event_handler("pricing", "price_changed").
 SERVICE_NAME = SERVICE
@@ -82,6 +91,28 @@ class WorkerJobs:
             max_batches=RELAY_MAX_BATCHES,
             coalescers=COALESCERS,
         )
+
+    def on_price_sync_requested(self, payload: Mapping[str, Any]) -> int:
+        """Announce every price of the connection again; an unsigned or malformed request is
+        logged and dropped (redelivering it cannot help). Returns the prices announced."""
+        if not event_signature_valid(self.secret, PRICE_SYNC_REQUESTED, payload):
+            log.warning("dropped an unsigned or forged %s event", PRICE_SYNC_REQUESTED)
+            return 0
+        tenant, connection_id = payload.get("tenant_id"), payload.get("connection_id")
+        if not all(
+            isinstance(v, str) and v and len(v) <= 64 and identifier_problem(v) is None
+            for v in (tenant, connection_id)
+        ):
+            log.error("dropped a malformed %s event", PRICE_SYNC_REQUESTED)
+            return 0
+        assert isinstance(tenant, str) and isinstance(connection_id, str)
+        try:
+            return service.repush_connection(self.deps, tenant, connection_id)
+        except Unavailable:
+            raise  # catalog or channels away: nameko redelivers the request
+        except DomainError as exc:
+            log.error("dropped a %s event: %s", PRICE_SYNC_REQUESTED, exc.message)
+            return 0
 
     def run_sales(self) -> int:
         return service.run_due_sales(self.deps, SALES_BATCH)

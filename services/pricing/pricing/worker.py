@@ -16,11 +16,12 @@ each scheduled re-push happens once; the relay claims outbox rows with FOR UPDAT
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg.waiting
 from eventlet import patcher, tpool
 from nameko.amqp.publish import UndeliverableMessage
-from nameko.events import EventDispatcher
+from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
@@ -94,11 +95,17 @@ class PricingJobs(DependencyProvider):
 
 
 class PricingWorker:
-    """The outbox relay, timed sales and price-sync schedules."""
+    """The outbox relay, timed sales, price-sync schedules and channels' price sync requests."""
 
     name = worker_jobs.SERVICE_NAME
     dispatch = EventDispatcher(use_confirms=True, mandatory=True)
     jobs = PricingJobs()
+
+    # requeue_on_error: catalog or channels unreachable redelivers the request; an unsigned or
+    # malformed one is dropped by the job itself, never requeued.
+    @event_handler("channels", "price_sync_requested", requeue_on_error=True)
+    def on_price_sync_requested(self, payload: dict[str, Any]) -> None:
+        self.jobs.on_price_sync_requested(payload)
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:

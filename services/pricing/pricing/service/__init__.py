@@ -14,7 +14,7 @@ from pricing.service.fx import FxView, get_fx_rates, import_fx_rates, set_fx_rat
 from pricing.service.ports import CatalogPort, ListingsPort, PricingDeps, UpstreamUnavailable
 from pricing.service.prices import Listed, list_prices, price_history, set_price
 from pricing.service.sales import create_sale, list_sales, run_due_sales
-from pricing.service.schedules import run_due_schedules
+from pricing.service.schedules import repush_connection, run_due_schedules
 
 __all__ = [
     "CatalogPort",
@@ -35,6 +35,7 @@ __all__ = [
     "list_sales",
     "preview_change",
     "price_history",
+    "repush_connection",
     "run_due_sales",
     "run_due_schedules",
     "set_connection_pricing",
