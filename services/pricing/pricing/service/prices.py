@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from omnistock_common.context import CallContext
-from omnistock_common.errors import FieldViolation, InvalidArgument, NotFound
+from omnistock_common.errors import Aborted, FieldViolation, InvalidArgument, NotFound
 from omnistock_common.paging import encode_cursor, page_limit, read_cursor
 from pricing.domain.model import HistoryEntry, StoredPrice
 from pricing.domain.validation import clean_reason, key_problems, money_problems, raise_if
@@ -90,7 +90,11 @@ def set_price(
     raise_if(problems)
     reason = clean_reason(reason, "set by hand" if price is not None else "cleared: derived again")
     pair = (connection_id, sku)
-    bases = base_prices(deps, ctx, [sku])
+    # The base price matters only when the price is derived before or after: setting a price over
+    # a set one does not depend on the catalog being up.
+    current = deps.uow.run(lambda repo: repo.prices(ctx.tenant_id, keys=[pair]).get(pair))
+    derives = price is None or current is None or current.amount_minor is None
+    bases = base_prices(deps, ctx, [sku]) if derives else {}
     now = deps.clock()
 
     def work(repo: Repository) -> Listed:
@@ -104,6 +108,8 @@ def set_price(
         if price is None and sku not in bases:
             raise NotFound(f"SKU {sku} is not in the catalog: there is no base price to derive from")
         stored = snap.stored.get(pair)
+        if (stored is None or stored.amount_minor is None) and not derives:
+            raise Aborted("the price changed while it was being set; try again")
         before = resolve(pair, snap, bases.get(sku))
         new_set = None if price is None else price[0]
         new_compare = None if compare_at is None else compare_at[0]

@@ -18,7 +18,7 @@ from omnistock_devtools.migrated import migrate
 from pricing.config import load_settings
 from pricing.domain.model import BasePrice
 from pricing.server import Pricing, build
-from pricing.service import PricingDeps
+from pricing.service import PricingDeps, UpstreamUnavailable
 
 TENANT = "tenant-a"
 Client = Any  # a bound stub: DeadlineStub.call(ctx)
@@ -30,9 +30,12 @@ class FakeCatalog:
     calls: int = 0
 
     statuses: dict[str, str] = field(default_factory=dict)
+    down: bool = False
 
     def base_prices(self, ctx: CallContext, skus: Sequence[str]) -> dict[str, BasePrice]:
         self.calls += 1
+        if self.down:
+            raise UpstreamUnavailable("catalog GetVariantsBySku: UNAVAILABLE")
         return {s: self.prices[s] for s in skus if s in self.prices}
 
     def skus_with_status(self, ctx: CallContext, status: str) -> set[str]:

@@ -122,6 +122,16 @@ def test_set_and_derived_prices_announce_the_agreed_payload(shop: Any, deps: Pri
     assert events(deps)[-1]["version"] == 2 and events(deps)[-1]["price"]["amount_minor"] == 9900
 
 
+def test_a_set_price_changes_without_the_catalog_a_derived_one_needs_it(shop: Any, catalog: Any) -> None:
+    shop.SetPrice(pb.SetPriceRequest(sku="TEE-1", connection_id="shop", price=money(8900, "USD")))
+    catalog.down = True
+    reply = shop.SetPrice(pb.SetPriceRequest(sku="TEE-1", connection_id="shop", price=money(8800, "USD")))
+    assert reply.price.price.amount_minor == 8800
+    with pytest.raises(grpc.RpcError) as error:  # clearing derives it: the catalog is needed
+        shop.SetPrice(pb.SetPriceRequest(sku="TEE-1", connection_id="shop"))
+    assert error.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
 def test_bad_input_is_invalid_argument_and_changes_nothing(shop: Any, deps: PricingDeps) -> None:
     before = events(deps)
     for request in (
