@@ -135,5 +135,18 @@ class ChannelListings:
             f"connection {connection_id} has more than {MAX_LISTING_PAGES * LISTINGS_PAGE} listings"
         )
 
+    def store_currency(self, ctx: CallContext, connection_id: str) -> str:
+        """GetConnection's learnt setting `currency` (the connectors read it from the store)."""
+        try:
+            reply = (
+                self.stubs.get().call(ctx).GetConnection(ch.GetConnectionRequest(connection_id=connection_id))
+            )
+        except grpc.RpcError as exc:
+            error = _error(exc, "channels GetConnection")
+            if isinstance(error, NotFound):
+                return ""
+            raise error from None
+        return str(reply.connection.settings.get("currency", "")).upper()
+
     def close(self) -> None:
         self.stubs.close()

@@ -66,6 +66,9 @@ class TpoolListings:
     def listed_skus(self, ctx: CallContext, connection_id: str) -> list[str]:
         return tpool.execute(self.inner.listed_skus, ctx, connection_id)
 
+    def store_currency(self, ctx: CallContext, connection_id: str) -> str:
+        return tpool.execute(self.inner.store_currency, ctx, connection_id)
+
 
 class PricingJobs(DependencyProvider):
     """Builds the worker's engine and clients once per container."""

@@ -13,7 +13,7 @@ from pricing.domain.changes import Change, PreviewItem, PriceRow, fingerprint, p
 from pricing.domain.rounding import Rounding, parse_rounding
 from pricing.domain.validation import clean_reason, raise_if
 from pricing.repository import Repository
-from pricing.service.effective import Pair, Snapshot, base_prices, resolve, snapshot
+from pricing.service.effective import Pair, Snapshot, base_prices, resolve, snapshot, store_currencies
 from pricing.service.ports import PricingDeps
 from pricing.service.publishing import announce
 
@@ -86,10 +86,11 @@ def preview_change(
         allowed = deps.catalog.skus_with_status(ctx, price_filter.product_status)
         pairs = [p for p in pairs if p[1] in allowed]
     bases = base_prices(deps, ctx, {s for _, s in pairs})
+    currencies = store_currencies(deps, ctx, pairs)
     now = deps.clock()
 
     def work(repo: Repository) -> PreviewResult:
-        snap = snapshot(repo, tenant, pairs)
+        snap = snapshot(repo, tenant, pairs, currencies=currencies)
         rows = _rows(pairs, snap, bases)
         items: list[PreviewItem] = []
         for connection_id in sorted({r.connection_id for r in rows}):
@@ -125,6 +126,7 @@ def apply_change(deps: PricingDeps, ctx: CallContext, preview_id: str) -> int:
     _, items, _, _ = found
     pairs = [(i["connection_id"], i["sku"]) for i in items]
     bases = base_prices(deps, ctx, {s for _, s in pairs})
+    currencies = store_currencies(deps, ctx, pairs)
     now = deps.clock()
 
     def work(repo: Repository) -> int:
@@ -133,7 +135,7 @@ def apply_change(deps: PricingDeps, ctx: CallContext, preview_id: str) -> int:
             raise Aborted(
                 "this preview was applied already; preview the change again", reason="PREVIEW_APPLIED"
             )
-        snap = snapshot(repo, tenant, pairs, lock=True)
+        snap = snapshot(repo, tenant, pairs, lock=True, currencies=currencies)
         if fingerprint(_rows(pairs, snap, bases)) != shown:
             raise Aborted(
                 "prices changed since the preview; nothing was applied, preview the change again",

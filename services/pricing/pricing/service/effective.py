@@ -8,7 +8,7 @@ database transaction open); everything else is read inside it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from omnistock_common.context import CallContext
 from pricing.domain.fx import FxTable
@@ -43,6 +43,8 @@ class Snapshot:
     connections: Mapping[str, ConnectionSettings]
     fx: FxTable | None
     sales: Mapping[Pair, TimedSale]
+    # connection -> the currency its store reports (read before the transaction, like base prices).
+    store_currencies: Mapping[str, str] = field(default_factory=dict)
 
 
 def base_prices(deps: PricingDeps, ctx: CallContext, skus: Iterable[str]) -> dict[str, BasePrice]:
@@ -50,7 +52,24 @@ def base_prices(deps: PricingDeps, ctx: CallContext, skus: Iterable[str]) -> dic
     return deps.catalog.base_prices(ctx, wanted) if wanted else {}
 
 
-def snapshot(repo: Repository, tenant_id: str, pairs: Iterable[Pair], *, lock: bool = False) -> Snapshot:
+def store_currencies(deps: PricingDeps, ctx: CallContext, pairs: Iterable[Pair]) -> dict[str, str]:
+    """connection -> its store's currency, for each connection of `pairs` whose store reports one."""
+    out: dict[str, str] = {}
+    for connection_id in sorted({c for c, _ in pairs}):
+        currency = deps.listings.store_currency(ctx, connection_id)
+        if currency:
+            out[connection_id] = currency
+    return out
+
+
+def snapshot(
+    repo: Repository,
+    tenant_id: str,
+    pairs: Iterable[Pair],
+    *,
+    lock: bool = False,
+    currencies: Mapping[str, str] | None = None,
+) -> Snapshot:
     pairs = list(pairs)
     fx = repo.fx_table(tenant_id)
     return Snapshot(
@@ -58,6 +77,7 @@ def snapshot(repo: Repository, tenant_id: str, pairs: Iterable[Pair], *, lock: b
         connections=repo.connections(tenant_id),
         fx=None if fx is None else fx[0],
         sales=repo.active_sales(tenant_id),
+        store_currencies=dict(currencies or {}),
     )
 
 
@@ -67,15 +87,17 @@ def regular(
     settings: ConnectionSettings | None,
     base: BasePrice | None,
     fx: FxTable | None,
+    store_currency: str = "",
 ) -> tuple[int, str, int | None, bool] | None:
-    """(amount, currency, compare_at, derived) without any sale; None when nothing prices it."""
+    """(amount, currency, compare_at, derived) without any sale; None when nothing prices it.
+    The currency: the connection's own, else its store's, else the FX base (or the variant's)."""
     if stored is not None and stored.amount_minor is not None:
         return stored.amount_minor, stored.currency, stored.compare_at_minor, False
     if base is None:
         return None
     settings = settings or ConnectionSettings(pair[0])
     table = fx or FxTable(base.currency)
-    pricing = settings.pricing(table.base if fx is not None else base.currency)
+    pricing = settings.pricing(store_currency or (table.base if fx is not None else base.currency))
     return derive(base.amount_minor, base.currency, pricing, table), pricing.currency, None, True
 
 
@@ -84,7 +106,9 @@ def resolve(
 ) -> Effective | None:
     """The effective price of `pair` (with `fx` instead of the snapshot's table when given)."""
     settings = snap.connections.get(pair[0])
-    found = regular(pair, snap.stored.get(pair), settings, base, fx or snap.fx)
+    found = regular(
+        pair, snap.stored.get(pair), settings, base, fx or snap.fx, snap.store_currencies.get(pair[0], "")
+    )
     if found is None:
         return None
     amount, currency, compare_at, derived = found

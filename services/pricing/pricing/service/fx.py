@@ -12,7 +12,7 @@ from omnistock_common.errors import FieldViolation, InvalidArgument
 from pricing.domain.fx import FxTable, parse_rates_csv, significant_change, validate_table
 from pricing.domain.model import FxRateRow
 from pricing.repository import Repository
-from pricing.service.effective import Pair, base_prices, resolve, snapshot
+from pricing.service.effective import Pair, base_prices, resolve, snapshot, store_currencies
 from pricing.service.ports import PricingDeps
 from pricing.service.publishing import announce
 
@@ -85,6 +85,7 @@ def set_fx_rates(
     wanted = parse_threshold(threshold_percent)
     pairs = _derived_pairs(deps, ctx)
     bases = base_prices(deps, ctx, {s for _, s in pairs})
+    currencies = store_currencies(deps, ctx, pairs)
     now = deps.clock()
     tenant = ctx.tenant_id
 
@@ -92,7 +93,7 @@ def set_fx_rates(
         old = repo.fx_table(tenant, lock=True)
         own = wanted if wanted is not None else repo.fx_threshold(tenant)
         threshold = Decimal(own) / 100 if own is not None else deps.fx_threshold
-        snap = snapshot(repo, tenant, pairs, lock=True)
+        snap = snapshot(repo, tenant, pairs, lock=True, currencies=currencies)
         repo.replace_fx_table(
             tenant, base, parsed, old[0] if old else None, old[1] if old else [], ctx.actor, now, own
         )

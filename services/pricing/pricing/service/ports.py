@@ -38,6 +38,11 @@ class ListingsPort(Protocol):
         """Every SKU listed on the connection (all pages)."""
         ...
 
+    def store_currency(self, ctx: CallContext, connection_id: str) -> str:
+        """The currency the channel's store reports ("" when it reports none): a connection
+        without a currency of its own prices in it, so a EUR store gets EUR prices."""
+        ...
+
 
 @dataclass(frozen=True)
 class PricingDeps:

@@ -11,7 +11,7 @@ from omnistock_common.paging import encode_cursor, page_limit, read_cursor
 from pricing.domain.model import HistoryEntry, StoredPrice
 from pricing.domain.validation import clean_reason, key_problems, money_problems, raise_if
 from pricing.repository import Repository
-from pricing.service.effective import Effective, Pair, base_prices, resolve, snapshot
+from pricing.service.effective import Effective, Pair, base_prices, resolve, snapshot, store_currencies
 from pricing.service.ports import PricingDeps
 from pricing.service.publishing import announce
 
@@ -52,9 +52,10 @@ def list_prices(
     pairs = [p for p in _pairs(deps, ctx, sku, connection_id) if after is None or p > (after[0], after[1])]
     page, more = pairs[:size], len(pairs) > size
     bases = base_prices(deps, ctx, {s for _, s in page})
+    currencies = store_currencies(deps, ctx, page)
 
     def read(repo: Repository) -> list[Listed]:
-        snap = snapshot(repo, ctx.tenant_id, page)
+        snap = snapshot(repo, ctx.tenant_id, page, currencies=currencies)
         out = []
         for pair in page:
             price = resolve(pair, snap, bases.get(pair[1]))
@@ -95,15 +96,18 @@ def set_price(
     current = deps.uow.run(lambda repo: repo.prices(ctx.tenant_id, keys=[pair]).get(pair))
     derives = price is None or current is None or current.amount_minor is None
     bases = base_prices(deps, ctx, [sku]) if derives else {}
+    # The store's currency: a set price must be in it (when the connection names none itself).
+    currencies = store_currencies(deps, ctx, [pair])
     now = deps.clock()
 
     def work(repo: Repository) -> Listed:
-        snap = snapshot(repo, ctx.tenant_id, [pair], lock=True)
+        snap = snapshot(repo, ctx.tenant_id, [pair], lock=True, currencies=currencies)
         settings = snap.connections.get(connection_id)
-        if price is not None and settings is not None and settings.currency and price[1] != settings.currency:
+        expected = (settings.currency if settings else "") or currencies.get(connection_id, "")
+        if price is not None and expected and price[1] != expected:
             raise InvalidArgument(
-                f"connection {connection_id} prices in {settings.currency}",
-                violations=[FieldViolation("price.currency", f"use {settings.currency}")],
+                f"connection {connection_id} prices in {expected}",
+                violations=[FieldViolation("price.currency", f"use {expected}")],
             )
         if price is None and sku not in bases:
             raise NotFound(f"SKU {sku} is not in the catalog: there is no base price to derive from")

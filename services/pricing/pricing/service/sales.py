@@ -17,7 +17,7 @@ from omnistock_common.paging import encode_cursor, page_limit, read_cursor
 from pricing.domain.sales import SaleState, TimedSale, Transition, check_window, due_transition, state_after
 from pricing.domain.validation import key_problems, money_problems, raise_if
 from pricing.repository import Repository
-from pricing.service.effective import base_prices, resolve, snapshot
+from pricing.service.effective import base_prices, resolve, snapshot, store_currencies
 from pricing.service.ports import PricingDeps
 from pricing.service.publishing import announce
 
@@ -102,9 +102,10 @@ def list_sales(
 def _transition(deps: PricingDeps, tenant: str, sale: TimedSale, move: Transition, now: datetime) -> bool:
     pair = (sale.connection_id, sale.sku)
     bases = base_prices(deps, CallContext(tenant), [sale.sku]) if move is not Transition.EXPIRE else {}
+    currencies = store_currencies(deps, CallContext(tenant), [pair]) if move is not Transition.EXPIRE else {}
 
     def work(repo: Repository) -> bool:
-        snap = snapshot(repo, tenant, [pair], lock=True)
+        snap = snapshot(repo, tenant, [pair], lock=True, currencies=currencies)
         before = resolve(pair, snap, bases.get(sale.sku))
         if not repo.move_sale(sale.id, sale.state, state_after(move), now):
             return False  # another replica moved it first

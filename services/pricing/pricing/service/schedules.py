@@ -15,7 +15,7 @@ from omnistock_common.context import CallContext
 from omnistock_common.errors import InvalidArgument
 from pricing.domain.schedule import next_run, parse_cron, parse_timezone
 from pricing.repository import Repository
-from pricing.service.effective import base_prices, resolve, snapshot
+from pricing.service.effective import base_prices, resolve, snapshot, store_currencies
 from pricing.service.ports import PricingDeps
 from pricing.service.publishing import announce
 
@@ -39,13 +39,14 @@ def repush_connection(
     skus.update(sku for _, sku in deps.uow.run(lambda repo: repo.prices(tenant, connection_id=connection_id)))
     pairs = [(connection_id, sku) for sku in sorted(skus)]
     bases = base_prices(deps, ctx, skus)
+    currencies = store_currencies(deps, ctx, pairs)
     now = deps.clock()
     actor = "system:price-schedule" if reason == SYNC_REASON else "system:price-sync"
 
     def work(repo: Repository) -> int:
         if claim is not None and not claim(repo):
             return 0
-        snap = snapshot(repo, tenant, pairs, lock=True)
+        snap = snapshot(repo, tenant, pairs, lock=True, currencies=currencies)
         pushed = 0
         for pair in pairs:
             try:

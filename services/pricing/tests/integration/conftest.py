@@ -45,9 +45,14 @@ class FakeCatalog:
 @dataclass
 class FakeListings:
     skus: dict[str, list[str]] = field(default_factory=dict)
+    # connection -> the currency its store reports
+    currencies: dict[str, str] = field(default_factory=dict)
 
     def listed_skus(self, ctx: CallContext, connection_id: str) -> list[str]:
         return list(self.skus.get(connection_id, []))
+
+    def store_currency(self, ctx: CallContext, connection_id: str) -> str:
+        return self.currencies.get(connection_id, "")
 
 
 @dataclass

@@ -58,6 +58,9 @@ class Channels(ch_grpc.ChannelsServiceServicer):
     def ListListings(self, request: ch.ListListingsRequest, context: grpc.ServicerContext) -> Any:
         return ch.ListListingsResponse(listings=[ch.Listing(sku="TEE-1")])
 
+    def GetConnection(self, request: ch.GetConnectionRequest, context: grpc.ServicerContext) -> Any:
+        return ch.GetConnectionResponse(connection=ch.Connection(id=request.connection_id))
+
 
 class Ports:
     def base_prices(self, ctx: CallContext, skus: Sequence[str]) -> dict[str, BasePrice]:
@@ -65,6 +68,9 @@ class Ports:
 
     def listed_skus(self, ctx: CallContext, connection_id: str) -> list[str]:
         return ["TEE-1"]
+
+    def store_currency(self, ctx: CallContext, connection_id: str) -> str:
+        return ""
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlparse
 
 import httpx
 
-from omnistock_common.egress import safe_text
+from omnistock_common.egress import safe_code, safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -186,6 +186,23 @@ class WooCommerceClient:
             if isinstance(payload, Mapping) and isinstance(payload.get("name"), str) and name:
                 return name
         return self.store
+
+    def store_currency(self) -> str:
+        """The store's currency (ISO 4217), "" when the store does not say.
+
+        WooCommerce keeps it in the general settings, option `woocommerce_currency`; the REST API
+        reads one option as GET settings/general/woocommerce_currency, its `value`
+        (https://developer.woocommerce.com/docs/apis/rest-api/v3/setting-options/). Best effort:
+        a key without settings access still connects, and prices then use the currency OmniStock
+        was told for the connection.
+        """
+        try:
+            response = self._http.request("GET", "settings/general/woocommerce_currency")
+        except ChannelHttpError:
+            return ""
+        payload = _json(response) if response.status_code == 200 else None
+        value = safe_code(payload.get("value")) if isinstance(payload, Mapping) else ""
+        return value.upper() if len(value) == 3 and value.isalpha() else ""
 
     # ---- batches (inventory, prices) ---------------------------------------------------------
 

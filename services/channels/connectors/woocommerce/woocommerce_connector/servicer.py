@@ -49,7 +49,11 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     ) -> pb.ValidateCredentialsResponse:
         with self.clients.open(request.connection) as client:
             account = client.validate()
-        return pb.ValidateCredentialsResponse(account_name=account)
+            currency = client.store_currency()
+        # Learnt settings: the channels service stores them on the connection, so prices are
+        # pushed (and read back) in the store's currency.
+        settings = {"currency": currency} if currency else {}
+        return pb.ValidateCredentialsResponse(account_name=account, settings=settings)
 
     def PushInventory(
         self, request: pb.PushInventoryRequest, context: grpc.ServicerContext

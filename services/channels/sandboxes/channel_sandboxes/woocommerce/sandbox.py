@@ -43,6 +43,8 @@ class WooConfig:
     # A store installed in a sub-folder ("/shop"): WordPress answers under it (/shop/wp-json/...).
     # Taken from `store_url`'s path when that is set.
     home_path: str = ""
+    # The store's currency (WooCommerce > Settings > General, option `woocommerce_currency`):
+    # every price the store shows is in it, and connectors learn it from the settings API.
     currency: str = "USD"
     batch_limit: int = 100
     # Whether the store runs WooCommerce.com's Shipment Tracking extension (its REST namespace
@@ -60,10 +62,19 @@ class WooConfig:
             webhook_secret=env.get("WOOCOMMERCE_SANDBOX_WEBHOOK_SECRET", base.webhook_secret),
             store_url=env.get("WOOCOMMERCE_SANDBOX_STORE_URL") or None,
             home_path=env.get("WOOCOMMERCE_SANDBOX_HOME_PATH", base.home_path),
+            currency=_currency(env.get("WOOCOMMERCE_SANDBOX_CURRENCY", base.currency)),
             shipment_tracking=env.get("WOOCOMMERCE_SANDBOX_SHIPMENT_TRACKING", "1")
             not in ("0", "false", "no"),
             demo=env.get("WOOCOMMERCE_SANDBOX_DEMO", "") in ("1", "true", "yes"),
         )
+
+
+def _currency(value: str) -> str:
+    """An ISO 4217 code (three letters, upper-cased); a bad value stops the sandbox at start-up."""
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(f"WOOCOMMERCE_SANDBOX_CURRENCY must be an ISO 4217 code such as EUR, not {value!r}")
+    return code
 
 
 class WooSandbox(SandboxBase):
@@ -109,6 +120,7 @@ class WooSandbox(SandboxBase):
             "consumer_secret": cfg.consumer_secret,
             "webhook_secret": cfg.webhook_secret,
             "batch_limit": cfg.batch_limit,
+            "currency": cfg.currency,
             "validate_path": f"{API}/system_status",
         }
 

@@ -23,6 +23,27 @@ def register_system_routes(app: Flask, sandbox: WooSandbox) -> None:
             }
         )
 
+    @app.get(f"{API}/settings/general/woocommerce_currency")
+    @api("settings", "view")
+    def currency_setting() -> Response:
+        """One setting option, as the REST API answers it (GET /wp-json/wc/v3/settings/<group_id>/<id>,
+        https://developer.woocommerce.com/docs/apis/rest-api/v3/setting-options/): the store's
+        currency is its `value`."""
+        return json_response(
+            {
+                "id": "woocommerce_currency",
+                "label": "Currency",
+                "description": "This controls what currency prices are listed at in the catalog and which "
+                "currency gateways will take payments in.",
+                "type": "select",
+                "default": "USD",
+                "tip": "This controls what currency prices are listed at in the catalog and which "
+                "currency gateways will take payments in.",
+                "value": sandbox.config.currency,
+                "group_id": "general",
+            }
+        )
+
     @app.get(f"{API}/system_status")
     @api("system_status", "view")
     def system_status() -> Response:
