@@ -128,6 +128,10 @@ class FullStack:
     ready_timeout: float = 90.0
     # Deployables to start (None: all of them).
     only: tuple[str, ...] | None = None
+    # Deployable -> how many copies of it run (default 1), e.g. {"pricing-worker": 2} to prove
+    # something happens once with several replicas. Only for processes that bind no port (workers):
+    # the copies are named "<name>#2", "<name>#3"...
+    replicas: Mapping[str, int] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -201,9 +205,13 @@ class FullStack:
 
         commands = {d.name: d.command for d in REGISTRY.deployables}
         wanted = list(names) if names is not None else list(commands)
-        unknown = sorted(set(wanted) - set(commands))
+        unknown = sorted((set(wanted) | set(self.replicas)) - set(commands))
         if unknown:
             raise StackError(f"not in deploy/deployables.toml: {unknown}")
+        listening = {GATEWAY.name, *GRPC_SERVICES, *SANDBOXES}
+        bad = sorted(n for n, count in self.replicas.items() if count < 1 or (count > 1 and n in listening))
+        if bad:
+            raise StackError(f"replicas: at least 1, and more only for processes without a port: {bad}")
         for name in [GATEWAY.name, *GRPC_SERVICES, *SANDBOXES]:
             self.ports.setdefault(name, free_port())
         for service in MIGRATED_SERVICES:
@@ -214,20 +222,22 @@ class FullStack:
         # /readyz waits for the backends this stack runs, not for ones left out (`only`).
         if "GATEWAY_BACKENDS" not in self.env:
             env["GATEWAY_BACKENDS"] = ",".join(REGISTRY.backends_of(GATEWAY, wanted))
-        for name in wanted:
-            log_path = logs / f"{name}.log"
-            log = log_path.open("wb")
-            # Its own session: stop() signals the whole group (the shell and what it started).
-            popen = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {commands[name]}"],
-                cwd=project_root(),
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            log.close()
-            self.processes[name] = Process(name, commands[name], popen, log_path)
+        for deployable in wanted:
+            for copy in range(1, self.replicas.get(deployable, 1) + 1):
+                name = deployable if copy == 1 else f"{deployable}#{copy}"
+                log_path = logs / f"{name.replace('#', '-')}.log"
+                log = log_path.open("wb")
+                # Its own session: stop() signals the whole group (the shell and what it started).
+                popen = subprocess.Popen(
+                    ["/bin/sh", "-c", f"exec {commands[deployable]}"],
+                    cwd=project_root(),
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                log.close()
+                self.processes[name] = Process(name, commands[deployable], popen, log_path)
         self.wait_ready()
 
     def _check_alive(self) -> None:

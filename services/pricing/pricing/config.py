@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from omnistock_common.config import DatabaseSettings, service_addr
+from omnistock_common.config import DatabaseSettings, EnvReader, service_addr
 
 SERVICE = "pricing"
 
@@ -20,6 +20,9 @@ class Settings(DatabaseSettings):
     call_timeout_seconds: float
     # An FX change re-pushes a derived price only when it moves by at least this fraction (0.01 = 1%).
     fx_threshold_percent: int
+    # Tests only: a file holding an ISO 8601 time that server and worker take as "now" (timed
+    # sales and schedules without sleeping); empty or missing file = the real clock.
+    test_clock_file: str = ""
 
     @property
     def fx_threshold(self) -> Decimal:
@@ -36,5 +39,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "channels_addr": service_addr(env, "channels"),
             "call_timeout_seconds": env.float("PRICING_CALL_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             "fx_threshold_percent": env.int("PRICING_FX_THRESHOLD_PERCENT", 1, minimum=0, maximum=100),
+            "test_clock_file": _test_clock_file(env),
         },
     )
+
+
+def _test_clock_file(env: EnvReader) -> str:
+    """`PRICING_TEST_CLOCK_FILE`: a development-only switch, refused under OMNISTOCK_ENV=production
+    (a production clock that a file can move would start and end sales at will)."""
+    path = env.str("PRICING_TEST_CLOCK_FILE", "").strip()
+    if path:
+        env.mark_dev("PRICING_TEST_CLOCK_FILE", "moves the service's clock (tests only)")
+    return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from omnistock.pricing.v1 import pricing_service_pb2, pricing_service_pb2_grpc
 from omnistock_common import service_auth
@@ -36,6 +37,29 @@ Pricing = BuiltServer[PricingDeps]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def file_clock(path: str) -> Callable[[], datetime]:
+    """The test clock of PRICING_TEST_CLOCK_FILE: the ISO 8601 time in the file (read on every
+    call, so a test moves every replica's "now" at once), the real time while the file is missing
+    or empty. Only development settings name one (config refuses it in production)."""
+    source = Path(path)
+
+    def now() -> datetime:
+        try:
+            text = source.read_text().strip()
+        except OSError:
+            return _utcnow()
+        if not text:
+            return _utcnow()
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return now
+
+
+def clock_of(settings: Settings) -> Callable[[], datetime]:
+    return file_clock(settings.test_clock_file) if settings.test_clock_file else _utcnow
 
 
 def build_deps(
@@ -91,7 +115,7 @@ def main() -> None:
     settings = load_settings()
     setup_logging("pricing", settings.server.log_level, settings.server.log_format)
     service_auth.configure("pricing")
-    serve_forever(build(settings), settings.server.grace_seconds)
+    serve_forever(build(settings, clock=clock_of(settings)), settings.server.grace_seconds)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from pricing import jobs as worker_jobs
 from pricing.clients import CatalogPrices, ChannelListings
 from pricing.config import load_settings
 from pricing.domain.model import BasePrice
-from pricing.server import build_deps
+from pricing.server import build_deps, clock_of
 
 exit_on_config_error(lambda: (check_amqp_url(), load_settings(), load_internal_auth_settings()))
 use_os_locks()
@@ -81,7 +81,11 @@ class PricingJobs(DependencyProvider):
         catalog = CatalogPrices(settings.catalog_addr, settings.call_timeout_seconds, threads=threads)
         listings = ChannelListings(settings.channels_addr, settings.call_timeout_seconds, threads=threads)
         deps, closers = build_deps(
-            settings, catalog=TpoolCatalog(catalog), listings=TpoolListings(listings), pool_size=8
+            settings,
+            catalog=TpoolCatalog(catalog),
+            listings=TpoolListings(listings),
+            clock=clock_of(settings),
+            pool_size=8,
         )
         self.closers = [catalog.close, listings.close, *closers]
         secret = load_internal_auth_settings().token_secret

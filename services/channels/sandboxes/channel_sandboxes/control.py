@@ -54,6 +54,10 @@ class SandboxBase(ABC):
         price, or None) a shopper would see, as decimal strings."""
 
     @abstractmethod
+    def price_writes_by_sku(self) -> dict[str, int]:
+        """`GET /_sandbox/prices/writes`: per SKU, how many API writes changed its price."""
+
+    @abstractmethod
     def set_price(self, sku: str, price: str, compare_at_price: str | None) -> bool:
         """Change a SKU's price as a merchant would in the admin; False if the SKU is unknown."""
 
@@ -124,6 +128,10 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
     @app.get("/_sandbox/prices")
     def prices() -> Response:
         return json_response(sandbox.prices_by_sku())
+
+    @app.get("/_sandbox/prices/writes")
+    def price_writes() -> Response:
+        return json_response(sandbox.price_writes_by_sku())
 
     @app.post("/_sandbox/prices")
     def set_price() -> Response:

@@ -121,6 +121,10 @@ class ShopifySandbox(SandboxBase):
                 for v in self.state.variants.values()
             }
 
+    def price_writes_by_sku(self) -> dict[str, int]:
+        with self.state.lock:
+            return dict(self.state.price_writes)
+
     def set_price(self, sku: str, price: str, compare_at_price: str | None) -> bool:
         if not valid_money(price) or (compare_at_price is not None and not valid_money(compare_at_price)):
             raise ValueError("invalid price")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +49,8 @@ class ShopState(OrderBook):
         # One id sequence for every kind of object, so an id of the wrong type never matches by luck.
         self._next_id = 1_000_000_001
         self._next_order_number = 1001
+        # SKU -> price writes through the Admin API (each transition pushed once, tests count).
+        self.price_writes: Counter[str] = Counter()
         self.locations: dict[int, Location] = {}
         self.products: dict[int, Product] = {}
         self.variants: dict[int, Variant] = {}

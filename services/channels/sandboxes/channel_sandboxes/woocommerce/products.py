@@ -92,6 +92,8 @@ def apply_product_update(store: WooStore, product: WooProduct, data: dict[str, A
         product.sku = str(data["sku"])
     if "name" in data:
         product.name = str(data["name"])
+    if "regular_price" in data or "sale_price" in data:
+        store.price_writes[product.sku] += 1
     try:
         if "regular_price" in data:
             product.regular_price = price_string(data["regular_price"])

@@ -140,6 +140,10 @@ class WooSandbox(SandboxBase):
         with self.store.lock:
             return self.store.stock_by_sku()
 
+    def price_writes_by_sku(self) -> dict[str, int]:
+        with self.store.lock:
+            return dict(self.store.price_writes)
+
     def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
         """A sale shows `sale_price` with `regular_price` struck through, else the regular price."""
         with self.store.lock:

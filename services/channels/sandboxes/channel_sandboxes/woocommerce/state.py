@@ -8,6 +8,7 @@ and no offset, like WordPress; the sandbox site's timezone is UTC so `date_*` eq
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -218,6 +219,8 @@ class WooStore:
         self.products: dict[int, WooProduct] = {}
         self.orders: dict[int, WooOrder] = {}
         self.webhooks: dict[int, WooWebhook] = {}
+        # SKU -> price writes through the REST API (each transition pushed once, tests count).
+        self.price_writes: Counter[str] = Counter()
 
     def new_id(self) -> int:
         value = self._next_id

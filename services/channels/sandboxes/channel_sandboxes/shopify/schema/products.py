@@ -158,6 +158,8 @@ def _m_variants_bulk_update(_src: Any, args: dict[str, Any], ctx: ExecContext) -
         return {"product": None, "productVariants": None, "userErrors": errors}
     now = utcnow()
     for variant, v in updates:
+        if v.get("price") is not None or "compareAtPrice" in v:
+            state.price_writes[variant.sku] += 1
         if v.get("price") is not None:
             variant.price = money(v["price"])
         if "compareAtPrice" in v:
