@@ -64,9 +64,11 @@ class PricingStack:
     def sku(self, suffix: str) -> str:
         return f"PR-{self.tag}-{suffix}"
 
-    def call(self, method: str, path: str, *statuses: int, **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, path: str, *statuses: int, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         response = self.client.http.request(
-            method, f"{self.client.api}{path}", headers=self.client._auth(), **kwargs
+            method, f"{self.client.api}{path}", headers={**self.client._auth(), **(headers or {})}, **kwargs
         )
         return expect(response, *(statuses or (200,)), what=f"{method} {path}")
 
@@ -323,7 +325,7 @@ def test_a_timed_sale_starts_and_ends_on_time_once_with_two_worker_replicas(
             "/timed-sales",
             201,
             json=body,
-            headers={**ctx.client._auth(), "Idempotency-Key": f"sale-{sku}"},
+            headers={"Idempotency-Key": f"sale-{sku}"},
         ).json()
         assert sale["state"] == "scheduled"
 

@@ -95,7 +95,12 @@ def price_problem(item: PriceInput, shop_currency: str) -> str | None:
 
 
 def variant_price_input(variant_id: str, item: PriceInput) -> dict[str, Any]:
-    variant: dict[str, Any] = {"id": variant_id, "price": decimal_string(item.price)}
-    if item.compare_at:
-        variant["compareAtPrice"] = decimal_string(item.compare_at)
-    return variant
+    """The variant's price and compare-at price. No compare-at price is an explicit null, which
+    clears the one a sale left (an omitted field would keep it: the sale's "was" price would stay
+    struck through after the sale ended). ProductVariantsBulkInput.compareAtPrice is a nullable
+    Money: https://shopify.dev/docs/api/admin-graphql/2025-04/input-objects/ProductVariantsBulkInput"""
+    return {
+        "id": variant_id,
+        "price": decimal_string(item.price),
+        "compareAtPrice": decimal_string(item.compare_at) if item.compare_at else None,
+    }

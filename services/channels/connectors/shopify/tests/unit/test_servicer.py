@@ -467,8 +467,9 @@ def test_prices_grouped_by_product(shop: FakeShop, servicer: ShopifyConnectorSer
     assert first == {
         "productId": "gid://shopify/Product/1",
         "variants": [
-            {"id": "gid://shopify/ProductVariant/10", "price": "9.99"},
-            {"id": "gid://shopify/ProductVariant/11", "price": "12.50"},
+            # No compare-at price clears the one a sale left (an explicit null).
+            {"id": "gid://shopify/ProductVariant/10", "price": "9.99", "compareAtPrice": None},
+            {"id": "gid://shopify/ProductVariant/11", "price": "12.50", "compareAtPrice": None},
         ],
     }
 
