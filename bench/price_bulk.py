@@ -300,7 +300,7 @@ def main() -> int:
     print(f"            ({writes / visible_s:,.0f} prices/s)")
     print(
         f"  baseline: {baseline_s:8.2f} s  the same {writes} writes straight to the vendor APIs "
-        f"({baseline_calls} calls, {writes / baseline_s:,.0f} prices/s)"
+        f"({baseline_calls} calls with THROTTLED retries, {writes / baseline_s:,.0f} prices/s)"
     )
     print(f"  ratio:    visible / baseline {visible_s / baseline_s:.2f}")
     return 0 if changed == writes else 1
