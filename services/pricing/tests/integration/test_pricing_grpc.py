@@ -132,6 +132,26 @@ def test_a_set_price_changes_without_the_catalog_a_derived_one_needs_it(shop: An
     assert error.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
+def test_a_connection_without_a_currency_prices_in_what_its_store_reports(
+    shop: Any, listings: Any, deps: PricingDeps
+) -> None:
+    """A EUR store gets EUR prices: its connection names no currency, channels reports EUR."""
+    listings.skus["store"] = ["TEE-2"]
+    listings.currencies["store"] = "EUR"
+    shop.SetConnectionPricing(
+        pb.SetConnectionPricingRequest(
+            pricing=pb.ConnectionPricing(connection_id="store", rounding=pb.ROUNDING_NONE)
+        )
+    )
+    derived = prices(shop, "store")["TEE-2"]
+    assert (derived.price.amount_minor, derived.price.currency, derived.derived) == (2300, "EUR", True)
+    with pytest.raises(grpc.RpcError) as error:  # a USD price on a EUR store
+        shop.SetPrice(pb.SetPriceRequest(sku="TEE-2", connection_id="store", price=money(100, "USD")))
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    shop.SetPrice(pb.SetPriceRequest(sku="TEE-2", connection_id="store", price=money(1999, "EUR")))
+    assert events(deps)[-1]["price"] == {"amount_minor": 1999, "currency": "EUR"}
+
+
 def test_bad_input_is_invalid_argument_and_changes_nothing(shop: Any, deps: PricingDeps) -> None:
     before = events(deps)
     for request in (

@@ -116,6 +116,8 @@ def _error_details(error: grpc.RpcError) -> tuple[str, float | None]:
 def test_validate_good_and_bad_keys(connector, sandbox: Sandbox, conn) -> None:  # type: ignore[no-untyped-def]
     good = connector.call("ValidateCredentials", pb.ValidateCredentialsRequest(connection=conn()))
     assert good.account_name == "OmniStock WooCommerce Sandbox"
+    # The store's currency (general setting woocommerce_currency) is learnt with the keys.
+    assert dict(good.settings) == {"currency": "USD"}
 
     for bad in (conn(consumer_secret="cs_wrong"), conn(consumer_key="ck_wrong")):
         with pytest.raises(grpc.RpcError) as caught:
