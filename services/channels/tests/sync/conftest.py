@@ -285,7 +285,9 @@ def own_redis_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
 
 @contextmanager
 def build_stack(database_url: str, redis_url: str) -> Iterator[Stack]:
-    shop, woo = ShopifyConfig(), WooConfig()
+    # The WooCommerce store sells in EUR (the price tests push EUR there; the connector learns the
+    # store's currency when it connects and refuses prices in another one).
+    shop, woo = ShopifyConfig(), WooConfig(currency="EUR")
     shop_http, _ = serve(shopify_sandbox(shop))
     woo_http, _ = serve(woo_sandbox(woo))
     shop_url = f"http://127.0.0.1:{shop_http.server_port}"
