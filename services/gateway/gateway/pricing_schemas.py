@@ -186,7 +186,7 @@ class ScheduleIn(StrictModel):
 
 
 class ConnectionPricingIn(StrictModel):
-    currency: str = Field("", max_length=3, description='"": the FX base currency')
+    currency: str = Field("", max_length=3, description='"": the currency the store reports, else the FX base')
     rounding: RoundingName = "none"
     floor: MoneyIn | None = None
 

@@ -11,8 +11,9 @@ from pricing.domain.schedule import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """A connection's pricing and its price-sync schedule. `currency` "" follows the tenant's
-    FX base currency (or the variant's own currency when the tenant has no FX table)."""
+    """A connection's pricing and its price-sync schedule. `currency` "" follows the currency the
+    connection's store reports, else the tenant's FX base currency (or the variant's own currency
+    when the tenant has no FX table)."""
 
     connection_id: str
     currency: str = ""
