@@ -186,7 +186,9 @@ class ScheduleIn(StrictModel):
 
 
 class ConnectionPricingIn(StrictModel):
-    currency: str = Field("", max_length=3, description='"": the currency the store reports, else the FX base')
+    currency: str = Field(
+        "", max_length=3, description='"": the currency the store reports, else the FX base'
+    )
     rounding: RoundingName = "none"
     floor: MoneyIn | None = None
 

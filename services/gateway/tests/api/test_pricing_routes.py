@@ -27,6 +27,9 @@ class Listings:
     def listed_skus(self, ctx: CallContext, connection_id: str) -> list[str]:
         return {"shop": ["TEE-1", "TEE-2"], "woo": ["TEE-1"]}.get(connection_id, [])
 
+    def store_currency(self, ctx: CallContext, connection_id: str) -> str:
+        return ""  # the stores report no currency: each connection's own, else the FX base
+
 
 @pytest.fixture
 def pricing_server(tmp_path: Path) -> Iterator[Pricing]:
