@@ -185,6 +185,21 @@ class WooSandbox(SandboxBase):
             "price": product.regular_price,
         }
 
+    def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.store.lock:
+            created = [self.store.add_catalog_product(spec) for spec in products]
+            return [
+                {
+                    "title": product.name,
+                    "product_id": product.id,
+                    "variants": [
+                        {"sku": self.store.products[v].sku, "variant_id": v} for v in product.variation_ids
+                    ]
+                    or [{"sku": product.sku, "variant_id": product.id}],
+                }
+                for product in created
+            ]
+
     def emit(self, topic: str, payload: dict[str, Any]) -> list[Delivery]:
         """Sign and queue one delivery per active webhook on `topic` (call without the store lock)."""
         with self.store.lock:

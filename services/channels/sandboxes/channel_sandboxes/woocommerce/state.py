@@ -70,6 +70,15 @@ class WooProduct:
     backorders: str = "no"
     status: str = "publish"
     variation_ids: list[int] = field(default_factory=list)
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    # Parent: [(name, [options])] (used for variations); variation: [(name, [option])].
+    attributes: list[tuple[str, list[str]]] = field(default_factory=list)
+    # In the store's weight unit (the sandbox store's is kg), a decimal string or "".
+    weight: str = ""
+    # GTIN, UPC, EAN or ISBN (WooCommerce 9.2+).
+    global_unique_id: str = ""
     date_created: datetime = field(default_factory=wp_now)
     date_modified: datetime = field(default_factory=wp_now)
 
@@ -267,6 +276,70 @@ class WooStore:
         self.products[variation.id] = variation
         return variation
 
+    def add_catalog_product(self, spec: dict[str, Any]) -> WooProduct:
+        """`/_sandbox/catalog`: one variant -> a simple product; more -> a variable product whose
+        variations carry the options as attributes. SKUs may be empty, as in WooCommerce."""
+        variants = spec.get("variants") or [{}]
+        title = str(spec.get("title") or "Untitled")
+        common = {
+            "description": str(spec.get("description") or ""),
+            "tags": [str(t) for t in spec.get("tags") or []],
+            "images": [str(u) for u in spec.get("images") or []],
+            "status": {"ACTIVE": "publish", "DRAFT": "draft", "ARCHIVED": "private"}.get(
+                str(spec.get("status") or "ACTIVE").upper(), "publish"
+            ),
+        }
+        if len(variants) == 1 and not variants[0].get("options"):
+            only = variants[0]
+            product = WooProduct(
+                self.new_id(),
+                title,
+                str(only.get("sku") or ""),
+                regular_price=price_string(only.get("price", "0")),
+                stock_quantity=int(only.get("quantity", 0)),
+                weight=_kg(only.get("weight_grams")),
+                global_unique_id=str(only.get("barcode") or ""),
+                **common,
+            )
+            product.sync_stock_status()
+            self.products[product.id] = product
+            return product
+        names: dict[str, list[str]] = {}
+        for raw in variants:
+            for name, value in (raw.get("options") or {}).items():
+                names.setdefault(str(name), [])
+                if str(value) not in names[str(name)]:
+                    names[str(name)].append(str(value))
+        parent = WooProduct(
+            self.new_id(),
+            title,
+            str(spec.get("sku") or ""),
+            type="variable",
+            manage_stock=False,
+            stock_quantity=None,
+            attributes=list(names.items()),
+            **common,
+        )
+        self.products[parent.id] = parent
+        for raw in variants:
+            options = [(str(k), [str(v)]) for k, v in (raw.get("options") or {}).items()]
+            variation = WooProduct(
+                self.new_id(),
+                title + " - " + ", ".join(o[1][0] for o in options),
+                str(raw.get("sku") or ""),
+                type="variation",
+                parent_id=parent.id,
+                regular_price=price_string(raw.get("price", "0")),
+                stock_quantity=int(raw.get("quantity", 0)),
+                attributes=options,
+                weight=_kg(raw.get("weight_grams")),
+                global_unique_id=str(raw.get("barcode") or ""),
+            )
+            variation.sync_stock_status()
+            parent.variation_ids.append(variation.id)
+            self.products[variation.id] = variation
+        return parent
+
     def stock_by_sku(self) -> dict[str, int]:
         return {
             p.sku: p.stock_quantity or 0
@@ -391,13 +464,23 @@ class WooStore:
             "backorders_allowed": product.backorders != "no",
             "backordered": False,
             "parent_id": product.parent_id,
-            "attributes": [],
+            "attributes": _attributes_json(product),
             "meta_data": [],
+            "weight": product.weight,
+            "global_unique_id": product.global_unique_id,
         }
         if product.type == "variation":
-            data["description"] = ""
+            data["description"] = product.description
+            data["image"] = None
         else:
             data["variations"] = list(product.variation_ids)
+            data["description"] = product.description
+            data["short_description"] = ""
+            data["tags"] = [{"id": i + 1, "name": t, "slug": t.lower()} for i, t in enumerate(product.tags)]
+            data["images"] = [
+                {"id": product.id * 100 + i, "src": src, "name": "", "alt": ""}
+                for i, src in enumerate(product.images)
+            ]
         data["_links"] = {"self": [{"href": f"{base_url}/wp-json/wc/v3/products/{product.id}"}]}
         return data
 
@@ -501,3 +584,21 @@ class WooStore:
             "date_modified": wp_date(hook.date_created),
             "date_modified_gmt": wp_date(hook.date_created),
         }
+
+
+def _kg(grams: Any) -> str:
+    """Grams as the store's kg weight string ("" when unknown)."""
+    if grams is None:
+        return ""
+    return format(Decimal(str(grams)) / 1000, "f")
+
+
+def _attributes_json(product: WooProduct) -> list[dict[str, Any]]:
+    """A variation's attributes are {id, name, option}; a parent's {id, name, position, visible,
+    variation, options} (https://woocommerce.github.io/woocommerce-rest-api-docs/#product-variation-properties)."""
+    if product.type == "variation":
+        return [{"id": 0, "name": name, "option": values[0]} for name, values in product.attributes]
+    return [
+        {"id": 0, "name": name, "position": i, "visible": True, "variation": True, "options": values}
+        for i, (name, values) in enumerate(product.attributes)
+    ]

@@ -45,6 +45,20 @@ from shopify_connector.protocol.api import (
     numeric_id,
     shop_base_url,
 )
+from shopify_connector.protocol.catalog import (
+    CATALOG_QUERY,
+    CATALOG_QUERY_COST_PER_PRODUCT,
+    MAX_CATALOG_PAGE,
+    MORE_VARIANTS_COST,
+    PRODUCT_VARIANTS_QUERY,
+    CatalogProductData,
+    CatalogVariantData,
+    LevelData,
+    catalog_product,
+    catalog_variants,
+    more_variants_cursor,
+    weight_grams,
+)
 from shopify_connector.protocol.fulfillment import (
     CANCEL_REASONS,
     NOTHING_TO_FULFIL,
@@ -147,6 +161,18 @@ from shopify_connector.protocol.webhooks import (
 )
 
 __all__ = [
+    "CATALOG_QUERY",
+    "CATALOG_QUERY_COST_PER_PRODUCT",
+    "MAX_CATALOG_PAGE",
+    "CatalogProductData",
+    "CatalogVariantData",
+    "LevelData",
+    "catalog_product",
+    "catalog_variants",
+    "more_variants_cursor",
+    "MORE_VARIANTS_COST",
+    "PRODUCT_VARIANTS_QUERY",
+    "weight_grams",
     "API_VERSION",
     "AUTHORIZE_PATH",
     "CALLBACK_MAX_AGE_SECONDS",
