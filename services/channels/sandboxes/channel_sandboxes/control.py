@@ -97,7 +97,9 @@ def _seed_items_error(items: Any, exists: Callable[[str], bool]) -> Response | N
 MAX_GENERATED_PRODUCTS = 5000
 
 
-def generated_catalog(products: int, variants_per_product: int, *, prefix: str = "GEN") -> list[dict[str, Any]]:
+def generated_catalog(
+    products: int, variants_per_product: int, *, prefix: str = "GEN"
+) -> list[dict[str, Any]]:
     """A deterministic shop of `products` x `variants_per_product` (sizes), for tests and the
     bench: product i sells <prefix>-<i>-<size> at 10.00 + i cents with quantity i % 50."""
     sizes = ["S", "M", "L", "XL", "XXL", "3XL"]
@@ -180,7 +182,9 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
         if isinstance(products, str):
             return json_response({"error": products}, 400)
         skus = [str(v["sku"]) for p in products for v in p.get("variants") or [] if v.get("sku")]
-        clash = [sku for sku in skus if sandbox.has_sku(sku)] or sorted({s for s in skus if skus.count(s) > 1})
+        clash = [sku for sku in skus if sandbox.has_sku(sku)] or sorted(
+            {s for s in skus if skus.count(s) > 1}
+        )
         if clash:
             return json_response({"error": f"sku already exists: {', '.join(clash[:20])}"}, 409)
         try:

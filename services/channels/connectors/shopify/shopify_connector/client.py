@@ -548,7 +548,9 @@ class ShopifyClient:
         next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
         return products, next_cursor
 
-    def list_catalog(self, *, cursor: str, limit: int, currency: str) -> tuple[list[p.CatalogProductData], str]:
+    def list_catalog(
+        self, *, cursor: str, limit: int, currency: str
+    ) -> tuple[list[p.CatalogProductData], str]:
         """One page of whole products (the onboarding import), by Shopify's cursor."""
         first = max(1, min(limit or p.MAX_CATALOG_PAGE, p.MAX_CATALOG_PAGE))
         data = self.graphql(

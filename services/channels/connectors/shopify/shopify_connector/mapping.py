@@ -66,10 +66,16 @@ def products_to_proto(
 
 
 def _money(amount: p.Amount | None) -> common_pb2.Money | None:
-    return None if amount is None else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
+    return (
+        None
+        if amount is None
+        else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
+    )
 
 
-def catalog_to_proto(products: Iterable[p.CatalogProductData], next_cursor: str) -> pb.ListRemoteProductsResponse:
+def catalog_to_proto(
+    products: Iterable[p.CatalogProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
     return pb.ListRemoteProductsResponse(
         catalog=[
             pb.CatalogProduct(
@@ -92,7 +98,9 @@ def catalog_to_proto(products: Iterable[p.CatalogProductData], next_cursor: str)
                         weight_grams=v.weight_grams,
                         quantities=[
                             pb.LocationQuantity(
-                                location_id=q.location_id, location_name=q.location_name, available=q.available
+                                location_id=q.location_id,
+                                location_name=q.location_name,
+                                available=q.available,
                             )
                             for q in v.levels
                         ],

@@ -528,12 +528,21 @@ def test_list_remote_products_with_catalog_pages_whole_products(env: Env) -> Non
             "tags": ["cotton"],
             "images": ["https://cdn.example.test/tee.jpg"],
             "variants": [
-                {"sku": "TEE-S", "barcode": "123", "options": {"Size": "S"}, "price": "12.50",
-                 "weight_grams": 200, "quantity": 4},
+                {
+                    "sku": "TEE-S",
+                    "barcode": "123",
+                    "options": {"Size": "S"},
+                    "price": "12.50",
+                    "weight_grams": 200,
+                    "quantity": 4,
+                },
                 {"sku": "", "options": {"Size": "M"}, "price": "12.50", "quantity": 2},
             ],
         },
-        *[{"title": f"Mug {i}", "variants": [{"sku": f"MUG-{i}", "price": "5", "quantity": i}]} for i in range(3)],
+        *[
+            {"title": f"Mug {i}", "variants": [{"sku": f"MUG-{i}", "price": "5", "quantity": i}]}
+            for i in range(3)
+        ],
     ]
     assert env.sandbox.post("/_sandbox/catalog", json={"products": shop}).status_code == 201
     credentials, settings = connect(env)
@@ -554,10 +563,18 @@ def test_list_remote_products_with_catalog_pages_whole_products(env: Env) -> Non
     assert pages == 2 and [p.title for p in products] == ["Tee", "Mug 0", "Mug 1", "Mug 2"]
     tee = products[0]
     assert (tee.description, tee.vendor, list(tee.tags), list(tee.image_urls)) == (
-        "<p>Soft</p>", "Acme", ["cotton"], ["https://cdn.example.test/tee.jpg"]
+        "<p>Soft</p>",
+        "Acme",
+        ["cotton"],
+        ["https://cdn.example.test/tee.jpg"],
     )
     small, medium = tee.variants
-    assert (small.sku, small.barcode, small.weight_grams, small.price.amount_minor) == ("TEE-S", "123", 200, 1250)
+    assert (small.sku, small.barcode, small.weight_grams, small.price.amount_minor) == (
+        "TEE-S",
+        "123",
+        200,
+        1250,
+    )
     assert [(o.name, o.value) for o in small.options] == [("Size", "S")]
     assert [q.available for q in small.quantities] == [4]
     assert small.remote.ids["variant_id"] == small.external_id and "inventory_item_id" in small.remote.ids

@@ -46,7 +46,11 @@ from woocommerce_connector.protocol.batches import (
     stock_fields,
 )
 from woocommerce_connector.protocol.catalog import (
+    CatalogProductData,
+    CatalogVariantData,
     RemoteProductData,
+    catalog_product,
+    grams,
     group_for_read,
     id_chunks,
     is_variable,
@@ -107,6 +111,10 @@ from woocommerce_connector.protocol.webhooks import (
 )
 
 __all__ = [
+    "CatalogProductData",
+    "CatalogVariantData",
+    "catalog_product",
+    "grams",
     "API_VERSION",
     "DELIVERY_HEADER",
     "EVENT_HEADER",

@@ -259,8 +259,9 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
             lv.available for lv in ctx.state.items[v.inventory_item_id].levels.values()
         ),
         "inventoryPolicy": lambda v, _a, _c: v.inventory_policy,
-        "selectedOptions": lambda v, _a, _c: [{"name": n, "value": x} for n, x in v.options]
-        or [{"name": "Title", "value": "Default Title"}],
+        "selectedOptions": lambda v, _a, _c: (
+            [{"name": n, "value": x} for n, x in v.options] or [{"name": "Title", "value": "Default Title"}]
+        ),
         "inventoryItem": lambda v, _a, ctx: ctx.state.items[v.inventory_item_id],
         "product": lambda v, _a, ctx: ctx.state.products[v.product_id],
         "createdAt": lambda v, _a, _c: v.created_at,

@@ -73,7 +73,11 @@ CONNECTION_NODES = (
 
 # Implementations of Node (every connection node, plus Fulfillment), for fragments and `__typename`.
 NODE_TYPES = {*CONNECTION_NODES, "Fulfillment"}
-POSSIBLE_TYPES = {"Node": NODE_TYPES, "Media": {"MediaImage"}, "WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint"}}
+POSSIBLE_TYPES = {
+    "Node": NODE_TYPES,
+    "Media": {"MediaImage"},
+    "WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint"},
+}
 
 
 def _merge(tables: list[dict[str, dict]]) -> dict[str, dict]:
