@@ -111,10 +111,6 @@ from woocommerce_connector.protocol.webhooks import (
 )
 
 __all__ = [
-    "CatalogProductData",
-    "CatalogVariantData",
-    "catalog_product",
-    "grams",
     "API_VERSION",
     "DELIVERY_HEADER",
     "EVENT_HEADER",
@@ -133,6 +129,8 @@ __all__ = [
     "BatchCall",
     "BatchPlan",
     "BatchUpdate",
+    "CatalogProductData",
+    "CatalogVariantData",
     "ItemOutcome",
     "OrderData",
     "OrderLineData",
@@ -149,6 +147,7 @@ __all__ = [
     "WebhookKind",
     "WebhookRefused",
     "WooTarget",
+    "catalog_product",
     "covers_whole_order",
     "decode_orders_cursor",
     "decode_products_cursor",
@@ -158,6 +157,7 @@ __all__ = [
     "existing_tracking_id",
     "format_woo_datetime",
     "fulfillment_note",
+    "grams",
     "group_for_read",
     "id_chunks",
     "is_variable",

@@ -9,7 +9,6 @@ from typing import Any
 
 from omnistock_common.money import MoneyError, to_minor
 from omnistock_connector_kit.values import Amount
-
 from woocommerce_connector.protocol.api import MAX_PER_PAGE, ProtocolError, parse_target, remote_ids
 
 
