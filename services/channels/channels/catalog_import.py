@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels import mapping
-from channels.catalog_import_domain import Checkpoint, ImportParams, ImportTally, plan_page
+from channels.catalog_import_domain import Checkpoint, ImportParams, ImportTally, page_skus, plan_page
 from channels.deps import ChannelsDeps
 from channels.job_domain import JobKind
 from channels.repository import Repository
@@ -124,7 +124,7 @@ def run_catalog_import(
             ),
         )
         products = mapping.catalog_page_in(reply)
-        skus = [v.sku for p in products for v in p.variants if v.sku]
+        skus = page_skus(row.connection_id, products, params.policy)
         existing = deps.imports.existing(ctx, skus) if deps.imports is not None and skus else {}
         pending = set(checkpoint.pending.get(str(checkpoint.pages), []))
         page_existing = {sku: v for sku, v in existing.items() if sku not in pending}

@@ -145,6 +145,18 @@ def generated_sku(connection_id: str, variant_external_id: str) -> str:
     return f"IMP-{digest[:12].upper()}"
 
 
+def page_skus(connection_id: str, products: Sequence[RemoteProduct], policy: ImportPolicy) -> list[str]:
+    """The SKUs a page would write (generated ones included): what to look up in the catalog."""
+    out = []
+    for product in products:
+        for variant in product.variants:
+            if variant.sku:
+                out.append(variant.sku)
+            elif policy.without_sku is WithoutSkuRule.GENERATE:
+                out.append(generated_sku(connection_id, variant.external_id or product.external_id))
+    return out
+
+
 def status_of(channel_status: str) -> str:
     """The channel's product status in catalog words: active, draft or archived."""
     word = channel_status.strip().lower()
@@ -240,8 +252,9 @@ def plan_page(
             status = status_of(product.status)
             if have is None:
                 creates.append(_write(sku, channel, status))
-                if variant.quantity is not None:
-                    quantities[sku] = max(0, variant.quantity)
+                # A new SKU has nothing on hand: setting 0 would be an empty ledger row.
+                if variant.quantity is not None and variant.quantity > 0:
+                    quantities[sku] = variant.quantity
                 continue
             ours = _existing_values(have)
             clash = collisions(sku, channel, ours)

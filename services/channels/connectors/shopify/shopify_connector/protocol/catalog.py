@@ -144,6 +144,17 @@ def _nodes(connection: Any) -> list[Mapping[str, Any]]:
     return [n for n in nodes or [] if isinstance(n, Mapping)]
 
 
+def _options(selected: Any) -> list[tuple[str, str]]:
+    """selectedOptions as (name, value); a product without options has Shopify's one placeholder
+    option Title = "Default Title", which is no option at all."""
+    options = [
+        (str(o.get("name") or ""), str(o.get("value") or ""))
+        for o in selected or []
+        if isinstance(o, Mapping) and o.get("name")
+    ]
+    return [] if options == [("Title", "Default Title")] else options
+
+
 def _levels(item: Mapping[str, Any]) -> list[LevelData]:
     out = []
     for level in _nodes(item.get("inventoryLevels")):
@@ -181,11 +192,7 @@ def catalog_variants(product_id: str, variants: Any, currency: str) -> list[Cata
                 sku=str(v.get("sku") or "").strip(),
                 title=str(v.get("title") or ""),
                 barcode=str(v.get("barcode") or ""),
-                options=[
-                    (str(o.get("name") or ""), str(o.get("value") or ""))
-                    for o in v.get("selectedOptions") or []
-                    if isinstance(o, Mapping) and o.get("name")
-                ],
+                options=_options(v.get("selectedOptions")),
                 price=money(v.get("price"), currency),
                 weight_grams=weight_grams((item.get("measurement") or {}).get("weight")),
                 levels=levels,
