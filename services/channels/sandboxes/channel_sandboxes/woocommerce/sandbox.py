@@ -15,6 +15,7 @@ from flask import request
 from channel_sandboxes.common import Delivery, b64_hmac_sha256
 from channel_sandboxes.control import SandboxBase, SeedConflict
 from channel_sandboxes.demo import DEMO_CATALOGUE
+from channel_sandboxes.woocommerce.catalog import add_catalog_product
 from channel_sandboxes.woocommerce.oauth1 import NonceLedger
 from channel_sandboxes.woocommerce.state import (
     StockError,
@@ -187,7 +188,7 @@ class WooSandbox(SandboxBase):
 
     def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self.store.lock:
-            created = [self.store.add_catalog_product(spec) for spec in products]
+            created = [add_catalog_product(self.store, spec) for spec in products]
             return [
                 {
                     "title": product.name,
