@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -121,6 +121,9 @@ class VariantWrite:
     barcode: str
     options: tuple[tuple[str, str], ...]
     weight_grams: int | None
+    # The channel's product description, given with creates only: it fills a product the import
+    # creates (never one OmniStock had).
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,7 @@ def plan_page(
             have = existing.get(sku)
             status = status_of(product.status)
             if have is None:
-                creates.append(_write(sku, channel, status))
+                creates.append(replace(_write(sku, channel, status), description=product.description))
                 # A new SKU has nothing on hand: setting 0 would be an empty ledger row.
                 if variant.quantity is not None and variant.quantity > 0:
                     quantities[sku] = variant.quantity

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import grpc
+from google.protobuf import field_mask_pb2
 
 from channels.catalog_import_domain import ExistingVariant, Money, VariantWrite
 from channels.connector_clients import failure_of
@@ -29,6 +30,7 @@ from omnistock_common.context import CallContext
 # Catalog's limits per call (catalog.service MAX_SKUS_PER_LOOKUP, MAX_BULK_ITEMS).
 LOOKUP_CHUNK = 1000
 UPSERT_CHUNK = 500
+MAX_DESCRIPTION = 10_000
 STATUSES = {
     "active": catalog_pb.PRODUCT_STATUS_ACTIVE,
     "draft": catalog_pb.PRODUCT_STATUS_DRAFT,
@@ -141,9 +143,36 @@ class GrpcImportTargets:
                     for r in reply.results
                     if r.outcome == catalog_pb.UPSERT_OUTCOME_FAILED
                 )
+                described = {
+                    r.product_id: chunk[r.index].description[:MAX_DESCRIPTION]
+                    for r in reply.results
+                    if r.outcome == catalog_pb.UPSERT_OUTCOME_CREATED and chunk[r.index].description
+                }
+                for product_id, description in described.items():
+                    self._describe(stub, ctx, product_id, description)
         except grpc.RpcError as err:
             raise _unavailable("writing the catalog", err) from None
         return errors
+
+    @staticmethod
+    def _describe(stub: Any, ctx: CallContext, product_id: str, description: str) -> None:
+        """Fill the description of a product that has none (one the import created), never
+        overwrite OmniStock's."""
+        product = stub.call(ctx).GetProduct(catalog_pb.GetProductRequest(product_id=product_id)).product
+        if product.description:
+            return
+        try:
+            stub.call(ctx).UpdateProduct(
+                catalog_pb.UpdateProductRequest(
+                    product_id=product_id,
+                    product=catalog_pb.Product(description=description),
+                    update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+                    expected_version=product.version,
+                )
+            )
+        except grpc.RpcError as err:
+            if err.code() is not grpc.StatusCode.ABORTED:  # someone edited it meanwhile: theirs stays
+                raise
 
     def set_quantities(
         self, ctx: CallContext, quantities: Mapping[str, int], *, note: str, idempotency_key: str

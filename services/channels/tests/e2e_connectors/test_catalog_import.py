@@ -338,6 +338,11 @@ def test_preview_then_import_then_a_second_run_changes_nothing(stack: Stack, cha
     assert len(catalog) == 15 and no_sku["generated_sku"] in catalog
     assert catalog["TEE1-M"] == ("Tee 1", 1999, [("Size", "M")], 180)
     assert catalog["MUG"][1] == 700  # the merchant took the channel's price
+    products = stack.catalog.ListProducts(
+        cat_pb.ListProductsRequest(page=common_pb2.PageRequest(limit=50)), metadata=stack.md()
+    ).products
+    described = {p.title: p.description for p in products}
+    assert described["Tee 1"] == "Tee number 1" and described["Mug"] == ""  # OmniStock's Mug kept as it was
     assert stock["TEE3-L"] == 11 and stock[no_sku["generated_sku"]] == 6
     assert stock["MUG"] == 0  # an existing SKU keeps OmniStock's stock
     assert len(ledger) == 13 and ("TEE1-M", 4) in ledger  # TEE0-S starts at 0: no movement
