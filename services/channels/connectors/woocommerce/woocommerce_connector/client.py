@@ -441,7 +441,7 @@ class WooCommerceClient:
         settings = payload.get("settings") if isinstance(payload, Mapping) else None
         return str((settings or {}).get("currency") or "")[:3] if isinstance(settings, Mapping) else ""
 
-    def list_catalog(self, cursor: str, limit: int, currency: str) -> CatalogPage:
+    def list_catalog(self, cursor: str, limit: int, currency: str, weight_unit: str = "kg") -> CatalogPage:
         """One page of whole products (the onboarding import): GET products ordered by id, and
         GET products/{id}/variations for every variable product on the page."""
         if cursor:
@@ -455,7 +455,9 @@ class WooCommerceClient:
         response = self._send("GET", "products", "listing products", params=params)
         payload = _json(response)
         products = [
-            p.catalog_product(product, self._variations(product) if p.is_variable(product) else (), currency)
+            p.catalog_product(
+                product, self._variations(product) if p.is_variable(product) else (), currency, weight_unit
+            )
             for product in (payload if isinstance(payload, list) else [])
             if isinstance(product, Mapping) and "id" in product and product.get("type") != "variation"
         ]

@@ -145,9 +145,12 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     ) -> pb.ListRemoteProductsResponse:
         if request.include_catalog:
             currency = request.connection.settings.get("currency", "")
+            # The store's weight unit (WooCommerce > Settings > Products: kg, g, lbs, oz); kg unless
+            # the connection's settings say otherwise.
+            unit = request.connection.settings.get("weight_unit", "kg")
             with self.clients.open(request.connection) as client:
                 catalog = client.list_catalog(
-                    request.cursor, request.limit, currency or client.store_currency()
+                    request.cursor, request.limit, currency or client.store_currency(), unit
                 )
             return m.catalog_to_proto(catalog)
         with self.clients.open(request.connection) as client:

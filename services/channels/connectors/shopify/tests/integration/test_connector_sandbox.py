@@ -581,3 +581,27 @@ def test_list_remote_products_with_catalog_pages_whole_products(env: Env) -> Non
     assert medium.sku == "" and not medium.HasField("weight_grams")
     flat = env.call("ListRemoteProducts", pb.ListRemoteProductsRequest(connection=ctx, limit=250))
     assert {p.sku for p in flat.products} == {"TEE-S", "MUG-0", "MUG-1", "MUG-2"} and not flat.catalog
+
+
+def test_a_product_with_more_variants_than_one_query_reads_is_read_whole(env: Env) -> None:
+    """The products query reads 10 variants a product (its requested cost stays under 1,000
+    points); the rest come from product(id).variants, 50 a call."""
+    many = [
+        {"sku": f"BIG-{i:02d}", "options": {"Size": str(i)}, "price": "1", "quantity": i} for i in range(63)
+    ]
+    assert (
+        env.sandbox.post(
+            "/_sandbox/catalog", json={"products": [{"title": "Big", "variants": many}]}
+        ).status_code
+        == 201
+    )
+    credentials, settings = connect(env)
+    reply = env.call(
+        "ListRemoteProducts",
+        pb.ListRemoteProductsRequest(
+            connection=env.connection(credentials, **settings), include_catalog=True
+        ),
+    )
+    [big] = reply.catalog
+    assert [v.sku for v in big.variants] == [f"BIG-{i:02d}" for i in range(63)] and not reply.next_cursor
+    assert [v.quantities[0].available for v in big.variants] == list(range(63))
