@@ -262,6 +262,11 @@ def main() -> int:
     parser.add_argument(
         "--amqp-url", default=os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the stack's files (every process's log) here instead of a temporary directory",
+    )
     args = parser.parse_args()
     # A SIGTERM (timeout, kill) unwinds the context managers: the stack, databases and vhost go too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -272,7 +277,10 @@ def main() -> int:
         # A 10,000-order import outlasts the default 15-minute access token of the bench's user.
         "ACCESS_TOKEN_TTL_SECONDS": str(24 * 3600),
     }
-    with tempfile.TemporaryDirectory(prefix="order-import-") as tmp:
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    keep = contextlib.nullcontext(str(args.workdir)) if args.workdir else None
+    with keep or tempfile.TemporaryDirectory(prefix="order-import-") as tmp:
         workdir = Path(tmp)
         with (
             databases(args.sqlite, workdir) as (urls, backend),

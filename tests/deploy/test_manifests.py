@@ -421,6 +421,8 @@ def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str
         "inventory-worker": {"INVENTORY_DATABASE_URL", "AMQP_URL", token},
         "orders": {"ORDERS_DATABASE_URL", token},
         "orders-worker": {"ORDERS_DATABASE_URL", "AMQP_URL", token},
+        "pricing": {"PRICING_DATABASE_URL", token},
+        "pricing-worker": {"PRICING_DATABASE_URL", "AMQP_URL", token},
         "gateway": {"GATEWAY_DATABASE_URL", "GATEWAY_JWT_SECRET", "REDIS_URL", token},
     }
     assert set(needs) == set(KUBERNETES), "state what each new deployable may read"

@@ -108,24 +108,27 @@ def test_the_hand_written_files_agree_with_the_registry() -> None:
 
 def test_planned_ports_give_services_not_yet_built_an_address() -> None:
     data = raw_registry()
-    data["project"]["planned_grpc_ports"] = {"pricing": 50054, "returns": 50057}
-    assert Registry.from_dict(data).default_grpc_ports["pricing"] == 50054
+    data["project"]["planned_grpc_ports"] = {"analytics": 50056, "returns": 50057}
+    assert Registry.from_dict(data).default_grpc_ports["analytics"] == 50056
     # A deployable of that name replaces the plan, wherever it listens.
-    pricing = {
+    analytics = {
         **ACME,
-        "name": "pricing",
+        "name": "analytics",
         "kind": "grpc",
-        "command": "python -m pricing.server",
+        "command": "python -m analytics.server",
         "port": 50058,
     }
-    pricing.pop("channel_types")
-    data["deployable"].append(pricing)
-    data["config"]["acme-connector-config"] = {"PRICING_GRPC_HOST": "0.0.0.0", "PRICING_GRPC_PORT": "50058"}
+    analytics.pop("channel_types")
+    data["deployable"].append(analytics)
+    data["config"]["acme-connector-config"] = {
+        "ANALYTICS_GRPC_HOST": "0.0.0.0",
+        "ANALYTICS_GRPC_PORT": "50058",
+    }
     ports = Registry.from_dict(data).default_grpc_ports
-    assert (ports["pricing"], ports["returns"]) == (50058, 50057)
+    assert (ports["analytics"], ports["returns"]) == (50058, 50057)
     # Another deployable on a planned port is refused.
-    pricing["port"] = 50057
-    data["config"]["acme-connector-config"]["PRICING_GRPC_PORT"] = "50057"
+    analytics["port"] = 50057
+    data["config"]["acme-connector-config"]["ANALYTICS_GRPC_PORT"] = "50057"
     with pytest.raises(RegistryError, match="port 50057 is planned for 'returns'"):
         Registry.from_dict(data)
 

@@ -90,6 +90,8 @@ class OrderLineData:
     # Totals for the whole line: the discounts allocated to it and its taxes.
     discount: Amount | None = None
     tax: Amount | None = None
+    # Units the channel says it shipped (0 where it does not say per line).
+    quantity_fulfilled: int = 0
 
 
 @dataclass(frozen=True)

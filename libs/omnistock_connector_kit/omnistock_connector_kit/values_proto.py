@@ -78,6 +78,7 @@ def order_to_proto(order: OrderData) -> pb.ChannelOrder:
                 title=line.title,
                 discount=money_to_proto(line.discount),
                 tax=money_to_proto(line.tax),
+                quantity_fulfilled=line.quantity_fulfilled,
             )
             for line in order.lines
         ],

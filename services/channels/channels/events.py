@@ -28,15 +28,14 @@ RELAY_BATCH = 200
 RELAY_MAX_BATCHES = 5
 
 # Published for whoever listens (no consumer yet): reaching no queue counts as sent. Every other
-# event must be routed to a queue, else its rows stay unsent and are retried (outbox_relay).
+# event (order_received, order_action_synced, sync_requested: the workers'; price_sync_requested:
+# the pricing worker's) must be routed to a queue, else its rows stay unsent and are retried.
 OPTIONAL_EVENTS = frozenset(
     {
         "channels.webhook_received",
         "channels.connection_created",
         "channels.connection_reauthorised",
         "channels.connection_deleted",
-        # Consumed by the pricing worker once it exists (issue 16); until then nobody answers.
-        "channels.price_sync_requested",
     }
 )
 

@@ -27,7 +27,7 @@ DEV_JWT_SECRET = "omnistock-dev-only-jwt-secret-change-me-0123456789"
 MIN_JWT_SECRET_BYTES = 32
 # What /readyz checks unless GATEWAY_BACKENDS says otherwise: every service the routes call, so a
 # load balancer never sends traffic to a gateway whose channels backend is down.
-DEFAULT_BACKENDS: tuple[str, ...] = ("catalog", "inventory", "channels", "orders")
+DEFAULT_BACKENDS: tuple[str, ...] = ("catalog", "inventory", "channels", "orders", "pricing")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Settings:
     inventory_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['inventory']}"
     channels_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['channels']}"
     orders_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['orders']}"
+    pricing_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['pricing']}"
     # Channels retry webhooks that are not acknowledged within a few seconds (Shopify: 5 s).
     webhook_timeout_seconds: float = 3.0
     # Webhook intake (no JWT): larger bodies are refused (413) before they are read, and each
@@ -139,6 +140,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         inventory_addr=service_addr(env, "inventory"),
         channels_addr=service_addr(env, "channels"),
         orders_addr=service_addr(env, "orders"),
+        pricing_addr=service_addr(env, "pricing"),
         webhook_timeout_seconds=env.float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 3.0, minimum=0.1),
         webhook_max_body_bytes=env.int("GATEWAY_WEBHOOK_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024),
         webhook_rate_limit=env.int("GATEWAY_WEBHOOK_RATE_LIMIT", 600, minimum=1),

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     ORDERS_READ = "orders:read"
     # Manual orders, fulfilment, cancellation, returns, duplicate decisions.
     ORDERS_WRITE = "orders:write"
+    PRICING_READ = "pricing:read"
+    # Channel prices, bulk changes, FX rates, connection pricing and schedules, timed sales.
+    PRICING_WRITE = "pricing:write"
     USERS_MANAGE = "users:manage"
 
 
@@ -58,7 +61,7 @@ _WRITERS = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
 _MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 
 # The one role policy of the REST API: viewers read, staff also write catalog, inventory,
-# orders and channel listings/syncs, admins and owners also manage users and connect/disconnect channels.
+# orders, prices and channel listings/syncs, admins and owners also manage users and connect/disconnect channels.
 POLICY: dict[Permission, frozenset[Role]] = {
     Permission.AUTHENTICATED: _ALL_ROLES,
     Permission.CATALOG_READ: _ALL_ROLES,
@@ -70,6 +73,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.CHANNELS_MANAGE: _MANAGERS,
     Permission.ORDERS_READ: _ALL_ROLES,
     Permission.ORDERS_WRITE: _WRITERS,
+    Permission.PRICING_READ: _ALL_ROLES,
+    Permission.PRICING_WRITE: _WRITERS,
     Permission.USERS_MANAGE: _MANAGERS,
 }
 

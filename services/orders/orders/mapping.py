@@ -302,6 +302,7 @@ def channel_order_in(payload: Mapping[str, Any]) -> ChannelOrderVersion:
                 unit_price=line.unit_price.amount_minor,
                 discount=line.discount.amount_minor,
                 tax=line.tax.amount_minor,
+                quantity_fulfilled=max(0, min(line.quantity_fulfilled, line.quantity)),
             )
             for line in message.lines
         ),

@@ -47,6 +47,9 @@ orders = sa.Table(
     sa.Column("stock_error", sa.String(512), nullable=False),
     # orders.order_imported went out (once, after the hold was recorded).
     sa.Column("announced", sa.Boolean, nullable=False),
+    # The channel edited the lines after the hold: release, then hold again as round hold_round + 1.
+    sa.Column("replan_owed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hold_round", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cancel_sync_state", sa.String(24), nullable=True),
     sa.Column("cancel_sync_message", sa.String(256), nullable=False),
     sa.Column("channel_updated_at", UTCDateTime, nullable=True),
@@ -90,6 +93,7 @@ order_lines = sa.Table(
     sa.Column("quantity_returned", sa.BigInteger, nullable=False),
     sa.Column("quantity_reserved", sa.BigInteger, nullable=False),
     sa.Column("sku_known", sa.Boolean, nullable=False),
+    sa.Column("channel_fulfilled", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_order_lines_order_id_line_no", "order_id", "line_no"),
     sa.Index("ix_order_lines_tenant_id_sku", "tenant_id", "sku"),
 )

@@ -18,7 +18,9 @@ def test_defaults_work_locally() -> None:
         "inventory": "127.0.0.1:50052",
         "channels": "127.0.0.1:50055",
         "orders": "127.0.0.1:50053",
+        "pricing": "127.0.0.1:50054",
     }
+    assert settings.pricing_addr == "127.0.0.1:50054"
     assert settings.orders_addr == "127.0.0.1:50053" and settings.orders_timeout_seconds == 10.0
     assert settings.access_token_ttl_seconds == 900
     assert settings.refresh_token_ttl_seconds == 30 * 24 * 3600

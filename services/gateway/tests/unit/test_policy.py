@@ -31,6 +31,7 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Permiss
                 Permission.INVENTORY_READ,
                 Permission.CHANNELS_READ,
                 Permission.ORDERS_READ,
+                Permission.PRICING_READ,
             },
         ),
         (
@@ -45,6 +46,8 @@ from omnistock_common.errors import FailedPrecondition, InvalidArgument, Permiss
                 Permission.CHANNELS_WRITE,
                 Permission.ORDERS_READ,
                 Permission.ORDERS_WRITE,
+                Permission.PRICING_READ,
+                Permission.PRICING_WRITE,
             },
         ),
         (Role.ADMIN, set(Permission)),

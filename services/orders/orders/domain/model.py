@@ -94,6 +94,8 @@ class OrderLine:
     quantity_returned: int = 0
     quantity_reserved: int = 0
     sku_known: bool = True
+    # Units the source channel says it shipped (fulfilled on the channel, outside OmniStock).
+    channel_fulfilled: int = 0
 
     @property
     def unshipped(self) -> int:
@@ -185,6 +187,10 @@ class Order:
     stock_due_at: datetime | None = None
     stock_error: str = ""
     announced: bool = False
+    # The channel edited the lines (SKU or quantity) after the hold: the hold is released and taken
+    # again for the new lines, under a new key (`hold_round` counts the holds taken).
+    replan_owed: bool = False
+    hold_round: int = 0
 
     @property
     def is_manual(self) -> bool:
@@ -214,6 +220,8 @@ class IncomingLine:
     unit_price: int = 0
     discount: int = 0
     tax: int = 0
+    # Units the channel says it shipped (0 where it does not say per line).
+    quantity_fulfilled: int = 0
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from orders.domain.model import (
     StatusChange,
     StockState,
 )
-from orders.domain.status import channel_move, is_newer
+from orders.domain.status import CLOSED_STATUSES, SHIPPED_STATUSES, channel_move, is_newer
 
 
 def usable_sku(sku: str) -> bool:
@@ -48,6 +48,7 @@ def new_line(incoming: IncomingLine, line_id: str, line_no: int) -> OrderLine:
         discount=incoming.discount,
         tax=incoming.tax,
         sku_known=usable_sku(incoming.sku),
+        channel_fulfilled=incoming.quantity_fulfilled,
     )
 
 
@@ -103,9 +104,14 @@ def apply_version(
         return VersionOutcome(applied=False)
     _take_fields(order, version)
     order.channel_updated_at = version.updated_at
-    lines_changed = merge_lines(order, version.lines, new_id)
-    change = None
     target = channel_move(order.status, version.status)
+    # An open order that shipped nothing has its hold planned again after an edit (domain/stock).
+    replan = order.announced and (target or order.status) not in CLOSED_STATUSES | SHIPPED_STATUSES
+    replan = replan and not order.shipped_anything
+    lines_changed = merge_lines(order, version.lines, new_id, release_dropped=replan)
+    if lines_changed and replan:
+        order.replan_owed = True
+    change = None
     if target is not None:
         change = StatusChange(order.status, target, now, ACTOR_CHANNEL, version.channel_status_text)
         order.status = target
@@ -115,11 +121,19 @@ def apply_version(
     return VersionOutcome(applied=True, status_change=change, lines_changed=lines_changed)
 
 
-def merge_lines(order: Order, incoming: tuple[IncomingLine, ...], new_id: Callable[[], str]) -> bool:
+def merge_lines(
+    order: Order,
+    incoming: tuple[IncomingLine, ...],
+    new_id: Callable[[], str],
+    *,
+    release_dropped: bool = False,
+) -> bool:
     """Take the channel's lines, keeping what OmniStock knows of each (shipped, returned and
     reserved units, whether inventory knows its SKU). Lines match by external line id, else by
-    position. A line the channel dropped stays while anything of it shipped or is held (the
-    hold is not re-planned on an edit). Returns whether any line's SKU or quantity changed."""
+    position. A line the channel dropped stays while anything of it shipped or is held; with
+    `release_dropped` (the hold is about to be planned again) a held one stays at quantity 0 so
+    the new hold leaves it out, and goes once released (domain/stock.py). Returns whether any
+    line's SKU or quantity changed."""
     by_external = {line.external_line_id: line for line in order.lines if line.external_line_id}
     kept: list[OrderLine] = []
     changed = False
@@ -139,13 +153,21 @@ def merge_lines(order: Order, incoming: tuple[IncomingLine, ...], new_id: Callab
                 current.sku_known = usable_sku(line.sku)
         current.sku = line.sku
         current.quantity = line.quantity
+        # What the channel shipped only grows (a fulfilment it cancels later cannot un-commit).
+        current.channel_fulfilled = max(current.channel_fulfilled, line.quantity_fulfilled)
         current.title = _clip(line.title)
         current.unit_price, current.discount, current.tax = line.unit_price, line.discount, line.tax
         kept.append(current)
     for line in order.lines:
-        if line.id not in used and (line.quantity_shipped or line.quantity_reserved):
+        if line.id in used:
+            continue
+        if release_dropped and not line.quantity_shipped and line.quantity_reserved:
+            line.quantity = 0
+            changed = True
             kept.append(line)
-        elif line.id not in used:
+        elif line.quantity_shipped or line.quantity_reserved:
+            kept.append(line)
+        else:
             changed = True
     for line_no, line in enumerate(kept, start=1):
         line.line_no = line_no

@@ -67,6 +67,8 @@ def order_values(tenant_id: str, order: Order) -> dict[str, Any]:
         "stock_due_at": order.stock_due_at,
         "stock_error": order.stock_error[:512],
         "announced": order.announced,
+        "replan_owed": order.replan_owed,
+        "hold_round": order.hold_round,
         "cancel_sync_state": order.cancel_sync_state.value if order.cancel_sync_state else None,
         "cancel_sync_message": order.cancel_sync_message,
         "channel_updated_at": order.channel_updated_at,
@@ -113,6 +115,8 @@ def order_from_row(row: Row[Any]) -> Order:
         stock_due_at=row.stock_due_at,
         stock_error=row.stock_error,
         announced=row.announced,
+        replan_owed=row.replan_owed,
+        hold_round=row.hold_round,
     )
 
 
@@ -343,6 +347,7 @@ def _line_values(tenant_id: str, order_id: str, line: OrderLine) -> dict[str, An
         "quantity_returned": line.quantity_returned,
         "quantity_reserved": line.quantity_reserved,
         "sku_known": line.sku_known,
+        "channel_fulfilled": line.channel_fulfilled,
     }
 
 

@@ -35,7 +35,7 @@ def flag_duplicates(repo: Repository, tenant: str, order: Order, policy: Policy,
         return False
     repo.link_duplicates(tenant, order.id, others, now)
     order.flags.add(OrderFlag.POSSIBLE_DUPLICATE)
-    order.duplicate_of = sorted(others)
+    order.duplicate_of = sorted(set(order.duplicate_of) | set(others))
     return True
 
 
@@ -75,10 +75,13 @@ def apply_channel_order(
         if order is None:  # deleted between the two statements: never happens without deletes
             raise RuntimeError(f"order {version.connection_id}:{version.external_id} vanished")
         repo.add_raw_version(tenant, order.id, _raw(version))
+        compared_by = domain.duplicate_key(order)
         outcome = domain.apply_version(order, version, new_id, now)
         if not outcome.applied:
             overdue = order.stock_state is StockState.PENDING and (order.stock_due_at or now) <= now
             return order.id, overdue
+        if domain.duplicate_key(order) != compared_by:  # new email or total: compare it again
+            flag_duplicates(repo, tenant, order, policy, now)
         events: list[Event] = []
         if outcome.status_change is not None and (event := status_event(order, now)) is not None:
             events.append(event)

@@ -22,7 +22,8 @@ from orders.service.ports import HoldRequest, StockPort, StockRefused, StockUnav
 
 log = logging.getLogger(__name__)
 
-# Steps one run takes at most (RESERVE then COMMIT_ALL or RELEASE is the longest chain).
+# Steps one run takes at most (RESERVE then COMMIT_ALL or RELEASE, or an edit's RELEASE then
+# RESERVE then a COMMIT_ALL/RELEASE, is the longest chain).
 MAX_STEPS = 4
 
 
@@ -88,6 +89,8 @@ def _execute(stock: StockPort, ctx: CallContext, order: Order, step: StockStep) 
     try:
         if step.kind is StepKind.RELEASE:
             stock.release(ctx, step.reservation_id)
+        elif step.kind is StepKind.COMMIT_LINES:
+            stock.commit(ctx, step.reservation_id, step.lines, step.key)
         else:
             stock.commit(ctx, step.reservation_id, (), domain.commit_all_key(order))
     except StockRefused as exc:
@@ -116,14 +119,20 @@ def _settle(
         step is not None
         and owed is not None
         and (owed.kind, owed.reservation_id) == (step.kind, step.reservation_id)
+        # A partial commit is recorded only for exactly the units it committed.
+        and (step.kind is not StepKind.COMMIT_LINES or owed.key == step.key)
     ):
         if step.kind is StepKind.RESERVE:
+            first_hold = not order.announced  # a hold taken again after an edit announces nothing
             oversold = domain.apply_hold(order, outcome)
-            events.append(order_imported(order))
+            if first_hold:
+                events.append(order_imported(order))
             if oversold:
                 events.append(order_oversold(order, oversold, now))
         elif step.kind is StepKind.RELEASE:
             domain.apply_release(order)
+        elif step.kind is StepKind.COMMIT_LINES:
+            domain.apply_commit_lines(order)
         else:
             domain.apply_commit_all(order)
         order.version += 1

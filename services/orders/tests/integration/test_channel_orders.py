@@ -46,6 +46,7 @@ def version(
     connection: str = "conn-shop",
     source: str = "SHOPIFY",
     name: str = "",
+    shipped: dict[str, int] | None = None,
 ) -> ChannelOrderVersion:
     raw = {"id": external_id, "updated_at": updated.isoformat(), "status": str(status), "name": name}
     return ChannelOrderVersion(
@@ -56,7 +57,13 @@ def version(
         received_at=updated + timedelta(seconds=1),
         status=status,
         lines=tuple(
-            IncomingLine(sku=sku, quantity=q, external_line_id=f"{external_id}-{i}", unit_price=1000)
+            IncomingLine(
+                sku=sku,
+                quantity=q,
+                external_line_id=f"{external_id}-{i}",
+                unit_price=1000,
+                quantity_fulfilled=(shipped or {}).get(sku, 0),
+            )
             for i, (sku, q) in enumerate(lines)
         ),
         currency="USD",
@@ -148,10 +155,109 @@ def test_an_older_version_never_overwrites_a_newer_one(
     # A still newer version applies; its lines edit the order's lines (same external line ids).
     latest = apply(uow, stock, version(updated=T0 + timedelta(minutes=9), lines=(("A", 3), ("B", 1))))
     assert [(line.sku, line.quantity) for line in latest.lines] == [("A", 3), ("B", 1)]
-    assert latest.lines[0].id == newest.lines[0].id and latest.lines[0].quantity_reserved == 2
+    # The hold follows the edit (released, then taken again for 3).
+    assert latest.lines[0].id == newest.lines[0].id and latest.lines[0].quantity_reserved == 3
     with uow.transaction() as repo:
         kept = repo.load_order(TENANT, latest.id, raw=True)
     assert kept is not None and len(kept.raw_versions) == 3  # every payload received is kept
+
+
+def test_a_channel_edit_of_the_lines_plans_the_hold_again(
+    uow: UnitOfWork, stock: InventoryStock, set_stock: Any, figures: Any
+) -> None:
+    set_stock("A", 10)
+    set_stock("B", 10)
+    set_stock("C", 1)
+    first = apply(uow, stock, version(lines=(("A", 2), ("B", 1))))
+    assert figures("A") == (10, 2, 8) and figures("B") == (10, 1, 9)
+
+    # The buyer drops B, takes 5 of A and adds 2 of C (only 1 left): one new hold, short of C.
+    edited = apply(
+        uow, stock, version(updated=T0 + timedelta(minutes=1), lines=(("A", 5), ("C", 2)), total=7000)
+    )
+    assert [(line.sku, line.quantity, line.quantity_reserved) for line in edited.lines] == [
+        ("A", 5, 5),
+        ("C", 2, 1),
+    ]
+    assert figures("A") == (10, 5, 5) and figures("B") == (10, 0, 10) and figures("C") == (1, 1, 0)
+    assert edited.reservation_id != first.reservation_id and "oversold" in edited.flags
+    assert not edited.replan_owed and edited.hold_round == 1
+    assert len(events(uow, "orders.order_imported")) == 1  # announced once
+    assert [line["sku"] for line in events(uow, "orders.order_oversold")[0]["lines"]] == ["C"]
+
+    # The same edit again (a poll of the same version) changes nothing; cancelling releases all.
+    again = apply(
+        uow, stock, version(updated=T0 + timedelta(minutes=1), lines=(("A", 5), ("C", 2)), total=7000)
+    )
+    assert again.reservation_id == edited.reservation_id and figures("A") == (10, 5, 5)
+    cancelled = apply(
+        uow,
+        stock,
+        version(status=OrderStatus.CANCELLED, updated=T0 + timedelta(minutes=2), lines=(("A", 5), ("C", 2))),
+    )
+    assert cancelled.held == 0 and figures("A") == (10, 0, 10) and figures("C") == (1, 0, 1)
+
+
+def test_an_update_that_makes_two_orders_alike_flags_and_links_them(
+    uow: UnitOfWork, stock: InventoryStock, set_stock: Any
+) -> None:
+    set_stock("A", 10)
+    shop = apply(uow, stock, version("1", total=5000))
+    woo = apply(uow, stock, version("2", total=4000, connection="conn-woo", source="WOOCOMMERCE"))
+    assert "possible_duplicate" not in woo.flags
+    # The WooCommerce order is edited to the same total: now it matches the Shopify one.
+    woo = apply(
+        uow,
+        stock,
+        version(
+            "2", total=5000, connection="conn-woo", source="WOOCOMMERCE", updated=T0 + timedelta(minutes=1)
+        ),
+    )
+    with uow.transaction() as repo:
+        shop_now = repo.load_order(TENANT, shop.id)
+    assert shop_now is not None
+    assert "possible_duplicate" in woo.flags and "possible_duplicate" in shop_now.flags
+    assert (woo.duplicate_of, shop_now.duplicate_of) == ([shop.id], [woo.id])
+
+
+def test_units_the_channel_ships_of_a_partly_shipped_order_are_committed_once(
+    uow: UnitOfWork, stock: InventoryStock, set_stock: Any, figures: Any
+) -> None:
+    set_stock("A", 10)
+    set_stock("B", 10)
+    apply(uow, stock, version(lines=(("A", 3), ("B", 2))))
+    partly = version(
+        status=OrderStatus.PARTIALLY_SHIPPED,
+        updated=T0 + timedelta(hours=1),
+        lines=(("A", 3), ("B", 2)),
+        shipped={"A": 2},
+    )
+    order = apply(uow, stock, partly)
+    assert order.status is OrderStatus.PARTIALLY_SHIPPED
+    assert [(line.quantity_shipped, line.quantity_reserved) for line in order.lines] == [(2, 1), (0, 2)]
+    assert figures("A") == (8, 1, 7) and figures("B") == (10, 2, 8)
+    # The same report again (a poll of that version, or a later one that ships nothing more).
+    later = version(
+        status=OrderStatus.PARTIALLY_SHIPPED,
+        updated=T0 + timedelta(hours=2),
+        lines=(("A", 3), ("B", 2)),
+        shipped={"A": 2},
+    )
+    apply(uow, stock, partly)
+    apply(uow, stock, later)
+    assert figures("A") == (8, 1, 7)
+    done = apply(
+        uow,
+        stock,
+        version(
+            status=OrderStatus.SHIPPED,
+            updated=T0 + timedelta(hours=3),
+            lines=(("A", 3), ("B", 2)),
+            shipped={"A": 3, "B": 2},
+        ),
+    )
+    assert [(line.quantity_shipped, line.quantity_reserved) for line in done.lines] == [(3, 0), (2, 0)]
+    assert figures("A") == (7, 0, 7) and figures("B") == (8, 0, 8)
 
 
 def test_paid_before_create_converges(

@@ -332,6 +332,8 @@ class OrderBook:
                         if Decimal(li.tax)
                         else []
                     ),
+                    # REST 2024-01+: units after removals (the sandbox removes none).
+                    "current_quantity": li.quantity,
                     "fulfillable_quantity": 0 if order.cancelled_at else li.quantity - li.fulfilled,
                     "fulfillment_status": (
                         "fulfilled" if li.fulfilled >= li.quantity else ("partial" if li.fulfilled else None)

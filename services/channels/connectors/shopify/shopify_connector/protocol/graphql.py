@@ -41,6 +41,8 @@ _LINE_ITEM_FIELDS = """
           sku
           title
           quantity
+          currentQuantity
+          unfulfilledQuantity
           originalUnitPriceSet { shopMoney { amount currencyCode } }
           discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }
           taxLines { priceSet { shopMoney { amount currencyCode } } }

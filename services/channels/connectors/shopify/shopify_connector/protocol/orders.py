@@ -137,7 +137,18 @@ def address_from_rest(payload: Mapping[str, Any] | None) -> AddressData | None:
     )
 
 
+def _fulfilled(current: Any, left: Any) -> int:
+    """Units shipped = units still ordered minus units still to fulfil (never below 0)."""
+    try:
+        return max(0, int(current) - int(left))
+    except (TypeError, ValueError):
+        return 0
+
+
 def _graphql_line(line: Mapping[str, Any], currency: str) -> OrderLineData:
+    # LineItem (Admin GraphQL 2025-10): currentQuantity = units ordered excluding refunded and
+    # removed ones; unfulfilledQuantity = units not yet fulfilled
+    # (https://shopify.dev/docs/api/admin-graphql/latest/objects/LineItem).
     unit_amount, unit_currency = _shop_money(line.get("originalUnitPriceSet"))
     discounts = [_shop_money(d.get("allocatedAmountSet"))[0] for d in line.get("discountAllocations") or []]
     taxes = [_shop_money(t.get("priceSet"))[0] for t in line.get("taxLines") or []]
@@ -149,6 +160,11 @@ def _graphql_line(line: Mapping[str, Any], currency: str) -> OrderLineData:
         unit_price=money(unit_amount, unit_currency or currency),
         discount=_sum(discounts, currency),
         tax=_sum(taxes, currency),
+        quantity_fulfilled=_fulfilled(
+            line.get("currentQuantity", line.get("quantity")), line.get("unfulfilledQuantity", 0)
+        )
+        if "unfulfilledQuantity" in line
+        else 0,
     )
 
 
@@ -191,6 +207,20 @@ def order_from_graphql(node: Mapping[str, Any], extra_lines: Sequence[Mapping[st
     )
 
 
+def _rest_fulfilled(line: Mapping[str, Any]) -> int:
+    """Units shipped of a REST line item (webhook bodies): its `fulfillment_status` is null
+    (nothing shipped), `fulfilled` or `partial`; `current_quantity` (REST 2024-01+, units after
+    removals: https://shopify.dev/changelog/addition-of-lineitem-current_quantity-on-admin-rest-api)
+    less `fulfillable_quantity` (units left to fulfil) is what shipped of a partial one."""
+    status = line.get("fulfillment_status")
+    current = line.get("current_quantity", line.get("quantity"))
+    if status == "fulfilled":
+        return _fulfilled(current, 0)
+    if status == "partial":
+        return _fulfilled(current, line.get("fulfillable_quantity", 0))
+    return 0
+
+
 def _rest_line(line: Mapping[str, Any], currency: str) -> OrderLineData:
     return OrderLineData(
         external_line_id=numeric_id(line.get("id")),
@@ -200,6 +230,7 @@ def _rest_line(line: Mapping[str, Any], currency: str) -> OrderLineData:
         unit_price=money(line.get("price"), currency),
         discount=_sum([d.get("amount") for d in line.get("discount_allocations") or []], currency),
         tax=_sum([t.get("price") for t in line.get("tax_lines") or []], currency),
+        quantity_fulfilled=_rest_fulfilled(line),
     )
 
 

@@ -401,3 +401,23 @@ def test_a_retried_fulfillment_finds_the_first_one_by_its_tracking_number() -> N
     assert shop.sent("OmniStockFulfil") == []
     assert p.tracking_input("", "", "") == {}
     assert p.already_shipped(earlier, "") == ""
+
+
+def test_units_the_channel_shipped_are_read_per_line_from_both_shapes() -> None:
+    """GraphQL: currentQuantity - unfulfilledQuantity; REST: by the line's fulfillment_status,
+    current_quantity - fulfillable_quantity when partial (see protocol/orders.py for the docs)."""
+    (line,) = GRAPHQL_ORDER["lineItems"]["nodes"]
+    partly = {**line, "quantity": 3, "currentQuantity": 3, "unfulfilledQuantity": 1}
+    node = {**GRAPHQL_ORDER, "lineItems": {"nodes": [partly]}}
+    assert [x.quantity_fulfilled for x in p.order_from_graphql(node).lines] == [2]
+    assert [x.quantity_fulfilled for x in p.order_from_graphql(GRAPHQL_ORDER).lines] == [0]  # not asked
+
+    (rest_line,) = REST_ORDER["line_items"]
+    shapes = [
+        ({"fulfillment_status": None, "fulfillable_quantity": 2}, 0),
+        ({"fulfillment_status": "partial", "current_quantity": 3, "fulfillable_quantity": 1}, 2),
+        ({"fulfillment_status": "fulfilled", "current_quantity": 2, "fulfillable_quantity": 0}, 2),
+    ]
+    for fields, shipped in shapes:
+        order = p.order_from_rest({**REST_ORDER, "line_items": [{**rest_line, **fields}]})
+        assert m.order_to_proto(order).lines[0].quantity_fulfilled == shipped, fields
