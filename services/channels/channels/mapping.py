@@ -30,6 +30,7 @@ from channels.domain import (
     SyncLogEntry,
     SyncScope,
     WebhookReceipt,
+    is_clean_identifier,
     remote_ids,
 )
 from channels.job_domain import Job, JobStatus, SyncJobResult
@@ -306,6 +307,9 @@ def catalog_import_params_in(request: pb.StartCatalogImportRequest) -> imp.Impor
 
     resolutions: dict[str, dict[str, imp.Choice]] = {}
     for sku, fields in request.resolutions.items():
+        if not is_clean_identifier(sku):
+            violations.append(FieldViolation(f"resolutions[{sku[:64]!r}]", "not a SKU"))
+            continue
         for name, value in fields.fields.items():
             if name not in imp.FIELDS:
                 violations.append(
