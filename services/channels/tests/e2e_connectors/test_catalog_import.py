@@ -306,6 +306,15 @@ def test_preview_then_import_then_a_second_run_changes_nothing(stack: Stack, cha
     stack.tenant = _tenant_of(stack, connection)
     seed_omnistock_collision(stack)
 
+    for bad in (
+        {"default": "theirs"},
+        {"resolutions": {"MUG": {"colour": "channel"}}},
+        {"dry_run": "yes please"},
+    ):
+        refused = stack.gateway.post(
+            f"/api/v1/channels/{connection}/catalog-import", json=bad, headers=stack.auth
+        )
+        assert refused.status_code == 400 and refused.content_type == "application/problem+json", refused.json
     preview_id = stack.start(connection, dry_run=True)
     assert stack.start(connection, dry_run=True) == preview_id  # the same request while queued
     preview = stack.run(preview_id)
