@@ -136,7 +136,11 @@ def run_catalog_import(
             _save_pending(deps, job_id, checkpoint, [w.sku for w in plan.creates])
             key = _page_key(row.connection_id, job_id, checkpoint.pages)
             applied, quantity_errors = deps.imports.set_quantities(
-                ctx, plan.quantities, note=note, idempotency_key=key
+                ctx,
+                plan.quantities,
+                note=note,
+                reference=f"channel-import:{row.connection_id}",
+                idempotency_key=key,
             )
             errors.extend(quantity_errors)
             errors.extend(deps.imports.upsert(ctx, [*plan.creates, *plan.updates]))

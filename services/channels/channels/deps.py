@@ -38,7 +38,13 @@ class ImportTargets(Protocol):
         ...
 
     def set_quantities(
-        self, ctx: CallContext, quantities: Mapping[str, int], *, note: str, idempotency_key: str
+        self,
+        ctx: CallContext,
+        quantities: Mapping[str, int],
+        *,
+        note: str,
+        reference: str,
+        idempotency_key: str,
     ) -> tuple[int, list[str]]:
         """Set on-hand quantities (reason IMPORTED); (lines applied, "SKU: reason" refusals)."""
         ...

@@ -175,7 +175,13 @@ class GrpcImportTargets:
                 raise
 
     def set_quantities(
-        self, ctx: CallContext, quantities: Mapping[str, int], *, note: str, idempotency_key: str
+        self,
+        ctx: CallContext,
+        quantities: Mapping[str, int],
+        *,
+        note: str,
+        reference: str,
+        idempotency_key: str,
     ) -> tuple[int, list[str]]:
         if not quantities:
             return 0, []
@@ -185,7 +191,7 @@ class GrpcImportTargets:
                 set=quantity,
                 reason=inv_pb.ADJUSTMENT_REASON_IMPORTED,
                 note=note,
-                reference="catalog-import",
+                reference=reference,
             )
             for sku, quantity in sorted(quantities.items())
         ]

@@ -355,6 +355,12 @@ def test_preview_then_import_then_a_second_run_changes_nothing(stack: Stack, cha
     assert stock["TEE3-L"] == 11 and stock[no_sku["generated_sku"]] == 6
     assert stock["MUG"] == 0  # an existing SKU keeps OmniStock's stock
     assert len(ledger) == 13 and ("TEE1-M", 4) in ledger  # TEE0-S starts at 0: no movement
+    [move] = stack.inventory.ListMovements(
+        inv_pb.ListMovementsRequest(sku="TEE1-M"), metadata=stack.md()
+    ).movements
+    assert (
+        channel in move.note and connection in move.note and move.reference == f"channel-import:{connection}"
+    )
     assert set(listings) == set(catalog)
 
     second = stack.run(
