@@ -10,8 +10,9 @@ Admin GraphQL 2025-07 (protocol.api.API_VERSION):
   quantities(names: ["available"])
   (https://shopify.dev/docs/api/admin-graphql/2025-07/objects/ProductVariant,
   https://shopify.dev/docs/api/admin-graphql/2025-07/objects/InventoryLevel).
-Shopify refuses a query whose *requested* cost exceeds 1,000 points (connections cost 2 + first x
-their child; https://shopify.dev/docs/api/usage/limits#cost-calculation). One product with 10
+Shopify refuses a query whose *requested* cost exceeds 1,000 points: objects cost 1, a connection
+2 + first x its child (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits, "Cost
+calculation"). One product with 10
 variants at 2 locations and 3 images requests about 147 points, so a page holds MAX_CATALOG_PAGE
 products; a product with more variants has the rest read by PRODUCT_VARIANTS_QUERY, 50 a call.
 Only the first LEVELS_PER_VARIANT locations of a variant are read.

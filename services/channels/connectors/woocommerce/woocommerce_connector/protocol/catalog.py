@@ -94,7 +94,8 @@ def id_chunks(ids: Iterable[int], size: int = MAX_PER_PAGE) -> Iterator[list[int
 # (https://woocommerce.github.io/woocommerce-rest-api-docs/#product-properties,
 # https://woocommerce.github.io/woocommerce-rest-api-docs/#product-variation-properties):
 # name, description, status, tags [{name}], images [{src}], attributes (a variation's
-# [{name, option}]), sku, global_unique_id (GTIN/UPC/EAN/ISBN, WooCommerce 9.2+), regular_price /
+# [{name, option}]), sku, global_unique_id (GTIN/UPC/EAN/ISBN on products and variations since
+# WooCommerce 9.2; https://github.com/woocommerce/woocommerce-rest-api-docs/pull/261), regular_price /
 # price (decimal strings in the store currency), weight (a string in the store's weight unit),
 # stock_quantity (null when stock is not managed). WooCommerce has no locations and no vendor.
 GRAMS_PER_WEIGHT_UNIT = {
