@@ -105,6 +105,9 @@ def run_catalog_import(
         f"imported from {stored.connection.type} connection {stored.connection.name!r} ({row.connection_id})"
     )
     seen = set(checkpoint.seen)
+    if checkpoint.pages:  # resumed: the claim reset the progress, the checkpoint knows it
+        resumed_at, read = deps.clock(), checkpoint.tally.variants
+        deps.uow.run(lambda repo: repo.job_progress(job_id, read, resumed_at))
     done_here = 0
     while not checkpoint.finished:
         if checkpoint.pages >= MAX_PAGES:
