@@ -55,6 +55,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from omnistock_devtools import order_flow as flow
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
@@ -228,6 +230,29 @@ def settled(bench: Bench, sku: str, poll: float) -> None:
     )
 
 
+def explain(bench: Bench, sku: str, redis_url: str) -> None:
+    """What every side knew of `sku` when a channel did not show a change in time (stderr)."""
+    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    out = sys.stderr
+    print(f"--- state of {sku} at the timeout", file=out)
+    print(f"inventory: {flow.stock_levels(bench.client, [sku])}", file=out)
+    for order in flow.list_orders(bench.client, q=sku)[:3]:
+        lines = [(line["sku"], line["quantity"], line.get("quantity_reserved")) for line in order["lines"]]
+        print(f"order {order['source']} {order['external_id']} {order['status']} {lines}", file=out)
+    for shop in bench.shops:
+        conn = shop.connection_id
+        print(f"{shop.channel_type}: sandbox shows {shop.sandbox.inventory().get(sku)}", file=out)
+        print(
+            f"  redis pending={store.hget('omnistock:pending:' + conn, sku)}"
+            f" figures={store.hget('omnistock:figures:' + conn, sku)}"
+            f" due={store.zscore('omnistock:sync:due', conn)} hold={store.get('omnistock:sync:hold:' + conn)}"
+            f" attempts={store.get('omnistock:sync:attempts:' + conn)}",
+            file=out,
+        )
+        for entry in bench.client.sync_log(conn, limit=8):
+            print(f"  log {entry}", file=out)
+
+
 def run_latency(bench: Bench, args: argparse.Namespace) -> tuple[list[float], list[float]]:
     """(order webhook -> other channel lower, plain adjustment -> channel lower) seconds."""
     via_order: list[float] = []
@@ -239,12 +264,20 @@ def run_latency(bench: Bench, args: argparse.Namespace) -> tuple[list[float], li
         before = other.sandbox.inventory()[sku]
         started = time.monotonic()
         shop.place_order({sku: 1})
-        via_order.append(seconds_until_lower(other, sku, before, started, args.poll))
+        try:
+            via_order.append(seconds_until_lower(other, sku, before, started, args.poll))
+        except flow.FlowTimeout:
+            explain(bench, sku, args.redis_url)
+            raise
         settled(bench, sku, args.poll)
         before = other.sandbox.inventory()[sku]
         started = time.monotonic()
         bench.client.adjust(sku, -1, reason="correction")
-        via_adjust.append(seconds_until_lower(other, sku, before, started, args.poll))
+        try:
+            via_adjust.append(seconds_until_lower(other, sku, before, started, args.poll))
+        except flow.FlowTimeout:
+            explain(bench, sku, args.redis_url)
+            raise
     return via_order, via_adjust
 
 
@@ -262,6 +295,11 @@ def main() -> int:
     parser.add_argument(
         "--amqp-url", default=os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the stack's files (every process's log) here instead of a temporary directory",
+    )
     args = parser.parse_args()
     # A SIGTERM (timeout, kill) unwinds the context managers: the stack, databases and vhost go too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -272,7 +310,10 @@ def main() -> int:
         # A 10,000-order import outlasts the default 15-minute access token of the bench's user.
         "ACCESS_TOKEN_TTL_SECONDS": str(24 * 3600),
     }
-    with tempfile.TemporaryDirectory(prefix="order-import-") as tmp:
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    keep = contextlib.nullcontext(str(args.workdir)) if args.workdir else None
+    with keep or tempfile.TemporaryDirectory(prefix="order-import-") as tmp:
         workdir = Path(tmp)
         with (
             databases(args.sqlite, workdir) as (urls, backend),

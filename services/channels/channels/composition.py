@@ -23,7 +23,8 @@ from channels.config import Settings
 from channels.connector_calls import ConnectionCaller, RedisLike
 from channels.connector_clients import ConnectorRegistry
 from channels.crypto import KeyRing
-from channels.deps import CatalogPort, ChannelsDeps, OAuthConfig
+from channels.deps import CatalogPort, ChannelsDeps, ImportTargets, OAuthConfig
+from channels.import_clients import GrpcImportTargets
 from channels.notify import Notifier
 from channels.repository import UnitOfWork
 from channels.sync.dispatch import SyncDispatcher
@@ -92,7 +93,13 @@ def build_core(
     return ChannelsCore(sql, uow, keyring, connectors, redis, notifier, caller, owned)
 
 
-def build_deps(core: ChannelsCore, settings: Settings, *, catalog: CatalogPort | None) -> ChannelsDeps:
+def build_deps(
+    core: ChannelsCore,
+    settings: Settings,
+    *,
+    catalog: CatalogPort | None,
+    imports: ImportTargets | None = None,
+) -> ChannelsDeps:
     """The use cases' collaborators over the core (server: shared clients; worker: per thread)."""
     return ChannelsDeps(
         core.uow,
@@ -107,6 +114,7 @@ def build_deps(core: ChannelsCore, settings: Settings, *, catalog: CatalogPort |
         ),
         catalog=catalog,
         egress=EgressPolicy(allowed=settings.allowed_hosts),
+        imports=imports,
     )
 
 
@@ -144,11 +152,21 @@ def build_runtime(
     core.closers.append(inventory.close)
     engine = SyncEngine(core.uow, redis, core.caller, settings=sync_settings, inventory=inventory)
     catalog = None
+    imports = None
     if settings.catalog_addr:
         catalog = PerThreadCatalog(
             settings.catalog_addr, settings.catalog_timeout_seconds, local_factory, threads
         )
         core.closers.append(catalog.close)
+        # The onboarding import writes the catalog and inventory (channels.catalog_import).
+        imports = GrpcImportTargets(
+            settings.catalog_addr,
+            sync_settings.inventory_addr,
+            settings.catalog_timeout_seconds,
+            local_factory,
+            threads,
+        )
+        core.closers.append(imports.close)
     # Runtime.close stops it before any closer runs: no flush may outlive the clients it uses.
     dispatcher = SyncDispatcher(engine, threads=threads)
     return Runtime(
@@ -157,7 +175,7 @@ def build_runtime(
         settings,
         core.closers,
         event_secret=load_internal_auth_settings().token_secret,
-        deps=build_deps(core, settings, catalog=catalog),
+        deps=build_deps(core, settings, catalog=catalog, imports=imports),
         dispatcher=dispatcher,
     )
 

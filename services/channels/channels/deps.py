@@ -4,11 +4,12 @@ frozen value built by the composition root), OAuthConfig, and the page/limit/cur
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from channels.catalog_import_domain import ExistingVariant, VariantWrite
 from channels.connector_calls import ConnectionCaller
 from channels.connector_clients import ConnectorRegistry
 from channels.crypto import KeyRing
@@ -25,6 +26,28 @@ MAX_LIMIT = 500
 
 class CatalogPort(Protocol):
     def all_skus(self, ctx: CallContext) -> list[str]: ...
+
+
+class ImportTargets(Protocol):
+    """Where the onboarding import writes (channels.catalog_import): the catalog and inventory."""
+
+    def existing(self, ctx: CallContext, skus: Sequence[str]) -> dict[str, ExistingVariant]: ...
+
+    def upsert(self, ctx: CallContext, writes: Sequence[VariantWrite]) -> list[str]:
+        """One error per refused write ("SKU: reason"); empty when all were taken."""
+        ...
+
+    def set_quantities(
+        self,
+        ctx: CallContext,
+        quantities: Mapping[str, int],
+        *,
+        note: str,
+        reference: str,
+        idempotency_key: str,
+    ) -> tuple[int, list[str]]:
+        """Set on-hand quantities (reason IMPORTED); (lines applied, "SKU: reason" refusals)."""
+        ...
 
 
 class SetNxRedis(Protocol):
@@ -83,3 +106,5 @@ class ChannelsDeps:
     # Where tenant-typed URLs (the notification webhook) may point: CHANNEL_ALLOWED_HOSTS,
     # else https:443 on public addresses (omnistock_common.egress).
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    # The catalog and inventory the onboarding import writes to (the worker's; None elsewhere).
+    imports: ImportTargets | None = None

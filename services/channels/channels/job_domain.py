@@ -13,12 +13,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from channels.catalog_import_domain import ImportTally
 from channels.domain import AutoMapResult, SyncScope
 
 
 class JobKind(StrEnum):
     SYNC = "sync"
     AUTO_MAP = "auto_map"
+    CATALOG_IMPORT = "catalog_import"
 
 
 class JobStatus(StrEnum):
@@ -58,7 +60,7 @@ class Job:
     connection_id: str
     progress_done: int
     progress_total: int | None
-    result: AutoMapResult | SyncJobResult | None
+    result: AutoMapResult | SyncJobResult | ImportTally | None
     error: str
     created_at: datetime
     started_at: datetime | None
@@ -88,8 +90,11 @@ def job_from_row(row: Any) -> Job:
     """A Job from a sync_jobs row: its result only once it succeeded, its error only once it failed."""
     kind = JobKind(row.kind) if row.kind in JobKind._value2member_map_ else JobKind.SYNC
     status = STORED_STATUS.get(row.status, JobStatus.QUEUED)
-    result: AutoMapResult | SyncJobResult | None = None
-    if status is JobStatus.SUCCEEDED:
+    result: AutoMapResult | SyncJobResult | ImportTally | None = None
+    paged = kind in (JobKind.AUTO_MAP, JobKind.CATALOG_IMPORT)
+    if status is JobStatus.SUCCEEDED and kind is JobKind.CATALOG_IMPORT and row.result:
+        result = ImportTally.from_json(row.result)
+    elif status is JobStatus.SUCCEEDED:
         if kind is JobKind.AUTO_MAP and row.result:
             data = json.loads(row.result)
             result = AutoMapResult(
@@ -104,14 +109,8 @@ def job_from_row(row: Any) -> Job:
         status=status,
         connection_id=row.connection_id,
         # A sync is one step: 0 of 1 until it ends, 1 of 1 after.
-        progress_done=int(row.progress_done or 0)
-        if kind is JobKind.AUTO_MAP
-        else int(row.finished_at is not None),
-        progress_total=(
-            (None if row.progress_total is None else int(row.progress_total))
-            if kind is JobKind.AUTO_MAP
-            else 1
-        ),
+        progress_done=int(row.progress_done or 0) if paged else int(row.finished_at is not None),
+        progress_total=((None if row.progress_total is None else int(row.progress_total)) if paged else 1),
         result=result,
         error=row.message if status is JobStatus.FAILED else "",
         created_at=row.requested_at,

@@ -101,6 +101,17 @@ class JobQueries:
             .values(progress_done=done, heartbeat_at=now)
         )
 
+    def save_checkpoint(self, job_id: str, checkpoint: str, done: int, now: datetime) -> bool:
+        """A running job's step is done: its checkpoint and progress, one heartbeat. False when the
+        job is no longer running (another worker finished it)."""
+        t = models.sync_jobs
+        result = self.conn.execute(
+            update(t)
+            .where(t.c.id == job_id, t.c.status == RUNNING)
+            .values(checkpoint=checkpoint, progress_done=done, heartbeat_at=now)
+        )
+        return result.rowcount == 1
+
     def finish_job(
         self,
         job_id: str,

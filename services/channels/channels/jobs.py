@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from channels import listing_mapping
+from channels import catalog_import, listing_mapping
+from channels.catalog_import_domain import ImportTally
 from channels.deps import ChannelsDeps
 from channels.domain import AutoMapResult
 from channels.job_domain import (
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 
 JOB_REQUESTED_EVENT = "channels.job_requested"
 # Jobs this module runs (syncs are run by channels.sync.reconcile on channels.sync_requested).
-RUNS = (JobKind.AUTO_MAP,)
+RUNS = (JobKind.AUTO_MAP, JobKind.CATALOG_IMPORT)
 RESUME_BATCH = 20
 
 
@@ -109,6 +111,8 @@ def run_job(deps: ChannelsDeps, job_id: str, *, now: datetime | None = None) -> 
         moment = deps.clock()
         deps.uow.run(lambda repo: repo.job_progress(job_id, products_read, moment))
 
+    if row.kind == JobKind.CATALOG_IMPORT.value:
+        return _run_import(deps, job_id, row, progress)
     try:
         result = listing_mapping.auto_map(
             deps, ctx, row.connection_id, auto_map_skus(row.params), on_page=progress
@@ -122,14 +126,34 @@ def run_job(deps: ChannelsDeps, job_id: str, *, now: datetime | None = None) -> 
     return _finish(deps, job_id, result, summary, read)
 
 
-def _finish(deps: ChannelsDeps, job_id: str, result: AutoMapResult | None, message: str, read: int) -> str:
+def _run_import(deps: ChannelsDeps, job_id: str, row: Any, progress: Callable[[int], None]) -> str:
+    """The catalog import's work (channels.catalog_import); it records its own progress."""
+    try:
+        outcome = catalog_import.run_catalog_import(deps, job_id, row)
+    except DomainError as exc:
+        return _finish(deps, job_id, None, exc.message, 0)
+    except Exception:
+        log.exception("job %s failed", job_id, extra={"tenant": row.tenant_id})
+        return _finish(deps, job_id, None, "internal error", 0)
+    if isinstance(outcome, catalog_import.Stopped):
+        return "running"
+    return _finish(deps, job_id, outcome, catalog_import.summary(outcome), outcome.variants)
+
+
+def _finish(
+    deps: ChannelsDeps, job_id: str, result: AutoMapResult | ImportTally | None, message: str, read: int
+) -> str:
     moment = deps.clock()
+    if isinstance(result, ImportTally):
+        text = result.to_json()
+    else:
+        text = auto_map_result_json(result) if result is not None else ""
     deps.uow.run(
         lambda repo: repo.finish_job(
             job_id,
             succeeded=result is not None,
             message=message,
-            result=auto_map_result_json(result) if result is not None else "",
+            result=text,
             total=read if result is not None else None,
             now=moment,
         )

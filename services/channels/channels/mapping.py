@@ -20,6 +20,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from channels import catalog_import_domain as imp
 from channels.domain import (
     AutoMapResult,
     ChannelType,
@@ -29,12 +30,15 @@ from channels.domain import (
     SyncLogEntry,
     SyncScope,
     WebhookReceipt,
+    is_clean_identifier,
+    remote_ids,
 )
 from channels.job_domain import Job, JobStatus, SyncJobResult
 from channels.price_domain import ChannelPrice, Money
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
+from omnistock_common.egress import safe_text as clean_text
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from omnistock_common.timestamps import to_optional_timestamp
 
@@ -171,6 +175,8 @@ def job_out(job: Job) -> pb.Job:
     )
     if isinstance(job.result, AutoMapResult):
         out.auto_map.CopyFrom(auto_map_out(job.result))
+    elif isinstance(job.result, imp.ImportTally):
+        out.catalog_import.CopyFrom(catalog_import_out(job.result))
     elif isinstance(job.result, SyncJobResult):
         out.sync.CopyFrom(
             pb.SyncJobResult(scope=_SYNC_SCOPES_OUT[job.result.scope], message=job.result.message)
@@ -249,10 +255,98 @@ def webhook_kind(kind: int) -> str:
 
 # ---------------------------------------------------------------------------- listings
 def list_remote_products_request(
-    context: ConnectionContext, cursor: str, limit: int
+    context: ConnectionContext, cursor: str, limit: int, *, include_catalog: bool = False
 ) -> cpb.ListRemoteProductsRequest:
-    """One page of the channel's own product list."""
-    return cpb.ListRemoteProductsRequest(connection=context, cursor=cursor, limit=limit)
+    """One page of the channel's own product list (whole products with include_catalog)."""
+    return cpb.ListRemoteProductsRequest(
+        connection=context, cursor=cursor, limit=limit, include_catalog=include_catalog
+    )
+
+
+def catalog_page_in(reply: cpb.ListRemoteProductsResponse) -> list[imp.RemoteProduct]:
+    """The connector's CatalogProducts as the import's plain values; remote text is bounded and
+    cleaned like every other remote value (a SKU that is not a clean identifier is skipped later)."""
+    return [
+        imp.RemoteProduct(
+            external_id=p.external_id[:255],
+            title=clean_text(p.title, 255),
+            description=p.description[:20000],
+            status=p.status[:32],
+            variants=tuple(
+                imp.RemoteVariant(
+                    external_id=v.external_id[:255],
+                    ids=remote_ids(v.remote.ids),
+                    sku=v.sku.strip()[:128],
+                    title=clean_text(v.title, 255),
+                    barcode=clean_text(v.barcode, 64),
+                    options=tuple((clean_text(o.name, 64), clean_text(o.value, 128)) for o in v.options[:10]),
+                    price=imp.Money(v.price.amount_minor, v.price.currency) if v.price.currency else None,
+                    weight_grams=v.weight_grams
+                    if v.HasField("weight_grams") and v.weight_grams >= 0
+                    else None,
+                    quantity=sum(q.available for q in v.quantities) if len(v.quantities) else None,
+                )
+                for v in p.variants
+            ),
+        )
+        for p in reply.catalog
+    ]
+
+
+def catalog_import_params_in(request: pb.StartCatalogImportRequest) -> imp.ImportParams:
+    """The request's choices; an unknown field name or enum value is the caller's error."""
+    violations: list[FieldViolation] = []
+
+    def choice(value: int, path: str) -> imp.Choice:
+        if value == pb.CONFLICT_CHOICE_CHANNEL:
+            return imp.Choice.CHANNEL
+        if value in (pb.CONFLICT_CHOICE_OMNISTOCK, pb.CONFLICT_CHOICE_UNSPECIFIED):
+            return imp.Choice.OMNISTOCK
+        violations.append(FieldViolation(path, "omnistock or channel"))
+        return imp.Choice.OMNISTOCK
+
+    resolutions: dict[str, dict[str, imp.Choice]] = {}
+    for sku, fields in request.resolutions.items():
+        if not is_clean_identifier(sku):
+            violations.append(FieldViolation(f"resolutions[{sku[:64]!r}]", "not a SKU"))
+            continue
+        for name, value in fields.fields.items():
+            if name not in imp.FIELDS:
+                violations.append(
+                    FieldViolation(f"resolutions[{sku}].{name}", f"one of {', '.join(imp.FIELDS)}")
+                )
+                continue
+            resolutions.setdefault(sku, {})[name] = choice(value, f"resolutions[{sku}].{name}")
+    if len(resolutions) > imp.MAX_REPORTED * 10:
+        violations.append(FieldViolation("resolutions", f"at most {imp.MAX_REPORTED * 10} SKUs"))
+    default = choice(request.default_choice, "default_choice")
+    if request.without_sku not in (pb.WITHOUT_SKU_UNSPECIFIED, pb.WITHOUT_SKU_GENERATE, pb.WITHOUT_SKU_SKIP):
+        violations.append(FieldViolation("without_sku", "generate or skip"))
+    if violations:
+        raise InvalidArgument("invalid catalog import", violations=violations)
+    rule = (
+        imp.WithoutSkuRule.GENERATE
+        if request.without_sku == pb.WITHOUT_SKU_GENERATE
+        else imp.WithoutSkuRule.SKIP
+    )
+    return imp.ImportParams(request.dry_run, imp.ImportPolicy(default, resolutions, rule))
+
+
+def catalog_import_out(tally: imp.ImportTally) -> pb.CatalogImportResult:
+    return pb.CatalogImportResult(
+        dry_run=tally.dry_run,
+        products=tally.products,
+        variants=tally.variants,
+        to_create=tally.to_create,
+        to_update=tally.to_update,
+        unchanged=tally.unchanged,
+        skipped=tally.skipped,
+        mapped=tally.mapped,
+        quantities_set=tally.quantities_set,
+        collisions=[pb.ImportCollision(**c) for c in tally.collisions],
+        without_sku=[pb.VariantWithoutSku(**n) for n in tally.without_sku],
+        errors=tally.errors,
+    )
 
 
 # ---------------------------------------------------------------------------- inventory

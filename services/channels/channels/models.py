@@ -122,7 +122,7 @@ sync_jobs = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("tenant_id", sa.String(64), nullable=False),
     sa.Column("connection_id", sa.String(36), nullable=False),
-    # sync | auto_map
+    # sync | auto_map | catalog_import
     sa.Column("kind", sa.String(16), nullable=False, server_default="sync"),
     # sync jobs: inventory | prices | orders | catalog | all; "" for other kinds.
     sa.Column("scope", sa.String(16), nullable=False),
@@ -136,6 +136,9 @@ sync_jobs = sa.Table(
     sa.Column("result", sa.Text, nullable=False, server_default=""),
     sa.Column("progress_done", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("progress_total", sa.BigInteger, nullable=True),
+    # JSON: where a resumable job is (catalog_import: cursor, pages done, tally), written with
+    # each step's own writes so a job resumed after its worker died goes on from there.
+    sa.Column("checkpoint", sa.Text, nullable=False, server_default=""),
     sa.Column("requested_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     # Written with every step of a running job: a job whose worker died goes stale and is resumed.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from channels import connection_setup, jobs, listing_mapping, service, webhook_intake
+from channels import catalog_import, connection_setup, jobs, listing_mapping, service, webhook_intake
 from channels import mapping as m
 from channels.deps import ChannelsDeps
 from omnistock.channels.v1 import channels_service_pb2 as pb
@@ -149,6 +149,17 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
             self.deps, call_context(context), m.required_id(request.connection_id), list(request.skus)
         )
         return pb.StartAutoMapResponse(job_id=job_id)
+
+    def StartCatalogImport(
+        self, request: pb.StartCatalogImportRequest, context: grpc.ServicerContext
+    ) -> pb.StartCatalogImportResponse:
+        job_id = catalog_import.start_catalog_import(
+            self.deps,
+            call_context(context),
+            m.required_id(request.connection_id),
+            m.catalog_import_params_in(request),
+        )
+        return pb.StartCatalogImportResponse(job_id=job_id)
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
         job = jobs.get_job(self.deps.uow, call_context(context), m.required_id(request.job_id, "job_id"))

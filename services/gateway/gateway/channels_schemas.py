@@ -205,23 +205,76 @@ class AutoMapOut(OutModel):
     unknown_remote_skus: list[str]
 
 
+ImportChoice = Literal["omnistock", "channel"]
+ImportField = Literal["title", "price", "barcode", "options", "weight_grams"]
+
+
+class CatalogImportIn(StrictModel):
+    dry_run: bool = Field(False, description="true: only the preview (the job's result); nothing changes")
+    default: ImportChoice = Field(
+        "omnistock", description="whose value a field of a SKU both have keeps, unless `resolutions` says"
+    )
+    resolutions: dict[str, dict[ImportField, ImportChoice]] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        examples=[{"TEE-S": {"price": "channel"}}],
+        description="per SKU, per field",
+    )
+    without_sku: Literal["generate", "skip"] = Field(
+        "skip", description="channel variants without a SKU: a generated SKU (stable per variant) or left out"
+    )
+
+
+class ImportCollisionOut(OutModel):
+    sku: str
+    field: str
+    omnistock_value: str
+    channel_value: str
+
+
+class VariantWithoutSkuOut(OutModel):
+    product_external_id: str
+    variant_external_id: str
+    title: str
+    generated_sku: str
+
+
+class CatalogImportOut(OutModel):
+    dry_run: bool
+    products: int
+    variants: int
+    to_create: int = Field(description="SKUs new to OmniStock: created (to create in a dry run)")
+    to_update: int
+    unchanged: int
+    skipped: int
+    mapped: int = Field(description="listings mapped (0 in a dry run)")
+    quantities_set: int = Field(description="quantities set in inventory, reason imported")
+    collisions: list[ImportCollisionOut] = Field(
+        description="SKUs OmniStock has, per differing field (first 1,000)"
+    )
+    without_sku: list[VariantWithoutSkuOut] = Field(
+        description="channel variants without a SKU (first 1,000)"
+    )
+    errors: list[str]
+
+
 class SyncResultOut(OutModel):
     scope: ScopeName
     message: str
 
 
 class JobProgressOut(OutModel):
-    done: int = Field(description="auto_map: remote products read so far")
+    done: int = Field(description="auto_map: remote products read so far; catalog_import: variants read")
     total: int | None = Field(description="null while unknown (the channel's catalogue is still being read)")
 
 
 class JobStatusOut(OutModel):
     id: str
-    kind: Literal["auto_map", "sync"]
+    kind: Literal["auto_map", "sync", "catalog_import"]
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: JobProgressOut
     connection_id: str
-    result: AutoMapOut | SyncResultOut | None = Field(description="once succeeded")
+    result: CatalogImportOut | AutoMapOut | SyncResultOut | None = Field(description="once succeeded")
     error: str | None = Field(description="once failed: a short reason")
     created_at: datetime | None
     started_at: datetime | None

@@ -15,7 +15,16 @@ from gateway.schemas import INT64_MAX, INT64_MIN, Identifier, OutModel, PageQuer
 _SKU = Field(min_length=1, max_length=128)
 
 ReasonName = Literal[
-    "received", "correction", "damaged", "returned", "cycle_count", "sale", "transfer", "import", "lost"
+    "received",
+    "correction",
+    "damaged",
+    "returned",
+    "cycle_count",
+    "sale",
+    "transfer",
+    "import",
+    "lost",
+    "imported",
 ]
 
 

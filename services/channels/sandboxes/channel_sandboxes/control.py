@@ -66,6 +66,13 @@ class SandboxBase(ABC):
         """Create catalogue entries for `/_sandbox/products` and `--demo`; SeedConflict when impossible."""
 
     @abstractmethod
+    def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Create whole products with their variants for `POST /_sandbox/catalog` (the onboarding
+        import's shop): {title, description?, vendor?, tags?, images?, status?, variants: [{sku?,
+        barcode?, options: {name: value}, price, weight_grams?, quantity}]}. Returns per product
+        {title, product_id, variants: [{sku, variant_id}]}."""
+
+    @abstractmethod
     def set_stock(self, sku: str, quantity: int) -> list[Delivery] | None:
         """Set a SKU's quantity as a merchant would in the admin; its webhooks, or None if unknown."""
 
@@ -89,6 +96,58 @@ def _seed_items_error(items: Any, exists: Callable[[str], bool]) -> Response | N
     if clash:
         return json_response({"error": f"sku already exists: {', '.join(map(str, clash))}"}, 409)
     return None
+
+
+MAX_GENERATED_PRODUCTS = 5000
+
+
+def generated_catalog(
+    products: int, variants_per_product: int, *, prefix: str = "GEN"
+) -> list[dict[str, Any]]:
+    """A deterministic shop of `products` x `variants_per_product` (sizes), for tests and the
+    bench: product i sells <prefix>-<i>-<size> at 10.00 + i cents with quantity i % 50."""
+    sizes = ["S", "M", "L", "XL", "XXL", "3XL"]
+    out = []
+    for i in range(products):
+        per = max(1, min(variants_per_product, len(sizes)))
+        out.append(
+            {
+                "title": f"{prefix} product {i}",
+                "description": f"<p>Generated product {i}</p>",
+                "vendor": "Sandbox",
+                "tags": ["generated"],
+                "images": [f"https://cdn.example.test/{prefix.lower()}/{i}.jpg"],
+                "variants": [
+                    {
+                        "sku": f"{prefix}-{i}-{size}",
+                        "options": {"Size": size},
+                        "price": f"{10 + i // 100}.{i % 100:02d}",
+                        "weight_grams": 100 + j,
+                        "quantity": (i + j) % 50,
+                    }
+                    for j, size in enumerate(sizes[:per])
+                ],
+            }
+        )
+    return out
+
+
+def _catalog_request(body: dict[str, Any]) -> list[dict[str, Any]] | str:
+    """The products of a `POST /_sandbox/catalog` body ({products} or {generate}), or why not."""
+    generate = body.get("generate")
+    if isinstance(generate, dict):
+        count, per = generate.get("products"), generate.get("variants_per_product", 3)
+        if not isinstance(count, int) or not isinstance(per, int) or not 0 < count <= MAX_GENERATED_PRODUCTS:
+            return f"generate needs products (1..{MAX_GENERATED_PRODUCTS}) and variants_per_product (1..6)"
+        return generated_catalog(count, per, prefix=str(generate.get("prefix") or "GEN"))
+    products = body.get("products")
+    if not isinstance(products, list) or not all(isinstance(p, dict) and p.get("title") for p in products):
+        return "products must be a list of objects with a title (or pass generate)"
+    for product in products:
+        variants = product.get("variants") or []
+        if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+            return "variants must be a list of objects"
+    return products
 
 
 def order_lines_error(lines: Any) -> Response | None:
@@ -118,6 +177,22 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
             return error
         try:
             return json_response({"items": sandbox.seed(items)}, 201)
+        except SeedConflict as exc:
+            return json_response({"error": str(exc)}, 409)
+
+    @app.post("/_sandbox/catalog")
+    def add_catalog() -> Response:
+        products = _catalog_request(json_body())
+        if isinstance(products, str):
+            return json_response({"error": products}, 400)
+        skus = [str(v["sku"]) for p in products for v in p.get("variants") or [] if v.get("sku")]
+        clash = [sku for sku in skus if sandbox.has_sku(sku)] or sorted(
+            {s for s in skus if skus.count(s) > 1}
+        )
+        if clash:
+            return json_response({"error": f"sku already exists: {', '.join(clash[:20])}"}, 409)
+        try:
+            return json_response({"products": sandbox.seed_catalog(products)}, 201)
         except SeedConflict as exc:
             return json_response({"error": str(exc)}, 409)
 

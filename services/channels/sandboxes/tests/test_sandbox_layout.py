@@ -83,6 +83,37 @@ def test_order_needs_a_non_empty_list_of_lines(sandbox: httpx.Client, lines: obj
     assert response.json() == {"error": "lines must be a non-empty list of {sku, quantity}"}
 
 
+def test_catalog_body_that_is_not_products_is_400(sandbox: httpx.Client) -> None:
+    bad: list[dict] = [
+        {},
+        {"products": "x"},
+        {"products": [{"variants": []}]},
+        {"generate": {"products": 0}},
+        {"generate": {"products": "3"}},
+    ]
+    for body in bad:
+        assert sandbox.post("/_sandbox/catalog", json=body).status_code == 400, body
+    assert sandbox.get("/_sandbox/inventory").json() == {}
+
+
+def test_catalog_generates_a_deterministic_shop_and_refuses_a_taken_sku(sandbox: httpx.Client) -> None:
+    made = sandbox.post("/_sandbox/catalog", json={"generate": {"products": 4, "variants_per_product": 3}})
+    assert made.status_code == 201, made.text
+    products = made.json()["products"]
+    assert [len(p["variants"]) for p in products] == [3, 3, 3, 3]
+    assert products[1]["variants"][2]["sku"] == "GEN-1-L"
+    stock = sandbox.get("/_sandbox/inventory").json()
+    assert len(stock) == 12 and stock["GEN-1-L"] == 3  # quantity (i + j) % 50
+    again = sandbox.post(
+        "/_sandbox/catalog", json={"products": [{"title": "X", "variants": [{"sku": "GEN-0-S"}]}]}
+    )
+    assert again.status_code == 409 and "GEN-0-S" in again.json()["error"]
+    no_sku = sandbox.post(
+        "/_sandbox/catalog", json={"products": [{"title": "Y", "variants": [{"price": "1", "quantity": 2}]}]}
+    )
+    assert no_sku.status_code == 201 and no_sku.json()["products"][0]["variants"][0]["sku"] == ""
+
+
 def test_reset_wipes_the_catalogue_faults_and_counters(sandbox: httpx.Client) -> None:
     sandbox.post("/_sandbox/products", json={"items": [{"sku": "A", "quantity": 2}]})
     sandbox.post("/_sandbox/faults", json={"status": 503, "count": 3})

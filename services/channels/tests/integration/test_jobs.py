@@ -239,3 +239,35 @@ def test_the_worker_runtime_maps_the_whole_catalog_when_no_skus_are_given(
         runtime.close()
     result = _job(client, job_id).auto_map
     assert (result.mapped, list(result.unmapped_skus)) == (2, ["SOCKS"])
+
+
+def test_a_catalog_import_is_per_tenant_checked_and_needs_a_writer(client: Any, client_for: Any) -> None:
+    """StartCatalogImport: bad choices change nothing (INVALID_ARGUMENT with the field), another
+    tenant's connection is NOT_FOUND, a viewer may not start one, the same request is the same job."""
+    woo = _connect_woo(client)
+    start = pb.StartCatalogImportRequest(connection_id=woo, dry_run=True)
+    job_id = client.StartCatalogImport(start).job_id
+    assert client.StartCatalogImport(start).job_id == job_id
+    queued = _job(client, job_id)
+    assert (queued.kind, queued.status) == ("catalog_import", pb.JOB_STATUS_QUEUED)
+    for bad in (
+        pb.StartCatalogImportRequest(
+            connection_id=woo,
+            resolutions={"A": pb.FieldChoices(fields={"colour": pb.CONFLICT_CHOICE_CHANNEL})},
+        ),
+        pb.StartCatalogImportRequest(
+            connection_id=woo,
+            resolutions={" PADDED ": pb.FieldChoices(fields={"price": pb.CONFLICT_CHOICE_CHANNEL})},
+        ),
+        pb.StartCatalogImportRequest(connection_id=woo, without_sku=7),  # type: ignore[arg-type]
+        pb.StartCatalogImportRequest(),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            client.StartCatalogImport(bad)
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as missing:
+        client_for("tenant-b").StartCatalogImport(start)
+    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as denied:
+        client_for("tenant-a", role="viewer").StartCatalogImport(start)
+    assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED

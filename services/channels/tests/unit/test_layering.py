@@ -2,7 +2,7 @@
 
 Only the gRPC edge imports generated code: mapping.py (proto <-> domain for connector calls),
 servicer.py, server.py (the composition root) and the outbound gRPC adapters connector_clients.py,
-catalog_client.py and sync/inventory_source.py. Use cases (connection setup, listing mapping,
+catalog_client.py, import_clients.py and sync/inventory_source.py. Use cases (connection setup, listing mapping,
 webhook intake, connector calls, the sync jobs), domain, repositories and config never do.
 """
 
@@ -20,6 +20,7 @@ EDGE = {
     "server",
     "connector_clients",
     "catalog_client",
+    "import_clients",
     "sync.inventory_source",
 }
 

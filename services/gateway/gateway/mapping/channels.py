@@ -100,9 +100,57 @@ def auto_map_out(reply: pb.AutoMapListingsResponse) -> s.AutoMapOut:
     )
 
 
+IMPORT_CHOICES = {"omnistock": pb.CONFLICT_CHOICE_OMNISTOCK, "channel": pb.CONFLICT_CHOICE_CHANNEL}
+
+
+def catalog_import_request(connection_id: str, body: s.CatalogImportIn) -> pb.StartCatalogImportRequest:
+    return pb.StartCatalogImportRequest(
+        connection_id=connection_id,
+        dry_run=body.dry_run,
+        default_choice=IMPORT_CHOICES[body.default],
+        resolutions={
+            sku: pb.FieldChoices(fields={f: IMPORT_CHOICES[c] for f, c in fields.items()})
+            for sku, fields in body.resolutions.items()
+        },
+        without_sku=pb.WITHOUT_SKU_GENERATE if body.without_sku == "generate" else pb.WITHOUT_SKU_SKIP,
+    )
+
+
+def catalog_import_out(result: pb.CatalogImportResult) -> s.CatalogImportOut:
+    return s.CatalogImportOut(
+        dry_run=result.dry_run,
+        products=result.products,
+        variants=result.variants,
+        to_create=result.to_create,
+        to_update=result.to_update,
+        unchanged=result.unchanged,
+        skipped=result.skipped,
+        mapped=result.mapped,
+        quantities_set=result.quantities_set,
+        collisions=[
+            s.ImportCollisionOut(
+                sku=c.sku, field=c.field, omnistock_value=c.omnistock_value, channel_value=c.channel_value
+            )
+            for c in result.collisions
+        ],
+        without_sku=[
+            s.VariantWithoutSkuOut(
+                product_external_id=n.product_external_id,
+                variant_external_id=n.variant_external_id,
+                title=n.title,
+                generated_sku=n.generated_sku,
+            )
+            for n in result.without_sku
+        ],
+        errors=list(result.errors),
+    )
+
+
 def job_out(job: pb.Job) -> s.JobStatusOut:
-    result: s.AutoMapOut | s.SyncResultOut | None = None
-    if job.WhichOneof("result") == "auto_map":
+    result: s.CatalogImportOut | s.AutoMapOut | s.SyncResultOut | None = None
+    if job.WhichOneof("result") == "catalog_import":
+        result = catalog_import_out(job.catalog_import)
+    elif job.WhichOneof("result") == "auto_map":
         result = auto_map_out(job.auto_map)
     elif job.WhichOneof("result") == "sync":
         result = s.SyncResultOut(scope=SCOPE_FROM_PB.get(job.sync.scope, "all"), message=job.sync.message)  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ class AdjustmentReason(StrEnum):
     TRANSFER = "TRANSFER"
     IMPORT = "IMPORT"
     LOST = "LOST"
+    IMPORTED = "IMPORTED"
 
 
 class ReservationStatus(StrEnum):

@@ -548,6 +548,42 @@ class ShopifyClient:
         next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
         return products, next_cursor
 
+    def list_catalog(
+        self, *, cursor: str, limit: int, currency: str
+    ) -> tuple[list[p.CatalogProductData], str]:
+        """One page of whole products (the onboarding import), by Shopify's cursor."""
+        first = max(1, min(limit or p.MAX_CATALOG_PAGE, p.MAX_CATALOG_PAGE))
+        data = self.graphql(
+            p.CATALOG_QUERY,
+            {"first": first, "after": cursor or None},
+            cost=2.0 + first * p.CATALOG_QUERY_COST_PER_PRODUCT,
+            what="products query",
+        )
+        connection = data.get("products") or {}
+        products = []
+        for node in connection.get("nodes") or []:
+            if isinstance(node, dict):
+                products.append(p.catalog_product(node, currency, self._more_variants(node, currency)))
+        page = connection.get("pageInfo") or {}
+        next_cursor = str(page.get("endCursor") or "") if page.get("hasNextPage") else ""
+        return products, next_cursor
+
+    def _more_variants(self, node: Mapping[str, Any], currency: str) -> list[p.CatalogVariantData]:
+        """The variants of a product past the first page of the products query."""
+        out: list[p.CatalogVariantData] = []
+        after = p.more_variants_cursor(node)
+        while after:
+            data = self.graphql(
+                p.PRODUCT_VARIANTS_QUERY,
+                {"id": node["id"], "after": after},
+                cost=p.MORE_VARIANTS_COST,
+                what="product variants query",
+            )
+            product = data.get("product") or {}
+            out.extend(p.catalog_variants(str(node["id"]), product.get("variants"), currency))
+            after = p.more_variants_cursor(product)
+        return out
+
 
 @dataclass(frozen=True)
 class ClientFactory:

@@ -65,6 +65,55 @@ def products_to_proto(
     )
 
 
+def _money(amount: p.Amount | None) -> common_pb2.Money | None:
+    return (
+        None
+        if amount is None
+        else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
+    )
+
+
+def catalog_to_proto(
+    products: Iterable[p.CatalogProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
+    return pb.ListRemoteProductsResponse(
+        catalog=[
+            pb.CatalogProduct(
+                external_id=product.external_id,
+                title=product.title,
+                description=product.description,
+                status=product.status,
+                vendor=product.vendor,
+                tags=product.tags,
+                image_urls=product.image_urls,
+                variants=[
+                    pb.CatalogVariant(
+                        external_id=v.external_id,
+                        remote=pb.RemoteIds(ids=v.ids),
+                        sku=v.sku,
+                        title=v.title,
+                        barcode=v.barcode,
+                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
+                        price=_money(v.price),
+                        weight_grams=v.weight_grams,
+                        quantities=[
+                            pb.LocationQuantity(
+                                location_id=q.location_id,
+                                location_name=q.location_name,
+                                available=q.available,
+                            )
+                            for q in v.levels
+                        ],
+                    )
+                    for v in product.variants
+                ],
+            )
+            for product in products
+        ],
+        next_cursor=next_cursor,
+    )
+
+
 def orders_to_proto(
     orders: Iterable[p.OrderData], next_cursor: str, retried: Iterable[str] = ()
 ) -> pb.FetchOrdersResponse:

@@ -216,6 +216,14 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
         location = request.connection.settings.get("location_id", "")
+        if request.include_catalog:
+            currency = request.connection.settings.get("currency", "")
+            with self.clients.open(request.connection) as shopify:
+                currency = currency or shopify.shop_info().currency
+                catalog, next_cursor = shopify.list_catalog(
+                    cursor=request.cursor, limit=request.limit, currency=currency
+                )
+            return m.catalog_to_proto(catalog, next_cursor)
         with self.clients.open(request.connection) as shopify:
             location = location or shopify.shop_info().location_id
             products, next_cursor = shopify.list_variants(

@@ -80,6 +80,12 @@ class ProductsPage:
     next_cursor: str
 
 
+@dataclass(frozen=True)
+class CatalogPage:
+    products: list[p.CatalogProductData]
+    next_cursor: str
+
+
 def store_label(connection: Any) -> str:
     """How errors name the store: its URL if the connection has one, else the API host."""
     store = connection.settings.get("store_url", "") or connection.settings.get("api_base_url", "")
@@ -445,6 +451,36 @@ class WooCommerceClient:
         more = position.page < p.total_pages(response.headers)
         following = p.ProductsCursor(position.page + 1, position.per_page) if more else None
         return ProductsPage(products, p.encode_products_cursor(following) if following else "")
+
+    def store_currency(self) -> str:
+        """The store's currency from system_status settings ("" when it does not say)."""
+        payload = _json(self._send("GET", "system_status", "reading the store currency"))
+        settings = payload.get("settings") if isinstance(payload, Mapping) else None
+        return str((settings or {}).get("currency") or "")[:3] if isinstance(settings, Mapping) else ""
+
+    def list_catalog(self, cursor: str, limit: int, currency: str, weight_unit: str = "kg") -> CatalogPage:
+        """One page of whole products (the onboarding import): GET products ordered by id, and
+        GET products/{id}/variations for every variable product on the page."""
+        if cursor:
+            try:
+                position = p.decode_products_cursor(cursor)
+            except p.ProtocolError as exc:
+                raise InvalidArgument(str(exc), violations=[FieldViolation("cursor", str(exc))]) from None
+        else:
+            position = p.ProductsCursor(1, p.page_size(limit))
+        params = {"per_page": position.per_page, "page": position.page, "orderby": "id", "order": "asc"}
+        response = self._send("GET", "products", "listing products", params=params)
+        payload = _json(response)
+        products = [
+            p.catalog_product(
+                product, self._variations(product) if p.is_variable(product) else (), currency, weight_unit
+            )
+            for product in (payload if isinstance(payload, list) else [])
+            if isinstance(product, Mapping) and "id" in product and product.get("type") != "variation"
+        ]
+        more = position.page < p.total_pages(response.headers)
+        following = p.ProductsCursor(position.page + 1, position.per_page) if more else None
+        return CatalogPage(products, p.encode_products_cursor(following) if following else "")
 
     def _variations(self, product: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         page = 1

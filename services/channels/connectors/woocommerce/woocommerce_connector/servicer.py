@@ -147,6 +147,16 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
+        if request.include_catalog:
+            currency = request.connection.settings.get("currency", "")
+            # The store's weight unit (WooCommerce > Settings > Products: kg, g, lbs, oz); kg unless
+            # the connection's settings say otherwise.
+            unit = request.connection.settings.get("weight_unit", "kg")
+            with self.clients.open(request.connection) as client:
+                catalog = client.list_catalog(
+                    request.cursor, request.limit, currency or client.store_currency(), unit
+                )
+            return m.catalog_to_proto(catalog)
         with self.clients.open(request.connection) as client:
             page = client.list_products(request.cursor, request.limit)
         return m.products_to_proto(page)

@@ -98,6 +98,11 @@ class Variant(Stamped):
     compare_at_price: str | None = None
     # "DENY" stops selling at zero available (Shopify's default inventory policy).
     inventory_policy: str = "DENY"
+    barcode: str | None = None
+    # selectedOptions, in the product's option order: [(name, value)].
+    options: list[tuple[str, str]] = field(default_factory=list)
+    # InventoryItem.measurement.weight, kept in grams (the sandbox answers unit GRAMS).
+    weight_grams: float | None = None
 
 
 @dataclass
@@ -107,6 +112,10 @@ class Product(Stamped):
     handle: str
     variant_ids: list[int] = field(default_factory=list)
     status: str = "ACTIVE"
+    description: str = ""
+    vendor: str = ""
+    tags: list[str] = field(default_factory=list)
+    image_urls: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -159,6 +159,21 @@ class ShopifySandbox(SandboxBase):
                 )
             return created
 
+    def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.state.lock:
+            created = [self.state.add_catalog_product(spec) for spec in products]
+            return [
+                {
+                    "title": product.title,
+                    "product_id": gid("Product", product.id),
+                    "variants": [
+                        {"sku": self.state.variants[v].sku, "variant_id": gid("ProductVariant", v)}
+                        for v in product.variant_ids
+                    ],
+                }
+                for product in created
+            ]
+
     def emit(self, events: list[Event]) -> list[Delivery]:
         """Turn events into signed deliveries to every matching subscription (call without the lock)."""
         deliveries = []

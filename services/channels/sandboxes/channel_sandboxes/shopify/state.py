@@ -95,6 +95,44 @@ class ShopState(OrderBook):
         self.items[item.id] = item
         return product, variant, item
 
+    def add_catalog_product(self, spec: dict[str, Any]) -> Product:
+        """A product with its variants as a merchant builds it in the admin (`/_sandbox/catalog`):
+        title, description, vendor, tags, images and variants {sku?, barcode?, options, price,
+        weight_grams?, quantity}; variants may have no SKU, as on Shopify."""
+        title = str(spec.get("title") or "Untitled")
+        product_id = self.new_id()
+        product = Product(
+            product_id,
+            title,
+            _handle(title, str(product_id)),
+            status=str(spec.get("status") or "ACTIVE").upper(),
+            description=str(spec.get("description") or ""),
+            vendor=str(spec.get("vendor") or ""),
+            tags=[str(t) for t in spec.get("tags") or []],
+            image_urls=[str(u) for u in spec.get("images") or []],
+        )
+        for raw in spec.get("variants") or [{}]:
+            options = [(str(k), str(v)) for k, v in (raw.get("options") or {}).items()]
+            item_id = self.new_id()
+            variant = Variant(
+                self.new_id(),
+                product.id,
+                str(raw.get("sku") or ""),
+                " / ".join(v for _, v in options) or "Default Title",
+                money(raw.get("price", "0.00")),
+                item_id,
+                barcode=raw.get("barcode"),
+                options=options or [("Title", "Default Title")],
+                weight_grams=raw.get("weight_grams"),
+            )
+            item = InventoryItem(item_id, variant.id, variant.sku)
+            item.levels[self.primary_location_id] = Level(available=int(raw.get("quantity", 0)))
+            product.variant_ids.append(variant.id)
+            self.variants[variant.id] = variant
+            self.items[item.id] = item
+        self.products[product.id] = product
+        return product
+
     def available_by_sku(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for variant in self.variants.values():

@@ -15,6 +15,7 @@ from flask import request
 from channel_sandboxes.common import Delivery, b64_hmac_sha256
 from channel_sandboxes.control import SandboxBase, SeedConflict
 from channel_sandboxes.demo import DEMO_CATALOGUE
+from channel_sandboxes.woocommerce.catalog import add_catalog_product
 from channel_sandboxes.woocommerce.oauth1 import NonceLedger
 from channel_sandboxes.woocommerce.state import (
     StockError,
@@ -200,6 +201,21 @@ class WooSandbox(SandboxBase):
             "quantity": quantity,
             "price": product.regular_price,
         }
+
+    def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.store.lock:
+            created = [add_catalog_product(self.store, spec) for spec in products]
+            return [
+                {
+                    "title": product.name,
+                    "product_id": product.id,
+                    "variants": [
+                        {"sku": self.store.products[v].sku, "variant_id": v} for v in product.variation_ids
+                    ]
+                    or [{"sku": product.sku, "variant_id": product.id}],
+                }
+                for product in created
+            ]
 
     def emit(self, topic: str, payload: dict[str, Any]) -> list[Delivery]:
         """Sign and queue one delivery per active webhook on `topic` (call without the store lock)."""

@@ -71,6 +71,15 @@ class WooProduct:
     backorders: str = "no"
     status: str = "publish"
     variation_ids: list[int] = field(default_factory=list)
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    # Parent: [(name, [options])] (used for variations); variation: [(name, [option])].
+    attributes: list[tuple[str, list[str]]] = field(default_factory=list)
+    # In the store's weight unit (the sandbox store's is kg), a decimal string or "".
+    weight: str = ""
+    # GTIN, UPC, EAN or ISBN (WooCommerce 9.2+).
+    global_unique_id: str = ""
     date_created: datetime = field(default_factory=wp_now)
     date_modified: datetime = field(default_factory=wp_now)
 
@@ -394,13 +403,23 @@ class WooStore:
             "backorders_allowed": product.backorders != "no",
             "backordered": False,
             "parent_id": product.parent_id,
-            "attributes": [],
+            "attributes": _attributes_json(product),
             "meta_data": [],
+            "weight": product.weight,
+            "global_unique_id": product.global_unique_id,
         }
         if product.type == "variation":
-            data["description"] = ""
+            data["description"] = product.description
+            data["image"] = None
         else:
             data["variations"] = list(product.variation_ids)
+            data["description"] = product.description
+            data["short_description"] = ""
+            data["tags"] = [{"id": i + 1, "name": t, "slug": t.lower()} for i, t in enumerate(product.tags)]
+            data["images"] = [
+                {"id": product.id * 100 + i, "src": src, "name": "", "alt": ""}
+                for i, src in enumerate(product.images)
+            ]
         data["_links"] = {"self": [{"href": f"{base_url}/wp-json/wc/v3/products/{product.id}"}]}
         return data
 
@@ -504,3 +523,14 @@ class WooStore:
             "date_modified": wp_date(hook.date_created),
             "date_modified_gmt": wp_date(hook.date_created),
         }
+
+
+def _attributes_json(product: WooProduct) -> list[dict[str, Any]]:
+    """A variation's attributes are {id, name, option}; a parent's {id, name, position, visible,
+    variation, options} (https://woocommerce.github.io/woocommerce-rest-api-docs/#product-variation-properties)."""
+    if product.type == "variation":
+        return [{"id": 0, "name": name, "option": values[0]} for name, values in product.attributes]
+    return [
+        {"id": 0, "name": name, "position": i, "visible": True, "variation": True, "options": values}
+        for i, (name, values) in enumerate(product.attributes)
+    ]

@@ -46,6 +46,28 @@ def auto_map(connection_id: str, body: s.AutoMapIn) -> s.JobOut:
 
 
 @routes.route(
+    "POST",
+    "/channels/<connection_id>/catalog-import",
+    summary="Import the channel's catalogue (a background job; dry_run: the preview)",
+    permission=Permission.CHANNELS_WRITE,
+    body=s.CatalogImportIn,
+    response=s.JobOut,
+    status=202,
+    problems=(429, 503),
+)
+def catalog_import(connection_id: str, body: s.CatalogImportIn) -> s.JobOut:
+    """Onboarding: a job pages through the channel's products. With `dry_run: true` its result is
+    the preview `{products, variants, to_create, collisions: [{sku, field, omnistock_value,
+    channel_value}], without_sku: [...]}` and nothing changes; otherwise it creates products and
+    variants in the catalog, sets the quantities of the variants it creates (ledger reason
+    `imported`), maps the listings and answers the same counts. SKUs OmniStock has keep
+    OmniStock's values unless `default` or `resolutions` say `channel`; their stock stays
+    OmniStock's. Running it again changes nothing; a job whose worker died resumes where it was."""
+    reply = channels().StartCatalogImport(m.catalog_import_request(connection_id, body))
+    return s.JobOut(job_id=reply.job_id)
+
+
+@routes.route(
     "GET",
     "/jobs/<job_id>",
     summary="A background job",

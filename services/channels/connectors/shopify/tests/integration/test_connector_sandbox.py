@@ -514,3 +514,94 @@ def test_order_details_tracking_and_cancellation_in_the_sandbox(env: Env) -> Non
     assert again.external_id == f"gid://shopify/Order/{cancelled_id}"
     polled = {o.external_id: o for o in env.call("FetchOrders", pb.FetchOrdersRequest(connection=ctx)).orders}
     assert polled[cancelled_id].status == pb.ORDER_STATUS_CANCELLED
+
+
+def test_list_remote_products_with_catalog_pages_whole_products(env: Env) -> None:
+    """include_catalog: products with their variants (options, barcode, price, weight, quantity per
+    location), variants without a SKU included, paged by Shopify's cursor; auto-map's flat answer
+    is unchanged."""
+    shop = [
+        {
+            "title": "Tee",
+            "description": "<p>Soft</p>",
+            "vendor": "Acme",
+            "tags": ["cotton"],
+            "images": ["https://cdn.example.test/tee.jpg"],
+            "variants": [
+                {
+                    "sku": "TEE-S",
+                    "barcode": "123",
+                    "options": {"Size": "S"},
+                    "price": "12.50",
+                    "weight_grams": 200,
+                    "quantity": 4,
+                },
+                {"sku": "", "options": {"Size": "M"}, "price": "12.50", "quantity": 2},
+            ],
+        },
+        *[
+            {"title": f"Mug {i}", "variants": [{"sku": f"MUG-{i}", "price": "5", "quantity": i}]}
+            for i in range(3)
+        ],
+    ]
+    assert env.sandbox.post("/_sandbox/catalog", json={"products": shop}).status_code == 201
+    credentials, settings = connect(env)
+    ctx = env.connection(credentials, **settings)
+    products: list[pb.CatalogProduct] = []
+    cursor, pages = "", 0
+    while True:
+        reply = env.call(
+            "ListRemoteProducts",
+            pb.ListRemoteProductsRequest(connection=ctx, cursor=cursor, limit=2, include_catalog=True),
+        )
+        assert not reply.products
+        products.extend(reply.catalog)
+        pages += 1
+        cursor = reply.next_cursor
+        if not cursor:
+            break
+    assert pages == 2 and [p.title for p in products] == ["Tee", "Mug 0", "Mug 1", "Mug 2"]
+    tee = products[0]
+    assert (tee.description, tee.vendor, list(tee.tags), list(tee.image_urls)) == (
+        "<p>Soft</p>",
+        "Acme",
+        ["cotton"],
+        ["https://cdn.example.test/tee.jpg"],
+    )
+    small, medium = tee.variants
+    assert (small.sku, small.barcode, small.weight_grams, small.price.amount_minor) == (
+        "TEE-S",
+        "123",
+        200,
+        1250,
+    )
+    assert [(o.name, o.value) for o in small.options] == [("Size", "S")]
+    assert [q.available for q in small.quantities] == [4]
+    assert small.remote.ids["variant_id"] == small.external_id and "inventory_item_id" in small.remote.ids
+    assert medium.sku == "" and not medium.HasField("weight_grams")
+    flat = env.call("ListRemoteProducts", pb.ListRemoteProductsRequest(connection=ctx, limit=250))
+    assert {p.sku for p in flat.products} == {"TEE-S", "MUG-0", "MUG-1", "MUG-2"} and not flat.catalog
+
+
+def test_a_product_with_more_variants_than_one_query_reads_is_read_whole(env: Env) -> None:
+    """The products query reads 10 variants a product (its requested cost stays under 1,000
+    points); the rest come from product(id).variants, 50 a call."""
+    many = [
+        {"sku": f"BIG-{i:02d}", "options": {"Size": str(i)}, "price": "1", "quantity": i} for i in range(63)
+    ]
+    assert (
+        env.sandbox.post(
+            "/_sandbox/catalog", json={"products": [{"title": "Big", "variants": many}]}
+        ).status_code
+        == 201
+    )
+    credentials, settings = connect(env)
+    reply = env.call(
+        "ListRemoteProducts",
+        pb.ListRemoteProductsRequest(
+            connection=env.connection(credentials, **settings), include_catalog=True
+        ),
+    )
+    [big] = reply.catalog
+    assert [v.sku for v in big.variants] == [f"BIG-{i:02d}" for i in range(63)] and not reply.next_cursor
+    assert [v.quantities[0].available for v in big.variants] == list(range(63))

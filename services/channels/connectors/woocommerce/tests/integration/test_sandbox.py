@@ -257,6 +257,74 @@ def test_list_remote_products_pages_with_variations(connector, sandbox: Sandbox,
     assert found == expected
 
 
+def test_list_remote_products_with_catalog_reads_variable_products_whole(
+    connector, sandbox: Sandbox, conn
+) -> None:  # type: ignore[no-untyped-def]
+    """include_catalog: a variable product with its variations (attributes as options, weight in
+    grams, global_unique_id as barcode), a variation without a SKU, and a simple product."""
+    shop = [
+        {
+            "title": "Tee",
+            "description": "Soft",
+            "tags": ["cotton"],
+            "images": ["https://cdn.example.test/tee.jpg"],
+            "variants": [
+                {
+                    "sku": "TEE-S",
+                    "barcode": "123",
+                    "options": {"Size": "S"},
+                    "price": "12.50",
+                    "weight_grams": 200,
+                    "quantity": 4,
+                },
+                {"sku": "", "options": {"Size": "M"}, "price": "12.50", "quantity": 2},
+            ],
+        },
+        {"title": "Mug", "variants": [{"sku": "MUG", "price": "5", "quantity": 3}]},
+        {"title": "Cap", "variants": [{"sku": "CAP", "price": "7", "quantity": 1}]},
+    ]
+    sandbox.post("/_sandbox/catalog", {"products": shop})
+    products: list[pb.CatalogProduct] = []
+    cursor, pages = "", 0
+    while True:
+        reply = connector.call(
+            "ListRemoteProducts",
+            pb.ListRemoteProductsRequest(connection=conn(), cursor=cursor, limit=2, include_catalog=True),
+        )
+        products.extend(reply.catalog)
+        pages += 1
+        cursor = reply.next_cursor
+        if not cursor:
+            break
+    assert pages == 2 and [p.title for p in products] == ["Tee", "Mug", "Cap"]
+    tee = products[0]
+    assert (tee.description, list(tee.tags), list(tee.image_urls)) == (
+        "Soft",
+        ["cotton"],
+        ["https://cdn.example.test/tee.jpg"],
+    )
+    small, medium = tee.variants
+    assert (small.sku, small.barcode, small.weight_grams, small.price.amount_minor) == (
+        "TEE-S",
+        "123",
+        200,
+        1250,
+    )
+    assert [(o.name, o.value) for o in small.options] == [("Size", "S")]
+    assert [q.available for q in small.quantities] == [4]
+    assert (
+        small.remote.ids["product_id"] == tee.external_id
+        and small.remote.ids["variation_id"] == small.external_id
+    )
+    assert medium.sku == "" and [q.available for q in medium.quantities] == [2]
+    mug = products[1].variants[0]
+    assert (mug.sku, dict(mug.remote.ids), mug.price.amount_minor) == (
+        "MUG",
+        {"product_id": products[1].external_id},
+        500,
+    )
+
+
 # ---- prices ----------------------------------------------------------------------------------
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from omnistock_common.money import MoneyError, to_minor
+from omnistock_connector_kit.values import Amount
 from woocommerce_connector.protocol.api import MAX_PER_PAGE, ProtocolError, parse_target, remote_ids
 
 
@@ -84,3 +87,132 @@ def id_chunks(ids: Iterable[int], size: int = MAX_PER_PAGE) -> Iterator[list[int
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
+
+
+# --------------------------------------------------------------------------- onboarding import
+# wc/v3 product and variation properties
+# (https://woocommerce.github.io/woocommerce-rest-api-docs/#product-properties,
+# https://woocommerce.github.io/woocommerce-rest-api-docs/#product-variation-properties):
+# name, description, status, tags [{name}], images [{src}], attributes (a variation's
+# [{name, option}]), sku, global_unique_id (GTIN/UPC/EAN/ISBN on products and variations since
+# WooCommerce 9.2; https://github.com/woocommerce/woocommerce-rest-api-docs/pull/261), regular_price /
+# price (decimal strings in the store currency), weight (a string in the store's weight unit),
+# stock_quantity (null when stock is not managed). WooCommerce has no locations and no vendor.
+GRAMS_PER_WEIGHT_UNIT = {
+    "kg": Decimal(1000),
+    "g": Decimal(1),
+    "lbs": Decimal("453.59237"),
+    "oz": Decimal("28.349523125"),
+}
+
+
+@dataclass(frozen=True)
+class CatalogVariantData:
+    external_id: str
+    ids: dict[str, str]
+    sku: str
+    title: str
+    barcode: str
+    options: list[tuple[str, str]]
+    price: Amount | None
+    weight_grams: int | None
+    # None when the store does not manage stock for it.
+    quantity: int | None
+
+
+@dataclass(frozen=True)
+class CatalogProductData:
+    external_id: str
+    title: str
+    description: str
+    status: str
+    tags: list[str]
+    image_urls: list[str]
+    variants: list[CatalogVariantData] = field(default_factory=list)
+
+
+def grams(weight: Any, unit: str = "kg") -> int | None:
+    """A Woo weight string in the store's unit as whole grams; None when empty or unreadable."""
+    factor = GRAMS_PER_WEIGHT_UNIT.get(unit)
+    if weight in (None, "") or factor is None:
+        return None
+    try:
+        value = Decimal(str(weight))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0:
+        return None
+    return int((value * factor).to_integral_value())
+
+
+def _amount(value: Any, currency: str) -> Amount | None:
+    if value in (None, "") or not currency:
+        return None
+    try:
+        return Amount(to_minor(Decimal(str(value)), currency), currency)
+    except (MoneyError, InvalidOperation):
+        return None
+
+
+def _managed_stock(resource: Mapping[str, Any]) -> int | None:
+    return (
+        stock_of(resource)
+        if resource.get("manage_stock") and resource.get("stock_quantity") is not None
+        else None
+    )
+
+
+def _variant(
+    resource: Mapping[str, Any], ids: dict[str, str], options: list[tuple[str, str]], currency: str, unit: str
+) -> CatalogVariantData:
+    return CatalogVariantData(
+        external_id=str(resource.get("id") or ""),
+        ids=ids,
+        sku=str(resource.get("sku") or "").strip(),
+        title=str(resource.get("name") or ""),
+        barcode=str(resource.get("global_unique_id") or ""),
+        options=options,
+        price=_amount(resource.get("regular_price") or resource.get("price"), currency),
+        weight_grams=grams(resource.get("weight"), unit),
+        quantity=_managed_stock(resource),
+    )
+
+
+def catalog_product(
+    product: Mapping[str, Any],
+    variations: Iterable[Mapping[str, Any]],
+    currency: str,
+    weight_unit: str = "kg",
+) -> CatalogProductData:
+    """A product (with its variations when variable) as a CatalogProduct; a simple product is its
+    own single variant."""
+    if is_variable(product):
+        variants = [
+            _variant(
+                v,
+                remote_ids(product.get("id"), v.get("id")),
+                [
+                    (str(a.get("name") or ""), str(a.get("option") or ""))
+                    for a in v.get("attributes") or []
+                    if isinstance(a, Mapping) and a.get("name")
+                ],
+                currency,
+                weight_unit,
+            )
+            for v in variations
+        ]
+    else:
+        variants = [_variant(product, remote_ids(product.get("id")), [], currency, weight_unit)]
+    return CatalogProductData(
+        external_id=str(product.get("id") or ""),
+        title=str(product.get("name") or ""),
+        description=str(product.get("description") or ""),
+        status=str(product.get("status") or ""),
+        tags=[
+            str(t.get("name")) for t in product.get("tags") or [] if isinstance(t, Mapping) and t.get("name")
+        ],
+        image_urls=[
+            str(i.get("src")) for i in product.get("images") or [] if isinstance(i, Mapping) and i.get("src")
+        ],
+        variants=variants,
+    )

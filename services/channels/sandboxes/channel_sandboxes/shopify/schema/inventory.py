@@ -37,6 +37,7 @@ TYPES: dict[str, dict[str, str]] = {
         "variant": "ProductVariant!",
         "inventoryLevels": "InventoryLevelConnection!",
         "inventoryLevel": "InventoryLevel",
+        "measurement": "InventoryItemMeasurement!",
         "createdAt": "DateTime!",
         "updatedAt": "DateTime!",
     },
@@ -48,8 +49,16 @@ TYPES: dict[str, dict[str, str]] = {
         "updatedAt": "DateTime!",
         "createdAt": "DateTime!",
     },
+    # InventoryItem.measurement.weight {unit value}
+    # (https://shopify.dev/docs/api/admin-graphql/2025-07/objects/InventoryItemMeasurement).
+    "InventoryItemMeasurement": {"id": "ID!", "weight": "Weight"},
+    "Weight": {"unit": "WeightUnit!", "value": "Float!"},
     "InventoryQuantity": {"id": "ID!", "name": "String!", "quantity": "Int!", "updatedAt": "DateTime"},
 }
+
+
+def _weight(grams: float | None) -> dict[str, Any] | None:
+    return None if grams is None else {"unit": "GRAMS", "value": float(grams)}
 
 
 def _quantities(ref: LevelRef, args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -132,6 +141,10 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "legacyResourceId": lambda i, _a, _c: str(i.id),
         "variant": lambda i, _a, ctx: ctx.state.variants[i.variant_id],
         "inventoryLevels": lambda i, a, _c: _levels(i, a),
+        "measurement": lambda i, _a, ctx: {
+            "id": gid("InventoryItemMeasurement", i.id),
+            "weight": _weight(ctx.state.variants[i.variant_id].weight_grams),
+        },
         "inventoryLevel": lambda i, a, _c: _item_level(i, a),
         "createdAt": lambda i, _a, _c: i.created_at,
         "updatedAt": lambda i, _a, _c: i.updated_at,

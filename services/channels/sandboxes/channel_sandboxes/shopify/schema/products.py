@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from channel_sandboxes.common import utcnow
 from channel_sandboxes.shopify.models import Product, Variant, gid, money, parse_gid, valid_money
-from channel_sandboxes.shopify.schema.context import ExecContext, GraphQLError, Resolver, user_error
+from channel_sandboxes.shopify.schema.context import ExecContext, GraphQLError, Resolver, Typed, user_error
 from channel_sandboxes.shopify.schema.nodes import typed_lookup
-from channel_sandboxes.shopify.schema.paging import paginate, search_query
+from channel_sandboxes.shopify.schema.paging import page_size, paginate, search_query
 from channel_sandboxes.shopify.state import ShopState
 
 TYPES: dict[str, dict[str, str]] = {
@@ -31,7 +32,24 @@ TYPES: dict[str, dict[str, str]] = {
         "updatedAt": "DateTime!",
         "variants": "ProductVariantConnection!",
         "variantsCount": "Count",
+        "description": "String!",
+        "descriptionHtml": "HTML!",
+        "vendor": "String!",
+        "tags": "[String!]!",
+        "media": "MediaConnection!",
     },
+    # Product.media (https://shopify.dev/docs/api/admin-graphql/2025-07/objects/Product#field-media):
+    # the sandbox's media are images only.
+    "MediaConnection": {"nodes": "[Media!]!", "pageInfo": "PageInfo!"},
+    "Media": {"id": "ID!", "mediaContentType": "MediaContentType!", "alt": "String"},
+    "MediaImage": {
+        "id": "ID!",
+        "mediaContentType": "MediaContentType!",
+        "alt": "String",
+        "image": "Image",
+    },
+    "Image": {"url": "URL!", "altText": "String"},
+    "SelectedOption": {"name": "String!", "value": "String!"},
     "Count": {"count": "Int!"},
     "ProductVariant": {
         "id": "ID!",
@@ -44,6 +62,8 @@ TYPES: dict[str, dict[str, str]] = {
         "inventoryQuantity": "Int",
         "inventoryPolicy": "ProductVariantInventoryPolicy!",
         "inventoryItem": "InventoryItem!",
+        "barcode": "String",
+        "selectedOptions": "[SelectedOption!]!",
         "product": "Product!",
         "createdAt": "DateTime!",
         "updatedAt": "DateTime!",
@@ -172,6 +192,38 @@ def _m_variants_bulk_update(_src: Any, args: dict[str, Any], ctx: ExecContext) -
     return {"product": product, "productVariants": [v for v, _ in updates], "userErrors": errors}
 
 
+def _strip_tags(html: str) -> str:
+    """Product.description: descriptionHtml without its markup."""
+    return re.sub(r"<[^>]*>", "", html)
+
+
+def _media(product: Product, args: dict[str, Any]) -> dict[str, Any]:
+    """A MediaConnection of the product's images, `first` as Shopify bounds it (1..250)."""
+    page_size(args, "media")
+    images = [
+        Typed(
+            "MediaImage",
+            {
+                "id": gid("MediaImage", product.id * 100 + index),
+                "mediaContentType": "IMAGE",
+                "alt": None,
+                "image": {"url": url, "altText": None},
+            },
+        )
+        for index, url in enumerate(product.image_urls)
+    ]
+    page = images[: args.get("first") or 0]
+    return {
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": len(images) > len(page),
+            "hasPreviousPage": False,
+            "startCursor": None,
+            "endCursor": None,
+        },
+    }
+
+
 RESOLVERS: dict[str, dict[str, Resolver]] = {
     "QueryRoot": {
         "products": _q_products,
@@ -195,6 +247,10 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
             [ctx.state.variants[v] for v in p.variant_ids], a, lambda v: [v.id], "variants"
         ),
         "variantsCount": lambda p, _a, _c: {"count": len(p.variant_ids)},
+        "descriptionHtml": lambda p, _a, _c: p.description,
+        "description": lambda p, _a, _c: _strip_tags(p.description),
+        "status": lambda p, _a, _c: p.status,
+        "media": lambda p, a, _c: _media(p, a),
     },
     "ProductVariant": {
         "id": lambda v, _a, _c: gid("ProductVariant", v.id),
@@ -205,6 +261,9 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
             lv.available for lv in ctx.state.items[v.inventory_item_id].levels.values()
         ),
         "inventoryPolicy": lambda v, _a, _c: v.inventory_policy,
+        "selectedOptions": lambda v, _a, _c: (
+            [{"name": n, "value": x} for n, x in v.options] or [{"name": "Title", "value": "Default Title"}]
+        ),
         "inventoryItem": lambda v, _a, ctx: ctx.state.items[v.inventory_item_id],
         "product": lambda v, _a, ctx: ctx.state.products[v.product_id],
         "createdAt": lambda v, _a, _c: v.created_at,

@@ -35,6 +35,9 @@ LEAF_TYPES = {
     "UnsignedInt64",
     "CurrencyCode",
     "ProductStatus",
+    "HTML",
+    "MediaContentType",
+    "WeightUnit",
     "ProductVariantInventoryPolicy",
     "OrderDisplayFinancialStatus",
     "OrderDisplayFulfillmentStatus",
@@ -70,7 +73,11 @@ CONNECTION_NODES = (
 
 # Implementations of Node (every connection node, plus Fulfillment), for fragments and `__typename`.
 NODE_TYPES = {*CONNECTION_NODES, "Fulfillment"}
-POSSIBLE_TYPES = {"Node": NODE_TYPES, "WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint"}}
+POSSIBLE_TYPES = {
+    "Node": NODE_TYPES,
+    "Media": {"MediaImage"},
+    "WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint"},
+}
 
 
 def _merge(tables: list[dict[str, dict]]) -> dict[str, dict]:
