@@ -198,15 +198,14 @@ class WooCommerceClient:
 
         WooCommerce keeps it in the general settings, option `woocommerce_currency`; the REST API
         reads one option as GET settings/general/woocommerce_currency, its `value`
-        (https://developer.woocommerce.com/docs/apis/rest-api/v3/setting-options/). Best effort:
-        a key without settings access still connects, and prices then use the currency OmniStock
-        was told for the connection.
+        (https://developer.woocommerce.com/docs/apis/rest-api/v3/setting-options/), in
+        one GET (system_status also carries it, but makes the store compute its whole health
+        report). A refused or failed read raises like any other call; ValidateCredentials treats
+        it as best effort.
         """
-        try:
-            response = self._http.request("GET", "settings/general/woocommerce_currency")
-        except ChannelHttpError:
-            return ""
-        payload = _json(response) if response.status_code == 200 else None
+        payload = _json(
+            self._send("GET", "settings/general/woocommerce_currency", "reading the store currency")
+        )
         value = safe_code(payload.get("value")) if isinstance(payload, Mapping) else ""
         return value.upper() if len(value) == 3 and value.isalpha() else ""
 
@@ -451,12 +450,6 @@ class WooCommerceClient:
         more = position.page < p.total_pages(response.headers)
         following = p.ProductsCursor(position.page + 1, position.per_page) if more else None
         return ProductsPage(products, p.encode_products_cursor(following) if following else "")
-
-    def store_currency(self) -> str:
-        """The store's currency from system_status settings ("" when it does not say)."""
-        payload = _json(self._send("GET", "system_status", "reading the store currency"))
-        settings = payload.get("settings") if isinstance(payload, Mapping) else None
-        return str((settings or {}).get("currency") or "")[:3] if isinstance(settings, Mapping) else ""
 
     def list_catalog(self, cursor: str, limit: int, currency: str, weight_unit: str = "kg") -> CatalogPage:
         """One page of whole products (the onboarding import): GET products ordered by id, and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import grpc
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import Unauthenticated
+from omnistock_common.errors import DomainError, Unauthenticated
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_MISSING,
     timestamp_to_datetime,
@@ -49,7 +49,10 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
     ) -> pb.ValidateCredentialsResponse:
         with self.clients.open(request.connection) as client:
             account = client.validate()
-            currency = client.store_currency()
+            try:  # best effort: keys without settings access still connect
+                currency = client.store_currency()
+            except DomainError:
+                currency = ""
         # Learnt settings: the channels service stores them on the connection, so prices are
         # pushed (and read back) in the store's currency.
         settings = {"currency": currency} if currency else {}
