@@ -154,6 +154,7 @@ def test_the_worker_starts_a_due_sale_and_relays_it_signed(
             process.wait(timeout=20)
             consumer.cancel()
             connection.release()
+    assert len(received) == 1, received
     [(key, payload)] = received
     assert key == "price_changed" and set(payload) == KEYS | {"_signature"}
     assert event_signature_valid(secret, "pricing.price_changed", payload)
