@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+import sqlalchemy
 
 from omnistock_devtools import order_flow as flow
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
@@ -98,6 +99,8 @@ class Bench:
     skus: list[str]
     baseline_skus: list[str]  # only in the sandboxes: an order of them reserves nothing anywhere
     stock: int
+    # Where `explain` reads the channels service's commitments and listings.
+    channels_db: str = ""
 
     def reserved(self) -> int:
         return sum(level["reserved"] for level in flow.stock_levels(self.client, self.skus).values())
@@ -236,9 +239,18 @@ def explain(bench: Bench, sku: str, redis_url: str) -> None:
     out = sys.stderr
     print(f"--- state of {sku} at the timeout", file=out)
     print(f"inventory: {flow.stock_levels(bench.client, [sku])}", file=out)
+    history = bench.client.http.get(
+        f"{bench.client.api}/inventory/{sku}/history", params={"limit": 12}, headers=bench.client._auth()
+    ).json()
+    for move in history.get("items", []):
+        print(f"ledger: {move}", file=out)
     for order in flow.list_orders(bench.client, q=sku)[:3]:
         lines = [(line["sku"], line["quantity"], line.get("quantity_reserved")) for line in order["lines"]]
-        print(f"order {order['source']} {order['external_id']} {order['status']} {lines}", file=out)
+        print(
+            f"order {order['source']} {order['external_id']} {order['status']} {lines}"
+            f" created {order['created_at']} updated {order.get('updated_at')}",
+            file=out,
+        )
     for shop in bench.shops:
         conn = shop.connection_id
         print(f"{shop.channel_type}: sandbox shows {shop.sandbox.inventory().get(sku)}", file=out)
@@ -251,6 +263,14 @@ def explain(bench: Bench, sku: str, redis_url: str) -> None:
         )
         for entry in bench.client.sync_log(conn, limit=8):
             print(f"  log {entry}", file=out)
+    if bench.channels_db:
+        engine = sqlalchemy.create_engine(bench.channels_db.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as conn:
+            for table, order in (("channel_commitments", "updated_at"), ("listings", "connection_id")):
+                query = f"SELECT * FROM {table} WHERE sku = :sku ORDER BY {order} DESC LIMIT 6"
+                for row in conn.execute(sqlalchemy.text(query), {"sku": sku}):
+                    print(f"{table}: {dict(row._mapping)}", file=out)
+        engine.dispose()
 
 
 def run_latency(bench: Bench, args: argparse.Namespace) -> tuple[list[float], list[float]]:
@@ -263,19 +283,24 @@ def run_latency(bench: Bench, args: argparse.Namespace) -> tuple[list[float], li
         settled(bench, sku, args.poll)
         before = other.sandbox.inventory()[sku]
         started = time.monotonic()
-        shop.place_order({sku: 1})
+        placed = shop.place_order({sku: 1})
         try:
             via_order.append(seconds_until_lower(other, sku, before, started, args.poll))
         except flow.FlowTimeout:
+            print(
+                f"--- step {n}: {placed} on {shop.channel_type}, {other.channel_type} showed {before}",
+                file=sys.stderr,
+            )
             explain(bench, sku, args.redis_url)
             raise
         settled(bench, sku, args.poll)
         before = other.sandbox.inventory()[sku]
         started = time.monotonic()
-        bench.client.adjust(sku, -1, reason="correction")
+        adjusted = bench.client.adjust(sku, -1, reason="correction")
         try:
             via_adjust.append(seconds_until_lower(other, sku, before, started, args.poll))
         except flow.FlowTimeout:
+            print(f"--- step {n}: adjusted {adjusted}, {other.channel_type} showed {before}", file=sys.stderr)
             explain(bench, sku, args.redis_url)
             raise
     return via_order, via_adjust
@@ -322,6 +347,7 @@ def main() -> int:
             flow.WebhookCatcher(stack.gateway_url) as catcher,
         ):
             bench = set_up(stack, args, stock, catcher)
+            bench.channels_db = urls["channels"]
             # Each webhook goes on to the gateway as it arrives (one local hop more).
             catcher.forward = True
             # First, on the quiet stack: after a large import the channels keep converging (held
