@@ -222,8 +222,17 @@ def seconds_until_lower(shop: flow.Shop, sku: str, below: int, started: float, p
     return time.monotonic() - started
 
 
-def settled(bench: Bench, sku: str, poll: float) -> None:
+def settled(bench: Bench, sku: str, poll: float, redis_url: str = "") -> None:
     """Both channels show the same figure of `sku` (the last order's hold replaced its commitment)."""
+    try:
+        _settled(bench, sku, poll)
+    except flow.FlowTimeout:
+        if redis_url:
+            explain(bench, sku, redis_url)
+        raise
+
+
+def _settled(bench: Bench, sku: str, poll: float) -> None:
     flow.wait_for(
         lambda: {s.channel_type: s.sandbox.inventory()[sku] for s in bench.shops},
         lambda seen: len(set(seen.values())) == 1,
@@ -280,7 +289,7 @@ def run_latency(bench: Bench, args: argparse.Namespace) -> tuple[list[float], li
     for n in range(args.latency):
         shop, other = bench.shops[n % 2], bench.shops[(n + 1) % 2]
         sku = bench.skus[n % len(bench.skus)]
-        settled(bench, sku, args.poll)
+        settled(bench, sku, args.poll, args.redis_url)
         before = other.sandbox.inventory()[sku]
         started = time.monotonic()
         placed = shop.place_order({sku: 1})
@@ -293,7 +302,7 @@ def run_latency(bench: Bench, args: argparse.Namespace) -> tuple[list[float], li
             )
             explain(bench, sku, args.redis_url)
             raise
-        settled(bench, sku, args.poll)
+        settled(bench, sku, args.poll, args.redis_url)
         before = other.sandbox.inventory()[sku]
         started = time.monotonic()
         adjusted = bench.client.adjust(sku, -1, reason="correction")

@@ -21,8 +21,9 @@ sold twice. We close the gap with two rules:
    (`ensure_orders_current` below is the synchronous form reconciliation uses.)
 
 Limits: a disconnected connection cannot be polled and is left out of rule 2; orders placed between
-the last poll and the push itself (well under a second) are not covered, because no channel lets
-us read and write atomically; clocks of the worker replicas are assumed to agree to well under the
+the last poll and the push itself are not covered, because no channel lets us read and write
+atomically (the gate only counts polls that started at most increase_hold.FRESH_FOR_MS, 5 s, before
+the push); clocks of the worker replicas are assumed to agree to well under the
 poll overlap window.
 
 Plain functions over the channels UnitOfWork (its SQL is in sync/repository.py), a Redis client and the ConnectionCaller: nothing here

@@ -39,6 +39,11 @@ HOLD_OPERATION = "increase_hold"
 RECHECK_MS = 200
 # Waiting longer than this (a normal poll round: the 1 s poll interval plus the poll) is a hold.
 HOLD_AFTER_S = 2.0
+# An increase pushed now is covered only by order polls that started at most this long ago. A poll
+# younger than the increase but older than this misses the orders placed since it started: seen in
+# the order bench, where an increase held 13 s for one channel's polls was then pushed to the other
+# channel over a unit it had sold after its own (older) poll.
+FRESH_FOR_MS = 5000
 # A hold key outlives any sensible hold (strict included) and is then forgotten.
 HOLD_KEY_TTL_MS = 24 * 3600 * 1000
 
@@ -63,7 +68,8 @@ def gate_increases(
     engine: SyncEngine, tenant_id: str, connection_id: str, increases: Sequence[store.Pending]
 ) -> IncreaseGate:
     """Which of `connection_id`'s increases may go out now: those recorded before the moment up to
-    which every live connection's orders are known. Asks for the order polls the others need;
+    which every live connection's orders are known, when that moment is at most FRESH_FOR_MS ago.
+    Asks for the order polls the others need;
     a wait longer than a normal poll round is a HOLD (logged, shown in health), released after the
     tenant's limit."""
     with engine.uow.transaction() as repo:
@@ -71,16 +77,20 @@ def gate_increases(
         live = [cid for cid, _kind in repo.live_connections(tenant_id)]
     known = [states[c].current_as_of if c in states else None for c in live]
     fresh_until = None if any(k is None for k in known) else min(k for k in known if k is not None)
-    ready = frozenset(
-        e.sku for e in increases if fresh_until is not None and _as_of(e.recorded_ms) <= fresh_until
-    )
-    waiting = [e for e in increases if e.sku not in ready]
     now = engine.clock()
     now_ms = store.ms(now)
+    horizon = _as_of(now_ms - FRESH_FOR_MS)
+    recent = fresh_until is not None and fresh_until >= horizon
+    ready = frozenset(
+        e.sku
+        for e in increases
+        if recent and fresh_until is not None and _as_of(e.recorded_ms) <= fresh_until
+    )
+    waiting = [e for e in increases if e.sku not in ready]
     if not waiting:
         release(engine, tenant_id, connection_id, "the orders of every connection are current")
         return IncreaseGate(ready)
-    newest = _as_of(max(e.recorded_ms for e in waiting))
+    newest = max(_as_of(max(e.recorded_ms for e in waiting)), horizon)
     stale = [cid for cid in live if not _current(states.get(cid), newest)]
     schedule.request_polls(engine.redis, tenant_id, stale, now_ms)
     limit = engine.settings.max_hold_for(tenant_id)

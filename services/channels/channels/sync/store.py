@@ -82,17 +82,30 @@ if n > 0 then
 end
 return n
 """
-# Re-push SKUs whose commitments changed. KEYS/ARGV[1..3] as above, then SKUs. A SKU already pending
-# is left alone (the flush recomputes it against the new commitments); otherwise its last known
-# figure is queued again (or UNKNOWN, resolved through inventory at flush time).
+# Re-push SKUs whose commitments changed. KEYS/ARGV[1..3] as above, then SKUs. A SKU not pending
+# is queued at its last known figure (or UNKNOWN, resolved through inventory at flush time). A SKU
+# already pending keeps its figure but gets a new stamp: a flush running now may have computed it
+# against the commitments before this change, and the new value makes that flush's
+# compare-and-delete miss, so the next flush computes it again (a settled order's unit was once
+# left off a channel for good when the settlement landed during the push of its commitment).
 _REQUEUE = """
 local n = 0
 for i = 4, #ARGV do
   local sku = ARGV[i]
-  if redis.call('hexists', KEYS[1], sku) == 0 then
-    local f = redis.call('hget', KEYS[2], sku)
-    if not f then f = '-1|-1' end
-    redis.call('hset', KEYS[1], sku, f .. '|' .. ARGV[3])
+  local cur = redis.call('hget', KEYS[1], sku)
+  local head = nil
+  local stamp = ARGV[3]
+  if cur then
+    local f, v, t = string.match(cur, '^(-?%d+)|(-?%d+)|(-?%d+)$')
+    if f then
+      head = f .. '|' .. v
+      if tonumber(t) >= tonumber(stamp) then stamp = string.format('%d', tonumber(t) + 1) end
+    end
+  else
+    head = redis.call('hget', KEYS[2], sku) or '-1|-1'
+  end
+  if head then
+    redis.call('hset', KEYS[1], sku, head .. '|' .. stamp)
     n = n + 1
   end
 end
@@ -101,16 +114,20 @@ if (not s) or tonumber(s) > tonumber(ARGV[2]) then redis.call('zadd', KEYS[3], A
 return n
 """
 # Re-push SKUs at the figure inventory gives at flush time. KEYS: pending hash, due zset. ARGV: member,
-# due_ms, now_ms, then SKUs. A SKU
-# already pending is left alone; otherwise it is queued as UNKNOWN, which the flusher resolves
-# through inventory (see requeue_from_inventory).
+# due_ms, now_ms, then SKUs. Each is queued as UNKNOWN, which the flusher resolves through inventory
+# (see requeue_from_inventory); one already pending is replaced, with a stamp newer than its own, so a
+# flush that read it before this call cannot drop it (see _REQUEUE).
 _REQUEUE_UNKNOWN = """
 local n = 0
 for i = 4, #ARGV do
-  if redis.call('hexists', KEYS[1], ARGV[i]) == 0 then
-    redis.call('hset', KEYS[1], ARGV[i], '-1|-1|' .. ARGV[3])
-    n = n + 1
+  local cur = redis.call('hget', KEYS[1], ARGV[i])
+  local stamp = ARGV[3]
+  if cur then
+    local t = string.match(cur, '|(-?%d+)$')
+    if t and tonumber(t) >= tonumber(stamp) then stamp = string.format('%d', tonumber(t) + 1) end
   end
+  redis.call('hset', KEYS[1], ARGV[i], '-1|-1|' .. stamp)
+  n = n + 1
 end
 local s = redis.call('zscore', KEYS[2], ARGV[1])
 if (not s) or tonumber(s) > tonumber(ARGV[2]) then redis.call('zadd', KEYS[2], ARGV[2], ARGV[1]) end
@@ -440,8 +457,8 @@ def requeue_from_inventory(
 def requeue_unknown(
     redis: SyncRedis, tenant_id: str, connection_id: str, skus: Sequence[str], now_ms: int
 ) -> int:
-    """Queue `skus` of one connection as UNKNOWN, due now, leaving pending ones alone (the
-    recovery after Redis lost its data, recovery.py); returns how many were queued."""
+    """Queue `skus` of one connection as UNKNOWN, due now (pending ones too, restamped: see
+    _REQUEUE_UNKNOWN); returns how many were queued."""
     queued = 0
     for start in range(0, len(skus), 1000):
         chunk = skus[start : start + 1000]
