@@ -223,7 +223,7 @@ def seconds_until_lower(shop: flow.Shop, sku: str, below: int, started: float, p
 
 
 def settled(bench: Bench, sku: str, poll: float, redis_url: str = "") -> None:
-    """Both channels show the same figure of `sku` (the last order's hold replaced its commitment)."""
+    """Both channels show inventory's figure of `sku` (the last order's hold replaced its commitment)."""
     try:
         _settled(bench, sku, poll)
     except flow.FlowTimeout:
@@ -233,11 +233,18 @@ def settled(bench: Bench, sku: str, poll: float, redis_url: str = "") -> None:
 
 
 def _settled(bench: Bench, sku: str, poll: float) -> None:
+    # Both channels at inventory's figure, not merely equal: while an order's hold is in
+    # inventory and its commitment not yet settled, both show one unit fewer for a moment (safe),
+    # and a step measured from there can wait for a decrease that already happened.
+    def seen() -> dict[str, int]:
+        shown = {s.channel_type: s.sandbox.inventory()[sku] for s in bench.shops}
+        return {**shown, "inventory": flow.stock_levels(bench.client, [sku])[sku]["available"]}
+
     flow.wait_for(
-        lambda: {s.channel_type: s.sandbox.inventory()[sku] for s in bench.shops},
-        lambda seen: len(set(seen.values())) == 1,
+        seen,
+        lambda figures: len(set(figures.values())) == 1,
         timeout=LATENCY_DEADLINE_SECONDS,
-        what=f"both channels agree on {sku}",
+        what=f"both channels show inventory's {sku}",
         interval=poll,
     )
 
