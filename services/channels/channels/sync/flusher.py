@@ -34,7 +34,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,13 +43,21 @@ import grpc
 from google.rpc import error_details_pb2
 
 from channels import mapping
-from channels.connector_calls import SyncLogRecord, retried_note
 from channels.domain import ConnectionStatus
-from channels.price_domain import ChannelPrice
 from channels.sync import in_flight, increase_hold, schedule, store
 from channels.sync.engine import SyncEngine
 from channels.sync.inventory_source import SkuFigure
-from channels.sync.repository import ListingPushState, PushedPrice, PushedQuantity
+from channels.sync.push_kinds import (
+    PRICE_PUSH,
+    STOCK_PUSH,
+    Planned,
+    PlannedPrice,
+    PushKind,
+    describe_push,
+    mark_prices_pushed,
+    mark_pushed,
+)
+from channels.sync.repository import ListingPushState
 from omnistock_common.errors import DomainError, FailedPrecondition, NotFound
 
 log = logging.getLogger(__name__)
@@ -61,23 +69,6 @@ ORPHAN_RECHECK_MS = 1000
 _RELEASE_LOCK = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 )
-
-
-@dataclass(frozen=True)
-class Planned:
-    sku: str
-    raw: str
-    quantity: int
-    version: int
-    increase: bool
-
-
-@dataclass(frozen=True)
-class PlannedPrice:
-    sku: str
-    raw: str
-    price: ChannelPrice
-    version: int
 
 
 @dataclass
@@ -365,7 +356,7 @@ def _flush_prices(
     plan = [PlannedPrice(e.sku, e.raw, e.price, e.version) for e in entries if e not in stale]
     unchanged = [p for p in plan if p.price.token() == listings[p.sku].last_pushed_price]
     if unchanged:
-        _mark_prices_pushed(engine, tenant_id, connection_id, unchanged)
+        mark_prices_pushed(engine, tenant_id, connection_id, unchanged)
         result.unchanged = len(unchanged)
     to_push = [p for p in plan if p not in unchanged]
     return push_planned(engine, tenant_id, connection_id, channel_type, to_push, listings, result, PRICE_PUSH)
@@ -383,7 +374,7 @@ def _push_changed(
     """Record the unchanged quantities as pushed, push the others; the retry delay on failure."""
     unchanged = [p for p in plan if p.quantity == listings[p.sku].last_pushed_quantity]
     if unchanged:
-        _mark_pushed(engine, tenant_id, connection_id, unchanged)
+        mark_pushed(engine, tenant_id, connection_id, unchanged)
         result.unchanged += len(unchanged)
     to_push = [p for p in plan if p not in unchanged]
     return push_planned(engine, tenant_id, connection_id, channel_type, to_push, listings, result)
@@ -462,7 +453,7 @@ def push_planned(
                 push.operation,
                 lambda stub, conn, chunk=chunk: push.call(stub, conn, chunk, listings),
                 skus=[p.sku for p in chunk],
-                describe=_describe_push,
+                describe=describe_push,
             )
         except FailedPrecondition as exc:
             result.failed = str(exc)
@@ -510,22 +501,6 @@ def push_planned(
     return None
 
 
-def _describe_push(reply: Any) -> SyncLogRecord:
-    """PushInventory's or PushPrices' reply as its sync-log row."""
-    counts = {"applied": 0, "retry": 0, "rejected": 0}
-    for item in reply.results:
-        outcome = mapping.item_outcome(item.outcome)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    applied, retry, rejected = counts["applied"], counts["retry"], counts["rejected"]
-    outcome = "ok" if not retry and not rejected else ("retry" if retry else "error")
-    note = retried_note(reply)
-    return SyncLogRecord(
-        outcome=outcome,
-        message=f"{applied} applied, {retry} to retry, {rejected} rejected" + (f" ({note})" if note else ""),
-        calls=int(reply.calls) if reply.calls > 0 else None,
-    )
-
-
 def _retry_info(exc: DomainError) -> float | None:
     for detail in exc.details:
         if isinstance(detail, error_details_pb2.RetryInfo):
@@ -551,60 +526,6 @@ def _hold(engine: SyncEngine, connection_id: str, seconds: float) -> int:
     ms = max(1, int(seconds * 1000))
     engine.redis.set(store.HOLD_PREFIX + connection_id, "1", px=ms)
     return ms
-
-
-def _mark_pushed(engine: SyncEngine, tenant_id: str, connection_id: str, planned: Sequence[Planned]) -> None:
-    """The channel holds these quantities now: record them (never over a newer version), then drop
-    the pending entries that are still the ones pushed."""
-    now = engine.clock()
-    pushed = [PushedQuantity(p.sku, p.quantity, p.version) for p in planned]
-    engine.uow.run(lambda repo: repo.record_pushed(tenant_id, connection_id, pushed, now))
-    store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in planned])
-
-
-def _mark_prices_pushed(
-    engine: SyncEngine, tenant_id: str, connection_id: str, planned: Sequence[PlannedPrice]
-) -> None:
-    """The channel shows these prices now: record them (never over a newer version), then drop the
-    pending entries that are still the ones pushed."""
-    now = engine.clock()
-    pushed = [PushedPrice(p.sku, p.price.token(), p.version) for p in planned]
-    engine.uow.run(lambda repo: repo.record_pushed_prices(tenant_id, connection_id, pushed, now))
-    store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in planned if p.raw], store.PRICES)
-
-
-@dataclass(frozen=True)
-class PushKind:
-    """What differs between pushing stock and pushing prices; everything else in push_planned
-    (chunking, with_connection's bucket/refresh/health/sync log, per-item outcomes) is shared."""
-
-    item: store.ItemKind
-    operation: str  # the sync log's operation
-    batch_field: str  # Describe's limit for one call
-    call: Callable[[Any, mapping.ConnectionContext, Sequence[Any], Mapping[str, ListingPushState]], Any]
-    mark_pushed: Callable[[SyncEngine, str, str, Sequence[Any]], None]
-
-
-STOCK_PUSH = PushKind(
-    store.STOCK,
-    "push_inventory",
-    "max_inventory_batch",
-    lambda stub, conn, chunk, listings: stub.PushInventory(
-        mapping.push_inventory_request(
-            conn, [(p.sku, p.quantity, listings[p.sku].external_ids) for p in chunk]
-        )
-    ),
-    _mark_pushed,
-)
-PRICE_PUSH = PushKind(
-    store.PRICES,
-    "push_prices",
-    "max_price_batch",
-    lambda stub, conn, chunk, listings: stub.PushPrices(
-        mapping.push_prices_request(conn, [(p.sku, p.price, listings[p.sku].external_ids) for p in chunk])
-    ),
-    _mark_prices_pushed,
-)
 
 
 __all__ = [

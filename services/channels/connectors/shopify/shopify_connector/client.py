@@ -1,6 +1,6 @@
 """Shopify operations over the shared ChannelHttpClient (GraphQL Admin API, pinned "2025-07").
 
-Everything HTTP-level (bucket, retries, Retry-After, THROTTLED-with-200 via `throttle_delay`)
+Everything HTTP-level (bucket, retries, Retry-After, THROTTLED-with-200 via `throttling.throttle_delay`)
 happens in omnistock_connector_kit.channel_http; this module knows what to send and how to read it.
 The local bucket is debited with each document's estimated query cost, in Shopify's own points,
 so a replica set stays under the shop's GraphQL budget instead of discovering it through
@@ -40,7 +40,6 @@ from omnistock_connector_kit.connector_base import (
     map_channel_error,
     require_secret,
 )
-from omnistock_connector_kit.rate_limit import BucketLevel
 from shopify_connector import protocol as p
 
 log = logging.getLogger(__name__)
@@ -53,40 +52,6 @@ MAX_MORE_LINES_PAGES = 100
 CANCEL_JOB_CHECKS = 4
 CANCEL_JOB_PAUSE_SECONDS = 0.25
 ORDER_CANCEL_REFUSED = "ORDER_CANCEL_REFUSED"
-
-
-def throttle_delay(response: httpx.Response) -> float | None:
-    """ChannelHttpClient hook: Shopify GraphQL reports THROTTLED in the body (HTTP 200 or 429);
-    the wait is what the query needs divided by the restore rate from extensions.cost."""
-    if response.status_code not in (200, 429):
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return p.throttle_wait(body)
-
-
-def reported_bucket_level(response: httpx.Response) -> BucketLevel | None:
-    """ChannelHttpClient hook: the shop's GraphQL bucket as Shopify reports it
-    (`extensions.cost.throttleStatus`: currentlyAvailable, maximumAvailable, restoreRate).
-
-    Our debit is the *requested* cost; Shopify only charges the *actual* cost, so without the level
-    the local bucket would drain far faster than the real one (an orders page is estimated at ~950
-    points but costs far less). The size and restore rate are the shop's plan figures (Standard
-    100 points/s ... Plus 1000 points/s, https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits):
-    adopting them keeps a bigger plan from being paced at the configured default."""
-    if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    available = p.currently_available(body)
-    if available is None:
-        return None
-    maximum, restore = p.bucket_size(body)
-    return BucketLevel(available, capacity=maximum, refill_per_second=restore)
 
 
 @dataclass(frozen=True)

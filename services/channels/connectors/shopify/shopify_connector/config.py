@@ -31,7 +31,7 @@ class Settings(ConnectorSettings):
     scopes: str
     # Shopify GraphQL bucket, sized before the first call; every response's
     # extensions.cost.throttleStatus then replaces the level, size and restore rate per connection
-    # (client.reported_bucket_level). Defaults: the smallest published plan, "Standard: 100
+    # (throttling.reported_bucket_level). Defaults: the smallest published plan, "Standard: 100
     # points/second" (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits; Advanced
     # 200, Plus 1000, enterprise 2000), and 1000 points of burst, the largest cost one query may
     # have. (Until 2024 the docs said 50 points/s, which made our bucket wait twice as long as the

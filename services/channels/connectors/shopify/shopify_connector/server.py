@@ -14,9 +14,10 @@ from omnistock_connector_kit import composition
 from omnistock_connector_kit.composition import Seams, with_port
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
-from shopify_connector.client import ClientFactory, reported_bucket_level, throttle_delay
+from shopify_connector.client import ClientFactory
 from shopify_connector.config import SERVICE, Settings, load_settings
 from shopify_connector.servicer import ShopifyConnectorServicer
+from shopify_connector.throttling import reported_bucket_level, throttle_delay
 
 __all__ = ["build", "main", "make_servicer", "with_port"]
 
