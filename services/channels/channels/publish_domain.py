@@ -79,7 +79,7 @@ class PublishRequest:
                 violations.extend(exc.violations)
         for index, product_id in enumerate(product_ids):
             if not _is_uuid(product_id):
-                violations.append(FieldViolation(f"product_ids[{index}]", "a product id (UUID)"))
+                violations.append(FieldViolation(f"product_ids[{index}]", "a product id (lower-case UUID)"))
         if violations:
             raise InvalidArgument("invalid publish request", violations=violations)
         return cls(tuple(dict.fromkeys(skus)), tuple(dict.fromkeys(product_ids)))
@@ -95,7 +95,7 @@ class PublishRequest:
 
 def _is_uuid(value: str) -> bool:
     try:
-        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+        return str(uuid.UUID(value)) == value  # the catalog's canonical lower-case form
     except ValueError:
         return False
 
