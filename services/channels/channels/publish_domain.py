@@ -28,7 +28,13 @@ STATUSES = ("active", "draft", "archived")
 
 
 def validate_owned_fields(fields: Sequence[str]) -> tuple[str, ...]:
-    """The owned fields in OWNED_FIELDS' order; an unknown name is refused, never dropped."""
+    """The owned fields in OWNED_FIELDS' order; an unknown name is refused, never dropped, and so
+    is none at all (the connector contract reads an empty list as "all")."""
+    if not fields:
+        raise InvalidArgument(
+            "OmniStock must own at least one field",
+            violations=[FieldViolation("owned_fields", f"one or more of {', '.join(OWNED_FIELDS)}")],
+        )
     unknown = [name for name in fields if name not in OWNED_FIELDS]
     if unknown:
         raise InvalidArgument(

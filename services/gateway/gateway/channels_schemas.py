@@ -362,6 +362,7 @@ OwnedField = Literal["title", "description", "status", "images", "options", "var
 
 class OwnedFieldsIn(StrictModel):
     owned_fields: list[OwnedField] = Field(
+        min_length=1,
         max_length=7,
         description="the product fields OmniStock writes on this channel when a published product changes",
     )

@@ -49,7 +49,8 @@ def test_owned_fields_are_checked_ordered_and_all_by_default() -> None:
     assert owned_fields_json(OWNED_FIELDS) is None
     stored = owned_fields_json(("description",))
     assert stored is not None and owned_fields_from_json(stored) == ("description",)
-    assert owned_fields_from_json(owned_fields_json(())) == ()
+    with pytest.raises(InvalidArgument):
+        validate_owned_fields([])  # the connector contract reads an empty list as "all"
 
 
 def _listing(**overrides: object) -> ProductListing:
