@@ -70,6 +70,7 @@ def _upsert_one(shopify: ShopifyClient, product: ProductUpsert, location_id: str
                     "rejected by Shopify (PRODUCT_DOES_NOT_EXIST)",
                     product.external_id,
                 )
+            product = pub.sent_variants(product, found)
             existing = found
     data = shopify.graphql(
         pub.PRODUCT_SET_MUTATION,
@@ -87,8 +88,9 @@ def _upsert_one(shopify: ShopifyClient, product: ProductUpsert, location_id: str
     product_gid = str(answered["id"])
     nodes = _variant_nodes(shopify, product_gid, answered.get("variants"))
     variants, missing = pub.published_variants(product, product_gid, nodes, location_id)
-    if missing:
-        # Applied, but Shopify's answer does not show these SKUs: the next call maps them.
+    if missing and product.owns("variants"):
+        # Applied, but Shopify's answer does not show these SKUs: the next call maps them. (An
+        # update without `variants` adds none: a SKU Shopify lacks is then not reported at all.)
         return ProductResult(
             product.product_id,
             p.Outcome.RETRY,

@@ -27,7 +27,7 @@ inventory_item_id) and the connection's location_id (protocol.fulfillment.remote
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from omnistock_common.egress import safe_code
@@ -199,6 +199,8 @@ def product_set_variables(product: ProductUpsert, existing: Sequence[ExistingVar
             current = match_existing(variant, existing) if not product.is_create else None
             if current is not None:
                 named.add(current.id)
+            elif not product.owns("variants"):
+                continue  # adding a variant is the `variants` field's to do (sent_variants)
             variants.append(_variant_input(product, variant, current))
         kept = [
             {"id": e.id, "optionValues": _option_values(e.options)} for e in existing if e.id not in named
@@ -209,6 +211,15 @@ def product_set_variables(product: ProductUpsert, existing: Sequence[ExistingVar
     if not product.is_create:
         variables["identifier"] = {"id": product.external_id}
     return variables
+
+
+def sent_variants(product: ProductUpsert, existing: Sequence[ExistingVariant]) -> ProductUpsert:
+    """The product with only the variants this call writes or that exist already: a variant the
+    update may not add (owned fields without `variants`) is left out of the call and the result."""
+    if product.owns("variants"):
+        return product
+    kept = tuple(v for v in product.variants if match_existing(v, existing) is not None)
+    return replace(product, variants=kept)
 
 
 def user_errors_message(errors: Sequence[Mapping[str, Any]]) -> str:
