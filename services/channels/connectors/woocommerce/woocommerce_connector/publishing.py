@@ -11,6 +11,7 @@ products after it RETRY, with their product ids, so the next call updates instea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from omnistock_connector_kit.channel_http import ChannelHttpError
 from omnistock_connector_kit.connector_base import map_channel_error
@@ -58,6 +59,8 @@ def _variations(
 ) -> ProductResult:
     """Create/update the variations of a variable product; APPLIED with every variant's ids."""
     external_id = str(product_id)
+    if not product.is_create:
+        product = _known_by_sku(client, product, product_id)
     writes = [
         v
         for v in product.variants
@@ -98,6 +101,27 @@ def _variations(
         return ProductResult(product.product_id, outcome, "; ".join(refused), external_id)
     variants = tuple(published[v.sku] for v in product.variants if v.sku in published)
     return ProductResult(product.product_id, p.Outcome.APPLIED, "", external_id, variants)
+
+
+def _known_by_sku(client: WooCommerceClient, product: ProductUpsert, product_id: int) -> ProductUpsert:
+    """The product with the variations the store already has under a requested SKU named by id
+    (read with `sku=`): a variation created by an earlier attempt whose answer was lost is then
+    updated, not created again (WooCommerce would refuse the duplicated SKU)."""
+    unnamed = [v.sku for v in product.variants if not v.external_id and v.sku]
+    if not unnamed:
+        return product
+    known: dict[str, str] = {}
+    for chunk in pub.chunked(unnamed, p.MAX_PER_PAGE):
+        params = {"sku": ",".join(chunk), "per_page": p.MAX_PER_PAGE}
+        for item in client.read_list(f"products/{product_id}/variations", params, "reading variations"):
+            known[str(item.get("sku") or "")] = str(item["id"])
+    return replace(
+        product,
+        variants=tuple(
+            replace(v, external_id=known[v.sku]) if not v.external_id and v.sku in known else v
+            for v in product.variants
+        ),
+    )
 
 
 def _json(response: object) -> object:

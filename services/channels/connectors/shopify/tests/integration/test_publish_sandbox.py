@@ -188,6 +188,11 @@ def test_publish_update_title_only_add_variant_archive_and_push_stock(env: Env) 
         ("TEE-XL", "24.99"),
     ]
     assert [n["id"] for n in nodes[:3]] == [v.external_id for v in created.variants]
+    # The same call again (its answer lost): the variant is found by SKU and updated, not duplicated.
+    [again] = env.upsert(grow)
+    assert again.outcome == APPLIED, again.message
+    assert [v.external_id for v in again.variants] == [grown.variants[0].external_id]
+    assert len(env.graphql(PRODUCT_QUERY, id=created.external_id)["product"]["variants"]["nodes"]) == 4
 
     # Stock and prices by the returned ids work at once.
     everything = [*created.variants, *grown.variants]

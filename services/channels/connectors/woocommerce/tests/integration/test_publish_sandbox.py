@@ -151,6 +151,11 @@ def test_variable_product_update_title_only_add_variation_archive_and_push_stock
     assert store.rest(f"products/{product_id}")["attributes"][0]["options"] == ["S", "M", "L", "XL"]
     variations = store.rest(f"products/{product_id}/variations")
     assert sorted(v["sku"] for v in variations) == ["TEE-L", "TEE-M", "TEE-S", "TEE-XL"]
+    # The same call again (its answer lost): the variation is found by SKU and updated, not duplicated.
+    [again] = upsert(connector, store, grow)
+    assert again.outcome == APPLIED, again.message
+    assert [v.external_id for v in again.variants] == [grown.variants[0].external_id]
+    assert len(store.rest(f"products/{product_id}/variations")) == 4
 
     everything = [*created.variants, *grown.variants]
     pushed = connector.call(
