@@ -54,8 +54,10 @@ def _existing(shopify: ShopifyClient, product_gid: str) -> list[pub.ExistingVari
     return pub.existing_variants(_variant_nodes(shopify, product_gid, product.get("variants")))
 
 
-def _upsert_one(shopify: ShopifyClient, product: ProductUpsert, location_id: str) -> ProductResult:
-    problem = pub.upsert_problem(product)
+def _upsert_one(
+    shopify: ShopifyClient, product: ProductUpsert, location_id: str, shop_currency: str
+) -> ProductResult:
+    problem = pub.upsert_problem(product, shop_currency)
     if problem:
         return ProductResult(product.product_id, p.Outcome.REJECTED, problem, product.external_id)
     existing: list[pub.ExistingVariant] = []
@@ -113,14 +115,14 @@ def _with_gid(product: ProductUpsert) -> ProductUpsert:
 
 
 def upsert_products(
-    shopify: ShopifyClient, products: Sequence[ProductUpsert], *, location_id: str
+    shopify: ShopifyClient, products: Sequence[ProductUpsert], *, location_id: str, shop_currency: str = ""
 ) -> list[ProductResult]:
     """One result per product, in order (module docstring for failures)."""
     results: list[ProductResult] = []
     applied_any = False
     for index, product in enumerate(products):
         try:
-            result = _upsert_one(shopify, product, location_id)
+            result = _upsert_one(shopify, product, location_id, shop_currency)
         except ChannelHttpError as error:
             if not applied_any:
                 raise map_channel_error(error) from error

@@ -243,7 +243,12 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         with self.clients.open(request.connection) as shopify:
             # The listing ids carry the location stock is pushed to, as ListRemoteProducts gives them.
             location = location or shopify.shop_info().location_id
-            results = publishing.upsert_products(shopify, products, location_id=location)
+            results = publishing.upsert_products(
+                shopify,
+                products,
+                location_id=location,
+                shop_currency=request.connection.settings.get("currency", ""),
+            )
             return pb.UpsertProductsResponse(results=m.product_results_to_proto(results), calls=shopify.calls)
 
     def ArchiveProducts(

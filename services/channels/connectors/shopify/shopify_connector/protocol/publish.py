@@ -109,8 +109,9 @@ def existing_variants(nodes: Sequence[Any]) -> list[ExistingVariant]:
     return out
 
 
-def upsert_problem(product: ProductUpsert) -> str | None:
-    """Why this product cannot be sent (REJECTED before any call), or None."""
+def upsert_problem(product: ProductUpsert, shop_currency: str = "") -> str | None:
+    """Why this product cannot be sent (REJECTED before any call), or None. Prices must be in the
+    shop's currency when the connection knows it (as PushPrices requires, push.price_problem)."""
     if product.owns("status") and product.status and product.status not in STATUSES:
         return f"unknown product status {product.status!r} (active, draft or archived)"
     if product.is_create and not product.variants:
@@ -118,6 +119,8 @@ def upsert_problem(product: ProductUpsert) -> str | None:
     currencies = {v.price.currency for v in product.variants if v.price and product.owns("prices")}
     if len(currencies) > 1:
         return "variant prices are in more than one currency"
+    if shop_currency and currencies and currencies != {shop_currency}:
+        return f"prices are in {currencies.pop()} but the shop sells in {shop_currency}"
     return None
 
 

@@ -122,6 +122,8 @@ def test_problems_before_any_call() -> None:
         pub.upsert_problem(ProductUpsert("p", title="x", variants=mixed)) or ""
     )
     assert pub.upsert_problem(TEE) is None
+    assert pub.upsert_problem(TEE, "USD") is None
+    assert "the shop sells in EUR" in (pub.upsert_problem(TEE, "EUR") or "")
 
 
 def test_user_errors_are_told_by_code_and_field_never_by_remote_text() -> None:
