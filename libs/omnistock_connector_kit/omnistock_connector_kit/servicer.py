@@ -62,6 +62,8 @@ class ChannelDescription:
     max_inventory_batch: int
     max_price_batch: int
     api_version: str
+    # Most products one UpsertProducts call takes (0: the connector does not publish).
+    max_product_batch: int = 0
 
     def to_proto(self) -> pb.DescribeResponse:
         return pb.DescribeResponse(
@@ -71,6 +73,7 @@ class ChannelDescription:
             max_inventory_batch=self.max_inventory_batch,
             max_price_batch=self.max_price_batch,
             api_version=self.api_version,
+            max_product_batch=self.max_product_batch,
         )
 
 

@@ -11,6 +11,7 @@ from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.addresses import address_fields
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
+from omnistock_connector_kit.publishing import ProductRef, ProductResult, ProductUpsert, VariantUpsert
 from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome, RemotePrice
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "item_results_to_proto",
     "money_to_proto",
     "order_to_proto",
+    "product_refs",
+    "product_results_to_proto",
+    "product_upserts",
     "remote_prices_to_proto",
 ]
 
@@ -93,3 +97,67 @@ def order_to_proto(order: OrderData) -> pb.ChannelOrder:
         channel_status=dict(order.channel_status),
         raw_json=order.raw_json,
     )
+
+
+# ------------------------------------------------------------------------------ publishing
+def _amount_in(money: common_pb2.Money | None) -> Amount | None:
+    """A Money without a currency is no amount (proto3 leaves an unset message empty)."""
+    if money is None or not money.currency:
+        return None
+    return Amount(money.amount_minor, money.currency)
+
+
+def product_upserts(items: Iterable[pb.ProductUpsert]) -> list[ProductUpsert]:
+    """connector.v1 ProductUpserts as the kit's values (owned field names lower-cased)."""
+    out = []
+    for item in items:
+        product = item.product
+        out.append(
+            ProductUpsert(
+                product_id=item.product_id,
+                external_id=product.external_id,
+                title=product.title,
+                description=product.description,
+                status=product.status.strip().lower(),
+                vendor=product.vendor,
+                tags=tuple(product.tags),
+                image_urls=tuple(product.image_urls),
+                variants=tuple(
+                    VariantUpsert(
+                        sku=v.sku,
+                        external_id=v.external_id,
+                        barcode=v.barcode,
+                        options=tuple((o.name, o.value) for o in v.options),
+                        price=_amount_in(v.price) if v.HasField("price") else None,
+                        # CatalogVariant carries no compare-at price: PushPrices sets it.
+                        compare_at=None,
+                        weight_grams=v.weight_grams if v.HasField("weight_grams") else None,
+                    )
+                    for v in product.variants
+                ),
+                owned_fields=frozenset(f.strip().lower() for f in item.owned_fields if f.strip()),
+            )
+        )
+    return out
+
+
+def product_refs(items: Iterable[pb.ProductRef]) -> list[ProductRef]:
+    return [ProductRef(i.product_id, i.external_id) for i in items]
+
+
+def product_results_to_proto(results: Iterable[ProductResult]) -> list[pb.ProductResult]:
+    return [
+        pb.ProductResult(
+            product_id=r.product_id,
+            outcome=OUTCOMES[r.outcome],
+            message=r.message,
+            external_id=r.external_id,
+            variants=[
+                pb.PublishedVariant(
+                    sku=v.sku, external_id=v.external_id, remote=pb.RemoteIds(ids=dict(v.ids))
+                )
+                for v in r.variants
+            ],
+        )
+        for r in results
+    ]

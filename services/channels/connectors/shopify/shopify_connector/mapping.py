@@ -12,6 +12,9 @@ from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
 from omnistock_connector_kit.values_proto import by_name
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import product_refs as product_refs
+from omnistock_connector_kit.values_proto import product_results_to_proto as product_results_to_proto
+from omnistock_connector_kit.values_proto import product_upserts as product_upserts
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from shopify_connector import protocol as p
 

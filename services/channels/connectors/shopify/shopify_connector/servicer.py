@@ -29,6 +29,7 @@ from omnistock_connector_kit.servicer import (
 )
 from shopify_connector import mapping as m
 from shopify_connector import protocol as p
+from shopify_connector import publishing
 from shopify_connector.client import ClientFactory, ShopifyClient
 from shopify_connector.config import Settings
 
@@ -47,6 +48,7 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
         max_inventory_batch=p.MAX_INVENTORY_BATCH,
         max_price_batch=p.MAX_PRICE_BATCH,
         api_version=p.API_VERSION,
+        max_product_batch=p.MAX_PRODUCT_BATCH,
     )
     clients: ClientFactory
 
@@ -230,3 +232,30 @@ class ShopifyConnectorServicer(ConnectorServicerBase[ShopifyClient]):
                 cursor=request.cursor, limit=request.limit, location_id=location
             )
         return m.products_to_proto(products, next_cursor)
+
+    def UpsertProducts(
+        self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
+    ) -> pb.UpsertProductsResponse:
+        products = m.product_upserts(request.products)
+        if len(products) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        location = request.connection.settings.get("location_id", "")
+        with self.clients.open(request.connection) as shopify:
+            # The listing ids carry the location stock is pushed to, as ListRemoteProducts gives them.
+            location = location or shopify.shop_info().location_id
+            results = publishing.upsert_products(
+                shopify,
+                products,
+                location_id=location,
+                shop_currency=request.connection.settings.get("currency", ""),
+            )
+            return pb.UpsertProductsResponse(results=m.product_results_to_proto(results), calls=shopify.calls)
+
+    def ArchiveProducts(
+        self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
+    ) -> pb.ArchiveProductsResponse:
+        with self.clients.open(request.connection) as shopify:
+            results = publishing.archive_products(shopify, m.product_refs(request.products))
+            return pb.ArchiveProductsResponse(
+                results=m.product_results_to_proto(results), calls=shopify.calls
+            )

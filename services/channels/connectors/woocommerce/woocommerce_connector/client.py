@@ -169,6 +169,17 @@ class WooCommerceClient:
             )
         check_response(response, refreshable=False, what=f"{what} on {self.store}")
 
+    # For publishing.py (the same plumbing; publishing is its own module, by job).
+    def read_list(self, path: str, params: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
+        return self._list(path, params, what)
+
+    def post(self, path: str, body: Any, *, idempotent: bool) -> httpx.Response:
+        """One POST whose answer is the caller's to read; ChannelHttpError when retries ran out."""
+        return self._http.request("POST", path, json=body, idempotent=idempotent)
+
+    def raise_for_status(self, response: httpx.Response, what: str) -> None:
+        self._raise_for_status(response, what)
+
     # ---- credentials -------------------------------------------------------------------------
 
     def validate(self) -> str:

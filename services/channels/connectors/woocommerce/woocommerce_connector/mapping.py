@@ -10,6 +10,9 @@ from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES, by_name
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import product_refs as product_refs
+from omnistock_connector_kit.values_proto import product_results_to_proto as product_results_to_proto
+from omnistock_connector_kit.values_proto import product_upserts as product_upserts
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from woocommerce_connector import protocol as p
 from woocommerce_connector.client import CatalogPage, ProductsPage, ReadResult

@@ -10,7 +10,7 @@ from __future__ import annotations
 import grpc
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import DomainError, Unauthenticated
+from omnistock_common.errors import DomainError, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.connector_base import (
     CREDENTIALS_MISSING,
     timestamp_to_datetime,
@@ -25,6 +25,7 @@ from omnistock_connector_kit.servicer import (
 )
 from woocommerce_connector import mapping as m
 from woocommerce_connector import protocol as p
+from woocommerce_connector import publishing
 from woocommerce_connector.client import WooCommerceClient
 
 CHANNEL_TYPE = "woocommerce"
@@ -40,6 +41,7 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         max_inventory_batch=p.MAX_BATCH,
         max_price_batch=p.MAX_BATCH,
         api_version=p.API_VERSION,
+        max_product_batch=p.MAX_PRODUCT_BATCH,
     )
     no_oauth_message = "WooCommerce uses API keys (consumer key/secret), not OAuth: use ValidateCredentials"
     no_refresh_message = "WooCommerce uses API keys, which never expire: there is nothing to refresh"
@@ -163,6 +165,30 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
         with self.clients.open(request.connection) as client:
             page = client.list_products(request.cursor, request.limit)
         return m.products_to_proto(page)
+
+    def UpsertProducts(
+        self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
+    ) -> pb.UpsertProductsResponse:
+        products = m.product_upserts(request.products)
+        if len(products) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        settings = request.connection.settings
+        with self.clients.open(request.connection) as client:
+            results = publishing.upsert_products(
+                client,
+                products,
+                store_currency=settings.get("currency", ""),
+                # The store's weight unit (as ListRemoteProducts reads weights): kg unless set.
+                weight_unit=settings.get("weight_unit", "kg"),
+            )
+            return pb.UpsertProductsResponse(results=m.product_results_to_proto(results), calls=client.calls)
+
+    def ArchiveProducts(
+        self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
+    ) -> pb.ArchiveProductsResponse:
+        with self.clients.open(request.connection) as client:
+            results = publishing.archive_products(client, m.product_refs(request.products))
+            return pb.ArchiveProductsResponse(results=m.product_results_to_proto(results), calls=client.calls)
 
     def _push(
         self, connection: pb.ConnectionContext, plan: p.BatchPlan, skus: list[str]

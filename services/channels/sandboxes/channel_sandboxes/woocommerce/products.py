@@ -29,6 +29,8 @@ from channel_sandboxes.woocommerce.wp_rest import (
 )
 
 STOCK_STATUSES = ("instock", "outofstock", "onbackorder")
+# Product statuses a write may set (https://woocommerce.github.io/woocommerce-rest-api-docs/#product-properties).
+PRODUCT_STATUSES = ("draft", "pending", "private", "publish")
 
 
 def product_or_404(store: WooStore, product_id: int, kind: str = "product", status: int = 404) -> WooProduct:
@@ -92,6 +94,7 @@ def apply_product_update(store: WooStore, product: WooProduct, data: dict[str, A
         product.sku = str(data["sku"])
     if "name" in data:
         product.name = str(data["name"])
+    apply_catalog_fields(product, data)
     if "regular_price" in data or "sale_price" in data:
         store.price_writes[product.sku] += 1
     try:
@@ -110,6 +113,8 @@ def apply_product_update(store: WooStore, product: WooProduct, data: dict[str, A
             product.stock_quantity = _stock_amount(data["stock_quantity"])
         elif data.get("inventory_delta") is not None:
             product.stock_quantity = (product.stock_quantity or 0) + _stock_amount(data["inventory_delta"])
+        elif product.stock_quantity is None:
+            product.stock_quantity = 0  # managing stock starts from none (wc_stock_amount of nothing)
         product.sync_stock_status()
     else:
         product.stock_quantity = None
@@ -118,10 +123,46 @@ def apply_product_update(store: WooStore, product: WooProduct, data: dict[str, A
     product.date_modified = wp_now()
 
 
+def apply_catalog_fields(product: WooProduct, data: dict[str, Any]) -> None:
+    """The catalogue part of a product or variation write (publishing): status, description,
+    images, attributes, weight and GTIN, in the REST shapes
+    (https://woocommerce.github.io/woocommerce-rest-api-docs/#product-properties,
+    #product-variation-properties). A variable parent's `attributes` are {name, options,
+    variation}; a variation's are {name, option}. Tags are taken by `id` only, as
+    WC_REST_Products_Controller::save_taxonomy_terms does: the sandbox has no tag terms, so none stick."""
+    if data.get("status") in PRODUCT_STATUSES:
+        product.status = data["status"]
+    if "description" in data:
+        product.description = str(data["description"] or "")
+    if "images" in data and product.type != "variation":
+        product.images = [
+            str(i.get("src")) for i in data["images"] or [] if isinstance(i, dict) and i.get("src")
+        ]
+    if isinstance(data.get("attributes"), list):
+        if product.type == "variation":
+            product.attributes = [
+                (str(a.get("name")), [str(a.get("option") or "")])
+                for a in data["attributes"]
+                if isinstance(a, dict) and a.get("name")
+            ]
+        else:
+            product.attributes = [
+                (str(a.get("name")), [str(o) for o in a.get("options") or []])
+                for a in data["attributes"]
+                if isinstance(a, dict) and a.get("name")
+            ]
+    if "weight" in data:
+        product.weight = str(data["weight"] or "")
+    if "global_unique_id" in data:
+        product.global_unique_id = str(data["global_unique_id"] or "")
+
+
 def create_product(
     store: WooStore, item: dict[str, Any], name: str, parent: WooProduct | None = None
 ) -> WooProduct:
-    """A batch `create` item: a simple product, or a variation of `parent`; stock unmanaged until set."""
+    """A batch `create` item: a simple or variable product, or a variation of `parent`; stock
+    unmanaged until set. WooCommerce takes a product without a name (it is saved untitled:
+    https://github.com/woocommerce/woocommerce/issues/33655), so a missing name is no error here."""
     sku = str(item.get("sku") or "")
     if sku and store.by_sku(sku) is not None:
         raise WooError("product_invalid_sku", "Invalid or duplicated SKU.", 400)
@@ -129,6 +170,8 @@ def create_product(
     if parent is not None:
         product.type, product.parent_id = "variation", parent.id
         parent.variation_ids.append(product.id)
+    elif item.get("type") in ("simple", "variable"):
+        product.type = item["type"]
     store.products[product.id] = product
     apply_product_update(store, product, {k: v for k, v in item.items() if k != "sku"}, strict=False)
     return product
@@ -257,5 +300,5 @@ def register_product_routes(app: Flask, sandbox: WooSandbox) -> None:
         return run_batch(
             sandbox,
             lambda pid: product_or_404(store, pid, status=400),
-            lambda item: create_product(store, item, str(item.get("name") or item.get("sku") or "Product")),
+            lambda item: create_product(store, item, str(item.get("name") or "")),
         )

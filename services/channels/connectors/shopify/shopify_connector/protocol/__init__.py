@@ -7,6 +7,7 @@
 - `orders`: orders from GraphQL and REST payloads (every ChannelOrder field), money, times, addresses.
 - `status_map`: Shopify's financial/fulfillment/cancelled statuses → the unified order status.
 - `push`: inventory/price mutation inputs and per-item outcomes.
+- `publish`: productSet/productUpdate documents and inputs for publishing (used as `publish`).
 - `fulfillment`: which fulfillment-order line items a shipment covers, tracking and orderCancel
   inputs; variants as remote products.
 - `values`: the plain values these take and give (items, outcomes, orders, webhook kinds);
@@ -114,6 +115,7 @@ from shopify_connector.protocol.orders import (
     orders_search,
     parse_time,
 )
+from shopify_connector.protocol.publish import MAX_PRODUCT_BATCH
 from shopify_connector.protocol.push import (
     error_message,
     inventory_set_input,
@@ -182,6 +184,7 @@ __all__ = [
     "MAX_INVENTORY_BATCH",
     "MAX_ORDERS_PAGE",
     "MAX_PRICE_BATCH",
+    "MAX_PRODUCT_BATCH",
     "MAX_VARIANTS_PAGE",
     "MORE_LINES_PAGE",
     "MORE_VARIANTS_COST",

@@ -9,6 +9,7 @@ so it is unit-tested exhaustively and client.py is only "send this, hand the ans
 - `status_map`: WooCommerce's order statuses → the unified order status (one table).
 - `paging`: opaque order/product cursors and their query parameters.
 - `catalog`: catalogue listing and stock read-back.
+- `publish`: products/batch and variations/batch payloads for publishing (used as `publish`).
 - `webhooks`: signature, topics, same-store and payload checks.
 
 Callers use `from woocommerce_connector import protocol as p`; every public name is re-exported.
@@ -85,6 +86,7 @@ from woocommerce_connector.protocol.paging import (
     page_size,
     total_pages,
 )
+from woocommerce_connector.protocol.publish import MAX_PRODUCT_BATCH
 from woocommerce_connector.protocol.status_map import ORDER_STATUS_MAP, UnifiedStatus, map_order_status
 from woocommerce_connector.protocol.webhooks import (
     DELIVERY_HEADER,
@@ -116,6 +118,7 @@ __all__ = [
     "EVENT_HEADER",
     "MAX_BATCH",
     "MAX_PER_PAGE",
+    "MAX_PRODUCT_BATCH",
     "ORDER_STATUS_MAP",
     "RESOURCE_HEADER",
     "SHIPMENT_TRACKING_PATH",

@@ -14,13 +14,25 @@ from channel_sandboxes.shopify.schema import (
     nodes,
     order_cancel,
     orders,
+    product_set,
     products,
     shop,
     webhooks,
 )
 from channel_sandboxes.shopify.schema.context import Resolver
 
-AREAS = (shop, nodes, products, inventory, inventory_mutations, orders, order_cancel, fulfillments, webhooks)
+AREAS = (
+    shop,
+    nodes,
+    products,
+    product_set,
+    inventory,
+    inventory_mutations,
+    orders,
+    order_cancel,
+    fulfillments,
+    webhooks,
+)
 
 LEAF_TYPES = {
     "ID",
@@ -52,6 +64,7 @@ LEAF_TYPES = {
     "InventorySetQuantitiesUserErrorCode",
     "InventoryAdjustQuantitiesUserErrorCode",
     "ProductVariantsBulkUpdateUserErrorCode",
+    "ProductSetUserErrorCode",
 }
 
 # Abstract types: the concrete type comes from the resolved value (see `Typed`).

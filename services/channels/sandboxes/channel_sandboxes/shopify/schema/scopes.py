@@ -27,6 +27,8 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "inventorySetQuantities": ("write_inventory",),
     "inventoryAdjustQuantities": ("write_inventory",),
     "productVariantsBulkUpdate": ("write_products",),
+    "productSet": ("write_products",),
+    "productUpdate": ("write_products",),
     "orderCancel": ("write_orders",),
     "fulfillmentCreate": (
         "write_fulfillments",
