@@ -73,6 +73,12 @@ class SandboxBase(ABC):
         {title, product_id, variants: [{sku, variant_id}]}."""
 
     @abstractmethod
+    def catalog_view(self) -> list[dict[str, Any]]:
+        """`GET /_sandbox/catalog`: every product as a merchant sees it in the admin: {product_id,
+        title, description, status (the channel's word), images, variants: [{sku, variant_id,
+        price, options: {name: value}}]} (what publishing tests check)."""
+
+    @abstractmethod
     def set_stock(self, sku: str, quantity: int) -> list[Delivery] | None:
         """Set a SKU's quantity as a merchant would in the admin; its webhooks, or None if unknown."""
 
@@ -195,6 +201,10 @@ def register_common_control_routes(app: Flask, sandbox: SandboxBase) -> None:
             return json_response({"products": sandbox.seed_catalog(products)}, 201)
         except SeedConflict as exc:
             return json_response({"error": str(exc)}, 409)
+
+    @app.get("/_sandbox/catalog")
+    def catalog_view() -> Response:
+        return json_response({"products": sandbox.catalog_view()})
 
     @app.get("/_sandbox/inventory")
     def inventory() -> Response:

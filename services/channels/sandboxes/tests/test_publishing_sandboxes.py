@@ -81,6 +81,15 @@ def test_shopify_product_set_creates_then_replaces_the_variant_list(shopify: htt
         "productUpdate"
     ]
     assert archived == {"product": {"id": product["id"], "status": "ARCHIVED"}, "userErrors": []}
+    # The control API's catalog view shows it as the admin would.
+    [view] = [
+        p for p in shopify.get("/_sandbox/catalog").json()["products"] if p["product_id"] == product["id"]
+    ]
+    assert (view["title"], view["status"]) == ("Tee 2", "ARCHIVED")
+    assert [(v["sku"], v["options"]) for v in view["variants"]] == [
+        ("S-S", {"Size": "S"}),
+        ("S-L", {"Size": "L"}),
+    ]
 
 
 def test_shopify_product_set_user_errors_change_nothing(shopify: httpx.Client) -> None:
@@ -150,6 +159,12 @@ def test_woocommerce_batch_creates_a_variable_product_and_its_variations(woo: ht
         ("TEE-M", [{"id": 0, "name": "Size", "option": "M"}], 0),
     ]
     assert woo.get("/_sandbox/inventory").json() == {"MUG": 0, "TEE-S": 0, "TEE-M": 0}
+    views = {p["title"]: p for p in woo.get("/_sandbox/catalog").json()["products"]}
+    assert [(v["sku"], v["price"], v["options"]) for v in views["Tee"]["variants"]] == [
+        ("TEE-S", "12", {"Size": "S"}),
+        ("TEE-M", "12", {"Size": "M"}),
+    ]
+    assert (views["Mug"]["status"], views["Mug"]["variants"][0]["sku"]) == ("publish", "MUG")
     # A product without a name is saved untitled, as WooCommerce does (issue 33655).
     [untitled] = woo.post(f"{API}/products/batch", json={"create": [{"sku": "NONAME"}]}).json()["create"]
     assert untitled["name"] == "" and "error" not in untitled

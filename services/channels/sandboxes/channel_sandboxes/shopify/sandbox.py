@@ -121,6 +121,30 @@ class ShopifySandbox(SandboxBase):
                 for v in self.state.variants.values()
             }
 
+    def catalog_view(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [
+                {
+                    "product_id": gid("Product", product.id),
+                    "title": product.title,
+                    "description": product.description,
+                    "status": product.status,
+                    "images": list(product.image_urls),
+                    "variants": [
+                        {
+                            "sku": variant.sku,
+                            "variant_id": gid("ProductVariant", variant.id),
+                            "price": variant.price,
+                            "options": dict(variant.options),
+                        }
+                        for variant in (
+                            self.state.variants[v] for v in product.variant_ids if v in self.state.variants
+                        )
+                    ],
+                }
+                for product in self.state.products.values()
+            ]
+
     def price_writes_by_sku(self) -> dict[str, int]:
         with self.state.lock:
             return dict(self.state.price_writes)

@@ -157,6 +157,36 @@ class WooSandbox(SandboxBase):
                 if p.type != "variable" and p.sku
             }
 
+    def catalog_view(self) -> list[dict[str, Any]]:
+        """Parents and simple products; a variable product's variants are its variations."""
+        with self.store.lock:
+            products = self.store.products
+
+            def variant(p: Any) -> dict[str, Any]:
+                return {
+                    "sku": p.sku,
+                    "variant_id": p.id,
+                    "price": p.sale_price or p.regular_price,
+                    "options": {name: values[0] for name, values in p.attributes if values}
+                    if p.parent_id
+                    else {},
+                }
+
+            return [
+                {
+                    "product_id": p.id,
+                    "title": p.name,
+                    "description": p.description,
+                    "status": p.status,
+                    "images": list(p.images),
+                    "variants": [variant(products[v]) for v in p.variation_ids if v in products]
+                    if p.type == "variable"
+                    else [variant(p)],
+                }
+                for p in products.values()
+                if not p.parent_id
+            ]
+
     def set_price(self, sku: str, price: str, compare_at_price: str | None) -> bool:
         """As the admin does: a "was" price is the regular price with the price as the sale price."""
         regular, sale = (compare_at_price, price) if compare_at_price is not None else (price, "")
