@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 
 from omnistock_common.db import naming_metadata
+from omnistock_common.outbox import outbox_table
 from omnistock_common.sqltypes import UTCDateTime
 
 # The shared naming convention without "ck": the catalog's migration was written without it.
@@ -61,3 +62,7 @@ variants = Table(
     UniqueConstraint("tenant_id", "sku"),
     Index(None, "tenant_id", "product_id"),
 )
+
+# `catalog.product_changed` events written in the transaction of the change; the catalog worker
+# relays them (omnistock_common.outbox_relay) and purges sent rows.
+outbox = outbox_table(metadata)
