@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from omnistock_common.db import naming_metadata
@@ -31,6 +32,8 @@ products = Table(
     Column("title", String(255), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False),
+    # Ordered [url, ...] (catalog.fields.IMAGE_URLS); '[]' for the rows written before it existed.
+    Column("image_urls", JSON, nullable=False, server_default=text("'[]'")),
     Column("version", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -57,6 +57,7 @@ def _product(row: Row[Any], product_variants: Sequence[Variant] = ()) -> Product
         title=row.title,
         description=row.description,
         status=ProductStatus(row.status),
+        image_urls=tuple(row.image_urls or ()),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -88,6 +89,7 @@ def _product_values(tenant_id: str, product: Product) -> dict[str, Any]:
         "title": product.title,
         "description": product.description,
         "status": product.status.value,
+        "image_urls": list(product.image_urls),
         "version": product.version,
         "created_at": product.created_at,
         "updated_at": product.updated_at,
@@ -266,7 +268,7 @@ class CatalogRepository:
             .values(
                 {
                     name: bindparam(f"v_{name}")
-                    for name in ("title", "description", "status", "version", "updated_at")
+                    for name in ("title", "description", "status", "image_urls", "version", "updated_at")
                 }
             )
         )
@@ -278,6 +280,7 @@ class CatalogRepository:
                 "v_title": p.title,
                 "v_description": p.description,
                 "v_status": p.status.value,
+                "v_image_urls": list(p.image_urls),
                 "v_version": p.version,
                 "v_updated_at": p.updated_at,
             }

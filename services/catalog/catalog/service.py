@@ -111,6 +111,7 @@ def create_product(uow: UnitOfWork, tenant_id: str, cmd: NewProduct) -> Product:
         title=cmd.title,
         description=cmd.description,
         status=cmd.status or ProductStatus.ACTIVE,
+        image_urls=cmd.image_urls,
         version=1,
         created_at=now,
         updated_at=now,
