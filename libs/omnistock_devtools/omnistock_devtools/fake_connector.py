@@ -71,6 +71,13 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
     tokens_seen: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refresh_generation: int = 1
+    # Publishing: the channel's products by external id, every ProductUpsert received (in order)
+    # and the external ids archived. A product whose title is blank (when written) is REJECTED.
+    max_product_batch: int = 50
+    published: dict[str, cpb.CatalogProduct] = field(default_factory=dict)
+    upserts: list[cpb.ProductUpsert] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    next_publish_id: int = 1
 
     def _count(self, name: str) -> None:
         with self.lock:
@@ -97,7 +104,9 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
             raise Unauthenticated("access token expired", reason="ACCESS_TOKEN_EXPIRED")
 
     def Describe(self, request: cpb.DescribeRequest, context: grpc.ServicerContext) -> cpb.DescribeResponse:
-        return cpb.DescribeResponse(channel_type=self.channel_type, max_inventory_batch=100)
+        return cpb.DescribeResponse(
+            channel_type=self.channel_type, max_inventory_batch=100, max_product_batch=self.max_product_batch
+        )
 
     def ValidateCredentials(
         self, request: cpb.ValidateCredentialsRequest, context: grpc.ServicerContext
@@ -185,6 +194,112 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
             products=[cpb.RemoteProduct(sku=sku, remote=cpb.RemoteIds(ids=ids)) for sku, ids in page],
             next_cursor=str(start + self.page_size) if more else "",
         )
+
+    def UpsertProducts(
+        self, request: cpb.UpsertProductsRequest, context: grpc.ServicerContext
+    ) -> cpb.UpsertProductsResponse:
+        self._count("UpsertProducts")
+        self._check_token(request.connection)
+        with self.lock:
+            self.upserts.extend(request.products)
+            results = [self._upsert(item) for item in request.products]
+        return cpb.UpsertProductsResponse(results=results, calls=len(results))
+
+    def _upsert(self, item: cpb.ProductUpsert) -> cpb.ProductResult:
+        """One product as a channel would take it (lock held): owned fields only on update."""
+        wanted = item.product
+        owned = set(item.owned_fields)
+        create = not wanted.external_id
+        current = cpb.CatalogProduct() if create else self.published.get(wanted.external_id)
+        if current is None:
+            return cpb.ProductResult(
+                product_id=item.product_id,
+                outcome=cpb.ITEM_OUTCOME_REJECTED,
+                message="Product does not exist",
+                external_id=wanted.external_id,
+            )
+        if (create or not owned or "title" in owned) and not wanted.title.strip():
+            return cpb.ProductResult(
+                product_id=item.product_id, outcome=cpb.ITEM_OUTCOME_REJECTED, message="Title can't be blank"
+            )
+        if create:
+            current.external_id = f"fake-product-{self.next_publish_id}"
+            self.next_publish_id += 1
+        for name, attribute in (
+            ("title", "title"),
+            ("description", "description"),
+            ("status", "status"),
+            ("vendor", "vendor"),
+        ):
+            if create or not owned or name in owned:
+                setattr(current, attribute, getattr(wanted, attribute))
+        for name, attribute in (("tags", "tags"), ("images", "image_urls")):
+            if create or not owned or name in owned:
+                getattr(current, attribute)[:] = list(getattr(wanted, attribute))
+        published = []
+        for variant in wanted.variants:
+            mine = next(
+                (
+                    v
+                    for v in current.variants
+                    if (variant.external_id and v.external_id == variant.external_id)
+                    or (variant.sku and v.sku == variant.sku)
+                ),
+                None,
+            )
+            if mine is None:
+                if not (create or not owned or "variants" in owned):
+                    continue
+                mine = current.variants.add(
+                    sku=variant.sku, external_id=f"fake-variant-{self.next_publish_id}"
+                )
+                self.next_publish_id += 1
+                mine.remote.ids.update({"product_id": current.external_id, "variant_id": mine.external_id})
+            if create or not owned or "prices" in owned:
+                mine.price.CopyFrom(variant.price)
+            if create or not owned or "options" in owned:
+                del mine.options[:]
+                mine.options.extend(variant.options)
+            published.append(
+                cpb.PublishedVariant(sku=mine.sku, external_id=mine.external_id, remote=mine.remote)
+            )
+        self.published[current.external_id] = current
+        return cpb.ProductResult(
+            product_id=item.product_id,
+            outcome=cpb.ITEM_OUTCOME_APPLIED,
+            external_id=current.external_id,
+            variants=published,
+        )
+
+    def ArchiveProducts(
+        self, request: cpb.ArchiveProductsRequest, context: grpc.ServicerContext
+    ) -> cpb.ArchiveProductsResponse:
+        self._count("ArchiveProducts")
+        self._check_token(request.connection)
+        results = []
+        with self.lock:
+            for ref in request.products:
+                product = self.published.get(ref.external_id)
+                if product is None:
+                    results.append(
+                        cpb.ProductResult(
+                            product_id=ref.product_id,
+                            outcome=cpb.ITEM_OUTCOME_REJECTED,
+                            message="Product does not exist",
+                            external_id=ref.external_id,
+                        )
+                    )
+                    continue
+                product.status = "archived"
+                self.archived.append(ref.external_id)
+                results.append(
+                    cpb.ProductResult(
+                        product_id=ref.product_id,
+                        outcome=cpb.ITEM_OUTCOME_APPLIED,
+                        external_id=ref.external_id,
+                    )
+                )
+        return cpb.ArchiveProductsResponse(results=results, calls=len(results))
 
     def ParseWebhook(
         self, request: cpb.ParseWebhookRequest, context: grpc.ServicerContext

@@ -23,9 +23,10 @@ from channels.config import Settings
 from channels.connector_calls import ConnectionCaller, RedisLike
 from channels.connector_clients import ConnectorRegistry
 from channels.crypto import KeyRing
-from channels.deps import CatalogPort, ChannelsDeps, ImportTargets, OAuthConfig
+from channels.deps import CatalogPort, ChannelsDeps, ImportTargets, OAuthConfig, PublishSources
 from channels.import_clients import GrpcImportTargets
 from channels.notify import Notifier
+from channels.publish_clients import PerThreadPublishSources
 from channels.repository import UnitOfWork
 from channels.sync.dispatch import SyncDispatcher
 from channels.sync.engine import SyncEngine
@@ -99,6 +100,7 @@ def build_deps(
     *,
     catalog: CatalogPort | None,
     imports: ImportTargets | None = None,
+    publish: PublishSources | None = None,
 ) -> ChannelsDeps:
     """The use cases' collaborators over the core (server: shared clients; worker: per thread)."""
     return ChannelsDeps(
@@ -115,6 +117,7 @@ def build_deps(
         catalog=catalog,
         egress=EgressPolicy(allowed=settings.allowed_hosts),
         imports=imports,
+        publish=publish,
     )
 
 
@@ -167,6 +170,17 @@ def build_runtime(
             threads,
         )
         core.closers.append(imports.close)
+    publish = None
+    if settings.catalog_addr and settings.pricing_addr:
+        # Publishing reads products from the catalog and channel prices from pricing.
+        publish = PerThreadPublishSources(
+            settings.catalog_addr,
+            settings.pricing_addr,
+            settings.catalog_timeout_seconds,
+            local_factory,
+            threads,
+        )
+        core.closers.append(publish.close)
     # Runtime.close stops it before any closer runs: no flush may outlive the clients it uses.
     dispatcher = SyncDispatcher(engine, threads=threads)
     return Runtime(
@@ -175,7 +189,7 @@ def build_runtime(
         settings,
         core.closers,
         event_secret=load_internal_auth_settings().token_secret,
-        deps=build_deps(core, settings, catalog=catalog, imports=imports),
+        deps=build_deps(core, settings, catalog=catalog, imports=imports, publish=publish),
         dispatcher=dispatcher,
     )
 

@@ -47,6 +47,8 @@ class Settings(DatabaseSettings):
     # channel type -> host:port of its connector service.
     connector_addrs: Mapping[str, str] = field(default_factory=dict)
     catalog_addr: str = ""
+    # Publishing reads channel prices from pricing (the worker's publish path only).
+    pricing_addr: str = ""
     # Deadline of one connector call (bulk pushes retry inside the connector, so this is generous).
     connector_timeout_seconds: float = 30.0
     catalog_timeout_seconds: float = 10.0
@@ -112,6 +114,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         public_base_url=env.url("PUBLIC_BASE_URL", "http://127.0.0.1:8080", schemes=("http", "https")),
         connector_addrs={kind: service_addr(env, name) for kind, name in CONNECTOR_SERVICES.items()},
         catalog_addr=service_addr(env, "catalog"),
+        pricing_addr=service_addr(env, "pricing"),
         connector_timeout_seconds=env.float("CHANNELS_CONNECTOR_TIMEOUT_SECONDS", 30.0, minimum=0.1),
         catalog_timeout_seconds=env.float("CHANNELS_CATALOG_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         notify_timeout_seconds=env.float("CHANNELS_NOTIFY_TIMEOUT_SECONDS", 2.0, minimum=0.1),

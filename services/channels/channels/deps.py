@@ -14,6 +14,8 @@ from channels.connector_calls import ConnectionCaller
 from channels.connector_clients import ConnectorRegistry
 from channels.crypto import KeyRing
 from channels.domain import ChannelType
+from channels.price_domain import ChannelPrice
+from channels.publish_domain import ProductView
 from channels.repository import UnitOfWork
 from omnistock_common import paging
 from omnistock_common.context import CallContext
@@ -48,6 +50,21 @@ class ImportTargets(Protocol):
     ) -> tuple[int, list[str]]:
         """Set on-hand quantities (reason IMPORTED); (lines applied, "SKU: reason" refusals)."""
         ...
+
+
+class PublishSources(Protocol):
+    """What publishing (channels.publishing) reads: the catalog's products and pricing's channel
+    prices."""
+
+    def products(self, ctx: CallContext, product_ids: Sequence[str]) -> dict[str, ProductView | None]:
+        """Each product at its current version; None for one the catalog does not have."""
+        ...
+
+    def products_of_skus(self, ctx: CallContext, skus: Sequence[str]) -> dict[str, str]: ...
+
+    def channel_prices(
+        self, ctx: CallContext, connection_id: str, skus: Sequence[str]
+    ) -> dict[str, ChannelPrice]: ...
 
 
 class SetNxRedis(Protocol):
@@ -108,3 +125,6 @@ class ChannelsDeps:
     egress: EgressPolicy = field(default_factory=EgressPolicy)
     # The catalog and inventory the onboarding import writes to (the worker's; None elsewhere).
     imports: ImportTargets | None = None
+    # What publishing reads: catalog products and pricing's channel prices
+    # (channels.publishing.PublishSources; the worker's, None elsewhere).
+    publish: PublishSources | None = None

@@ -15,12 +15,14 @@ from typing import Any
 
 from channels.catalog_import_domain import ImportTally
 from channels.domain import AutoMapResult, SyncScope
+from channels.publish_domain import PublishTally
 
 
 class JobKind(StrEnum):
     SYNC = "sync"
     AUTO_MAP = "auto_map"
     CATALOG_IMPORT = "catalog_import"
+    PUBLISH = "publish"
 
 
 class JobStatus(StrEnum):
@@ -60,7 +62,7 @@ class Job:
     connection_id: str
     progress_done: int
     progress_total: int | None
-    result: AutoMapResult | SyncJobResult | ImportTally | None
+    result: AutoMapResult | SyncJobResult | ImportTally | PublishTally | None
     error: str
     created_at: datetime
     started_at: datetime | None
@@ -90,10 +92,12 @@ def job_from_row(row: Any) -> Job:
     """A Job from a sync_jobs row: its result only once it succeeded, its error only once it failed."""
     kind = JobKind(row.kind) if row.kind in JobKind._value2member_map_ else JobKind.SYNC
     status = STORED_STATUS.get(row.status, JobStatus.QUEUED)
-    result: AutoMapResult | SyncJobResult | ImportTally | None = None
-    paged = kind in (JobKind.AUTO_MAP, JobKind.CATALOG_IMPORT)
+    result: AutoMapResult | SyncJobResult | ImportTally | PublishTally | None = None
+    paged = kind in (JobKind.AUTO_MAP, JobKind.CATALOG_IMPORT, JobKind.PUBLISH)
     if status is JobStatus.SUCCEEDED and kind is JobKind.CATALOG_IMPORT and row.result:
         result = ImportTally.from_json(row.result)
+    elif status is JobStatus.SUCCEEDED and kind is JobKind.PUBLISH and row.result:
+        result = PublishTally.from_json(row.result)
     elif status is JobStatus.SUCCEEDED:
         if kind is JobKind.AUTO_MAP and row.result:
             data = json.loads(row.result)

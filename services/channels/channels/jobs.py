@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from channels import catalog_import, listing_mapping
+from channels import catalog_import, listing_mapping, publishing
 from channels.catalog_import_domain import ImportTally
 from channels.deps import ChannelsDeps
 from channels.domain import AutoMapResult
@@ -38,6 +38,7 @@ from channels.job_domain import (
     auto_map_skus,
     job_from_row,
 )
+from channels.publish_domain import PublishTally
 from channels.repository import Repository, UnitOfWork
 from omnistock_common.context import CallContext
 from omnistock_common.errors import DomainError, FieldViolation, InvalidArgument, NotFound
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 JOB_REQUESTED_EVENT = "channels.job_requested"
 # Jobs this module runs (syncs are run by channels.sync.reconcile on channels.sync_requested).
-RUNS = (JobKind.AUTO_MAP, JobKind.CATALOG_IMPORT)
+RUNS = (JobKind.AUTO_MAP, JobKind.CATALOG_IMPORT, JobKind.PUBLISH)
 RESUME_BATCH = 20
 
 
@@ -113,6 +114,8 @@ def run_job(deps: ChannelsDeps, job_id: str, *, now: datetime | None = None) -> 
 
     if row.kind == JobKind.CATALOG_IMPORT.value:
         return _run_import(deps, job_id, row, progress)
+    if row.kind == JobKind.PUBLISH.value:
+        return _run_publish(deps, job_id, row, progress)
     try:
         result = listing_mapping.auto_map(
             deps, ctx, row.connection_id, auto_map_skus(row.params), on_page=progress
@@ -140,11 +143,28 @@ def _run_import(deps: ChannelsDeps, job_id: str, row: Any, progress: Callable[[i
     return _finish(deps, job_id, outcome, catalog_import.summary(outcome), outcome.variants)
 
 
+def _run_publish(deps: ChannelsDeps, job_id: str, row: Any, progress: Callable[[int], None]) -> str:
+    """The publish job's work (channels.publishing); progress counts the products pushed."""
+    try:
+        tally = publishing.run_publish(deps, row, progress)
+    except DomainError as exc:
+        return _finish(deps, job_id, None, exc.message, 0)
+    except Exception:
+        log.exception("job %s failed", job_id, extra={"tenant": row.tenant_id})
+        return _finish(deps, job_id, None, "internal error", 0)
+    done = len(tally.published) + len(tally.rejected) + len(tally.waiting)
+    return _finish(deps, job_id, tally, tally.summary(), done)
+
+
 def _finish(
-    deps: ChannelsDeps, job_id: str, result: AutoMapResult | ImportTally | None, message: str, read: int
+    deps: ChannelsDeps,
+    job_id: str,
+    result: AutoMapResult | ImportTally | PublishTally | None,
+    message: str,
+    read: int,
 ) -> str:
     moment = deps.clock()
-    if isinstance(result, ImportTally):
+    if isinstance(result, ImportTally | PublishTally):
         text = result.to_json()
     else:
         text = auto_map_result_json(result) if result is not None else ""

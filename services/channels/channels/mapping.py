@@ -35,6 +35,7 @@ from channels.domain import (
 )
 from channels.job_domain import Job, JobStatus, SyncJobResult
 from channels.price_domain import ChannelPrice, Money
+from channels.publish_domain import PublishTally
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as cpb
@@ -177,6 +178,15 @@ def job_out(job: Job) -> pb.Job:
         out.auto_map.CopyFrom(auto_map_out(job.result))
     elif isinstance(job.result, imp.ImportTally):
         out.catalog_import.CopyFrom(catalog_import_out(job.result))
+    elif isinstance(job.result, PublishTally):
+        out.publish.CopyFrom(
+            pb.PublishResult(
+                published=len(job.result.published),
+                rejected=[pb.RejectedProduct(product_id=p, error=e) for p, e in job.result.rejected.items()],
+                waiting=job.result.waiting,
+                not_found=job.result.not_found,
+            )
+        )
     elif isinstance(job.result, SyncJobResult):
         out.sync.CopyFrom(
             pb.SyncJobResult(scope=_SYNC_SCOPES_OUT[job.result.scope], message=job.result.message)
@@ -373,8 +383,8 @@ def push_prices_request(
         items=[
             cpb.PriceItem(
                 sku=sku,
-                price=_money_out(price.price),
-                compare_at_price=_money_out(price.compare_at) if price.compare_at else None,
+                price=money_out(price.price),
+                compare_at_price=money_out(price.compare_at) if price.compare_at else None,
                 remote=cpb.RemoteIds(ids=dict(ids)),
             )
             for sku, price, ids in items
@@ -400,7 +410,7 @@ def remote_price(message: cpb.RemotePrice) -> ChannelPrice | None:
     )
 
 
-def _money_out(money: Money) -> common_pb2.Money:
+def money_out(money: Money) -> common_pb2.Money:
     return common_pb2.Money(amount_minor=money.amount_minor, currency=money.currency)
 
 

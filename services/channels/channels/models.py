@@ -43,6 +43,9 @@ connections = sa.Table(
     # engine, channels.sync.increase_hold): since when, and which connections it waits for.
     sa.Column("increases_held_since", UTCDateTime, nullable=True),
     sa.Column("increases_held_reason", sa.Text, nullable=False, default=""),
+    # JSON list of the product fields OmniStock writes on this channel when a published product
+    # changes (channels.publish_domain.OWNED_FIELDS); NULL = all of them.
+    sa.Column("owned_fields", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(None, "tenant_id", "created_at", "id"),
@@ -69,6 +72,37 @@ listings = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("connection_id", "sku"),
     sa.Index(None, "tenant_id", "connection_id", "sku"),
+)
+
+# One row per product published to a connection (channels.publishing). `pending` is true while
+# the channel does not show `wanted_version` (the newest catalog version announced) yet, and the
+# publisher pushes it; a rejected version stays in `last_error` until a newer one arrives.
+product_listings = sa.Table(
+    "product_listings",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("connection_id", sa.String(36), nullable=False),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    # The channel's product id; "" until the product was created there.
+    sa.Column("external_id", sa.String(255), nullable=False, server_default=""),
+    # JSON object: SKU -> the channel's variant id (to update rather than duplicate a variant).
+    sa.Column("variant_ids", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("wanted_version", sa.BigInteger, nullable=False),
+    sa.Column("published_version", sa.BigInteger, nullable=True),
+    # The catalog deleted the product: archive it on the channel.
+    sa.Column("removed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("pending", sa.Boolean, nullable=False, server_default=sa.true()),
+    # When a push the channel asked to retry (rate limit, 5xx) may go again.
+    sa.Column("retry_at", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("error_version", sa.BigInteger, nullable=True),
+    sa.Column("error_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("connection_id", "product_id"),
+    sa.Index(None, "pending", "retry_at"),
+    sa.Index(None, "tenant_id", "product_id"),
 )
 
 sync_log = sa.Table(

@@ -22,6 +22,7 @@ from channels import models
 from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
 from channels.job_rows import JobQueries
 from channels.order_repository import OrderQueries
+from channels.publish_rows import PublishQueries
 from channels.sync.repository import SyncQueries
 from omnistock_common import outbox as outbox_writer
 from omnistock_common.db import dialect_insert, insert_if_absent
@@ -84,7 +85,7 @@ def _listing(row: Row[Any]) -> Listing:
     return from_row(Listing, row, external_ids=json.loads(row.external_ids))
 
 
-class Repository(SyncQueries, OrderQueries, JobQueries):
+class Repository(SyncQueries, OrderQueries, JobQueries, PublishQueries):
     """Every query of the service. Never commits (the UnitOfWork does)."""
 
     def __init__(self, conn: SqlConnection) -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import grpc
 
-from channels import catalog_import, connection_setup, jobs, listing_mapping, service, webhook_intake
+from channels import (
+    catalog_import,
+    connection_setup,
+    jobs,
+    listing_mapping,
+    publishing,
+    service,
+    webhook_intake,
+)
 from channels import mapping as m
+from channels import publish_mapping as pm
 from channels.deps import ChannelsDeps
 from omnistock.channels.v1 import channels_service_pb2 as pb
 from omnistock.channels.v1 import channels_service_pb2_grpc as pb_grpc
@@ -31,6 +40,8 @@ READ_ONLY_METHODS = frozenset(
         "ListListings",
         "ListSyncLog",
         "GetJob",
+        "ListProductListings",
+        "GetOwnedFields",
     )
 )
 MANAGE_METHODS = frozenset(
@@ -164,6 +175,45 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
         job = jobs.get_job(self.deps.uow, call_context(context), m.required_id(request.job_id, "job_id"))
         return pb.GetJobResponse(job=m.job_out(job))
+
+    def PublishListings(
+        self, request: pb.PublishListingsRequest, context: grpc.ServicerContext
+    ) -> pb.PublishListingsResponse:
+        job_id = publishing.start_publish(
+            self.deps,
+            call_context(context),
+            m.required_id(request.connection_id),
+            list(request.skus),
+            list(request.product_ids),
+        )
+        return pb.PublishListingsResponse(job_id=job_id)
+
+    def ListProductListings(
+        self, request: pb.ListProductListingsRequest, context: grpc.ServicerContext
+    ) -> pb.ListProductListingsResponse:
+        listings = publishing.product_listings(
+            self.deps,
+            call_context(context),
+            connection_id=request.connection_id,
+            product_ids=[request.product_id] if request.product_id else [],
+        )
+        return pb.ListProductListingsResponse(listings=[pm.product_listing_out(item) for item in listings])
+
+    def GetOwnedFields(
+        self, request: pb.GetOwnedFieldsRequest, context: grpc.ServicerContext
+    ) -> pb.GetOwnedFieldsResponse:
+        owned = publishing.owned_fields(
+            self.deps, call_context(context), m.required_id(request.connection_id)
+        )
+        return pb.GetOwnedFieldsResponse(owned_fields=owned)
+
+    def SetOwnedFields(
+        self, request: pb.SetOwnedFieldsRequest, context: grpc.ServicerContext
+    ) -> pb.SetOwnedFieldsResponse:
+        owned = publishing.set_owned_fields(
+            self.deps, call_context(context), m.required_id(request.connection_id), list(request.owned_fields)
+        )
+        return pb.SetOwnedFieldsResponse(owned_fields=owned)
 
     def ListSyncLog(
         self, request: pb.ListSyncLogRequest, context: grpc.ServicerContext

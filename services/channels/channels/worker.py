@@ -27,7 +27,7 @@ from nameko.events import EventDispatcher, event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from channels import events, jobs, order_actions
+from channels import events, jobs, order_actions, publishing
 from channels.composition import build_runtime
 from channels.config import load_settings
 from channels.sync import flusher, reconcile, settlement, store
@@ -65,6 +65,10 @@ ORDER_ACTIONS_INTERVAL = 1.0
 ORDERS_EVENTS = "orders"
 # The pricing service's events (nameko service `pricing`): price_changed per (connection, SKU).
 PRICING_EVENTS = "pricing"
+# The catalog's events (nameko service `catalog`): product_changed per product edit.
+CATALOG_EVENTS = "catalog"
+# Published products with a newer version (or a retry that came due) are pushed this often.
+PUBLISH_INTERVAL = 1.0
 # Background jobs whose event was lost or whose worker died are looked for this often.
 JOB_SWEEP_INTERVAL = 30.0
 # After SIGTERM the process is gone within this many seconds, whatever is still running.
@@ -112,8 +116,9 @@ class ChannelsRelay:
 
 
 class ChannelsSyncWorker:
-    """Stock and price intake, the flusher, reconciliation, sync jobs, background jobs (auto-map), order
-    polls, imported orders and the order actions sent back to the channels."""
+    """Stock and price intake, the flusher, reconciliation, sync jobs, background jobs (auto-map,
+    catalog import, publish), order polls, imported orders, the order actions sent back to the
+    channels, and published products kept current (catalog.product_changed, the publish timer)."""
 
     name = SERVICE_NAME
     runtime = SyncRuntime()
@@ -184,3 +189,11 @@ class ChannelsSyncWorker:
     @timer(interval=JOB_SWEEP_INTERVAL, eager=True)
     def resume_jobs(self) -> None:
         tpool.execute(jobs.resume_jobs, self.runtime.deps)
+
+    @event_handler(CATALOG_EVENTS, "product_changed")
+    def on_product_changed(self, payload: dict[str, Any]) -> None:
+        tpool.execute(publishing.product_changed, self.runtime.deps, payload, self.runtime.event_secret)
+
+    @timer(interval=PUBLISH_INTERVAL, eager=True)
+    def publish_products(self) -> None:
+        tpool.execute(publishing.push_due, self.runtime.deps)

@@ -258,23 +258,41 @@ class CatalogImportOut(OutModel):
     errors: list[str]
 
 
+class RejectedProductOut(OutModel):
+    product_id: str
+    error: str = Field(description="the channel's words, e.g. \"Title can't be blank\"")
+
+
+class PublishResultOut(OutModel):
+    published: int
+    rejected: list[RejectedProductOut] = Field(description="products the channel refused (the others went)")
+    waiting: list[str] = Field(
+        description="product ids the channel asked to retry; the worker pushes them again"
+    )
+    not_found: list[str] = Field(description="SKUs and product ids the catalog does not have")
+
+
 class SyncResultOut(OutModel):
     scope: ScopeName
     message: str
 
 
 class JobProgressOut(OutModel):
-    done: int = Field(description="auto_map: remote products read so far; catalog_import: variants read")
+    done: int = Field(
+        description="auto_map: remote products read so far; catalog_import: variants read; publish: products pushed"
+    )
     total: int | None = Field(description="null while unknown (the channel's catalogue is still being read)")
 
 
 class JobStatusOut(OutModel):
     id: str
-    kind: Literal["auto_map", "sync", "catalog_import"]
+    kind: Literal["auto_map", "sync", "catalog_import", "publish"]
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: JobProgressOut
     connection_id: str
-    result: CatalogImportOut | AutoMapOut | SyncResultOut | None = Field(description="once succeeded")
+    result: CatalogImportOut | PublishResultOut | AutoMapOut | SyncResultOut | None = Field(
+        description="once succeeded"
+    )
     error: str | None = Field(description="once failed: a short reason")
     created_at: datetime | None
     started_at: datetime | None
@@ -316,3 +334,39 @@ class NotificationsOut(OutModel):
 class WebhookAckOut(OutModel):
     accepted: bool = Field(description="false when this delivery id was already received")
     delivery_id: str
+
+
+class PublishIn(StrictModel):
+    """Products to publish: named, or by any of their SKUs (the whole product goes)."""
+
+    skus: list[str] = Field(default_factory=list, max_length=1000, examples=[["TEE-S"]])
+    product_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class ProductListingOut(OutModel):
+    connection_id: str
+    product_id: str
+    external_id: str = Field(description="the channel's product id; empty until created there")
+    state: Literal["pending", "published", "error", "archived"]
+    wanted_version: int = Field(description="the newest catalog version announced")
+    published_version: int | None = Field(description="the version the channel shows")
+    last_error: str = Field(description="the channel's last refusal or retry reason; empty when none")
+
+
+class ProductListingList(OutModel):
+    items: list[ProductListingOut]
+
+
+OwnedField = Literal["title", "description", "status", "images", "options", "variants", "prices"]
+
+
+class OwnedFieldsIn(StrictModel):
+    owned_fields: list[OwnedField] = Field(
+        min_length=1,
+        max_length=7,
+        description="the product fields OmniStock writes on this channel when a published product changes",
+    )
+
+
+class OwnedFieldsOut(OutModel):
+    owned_fields: list[str]

@@ -462,7 +462,7 @@ def push_planned(
             return 0.0
         except DomainError as exc:
             result.failed = str(exc)
-            return _retry_info(exc) or 0.0
+            return retry_info(exc) or 0.0
         result.pushed += len(chunk)
         result.calls += int(reply.calls or 1)
         by_sku = {p.sku: p for p in chunk}
@@ -501,7 +501,7 @@ def push_planned(
     return None
 
 
-def _retry_info(exc: DomainError) -> float | None:
+def retry_info(exc: DomainError) -> float | None:
     for detail in exc.details:
         if isinstance(detail, error_details_pb2.RetryInfo):
             return detail.retry_delay.seconds + detail.retry_delay.nanos / 1e9

@@ -1,7 +1,8 @@
 """The channels service's template boundaries: generated protobuf code stays at the edge.
 
 Only the gRPC edge imports generated code: mapping.py (proto <-> domain for connector calls),
-servicer.py, server.py (the composition root) and the outbound gRPC adapters connector_clients.py,
+servicer.py, server.py (the composition root), publish_mapping.py (publishing's half of mapping) and the outbound
+gRPC adapters connector_clients.py, publish_clients.py,
 catalog_client.py, import_clients.py and sync/inventory_source.py. Use cases (connection setup, listing mapping,
 webhook intake, connector calls, the sync jobs), domain, repositories and config never do.
 """
@@ -22,6 +23,8 @@ EDGE = {
     "catalog_client",
     "import_clients",
     "sync.inventory_source",
+    "publish_mapping",
+    "publish_clients",
 }
 
 

@@ -147,9 +147,18 @@ def catalog_import_out(result: pb.CatalogImportResult) -> s.CatalogImportOut:
 
 
 def job_out(job: pb.Job) -> s.JobStatusOut:
-    result: s.CatalogImportOut | s.AutoMapOut | s.SyncResultOut | None = None
+    result: s.CatalogImportOut | s.PublishResultOut | s.AutoMapOut | s.SyncResultOut | None = None
     if job.WhichOneof("result") == "catalog_import":
         result = catalog_import_out(job.catalog_import)
+    elif job.WhichOneof("result") == "publish":
+        result = s.PublishResultOut(
+            published=job.publish.published,
+            rejected=[
+                s.RejectedProductOut(product_id=r.product_id, error=r.error) for r in job.publish.rejected
+            ],
+            waiting=list(job.publish.waiting),
+            not_found=list(job.publish.not_found),
+        )
     elif job.WhichOneof("result") == "auto_map":
         result = auto_map_out(job.auto_map)
     elif job.WhichOneof("result") == "sync":
@@ -184,5 +193,22 @@ def sync_log_out(reply: pb.ListSyncLogResponse) -> s.SyncLogList:
                 calls=e.calls,
             )
             for e in reply.entries
+        ]
+    )
+
+
+def product_listings_out(reply: pb.ListProductListingsResponse) -> s.ProductListingList:
+    return s.ProductListingList(
+        items=[
+            s.ProductListingOut(
+                connection_id=item.connection_id,
+                product_id=item.product_id,
+                external_id=item.external_id,
+                state=item.state,  # type: ignore[arg-type]
+                wanted_version=item.wanted_version,
+                published_version=item.published_version if item.HasField("published_version") else None,
+                last_error=item.last_error,
+            )
+            for item in reply.listings
         ]
     )
