@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 
 from catalog import models
 from catalog.config import Settings
-from catalog.events import PRODUCT_CHANGED
 from omnistock_common.db import make_engine
 from omnistock_common.outbox_relay import purge_sent, relay_pending
 from omnistock_common.service_auth import sign_event
@@ -31,12 +30,6 @@ RELAY_BATCH_SIZE = 500
 RELAY_MAX_BATCHES = 10
 # Sent rows are kept this long for inspection and replay, then purged.
 OUTBOX_RETENTION = timedelta(hours=72)
-
-# Published for whoever listens: reaching no queue counts as sent. `catalog.product_changed` is
-# here only until its consumer exists (the channels worker's product publishing): a mandatory
-# type with no queue would keep every row unsent, retried for ever. Remove it from this set in
-# the change that adds that consumer (docs/architecture.md, "Events").
-OPTIONAL_EVENTS = frozenset({PRODUCT_CHANGED})
 
 # Receives the routing key inside the service ("product_changed") and the payload.
 Dispatch = Callable[[str, dict[str, Any]], None]
@@ -61,7 +54,9 @@ class WorkerJobs:
 
     def relay(self, dispatch: Dispatch) -> int:
         """Publish pending outbox rows, each signed (consumers drop unsigned ones), one event per
-        row, and mark them sent once confirmed; returns rows marked."""
+        row, and mark them sent once confirmed; returns rows marked. `catalog.product_changed`
+        must reach a queue (the channels worker's): an unroutable one stays unsent and is retried
+        (omnistock_common.outbox_relay)."""
 
         def publish(event_type: str, payload: dict[str, Any]) -> None:
             dispatch(routing_key(event_type), sign_event(self.secret, event_type, payload))
@@ -73,7 +68,6 @@ class WorkerJobs:
             batch_size=RELAY_BATCH_SIZE,
             max_batches=RELAY_MAX_BATCHES,
             coalescers={},
-            optional=OPTIONAL_EVENTS,
         )
         if sent:
             log.debug("relayed outbox rows", extra={"rows": sent})

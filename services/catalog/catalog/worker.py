@@ -17,7 +17,7 @@ from nameko.timer import timer
 from catalog import relay
 from catalog.config import load_settings
 from omnistock_common.config import check_amqp_url, exit_on_config_error, load_internal_auth_settings
-from omnistock_common.outbox_relay import mandatory_unless_optional, unroutable_as
+from omnistock_common.outbox_relay import unroutable_as
 from omnistock_common.shared_locks import use_os_locks
 from omnistock_common.stop_deadline import install_stop_deadline
 
@@ -58,18 +58,14 @@ class CatalogWorker:
     # The service name makes events go out as catalog.<type> on `catalog.events`.
     name = relay.SERVICE_NAME
     # Publisher confirms: rows are marked sent only once RabbitMQ acknowledged them. Mandatory:
-    # an event routed to no queue comes back and its rows stay unsent (outbox_relay.Unroutable).
+    # product_changed has a consumer (the channels worker), so one routed to no queue comes back
+    # and its rows stay unsent until that queue exists (outbox_relay.Unroutable).
     dispatch = EventDispatcher(use_confirms=True, mandatory=True)
-    # Types nothing has to consume (relay.OPTIONAL_EVENTS) go out without `mandatory`.
-    dispatch_optional = EventDispatcher(use_confirms=True)
     jobs = CatalogJobs()
 
     @timer(interval=RELAY_INTERVAL, eager=True)
     def relay_outbox(self) -> None:
-        dispatch = mandatory_unless_optional(
-            relay.SERVICE_NAME, relay.OPTIONAL_EVENTS, self.dispatch, self.dispatch_optional
-        )
-        self.jobs.relay(unroutable_as(dispatch, UndeliverableMessage))
+        self.jobs.relay(unroutable_as(self.dispatch, UndeliverableMessage))
 
     @timer(interval=PURGE_INTERVAL, eager=True)
     def purge_outbox(self) -> None:

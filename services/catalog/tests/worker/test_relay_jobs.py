@@ -46,7 +46,7 @@ def test_relay_publishes_signed_and_marks_sent(jobs: relay.WorkerJobs) -> None:
     jobs.close()
 
 
-def test_a_failed_publish_keeps_the_row_and_no_queue_counts_as_sent(jobs: relay.WorkerJobs) -> None:
+def test_a_failed_or_unrouted_publish_keeps_the_row(jobs: relay.WorkerJobs) -> None:
     create(jobs, "A", "A-1")
 
     def broker_down(key: str, payload: dict[str, Any]) -> None:
@@ -56,11 +56,12 @@ def test_a_failed_publish_keeps_the_row_and_no_queue_counts_as_sent(jobs: relay.
         jobs.relay(broker_down)
     assert count_unsent(jobs.engine, outbox) == 1
 
-    # Optional until the channels worker consumes it (relay.OPTIONAL_EVENTS).
+    # Mandatory: the channels worker consumes it, so no queue yet means "not delivered".
     def no_queue(key: str, payload: dict[str, Any]) -> None:
         raise Unroutable(key)
 
-    assert jobs.relay(no_queue) == 1 and count_unsent(jobs.engine, outbox) == 0
+    assert jobs.relay(no_queue) == 0 and count_unsent(jobs.engine, outbox) == 1
+    assert jobs.relay(lambda key, payload: None) == 1 and count_unsent(jobs.engine, outbox) == 0
     assert jobs.purge_outbox() == 0, "sent rows are kept for OUTBOX_RETENTION"
     jobs.clock = lambda: datetime(2100, 1, 1, tzinfo=UTC)
     assert jobs.purge_outbox() == 1
