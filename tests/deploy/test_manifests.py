@@ -417,6 +417,7 @@ def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str
         },
         "woocommerce-connector": {"REDIS_URL", token},
         "catalog": {"CATALOG_DATABASE_URL", token},
+        "catalog-worker": {"CATALOG_DATABASE_URL", "AMQP_URL", token},
         "inventory": {"INVENTORY_DATABASE_URL", token},
         "inventory-worker": {"INVENTORY_DATABASE_URL", "AMQP_URL", token},
         "orders": {"ORDERS_DATABASE_URL", token},

@@ -65,6 +65,7 @@ INVENTORY_WORKER = [
     "services/inventory/worker.yaml",
     "inventory.worker",
 ]
+CATALOG_WORKER = [str(BIN / "nameko"), "run", "--config", "services/catalog/worker.yaml", "catalog.worker"]
 
 # (process, variable, development value; None = unset, i.e. the built-in default)
 CASES: list[tuple[str, list[str], str, str | None]] = [
@@ -83,6 +84,8 @@ CASES: list[tuple[str, list[str], str, str | None]] = [
     ("catalog", CATALOG, "CATALOG_DATABASE_URL", None),
     ("inventory", INVENTORY, "INVENTORY_DATABASE_URL", None),
     ("inventory-worker", INVENTORY_WORKER, "AMQP_URL", None),
+    ("catalog-worker", CATALOG_WORKER, "AMQP_URL", None),
+    ("catalog-worker", CATALOG_WORKER, "CATALOG_DATABASE_URL", None),
     ("channels-worker", CHANNELS_WORKER, "AMQP_URL", "amqp://guest:guest@127.0.0.1:9/"),
     ("gateway", GATEWAY, "INTERNAL_TOKEN_SECRET", None),
     ("catalog", CATALOG, "INTERNAL_TOKEN_SECRET", None),

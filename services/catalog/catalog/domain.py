@@ -10,10 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from catalog.fields import (
     MAX_BARCODE_LENGTH,
     MAX_DESCRIPTION_LENGTH,
+    MAX_IMAGE_URL_LENGTH,
+    MAX_IMAGE_URLS,
     MAX_OPTIONS,
     MAX_SKU_LENGTH,
     MAX_TITLE_LENGTH,
@@ -89,6 +92,8 @@ class Product:
     title: str
     description: str
     status: ProductStatus
+    # Keyword-only: declared among the product's own fields, after the positional ones in __init__.
+    image_urls: tuple[str, ...] = field(default=(), kw_only=True)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -100,6 +105,7 @@ class NewProduct:
     title: str
     description: str
     status: ProductStatus | None
+    image_urls: tuple[str, ...] = field(default=(), kw_only=True)
     variants: tuple[VariantSpec, ...]
 
 
@@ -111,6 +117,7 @@ class ProductPatch:
     title: str = ""
     description: str = ""
     status: ProductStatus | None = None
+    image_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +203,42 @@ def validate_description(description: str, field_path: str) -> list[FieldViolati
     if len(description) > MAX_DESCRIPTION_LENGTH:
         return [FieldViolation(field_path, f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")]
     return []
+
+
+def validate_image_urls(urls: Sequence[str], field_path: str) -> list[FieldViolation]:
+    """Absolute http(s) URLs the channels can fetch: at most MAX_IMAGE_URLS, each at most
+    MAX_IMAGE_URL_LENGTH characters, no credentials in them (they are handed to every channel),
+    no repeats."""
+    if len(urls) > MAX_IMAGE_URLS:
+        return [FieldViolation(field_path, f"at most {MAX_IMAGE_URLS} image URLs per product")]
+    problems = []
+    seen: dict[str, int] = {}
+    for i, url in enumerate(urls):
+        item = f"{field_path}[{i}]"
+        if problem := _image_url_problem(url):
+            problems.append(FieldViolation(item, problem))
+        elif url in seen:
+            problems.append(FieldViolation(item, f"repeats {field_path}[{seen[url]}]"))
+        else:
+            seen[url] = i
+    return problems
+
+
+def _image_url_problem(url: str) -> str | None:
+    if len(url) > MAX_IMAGE_URL_LENGTH:
+        return f"URL is longer than {MAX_IMAGE_URL_LENGTH} characters"
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return "URL must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "must be an absolute http or https URL"
+    if parts.username is not None or parts.password is not None:
+        return "URL must not contain a user name or password"
+    return None
 
 
 def validate_money(money: Money | None, field_path: str, *, required: bool) -> list[FieldViolation]:
@@ -305,6 +348,7 @@ def duplicate_sku_violations(skus: Sequence[str], field_format: str) -> list[Fie
 
 def validate_new_product(cmd: NewProduct) -> None:
     problems = validate_title(cmd.title, "title") + validate_description(cmd.description, "description")
+    problems += validate_image_urls(cmd.image_urls, "image_urls")
     if not cmd.variants:
         problems.append(FieldViolation("variants", "a product needs at least one variant"))
     for i, spec in enumerate(cmd.variants):
@@ -317,11 +361,15 @@ def validate_product_patch(patch: ProductPatch) -> None:
     unknown = sorted(patch.paths - PRODUCT_FIELDS)
     problems = [FieldViolation("update_mask", f"unknown field {name!r}") for name in unknown]
     if not patch.paths:
-        problems.append(FieldViolation("update_mask", "name at least one of title, description, status"))
+        problems.append(
+            FieldViolation("update_mask", "name at least one of title, description, status, image_urls")
+        )
     if "title" in patch.paths:
         problems += validate_title(patch.title, "product.title")
     if "description" in patch.paths:
         problems += validate_description(patch.description, "product.description")
+    if "image_urls" in patch.paths:
+        problems += validate_image_urls(patch.image_urls, "product.image_urls")
     if "status" in patch.paths and patch.status is None:
         problems.append(FieldViolation("product.status", "status must be active, draft or archived"))
     raise_if_problems(problems)

@@ -21,6 +21,7 @@ class Kind(StrEnum):
     OPTIONS = "options"
     INTEGER = "integer"
     STATUS = "status"
+    URLS = "urls"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ MAX_DESCRIPTION_LENGTH = 20_000
 # Up to 10 tonnes; well inside the int32 of the protobuf field and the INTEGER column.
 MAX_WEIGHT_GRAMS = 10_000_000
 MAX_OPTIONS = 3
+# Per product, and per URL (the length browsers and the channels' APIs reliably take).
+MAX_IMAGE_URLS = 20
+MAX_IMAGE_URL_LENGTH = 2048
 OPTION_COLUMNS = tuple(f"option{n}_{part}" for n in range(1, MAX_OPTIONS + 1) for part in ("name", "value"))
 
 SKU = FieldSpec("sku", Kind.TEXT, True, ("sku",), ("sku",), max_length=MAX_SKU_LENGTH)
@@ -71,7 +75,9 @@ DESCRIPTION = FieldSpec(
     "description", Kind.TEXT, False, (), ("description",), max_length=MAX_DESCRIPTION_LENGTH
 )
 STATUS = FieldSpec("status", Kind.STATUS, False, ("status",), ("status",))
-PRODUCT: tuple[FieldSpec, ...] = (TITLE, DESCRIPTION, STATUS)
+# Absolute http(s) URLs in display order; not in the CSV (one row per variant has no place for them).
+IMAGE_URLS = FieldSpec("image_urls", Kind.URLS, False, (), ("image_urls",), max_length=MAX_IMAGE_URL_LENGTH)
+PRODUCT: tuple[FieldSpec, ...] = (TITLE, DESCRIPTION, STATUS, IMAGE_URLS)
 
 VARIANT_NAMES: tuple[str, ...] = tuple(f.name for f in VARIANT)
 PRODUCT_NAMES: tuple[str, ...] = tuple(f.name for f in PRODUCT)

@@ -79,6 +79,7 @@ def new_product(request: pb.CreateProductRequest) -> NewProduct:
         title=request.title.strip(),
         description=request.description,
         status=status_from_proto(request.status, "status"),
+        image_urls=tuple(url.strip() for url in request.image_urls),
         variants=tuple(spec_from_proto(v) for v in request.variants),
     )
 
@@ -91,6 +92,7 @@ def product_patch(request: pb.UpdateProductRequest) -> ProductPatch:
         title=request.product.title.strip(),
         description=request.product.description,
         status=status_from_proto(status_value, "product.status") if "status" in paths else None,
+        image_urls=tuple(url.strip() for url in request.product.image_urls),
     )
 
 
@@ -186,6 +188,7 @@ def product_to_proto(product: Product) -> pb.Product:
         title=product.title,
         description=product.description,
         status=_STATUS_TO_PROTO[product.status],
+        image_urls=list(product.image_urls),
         variants=[variant_to_proto(v) for v in product.variants],
         version=product.version,
         created_at=to_timestamp(product.created_at),

@@ -13,9 +13,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from omnistock_common.db import naming_metadata
+from omnistock_common.outbox import outbox_table
 from omnistock_common.sqltypes import UTCDateTime
 
 # The shared naming convention without "ck": the catalog's migration was written without it.
@@ -30,6 +32,8 @@ products = Table(
     Column("title", String(255), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("status", String(16), nullable=False),
+    # Ordered [url, ...] (catalog.fields.IMAGE_URLS); '[]' for the rows written before it existed.
+    Column("image_urls", JSON, nullable=False, server_default=text("'[]'")),
     Column("version", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -61,3 +65,7 @@ variants = Table(
     UniqueConstraint("tenant_id", "sku"),
     Index(None, "tenant_id", "product_id"),
 )
+
+# `catalog.product_changed` events written in the transaction of the change; the catalog worker
+# relays them (omnistock_common.outbox_relay) and purges sent rows.
+outbox = outbox_table(metadata)

@@ -30,7 +30,8 @@ from catalog.domain import (
     Variant,
 )
 from catalog.fields import VARIANT_DB_COLUMNS
-from catalog.models import products, variants
+from catalog.models import outbox, products, variants
+from omnistock_common.outbox import add_event
 from omnistock_common.uow import UnitOfWorkBase
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -56,6 +57,7 @@ def _product(row: Row[Any], product_variants: Sequence[Variant] = ()) -> Product
         title=row.title,
         description=row.description,
         status=ProductStatus(row.status),
+        image_urls=tuple(row.image_urls or ()),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -87,6 +89,7 @@ def _product_values(tenant_id: str, product: Product) -> dict[str, Any]:
         "title": product.title,
         "description": product.description,
         "status": product.status.value,
+        "image_urls": list(product.image_urls),
         "version": product.version,
         "created_at": product.created_at,
         "updated_at": product.updated_at,
@@ -171,6 +174,19 @@ class CatalogRepository:
             found.update((product_id, position) for product_id, position in rows)
         return found
 
+    def skus_of(self, tenant_id: str, product_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each product's SKUs in variant order, as this transaction sees them (for its events)."""
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for chunk in _chunks(list(product_ids)):
+            rows = self._session.execute(
+                select(variants.c.product_id, variants.c.sku)
+                .where(variants.c.tenant_id == tenant_id, variants.c.product_id.in_(chunk))
+                .order_by(*_VARIANT_ORDER)
+            )
+            for product_id, sku in rows:
+                grouped[product_id].append(sku)
+        return grouped
+
     def count_variants(self, tenant_id: str, product_id: str) -> int:
         return self._session.execute(
             select(func.count())
@@ -252,7 +268,7 @@ class CatalogRepository:
             .values(
                 {
                     name: bindparam(f"v_{name}")
-                    for name in ("title", "description", "status", "version", "updated_at")
+                    for name in ("title", "description", "status", "image_urls", "version", "updated_at")
                 }
             )
         )
@@ -264,6 +280,7 @@ class CatalogRepository:
                 "v_title": p.title,
                 "v_description": p.description,
                 "v_status": p.status.value,
+                "v_image_urls": list(p.image_urls),
                 "v_version": p.version,
                 "v_updated_at": p.updated_at,
             }
@@ -320,6 +337,10 @@ class CatalogRepository:
             None,
             "variant",
         )
+
+    def add_event(self, tenant_id: str, event_type: str, payload: dict[str, Any]) -> None:
+        """An outbox row in this transaction: committed with the change or not at all."""
+        add_event(self._session, outbox, tenant_id, event_type, payload)
 
     def _execute(self, stmt: Any, params: list[dict[str, Any]] | None) -> Any:
         try:

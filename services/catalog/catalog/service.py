@@ -49,6 +49,8 @@ from catalog.domain import (
     variant_changes,
     variant_not_found,
 )
+from catalog.events import Change, ProductChange
+from catalog.publishing import announce
 from catalog.upsert import upsert_items
 from omnistock_common.context import CallContext
 from omnistock_common.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
@@ -109,6 +111,7 @@ def create_product(uow: UnitOfWork, tenant_id: str, cmd: NewProduct) -> Product:
         title=cmd.title,
         description=cmd.description,
         status=cmd.status or ProductStatus.ACTIVE,
+        image_urls=cmd.image_urls,
         version=1,
         created_at=now,
         updated_at=now,
@@ -121,6 +124,7 @@ def create_product(uow: UnitOfWork, tenant_id: str, cmd: NewProduct) -> Product:
     def work(repo: CatalogRepository) -> Product:
         _refuse_taken_skus(repo, tenant_id, [spec.sku for spec in cmd.variants])
         repo.add_products(tenant_id, [product])
+        announce(repo, tenant_id, [ProductChange(product.id, product.version, Change.CREATED)], now)
         return product
 
     return uow.run(work)
@@ -145,6 +149,9 @@ def update_product(
             return product
         updated = bump_product(product, utcnow(), **changes)
         repo.update_products(tenant_id, [(updated, product.version)])
+        announce(
+            repo, tenant_id, [ProductChange(product.id, updated.version, Change.UPDATED)], updated.updated_at
+        )
         return updated
 
     return uow.run(work)
@@ -153,8 +160,13 @@ def update_product(
 def delete_product(uow: UnitOfWork, tenant_id: str, product_id: str, expected_version: int) -> None:
 
     def work(repo: CatalogRepository) -> None:
-        product = _product_at(repo, tenant_id, product_id, expected_version, with_variants=False)
+        product = _product_at(repo, tenant_id, product_id, expected_version)
         repo.delete_product(tenant_id, product_id, product.version)
+        # Announced as the version after the last one, so it supersedes every earlier event.
+        gone = ProductChange(
+            product_id, product.version + 1, Change.DELETED, tuple(v.sku for v in product.variants)
+        )
+        announce(repo, tenant_id, [gone], utcnow())
 
     uow.run(work)
 
@@ -204,7 +216,9 @@ def add_variant(uow: UnitOfWork, tenant_id: str, product_id: str, spec: VariantS
         position = max((v.position for v in product.variants), default=-1) + 1
         variant = new_variant(spec, id=str(uuid.uuid4()), product_id=product_id, position=position, now=now)
         repo.add_variants(tenant_id, [variant])
-        repo.update_products(tenant_id, [(bump_product(product, now), product.version)])
+        bumped = bump_product(product, now)
+        repo.update_products(tenant_id, [(bumped, product.version)])
+        announce(repo, tenant_id, [ProductChange(product.id, bumped.version, Change.UPDATED)], now)
         return variant
 
     return uow.run(work)
@@ -227,7 +241,10 @@ def update_variant(
         raise_if_problems(merged_violations(updated, "variant"))
         product = _product_of(repo, tenant_id, variant)
         repo.update_variants(tenant_id, [(updated, variant.version)])
-        repo.update_products(tenant_id, [(bump_product(product, now), product.version)])
+        bumped = bump_product(product, now)
+        repo.update_products(tenant_id, [(bumped, product.version)])
+        removed = (variant.sku,) if "sku" in changes else ()
+        announce(repo, tenant_id, [ProductChange(product.id, bumped.version, Change.UPDATED, removed)], now)
         return updated
 
     return uow.run(work)
@@ -259,7 +276,10 @@ def delete_variant(uow: UnitOfWork, tenant_id: str, variant_id: str, expected_ve
             )
         product = _product_of(repo, tenant_id, variant)
         repo.delete_variant(tenant_id, variant_id, variant.version)
-        repo.update_products(tenant_id, [(bump_product(product, utcnow()), product.version)])
+        bumped = bump_product(product, utcnow())
+        repo.update_products(tenant_id, [(bumped, product.version)])
+        change = ProductChange(product.id, bumped.version, Change.UPDATED, (variant.sku,))
+        announce(repo, tenant_id, [change], bumped.updated_at)
 
     uow.run(work)
 

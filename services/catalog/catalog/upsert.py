@@ -30,6 +30,8 @@ from catalog.domain import (
     validate_upsert_item,
     variant_changes,
 )
+from catalog.events import Change, ProductChange
+from catalog.publishing import announce
 
 if TYPE_CHECKING:
     from catalog.repository import CatalogRepository
@@ -211,3 +213,7 @@ def _write(repo: CatalogRepository, tenant_id: str, plan: _Plan) -> None:
     repo.add_variants(
         tenant_id, [v for s in plan.products.values() if s.read_version > 0 for v in s.new_variants]
     )
+    # One event per product the batch created or changed (not per item), after every write.
+    changes = [ProductChange(p.id, p.version, Change.CREATED) for p in created]
+    changes += [ProductChange(p.id, p.version, Change.UPDATED) for p, _ in bumped]
+    announce(repo, tenant_id, changes, plan.now)

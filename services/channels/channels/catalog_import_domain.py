@@ -22,10 +22,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.domain import is_clean_identifier
 
 MAX_REPORTED = 1000
+# The catalog's bounds on a product's image URLs (catalog.fields: MAX_IMAGE_URLS and
+# MAX_IMAGE_URL_LENGTH); it refuses the whole write otherwise, so the import keeps what fits.
+MAX_IMAGE_URLS = 20
+MAX_IMAGE_URL_LENGTH = 2048
 FIELDS = ("title", "price", "barcode", "options", "weight_grams")
 
 
@@ -69,6 +74,8 @@ class RemoteProduct:
     description: str = ""
     status: str = ""
     variants: tuple[RemoteVariant, ...] = ()
+    # In the channel's order, only those the catalog accepts (importable_image_urls).
+    image_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,10 @@ class VariantWrite:
     barcode: str
     options: tuple[tuple[str, str], ...]
     weight_grams: int | None
-    # The channel's product description, given with creates only: it fills a product the import
-    # creates (never one OmniStock had).
+    # The channel's product description and image URLs, given with creates only: they fill a
+    # product the import creates (never one OmniStock had).
     description: str = ""
+    image_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,26 @@ class PagePlan:
     listings: list[tuple[str, dict[str, str]]]
     products: int
     variants: int
+
+
+def importable_image_urls(urls: Sequence[str]) -> tuple[str, ...]:
+    """The channel's image URLs the catalog takes (absolute http(s), no credentials, no spaces,
+    at most MAX_IMAGE_URL_LENGTH characters, no repeats), the first MAX_IMAGE_URLS of them. The
+    others are left out rather than failing the product's import."""
+    kept: list[str] = []
+    for url in urls:
+        url = url.strip()
+        if len(url) > MAX_IMAGE_URL_LENGTH or not url.isprintable() or any(c.isspace() for c in url):
+            continue
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            ok = ok and parts.username is None and parts.password is None
+        except ValueError:
+            ok = False
+        if ok and url not in kept:
+            kept.append(url)
+    return tuple(kept[:MAX_IMAGE_URLS])
 
 
 def generated_sku(connection_id: str, variant_external_id: str) -> str:
@@ -254,7 +282,8 @@ def plan_page(
             have = existing.get(sku)
             status = status_of(product.status)
             if have is None:
-                creates.append(replace(_write(sku, channel, status), description=product.description))
+                write = _write(sku, channel, status)
+                creates.append(replace(write, description=product.description, image_urls=product.image_urls))
                 # A new SKU has nothing on hand: setting 0 would be an empty ledger row.
                 if variant.quantity is not None and variant.quantity > 0:
                     quantities[sku] = variant.quantity

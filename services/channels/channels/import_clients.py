@@ -144,29 +144,40 @@ class GrpcImportTargets:
                     if r.outcome == catalog_pb.UPSERT_OUTCOME_FAILED
                 )
                 described = {
-                    r.product_id: chunk[r.index].description[:MAX_DESCRIPTION]
+                    r.product_id: (chunk[r.index].description[:MAX_DESCRIPTION], chunk[r.index].image_urls)
                     for r in reply.results
-                    if r.outcome == catalog_pb.UPSERT_OUTCOME_CREATED and chunk[r.index].description
+                    if r.outcome == catalog_pb.UPSERT_OUTCOME_CREATED
+                    and (chunk[r.index].description or chunk[r.index].image_urls)
                 }
-                for product_id, description in described.items():
-                    self._describe(stub, ctx, product_id, description)
+                for product_id, (description, image_urls) in described.items():
+                    self._describe(stub, ctx, product_id, description, image_urls)
         except grpc.RpcError as err:
             raise _unavailable("writing the catalog", err) from None
         return errors
 
     @staticmethod
-    def _describe(stub: Any, ctx: CallContext, product_id: str, description: str) -> None:
-        """Fill the description of a product that has none (one the import created), never
-        overwrite OmniStock's."""
+    def _describe(
+        stub: Any, ctx: CallContext, product_id: str, description: str, image_urls: Sequence[str]
+    ) -> None:
+        """Fill the description and the image URLs of a product that has none (one the import
+        created), never overwrite OmniStock's."""
         product = stub.call(ctx).GetProduct(catalog_pb.GetProductRequest(product_id=product_id)).product
-        if product.description:
+        paths = [
+            name
+            for name, given, have in (
+                ("description", description, product.description),
+                ("image_urls", image_urls, product.image_urls),
+            )
+            if given and not have
+        ]
+        if not paths:
             return
         try:
             stub.call(ctx).UpdateProduct(
                 catalog_pb.UpdateProductRequest(
                     product_id=product_id,
-                    product=catalog_pb.Product(description=description),
-                    update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+                    product=catalog_pb.Product(description=description, image_urls=image_urls),
+                    update_mask=field_mask_pb2.FieldMask(paths=paths),
                     expected_version=product.version,
                 )
             )

@@ -282,6 +282,7 @@ def catalog_page_in(reply: cpb.ListRemoteProductsResponse) -> list[imp.RemotePro
             title=clean_text(p.title, 255),
             description=p.description[:20000],
             status=p.status[:32],
+            image_urls=imp.importable_image_urls(p.image_urls[:100]),
             variants=tuple(
                 imp.RemoteVariant(
                     external_id=v.external_id[:255],

@@ -7,13 +7,19 @@ decimal strings here (MoneyIn checks them exactly), integer minor units in proto
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from gateway.schemas import Identifier, MoneyIn, MoneyOut, OutModel, StrictModel, check_patch
 
 StatusName = Literal["active", "draft", "archived"]
+# Bounds only: the catalog checks the URLs themselves (absolute http/https, no credentials, no
+# repeats) and its 400 names the item (`image_urls[1]`).
+ImageUrl = Annotated[str, Field(min_length=1, max_length=2048, examples=["https://cdn.example.com/tee.jpg"])]
+ImageUrls = Annotated[
+    list[ImageUrl], Field(max_length=20, description="absolute http(s) URLs, in display order")
+]
 
 
 # ------------------------------------------------------------------------------------- requests
@@ -37,6 +43,7 @@ class ProductCreateIn(StrictModel):
     title: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=20_000)
     status: StatusName | None = None
+    image_urls: ImageUrls = Field(default_factory=list)
     variants: list[VariantIn] = Field(default_factory=list, max_length=1000)
 
 
@@ -44,10 +51,11 @@ class ProductPatchIn(StrictModel):
     title: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=20_000)
     status: StatusName | None = None
+    image_urls: ImageUrls | None = Field(None, description="replaces the whole list; [] removes every image")
 
     @model_validator(mode="after")
     def _something(self) -> ProductPatchIn:
-        check_patch(self, empty="name at least one of title, description, status")
+        check_patch(self, empty="name at least one of title, description, status, image_urls")
         return self
 
 
@@ -117,6 +125,7 @@ class ProductOut(OutModel):
     title: str
     description: str
     status: StatusName
+    image_urls: list[str]
     variants: list[VariantOut]
     version: int
     created_at: datetime | None

@@ -352,6 +352,8 @@ def test_preview_then_import_then_a_second_run_changes_nothing(stack: Stack, cha
     ).products
     described = {p.title: p.description for p in products}
     assert described["Tee 1"] == "Tee number 1" and described["Mug"] == ""  # OmniStock's Mug kept as it was
+    images = {p.title: list(p.image_urls) for p in products}
+    assert images["Tee 1"] == ["https://cdn.example.test/tee1.jpg"] and images["Mug"] == []
     assert stock["TEE3-L"] == 11 and stock[no_sku["generated_sku"]] == 6
     assert stock["MUG"] == 0  # an existing SKU keeps OmniStock's stock
     assert len(ledger) == 13 and ("TEE1-M", 4) in ledger  # TEE0-S starts at 0: no movement

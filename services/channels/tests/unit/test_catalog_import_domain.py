@@ -16,6 +16,7 @@ from channels.catalog_import_domain import (
     RemoteVariant,
     WithoutSkuRule,
     generated_sku,
+    importable_image_urls,
     page_skus,
     plan_page,
     status_of,
@@ -156,3 +157,19 @@ def test_params_and_checkpoint_round_trip_through_json() -> None:
     again = Checkpoint.from_json(checkpoint.to_json())
     assert again == checkpoint and ImportTally.from_json(tally.to_json()) == tally
     assert (tally.to_create, tally.skipped, tally.mapped, tally.errors) == (2, 2, 2, ["X: refused"])
+
+
+def test_only_image_urls_the_catalog_takes_are_imported() -> None:
+    ok = [f"https://cdn.example.test/{i}.jpg" for i in range(25)]
+    given = [
+        " http://cdn.example.test/a.png ",
+        "ftp://cdn.example.test/a.png",
+        "//cdn.example.test/a.png",
+        "https://user:pw@cdn.example.test/a.png",
+        "https://cdn.example.test/a b.png",
+        "https://cdn.example.test/" + "a" * 2048,
+        "http://cdn.example.test/a.png",
+        *ok,
+    ]
+    kept = importable_image_urls(given)
+    assert kept == ("http://cdn.example.test/a.png", *ok[:19])

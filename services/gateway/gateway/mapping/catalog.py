@@ -63,6 +63,7 @@ def create_request(body: s.ProductCreateIn) -> pb.CreateProductRequest:
         title=body.title,
         description=body.description,
         status=status_to_pb(body.status),
+        image_urls=body.image_urls,
         variants=[variant_input(v) for v in body.variants],
     )
 
@@ -75,6 +76,8 @@ def product_patch(body: s.ProductPatchIn) -> tuple[pb.Product, FieldMask]:
         product.description = body.description
     if body.status is not None:
         product.status = STATUS_TO_PB[body.status]  # type: ignore[assignment]
+    if body.image_urls is not None:
+        product.image_urls.extend(body.image_urls)
     return product, FieldMask(paths=sorted(body.model_fields_set))
 
 
@@ -154,6 +157,7 @@ def product_out(product: pb.Product) -> s.ProductOut:
         title=product.title,
         description=product.description,
         status=STATUS_FROM_PB.get(product.status, "active"),  # type: ignore[arg-type]
+        image_urls=list(product.image_urls),
         variants=[variant_out(v) for v in product.variants],
         version=product.version,
         created_at=from_timestamp(product.created_at),

@@ -113,6 +113,7 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
             title=request.title,
             description=request.description,
             status=request.status or pb.PRODUCT_STATUS_ACTIVE,
+            image_urls=request.image_urls,
             variants=[self._variant(product_id, v) for v in request.variants],
             version=1,
             created_at=self._now(),
@@ -131,7 +132,10 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
         if request.expected_version and request.expected_version != product.version:
             raise Aborted("product changed", reason="VERSION_MISMATCH")
         for path in request.update_mask.paths:
-            setattr(product, path, getattr(request.product, path))
+            if path == "image_urls":
+                product.image_urls[:] = request.product.image_urls
+            else:
+                setattr(product, path, getattr(request.product, path))
         product.version += 1
         return pb.UpdateProductResponse(product=product)
 

@@ -85,6 +85,28 @@ def test_bad_money_is_400_with_field_path(
     assert not [rpc for rpc, _ in catalog.requests if rpc == "CreateProduct"]
 
 
+def test_image_url_bounds_are_checked_before_the_catalog_is_called(
+    client: Any, owner: Any, catalog: Any
+) -> None:
+    too_many = [f"https://cdn.example.com/{i}.jpg" for i in range(21)]
+    too_long = ["https://cdn.example.com/" + "a" * 2048]
+    for urls in (too_many, too_long, [""]):
+        refused = client.post(
+            "/api/v1/products",
+            json={"title": "Big", "image_urls": urls, "variants": THREE_VARIANTS[:1]},
+            headers=owner.auth,
+        )
+        assert refused.status_code == 400 and refused.mimetype == "application/problem+json"
+        assert refused.json["errors"][0]["field"].startswith("image_urls"), refused.json
+    assert not [rpc for rpc, _ in catalog.requests if rpc == "CreateProduct"]
+    created = client.post(
+        "/api/v1/products",
+        json={"title": "Ok", "image_urls": too_many[:20], "variants": THREE_VARIANTS[:1]},
+        headers=owner.auth,
+    )
+    assert created.status_code == 201 and list(catalog.last("CreateProduct").image_urls) == too_many[:20]
+
+
 def test_viewer_reads_but_cannot_write(client: Any, owner: Any, helpers: Any, catalog: Any) -> None:
     product = create_tee(client, owner.auth).json
     client.post(
