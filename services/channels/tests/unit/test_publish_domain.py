@@ -93,6 +93,8 @@ def test_prices_join_their_variants_and_the_tally_accounts_for_every_product() -
     priced = view.with_prices({"A": price})
     assert [v.price for v in priced.variants] == [price, None] and priced.skus == ("A", "B")
     tally = PublishTally(not_found=["GONE-1"])
-    tally.add_outcomes([("p1", "applied", ""), ("p2", "rejected", "Title can't be blank"), ("p3", "retry", "429")])
+    tally.add_outcomes(
+        [("p1", "applied", ""), ("p2", "rejected", "Title can't be blank"), ("p3", "retry", "429")]
+    )
     assert PublishTally.from_json(tally.to_json()) == tally
     assert tally.summary() == "published 1; rejected 1; 1 waiting to retry; 1 not in the catalog"
