@@ -77,11 +77,16 @@ generate: venv
 run: venv migrate
 	$(BIN)/python -m omnistock_devtools.devrun
 
+# Two pytest processes: tests that share a server's state (Redis, RabbitMQ), the slow timed ones
+# and tests/e2e stay on one of them, one after another (omnistock_devtools.testing.SERIAL_GROUP).
+# PYTEST_PARALLEL= (empty) runs everything in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup
+
 test: venv
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint; \
 	else echo "!!! npm not found: buf lint/breaking SKIPPED !!!"; fi
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # Markers are added by the pytest plugin (omnistock_devtools.testing) from the fixtures a test
 # uses; OMNISTOCK_FORBID_SERVERS makes a test that reaches a server without its marker fail.

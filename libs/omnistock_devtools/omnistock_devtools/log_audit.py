@@ -113,8 +113,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and _handler is not None:
+        # An xdist worker's exit status is not the run's: the controller gets the hits instead.
+        workeroutput["omnistock_log_audit_hits"] = [(h.test, h.logger, h.what) for h in _handler.hits]
+        return
     if _handler is not None and _handler.hits and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """(xdist controller) A worker's hits count as this run's: they fail it at the end."""
+    hits = getattr(node, "workeroutput", {}).get("omnistock_log_audit_hits", [])
+    if _handler is not None:
+        _handler.hits.extend(Hit(test, logger, what) for test, logger, what in hits)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -159,14 +159,47 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.modules["omnistock_devtools.migrated"].drop_templates()
 
 
+# `make test` runs the suite on two pytest-xdist processes (`-n 2 --dist loadgroup`). Tests that
+# share a server's state (one Redis database flushed around each test, RabbitMQ's default vhost
+# with nameko's fixed queue names), the slow timed acceptance tests and everything under
+# tests/e2e (whole stacks) go to ONE process, one after another, as in a plain run; the rest
+# (unit tests, SQLite and PostgreSQL tests, each on its own fresh database) share the other.
+SERIAL_GROUP = "shared-servers"
+SERIAL_MARKERS = ("redis", "rabbitmq", "slow")
+
+
+def runs_serially(item: pytest.Item) -> bool:
+    """True for the tests `--dist loadgroup` keeps on one process (see SERIAL_GROUP)."""
+    if any(item.get_closest_marker(name) is not None for name in SERIAL_MARKERS):
+        return True
+    return "/tests/e2e/" in f"/{Path(str(item.path)).as_posix()}" or item.nodeid.startswith("tests/e2e/")
+
+
+def _group_in_nodeid(item: pytest.Item, group: str) -> None:
+    """What pytest-xdist 3.8's worker does for `--dist loadgroup` (the group after `@` in the
+    node id, read by the controller's scheduler), for pytest 9, whose node id is the structured
+    `_id` that xdist's `item._nodeid = ...` no longer reaches (every test was scheduled alone)."""
+    if "@" in item.nodeid.rsplit("]", 1)[-1]:
+        return  # already grouped (an xdist that does it itself)
+    from _pytest.nodeid import NodeId
+
+    item._id = NodeId.parse(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test by the servers its fixtures need, before `-m` deselects anything."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by the servers its fixtures need, before `-m` deselects anything, and
+    group the tests that must not run beside each other (SERIAL_GROUP)."""
+    grouping = bool(getattr(config.option, "loadgroup", False))
     for item in items:
         present = {mark.name for mark in item.iter_markers()}
         for marker in sorted(markers_for(tuple(getattr(item, "fixturenames", ())))):
             if marker not in present:
                 item.add_marker(marker)
+        if runs_serially(item):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+            if grouping and hasattr(item, "_id"):
+                _group_in_nodeid(item, SERIAL_GROUP)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -274,6 +307,19 @@ def skips_by_reason(reports: list[Any]) -> Counter[str]:
         reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
         counts[reason.removeprefix("Skipped: ")] += 1
     return counts
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its unreachable servers to the controller, which prints the banner."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["omnistock_missing_servers"] = dict(_missing_servers)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """(xdist controller) Collect what a worker could not reach."""
+    _missing_servers.update(getattr(node, "workeroutput", {}).get("omnistock_missing_servers", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

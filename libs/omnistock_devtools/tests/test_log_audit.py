@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from omnistock_devtools.log_audit import PATTERNS, findings, known_secrets
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJleHAiOjF9.c2lnbmF0dXJlLXZhbHVl"
@@ -50,12 +52,14 @@ def test_leaky():
 '''
 
 
-def test_a_run_that_logged_a_credential_fails_naming_the_test(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_run_that_logged_a_credential_fails_naming_the_test(tmp_path: Path, processes: list[str]) -> None:
+    """Also under pytest-xdist (`make test`): a worker's hits fail the controller's run."""
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["omnistock_devtools.log_audit"]\n')
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:pytest_nameko", "-q"],
+        [sys.executable, "-m", "pytest", "-p", "no:pytest_nameko", "-q", *processes],
         cwd=tmp_path,
         env=dict(os.environ),
         capture_output=True,

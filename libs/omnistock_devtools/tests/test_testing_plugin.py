@@ -154,8 +154,12 @@ def test_unit_selection_holds_only_tests_that_need_no_server(tmp_path: Path) -> 
     }
 
 
-def test_without_ci_an_unreachable_server_skips_loudly_with_counts(tmp_path: Path) -> None:
-    result = run_pytest(tmp_path, "-m", "postgres or redis or rabbitmq")
+@pytest.mark.parametrize("processes", [[], ["-n", "2", "--dist", "loadgroup"]], ids=["one-process", "xdist"])
+def test_without_ci_an_unreachable_server_skips_loudly_with_counts(
+    tmp_path: Path, processes: list[str]
+) -> None:
+    """Also under pytest-xdist (`make test`): the workers' unreachable servers reach the banner."""
+    result = run_pytest(tmp_path, "-m", "postgres or redis or rabbitmq", *processes)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "7 skipped" in out
@@ -192,3 +196,22 @@ def test_forbid_servers_fails_a_test_that_reaches_a_server_port_unmarked(tmp_pat
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert "connected to server port(s) 127.0.0.1:6379 without a postgres/redis/rabbitmq marker" in out
+
+
+def test_xdist_keeps_the_tests_sharing_redis_or_rabbitmq_on_one_process(tmp_path: Path) -> None:
+    """`make test` runs two processes; a test flushing the shared Redis database or consuming
+    nameko's fixed queues must never run beside another such test (testing.SERIAL_GROUP)."""
+    result = run_pytest(tmp_path, "-n", "2", "--dist", "loadgroup", "-v")
+    out = result.stdout
+    ran = [line for line in out.splitlines() if "test_sample.py::" in line and line.startswith("[gw")]
+    serial = {line.split()[0] for line in ran if "@shared-servers" in line}
+    grouped = {line.split("::")[1].split("@")[0].split()[0] for line in ran if "@shared-servers" in line}
+    assert len(serial) == 1, out  # one worker ran them all
+    assert grouped == {
+        "test_needs_redis",
+        "test_needs_rabbitmq",
+        "test_needs_redis_through_another_fixture",
+        "test_needs_redis_and_rabbitmq",
+        "test_marked_by_hand_as_a_subprocess_test_would_be",
+    }, out
+    assert any("test_pure" in line and "@" not in line.split("::")[1] for line in ran), out
