@@ -444,7 +444,6 @@ def push_planned(
         return None
     push = kind or STOCK_PUSH
     limit = engine.batch_limit(tenant_id, channel_type, push.batch_field)
-    plan = by_product(plan, listings)
     for start in range(0, len(plan), limit):
         chunk = plan[start : start + limit]
         try:
@@ -500,18 +499,6 @@ def push_planned(
             store.cas_delete(engine.redis, connection_id, [(p.sku, p.raw) for p in dropped], push.item)
             result.rejected += len(dropped)
     return None
-
-
-def by_product(plan: Sequence[Any], listings: Mapping[str, ListingPushState]) -> list[Any]:
-    """The plan with each product's SKUs next to each other. Channels write variants per product
-    (Shopify productVariantsBulkUpdate, WooCommerce variations/batch: one call per product), so a
-    chunk of whole products is a few calls where the pending hash's order made it one or two per
-    SKU (the 10,000-SKU price bench: 3,718 calls for 7,500 prices, ~20 times the baseline)."""
-    def product(item: Any) -> str:
-        listing = listings.get(item.sku)
-        return str(listing.external_ids.get("product_id", "")) if listing else ""
-
-    return sorted(plan, key=lambda item: (product(item), item.sku))
 
 
 def retry_info(exc: DomainError) -> float | None:
