@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
@@ -63,11 +64,11 @@ BINDING = hashlib.sha256(b"bench-browser-nonce").hexdigest()
 
 
 def _run_job(deps: Any, client: Any, md: Any, request: pb.StartCatalogImportRequest) -> tuple[pb.Job, float]:
-    job_id = client.StartCatalogImport(request, metadata=md).job_id
+    job_id = client.StartCatalogImport(request, metadata=md()).job_id
     started = time.perf_counter()
     assert jobs.run_job(deps, job_id) == "done"
     elapsed = time.perf_counter() - started
-    return client.GetJob(pb.GetJobRequest(job_id=job_id), metadata=md).job, elapsed
+    return client.GetJob(pb.GetJobRequest(job_id=job_id), metadata=md()).job, elapsed
 
 
 def _connect_shopify(client: Any, md: Any, base: str, shop: ShopifyConfig) -> str:
@@ -78,7 +79,7 @@ def _connect_shopify(client: Any, md: Any, base: str, shop: ShopifyConfig) -> st
             redirect_uri="http://bench.test/callback",
             session_binding=BINDING,
         ),
-        metadata=md,
+        metadata=md(),
     )
     consent = httpx.get(start.authorization_url, follow_redirects=False)
     params = dict(parse_qsl(urlparse(consent.headers["location"]).query))
@@ -86,7 +87,7 @@ def _connect_shopify(client: Any, md: Any, base: str, shop: ShopifyConfig) -> st
         pb.CompleteOAuthRequest(
             callback_params=params, redirect_uri="http://bench.test/callback", session_binding=BINDING
         ),
-        metadata=md,
+        metadata=md(),
     )
     return str(done.connection.id)
 
@@ -99,7 +100,7 @@ def _connect_woo(client: Any, md: Any, base: str, woo: WooConfig) -> str:
             settings={"store_url": base},
             credentials={"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret},
         ),
-        metadata=md,
+        metadata=md(),
     )
     return str(reply.connection.id)
 
@@ -168,7 +169,8 @@ def main() -> int:
     client = pb_grpc.ChannelsServiceStub(grpc_channels[0])
     catalog_stub = cat_grpc.CatalogServiceStub(grpc_channels[1])
     inventory_stub = inv_grpc.InventoryServiceStub(grpc_channels[2])
-    md = internal_metadata(TENANT, "bench", "owner")
+    # Fresh internal credentials per call: the WooCommerce import outlives one token.
+    md = partial(internal_metadata, TENANT, "bench", "owner")
     failures = 0
     try:
         for channel_type in ("shopify", "woocommerce"):
@@ -214,10 +216,10 @@ def main() -> int:
             stock = {}
             for sku in shop_stock:
                 stock[sku] = inventory_stub.GetSkuStock(
-                    inv_pb.GetSkuStockRequest(sku=sku), metadata=md
+                    inv_pb.GetSkuStockRequest(sku=sku), metadata=md()
                 ).on_hand
             found = catalog_stub.GetVariantsBySku(
-                cat_pb.GetVariantsBySkuRequest(skus=list(shop_stock)), metadata=md
+                cat_pb.GetVariantsBySkuRequest(skus=list(shop_stock)), metadata=md()
             )
             ok = (
                 preview.catalog_import.to_create == variants
@@ -230,7 +232,7 @@ def main() -> int:
             failures += not ok
             print(f"{'':12} checks: {'ok' if ok else 'FAILED'}")
         listed = catalog_stub.ListProducts(
-            cat_pb.ListProductsRequest(page=common_pb2.PageRequest(limit=1)), metadata=md
+            cat_pb.ListProductsRequest(page=common_pb2.PageRequest(limit=1)), metadata=md()
         ).products
         assert listed, "the catalog holds the imported products"
     finally:
