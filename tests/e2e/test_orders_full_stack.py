@@ -125,10 +125,7 @@ def wait(
     ctx: OrdersStack,
     timeout: float = DEADLINE,
 ) -> Any:
-    try:
-        return flow.wait_for(probe, done, timeout=timeout, what=what)
-    except flow.FlowTimeout as exc:
-        pytest.fail(f"{exc}\n{ctx.failure_context()}")
+    return flow.wait_for(probe, done, timeout=timeout, what=what, context=ctx.failure_context)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 
@@ -64,19 +63,11 @@ class PricingStack:
     def sku(self, suffix: str) -> str:
         return f"PR-{self.tag}-{suffix}"
 
-    def call(
-        self, method: str, path: str, *statuses: int, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        response = self.client.http.request(
-            method, f"{self.client.api}{path}", headers={**self.client._auth(), **(headers or {})}, **kwargs
-        )
-        return expect(response, *(statuses or (200,)), what=f"{method} {path}")
-
     def prices(self, **query: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor = ""
         while True:
-            page = self.call(
+            page = self.client.call(
                 "GET", "/prices", params={**query, "limit": 500, **({"cursor": cursor} if cursor else {})}
             ).json()
             items.extend(page["items"])
@@ -102,10 +93,7 @@ def wait(
     ctx: PricingStack,
     timeout: float = DEADLINE,
 ) -> Any:
-    try:
-        return flow.wait_for(probe, done, timeout=timeout, what=what)
-    except flow.FlowTimeout as exc:
-        pytest.fail(f"{exc}\n{ctx.failure_context()}")
+    return flow.wait_for(probe, done, timeout=timeout, what=what, context=ctx.failure_context)
 
 
 def shown(shop: Shop, skus: list[str]) -> dict[str, dict[str, str | None]]:
@@ -181,15 +169,17 @@ def test_a_price_per_channel_reaches_both_sandboxes_in_each_store_currency(
     woo_conn = ctx.client.connection(ctx.woo.connection_id)
     assert woo_conn["settings"].get("currency") == "EUR", woo_conn["settings"]
 
-    pricing = ctx.call("PUT", f"/channels/{ctx.woo.connection_id}/pricing", json={"rounding": "0.99"}).json()
+    pricing = ctx.client.call(
+        "PUT", f"/channels/{ctx.woo.connection_id}/pricing", json={"rounding": "0.99"}
+    ).json()
     assert (pricing["currency"], pricing["rounding"]) == ("", "0.99")
     started = time.monotonic()
-    ctx.call(
+    ctx.client.call(
         "PUT",
         f"/prices/{sku}",
         json={"connection_id": ctx.shopify.connection_id, "price": money("99.00", "USD")},
     )
-    fx = ctx.call("PUT", "/fx-rates", json={"base": "USD", "rates": FX}).json()
+    fx = ctx.client.call("PUT", "/fx-rates", json={"base": "USD", "rates": FX}).json()
     assert fx["repriced"] >= 1, fx
 
     # 89.00 USD x 0.92 = 81.88 EUR, then the .99 ending: 81.99 EUR.
@@ -215,7 +205,7 @@ def test_a_price_per_channel_reaches_both_sandboxes_in_each_store_currency(
     assert time.monotonic() - started < PRICE_DEADLINE + 2.0  # both within the 5 s (plus the two calls)
 
     # A USD price on the EUR store is refused, changing nothing.
-    refused = ctx.call(
+    refused = ctx.client.call(
         "PUT",
         f"/prices/{sku}",
         400,
@@ -234,7 +224,7 @@ def _preview(ctx: PricingStack, percent: int) -> dict[str, Any]:
         "reason": f"all Shopify prices +{percent}%",
         "dry_run": True,
     }
-    return dict(ctx.call("POST", "/prices/bulk", json=body).json())
+    return dict(ctx.client.call("POST", "/prices/bulk", json=body).json())
 
 
 def test_a_bulk_change_applies_exactly_its_preview_and_refuses_a_stale_one(
@@ -244,7 +234,7 @@ def test_a_bulk_change_applies_exactly_its_preview_and_refuses_a_stale_one(
     skus = [ctx.sku(f"BULK-{n}") for n in range(5)]
     shop = ctx.shopify.connection_id
     # One price set by hand, the others derived from the base price (USD, no conversion).
-    ctx.call("PUT", f"/prices/{skus[0]}", json={"connection_id": shop, "price": money("15.00", "USD")})
+    ctx.client.call("PUT", f"/prices/{skus[0]}", json={"connection_id": shop, "price": money("15.00", "USD")})
 
     preview = _preview(ctx, 10)
     assert preview["count"] == len(skus)
@@ -254,7 +244,7 @@ def test_a_bulk_change_applies_exactly_its_preview_and_refuses_a_stale_one(
     for sku in skus:  # +10%, then the .99 ending
         assert str(after[sku]).endswith(".99") and abs(after[sku] - before[sku] * Decimal("1.10")) < 1, after
 
-    applied = ctx.call("POST", "/prices/bulk", json={"preview_id": preview["preview_id"]}).json()
+    applied = ctx.client.call("POST", "/prices/bulk", json={"preview_id": preview["preview_id"]}).json()
     assert applied == {"count": len(skus)}
     listed = {p["sku"]: p for p in ctx.prices(connection_id=shop) if p["sku"] in after}
     assert {s: Decimal(p["price"]["amount"]) for s, p in listed.items()} == after
@@ -267,17 +257,17 @@ def test_a_bulk_change_applies_exactly_its_preview_and_refuses_a_stale_one(
         timeout=PRICE_DEADLINE,
     )
     for sku in skus:
-        newest = ctx.call("GET", f"/prices/{sku}/history").json()["items"][0]
+        newest = ctx.client.call("GET", f"/prices/{sku}/history").json()["items"][0]
         assert newest["connection_id"] == shop
         assert (dec(newest["before"]["amount"]), dec(newest["after"]["amount"])) == (before[sku], after[sku])
         assert newest["reason"] == "all Shopify prices +10%" and newest["actor"].startswith("user:")
 
     # The same preview twice, and a preview whose prices changed since: 409, nothing changes.
-    again = ctx.call("POST", "/prices/bulk", 409, json={"preview_id": preview["preview_id"]})
+    again = ctx.client.call("POST", "/prices/bulk", 409, json={"preview_id": preview["preview_id"]})
     assert again.headers["content-type"].startswith("application/problem+json")
     stale = _preview(ctx, 5)
-    ctx.call("PUT", f"/prices/{skus[1]}", json={"connection_id": shop, "price": money("42.00", "USD")})
-    refused = ctx.call("POST", "/prices/bulk", 409, json={"preview_id": stale["preview_id"]})
+    ctx.client.call("PUT", f"/prices/{skus[1]}", json={"connection_id": shop, "price": money("42.00", "USD")})
+    refused = ctx.client.call("POST", "/prices/bulk", 409, json={"preview_id": stale["preview_id"]})
     assert refused.headers["content-type"].startswith("application/problem+json")
     now = {
         p["sku"]: Decimal(p["price"]["amount"]) for p in ctx.prices(connection_id=shop) if p["sku"] in after
@@ -287,7 +277,7 @@ def test_a_bulk_change_applies_exactly_its_preview_and_refuses_a_stale_one(
 
 # ---------------------------------------------------------------------------- timed sale
 def _sale_state(ctx: PricingStack, sku: str) -> str:
-    sales = ctx.call("GET", "/timed-sales", params={"sku": sku}).json()["items"]
+    sales = ctx.client.call("GET", "/timed-sales", params={"sku": sku}).json()["items"]
     assert len(sales) == 1, sales
     return str(sales[0]["state"])
 
@@ -298,7 +288,7 @@ def test_a_timed_sale_starts_and_ends_on_time_once_with_two_worker_replicas(
     ctx = pricing_stack
     assert all(ctx.stack.processes[n].popen.poll() is None for n in ("pricing-worker", "pricing-worker#2"))
     sku, shop = ctx.sku("SALE"), ctx.shopify
-    ctx.call(
+    ctx.client.call(
         "PUT", f"/prices/{sku}", json={"connection_id": shop.connection_id, "price": money("50.00", "USD")}
     )
     wait(
@@ -320,7 +310,7 @@ def test_a_timed_sale_starts_and_ends_on_time_once_with_two_worker_replicas(
             "starts_at": starts.isoformat(),
             "ends_at": ends.isoformat(),
         }
-        sale = ctx.call(
+        sale = ctx.client.call(
             "POST",
             "/timed-sales",
             201,
@@ -358,7 +348,7 @@ def test_a_timed_sale_starts_and_ends_on_time_once_with_two_worker_replicas(
         assert _sale_state(ctx, sku) == "ended"
         time.sleep(SALE_TICKS)
         assert price_writes(shop, sku) == writes + 2, "the end was pushed more than once"
-        history = ctx.call("GET", f"/prices/{sku}/history").json()["items"]
+        history = ctx.client.call("GET", f"/prices/{sku}/history").json()["items"]
         moves = [h for h in history if h["actor"] == "system:timed-sale"]
         assert [(dec(h["before"]["amount"]), dec(h["after"]["amount"])) for h in moves] == [
             (Decimal("40.00"), Decimal("50.00")),

@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 
@@ -50,12 +49,6 @@ class PublishStack:
     def sku(self, suffix: str) -> str:
         return f"PB-{self.tag}-{suffix}"
 
-    def call(self, method: str, path: str, *statuses: int, **kwargs: Any) -> httpx.Response:
-        response = self.client.http.request(
-            method, f"{self.client.api}{path}", headers=self.client._auth(), **kwargs
-        )
-        return expect(response, *(statuses or (200,)), what=f"{method} {path}")
-
     def create_product(self, title: str, variants: list[tuple[str, str, dict[str, str]]]) -> dict[str, Any]:
         body = {
             "title": title,
@@ -66,10 +59,10 @@ class PublishStack:
                 for sku, price, options in variants
             ],
         }
-        return self.call("POST", "/products", 201, json=body).json()
+        return self.client.call("POST", "/products", 201, json=body).json()
 
     def publish(self, shop: Shop, product_ids: list[str]) -> dict[str, Any]:
-        job = self.call(
+        job = self.client.call(
             "POST", f"/channels/{shop.connection_id}/listings/publish", 202, json={"product_ids": product_ids}
         ).json()
         return flow.wait_for_job(self.client, job["job_id"], timeout=DEADLINE)
@@ -88,10 +81,7 @@ def wait(
     ctx: PublishStack,
     timeout: float = DEADLINE,
 ) -> Any:
-    try:
-        return flow.wait_for(probe, done, timeout=timeout, what=what)
-    except flow.FlowTimeout as exc:
-        pytest.fail(f"{exc}\n{ctx.failure_context()}")
+    return flow.wait_for(probe, done, timeout=timeout, what=what, context=ctx.failure_context)
 
 
 def on_channel(shop: Shop, sku: str) -> dict[str, Any] | None:
@@ -154,7 +144,7 @@ def test_a_published_product_reaches_both_channels_follows_an_edit_and_is_archiv
             f"{shop.channel_type} shows the tee's stock",
             ctx,
         )
-    listed = ctx.call("GET", f"/products/{product['id']}/channels").json()["items"]
+    listed = ctx.client.call("GET", f"/products/{product['id']}/channels").json()["items"]
     assert {(i["connection_id"], i["state"]) for i in listed} == {
         (ctx.shopify.connection_id, "published"),
         (ctx.woo.connection_id, "published"),
@@ -163,7 +153,7 @@ def test_a_published_product_reaches_both_channels_follows_an_edit_and_is_archiv
     # An edit of the title in OmniStock reaches both channels within 5 s.
     renamed = f"Renamed tee {ctx.tag}"
     started = time.monotonic()
-    ctx.call("PATCH", f"/products/{product['id']}", json={"title": renamed})
+    ctx.client.call("PATCH", f"/products/{product['id']}", json={"title": renamed})
     for shop in (ctx.shopify, ctx.woo):
         wait(
             lambda shop=shop: on_channel(shop, small),
@@ -175,7 +165,7 @@ def test_a_published_product_reaches_both_channels_follows_an_edit_and_is_archiv
     assert time.monotonic() - started < EDIT_DEADLINE + 1.0
 
     # Archiving it in OmniStock archives it on both channels (Shopify ARCHIVED, WooCommerce draft).
-    ctx.call("PATCH", f"/products/{product['id']}", json={"status": "archived"})
+    ctx.client.call("PATCH", f"/products/{product['id']}", json={"status": "archived"})
     for shop, status in ((ctx.shopify, "ARCHIVED"), (ctx.woo, "draft")):
         wait(
             lambda shop=shop: on_channel(shop, small),
@@ -208,7 +198,7 @@ def test_a_product_the_channel_refuses_is_reported_on_it_and_the_rest_of_the_bat
     )
     states = {
         i["product_id"]: i
-        for i in ctx.call("GET", f"/channels/{ctx.woo.connection_id}/products").json()["items"]
+        for i in ctx.client.call("GET", f"/channels/{ctx.woo.connection_id}/products").json()["items"]
     }
     assert states[refused["id"]]["state"] == "error" and "sku" in states[refused["id"]]["last_error"].lower()
     assert states[fine["id"]]["state"] == "published"

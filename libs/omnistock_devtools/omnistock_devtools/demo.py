@@ -125,6 +125,15 @@ class GatewayClient:
     def close(self) -> None:
         self.http.close()
 
+    def call(
+        self, method: str, path: str, *statuses: int, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Any API call as this user; DemoError unless the status is one of `statuses` (200)."""
+        response = self.http.request(
+            method, f"{self.api}{path}", headers={**self._auth(), **(headers or {})}, **kwargs
+        )
+        return expect(response, *(statuses or (200,)), what=f"{method} {path}")
+
     # ---------------------------------------------------------------- auth
     def register(self, tenant_name: str, email: str, password: str) -> None:
         response = self.http.post(

@@ -48,15 +48,18 @@ def wait_for(
     timeout: float,
     what: str,
     interval: float = POLL_INTERVAL,
+    context: Callable[[], str] | None = None,
 ) -> T:
-    """Call `probe` until `done(result)`; FlowTimeout with the last result after `timeout` seconds."""
+    """Call `probe` until `done(result)`; FlowTimeout with the last result after `timeout` seconds,
+    followed by `context()` (e.g. the log tails of a full stack's processes)."""
     deadline = time.monotonic() + timeout
     while True:
         seen = probe()
         if done(seen):
             return seen
         if time.monotonic() > deadline:
-            raise FlowTimeout(f"{what}: not reached within {timeout:.0f}s; last seen: {str(seen)[:2000]}")
+            message = f"{what}: not reached within {timeout:.0f}s; last seen: {str(seen)[:2000]}"
+            raise FlowTimeout(message + (f"\n{context()}" if context is not None else ""))
         time.sleep(interval)
 
 
