@@ -8,7 +8,9 @@ from gateway.openapi_snapshot import SNAPSHOT_PATH, document, render
 
 
 def test_committed_snapshot_is_current() -> None:
-    assert SNAPSHOT_PATH.is_file(), f"{SNAPSHOT_PATH} is missing: run .venv/bin/python -m gateway.openapi_snapshot"
+    assert SNAPSHOT_PATH.is_file(), (
+        f"{SNAPSHOT_PATH} is missing: run .venv/bin/python -m gateway.openapi_snapshot"
+    )
     current = render(document())
     committed = SNAPSHOT_PATH.read_text(encoding="utf-8")
     assert committed == current, (
