@@ -98,7 +98,8 @@ def asset(filename: str) -> Response:
 def client_route(path: str) -> Response:
     """A file at the top of the build (favicon...) or else a client-side route: index.html."""
     dist = _dist()
-    if "/" not in path and path != "index.html" and (dist / path).is_file():
+    # Dotfiles (the build's .built stamp) are not served.
+    if "/" not in path and not path.startswith(".") and path != "index.html" and (dist / path).is_file():
         return _secure(send_from_directory(dist, path, max_age=0), REVALIDATE)
     if path.startswith("assets/"):
         raise NotFound()

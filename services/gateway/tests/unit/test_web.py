@@ -38,6 +38,7 @@ def client(tmp_path: Path) -> FlaskClient:
     (dist / "index.html").write_text(INDEX)
     (dist / "assets" / "index-Ab12Cd34.js").write_text(ASSET)
     (dist / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (dist / ".built").write_text("")
     (tmp_path / "secret.txt").write_text("outside the build")
     return make_app(dist).test_client()
 
@@ -73,7 +74,7 @@ def test_missing_or_escaping_assets_are_404(client: FlaskClient, path: str) -> N
     assert b"outside the build" not in response.data
 
 
-@pytest.mark.parametrize("path", ["/login", "/overview", "/products/123/edit", "/index.html"])
+@pytest.mark.parametrize("path", ["/login", "/overview", "/products/123/edit", "/index.html", "/.built"])
 def test_client_routes_fall_back_to_index_html(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
