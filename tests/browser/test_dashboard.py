@@ -27,7 +27,7 @@ import pytest
 from omnistock_common.config import project_root
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack
-from omnistock_devtools.testing import servers_required
+from omnistock_devtools.testing import RABBITMQ, servers_required
 
 pytestmark = [pytest.mark.slow]
 
@@ -79,9 +79,8 @@ def web_dist() -> Path:
 def stack(tmp_path: Path, redis_url: str, web_dist: Path) -> Iterator[FullStack]:
     databases = {service: f"sqlite:///{tmp_path / service}.db" for service in MIGRATED_SERVICES}
     env = {"GATEWAY_WEB_DIST_DIR": str(web_dist)}
-    # Nothing started here consumes events; the URL is only configuration.
-    amqp = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-    with FullStack(tmp_path, databases, redis_url, amqp, env=env, only=STACK) as running:
+    # Nothing started here talks to RabbitMQ (the test passes with it down); the URL is configuration.
+    with FullStack(tmp_path, databases, redis_url, RABBITMQ.url(), env=env, only=STACK) as running:
         yield running
 
 
