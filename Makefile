@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: help venv proto proto-lint web web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
+.PHONY: help venv proto proto-lint openapi web web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
 
 help:
 	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
+	@echo "make openapi          - rewrite web/openapi.json (the dashboard's API types) from the gateway's routes"
 	@echo "make web              - build the dashboard (web/ -> web/dist: npm ci, OpenAPI types, tsc strict, vite)"
 	@echo "make web-dev          - the dashboard's Vite dev server (hot reload) on :5173, /api proxied to :8080"
 	@echo "make test             - ruff + buf + the whole test suite (server tests skip loudly without their server;"
@@ -89,6 +90,10 @@ web/dist/.built: web/node_modules/.ci-stamp $(WEB_SOURCES)
 	touch $@
 
 web: web/dist/.built
+
+# The gateway's OpenAPI document as the dashboard's committed snapshot (a test fails while stale).
+openapi: venv
+	$(BIN)/python -m gateway.openapi_snapshot
 
 # `make run` and `make test` build the dashboard when npm is there, and say loudly when it is not.
 web-if-npm:

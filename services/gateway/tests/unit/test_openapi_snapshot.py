@@ -8,13 +8,11 @@ from gateway.openapi_snapshot import SNAPSHOT_PATH, document, render
 
 
 def test_committed_snapshot_is_current() -> None:
-    assert SNAPSHOT_PATH.is_file(), (
-        f"{SNAPSHOT_PATH} is missing: run .venv/bin/python -m gateway.openapi_snapshot"
-    )
+    assert SNAPSHOT_PATH.is_file(), f"{SNAPSHOT_PATH} is missing: run `make openapi`"
     current = render(document())
     committed = SNAPSHOT_PATH.read_text(encoding="utf-8")
     assert committed == current, (
-        f"{SNAPSHOT_PATH} is stale: run `.venv/bin/python -m gateway.openapi_snapshot` and `npm run build` in web/"
+        f"{SNAPSHOT_PATH} is stale: run `make openapi`, then `make web` type-checks the dashboard against it"
     )
 
 
