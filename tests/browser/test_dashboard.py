@@ -121,6 +121,8 @@ def test_log_in_and_see_low_stock_and_channel_health(stack: FullStack, chromium:
     problems: list[str] = []
     started = time.monotonic()
     with sync_playwright() as pw:
+        # executable_path: run this browser instead of a Playwright-bundled one
+        # (https://playwright.dev/docs/api/class-browsertype#browser-type-launch).
         # --no-sandbox: CI runs as root, where Chromium's own sandbox refuses to start.
         browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
         try:
