@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: help venv proto proto-lint run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
+.PHONY: help venv proto proto-lint openapi web web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
 
 help:
 	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
+	@echo "make openapi          - rewrite web/openapi.json (the dashboard's API types) from the gateway's routes"
+	@echo "make web              - build the dashboard (web/ -> web/dist: npm ci, OpenAPI types, tsc strict, vite)"
+	@echo "make web-dev          - the dashboard's Vite dev server (hot reload) on :5173, /api proxied to :8080"
 	@echo "make test             - ruff + buf + the whole test suite (server tests skip loudly without their server;"
 	@echo "                        under CI=true or OMNISTOCK_REQUIRE_SERVERS=1 they FAIL instead)"
 	@echo "make test-unit        - only the tests that need no PostgreSQL, Redis or RabbitMQ (server ports refused)"
@@ -74,7 +77,34 @@ migrate: venv
 generate: venv
 	$(BIN)/python -m omnistock_devtools.registry generate
 
-run: venv migrate
+# The dashboard (web/): npm ci when the lock file changed, then a build whenever a source changed.
+# web/dist/.built is the stamp (vite empties dist/ on each build, so a removed dist rebuilds).
+WEB_SOURCES := $(shell find web/src -type f ! -name schema.d.ts 2>/dev/null) web/index.html \
+	web/openapi.json web/package.json web/vite.config.ts web/tsconfig.json
+web/node_modules/.ci-stamp: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/.built: web/node_modules/.ci-stamp $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web: web/dist/.built
+
+# The gateway's OpenAPI document as the dashboard's committed snapshot (a test fails while stale).
+openapi: venv
+	$(BIN)/python -m gateway.openapi_snapshot
+
+# `make run` and `make test` build the dashboard when npm is there, and say loudly when it is not.
+web-if-npm:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
+	else echo "!!! npm not found: the dashboard (web/) is NOT built; / explains how to build it !!!"; fi
+
+# Hot reload for dashboard work; run `make run` (the API on :8080) in another terminal.
+web-dev: web/node_modules/.ci-stamp
+	cd web && npm run gen:api && npm run dev
+
+run: venv migrate web-if-npm
 	$(BIN)/python -m omnistock_devtools.devrun
 
 # Two pytest processes: tests that share a server's state (Redis, RabbitMQ), the slow timed ones
@@ -85,6 +115,7 @@ PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 test: venv
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint; \
 	else echo "!!! npm not found: buf lint/breaking SKIPPED !!!"; fi
+	@$(MAKE) --no-print-directory web-if-npm
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
@@ -150,4 +181,4 @@ down:
 	docker compose down
 
 clean:
-	rm -rf $(VENV) .tools $(PROTO_OUT)/omnistock $(PROTO_OUT)/.stamp var
+	rm -rf $(VENV) .tools $(PROTO_OUT)/omnistock $(PROTO_OUT)/.stamp var web/node_modules web/dist

@@ -118,6 +118,7 @@ def _announce_when_ready(base_url: str, shopify_url: str, woo_url: str) -> None:
         demo_lines = [f" !!! the demo channels could not be set up: {exc}", " (OmniStock itself is running)"]
     print(
         f"\n{bar}\n OmniStock is ready: {base_url}\n"
+        f"   Dashboard:  {base_url}/  (make web-dev: the same with hot reload)\n"
         f"   API docs:   {base_url}/api/v1/docs\n"
         f"   Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n" + "\n".join(demo_lines) + "\n"
         f" Press Ctrl-C to stop everything.\n{bar}\n",

@@ -13,6 +13,7 @@ import time
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway import web
 from gateway.api import ApiModule, register_modules
 from gateway.config import Settings, load_settings
 from gateway.deps import Deps, build_deps
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
         )
 
     register_modules(app, API_MODULES)
+    # The dashboard at / (web/dist); not an API module, so not in the OpenAPI document.
+    web.install(app, settings.web_dist_dir)
     install_error_handlers(app, deps.errors)
 
     @app.before_request

@@ -15,6 +15,7 @@ from omnistock_common.config import (
     DEFAULT_GRPC_PORTS,
     EnvReader,
     default_sqlite_url,
+    project_root,
     service_addr,
 )
 
@@ -93,6 +94,8 @@ class Settings:
     argon2_parallelism: int = 4
     log_level: str = "INFO"
     log_format: str = "json"
+    # The dashboard's build (web/dist, `make web`), served at /.
+    web_dist_dir: str = field(default_factory=lambda: str(project_root() / "web" / "dist"))
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -166,6 +169,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         argon2_parallelism=env.int("ARGON2_PARALLELISM", 4, minimum=1, maximum=64),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         log_format=env.choice("LOG_FORMAT", "json", ("json", "text")),
+        web_dist_dir=env.str("GATEWAY_WEB_DIST_DIR", str(project_root() / "web" / "dist")),
     )
     if settings.token_version_cache_seconds > 5:
         env.problems.append("GATEWAY_TOKEN_VERSION_CACHE_SECONDS must be at most 5 (revocation delay)")

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from typing import Any
 
-from flask import Response, current_app, json
+from flask import Flask, Response, current_app, json
 
 from gateway.api import ApiModule, registered_operations
 from gateway.openapi import build_document
@@ -14,12 +14,17 @@ from gateway.openapi import build_document
 api = ApiModule("docs", tag="Docs")
 
 
-def _document() -> dict[str, Any]:
-    # Routes are fixed once the app is built, so the document is built once per app.
-    cache = current_app.extensions.setdefault("omnistock.openapi", {})
+def build_document_for(app: Flask) -> dict[str, Any]:
+    """`app`'s OpenAPI document. Routes are fixed once the app is built, so it is built once per
+    app; gateway.openapi_snapshot writes the same document to web/openapi.json."""
+    cache = app.extensions.setdefault("omnistock.openapi", {})
     if "doc" not in cache:
-        cache["doc"] = build_document(registered_operations(current_app))
+        cache["doc"] = build_document(registered_operations(app))
     return cache["doc"]
+
+
+def _document() -> dict[str, Any]:
+    return build_document_for(current_app)
 
 
 @api.route(

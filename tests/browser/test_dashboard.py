@@ -1,0 +1,182 @@
+"""The dashboard in a real browser: Debian's /usr/bin/chromium driven by Playwright's Python
+package (never a browser Playwright downloads), against the whole stack on free ports
+(omnistock_devtools.fullstack: the same commands as `make run`).
+
+A tenant registered through the API with one SKU under its low-stock threshold and a WooCommerce
+sandbox connection; a person on a phone-sized screen logs in with the keyboard, sees the SKU in
+"Low stock" and the connection in "Channel health"; an expired access token is refreshed without
+leaving the page; the page logs no console error (a CSP violation would be one).
+
+Chromium or npm missing: SKIPPED with a banner for a developer, FAILED under CI=true /
+OMNISTOCK_REQUIRE_SERVERS=1 (the same rule as the servers, omnistock_devtools.testing). CI
+installs Chromium in scripts/ensure-services.sh; the build is `make web` (npm ci + build).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from omnistock_common.config import project_root
+from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack
+from omnistock_devtools.testing import RABBITMQ, servers_required
+
+pytestmark = [pytest.mark.slow]
+
+CHROMIUM = Path(os.environ.get("OMNISTOCK_CHROMIUM", "/usr/bin/chromium"))
+PASSWORD = "correct-horse-battery"
+# What the page needs: the gateway and the services its overview calls, one connector + sandbox.
+STACK = ("gateway", "catalog", "inventory", "channels", "woocommerce-connector", "woocommerce-sandbox")
+PHONE = {"width": 390, "height": 844}
+# Generous on a shared 2-CPU machine; a healthy run shows each thing within a second or two.
+UI_TIMEOUT_MS = 30_000
+
+
+def _unavailable(what: str) -> None:
+    """Fail under CI, skip loudly for a developer (testing.require's rule for servers)."""
+    if servers_required(os.environ):
+        pytest.fail(f"!!! {what} (CI=true / OMNISTOCK_REQUIRE_SERVERS=1 requires it) !!!", pytrace=False)
+    pytest.skip(f"!!! {what}: the browser test is SKIPPED !!!")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not os.access(CHROMIUM, os.X_OK):
+        _unavailable(f"{CHROMIUM} not found: install Debian's package with `apt-get install -y chromium`")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def web_dist() -> Path:
+    """web/dist, built (or rebuilt when a source changed) by `make web`: npm ci + tsc + vite."""
+    root = project_root()
+    if shutil.which("npm") is None:
+        if (root / "web" / "dist" / "index.html").is_file():
+            return root / "web" / "dist"
+        _unavailable("npm not found and web/dist is not built")
+    done = subprocess.run(
+        ["make", "--no-print-directory", "web"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"make web failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}", pytrace=False)
+    return root / "web" / "dist"
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_url: str, web_dist: Path) -> Iterator[FullStack]:
+    databases = {service: f"sqlite:///{tmp_path / service}.db" for service in MIGRATED_SERVICES}
+    env = {"GATEWAY_WEB_DIST_DIR": str(web_dist)}
+    # Nothing started here talks to RabbitMQ (the test passes with it down); the URL is configuration.
+    with FullStack(tmp_path, databases, redis_url, RABBITMQ.url(), env=env, only=STACK) as running:
+        yield running
+
+
+def seed(stack: FullStack, tag: str) -> tuple[str, str, str]:
+    """(email, low-stock SKU, connection name): a tenant with one SKU at 2 under a threshold of 5,
+    another well stocked, and a WooCommerce sandbox connection."""
+    email = f"owner-{tag.lower()}@browser.test"
+    low, plenty = f"LOW-{tag}", f"OK-{tag}"
+    client = GatewayClient(stack.gateway_url)
+    woo = Sandbox(stack.woocommerce_sandbox_url)
+    try:
+        client.register(f"Browser {tag}", email, PASSWORD)
+        client.create_products(
+            [CatalogueItem(low, "Low mug", 2, "9.00"), CatalogueItem(plenty, "Full mug", 40, "9.00")]
+        )
+        client.set_stock({low: 2, plenty: 40})
+        for sku in (low, plenty):
+            client.call("PUT", f"/inventory/{sku}/threshold", json={"low_stock_threshold": 5})
+        levels = client.call("GET", "/inventory", params={"low_stock": "true"}).json()["items"]
+        assert [level["sku"] for level in levels] == [low], levels
+        config = woo.config()
+        name = f"Woo {tag}"
+        conn = client.connect_woocommerce(
+            config["store_url"], config["consumer_key"], config["consumer_secret"], name
+        )
+        assert conn["status"] == "connected", conn
+    finally:
+        client.close()
+    return email, low, name
+
+
+def test_log_in_and_see_low_stock_and_channel_health(stack: FullStack, chromium: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    tag = uuid.uuid4().hex[:8].upper()
+    email, low_sku, connection = seed(stack, tag)
+    problems: list[str] = []
+    started = time.monotonic()
+    with sync_playwright() as pw:
+        # executable_path: run this browser instead of a Playwright-bundled one
+        # (https://playwright.dev/docs/api/class-browsertype#browser-type-launch).
+        # --no-sandbox: CI runs as root, where Chromium's own sandbox refuses to start.
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport=PHONE).new_page()
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda err: problems.append(str(err)))
+
+            # A client-side route loads the app; without a session it asks for a login, by keyboard.
+            page.goto(f"{stack.gateway_url}/")
+            expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+            page.get_by_label("Email").focus()
+            page.keyboard.type(email)
+            page.keyboard.press("Tab")
+            page.keyboard.type("wrong-password")
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("alert")).to_contain_text("invalid email or password")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+
+            expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+            low_stock = page.get_by_role("region", name="Low stock")
+            expect(low_stock.get_by_role("rowheader", name=low_sku)).to_be_visible()
+            expect(low_stock).not_to_contain_text(f"OK-{tag}")
+            channels = page.get_by_role("region", name="Channel health")
+            expect(channels).to_contain_text(connection)
+            expect(channels).to_contain_text("connected")
+            expect(channels).to_contain_text("Errors")
+            figures = page.get_by_role("region", name="Key figures")
+            expect(figures).to_contain_text("Low-stock SKUs")
+            expect(figures).to_contain_text("1 of 1")
+
+            # Phone-sized: nothing wider than the screen (the table scrolls inside its box).
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+            # An expired access token: the next load refreshes it (POST /auth/refresh) and the
+            # page comes back with its data instead of the login form.
+            page.evaluate(
+                """() => {
+                  const s = JSON.parse(sessionStorage.getItem('omnistock.session'));
+                  s.accessToken = 'expired.' + s.accessToken;
+                  sessionStorage.setItem('omnistock.session', JSON.stringify(s));
+                }"""
+            )
+            with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh") and r.status == 200):
+                page.reload()
+            expect(low_stock.get_by_role("rowheader", name=low_sku)).to_be_visible()
+            token = page.evaluate("JSON.parse(sessionStorage.getItem('omnistock.session')).accessToken")
+            assert not token.startswith("expired.")
+            expect(page.get_by_role("heading", name="Log in")).to_have_count(0)
+        finally:
+            browser.close()
+    # The 401 of the expired token and the wrong password are answers the page handled, logged
+    # by Chromium as failed resources; anything else (CSP violations, exceptions) is a defect.
+    unexpected = [p for p in problems if "status of 401" not in p]
+    assert unexpected == [], unexpected
+    print(f"browser part took {time.monotonic() - started:.1f}s")

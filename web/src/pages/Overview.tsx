@@ -1,0 +1,260 @@
+// Overview: key figures, the low-stock list and each channel's health, each section loading,
+// failing and being empty on its own (one slow backend does not blank the whole page).
+import { useQuery } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import { api, request } from "../api/client";
+import type { components } from "../api/schema";
+
+type Level = components["schemas"]["LevelOut"];
+type Connection = components["schemas"]["ConnectionOut"];
+
+const LIST_LIMIT = 500;
+// Refreshed in the background while the page is open (live updates by events are a later slice).
+const REFRESH_MS = 30_000;
+
+function useLowStock() {
+  return useQuery({
+    queryKey: ["inventory", "low_stock"],
+    queryFn: () =>
+      request("Loading low-stock SKUs failed", () =>
+        api.GET("/api/v1/inventory", { params: { query: { low_stock: true, limit: LIST_LIMIT } } }),
+      ),
+    refetchInterval: REFRESH_MS,
+  });
+}
+
+function useChannels() {
+  return useQuery({
+    queryKey: ["channels"],
+    queryFn: () => request("Loading channels failed", () => api.GET("/api/v1/channels")),
+    refetchInterval: REFRESH_MS,
+  });
+}
+
+function useOpenAlerts() {
+  return useQuery({
+    queryKey: ["alerts", "open"],
+    queryFn: () =>
+      request("Loading alerts failed", () =>
+        api.GET("/api/v1/alerts", { params: { query: { status: "open", limit: LIST_LIMIT } } }),
+      ),
+    refetchInterval: REFRESH_MS,
+  });
+}
+
+function useProducts() {
+  return useQuery({
+    queryKey: ["products", "count"],
+    queryFn: () =>
+      request("Loading products failed", () =>
+        api.GET("/api/v1/products", { params: { query: { limit: LIST_LIMIT } } }),
+      ),
+  });
+}
+
+/** "12", or "500+" when the first page was full and more exist. */
+function count(page: { items: unknown[]; next_cursor?: string | null } | undefined): string {
+  if (!page) return "…";
+  return page.next_cursor ? `${page.items.length}+` : String(page.items.length);
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function when(value: string | null | undefined): string {
+  if (!value) return "never";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : dateFormat.format(date);
+}
+
+function Loading({ what }: { what: string }) {
+  return (
+    <p className="muted" role="status" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
+}
+
+function Failed({ error, retry }: { error: Error; retry: () => void }) {
+  return (
+    <div className="error" role="alert">
+      <p>{error.message}</p>
+      <button type="button" className="secondary" onClick={retry}>
+        Try again
+      </button>
+    </div>
+  );
+}
+
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <section aria-labelledby={id} className="card">
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+function Figure({ label, value, tone }: { label: string; value: string; tone?: "warn" | "bad" | "ok" }) {
+  return (
+    <div className={`figure ${tone ?? ""}`}>
+      <dt>{label}</dt>
+      <dd>{value}</dd>
+    </div>
+  );
+}
+
+function KeyFigures() {
+  const products = useProducts();
+  const low = useLowStock();
+  const alerts = useOpenAlerts();
+  const channels = useChannels();
+  const connections = channels.data?.items ?? [];
+  const healthy = connections.filter((c) => c.status === "connected").length;
+  const lowCount = count(low.data);
+  const troubled = connections.length - healthy;
+  return (
+    <Section id="figures-title" title="Key figures">
+      <dl className="figures">
+        <Figure label="Products" value={products.isError ? "—" : count(products.data)} />
+        <Figure
+          label="Low-stock SKUs"
+          value={low.isError ? "—" : lowCount}
+          tone={low.data && low.data.items.length > 0 ? "warn" : "ok"}
+        />
+        <Figure
+          label="Open alerts"
+          value={alerts.isError ? "—" : count(alerts.data)}
+          tone={alerts.data && alerts.data.items.length > 0 ? "warn" : "ok"}
+        />
+        <Figure
+          label="Channels healthy"
+          value={channels.isError ? "—" : channels.data ? `${healthy} of ${connections.length}` : "…"}
+          tone={troubled > 0 ? "bad" : "ok"}
+        />
+      </dl>
+    </Section>
+  );
+}
+
+function StockBadge({ level }: { level: Level }) {
+  if (level.available <= 0) return <span className="badge bad">Out of stock</span>;
+  return <span className="badge warn">Low</span>;
+}
+
+function LowStock() {
+  const { data, error, isPending, refetch } = useLowStock();
+  return (
+    <Section id="low-stock-title" title="Low stock">
+      {isPending ? (
+        <Loading what="low-stock SKUs" />
+      ) : error ? (
+        <Failed error={error} retry={() => void refetch()} />
+      ) : data.items.length === 0 ? (
+        <p className="empty">Nothing is low: every SKU is at or above its low-stock threshold.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">SKUs below their low-stock threshold</caption>
+            <thead>
+              <tr>
+                <th scope="col">SKU</th>
+                <th scope="col">Location</th>
+                <th scope="col" className="num">
+                  Available
+                </th>
+                <th scope="col" className="num">
+                  On hand
+                </th>
+                <th scope="col" className="num">
+                  Reserved
+                </th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((level) => (
+                <tr key={`${level.sku}@${level.location}`}>
+                  <th scope="row">{level.sku}</th>
+                  <td>{level.location}</td>
+                  <td className="num">{level.available}</td>
+                  <td className="num">{level.on_hand}</td>
+                  <td className="num">{level.reserved}</td>
+                  <td>
+                    <StockBadge level={level} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {data.next_cursor && <p className="muted">Showing the first {data.items.length}.</p>}
+        </div>
+      )}
+    </Section>
+  );
+}
+
+const STATUS_TONE: Record<Connection["status"], string> = {
+  connected: "ok",
+  degraded: "warn",
+  error: "bad",
+  disconnected: "muted",
+};
+
+function ChannelHealth() {
+  const { data, error, isPending, refetch } = useChannels();
+  return (
+    <Section id="channels-title" title="Channel health">
+      {isPending ? (
+        <Loading what="channels" />
+      ) : error ? (
+        <Failed error={error} retry={() => void refetch()} />
+      ) : data.items.length === 0 ? (
+        <p className="empty">No channel is connected yet. Connect a store through the API (POST /api/v1/channels).</p>
+      ) : (
+        <ul className="channels">
+          {data.items.map((c) => (
+            <li key={c.id} className="channel">
+              <div className="channel-head">
+                <strong>{c.name}</strong> <span className="muted">{c.type}</span>
+                <span className={`badge ${STATUS_TONE[c.status]}`}>{c.status}</span>
+              </div>
+              <dl className="facts">
+                <dt>Last sync</dt>
+                <dd>{when(c.health.last_sync_at)}</dd>
+                <dt>Last success</dt>
+                <dd>{when(c.health.last_success_at)}</dd>
+                <dt>Errors</dt>
+                <dd>{c.health.error_count}</dd>
+                {c.health.last_error && (
+                  <>
+                    <dt>Last error</dt>
+                    <dd className="error-text">{c.health.last_error}</dd>
+                  </>
+                )}
+                {c.status_reason && (
+                  <>
+                    <dt>Reason</dt>
+                    <dd>{c.status_reason}</dd>
+                  </>
+                )}
+              </dl>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Section>
+  );
+}
+
+export function OverviewPage() {
+  return (
+    <>
+      <h1>Overview</h1>
+      <KeyFigures />
+      <div className="columns">
+        <LowStock />
+        <ChannelHealth />
+      </div>
+    </>
+  );
+}
