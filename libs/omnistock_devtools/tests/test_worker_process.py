@@ -1,0 +1,70 @@
+"""omnistock_devtools.worker_process with plain processes standing in for nameko: a dead worker and
+a passed deadline fail the wait with the log's tail; the process is stopped on exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from omnistock_devtools.worker_process import running_worker
+
+CONFIG = "services/inventory/worker.yaml"
+
+
+def test_a_worker_that_exits_fails_the_wait_with_its_log(tmp_path: Path) -> None:
+    log_path = tmp_path / "worker.log"
+    command = ["sh", "-c", "echo boom-from-the-worker; exit 3"]
+    with running_worker(CONFIG, "fake", env=os.environ, log_path=log_path, deadline=30, command=command) as w:
+        with pytest.raises(AssertionError, match="boom-from-the-worker"):
+            w.wait_until(lambda: False, interval=0.05)
+        assert w.process.returncode == 3
+
+
+def test_a_passed_deadline_fails_the_wait_and_the_worker_is_stopped_on_exit(tmp_path: Path) -> None:
+    log_path = tmp_path / "worker.log"
+    command = ["sh", "-c", "echo still-starting; exec sleep 30"]
+    rounds: list[int] = []
+    started = time.monotonic()
+    with running_worker(
+        CONFIG, "fake", env=os.environ, log_path=log_path, deadline=0.5, command=command
+    ) as w:
+        with pytest.raises(AssertionError) as failure:
+            w.wait_until(
+                lambda: False, interval=0.05, between=lambda: rounds.append(1), describe=lambda: "why"
+            )
+        assert "why" in str(failure.value)
+        assert time.monotonic() - started < 5 and len(rounds) >= 2
+        # A wait of its own: its timeout, not the (passed) worker deadline, applies.
+        assert (
+            w.wait_until(lambda: len(rounds) > 5 and "done", between=lambda: rounds.append(1), timeout=5)
+            == "done"
+        )
+        assert w.process.poll() is None
+        w.wait_until(lambda: "still-starting" in w.log(), interval=0.05, timeout=5)
+    assert w.process.returncode == -signal.SIGTERM
+
+
+def test_a_worker_ignoring_sigterm_fails_only_with_require_clean_stop(tmp_path: Path) -> None:
+    log_path = tmp_path / "worker.log"
+    command = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"]
+    kwargs = {
+        "env": os.environ,
+        "log_path": log_path,
+        "deadline": 10,
+        "command": command,
+        "stop_timeout": 0.5,
+    }
+    with running_worker(CONFIG, "fake", **kwargs) as w:  # type: ignore[arg-type]
+        w.wait_until(lambda: "ready" in w.log(), interval=0.05)
+    assert w.process.returncode == -signal.SIGKILL
+    kwargs["log_path"] = tmp_path / "second.log"
+    with (
+        pytest.raises(AssertionError, match="after SIGTERM"),
+        running_worker(CONFIG, "fake", require_clean_stop=True, **kwargs) as w,  # type: ignore[arg-type]
+    ):
+        w.wait_until(lambda: "ready" in w.log(), interval=0.05)
+    assert w.process.returncode == -signal.SIGKILL
