@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
-from omnistock_devtools.worker_process import running_worker
+from omnistock_devtools.worker_process import RunningWorker, running_worker
 
 CONFIG = "services/inventory/worker.yaml"
 
@@ -49,22 +50,23 @@ def test_a_passed_deadline_fails_the_wait_and_the_worker_is_stopped_on_exit(tmp_
 
 
 def test_a_worker_ignoring_sigterm_fails_only_with_require_clean_stop(tmp_path: Path) -> None:
-    log_path = tmp_path / "worker.log"
     command = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"]
-    kwargs = {
-        "env": os.environ,
-        "log_path": log_path,
-        "deadline": 10,
-        "command": command,
-        "stop_timeout": 0.5,
-    }
-    with running_worker(CONFIG, "fake", **kwargs) as w:  # type: ignore[arg-type]
+
+    def stubborn(log_name: str, require_clean_stop: bool) -> AbstractContextManager[RunningWorker]:
+        return running_worker(
+            CONFIG,
+            "fake",
+            env=os.environ,
+            log_path=tmp_path / log_name,
+            deadline=10,
+            stop_timeout=0.5,
+            require_clean_stop=require_clean_stop,
+            command=command,
+        )
+
+    with stubborn("first.log", False) as w:
         w.wait_until(lambda: "ready" in w.log(), interval=0.05)
     assert w.process.returncode == -signal.SIGKILL
-    kwargs["log_path"] = tmp_path / "second.log"
-    with (
-        pytest.raises(AssertionError, match="after SIGTERM"),
-        running_worker(CONFIG, "fake", require_clean_stop=True, **kwargs) as w,  # type: ignore[arg-type]
-    ):
+    with pytest.raises(AssertionError, match="after SIGTERM"), stubborn("second.log", True) as w:
         w.wait_until(lambda: "ready" in w.log(), interval=0.05)
     assert w.process.returncode == -signal.SIGKILL
