@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from nameko.standalone.events import event_dispatcher
 
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
+from omnistock_devtools.worker_process import running_worker
 
 # The worker wiring does not depend on the database: covered once, on SQLite.
 pytestmark = [
@@ -33,8 +33,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 Stack = Any  # conftest.Stack
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 STOP_SECONDS = 10.0
 # What eventlet prints when a green primitive is used from another OS thread.
@@ -66,28 +64,25 @@ def test_sigterm_stops_the_channels_worker_within_10_s_without_greenlet_errors(
         "SYNC_MAX_INCREASE_HOLD_S": "0",
     }
     log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
+    try:
+        with running_worker(
+            "services/channels/worker.yaml",
+            "channels.worker",
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            give_up = time.monotonic() + 60
-            while not _queue_bound(vhost_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
+            log_path=log_path,
+            deadline=60,
+            stop_timeout=0,
+        ) as worker:
+            process = worker.process
+            worker.wait_until(lambda: _queue_bound(vhost_url))
             assert stack.shopify.post("/_sandbox/faults", {"hang": True}).status_code == 200
             secret = load_internal_auth_settings(env).token_secret
             dispatch = event_dispatcher({"AMQP_URI": vhost_url})
             # Republished until WooCommerce shows it (the binding can trail the queue by a moment).
             published_at = 0.0
-            while stack.woo.inventory().get("CUP") != 3:
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
+
+            def publish() -> None:
+                nonlocal published_at
                 if time.monotonic() - published_at > 3:
                     dispatch(
                         "inventory",
@@ -95,7 +90,8 @@ def test_sigterm_stops_the_channels_worker_within_10_s_without_greenlet_errors(
                         sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (3, 1)})),
                     )
                     published_at = time.monotonic()
-                time.sleep(0.1)
+
+            worker.wait_until(lambda: stack.woo.inventory().get("CUP") == 3, interval=0.1, between=publish)
             # A flush thread is now inside a call to the hanging Shopify (its connector deadline is
             # 30 s): the worker must not wait for it.
             time.sleep(1.0)
@@ -104,11 +100,8 @@ def test_sigterm_stops_the_channels_worker_within_10_s_without_greenlet_errors(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(STOP_SECONDS + 5)
             took = time.monotonic() - sent
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-            stack.shopify.post("/_sandbox/faults", {"status": 0})
+    finally:
+        stack.shopify.post("/_sandbox/faults", {"status": 0})
     output = log_path.read_text()
     assert took < STOP_SECONDS, f"stopped after {took:.1f}s\n{output[-5000:]}"
     for error in GREENLET_ERRORS:
