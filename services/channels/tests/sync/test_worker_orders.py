@@ -8,8 +8,6 @@ published next to it is dropped.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from nameko.standalone.events import event_dispatcher
 from channels.sync import in_flight
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import event_signature_valid, sign_event
+from omnistock_devtools.worker_process import running_worker
 
 # The worker wiring does not depend on the database: covered once, on SQLite.
 pytestmark = [
@@ -32,8 +31,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 Stack = Any  # conftest.Stack
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-orders-fulfillment_requested--channels_sync.on_fulfillment_requested"
 DEADLINE = 90.0
 TENANT = "tenant-sync"
@@ -103,54 +100,43 @@ def test_the_worker_sends_a_signed_fulfilment_request_and_publishes_signed_outco
         "lines": [],
     }
     unsigned_cancel = {**request, "order_id": "ord-2", "reason": "forged"}
-    log_path = tmp_path / "worker.log"
     received: dict[str, dict[str, Any]] = {}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            give_up = time.monotonic() + DEADLINE
-            while not _queue_bound(vhost_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
-            dispatch = event_dispatcher({"AMQP_URI": vhost_url})
-            published_at = 0.0
-            dropped = "dropped an unsigned or forged orders.cancel_requested"
-            while "order_action_synced" not in received or dropped not in log_path.read_text():
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, (
-                    sorted(received),
-                    state(stack),
-                    log_path.read_text()[-3000:],
+    with running_worker(
+        "services/channels/worker.yaml",
+        "channels.worker",
+        env=env,
+        log_path=tmp_path / "worker.log",
+        deadline=DEADLINE,
+    ) as worker:
+        worker.wait_until(lambda: _queue_bound(vhost_url))
+        dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+        published_at = 0.0
+        dropped = "dropped an unsigned or forged orders.cancel_requested"
+
+        def publish_and_collect() -> None:
+            nonlocal published_at
+            if time.monotonic() - published_at > 5:
+                # Repeated until both land (a queue exists a moment before its binding does);
+                # a repeat is the same stored request.
+                dispatch("orders", "cancel_requested", unsigned_cancel)
+                dispatch(
+                    "orders",
+                    "fulfillment_requested",
+                    sign_event(secret, "orders.fulfillment_requested", request),
                 )
-                if time.monotonic() - published_at > 5:
-                    # Repeated until both land (a queue exists a moment before its binding does);
-                    # a repeat is the same stored request.
-                    dispatch("orders", "cancel_requested", unsigned_cancel)
-                    dispatch(
-                        "orders",
-                        "fulfillment_requested",
-                        sign_event(secret, "orders.fulfillment_requested", request),
-                    )
-                    published_at = time.monotonic()
-                message = channels_events.get(no_ack=True)
-                if message is None:
-                    time.sleep(0.1)
-                    continue
-                received.setdefault(message.delivery_info["routing_key"], message.payload)
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+                published_at = time.monotonic()
+            message = channels_events.get(no_ack=True)
+            if message is None:
+                time.sleep(0.1)
+                return
+            received.setdefault(message.delivery_info["routing_key"], message.payload)
+
+        worker.wait_until(
+            lambda: "order_action_synced" in received and dropped in worker.log(),
+            interval=0,
+            between=publish_and_collect,
+            describe=lambda: (sorted(received), state(stack)),
+        )
     outcome = received["order_action_synced"]
     assert event_signature_valid(secret, "channels.order_action_synced", outcome)
     assert (outcome["order_id"], outcome["fulfillment_id"], outcome["outcome"]) == (
