@@ -34,6 +34,33 @@ def nameko_command(config: str, module: str) -> list[str]:
     return [NAMEKO, "run", "--config", config, module]
 
 
+def queues_exist(amqp_url: str, *names: str, connect_timeout: float = 5.0) -> bool:
+    """True once every named queue exists (a passive declare): nameko declares a worker's consumer
+    queues when it is up, so this is the sign that it consumes."""
+    try:
+        with kombu.Connection(amqp_url, connect_timeout=connect_timeout) as conn:
+            for name in names:
+                conn.default_channel.queue_declare(name, passive=True)
+        return True
+    except Exception:
+        return False
+
+
+def every(seconds: float, action: Callable[[], object]) -> Callable[[], None]:
+    """A `between` step that runs `action` at once and then at most every `seconds`: an event is
+    published again until it lands, because a queue exists a moment before its binding does and an
+    event published in between is routed nowhere (consumers are idempotent, repeats are harmless)."""
+    last = -float("inf")
+
+    def step() -> None:
+        nonlocal last
+        if time.monotonic() - last > seconds:
+            action()
+            last = time.monotonic()
+
+    return step
+
+
 @dataclass
 class RunningWorker:
     """A started worker: its process, its log and the deadline its waits share."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from omnistock_devtools.worker_process import RunningWorker, running_worker
+from omnistock_devtools.worker_process import RunningWorker, every, running_worker
 
 CONFIG = "services/inventory/worker.yaml"
 
@@ -70,3 +70,14 @@ def test_a_worker_ignoring_sigterm_fails_only_with_require_clean_stop(tmp_path: 
     with pytest.raises(AssertionError, match="after SIGTERM"), stubborn("second.log", True) as w:
         w.wait_until(lambda: "ready" in w.log(), interval=0.05)
     assert w.process.returncode == -signal.SIGKILL
+
+
+def test_every_runs_its_action_at_once_then_at_most_every_interval() -> None:
+    calls: list[float] = []
+    step = every(0.2, lambda: calls.append(time.monotonic()))
+    step()
+    step()
+    assert len(calls) == 1
+    time.sleep(0.25)
+    step()
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.2
