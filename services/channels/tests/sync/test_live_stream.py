@@ -20,19 +20,17 @@ worker's flusher runs against it).
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
-from omnistock_devtools.worker_process import running_worker
+from omnistock_devtools.worker_process import every, queues_exist
 
 # Counts bulk calls and runs one worker for ~30 s: once, on PostgreSQL (production's database).
 pytestmark = [
@@ -59,15 +57,6 @@ PLUS_BUCKET = {"maximum_available": 10_000, "restore_rate": 1_000, "currently_av
 STANDARD_BUCKET = {"maximum_available": 1_000, "restore_rate": 100, "currently_available": 1_000}
 # channels.worker.FLUSH_INTERVAL (not imported: that module loads eventlet and the worker's settings).
 FLUSH_INTERVAL = 0.1
-
-
-def _queue_bound(url: str) -> bool:
-    try:
-        with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(QUEUE, passive=True)
-        return True
-    except Exception:
-        return False
 
 
 def _stream() -> list[tuple[str, int, int]]:
@@ -103,42 +92,18 @@ def test_a_live_stream_through_rabbitmq_lands_everywhere_in_near_minimum_bulk_ca
     assert stack.shopify.post("/_sandbox/throttle", PLUS_BUCKET).status_code == 200
     stack.seed({**dict.fromkeys(SKUS, 1), PROBE: 0})
     assert stack.shopify.post("/_sandbox/throttle", STANDARD_BUCKET).status_code == 200
-    env = {
-        **os.environ,
-        **stack.env,
-        "AMQP_URL": vhost_url,
-        "EVENTLET_THREADPOOL_SIZE": "16",
-        "INVENTORY_ADDR": "127.0.0.1:1",
-        "LOG_LEVEL": "INFO",
-    }
+    env = stack.worker_env(vhost_url)
     secret = load_internal_auth_settings(env).token_secret
-    with running_worker(
-        "services/channels/worker.yaml",
-        "channels.worker",
-        env=env,
-        log_path=tmp_path / "worker.log",
-        deadline=STARTUP_DEADLINE,
-    ) as worker:
-        worker.wait_until(lambda: _queue_bound(vhost_url))
+    with stack.worker(env, tmp_path / "worker.log", STARTUP_DEADLINE) as worker:
+        worker.wait_until(lambda: queues_exist(vhost_url, QUEUE))
         dispatch = event_dispatcher({"AMQP_URI": vhost_url})
         # The queue exists a moment before its binding does (an event in between is routed
         # nowhere): a probe event is published until it lands, then the stream starts.
-        published_at = 0.0
-
-        def publish_probe() -> None:
-            nonlocal published_at
-            if time.monotonic() - published_at > 2:
-                dispatch(
-                    "inventory",
-                    "stock_changed",
-                    sign_event(secret, "inventory.stock_changed", stack.event({PROBE: (3, 1)})),
-                )
-                published_at = time.monotonic()
-
+        probe = sign_event(secret, "inventory.stock_changed", stack.event({PROBE: (3, 1)}))
         worker.wait_until(
             lambda: stack.shopify.inventory().get(PROBE) == 3 and stack.woo.inventory().get(PROBE) == 3,
             interval=0.1,
-            between=publish_probe,
+            between=every(2, lambda: dispatch("inventory", "stock_changed", probe)),
         )
         skip = {cid: len(stack.sync_log(cid, 10_000)) for cid in (stack.shopify_id, stack.woo_id)}
         stack.shopify.reset_calls()
