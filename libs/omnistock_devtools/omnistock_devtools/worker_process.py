@@ -10,6 +10,7 @@ a broker restart) stays in the test, through `RunningWorker.process`.
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import sys
 import time
@@ -106,6 +107,15 @@ class RunningWorker:
                 time.sleep(interval)
         return value
 
+    def seconds_to_stop_after_sigterm(self, wait: float) -> float:
+        """Send SIGTERM (as a deployment's stop does) and return how long the process took to exit,
+        waiting at most `wait` seconds: a test compares it with its own limit."""
+        self.process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(wait)
+        return time.monotonic() - sent
+
 
 @contextlib.contextmanager
 def running_worker(
@@ -196,3 +206,32 @@ def event_tap(
                 consumer.cancel()
     finally:
         connection.release()
+
+
+def relayed_events(
+    config: str,
+    module: str,
+    exchange_name: str,
+    *,
+    amqp_url: str,
+    env: Mapping[str, str],
+    log_path: Path,
+    deadline: float,
+    match: Callable[[dict[str, Any]], bool],
+    settle: float = 1.0,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Run the worker until an event on `exchange_name` that `match`es arrives, listen `settle`
+    seconds more (a second copy would come within the relay's ticks), stop the worker (failing if
+    SIGTERM does not) and return every matching (routing key, body): a test of an outbox relay
+    asserts there is exactly one."""
+    with (
+        event_tap(amqp_url, exchange_name) as events,
+        running_worker(
+            config, module, env=env, log_path=log_path, deadline=deadline, require_clean_stop=True
+        ) as worker,
+    ):
+        worker.wait_until(
+            lambda: [body for _key, body in events.received if match(body)], interval=0, between=events.drain
+        )
+        events.drain(settle)
+    return [(key, body) for key, body in events.received if match(body)]

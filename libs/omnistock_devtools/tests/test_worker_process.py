@@ -81,3 +81,27 @@ def test_every_runs_its_action_at_once_then_at_most_every_interval() -> None:
     time.sleep(0.25)
     step()
     assert len(calls) == 2 and calls[1] - calls[0] >= 0.2
+
+
+def test_seconds_to_stop_after_sigterm_times_the_exit_and_gives_up_after_its_wait(tmp_path: Path) -> None:
+    command = ["sh", "-c", "echo ready; exec sleep 30"]
+    with running_worker(
+        CONFIG, "fake", env=os.environ, log_path=tmp_path / "a.log", deadline=10, command=command
+    ) as w:
+        w.wait_until(lambda: "ready" in w.log(), interval=0.05)
+        assert w.seconds_to_stop_after_sigterm(5) < 5
+        assert w.process.returncode == -signal.SIGTERM
+    command = ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"]
+    with running_worker(
+        CONFIG,
+        "fake",
+        env=os.environ,
+        log_path=tmp_path / "b.log",
+        deadline=10,
+        stop_timeout=0,
+        command=command,
+    ) as w:
+        w.wait_until(lambda: "ready" in w.log(), interval=0.05)
+        assert w.seconds_to_stop_after_sigterm(0.3) >= 0.3
+        assert w.process.poll() is None
+    assert w.process.returncode == -signal.SIGKILL
