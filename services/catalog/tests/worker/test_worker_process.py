@@ -18,7 +18,7 @@ from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.db import make_engine, make_session_factory
 from omnistock_common.service_auth import event_signature_valid
 from omnistock_devtools.migrated import migrate
-from omnistock_devtools.worker_process import event_tap, running_worker
+from omnistock_devtools.worker_process import relayed_events
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
@@ -44,28 +44,19 @@ def test_the_worker_relays_product_changed_signed(postgres_url: str, amqp_url: s
     }
     secret = load_internal_auth_settings(env).token_secret
     try:
-        with (
-            event_tap(amqp_url, "catalog.events", prefix="test-catalog") as events,
-            running_worker(
-                "services/catalog/worker.yaml",
-                "catalog.worker",
-                env=env,
-                log_path=tmp_path / "worker.log",
-                deadline=DEADLINE,
-                require_clean_stop=True,
-            ) as worker,
-        ):
-            worker.wait_until(
-                lambda: [body for _key, body in events.received if body.get("tenant_id") == tenant],
-                interval=0,
-                between=events.drain,
-            )
-            events.drain(1.0)  # a second copy would come within the relay's ticks
+        mine = relayed_events(
+            "services/catalog/worker.yaml",
+            "catalog.worker",
+            "catalog.events",
+            amqp_url=amqp_url,
+            env=env,
+            log_path=tmp_path / "worker.log",
+            deadline=DEADLINE,
+            match=lambda body: body.get("tenant_id") == tenant,
+        )
     finally:
         engine.dispose()
-    received = events.received
-    mine = [(key, body) for key, body in received if body.get("tenant_id") == tenant]
-    assert len(mine) == 1, received
+    assert len(mine) == 1, mine  # one copy: relayed once, not again on a later tick
     [(key, payload)] = mine
     assert key == "product_changed" and set(payload) == KEYS | {"_signature"}
     assert event_signature_valid(secret, "catalog.product_changed", payload)
