@@ -26,7 +26,7 @@ from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server
 from omnistock_common.service_auth import event_signature_valid
 from omnistock_devtools.migrated import migrate
-from omnistock_devtools.worker_process import event_tap, running_worker
+from omnistock_devtools.worker_process import relayed_events
 from pricing import service
 from pricing.domain.model import BasePrice
 from pricing.repository import UnitOfWork
@@ -117,26 +117,17 @@ def test_the_worker_starts_a_due_sale_and_relays_it_signed(
         "PYTHONWARNINGS": "ignore",
     }
     secret = load_internal_auth_settings(env).token_secret
-    with (
-        event_tap(amqp_url, "pricing.events", prefix="test-pricing") as events,
-        running_worker(
-            "services/pricing/worker.yaml",
-            "pricing.worker",
-            env=env,
-            log_path=tmp_path / "worker.log",
-            deadline=DEADLINE,
-            require_clean_stop=True,
-        ) as worker,
-    ):
-        worker.wait_until(
-            lambda: [body for _key, body in events.received if body.get("tenant_id") == tenant],
-            interval=0,
-            between=events.drain,
-        )
-        events.drain(1.0)  # a second copy would come within the relay's ticks
-    received = events.received
-    mine = [(key, body) for key, body in received if body.get("tenant_id") == tenant]
-    assert len(mine) == 1, received
+    mine = relayed_events(
+        "services/pricing/worker.yaml",
+        "pricing.worker",
+        "pricing.events",
+        amqp_url=amqp_url,
+        env=env,
+        log_path=tmp_path / "worker.log",
+        deadline=DEADLINE,
+        match=lambda body: body.get("tenant_id") == tenant,
+    )
+    assert len(mine) == 1, mine  # one copy: relayed once, not again on a later tick
     [(key, payload)] = mine
     assert key == "price_changed" and set(payload) == KEYS | {"_signature"}
     assert event_signature_valid(secret, "pricing.price_changed", payload)
