@@ -9,9 +9,6 @@ and RabbitMQ (a private virtual host).
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -48,7 +45,6 @@ def test_sigterm_stops_the_channels_worker_within_10_s_without_greenlet_errors(
     try:
         # On exit a worker still running is killed at once (stop_timeout=0): the SIGTERM is the test's.
         with stack.worker(env, log_path, 60, stop_timeout=0) as worker:
-            process = worker.process
             worker.wait_until(lambda: queues_exist(vhost_url, QUEUE))
             assert stack.shopify.post("/_sandbox/faults", {"hang": True}).status_code == 200
             secret = load_internal_auth_settings(env).token_secret
@@ -63,11 +59,7 @@ def test_sigterm_stops_the_channels_worker_within_10_s_without_greenlet_errors(
             # A flush thread is now inside a call to the hanging Shopify (its connector deadline is
             # 30 s): the worker must not wait for it.
             time.sleep(1.0)
-            process.send_signal(signal.SIGTERM)
-            sent = time.monotonic()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_SECONDS + 5)
-            took = time.monotonic() - sent
+            took = worker.seconds_to_stop_after_sigterm(STOP_SECONDS + 5)
     finally:
         stack.shopify.post("/_sandbox/faults", {"status": 0})
     output = log_path.read_text()
