@@ -13,9 +13,10 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlparse, urlsplit, urlunparse, urlunsplit
 
@@ -45,6 +46,7 @@ from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.outbox_relay import relay_pending
 from omnistock_devtools.migrated import migrate
+from omnistock_devtools.worker_process import RunningWorker, running_worker
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
 from woocommerce_connector import config as woo_config
@@ -141,6 +143,32 @@ class Stack:
             )
             flusher.flush_due(self.engine)
             time.sleep(0.02)
+
+    def worker_env(self, amqp_url: str, **extra: str) -> dict[str, str]:
+        """The channels worker's environment on this stack; inventory is unreachable (the events
+        carry the figures)."""
+        return {
+            **os.environ,
+            **self.env,
+            "AMQP_URL": amqp_url,
+            "EVENTLET_THREADPOOL_SIZE": "16",
+            "INVENTORY_ADDR": "127.0.0.1:1",
+            "LOG_LEVEL": "INFO",
+            **extra,
+        }
+
+    def worker(
+        self, env: dict[str, str], log_path: Path, deadline: float, **options: Any
+    ) -> AbstractContextManager[RunningWorker]:
+        """`nameko run ... channels.worker` with `env` (running_worker's other options pass through)."""
+        return running_worker(
+            "services/channels/worker.yaml",
+            "channels.worker",
+            env=env,
+            log_path=log_path,
+            deadline=deadline,
+            **options,
+        )
 
     def sync_log(self, connection_id: str, limit: int = 200) -> list[Any]:
         with self.channels.parts.deps.uow.transaction() as repo:

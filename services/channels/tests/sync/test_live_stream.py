@@ -20,20 +20,17 @@ worker's flusher runs against it).
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
+from omnistock_devtools.worker_process import every, queues_exist
 
 # Counts bulk calls and runs one worker for ~30 s: once, on PostgreSQL (production's database).
 pytestmark = [
@@ -46,8 +43,6 @@ pytestmark = [
 ]
 # The `own_redis_stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest.
 Stack = Any
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 SKUS = [f"LIVE-{i:04d}" for i in range(1000)]
 PROBE = "LIVE-PROBE"
@@ -62,15 +57,6 @@ PLUS_BUCKET = {"maximum_available": 10_000, "restore_rate": 1_000, "currently_av
 STANDARD_BUCKET = {"maximum_available": 1_000, "restore_rate": 100, "currently_available": 1_000}
 # channels.worker.FLUSH_INTERVAL (not imported: that module loads eventlet and the worker's settings).
 FLUSH_INTERVAL = 0.1
-
-
-def _queue_bound(url: str) -> bool:
-    try:
-        with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(QUEUE, passive=True)
-        return True
-    except Exception:
-        return False
 
 
 def _stream() -> list[tuple[str, int, int]]:
@@ -106,78 +92,40 @@ def test_a_live_stream_through_rabbitmq_lands_everywhere_in_near_minimum_bulk_ca
     assert stack.shopify.post("/_sandbox/throttle", PLUS_BUCKET).status_code == 200
     stack.seed({**dict.fromkeys(SKUS, 1), PROBE: 0})
     assert stack.shopify.post("/_sandbox/throttle", STANDARD_BUCKET).status_code == 200
-    env = {
-        **os.environ,
-        **stack.env,
-        "AMQP_URL": vhost_url,
-        "EVENTLET_THREADPOOL_SIZE": "16",
-        "INVENTORY_ADDR": "127.0.0.1:1",
-        "LOG_LEVEL": "INFO",
-    }
+    env = stack.worker_env(vhost_url)
     secret = load_internal_auth_settings(env).token_secret
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with stack.worker(env, tmp_path / "worker.log", STARTUP_DEADLINE) as worker:
+        worker.wait_until(lambda: queues_exist(vhost_url, QUEUE))
+        dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+        # The queue exists a moment before its binding does (an event in between is routed
+        # nowhere): a probe event is published until it lands, then the stream starts.
+        probe = sign_event(secret, "inventory.stock_changed", stack.event({PROBE: (3, 1)}))
+        worker.wait_until(
+            lambda: stack.shopify.inventory().get(PROBE) == 3 and stack.woo.inventory().get(PROBE) == 3,
+            interval=0.1,
+            between=every(2, lambda: dispatch("inventory", "stock_changed", probe)),
         )
-        try:
-            give_up = time.monotonic() + STARTUP_DEADLINE
-            while not _queue_bound(vhost_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
-            dispatch = event_dispatcher({"AMQP_URI": vhost_url})
-            # The queue exists a moment before its binding does (an event in between is routed
-            # nowhere): a probe event is published until it lands, then the stream starts.
-            published_at = 0.0
-            while not (stack.shopify.inventory().get(PROBE) == 3 and stack.woo.inventory().get(PROBE) == 3):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
-                if time.monotonic() - published_at > 2:
-                    dispatch(
-                        "inventory",
-                        "stock_changed",
-                        sign_event(secret, "inventory.stock_changed", stack.event({PROBE: (3, 1)})),
-                    )
-                    published_at = time.monotonic()
-                time.sleep(0.1)
-            skip = {cid: len(stack.sync_log(cid, 10_000)) for cid in (stack.shopify_id, stack.woo_id)}
-            stack.shopify.reset_calls()
-            stack.woo.reset_calls()
+        skip = {cid: len(stack.sync_log(cid, 10_000)) for cid in (stack.shopify_id, stack.woo_id)}
+        stack.shopify.reset_calls()
+        stack.woo.reset_calls()
 
-            changes = _stream()
-            interval = PUBLISH_SECONDS / len(changes)
-            began = time.monotonic()
-            for i, (sku, available, version) in enumerate(changes):
-                event = sign_event(
-                    secret, "inventory.stock_changed", stack.event({sku: (available, version)})
-                )
-                dispatch("inventory", "stock_changed", event)
-                time.sleep(max(0.0, began + (i + 1) * interval - time.monotonic()))
-            published_in = time.monotonic() - began
-            expected = {sku: available for sku, available, version in changes if version == 2} | {PROBE: 3}
+        changes = _stream()
+        interval = PUBLISH_SECONDS / len(changes)
+        began = time.monotonic()
+        for i, (sku, available, version) in enumerate(changes):
+            event = sign_event(secret, "inventory.stock_changed", stack.event({sku: (available, version)}))
+            dispatch("inventory", "stock_changed", event)
+            time.sleep(max(0.0, began + (i + 1) * interval - time.monotonic()))
+        published_in = time.monotonic() - began
+        expected = {sku: available for sku, available, version in changes if version == 2} | {PROBE: 3}
 
-            give_up = time.monotonic() + CONVERGE_DEADLINE
-            while not (stack.shopify.inventory() == expected and stack.woo.inventory() == expected):
-                assert process.poll() is None, log_path.read_text()[-5000:]
-                assert time.monotonic() < give_up, (
-                    {sku: q for sku, q in stack.woo.inventory().items() if expected.get(sku) != q},
-                    log_path.read_text()[-5000:],
-                )
-                time.sleep(0.2)
-            converged_in = time.monotonic() - began
-            time.sleep(1.0)  # late retries or duplicate pushes, if any, are counted too
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        worker.wait_until(
+            lambda: stack.shopify.inventory() == expected and stack.woo.inventory() == expected,
+            timeout=CONVERGE_DEADLINE,
+            describe=lambda: {sku: q for sku, q in stack.woo.inventory().items() if expected.get(sku) != q},
+        )
+        converged_in = time.monotonic() - began
+        time.sleep(1.0)  # late retries or duplicate pushes, if any, are counted too
 
     print(
         f"published {CHANGES} changes in {published_in:.1f}s; both channels converged at {converged_in:.1f}s"

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import kombu
 import pytest
@@ -37,6 +37,7 @@ from sqlalchemy import create_engine
 from channels.sync.recovery import EPOCH_KEY
 from inventory import models as inventory_models
 from omnistock_common.outbox_relay import count_unsent
+from omnistock_devtools.worker_process import running_worker
 
 # The channels database: PostgreSQL only (what is tested does not depend on it).
 pytestmark = [
@@ -49,7 +50,6 @@ pytestmark = [
 Stack = Any  # conftest.Stack
 InventorySide = Any  # conftest.InventorySide
 ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 CHANNELS_QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
@@ -95,22 +95,6 @@ def queue_bound(url: str, queue: str = CHANNELS_QUEUE) -> bool:
         return True
     except Exception:
         return False
-
-
-def start_worker(module: str, config: str, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [NAMEKO, "run", "--config", config, module], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def worker_env(stack: Stack, inventory_side: InventorySide, amqp_url: str) -> dict[str, str]:
@@ -173,10 +157,18 @@ def test_a_relay_killed_between_publish_and_mark_gives_duplicates_applied_once(
     env = worker_env(stack, inventory_side, vhost_url)
     collector = Collector(vhost_url)
     outbox = create_engine(inventory_side.url)
-    with (tmp_path / "channels.log").open("wb") as log:
-        worker = start_worker("channels.worker", "services/channels/worker.yaml", env, log)
-        try:
-            wait_for(lambda: queue_bound(vhost_url), 60, "the channels worker's queue")
+    try:
+        with running_worker(
+            "services/channels/worker.yaml",
+            "channels.worker",
+            env=env,
+            log_path=tmp_path / "channels.log",
+            deadline=60,
+            stop_timeout=15,
+        ) as worker:
+            worker.wait_until(
+                lambda: queue_bound(vhost_url), interval=0.05, describe=lambda: "the channels worker's queue"
+            )
             time.sleep(1.0)  # its binding trails the queue by a moment
             inventory_side.change("CUP", 7)
 
@@ -201,11 +193,10 @@ def test_a_relay_killed_between_publish_and_mark_gives_duplicates_applied_once(
                 "the change on both channels",
             )
             time.sleep(1.5)  # time for the duplicate to be consumed (and ignored)
-            assert worker.poll() is None
-        finally:
-            stop(worker)
-            collector.close()
-            outbox.dispose()
+            assert worker.process.poll() is None
+    finally:
+        collector.close()
+        outbox.dispose()
     assert (pushes(stack, stack.woo_id, "CUP"), pushes(stack, stack.shopify_id, "CUP")) == (1, 1)
 
 
@@ -301,11 +292,31 @@ def test_rabbitmq_restarted_mid_stream_loses_nothing(
     def on_channels(expected: dict[str, int]) -> bool:
         return stack.woo.inventory() == expected and stack.shopify.inventory() == expected
 
-    with (tmp_path / "workers.log").open("wb") as log:
-        channels = start_worker("channels.worker", "services/channels/worker.yaml", env, log)
-        inventory = start_worker("inventory.worker", "services/inventory/worker.yaml", env, log)
-        try:
-            wait_for(lambda: queue_bound(private_broker.url), 60, "the channels worker's queue")
+    log_path = tmp_path / "workers.log"  # both workers append to it
+    try:
+        with (
+            running_worker(
+                "services/channels/worker.yaml",
+                "channels.worker",
+                env=env,
+                log_path=log_path,
+                deadline=60,
+                stop_timeout=15,
+            ) as channels,
+            running_worker(
+                "services/inventory/worker.yaml",
+                "inventory.worker",
+                env=env,
+                log_path=log_path,
+                deadline=60,
+                stop_timeout=15,
+            ) as inventory,
+        ):
+            channels.wait_until(
+                lambda: queue_bound(private_broker.url),
+                interval=0.05,
+                describe=lambda: "the channels worker's queue",
+            )
             time.sleep(1.0)  # its binding trails the queue by a moment
             for sku in SKUS:
                 inventory_side.change(sku, 10)
@@ -322,8 +333,8 @@ def test_rabbitmq_restarted_mid_stream_loses_nothing(
             took = wait_for(lambda: on_channels(truth), 60, "every channel at OmniStock's figures")
             print(f"converged {took:.2f}s after the stream ended")
             wait_for(lambda: count_unsent(outbox, inventory_models.outbox) == 0, 30, "an empty outbox")
-            assert channels.poll() is None and inventory.poll() is None, "the workers must survive"
-        finally:
-            stop(inventory)
-            stop(channels)
-            outbox.dispose()
+            assert channels.process.poll() is None and inventory.process.poll() is None, (
+                "the workers must survive"
+            )
+    finally:
+        outbox.dispose()

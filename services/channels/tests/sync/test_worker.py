@@ -9,14 +9,9 @@ database (conftest.sync_redis_url).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
@@ -25,6 +20,7 @@ from channels.domain import AutoMapResult
 from channels.job_domain import JobStatus
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
+from omnistock_devtools.worker_process import every, queues_exist
 
 # The worker wiring does not depend on the database: covered once, on SQLite.
 pytestmark = [
@@ -35,77 +31,35 @@ pytestmark = [
 ]
 # The `stack` fixture (conftest.py) is a conftest.Stack; test modules cannot import conftest here.
 Stack = Any
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 DEADLINE = 90.0
-
-
-def _queue_bound(url: str, queue: str = QUEUE) -> bool:
-    try:
-        with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(queue, passive=True)
-        return True
-    except Exception:
-        return False
 
 
 def test_the_worker_consumes_stock_changed_and_pushes_to_both_sandboxes(
     stack: Stack, vhost_url: str, tmp_path: Path
 ) -> None:
     stack.seed({"CUP": 0})
-    env = {
-        **os.environ,
-        **stack.env,
-        "AMQP_URL": vhost_url,
-        "EVENTLET_THREADPOOL_SIZE": "16",
-        "INVENTORY_ADDR": "127.0.0.1:1",
-        "LOG_LEVEL": "INFO",
-    }
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    env = stack.worker_env(vhost_url)
+    with stack.worker(env, tmp_path / "worker.log", DEADLINE) as worker:
+        worker.wait_until(lambda: queues_exist(vhost_url, QUEUE))
+        dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+        secret = load_internal_auth_settings(env).token_secret
+
+        def publish() -> None:
+            # Anyone who can publish to the broker: unsigned, a newer version, another figure.
+            # The worker must drop it (else 7 would reach the channels, and the genuine version 1
+            # would be ignored as older).
+            dispatch("inventory", "stock_changed", stack.event({"CUP": (7, 5)}))
+            # Signed as the inventory worker signs.
+            event = sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (4, 1)}))
+            dispatch("inventory", "stock_changed", event)
+
+        # The same event (same version) is published every 5 s until it lands (worker_process.every).
+        worker.wait_until(
+            lambda: stack.shopify.inventory().get("CUP") == 4 and stack.woo.inventory().get("CUP") == 4,
+            between=every(5, publish),
         )
-        try:
-            give_up = time.monotonic() + DEADLINE
-            while not _queue_bound(vhost_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
-            dispatch = event_dispatcher({"AMQP_URI": vhost_url})
-            secret = load_internal_auth_settings(env).token_secret
-            # The queue exists a moment before its binding to the events exchange does, and an
-            # event published in between is routed nowhere (seen under load in CI). So the same
-            # event (same version: consumers are idempotent) is published again until it lands.
-            published_at = 0.0
-            while not (stack.shopify.inventory().get("CUP") == 4 and stack.woo.inventory().get("CUP") == 4):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
-                if time.monotonic() - published_at > 5:
-                    # Anyone who can publish to the broker: unsigned, a newer version, another
-                    # figure. The worker must drop it (else 7 would reach the channels, and the
-                    # genuine version 1 would be ignored as older).
-                    dispatch("inventory", "stock_changed", stack.event({"CUP": (7, 5)}))
-                    # Signed as the inventory worker signs.
-                    event = sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (4, 1)}))
-                    dispatch("inventory", "stock_changed", event)
-                    published_at = time.monotonic()
-                time.sleep(0.2)
-            while "dropped an unsigned or forged inventory.stock_changed" not in log_path.read_text():
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
-                time.sleep(0.2)
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        worker.wait_until(lambda: "dropped an unsigned or forged inventory.stock_changed" in worker.log())
     assert stack.listing(stack.woo_id, "CUP").last_pushed_version == 1
 
 
@@ -117,40 +71,19 @@ def test_the_worker_runs_an_auto_map_job_from_its_event(stack: Stack, vhost_url:
     on_job_requested, which pages through the WooCommerce sandbox's catalogue (issue 14)."""
     items = [{"sku": sku, "title": sku, "quantity": 3, "price": "10.00"} for sku in ("JOB-A", "JOB-B")]
     assert stack.woo.post("/_sandbox/products", {"items": items}).status_code == 201
-    env = {**os.environ, **stack.env, "AMQP_URL": vhost_url, "EVENTLET_THREADPOOL_SIZE": "16"}
-    env |= {"INVENTORY_ADDR": "127.0.0.1:1", "LOG_LEVEL": "INFO"}
-    log_path = tmp_path / "worker.log"
     deps = stack.channels.parts.deps
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            give_up = time.monotonic() + DEADLINE
-            while not _queue_bound(vhost_url, JOBS_QUEUE):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
-            job_id = jobs.start_auto_map(deps, stack.ctx, stack.woo_id, ["JOB-A", "JOB-B", "JOB-MISSING"])
-            while (job := jobs.get_job(deps.uow, stack.ctx, job_id)).status not in (
-                JobStatus.SUCCEEDED,
-                JobStatus.FAILED,
-            ):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, (job, log_path.read_text()[-5000:])
-                time.sleep(0.2)
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-    assert job.status is JobStatus.SUCCEEDED, (job, log_path.read_text()[-5000:])
+    with stack.worker(stack.worker_env(vhost_url), tmp_path / "worker.log", DEADLINE) as worker:
+        worker.wait_until(lambda: queues_exist(vhost_url, JOBS_QUEUE))
+        job_id = jobs.start_auto_map(deps, stack.ctx, stack.woo_id, ["JOB-A", "JOB-B", "JOB-MISSING"])
+        job = jobs.get_job(deps.uow, stack.ctx, job_id)
+
+        def finished() -> bool:
+            nonlocal job
+            job = jobs.get_job(deps.uow, stack.ctx, job_id)
+            return job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+        worker.wait_until(finished, describe=lambda: job)
+    assert job.status is JobStatus.SUCCEEDED, (job, worker.tail())
     assert isinstance(job.result, AutoMapResult)
     assert (job.result.mapped, job.result.unmapped_skus) == (2, ["JOB-MISSING"])
     assert job.progress_done == job.progress_total and job.progress_done >= 2

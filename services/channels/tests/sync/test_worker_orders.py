@@ -7,22 +7,17 @@ published next to it is dropped.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
 from channels.sync import in_flight
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import event_signature_valid, sign_event
+from omnistock_devtools.worker_process import EventTap, event_tap, every, queues_exist
 
 # The worker wiring does not depend on the database: covered once, on SQLite.
 pytestmark = [
@@ -32,20 +27,9 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 Stack = Any  # conftest.Stack
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-orders-fulfillment_requested--channels_sync.on_fulfillment_requested"
 DEADLINE = 90.0
 TENANT = "tenant-sync"
-
-
-def _queue_bound(url: str) -> bool:
-    try:
-        with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(QUEUE, passive=True)
-        return True
-    except Exception:
-        return False
 
 
 def state(stack: Stack) -> tuple[Any, Any]:
@@ -57,39 +41,26 @@ def state(stack: Stack) -> tuple[Any, Any]:
 
 
 @pytest.fixture
-def channels_events(vhost_url: str) -> Iterator[Any]:
-    """A queue of ours bound to every `channels.*` event (the exchange nameko's dispatcher uses)."""
-    exchange = kombu.Exchange("channels.events", type="topic", durable=True)
-    queue = kombu.Queue(f"test-channels-events-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="#")
-    with kombu.Connection(vhost_url, connect_timeout=5) as conn:
-        bound = queue(conn.channel())
-        exchange(bound.channel).declare()
-        bound.declare()
-        try:
-            yield bound
-        finally:
-            bound.delete()
+def channels_events(vhost_url: str) -> Iterator[EventTap]:
+    """Every `channels.*` event (the exchange nameko's dispatcher uses), bound before the worker runs."""
+    with event_tap(vhost_url, "channels.events", prefix="test-channels-events") as tap:
+        yield tap
 
 
 def test_the_worker_sends_a_signed_fulfilment_request_and_publishes_signed_outcomes(
-    stack: Stack, vhost_url: str, channels_events: Any, tmp_path: Path
+    stack: Stack, vhost_url: str, channels_events: EventTap, tmp_path: Path
 ) -> None:
     stack.seed({"CUP": 5})
     placed = stack.shopify.post("/_sandbox/orders", {"lines": [{"sku": "CUP", "quantity": 1}]}).json()
     in_flight.poll_orders(
         stack.channels.parts.deps.caller, stack.channels.parts.deps.uow, TENANT, stack.shopify_id
     )
-    env = {
-        **os.environ,
-        **stack.env,
-        "AMQP_URL": vhost_url,
-        "EVENTLET_THREADPOOL_SIZE": "16",
-        "INVENTORY_ADDR": "127.0.0.1:1",
-        "LOG_LEVEL": "INFO",
+    env = stack.worker_env(
+        vhost_url,
         # A failed attempt (a loaded machine) is retried in a second, not after the production 2 s, 4 s, ...
-        "CHANNELS_ORDER_ACTION_BACKOFF_SECONDS": "0.2",
-        "CHANNELS_ORDER_ACTION_BACKOFF_CAP_SECONDS": "1",
-    }
+        CHANNELS_ORDER_ACTION_BACKOFF_SECONDS="0.2",
+        CHANNELS_ORDER_ACTION_BACKOFF_CAP_SECONDS="1",
+    )
     secret = load_internal_auth_settings(env).token_secret
     request = {
         "tenant_id": TENANT,
@@ -103,54 +74,33 @@ def test_the_worker_sends_a_signed_fulfilment_request_and_publishes_signed_outco
         "lines": [],
     }
     unsigned_cancel = {**request, "order_id": "ord-2", "reason": "forged"}
-    log_path = tmp_path / "worker.log"
-    received: dict[str, dict[str, Any]] = {}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with stack.worker(env, tmp_path / "worker.log", DEADLINE) as worker:
+        worker.wait_until(lambda: queues_exist(vhost_url, QUEUE))
+        dispatch = event_dispatcher({"AMQP_URI": vhost_url})
+        dropped = "dropped an unsigned or forged orders.cancel_requested"
+        signed = sign_event(secret, "orders.fulfillment_requested", request)
+
+        def publish() -> None:
+            # Repeated until both land (a queue exists a moment before its binding does); a repeat
+            # is the same stored request.
+            dispatch("orders", "cancel_requested", unsigned_cancel)
+            dispatch("orders", "fulfillment_requested", signed)
+
+        publish_every_5_s = every(5, publish)
+
+        def publish_and_collect() -> None:
+            publish_every_5_s()
+            channels_events.drain(0.1)
+
+        worker.wait_until(
+            lambda: channels_events.bodies("order_action_synced") and dropped in worker.log(),
+            interval=0,
+            between=publish_and_collect,
+            describe=lambda: (sorted({key for key, _ in channels_events.received}), state(stack)),
         )
-        try:
-            give_up = time.monotonic() + DEADLINE
-            while not _queue_bound(vhost_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
-            dispatch = event_dispatcher({"AMQP_URI": vhost_url})
-            published_at = 0.0
-            dropped = "dropped an unsigned or forged orders.cancel_requested"
-            while "order_action_synced" not in received or dropped not in log_path.read_text():
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, (
-                    sorted(received),
-                    state(stack),
-                    log_path.read_text()[-3000:],
-                )
-                if time.monotonic() - published_at > 5:
-                    # Repeated until both land (a queue exists a moment before its binding does);
-                    # a repeat is the same stored request.
-                    dispatch("orders", "cancel_requested", unsigned_cancel)
-                    dispatch(
-                        "orders",
-                        "fulfillment_requested",
-                        sign_event(secret, "orders.fulfillment_requested", request),
-                    )
-                    published_at = time.monotonic()
-                message = channels_events.get(no_ack=True)
-                if message is None:
-                    time.sleep(0.1)
-                    continue
-                received.setdefault(message.delivery_info["routing_key"], message.payload)
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    received: dict[str, dict[str, Any]] = {}
+    for key, body in channels_events.received:
+        received.setdefault(key, body)
     outcome = received["order_action_synced"]
     assert event_signature_valid(secret, "channels.order_action_synced", outcome)
     assert (outcome["order_id"], outcome["fulfillment_id"], outcome["outcome"]) == (

@@ -7,20 +7,16 @@ requeued. Runs on TEST_AMQP_URL's virtual host and the test's own Redis database
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
+from omnistock_devtools.worker_process import every, queues_exist
 
 pytestmark = [
     pytest.mark.redis,
@@ -29,19 +25,8 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 Stack = Any
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-pricing-price_changed--channels_sync.on_price_changed"
 DEADLINE = 60.0
-
-
-def _queue_bound(url: str) -> bool:
-    try:
-        with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(QUEUE, passive=True)
-        return True
-    except Exception:
-        return False
 
 
 def _event(connection_id: str, minor: int, currency: str, version: int) -> dict[str, Any]:
@@ -66,57 +51,31 @@ def test_the_worker_pushes_signed_price_changes_and_drops_the_rest(
 ) -> None:
     stack = own_redis_stack
     stack.seed({"CUP": 1})
-    env = {**os.environ, **stack.env, "AMQP_URL": amqp_url, "EVENTLET_THREADPOOL_SIZE": "16"}
-    env |= {"INVENTORY_ADDR": "127.0.0.1:1", "LOG_LEVEL": "INFO"}
+    env = stack.worker_env(amqp_url)
     secret = load_internal_auth_settings(env).token_secret
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            give_up = time.monotonic() + DEADLINE
-            while not _queue_bound(amqp_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
-            dispatch = event_dispatcher({"AMQP_URI": amqp_url})
-            published_at = 0.0
-            while not (
+    with stack.worker(env, tmp_path / "worker.log", DEADLINE) as worker:
+        worker.wait_until(lambda: queues_exist(amqp_url, QUEUE))
+        dispatch = event_dispatcher({"AMQP_URI": amqp_url})
+
+        def publish() -> None:
+            # Unsigned, newer version: dropped (else 1.00 would land and 89.00 be "older").
+            dispatch("pricing", "price_changed", _event(stack.woo_id, 100, "EUR", 9))
+            malformed = _event(stack.woo_id, -5, "euro", 9)
+            dispatch("pricing", "price_changed", sign_event(secret, "pricing.price_changed", malformed))
+            for cid, minor, currency in ((stack.shopify_id, 9900, "USD"), (stack.woo_id, 8900, "EUR")):
+                signed = sign_event(secret, "pricing.price_changed", _event(cid, minor, currency, 1))
+                dispatch("pricing", "price_changed", signed)
+
+        worker.wait_until(
+            lambda: (
                 _prices(stack.shopify)["CUP"]["price"] == "99.00"
                 and _prices(stack.woo)["CUP"]["price"] == "89.00"
-            ):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
-                if time.monotonic() - published_at > 5:  # until the binding exists (test_worker.py)
-                    # Unsigned, newer version: dropped (else 1.00 would land and 89.00 be "older").
-                    dispatch("pricing", "price_changed", _event(stack.woo_id, 100, "EUR", 9))
-                    malformed = _event(stack.woo_id, -5, "euro", 9)
-                    dispatch(
-                        "pricing", "price_changed", sign_event(secret, "pricing.price_changed", malformed)
-                    )
-                    for cid, minor, currency in (
-                        (stack.shopify_id, 9900, "USD"),
-                        (stack.woo_id, 8900, "EUR"),
-                    ):
-                        signed = sign_event(secret, "pricing.price_changed", _event(cid, minor, currency, 1))
-                        dispatch("pricing", "price_changed", signed)
-                    published_at = time.monotonic()
-                time.sleep(0.2)
-            text = log_path.read_text()
-            assert "dropped an unsigned or forged pricing.price_changed" in text
-            assert "dropped a malformed pricing.price_changed" in text
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            ),
+            between=every(5, publish),  # until the binding exists
+        )
+        text = worker.log()
+        assert "dropped an unsigned or forged pricing.price_changed" in text
+        assert "dropped a malformed pricing.price_changed" in text
     with stack.channels.parts.deps.uow.transaction() as repo:
         state = repo.listing_push_states("tenant-sync", stack.woo_id, ["CUP"])["CUP"]
     assert (state.last_pushed_price, state.last_pushed_price_version) == ("8900:EUR::", 1)

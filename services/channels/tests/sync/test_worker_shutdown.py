@@ -9,21 +9,16 @@ and RabbitMQ (a private virtual host).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import kombu
 import pytest
 from nameko.standalone.events import event_dispatcher
 
 from omnistock_common.config import load_internal_auth_settings
 from omnistock_common.service_auth import sign_event
+from omnistock_devtools.worker_process import every, queues_exist
 
 # The worker wiring does not depend on the database: covered once, on SQLite.
 pytestmark = [
@@ -33,82 +28,40 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 Stack = Any  # conftest.Stack
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUE = "evt-inventory-stock_changed--channels_sync.on_stock_changed"
 STOP_SECONDS = 10.0
 # What eventlet prints when a green primitive is used from another OS thread.
 GREENLET_ERRORS = ("greenlet.error", "Cannot switch to a different thread")
 
 
-def _queue_bound(url: str) -> bool:
-    try:
-        with kombu.Connection(url, connect_timeout=5) as conn:
-            conn.default_channel.queue_declare(QUEUE, passive=True)
-        return True
-    except Exception:
-        return False
-
-
 def test_sigterm_stops_the_channels_worker_within_10_s_without_greenlet_errors(
     stack: Stack, vhost_url: str, tmp_path: Path
 ) -> None:
     stack.seed({"CUP": 0})
-    env = {
-        **os.environ,
-        **stack.env,
-        "AMQP_URL": vhost_url,
-        "EVENTLET_THREADPOOL_SIZE": "16",
-        "INVENTORY_ADDR": "127.0.0.1:1",
-        "LOG_LEVEL": "INFO",
-        # Increases are not held for Shopify's hanging order feed: the push to WooCommerce (the
-        # sign that the worker runs) comes at once.
-        "SYNC_MAX_INCREASE_HOLD_S": "0",
-    }
+    # Increases are not held for Shopify's hanging order feed: the push to WooCommerce (the sign
+    # that the worker runs) comes at once.
+    env = stack.worker_env(vhost_url, SYNC_MAX_INCREASE_HOLD_S="0")
     log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/channels/worker.yaml", "channels.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            give_up = time.monotonic() + 60
-            while not _queue_bound(vhost_url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()
-                time.sleep(0.2)
+    try:
+        # On exit a worker still running is killed at once (stop_timeout=0): the SIGTERM is the test's.
+        with stack.worker(env, log_path, 60, stop_timeout=0) as worker:
+            worker.wait_until(lambda: queues_exist(vhost_url, QUEUE))
             assert stack.shopify.post("/_sandbox/faults", {"hang": True}).status_code == 200
             secret = load_internal_auth_settings(env).token_secret
             dispatch = event_dispatcher({"AMQP_URI": vhost_url})
             # Republished until WooCommerce shows it (the binding can trail the queue by a moment).
-            published_at = 0.0
-            while stack.woo.inventory().get("CUP") != 3:
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
-                if time.monotonic() - published_at > 3:
-                    dispatch(
-                        "inventory",
-                        "stock_changed",
-                        sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (3, 1)})),
-                    )
-                    published_at = time.monotonic()
-                time.sleep(0.1)
+            event = sign_event(secret, "inventory.stock_changed", stack.event({"CUP": (3, 1)}))
+            worker.wait_until(
+                lambda: stack.woo.inventory().get("CUP") == 3,
+                interval=0.1,
+                between=every(3, lambda: dispatch("inventory", "stock_changed", event)),
+            )
             # A flush thread is now inside a call to the hanging Shopify (its connector deadline is
             # 30 s): the worker must not wait for it.
             time.sleep(1.0)
-            process.send_signal(signal.SIGTERM)
-            sent = time.monotonic()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_SECONDS + 5)
-            took = time.monotonic() - sent
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-            stack.shopify.post("/_sandbox/faults", {"status": 0})
+            took = worker.seconds_to_stop_after_sigterm(STOP_SECONDS + 5)
+    finally:
+        stack.shopify.post("/_sandbox/faults", {"status": 0})
     output = log_path.read_text()
     assert took < STOP_SECONDS, f"stopped after {took:.1f}s\n{output[-5000:]}"
     for error in GREENLET_ERRORS:

@@ -14,14 +14,13 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import grpc
@@ -38,11 +37,10 @@ from omnistock_common.db import make_engine
 from omnistock_common.outbox_relay import count_unsent
 from omnistock_common.service_auth import internal_metadata
 from omnistock_devtools.migrated import migrate
+from omnistock_devtools.worker_process import RunningWorker, running_worker
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 SKUS = [f"CRASH-{i:02d}" for i in range(40)]
 ADJUSTMENTS = 1000
 # Generous bound for a machine shared with other work; a healthy run needs a few seconds.
@@ -94,36 +92,30 @@ class StockChangedCollector:
         self.connection.release()
 
 
-class WorkerProcess:
-    """`nameko run --config services/inventory/worker.yaml inventory.worker` as a child process."""
+def inventory_worker(
+    migrated_url: str, amqp_url: str, log_path: Path
+) -> AbstractContextManager[RunningWorker]:
+    """`nameko run --config services/inventory/worker.yaml inventory.worker` as a child process;
+    restarted workers append to the same log."""
+    env = {
+        **os.environ,
+        "INVENTORY_DATABASE_URL": migrated_url,
+        "AMQP_URL": amqp_url,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore",
+    }
+    return running_worker(
+        "services/inventory/worker.yaml",
+        "inventory.worker",
+        env=env,
+        log_path=log_path,
+        deadline=DELIVERY_DEADLINE_SECONDS,
+    )
 
-    def __init__(self, migrated_url: str, amqp_url: str, log: IO[bytes]) -> None:
-        env = {
-            **os.environ,
-            "INVENTORY_DATABASE_URL": migrated_url,
-            "AMQP_URL": amqp_url,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONWARNINGS": "ignore",
-        }
-        self.process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/inventory/worker.yaml", "inventory.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
 
-    def kill_9(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill_9()
+def kill_9(worker: RunningWorker) -> None:
+    worker.process.send_signal(signal.SIGKILL)
+    worker.process.wait(timeout=30)
 
 
 class TcpProxy:
@@ -260,10 +252,9 @@ def test_kill_9_of_the_worker_mid_stream_loses_no_stock_change(
     collector = StockChangedCollector(amqp_url, tenant_id)
     engine = make_engine(migrated_url)
     log_path = tmp_path / "worker.log"
-    workers: list[WorkerProcess] = []
     try:
-        with log_path.open("ab") as log:
-            workers.append(WorkerProcess(migrated_url, amqp_url, log))
+        with contextlib.ExitStack() as workers:
+            first = workers.enter_context(inventory_worker(migrated_url, amqp_url, log_path))
             # The first event proves the worker is up and relaying before the stream starts.
             adjust(0)
             assert collector.wait_until(lambda: collector.messages > 0, DELIVERY_DEADLINE_SECONDS), (
@@ -271,17 +262,15 @@ def test_kill_9_of_the_worker_mid_stream_loses_no_stock_change(
             )
             for n in range(1, ADJUSTMENTS):
                 if n == 350:
-                    workers[-1].kill_9()
+                    kill_9(first)
                 if n == 650:
                     # The changes made while no worker ran wait in the outbox for the new one.
                     assert count_unsent(engine, models.outbox) > 0
-                    workers.append(WorkerProcess(migrated_url, amqp_url, log))
+                    workers.enter_context(inventory_worker(migrated_url, amqp_url, log_path))
                 adjust(n)
 
             assert_every_final_version_delivered(engine, collector, tenant_id, log_path)
     finally:
-        for worker in workers:
-            worker.stop()
         collector.close()
         engine.dispose()
 
@@ -306,10 +295,8 @@ def test_cutting_the_broker_link_mid_stream_loses_no_stock_change(
     collector = StockChangedCollector(amqp_url, tenant_id)
     engine = make_engine(migrated_url)
     log_path = tmp_path / "worker.log"
-    worker: WorkerProcess | None = None
     try:
-        with log_path.open("ab") as log:
-            worker = WorkerProcess(migrated_url, worker_amqp_url, log)
+        with inventory_worker(migrated_url, worker_amqp_url, log_path) as worker:
             adjust(0)
             assert collector.wait_until(lambda: collector.messages > 0, DELIVERY_DEADLINE_SECONDS), (
                 log_path.read_text()
@@ -328,8 +315,6 @@ def test_cutting_the_broker_link_mid_stream_loses_no_stock_change(
             assert_every_final_version_delivered(engine, collector, tenant_id, log_path)
             assert worker.process.poll() is None, "the worker must survive a broker outage"
     finally:
-        if worker is not None:
-            worker.stop()
         proxy.cut()
         collector.close()
         engine.dispose()

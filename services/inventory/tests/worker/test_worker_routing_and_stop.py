@@ -9,18 +9,12 @@ RabbitMQ virtual host and a real PostgreSQL database:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import kombu
 import pytest
 
 from inventory import models, service
@@ -31,11 +25,10 @@ from omnistock_common.db import make_engine
 from omnistock_common.migrations import upgrade
 from omnistock_common.outbox_relay import count_unsent
 from omnistock_devtools.fullstack import isolated_vhost
+from omnistock_devtools.worker_process import event_tap, running_worker
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 STOP_SECONDS = 10.0
 GREENLET_ERRORS = ("greenlet.error", "Cannot switch to a different thread")
 
@@ -62,7 +55,6 @@ def test_an_unroutable_event_stays_unsent_until_a_queue_is_bound_and_sigterm_sto
     engine = make_engine(postgres_url)
     uow = UnitOfWork(engine)
     tenant = f"route-{uuid.uuid4().hex[:8]}"
-    received: list[dict[str, Any]] = []
     log_path = tmp_path / "worker.log"
     env = {
         **os.environ,
@@ -70,57 +62,43 @@ def test_an_unroutable_event_stays_unsent_until_a_queue_is_bound_and_sigterm_sto
         "AMQP_URL": vhost_url,
         "LOG_LEVEL": "WARNING",
     }
-    with log_path.open("wb") as log, kombu.Connection(vhost_url) as consumer_link:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/inventory/worker.yaml", "inventory.worker"],
-            cwd=ROOT,
+    try:
+        with running_worker(
+            "services/inventory/worker.yaml",
+            "inventory.worker",
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+            log_path=log_path,
+            deadline=60,
+            stop_timeout=0,
+        ) as worker:
             line = AdjustmentLine("CUP", "", 5, None, AdjustmentReason.RECEIVED)
             service.adjust(uow, CallContext(tenant_id=tenant, user_id="t"), line, Policy())
             # The broker returns it: no queue is bound to inventory.events yet.
             wait_for(
-                lambda: "inventory.stock_changed was routed to no queue" in log_path.read_text(),
+                lambda: "inventory.stock_changed was routed to no queue" in worker.log(),
                 60,
                 "the worker never saw its event come back",
             )
-            assert process.poll() is None, log_path.read_text()
+            assert worker.process.poll() is None, worker.log()
             assert count_unsent(engine, models.outbox) == 1
 
-            exchange = kombu.Exchange("inventory.events", type="topic", durable=True)
-            queue = kombu.Queue(
-                f"test-routing-{uuid.uuid4().hex[:8]}", exchange, "stock_changed", exclusive=True
-            )
-
-            def on_message(body: dict[str, Any], message: kombu.Message) -> None:
-                received.append(body)
-                message.ack()
-
-            with kombu.Consumer(
-                consumer_link.default_channel, [queue], callbacks=[on_message], accept=["json"]
-            ):
+            with event_tap(
+                vhost_url, "inventory.events", routing_key="stock_changed", prefix="test-routing"
+            ) as events:
                 give_up = time.monotonic() + 30
-                while not received:
-                    assert time.monotonic() < give_up, log_path.read_text()[-3000:]
-                    with contextlib.suppress(TimeoutError):
-                        consumer_link.drain_events(timeout=0.5)
-            wait_for(lambda: count_unsent(engine, models.outbox) == 0, 30, "the row was never marked sent")
-            assert [entry["sku"] for entry in received[0]["skus"]] == ["CUP"]
-            assert received[0]["tenant_id"] == tenant
+                while not events.received:
+                    assert time.monotonic() < give_up, worker.tail(3000)
+                    events.drain(0.5)
+                wait_for(
+                    lambda: count_unsent(engine, models.outbox) == 0, 30, "the row was never marked sent"
+                )
+                received = events.received[0][1]
+                assert [entry["sku"] for entry in received["skus"]] == ["CUP"]
+                assert received["tenant_id"] == tenant
 
-            process.send_signal(signal.SIGTERM)
-            sent = time.monotonic()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_SECONDS + 5)
-            took = time.monotonic() - sent
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-            engine.dispose()
+                took = worker.seconds_to_stop_after_sigterm(STOP_SECONDS + 5)
+    finally:
+        engine.dispose()
     output = log_path.read_text()
     assert took < STOP_SECONDS, f"stopped after {took:.1f}s\n{output[-5000:]}"
     for error in GREENLET_ERRORS:

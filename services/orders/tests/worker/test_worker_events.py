@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +33,7 @@ from omnistock_common.db import make_engine
 from omnistock_common.service_auth import event_signature_valid, sign_event
 from omnistock_common.timestamps import to_timestamp
 from omnistock_devtools.migrated import migrate
+from omnistock_devtools.worker_process import event_tap, running_worker
 from orders import mapping, service
 from orders.domain import FulfillCommand, Order
 from orders.inventory_client import InventoryStock
@@ -43,42 +41,12 @@ from orders.repository import UnitOfWork
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 QUEUES = (
     "evt-channels-order_received--orders.on_order_received",
     "evt-channels-order_action_synced--orders.on_order_action_synced",
 )
 TENANT = "worker-tenant"
 DEADLINE = 90.0
-
-
-class OrdersEvents:
-    """Every event on nameko's `orders.events` exchange, bound before the worker publishes."""
-
-    def __init__(self, amqp_url: str) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        self.connection = kombu.Connection(amqp_url)
-        exchange = kombu.Exchange("orders.events", type="topic", durable=True)
-        queue = kombu.Queue(
-            f"test-orders-events-{uuid.uuid4().hex[:8]}", exchange, routing_key="#", exclusive=True
-        )
-        self.consumer = kombu.Consumer(
-            self.connection.default_channel, queues=[queue], callbacks=[self._on_message], accept=["json"]
-        )
-        self.consumer.consume()
-
-    def _on_message(self, body: dict[str, Any], message: kombu.Message) -> None:
-        self.received.append((message.delivery_info["routing_key"], body))
-        message.ack()
-
-    def drain(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            self.connection.drain_events(timeout=0.2)
-
-    def close(self) -> None:
-        self.consumer.cancel()
-        self.connection.release()
 
 
 @pytest.fixture
@@ -148,16 +116,6 @@ def find_order(uow: UnitOfWork, external_id: str) -> Order | None:
         return repo.load_order(TENANT, order_id) if order_id else None
 
 
-def wait_for(
-    condition: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, events: OrdersEvents
-) -> None:
-    give_up = time.monotonic() + DEADLINE
-    while not condition():
-        assert process.poll() is None, log.read_text()[-5000:]
-        assert time.monotonic() < give_up, log.read_text()[-5000:]
-        events.drain()
-
-
 def test_the_worker_consumes_signed_order_events_and_publishes_signed_orders_events(
     postgres_url: str, inventory_server: Inventory, amqp_url: str, tmp_path: Path
 ) -> None:
@@ -182,93 +140,80 @@ def test_the_worker_consumes_signed_order_events_and_publishes_signed_orders_eve
         secret = load_internal_auth_settings(env).token_secret
         engine = make_engine(postgres_url)
         uow = UnitOfWork(engine)
-        events = OrdersEvents(amqp_url)
-        _purge_leftovers(amqp_url)
-        log_path = tmp_path / "worker.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [NAMEKO, "run", "--config", "services/orders/worker.yaml", "orders.worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_for(lambda: _queues_bound(amqp_url), process, log_path, events)
-                dispatch = event_dispatcher({"AMQP_URI": amqp_url})
-                signed = sign_event(secret, "channels.order_received", order_received("5001"))
-                forged = order_received("6666")  # anyone who can reach the broker: unsigned
-                # The queue exists a moment before its binding does: publish until it lands (the
-                # same version again is harmless, consumers are idempotent).
-                published_at = 0.0
+        try:
+            with event_tap(amqp_url, "orders.events", prefix="test-orders-events") as events:
+                _purge_leftovers(amqp_url)
+                with running_worker(
+                    "services/orders/worker.yaml",
+                    "orders.worker",
+                    env=env,
+                    log_path=tmp_path / "worker.log",
+                    deadline=DEADLINE,
+                ) as worker:
 
-                def imported() -> bool:
-                    nonlocal published_at
-                    if time.monotonic() - published_at > 5:
-                        dispatch("channels", "order_received", forged)
-                        dispatch("channels", "order_received", signed)
-                        published_at = time.monotonic()
-                    return any(key == "order_imported" for key, _ in events.received)
+                    def wait_for(condition: Callable[[], bool]) -> None:
+                        worker.wait_until(condition, interval=0, between=events.drain, timeout=DEADLINE)
 
-                wait_for(imported, process, log_path, events)
-                order = find_order(uow, "5001")
-                assert order is not None and order.reservation_id and order.lines[0].quantity_reserved == 3
-                assert stub.GetSkuStock(inv.GetSkuStockRequest(sku="MUG")).reserved == 3  # one hold
-                (body,) = [b for key, b in events.received if key == "order_imported"]
-                assert body["order_id"] == order.id and body["tenant_id"] == TENANT
-                assert event_signature_valid(secret, "orders.order_imported", body)
-                wait_for(
-                    lambda: "dropped an unsigned or forged channels.order_received" in log_path.read_text(),
-                    process,
-                    log_path,
-                    events,
-                )
-                assert find_order(uow, "6666") is None
+                    wait_for(lambda: _queues_bound(amqp_url))
+                    dispatch = event_dispatcher({"AMQP_URI": amqp_url})
+                    signed = sign_event(secret, "channels.order_received", order_received("5001"))
+                    forged = order_received("6666")  # anyone who can reach the broker: unsigned
+                    # The queue exists a moment before its binding does: publish until it lands (the
+                    # same version again is harmless, consumers are idempotent).
+                    published_at = 0.0
 
-                # A merchant ships it: the worker relays the request; the channel's answer comes back.
-                stock = InventoryStock(inventory_addr, 10.0)
-                try:
-                    _, fulfillment = service.fulfill_order(
-                        uow, stock, CallContext(tenant_id=TENANT), FulfillCommand(order.id, "UPS", "1Z9")
+                    def imported() -> bool:
+                        nonlocal published_at
+                        if time.monotonic() - published_at > 5:
+                            dispatch("channels", "order_received", forged)
+                            dispatch("channels", "order_received", signed)
+                            published_at = time.monotonic()
+                        return any(key == "order_imported" for key, _ in events.received)
+
+                    wait_for(imported)
+                    order = find_order(uow, "5001")
+                    assert (
+                        order is not None and order.reservation_id and order.lines[0].quantity_reserved == 3
                     )
-                finally:
-                    stock.close()
-                wait_for(
-                    lambda: any(k == "fulfillment_requested" for k, _ in events.received),
-                    process,
-                    log_path,
-                    events,
-                )
-                (request,) = [b for key, b in events.received if key == "fulfillment_requested"]
-                assert request["lines"] == [{"external_line_id": "5001-1", "sku": "MUG", "quantity": 3}]
-                assert event_signature_valid(secret, "orders.fulfillment_requested", request)
-                answer = {
-                    "tenant_id": TENANT,
-                    "order_id": order.id,
-                    "action": "fulfillment",
-                    "fulfillment_id": fulfillment.id,
-                    "outcome": "synced",
-                    "external_id": "gid://shopify/Fulfillment/1",
-                    "message": "",
-                }
-                dispatch(
-                    "channels",
-                    "order_action_synced",
-                    sign_event(secret, "channels.order_action_synced", answer),
-                )
+                    assert stub.GetSkuStock(inv.GetSkuStockRequest(sku="MUG")).reserved == 3  # one hold
+                    (body,) = [b for key, b in events.received if key == "order_imported"]
+                    assert body["order_id"] == order.id and body["tenant_id"] == TENANT
+                    assert event_signature_valid(secret, "orders.order_imported", body)
+                    wait_for(lambda: "dropped an unsigned or forged channels.order_received" in worker.log())
+                    assert find_order(uow, "6666") is None
 
-                def synced() -> bool:
-                    current = find_order(uow, "5001")
-                    return current is not None and current.fulfillments[0].sync_state.value == "SYNCED"
+                    # A merchant ships it: the worker relays the request; the channel's answer comes back.
+                    stock = InventoryStock(inventory_addr, 10.0)
+                    try:
+                        _, fulfillment = service.fulfill_order(
+                            uow, stock, CallContext(tenant_id=TENANT), FulfillCommand(order.id, "UPS", "1Z9")
+                        )
+                    finally:
+                        stock.close()
+                    wait_for(lambda: any(k == "fulfillment_requested" for k, _ in events.received))
+                    (request,) = [b for key, b in events.received if key == "fulfillment_requested"]
+                    assert request["lines"] == [{"external_line_id": "5001-1", "sku": "MUG", "quantity": 3}]
+                    assert event_signature_valid(secret, "orders.fulfillment_requested", request)
+                    answer = {
+                        "tenant_id": TENANT,
+                        "order_id": order.id,
+                        "action": "fulfillment",
+                        "fulfillment_id": fulfillment.id,
+                        "outcome": "synced",
+                        "external_id": "gid://shopify/Fulfillment/1",
+                        "message": "",
+                    }
+                    dispatch(
+                        "channels",
+                        "order_action_synced",
+                        sign_event(secret, "channels.order_action_synced", answer),
+                    )
 
-                wait_for(synced, process, log_path, events)
-                assert stub.GetSkuStock(inv.GetSkuStockRequest(sku="MUG")).on_hand == 7
-            finally:
-                process.terminate()
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(10)
-                events.close()
-                engine.dispose()
+                    def synced() -> bool:
+                        current = find_order(uow, "5001")
+                        return current is not None and current.fulfillments[0].sync_state.value == "SYNCED"
+
+                    wait_for(synced)
+                    assert stub.GetSkuStock(inv.GetSkuStockRequest(sku="MUG")).on_hand == 7
+        finally:
+            engine.dispose()

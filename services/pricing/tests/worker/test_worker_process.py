@@ -5,11 +5,7 @@ process on a real RabbitMQ (the vhost of TEST_AMQP_URL) and PostgreSQL starts a 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import kombu
 import pytest
 
 from omnistock.catalog.v1 import catalog_service_pb2 as cat
@@ -31,6 +26,7 @@ from omnistock_common.db import make_engine
 from omnistock_common.grpc_server import RunningServer, build_server
 from omnistock_common.service_auth import event_signature_valid
 from omnistock_devtools.migrated import migrate
+from omnistock_devtools.worker_process import relayed_events
 from pricing import service
 from pricing.domain.model import BasePrice
 from pricing.repository import UnitOfWork
@@ -38,8 +34,6 @@ from pricing.service import PricingDeps
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[4]
-NAMEKO = str(Path(sys.executable).parent / "nameko")
 TENANT = "worker-tenant"
 DEADLINE = 60.0
 KEYS = {"tenant_id", "connection_id", "sku", "price", "compare_at_price", "version", "changed_at", "reason"}
@@ -112,19 +106,6 @@ def test_the_worker_starts_a_due_sale_and_relays_it_signed(
         now + timedelta(hours=1),
         "",
     )
-    connection = kombu.Connection(amqp_url)
-    exchange = kombu.Exchange("pricing.events", type="topic", durable=True)
-    queue = kombu.Queue(f"test-pricing-{uuid.uuid4().hex[:8]}", exchange, routing_key="#", exclusive=True)
-    received: list[tuple[str, dict[str, Any]]] = []
-
-    def on_message(body: dict[str, Any], message: kombu.Message) -> None:
-        received.append((message.delivery_info["routing_key"], body))
-        message.ack()
-
-    consumer = kombu.Consumer(
-        connection.default_channel, queues=[queue], callbacks=[on_message], accept=["json"]
-    )
-    consumer.consume()
     env = {
         **os.environ,
         "PRICING_DATABASE_URL": postgres_url,
@@ -136,33 +117,17 @@ def test_the_worker_starts_a_due_sale_and_relays_it_signed(
         "PYTHONWARNINGS": "ignore",
     }
     secret = load_internal_auth_settings(env).token_secret
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [NAMEKO, "run", "--config", "services/pricing/worker.yaml", "pricing.worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            give_up = time.monotonic() + DEADLINE
-            while not [body for _key, body in received if body.get("tenant_id") == tenant]:
-                assert process.poll() is None, log_path.read_text()[-5000:]
-                assert time.monotonic() < give_up, log_path.read_text()[-5000:]
-                with contextlib.suppress(TimeoutError):
-                    connection.drain_events(timeout=0.2)
-            settle = time.monotonic() + 1.0  # a second copy would come within the relay's ticks
-            while time.monotonic() < settle:
-                with contextlib.suppress(TimeoutError):
-                    connection.drain_events(timeout=0.2)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-            consumer.cancel()
-            connection.release()
-    mine = [(key, body) for key, body in received if body.get("tenant_id") == tenant]
-    assert len(mine) == 1, received
+    mine = relayed_events(
+        "services/pricing/worker.yaml",
+        "pricing.worker",
+        "pricing.events",
+        amqp_url=amqp_url,
+        env=env,
+        log_path=tmp_path / "worker.log",
+        deadline=DEADLINE,
+        match=lambda body: body.get("tenant_id") == tenant,
+    )
+    assert len(mine) == 1, mine  # one copy: relayed once, not again on a later tick
     [(key, payload)] = mine
     assert key == "price_changed" and set(payload) == KEYS | {"_signature"}
     assert event_signature_valid(secret, "pricing.price_changed", payload)
