@@ -187,7 +187,7 @@ def shopify_direct(shop: flow.Shop, listings: dict[str, dict[str, Any]], prices:
     """What the Shopify connector sends (ShopifyClient.push_prices): one productVariantsBulkUpdate
     per product carrying its variants (at most MAX_PRICE_BATCH a call), the connector's mutation
     and variant inputs, straight to the sandbox; the calls it took, THROTTLED retries included."""
-    from shopify_connector.protocol.api import MAX_PRICE_BATCH
+    from shopify_connector.protocol.api import MAX_PRICE_BATCH, gid
     from shopify_connector.protocol.graphql import VARIANTS_BULK_UPDATE_MUTATION
 
     token = expect(
@@ -197,10 +197,11 @@ def shopify_direct(shop: flow.Shop, listings: dict[str, dict[str, Any]], prices:
     by_product: dict[str, list[dict[str, Any]]] = {}
     for sku, price in prices.items():
         ids = listings[sku]["external_ids"]
-        by_product.setdefault(ids["product_id"], []).append(
+        # The listing's ids are GIDs already (catalog.catalog_variants); gid() as the connector does.
+        by_product.setdefault(gid("Product", ids["product_id"]), []).append(
             # push.variant_price_input: the price, and compareAtPrice null (no sale).
             {
-                "id": f"gid://shopify/ProductVariant/{ids['variant_id']}",
+                "id": gid("ProductVariant", ids["variant_id"]),
                 "price": str(price),
                 "compareAtPrice": None,
             }
@@ -209,7 +210,7 @@ def shopify_direct(shop: flow.Shop, listings: dict[str, dict[str, Any]], prices:
     for product_id, variants in by_product.items():
         for start in range(0, len(variants), MAX_PRICE_BATCH):
             variables = {
-                "productId": f"gid://shopify/Product/{product_id}",
+                "productId": product_id,
                 "variants": variants[start : start + MAX_PRICE_BATCH],
             }
             while True:
