@@ -1,17 +1,28 @@
 """Bulk price change benchmark: preview, apply, and until both sandboxes show every new price.
 
 Usage (from the repo root; PostgreSQL, Redis and RabbitMQ local):
-    .venv/bin/python bench/price_bulk.py [--skus 10000] [--percent 10] [--sqlite]
-    .venv/bin/python bench/price_bulk.py --skus 200          # a smoke run (about a minute)
+    .venv/bin/python bench/price_bulk.py [--skus 10000] [--variants-per-product N] [--percent 10] [--sqlite]
+    .venv/bin/python bench/price_bulk.py --skus 200 --variants-per-product 20   # a smoke run
+    .venv/bin/python bench/price_bulk.py --skus 10000 --variants-per-product 20 --workdir /tmp/pb
 
 One run starts the whole stack from the Procfile as subprocesses on free ports
 (omnistock_devtools.fullstack), on fresh PostgreSQL databases (SQLite files with --sqlite), a
 throw-away RabbitMQ virtual host when rabbitmqctl can create one, and the Redis database of
---redis-url (not flushed; no other stack may share it). The WooCommerce sandbox store sells in EUR
+--redis-url (not flushed; no other stack may share it). --workdir keeps the stack's files (the
+processes' logs in <workdir>/logs) after the run; without it they go with a temporary directory.
+The WooCommerce sandbox store sells in EUR
 (WOOCOMMERCE_SANDBOX_CURRENCY), so its prices are converted with the tenant's FX table, as in
 tests/e2e/test_pricing_full_stack.py. Through the REST API it registers a tenant, creates --skus
-products (base prices in USD), lists them on both sandboxes, connects both (Shopify by OAuth,
-WooCommerce by keys) and auto-maps them (untimed: Shopify's cost bucket paces it, ~40 s per 1,000).
+SKUs (base prices in USD), lists them on both sandboxes, connects both (Shopify by OAuth,
+WooCommerce by keys) and auto-maps them (untimed: Shopify's cost bucket paces it, ~40 s per 1,000
+single-variant products).
+
+--variants-per-product N (default 1): with 1, one product per SKU (`POST /products` with one
+variant; the sandboxes' `/_sandbox/products`: a Shopify product with one variant, a WooCommerce
+simple product). With N > 1, the SKUs are the N variants (Size x Colour options) of skus/N
+products, as merchants selling sizes and colours have them: `POST /products` with N variants, and
+the sandboxes' `/_sandbox/catalog` (Shopify: one product with N variants; WooCommerce: a variable
+product with N variations). The connectors then send one call per product instead of per SKU.
 
 Measured, on every SKU of both connections (`POST /prices/bulk`, +--percent, `.99` endings):
   preview   the two dry runs (Shopify, WooCommerce): seconds until each answered.
@@ -21,13 +32,16 @@ Measured, on every SKU of both connections (`POST /prices/bulk`, +--percent, `.9
             polled every --poll s, compared with GET /prices after the applies): the pricing
             worker's relay, the channels worker's coalescing and rate limits, the connectors'
             bulk price calls (Shopify productVariantsBulkUpdate per product, WooCommerce
-            products/batch of 100).
+            products/batch of 100 simple products or variations/batch per variable product).
 
 Baseline, in the same run and first (on the quiet stack): the same number of price writes sent
-straight to the sandboxes' vendor APIs by this process, in the connectors' shapes (one
-productVariantsBulkUpdate per product with a sandbox token, waiting out THROTTLED; WooCommerce
-products/batch of 100 with the store's keys), one call at a time per channel, both channels in
-parallel: what the channels themselves allow. Printed: each figure, and visible / baseline.
+straight to the sandboxes' vendor APIs by this process, in the connectors' shapes and with their
+own constants and planners (Shopify: one productVariantsBulkUpdate per product carrying all its
+variants, at most MAX_PRICE_BATCH a call, the connector's mutation, with a sandbox token, waiting
+out THROTTLED; WooCommerce: woocommerce_connector.protocol.plan_batches, i.e. products/batch of 100
+simple products and products/<parent>/variations/batch per variable product, with the store's
+keys), one call at a time per channel, both channels in parallel: what the channels themselves
+allow. Printed: each figure, visible / baseline, and visible and baseline per channel.
 
 Results: docs/performance.md ("Bulk price change").
 """
