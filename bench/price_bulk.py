@@ -57,7 +57,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -317,44 +317,73 @@ def run_bulk(
     for shop, preview in zip(shops, previews, strict=True):
         if preview["count"] != len(skus):
             raise SystemExit(f"{shop.channel_type}: the preview counts {preview['count']} of {len(skus)}")
-    started = time.monotonic()
-    changed = sum(
-        int(call(client, "POST", "/prices/bulk", json={"preview_id": p["preview_id"]})["count"])
-        for p in previews
-    )
-    apply_s = time.monotonic() - started
-    expected = [prices_of(client, shop.connection_id) for shop in shops]
-    for shop, want in zip(shops, expected, strict=True):
-        if set(want) != set(skus):
-            raise SystemExit(f"{shop.channel_type}: GET /prices has {len(want)} of the {len(skus)} SKUs")
-    print(
-        f"previewed in {preview_s:.2f} s, applied in {apply_s:.2f} s; waiting for the sandboxes", flush=True
-    )
-
-    return preview_s, apply_s, wait_visible(shops, expected, started, args.poll), changed
+    # The sandboxes are watched from before the first apply, each SKU's price change timestamped
+    # as it is first seen: reading what to expect (GET /prices, 2 x --skus prices) takes tens of
+    # seconds on a busy machine, and must not count as time the channels took.
+    before = [shown(shop.sandbox) for shop in shops]
+    expected: Future[list[dict[str, Decimal]]] = Future()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        watching = pool.submit(wait_visible, shops, before, expected, started, args.poll)
+        try:
+            changed = sum(
+                int(call(client, "POST", "/prices/bulk", json={"preview_id": p["preview_id"]})["count"])
+                for p in previews
+            )
+            apply_s = time.monotonic() - started
+            print(
+                f"previewed in {preview_s:.2f} s, applied in {apply_s:.2f} s; waiting for the sandboxes",
+                flush=True,
+            )
+            wanted = [prices_of(client, shop.connection_id) for shop in shops]
+            for shop, want in zip(shops, wanted, strict=True):
+                if set(want) != set(skus):
+                    raise SystemExit(
+                        f"{shop.channel_type}: GET /prices has {len(want)} of the {len(skus)} SKUs"
+                    )
+            expected.set_result(wanted)
+        except BaseException as exc:
+            expected.set_exception(exc)
+            raise
+        return preview_s, apply_s, watching.result(), changed
 
 
 def wait_visible(
     shops: tuple[flow.Shop, flow.Shop],
-    expected: list[dict[str, Decimal]],
+    before: list[dict[str, Decimal | None]],
+    expected: Future[list[dict[str, Decimal]]],
     started: float,
     poll: float,
 ) -> dict[str, float]:
-    """Seconds from `started` until each sandbox shows every expected price. A channel done is no
-    longer polled (a 10,000-price read is work for the sandbox that is serving the pushes); the
-    counts still missing are printed every PROGRESS_SECONDS for whoever tails the output."""
-    pending = {shop.channel_type: (shop, want) for shop, want in zip(shops, expected, strict=True)}
+    """Seconds from `started` until each sandbox shows every expected price: the poll that first saw
+    the last SKU at its expected price (a SKU whose price is what it was in `before` counts at 0).
+    Polls from the start, timestamping every change it sees, while `expected` may still be coming. A
+    channel done is no longer polled (a 10,000-price read is work for the sandbox that is serving the
+    pushes); the counts still missing are printed every PROGRESS_SECONDS."""
+    last = [dict(b) for b in before]
+    changed_at = [dict.fromkeys(b, 0.0) for b in before]
+    pending = dict(enumerate(shops))
     visible: dict[str, float] = {}
-    missing: dict[str, int] = {}
+    missing: dict[str, int | str] = {shop.channel_type: "?" for shop in shops}
     next_progress = started + PROGRESS_SECONDS
     while pending:
-        for channel, (shop, want) in list(pending.items()):
+        for i, shop in list(pending.items()):
             seen = shown(shop.sandbox)
-            missing[channel] = sum(1 for sku, price in want.items() if seen.get(sku) != price)
-            if not missing[channel]:
-                visible[channel] = time.monotonic() - started
-                print(f"  {channel}: every new price shown after {visible[channel]:.1f} s", flush=True)
-                del pending[channel]
+            at = time.monotonic() - started
+            for sku, price in seen.items():
+                if last[i].get(sku) != price:
+                    last[i][sku], changed_at[i][sku] = price, at
+            if not expected.done():
+                continue
+            want = expected.result()[i]
+            missing[shop.channel_type] = sum(1 for sku, price in want.items() if last[i].get(sku) != price)
+            if not missing[shop.channel_type]:
+                visible[shop.channel_type] = max(changed_at[i].get(sku, at) for sku in want)
+                print(
+                    f"  {shop.channel_type}: every new price shown after {visible[shop.channel_type]:.1f} s",
+                    flush=True,
+                )
+                del pending[i]
         now = time.monotonic()
         if pending and now - started > VISIBLE_DEADLINE_SECONDS:
             raise SystemExit(
@@ -421,8 +450,9 @@ def main() -> int:
             # channels with them.
             print("waiting for the set-up's own price pushes (FX, rounding) to land", flush=True)
             started = time.monotonic()
-            settled = [prices_of(client, shop.connection_id) for shop in shops]
-            wait_visible(shops, settled, started, args.poll)
+            settled: Future[list[dict[str, Decimal]]] = Future()
+            settled.set_result([prices_of(client, shop.connection_id) for shop in shops])
+            wait_visible(shops, [shown(shop.sandbox) for shop in shops], settled, started, args.poll)
             print(f"set-up prices shown after {time.monotonic() - started:.0f} s", flush=True)
             baseline, baseline_calls = run_baseline(client, shops, skus)
             print(
