@@ -28,13 +28,18 @@ Measured, on every SKU of both connections (`POST /prices/bulk`, +--percent, `.9
   preview   the two dry runs (Shopify, WooCommerce): seconds until each answered.
   apply     the two `{preview_id}` applies: seconds until each answered (prices stored, history
             written, `pricing.price_changed` in the outbox).
-  visible   from the first apply (so the applies included) until both sandboxes show every new price (GET /_sandbox/prices,
-            polled every --poll s, compared with GET /prices after the applies): the pricing
-            worker's relay, the channels worker's coalescing and rate limits, the connectors'
-            bulk price calls (Shopify productVariantsBulkUpdate per product, WooCommerce
-            products/batch of 100 simple products or variations/batch per variable product).
+  visible   from the first apply (so the applies included) until both sandboxes show every new
+            price, per channel: GET /_sandbox/prices polled every --poll s from the first apply,
+            each SKU's change timestamped as first seen, checked against GET /prices read after
+            the applies (that read is not counted). The pricing worker's relay, the channels
+            worker's coalescing and rate limits, the connectors' bulk price calls (Shopify
+            productVariantsBulkUpdate per product, WooCommerce products/batch of 100 simple
+            products or variations/batch per variable product).
 
-Baseline, in the same run and first (on the quiet stack): the same number of price writes sent
+Before the baseline, the bench waits (untimed) until the sandboxes show the prices the set-up
+itself changed (the WooCommerce listings re-priced by the FX table and `.99` rounding).
+
+Baseline, in the same run, before the change (on the quiet stack): the same number of price writes sent
 straight to the sandboxes' vendor APIs by this process, in the connectors' shapes and with their
 own constants and planners (Shopify: one productVariantsBulkUpdate per product carrying all its
 variants, at most MAX_PRICE_BATCH a call, the connector's mutation, with a sandbox token, waiting
