@@ -46,7 +46,8 @@ variants, at most MAX_PRICE_BATCH a call, the connector's mutation, with a sandb
 out THROTTLED; WooCommerce: woocommerce_connector.protocol.plan_batches, i.e. products/batch of 100
 simple products and products/<parent>/variations/batch per variable product, with the store's
 keys), one call at a time per channel, both channels in parallel: what the channels themselves
-allow. Printed: each figure, visible / baseline, and visible and baseline per channel.
+allow. (Not OmniStock's own limits: the WooCommerce connector's 5 req/s token bucket per
+connection does not apply to these calls, which is why WooCommerce's ratio is large.) Printed: each figure, visible / baseline, and visible and baseline per channel.
 
 Results: docs/performance.md ("Bulk price change").
 """
