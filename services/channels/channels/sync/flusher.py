@@ -54,6 +54,7 @@ from channels.sync.push_kinds import (
     PlannedPrice,
     PushKind,
     describe_push,
+    grouped_by_product,
     mark_prices_pushed,
     mark_pushed,
 )
@@ -444,6 +445,7 @@ def push_planned(
         return None
     push = kind or STOCK_PUSH
     limit = engine.batch_limit(tenant_id, channel_type, push.batch_field)
+    plan = grouped_by_product(plan, listings)  # a chunk carries whole products: fewer vendor calls
     for start in range(0, len(plan), limit):
         chunk = plan[start : start + limit]
         try:
