@@ -1,7 +1,9 @@
 """The dashboard (web/, a Vite build in web/dist) served by the gateway at `/`.
 
 - `/` and every client-side route (`/login`, `/anything` not claimed by another route) answer
-  index.html with `Cache-Control: no-cache`, so a new build is picked up on the next load;
+  index.html with `Cache-Control: no-cache`, so a new build is picked up on the next load; a
+  client-side route only to a browser's navigation (an Accept header naming `text/html`): any
+  other client (curl, an API client, a scanner) keeps the problem+json 404 of an unknown path;
 - `/assets/<hashed name>` are immutable (Vite puts a content hash in each name);
 - `/api/...` is never answered here: an unknown API path stays a problem+json 404 and a wrong
   method on an API path stays a 405;
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 
@@ -101,6 +103,6 @@ def client_route(path: str) -> Response:
     # Dotfiles (the build's .built stamp) are not served.
     if "/" not in path and not path.startswith(".") and path != "index.html" and (dist / path).is_file():
         return _secure(send_from_directory(dist, path, max_age=0), REVALIDATE)
-    if path.startswith("assets/"):
+    if path.startswith("assets/") or "text/html" not in request.headers.get("Accept", ""):
         raise NotFound()
     return _index()

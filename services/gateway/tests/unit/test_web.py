@@ -74,12 +74,26 @@ def test_missing_or_escaping_assets_are_404(client: FlaskClient, path: str) -> N
     assert b"outside the build" not in response.data
 
 
+# What a browser sends when it navigates to a page (Chromium's value).
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
 @pytest.mark.parametrize("path", ["/login", "/overview", "/products/123/edit", "/index.html", "/.built"])
 def test_client_routes_fall_back_to_index_html(client: FlaskClient, path: str) -> None:
-    response = client.get(path)
+    response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 200
     assert response.get_data(as_text=True) == INDEX
     assert response.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_an_unknown_path_is_a_problem_404_to_anything_but_a_browser_navigation(
+    client: FlaskClient, accept: str | None
+) -> None:
+    """curl, API clients and scanners keep the gateway's problem+json 404 for an unknown path."""
+    response = client.get("/no/such/route", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
 
 
 def test_top_level_build_files_are_served(client: FlaskClient) -> None:
@@ -107,7 +121,7 @@ def test_api_routes_are_unaffected(client: FlaskClient) -> None:
 def test_without_a_build_root_explains_how_to_make_one(tmp_path: Path) -> None:
     client = make_app(tmp_path / "no-dist").test_client()
     for path in ("/", "/login"):
-        response = client.get(path)
+        response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
         assert response.status_code == 503
         assert response.mimetype == "text/html"
         assert "make web" in response.get_data(as_text=True)
