@@ -2,8 +2,46 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { loadSession, logout, onSessionChange, type Session } from "./api/client";
 import { LoginPage } from "./pages/Login";
+import { InventoryPage } from "./pages/Inventory";
+import { InventorySkuPage } from "./pages/InventorySku";
 import { OverviewPage } from "./pages/Overview";
 import { Link, navigate, usePath } from "./router";
+
+const NAV = [
+  { href: "/", label: "Overview" },
+  { href: "/inventory", label: "Inventory" },
+];
+
+/** The section a path belongs to ("/inventory/SKU-1" is under Inventory), for aria-current. */
+function section(path: string): string {
+  const first = path.split("/")[1] ?? "";
+  return first ? `/${first}` : "/";
+}
+
+/** The page for a path; a path segment is decoded (SKUs may hold "/" or spaces). */
+function Page({ path }: { path: string }) {
+  const [, first, second, ...rest] = path.split("/");
+  const id = second && rest.length === 0 ? safeDecode(second) : null;
+  if (path === "/") return <OverviewPage />;
+  if (first === "inventory" && !second) return <InventoryPage />;
+  if (first === "inventory" && id) return <InventorySkuPage key={id} sku={id} />;
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        There is no page at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
+      </p>
+    </section>
+  );
+}
+
+function safeDecode(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
 
 function useSession(): Session | null {
   const [session, setSession] = useState(loadSession);
@@ -41,9 +79,11 @@ export function App() {
           OmniStock
         </Link>
         <nav aria-label="Main">
-          <Link href="/" aria-current={path === "/" ? "page" : undefined}>
-            Overview
-          </Link>
+          {NAV.map((item) => (
+            <Link key={item.href} href={item.href} aria-current={section(path) === item.href ? "page" : undefined}>
+              {item.label}
+            </Link>
+          ))}
           <a href="/api/v1/docs">API docs</a>
         </nav>
         <button type="button" className="secondary" onClick={signOut}>
@@ -51,16 +91,7 @@ export function App() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        {path === "/" ? (
-          <OverviewPage />
-        ) : (
-          <section>
-            <h1>Page not found</h1>
-            <p>
-              There is no page at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
-            </p>
-          </section>
-        )}
+        <Page path={path} />
       </main>
     </>
   );

@@ -163,3 +163,18 @@ export async function request<T>(what: string, call: () => Promise<Outcome<T>>):
   const problem = outcome.error && typeof outcome.error === "object" ? (outcome.error as Partial<Problem>) : null;
   throw new ApiError(status, problem, what);
 }
+
+/** A problem's field errors by field name ("delta", "reason", ...), to show next to each input. */
+export function fieldErrors(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiError) || !Array.isArray(error.problem?.errors)) return {};
+  const out: Record<string, string> = {};
+  for (const e of error.problem.errors) out[e.field] = out[e.field] ? `${out[e.field]}; ${e.message}` : e.message;
+  return out;
+}
+
+/** A fresh Idempotency-Key, so a retried submit (double click, flaky network) applies once. */
+export function idempotencyKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,9 +1,9 @@
 // Overview: key figures, the low-stock list and each channel's health, each section loading,
 // failing and being empty on its own (one slow backend does not blank the whole page).
 import { useQuery } from "@tanstack/react-query";
-import type { ReactNode } from "react";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
+import { Failed, Loading, Section, when } from "../components/ui";
 
 type Level = components["schemas"]["LevelOut"];
 type Connection = components["schemas"]["ConnectionOut"];
@@ -56,42 +56,6 @@ function useProducts() {
 function count(page: { items: unknown[]; next_cursor?: string | null } | undefined): string {
   if (!page) return "…";
   return page.next_cursor ? `${page.items.length}+` : String(page.items.length);
-}
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-function when(value: string | null | undefined): string {
-  if (!value) return "never";
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : dateFormat.format(date);
-}
-
-function Loading({ what }: { what: string }) {
-  return (
-    <p className="muted" role="status" aria-live="polite">
-      Loading {what}…
-    </p>
-  );
-}
-
-function Failed({ error, retry }: { error: Error; retry: () => void }) {
-  return (
-    <div className="error" role="alert">
-      <p>{error.message}</p>
-      <button type="button" className="secondary" onClick={retry}>
-        Try again
-      </button>
-    </div>
-  );
-}
-
-function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
-  return (
-    <section aria-labelledby={id} className="card">
-      <h2 id={id}>{title}</h2>
-      {children}
-    </section>
-  );
 }
 
 function Figure({ label, value, tone }: { label: string; value: string; tone?: "warn" | "bad" | "ok" }) {
