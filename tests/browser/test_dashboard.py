@@ -197,7 +197,8 @@ def pages_stack(tmp_path: Path, redis_url: str, web_dist: Path) -> Iterator[Full
 
 
 def seed_pages(stack: FullStack, tag: str) -> tuple[str, str]:
-    """(email, SKU): a tenant with one SKU at 12 on hand, threshold 5."""
+    """(email, SKU): a tenant with one SKU at 12 on hand, threshold 5, and two manual orders of
+    it: "#P-<tag>" paid (2 units) and "#Q-<tag>" pending (1 unit)."""
     email = f"owner-{tag.lower()}@browser.test"
     sku = f"MUG-{tag}"
     client = GatewayClient(stack.gateway_url)
@@ -206,6 +207,14 @@ def seed_pages(stack: FullStack, tag: str) -> tuple[str, str]:
         client.create_products([CatalogueItem(sku, "Blue mug", 12, "9.00")])
         client.set_stock({sku: 12})
         client.call("PUT", f"/inventory/{sku}/threshold", json={"low_stock_threshold": 5})
+        for name, status, quantity in ((f"#P-{tag}", "PAID", 2), (f"#Q-{tag}", "PENDING", 1)):
+            order = {
+                "external_name": name,
+                "status": status,
+                "customer_email": f"buyer-{tag.lower()}@example.com",
+                "lines": [{"sku": sku, "quantity": quantity, "unit_price": {"amount": "9.00", "currency": "USD"}}],
+            }
+            client.call("POST", "/orders", 201, json=order)
     finally:
         client.close()
     return email, sku
@@ -224,7 +233,7 @@ def _log_in(page: Any, base_url: str, path: str, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_inventory_search_adjust_and_history(pages_stack: FullStack, chromium: Path) -> None:
+def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
@@ -292,6 +301,40 @@ def test_inventory_search_adjust_and_history(pages_stack: FullStack, chromium: P
             levels.get_by_label("SKU").fill(sku)
             levels.get_by_role("button", name="Search").click()
             expect(row).to_contain_text("9")
+
+            # Orders, by keyboard from the main navigation.
+            nav.get_by_role("link", name="Orders").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
+            expect(nav.get_by_role("link", name="Orders")).to_have_attribute("aria-current", "page")
+            orders = page.get_by_role("region", name="All channels")
+            paid, pending = f"#P-{tag}", f"#Q-{tag}"
+            expect(orders.get_by_role("rowheader", name=paid)).to_be_visible()
+            expect(orders.get_by_role("rowheader", name=pending)).to_be_visible()
+            orders.get_by_label("Status").select_option("PAID")
+            orders.get_by_role("button", name="Apply filters").click()
+            expect(orders.get_by_role("rowheader", name=pending)).to_have_count(0)
+            expect(orders.get_by_role("rowheader", name=paid)).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+            # The export carries the bearer token (fetch + blob) and the same filter.
+            with page.expect_download() as downloading:
+                orders.get_by_role("button", name="CSV").click()
+            csv_text = Path(downloading.value.path()).read_text(encoding="utf-8")
+            assert paid in csv_text and pending not in csv_text, csv_text[:500]
+            expect(orders.get_by_role("status")).to_contain_text("Downloaded orders.csv")
+
+            orders.get_by_role("link", name=paid).click()
+            expect(page.get_by_role("heading", name=f"Order {paid}")).to_be_visible()
+            summary = page.get_by_role("region", name="Summary")
+            expect(summary).to_contain_text("Paid")
+            expect(summary).to_contain_text(f"buyer-{tag.lower()}@example.com")
+            expect(summary).to_contain_text("none")
+            lines = page.get_by_role("region", name="Lines")
+            line = lines.get_by_role("row").filter(has=page.get_by_role("rowheader", name=sku))
+            expect(line).to_contain_text("2")
+            expect(page.get_by_role("region", name="Status history")).to_contain_text("Paid")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         finally:
             browser.close()
     # Chromium logs the refused adjustment (an answered 4xx) as a failed resource.

@@ -4,12 +4,15 @@ import { loadSession, logout, onSessionChange, type Session } from "./api/client
 import { LoginPage } from "./pages/Login";
 import { InventoryPage } from "./pages/Inventory";
 import { InventorySkuPage } from "./pages/InventorySku";
+import { OrderDetailPage } from "./pages/OrderDetail";
+import { OrdersPage } from "./pages/Orders";
 import { OverviewPage } from "./pages/Overview";
 import { Link, navigate, usePath } from "./router";
 
 const NAV = [
   { href: "/", label: "Overview" },
   { href: "/inventory", label: "Inventory" },
+  { href: "/orders", label: "Orders" },
 ];
 
 /** The section a path belongs to ("/inventory/SKU-1" is under Inventory), for aria-current. */
@@ -25,6 +28,8 @@ function Page({ path }: { path: string }) {
   if (path === "/") return <OverviewPage />;
   if (first === "inventory" && !second) return <InventoryPage />;
   if (first === "inventory" && id) return <InventorySkuPage key={id} sku={id} />;
+  if (first === "orders" && !second) return <OrdersPage />;
+  if (first === "orders" && id) return <OrderDetailPage key={id} id={id} />;
   return (
     <section>
       <h1>Page not found</h1>
