@@ -7,6 +7,11 @@ sandbox connection; a person on a phone-sized screen logs in with the keyboard, 
 "Low stock" and the connection in "Channel health"; an expired access token is refreshed without
 leaving the page; the page logs no console error (a CSP violation would be one).
 
+A second tenant with one SKU and two manual orders (POST /orders): on the Inventory page a person
+searches the SKU, adjusts its stock (a refused adjustment first, shown in words), sees the new
+figure and the history row; on the Orders page filters by status, exports CSV (the file holds only
+the filtered order) and opens the order.
+
 Chromium or npm missing: SKIPPED with a banner for a developer, FAILED under CI=true /
 OMNISTOCK_REQUIRE_SERVERS=1 (the same rule as the servers, omnistock_devtools.testing). CI
 installs Chromium in scripts/ensure-services.sh; the build is `make web` (npm ci + build).
@@ -280,7 +285,7 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
             form.get_by_label("Add or remove (±)").check()
             form.get_by_label("Quantity (±)").fill("-50")
             form.get_by_role("button", name="Save adjustment").click()
-            expect(form.get_by_role("alert")).to_be_visible()
+            expect(form.get_by_role("alert")).to_contain_text(f"on_hand of {sku} would become")
             expect(stock.get_by_test_id("on-hand")).to_have_text("12")
             # A real adjustment: 3 units damaged, with a note.
             form.get_by_label("Quantity (±)").fill("-3")

@@ -112,7 +112,7 @@ function Levels() {
         </p>
       ) : (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" aria-busy={levels.isFetching}>
             <table>
               <caption className="visually-hidden">Stock per SKU and location</caption>
               <thead>

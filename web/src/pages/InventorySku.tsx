@@ -2,7 +2,7 @@
 // adjustment invalidates every inventory query, so this page, the list and the overview refetch.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { api, ApiError, fieldErrors, idempotencyKey, request } from "../api/client";
+import { api, fieldErrors, idempotencyKey, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, PagerNav, Section, when } from "../components/ui";
 import { usePager } from "../components/usePager";
@@ -139,11 +139,13 @@ function AdjustForm({ sku }: { sku: string }) {
         : "Enter a whole number, negative to remove stock."
       : undefined;
   const shownQuantityError = localError ?? quantityError;
-  // Field errors are shown next to their inputs; the form-level message carries the rest.
+  // Field errors are shown next to their inputs; the whole message (title, detail and every
+  // field) is shown under the form unless each of its fields already sits next to an input.
+  const showsLocation = Boolean(stock.data && stock.data.locations.length > 1);
+  const besideInputs = new Set(["delta", "set", "reason", "note", ...(showsLocation ? ["location"] : [])]);
+  const fields = Object.keys(errors);
   const formError =
-    adjust.error && !(adjust.error instanceof ApiError && Object.keys(errors).length > 0 && !errors.body)
-      ? adjust.error.message
-      : null;
+    adjust.error && (fields.length === 0 || fields.some((f) => !besideInputs.has(f))) ? adjust.error.message : null;
 
   return (
     <Section id="adjust-title" title="Adjust stock">
@@ -197,10 +199,16 @@ function AdjustForm({ sku }: { sku: string }) {
             </small>
           )}
         </div>
-        {stock.data && stock.data.locations.length > 1 && (
+        {showsLocation && stock.data && (
           <div className="field">
             <label htmlFor="adjust-location">Location</label>
-            <select id="adjust-location" value={location} onChange={(e) => setLocation(e.target.value)}>
+            <select
+              id="adjust-location"
+              value={location}
+              onChange={(e) => setLocation(e.target.value)}
+              aria-invalid={errors.location ? true : undefined}
+              aria-describedby={errors.location ? "adjust-location-error" : undefined}
+            >
               <option value="">Default location</option>
               {stock.data.locations.map((l) => (
                 <option key={l.location} value={l.location}>
@@ -208,7 +216,11 @@ function AdjustForm({ sku }: { sku: string }) {
                 </option>
               ))}
             </select>
-            {errors.location && <small className="error-text">{errors.location}</small>}
+            {errors.location && (
+              <small id="adjust-location-error" className="error-text">
+                {errors.location}
+              </small>
+            )}
           </div>
         )}
         <div className="field">

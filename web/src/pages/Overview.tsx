@@ -4,6 +4,8 @@ import { useQuery } from "@tanstack/react-query";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
+import { Link } from "../router";
+import { inventoryPath } from "./Inventory";
 
 type Level = components["schemas"]["LevelOut"];
 type Connection = components["schemas"]["ConnectionOut"];
@@ -138,7 +140,9 @@ function LowStock() {
             <tbody>
               {data.items.map((level) => (
                 <tr key={`${level.sku}@${level.location}`}>
-                  <th scope="row">{level.sku}</th>
+                  <th scope="row">
+                    <Link href={inventoryPath(level.sku)}>{level.sku}</Link>
+                  </th>
                   <td>{level.location}</td>
                   <td className="num">{level.available}</td>
                   <td className="num">{level.on_hand}</td>
