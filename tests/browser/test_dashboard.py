@@ -327,7 +327,19 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
                 orders.get_by_role("button", name="CSV").click()
             csv_text = Path(downloading.value.path()).read_text(encoding="utf-8")
             assert paid in csv_text and pending not in csv_text, csv_text[:500]
-            expect(orders.get_by_role("status")).to_contain_text("Downloaded orders.csv")
+            expect(orders.get_by_text("Downloaded orders.csv.")).to_be_visible()
+            with page.expect_download() as downloading:
+                orders.get_by_role("button", name="XLSX").click()
+            assert downloading.value.suggested_filename == "orders.xlsx"
+            assert Path(downloading.value.path()).read_bytes()[:2] == b"PK"  # an XLSX is a zip
+
+            # An end date before the start date is refused next to the field.
+            orders.get_by_label("From").fill("2026-03-10")
+            orders.get_by_label("To").fill("2026-03-01")
+            expect(orders.get_by_text("The end date is before the start date.")).to_be_visible()
+            expect(orders.get_by_role("button", name="Apply filters")).to_be_disabled()
+            orders.get_by_label("From").fill("")
+            orders.get_by_label("To").fill("")
 
             orders.get_by_role("link", name=paid).click()
             expect(page.get_by_role("heading", name=f"Order {paid}")).to_be_visible()

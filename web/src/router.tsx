@@ -1,5 +1,5 @@
-// A two-page app needs no router library: the path is state, links push history entries, and the
-// gateway answers every client route with index.html.
+// A handful of pages needs no router library: the path is state, links push history entries, the
+// gateway answers every client route with index.html, and App.tsx maps paths to pages.
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 const EVENT = "omnistock:navigate";
