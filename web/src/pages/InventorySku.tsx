@@ -97,13 +97,13 @@ function AdjustForm({ sku }: { sku: string }) {
   const [saved, setSaved] = useState<string | null>(null);
 
   const adjust = useMutation({
-    mutationFn: (body: Adjustment) =>
-      request("Adjusting the stock failed", () =>
-        api.POST("/api/v1/inventory/adjustments", {
-          body,
-          params: { header: { "Idempotency-Key": idempotencyKey() } },
-        }),
-      ),
+    mutationFn: (body: Adjustment) => {
+      // One key per submit: the repeat after a token refresh (request's 401 retry) applies once.
+      const key = idempotencyKey();
+      return request("Adjusting the stock failed", () =>
+        api.POST("/api/v1/inventory/adjustments", { body, params: { header: { "Idempotency-Key": key } } }),
+      );
+    },
     onSuccess: async (level) => {
       setSaved(`Saved: ${level.sku} at ${level.location} now has ${level.on_hand} on hand, ${level.available} available.`);
       setQuantity("");
