@@ -31,6 +31,8 @@ COUNTED_STATUSES = frozenset({S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERE
 # The key of the whole order's row (a SKU row has the SKU; SKUs are never empty).
 ORDER_ROW = ""
 MAX_RANGE_DAYS = 366
+# Days a range may name (a default bound computed from one stays a real date).
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 DEFAULT_BEST_SELLERS = 10
 MAX_BEST_SELLERS = 100
 SHARE_SCALE = 1_000_000  # shares are parts per million
@@ -117,15 +119,6 @@ class DateRange:
     first: date
     last: date
 
-    @property
-    def start(self) -> datetime:
-        return datetime(self.first.year, self.first.month, self.first.day, tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        """The instant after the last day."""
-        return datetime(self.last.year, self.last.month, self.last.day, tzinfo=UTC) + timedelta(days=1)
-
 
 def date_range(first: str, last: str, today: date) -> DateRange:
     """`from`/`to` as ISO dates (YYYY-MM-DD). Both empty: the last 30 days up to today; one empty:
@@ -137,10 +130,12 @@ def date_range(first: str, last: str, today: date) -> DateRange:
         if text:
             try:
                 parsed[name] = date.fromisoformat(text) if len(text) == 10 else None
-                if parsed[name] is None:
+                if parsed[name] is None or not EARLIEST <= parsed[name] <= LATEST:  # type: ignore[operator]
                     raise ValueError
             except ValueError:
-                problems.append(FieldViolation(name, "must be an ISO date such as 2026-01-31"))
+                problems.append(
+                    FieldViolation(name, "must be an ISO date such as 2026-01-31, from 1970 to 9998")
+                )
     if problems:
         raise InvalidArgument("invalid date range", violations=problems)
     end = parsed["to"] or today

@@ -143,13 +143,16 @@ def test_date_range_defaults_and_refusals() -> None:
     today = date(2026, 12, 6)
     span = date_range("", "", today)
     assert (span.first, span.last) == (date(2026, 11, 7), today)
-    assert date_range("2026-12-01", "2026-12-01", today).end == datetime(2026, 12, 2, tzinfo=UTC)
+    one = date_range("2026-12-01", "2026-12-01", today)
+    assert one.first == one.last == date(2026, 12, 1)
     for first, last in (
         ("2026-12-02", "2026-12-01"),
         ("2026-13-01", ""),
         ("yesterday", ""),
         ("2025-01-01", "2026-12-01"),
         ("2026-12-01T00:00", ""),
+        ("", "0001-01-05"),
+        ("9999-12-31", ""),
     ):
         with pytest.raises(InvalidArgument):
             date_range(first, last, today)
