@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, desc, func, or_, select
+from sqlalchemy import Connection, delete, desc, func, or_, select, text
 
 from omnistock_common.db import dialect_insert
 from orders import models
@@ -141,7 +141,13 @@ def stored_contribution(conn: Connection, tenant_id: str, order_id: str) -> Cont
 
 def rebuild_all_sales(conn: Connection, tenant_id: str | None = None) -> int:
     """Recompute the read model from the orders (every tenant, or one): delete, then add every
-    order's contribution, in batches of orders by id. Returns the orders read."""
+    order's contribution, in batches of orders by id. Returns the orders read.
+
+    On PostgreSQL the orders table is locked in SHARE mode first: order saves (which add their
+    difference) wait until the rebuild commits, so none is lost or counted twice; SQLite's
+    BEGIN IMMEDIATE already keeps writers out."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE orders IN SHARE MODE"))
     scope = [] if tenant_id is None else [sd.c.tenant_id == tenant_id]
     conn.execute(delete(sd).where(*scope))
     order_scope = [] if tenant_id is None else [o.c.tenant_id == tenant_id]

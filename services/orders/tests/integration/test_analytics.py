@@ -12,12 +12,13 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from omnistock.orders.v1 import orders_service_pb2 as pb
 from orders import models, service
 from orders.domain import ChannelOrderVersion, IncomingLine, OrderStatus, Policy, Totals
 from orders.inventory_client import InventoryStock
+from orders.rebuild_sales import main as rebuild_main
 from orders.repository import UnitOfWork
 
 TENANT = "tenant-a"
@@ -82,6 +83,8 @@ def test_figures_follow_imports_cancels_and_edits_exactly(
     uow: UnitOfWork,
     stock: InventoryStock,
     set_stock: Callable[[str, int], None],
+    orders_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     for sku in ("A", "B", "C"):
         set_stock(sku, 100)
@@ -130,6 +133,13 @@ def test_figures_follow_imports_cancels_and_edits_exactly(
 
     kept = read_model(uow)
     assert service.rebuild_sales(uow) == 8
+    assert read_model(uow) == kept
+    with uow.transaction() as repo:  # a read model lost (or never filled): the command refills it
+        repo.conn.execute(delete(models.sales_daily))
+    assert rebuild_main([], {"ORDERS_DATABASE_URL": orders_url}) == 0
+    assert "from 8 orders" in capsys.readouterr().out
+    assert read_model(uow) == kept
+    assert rebuild_main(["--tenant", "tenant-b"], {"ORDERS_DATABASE_URL": orders_url}) == 0
     assert read_model(uow) == kept
 
 
