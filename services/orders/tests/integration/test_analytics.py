@@ -12,9 +12,11 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import delete, select
+from alembic import command
+from sqlalchemy import delete, inspect, select
 
 from omnistock.orders.v1 import orders_service_pb2 as pb
+from omnistock_common.migrations import alembic_config, upgrade
 from orders import models, service
 from orders.domain import ChannelOrderVersion, IncomingLine, OrderStatus, Policy, Totals
 from orders.inventory_client import InventoryStock
@@ -158,3 +160,27 @@ def test_a_bad_range_is_invalid_argument(client: Any, span: pb.DayRange) -> None
     with pytest.raises(grpc.RpcError) as limit:
         client.GetBestSellers(pb.GetBestSellersRequest(range=DAY, limit=101))
     assert limit.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_the_upgrade_to_0003_fills_the_read_model_from_existing_orders(
+    uow: UnitOfWork, stock: InventoryStock, set_stock: Callable[[str, int], None], orders_url: str
+) -> None:
+    set_stock("A", 100)
+    for external_id, status in (
+        ("p1", OrderStatus.PAID),
+        ("p2", OrderStatus.PENDING),
+        ("p3", OrderStatus.SHIPPED),
+    ):
+        service.apply_channel_order(
+            uow, stock, TENANT, version(external_id, (("A", 2, 700),), status=status), Policy()
+        )
+    kept = read_model(uow)
+    assert [row[-3:] for row in kept] == [(2, 4, 2800), (2, 4, 2800)]  # the order row and A's
+
+    uow.engine.dispose()
+    # A deployment from before the read model, upgraded: migration 0003 backfills.
+    command.downgrade(alembic_config("orders", orders_url), "0002")
+    assert "sales_daily" not in inspect(uow.engine).get_table_names()
+    uow.engine.dispose()
+    upgrade("orders", orders_url)
+    assert read_model(uow) == kept
