@@ -54,3 +54,18 @@ class BestSellersOut(OutModel):
     from_date: str = Field(examples=["2026-11-07"])
     to_date: str = Field(examples=["2026-12-06"])
     items: list[BestSellerOut]
+
+
+class ChannelConversionOut(OutModel):
+    channel: str = Field(examples=["shopify"])
+    orders: int
+    sessions: int | None = Field(description="null: the channel's sessions are not known (n/a)")
+    conversion: float | None = Field(
+        description="orders / sessions, 6 decimals; null (n/a) while sessions are not known"
+    )
+
+
+class ConversionByChannelOut(OutModel):
+    from_date: str = Field(examples=["2026-11-07"])
+    to_date: str = Field(examples=["2026-12-06"])
+    items: list[ChannelConversionOut]

@@ -36,7 +36,7 @@ from orders.domain import (
     SyncState,
     Totals,
 )
-from orders.domain.sales import BestSeller, ChannelRevenue, DateRange
+from orders.domain.sales import BestSeller, ChannelConversion, ChannelRevenue, DateRange
 
 timestamp = to_optional_timestamp
 
@@ -375,4 +375,11 @@ def channel_revenue_out(row: ChannelRevenue) -> pb.ChannelRevenue:
 def best_seller_out(row: BestSeller) -> pb.BestSeller:
     return pb.BestSeller(
         sku=row.sku, units=row.units, revenue=money(row.revenue, row.currency), orders=row.orders
+    )
+
+
+def channel_conversion_out(row: ChannelConversion) -> pb.ChannelConversion:
+    """Unknown sessions stay unset (proto3 optional), so callers see "n/a", not 0."""
+    return pb.ChannelConversion(
+        channel=row.channel, orders=row.orders, sessions=row.sessions, conversion_ppm=row.conversion_ppm
     )

@@ -22,7 +22,14 @@ SERVICE_NAME = orders_service_pb2.DESCRIPTOR.services_by_name["OrdersService"].f
 # RPCs any authenticated role (viewers too) may call; every other RPC needs a writing role.
 READ_ONLY_METHODS = frozenset(
     f"/{SERVICE_NAME}/{name}"
-    for name in ("ListOrders", "GetOrder", "ExportOrders", "GetRevenueByChannel", "GetBestSellers")
+    for name in (
+        "ListOrders",
+        "GetOrder",
+        "ExportOrders",
+        "GetRevenueByChannel",
+        "GetBestSellers",
+        "GetConversionByChannel",
+    )
 )
 
 

@@ -108,3 +108,13 @@ class OrdersServicer(pb_grpc.OrdersServiceServicer):
         return pb.GetBestSellersResponse(
             range=mapping.day_range_out(span), best_sellers=[mapping.best_seller_out(r) for r in rows]
         )
+
+    def GetConversionByChannel(
+        self, request: pb.GetConversionByChannelRequest, context: grpc.ServicerContext
+    ) -> pb.GetConversionByChannelResponse:
+        span, rows = service.channel_conversion(
+            self.uow, call_context(context), request.range.from_date, request.range.to_date
+        )
+        return pb.GetConversionByChannelResponse(
+            range=mapping.day_range_out(span), channels=[mapping.channel_conversion_out(r) for r in rows]
+        )

@@ -47,3 +47,24 @@ def best_sellers_out(reply: pb.GetBestSellersResponse) -> s.BestSellersOut:
             for b in reply.best_sellers
         ],
     )
+
+
+def conversion_request(query: s.DayRangeQuery) -> pb.GetConversionByChannelRequest:
+    return pb.GetConversionByChannelRequest(range=day_range(query))
+
+
+def conversion_out(reply: pb.GetConversionByChannelResponse) -> s.ConversionByChannelOut:
+    """Unset sessions / conversion (unknown) become null, never 0."""
+    return s.ConversionByChannelOut(
+        from_date=reply.range.from_date,
+        to_date=reply.range.to_date,
+        items=[
+            s.ChannelConversionOut(
+                channel=c.channel,
+                orders=c.orders,
+                sessions=c.sessions if c.HasField("sessions") else None,
+                conversion=c.conversion_ppm / SHARE_SCALE if c.HasField("conversion_ppm") else None,
+            )
+            for c in reply.channels
+        ],
+    )

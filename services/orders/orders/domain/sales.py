@@ -210,3 +210,23 @@ def validate_channel(channel: str) -> str:
             "invalid channel", violations=[FieldViolation("channel", "at most 64 characters")]
         )
     return channel.strip().lower()
+
+
+@dataclass(frozen=True)
+class ChannelConversion:
+    """Orders of a channel; `sessions` and `conversion_ppm` are None while its sessions are not
+    known (no connector reads them yet): the report says "n/a", never an invented rate."""
+
+    channel: str
+    orders: int
+    sessions: int | None = None
+    conversion_ppm: int | None = None
+
+
+def conversion_by_channel(totals: Iterable[tuple[str, str, Figures]]) -> list[ChannelConversion]:
+    """Orders per channel over every currency (a count, not money: it may be summed)."""
+    orders: dict[str, int] = defaultdict(int)
+    for channel, _currency, figures in totals:
+        orders[channel] += figures.orders
+    rows = [ChannelConversion(channel, count) for channel, count in orders.items() if count]
+    return sorted(rows, key=lambda r: (-r.orders, r.channel))

@@ -7,7 +7,7 @@ finishing interrupted requests), queries (get, list, export), analytics (the sal
 reports and rebuild), ports (the stock port).
 """
 
-from orders.service.analytics import best_sellers, channel_revenue, rebuild_sales
+from orders.service.analytics import best_sellers, channel_conversion, channel_revenue, rebuild_sales
 from orders.service.channel_orders import apply_channel_order, flag_duplicates, record_action_synced
 from orders.service.merchant import (
     cancel_order,
@@ -29,6 +29,7 @@ __all__ = [
     "apply_channel_order",
     "best_sellers",
     "cancel_order",
+    "channel_conversion",
     "channel_revenue",
     "create_manual_order",
     "export_orders",

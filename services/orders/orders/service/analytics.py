@@ -9,9 +9,11 @@ from datetime import UTC, date, datetime
 from omnistock_common.context import CallContext
 from orders.domain.sales import (
     BestSeller,
+    ChannelConversion,
     ChannelRevenue,
     DateRange,
     best_sellers_limit,
+    conversion_by_channel,
     date_range,
     revenue_by_channel,
     validate_channel,
@@ -32,6 +34,16 @@ def channel_revenue(
     with uow.transaction() as repo:
         totals = repo.channel_totals(ctx.tenant_id, span)
     return span, revenue_by_channel(totals)
+
+
+def channel_conversion(
+    uow: UnitOfWork, ctx: CallContext, first: str, last: str, today: date | None = None
+) -> tuple[DateRange, list[ChannelConversion]]:
+    """Orders per channel; sessions and conversion unknown (None) for every channel today."""
+    span = date_range(first, last, _today(today))
+    with uow.transaction() as repo:
+        totals = repo.channel_totals(ctx.tenant_id, span)
+    return span, conversion_by_channel(totals)
 
 
 def best_sellers(

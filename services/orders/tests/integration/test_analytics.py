@@ -123,6 +123,12 @@ def test_figures_follow_imports_cancels_and_edits_exactly(
     assert best(client, channel="conn-shop", limit=1) == [("A", 5, 5000, 2)]
     two_days = pb.DayRange(from_date="2026-12-01", to_date="2026-12-02")
     assert revenue(client, two_days)[1] == ("shopify", "USD", 14700, 3, 17, 880_240)
+    reply = client.GetConversionByChannel(pb.GetConversionByChannelRequest(range=DAY))
+    assert [(c.channel, c.orders) for c in reply.channels] == [
+        ("ebay", 2),
+        ("shopify", 2),
+    ]  # ebay: one USD, one EUR order
+    assert not any(c.HasField("sessions") or c.HasField("conversion_ppm") for c in reply.channels)
     assert revenue(client_for("tenant-b", role="viewer")) == [("shopify", "USD", 50000, 1, 50, 1_000_000)]
 
     # The pending order is paid: it counts from now on.

@@ -15,6 +15,7 @@ from orders.domain.sales import (
     Figures,
     SalesKey,
     contribution,
+    conversion_by_channel,
     date_range,
     difference,
     revenue_by_channel,
@@ -156,3 +157,18 @@ def test_date_range_defaults_and_refusals() -> None:
     ):
         with pytest.raises(InvalidArgument):
             date_range(first, last, today)
+
+
+def test_conversion_counts_orders_over_currencies_and_leaves_the_rate_unknown() -> None:
+    rows = conversion_by_channel(
+        [
+            ("shopify", "USD", Figures(2, 3, 3000)),
+            ("shopify", "EUR", Figures(1, 1, 100)),
+            ("manual", "USD", Figures(3, 3, 10)),
+            ("ebay", "USD", Figures(0, 0, 0)),
+        ]
+    )
+    assert [(r.channel, r.orders, r.sessions, r.conversion_ppm) for r in rows] == [
+        ("manual", 3, None, None),
+        ("shopify", 3, None, None),
+    ]

@@ -51,3 +51,18 @@ def best_sellers(query: s.BestSellersQuery) -> s.BestSellersOut:
     """The SKUs with the most units sold (then revenue) over UTC days `from`..`to`, one entry per
     SKU and currency; `channel` narrows to a channel type or a connection id."""
     return m.best_sellers_out(_stubs.rpc().GetBestSellers(m.best_sellers_request(query)))
+
+
+@api.route(
+    "GET",
+    "/analytics/conversion-by-channel",
+    summary="Conversion by channel",
+    permission=Permission.ORDERS_READ,
+    query=s.DayRangeQuery,
+    response=s.ConversionByChannelOut,
+)
+def conversion_by_channel(query: s.DayRangeQuery) -> s.ConversionByChannelOut:
+    """Orders per channel over UTC days `from`..`to` (every currency) and the conversion rate
+    orders / sessions. No channel's sessions are known yet (no connector reads them, there is no
+    import): `sessions` and `conversion` are null ("n/a"), never an invented number."""
+    return m.conversion_out(_stubs.rpc().GetConversionByChannel(m.conversion_request(query)))

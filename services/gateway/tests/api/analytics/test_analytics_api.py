@@ -150,6 +150,14 @@ def test_revenue_and_best_sellers_through_the_gateway(
     ebay = client.get("/api/v1/analytics/best-sellers?channel=ebay", headers=owner.auth)
     assert [item["sku"] for item in ebay.json["items"]] == ["B"]
 
+    conversion = client.get("/api/v1/analytics/conversion-by-channel", headers=owner.auth)
+    assert conversion.status_code == 200, conversion.json
+    assert conversion.json["items"] == [  # no channel's sessions are known: n/a, not a number
+        {"channel": "ebay", "orders": 1, "sessions": None, "conversion": None},
+        {"channel": "manual", "orders": 1, "sessions": None, "conversion": None},
+        {"channel": "shopify", "orders": 1, "sessions": None, "conversion": None},
+    ]
+
     assert client.get("/api/v1/analytics/revenue-by-channel", headers=other.auth).json["items"] == []
 
     created = client.post(
@@ -176,7 +184,7 @@ def test_a_bad_range_is_a_400_problem_naming_the_field(
     client: Any, helpers: Any, query: str, field: str
 ) -> None:
     owner = helpers.register(client, "Acme", "owner@acme.test")
-    for path in ("revenue-by-channel", "best-sellers"):
+    for path in ("revenue-by-channel", "best-sellers", "conversion-by-channel"):
         response = client.get(f"/api/v1/analytics/{path}?{query}", headers=owner.auth)
         assert response.status_code == 400, response.json
         assert response.content_type == "application/problem+json"
