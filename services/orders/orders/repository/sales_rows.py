@@ -49,8 +49,9 @@ REBUILD_BATCH = 500
 
 
 def apply_sales(conn: Connection, tenant_id: str, delta: Mapping[SalesKey, Figures]) -> None:
-    """Add the difference to the rows (upsert adding to what is there); rows left all zero are
-    deleted so the table holds only days with sales."""
+    """Add the difference to the rows (upsert adding to what is there, in key order so concurrent
+    saves lock rows in one order); a row left all zero is deleted, so the table holds only days
+    with sales."""
     if not delta:
         return
     for key in sorted(delta):
@@ -67,32 +68,32 @@ def apply_sales(conn: Connection, tenant_id: str, delta: Mapping[SalesKey, Figur
             "revenue_minor": figures.revenue,
         }
         stmt = dialect_insert(conn, sd).values(**values)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[
-                    sd.c.tenant_id,
-                    sd.c.day,
-                    sd.c.channel,
-                    sd.c.connection_id,
-                    sd.c.currency,
-                    sd.c.sku,
-                ],
-                set_={
-                    "orders": sd.c.orders + stmt.excluded.orders,
-                    "units": sd.c.units + stmt.excluded.units,
-                    "revenue_minor": sd.c.revenue_minor + stmt.excluded.revenue_minor,
-                },
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[
+                sd.c.tenant_id,
+                sd.c.day,
+                sd.c.channel,
+                sd.c.connection_id,
+                sd.c.currency,
+                sd.c.sku,
+            ],
+            set_={
+                "orders": sd.c.orders + stmt.excluded.orders,
+                "units": sd.c.units + stmt.excluded.units,
+                "revenue_minor": sd.c.revenue_minor + stmt.excluded.revenue_minor,
+            },
+        ).returning(sd.c.orders, sd.c.units, sd.c.revenue_minor)
+        if not any(conn.execute(upsert).one()):  # nothing left on this row (it is locked: ours)
+            conn.execute(
+                delete(sd).where(
+                    sd.c.tenant_id == tenant_id,
+                    sd.c.day == key.day,
+                    sd.c.channel == key.channel,
+                    sd.c.connection_id == key.connection_id,
+                    sd.c.currency == key.currency,
+                    sd.c.sku == key.sku,
+                )
             )
-        )
-    conn.execute(
-        delete(sd).where(
-            sd.c.tenant_id == tenant_id,
-            sd.c.day.in_({key.day for key in delta}),
-            sd.c.orders == 0,
-            sd.c.units == 0,
-            sd.c.revenue_minor == 0,
-        )
-    )
 
 
 def _skeletons(conn: Connection, order_rows: list[Any]) -> list[tuple[str, Order]]:
