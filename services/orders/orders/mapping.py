@@ -36,6 +36,7 @@ from orders.domain import (
     SyncState,
     Totals,
 )
+from orders.domain.sales import BestSeller, ChannelConversion, ChannelRevenue, DateRange
 
 timestamp = to_optional_timestamp
 
@@ -351,4 +352,34 @@ def action_synced_in(payload: Mapping[str, Any]) -> ActionSynced:
         fulfillment_id=str(payload.get("fulfillment_id") or ""),
         external_id=str(payload.get("external_id") or ""),
         message=str(payload.get("message") or ""),
+    )
+
+
+# --------------------------------------------------------------------------- analytics
+
+
+def day_range_out(span: DateRange) -> pb.DayRange:
+    return pb.DayRange(from_date=span.first.isoformat(), to_date=span.last.isoformat())
+
+
+def channel_revenue_out(row: ChannelRevenue) -> pb.ChannelRevenue:
+    return pb.ChannelRevenue(
+        channel=row.channel,
+        revenue=money(row.revenue, row.currency),
+        orders=row.orders,
+        units=row.units,
+        share_ppm=row.share_ppm,
+    )
+
+
+def best_seller_out(row: BestSeller) -> pb.BestSeller:
+    return pb.BestSeller(
+        sku=row.sku, units=row.units, revenue=money(row.revenue, row.currency), orders=row.orders
+    )
+
+
+def channel_conversion_out(row: ChannelConversion) -> pb.ChannelConversion:
+    """Unknown sessions stay unset (proto3 optional), so callers see "n/a", not 0."""
+    return pb.ChannelConversion(
+        channel=row.channel, orders=row.orders, sessions=row.sessions, conversion_ppm=row.conversion_ppm
     )

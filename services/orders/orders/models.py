@@ -181,4 +181,21 @@ operations = sa.Table(
     sa.Index("ix_order_operations_tenant_id_order_id", "tenant_id", "order_id"),
 )
 
+# The sales read model (domain/sales.py): per UTC day, channel, connection, currency and SKU (sku ""
+# = the whole order's row, where `orders` counts each order once). Changed only by the difference
+# an order's save makes, in that save's transaction; `rebuild_sales` recomputes it from orders.
+sales_daily = sa.Table(
+    "sales_daily",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("connection_id", sa.String(64), primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("sku", sa.String(256), primary_key=True),
+    sa.Column("orders", sa.BigInteger, nullable=False),
+    sa.Column("units", sa.BigInteger, nullable=False),
+    sa.Column("revenue_minor", sa.BigInteger, nullable=False),
+)
+
 outbox = outbox_table(metadata)

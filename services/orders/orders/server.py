@@ -21,7 +21,15 @@ from orders.servicer import OrdersServicer
 SERVICE_NAME = orders_service_pb2.DESCRIPTOR.services_by_name["OrdersService"].full_name
 # RPCs any authenticated role (viewers too) may call; every other RPC needs a writing role.
 READ_ONLY_METHODS = frozenset(
-    f"/{SERVICE_NAME}/{name}" for name in ("ListOrders", "GetOrder", "ExportOrders")
+    f"/{SERVICE_NAME}/{name}"
+    for name in (
+        "ListOrders",
+        "GetOrder",
+        "ExportOrders",
+        "GetRevenueByChannel",
+        "GetBestSellers",
+        "GetConversionByChannel",
+    )
 )
 
 

@@ -83,3 +83,38 @@ class OrdersServicer(pb_grpc.OrdersServiceServicer):
     ) -> Iterator[pb.ExportOrdersResponse]:
         for page in service.export_orders(self.uow, call_context(context), mapping.filter_in(request.filter)):
             yield pb.ExportOrdersResponse(orders=[mapping.order_out(o) for o in page])
+
+    def GetRevenueByChannel(
+        self, request: pb.GetRevenueByChannelRequest, context: grpc.ServicerContext
+    ) -> pb.GetRevenueByChannelResponse:
+        span, rows = service.channel_revenue(
+            self.uow, call_context(context), request.range.from_date, request.range.to_date
+        )
+        return pb.GetRevenueByChannelResponse(
+            range=mapping.day_range_out(span), channels=[mapping.channel_revenue_out(r) for r in rows]
+        )
+
+    def GetBestSellers(
+        self, request: pb.GetBestSellersRequest, context: grpc.ServicerContext
+    ) -> pb.GetBestSellersResponse:
+        span, rows = service.best_sellers(
+            self.uow,
+            call_context(context),
+            request.channel,
+            request.range.from_date,
+            request.range.to_date,
+            request.limit,
+        )
+        return pb.GetBestSellersResponse(
+            range=mapping.day_range_out(span), best_sellers=[mapping.best_seller_out(r) for r in rows]
+        )
+
+    def GetConversionByChannel(
+        self, request: pb.GetConversionByChannelRequest, context: grpc.ServicerContext
+    ) -> pb.GetConversionByChannelResponse:
+        span, rows = service.channel_conversion(
+            self.uow, call_context(context), request.range.from_date, request.range.to_date
+        )
+        return pb.GetConversionByChannelResponse(
+            range=mapping.day_range_out(span), channels=[mapping.channel_conversion_out(r) for r in rows]
+        )

@@ -29,7 +29,9 @@ from orders.domain import (
     StockState,
     SyncState,
     Totals,
+    sales,
 )
+from orders.repository.sales_rows import apply_sales, stored_contribution
 
 o, ol, sh = models.orders, models.order_lines, models.status_history
 rv, ff, dl = models.raw_versions, models.fulfillments, models.duplicate_links
@@ -137,11 +139,13 @@ def _fulfillment_from_row(row: Row[Any]) -> Fulfillment:
 
 class OrderRows:
     """Order rows on one connection (one transaction). Remembers what it loaded, so `save_order`
-    appends only new history entries and inserts only new fulfillments."""
+    appends only new history entries and inserts only new fulfillments, and what each order
+    contributed to the sales read model, so a save applies the difference (same transaction)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._loaded: dict[str, tuple[int, set[str]]] = {}
+        self._sales: dict[str, sales.Contribution] = {}
 
     # ----------------------------------------------------------------------- insert / lock
 
@@ -153,6 +157,7 @@ class OrderRows:
             return False
         self._loaded[order.id] = (0, set())
         self._write_parts(tenant_id, order)
+        self._book_sales(tenant_id, order, {})
         return True
 
     def order_id_by_key(
@@ -223,6 +228,7 @@ class OrderRows:
             order.fulfillments = fulfillments[order.id]
             order.duplicate_of = links[order.id]
             self._loaded[order.id] = (len(order.history), {f.id for f in order.fulfillments})
+            self._sales[order.id] = sales.contribution(order)
         return found
 
     def _raw_versions(self, order_id: str) -> list[RawVersion]:
@@ -234,10 +240,20 @@ class OrderRows:
     def save_order(self, tenant_id: str, order: Order) -> None:
         """Write the order row and its changed parts (it was loaded or inserted in this
         transaction). Raw versions are written by add_raw_version, never here."""
+        before = self._sales.get(order.id)
+        if before is None:  # not read in this transaction: what is stored is the state before
+            before = stored_contribution(self.conn, tenant_id, order.id)
         values = order_values(tenant_id, order)
         self.conn.execute(update(o).where(o.c.tenant_id == tenant_id, o.c.id == order.id).values(**values))
         self.conn.execute(delete(ol).where(ol.c.order_id == order.id))
         self._write_parts(tenant_id, order)
+        self._book_sales(tenant_id, order, before)
+
+    def _book_sales(self, tenant_id: str, order: Order, before: sales.Contribution) -> None:
+        """Apply what this state of the order changes in the sales read model."""
+        after = sales.contribution(order)
+        apply_sales(self.conn, tenant_id, sales.difference(before, after))
+        self._sales[order.id] = after
 
     def _write_parts(self, tenant_id: str, order: Order) -> None:
         history_saved, fulfillments_saved = self._loaded.get(order.id, (0, set()))

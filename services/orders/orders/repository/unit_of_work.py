@@ -10,10 +10,11 @@ from sqlalchemy import Connection, Engine
 
 from omnistock_common.uow import UnitOfWorkBase
 from orders.repository.listing import ListingRows
+from orders.repository.sales_rows import SalesRows
 from orders.repository.work_rows import WorkRows
 
 
-class Repository(ListingRows, WorkRows):
+class Repository(ListingRows, WorkRows, SalesRows):
     """Every statement of the service, on one connection (one transaction)."""
 
     def __init__(self, conn: Connection) -> None:

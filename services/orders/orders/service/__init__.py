@@ -3,9 +3,11 @@
 Modules by job: channel_orders (versions from the channels, the channel's sync answers),
 stock_steps (what inventory is owed, retried by the worker), operations (idempotent merchant
 requests), merchant (create, fulfil, cancel, return, resolve a duplicate), recovery (the worker
-finishing interrupted requests), queries (get, list, export), ports (the stock port).
+finishing interrupted requests), queries (get, list, export), analytics (the sales read model's
+reports and rebuild), ports (the stock port).
 """
 
+from orders.service.analytics import best_sellers, channel_conversion, channel_revenue, rebuild_sales
 from orders.service.channel_orders import apply_channel_order, flag_duplicates, record_action_synced
 from orders.service.merchant import (
     cancel_order,
@@ -25,13 +27,17 @@ __all__ = [
     "StockRefused",
     "StockUnavailable",
     "apply_channel_order",
+    "best_sellers",
     "cancel_order",
+    "channel_conversion",
+    "channel_revenue",
     "create_manual_order",
     "export_orders",
     "flag_duplicates",
     "fulfill_order",
     "get_order",
     "list_orders",
+    "rebuild_sales",
     "record_action_synced",
     "resolve_duplicate",
     "resume_stale_operations",

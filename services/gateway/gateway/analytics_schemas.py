@@ -1,0 +1,71 @@
+"""Analytics REST models (API.md "Analytics and reports"): the day-range queries and the figures
+the orders service's sales read model answers. Dates are ISO days (YYYY-MM-DD), inclusive, UTC;
+the orders service checks that they are real days in order (a bad one is a 400 problem naming
+`from` or `to`). Money is a decimal string per currency; `share` is within that currency."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gateway.schemas import Identifier, MoneyOut, OutModel, StrictModel
+
+_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class DayRangeQuery(StrictModel):
+    from_: str | None = Field(
+        None, alias="from", pattern=_DAY, description="first UTC day (default: 29 days before `to`)"
+    )
+    to: str | None = Field(None, pattern=_DAY, description="last UTC day, inclusive (default: today)")
+
+
+class BestSellersQuery(DayRangeQuery):
+    channel: Identifier | None = Field(
+        None,
+        max_length=64,
+        description="channel type (shopify, ..., manual) or a connection id; all channels when absent",
+        examples=["shopify"],
+    )
+    limit: int = Field(10, ge=1, le=100)
+
+
+class ChannelRevenueOut(OutModel):
+    channel: str = Field(description="the connection's channel type, or manual", examples=["shopify"])
+    revenue: MoneyOut
+    orders: int
+    units: int
+    share: float = Field(description="part of this currency's revenue, 0..1 (6 decimals)", examples=[0.74026])
+
+
+class RevenueByChannelOut(OutModel):
+    from_date: str = Field(examples=["2026-11-07"])
+    to_date: str = Field(examples=["2026-12-06"])
+    items: list[ChannelRevenueOut]
+
+
+class BestSellerOut(OutModel):
+    sku: str
+    units: int
+    revenue: MoneyOut
+    orders: int
+
+
+class BestSellersOut(OutModel):
+    from_date: str = Field(examples=["2026-11-07"])
+    to_date: str = Field(examples=["2026-12-06"])
+    items: list[BestSellerOut]
+
+
+class ChannelConversionOut(OutModel):
+    channel: str = Field(examples=["shopify"])
+    orders: int
+    sessions: int | None = Field(description="null: the channel's sessions are not known (n/a)")
+    conversion: float | None = Field(
+        description="orders / sessions, 6 decimals; null (n/a) while sessions are not known"
+    )
+
+
+class ConversionByChannelOut(OutModel):
+    from_date: str = Field(examples=["2026-11-07"])
+    to_date: str = Field(examples=["2026-12-06"])
+    items: list[ChannelConversionOut]

@@ -1,0 +1,193 @@
+"""GET /analytics/revenue-by-channel and /analytics/best-sellers through the gateway, backed by the
+REAL orders and inventory gRPC servers (SQLite): channel orders applied by the orders service
+layer (the worker's path), a manual order created and one cancelled through the gateway, then
+the figures read exactly as JSON; bad ranges are 400 problems; viewers read; tenants are apart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inventory.config import load_settings as load_inventory_settings
+from inventory.server import Inventory
+from inventory.server import build as build_inventory
+from omnistock_devtools.migrated import migrate
+from orders import service
+from orders.config import load_settings as load_orders_settings
+from orders.domain import ChannelOrderVersion, IncomingLine, OrderStatus, Policy, Totals
+from orders.inventory_client import InventoryStock
+from orders.server import Orders
+from orders.server import build as build_orders
+
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+DAY = TODAY.date().isoformat()
+
+
+@pytest.fixture
+def inventory_server(tmp_path: Path) -> Iterator[Inventory]:
+    url = f"sqlite:///{tmp_path / 'inventory.db'}"
+    migrate("inventory", url)
+    server = build_inventory(
+        load_inventory_settings(
+            {"INVENTORY_DATABASE_URL": url, "INVENTORY_GRPC_PORT": "0", "LOG_LEVEL": "WARNING"}
+        )
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def orders_server(tmp_path: Path, inventory_server: Inventory) -> Iterator[Orders]:
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    migrate("orders", url)
+    settings = {
+        "ORDERS_DATABASE_URL": url,
+        "ORDERS_GRPC_PORT": "0",
+        "INVENTORY_ADDR": f"127.0.0.1:{inventory_server.port}",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = build_orders(load_orders_settings(settings))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(app_factory: Any, sqlite_url: str, orders_server: Orders) -> Any:
+    return app_factory(sqlite_url, orders_addr=f"127.0.0.1:{orders_server.port}").test_client()
+
+
+def channel_order(
+    external_id: str, source: str, lines: tuple[tuple[str, int, int], ...]
+) -> ChannelOrderVersion:
+    at = TODAY + timedelta(hours=1)
+    return ChannelOrderVersion(
+        connection_id=f"conn-{source.lower()}",
+        source=source,
+        external_id=external_id,
+        via="webhook",
+        received_at=at,
+        status=OrderStatus.PAID,
+        lines=tuple(
+            IncomingLine(sku=sku, quantity=q, unit_price=price, external_line_id=f"{external_id}-{i}")
+            for i, (sku, q, price) in enumerate(lines)
+        ),
+        currency="USD",
+        totals=Totals(),
+        updated_at=at,
+        created_at=at,
+        raw_json=json.dumps({"id": external_id}),
+    )
+
+
+def test_revenue_and_best_sellers_through_the_gateway(
+    client: Any, helpers: Any, orders_server: Orders, inventory_server: Inventory
+) -> None:
+    owner = helpers.register(client, "Acme", "owner@acme.test")
+    other = helpers.register(client, "Other", "owner@other.test")
+    stock = InventoryStock(f"127.0.0.1:{inventory_server.port}", timeout=30.0)
+    try:
+        for version in (
+            channel_order("s1", "SHOPIFY", (("A", 2, 1999), ("B", 1, 500))),
+            channel_order("e1", "EBAY", (("B", 3, 500),)),
+        ):
+            service.apply_channel_order(orders_server.parts, stock, owner.tenant_id, version, Policy())
+    finally:
+        stock.close()
+
+    def manual(status: str) -> dict[str, Any]:
+        body = {"lines": [{"sku": "C", "quantity": 1, "unit_price": {"amount": "10.00", "currency": "USD"}}]}
+        made = client.post("/api/v1/orders", json={**body, "status": status}, headers=owner.auth)
+        assert made.status_code == 201, made.json
+        return made.json
+
+    manual("PAID")
+    cancelled = manual("PAID")
+    done = client.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=owner.auth)
+    assert done.status_code == 200, done.json
+
+    revenue = client.get(f"/api/v1/analytics/revenue-by-channel?from={DAY}&to={DAY}", headers=owner.auth)
+    assert revenue.status_code == 200, revenue.json
+    assert revenue.json == {
+        "from_date": DAY,
+        "to_date": DAY,
+        # Of 69.98 USD: 44.98, 15.00 and 10.00 (the cancelled manual order does not count).
+        "items": [
+            {
+                "channel": "shopify",
+                "revenue": {"amount": "44.98", "currency": "USD"},
+                "orders": 1,
+                "units": 3,
+                "share": 0.642755,
+            },
+            {
+                "channel": "ebay",
+                "revenue": {"amount": "15.00", "currency": "USD"},
+                "orders": 1,
+                "units": 3,
+                "share": 0.214347,
+            },
+            {
+                "channel": "manual",
+                "revenue": {"amount": "10.00", "currency": "USD"},
+                "orders": 1,
+                "units": 1,
+                "share": 0.142898,
+            },
+        ],
+    }
+    best = client.get("/api/v1/analytics/best-sellers?limit=2", headers=owner.auth)
+    assert best.status_code == 200, best.json
+    assert best.json["to_date"] == DAY
+    assert best.json["items"] == [
+        {"sku": "B", "units": 4, "revenue": {"amount": "20.00", "currency": "USD"}, "orders": 2},
+        {"sku": "A", "units": 2, "revenue": {"amount": "39.98", "currency": "USD"}, "orders": 1},
+    ]
+    ebay = client.get("/api/v1/analytics/best-sellers?channel=ebay", headers=owner.auth)
+    assert [item["sku"] for item in ebay.json["items"]] == ["B"]
+
+    conversion = client.get("/api/v1/analytics/conversion-by-channel", headers=owner.auth)
+    assert conversion.status_code == 200, conversion.json
+    assert conversion.json["items"] == [  # no channel's sessions are known: n/a, not a number
+        {"channel": "ebay", "orders": 1, "sessions": None, "conversion": None},
+        {"channel": "manual", "orders": 1, "sessions": None, "conversion": None},
+        {"channel": "shopify", "orders": 1, "sessions": None, "conversion": None},
+    ]
+
+    assert client.get("/api/v1/analytics/revenue-by-channel", headers=other.auth).json["items"] == []
+
+    created = client.post(
+        "/api/v1/users",
+        json={"email": "v@acme.test", "password": "correct-horse", "role": "viewer"},
+        headers=owner.auth,
+    )
+    assert created.status_code == 201, created.json
+    viewer = helpers.bearer(helpers.login(client, "v@acme.test")["access_token"])
+    assert client.get("/api/v1/analytics/best-sellers", headers=viewer).status_code == 200
+    assert client.get("/api/v1/analytics/revenue-by-channel").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-12-02&to=2026-12-01", "from"),
+        ("from=12/01/2026", "from"),
+        ("to=2026-02-30", "to"),
+        ("from=2024-01-01&to=2026-01-01", "from"),
+    ],
+)
+def test_a_bad_range_is_a_400_problem_naming_the_field(
+    client: Any, helpers: Any, query: str, field: str
+) -> None:
+    owner = helpers.register(client, "Acme", "owner@acme.test")
+    for path in ("revenue-by-channel", "best-sellers", "conversion-by-channel"):
+        response = client.get(f"/api/v1/analytics/{path}?{query}", headers=owner.auth)
+        assert response.status_code == 400, response.json
+        assert response.content_type == "application/problem+json"
+        assert field in [error["field"] for error in response.json["errors"]]
+    too_many = client.get("/api/v1/analytics/best-sellers?limit=101", headers=owner.auth)
+    assert too_many.status_code == 400

@@ -1,0 +1,68 @@
+"""Analytics from the sales read model (domain/sales.py): revenue by channel and best sellers
+over a range of UTC days, read from the daily rows (never a scan of the orders), and the
+rebuild of the read model from the orders (the upgrade backfill, or a repair)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from omnistock_common.context import CallContext
+from orders.domain.sales import (
+    BestSeller,
+    ChannelConversion,
+    ChannelRevenue,
+    DateRange,
+    best_sellers_limit,
+    conversion_by_channel,
+    date_range,
+    revenue_by_channel,
+    validate_channel,
+)
+from orders.repository import UnitOfWork
+from orders.repository.sales_rows import rebuild_all_sales
+
+
+def _today(today: date | None) -> date:
+    return today or datetime.now(UTC).date()
+
+
+def channel_revenue(
+    uow: UnitOfWork, ctx: CallContext, first: str, last: str, today: date | None = None
+) -> tuple[DateRange, list[ChannelRevenue]]:
+    """Revenue, orders and units per (channel, currency) with the share of that currency."""
+    span = date_range(first, last, _today(today))
+    with uow.transaction() as repo:
+        totals = repo.channel_totals(ctx.tenant_id, span)
+    return span, revenue_by_channel(totals)
+
+
+def channel_conversion(
+    uow: UnitOfWork, ctx: CallContext, first: str, last: str, today: date | None = None
+) -> tuple[DateRange, list[ChannelConversion]]:
+    """Orders per channel; sessions and conversion unknown (None) for every channel today."""
+    span = date_range(first, last, _today(today))
+    with uow.transaction() as repo:
+        totals = repo.channel_totals(ctx.tenant_id, span)
+    return span, conversion_by_channel(totals)
+
+
+def best_sellers(
+    uow: UnitOfWork,
+    ctx: CallContext,
+    channel: str,
+    first: str,
+    last: str,
+    limit: int = 0,
+    today: date | None = None,
+) -> tuple[DateRange, list[BestSeller]]:
+    """The SKUs that sold the most units on a channel (type or connection id) or on all."""
+    span = date_range(first, last, _today(today))
+    size = best_sellers_limit(limit)
+    wanted = validate_channel(channel)
+    with uow.transaction() as repo:
+        return span, repo.best_sellers(ctx.tenant_id, span, wanted, size)
+
+
+def rebuild_sales(uow: UnitOfWork, tenant_id: str | None = None) -> int:
+    """Recompute the read model from the orders in one transaction; returns the orders read."""
+    return uow.run(lambda repo: rebuild_all_sales(repo.conn, tenant_id))
