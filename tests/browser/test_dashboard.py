@@ -217,7 +217,9 @@ def seed_pages(stack: FullStack, tag: str) -> tuple[str, str]:
                 "external_name": name,
                 "status": status,
                 "customer_email": f"buyer-{tag.lower()}@example.com",
-                "lines": [{"sku": sku, "quantity": quantity, "unit_price": {"amount": "9.00", "currency": "USD"}}],
+                "lines": [
+                    {"sku": sku, "quantity": quantity, "unit_price": {"amount": "9.00", "currency": "USD"}}
+                ],
             }
             client.call("POST", "/orders", 201, json=order)
     finally:
