@@ -1,10 +1,11 @@
-// Overview: key figures, the low-stock list and each channel's health, each section loading,
+// Overview: key figures, sales (Analytics.tsx), the low-stock list and each channel's health, each section loading,
 // failing and being empty on its own (one slow backend does not blank the whole page).
 import { useQuery } from "@tanstack/react-query";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
 import { Link } from "../router";
+import { SalesAnalytics } from "./Analytics";
 import { inventoryPath } from "./Inventory";
 
 type Level = components["schemas"]["LevelOut"];
@@ -219,6 +220,7 @@ export function OverviewPage() {
     <>
       <h1>Overview</h1>
       <KeyFigures />
+      <SalesAnalytics />
       <div className="columns">
         <LowStock />
         <ChannelHealth />
