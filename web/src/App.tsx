@@ -1,6 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { loadSession, logout, onSessionChange, type Session } from "./api/client";
+import { ChannelsPage } from "./pages/Channels";
 import { LoginPage } from "./pages/Login";
 import { InventoryPage } from "./pages/Inventory";
 import { InventorySkuPage } from "./pages/InventorySku";
@@ -13,6 +14,7 @@ const NAV = [
   { href: "/", label: "Overview" },
   { href: "/inventory", label: "Inventory" },
   { href: "/orders", label: "Orders" },
+  { href: "/channels", label: "Channels" },
 ];
 
 /** The section a path belongs to ("/inventory/SKU-1" is under Inventory), for aria-current. */
@@ -30,6 +32,7 @@ function Page({ path }: { path: string }) {
   if (first === "inventory" && id) return <InventorySkuPage key={id} sku={id} />;
   if (first === "orders" && !second) return <OrdersPage />;
   if (first === "orders" && id) return <OrderDetailPage key={id} id={id} />;
+  if (first === "channels" && !second) return <ChannelsPage />;
   return (
     <section>
       <h1>Page not found</h1>
