@@ -32,7 +32,7 @@ import pytest
 
 from omnistock_common.config import project_root
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
-from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
 from omnistock_devtools.testing import RABBITMQ, servers_required
 
 pytestmark = [pytest.mark.slow]
@@ -359,4 +359,111 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
     # Chromium logs the refused adjustment (an answered 4xx) as a failed resource.
     unexpected = [p for p in problems if "status of 409" not in p and "status of 422" not in p]
     assert unexpected == [], unexpected
+    print(f"browser part took {time.monotonic() - started:.1f}s")
+
+
+# The charts and the channels page: orders for the analytics, channels + its worker (the sync
+# engine runs "Sync now" jobs, fed through RabbitMQ, on a vhost of its own) and the WooCommerce
+# connector and sandbox.
+CHARTS_STACK = (
+    "gateway",
+    "catalog",
+    "inventory",
+    "orders",
+    "channels",
+    "channels-worker",
+    "woocommerce-connector",
+    "woocommerce-sandbox",
+)
+
+
+@pytest.fixture
+def charts_stack(tmp_path: Path, redis_url: str, amqp_url: str, web_dist: Path) -> Iterator[FullStack]:
+    databases = {service: f"sqlite:///{tmp_path / service}.db" for service in MIGRATED_SERVICES}
+    env = {"GATEWAY_WEB_DIST_DIR": str(web_dist)}
+    with (
+        isolated_vhost(amqp_url, prefix="omnistock-browser") as (vhost_url, _isolated),
+        FullStack(tmp_path, databases, redis_url, vhost_url, env=env, only=CHARTS_STACK) as running,
+    ):
+        yield running
+
+
+def seed_charts(stack: FullStack, tag: str) -> tuple[str, str, str]:
+    """(email, SKU, connection name): a tenant with one SKU, a WooCommerce sandbox connection and
+    one paid manual order of 3 units at 9.00 USD (27.00 of revenue, all of it `manual`)."""
+    email = f"owner-{tag.lower()}@browser.test"
+    sku = f"CUP-{tag}"
+    client = GatewayClient(stack.gateway_url)
+    woo = Sandbox(stack.woocommerce_sandbox_url)
+    try:
+        client.register(f"Charts {tag}", email, PASSWORD)
+        client.create_products([CatalogueItem(sku, "Green cup", 20, "9.00")])
+        client.set_stock({sku: 20})
+        config = woo.config()
+        name = f"Woo {tag}"
+        conn = client.connect_woocommerce(
+            config["store_url"], config["consumer_key"], config["consumer_secret"], name
+        )
+        assert conn["status"] == "connected", conn
+        order = {
+            "external_name": f"#C-{tag}",
+            "status": "PAID",
+            "customer_email": f"buyer-{tag.lower()}@example.com",
+            "lines": [{"sku": sku, "quantity": 3, "unit_price": {"amount": "9.00", "currency": "USD"}}],
+        }
+        client.call("POST", "/orders", 201, json=order)
+    finally:
+        client.close()
+    return email, sku, name
+
+
+def test_sales_charts_and_channels_page(charts_stack: FullStack, chromium: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    tag = uuid.uuid4().hex[:8].upper()
+    email, sku, connection = seed_charts(charts_stack, tag)
+    problems: list[str] = []
+    started = time.monotonic()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport=PHONE).new_page()
+            _watch(page, problems)
+            _log_in(page, charts_stack.gateway_url, "/", email)
+            expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+            # The donut names its slices for a screen reader; its table is the text equivalent.
+            revenue = page.get_by_role("region", name="Revenue by channel")
+            expect(revenue.get_by_role("img", name="Revenue in USD by channel: Manual 100%")).to_be_visible()
+            row = revenue.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Manual"))
+            expect(row).to_contain_text("27.00")
+            expect(row).to_contain_text("100%")
+            best = page.get_by_role("region", name="Best sellers")
+            seller = best.get_by_role("row").filter(has=page.get_by_role("rowheader", name=sku))
+            expect(seller).to_contain_text("3")
+            # Another period asks again (today is in every one of them).
+            page.get_by_label("Sales period").select_option("7")
+            expect(revenue).to_contain_text("27.00")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+            nav = page.get_by_role("navigation", name="Main")
+            nav.get_by_role("link", name="Channels").click()
+            expect(page.get_by_role("heading", name="Channels", exact=True)).to_be_visible()
+            expect(nav.get_by_role("link", name="Channels")).to_have_attribute("aria-current", "page")
+            card = page.get_by_role("region", name=connection)
+            expect(card).to_contain_text("connected")
+            expect(card).to_contain_text("Token expires")
+            expect(card.get_by_role("heading", name="Sync log")).to_be_visible()
+            expect(card.get_by_role("heading", name="Published products")).to_be_visible()
+            expect(card).to_contain_text("No product is published to this channel.")
+            card.get_by_label("What to sync").select_option("inventory")
+            card.get_by_role("button", name="Sync now").click()
+            job = card.get_by_role("status").filter(has_text="Sync job")
+            expect(job).to_contain_text("succeeded")
+            expect(job).to_contain_text("inventory:")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        finally:
+            browser.close()
+    assert problems == [], problems
     print(f"browser part took {time.monotonic() - started:.1f}s")
