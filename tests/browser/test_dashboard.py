@@ -39,8 +39,17 @@ pytestmark = [pytest.mark.slow]
 
 CHROMIUM = Path(os.environ.get("OMNISTOCK_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "correct-horse-battery"
-# What the page needs: the gateway and the services its overview calls, one connector + sandbox.
-STACK = ("gateway", "catalog", "inventory", "channels", "woocommerce-connector", "woocommerce-sandbox")
+# What the page needs: the gateway and the services its overview calls (orders for the sales
+# sections), one connector + sandbox.
+STACK = (
+    "gateway",
+    "catalog",
+    "inventory",
+    "orders",
+    "channels",
+    "woocommerce-connector",
+    "woocommerce-sandbox",
+)
 PHONE = {"width": 390, "height": 844}
 # Generous on a shared 2-CPU machine; a healthy run shows each thing within a second or two.
 UI_TIMEOUT_MS = 30_000
@@ -160,6 +169,14 @@ def test_log_in_and_see_low_stock_and_channel_health(stack: FullStack, chromium:
             figures = page.get_by_role("region", name="Key figures")
             expect(figures).to_contain_text("Low-stock SKUs")
             expect(figures).to_contain_text("1 of 1")
+            # No order yet: the sales sections say so instead of drawing an empty chart.
+            expect(page.get_by_role("region", name="Revenue by channel")).to_contain_text(
+                "No sales in the last 30 days."
+            )
+            expect(page.get_by_role("region", name="Best sellers")).to_contain_text(
+                "No sales in the last 30 days."
+            )
+            expect(page.get_by_role("region", name="Revenue by channel").get_by_role("img")).to_have_count(0)
 
             # Phone-sized: nothing wider than the screen (the table scrolls inside its box).
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
