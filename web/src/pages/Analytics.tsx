@@ -1,7 +1,7 @@
 // The overview's sales sections: revenue by channel (a donut per currency, with a table as its
 // text equivalent) and best sellers, over the last 7, 30 or 90 UTC days (docs/api.md "Analytics
-// and reports"). The donut is our own SVG: no chart library, so nothing injects <style> tags or
-// inline styles that the gateway's CSP (`style-src 'self'`) would block; colours are CSS classes.
+// and reports"). The donut is our own SVG (no chart library, docs/dashboard.md says why): SVG
+// attributes and CSS classes only, nothing the gateway's CSP (`style-src 'self'`) could block.
 import { useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { api, request } from "../api/client";
