@@ -7,6 +7,16 @@
 # The base image is pinned to an exact patch release; CI should pin it by digest as well:
 #   --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest>
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# The dashboard's build stage (Vite 8 needs Node >= 20.19); pinned like the Python image.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---- web: the dashboard (web/) built from its lock file; the gateway serves web/dist ---------
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json web/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 # ---- builder: runtime dependencies, generated stubs and our packages in one venv -----------
 FROM ${PYTHON_IMAGE} AS builder
@@ -50,11 +60,14 @@ RUN groupadd --system --gid 10001 omnistock \
       --shell /usr/sbin/nologin omnistock
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /app /app
+# The dashboard's static files (a few hundred kB; only the gateway serves them: GATEWAY_WEB_DIST_DIR).
+COPY --from=web /web/dist /app/web/dist
 # The root filesystem is read-only in Kubernetes: no bytecode writes (pip precompiled it),
 # unbuffered logs straight to the collector.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    GATEWAY_WEB_DIST_DIR=/app/web/dist
 WORKDIR /app
 USER 10001:10001
 # Both scripts were written from the registry for DEPLOYABLE: its container command (gRPC

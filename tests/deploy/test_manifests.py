@@ -692,6 +692,20 @@ def test_compose_and_kubernetes_run_the_registry_commands() -> None:
     assert procfile == {d.name: d.command for d in REGISTRY.deployables}
 
 
+def test_the_images_carry_the_dashboard_built_from_its_lock_file() -> None:
+    """The gateway serves web/dist (gateway.web): the image builds it in a pinned Node stage from
+    web/package-lock.json (npm ci), never from a developer's local build."""
+    text = DOCKERFILE.read_text()
+    node = re.search(r"^ARG NODE_IMAGE=(\S+)$", text, re.MULTILINE)
+    assert node and re.fullmatch(r"node:\d+\.\d+\.\d+-\w+(-slim)?(@sha256:[0-9a-f]{64})?", node.group(1))
+    web, runtime = text.split("AS runtime", 1)
+    assert "FROM ${NODE_IMAGE} AS web" in web and "npm ci" in web and "npm run build" in web
+    assert "COPY --from=web /web/dist /app/web/dist" in runtime
+    assert "GATEWAY_WEB_DIST_DIR=/app/web/dist" in runtime
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {"web/node_modules", "web/dist"} <= ignored
+
+
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", "libs/omnistock_protos/omnistock", "**/tests"} <= ignored
