@@ -129,8 +129,7 @@ def product_upserts(items: Iterable[pb.ProductUpsert]) -> list[ProductUpsert]:
                         barcode=v.barcode,
                         options=tuple((o.name, o.value) for o in v.options),
                         price=_amount_in(v.price) if v.HasField("price") else None,
-                        # CatalogVariant carries no compare-at price: PushPrices sets it.
-                        compare_at=None,
+                        compare_at=_amount_in(v.compare_at_price) if v.HasField("compare_at_price") else None,
                         weight_grams=v.weight_grams if v.HasField("weight_grams") else None,
                     )
                     for v in product.variants

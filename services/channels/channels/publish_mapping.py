@@ -42,6 +42,7 @@ def _catalog_product_out(
                 barcode=v.barcode,
                 options=[cpb.OptionValue(name=name, value=value) for name, value in v.options],
                 price=money_out(v.price.price) if v.price else None,
+                compare_at_price=money_out(v.price.compare_at) if v.price and v.price.compare_at else None,
                 weight_grams=v.weight_grams,
                 title=" / ".join(value for _, value in v.options),
             )

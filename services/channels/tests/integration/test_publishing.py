@@ -52,7 +52,10 @@ class CatalogAndPricing:
             MUG: ProductView(MUG, "Mug", "", "active", 4, (VariantView("MUG-1"),)),
             BLANK: ProductView(BLANK, "  ", "", "active", 1, (VariantView("BLANK-1"),)),
         }
-        self.prices = {"TEE-S": ChannelPrice(Money(1999, "EUR")), "TEE-M": ChannelPrice(Money(2099, "EUR"))}
+        self.prices = {
+            "TEE-S": ChannelPrice(Money(1999, "EUR"), Money(2499, "EUR")),  # on sale: "was" 24.99
+            "TEE-M": ChannelPrice(Money(2099, "EUR")),
+        }
 
     def products(self, ctx: CallContext, product_ids: Sequence[str]) -> dict[str, ProductView | None]:
         return {pid: self.views.get(pid) for pid in product_ids}
@@ -134,6 +137,10 @@ def test_a_publish_creates_products_maps_skus_queues_stock_and_keeps_a_refusal_o
     )
     by_sku = {v.sku: v for v in tee.variants}
     assert by_sku["TEE-S"].price.amount_minor == 1999 and by_sku["TEE-M"].price.currency == "EUR"
+    # The "was" price goes with the create (the connector shows it struck through).
+    sent = {v.sku: v for u in fakes.woocommerce.upserts if u.product_id == TEE for v in u.product.variants}
+    assert sent["TEE-S"].compare_at_price.amount_minor == 2499
+    assert not sent["TEE-M"].HasField("compare_at_price")
     assert [(o.name, o.value) for o in by_sku["TEE-S"].options] == [("Size", "S")]
     listings = {
         i.sku: dict(i.external_ids)
