@@ -34,9 +34,9 @@ routes = RouteGroup()
 
 _CSV_EXAMPLE = (
     "row,sku,location,on_hand,reserved,available,currency,unit_cost,value_at_cost\r\n"
-    "level,TEE-M,DEFAULT,12,2,10,USD,4.50,54.00\r\n"
+    "level,MUG,default,5,0,5,,,\r\n"
     "level,TEE-M,EAST,3,0,3,USD,4.50,13.50\r\n"
-    "level,MUG,DEFAULT,5,0,5,,,\r\n"
+    "level,TEE-M,default,12,2,10,USD,4.50,54.00\r\n"
     "total,,,20,2,18,,,\r\n"
     "total,,,15,2,13,USD,,67.50\r\n"
 )
