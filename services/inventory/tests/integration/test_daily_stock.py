@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 
 from inventory import models, service
 from inventory.domain import (
@@ -23,6 +24,7 @@ from inventory.domain import (
 )
 from inventory.repository import UnitOfWork
 from omnistock_common.context import CallContext
+from omnistock_common.migrations import alembic_config, upgrade
 
 TENANT = "tenant-daily"
 CTX = CallContext(tenant_id=TENANT, user_id="u1")
@@ -113,3 +115,23 @@ def test_every_on_hand_write_lands_in_the_daily_read_model(uow: UnitOfWork) -> N
         snapshot, _ = service.get_sku_stock(uow, CTX, sku, POLICY)
         totals[sku] = snapshot.on_hand
     assert totals == {sku: figures[0] for sku, figures in by_sku.items()}
+
+
+def test_the_migration_fills_the_read_model_from_an_existing_ledger(
+    uow: UnitOfWork, migrated_url: str
+) -> None:
+    """A deployment from before the read model, upgraded: migration 0004 sums the ledger so far,
+    and its trigger keeps the model from then on; a downgrade removes table and trigger."""
+    service.adjust(uow, CTX, line("TEE", 20), POLICY)
+    service.commit_reservation(uow, CTX, hold(uow, "o1", [("TEE", 3)]).id, (), POLICY)
+    uow.engine.dispose()
+    command.downgrade(alembic_config("inventory", migrated_url), "0003")
+    assert "daily_stock" not in inspect(uow.engine).get_table_names()
+    service.adjust(uow, CTX, line("TEE", -1, reason=R.SALE), POLICY)  # written without the trigger
+    uow.engine.dispose()
+    upgrade("inventory", migrated_url)
+    assert read_model(uow) == from_the_ledger(uow) != {}
+    service.adjust(uow, CTX, line("TEE", 5), POLICY)
+    assert read_model(uow) == from_the_ledger(uow)
+    (figures,) = read_model(uow).values()
+    assert figures == (21, 4)
