@@ -57,9 +57,11 @@ PROCESSES = (
     "pricing",
     "gateway",
 )
-# schemathesis' "Selected: <run>/<in the document>": all but POST /auth/logout (and the orders
-# and analytics operations, which the orders deployable answers, while it is missing).
-EXPECTED_SELECTED = "Selected: 83/84" if ORDERS_DEPLOYED else "Selected: 72/84"
+# schemathesis' "Selected: <run>/<in the document>": all but POST /auth/logout (and, while the
+# orders deployable is missing, the 8 orders operations and the 3 analytics ones it answers; the
+# inventory turnover and the inventory report are read from inventory and catalog, so they run).
+EXPECTED_SELECTED = "Selected: 85/86" if ORDERS_DEPLOYED else "Selected: 74/86"
+ORDERS_PATHS = "^/api/v1/(orders|analytics/(revenue-by-channel|best-sellers|conversion-by-channel))"
 PROBLEM = "application/problem+json"
 
 
@@ -137,7 +139,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(stack: FullS
         "30",
         "--exclude-path",
         "/api/v1/auth/logout",
-        *([] if ORDERS_DEPLOYED else ["--exclude-path-regex", "^/api/v1/(orders|analytics)"]),
+        *([] if ORDERS_DEPLOYED else ["--exclude-path-regex", ORDERS_PATHS]),
         "--no-color",
         "--report",
         "junit",

@@ -1,6 +1,6 @@
 """Analytics REST models (API.md "Analytics and reports"): the day-range queries and the figures
-the orders service's sales read model answers. Dates are ISO days (YYYY-MM-DD), inclusive, UTC;
-the orders service checks that they are real days in order (a bad one is a 400 problem naming
+the orders service's sales read model and the inventory service's turnover read model answer. Dates are ISO days (YYYY-MM-DD), inclusive, UTC;
+the backend checks that they are real days in order (a bad one is a 400 problem naming
 `from` or `to`). Money is a decimal string per currency; `share` is within that currency."""
 
 from __future__ import annotations
@@ -69,3 +69,32 @@ class ConversionByChannelOut(OutModel):
     from_date: str = Field(examples=["2026-11-07"])
     to_date: str = Field(examples=["2026-12-06"])
     items: list[ChannelConversionOut]
+
+
+class TurnoverQuery(DayRangeQuery):
+    limit: int = Field(100, ge=1, le=500, description="most SKUs listed; `overall` covers every SKU")
+
+
+class SkuTurnoverOut(OutModel):
+    sku: str = Field(examples=["TEE-M"])
+    units_sold: int = Field(description="reservation commits and SALE adjustments over the days")
+    average_on_hand: float = Field(
+        description="average end-of-day units on hand, 2 decimals", examples=[13.75]
+    )
+    turnover: float | None = Field(
+        description="units_sold / average_on_hand, 6 decimals; null when nothing was on hand",
+        examples=[0.218182],
+    )
+
+
+class TurnoverOverallOut(OutModel):
+    units_sold: int
+    average_on_hand: float = Field(description="the SKUs' averages summed, 2 decimals")
+    turnover: float | None
+
+
+class InventoryTurnoverOut(OutModel):
+    from_date: str = Field(examples=["2026-11-07"])
+    to_date: str = Field(examples=["2026-12-06"])
+    items: list[SkuTurnoverOut]
+    overall: TurnoverOverallOut

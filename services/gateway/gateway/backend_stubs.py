@@ -53,3 +53,11 @@ class BackendStubs(Generic[StubT]):
     def bulk(self) -> StubT:
         long: DeadlineStub[StubT] = current_app.extensions[self.key][1]
         return long.call(call_context())
+
+    def bulk_binder(self) -> Callable[[], StubT]:
+        """For calls made after the view returned (a streamed download reads page after page):
+        each call of the result is the long-deadline stub with a freshly signed token of this
+        request's caller, since one token lives two minutes and a long download outlives it."""
+        long: DeadlineStub[StubT] = current_app.extensions[self.key][1]
+        ctx = call_context()
+        return lambda: long.call(ctx)

@@ -70,6 +70,10 @@ class LevelQuery(StrictModel):
     cursor: str | None = Field(None, max_length=2048)
 
 
+class InventoryReportQuery(StrictModel):
+    format: Literal["csv", "xlsx"] = "csv"
+
+
 class ChannelAvailabilityOut(OutModel):
     connection_id: str
     channel: str

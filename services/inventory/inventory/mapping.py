@@ -19,10 +19,12 @@ from inventory.domain import (
     ReservationLine,
     SkuSnapshot,
     StockLevel,
+    Turnover,
 )
 from inventory.service import ReserveCommand
 from omnistock.common.v1 import common_pb2
 from omnistock.inventory.v1 import inventory_service_pb2 as pb
+from omnistock_common.day_range import DateRange
 from omnistock_common.timestamps import to_optional_timestamp
 
 # Exact to the microsecond by integer arithmetic (Timestamp.FromDatetime showed in the Reserve profile).
@@ -264,4 +266,22 @@ def rule_in(r: pb.AllocationRule) -> AllocationRule:
         percentage=r.percentage if r.HasField("percentage") else None,
         dynamic_buffer=r.dynamic_buffer,
         measured_sync_latency_ms=r.measured_sync_latency_ms,
+    )
+
+
+def sku_turnover_out(t: Turnover) -> pb.SkuTurnover:
+    out = pb.SkuTurnover(sku=t.sku, units_sold=t.units_sold, average_on_hand_centi=t.average_on_hand_centi)
+    if t.turnover_ppm is not None:
+        out.turnover_ppm = t.turnover_ppm
+    return out
+
+
+def turnover_out(
+    span: DateRange, items: list[Turnover], overall: Turnover
+) -> pb.GetInventoryTurnoverResponse:
+    return pb.GetInventoryTurnoverResponse(
+        from_date=span.first.isoformat(),
+        to_date=span.last.isoformat(),
+        skus=[sku_turnover_out(t) for t in items],
+        overall=sku_turnover_out(overall),
     )

@@ -202,6 +202,21 @@ channel_sales = sa.Table(
     sa.Index("ix_channel_sales_tenant_sku_at", "tenant_id", "sku", "at"),
 )
 
+# The turnover read model: per UTC day, SKU and location, the sum of the ledger's on-hand deltas
+# and the units sold. Written only by the trigger on `movements` (migration 0004), in the
+# statement that writes the ledger row.
+daily_stock = sa.Table(
+    "daily_stock",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("sku", sa.String(128), nullable=False),
+    sa.Column("location_id", sa.String(36), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("on_hand_delta", sa.BigInteger, nullable=False),
+    sa.Column("sold", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day"),
+)
+
 alerts = sa.Table(
     "alerts",
     metadata,

@@ -34,6 +34,7 @@ READ_ONLY_METHODS = frozenset(
         "GetAllocationRule",
         "GetAvailableToSell",
         "GetBundle",
+        "GetInventoryTurnover",
     )
 )
 

@@ -107,6 +107,14 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
         report = service.reconcile(self.uow, call_context(context).tenant_id)
         return mapping.reconcile_out(report)
 
+    def GetInventoryTurnover(
+        self, request: pb.GetInventoryTurnoverRequest, context: grpc.ServicerContext
+    ) -> pb.GetInventoryTurnoverResponse:
+        span, items, overall = service.inventory_turnover(
+            self.uow, call_context(context), request.from_date, request.to_date, request.limit
+        )
+        return mapping.turnover_out(span, items, overall)
+
     def Reserve(self, request: pb.ReserveRequest, context: grpc.ServicerContext) -> pb.ReserveResponse:
         command = mapping.reserve_command_in(request)
         ctx = call_context(context)

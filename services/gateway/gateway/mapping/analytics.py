@@ -1,12 +1,15 @@
-"""Analytics ↔ the orders service's sales read model RPCs (GetRevenueByChannel, GetBestSellers)."""
+"""Analytics ↔ the orders service's sales read model RPCs (GetRevenueByChannel, GetBestSellers,
+GetConversionByChannel) and the inventory service's GetInventoryTurnover."""
 
 from __future__ import annotations
 
 from gateway import analytics_schemas as s
 from gateway.mapping import money_from_pb
+from omnistock.inventory.v1 import inventory_service_pb2 as inventory_pb
 from omnistock.orders.v1 import orders_service_pb2 as pb
 
 SHARE_SCALE = 1_000_000  # the service's share is in parts per million
+CENTI = 100  # the inventory service's average on hand is in hundredths
 
 
 def day_range(query: s.DayRangeQuery) -> pb.DayRange:
@@ -67,4 +70,35 @@ def conversion_out(reply: pb.GetConversionByChannelResponse) -> s.ConversionByCh
             )
             for c in reply.channels
         ],
+    )
+
+
+def turnover_request(query: s.TurnoverQuery) -> inventory_pb.GetInventoryTurnoverRequest:
+    return inventory_pb.GetInventoryTurnoverRequest(
+        from_date=query.from_ or "", to_date=query.to or "", limit=query.limit
+    )
+
+
+def _turnover(t: inventory_pb.SkuTurnover) -> float | None:
+    """Unset (nothing on hand) stays null, never 0."""
+    return t.turnover_ppm / SHARE_SCALE if t.HasField("turnover_ppm") else None
+
+
+def turnover_out(reply: inventory_pb.GetInventoryTurnoverResponse) -> s.InventoryTurnoverOut:
+    o = reply.overall
+    return s.InventoryTurnoverOut(
+        from_date=reply.from_date,
+        to_date=reply.to_date,
+        items=[
+            s.SkuTurnoverOut(
+                sku=t.sku,
+                units_sold=t.units_sold,
+                average_on_hand=t.average_on_hand_centi / CENTI,
+                turnover=_turnover(t),
+            )
+            for t in reply.skus
+        ],
+        overall=s.TurnoverOverallOut(
+            units_sold=o.units_sold, average_on_hand=o.average_on_hand_centi / CENTI, turnover=_turnover(o)
+        ),
     )

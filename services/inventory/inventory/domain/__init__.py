@@ -2,7 +2,7 @@
 
 Everything here is a pure function of its inputs so it can be unit-tested exhaustively; the
 service layer feeds it rows read under lock and writes back what it decides. The rules live in
-modules by job (model, validation, availability, reservations); this package re-exports
+modules by job (model, validation, availability, reservations, turnover); this package re-exports
 them so callers write `domain.validate_reserve`, `domain.Reservation`.
 """
 
@@ -74,6 +74,7 @@ from inventory.domain.reservations import (
     shortfalls,
     status_after_commit,
 )
+from inventory.domain.turnover import DailyStock, Turnover, turnover, turnover_limit
 from inventory.domain.validation import (
     adjustment_violations,
     apply_adjustment,
@@ -104,6 +105,7 @@ __all__ = [
     "AllocationRule",
     "BundleComponent",
     "ChannelAvailability",
+    "DailyStock",
     "HoldDecision",
     "InsufficientStock",
     "LedgerMismatch",
@@ -125,6 +127,7 @@ __all__ = [
     "SkuState",
     "StockDemand",
     "StockLevel",
+    "Turnover",
     "adjustment_violations",
     "allocate_holds",
     "apply_adjustment",
@@ -147,6 +150,8 @@ __all__ = [
     "shortfalls",
     "sku_snapshots",
     "status_after_commit",
+    "turnover",
+    "turnover_limit",
     "validate_allocation_rule",
     "validate_batch_size",
     "validate_bundle",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, tuple_, update
@@ -391,6 +391,28 @@ class StockRows(Rows):
             .group_by(m.c.sku, m.c.location_id)
         )
         return {(sku, loc): (int(oh), int(rs)) for sku, loc, oh, rs in rows}
+
+    # ------------------------------------------------------------ turnover read model
+
+    def daily_stock_before(self, tenant_id: str, first: date) -> dict[str, int]:
+        """Per SKU, the on-hand deltas of every day before `first`: its on hand at the start."""
+        d = models.daily_stock
+        rows = self.conn.execute(
+            select(d.c.sku, func.sum(d.c.on_hand_delta))
+            .where(d.c.tenant_id == tenant_id, d.c.day < first)
+            .group_by(d.c.sku)
+        )
+        return {sku: int(units) for sku, units in rows}
+
+    def daily_stock_days(self, tenant_id: str, first: date, last: date) -> list[domain.DailyStock]:
+        """The read model's days `first`..`last`, summed over locations."""
+        d = models.daily_stock
+        rows = self.conn.execute(
+            select(d.c.sku, d.c.day, func.sum(d.c.on_hand_delta), func.sum(d.c.sold))
+            .where(d.c.tenant_id == tenant_id, d.c.day >= first, d.c.day <= last)
+            .group_by(d.c.sku, d.c.day)
+        )
+        return [domain.DailyStock(sku, day, int(delta), int(sold)) for sku, day, delta, sold in rows]
 
     def all_levels_raw(self, tenant_id: str) -> dict[tuple[str, str], tuple[int, int]]:
         t = models.stock_levels

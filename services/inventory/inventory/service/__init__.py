@@ -3,7 +3,8 @@
 Modules by job: locations.py, stock.py (levels, adjustments, ledger), reservations.py (reserve,
 commit, release, expiry) over reservation_groups.py (the grouped execution of reserve and
 commit, the one implementation on every database), rules.py (thresholds, alerts, allocation
-rules, bundles) and publishing.py (the event and alert bookkeeping every change ends with).
+rules, bundles), turnover.py (read from the daily read model) and publishing.py (the event and
+alert bookkeeping every change ends with).
 This package re-exports the use cases, so callers write `service.reserve(...)`.
 """
 
@@ -55,6 +56,7 @@ from inventory.service.stock import (
     reconcile,
     reconcile_all,
 )
+from inventory.service.turnover import inventory_turnover
 
 __all__ = [
     "LOW_STOCK",
@@ -82,6 +84,7 @@ __all__ = [
     "get_bundle",
     "get_reservation",
     "get_sku_stock",
+    "inventory_turnover",
     "list_alerts",
     "list_locations",
     "list_movements",

@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
+from omnistock_common.day_range import DateRange as DateRange
+from omnistock_common.day_range import date_range as date_range
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from orders.domain.model import Order, OrderStatus
 
@@ -30,9 +32,6 @@ S = OrderStatus
 COUNTED_STATUSES = frozenset({S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED})
 # The key of the whole order's row (a SKU row has the SKU; SKUs are never empty).
 ORDER_ROW = ""
-MAX_RANGE_DAYS = 366
-# Days a range may name (a default bound computed from one stays a real date).
-EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 DEFAULT_BEST_SELLERS = 10
 MAX_BEST_SELLERS = 100
 SHARE_SCALE = 1_000_000  # shares are parts per million
@@ -110,45 +109,6 @@ def difference(before: Mapping[SalesKey, Figures], after: Mapping[SalesKey, Figu
 
 
 # --------------------------------------------------------------------------- reports
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Inclusive UTC days."""
-
-    first: date
-    last: date
-
-
-def date_range(first: str, last: str, today: date) -> DateRange:
-    """`from`/`to` as ISO dates (YYYY-MM-DD). Both empty: the last 30 days up to today; one empty:
-    the other bound alone (to defaults to today, from to 29 days before to)."""
-    problems: list[FieldViolation] = []
-    parsed: dict[str, date | None] = {}
-    for name, text in (("from", first), ("to", last)):
-        parsed[name] = None
-        if text:
-            try:
-                parsed[name] = date.fromisoformat(text) if len(text) == 10 else None
-                if parsed[name] is None or not EARLIEST <= parsed[name] <= LATEST:  # type: ignore[operator]
-                    raise ValueError
-            except ValueError:
-                problems.append(
-                    FieldViolation(name, "must be an ISO date such as 2026-01-31, from 1970 to 9998")
-                )
-    if problems:
-        raise InvalidArgument("invalid date range", violations=problems)
-    end = parsed["to"] or today
-    start = parsed["from"] or end - timedelta(days=29)
-    if start > end:
-        raise InvalidArgument(
-            "invalid date range", violations=[FieldViolation("from", "must not be after to")]
-        )
-    if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise InvalidArgument(
-            "invalid date range", violations=[FieldViolation("from", f"at most {MAX_RANGE_DAYS} days")]
-        )
-    return DateRange(start, end)
 
 
 def best_sellers_limit(limit: int) -> int:

@@ -1,7 +1,8 @@
 """Analytics REST endpoints (API.md "Analytics and reports") ↔ the orders service's sales read
-model. Each view calls one RPC; the figures are kept by the orders service in the transaction of
-every order change, so a request reads daily rows, never the orders. Viewers may read them
-(orders:read)."""
+model and the inventory service's turnover read model. Each view calls one RPC; the figures are
+kept by the orders service in the transaction of every order change, and by the inventory ledger's
+trigger in the statement of every ledger write, so a request reads daily rows, never the orders or
+the ledger. Viewers may read them (orders:read; the turnover inventory:read)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gateway.api import ApiModule
 from gateway.backend_stubs import BackendStubs
 from gateway.domain import Permission
 from gateway.mapping import analytics as m
+from omnistock.inventory.v1 import inventory_service_pb2_grpc as inventory_grpc
 from omnistock.orders.v1 import orders_service_pb2_grpc as pb_grpc
 
 _stubs = BackendStubs(
@@ -19,8 +21,13 @@ _stubs = BackendStubs(
     lambda s: float(s.orders_timeout_seconds),
 )
 
+_inventory = BackendStubs(
+    "omnistock.analytics.inventory", inventory_grpc.InventoryServiceStub, lambda s: s.inventory_addr
+)
+
 api = ApiModule("analytics", tag="Analytics")
 api.blueprint.record(_stubs.setup)
+api.blueprint.record(_inventory.setup)
 
 
 @api.route(
@@ -66,3 +73,19 @@ def conversion_by_channel(query: s.DayRangeQuery) -> s.ConversionByChannelOut:
     orders / sessions. No channel's sessions are known yet (no connector reads them, there is no
     import): `sessions` and `conversion` are null ("n/a"), never an invented number."""
     return m.conversion_out(_stubs.rpc().GetConversionByChannel(m.conversion_request(query)))
+
+
+@api.route(
+    "GET",
+    "/analytics/inventory-turnover",
+    summary="Inventory turnover",
+    permission=Permission.INVENTORY_READ,
+    query=s.TurnoverQuery,
+    response=s.InventoryTurnoverOut,
+)
+def inventory_turnover(query: s.TurnoverQuery) -> s.InventoryTurnoverOut:
+    """Units sold / average units on hand per SKU over UTC days `from`..`to` (inclusive), and
+    overall. Units sold are reservation commits and SALE adjustments; the average is of the
+    end-of-day units on hand over every location. `turnover` is null when nothing was on hand.
+    SKUs by turnover descending (null last), then units sold, at most `limit`."""
+    return m.turnover_out(_inventory.rpc().GetInventoryTurnover(m.turnover_request(query)))

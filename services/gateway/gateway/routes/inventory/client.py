@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.backend_stubs import BackendStubs
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 
@@ -17,3 +19,8 @@ def inventory() -> pb_grpc.InventoryServiceStub:
 def inventory_bulk() -> pb_grpc.InventoryServiceStub:
     """As inventory(), with the long deadline of batch adjustments."""
     return _stubs.bulk()
+
+
+def inventory_binder() -> Callable[[], pb_grpc.InventoryServiceStub]:
+    """inventory_bulk() for calls made while a response streams (BackendStubs.bulk_binder)."""
+    return _stubs.bulk_binder()
