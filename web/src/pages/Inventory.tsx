@@ -3,33 +3,19 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, request } from "../api/client";
-import type { components } from "../api/schema";
 import { Failed, Loading, PagerNav, Section } from "../components/ui";
 import { usePager } from "../components/usePager";
-import { Link } from "../router";
+import { LevelsTable, type Level, type StockState } from "../components/levels";
 
-type Level = components["schemas"]["LevelOut"];
 
 const PAGE_SIZE = 50;
 // The low-stock set marks the rows of the page; LevelOut carries no threshold, so the page asks
 // the server which SKUs are below theirs (GET /inventory?low_stock=true, the overview's filter).
 const LOW_LIMIT = 500;
 
-export type StockState = "out" | "low" | "ok";
-
-export function StockIndicator({ state }: { state: StockState }) {
-  if (state === "out") return <span className="badge bad">Out of stock</span>;
-  if (state === "low") return <span className="badge warn">Low</span>;
-  return <span className="badge ok">OK</span>;
-}
-
 function levelState(level: Level, low: Set<string>): StockState {
   if (level.available <= 0) return "out";
   return low.has(level.sku) ? "low" : "ok";
-}
-
-export function inventoryPath(sku: string): string {
-  return `/inventory/${encodeURIComponent(sku)}`;
 }
 
 function useLevels(sku: string, cursor: string | null) {
@@ -112,43 +98,12 @@ function Levels() {
         </p>
       ) : (
         <>
-          <div className="table-wrap" aria-busy={levels.isFetching}>
-            <table>
-              <caption className="visually-hidden">Stock per SKU and location</caption>
-              <thead>
-                <tr>
-                  <th scope="col">SKU</th>
-                  <th scope="col">Location</th>
-                  <th scope="col" className="num">
-                    Available
-                  </th>
-                  <th scope="col" className="num">
-                    On hand
-                  </th>
-                  <th scope="col" className="num">
-                    Reserved
-                  </th>
-                  <th scope="col">State</th>
-                </tr>
-              </thead>
-              <tbody>
-                {levels.data.items.map((level) => (
-                  <tr key={`${level.sku}@${level.location}`}>
-                    <th scope="row">
-                      <Link href={inventoryPath(level.sku)}>{level.sku}</Link>
-                    </th>
-                    <td>{level.location}</td>
-                    <td className="num">{level.available}</td>
-                    <td className="num">{level.on_hand}</td>
-                    <td className="num">{level.reserved}</td>
-                    <td>
-                      <StockIndicator state={levelState(level, low.data ?? new Set())} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <LevelsTable
+            levels={levels.data.items}
+            caption="Stock per SKU and location"
+            stateOf={(level) => levelState(level, low.data ?? new Set())}
+            busy={levels.isFetching}
+          />
           <PagerNav pager={pager} nextCursor={levels.data.next_cursor} label="Stock level pages" />
         </>
       )}
@@ -164,3 +119,6 @@ export function InventoryPage() {
     </>
   );
 }
+
+// The pages that link to a SKU's page import its address from here too.
+export { inventoryPath, StockIndicator, type StockState } from "../components/levels";

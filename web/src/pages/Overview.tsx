@@ -4,11 +4,9 @@ import { useQuery } from "@tanstack/react-query";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
-import { Link } from "../router";
 import { SalesAnalytics } from "./Analytics";
-import { inventoryPath } from "./Inventory";
+import { LevelsTable } from "../components/levels";
 
-type Level = components["schemas"]["LevelOut"];
 type Connection = components["schemas"]["ConnectionOut"];
 
 const LIST_LIMIT = 500;
@@ -103,11 +101,6 @@ function KeyFigures() {
   );
 }
 
-function StockBadge({ level }: { level: Level }) {
-  if (level.available <= 0) return <span className="badge bad">Out of stock</span>;
-  return <span className="badge warn">Low</span>;
-}
-
 function LowStock() {
   const { data, error, isPending, refetch } = useLowStock();
   return (
@@ -119,44 +112,14 @@ function LowStock() {
       ) : data.items.length === 0 ? (
         <p className="empty">Nothing is low: every SKU is at or above its low-stock threshold.</p>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">SKUs below their low-stock threshold</caption>
-            <thead>
-              <tr>
-                <th scope="col">SKU</th>
-                <th scope="col">Location</th>
-                <th scope="col" className="num">
-                  Available
-                </th>
-                <th scope="col" className="num">
-                  On hand
-                </th>
-                <th scope="col" className="num">
-                  Reserved
-                </th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((level) => (
-                <tr key={`${level.sku}@${level.location}`}>
-                  <th scope="row">
-                    <Link href={inventoryPath(level.sku)}>{level.sku}</Link>
-                  </th>
-                  <td>{level.location}</td>
-                  <td className="num">{level.available}</td>
-                  <td className="num">{level.on_hand}</td>
-                  <td className="num">{level.reserved}</td>
-                  <td>
-                    <StockBadge level={level} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <>
+          <LevelsTable
+            levels={data.items}
+            caption="SKUs below their low-stock threshold"
+            stateOf={(level) => (level.available <= 0 ? "out" : "low")}
+          />
           {data.next_cursor && <p className="muted">Showing the first {data.items.length}.</p>}
-        </div>
+        </>
       )}
     </Section>
   );
