@@ -12,36 +12,32 @@ searches the SKU, adjusts its stock (a refused adjustment first, shown in words)
 figure and the history row; on the Orders page filters by status, exports CSV (the file holds only
 the filtered order) and opens the order.
 
-Chromium or npm missing: SKIPPED with a banner for a developer, FAILED under CI=true /
-OMNISTOCK_REQUIRE_SERVERS=1 (the same rule as the servers, omnistock_devtools.testing). CI
-installs Chromium in scripts/ensure-services.sh; the build is `make web` (npm ci + build).
+Chromium or npm missing: see tests/browser/conftest.py (skipped loudly, failed under CI).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from omnistock_common.config import project_root
+from omnistock_devtools.browser import (
+    PASSWORD,
+    UI_TIMEOUT_MS,
+    browser_stack,
+    log_in,
+    phone_page,
+    unexpected_problems,
+)
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
-from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
-from omnistock_devtools.testing import RABBITMQ, servers_required
+from omnistock_devtools.fullstack import FullStack
+from omnistock_devtools.testing import RABBITMQ
 
 pytestmark = [pytest.mark.slow]
 
-CHROMIUM = Path(os.environ.get("OMNISTOCK_CHROMIUM", "/usr/bin/chromium"))
-PASSWORD = "correct-horse-battery"
-# What the page needs: the gateway and the services its overview calls (orders for the sales
-# sections), one connector + sandbox.
 STACK = (
     "gateway",
     "catalog",
@@ -51,52 +47,12 @@ STACK = (
     "woocommerce-connector",
     "woocommerce-sandbox",
 )
-PHONE = {"width": 390, "height": 844}
-# Generous on a shared 2-CPU machine; a healthy run shows each thing within a second or two.
-UI_TIMEOUT_MS = 30_000
-
-
-def _unavailable(what: str) -> None:
-    """Fail under CI, skip loudly for a developer (testing.require's rule for servers)."""
-    if servers_required(os.environ):
-        pytest.fail(f"!!! {what} (CI=true / OMNISTOCK_REQUIRE_SERVERS=1 requires it) !!!", pytrace=False)
-    pytest.skip(f"!!! {what}: the browser test is SKIPPED !!!")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"{CHROMIUM} not found: install Debian's package with `apt-get install -y chromium`")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def web_dist() -> Path:
-    """web/dist, built (or rebuilt when a source changed) by `make web`: npm ci + tsc + vite."""
-    root = project_root()
-    if shutil.which("npm") is None:
-        if (root / "web" / "dist" / "index.html").is_file():
-            return root / "web" / "dist"
-        _unavailable("npm not found and web/dist is not built")
-    done = subprocess.run(
-        ["make", "--no-print-directory", "web"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"make web failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}", pytrace=False)
-    return root / "web" / "dist"
 
 
 @pytest.fixture
 def stack(tmp_path: Path, redis_url: str, web_dist: Path) -> Iterator[FullStack]:
-    databases = {service: f"sqlite:///{tmp_path / service}.db" for service in MIGRATED_SERVICES}
-    env = {"GATEWAY_WEB_DIST_DIR": str(web_dist)}
     # Nothing started here talks to RabbitMQ (the test passes with it down); the URL is configuration.
-    with FullStack(tmp_path, databases, redis_url, RABBITMQ.url(), env=env, only=STACK) as running:
+    with browser_stack(tmp_path, redis_url, RABBITMQ.url(), web_dist, STACK) as running:
         yield running
 
 
@@ -186,9 +142,7 @@ def test_log_in_and_see_low_stock_and_channel_health(stack: FullStack, chromium:
         token = page.evaluate("JSON.parse(sessionStorage.getItem('omnistock.session')).accessToken")
         assert not token.startswith("expired.")
         expect(page.get_by_role("heading", name="Log in")).to_have_count(0)
-    # The 401 of the expired token and the wrong password are answers the page handled, logged
-    # by Chromium as failed resources; anything else (CSP violations, exceptions) is a defect.
-    unexpected = [p for p in problems if "status of 401" not in p]
+    unexpected = unexpected_problems(problems)
     assert unexpected == [], unexpected
     print(f"browser part took {time.monotonic() - started:.1f}s")
 
@@ -200,9 +154,7 @@ PAGES_STACK = ("gateway", "catalog", "inventory", "orders")
 
 @pytest.fixture
 def pages_stack(tmp_path: Path, redis_url: str, web_dist: Path) -> Iterator[FullStack]:
-    databases = {service: f"sqlite:///{tmp_path / service}.db" for service in MIGRATED_SERVICES}
-    env = {"GATEWAY_WEB_DIST_DIR": str(web_dist)}
-    with FullStack(tmp_path, databases, redis_url, RABBITMQ.url(), env=env, only=PAGES_STACK) as running:
+    with browser_stack(tmp_path, redis_url, RABBITMQ.url(), web_dist, PAGES_STACK) as running:
         yield running
 
 
@@ -232,39 +184,6 @@ def seed_pages(stack: FullStack, tag: str) -> tuple[str, str]:
     return email, sku
 
 
-def _watch(page: Any, problems: list[str]) -> None:
-    page.set_default_timeout(UI_TIMEOUT_MS)
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda err: problems.append(str(err)))
-
-
-@contextmanager
-def phone_page(chromium: Path) -> Iterator[tuple[Any, list[str]]]:
-    """A page of the given Chromium on a phone-sized screen, and the console errors and page
-    exceptions it logs (a test asserts on them after the page is closed)."""
-    from playwright.sync_api import sync_playwright
-
-    problems: list[str] = []
-    with sync_playwright() as pw:
-        # executable_path: run this browser instead of a Playwright-bundled one
-        # (https://playwright.dev/docs/api/class-browsertype#browser-type-launch).
-        # --no-sandbox: CI runs as root, where Chromium's own sandbox refuses to start.
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_context(viewport=PHONE).new_page()
-            _watch(page, problems)
-            yield page, problems
-        finally:
-            browser.close()
-
-
-def _log_in(page: Any, base_url: str, path: str, email: str) -> None:
-    page.goto(f"{base_url}{path}")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> None:
     from playwright.sync_api import expect
 
@@ -275,7 +194,7 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
     with phone_page(chromium) as (page, problems):
         # Logging in at a page's address shows that page (no channels service here for the
         # overview's channel health).
-        _log_in(page, pages_stack.gateway_url, "/inventory", email)
+        log_in(page, pages_stack.gateway_url, "/inventory", email)
         expect(page.get_by_role("heading", name="Inventory", exact=True)).to_be_visible()
         nav = page.get_by_role("navigation", name="Main")
         expect(nav.get_by_role("link", name="Inventory")).to_have_attribute("aria-current", "page")
@@ -397,12 +316,7 @@ CHARTS_STACK = (
 
 @pytest.fixture
 def charts_stack(tmp_path: Path, redis_url: str, amqp_url: str, web_dist: Path) -> Iterator[FullStack]:
-    databases = {service: f"sqlite:///{tmp_path / service}.db" for service in MIGRATED_SERVICES}
-    env = {"GATEWAY_WEB_DIST_DIR": str(web_dist)}
-    with (
-        isolated_vhost(amqp_url, prefix="omnistock-browser") as (vhost_url, _isolated),
-        FullStack(tmp_path, databases, redis_url, vhost_url, env=env, only=CHARTS_STACK) as running,
-    ):
+    with browser_stack(tmp_path, redis_url, amqp_url, web_dist, CHARTS_STACK, own_vhost=True) as running:
         yield running
 
 
@@ -443,7 +357,7 @@ def test_sales_charts_and_channels_page(charts_stack: FullStack, chromium: Path)
     email, sku, connection = seed_charts(charts_stack, tag)
     started = time.monotonic()
     with phone_page(chromium) as (page, problems):
-        _log_in(page, charts_stack.gateway_url, "/", email)
+        log_in(page, charts_stack.gateway_url, "/", email)
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
         # The donut names its slices for a screen reader; its table is the text equivalent.
