@@ -7,6 +7,7 @@ import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
 import { channelLabel } from "./Analytics";
+import { Can } from "../api/permissions";
 
 type Connection = components["schemas"]["ConnectionOut"];
 type Job = components["schemas"]["JobStatusOut"];
@@ -272,7 +273,9 @@ function ConnectionCard({ connection }: { connection: Connection }) {
         {connection.name} <span className="muted">{channelLabel(connection.type)}</span>
       </h2>
       <Health connection={connection} />
-      <SyncNow connection={connection} />
+      <Can permission="channels:write">
+        <SyncNow connection={connection} />
+      </Can>
       <SyncLog connectionId={connection.id} />
       <PublishedProducts connectionId={connection.id} />
     </section>

@@ -8,6 +8,7 @@ import { Failed, Loading, PagerNav, Section, when } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { Link } from "../router";
 import { StockIndicator, type StockState } from "./Inventory";
+import { Can } from "../api/permissions";
 
 type SkuStock = components["schemas"]["SkuStockOut"];
 type Adjustment = components["schemas"]["AdjustmentIn"];
@@ -342,7 +343,9 @@ export function InventorySkuPage({ sku }: { sku: string }) {
           <Stock sku={sku} />
           <History sku={sku} />
         </div>
-        <AdjustForm sku={sku} />
+        <Can permission="inventory:write">
+          <AdjustForm sku={sku} />
+        </Can>
       </div>
     </>
   );

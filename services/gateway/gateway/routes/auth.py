@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from gateway.api import ApiModule, Reply, client_ip, current_claims, deps
-from gateway.domain import Permission, Tenant, User
+from gateway.domain import Permission, Tenant, User, allowed
 from gateway.schemas import OutModel, StrictModel
 from gateway.service import TokenPair, sessions
 
@@ -89,6 +89,9 @@ class RegisterOut(TokenPairOut):
 class MeOut(OutModel):
     user: UserOut
     tenant: TenantOut
+    # What this user's role may do (gateway.domain.POLICY), so a client shows only the controls
+    # that would be allowed instead of keeping its own copy of the policy.
+    permissions: list[str] = Field(examples=[["catalog:read", "inventory:read"]])
 
 
 @api.route(
@@ -158,4 +161,5 @@ def logout(body: LogoutIn) -> Reply:
 @api.route("GET", "/me", summary="Who am I", permission=Permission.AUTHENTICATED, response=MeOut)
 def me() -> MeOut:
     user, tenant = sessions.me(deps().identity.uow, current_claims())
-    return MeOut(user=UserOut.of(user), tenant=TenantOut.of(tenant))
+    permissions = sorted(p.value for p in Permission if allowed(user.role, p))
+    return MeOut(user=UserOut.of(user), tenant=TenantOut.of(tenant), permissions=permissions)

@@ -57,6 +57,9 @@ def test_register_creates_tenant_and_owner(client: Any, helpers: Any) -> None:
         "created_at": me.json["tenant"]["created_at"],
     }
     assert me.json["user"]["id"] == body["user"]["id"]
+    # An owner may do everything; the list is the policy's (gateway.domain.POLICY), sorted.
+    assert "users:manage" in me.json["permissions"] and "catalog:write" in me.json["permissions"]
+    assert me.json["permissions"] == sorted(me.json["permissions"])
 
 
 def test_register_rejects_duplicate_email_case_insensitively(client: Any, helpers: Any) -> None:

@@ -51,6 +51,11 @@ def test_staff_and_viewer_cannot_manage_users(client: Any, helpers: Any) -> None
             client.patch(f"/api/v1/users/{owner.user_id}", json={"role": "viewer"}, headers=auth).status_code
             == 403
         )
+    # /me tells each what its role allows (a client hides what would be refused).
+    viewer = client.get("/api/v1/me", headers=as_user(client, helpers, "v@acme.test")).json["permissions"]
+    assert "inventory:read" in viewer and not [p for p in viewer if p.endswith((":write", ":manage"))]
+    staff = client.get("/api/v1/me", headers=as_user(client, helpers, "s@acme.test")).json["permissions"]
+    assert "inventory:write" in staff and "users:manage" not in staff and "channels:manage" not in staff
 
 
 def test_admin_limits(client: Any, helpers: Any) -> None:
