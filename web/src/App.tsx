@@ -8,6 +8,8 @@ import { InventorySkuPage } from "./pages/InventorySku";
 import { OrderDetailPage } from "./pages/OrderDetail";
 import { OrdersPage } from "./pages/Orders";
 import { OverviewPage } from "./pages/Overview";
+import { UsersPage } from "./pages/Users";
+import { useCan } from "./api/permissions";
 import { Link, navigate, usePath } from "./router";
 
 const NAV = [
@@ -33,6 +35,7 @@ function Page({ path }: { path: string }) {
   if (first === "orders" && !second) return <OrdersPage />;
   if (first === "orders" && id) return <OrderDetailPage key={id} id={id} />;
   if (first === "channels" && !second) return <ChannelsPage />;
+  if (first === "users" && !second) return <UsersPage />;
   return (
     <section>
       <h1>Page not found</h1>
@@ -40,6 +43,22 @@ function Page({ path }: { path: string }) {
         There is no page at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
       </p>
     </section>
+  );
+}
+
+/** The page links; "Users" only for a role that may manage users. */
+function MainNav({ path }: { path: string }) {
+  const canManageUsers = useCan("users:manage");
+  const items = canManageUsers ? [...NAV, { href: "/users", label: "Users" }] : NAV;
+  return (
+    <nav aria-label="Main">
+      {items.map((item) => (
+        <Link key={item.href} href={item.href} aria-current={section(path) === item.href ? "page" : undefined}>
+          {item.label}
+        </Link>
+      ))}
+      <a href="/api/v1/docs">API docs</a>
+    </nav>
   );
 }
 
@@ -86,14 +105,7 @@ export function App() {
         <Link href="/" className="brand">
           OmniStock
         </Link>
-        <nav aria-label="Main">
-          {NAV.map((item) => (
-            <Link key={item.href} href={item.href} aria-current={section(path) === item.href ? "page" : undefined}>
-              {item.label}
-            </Link>
-          ))}
-          <a href="/api/v1/docs">API docs</a>
-        </nav>
+        <MainNav path={path} />
         <button type="button" className="secondary" onClick={signOut}>
           Log out
         </button>
