@@ -1,7 +1,8 @@
 """Acting from the dashboard and what a role may see, in Debian's Chromium (omnistock_devtools.browser).
 
 An owner fulfils a paid order (carrier + tracking: the order becomes Shipped, the fulfilment is
-listed, inventory commits the units) and cancels a pending one (after a confirmation step); on
+listed, inventory commits the units), sees on the SKU's page which order still holds a unit, and
+cancels a pending one (after a confirmation step); on
 "Users" adds a viewer (a too-short password first, refused in words). The viewer then logs in and
 sees no write control anywhere: every button on the inventory, order, channels and users pages is
 a read-only one (log out, paging, filters, exports), and there is no "Users" link.
@@ -112,6 +113,14 @@ def test_fulfil_cancel_add_a_viewer_who_sees_no_write_control(stack: FullStack, 
         # A shipped order offers neither form any more.
         expect(page.get_by_role("region", name="Actions")).to_have_count(0)
 
+        # Who holds the SKU: the pending order's hold of 1 unit (the paid one's shipped).
+        page.goto(f"{base}/inventory/{sku}")
+        holds = page.get_by_role("region", name="Reservations")
+        hold = holds.get_by_role("row").filter(has=page.get_by_role("rowheader", name=f"#X-{tag}"))
+        expect(hold).to_contain_text("1")
+        expect(hold).to_contain_text("until shipped or cancelled")
+        expect(holds.get_by_role("rowheader", name=f"#F-{tag}")).to_have_count(0)
+
         page.goto(f"{base}/orders/{pending_id}")
         cancel = page.get_by_role("form", name="Cancel the order")
         cancel.get_by_label("Reason (optional)").fill("customer asked")
@@ -127,6 +136,7 @@ def test_fulfil_cancel_add_a_viewer_who_sees_no_write_control(stack: FullStack, 
         stock = page.get_by_role("region", name="Stock", exact=True)
         expect(stock.get_by_test_id("on-hand")).to_have_text("10")
         expect(stock.get_by_test_id("available")).to_have_text("10")
+        expect(page.get_by_role("region", name="Reservations")).to_contain_text("Nothing holds this SKU")
 
         nav = page.get_by_role("navigation", name="Main")
         nav.get_by_role("link", name="Users").click()
