@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: help venv proto proto-lint openapi web web-lint web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
+.PHONY: help venv proto proto-lint openapi web web-lint screenshots web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
 
 help:
 	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
@@ -104,6 +104,10 @@ openapi: venv
 web-if-npm:
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
 	else echo "!!! npm not found: the dashboard (web/) is NOT built; / explains how to build it !!!"; fi
+
+# The dashboard's main pages as PNGs in docs/screenshots/ (README), from a demo stack in Chromium.
+screenshots: venv web
+	$(BIN)/python -m omnistock_devtools.screenshots
 
 # Hot reload for dashboard work; run `make run` (the API on :8080) in another terminal.
 web-dev: web/node_modules/.ci-stamp
