@@ -21,7 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from omnistock_devtools.browser import UI_TIMEOUT_MS, browser_stack, log_in, phone_page, unexpected_problems
+from omnistock_devtools.browser import (
+    PASSWORD,
+    UI_TIMEOUT_MS,
+    browser_stack,
+    log_in,
+    phone_page,
+    unexpected_problems,
+)
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
 from omnistock_devtools.fullstack import FullStack
 from omnistock_devtools.testing import RABBITMQ
@@ -54,17 +61,17 @@ def seed(stack: FullStack, tag: str) -> tuple[str, str, str]:
     client = GatewayClient(stack.gateway_url)
     woo = Sandbox(stack.woocommerce_sandbox_url)
     try:
-        from omnistock_devtools.browser import PASSWORD
-
         client.register(f"Products {tag}", email, PASSWORD)
         client.create_products([CatalogueItem(sku, "Blue mug", 0, "10.00")])
         config = woo.config()
         name = f"Woo {tag}"
-        conn = client.connect_woocommerce(config["store_url"], config["consumer_key"], config["consumer_secret"], name)
+        keys = (config["consumer_key"], config["consumer_secret"])
+        conn = client.connect_woocommerce(config["store_url"], *keys, name)
         assert conn["status"] == "connected", conn
         client.call("PUT", f"/channels/{conn['id']}/listings/{sku}", json={"product_id": "101"})
         prices = client.call("GET", "/prices", params={"connection_id": conn["id"]}).json()["items"]
-        assert [(p["sku"], p["price"]["amount"], p["derived"]) for p in prices] == [(sku, "10.00", True)], prices
+        listed = [(p["sku"], p["price"]["amount"], p["derived"]) for p in prices]
+        assert listed == [(sku, "10.00", True)], prices
     finally:
         client.close()
     return email, sku, name
@@ -160,7 +167,8 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         expect(page.get_by_role("heading", name=f"Blue mug {tag}", level=1)).to_be_visible()
         expect(title).not_to_have_attribute("aria-invalid", "true")
         variants = page.get_by_role("region", name="Variants")
-        expect(variants.get_by_role("form", name=f"Variant {sku}").get_by_label("Price")).to_have_value("10.00")
+        variant = variants.get_by_role("form", name=f"Variant {sku}")
+        expect(variant.get_by_label("Price")).to_have_value("10.00")
         assert fits_the_screen(page)
         page.get_by_role("link", name="← Products").click()
         expect(catalog.get_by_role("rowheader", name=f"Blue mug {tag}")).to_be_visible()
