@@ -402,7 +402,7 @@ function PreviewTable({ preview }: { preview: Preview }) {
 
 function ConnectionPicker({ connections, value, onChange }: { connections: Connection[]; value: string; onChange: (id: string) => void }) {
   return (
-    <div className="field range">
+    <div className="field picker">
       <label htmlFor="pricing-connection">Connection</label>
       <select id="pricing-connection" value={value} onChange={(e) => onChange(e.target.value)}>
         {connections.map((c) => (

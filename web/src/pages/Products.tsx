@@ -152,7 +152,7 @@ function ProductList() {
               <tbody>
                 {products.data.items.map((product) => (
                   <tr key={product.id}>
-                    <th scope="row">
+                    <th scope="row" className="text">
                       <Link href={productPath(product.id)}>{product.title}</Link>
                     </th>
                     <td>
@@ -331,7 +331,7 @@ function ImportCsv() {
         <Field
           id="import-file"
           label="Product CSV file"
-          hint="Columns: product_title, sku, price, currency, … (docs/api.md); one row per variant"
+          hint="One row per variant; product_title, sku and price are required (also: currency, cost, barcode, option1_name…, status, quantity, location)"
           error={errorFor(run.error, "file")}
         >
           {(control) => (
