@@ -7,7 +7,8 @@ phone-sized screen a person imports a CSV of three good rows and one with a bad 
 bar reaches 100% from the streamed NDJSON answer; the row error is shown with its row number),
 renames the product (a blank title is refused next to the field first), previews a +10% bulk
 change on the connection (10.00 → 11.00), applies it and sees the new price, and sets an FX rate.
-No console error other than the answered 400, nothing wider than the screen.
+A viewer sees the same pages without a write control. No console error other than the answered
+400, nothing wider than the screen.
 
 Chromium or npm missing: see tests/browser/conftest.py (skipped loudly, failed under CI).
 """
@@ -72,6 +73,8 @@ def seed(stack: FullStack, tag: str) -> tuple[str, str, str]:
         prices = client.call("GET", "/prices", params={"connection_id": conn["id"]}).json()["items"]
         listed = [(p["sku"], p["price"]["amount"], p["derived"]) for p in prices]
         assert listed == [(sku, "10.00", True)], prices
+        viewer = {"email": f"viewer-{tag.lower()}@browser.test", "password": PASSWORD, "role": "viewer"}
+        client.call("POST", "/users", 201, json=viewer)
     finally:
         client.close()
     return email, sku, name
@@ -209,6 +212,30 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         expect(eur).to_contain_text("0.92")
         expect(fx.get_by_role("status")).to_contain_text("Rates saved")
         assert fits_the_screen(page)
+    # A viewer reads the same pages without a single write control.
+    with phone_page(chromium) as (page, viewer_problems):
+        log_in(page, stack.gateway_url, "/products", f"viewer-{tag.lower()}@browser.test")
+        catalog = page.get_by_role("region", name="Catalog")
+        expect(catalog.get_by_role("rowheader", name=f"Blue mug {tag}")).to_be_visible()
+        expect(page.get_by_role("region", name="Import from CSV")).to_have_count(0)
+        expect(page.get_by_role("region", name="New product")).to_have_count(0)
+        catalog.get_by_role("link", name=f"Blue mug {tag}").click()
+        variants = page.get_by_role("region", name="Variants")
+        expect(variants.get_by_role("rowheader", name=sku)).to_be_visible()
+        expect(page.get_by_role("region", name="Edit product")).to_have_count(0)
+        expect(page.get_by_role("textbox")).to_have_count(0)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Pricing").click()
+        prices = page.get_by_role("region", name=f"Prices on {connection}")
+        expect(prices.get_by_role("row").filter(has=page.get_by_role("rowheader", name=sku))).to_contain_text(
+            "11.00"
+        )
+        expect(page.get_by_role("region", name="FX rates")).to_contain_text("0.92")
+        expect(page.get_by_role("region", name="Bulk change")).to_have_count(0)
+        # Only the connection picker and "Log out" remain.
+        expect(page.locator("main").get_by_role("button")).to_have_count(0)
+        expect(page.locator("main").get_by_role("textbox")).to_have_count(0)
+        assert fits_the_screen(page)
+    assert unexpected_problems(viewer_problems) == [], viewer_problems
     # Chromium logs the refused blank title (an answered 400) as a failed resource.
     unexpected = [p for p in unexpected_problems(problems) if "status of 400" not in p]
     assert unexpected == [], unexpected
