@@ -107,6 +107,7 @@ function Rule({ connection }: { connection: Connection }) {
     mutationFn: (form: { currency: string; rounding: Rounding; floor: string }) => {
       const currency = form.currency.trim().toUpperCase();
       const floor = form.floor.trim();
+      // A floor is in the connection's currency; without one the server names the floor field.
       const floorCurrency = currency || rule.data?.floor?.currency || "USD";
       return request("Saving the pricing rule failed", () =>
         api.PUT("/api/v1/channels/{connection_id}/pricing", {
@@ -175,7 +176,7 @@ function Rule({ connection }: { connection: Connection }) {
               </select>
             )}
           </Field>
-          <Field id="rule-floor" label="Floor (optional)" hint="No derived price goes below it" error={errorFor(save.error, "floor")}>
+          <Field id="rule-floor" label="Floor (optional)" hint="In the currency above (so it needs one); no derived price goes below it" error={errorFor(save.error, "floor")}>
             {(control) => (
               <input
                 {...control}
