@@ -8,14 +8,19 @@ import { InventorySkuPage } from "./pages/InventorySku";
 import { OrderDetailPage } from "./pages/OrderDetail";
 import { OrdersPage } from "./pages/Orders";
 import { OverviewPage } from "./pages/Overview";
+import { PricingPage } from "./pages/Pricing";
+import { ProductDetailPage } from "./pages/ProductDetail";
+import { ProductsPage } from "./pages/Products";
 import { UsersPage } from "./pages/Users";
 import { useCan } from "./api/permissions";
 import { Link, navigate, usePath } from "./router";
 
 const NAV = [
   { href: "/", label: "Overview" },
+  { href: "/products", label: "Products" },
   { href: "/inventory", label: "Inventory" },
   { href: "/orders", label: "Orders" },
+  { href: "/pricing", label: "Pricing" },
   { href: "/channels", label: "Channels" },
 ];
 
@@ -30,6 +35,9 @@ function Page({ path }: { path: string }) {
   const [, first, second, ...rest] = path.split("/");
   const id = second && rest.length === 0 ? safeDecode(second) : null;
   if (path === "/") return <OverviewPage />;
+  if (first === "products" && !second) return <ProductsPage />;
+  if (first === "products" && id) return <ProductDetailPage key={id} id={id} />;
+  if (first === "pricing" && !second) return <PricingPage />;
   if (first === "inventory" && !second) return <InventoryPage />;
   if (first === "inventory" && id) return <InventorySkuPage key={id} sku={id} />;
   if (first === "orders" && !second) return <OrdersPage />;
