@@ -66,3 +66,64 @@ export function Field({
     </div>
   );
 }
+
+/** A labelled text input (a Field around an <input>), the common case. */
+export function TextField({
+  id,
+  label,
+  value,
+  onChange,
+  error,
+  hint,
+  type = "text",
+  required = false,
+  maxLength,
+  inputMode,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+  hint?: string;
+  type?: "text" | "url" | "email" | "password";
+  required?: boolean;
+  maxLength?: number;
+  inputMode?: "numeric" | "decimal" | "text";
+}) {
+  return (
+    <Field id={id} label={label} error={error} hint={hint}>
+      {(control) => (
+        <input
+          {...control}
+          type={type}
+          value={value}
+          required={required}
+          maxLength={maxLength}
+          inputMode={inputMode}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** Under a form: the problem in words unless every field error sits next to one of `shown`
+ * (formError), and the success line. */
+export function FormOutcome({ error, shown, saved }: { error: Error | null; shown: string[]; saved: string | null }) {
+  const message = formError(error, ...shown);
+  return (
+    <>
+      {message && (
+        <p className="error-text" role="alert">
+          {message}
+        </p>
+      )}
+      {saved && (
+        <p className="ok-text" role="status">
+          {saved}
+        </p>
+      )}
+    </>
+  );
+}

@@ -6,7 +6,8 @@ import { useState, type FormEvent } from "react";
 import { api, fieldErrors, idempotencyKey, request, type Outcome } from "../api/client";
 import { useCan } from "../api/permissions";
 import type { components } from "../api/schema";
-import { FormOutcome, Section, TextField, when } from "../components/ui";
+import { Section, when } from "../components/ui";
+import { FormOutcome, TextField } from "../components/fields";
 
 type Order = components["schemas"]["OrderDetailOut"];
 
@@ -82,12 +83,7 @@ function FulfilForm({ order }: { order: Order }) {
           {fulfil.isPending ? "Fulfilling…" : "Fulfil order"}
         </button>
       </div>
-      <FormOutcome
-        error={fulfil.error}
-        fields={errors}
-        shownFields={["carrier", "tracking_number", "tracking_url"]}
-        saved={saved}
-      />
+      <FormOutcome error={fulfil.error} shown={["carrier", "tracking_number", "tracking_url"]} saved={saved} />
     </form>
   );
 }
@@ -126,7 +122,7 @@ function CancelForm({ order }: { order: Order }) {
           </button>
         )}
       </div>
-      <FormOutcome error={cancel.error} fields={errors} shownFields={["reason"]} saved={saved} />
+      <FormOutcome error={cancel.error} shown={["reason"]} saved={saved} />
     </form>
   );
 }

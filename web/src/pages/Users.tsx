@@ -7,8 +7,9 @@ import { useState, type FormEvent } from "react";
 import { api, fieldErrors, request } from "../api/client";
 import { useCan, useMe } from "../api/permissions";
 import type { components } from "../api/schema";
-import { Failed, FormOutcome, Loading, PagerNav, Section, TextField, when } from "../components/ui";
+import { Failed, Loading, PagerNav, Section, when } from "../components/ui";
 import { usePager } from "../components/usePager";
+import { FormOutcome, TextField } from "../components/fields";
 
 type User = components["schemas"]["UserOut"];
 type Role = components["schemas"]["UserCreateIn"]["role"];
@@ -83,7 +84,7 @@ function NewUser() {
             {create.isPending ? "Adding…" : "Add user"}
           </button>
         </div>
-        <FormOutcome error={create.error} fields={errors} shownFields={["email", "password"]} saved={saved} />
+        <FormOutcome error={create.error} shown={["email", "password"]} saved={saved} />
       </form>
     </Section>
   );
