@@ -402,9 +402,7 @@ def disconnected(health: Health, now: datetime, reason: str) -> Health:
 CONNECTION_HEALTH_CHANGED = "channels.connection_health_changed"
 
 
-def health_changed_payload(
-    connection: Connection, before: Health, after: Health
-) -> dict[str, str] | None:
+def health_changed_payload(connection: Connection, before: Health, after: Health) -> dict[str, str] | None:
     """The payload of CONNECTION_HEALTH_CHANGED when `after` has another status than `before`,
     else None. No error text: the event only says that the connection's health is worth reading."""
     if before.status is after.status:
