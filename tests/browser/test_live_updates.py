@@ -133,3 +133,53 @@ def test_the_inventory_page_shows_a_stock_change_made_elsewhere_without_a_reload
         wait_for_sandbox(stack, Sandbox(stack.woocommerce_sandbox_url), sku, 7)
     unexpected = unexpected_problems(problems)
     assert unexpected == [], unexpected
+
+
+# Polling: the gateway refuses every stream (GATEWAY_LIVE_MAX_STREAMS=0, as when its slots are
+# taken); no worker is needed, since polls read the inventory service directly.
+POLLING_STACK = ("gateway", "catalog", "inventory")
+
+
+@pytest.fixture
+def polling_stack(tmp_path: Path, redis_url: str, amqp_url: str, web_dist: Path) -> Iterator[FullStack]:
+    env = {"GATEWAY_LIVE_MAX_STREAMS": "0"}
+    with browser_stack(tmp_path, redis_url, amqp_url, web_dist, POLLING_STACK, env=env) as running:
+        yield running
+
+
+def test_when_the_stream_is_refused_the_page_polls_with_etags(
+    polling_stack: FullStack, chromium: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    tag = uuid.uuid4().hex[:8].upper()
+    email, sku = f"owner-{tag.lower()}@polling.test", f"POLL-{tag}"
+    client = GatewayClient(polling_stack.gateway_url)
+    try:
+        client.register(f"Polling {tag}", email, PASSWORD)
+        client.create_products([CatalogueItem(sku, "Polled mug", 12, "9.00")])
+        client.set_stock({sku: 12})
+        with phone_page(chromium) as (page, problems):
+            log_in(page, polling_stack.gateway_url, "/inventory", email)
+            row = page.get_by_role("region", name="Stock levels").get_by_role("row")
+            available = row.filter(has=page.get_by_role("rowheader", name=sku)).get_by_role("cell").nth(1)
+            expect(available).to_have_text("12")
+            # The stream answers 503: the header says so and the lists are re-read every 10 s.
+            expect(page.get_by_role("status").filter(has_text="Figures:")).to_have_text(
+                "Figures: Updating every 10 s"
+            )
+            # An unchanged list costs a 304 (the page sent the ETag it had).
+            with page.expect_response(
+                lambda r: "/api/v1/inventory?" in r.url and r.status == 304, timeout=UI_TIMEOUT_MS
+            ):
+                pass
+            page.evaluate("window.__sameDocument = true")
+            client.adjust(sku, -5, reason="damaged")
+            expect(available).to_have_text("7")
+            assert page.evaluate("window.__sameDocument === true")
+    finally:
+        client.close()
+    # Chromium reports each refused stream (the 503 is the point of this test); nothing else.
+    unexpected = [p for p in unexpected_problems(problems) if "503" not in p and "EventSource" not in p]
+    assert unexpected == [], unexpected
