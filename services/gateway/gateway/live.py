@@ -150,7 +150,12 @@ def event_stream(pubsub: PubSub, timing: StreamTiming) -> Iterator[bytes]:
             timing.heartbeat_seconds - (now - last_write),
             timing.max_seconds - (now - started),
         )
-        message = pubsub.get_message(ignore_subscribe_messages=True, timeout=max(0.0, wait))
+        try:
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=max(0.0, wait))
+        except redis.RedisError as exc:
+            # Redis went away: end the stream; the browser polls and asks for a new one later.
+            log.warning("live stream ended: redis unavailable (%s)", type(exc).__name__)
+            return
         if not message or message.get("type") != "message":
             continue
         try:

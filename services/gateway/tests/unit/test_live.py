@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from flask import Response
 
 from gateway.etags import conditional, none_match, weak_etag
@@ -194,3 +195,14 @@ def test_conditional_answers_304_only_to_a_matching_tag_of_a_200_json_reply() ->
     assert changed.status_code == 200
     error = conditional(Response(body, status=404, mimetype="application/json"), weak_etag(body))
     assert error.status_code == 404 and "ETag" not in error.headers
+
+
+class BrokenPubSub(ScriptedPubSub):
+    def get_message(self, ignore_subscribe_messages: bool = False, timeout: float = 0.0) -> Any:
+        raise redis.ConnectionError("gone")
+
+
+def test_the_stream_ends_quietly_when_redis_goes_away() -> None:
+    clock = Clock()
+    out = chunks(event_stream(BrokenPubSub(clock, []), StreamTiming(5.0, 1.0, clock=clock)))
+    assert len(out) == 1 and out[0].startswith("retry: ")
