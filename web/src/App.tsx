@@ -1,6 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { loadSession, logout, onSessionChange, type Session } from "./api/client";
+import { POLL_SECONDS, useLiveUpdates, type LiveStatus } from "./api/live";
 import { ChannelsPage } from "./pages/Channels";
 import { LoginPage } from "./pages/Login";
 import { InventoryPage } from "./pages/Inventory";
@@ -78,6 +79,23 @@ function safeDecode(segment: string): string | null {
   }
 }
 
+const LIVE_TEXT: Record<LiveStatus, string> = {
+  off: "",
+  connecting: "Connecting…",
+  live: "Live",
+  polling: `Updating every ${POLL_SECONDS} s`,
+};
+
+/** How current the figures are: pushed live, or re-read every few seconds. A polite live region. */
+function LiveBadge({ status }: { status: LiveStatus }) {
+  return (
+    <p className={`live-status live-${status}`} role="status">
+      {status !== "off" && <span className="visually-hidden">Figures: </span>}
+      {LIVE_TEXT[status]}
+    </p>
+  );
+}
+
 function useSession(): Session | null {
   const [session, setSession] = useState(loadSession);
   useEffect(() => onSessionChange(setSession), []);
@@ -88,6 +106,8 @@ export function App() {
   const path = usePath();
   const session = useSession();
   const queryClient = useQueryClient();
+  // Mounted once for the whole app: every page's inventory, alerts and channel queries stay current.
+  const live = useLiveUpdates(session !== null);
   const atLogin = path === "/login";
   useEffect(() => {
     if (session && atLogin) navigate("/", true);
@@ -114,6 +134,7 @@ export function App() {
           OmniStock
         </Link>
         <MainNav path={path} />
+        <LiveBadge status={live} />
         <button type="button" className="secondary" onClick={signOut}>
           Log out
         </button>

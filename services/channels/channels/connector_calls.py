@@ -340,7 +340,7 @@ class ConnectionCaller:
             current = repo.get_connection(conn.tenant_id, conn.id, lock=True)
             if current is None:
                 return
-            repo.save_health(conn.tenant_id, conn.id, after_success(current.connection.health, now), now)
+            repo.change_health(current.connection, after_success(current.connection.health, now), now)
             repo.add_sync_log(
                 conn.tenant_id,
                 conn.id,
@@ -390,7 +390,7 @@ class ConnectionCaller:
                 return None
             before = current.connection.health
             after = transition(before, now)
-            repo.save_health(conn.tenant_id, conn.id, after, now)
+            repo.change_health(current.connection, after, now)
             repo.add_sync_log(
                 conn.tenant_id,
                 conn.id,

@@ -396,6 +396,25 @@ def disconnected(health: Health, now: datetime, reason: str) -> Health:
     )
 
 
+# The outbox event of a connection whose status moved (connected, degraded, error,
+# disconnected): what the dashboard's live updates listen for (docs/decisions/0012). One per
+# change of status, not one per call, so a busy connection adds no events while it stays well.
+CONNECTION_HEALTH_CHANGED = "channels.connection_health_changed"
+
+
+def health_changed_payload(connection: Connection, before: Health, after: Health) -> dict[str, str] | None:
+    """The payload of CONNECTION_HEALTH_CHANGED when `after` has another status than `before`,
+    else None. No error text: the event only says that the connection's health is worth reading."""
+    if before.status is after.status:
+        return None
+    return {
+        "connection_id": connection.id,
+        "channel_type": connection.type,
+        "status": after.status.value,
+        "previous_status": before.status.value,
+    }
+
+
 _SEVERITY = {
     ConnectionStatus.CONNECTED: 0,
     ConnectionStatus.DEGRADED: 1,

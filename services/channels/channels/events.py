@@ -30,12 +30,16 @@ RELAY_MAX_BATCHES = 5
 # Published for whoever listens (no consumer yet): reaching no queue counts as sent. Every other
 # event (order_received, order_action_synced, sync_requested: the workers'; price_sync_requested:
 # the pricing worker's) must be routed to a queue, else its rows stay unsent and are retried.
+# The connection_* events are consumed by the live-updates relay (gateway.live_worker), whose
+# queues are deleted while it is down (a notice is worth nothing later): they stay optional, or
+# a stopped relay would hold them unsent for ever (docs/decisions/0012).
 OPTIONAL_EVENTS = frozenset(
     {
         "channels.webhook_received",
         "channels.connection_created",
         "channels.connection_reauthorised",
         "channels.connection_deleted",
+        "channels.connection_health_changed",
     }
 )
 

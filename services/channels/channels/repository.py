@@ -19,7 +19,15 @@ from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
 from channels import models
-from channels.domain import Connection, ConnectionStatus, Health, Listing, SyncLogEntry
+from channels.domain import (
+    CONNECTION_HEALTH_CHANGED,
+    Connection,
+    ConnectionStatus,
+    Health,
+    Listing,
+    SyncLogEntry,
+    health_changed_payload,
+)
 from channels.job_rows import JobQueries
 from channels.order_repository import OrderQueries
 from channels.publish_rows import PublishQueries
@@ -167,6 +175,14 @@ class Repository(SyncQueries, OrderQueries, JobQueries, PublishQueries):
             .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
             .values(updated_at=now, **_health_values(health))
         )
+
+    def change_health(self, connection: Connection, health: Health, now: datetime) -> None:
+        """save_health, plus a `channels.connection_health_changed` outbox row in the same
+        transaction when the status moved (`connection` is the row as read under its lock)."""
+        self.save_health(connection.tenant_id, connection.id, health, now)
+        payload = health_changed_payload(connection, connection.health, health)
+        if payload is not None:
+            self.add_event(connection.tenant_id, CONNECTION_HEALTH_CHANGED, payload)
 
     def set_increase_hold(
         self, tenant_id: str, connection_id: str, since: datetime | None, reason: str

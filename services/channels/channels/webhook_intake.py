@@ -148,11 +148,8 @@ def ingest_webhook(
                 reason = (
                     f"the OmniStock app was uninstalled from this {channel_label(kind)} store; reconnect it"
                 )
-                repo.save_health(
-                    conn.tenant_id,
-                    conn.id,
-                    domain.disconnected(current.connection.health, now, reason),
-                    now,
+                repo.change_health(
+                    current.connection, domain.disconnected(current.connection.health, now, reason), now
                 )
         return True
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from gateway.domain import POLICY, Permission, allowed
 from gateway.errors import ApiProblem
+from gateway.etags import conditional as conditional_get
 from gateway.inputs import clean_path_params, enforce_body_limit, parse_body, parse_query
 from gateway.service import sessions
 from omnistock_common.context import CallContext
@@ -67,6 +68,9 @@ class Operation:
     # The view reads an Idempotency-Key header (inputs.idempotency_key): documented as a parameter,
     # with the 422 of a key reused for a different request.
     idempotency_key: bool = False
+    # A GET answered with a weak ETag of its JSON body, and 304 on a matching If-None-Match
+    # (gateway.etags): for lists the dashboard polls.
+    conditional: bool = False
 
     @property
     def json_body(self) -> bool:
@@ -149,6 +153,7 @@ class ApiModule:
         response_headers: Mapping[str, str] | None = None,
         max_body_bytes: int | None = None,
         idempotency_key: bool = False,
+        conditional: bool = False,
     ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
@@ -157,7 +162,10 @@ class ApiModule:
         permission, 404 for a path parameter and 422 for an idempotency key (openapi._operation).
         `max_body_bytes` overrides the body limit of this route (default: GATEWAY_MAX_JSON_BYTES
         for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise). `idempotency_key`
-        documents the Idempotency-Key header the view reads."""
+        documents the Idempotency-Key header the view reads. `conditional` (GET only) adds a weak
+        ETag of the JSON reply and answers 304 to a matching If-None-Match (gateway.etags)."""
+        if conditional and method.upper() != "GET":
+            raise ValueError(f"{path}: only a GET can be conditional")
 
         def decorator(view: Callable[..., ViewResult]) -> Callable[..., ViewResult]:
             op = Operation(
@@ -178,6 +186,7 @@ class ApiModule:
                 response_headers=dict(response_headers or {}),
                 max_body_bytes=max_body_bytes,
                 idempotency_key=idempotency_key,
+                conditional=conditional,
             )
             self.operations.append(op)
             self.blueprint.add_url_rule(
@@ -225,7 +234,8 @@ def _wrap(op: Operation, view: Callable[..., ViewResult]) -> Callable[..., Respo
             kwargs["body"] = parse_body(op.body)
         if op.query is not None:
             kwargs["query"] = parse_query(op.query)
-        return _to_response(view(**kwargs), op.status)
+        response = _to_response(view(**kwargs), op.status)
+        return conditional_get(response, request.headers.get("If-None-Match")) if op.conditional else response
 
     return handler
 

@@ -18,7 +18,19 @@ from gateway.api import ApiModule, register_modules
 from gateway.config import Settings, load_settings
 from gateway.deps import Deps, build_deps
 from gateway.errors import install_error_handlers
-from gateway.routes import analytics, auth, catalog, channels, docs, health, inventory, orders, pricing, users
+from gateway.routes import (
+    analytics,
+    auth,
+    catalog,
+    channels,
+    docs,
+    health,
+    inventory,
+    live,
+    orders,
+    pricing,
+    users,
+)
 from omnistock_common.context import new_request_id
 from omnistock_common.logging import escape_controls, request_id_var, tenant_id_var
 
@@ -34,6 +46,7 @@ API_MODULES: list[ApiModule] = [
     orders.api,
     pricing.api,
     analytics.api,
+    live.api,
 ]
 
 log = logging.getLogger("gateway.access")

@@ -92,6 +92,14 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024
     argon2_parallelism: int = 4
+    # Live updates (GET /api/v1/events, docs/decisions/0012): a stream holds one of the process's
+    # threads, so at most live_max_streams are open per process (503 + Retry-After beyond), each
+    # for at most live_max_seconds (the browser reconnects with a new ticket), with a comment line
+    # every live_heartbeat_seconds; a ticket lives live_ticket_seconds and opens one stream.
+    live_max_streams: int = 4
+    live_max_seconds: float = 300.0
+    live_heartbeat_seconds: float = 15.0
+    live_ticket_seconds: int = 30
     log_level: str = "INFO"
     log_format: str = "json"
     # The dashboard's build (web/dist, `make web`), served at /.
@@ -167,6 +175,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         argon2_time_cost=env.int("ARGON2_TIME_COST", 3, minimum=1, maximum=20),
         argon2_memory_kib=env.int("ARGON2_MEMORY_KIB", 64 * 1024, minimum=8, maximum=4 * 1024 * 1024),
         argon2_parallelism=env.int("ARGON2_PARALLELISM", 4, minimum=1, maximum=64),
+        live_max_streams=env.int("GATEWAY_LIVE_MAX_STREAMS", 4, minimum=0, maximum=10_000),
+        live_max_seconds=env.float("GATEWAY_LIVE_MAX_SECONDS", 300.0, minimum=1.0, maximum=3600.0),
+        live_heartbeat_seconds=env.float("GATEWAY_LIVE_HEARTBEAT_SECONDS", 15.0, minimum=0.1, maximum=300.0),
+        live_ticket_seconds=env.int("GATEWAY_LIVE_TICKET_SECONDS", 30, minimum=1, maximum=300),
         log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         log_format=env.choice("LOG_FORMAT", "json", ("json", "text")),
         web_dist_dir=env.str("GATEWAY_WEB_DIST_DIR", str(project_root() / "web" / "dist")),
@@ -175,5 +187,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env.problems.append("GATEWAY_TOKEN_VERSION_CACHE_SECONDS must be at most 5 (revocation delay)")
     if settings.argon2_memory_kib < 8 * settings.argon2_parallelism:
         env.problems.append("ARGON2_MEMORY_KIB must be at least 8 x ARGON2_PARALLELISM (an argon2 rule)")
+    env.raise_if_invalid()
+    return settings
+
+
+@dataclass(frozen=True)
+class LiveRelaySettings:
+    """The live-updates relay (gateway.live_worker): where it publishes notices. AMQP_URL and
+    INTERNAL_TOKEN_SECRET are read by nameko and omnistock_common.config."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
+def load_live_relay_settings(environ: Mapping[str, str] | None = None) -> LiveRelaySettings:
+    """REDIS_URL: the Redis every gateway reads (the gateway's own REDIS_URL)."""
+    env = EnvReader(environ)
+    settings = LiveRelaySettings(redis_url=env.redis_url("REDIS_URL"))
     env.raise_if_invalid()
     return settings

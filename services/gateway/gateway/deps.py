@@ -19,6 +19,7 @@ from gateway.auth import Passwords, TokenCodec
 from gateway.clients import CatalogClient, Channels, ReadinessProbe, catalog_client
 from gateway.config import Settings
 from gateway.errors import ErrorMapper
+from gateway.live import LiveHub, build_hub
 from gateway.ratelimit import RedisAttemptLimiter, RedisTokenDenylist
 from gateway.repository import SqlUnitOfWork
 from gateway.service import AttemptLimiter, GatewayDeps, LoginLimits, TokenVersions
@@ -59,6 +60,8 @@ class Deps:
     webhook_limiter: AttemptLimiter | None = None
     # Per-tenant order export rate limit (Redis); None only in hand-built Deps.
     export_limiter: AttemptLimiter | None = None
+    # Live updates (tickets, stream slots, pub/sub); None only in hand-built Deps.
+    live: LiveHub | None = None
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -84,6 +87,14 @@ def build_deps(settings: Settings) -> Deps:
         parallelism=settings.argon2_parallelism,
     )
     tokens = TokenCodec(settings.jwt_secret, settings.access_token_ttl_seconds)
+
+    live = build_hub(
+        settings.redis_url,
+        ticket_seconds=settings.live_ticket_seconds,
+        max_streams=settings.live_max_streams,
+        max_seconds=settings.live_max_seconds,
+        heartbeat_seconds=settings.live_heartbeat_seconds,
+    )
 
     uow = SqlUnitOfWork(engine)
     identity = GatewayDeps(
@@ -116,7 +127,7 @@ def build_deps(settings: Settings) -> Deps:
             settings.readiness_timeout_seconds,
         ),
         errors=ErrorMapper(),
-        closers=[engine.dispose, redis_client.close, channels.close],
+        closers=[engine.dispose, redis_client.close, live.redis.close, channels.close],
         channels=channels_client(
             channels.get(settings.channels_addr),
             settings.grpc_timeout_seconds,
@@ -124,4 +135,5 @@ def build_deps(settings: Settings) -> Deps:
         ),
         webhook_limiter=RedisAttemptLimiter(redis_client),
         export_limiter=RedisAttemptLimiter(redis_client),
+        live=live,
     )

@@ -90,6 +90,16 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
                 "schema": {"type": "string"},
             }
         )
+    if op.conditional:
+        parameters.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "the ETag of a previous answer: 304 with no body while it still matches",
+                "schema": {"type": "string"},
+            }
+        )
     if op.idempotency_key:
         parameters.append(
             {
@@ -123,7 +133,15 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
             name: {"description": text, "schema": {"type": "string"}}
             for name, text in op.response_headers.items()
         }
+    if op.conditional:
+        etag_header = {"description": "weak ETag of the JSON body", "schema": {"type": "string"}}
+        success.setdefault("headers", {})["ETag"] = etag_header
     responses: dict[str, Any] = {str(op.status): success}
+    if op.conditional:
+        responses["304"] = {
+            "description": "Not Modified: the If-None-Match ETag still matches",
+            "headers": {"ETag": etag_header},
+        }
 
     problem = {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}}
     statuses = set(op.problems)

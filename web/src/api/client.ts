@@ -69,7 +69,10 @@ export function loadSession(): Session | null {
 
 export function saveSession(session: Session | null): void {
   if (session) window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
-  else window.sessionStorage.removeItem(STORAGE_KEY);
+  else {
+    window.sessionStorage.removeItem(STORAGE_KEY);
+    validated.clear();
+  }
   listeners.forEach((listener) => listener(session));
 }
 
@@ -77,6 +80,54 @@ export function onSessionChange(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
+
+// Conditional GETs (docs/decisions/0012-live-updates.md): the gateway answers the lists the
+// dashboard re-reads (inventory, a SKU, alerts, channels) with a weak ETag, and 304 with no body
+// while it still matches. API answers are `no-store`, so the browser keeps no copy (nothing of a
+// tenant's data stays on disk after logging out): this map, in memory only and emptied at logout,
+// keeps the last body of each such URL and sends its ETag back as If-None-Match. A poll or a live
+// notice about an unchanged list then costs an empty 304.
+const VALIDATED_MAX = 100;
+interface Validated {
+  etag: string;
+  body: string;
+  contentType: string;
+}
+const validated = new Map<string, Validated>();
+// The entry a request was sent with, so its 304 finds the body even if the map dropped it meanwhile.
+const sentWith = new WeakMap<Request, Validated>();
+
+api.use({
+  onRequest({ request }) {
+    if (request.method === "GET") {
+      const known = validated.get(request.url);
+      if (known) {
+        request.headers.set("If-None-Match", known.etag);
+        sentWith.set(request, known);
+      }
+    }
+    return request;
+  },
+  async onResponse({ request, response }) {
+    if (request.method !== "GET") return response;
+    const known = sentWith.get(request);
+    if (response.status === 304 && known) {
+      // The same bytes as last time, as a 200 for the code that reads it.
+      return new Response(known.body, { status: 200, headers: { "Content-Type": known.contentType } });
+    }
+    const etag = response.headers.get("ETag");
+    if (response.ok && etag) {
+      validated.delete(request.url);
+      if (validated.size >= VALIDATED_MAX) {
+        const oldest = validated.keys().next().value;
+        if (oldest !== undefined) validated.delete(oldest);
+      }
+      const body = await response.clone().text();
+      validated.set(request.url, { etag, body, contentType: response.headers.get("Content-Type") ?? "application/json" });
+    }
+    return response;
+  },
+});
 
 api.use({
   onRequest({ request }) {

@@ -211,6 +211,35 @@ def test_health_degrades_then_errors_then_recovers_and_notifies(client: Any, ser
         receiver.server_close()
 
 
+def test_a_change_of_status_and_only_that_writes_a_health_changed_event(
+    client: Any, server: Any, fakes: Any, engine: Engine
+) -> None:
+    woo = connect_woo(client)
+    fakes.woocommerce.push_failures = [grpc.StatusCode.UNAVAILABLE] * 5
+    for _ in range(5):
+        with pytest.raises(ChannelUnavailable):
+            push(server, woo.id, "A")
+    push(server, woo.id, "A")
+    push(server, woo.id, "B")  # still connected: no event
+    with engine.connect() as conn:
+        rows = conn.execute(
+            models.outbox.select()
+            .where(models.outbox.c.event_type == "channels.connection_health_changed")
+            .order_by(models.outbox.c.id)
+        ).all()
+    payloads = [json.loads(row.payload) for row in rows]
+    # connected -> degraded (1st failure) -> error (5th) -> connected (the first success).
+    assert [(p["previous_status"], p["status"]) for p in payloads] == [
+        ("connected", "degraded"),
+        ("degraded", "error"),
+        ("error", "connected"),
+    ]
+    assert {row.tenant_id for row in rows} == {"tenant-a"}
+    assert all(p["connection_id"] == woo.id and p["channel_type"] == "woocommerce" for p in payloads)
+    # No error text leaves with the event (the connection's health is read through the API).
+    assert all(set(p) == {"connection_id", "channel_type", "status", "previous_status"} for p in payloads)
+
+
 def test_request_sync_records_a_job_and_an_outbox_event(client: Any, engine: Engine) -> None:
     woo = connect_woo(client)
     job_id = client.RequestSync(

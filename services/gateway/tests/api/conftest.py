@@ -264,6 +264,17 @@ class FakeChannels(channels_service_pb2_grpc.ChannelsServiceServicer):
             connection=channels_pb.Connection(id=request.connection_id, type="shopify")
         )
 
+    def ListConnections(
+        self, request: channels_pb.ListConnectionsRequest, context: grpc.ServicerContext
+    ) -> Any:
+        tenant = call_context(context).tenant_id
+        return channels_pb.ListConnectionsResponse(
+            connections=[
+                channels_pb.Connection(id=cid, type="shopify", name=cid)
+                for cid in sorted(self.connections.get(tenant, set()))
+            ]
+        )
+
 
 @pytest.fixture
 def fake_channels() -> Iterator[tuple[FakeChannels, RunningServer]]:

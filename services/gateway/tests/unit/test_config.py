@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config import DEV_JWT_SECRET, load_settings
+from gateway.config import DEV_JWT_SECRET, load_live_relay_settings, load_settings
 from omnistock_common.config import ConfigError
 
 
@@ -70,3 +70,23 @@ def test_invalid_values_are_all_reported() -> None:
         "GATEWAY_TOKEN_VERSION_CACHE_SECONDS",
     ):
         assert name in message
+
+
+def test_live_update_settings_have_defaults_and_bounds() -> None:
+    defaults = load_settings({})
+    assert (defaults.live_max_streams, defaults.live_max_seconds) == (4, 300.0)
+    assert (defaults.live_heartbeat_seconds, defaults.live_ticket_seconds) == (15.0, 30)
+    moved = load_settings({"GATEWAY_LIVE_MAX_STREAMS": "0", "GATEWAY_LIVE_TICKET_SECONDS": "10"})
+    assert (moved.live_max_streams, moved.live_ticket_seconds) == (0, 10)
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"GATEWAY_LIVE_MAX_SECONDS": "0", "GATEWAY_LIVE_TICKET_SECONDS": "3600"})
+    assert "GATEWAY_LIVE_MAX_SECONDS" in str(refused.value) and "GATEWAY_LIVE_TICKET_SECONDS" in str(
+        refused.value
+    )
+
+
+def test_the_live_relay_reads_only_its_redis_url() -> None:
+    assert load_live_relay_settings({}).redis_url == "redis://127.0.0.1:6379/0"
+    assert load_live_relay_settings({"REDIS_URL": "redis://:pw@cache:6379/3"}).redis_url.endswith("/3")
+    with pytest.raises(ConfigError):
+        load_live_relay_settings({"REDIS_URL": "http://cache"})

@@ -95,6 +95,7 @@ def oauth_callback() -> s.ConnectionOut:
     summary="List connections",
     permission=Permission.CHANNELS_READ,
     response=s.ConnectionList,
+    conditional=True,
 )
 def list_connections() -> s.ConnectionList:
     reply = channels().ListConnections(pb.ListConnectionsRequest())

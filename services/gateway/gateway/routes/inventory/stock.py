@@ -23,6 +23,7 @@ routes = RouteGroup()
     query=s.LevelQuery,
     response=s.LevelPage,
     problems=(404,),
+    conditional=True,
 )
 def list_levels(query: s.LevelQuery) -> s.LevelPage:
     """One item per (SKU, location). Filters: sku, location (code), low_stock. Keyset-paginated."""
@@ -36,6 +37,7 @@ def list_levels(query: s.LevelQuery) -> s.LevelPage:
     permission=Permission.INVENTORY_READ,
     response=s.SkuStockOut,
     problems=(400,),
+    conditional=True,
 )
 def get_sku_stock(sku: str) -> s.SkuStockOut:
     """Totals over all locations, per-location rows and available-to-sell per channel connection."""
@@ -123,6 +125,7 @@ def set_threshold(sku: str, body: s.ThresholdIn) -> s.ThresholdOut:
     permission=Permission.INVENTORY_READ,
     query=s.AlertQuery,
     response=s.AlertPage,
+    conditional=True,
 )
 def list_alerts(query: s.AlertQuery) -> s.AlertPage:
     """Newest first; `status=open` for the ones still to deal with: low-stock alerts while the SKU
