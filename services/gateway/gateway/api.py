@@ -42,6 +42,17 @@ _RULE_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
 @dataclass(frozen=True)
+class AlternativeResponse:
+    """Another success answer of one operation, chosen by the request (e.g. its Accept header):
+    documented next to the usual one so a typed client knows both."""
+
+    description: str
+    # True: the operation's response model; False: no body.
+    body: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Operation:
     """Everything the OpenAPI document says about one endpoint."""
 
@@ -66,6 +77,8 @@ class Operation:
     # The view reads an Idempotency-Key header (inputs.idempotency_key): documented as a parameter,
     # with the 422 of a key reused for a different request.
     idempotency_key: bool = False
+    # Success statuses other than `status`, e.g. 200 with the body instead of a 302 for a fetch.
+    alternatives: Mapping[int, AlternativeResponse] = field(default_factory=dict)
 
     @property
     def json_body(self) -> bool:
@@ -148,6 +161,7 @@ class ApiModule:
         response_headers: Mapping[str, str] | None = None,
         max_body_bytes: int | None = None,
         idempotency_key: bool = False,
+        alternatives: Mapping[int, AlternativeResponse] | None = None,
     ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
@@ -156,7 +170,8 @@ class ApiModule:
         permission, 404 for a path parameter and 422 for an idempotency key (openapi._operation).
         `max_body_bytes` overrides the body limit of this route (default: GATEWAY_MAX_JSON_BYTES
         for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise). `idempotency_key`
-        documents the Idempotency-Key header the view reads."""
+        documents the Idempotency-Key header the view reads. `alternatives` documents other success
+        statuses the view answers with (its Reply sets them)."""
 
         def decorator(view: Callable[..., ViewResult]) -> Callable[..., ViewResult]:
             op = Operation(
@@ -177,6 +192,7 @@ class ApiModule:
                 response_headers=dict(response_headers or {}),
                 max_body_bytes=max_body_bytes,
                 idempotency_key=idempotency_key,
+                alternatives=dict(alternatives or {}),
             )
             self.operations.append(op)
             self.blueprint.add_url_rule(
