@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { loadSession, logout, onSessionChange, type Session } from "./api/client";
 import { ChannelsPage } from "./pages/Channels";
+import { ConnectChannelPage } from "./pages/channels/Connect";
 import { LoginPage } from "./pages/Login";
 import { InventoryPage } from "./pages/Inventory";
 import { InventorySkuPage } from "./pages/InventorySku";
@@ -33,6 +34,7 @@ function Page({ path }: { path: string }) {
   if (first === "orders" && !second) return <OrdersPage />;
   if (first === "orders" && id) return <OrderDetailPage key={id} id={id} />;
   if (first === "channels" && !second) return <ChannelsPage />;
+  if (first === "channels" && second === "connect" && rest.length === 0) return <ConnectChannelPage />;
   return (
     <section>
       <h1>Page not found</h1>
