@@ -5,7 +5,7 @@
 //   cannot read a redirect), which also sets the HttpOnly cookie binding the callback to this
 //   browser; the browser then goes to the channel's consent page, and the channel's redirect to
 //   the gateway's callback comes back to /channels?connected=<id> (or ?connect_error=<slug>).
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, fieldErrors, request } from "../../api/client";
 import { Can, useCan, useMe } from "../../api/permissions";
@@ -35,6 +35,7 @@ function baseUrlError(value: string): string | undefined {
 }
 
 function ApiKeyForm({ type }: { type: ChannelType }) {
+  const queryClient = useQueryClient();
   const [storeUrl, setStoreUrl] = useState("");
   const [key, setKey] = useState("");
   const [secret, setSecret] = useState("");
@@ -53,7 +54,11 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
           },
         }),
       ),
-    onSuccess: (connection) => navigate(`/channels?connected=${encodeURIComponent(connection.id)}`),
+    onSuccess: async (connection) => {
+      // The list the Channels page shows (kept for a minute) gains this connection.
+      await queryClient.invalidateQueries({ queryKey: ["channels"] });
+      navigate(`/channels?connected=${encodeURIComponent(connection.id)}`);
+    },
   });
   const server = fieldErrors(connect.error);
   const local = {
@@ -69,7 +74,8 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
     setChecked(true);
     if (!invalid) connect.mutate();
   };
-  const message = formError(connect.error, server, ["settings.store_url", "name"]);
+  // The channel's own words (keys refused, no store at that address) matter more than the field.
+  const message = connect.error?.message ?? null;
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Connect ${channelLabel(type.type)}`}>
       <Field
