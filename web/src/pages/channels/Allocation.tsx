@@ -7,6 +7,7 @@ import { api, ApiError, fieldErrors, request } from "../../api/client";
 import { Can } from "../../api/permissions";
 import type { components } from "../../api/schema";
 import { Failed, Loading } from "../../components/ui";
+import { Disclosure } from "./Disclosure";
 import { Field, formError } from "./Field";
 
 type Connection = components["schemas"]["ConnectionOut"];
@@ -145,13 +146,21 @@ function RuleForm({
   );
 }
 
+/** Loaded when opened: a connection without a rule answers 404, which a browser logs. */
 export function Allocation({ connection }: { connection: Connection }) {
+  return (
+    <Disclosure id={`allocation-${connection.id}`} title="Allocation" what="allocation rule">
+      {() => <RuleSection connection={connection} />}
+    </Disclosure>
+  );
+}
+
+function RuleSection({ connection }: { connection: Connection }) {
   const { data, error, isPending, refetch } = useRule(connection.id);
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
   return (
     <>
-      <h3>Allocation</h3>
       {isPending ? (
         <Loading what="the allocation rule" />
       ) : error ? (

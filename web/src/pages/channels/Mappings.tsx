@@ -8,6 +8,7 @@ import { Can, useCan } from "../../api/permissions";
 import type { components } from "../../api/schema";
 import { Failed, Loading, PagerNav, when } from "../../components/ui";
 import { usePager } from "../../components/usePager";
+import { Disclosure } from "./Disclosure";
 import { Field, formError } from "./Field";
 import { JobStatus } from "./JobStatus";
 
@@ -238,17 +239,9 @@ function MappingList({ connection }: { connection: Connection }) {
 
 /** Closed until asked for: a channel may have thousands of mappings. */
 export function Mappings({ connection }: { connection: Connection }) {
-  const [open, setOpen] = useState(false);
-  const bodyId = `mappings-${connection.id}`;
   return (
-    <>
-      <h3>Mappings</h3>
-      <button type="button" className="secondary" aria-expanded={open} aria-controls={bodyId} onClick={() => setOpen(!open)}>
-        {open ? "Hide mappings" : "Show mappings"}
-      </button>
-      <div id={bodyId} hidden={!open} className="stack">
-        {open && <MappingList connection={connection} />}
-      </div>
-    </>
+    <Disclosure id={`mappings-${connection.id}`} title="Mappings" what="mappings">
+      {() => <MappingList connection={connection} />}
+    </Disclosure>
   );
 }
