@@ -8,7 +8,8 @@ the dashboard's fetch of oauth/start (200 + the HttpOnly cookie), the sandbox's 
 approves at once and redirects to the gateway's callback), the callback's 303 back to
 /channels?connected=<id>. Then the WooCommerce connection's mappings: an auto-map job followed to
 its end, one mapping edited; and its allocation rule changed (a bad share refused next to the
-field first) and saved.
+field first) and saved. A failed round trip's ?connect_error= is said in words; a viewer sees
+the page with no write control at all.
 
 Chromium or npm missing: see tests/browser/conftest.py (skipped loudly, failed under CI).
 """
@@ -160,8 +161,8 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
             sku = shared_skus[0]
             woo_card.get_by_role("button", name=f"Edit {sku}").click()
             edit = woo_card.get_by_role("form", name=f"Edit the mapping of {sku}")
-            edit.get_by_label("product id").fill("4242")
-            edit.get_by_label("variation id").fill("")
+            edit.get_by_label("Product ID").fill("4242")
+            edit.get_by_label("Variation ID").fill("")
             edit.get_by_role("button", name="Save mapping").click()
             expect(woo_card.get_by_role("status").filter(has_text="Saved:")).to_contain_text(
                 f"Saved: {sku} maps to product_id 4242."
@@ -198,6 +199,35 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
             woo_card.get_by_role("button", name="Show allocation rule").click()
             expect(woo_card.get_by_test_id("allocation")).to_contain_text("3 units held back")
             assert_fits(page)
+
+            # A failed round trip comes back as ?connect_error=<slug>: said in words, once.
+            page.goto(f"{stack.gateway_url}/channels?connect_error=oauth-state-reused")
+            expect(page.get_by_role("alert")).to_contain_text("This sign-in was already used.")
+            assert page.url == f"{stack.gateway_url}/channels"
+
+            # A viewer sees the same page without a single write control.
+            viewer = f"viewer-{tag.lower()}@browser.test"
+            client.call("POST", "/users", 201, json={"email": viewer, "password": PASSWORD, "role": "viewer"})
+            page.get_by_role("button", name="Log out").click()
+            log_in(page, stack.gateway_url, "/channels", viewer)
+            woo_card = page.get_by_role("region", name=woo_name)
+            expect(woo_card).to_contain_text("connected")
+            woo_card.get_by_role("button", name="Show mappings").click()
+            expect(woo_card.get_by_role("rowheader", name=sku)).to_be_visible()
+            woo_card.get_by_role("button", name="Show allocation rule").click()
+            expect(woo_card.get_by_test_id("allocation")).to_contain_text("3 units held back")
+            for control in (
+                "Sync now",
+                "Auto-map by SKU",
+                "Map a SKU",
+                f"Edit {sku}",
+                "Edit allocation rule",
+            ):
+                expect(woo_card.get_by_role("button", name=control)).to_have_count(0)
+            expect(page.get_by_role("link", name="Connect a channel")).to_have_count(0)
+            page.goto(f"{stack.gateway_url}/channels/connect")
+            expect(page.get_by_text("Your role may not connect channels")).to_be_visible()
+            expect(page.get_by_role("radio")).to_have_count(0)
         # Chromium logs answered 4xx as failed resources: the refused WooCommerce keys (400) and
         # the allocation rule a connection does not have yet (404, shown as "No rule").
         unexpected = [

@@ -127,6 +127,7 @@ function OAuthForm({ type }: { type: ChannelType }) {
   const [name, setName] = useState("");
   const [apiBaseUrl, setApiBaseUrl] = useState("");
   const [checked, setChecked] = useState(false);
+  const [badUrl, setBadUrl] = useState(false);
   const start = useMutation({
     mutationFn: () =>
       request(`Starting to connect ${channelLabel(type.type)} failed`, () =>
@@ -146,6 +147,7 @@ function OAuthForm({ type }: { type: ChannelType }) {
     onSuccess: (started) => {
       // Only ever a web address: the channel's consent page, opened in this browser (the cookie).
       if (isHttpUrl(started.authorization_url)) window.location.assign(started.authorization_url);
+      else setBadUrl(true);
     },
   });
   const server = fieldErrors(start.error);
@@ -166,9 +168,12 @@ function OAuthForm({ type }: { type: ChannelType }) {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setChecked(true);
+    setBadUrl(false);
     if (!invalid) start.mutate();
   };
-  const message = formError(start.error, server, [shopField, "name", "api_base_url"]);
+  const message = badUrl
+    ? `${channelLabel(type.type)} answered with a consent page that is not a web address; nothing was connected.`
+    : formError(start.error, server, [shopField, "name", "api_base_url"]);
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Connect ${channelLabel(type.type)}`}>
       <Field
@@ -198,8 +203,8 @@ function OAuthForm({ type }: { type: ChannelType }) {
         </p>
       )}
       <div className="actions">
-        <button type="submit" disabled={start.isPending || start.isSuccess}>
-          {start.isPending || start.isSuccess ? "Opening the consent page…" : `Continue to ${channelLabel(type.type)}`}
+        <button type="submit" disabled={start.isPending}>
+          {start.isPending ? "Opening the consent page…" : `Continue to ${channelLabel(type.type)}`}
         </button>
       </div>
     </form>

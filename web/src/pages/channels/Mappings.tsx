@@ -22,6 +22,13 @@ const ID_FIELDS: Record<string, string[]> = {
   shopify: ["product_id", "variant_id", "inventory_item_id"],
 };
 
+const ID_LABELS: Record<string, string> = {
+  product_id: "Product ID",
+  variation_id: "Variation ID",
+  variant_id: "Variant ID",
+  inventory_item_id: "Inventory item ID",
+};
+
 function idFields(type: string, listing: Listing | null): string[] {
   return [...new Set([...(ID_FIELDS[type] ?? ["product_id"]), ...Object.keys(listing?.external_ids ?? {})])];
 }
@@ -110,7 +117,7 @@ function MappingForm({
         {fields.map((f) => (
           <Field
             key={f}
-            label={f.replace(/_/g, " ")}
+            label={ID_LABELS[f] ?? f.replace(/_/g, " ")}
             value={values[f] ?? ""}
             onChange={(value) => setValues((old) => ({ ...old, [f]: value }))}
             error={server[f]}
