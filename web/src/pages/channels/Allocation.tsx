@@ -110,7 +110,14 @@ function RuleForm({
   const invalid = Object.values(local).some(Boolean);
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Allocation rule of ${connection.name}`}>
-      <Field label="Buffer (units held back)" inputMode="numeric" value={buffer} onChange={setBuffer} error={local.buffer ?? server.buffer} required />
+      <Field
+        label="Buffer (units held back)"
+        inputMode="numeric"
+        value={buffer}
+        onChange={setBuffer}
+        error={local.buffer ?? server.buffer}
+        required
+      />
       <Field
         label="Most units listed (empty: no cap)"
         inputMode="numeric"

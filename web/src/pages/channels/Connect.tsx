@@ -62,7 +62,11 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
   });
   const server = fieldErrors(connect.error);
   const local = {
-    store_url: !storeUrl.trim() ? "Enter the store's address." : !isHttpUrl(storeUrl.trim()) ? "Enter a full https:// address." : undefined,
+    store_url: !storeUrl.trim()
+      ? "Enter the store's address."
+      : !isHttpUrl(storeUrl.trim())
+        ? "Enter a full https:// address."
+        : undefined,
     consumer_key: !key.trim() ? "Enter the consumer key." : undefined,
     consumer_secret: !secret.trim() ? "Enter the consumer secret." : undefined,
     api_base_url: baseUrlError(apiBaseUrl),
@@ -88,7 +92,14 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
         autoComplete="url"
         required
       />
-      <Field label="Consumer key" value={key} onChange={setKey} error={shown("consumer_key", "credentials.consumer_key")} autoComplete="off" required />
+      <Field
+        label="Consumer key"
+        value={key}
+        onChange={setKey}
+        error={shown("consumer_key", "credentials.consumer_key")}
+        autoComplete="off"
+        required
+      />
       <Field
         label="Consumer secret"
         type="password"
@@ -228,8 +239,15 @@ function Wizard() {
           <legend className="visually-hidden">Channel type</legend>
           {types.data.items.map((t) => (
             <label key={t.type} className="inline">
-              <input type="radio" name="channel-type" value={t.type} checked={chosen === t.type} onChange={() => setChosen(t.type)} />
-              {channelLabel(t.type)} <span className="muted">({t.auth === "oauth" ? "sign in with the channel" : "API keys"})</span>
+              <input
+                type="radio"
+                name="channel-type"
+                value={t.type}
+                checked={chosen === t.type}
+                onChange={() => setChosen(t.type)}
+              />
+              {channelLabel(t.type)}{" "}
+              <span className="muted">({t.auth === "oauth" ? "sign in with the channel" : "API keys"})</span>
             </label>
           ))}
         </fieldset>

@@ -2,7 +2,16 @@
 // aria-expanded, and its body): a card stays short on a phone and asks nothing until needed.
 import { useState, type ReactNode } from "react";
 
-export function Disclosure({ id, title, what, children }: { id: string; title: string; what: string; children: () => ReactNode }) {
+interface DisclosureProps {
+  id: string;
+  title: string;
+  /** "mappings": the button says "Show mappings" / "Hide mappings". */
+  what: string;
+  /** Called only while open, so nothing inside loads before. */
+  children: () => ReactNode;
+}
+
+export function Disclosure({ id, title, what, children }: DisclosureProps) {
   const [open, setOpen] = useState(false);
   return (
     <>

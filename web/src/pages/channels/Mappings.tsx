@@ -227,7 +227,12 @@ function MappingList({ connection }: { connection: Connection }) {
                     <td>{when(listing.updated_at)}</td>
                     {canWrite && (
                       <td>
-                        <button type="button" className="secondary" onClick={() => edit(listing)} aria-label={`Edit ${listing.sku}`}>
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() => edit(listing)}
+                          aria-label={`Edit ${listing.sku}`}
+                        >
                           Edit
                         </button>
                       </td>
