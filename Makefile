@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PROTO_OUT := libs/omnistock_protos
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: help venv proto proto-lint openapi web web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
+.PHONY: help venv proto proto-lint openapi web web-lint screenshots web-dev web-if-npm run test test-unit test-integration e2e lint fmt lock lock-runtime generate migrate bench bench-loadgen fuzz up down clean
 
 help:
 	@echo "make run              - start gateway, services, workers, channel connectors + sandboxes locally (demo tenant connected)"
@@ -80,7 +80,7 @@ generate: venv
 # The dashboard (web/): npm ci when the lock file changed, then a build whenever a source changed.
 # web/dist/.built is the stamp (vite empties dist/ on each build, so a removed dist rebuilds).
 WEB_SOURCES := $(shell find web/src -type f ! -name schema.d.ts 2>/dev/null) web/index.html \
-	web/openapi.json web/package.json web/vite.config.ts web/tsconfig.json
+	web/openapi.json web/package.json web/vite.config.ts web/tsconfig.json web/eslint.config.js
 web/node_modules/.ci-stamp: web/package-lock.json web/package.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
@@ -91,6 +91,11 @@ web/dist/.built: web/node_modules/.ci-stamp $(WEB_SOURCES)
 
 web: web/dist/.built
 
+# ESLint over web/src: type-aware TypeScript rules, React's hook rules and jsx-a11y (labelled
+# controls, valid ARIA). The type check itself is part of the build (tsc --noEmit).
+web-lint: web/node_modules/.ci-stamp
+	cd web && npm run lint
+
 # The gateway's OpenAPI document as the dashboard's committed snapshot (a test fails while stale).
 openapi: venv
 	$(BIN)/python -m gateway.openapi_snapshot
@@ -99,6 +104,10 @@ openapi: venv
 web-if-npm:
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
 	else echo "!!! npm not found: the dashboard (web/) is NOT built; / explains how to build it !!!"; fi
+
+# The dashboard's main pages as PNGs in docs/screenshots/ (README), from a demo stack in Chromium.
+screenshots: venv web
+	$(BIN)/python -m omnistock_devtools.screenshots
 
 # Hot reload for dashboard work; run `make run` (the API on :8080) in another terminal.
 web-dev: web/node_modules/.ci-stamp
@@ -113,8 +122,8 @@ run: venv migrate web-if-npm
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 
 test: venv
-	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint; \
-	else echo "!!! npm not found: buf lint/breaking SKIPPED !!!"; fi
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint web-lint; \
+	else echo "!!! npm not found: buf lint/breaking and the dashboard's lint SKIPPED !!!"; fi
 	@$(MAKE) --no-print-directory web-if-npm
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

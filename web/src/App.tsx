@@ -9,12 +9,19 @@ import { InventorySkuPage } from "./pages/InventorySku";
 import { OrderDetailPage } from "./pages/OrderDetail";
 import { OrdersPage } from "./pages/Orders";
 import { OverviewPage } from "./pages/Overview";
+import { PricingPage } from "./pages/Pricing";
+import { ProductDetailPage } from "./pages/ProductDetail";
+import { ProductsPage } from "./pages/Products";
+import { UsersPage } from "./pages/Users";
+import { useCan } from "./api/permissions";
 import { Link, navigate, usePath } from "./router";
 
 const NAV = [
   { href: "/", label: "Overview" },
+  { href: "/products", label: "Products" },
   { href: "/inventory", label: "Inventory" },
   { href: "/orders", label: "Orders" },
+  { href: "/pricing", label: "Pricing" },
   { href: "/channels", label: "Channels" },
 ];
 
@@ -29,12 +36,16 @@ function Page({ path }: { path: string }) {
   const [, first, second, ...rest] = path.split("/");
   const id = second && rest.length === 0 ? safeDecode(second) : null;
   if (path === "/") return <OverviewPage />;
+  if (first === "products" && !second) return <ProductsPage />;
+  if (first === "products" && id) return <ProductDetailPage key={id} id={id} />;
+  if (first === "pricing" && !second) return <PricingPage />;
   if (first === "inventory" && !second) return <InventoryPage />;
   if (first === "inventory" && id) return <InventorySkuPage key={id} sku={id} />;
   if (first === "orders" && !second) return <OrdersPage />;
   if (first === "orders" && id) return <OrderDetailPage key={id} id={id} />;
   if (first === "channels" && !second) return <ChannelsPage />;
   if (first === "channels" && second === "connect" && rest.length === 0) return <ConnectChannelPage />;
+  if (first === "users" && !second) return <UsersPage />;
   return (
     <section>
       <h1>Page not found</h1>
@@ -42,6 +53,22 @@ function Page({ path }: { path: string }) {
         There is no page at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
       </p>
     </section>
+  );
+}
+
+/** The page links; "Users" only for a role that may manage users. */
+function MainNav({ path }: { path: string }) {
+  const canManageUsers = useCan("users:manage");
+  const items = canManageUsers ? [...NAV, { href: "/users", label: "Users" }] : NAV;
+  return (
+    <nav aria-label="Main">
+      {items.map((item) => (
+        <Link key={item.href} href={item.href} aria-current={section(path) === item.href ? "page" : undefined}>
+          {item.label}
+        </Link>
+      ))}
+      <a href="/api/v1/docs">API docs</a>
+    </nav>
   );
 }
 
@@ -88,14 +115,7 @@ export function App() {
         <Link href="/" className="brand">
           OmniStock
         </Link>
-        <nav aria-label="Main">
-          {NAV.map((item) => (
-            <Link key={item.href} href={item.href} aria-current={section(path) === item.href ? "page" : undefined}>
-              {item.label}
-            </Link>
-          ))}
-          <a href="/api/v1/docs">API docs</a>
-        </nav>
+        <MainNav path={path} />
         <button type="button" className="secondary" onClick={signOut}>
           Log out
         </button>

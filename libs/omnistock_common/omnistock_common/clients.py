@@ -114,12 +114,27 @@ class _BoundStub:
         self._metadata = metadata
         self._timeout = timeout
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._stub, name)
+    def __getattr__(self, name: str) -> _BoundMethod:
+        return _BoundMethod(getattr(self._stub, name), self._metadata, self._timeout)
 
-        def invoke(request: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("timeout", self._timeout)
-            kwargs.setdefault("metadata", self._metadata)
-            return method(request, **kwargs)
 
-        return invoke
+class _BoundMethod:
+    """One RPC of a bound stub: called like the generated method, or `.future(request)` for a
+    unary-response call the caller polls and may cancel (the gateway's streamed CSV import reports
+    progress while the call runs); either way with the deadline and the signed identity."""
+
+    def __init__(self, method: Any, metadata: Sequence[tuple[str, str]], timeout: float) -> None:
+        self._method = method
+        self._metadata = metadata
+        self._timeout = timeout
+
+    def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs.setdefault("timeout", self._timeout)
+        kwargs.setdefault("metadata", self._metadata)
+        return kwargs
+
+    def __call__(self, request: Any, **kwargs: Any) -> Any:
+        return self._method(request, **self._options(kwargs))
+
+    def future(self, request: Any, **kwargs: Any) -> Any:
+        return self._method.future(request, **self._options(kwargs))

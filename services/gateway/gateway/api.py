@@ -68,7 +68,8 @@ class Operation:
     status: int = 200
     description: str = ""
     problems: tuple[int, ...] = ()
-    # Non-JSON bodies (multipart upload, CSV download) described as raw OpenAPI fragments.
+    # Non-JSON bodies (multipart upload, CSV download) described as raw OpenAPI fragments; with
+    # `response` too, another form of the same answer (the import's NDJSON progress).
     request_content: Mapping[str, Any] | None = None
     response_content: Mapping[str, Any] | None = None
     response_headers: Mapping[str, str] = field(default_factory=dict)

@@ -106,7 +106,9 @@ class ApiProblem(Exception):
             self.extensions["errors"] = errors
         self.headers: dict[str, str] = dict(headers or {})
 
-    def to_response(self) -> Response:
+    def to_dict(self) -> dict[str, Any]:
+        """The problem document itself: the body of to_response, or a line of a streamed answer
+        whose status was already sent (the NDJSON CSV import)."""
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE_BASE + self.slug,
             "title": self.title,
@@ -119,7 +121,10 @@ class ApiProblem(Exception):
             if request_id := getattr(g, "request_id", ""):
                 body["request_id"] = request_id
         body.update(self.extensions)
-        response = Response(json.dumps(body), status=self.status, mimetype=PROBLEM_JSON)
+        return body
+
+    def to_response(self) -> Response:
+        response = Response(json.dumps(self.to_dict()), status=self.status, mimetype=PROBLEM_JSON)
         for key, value in self.headers.items():
             response.headers[key] = value
         if self.status == 401:

@@ -220,6 +220,11 @@ class ReservationOut(OutModel):
     lines: list[ReservationLineOut]
 
 
+class ReservationPage(OutModel):
+    items: list[ReservationOut]
+    next_cursor: str | None
+
+
 class CommitLineIn(StrictModel):
     sku: Identifier = _SKU
     quantity: int = Field(ge=1, le=INT64_MAX)

@@ -115,8 +115,9 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
     success: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
-    elif op.response_content is not None:
-        success["content"] = dict(op.response_content)
+    if op.response_content is not None:
+        # Beside the JSON model, other forms of the same answer (the import's NDJSON progress).
+        success["content"] = {**success.get("content", {}), **op.response_content}
     if op.response_headers:
         success["headers"] = {
             name: {"description": text, "schema": {"type": "string"}}

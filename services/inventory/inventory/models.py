@@ -135,6 +135,8 @@ reservation_lines = sa.Table(
     sa.Column("released", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("reservation_id", "line_no"),
     sa.CheckConstraint("committed + released <= quantity", name="not_over_settled"),
+    # The holds on one SKU (ListReservations); migration 0005.
+    sa.Index("ix_reservation_lines_tenant_sku", "tenant_id", "sku", "reservation_id"),
 )
 
 # First responses of idempotent calls, keyed by (tenant, operation, key).

@@ -30,6 +30,7 @@ READ_ONLY_METHODS = frozenset(
         "ListMovements",
         "Reconcile",
         "GetReservation",
+        "ListReservations",
         "ListAlerts",
         "GetAllocationRule",
         "GetAvailableToSell",

@@ -153,6 +153,16 @@ class InventoryServicer(pb_grpc.InventoryServiceServicer):
         reservation = service.get_reservation(self.uow, call_context(context), request.reservation_id)
         return pb.GetReservationResponse(reservation=mapping.reservation_out(reservation))
 
+    def ListReservations(
+        self, request: pb.ListReservationsRequest, context: grpc.ServicerContext
+    ) -> pb.ListReservationsResponse:
+        items, cursor = service.list_holding_reservations(
+            self.uow, call_context(context), request.sku, limit=request.page.limit, cursor=request.page.cursor
+        )
+        return pb.ListReservationsResponse(
+            reservations=[mapping.reservation_out(r) for r in items], page=mapping.page_out(cursor)
+        )
+
     def ExpireReservations(
         self, request: pb.ExpireReservationsRequest, context: grpc.ServicerContext
     ) -> pb.ExpireReservationsResponse:

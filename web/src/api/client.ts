@@ -134,7 +134,7 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-interface Outcome<T> {
+export interface Outcome<T> {
   data?: T;
   error?: unknown;
   response?: Response;

@@ -65,3 +65,81 @@ export function PagerNav({ pager, nextCursor, label }: { pager: Pager; nextCurso
     </nav>
   );
 }
+
+/** A labelled text input with its error beside it (aria-invalid + aria-describedby), the shape
+ * every form of the dashboard uses. */
+export function TextField({
+  id,
+  label,
+  value,
+  onChange,
+  error,
+  type = "text",
+  required = false,
+  maxLength,
+  inputMode,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string | undefined;
+  type?: "text" | "url" | "email" | "password";
+  required?: boolean;
+  maxLength?: number;
+  inputMode?: "numeric" | "decimal" | "text";
+}) {
+  const errorId = `${id}-error`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type={type}
+        value={value}
+        required={required}
+        maxLength={maxLength}
+        inputMode={inputMode}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errorId : undefined}
+      />
+      {error && (
+        <small id={errorId} className="error-text">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+/** The form-level message: the problem in words unless every field error already sits next to
+ * its input (`shownFields`), plus a success line. */
+export function FormOutcome({
+  error,
+  fields,
+  shownFields,
+  saved,
+}: {
+  error: Error | null;
+  fields: Record<string, string>;
+  shownFields: string[];
+  saved: string | null;
+}) {
+  const names = Object.keys(fields);
+  const showError = error && (names.length === 0 || names.some((f) => !shownFields.includes(f)));
+  return (
+    <>
+      {showError && (
+        <p className="error-text" role="alert">
+          {error.message}
+        </p>
+      )}
+      {saved && (
+        <p className="ok-text" role="status">
+          {saved}
+        </p>
+      )}
+    </>
+  );
+}

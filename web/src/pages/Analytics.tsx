@@ -82,14 +82,14 @@ function Donut({ currency, items }: { currency: string; items: ChannelRevenue[] 
   const label = `Revenue in ${currency} by channel: ${items
     .map((i) => `${channelLabel(i.channel)} ${percent(i.share)}`)
     .join(", ")}`;
-  let before = 0;
+  // Each slice starts where the shares before it end.
+  const starts = items.map((_, index) => items.slice(0, index).reduce((sum, i) => sum + i.share, 0));
   return (
     <svg className="donut" viewBox="0 0 42 42" role="img" aria-label={label}>
       <circle className="donut-hole" cx="21" cy="21" r={RADIUS} fill="none" strokeWidth="6" />
       {items.map((item, index) => {
         const length = Math.max(0, Math.min(1, item.share)) * CIRCUMFERENCE;
-        const offset = -before * CIRCUMFERENCE;
-        before += item.share;
+        const offset = -(starts[index] ?? 0) * CIRCUMFERENCE;
         return (
           <circle
             key={item.channel}

@@ -9,6 +9,7 @@ import { usePager } from "../components/usePager";
 import { Link } from "../router";
 import { StockIndicator, type StockState } from "./Inventory";
 import { Can } from "../api/permissions";
+import { SkuReservations } from "./SkuReservations";
 
 type SkuStock = components["schemas"]["SkuStockOut"];
 type Adjustment = components["schemas"]["AdjustmentIn"];
@@ -341,6 +342,7 @@ export function InventorySkuPage({ sku }: { sku: string }) {
       <div className="columns">
         <div>
           <Stock sku={sku} />
+          <SkuReservations sku={sku} />
           <History sku={sku} />
         </div>
         <Can permission="inventory:write">

@@ -1,11 +1,12 @@
 // One order: status, flags, customer, totals, lines (with shipped / returned / reserved units)
-// and the status history. Read-only here; fulfil and cancel are a later slice.
+// and the status history; fulfil and cancel (OrderActions) for roles that may write orders.
 import { useQuery } from "@tanstack/react-query";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
 import { Link } from "../router";
 import { inventoryPath } from "./Inventory";
+import { Fulfilments, OrderActions } from "./OrderActions";
 import { FLAG_LABEL, STATUS_TONE, money, statusLabel } from "./Orders";
 
 type Order = components["schemas"]["OrderDetailOut"];
@@ -182,9 +183,13 @@ export function OrderDetailPage({ id }: { id: string }) {
         <div className="columns">
           <div>
             <Lines order={data} />
+            <Fulfilments order={data} />
             <History order={data} />
           </div>
-          <Summary order={data} />
+          <div>
+            <Summary order={data} />
+            <OrderActions order={data} />
+          </div>
         </div>
       )}
     </>

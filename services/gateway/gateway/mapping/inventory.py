@@ -49,6 +49,10 @@ def movements_request(sku: str, query: PageQuery) -> pb.ListMovementsRequest:
     return pb.ListMovementsRequest(sku=sku, page=page_request(query.limit, query.cursor))
 
 
+def holds_request(sku: str, query: PageQuery) -> pb.ListReservationsRequest:
+    return pb.ListReservationsRequest(sku=sku, page=page_request(query.limit, query.cursor))
+
+
 def alerts_request(query: s.AlertQuery) -> pb.ListAlertsRequest:
     return pb.ListAlertsRequest(
         status=ALERT_STATUS_TO_PB.get(query.status or "", pb.ALERT_STATUS_UNSPECIFIED),
@@ -222,6 +226,12 @@ def reservation_out(r: pb.Reservation) -> s.ReservationOut:
         created_at=from_timestamp(r.created_at),
         channel_connection_id=r.channel_connection_id,
         lines=[reservation_line_out(line) for line in r.lines],
+    )
+
+
+def reservation_page(reply: pb.ListReservationsResponse) -> s.ReservationPage:
+    return s.ReservationPage(
+        items=[reservation_out(r) for r in reply.reservations], next_cursor=next_cursor(reply.page)
     )
 
 

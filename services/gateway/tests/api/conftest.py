@@ -7,6 +7,7 @@ the requests and metadata it receives so tests can assert what the gateway forwa
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
     import_messages: list[tuple[str, int]] = field(default_factory=list)
     import_bytes: bytearray = field(default_factory=bytearray)
     export_chunks: list[bytes] = field(default_factory=lambda: [b"product_title,sku\n", b"Tee,TEE-1\n"])
+    # Seconds the import waits after each chunk, so a test sees it read the file over time.
+    import_delay_seconds: float = 0.0
 
     def _record(self, name: str, request: Any, context: grpc.ServicerContext) -> str:
         self.requests.append((name, request))
@@ -203,7 +206,13 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
             else:
                 self.import_messages.append(("chunk", len(message.chunk)))
                 self.import_bytes.extend(message.chunk)
-        lines = bytes(self.import_bytes).decode().splitlines()[1:]
+                time.sleep(self.import_delay_seconds)
+        header, *lines = bytes(self.import_bytes).decode().splitlines() or [""]
+        if "sku" not in header.split(","):
+            raise InvalidArgument(
+                "the CSV header is invalid: missing required column(s): sku",
+                violations=[FieldViolation("header", "missing required column(s): sku")],
+            )
         errors = [
             pb.ImportRowError(row=index + 2, column="price", message="not a decimal amount")
             for index, line in enumerate(lines)

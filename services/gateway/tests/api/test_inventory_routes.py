@@ -183,6 +183,14 @@ def test_reserve_commit_release_and_409_with_the_short_lines(client: Any, owner:
     repeat = client.post("/api/v1/reservations", json=order, headers=headers)
     assert repeat.json["id"] == held.json["id"]
     assert client.get("/api/v1/inventory/TEE-M", headers=auth).json["reserved"] == 3
+    # Who holds the 3 reserved units: the one open reservation, with its lines.
+    holds = client.get("/api/v1/inventory/TEE-M/reservations", headers=auth).json
+    assert [(h["order_ref"], h["status"], h["lines"][0]["quantity"]) for h in holds["items"]] == [
+        ("order-1001", "HELD", 3)
+    ]
+    assert holds["next_cursor"] is None
+    bad_cursor = client.get("/api/v1/inventory/TEE-M/reservations?cursor=nope", headers=auth)
+    assert bad_cursor.status_code == 400
 
     short = client.post(
         "/api/v1/reservations",
@@ -214,6 +222,7 @@ def test_reserve_commit_release_and_409_with_the_short_lines(client: Any, owner:
     assert [(line["committed"], line["released"]) for line in fetched["lines"]] == [(1, 2)]
     stock = client.get("/api/v1/inventory/TEE-M", headers=auth).json
     assert (stock["on_hand"], stock["reserved"]) == (4, 0)
+    assert client.get("/api/v1/inventory/TEE-M/reservations", headers=auth).json["items"] == []
 
     whole = client.post("/api/v1/reservations", json={**order, "order_ref": "order-1003"}, headers=auth).json
     committed = client.post(f"/api/v1/reservations/{whole['id']}/commit", headers=auth)
@@ -286,6 +295,9 @@ def test_viewer_reads_but_cannot_write(client: Any, owner: Any, helpers: Any) ->
 
     assert client.get("/api/v1/inventory/TEE-M", headers=viewer).json["on_hand"] == 4
     assert client.get("/api/v1/inventory", headers=viewer).status_code == 200
+    # Every read of a SKU's page is open to a viewer, here and in the inventory service's own check.
+    for read in ("/api/v1/inventory/TEE-M/history", "/api/v1/inventory/TEE-M/reservations"):
+        assert client.get(read, headers=viewer).status_code == 200, read
     writes = [
         client.post(
             "/api/v1/inventory/adjustments",
@@ -317,6 +329,7 @@ def test_another_tenants_reservation_is_a_404(client: Any, owner: Any, helpers: 
     other = helpers.register(client, "Globex", "owner@globex.test")
 
     assert client.get(f"/api/v1/reservations/{held['id']}", headers=other.auth).status_code == 404
+    assert client.get("/api/v1/inventory/TEE-M/reservations", headers=other.auth).json["items"] == []
     assert client.post(f"/api/v1/reservations/{held['id']}/release", headers=other.auth).status_code == 404
     assert client.get("/api/v1/inventory/TEE-M", headers=other.auth).json["on_hand"] == 0
     assert client.get(f"/api/v1/reservations/{held['id']}", headers=owner.auth).json["status"] == "HELD"

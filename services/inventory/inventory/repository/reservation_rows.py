@@ -104,6 +104,36 @@ class ReservationRows(Rows):
         ).all()
         return assemble_reservation(head, rows)
 
+    def holding_reservations(
+        self, tenant_id: str, sku: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Reservation]:
+        """The HELD / PARTIALLY_COMMITTED reservations with units of `sku` still held, newest
+        first (created_at, id descending), after the keyset `before`."""
+        r, rl = models.reservations, models.reservation_lines
+        holding = [status.value for status in domain.HOLDING_STATUSES]
+        query = (
+            select(r.c.id, r.c.created_at)
+            .where(
+                r.c.tenant_id == tenant_id,
+                r.c.status.in_(holding),
+                select(rl.c.reservation_id)
+                .where(
+                    rl.c.reservation_id == r.c.id,
+                    rl.c.tenant_id == tenant_id,
+                    rl.c.sku == sku,
+                    rl.c.quantity > rl.c.committed + rl.c.released,
+                )
+                .exists(),
+            )
+            .order_by(r.c.created_at.desc(), r.c.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            at, last_id = before
+            query = query.where((r.c.created_at < at) | ((r.c.created_at == at) & (r.c.id < last_id)))
+        found = [self.get_reservation(tenant_id, row.id) for row in self.conn.execute(query)]
+        return [reservation for reservation in found if reservation is not None]
+
     def save_settlement(self, reservation: Reservation, now: datetime) -> None:
         """Store line counters and status after commit/release/expiry."""
         rl, r = models.reservation_lines, models.reservations

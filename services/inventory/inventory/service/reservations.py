@@ -38,6 +38,7 @@ from inventory.service.reservation_groups import (
     reserve_fingerprint,
     reserve_group,
 )
+from omnistock_common import paging
 from omnistock_common.context import CallContext
 from omnistock_common.errors import Aborted, FieldViolation, InvalidArgument, NotFound
 
@@ -267,6 +268,20 @@ def get_reservation(uow: UnitOfWork, ctx: CallContext, reservation_id: str) -> R
     if reservation is None:
         raise NotFound(f"reservation {reservation_id} not found")
     return reservation
+
+
+def list_holding_reservations(
+    uow: UnitOfWork, ctx: CallContext, sku: str, *, limit: int = 0, cursor: str = ""
+) -> tuple[list[Reservation], str]:
+    """Who holds a SKU's reserved units: its open reservations, newest first, keyset-paged."""
+    if not sku:
+        raise InvalidArgument("sku is required", violations=[FieldViolation("sku", "required")])
+    size = paging.page_limit(limit)
+    after = paging.read_cursor(cursor, datetime, str)
+    with uow.transaction() as repo:
+        items = repo.holding_reservations(ctx.tenant_id, sku, (after[0], after[1]) if after else None, size)
+    last = items[-1] if len(items) == size else None
+    return items, paging.encode_cursor([last.created_at.isoformat(), last.id]) if last else ""
 
 
 def expire_due_reservations(

@@ -88,6 +88,21 @@ def history(sku: str, query: PageQuery) -> s.MovementPage:
 
 
 @routes.route(
+    "GET",
+    "/inventory/<sku>/reservations",
+    summary="Open reservations holding a SKU",
+    permission=Permission.INVENTORY_READ,
+    query=PageQuery,
+    response=s.ReservationPage,
+)
+def holds(sku: str, query: PageQuery) -> s.ReservationPage:
+    """Who holds the SKU's `reserved` units: reservations still HELD or PARTIALLY_COMMITTED with
+    units of it not yet committed or released, newest first. `order_ref` names the order (an
+    order's hold uses the order id); each entry carries all its lines."""
+    return m.reservation_page(inventory().ListReservations(m.holds_request(sku, query)))
+
+
+@routes.route(
     "PUT",
     "/inventory/<sku>/threshold",
     summary="Set a SKU's low-stock threshold",
