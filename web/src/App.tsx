@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { loadSession, logout, onSessionChange, type Session } from "./api/client";
 import { POLL_SECONDS, useLiveUpdates, type LiveStatus } from "./api/live";
 import { ChannelsPage } from "./pages/Channels";
+import { ConnectChannelPage } from "./pages/channels/Connect";
 import { LoginPage } from "./pages/Login";
 import { InventoryPage } from "./pages/Inventory";
 import { InventorySkuPage } from "./pages/InventorySku";
@@ -44,6 +45,7 @@ function Page({ path }: { path: string }) {
   if (first === "orders" && !second) return <OrdersPage />;
   if (first === "orders" && id) return <OrderDetailPage key={id} id={id} />;
   if (first === "channels" && !second) return <ChannelsPage />;
+  if (first === "channels" && second === "connect" && rest.length === 0) return <ConnectChannelPage />;
   if (first === "users" && !second) return <UsersPage />;
   return (
     <section>

@@ -43,6 +43,17 @@ _RULE_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
 @dataclass(frozen=True)
+class AlternativeResponse:
+    """Another success answer of one operation, chosen by the request (e.g. its Accept header):
+    documented next to the usual one so a typed client knows both."""
+
+    description: str
+    # True: the operation's response model; False: no body.
+    body: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Operation:
     """Everything the OpenAPI document says about one endpoint."""
 
@@ -71,6 +82,8 @@ class Operation:
     # A GET answered with a weak ETag of its JSON body, and 304 on a matching If-None-Match
     # (gateway.etags): for lists the dashboard polls.
     conditional: bool = False
+    # Success statuses other than `status`, e.g. 200 with the body instead of a 302 for a fetch.
+    alternatives: Mapping[int, AlternativeResponse] = field(default_factory=dict)
 
     @property
     def json_body(self) -> bool:
@@ -154,6 +167,7 @@ class ApiModule:
         max_body_bytes: int | None = None,
         idempotency_key: bool = False,
         conditional: bool = False,
+        alternatives: Mapping[int, AlternativeResponse] | None = None,
     ) -> Callable[[Callable[..., ViewResult]], Callable[..., ViewResult]]:
         """Declare an endpoint. The view receives path parameters, plus `body=`/`query=` models.
 
@@ -163,7 +177,8 @@ class ApiModule:
         `max_body_bytes` overrides the body limit of this route (default: GATEWAY_MAX_JSON_BYTES
         for JSON bodies, the app-wide GATEWAY_MAX_UPLOAD_BYTES otherwise). `idempotency_key`
         documents the Idempotency-Key header the view reads. `conditional` (GET only) adds a weak
-        ETag of the JSON reply and answers 304 to a matching If-None-Match (gateway.etags)."""
+        ETag of the JSON reply and answers 304 to a matching If-None-Match (gateway.etags).
+        `alternatives` documents other success statuses the view answers with (its Reply sets them)."""
         if conditional and method.upper() != "GET":
             raise ValueError(f"{path}: only a GET can be conditional")
 
@@ -187,6 +202,7 @@ class ApiModule:
                 max_body_bytes=max_body_bytes,
                 idempotency_key=idempotency_key,
                 conditional=conditional,
+                alternatives=dict(alternatives or {}),
             )
             self.operations.append(op)
             self.blueprint.add_url_rule(

@@ -142,6 +142,16 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
             "description": "Not Modified: the If-None-Match ETag still matches",
             "headers": {"ETag": etag_header},
         }
+    for status, alternative in sorted(op.alternatives.items()):
+        other: dict[str, Any] = {"description": alternative.description}
+        if alternative.body and "content" in success:
+            other["content"] = success["content"]
+        if alternative.headers:
+            other["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in alternative.headers.items()
+            }
+        responses[str(status)] = other
 
     problem = {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}}
     statuses = set(op.problems)

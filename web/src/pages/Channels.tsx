@@ -1,21 +1,25 @@
 // Channels: each connection's health, a "Sync now" that follows its job (GET /jobs/{id}) to the
-// end, the sync log and the products published there. Every section loads, fails and is empty on
-// its own, like the overview's.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+// end, its allocation rule, its listing mappings, the sync log and the products published there.
+// Every section loads, fails and is empty on its own, like the overview's. Connecting one is the
+// wizard at /channels/connect (channels/Connect.tsx), whose OAuth round trip ends back here with
+// ?connected=<id> or ?connect_error=<slug>.
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
+import { Link, navigate } from "../router";
 import { channelLabel } from "./Analytics";
 import { Can } from "../api/permissions";
+import { Allocation } from "./channels/Allocation";
+import { JobStatus } from "./channels/JobStatus";
+import { Mappings } from "./channels/Mappings";
 
 type Connection = components["schemas"]["ConnectionOut"];
-type Job = components["schemas"]["JobStatusOut"];
 type Scope = components["schemas"]["SyncIn"]["scope"];
 type Listing = components["schemas"]["ProductListingOut"];
 
 const REFRESH_MS = 30_000;
-const JOB_POLL_MS = 1_000;
 const LOG_LIMIT = 20;
 const SCOPES: { value: Scope; label: string }[] = [
   { value: "all", label: "Everything" },
@@ -32,7 +36,6 @@ export const STATUS_TONE: Record<Connection["status"], string> = {
   disconnected: "muted",
 };
 
-const JOB_TONE: Record<Job["status"], string> = { queued: "muted", running: "warn", succeeded: "ok", failed: "bad" };
 const LISTING_TONE: Record<Listing["state"], string> = { pending: "muted", published: "ok", error: "bad", archived: "muted" };
 
 function useChannels() {
@@ -72,37 +75,6 @@ function Health({ connection }: { connection: Connection }) {
         </>
       )}
     </dl>
-  );
-}
-
-function JobStatus({ connectionId, jobId }: { connectionId: string; jobId: string }) {
-  const queryClient = useQueryClient();
-  const { data, error, refetch } = useQuery({
-    queryKey: ["jobs", jobId],
-    queryFn: () =>
-      request("Loading the sync job failed", () => api.GET("/api/v1/jobs/{job_id}", { params: { path: { job_id: jobId } } })),
-    // Polled until it ends; a finished job does not change.
-    refetchInterval: (query) => {
-      const status = query.state.data?.status;
-      return status === "succeeded" || status === "failed" ? false : JOB_POLL_MS;
-    },
-  });
-  const ended = data?.status === "succeeded" || data?.status === "failed";
-  useEffect(() => {
-    // The health, the log and the listings changed with the sync: fetch them again.
-    if (ended) void queryClient.invalidateQueries({ queryKey: ["channels"] });
-  }, [ended, queryClient, connectionId]);
-  if (error) return <Failed error={error} retry={() => void refetch()} />;
-  if (!data) return <Loading what="the sync job" />;
-  const { done, total } = data.progress;
-  return (
-    <p role="status" aria-live="polite" className="job">
-      Sync job <code>{data.id.slice(0, 8)}</code>: <span className={`badge ${JOB_TONE[data.status]}`}>{data.status}</span>
-      {data.status === "running" && total !== null && total !== undefined && ` (${done} of ${total})`}
-      {data.finished_at && ` at ${when(data.finished_at)}`}
-      {data.error && <span className="error-text"> — {data.error}</span>}
-      {data.result && "message" in data.result && data.result.message && <> — {data.result.message}</>}
-    </p>
   );
 }
 
@@ -146,7 +118,7 @@ function SyncNow({ connection }: { connection: Connection }) {
           {sync.error.message}
         </p>
       )}
-      {jobId && <JobStatus key={jobId} connectionId={connection.id} jobId={jobId} />}
+      {jobId && <JobStatus key={jobId} jobId={jobId} label="Sync job" />}
     </div>
   );
 }
@@ -276,24 +248,90 @@ function ConnectionCard({ connection }: { connection: Connection }) {
       <Can permission="channels:write">
         <SyncNow connection={connection} />
       </Can>
+      <Allocation connection={connection} />
+      <Mappings connection={connection} />
       <SyncLog connectionId={connection.id} />
       <PublishedProducts connectionId={connection.id} />
     </section>
   );
 }
 
+// The OAuth callback's failure reasons (gateway: routes/channels/oauth.failure_slug), in words.
+const CONNECT_ERRORS: Record<string, string> = {
+  "oauth-state-reused": "This sign-in was already used. Start connecting again.",
+  "oauth-state-expired": "The sign-in took too long and expired. Start connecting again.",
+  "oauth-state-invalid": "The channel sent back a sign-in OmniStock could not verify. Start connecting again.",
+  "oauth-session-mismatch":
+    "The channel sent the sign-in back to another browser than the one that started it. Start connecting again in this browser.",
+  "credentials-rejected": "The channel refused the sign-in. Start connecting again.",
+  "invalid-request": "The channel's answer was not valid. Start connecting again.",
+  forbidden: "The channel's answer was refused. Start connecting again in this browser.",
+  unauthenticated: "The channel's signature did not match. Start connecting again.",
+  conflict: "This channel cannot be connected right now.",
+  unavailable: "A service needed to finish connecting is unavailable. Try again in a moment.",
+  timeout: "Finishing the connection took too long. Try again in a moment.",
+};
+
+interface ConnectOutcome {
+  connected: string | null;
+  error: string | null;
+}
+
+/** ?connected= / ?connect_error= read once, then taken out of the address (a reload says nothing). */
+function useConnectOutcome(): ConnectOutcome {
+  const [outcome] = useState<ConnectOutcome>(() => {
+    const params = new URLSearchParams(window.location.search);
+    return { connected: params.get("connected"), error: params.get("connect_error") };
+  });
+  useEffect(() => {
+    if (outcome.connected !== null || outcome.error !== null) navigate(window.location.pathname, true);
+  }, [outcome]);
+  return outcome;
+}
+
+function ConnectNotice({ outcome, connections }: { outcome: ConnectOutcome; connections: Connection[] | undefined }) {
+  if (outcome.error !== null) {
+    const known = CONNECT_ERRORS[outcome.error];
+    return (
+      <p className="error" role="alert">
+        Connecting the channel failed. {known ?? "Start connecting again."}
+        {!known && /^[a-z0-9-]{1,64}$/.test(outcome.error) && (
+          <>
+            {" "}
+            (<code>{outcome.error}</code>)
+          </>
+        )}
+      </p>
+    );
+  }
+  if (outcome.connected === null) return null;
+  const connection = connections?.find((c) => c.id === outcome.connected);
+  return (
+    <p className="ok-text" role="status">
+      {connection ? `Connected ${connection.name} (${channelLabel(connection.type)}).` : "Connected the channel."}
+    </p>
+  );
+}
+
 export function ChannelsPage() {
   const { data, error, isPending, refetch } = useChannels();
+  const outcome = useConnectOutcome();
   return (
     <>
       <h1>Channels</h1>
+      <ConnectNotice outcome={outcome} connections={data?.items} />
+      <Can permission="channels:manage">
+        <p>
+          <Link href="/channels/connect">Connect a channel</Link>
+        </p>
+      </Can>
       {isPending ? (
         <Loading what="channels" />
       ) : error ? (
         <Failed error={error} retry={() => void refetch()} />
       ) : data.items.length === 0 ? (
         <Section id="no-channels-title" title="No channels">
-          <p className="empty">No channel is connected yet. Connect a store through the API (POST /api/v1/channels).</p>
+          <p className="empty">No channel is connected yet.</p>
         </Section>
       ) : (
         data.items.map((connection) => <ConnectionCard key={connection.id} connection={connection} />)

@@ -2,7 +2,8 @@
 connectors are fakes served over gRPC (omnistock_devtools.fake_connector).
 
 Covers API.md "Channels": channel types, API-key connect (wrong keys refused, nothing stored),
-OAuth start (302) + public callback, listings, auto-map (a job: 202, GET /jobs/{id}), sync requests,
+OAuth start (302, or 200 to a JSON-only fetch) + public callback (JSON, or a 303 back to the
+dashboard for a browser), listings, auto-map (a job: 202, GET /jobs/{id}), sync requests,
 the sync log, webhooks
 (raw body, 401 on a bad signature, 200 on a repeat), roles and tenancy.
 """
@@ -176,6 +177,61 @@ def test_oauth_start_redirects_and_the_public_callback_connects(client: Any, own
     assert replay.status_code == 400 and "already used" in replay.json["detail"]
     forged = client.get(f"/api/v1/channels/oauth/callback?{urlencode({**callback, 'state': 'x.y'})}")
     assert forged.status_code == 400
+
+
+def _consent(start: Any) -> dict[str, str]:
+    """The query the channel's consent page sends back to the callback (the fake accepts GOOD_HMAC)."""
+    url = start.headers.get("Location") or start.json["authorization_url"]
+    state = parse_qs(urlparse(url).query)["state"][0]
+    return {"code": "good-code", "hmac": GOOD_HMAC, "shop": "demo.myshopify.com", "state": state}
+
+
+def test_oauth_start_answers_a_json_only_fetch_with_200_and_no_redirect(client: Any, owner: Any) -> None:
+    query = urlencode({"shop": "demo.myshopify.com", "api_base_url": "http://127.0.0.1:8701"})
+    headers = {**owner.auth, "Accept": "application/json"}
+    start = client.get(f"/api/v1/channels/shopify/oauth/start?{query}", headers=headers)
+    assert start.status_code == 200, start.json
+    assert "Location" not in start.headers
+    assert urlparse(start.json["authorization_url"]).netloc == "127.0.0.1:8701"
+    assert start.headers["Set-Cookie"].startswith("omnistock_oauth=")
+    # The cookie binds the callback to this browser exactly as after the 302.
+    done = client.get(f"/api/v1/channels/oauth/callback?{urlencode(_consent(start))}")
+    assert done.status_code == 200 and done.json["status"] == "connected"
+
+
+def test_oauth_callback_sends_a_browser_back_to_the_dashboard(client: Any, owner: Any) -> None:
+    """A browser's navigation (Accept: text/html) lands on /channels with the outcome, success
+    or failure, instead of JSON; the failure is the problem's reason as a slug."""
+    html = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    query = urlencode({"shop": "demo.myshopify.com", "api_base_url": "http://127.0.0.1:8701", "name": "Main"})
+    start = client.get(f"/api/v1/channels/shopify/oauth/start?{query}", headers=owner.auth)
+    callback = f"/api/v1/channels/oauth/callback?{urlencode(_consent(start))}"
+
+    done = client.get(callback, headers=html)
+    assert done.status_code == 303, done.get_data(as_text=True)
+    location = urlparse(done.headers["Location"])
+    assert (location.netloc, location.path) == ("", "/channels")
+    connection_id = parse_qs(location.query)["connected"][0]
+    listed = client.get("/api/v1/channels", headers=owner.auth).json["items"]
+    assert [(c["id"], c["name"], c["status"]) for c in listed] == [(connection_id, "Main", "connected")]
+
+    replay = client.get(callback, headers=html)
+    assert replay.status_code == 303
+    assert replay.headers["Location"] == "/channels?connect_error=oauth-state-reused"
+    forged = client.get(
+        f"/api/v1/channels/oauth/callback?{urlencode({**_consent(start), 'state': 'x.y'})}", headers=html
+    )
+    assert forged.headers["Location"] == "/channels?connect_error=oauth-state-invalid"
+
+    # Another browser (no cookie from oauth/start): refused, and still sent back in words.
+    again = client.get(f"/api/v1/channels/shopify/oauth/start?{query}", headers=owner.auth)
+    elsewhere = client.application.test_client()
+    refused = elsewhere.get(f"/api/v1/channels/oauth/callback?{urlencode(_consent(again))}", headers=html)
+    assert refused.headers["Location"] == "/channels?connect_error=oauth-session-mismatch"
+    assert len(client.get("/api/v1/channels", headers=owner.auth).json["items"]) == 1
+    # Any other client keeps the problem+json (this browser's cookie is now the second start's).
+    plain = client.get(callback)
+    assert plain.status_code == 403 and plain.headers["Content-Type"].startswith("application/problem+json")
 
 
 def test_oauth_start_sets_an_httponly_cookie_scoped_to_the_callback(

@@ -76,6 +76,18 @@ def test_operations_carry_roles_schemas_and_problems(app: Flask) -> None:
         assert ref in schemas
 
 
+def test_alternative_success_answers_are_documented_beside_the_usual_one(app: Flask) -> None:
+    """The OAuth start's 200 for a JSON-only fetch carries the same body as its 302 (a typed
+    client reads it); the callback's 303 for a browser has a Location and no body."""
+    doc = app.test_client().get("/api/v1/openapi.json").json
+    start = doc["paths"]["/api/v1/channels/{channel_type}/oauth/start"]["get"]["responses"]
+    assert start["200"]["content"] == start["302"]["content"]
+    assert "Location" in start["302"]["headers"] and "headers" not in start["200"]
+    callback = doc["paths"]["/api/v1/channels/oauth/callback"]["get"]["responses"]
+    assert "content" in callback["200"] and "content" not in callback["303"]
+    assert "Location" in callback["303"]["headers"]
+
+
 def _schemas_with_examples(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every (location, schema) in the document whose JSON Schema carries `examples`."""
     if isinstance(node, dict):

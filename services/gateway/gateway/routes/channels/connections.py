@@ -3,18 +3,30 @@ sync, and the tenant's sync-failure webhook."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 
+import grpc
 from flask import request
 
 from gateway import channels_schemas as s
-from gateway.api import Reply, RouteGroup
+from gateway.api import AlternativeResponse, Reply, RouteGroup, deps
 from gateway.domain import Permission
+from gateway.errors import ApiProblem
 from gateway.mapping import channels as m
 from gateway.routes.channels.client import channels, client, public_context
-from gateway.routes.channels.oauth import OAUTH_COOKIE, oauth_cookie, session_binding
+from gateway.routes.channels.oauth import (
+    OAUTH_COOKIE,
+    back_to_dashboard,
+    browser_navigation,
+    failure_slug,
+    oauth_cookie,
+    session_binding,
+    wants_json_only,
+)
 from omnistock.channels.v1 import channels_service_pb2 as pb
 
+log = logging.getLogger(__name__)
 routes = RouteGroup()
 
 
@@ -57,13 +69,23 @@ def create_connection(body: s.ConnectionIn) -> s.ConnectionOut:
     status=302,
     problems=(409, 503),
     response_headers={"Location": "the channel's consent page (carries a signed, expiring state)"},
+    alternatives={
+        200: AlternativeResponse(
+            "when Accept names application/json and not text/html (a fetch cannot read a "
+            "redirect's body): the same body and cookie, no Location; navigate to authorization_url"
+        )
+    },
 )
 def start_oauth(channel_type: str, query: s.OAuthStartQuery) -> Reply:
-    """Redirects to the channel's consent page; the body repeats the URL for XHR clients. Sets the
-    HttpOnly cookie that binds the callback to this browser: open the consent page in it."""
+    """Redirects to the channel's consent page; the body repeats the URL. A script asking for JSON
+    only (Accept: application/json) gets it with 200 and no redirect. Sets the HttpOnly cookie
+    that binds the callback to this browser: open the consent page in it."""
     nonce = secrets.token_urlsafe(32)
     reply = channels().StartOAuth(m.start_oauth_request(channel_type, query, session_binding(nonce)))
-    headers = {"Location": reply.authorization_url, "Set-Cookie": oauth_cookie(nonce)}
+    cookie = {"Set-Cookie": oauth_cookie(nonce)}
+    if wants_json_only():
+        return Reply(body=m.oauth_start_out(reply), status=200, headers=cookie)
+    headers = {"Location": reply.authorization_url, **cookie}
     return Reply(body=m.oauth_start_out(reply), status=302, headers=headers)
 
 
@@ -74,19 +96,40 @@ def start_oauth(channel_type: str, query: s.OAuthStartQuery) -> Reply:
     permission=None,
     response=s.ConnectionOut,
     problems=(400, 401, 403, 409, 503),
+    alternatives={
+        303: AlternativeResponse(
+            "a browser's navigation (Accept names text/html), whatever the outcome: back to the "
+            "dashboard, /channels?connected=<connection id> or /channels?connect_error=<slug> (the "
+            "problem's reason in lower-kebab, e.g. oauth-state-reused, else its type slug)",
+            body=False,
+            headers={"Location": "/channels?connected=... or /channels?connect_error=..."},
+        )
+    },
 )
-def oauth_callback() -> s.ConnectionOut:
+def oauth_callback() -> s.ConnectionOut | Reply:
     """Called by the channel's redirect: verifies the state and the channel's HMAC, stores the token
     (on the shop's existing connection, disconnected or not, when the tenant has one).
-    403 unless it arrives in the browser that started the flow (the cookie set by oauth/start)."""
+    403 unless it arrives in the browser that started the flow (the cookie set by oauth/start).
+    A browser is sent back to the dashboard (303) with the outcome instead of JSON."""
     params = {key: request.args.get(key, "") for key in request.args}
     nonce = request.cookies.get(OAUTH_COOKIE, "")
     request_pb = pb.CompleteOAuthRequest(
         callback_params=params, session_binding=session_binding(nonce) if nonce else ""
     )
-    reply = client().rpc.call(public_context()).CompleteOAuth(request_pb)
-    # The cookie stays until it expires: a reload of this page then hears "already used".
-    return m.connection_out(reply.connection)
+    if not browser_navigation():
+        reply = client().rpc.call(public_context()).CompleteOAuth(request_pb)
+        # The cookie stays until it expires: a reload of this page then hears "already used".
+        return m.connection_out(reply.connection)
+    try:
+        reply = client().rpc.call(public_context()).CompleteOAuth(request_pb)
+    except grpc.RpcError as err:
+        problem = deps().errors.from_rpc_error(err, had_if_match=False)
+        if problem.status >= 500:
+            log.warning("OAuth callback failed", extra={"http_status": problem.status})
+        return back_to_dashboard(connect_error=failure_slug(problem))
+    except ApiProblem as problem:
+        return back_to_dashboard(connect_error=failure_slug(problem))
+    return back_to_dashboard(connected=reply.connection.id)
 
 
 @routes.route(
