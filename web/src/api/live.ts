@@ -57,13 +57,10 @@ function refreshAll(queryClient: QueryClient): void {
  */
 export function useLiveUpdates(enabled: boolean): LiveStatus {
   const queryClient = useQueryClient();
-  const [status, setStatus] = useState<LiveStatus>("off");
+  const [status, setStatus] = useState<LiveStatus>("connecting");
 
   useEffect(() => {
-    if (!enabled) {
-      setStatus("off");
-      return;
-    }
+    if (!enabled) return;
     let stopped = false;
     let source: EventSource | null = null;
     let retryTimer: number | undefined;
@@ -120,7 +117,9 @@ export function useLiveUpdates(enabled: boolean): LiveStatus {
         opened = true;
       };
       for (const topic of TOPICS) {
-        stream.addEventListener(topic, (event) => refresh(queryClient, topic, noticeSkus((event as MessageEvent).data)));
+        stream.addEventListener(topic, (event) =>
+          refresh(queryClient, topic, noticeSkus(typeof event.data === "string" ? event.data : "")),
+        );
       }
       // The server ends each stream after a few minutes: a new ticket, a new stream, no gap in status.
       stream.addEventListener("bye", () => {
@@ -134,15 +133,16 @@ export function useLiveUpdates(enabled: boolean): LiveStatus {
       };
     }
 
-    setStatus("connecting");
     void connect();
     return () => {
       stopped = true;
       closeSource();
       stopPolling();
       window.clearTimeout(retryTimer);
+      setStatus("connecting");
     };
   }, [enabled, queryClient]);
 
-  return status;
+  // Off without a session; "connecting" (the initial state) until the stream opens or polling starts.
+  return enabled ? status : "off";
 }

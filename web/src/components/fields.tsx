@@ -1,7 +1,7 @@
 // A labelled form control with its problem+json field error beside it (aria-invalid and
 // aria-describedby), and the rule for what is left to say under the form. The adjust form on a
 // SKU's page spells this out by hand; the product and pricing forms share it from here.
-import type { ReactNode } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode } from "react";
 import { fieldErrors } from "../api/client";
 
 /** The server names a field by its path: "title", "product.title", "price.amount", "variants[0].sku". */
@@ -44,8 +44,8 @@ export function Field({
 }: {
   id: string;
   label: string;
-  error?: string;
-  hint?: string;
+  error?: string | undefined;
+  hint?: string | undefined;
   children: (control: ControlProps) => ReactNode;
 }) {
   const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
@@ -67,7 +67,8 @@ export function Field({
   );
 }
 
-/** A labelled text input (a Field around an <input>), the common case. */
+/** A labelled text input (a Field around an <input>), the common case; any other <input>
+ * attribute (type, required, maxLength, inputMode, placeholder…) passes through. */
 export function TextField({
   id,
   label,
@@ -75,35 +76,19 @@ export function TextField({
   onChange,
   error,
   hint,
-  type = "text",
-  required = false,
-  maxLength,
-  inputMode,
-}: {
-  id: string;
+  ...input
+}: Omit<InputHTMLAttributes<HTMLInputElement>, "onChange" | "value" | "id"> & {
+  id?: string;
   label: string;
   value: string;
   onChange: (value: string) => void;
-  error?: string;
+  error?: string | undefined;
   hint?: string;
-  type?: "text" | "url" | "email" | "password";
-  required?: boolean;
-  maxLength?: number;
-  inputMode?: "numeric" | "decimal" | "text";
 }) {
+  const generated = useId();
   return (
-    <Field id={id} label={label} error={error} hint={hint}>
-      {(control) => (
-        <input
-          {...control}
-          type={type}
-          value={value}
-          required={required}
-          maxLength={maxLength}
-          inputMode={inputMode}
-          onChange={(e) => onChange(e.target.value)}
-        />
-      )}
+    <Field id={id ?? generated} label={label} error={error} hint={hint}>
+      {(control) => <input {...control} {...input} value={value} onChange={(e) => onChange(e.target.value)} />}
     </Field>
   );
 }

@@ -8,7 +8,7 @@ import { Can } from "../../api/permissions";
 import type { components } from "../../api/schema";
 import { Failed, Loading } from "../../components/ui";
 import { Disclosure } from "./Disclosure";
-import { Field, formError } from "./Field";
+import { TextField, formError } from "../../components/fields";
 
 type Connection = components["schemas"]["ConnectionOut"];
 type Rule = components["schemas"]["AllocationOut"];
@@ -106,11 +106,11 @@ function RuleForm({
       channel: rule?.channel || connection.type,
     });
   };
-  const message = formError(save.error, server, ["buffer", "max_quantity", "percentage"]);
+  const message = formError(save.error, "buffer", "max_quantity", "percentage");
   const invalid = Object.values(local).some(Boolean);
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Allocation rule of ${connection.name}`}>
-      <Field
+      <TextField
         label="Buffer (units held back)"
         inputMode="numeric"
         value={buffer}
@@ -118,14 +118,14 @@ function RuleForm({
         error={local.buffer ?? server.buffer}
         required
       />
-      <Field
+      <TextField
         label="Most units listed (empty: no cap)"
         inputMode="numeric"
         value={maxQuantity}
         onChange={setMaxQuantity}
         error={local.max_quantity ?? server.max_quantity}
       />
-      <Field
+      <TextField
         label="Share offered, % (empty: all)"
         inputMode="numeric"
         value={percentage}

@@ -13,7 +13,7 @@ import type { components } from "../../api/schema";
 import { Failed, Loading, Section } from "../../components/ui";
 import { Link, navigate } from "../../router";
 import { channelLabel } from "../Analytics";
-import { Field, formError } from "./Field";
+import { TextField, formError } from "../../components/fields";
 
 type ChannelType = components["schemas"]["ChannelTypeOut"];
 
@@ -82,7 +82,7 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
   const message = connect.error?.message ?? null;
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Connect ${channelLabel(type.type)}`}>
-      <Field
+      <TextField
         label="Store URL"
         type="url"
         value={storeUrl}
@@ -92,7 +92,7 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
         autoComplete="url"
         required
       />
-      <Field
+      <TextField
         label="Consumer key"
         value={key}
         onChange={setKey}
@@ -100,7 +100,7 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
         autoComplete="off"
         required
       />
-      <Field
+      <TextField
         label="Consumer secret"
         type="password"
         value={secret}
@@ -109,8 +109,8 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
         autoComplete="off"
         required
       />
-      <Field label="Name (optional)" value={name} onChange={setName} error={server.name} maxLength={200} />
-      <Field
+      <TextField label="Name (optional)" value={name} onChange={setName} error={server.name} maxLength={200} />
+      <TextField
         label="API base URL (optional)"
         hint="Sandboxes and test servers only; the operator must allow its host."
         type="url"
@@ -184,10 +184,10 @@ function OAuthForm({ type }: { type: ChannelType }) {
   };
   const message = badUrl
     ? `${channelLabel(type.type)} answered with a consent page that is not a web address; nothing was connected.`
-    : formError(start.error, server, [shopField, "name", "api_base_url"]);
+    : formError(start.error, shopField, "name", "api_base_url");
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Connect ${channelLabel(type.type)}`}>
-      <Field
+      <TextField
         label={shopify ? "Shop domain" : "Store URL"}
         value={shop}
         onChange={setShop}
@@ -196,8 +196,8 @@ function OAuthForm({ type }: { type: ChannelType }) {
         autoComplete="off"
         required
       />
-      <Field label="Name (optional)" value={name} onChange={setName} error={server.name} maxLength={200} />
-      <Field
+      <TextField label="Name (optional)" value={name} onChange={setName} error={server.name} maxLength={200} />
+      <TextField
         label="API base URL (optional)"
         hint="Sandboxes and test servers only; the operator must allow its host."
         type="url"

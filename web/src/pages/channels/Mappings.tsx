@@ -9,7 +9,7 @@ import type { components } from "../../api/schema";
 import { Failed, Loading, PagerNav, when } from "../../components/ui";
 import { usePager } from "../../components/usePager";
 import { Disclosure } from "./Disclosure";
-import { Field, formError } from "./Field";
+import { TextField, formError } from "../../components/fields";
 import { JobStatus } from "./JobStatus";
 
 type Connection = components["schemas"]["ConnectionOut"];
@@ -106,16 +106,16 @@ function MappingForm({
     setChecked(true);
     if (sku.trim() && Object.keys(chosen).length > 0) save.mutate();
   };
-  const message = formError(save.error, server, ["sku", ...fields]);
+  const message = formError(save.error, "sku", ...fields);
   const title = listing ? `Edit the mapping of ${listing.sku}` : "Map a SKU";
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={title}>
       <h4>{title}</h4>
-      {!listing && <Field label="SKU" value={sku} onChange={setSku} error={skuError ?? server.sku} required />}
+      {!listing && <TextField label="SKU" value={sku} onChange={setSku} error={skuError ?? server.sku} required />}
       <fieldset>
         <legend>Channel ids</legend>
         {fields.map((f) => (
-          <Field
+          <TextField
             key={f}
             label={ID_LABELS[f] ?? f.replace(/_/g, " ")}
             value={values[f] ?? ""}
