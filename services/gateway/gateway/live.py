@@ -21,6 +21,8 @@ import hashlib
 import json
 import logging
 import secrets
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,12 +133,34 @@ class StreamTiming:
     clock: Callable[[], float] = time.monotonic
 
 
-def event_stream(pubsub: PubSub, timing: StreamTiming) -> Iterator[bytes]:
+def peer_closed(sock: socket.socket | None) -> Callable[[], bool]:
+    """Whether the client has closed its end of `sock` (readable with nothing to read), so a
+    stream frees its slot within a second of a tab closing or navigating away instead of at its
+    next heartbeat write. Without the socket (a test client) it never says so."""
+
+    def gone() -> bool:
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):  # reset, or already closed (fileno -1)
+            return True
+
+    return gone
+
+
+def event_stream(
+    pubsub: PubSub, timing: StreamTiming, client_gone: Callable[[], bool] = lambda: False
+) -> Iterator[bytes]:
     """The SSE body: a `retry` hint, then each notice as it arrives, a heartbeat comment whenever
-    nothing was written for heartbeat_seconds, and `event: bye` at max_seconds."""
+    nothing was written for heartbeat_seconds, and `event: bye` at max_seconds. Ends as soon as
+    `client_gone` says the client left (checked at least every second)."""
     started = last_write = timing.clock()
     yield f"retry: {RECONNECT_MS}\n: connected\n\n".encode()
     while True:
+        if client_gone():
+            return
         now = timing.clock()
         if now - started >= timing.max_seconds:
             yield sse_event("bye", {"reason": "max-duration"})

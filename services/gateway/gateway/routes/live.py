@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response
+from flask import Response, request
 from pydantic import Field
 
 from gateway.api import ApiModule, current_claims, deps
 from gateway.domain import Permission
 from gateway.errors import ApiProblem
-from gateway.live import MAX_TICKET_CHARS, LiveHub, TicketHolder, event_stream
+from gateway.live import MAX_TICKET_CHARS, LiveHub, TicketHolder, event_stream, peer_closed
 from gateway.schemas import OutModel, StrictModel
 from omnistock_common.logging import tenant_id_var
 
@@ -100,7 +100,9 @@ def stream_events(query: EventsQuery) -> Response:
         finally:
             release()
 
-    response = Response(event_stream(pubsub, hub.timing()), mimetype="text/event-stream")
+    # gunicorn puts the client's socket in the environ: a closed tab frees its slot within a second.
+    client_gone = peer_closed(request.environ.get("gunicorn.socket"))
+    response = Response(event_stream(pubsub, hub.timing(), client_gone), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     # nginx and similar proxies would buffer the stream and deliver it in lumps.
     response.headers["X-Accel-Buffering"] = "no"

@@ -4,6 +4,7 @@ fake clock (notices, heartbeat, the end), stream slots, the relay's signature ch
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import redis
 from flask import Response
 
 from gateway.etags import conditional, none_match, weak_etag
-from gateway.live import StreamSlots, StreamTiming, event_stream
+from gateway.live import StreamSlots, StreamTiming, event_stream, peer_closed
 from gateway.live_notices import MAX_SKUS, BadNotice, Notice, channel, notice_for
 from gateway.live_relay import LiveRelay
 from omnistock_common.service_auth import sign_event
@@ -206,3 +207,29 @@ def test_the_stream_ends_quietly_when_redis_goes_away() -> None:
     clock = Clock()
     out = chunks(event_stream(BrokenPubSub(clock, []), StreamTiming(5.0, 1.0, clock=clock)))
     assert len(out) == 1 and out[0].startswith("retry: ")
+
+
+def test_the_stream_ends_within_a_second_once_the_client_has_closed_its_socket() -> None:
+    server_end, client_end = socket.socketpair()
+    try:
+        gone = peer_closed(server_end)
+        assert not gone()
+        client_end.sendall(b"x")  # data waiting is not a close
+        assert not gone()
+        server_end.recv(1)
+        client_end.close()
+        assert gone()
+        clock = Clock()
+        left = iter([False, False, True])
+        out = chunks(
+            event_stream(
+                ScriptedPubSub(clock, []), StreamTiming(300.0, 15.0, clock=clock), lambda: next(left)
+            )
+        )
+        # The hello, two quiet polls of at most a second each, then the end: no bye, no heartbeat.
+        assert len(out) == 1 and out[0].startswith("retry: ")
+        assert clock.now <= 2.0
+    finally:
+        server_end.close()
+    assert peer_closed(server_end)()  # a socket already closed counts as gone
+    assert peer_closed(None)() is False
