@@ -1,9 +1,13 @@
 """Analytics REST models (API.md "Analytics and reports"): the day-range queries and the figures
-the orders service's sales read model and the inventory service's turnover read model answer. Dates are ISO days (YYYY-MM-DD), inclusive, UTC;
-the backend checks that they are real days in order (a bad one is a 400 problem naming
-`from` or `to`). Money is a decimal string per currency; `share` is within that currency."""
+the orders service's sales read model and the inventory service's turnover read model answer.
+Dates are ISO days (YYYY-MM-DD), inclusive, UTC; the backend checks that they are real days in
+order (a bad one is a 400 problem naming `from` or `to`). Money is a decimal string per currency;
+`share` is within that currency. Every query takes `format`: JSON, or the items as a CSV or XLSX
+download (gateway.mapping.analytics_rows)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -17,15 +21,21 @@ class DayRangeQuery(StrictModel):
         None, alias="from", pattern=_DAY, description="first UTC day (default: 29 days before `to`)"
     )
     to: str | None = Field(None, pattern=_DAY, description="last UTC day, inclusive (default: today)")
+    format: Literal["json", "csv", "xlsx"] = Field(
+        "json", description="json (default), or csv / xlsx: the items as a download, one row per item"
+    )
 
 
-class BestSellersQuery(DayRangeQuery):
+class ChannelQuery(DayRangeQuery):
     channel: Identifier | None = Field(
         None,
         max_length=64,
         description="channel type (shopify, ..., manual) or a connection id; all channels when absent",
         examples=["shopify"],
     )
+
+
+class BestSellersQuery(ChannelQuery):
     limit: int = Field(10, ge=1, le=100)
 
 
@@ -98,3 +108,19 @@ class InventoryTurnoverOut(OutModel):
     to_date: str = Field(examples=["2026-12-06"])
     items: list[SkuTurnoverOut]
     overall: TurnoverOverallOut
+
+
+class DailySalesOut(OutModel):
+    day: str = Field(description="UTC day", examples=["2026-12-05"])
+    revenue: MoneyOut
+    orders: int
+    units: int
+
+
+class SalesOverTimeOut(OutModel):
+    from_date: str = Field(examples=["2026-11-07"])
+    to_date: str = Field(examples=["2026-12-06"])
+    items: list[DailySalesOut] = Field(
+        description="by currency, then day: every day of the range for each currency sold in it "
+        "(zeros on days without sales); empty when nothing sold"
+    )

@@ -126,7 +126,8 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
     if op.response is not None:
         success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
     if op.response_content is not None:
-        # Beside the JSON model, other forms of the same answer (the import's NDJSON progress).
+        # Beside the JSON model, other forms of the same answer (the import's NDJSON progress,
+        # the analytics' CSV and XLSX).
         success["content"] = {**success.get("content", {}), **op.response_content}
     if op.response_headers:
         success["headers"] = {

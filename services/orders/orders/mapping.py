@@ -36,7 +36,7 @@ from orders.domain import (
     SyncState,
     Totals,
 )
-from orders.domain.sales import BestSeller, ChannelConversion, ChannelRevenue, DateRange
+from orders.domain.sales import BestSeller, ChannelConversion, ChannelRevenue, DailySales, DateRange
 
 timestamp = to_optional_timestamp
 
@@ -382,4 +382,10 @@ def channel_conversion_out(row: ChannelConversion) -> pb.ChannelConversion:
     """Unknown sessions stay unset (proto3 optional), so callers see "n/a", not 0."""
     return pb.ChannelConversion(
         channel=row.channel, orders=row.orders, sessions=row.sessions, conversion_ppm=row.conversion_ppm
+    )
+
+
+def daily_sales_out(row: DailySales) -> pb.DailySales:
+    return pb.DailySales(
+        day=row.day.isoformat(), revenue=money(row.revenue, row.currency), orders=row.orders, units=row.units
     )

@@ -29,6 +29,7 @@ READ_ONLY_METHODS = frozenset(
         "GetRevenueByChannel",
         "GetBestSellers",
         "GetConversionByChannel",
+        "GetSalesOverTime",
     )
 )
 

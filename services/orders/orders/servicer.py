@@ -118,3 +118,13 @@ class OrdersServicer(pb_grpc.OrdersServiceServicer):
         return pb.GetConversionByChannelResponse(
             range=mapping.day_range_out(span), channels=[mapping.channel_conversion_out(r) for r in rows]
         )
+
+    def GetSalesOverTime(
+        self, request: pb.GetSalesOverTimeRequest, context: grpc.ServicerContext
+    ) -> pb.GetSalesOverTimeResponse:
+        span, rows = service.daily_sales(
+            self.uow, call_context(context), request.channel, request.range.from_date, request.range.to_date
+        )
+        return pb.GetSalesOverTimeResponse(
+            range=mapping.day_range_out(span), days=[mapping.daily_sales_out(r) for r in rows]
+        )

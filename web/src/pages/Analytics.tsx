@@ -1,62 +1,32 @@
-// The overview's sales sections: revenue by channel (a donut per currency, with a table as its
-// text equivalent) and best sellers, over the last 7, 30 or 90 UTC days (docs/api.md "Analytics
-// and reports"). The donut is our own SVG (no chart library, docs/dashboard.md says why): SVG
-// attributes and CSS classes only, nothing the gateway's CSP (`style-src 'self'`) could block.
-import { useQuery } from "@tanstack/react-query";
+// The overview's analytics, over the last 7, 30 or 90 UTC days (docs/api.md "Analytics and
+// reports"): sales over time (analytics/SalesOverTime.tsx), revenue by channel (a donut per
+// currency, with a table as its text equivalent), best sellers, inventory turnover and conversion
+// (analytics/*.tsx); each table downloads as CSV or XLSX. The charts are our own SVG (no chart
+// library, docs/dashboard.md says why): SVG attributes and CSS classes only, nothing the gateway's
+// CSP (`style-src 'self'`) could block.
 import { useId, useState } from "react";
-import { api, request } from "../api/client";
-import type { components } from "../api/schema";
+import { DownloadButtons } from "../components/downloads";
 import { Failed, Loading, Section } from "../components/ui";
 import { Link } from "../router";
+import { ConversionByChannel } from "./analytics/Conversion";
+import {
+  RANGES,
+  channelLabel,
+  downloadReport,
+  useBestSellers,
+  useRevenue,
+  type ChannelRevenue,
+  type Range,
+} from "./analytics/data";
+import { SalesOverTime } from "./analytics/SalesOverTime";
+import { InventoryTurnover } from "./analytics/Turnover";
 import { inventoryPath } from "./Inventory";
 import { money } from "./Orders";
 
-type ChannelRevenue = components["schemas"]["ChannelRevenueOut"];
+export { channelLabel };
 
-export const RANGES = [7, 30, 90] as const;
-export type Range = (typeof RANGES)[number];
-const REFRESH_MS = 30_000;
 // Enough distinct slices for every channel type the API knows; more wrap around.
 const PALETTE_SIZE = 8;
-
-/** The API's `from`/`to` (UTC days, both inclusive) for the last `days` days ending today. */
-export function utcRange(days: number, now: Date = new Date()): { from: string; to: string } {
-  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const from = new Date(to.getTime() - (days - 1) * 86_400_000);
-  return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) };
-}
-
-function useRevenue(days: Range) {
-  return useQuery({
-    queryKey: ["analytics", "revenue-by-channel", days],
-    queryFn: () =>
-      request("Loading revenue by channel failed", () =>
-        api.GET("/api/v1/analytics/revenue-by-channel", { params: { query: utcRange(days) } }),
-      ),
-    refetchInterval: REFRESH_MS,
-  });
-}
-
-function useBestSellers(days: Range) {
-  return useQuery({
-    queryKey: ["analytics", "best-sellers", days],
-    queryFn: () =>
-      request("Loading best sellers failed", () =>
-        api.GET("/api/v1/analytics/best-sellers", { params: { query: { ...utcRange(days), limit: 10 } } }),
-      ),
-    refetchInterval: REFRESH_MS,
-  });
-}
-
-const CHANNEL_LABEL: Record<string, string> = {
-  shopify: "Shopify",
-  woocommerce: "WooCommerce",
-  manual: "Manual",
-};
-
-export function channelLabel(channel: string): string {
-  return CHANNEL_LABEL[channel] ?? channel;
-}
 
 function percent(share: number): string {
   return new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 }).format(share);
@@ -173,6 +143,12 @@ function RevenueByChannel({ days }: { days: Range }) {
           </figure>
         ))
       )}
+      {data && data.items.length > 0 && (
+        <DownloadButtons
+          label="Download this table:"
+          download={(format) => downloadReport("revenue-by-channel", days, format)}
+        />
+      )}
     </Section>
   );
 }
@@ -220,11 +196,17 @@ function BestSellers({ days }: { days: Range }) {
           </table>
         </div>
       )}
+      {data && data.items.length > 0 && (
+        <DownloadButtons
+          label="Download this table:"
+          download={(format) => downloadReport("best-sellers", days, format)}
+        />
+      )}
     </Section>
   );
 }
 
-/** The date-range selector and both sales sections, sharing the chosen range. */
+/** The period selector and every analytics section, sharing the chosen period. */
 export function SalesAnalytics() {
   const [days, setDays] = useState<Range>(30);
   const selectId = useId();
@@ -240,9 +222,14 @@ export function SalesAnalytics() {
           ))}
         </select>
       </div>
+      <SalesOverTime days={days} />
       <div className="columns">
         <RevenueByChannel days={days} />
         <BestSellers days={days} />
+      </div>
+      <div className="columns">
+        <InventoryTurnover days={days} />
+        <ConversionByChannel days={days} />
       </div>
     </>
   );

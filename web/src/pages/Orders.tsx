@@ -1,9 +1,10 @@
 // Orders: the consolidated list of every channel's orders (filters by channel, status, dates and
 // text; keyset paging) and exports of the same filters as CSV or XLSX.
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, request } from "../api/client";
 import type { components, operations } from "../api/schema";
+import { DownloadButtons, saveDownload, type FileFormat } from "../components/downloads";
 import { Failed, Loading, PagerNav, Section, when } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { Link } from "../router";
@@ -92,67 +93,10 @@ function toQuery(filters: Filters): ListQuery {
   };
 }
 
-function filename(response: Response | undefined, format: "csv" | "xlsx"): string {
-  const header = response?.headers.get("Content-Disposition") ?? "";
-  const match = /filename="?([^";]+)"?/i.exec(header);
-  return match?.[1] ?? `orders.${format}`;
-}
-
-/**
- * Downloads an export with the bearer token: a plain link would send no Authorization header,
- * so the file is fetched, held as a Blob and saved through a temporary object URL.
- */
-async function download(filters: Filters, format: "csv" | "xlsx"): Promise<string> {
-  let response: Response | undefined;
-  const blob = await request(`Exporting orders as ${format.toUpperCase()} failed`, async () => {
-    const outcome = await api.GET("/api/v1/orders/export", {
-      params: { query: { ...toQuery(filters), format } },
-      parseAs: "blob",
-    });
-    response = outcome.response;
-    return outcome;
-  });
-  const name = filename(response, format);
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return name;
-}
-
-function Exports({ filters }: { filters: Filters }) {
-  const exporting = useMutation({ mutationFn: (format: "csv" | "xlsx") => download(filters, format) });
-  return (
-    <div className="exports">
-      <span className="muted">Export these orders:</span>
-      <div className="actions">
-        <button type="button" className="secondary" disabled={exporting.isPending} onClick={() => exporting.mutate("csv")}>
-          CSV
-        </button>
-        <button type="button" className="secondary" disabled={exporting.isPending} onClick={() => exporting.mutate("xlsx")}>
-          XLSX
-        </button>
-      </div>
-      {exporting.isPending && (
-        <span className="muted" role="status">
-          Preparing the file…
-        </span>
-      )}
-      {exporting.isSuccess && (
-        <span className="ok-text" role="status">
-          Downloaded {exporting.data}.
-        </span>
-      )}
-      {exporting.error && (
-        <span className="error-text" role="alert">
-          {exporting.error.message}
-        </span>
-      )}
-    </div>
+/** The export of the list's filters as a file (see components/downloads.tsx). */
+function download(filters: Filters, format: FileFormat): Promise<string> {
+  return saveDownload(`Exporting orders as ${format.toUpperCase()} failed`, `orders.${format}`, () =>
+    api.GET("/api/v1/orders/export", { params: { query: { ...toQuery(filters), format } }, parseAs: "blob" }),
   );
 }
 
@@ -263,7 +207,7 @@ export function OrdersPage() {
       <h1>Orders</h1>
       <Section id="orders-title" title="All channels">
         <FilterForm applied={filters} apply={apply} />
-        <Exports filters={filters} />
+        <DownloadButtons label="Export these orders:" download={(format) => download(filters, format)} />
         {orders.isPending ? (
           <Loading what="orders" />
         ) : orders.error ? (

@@ -1,4 +1,5 @@
-// Overview: key figures, sales (Analytics.tsx), the low-stock list and each channel's health, each section loading,
+// Overview: key figures, the analytics (Analytics.tsx: sales over time, revenue by channel, best
+// sellers, turnover, conversion), the low-stock list and each channel's health, each section loading,
 // failing and being empty on its own (one slow backend does not blank the whole page).
 import { useQuery } from "@tanstack/react-query";
 import { api, request } from "../api/client";

@@ -1,5 +1,5 @@
 """Analytics ↔ the orders service's sales read model RPCs (GetRevenueByChannel, GetBestSellers,
-GetConversionByChannel) and the inventory service's GetInventoryTurnover."""
+GetConversionByChannel, GetSalesOverTime) and the inventory service's GetInventoryTurnover."""
 
 from __future__ import annotations
 
@@ -69,6 +69,21 @@ def conversion_out(reply: pb.GetConversionByChannelResponse) -> s.ConversionByCh
                 conversion=c.conversion_ppm / SHARE_SCALE if c.HasField("conversion_ppm") else None,
             )
             for c in reply.channels
+        ],
+    )
+
+
+def sales_over_time_request(query: s.ChannelQuery) -> pb.GetSalesOverTimeRequest:
+    return pb.GetSalesOverTimeRequest(range=day_range(query), channel=query.channel or "")
+
+
+def sales_over_time_out(reply: pb.GetSalesOverTimeResponse) -> s.SalesOverTimeOut:
+    return s.SalesOverTimeOut(
+        from_date=reply.range.from_date,
+        to_date=reply.range.to_date,
+        items=[
+            s.DailySalesOut(day=d.day, revenue=money_from_pb(d.revenue), orders=d.orders, units=d.units)
+            for d in reply.days
         ],
     )
 

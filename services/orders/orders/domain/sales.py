@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from omnistock_common.day_range import DateRange as DateRange
 from omnistock_common.day_range import date_range as date_range
@@ -190,3 +190,32 @@ def conversion_by_channel(totals: Iterable[tuple[str, str, Figures]]) -> list[Ch
         orders[channel] += figures.orders
     rows = [ChannelConversion(channel, count) for channel, count in orders.items() if count]
     return sorted(rows, key=lambda r: (-r.orders, r.channel))
+
+
+@dataclass(frozen=True)
+class DailySales:
+    """One currency's sales on one UTC day (all zero on a day without)."""
+
+    day: date
+    currency: str
+    revenue: int
+    orders: int
+    units: int
+
+
+def sales_over_time(span: DateRange, totals: Iterable[tuple[date, str, Figures]]) -> list[DailySales]:
+    """Per (day, currency) totals → every day of the span for each currency that sold in it, so a
+    chart's axis has no gaps; by currency, then day. Nothing sold: no rows (no currency to show)."""
+    found: dict[str, dict[date, Figures]] = defaultdict(dict)
+    for day, currency, figures in totals:
+        if span.first <= day <= span.last and not figures.is_zero:
+            per_day = found[currency]
+            per_day[day] = per_day.get(day, Figures()) + figures
+    days = [span.first + timedelta(days=n) for n in range((span.last - span.first).days + 1)]
+    out: list[DailySales] = []
+    for currency in sorted(found):
+        per_day = found[currency]
+        for day in days:
+            f = per_day.get(day, Figures())
+            out.append(DailySales(day, currency, f.revenue, f.orders, f.units))
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, delete, desc, func, or_, select, text
@@ -197,6 +198,33 @@ class SalesRows:
         )
         return [
             (row.channel, row.currency, Figures(int(row.orders), int(row.units), int(row.revenue)))
+            for row in self.conn.execute(query)
+        ]
+
+    def daily_totals(self, tenant_id: str, span: DateRange, channel: str) -> list[tuple[date, str, Figures]]:
+        """(day, currency, figures) of the whole-order rows; `channel` is a channel type, a
+        connection id, or "" for all. Only days with sales have rows (the domain fills the gaps)."""
+        conditions = [
+            sd.c.tenant_id == tenant_id,
+            sd.c.sku == ORDER_ROW,
+            sd.c.day >= span.first,
+            sd.c.day <= span.last,
+        ]
+        if channel:
+            conditions.append(or_(sd.c.channel == channel, sd.c.connection_id == channel))
+        query = (
+            select(
+                sd.c.day,
+                sd.c.currency,
+                func.sum(sd.c.orders).label("orders"),
+                func.sum(sd.c.units).label("units"),
+                func.sum(sd.c.revenue_minor).label("revenue"),
+            )
+            .where(*conditions)
+            .group_by(sd.c.day, sd.c.currency)
+        )
+        return [
+            (row.day, row.currency, Figures(int(row.orders), int(row.units), int(row.revenue)))
             for row in self.conn.execute(query)
         ]
 

@@ -7,7 +7,13 @@ finishing interrupted requests), queries (get, list, export), analytics (the sal
 reports and rebuild), ports (the stock port).
 """
 
-from orders.service.analytics import best_sellers, channel_conversion, channel_revenue, rebuild_sales
+from orders.service.analytics import (
+    best_sellers,
+    channel_conversion,
+    channel_revenue,
+    daily_sales,
+    rebuild_sales,
+)
 from orders.service.channel_orders import apply_channel_order, flag_duplicates, record_action_synced
 from orders.service.merchant import (
     cancel_order,
@@ -32,6 +38,7 @@ __all__ = [
     "channel_conversion",
     "channel_revenue",
     "create_manual_order",
+    "daily_sales",
     "export_orders",
     "flag_duplicates",
     "fulfill_order",

@@ -1,5 +1,5 @@
-"""Analytics from the sales read model (domain/sales.py): revenue by channel and best sellers
-over a range of UTC days, read from the daily rows (never a scan of the orders), and the
+"""Analytics from the sales read model (domain/sales.py): revenue by channel, best sellers,
+conversion and sales per day over a range of UTC days, read from the daily rows (never a scan of the orders), and the
 rebuild of the read model from the orders (the upgrade backfill, or a repair)."""
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from orders.domain.sales import (
     BestSeller,
     ChannelConversion,
     ChannelRevenue,
+    DailySales,
     DateRange,
     best_sellers_limit,
     conversion_by_channel,
     date_range,
     revenue_by_channel,
+    sales_over_time,
     validate_channel,
 )
 from orders.repository import UnitOfWork
@@ -61,6 +63,18 @@ def best_sellers(
     wanted = validate_channel(channel)
     with uow.transaction() as repo:
         return span, repo.best_sellers(ctx.tenant_id, span, wanted, size)
+
+
+def daily_sales(
+    uow: UnitOfWork, ctx: CallContext, channel: str, first: str, last: str, today: date | None = None
+) -> tuple[DateRange, list[DailySales]]:
+    """Revenue, orders and units per day and currency on a channel (type or connection id) or on
+    all, every day of the range present."""
+    span = date_range(first, last, _today(today))
+    wanted = validate_channel(channel)
+    with uow.transaction() as repo:
+        totals = repo.daily_totals(ctx.tenant_id, span, wanted)
+    return span, sales_over_time(span, totals)
 
 
 def rebuild_sales(uow: UnitOfWork, tenant_id: str | None = None) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -73,6 +73,11 @@ def best(client: Any, channel: str = "", limit: int = 0) -> list[tuple[str, int,
     return [(b.sku, b.units, b.revenue.amount_minor, b.orders) for b in reply.best_sellers]
 
 
+def daily(client: Any, span: pb.DayRange = DAY, channel: str = "") -> list[tuple[str, str, int, int, int]]:
+    reply = client.GetSalesOverTime(pb.GetSalesOverTimeRequest(range=span, channel=channel))
+    return [(d.day, d.revenue.currency, d.revenue.amount_minor, d.orders, d.units) for d in reply.days]
+
+
 def read_model(uow: UnitOfWork) -> list[tuple[Any, ...]]:
     sd = models.sales_daily
     with uow.transaction() as repo:
@@ -129,6 +134,32 @@ def test_figures_follow_imports_cancels_and_edits_exactly(
         ("shopify", 2),
     ]  # ebay: one USD, one EUR order
     assert not any(c.HasField("sessions") or c.HasField("conversion_ppm") for c in reply.channels)
+    three_days = pb.DayRange(from_date="2026-11-30", to_date="2026-12-02")
+    assert daily(client, three_days) == [  # every day, zeros included, per currency
+        ("2026-11-30", "EUR", 0, 0, 0),
+        ("2026-12-01", "EUR", 900, 1, 1),
+        ("2026-12-02", "EUR", 0, 0, 0),
+        ("2026-11-30", "USD", 0, 0, 0),
+        ("2026-12-01", "USD", 7700, 3, 12),
+        ("2026-12-02", "USD", 9000, 1, 9),
+    ]
+    assert daily(client, three_days, channel="conn-ebay") == [
+        ("2026-11-30", "EUR", 0, 0, 0),
+        ("2026-12-01", "EUR", 900, 1, 1),
+        ("2026-12-02", "EUR", 0, 0, 0),
+        ("2026-11-30", "USD", 0, 0, 0),
+        ("2026-12-01", "USD", 2000, 1, 4),
+        ("2026-12-02", "USD", 0, 0, 0),
+    ]
+    assert daily(client, three_days, channel="SHOPIFY") == [
+        ("2026-11-30", "USD", 0, 0, 0),
+        ("2026-12-01", "USD", 5700, 2, 8),
+        ("2026-12-02", "USD", 9000, 1, 9),
+    ]
+    assert daily(client, channel="woocommerce") == []
+    reply = client.GetSalesOverTime(pb.GetSalesOverTimeRequest())  # the default 30 days up to today
+    assert (date.fromisoformat(reply.range.to_date) - date.fromisoformat(reply.range.from_date)).days == 29
+    assert daily(client_for("tenant-b", role="viewer"), three_days)[1] == ("2026-12-01", "USD", 50000, 1, 50)
     assert revenue(client_for("tenant-b", role="viewer")) == [("shopify", "USD", 50000, 1, 50, 1_000_000)]
 
     # The pending order is paid: it counts from now on.
@@ -157,12 +188,16 @@ def test_figures_follow_imports_cancels_and_edits_exactly(
         pb.DayRange(from_date="2026-12-02", to_date="2026-12-01"),
         pb.DayRange(from_date="12/01/2026"),
         pb.DayRange(to_date="2026-02-30"),
+        pb.DayRange(from_date="2025-01-01", to_date="2026-12-01"),
     ],
 )
 def test_a_bad_range_is_invalid_argument(client: Any, span: pb.DayRange) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         client.GetRevenueByChannel(pb.GetRevenueByChannelRequest(range=span))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as daily_range:
+        client.GetSalesOverTime(pb.GetSalesOverTimeRequest(range=span))
+    assert daily_range.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as limit:
         client.GetBestSellers(pb.GetBestSellersRequest(range=DAY, limit=101))
     assert limit.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -75,26 +75,44 @@ def change(rng: random.Random, order: Order) -> None:
         order.version += 1  # a save that changes nothing countable
 
 
-def direct(orders: list[Order], first: date, last: date) -> tuple[dict, dict]:
-    """(channel, currency) -> [revenue, orders, units] and (sku, currency) -> [units, revenue,
-    order ids], straight from the orders."""
+def direct(orders: list[Order], first: date, last: date) -> tuple[dict, dict, dict]:
+    """(channel, currency) -> [revenue, orders, units], (sku, currency) -> [units, revenue,
+    order ids] and (channel, day, currency) -> [revenue, orders, units], straight from the
+    orders."""
     channels: dict = defaultdict(lambda: [0, 0, 0])
     skus: dict = defaultdict(lambda: [0, 0, set()])
+    days: dict = defaultdict(lambda: [0, 0, 0])
     for order in orders:
         if order.status not in COUNTED or not first <= order.created_at.date() <= last:
             continue
         figures = channels[(order.source.lower(), order.currency)]
+        day = days[(order.source.lower(), order.created_at.date(), order.currency)]
         figures[1] += 1
+        day[1] += 1
         for line in order.lines:
             kept = line.quantity - line.quantity_returned
             revenue = (line.quantity * line.unit_price - line.discount) * kept // line.quantity
             figures[0] += revenue
             figures[2] += kept
+            day[0] += revenue
+            day[2] += kept
             sku = skus[(line.sku, order.currency)]
             sku[0] += kept
             sku[1] += revenue
             sku[2].add(order.id)
-    return channels, skus
+    return channels, skus, days
+
+
+def expected_days(days: dict, first: date, last: date, channel: str = "") -> list[tuple]:
+    """(day, currency, revenue, orders, units) for every day of first..last and each currency
+    sold on `channel` (or any), zeros where nothing sold; by currency, then day."""
+    summed: dict = defaultdict(lambda: [0, 0, 0])
+    for (source, day, currency), figures in days.items():
+        if not channel or source == channel:
+            summed[(day, currency)] = [a + b for a, b in zip(summed[(day, currency)], figures, strict=True)]
+    currencies = sorted({currency for (_day, currency), f in summed.items() if any(f)})
+    span = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return [(d, c, *summed.get((d, c), [0, 0, 0])) for c in currencies for d in span]
 
 
 @pytest.mark.slow
@@ -133,7 +151,7 @@ def test_reports_equal_a_direct_computation_over_1000_generated_orders(
 
     ctx = CallContext(tenant_id=TENANT)
     first, last = date(2026, 11, 22), date(2026, 11, 27)
-    channels, skus = direct(orders, first, last)
+    channels, skus, days = direct(orders, first, last)
     _span, rows = service.channel_revenue(uow, ctx, first.isoformat(), last.isoformat())
     assert {(r.channel, r.currency): [r.revenue, r.orders, r.units] for r in rows} == dict(channels)
     for currency in ("USD", "EUR"):
@@ -148,6 +166,12 @@ def test_reports_equal_a_direct_computation_over_1000_generated_orders(
         key=lambda t: (-t[2], -t[3], t[0], t[1]),
     )
     assert [(b.sku, b.currency, b.units, b.revenue, b.orders) for b in best] == expected
+
+    for channel, wanted in (("", ""), ("ebay", "ebay"), ("conn-shop", "shopify"), ("MANUAL", "manual")):
+        _span, series = service.daily_sales(uow, ctx, channel, first.isoformat(), last.isoformat())
+        got = [(r.day, r.currency, r.revenue, r.orders, r.units) for r in series]
+        assert got == expected_days(days, first, last, wanted), channel
+    assert len(got) == 12 and sum(r.orders for r in series) > 50
 
     kept = service.rebuild_sales(uow)
     _span, again = service.channel_revenue(uow, ctx, first.isoformat(), last.isoformat())

@@ -12,6 +12,8 @@ from omnistock_common.errors import InvalidArgument
 from orders.domain import Order, OrderLine, OrderStatus
 from orders.domain.sales import (
     ORDER_ROW,
+    DailySales,
+    DateRange,
     Figures,
     SalesKey,
     contribution,
@@ -19,6 +21,7 @@ from orders.domain.sales import (
     date_range,
     difference,
     revenue_by_channel,
+    sales_over_time,
     share_ppm,
 )
 
@@ -171,4 +174,33 @@ def test_conversion_counts_orders_over_currencies_and_leaves_the_rate_unknown() 
     assert [(r.channel, r.orders, r.sessions, r.conversion_ppm) for r in rows] == [
         ("manual", 3, None, None),
         ("shopify", 3, None, None),
+    ]
+
+
+def test_sales_over_time_has_every_day_of_the_range_per_currency_sold() -> None:
+    span = DateRange(date(2026, 12, 1), date(2026, 12, 4))
+    rows = sales_over_time(
+        span,
+        [
+            (date(2026, 12, 2), "USD", Figures(2, 3, 3000)),
+            (date(2026, 12, 4), "EUR", Figures(1, 1, 999)),
+            (date(2026, 12, 2), "USD", Figures(1, 1, 500)),  # another channel, same day: summed
+            (date(2026, 12, 3), "GBP", Figures(0, 0, 0)),  # nothing: no GBP series
+            (date(2026, 11, 30), "JPY", Figures(1, 1, 100)),  # outside the range
+        ],
+    )
+    assert rows == [
+        DailySales(date(2026, 12, 1), "EUR", 0, 0, 0),
+        DailySales(date(2026, 12, 2), "EUR", 0, 0, 0),
+        DailySales(date(2026, 12, 3), "EUR", 0, 0, 0),
+        DailySales(date(2026, 12, 4), "EUR", 999, 1, 1),
+        DailySales(date(2026, 12, 1), "USD", 0, 0, 0),
+        DailySales(date(2026, 12, 2), "USD", 3500, 3, 4),
+        DailySales(date(2026, 12, 3), "USD", 0, 0, 0),
+        DailySales(date(2026, 12, 4), "USD", 0, 0, 0),
+    ]
+    assert sales_over_time(span, []) == []
+    one_day = DateRange(date(2026, 12, 2), date(2026, 12, 2))
+    assert sales_over_time(one_day, [(date(2026, 12, 2), "USD", Figures(1, 2, 30))]) == [
+        DailySales(date(2026, 12, 2), "USD", 30, 1, 2)
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -22,9 +21,10 @@ from flask import Response
 from gateway import inventory_schemas as s
 from gateway.api import RouteGroup, call_context, deps
 from gateway.domain import Permission
+from gateway.downloads import csv_download, xlsx_download
 from gateway.mapping import inventory_report as m
 from gateway.routes.inventory.client import inventory_binder
-from gateway.tabular import XLSX_MEDIA_TYPE, csv_chunks, file_chunks, temporary_file, write_xlsx
+from gateway.tabular import XLSX_MEDIA_TYPE, csv_chunks
 from omnistock.catalog.v1 import catalog_service_pb2_grpc as catalog_grpc
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 
@@ -99,26 +99,8 @@ def _csv_response(pages: Iterator[m.Page]) -> Response:
             log.error("inventory report failed midway: %s", err.code() if isinstance(err, grpc.Call) else err)
             raise
 
-    return Response(
-        body(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="inventory.csv"'}
-    )
+    return csv_download(body(), "inventory.csv")
 
 
 def _xlsx_response(pages: Iterator[m.Page]) -> Response:
-    out = temporary_file()
-    try:
-        write_xlsx(m.COLUMNS, m.report_rows(pages), out, sheet="Inventory")
-        size = out.seek(0, os.SEEK_END)
-    except BaseException:
-        out.close()
-        raise
-    response = Response(
-        file_chunks(out),
-        mimetype=XLSX_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": 'attachment; filename="inventory.xlsx"',
-            "Content-Length": str(size),
-        },
-    )
-    response.call_on_close(out.close)
-    return response
+    return xlsx_download(m.COLUMNS, m.report_rows(pages), "inventory.xlsx", sheet="Inventory")

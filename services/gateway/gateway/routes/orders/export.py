@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +21,12 @@ from gateway import orders_examples as ex
 from gateway import orders_schemas as s
 from gateway.api import RouteGroup, current_claims, deps
 from gateway.domain import Permission
+from gateway.downloads import csv_download, xlsx_download
 from gateway.errors import ApiProblem
 from gateway.mapping import orders as m
 from gateway.mapping.order_rows import COLUMNS, export_rows
 from gateway.routes.orders.client import orders_bulk
-from gateway.tabular import XLSX_MEDIA_TYPE, csv_chunks, file_chunks, temporary_file, write_xlsx
+from gateway.tabular import XLSX_MEDIA_TYPE, csv_chunks
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,7 @@ def _csv_response(stream: Any) -> Response:
         finally:
             stream.cancel()
 
-    response = Response(
-        body(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="orders.csv"'}
-    )
+    response = csv_download(body(), "orders.csv")
     # A body never read (client gone before the first byte) ends the backend stream here,
     # explicitly, rather than whenever the call object is collected.
     response.call_on_close(stream.cancel)
@@ -101,22 +99,7 @@ def _csv_response(stream: Any) -> Response:
 
 
 def _xlsx_response(stream: Any) -> Response:
-    out = temporary_file()
     try:
-        write_xlsx(COLUMNS, export_rows(stream), out, sheet="Orders")
-        size = out.seek(0, os.SEEK_END)
-    except BaseException:
-        out.close()
-        raise
+        return xlsx_download(COLUMNS, export_rows(stream), "orders.xlsx", sheet="Orders")
     finally:
         stream.cancel()
-    response = Response(
-        file_chunks(out),
-        mimetype=XLSX_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": 'attachment; filename="orders.xlsx"',
-            "Content-Length": str(size),
-        },
-    )
-    response.call_on_close(out.close)
-    return response

@@ -1,17 +1,22 @@
-"""GET /analytics/revenue-by-channel and /analytics/best-sellers through the gateway, backed by the
-REAL orders and inventory gRPC servers (SQLite): channel orders applied by the orders service
-layer (the worker's path), a manual order created and one cancelled through the gateway, then
-the figures read exactly as JSON; bad ranges are 400 problems; viewers read; tenants are apart."""
+"""GET /analytics/revenue-by-channel, best-sellers, conversion-by-channel and sales-over-time
+through the gateway, backed by the REAL orders and inventory gRPC servers (SQLite): channel orders
+applied by the orders service layer (the worker's path), a manual order created and one cancelled
+through the gateway, then the figures read exactly as JSON, and as CSV and XLSX downloads; bad
+ranges are 400 problems; viewers read; tenants are apart."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from inventory.config import load_settings as load_inventory_settings
 from inventory.server import Inventory
@@ -84,11 +89,9 @@ def channel_order(
     )
 
 
-def test_revenue_and_best_sellers_through_the_gateway(
-    client: Any, helpers: Any, orders_server: Orders, inventory_server: Inventory
-) -> None:
-    owner = helpers.register(client, "Acme", "owner@acme.test")
-    other = helpers.register(client, "Other", "owner@other.test")
+def seed(client: Any, owner: Any, orders_server: Orders, inventory_server: Inventory) -> None:
+    """Today: a Shopify order (A 2 x 19.99, B 5.00), an eBay one (B 3 x 5.00), a paid manual one
+    (C 10.00) and a cancelled manual one, all USD."""
     stock = InventoryStock(f"127.0.0.1:{inventory_server.port}", timeout=30.0)
     try:
         for version in (
@@ -109,6 +112,14 @@ def test_revenue_and_best_sellers_through_the_gateway(
     cancelled = manual("PAID")
     done = client.post(f"/api/v1/orders/{cancelled['id']}/cancel", headers=owner.auth)
     assert done.status_code == 200, done.json
+
+
+def test_revenue_and_best_sellers_through_the_gateway(
+    client: Any, helpers: Any, orders_server: Orders, inventory_server: Inventory
+) -> None:
+    owner = helpers.register(client, "Acme", "owner@acme.test")
+    other = helpers.register(client, "Other", "owner@other.test")
+    seed(client, owner, orders_server, inventory_server)
 
     revenue = client.get(f"/api/v1/analytics/revenue-by-channel?from={DAY}&to={DAY}", headers=owner.auth)
     assert revenue.status_code == 200, revenue.json
@@ -158,7 +169,26 @@ def test_revenue_and_best_sellers_through_the_gateway(
         {"channel": "shopify", "orders": 1, "sessions": None, "conversion": None},
     ]
 
+    yesterday = (TODAY - timedelta(days=1)).date().isoformat()
+    series = client.get(f"/api/v1/analytics/sales-over-time?from={yesterday}&to={DAY}", headers=owner.auth)
+    assert series.status_code == 200, series.json
+    assert series.json == {  # every day of the range, zeros where nothing sold
+        "from_date": yesterday,
+        "to_date": DAY,
+        "items": [
+            {"day": yesterday, "revenue": {"amount": "0.00", "currency": "USD"}, "orders": 0, "units": 0},
+            {"day": DAY, "revenue": {"amount": "69.98", "currency": "USD"}, "orders": 3, "units": 7},
+        ],
+    }
+    ebay = client.get(f"/api/v1/analytics/sales-over-time?from={DAY}&channel=conn-ebay", headers=owner.auth)
+    assert ebay.json["items"] == [
+        {"day": DAY, "revenue": {"amount": "15.00", "currency": "USD"}, "orders": 1, "units": 3}
+    ]
+    default = client.get("/api/v1/analytics/sales-over-time", headers=owner.auth).json
+    assert len(default["items"]) == 30 and default["items"][-1]["day"] == DAY
+
     assert client.get("/api/v1/analytics/revenue-by-channel", headers=other.auth).json["items"] == []
+    assert client.get("/api/v1/analytics/sales-over-time", headers=other.auth).json["items"] == []
 
     created = client.post(
         "/api/v1/users",
@@ -168,6 +198,7 @@ def test_revenue_and_best_sellers_through_the_gateway(
     assert created.status_code == 201, created.json
     viewer = helpers.bearer(helpers.login(client, "v@acme.test")["access_token"])
     assert client.get("/api/v1/analytics/best-sellers", headers=viewer).status_code == 200
+    assert client.get("/api/v1/analytics/sales-over-time?format=csv", headers=viewer).status_code == 200
     assert client.get("/api/v1/analytics/revenue-by-channel").status_code == 401
 
 
@@ -184,10 +215,82 @@ def test_a_bad_range_is_a_400_problem_naming_the_field(
     client: Any, helpers: Any, query: str, field: str
 ) -> None:
     owner = helpers.register(client, "Acme", "owner@acme.test")
-    for path in ("revenue-by-channel", "best-sellers", "conversion-by-channel"):
+    for path in ("revenue-by-channel", "best-sellers", "conversion-by-channel", "sales-over-time"):
         response = client.get(f"/api/v1/analytics/{path}?{query}", headers=owner.auth)
         assert response.status_code == 400, response.json
         assert response.content_type == "application/problem+json"
         assert field in [error["field"] for error in response.json["errors"]]
+        download = client.get(f"/api/v1/analytics/{path}?{query}&format=csv", headers=owner.auth)
+        assert download.status_code == 400  # a problem, never a file
+        assert download.content_type == "application/problem+json"
     too_many = client.get("/api/v1/analytics/best-sellers?limit=101", headers=owner.auth)
     assert too_many.status_code == 400
+    for bad in ("format=pdf", "format=CSV", "channel=" + "x" * 65):
+        response = client.get(f"/api/v1/analytics/sales-over-time?{bad}", headers=owner.auth)
+        assert response.status_code == 400, bad
+
+
+# The CSV of each report for the seeded day: one row per item of its JSON answer.
+DOWNLOADS = {
+    "revenue-by-channel": [
+        "channel,currency,revenue,orders,units,share",
+        "shopify,USD,44.98,1,3,0.642755",
+        "ebay,USD,15.00,1,3,0.214347",
+        "manual,USD,10.00,1,1,0.142898",
+    ],
+    "best-sellers": [
+        "sku,currency,units,revenue,orders",
+        "B,USD,4,20.00,2",
+        "A,USD,2,39.98,1",
+        "C,USD,1,10.00,1",
+    ],
+    "conversion-by-channel": [  # sessions and conversion unknown: empty cells, not 0
+        "channel,orders,sessions,conversion",
+        "ebay,1,,",
+        "manual,1,,",
+        "shopify,1,,",
+    ],
+    "sales-over-time": ["day,currency,revenue,orders,units", f"{DAY},USD,69.98,3,7"],
+}
+
+
+def comparable(row: Sequence[object]) -> list[object]:
+    """A CSV or XLSX cell as a value: empty -> None, "19.99" or 19.99 -> Decimal, text as it is."""
+    out: list[object] = []
+    for value in row:
+        if value is None or value == "":
+            out.append(None)
+        elif isinstance(value, int | float) or (isinstance(value, str) and value.replace(".", "").isdigit()):
+            out.append(Decimal(str(value)))
+        else:
+            out.append(value)
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(DOWNLOADS))
+def test_each_report_downloads_as_csv_and_xlsx(
+    client: Any, helpers: Any, orders_server: Orders, inventory_server: Inventory, path: str
+) -> None:
+    owner = helpers.register(client, "Acme", "owner@acme.test")
+    seed(client, owner, orders_server, inventory_server)
+    url = f"/api/v1/analytics/{path}?from={DAY}&to={DAY}"
+
+    response = client.get(f"{url}&format=csv", headers=owner.auth)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{path}_{DAY}_{DAY}.csv"'
+    text = response.get_data(as_text=True)
+    assert text == "\r\n".join(DOWNLOADS[path]) + "\r\n"
+    assert len(client.get(url, headers=owner.auth).json["items"]) == len(DOWNLOADS[path]) - 1
+
+    response = client.get(f"{url}&format=xlsx", headers=owner.auth)
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{path}_{DAY}_{DAY}.xlsx"'
+    data = response.get_data()
+    assert response.headers["Content-Length"] == str(len(data))
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    assert len(book.sheetnames) == 1
+    width = len(DOWNLOADS[path][0].split(","))
+    cells = [comparable(list(r) + [None] * (width - len(r))) for r in book.active.iter_rows(values_only=True)]
+    assert cells == [comparable(r) for r in csv.reader(io.StringIO(text))]

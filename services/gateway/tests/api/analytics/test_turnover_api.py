@@ -6,12 +6,14 @@ arithmetic against a generated ledger: services/inventory/tests/integration/test
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from inventory.config import load_settings
 from inventory.server import build
@@ -107,6 +109,37 @@ def test_turnover_of_today_and_of_the_default_range(client: Any, owner: Any) -> 
         "average_on_hand": 0.0,
         "turnover": None,
     }
+
+
+def test_turnover_downloads_as_csv_and_xlsx_with_an_unknown_turnover_empty(client: Any, owner: Any) -> None:
+    sell(client, owner.auth)
+    day = datetime.now(UTC).date().isoformat()
+
+    response = client.get(f"{URL}?from={day}&to={day}&format=csv", headers=owner.auth)
+    assert response.status_code == 200
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="inventory-turnover_{day}_{day}.csv"'
+    )
+    assert response.get_data(as_text=True) == (
+        "sku,units_sold,average_on_hand,turnover\r\n"
+        "TEE,4,6.00,0.666667\r\n"
+        "MUG,1,4.00,0.250000\r\n"
+        "CAP,2,0.00,\r\n"
+    )
+
+    response = client.get(f"{URL}?from={day}&to={day}&format=xlsx", headers=owner.auth)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].endswith(f'_{day}.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.get_data()))["Inventory turnover"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows == [
+        ["sku", "units_sold", "average_on_hand", "turnover"],
+        ["TEE", 4, 6, 0.666667],  # numbers in the workbook
+        ["MUG", 1, 4, 0.25],
+        ["CAP", 2, 0, None],
+    ]
+    assert sheet["D2"].number_format == "0.000000"
 
 
 def test_bad_ranges_are_400_problems(client: Any, owner: Any) -> None:

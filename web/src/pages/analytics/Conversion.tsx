@@ -1,0 +1,62 @@
+// Conversion by channel (GET /analytics/conversion-by-channel): orders per channel and orders /
+// sessions. No channel's sessions are known yet, so sessions and conversion read "n/a" (null in
+// the API), never a made-up rate.
+import { DownloadButtons } from "../../components/downloads";
+import { Failed, Loading, Section } from "../../components/ui";
+import { channelLabel, downloadReport, useConversion, type Range } from "./data";
+
+const rate = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 2 });
+
+export function ConversionByChannel({ days }: { days: Range }) {
+  const { data, error, isPending, refetch } = useConversion(days);
+  return (
+    <Section id="conversion-title" title="Conversion by channel">
+      {isPending ? (
+        <Loading what="conversion by channel" />
+      ) : error ? (
+        <Failed error={error} retry={() => void refetch()} />
+      ) : data.items.length === 0 ? (
+        <p className="empty">No orders in the last {days} days.</p>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table>
+              <caption className="visually-hidden">Orders and conversion per channel</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Channel</th>
+                  <th scope="col" className="num">
+                    Orders
+                  </th>
+                  <th scope="col" className="num">
+                    Sessions
+                  </th>
+                  <th scope="col" className="num">
+                    Conversion
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.items.map((item) => (
+                  <tr key={item.channel}>
+                    <th scope="row">{channelLabel(item.channel)}</th>
+                    <td className="num">{item.orders}</td>
+                    <td className="num">{item.sessions ?? "n/a"}</td>
+                    <td className="num">{item.conversion === null ? "n/a" : rate.format(item.conversion)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {data.items.every((item) => item.conversion === null) && (
+            <p className="muted">No channel reports its sessions yet, so conversion is not available (n/a).</p>
+          )}
+          <DownloadButtons
+            label="Download this table:"
+            download={(format) => downloadReport("conversion-by-channel", days, format)}
+          />
+        </>
+      )}
+    </Section>
+  );
+}
