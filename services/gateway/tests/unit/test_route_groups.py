@@ -40,7 +40,7 @@ def test_split_areas_keep_their_operation_ids() -> None:
     channels_ids = [op.endpoint for op in channels.api.operations]
     assert inventory_ids[:2] == ["inventory.list_locations", "inventory.create_location"]
     assert inventory_ids[-2:] == ["inventory.put_bundle", "inventory.inventory_report"]
-    assert len(inventory_ids) == 18
+    assert len(inventory_ids) == 19
     assert all(name.startswith("inventory.") for name in inventory_ids)
     assert channels_ids[0] == "channels.list_channel_types" and channels_ids[-1] == "channels.receive_webhook"
     assert len(channels_ids) == 21 and all(name.startswith("channels.") for name in channels_ids)
