@@ -124,3 +124,22 @@ class SalesOverTimeOut(OutModel):
         description="by currency, then day: every day of the range for each currency sold in it "
         "(zeros on days without sales); empty when nothing sold"
     )
+
+
+class SessionsDayIn(StrictModel):
+    day: str = Field(pattern=_DAY, description="UTC day", examples=["2026-12-01"])
+    channel: str = Field(
+        min_length=1,
+        max_length=16,
+        description="channel type: shopify, woocommerce, ..., manual",
+        examples=["shopify"],
+    )
+    sessions: int = Field(ge=0, le=10**12, description="storefront sessions (visits) that day")
+
+
+class SessionsIn(StrictModel):
+    days: list[SessionsDayIn] = Field(min_length=1, max_length=10_000)
+
+
+class SessionsStoredOut(OutModel):
+    stored: int

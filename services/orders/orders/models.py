@@ -198,4 +198,15 @@ sales_daily = sa.Table(
     sa.Column("revenue_minor", sa.BigInteger, nullable=False),
 )
 
+# Sessions per (channel type, UTC day), imported by the merchant (domain/sessions.py); migration 0004.
+channel_sessions = sa.Table(
+    "channel_sessions",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("sessions", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 outbox = outbox_table(metadata)

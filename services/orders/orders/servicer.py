@@ -119,6 +119,14 @@ class OrdersServicer(pb_grpc.OrdersServiceServicer):
             range=mapping.day_range_out(span), channels=[mapping.channel_conversion_out(r) for r in rows]
         )
 
+    def ImportChannelSessions(
+        self, request: pb.ImportChannelSessionsRequest, context: grpc.ServicerContext
+    ) -> pb.ImportChannelSessionsResponse:
+        rows = [(d.day, d.channel, d.sessions) for d in request.days]
+        return pb.ImportChannelSessionsResponse(
+            stored=service.import_sessions(self.uow, call_context(context), rows)
+        )
+
     def GetSalesOverTime(
         self, request: pb.GetSalesOverTimeRequest, context: grpc.ServicerContext
     ) -> pb.GetSalesOverTimeResponse:

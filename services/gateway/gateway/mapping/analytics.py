@@ -56,6 +56,12 @@ def conversion_request(query: s.DayRangeQuery) -> pb.GetConversionByChannelReque
     return pb.GetConversionByChannelRequest(range=day_range(query))
 
 
+def sessions_request(body: s.SessionsIn) -> pb.ImportChannelSessionsRequest:
+    return pb.ImportChannelSessionsRequest(
+        days=[pb.ChannelSessionsDay(day=d.day, channel=d.channel, sessions=d.sessions) for d in body.days]
+    )
+
+
 def conversion_out(reply: pb.GetConversionByChannelResponse) -> s.ConversionByChannelOut:
     """Unset sessions / conversion (unknown) become null, never 0."""
     return s.ConversionByChannelOut(

@@ -26,6 +26,7 @@ from omnistock_common.day_range import DateRange as DateRange
 from omnistock_common.day_range import date_range as date_range
 from omnistock_common.errors import FieldViolation, InvalidArgument
 from orders.domain.model import Order, OrderStatus
+from orders.domain.sessions import channels_with_sessions, conversion_ppm
 
 S = OrderStatus
 # The statuses at which an order is a sale.
@@ -175,7 +176,8 @@ def validate_channel(channel: str) -> str:
 @dataclass(frozen=True)
 class ChannelConversion:
     """Orders of a channel; `sessions` and `conversion_ppm` are None while its sessions are not
-    known (no connector reads them yet): the report says "n/a", never an invented rate."""
+    known for every day of the range (domain/sessions.py): the report says "n/a", never an
+    invented rate."""
 
     channel: str
     orders: int
@@ -183,12 +185,18 @@ class ChannelConversion:
     conversion_ppm: int | None = None
 
 
-def conversion_by_channel(totals: Iterable[tuple[str, str, Figures]]) -> list[ChannelConversion]:
-    """Orders per channel over every currency (a count, not money: it may be summed)."""
+def conversion_by_channel(
+    totals: Iterable[tuple[str, str, Figures]], sessions: Mapping[str, int] | None = None
+) -> list[ChannelConversion]:
+    """Orders per channel over every currency (a count, not money: it may be summed), with the
+    channel's sessions and conversion where its sessions are known (`sessions`)."""
     orders: dict[str, int] = defaultdict(int)
     for channel, _currency, figures in totals:
         orders[channel] += figures.orders
-    rows = [ChannelConversion(channel, count) for channel, count in orders.items() if count]
+    rows = [
+        ChannelConversion(channel, count, visits, conversion_ppm(count, visits))
+        for channel, count, visits in channels_with_sessions(orders, sessions or {})
+    ]
     return sorted(rows, key=lambda r: (-r.orders, r.channel))
 
 

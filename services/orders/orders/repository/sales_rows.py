@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, desc, func, or_, select, text
@@ -26,6 +26,7 @@ from orders.domain.sales import (
     SalesKey,
     contribution,
 )
+from orders.domain.sessions import SessionsDay
 
 o, ol, sd = models.orders, models.order_lines, models.sales_daily
 _ORDER_COLUMNS = (
@@ -177,6 +178,30 @@ class SalesRows:
     """The reports, on the repository's connection."""
 
     conn: Connection
+
+    def store_sessions(self, tenant_id: str, days: list[SessionsDay], now: datetime) -> None:
+        """Upsert: a day imported again replaces its figure."""
+        cs = models.channel_sessions
+        for row in days:
+            stmt = dialect_insert(self.conn, cs).values(
+                tenant_id=tenant_id, channel=row.channel, day=row.day, sessions=row.sessions, updated_at=now
+            )
+            self.conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[cs.c.tenant_id, cs.c.channel, cs.c.day],
+                    set_={"sessions": stmt.excluded.sessions, "updated_at": stmt.excluded.updated_at},
+                )
+            )
+
+    def session_totals(self, tenant_id: str, span: DateRange) -> dict[str, tuple[int, int]]:
+        """channel → (days with a figure, sessions summed) over the span."""
+        cs = models.channel_sessions
+        query = (
+            select(cs.c.channel, func.count().label("days"), func.sum(cs.c.sessions).label("sessions"))
+            .where(cs.c.tenant_id == tenant_id, cs.c.day >= span.first, cs.c.day <= span.last)
+            .group_by(cs.c.channel)
+        )
+        return {row.channel: (int(row.days), int(row.sessions)) for row in self.conn.execute(query)}
 
     def channel_totals(self, tenant_id: str, span: DateRange) -> list[tuple[str, str, Figures]]:
         """(channel, currency, figures) summed over the days (whole-order rows)."""

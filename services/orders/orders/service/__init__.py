@@ -12,6 +12,7 @@ from orders.service.analytics import (
     channel_conversion,
     channel_revenue,
     daily_sales,
+    import_sessions,
     rebuild_sales,
 )
 from orders.service.channel_orders import apply_channel_order, flag_duplicates, record_action_synced
@@ -43,6 +44,7 @@ __all__ = [
     "flag_duplicates",
     "fulfill_order",
     "get_order",
+    "import_sessions",
     "list_orders",
     "rebuild_sales",
     "record_action_synced",

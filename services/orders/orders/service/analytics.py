@@ -20,6 +20,7 @@ from orders.domain.sales import (
     sales_over_time,
     validate_channel,
 )
+from orders.domain.sessions import known_sessions, parse_sessions
 from orders.repository import UnitOfWork
 from orders.repository.sales_rows import rebuild_all_sales
 
@@ -41,11 +42,21 @@ def channel_revenue(
 def channel_conversion(
     uow: UnitOfWork, ctx: CallContext, first: str, last: str, today: date | None = None
 ) -> tuple[DateRange, list[ChannelConversion]]:
-    """Orders per channel; sessions and conversion unknown (None) for every channel today."""
+    """Orders per channel, with sessions and conversion where the merchant's imported sessions
+    cover every day of the range (unknown, None, elsewhere)."""
     span = date_range(first, last, _today(today))
     with uow.transaction() as repo:
         totals = repo.channel_totals(ctx.tenant_id, span)
-    return span, conversion_by_channel(totals)
+        sessions = known_sessions(span, repo.session_totals(ctx.tenant_id, span))
+    return span, conversion_by_channel(totals, sessions)
+
+
+def import_sessions(uow: UnitOfWork, ctx: CallContext, rows: list[tuple[str, str, int]]) -> int:
+    """Store the merchant's sessions per (UTC day, channel); all rows or, with one bad, none."""
+    days = parse_sessions(rows)
+    with uow.transaction() as repo:
+        repo.store_sessions(ctx.tenant_id, days, datetime.now(UTC))
+    return len(days)
 
 
 def best_sellers(

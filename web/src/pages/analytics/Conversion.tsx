@@ -1,9 +1,12 @@
 // Conversion by channel (GET /analytics/conversion-by-channel): orders per channel and orders /
-// sessions. No channel's sessions are known yet, so sessions and conversion read "n/a" (null in
-// the API), never a made-up rate.
+// sessions. No channel API reports sessions; the merchant imports them (SessionsImport), and a
+// channel without sessions for every day of the range reads "n/a" (null in the API), never a
+// made-up rate.
+import { Can } from "../../api/permissions";
 import { DownloadButtons } from "../../components/downloads";
 import { Failed, Loading, Section } from "../../components/ui";
 import { channelLabel, downloadReport, useConversion, type Range } from "./data";
+import { SessionsImport } from "./SessionsImport";
 
 const rate = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 2 });
 
@@ -49,7 +52,9 @@ export function ConversionByChannel({ days }: { days: Range }) {
             </table>
           </div>
           {data.items.every((item) => item.conversion === null) && (
-            <p className="muted">No channel reports its sessions yet, so conversion is not available (n/a).</p>
+            <p className="muted">
+              No sessions cover these days, so conversion is not available (n/a): import them below.
+            </p>
           )}
           <DownloadButtons
             label="Download this table:"
@@ -57,6 +62,9 @@ export function ConversionByChannel({ days }: { days: Range }) {
           />
         </>
       )}
+      <Can permission="orders:write">
+        <SessionsImport />
+      </Can>
     </Section>
   );
 }

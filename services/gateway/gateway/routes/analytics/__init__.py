@@ -111,10 +111,26 @@ def best_sellers(query: s.BestSellersQuery) -> s.BestSellersOut | Response:
 )
 def conversion_by_channel(query: s.DayRangeQuery) -> s.ConversionByChannelOut | Response:
     """Orders per channel over UTC days `from`..`to` (every currency) and the conversion rate
-    orders / sessions. No channel's sessions are known yet (no connector reads them, there is no
-    import): `sessions` and `conversion` are null ("n/a"), never an invented number."""
+    orders / sessions. No channel API reports sessions: they come from `PUT /analytics/sessions`,
+    and a channel has a rate only when its sessions cover every day of the range; otherwise
+    `sessions` and `conversion` are null ("n/a"), never an invented number."""
     answer = m.conversion_out(_stubs.rpc().GetConversionByChannel(m.conversion_request(query)))
     return _answer(query, answer, rows.CONVERSION_BY_CHANNEL)
+
+
+@api.route(
+    "PUT",
+    "/analytics/sessions",
+    summary="Import sessions per channel and day",
+    permission=Permission.ORDERS_WRITE,
+    body=s.SessionsIn,
+    response=s.SessionsStoredOut,
+)
+def import_sessions(body: s.SessionsIn) -> s.SessionsStoredOut:
+    """The storefront sessions of each channel type per UTC day, from the channel's own analytics,
+    so conversion by channel has a rate. A day sent again replaces its figure. One bad row (an
+    unknown channel, a day given twice) refuses the whole import, naming every bad row."""
+    return s.SessionsStoredOut(stored=_stubs.rpc().ImportChannelSessions(m.sessions_request(body)).stored)
 
 
 @api.route(

@@ -294,3 +294,56 @@ def test_each_report_downloads_as_csv_and_xlsx(
     width = len(DOWNLOADS[path][0].split(","))
     cells = [comparable(list(r) + [None] * (width - len(r))) for r in book.active.iter_rows(values_only=True)]
     assert cells == [comparable(r) for r in csv.reader(io.StringIO(text))]
+
+
+def test_imported_sessions_give_a_conversion_rate_and_bad_rows_store_nothing(
+    client: Any, helpers: Any, orders_server: Orders, inventory_server: Inventory
+) -> None:
+    owner = helpers.register(client, "Acme", "owner@acme.test")
+    seed(client, owner, orders_server, inventory_server)
+    yesterday = (TODAY - timedelta(days=1)).date().isoformat()
+    bad = {
+        "days": [
+            {"day": DAY, "channel": "shopify", "sessions": 40},
+            {"day": DAY, "channel": "myspace", "sessions": 5},
+            {"day": DAY, "channel": "shopify", "sessions": 7},
+        ]
+    }
+    refused = client.put("/api/v1/analytics/sessions", json=bad, headers=owner.auth)
+    assert refused.status_code == 400 and refused.content_type == "application/problem+json"
+    assert [e["field"] for e in refused.json["errors"]] == ["days[1].channel", "days[2]"]
+    negative = {"days": [{"day": DAY, "channel": "shopify", "sessions": -1}]}
+    assert client.put("/api/v1/analytics/sessions", json=negative, headers=owner.auth).status_code == 400
+
+    good = {
+        "days": [
+            {"day": DAY, "channel": "shopify", "sessions": 40},
+            {"day": yesterday, "channel": "shopify", "sessions": 10},
+            {"day": DAY, "channel": "ebay", "sessions": 20},
+        ]
+    }
+    stored = client.put("/api/v1/analytics/sessions", json=good, headers=owner.auth)
+    assert stored.status_code == 200 and stored.json == {"stored": 3}
+    today_only = client.get(
+        f"/api/v1/analytics/conversion-by-channel?from={DAY}&to={DAY}", headers=owner.auth
+    )
+    assert today_only.json["items"] == [
+        {"channel": "ebay", "orders": 1, "sessions": 20, "conversion": 0.05},
+        {"channel": "manual", "orders": 1, "sessions": None, "conversion": None},
+        {"channel": "shopify", "orders": 1, "sessions": 40, "conversion": 0.025},
+    ]
+    # Over two days eBay's sessions miss yesterday: n/a, not a rate over half the visits.
+    two_days = client.get(
+        f"/api/v1/analytics/conversion-by-channel?from={yesterday}&to={DAY}", headers=owner.auth
+    )
+    by_channel = {item["channel"]: item for item in two_days.json["items"]}
+    assert by_channel["shopify"]["sessions"] == 50 and by_channel["shopify"]["conversion"] == 0.02
+    assert by_channel["ebay"]["sessions"] is None and by_channel["ebay"]["conversion"] is None
+
+    # A viewer reads the rate but may not import.
+    user = {"email": "v@acme.test", "password": "correct-horse", "role": "viewer"}
+    assert client.post("/api/v1/users", json=user, headers=owner.auth).status_code == 201
+    viewer = helpers.bearer(helpers.login(client, "v@acme.test")["access_token"])
+    assert client.put("/api/v1/analytics/sessions", json=good, headers=viewer).status_code == 403
+    read = client.get(f"/api/v1/analytics/conversion-by-channel?from={DAY}&to={DAY}", headers=viewer)
+    assert read.json["items"][0]["conversion"] == 0.05
