@@ -224,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 page = browser.new_context(viewport=DESKTOP).new_page()
                 log_in(page, stack.gateway_url, "/", email)
+                # Logged in once the app shows its log-out button (the login page is usable too).
+                page.get_by_role("button", name="Log out").wait_for(timeout=60_000)
                 page.wait_for_function(USABLE, timeout=60_000)
                 base = stack.gateway_url
                 _, shell, _ = measure(page, f"{base}/no-such-page", args.loads)

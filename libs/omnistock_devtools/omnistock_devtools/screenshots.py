@@ -86,6 +86,8 @@ def capture(base_url: str, email: str, targets: Sequence[tuple[str, str]], out: 
         try:
             page: Any = browser.new_context(viewport=DESKTOP).new_page()
             log_in(page, base_url, "/", email)
+            # Logged in once the app shows its log-out button (the login page is "loaded" too).
+            page.get_by_role("button", name="Log out").wait_for(timeout=60_000)
             page.wait_for_function(LOADED, timeout=60_000)
             for name, path in targets:
                 page.goto(f"{base_url}{path}")
