@@ -66,7 +66,8 @@ DATA_SPAN = """() => {
   if (!api.length) return null;
   const start = Math.min(...api.map(e => e.startTime));
   const end = Math.max(...api.map(e => e.responseEnd));
-  return {span: end - start, calls: api.map(e => new URL(e.name).pathname)};
+  return {span: end - start, calls: api.map(e => new URL(e.name).pathname),
+          durations: api.map(e => [new URL(e.name).pathname, e.responseEnd - e.startTime])};
 }"""
 
 
@@ -76,6 +77,8 @@ class Figures:
     data_ms: list[float]
     usable_ms: list[float]
     calls: list[str]
+    # API path -> each load's time from its request's start to its response's end (ms)
+    per_call: dict[str, list[float]]
 
 
 def p(values: list[float], q: float) -> float:
@@ -159,10 +162,13 @@ def seed_orders(orders_url: str, tenant_id: str, skus: list[str], count: int) ->
     return time.monotonic() - started
 
 
-def measure(page: Any, url: str, loads: int) -> tuple[list[float], list[float], list[str]]:
+def measure(
+    page: Any, url: str, loads: int
+) -> tuple[list[float], list[float], list[str], dict[str, list[float]]]:
     data: list[float] = []
     usable: list[float] = []
     calls: list[str] = []
+    per_call: dict[str, list[float]] = {}
     for _ in range(loads):
         page.goto(url, wait_until="commit")
         page.wait_for_function(USABLE, timeout=30_000)
@@ -172,7 +178,9 @@ def measure(page: Any, url: str, loads: int) -> tuple[list[float], list[float], 
         if span:
             data.append(span["span"])
             calls = span["calls"]
-    return data, usable, calls
+            for path, ms in span["durations"]:
+                per_call.setdefault(path, []).append(ms)
+    return data, usable, calls, per_call
 
 
 def pages(client: GatewayClient, skus: list[str]) -> list[tuple[str, str]]:
@@ -228,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
                 page.get_by_role("button", name="Log out").wait_for(timeout=60_000)
                 page.wait_for_function(USABLE, timeout=60_000)
                 base = stack.gateway_url
-                _, shell, _ = measure(page, f"{base}/no-such-page", args.loads)
+                _, shell, _, _ = measure(page, f"{base}/no-such-page", args.loads)
                 me: list[float] = []
                 for _ in range(args.loads):
                     me.append(
@@ -243,8 +251,10 @@ def run(args: argparse.Namespace) -> int:
                         )
                     )
                 for name, path in targets:
-                    data, usable, calls = measure(page, f"{base}{path}", args.loads)
-                    results.append(Figures(name, data, usable, calls))
+                    if args.pages and name not in args.pages:
+                        continue
+                    data, usable, calls, per_call = measure(page, f"{base}{path}", args.loads)
+                    results.append(Figures(name, data, usable, calls, per_call))
                 browser.close()
     shell95, me95 = p(shell, 0.95), p(me, 0.95)
     print(f"\n{args.skus} SKUs, {args.orders} orders, {args.loads} loads per page (Chromium {DESKTOP})")
@@ -261,6 +271,13 @@ def run(args: argparse.Namespace) -> int:
             f"{r.page:<14} {d50:>7.0f}ms {d95:>7.0f}ms {d95 / me95:>6.1f} {statistics.median(r.usable_ms):>9.0f}ms"
             f" {u95:>9.0f}ms {u95 / shell95:>8.1f}  {len(r.calls)}: {' '.join(sorted(set(r.calls)))}"
         )
+    print("\nslowest API calls per page (p95 of request start to response end):")
+    for r in results:
+        slowest = sorted(((p(ms, 0.95), path) for path, ms in r.per_call.items()), reverse=True)[:4]
+        print(
+            f"  {r.page:<14} "
+            + ", ".join(f"{path.removeprefix('/api/v1')} {ms:.0f}ms" for ms, path in slowest)
+        )
     print("targets: data p95 < 300 ms, usable p95 < 1000 ms:", "MISSED" if failed else "met")
     return 1 if failed else 0
 
@@ -272,6 +289,7 @@ def main() -> int:
     parser.add_argument("--skus", type=int, default=10_000)
     parser.add_argument("--orders", type=int, default=50_000)
     parser.add_argument("--loads", type=int, default=20)
+    parser.add_argument("--pages", nargs="*", default=[], help="only these pages (e.g. overview orders)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     return run(parser.parse_args())
 

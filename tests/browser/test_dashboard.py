@@ -115,6 +115,7 @@ def test_log_in_and_see_low_stock_and_channel_health(stack: FullStack, chromium:
         figures = page.get_by_role("region", name="Key figures")
         expect(figures).to_contain_text("Low-stock SKUs")
         expect(figures).to_contain_text("1 of 1")
+        expect(figures.get_by_role("definition").first).to_have_text("2")  # Products (GET /products/count)
         # No order yet: the sales sections say so instead of drawing an empty chart.
         expect(page.get_by_role("region", name="Revenue by channel")).to_contain_text(
             "No sales in the last 30 days."

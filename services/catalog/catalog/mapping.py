@@ -100,7 +100,7 @@ def variant_patch(request: pb.UpdateVariantRequest) -> VariantPatch:
     return VariantPatch(paths=frozenset(request.update_mask.paths), spec=spec_from_proto(request.variant))
 
 
-def list_filter(request: pb.ListProductsRequest) -> ListFilter:
+def list_filter(request: pb.ListProductsRequest | pb.CountProductsRequest) -> ListFilter:
     return ListFilter(
         query=request.query.strip(),
         status=status_from_proto(request.status, "status"),

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -198,7 +198,27 @@ class CatalogRepository:
         self, tenant_id: str, filters: ListFilter, after: Cursor | None, limit: int
     ) -> list[Product]:
         """One page in (created_at, id) order, with all its variants loaded in ONE more query."""
-        stmt = select(products).where(products.c.tenant_id == tenant_id)
+        stmt = self._matching(select(products), tenant_id, filters)
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    products.c.created_at > after.created_at,
+                    and_(products.c.created_at == after.created_at, products.c.id > after.id),
+                )
+            )
+        rows = self._session.execute(stmt.order_by(products.c.created_at, products.c.id).limit(limit)).all()
+        loaded = self._variants_of(tenant_id, [row.id for row in rows])
+        return [_product(row, loaded.get(row.id, ())) for row in rows]
+
+    def count_products(self, tenant_id: str, filters: ListFilter) -> int:
+        """How many products list_products' filters match."""
+        stmt = self._matching(select(func.count()).select_from(products), tenant_id, filters)
+        return int(self._session.execute(stmt).scalar_one())
+
+    @staticmethod
+    def _matching(stmt: Select[Any], tenant_id: str, filters: ListFilter) -> Select[Any]:
+        """`stmt` narrowed to the tenant's products that pass `filters`."""
+        stmt = stmt.where(products.c.tenant_id == tenant_id)
         if filters.status is not None:
             stmt = stmt.where(products.c.status == filters.status.value)
         if filters.updated_since is not None:
@@ -219,16 +239,7 @@ class CatalogRepository:
                 func.substr(variants.c.sku, 1, len(filters.sku_prefix)) == filters.sku_prefix,
             )
             stmt = stmt.where(prefix_match)
-        if after is not None:
-            stmt = stmt.where(
-                or_(
-                    products.c.created_at > after.created_at,
-                    and_(products.c.created_at == after.created_at, products.c.id > after.id),
-                )
-            )
-        rows = self._session.execute(stmt.order_by(products.c.created_at, products.c.id).limit(limit)).all()
-        loaded = self._variants_of(tenant_id, [row.id for row in rows])
-        return [_product(row, loaded.get(row.id, ())) for row in rows]
+        return stmt
 
     def _variants_of(self, tenant_id: str, product_ids: Sequence[str]) -> dict[str, list[Variant]]:
         grouped: dict[str, list[Variant]] = defaultdict(list)

@@ -26,7 +26,8 @@ from omnistock_common.logging import setup_logging
 SERVICE_NAME = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
 # RPCs any authenticated role (viewers too) may call; every other RPC needs a writing role.
 READ_ONLY_METHODS = frozenset(
-    f"/{SERVICE_NAME}/{name}" for name in ("GetProduct", "ListProducts", "GetVariantsBySku", "ExportProducts")
+    f"/{SERVICE_NAME}/{name}"
+    for name in ("GetProduct", "ListProducts", "CountProducts", "GetVariantsBySku", "ExportProducts")
 )
 
 

@@ -201,6 +201,15 @@ def list_products(uow: UnitOfWork, tenant_id: str, filters: ListFilter, limit: i
     return Page(page, next_cursor)
 
 
+def count_products(uow: UnitOfWork, tenant_id: str, filters: ListFilter) -> int:
+    """How many products the list's filters match (the same checks as list_products)."""
+    if len(filters.query) > 255 or len(filters.sku_prefix) > 64:
+        raise InvalidArgument(
+            "filter too long", violations=[FieldViolation("query", "at most 255 characters (sku_prefix: 64)")]
+        )
+    return uow.run(lambda repo: repo.count_products(tenant_id, filters))
+
+
 # -- variants --------------------------------------------------------------------------------------
 
 

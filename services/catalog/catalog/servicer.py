@@ -59,6 +59,14 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         page = service.list_products(self._uow, tenant, filters, request.page.limit, request.page.cursor)
         return mapping.page_to_proto(page)
 
+    def CountProducts(
+        self, request: pb.CountProductsRequest, context: grpc.ServicerContext
+    ) -> pb.CountProductsResponse:
+        tenant = call_context(context).tenant_id
+        return pb.CountProductsResponse(
+            count=service.count_products(self._uow, tenant, mapping.list_filter(request))
+        )
+
     def AddVariant(
         self, request: pb.AddVariantRequest, context: grpc.ServicerContext
     ) -> pb.AddVariantResponse:

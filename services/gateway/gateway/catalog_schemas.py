@@ -78,13 +78,11 @@ class VariantPatchIn(StrictModel):
         return self
 
 
-class ProductListQuery(StrictModel):
+class ProductFilterQuery(StrictModel):
     q: str | None = Field(None, max_length=200, description="text over titles and SKUs")
     status: StatusName | None = None
     sku: Identifier | None = Field(None, max_length=100, description="SKU prefix")
     updated_since: datetime | None = Field(None, description="RFC 3339 with a UTC offset")
-    limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=2048)
 
     @field_validator("updated_since")
     @classmethod
@@ -92,6 +90,15 @@ class ProductListQuery(StrictModel):
         if value is not None and value.tzinfo is None:
             raise ValueError("must include a UTC offset, e.g. 2026-01-31T12:00:00Z")
         return value
+
+
+class ProductListQuery(ProductFilterQuery):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2048)
+
+
+class ProductCountOut(OutModel):
+    count: int
 
 
 class ExportQuery(StrictModel):

@@ -7,10 +7,13 @@ import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
 import { SalesAnalytics } from "./Analytics";
 import { LevelsTable } from "../components/levels";
+import { Link } from "../router";
 
 type Connection = components["schemas"]["ConnectionOut"];
 
-const LIST_LIMIT = 500;
+// The figures count up to this many ("100+" beyond); the low-stock table shows the first SHOWN.
+const LIST_LIMIT = 100;
+const SHOWN = 20;
 // Refreshed in the background while the page is open (live updates by events are a later slice).
 const REFRESH_MS = 30_000;
 
@@ -44,17 +47,16 @@ function useOpenAlerts() {
   });
 }
 
-function useProducts() {
+/** The number of products (GET /products/count: a count, not 10,000 products). */
+function useProductCount() {
   return useQuery({
     queryKey: ["products", "count"],
-    queryFn: () =>
-      request("Loading products failed", () =>
-        api.GET("/api/v1/products", { params: { query: { limit: LIST_LIMIT } } }),
-      ),
+    queryFn: () => request("Loading products failed", () => api.GET("/api/v1/products/count")),
+    select: (reply) => reply.count,
   });
 }
 
-/** "12", or "500+" when the first page was full and more exist. */
+/** "12", or "100+" when the first page was full and more exist. */
 function count(page: { items: unknown[]; next_cursor?: string | null } | undefined): string {
   if (!page) return "…";
   return page.next_cursor ? `${page.items.length}+` : String(page.items.length);
@@ -70,7 +72,7 @@ function Figure({ label, value, tone }: { label: string; value: string; tone?: "
 }
 
 function KeyFigures() {
-  const products = useProducts();
+  const products = useProductCount();
   const low = useLowStock();
   const alerts = useOpenAlerts();
   const channels = useChannels();
@@ -81,7 +83,10 @@ function KeyFigures() {
   return (
     <Section id="figures-title" title="Key figures">
       <dl className="figures">
-        <Figure label="Products" value={products.isError ? "—" : count(products.data)} />
+        <Figure
+          label="Products"
+          value={products.isError ? "—" : products.data === undefined ? "…" : products.data.toLocaleString()}
+        />
         <Figure
           label="Low-stock SKUs"
           value={low.isError ? "—" : lowCount}
@@ -115,11 +120,15 @@ function LowStock() {
       ) : (
         <>
           <LevelsTable
-            levels={data.items}
+            levels={data.items.slice(0, SHOWN)}
             caption="SKUs below their low-stock threshold"
             stateOf={(level) => (level.available <= 0 ? "out" : "low")}
           />
-          {data.next_cursor && <p className="muted">Showing the first {data.items.length}.</p>}
+          {data.items.length > SHOWN && (
+            <p className="muted">
+              Showing {SHOWN} of {count(data)}; the <Link href="/inventory">Inventory</Link> page marks every low SKU.
+            </p>
+          )}
         </>
       )}
     </Section>

@@ -287,7 +287,10 @@ def test_list_filters(catalog: Catalog) -> None:
     stub, md = catalog.stub, catalog.md()
 
     def ids(**kwargs: object) -> list[str]:
-        return [p.id for p in stub.ListProducts(pb.ListProductsRequest(**kwargs), metadata=md).products]  # type: ignore[arg-type]
+        found = [p.id for p in stub.ListProducts(pb.ListProductsRequest(**kwargs), metadata=md).products]  # type: ignore[arg-type]
+        # CountProducts applies the very same filters.
+        assert stub.CountProducts(pb.CountProductsRequest(**kwargs), metadata=md).count == len(found)  # type: ignore[arg-type]
+        return found
 
     assert ids() == [shirt.id, mug.id, cap.id]
     assert ids(query="SHIRT") == [shirt.id]
@@ -310,6 +313,11 @@ def test_list_filters(catalog: Catalog) -> None:
     )
     assert ids(updated_since=since) == [mug.id]
 
+    too_long = pb.CountProductsRequest(query="x" * 256)
+    assert (
+        rpc_error(lambda: stub.CountProducts(too_long, metadata=md)).code()
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
     for bad in (PageRequest(limit=501), PageRequest(limit=-1), PageRequest(cursor="garbage!")):
         error = rpc_error(lambda bad=bad: stub.ListProducts(pb.ListProductsRequest(page=bad), metadata=md))
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT

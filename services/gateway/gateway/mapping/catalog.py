@@ -118,6 +118,15 @@ def import_messages(
         yield pb.ImportProductsRequest(chunk=chunk)
 
 
+def count_request(query: s.ProductFilterQuery) -> pb.CountProductsRequest:
+    request = pb.CountProductsRequest(
+        query=query.q or "", status=status_to_pb(query.status), sku_prefix=query.sku or ""
+    )
+    if query.updated_since is not None:
+        request.updated_since.CopyFrom(to_timestamp(query.updated_since))
+    return request
+
+
 def list_request(query: s.ProductListQuery) -> pb.ListProductsRequest:
     request = pb.ListProductsRequest(
         page=page_request(query.limit, query.cursor),

@@ -73,6 +73,20 @@ def list_products(query: cs.ProductListQuery) -> cs.ProductPage:
 
 @api.route(
     "GET",
+    "/products/count",
+    summary="Count products",
+    permission=Permission.CATALOG_READ,
+    query=cs.ProductFilterQuery,
+    response=cs.ProductCountOut,
+)
+def count_products(query: cs.ProductFilterQuery) -> cs.ProductCountOut:
+    """How many products the list's filters (q, status, sku, updated_since) match, without
+    fetching them: the dashboard's "Products" figure at any catalogue size."""
+    return cs.ProductCountOut(count=_catalog().CountProducts(m.count_request(query)).count)
+
+
+@api.route(
+    "GET",
     "/products/<product_id>",
     summary="Get a product",
     permission=Permission.CATALOG_READ,

@@ -165,6 +165,15 @@ class FakeCatalog(catalog_service_pb2_grpc.CatalogServiceServicer):
             products=page, page={"next_cursor": str(start + limit) if more else ""}
         )
 
+    def CountProducts(self, request: pb.CountProductsRequest, context: grpc.ServicerContext) -> Any:
+        tenant = self._record("CountProducts", request, context)
+        matching = [
+            p
+            for p in self.products.get(tenant, {}).values()
+            if not request.sku_prefix or any(v.sku.startswith(request.sku_prefix) for v in p.variants)
+        ]
+        return pb.CountProductsResponse(count=len(matching))
+
     def AddVariant(self, request: pb.AddVariantRequest, context: grpc.ServicerContext) -> Any:
         tenant = self._record("AddVariant", request, context)
         product = self._find_product(tenant, request.product_id)

@@ -179,6 +179,15 @@ def test_list_forwards_filters_and_pages(client: Any, owner: Any, catalog: Any) 
     assert sent.updated_since.ToJsonString() == "2026-01-31T12:00:00Z"
     assert sent.page.limit == 50
 
+    # The count takes the same filters, without pages.
+    assert client.get("/api/v1/products/count", headers=owner.auth).json == {"count": 2}
+    counted = client.get("/api/v1/products/count?sku=MUG&status=draft&q=mug", headers=owner.auth)
+    assert counted.json == {"count": 1}
+    sent_count = catalog.last("CountProducts")
+    assert sent_count.sku_prefix == "MUG" and sent_count.query == "mug" and sent_count.status == 2
+    refused = client.get("/api/v1/products/count?limit=5", headers=owner.auth)  # not a filter
+    assert refused.status_code == 400 and [e["field"] for e in refused.json["errors"]] == ["limit"]
+
 
 @pytest.mark.parametrize(
     ("query", "field"),
