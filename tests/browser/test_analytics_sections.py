@@ -19,6 +19,7 @@ import pytest
 from omnistock_devtools.browser import (
     PASSWORD,
     UI_TIMEOUT_MS,
+    assert_page_basics,
     browser_stack,
     log_in,
     phone_page,
@@ -133,7 +134,7 @@ def test_sales_over_time_turnover_conversion_and_a_csv_download(stack: FullStack
             "manual,USD,25.50,2,3,1.000000",
         ]
         expect(revenue.get_by_role("status")).to_contain_text("Downloaded revenue-by-channel_")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
     # The refused sessions file is an answered 400, shown in the page.
     unexpected = [p for p in unexpected_problems(problems) if "status of 400" not in p]
     assert unexpected == [], unexpected

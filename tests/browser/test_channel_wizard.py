@@ -20,13 +20,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from omnistock_devtools.browser import (
     PASSWORD,
     UI_TIMEOUT_MS,
+    assert_page_basics,
     browser_stack,
     log_in,
     phone_page,
@@ -50,18 +50,6 @@ STACK = (
     "shopify-connector",
     "shopify-sandbox",
 )
-# Nothing wider than the phone's screen: empty, or the page's width and the outermost elements
-# reaching past the screen's edge (to say which one) when something is.
-WIDER_THAN_SCREEN = """() => {
-  const width = window.innerWidth;
-  if (document.documentElement.scrollWidth <= width) return [];
-  const past = (e) => e.getBoundingClientRect().right > width + 1;
-  // The outermost ones: what pushes the page wider, not everything inside it.
-  const wide = [...document.querySelectorAll('body *')]
-    .filter((e) => past(e) && !(e.parentElement && past(e.parentElement)))
-    .slice(0, 5).map((e) => `${e.tagName}.${e.className}: ${(e.textContent || '').slice(0, 60)}`);
-  return [`page ${document.documentElement.scrollWidth}px > screen ${width}px`, ...wide];
-}"""
 
 
 @pytest.fixture
@@ -107,7 +95,7 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
             form.get_by_label("Consumer key").fill(woo["consumer_key"])
             form.get_by_label("Consumer secret").fill("cs_" + "1" * 40)
             form.get_by_label("Name (optional)").fill(woo_name)
-            assert_fits(page)
+            assert_page_basics(page)
             form.get_by_role("button", name="Connect WooCommerce").click()
             expect(form.get_by_role("alert")).to_contain_text("WooCommerce rejected these credentials")
             expect(form.get_by_role("alert")).to_contain_text("nothing was saved")
@@ -144,7 +132,7 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
                 (woo_name, "woocommerce", "connected"),
                 (shop_name, "shopify", "connected"),
             }
-            assert_fits(page)
+            assert_page_basics(page)
 
             # Mappings: none yet; an auto-map job maps the SKUs both sides have.
             woo_card.get_by_role("button", name="Show mappings").click()
@@ -171,7 +159,7 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
             expect(row).to_contain_text("product_id 4242")
             woo_id = _id(client, woo_name)
             assert client.listings(woo_id)[sku]["external_ids"] == {"product_id": "4242"}
-            assert_fits(page)
+            assert_page_basics(page)
 
             # Allocation: no rule yet; a share over 100 is refused beside the field; then saved.
             woo_card.get_by_role("button", name="Show allocation rule").click()
@@ -198,7 +186,7 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
             page.reload()
             woo_card.get_by_role("button", name="Show allocation rule").click()
             expect(woo_card.get_by_test_id("allocation")).to_contain_text("3 units held back")
-            assert_fits(page)
+            assert_page_basics(page)
 
             # A failed round trip comes back as ?connect_error=<slug>: said in words, once.
             page.goto(f"{stack.gateway_url}/channels?connect_error=oauth-state-reused")
@@ -237,11 +225,6 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
     finally:
         client.close()
     print(f"browser part took {time.monotonic() - started:.1f}s")
-
-
-def assert_fits(page: Any) -> None:
-    wide = page.evaluate(WIDER_THAN_SCREEN)
-    assert not wide, "wider than the screen:\n" + "\n".join(wide)
 
 
 def _id(client: GatewayClient, name: str) -> str:

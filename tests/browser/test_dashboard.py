@@ -27,6 +27,7 @@ import pytest
 from omnistock_devtools.browser import (
     PASSWORD,
     UI_TIMEOUT_MS,
+    assert_page_basics,
     browser_stack,
     log_in,
     phone_page,
@@ -126,7 +127,7 @@ def test_log_in_and_see_low_stock_and_channel_health(stack: FullStack, chromium:
         expect(page.get_by_role("region", name="Revenue by channel").get_by_role("img")).to_have_count(0)
 
         # Phone-sized: nothing wider than the screen (the table scrolls inside its box).
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
 
         # An expired access token: the next load refreshes it (POST /auth/refresh) and the
         # page comes back with its data instead of the login form.
@@ -241,7 +242,7 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
         expect(newest).to_contain_text("damaged")
         expect(newest).to_contain_text("-3")
         expect(newest).to_contain_text(f"dropped {tag}")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
 
         # Back to the list: the cached page was invalidated and shows the new figure.
         page.get_by_role("link", name="← Inventory").click()
@@ -262,7 +263,7 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
         orders.get_by_role("button", name="Apply filters").click()
         expect(orders.get_by_role("rowheader", name=pending)).to_have_count(0)
         expect(orders.get_by_role("rowheader", name=paid)).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
 
         # The export carries the bearer token (fetch + blob) and the same filter.
         with page.expect_download() as downloading:
@@ -293,7 +294,7 @@ def test_inventory_and_orders_pages(pages_stack: FullStack, chromium: Path) -> N
         line = lines.get_by_role("row").filter(has=page.get_by_role("rowheader", name=sku))
         expect(line).to_contain_text("2")
         expect(page.get_by_role("region", name="Status history")).to_contain_text("Paid")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
     # Chromium logs the refused adjustment (an answered 4xx) as a failed resource.
     unexpected = [p for p in problems if "status of 409" not in p and "status of 422" not in p]
     assert unexpected == [], unexpected
@@ -373,7 +374,7 @@ def test_sales_charts_and_channels_page(charts_stack: FullStack, chromium: Path)
         # Another period asks again (today is in every one of them).
         page.get_by_label("Sales period").select_option("7")
         expect(revenue).to_contain_text("27.00")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
 
         nav = page.get_by_role("navigation", name="Main")
         nav.get_by_role("link", name="Channels").click()
@@ -390,6 +391,6 @@ def test_sales_charts_and_channels_page(charts_stack: FullStack, chromium: Path)
         job = card.get_by_role("status").filter(has_text="Sync job")
         expect(job).to_contain_text("succeeded")
         expect(job).to_contain_text("inventory:")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
     assert problems == [], problems
     print(f"browser part took {time.monotonic() - started:.1f}s")

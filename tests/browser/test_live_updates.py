@@ -24,6 +24,7 @@ import pytest
 from omnistock_devtools.browser import (
     PASSWORD,
     UI_TIMEOUT_MS,
+    assert_page_basics,
     browser_stack,
     log_in,
     phone_page,
@@ -128,9 +129,22 @@ def test_the_inventory_page_shows_a_stock_change_made_elsewhere_without_a_reload
         expect(available).to_have_text("7")
         assert page.evaluate("window.__sameDocument === true")
         expect(status).to_have_text("Figures: Live")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
         # And the channel got the new quantity.
         wait_for_sandbox(stack, Sandbox(stack.woocommerce_sandbox_url), sku, 7)
+
+        # The merchant adjusts in a second tab (window.open keeps the tab's session) with the
+        # form: the first tab's list follows live, and so does the channel.
+        with page.expect_popup() as popup:
+            page.evaluate(f"window.open('/inventory/{sku}')")
+        second = popup.value
+        form = second.get_by_role("region", name="Adjust stock")
+        form.get_by_label("Quantity (±)").fill("-2")
+        form.get_by_role("button", name="Save adjustment").click()
+        expect(form.get_by_role("status")).to_contain_text("now has 5 on hand")
+        expect(available).to_have_text("5")
+        assert page.evaluate("window.__sameDocument === true")
+        wait_for_sandbox(stack, Sandbox(stack.woocommerce_sandbox_url), sku, 5)
     unexpected = unexpected_problems(problems)
     assert unexpected == [], unexpected
 

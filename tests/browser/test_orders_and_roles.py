@@ -21,6 +21,7 @@ import pytest
 from omnistock_devtools.browser import (
     PASSWORD,
     UI_TIMEOUT_MS,
+    assert_page_basics,
     browser_stack,
     log_in,
     phone_page,
@@ -103,6 +104,7 @@ def test_fulfil_cancel_add_a_viewer_who_sees_no_write_control(stack: FullStack, 
         actions = page.get_by_role("region", name="Actions")
         fulfil = actions.get_by_role("form", name="Fulfil every unshipped unit")
         expect(fulfil.get_by_role("button", name="Fulfil order")).to_be_disabled()
+        assert_page_basics(page)
         fulfil.get_by_label("Carrier").fill("UPS")
         fulfil.get_by_label("Tracking number").fill(f"1Z{tag}")
         fulfil.get_by_role("button", name="Fulfil order").click()
@@ -155,7 +157,7 @@ def test_fulfil_cancel_add_a_viewer_who_sees_no_write_control(stack: FullStack, 
         expect(add.get_by_role("status")).to_contain_text(f"Added {viewer} as viewer.")
         users = page.get_by_role("region", name="Users")
         expect(users.get_by_role("rowheader", name=viewer)).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_page_basics(page)
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
@@ -180,6 +182,7 @@ def test_fulfil_cancel_add_a_viewer_who_sees_no_write_control(stack: FullStack, 
                 expect(page.get_by_role("heading", name="Channels", exact=True)).to_be_visible()
             page.wait_for_load_state("networkidle")
             seen[path] = buttons(page)
+            assert_page_basics(page)
         leaked = {
             path: names - READ_ONLY_BUTTONS for path, names in seen.items() if names - READ_ONLY_BUTTONS
         }

@@ -25,6 +25,7 @@ import pytest
 from omnistock_devtools.browser import (
     PASSWORD,
     UI_TIMEOUT_MS,
+    assert_page_basics,
     browser_stack,
     log_in,
     phone_page,
@@ -103,10 +104,6 @@ RECORD_PROGRESS = """() => {
 }"""
 
 
-def fits_the_screen(page: object) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))  # type: ignore[attr-defined]
-
-
 def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> None:
     from playwright.sync_api import expect
 
@@ -152,7 +149,7 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         expect(catalog.get_by_role("rowheader", name=f"Import tee {tag}")).to_be_visible()
         expect(catalog.get_by_role("rowheader", name=f"Import mug {tag}")).to_be_visible()
         expect(catalog.get_by_role("rowheader", name=f"Import cap {tag}")).to_have_count(0)
-        assert fits_the_screen(page)
+        assert_page_basics(page)
 
         # A product's page: a blank title is refused next to the field, a new one is saved.
         catalog.get_by_role("button", name="Show all").click()
@@ -172,7 +169,7 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         variants = page.get_by_role("region", name="Variants")
         variant = variants.get_by_role("form", name=f"Variant {sku}")
         expect(variant.get_by_label("Price")).to_have_value("10.00")
-        assert fits_the_screen(page)
+        assert_page_basics(page)
         page.get_by_role("link", name="← Products").click()
         expect(catalog.get_by_role("rowheader", name=f"Blue mug {tag}")).to_be_visible()
 
@@ -198,7 +195,7 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         expect(bulk.get_by_role("status")).to_have_text("Applied: 1 price changed.")
         expect(price_row).to_contain_text("11.00")
         expect(price_row).to_contain_text("Set")
-        assert fits_the_screen(page)
+        assert_page_basics(page)
 
         # FX rates: add EUR and see it in the table.
         fx = page.get_by_role("region", name="FX rates")
@@ -211,7 +208,7 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         eur = fx.get_by_role("row").filter(has=page.get_by_role("rowheader", name="EUR"))
         expect(eur).to_contain_text("0.92")
         expect(fx.get_by_role("status")).to_contain_text("Rates saved")
-        assert fits_the_screen(page)
+        assert_page_basics(page)
     # A viewer reads the same pages without a single write control.
     with phone_page(chromium) as (page, viewer_problems):
         log_in(page, stack.gateway_url, "/products", f"viewer-{tag.lower()}@browser.test")
@@ -234,7 +231,7 @@ def test_products_import_edit_and_pricing(stack: FullStack, chromium: Path) -> N
         # Only the connection picker and "Log out" remain.
         expect(page.locator("main").get_by_role("button")).to_have_count(0)
         expect(page.locator("main").get_by_role("textbox")).to_have_count(0)
-        assert fits_the_screen(page)
+        assert_page_basics(page)
     assert unexpected_problems(viewer_problems) == [], viewer_problems
     # Chromium logs the refused blank title (an answered 400) as a failed resource.
     unexpected = [p for p in unexpected_problems(problems) if "status of 400" not in p]

@@ -93,3 +93,43 @@ def unexpected_problems(problems: list[str]) -> list[str]:
     """Console errors other than the 401s a page handled (an expired token, a wrong password),
     which Chromium logs as failed resources; a CSP violation or an exception is a defect."""
     return [p for p in problems if "status of 401" not in p]
+
+
+# Every visible form control and button must have an accessible name: a <label for>, a wrapping
+# <label>, aria-label / aria-labelledby, or (buttons) its text. Returns those without one.
+_UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .filter(e => {
+    if (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')) return false;
+    if (e.labels && e.labels.length && [...e.labels].some(l => l.textContent.trim())) return false;
+    if (e.tagName === 'BUTTON' && e.textContent.trim()) return false;
+    return true;
+  })
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+def unlabelled_controls(page: Any) -> list[str]:
+    """The visible controls of the page without an accessible name (a Lighthouse basic)."""
+    return list(page.evaluate(_UNLABELLED))
+
+
+# Nothing wider than the screen: empty, or the page's width and the outermost elements reaching
+# past the screen's edge (to say which one) when something is.
+_WIDER_THAN_SCREEN = """() => {
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  const past = (e) => e.getBoundingClientRect().right > width + 1;
+  // The outermost ones: what pushes the page wider, not everything inside it.
+  const wide = [...document.querySelectorAll('body *')]
+    .filter((e) => past(e) && !(e.parentElement && past(e.parentElement)))
+    .slice(0, 5).map((e) => `${e.tagName}.${e.className}: ${(e.textContent || '').slice(0, 60)}`);
+  return [`page ${document.documentElement.scrollWidth}px > screen ${width}px`, ...wide];
+}"""
+
+
+def assert_page_basics(page: Any) -> None:
+    """The page as it is now fits its screen (no horizontal scrolling) and names every control."""
+    wide = page.evaluate(_WIDER_THAN_SCREEN)
+    assert not wide, "wider than the screen:\n" + "\n".join(wide)
+    unnamed = unlabelled_controls(page)
+    assert not unnamed, "controls without an accessible name:\n" + "\n".join(unnamed)
