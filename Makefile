@@ -92,9 +92,10 @@ web/dist/.built: web/node_modules/.ci-stamp $(WEB_SOURCES)
 web: web/dist/.built
 
 # ESLint over web/src: type-aware TypeScript rules, React's hook rules and jsx-a11y (labelled
-# controls, valid ARIA). The type check itself is part of the build (tsc --noEmit).
+# controls, valid ARIA). The type check itself is part of the build (tsc --noEmit). The typed
+# client (src/api/schema.d.ts, generated, not committed) is written first: a fresh clone has none.
 web-lint: web/node_modules/.ci-stamp
-	cd web && npm run lint
+	cd web && npm run gen:api && npm run lint
 
 # The gateway's OpenAPI document as the dashboard's committed snapshot (a test fails while stale).
 openapi: venv

@@ -6,7 +6,7 @@ import { useState, type FormEvent } from "react";
 import { api, request } from "../api/client";
 import { useCan } from "../api/permissions";
 import type { components } from "../api/schema";
-import { errorFor, Field, formError } from "../components/fields";
+import { errorFor, formError, TextField } from "../components/fields";
 import { Failed, Loading, Section, when } from "../components/ui";
 
 type Rates = components["schemas"]["FxRatesOut"];
@@ -65,11 +65,14 @@ function EditRates({ rates, done }: { rates: Rates; done: (repriced: number | nu
   const message = formError(save.error, "base", "threshold_percent", ...codes);
   return (
     <form className="form spaced" onSubmit={submit} noValidate aria-label="Edit FX rates">
-      <Field id="fx-base" label="Base currency" error={errorFor(save.error, "base")}>
-        {(control) => (
-          <input {...control} value={draft.base} maxLength={3} onChange={(e) => setDraft({ ...draft, base: e.target.value })} />
-        )}
-      </Field>
+      <TextField
+        id="fx-base"
+        label="Base currency"
+        error={errorFor(save.error, "base")}
+        value={draft.base}
+        maxLength={3}
+        onChange={(v) => setDraft({ ...draft, base: v })}
+      />
       <fieldset>
         <legend>Rates (1 base = rate × currency)</legend>
         {draft.rows.map((row, index) => {
@@ -77,28 +80,23 @@ function EditRates({ rates, done }: { rates: Rates; done: (repriced: number | nu
           const rowError = code ? errorFor(save.error, code) : undefined;
           return (
             <div className="fx-row" key={row.key}>
-              <Field id={`fx-currency-${row.key}`} label={`Currency ${index + 1}`}>
-                {(control) => (
-                  <input
-                    {...control}
-                    value={row.currency}
-                    maxLength={3}
-                    size={4}
-                    onChange={(e) => setRow(row.key, { currency: e.target.value })}
-                  />
-                )}
-              </Field>
-              <Field id={`fx-rate-${row.key}`} label={`Rate ${index + 1}`} error={rowError}>
-                {(control) => (
-                  <input
-                    {...control}
-                    inputMode="decimal"
-                    value={row.rate}
-                    size={10}
-                    onChange={(e) => setRow(row.key, { rate: e.target.value })}
-                  />
-                )}
-              </Field>
+              <TextField
+                id={`fx-currency-${row.key}`}
+                label={`Currency ${index + 1}`}
+                value={row.currency}
+                maxLength={3}
+                size={4}
+                onChange={(v) => setRow(row.key, { currency: v })}
+              />
+              <TextField
+                id={`fx-rate-${row.key}`}
+                label={`Rate ${index + 1}`}
+                error={rowError}
+                inputMode="decimal"
+                value={row.rate}
+                size={10}
+                onChange={(v) => setRow(row.key, { rate: v })}
+              />
               <button
                 type="button"
                 className="secondary"
@@ -120,21 +118,15 @@ function EditRates({ rates, done }: { rates: Rates; done: (repriced: number | nu
           </button>
         </div>
       </fieldset>
-      <Field
+      <TextField
         id="fx-threshold"
         label="Re-push threshold (%)"
         hint="Derived prices that move by at least this are pushed again"
         error={errorFor(save.error, "threshold_percent")}
-      >
-        {(control) => (
-          <input
-            {...control}
-            inputMode="decimal"
-            value={draft.threshold}
-            onChange={(e) => setDraft({ ...draft, threshold: e.target.value })}
-          />
-        )}
-      </Field>
+        inputMode="decimal"
+        value={draft.threshold}
+        onChange={(v) => setDraft({ ...draft, threshold: v })}
+      />
       <div className="actions">
         <button type="submit" disabled={save.isPending}>
           {save.isPending ? "Saving…" : "Save rates"}

@@ -8,7 +8,7 @@ import { api, request } from "../api/client";
 import { partialBody } from "../api/partial";
 import { Can, useCan } from "../api/permissions";
 import type { components } from "../api/schema";
-import { errorFor, Field, formError } from "../components/fields";
+import { errorFor, Field, formError, TextField } from "../components/fields";
 import { Failed, Loading, PagerNav, Section, when } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { FxRates } from "./FxRates";
@@ -146,21 +146,15 @@ function Rule({ connection }: { connection: Connection }) {
       </dl>
       {canWrite && (
         <form className="form spaced" onSubmit={submit} noValidate>
-          <Field
+          <TextField
             id="rule-currency"
             label="Currency"
             hint="Empty: the store's own currency"
             error={errorFor(save.error, "currency")}
-          >
-            {(control) => (
-              <input
-                {...control}
-                value={form.currency}
-                maxLength={3}
-                onChange={(e) => setDraft({ ...form, currency: e.target.value })}
-              />
-            )}
-          </Field>
+            value={form.currency}
+            maxLength={3}
+            onChange={(v) => setDraft({ ...form, currency: v })}
+          />
           <Field id="rule-rounding" label="Rounding" error={errorFor(save.error, "rounding")}>
             {(control) => (
               <select
@@ -176,16 +170,15 @@ function Rule({ connection }: { connection: Connection }) {
               </select>
             )}
           </Field>
-          <Field id="rule-floor" label="Floor (optional)" hint="In the currency above (so it needs one); no derived price goes below it" error={errorFor(save.error, "floor")}>
-            {(control) => (
-              <input
-                {...control}
-                inputMode="decimal"
-                value={form.floor}
-                onChange={(e) => setDraft({ ...form, floor: e.target.value })}
-              />
-            )}
-          </Field>
+          <TextField
+            id="rule-floor"
+            label="Floor (optional)"
+            hint="In the currency above (so it needs one); no derived price goes below it"
+            error={errorFor(save.error, "floor")}
+            inputMode="decimal"
+            value={form.floor}
+            onChange={(v) => setDraft({ ...form, floor: v })}
+          />
           <div className="actions">
             <button type="submit" disabled={save.isPending || draft === null}>
               {save.isPending ? "Saving…" : "Save rule"}
@@ -284,26 +277,33 @@ function BulkChange({ connection }: { connection: Connection }) {
             Amount
           </label>
         </fieldset>
-        <Field
+        <TextField
           id="bulk-value"
           label={form.kind === "percent" ? "Percent (±)" : "Amount (±)"}
           hint={form.kind === "percent" ? "e.g. 10 or -12.5" : "e.g. -1.00"}
           error={valueError}
-        >
-          {(control) => (
-            <input {...control} inputMode="decimal" value={form.value} onChange={(e) => edit({ value: e.target.value })} />
-          )}
-        </Field>
+          inputMode="decimal"
+          value={form.value}
+          onChange={(v) => edit({ value: v })}
+        />
         {form.kind === "amount" && (
-          <Field id="bulk-currency" label="Currency" error={errorFor(previewing.error, "currency")}>
-            {(control) => (
-              <input {...control} value={form.currency} maxLength={3} onChange={(e) => edit({ currency: e.target.value })} />
-            )}
-          </Field>
+          <TextField
+            id="bulk-currency"
+            label="Currency"
+            error={errorFor(previewing.error, "currency")}
+            value={form.currency}
+            maxLength={3}
+            onChange={(v) => edit({ currency: v })}
+          />
         )}
-        <Field id="bulk-prefix" label="SKUs starting with (optional)" error={errorFor(previewing.error, "sku_prefix")}>
-          {(control) => <input {...control} value={form.skuPrefix} maxLength={256} onChange={(e) => edit({ skuPrefix: e.target.value })} />}
-        </Field>
+        <TextField
+          id="bulk-prefix"
+          label="SKUs starting with (optional)"
+          error={errorFor(previewing.error, "sku_prefix")}
+          value={form.skuPrefix}
+          maxLength={256}
+          onChange={(v) => edit({ skuPrefix: v })}
+        />
         <Field id="bulk-status" label="Product status" error={errorFor(previewing.error, "product_status")}>
           {(control) => (
             <select {...control} value={form.status} onChange={(e) => edit({ status: e.target.value as BulkForm["status"] })}>
@@ -326,9 +326,15 @@ function BulkChange({ connection }: { connection: Connection }) {
             </select>
           )}
         </Field>
-        <Field id="bulk-reason" label="Reason (optional)" hint="Kept in each price's history" error={errorFor(previewing.error, "reason")}>
-          {(control) => <input {...control} value={form.reason} maxLength={256} onChange={(e) => edit({ reason: e.target.value })} />}
-        </Field>
+        <TextField
+          id="bulk-reason"
+          label="Reason (optional)"
+          hint="Kept in each price's history"
+          error={errorFor(previewing.error, "reason")}
+          value={form.reason}
+          maxLength={256}
+          onChange={(v) => edit({ reason: v })}
+        />
         <div className="actions">
           <button type="submit" disabled={previewing.isPending || form.value.trim() === ""}>
             {previewing.isPending ? "Previewing…" : "Preview"}

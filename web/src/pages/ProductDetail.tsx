@@ -8,12 +8,12 @@ import { api, request } from "../api/client";
 import { partialBody } from "../api/partial";
 import { Can, useCan } from "../api/permissions";
 import type { components } from "../api/schema";
-import { errorFor, Field, formError } from "../components/fields";
+import { errorFor, Field, formError, TextField } from "../components/fields";
 import { Failed, Loading, Section, when } from "../components/ui";
 import { inventoryPath } from "../components/levels";
 import { Link } from "../router";
 import { money } from "./Orders";
-import { PRODUCT_STATUSES, StatusBadge, type ProductStatus } from "./Products";
+import { StatusBadge, StatusField, type ProductStatus } from "./Products";
 
 type Product = components["schemas"]["ProductOut"];
 type Variant = components["schemas"]["VariantOut"];
@@ -66,9 +66,14 @@ function EditProduct({ product }: { product: Product }) {
   return (
     <Section id="edit-title" title="Edit product">
       <form className="form" onSubmit={submit} noValidate>
-        <Field id="product-title" label="Title" error={errorFor(save.error, "title")}>
-          {(control) => <input {...control} value={title} maxLength={255} onChange={(e) => setTitle(e.target.value)} />}
-        </Field>
+        <TextField
+          id="product-title"
+          label="Title"
+          error={errorFor(save.error, "title")}
+          value={title}
+          maxLength={255}
+          onChange={(v) => setTitle(v)}
+        />
         <Field id="product-description" label="Description" error={errorFor(save.error, "description")}>
           {(control) => (
             <textarea
@@ -80,17 +85,7 @@ function EditProduct({ product }: { product: Product }) {
             />
           )}
         </Field>
-        <Field id="product-status" label="Status" error={errorFor(save.error, "status")}>
-          {(control) => (
-            <select {...control} value={status} onChange={(e) => setStatus(e.target.value as ProductStatus)}>
-              {PRODUCT_STATUSES.map((s) => (
-                <option key={s.value} value={s.value}>
-                  {s.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <StatusField id="product-status" value={status} onChange={setStatus} error={errorFor(save.error, "status")} />
         <div className="actions">
           <button type="submit" disabled={save.isPending}>
             {save.isPending ? "Saving…" : "Save product"}
@@ -146,19 +141,31 @@ function EditVariant({ variant }: { variant: Variant }) {
   return (
     <form className="form variant" onSubmit={submit} noValidate aria-label={`Variant ${variant.sku}`}>
       <div className="variant-fields">
-        <Field id={`${id}-sku`} label="SKU" error={errorFor(save.error, "sku")}>
-          {(control) => <input {...control} value={sku} maxLength={64} onChange={(e) => setSku(e.target.value)} />}
-        </Field>
-        <Field id={`${id}-price`} label="Price" error={errorFor(save.error, "amount", "price")}>
-          {(control) => (
-            <input {...control} inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
-          )}
-        </Field>
-        <Field id={`${id}-currency`} label="Currency" error={errorFor(save.error, "currency")}>
-          {(control) => (
-            <input {...control} value={currency} maxLength={3} size={4} onChange={(e) => setCurrency(e.target.value)} />
-          )}
-        </Field>
+        <TextField
+          id={`${id}-sku`}
+          label="SKU"
+          error={errorFor(save.error, "sku")}
+          value={sku}
+          maxLength={64}
+          onChange={(v) => setSku(v)}
+        />
+        <TextField
+          id={`${id}-price`}
+          label="Price"
+          error={errorFor(save.error, "amount", "price")}
+          inputMode="decimal"
+          value={amount}
+          onChange={(v) => setAmount(v)}
+        />
+        <TextField
+          id={`${id}-currency`}
+          label="Currency"
+          error={errorFor(save.error, "currency")}
+          value={currency}
+          maxLength={3}
+          size={4}
+          onChange={(v) => setCurrency(v)}
+        />
       </div>
       {Object.keys(variant.options).length > 0 && (
         <p className="muted">{Object.entries(variant.options).map(([k, v]) => `${k}: ${v}`).join(" · ")}</p>

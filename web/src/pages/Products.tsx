@@ -7,7 +7,7 @@ import { api, request } from "../api/client";
 import { Can } from "../api/permissions";
 import { importProducts, type ImportProgress, type ImportReport } from "../api/productImport";
 import type { components } from "../api/schema";
-import { errorFor, Field, formError } from "../components/fields";
+import { errorFor, Field, formError, TextField } from "../components/fields";
 import { Failed, Loading, PagerNav, Section, when } from "../components/ui";
 import { usePager } from "../components/usePager";
 import { Link, navigate } from "../router";
@@ -26,6 +26,33 @@ const STATUS_TONE: Record<ProductStatus, string> = { active: "ok", draft: "muted
 
 export function productPath(id: string): string {
   return `/products/${encodeURIComponent(id)}`;
+}
+
+/** The product status select of the new-product and edit forms. */
+export function StatusField({
+  id,
+  value,
+  onChange,
+  error,
+}: {
+  id: string;
+  value: ProductStatus;
+  onChange: (status: ProductStatus) => void;
+  error: string | undefined;
+}) {
+  return (
+    <Field id={id} label="Status" error={error}>
+      {(control) => (
+        <select {...control} value={value} onChange={(e) => onChange(e.target.value as ProductStatus)}>
+          {PRODUCT_STATUSES.map((s) => (
+            <option key={s.value} value={s.value}>
+              {s.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
 }
 
 export function StatusBadge({ status }: { status: ProductStatus }) {
@@ -217,31 +244,43 @@ function NewProduct() {
   return (
     <Section id="new-product-title" title="New product">
       <form className="form" onSubmit={submit} noValidate>
-        <Field id="new-title" label="Title" error={errorFor(create.error, "title")}>
-          {(control) => <input {...control} value={title} maxLength={255} onChange={(e) => setTitle(e.target.value)} />}
-        </Field>
-        <Field id="new-status" label="Status" error={errorFor(create.error, "status")}>
-          {(control) => (
-            <select {...control} value={status} onChange={(e) => setStatus(e.target.value as ProductStatus)}>
-              {PRODUCT_STATUSES.map((s) => (
-                <option key={s.value} value={s.value}>
-                  {s.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field id="new-sku" label="SKU" hint="Optional: the first variant" error={errorFor(create.error, "sku")}>
-          {(control) => <input {...control} value={sku} maxLength={64} onChange={(e) => setSku(e.target.value)} />}
-        </Field>
+        <TextField
+          id="new-title"
+          label="Title"
+          error={errorFor(create.error, "title")}
+          value={title}
+          maxLength={255}
+          onChange={(v) => setTitle(v)}
+        />
+        <StatusField id="new-status" value={status} onChange={setStatus} error={errorFor(create.error, "status")} />
+        <TextField
+          id="new-sku"
+          label="SKU"
+          hint="Optional: the first variant"
+          error={errorFor(create.error, "sku")}
+          value={sku}
+          maxLength={64}
+          onChange={(v) => setSku(v)}
+        />
         {sku.trim() && (
           <>
-            <Field id="new-price" label="Price" hint="e.g. 19.99" error={errorFor(create.error, "amount", "price")}>
-              {(control) => <input {...control} inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />}
-            </Field>
-            <Field id="new-currency" label="Currency" error={errorFor(create.error, "currency")}>
-              {(control) => <input {...control} value={currency} maxLength={3} onChange={(e) => setCurrency(e.target.value)} />}
-            </Field>
+            <TextField
+              id="new-price"
+              label="Price"
+              hint="e.g. 19.99"
+              error={errorFor(create.error, "amount", "price")}
+              inputMode="decimal"
+              value={amount}
+              onChange={(v) => setAmount(v)}
+            />
+            <TextField
+              id="new-currency"
+              label="Currency"
+              error={errorFor(create.error, "currency")}
+              value={currency}
+              maxLength={3}
+              onChange={(v) => setCurrency(v)}
+            />
           </>
         )}
         <div className="actions">
