@@ -46,6 +46,10 @@ class Server:
     def url(self, env: Mapping[str, str] | None = None) -> str:
         return (os.environ if env is None else env).get(self.env_var) or self.default_url
 
+    def configured_url(self, env: Mapping[str, str] | None = None) -> str:
+        """The URL as configured (what messages name); url() may narrow it for this process."""
+        return Server.url(self, env)
+
     def address(self, env: Mapping[str, str] | None = None) -> tuple[str, int]:
         parsed = urlparse(self.url(env))
         return parsed.hostname or "127.0.0.1", parsed.port or self.default_port
@@ -59,7 +63,31 @@ POSTGRES = Server(
     5432,
     ("postgres_admin_url", "make_postgres_database", "postgres_url"),
 )
-REDIS = Server("redis", "Redis", "TEST_REDIS_URL", "redis://127.0.0.1:6379/15", 6379, ("redis_url",))
+
+
+class RedisServer(Server):
+    """Redis, with one database per pytest-xdist worker: gw0 (or a plain run) uses the database
+    of TEST_REDIS_URL (default 15), gwN the one N below it, so tests that flush their database
+    can run on both processes of `make test` (Redis pub/sub channels are not per database: tests
+    of the live notices use their own tenant ids)."""
+
+    def url(self, env: Mapping[str, str] | None = None) -> str:
+        source = os.environ if env is None else env
+        return worker_database(super().url(env), source.get("PYTEST_XDIST_WORKER", ""))
+
+
+def worker_database(url: str, worker: str) -> str:
+    """`url` with its database moved down by the worker's number (gw0 keeps it; 1..15 only)."""
+    number = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    if number == 0:
+        return url
+    parsed = urlparse(url)
+    base = int(parsed.path.lstrip("/") or 0)
+    database = base - number if base - number >= 1 else base + number
+    return parsed._replace(path=f"/{database}").geturl()
+
+
+REDIS = RedisServer("redis", "Redis", "TEST_REDIS_URL", "redis://127.0.0.1:6379/15", 6379, ("redis_url",))
 RABBITMQ = Server(
     "rabbitmq", "RabbitMQ", "TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", 5672, ("amqp_url",)
 )
@@ -115,7 +143,7 @@ def _reachable(host: str, port: int) -> bool:
 
 def require(*servers: Server) -> None:
     """Fail (CI) or skip (developer) the current test unless every one of `servers` is reachable."""
-    down = [(server, server.url()) for server in servers if not _reachable(*server.address())]
+    down = [(server, server.configured_url()) for server in servers if not _reachable(*server.address())]
     if not down:
         return
     _missing_servers.update((server.name, url) for server, url in down)
@@ -160,12 +188,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # `make test` runs the suite on two pytest-xdist processes (`-n 2 --dist loadgroup`). Tests that
-# share a server's state (one Redis database flushed around each test, RabbitMQ's default vhost
-# with nameko's fixed queue names), the slow timed acceptance tests and everything under
-# tests/e2e (whole stacks) go to ONE process, one after another, as in a plain run; the rest
-# (unit tests, SQLite and PostgreSQL tests, each on its own fresh database) share the other.
+# share a server's state (RabbitMQ's default vhost with nameko's fixed queue names), the slow
+# timed acceptance tests and everything under tests/e2e (whole stacks) go to ONE process, one
+# after another, as in a plain run; the rest (unit tests, SQLite and PostgreSQL tests, each on its
+# own fresh database, and Redis tests, each process on its own Redis database: RedisServer) share
+# both.
 SERIAL_GROUP = "shared-servers"
-SERIAL_MARKERS = ("redis", "rabbitmq", "slow")
+SERIAL_MARKERS = ("rabbitmq", "slow")
 
 
 def runs_serially(item: pytest.Item) -> bool:

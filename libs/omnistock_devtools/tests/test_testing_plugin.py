@@ -198,9 +198,10 @@ def test_forbid_servers_fails_a_test_that_reaches_a_server_port_unmarked(tmp_pat
     assert "connected to server port(s) 127.0.0.1:6379 without a postgres/redis/rabbitmq marker" in out
 
 
-def test_xdist_keeps_the_tests_sharing_redis_or_rabbitmq_on_one_process(tmp_path: Path) -> None:
-    """`make test` runs two processes; a test flushing the shared Redis database or consuming
-    nameko's fixed queues must never run beside another such test (testing.SERIAL_GROUP)."""
+def test_xdist_keeps_the_tests_sharing_rabbitmq_on_one_process(tmp_path: Path) -> None:
+    """`make test` runs two processes; a test consuming nameko's fixed queues must never run
+    beside another such test (testing.SERIAL_GROUP). Redis tests run on both: each process has
+    its own Redis database (testing.RedisServer)."""
     result = run_pytest(tmp_path, "-n", "2", "--dist", "loadgroup", "-v")
     out = result.stdout
     ran = [line for line in out.splitlines() if "test_sample.py::" in line and line.startswith("[gw")]
@@ -208,10 +209,19 @@ def test_xdist_keeps_the_tests_sharing_redis_or_rabbitmq_on_one_process(tmp_path
     grouped = {line.split("::")[1].split("@")[0].split()[0] for line in ran if "@shared-servers" in line}
     assert len(serial) == 1, out  # one worker ran them all
     assert grouped == {
-        "test_needs_redis",
         "test_needs_rabbitmq",
-        "test_needs_redis_through_another_fixture",
         "test_needs_redis_and_rabbitmq",
         "test_marked_by_hand_as_a_subprocess_test_would_be",
     }, out
     assert any("test_pure" in line and "@" not in line.split("::")[1] for line in ran), out
+
+
+def test_each_xdist_worker_has_its_own_redis_database() -> None:
+    from omnistock_devtools.testing import REDIS, worker_database
+
+    assert worker_database("redis://127.0.0.1:6379/15", "") == "redis://127.0.0.1:6379/15"
+    assert worker_database("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
+    assert worker_database("redis://127.0.0.1:6379/15", "gw1") == "redis://127.0.0.1:6379/14"
+    assert worker_database("redis://:pw@host:7000/2", "gw3") == "redis://:pw@host:7000/5"  # never 0
+    env = {"TEST_REDIS_URL": "redis://127.0.0.1:6379/15", "PYTEST_XDIST_WORKER": "gw1"}
+    assert REDIS.url(env) == "redis://127.0.0.1:6379/14"
