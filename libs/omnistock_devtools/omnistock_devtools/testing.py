@@ -76,14 +76,24 @@ class RedisServer(Server):
         return worker_database(super().url(env), source.get("PYTEST_XDIST_WORKER", ""))
 
 
+# The database the channels sync tests share and never flush (services/channels/tests/sync):
+# a worker's flushed database must never land on it.
+SYNC_REDIS_DB = int(os.environ.get("TEST_SYNC_REDIS_DB", "13"))
+
+
 def worker_database(url: str, worker: str) -> str:
-    """`url` with its database moved down by the worker's number (gw0 keeps it; 1..15 only)."""
+    """`url` with its database moved down by the worker's number (gw0 keeps it), never onto
+    database 0 (a developer's `make run`) nor SYNC_REDIS_DB."""
     number = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
     if number == 0:
         return url
     parsed = urlparse(url)
     base = int(parsed.path.lstrip("/") or 0)
-    database = base - number if base - number >= 1 else base + number
+    step = -1 if base - number >= 1 else 1
+    database, moved = base, 0
+    while moved < number or database == SYNC_REDIS_DB:
+        database += step
+        moved += database != SYNC_REDIS_DB
     return parsed._replace(path=f"/{database}").geturl()
 
 

@@ -46,6 +46,7 @@ from omnistock_common.context import CallContext
 from omnistock_common.db import make_engine
 from omnistock_common.outbox_relay import relay_pending
 from omnistock_devtools.migrated import migrate
+from omnistock_devtools.testing import SYNC_REDIS_DB
 from omnistock_devtools.worker_process import RunningWorker, running_worker
 from shopify_connector import config as shopify_config
 from shopify_connector import server as shopify_server
@@ -278,8 +279,8 @@ def vhost_url(amqp_url: str) -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-# TEST_SYNC_REDIS_DB: another database for runs that must not share 13 (parallel checkouts).
-SYNC_REDIS_DB = int(os.environ.get("TEST_SYNC_REDIS_DB", "13"))
+# TEST_SYNC_REDIS_DB: another database for runs that must not share 13 (parallel checkouts);
+# the xdist workers' own databases skip it (omnistock_devtools.testing.worker_database).
 
 
 @pytest.fixture
