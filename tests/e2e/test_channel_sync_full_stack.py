@@ -26,13 +26,13 @@ import pytest
 
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.testing import STACK_REDIS_DB
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.redis, pytest.mark.slow]
 
 # Generous: the machine is shared; a healthy run delivers in about a second.
 DELIVERY_DEADLINE_SECONDS = 90.0
 PASSWORD = "correct-horse-battery"
-STACK_REDIS_DB = 12
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -76,14 +76,17 @@ class RedisServer(Server):
         return worker_database(super().url(env), source.get("PYTEST_XDIST_WORKER", ""))
 
 
-# The database the channels sync tests share and never flush (services/channels/tests/sync):
-# a worker's flushed database must never land on it.
+# The database the channels sync tests share and never flush (services/channels/tests/sync),
+# and the one tests/e2e/test_channel_sync_full_stack.py gives its stack: a worker's flushed
+# database must never land on them.
 SYNC_REDIS_DB = int(os.environ.get("TEST_SYNC_REDIS_DB", "13"))
+STACK_REDIS_DB = 12
+_RESERVED_REDIS_DBS = frozenset({SYNC_REDIS_DB, STACK_REDIS_DB})
 
 
 def worker_database(url: str, worker: str) -> str:
     """`url` with its database moved down by the worker's number (gw0 keeps it), never onto
-    database 0 (a developer's `make run`) nor SYNC_REDIS_DB."""
+    database 0 (a developer's `make run`) nor SYNC_REDIS_DB / STACK_REDIS_DB."""
     number = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
     if number == 0:
         return url
@@ -91,9 +94,9 @@ def worker_database(url: str, worker: str) -> str:
     base = int(parsed.path.lstrip("/") or 0)
     step = -1 if base - number >= 1 else 1
     database, moved = base, 0
-    while moved < number or database == SYNC_REDIS_DB:
+    while moved < number or database in _RESERVED_REDIS_DBS:
         database += step
-        moved += database != SYNC_REDIS_DB
+        moved += database not in _RESERVED_REDIS_DBS
     return parsed._replace(path=f"/{database}").geturl()
 
 
