@@ -99,6 +99,16 @@ class ConnectorServicerBase(pb_grpc.ConnectorServiceServicer, Generic[ClientT]):
     def Describe(self, request: pb.DescribeRequest, context: grpc.ServicerContext) -> pb.DescribeResponse:
         return self.description.to_proto()
 
+    def AnswerWebhookChallenge(
+        self, request: pb.AnswerWebhookChallengeRequest, context: grpc.ServicerContext
+    ) -> pb.AnswerWebhookChallengeResponse:
+        """Most channels never check an endpoint with a GET (Shopify, WooCommerce, TikTok); a
+        channel that does (Meta, eBay) overrides this."""
+        raise FailedPrecondition(
+            f"{self.description.channel_type} sends no webhook subscription challenge",
+            reason="NO_WEBHOOK_CHALLENGE",
+        )
+
 
 class ApiKeyConnectorServicer(ConnectorServicerBase[ClientT]):
     """A channel authenticated by API keys: the OAuth RPCs are FAILED_PRECONDITION."""
