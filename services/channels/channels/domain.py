@@ -505,3 +505,11 @@ class SyncLogEntry:
 class WebhookReceipt:
     accepted: bool
     delivery_id: str
+
+
+@dataclass(frozen=True)
+class ChallengeAnswer:
+    """What a channel's webhook-endpoint check gets back (Meta: the echoed hub.challenge)."""
+
+    content_type: str
+    body: bytes

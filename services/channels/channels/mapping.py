@@ -23,6 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from channels import catalog_import_domain as imp
 from channels.domain import (
     AutoMapResult,
+    ChallengeAnswer,
     ChannelType,
     Connection,
     ConnectionStatus,
@@ -254,6 +255,17 @@ def parse_webhook_request(
 ) -> cpb.ParseWebhookRequest:
     """Hand a delivery to its connector, which verifies the signature and parses it."""
     return cpb.ParseWebhookRequest(connection=context, headers=headers, raw_body=raw_body)
+
+
+def webhook_challenge_request(
+    context: ConnectionContext, query: Mapping[str, str], endpoint_url: str
+) -> cpb.AnswerWebhookChallengeRequest:
+    """A channel's endpoint check, for the connector that knows the expected answer."""
+    return cpb.AnswerWebhookChallengeRequest(connection=context, query=dict(query), endpoint_url=endpoint_url)
+
+
+def challenge_answer_out(answer: ChallengeAnswer) -> pb.AnswerWebhookChallengeResponse:
+    return pb.AnswerWebhookChallengeResponse(content_type=answer.content_type, body=answer.body)
 
 
 def webhook_kind(kind: int) -> str:
