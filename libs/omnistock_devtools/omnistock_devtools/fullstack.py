@@ -140,13 +140,17 @@ class FullStack:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports[GATEWAY.name]}"
 
+    def sandbox_url(self, sandbox: str) -> str:
+        """Where the sandbox deployable `sandbox` (e.g. "tiktok-sandbox") listens."""
+        return f"http://127.0.0.1:{self.ports[sandbox]}"
+
     @property
     def shopify_sandbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['shopify-sandbox']}"
+        return self.sandbox_url("shopify-sandbox")
 
     @property
     def woocommerce_sandbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['woocommerce-sandbox']}"
+        return self.sandbox_url("woocommerce-sandbox")
 
     def grpc_addr(self, process: str) -> str:
         return f"127.0.0.1:{self.ports[process]}"
@@ -183,7 +187,7 @@ class FullStack:
             env[variable] = str(self.ports[process])
         env.update(self.env)
         env["CHANNEL_ALLOWED_HOSTS"] = allow_sandboxes(
-            env.get("CHANNEL_ALLOWED_HOSTS", ""), self.shopify_sandbox_url, self.woocommerce_sandbox_url
+            env.get("CHANNEL_ALLOWED_HOSTS", ""), *(self.sandbox_url(name) for name in SANDBOXES)
         )
         return env
 

@@ -137,6 +137,16 @@ class OAuthStartQuery(StrictModel):
         ),
     )
     store_url: str | None = Field(None, max_length=2048, description="the store as the merchant knows it")
+    store_id: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description=(
+            "the channel's own id of the store to connect when the account has several (Meta: "
+            "the catalog id; TikTok Shop: the shop id); without it an account with one is "
+            "connected to that one"
+        ),
+    )
     location_id: str | None = Field(None, max_length=255)
     currency: str | None = Field(None, max_length=3)
 
