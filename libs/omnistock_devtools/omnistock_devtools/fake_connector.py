@@ -80,6 +80,8 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
     upserts: list[cpb.ProductUpsert] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     next_publish_id: int = 1
+    # The quotas PushInventory reports (connector.v1 `limits`), as eBay reports its revision budget.
+    push_limits: dict[str, str] = field(default_factory=dict)
     # The endpoint URL of every endpoint check answered.
     challenge_endpoints: list[str] = field(default_factory=list)
 
@@ -184,6 +186,7 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         return cpb.PushInventoryResponse(
             results=[cpb.ItemResult(sku=i.sku, outcome=cpb.ITEM_OUTCOME_APPLIED) for i in request.items],
             calls=1,
+            limits=self.push_limits,
         )
 
     def ListRemoteProducts(

@@ -128,6 +128,8 @@ def connection_out(conn: Connection) -> pb.Connection:
             token_expires_at=to_optional_timestamp(conn.token_expires_at),
             increases_held_since=to_optional_timestamp(h.increases_held_since),
             increases_held_reason=h.increases_held_reason,
+            limits=dict(h.channel_limits),
+            limits_at=to_optional_timestamp(h.channel_limits_at),
         ),
         created_at=to_optional_timestamp(conn.created_at),
         status_reason=h.status_reason,

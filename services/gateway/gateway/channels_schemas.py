@@ -36,6 +36,9 @@ class HealthOut(OutModel):
     # While stock increases to this channel wait for another channel's orders to be current.
     increases_held_since: datetime | None = None
     increases_held_reason: str = ""
+    # The channel's quotas as last reported with a push (eBay: revisions_left_lowest ...).
+    limits: dict[str, str] = Field(default_factory=dict)
+    limits_at: datetime | None = None
 
 
 class ConnectionOut(OutModel):

@@ -68,7 +68,7 @@ def connection_out(conn: pb.Connection) -> s.ConnectionOut:
         status=STATUS_FROM_PB.get(conn.status, "error"),  # type: ignore[arg-type]
         status_reason=conn.status_reason,
         settings=dict(conn.settings),
-        health=mirrored(s.HealthOut, conn.health),
+        health=mirrored(s.HealthOut, conn.health, limits=dict(conn.health.limits)),
         created_at=from_timestamp(conn.created_at),
     )
 
