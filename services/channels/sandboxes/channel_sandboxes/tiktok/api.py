@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from channel_sandboxes.common import (
     decode_cursor,
     encode_cursor,
     format_retry_after,
-    json_body,
     json_response,
 )
 from channel_sandboxes.tiktok.sandbox import API_VERSION, TikTokSandbox
@@ -38,6 +38,15 @@ NOT_FOUND = 12052048
 SKU_REFUSED = 12052230
 ORDER_REFUSED = 21011001
 MAX_IDS = 50
+
+
+def api_body() -> dict[str, Any]:
+    """The request's JSON object read from the raw bytes (the ones that were signed), or {}."""
+    try:
+        data = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def envelope(data: Any = None, code: int = 0, message: str = "Success", status: int = 200) -> Response:
@@ -180,7 +189,7 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
         product_id: str, check: Callable[[Any, Any], str], apply: Callable[[Any, Any], None]
     ) -> Response:
         """Shared by inventory and price updates: per-SKU errors in data.errors, the rest applied."""
-        body = json_body()
+        body = api_body()
         skus = body.get("skus")
         if not isinstance(skus, list) or not skus or not all(isinstance(s, dict) for s in skus):
             return envelope(code=BAD_REQUEST, message="skus is required.")
@@ -249,7 +258,7 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
 
     @route(f"/order/{API_VERSION}/orders/search", "search_orders", ["POST"])
     def search_orders() -> Response:
-        body = json_body()
+        body = api_body()
         descending = request.args.get("sort_order", "ASC").upper() == "DESC"
         field = request.args.get("sort_field", "create_time")
         if field not in ("create_time", "update_time"):
@@ -279,7 +288,7 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
 
     @route(f"/fulfillment/{API_VERSION}/orders/<order_id>/packages", "mark_package_as_shipped", ["POST"])
     def mark_shipped(order_id: str) -> Response:
-        body = json_body()
+        body = api_body()
         tracking, provider = body.get("tracking_number"), body.get("shipping_provider_id")
         line_ids = body.get("order_line_item_ids")
         if not isinstance(tracking, str) or not tracking or not isinstance(provider, str) or not provider:
@@ -303,7 +312,7 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
 
     @route(f"/return_refund/{API_VERSION}/cancellations", "cancel_order", ["POST"])
     def cancel_order() -> Response:
-        body = json_body()
+        body = api_body()
         order_id, reason = str(body.get("order_id") or ""), body.get("cancel_reason")
         if not isinstance(reason, str) or not reason:
             return envelope(code=BAD_REQUEST, message="cancel_reason is required.")
