@@ -163,8 +163,10 @@ class TikTokClient:
             )
         if p.is_rate_limited(code) or response.status_code == 429:
             raise ResourceExhausted(f"{what}: TikTok rate limit", reason=RATE_LIMITED, retry_after=1.0)
-        if code in p.SERVER_CODES:
-            raise Unavailable(f"{what}: TikTok error {code}", reason=CHANNEL_UNAVAILABLE)
+        if code in p.SERVER_CODES or response.status_code >= 500:
+            raise Unavailable(
+                f"{what}: TikTok error {code} (HTTP {response.status_code})", reason=CHANNEL_UNAVAILABLE
+            )
         if code == -1:
             check_response(response, refreshable=self.refreshable, what=what)
             raise FailedPrecondition(f"{what}: TikTok answered without an envelope", reason=CHANNEL_REJECTED)
