@@ -140,8 +140,8 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "tiktok",
             "TikTok Shop",
             AuthKind.OAUTH,
-            ALL_CAPABILITIES,
-            available=False,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            available=True,
         ),
         ChannelType(
             "amazon",

@@ -20,6 +20,8 @@ from werkzeug.datastructures import Headers
 from channel_sandboxes.common import serve
 from channel_sandboxes.shopify import ShopifyConfig
 from channel_sandboxes.shopify import create_app as create_shopify
+from channel_sandboxes.tiktok import TikTokConfig
+from channel_sandboxes.tiktok import create_app as create_tiktok
 from channel_sandboxes.woocommerce import WooConfig
 from channel_sandboxes.woocommerce import create_app as create_woo
 
@@ -80,6 +82,12 @@ def shopify_config() -> ShopifyConfig:
 @pytest.fixture
 def shopify(shopify_config: ShopifyConfig) -> Iterator[httpx.Client]:
     yield from _client(create_shopify(shopify_config))
+
+
+@pytest.fixture
+def tiktok() -> Iterator[httpx.Client]:
+    """The TikTok Shop sandbox with its default app (API calls are signed by the caller)."""
+    yield from _client(create_tiktok(TikTokConfig()))
 
 
 @pytest.fixture
