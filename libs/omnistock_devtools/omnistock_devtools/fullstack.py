@@ -169,6 +169,9 @@ class FullStack:
             "PUBLIC_BASE_URL": self.gateway_url,
             "SHOPIFY_CLIENT_ID": SHOPIFY_CLIENT_ID,
             "SHOPIFY_CLIENT_SECRET": SHOPIFY_CLIENT_SECRET,
+            # TikTok sends the seller back to the redirect URL registered for the app (the
+            # authorize URL names none): this stack's callback.
+            "TIKTOK_SANDBOX_REDIRECT_URI": f"{self.gateway_url}/api/v1/channels/oauth/callback",
             # Register/login stay fast; the argon2 cost is not what these runs measure.
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_KIB": "1024",

@@ -275,7 +275,10 @@ def test_quotas_a_push_reports_show_on_the_connection_health(client: Any, server
     """eBay reports its revision budget with each push (connector.v1 `limits`): the connection's
     health shows the latest figures; a push that reports none leaves them; remote text is cleaned."""
     conn = connect_woo(client)
-    assert dict(client.GetConnection(pb.GetConnectionRequest(connection_id=conn.id)).connection.health.limits) == {}
+    assert (
+        dict(client.GetConnection(pb.GetConnectionRequest(connection_id=conn.id)).connection.health.limits)
+        == {}
+    )
 
     fakes.woocommerce.push_limits = {
         "revisions_left_lowest": "12",
