@@ -106,7 +106,14 @@ def sync_scope_in(value: int) -> SyncScope:
 def channel_types_out(types: Iterable[ChannelType]) -> pb.ListChannelTypesResponse:
     return pb.ListChannelTypesResponse(
         types=[
-            pb.ChannelType(type=t.type, auth=t.auth.value, capabilities=list(t.capabilities)) for t in types
+            pb.ChannelType(
+                type=t.type,
+                auth=t.auth.value,
+                capabilities=list(t.capabilities),
+                available=t.available,
+                display_name=t.display_name,
+            )
+            for t in types
         ]
     )
 

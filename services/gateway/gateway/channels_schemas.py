@@ -19,8 +19,11 @@ ScopeName = Literal["inventory", "prices", "orders", "catalog", "all"]
 
 class ChannelTypeOut(OutModel):
     type: str
+    display_name: str
     auth: Literal["oauth", "api_key"]
     capabilities: list[str]
+    # False: listed, but this release has no connector for it (connecting it answers 409).
+    available: bool
 
 
 class ChannelTypeList(OutModel):

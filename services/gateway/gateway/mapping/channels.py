@@ -55,7 +55,14 @@ def listings_request(connection_id: str, query: PageQuery) -> pb.ListListingsReq
 def channel_types_out(reply: pb.ListChannelTypesResponse) -> s.ChannelTypeList:
     return s.ChannelTypeList(
         items=[
-            s.ChannelTypeOut(type=t.type, auth=t.auth, capabilities=list(t.capabilities)) for t in reply.types
+            s.ChannelTypeOut(
+                type=t.type,
+                display_name=t.display_name or t.type,
+                auth=t.auth,
+                capabilities=list(t.capabilities),
+                available=t.available,
+            )
+            for t in reply.types
         ]  # type: ignore[arg-type]
     )
 

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels import jobs, models
+from channels.domain import CHANNEL_TYPES
 from channels.config import load_settings
 from channels.server import Channels, build
 from omnistock_devtools.fake_connector import (
@@ -114,6 +115,11 @@ def test_channel_types_list_every_channel(client: Any, owner: Any) -> None:
     types = {t["type"]: t for t in response.json["items"]}
     assert list(types) == ["shopify", "woocommerce", "facebook", "instagram", "tiktok", "amazon", "ebay"]
     assert types["shopify"]["auth"] == "oauth" and types["woocommerce"]["auth"] == "api_key"
+    assert types["facebook"]["display_name"] == "Facebook Shop"
+    # Each says whether this release can connect it (the domain's table decides, not the gateway).
+    assert {name: t["available"] for name, t in types.items()} == {
+        name: kind.available for name, kind in CHANNEL_TYPES.items()
+    }
 
 
 def test_api_key_connect_refuses_wrong_keys_and_never_returns_secrets(
