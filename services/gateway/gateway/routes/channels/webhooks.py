@@ -20,8 +20,10 @@ from omnistock.channels.v1 import channels_service_pb2 as pb
 
 routes = RouteGroup()
 
-# Never stored with a webhook delivery: they are the caller's, not the channel's.
-_DROPPED_WEBHOOK_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# Never passed on with a webhook delivery: they are the caller's, not the channel's. (Authorization
+# is passed on: TikTok Shop signs its pushes there, CHANNELS.md 4.5; a delivery is stored only
+# once its connector verified that signature.)
+_DROPPED_WEBHOOK_HEADERS = frozenset({"cookie", "proxy-authorization"})
 _WEBHOOK_READ_CHUNK = 64 * 1024
 # The channels service refuses every bad delivery with UNAUTHENTICATED; NOT_FOUND is mapped the same
 # way in case an older channels service still answers it for unknown connection ids.
