@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from meta_connector import protocol as p
 from omnistock_common.egress import safe_text
 from omnistock_common.errors import (
     DomainError,
@@ -44,7 +45,6 @@ from omnistock_connector_kit.connector_base import (
     channel_base_url,
     require_secret,
 )
-from meta_connector import protocol as p
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +349,10 @@ class MetaClient:
 
     def _wait_for(self, catalog_id: str, handle: str) -> p.BatchStatus:
         deadline = self.clock() + self.batch_wait
+        # Also bounded in polls, so a no-op sleep (tests) cannot spin for batch_wait seconds.
+        polls_left = int(self.batch_wait / self.poll_interval) + 1 if self.poll_interval > 0 else 1
         while True:
+            polls_left -= 1
             body = self.graph(
                 "GET",
                 p.batch_status_path(catalog_id),
@@ -357,7 +360,7 @@ class MetaClient:
                 what="batch status",
             )
             status = p.batch_status(body)
-            if status.finished or self.clock() + self.poll_interval > deadline:
+            if status.finished or polls_left <= 0 or self.clock() + self.poll_interval > deadline:
                 return status
             self.sleep(self.poll_interval)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from meta_connector import protocol as p
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
@@ -12,7 +13,6 @@ from omnistock_connector_kit.values_proto import by_name
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
-from meta_connector import protocol as p
 
 WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
 ORDER_STATUSES = by_name(p.UnifiedStatus, pb.OrderStatus, "ORDER_STATUS_")
@@ -50,7 +50,9 @@ def quantities_to_proto(results: Iterable[p.RemoteQuantity]) -> list[pb.RemoteQu
     return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
 
 
-def products_to_proto(products: Iterable[p.RemoteProductData], next_cursor: str) -> pb.ListRemoteProductsResponse:
+def products_to_proto(
+    products: Iterable[p.RemoteProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
     return pb.ListRemoteProductsResponse(
         products=[
             pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)

@@ -9,6 +9,9 @@ from collections.abc import Callable
 
 import httpx
 
+from meta_connector.client import ClientFactory, throttle_delay
+from meta_connector.config import SERVICE, Settings, load_settings
+from meta_connector.servicer import MetaConnectorServicer
 from omnistock_common.config import run_entrypoint
 from omnistock_common.egress import Resolver, system_resolver
 from omnistock_common.grpc_server import BuiltServer
@@ -16,9 +19,6 @@ from omnistock_connector_kit import composition
 from omnistock_connector_kit.composition import Seams, with_port
 from omnistock_connector_kit.rate_limit import RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
-from meta_connector.client import ClientFactory, throttle_delay
-from meta_connector.config import SERVICE, Settings, load_settings
-from meta_connector.servicer import MetaConnectorServicer
 
 __all__ = ["build", "main", "make_servicer", "with_port"]
 

@@ -19,6 +19,10 @@ import logging
 
 import grpc
 
+from meta_connector import mapping as m
+from meta_connector import protocol as p
+from meta_connector.client import ClientFactory, Discovery, MetaClient
+from meta_connector.config import Settings
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import (
     DomainError,
@@ -38,10 +42,6 @@ from omnistock_connector_kit.servicer import (
     lowercase_headers,
     webhook_refused,
 )
-from meta_connector import mapping as m
-from meta_connector import protocol as p
-from meta_connector.client import ClientFactory, Discovery, MetaClient
-from meta_connector.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,15 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
                 app_id=self._settings.app_id,
                 redirect_uri=request.redirect_uri,
                 state=request.state,
-                scopes=p.scopes_for(connection.channel_type, connection.settings.get("scopes") or self._settings.scopes),
+                scopes=p.scopes_for(
+                    connection.channel_type, connection.settings.get("scopes") or self._settings.scopes
+                ),
             )
         )
 
-    def ExchangeCode(self, request: pb.ExchangeCodeRequest, context: grpc.ServicerContext) -> pb.ExchangeCodeResponse:
+    def ExchangeCode(
+        self, request: pb.ExchangeCodeRequest, context: grpc.ServicerContext
+    ) -> pb.ExchangeCodeResponse:
         params = dict(request.callback_params)
         problem = p.callback_problem(params)
         if problem:
@@ -118,7 +122,9 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
                 raise InvalidArgument(
                     catalog,
                     reason=CATALOG_NOT_CHOSEN,
-                    violations=[FieldViolation("connection.settings.store_id", "a catalog id this account manages")],
+                    violations=[
+                        FieldViolation("connection.settings.store_id", "a catalog id this account manages")
+                    ],
                 )
             page, cms_id = self._choose_page(meta, found, connection.settings.get("page_id", ""), instagram)
         settings = {
@@ -133,7 +139,9 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
         credentials = credentials_from_grant(grant)
         if page is not None and page.access_token:
             credentials.secrets["page_access_token"] = page.access_token
-        return pb.ExchangeCodeResponse(credentials=credentials, settings={k: v for k, v in settings.items() if v})
+        return pb.ExchangeCodeResponse(
+            credentials=credentials, settings={k: v for k, v in settings.items() if v}
+        )
 
     @staticmethod
     def _choose_page(
@@ -191,27 +199,36 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
         with self.clients.open(request.connection) as meta:
             catalog = meta.catalog(catalog_id)
         return pb.ValidateCredentialsResponse(
-            account_name=catalog.name or catalog.id, settings={"store_id": catalog.id, "store_name": catalog.name}
+            account_name=catalog.name or catalog.id,
+            settings={"store_id": catalog.id, "store_name": catalog.name},
         )
 
     # -- stock and prices ------------------------------------------------------------------------
 
-    def PushInventory(self, request: pb.PushInventoryRequest, context: grpc.ServicerContext) -> pb.PushInventoryResponse:
+    def PushInventory(
+        self, request: pb.PushInventoryRequest, context: grpc.ServicerContext
+    ) -> pb.PushInventoryResponse:
         catalog_id = _catalog_id(request.connection)
         items = m.inventory_inputs(request.items)
         sendable = [(i.sku, p.inventory_request(i)) for i in items if i.sku]
         with self.clients.open(request.connection) as meta:
             pushed = iter(meta.push(catalog_id, sendable) if sendable else [])
-            results = [next(pushed) if i.sku else p.ItemResult("", p.Outcome.REJECTED, "no SKU") for i in items]
+            results = [
+                next(pushed) if i.sku else p.ItemResult("", p.Outcome.REJECTED, "no SKU") for i in items
+            ]
             return pb.PushInventoryResponse(
                 results=m.item_results_to_proto(results), calls=meta.calls, retried=meta.retried
             )
 
-    def PushPrices(self, request: pb.PushPricesRequest, context: grpc.ServicerContext) -> pb.PushPricesResponse:
+    def PushPrices(
+        self, request: pb.PushPricesRequest, context: grpc.ServicerContext
+    ) -> pb.PushPricesResponse:
         catalog_id = _catalog_id(request.connection)
         items = m.price_inputs(request.items)
         problems = [("no SKU" if not i.sku else p.price_problem(i)) for i in items]
-        sendable = [(i.sku, p.price_request(i)) for i, problem in zip(items, problems, strict=True) if not problem]
+        sendable = [
+            (i.sku, p.price_request(i)) for i, problem in zip(items, problems, strict=True) if not problem
+        ]
         with self.clients.open(request.connection) as meta:
             pushed = iter(meta.push(catalog_id, sendable) if sendable else [])
             results = [
@@ -220,7 +237,9 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
             ]
             return pb.PushPricesResponse(results=m.item_results_to_proto(results), calls=meta.calls)
 
-    def ReadInventory(self, request: pb.ReadInventoryRequest, context: grpc.ServicerContext) -> pb.ReadInventoryResponse:
+    def ReadInventory(
+        self, request: pb.ReadInventoryRequest, context: grpc.ServicerContext
+    ) -> pb.ReadInventoryResponse:
         catalog_id = _catalog_id(request.connection)
         skus = [i.sku for i in request.items]
         with self.clients.open(request.connection) as meta:
@@ -229,7 +248,9 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
             quantities=m.quantities_to_proto(p.remote_quantity(sku, found.get(sku)) for sku in skus)
         )
 
-    def ReadPrices(self, request: pb.ReadPricesRequest, context: grpc.ServicerContext) -> pb.ReadPricesResponse:
+    def ReadPrices(
+        self, request: pb.ReadPricesRequest, context: grpc.ServicerContext
+    ) -> pb.ReadPricesResponse:
         catalog_id = _catalog_id(request.connection)
         skus = [i.sku for i in request.items]
         with self.clients.open(request.connection) as meta:
@@ -243,24 +264,33 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
     ) -> pb.ListRemoteProductsResponse:
         if request.include_catalog:
             raise FailedPrecondition(
-                "the Meta connector does not import whole products (no catalog import built)", reason=NOT_PUBLISHING
+                "the Meta connector does not import whole products (no catalog import built)",
+                reason=NOT_PUBLISHING,
             )
         catalog_id = _catalog_id(request.connection)
         with self.clients.open(request.connection) as meta:
             products, next_cursor = meta.list_products(catalog_id, cursor=request.cursor, limit=request.limit)
         return m.products_to_proto(products, next_cursor)
 
-    def UpsertProducts(self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext) -> pb.UpsertProductsResponse:
-        raise FailedPrecondition("the Meta connector does not publish products (not built)", reason=NOT_PUBLISHING)
+    def UpsertProducts(
+        self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
+    ) -> pb.UpsertProductsResponse:
+        raise FailedPrecondition(
+            "the Meta connector does not publish products (not built)", reason=NOT_PUBLISHING
+        )
 
     def ArchiveProducts(
         self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
     ) -> pb.ArchiveProductsResponse:
-        raise FailedPrecondition("the Meta connector does not publish products (not built)", reason=NOT_PUBLISHING)
+        raise FailedPrecondition(
+            "the Meta connector does not publish products (not built)", reason=NOT_PUBLISHING
+        )
 
     # -- orders ------------------------------------------------------------------------------------
 
-    def FetchOrders(self, request: pb.FetchOrdersRequest, context: grpc.ServicerContext) -> pb.FetchOrdersResponse:
+    def FetchOrders(
+        self, request: pb.FetchOrdersRequest, context: grpc.ServicerContext
+    ) -> pb.FetchOrdersResponse:
         """Orders updated since `updated_since` in CREATED, IN_PROGRESS or COMPLETED. Each CREATED
         order is acknowledged first and returned only if that succeeded (Meta: never process an
         order whose acknowledgement failed); an acknowledged order whose answer got lost is
@@ -274,7 +304,11 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
         orders: list[p.OrderData] = []
         with self.clients.open(connection) as meta:
             page, next_cursor = meta.list_orders(
-                cms_id, token=token, updated_after=p.updated_after(since), cursor=request.cursor, limit=request.limit
+                cms_id,
+                token=token,
+                updated_after=p.updated_after(since),
+                cursor=request.cursor,
+                limit=request.limit,
             )
             for order in page:
                 order_id = str(order.get("id") or "")
@@ -315,17 +349,23 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
             shipment_id = meta.ship(order_id, body, token=token)
         return pb.CreateFulfillmentResponse(external_fulfillment_id=shipment_id)
 
-    def CancelOrder(self, request: pb.CancelOrderRequest, context: grpc.ServicerContext) -> pb.CancelOrderResponse:
+    def CancelOrder(
+        self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
+    ) -> pb.CancelOrderResponse:
         connection = request.connection
         order_id = _order_id(request.external_order_id)
         cms_required(connection)
         with self.clients.open(connection) as meta:
-            meta.cancel(order_id, p.cancellation_body(order_id, request.reason), token=_orders_token(connection))
+            meta.cancel(
+                order_id, p.cancellation_body(order_id, request.reason), token=_orders_token(connection)
+            )
         return pb.CancelOrderResponse(external_id=order_id)
 
     # -- webhooks ----------------------------------------------------------------------------------
 
-    def ParseWebhook(self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext) -> pb.ParseWebhookResponse:
+    def ParseWebhook(
+        self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
+    ) -> pb.ParseWebhookResponse:
         headers = lowercase_headers(request.headers)
         raw = bytes(request.raw_body)
         problem = p.webhook_problem(headers, raw, self._settings.webhook_secrets)
@@ -375,4 +415,6 @@ def cms_required(connection: pb.ConnectionContext) -> None:
 
 def _orders_token(connection: pb.ConnectionContext) -> str:
     """The Page token when the connection has one (Order Management wants it), else the user token."""
-    return connection.credentials.secrets.get("page_access_token") or require_secret(connection, "access_token")
+    return connection.credentials.secrets.get("page_access_token") or require_secret(
+        connection, "access_token"
+    )

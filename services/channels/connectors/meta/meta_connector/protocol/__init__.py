@@ -13,7 +13,6 @@ Callers write `from meta_connector import protocol as p`.
 
 from __future__ import annotations
 
-from omnistock_connector_kit.oauth import TokenGrant, parse_token_response
 from meta_connector.protocol.api import (
     API_VERSION,
     CHANNEL_TYPES,
@@ -117,6 +116,7 @@ from meta_connector.protocol.webhooks import (
     verify_signature,
     webhook_problem,
 )
+from omnistock_connector_kit.oauth import TokenGrant, parse_token_response
 
 __all__ = [
     "API_VERSION",
@@ -172,6 +172,7 @@ __all__ = [
     "batch_status_path",
     "callback_problem",
     "cancellation_body",
+    "challenge_answer",
     "choose_catalog",
     "chunked",
     "code_exchange_params",

@@ -22,8 +22,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from omnistock_common.egress import safe_text
-from omnistock_common.money import MoneyError, from_minor
 from meta_connector.protocol.values import (
     Amount,
     BatchStatus,
@@ -35,6 +33,8 @@ from meta_connector.protocol.values import (
     RemoteQuantity,
     read_amount,
 )
+from omnistock_common.egress import safe_text
+from omnistock_common.money import MoneyError, from_minor
 
 IN_STOCK = "in stock"
 OUT_OF_STOCK = "out of stock"

@@ -43,7 +43,7 @@ class GraphError:
 
     @property
     def is_token_error(self) -> bool:
-        return self.code == TOKEN_ERROR_CODE or self.type == "OAuthException" and self.code in (102, 2500)
+        return self.code == TOKEN_ERROR_CODE or (self.type == "OAuthException" and self.code in (102, 2500))
 
     @property
     def is_rate_limit(self) -> bool:

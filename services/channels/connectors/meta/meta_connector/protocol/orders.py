@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from omnistock_common.egress import safe_code, safe_text
 from meta_connector.protocol.values import (
     AddressData,
     Amount,
@@ -29,6 +28,7 @@ from meta_connector.protocol.values import (
     UnifiedStatus,
     read_amount,
 )
+from omnistock_common.egress import safe_code, safe_text
 
 CREATED = "CREATED"
 IN_PROGRESS = "IN_PROGRESS"

@@ -18,8 +18,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from omnistock_common.egress import safe_code
 from meta_connector.protocol.values import ParsedWebhook, WebhookKind
+from omnistock_common.egress import safe_code
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 
