@@ -182,7 +182,10 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
         self, request: pb.RefreshCredentialsRequest, context: grpc.ServicerContext
     ) -> pb.RefreshCredentialsResponse:
         """Meta has no refresh token: the still-valid long-lived token is exchanged for a new one
-        (~60 days). An expired or revoked one is UNAUTHENTICATED CREDENTIALS_REVOKED."""
+        (~60 days; Meta documents the exchange for short-lived tokens and that an expired token
+        cannot be exchanged, https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived;
+        a fresh expiry for a long-lived one is [M]). An expired or revoked one is UNAUTHENTICATED
+        CREDENTIALS_REVOKED."""
         current = request.connection.credentials
         token = require_secret(request.connection, "access_token")
         with self.clients.open(request.connection, token="") as meta:
