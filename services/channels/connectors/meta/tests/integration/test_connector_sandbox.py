@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import grpc
 import httpx
 import pytest
+from flask import Flask, Response, request
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -409,3 +410,53 @@ def test_webhooks_signature_and_subscription_challenge(env: Env) -> None:
             pb.AnswerWebhookChallengeRequest(connection=connection, query={**query, "hub.verify_token": "x"}),
         )
     assert wrong.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_the_sandbox_subscription_check_and_deliveries_pass_through_the_connector(env: Env) -> None:
+    """A receiver like the gateway's: GET answers with AnswerWebhookChallenge, POST is checked by
+    ParseWebhook with the raw bytes and headers as they arrived."""
+    app = Flask("receiver")
+    parsed: list[pb.ParseWebhookResponse] = []
+
+    @app.get("/hooks/meta")
+    def challenge() -> Response:
+        try:
+            answer = env.call(
+                "AnswerWebhookChallenge",
+                pb.AnswerWebhookChallengeRequest(connection=env.connection(), query=dict(request.args)),
+            )
+        except grpc.RpcError:
+            return Response("refused", 403)
+        return Response(answer.body, 200, content_type=answer.content_type)
+
+    @app.post("/hooks/meta")
+    def deliver() -> Response:
+        parsed.append(
+            env.call(
+                "ParseWebhook",
+                pb.ParseWebhookRequest(
+                    connection=env.connection(), headers=dict(request.headers), raw_body=request.get_data()
+                ),
+            )
+        )
+        return Response("ok", 200)
+
+    server, _thread = serve(app)
+    try:
+        address = f"http://127.0.0.1:{server.server_port}/hooks/meta"
+        assert (
+            env.sandbox.post("/_sandbox/webhooks/verify", json={"address": address}).json()["verified"]
+            is True
+        )
+        wrong = env.sandbox.post(
+            "/_sandbox/webhooks/verify", json={"address": address, "verify_token": "nope"}
+        )
+        assert wrong.json()["verified"] is False and wrong.json()["status"] == 403
+        env.sandbox.post("/_sandbox/webhooks", json={"address": address})
+        sent = env.sandbox.post(
+            "/_sandbox/webhooks/send", json={"field": "feed", "value": {"verb": "add"}}
+        ).json()
+        assert sent["deliveries"][0]["delivered"] is True
+        assert [(p.kind, p.topic) for p in parsed] == [(pb.WEBHOOK_KIND_OTHER, "page/feed")]
+    finally:
+        server.shutdown()
