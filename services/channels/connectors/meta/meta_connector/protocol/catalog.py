@@ -10,8 +10,9 @@ answers data=[{handle, status, errors: [{line, id, message}], ids_of_invalid_req
 "finished" is terminal, anything else is in progress.
 Items: GET /{catalog_id}/products (ProductItem fields id, retailer_id, name, inventory, price,
 sale_price, currency, availability) with `filter` = a product-set rule such as
-{"retailer_id": {"is_any": [...]}} (the catalog products edge's `filter` param, SDK
-productcatalog.py get_products) and cursor paging (paging.cursors.after, paging.next).
+{"retailer_id": {"is_any": [...]}} (the catalog products edge takes `filter` (Object),
+`bulk_pagination`, `return_only_approved_products`: SDK adobjects/productcatalog.py get_products;
+the fields are SDK adobjects/productitem.py's) and cursor paging (paging.cursors.after, paging.next).
 """
 
 from __future__ import annotations
