@@ -73,9 +73,8 @@ def throttle_delay(response: httpx.Response) -> float | None:
 
 @dataclass(frozen=True)
 class Discovery:
-    """What one Meta login can manage: its catalogs and Pages (with their commerce settings)."""
+    """What one Meta login can manage: its catalogs and Pages (with their Page tokens)."""
 
-    user_name: str
     catalogs: tuple[p.Catalog, ...]
     pages: tuple[p.Page, ...]
 
@@ -238,7 +237,6 @@ class MetaClient:
     def discover(self, *, with_instagram: bool) -> Discovery:
         """The catalogs the user's businesses own (GET /me/businesses → /{business_id}/owned_product_catalogs,
         SDK business.py) and their Pages with Page tokens (GET /me/accounts)."""
-        me = self.graph("GET", "/me", params={"fields": "id,name"}, what="user")
         catalogs: list[p.Catalog] = []
         for business in self._edge("/me/businesses", {"fields": "id,name"}, what="businesses"):
             business_id = str(business.get("id") or "")
@@ -267,7 +265,7 @@ class MetaClient:
                     else "",
                 )
             )
-        return Discovery(safe_text(str((me or {}).get("name") or ""), 100), tuple(catalogs), tuple(pages))
+        return Discovery(tuple(catalogs), tuple(pages))
 
     def commerce_merchant_settings(self, page: p.Page) -> str:
         """The Page's commerce account id (cms_id), "" when it has no onsite checkout (Page edge
