@@ -71,6 +71,20 @@ def throttle_delay(response: httpx.Response) -> float | None:
     return p.rate_limit_wait(response.headers)
 
 
+def usage_observer(capacity: float) -> Callable[[httpx.Response], float | None]:
+    """ChannelHttpClient bucket hook: when Meta reports a quota ≥ HIGH_USAGE_PERCENT used
+    (X-App-Usage / X-Business-Use-Case-Usage), the connection's bucket drops to the share left, so
+    calls slow down before Meta throttles; below that the local bucket paces on its own."""
+
+    def observe(response: httpx.Response) -> float | None:
+        percent = p.usage_percent(response.headers)
+        if percent is None or percent < p.HIGH_USAGE_PERCENT:
+            return None
+        return capacity * max(0.0, 100.0 - percent) / 100.0
+
+    return observe
+
+
 @dataclass(frozen=True)
 class Discovery:
     """What one Meta login can manage: its catalogs and Pages (with their Page tokens)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from meta_connector.client import ClientFactory, throttle_delay
+from meta_connector.client import ClientFactory, throttle_delay, usage_observer
 from meta_connector.config import SERVICE, Settings, load_settings
 from meta_connector.servicer import MetaConnectorServicer
 from omnistock_common.config import run_entrypoint
@@ -32,6 +32,7 @@ def make_servicer(settings: Settings, seams: Seams = Seams()) -> MetaConnectorSe
         timeout=settings.http_timeout_seconds,
         max_wait=settings.max_bucket_wait_seconds,
         throttle_delay=throttle_delay,
+        bucket_observer=usage_observer(settings.bucket_capacity),
     )
     clients = ClientFactory(
         http, batch_wait=settings.batch_wait_seconds, poll_interval=settings.batch_poll_interval_seconds

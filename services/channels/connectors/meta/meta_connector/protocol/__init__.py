@@ -56,6 +56,7 @@ from meta_connector.protocol.catalog import (
 )
 from meta_connector.protocol.errors import (
     DEFAULT_RATE_LIMIT_WAIT_SECONDS,
+    HIGH_USAGE_PERCENT,
     RATE_LIMIT_CODES,
     TOKEN_ERROR_CODE,
     GraphError,
@@ -63,6 +64,7 @@ from meta_connector.protocol.errors import (
     rate_limit_wait,
     regain_seconds,
     token_problem,
+    usage_percent,
 )
 from meta_connector.protocol.oauth import (
     BASE_SCOPES,
@@ -128,6 +130,7 @@ __all__ = [
     "DEFAULT_RATE_LIMIT_WAIT_SECONDS",
     "DIALOG_BASE_URL",
     "GRAPH_BASE_URL",
+    "HIGH_USAGE_PERCENT",
     "INSTAGRAM_SCOPES",
     "IN_PROGRESS",
     "IN_STOCK",
@@ -208,6 +211,7 @@ __all__ = [
     "token_problem",
     "unified_status",
     "updated_after",
+    "usage_percent",
     "verify_signature",
     "webhook_problem",
 ]

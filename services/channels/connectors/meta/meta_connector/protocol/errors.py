@@ -109,3 +109,39 @@ def rate_limit_wait(headers: Mapping[str, str]) -> float:
     if seconds is None:
         return DEFAULT_RATE_LIMIT_WAIT_SECONDS
     return max(1.0, seconds)
+
+
+# From this share of Meta's quota (percent) on, the local bucket is lowered to what is left.
+HIGH_USAGE_PERCENT = 75.0
+
+
+def usage_percent(headers: Mapping[str, str]) -> float | None:
+    """The highest share of a quota Meta reports as used (call_count, total_time, total_cputime in
+    X-App-Usage and every entry of X-Business-Use-Case-Usage), or None without usage headers."""
+    found: list[float] = []
+    for name in ("x-app-usage", "x-business-use-case-usage"):
+        raw = headers.get(name) or headers.get(name.title())
+        if not raw:
+            continue
+        try:
+            usage = json.loads(raw)
+        except ValueError:
+            continue
+        entries: list[Any] = (
+            [usage]
+            if name == "x-app-usage"
+            else [
+                e
+                for group in (usage.values() if isinstance(usage, Mapping) else [])
+                for e in (group if isinstance(group, list) else [])
+            ]
+        )
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            for key in ("call_count", "total_time", "total_cputime"):
+                try:
+                    found.append(float(entry.get(key) or 0))
+                except (TypeError, ValueError):
+                    continue
+    return max(found) if found else None

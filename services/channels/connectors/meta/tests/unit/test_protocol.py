@@ -205,3 +205,15 @@ def test_challenge_answer() -> None:
     assert p.challenge_answer({**query, "hub.verify_token": "x"}, "tok") is None
     assert p.challenge_answer({**query, "hub.mode": "unsubscribe"}, "tok") is None
     assert p.challenge_answer(query, "") is None
+
+
+def test_usage_percent_takes_the_highest_reported_share() -> None:
+    headers = {
+        "x-app-usage": json.dumps({"call_count": 12, "total_time": 80, "total_cputime": 3}),
+        "x-business-use-case-usage": json.dumps(
+            {"1": [{"call_count": 91, "estimated_time_to_regain_access": 0}]}
+        ),
+    }
+    assert p.usage_percent(headers) == 91
+    assert p.usage_percent({"x-app-usage": json.dumps({"call_count": 5})}) == 5
+    assert p.usage_percent({}) is None

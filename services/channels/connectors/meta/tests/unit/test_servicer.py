@@ -13,6 +13,7 @@ import pytest
 
 from meta_connector import mapping as m
 from meta_connector import protocol as p
+from meta_connector.client import usage_observer
 from meta_connector.config import load_settings
 from meta_connector.server import make_servicer
 from omnistock.connector.v1 import connector_service_pb2 as pb
@@ -191,3 +192,11 @@ def test_publishing_is_not_built() -> None:
     service = servicer(lambda request: pytest.fail("no call expected"))
     with pytest.raises(FailedPrecondition):
         service.UpsertProducts(pb.UpsertProductsRequest(connection=connection()), None)
+
+
+def test_high_usage_lowers_the_local_bucket() -> None:
+    observe = usage_observer(50.0)
+    busy = httpx.Response(200, headers={"X-App-Usage": json.dumps({"call_count": 90})})
+    calm = httpx.Response(200, headers={"X-App-Usage": json.dumps({"call_count": 10})})
+    assert observe(busy) == pytest.approx(5.0)
+    assert observe(calm) is None and observe(httpx.Response(200)) is None
