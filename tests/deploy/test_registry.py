@@ -99,6 +99,7 @@ def test_the_registry_agrees_with_the_code_defaults() -> None:
     assert CONNECTOR_SERVICES == {
         "shopify": "shopify_connector",
         "woocommerce": "woocommerce_connector",
+        "tiktok": "tiktok_connector",
         # One connector may speak several channel types: Facebook Shop and Instagram Shopping.
         "facebook": "meta_connector",
         "instagram": "meta_connector",

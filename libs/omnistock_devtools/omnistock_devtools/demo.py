@@ -270,22 +270,30 @@ class GatewayClient:
         return dict(expect(response, 201, what="connect WooCommerce").json())
 
     def connect_shopify(self, shop_domain: str, api_base_url: str, name: str = "") -> dict[str, Any]:
+        """Shopify's OAuth code flow against `api_base_url` (see connect_oauth)."""
+        return self.connect_oauth("shopify", api_base_url, name=name, shop=shop_domain)
+
+    def connect_oauth(
+        self, channel_type: str, api_base_url: str, *, name: str = "", **settings: str
+    ) -> dict[str, Any]:
         """The real OAuth code flow, with this client playing the merchant's browser.
 
-        start (302 to the shop's consent page, signed state) -> the sandbox approves at once and
-        302s to the gateway's callback with a code and Shopify's HMAC -> the callback exchanges
-        the code and stores the encrypted token. Like a browser, this client carries the HttpOnly
-        cookie oauth/start set to the callback: without it the gateway answers 403.
+        start (302 to the channel's consent page, signed state) -> the sandbox approves at once
+        and 302s to the gateway's callback with a code (Shopify: and its HMAC) -> the callback
+        exchanges the code and stores the encrypted token. Like a browser, this client carries
+        the HttpOnly cookie oauth/start set to the callback: without it the gateway answers 403.
+        `settings` are oauth/start's query (shop, store_id, currency...).
         """
-        query = urlencode({"shop": shop_domain, "api_base_url": api_base_url, "name": name})
-        start = self.http.get(f"{self.api}/channels/shopify/oauth/start?{query}", headers=self._auth())
-        consent_url = expect(start, 302, what="start Shopify OAuth").headers["location"]
+        query = urlencode({"api_base_url": api_base_url, "name": name, **settings})
+        what = f"{channel_type} OAuth"
+        start = self.http.get(f"{self.api}/channels/{channel_type}/oauth/start?{query}", headers=self._auth())
+        consent_url = expect(start, 302, what=f"start {what}").headers["location"]
         session = SimpleCookie()
         for header in start.headers.get_list("set-cookie"):
             session.load(header)
         if OAUTH_COOKIE not in session:
-            raise DemoError("start Shopify OAuth: the gateway set no OAuth session cookie")
-        consent = expect(self.http.get(consent_url), 302, what="Shopify consent page")
+            raise DemoError(f"start {what}: the gateway set no OAuth session cookie")
+        consent = expect(self.http.get(consent_url), 302, what=f"{channel_type} consent page")
         callback = urlparse(consent.headers["location"])
         # The redirect_uri is PUBLIC_BASE_URL's; call our own gateway with its path and query. The
         # cookie goes explicitly: PUBLIC_BASE_URL may differ from base_url (host, or https).
@@ -293,7 +301,7 @@ class GatewayClient:
             f"{self.base_url.rstrip('/')}{callback.path}?{callback.query}",
             headers={"Cookie": f"{OAUTH_COOKIE}={session[OAUTH_COOKIE].value}"},
         )
-        return dict(expect(done, 200, what="Shopify OAuth callback").json())
+        return dict(expect(done, 200, what=f"{what} callback").json())
 
     def auto_map_job(self, connection_id: str, skus: Sequence[str] = ()) -> dict[str, Any]:
         """Start an auto-map (202 + job id) and wait for the job to end; returns the final job

@@ -35,6 +35,8 @@ GOOD_HMAC = "valid-callback-hmac"
 SIGNATURE_HEADER = "x-fake-signature"
 DELIVERY_HEADER = "x-fake-delivery-id"
 TOPIC_HEADER = "x-fake-topic"
+# The verify token the fake's endpoint check expects (as Meta's hub.verify_token).
+VERIFY_TOKEN = "fake-verify-token"
 
 
 def sign_body(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
@@ -78,6 +80,10 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
     upserts: list[cpb.ProductUpsert] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     next_publish_id: int = 1
+    # The quotas PushInventory reports (connector.v1 `limits`), as eBay reports its revision budget.
+    push_limits: dict[str, str] = field(default_factory=dict)
+    # The endpoint URL of every endpoint check answered.
+    challenge_endpoints: list[str] = field(default_factory=list)
 
     def _count(self, name: str) -> None:
         with self.lock:
@@ -180,6 +186,7 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         return cpb.PushInventoryResponse(
             results=[cpb.ItemResult(sku=i.sku, outcome=cpb.ITEM_OUTCOME_APPLIED) for i in request.items],
             calls=1,
+            limits=self.push_limits,
         )
 
     def ListRemoteProducts(
@@ -316,6 +323,21 @@ class FakeConnector(cpb_grpc.ConnectorServiceServicer):
         kind = cpb.WEBHOOK_KIND_APP_UNINSTALLED if topic == "app/uninstalled" else cpb.WEBHOOK_KIND_ORDER
         return cpb.ParseWebhookResponse(
             delivery_id=request.headers.get(DELIVERY_HEADER, ""), topic=topic, kind=kind
+        )
+
+    def AnswerWebhookChallenge(
+        self, request: cpb.AnswerWebhookChallengeRequest, context: grpc.ServicerContext
+    ) -> cpb.AnswerWebhookChallengeResponse:
+        """Meta's check: hub.verify_token must match; the answer echoes hub.challenge."""
+        self._count("AnswerWebhookChallenge")
+        query = request.query
+        if query.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+            query.get("hub.verify_token", "").encode(), VERIFY_TOKEN.encode()
+        ):
+            raise _failure("verify token does not match", Code.PERMISSION_DENIED)
+        self.challenge_endpoints.append(request.endpoint_url)
+        return cpb.AnswerWebhookChallengeResponse(
+            content_type="text/plain", body=query.get("hub.challenge", "").encode()
         )
 
 

@@ -140,13 +140,17 @@ class FullStack:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports[GATEWAY.name]}"
 
+    def sandbox_url(self, sandbox: str) -> str:
+        """Where the sandbox deployable `sandbox` (e.g. "tiktok-sandbox") listens."""
+        return f"http://127.0.0.1:{self.ports[sandbox]}"
+
     @property
     def shopify_sandbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['shopify-sandbox']}"
+        return self.sandbox_url("shopify-sandbox")
 
     @property
     def woocommerce_sandbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['woocommerce-sandbox']}"
+        return self.sandbox_url("woocommerce-sandbox")
 
     def grpc_addr(self, process: str) -> str:
         return f"127.0.0.1:{self.ports[process]}"
@@ -165,6 +169,9 @@ class FullStack:
             "PUBLIC_BASE_URL": self.gateway_url,
             "SHOPIFY_CLIENT_ID": SHOPIFY_CLIENT_ID,
             "SHOPIFY_CLIENT_SECRET": SHOPIFY_CLIENT_SECRET,
+            # TikTok sends the seller back to the redirect URL registered for the app (the
+            # authorize URL names none): this stack's callback.
+            "TIKTOK_SANDBOX_REDIRECT_URI": f"{self.gateway_url}/api/v1/channels/oauth/callback",
             # Register/login stay fast; the argon2 cost is not what these runs measure.
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_KIB": "1024",
@@ -183,7 +190,7 @@ class FullStack:
             env[variable] = str(self.ports[process])
         env.update(self.env)
         env["CHANNEL_ALLOWED_HOSTS"] = allow_sandboxes(
-            env.get("CHANNEL_ALLOWED_HOSTS", ""), self.shopify_sandbox_url, self.woocommerce_sandbox_url
+            env.get("CHANNEL_ALLOWED_HOSTS", ""), *(self.sandbox_url(name) for name in SANDBOXES)
         )
         return env
 

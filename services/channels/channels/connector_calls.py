@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -52,6 +52,7 @@ from channels.domain import (
     SyncOutcome,
     after_failure,
     after_success,
+    clean_channel_limits,
     disconnected,
     got_worse,
     needs_proactive_refresh,
@@ -92,13 +93,22 @@ class SyncLogRecord:
     outcome: str = SyncOutcome.OK.value
     message: str = ""
     calls: int | None = None
+    # The channel's quotas the reply reported (cleaned), for the connection's health; None: none.
+    limits: Mapping[str, str] | None = None
 
 
 def _default_record(result: Any) -> SyncLogRecord:
     calls = getattr(result, "calls", None)
     return SyncLogRecord(
-        message=retried_note(result), calls=int(calls) if isinstance(calls, int) and calls > 0 else None
+        message=retried_note(result),
+        calls=int(calls) if isinstance(calls, int) and calls > 0 else None,
+        limits=reported_limits(result),
     )
+
+
+def reported_limits(result: Any) -> dict[str, str] | None:
+    """The channel quotas a push reply reports (connector.v1 `limits`), cleaned; None if none."""
+    return clean_channel_limits(getattr(result, "limits", None) or {}) or None
 
 
 def retried_note(result: Any) -> str:
@@ -341,6 +351,8 @@ class ConnectionCaller:
             if current is None:
                 return
             repo.change_health(current.connection, after_success(current.connection.health, now), now)
+            if record.limits:
+                repo.set_channel_limits(conn.tenant_id, conn.id, record.limits, now)
             repo.add_sync_log(
                 conn.tenant_id,
                 conn.id,

@@ -8,6 +8,7 @@ raises an omnistock_common DomainError, which the server interceptor maps to a g
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -139,8 +140,8 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "tiktok",
             "TikTok Shop",
             AuthKind.OAUTH,
-            ALL_CAPABILITIES,
-            available=False,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            available=True,
         ),
         ChannelType(
             "amazon",
@@ -349,6 +350,27 @@ class Health:
     # orders are known current (channels.sync.increase_hold); written only by that module.
     increases_held_since: datetime | None = None
     increases_held_reason: str = ""
+    # The channel's quotas as its connector last reported them with a push (eBay: revisions left
+    # on the most-revised listing today), and when; written only with a push's outcome.
+    channel_limits: Mapping[str, str] = field(default_factory=dict)
+    channel_limits_at: datetime | None = None
+
+
+MAX_CHANNEL_LIMITS = 20
+_LIMIT_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def clean_channel_limits(reported: Mapping[str, str]) -> dict[str, str]:
+    """A connector's quota figures, as remote text: at most MAX_CHANNEL_LIMITS, snake_case keys
+    (they become labels), short clean values."""
+    out: dict[str, str] = {}
+    for key, value in sorted(reported.items()):
+        if len(out) >= MAX_CHANNEL_LIMITS or not _LIMIT_KEY.fullmatch(key):
+            continue
+        cleaned = safe_text(value, 200)
+        if cleaned:
+            out[key] = cleaned
+    return out
 
 
 def after_success(health: Health, now: datetime) -> Health:
@@ -505,3 +527,11 @@ class SyncLogEntry:
 class WebhookReceipt:
     accepted: bool
     delivery_id: str
+
+
+@dataclass(frozen=True)
+class ChallengeAnswer:
+    """What a channel's webhook-endpoint check gets back (Meta: the echoed hub.challenge)."""
+
+    content_type: str
+    body: bytes

@@ -23,6 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from channels import catalog_import_domain as imp
 from channels.domain import (
     AutoMapResult,
+    ChallengeAnswer,
     ChannelType,
     Connection,
     ConnectionStatus,
@@ -105,7 +106,14 @@ def sync_scope_in(value: int) -> SyncScope:
 def channel_types_out(types: Iterable[ChannelType]) -> pb.ListChannelTypesResponse:
     return pb.ListChannelTypesResponse(
         types=[
-            pb.ChannelType(type=t.type, auth=t.auth.value, capabilities=list(t.capabilities)) for t in types
+            pb.ChannelType(
+                type=t.type,
+                auth=t.auth.value,
+                capabilities=list(t.capabilities),
+                available=t.available,
+                display_name=t.display_name,
+            )
+            for t in types
         ]
     )
 
@@ -127,6 +135,8 @@ def connection_out(conn: Connection) -> pb.Connection:
             token_expires_at=to_optional_timestamp(conn.token_expires_at),
             increases_held_since=to_optional_timestamp(h.increases_held_since),
             increases_held_reason=h.increases_held_reason,
+            limits=dict(h.channel_limits),
+            limits_at=to_optional_timestamp(h.channel_limits_at),
         ),
         created_at=to_optional_timestamp(conn.created_at),
         status_reason=h.status_reason,
@@ -254,6 +264,17 @@ def parse_webhook_request(
 ) -> cpb.ParseWebhookRequest:
     """Hand a delivery to its connector, which verifies the signature and parses it."""
     return cpb.ParseWebhookRequest(connection=context, headers=headers, raw_body=raw_body)
+
+
+def webhook_challenge_request(
+    context: ConnectionContext, query: Mapping[str, str], endpoint_url: str
+) -> cpb.AnswerWebhookChallengeRequest:
+    """A channel's endpoint check, for the connector that knows the expected answer."""
+    return cpb.AnswerWebhookChallengeRequest(connection=context, query=dict(query), endpoint_url=endpoint_url)
+
+
+def challenge_answer_out(answer: ChallengeAnswer) -> pb.AnswerWebhookChallengeResponse:
+    return pb.AnswerWebhookChallengeResponse(content_type=answer.content_type, body=answer.body)
 
 
 def webhook_kind(kind: int) -> str:

@@ -43,6 +43,10 @@ connections = sa.Table(
     # engine, channels.sync.increase_hold): since when, and which connections it waits for.
     sa.Column("increases_held_since", UTCDateTime, nullable=True),
     sa.Column("increases_held_reason", sa.Text, nullable=False, default=""),
+    # JSON object: the channel's quotas as its connector last reported them (eBay's revision
+    # budget), and when; written only by set_channel_limits.
+    sa.Column("channel_limits", sa.Text, nullable=False, default="{}"),
+    sa.Column("channel_limits_at", UTCDateTime, nullable=True),
     # JSON list of the product fields OmniStock writes on this channel when a published product
     # changes (channels.publish_domain.OWNED_FIELDS); NULL = all of them.
     sa.Column("owned_fields", sa.Text, nullable=True),

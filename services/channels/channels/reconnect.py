@@ -9,8 +9,9 @@ error counters reset.
 
 Which store a connection is: its type, the store the merchant named (Shopify's shop domain;
 WooCommerce's store URL, or the store of an `api_base_url` that is a `/wp-json/wc/v3` REST root,
-as older settings had it) and where it is reached (the origin of `api_base_url`, when set). Types
-whose settings name no store (none today) always get a new connection.
+as older settings had it; else the channel's own id of it that the connector learnt while
+connecting, `store_id`: Meta's catalog id, TikTok's shop id) and where it is reached (the origin
+of `api_base_url`, when set). Settings that name no store always get a new connection.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def store_key(channel_type: str, settings: Mapping[str, str]) -> tuple[str, str,
             base = settings.get("api_base_url", "").strip().rstrip("/")
             url = base[: -len(_WOO_REST_ROOT)] if base.endswith(_WOO_REST_ROOT) else ""
         store = _normal_url(url, keep_path=True)
+    if not store:
+        store_id = settings.get("store_id", "").strip()
+        store = f"id:{store_id}" if store_id else ""
     if not store:
         return None
     return channel_type, store, _normal_url(settings.get("api_base_url", ""), keep_path=False)

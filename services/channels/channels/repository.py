@@ -67,6 +67,7 @@ def _health(row: Row[Any]) -> Health:
         status=ConnectionStatus(row.status),
         error_count=int(row.error_count),
         increases_held_reason=row.increases_held_reason or "",
+        channel_limits=json.loads(row.channel_limits or "{}"),
     )
 
 
@@ -74,7 +75,13 @@ def _health_values(health: Health) -> dict[str, Any]:
     """The connection row's health columns a sync outcome or a reconnect writes (the "increases
     held" pair is written only by the sync engine's increase hold: set_increase_hold)."""
     values = row_values(health, status=health.status.value)
-    del values["increases_held_since"], values["increases_held_reason"]
+    for written_elsewhere in (
+        "increases_held_since",
+        "increases_held_reason",
+        "channel_limits",
+        "channel_limits_at",
+    ):
+        del values[written_elsewhere]
     return values
 
 
@@ -193,6 +200,17 @@ class Repository(SyncQueries, OrderQueries, JobQueries, PublishQueries):
             update(t)
             .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
             .values(increases_held_since=since, increases_held_reason=reason)
+        )
+
+    def set_channel_limits(
+        self, tenant_id: str, connection_id: str, limits: Mapping[str, str], at: datetime
+    ) -> None:
+        """Health's channel quotas as a push reported them; nothing else is touched."""
+        t = models.connections
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
+            .values(channel_limits=json.dumps(dict(limits), sort_keys=True), channel_limits_at=at)
         )
 
     def replace_credentials(

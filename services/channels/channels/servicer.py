@@ -25,7 +25,12 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ChannelsService"].full_name
 # Called by channels (through the gateway) with no tenant: the connection / the signed state
 # identifies it.
 TENANTLESS_METHODS = frozenset(
-    {f"/{SERVICE_NAME}/IngestWebhook", f"/{SERVICE_NAME}/CompleteOAuth", f"/{SERVICE_NAME}/ListChannelTypes"}
+    {
+        f"/{SERVICE_NAME}/IngestWebhook",
+        f"/{SERVICE_NAME}/AnswerWebhookChallenge",
+        f"/{SERVICE_NAME}/CompleteOAuth",
+        f"/{SERVICE_NAME}/ListChannelTypes",
+    }
 )
 # Roles per RPC (enforced by the shared interceptor from the caller's verified credential):
 # read-only RPCs are open to every role (viewers too); connecting, disconnecting and where
@@ -234,6 +239,18 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
             request.raw_body,
         )
         return m.webhook_receipt_out(receipt)
+
+    def AnswerWebhookChallenge(
+        self, request: pb.AnswerWebhookChallengeRequest, context: grpc.ServicerContext
+    ) -> pb.AnswerWebhookChallengeResponse:
+        answer = webhook_intake.answer_webhook_challenge(
+            self.deps,
+            request.channel_type,
+            m.required_id(request.connection_id),
+            dict(request.query),
+            request.endpoint_url,
+        )
+        return m.challenge_answer_out(answer)
 
     def SetNotificationSettings(
         self, request: pb.SetNotificationSettingsRequest, context: grpc.ServicerContext

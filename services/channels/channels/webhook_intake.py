@@ -27,19 +27,29 @@ from channels.deps import (
 )
 from channels.domain import (
     CHANNEL_TYPES,
+    ChallengeAnswer,
     Credentials,
     WebhookReceipt,
 )
 from channels.repository import Repository
 from channels.sync import in_flight, store
 from omnistock_common.context import CallContext
-from omnistock_common.errors import Unauthenticated
+from omnistock_common.errors import PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_RECEIVED_EVENT = "channels.webhook_received"
 
 
+# Connector answers to AnswerWebhookChallenge that mean "this check fails".
+_CHALLENGE_REFUSALS = frozenset(
+    {
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.UNAUTHENTICATED,
+    }
+)
 # Connector answers to ParseWebhook that mean "not a delivery we accept" (see ingest_webhook).
 _WEBHOOK_REFUSALS = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT})
 # Verifies nothing: unknown connection ids are checked against it (see _refuse_unknown_webhook).
@@ -162,6 +172,67 @@ def ingest_webhook(
         except Exception:
             log.exception("could not re-queue SKUs sold on connection %s", conn.id)
     return WebhookReceipt(accepted, delivery_id)
+
+
+def challenge_refused() -> PermissionDenied:
+    """The one answer to every failed endpoint check (unknown connection, wrong verify token, a
+    channel without checks), so it tells nobody which connection ids exist."""
+    return PermissionDenied("webhook endpoint check refused", reason="WEBHOOK_CHALLENGE_REFUSED")
+
+
+def answer_webhook_challenge(
+    deps: ChannelsDeps, channel_type: str, connection_id: str, query: Mapping[str, str], endpoint_url: str
+) -> ChallengeAnswer:
+    """A channel checks the endpoint before it sends events there (Meta's `hub.challenge` GET):
+    the connection's connector knows the expected answer. Nothing is stored or changed. An unknown
+    connection of an available type is still put to its connector, with no credentials, so the
+    answer's shape does not tell which ids exist."""
+    channel = CHANNEL_TYPES.get(channel_type)
+    if channel is None or not channel.available:
+        raise challenge_refused()
+    with deps.uow.transaction() as repo:
+        stored = repo.get_connection_by_id_any_tenant(connection_id)
+    known = stored is not None and stored.connection.type == channel_type
+    if known and stored is not None:
+        conn = stored.connection
+        context = connection_context(
+            connection_id=conn.id,
+            tenant_id=conn.tenant_id,
+            channel_type=conn.type,
+            settings=conn.settings,
+            credentials=Credentials(secrets={}),
+        )
+        tenant = conn.tenant_id
+    else:
+        context = connection_context(
+            connection_id="",
+            tenant_id=_NO_TENANT,
+            channel_type=channel_type,
+            settings={},
+            credentials=Credentials(secrets={}),
+        )
+        tenant = _NO_TENANT
+    request = mapping.webhook_challenge_request(context, query, endpoint_url)
+    try:
+        reply = (
+            deps.connectors.get(channel_type)
+            .call(CallContext(tenant_id=tenant))
+            .AnswerWebhookChallenge(request)
+        )
+    except grpc.RpcError as err:
+        failure = failure_of(err)
+        if failure.code in _CHALLENGE_REFUSALS:
+            log.info(
+                "webhook endpoint check for %s/%s refused: %s",
+                channel_type,
+                connection_id,
+                failure.message[:300],
+            )
+            raise challenge_refused() from None
+        raise to_domain_error(failure, channel_label(channel)) from None
+    if not known:
+        raise challenge_refused()
+    return ChallengeAnswer(reply.content_type or "text/plain", bytes(reply.body))
 
 
 def _refuse_unknown_webhook(

@@ -19,8 +19,11 @@ ScopeName = Literal["inventory", "prices", "orders", "catalog", "all"]
 
 class ChannelTypeOut(OutModel):
     type: str
+    display_name: str
     auth: Literal["oauth", "api_key"]
     capabilities: list[str]
+    # False: listed, but this release has no connector for it (connecting it answers 409).
+    available: bool
 
 
 class ChannelTypeList(OutModel):
@@ -36,6 +39,9 @@ class HealthOut(OutModel):
     # While stock increases to this channel wait for another channel's orders to be current.
     increases_held_since: datetime | None = None
     increases_held_reason: str = ""
+    # The channel's quotas as last reported with a push (eBay: revisions_left_lowest ...).
+    limits: dict[str, str] = Field(default_factory=dict)
+    limits_at: datetime | None = None
 
 
 class ConnectionOut(OutModel):
@@ -137,6 +143,16 @@ class OAuthStartQuery(StrictModel):
         ),
     )
     store_url: str | None = Field(None, max_length=2048, description="the store as the merchant knows it")
+    store_id: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description=(
+            "the channel's own id of the store to connect when the account has several (Meta: "
+            "the catalog id; TikTok Shop: the shop id); without it an account with one is "
+            "connected to that one"
+        ),
+    )
     location_id: str | None = Field(None, max_length=255)
     currency: str | None = Field(None, max_length=3)
 

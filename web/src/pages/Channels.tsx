@@ -4,7 +4,7 @@
 // wizard at /channels/connect (channels/Connect.tsx), whose OAuth round trip ends back here with
 // ?connected=<id> or ?connect_error=<slug>.
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useId, useState, type FormEvent } from "react";
 import { api, request } from "../api/client";
 import type { components } from "../api/schema";
 import { Failed, Loading, Section, when } from "../components/ui";
@@ -74,8 +74,23 @@ function Health({ connection }: { connection: Connection }) {
           </dd>
         </>
       )}
+      {Object.entries(h.limits ?? {}).map(([name, value]) => (
+        <Fragment key={name}>
+          <dt>{limitLabel(name)}</dt>
+          <dd>
+            {value}
+            {h.limits_at && <span className="muted"> (as of {when(h.limits_at)})</span>}
+          </dd>
+        </Fragment>
+      ))}
     </dl>
   );
+}
+
+/** A channel quota's snake_case name as a label: "revisions_left_lowest" → "Revisions left lowest". */
+function limitLabel(name: string): string {
+  const words = name.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function SyncNow({ connection }: { connection: Connection }) {

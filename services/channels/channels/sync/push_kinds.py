@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels import mapping
-from channels.connector_calls import SyncLogRecord, retried_note
+from channels.connector_calls import SyncLogRecord, reported_limits, retried_note
 from channels.price_domain import ChannelPrice
 from channels.sync import store
 from channels.sync.engine import SyncEngine
@@ -66,6 +66,7 @@ def describe_push(reply: Any) -> SyncLogRecord:
         outcome=outcome,
         message=f"{applied} applied, {retry} to retry, {rejected} rejected" + (f" ({note})" if note else ""),
         calls=int(reply.calls) if reply.calls > 0 else None,
+        limits=reported_limits(reply),
     )
 
 

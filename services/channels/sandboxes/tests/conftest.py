@@ -22,6 +22,8 @@ from channel_sandboxes.meta import MetaConfig
 from channel_sandboxes.meta import create_app as create_meta
 from channel_sandboxes.shopify import ShopifyConfig
 from channel_sandboxes.shopify import create_app as create_shopify
+from channel_sandboxes.tiktok import TikTokConfig
+from channel_sandboxes.tiktok import create_app as create_tiktok
 from channel_sandboxes.woocommerce import WooConfig
 from channel_sandboxes.woocommerce import create_app as create_woo
 
@@ -88,6 +90,12 @@ def shopify(shopify_config: ShopifyConfig) -> Iterator[httpx.Client]:
 def meta() -> Iterator[httpx.Client]:
     """The Meta sandbox (Graph API under /v25.0 and the control API)."""
     yield from _client(create_meta(MetaConfig()))
+
+
+@pytest.fixture
+def tiktok() -> Iterator[httpx.Client]:
+    """The TikTok Shop sandbox with its default app (API calls are signed by the caller)."""
+    yield from _client(create_tiktok(TikTokConfig()))
 
 
 @pytest.fixture

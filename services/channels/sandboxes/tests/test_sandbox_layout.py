@@ -19,7 +19,7 @@ from channel_sandboxes.shopify.schema import registry
 MAX_MODULE_LINES = 600
 
 
-@pytest.fixture(params=["shopify", "woo", "meta"])
+@pytest.fixture(params=["shopify", "woo", "tiktok", "meta"])
 def sandbox(request: pytest.FixtureRequest) -> httpx.Client:
     return request.getfixturevalue(request.param)
 
@@ -156,6 +156,8 @@ def test_import_paths_other_components_use_still_work() -> None:
     from channel_sandboxes.shopify import ShopifyConfig, create_app, serve, shopify_query_hmac
     from channel_sandboxes.shopify.app import ShopifyConfig as AppShopifyConfig
     from channel_sandboxes.shopify.app import create_app as app_create_shopify
+    from channel_sandboxes.tiktok import TikTokConfig, tiktok_sign
+    from channel_sandboxes.tiktok.app import TikTokConfig as AppTikTokConfig
     from channel_sandboxes.woocommerce import WooConfig
     from channel_sandboxes.woocommerce.app import WooConfig as AppWooConfig
     from channel_sandboxes.woocommerce.app import create_app as app_create_woo
@@ -163,3 +165,4 @@ def test_import_paths_other_components_use_still_work() -> None:
     assert AppShopifyConfig is ShopifyConfig and app_create_shopify is create_app
     assert AppWooConfig is WooConfig and callable(app_create_woo)
     assert callable(serve) and callable(shopify_query_hmac)
+    assert AppTikTokConfig is TikTokConfig and callable(tiktok_sign)

@@ -269,3 +269,28 @@ def test_rotation_reencrypts_with_the_new_key_and_old_ciphertexts_still_decrypt(
     with pytest.raises(Exception, match="not in CREDENTIALS_KEYS"):
         old.decrypt(blob, tenant_id="tenant-a", connection_id=woo.id)
     assert rotate_credentials(UnitOfWork(engine), rotated_ring).already_current == 1
+
+
+def test_quotas_a_push_reports_show_on_the_connection_health(client: Any, server: Any, fakes: Any) -> None:
+    """eBay reports its revision budget with each push (connector.v1 `limits`): the connection's
+    health shows the latest figures; a push that reports none leaves them; remote text is cleaned."""
+    conn = connect_woo(client)
+    assert (
+        dict(client.GetConnection(pb.GetConnectionRequest(connection_id=conn.id)).connection.health.limits)
+        == {}
+    )
+
+    fakes.woocommerce.push_limits = {
+        "revisions_left_lowest": "12",
+        "bad key!": "x",
+        "listings_at_reserve": "1\x00",
+    }
+    push(server, conn.id, "SKU-1")
+    health = client.GetConnection(pb.GetConnectionRequest(connection_id=conn.id)).connection.health
+    assert dict(health.limits) == {"revisions_left_lowest": "12", "listings_at_reserve": "1"}
+    assert health.HasField("limits_at")
+
+    fakes.woocommerce.push_limits = {}
+    push(server, conn.id, "SKU-1")
+    health = client.GetConnection(pb.GetConnectionRequest(connection_id=conn.id)).connection.health
+    assert dict(health.limits) == {"revisions_left_lowest": "12", "listings_at_reserve": "1"}

@@ -11,6 +11,7 @@ from channels.config import load_settings, parse_keys, warn_about_dev_secrets
 from channels.crypto import CredentialsCorrupt, KeyRing
 from channels.domain import Credentials
 from omnistock_common.config import ConfigError
+from omnistock_common.topology import CONNECTOR_SERVICES, DEFAULT_GRPC_PORTS
 
 OLD = ("2025", b"o" * 32)
 NEW = ("2026", b"n" * 32)
@@ -84,13 +85,11 @@ def test_dev_defaults_work_but_warn_loudly(caplog: pytest.LogCaptureFixture) -> 
     settings = load_settings({})
     assert settings.uses_dev_credentials_key and settings.uses_dev_state_secret
     assert settings.oauth_redirect_uri == "http://127.0.0.1:8080/api/v1/channels/oauth/callback"
+    # Every connector of the registry, on its default port (omnistock_common.topology).
     assert settings.connector_addrs == {
-        "shopify": "127.0.0.1:50061",
-        "woocommerce": "127.0.0.1:50062",
-        # One connector speaks both Meta channel types.
-        "facebook": "127.0.0.1:50063",
-        "instagram": "127.0.0.1:50063",
+        channel: f"127.0.0.1:{DEFAULT_GRPC_PORTS[service]}" for channel, service in CONNECTOR_SERVICES.items()
     }
+    assert settings.connector_addrs["shopify"] == "127.0.0.1:50061"
     with caplog.at_level(logging.WARNING):
         warn_about_dev_secrets(settings)
     assert "CREDENTIALS_KEYS is not set" in caplog.text and "OAUTH_STATE_SECRET is not set" in caplog.text

@@ -49,3 +49,18 @@ def test_settings_that_name_no_store_never_match() -> None:
     assert store_key("shopify", {"shop_domain": "a.myshopify.com"}) != store_key(
         "woocommerce", {"shop_domain": "a.myshopify.com"}
     )
+
+
+def test_a_store_id_the_connector_learnt_names_the_store() -> None:
+    """Meta's catalog id, TikTok's shop id: the same id (and place) is the same store; the
+    channel type and where it is reached still tell stores apart."""
+    sandbox = "http://127.0.0.1:8703"
+    catalog = {"store_id": "1234567890", "api_base_url": sandbox}
+    assert store_key("facebook", catalog) == store_key("facebook", {**catalog, "page_id": "9"}) is not None
+    assert store_key("facebook", catalog) != store_key("facebook", {**catalog, "store_id": "1234567891"})
+    assert store_key("facebook", catalog) != store_key("instagram", catalog)
+    assert store_key("facebook", catalog) != store_key("facebook", {"store_id": "1234567890"})
+    # A shop domain or store URL, when the settings have one, stays the name of the store.
+    assert store_key("shopify", {"shop_domain": "a.myshopify.com", "store_id": "1"}) == store_key(
+        "shopify", {"shop_domain": "a.myshopify.com", "store_id": "2"}
+    )

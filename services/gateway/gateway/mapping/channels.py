@@ -55,7 +55,14 @@ def listings_request(connection_id: str, query: PageQuery) -> pb.ListListingsReq
 def channel_types_out(reply: pb.ListChannelTypesResponse) -> s.ChannelTypeList:
     return s.ChannelTypeList(
         items=[
-            s.ChannelTypeOut(type=t.type, auth=t.auth, capabilities=list(t.capabilities)) for t in reply.types
+            s.ChannelTypeOut(
+                type=t.type,
+                display_name=t.display_name or t.type,
+                auth=t.auth,
+                capabilities=list(t.capabilities),
+                available=t.available,
+            )
+            for t in reply.types
         ]  # type: ignore[arg-type]
     )
 
@@ -68,7 +75,7 @@ def connection_out(conn: pb.Connection) -> s.ConnectionOut:
         status=STATUS_FROM_PB.get(conn.status, "error"),  # type: ignore[arg-type]
         status_reason=conn.status_reason,
         settings=dict(conn.settings),
-        health=mirrored(s.HealthOut, conn.health),
+        health=mirrored(s.HealthOut, conn.health, limits=dict(conn.health.limits)),
         created_at=from_timestamp(conn.created_at),
     )
 

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels import jobs, models
+from channels.domain import CHANNEL_TYPES
 from channels.config import load_settings
 from channels.server import Channels, build
 from omnistock_devtools.fake_connector import (
@@ -29,6 +30,7 @@ from omnistock_devtools.fake_connector import (
     GOOD_KEY,
     GOOD_SECRET,
     SIGNATURE_HEADER,
+    VERIFY_TOKEN,
     FakeConnector,
     serve_fake,
     sign_body,
@@ -113,6 +115,11 @@ def test_channel_types_list_every_channel(client: Any, owner: Any) -> None:
     types = {t["type"]: t for t in response.json["items"]}
     assert list(types) == ["shopify", "woocommerce", "facebook", "instagram", "tiktok", "amazon", "ebay"]
     assert types["shopify"]["auth"] == "oauth" and types["woocommerce"]["auth"] == "api_key"
+    assert types["facebook"]["display_name"] == "Facebook Shop"
+    # Each says whether this release can connect it (the domain's table decides, not the gateway).
+    assert {name: t["available"] for name, t in types.items()} == {
+        name: kind.available for name, kind in CHANNEL_TYPES.items()
+    }
 
 
 def test_api_key_connect_refuses_wrong_keys_and_never_returns_secrets(
@@ -289,6 +296,31 @@ def test_webhooks_take_the_raw_body_401_on_bad_signature_and_ack_repeats(
         return {k: v for k, v in response.json.items() if k not in ("instance", "request_id")}
 
     assert same(unknown) == same(bad) and unknown.headers["Content-Type"] == bad.headers["Content-Type"]
+
+
+def test_a_webhook_endpoint_check_is_answered_by_the_connector_and_refused_alike(
+    client: Any, owner: Any, backend: Backend
+) -> None:
+    """Meta's hub.challenge GET (the fake connector plays Meta's verify-token check)."""
+    conn = connect_woo(client, owner.auth)
+    url = f"/api/v1/webhooks/woocommerce/{conn['id']}"
+    good = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+
+    answered = client.get(f"{url}?{urlencode(good)}")
+    assert answered.status_code == 200 and answered.data == b"1158201444"
+    assert answered.headers["Content-Type"].startswith("text/plain")
+    # The connector is told the public URL the channel called (eBay hashes it into its answer).
+    [endpoint] = backend.woocommerce.challenge_endpoints
+    assert endpoint.startswith("http") and endpoint.endswith(f"/api/v1/webhooks/woocommerce/{conn['id']}")
+
+    wrong_token = client.get(f"{url}?{urlencode({**good, 'hub.verify_token': 'guess'})}")
+    unknown = client.get(f"/api/v1/webhooks/woocommerce/nope?{urlencode(good)}")
+    other_type = client.get(f"/api/v1/webhooks/shopify/{conn['id']}?{urlencode(good)}")
+    for refused in (wrong_token, unknown, other_type):
+        assert refused.status_code == 403
+        assert refused.headers["Content-Type"].startswith("application/problem+json")
+        assert refused.json["detail"] == wrong_token.json["detail"]
+    assert backend.count(models.webhook_deliveries) == 0
 
 
 def test_listings_auto_map_sync_and_log(client: Any, owner: Any, backend: Backend) -> None:

@@ -42,7 +42,10 @@ def test_split_areas_keep_their_operation_ids() -> None:
     assert inventory_ids[-2:] == ["inventory.put_bundle", "inventory.inventory_report"]
     assert len(inventory_ids) == 19
     assert all(name.startswith("inventory.") for name in inventory_ids)
-    assert channels_ids[0] == "channels.list_channel_types" and channels_ids[-1] == "channels.receive_webhook"
-    assert len(channels_ids) == 21 and all(name.startswith("channels.") for name in channels_ids)
+    assert channels_ids[0] == "channels.list_channel_types" and channels_ids[-2:] == [
+        "channels.receive_webhook",
+        "channels.answer_webhook_challenge",
+    ]
+    assert len(channels_ids) == 22 and all(name.startswith("channels.") for name in channels_ids)
     assert "channels.get_job" in channels_ids and "channels.catalog_import" in channels_ids
     assert "channels.publish" in channels_ids and "channels.put_owned_fields" in channels_ids

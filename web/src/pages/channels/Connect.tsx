@@ -132,6 +132,16 @@ function ApiKeyForm({ type }: { type: ChannelType }) {
   );
 }
 
+const STORE_ID = /^[A-Za-z0-9_.:-]+$/;
+// What each channel calls the store a connection is to.
+const STORE_ID_LABEL: Record<string, string> = {
+  facebook: "Catalog id",
+  instagram: "Catalog id",
+  tiktok: "Shop id",
+  amazon: "Seller id",
+  ebay: "eBay user id",
+};
+
 function OAuthForm({ type }: { type: ChannelType }) {
   const shopify = type.type === "shopify";
   const [shop, setShop] = useState("");
@@ -147,7 +157,7 @@ function OAuthForm({ type }: { type: ChannelType }) {
             path: { channel_type: type.type },
             query: {
               name: name.trim(),
-              ...(shopify ? { shop_domain: shop.trim() } : { store_url: shop.trim() }),
+              ...(shopify ? { shop_domain: shop.trim() } : shop.trim() ? { store_id: shop.trim() } : {}),
               ...(apiBaseUrl.trim() ? { api_base_url: apiBaseUrl.trim() } : {}),
             },
           },
@@ -162,20 +172,20 @@ function OAuthForm({ type }: { type: ChannelType }) {
     },
   });
   const server = fieldErrors(start.error);
-  const shopError = !shop.trim()
-    ? shopify
+  // Shopify names the shop up front; the other channels say which stores the account has, and
+  // the store id is only needed to choose among several.
+  const shopError = shopify
+    ? !shop.trim()
       ? "Enter the shop's domain."
-      : "Enter the store's address."
-    : shopify
-      ? SHOP_DOMAIN.test(shop.trim())
+      : SHOP_DOMAIN.test(shop.trim())
         ? undefined
         : "Enter the shop's domain, like my-shop.myshopify.com."
-      : isHttpUrl(shop.trim())
-        ? undefined
-        : "Enter a full https:// address.";
+    : !shop.trim() || STORE_ID.test(shop.trim())
+      ? undefined
+      : "Use the id as the channel shows it: letters, digits, and . _ : - only.";
   const local = { shop: shopError, api_base_url: baseUrlError(apiBaseUrl) };
   const invalid = Object.values(local).some(Boolean);
-  const shopField = shopify ? "shop_domain" : "store_url";
+  const shopField = shopify ? "shop_domain" : "store_id";
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setChecked(true);
@@ -187,15 +197,27 @@ function OAuthForm({ type }: { type: ChannelType }) {
     : formError(start.error, shopField, "name", "api_base_url");
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`Connect ${channelLabel(type.type)}`}>
-      <TextField
-        label={shopify ? "Shop domain" : "Store URL"}
-        value={shop}
-        onChange={setShop}
-        error={(checked ? local.shop : undefined) ?? server[shopField]}
-        placeholder={shopify ? "my-shop.myshopify.com" : "https://shop.example"}
-        autoComplete="off"
-        required
-      />
+      {shopify ? (
+        <TextField
+          label="Shop domain"
+          value={shop}
+          onChange={setShop}
+          error={(checked ? local.shop : undefined) ?? server[shopField]}
+          placeholder="my-shop.myshopify.com"
+          autoComplete="off"
+          required
+        />
+      ) : (
+        <TextField
+          label={`${STORE_ID_LABEL[type.type] ?? "Store id"} (optional)`}
+          hint="Only if your account has several: OmniStock connects the only one otherwise, and names them all if it cannot choose."
+          value={shop}
+          onChange={setShop}
+          error={(checked ? local.shop : undefined) ?? server[shopField]}
+          autoComplete="off"
+          maxLength={255}
+        />
+      )}
       <TextField label="Name (optional)" value={name} onChange={setName} error={server.name} maxLength={200} />
       <TextField
         label="API base URL (optional)"
@@ -244,10 +266,13 @@ function Wizard() {
                 name="channel-type"
                 value={t.type}
                 checked={chosen === t.type}
+                disabled={!t.available}
                 onChange={() => setChosen(t.type)}
               />
               {channelLabel(t.type)}{" "}
-              <span className="muted">({t.auth === "oauth" ? "sign in with the channel" : "API keys"})</span>
+              <span className="muted">
+                ({t.available ? (t.auth === "oauth" ? "sign in with the channel" : "API keys") : "not available yet"})
+              </span>
             </label>
           ))}
         </fieldset>

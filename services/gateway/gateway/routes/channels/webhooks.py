@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 
 import grpc
-from flask import request
+from flask import Response, request
 
 from gateway import channels_schemas as s
-from gateway.api import RouteGroup, deps
+from gateway.api import API_PREFIX, RouteGroup, deps
 from gateway.deps import Deps
 from gateway.errors import ApiProblem
 from gateway.routes.channels.client import client, public_context
@@ -106,3 +106,46 @@ def receive_webhook(channel_type: str, connection_id: str) -> s.WebhookAckOut:
             raise _webhook_rejected() from None
         raise
     return s.WebhookAckOut(accepted=reply.accepted, delivery_id=reply.delivery_id)
+
+
+# The GET a channel sends before it subscribes this endpoint; the answer is the channel's own text.
+_CHALLENGE_REFUSED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND)
+_MAX_CHALLENGE_PARAMS = 20
+
+
+@routes.route(
+    "GET",
+    "/webhooks/<channel_type>/<connection_id>",
+    summary="Answer a channel's check of this webhook endpoint",
+    permission=None,
+    problems=(403, 429, 503),
+    response_content={
+        "text/plain": {"schema": {"type": "string", "description": "Meta: the hub.challenge it sent"}},
+        "application/json": {"schema": {"type": "object", "description": "a channel that expects JSON"}},
+    },
+)
+def answer_webhook_challenge(channel_type: str, connection_id: str) -> Response:
+    """Meta calls the callback URL with `hub.mode=subscribe`, `hub.verify_token` and
+    `hub.challenge` before it sends events, and expects the challenge back (CHANNELS.md 3.4);
+    the connection's connector checks the verify token. Every refusal is the same 403."""
+    current = deps()
+    _limit_webhooks(current, connection_id)
+    if len(request.args) > _MAX_CHALLENGE_PARAMS:
+        raise ApiProblem(403, "the webhook endpoint check was refused")
+    query = {key: request.args.get(key, "")[:1000] for key in request.args}
+    endpoint = (
+        f"{current.settings.public_base_url.rstrip('/')}{API_PREFIX}/webhooks/{channel_type}/{connection_id}"
+    )
+    request_pb = pb.AnswerWebhookChallengeRequest(
+        channel_type=channel_type, connection_id=connection_id, query=query, endpoint_url=endpoint
+    )
+    try:
+        reply = client().webhooks.call(public_context()).AnswerWebhookChallenge(request_pb)
+    except grpc.RpcError as err:
+        if isinstance(err, grpc.Call) and err.code() in _CHALLENGE_REFUSED:
+            raise ApiProblem(403, "the webhook endpoint check was refused") from None
+        raise
+    content_type = (
+        reply.content_type if reply.content_type in ("text/plain", "application/json") else "text/plain"
+    )
+    return Response(bytes(reply.body), content_type=content_type, headers={"Cache-Control": "no-store"})

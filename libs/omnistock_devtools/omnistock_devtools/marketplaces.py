@@ -1,0 +1,100 @@
+"""The channels beyond Shopify and WooCommerce as a merchant and a test drive them: how each one is
+connected through the gateway (its OAuth round trip against its sandbox) and what its sandbox's
+vendor-specific control routes take (token expiry, throttling, webhook addresses, orders).
+
+One table (`MARKETPLACES`) so the full-stack tests, the sync-latency benchmark and the demo connect
+every channel the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from omnistock_devtools.demo import GatewayClient, Sandbox, expect
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """One channel type and its sandbox, as the tests and the benchmark use them."""
+
+    channel_type: str
+    # The registry's sandbox deployable (facebook and instagram share Meta's).
+    sandbox: str
+    # oauth/start's query beyond api_base_url (settings the channel does not tell).
+    connect_settings: Mapping[str, str] = field(default_factory=dict)
+    # A delivery's headers with a signature the channel never made (all refused alike: 401).
+    forged_webhook_headers: Mapping[str, str] = field(default_factory=dict)
+    # The sandbox pushes signed order webhooks to addresses registered at /_sandbox/webhooks.
+    order_webhooks: bool = False
+    # POST /_sandbox/throttle's body that makes the next `count` calls rate limited.
+    throttle_body: Mapping[str, Any] = field(default_factory=lambda: {"count": 3})
+    # The carrier a fulfilment names (TikTok ships with its own provider ids, not names).
+    carrier: str = "UPS"
+
+
+MARKETPLACES: dict[str, Marketplace] = {
+    m.channel_type: m
+    for m in (
+        Marketplace(
+            "tiktok",
+            "tiktok-sandbox",
+            # TikTok's shops API names no currency: the merchant says it when connecting.
+            connect_settings={"currency": "USD"},
+            forged_webhook_headers={"Authorization": "0" * 64},
+            order_webhooks=True,
+            throttle_body={"count": 3, "http_status": 200},
+            # TikTok's id of USPS (the connector passes a numeric carrier through as the id).
+            carrier="7117858858072016686",
+        ),
+    )
+}
+
+
+def connect(client: GatewayClient, channel_type: str, sandbox: Sandbox, name: str = "") -> dict[str, Any]:
+    """Connect the tenant to `sandbox` through the gateway's OAuth round trip; the connection."""
+    market = MARKETPLACES[channel_type]
+    return client.connect_oauth(channel_type, sandbox.base_url, name=name, **market.connect_settings)
+
+
+def carrier_for(channel_type: str) -> str:
+    return MARKETPLACES[channel_type].carrier
+
+
+def expire_tokens(sandbox: Sandbox) -> None:
+    """Every access token the sandbox issued stops working (refreshable, not revoked)."""
+    expect(sandbox.http.post(f"{sandbox.base_url}/_sandbox/expire-tokens"), 200, what="expire sandbox tokens")
+
+
+def throttle(sandbox: Sandbox, channel_type: str) -> None:
+    """The sandbox's next few API calls answer its rate-limit error."""
+    body = dict(MARKETPLACES[channel_type].throttle_body)
+    expect(
+        sandbox.http.post(f"{sandbox.base_url}/_sandbox/throttle", json=body), 200, what="throttle sandbox"
+    )
+
+
+def send_order_webhooks_to(sandbox: Sandbox, address: str) -> None:
+    """Register `address` for the sandbox's signed order webhooks."""
+    response = sandbox.http.post(f"{sandbox.base_url}/_sandbox/webhooks", json={"address": address})
+    expect(response, 200, 201, what=f"register {address} for the sandbox's webhooks")
+
+
+def place_order(sandbox: Sandbox, lines: Mapping[str, int], price: str = "10.00") -> dict[str, Any]:
+    """A paid checkout on the sandbox; its answer ({id, name, ...})."""
+    body = {"lines": [{"sku": sku, "quantity": qty, "price": price} for sku, qty in lines.items()]}
+    response = sandbox.http.post(f"{sandbox.base_url}/_sandbox/orders", json=body)
+    return dict(expect(response, 201, what="place a sandbox order").json())
+
+
+def order_view(sandbox: Sandbox, external_id: str) -> dict[str, Any]:
+    """The order as the seller sees it on the channel (shipments, tracking, cancellation)."""
+    response = sandbox.http.get(f"{sandbox.base_url}/_sandbox/orders/{external_id}")
+    return dict(expect(response, 200, what=f"sandbox order {external_id}").json())
+
+
+def prices(sandbox: Sandbox) -> dict[str, dict[str, str | None]]:
+    """sku -> {price, compare_at_price} as the channel's shoppers see them."""
+    response = sandbox.http.get(f"{sandbox.base_url}/_sandbox/prices")
+    return dict(expect(response, 200, what="sandbox prices").json())

@@ -1,0 +1,154 @@
+"""The servicer and client against a scripted TikTok (httpx.MockTransport): what goes on the wire
+(signed query, token header, body bytes) and how envelopes turn into the contract's errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.errors import FailedPrecondition, ResourceExhausted, Unauthenticated
+from omnistock_connector_kit.composition import Seams
+from omnistock_connector_kit.rate_limit import InMemoryTokenBucket
+from tiktok_connector import protocol as p
+from tiktok_connector.config import load_settings
+from tiktok_connector.server import make_servicer
+from tiktok_connector.servicer import TikTokConnectorServicer
+
+SECRET = "app-secret"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def ok(data: Any = None, code: int = 0, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json={"code": code, "message": "m", "request_id": "r", "data": data or {}})
+
+
+def servicer(handler: Handler) -> TikTokConnectorServicer:
+    settings = load_settings(
+        {
+            "TIKTOK_APP_KEY": "app-key",
+            "TIKTOK_APP_SECRET": SECRET,
+            "TIKTOK_MAX_ATTEMPTS": "3",
+            "CHANNEL_ALLOWED_HOSTS": "tiktok.test:*",
+        }
+    )
+    return make_servicer(
+        settings,
+        Seams(
+            limiter=InMemoryTokenBucket(1e9, 1e9),
+            transport=lambda: httpx.MockTransport(handler),
+            sleep=lambda s: None,
+        ),
+    )
+
+
+def connection(**secrets: str) -> pb.ConnectionContext:
+    return pb.ConnectionContext(
+        connection_id="c1",
+        tenant_id="t1",
+        channel_type="tiktok",
+        settings={"api_base_url": "http://tiktok.test", "shop_cipher": "GCP_1", "store_id": "7"},
+        credentials=pb.Credentials(secrets=secrets or {"access_token": "tok", "refresh_token": "r1"}),
+    )
+
+
+ITEM = pb.InventoryItem(sku="A", quantity=4, remote=pb.RemoteIds(ids={"product_id": "10", "sku_id": "1"}))
+
+
+def test_a_push_is_signed_over_the_bytes_sent() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return ok()
+
+    answer = servicer(handler).PushInventory(
+        pb.PushInventoryRequest(connection=connection(), items=[ITEM]), None
+    )
+    assert [r.outcome for r in answer.results] == [pb.ITEM_OUTCOME_APPLIED]
+    (request,) = seen
+    query = dict(request.url.params)
+    assert request.url.path == "/product/202309/products/10/inventory/update"
+    assert request.headers["x-tts-access-token"] == "tok"
+    assert query["shop_cipher"] == "GCP_1" and query["app_key"] == "app-key"
+    assert query["sign"] == p.sign(request.url.path, query, request.content, SECRET)
+    assert json.loads(request.content) == {"skus": [{"id": "1", "inventory": [{"quantity": 4}]}]}
+
+
+def test_expired_token_code_on_http_200_is_access_token_expired_or_revoked() -> None:
+    handler = lambda request: ok(code=105002)  # noqa: E731
+    with pytest.raises(Unauthenticated) as caught:
+        servicer(handler).PushInventory(pb.PushInventoryRequest(connection=connection(), items=[ITEM]), None)
+    assert caught.value.reason == "ACCESS_TOKEN_EXPIRED"
+    with pytest.raises(Unauthenticated) as caught:
+        servicer(handler).PushInventory(
+            pb.PushInventoryRequest(connection=connection(access_token="tok"), items=[ITEM]), None
+        )
+    assert caught.value.reason == "CREDENTIALS_REVOKED"
+
+
+def test_rate_limit_code_is_retried_then_resource_exhausted() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return ok(code=36009002)
+
+    with pytest.raises(ResourceExhausted) as caught:
+        servicer(handler).PushInventory(pb.PushInventoryRequest(connection=connection(), items=[ITEM]), None)
+    assert len(calls) == 3 and caught.value.reason == "RATE_LIMITED"
+
+
+def test_after_one_product_applied_a_later_outage_leaves_the_rest_to_retry() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ok() if "/10/" in request.url.path else httpx.Response(503)
+
+    other = pb.InventoryItem(
+        sku="B", quantity=1, remote=pb.RemoteIds(ids={"product_id": "11", "sku_id": "2"})
+    )
+    answer = servicer(handler).PushInventory(
+        pb.PushInventoryRequest(connection=connection(), items=[ITEM, other]), None
+    )
+    assert [r.outcome for r in answer.results] == [pb.ITEM_OUTCOME_APPLIED, pb.ITEM_OUTCOME_RETRY]
+
+
+def test_a_refused_product_rejects_its_items_only() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ok(code=12052048) if "/10/" in request.url.path else ok()
+
+    other = pb.InventoryItem(
+        sku="B", quantity=1, remote=pb.RemoteIds(ids={"product_id": "11", "sku_id": "2"})
+    )
+    answer = servicer(handler).PushInventory(
+        pb.PushInventoryRequest(connection=connection(), items=[ITEM, other]), None
+    )
+    assert [r.outcome for r in answer.results] == [pb.ITEM_OUTCOME_REJECTED, pb.ITEM_OUTCOME_APPLIED]
+    assert "12052048" in answer.results[0].message
+
+
+def test_refresh_failure_is_unauthenticated_with_a_reason() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v2/token/refresh"
+        assert dict(request.url.params)["grant_type"] == "refresh_token"
+        return ok(code=36004004)
+
+    with pytest.raises(Unauthenticated) as caught:
+        servicer(handler).RefreshCredentials(pb.RefreshCredentialsRequest(connection=connection()), None)
+    assert caught.value.reason == "CREDENTIALS_REVOKED"
+
+
+def test_a_shop_api_without_a_cipher_is_refused_before_sending() -> None:
+    conn = connection()
+    del conn.settings["shop_cipher"]
+    answer = servicer(lambda request: pytest.fail("nothing may be sent")).PushInventory(
+        pb.PushInventoryRequest(connection=conn, items=[ITEM]), None
+    )
+    assert (
+        answer.results[0].outcome == pb.ITEM_OUTCOME_REJECTED and "shop_cipher" in answer.results[0].message
+    )
+    with pytest.raises(FailedPrecondition):
+        servicer(lambda request: ok()).ListRemoteProducts(pb.ListRemoteProductsRequest(connection=conn), None)
