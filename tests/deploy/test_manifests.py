@@ -423,6 +423,14 @@ def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str
             token,
         },
         "woocommerce-connector": {"REDIS_URL", token},
+        "meta-connector": {
+            "REDIS_URL",
+            "META_APP_ID",
+            "META_APP_SECRET",
+            "META_WEBHOOK_VERIFY_TOKEN",
+            "META_PREVIOUS_APP_SECRET",
+            token,
+        },
         "tiktok-connector": {
             "REDIS_URL",
             "TIKTOK_APP_KEY",

@@ -100,6 +100,9 @@ def test_the_registry_agrees_with_the_code_defaults() -> None:
         "shopify": "shopify_connector",
         "woocommerce": "woocommerce_connector",
         "tiktok": "tiktok_connector",
+        # One connector may speak several channel types: Facebook Shop and Instagram Shopping.
+        "facebook": "meta_connector",
+        "instagram": "meta_connector",
     }
     assert set(CONNECTOR_SERVICES) == {t for t, kind in CHANNEL_TYPES.items() if kind.available}
 
@@ -198,7 +201,7 @@ ACME = {
     "kind": "connector",
     "description": "acme-connector: a test connector",
     "command": "python -m acme_connector.server",
-    "port": 50063,
+    "port": 50069,
     "channel_types": ["acme"],
     "config": ["acme-connector-config"],
     "secrets": {"REDIS_URL": "redis-url"},
@@ -213,9 +216,9 @@ def with_acme() -> Registry:
     data["deployable"].append(ACME)
     data["config"]["acme-connector-config"] = {
         "ACME_CONNECTOR_GRPC_HOST": "0.0.0.0",
-        "ACME_CONNECTOR_GRPC_PORT": "50063",
+        "ACME_CONNECTOR_GRPC_PORT": "50069",
     }
-    data["config"]["channels-config"]["ACME_CONNECTOR_ADDR"] = "acme-connector:50063"
+    data["config"]["channels-config"]["ACME_CONNECTOR_ADDR"] = "acme-connector:50069"
     entry(data, "channels")["calls"].append("acme-connector")
     entry(data, "channels-worker")["calls"].append("acme-connector")
     return Registry.from_dict(data)
@@ -265,9 +268,9 @@ def test_one_registry_entry_adds_a_connector_everywhere(tmp_path: Path) -> None:
         "dockerfile": "Dockerfile",
         "args": {"DEPLOYABLE": "acme-connector"},
     }
-    assert acme["environment"]["ACME_CONNECTOR_GRPC_PORT"] == "50063"
-    assert acme["healthcheck"]["test"][-1] == "127.0.0.1:50063"
-    assert services["channels"]["environment"]["ACME_CONNECTOR_ADDR"] == "acme-connector:50063"
+    assert acme["environment"]["ACME_CONNECTOR_GRPC_PORT"] == "50069"
+    assert acme["healthcheck"]["test"][-1] == "127.0.0.1:50069"
+    assert services["channels"]["environment"]["ACME_CONNECTOR_ADDR"] == "acme-connector:50069"
 
     objects = kustomize(root / "k8s/overlays/prod")
     kinds = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
@@ -292,7 +295,7 @@ def test_one_registry_entry_adds_a_connector_everywhere(tmp_path: Path) -> None:
 
     # The running code's defaults: the connector's port and its channel type's route.
     topology = runpy.run_path(str(root / TOPOLOGY_PATH))
-    assert topology["DEFAULT_GRPC_PORTS"]["acme_connector"] == 50063
+    assert topology["DEFAULT_GRPC_PORTS"]["acme_connector"] == 50069
     assert topology["CONNECTOR_SERVICES"]["acme"] == "acme_connector"
 
 

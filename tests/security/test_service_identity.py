@@ -87,6 +87,12 @@ CASES = [
         ("Describe", con_pb.DescribeRequest()),
         ("PushInventory", con_pb.PushInventoryRequest()),
     ),
+    Case(
+        "meta_connector",
+        con_grpc.ConnectorServiceStub,
+        ("Describe", con_pb.DescribeRequest()),
+        ("PushPrices", con_pb.PushPricesRequest()),
+    ),
 ]
 
 
@@ -139,6 +145,13 @@ def _start(name: str, tmp_path: Path, redis_url: str) -> tuple[int, Callable[[],
 
         settings = shopify_config.load_settings({"REDIS_URL": redis_url})
         running = shopify_server.build(shopify_server.with_port(settings, "127.0.0.1", 0))
+        return running.port, running.stop
+    if name == "meta_connector":
+        from meta_connector import config as meta_config
+        from meta_connector import server as meta_server
+
+        settings = meta_config.load_settings({"REDIS_URL": redis_url})
+        running = meta_server.build(meta_server.with_port(settings, "127.0.0.1", 0))
         return running.port, running.stop
     from woocommerce_connector import config as woo_config
     from woocommerce_connector import server as woo_server

@@ -17,12 +17,14 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
     "channels": 50055,
     "shopify_connector": 50061,
     "woocommerce_connector": 50062,
+    "meta_connector": 50063,
     "tiktok_connector": 50064,
 }
 # Local HTTP ports of the channel sandboxes (kind = sandbox), by vendor.
 DEFAULT_SANDBOX_PORTS: dict[str, int] = {
     "shopify": 8701,
     "woocommerce": 8702,
+    "meta": 8703,
     "tiktok": 8704,
 }
 DEFAULT_GATEWAY_PORT = 8080
@@ -30,5 +32,7 @@ DEFAULT_GATEWAY_PORT = 8080
 CONNECTOR_SERVICES: dict[str, str] = {
     "shopify": "shopify_connector",
     "woocommerce": "woocommerce_connector",
+    "facebook": "meta_connector",
+    "instagram": "meta_connector",
     "tiktok": "tiktok_connector",
 }

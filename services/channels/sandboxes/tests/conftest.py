@@ -18,6 +18,8 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
 
 from channel_sandboxes.common import serve
+from channel_sandboxes.meta import MetaConfig
+from channel_sandboxes.meta import create_app as create_meta
 from channel_sandboxes.shopify import ShopifyConfig
 from channel_sandboxes.shopify import create_app as create_shopify
 from channel_sandboxes.tiktok import TikTokConfig
@@ -82,6 +84,12 @@ def shopify_config() -> ShopifyConfig:
 @pytest.fixture
 def shopify(shopify_config: ShopifyConfig) -> Iterator[httpx.Client]:
     yield from _client(create_shopify(shopify_config))
+
+
+@pytest.fixture
+def meta() -> Iterator[httpx.Client]:
+    """The Meta sandbox (Graph API under /v25.0 and the control API)."""
+    yield from _client(create_meta(MetaConfig()))
 
 
 @pytest.fixture
