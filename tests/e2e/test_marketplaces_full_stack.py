@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ class Stack:
         return Sandbox(self.stack.sandbox_url(mk.MARKETPLACES[channel_type].sandbox))
 
     def failure_context(self) -> str:
-        names = ("channels-worker", "channels", "orders-worker", "tiktok-connector")
+        names = ("channels-worker", "channels", "orders-worker", "tiktok-connector", "meta-connector")
         return "\n".join(
             f"--- {name}:\n{self.stack.processes[name].tail(40)}"
             for name in names
@@ -98,6 +99,9 @@ def test_a_marketplace_from_connect_to_fulfilment(market_stack: Stack, channel_t
     client.create_products(items)
     client.set_stock({sku: STOCK for sku in skus})
     sandbox.add_products(items)
+    market = mk.MARKETPLACES[channel_type]
+    if market.renews_before_expiry:
+        mk.issue_short_tokens(sandbox, channel_type)
 
     # Connect: the OAuth round trip through the gateway, as the dashboard's wizard does it.
     connection = mk.connect(client, channel_type, sandbox, name=f"{channel_type} {tag}")
@@ -132,12 +136,11 @@ def test_a_marketplace_from_connect_to_fulfilment(market_stack: Stack, channel_t
     )
 
     # An order placed on the channel is imported once and reserves stock.
-    market = mk.MARKETPLACES[channel_type]
     if market.order_webhooks:
         mk.send_order_webhooks_to(
             sandbox, f"{ctx.stack.gateway_url}/api/v1/webhooks/{channel_type}/{conn_id}"
         )
-    placed_answer = mk.place_order(sandbox, {skus[2]: 2})
+    placed_answer = mk.place_order(sandbox, channel_type, {skus[2]: 2})
     placed = PlacedOrder(channel_type, conn_id, str(placed_answer["id"]), str(placed_answer.get("name", "")))
     if market.order_webhooks:
         # The signed push reached the gateway and was accepted (the poll below comes after it).
@@ -159,14 +162,22 @@ def test_a_marketplace_from_connect_to_fulfilment(market_stack: Stack, channel_t
         f"{channel_type} order {placed.external_id} shows tracking {tracking}",
     )
 
-    # The channel expires every token: the next change still arrives.
-    mk.expire_tokens(sandbox)
+    if market.renews_before_expiry:
+        # No refresh token: the connection outlives its first token by renewing it in time.
+        first_end = datetime.fromisoformat(connection["health"]["token_expires_at"])
+        ctx.wait(lambda: datetime.now(UTC), lambda now: now > first_end, "the first token's end")
+    else:
+        # The channel expires every token: the next change still arrives.
+        mk.expire_tokens(sandbox)
     client.adjust(skus[0], -1)
     ctx.wait(
         lambda: shown(skus[0]),
         lambda q: q == STOCK - 4,
         f"{channel_type} shows {STOCK - 4} after token expiry",
     )
+    if market.renews_before_expiry:
+        renewed = datetime.fromisoformat(client.connection(conn_id)["health"]["token_expires_at"])
+        assert renewed > first_end, (first_end, renewed)
 
     # The channel throttles: the next change still arrives.
     mk.throttle(sandbox, channel_type)

@@ -32,11 +32,33 @@ class Marketplace:
     throttle_body: Mapping[str, Any] = field(default_factory=lambda: {"count": 3})
     # The carrier a fulfilment names (TikTok ships with its own provider ids, not names).
     carrier: str = "UPS"
+    # POST /_sandbox/orders's fields beyond the lines (Meta: which shop the buyer used).
+    order_fields: Mapping[str, Any] = field(default_factory=dict)
+    # No refresh token (Meta): the token is kept alive by renewing it before it ends, so "survive
+    # expiry" means outliving the first token, not recovering from the channel killing them all.
+    renews_before_expiry: bool = False
+    # POST /_sandbox/tokens's body making the tokens issued from now on short-lived (renewal tests).
+    short_tokens_body: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _meta(channel_type: str) -> Marketplace:
+    """Facebook Shop and Instagram Shopping: one Meta sandbox, one catalog, one commerce account."""
+    return Marketplace(
+        channel_type,
+        "meta-sandbox",
+        forged_webhook_headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+        throttle_body={"count": 2, "estimated_time_to_regain_access": 0, "code": 4},
+        order_fields={"channel": channel_type},
+        renews_before_expiry=True,
+        short_tokens_body={"user_token_lifetime_seconds": 15},
+    )
 
 
 MARKETPLACES: dict[str, Marketplace] = {
     m.channel_type: m
     for m in (
+        _meta("facebook"),
+        _meta("instagram"),
         Marketplace(
             "tiktok",
             "tiktok-sandbox",
@@ -62,6 +84,12 @@ def carrier_for(channel_type: str) -> str:
     return MARKETPLACES[channel_type].carrier
 
 
+def issue_short_tokens(sandbox: Sandbox, channel_type: str) -> None:
+    """From now on the sandbox issues tokens that end within seconds (renewal tests)."""
+    body = dict(MARKETPLACES[channel_type].short_tokens_body)
+    expect(sandbox.http.post(f"{sandbox.base_url}/_sandbox/tokens", json=body), 200, 201, what="short tokens")
+
+
 def expire_tokens(sandbox: Sandbox) -> None:
     """Every access token the sandbox issued stops working (refreshable, not revoked)."""
     expect(sandbox.http.post(f"{sandbox.base_url}/_sandbox/expire-tokens"), 200, what="expire sandbox tokens")
@@ -81,9 +109,14 @@ def send_order_webhooks_to(sandbox: Sandbox, address: str) -> None:
     expect(response, 200, 201, what=f"register {address} for the sandbox's webhooks")
 
 
-def place_order(sandbox: Sandbox, lines: Mapping[str, int], price: str = "10.00") -> dict[str, Any]:
+def place_order(
+    sandbox: Sandbox, channel_type: str, lines: Mapping[str, int], price: str = "10.00"
+) -> dict[str, Any]:
     """A paid checkout on the sandbox; its answer ({id, name, ...})."""
-    body = {"lines": [{"sku": sku, "quantity": qty, "price": price} for sku, qty in lines.items()]}
+    body = {
+        "lines": [{"sku": sku, "quantity": qty, "price": price} for sku, qty in lines.items()],
+        **MARKETPLACES[channel_type].order_fields,
+    }
     response = sandbox.http.post(f"{sandbox.base_url}/_sandbox/orders", json=body)
     return dict(expect(response, 201, what="place a sandbox order").json())
 

@@ -181,6 +181,7 @@ class ConnectionCaller:
             stored.connection.token_expires_at or creds.access_token_expires_at,
             self.clock(),
             self.refresh_skew,
+            has_refresh_token=bool(creds.secrets.get("refresh_token")),
         ):
             stored, creds = self._refresh(stored, seen_version=stored.connection.credentials_version)
         for attempt in (1, 2):

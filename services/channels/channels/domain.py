@@ -332,9 +332,21 @@ def _parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
-def needs_proactive_refresh(expires_at: datetime | None, now: datetime, skew: timedelta) -> bool:
-    """Refresh before the token dies (CHANNELS.md 0.2): expiring tokens only, `skew` early."""
-    return expires_at is not None and expires_at - skew <= now
+# A token no refresh token can replace once it has died (Meta's ~60-day user token, renewed only by
+# exchanging it while it still works) is renewed this long before its end, so a connection that
+# is called only by the hourly order poll still renews it in time.
+RENEW_AHEAD_WITHOUT_REFRESH_TOKEN = timedelta(days=7)
+
+
+def needs_proactive_refresh(
+    expires_at: datetime | None, now: datetime, skew: timedelta, *, has_refresh_token: bool = True
+) -> bool:
+    """Refresh before the token dies (CHANNELS.md 0.2): expiring tokens only, `skew` early, or
+    RENEW_AHEAD_WITHOUT_REFRESH_TOKEN early when nothing could bring the token back after."""
+    if expires_at is None:
+        return False
+    ahead = skew if has_refresh_token else max(skew, RENEW_AHEAD_WITHOUT_REFRESH_TOKEN)
+    return expires_at - ahead <= now
 
 
 # ------------------------------------------------------------------------------ health

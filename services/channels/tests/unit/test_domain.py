@@ -124,6 +124,10 @@ def test_proactive_refresh_window() -> None:
     assert needs_proactive_refresh(NOW + timedelta(minutes=4), NOW, skew)
     assert not needs_proactive_refresh(NOW + timedelta(minutes=6), NOW, skew)
     assert not needs_proactive_refresh(None, NOW, skew)  # non-expiring tokens (Woo keys)
+    # Meta's token cannot be brought back once dead: renewed a week ahead, not minutes.
+    assert needs_proactive_refresh(NOW + timedelta(days=6), NOW, skew, has_refresh_token=False)
+    assert not needs_proactive_refresh(NOW + timedelta(days=8), NOW, skew, has_refresh_token=False)
+    assert not needs_proactive_refresh(NOW + timedelta(days=6), NOW, skew, has_refresh_token=True)
 
 
 def test_type_registry_lists_everything_but_only_builds_what_exists() -> None:

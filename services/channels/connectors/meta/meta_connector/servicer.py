@@ -318,6 +318,8 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
                 state = p.order_state(order)
                 if not p.is_graph_id(order_id) or state not in p.ORDER_STATES:
                     continue
+                if not p.bought_on(order, connection.channel_type):
+                    continue  # the other Meta channel's connection imports (and acknowledges) it
                 if state == p.CREATED:
                     if not meta.acknowledge(order_id, token=token, reference=f"omnistock-{order_id}"):
                         continue

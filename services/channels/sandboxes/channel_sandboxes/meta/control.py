@@ -20,13 +20,17 @@ def register_control_routes(app: Flask, sandbox: MetaSandbox) -> None:
 
     @app.post("/_sandbox/orders")
     def place_order() -> Response:
-        """{lines: [{sku, quantity, price?}], email?, allow_oversell?} → 201 a CREATED commerce order."""
+        """{lines: [{sku, quantity, price?}], email?, allow_oversell?, channel?: facebook|instagram}
+        → 201 a CREATED commerce order, bought on that channel (default facebook)."""
         body = json_body()
         error = order_lines_error(body.get("lines"))
         if error is not None:
             return error
+        channel = str(body.get("channel") or "facebook")
+        if channel not in ("facebook", "instagram"):
+            return json_response({"error": "channel must be facebook or instagram"}, 400)
         made = sandbox.create_order(
-            body["lines"], str(body.get("email") or ""), bool(body.get("allow_oversell"))
+            body["lines"], str(body.get("email") or ""), bool(body.get("allow_oversell")), channel
         )
         if isinstance(made, str):
             return json_response({"error": made}, 409 if "stock" in made or "checkout" in made else 400)

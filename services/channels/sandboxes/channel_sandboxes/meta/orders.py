@@ -43,7 +43,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "order_status": {"state": order.state},
         "created": iso(order.created),
         "last_updated": iso(order.last_updated),
-        "channel": "facebook",
+        "channel": order.channel,
         "merchant_order_id": order.merchant_order_reference or None,
         "buyer_details": {"name": order.buyer_name, "email": order.email, "email_remarketing_option": False},
         "estimated_payment_details": {

@@ -204,7 +204,9 @@ class MetaSandbox(SandboxBase):
 
     # -- orders ---------------------------------------------------------------------------------
 
-    def create_order(self, lines: list[dict[str, Any]], email: str, allow_oversell: bool) -> Order | str:
+    def create_order(
+        self, lines: list[dict[str, Any]], email: str, allow_oversell: bool, channel: str = "facebook"
+    ) -> Order | str:
         """A checkout on Facebook/Instagram: a CREATED order (finalized, not yet acknowledged);
         stock is decremented. A string says why the order cannot be placed."""
         st = self.state
@@ -233,6 +235,7 @@ class MetaSandbox(SandboxBase):
             order = Order(
                 id=st.new_id(),
                 state="CREATED",
+                channel=channel,
                 created=now,
                 last_updated=now,
                 email=email or "buyer@example.test",

@@ -96,6 +96,8 @@ class Order:
     currency: str
     lines: list[OrderLine]
     acknowledged: bool = False
+    # Where the buyer checked out: "facebook" or "instagram" (one commerce account serves both).
+    channel: str = "facebook"
     merchant_order_reference: str = ""
     shipments: list[dict[str, Any]] = field(default_factory=list)
     cancellations: list[dict[str, Any]] = field(default_factory=list)

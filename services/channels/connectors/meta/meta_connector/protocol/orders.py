@@ -45,6 +45,17 @@ STATUS_MAP = {
 CANCEL_REASON_CODE = "CUSTOMER_REQUESTED"
 
 
+def bought_on(order: Mapping[str, Any], channel_type: str) -> bool:
+    """Whether the order was placed on this connection's channel: one commerce account serves the
+    Facebook and the Instagram shop, and its orders name where the buyer checked out (`channel`,
+    CHANNELS.md 3.3's field list, the SDK's CommerceOrder). An order naming neither belongs to
+    the Facebook connection, so no order is taken by both or by none."""
+    channel = str(order.get("channel") or "").strip().lower()
+    if channel_type == "instagram":
+        return channel == "instagram"
+    return channel != "instagram"
+
+
 def order_state(order: Mapping[str, Any]) -> str:
     status = order.get("order_status")
     return str((status or {}).get("state") or "").upper() if isinstance(status, Mapping) else ""

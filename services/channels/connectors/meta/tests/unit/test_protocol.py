@@ -217,3 +217,18 @@ def test_usage_percent_takes_the_highest_reported_share() -> None:
     assert p.usage_percent(headers) == 91
     assert p.usage_percent({"x-app-usage": json.dumps({"call_count": 5})}) == 5
     assert p.usage_percent({}) is None
+
+
+def test_each_order_belongs_to_exactly_one_of_the_two_meta_channels() -> None:
+    """One commerce account serves both shops: an order is imported by the connection of the
+    channel the buyer used, never by both (double reservation) nor by neither."""
+    for channel, owner in (
+        ("instagram", "instagram"),
+        ("INSTAGRAM", "instagram"),
+        ("facebook", "facebook"),
+        ("", "facebook"),
+        (None, "facebook"),
+    ):
+        order = {"id": "1", "channel": channel}
+        takers = [kind for kind in ("facebook", "instagram") if p.bought_on(order, kind)]
+        assert takers == [owner], (channel, takers)
