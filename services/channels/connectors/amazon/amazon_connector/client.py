@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from amazon_connector import protocol as p
-from omnistock_common.egress import safe_code
+from omnistock_common.egress import safe_code, safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -212,7 +212,7 @@ class AmazonClient:
                         safe_code(str(market["id"])),
                         safe_code(str(market.get("countryCode") or ""))[:2],
                         safe_code(str(market.get("defaultCurrencyCode") or ""))[:3],
-                        safe_code(str(market.get("name") or "")),
+                        safe_text(str(market.get("name") or ""), 100),
                     )
                 )
         return out

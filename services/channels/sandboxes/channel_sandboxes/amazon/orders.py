@@ -127,6 +127,8 @@ def register_order_routes(app: Flask, sandbox: AmazonSandbox) -> None:
                 "InvalidInput",
                 "marketplaceId and packageDetail " + ", ".join(required) + " are required.",
             )
+        if not str(detail["packageReferenceId"]).isdigit() or int(detail["packageReferenceId"]) <= 0:
+            return sp_error(400, "InvalidInput", "packageReferenceId must be a positive number.")
         if _instant(str(detail["shipDate"])) is None:
             return sp_error(400, "InvalidInput", "shipDate must be ISO 8601 with a time zone.")
         with state.lock:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +32,8 @@ class FeedMessage:
     patches: list[dict[str, Any]]
 
 
-def feed_document(seller_id: str, messages: Sequence[FeedMessage]) -> bytes:
-    """The feed's bytes; message i has messageId i + 1 (the report names messages by it)."""
+def feed_document(seller_id: str, messages: Sequence[FeedMessage]) -> dict[str, Any]:
+    """The feed's JSON (sent compact); message i has messageId i + 1 (the report names it)."""
     body = {
         "header": {"sellerId": seller_id, "version": "2.0", "issueLocale": ISSUE_LOCALE},
         "messages": [
@@ -48,7 +47,7 @@ def feed_document(seller_id: str, messages: Sequence[FeedMessage]) -> bytes:
             for index, message in enumerate(messages)
         ],
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return body
 
 
 def create_feed_body(marketplace_id: str, document_id: str) -> dict[str, Any]:

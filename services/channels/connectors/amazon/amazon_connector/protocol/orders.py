@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from amazon_connector.protocol.api import is_order_id
 from amazon_connector.protocol.values import (
     AddressData,
     Amount,
@@ -88,7 +89,7 @@ def order_line(item: Mapping[str, Any]) -> OrderLineData:
     total = money(item.get("ItemPrice"))
     unit = Amount(total.amount_minor // quantity, total.currency) if total is not None and quantity else total
     return OrderLineData(
-        external_line_id=safe_code(str(item.get("OrderItemId") or "")),
+        external_line_id=safe_text(str(item.get("OrderItemId") or ""), 64),
         sku=safe_text(str(item.get("SellerSKU") or ""), 255),
         quantity=quantity,
         title=safe_text(str(item.get("Title") or ""), 255),
@@ -123,6 +124,10 @@ def address(order: Mapping[str, Any]) -> AddressData | None:
 def order_data(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> OrderData:
     """One order of getOrders with every item of getOrderItems; raw_json keeps both as sent."""
     raw_status = safe_code(str(order.get("OrderStatus") or ""))
+    # 3-7-7 digits (client.py reads only orders whose id is_order_id); never free text.
+    order_id = (
+        str(order.get("AmazonOrderId") or "") if is_order_id(str(order.get("AmazonOrderId") or "")) else ""
+    )
     total = money(order.get("OrderTotal"))
     currency = total.currency if total is not None else ""
     lines = tuple(order_line(item) for item in items)
@@ -135,8 +140,8 @@ def order_data(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> 
     buyer = order.get("BuyerInfo") if isinstance(order.get("BuyerInfo"), Mapping) else {}
     shipping_address = address(order)
     return OrderData(
-        external_id=safe_code(str(order.get("AmazonOrderId") or "")),
-        external_name=safe_code(str(order.get("AmazonOrderId") or "")),
+        external_id=order_id,
+        external_name=order_id,
         status=STATUS_MAP.get(raw_status, UnifiedStatus.PENDING),
         raw_status=raw_status,
         customer_email=safe_text(str(buyer.get("BuyerEmail") or ""), 255),
