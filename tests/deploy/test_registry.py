@@ -96,7 +96,11 @@ def test_the_registry_agrees_with_the_code_defaults() -> None:
     for sandbox in registry.of_kind("sandbox"):
         vendor = sandbox.name.removesuffix("-sandbox")
         assert DEFAULT_SANDBOX_PORTS[vendor] == sandbox.port, sandbox.name
-    assert CONNECTOR_SERVICES == {"shopify": "shopify_connector", "woocommerce": "woocommerce_connector"}
+    assert CONNECTOR_SERVICES == {
+        "shopify": "shopify_connector",
+        "woocommerce": "woocommerce_connector",
+        "amazon": "amazon_connector",
+    }
     assert set(CONNECTOR_SERVICES) == {t for t, kind in CHANNEL_TYPES.items() if kind.available}
 
 
