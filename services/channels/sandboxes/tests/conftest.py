@@ -17,6 +17,8 @@ import pytest
 from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
 
+from channel_sandboxes.amazon import AmazonConfig
+from channel_sandboxes.amazon import create_app as create_amazon
 from channel_sandboxes.common import serve
 from channel_sandboxes.shopify import ShopifyConfig
 from channel_sandboxes.shopify import create_app as create_shopify
@@ -80,6 +82,12 @@ def shopify_config() -> ShopifyConfig:
 @pytest.fixture
 def shopify(shopify_config: ShopifyConfig) -> Iterator[httpx.Client]:
     yield from _client(create_shopify(shopify_config))
+
+
+@pytest.fixture
+def amazon() -> Iterator[httpx.Client]:
+    """The Amazon SP-API sandbox (no auth on the client: tests send x-amz-access-token themselves)."""
+    yield from _client(create_amazon(AmazonConfig(order_items_page=2)))
 
 
 @pytest.fixture
