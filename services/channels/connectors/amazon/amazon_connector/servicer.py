@@ -20,7 +20,14 @@ from amazon_connector import protocol as p
 from amazon_connector.client import AmazonClient, ClientFactory, require_seller
 from amazon_connector.config import Settings
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unauthenticated
+from omnistock_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
 from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, timestamp_to_datetime
 from omnistock_connector_kit.oauth import credentials_from_grant
 from omnistock_connector_kit.servicer import ChannelDescription, ConnectorServicerBase, webhook_refused
@@ -103,9 +110,7 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
         with self.clients.open(connection, token="") as amazon:
             grant = amazon.exchange_code(params["spapi_oauth_code"], request.redirect_uri)
         connection.settings["seller_id"] = partner
-        with self.clients.open(connection, token=grant.access_token) as amazon:
-            markets = amazon.marketplaces()
-        market = _choose_marketplace(markets, connection.settings.get("marketplace_id", ""))
+        market = self._marketplace(connection, grant.access_token)
         settings = {
             "store_id": partner,
             "seller_id": partner,
@@ -114,6 +119,22 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
             "currency": market.currency,
         }
         return pb.ExchangeCodeResponse(credentials=credentials_from_grant(grant), settings=settings)
+
+    def _marketplace(self, connection: Any, access_token: str) -> p.Marketplace:
+        """The seller's marketplace: the code is spent, so when the participations cannot be read
+        and the connection names a known marketplace, that one is used (its currency from the
+        marketplace table) rather than losing the tokens."""
+        chosen = connection.settings.get("marketplace_id", "")
+        try:
+            with self.clients.open(connection, token=access_token) as amazon:
+                markets = amazon.marketplaces()
+        except (Unavailable, ResourceExhausted) as exc:
+            if chosen not in p.MARKETPLACES:
+                raise
+            log.warning("marketplace participations unavailable after the code exchange: %s", exc.reason)
+            country, currency = p.MARKETPLACES[chosen]
+            return p.Marketplace(chosen, country, currency, "")
+        return _choose_marketplace(markets, chosen)
 
     def RefreshCredentials(
         self, request: pb.RefreshCredentialsRequest, context: grpc.ServicerContext

@@ -33,6 +33,23 @@ CONSENT_URLS = {
     "fe": "https://sellercentral.amazon.co.jp/apps/authorize/consent",
 }
 DEFAULT_REGION = "na"
+# Marketplace id → (country, currency) for the main marketplaces
+# (https://developer-docs.amazon.com/sp-api/docs/marketplace-ids): used only when
+# getMarketplaceParticipations cannot be read right after the code exchange.
+MARKETPLACES: dict[str, tuple[str, str]] = {
+    "ATVPDKIKX0DER": ("US", "USD"),
+    "A2EUQ1WTGCTBG2": ("CA", "CAD"),
+    "A1AM78C64UM0Y8": ("MX", "MXN"),
+    "A2Q3Y263D00KWC": ("BR", "BRL"),
+    "A1F83G8C2ARO7P": ("GB", "GBP"),
+    "A1PA6795UKMFR9": ("DE", "EUR"),
+    "A13V1IB3VIYZZH": ("FR", "EUR"),
+    "APJ6JRA9NG5V4": ("IT", "EUR"),
+    "A1RKKUPIHCS9HS": ("ES", "EUR"),
+    "A1805IZSGTT6HS": ("NL", "EUR"),
+    "A1VC38T7YXB528": ("JP", "JPY"),
+    "A39IBJ37TRP1C6": ("AU", "AUD"),
+}
 
 LISTINGS_ITEMS_PATH = "/listings/2021-08-01/items"
 FEED_DOCUMENTS_PATH = "/feeds/2021-06-30/documents"
@@ -69,10 +86,13 @@ USAGE_PLANS: dict[str, tuple[float, float]] = {
 # JSON_LISTINGS_FEED (a feed is 3 calls plus polls, whatever its size).
 PATCH_THRESHOLD = 10
 # A JSON_LISTINGS_FEED holds at most 25,000 messages (listings-feed-schema-v2.json, maxItems);
-# one PushInventory/PushPrices call sends one feed of at most this many.
+# we send at most this many per feed.
 MAX_FEED_MESSAGES = 10_000
-MAX_INVENTORY_BATCH = MAX_FEED_MESSAGES
-MAX_PRICE_BATCH = MAX_FEED_MESSAGES
+# Items per PushInventory/PushPrices call (Describe): one feed each. The channels service also
+# reconciles in chunks of this size, and reading 1,000 SKUs back is 50 searchListingsItems calls
+# (20 SKUs each, usage plan 5/s, burst 5), about 10 s: well inside one connector call's deadline.
+MAX_INVENTORY_BATCH = 1_000
+MAX_PRICE_BATCH = 1_000
 # searchListingsItems: pageSize maximum 20; `identifiers` at most 20 (listingsItems_2021-08-01.json).
 MAX_LISTINGS_PAGE = 20
 MAX_IDENTIFIERS = 20

@@ -172,7 +172,7 @@ def test_describe_lists_what_the_connector_does(env: Env) -> None:
         pb.CAPABILITY_ORDERS,
         pb.CAPABILITY_FULFILLMENT,
     ]
-    assert described.max_inventory_batch == described.max_price_batch == 10_000
+    assert described.max_inventory_batch == described.max_price_batch == 1_000
     assert "listings/2021-08-01" in described.api_version
 
 

@@ -17,7 +17,7 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import Code, FailedPrecondition, InvalidArgument, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.composition import Seams
-from omnistock_connector_kit.connector_base import ResourceExhausted
+from omnistock_connector_kit.connector_base import ResourceExhausted, Unavailable
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -353,3 +353,20 @@ def test_calls_need_the_seller_settings(servicer: AmazonConnectorServicer) -> No
     del ctx.settings["marketplace_id"]
     with pytest.raises(InvalidArgument):
         servicer.ReadInventory(pb.ReadInventoryRequest(connection=ctx, items=items(1)), None)
+
+
+def test_a_known_marketplace_survives_an_unreadable_participations_call(
+    amazon: FakeAmazon, servicer: AmazonConnectorServicer
+) -> None:
+    amazon.on("POST", "/auth/o2/token", token)
+    amazon.on("GET", "/sellers/v1/marketplaceParticipations", lambda r: httpx.Response(503))
+    params = {"spapi_oauth_code": "code1", "selling_partner_id": "A3SELLER"}
+    chosen = pb.ConnectionContext(
+        settings={"api_base_url": "http://sp.test", "marketplace_id": "A1PA6795UKMFR9"}
+    )
+    response = servicer.ExchangeCode(pb.ExchangeCodeRequest(connection=chosen, callback_params=params), None)
+    assert (response.settings["marketplace_id"], response.settings["currency"]) == ("A1PA6795UKMFR9", "EUR")
+    assert response.credentials.secrets["access_token"] == "Atza|new"
+    unchosen = pb.ConnectionContext(settings={"api_base_url": "http://sp.test"})
+    with pytest.raises(Unavailable):
+        servicer.ExchangeCode(pb.ExchangeCodeRequest(connection=unchosen, callback_params=params), None)
