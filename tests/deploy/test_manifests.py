@@ -408,7 +408,8 @@ def secret_refs(container: dict[str, Any]) -> dict[str, str]:
 @pytest.mark.parametrize("target", TARGETS)
 def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str) -> None:
     """The credentials keyring reaches channels and its worker (it decrypts and re-encrypts
-    tokens); the OAuth state secret only the server; each app's credentials (Shopify, TikTok) only its connector;
+    tokens); the OAuth state secret only the server; each app's credentials (Shopify, Meta, TikTok,
+    Amazon) only its connector;
     migrations and init containers only get their database URL."""
     objects = manifests(target)
     token = "INTERNAL_TOKEN_SECRET"  # every long-running process signs or checks service tokens
@@ -437,6 +438,13 @@ def test_channel_secrets_reach_exactly_the_containers_that_need_them(target: str
             "TIKTOK_APP_SECRET",
             "TIKTOK_SERVICE_ID",
             "TIKTOK_PREVIOUS_APP_SECRET",
+            token,
+        },
+        "amazon-connector": {
+            "REDIS_URL",
+            "AMAZON_LWA_CLIENT_ID",
+            "AMAZON_LWA_CLIENT_SECRET",
+            "AMAZON_APP_ID",
             token,
         },
         "catalog": {"CATALOG_DATABASE_URL", token},

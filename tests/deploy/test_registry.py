@@ -103,6 +103,7 @@ def test_the_registry_agrees_with_the_code_defaults() -> None:
         # One connector may speak several channel types: Facebook Shop and Instagram Shopping.
         "facebook": "meta_connector",
         "instagram": "meta_connector",
+        "amazon": "amazon_connector",
     }
     assert set(CONNECTOR_SERVICES) == {t for t, kind in CHANNEL_TYPES.items() if kind.available}
 

@@ -19,6 +19,7 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
     "woocommerce_connector": 50062,
     "meta_connector": 50063,
     "tiktok_connector": 50064,
+    "amazon_connector": 50065,
 }
 # Local HTTP ports of the channel sandboxes (kind = sandbox), by vendor.
 DEFAULT_SANDBOX_PORTS: dict[str, int] = {
@@ -26,6 +27,7 @@ DEFAULT_SANDBOX_PORTS: dict[str, int] = {
     "woocommerce": 8702,
     "meta": 8703,
     "tiktok": 8704,
+    "amazon": 8705,
 }
 DEFAULT_GATEWAY_PORT = 8080
 # Channel type -> the connector service that speaks it (a connector's channel_types).
@@ -35,4 +37,5 @@ CONNECTOR_SERVICES: dict[str, str] = {
     "facebook": "meta_connector",
     "instagram": "meta_connector",
     "tiktok": "tiktok_connector",
+    "amazon": "amazon_connector",
 }

@@ -147,8 +147,8 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "amazon",
             "Amazon",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "catalog"),
-            available=False,
+            ("inventory", "prices", "orders", "fulfillment"),
+            available=True,
         ),
         ChannelType(
             "ebay",

@@ -17,6 +17,8 @@ import pytest
 from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
 
+from channel_sandboxes.amazon import AmazonConfig
+from channel_sandboxes.amazon import create_app as create_amazon
 from channel_sandboxes.common import serve
 from channel_sandboxes.meta import MetaConfig
 from channel_sandboxes.meta import create_app as create_meta
@@ -96,6 +98,12 @@ def meta() -> Iterator[httpx.Client]:
 def tiktok() -> Iterator[httpx.Client]:
     """The TikTok Shop sandbox with its default app (API calls are signed by the caller)."""
     yield from _client(create_tiktok(TikTokConfig()))
+
+
+@pytest.fixture
+def amazon() -> Iterator[httpx.Client]:
+    """The Amazon SP-API sandbox (no auth on the client: tests send x-amz-access-token themselves)."""
+    yield from _client(create_amazon(AmazonConfig(order_items_page=2)))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from channel_sandboxes.shopify.schema import registry
 MAX_MODULE_LINES = 600
 
 
-@pytest.fixture(params=["shopify", "woo", "tiktok", "meta"])
+@pytest.fixture(params=["shopify", "woo", "tiktok", "meta", "amazon"])
 def sandbox(request: pytest.FixtureRequest) -> httpx.Client:
     return request.getfixturevalue(request.param)
 
@@ -164,5 +164,10 @@ def test_import_paths_other_components_use_still_work() -> None:
 
     assert AppShopifyConfig is ShopifyConfig and app_create_shopify is create_app
     assert AppWooConfig is WooConfig and callable(app_create_woo)
+    from channel_sandboxes.amazon import AmazonConfig
+    from channel_sandboxes.amazon import create_app as create_amazon
+    from channel_sandboxes.amazon.app import AmazonConfig as AppAmazonConfig
+
+    assert AppAmazonConfig is AmazonConfig and callable(create_amazon)
     assert callable(serve) and callable(shopify_query_hmac)
     assert AppTikTokConfig is TikTokConfig and callable(tiktok_sign)
