@@ -8,8 +8,11 @@ more go as one feed, so a 2,000-SKU change is one feed, not 2,000 calls (CHANNEL
 Outcomes per item: a patch ACCEPTED → APPLIED (Amazon applies it asynchronously, within
 minutes), INVALID → REJECTED with the issues. A feed DONE → APPLIED unless its processing report
 names the message with an ERROR (REJECTED with the issue); FATAL → REJECTED (the document was
-refused as a whole); CANCELLED, or not finished within AMAZON_FEED_WAIT_SECONDS → RETRY (the next
-push sends the same absolute values again, which is harmless).
+refused as a whole); CANCELLED → RETRY (the next push sends the same absolute values again). A feed
+still IN_QUEUE/IN_PROGRESS after AMAZON_FEED_WAIT_SECONDS is APPLIED like an ACCEPTED patch: Amazon
+has taken it and processes feeds in minutes, and sending it again at every flush would spend
+createFeed's budget (15 burst, one per two minutes) on duplicates; an item its report would have
+refused is found by reconciliation's read-back, which pushes OmniStock's figure again.
 """
 
 from __future__ import annotations
@@ -155,6 +158,9 @@ def _feed_outcomes(outcome: FeedOutcome, count: int) -> list[tuple[p.Outcome, st
         ]
     if outcome.status == "FATAL":
         return [(p.Outcome.REJECTED, f"feed {outcome.feed_id}: {outcome.fatal}")] * count
+    if outcome.status in p.FEED_PENDING_STATUSES:
+        note = f"accepted in feed {outcome.feed_id} (still {outcome.status}; reconciliation checks it)"
+        return [(p.Outcome.APPLIED, note)] * count
     return [
         (p.Outcome.RETRY, f"feed {outcome.feed_id} is {outcome.status}; sent again on the next push")
     ] * count

@@ -57,6 +57,7 @@ from amazon_connector.protocol.errors import (
     rate_limit_header,
 )
 from amazon_connector.protocol.feeds import (
+    FEED_PENDING_STATUSES,
     FINISHED,
     FeedMessage,
     create_feed_body,
@@ -123,6 +124,7 @@ __all__ = [
     "FEEDS_PATH",
     "FEED_CONTENT_TYPE",
     "FEED_DOCUMENTS_PATH",
+    "FEED_PENDING_STATUSES",
     "FEED_TYPE",
     "FINISHED",
     "ISSUE_LOCALE",

@@ -21,6 +21,8 @@ from amazon_connector.protocol.api import FEED_TYPE, ISSUE_LOCALE
 from omnistock_common.egress import safe_text
 
 FINISHED = ("DONE", "CANCELLED", "FATAL")
+# Taken by Amazon, not processed yet (feeds_2021-06-30.json processingStatus).
+FEED_PENDING_STATUSES = ("IN_QUEUE", "IN_PROGRESS")
 # Largest processing report read (decompressed): a 10,000-message feed with several issues each.
 MAX_REPORT_BYTES = 50 * 1024 * 1024
 
