@@ -17,15 +17,18 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
     "channels": 50055,
     "shopify_connector": 50061,
     "woocommerce_connector": 50062,
+    "ebay_connector": 50066,
 }
 # Local HTTP ports of the channel sandboxes (kind = sandbox), by vendor.
 DEFAULT_SANDBOX_PORTS: dict[str, int] = {
     "shopify": 8701,
     "woocommerce": 8702,
+    "ebay": 8706,
 }
 DEFAULT_GATEWAY_PORT = 8080
 # Channel type -> the connector service that speaks it (a connector's channel_types).
 CONNECTOR_SERVICES: dict[str, str] = {
     "shopify": "shopify_connector",
     "woocommerce": "woocommerce_connector",
+    "ebay": "ebay_connector",
 }
