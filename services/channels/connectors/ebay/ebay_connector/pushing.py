@@ -41,14 +41,16 @@ class Budget:
         return p.day_resets_at(self.now)
 
     def admit(self, listing: str, change: p.Change) -> p.Decision:
+        """Decide, and count the revision when it goes. The decision is taken again on the count
+        the ledger actually gave us (another replica may have spent one in between)."""
         spent = self.ledger.spent(self.connection, self.day, listing)
         decision = p.decide(change, spent, reserve=self.reserve, resets_at=self.resets_at)
-        if (
-            decision.verdict is p.Verdict.SEND
-            and self.ledger.take(self.connection, self.day, listing) is None
-        ):
-            # Another replica spent the last revision between our read and our count.
-            decision = p.decide(change, p.DAILY_REVISIONS, reserve=self.reserve, resets_at=self.resets_at)
+        if decision.verdict in (p.Verdict.SEND, p.Verdict.PARK):
+            total = self.ledger.take(self.connection, self.day, listing)
+            counted = p.DAILY_REVISIONS if total is None else total - 1
+            decision = p.decide(change, counted, reserve=self.reserve, resets_at=self.resets_at)
+            if total is not None and decision.verdict not in (p.Verdict.SEND, p.Verdict.PARK):
+                self.ledger.give_back(self.connection, self.day, listing)
         self.touched[listing] = self.ledger.spent(self.connection, self.day, listing)
         return decision
 
@@ -68,6 +70,9 @@ class _Pending:
     listing: str
     entry: dict[str, Any]
     quantity: int | None
+    # Set when the entry sends 0 instead of the figure (the day's last revision): applied, the
+    # item is still RETRY with this message.
+    parked: str = ""
 
 
 def _send(
@@ -95,6 +100,8 @@ def _send(
                 applied_any = True
                 if x.quantity is not None:
                     budget.ledger.set_last_quantity(budget.connection, x.listing, x.quantity)
+                if x.parked:
+                    outcome, message = p.Outcome.RETRY, x.parked
             else:
                 budget.give_back(x.listing)
             results[x.index] = p.ItemResult(x.sku, outcome, message)
@@ -114,7 +121,14 @@ def push_quantities(
         quantity = max(0, item.quantity)
         last = budget.ledger.last_quantity(budget.connection, item.listing)
         decision = budget.admit(item.listing, p.classify_quantity(quantity, last))
-        if decision.verdict is not p.Verdict.SEND:
+        if decision.verdict is p.Verdict.PARK and quantity > 0:
+            # The day's last revision shows 0: RETRY, so the real figure goes after the reset.
+            request = p.quantity_request(p.InventoryInput(item.sku, 0, item.ids))
+            pending.append(
+                _Pending(index, item.sku, item.offer_id, item.listing, request, 0, decision.message)
+            )
+            continue
+        if decision.verdict not in (p.Verdict.SEND, p.Verdict.PARK):
             results[index] = p.ItemResult(item.sku, p.Outcome.RETRY, decision.message)
             continue
         pending.append(
@@ -143,7 +157,7 @@ def push_prices(
             )
             continue
         decision = budget.admit(item.listing, p.Change.PRICE)
-        if decision.verdict is not p.Verdict.SEND:
+        if decision.verdict is not p.Verdict.SEND:  # a price never takes the day's last revision
             results[index] = p.ItemResult(item.sku, p.Outcome.RETRY, decision.message)
             continue
         pending.append(_Pending(index, item.sku, item.offer_id, item.listing, p.price_request(item), None))

@@ -14,7 +14,10 @@ revision note does not name a zone; we count by America/Los_Angeles days, eBay's
 
 Policy: a DECREASE always goes while the listing has a revision left (the channel must never show
 more than OmniStock has); an INCREASE or a price change waits while the listing's remaining budget
-is at or below the reserve kept for decreases; at the cap nothing goes. What waits is answered
+is at or below the reserve kept for decreases; the LAST revision of the day is never spent on a
+figure that a later decrease could need to undo: a decrease then sets the listing to 0 (PARK), so
+the channel cannot show more than OmniStock has until the day resets, whatever happens after; at
+the cap nothing goes. What waits is answered
 RETRY without a call; the sync engine coalesces pending changes per SKU, so the latest figure
 goes when allowed.
 """
@@ -39,6 +42,7 @@ class Change(Enum):
 
 class Verdict(Enum):
     SEND = "send"
+    PARK = "park"  # the day's last revision: send 0, not the figure
     DEFER = "defer"  # budget low: only decreases go
     CAPPED = "capped"  # no revision left today
 
@@ -65,9 +69,14 @@ def decide(change: Change, spent: int, *, reserve: int, resets_at: datetime) -> 
             Verdict.CAPPED,
             f"revision cap reached ({DAILY_REVISIONS} per listing per day): held until {when}",
         )
-    if change is not Change.DECREASE and remaining <= reserve:
+    if change is not Change.DECREASE and remaining <= max(reserve, 1):
         what = "price change" if change is Change.PRICE else "increase"
         return Decision(Verdict.DEFER, f"revision budget low: {what} deferred until {when}")
+    if remaining == 1:
+        return Decision(
+            Verdict.PARK,
+            f"revision budget exhausted: listing held at 0 (the day's last revision) until {when}",
+        )
     return Decision(Verdict.SEND)
 
 
