@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from urllib.parse import unquote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from ebay_connector.protocol.api import APPLICATION_SCOPE
 from omnistock_connector_kit.oauth import TokenGrant as TokenGrant
@@ -41,7 +41,8 @@ def authorization_url(
             "response_type": "code",
             "scope": " ".join(scopes),
             "state": state,
-        }
+        },
+        quote_via=quote,  # spaces as %20, as eBay's consent examples show
     )
     return f"{auth_base.rstrip('/')}/oauth2/authorize?{query}"
 

@@ -20,7 +20,7 @@ RESETS = p.day_resets_at(NOW)
 def test_the_ebay_day_is_pacific() -> None:
     assert p.ebay_day(datetime(2026, 12, 7, 7, 59, tzinfo=UTC)) == "2026-12-06"
     assert p.ebay_day(datetime(2026, 12, 7, 8, 0, tzinfo=UTC)) == "2026-12-07"
-    assert RESETS == datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    assert datetime(2026, 12, 7, 8, 0, tzinfo=UTC) == RESETS
 
 
 @pytest.mark.parametrize(
