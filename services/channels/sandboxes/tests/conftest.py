@@ -18,6 +18,8 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Headers
 
 from channel_sandboxes.common import serve
+from channel_sandboxes.ebay import EbayConfig
+from channel_sandboxes.ebay import create_app as create_ebay
 from channel_sandboxes.shopify import ShopifyConfig
 from channel_sandboxes.shopify import create_app as create_shopify
 from channel_sandboxes.woocommerce import WooConfig
@@ -88,6 +90,12 @@ def woo() -> Iterator[httpx.Client]:
     the only way WooCommerce accepts keys over http (pass auth=None for an anonymous call)."""
     app = create_woo(WooConfig(consumer_key="ck_test", consumer_secret="cs_test"))
     yield from _client(app, SignedKeys())
+
+
+@pytest.fixture
+def ebay() -> Iterator[httpx.Client]:
+    """The eBay sandbox; its RuName's accept URL is a placeholder the tests read redirects from."""
+    yield from _client(create_ebay(EbayConfig(accept_url="http://127.0.0.1:9/callback")))
 
 
 class SignedKeys(httpx.Auth):

@@ -106,7 +106,7 @@ def offer_json(x: Listing, marketplace: str, currency: str) -> dict[str, Any]:
         "sku": x.sku,
         "marketplaceId": marketplace,
         "format": "FIXED_PRICE",
-        "availableQuantity": x.available_quantity,
+        "availableQuantity": x.listed if x.available_quantity is None else x.available_quantity,
         "pricingSummary": {"price": {"value": x.price, "currency": currency}},
         "listing": {"listingId": x.listing_id, "listingStatus": "ACTIVE"},
         "status": "PUBLISHED",

@@ -244,7 +244,8 @@ class EbaySandbox(SandboxBase):
             listing = self.state.listings.get(sku)
             if listing is None:
                 return None
-            listing.quantity = listing.available_quantity = max(0, quantity)
+            listing.quantity = max(0, quantity)
+            listing.available_quantity = None
             self.state.note_listed(listing)
         return []
 

@@ -57,7 +57,8 @@ class Listing:
     sku: str
     title: str
     quantity: int  # shipToLocationAvailability.quantity
-    available_quantity: int  # the offer's availableQuantity
+    # The offer's availableQuantity; None until a seller sets it (the whole quantity is offered).
+    available_quantity: int | None
     price: str
     offer_id: str
     listing_id: str
@@ -66,6 +67,8 @@ class Listing:
     @property
     def listed(self) -> int:
         """What buyers see: the lower of the item's and the offer's quantity (CHANNELS.md 6.2)."""
+        if self.available_quantity is None:
+            return self.quantity
         return min(self.quantity, self.available_quantity)
 
 
@@ -234,7 +237,7 @@ class EbayState:
             sku=sku,
             title=title or sku,
             quantity=max(0, quantity),
-            available_quantity=max(0, quantity),
+            available_quantity=None,
             price=money(price),
             offer_id=f"{5000000000 + n}",
             listing_id=f"{110000000000 + n}",
@@ -281,7 +284,8 @@ class EbayState:
         for index, line in enumerate(lines):
             listing = self.listings[str(line["sku"])]
             listing.quantity -= line["quantity"]
-            listing.available_quantity = max(0, listing.available_quantity - line["quantity"])
+            if listing.available_quantity is not None:
+                listing.available_quantity = max(0, listing.available_quantity - line["quantity"])
             order_lines.append(
                 {
                     "lineItemId": f"{10000000000 + n * 100 + index}",
