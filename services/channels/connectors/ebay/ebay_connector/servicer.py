@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
@@ -82,7 +82,7 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
         self._ledger = ledger
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[str, str] = {}
+        self._keys: dict[str, str] = {}  # "<api base> <kid>" → getPublicKey's key
         self._app_token: tuple[str, float] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
@@ -281,6 +281,10 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
     ) -> pb.FetchOrdersResponse:
         connection = request.connection
         since = timestamp_to_datetime(request.updated_since) if request.HasField("updated_since") else None
+        # eBay's order filters reach back 90 days only (getOrders, CHANNELS.md 6.3).
+        oldest = self._clock() - timedelta(days=p.ORDER_FILTER_DAYS)
+        if since is not None and since < oldest:
+            since = oldest
         offset = p.offset_cursor(request.cursor)
         limit = max(1, min(request.limit or 50, p.MAX_ORDERS_PAGE))
         with self.clients.open(connection) as ebay:
@@ -356,8 +360,10 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
         return m.webhook_to_proto(p.parsed_notification(raw))
 
     def _public_key(self, connection: pb.ConnectionContext, kid: str) -> str:
+        # Keys are eBay's per kid; cached per host too, so a sandbox's key never stands for eBay's.
+        cache_key = f"{self.clients.base_url(connection)} {kid}"
         with self._lock:
-            cached = self._keys.get(kid)
+            cached = self._keys.get(cache_key)
         if cached is not None:
             return cached
         with self.clients.open(connection, token="") as ebay:
@@ -366,7 +372,7 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
         with self._lock:
             if len(self._keys) >= PUBLIC_KEY_CACHE_SIZE:
                 self._keys.pop(next(iter(self._keys)))
-            self._keys[kid] = key
+            self._keys[cache_key] = key
         return key
 
     def _application_token(self, ebay: EbayClient) -> str:

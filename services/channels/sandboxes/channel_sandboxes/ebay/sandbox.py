@@ -51,10 +51,21 @@ class EbayConfig:
             client_id=env.get("EBAY_CLIENT_ID", base.client_id),
             client_secret=env.get("EBAY_CLIENT_SECRET", base.client_secret),
             ru_name=env.get("EBAY_RU_NAME", base.ru_name),
-            accept_url=env.get("EBAY_SANDBOX_ACCEPT_URL", base.accept_url),
+            accept_url=env.get("EBAY_SANDBOX_ACCEPT_URL") or _callback_of(env.get("PUBLIC_BASE_URL", "")),
             token_ttl=int(env.get("EBAY_SANDBOX_TOKEN_TTL", base.token_ttl)),
             demo=env.get("EBAY_SANDBOX_DEMO", "") in ("1", "true", "yes"),
         )
+
+
+# The channels service's OAuth callback under its PUBLIC_BASE_URL (channels/config.py).
+CALLBACK_PATH = "/api/v1/channels/oauth/callback"
+
+
+def _callback_of(public_base_url: str) -> str:
+    """`make run` exports PUBLIC_BASE_URL to every process: the local OmniStock's callback is then
+    the RuName's accept URL, as a developer would register it in eBay's portal."""
+    base = public_base_url.strip().rstrip("/")
+    return f"{base}{CALLBACK_PATH}" if base.startswith(("http://", "https://")) else ""
 
 
 def ebay_error(

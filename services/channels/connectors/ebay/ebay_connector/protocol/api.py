@@ -46,6 +46,8 @@ APPLICATION_SCOPE = SCOPE_ROOT
 MAX_BULK_REQUESTS = 25
 # getOrders: limit max 1000 in contract 1.11.0 (older docs: 200); 200 suits every version.
 MAX_ORDERS_PAGE = 200
+# getOrders filters cover the last 90 days only (Fulfillment contract 1.11.0, filter parameter).
+ORDER_FILTER_DAYS = 90
 # getInventoryItems: limit 1..100 per page (the Inventory contract's limit parameter).
 MAX_INVENTORY_PAGE = 100
 

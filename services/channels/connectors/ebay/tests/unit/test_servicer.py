@@ -238,3 +238,14 @@ def test_more_than_25_items_go_in_several_calls() -> None:
     assert seen == [25, 25, 10] and response.calls == 3
     assert {r.outcome for r in response.results} == {pb.ITEM_OUTCOME_APPLIED}
     assert [r.sku for r in response.results] == [f"S{i}" for i in range(60)]
+
+
+def test_fetch_orders_asks_for_at_most_the_last_90_days() -> None:
+    fake = FakeEbay()
+    fake.routes[("GET", p.ORDERS_PATH)] = lambda r: httpx.Response(200, json={"orders": [], "total": 0})
+    since = datetime_to_timestamp(NOW - timedelta(days=200))
+    servicer(fake).FetchOrders(
+        pb.FetchOrdersRequest(connection=connection(access_token="new"), updated_since=since), None
+    )
+    query = fake.requests[0].url.query.decode()
+    assert query.startswith("filter=lastmodifieddate:%5B2026-09-07T19:00:00.000Z..%5D&")
