@@ -84,7 +84,11 @@ def test_dev_defaults_work_but_warn_loudly(caplog: pytest.LogCaptureFixture) -> 
     settings = load_settings({})
     assert settings.uses_dev_credentials_key and settings.uses_dev_state_secret
     assert settings.oauth_redirect_uri == "http://127.0.0.1:8080/api/v1/channels/oauth/callback"
-    assert settings.connector_addrs == {"shopify": "127.0.0.1:50061", "woocommerce": "127.0.0.1:50062"}
+    assert settings.connector_addrs == {
+        "shopify": "127.0.0.1:50061",
+        "woocommerce": "127.0.0.1:50062",
+        "ebay": "127.0.0.1:50066",
+    }
     with caplog.at_level(logging.WARNING):
         warn_about_dev_secrets(settings)
     assert "CREDENTIALS_KEYS is not set" in caplog.text and "OAUTH_STATE_SECRET is not set" in caplog.text
