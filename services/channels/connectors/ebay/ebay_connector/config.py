@@ -38,8 +38,9 @@ class Settings(ConnectorSettings):
     scopes: tuple[str, ...]
     # Per connection. eBay's quotas are daily per API per application (default call limits,
     # https://developer.ebay.com/develop/api/sell/api_call_limits; Account API 25,000/day, Finances
-    # 15,000/day; raised after the Application Growth Check). Default: 25 calls of burst, 0.2/s
-    # (17,280 calls a day per connection), under the smallest published Sell quota per seller.
+    # 15,000/day; raised after the Application Growth Check). Default: 50 calls of burst (a page of
+    # ListRemoteProducts with its getOffers calls fits in it), then 0.5/s (43,200 calls a day per
+    # connection); lower them when the app's quota is shared by many sellers.
     bucket_capacity: float
     bucket_refill_per_second: float
     http_timeout_seconds: float
@@ -60,8 +61,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ru_name=env.str("EBAY_RU_NAME", SANDBOX_RU_NAME),
         verification_token=env.secret("EBAY_VERIFICATION_TOKEN", SANDBOX_VERIFICATION_TOKEN),
         scopes=tuple(env.str("EBAY_SCOPES", " ".join(DEFAULT_SCOPES)).replace(",", " ").split()),
-        bucket_capacity=env.float("EBAY_CONNECTOR_BUCKET_CAPACITY", 25.0, minimum=1.0),
-        bucket_refill_per_second=env.float("EBAY_CONNECTOR_BUCKET_REFILL_PER_SECOND", 0.2, minimum=0.001),
+        bucket_capacity=env.float("EBAY_CONNECTOR_BUCKET_CAPACITY", 50.0, minimum=1.0),
+        bucket_refill_per_second=env.float("EBAY_CONNECTOR_BUCKET_REFILL_PER_SECOND", 0.5, minimum=0.001),
         http_timeout_seconds=env.float("EBAY_HTTP_TIMEOUT_SECONDS", 15.0, minimum=0.1),
         max_bucket_wait_seconds=env.float("EBAY_MAX_BUCKET_WAIT_SECONDS", 20.0, minimum=0.0),
         max_attempts=env.int("EBAY_MAX_ATTEMPTS", 4, minimum=1, maximum=20),

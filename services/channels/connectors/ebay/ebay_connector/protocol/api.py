@@ -48,8 +48,9 @@ MAX_BULK_REQUESTS = 25
 MAX_ORDERS_PAGE = 200
 # getOrders filters cover the last 90 days only (Fulfillment contract 1.11.0, filter parameter).
 ORDER_FILTER_DAYS = 90
-# getInventoryItems: limit 1..100 per page (the Inventory contract's limit parameter).
-MAX_INVENTORY_PAGE = 100
+# getInventoryItems takes up to 100 per page, but ListRemoteProducts adds one getOffers call per SKU:
+# 40 a page keeps a page within the bucket's burst (config.py) and the call's deadline.
+MAX_INVENTORY_PAGE = 40
 
 DEFAULT_MARKETPLACE = "EBAY_US"
 MARKETPLACE_CURRENCY = {

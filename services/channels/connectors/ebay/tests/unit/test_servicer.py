@@ -249,3 +249,49 @@ def test_fetch_orders_asks_for_at_most_the_last_90_days() -> None:
     )
     query = fake.requests[0].url.query.decode()
     assert query.startswith("filter=lastmodifieddate:%5B2026-09-07T19:00:00.000Z..%5D&")
+
+
+def test_a_page_of_auto_map_fits_in_the_default_bucket() -> None:
+    """One getInventoryItems and one getOffers per SKU: a page must not outrun the production
+    bucket's burst (no waiting, no RESOURCE_EXHAUSTED)."""
+    settings = load_settings({})
+    fake = FakeEbay()
+
+    def items(request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params["limit"])
+        offset = int(request.url.params["offset"])
+        page = [{"sku": f"S{i}"} for i in range(offset, min(offset + limit, 500))]
+        return httpx.Response(200, json={"inventoryItems": page, "total": 500, "next": "more"})
+
+    def offers(request: httpx.Request) -> httpx.Response:
+        sku = request.url.params["sku"]
+        return httpx.Response(
+            200,
+            json={
+                "offers": [
+                    {
+                        "offerId": f"O-{sku}",
+                        "sku": sku,
+                        "marketplaceId": "EBAY_US",
+                        "listing": {"listingId": f"L-{sku}"},
+                    }
+                ]
+            },
+        )
+
+    fake.routes[("GET", p.INVENTORY_ITEMS_PATH)] = items
+    fake.routes[("GET", p.OFFERS_PATH)] = offers
+    seams = Seams(
+        limiter=InMemoryTokenBucket(
+            capacity=settings.bucket_capacity, refill_per_second=settings.bucket_refill_per_second
+        ),
+        transport=lambda: httpx.MockTransport(fake),
+        sleep=lambda _s: None,
+    )
+    built = make_servicer(settings, seams, MemoryRevisionLedger())
+    page = built.ListRemoteProducts(
+        pb.ListRemoteProductsRequest(connection=connection(access_token="new"), limit=500), None
+    )
+    assert len(page.products) == p.MAX_INVENTORY_PAGE and page.next_cursor == str(p.MAX_INVENTORY_PAGE)
+    assert dict(page.products[0].remote.ids) == {"sku": "S0", "offer_id": "O-S0", "listing_id": "L-S0"}
+    assert len(fake.requests) == p.MAX_INVENTORY_PAGE + 1 <= settings.bucket_capacity
