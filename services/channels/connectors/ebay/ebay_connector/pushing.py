@@ -9,7 +9,7 @@ push touched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,6 +176,3 @@ def refresh_token_limits(expires_at: datetime | None, now: datetime) -> dict[str
             f"eBay authorization ends in {days} days: the seller must authorize again"
         )
     return out
-
-
-Clock = Callable[[], datetime]
