@@ -104,6 +104,7 @@ def test_the_registry_agrees_with_the_code_defaults() -> None:
         "facebook": "meta_connector",
         "instagram": "meta_connector",
         "amazon": "amazon_connector",
+        "ebay": "ebay_connector",
     }
     assert set(CONNECTOR_SERVICES) == {t for t, kind in CHANNEL_TYPES.items() if kind.available}
 
@@ -342,18 +343,22 @@ def test_check_names_an_available_channel_type_without_a_connector(
     root = make_tree(tmp_path)
     assert registry_module.main(["--root", str(root), "check"]) == 0
     domain = root / CHANNEL_TYPES_MODULE
-    text = domain.read_text()
-    ebay = text.index('"ebay"')
-    domain.write_text(text[:ebay] + text[ebay:].replace("available=False", "available=True", 1))
-    assert channel_types_in_source(root)["ebay"] is True
+    # A channel type marked available that no deployable's channel_types names.
+    domain.write_text(
+        domain.read_text().replace(
+            "    for t in (\n",
+            '    for t in (\n        ChannelType("acme", "Acme", AuthKind.API_KEY, ("inventory",), available=True),\n',
+        )
+    )
+    assert channel_types_in_source(root)["acme"] is True
     assert source_problems(Registry.load(), root) == [
-        'services/channels/channels/domain.py CHANNEL_TYPES: ChannelType("ebay") is available=True but no '
-        'connector speaks it: add channel_types = ["ebay"] to its connector in deploy/deployables.toml, or set '
+        'services/channels/channels/domain.py CHANNEL_TYPES: ChannelType("acme") is available=True but no '
+        'connector speaks it: add channel_types = ["acme"] to its connector in deploy/deployables.toml, or set '
         "available=False"
     ]
     assert registry_module.main(["--root", str(root), "check"]) == 1
     assert (
-        'edit: services/channels/channels/domain.py CHANNEL_TYPES: ChannelType("ebay")'
+        'edit: services/channels/channels/domain.py CHANNEL_TYPES: ChannelType("acme")'
         in capsys.readouterr().err
     )
 

@@ -20,6 +20,7 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
     "meta_connector": 50063,
     "tiktok_connector": 50064,
     "amazon_connector": 50065,
+    "ebay_connector": 50066,
 }
 # Local HTTP ports of the channel sandboxes (kind = sandbox), by vendor.
 DEFAULT_SANDBOX_PORTS: dict[str, int] = {
@@ -28,6 +29,7 @@ DEFAULT_SANDBOX_PORTS: dict[str, int] = {
     "meta": 8703,
     "tiktok": 8704,
     "amazon": 8705,
+    "ebay": 8706,
 }
 DEFAULT_GATEWAY_PORT = 8080
 # Channel type -> the connector service that speaks it (a connector's channel_types).
@@ -38,4 +40,5 @@ CONNECTOR_SERVICES: dict[str, str] = {
     "instagram": "meta_connector",
     "tiktok": "tiktok_connector",
     "amazon": "amazon_connector",
+    "ebay": "ebay_connector",
 }

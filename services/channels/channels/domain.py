@@ -154,8 +154,8 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "ebay",
             "eBay",
             AuthKind.OAUTH,
-            ALL_CAPABILITIES,
-            available=False,
+            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            available=True,
         ),
     )
 }

@@ -20,6 +20,8 @@ from werkzeug.datastructures import Headers
 from channel_sandboxes.amazon import AmazonConfig
 from channel_sandboxes.amazon import create_app as create_amazon
 from channel_sandboxes.common import serve
+from channel_sandboxes.ebay import EbayConfig
+from channel_sandboxes.ebay import create_app as create_ebay
 from channel_sandboxes.meta import MetaConfig
 from channel_sandboxes.meta import create_app as create_meta
 from channel_sandboxes.shopify import ShopifyConfig
@@ -112,6 +114,12 @@ def woo() -> Iterator[httpx.Client]:
     the only way WooCommerce accepts keys over http (pass auth=None for an anonymous call)."""
     app = create_woo(WooConfig(consumer_key="ck_test", consumer_secret="cs_test"))
     yield from _client(app, SignedKeys())
+
+
+@pytest.fixture
+def ebay() -> Iterator[httpx.Client]:
+    """The eBay sandbox; its RuName's accept URL is a placeholder the tests read redirects from."""
+    yield from _client(create_ebay(EbayConfig(accept_url="http://127.0.0.1:9/callback")))
 
 
 class SignedKeys(httpx.Auth):

@@ -19,7 +19,7 @@ from channel_sandboxes.shopify.schema import registry
 MAX_MODULE_LINES = 600
 
 
-@pytest.fixture(params=["shopify", "woo", "tiktok", "meta", "amazon"])
+@pytest.fixture(params=["shopify", "woo", "tiktok", "meta", "amazon", "ebay"])
 def sandbox(request: pytest.FixtureRequest) -> httpx.Client:
     return request.getfixturevalue(request.param)
 

@@ -1,0 +1,422 @@
+"""gRPC adapter of the eBay connector: request → mapping → EbayClient / pushing → mapping →
+response. Errors are omnistock_common DomainErrors (the shared interceptor maps them).
+
+Calls made with the connection's user token may refresh it once on 401 errorId 1001 (client.py);
+the new access token then comes back as `refreshed_credentials` (the refresh token, which eBay
+never rotates, and its expiry are kept).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import grpc
+
+from ebay_connector import mapping as m
+from ebay_connector import protocol as p
+from ebay_connector.client import ClientFactory, EbayClient
+from ebay_connector.config import Settings
+from ebay_connector.pushing import Budget, push_prices, push_quantities, refresh_token_limits
+from ebay_connector.revisions import RevisionLedger
+from omnistock.connector.v1 import connector_service_pb2 as pb
+from omnistock_common.errors import (
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+)
+from omnistock_connector_kit.channel_http import ChannelHttpError
+from omnistock_connector_kit.connector_base import CREDENTIALS_REVOKED, timestamp_to_datetime
+from omnistock_connector_kit.oauth import credentials_from_grant
+from omnistock_connector_kit.servicer import (
+    ChannelDescription,
+    ConnectorServicerBase,
+    lowercase_headers,
+    webhook_refused,
+)
+
+log = logging.getLogger(__name__)
+
+OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
+NOT_SUPPORTED = "NOT_SUPPORTED_BY_CHANNEL"
+PUBLIC_KEY_CACHE_SIZE = 64
+# eBay application tokens live 7200 s; reuse one for a little less.
+APP_TOKEN_SECONDS = 7000.0
+
+
+class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
+    """omnistock.connector.v1.ConnectorService for eBay sellers (Sell Inventory/Fulfillment v1)."""
+
+    description = ChannelDescription(
+        channel_type="ebay",
+        auth_kind=pb.AUTH_KIND_OAUTH,
+        capabilities=(
+            pb.CAPABILITY_INVENTORY,
+            pb.CAPABILITY_PRICES,
+            pb.CAPABILITY_ORDERS,
+            pb.CAPABILITY_FULFILLMENT,
+            pb.CAPABILITY_WEBHOOKS,
+        ),
+        max_inventory_batch=p.MAX_BULK_REQUESTS,
+        max_price_batch=p.MAX_BULK_REQUESTS,
+        api_version=p.API_VERSION,
+    )
+    clients: ClientFactory
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: ClientFactory,
+        ledger: RevisionLedger,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(clients)
+        self._settings = settings
+        self._ledger = ledger
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, str] = {}  # "<api base> <kid>" → getPublicKey's key
+        self._app_token: tuple[str, float] | None = None
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _marketplace(self, connection: pb.ConnectionContext) -> str:
+        return (connection.settings.get("marketplace_id") or p.DEFAULT_MARKETPLACE).upper()
+
+    def _currency(self, connection: pb.ConnectionContext) -> str:
+        return connection.settings.get("currency") or p.currency_of(self._marketplace(connection))
+
+    def _refreshed(self, client: EbayClient, connection: pb.ConnectionContext) -> pb.Credentials | None:
+        if client.refreshed is None:
+            return None
+        return credentials_from_grant(client.refreshed, previous=connection.credentials)
+
+    def _budget(self, connection: pb.ConnectionContext) -> Budget:
+        return Budget(self._ledger, connection.connection_id, self._clock(), self._settings.revision_reserve)
+
+    def _limits(self, budget: Budget, connection: pb.ConnectionContext) -> dict[str, str]:
+        creds = connection.credentials
+        expires = (
+            creds.refresh_token_expires_at.ToDatetime(tzinfo=UTC)
+            if creds.HasField("refresh_token_expires_at")
+            else None
+        )
+        return {**budget.limits(), **refresh_token_limits(expires, self._clock())}
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def BuildAuthorizationUrl(
+        self, request: pb.BuildAuthorizationUrlRequest, context: grpc.ServicerContext
+    ) -> pb.BuildAuthorizationUrlResponse:
+        """eBay's consent page takes the app's RuName as redirect_uri, never a URL: eBay sends the
+        seller to the accept URL registered for that RuName (request.redirect_uri is ignored)."""
+        if not request.state:
+            raise InvalidArgument("state is required")
+        connection = request.connection
+        scopes = p.scope_list(connection.settings.get("scopes", "")) or list(self._settings.scopes)
+        return pb.BuildAuthorizationUrlResponse(
+            authorization_url=p.authorization_url(
+                self.clients.base_url(connection, p.AUTH_HOST),
+                client_id=self._settings.client_id,
+                ru_name=connection.settings.get("ru_name") or self._settings.ru_name,
+                scopes=scopes,
+                state=request.state,
+            )
+        )
+
+    def ExchangeCode(
+        self, request: pb.ExchangeCodeRequest, context: grpc.ServicerContext
+    ) -> pb.ExchangeCodeResponse:
+        params = dict(request.callback_params)
+        code = p.callback_code(params)
+        if params.get("error") or not code:
+            raise Unauthenticated(
+                f"OAuth callback refused: {params.get('error') or 'no code'}", reason=OAUTH_CALLBACK_INVALID
+            )
+        connection = request.connection
+        ru_name = connection.settings.get("ru_name") or self._settings.ru_name
+        with self.clients.open(connection, token="") as ebay:
+            grant = ebay.exchange_code(code, ru_name)
+        if not grant.scopes:  # eBay's code answer lists no scopes: they are the ones asked for
+            asked = p.scope_list(connection.settings.get("scopes", "")) or list(self._settings.scopes)
+            grant = replace(grant, scopes=tuple(asked))
+        marketplace = self._marketplace(connection)
+        settings = {"marketplace_id": marketplace, "currency": self._currency(connection)}
+        # The code is spent: failing to learn the seller must not lose the token.
+        try:
+            with self.clients.open(connection, token=grant.access_token, host=p.APIZ_HOST) as ebay:
+                seller = ebay.seller()
+            settings.update({"store_id": seller.user_id, "store_name": seller.username})
+        except (DomainError, ChannelHttpError) as exc:
+            log.warning("eBay seller identity after code exchange unavailable: %s", type(exc).__name__)
+        return pb.ExchangeCodeResponse(
+            credentials=credentials_from_grant(grant), settings={k: v for k, v in settings.items() if v}
+        )
+
+    def RefreshCredentials(
+        self, request: pb.RefreshCredentialsRequest, context: grpc.ServicerContext
+    ) -> pb.RefreshCredentialsResponse:
+        current = request.connection.credentials
+        refresh_token = current.secrets.get("refresh_token", "")
+        if not refresh_token:
+            raise Unauthenticated(
+                "no eBay refresh token; the seller must authorize again", reason=CREDENTIALS_REVOKED
+            )
+        with self.clients.open(request.connection, token="") as ebay:
+            ebay.scopes = tuple(current.scopes) or self._settings.scopes
+            grant = ebay.refresh(refresh_token)
+        return pb.RefreshCredentialsResponse(credentials=credentials_from_grant(grant, previous=current))
+
+    def ValidateCredentials(
+        self, request: pb.ValidateCredentialsRequest, context: grpc.ServicerContext
+    ) -> pb.ValidateCredentialsResponse:
+        with self.clients.open(request.connection, host=p.APIZ_HOST) as ebay:
+            seller = ebay.seller()
+        settings = {"store_id": seller.user_id, "store_name": seller.username}
+        return pb.ValidateCredentialsResponse(
+            account_name=seller.username, settings={k: v for k, v in settings.items() if v}
+        )
+
+    # -- stock and price ---------------------------------------------------------------------
+
+    def PushInventory(
+        self, request: pb.PushInventoryRequest, context: grpc.ServicerContext
+    ) -> pb.PushInventoryResponse:
+        connection = request.connection
+        budget = self._budget(connection)
+        with self.clients.open(connection) as ebay:
+            results = push_quantities(ebay, budget, m.inventory_inputs(request.items))
+            return pb.PushInventoryResponse(
+                results=m.item_results_to_proto(results),
+                refreshed_credentials=self._refreshed(ebay, connection),
+                calls=ebay.calls,
+                retried=ebay.retried,
+                limits=self._limits(budget, connection),
+            )
+
+    def PushPrices(
+        self, request: pb.PushPricesRequest, context: grpc.ServicerContext
+    ) -> pb.PushPricesResponse:
+        connection = request.connection
+        budget = self._budget(connection)
+        with self.clients.open(connection) as ebay:
+            results = push_prices(
+                ebay, budget, m.price_inputs(request.items), currency=self._currency(connection)
+            )
+            return pb.PushPricesResponse(
+                results=m.item_results_to_proto(results),
+                refreshed_credentials=self._refreshed(ebay, connection),
+                calls=ebay.calls,
+                limits=self._limits(budget, connection),
+            )
+
+    def ReadInventory(
+        self, request: pb.ReadInventoryRequest, context: grpc.ServicerContext
+    ) -> pb.ReadInventoryResponse:
+        connection = request.connection
+        out = []
+        with self.clients.open(connection) as ebay:
+            for item in m.inventory_inputs(request.items):
+                found = ebay.inventory_item(item.sku) if item.sku else None
+                quantity = p.ship_to_quantity(found) if found is not None else None
+                out.append(p.RemoteQuantity(item.sku, quantity or 0, quantity is not None))
+            return pb.ReadInventoryResponse(
+                quantities=m.quantities_to_proto(out), refreshed_credentials=self._refreshed(ebay, connection)
+            )
+
+    def ReadPrices(
+        self, request: pb.ReadPricesRequest, context: grpc.ServicerContext
+    ) -> pb.ReadPricesResponse:
+        connection = request.connection
+        marketplace, currency = self._marketplace(connection), self._currency(connection)
+        out = []
+        with self.clients.open(connection) as ebay:
+            for item in m.price_inputs(request.items):
+                offers = ebay.offers(item.sku, marketplace) if item.sku else []
+                chosen = next((o for o in offers if o.offer_id == item.offer_id), None) or p.pick_offer(
+                    offers, marketplace
+                )
+                amount = p.read_amount(chosen.price, chosen.currency) if chosen else None
+                if amount is not None and currency and amount.currency != currency:
+                    amount = None
+                out.append(p.RemotePrice(item.sku, amount is not None, amount))
+            return pb.ReadPricesResponse(
+                prices=m.remote_prices_to_proto(out), refreshed_credentials=self._refreshed(ebay, connection)
+            )
+
+    def ListRemoteProducts(
+        self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
+    ) -> pb.ListRemoteProductsResponse:
+        if request.include_catalog:
+            raise FailedPrecondition(
+                "the eBay connector does not import catalogues (include_catalog)", reason=NOT_SUPPORTED
+            )
+        connection = request.connection
+        marketplace = self._marketplace(connection)
+        offset = p.offset_cursor(request.cursor)
+        limit = max(1, min(request.limit or p.MAX_INVENTORY_PAGE, p.MAX_INVENTORY_PAGE))
+        with self.clients.open(connection) as ebay:
+            items, next_cursor = ebay.inventory_items(offset, limit)
+            products = [
+                p.remote_product(i, p.pick_offer(ebay.offers(str(i["sku"]), marketplace), marketplace))
+                for i in items
+            ]
+            response = m.products_to_proto(products, next_cursor)
+            refreshed = self._refreshed(ebay, connection)
+            if refreshed is not None:
+                response.refreshed_credentials.CopyFrom(refreshed)
+            return response
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def FetchOrders(
+        self, request: pb.FetchOrdersRequest, context: grpc.ServicerContext
+    ) -> pb.FetchOrdersResponse:
+        connection = request.connection
+        since = timestamp_to_datetime(request.updated_since) if request.HasField("updated_since") else None
+        # eBay's order filters reach back 90 days only (getOrders, CHANNELS.md 6.3).
+        oldest = self._clock() - timedelta(days=p.ORDER_FILTER_DAYS)
+        if since is not None and since < oldest:
+            since = oldest
+        offset = p.offset_cursor(request.cursor)
+        limit = max(1, min(request.limit or 50, p.MAX_ORDERS_PAGE))
+        with self.clients.open(connection) as ebay:
+            orders, next_cursor = ebay.orders(since, offset, limit)
+            response = m.orders_to_proto(orders, next_cursor, ebay.retried)
+            refreshed = self._refreshed(ebay, connection)
+            if refreshed is not None:
+                response.refreshed_credentials.CopyFrom(refreshed)
+            return response
+
+    def CreateFulfillment(
+        self, request: pb.CreateFulfillmentRequest, context: grpc.ServicerContext
+    ) -> pb.CreateFulfillmentResponse:
+        if not request.external_order_id:
+            raise InvalidArgument("external_order_id is required")
+        if not request.carrier or not request.tracking_number:
+            raise InvalidArgument("eBay needs a shipping carrier code and a tracking number")
+        connection = request.connection
+        wanted = m.fulfillment_lines(request.lines)
+        with self.clients.open(connection) as ebay:
+            lines = [(w.external_line_id, int(w.quantity)) for w in wanted if w.external_line_id]
+            if not wanted or len(lines) < len(wanted):
+                lines = _resolve_lines(ebay.order_lines(request.external_order_id), wanted)
+            body = p.fulfillment_body(
+                lines,
+                carrier=request.carrier,
+                tracking_number=request.tracking_number,
+                shipped_at=self._clock(),
+            )
+            fulfillment_id = ebay.create_fulfillment(request.external_order_id, body)
+            return pb.CreateFulfillmentResponse(
+                external_fulfillment_id=fulfillment_id,
+                refreshed_credentials=self._refreshed(ebay, connection),
+            )
+
+    def CancelOrder(
+        self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
+    ) -> pb.CancelOrderResponse:
+        raise FailedPrecondition(
+            "eBay seller cancellations go through the Post-Order API (POST /post-order/v2/cancellation), "
+            "which this connector does not call: cancel the order in Seller Hub",
+            reason=NOT_SUPPORTED,
+        )
+
+    # -- notifications -----------------------------------------------------------------------
+
+    def AnswerWebhookChallenge(
+        self, request: pb.AnswerWebhookChallengeRequest, context: grpc.ServicerContext
+    ) -> pb.AnswerWebhookChallengeResponse:
+        """Marketplace account deletion endpoint check: GET ?challenge_code=… → JSON challengeResponse."""
+        code = request.query.get("challenge_code", "")
+        if not code or not request.endpoint_url:
+            raise PermissionDenied("not an eBay endpoint challenge (no challenge_code)")
+        return pb.AnswerWebhookChallengeResponse(
+            content_type="application/json",
+            body=p.challenge_body(code, self._settings.verification_token, request.endpoint_url),
+        )
+
+    def ParseWebhook(
+        self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
+    ) -> pb.ParseWebhookResponse:
+        headers = lowercase_headers(request.headers)
+        raw = bytes(request.raw_body)
+        signature = p.parse_signature_header(headers.get(p.SIGNATURE_HEADER, ""))
+        if signature is None:
+            raise webhook_refused("webhook refused: missing or malformed X-EBAY-SIGNATURE")
+        key = self._public_key(request.connection, signature.kid)
+        if not key or not p.verify_signature(key, signature.signature, raw):
+            raise webhook_refused("webhook refused: signature does not verify")
+        problem = p.payload_problem(raw)
+        if problem:
+            raise webhook_refused(f"webhook refused: {problem}")
+        return m.webhook_to_proto(p.parsed_notification(raw))
+
+    def _public_key(self, connection: pb.ConnectionContext, kid: str) -> str:
+        # Keys are eBay's per kid; cached per host too, so a sandbox's key never stands for eBay's.
+        cache_key = f"{self.clients.base_url(connection)} {kid}"
+        with self._lock:
+            cached = self._keys.get(cache_key)
+        if cached is not None:
+            return cached
+        with self.clients.open(connection, token="") as ebay:
+            answer = ebay.public_key(kid, self._application_token(ebay))
+        key = str(answer.get("key") or "")
+        with self._lock:
+            if len(self._keys) >= PUBLIC_KEY_CACHE_SIZE:
+                self._keys.pop(next(iter(self._keys)))
+            self._keys[cache_key] = key
+        return key
+
+    def _application_token(self, ebay: EbayClient) -> str:
+        with self._lock:
+            cached = self._app_token
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        token = ebay.application_token()
+        with self._lock:
+            self._app_token = (token, time.monotonic() + APP_TOKEN_SECONDS)
+        return token
+
+    # -- publishing --------------------------------------------------------------------------
+
+    def UpsertProducts(
+        self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
+    ) -> pb.UpsertProductsResponse:
+        raise FailedPrecondition("the eBay connector does not publish listings", reason=NOT_SUPPORTED)
+
+    def ArchiveProducts(
+        self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
+    ) -> pb.ArchiveProductsResponse:
+        raise FailedPrecondition("the eBay connector does not publish listings", reason=NOT_SUPPORTED)
+
+
+def _resolve_lines(
+    order: list[tuple[str, str, int]], wanted: list[p.FulfillmentLineInput]
+) -> list[tuple[str, int]]:
+    """Lines to ship by eBay lineItemId: the whole order when none are named, else each named
+    line by its id or, failing that, by its SKU."""
+    if not wanted:
+        return [(line_id, quantity) for line_id, _sku, quantity in order if line_id]
+    out = []
+    for w in wanted:
+        match = next(
+            (
+                line_id
+                for line_id, sku, _q in order
+                if (w.external_line_id and hmac.compare_digest(line_id, w.external_line_id))
+                or (not w.external_line_id and sku == w.sku)
+            ),
+            "",
+        )
+        if not match:
+            raise InvalidArgument(f"no line of this eBay order matches {w.external_line_id or w.sku!r}")
+        out.append((match, int(w.quantity)))
+    return out
