@@ -115,7 +115,7 @@ def test_unknown_connection_wrong_type_and_bad_signature_are_the_same_refusal(
         ("woocommerce", "no-such-id", signed),
         ("shopify", woo.id, signed),
         ("woocommerce", woo.id, forged),
-        ("amazon", woo.id, signed),
+        ("etsy", woo.id, signed),  # no such channel type
     ):
         with pytest.raises(grpc.RpcError) as refused:
             raw_stub.IngestWebhook(
