@@ -48,7 +48,12 @@ class Stack:
         return Sandbox(self.stack.sandbox_url(mk.MARKETPLACES[channel_type].sandbox))
 
     def failure_context(self) -> str:
-        names = ("channels-worker", "channels", "orders-worker", "tiktok-connector", "meta-connector")
+        names = (
+            "channels-worker",
+            "channels",
+            "orders-worker",
+            *(f"{c}-connector" for c in ("meta", "tiktok", "amazon", "ebay")),
+        )
         return "\n".join(
             f"--- {name}:\n{self.stack.processes[name].tail(40)}"
             for name in names

@@ -70,6 +70,17 @@ MARKETPLACES: dict[str, Marketplace] = {
             # TikTok's id of USPS (the connector passes a numeric carrier through as the id).
             carrier="7117858858072016686",
         ),
+        # Amazon posts nothing over HTTP (notifications go to SQS/EventBridge): every delivery to
+        # its webhook endpoint is refused.
+        Marketplace("amazon", "amazon-sandbox", forged_webhook_headers={"X-Amz-Signature": "0" * 64}),
+        Marketplace(
+            "ebay",
+            "ebay-sandbox",
+            # base64 of {"alg":"ECDSA","kid":"nope","signature":"AAAA","digest":"SHA1"}
+            forged_webhook_headers={
+                "X-EBAY-SIGNATURE": "eyJhbGciOiJFQ0RTQSIsImtpZCI6Im5vcGUiLCJzaWduYXR1cmUiOiJBQUFBIiwiZGlnZXN0IjoiU0hBMSJ9"
+            },
+        ),
     )
 }
 
