@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ import pytest
 
 from omnistock_devtools import marketplaces as mk
 from omnistock_devtools import order_flow as flow
-from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
+from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox, expect
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
 from omnistock_devtools.order_flow import PlacedOrder
 from omnistock_devtools.testing import RABBITMQ, REDIS, STACK_REDIS_DB, postgres_databases, require
@@ -203,3 +204,87 @@ def test_a_marketplace_from_connect_to_fulfilment(market_stack: Stack, channel_t
     )
     assert forged.status_code == 401, forged.text
     assert len(flow.orders_of(client, conn_id, placed.external_id)) == 1
+
+
+# ---------------------------------------------------------------------------- marketplace limits
+def _catalogue(ctx: Stack, channel_type: str, prefix: str, count: int, stock: int) -> list[str]:
+    """`count` SKUs in OmniStock (products of up to 1,000 variants, `stock` each) and on the sandbox."""
+    skus = [f"{prefix}-{uuid.uuid4().hex[:4].upper()}-{n:04d}" for n in range(count)]
+    for start in range(0, count, 1000):
+        variants = [
+            {"sku": sku, "price": {"amount": "9.99", "currency": "USD"}} for sku in skus[start : start + 1000]
+        ]
+        ctx.client.call("POST", "/products", 201, json={"title": f"{prefix} {start}", "variants": variants})
+    ctx.client.set_stock(dict.fromkeys(skus, stock))
+    ctx.sandbox(channel_type).add_products([CatalogueItem(sku, sku, stock, "9.99") for sku in skus])
+    return skus
+
+
+def test_ebay_a_thousand_changes_to_one_listing_spend_at_most_250_revisions(market_stack: Stack) -> None:
+    """Issue 19: eBay allows 250 revisions of a listing a day. 1,000 stock changes through the API
+    (each a sale of one unit) reach the listing within that budget, and it ends showing exactly
+    OmniStock's figure: decreases are never held back, so it is never left showing more."""
+    ctx, client = market_stack, market_stack.client
+    sandbox = ctx.sandbox("ebay")
+    (sku,) = _catalogue(ctx, "ebay", "EBREV", 1, 1000)
+    conn_id = mk.connect(client, "ebay", sandbox)["id"]
+    client.auto_map(conn_id, [sku])
+    ctx.wait(lambda: sandbox.inventory().get(sku), lambda q: q == 1000, "eBay shows 1000")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _n: client.adjust(sku, -1, reason="sale"), range(1000)))
+    assert len(answers) == 1000 and client.stock(sku)["available"] == 0
+
+    ctx.wait(lambda: sandbox.inventory().get(sku), lambda q: q == 0, "eBay shows OmniStock's 0")
+    revisions = expect(
+        sandbox.http.get(f"{sandbox.base_url}/_sandbox/revisions"), 200, what="eBay revisions"
+    ).json()
+    assert 1 <= revisions["by_sku"][sku] <= 250, revisions
+    assert revisions["max_listed"].get(sku, 1000) <= 1000, revisions
+    limits = client.connection(conn_id)["health"]["limits"]
+    assert int(limits["revisions_left_lowest"]) == 250 - revisions["by_sku"][sku], limits
+
+
+def test_amazon_two_thousand_changes_go_as_feeds_and_an_item_error_names_its_sku(market_stack: Stack) -> None:
+    """Issue 19: a 2,000-SKU change goes to Amazon as JSON_LISTINGS_FEEDs (Describe's batch of
+    1,000: two feeds), not 2,000 patchListingsItem calls; an item the feed's processing report
+    refuses is reported on its own SKU in the sync log, the others applied."""
+    ctx, client = market_stack, market_stack.client
+    sandbox = ctx.sandbox("amazon")
+    # 1,999 SKUs the seller sells on Amazon, and one it does not: a 2,000-SKU change.
+    skus = _catalogue(ctx, "amazon", "AMZ", 1999, 50)
+    conn_id = mk.connect(client, "amazon", sandbox)["id"]
+    client.auto_map(conn_id, skus)
+    # A listing OmniStock maps that the seller does not sell on Amazon: its feed message fails.
+    ghost = f"AMZ-GHOST-{uuid.uuid4().hex[:4].upper()}"
+    client.call(
+        "POST",
+        "/products",
+        201,
+        json={"title": "ghost", "variants": [{"sku": ghost, "price": {"amount": "1.00", "currency": "USD"}}]},
+    )
+    client.set_stock({ghost: 5})
+    client.call("PUT", f"/channels/{conn_id}/listings/{ghost}", json={"sku": ghost})
+    ctx.wait(
+        lambda: sum(1 for sku in skus if sandbox.inventory().get(sku) == 50),
+        lambda n: n == len(skus),
+        "Amazon shows 50 everywhere",
+    )
+
+    sandbox.reset_calls()
+    client.set_stock({**dict.fromkeys(skus, 40), ghost: 4})
+    ctx.wait(
+        lambda: sum(1 for q in (sandbox.inventory().get(sku) for sku in skus) if q == 40),
+        lambda n: n == len(skus),
+        "Amazon shows 40 for all 1,999 SKUs it sells",
+    )
+    # Two feeds of 1,000 (Describe's batch), the refused SKU's among them; not a patch call each.
+    calls = sandbox.calls()["by_operation"]
+    assert calls.get("createFeed", 0) == 2 and calls.get("patchListingsItem", 0) == 0, calls
+    # The sync log names the refused SKU, alone, with the report's words.
+    refused = ctx.wait(
+        lambda: [e for e in client.sync_log(conn_id, 200) if e["outcome"] == "error" and ghost in e["skus"]],
+        bool,
+        f"the sync log's refusal of {ghost}",
+    )
+    assert refused[0]["skus"] == [ghost] and ghost in refused[0]["message"], refused[0]
