@@ -1,7 +1,16 @@
-"""Sync latency benchmark: inventory commit -> quantity visible in the Shopify and WooCommerce sandboxes.
+"""Sync latency benchmark: inventory commit -> quantity visible in every connected channel's sandbox.
 
 Usage (from the repo root; PostgreSQL, Redis and RabbitMQ local):
-    .venv/bin/python bench/sync_latency.py [--skus 1000] [--singles 100] [--stream-rate 50] [--poll 0.02] [--sqlite]
+    .venv/bin/python bench/sync_latency.py [--skus 1000] [--singles 100] [--stream-rate 50] [--poll 0.02]
+        [--channels shopify,woocommerce,facebook,instagram,tiktok,amazon,ebay] [--sqlite]
+
+Every channel type is connected at once by default (--channels picks some): Shopify by OAuth and
+WooCommerce with keys as before, and Facebook, Instagram, TikTok, Amazon and eBay by their OAuth
+round trips against their sandboxes (omnistock_devtools.marketplaces). Facebook and Instagram sell
+from the one Meta catalog, so both watch the same sandbox: a figure counts as arrived there when
+the first of their two connections delivered it. TikTok updates stock one product per call, so its
+sandbox gets the SKUs as products of TIKTOK_PRODUCT_SIZE variants (a catalogue of single-SKU
+products would cost one call per SKU).
 
 One run starts the whole stack from the Procfile as subprocesses on free ports
 (omnistock_devtools.fullstack: catalog, inventory + worker, channels + worker, both connectors, both
@@ -56,6 +65,7 @@ from omnistock.inventory.v1 import inventory_service_pb2 as pb
 from omnistock.inventory.v1 import inventory_service_pb2_grpc as pb_grpc
 from omnistock_common.clients import DeadlineStub, make_channel
 from omnistock_common.context import CallContext
+from omnistock_devtools import marketplaces as mk
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
 
@@ -66,7 +76,22 @@ WOO_BATCH = 100  # products/batch: at most 100 objects per call
 # A change that never shows up is reported, not waited for forever.
 SINGLE_DEADLINE_SECONDS = 60.0
 BURST_DEADLINE_SECONDS = 180.0
-SANDBOXES = ("shopify", "woocommerce")
+# Every channel type, connected at once (main() narrows it with --channels).
+SANDBOXES: tuple[str, ...] = ("shopify", "woocommerce", *mk.MARKETPLACES)
+TIKTOK_PRODUCT_SIZE = 20
+# The fewest push calls N SKUs need on each channel (its bulk limit; TikTok: one call per product).
+PUSH_BATCH = {
+    "shopify": SHOPIFY_BATCH,
+    "woocommerce": WOO_BATCH,
+    "facebook": 5000,  # items_batch: 5,000 requests per call
+    "instagram": 5000,
+    "tiktok": TIKTOK_PRODUCT_SIZE,
+    "amazon": 1000,  # one JSON_LISTINGS_FEED per Describe batch of 1,000
+    "ebay": 25,  # bulkUpdatePriceQuantity: 25 per call
+}
+# The benchmark's per-connection eBay bucket: the connector's default (50, then 0.5/s) is sized for
+# a seller's daily quota and would spend most of the run auto-mapping 1,000 listings.
+BENCH_ENV = {"EBAY_CONNECTOR_BUCKET_REFILL_PER_SECOND": "10"}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -187,7 +212,7 @@ class Results:
                 "sku_p50_s": round(pct(arrivals, 50), 2),
                 "sku_p99_s": round(pct(arrivals, 99), 2),
                 "calls": self.burst_calls.get(name, {}),
-                "min_calls": math.ceil(self.skus / (SHOPIFY_BATCH if name == "shopify" else WOO_BATCH)),
+                "min_calls": math.ceil(self.skus / PUSH_BATCH[name]),
             }
         out["burst"]["batch_adjust_commit_s"] = round(self.burst_commit_seconds, 2)
         return out
@@ -203,8 +228,14 @@ def split_percentiles(samples: dict[str, list[float]]) -> dict[str, Any]:
 
 
 def push_calls(name: str, calls: dict[str, Any]) -> int:
+    """The push calls a sandbox counted (Shopify and WooCommerce by operation; the others: every
+    call of the burst, order polls and batch-status polls included)."""
     ops = calls.get("by_operation", {})
-    return int(ops.get("inventorySetQuantities", 0) if name == "shopify" else ops.get("products/batch", 0))
+    if name == "shopify":
+        return int(ops.get("inventorySetQuantities", 0))
+    if name == "woocommerce":
+        return int(ops.get("products/batch", 0))
+    return int(calls.get("total", 0))
 
 
 def setup(stack: FullStack, n: int) -> tuple[GatewayClient, list[str], dict[str, Sandbox]]:
@@ -223,17 +254,30 @@ def setup(stack: FullStack, n: int) -> tuple[GatewayClient, list[str], dict[str,
         response.raise_for_status()
     client.set_stock(dict.fromkeys(skus, START_STOCK))
     items = [CatalogueItem(sku, sku, START_STOCK, "9.99") for sku in skus]
-    sandboxes = {
-        "shopify": Sandbox(stack.shopify_sandbox_url),
-        "woocommerce": Sandbox(stack.woocommerce_sandbox_url),
+    urls = {
+        name: stack.sandbox_url(
+            f"{name}-sandbox" if name in ("shopify", "woocommerce") else mk.MARKETPLACES[name].sandbox
+        )
+        for name in SANDBOXES
     }
-    for sandbox in sandboxes.values():
-        sandbox.add_products(items)
-    woo = sandboxes["woocommerce"].config()
-    connections = [
-        client.connect_woocommerce(woo["store_url"], woo["consumer_key"], woo["consumer_secret"]),
-        client.connect_shopify(sandboxes["shopify"].config()["shop_domain"], stack.shopify_sandbox_url),
-    ]
+    sandboxes = {name: Sandbox(url) for name, url in urls.items()}
+    for url in dict.fromkeys(urls.values()):  # Meta's sandbox once for facebook and instagram
+        name = next(n for n, u in urls.items() if u == url)
+        if name == "tiktok":
+            add_tiktok_products(sandboxes[name], items)
+        else:
+            sandboxes[name].add_products(items)
+    connections = []
+    for name, sandbox in sandboxes.items():
+        if name == "woocommerce":
+            woo = sandbox.config()
+            connections.append(
+                client.connect_woocommerce(woo["store_url"], woo["consumer_key"], woo["consumer_secret"])
+            )
+        elif name == "shopify":
+            connections.append(client.connect_shopify(sandbox.config()["shop_domain"], sandbox.base_url))
+        else:
+            connections.append(mk.connect(client, name, sandbox))
     for conn in connections:
         began = time.perf_counter()
         mapped = client.auto_map(conn["id"])
@@ -243,10 +287,31 @@ def setup(stack: FullStack, n: int) -> tuple[GatewayClient, list[str], dict[str,
     return client, skus, sandboxes
 
 
+def add_tiktok_products(sandbox: Sandbox, items: list[CatalogueItem]) -> None:
+    """TikTok's sandbox groups SKUs sharing a `product` key into one product."""
+    rows = [
+        {
+            "sku": i.sku,
+            "title": i.title,
+            "quantity": i.quantity,
+            "price": i.price,
+            "product": f"P{n // TIKTOK_PRODUCT_SIZE}",
+        }
+        for n, i in enumerate(items)
+    ]
+    for start in range(0, len(rows), 500):
+        response = sandbox.http.post(
+            f"{sandbox.base_url}/_sandbox/products", json={"items": rows[start : start + 500]}
+        )
+        response.raise_for_status()
+
+
 def run(stack: FullStack, args: argparse.Namespace, database: str) -> Results:
     t0 = time.perf_counter()
     client, skus, sandboxes = setup(stack, args.skus)
-    print(f"set up {args.skus} SKUs on both channels in {time.perf_counter() - t0:.1f}s", flush=True)
+    print(
+        f"set up {args.skus} SKUs on {len(SANDBOXES)} channels in {time.perf_counter() - t0:.1f}s", flush=True
+    )
     inventory = DeadlineStub(pb_grpc.InventoryServiceStub(make_channel(stack.grpc_addr("inventory"))), 60.0)
     ctx = CallContext(tenant_id=client.tenant_id)
     watcher = Watcher(sandboxes, args.poll)
@@ -370,6 +435,7 @@ def run_stream(
 
 
 def main() -> int:
+    global SANDBOXES
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -379,6 +445,9 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=0.02, help="sandbox polling interval, seconds")
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
     parser.add_argument(
+        "--channels", default=",".join(SANDBOXES), help="channel types to connect (comma-separated)"
+    )
+    parser.add_argument(
         "--admin-url",
         default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
@@ -387,6 +456,10 @@ def main() -> int:
         "--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     )
     args = parser.parse_args()
+    SANDBOXES = tuple(c.strip() for c in args.channels.split(",") if c.strip())
+    unknown = set(SANDBOXES) - set(PUSH_BATCH)
+    if unknown:
+        parser.error(f"unknown channel types: {sorted(unknown)}")
     # Stop cleanly (processes, temporary databases, vhost) on SIGTERM, and on SIGINT even when
     # started in the background by a shell that ignores it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -403,7 +476,7 @@ def main() -> int:
         )
         # Auto-mapping 1,000 remote products takes longer than the gateway's 5 s deadline
         # (Shopify's cost bucket paces the pages): it is a background job the client waits for.
-        with FullStack(workdir, urls, args.redis_url, amqp_url) as stack:
+        with FullStack(workdir, urls, args.redis_url, amqp_url, env=BENCH_ENV) as stack:
             results = run(stack, args, database)
     summary = results.summary()
     print(json.dumps(summary, indent=2))
