@@ -15,7 +15,7 @@ inventory sync so the sandboxes show OmniStock's figures, not their seed figures
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any, TypeVar
@@ -539,17 +539,38 @@ def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
     return _map(client, conn, action, "Shopify", sandbox.base_url)
 
 
+def ensure_marketplace(client: GatewayClient, channel_type: str, sandbox: Sandbox) -> ChannelReport:
+    """Keep the channel's OAuth connection to the running sandbox if it still works, otherwise run
+    its OAuth round trip again (a restarted sandbox forgot its tokens): the store id it learns
+    names the same store, so the connection is re-authorised in place, mappings kept."""
+    from omnistock_devtools import marketplaces
+
+    label = marketplaces.DISPLAY_NAMES.get(channel_type, channel_type)
+    conn = _current(client.connections(), channel_type, sandbox.base_url)
+    action = "connected"
+    if conn is not None:
+        if conn["status"] != "disconnected" and client.auto_map_job(conn["id"])["status"] == "succeeded":
+            action = "kept"
+        else:
+            conn, action = None, "reconnected"
+    if conn is None:
+        conn = marketplaces.connect(client, channel_type, sandbox, name=f"Demo {label}")
+    return _map(client, conn, action, label, sandbox.base_url)
+
+
 def ensure_demo(
     gateway_url: str,
     shopify_sandbox_url: str,
     woocommerce_sandbox_url: str,
     *,
+    marketplaces: Mapping[str, str] | None = None,
     email: str = DEMO_EMAIL,
     password: str = DEMO_PASSWORD,
     items: Sequence[CatalogueItem] | None = None,
     wait_seconds: float = 60.0,
 ) -> DemoReport:
-    """Bring the demo tenant to: demo products + stock, both sandboxes connected and mapped.
+    """Bring the demo tenant to: demo products + stock, every sandbox connected and mapped
+    (`marketplaces`: channel type -> its sandbox's URL, beyond Shopify and WooCommerce).
 
     The tenant itself must exist (gateway.seed_demo). Waits up to `wait_seconds` for the
     sandboxes and connectors to answer, since `make run` starts every process at once.
@@ -579,6 +600,22 @@ def ensure_demo(
         report.channels.append(
             retry_until(lambda: ensure_shopify(client, shopify), deadline=deadline, what="Shopify")
         )
+        others = {channel: Sandbox(url, client.http) for channel, url in (marketplaces or {}).items()}
+        for url in dict.fromkeys(sandbox.base_url for sandbox in others.values()):
+            sandbox = next(s for s in others.values() if s.base_url == url)
+            report.sandbox_skus_added[url] = retry_until(
+                lambda sandbox=sandbox: _ensure_sandbox_skus(sandbox, catalogue),
+                deadline=deadline,
+                what=f"demo SKUs in the sandbox at {url}",
+            )
+        for channel, sandbox in others.items():
+            report.channels.append(
+                retry_until(
+                    lambda channel=channel, sandbox=sandbox: ensure_marketplace(client, channel, sandbox),
+                    deadline=deadline,
+                    what=channel,
+                )
+            )
     finally:
         client.close()
     return report

@@ -27,6 +27,7 @@ from honcho.manager import Manager
 
 from omnistock_common.config import EnvReader, project_root
 from omnistock_devtools.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoError, allow_sandboxes, ensure_demo
+from omnistock_devtools.marketplaces import MARKETPLACES
 from omnistock_devtools.registry import Deployable, Registry
 
 READY_TIMEOUT_SECONDS = 90
@@ -103,8 +104,8 @@ def _wait_ready(base_url: str) -> bool:
     return False
 
 
-def _announce_when_ready(base_url: str, shopify_url: str, woo_url: str) -> None:
-    """Wait for /readyz, connect the demo tenant to both sandboxes, then print the banner."""
+def _announce_when_ready(base_url: str, shopify_url: str, woo_url: str, marketplaces: dict[str, str]) -> None:
+    """Wait for /readyz, connect the demo tenant to every sandbox, then print the banner."""
     if not _wait_ready(base_url):
         print(
             f"!!! OmniStock did not become ready within {READY_TIMEOUT_SECONDS}s; see the logs above",
@@ -113,7 +114,7 @@ def _announce_when_ready(base_url: str, shopify_url: str, woo_url: str) -> None:
         return
     bar = "=" * 72
     try:
-        demo_lines = ensure_demo(base_url, shopify_url, woo_url).lines(base_url)
+        demo_lines = ensure_demo(base_url, shopify_url, woo_url, marketplaces=marketplaces).lines(base_url)
     except DemoError as exc:
         demo_lines = [f" !!! the demo channels could not be set up: {exc}", " (OmniStock itself is running)"]
     print(
@@ -163,6 +164,12 @@ def main() -> int:
     venv_bin = Path(sys.executable).parent
     base_url = f"http://127.0.0.1:{gateway_port}"
     sandboxes = (f"http://127.0.0.1:{shopify_port}", f"http://127.0.0.1:{woo_port}")
+    # The other channels' sandboxes, by the channel types they stand in for (Meta's serves two).
+    marketplaces = {
+        channel: f"http://127.0.0.1:{ports[market.sandbox]}"
+        for channel, market in MARKETPLACES.items()
+        if market.sandbox in ports
+    }
     process_env = {
         **os.environ,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -180,7 +187,9 @@ def main() -> int:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
         # channels.worker runs every entry point in eventlet's tpool (worker.yaml: >= max_workers + 4).
         "EVENTLET_THREADPOOL_SIZE": env.str("EVENTLET_THREADPOOL_SIZE", "16"),
-        "CHANNEL_ALLOWED_HOSTS": allow_sandboxes(env.str("CHANNEL_ALLOWED_HOSTS", ""), *sandboxes),
+        "CHANNEL_ALLOWED_HOSTS": allow_sandboxes(
+            env.str("CHANNEL_ALLOWED_HOSTS", ""), *sandboxes, *dict.fromkeys(marketplaces.values())
+        ),
     }
     seed = subprocess.run([sys.executable, "-m", "gateway.seed_demo"], env=process_env, cwd=root, check=False)
     if seed.returncode != 0:
@@ -196,7 +205,9 @@ def main() -> int:
         # honcho runs each command through the shell, which expands ${GATEWAY_PORT} and friends.
         manager.add_process(deployable.name, deployable.command, env=process_env, cwd=str(root))
     print(f"Starting OmniStock at {base_url} ...", flush=True)
-    threading.Thread(target=_announce_when_ready, args=(base_url, *sandboxes), daemon=True).start()
+    threading.Thread(
+        target=_announce_when_ready, args=(base_url, *sandboxes, marketplaces), daemon=True
+    ).start()
     manager.loop()
     return manager.returncode or 0
 

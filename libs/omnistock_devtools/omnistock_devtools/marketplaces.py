@@ -85,6 +85,15 @@ MARKETPLACES: dict[str, Marketplace] = {
 }
 
 
+DISPLAY_NAMES = {
+    "facebook": "Facebook Shop",
+    "instagram": "Instagram Shopping",
+    "tiktok": "TikTok Shop",
+    "amazon": "Amazon",
+    "ebay": "eBay",
+}
+
+
 def connect(client: GatewayClient, channel_type: str, sandbox: Sandbox, name: str = "") -> dict[str, Any]:
     """Connect the tenant to `sandbox` through the gateway's OAuth round trip; the connection."""
     market = MARKETPLACES[channel_type]
