@@ -404,7 +404,7 @@ _ACTIONS = {
 class DemoReport:
     products_created: int = 0
     stock_seeded: int = 0
-    sandbox_skus_added: dict[str, int] = field(default_factory=dict)
+    sandbox_skus_added: dict[str, int] = field(default_factory=dict)  # by sandbox URL
     channels: list[ChannelReport] = field(default_factory=list)
 
     def lines(self, gateway_url: str) -> list[str]:
@@ -471,14 +471,14 @@ def _stale(connections: list[dict[str, Any]], channel: str, where: str) -> list[
     return [c for c in connections if c["type"] == channel and not _same_url(_where(c["settings"]), where)]
 
 
-def _current(connections: list[dict[str, Any]], channel: str, where: str) -> dict[str, Any] | None:
+def current_connection(connections: list[dict[str, Any]], channel: str, where: str) -> dict[str, Any] | None:
     for c in connections:
         if c["type"] == channel and _same_url(_where(c["settings"]), where):
             return c
     return None
 
 
-def _map(
+def map_and_report(
     client: GatewayClient, conn: dict[str, Any], action: str, channel: str, sandbox_url: str
 ) -> ChannelReport:
     mapped = client.auto_map(conn["id"])
@@ -504,14 +504,14 @@ def ensure_woocommerce(client: GatewayClient, sandbox: Sandbox) -> ChannelReport
     connections = client.connections()
     for old in _stale(connections, "woocommerce", store_url):
         client.delete_connection(old["id"])
-    conn = _current(connections, "woocommerce", store_url)
+    conn = current_connection(connections, "woocommerce", store_url)
     action = "kept"
     if conn is None or conn["status"] == "disconnected":
         action = "connected" if conn is None else "reconnected"
         conn = client.connect_woocommerce(
             store_url, config["consumer_key"], config["consumer_secret"], name="Demo WooCommerce"
         )
-    return _map(client, conn, action, "WooCommerce", sandbox.base_url)
+    return map_and_report(client, conn, action, "WooCommerce", sandbox.base_url)
 
 
 def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
@@ -526,7 +526,7 @@ def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
     connections = client.connections()
     for old in _stale(connections, "shopify", api_base):
         client.delete_connection(old["id"])
-    conn = _current(connections, "shopify", api_base)
+    conn = current_connection(connections, "shopify", api_base)
     action = "connected"
     if conn is not None:
         if conn["status"] != "disconnected" and client.auto_map_job(conn["id"])["status"] == "succeeded":
@@ -536,26 +536,7 @@ def ensure_shopify(client: GatewayClient, sandbox: Sandbox) -> ChannelReport:
             action = "reconnected"
     if conn is None:
         conn = client.connect_shopify(config["shop_domain"], api_base, name="Demo Shopify")
-    return _map(client, conn, action, "Shopify", sandbox.base_url)
-
-
-def ensure_marketplace(client: GatewayClient, channel_type: str, sandbox: Sandbox) -> ChannelReport:
-    """Keep the channel's OAuth connection to the running sandbox if it still works, otherwise run
-    its OAuth round trip again (a restarted sandbox forgot its tokens): the store id it learns
-    names the same store, so the connection is re-authorised in place, mappings kept."""
-    from omnistock_devtools import marketplaces
-
-    label = marketplaces.DISPLAY_NAMES.get(channel_type, channel_type)
-    conn = _current(client.connections(), channel_type, sandbox.base_url)
-    action = "connected"
-    if conn is not None:
-        if conn["status"] != "disconnected" and client.auto_map_job(conn["id"])["status"] == "succeeded":
-            action = "kept"
-        else:
-            conn, action = None, "reconnected"
-    if conn is None:
-        conn = marketplaces.connect(client, channel_type, sandbox, name=f"Demo {label}")
-    return _map(client, conn, action, label, sandbox.base_url)
+    return map_and_report(client, conn, action, "Shopify", sandbox.base_url)
 
 
 def ensure_demo(
@@ -587,35 +568,25 @@ def ensure_demo(
             deadline=deadline,
             what="demo products and stock",
         )
-        for name, sandbox in (("shopify", shopify), ("woocommerce", woo)):
-            report.sandbox_skus_added[name] = retry_until(
-                lambda sandbox=sandbox: _ensure_sandbox_skus(sandbox, catalogue),
-                deadline=deadline,
-                what=f"demo SKUs in the {name} sandbox",
-            )
-        # The connector processes may still be starting: a refused connect is retried.
-        report.channels.append(
-            retry_until(lambda: ensure_woocommerce(client, woo), deadline=deadline, what="WooCommerce")
-        )
-        report.channels.append(
-            retry_until(lambda: ensure_shopify(client, shopify), deadline=deadline, what="Shopify")
-        )
+        from omnistock_devtools import marketplaces as markets  # it imports this module
+
         others = {channel: Sandbox(url, client.http) for channel, url in (marketplaces or {}).items()}
-        for url in dict.fromkeys(sandbox.base_url for sandbox in others.values()):
-            sandbox = next(s for s in others.values() if s.base_url == url)
+        # Each sandbox once (Meta's serves facebook and instagram), by its URL.
+        every = {s.base_url: s for s in (shopify, woo, *others.values())}
+        for url, sandbox in every.items():
             report.sandbox_skus_added[url] = retry_until(
                 lambda sandbox=sandbox: _ensure_sandbox_skus(sandbox, catalogue),
                 deadline=deadline,
                 what=f"demo SKUs in the sandbox at {url}",
             )
-        for channel, sandbox in others.items():
-            report.channels.append(
-                retry_until(
-                    lambda channel=channel, sandbox=sandbox: ensure_marketplace(client, channel, sandbox),
-                    deadline=deadline,
-                    what=channel,
-                )
-            )
+        # The connector processes may still be starting: a refused connect is retried.
+        connects: list[tuple[str, Callable[[], ChannelReport]]] = [
+            ("WooCommerce", lambda: ensure_woocommerce(client, woo)),
+            ("Shopify", lambda: ensure_shopify(client, shopify)),
+            *((c, lambda c=c, s=s: markets.ensure_connected(client, c, s)) for c, s in others.items()),
+        ]
+        for what, connect in connects:
+            report.channels.append(retry_until(connect, deadline=deadline, what=what))
     finally:
         client.close()
     return report

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnistock_devtools.demo import GatewayClient, Sandbox, expect
+from omnistock_devtools.demo import (
+    ChannelReport,
+    GatewayClient,
+    Sandbox,
+    current_connection,
+    expect,
+    map_and_report,
+)
 
 
 @dataclass(frozen=True)
@@ -151,3 +158,20 @@ def prices(sandbox: Sandbox) -> dict[str, dict[str, str | None]]:
     """sku -> {price, compare_at_price} as the channel's shoppers see them."""
     response = sandbox.http.get(f"{sandbox.base_url}/_sandbox/prices")
     return dict(expect(response, 200, what="sandbox prices").json())
+
+
+def ensure_connected(client: GatewayClient, channel_type: str, sandbox: Sandbox) -> ChannelReport:
+    """Keep the channel's OAuth connection to the running sandbox if it still works, otherwise run
+    its OAuth round trip again (a restarted sandbox forgot its tokens): the store id it learns
+    names the same store, so the connection is re-authorised in place, mappings kept."""
+    label = DISPLAY_NAMES.get(channel_type, channel_type)
+    conn = current_connection(client.connections(), channel_type, sandbox.base_url)
+    action = "connected"
+    if conn is not None:
+        if conn["status"] != "disconnected" and client.auto_map_job(conn["id"])["status"] == "succeeded":
+            action = "kept"
+        else:
+            conn, action = None, "reconnected"
+    if conn is None:
+        conn = connect(client, channel_type, sandbox, name=f"Demo {label}")
+    return map_and_report(client, conn, action, label, sandbox.base_url)
