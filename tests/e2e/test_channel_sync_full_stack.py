@@ -25,7 +25,7 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
-from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, SHOPIFY_AND_WOOCOMMERCE, FullStack, isolated_vhost
 from omnistock_devtools.testing import STACK_REDIS_DB
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.redis, pytest.mark.slow]
@@ -54,7 +54,11 @@ def stack(databases: dict[str, str], tmp_path: Path, redis_url: str, amqp_url: s
     with (
         isolated_vhost(amqp_url, prefix="omnistock-e2e") as (vhost_url, _isolated),
         FullStack(
-            tmp_path, databases, f"{redis_url.rsplit('/', 1)[0]}/{STACK_REDIS_DB}", vhost_url
+            tmp_path,
+            databases,
+            f"{redis_url.rsplit('/', 1)[0]}/{STACK_REDIS_DB}",
+            vhost_url,
+            only=SHOPIFY_AND_WOOCOMMERCE,
         ) as running,
     ):
         yield running

@@ -27,7 +27,7 @@ import redis
 
 from omnistock_devtools import order_flow as flow
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox
-from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, SHOPIFY_AND_WOOCOMMERCE, FullStack, isolated_vhost
 from omnistock_devtools.order_flow import PlacedOrder, Shop, WebhookCatcher
 from omnistock_devtools.testing import RABBITMQ, REDIS, postgres_databases, require
 
@@ -138,7 +138,11 @@ def orders_stack(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: s
         postgres_databases(postgres_admin_url) as create_database,
         isolated_vhost(RABBITMQ.url(), prefix="omnistock-e2e-orders") as (vhost_url, _isolated),
         FullStack(
-            workdir, {s: create_database() for s in MIGRATED_SERVICES}, REDIS.url(), vhost_url
+            workdir,
+            {s: create_database() for s in MIGRATED_SERVICES},
+            REDIS.url(),
+            vhost_url,
+            only=SHOPIFY_AND_WOOCOMMERCE,
         ) as stack,
         WebhookCatcher(stack.gateway_url) as catcher,
         kombu.Connection(vhost_url, connect_timeout=5) as amqp,

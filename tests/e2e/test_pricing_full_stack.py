@@ -29,7 +29,7 @@ import redis
 
 from omnistock_devtools import order_flow as flow
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox, expect
-from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, SHOPIFY_AND_WOOCOMMERCE, FullStack, isolated_vhost
 from omnistock_devtools.order_flow import Shop
 from omnistock_devtools.testing import RABBITMQ, REDIS, postgres_databases, require
 
@@ -137,6 +137,7 @@ def pricing_stack(
             vhost_url,
             env=env,
             replicas={"pricing-worker": 2},
+            only=SHOPIFY_AND_WOOCOMMERCE,
         ) as stack,
     ):
         client = GatewayClient(stack.gateway_url)

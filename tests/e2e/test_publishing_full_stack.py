@@ -26,7 +26,7 @@ import redis
 
 from omnistock_devtools import order_flow as flow
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox, expect
-from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
+from omnistock_devtools.fullstack import MIGRATED_SERVICES, SHOPIFY_AND_WOOCOMMERCE, FullStack, isolated_vhost
 from omnistock_devtools.order_flow import Shop
 from omnistock_devtools.testing import RABBITMQ, REDIS, postgres_databases, require
 
@@ -103,7 +103,11 @@ def ctx(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str) -> It
         postgres_databases(postgres_admin_url) as create_database,
         isolated_vhost(RABBITMQ.url(), prefix="omnistock-e2e-publish") as (vhost_url, _isolated),
         FullStack(
-            workdir, {s: create_database() for s in MIGRATED_SERVICES}, REDIS.url(), vhost_url
+            workdir,
+            {s: create_database() for s in MIGRATED_SERVICES},
+            REDIS.url(),
+            vhost_url,
+            only=SHOPIFY_AND_WOOCOMMERCE,
         ) as stack,
     ):
         client = GatewayClient(stack.gateway_url)

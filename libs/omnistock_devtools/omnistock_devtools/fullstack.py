@@ -44,6 +44,16 @@ SANDBOXES: dict[str, str] = {d.name: d.port_env or "" for d in REGISTRY.of_kind(
 (GATEWAY,) = REGISTRY.of_kind("gateway")
 # Migrated before anything starts, exactly like `make migrate`.
 MIGRATED_SERVICES = tuple(REGISTRY.databases)
+# Every deployable but the connectors and sandboxes of channels other than Shopify and WooCommerce:
+# the stack of a test about the sync engine, orders or pricing, which connects those two only
+# (fewer processes to start; the marketplace channels have their own full-stack tests).
+_FIRST_CHANNELS = {"shopify", "woocommerce"}
+SHOPIFY_AND_WOOCOMMERCE: tuple[str, ...] = tuple(
+    d.name
+    for d in REGISTRY.deployables
+    if not (d.kind == "connector" and not set(d.channel_types) & _FIRST_CHANNELS)
+    and not (d.kind == "sandbox" and d.name not in {f"{c}-sandbox" for c in _FIRST_CHANNELS})
+)
 # The sandbox app credentials; the Shopify sandbox and connector both read these variables.
 SHOPIFY_CLIENT_ID = "sandbox-shopify-client-id"
 SHOPIFY_CLIENT_SECRET = "sandbox-shopify-client-secret"
