@@ -99,6 +99,11 @@ class ChannelType:
     available: bool
     # Credential fields an API-key connection must supply (checked before the connector is asked).
     required_credentials: tuple[str, ...] = ()
+    # How stale the channel's orders may be when the increase gate asks for them: a channel whose
+    # order API cannot be read more often (Amazon's getOrders: 0.0167 requests/s after a burst of
+    # 20, so one read a minute) counts as current for this long after its last completed poll, or
+    # every restock on every channel would wait for the increase hold (sync/increase_hold.py).
+    order_feed_lag: timedelta = timedelta(0)
 
 
 # Everything a connector can do (the Shopify and WooCommerce connectors do all of it).
@@ -149,6 +154,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             AuthKind.OAUTH,
             ("inventory", "prices", "orders", "fulfillment"),
             available=True,
+            order_feed_lag=timedelta(seconds=60),
         ),
         ChannelType(
             "ebay",

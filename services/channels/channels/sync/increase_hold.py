@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from channels.domain import CHANNEL_TYPES
 from channels.sync import schedule, store
@@ -56,8 +56,17 @@ class IncreaseGate:
     recheck_ms: int = 0
 
 
-def _current(state: PollState | None, as_of: datetime) -> bool:
-    return bool(state and state.current_as_of and state.current_as_of >= as_of)
+def _known_until(state: PollState | None, channel_type: str) -> datetime | None:
+    """Up to when a connection's orders count as known: its last completed poll's start, plus the
+    lag its channel cannot avoid (ChannelType.order_feed_lag: Amazon's one read a minute)."""
+    if state is None or state.current_as_of is None:
+        return None
+    kind = CHANNEL_TYPES.get(channel_type)
+    return state.current_as_of + (kind.order_feed_lag if kind else timedelta(0))
+
+
+def _current(known_until: datetime | None, as_of: datetime) -> bool:
+    return known_until is not None and known_until >= as_of
 
 
 def _as_of(ms: int) -> datetime:
@@ -68,14 +77,17 @@ def gate_increases(
     engine: SyncEngine, tenant_id: str, connection_id: str, increases: Sequence[store.Pending]
 ) -> IncreaseGate:
     """Which of `connection_id`'s increases may go out now: those recorded before the moment up to
-    which every live connection's orders are known, when that moment is at most FRESH_FOR_MS ago.
+    which every live connection's orders are known (a channel's unavoidable order_feed_lag counted
+    as known), when that moment is at most FRESH_FOR_MS ago.
     Asks for the order polls the others need;
     a wait longer than a normal poll round is a HOLD (logged, shown in health), released after the
     tenant's limit."""
     with engine.uow.transaction() as repo:
         states = repo.poll_states(tenant_id)
-        live = [cid for cid, _kind in repo.live_connections(tenant_id)]
-    known = [states[c].current_as_of if c in states else None for c in live]
+        live_kinds = dict(repo.live_connections(tenant_id))
+    live = list(live_kinds)
+    known_by = {c: _known_until(states.get(c), live_kinds[c]) for c in live}
+    known = [known_by[c] for c in live]
     fresh_until = None if any(k is None for k in known) else min(k for k in known if k is not None)
     now = engine.clock()
     now_ms = store.ms(now)
@@ -91,7 +103,7 @@ def gate_increases(
         release(engine, tenant_id, connection_id, "the orders of every connection are current")
         return IncreaseGate(ready)
     newest = max(_as_of(max(e.recorded_ms for e in waiting)), horizon)
-    stale = [cid for cid in live if not _current(states.get(cid), newest)]
+    stale = [cid for cid in live if not _current(known_by[cid], newest)]
     schedule.request_polls(engine.redis, tenant_id, stale, now_ms)
     limit = engine.settings.max_hold_for(tenant_id)
     everything = frozenset(e.sku for e in increases)

@@ -47,6 +47,9 @@ from omnistock_connector_kit.connector_base import (
 )
 
 log = logging.getLogger(__name__)
+# Batch-status polling: the first look after this long, then doubling up to the poll interval.
+FIRST_POLL_WAIT = 0.2
+MAX_STATUS_POLLS = 60
 
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
 # Pages of an edge read while discovering businesses, catalogs and Pages.
@@ -360,9 +363,13 @@ class MetaClient:
         return results
 
     def _wait_for(self, catalog_id: str, handle: str) -> p.BatchStatus:
+        """Poll the batch until it is finished or batch_wait is spent: first after FIRST_POLL_WAIT,
+        then twice as long each time up to poll_interval, so a small batch (one sale) is seen
+        finished within a fraction of a second and a big one costs few status calls."""
         deadline = self.clock() + self.batch_wait
+        wait = min(FIRST_POLL_WAIT, self.poll_interval)
         # Also bounded in polls, so a no-op sleep (tests) cannot spin for batch_wait seconds.
-        polls_left = int(self.batch_wait / self.poll_interval) + 1 if self.poll_interval > 0 else 1
+        polls_left = MAX_STATUS_POLLS
         while True:
             polls_left -= 1
             body = self.graph(
@@ -372,9 +379,15 @@ class MetaClient:
                 what="batch status",
             )
             status = p.batch_status(body)
-            if status.finished or polls_left <= 0 or self.clock() + self.poll_interval > deadline:
+            if (
+                status.finished
+                or polls_left <= 0
+                or self.poll_interval <= 0
+                or self.clock() + wait > deadline
+            ):
                 return status
-            self.sleep(self.poll_interval)
+            self.sleep(wait)
+            wait = min(wait * 2, self.poll_interval)
 
     # -- items -----------------------------------------------------------------------------------
 
