@@ -23,11 +23,15 @@ AddressData = Address
 __all__ = [
     "AddressData",
     "Amount",
+    "InventoryInput",
     "ItemResult",
     "OrderData",
     "OrderLineData",
     "Outcome",
+    "PriceInput",
     "RemotePrice",
+    "RemoteProductData",
+    "RemoteQuantity",
     "read_amount",
 ]
 
@@ -116,3 +120,42 @@ class OrderData:
     channel_status: Mapping[str, str] = field(default_factory=dict)
     # The order exactly as the channel sent it (a webhook's body or a fetched page's entry).
     raw_json: str = ""
+
+
+# ---------------------------------------------------------------- what every connector pushes and reads
+@dataclass(frozen=True)
+class InventoryInput:
+    """One SKU's absolute quantity to push, with the channel's ids of its listing."""
+
+    sku: str
+    quantity: int = 0
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PriceInput:
+    """One SKU's price to push; `compare_at` is the "was" price where the channel shows one."""
+
+    sku: str
+    price: Amount
+    compare_at: Amount | None = None
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemoteQuantity:
+    """What the channel shows for a SKU, for reconciliation; found=False when it has no listing."""
+
+    sku: str
+    quantity: int = 0
+    found: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteProductData:
+    """One listing of the channel's catalogue: its SKU and the ids a listing mapping keeps."""
+
+    sku: str
+    title: str
+    ids: Mapping[str, str]
+    quantity: int

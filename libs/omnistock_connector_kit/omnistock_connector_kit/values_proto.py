@@ -12,18 +12,34 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.addresses import address_fields
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
 from omnistock_connector_kit.publishing import ProductRef, ProductResult, ProductUpsert, VariantUpsert
-from omnistock_connector_kit.values import AddressData, Amount, ItemResult, OrderData, Outcome, RemotePrice
+from omnistock_connector_kit.values import (
+    AddressData,
+    Amount,
+    InventoryInput,
+    ItemResult,
+    OrderData,
+    Outcome,
+    PriceInput,
+    RemotePrice,
+    RemoteProductData,
+    RemoteQuantity,
+)
 
 __all__ = [
     "OUTCOMES",
     "address_to_proto",
     "by_name",
+    "inventory_inputs",
     "item_results_to_proto",
     "money_to_proto",
     "order_to_proto",
+    "orders_to_proto",
+    "price_inputs",
     "product_refs",
     "product_results_to_proto",
     "product_upserts",
+    "products_to_proto",
+    "quantities_to_proto",
     "remote_prices_to_proto",
 ]
 
@@ -160,3 +176,47 @@ def product_results_to_proto(results: Iterable[ProductResult]) -> list[pb.Produc
         )
         for r in results
     ]
+
+
+# ------------------------------------------------------------- the requests and answers every connector shares
+def inventory_inputs(items: Iterable[pb.InventoryItem]) -> list[InventoryInput]:
+    return [InventoryInput(i.sku, i.quantity, dict(i.remote.ids)) for i in items]
+
+
+def price_inputs(items: Iterable[pb.PriceItem]) -> list[PriceInput]:
+    """A compare-at price without a currency is no compare-at price (proto3 leaves it empty)."""
+    return [
+        PriceInput(
+            sku=i.sku,
+            price=Amount(i.price.amount_minor, i.price.currency),
+            compare_at=Amount(i.compare_at_price.amount_minor, i.compare_at_price.currency)
+            if i.HasField("compare_at_price") and i.compare_at_price.currency
+            else None,
+            ids=dict(i.remote.ids),
+        )
+        for i in items
+    ]
+
+
+def quantities_to_proto(results: Iterable[RemoteQuantity]) -> list[pb.RemoteQuantity]:
+    return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
+
+
+def products_to_proto(
+    products: Iterable[RemoteProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
+    return pb.ListRemoteProductsResponse(
+        products=[
+            pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)
+            for r in products
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+def orders_to_proto(
+    orders: Iterable[OrderData], next_cursor: str, retried: Iterable[str] = ()
+) -> pb.FetchOrdersResponse:
+    return pb.FetchOrdersResponse(
+        orders=[order_to_proto(o) for o in orders], next_cursor=next_cursor, retried=list(retried)
+    )

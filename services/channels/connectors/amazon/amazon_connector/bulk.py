@@ -58,7 +58,7 @@ def push_inventory(client: AmazonClient, items: Sequence[p.InventoryInput]) -> l
     """Absolute quantities (seller-fulfilled), one result per item in input order."""
     require_seller(client)
     changes = [
-        Change(i, item.remote_sku, p.product_type(item.ids), [p.quantity_patch(item.quantity)])
+        Change(i, p.remote_sku(item), p.product_type(item.ids), [p.quantity_patch(item.quantity)])
         for i, item in enumerate(items)
     ]
     return _push(client, [item.sku for item in items], changes, {})
@@ -76,7 +76,7 @@ def push_prices(client: AmazonClient, items: Sequence[p.PriceInput]) -> list[p.I
             refused[i] = problem
             continue
         patch = p.price_patch(seller.marketplace_id, item.price.amount_minor, item.price.currency)
-        changes.append(Change(i, item.remote_sku, p.product_type(item.ids), [patch]))
+        changes.append(Change(i, p.remote_sku(item), p.product_type(item.ids), [patch]))
     return _push(client, [item.sku for item in items], changes, refused)
 
 

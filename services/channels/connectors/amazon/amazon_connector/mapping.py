@@ -9,9 +9,15 @@ from amazon_connector import protocol as p
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
-from omnistock_connector_kit.values_proto import by_name
+from omnistock_connector_kit.values_proto import (
+    by_name,
+)
+from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import orders_to_proto as orders_to_proto
+from omnistock_connector_kit.values_proto import price_inputs as price_inputs
+from omnistock_connector_kit.values_proto import products_to_proto as products_to_proto
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 
 # order_to_proto maps UnifiedStatus by the same rule (by name).
@@ -19,16 +25,6 @@ ORDER_STATUSES = by_name(p.UnifiedStatus, pb.OrderStatus, "ORDER_STATUS_")
 
 
 # ------------------------------------------------------------------------------ requests in
-def inventory_inputs(items: Iterable[pb.InventoryItem]) -> list[p.InventoryInput]:
-    return [p.InventoryInput(i.sku, i.quantity, dict(i.remote.ids)) for i in items]
-
-
-def price_inputs(items: Iterable[pb.PriceItem]) -> list[p.PriceInput]:
-    """The selling price only: Amazon's "was" (list) price is not written by this connector."""
-    return [
-        p.PriceInput(i.sku, p.Amount(i.price.amount_minor, i.price.currency), dict(i.remote.ids))
-        for i in items
-    ]
 
 
 def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.FulfillmentLineInput]:
@@ -42,7 +38,7 @@ def quantities_to_proto(
     """found=False for a SKU Amazon does not list, or lists without a seller-fulfilled quantity."""
     out = []
     for item in items:
-        view = views.get(item.remote_sku)
+        view = views.get(p.remote_sku(item))
         found = view is not None and view.quantity is not None
         out.append(pb.RemoteQuantity(sku=item.sku, quantity=view.quantity if found else 0, found=found))  # type: ignore[union-attr]
     return out
@@ -54,33 +50,13 @@ def remote_prices(
     """Prices read in the marketplace currency (else the one OmniStock expects)."""
     out = []
     for item in items:
-        view = views.get(item.remote_sku)
+        view = views.get(p.remote_sku(item))
         wanted = currency or item.price.currency
         amount = None
         if view is not None and view.price is not None and (not view.currency or view.currency == wanted):
             amount = p.read_amount(view.price, wanted)
         out.append(p.RemotePrice(item.sku, amount is not None, amount, None))
     return out
-
-
-def products_to_proto(
-    products: Iterable[p.RemoteProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    return pb.ListRemoteProductsResponse(
-        products=[
-            pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)
-            for r in products
-        ],
-        next_cursor=next_cursor,
-    )
-
-
-def orders_to_proto(
-    orders: Iterable[p.OrderData], next_cursor: str, retried: Iterable[str] = ()
-) -> pb.FetchOrdersResponse:
-    return pb.FetchOrdersResponse(
-        orders=[order_to_proto(o) for o in orders], next_cursor=next_cursor, retried=list(retried)
-    )
 
 
 def money(amount: p.Amount | None) -> common_pb2.Money | None:

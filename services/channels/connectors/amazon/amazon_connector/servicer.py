@@ -188,7 +188,7 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
         response = pb.ReadInventoryResponse()
         with self._open(request, response) as amazon:
             require_seller(amazon)
-            views = amazon.listings_by_sku([item.remote_sku for item in items])
+            views = amazon.listings_by_sku([p.remote_sku(item) for item in items])
         response.quantities.extend(m.quantities_to_proto(items, views))
         return response
 
@@ -199,7 +199,7 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
         response = pb.ReadPricesResponse()
         with self._open(request, response) as amazon:
             require_seller(amazon)
-            views = amazon.listings_by_sku([item.remote_sku for item in items])
+            views = amazon.listings_by_sku([p.remote_sku(item) for item in items])
         currency = request.connection.settings.get("currency", "")
         response.prices.extend(m.remote_prices_to_proto(m.remote_prices(items, views, currency)))
         return response

@@ -119,20 +119,22 @@ def push_quantities(
             )
             continue
         quantity = max(0, item.quantity)
-        last = budget.ledger.last_quantity(budget.connection, item.listing)
-        decision = budget.admit(item.listing, p.classify_quantity(quantity, last))
+        last = budget.ledger.last_quantity(budget.connection, p.listing_key(item))
+        decision = budget.admit(p.listing_key(item), p.classify_quantity(quantity, last))
         if decision.verdict is p.Verdict.PARK and quantity > 0:
             # The day's last revision shows 0: RETRY, so the real figure goes after the reset.
             request = p.quantity_request(p.InventoryInput(item.sku, 0, item.ids))
             pending.append(
-                _Pending(index, item.sku, item.offer_id, item.listing, request, 0, decision.message)
+                _Pending(index, item.sku, p.offer_id(item), p.listing_key(item), request, 0, decision.message)
             )
             continue
         if decision.verdict not in (p.Verdict.SEND, p.Verdict.PARK):
             results[index] = p.ItemResult(item.sku, p.Outcome.RETRY, decision.message)
             continue
         pending.append(
-            _Pending(index, item.sku, item.offer_id, item.listing, p.quantity_request(item), quantity)
+            _Pending(
+                index, item.sku, p.offer_id(item), p.listing_key(item), p.quantity_request(item), quantity
+            )
         )
     _send(client, budget, pending, results)
     return [r for r in results if r is not None]
@@ -144,7 +146,7 @@ def push_prices(
     results: list[p.ItemResult | None] = [None] * len(items)
     pending: list[_Pending] = []
     for index, item in enumerate(items):
-        if not item.offer_id:
+        if not p.offer_id(item):
             results[index] = p.ItemResult(
                 item.sku, p.Outcome.REJECTED, "no eBay offer_id mapped for this SKU"
             )
@@ -156,11 +158,13 @@ def push_prices(
                 f"price in {item.price.currency}, the marketplace sells in {currency}",
             )
             continue
-        decision = budget.admit(item.listing, p.Change.PRICE)
+        decision = budget.admit(p.listing_key(item), p.Change.PRICE)
         if decision.verdict is not p.Verdict.SEND:  # a price never takes the day's last revision
             results[index] = p.ItemResult(item.sku, p.Outcome.RETRY, decision.message)
             continue
-        pending.append(_Pending(index, item.sku, item.offer_id, item.listing, p.price_request(item), None))
+        pending.append(
+            _Pending(index, item.sku, p.offer_id(item), p.listing_key(item), p.price_request(item), None)
+        )
     _send(client, budget, pending, results)
     return [r for r in results if r is not None]
 

@@ -240,7 +240,7 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
         with self.clients.open(connection) as ebay:
             for item in m.price_inputs(request.items):
                 offers = ebay.offers(item.sku, marketplace) if item.sku else []
-                chosen = next((o for o in offers if o.offer_id == item.offer_id), None) or p.pick_offer(
+                chosen = next((o for o in offers if o.offer_id == p.offer_id(item)), None) or p.pick_offer(
                     offers, marketplace
                 )
                 amount = p.read_amount(chosen.price, chosen.currency) if chosen else None

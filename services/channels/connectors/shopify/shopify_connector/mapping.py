@@ -9,12 +9,19 @@ from collections.abc import Iterable
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
-from omnistock_connector_kit.values_proto import by_name
+from omnistock_connector_kit.values_proto import (
+    by_name,
+)
+from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import orders_to_proto as orders_to_proto
+from omnistock_connector_kit.values_proto import price_inputs as price_inputs
 from omnistock_connector_kit.values_proto import product_refs as product_refs
 from omnistock_connector_kit.values_proto import product_results_to_proto as product_results_to_proto
 from omnistock_connector_kit.values_proto import product_upserts as product_upserts
+from omnistock_connector_kit.values_proto import products_to_proto as products_to_proto
+from omnistock_connector_kit.values_proto import quantities_to_proto as quantities_to_proto
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from shopify_connector import protocol as p
 
@@ -24,27 +31,6 @@ ORDER_STATUSES = by_name(p.UnifiedStatus, pb.OrderStatus, "ORDER_STATUS_")
 
 
 # ------------------------------------------------------------------------------ requests in
-def inventory_inputs(items: Iterable[pb.InventoryItem]) -> list[p.InventoryInput]:
-    return [p.InventoryInput(i.sku, i.quantity, dict(i.remote.ids)) for i in items]
-
-
-def _amount(money: common_pb2.Money) -> p.Amount:
-    return p.Amount(money.amount_minor, money.currency)
-
-
-def price_inputs(items: Iterable[pb.PriceItem]) -> list[p.PriceInput]:
-    """A compare-at price without a currency is no compare-at price (proto3 leaves it empty)."""
-    return [
-        p.PriceInput(
-            sku=i.sku,
-            price=_amount(i.price),
-            compare_at=_amount(i.compare_at_price)
-            if i.HasField("compare_at_price") and i.compare_at_price.currency
-            else None,
-            ids=dict(i.remote.ids),
-        )
-        for i in items
-    ]
 
 
 def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.FulfillmentLineInput]:
@@ -52,20 +38,6 @@ def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.Fulfillment
 
 
 # ----------------------------------------------------------------------------- answers out
-def quantities_to_proto(results: Iterable[p.RemoteQuantity]) -> list[pb.RemoteQuantity]:
-    return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
-
-
-def products_to_proto(
-    products: Iterable[p.RemoteProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    return pb.ListRemoteProductsResponse(
-        products=[
-            pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)
-            for r in products
-        ],
-        next_cursor=next_cursor,
-    )
 
 
 def _money(amount: p.Amount | None) -> common_pb2.Money | None:
@@ -114,14 +86,6 @@ def catalog_to_proto(
             for product in products
         ],
         next_cursor=next_cursor,
-    )
-
-
-def orders_to_proto(
-    orders: Iterable[p.OrderData], next_cursor: str, retried: Iterable[str] = ()
-) -> pb.FetchOrdersResponse:
-    return pb.FetchOrdersResponse(
-        orders=[order_to_proto(o) for o in orders], next_cursor=next_cursor, retried=list(retried)
     )
 
 

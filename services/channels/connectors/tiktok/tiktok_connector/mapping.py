@@ -7,29 +7,22 @@ from collections.abc import Iterable
 
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
-from omnistock_connector_kit.values_proto import by_name
+from omnistock_connector_kit.values_proto import (
+    by_name,
+)
+from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
+from omnistock_connector_kit.values_proto import orders_to_proto as orders_to_proto
+from omnistock_connector_kit.values_proto import price_inputs as price_inputs
+from omnistock_connector_kit.values_proto import products_to_proto as products_to_proto
+from omnistock_connector_kit.values_proto import quantities_to_proto as quantities_to_proto
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from tiktok_connector import protocol as p
 
 WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
 # order_to_proto maps UnifiedStatus by the same rule (by name).
 ORDER_STATUSES = by_name(p.UnifiedStatus, pb.OrderStatus, "ORDER_STATUS_")
-
-
-def inventory_inputs(items: Iterable[pb.InventoryItem]) -> list[p.InventoryInput]:
-    return [p.InventoryInput(i.sku, i.quantity, dict(i.remote.ids)) for i in items]
-
-
-def price_inputs(items: Iterable[pb.PriceItem]) -> list[p.PriceInput]:
-    """TikTok has no compare-at price on a SKU price update: only the selling price is sent."""
-    return [
-        p.PriceInput(
-            sku=i.sku, price=p.Amount(i.price.amount_minor, i.price.currency), ids=dict(i.remote.ids)
-        )
-        for i in items
-    ]
 
 
 def fulfillment_units(lines: Iterable[pb.FulfillmentLine]) -> dict[str, int] | None:
@@ -41,30 +34,6 @@ def fulfillment_units(lines: Iterable[pb.FulfillmentLine]) -> dict[str, int] | N
         if key and line.quantity > 0:
             wanted[key] = wanted.get(key, 0) + int(line.quantity)
     return wanted or None
-
-
-def quantities_to_proto(results: Iterable[p.RemoteQuantity]) -> list[pb.RemoteQuantity]:
-    return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
-
-
-def products_to_proto(
-    products: Iterable[p.RemoteProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    return pb.ListRemoteProductsResponse(
-        products=[
-            pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)
-            for r in products
-        ],
-        next_cursor=next_cursor,
-    )
-
-
-def orders_to_proto(
-    orders: Iterable[p.OrderData], next_cursor: str, retried: Iterable[str] = ()
-) -> pb.FetchOrdersResponse:
-    return pb.FetchOrdersResponse(
-        orders=[order_to_proto(o) for o in orders], next_cursor=next_cursor, retried=list(retried)
-    )
 
 
 def webhook_to_proto(parsed: p.ParsedWebhook, orders: Iterable[p.OrderData] = ()) -> pb.ParseWebhookResponse:

@@ -112,6 +112,7 @@ from amazon_connector.protocol.values import (
     Submission,
     UnifiedStatus,
     read_amount,
+    remote_sku,
 )
 from omnistock_connector_kit.oauth import TokenGrant, is_invalid_grant, parse_token_response
 
@@ -198,6 +199,7 @@ __all__ = [
     "refresh_form",
     "region_of",
     "remote_product",
+    "remote_sku",
     "report_bytes",
     "report_errors",
     "search_path",

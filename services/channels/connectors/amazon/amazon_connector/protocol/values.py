@@ -7,18 +7,22 @@ protocol/ (nor client.py) touches generated code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
-# Item outcomes and orders are the connector kit's values, shared by every connector (re-exported).
 from omnistock_connector_kit.values import AddressData as AddressData
 from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import InventoryInput as InventoryInput
+
+# Item outcomes and orders are the connector kit's values, shared by every connector (re-exported).
 from omnistock_connector_kit.values import ItemResult as ItemResult
 from omnistock_connector_kit.values import OrderData as OrderData
 from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from omnistock_connector_kit.values import Outcome as Outcome
+from omnistock_connector_kit.values import PriceInput as PriceInput
 from omnistock_connector_kit.values import RemotePrice as RemotePrice
+from omnistock_connector_kit.values import RemoteProductData as RemoteProductData
+from omnistock_connector_kit.values import RemoteQuantity as RemoteQuantity
 from omnistock_connector_kit.values import read_amount as read_amount
 
 
@@ -30,50 +34,6 @@ class UnifiedStatus(Enum):
     PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class InventoryInput:
-    """One SKU to push or read; `ids` are the listing's remote ids (seller_id, sku, asin, ...)."""
-
-    sku: str
-    quantity: int = 0
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def remote_sku(self) -> str:
-        """The seller SKU on Amazon: the listing's own when mapped, else OmniStock's."""
-        return self.ids.get("sku") or self.sku
-
-
-@dataclass(frozen=True)
-class PriceInput:
-    sku: str
-    price: Amount
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def remote_sku(self) -> str:
-        return self.ids.get("sku") or self.sku
-
-
-@dataclass(frozen=True)
-class RemoteQuantity:
-    """What Amazon shows for a SKU (the seller-fulfilled quantity); found=False when unknown."""
-
-    sku: str
-    quantity: int = 0
-    found: bool = False
-
-
-@dataclass(frozen=True)
-class RemoteProductData:
-    """A listing with its SKU, and the ids a listing mapping keeps."""
-
-    sku: str
-    title: str
-    ids: Mapping[str, str]
-    quantity: int
 
 
 @dataclass(frozen=True)
@@ -110,3 +70,8 @@ class Submission:
     sku: str
     accepted: bool
     message: str = ""
+
+
+def remote_sku(item: InventoryInput | PriceInput) -> str:
+    """The seller SKU on Amazon: the listing's own when mapped, else OmniStock's."""
+    return item.ids.get("sku") or item.sku

@@ -86,8 +86,8 @@ def test_read_back_maps_found_and_currency() -> None:
         ("B", 0, False),
     ]
     prices = [
-        p.PriceInput("A", p.Amount(0, "USD"), {"sku": "amz-A"}),
-        p.PriceInput("C", p.Amount(0, "EUR"), {"sku": "amz-A"}),
+        p.PriceInput("A", p.Amount(0, "USD"), ids={"sku": "amz-A"}),
+        p.PriceInput("C", p.Amount(0, "EUR"), ids={"sku": "amz-A"}),
     ]
     read = m.remote_prices(prices, views, "")
     assert read[0] == p.RemotePrice("A", True, p.Amount(999, "USD"), None)

@@ -102,6 +102,8 @@ from ebay_connector.protocol.values import (
     SellerIdentity,
     UnifiedStatus,
     WebhookKind,
+    listing_key,
+    offer_id,
     read_amount,
 )
 from ebay_connector.protocol.webhooks import (
@@ -185,6 +187,8 @@ __all__ = [
     "is_retryable_status",
     "iso_millis",
     "item_outcome",
+    "listing_key",
+    "offer_id",
     "offset_cursor",
     "orders_page",
     "orders_query",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ebay_connector.protocol.values import InventoryInput, Outcome, PriceInput
+from ebay_connector.protocol.values import InventoryInput, Outcome, PriceInput, offer_id
 from omnistock_common.egress import safe_text
 from omnistock_common.money import from_minor
 
@@ -23,8 +23,8 @@ def quantity_request(item: InventoryInput) -> dict[str, Any]:
     listing shows the lower of both). Below zero is "none" to a channel."""
     quantity = max(0, item.quantity)
     entry: dict[str, Any] = {"sku": item.sku, "shipToLocationAvailability": {"quantity": quantity}}
-    if item.offer_id:
-        entry["offers"] = [{"offerId": item.offer_id, "availableQuantity": quantity}]
+    if offer_id(item):
+        entry["offers"] = [{"offerId": offer_id(item), "availableQuantity": quantity}]
     return entry
 
 
@@ -33,7 +33,7 @@ def price_request(item: PriceInput) -> dict[str, Any]:
     value = from_minor(item.price.amount_minor, item.price.currency)
     return {
         "offers": [
-            {"offerId": item.offer_id, "price": {"value": str(value), "currency": item.price.currency}}
+            {"offerId": offer_id(item), "price": {"value": str(value), "currency": item.price.currency}}
         ]
     }
 

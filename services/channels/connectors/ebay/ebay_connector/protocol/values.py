@@ -7,17 +7,20 @@ WEBHOOK_KIND_OTHER).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from omnistock_connector_kit.values import AddressData as AddressData
 from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import InventoryInput as InventoryInput
 from omnistock_connector_kit.values import ItemResult as ItemResult
 from omnistock_connector_kit.values import OrderData as OrderData
 from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from omnistock_connector_kit.values import Outcome as Outcome
+from omnistock_connector_kit.values import PriceInput as PriceInput
 from omnistock_connector_kit.values import RemotePrice as RemotePrice
+from omnistock_connector_kit.values import RemoteProductData as RemoteProductData
+from omnistock_connector_kit.values import RemoteQuantity as RemoteQuantity
 from omnistock_connector_kit.values import read_amount as read_amount
 
 
@@ -34,54 +37,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class InventoryInput:
-    """One SKU to push or read, with its listing ids (sku, offer_id, listing_id)."""
-
-    sku: str
-    quantity: int = 0
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def offer_id(self) -> str:
-        return self.ids.get("offer_id", "")
-
-    @property
-    def listing(self) -> str:
-        """What eBay counts revisions by: the listing, else the offer, else the SKU."""
-        return self.ids.get("listing_id") or self.ids.get("offer_id") or self.sku
-
-
-@dataclass(frozen=True)
-class PriceInput:
-    sku: str
-    price: Amount
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def offer_id(self) -> str:
-        return self.ids.get("offer_id", "")
-
-    @property
-    def listing(self) -> str:
-        return self.ids.get("listing_id") or self.ids.get("offer_id") or self.sku
-
-
-@dataclass(frozen=True)
-class RemoteQuantity:
-    sku: str
-    quantity: int = 0
-    found: bool = False
-
-
-@dataclass(frozen=True)
-class RemoteProductData:
-    sku: str
-    title: str
-    ids: Mapping[str, str]
-    quantity: int
 
 
 @dataclass(frozen=True)
@@ -118,3 +73,13 @@ class ParsedWebhook:
     delivery_id: str
     topic: str
     kind: WebhookKind
+
+
+def offer_id(item: InventoryInput | PriceInput) -> str:
+    """The eBay offer a push names (listing mapping's `offer_id`), "" when unknown."""
+    return item.ids.get("offer_id", "")
+
+
+def listing_key(item: InventoryInput | PriceInput) -> str:
+    """What eBay counts revisions by: the listing, else the offer, else the SKU."""
+    return item.ids.get("listing_id") or item.ids.get("offer_id") or item.sku

@@ -168,7 +168,7 @@ def test_a_deferred_increase_makes_no_call_and_says_until_when() -> None:
     (up,) = push_quantities(ebay, budget, [p.InventoryInput("A", 9, ids)])  # type: ignore[arg-type]
     assert up.outcome is p.Outcome.RETRY and "increase deferred until" in up.message
     assert ebay.calls == []
-    (price,) = push_prices(ebay, budget, [p.PriceInput("A", p.Amount(1999, "USD"), ids)], currency="USD")  # type: ignore[arg-type]
+    (price,) = push_prices(ebay, budget, [p.PriceInput("A", p.Amount(1999, "USD"), ids=ids)], currency="USD")  # type: ignore[arg-type]
     assert price.outcome is p.Outcome.RETRY and "price change deferred" in price.message
     (down,) = push_quantities(ebay, budget, [p.InventoryInput("A", 3, ids)])  # type: ignore[arg-type]
     assert down.outcome is p.Outcome.APPLIED and ebay.shown["A"] == 3

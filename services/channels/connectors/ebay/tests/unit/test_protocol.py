@@ -67,7 +67,7 @@ def test_bulk_entries() -> None:
         "sku": "B",
         "shipToLocationAvailability": {"quantity": 3},
     }
-    price = p.price_request(p.PriceInput("A", p.Amount(1999, "USD"), {"offer_id": "O1"}))
+    price = p.price_request(p.PriceInput("A", p.Amount(1999, "USD"), ids={"offer_id": "O1"}))
     assert price == {"offers": [{"offerId": "O1", "price": {"value": "19.99", "currency": "USD"}}]}
 
 

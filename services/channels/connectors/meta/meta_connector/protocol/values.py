@@ -13,11 +13,15 @@ from enum import Enum
 
 from omnistock_connector_kit.values import AddressData as AddressData
 from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import InventoryInput as InventoryInput
 from omnistock_connector_kit.values import ItemResult as ItemResult
 from omnistock_connector_kit.values import OrderData as OrderData
 from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from omnistock_connector_kit.values import Outcome as Outcome
+from omnistock_connector_kit.values import PriceInput as PriceInput
 from omnistock_connector_kit.values import RemotePrice as RemotePrice
+from omnistock_connector_kit.values import RemoteProductData as RemoteProductData
+from omnistock_connector_kit.values import RemoteQuantity as RemoteQuantity
 from omnistock_connector_kit.values import read_amount as read_amount
 
 
@@ -36,41 +40,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class InventoryInput:
-    """One SKU (= the catalog item's retailer_id) and its quantity."""
-
-    sku: str
-    quantity: int = 0
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PriceInput:
-    sku: str
-    price: Amount
-    # The "was" price: Meta shows `price` struck through and `sale_price` as the selling price.
-    compare_at: Amount | None
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RemoteQuantity:
-    sku: str
-    quantity: int = 0
-    found: bool = False
-
-
-@dataclass(frozen=True)
-class RemoteProductData:
-    """A catalog item: SKU = retailer_id; ids {product_item_id, retailer_id}."""
-
-    sku: str
-    title: str
-    ids: Mapping[str, str]
-    quantity: int
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,22 @@ WEBHOOK_KIND_ORDER, UnifiedStatus.PAID is ORDER_STATUS_PAID); mapping.py's tests
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
-# Item outcomes and orders are the connector kit's values, shared by every connector (re-exported).
 from omnistock_connector_kit.values import AddressData as AddressData
 from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import InventoryInput as InventoryInput
+
+# Item outcomes and orders are the connector kit's values, shared by every connector (re-exported).
 from omnistock_connector_kit.values import ItemResult as ItemResult
 from omnistock_connector_kit.values import OrderData as OrderData
 from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from omnistock_connector_kit.values import Outcome as Outcome
+from omnistock_connector_kit.values import PriceInput as PriceInput
 from omnistock_connector_kit.values import RemotePrice as RemotePrice
+from omnistock_connector_kit.values import RemoteProductData as RemoteProductData
+from omnistock_connector_kit.values import RemoteQuantity as RemoteQuantity
 from omnistock_connector_kit.values import read_amount as read_amount
 
 
@@ -40,43 +44,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class InventoryInput:
-    """One SKU to push or read: its quantity and where it lives on the shop (listing ids)."""
-
-    sku: str
-    quantity: int = 0
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PriceInput:
-    sku: str
-    price: Amount
-    # None: the price has no compare-at ("was") price.
-    compare_at: Amount | None
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RemoteQuantity:
-    """What the shop shows for a SKU; found=False when it has no such inventory level."""
-
-    sku: str
-    quantity: int = 0
-    found: bool = False
-
-
-@dataclass(frozen=True)
-class RemoteProductData:
-    """A shop variant with a SKU, and the ids a listing maps it by."""
-
-    sku: str
-    title: str
-    ids: Mapping[str, str]
-    quantity: int
 
 
 @dataclass(frozen=True)

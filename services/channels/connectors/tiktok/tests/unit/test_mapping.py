@@ -27,4 +27,4 @@ def test_price_inputs_keep_ids_and_money() -> None:
     item = pb.PriceItem(
         sku="A", price={"amount_minor": 1999, "currency": "USD"}, remote=pb.RemoteIds(ids={"sku_id": "1"})
     )
-    assert m.price_inputs([item]) == [p.PriceInput("A", p.Amount(1999, "USD"), {"sku_id": "1"})]
+    assert m.price_inputs([item]) == [p.PriceInput("A", p.Amount(1999, "USD"), ids={"sku_id": "1"})]

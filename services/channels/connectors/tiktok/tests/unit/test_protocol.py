@@ -130,9 +130,9 @@ def test_per_sku_errors_decide_each_outcome() -> None:
 
 def test_prices_are_decimal_strings_in_the_shop_currency() -> None:
     items = [
-        p.PriceInput("A", p.Amount(1999, "USD"), {"product_id": "10", "sku_id": "1"}),
-        p.PriceInput("B", p.Amount(1999, "EUR"), {"product_id": "10", "sku_id": "2"}),
-        p.PriceInput("C", p.Amount(0, "USD"), {"product_id": "10", "sku_id": "3"}),
+        p.PriceInput("A", p.Amount(1999, "USD"), ids={"product_id": "10", "sku_id": "1"}),
+        p.PriceInput("B", p.Amount(1999, "EUR"), ids={"product_id": "10", "sku_id": "2"}),
+        p.PriceInput("C", p.Amount(0, "USD"), ids={"product_id": "10", "sku_id": "3"}),
     ]
     refused, groups = p.group_prices(items, "USD")
     assert set(refused) == {1, 2}

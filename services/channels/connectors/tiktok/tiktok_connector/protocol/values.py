@@ -8,18 +8,21 @@ WEBHOOK_KIND_ORDER); the mapping tests check every member.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from omnistock_connector_kit.oauth import TokenGrant as TokenGrant
 from omnistock_connector_kit.values import AddressData as AddressData
 from omnistock_connector_kit.values import Amount as Amount
+from omnistock_connector_kit.values import InventoryInput as InventoryInput
 from omnistock_connector_kit.values import ItemResult as ItemResult
 from omnistock_connector_kit.values import OrderData as OrderData
 from omnistock_connector_kit.values import OrderLineData as OrderLineData
 from omnistock_connector_kit.values import Outcome as Outcome
+from omnistock_connector_kit.values import PriceInput as PriceInput
 from omnistock_connector_kit.values import RemotePrice as RemotePrice
+from omnistock_connector_kit.values import RemoteProductData as RemoteProductData
+from omnistock_connector_kit.values import RemoteQuantity as RemoteQuantity
 from omnistock_connector_kit.values import read_amount as read_amount
 
 
@@ -38,42 +41,6 @@ class UnifiedStatus(Enum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class InventoryInput:
-    """One SKU to push or read: its quantity and its TikTok ids (product_id, sku_id,
-    warehouse_id optional)."""
-
-    sku: str
-    quantity: int = 0
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PriceInput:
-    sku: str
-    price: Amount
-    ids: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RemoteQuantity:
-    """What the shop shows for a SKU; found=False when the product or SKU is unknown."""
-
-    sku: str
-    quantity: int = 0
-    found: bool = False
-
-
-@dataclass(frozen=True)
-class RemoteProductData:
-    """A shop SKU with a seller_sku, and the ids a listing maps it by."""
-
-    sku: str
-    title: str
-    ids: Mapping[str, str]
-    quantity: int
 
 
 @dataclass(frozen=True)
