@@ -415,7 +415,7 @@ class DemoReport:
         for ch in self.channels:
             unmapped = f", not on the channel: {', '.join(ch.unmapped)}" if ch.unmapped else ""
             out.append(
-                f"   {ch.channel + ':':<13}{_ACTIONS.get(ch.action, ch.action)}; status {ch.status}; "
+                f"   {ch.channel + ':':<20}{_ACTIONS.get(ch.action, ch.action)}; status {ch.status}; "
                 f"{ch.mapped} SKUs mapped{unmapped} (connection {ch.connection_id})"
             )
         out.append(" Watch stock arrive in the sandboxes:")
