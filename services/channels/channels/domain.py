@@ -131,14 +131,14 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "facebook",
             "Facebook Shop",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
         ),
         ChannelType(
             "instagram",
             "Instagram Shopping",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
         ),
         ChannelType(

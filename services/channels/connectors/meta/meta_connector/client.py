@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 
 from meta_connector import protocol as p
+from meta_connector.protocol import catalog_import as ci
+from meta_connector.protocol import publish as pub
 from omnistock_common.egress import safe_text
 from omnistock_common.errors import (
     DomainError,
@@ -419,6 +421,25 @@ class MetaClient:
         )
         products = [p.remote_product(item) for item in items if item.get("retailer_id")]
         return products, after
+
+    def list_catalog(
+        self, catalog_id: str, *, cursor: str, limit: int
+    ) -> tuple[list[ci.CatalogProductData], str]:
+        """One page of catalog items (cursor paging) as whole products (protocol.catalog_import)."""
+        size = max(1, min(limit or p.DEFAULT_PRODUCTS_PAGE, p.MAX_PRODUCTS_PAGE))
+        params = {"fields": ci.CATALOG_FIELDS, "limit": str(size)}
+        if cursor:
+            params["after"] = cursor
+        items, after = p.page_items(
+            self.graph("GET", p.products_path(catalog_id), params=params, what="catalog products")
+        )
+        return ci.catalog_products(items), after
+
+    def group_items(self, catalog_id: str, group: str) -> list[Mapping[str, Any]]:
+        """The catalog items of one item group (filtered products edge)."""
+        params = {"fields": "id,retailer_id,retailer_product_group_id", "filter": pub.group_filter(group)}
+        items = self._edge(p.products_path(catalog_id), params, what="products of a group")
+        return [i for i in items if str(i.get("retailer_product_group_id") or "") == group]
 
     # -- orders ----------------------------------------------------------------------------------
 

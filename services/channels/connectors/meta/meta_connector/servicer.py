@@ -21,6 +21,7 @@ import grpc
 
 from meta_connector import mapping as m
 from meta_connector import protocol as p
+from meta_connector import publishing
 from meta_connector.client import ClientFactory, Discovery, MetaClient
 from meta_connector.config import Settings
 from omnistock.connector.v1 import connector_service_pb2 as pb
@@ -49,7 +50,6 @@ OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
 NO_ONSITE_CHECKOUT = "NO_ONSITE_CHECKOUT"
 CATALOG_NOT_CHOSEN = "CATALOG_NOT_CHOSEN"
 NO_INSTAGRAM_ACCOUNT = "NO_INSTAGRAM_ACCOUNT"
-NOT_PUBLISHING = "META_DOES_NOT_PUBLISH"
 WEBHOOK_CHALLENGE_REFUSED = "WEBHOOK_CHALLENGE_REFUSED"
 
 
@@ -59,19 +59,22 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
     description = ChannelDescription(
         channel_type="facebook",  # one field; "instagram" connections are served the same way
         auth_kind=pb.AUTH_KIND_OAUTH,
-        # No CAPABILITY_CATALOG: publishing (items_batch CREATE/DELETE) and the catalog import are
-        # not built. ORDERS/FULFILLMENT need onsite checkout: without a cms_id they answer empty /
-        # FAILED_PRECONDITION per connection. WEBHOOKS: signed deliveries and the subscription
-        # challenge are handled, but every delivery is kind OTHER (no verified order webhook).
+        # CATALOG: publishing (items_batch CREATE/UPDATE, archive = visibility staging) and the
+        # catalog import. ORDERS/FULFILLMENT need onsite checkout: without a cms_id they answer
+        # empty / FAILED_PRECONDITION per connection. WEBHOOKS: signed deliveries and the
+        # subscription challenge are handled, but every delivery is kind OTHER (no verified order
+        # webhook).
         capabilities=(
             pb.CAPABILITY_INVENTORY,
             pb.CAPABILITY_PRICES,
             pb.CAPABILITY_ORDERS,
             pb.CAPABILITY_FULFILLMENT,
             pb.CAPABILITY_WEBHOOKS,
+            pb.CAPABILITY_CATALOG,
         ),
         max_inventory_batch=p.MAX_BATCH_REQUESTS,
         max_price_batch=p.MAX_BATCH_REQUESTS,
+        max_product_batch=p.MAX_PRODUCT_BATCH,
         api_version=p.API_VERSION,
     )
     clients: ClientFactory
@@ -265,12 +268,13 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        if request.include_catalog:
-            raise FailedPrecondition(
-                "the Meta connector does not import whole products (no catalog import built)",
-                reason=NOT_PUBLISHING,
-            )
         catalog_id = _catalog_id(request.connection)
+        if request.include_catalog:
+            with self.clients.open(request.connection) as meta:
+                catalog, next_cursor = meta.list_catalog(
+                    catalog_id, cursor=request.cursor, limit=request.limit
+                )
+            return m.catalog_to_proto(catalog, next_cursor)
         with self.clients.open(request.connection) as meta:
             products, next_cursor = meta.list_products(catalog_id, cursor=request.cursor, limit=request.limit)
         return m.products_to_proto(products, next_cursor)
@@ -278,16 +282,28 @@ class MetaConnectorServicer(ConnectorServicerBase[MetaClient]):
     def UpsertProducts(
         self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
     ) -> pb.UpsertProductsResponse:
-        raise FailedPrecondition(
-            "the Meta connector does not publish products (not built)", reason=NOT_PUBLISHING
-        )
+        """Each variant is one catalog item (retailer id = SKU) in the product's item group; the
+        item `link` comes from the connection's product_url_template or store_url setting."""
+        catalog_id = _catalog_id(request.connection)
+        products = m.product_upserts(request.products)
+        if len(products) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        settings = dict(request.connection.settings)
+        with self.clients.open(request.connection) as meta:
+            results = publishing.upsert_products(meta, catalog_id, products, settings)
+            return pb.UpsertProductsResponse(results=m.product_results_to_proto(results), calls=meta.calls)
 
     def ArchiveProducts(
         self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
     ) -> pb.ArchiveProductsResponse:
-        raise FailedPrecondition(
-            "the Meta connector does not publish products (not built)", reason=NOT_PUBLISHING
-        )
+        """The product's items get visibility=staging: off the shops, kept with their ids."""
+        catalog_id = _catalog_id(request.connection)
+        refs = m.product_refs(request.products)
+        if len(refs) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per ArchiveProducts call")
+        with self.clients.open(request.connection) as meta:
+            results = publishing.archive_products(meta, catalog_id, refs)
+            return pb.ArchiveProductsResponse(results=m.product_results_to_proto(results), calls=meta.calls)
 
     # -- orders ------------------------------------------------------------------------------------
 

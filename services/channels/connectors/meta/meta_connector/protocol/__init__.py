@@ -4,6 +4,9 @@
 - `errors`: the Graph error envelope, token/rate-limit/permission codes, usage headers.
 - `oauth`: Facebook Login dialog URL, token exchange parameters, scopes, callback checks.
 - `catalog`: catalog choice, items_batch requests and status, items read back, remote products.
+- `publish`: products as items_batch CREATE/UPDATE, required-field checks, results, archiving
+  (imported as `from meta_connector.protocol import publish as pub`).
+- `catalog_import`: catalog items grouped into whole products for the onboarding import.
 - `orders`: commerce orders → OrderData, status map, acknowledge/shipment/cancellation bodies.
 - `webhooks`: X-Hub-Signature-256, the envelope, the hub.challenge answer.
 - `values`: the plain values these take and give.
@@ -54,6 +57,7 @@ from meta_connector.protocol.catalog import (
     remote_quantity,
     retailer_filter,
 )
+from meta_connector.protocol.catalog_import import CatalogProductData, CatalogVariantData
 from meta_connector.protocol.errors import (
     DEFAULT_RATE_LIMIT_WAIT_SECONDS,
     HIGH_USAGE_PERCENT,
@@ -91,6 +95,7 @@ from meta_connector.protocol.orders import (
     unified_status,
     updated_after,
 )
+from meta_connector.protocol.publish import MAX_PRODUCT_BATCH
 from meta_connector.protocol.values import (
     AddressData,
     Amount,
@@ -139,6 +144,7 @@ __all__ = [
     "MAX_BATCH_REQUESTS",
     "MAX_ORDERS_PAGE",
     "MAX_PRODUCTS_PAGE",
+    "MAX_PRODUCT_BATCH",
     "ORDER_FIELDS",
     "ORDER_ITEM_FIELDS",
     "ORDER_STATES",
@@ -154,6 +160,8 @@ __all__ = [
     "Amount",
     "BatchStatus",
     "Catalog",
+    "CatalogProductData",
+    "CatalogVariantData",
     "GraphError",
     "InventoryInput",
     "ItemResult",
