@@ -232,15 +232,29 @@ def _price_text(amount: str, currency: str) -> str:
 
 
 def _item_json(item: Item, fields: list[str]) -> dict[str, Any]:
+    """ProductItem fields (SDK adobjects/productitem.py): the feed's title/link/image_link read back
+    as name/url/image_url, item_group_id as retailer_product_group_id."""
+    extra = [u.strip() for u in item.additional_image_link.split(",") if u.strip()]
     full = {
         "id": item.id,
         "retailer_id": item.retailer_id,
+        "retailer_product_group_id": item.product_group,
         "name": item.name,
+        "description": item.description,
+        "brand": item.brand,
         "inventory": item.inventory,
         "price": _price_text(item.price, item.currency),
         "sale_price": _price_text(item.sale_price, item.currency) if item.sale_price else "",
         "currency": item.currency,
         "availability": item.availability,
+        "condition": item.condition,
+        "image_url": item.image_link,
+        "additional_image_urls": extra,
+        "url": item.link,
+        "visibility": item.visibility,
+        "color": item.color,
+        "size": item.size,
+        "gtin": item.gtin,
     }
     return {k: v for k, v in full.items() if k in fields or k == "id"}
 
@@ -251,21 +265,24 @@ def _products(sandbox: MetaSandbox, node_id: str) -> Response:
     items = sorted(sandbox.state.items.values(), key=lambda i: int(i.id))
     raw_filter = request.args.get("filter")
     if raw_filter:
-        rule = json_param(raw_filter, "filter")
-        wanted = _retailer_rule(rule)
-        items = [i for i in items if i.retailer_id in wanted]
+        field, wanted = _filter_rule(json_param(raw_filter, "filter"))
+        items = [i for i in items if (i.retailer_id if field == "retailer_id" else i.product_group) in wanted]
     wanted_fields = fields("id")
     return json_response(paged([_item_json(i, wanted_fields) for i in items], request.path))
 
 
-def _retailer_rule(rule: Any) -> set[str]:
-    condition = rule.get("retailer_id") if isinstance(rule, dict) else None
-    if isinstance(condition, dict):
-        if isinstance(condition.get("is_any"), list):
-            return {str(v) for v in condition["is_any"]}
-        if "eq" in condition:
-            return {str(condition["eq"])}
-    raise GraphFault("(#100) filter must be a product set rule on retailer_id (is_any or eq)")
+def _filter_rule(rule: Any) -> tuple[str, set[str]]:
+    """A product-set rule on retailer_id or retailer_product_group_id (is_any or eq)."""
+    for field in ("retailer_id", "retailer_product_group_id"):
+        condition = rule.get(field) if isinstance(rule, dict) else None
+        if isinstance(condition, dict):
+            if isinstance(condition.get("is_any"), list):
+                return field, {str(v) for v in condition["is_any"]}
+            if "eq" in condition:
+                return field, {str(condition["eq"])}
+    raise GraphFault(
+        "(#100) filter must be a product set rule on retailer_id or retailer_product_group_id (is_any or eq)"
+    )
 
 
 def _batch_status(sandbox: MetaSandbox, node_id: str) -> Response:

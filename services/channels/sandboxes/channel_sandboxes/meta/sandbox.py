@@ -145,47 +145,70 @@ class MetaSandbox(SandboxBase):
             return out
 
     def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Each variant is a catalog item (its SKU the retailer id) in the product's item group."""
+        """Each variant is a catalog item (its SKU the retailer id) in the product's item group,
+        with the product's text, brand (vendor), images and a link on the sandbox shop."""
         with self.state.lock:
             out = []
             for product in products:
                 group = self.state.new_id()
+                images = [str(u) for u in product.get("images") or []]
                 variants = []
                 for variant in product.get("variants") or []:
                     sku = str(variant.get("sku") or "")
                     quantity = variant.get("quantity", 0)
-                    if sku:
-                        item = self.state.add_item(
-                            sku,
-                            f"{product['title']} {' '.join(str(v) for v in (variant.get('options') or {}).values())}".strip(),
-                            int(quantity) if isinstance(quantity, int) else 0,
-                            str(variant.get("price") or "10.00"),
-                            group,
-                        )
-                        variants.append({"sku": sku, "variant_id": item.id})
-                    else:
+                    options = {str(k): str(v) for k, v in (variant.get("options") or {}).items()}
+                    if not sku:
                         variants.append({"sku": "", "variant_id": self.state.new_id()})
+                        continue
+                    item = self.state.add_item(
+                        sku,
+                        f"{product['title']} {' '.join(options.values())}".strip(),
+                        int(quantity) if isinstance(quantity, int) else 0,
+                        str(variant.get("price") or "10.00"),
+                        group,
+                    )
+                    item.description = str(product.get("description") or "")
+                    item.brand = str(product.get("vendor") or "")
+                    item.image_link = images[0] if images else ""
+                    item.additional_image_link = ",".join(images[1:])
+                    item.link = f"https://shop.example.test/products/{group}"
+                    item.gtin = str(variant.get("barcode") or "")
+                    for name, value in options.items():
+                        if name.lower() in ("color", "size"):
+                            setattr(item, name.lower(), value)
+                    variants.append({"sku": sku, "variant_id": item.id})
                 out.append({"title": product["title"], "product_id": group, "variants": variants})
             return out
 
     def catalog_view(self) -> list[dict[str, Any]]:
+        """Items grouped by item group; status is the first item's visibility (published/staging)."""
         with self.state.lock:
             groups: dict[str, dict[str, Any]] = {}
-            for item in self.state.items.values():
+            for item in sorted(self.state.items.values(), key=lambda i: int(i.id)):
                 key = item.product_group or item.id
                 group = groups.setdefault(
                     key,
                     {
                         "product_id": key,
                         "title": item.name,
-                        "description": "",
-                        "status": "active",
-                        "images": [],
+                        "description": item.description,
+                        "status": item.visibility,
+                        "images": [u for u in [item.image_link, *item.additional_image_link.split(",")] if u],
                         "variants": [],
                     },
                 )
+                options = {k.title(): v for k, v in (("color", item.color), ("size", item.size)) if v}
                 group["variants"].append(
-                    {"sku": item.retailer_id, "variant_id": item.id, "price": item.price, "options": {}}
+                    {
+                        "sku": item.retailer_id,
+                        "variant_id": item.id,
+                        "price": item.price,
+                        "options": options,
+                        "sale_price": item.sale_price,
+                        "visibility": item.visibility,
+                        "brand": item.brand,
+                        "link": item.link,
+                    }
                 )
             return list(groups.values())
 

@@ -26,6 +26,28 @@ INSTAGRAM_ID = "178414000000001"
 SHORT_TOKEN_SECONDS = 2 * 3600
 LONG_TOKEN_SECONDS = 60 * 24 * 3600
 AVAILABILITY = ("in stock", "out of stock", "preorder", "available for order", "discontinued")
+# ProductItem.Visibility (SDK adobjects/productitem.py: published, staging) and "hidden", the word
+# Meta's WooCommerce plugin sends; staging/hidden items stay in the catalog, off the shops.
+VISIBILITY = ("published", "staging", "hidden")
+CONDITIONS = ("new", "refurbished", "used", "used_like_new", "used_good", "used_fair", "cpo", "open_box_new")
+# What a CREATE must carry ("When the method is CREATE, this object must contain all the required
+# fields", https://developers.facebook.com/docs/marketing-api/using-products-batch-api): the
+# catalog's required fields, plus brand or gtin (or mpn). An upserting UPDATE stays as lenient as
+# before (CHANNELS.md 3.1: UPDATE creates missing items).
+REQUIRED_FIELDS = ("title", "description", "availability", "condition", "price", "link", "image_link")
+TEXT_FIELDS = (
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "brand",
+    "gtin",
+    "condition",
+    "visibility",
+    "color",
+    "size",
+    "additional_variant_attribute",
+)
 PRICE_RE = re.compile(r"^(\d+(?:\.\d{1,2})?) ([A-Z]{3})$")
 
 
@@ -63,6 +85,18 @@ class Item:
     availability: str = "in stock"
     price_writes: int = 0
     product_group: str = ""
+    # The catalog fields publishing writes (feed names as items_batch takes them).
+    description: str = ""
+    link: str = ""
+    image_link: str = ""
+    additional_image_link: str = ""
+    brand: str = ""
+    gtin: str = ""
+    condition: str = "new"
+    visibility: str = "published"
+    color: str = ""
+    size: str = ""
+    additional_variant_attribute: str = ""
 
 
 @dataclass
@@ -221,11 +255,18 @@ class MetaState:
             return None
         if item is None and method == "UPDATE" and not allow_upsert:
             return f"Item with retailer id {retailer_id} not found in catalog"
-        problem = _validate(data)
+        problem = _validate(data) or (_missing(data) if item is None and method == "CREATE" else None)
         if problem:
             return problem
         if item is None:
             item = self.add_item(retailer_id, str(data.get("title") or retailer_id), 0, "0")
+        if "title" in data:
+            item.name = str(data["title"])
+        if "item_group_id" in data:
+            item.product_group = str(data["item_group_id"] or "")
+        for name in TEXT_FIELDS:
+            if name in data:
+                setattr(item, name, str(data[name] or ""))
         if "inventory" in data:
             item.inventory = int(data["inventory"])
         if "availability" in data:
@@ -241,6 +282,14 @@ class MetaState:
         return None
 
 
+def _missing(data: dict[str, Any]) -> str | None:
+    """A new item without a required field: refused, naming the fields (wording [M])."""
+    missing = [name for name in REQUIRED_FIELDS if not str(data.get(name) or "").strip()]
+    if not any(str(data.get(name) or "").strip() for name in ("brand", "gtin", "mpn")):
+        missing.append("brand")
+    return f"Missing required field(s): {', '.join(missing)}" if missing else None
+
+
 def _validate(data: dict[str, Any]) -> str | None:
     if "inventory" in data:
         value = data["inventory"]
@@ -248,6 +297,13 @@ def _validate(data: dict[str, Any]) -> str | None:
             return "inventory must be a non-negative integer"
     if "availability" in data and data["availability"] not in AVAILABILITY:
         return f"availability must be one of {', '.join(AVAILABILITY)}"
+    if "visibility" in data and data["visibility"] not in VISIBILITY:
+        return f"visibility must be one of {', '.join(VISIBILITY)}"
+    if data.get("condition") and data["condition"] not in CONDITIONS:
+        return f"condition must be one of {', '.join(CONDITIONS)}"
+    for name in ("link", "image_link"):
+        if data.get(name) and not str(data[name]).startswith(("http://", "https://")):
+            return f"{name} must be an http(s) URL"
     if "price" in data and not PRICE_RE.match(str(data["price"])):
         return 'price must be "<amount> <ISO currency>", e.g. "9.99 USD"'
     sale = data.get("sale_price")
