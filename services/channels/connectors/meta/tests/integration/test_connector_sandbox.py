@@ -147,7 +147,8 @@ def seed(env: Env, *items: dict) -> None:
 def test_describe(env: Env) -> None:
     described = env.call("Describe", pb.DescribeRequest())
     assert described.channel_type == "facebook" and described.api_version == "v25.0"
-    assert described.max_inventory_batch == 5000 and pb.CAPABILITY_CATALOG not in described.capabilities
+    assert described.max_inventory_batch == 5000 and pb.CAPABILITY_CATALOG in described.capabilities
+    assert described.max_product_batch == 50
     assert set(described.capabilities) >= {
         pb.CAPABILITY_INVENTORY,
         pb.CAPABILITY_ORDERS,
@@ -323,11 +324,11 @@ def test_list_remote_products_pages_by_cursor(env: Env) -> None:
     skus = [p.sku for p in [*first.products, *rest.products]]
     assert len(skus) == 6 and "GEN-2-M" in skus and not rest.next_cursor
     assert set(first.products[0].remote.ids) == {"product_item_id", "retailer_id"}
-    with pytest.raises(grpc.RpcError) as catalog:
-        env.call(
-            "ListRemoteProducts", pb.ListRemoteProductsRequest(connection=connection, include_catalog=True)
-        )
-    assert catalog.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    whole = env.call(
+        "ListRemoteProducts",
+        pb.ListRemoteProductsRequest(connection=connection, include_catalog=True, limit=6),
+    )
+    assert [len(product.variants) for product in whole.catalog] == [2, 2, 2] and not whole.next_cursor
 
 
 def test_orders_are_acknowledged_then_shipped_and_cancelled(env: Env) -> None:

@@ -16,6 +16,7 @@ from meta_connector import protocol as p
 from meta_connector.client import usage_observer
 from meta_connector.config import load_settings
 from meta_connector.server import make_servicer
+from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from omnistock_connector_kit.composition import Seams
@@ -188,10 +189,64 @@ def test_challenge_needs_the_verify_token() -> None:
         )
 
 
-def test_publishing_is_not_built() -> None:
+def _publish_product(product_id: str, *skus: str, image: bool = True) -> pb.ProductUpsert:
+    return pb.ProductUpsert(
+        product_id=product_id,
+        product=pb.CatalogProduct(
+            title=f"Product {product_id}",
+            description="Plain text",
+            vendor="Acme",
+            image_urls=["https://img.test/1.jpg"] if image else [],
+            variants=[
+                pb.CatalogVariant(sku=sku, price=common_pb2.Money(amount_minor=1000, currency="USD"))
+                for sku in skus
+            ],
+        ),
+    )
+
+
+def test_upsert_refuses_before_the_call_and_attributes_item_errors_to_their_product() -> None:
+    sent: list[dict[str, Any]] = []
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/items_batch"):
+            form = dict(httpx.QueryParams(request.content.decode()))
+            sent.extend(json.loads(form["requests"]))
+            return httpx.Response(200, json={"handles": ["h1"]})
+        if request.url.path.endswith("/check_batch_request_status"):
+            errors = [{"line": 3, "id": "C-1", "message": "Invalid gtin"}]
+            return httpx.Response(200, json={"data": [{"status": "finished", "errors": errors}]})
+        if request.url.path.endswith("/products"):
+            rows = [{"id": "77", "retailer_id": "A-1"}, {"id": "78", "retailer_id": "A-2"}]
+            return httpx.Response(200, json={"data": rows})
+        return pytest.fail(f"unexpected call {request.url}")
+
+    answer = servicer(graph).UpsertProducts(
+        pb.UpsertProductsRequest(
+            connection=connection(store_url="https://shop.test"),
+            products=[
+                _publish_product("a", "A-1", "A-2"),
+                _publish_product("b", "B-1", image=False),
+                _publish_product("c", "C-1"),
+            ],
+        ),
+        None,
+    )
+    assert [r["data"]["id"] for r in sent] == ["A-1", "A-2", "C-1"]
+    assert {r["method"] for r in sent} == {"CREATE"} and sent[0]["data"]["item_group_id"] == "os-a"
+    a, b, c = answer.results
+    assert a.outcome == pb.ITEM_OUTCOME_APPLIED and a.external_id == "os-a"
+    assert [(v.sku, v.remote.ids["product_item_id"]) for v in a.variants] == [("A-1", "77"), ("A-2", "78")]
+    assert b.outcome == pb.ITEM_OUTCOME_REJECTED and "image_link" in b.message
+    assert c.outcome == pb.ITEM_OUTCOME_REJECTED and "Invalid gtin" in c.message and not c.variants
+
+
+def test_archive_without_a_group_id_is_refused() -> None:
     service = servicer(lambda request: pytest.fail("no call expected"))
-    with pytest.raises(FailedPrecondition):
-        service.UpsertProducts(pb.UpsertProductsRequest(connection=connection()), None)
+    answer = service.ArchiveProducts(
+        pb.ArchiveProductsRequest(connection=connection(), products=[pb.ProductRef(product_id="p1")]), None
+    )
+    assert answer.results[0].outcome == pb.ITEM_OUTCOME_REJECTED
 
 
 def test_high_usage_lowers_the_local_bucket() -> None:
