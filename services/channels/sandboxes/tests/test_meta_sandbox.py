@@ -224,6 +224,57 @@ def test_products_filter_and_cursor_paging(meta: httpx.Client, token: str) -> No
     assert next(i for i in filtered if i["retailer_id"] == "A")["price"] == "$9.99"
 
 
+def test_items_batch_create_needs_the_required_fields_and_archives_by_visibility(
+    meta: httpx.Client, token: str
+) -> None:
+    full = {
+        "id": "NEW-S",
+        "item_group_id": "G1",
+        "title": "Tee",
+        "description": "Soft",
+        "availability": "out of stock",
+        "condition": "new",
+        "price": "10.00 USD",
+        "link": "https://shop.test/p/1",
+        "image_link": "https://img.test/1.jpg",
+        "brand": "Acme",
+        "size": "S",
+    }
+    bare = {k: v for k, v in full.items() if k not in ("image_link", "brand")}
+    handle = batch(
+        meta,
+        token,
+        [{"method": "CREATE", "data": full}, {"method": "CREATE", "data": {**bare, "id": "NEW-M"}}],
+        allow_upsert="false",
+    ).json()["handles"][0]
+    params = {"handle": handle, "load_ids_of_invalid_requests": "true"}
+    status_path = f"{V}/{CATALOG}/check_batch_request_status"
+    meta.get(status_path, params=params, headers=auth(token))
+    done = meta.get(status_path, params=params, headers=auth(token)).json()["data"][0]
+    assert done["ids_of_invalid_requests"] == ["NEW-M"]
+    assert [e["line"] for e in done["errors"]] == [2]
+    assert "image_link" in done["errors"][0]["message"] and "brand" in done["errors"][0]["message"]
+    read = meta.get(
+        f"{V}/{CATALOG}/products",
+        params={
+            "fields": "retailer_id,retailer_product_group_id,name,url,image_url,brand,visibility,size",
+            "filter": json.dumps({"retailer_product_group_id": {"eq": "G1"}}),
+        },
+        headers=auth(token),
+    ).json()["data"]
+    assert [(i["retailer_id"], i["name"], i["url"], i["size"], i["visibility"]) for i in read] == [
+        ("NEW-S", "Tee", "https://shop.test/p/1", "S", "published")
+    ]
+    batch(meta, token, [{"method": "UPDATE", "data": {"id": "NEW-S", "visibility": "staging"}}])
+    (product,) = [p for p in meta.get("/_sandbox/catalog").json()["products"] if p["product_id"] == "G1"]
+    assert product["status"] == "staging" and product["variants"][0]["sku"] == "NEW-S"
+    wrong = batch(meta, token, [{"method": "UPDATE", "data": {"id": "NEW-S", "visibility": "gone"}}])
+    wrong_params = {"handle": wrong.json()["handles"][0]}
+    meta.get(status_path, params=wrong_params, headers=auth(token))
+    refused = meta.get(status_path, params=wrong_params, headers=auth(token)).json()["data"][0]
+    assert "visibility" in refused["errors"][0]["message"]
+
+
 def test_order_acknowledge_ship_and_cancel_are_idempotent(meta: httpx.Client, token: str) -> None:
     made = meta.post("/_sandbox/orders", json={"lines": [{"sku": "A", "quantity": 2}], "email": "b@x.test"})
     assert made.status_code == 201
