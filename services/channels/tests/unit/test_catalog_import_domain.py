@@ -143,6 +143,8 @@ def test_channel_statuses_map_to_catalog_statuses() -> None:
         "archived",
         "active",
     ]
+    # Meta's catalog item visibility: published items are on sale, staged or hidden ones are not.
+    assert [status_of(s) for s in ("published", "staging", "hidden")] == ["active", "draft", "draft"]
 
 
 def test_params_and_checkpoint_round_trip_through_json() -> None:
