@@ -13,6 +13,7 @@ API or the sandbox's control API polled until a deadline, never a sleep as an as
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +25,31 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from omnistock_devtools import marketplaces as mk
 from omnistock_devtools import order_flow as flow
 from omnistock_devtools.demo import CatalogueItem, GatewayClient, Sandbox, expect
 from omnistock_devtools.fullstack import MIGRATED_SERVICES, FullStack, isolated_vhost
 from omnistock_devtools.order_flow import PlacedOrder
-from omnistock_devtools.testing import RABBITMQ, REDIS, STACK_REDIS_DB, postgres_databases, require
+from omnistock_devtools.testing import (
+    OWN_STACK_REDIS_DB,
+    RABBITMQ,
+    REDIS,
+    postgres_databases,
+    require,
+    servers_required,
+)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.redis, pytest.mark.slow]
+# Its stack shares nothing (fresh databases, a vhost of its own, OWN_STACK_REDIS_DB): it runs on one
+# process beside the serial group (omnistock_devtools.testing.OWN_STACK_MARKER).
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.rabbitmq,
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.own_stack,
+]
 
 PASSWORD = "correct-horse-battery"
 # Generous for a shared 2-CPU machine; a healthy run takes a fraction of it.
@@ -65,17 +82,30 @@ class Stack:
         return flow.wait_for(probe, done, timeout=DEADLINE, what=what, context=self.failure_context)
 
 
+def require_isolated_vhost() -> None:
+    """This module runs beside the serial group only on a vhost of its own (rabbitmqctl)."""
+    message = "!!! rabbitmqctl could not create a RabbitMQ vhost: the marketplaces stack needs its own !!!"
+    if servers_required(os.environ):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def market_stack(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str) -> Iterator[Stack]:
     require(REDIS, RABBITMQ)
     workdir: Path = tmp_path_factory.mktemp("marketplaces-stack")
     tag = uuid.uuid4().hex[:6]
-    redis_url = f"{REDIS.url().rsplit('/', 1)[0]}/{STACK_REDIS_DB}"
+    redis_url = f"{REDIS.url().rsplit('/', 1)[0]}/{OWN_STACK_REDIS_DB}"
+    redis.Redis.from_url(redis_url).flushdb()  # ours alone
     with (
         postgres_databases(postgres_admin_url) as create_database,
-        isolated_vhost(RABBITMQ.url(), prefix="omnistock-e2e-markets") as (vhost_url, _isolated),
+        isolated_vhost(RABBITMQ.url(), prefix="omnistock-e2e-markets") as (vhost_url, isolated),
         FullStack(workdir, {s: create_database() for s in MIGRATED_SERVICES}, redis_url, vhost_url) as stack,
     ):
+        if not isolated:
+            # On the shared vhost its workers would take other stacks' events (nameko's fixed
+            # queue names), and it runs beside them.
+            require_isolated_vhost()
         client = GatewayClient(stack.gateway_url)
         try:
             client.register(f"Markets {tag}", f"owner-{tag}@markets.test", PASSWORD)

@@ -81,7 +81,9 @@ class RedisServer(Server):
 # database must never land on them.
 SYNC_REDIS_DB = int(os.environ.get("TEST_SYNC_REDIS_DB", "13"))
 STACK_REDIS_DB = 12
-_RESERVED_REDIS_DBS = frozenset({SYNC_REDIS_DB, STACK_REDIS_DB})
+# The database of the one module that runs its stack beside the serial group (OWN_STACK_MARKER).
+OWN_STACK_REDIS_DB = 11
+_RESERVED_REDIS_DBS = frozenset({SYNC_REDIS_DB, STACK_REDIS_DB, OWN_STACK_REDIS_DB})
 
 
 def worker_database(url: str, worker: str) -> str:
@@ -208,10 +210,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # both.
 SERIAL_GROUP = "shared-servers"
 SERIAL_MARKERS = ("rabbitmq", "slow")
+# A module whose tests share one stack that has everything of its own (fresh PostgreSQL databases,
+# a RabbitMQ vhost it made, OWN_STACK_REDIS_DB) runs on one process, beside the serial group
+# instead of in it: nothing it touches is shared.
+OWN_STACK_MARKER = "own_stack"
 
 
 def runs_serially(item: pytest.Item) -> bool:
     """True for the tests `--dist loadgroup` keeps on one process (see SERIAL_GROUP)."""
+    if item.get_closest_marker(OWN_STACK_MARKER) is not None:
+        return False
     if any(item.get_closest_marker(name) is not None for name in SERIAL_MARKERS):
         return True
     return "/tests/e2e/" in f"/{Path(str(item.path)).as_posix()}" or item.nodeid.startswith("tests/e2e/")
@@ -238,10 +246,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker in sorted(markers_for(tuple(getattr(item, "fixturenames", ())))):
             if marker not in present:
                 item.add_marker(marker)
-        if runs_serially(item):
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+        group = (
+            SERIAL_GROUP
+            if runs_serially(item)
+            else f"own-stack-{Path(str(item.path)).stem}"
+            if item.get_closest_marker(OWN_STACK_MARKER) is not None
+            else None
+        )
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
             if grouping and hasattr(item, "_id"):
-                _group_in_nodeid(item, SERIAL_GROUP)
+                _group_in_nodeid(item, group)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -222,6 +222,8 @@ def test_each_xdist_worker_has_its_own_redis_database() -> None:
     assert worker_database("redis://127.0.0.1:6379/15", "") == "redis://127.0.0.1:6379/15"
     assert worker_database("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
     assert worker_database("redis://127.0.0.1:6379/15", "gw1") == "redis://127.0.0.1:6379/14"
+    # 13, 12 (shared by two suites) and 11 (the own-stack module's) are never a worker's.
+    assert worker_database("redis://127.0.0.1:6379/15", "gw2") == "redis://127.0.0.1:6379/10"
     assert worker_database("redis://:pw@host:7000/2", "gw3") == "redis://:pw@host:7000/5"  # never 0
     env = {"TEST_REDIS_URL": "redis://127.0.0.1:6379/15", "PYTEST_XDIST_WORKER": "gw1"}
     assert REDIS.url(env) == "redis://127.0.0.1:6379/14"
