@@ -121,6 +121,8 @@ run: venv migrate web-if-npm
 # and tests/e2e stay on one of them, one after another (omnistock_devtools.testing.SERIAL_GROUP).
 # PYTEST_PARALLEL= (empty) runs everything in one process.
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup
+# The slowest tests are listed at the end of every run: where the suite's time goes (target < 15 min).
+PYTEST_ARGS ?= --durations=25
 
 test: venv
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory proto-lint web-lint; \

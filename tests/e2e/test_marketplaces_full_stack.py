@@ -318,3 +318,65 @@ def test_amazon_two_thousand_changes_go_as_feeds_and_an_item_error_names_its_sku
         f"the sync log's refusal of {ghost}",
     )
     assert refused[0]["skus"] == [ghost] and ghost in refused[0]["message"], refused[0]
+
+
+def test_facebook_a_published_product_reaches_the_catalog_and_is_archived_there(market_stack: Stack) -> None:
+    """Catalog sync on Meta: an OmniStock product with two variants published to the Facebook
+    connection becomes two catalog items of one item group (with the link the connection's store
+    URL gives), its stock follows, and archiving it in OmniStock stages it on Meta (kept, off sale)."""
+    ctx, client = market_stack, market_stack.client
+    sandbox = ctx.sandbox("facebook")
+    tag = uuid.uuid4().hex[:5].upper()
+    small, large = f"FBPUB-{tag}-S", f"FBPUB-{tag}-L"
+    product = client.call(
+        "POST",
+        "/products",
+        201,
+        json={
+            "title": f"Facebook tee {tag}",
+            "description": "A tee, made to last",
+            "image_urls": [f"https://img.example.com/{tag.lower()}.jpg"],
+            "variants": [
+                {
+                    "sku": small,
+                    "price": {"amount": "19.99", "currency": "USD"},
+                    "barcode": f"0{tag}1",
+                    "options": {"Size": "S"},
+                },
+                {
+                    "sku": large,
+                    "price": {"amount": "21.50", "currency": "USD"},
+                    "barcode": f"0{tag}2",
+                    "options": {"Size": "L"},
+                },
+            ],
+        },
+    ).json()
+    client.set_stock({small: 7, large: 3})
+    conn_id = mk.connect(client, "facebook", sandbox, name=f"Facebook {tag}")["id"]
+
+    job = client.call(
+        "POST", f"/channels/{conn_id}/listings/publish", 202, json={"product_ids": [product["id"]]}
+    ).json()
+    done = flow.wait_for_job(client, job["job_id"], timeout=DEADLINE)
+    assert done["result"]["published"] == 1 and done["result"]["rejected"] == [], done
+
+    def on_meta() -> dict[str, Any] | None:
+        catalog = expect(
+            sandbox.http.get(f"{sandbox.base_url}/_sandbox/catalog"), 200, what="Meta catalog"
+        ).json()
+        return next((p for p in catalog["products"] if any(v["sku"] == small for v in p["variants"])), None)
+
+    group = ctx.wait(on_meta, lambda p: p is not None, "Meta has the tee")
+    assert group["title"] == product["title"] and {v["sku"] for v in group["variants"]} == {small, large}, (
+        group
+    )
+    assert all(v["link"].startswith("https://") for v in group["variants"]), group
+    ctx.wait(
+        lambda: sandbox.inventory(),
+        lambda stock: stock.get(small) == 7 and stock.get(large) == 3,
+        "Meta shows the tee's stock",
+    )
+
+    client.call("PATCH", f"/products/{product['id']}", json={"status": "archived"})
+    ctx.wait(on_meta, lambda p: p is not None and p["status"] == "staging", "Meta staged the archived tee")

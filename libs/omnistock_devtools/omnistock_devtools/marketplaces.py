@@ -53,6 +53,8 @@ def _meta(channel_type: str) -> Marketplace:
     return Marketplace(
         channel_type,
         "meta-sandbox",
+        # The store a catalog item's `link` points into (Meta requires one to publish).
+        connect_settings={"store_url": "https://demo-shop.example"},
         forged_webhook_headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
         throttle_body={"count": 2, "estimated_time_to_regain_access": 0, "code": 4},
         order_fields={"channel": channel_type},
