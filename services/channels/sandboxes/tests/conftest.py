@@ -118,7 +118,7 @@ def woo() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def ebay() -> Iterator[httpx.Client]:
-    """The eBay sandbox; its RuName's accept URL is a placeholder the tests read redirects from."""
+    """The eBay sandbox; its RuName's accept URL is one nothing listens on: the tests read its redirects."""
     yield from _client(create_ebay(EbayConfig(accept_url="http://127.0.0.1:9/callback")))
 
 
