@@ -1,126 +1,52 @@
-"""Invariants of the deployment files: k8s/ (kustomize), docker-compose.yml, the Dockerfile.
+"""Invariants of the Kubernetes manifests under k8s/ (kustomize), for whatever the registry lists.
 
 Most of these files are generated from deploy/deployables.toml (test_registry.py checks they
-are current); the rules below hold for whatever the registry lists.
-
-No Docker engine or cluster is needed: the files are parsed, the kustomize overlays are
-rendered with `kubectl kustomize` when kubectl is installed, and every rule that keeps a
-deployment safe is checked on the result (probes, limits, non-root, read-only root, secrets
-by reference, migrations outside the serving entrypoint, env var names the code really reads).
+are current). No cluster is needed: the files are parsed, the overlays are rendered with
+`kubectl kustomize` when kubectl is installed, and every rule that keeps a deployment safe is
+checked on the result (probes, limits, non-root, read-only root, secrets by reference,
+migrations outside the serving entrypoint, network policies, env var names the code really
+reads). The readers are omnistock_devtools.deploy_files.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
-import re
-import shlex
-import shutil
-import subprocess
-from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import yaml
 
-from omnistock_common.config import DEFAULT_GRPC_PORTS
-from omnistock_devtools.registry import Registry
-
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "k8s"
-COMPOSE = ROOT / "docker-compose.yml"
-DOCKERFILE = ROOT / "Dockerfile"
-# Everything below is derived from the registry (deploy/deployables.toml): these tests check that
-# the generated files keep the rules, not which deployables exist.
-REGISTRY = Registry.load()
-KUBERNETES = {d.name: d for d in REGISTRY.kubernetes}
-# Services that own a database: each has a migration Job, and its pods wait for the schema.
-SERVICES = tuple(REGISTRY.databases)
-# Stateless servers: no database, so no migration Job and no wait-for-migrations init container.
-STATELESS = tuple(d.name for d in REGISTRY.kubernetes if d.database is None)
-# gRPC servers by their Deployment/Service (and compose service) name.
-GRPC_SERVERS = {d.name: d.port for d in REGISTRY.grpc}
-# Every image, built from the one Dockerfile with --build-arg DEPLOYABLE=<image>.
-IMAGES = {REGISTRY.image_name(image) for image in REGISTRY.images}
-# Local stand-ins for the vendors: docker-compose profile `demo` only, never in Kubernetes.
-SANDBOXES = tuple(d.name for d in REGISTRY.of_kind("sandbox"))
-SECRET_NAME = REGISTRY.secret_name
-SECRET_KEYS = set(REGISTRY.secrets)
-# Keys a Deployment may reference with `optional: true` (only present during a rotation).
-OPTIONAL_SECRET_KEYS = {key for d in REGISTRY.deployables for key in d.optional_secrets.values()}
-# Variables whose values are credentials: they must come from a Secret, never a literal.
-SENSITIVE = re.compile(r"(DATABASE_URL|REDIS_URL|AMQP_URL|SECRET|PASSWORD|_KEYS?|TOKEN)$")
-# Read by something other than a config module; each entry says by what.
-ENV_ALLOW_LIST: dict[str, str] = {
-    "EVENTLET_THREADPOOL_SIZE": "eventlet.tpool (channels worker: >= worker.yaml max_workers + 4)",
-    "OMNISTOCK_ENV": "omnistock_common.config.EnvReader itself (production mode, every process)",
-}
-# Modules besides <svc>/config.py that read settings through EnvReader.
-EXTRA_SETTINGS_MODULES = (
-    "services/channels/channels/sync/settings.py",  # load_sync_settings: the sync worker's knobs
+from omnistock_devtools.deploy_files import (
+    COMPOSE,
+    GRPC_SERVERS,
+    K8S,
+    KUBERNETES,
+    OPTIONAL_SECRET_KEYS,
+    REGISTRY,
+    SECRET_KEYS,
+    SECRET_NAME,
+    SENSITIVE,
+    SERVICES,
+    TARGETS,
+    admitted,
+    all_containers,
+    component_of,
+    compose,
+    effective_env,
+    env_prefix,
+    image_repository,
+    keeps_no_data,
+    known_env_names,
+    load_yaml_documents,
+    long_running_env,
+    manifests,
+    of_kind,
+    pod_labels,
+    pod_specs,
+    policies,
+    secret_refs,
+    selects,
+    service_of,
 )
-ENV_METHODS = {
-    "str",
-    "int",
-    "float",
-    "bool",
-    "url",
-    "choice",
-    "secret",
-    "database_url",
-    "redis_url",
-    "amqp_url",
-}
-
-
-# --------------------------------------------------------------------------- what the code reads
-def names_from_config_module(path: Path) -> set[str]:
-    """Env var names passed to EnvReader methods (`env.int("NAME", ...)`) in one module.
-
-    f-strings such as f"{prefix}_GRPC_PORT" are expanded for every service that has a port.
-    """
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ENV_METHODS
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "env"
-            and node.args
-        ):
-            continue
-        arg = node.args[0]
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            names.add(arg.value)
-        elif isinstance(arg, ast.JoinedStr):
-            for service in DEFAULT_GRPC_PORTS:
-                names.add(
-                    "".join(
-                        str(part.value) if isinstance(part, ast.Constant) else service.upper()
-                        for part in arg.values
-                    )
-                )
-    return names
-
-
-@cache
-def known_env_names() -> frozenset[str]:
-    modules = [ROOT / "libs/omnistock_common/omnistock_common/config.py"]
-    modules += sorted(ROOT.glob("services/*/*/config.py"))
-    # Connectors live one level deeper: services/channels/connectors/<kind>/<pkg>/config.py.
-    modules += sorted(ROOT.glob("services/*/connectors/*/*/config.py"))
-    modules += [ROOT / module for module in EXTRA_SETTINGS_MODULES]
-    names = set(ENV_ALLOW_LIST)
-    for module in modules:
-        names |= names_from_config_module(module)
-    # nameko reads ${VAR:default} placeholders from the worker config files.
-    for worker_config in ROOT.glob("services/*/worker.yaml"):
-        names |= set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", worker_config.read_text()))
-    return frozenset(names)
 
 
 def test_config_scan_finds_the_documented_variables() -> None:
@@ -152,12 +78,6 @@ def test_config_scan_finds_the_documented_variables() -> None:
     assert "NOT_A_SETTING" not in names
 
 
-# --------------------------------------------------------------------------------- k8s loading
-def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
-    with path.open() as handle:
-        return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
-
-
 def test_every_k8s_yaml_parses_and_kustomizations_reference_existing_files() -> None:
     files = sorted(K8S.rglob("*.yaml"))
     assert files, "no manifests under k8s/"
@@ -171,86 +91,6 @@ def test_every_k8s_yaml_parses_and_kustomizations_reference_existing_files() -> 
             for patch in doc.get("patches", []):
                 if "path" in patch:
                     assert (path.parent / patch["path"]).exists(), f"{path}: missing patch {patch['path']}"
-
-
-def base_objects() -> list[dict[str, Any]]:
-    (kustomization,) = load_yaml_documents(K8S / "base/kustomization.yaml")
-    objects: list[dict[str, Any]] = []
-    for entry in kustomization["resources"]:
-        objects += load_yaml_documents(K8S / "base" / entry)
-    return objects
-
-
-@cache
-def rendered(target: str) -> tuple[dict[str, Any], ...]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: overlays not rendered (raw base files still checked)")
-    output = subprocess.run(
-        [kubectl, "kustomize", str(K8S / target)], check=True, capture_output=True, text=True
-    ).stdout
-    return tuple(doc for doc in yaml.safe_load_all(output) if doc)
-
-
-def manifests(target: str) -> list[dict[str, Any]]:
-    return base_objects() if target == "raw-base" else list(rendered(target))
-
-
-TARGETS = ["raw-base", "base", "overlays/dev", "overlays/prod"]
-
-
-def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [obj for obj in objects if obj["kind"] == kind]
-
-
-def pod_specs(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for obj in objects:
-        if obj["kind"] in {"Deployment", "Job"}:
-            yield obj, obj["spec"]["template"]["spec"]
-
-
-def all_containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*pod.get("initContainers", []), *pod["containers"]]
-
-
-def effective_env(container: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """Env of a container: ConfigMap values via envFrom, then explicit env entries."""
-    config_maps = {cm["metadata"]["name"]: cm.get("data", {}) for cm in of_kind(objects, "ConfigMap")}
-    env: dict[str, Any] = {}
-    for source in container.get("envFrom", []):
-        name = source["configMapRef"]["name"]
-        assert name in config_maps, f"{container['name']}: envFrom unknown ConfigMap {name}"
-        env.update(config_maps[name])
-    for entry in container.get("env", []):
-        env[entry["name"]] = entry.get("value", entry.get("valueFrom"))
-    return env
-
-
-def image_repository(image: str) -> str:
-    """`registry/omnistock/catalog:1.2@sha256:..` -> `registry/omnistock/catalog`."""
-    image = image.split("@", 1)[0]
-    last = image.rsplit("/", 1)[-1]
-    return image.rsplit(":", 1)[0] if ":" in last else image
-
-
-def service_of(obj: dict[str, Any]) -> str:
-    return obj["metadata"]["labels"]["app.kubernetes.io/name"]
-
-
-def component_of(obj: dict[str, Any]) -> str:
-    return obj["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
-
-
-def keeps_no_data(obj: dict[str, Any]) -> bool:
-    """The object runs a deployable without a database: known by its pod's deployable label, since
-    a worker may run another service's image (live-worker: the gateway's) without its database."""
-    labels = obj["spec"]["template"].get("metadata", {}).get("labels", {})
-    return labels.get("omnistock.io/deployable", service_of(obj)) in STATELESS
-
-
-def env_prefix(name: str) -> str:
-    """`shopify-connector` -> `SHOPIFY_CONNECTOR` (the settings prefix of that service)."""
-    return name.replace("-", "_").upper()
 
 
 # ---------------------------------------------------------------------------- k8s invariants
@@ -394,15 +234,6 @@ def test_addresses_point_at_services_that_expose_that_port(target: str) -> None:
                 host, port = value.rsplit(":", 1)
                 assert host in services, f"{key}={value}: no Service {host}"
                 assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}, f"{key}={value}"
-
-
-def secret_refs(container: dict[str, Any]) -> dict[str, str]:
-    """env name -> Secret key, for the container's secretKeyRef entries."""
-    return {
-        entry["name"]: entry["valueFrom"]["secretKeyRef"]["key"]
-        for entry in container.get("env", [])
-        if "secretKeyRef" in entry.get("valueFrom", {})
-    }
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -554,234 +385,6 @@ def test_sandboxes_are_never_deployed_to_kubernetes(target: str) -> None:
             assert "channel_sandboxes" not in " ".join(container["command"]), obj["metadata"]["name"]
 
 
-# ------------------------------------------------------------------------------------ compose
-@cache
-def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())
-
-
-def test_compose_builds_our_services_with_known_env_and_healthchecks() -> None:
-    services = compose()["services"]
-    known = known_env_names()
-    ours = {name: svc for name, svc in services.items() if "build" in svc}
-    assert set(ours) == {"migrate", *(d.name for d in REGISTRY.deployables)}
-    for name, svc in ours.items():
-        assert svc["build"]["context"] == "."
-        assert svc["build"]["dockerfile"] == "Dockerfile", name
-        image = svc["image"].rsplit(":", 1)[0]
-        assert image in IMAGES and image == REGISTRY.image_name(svc["build"]["args"]["DEPLOYABLE"]), name
-        unknown = set(svc.get("environment", {})) - known
-        assert not unknown, f"{name}: no config module reads {sorted(unknown)}"
-        for dependency, condition in svc.get("depends_on", {}).items():
-            assert dependency in services, name
-            assert condition["condition"] in {"service_healthy", "service_completed_successfully"}, name
-            # Nothing that always runs may wait for a service of an optional profile.
-            assert not services[dependency].get("profiles") or svc.get("profiles"), f"{name} -> {dependency}"
-        if name != "migrate":
-            assert svc["healthcheck"]["test"][:4] == ["CMD", "python", "-m", "omnistock_cli.probe"], name
-        if name in SANDBOXES:
-            assert svc["profiles"] == ["demo"], f"{name} is a demo stand-in: profile demo only"
-        else:
-            assert "profiles" not in svc, name
-        if name not in {"migrate", *STATELESS, *SANDBOXES}:
-            assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
-    for name in ("postgres", "redis", "rabbitmq"):
-        assert "healthcheck" in services[name], name
-    assert services["postgres"]["image"] == "postgres:16"
-    assert services["redis"]["image"] == "redis:7"
-    assert services["rabbitmq"]["image"] == "rabbitmq:3-management"
-    # Published on the loopback interface only: a laptop's dev secrets are not a public service.
-    assert services["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
-    for name, svc in services.items():
-        for port in svc.get("ports", []):
-            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
-
-
-def test_compose_migrates_each_service_into_its_own_database() -> None:
-    services = compose()["services"]
-    migrate = services["migrate"]
-    assert migrate["command"] == ["python", "-m", "omnistock_common.migrate_all", *SERVICES]
-    init_sql = (K8S / "postgres/create-databases.sql").read_text()
-    mounted = " ".join(services["postgres"]["volumes"])
-    assert "./k8s/postgres/create-databases.sql:/docker-entrypoint-initdb.d/" in mounted
-    for service in SERVICES:
-        url = urlparse(migrate["environment"][f"{service.upper()}_DATABASE_URL"])
-        assert url.scheme == "postgresql" and url.hostname == "postgres"
-        assert url.path == f"/{service}" and url.username == service
-        assert f"CREATE DATABASE {service} OWNER {service};" in init_sql
-        assert f"CREATE ROLE {service} LOGIN PASSWORD '{url.password}';" in init_sql
-        for name, svc in services.items():
-            value = svc.get("environment", {}).get(f"{service.upper()}_DATABASE_URL")
-            if value is not None:
-                assert value == migrate["environment"][f"{service.upper()}_DATABASE_URL"], name
-
-
-def test_compose_addresses_and_ports_agree() -> None:
-    services = compose()["services"]
-    for name, svc in services.items():
-        env = svc.get("environment", {})
-        if name in GRPC_SERVERS:
-            assert env[f"{env_prefix(name)}_GRPC_HOST"] == "0.0.0.0"
-            assert int(env[f"{env_prefix(name)}_GRPC_PORT"]) == GRPC_SERVERS[name]
-            assert svc["healthcheck"]["test"][-1] == f"127.0.0.1:{GRPC_SERVERS[name]}"
-            assert int(svc["stop_grace_period"].rstrip("s")) > float(env["GRPC_GRACE_SECONDS"])
-        for key, value in env.items():
-            if key.endswith("_ADDR"):
-                host, port = value.rsplit(":", 1)
-                assert host in services and int(port) == GRPC_SERVERS[host], f"{name}: {key}={value}"
-
-
-def test_compose_wires_the_channels_stack() -> None:
-    services = compose()["services"]
-    # The sandbox and the connector must share one Shopify app, or every OAuth HMAC fails.
-    app = {
-        key: services["shopify-connector"]["environment"][key]
-        for key in ("SHOPIFY_CLIENT_ID", "SHOPIFY_CLIENT_SECRET")
-    }
-    assert {key: services["shopify-sandbox"]["environment"][key] for key in app} == app
-    # Channels and its worker decrypt the same credentials: one keyring.
-    assert (
-        services["channels"]["environment"]["CREDENTIALS_KEYS"]
-        == services["channels-worker"]["environment"]["CREDENTIALS_KEYS"]
-    )
-    gateway = services["gateway"]["environment"]
-    assert set(gateway["GATEWAY_BACKENDS"].split(",")) == {"catalog", "inventory", "channels"}
-    assert services["gateway"]["depends_on"]["channels"]["condition"] == "service_healthy"
-    for name in ("channels", "channels-worker"):
-        env = services[name]["environment"]
-        assert env["SHOPIFY_CONNECTOR_ADDR"] == "shopify-connector:50061", name
-        assert env["WOOCOMMERCE_CONNECTOR_ADDR"] == "woocommerce-connector:50062", name
-    assert services["channels-worker"]["environment"]["INVENTORY_ADDR"] == "inventory:50052"
-
-
-# -------------------------------------------------------------------------------- Dockerfile
-def test_one_parameterised_dockerfile_is_multi_stage_pinned_non_root_and_hash_checked() -> None:
-    assert sorted(
-        p.relative_to(ROOT).as_posix() for p in ROOT.glob("**/Dockerfile*") if ".venv" not in p.parts
-    ) == ["Dockerfile"], "one Dockerfile for every image (--build-arg DEPLOYABLE=...)"
-    text = DOCKERFILE.read_text()
-    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.MULTILINE)
-    assert base, "base image must be an overridable, pinned ARG"
-    assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base.group(1))
-    assert len(re.findall(r"^FROM \$\{PYTHON_IMAGE\} AS \w+$", text, re.MULTILINE)) == 2
-    builder, runtime = text.split("AS runtime", 1)
-    assert "ARG DEPLOYABLE" in builder
-    # Runtime dependencies only, hash-checked; our packages without the dev tools library.
-    assert "pip install --require-hashes -r requirements-runtime.lock" in builder
-    assert "requirements.lock" not in builder.replace("requirements-runtime.lock", "")
-    assert "rm -rf libs/omnistock_devtools" in builder
-    assert builder.index("rm -rf libs/omnistock_devtools") < builder.index(
-        "pip install --no-deps --no-build-isolation ."
-    )
-    assert "pip install -e" not in text and "--editable" not in text
-    # Stubs generated inside, the registry prepares the image and checks its imports.
-    assert "python -m grpc_tools.protoc -Iproto" in builder
-    assert 'image "$DEPLOYABLE" --app /app --bin /opt/venv/bin' in builder
-    assert 'imports "$DEPLOYABLE"' in builder
-    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
-    assert "COPY --from=builder /app /app" in runtime
-    assert "USER 10001:10001" in runtime
-    assert "COPY . " not in text and "COPY ./ " not in text, "copy only what the image needs"
-    assert runtime.rstrip().endswith('CMD ["omnistock-start"]')
-    assert 'CMD ["omnistock-healthcheck"]' in runtime
-    assert "migrate" not in runtime.split("\nCMD ", 1)[1] and "alembic" not in runtime
-
-
-@pytest.mark.parametrize("image", sorted(REGISTRY.images))
-def test_image_start_script_runs_the_registry_command_and_carries_its_files(
-    image: str, tmp_path: Path
-) -> None:
-    """What the builder stage writes for each image: the default command is the deployable's
-    container command (what compose and Kubernetes run), the probe its probe, and every file a
-    deployable of that image needs (worker configs) is where its command looks for it."""
-    from omnistock_devtools.registry import prepare_image
-
-    prepare_image(REGISTRY, image, tmp_path / "app", tmp_path / "bin")
-    main = REGISTRY.get(image)
-    start = (tmp_path / "bin/omnistock-start").read_text().splitlines()
-    assert start[0] == "#!/bin/sh" and start[-1] == f'exec {shlex.join(main.container_command)} "$@"'
-    if main.is_grpc:
-        assert f'export {main.env_prefix}_GRPC_HOST="${{{main.env_prefix}_GRPC_HOST:-0.0.0.0}}"' in start
-    check = (tmp_path / "bin/omnistock-healthcheck").read_text().splitlines()
-    assert check[-1] == f'exec {shlex.join(main.container_probe())} "$@"'
-    for deployable in REGISTRY.image_deployables(image):
-        for relative in deployable.files:
-            assert (tmp_path / "app" / relative).read_text() == (ROOT / relative).read_text()
-            assert relative in deployable.container_command, f"{deployable.name} does not use {relative}"
-
-
-def test_compose_and_kubernetes_run_the_registry_commands() -> None:
-    """The registry is the source of truth for commands: each compose service and Deployment runs
-    its deployable's container command (the image default for an image's own deployable)."""
-    services = compose()["services"]
-    deployments = {d["metadata"]["name"]: d for d in of_kind(base_objects(), "Deployment")}
-    for deployable in REGISTRY.deployables:
-        command = services[deployable.name].get("command")
-        if deployable.image == deployable.name and deployable.kind != "sandbox":
-            assert command is None, f"{deployable.name}: the image's omnistock-start runs it"
-        else:
-            assert command == list(deployable.container_command), deployable.name
-        if deployable.in_kubernetes:
-            container = deployments[deployable.name]["spec"]["template"]["spec"]["containers"][0]
-            assert container["command"] == list(deployable.container_command), deployable.name
-    procfile = dict(
-        line.split(": ", 1)
-        for line in (ROOT / "Procfile").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
-    assert procfile == {d.name: d.command for d in REGISTRY.deployables}
-
-
-def test_the_images_carry_the_dashboard_built_from_its_lock_file() -> None:
-    """The gateway serves web/dist (gateway.web): the image builds it in a pinned Node stage from
-    web/package-lock.json (npm ci), never from a developer's local build."""
-    text = DOCKERFILE.read_text()
-    node = re.search(r"^ARG NODE_IMAGE=(\S+)$", text, re.MULTILINE)
-    assert node and re.fullmatch(r"node:\d+\.\d+\.\d+-\w+(-slim)?(@sha256:[0-9a-f]{64})?", node.group(1))
-    web, runtime = text.split("AS runtime", 1)
-    assert "FROM ${NODE_IMAGE} AS web" in web and "npm ci" in web and "npm run build" in web
-    assert "COPY --from=web /web/dist /app/web/dist" in runtime
-    assert "GATEWAY_WEB_DIST_DIR=/app/web/dist" in runtime
-    ignored = set((ROOT / ".dockerignore").read_text().split())
-    assert {"web/node_modules", "web/dist"} <= ignored
-
-
-def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
-    ignored = set((ROOT / ".dockerignore").read_text().split())
-    assert {".git", ".venv", "var", "libs/omnistock_protos/omnistock", "**/tests"} <= ignored
-
-
-# ------------------------------------------------------------------ network and production
-def policies(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return of_kind(objects, "NetworkPolicy")
-
-
-def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    return selector.get("matchLabels", {}).items() <= labels.items()
-
-
-def admitted(
-    objects: list[dict[str, Any]], target: dict[str, str], source: dict[str, str], port: int
-) -> bool:
-    """Would a pod labelled `source` (same namespace) reach `target`:port under these policies?"""
-    applying = [p for p in policies(objects) if selects(p["spec"]["podSelector"], target)]
-    assert applying, f"no NetworkPolicy selects {target}"
-    for policy in applying:
-        for rule in policy["spec"].get("ingress", []):
-            ports = {p["port"] for p in rule.get("ports", [])}
-            peers = rule.get("from", [])
-            if ports and port not in ports:
-                continue
-            if any("podSelector" in peer and "namespaceSelector" not in peer and selects(peer["podSelector"], source)
-                   for peer in peers):  # fmt: skip
-                return True
-    return False
-
-
-def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
-    return deployment["spec"]["template"]["metadata"]["labels"]
-
-
 @pytest.mark.parametrize("target", TARGETS)
 def test_ingress_is_denied_by_default_and_allowed_only_from_callers(target: str) -> None:
     """Every pod's ingress is closed unless a policy opens it; the gateway is reachable only from
@@ -849,12 +452,6 @@ def test_every_address_a_pod_reads_is_admitted_by_the_callees_policy(target: str
                 host, port = value.rsplit(":", 1)
                 callee = services[host]["spec"]["selector"]
                 assert admitted(objects, callee, pod_labels(deployment), int(port)), f"{name}: {key}={value}"
-
-
-def long_running_env(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    for deployment in of_kind(objects, "Deployment"):
-        container = deployment["spec"]["template"]["spec"]["containers"][0]
-        yield deployment["metadata"]["name"], container, effective_env(container, objects)
 
 
 def test_prod_runs_in_production_mode_without_reflection_or_allowed_hosts() -> None:
