@@ -48,7 +48,7 @@ def loopback_recorder() -> Iterator[tuple[int, list[tuple[str, str]]]]:
             """Quiet: tests read `seen`, not the server's log."""
 
     server = HTTPServer(("127.0.0.2", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield server.server_address[1], seen
     finally:

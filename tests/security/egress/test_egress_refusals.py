@@ -182,7 +182,7 @@ class _Receiver(BaseHTTPRequestHandler):
 def receiver() -> Iterator[int]:
     _Receiver.bodies = []
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield server.server_address[1]
     server.shutdown()
 

@@ -53,7 +53,7 @@ class _HostileStore(BaseHTTPRequestHandler):
 @pytest.fixture
 def hostile() -> Iterator[str]:
     server = HTTPServer(("127.0.0.1", 0), _HostileStore)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 

@@ -156,7 +156,7 @@ def test_health_degrades_then_errors_then_recovers_and_notifies(client: Any, ser
     receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
     _Receiver.received = []
     _Receiver.arrived = threading.Event()
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    threading.Thread(target=receiver.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/omnistock"
         assert (
