@@ -27,7 +27,14 @@ from typing import Any
 import httpx
 
 from omnistock_common.egress import safe_text
-from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated, Unavailable
+from omnistock_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
@@ -43,6 +50,8 @@ from omnistock_connector_kit.connector_base import (
     require_secret,
 )
 from tiktok_connector import protocol as p
+from tiktok_connector.protocol import catalog_import as ci
+from tiktok_connector.protocol import logistics as lg
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,7 @@ ACCESS_TOKEN_HEADER = "x-tts-access-token"
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
 ORDER_CANCEL_REFUSED = "ORDER_CANCEL_REFUSED"
 NOTHING_TO_SHIP = "NOTHING_TO_SHIP"
+UNKNOWN_CARRIER = "UNKNOWN_CARRIER"
 # Paths that take no shop_cipher (EcomPHP src/Client.php: authorization and seller APIs).
 _NO_CIPHER_PREFIXES = ("/authorization/", "/seller/")
 
@@ -99,6 +109,9 @@ class TikTokClient:
         self.http = http
         self.refreshable = refreshable
         self.shop_cipher = shop_cipher
+        # Logistics answers, read at most once per RPC (the client lives for one call).
+        self._warehouses: Any = None
+        self._providers: dict[str, list[lg.Provider]] = {}
 
     @property
     def calls(self) -> int:
@@ -294,6 +307,80 @@ class TikTokClient:
         data = data if isinstance(data, Mapping) else {}
         return p.remote_products(data.get("products")), str(data.get("next_page_token") or "")
 
+    def list_catalog(self, *, cursor: str, limit: int) -> tuple[list[ci.CatalogProductData], str]:
+        """A page of Search Products, each product read in full with Get Product (search answers
+        no description, images or sales attributes); a product gone in between is skipped."""
+        page_size = max(1, min(limit or p.MAX_PRODUCTS_PAGE, p.MAX_PRODUCTS_PAGE))
+        query = {"page_size": str(page_size)}
+        if cursor:
+            query["page_token"] = cursor
+        data = self.call("POST", p.PRODUCTS_SEARCH_PATH, query=query, body={}, what="products search")
+        ids, next_token = ci.page_product_ids(data)
+        products = [ci.catalog_product(self.product(product_id)) for product_id in ids]
+        return [product for product in products if product is not None], next_token
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def create_product(self, body: Mapping[str, Any], what: str) -> str:
+        """Create Product; returns TikTok's product id (not retried: a retry could create twice)."""
+        data = self.call("POST", p.PRODUCTS_PATH, body=dict(body), what=what, idempotent=False)
+        product_id = p.clean_id(data.get("product_id"), 64) if isinstance(data, Mapping) else ""
+        if not product_id:
+            raise Unavailable(f"{what}: TikTok answered without a product_id", reason=CHANNEL_UNAVAILABLE)
+        return product_id
+
+    def edit_product(self, product_id: str, body: Mapping[str, Any], what: str) -> None:
+        self.call("POST", p.partial_edit_path(product_id), body=dict(body), what=what)
+
+    def deactivate(self, product_ids: Sequence[str]) -> Any:
+        return self.call(
+            "POST", p.DEACTIVATE_PATH, body={"product_ids": list(product_ids)}, what="deactivate products"
+        )
+
+    # -- logistics ----------------------------------------------------------------------------
+
+    def default_warehouse(self) -> str:
+        """The shop's default sales warehouse (Get Warehouse List, read once per RPC)."""
+        if self._warehouses is None:
+            self._warehouses = self.call("GET", p.WAREHOUSES_PATH, what="warehouses")
+        return lg.default_warehouse(self._warehouses)
+
+    def providers(self, delivery_option_id: str) -> list[lg.Provider]:
+        if delivery_option_id not in self._providers:
+            data = self.call(
+                "GET",
+                p.shipping_providers_path(delivery_option_id),
+                what=f"shipping providers of delivery option {delivery_option_id}",
+            )
+            self._providers[delivery_option_id] = lg.providers(data)
+        return self._providers[delivery_option_id]
+
+    def provider_for(self, carrier: str, order: Mapping[str, Any], warehouse_id: str) -> str:
+        """The shipping_provider_id named `carrier` among the providers of the order's delivery
+        option (else of the warehouse's delivery options); INVALID_ARGUMENT naming the available
+        providers when none is called that."""
+        option = p.clean_id(order.get("delivery_option_id"), 64)
+        if option:
+            options = [option]
+        else:
+            warehouse = warehouse_id or self.default_warehouse()
+            options = (
+                lg.delivery_option_ids(
+                    self.call("GET", p.delivery_options_path(warehouse), what="warehouse delivery options")
+                )
+                if warehouse
+                else []
+            )
+        available = [provider for o in options for provider in self.providers(o)]
+        provider_id = lg.match_provider(carrier, available)
+        if not provider_id:
+            raise InvalidArgument(
+                lg.unknown_carrier(carrier, available),
+                violations=[FieldViolation("carrier", "no TikTok shipping provider has this name")],
+                reason=UNKNOWN_CARRIER,
+            )
+        return provider_id
+
     # -- orders ------------------------------------------------------------------------------
 
     def fetch_orders(self, *, body: dict[str, Any], cursor: str, limit: int) -> tuple[list[p.OrderData], str]:
@@ -314,10 +401,18 @@ class TikTokClient:
         return p.order_from_json(self.order_json(order_id))
 
     def ship(
-        self, order_id: str, wanted: Mapping[str, int] | None, *, tracking_number: str, provider_id: str
+        self,
+        order_id: str,
+        wanted: Mapping[str, int] | None,
+        *,
+        tracking_number: str,
+        provider_id: str,
+        carrier: str = "",
+        warehouse_id: str = "",
     ) -> str:
         """Mark Package As Shipped for the order's unit line items still to ship; returns the
-        package id. A package already carrying this tracking number is returned, not repeated."""
+        package id. A package already carrying this tracking number is returned, not repeated.
+        Without a `provider_id` the provider is looked up by the carrier's name (provider_for)."""
         order = self.order_json(order_id)
         for package in order.get("packages") or []:
             if (
@@ -334,6 +429,7 @@ class TikTokClient:
         line_ids = p.unit_line_ids(order, wanted)
         if not line_ids:
             raise FailedPrecondition(f"order {order_id} has nothing left to ship", reason=NOTHING_TO_SHIP)
+        provider_id = provider_id or self.provider_for(carrier, order, warehouse_id)
         data = self.call(
             "POST",
             p.ship_order_path(order_id),
