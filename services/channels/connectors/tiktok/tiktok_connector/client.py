@@ -421,6 +421,7 @@ class TikTokClient:
                 and package.get("tracking_number") == tracking_number
             ):
                 return str(package.get("id") or "")
+        provider_id = provider_id or self.provider_for(carrier, order, warehouse_id)
         status = str(order.get("status") or "")
         if status not in p.SHIPPABLE_STATUSES:
             raise FailedPrecondition(
@@ -429,7 +430,6 @@ class TikTokClient:
         line_ids = p.unit_line_ids(order, wanted)
         if not line_ids:
             raise FailedPrecondition(f"order {order_id} has nothing left to ship", reason=NOTHING_TO_SHIP)
-        provider_id = provider_id or self.provider_for(carrier, order, warehouse_id)
         data = self.call(
             "POST",
             p.ship_order_path(order_id),
