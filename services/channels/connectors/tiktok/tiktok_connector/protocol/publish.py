@@ -185,7 +185,7 @@ def upsert_problem(product: ProductUpsert, shop: Shop) -> str | None:
         or (shop.region and shop.region not in TITLE_ANY_LENGTH_REGIONS and len(title) < MIN_TITLE_ELSEWHERE)
     ):
         return f"TikTok titles are {MIN_TITLE_ELSEWHERE}..{MAX_TITLE} characters in region {shop.region}"
-    if len(product.variants) > 1 and any(not v.options for v in product.variants):
+    if product.owns("options") and len(product.variants) > 1 and any(not v.options for v in product.variants):
         return "TikTok tells SKUs apart by sales_attributes: every variant of a product with several needs options"
     for variant in product.variants:
         problem = _money_problem(variant, shop.currency)
