@@ -310,7 +310,7 @@ class TikTokClient:
     def list_catalog(self, *, cursor: str, limit: int) -> tuple[list[ci.CatalogProductData], str]:
         """A page of Search Products, each product read in full with Get Product (search answers
         no description, images or sales attributes); a product gone in between is skipped."""
-        page_size = max(1, min(limit or p.MAX_PRODUCTS_PAGE, p.MAX_PRODUCTS_PAGE))
+        page_size = max(1, min(limit or ci.MAX_CATALOG_PAGE, ci.MAX_CATALOG_PAGE))
         query = {"page_size": str(page_size)}
         if cursor:
             query["page_token"] = cursor

@@ -25,6 +25,9 @@ from tiktok_connector.protocol.api import clean_id
 from tiktok_connector.protocol.products import product_skus
 from tiktok_connector.protocol.values import Amount, read_amount
 
+# Products per import page: each costs a Get Product call, so a page (1 search + 20 details) stays
+# about one burst of the connection's bucket (config.py: 20) and well inside an RPC's deadline.
+MAX_CATALOG_PAGE = 20
 GRAMS_PER = {"KILOGRAM": Decimal(1000), "POUND": Decimal("453.59237")}
 
 
