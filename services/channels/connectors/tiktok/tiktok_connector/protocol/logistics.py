@@ -71,10 +71,9 @@ def _key(name: str) -> str:
 
 
 def match_provider(carrier: str, available: Sequence[Provider]) -> str:
-    """The provider id whose name is the carrier's; "" when none is (or the name is ambiguous)."""
+    """The id of the first provider (in TikTok's order) whose name is the carrier's; "" when none is."""
     wanted = _key(carrier)
-    found = {p.id for p in available if wanted and _key(p.name) == wanted}
-    return found.pop() if len(found) == 1 else ""
+    return next((p.id for p in available if wanted and _key(p.name) == wanted), "")
 
 
 def unknown_carrier(carrier: str, available: Sequence[Provider]) -> str:
