@@ -13,9 +13,13 @@ naming main_images) and updates them with Partial Edit Product (every SKU sent w
 an omitted SKU is deleted); ArchiveProducts is Deactivate Products; ListRemoteProducts
 include_catalog reads Search Products + Get Product. Connection settings: category_id (required
 to create), warehouse_id (else the shop's default sales warehouse), brand_id, package_weight_kg,
-package_dimensions_cm (US/UK/MY/SG), currency. [M]: that TikTok keeps a draft without images.
+package_dimensions_cm (US/UK/MY/SG), currency. Sources: lywzx/tiktok-partner-api
+packages/tk-origin-api/src/products/{CreateProduct,PartialEditProduct,DeactivateProducts,
+GetProduct,SearchProducts}.ts and src/logistics/*.ts (generated from
+https://partner.tiktokshop.com/docv2), cited per module. [M]: that TikTok keeps a draft without
+images; stock pushes to a draft; deactivating a draft (README "Points not verified").
 CreateFulfillment resolves a carrier name to TikTok's shipping_provider_id among the providers of
-the order's delivery option (or the warehouse's), once per call.
+the order's delivery option (or the warehouse's), read once per call.
 """
 
 from __future__ import annotations
