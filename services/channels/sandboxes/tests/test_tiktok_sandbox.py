@@ -322,3 +322,51 @@ def test_warehouses_delivery_options_and_shipping_providers(tiktok: httpx.Client
     tiktok.post("/_sandbox/products", json={"items": [{"sku": "A", "quantity": 3}]})
     order = tiktok.post("/_sandbox/orders", json={"lines": [{"sku": "A", "quantity": 1}]}).json()["order"]
     assert order["delivery_option_id"] == option["id"]
+
+
+def test_image_upload_is_multipart_signed_without_its_body_and_listing_needs_uploaded_uris(
+    tiktok: httpx.Client,
+) -> None:
+    t = tokens(tiktok)
+    path = "/product/202309/images/upload"
+
+    def upload(name: str, secret: str = CFG.app_secret) -> dict[str, Any]:
+        params = {"app_key": CFG.app_key, "timestamp": str(int(time.time())), "shop_cipher": t["shop_cipher"]}
+        text = path + "".join(f"{k}{params[k]}" for k in sorted(params))
+        params["sign"] = hmac.new(
+            secret.encode(), (secret + text + secret).encode(), hashlib.sha256
+        ).hexdigest()
+        image = tiktok.get(f"/_sandbox/images/{name}").content
+        response = tiktok.post(
+            path,
+            params=params,
+            files={"data": (name, image, "image/png")},
+            data={"use_case": "MAIN_IMAGE"},
+            headers={"x-tts-access-token": t["access_token"]},
+        )
+        return response.json()
+
+    good = upload("tee.png")
+    assert good["code"] == 0 and good["data"]["width"] == 300 and good["data"]["uri"]
+    assert upload("tee.png", secret="x")["code"] == 106001
+    assert "100 x 100" in upload("tiny-1.png")["message"]
+    assert tiktok.get("/_sandbox/images/missing-1.png").status_code == 404
+
+    def create(uri: str) -> dict[str, Any]:
+        body = _product(save_mode="LISTING", main_images=[{"uri": uri}])
+        return signed(
+            tiktok,
+            "POST",
+            "/product/202309/products",
+            token=t["access_token"],
+            cipher=t["shop_cipher"],
+            body=body,
+        )
+
+    assert "was not uploaded" in create("tos-made-up")["message"]
+    listed = create(good["data"]["uri"])
+    assert listed["code"] == 0
+    view = {p["product_id"]: p for p in tiktok.get("/_sandbox/catalog").json()["products"]}[
+        listed["data"]["product_id"]
+    ]
+    assert view["status"] == "ACTIVATE" and view["images"] == [good["data"]["url"]]

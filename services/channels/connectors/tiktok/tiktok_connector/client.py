@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ from omnistock_connector_kit.connector_base import (
 from tiktok_connector import protocol as p
 from tiktok_connector.protocol import catalog_import as ci
 from tiktok_connector.protocol import logistics as lg
+from tiktok_connector.protocol import publish as pub
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +81,21 @@ class TikTokSigner(httpx.Auth):
         )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # A multipart body (image upload) is not signed and keeps its own content-type with the
+        # boundary (TikTok's signing recipe appends the body only when the content-type is not
+        # multipart/form-data: ShengHaozz/tiktok-alerts tiktok_connector.py generate_sign, a port
+        # of the docs' sample; [M] against the docs page itself).
+        multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
         query = {k: v for k, v in request.url.params.items() if k != "sign"}
         query["app_key"] = self.app_key
         query["timestamp"] = str(int(self.clock()))
-        query["sign"] = p.sign(request.url.path, query, request.content, self.app_secret)
+        body = b"" if multipart else request.content
+        query["sign"] = p.sign(request.url.path, query, body, self.app_secret)
         request.url = request.url.copy_with(params=query)
         if self.access_token:
             request.headers[ACCESS_TOKEN_HEADER] = self.access_token
-        request.headers["content-type"] = "application/json"
+        if not multipart:
+            request.headers["content-type"] = "application/json"
         yield request
 
 
@@ -105,10 +113,19 @@ def throttle_delay(response: httpx.Response) -> float | None:
 class TikTokClient:
     """One connection's TikTok operations; `http` is signed (API host) or plain (token host)."""
 
-    def __init__(self, http: ChannelHttpClient, *, refreshable: bool, shop_cipher: str) -> None:
+    def __init__(
+        self,
+        http: ChannelHttpClient,
+        *,
+        refreshable: bool,
+        shop_cipher: str,
+        fetch: Callable[[str], httpx.Response] | None = None,
+    ) -> None:
         self.http = http
         self.refreshable = refreshable
         self.shop_cipher = shop_cipher
+        # GET of an image URL on its own host: unsigned, no TikTok token (ClientFactory.open).
+        self._fetch = fetch
         # Logistics answers, read at most once per RPC (the client lives for one call).
         self._warehouses: Any = None
         self._providers: dict[str, list[lg.Provider]] = {}
@@ -131,9 +148,12 @@ class TikTokClient:
         what: str,
         query: Mapping[str, str] | None = None,
         body: Any = None,
+        files: Any = None,
+        form: Mapping[str, str] | None = None,
         idempotent: bool = True,
     ) -> Any:
-        """Send one API call; return `data` or raise the contract's error."""
+        """Send one API call (JSON `body`, or a multipart `files` + `form`); return `data` or raise
+        the contract's error."""
         params = dict(query or {})
         if not path.startswith(_NO_CIPHER_PREFIXES):
             if not self.shop_cipher:
@@ -143,7 +163,13 @@ class TikTokClient:
             params["shop_cipher"] = self.shop_cipher
         try:
             response = self.http.request(
-                method, path, params=params, json=body if method != "GET" else None, idempotent=idempotent
+                method,
+                path,
+                params=params,
+                json=body if method != "GET" and files is None else None,
+                files=files,
+                data=dict(form) if form else None,
+                idempotent=idempotent,
             )
         except ChannelHttpError as error:
             raise self._exhausted(error, what) from error
@@ -329,6 +355,38 @@ class TikTokClient:
             raise Unavailable(f"{what}: TikTok answered without a product_id", reason=CHANNEL_UNAVAILABLE)
         return product_id
 
+    def upload_image(self, url: str) -> str:
+        """Fetch one of the product's images and upload it as a MAIN_IMAGE; returns its URI. An
+        image that cannot be read is FAILED_PRECONDITION naming it (the product is refused)."""
+        shown = safe_text(url, 200)
+        if self._fetch is None or not url.startswith(("https://", "http://")):
+            raise FailedPrecondition(f"image {shown} is not an http(s) URL", reason=CHANNEL_REJECTED)
+        try:
+            response = self._fetch(url)
+        except ChannelHttpError as error:
+            raise FailedPrecondition(
+                f"image {shown} could not be read ({safe_text(str(error), 100)})", reason=CHANNEL_REJECTED
+            ) from None
+        if response.status_code != 200 or not response.content:
+            raise FailedPrecondition(
+                f"image {shown} could not be read (HTTP {response.status_code})", reason=CHANNEL_REJECTED
+            )
+        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image"
+        kind = response.headers.get("content-type", "application/octet-stream").split(";", 1)[0]
+        data = self.call(
+            "POST",
+            p.IMAGES_UPLOAD_PATH,
+            files={"data": (name, response.content, kind)},
+            form={"use_case": pub.MAIN_IMAGE},
+            what=f"upload of image {shown}",
+        )
+        uri = pub.uploaded_uri(data)
+        if not uri:
+            raise Unavailable(
+                f"upload of image {shown}: TikTok answered without a uri", reason=CHANNEL_UNAVAILABLE
+            )
+        return uri
+
     def edit_product(self, product_id: str, body: Mapping[str, Any], what: str) -> None:
         self.call("POST", p.partial_edit_path(product_id), body=dict(body), what=what)
 
@@ -482,8 +540,18 @@ class ClientFactory:
         signer = TikTokSigner(self.app_key, self.app_secret, access_token)
         refreshable = bool(connection.credentials.secrets.get("refresh_token"))
         cipher = p.clean_id(connection.settings.get("shop_cipher", ""))
-        with self.http.open(connection, self.base_url(connection), auth=signer) as http:
-            yield TikTokClient(http, refreshable=refreshable, shop_cipher=cipher)
+        with ExitStack() as stack:
+            http = stack.enter_context(self.http.open(connection, self.base_url(connection), auth=signer))
+            plain: list[ChannelHttpClient] = []
+
+            def fetch(url: str) -> httpx.Response:
+                """Images come from the merchant's host: a client of its own, never signed (the
+                TikTok token must not travel there), egress-guarded, the connection's bucket."""
+                if not plain:
+                    plain.append(stack.enter_context(self.http.open(connection, url)))
+                return plain[0].request("GET", url)
+
+            yield TikTokClient(http, refreshable=refreshable, shop_cipher=cipher, fetch=fetch)
 
     @contextmanager
     def open_auth(self, connection: Any) -> Iterator[TikTokClient]:

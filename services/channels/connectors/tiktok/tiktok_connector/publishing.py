@@ -1,6 +1,7 @@
 """UpsertProducts and ArchiveProducts over a TikTokClient (API 202309; payloads in
-protocol.publish): one Create Product or Partial Edit call per product, each product read back
-with Get Product for its SKU ids, and one Deactivate Products call per ArchiveProducts.
+protocol.publish): the product's images uploaded (Upload Product Image, one call each), then one
+Create Product or Partial Edit call per product, each product read back with Get Product for its
+SKU ids, and one Deactivate Products call per ArchiveProducts.
 
 A product TikTok's required fields would refuse is REJECTED before any call and the others still
 go; a product TikTok refuses is REJECTED with TikTok's words. A transient failure before anything
@@ -40,7 +41,8 @@ def _shop(tiktok: TikTokClient, products: Sequence[ProductUpsert], settings: Map
 def _publish_one(tiktok: TikTokClient, product: ProductUpsert, shop: pub.Shop) -> ProductResult:
     what = f"publish product {product.product_id}"
     if product.is_create:
-        product_id = tiktok.create_product(pub.create_body(product, shop), what)
+        uris = [tiktok.upload_image(url) for url in pub.images_to_upload(product)]
+        product_id = tiktok.create_product(pub.create_body(product, shop, uris), what)
     else:
         product_id = p.clean_id(product.external_id, 64)
         current = tiktok.product(product_id) if product_id else None
@@ -51,7 +53,8 @@ def _publish_one(tiktok: TikTokClient, product: ProductUpsert, shop: pub.Shop) -
                 f"TikTok has no product {product.external_id!r}",
                 product.external_id,
             )
-        body = pub.edit_body(product, current, shop)
+        uris = [tiktok.upload_image(url) for url in pub.images_to_upload(product)]
+        body = pub.edit_body(product, current, shop, uris)
         if body:
             tiktok.edit_product(product_id, body, what)
     current = tiktok.product(product_id)

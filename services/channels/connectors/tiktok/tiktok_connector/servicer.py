@@ -6,18 +6,20 @@ to statuses by the shared interceptor. `refreshed_credentials` stays unset: a to
 UNAUTHENTICATED(ACCESS_TOKEN_EXPIRED) and the channels service refreshes via RefreshCredentials
 and retries once (connector_base's refresh design).
 
-CATALOG (publishing.py, protocol/publish.py, protocol/catalog_import.py): UpsertProducts creates
-products with Create Product (a draft, save_mode AS_DRAFT: the connector uploads no images and
-TikTok lists a product only with main_images, so a product to create as active is REJECTED
-naming main_images) and updates them with Partial Edit Product (every SKU sent when SKUs change:
-an omitted SKU is deleted); ArchiveProducts is Deactivate Products; ListRemoteProducts
-include_catalog reads Search Products + Get Product. Connection settings: category_id (required
-to create), warehouse_id (else the shop's default sales warehouse), brand_id, package_weight_kg,
-package_dimensions_cm (US/UK/MY/SG), currency. Sources: lywzx/tiktok-partner-api
+CATALOG (publishing.py, protocol/publish.py, protocol/catalog_import.py): UpsertProducts uploads
+the product's images (Upload Product Image, multipart; fetched unsigned from their own host) and
+creates products with Create Product (LISTING when active: TikTok lists a product only with
+main_images, so an active product without images is REJECTED; AS_DRAFT for drafts) and updates
+them with Partial Edit Product (every SKU sent when SKUs change: an omitted SKU is deleted);
+ArchiveProducts is Deactivate Products; ListRemoteProducts include_catalog reads Search Products +
+Get Product. Connection settings: category_id (required to create), warehouse_id (else the
+shop's default sales warehouse), brand_id, package_weight_kg, package_dimensions_cm
+(US/UK/MY/SG), currency. Sources: lywzx/tiktok-partner-api
 packages/tk-origin-api/src/products/{CreateProduct,PartialEditProduct,DeactivateProducts,
-GetProduct,SearchProducts}.ts and src/logistics/*.ts (generated from
+GetProduct,SearchProducts,UploadProductImage}.ts and src/logistics/*.ts (generated from
 https://partner.tiktokshop.com/docv2), cited per module. [M]: that TikTok keeps a draft without
-images; stock pushes to a draft; deactivating a draft (README "Points not verified").
+images; multipart requests signed without their body; stock pushes to a draft; deactivating a
+draft (README "Points not verified").
 CreateFulfillment resolves a carrier name to TikTok's shipping_provider_id among the providers of
 the order's delivery option (or the warehouse's), read once per call.
 """

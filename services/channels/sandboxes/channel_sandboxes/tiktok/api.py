@@ -103,7 +103,9 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> Route:
             return envelope(
                 code=BAD_REQUEST, message="Invalid timestamp. The `timestamp` is out of tolerance."
             )
-        expected = tiktok_sign(request.path, query, request.get_data(), cfg.app_secret)
+        # A multipart body (image upload) is not part of the signature (see catalog_api.py).
+        body = b"" if request.mimetype == "multipart/form-data" else request.get_data()
+        expected = tiktok_sign(request.path, query, body, cfg.app_secret)
         if not hmac.compare_digest(query.get("sign", ""), expected):
             return envelope(code=BAD_SIGNATURE, message="Invalid signature.")
         token = request.headers.get("x-tts-access-token", "")

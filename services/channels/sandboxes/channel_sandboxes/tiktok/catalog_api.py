@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 from channel_sandboxes.tiktok.api import BAD_REQUEST, NOT_FOUND, Route, api_body, envelope
 from channel_sandboxes.tiktok.sandbox import API_VERSION, TikTokSandbox
@@ -29,6 +29,7 @@ from channel_sandboxes.tiktok.state import (
     ShopState,
     Sku,
     money,
+    png_size,
 )
 
 PRODUCT_INVALID = 12019002
@@ -37,6 +38,10 @@ MAX_SKUS = 100
 MAX_IMAGES = 9
 MAX_IDS = 20
 MAX_STOCK = 999_999
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+USE_CASES = frozenset(
+    {"MAIN_IMAGE", "ATTRIBUTE_IMAGE", "DESCRIPTION_IMAGE", "CERTIFICATION_IMAGE", "SIZE_CHART_IMAGE"}
+)
 OFF_SALE = frozenset({"SELLER_DEACTIVATED", "PLATFORM_DEACTIVATED", "FREEZE", "DELETED"})
 
 
@@ -77,14 +82,18 @@ def _dimensions(value: Any, required: bool) -> dict[str, str] | None:
     return {p: str(value[p]) for p in (*parts, "unit")}
 
 
-def _images(value: Any, required: bool) -> list[str] | None:
+def _images(state: ShopState, value: Any, required: bool) -> list[str] | None:
+    """main_images as the URLs TikTok serves them at; every URI must come from Upload Product Image."""
     if value is None and not required:
         return None
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_IMAGES:
         raise Refused(f"main_images is required: 1 to {MAX_IMAGES} image URIs from Upload Product Image")
     if not all(isinstance(i, dict) and isinstance(i.get("uri"), str) and i["uri"] for i in value):
         raise Refused("main_images[].uri is required")
-    return [f"https://p16-sandbox.tiktokcdn.test/{i['uri']}~tplv-origin.jpeg" for i in value]
+    unknown = [i["uri"] for i in value if i["uri"] not in state.uploaded_images]
+    if unknown:
+        raise Refused(f"main_images[].uri {unknown[0]} was not uploaded with Upload Product Image")
+    return [state.uploaded_images[i["uri"]] for i in value]
 
 
 def _attributes(sku: dict[str, Any]) -> dict[str, str]:
@@ -203,10 +212,10 @@ def register_catalog_routes(route: Route, sandbox: TikTokSandbox) -> None:
             category = body.get("category_id")
             if not isinstance(category, str) or not category.isdigit():
                 raise Refused("category_id is required (a leaf category)")
-            images = _images(body.get("main_images"), mode == "LISTING") or []
             weight = _weight(body.get("package_weight"))
             dimensions = _dimensions(body.get("package_dimensions"), cfg.region == "US")
             with state.lock:
+                images = _images(state, body.get("main_images"), mode == "LISTING") or []
                 skus = _skus(state, body.get("skus"), None)
                 product = state.add_product(title, description, images)
                 product.status = "DRAFT" if mode == "AS_DRAFT" else "ACTIVATE"
@@ -228,7 +237,7 @@ def register_catalog_routes(route: Route, sandbox: TikTokSandbox) -> None:
                     return envelope(code=NOT_FOUND, message="Product not found.")
                 title = _text(body, "title", 255) if "title" in body else None
                 description = _text(body, "description", 10_000) if "description" in body else None
-                images = _images(body.get("main_images"), False)
+                images = _images(state, body.get("main_images"), False)
                 weight = _weight(body["package_weight"]) if "package_weight" in body else None
                 skus = _skus(state, body["skus"], product) if "skus" in body else None
                 if title is not None:
@@ -244,6 +253,30 @@ def register_catalog_routes(route: Route, sandbox: TikTokSandbox) -> None:
                 return envelope(_answer(product))
         except Refused as exc:
             return envelope(code=PRODUCT_INVALID, message=f"Invalid product: {exc}.")
+
+    @route(f"/product/{API_VERSION}/images/upload", "upload_product_image", ["POST"])
+    def upload_image() -> Response:
+        """Multipart `data` (a PNG of at least 100 x 100, or a JPEG) and `use_case`."""
+        upload = request.files.get("data")
+        use_case = request.form.get("use_case", "MAIN_IMAGE")
+        if upload is None or use_case not in USE_CASES:
+            return envelope(
+                code=BAD_REQUEST, message="data (an image file) and a valid use_case are required."
+            )
+        data = upload.read(MAX_IMAGE_BYTES + 1)
+        size = png_size(data)
+        if len(data) > MAX_IMAGE_BYTES:
+            return envelope(code=PRODUCT_INVALID, message="Invalid image: larger than 5 MB.")
+        if size is None and not data.startswith(b"\xff\xd8\xff"):
+            return envelope(code=PRODUCT_INVALID, message="Invalid image: JPG, JPEG or PNG is required.")
+        width, height = size or (0, 0)
+        if size is not None and min(width, height) < 100:
+            return envelope(code=PRODUCT_INVALID, message="Invalid image: at least 100 x 100 pixels.")
+        with state.lock:
+            uri = f"tos-sandbox-i-{state.new_id()}"
+            url = f"https://p16-sandbox.tiktokcdn.test/{uri}~tplv-origin.image"
+            state.uploaded_images[uri] = url
+        return envelope({"uri": uri, "url": url, "width": width, "height": height, "use_case": use_case})
 
     @route(f"/product/{API_VERSION}/products/deactivate", "deactivate_products", ["POST"])
     def deactivate() -> Response:

@@ -12,7 +12,7 @@ from flask import Flask, Response
 from channel_sandboxes.common import json_body, json_response
 from channel_sandboxes.control import order_lines_error, register_common_control_routes
 from channel_sandboxes.tiktok.sandbox import TikTokSandbox
-from channel_sandboxes.tiktok.state import STANDARD_DELIVERY_OPTION, OrderError
+from channel_sandboxes.tiktok.state import STANDARD_DELIVERY_OPTION, OrderError, png
 
 ORDER_STATUSES = ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT")
 
@@ -75,6 +75,15 @@ def register_control_routes(app: Flask, sandbox: TikTokSandbox) -> None:
                     "cancellation": order.cancellation,
                 }
             )
+
+    @app.get("/_sandbox/images/<name>")
+    def image(name: str) -> Response:
+        """A merchant-hosted product image for tests: a grey PNG, 300 x 300 (`tiny-*`: 50 x 50,
+        which TikTok refuses; `missing-*`: 404)."""
+        if name.startswith("missing-"):
+            return json_response({"error": "no such image"}, 404)
+        side = 50 if name.startswith("tiny-") else 300
+        return Response(png(side, side), mimetype="image/png")
 
     @app.post("/_sandbox/webhooks")
     def add_webhook() -> Response:

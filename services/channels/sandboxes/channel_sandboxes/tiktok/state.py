@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -29,6 +31,30 @@ SHIPPING_PROVIDERS = {
 }
 # Statuses whose SKUs take stock and price updates (TikTok's rule for drafts is [M]).
 UPDATABLE_STATUSES = frozenset({"ACTIVATE", "DRAFT"})
+
+
+def png(width: int, height: int) -> bytes:
+    """A grey PNG of that size: the sandbox's stand-in for a merchant's product image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG, else None."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
 
 
 def attribute_id(*words: str) -> str:
@@ -133,6 +159,8 @@ class ShopState:
         self.webhook_addresses: list[str] = []
         # Other shops the seller's authorization covers (GET /authorization/202309/shops).
         self.extra_shops: list[dict[str, str]] = []
+        # Upload Product Image: uri → the URL TikTok serves it at.
+        self.uploaded_images: dict[str, str] = {}
 
     def new_id(self) -> str:
         value = self._next_id

@@ -115,7 +115,6 @@ def tee(external_id: str = "", **changes: Any) -> pb.CatalogProduct:
         title="Linen Tee",
         description="Washed linen, relaxed fit",
         status="draft",
-        image_urls=["https://img.example.test/tee.jpg"],
         variants=[
             pb.CatalogVariant(sku="TEE-S", options=size("S"), price=usd(2500), weight_grams=300),
             pb.CatalogVariant(
@@ -132,16 +131,44 @@ def tee(external_id: str = "", **changes: Any) -> pb.CatalogProduct:
     return product
 
 
+def image(env: Env, name: str) -> str:
+    """A merchant-hosted image (the sandbox serves them; 127.0.0.1 is on the egress allow-list)."""
+    return f"{env.sandbox.base_url}/_sandbox/images/{name}".replace("//_", "/_")
+
+
 def test_publish_update_and_archive_a_product_with_two_variants(env: Env) -> None:
-    created, listed, weightless = env.upsert(
-        pb.ProductUpsert(product_id="p-tee", product=tee()),
-        pb.ProductUpsert(product_id="p-live", product=tee(status="active")),
+    live_variants = [
+        pb.CatalogVariant(sku=f"LIVE-{s}", options=size(s), price=usd(1500), weight_grams=200) for s in "SM"
+    ]
+    created, listed, bare, weightless, broken = env.upsert(
+        pb.ProductUpsert(product_id="p-tee", product=tee(image_urls=[image(env, "tee.png")])),
+        pb.ProductUpsert(
+            product_id="p-live",
+            product=tee(
+                status="active",
+                variants=live_variants,
+                image_urls=[image(env, "live.png"), image(env, "live-back.png")],
+            ),
+        ),
+        pb.ProductUpsert(product_id="p-bare", product=tee(status="active", image_urls=[])),
         pb.ProductUpsert(
             product_id="p-light", product=tee(variants=[pb.CatalogVariant(sku="X", price=usd(100))])
         ),
+        pb.ProductUpsert(
+            product_id="p-broken",
+            product=tee(
+                image_urls=[image(env, "missing-1.png")],
+                variants=[pb.CatalogVariant(sku="Y", price=usd(1), weight_grams=1)],
+            ),
+        ),
     )
-    assert listed.outcome == REJECTED and "main_images" in listed.message
+    assert bare.outcome == REJECTED and "main_images" in bare.message
     assert weightless.outcome == REJECTED and "package_weight" in weightless.message
+    assert broken.outcome == REJECTED and "missing-1.png could not be read (HTTP 404)" in broken.message
+    assert listed.outcome == APPLIED, listed.message
+    live = env.shop()[listed.external_id]
+    assert live["status"] == "ACTIVATE" and len(live["images"]) == 2
+    assert all(url.startswith("https://p16-sandbox.tiktokcdn.test/") for url in live["images"])
     assert created.outcome == APPLIED, created.message
     product_id = created.external_id
     assert [v.sku for v in created.variants] == ["TEE-S", "TEE-M"]
@@ -152,13 +179,13 @@ def test_publish_update_and_archive_a_product_with_two_variants(env: Env) -> Non
     )
     shop = env.shop()[product_id]
     assert (shop["status"], shop["category_id"], shop["external_product_id"]) == ("DRAFT", "600001", "p-tee")
-    assert shop["description"] == "<p>Washed linen, relaxed fit</p>" and shop["images"] == []
+    assert shop["description"] == "<p>Washed linen, relaxed fit</p>" and len(shop["images"]) == 1
     assert shop["package_weight"] == {"value": "0.32", "unit": "KILOGRAM"}
     assert shop["package_dimensions"] == {"length": "20", "width": "15", "height": "5", "unit": "CENTIMETER"}
     by_sku = {v["sku"]: v for v in shop["variants"]}
     assert by_sku["TEE-M"]["price"] == "19.99" and by_sku["TEE-M"]["options"] == {"Size": "M"}
     assert by_sku["TEE-M"]["identifier_code"] == {"code": "012345678905", "type": "UPC"}
-    assert env.sandbox.get("/_sandbox/inventory").json() == {"TEE-S": 0, "TEE-M": 0}
+    assert env.sandbox.get("/_sandbox/inventory").json() == {"TEE-S": 0, "TEE-M": 0, "LIVE-S": 0, "LIVE-M": 0}
 
     # The published ids push stock at once, and auto-mapping lists the same ids for each SKU.
     pushed = env.call(
@@ -173,7 +200,7 @@ def test_publish_update_and_archive_a_product_with_two_variants(env: Env) -> Non
         r.sku: dict(r.remote.ids)
         for r in env.call("ListRemoteProducts", pb.ListRemoteProductsRequest(connection=env.ctx)).products
     }
-    assert listed_ids == {v.sku: dict(v.remote.ids) for v in created.variants}
+    assert listed_ids == {v.sku: dict(v.remote.ids) for v in [*created.variants, *listed.variants]}
 
     # Update: only the owned fields (title and prices); stock and description stay as they are.
     variants = [
@@ -224,7 +251,13 @@ def test_publish_update_and_archive_a_product_with_two_variants(env: Env) -> Non
     ]
     assert "Product not found" in archived.results[1].message
     assert env.shop()[product_id]["status"] == "SELLER_DEACTIVATED"
-    assert env.sandbox.get("/_sandbox/inventory").json() == {"TEE-S": 5, "TEE-M": 5, "TEE-L": 0}
+    assert env.sandbox.get("/_sandbox/inventory").json() == {
+        "TEE-S": 5,
+        "TEE-M": 5,
+        "TEE-L": 0,
+        "LIVE-S": 0,
+        "LIVE-M": 0,
+    }
 
 
 def test_update_of_an_unknown_product_and_a_missing_category_are_rejected(env: Env) -> None:

@@ -217,3 +217,15 @@ def test_warehouse_and_provider_lookup() -> None:
     assert lg.match_provider("usps", providers) == "1" and lg.match_provider("FEDEX", providers) == "2"
     assert lg.match_provider("DHL", providers) == "" and lg.match_provider("", providers) == ""
     assert lg.unknown_carrier("DHL", providers).endswith("available: Fed Ex, USPS")
+
+
+def test_uploaded_images_become_main_images_on_create_and_on_an_owned_edit() -> None:
+    listed = tee(status="active", image_urls=tuple(f"https://img.test/{i}.png" for i in range(12)))
+    assert pub.upsert_problem(listed, SHOP) is None and len(pub.images_to_upload(listed)) == 9
+    body = pub.create_body(listed, SHOP, ["u1", "u2"])
+    assert body["save_mode"] == "LISTING" and body["main_images"] == [{"uri": "u1"}, {"uri": "u2"}]
+    kept = tee(external_id="P9", image_urls=("https://img.test/a.png",), owned_fields=frozenset({"title"}))
+    assert pub.images_to_upload(kept) == [] and "main_images" not in pub.edit_body(kept, CURRENT, SHOP)
+    owned = tee(external_id="P9", image_urls=("https://img.test/a.png",), owned_fields=frozenset({"images"}))
+    assert pub.edit_body(owned, CURRENT, SHOP, ["u9"]) == {"main_images": [{"uri": "u9"}]}
+    assert pub.uploaded_uri({"uri": " tos-1 "}) == "tos-1" and pub.uploaded_uri({}) == ""

@@ -272,3 +272,37 @@ def test_a_deactivate_tiktok_refuses_as_a_whole_rejects_each_product() -> None:
     )
     assert [r.outcome for r in answer.results] == [pb.ITEM_OUTCOME_REJECTED] * 3
     assert "36009004" in answer.results[0].message and "no TikTok product id" in answer.results[2].message
+
+
+def test_images_are_fetched_unsigned_and_uploaded_multipart_signed_without_the_body() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "img.test":
+            return httpx.Response(200, content=b"\x89PNG-bytes", headers={"content-type": "image/png"})
+        if request.url.path == "/product/202309/images/upload":
+            return ok({"uri": "tos-1"})
+        if request.url.path == "/product/202309/products":
+            return ok({"product_id": "P1"})
+        return ok(
+            {"id": "P1", "skus": [{"id": "S1", "seller_sku": "TEE", "inventory": [{"warehouse_id": "W7"}]}]}
+        )
+
+    conn = publishing_connection()
+    conn.settings["warehouse_id"] = "W7"
+    product = draft("p1", "TEE")
+    product.product.status = "active"
+    product.product.image_urls.append("https://img.test/tee.png?v=2")
+    answer = servicer(handler).UpsertProducts(
+        pb.UpsertProductsRequest(connection=conn, products=[product]), None
+    )
+    assert answer.results[0].outcome == pb.ITEM_OUTCOME_APPLIED
+    fetch, upload, create, _read = seen
+    assert "x-tts-access-token" not in fetch.headers and "sign" not in fetch.url.params
+    assert upload.headers["content-type"].startswith("multipart/form-data; boundary=")
+    query = dict(upload.url.params)
+    assert query["sign"] == p.sign(upload.url.path, query, b"", SECRET)
+    assert b'name="data"; filename="tee.png"' in upload.content and b'name="use_case"' in upload.content
+    body = json.loads(create.content)
+    assert body["save_mode"] == "LISTING" and body["main_images"] == [{"uri": "tos-1"}]

@@ -17,7 +17,8 @@ uses by default (src/Client.php `DEFAULT_VERSION = '202309'`). Paths are cited p
 - publishing and logistics: lywzx/tiktok-partner-api packages/tk-origin-api/src/products/
   CreateProduct.ts (`POST /product/202309/products`), PartialEditProduct.ts
   (`POST /product/202309/products/{product_id}/partial_edit`), DeactivateProducts.ts
-  (`POST /product/202309/products/deactivate`, at most 20 ids), GetProduct.ts, SearchProducts.ts;
+  (`POST /product/202309/products/deactivate`, at most 20 ids), GetProduct.ts, SearchProducts.ts,
+  UploadProductImage.ts (`POST /product/202309/images/upload`, multipart `data` + `use_case`);
   src/logistics/GetWarehouseList.ts (`GET /logistics/202309/warehouses`),
   GetWarehouseDeliveryOptions.ts (`GET /logistics/202309/warehouses/{warehouse_id}/delivery_options`),
   GetShippingProviders.ts (`GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers`)
@@ -49,6 +50,7 @@ CANCELLATIONS_PATH = f"/return_refund/{API_VERSION}/cancellations"
 PRODUCTS_PATH = f"/product/{API_VERSION}/products"
 DEACTIVATE_PATH = f"/product/{API_VERSION}/products/deactivate"
 WAREHOUSES_PATH = f"/logistics/{API_VERSION}/warehouses"
+IMAGES_UPLOAD_PATH = f"/product/{API_VERSION}/images/upload"
 
 
 def product_path(product_id: str) -> str:

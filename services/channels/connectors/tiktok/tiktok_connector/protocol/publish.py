@@ -20,12 +20,13 @@ https://partner.tiktokshop.com/docv2):
 - DeactivateProducts.ts `POST /product/202309/products/deactivate {product_ids ≤ 20}` → the
   products become SELLER_DEACTIVATED, kept with their ids; `data.errors[{code, message,
   detail{product_id}}]`.
-Images: this connector does not upload images (Upload Product Image is a multipart upload of the
-file bytes; OmniStock holds URLs on hosts the egress allow list does not cover). TikTok lists a
-product only with main_images, so a product to create as listed (status active, or none) is
-REJECTED before any call naming main_images; a draft or archived product is created with
-save_mode AS_DRAFT and no images (that TikTok keeps such a draft is [M]); the seller adds images
-and lists it in Seller Center. Updates never send main_images (the images there stay as they are).
+Images (UploadProductImage.ts `POST /product/202309/images/upload`, multipart `data` = the file
+(JPG/JPEG/PNG, ≤ 5 MB), `use_case` MAIN_IMAGE → `data{uri, url}`): the product's first 9 image
+URLs are fetched (the egress guard applies: public https hosts) and uploaded, and their URIs are
+`main_images`. TikTok lists a product only with main_images, so an active product without images
+is REJECTED before any call; a draft without images is created with save_mode AS_DRAFT (that
+TikTok keeps such a draft is [M]). An update sends main_images only when `images` is owned and
+the product has some.
 compare_at prices have no field in 202309 SKU prices and are not sent.
 """
 
@@ -49,6 +50,8 @@ MAX_SELLER_SKU = 50
 MAX_TITLE = 255
 MIN_TITLE_ELSEWHERE = 25
 MAX_DESCRIPTION = 10_000
+MAX_IMAGES = 9
+MAIN_IMAGE = "MAIN_IMAGE"
 # Regions whose local shops must give package dimensions (CreateProduct.ts package_dimensions).
 DIMENSION_REGIONS = frozenset({"US", "GB", "UK", "MY", "SG"})
 TITLE_ANY_LENGTH_REGIONS = frozenset({"US", "GB", "UK"})
@@ -62,9 +65,8 @@ BRAND_SETTING = "brand_id"
 WEIGHT_SETTING = "package_weight_kg"
 DIMENSIONS_SETTING = "package_dimensions_cm"
 NO_IMAGES = (
-    "TikTok lists a product only with main_images (image URIs from Upload Product Image), which this "
-    "connector does not upload: publish it with status draft (created as a TikTok draft without "
-    "images), then add images and list it in TikTok Seller Center"
+    "TikTok lists a product only with main_images and this product has no image: add one, or "
+    "publish it with status draft (a TikTok draft without images)"
 )
 # Barcode length → identifier_code type (CreateProduct.ts: GTIN 14 digits, EAN 8/13/14, UPC 12).
 CODE_TYPES = {8: "EAN", 12: "UPC", 13: "EAN", 14: "GTIN"}
@@ -145,7 +147,7 @@ def upsert_problem(product: ProductUpsert, shop: Shop) -> str | None:
         return "two variants have the same SKU"
     if product.status not in SAVE_MODES:
         return f"unknown product status {product.status!r} (active, draft or archived)"
-    if product.is_create and SAVE_MODES[product.status] == LISTING:
+    if product.is_create and SAVE_MODES[product.status] == LISTING and not product.image_urls:
         return NO_IMAGES
     creating = [v for v in product.variants if _creates(product, v)]
     if creating and not product.is_create and not product.owns("variants"):
@@ -228,7 +230,18 @@ def new_sku(variant: VariantUpsert, warehouse_id: str) -> dict[str, Any]:
     return body
 
 
-def create_body(product: ProductUpsert, shop: Shop) -> dict[str, Any]:
+def images_to_upload(product: ProductUpsert) -> list[str]:
+    """The image URLs whose uploads become main_images: on create, or when `images` is owned."""
+    return list(product.image_urls[:MAX_IMAGES]) if product.owns("images") else []
+
+
+def uploaded_uri(data: Any) -> str:
+    """Upload Product Image's `data.uri`, or "" when the answer has none."""
+    uri = data.get("uri") if isinstance(data, Mapping) else None
+    return uri.strip() if isinstance(uri, str) else ""
+
+
+def create_body(product: ProductUpsert, shop: Shop, image_uris: Sequence[str] = ()) -> dict[str, Any]:
     body: dict[str, Any] = {
         "save_mode": SAVE_MODES[product.status],
         "title": product.title.strip(),
@@ -238,6 +251,8 @@ def create_body(product: ProductUpsert, shop: Shop) -> dict[str, Any]:
         "skus": [new_sku(v, shop.warehouse_id) for v in product.variants],
         "external_product_id": product.product_id,
     }
+    if image_uris:
+        body["main_images"] = [{"uri": uri} for uri in image_uris]
     dimensions = package_dimensions(shop.settings)
     if dimensions:
         body["package_dimensions"] = dimensions
@@ -277,10 +292,14 @@ def _existing(variant: VariantUpsert, by_id: Mapping[str, Any], by_sku: Mapping[
     return by_id.get(variant.external_id) or by_sku.get(variant.sku)
 
 
-def edit_body(product: ProductUpsert, current: Any, shop: Shop) -> dict[str, Any]:
+def edit_body(
+    product: ProductUpsert, current: Any, shop: Shop, image_uris: Sequence[str] = ()
+) -> dict[str, Any]:
     """The Partial Edit body: the owned fields; when prices, options or variants are owned, every
     SKU of the product (the request's changed, the others kept); {} = nothing to write."""
     body: dict[str, Any] = {}
+    if image_uris:
+        body["main_images"] = [{"uri": uri} for uri in image_uris]
     if product.owns("title"):
         body["title"] = product.title.strip()
     if product.owns("description"):
