@@ -9,6 +9,7 @@ the channels service's status_of reads it), brand{id, name}, main_images[{uri, u
 package_weight{value, unit KILOGRAM|POUND}, skus[{id, seller_sku, price{tax_exclusive_price,
 sale_price, currency}, inventory[{warehouse_id, quantity}], identifier_code{code, type},
 sales_attributes[{id, name, value_id, value_name}]}].
+Source: https://github.com/lywzx/tiktok-partner-api/tree/main/packages/tk-origin-api/src/products (GetProduct.ts, SearchProducts.ts).
 A variant's ids are the ones ListRemoteProducts gives for its SKU (product_id, sku_id, first
 warehouse_id), so a listing mapped from the import pushes stock at once.
 """

@@ -11,6 +11,7 @@ name, type}]`, GetWarehouseDeliveryOptions.ts). Warehouses (`GET /logistics/2023
 `data.warehouses[{id, name, effect_status ENABLED|DISABLED|RESTRICTED, type SALES_WAREHOUSE|
 RETURN_WAREHOUSE, is_default}]`, GetWarehouseList.ts): the shop's default sales warehouse is where
 published SKUs keep their stock unless the connection names one (setting `warehouse_id`).
+Source: https://github.com/lywzx/tiktok-partner-api/tree/main/packages/tk-origin-api/src/logistics
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ Edit Product bodies, the checks TikTok's required fields need before any call, r
 product, and archiving (Deactivate Products).
 
 Sources (lywzx/tiktok-partner-api packages/tk-origin-api/src/products/, generated from
-https://partner.tiktokshop.com/docv2):
+https://partner.tiktokshop.com/docv2). Source: https://github.com/lywzx/tiktok-partner-api/tree/main/packages/tk-origin-api/src/products
 - CreateProduct.ts `POST /product/202309/products`: required `title` (US/UK 1..255 characters,
   other regions 25..255), `description` (HTML, ≤ 10,000 characters, tags p img ul ol li br strong
   b i em u), `category_id` (a leaf category), `main_images[{uri}]` (1..9 URIs "returned by the
