@@ -231,6 +231,7 @@ class ChannelHttpClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         data: Any = None,
+        files: Any = None,
         headers: Mapping[str, str] | None = None,
         cost: float = 1.0,
         idempotent: bool = True,
@@ -238,7 +239,8 @@ class ChannelHttpClient:
         """Send with rate limiting and retries; return the response or raise ChannelHttpError.
 
         A response with a non-retryable status (2xx, 4xx other than 429, 401/403 always) is
-        returned as is; the caller interprets it. `idempotent=False` (e.g. creating a
+        returned as is; the caller interprets it. `files` makes a multipart/form-data body (httpx's
+        `files`, e.g. TikTok's image upload). `idempotent=False` (e.g. creating a
         fulfillment) limits retries to cases where the channel surely did not act on the
         request: 429, throttling and connection failures, but not 5xx or read timeouts.
         """
@@ -261,7 +263,14 @@ class ChannelHttpClient:
             started = time.perf_counter()
             try:
                 outgoing = self._client.build_request(
-                    method, path, json=json, params=params, data=data, headers=headers, timeout=timeout
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=timeout,
                 )
                 response = read_capped(self._client.send(outgoing, stream=True), self._max_response_bytes)
             except EgressRefused:

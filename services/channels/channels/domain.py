@@ -145,7 +145,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "tiktok",
             "TikTok Shop",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
         ),
         ChannelType(

@@ -242,3 +242,131 @@ def test_throttle_and_faults_answer_codes(tiktok: httpx.Client) -> None:
     assert faulted.status_code == 503 and faulted.json()["code"] == 36009003
     assert call().json()["code"] == 106001  # unsigned: served again, and refused
     assert tiktok.get("/_sandbox/calls").json()["throttled"] == 2
+
+
+def _product(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "save_mode": "AS_DRAFT",
+        "title": "Linen Tee",
+        "description": "<p>Linen</p>",
+        "category_id": "600001",
+        "package_weight": {"value": "0.3", "unit": "KILOGRAM"},
+        "package_dimensions": {"length": "20", "width": "15", "height": "5", "unit": "CENTIMETER"},
+        "skus": [
+            {
+                "seller_sku": size,
+                "price": {"amount": "25.00", "currency": "USD"},
+                "inventory": [{"warehouse_id": "7200000000000000001", "quantity": 0}],
+                "sales_attributes": [{"name": "Size", "value_name": size}],
+            }
+            for size in ("TEE-S", "TEE-M")
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def test_create_product_checks_required_fields_and_partial_edit_deletes_omitted_skus(
+    tiktok: httpx.Client,
+) -> None:
+    t = tokens(tiktok)
+
+    def call(method: str, path: str, body: Any = None) -> dict[str, Any]:
+        return signed(tiktok, method, path, token=t["access_token"], cipher=t["shop_cipher"], body=body)
+
+    listing = call("POST", "/product/202309/products", _product(save_mode="LISTING"))
+    assert listing["code"] == 12019002 and "main_images is required" in listing["message"]
+    for field in ("category_id", "package_weight", "package_dimensions", "description"):
+        refused = call("POST", "/product/202309/products", {**_product(), field: None})
+        assert refused["code"] == 12019002 and field in refused["message"], field
+    same = _product()
+    del same["skus"][1]["sales_attributes"]
+    assert "sales_attributes" in call("POST", "/product/202309/products", same)["message"]
+    created = call("POST", "/product/202309/products", _product())
+    assert created["code"] == 0
+    product_id = created["data"]["product_id"]
+    small, medium = created["data"]["skus"]
+    detail = call("GET", f"/product/202309/products/{product_id}")["data"]
+    assert detail["status"] == "DRAFT" and detail["skus"][0]["sales_attributes"][0]["value_name"] == "TEE-S"
+
+    edited = call(
+        "POST",
+        f"/product/202309/products/{product_id}/partial_edit",
+        {"title": "Tee II", "skus": [{**_product()["skus"][0], "id": small["id"]}]},
+    )
+    assert edited["code"] == 0 and [s["id"] for s in edited["data"]["skus"]] == [small["id"]]
+    view = {p["product_id"]: p for p in tiktok.get("/_sandbox/catalog").json()["products"]}[product_id]
+    assert view["title"] == "Tee II" and [v["sku"] for v in view["variants"]] == ["TEE-S"]
+    assert medium["seller_sku"] not in tiktok.get("/_sandbox/inventory").json()
+
+    answer = call("POST", "/product/202309/products/deactivate", {"product_ids": [product_id, "404"]})
+    assert answer["code"] == 0 and [e["detail"]["product_id"] for e in answer["data"]["errors"]] == ["404"]
+    assert call("GET", f"/product/202309/products/{product_id}")["data"]["status"] == "SELLER_DEACTIVATED"
+
+
+def test_warehouses_delivery_options_and_shipping_providers(tiktok: httpx.Client) -> None:
+    t = tokens(tiktok)
+
+    def get(path: str) -> dict[str, Any]:
+        return signed(tiktok, "GET", path, token=t["access_token"], cipher=t["shop_cipher"])
+
+    warehouses = get("/logistics/202309/warehouses")["data"]["warehouses"]
+    default = next(w for w in warehouses if w["is_default"])
+    assert default["type"] == "SALES_WAREHOUSE" and default["effect_status"] == "ENABLED"
+    (option,) = get(f"/logistics/202309/warehouses/{default['id']}/delivery_options")["data"][
+        "delivery_options"
+    ]
+    providers = get(f"/logistics/202309/delivery_options/{option['id']}/shipping_providers")["data"]
+    assert {p["name"] for p in providers["shipping_providers"]} == {"USPS", "UPS", "FedEx"}
+    assert get("/logistics/202309/delivery_options/1/shipping_providers")["code"] != 0
+    tiktok.post("/_sandbox/products", json={"items": [{"sku": "A", "quantity": 3}]})
+    order = tiktok.post("/_sandbox/orders", json={"lines": [{"sku": "A", "quantity": 1}]}).json()["order"]
+    assert order["delivery_option_id"] == option["id"]
+
+
+def test_image_upload_is_multipart_signed_without_its_body_and_listing_needs_uploaded_uris(
+    tiktok: httpx.Client,
+) -> None:
+    t = tokens(tiktok)
+    path = "/product/202309/images/upload"
+
+    def upload(name: str, secret: str = CFG.app_secret) -> dict[str, Any]:
+        params = {"app_key": CFG.app_key, "timestamp": str(int(time.time())), "shop_cipher": t["shop_cipher"]}
+        text = path + "".join(f"{k}{params[k]}" for k in sorted(params))
+        params["sign"] = hmac.new(
+            secret.encode(), (secret + text + secret).encode(), hashlib.sha256
+        ).hexdigest()
+        image = tiktok.get(f"/_sandbox/images/{name}").content
+        response = tiktok.post(
+            path,
+            params=params,
+            files={"data": (name, image, "image/png")},
+            data={"use_case": "MAIN_IMAGE"},
+            headers={"x-tts-access-token": t["access_token"]},
+        )
+        return response.json()
+
+    good = upload("tee.png")
+    assert good["code"] == 0 and good["data"]["width"] == 300 and good["data"]["uri"]
+    assert upload("tee.png", secret="x")["code"] == 106001
+    assert "100 x 100" in upload("tiny-1.png")["message"]
+    assert tiktok.get("/_sandbox/images/missing-1.png").status_code == 404
+
+    def create(uri: str) -> dict[str, Any]:
+        body = _product(save_mode="LISTING", main_images=[{"uri": uri}])
+        return signed(
+            tiktok,
+            "POST",
+            "/product/202309/products",
+            token=t["access_token"],
+            cipher=t["shop_cipher"],
+            body=body,
+        )
+
+    assert "was not uploaded" in create("tos-made-up")["message"]
+    listed = create(good["data"]["uri"])
+    assert listed["code"] == 0
+    view = {p["product_id"]: p for p in tiktok.get("/_sandbox/catalog").json()["products"]}[
+        listed["data"]["product_id"]
+    ]
+    assert view["status"] == "ACTIVATE" and view["images"] == [good["data"]["url"]]

@@ -145,6 +145,25 @@ def test_channel_statuses_map_to_catalog_statuses() -> None:
     ]
     # Meta's catalog item visibility: published items are on sale, staged or hidden ones are not.
     assert [status_of(s) for s in ("published", "staging", "hidden")] == ["active", "draft", "draft"]
+    # TikTok Shop product statuses: live, audit states, and off sale by the seller or by TikTok.
+    tiktok = (
+        "ACTIVATE",
+        "DRAFT",
+        "PENDING",
+        "FAILED",
+        "SELLER_DEACTIVATED",
+        "PLATFORM_DEACTIVATED",
+        "FREEZE",
+    )
+    assert [status_of(s) for s in tiktok] == [
+        "active",
+        "draft",
+        "draft",
+        "draft",
+        "archived",
+        "archived",
+        "archived",
+    ]
 
 
 def test_params_and_checkpoint_round_trip_through_json() -> None:

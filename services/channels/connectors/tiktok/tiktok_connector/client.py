@@ -20,14 +20,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from omnistock_common.egress import safe_text
-from omnistock_common.errors import FailedPrecondition, NotFound, Unauthenticated, Unavailable
+from omnistock_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
@@ -43,6 +50,9 @@ from omnistock_connector_kit.connector_base import (
     require_secret,
 )
 from tiktok_connector import protocol as p
+from tiktok_connector.protocol import catalog_import as ci
+from tiktok_connector.protocol import logistics as lg
+from tiktok_connector.protocol import publish as pub
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,7 @@ ACCESS_TOKEN_HEADER = "x-tts-access-token"
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
 ORDER_CANCEL_REFUSED = "ORDER_CANCEL_REFUSED"
 NOTHING_TO_SHIP = "NOTHING_TO_SHIP"
+UNKNOWN_CARRIER = "UNKNOWN_CARRIER"
 # Paths that take no shop_cipher (EcomPHP src/Client.php: authorization and seller APIs).
 _NO_CIPHER_PREFIXES = ("/authorization/", "/seller/")
 
@@ -70,14 +81,21 @@ class TikTokSigner(httpx.Auth):
         )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # A multipart body (image upload) is not signed and keeps its own content-type with the
+        # boundary (TikTok's signing recipe appends the body only when the content-type is not
+        # multipart/form-data: ShengHaozz/tiktok-alerts tiktok_connector.py generate_sign, a port
+        # of the docs' sample; [M] against the docs page itself).
+        multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
         query = {k: v for k, v in request.url.params.items() if k != "sign"}
         query["app_key"] = self.app_key
         query["timestamp"] = str(int(self.clock()))
-        query["sign"] = p.sign(request.url.path, query, request.content, self.app_secret)
+        body = b"" if multipart else request.content
+        query["sign"] = p.sign(request.url.path, query, body, self.app_secret)
         request.url = request.url.copy_with(params=query)
         if self.access_token:
             request.headers[ACCESS_TOKEN_HEADER] = self.access_token
-        request.headers["content-type"] = "application/json"
+        if not multipart:
+            request.headers["content-type"] = "application/json"
         yield request
 
 
@@ -95,10 +113,22 @@ def throttle_delay(response: httpx.Response) -> float | None:
 class TikTokClient:
     """One connection's TikTok operations; `http` is signed (API host) or plain (token host)."""
 
-    def __init__(self, http: ChannelHttpClient, *, refreshable: bool, shop_cipher: str) -> None:
+    def __init__(
+        self,
+        http: ChannelHttpClient,
+        *,
+        refreshable: bool,
+        shop_cipher: str,
+        fetch: Callable[[str], httpx.Response] | None = None,
+    ) -> None:
         self.http = http
         self.refreshable = refreshable
         self.shop_cipher = shop_cipher
+        # GET of an image URL on its own host: unsigned, no TikTok token (ClientFactory.open).
+        self._fetch = fetch
+        # Logistics answers, read at most once per RPC (the client lives for one call).
+        self._warehouses: Any = None
+        self._providers: dict[str, list[lg.Provider]] = {}
 
     @property
     def calls(self) -> int:
@@ -118,9 +148,12 @@ class TikTokClient:
         what: str,
         query: Mapping[str, str] | None = None,
         body: Any = None,
+        files: Any = None,
+        form: Mapping[str, str] | None = None,
         idempotent: bool = True,
     ) -> Any:
-        """Send one API call; return `data` or raise the contract's error."""
+        """Send one API call (JSON `body`, or a multipart `files` + `form`); return `data` or raise
+        the contract's error."""
         params = dict(query or {})
         if not path.startswith(_NO_CIPHER_PREFIXES):
             if not self.shop_cipher:
@@ -130,7 +163,13 @@ class TikTokClient:
             params["shop_cipher"] = self.shop_cipher
         try:
             response = self.http.request(
-                method, path, params=params, json=body if method != "GET" else None, idempotent=idempotent
+                method,
+                path,
+                params=params,
+                json=body if method != "GET" and files is None else None,
+                files=files,
+                data=dict(form) if form else None,
+                idempotent=idempotent,
             )
         except ChannelHttpError as error:
             raise self._exhausted(error, what) from error
@@ -294,6 +333,112 @@ class TikTokClient:
         data = data if isinstance(data, Mapping) else {}
         return p.remote_products(data.get("products")), str(data.get("next_page_token") or "")
 
+    def list_catalog(self, *, cursor: str, limit: int) -> tuple[list[ci.CatalogProductData], str]:
+        """A page of Search Products, each product read in full with Get Product (search answers
+        no description, images or sales attributes); a product gone in between is skipped."""
+        page_size = max(1, min(limit or ci.MAX_CATALOG_PAGE, ci.MAX_CATALOG_PAGE))
+        query = {"page_size": str(page_size)}
+        if cursor:
+            query["page_token"] = cursor
+        data = self.call("POST", p.PRODUCTS_SEARCH_PATH, query=query, body={}, what="products search")
+        ids, next_token = ci.page_product_ids(data)
+        products = [ci.catalog_product(self.product(product_id)) for product_id in ids]
+        return [product for product in products if product is not None], next_token
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def create_product(self, body: Mapping[str, Any], what: str) -> str:
+        """Create Product; returns TikTok's product id (not retried: a retry could create twice)."""
+        data = self.call("POST", p.PRODUCTS_PATH, body=dict(body), what=what, idempotent=False)
+        product_id = p.clean_id(data.get("product_id"), 64) if isinstance(data, Mapping) else ""
+        if not product_id:
+            raise Unavailable(f"{what}: TikTok answered without a product_id", reason=CHANNEL_UNAVAILABLE)
+        return product_id
+
+    def upload_image(self, url: str) -> str:
+        """Fetch one of the product's images and upload it as a MAIN_IMAGE; returns its URI. An
+        image that cannot be read is FAILED_PRECONDITION naming it (the product is refused)."""
+        shown = safe_text(url, 200)
+        if self._fetch is None or not url.startswith(("https://", "http://")):
+            raise FailedPrecondition(f"image {shown} is not an http(s) URL", reason=CHANNEL_REJECTED)
+        try:
+            response = self._fetch(url)
+        except ChannelHttpError as error:
+            raise FailedPrecondition(
+                f"image {shown} could not be read ({safe_text(str(error), 100)})", reason=CHANNEL_REJECTED
+            ) from None
+        if response.status_code != 200 or not response.content:
+            raise FailedPrecondition(
+                f"image {shown} could not be read (HTTP {response.status_code})", reason=CHANNEL_REJECTED
+            )
+        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image"
+        kind = response.headers.get("content-type", "application/octet-stream").split(";", 1)[0]
+        data = self.call(
+            "POST",
+            p.IMAGES_UPLOAD_PATH,
+            files={"data": (name, response.content, kind)},
+            form={"use_case": pub.MAIN_IMAGE},
+            what=f"upload of image {shown}",
+        )
+        uri = pub.uploaded_uri(data)
+        if not uri:
+            raise Unavailable(
+                f"upload of image {shown}: TikTok answered without a uri", reason=CHANNEL_UNAVAILABLE
+            )
+        return uri
+
+    def edit_product(self, product_id: str, body: Mapping[str, Any], what: str) -> None:
+        self.call("POST", p.partial_edit_path(product_id), body=dict(body), what=what)
+
+    def deactivate(self, product_ids: Sequence[str]) -> Any:
+        return self.call(
+            "POST", p.DEACTIVATE_PATH, body={"product_ids": list(product_ids)}, what="deactivate products"
+        )
+
+    # -- logistics ----------------------------------------------------------------------------
+
+    def default_warehouse(self) -> str:
+        """The shop's default sales warehouse (Get Warehouse List, read once per RPC)."""
+        if self._warehouses is None:
+            self._warehouses = self.call("GET", p.WAREHOUSES_PATH, what="warehouses")
+        return lg.default_warehouse(self._warehouses)
+
+    def providers(self, delivery_option_id: str) -> list[lg.Provider]:
+        if delivery_option_id not in self._providers:
+            data = self.call(
+                "GET",
+                p.shipping_providers_path(delivery_option_id),
+                what=f"shipping providers of delivery option {delivery_option_id}",
+            )
+            self._providers[delivery_option_id] = lg.providers(data)
+        return self._providers[delivery_option_id]
+
+    def provider_for(self, carrier: str, order: Mapping[str, Any], warehouse_id: str) -> str:
+        """The shipping_provider_id named `carrier` among the providers of the order's delivery
+        option (else of the warehouse's delivery options); INVALID_ARGUMENT naming the available
+        providers when none is called that."""
+        option = p.clean_id(order.get("delivery_option_id"), 64)
+        if option:
+            options = [option]
+        else:
+            warehouse = warehouse_id or self.default_warehouse()
+            options = (
+                lg.delivery_option_ids(
+                    self.call("GET", p.delivery_options_path(warehouse), what="warehouse delivery options")
+                )
+                if warehouse
+                else []
+            )
+        available = [provider for o in options for provider in self.providers(o)]
+        provider_id = lg.match_provider(carrier, available)
+        if not provider_id:
+            raise InvalidArgument(
+                lg.unknown_carrier(carrier, available),
+                violations=[FieldViolation("carrier", "no TikTok shipping provider has this name")],
+                reason=UNKNOWN_CARRIER,
+            )
+        return provider_id
+
     # -- orders ------------------------------------------------------------------------------
 
     def fetch_orders(self, *, body: dict[str, Any], cursor: str, limit: int) -> tuple[list[p.OrderData], str]:
@@ -314,10 +459,18 @@ class TikTokClient:
         return p.order_from_json(self.order_json(order_id))
 
     def ship(
-        self, order_id: str, wanted: Mapping[str, int] | None, *, tracking_number: str, provider_id: str
+        self,
+        order_id: str,
+        wanted: Mapping[str, int] | None,
+        *,
+        tracking_number: str,
+        provider_id: str,
+        carrier: str = "",
+        warehouse_id: str = "",
     ) -> str:
         """Mark Package As Shipped for the order's unit line items still to ship; returns the
-        package id. A package already carrying this tracking number is returned, not repeated."""
+        package id. A package already carrying this tracking number is returned, not repeated.
+        Without a `provider_id` the provider is looked up by the carrier's name (provider_for)."""
         order = self.order_json(order_id)
         for package in order.get("packages") or []:
             if (
@@ -326,6 +479,7 @@ class TikTokClient:
                 and package.get("tracking_number") == tracking_number
             ):
                 return str(package.get("id") or "")
+        provider_id = provider_id or self.provider_for(carrier, order, warehouse_id)
         status = str(order.get("status") or "")
         if status not in p.SHIPPABLE_STATUSES:
             raise FailedPrecondition(
@@ -386,8 +540,18 @@ class ClientFactory:
         signer = TikTokSigner(self.app_key, self.app_secret, access_token)
         refreshable = bool(connection.credentials.secrets.get("refresh_token"))
         cipher = p.clean_id(connection.settings.get("shop_cipher", ""))
-        with self.http.open(connection, self.base_url(connection), auth=signer) as http:
-            yield TikTokClient(http, refreshable=refreshable, shop_cipher=cipher)
+        with ExitStack() as stack:
+            http = stack.enter_context(self.http.open(connection, self.base_url(connection), auth=signer))
+            plain: list[ChannelHttpClient] = []
+
+            def fetch(url: str) -> httpx.Response:
+                """Images come from the merchant's host: a client of its own, never signed (the
+                TikTok token must not travel there), egress-guarded, the connection's bucket."""
+                if not plain:
+                    plain.append(stack.enter_context(self.http.open(connection, url)))
+                return plain[0].request("GET", url)
+
+            yield TikTokClient(http, refreshable=refreshable, shop_cipher=cipher, fetch=fetch)
 
     @contextmanager
     def open_auth(self, connection: Any) -> Iterator[TikTokClient]:

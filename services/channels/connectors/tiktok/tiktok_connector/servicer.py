@@ -6,9 +6,22 @@ to statuses by the shared interceptor. `refreshed_credentials` stays unset: a to
 UNAUTHENTICATED(ACCESS_TOKEN_EXPIRED) and the channels service refreshes via RefreshCredentials
 and retries once (connector_base's refresh design).
 
-Not built: publishing (UpsertProducts/ArchiveProducts, FAILED_PRECONDITION) and the catalogue
-import (ListRemoteProducts include_catalog, FAILED_PRECONDITION); CAPABILITY_CATALOG is not
-described.
+CATALOG (publishing.py, protocol/publish.py, protocol/catalog_import.py): UpsertProducts uploads
+the product's images (Upload Product Image, multipart; fetched unsigned from their own host) and
+creates products with Create Product (LISTING when active: TikTok lists a product only with
+main_images, so an active product without images is REJECTED; AS_DRAFT for drafts) and updates
+them with Partial Edit Product (every SKU sent when SKUs change: an omitted SKU is deleted);
+ArchiveProducts is Deactivate Products; ListRemoteProducts include_catalog reads Search Products +
+Get Product. Connection settings: category_id (required to create), warehouse_id (else the
+shop's default sales warehouse), brand_id, package_weight_kg, package_dimensions_cm
+(US/UK/MY/SG), currency. Sources: lywzx/tiktok-partner-api
+packages/tk-origin-api/src/products/{CreateProduct,PartialEditProduct,DeactivateProducts,
+GetProduct,SearchProducts,UploadProductImage}.ts and src/logistics/*.ts (generated from
+https://partner.tiktokshop.com/docv2), cited per module. [M]: that TikTok keeps a draft without
+images; multipart requests signed without their body; stock pushes to a draft; deactivating a
+draft (README "Points not verified").
+CreateFulfillment resolves a carrier name to TikTok's shipping_provider_id among the providers of
+the order's delivery option (or the warehouse's), read once per call.
 """
 
 from __future__ import annotations
@@ -29,11 +42,12 @@ from omnistock_connector_kit.servicer import (
 )
 from tiktok_connector import mapping as m
 from tiktok_connector import protocol as p
+from tiktok_connector import publishing
 from tiktok_connector.client import ClientFactory, TikTokClient
 from tiktok_connector.config import Settings
+from tiktok_connector.protocol import publish as pub
 
 OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
-NOT_BUILT = "NOT_SUPPORTED"
 
 
 class TikTokConnectorServicer(ConnectorServicerBase[TikTokClient]):
@@ -48,9 +62,11 @@ class TikTokConnectorServicer(ConnectorServicerBase[TikTokClient]):
             pb.CAPABILITY_ORDERS,
             pb.CAPABILITY_FULFILLMENT,
             pb.CAPABILITY_WEBHOOKS,
+            pb.CAPABILITY_CATALOG,
         ),
         max_inventory_batch=p.MAX_INVENTORY_BATCH,
         max_price_batch=p.MAX_PRICE_BATCH,
+        max_product_batch=pub.MAX_PRODUCT_BATCH,
         api_version=p.API_VERSION,
     )
     clients: ClientFactory
@@ -163,12 +179,11 @@ class TikTokConnectorServicer(ConnectorServicerBase[TikTokClient]):
         provider = p.shipping_provider_id(
             request.carrier, settings.get("shipping_providers", ""), settings.get("shipping_provider_id", "")
         )
-        if not provider or not request.tracking_number:
+        if not request.tracking_number or not (provider or request.carrier.strip()):
             raise InvalidArgument(
-                "TikTok ships with a tracking number and a shipping_provider_id: give a carrier that is a "
-                "TikTok provider id, or map it in the connection setting shipping_providers "
-                "(NAME=id,...), or set shipping_provider_id",
-                violations=[FieldViolation("carrier", "no TikTok shipping provider for this carrier")],
+                "TikTok ships with a tracking number and a shipping provider: give the carrier's name "
+                "(looked up among the order's TikTok shipping providers) or its TikTok provider id",
+                violations=[FieldViolation("carrier", "a carrier and a tracking_number are required")],
             )
         with self.clients.open(request.connection) as tiktok:
             package_id = tiktok.ship(
@@ -176,6 +191,8 @@ class TikTokConnectorServicer(ConnectorServicerBase[TikTokClient]):
                 m.fulfillment_units(request.lines),
                 tracking_number=request.tracking_number,
                 provider_id=provider,
+                carrier=request.carrier.strip(),
+                warehouse_id=p.clean_id(settings.get("warehouse_id", ""), 64),
             )
         return pb.CreateFulfillmentResponse(external_fulfillment_id=package_id)
 
@@ -231,26 +248,32 @@ class TikTokConnectorServicer(ConnectorServicerBase[TikTokClient]):
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        if request.include_catalog:
-            raise FailedPrecondition(
-                "the TikTok connector does not import whole catalogues (include_catalog); "
-                "list SKUs for auto-mapping instead",
-                reason=NOT_BUILT,
-            )
         with self.clients.open(request.connection) as tiktok:
+            if request.include_catalog:
+                catalog, next_cursor = tiktok.list_catalog(cursor=request.cursor, limit=request.limit)
+                return m.catalog_to_proto(catalog, next_cursor)
             products, next_cursor = tiktok.list_products(cursor=request.cursor, limit=request.limit)
         return m.products_to_proto(products, next_cursor)
 
     def UpsertProducts(
         self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
     ) -> pb.UpsertProductsResponse:
-        raise FailedPrecondition(
-            "the TikTok connector does not publish products (no catalog capability)", reason=NOT_BUILT
-        )
+        """One TikTok product per OmniStock product, one SKU per variant (seller_sku = SKU)."""
+        products = m.product_upserts(request.products)
+        if len(products) > pub.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {pub.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        settings = dict(request.connection.settings)
+        with self.clients.open(request.connection) as tiktok:
+            results = publishing.upsert_products(tiktok, products, settings)
+            return pb.UpsertProductsResponse(results=m.product_results_to_proto(results), calls=tiktok.calls)
 
     def ArchiveProducts(
         self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
     ) -> pb.ArchiveProductsResponse:
-        raise FailedPrecondition(
-            "the TikTok connector does not publish products (no catalog capability)", reason=NOT_BUILT
-        )
+        """Deactivate Products: off sale (SELLER_DEACTIVATED), kept with their ids."""
+        refs = m.product_refs(request.products)
+        if len(refs) > pub.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {pub.MAX_PRODUCT_BATCH} products per ArchiveProducts call")
+        with self.clients.open(request.connection) as tiktok:
+            results = publishing.archive_products(tiktok, refs)
+            return pb.ArchiveProductsResponse(results=m.product_results_to_proto(results), calls=tiktok.calls)

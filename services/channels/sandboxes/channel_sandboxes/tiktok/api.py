@@ -25,7 +25,13 @@ from channel_sandboxes.common import (
     json_response,
 )
 from channel_sandboxes.tiktok.sandbox import API_VERSION, TikTokSandbox
-from channel_sandboxes.tiktok.state import MAX_QUANTITY, OrderError, money
+from channel_sandboxes.tiktok.state import (
+    MAX_QUANTITY,
+    SHIPPING_PROVIDERS,
+    UPDATABLE_STATUSES,
+    OrderError,
+    money,
+)
 
 # Codes (sources in tiktok_connector/protocol/api.py).
 RATE_LIMITED = 36009002
@@ -64,7 +70,12 @@ def tiktok_sign(path: str, query: dict[str, str], body: bytes, app_secret: str) 
     return hmac.new(app_secret.encode(), payload, hashlib.sha256).hexdigest()
 
 
-def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
+Route = Callable[..., Callable[[Callable[..., Response]], Callable[..., Response]]]
+
+
+def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> Route:
+    """The Partner API routes; returns `route` (the signed-call checks around a handler) for the
+    catalog routes (catalog_api.py)."""
     cfg, state = sandbox.config, sandbox.state
 
     def refused(operation: str, *, shop: bool) -> Response | None:
@@ -92,7 +103,9 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
             return envelope(
                 code=BAD_REQUEST, message="Invalid timestamp. The `timestamp` is out of tolerance."
             )
-        expected = tiktok_sign(request.path, query, request.get_data(), cfg.app_secret)
+        # A multipart body (image upload) is not part of the signature (see catalog_api.py).
+        body = b"" if request.mimetype == "multipart/form-data" else request.get_data()
+        expected = tiktok_sign(request.path, query, body, cfg.app_secret)
         if not hmac.compare_digest(query.get("sign", ""), expected):
             return envelope(code=BAD_SIGNATURE, message="Invalid signature.")
         token = request.headers.get("x-tts-access-token", "")
@@ -148,30 +161,10 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
         with state.lock:
             return envelope({"shops": state.shops()})
 
-    def product_json(product: Any) -> dict[str, Any]:
-        return {
-            "id": product.id,
-            "title": product.title,
-            "status": product.status,
-            "skus": [
-                {
-                    "id": s.id,
-                    "seller_sku": s.seller_sku,
-                    "price": {
-                        "currency": state.currency,
-                        "sale_price": s.price,
-                        "tax_exclusive_price": s.price,
-                    },
-                    "inventory": [{"warehouse_id": s.warehouse_id, "quantity": s.quantity}],
-                }
-                for s in product.skus
-            ],
-        }
-
     @route(f"/product/{API_VERSION}/products/search", "search_products", ["POST"])
     def search_products() -> Response:
         with state.lock:
-            products = [product_json(p) for p in state.products.values()]
+            products = [state.product_json(p, brief=True) for p in state.products.values()]
         paged = page(products, request.args.get("page_size"), request.args.get("page_token", ""), "products")
         if isinstance(paged, Response):
             return paged
@@ -183,7 +176,7 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
             product = state.products.get(product_id)
             if product is None:
                 return envelope(code=NOT_FOUND, message="Product not found.")
-            return envelope(product_json(product))
+            return envelope(state.product_json(product))
 
     def sku_updates(
         product_id: str, check: Callable[[Any, Any], str], apply: Callable[[Any, Any], None]
@@ -202,8 +195,8 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
             for entry in skus:
                 sku = by_id.get(str(entry.get("id") or ""))
                 problem = "sku does not belong to the product" if sku is None else check(sku, entry)
-                if not problem and product.status != "ACTIVATE":
-                    problem = "only live products can be updated"
+                if not problem and product.status not in UPDATABLE_STATUSES:
+                    problem = "only live or draft products can be updated"
                 if problem:
                     errors.append(
                         {
@@ -330,10 +323,4 @@ def register_api_routes(app: Flask, sandbox: TikTokSandbox) -> None:
             {"cancel_id": cancellation["cancel_id"], "cancel_status": "CANCELLATION_REQUEST_COMPLETE"}
         )
 
-
-# A few of TikTok's US shipping provider ids (sandbox stand-ins), so a shipment reads naturally.
-SHIPPING_PROVIDERS = {
-    "7117858858072016686": "USPS",
-    "7117859084333745966": "UPS",
-    "7129736293356734250": "FedEx",
-}
+    return route

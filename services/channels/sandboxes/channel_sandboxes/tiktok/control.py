@@ -12,7 +12,7 @@ from flask import Flask, Response
 from channel_sandboxes.common import json_body, json_response
 from channel_sandboxes.control import order_lines_error, register_common_control_routes
 from channel_sandboxes.tiktok.sandbox import TikTokSandbox
-from channel_sandboxes.tiktok.state import OrderError
+from channel_sandboxes.tiktok.state import STANDARD_DELIVERY_OPTION, OrderError, png
 
 ORDER_STATUSES = ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT")
 
@@ -22,12 +22,16 @@ def register_control_routes(app: Flask, sandbox: TikTokSandbox) -> None:
 
     @app.post("/_sandbox/orders")
     def place_order() -> Response:
-        """{lines: [{sku, quantity, price?}], email?, allow_oversell?, status?} → 201; the API
-        answers one line item per unit; stock goes down; registered addresses get a webhook."""
+        """{lines: [{sku, quantity, price?}], email?, allow_oversell?, status?,
+        delivery_option_id?} → 201; the API answers one line item per unit; stock goes down;
+        registered addresses get a webhook. delivery_option_id "" = an order without one."""
         data = json_body()
         error = order_lines_error(data.get("lines"))
         if error is not None:
             return error
+        option = data.get("delivery_option_id", STANDARD_DELIVERY_OPTION)
+        if not isinstance(option, str):
+            return json_response({"error": "delivery_option_id must be a string"}, 400)
         status = str(data.get("status") or "AWAITING_SHIPMENT")
         if status not in ORDER_STATUSES:
             return json_response({"error": f"status must be one of {', '.join(ORDER_STATUSES)}"}, 400)
@@ -39,6 +43,7 @@ def register_control_routes(app: Flask, sandbox: TikTokSandbox) -> None:
                     bool(data.get("allow_oversell")),
                     status,
                 )
+                order.delivery_option_id = option
                 body = state.order_json(order)
         except (OrderError, ValueError) as exc:
             return json_response({"error": str(exc)}, 422)
@@ -70,6 +75,15 @@ def register_control_routes(app: Flask, sandbox: TikTokSandbox) -> None:
                     "cancellation": order.cancellation,
                 }
             )
+
+    @app.get("/_sandbox/images/<name>")
+    def image(name: str) -> Response:
+        """A merchant-hosted product image for tests: a grey PNG, 300 x 300 (`tiny-*`: 50 x 50,
+        which TikTok refuses; `missing-*`: 404)."""
+        if name.startswith("missing-"):
+            return json_response({"error": "no such image"}, 404)
+        side = 50 if name.startswith("tiny-") else 300
+        return Response(png(side, side), mimetype="image/png")
 
     @app.post("/_sandbox/webhooks")
     def add_webhook() -> Response:

@@ -211,12 +211,20 @@ class TikTokSandbox(SandboxBase):
                     "description": p.description,
                     "status": p.status,
                     "images": list(p.images),
+                    "category_id": p.category_id,
+                    "brand_id": p.brand_id,
+                    "package_weight": p.package_weight,
+                    "package_dimensions": p.package_dimensions,
+                    "external_product_id": p.external_product_id,
                     "variants": [
                         {
                             "sku": s.seller_sku,
                             "variant_id": s.id,
                             "price": s.price,
                             "options": dict(s.options),
+                            "quantity": s.quantity,
+                            "warehouse_id": s.warehouse_id,
+                            "identifier_code": s.identifier_code,
                         }
                         for s in p.skus
                     ],

@@ -7,9 +7,12 @@ TikTok's are. Times are Unix seconds.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,6 +21,46 @@ from typing import Any
 # TikTok's quantity bound on Update Inventory: non-negative and below 99999.
 MAX_QUANTITY = 99_998
 DEFAULT_WAREHOUSE = "7200000000000000001"
+RETURN_WAREHOUSE = "7200000000000000002"
+# The shop's one delivery option and its carriers (sandbox stand-ins for TikTok's US ids).
+STANDARD_DELIVERY_OPTION = "7208502187360519982"
+SHIPPING_PROVIDERS = {
+    "7117858858072016686": "USPS",
+    "7117859084333745966": "UPS",
+    "7129736293356734250": "FedEx",
+}
+# Statuses whose SKUs take stock and price updates (TikTok's rule for drafts is [M]).
+UPDATABLE_STATUSES = frozenset({"ACTIVATE", "DRAFT"})
+
+
+def png(width: int, height: int) -> bytes:
+    """A grey PNG of that size: the sandbox's stand-in for a merchant's product image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG, else None."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def attribute_id(*words: str) -> str:
+    """A stable numeric id for a sales attribute (name) or its value (name, value)."""
+    digest = hashlib.sha256("\x1f".join(w.lower() for w in words).encode()).hexdigest()
+    return str(7_000_000_000_000_000_000 + int(digest[:15], 16) % 1_000_000_000_000_000_000)
 
 
 class OrderError(Exception):
@@ -47,6 +90,7 @@ class Sku:
     quantity: int
     warehouse_id: str = DEFAULT_WAREHOUSE
     options: dict[str, str] = field(default_factory=dict)
+    identifier_code: dict[str, str] | None = None
 
 
 @dataclass
@@ -57,6 +101,12 @@ class Product:
     status: str = "ACTIVATE"
     images: list[str] = field(default_factory=list)
     skus: list[Sku] = field(default_factory=list)
+    category_id: str = ""
+    brand_id: str = ""
+    package_weight: dict[str, str] | None = None
+    package_dimensions: dict[str, str] | None = None
+    external_product_id: str = ""
+    create_time: int = field(default_factory=lambda: int(time.time()))
 
 
 @dataclass
@@ -72,6 +122,7 @@ class Order:
     packages: list[dict[str, Any]] = field(default_factory=list)
     cancellation: dict[str, Any] | None = None
     address: dict[str, Any] = field(default_factory=dict)
+    delivery_option_id: str = STANDARD_DELIVERY_OPTION
 
 
 @dataclass
@@ -108,6 +159,8 @@ class ShopState:
         self.webhook_addresses: list[str] = []
         # Other shops the seller's authorization covers (GET /authorization/202309/shops).
         self.extra_shops: list[dict[str, str]] = []
+        # Upload Product Image: uri → the URL TikTok serves it at.
+        self.uploaded_images: dict[str, str] = {}
 
     def new_id(self) -> str:
         value = self._next_id
@@ -139,6 +192,80 @@ class ShopState:
         sku = Sku(self.new_id(), seller_sku, money(price), int(quantity), options=dict(options or {}))
         product.skus.append(sku)
         return sku
+
+    def warehouses(self) -> list[dict[str, Any]]:
+        """GET /logistics/202309/warehouses: one default sales warehouse, one return warehouse."""
+        return [
+            {
+                "id": DEFAULT_WAREHOUSE,
+                "name": "Sandbox warehouse",
+                "effect_status": "ENABLED",
+                "type": "SALES_WAREHOUSE",
+                "sub_type": "DOMESTIC_WAREHOUSE",
+                "is_default": True,
+                "address": {"region": self.region, "state": "California", "city": "San Francisco"},
+            },
+            {
+                "id": RETURN_WAREHOUSE,
+                "name": "Sandbox returns",
+                "effect_status": "ENABLED",
+                "type": "RETURN_WAREHOUSE",
+                "sub_type": "DOMESTIC_WAREHOUSE",
+                "is_default": False,
+                "address": {"region": self.region, "state": "California", "city": "San Francisco"},
+            },
+        ]
+
+    def product_json(self, product: Product, *, brief: bool = False) -> dict[str, Any]:
+        """Get Product's answer; `brief` is what Search Products lists (id, title, status, skus)."""
+        skus = []
+        for s in product.skus:
+            sku: dict[str, Any] = {
+                "id": s.id,
+                "seller_sku": s.seller_sku,
+                "price": {"currency": self.currency, "sale_price": s.price, "tax_exclusive_price": s.price},
+                "inventory": [{"warehouse_id": s.warehouse_id, "quantity": s.quantity}],
+            }
+            if not brief:
+                sku["sales_attributes"] = [
+                    {"id": attribute_id(n), "name": n, "value_id": attribute_id(n, v), "value_name": v}
+                    for n, v in s.options.items()
+                ]
+                if s.identifier_code:
+                    sku["identifier_code"] = dict(s.identifier_code)
+            skus.append(sku)
+        body: dict[str, Any] = {
+            "id": product.id,
+            "title": product.title,
+            "status": product.status,
+            "skus": skus,
+        }
+        if brief:
+            body["create_time"] = product.create_time
+            return body
+        body.update(
+            {
+                "description": product.description,
+                "category_chains": [{"id": product.category_id, "is_leaf": True}]
+                if product.category_id
+                else [],
+                "main_images": [
+                    {"uri": f"tos-sandbox/{i}", "urls": [url], "thumb_urls": [url]}
+                    for i, url in enumerate(product.images)
+                ],
+                "create_time": product.create_time,
+                "delivery_options": [{"id": STANDARD_DELIVERY_OPTION, "name": "Standard shipping"}],
+            }
+        )
+        if product.brand_id:
+            body["brand"] = {"id": product.brand_id, "name": f"Brand {product.brand_id}"}
+        if product.package_weight:
+            body["package_weight"] = dict(product.package_weight)
+        if product.package_dimensions:
+            body["package_dimensions"] = dict(product.package_dimensions)
+        if product.external_product_id:
+            body["external_product_id"] = product.external_product_id
+        return body
 
     def stock_by_sku(self) -> dict[str, int]:
         return {s.seller_sku: s.quantity for p in self.products.values() for s in p.skus if s.seller_sku}
@@ -218,6 +345,9 @@ class ShopState:
             "line_items": [dict(i) for i in order.line_items],
             "packages": [{"id": p["id"], "tracking_number": p["tracking_number"]} for p in order.packages],
         }
+        if order.delivery_option_id:
+            body["delivery_option_id"] = order.delivery_option_id
+            body["delivery_option_name"] = "Standard shipping"
         if order.status != "UNPAID":
             body["paid_time"] = order.create_time
         if order.packages:

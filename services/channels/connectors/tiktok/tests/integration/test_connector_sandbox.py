@@ -176,13 +176,14 @@ def test_describe_names_what_is_built(env: Env) -> None:
     described = env.call("Describe", pb.DescribeRequest())
     assert described.channel_type == "tiktok" and described.api_version == "202309"
     assert described.auth_kind == pb.AUTH_KIND_OAUTH
-    assert pb.CAPABILITY_CATALOG not in described.capabilities
+    assert described.max_product_batch == 20
     assert set(described.capabilities) == {
         pb.CAPABILITY_INVENTORY,
         pb.CAPABILITY_PRICES,
         pb.CAPABILITY_ORDERS,
         pb.CAPABILITY_FULFILLMENT,
         pb.CAPABILITY_WEBHOOKS,
+        pb.CAPABILITY_CATALOG,
     }
 
 
@@ -445,6 +446,46 @@ def test_fulfillment_ships_the_units_and_records_carrier_and_tracking(env: Env) 
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_a_carrier_name_is_looked_up_among_the_orders_shipping_providers(env: Env) -> None:
+    env.seed([{"sku": "A", "quantity": 10}])
+    connection = env.connected()
+    with_option = env.sandbox.post("/_sandbox/orders", json={"lines": [{"sku": "A", "quantity": 1}]}).json()
+    without = env.sandbox.post(
+        "/_sandbox/orders", json={"lines": [{"sku": "A", "quantity": 1}], "delivery_option_id": ""}
+    ).json()
+    assert with_option["order"]["delivery_option_id"] and "delivery_option_id" not in without["order"]
+
+    def ship(order_id: str, carrier: str, tracking: str) -> pb.CreateFulfillmentResponse:
+        return env.call(
+            "CreateFulfillment",
+            pb.CreateFulfillmentRequest(
+                connection=connection, external_order_id=order_id, carrier=carrier, tracking_number=tracking
+            ),
+        )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        ship(with_option["id"], "DHL", "X1")
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert error_reason(caught.value) == "UNKNOWN_CARRIER"
+    assert "available: FedEx, UPS, USPS" in caught.value.details()
+    ship(with_option["id"], "usps", "9400-1")
+    # No delivery option on the order: the default warehouse's options are asked instead.
+    ship(without["id"], "Fed Ex", "7777")
+    shipped = [
+        env.sandbox.get(f"/_sandbox/orders/{o['id']}").json()["shipments"] for o in (with_option, without)
+    ]
+    assert [(s[0]["carrier"], s[0]["tracking_number"]) for s in shipped] == [
+        ("USPS", "9400-1"),
+        ("FedEx", "7777"),
+    ]
+    calls = env.sandbox.get("/_sandbox/calls").json()["by_operation"]
+    assert (calls["get_shipping_providers"], calls["get_delivery_options"], calls["get_warehouse_list"]) == (
+        3,
+        1,
+        1,
+    )
+
+
 def test_cancel_order(env: Env) -> None:
     env.seed([{"sku": "A", "quantity": 10}])
     connection = env.connected()
@@ -505,15 +546,3 @@ def test_sandbox_refuses_a_bad_signature_on_http_200(env: Env) -> None:
         headers={"x-tts-access-token": tokens["access_token"]},
     )
     assert answer.status_code == 200 and answer.json()["code"] == 106001
-
-
-def test_catalog_import_and_publishing_are_not_built(env: Env) -> None:
-    connection = env.connected()
-    with pytest.raises(grpc.RpcError) as caught:
-        env.call(
-            "ListRemoteProducts", pb.ListRemoteProductsRequest(connection=connection, include_catalog=True)
-        )
-    assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    with pytest.raises(grpc.RpcError) as caught:
-        env.call("UpsertProducts", pb.UpsertProductsRequest(connection=connection))
-    assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION

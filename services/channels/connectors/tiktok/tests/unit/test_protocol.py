@@ -239,7 +239,9 @@ def test_unit_line_ids_skip_shipped_units() -> None:
 def test_shipping_provider_choice() -> None:
     assert p.shipping_provider_id("7117", "", "") == "7117"
     assert p.shipping_provider_id("ups", "UPS=42, USPS=43", "") == "42"
-    assert p.shipping_provider_id("DHL", "UPS=42", "99") == "99"
+    # A named carrier is looked up by name at TikTok, never replaced by the default.
+    assert p.shipping_provider_id("DHL", "UPS=42", "99") == ""
+    assert p.shipping_provider_id("", "UPS=42", "99") == "99"
     assert p.shipping_provider_id("DHL", "UPS=42", "") == ""
 
 

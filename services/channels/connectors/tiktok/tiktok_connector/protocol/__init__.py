@@ -3,7 +3,10 @@
 Callers write `from tiktok_connector import protocol as p`; every public name of the modules is
 re-exported here: `api` (version, hosts, paths, limits, result codes), `signing` (request sign,
 webhook signature), `oauth`, `products` (inventory, prices, read-back, remote products),
-`orders`, `webhooks`, `values`.
+`orders`, `webhooks`, `values`. Imported as modules (not re-exported): `publish` (Create /
+Partial Edit bodies, required-field refusal, results; `from tiktok_connector.protocol import
+publish as pub`), `catalog_import` (Get Product → whole products), `logistics` (warehouses,
+delivery options, shipping providers by name).
 """
 
 from tiktok_connector.protocol.api import (
@@ -13,6 +16,8 @@ from tiktok_connector.protocol.api import (
     AUTHORIZE_BASE_URL,
     AUTHORIZE_PATH,
     CANCELLATIONS_PATH,
+    DEACTIVATE_PATH,
+    IMAGES_UPLOAD_PATH,
     MAX_INVENTORY_BATCH,
     MAX_ORDER_IDS,
     MAX_ORDERS_PAGE,
@@ -22,6 +27,7 @@ from tiktok_connector.protocol.api import (
     ORDERS_DETAIL_PATH,
     ORDERS_SEARCH_PATH,
     PERMISSION_CODES,
+    PRODUCTS_PATH,
     PRODUCTS_SEARCH_PATH,
     RATE_LIMIT_CODES,
     SERVER_CODES,
@@ -30,15 +36,19 @@ from tiktok_connector.protocol.api import (
     TOKEN_CODES,
     TOKEN_GET_PATH,
     TOKEN_REFRESH_PATH,
+    WAREHOUSES_PATH,
     chunked,
     clean_id,
+    delivery_options_path,
     envelope,
     inventory_update_path,
     is_rate_limited,
     is_token_failure,
+    partial_edit_path,
     prices_update_path,
     product_path,
     ship_order_path,
+    shipping_providers_path,
 )
 from tiktok_connector.protocol.oauth import (
     authorization_url,
@@ -104,6 +114,8 @@ __all__ = [
     "AUTHORIZE_PATH",
     "AUTH_BASE_URL",
     "CANCELLATIONS_PATH",
+    "DEACTIVATE_PATH",
+    "IMAGES_UPLOAD_PATH",
     "MAX_INVENTORY_BATCH",
     "MAX_ORDERS_PAGE",
     "MAX_ORDER_IDS",
@@ -116,6 +128,7 @@ __all__ = [
     "ORDER_STATUS",
     "ORDER_TYPES",
     "PERMISSION_CODES",
+    "PRODUCTS_PATH",
     "PRODUCTS_SEARCH_PATH",
     "RATE_LIMIT_CODES",
     "SERVER_CODES",
@@ -125,6 +138,7 @@ __all__ = [
     "TOKEN_CODES",
     "TOKEN_GET_PATH",
     "TOKEN_REFRESH_PATH",
+    "WAREHOUSES_PATH",
     "AddressData",
     "Amount",
     "InventoryInput",
@@ -146,6 +160,7 @@ __all__ = [
     "authorization_url",
     "chunked",
     "clean_id",
+    "delivery_options_path",
     "envelope",
     "grant_from_token_data",
     "group_inventory",
@@ -158,6 +173,7 @@ __all__ = [
     "orders_from_data",
     "outcome_of",
     "parsed_webhook",
+    "partial_edit_path",
     "pick_shop",
     "prices_body",
     "prices_update_path",
@@ -172,6 +188,7 @@ __all__ = [
     "seconds_left",
     "ship_order_path",
     "shipping_provider_id",
+    "shipping_providers_path",
     "shops_from_data",
     "sign",
     "sku_errors",

@@ -14,6 +14,15 @@ uses by default (src/Client.php `DEFAULT_VERSION = '202309'`). Paths are cited p
   order_line_item_ids};
 - cancellation: EcomPHP src/Resources/ReturnRefund.php `cancelOrder` →
   `POST /return_refund/202309/cancellations`;
+- publishing and logistics: lywzx/tiktok-partner-api packages/tk-origin-api/src/products/
+  CreateProduct.ts (`POST /product/202309/products`), PartialEditProduct.ts
+  (`POST /product/202309/products/{product_id}/partial_edit`), DeactivateProducts.ts
+  (`POST /product/202309/products/deactivate`, at most 20 ids), GetProduct.ts, SearchProducts.ts,
+  UploadProductImage.ts (`POST /product/202309/images/upload`, multipart `data` + `use_case`);
+  src/logistics/GetWarehouseList.ts (`GET /logistics/202309/warehouses`),
+  GetWarehouseDeliveryOptions.ts (`GET /logistics/202309/warehouses/{warehouse_id}/delivery_options`),
+  GetShippingProviders.ts (`GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers`)
+  (all generated from https://partner.tiktokshop.com/docv2; the method codes there: 1 POST, 2 GET);
 - authorization: EcomPHP src/Auth.php (`/api/v2/token/get`, `/api/v2/token/refresh` on
   auth.tiktok-shops.com, GET with app_key, app_secret, auth_code|refresh_token, grant_type).
 """
@@ -38,6 +47,10 @@ PRODUCTS_SEARCH_PATH = f"/product/{API_VERSION}/products/search"
 ORDERS_SEARCH_PATH = f"/order/{API_VERSION}/orders/search"
 ORDERS_DETAIL_PATH = f"/order/{API_VERSION}/orders"
 CANCELLATIONS_PATH = f"/return_refund/{API_VERSION}/cancellations"
+PRODUCTS_PATH = f"/product/{API_VERSION}/products"
+DEACTIVATE_PATH = f"/product/{API_VERSION}/products/deactivate"
+WAREHOUSES_PATH = f"/logistics/{API_VERSION}/warehouses"
+IMAGES_UPLOAD_PATH = f"/product/{API_VERSION}/images/upload"
 
 
 def product_path(product_id: str) -> str:
@@ -50,6 +63,18 @@ def inventory_update_path(product_id: str) -> str:
 
 def prices_update_path(product_id: str) -> str:
     return f"{product_path(product_id)}/prices/update"
+
+
+def partial_edit_path(product_id: str) -> str:
+    return f"{product_path(product_id)}/partial_edit"
+
+
+def delivery_options_path(warehouse_id: str) -> str:
+    return f"{WAREHOUSES_PATH}/{warehouse_id}/delivery_options"
+
+
+def shipping_providers_path(delivery_option_id: str) -> str:
+    return f"/logistics/{API_VERSION}/delivery_options/{delivery_option_id}/shipping_providers"
 
 
 def ship_order_path(order_id: str) -> str:

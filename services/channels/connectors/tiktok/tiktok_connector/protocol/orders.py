@@ -200,10 +200,11 @@ def unit_line_ids(order: Mapping[str, Any], wanted: Mapping[str, int] | None) ->
 
 
 def shipping_provider_id(carrier: str, providers: str, default: str) -> str:
-    """TikTok's shipping_provider_id for OmniStock's carrier: the carrier itself when it is a
-    TikTok id (digits), else its entry in the connection's `shipping_providers` setting
-    ("UPS=7117858858072016686,USPS=..."; names compared case-insensitively), else the
-    connection's default `shipping_provider_id`; "" when none applies."""
+    """TikTok's shipping_provider_id for OmniStock's carrier when the connection decides it: the
+    carrier itself when it is a TikTok id (digits), else its entry in the connection's
+    `shipping_providers` setting ("UPS=7117858858072016686,USPS=..."; names compared
+    case-insensitively); without a carrier, the connection's default `shipping_provider_id`.
+    "" = look the carrier's name up among TikTok's providers (client.provider_for)."""
     carrier = carrier.strip()
     if carrier.isdigit():
         return carrier
@@ -212,4 +213,6 @@ def shipping_provider_id(carrier: str, providers: str, default: str) -> str:
         name, _, provider = pair.partition("=")
         if name.strip() and provider.strip().isdigit():
             table[name.strip().lower()] = provider.strip()
-    return table.get(carrier.lower()) or (default.strip() if default.strip().isdigit() else "")
+    if carrier:
+        return table.get(carrier.lower(), "")
+    return default.strip() if default.strip().isdigit() else ""
