@@ -13,6 +13,10 @@ still IN_QUEUE/IN_PROGRESS after AMAZON_FEED_WAIT_SECONDS is APPLIED like an ACC
 has taken it and processes feeds in minutes, and sending it again at every flush would spend
 createFeed's budget (15 burst, one per two minutes) on duplicates; an item its report would have
 refused is found by reconciliation's read-back, which pushes OmniStock's figure again.
+
+Publishing (publishing.py) sends its listings the same two ways (`send_listings`): a few as
+putListingsItem / patchListingsItem calls, more as one JSON_LISTINGS_FEED of UPDATE / PATCH
+messages: one createFeed (burst 15, then one every two minutes) instead of hundreds of puts at 5/s.
 """
 
 from __future__ import annotations
@@ -86,37 +90,54 @@ def _push(
     results: list[p.ItemResult | None] = [None] * len(skus)
     for index, message in refused.items():
         results[index] = p.ItemResult(skus[index], p.Outcome.REJECTED, message)
-    if len(changes) <= p.PATCH_THRESHOLD:
-        outcomes = _patch_each(client, changes)
-    else:
-        outcomes = _by_feed(client, changes)
+    messages = [p.FeedMessage(c.sku, c.product_type, c.patches) for c in changes]
+    outcomes = send_listings(client, messages)
     for change, (outcome, message) in zip(changes, outcomes, strict=True):
         results[change.index] = p.ItemResult(skus[change.index], outcome, message)
     return [r for r in results if r is not None]
 
 
-def _patch_each(client: AmazonClient, changes: Sequence[Change]) -> list[tuple[p.Outcome, str]]:
-    """patchListingsItem per change. A transient failure (retries exhausted) stops the push: the
-    rest is RETRY; if nothing was sent successfully, the failure itself is raised (the caller
-    gets RESOURCE_EXHAUSTED/UNAVAILABLE with RetryInfo)."""
+def send_listings(
+    client: AmazonClient, messages: Sequence[p.FeedMessage], asins: dict[str, str] | None = None
+) -> list[tuple[p.Outcome, str]]:
+    """Up to PATCH_THRESHOLD messages as Listings Items calls, more as JSON_LISTINGS_FEED(s)."""
+    if len(messages) <= p.PATCH_THRESHOLD:
+        return send_each(client, messages, asins)
+    return feed_outcomes(client, messages)
+
+
+def send_each(
+    client: AmazonClient, messages: Sequence[p.FeedMessage], asins: dict[str, str] | None = None
+) -> list[tuple[p.Outcome, str]]:
+    """One Listings Items call per message: patchListingsItem for a PATCH, putListingsItem for an
+    UPDATE (`asins` collects the ASINs an accepted put names). A transient failure (retries
+    exhausted) stops the run: the rest is RETRY; if nothing was sent successfully, the failure
+    itself is raised (the caller gets RESOURCE_EXHAUSTED/UNAVAILABLE with RetryInfo)."""
     seller = client.seller
     outcomes: list[tuple[p.Outcome, str]] = []
-    for position, change in enumerate(changes):
+    for position, message in enumerate(messages):
+        params = {"marketplaceIds": seller.marketplace_id, "issueLocale": p.ISSUE_LOCALE}
+        path = p.listing_path(seller.seller_id, message.sku)
         try:
-            response = client.call(
-                "patchListingsItem",
-                "PATCH",
-                p.listing_path(seller.seller_id, change.sku),
-                params={"marketplaceIds": seller.marketplace_id, "issueLocale": p.ISSUE_LOCALE},
-                json={"productType": change.product_type, "patches": change.patches},
-            )
+            if message.operation_type == "UPDATE":
+                body = {
+                    "productType": message.product_type,
+                    "requirements": message.requirements or "LISTING",
+                    "attributes": dict(message.attributes or {}),
+                }
+                response = client.call("putListingsItem", "PUT", path, params=params, json=body)
+            else:
+                body = {"productType": message.product_type, "patches": message.patches}
+                response = client.call("patchListingsItem", "PATCH", path, params=params, json=body)
         except ChannelHttpError as error:
             if not outcomes:
                 raise map_channel_error(error) from error
-            rest = [(p.Outcome.RETRY, str(error))] * (len(changes) - position)
+            rest = [(p.Outcome.RETRY, str(error))] * (len(messages) - position)
             return outcomes + rest
         if response.status_code == 200:
-            answer = p.submission(change.sku, response.json())
+            answer = p.submission(message.sku, response.json())
+            if answer.asin and asins is not None:
+                asins[message.sku] = answer.asin
             outcomes.append(
                 (p.Outcome.APPLIED, "") if answer.accepted else (p.Outcome.REJECTED, answer.message)
             )
@@ -129,11 +150,12 @@ def _patch_each(client: AmazonClient, changes: Sequence[Change]) -> list[tuple[p
     return outcomes
 
 
-def _by_feed(client: AmazonClient, changes: Sequence[Change]) -> list[tuple[p.Outcome, str]]:
-    """One feed per MAX_FEED_MESSAGES changes. A transient failure of the first feed is raised
-    (RESOURCE_EXHAUSTED/UNAVAILABLE); of a later one, its items are RETRY."""
+def feed_outcomes(client: AmazonClient, messages: Sequence[p.FeedMessage]) -> list[tuple[p.Outcome, str]]:
+    """One feed per MAX_FEED_MESSAGES messages, an outcome per message in order. A transient
+    failure of the first feed is raised (RESOURCE_EXHAUSTED/UNAVAILABLE); of a later one, its
+    items are RETRY."""
     outcomes: list[tuple[p.Outcome, str]] = []
-    for chunk in p.chunked(changes, p.MAX_FEED_MESSAGES):
+    for chunk in p.chunked(messages, p.MAX_FEED_MESSAGES):
         try:
             outcome = submit_feed(client, chunk)
         except ChannelHttpError as error:
@@ -168,7 +190,7 @@ def _feed_outcomes(outcome: FeedOutcome, count: int) -> list[tuple[p.Outcome, st
 
 def submit_feed(
     client: AmazonClient,
-    changes: Sequence[Change],
+    messages: Sequence[p.FeedMessage],
     *,
     wait_seconds: float | None = None,
     poll_seconds: float | None = None,
@@ -191,7 +213,6 @@ def submit_feed(
     )
     if not document_id or not url:
         raise FailedPrecondition("createFeedDocument gave no feedDocumentId/url", reason=CHANNEL_REJECTED)
-    messages = [p.FeedMessage(c.sku, c.product_type, c.patches) for c in changes]
     upload = client.send(
         "feedDocumentTransfer",
         "PUT",
@@ -225,14 +246,14 @@ def submit_feed(
         if status in p.FINISHED or clock() + poll > limit:
             break
         client.sleep(poll)
-    log.info("feed %s of %d messages: %s", feed_id, len(changes), status)
+    log.info("feed %s of %d messages: %s", feed_id, len(messages), status)
     if status not in ("DONE", "FATAL"):
         return FeedOutcome(status or "IN_QUEUE", feed_id, {})
     report = _report(client, str(feed.get("resultFeedDocumentId") or ""))
     if status == "FATAL":
         return FeedOutcome(status, feed_id, {}, p.fatal_message(report))
     try:
-        errors = p.report_errors(report, len(changes))
+        errors = p.report_errors(report, len(messages))
     except ValueError as exc:
         raise FailedPrecondition(f"feed {feed_id}: {exc}", reason=CHANNEL_REJECTED) from None
     return FeedOutcome(status, feed_id, errors)

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from amazon_connector import bulk
+from amazon_connector import bulk, publishing
 from amazon_connector import mapping as m
 from amazon_connector import protocol as p
 from amazon_connector.client import AmazonClient, ClientFactory, require_seller
@@ -37,11 +37,14 @@ log = logging.getLogger(__name__)
 OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
 MARKETPLACE_CHOICE_NEEDED = "MARKETPLACE_CHOICE_NEEDED"
 NOT_SUPPORTED = "NOT_SUPPORTED"
+# CATALOG: publishing (an offer per variant on a catalog item matched by barcode, or a full
+# listing with the connection's product_type; archive = quantity 0) and the catalog import.
 CAPABILITIES = (
     pb.CAPABILITY_INVENTORY,
     pb.CAPABILITY_PRICES,
     pb.CAPABILITY_ORDERS,
     pb.CAPABILITY_FULFILLMENT,
+    pb.CAPABILITY_CATALOG,
 )
 
 
@@ -54,6 +57,7 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
         capabilities=CAPABILITIES,
         max_inventory_batch=p.MAX_INVENTORY_BATCH,
         max_price_batch=p.MAX_PRICE_BATCH,
+        max_product_batch=p.MAX_PRODUCT_BATCH,
         api_version=p.API_VERSION,
     )
     clients: ClientFactory
@@ -207,12 +211,15 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        if request.include_catalog:
-            raise FailedPrecondition(
-                "the Amazon connector does not import catalogues (include_catalog); auto-mapping by SKU works",
-                reason=NOT_SUPPORTED,
-            )
         response = pb.ListRemoteProductsResponse()
+        if request.include_catalog:
+            with self._open(request, response) as amazon:
+                require_seller(amazon)
+                catalog, next_cursor = amazon.list_catalog(cursor=request.cursor, limit=request.limit)
+            page = m.catalog_to_proto(catalog, next_cursor)
+            response.catalog.extend(page.catalog)
+            response.next_cursor = page.next_cursor
+            return response
         with self._open(request, response) as amazon:
             require_seller(amazon)
             products, next_cursor = amazon.list_listings(cursor=request.cursor, limit=request.limit)
@@ -276,12 +283,32 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
     def UpsertProducts(
         self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
     ) -> pb.UpsertProductsResponse:
-        raise FailedPrecondition("the Amazon connector does not publish products", reason=NOT_SUPPORTED)
+        """One listing per variant: an offer on the catalog item its barcode matches, or a full
+        listing of the connection's `product_type` setting (protocol.publish)."""
+        products = m.product_upserts(request.products)
+        if len(products) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        settings = dict(request.connection.settings)
+        response = pb.UpsertProductsResponse()
+        with self._open(request, response) as amazon:
+            results = publishing.upsert_products(amazon, products, settings)
+            response.results.extend(m.product_results_to_proto(results))
+            response.calls = amazon.calls
+        return response
 
     def ArchiveProducts(
         self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
     ) -> pb.ArchiveProductsResponse:
-        raise FailedPrecondition("the Amazon connector does not publish products", reason=NOT_SUPPORTED)
+        """The product's listings get quantity 0: off sale, kept with their SKU and ASIN."""
+        refs = m.product_refs(request.products)
+        if len(refs) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per ArchiveProducts call")
+        response = pb.ArchiveProductsResponse()
+        with self._open(request, response) as amazon:
+            results = publishing.archive_products(amazon, refs)
+            response.results.extend(m.product_results_to_proto(results))
+            response.calls = amazon.calls
+        return response
 
 
 def _choose_marketplace(markets: list[p.Marketplace], chosen: str) -> p.Marketplace:

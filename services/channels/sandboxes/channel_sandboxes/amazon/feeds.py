@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from channel_sandboxes.amazon.catalog import delete_issues, put_issues
 from channel_sandboxes.amazon.sandbox import AmazonSandbox, sp_error
 from channel_sandboxes.amazon.state import AmazonState, Document, Feed
 from channel_sandboxes.common import iso_z, json_response, utcnow
@@ -61,14 +62,25 @@ def process_feed(state: AmazonState, feed: Feed, content: bytes) -> dict[str, An
             problems = [
                 {"code": "4000000", "severity": "ERROR", "message": "messageId must be a unique integer."}
             ]
-        elif message.get("operationType") != "PATCH" or not message.get("productType"):
+        elif message.get("operationType") == "DELETE":
+            problems = delete_issues(state, sku)
+        elif message.get("operationType") not in ("PATCH", "UPDATE") or not message.get("productType"):
             problems = [
                 {
                     "code": "4000001",
                     "severity": "ERROR",
-                    "message": "The sandbox processes PATCH messages with a productType.",
+                    "message": "The sandbox processes PATCH, UPDATE and DELETE messages with a productType.",
                 }
             ]
+        elif message["operationType"] == "UPDATE":
+            problems = put_issues(
+                state,
+                sku,
+                str(message["productType"]),
+                str(message.get("requirements") or "LISTING"),
+                message.get("attributes"),
+                apply=True,
+            )
         else:
             problems = state.patch_issues(sku, message.get("patches"), apply=True)
         seen.add(message_id)

@@ -330,8 +330,6 @@ def test_unsupported_rpcs_say_so(servicer: AmazonConnectorServicer) -> None:
             servicer.CancelOrder,
             pb.CancelOrderRequest(connection=connection(), external_order_id="113-1234567-7654321"),
         ),
-        (servicer.UpsertProducts, pb.UpsertProductsRequest(connection=connection())),
-        (servicer.ArchiveProducts, pb.ArchiveProductsRequest(connection=connection())),
         (servicer.AnswerWebhookChallenge, pb.AnswerWebhookChallengeRequest(connection=connection())),
     ):
         with pytest.raises(FailedPrecondition):
