@@ -234,6 +234,7 @@ class ChannelHttpClient:
         headers: Mapping[str, str] | None = None,
         cost: float = 1.0,
         idempotent: bool = True,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send with rate limiting and retries; return the response or raise ChannelHttpError.
 
@@ -261,7 +262,14 @@ class ChannelHttpClient:
             started = time.perf_counter()
             try:
                 outgoing = self._client.build_request(
-                    method, path, json=json, params=params, data=data, headers=headers, timeout=timeout
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    data=data,
+                    content=content,
+                    headers=headers,
+                    timeout=timeout,
                 )
                 response = read_capped(self._client.send(outgoing, stream=True), self._max_response_bytes)
             except EgressRefused:

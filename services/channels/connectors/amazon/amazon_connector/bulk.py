@@ -188,22 +188,32 @@ def _feed_outcomes(outcome: FeedOutcome, count: int) -> list[tuple[p.Outcome, st
     ] * count
 
 
-def submit_feed(
+@dataclass(frozen=True)
+class FeedRun:
+    """A submitted feed: its last processingStatus and, when DONE or FATAL, the result document."""
+
+    status: str
+    feed_id: str
+    report: bytes | None = None
+
+
+def run_feed(
     client: AmazonClient,
-    messages: Sequence[p.FeedMessage],
+    feed_type: str,
+    content_type: str,
+    payload: bytes,
     *,
     wait_seconds: float | None = None,
     poll_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> FeedOutcome:
-    """createFeedDocument → PUT → createFeed → getFeed until finished (bounded) → the report."""
+) -> FeedRun:
+    """Any feed: createFeedDocument → PUT the bytes → createFeed → getFeed until finished
+    (bounded by the wait and the call's deadline) → the result document's bytes."""
     seller = client.seller
     wait = client.feed_wait if wait_seconds is None else wait_seconds
     poll = client.feed_poll if poll_seconds is None else poll_seconds
     document = client.check(
-        client.call(
-            "createFeedDocument", "POST", p.FEED_DOCUMENTS_PATH, json={"contentType": p.FEED_CONTENT_TYPE}
-        ),
+        client.call("createFeedDocument", "POST", p.FEED_DOCUMENTS_PATH, json={"contentType": content_type}),
         "createFeedDocument",
         ok=(201, 200),
     )
@@ -217,8 +227,8 @@ def submit_feed(
         "feedDocumentTransfer",
         "PUT",
         url,
-        json=p.feed_document(seller.seller_id, messages),
-        headers={"Content-Type": p.FEED_CONTENT_TYPE},
+        content=payload,
+        headers={"Content-Type": content_type},
         signed=False,
     )
     if upload.status_code >= 300:
@@ -230,7 +240,7 @@ def submit_feed(
             "createFeed",
             "POST",
             p.FEEDS_PATH,
-            json=p.create_feed_body(seller.marketplace_id, document_id),
+            json=p.create_feed_body(seller.marketplace_id, document_id, feed_type),
             idempotent=False,
         ),
         "createFeed",
@@ -246,17 +256,45 @@ def submit_feed(
         if status in p.FINISHED or clock() + poll > limit:
             break
         client.sleep(poll)
-    log.info("feed %s of %d messages: %s", feed_id, len(messages), status)
+    log.info("feed %s (%s): %s", feed_id, feed_type, status)
     if status not in ("DONE", "FATAL"):
-        return FeedOutcome(status or "IN_QUEUE", feed_id, {})
-    report = _report(client, str(feed.get("resultFeedDocumentId") or ""))
-    if status == "FATAL":
-        return FeedOutcome(status, feed_id, {}, p.fatal_message(report))
+        return FeedRun(status or "IN_QUEUE", feed_id)
+    return FeedRun(status, feed_id, _report(client, str(feed.get("resultFeedDocumentId") or "")))
+
+
+def submit_feed(
+    client: AmazonClient,
+    messages: Sequence[p.FeedMessage],
+    *,
+    wait_seconds: float | None = None,
+    poll_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> FeedOutcome:
+    """One JSON_LISTINGS_FEED of `messages` and its per-message errors (run_feed)."""
+    document = p.feed_document(client.seller.seller_id, messages)
+    payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    run = run_feed(
+        client,
+        p.FEED_TYPE,
+        p.FEED_CONTENT_TYPE,
+        payload,
+        wait_seconds=wait_seconds,
+        poll_seconds=poll_seconds,
+        clock=clock,
+    )
+    if run.report is None:
+        return FeedOutcome(run.status, run.feed_id, {})
+    try:
+        report = json.loads(run.report)
+    except ValueError as exc:
+        raise FailedPrecondition(f"processing report unreadable: {exc}", reason=CHANNEL_REJECTED) from None
+    if run.status == "FATAL":
+        return FeedOutcome(run.status, run.feed_id, {}, p.fatal_message(report))
     try:
         errors = p.report_errors(report, len(messages))
     except ValueError as exc:
-        raise FailedPrecondition(f"feed {feed_id}: {exc}", reason=CHANNEL_REJECTED) from None
-    return FeedOutcome(status, feed_id, errors)
+        raise FailedPrecondition(f"feed {run.feed_id}: {exc}", reason=CHANNEL_REJECTED) from None
+    return FeedOutcome(run.status, run.feed_id, errors)
 
 
 def _wait_budget(client: AmazonClient, wait: float, clock: Callable[[], float]) -> float:
@@ -267,7 +305,8 @@ def _wait_budget(client: AmazonClient, wait: float, clock: Callable[[], float]) 
     return max(0.0, min(wait, deadline - clock() - FEED_READ_RESERVE_SECONDS))
 
 
-def _report(client: AmazonClient, document_id: str) -> Any:
+def _report(client: AmazonClient, document_id: str) -> bytes:
+    """The result document's bytes (gunzipped when compressionAlgorithm is GZIP)."""
     if not document_id:
         raise FailedPrecondition("the finished feed has no resultFeedDocumentId", reason=CHANNEL_REJECTED)
     info = (
@@ -285,7 +324,7 @@ def _report(client: AmazonClient, document_id: str) -> Any:
             f"processing report download failed (HTTP {download.status_code})", reason=CHANNEL_UNAVAILABLE
         )
     try:
-        return json.loads(p.report_bytes(download.content, str(info.get("compressionAlgorithm") or "")))
+        return p.report_bytes(download.content, str(info.get("compressionAlgorithm") or ""))
     except ValueError as exc:
         raise FailedPrecondition(f"processing report unreadable: {exc}", reason=CHANNEL_REJECTED) from None
 

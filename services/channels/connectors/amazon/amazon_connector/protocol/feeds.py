@@ -64,8 +64,8 @@ def feed_document(seller_id: str, messages: Sequence[FeedMessage]) -> dict[str, 
     return body
 
 
-def create_feed_body(marketplace_id: str, document_id: str) -> dict[str, Any]:
-    return {"feedType": FEED_TYPE, "marketplaceIds": [marketplace_id], "inputFeedDocumentId": document_id}
+def create_feed_body(marketplace_id: str, document_id: str, feed_type: str = FEED_TYPE) -> dict[str, Any]:
+    return {"feedType": feed_type, "marketplaceIds": [marketplace_id], "inputFeedDocumentId": document_id}
 
 
 def report_bytes(content: bytes, compression: str) -> bytes:
