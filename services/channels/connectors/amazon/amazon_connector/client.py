@@ -336,6 +336,14 @@ class AmazonClient:
                 orders.append(p.order_data(order, self.order_items(str(order["AmazonOrderId"]))))
         return orders, str(payload.get("NextToken") or "")
 
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        """getOrder: the order's own fields (OrderStatus among them)."""
+        body = self.check(self.call("getOrder", "GET", p.order_path(order_id)), f"order {order_id}")
+        payload = (body or {}).get("payload")
+        if not isinstance(payload, dict):
+            raise FailedPrecondition(f"getOrder gave no order {order_id}", reason=CHANNEL_REJECTED)
+        return payload
+
     def order_items(self, order_id: str) -> list[dict[str, Any]]:
         """getOrderItems with its NextToken pages (never a silently truncated order)."""
         items: list[dict[str, Any]] = []

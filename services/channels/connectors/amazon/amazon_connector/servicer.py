@@ -14,11 +14,12 @@ from typing import Any
 
 import grpc
 
-from amazon_connector import bulk, publishing
+from amazon_connector import bulk, cancellation, publishing
 from amazon_connector import mapping as m
 from amazon_connector import protocol as p
 from amazon_connector.client import AmazonClient, ClientFactory, require_seller
 from amazon_connector.config import Settings
+from amazon_connector.protocol import cancellation as cx
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import (
     FailedPrecondition,
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 
 OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
 MARKETPLACE_CHOICE_NEEDED = "MARKETPLACE_CHOICE_NEEDED"
-NOT_SUPPORTED = "NOT_SUPPORTED"
 # CATALOG: publishing (an offer per variant on a catalog item matched by barcode, or a full
 # listing with the connection's product_type; archive = quantity 0) and the catalog import.
 CAPABILITIES = (
@@ -268,12 +268,21 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
     def CancelOrder(
         self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
     ) -> pb.CancelOrderResponse:
-        # Orders v0 has no cancel operation (ordersV0.json); a seller cancels an MFN order in Seller
-        # Central or with the order acknowledgement feed (POST_ORDER_ACKNOWLEDGEMENT_DATA), which
-        # this connector does not send.
-        raise FailedPrecondition(
-            "Amazon's Orders API cannot cancel an order; cancel it in Seller Central", reason=NOT_SUPPORTED
-        )
+        """The order acknowledgement feed with StatusCode Failure (cancellation.py): the whole
+        order, unshipped only; the reason text picks Amazon's CancelReason (else the connection's
+        `cancel_reason` setting, else BuyerCanceled)."""
+        if not p.is_order_id(request.external_order_id):
+            raise InvalidArgument(
+                "external_order_id must be an Amazon order id (3-7-7 digits)",
+                violations=[FieldViolation("external_order_id", "e.g. 113-1234567-1234567")],
+            )
+        response = pb.CancelOrderResponse()
+        setting = request.connection.settings.get(cx.REASON_SETTING, "")
+        with self._open(request, response) as amazon:
+            response.external_id = cancellation.cancel_order(
+                amazon, request.external_order_id, request.reason, setting
+            )
+        return response
 
     def ParseWebhook(
         self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext

@@ -110,6 +110,13 @@ def register_control_routes(app: Flask, sandbox: AmazonSandbox) -> None:
                 {"listings": listings, "puts": dict(state.put_writes), "deleted": list(state.deleted)}
             )
 
+    @app.get("/_sandbox/cancellations")
+    def cancellations_view() -> Response:
+        """Orders the seller cancelled by order acknowledgement feed: {order_id, feed_id,
+        reasons (order item id → CancelReason), at}."""
+        with state.lock:
+            return json_response({"cancellations": list(state.cancellations)})
+
     @app.post("/_sandbox/throttle")
     def throttle() -> Response:
         """The next `count` API calls answer 429 QuotaExceeded (whatever their usage plan says)."""

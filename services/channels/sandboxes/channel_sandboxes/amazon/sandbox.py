@@ -39,6 +39,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "searchListingsItems": (5.0, 5),
     "getOrders": (0.0167, 20),
     "getOrderItems": (0.5, 30),
+    "getOrder": (0.5, 30),
     "confirmShipment": (2.0, 10),
     "createFeedDocument": (0.5, 15),
     "createFeed": (0.0083, 15),

@@ -9,6 +9,8 @@
   archiving (imported as `from amazon_connector.protocol import publish as pub`).
 - `catalog_import`: listings grouped by variation family into whole products for the import.
 - `orders`: orders and items → OrderData, the status map, confirmShipment.
+- `cancellation`: the order acknowledgement feed that cancels an MFN order, and its report
+  (imported as `from amazon_connector.protocol import cancellation as cx`).
 - `values`: the plain values these take and give; mapping.py converts them to and from
   connector.v1 messages, so this package imports no generated code.
 
@@ -49,6 +51,7 @@ from amazon_connector.protocol.api import (
     is_order_id,
     listing_path,
     order_items_path,
+    order_path,
     region_of,
     search_path,
     shipment_confirmation_path,
@@ -194,6 +197,7 @@ __all__ = [
     "order_data",
     "order_items_path",
     "order_line",
+    "order_path",
     "package_reference_id",
     "parse_time",
     "parse_token_response",

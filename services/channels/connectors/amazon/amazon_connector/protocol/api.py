@@ -76,6 +76,7 @@ USAGE_PLANS: dict[str, tuple[float, float]] = {
     "searchListingsItems": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
+    "getOrder": (0.5, 30.0),
     "confirmShipment": (2.0, 10.0),
     "createFeedDocument": (0.5, 15.0),
     "createFeed": (0.0083, 15.0),
@@ -133,6 +134,10 @@ def listing_path(seller_id: str, sku: str) -> str:
 
 def search_path(seller_id: str) -> str:
     return f"{LISTINGS_ITEMS_PATH}/{quote(seller_id, safe='')}"
+
+
+def order_path(order_id: str) -> str:
+    return f"{ORDERS_PATH}/{quote(order_id, safe='')}"
 
 
 def order_items_path(order_id: str) -> str:
