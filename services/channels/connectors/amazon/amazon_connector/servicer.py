@@ -1,8 +1,26 @@
-"""gRPC adapter of the Amazon connector: request → mapping → AmazonClient / bulk → mapping →
-response. Each RPC opens a short-lived AmazonClient from the call's ConnectionContext; errors are
-omnistock_common DomainErrors (the shared interceptor maps them). When the client refreshed the
-access token during the call (403 Unauthorized → refresh once → retry once, client.py), the
-response carries `refreshed_credentials`; the refresh token itself never changes.
+"""gRPC adapter of the Amazon connector: request → mapping → AmazonClient / bulk / publishing /
+cancellation → mapping → response. Each RPC opens a short-lived AmazonClient from the call's
+ConnectionContext; errors are omnistock_common DomainErrors (the shared interceptor maps them).
+When the client refreshed the access token during the call (403 Unauthorized → refresh once →
+retry once, client.py), the response carries `refreshed_credentials`; the refresh token itself
+never changes.
+
+Built: OAuth (LWA, website authorization), stock and prices (patch or JSON_LISTINGS_FEED), reads
+back, the listings page and the catalog import (searchListingsItems grouped by variation family),
+orders (getOrders, getOrderItems), fulfillment (confirmShipment), publishing (an offer per variant
+on a catalog item matched by barcode, or a full listing of the connection's `product_type`;
+putListingsItem / patch or a feed of UPDATE / PATCH messages; archive = quantity 0) and seller
+cancellation (POST_ORDER_ACKNOWLEDGEMENT_DATA, StatusCode Failure). Not built: HTTP webhooks
+(Amazon has none), variation families on publish.
+Sources: amzn/selling-partner-api-models (listingsItems_2021-08-01.json, feeds_2021-06-30.json,
+listings-feed-message-schema-v2.json, ordersV0.json, orders_2026-01-01.json, sellers.json);
+https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-model,
+https://developer-docs.amazon.com/sp-api/docs/submit-listings-data,
+https://developer-docs.amazon.com/sp-api/docs/order-feed-type-values.
+[M]: listing attribute names beyond condition_type / merchant_suggested_asin /
+main_product_image_locator / purchasable_offer / fulfillment_availability (protocol/publish.py);
+the order acknowledgement XML and its processing report (protocol/cancellation.py); the newer
+`cancelOrder` operation of the developer docs, whose path no model names yet (README).
 """
 
 from __future__ import annotations
