@@ -249,10 +249,11 @@ class AmazonClient:
         return views
 
     def list_listings(self, *, cursor: str, limit: int) -> tuple[list[p.RemoteProductData], str]:
-        """One page of the seller's listings (searchListingsItems, pageToken paging)."""
+        """One page of the seller's listings (searchListingsItems, pageToken paging); variation
+        parents are left out (not buyable: a SKU mapped to one could never sell)."""
         params: dict[str, Any] = {
             "marketplaceIds": self.seller.marketplace_id,
-            "includedData": "summaries,fulfillmentAvailability",
+            "includedData": "summaries,fulfillmentAvailability,relationships",
             "pageSize": max(1, min(limit or p.MAX_LISTINGS_PAGE, p.MAX_LISTINGS_PAGE)),
         }
         if cursor:
@@ -265,7 +266,7 @@ class AmazonClient:
         for item in (body or {}).get("items") or []:
             product = (
                 p.remote_product(item, self.seller.seller_id, self.seller.marketplace_id)
-                if isinstance(item, dict)
+                if isinstance(item, dict) and not ci.is_variation_parent(item, self.seller.marketplace_id)
                 else None
             )
             if product is not None:

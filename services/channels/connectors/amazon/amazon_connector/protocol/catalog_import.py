@@ -75,6 +75,12 @@ def _variation(item: Mapping[str, Any], marketplace_id: str) -> Mapping[str, Any
     return {}
 
 
+def is_variation_parent(item: Mapping[str, Any], marketplace_id: str) -> bool:
+    """A listing that names VARIATION children and no parent: the family's non-buyable parent."""
+    relation = _variation(item, marketplace_id)
+    return bool(relation.get("childSkus")) and not relation.get("parentSkus")
+
+
 def _theme(item: Mapping[str, Any], marketplace_id: str) -> list[str]:
     """The attribute names of the family's variation theme (e.g. ["color", "size"])."""
     theme = _variation(item, marketplace_id).get("variationTheme") or {}
@@ -148,7 +154,7 @@ def catalog_products(
             continue
         relation = _variation(item, marketplace_id)
         parent_skus = [str(s) for s in relation.get("parentSkus") or [] if s]
-        if relation.get("childSkus") and not parent_skus:
+        if is_variation_parent(item, marketplace_id):
             parents[sku] = item
             groups.setdefault(sku, [])
             continue

@@ -201,6 +201,7 @@ def test_the_import_groups_children_under_their_parent_and_keeps_the_mapping_ids
     lone_parent = _item("CAP", {"type": "VARIATION", "childSkus": ["CAP-1"], "variationTheme": theme})
     products = ci.catalog_products([parent, child, alone, orphan, lone_parent, {"sku": ""}], "SELLER", MARKET)
     assert [x.external_id for x in products] == ["HOOD", "MUG"]
+    assert ci.is_variation_parent(parent, MARKET) and not ci.is_variation_parent(child, MARKET)
     hood = products[0]
     assert (hood.title, hood.vendor, hood.status) == ("HOOD", "Acme", "BUYABLE")
     small, medium = hood.variants
