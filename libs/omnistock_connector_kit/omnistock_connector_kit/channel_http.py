@@ -235,12 +235,13 @@ class ChannelHttpClient:
         headers: Mapping[str, str] | None = None,
         cost: float = 1.0,
         idempotent: bool = True,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send with rate limiting and retries; return the response or raise ChannelHttpError.
 
         A response with a non-retryable status (2xx, 4xx other than 429, 401/403 always) is
         returned as is; the caller interprets it. `files` makes a multipart/form-data body (httpx's
-        `files`, e.g. TikTok's image upload). `idempotent=False` (e.g. creating a
+        `files`, e.g. TikTok's image upload); `content` sends raw bytes (Amazon's XML feed document). `idempotent=False` (e.g. creating a
         fulfillment) limits retries to cases where the channel surely did not act on the
         request: 429, throttling and connection failures, but not 5xx or read timeouts.
         """
@@ -269,6 +270,7 @@ class ChannelHttpClient:
                     params=params,
                     data=data,
                     files=files,
+                    content=content,
                     headers=headers,
                     timeout=timeout,
                 )

@@ -152,7 +152,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "amazon",
             "Amazon",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment"),
+            ("inventory", "prices", "orders", "fulfillment", "catalog"),
             available=True,
             order_feed_lag=timedelta(seconds=60),
         ),

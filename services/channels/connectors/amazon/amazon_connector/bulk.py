@@ -13,6 +13,10 @@ still IN_QUEUE/IN_PROGRESS after AMAZON_FEED_WAIT_SECONDS is APPLIED like an ACC
 has taken it and processes feeds in minutes, and sending it again at every flush would spend
 createFeed's budget (15 burst, one per two minutes) on duplicates; an item its report would have
 refused is found by reconciliation's read-back, which pushes OmniStock's figure again.
+
+Publishing (publishing.py) sends its listings the same two ways (`send_listings`): a few as
+putListingsItem / patchListingsItem calls, more as one JSON_LISTINGS_FEED of UPDATE / PATCH
+messages: one createFeed (burst 15, then one every two minutes) instead of hundreds of puts at 5/s.
 """
 
 from __future__ import annotations
@@ -86,37 +90,54 @@ def _push(
     results: list[p.ItemResult | None] = [None] * len(skus)
     for index, message in refused.items():
         results[index] = p.ItemResult(skus[index], p.Outcome.REJECTED, message)
-    if len(changes) <= p.PATCH_THRESHOLD:
-        outcomes = _patch_each(client, changes)
-    else:
-        outcomes = _by_feed(client, changes)
+    messages = [p.FeedMessage(c.sku, c.product_type, c.patches) for c in changes]
+    outcomes = send_listings(client, messages)
     for change, (outcome, message) in zip(changes, outcomes, strict=True):
         results[change.index] = p.ItemResult(skus[change.index], outcome, message)
     return [r for r in results if r is not None]
 
 
-def _patch_each(client: AmazonClient, changes: Sequence[Change]) -> list[tuple[p.Outcome, str]]:
-    """patchListingsItem per change. A transient failure (retries exhausted) stops the push: the
-    rest is RETRY; if nothing was sent successfully, the failure itself is raised (the caller
-    gets RESOURCE_EXHAUSTED/UNAVAILABLE with RetryInfo)."""
+def send_listings(
+    client: AmazonClient, messages: Sequence[p.FeedMessage], asins: dict[str, str] | None = None
+) -> list[tuple[p.Outcome, str]]:
+    """Up to PATCH_THRESHOLD messages as Listings Items calls, more as JSON_LISTINGS_FEED(s)."""
+    if len(messages) <= p.PATCH_THRESHOLD:
+        return send_each(client, messages, asins)
+    return feed_outcomes(client, messages)
+
+
+def send_each(
+    client: AmazonClient, messages: Sequence[p.FeedMessage], asins: dict[str, str] | None = None
+) -> list[tuple[p.Outcome, str]]:
+    """One Listings Items call per message: patchListingsItem for a PATCH, putListingsItem for an
+    UPDATE (`asins` collects the ASINs an accepted put names). A transient failure (retries
+    exhausted) stops the run: the rest is RETRY; if nothing was sent successfully, the failure
+    itself is raised (the caller gets RESOURCE_EXHAUSTED/UNAVAILABLE with RetryInfo)."""
     seller = client.seller
     outcomes: list[tuple[p.Outcome, str]] = []
-    for position, change in enumerate(changes):
+    for position, message in enumerate(messages):
+        params = {"marketplaceIds": seller.marketplace_id, "issueLocale": p.ISSUE_LOCALE}
+        path = p.listing_path(seller.seller_id, message.sku)
         try:
-            response = client.call(
-                "patchListingsItem",
-                "PATCH",
-                p.listing_path(seller.seller_id, change.sku),
-                params={"marketplaceIds": seller.marketplace_id, "issueLocale": p.ISSUE_LOCALE},
-                json={"productType": change.product_type, "patches": change.patches},
-            )
+            if message.operation_type == "UPDATE":
+                body = {
+                    "productType": message.product_type,
+                    "requirements": message.requirements or "LISTING",
+                    "attributes": dict(message.attributes or {}),
+                }
+                response = client.call("putListingsItem", "PUT", path, params=params, json=body)
+            else:
+                body = {"productType": message.product_type, "patches": message.patches}
+                response = client.call("patchListingsItem", "PATCH", path, params=params, json=body)
         except ChannelHttpError as error:
             if not outcomes:
                 raise map_channel_error(error) from error
-            rest = [(p.Outcome.RETRY, str(error))] * (len(changes) - position)
+            rest = [(p.Outcome.RETRY, str(error))] * (len(messages) - position)
             return outcomes + rest
         if response.status_code == 200:
-            answer = p.submission(change.sku, response.json())
+            answer = p.submission(message.sku, response.json())
+            if answer.asin and asins is not None:
+                asins[message.sku] = answer.asin
             outcomes.append(
                 (p.Outcome.APPLIED, "") if answer.accepted else (p.Outcome.REJECTED, answer.message)
             )
@@ -129,11 +150,12 @@ def _patch_each(client: AmazonClient, changes: Sequence[Change]) -> list[tuple[p
     return outcomes
 
 
-def _by_feed(client: AmazonClient, changes: Sequence[Change]) -> list[tuple[p.Outcome, str]]:
-    """One feed per MAX_FEED_MESSAGES changes. A transient failure of the first feed is raised
-    (RESOURCE_EXHAUSTED/UNAVAILABLE); of a later one, its items are RETRY."""
+def feed_outcomes(client: AmazonClient, messages: Sequence[p.FeedMessage]) -> list[tuple[p.Outcome, str]]:
+    """One feed per MAX_FEED_MESSAGES messages, an outcome per message in order. A transient
+    failure of the first feed is raised (RESOURCE_EXHAUSTED/UNAVAILABLE); of a later one, its
+    items are RETRY."""
     outcomes: list[tuple[p.Outcome, str]] = []
-    for chunk in p.chunked(changes, p.MAX_FEED_MESSAGES):
+    for chunk in p.chunked(messages, p.MAX_FEED_MESSAGES):
         try:
             outcome = submit_feed(client, chunk)
         except ChannelHttpError as error:
@@ -166,22 +188,32 @@ def _feed_outcomes(outcome: FeedOutcome, count: int) -> list[tuple[p.Outcome, st
     ] * count
 
 
-def submit_feed(
+@dataclass(frozen=True)
+class FeedRun:
+    """A submitted feed: its last processingStatus and, when DONE or FATAL, the result document."""
+
+    status: str
+    feed_id: str
+    report: bytes | None = None
+
+
+def run_feed(
     client: AmazonClient,
-    changes: Sequence[Change],
+    feed_type: str,
+    content_type: str,
+    payload: bytes,
     *,
     wait_seconds: float | None = None,
     poll_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> FeedOutcome:
-    """createFeedDocument → PUT → createFeed → getFeed until finished (bounded) → the report."""
+) -> FeedRun:
+    """Any feed: createFeedDocument → PUT the bytes → createFeed → getFeed until finished
+    (bounded by the wait and the call's deadline) → the result document's bytes."""
     seller = client.seller
     wait = client.feed_wait if wait_seconds is None else wait_seconds
     poll = client.feed_poll if poll_seconds is None else poll_seconds
     document = client.check(
-        client.call(
-            "createFeedDocument", "POST", p.FEED_DOCUMENTS_PATH, json={"contentType": p.FEED_CONTENT_TYPE}
-        ),
+        client.call("createFeedDocument", "POST", p.FEED_DOCUMENTS_PATH, json={"contentType": content_type}),
         "createFeedDocument",
         ok=(201, 200),
     )
@@ -191,13 +223,12 @@ def submit_feed(
     )
     if not document_id or not url:
         raise FailedPrecondition("createFeedDocument gave no feedDocumentId/url", reason=CHANNEL_REJECTED)
-    messages = [p.FeedMessage(c.sku, c.product_type, c.patches) for c in changes]
     upload = client.send(
         "feedDocumentTransfer",
         "PUT",
         url,
-        json=p.feed_document(seller.seller_id, messages),
-        headers={"Content-Type": p.FEED_CONTENT_TYPE},
+        content=payload,
+        headers={"Content-Type": content_type},
         signed=False,
     )
     if upload.status_code >= 300:
@@ -209,7 +240,7 @@ def submit_feed(
             "createFeed",
             "POST",
             p.FEEDS_PATH,
-            json=p.create_feed_body(seller.marketplace_id, document_id),
+            json=p.create_feed_body(seller.marketplace_id, document_id, feed_type),
             idempotent=False,
         ),
         "createFeed",
@@ -225,17 +256,45 @@ def submit_feed(
         if status in p.FINISHED or clock() + poll > limit:
             break
         client.sleep(poll)
-    log.info("feed %s of %d messages: %s", feed_id, len(changes), status)
+    log.info("feed %s (%s): %s", feed_id, feed_type, status)
     if status not in ("DONE", "FATAL"):
-        return FeedOutcome(status or "IN_QUEUE", feed_id, {})
-    report = _report(client, str(feed.get("resultFeedDocumentId") or ""))
-    if status == "FATAL":
-        return FeedOutcome(status, feed_id, {}, p.fatal_message(report))
+        return FeedRun(status or "IN_QUEUE", feed_id)
+    return FeedRun(status, feed_id, _report(client, str(feed.get("resultFeedDocumentId") or "")))
+
+
+def submit_feed(
+    client: AmazonClient,
+    messages: Sequence[p.FeedMessage],
+    *,
+    wait_seconds: float | None = None,
+    poll_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> FeedOutcome:
+    """One JSON_LISTINGS_FEED of `messages` and its per-message errors (run_feed)."""
+    document = p.feed_document(client.seller.seller_id, messages)
+    payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    run = run_feed(
+        client,
+        p.FEED_TYPE,
+        p.FEED_CONTENT_TYPE,
+        payload,
+        wait_seconds=wait_seconds,
+        poll_seconds=poll_seconds,
+        clock=clock,
+    )
+    if run.report is None:
+        return FeedOutcome(run.status, run.feed_id, {})
     try:
-        errors = p.report_errors(report, len(changes))
+        report = json.loads(run.report)
     except ValueError as exc:
-        raise FailedPrecondition(f"feed {feed_id}: {exc}", reason=CHANNEL_REJECTED) from None
-    return FeedOutcome(status, feed_id, errors)
+        raise FailedPrecondition(f"processing report unreadable: {exc}", reason=CHANNEL_REJECTED) from None
+    if run.status == "FATAL":
+        return FeedOutcome(run.status, run.feed_id, {}, p.fatal_message(report))
+    try:
+        errors = p.report_errors(report, len(messages))
+    except ValueError as exc:
+        raise FailedPrecondition(f"feed {run.feed_id}: {exc}", reason=CHANNEL_REJECTED) from None
+    return FeedOutcome(run.status, run.feed_id, errors)
 
 
 def _wait_budget(client: AmazonClient, wait: float, clock: Callable[[], float]) -> float:
@@ -246,7 +305,8 @@ def _wait_budget(client: AmazonClient, wait: float, clock: Callable[[], float]) 
     return max(0.0, min(wait, deadline - clock() - FEED_READ_RESERVE_SECONDS))
 
 
-def _report(client: AmazonClient, document_id: str) -> Any:
+def _report(client: AmazonClient, document_id: str) -> bytes:
+    """The result document's bytes (gunzipped when compressionAlgorithm is GZIP)."""
     if not document_id:
         raise FailedPrecondition("the finished feed has no resultFeedDocumentId", reason=CHANNEL_REJECTED)
     info = (
@@ -264,7 +324,7 @@ def _report(client: AmazonClient, document_id: str) -> Any:
             f"processing report download failed (HTTP {download.status_code})", reason=CHANNEL_UNAVAILABLE
         )
     try:
-        return json.loads(p.report_bytes(download.content, str(info.get("compressionAlgorithm") or "")))
+        return p.report_bytes(download.content, str(info.get("compressionAlgorithm") or ""))
     except ValueError as exc:
         raise FailedPrecondition(f"processing report unreadable: {exc}", reason=CHANNEL_REJECTED) from None
 

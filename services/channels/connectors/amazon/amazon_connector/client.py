@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from amazon_connector import protocol as p
+from amazon_connector.protocol import catalog_import as ci
 from omnistock_common.egress import safe_code, safe_text
 from omnistock_common.errors import (
     FailedPrecondition,
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
 # When a connection names no updated_since, orders updated in the last 30 days are read.
 DEFAULT_ORDERS_LOOKBACK = timedelta(days=30)
+# Pages of a parent's variation children read when archiving (20 each).
+MAX_CHILD_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -246,10 +249,11 @@ class AmazonClient:
         return views
 
     def list_listings(self, *, cursor: str, limit: int) -> tuple[list[p.RemoteProductData], str]:
-        """One page of the seller's listings (searchListingsItems, pageToken paging)."""
+        """One page of the seller's listings (searchListingsItems, pageToken paging); variation
+        parents are left out (not buyable: a SKU mapped to one could never sell)."""
         params: dict[str, Any] = {
             "marketplaceIds": self.seller.marketplace_id,
-            "includedData": "summaries,fulfillmentAvailability",
+            "includedData": "summaries,fulfillmentAvailability,relationships",
             "pageSize": max(1, min(limit or p.MAX_LISTINGS_PAGE, p.MAX_LISTINGS_PAGE)),
         }
         if cursor:
@@ -262,13 +266,55 @@ class AmazonClient:
         for item in (body or {}).get("items") or []:
             product = (
                 p.remote_product(item, self.seller.seller_id, self.seller.marketplace_id)
-                if isinstance(item, dict)
+                if isinstance(item, dict) and not ci.is_variation_parent(item, self.seller.marketplace_id)
                 else None
             )
             if product is not None:
                 products.append(product)
         next_token = str(((body or {}).get("pagination") or {}).get("nextToken") or "")
         return products, next_token
+
+    def list_catalog(self, *, cursor: str, limit: int) -> tuple[list[ci.CatalogProductData], str]:
+        """One page of listings (searchListingsItems with attributes and relationships, pageToken
+        paging) grouped into whole products (protocol.catalog_import)."""
+        params: dict[str, Any] = {
+            "marketplaceIds": self.seller.marketplace_id,
+            "includedData": ci.INCLUDED_DATA,
+            "pageSize": max(1, min(limit or p.MAX_LISTINGS_PAGE, p.MAX_LISTINGS_PAGE)),
+        }
+        if cursor:
+            params["pageToken"] = cursor
+        body = self.check(
+            self.call("searchListingsItems", "GET", p.search_path(self.seller.seller_id), params=params),
+            "searchListingsItems",
+        )
+        items = [i for i in (body or {}).get("items") or [] if isinstance(i, dict)]
+        next_token = str(((body or {}).get("pagination") or {}).get("nextToken") or "")
+        return ci.catalog_products(items, self.seller.seller_id, self.seller.marketplace_id), next_token
+
+    def variation_children(self, parent_sku: str) -> list[str]:
+        """The SKUs of a parent's variation children (searchListingsItems?variationParentSku,
+        every page up to MAX_CHILD_PAGES)."""
+        skus: list[str] = []
+        params: dict[str, Any] = {
+            "marketplaceIds": self.seller.marketplace_id,
+            "variationParentSku": parent_sku,
+            "includedData": "summaries",
+            "pageSize": p.MAX_LISTINGS_PAGE,
+        }
+        for _ in range(MAX_CHILD_PAGES):
+            body = self.check(
+                self.call("searchListingsItems", "GET", p.search_path(self.seller.seller_id), params=params),
+                "searchListingsItems",
+            )
+            skus += [
+                str(i["sku"]) for i in (body or {}).get("items") or [] if isinstance(i, dict) and i.get("sku")
+            ]
+            token = ((body or {}).get("pagination") or {}).get("nextToken")
+            if not token:
+                break
+            params = {**params, "pageToken": token}
+        return skus
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -290,6 +336,14 @@ class AmazonClient:
             if isinstance(order, dict) and p.is_order_id(str(order.get("AmazonOrderId") or "")):
                 orders.append(p.order_data(order, self.order_items(str(order["AmazonOrderId"]))))
         return orders, str(payload.get("NextToken") or "")
+
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        """getOrder: the order's own fields (OrderStatus among them)."""
+        body = self.check(self.call("getOrder", "GET", p.order_path(order_id)), f"order {order_id}")
+        payload = (body or {}).get("payload")
+        if not isinstance(payload, dict):
+            raise FailedPrecondition(f"getOrder gave no order {order_id}", reason=CHANNEL_REJECTED)
+        return payload
 
     def order_items(self, order_id: str) -> list[dict[str, Any]]:
         """getOrderItems with its NextToken pages (never a silently truncated order)."""

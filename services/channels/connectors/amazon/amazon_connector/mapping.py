@@ -17,6 +17,9 @@ from omnistock_connector_kit.values_proto import item_results_to_proto as item_r
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from omnistock_connector_kit.values_proto import orders_to_proto as orders_to_proto
 from omnistock_connector_kit.values_proto import price_inputs as price_inputs
+from omnistock_connector_kit.values_proto import product_refs as product_refs
+from omnistock_connector_kit.values_proto import product_results_to_proto as product_results_to_proto
+from omnistock_connector_kit.values_proto import product_upserts as product_upserts
 from omnistock_connector_kit.values_proto import products_to_proto as products_to_proto
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 
@@ -64,4 +67,40 @@ def money(amount: p.Amount | None) -> common_pb2.Money | None:
         None
         if amount is None
         else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
+    )
+
+
+def catalog_to_proto(
+    products: Iterable[p.CatalogProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
+    """Whole products for the import; a variant's quantity is its seller-fulfilled quantity
+    (Amazon has no locations: location_id "")."""
+    return pb.ListRemoteProductsResponse(
+        catalog=[
+            pb.CatalogProduct(
+                external_id=product.external_id,
+                title=product.title,
+                description=product.description,
+                status=product.status,
+                vendor=product.vendor,
+                image_urls=product.image_urls,
+                variants=[
+                    pb.CatalogVariant(
+                        external_id=v.external_id,
+                        remote=pb.RemoteIds(ids=dict(v.ids)),
+                        sku=v.sku,
+                        title=v.title,
+                        barcode=v.barcode,
+                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
+                        price=money(v.price),
+                        quantities=[pb.LocationQuantity(available=v.quantity)]
+                        if v.quantity is not None
+                        else [],
+                    )
+                    for v in product.variants
+                ],
+            )
+            for product in products
+        ],
+        next_cursor=next_cursor,
     )

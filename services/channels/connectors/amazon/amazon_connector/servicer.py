@@ -1,8 +1,26 @@
-"""gRPC adapter of the Amazon connector: request → mapping → AmazonClient / bulk → mapping →
-response. Each RPC opens a short-lived AmazonClient from the call's ConnectionContext; errors are
-omnistock_common DomainErrors (the shared interceptor maps them). When the client refreshed the
-access token during the call (403 Unauthorized → refresh once → retry once, client.py), the
-response carries `refreshed_credentials`; the refresh token itself never changes.
+"""gRPC adapter of the Amazon connector: request → mapping → AmazonClient / bulk / publishing /
+cancellation → mapping → response. Each RPC opens a short-lived AmazonClient from the call's
+ConnectionContext; errors are omnistock_common DomainErrors (the shared interceptor maps them).
+When the client refreshed the access token during the call (403 Unauthorized → refresh once →
+retry once, client.py), the response carries `refreshed_credentials`; the refresh token itself
+never changes.
+
+Built: OAuth (LWA, website authorization), stock and prices (patch or JSON_LISTINGS_FEED), reads
+back, the listings page and the catalog import (searchListingsItems grouped by variation family),
+orders (getOrders, getOrderItems), fulfillment (confirmShipment), publishing (an offer per variant
+on a catalog item matched by barcode, or a full listing of the connection's `product_type`;
+putListingsItem / patch or a feed of UPDATE / PATCH messages; archive = quantity 0) and seller
+cancellation (POST_ORDER_ACKNOWLEDGEMENT_DATA, StatusCode Failure). Not built: HTTP webhooks
+(Amazon has none), variation families on publish.
+Sources: amzn/selling-partner-api-models (listingsItems_2021-08-01.json, feeds_2021-06-30.json,
+listings-feed-message-schema-v2.json, ordersV0.json, orders_2026-01-01.json, sellers.json);
+https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-model,
+https://developer-docs.amazon.com/sp-api/docs/submit-listings-data,
+https://developer-docs.amazon.com/sp-api/docs/order-feed-type-values.
+[M]: listing attribute names beyond condition_type / merchant_suggested_asin /
+main_product_image_locator / purchasable_offer / fulfillment_availability (protocol/publish.py);
+the order acknowledgement XML and its processing report (protocol/cancellation.py); the newer
+`cancelOrder` operation of the developer docs, whose path no model names yet (README).
 """
 
 from __future__ import annotations
@@ -14,11 +32,12 @@ from typing import Any
 
 import grpc
 
-from amazon_connector import bulk
+from amazon_connector import bulk, cancellation, publishing
 from amazon_connector import mapping as m
 from amazon_connector import protocol as p
 from amazon_connector.client import AmazonClient, ClientFactory, require_seller
 from amazon_connector.config import Settings
+from amazon_connector.protocol import cancellation as cx
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import (
     FailedPrecondition,
@@ -36,12 +55,14 @@ log = logging.getLogger(__name__)
 
 OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
 MARKETPLACE_CHOICE_NEEDED = "MARKETPLACE_CHOICE_NEEDED"
-NOT_SUPPORTED = "NOT_SUPPORTED"
+# CATALOG: publishing (an offer per variant on a catalog item matched by barcode, or a full
+# listing with the connection's product_type; archive = quantity 0) and the catalog import.
 CAPABILITIES = (
     pb.CAPABILITY_INVENTORY,
     pb.CAPABILITY_PRICES,
     pb.CAPABILITY_ORDERS,
     pb.CAPABILITY_FULFILLMENT,
+    pb.CAPABILITY_CATALOG,
 )
 
 
@@ -54,6 +75,7 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
         capabilities=CAPABILITIES,
         max_inventory_batch=p.MAX_INVENTORY_BATCH,
         max_price_batch=p.MAX_PRICE_BATCH,
+        max_product_batch=p.MAX_PRODUCT_BATCH,
         api_version=p.API_VERSION,
     )
     clients: ClientFactory
@@ -207,12 +229,15 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        if request.include_catalog:
-            raise FailedPrecondition(
-                "the Amazon connector does not import catalogues (include_catalog); auto-mapping by SKU works",
-                reason=NOT_SUPPORTED,
-            )
         response = pb.ListRemoteProductsResponse()
+        if request.include_catalog:
+            with self._open(request, response) as amazon:
+                require_seller(amazon)
+                catalog, next_cursor = amazon.list_catalog(cursor=request.cursor, limit=request.limit)
+            page = m.catalog_to_proto(catalog, next_cursor)
+            response.catalog.extend(page.catalog)
+            response.next_cursor = page.next_cursor
+            return response
         with self._open(request, response) as amazon:
             require_seller(amazon)
             products, next_cursor = amazon.list_listings(cursor=request.cursor, limit=request.limit)
@@ -261,12 +286,21 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
     def CancelOrder(
         self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
     ) -> pb.CancelOrderResponse:
-        # Orders v0 has no cancel operation (ordersV0.json); a seller cancels an MFN order in Seller
-        # Central or with the order acknowledgement feed (POST_ORDER_ACKNOWLEDGEMENT_DATA), which
-        # this connector does not send.
-        raise FailedPrecondition(
-            "Amazon's Orders API cannot cancel an order; cancel it in Seller Central", reason=NOT_SUPPORTED
-        )
+        """The order acknowledgement feed with StatusCode Failure (cancellation.py): the whole
+        order, unshipped only; the reason text picks Amazon's CancelReason (else the connection's
+        `cancel_reason` setting, else BuyerCanceled)."""
+        if not p.is_order_id(request.external_order_id):
+            raise InvalidArgument(
+                "external_order_id must be an Amazon order id (3-7-7 digits)",
+                violations=[FieldViolation("external_order_id", "e.g. 113-1234567-1234567")],
+            )
+        response = pb.CancelOrderResponse()
+        setting = request.connection.settings.get(cx.REASON_SETTING, "")
+        with self._open(request, response) as amazon:
+            response.external_id = cancellation.cancel_order(
+                amazon, request.external_order_id, request.reason, setting
+            )
+        return response
 
     def ParseWebhook(
         self, request: pb.ParseWebhookRequest, context: grpc.ServicerContext
@@ -276,12 +310,32 @@ class AmazonConnectorServicer(ConnectorServicerBase[AmazonClient]):
     def UpsertProducts(
         self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
     ) -> pb.UpsertProductsResponse:
-        raise FailedPrecondition("the Amazon connector does not publish products", reason=NOT_SUPPORTED)
+        """One listing per variant: an offer on the catalog item its barcode matches, or a full
+        listing of the connection's `product_type` setting (protocol.publish)."""
+        products = m.product_upserts(request.products)
+        if len(products) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        settings = dict(request.connection.settings)
+        response = pb.UpsertProductsResponse()
+        with self._open(request, response) as amazon:
+            results = publishing.upsert_products(amazon, products, settings)
+            response.results.extend(m.product_results_to_proto(results))
+            response.calls = amazon.calls
+        return response
 
     def ArchiveProducts(
         self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
     ) -> pb.ArchiveProductsResponse:
-        raise FailedPrecondition("the Amazon connector does not publish products", reason=NOT_SUPPORTED)
+        """The product's listings get quantity 0: off sale, kept with their SKU and ASIN."""
+        refs = m.product_refs(request.products)
+        if len(refs) > p.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {p.MAX_PRODUCT_BATCH} products per ArchiveProducts call")
+        response = pb.ArchiveProductsResponse()
+        with self._open(request, response) as amazon:
+            results = publishing.archive_products(amazon, refs)
+            response.results.extend(m.product_results_to_proto(results))
+            response.calls = amazon.calls
+        return response
 
 
 def _choose_marketplace(markets: list[p.Marketplace], chosen: str) -> p.Marketplace:

@@ -1,4 +1,5 @@
-"""`/_sandbox/*` routes of Amazon's own (orders, throttling); the token routes are in lwa.py and
+"""`/_sandbox/*` routes of Amazon's own (orders, throttling, the catalog offers match, listings read
+back); the token routes are in lwa.py and
 the shared ones (reset, config, products, inventory, prices, faults, calls) in
 `channel_sandboxes.control`."""
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 from flask import Flask, Response
 
 from channel_sandboxes.amazon.sandbox import AmazonSandbox
-from channel_sandboxes.amazon.state import Order, OrderItem, StockError, decimal_price
+from channel_sandboxes.amazon.state import CatalogItem, Order, OrderItem, StockError, decimal_price
 from channel_sandboxes.common import json_body, json_response, utcnow
 from channel_sandboxes.control import order_lines_error, register_common_control_routes
 
@@ -70,6 +71,51 @@ def register_control_routes(app: Flask, sandbox: AmazonSandbox) -> None:
                     "shipments": list(order.shipments),
                 }
             )
+
+    @app.post("/_sandbox/catalog-items")
+    def add_catalog_items() -> Response:
+        """Items of Amazon's own catalog ({items: [{barcode, asin?, title?, product_type?}]}): what
+        a LISTING_OFFER_ONLY put can match by barcode or ASIN."""
+        items = json_body().get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("barcode") for i in items):
+            return json_response(
+                {"error": "items must be a list of {barcode, asin?, title?, product_type?}"}, 400
+            )
+        made = []
+        with state.lock:
+            for item in items:
+                barcode = str(item["barcode"])
+                asin = str(item.get("asin") or f"B0{state.next_number():08d}")
+                entry = CatalogItem(
+                    barcode,
+                    asin,
+                    str(item.get("title") or barcode),
+                    str(item.get("product_type") or "PRODUCT"),
+                )
+                state.catalog_items[barcode] = entry
+                made.append({"barcode": barcode, "asin": asin, "title": entry.title})
+        return json_response({"items": made}, 201)
+
+    @app.get("/_sandbox/listings")
+    def listings_view() -> Response:
+        """Every listing with all its data (attributes, relationships), the put count per SKU and
+        the SKUs deleted."""
+        with state.lock:
+            everything = {"summaries", "attributes", "offers", "fulfillmentAvailability", "relationships"}
+            listings = [
+                {**state.listing_json(x, everything), "requirements": x.requirements}
+                for x in sorted(state.listings.values(), key=lambda x: x.sku)
+            ]
+            return json_response(
+                {"listings": listings, "puts": dict(state.put_writes), "deleted": list(state.deleted)}
+            )
+
+    @app.get("/_sandbox/cancellations")
+    def cancellations_view() -> Response:
+        """Orders the seller cancelled by order acknowledgement feed: {order_id, feed_id,
+        reasons (order item id → CancelReason), at}."""
+        with state.lock:
+            return json_response({"cancellations": list(state.cancellations)})
 
     @app.post("/_sandbox/throttle")
     def throttle() -> Response:

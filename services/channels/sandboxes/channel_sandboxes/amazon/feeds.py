@@ -1,4 +1,5 @@
-"""Feeds API 2021-06-30 with JSON_LISTINGS_FEED, as the sandbox serves it.
+"""Feeds API 2021-06-30 with JSON_LISTINGS_FEED (PATCH, UPDATE, DELETE messages) and
+POST_ORDER_ACKNOWLEDGEMENT_DATA (acknowledgement.py), as the sandbox serves it.
 
 - `POST /feeds/2021-06-30/documents` {contentType} → 201 {feedDocumentId, url}: `url` stands in for
   the presigned S3 URL (PUT the bytes there, no SP-API token; it expires after 5 minutes).
@@ -24,11 +25,16 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from channel_sandboxes.amazon.acknowledgement import FEED_TYPE as ACK_FEED_TYPE
+from channel_sandboxes.amazon.acknowledgement import process_acknowledgements
+from channel_sandboxes.amazon.acknowledgement import report as acknowledgement_report
+from channel_sandboxes.amazon.catalog import delete_issues, put_issues
 from channel_sandboxes.amazon.sandbox import AmazonSandbox, sp_error
 from channel_sandboxes.amazon.state import AmazonState, Document, Feed
 from channel_sandboxes.common import iso_z, json_response, utcnow
 
 FEEDS = "/feeds/2021-06-30"
+FEED_TYPES = ("JSON_LISTINGS_FEED", ACK_FEED_TYPE)
 MAX_MESSAGES = 25_000
 URL_TTL_SECONDS = 300
 
@@ -61,14 +67,25 @@ def process_feed(state: AmazonState, feed: Feed, content: bytes) -> dict[str, An
             problems = [
                 {"code": "4000000", "severity": "ERROR", "message": "messageId must be a unique integer."}
             ]
-        elif message.get("operationType") != "PATCH" or not message.get("productType"):
+        elif message.get("operationType") == "DELETE":
+            problems = delete_issues(state, sku)
+        elif message.get("operationType") not in ("PATCH", "UPDATE") or not message.get("productType"):
             problems = [
                 {
                     "code": "4000001",
                     "severity": "ERROR",
-                    "message": "The sandbox processes PATCH messages with a productType.",
+                    "message": "The sandbox processes PATCH, UPDATE and DELETE messages with a productType.",
                 }
             ]
+        elif message["operationType"] == "UPDATE":
+            problems = put_issues(
+                state,
+                sku,
+                str(message["productType"]),
+                str(message.get("requirements") or "LISTING"),
+                message.get("attributes"),
+                apply=True,
+            )
         else:
             problems = state.patch_issues(sku, message.get("patches"), apply=True)
         seen.add(message_id)
@@ -178,8 +195,11 @@ def register_feed_routes(app: Flask, sandbox: AmazonSandbox) -> None:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return sp_error(400, "InvalidInput", "Request body must be a JSON object.")
-        if body.get("feedType") != "JSON_LISTINGS_FEED":
-            return sp_error(400, "InvalidInput", "The sandbox processes feedType JSON_LISTINGS_FEED only.")
+        feed_type = body.get("feedType")
+        if feed_type not in FEED_TYPES:
+            return sp_error(
+                400, "InvalidInput", f"The sandbox processes feedType {' and '.join(FEED_TYPES)} only."
+            )
         marketplaces = body.get("marketplaceIds")
         if not isinstance(marketplaces, list) or not marketplaces:
             return sp_error(400, "InvalidInput", "Request body requires 'marketplaceIds'.")
@@ -192,7 +212,7 @@ def register_feed_routes(app: Flask, sandbox: AmazonSandbox) -> None:
                 return sp_error(400, "InvalidInput", "'inputFeedDocumentId' names no uploaded feed document.")
             feed = Feed(
                 f"{50000 + state.next_number()}",
-                "JSON_LISTINGS_FEED",
+                str(feed_type),
                 marketplaces,
                 document.document_id,
                 utcnow(),
@@ -237,6 +257,9 @@ def _finish(state: AmazonState, feed: Feed) -> None:
     """Process the feed now (under the state lock) and store its gzipped processing report."""
     feed.started = feed.started or utcnow()
     document = state.documents[feed.input_document_id]
+    if feed.feed_type == ACK_FEED_TYPE:
+        _finish_acknowledgements(state, feed, document.content)
+        return
     try:
         report = process_feed(state, feed, document.content)
         feed.status = "DONE"
@@ -257,4 +280,17 @@ def _finish(state: AmazonState, feed: Feed) -> None:
     state.documents[result_id] = Document(
         result_id, "application/json", gzip.compress(json.dumps(report).encode()), True, "GZIP"
     )
+    feed.result_document_id, feed.ended = result_id, utcnow()
+
+
+def _finish_acknowledgements(state: AmazonState, feed: Feed, content: bytes) -> None:
+    """An order acknowledgement feed: its XML report (FATAL with one error when unreadable)."""
+    try:
+        report = process_acknowledgements(state, feed, content)
+        feed.status = "DONE"
+    except ValueError as exc:
+        report = acknowledgement_report(state.seller_id, feed.feed_id, 0, [("0", "5000", str(exc))])
+        feed.status = "FATAL"
+    result_id = f"amzn1.tortuga.4.na.{state.next_number():08d}"
+    state.documents[result_id] = Document(result_id, "text/xml", gzip.compress(report), True, "GZIP")
     feed.result_document_id, feed.ended = result_id, utcnow()

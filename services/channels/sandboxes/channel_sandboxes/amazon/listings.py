@@ -3,8 +3,13 @@
 - `GET /listings/2021-08-01/items/{sellerId}/{sku}?marketplaceIds&includedData` (getListingsItem)
 - `PATCH /listings/2021-08-01/items/{sellerId}/{sku}?marketplaceIds[&mode=VALIDATION_PREVIEW]`
   {productType, patches} → 200 {sku, status ACCEPTED|INVALID|VALID, submissionId, issues}
+- `PUT /listings/2021-08-01/items/{sellerId}/{sku}?marketplaceIds[&mode=VALIDATION_PREVIEW]`
+  {productType, requirements, attributes} (putListingsItem, catalog.py) → 200 {sku, status,
+  submissionId, issues, identifiers[{marketplaceId, asin}]}
+- `DELETE /listings/2021-08-01/items/{sellerId}/{sku}?marketplaceIds` (deleteListingsItem)
 - `GET /listings/2021-08-01/items/{sellerId}?marketplaceIds&includedData&pageSize(≤20)&pageToken
-  [&identifiers&identifiersType=SKU]` (searchListingsItems) → {numberOfResults, pagination, items}
+  [&identifiers&identifiersType=SKU | &variationParentSku]` (searchListingsItems) → {numberOfResults,
+  pagination, items}
 - `GET /sellers/v1/marketplaceParticipations` → {payload: [{marketplace, participation}]}
 Source: amzn/selling-partner-api-models models/listings-items-api-model/listingsItems_2021-08-01.json,
 models/sellers-api-model/sellers.json.
@@ -16,6 +21,7 @@ import uuid
 
 from flask import Flask, Response, request
 
+from channel_sandboxes.amazon.catalog import delete_issues, put_issues
 from channel_sandboxes.amazon.sandbox import AmazonSandbox, sp_error
 from channel_sandboxes.amazon.state import MARKETPLACES
 from channel_sandboxes.common import decode_cursor, encode_cursor, json_response
@@ -83,6 +89,47 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
             {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": issues}
         )
 
+    @app.put(f"{LISTINGS}/<seller_id>/<path:sku>")
+    @sandbox.api("putListingsItem")
+    def put_item(seller_id: str, sku: str) -> Response:
+        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
+            request.args.get("marketplaceIds")
+        )
+        if refused is not None:
+            return refused
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not body.get("productType") or "attributes" not in body:
+            return sp_error(400, "InvalidInput", "Request body requires 'productType' and 'attributes'.")
+        preview = request.args.get("mode") == "VALIDATION_PREVIEW"
+        requirements = str(body.get("requirements") or "LISTING")
+        with state.lock:
+            issues = put_issues(
+                state, sku, str(body["productType"]), requirements, body["attributes"], apply=not preview
+            )
+            listing = state.listings.get(sku)
+            asin = listing.asin if listing is not None and not issues else ""
+        errors = any(i["severity"] == "ERROR" for i in issues)
+        status = "INVALID" if errors else ("VALID" if preview else "ACCEPTED")
+        answer: dict = {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": issues}
+        if asin:
+            answer["identifiers"] = [{"marketplaceId": state.marketplace_id, "asin": asin}]
+        return json_response(answer)
+
+    @app.delete(f"{LISTINGS}/<seller_id>/<path:sku>")
+    @sandbox.api("deleteListingsItem")
+    def delete_item(seller_id: str, sku: str) -> Response:
+        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
+            request.args.get("marketplaceIds")
+        )
+        if refused is not None:
+            return refused
+        with state.lock:
+            issues = delete_issues(state, sku)
+        status = "INVALID" if issues else "ACCEPTED"
+        return json_response(
+            {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": issues}
+        )
+
     @app.get(f"{LISTINGS}/<seller_id>")
     @sandbox.api("searchListingsItems")
     def search_items(seller_id: str) -> Response:
@@ -108,6 +155,11 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
             )
         if kind and kind not in ("SKU", "ASIN"):
             return sp_error(400, "InvalidInput", f"'identifiersType' {kind} is not supported by the sandbox.")
+        parent = request.args.get("variationParentSku", "")
+        if parent and identifiers:
+            return sp_error(
+                400, "InvalidInput", "'variationParentSku' cannot be combined with 'identifiers'."
+            )
         token = request.args.get("pageToken", "")
         after = ""
         if token:
@@ -121,6 +173,8 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
             if identifiers:
                 wanted = set(identifiers)
                 listings = [x for x in listings if (x.sku if kind == "SKU" else x.asin) in wanted]
+            if parent:
+                listings = [x for x in listings if x.parent_sku == parent]
             total = len(listings)
             rest = [x for x in listings if x.sku > after] if after else listings
             page = rest[:size]

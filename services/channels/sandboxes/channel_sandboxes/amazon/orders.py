@@ -3,6 +3,7 @@
 - `GET /orders/v0/orders?MarketplaceIds&(CreatedAfter|LastUpdatedAfter)[&MaxResultsPerPage][&NextToken]`
   → {payload: {Orders, NextToken?, LastUpdatedBefore|CreatedBefore}}. Exactly one date family is
   required; NextToken only pages (the filters travel inside it).
+- `GET /orders/v0/orders/{orderId}` (getOrder) → {payload: Order}
 - `GET /orders/v0/orders/{orderId}/orderItems[?NextToken]` → {payload: {AmazonOrderId, OrderItems, NextToken?}}
 - `POST /orders/v0/orders/{orderId}/shipmentConfirmation` {marketplaceId, packageDetail:
   {packageReferenceId, carrierCode, trackingNumber, shipDate, orderItems[{orderItemId, quantity}]}} → 204.
@@ -86,6 +87,15 @@ def register_order_routes(app: Flask, sandbox: AmazonSandbox) -> None:
         if len(chosen) > size:
             body["NextToken"] = encode_cursor(field_name, since_text, size, key(page[-1]))
         return json_response({"payload": body})
+
+    @app.get(f"{ORDERS}/<order_id>")
+    @sandbox.api("getOrder")
+    def get_order(order_id: str) -> Response:
+        with state.lock:
+            order = state.orders.get(order_id)
+            if order is None:
+                return sp_error(404, "NotFound", f"Order {order_id} not found.")
+            return json_response({"payload": state.order_json(order)})
 
     @app.get(f"{ORDERS}/<order_id>/orderItems")
     @sandbox.api("getOrderItems")

@@ -34,9 +34,12 @@ from channel_sandboxes.demo import DEMO_CATALOGUE
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "putListingsItem": (5.0, 10),
+    "deleteListingsItem": (5.0, 5),
     "searchListingsItems": (5.0, 5),
     "getOrders": (0.0167, 20),
     "getOrderItems": (0.5, 30),
+    "getOrder": (0.5, 30),
     "confirmShipment": (2.0, 10),
     "createFeedDocument": (0.5, 15),
     "createFeed": (0.0083, 15),
@@ -304,11 +307,13 @@ class AmazonSandbox(SandboxBase):
         }
 
     def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Amazon listings are flat: every variant with a SKU becomes a listing of its own."""
+        """Every variant with a SKU becomes a listing; a product with several becomes a variation
+        family: a parent listing (SKU `parent_sku`, else the SKUs' common prefix) whose theme is
+        the option names, its children naming it."""
         out = []
         with self.state.lock:
             for product in products:
-                variants = []
+                variants, family = [], _family(product)
                 for variant in product.get("variants") or []:
                     sku = str(variant.get("sku") or "")
                     if not sku:
@@ -323,30 +328,50 @@ class AmazonSandbox(SandboxBase):
                         )
                     except ValueError as exc:
                         raise SeedConflict(str(exc)) from exc
+                    _facts(listing, product, variant)
+                    listing.parent_sku = family[0] if family else ""
                     variants.append({"sku": sku, "variant_id": listing.asin})
-                out.append({"title": product["title"], "product_id": "", "variants": variants})
+                product_id = variants[0]["variant_id"] if variants else ""
+                if family:
+                    parent_sku, theme = family
+                    try:
+                        parent = self.state.add_listing(parent_sku, str(product["title"]), 0, "0")
+                    except ValueError as exc:
+                        raise SeedConflict(str(exc)) from exc
+                    _facts(parent, product, {})
+                    parent.theme, product_id = theme, parent.asin
+                out.append({"title": product["title"], "product_id": product_id, "variants": variants})
         return out
 
     def catalog_view(self) -> list[dict[str, Any]]:
+        """Products as Seller Central groups them: a family under its parent, others alone."""
         with self.state.lock:
-            return [
-                {
-                    "product_id": listing.asin,
-                    "title": listing.title,
-                    "description": "",
-                    "status": "BUYABLE" if listing.quantity > 0 else "DISCOVERABLE",
-                    "images": [],
-                    "variants": [
-                        {
-                            "sku": listing.sku,
-                            "variant_id": listing.asin,
-                            "price": format(listing.price, "f"),
-                            "options": {},
-                        }
-                    ],
-                }
-                for listing in self.state.listings.values()
-            ]
+            listings = self.state.listings
+            out = []
+            for listing in listings.values():
+                if listing.parent_sku and listing.parent_sku in listings:
+                    continue
+                members = self.state.children(listing.sku) if listing.is_parent else [listing]
+                out.append(
+                    {
+                        "product_id": listing.asin,
+                        "sku": listing.sku,
+                        "title": listing.title,
+                        "description": listing.description,
+                        "status": "BUYABLE" if any(m.quantity > 0 for m in members) else "DISCOVERABLE",
+                        "images": list(listing.images),
+                        "variants": [
+                            {
+                                "sku": m.sku,
+                                "variant_id": m.asin,
+                                "price": format(m.price, "f"),
+                                "options": dict(m.options),
+                            }
+                            for m in members
+                        ],
+                    }
+                )
+            return out
 
     def set_stock(self, sku: str, quantity: int) -> list[Any] | None:
         with self.state.lock:
@@ -358,14 +383,16 @@ class AmazonSandbox(SandboxBase):
         return []
 
     def stock_by_sku(self) -> dict[str, int]:
+        """Buyable listings only (a variation parent has no quantity)."""
         with self.state.lock:
-            return {sku: listing.quantity for sku, listing in self.state.listings.items()}
+            return {sku: x.quantity for sku, x in self.state.listings.items() if not x.is_parent}
 
     def prices_by_sku(self) -> dict[str, dict[str, str | None]]:
         with self.state.lock:
             return {
-                sku: {"price": format(listing.price, "f"), "compare_at_price": None}
-                for sku, listing in self.state.listings.items()
+                sku: {"price": format(x.price, "f"), "compare_at_price": None}
+                for sku, x in self.state.listings.items()
+                if not x.is_parent
             }
 
     def price_writes_by_sku(self) -> dict[str, int]:
@@ -381,3 +408,38 @@ class AmazonSandbox(SandboxBase):
                 return False
             listing.price = value
             return True
+
+
+def _family(product: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """(parent SKU, theme attributes) of a product with several SKUs; None for one."""
+    skus = [str(v.get("sku") or "") for v in product.get("variants") or [] if v.get("sku")]
+    if len(skus) < 2:
+        return None
+    parent = str(product.get("parent_sku") or "") or _common_prefix(skus).rstrip("-_ ")
+    if not parent or parent in skus:
+        parent = f"{skus[0]}-PARENT"
+    names: list[str] = []
+    for variant in product.get("variants") or []:
+        for name in (variant.get("options") or {}) if isinstance(variant.get("options"), dict) else {}:
+            if name.lower() not in names:
+                names.append(name.lower())
+    return parent, names or ["size"]
+
+
+def _common_prefix(words: list[str]) -> str:
+    first, last = min(words), max(words)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _facts(listing: Any, product: dict[str, Any], variant: dict[str, Any]) -> None:
+    """Seeded product facts (brand, description, images, barcode, options) on a listing."""
+    listing.brand = str(product.get("vendor") or "")
+    listing.description = str(product.get("description") or "")
+    listing.images = [str(u) for u in product.get("images") or []]
+    listing.barcode = str(variant.get("barcode") or "")
+    options = variant.get("options")
+    if isinstance(options, dict):
+        listing.options = {str(k).lower(): str(v) for k, v in options.items()}

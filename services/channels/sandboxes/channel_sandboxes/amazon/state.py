@@ -53,6 +53,30 @@ class Listing:
     product_type: str = "PRODUCT"
     created: datetime = field(default_factory=utcnow)
     updated: datetime = field(default_factory=utcnow)
+    # Product facts and the put's requirements (catalog.py); options: attribute name → value.
+    barcode: str = ""
+    brand: str = ""
+    description: str = ""
+    images: list[str] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+    requirements: str = "LISTING"
+    # Variation family: a child names its parent SKU; a parent (not buyable) has a theme.
+    parent_sku: str = ""
+    theme: list[str] = field(default_factory=list)
+
+    @property
+    def is_parent(self) -> bool:
+        return bool(self.theme)
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """An item of Amazon's catalog an offer can be put on (matched by barcode)."""
+
+    barcode: str
+    asin: str
+    title: str
+    product_type: str = "PRODUCT"
 
 
 @dataclass
@@ -113,6 +137,10 @@ class AmazonState:
 
     def reset(self) -> None:
         self.listings: dict[str, Listing] = {}
+        # Amazon's catalog by barcode (offers match it).
+        self.catalog_items: dict[str, CatalogItem] = {}
+        # Orders the seller cancelled (order acknowledgement feed), for the control API.
+        self.cancellations: list[dict[str, Any]] = []
         self.orders: dict[str, Order] = {}
         self.feeds: dict[str, Feed] = {}
         self.documents: dict[str, Document] = {}
@@ -121,6 +149,8 @@ class AmazonState:
         self.refresh_tokens: set[str] = set()
         self.access_tokens: dict[str, datetime] = {}
         self.price_writes: Counter[str] = Counter()
+        self.put_writes: Counter[str] = Counter()
+        self.deleted: list[str] = []
         self._sequence = 0
 
     @property
@@ -145,23 +175,30 @@ class AmazonState:
         self.listings[sku] = listing
         return listing
 
+    def children(self, parent_sku: str) -> list[Listing]:
+        return sorted((x for x in self.listings.values() if x.parent_sku == parent_sku), key=lambda x: x.sku)
+
     def listing_json(self, listing: Listing, included: set[str]) -> dict[str, Any]:
-        """An `Item` of listingsItems_2021-08-01 with the requested `includedData` sections."""
+        """An `Item` of listingsItems_2021-08-01 with the requested `includedData` sections (a
+        variation parent has no offer and no quantity: it is not buyable)."""
         body: dict[str, Any] = {"sku": listing.sku}
+        buyable = not listing.is_parent
         if "summaries" in included:
-            body["summaries"] = [
-                {
-                    "marketplaceId": self.marketplace_id,
-                    "asin": listing.asin,
-                    "productType": listing.product_type,
-                    "conditionType": "new_new",
-                    "status": ["BUYABLE", "DISCOVERABLE"] if listing.quantity > 0 else ["DISCOVERABLE"],
-                    "itemName": listing.title,
-                    "createdDate": iso_z(listing.created),
-                    "lastUpdatedDate": iso_z(listing.updated),
-                }
-            ]
-        if "offers" in included:
+            status = ["BUYABLE", "DISCOVERABLE"] if buyable and listing.quantity > 0 else ["DISCOVERABLE"]
+            summary = {
+                "marketplaceId": self.marketplace_id,
+                "asin": listing.asin,
+                "productType": listing.product_type,
+                "conditionType": "new_new",
+                "status": status,
+                "itemName": listing.title,
+                "createdDate": iso_z(listing.created),
+                "lastUpdatedDate": iso_z(listing.updated),
+            }
+            if listing.images:
+                summary["mainImage"] = {"link": listing.images[0], "height": 500, "width": 500}
+            body["summaries"] = [summary]
+        if "offers" in included and buyable:
             body["offers"] = [
                 {
                     "marketplaceId": self.marketplace_id,
@@ -169,20 +206,30 @@ class AmazonState:
                     "price": {"currencyCode": self.currency, "amount": format(listing.price, "f")},
                 }
             ]
-        if "fulfillmentAvailability" in included:
+        if "fulfillmentAvailability" in included and buyable:
             body["fulfillmentAvailability"] = [
                 {"fulfillmentChannelCode": "DEFAULT", "quantity": max(0, listing.quantity)}
             ]
         if "issues" in included:
             body["issues"] = []
         if "attributes" in included:
-            body["attributes"] = {
-                "item_name": [{"value": listing.title, "marketplace_id": self.marketplace_id}],
-                "fulfillment_availability": [
-                    {"fulfillment_channel_code": "DEFAULT", "quantity": max(0, listing.quantity)}
-                ],
-            }
+            body["attributes"] = listing_attributes(listing, self.marketplace_id, self.currency)
+        if "relationships" in included:
+            body["relationships"] = [
+                {"marketplaceId": self.marketplace_id, "relationships": self._relationships(listing)}
+            ]
         return body
+
+    def _relationships(self, listing: Listing) -> list[dict[str, Any]]:
+        if listing.is_parent:
+            theme = {"attributes": listing.theme, "theme": "/".join(a.upper() for a in listing.theme)}
+            children = [x.sku for x in self.children(listing.sku)]
+            return [{"type": "VARIATION", "childSkus": children, "variationTheme": theme}]
+        parent = self.listings.get(listing.parent_sku) if listing.parent_sku else None
+        if parent is None:
+            return []
+        theme = {"attributes": parent.theme, "theme": "/".join(a.upper() for a in parent.theme)}
+        return [{"type": "VARIATION", "parentSkus": [parent.sku], "variationTheme": theme}]
 
     # -- patches (patchListingsItem and JSON_LISTINGS_FEED PATCH messages) ---------------------
 
@@ -190,8 +237,9 @@ class AmazonState:
         """Check (and with `apply`, perform) a listing's patches; the issues Amazon would report.
 
         Supported: `/attributes/fulfillment_availability` (quantity of DEFAULT, the seller's own
-        fulfilment) and `/attributes/purchasable_offer` (our_price schedule value_with_tax, in the
-        marketplace's currency). Other attributes are accepted with a WARNING and ignored.
+        fulfilment), `/attributes/purchasable_offer` (our_price schedule value_with_tax, in the
+        marketplace's currency), item_name, brand, product_description and
+        main_product_image_locator. Other attributes are accepted with a WARNING and ignored.
         """
         listing = self.listings.get(sku)
         if listing is None:
@@ -219,6 +267,16 @@ class AmazonState:
                     issues.append(issue("99022", problem, attribute="purchasable_offer.our_price"))
                 else:
                     changes.append(("price", price))
+            elif isinstance(path, str) and path.removeprefix("/attributes/") in FACT_ATTRIBUTES:
+                text = first_value({"v": value}, "v")
+                if not text:
+                    issues.append(issue("90220", f"'{path}' needs a value.", attribute=path[12:]))
+                else:
+                    changes.append((FACT_ATTRIBUTES[path[12:]], text))
+            elif path == "/attributes/main_product_image_locator":
+                url = first_value({"v": value}, "v", "media_location")
+                if url:
+                    changes.append(("image", url))
             else:
                 issues.append(
                     issue("SANDBOX", f"'{path}' is accepted but not simulated.", severity="WARNING")
@@ -227,9 +285,13 @@ class AmazonState:
             for what, value in changes:
                 if what == "quantity":
                     listing.quantity = value
-                else:
+                elif what == "price":
                     listing.price = value
                     self.price_writes[sku] += 1
+                elif what == "image":
+                    listing.images = [value, *listing.images[1:]]
+                else:
+                    setattr(listing, what, value)
             listing.updated = utcnow()
         return issues
 
@@ -285,6 +347,57 @@ class AmazonState:
             "ItemTax": {"CurrencyCode": order.currency, "Amount": "0.00"},
             "PromotionDiscount": {"CurrencyCode": order.currency, "Amount": "0.00"},
         }
+
+
+def _text(value: str, marketplace_id: str) -> list[dict[str, Any]]:
+    return [{"value": value, "language_tag": "en_US", "marketplace_id": marketplace_id}]
+
+
+def listing_attributes(listing: Listing, marketplace_id: str, currency: str) -> dict[str, Any]:
+    """The listing's attributes as the Listings Items API returns them (names as OmniStock's
+    connector writes them; a parent has only product facts)."""
+    attrs: dict[str, Any] = {"item_name": _text(listing.title, marketplace_id)}
+    if listing.brand:
+        attrs["brand"] = _text(listing.brand, marketplace_id)
+    if listing.description:
+        attrs["product_description"] = _text(listing.description, marketplace_id)
+    for n, url in enumerate(listing.images):
+        name = "main_product_image_locator" if n == 0 else f"other_product_image_locator_{n}"
+        attrs[name] = [{"media_location": url, "marketplace_id": marketplace_id}]
+    for name, value in listing.options.items():
+        attrs[name] = _text(value, marketplace_id)
+    if listing.barcode:
+        kind = {12: "upc", 14: "gtin"}.get(len(listing.barcode), "ean")
+        attrs["externally_assigned_product_identifier"] = [
+            {"type": kind, "value": listing.barcode, "marketplace_id": marketplace_id}
+        ]
+    if listing.is_parent:
+        return attrs
+    attrs["condition_type"] = [{"value": "new_new", "marketplace_id": marketplace_id}]
+    attrs["fulfillment_availability"] = [
+        {"fulfillment_channel_code": "DEFAULT", "quantity": max(0, listing.quantity)}
+    ]
+    attrs["purchasable_offer"] = [
+        {
+            "marketplace_id": marketplace_id,
+            "currency": currency,
+            "audience": "ALL",
+            "our_price": [{"schedule": [{"value_with_tax": float(listing.price)}]}],
+        }
+    ]
+    return attrs
+
+
+def first_value(attributes: Any, name: str, key: str = "value") -> str:
+    """attributes[name][0][key] as text ("" when absent)."""
+    values = attributes.get(name) if isinstance(attributes, dict) else None
+    if isinstance(values, list) and values and isinstance(values[0], dict):
+        return str(values[0].get(key) or "")
+    return ""
+
+
+# Product-fact attributes a patch may replace: attribute → Listing field.
+FACT_ATTRIBUTES = {"item_name": "title", "brand": "brand", "product_description": "description"}
 
 
 def issue(

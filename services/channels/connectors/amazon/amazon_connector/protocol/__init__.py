@@ -5,7 +5,12 @@
 - `errors`: the error envelope, the token-bad signal, `x-amzn-RateLimit-Limit`.
 - `listings`: quantity/price patches, patch answers, listings read back, listings as remote products.
 - `feeds`: the JSON_LISTINGS_FEED document and its processing report.
+- `publish`: products as putListingsItem / patch submissions, required-field checks, results,
+  archiving (imported as `from amazon_connector.protocol import publish as pub`).
+- `catalog_import`: listings grouped by variation family into whole products for the import.
 - `orders`: orders and items → OrderData, the status map, confirmShipment.
+- `cancellation`: the order acknowledgement feed that cancels an MFN order, and its report
+  (imported as `from amazon_connector.protocol import cancellation as cx`).
 - `values`: the plain values these take and give; mapping.py converts them to and from
   connector.v1 messages, so this package imports no generated code.
 
@@ -46,10 +51,12 @@ from amazon_connector.protocol.api import (
     is_order_id,
     listing_path,
     order_items_path,
+    order_path,
     region_of,
     search_path,
     shipment_confirmation_path,
 )
+from amazon_connector.protocol.catalog_import import CatalogProductData, CatalogVariantData
 from amazon_connector.protocol.errors import (
     error_codes,
     error_summary,
@@ -94,6 +101,7 @@ from amazon_connector.protocol.orders import (
     parse_time,
     shipment_items,
 )
+from amazon_connector.protocol.publish import MAX_PRODUCT_BATCH
 from amazon_connector.protocol.values import (
     AddressData,
     Amount,
@@ -139,6 +147,7 @@ __all__ = [
     "MAX_ORDERS_PAGE",
     "MAX_ORDER_ITEM_PAGES",
     "MAX_PRICE_BATCH",
+    "MAX_PRODUCT_BATCH",
     "NOTHING_TO_SHIP",
     "ORDERS_PATH",
     "PARTICIPATIONS_PATH",
@@ -150,6 +159,8 @@ __all__ = [
     "USAGE_PLANS",
     "AddressData",
     "Amount",
+    "CatalogProductData",
+    "CatalogVariantData",
     "FeedMessage",
     "FulfillmentLineInput",
     "InventoryInput",
@@ -186,6 +197,7 @@ __all__ = [
     "order_data",
     "order_items_path",
     "order_line",
+    "order_path",
     "package_reference_id",
     "parse_time",
     "parse_token_response",

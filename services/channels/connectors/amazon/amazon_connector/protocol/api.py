@@ -68,9 +68,15 @@ RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
 USAGE_PLANS: dict[str, tuple[float, float]] = {
     "getListingsItem": (5.0, 10.0),
     "patchListingsItem": (5.0, 5.0),
+    # putListingsItem 5/s burst 10, deleteListingsItem 5/s burst 5 (the model; the developer docs'
+    # model page shows deleteListingsItem 5/10: the smaller burst is used). Source:
+    # https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-model
+    "putListingsItem": (5.0, 10.0),
+    "deleteListingsItem": (5.0, 5.0),
     "searchListingsItems": (5.0, 5.0),
     "getOrders": (0.0167, 20.0),
     "getOrderItems": (0.5, 30.0),
+    "getOrder": (0.5, 30.0),
     "confirmShipment": (2.0, 10.0),
     "createFeedDocument": (0.5, 15.0),
     "createFeed": (0.0083, 15.0),
@@ -128,6 +134,10 @@ def listing_path(seller_id: str, sku: str) -> str:
 
 def search_path(seller_id: str) -> str:
     return f"{LISTINGS_ITEMS_PATH}/{quote(seller_id, safe='')}"
+
+
+def order_path(order_id: str) -> str:
+    return f"{ORDERS_PATH}/{quote(order_id, safe='')}"
 
 
 def order_items_path(order_id: str) -> str:

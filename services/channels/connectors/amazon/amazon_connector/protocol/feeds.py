@@ -2,7 +2,7 @@
 
 Feed (schemas/feeds/listings-feed-schema-v2.json): `{"header": {"sellerId", "version": "2.0",
 "issueLocale"}, "messages": [{"messageId", "sku", "operationType": "PATCH", "productType",
-"patches"}]}`, at most 25,000 messages, messageId unique. Flow (CHANNELS.md 5.4):
+"patches"}]}` (or "UPDATE" with "requirements" and "attributes", for publishing), at most 25,000 messages, messageId unique. Flow (CHANNELS.md 5.4):
 createFeedDocument → PUT the bytes to the presigned url → createFeed → getFeed until DONE,
 CANCELLED or FATAL → getFeedDocument(resultFeedDocumentId) → the report
 (schemas/feeds/listings-feed-processing-report-schema-v2.json: `issues[{messageId, sku, code,
@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from amazon_connector.protocol.api import FEED_TYPE, ISSUE_LOCALE
@@ -29,31 +29,43 @@ MAX_REPORT_BYTES = 50 * 1024 * 1024
 
 @dataclass(frozen=True)
 class FeedMessage:
+    """One message: PATCH (stock, prices, publishing updates) or UPDATE (a whole listing, with its
+    `requirements` and `attributes`, as putListingsItem takes them; listings-feed-message-schema-v2)."""
+
     sku: str
     product_type: str
-    patches: list[dict[str, Any]]
+    patches: list[dict[str, Any]] = field(default_factory=list)
+    operation_type: str = "PATCH"
+    requirements: str = ""
+    attributes: Mapping[str, Any] | None = None
+
+
+def _message(message_id: int, message: FeedMessage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messageId": message_id,
+        "sku": message.sku,
+        "operationType": message.operation_type,
+        "productType": message.product_type,
+    }
+    if message.operation_type == "UPDATE":
+        body["requirements"] = message.requirements or "LISTING"
+        body["attributes"] = dict(message.attributes or {})
+    else:
+        body["patches"] = message.patches
+    return body
 
 
 def feed_document(seller_id: str, messages: Sequence[FeedMessage]) -> dict[str, Any]:
     """The feed's JSON (sent compact); message i has messageId i + 1 (the report names it)."""
     body = {
         "header": {"sellerId": seller_id, "version": "2.0", "issueLocale": ISSUE_LOCALE},
-        "messages": [
-            {
-                "messageId": index + 1,
-                "sku": message.sku,
-                "operationType": "PATCH",
-                "productType": message.product_type,
-                "patches": message.patches,
-            }
-            for index, message in enumerate(messages)
-        ],
+        "messages": [_message(index + 1, message) for index, message in enumerate(messages)],
     }
     return body
 
 
-def create_feed_body(marketplace_id: str, document_id: str) -> dict[str, Any]:
-    return {"feedType": FEED_TYPE, "marketplaceIds": [marketplace_id], "inputFeedDocumentId": document_id}
+def create_feed_body(marketplace_id: str, document_id: str, feed_type: str = FEED_TYPE) -> dict[str, Any]:
+    return {"feedType": feed_type, "marketplaceIds": [marketplace_id], "inputFeedDocumentId": document_id}
 
 
 def report_bytes(content: bytes, compression: str) -> bytes:

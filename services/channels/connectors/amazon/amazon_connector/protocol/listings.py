@@ -95,8 +95,16 @@ def submission(sku: str, body: Any) -> Submission:
     status = str(body.get("status") or "").upper()
     problem = issues_text(body.get("issues"))
     if status in ("ACCEPTED", "VALID") and not problem:
-        return Submission(sku, True)
+        return Submission(sku, True, asin=_submitted_asin(body.get("identifiers")))
     return Submission(sku, False, problem or f"Amazon answered {safe_code(status) or 'no status'}")
+
+
+def _submitted_asin(identifiers: Any) -> str:
+    """ListingsItemSubmissionResponse.identifiers (ItemIdentifiers: [{marketplaceId, asin}])."""
+    for entry in identifiers if isinstance(identifiers, list) else []:
+        if isinstance(entry, dict) and entry.get("asin"):
+            return safe_code(str(entry["asin"]))
+    return ""
 
 
 def listing_view(body: Any, marketplace_id: str) -> ListingView | None:

@@ -70,6 +70,8 @@ class Submission:
     sku: str
     accepted: bool
     message: str = ""
+    # The ASIN Amazon names in the answer's `identifiers` (a put matched or created), when it does.
+    asin: str = ""
 
 
 def remote_sku(item: InventoryInput | PriceInput) -> str:

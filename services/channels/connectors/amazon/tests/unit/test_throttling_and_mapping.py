@@ -53,6 +53,17 @@ def test_each_operation_has_its_own_bucket_of_its_plan(clock: Clock) -> None:
     assert feed.value.retry_after == pytest.approx(1 / 0.0083, rel=0.01)
 
 
+def test_publishing_and_cancelling_operations_have_their_plans(clock: Clock) -> None:
+    buckets = limiter(clock)
+    assert buckets.plan("c1:putListingsItem") == (5.0, 10.0)
+    assert buckets.plan("c1:deleteListingsItem") == (5.0, 5.0)
+    assert buckets.plan("c1:getOrder") == (0.5, 30.0)
+    for _ in range(10):  # putListingsItem: burst 10
+        buckets.acquire("c1:putListingsItem", 1, max_wait=0)
+    with pytest.raises(RateLimitTimeout):
+        buckets.acquire("c1:putListingsItem", 1, max_wait=0)
+
+
 def test_the_reported_rate_and_a_429_reshape_the_bucket(clock: Clock) -> None:
     buckets = limiter(clock)
     assert buckets.plan("c1:getOrders") == (0.0167, 20.0)
