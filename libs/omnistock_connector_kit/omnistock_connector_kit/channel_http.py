@@ -241,9 +241,10 @@ class ChannelHttpClient:
 
         A response with a non-retryable status (2xx, 4xx other than 429, 401/403 always) is
         returned as is; the caller interprets it. `files` makes a multipart/form-data body (httpx's
-        `files`, e.g. TikTok's image upload); `content` sends raw bytes (Amazon's XML feed document). `idempotent=False` (e.g. creating a
-        fulfillment) limits retries to cases where the channel surely did not act on the
-        request: 429, throttling and connection failures, but not 5xx or read timeouts.
+        `files`, e.g. TikTok's image upload); `content` sends raw bytes (Amazon's XML feed
+        document). `idempotent=False` (e.g. creating a fulfillment) limits retries to cases where
+        the channel surely did not act on the request: 429, throttling and connection failures,
+        but not 5xx or read timeouts.
         """
         policy = self.retry
         attempts = max(1, policy.max_attempts)
