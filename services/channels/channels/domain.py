@@ -104,7 +104,16 @@ class ChannelType:
     # 20, so one read a minute) counts as current for this long after its last completed poll, or
     # every restock on every channel would wait for the increase hold (sync/increase_hold.py).
     order_feed_lag: timedelta = timedelta(0)
+    # Settings the merchant may change after connecting (PATCH /channels/{id}): what the channel
+    # needs to publish or fulfil that OmniStock cannot know (a category, policies, a carrier
+    # table). Never what identifies the store or where the API is (store_id, shop_domain,
+    # api_base_url): changing those is a new connection.
+    editable_settings: tuple[str, ...] = ()
 
+
+# Meta items' `link`: a template with {product_id}, {group_id}, {sku} (else the store_url given
+# at connect, which is not editable: it names the store, reconnect.store_key).
+META_EDITABLE_SETTINGS = ("product_url_template",)
 
 # Everything a connector can do (the Shopify and WooCommerce connectors do all of it).
 ALL_CAPABILITIES = ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog")
@@ -126,6 +135,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             ALL_CAPABILITIES,
             available=True,
             required_credentials=("consumer_key", "consumer_secret"),
+            editable_settings=("cancel_refund", "shipment_tracking", "weight_unit"),
         ),
         ChannelType(
             "facebook",
@@ -133,6 +143,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             AuthKind.OAUTH,
             ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
+            editable_settings=META_EDITABLE_SETTINGS,
         ),
         ChannelType(
             "instagram",
@@ -140,6 +151,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             AuthKind.OAUTH,
             ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
+            editable_settings=META_EDITABLE_SETTINGS,
         ),
         ChannelType(
             "tiktok",
@@ -147,6 +159,15 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             AuthKind.OAUTH,
             ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
+            editable_settings=(
+                "category_id",
+                "warehouse_id",
+                "package_weight_kg",
+                "package_dimensions_cm",
+                "brand_id",
+                "shipping_providers",
+                "cancel_reason",
+            ),
         ),
         ChannelType(
             "amazon",
@@ -155,6 +176,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             ("inventory", "prices", "orders", "fulfillment", "catalog"),
             available=True,
             order_feed_lag=timedelta(seconds=60),
+            editable_settings=("product_type", "language_tag", "cancel_reason"),
         ),
         ChannelType(
             "ebay",

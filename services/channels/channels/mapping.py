@@ -112,6 +112,7 @@ def channel_types_out(types: Iterable[ChannelType]) -> pb.ListChannelTypesRespon
                 capabilities=list(t.capabilities),
                 available=t.available,
                 display_name=t.display_name,
+                editable_settings=list(t.editable_settings),
             )
             for t in types
         ]

@@ -145,6 +145,16 @@ class Repository(SyncQueries, OrderQueries, JobQueries, PublishQueries):
             )
         )
 
+    def update_connection_settings(
+        self, tenant_id: str, connection_id: str, settings: Mapping[str, str], now: datetime
+    ) -> None:
+        t = models.connections
+        self.conn.execute(
+            update(t)
+            .where(t.c.tenant_id == tenant_id, t.c.id == connection_id)
+            .values(settings=json.dumps(dict(settings), sort_keys=True), updated_at=now)
+        )
+
     def get_connection(
         self, tenant_id: str, connection_id: str, *, lock: bool = False
     ) -> StoredConnection | None:

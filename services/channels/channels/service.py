@@ -1,5 +1,5 @@
-"""Use cases of the channels service about existing connections: channel types, connections,
-sync requests, the sync log and notification settings. The other areas have their own modules:
+"""Use cases of the channels service about existing connections: channel types, connections and
+their editable settings, sync requests, the sync log and notification settings. The other areas have their own modules:
 connection_setup (new connections: API keys and OAuth), listing_mapping, webhook_intake. Every use
 case is a module function taking the unit of work, or ChannelsDeps when it needs more.
 
@@ -13,8 +13,10 @@ disconnect the connection.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from urllib.parse import urlparse
 
+from channels.connection_settings import changed_settings
 from channels.deps import ChannelsDeps, page_limit
 from channels.domain import (
     CHANNEL_TYPES,
@@ -45,6 +47,31 @@ def get_connection(deps: ChannelsDeps, ctx: CallContext, connection_id: str) -> 
 def list_connections(uow: UnitOfWork, ctx: CallContext) -> list[Connection]:
     with uow.transaction() as repo:
         return [stored.connection for stored in repo.list_connections(ctx.tenant_id)]
+
+
+def update_connection_settings(
+    deps: ChannelsDeps,
+    ctx: CallContext,
+    connection_id: str,
+    to_set: dict[str, str],
+    to_remove: list[str],
+) -> Connection:
+    """Write the settings the merchant may change (connection_settings); the next connector call
+    reads them (connections are loaded per call, never cached)."""
+
+    def work(repo: Repository) -> Connection | None:
+        stored = repo.get_connection(ctx.tenant_id, connection_id, lock=True)
+        if stored is None:
+            return None
+        conn = stored.connection
+        settings = changed_settings(CHANNEL_TYPES[conn.type], conn.settings, to_set, to_remove)
+        repo.update_connection_settings(ctx.tenant_id, connection_id, settings, deps.clock())
+        return replace(conn, settings=settings)
+
+    updated = deps.uow.run(work)
+    if updated is None:
+        raise NotFound("connection not found")
+    return updated
 
 
 def delete_connection(uow: UnitOfWork, ctx: CallContext, connection_id: str) -> None:

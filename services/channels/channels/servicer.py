@@ -51,7 +51,13 @@ READ_ONLY_METHODS = frozenset(
 )
 MANAGE_METHODS = frozenset(
     f"/{SERVICE_NAME}/{name}"
-    for name in ("CreateConnection", "StartOAuth", "DeleteConnection", "SetNotificationSettings")
+    for name in (
+        "CreateConnection",
+        "StartOAuth",
+        "DeleteConnection",
+        "SetNotificationSettings",
+        "UpdateConnectionSettings",
+    )
 )
 
 
@@ -110,6 +116,18 @@ class ChannelsServicer(pb_grpc.ChannelsServiceServicer):
     ) -> pb.ListConnectionsResponse:
         conns = service.list_connections(self.deps.uow, call_context(context))
         return pb.ListConnectionsResponse(connections=[m.connection_out(c) for c in conns])
+
+    def UpdateConnectionSettings(
+        self, request: pb.UpdateConnectionSettingsRequest, context: grpc.ServicerContext
+    ) -> pb.UpdateConnectionSettingsResponse:
+        conn = service.update_connection_settings(
+            self.deps,
+            call_context(context),
+            m.required_id(request.connection_id),
+            dict(request.settings),
+            list(request.remove),
+        )
+        return pb.UpdateConnectionSettingsResponse(connection=m.connection_out(conn))
 
     def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext

@@ -24,6 +24,9 @@ class ChannelTypeOut(OutModel):
     capabilities: list[str]
     # False: listed, but this release has no connector for it (connecting it answers 409).
     available: bool
+    editable_settings: list[str] = Field(
+        description="settings PATCH /channels/{id} may change on a connection of this type"
+    )
 
 
 class ChannelTypeList(OutModel):
@@ -332,6 +335,21 @@ class SyncLogEntryOut(OutModel):
 
 class SyncLogList(OutModel):
     items: list[SyncLogEntryOut]
+
+
+class ConnectionSettingsIn(StrictModel):
+    """Change the settings a merchant may change after connecting (the type's editable_settings,
+    e.g. the TikTok category or the eBay policies products are published with)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"settings": {"category_id": "600001", "brand_id": None}}]},
+    )
+
+    settings: dict[str, str | None] = Field(
+        description="each key one of the type's editable_settings: a value sets it, null removes it",
+        max_length=50,
+    )
 
 
 class NotificationsIn(StrictModel):

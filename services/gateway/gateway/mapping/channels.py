@@ -43,6 +43,14 @@ def start_oauth_request(channel_type: str, query: s.OAuthStartQuery, binding: st
     )
 
 
+def settings_request(connection_id: str, body: s.ConnectionSettingsIn) -> pb.UpdateConnectionSettingsRequest:
+    return pb.UpdateConnectionSettingsRequest(
+        connection_id=connection_id,
+        settings={key: value for key, value in body.settings.items() if value is not None},
+        remove=[key for key, value in body.settings.items() if value is None],
+    )
+
+
 def sync_request(connection_id: str, body: s.SyncIn) -> pb.RequestSyncRequest:
     return pb.RequestSyncRequest(connection_id=connection_id, scope=SCOPE_TO_PB[body.scope])
 
@@ -61,6 +69,7 @@ def channel_types_out(reply: pb.ListChannelTypesResponse) -> s.ChannelTypeList:
                 auth=t.auth,
                 capabilities=list(t.capabilities),
                 available=t.available,
+                editable_settings=list(t.editable_settings),
             )
             for t in reply.types
         ]  # type: ignore[arg-type]

@@ -423,3 +423,52 @@ def test_notification_settings(client: Any, owner: Any) -> None:
         "/api/v1/channels/notification-settings", json={"webhook_url": "ftp://x"}, headers=owner.auth
     )
     assert bad.status_code == 400
+
+
+def test_a_connections_editable_settings_change_and_nothing_else_does(
+    client: Any, owner: Any, helpers: Any
+) -> None:
+    """PATCH /channels/{id}: the type's editable_settings (listed by GET /channel-types) are set
+    or removed (null); a key that is not editable (what names the store or its API) or an empty
+    value is a 400 naming it that changes nothing; managers only; another tenant's is 404."""
+    types = {t["type"]: t for t in client.get("/api/v1/channel-types", headers=owner.auth).json["items"]}
+    assert types["woocommerce"]["editable_settings"] == list(CHANNEL_TYPES["woocommerce"].editable_settings)
+    assert "category_id" in types["tiktok"]["editable_settings"]
+    assert "store_id" not in types["tiktok"]["editable_settings"]
+    conn = connect_woo(client, owner.auth)
+    base = f"/api/v1/channels/{conn['id']}"
+
+    changed = client.patch(
+        base, json={"settings": {"weight_unit": " lb ", "shipment_tracking": "ast"}}, headers=owner.auth
+    )
+    assert changed.status_code == 200, changed.json
+    assert (
+        changed.json["settings"]["weight_unit"] == "lb"
+        and changed.json["settings"]["shipment_tracking"] == "ast"
+    )
+    assert changed.json["settings"]["api_base_url"] == WOO_BODY["settings"]["api_base_url"]
+
+    for bad, field in (
+        ({"api_base_url": "http://127.0.0.1:9"}, "settings.api_base_url"),
+        ({"store_url": "https://elsewhere.example"}, "settings.store_url"),
+        ({"weight_unit": "   "}, "settings.weight_unit"),
+        ({}, "settings"),
+    ):
+        refused = client.patch(
+            base,
+            json={"settings": {"weight_unit": "g", **bad}} if bad else {"settings": {}},
+            headers=owner.auth,
+        )
+        assert refused.status_code == 400, (bad, refused.json)
+        assert refused.headers["Content-Type"].startswith("application/problem+json")
+        assert field in json.dumps(refused.json), refused.json
+    assert client.get(base, headers=owner.auth).json["settings"]["weight_unit"] == "lb"  # nothing changed
+
+    removed = client.patch(base, json={"settings": {"shipment_tracking": None}}, headers=owner.auth)
+    assert removed.status_code == 200 and "shipment_tracking" not in removed.json["settings"]
+    assert removed.json["settings"]["weight_unit"] == "lb"
+
+    staff = member(client, owner, helpers, "staff")
+    assert client.patch(base, json={"settings": {"weight_unit": "g"}}, headers=staff).status_code == 403
+    other = helpers.register(client, "Other", "owner@other.test")
+    assert client.patch(base, json={"settings": {"weight_unit": "g"}}, headers=other.auth).status_code == 404

@@ -172,6 +172,22 @@ def get_connection(connection_id: str) -> s.ConnectionOut:
 
 
 @routes.route(
+    "PATCH",
+    "/channels/<connection_id>",
+    summary="Change a connection's settings",
+    permission=Permission.CHANNELS_MANAGE,
+    body=s.ConnectionSettingsIn,
+    response=s.ConnectionOut,
+)
+def update_connection_settings(connection_id: str, body: s.ConnectionSettingsIn) -> s.ConnectionOut:
+    """Only the type's editable_settings (GET /channel-types): what publishing or fulfilment needs
+    that the channel does not tell, never what names the store. A bad key or value is a 400 that
+    names it and changes nothing; the next sync, publish or fulfilment uses the new values."""
+    reply = channels().UpdateConnectionSettings(m.settings_request(connection_id, body))
+    return m.connection_out(reply.connection)
+
+
+@routes.route(
     "DELETE",
     "/channels/<connection_id>",
     summary="Disconnect and delete a connection",
