@@ -46,6 +46,13 @@ class Marketplace:
     renews_before_expiry: bool = False
     # POST /_sandbox/tokens's body making the tokens issued from now on short-lived (renewal tests).
     short_tokens_body: Mapping[str, Any] = field(default_factory=dict)
+    # Publishing: the editable settings the merchant sets first (PATCH /channels/{id}: what the
+    # channel needs that OmniStock does not know), and the status /_sandbox/catalog shows for a
+    # product OmniStock archived (kept on the channel, off sale).
+    publish_settings: Mapping[str, str] = field(default_factory=dict)
+    archived_status: str = ""
+    # The channel downloads the images itself (TikTok's upload): they must be served by the sandbox.
+    fetches_images: bool = False
 
 
 def _meta(channel_type: str) -> Marketplace:
@@ -60,6 +67,8 @@ def _meta(channel_type: str) -> Marketplace:
         order_fields={"channel": channel_type},
         renews_before_expiry=True,
         short_tokens_body={"user_token_lifetime_seconds": 15},
+        publish_settings={"product_url_template": "https://demo-shop.example/p/{product_id}?sku={sku}"},
+        archived_status="staging",
     )
 
 
@@ -78,10 +87,25 @@ MARKETPLACES: dict[str, Marketplace] = {
             throttle_body={"count": 3, "http_status": 200},
             # TikTok's id of USPS (the connector passes a numeric carrier through as the id).
             carrier="7117858858072016686",
+            publish_settings={
+                "category_id": "600001",
+                "package_weight_kg": "0.4",
+                "package_dimensions_cm": "20x15x5",
+            },
+            archived_status="SELLER_DEACTIVATED",
+            fetches_images=True,
         ),
         # Amazon posts nothing over HTTP (notifications go to SQS/EventBridge): every delivery to
         # its webhook endpoint is refused.
-        Marketplace("amazon", "amazon-sandbox", forged_webhook_headers={"X-Amz-Signature": "0" * 64}),
+        Marketplace(
+            "amazon",
+            "amazon-sandbox",
+            forged_webhook_headers={"X-Amz-Signature": "0" * 64},
+            # A full listing (our title, brand, images), not an offer on Amazon's catalog item.
+            publish_settings={"product_type": "PRODUCT"},
+            # Archiving sets the quantity to 0: the listing stays, not buyable.
+            archived_status="DISCOVERABLE",
+        ),
         Marketplace(
             "ebay",
             "ebay-sandbox",

@@ -395,6 +395,11 @@ class TikTokClient:
             "POST", p.DEACTIVATE_PATH, body={"product_ids": list(product_ids)}, what="deactivate products"
         )
 
+    def activate(self, product_ids: Sequence[str]) -> Any:
+        return self.call(
+            "POST", p.ACTIVATE_PATH, body={"product_ids": list(product_ids)}, what="activate products"
+        )
+
     # -- logistics ----------------------------------------------------------------------------
 
     def default_warehouse(self) -> str:

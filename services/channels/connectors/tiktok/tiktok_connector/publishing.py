@@ -1,7 +1,9 @@
 """UpsertProducts and ArchiveProducts over a TikTokClient (API 202309; payloads in
 protocol.publish): the product's images uploaded (Upload Product Image, one call each), then one
-Create Product or Partial Edit call per product, each product read back with Get Product for its
-SKU ids, and one Deactivate Products call per ArchiveProducts.
+Create Product or Partial Edit call per product (and, when an update's status asks it, Deactivate
+or Activate Products: archived takes it off sale, active puts a seller-deactivated one back), each
+product read back with Get Product for its SKU ids, and one Deactivate Products call per
+ArchiveProducts.
 
 A product TikTok's required fields would refuse is REJECTED before any call and the others still
 go; a product TikTok refuses is REJECTED with TikTok's words. A transient failure before anything
@@ -57,6 +59,20 @@ def _publish_one(tiktok: TikTokClient, product: ProductUpsert, shop: pub.Shop) -
         body = pub.edit_body(product, current, shop, uris)
         if body:
             tiktok.edit_product(product_id, body, what)
+        change = pub.status_change(product, str(current.get("status") or ""))
+        if change:
+            answer = (
+                tiktok.activate([product_id]) if change == "activate" else tiktok.deactivate([product_id])
+            )
+            by_product, general = pub.deactivate_errors(answer)
+            refused = by_product.get(product_id) or general
+            if refused:
+                return ProductResult(
+                    product.product_id,
+                    p.Outcome.REJECTED,
+                    f"TikTok refused to {change} it: {refused}",
+                    product_id,
+                )
     current = tiktok.product(product_id)
     if current is None:
         return ProductResult(

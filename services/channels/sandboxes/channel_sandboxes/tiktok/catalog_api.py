@@ -15,6 +15,7 @@ Logistics: warehouses, the default warehouse's one delivery option, its shipping
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
@@ -278,8 +279,9 @@ def register_catalog_routes(route: Route, sandbox: TikTokSandbox) -> None:
             state.uploaded_images[uri] = url
         return envelope({"uri": uri, "url": url, "width": width, "height": height, "use_case": use_case})
 
-    @route(f"/product/{API_VERSION}/products/deactivate", "deactivate_products", ["POST"])
-    def deactivate() -> Response:
+    def set_statuses(verb: str, change: Callable[[str], str]) -> Response:
+        """Deactivate / Activate Products: `change(status)` is the product's new status; TikTok's
+        own deactivations (FREEZE, PLATFORM_DEACTIVATED) are refused either way, per product."""
         ids = api_body().get("product_ids")
         if (
             not isinstance(ids, list)
@@ -296,14 +298,27 @@ def register_catalog_routes(route: Route, sandbox: TikTokSandbox) -> None:
                 if product is None or product.status == "DELETED":
                     problem = "Product not found."
                 elif product.status in ("FREEZE", "PLATFORM_DEACTIVATED"):
-                    problem = f"Product in status {product.status} cannot be deactivated."
+                    problem = f"Product in status {product.status} cannot be {verb}."
                 else:
-                    product.status, problem = "SELLER_DEACTIVATED", ""
+                    product.status, problem = change(product.status), ""
                 if problem:
                     errors.append(
                         {"code": DEACTIVATE_REFUSED, "message": problem, "detail": {"product_id": product_id}}
                     )
         return envelope({"errors": errors} if errors else {})
+
+    @route(f"/product/{API_VERSION}/products/deactivate", "deactivate_products", ["POST"])
+    def deactivate() -> Response:
+        return set_statuses("deactivated", lambda _status: "SELLER_DEACTIVATED")
+
+    @route(f"/product/{API_VERSION}/products/activate", "activate_products", ["POST"])
+    def activate() -> Response:
+        """A SELLER_DEACTIVATED product goes back on sale (TikTok re-audits it; the sandbox approves
+        at once); a draft or live one stays as it is.
+        Source: https://partner.tiktokshop.com/docv2/page/activate-product-202309"""
+        return set_statuses(
+            "activated", lambda status: "ACTIVATE" if status == "SELLER_DEACTIVATED" else status
+        )
 
     @route(f"/logistics/{API_VERSION}/warehouses", "get_warehouse_list", ["GET"])
     def warehouses() -> Response:

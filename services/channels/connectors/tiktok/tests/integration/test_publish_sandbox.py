@@ -260,6 +260,40 @@ def test_publish_update_and_archive_a_product_with_two_variants(env: Env) -> Non
     }
 
 
+def test_an_updates_status_takes_the_product_off_sale_and_back(env: Env) -> None:
+    """Archived in OmniStock (an update owning `status`): Deactivate Products; active again:
+    Activate Products; an update that does not own the status leaves it as TikTok has it."""
+    variants = [pb.CatalogVariant(sku="ST-S", options=size("S"), price=usd(1500), weight_grams=200)]
+    (created,) = env.upsert(
+        pb.ProductUpsert(
+            product_id="p-st",
+            product=tee(status="active", variants=variants, image_urls=[image(env, "st.png")]),
+        )
+    )
+    assert created.outcome == APPLIED, created.message
+    product_id = created.external_id
+    assert env.shop()[product_id]["status"] == "ACTIVATE"
+    known = [pb.CatalogVariant(sku="ST-S", external_id=created.variants[0].external_id, price=usd(1500))]
+
+    def update(status: str, owned: list[str]) -> pb.ProductResult:
+        (result,) = env.upsert(
+            pb.ProductUpsert(
+                product_id="p-st", product=tee(product_id, status=status, variants=known), owned_fields=owned
+            )
+        )
+        assert result.outcome == APPLIED, result.message
+        return result
+
+    update("archived", ["status"])
+    assert env.shop()[product_id]["status"] == "SELLER_DEACTIVATED"
+    update("active", ["title"])  # status not owned: stays off sale
+    assert env.shop()[product_id]["status"] == "SELLER_DEACTIVATED"
+    update("active", ["status"])
+    assert env.shop()[product_id]["status"] == "ACTIVATE"
+    update("draft", ["status"])  # a listed product cannot go back to draft on TikTok
+    assert env.shop()[product_id]["status"] == "ACTIVATE"
+
+
 def test_update_of_an_unknown_product_and_a_missing_category_are_rejected(env: Env) -> None:
     ctx = pb.ConnectionContext()
     ctx.CopyFrom(env.ctx)

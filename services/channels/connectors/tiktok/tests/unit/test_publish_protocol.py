@@ -229,3 +229,23 @@ def test_uploaded_images_become_main_images_on_create_and_on_an_owned_edit() -> 
     owned = tee(external_id="P9", image_urls=("https://img.test/a.png",), owned_fields=frozenset({"images"}))
     assert pub.edit_body(owned, CURRENT, SHOP, ["u9"]) == {"main_images": [{"uri": "u9"}]}
     assert pub.uploaded_uri({"uri": " tos-1 "}) == "tos-1" and pub.uploaded_uri({}) == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "owned", "current", "change"),
+    [
+        ("archived", ("status",), "ACTIVATE", "deactivate"),
+        ("archived", ("status",), "DRAFT", "deactivate"),
+        ("archived", ("status",), "SELLER_DEACTIVATED", ""),
+        ("archived", ("status",), "FREEZE", ""),
+        ("active", ("status",), "SELLER_DEACTIVATED", "activate"),
+        ("active", ("status",), "PLATFORM_DEACTIVATED", ""),
+        ("active", ("status",), "ACTIVATE", ""),
+        ("draft", ("status",), "ACTIVATE", ""),
+        ("archived", ("title",), "ACTIVATE", ""),
+    ],
+)
+def test_status_change_of_an_update(status: str, owned: tuple[str, ...], current: str, change: str) -> None:
+    product = ProductUpsert("p", external_id="17", status=status, owned_fields=frozenset(owned))
+    assert pub.status_change(product, current) == change
+    assert pub.status_change(ProductUpsert("p", status=status), current) == ""  # a create

@@ -10,6 +10,7 @@ delivery options, shipping providers by name).
 """
 
 from tiktok_connector.protocol.api import (
+    ACTIVATE_PATH,
     API_BASE_URL,
     API_VERSION,
     AUTH_BASE_URL,
@@ -108,6 +109,7 @@ from tiktok_connector.protocol.values import (
 from tiktok_connector.protocol.webhooks import ORDER_TYPES, parsed_webhook, webhook_problem
 
 __all__ = [
+    "ACTIVATE_PATH",
     "API_BASE_URL",
     "API_VERSION",
     "AUTHORIZE_BASE_URL",

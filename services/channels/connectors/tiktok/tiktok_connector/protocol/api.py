@@ -49,6 +49,9 @@ ORDERS_DETAIL_PATH = f"/order/{API_VERSION}/orders"
 CANCELLATIONS_PATH = f"/return_refund/{API_VERSION}/cancellations"
 PRODUCTS_PATH = f"/product/{API_VERSION}/products"
 DEACTIVATE_PATH = f"/product/{API_VERSION}/products/deactivate"
+# Activate Products: a deactivated product back on sale (re-audited), at most 20 ids.
+# Source: https://partner.tiktokshop.com/docv2/page/activate-product-202309
+ACTIVATE_PATH = f"/product/{API_VERSION}/products/activate"
 WAREHOUSES_PATH = f"/logistics/{API_VERSION}/warehouses"
 IMAGES_UPLOAD_PATH = f"/product/{API_VERSION}/images/upload"
 

@@ -356,6 +356,24 @@ def published(product: ProductUpsert, product_id: str, current: Any) -> ProductR
     return ProductResult(product.product_id, Outcome.APPLIED, "", product_id, tuple(variants))
 
 
+# TikTok statuses a product is off sale in; SELLER_DEACTIVATED is the one Activate Products undoes.
+OFF_SALE = frozenset({"SELLER_DEACTIVATED", "PLATFORM_DEACTIVATED", "FREEZE", "DELETED"})
+
+
+def status_change(product: ProductUpsert, current_status: str) -> str:
+    """What an update's status asks of TikTok: "deactivate" (archived, still on sale), "activate"
+    (active, deactivated by the seller) or "". A draft stays as TikTok has it: a product that has
+    been listed cannot go back to draft there, and one TikTok itself took off sale stays off."""
+    if product.is_create or not product.owns("status"):
+        return ""
+    status = current_status.upper()
+    if product.status == "archived" and status not in OFF_SALE:
+        return "deactivate"
+    if product.status == "active" and status == "SELLER_DEACTIVATED":
+        return "activate"
+    return ""
+
+
 def deactivate_errors(data: Any) -> tuple[dict[str, str], str]:
     """Deactivate Products' `data.errors` as ({product_id: message}, a message naming no product)."""
     errors = data.get("errors") if isinstance(data, Mapping) else None
