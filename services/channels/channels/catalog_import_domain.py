@@ -190,9 +190,10 @@ def page_skus(connection_id: str, products: Sequence[RemoteProduct], policy: Imp
 
 def status_of(channel_status: str) -> str:
     """The channel's product status in catalog words: active, draft or archived (Meta's catalog
-    item visibility: `staging` and `hidden` items are not on sale, so they come in as drafts)."""
+    item visibility: `staging` and `hidden` items, and eBay's UNPUBLISHED offers, are not on sale,
+    so they come in as drafts)."""
     word = channel_status.strip().lower()
-    if word in ("draft", "pending", "private", "staging", "hidden"):
+    if word in ("draft", "pending", "private", "staging", "hidden", "unpublished"):
         return "draft"
     if word in ("archived", "trash"):
         return "archived"

@@ -160,7 +160,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "ebay",
             "eBay",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
         ),
     )
