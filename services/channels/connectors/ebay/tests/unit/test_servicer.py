@@ -16,6 +16,7 @@ from ebay_connector.config import load_settings
 from ebay_connector.revisions import MemoryRevisionLedger
 from ebay_connector.server import make_servicer
 from ebay_connector.servicer import EbayConnectorServicer
+from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
@@ -202,21 +203,70 @@ def test_challenge_answer_and_refusal() -> None:
         )
 
 
-def test_what_the_connector_does_not_do_is_failed_precondition() -> None:
-    built = servicer(FakeEbay())
-    for call in (
-        lambda: built.CancelOrder(
-            pb.CancelOrderRequest(connection=connection(), external_order_id="1"), None
+def test_publishing_without_the_listing_settings_is_rejected_before_any_call() -> None:
+    fake = FakeEbay()
+    built = servicer(fake)
+    product = pb.ProductUpsert(
+        product_id="p1",
+        product=pb.CatalogProduct(
+            title="Mug",
+            description="A mug",
+            image_urls=["https://cdn.test/m.jpg"],
+            variants=[pb.CatalogVariant(sku="MUG", price=common_pb2.Money(amount_minor=995, currency="USD"))],
         ),
-        lambda: built.ListRemoteProducts(
-            pb.ListRemoteProductsRequest(connection=connection(), include_catalog=True), None
-        ),
-        lambda: built.UpsertProducts(pb.UpsertProductsRequest(connection=connection()), None),
-    ):
-        with pytest.raises(FailedPrecondition):
-            call()
+    )
+    answer = built.UpsertProducts(
+        pb.UpsertProductsRequest(connection=connection(access_token="new"), products=[product]), None
+    )
+    [result] = answer.results
+    assert result.outcome == pb.ITEM_OUTCOME_REJECTED and "category_id" in result.message
+    assert "merchant_location_key" in result.message and fake.requests == [] and answer.calls == 0
     described = built.Describe(pb.DescribeRequest(), None)
-    assert pb.CAPABILITY_CATALOG not in described.capabilities and described.max_inventory_batch == 25
+    assert pb.CAPABILITY_CATALOG in described.capabilities and described.max_inventory_batch == 25
+    assert described.max_product_batch == 10
+
+
+def test_cancel_of_a_shipped_order_is_refused_without_a_post_order_call() -> None:
+    fake = FakeEbay()
+    order = {"orderId": "12-1", "legacyOrderId": "12-1", "orderFulfillmentStatus": "FULFILLED"}
+    fake.routes[("GET", f"{p.ORDERS_PATH}/12-1")] = lambda _r: httpx.Response(200, json=order)
+    with pytest.raises(FailedPrecondition) as refused:
+        servicer(fake).CancelOrder(
+            pb.CancelOrderRequest(connection=connection(access_token="new"), external_order_id="12-1"), None
+        )
+    assert "shipped" in refused.value.message and fake.paths() == [f"{p.ORDERS_PATH}/12-1"]
+
+
+def test_cancel_posts_to_post_order_with_iaf_and_the_marketplace() -> None:
+    fake = FakeEbay()
+    order = {"orderId": "12-1", "legacyOrderId": "12-1", "orderFulfillmentStatus": "NOT_STARTED"}
+    fake.routes[("GET", f"{p.ORDERS_PATH}/12-1")] = lambda _r: httpx.Response(200, json=order)
+    seen: list[httpx.Request] = []
+
+    def cancel(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"cancelId": "5000001", "orderEligibilityResult": {"eligible": True}})
+
+    fake.routes[("POST", p.CANCELLATION_PATH)] = cancel
+    answer = servicer(fake).CancelOrder(
+        pb.CancelOrderRequest(
+            connection=connection(access_token="new"), external_order_id="12-1", reason="customer"
+        ),
+        None,
+    )
+    assert answer.external_id == "5000001"
+    assert seen[0].headers["authorization"] == "IAF new"
+    assert seen[0].headers["x-ebay-c-marketplace-id"] == "EBAY_US"
+    assert json.loads(seen[0].content) == {"legacyOrderId": "12-1", "cancelReason": "BUYER_ASKED_CANCEL"}
+
+    fake.routes[("POST", p.CANCELLATION_PATH)] = lambda _r: httpx.Response(
+        200, json={"orderEligibilityResult": {"eligible": False, "failureReason": ["CUTOFF_PASSED"]}}
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        servicer(fake).CancelOrder(
+            pb.CancelOrderRequest(connection=connection(access_token="new"), external_order_id="12-1"), None
+        )
+    assert "CUTOFF_PASSED" in refused.value.message
 
 
 def test_more_than_25_items_go_in_several_calls() -> None:
