@@ -80,8 +80,9 @@ def _revisions(product: ProductUpsert, state: _State) -> dict[str, int]:
         if listing:
             out[listing] = out.get(listing, 0) + 2  # the item replaced, the offer updated
     if pub.is_grouped(product) and out:
+        unlisted = any(not _listing(state.offers[v.sku]) for v in product.variants)
         for listing in list(out):
-            out[listing] += 1  # the group replaced
+            out[listing] += 1 + int(unlisted)  # the group replaced; a new variant published into it
     return out
 
 

@@ -1,5 +1,13 @@
-"""gRPC adapter of the eBay connector: request → mapping → EbayClient / pushing → mapping →
-response. Errors are omnistock_common DomainErrors (the shared interceptor maps them).
+"""gRPC adapter of the eBay connector: request → mapping → EbayClient / pushing / publishing →
+mapping → response. Errors are omnistock_common DomainErrors (the shared interceptor maps them).
+
+Built: OAuth (RuName), stock and prices under the revision budget, auto-map, orders and shipments,
+account-deletion notifications, publishing (UpsertProducts/ArchiveProducts: inventory items, item
+groups, offers, publish/withdraw; publishing.py), the catalogue import (ListRemoteProducts
+include_catalog; protocol/catalog_import.py) and seller cancellation (CancelOrder through the
+Post-Order API, protocol/cancel.py). Sources are cited in each protocol module and the README; the
+points marked [M] there (e.g. Post-Order's "IAF" header form, revisions per call) were not verified
+on eBay's own pages.
 
 Calls made with the connection's user token may refresh it once on 401 errorId 1001 (client.py);
 the new access token then comes back as `refreshed_credentials` (the refresh token, which eBay
