@@ -21,7 +21,8 @@ per change is [M], counting each is the safe side. Creating and publishing a new
 withdrawing one, revise nothing.
 
 A product refused up front (settings, required fields) or by eBay (ChannelRefusal) is REJECTED, and
-the others still go. A transient failure (429/5xx after retries) on the first product is raised as
+the others still go. Products after the first that would take the call past CALLS_PER_REQUEST eBay
+calls are RETRY, unsent (the channels service sends them again). A transient failure (429/5xx after retries) on the first product is raised as
 the pushes do; on a later one that product is RETRY.
 """
 
@@ -163,6 +164,16 @@ def upsert_products(
             )
             continue
         seen.update(v.sku for v in product.variants)
+        if attempted and ebay.calls + pub.estimated_calls(product) > pub.CALLS_PER_REQUEST:
+            results.append(
+                ProductResult(
+                    product.product_id,
+                    p.Outcome.RETRY,
+                    f"not sent: this call's budget of {pub.CALLS_PER_REQUEST} eBay calls is spent; it goes in the next",
+                    product.external_id,
+                )
+            )
+            continue
         try:
             results.append(_upsert_one(ebay, budget, product, settings))
         except ChannelRefusal as refused:

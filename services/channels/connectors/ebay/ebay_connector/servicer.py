@@ -269,7 +269,8 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
         connection = request.connection
         marketplace = self._marketplace(connection)
         offset = p.offset_cursor(request.cursor)
-        limit = max(1, min(request.limit or p.MAX_INVENTORY_PAGE, p.MAX_INVENTORY_PAGE))
+        most = p.MAX_CATALOG_PAGE if request.include_catalog else p.MAX_INVENTORY_PAGE
+        limit = max(1, min(request.limit or most, most))
         with self.clients.open(connection) as ebay:
             if request.include_catalog:
                 # Paged by inventory item (getInventoryItems), so `limit` counts SKUs, not products.

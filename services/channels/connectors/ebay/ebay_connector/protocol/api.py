@@ -61,6 +61,9 @@ ORDER_FILTER_DAYS = 90
 # getInventoryItems takes up to 100 per page, but ListRemoteProducts adds one getOffers call per SKU:
 # 40 a page keeps a page within the bucket's burst (config.py) and the call's deadline.
 MAX_INVENTORY_PAGE = 40
+# The catalogue import adds one getInventoryItemGroup per group of the page too: 20 SKUs a page keep
+# a page (≤ 41 calls) within the same burst.
+MAX_CATALOG_PAGE = 20
 
 DEFAULT_MARKETPLACE = "EBAY_US"
 MARKETPLACE_CURRENCY = {

@@ -36,11 +36,14 @@ from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, from_minor
 from omnistock_connector_kit.publishing import ProductResult, ProductUpsert, PublishedVariant, VariantUpsert
 
-# Products one UpsertProducts call takes: each costs per-SKU calls (no bulk call is used, publishing
-# is rare), so a call stays within the bucket's burst of 50 for small products.
+# Products one UpsertProducts call takes. Each costs per-SKU calls (no bulk call is used: publishing
+# is rare), about 4 per variant + 3 (estimated_calls); the products after the first that would take
+# a call past CALLS_PER_REQUEST are answered RETRY and go in the next call, so one RPC stays within
+# the connection bucket's burst of 50 and the channels service's 30 s connector deadline.
 MAX_PRODUCT_BATCH = 10
-# Our limit per product (every variant costs ~3 calls); eBay's own variation limit is higher [M].
-MAX_VARIANTS_PER_PRODUCT = 50
+CALLS_PER_REQUEST = 48
+# Our limit per product, for the same reason (12 variants ≈ 51 calls); eBay's own limit is higher [M].
+MAX_VARIANTS_PER_PRODUCT = 12
 GROUP_PREFIX = "os-"
 # eBay limits (Inventory API types Product and InventoryItem): title ≤ 80 characters, SKU ≤ 50,
 # description ≤ 4000 characters, up to 24 image URLs (https://developer.ebay.com/api-docs/sell/inventory/types/slr:Product) [M on the figures].
@@ -143,6 +146,12 @@ def group_key(product: ProductUpsert) -> str:
 
 def external_id(product: ProductUpsert) -> str:
     return group_key(product) if is_grouped(product) else product.variants[0].sku
+
+
+def estimated_calls(product: ProductUpsert) -> int:
+    """getInventoryItem, getOffers, createOrReplaceInventoryItem and create/updateOffer per SKU;
+    getInventoryItemGroup, createOrReplaceInventoryItemGroup and one publish or withdraw."""
+    return 4 * len(product.variants) + 3
 
 
 def _creates(product: ProductUpsert, variant: VariantUpsert) -> bool:
@@ -250,8 +259,13 @@ def item_body(
         item["description"] = product.description.strip()[:MAX_DESCRIPTION]
     if create or product.owns("images"):
         item["imageUrls"] = _images(product)
-    if create or product.owns("options") or product.owns("vendor"):
-        item["aspects"] = {**(item.get("aspects") or {}), **_aspects(product, variant)}
+    aspects = dict(item.get("aspects") or {})
+    if (create or product.owns("vendor")) and product.vendor.strip():
+        aspects.update(_aspects(product, None))
+    if create or product.owns("options"):
+        aspects.update({k: v for k, v in _aspects(product, variant).items() if k != "Brand"})
+    if aspects:
+        item["aspects"] = aspects
     if (create or product.owns("variants")) and _identifiers(variant.barcode):
         item.update(_identifiers(variant.barcode))
     body["product"] = item

@@ -313,3 +313,19 @@ def test_the_catalog_import_reads_groups_as_products_with_their_variants(
     assert dict(variant.remote.ids) == _remote_ids(env, connection)["GEN-1-M"]
     solo = next(p for p in seen if p.external_id == "SOLO")
     assert solo.variants[0].options == [] and solo.variants[0].price.amount_minor == 450
+
+
+def test_products_past_the_calls_budget_are_retry_unsent(env: Env, connection: pb.ConnectionContext) -> None:
+    sizes = [str(n) for n in range(6)]
+    products = [product(f"p{i}", *(size(f"P{i}-{s}", s) for s in sizes)) for i in range(3)]
+    answer = upsert(env, connection, *products)
+    assert [r.outcome for r in answer.results] == [
+        pb.ITEM_OUTCOME_APPLIED,
+        pb.ITEM_OUTCOME_RETRY,
+        pb.ITEM_OUTCOME_RETRY,
+    ]
+    assert "budget of 48 eBay calls" in answer.results[1].message and answer.calls == 27
+    assert {s.split("-")[0] for s in env.sandbox.get("/_sandbox/items").json()} == {"P0"}
+    too_big = product("p9", *(size(f"B-{n}", str(n)) for n in range(13)))
+    [refused] = upsert(env, connection, too_big).results
+    assert refused.outcome == pb.ITEM_OUTCOME_REJECTED and "at most 12 variants" in refused.message
