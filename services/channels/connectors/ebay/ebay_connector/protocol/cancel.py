@@ -10,7 +10,9 @@ https://developer.ebay.com/Devzone/post-order/types/CancelReasonEnum.html), buye
 answer CreateCancelResponse {cancelId, orderEligibilityResult{eligible, failureReason[]}, warnings}
 (https://developer.ebay.com/DevZone/post-order/types/CreateCancelResponse.html): no cancelId = not
 eligible. Headers: Authorization and X-EBAY-C-MARKETPLACE-ID are required
-(https://developer.ebay.com/Devzone/post-order/concepts/makingacall.html). Post-Order accepts OAuth
+(https://developer.ebay.com/Devzone/post-order/concepts/makingacall.html); the marketplace is sent in
+the MarketplaceIdEnum form (EBAY_US, https://developer.ebay.com/DevZone/post-order/types/MarketplaceIdEnum.html;
+an older page of the method lists "EBAY-US, EBAY-UK, EBAY-DE" for the header [M]). Post-Order accepts OAuth
 user tokens (https://developer.ebay.com/api-docs/static/oauth-trad-apis.html) in the form
 "IAF <token>" (the form eBay's traditional APIs take an OAuth token in; as the hendt/ebay-api SDK
 sends it, dist/auth/index.js `(useIaf ? 'IAF ' : 'Bearer ') + accessToken`) [M: not read on an
