@@ -145,6 +145,8 @@ def test_channel_statuses_map_to_catalog_statuses() -> None:
     ]
     # Meta's catalog item visibility: published items are on sale, staged or hidden ones are not.
     assert [status_of(s) for s in ("published", "staging", "hidden")] == ["active", "draft", "draft"]
+    # eBay's offer status: a withdrawn or never published offer is not on sale.
+    assert [status_of(s) for s in ("PUBLISHED", "UNPUBLISHED")] == ["active", "draft"]
 
 
 def test_params_and_checkpoint_round_trip_through_json() -> None:
