@@ -85,6 +85,15 @@ MARKETPLACES: dict[str, Marketplace] = {
         Marketplace(
             "ebay",
             "ebay-sandbox",
+            # What publishing a listing needs and eBay does not tell (the seller's category, business
+            # policies and inventory location; any non-empty value suits the sandbox).
+            connect_settings={
+                "category_id": "11450",
+                "fulfillment_policy_id": "sandbox-fulfillment-policy",
+                "payment_policy_id": "sandbox-payment-policy",
+                "return_policy_id": "sandbox-return-policy",
+                "merchant_location_key": "sandbox-warehouse",
+            },
             # base64 of {"alg":"ECDSA","kid":"nope","signature":"AAAA","digest":"SHA1"}
             forged_webhook_headers={
                 "X-EBAY-SIGNATURE": "eyJhbGciOiJFQ0RTQSIsImtpZCI6Im5vcGUiLCJzaWduYXR1cmUiOiJBQUFBIiwiZGlnZXN0IjoiU0hBMSJ9"
