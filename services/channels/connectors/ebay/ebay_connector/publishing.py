@@ -37,10 +37,18 @@ from ebay_connector import protocol as p
 from ebay_connector.client import ChannelRefusal, EbayClient
 from ebay_connector.protocol import publish as pub
 from ebay_connector.pushing import Budget
-from omnistock_common.errors import ResourceExhausted, Unavailable
+from omnistock_common.errors import DomainError, ResourceExhausted, Unavailable
+from omnistock_connector_kit.channel_http import ChannelHttpError
+from omnistock_connector_kit.connector_base import map_channel_error
 from omnistock_connector_kit.publishing import ProductRef, ProductResult, ProductUpsert
 
 log = logging.getLogger(__name__)
+
+
+def _transient(error: ChannelHttpError | DomainError) -> DomainError | None:
+    """The contract's error when it is worth trying again later (429/bucket, 5xx), else None."""
+    mapped = map_channel_error(error) if isinstance(error, ChannelHttpError) else error
+    return mapped if isinstance(mapped, (ResourceExhausted, Unavailable)) else None
 
 
 @dataclass
@@ -182,8 +190,9 @@ def upsert_products(
                     product.product_id, p.Outcome.REJECTED, refused.message, pub.external_id(product)
                 )
             )
-        except (ResourceExhausted, Unavailable) as transient:
-            if not attempted:
+        except (ChannelHttpError, ResourceExhausted, Unavailable) as error:
+            transient = _transient(error)
+            if not attempted or transient is None:
                 raise
             results.append(
                 ProductResult(
@@ -211,8 +220,9 @@ def archive_products(
             results.append(
                 ProductResult(ref.product_id, p.Outcome.REJECTED, refused.message, ref.external_id)
             )
-        except (ResourceExhausted, Unavailable) as transient:
-            if index == 0:
+        except (ChannelHttpError, ResourceExhausted, Unavailable) as error:
+            transient = _transient(error)
+            if index == 0 or transient is None:
                 raise
             results.append(ProductResult(ref.product_id, p.Outcome.RETRY, transient.message, ref.external_id))
     return results

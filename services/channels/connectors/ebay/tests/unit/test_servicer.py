@@ -18,7 +18,13 @@ from ebay_connector.server import make_servicer
 from ebay_connector.servicer import EbayConnectorServicer
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
+from omnistock_common.errors import (
+    FailedPrecondition,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
@@ -345,3 +351,66 @@ def test_a_page_of_auto_map_fits_in_the_default_bucket() -> None:
     assert len(page.products) == p.MAX_INVENTORY_PAGE and page.next_cursor == str(p.MAX_INVENTORY_PAGE)
     assert dict(page.products[0].remote.ids) == {"sku": "S0", "offer_id": "O-S0", "listing_id": "L-S0"}
     assert len(fake.requests) == p.MAX_INVENTORY_PAGE + 1 <= settings.bucket_capacity
+
+
+LISTING_SETTINGS = {
+    "category_id": "1",
+    "fulfillment_policy_id": "F",
+    "payment_policy_id": "P",
+    "return_policy_id": "R",
+    "merchant_location_key": "W",
+}
+
+
+def _mug(product_id: str, sku: str) -> pb.ProductUpsert:
+    return pb.ProductUpsert(
+        product_id=product_id,
+        product=pb.CatalogProduct(
+            title="Mug",
+            description="A mug",
+            image_urls=["https://cdn.test/m.jpg"],
+            variants=[pb.CatalogVariant(sku=sku, price=common_pb2.Money(amount_minor=995, currency="USD"))],
+        ),
+    )
+
+
+def _publishing_fake(down: set[str]) -> FakeEbay:
+    """A new SKU everywhere; every call about a SKU in `down` answers 503."""
+    fake = FakeEbay()
+
+    def by_sku(request: httpx.Request) -> httpx.Response:
+        sku = request.url.params.get("sku") or request.url.path.rsplit("/", 1)[-1]
+        if sku in down:
+            return httpx.Response(503, json={"errors": [{"errorId": 25001, "message": "System error"}]})
+        return httpx.Response(404, json={"errors": [{"errorId": 25710, "message": "not found"}]})
+
+    for sku in ("A", "B"):
+        fake.routes[("GET", p.inventory_item_path(sku))] = by_sku
+        fake.routes[("PUT", p.inventory_item_path(sku))] = lambda r: (
+            httpx.Response(204) if r.headers.get("content-language") == "en-US" else httpx.Response(400)
+        )
+    fake.routes[("GET", p.OFFERS_PATH)] = by_sku
+    fake.routes[("POST", p.OFFERS_PATH)] = lambda r: httpx.Response(
+        400,
+        json={"errors": [{"errorId": 25002, "message": "A user error", "longMessage": "No category 1"}]},
+    )
+    return fake
+
+
+def test_publishing_a_transient_failure_raises_first_then_is_retry_and_a_refusal_is_rejected() -> None:
+    request = pb.UpsertProductsRequest(
+        connection=pb.ConnectionContext(
+            connection_id="c1",
+            channel_type="ebay",
+            settings=LISTING_SETTINGS,
+            credentials=pb.Credentials(secrets={"access_token": "new"}),
+        ),
+        products=[_mug("p1", "A"), _mug("p2", "B")],
+    )
+    with pytest.raises(Unavailable):
+        servicer(_publishing_fake({"A"})).UpsertProducts(request, None)
+    answer = servicer(_publishing_fake({"B"})).UpsertProducts(request, None)
+    first, second = answer.results
+    assert first.outcome == pb.ITEM_OUTCOME_REJECTED
+    assert first.message == "eBay refused createOffer: 25002 No category 1" and first.external_id == "A"
+    assert second.outcome == pb.ITEM_OUTCOME_RETRY and "503" in second.message
