@@ -239,9 +239,9 @@ def _archive_one(ebay: EbayClient, ref: ProductRef, marketplace: str) -> Product
             f"eBay has no offer for {ref.external_id} on {marketplace}",
             ref.external_id,
         )
-    if any(_listing(o) for o in offers):  # already withdrawn: nothing to end
-        if group is not None:
-            ebay.withdraw_group(ref.external_id, marketplace)
-        else:
-            ebay.withdraw_offer(str(offers[0]["offerId"]))  # type: ignore[index]
+    live = [o for o in offers if o is not None and _listing(o)]
+    if live and group is not None:  # none live: already withdrawn, nothing to end
+        ebay.withdraw_group(ref.external_id, marketplace)
+    elif live:
+        ebay.withdraw_offer(str(live[0]["offerId"]))
     return ProductResult(ref.product_id, p.Outcome.APPLIED, "", ref.external_id)
