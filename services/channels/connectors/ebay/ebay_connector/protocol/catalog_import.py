@@ -59,6 +59,11 @@ def _product(item: Mapping[str, Any]) -> Mapping[str, Any]:
     return product if isinstance(product, Mapping) else {}
 
 
+def _aspects(product: Mapping[str, Any]) -> Mapping[str, Any]:
+    aspects = product.get("aspects")
+    return aspects if isinstance(aspects, Mapping) else {}
+
+
 def _first(values: Any) -> str:
     if isinstance(values, list) and values:
         return str(values[0])
@@ -99,7 +104,7 @@ def catalog_variant(
 ) -> CatalogVariantData:
     sku = safe_text(str(item.get("sku") or ""), 100)
     product = _product(item)
-    aspects = product.get("aspects") if isinstance(product.get("aspects"), Mapping) else {}
+    aspects = _aspects(product)
     ids = {"sku": sku}
     if offer is not None:
         ids["offer_id"] = offer.offer_id
@@ -151,9 +156,7 @@ def catalog_products(
                 title=safe_text(str(source.get("title") or product.get("title") or ""), 255),
                 description=str(source.get("description") or product.get("description") or ""),
                 status=_status([offers.get(str(m["sku"])) for m in members]),
-                vendor=safe_text(
-                    str(product.get("brand") or _first((product.get("aspects") or {}).get("Brand"))), 255
-                ),
+                vendor=safe_text(str(product.get("brand") or _first(_aspects(product).get("Brand"))), 255),
                 image_urls=_images(source) or _images(product),
                 variants=[catalog_variant(m, offers.get(str(m["sku"])), names) for m in members],
             )
