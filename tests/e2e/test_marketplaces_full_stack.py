@@ -320,16 +320,17 @@ def test_amazon_two_thousand_changes_go_as_feeds_and_an_item_error_names_its_sku
     assert refused[0]["skus"] == [ghost] and ghost in refused[0]["message"], refused[0]
 
 
-@pytest.mark.parametrize("channel_type", ["facebook", "tiktok", "amazon"])
+@pytest.mark.parametrize("channel_type", ["facebook", "tiktok", "amazon", "ebay"])
 def test_a_published_product_reaches_the_marketplace_and_is_archived_there(
     market_stack: Stack, channel_type: str
 ) -> None:
     """Catalog sync on each marketplace: the merchant sets what the channel needs to publish
     (PATCH /channels/{id}: Meta's link template, TikTok's category and package, Amazon's product
-    type), publishes an OmniStock product with two variants, and it becomes one product with both
-    SKUs on the channel (Meta: one item group; TikTok: one product, images uploaded from where the
-    merchant hosts them; Amazon: two full listings), its stock follows, and archiving it in
-    OmniStock takes it off sale there while keeping it."""
+    type, eBay's category and business policies), publishes an OmniStock product with two
+    variants, and it becomes one product with both SKUs on the channel (Meta: one item group;
+    TikTok: one product, images uploaded from where the merchant hosts them; Amazon: two full
+    listings; eBay: one item group listing), its stock follows, and archiving it in OmniStock takes
+    it off sale there while keeping it."""
     ctx, client = market_stack, market_stack.client
     market = mk.MARKETPLACES[channel_type]
     sandbox = ctx.sandbox(channel_type)

@@ -113,6 +113,17 @@ MARKETPLACES: dict[str, Marketplace] = {
             forged_webhook_headers={
                 "X-EBAY-SIGNATURE": "eyJhbGciOiJFQ0RTQSIsImtpZCI6Im5vcGUiLCJzaWduYXR1cmUiOiJBQUFBIiwiZGlnZXN0IjoiU0hBMSJ9"
             },
+            # What publishing a listing needs and eBay does not tell (the seller's category,
+            # business policies and inventory location; any non-empty value suits the sandbox).
+            publish_settings={
+                "category_id": "11450",
+                "fulfillment_policy_id": "sandbox-fulfillment-policy",
+                "payment_policy_id": "sandbox-payment-policy",
+                "return_policy_id": "sandbox-return-policy",
+                "merchant_location_key": "sandbox-warehouse",
+            },
+            # Archiving withdraws the offers: the listing ends, items and offers are kept.
+            archived_status="UNPUBLISHED",
         ),
     )
 }

@@ -190,11 +190,12 @@ def page_skus(connection_id: str, products: Sequence[RemoteProduct], policy: Imp
 
 def status_of(channel_status: str) -> str:
     """The channel's product status in catalog words: active, draft or archived (Meta's catalog
-    item visibility: `staging` and `hidden` items are not on sale, so they come in as drafts;
-    TikTok's FAILED is an audit refusal (a draft to fix), SELLER_DEACTIVATED what archiving
-    makes, PLATFORM_DEACTIVATED/FREEZE/DELETED off sale by TikTok: archived)."""
+    item visibility: `staging` and `hidden` items, and eBay's UNPUBLISHED offers, are not on sale,
+    so they come in as drafts; TikTok's FAILED is an audit refusal (a draft to fix),
+    SELLER_DEACTIVATED what archiving makes, PLATFORM_DEACTIVATED/FREEZE/DELETED off sale by
+    TikTok: archived)."""
     word = channel_status.strip().lower()
-    if word in ("draft", "pending", "private", "staging", "hidden", "failed"):
+    if word in ("draft", "pending", "private", "staging", "hidden", "failed", "unpublished"):
         return "draft"
     if word in ("archived", "trash", "seller_deactivated", "platform_deactivated", "freeze", "deleted"):
         return "archived"

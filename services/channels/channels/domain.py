@@ -182,8 +182,17 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             "ebay",
             "eBay",
             AuthKind.OAUTH,
-            ("inventory", "prices", "orders", "fulfillment", "webhooks"),
+            ("inventory", "prices", "orders", "fulfillment", "webhooks", "catalog"),
             available=True,
+            editable_settings=(
+                "category_id",
+                "fulfillment_policy_id",
+                "payment_policy_id",
+                "return_policy_id",
+                "merchant_location_key",
+                "condition",
+                "content_language",
+            ),
         ),
     )
 }

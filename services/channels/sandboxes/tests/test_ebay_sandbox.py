@@ -342,3 +342,155 @@ def test_challenge_reports_whether_the_endpoint_answered_right(ebay: httpx.Clien
         json={"address": address, "verification_token": "another-token-0000000000000000000000"},
     ).json()
     assert wrong["ok"] is False
+
+
+INV = "/sell/inventory/v1"
+LISTING = {
+    "categoryId": "11450",
+    "merchantLocationKey": "WH",
+    "listingPolicies": {"fulfillmentPolicyId": "F", "paymentPolicyId": "P", "returnPolicyId": "R"},
+}
+
+
+def _item(title: str = "Tee", **product: object) -> dict:
+    return {
+        "product": {"title": title, "description": "Cotton", "imageUrls": ["https://x/t.jpg"], **product},
+        "condition": "NEW",
+        "availability": {"shipToLocationAvailability": {"quantity": 2}},
+    }
+
+
+def _offer(sku: str, value: str = "15.00", **fields: object) -> dict:
+    return {
+        "sku": sku,
+        "marketplaceId": "EBAY_US",
+        "format": "FIXED_PRICE",
+        "pricingSummary": {"price": {"value": value, "currency": "USD"}},
+        **fields,
+    }
+
+
+def test_listing_creation_needs_content_language_and_publish_names_what_is_missing(
+    ebay: httpx.Client,
+) -> None:
+    token = _bearer(_tokens(ebay)["access_token"])
+    lang = {**token, "Content-Language": "en-US"}
+    no_language = ebay.put(f"{INV}/inventory_item/TEE", headers=token, json=_item())
+    assert no_language.status_code == 400 and no_language.json()["errors"][0]["errorId"] == 25709
+    too_long = ebay.put(f"{INV}/inventory_item/TEE", headers=lang, json=_item("x" * 81))
+    assert too_long.status_code == 400 and "title" in too_long.json()["errors"][0]["message"]
+    assert ebay.put(f"{INV}/inventory_item/TEE", headers=lang, json=_item()).status_code == 204
+    missing = ebay.post(f"{INV}/offer", headers=lang, json={"sku": "TEE", "marketplaceId": "EBAY_US"})
+    assert missing.status_code == 400 and missing.json()["errors"][0]["parameters"] == [
+        {"name": "fieldName", "value": "format"}
+    ]
+    created = ebay.post(f"{INV}/offer", headers=lang, json=_offer("TEE"))
+    assert created.status_code == 201
+    offer_id = created.json()["offerId"]
+    twice = ebay.post(f"{INV}/offer", headers=lang, json=_offer("TEE"))
+    assert twice.json()["errors"][0]["parameters"] == [{"name": "offerId", "value": offer_id}]
+    unlisted = ebay.post(f"{INV}/offer/{offer_id}/publish", headers=token)
+    assert unlisted.status_code == 400 and unlisted.json()["errors"][0]["message"] == "categoryId is missing."
+    assert (
+        ebay.get(f"{INV}/offer", headers=token, params={"sku": "TEE"}).json()["offers"][0]["status"]
+        == "UNPUBLISHED"
+    )
+    assert ebay.put(f"{INV}/offer/{offer_id}", headers=lang, json=_offer("TEE", **LISTING)).status_code == 200
+    published = ebay.post(f"{INV}/offer/{offer_id}/publish", headers=token)
+    assert published.status_code == 200
+    listing_id = published.json()["listingId"]
+    [offer] = ebay.get(f"{INV}/offer", headers=token, params={"sku": "TEE"}).json()["offers"]
+    assert offer["listing"]["listingId"] == listing_id and offer["status"] == "PUBLISHED"
+
+    # The new listing takes bulk updates and counts their revisions; a live replace counts one too.
+    bulk = {"requests": [{"sku": "TEE", "offers": [{"offerId": offer_id, "availableQuantity": 1}]}]}
+    assert ebay.post(f"{INV}/bulk_update_price_quantity", headers=token, json=bulk).status_code == 200
+    assert ebay.put(f"{INV}/inventory_item/TEE", headers=lang, json=_item("Tee 2")).status_code == 204
+    assert ebay.get("/_sandbox/revisions").json()["listings"][listing_id] == {"sku": "TEE", "revisions": 2}
+    withdrawn = ebay.post(f"{INV}/offer/{offer_id}/withdraw", headers=token)
+    assert withdrawn.status_code == 200 and withdrawn.json()["listingId"] == listing_id
+    assert "listing" not in ebay.get("/_sandbox/offers").json()["TEE"]
+
+
+def test_a_group_publishes_as_one_listing_and_withdraws_whole(ebay: httpx.Client) -> None:
+    token = _bearer(_tokens(ebay)["access_token"])
+    lang = {**token, "Content-Language": "en-US"}
+    for sku, size in (("T-S", "S"), ("T-M", "M")):
+        ebay.put(f"{INV}/inventory_item/{sku}", headers=lang, json=_item(aspects={"Size": [size]}))
+    group = {
+        "title": "Tee",
+        "variantSKUs": ["T-S", "T-M"],
+        "variesBy": {"specifications": [{"name": "Size", "values": ["S", "M"]}]},
+    }
+    assert (
+        ebay.put(f"{INV}/inventory_item_group/G1", headers=token, json=group).status_code == 400
+    )  # no language
+    assert ebay.put(f"{INV}/inventory_item_group/G1", headers=lang, json=group).status_code == 204
+    assert ebay.get(f"{INV}/inventory_item_group/G1", headers=token).json()["variantSKUs"] == ["T-S", "T-M"]
+    assert ebay.get(f"{INV}/inventory_item_group/NOPE", headers=token).status_code == 404
+    for sku in ("T-S", "T-M"):
+        assert ebay.post(f"{INV}/offer", headers=lang, json=_offer(sku, **LISTING)).status_code == 201
+    single = ebay.post(
+        f"{INV}/offer/{ebay.get('/_sandbox/offers').json()['T-S']['offerId']}/publish", headers=token
+    )
+    assert single.status_code == 400 and "group" in single.json()["errors"][0]["message"]
+    body = {"inventoryItemGroupKey": "G1", "marketplaceId": "EBAY_US"}
+    published = ebay.post(f"{INV}/offer/publish_by_inventory_item_group", headers=token, json=body)
+    assert published.status_code == 200
+    offers = ebay.get("/_sandbox/offers").json()
+    assert {o["listing"]["listingId"] for o in offers.values()} == {published.json()["listingId"]}
+    [product] = ebay.get("/_sandbox/catalog").json()["products"]
+    assert product["product_id"] == "G1" and product["status"] == "PUBLISHED"
+    assert [v["options"] for v in product["variants"]] == [{"Size": "S"}, {"Size": "M"}]
+    assert ebay.get("/_sandbox/items").json()["T-M"]["groupIds"] == ["G1"]
+    withdrawn = ebay.post(f"{INV}/offer/withdraw_by_inventory_item_group", headers=token, json=body)
+    assert withdrawn.status_code == 204
+    assert {o["status"] for o in ebay.get("/_sandbox/offers").json().values()} == {"UNPUBLISHED"}
+
+
+def test_post_order_cancellation_takes_iaf_and_refuses_a_shipped_order(ebay: httpx.Client) -> None:
+    ebay.post("/_sandbox/products", json={"items": [{"sku": "A", "quantity": 5}]})
+    open_id, shipped_id = (
+        ebay.post("/_sandbox/orders", json={"lines": [{"sku": "A", "quantity": 1}]}).json()["id"]
+        for _ in range(2)
+    )
+    token = _tokens(ebay)["access_token"]
+    iaf = {"Authorization": f"IAF {token}", "X-EBAY-C-MARKETPLACE-ID": "EBAY_US"}
+    line = ebay.get(f"/_sandbox/orders/{shipped_id}").json()["lines"][0]["lineItemId"]
+    ebay.post(
+        f"/sell/fulfillment/v1/order/{shipped_id}/shipping_fulfillment",
+        headers=_bearer(token),
+        json={
+            "lineItems": [{"lineItemId": line, "quantity": 1}],
+            "shippingCarrierCode": "USPS",
+            "trackingNumber": "1",
+        },
+    )
+    body = {"legacyOrderId": open_id, "cancelReason": "OUT_OF_STOCK_OR_CANNOT_FULFILL"}
+    bearer = ebay.post(
+        "/post-order/v2/cancellation",
+        headers={**_bearer(token), "X-EBAY-C-MARKETPLACE-ID": "EBAY_US"},
+        json=body,
+    )
+    assert bearer.status_code == 401 and bearer.json()["errors"][0]["errorId"] == 1001
+    no_marketplace = ebay.post(
+        "/post-order/v2/cancellation", headers={"Authorization": f"IAF {token}"}, json=body
+    )
+    assert no_marketplace.status_code == 400
+    buyer_reason = ebay.post(
+        "/post-order/v2/cancellation", headers=iaf, json={**body, "cancelReason": "ORDER_MISTAKE"}
+    )
+    assert buyer_reason.status_code == 400
+    done = ebay.post("/post-order/v2/cancellation", headers=iaf, json=body)
+    assert done.status_code == 201 and done.json()["orderEligibilityResult"] == {"eligible": True}
+    assert ebay.get(f"/_sandbox/orders/{open_id}").json()["cancelled"] is True
+    again = ebay.post("/post-order/v2/cancellation", headers=iaf, json=body)
+    assert again.status_code == 200 and "cancelId" not in again.json()
+    shipped = ebay.post(
+        "/post-order/v2/cancellation", headers=iaf, json={**body, "legacyOrderId": shipped_id}
+    )
+    assert shipped.json()["orderEligibilityResult"]["failureReason"] == ["ORDER_ALREADY_SHIPPED"]
+    [record] = ebay.get("/_sandbox/cancellations").json()["cancellations"]
+    assert record["cancelId"] == done.json()["cancelId"] and record["legacyOrderId"] == open_id
+    order = ebay.get(f"/sell/fulfillment/v1/order/{open_id}", headers=_bearer(token)).json()
+    assert order["cancelStatus"]["cancelState"] == "CANCELED"

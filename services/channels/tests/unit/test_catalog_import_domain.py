@@ -164,6 +164,8 @@ def test_channel_statuses_map_to_catalog_statuses() -> None:
         "archived",
         "archived",
     ]
+    # eBay's offer status: a withdrawn or never published offer is not on sale.
+    assert [status_of(s) for s in ("PUBLISHED", "UNPUBLISHED")] == ["active", "draft"]
 
 
 def test_params_and_checkpoint_round_trip_through_json() -> None:

@@ -26,8 +26,16 @@ from urllib.parse import quote
 import httpx
 
 from ebay_connector import protocol as p
+from ebay_connector.protocol import cancel as pc
+from ebay_connector.protocol import catalog_import as ci
+from ebay_connector.protocol import publish as pub
 from omnistock_common.egress import safe_code, safe_text
-from omnistock_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from omnistock_common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from omnistock_connector_kit.channel_http import ChannelHttpClient
 from omnistock_connector_kit.clients import ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
@@ -40,7 +48,16 @@ from omnistock_connector_kit.connector_base import (
 log = logging.getLogger(__name__)
 
 AUTHORIZATION_CODE_REJECTED = "AUTHORIZATION_CODE_REJECTED"
+ORDER_CANCEL_REFUSED = "ORDER_CANCEL_REFUSED"
 INVALID_ACCESS_TOKEN = 1001
+
+
+class ChannelRefusal(FailedPrecondition):
+    """eBay refused a publishing call (4xx other than 401/403/429) with these words: the product
+    is REJECTED, asking again will not change eBay's mind."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason=CHANNEL_REJECTED)
 
 
 @dataclass(frozen=True)
@@ -107,10 +124,20 @@ class EbayClient:
     # -- envelope ---------------------------------------------------------------------------
 
     def api(
-        self, method: str, path: str, *, json: Any = None, what: str, idempotent: bool = True
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        what: str,
+        idempotent: bool = True,
+        headers: Mapping[str, str] | None = None,
+        iaf: bool = False,
     ) -> httpx.Response:
-        """One Bearer call; on 401 errorId 1001 with a refresh token: refresh once, retry once."""
-        response = self._send(method, path, json=json, idempotent=idempotent)
+        """One Bearer call (`iaf`: the Post-Order API's "IAF <token>" form); on 401 errorId 1001
+        with a refresh token: refresh once, retry once."""
+        extra = {**(headers or {}), **({"_iaf": "1"} if iaf else {})}
+        response = self._send(method, path, json=json, idempotent=idempotent, extra=extra)
         ids = error_ids(response) if response.status_code == 401 else set()
         if (
             response.status_code == 401
@@ -120,13 +147,17 @@ class EbayClient:
         ):
             self.refreshed = self.refresh(self.refresh_token)
             self.token = self.refreshed.access_token
-            response = self._send(method, path, json=json, idempotent=idempotent)
+            response = self._send(method, path, json=json, idempotent=idempotent, extra=extra)
         if response.status_code == 401:
             raise Unauthenticated(f"{what}: eBay rejected the access token", reason=CREDENTIALS_REVOKED)
         return response
 
-    def _send(self, method: str, path: str, *, json: Any, idempotent: bool) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+    def _send(
+        self, method: str, path: str, *, json: Any, idempotent: bool, extra: Mapping[str, str]
+    ) -> httpx.Response:
+        auth = pc.iaf_authorization(self.token) if extra.get("_iaf") else f"Bearer {self.token}"
+        headers = {"Authorization": auth, "Accept": "application/json"}
+        headers.update({k: v for k, v in extra.items() if k != "_iaf"})
         if json is not None:
             headers["Content-Type"] = "application/json"
         return self.http.request(method, path, json=json, headers=headers, idempotent=idempotent)
@@ -223,6 +254,139 @@ class EbayClient:
         )
         check_response(response, refreshable=False, what="getInventoryItems")
         return p.inventory_page(_json(response, "getInventoryItems"), offset, limit)
+
+    # -- publishing and the catalog import ---------------------------------------------------
+
+    def _write(
+        self, method: str, path: str, body: Any, what: str, *, language: str = "", idempotent: bool = True
+    ) -> dict[str, Any]:
+        """A publishing call: eBay's answer (or {} for 204), ChannelRefusal with eBay's words for a
+        refusal (4xx but 401/403/429), the kit's errors otherwise."""
+        headers = {"Content-Language": language} if language else None
+        response = self.api(method, path, json=body, what=what, idempotent=idempotent, headers=headers)
+        status = response.status_code
+        if 400 <= status < 500 and status not in (401, 403, 429):
+            try:
+                words = pub.errors_text(response.json())
+            except ValueError:
+                words = ""
+            raise ChannelRefusal(f"eBay refused {what}: {words or f'HTTP {status}'}")
+        check_response(response, refreshable=False, what=what)
+        return _json(response, what) if response.content else {}
+
+    def put_item(self, sku: str, body: Mapping[str, Any], language: str) -> None:
+        """createOrReplaceInventoryItem (204 created/replaced)."""
+        self._write(
+            "PUT", p.inventory_item_path(sku), body, "createOrReplaceInventoryItem", language=language
+        )
+
+    def group(self, key: str) -> dict[str, Any] | None:
+        """getInventoryItemGroup, None when eBay has no such group."""
+        response = self.api("GET", p.inventory_group_path(key), what="getInventoryItemGroup")
+        if response.status_code in (400, 404):  # unknown key: 404 (errorId 25725 [M]), 400 for odd keys
+            return None
+        check_response(response, refreshable=False, what="getInventoryItemGroup")
+        return _json(response, "getInventoryItemGroup")
+
+    def put_group(self, key: str, body: Mapping[str, Any], language: str) -> None:
+        self._write(
+            "PUT", p.inventory_group_path(key), body, "createOrReplaceInventoryItemGroup", language=language
+        )
+
+    def offer_records(self, sku: str, marketplace_id: str) -> list[dict[str, Any]]:
+        """getOffers as eBay returns them (an update replaces the whole offer, so it needs them all)."""
+        query = httpx.QueryParams({"sku": sku, "marketplace_id": marketplace_id})
+        response = self.api("GET", f"{p.OFFERS_PATH}?{query}", what="getOffers")
+        if response.status_code in (400, 404):
+            return []
+        check_response(response, refreshable=False, what="getOffers")
+        offers = _json(response, "getOffers").get("offers") or []
+        return [o for o in offers if isinstance(o, dict) and o.get("offerId")]
+
+    def create_offer(self, body: Mapping[str, Any], language: str) -> str:
+        answer = self._write("POST", p.OFFERS_PATH, body, "createOffer", language=language, idempotent=False)
+        offer_id = safe_text(str(answer.get("offerId") or ""), 64)
+        if not offer_id:
+            raise FailedPrecondition("eBay created an offer without an offerId", reason=CHANNEL_REJECTED)
+        return offer_id
+
+    def update_offer(self, offer_id: str, body: Mapping[str, Any], language: str) -> None:
+        self._write("PUT", p.offer_path(offer_id), body, "updateOffer", language=language)
+
+    def publish_offer(self, offer_id: str) -> str:
+        """publishOffer → the listing id."""
+        answer = self._write(
+            "POST", p.offer_path(offer_id, "publish"), None, "publishOffer", idempotent=False
+        )
+        return safe_text(str(answer.get("listingId") or ""), 64)
+
+    def publish_group(self, key: str, marketplace_id: str) -> str:
+        body = {"inventoryItemGroupKey": key, "marketplaceId": marketplace_id}
+        answer = self._write(
+            "POST", p.PUBLISH_BY_GROUP_PATH, body, "publishOfferByInventoryItemGroup", idempotent=False
+        )
+        return safe_text(str(answer.get("listingId") or ""), 64)
+
+    def withdraw_offer(self, offer_id: str) -> None:
+        self._write("POST", p.offer_path(offer_id, "withdraw"), None, "withdrawOffer", idempotent=False)
+
+    def withdraw_group(self, key: str, marketplace_id: str) -> None:
+        body = {"inventoryItemGroupKey": key, "marketplaceId": marketplace_id}
+        self._write(
+            "POST", p.WITHDRAW_BY_GROUP_PATH, body, "withdrawOfferByInventoryItemGroup", idempotent=False
+        )
+
+    def catalog_page(
+        self, offset: int, limit: int, marketplace_id: str
+    ) -> tuple[list[ci.CatalogProductData], str]:
+        """One getInventoryItems page as whole products: each SKU's offer and each group read too."""
+        items, next_cursor = self.inventory_items(offset, limit)
+        offers = {
+            str(i["sku"]): p.pick_offer(self.offers(str(i["sku"]), marketplace_id), marketplace_id)
+            for i in items
+        }
+        keys = dict.fromkeys(ci.group_of(i) for i in items if ci.group_of(i))
+        groups = {key: self.group(key) for key in keys}
+        return ci.catalog_products(items, offers, groups), next_cursor
+
+    # -- cancellation (Post-Order API) ----------------------------------------------------------
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        response = self.api("GET", f"{p.ORDERS_PATH}/{quote(order_id, safe='')}", what="getOrder")
+        if response.status_code == 404:
+            raise NotFound(f"eBay order {order_id} not found")
+        check_response(response, refreshable=False, what="getOrder")
+        return _json(response, "getOrder")
+
+    def cancel(self, body: Mapping[str, Any], marketplace_id: str) -> str:
+        """Create a seller cancellation; its cancelId, or FAILED_PRECONDITION with eBay's reason."""
+        response = self.api(
+            "POST",
+            p.CANCELLATION_PATH,
+            json=body,
+            what="createCancellation",
+            idempotent=False,
+            headers={pc.MARKETPLACE_HEADER: marketplace_id},
+            iaf=True,
+        )
+        status = response.status_code
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = None
+        if status == 404:
+            raise NotFound(f"eBay has no order {body.get('legacyOrderId')} to cancel")
+        if 400 <= status < 500 and status not in (401, 403, 429):
+            raise FailedPrecondition(
+                f"eBay refused the cancellation: {pc.refusal(answer)}", reason=ORDER_CANCEL_REFUSED
+            )
+        check_response(response, refreshable=False, what="createCancellation")
+        cancel_id = pc.cancel_id(answer)
+        if not cancel_id:
+            raise FailedPrecondition(
+                f"eBay did not cancel the order: {pc.refusal(answer)}", reason=ORDER_CANCEL_REFUSED
+            )
+        return cancel_id
 
     # -- orders ------------------------------------------------------------------------------
 

@@ -1,5 +1,13 @@
-"""gRPC adapter of the eBay connector: request → mapping → EbayClient / pushing → mapping →
-response. Errors are omnistock_common DomainErrors (the shared interceptor maps them).
+"""gRPC adapter of the eBay connector: request → mapping → EbayClient / pushing / publishing →
+mapping → response. Errors are omnistock_common DomainErrors (the shared interceptor maps them).
+
+Built: OAuth (RuName), stock and prices under the revision budget, auto-map, orders and shipments,
+account-deletion notifications, publishing (UpsertProducts/ArchiveProducts: inventory items, item
+groups, offers, publish/withdraw; publishing.py), the catalogue import (ListRemoteProducts
+include_catalog; protocol/catalog_import.py) and seller cancellation (CancelOrder through the
+Post-Order API, protocol/cancel.py). Sources are cited in each protocol module and the README; the
+points marked [M] there (e.g. Post-Order's "IAF" header form, revisions per call) were not verified
+on eBay's own pages.
 
 Calls made with the connection's user token may refresh it once on 401 errorId 1001 (client.py);
 the new access token then comes back as `refreshed_credentials` (the refresh token, which eBay
@@ -20,8 +28,11 @@ import grpc
 
 from ebay_connector import mapping as m
 from ebay_connector import protocol as p
-from ebay_connector.client import ClientFactory, EbayClient
+from ebay_connector import publishing
+from ebay_connector.client import ORDER_CANCEL_REFUSED, ClientFactory, EbayClient
 from ebay_connector.config import Settings
+from ebay_connector.protocol import cancel as pc
+from ebay_connector.protocol import publish as pub
 from ebay_connector.pushing import Budget, push_prices, push_quantities, refresh_token_limits
 from ebay_connector.revisions import RevisionLedger
 from omnistock.connector.v1 import connector_service_pb2 as pb
@@ -45,7 +56,6 @@ from omnistock_connector_kit.servicer import (
 log = logging.getLogger(__name__)
 
 OAUTH_CALLBACK_INVALID = "OAUTH_CALLBACK_INVALID"
-NOT_SUPPORTED = "NOT_SUPPORTED_BY_CHANNEL"
 PUBLIC_KEY_CACHE_SIZE = 64
 # eBay application tokens live 7200 s; reuse one for a little less.
 APP_TOKEN_SECONDS = 7000.0
@@ -63,9 +73,11 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
             pb.CAPABILITY_ORDERS,
             pb.CAPABILITY_FULFILLMENT,
             pb.CAPABILITY_WEBHOOKS,
+            pb.CAPABILITY_CATALOG,
         ),
         max_inventory_batch=p.MAX_BULK_REQUESTS,
         max_price_batch=p.MAX_BULK_REQUESTS,
+        max_product_batch=pub.MAX_PRODUCT_BATCH,
         api_version=p.API_VERSION,
     )
     clients: ClientFactory
@@ -254,21 +266,23 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
     def ListRemoteProducts(
         self, request: pb.ListRemoteProductsRequest, context: grpc.ServicerContext
     ) -> pb.ListRemoteProductsResponse:
-        if request.include_catalog:
-            raise FailedPrecondition(
-                "the eBay connector does not import catalogues (include_catalog)", reason=NOT_SUPPORTED
-            )
         connection = request.connection
         marketplace = self._marketplace(connection)
         offset = p.offset_cursor(request.cursor)
-        limit = max(1, min(request.limit or p.MAX_INVENTORY_PAGE, p.MAX_INVENTORY_PAGE))
+        most = p.MAX_CATALOG_PAGE if request.include_catalog else p.MAX_INVENTORY_PAGE
+        limit = max(1, min(request.limit or most, most))
         with self.clients.open(connection) as ebay:
-            items, next_cursor = ebay.inventory_items(offset, limit)
-            products = [
-                p.remote_product(i, p.pick_offer(ebay.offers(str(i["sku"]), marketplace), marketplace))
-                for i in items
-            ]
-            response = m.products_to_proto(products, next_cursor)
+            if request.include_catalog:
+                # Paged by inventory item (getInventoryItems), so `limit` counts SKUs, not products.
+                catalog, next_cursor = ebay.catalog_page(offset, limit, marketplace)
+                response = m.catalog_to_proto(catalog, next_cursor)
+            else:
+                items, next_cursor = ebay.inventory_items(offset, limit)
+                products = [
+                    p.remote_product(i, p.pick_offer(ebay.offers(str(i["sku"]), marketplace), marketplace))
+                    for i in items
+                ]
+                response = m.products_to_proto(products, next_cursor)
             refreshed = self._refreshed(ebay, connection)
             if refreshed is not None:
                 response.refreshed_credentials.CopyFrom(refreshed)
@@ -323,11 +337,29 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
     def CancelOrder(
         self, request: pb.CancelOrderRequest, context: grpc.ServicerContext
     ) -> pb.CancelOrderResponse:
-        raise FailedPrecondition(
-            "eBay seller cancellations go through the Post-Order API (POST /post-order/v2/cancellation), "
-            "which this connector does not call: cancel the order in Seller Hub",
-            reason=NOT_SUPPORTED,
-        )
+        """A seller cancellation through the Post-Order API (protocol/cancel.py): getOrder first, so
+        an order already cancelled answers at once and a shipped one is refused without a call."""
+        if not request.external_order_id:
+            raise InvalidArgument("external_order_id is required")
+        connection = request.connection
+        with self.clients.open(connection) as ebay:
+            legacy_id, cancel_state, fulfillment = pc.order_state(ebay.order(request.external_order_id))
+            if cancel_state == "CANCELED":
+                cancel_id = ""
+            elif fulfillment in pc.SHIPPED_STATES:
+                raise FailedPrecondition(
+                    f"eBay order {request.external_order_id} has shipped ({fulfillment}); eBay cancels "
+                    "unshipped orders only: refund it as a return in Seller Hub",
+                    reason=ORDER_CANCEL_REFUSED,
+                )
+            else:
+                cancel_id = ebay.cancel(
+                    pc.cancel_body(legacy_id, request.reason), self._marketplace(connection)
+                )
+            return pb.CancelOrderResponse(
+                external_id=cancel_id or request.external_order_id,
+                refreshed_credentials=self._refreshed(ebay, connection),
+            )
 
     # -- notifications -----------------------------------------------------------------------
 
@@ -390,12 +422,36 @@ class EbayConnectorServicer(ConnectorServicerBase[EbayClient]):
     def UpsertProducts(
         self, request: pb.UpsertProductsRequest, context: grpc.ServicerContext
     ) -> pb.UpsertProductsResponse:
-        raise FailedPrecondition("the eBay connector does not publish listings", reason=NOT_SUPPORTED)
+        """A one-variant product is one SKU listing, more variants an inventory item group
+        (publishing.py); category, policies and location come from the connection's settings."""
+        connection = request.connection
+        products = m.product_upserts(request.products)
+        if len(products) > pub.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {pub.MAX_PRODUCT_BATCH} products per UpsertProducts call")
+        budget = self._budget(connection)
+        with self.clients.open(connection) as ebay:
+            results = publishing.upsert_products(ebay, budget, products, dict(connection.settings))
+            return pb.UpsertProductsResponse(
+                results=m.product_results_to_proto(results),
+                refreshed_credentials=self._refreshed(ebay, connection),
+                calls=ebay.calls,
+            )
 
     def ArchiveProducts(
         self, request: pb.ArchiveProductsRequest, context: grpc.ServicerContext
     ) -> pb.ArchiveProductsResponse:
-        raise FailedPrecondition("the eBay connector does not publish listings", reason=NOT_SUPPORTED)
+        """The listing ends (withdraw); the inventory items and offers stay with their ids."""
+        connection = request.connection
+        refs = m.product_refs(request.products)
+        if len(refs) > pub.MAX_PRODUCT_BATCH:
+            raise InvalidArgument(f"at most {pub.MAX_PRODUCT_BATCH} products per ArchiveProducts call")
+        with self.clients.open(connection) as ebay:
+            results = publishing.archive_products(ebay, refs, dict(connection.settings))
+            return pb.ArchiveProductsResponse(
+                results=m.product_results_to_proto(results),
+                refreshed_credentials=self._refreshed(ebay, connection),
+                calls=ebay.calls,
+            )
 
 
 def _resolve_lines(

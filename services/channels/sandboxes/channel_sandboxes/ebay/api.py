@@ -28,7 +28,9 @@ REVISION_CAP_MESSAGE = "This listing has been revised up to 250 times in one cal
 
 
 def api_guard(sandbox: EbaySandbox) -> Callable[..., Callable[[Handler], Handler]]:
-    def api(operation: str, scope: str | None, *, application: bool = False) -> Callable[[Handler], Handler]:
+    def api(
+        operation: str, scope: str | None, *, application: bool = False, iaf: bool = False
+    ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             @wraps(handler)
             def wrapper(**kwargs: Any) -> Response:
@@ -59,7 +61,7 @@ def api_guard(sandbox: EbaySandbox) -> Callable[..., Callable[[Handler], Handler
                         domain="API",
                         headers=headers,
                     )
-                denied = _authenticate(sandbox, scope, application)
+                denied = _authenticate(sandbox, scope, application, iaf)
                 if denied is not None:
                     sandbox.stats.bump("unauthorized")
                     return denied
@@ -72,9 +74,11 @@ def api_guard(sandbox: EbaySandbox) -> Callable[..., Callable[[Handler], Handler
     return api
 
 
-def _authenticate(sandbox: EbaySandbox, scope: str | None, application: bool) -> Response | None:
+def _authenticate(sandbox: EbaySandbox, scope: str | None, application: bool, iaf: bool) -> Response | None:
+    """Bearer <token>; the Post-Order API takes an OAuth token as "IAF <token>" only."""
     header = request.headers.get("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else ""
+    prefix = "IAF " if iaf else "Bearer "
+    token = header[len(prefix) :] if header.startswith(prefix) else ""
     with sandbox.state.lock:
         grant = sandbox.state.access.get(token)
     if grant is None or (grant.expires_at is not None and grant.expires_at <= now_utc()):
@@ -91,26 +95,44 @@ def _authenticate(sandbox: EbaySandbox, scope: str | None, application: bool) ->
 
 
 def item_json(x: Listing) -> dict[str, Any]:
-    return {
+    product: dict[str, Any] = {**x.product_extra, "title": x.title}
+    if x.description:
+        product["description"] = x.description
+    if x.image_urls:
+        product["imageUrls"] = list(x.image_urls)
+    if x.aspects:
+        product["aspects"] = dict(x.aspects)
+    body: dict[str, Any] = {
         "sku": x.sku,
         "locale": "en_US",
-        "product": {"title": x.title},
-        "condition": "NEW",
+        "product": product,
+        "condition": x.condition,
         "availability": {"shipToLocationAvailability": {"quantity": x.quantity}},
     }
+    if x.group_key:
+        body["groupIds"] = [x.group_key]
+    if x.package:
+        body["packageWeightAndSize"] = x.package
+    return body
 
 
 def offer_json(x: Listing, marketplace: str, currency: str) -> dict[str, Any]:
-    return {
+    pricing: dict[str, Any] = {"price": {"value": x.price, "currency": currency}}
+    if x.original_price:
+        pricing["originalRetailPrice"] = {"value": x.original_price, "currency": currency}
+    body = {
+        **x.offer_fields,
         "offerId": x.offer_id,
         "sku": x.sku,
         "marketplaceId": marketplace,
         "format": "FIXED_PRICE",
         "availableQuantity": x.listed if x.available_quantity is None else x.available_quantity,
-        "pricingSummary": {"price": {"value": x.price, "currency": currency}},
-        "listing": {"listingId": x.listing_id, "listingStatus": "ACTIVE"},
-        "status": "PUBLISHED",
+        "pricingSummary": pricing,
+        "status": x.offer_status,
     }
+    if x.published:  # the listing container comes with a published offer only
+        body["listing"] = {"listingId": x.listing_id, "listingStatus": "ACTIVE"}
+    return body
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int | None:
@@ -182,7 +204,7 @@ def register_api_routes(app: Flask, sandbox: EbaySandbox) -> None:
         marketplace = request.args.get("marketplace_id") or cfg.marketplace_id
         with state.lock:
             listing = state.listings.get(request.args.get("sku", ""))
-            if listing is None or marketplace != cfg.marketplace_id:
+            if listing is None or not listing.offer_id or marketplace != cfg.marketplace_id:
                 return ebay_error(404, 25713, "This Offer is not available.")
             return json_response(
                 {"total": 1, "size": 1, "offers": [offer_json(listing, cfg.marketplace_id, cfg.currency)]}
@@ -219,7 +241,7 @@ def _apply_bulk(sandbox: EbaySandbox, entries: list[Any]) -> list[dict[str, Any]
             response: dict[str, Any] = {"statusCode": 200, "sku": listing.sku if listing else sku}
             if offer_id:
                 response["offerId"] = offer_id
-            if listing is None or (offer_id and offer_id != listing.offer_id):
+            if listing is None or (offer_id and (offer_id != listing.offer_id or not listing.published)):
                 out.append(
                     {
                         **response,
@@ -239,7 +261,7 @@ def _apply_bulk(sandbox: EbaySandbox, entries: list[Any]) -> list[dict[str, Any]
                     }
                 )
                 continue
-            if not state.spend_revision(listing.listing_id, moment):
+            if listing.published and not state.spend_revision(listing.listing_id, moment):
                 out.append(
                     {
                         **response,

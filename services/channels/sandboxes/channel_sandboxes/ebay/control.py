@@ -1,6 +1,7 @@
 """The eBay sandbox's own `/_sandbox/*` routes, besides the shared ones (control.py of the package):
-orders, token expiry and revocation, throttling, the revision ledger, the RuName's accept URL, and
-the account-deletion notification and endpoint challenge eBay would send."""
+orders, token expiry and revocation, throttling, the revision ledger, the RuName's accept URL, the
+account-deletion notification and endpoint challenge eBay would send, and read-only views of the
+inventory items, offers, item groups and Post-Order cancellations (publishing and cancel tests)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from flask import Flask, Response
 
 from channel_sandboxes.common import json_body, json_response
 from channel_sandboxes.control import order_lines_error, register_common_control_routes
+from channel_sandboxes.ebay.api import item_json, offer_json
 from channel_sandboxes.ebay.sandbox import EbaySandbox
 from channel_sandboxes.ebay.state import StockError, next_pacific_midnight, now_utc, pacific_day
 
@@ -95,16 +97,50 @@ def register_control_routes(app: Flask, sandbox: EbaySandbox) -> None:
             listings = {
                 x.listing_id: {"sku": x.sku, "revisions": state.revisions.get((day, x.listing_id), 0)}
                 for x in state.listings.values()
+                if x.listing_id
             }
             return json_response(
                 {
                     "day": day,
                     "resets_at": next_pacific_midnight(moment).isoformat(),
                     "listings": listings,
-                    "by_sku": {v["sku"]: v["revisions"] for v in listings.values()},
+                    "by_sku": {
+                        x.sku: state.revisions.get((day, x.listing_id), 0)
+                        for x in state.listings.values()
+                        if x.listing_id
+                    },
                     "max_listed": dict(state.max_listed),
                 }
             )
+
+    @app.get("/_sandbox/items")
+    def items_view() -> Response:
+        """Every inventory item as getInventoryItem answers it, by SKU."""
+        with state.lock:
+            return json_response({s: item_json(x) for s, x in state.listings.items()})
+
+    @app.get("/_sandbox/offers")
+    def offers_view() -> Response:
+        """Every offer as getOffers answers it, by SKU (items without an offer are left out)."""
+        cfg = sandbox.config
+        with state.lock:
+            return json_response(
+                {
+                    s: offer_json(x, cfg.marketplace_id, cfg.currency)
+                    for s, x in state.listings.items()
+                    if x.offer_id
+                }
+            )
+
+    @app.get("/_sandbox/groups")
+    def groups_view() -> Response:
+        with state.lock:
+            return json_response({k: g.to_api() for k, g in state.groups.items()})
+
+    @app.get("/_sandbox/cancellations")
+    def cancellations_view() -> Response:
+        with state.lock:
+            return json_response({"cancellations": list(state.cancellations)})
 
     @app.post("/_sandbox/runame")
     def runame() -> Response:

@@ -75,14 +75,14 @@ def ebay_error(
     *,
     domain: str = "API_INVENTORY",
     headers: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> Response:
-    """eBay's REST error body: {"errors": [{errorId, domain, category, message}]}."""
+    """eBay's REST error body: {"errors": [{errorId, domain, category, message, parameters}]}."""
     category = "REQUEST" if status < 500 else "APPLICATION"
-    return json_response(
-        {"errors": [{"errorId": error_id, "domain": domain, "category": category, "message": message}]},
-        status,
-        headers,
-    )
+    error: dict[str, Any] = {"errorId": error_id, "domain": domain, "category": category, "message": message}
+    if parameters:
+        error["parameters"] = [{"name": k, "value": v} for k, v in parameters.items()]
+    return json_response({"errors": [error]}, status, headers)
 
 
 class EbaySandbox(SandboxBase):
@@ -210,11 +210,13 @@ class EbaySandbox(SandboxBase):
         return out
 
     def seed_catalog(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """eBay sells one inventory item per listing here: each variant with a SKU becomes one."""
+        """Each variant with a SKU becomes an inventory item with a published offer; a product with
+        more than one becomes an inventory item group (key GROUP-<n>, the options as variesBy) whose
+        offers share one multiple-variation listing. product_id: the group key, else the SKU."""
         out = []
         with self.state.lock:
             for product in products:
-                variants = []
+                variants, made = [], []
                 for variant in product.get("variants") or []:
                     sku = str(variant.get("sku") or "")
                     if not sku:
@@ -226,29 +228,63 @@ class EbaySandbox(SandboxBase):
                         int(variant.get("quantity") or 0),
                         str(variant.get("price") or "10.00"),
                     )
+                    options = variant.get("options") if isinstance(variant.get("options"), dict) else {}
+                    listing.description = str(product.get("description") or "")
+                    listing.image_urls = [str(u) for u in product.get("images") or []]
+                    listing.aspects = {str(k): [str(v)] for k, v in options.items()}
+                    if product.get("vendor"):
+                        listing.aspects["Brand"] = [str(product["vendor"])]
+                    if variant.get("barcode"):
+                        listing.product_extra = {"upc": [str(variant["barcode"])]}
+                    made.append((listing, options))
                     variants.append({"sku": sku, "variant_id": listing.offer_id})
-                out.append(
-                    {
-                        "title": product.get("title"),
-                        "product_id": variants[0]["variant_id"] if variants else "",
-                        "variants": variants,
-                    }
-                )
+                key = made[0][0].sku if made else ""
+                if len(made) > 1:
+                    key = f"GROUP-{self.state.new_number()}"
+                    specs: dict[str, list[str]] = {}
+                    for _, options in made:
+                        for name, value in options.items():
+                            specs.setdefault(str(name), []).append(str(value))
+                    group = self.state.add_group(
+                        key, str(product.get("title") or key), specs, [x.sku for x, _ in made]
+                    )
+                    group.description, group.image_urls = made[0][0].description, made[0][0].image_urls
+                    for listing, _ in made[1:]:
+                        listing.listing_id = made[0][0].listing_id
+                out.append({"title": product.get("title"), "product_id": key, "variants": variants})
         return out
 
     def catalog_view(self) -> list[dict[str, Any]]:
+        """Products as the seller sees them: a group with its SKUs, else one SKU (product_id = the
+        group key or the SKU); status is the offer's (PUBLISHED / UNPUBLISHED, "" without one)."""
         with self.state.lock:
-            return [
-                {
-                    "product_id": x.listing_id,
-                    "title": x.title,
-                    "description": "",
-                    "status": "PUBLISHED",
-                    "images": [],
-                    "variants": [{"sku": x.sku, "variant_id": x.offer_id, "price": x.price, "options": {}}],
-                }
-                for x in self.state.listings.values()
-            ]
+            products: dict[str, dict[str, Any]] = {}
+            for x in self.state.listings.values():
+                group = self.state.groups.get(x.group_key) if x.group_key else None
+                names = [str(s["name"]) for s in group.specifications] if group else []
+                view = products.setdefault(
+                    x.group_key or x.sku,
+                    {
+                        "product_id": x.group_key or x.sku,
+                        "title": group.title if group else x.title,
+                        "description": group.description if group else x.description,
+                        "status": x.offer_status,
+                        "images": list(group.image_urls if group else x.image_urls),
+                        "listing_id": x.listing_id,
+                        "variants": [],
+                    },
+                )
+                if x.published:
+                    view["status"], view["listing_id"] = "PUBLISHED", x.listing_id
+                view["variants"].append(
+                    {
+                        "sku": x.sku,
+                        "variant_id": x.offer_id,
+                        "price": x.price,
+                        "options": {n: x.aspects[n][0] for n in names if x.aspects.get(n)},
+                    }
+                )
+            return list(products.values())
 
     def set_stock(self, sku: str, quantity: int) -> list[Delivery] | None:
         with self.state.lock:

@@ -52,7 +52,9 @@ def money(value: Any) -> str:
 
 @dataclass
 class Listing:
-    """An inventory item (SKU) and its one published offer on the sandbox's marketplace."""
+    """An inventory item (SKU) and its one offer on the sandbox's marketplace. Seeded items have a
+    published offer; an item made with createOrReplaceInventoryItem has none (offer_id "") until
+    createOffer, and no listing (listing_id "") until published."""
 
     sku: str
     title: str
@@ -63,6 +65,22 @@ class Listing:
     offer_id: str
     listing_id: str
     price_writes: int = 0
+    description: str = ""
+    image_urls: list[str] = field(default_factory=list)
+    aspects: dict[str, list[str]] = field(default_factory=dict)
+    condition: str = "NEW"
+    # Other product fields as the seller sent them (upc, ean, brand, ...), and packageWeightAndSize.
+    product_extra: dict[str, Any] = field(default_factory=dict)
+    package: dict[str, Any] | None = None
+    group_key: str = ""
+    offer_status: str = "PUBLISHED"  # or UNPUBLISHED (created, or withdrawn)
+    # The offer's other fields as the seller sent them (categoryId, listingPolicies, ...).
+    offer_fields: dict[str, Any] = field(default_factory=dict)
+    original_price: str | None = None  # pricingSummary.originalRetailPrice
+
+    @property
+    def published(self) -> bool:
+        return bool(self.offer_id) and self.offer_status == "PUBLISHED" and bool(self.listing_id)
 
     @property
     def listed(self) -> int:
@@ -70,6 +88,30 @@ class Listing:
         if self.available_quantity is None:
             return self.quantity
         return min(self.quantity, self.available_quantity)
+
+
+@dataclass
+class Group:
+    """An inventory item group (one multiple-variation listing once published)."""
+
+    key: str
+    title: str
+    description: str
+    image_urls: list[str]
+    aspects: dict[str, list[str]]
+    variant_skus: list[str]
+    specifications: list[dict[str, Any]]
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "inventoryItemGroupKey": self.key,
+            "title": self.title,
+            "description": self.description,
+            "imageUrls": list(self.image_urls),
+            "aspects": dict(self.aspects),
+            "variantSKUs": list(self.variant_skus),
+            "variesBy": {"aspectsImageVariesBy": [], "specifications": list(self.specifications)},
+        }
 
 
 @dataclass
@@ -221,6 +263,9 @@ class EbayState:
         # (day, listing_id) → revisions spent; sku → the most the listing ever showed.
         self.revisions: dict[tuple[str, str], int] = {}
         self.max_listed: dict[str, int] = {}
+        self.groups: dict[str, Group] = {}
+        # Post-Order seller cancellations: {cancelId, legacyOrderId, cancelReason, marketplaceId}.
+        self.cancellations: list[dict[str, Any]] = []
         self.throttle_remaining = 0
         self._next_id = 1
 
@@ -245,6 +290,19 @@ class EbayState:
         self.listings[sku] = listing
         self.note_listed(listing)
         return listing
+
+    def new_offer_id(self) -> str:
+        return f"{5000000000 + self.new_number()}"
+
+    def new_listing_id(self) -> str:
+        return f"{110000000000 + self.new_number()}"
+
+    def add_group(self, key: str, title: str, specs: dict[str, list[str]], skus: list[str]) -> Group:
+        group = Group(key, title, "", [], {}, skus, [{"name": n, "values": v} for n, v in specs.items()])
+        self.groups[key] = group
+        for sku in skus:
+            self.listings[sku].group_key = key
+        return group
 
     def note_listed(self, listing: Listing) -> None:
         self.max_listed[listing.sku] = max(self.max_listed.get(listing.sku, 0), listing.listed)

@@ -6,6 +6,10 @@
 - `push`: bulkUpdatePriceQuantity bodies and per-item outcomes.
 - `inventory`: inventory items and offers read back (reconciliation, auto-map).
 - `orders`: getOrders query and orders, shipping fulfillment body and id.
+- `publish`: products as inventory items, item groups and offers; required settings and fields;
+  results (imported as `from ebay_connector.protocol import publish as pub`).
+- `catalog_import`: inventory items, offers and groups as whole products for the onboarding import.
+- `cancel`: the Post-Order seller cancellation (body, IAF header, eligibility answers).
 - `webhooks`: account-deletion challenge, X-EBAY-SIGNATURE, notification payload.
 - `values`: the plain values all of these take and give.
 """
@@ -16,20 +20,27 @@ from ebay_connector.protocol.api import (
     APIZ_HOST,
     AUTH_HOST,
     BULK_PRICE_QUANTITY_PATH,
+    CANCELLATION_PATH,
     DEFAULT_MARKETPLACE,
     DEFAULT_SCOPES,
     IDENTITY_USER_PATH,
+    INVENTORY_GROUP_PATH,
     INVENTORY_ITEMS_PATH,
     MAX_BULK_REQUESTS,
+    MAX_CATALOG_PAGE,
     MAX_INVENTORY_PAGE,
     MAX_ORDERS_PAGE,
     OFFERS_PATH,
     ORDER_FILTER_DAYS,
     ORDERS_PATH,
+    PUBLISH_BY_GROUP_PATH,
     TOKEN_PATH,
+    WITHDRAW_BY_GROUP_PATH,
     chunked,
     currency_of,
+    inventory_group_path,
     inventory_item_path,
+    offer_path,
     public_key_path,
     shipping_fulfillment_path,
 )
@@ -127,21 +138,26 @@ __all__ = [
     "API_VERSION",
     "AUTH_HOST",
     "BULK_PRICE_QUANTITY_PATH",
+    "CANCELLATION_PATH",
     "DAILY_REVISIONS",
     "DEFAULT_MARKETPLACE",
     "DEFAULT_RESERVE",
     "DEFAULT_SCOPES",
     "IDENTITY_USER_PATH",
+    "INVENTORY_GROUP_PATH",
     "INVENTORY_ITEMS_PATH",
     "MAX_BULK_REQUESTS",
+    "MAX_CATALOG_PAGE",
     "MAX_INVENTORY_PAGE",
     "MAX_ORDERS_PAGE",
     "OFFERS_PATH",
     "ORDERS_PATH",
     "ORDER_FILTER_DAYS",
+    "PUBLISH_BY_GROUP_PATH",
     "REFRESH_WARNING_DAYS",
     "SIGNATURE_HEADER",
     "TOKEN_PATH",
+    "WITHDRAW_BY_GROUP_PATH",
     "AddressData",
     "Amount",
     "BudgetSummary",
@@ -181,6 +197,7 @@ __all__ = [
     "ebay_day",
     "fulfillment_body",
     "fulfillment_id_from_location",
+    "inventory_group_path",
     "inventory_item_path",
     "inventory_page",
     "is_invalid_grant",
@@ -189,6 +206,7 @@ __all__ = [
     "item_outcome",
     "listing_key",
     "offer_id",
+    "offer_path",
     "offset_cursor",
     "orders_page",
     "orders_query",

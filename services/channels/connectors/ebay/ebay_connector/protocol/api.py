@@ -30,6 +30,16 @@ OFFERS_PATH = "/sell/inventory/v1/offer"
 BULK_PRICE_QUANTITY_PATH = "/sell/inventory/v1/bulk_update_price_quantity"
 ORDERS_PATH = "/sell/fulfillment/v1/order"
 PUBLIC_KEY_PATH = "/commerce/notification/v1/public_key/"
+# Publishing (Inventory API, https://developer.ebay.com/api-docs/sell/inventory/resources/methods):
+# createOrReplaceInventoryItemGroup PUT /inventory_item_group/{key}; publishOfferByInventoryItemGroup
+# POST /offer/publish_by_inventory_item_group; withdrawOfferByInventoryItemGroup POST
+# /offer/withdraw_by_inventory_item_group; publishOffer / withdrawOffer POST /offer/{offerId}/publish|withdraw.
+INVENTORY_GROUP_PATH = "/sell/inventory/v1/inventory_item_group"
+PUBLISH_BY_GROUP_PATH = "/sell/inventory/v1/offer/publish_by_inventory_item_group"
+WITHDRAW_BY_GROUP_PATH = "/sell/inventory/v1/offer/withdraw_by_inventory_item_group"
+# Seller cancellation: Post-Order API v2 (https://developer.ebay.com/Devzone/post-order/post-order_v2_cancellation__post.html),
+# on api.ebay.com like the Sell APIs.
+CANCELLATION_PATH = "/post-order/v2/cancellation"
 
 # OAuth scopes (https://developer.ebay.com/api-docs/static/oauth-scopes.html): the Inventory and
 # Fulfillment APIs, and getUser's commerce.identity.readonly (the seller's id and username).
@@ -51,6 +61,9 @@ ORDER_FILTER_DAYS = 90
 # getInventoryItems takes up to 100 per page, but ListRemoteProducts adds one getOffers call per SKU:
 # 40 a page keeps a page within the bucket's burst (config.py) and the call's deadline.
 MAX_INVENTORY_PAGE = 40
+# The catalogue import adds one getInventoryItemGroup per group of the page too: 20 SKUs a page keep
+# a page (≤ 41 calls) within the same burst.
+MAX_CATALOG_PAGE = 20
 
 DEFAULT_MARKETPLACE = "EBAY_US"
 MARKETPLACE_CURRENCY = {
@@ -79,6 +92,16 @@ def currency_of(marketplace_id: str) -> str:
 def inventory_item_path(sku: str) -> str:
     """getInventoryItem: the SKU is a path segment (URL-encoded; eBay SKUs are ≤ 50 chars)."""
     return f"{INVENTORY_ITEMS_PATH}/{quote(sku, safe='')}"
+
+
+def inventory_group_path(key: str) -> str:
+    return f"{INVENTORY_GROUP_PATH}/{quote(key, safe='')}"
+
+
+def offer_path(offer_id: str, action: str = "") -> str:
+    """updateOffer (no action), or publishOffer / withdrawOffer (`publish`, `withdraw`)."""
+    path = f"{OFFERS_PATH}/{quote(offer_id, safe='')}"
+    return f"{path}/{action}" if action else path
 
 
 def shipping_fulfillment_path(order_id: str) -> str:

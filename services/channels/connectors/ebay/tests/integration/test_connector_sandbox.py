@@ -178,7 +178,7 @@ def test_oauth_with_a_runame_learns_the_seller(env: Env) -> None:
 def test_describe(env: Env) -> None:
     described = env.call("Describe", pb.DescribeRequest())
     assert described.channel_type == "ebay" and described.max_inventory_batch == 25
-    assert pb.CAPABILITY_CATALOG not in described.capabilities
+    assert pb.CAPABILITY_CATALOG in described.capabilities and described.max_product_batch == 10
 
 
 def test_auto_map_push_and_read_back(env: Env) -> None:
@@ -322,9 +322,24 @@ def test_orders_page_by_offset_and_ship_by_sku(env: Env) -> None:
     assert view["status"] == "FULFILLED"
     assert view["fulfillments"][0]["id"] == shipped.external_fulfillment_id
     assert view["fulfillments"][0]["tracking_number"] == "9400111"
-    with pytest.raises(grpc.RpcError) as caught:
-        env.call("CancelOrder", pb.CancelOrderRequest(connection=connection, external_order_id=ids[1]))
-    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as caught:  # shipped: eBay cancels unshipped orders only
+        env.call("CancelOrder", pb.CancelOrderRequest(connection=connection, external_order_id=ids[0]))
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "shipped" in caught.value.details()
+    cancelled = env.call(
+        "CancelOrder",
+        pb.CancelOrderRequest(connection=connection, external_order_id=ids[1], reason="inventory"),
+    )
+    [record] = env.sandbox.get("/_sandbox/cancellations").json()["cancellations"]
+    assert record == {
+        "cancelId": cancelled.external_id,
+        "legacyOrderId": ids[1],
+        "cancelReason": "OUT_OF_STOCK_OR_CANNOT_FULFILL",
+        "marketplaceId": "EBAY_US",
+    }
+    assert env.sandbox.get(f"/_sandbox/orders/{ids[1]}").json()["cancelled"] is True
+    again = env.call("CancelOrder", pb.CancelOrderRequest(connection=connection, external_order_id=ids[1]))
+    assert again.external_id == ids[1]  # already cancelled: nothing sent, the order id answers
+    assert len(env.sandbox.get("/_sandbox/cancellations").json()["cancellations"]) == 1
 
 
 def test_throttling_is_retried_then_resource_exhausted(env: Env) -> None:

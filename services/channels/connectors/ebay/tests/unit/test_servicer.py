@@ -16,8 +16,15 @@ from ebay_connector.config import load_settings
 from ebay_connector.revisions import MemoryRevisionLedger
 from ebay_connector.server import make_servicer
 from ebay_connector.servicer import EbayConnectorServicer
+from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
+from omnistock_common.errors import (
+    FailedPrecondition,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
 from omnistock_connector_kit.channel_http import InMemoryTokenBucket
 from omnistock_connector_kit.composition import Seams
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
@@ -202,21 +209,70 @@ def test_challenge_answer_and_refusal() -> None:
         )
 
 
-def test_what_the_connector_does_not_do_is_failed_precondition() -> None:
-    built = servicer(FakeEbay())
-    for call in (
-        lambda: built.CancelOrder(
-            pb.CancelOrderRequest(connection=connection(), external_order_id="1"), None
+def test_publishing_without_the_listing_settings_is_rejected_before_any_call() -> None:
+    fake = FakeEbay()
+    built = servicer(fake)
+    product = pb.ProductUpsert(
+        product_id="p1",
+        product=pb.CatalogProduct(
+            title="Mug",
+            description="A mug",
+            image_urls=["https://cdn.test/m.jpg"],
+            variants=[pb.CatalogVariant(sku="MUG", price=common_pb2.Money(amount_minor=995, currency="USD"))],
         ),
-        lambda: built.ListRemoteProducts(
-            pb.ListRemoteProductsRequest(connection=connection(), include_catalog=True), None
-        ),
-        lambda: built.UpsertProducts(pb.UpsertProductsRequest(connection=connection()), None),
-    ):
-        with pytest.raises(FailedPrecondition):
-            call()
+    )
+    answer = built.UpsertProducts(
+        pb.UpsertProductsRequest(connection=connection(access_token="new"), products=[product]), None
+    )
+    [result] = answer.results
+    assert result.outcome == pb.ITEM_OUTCOME_REJECTED and "category_id" in result.message
+    assert "merchant_location_key" in result.message and fake.requests == [] and answer.calls == 0
     described = built.Describe(pb.DescribeRequest(), None)
-    assert pb.CAPABILITY_CATALOG not in described.capabilities and described.max_inventory_batch == 25
+    assert pb.CAPABILITY_CATALOG in described.capabilities and described.max_inventory_batch == 25
+    assert described.max_product_batch == 10
+
+
+def test_cancel_of_a_shipped_order_is_refused_without_a_post_order_call() -> None:
+    fake = FakeEbay()
+    order = {"orderId": "12-1", "legacyOrderId": "12-1", "orderFulfillmentStatus": "FULFILLED"}
+    fake.routes[("GET", f"{p.ORDERS_PATH}/12-1")] = lambda _r: httpx.Response(200, json=order)
+    with pytest.raises(FailedPrecondition) as refused:
+        servicer(fake).CancelOrder(
+            pb.CancelOrderRequest(connection=connection(access_token="new"), external_order_id="12-1"), None
+        )
+    assert "shipped" in refused.value.message and fake.paths() == [f"{p.ORDERS_PATH}/12-1"]
+
+
+def test_cancel_posts_to_post_order_with_iaf_and_the_marketplace() -> None:
+    fake = FakeEbay()
+    order = {"orderId": "12-1", "legacyOrderId": "12-1", "orderFulfillmentStatus": "NOT_STARTED"}
+    fake.routes[("GET", f"{p.ORDERS_PATH}/12-1")] = lambda _r: httpx.Response(200, json=order)
+    seen: list[httpx.Request] = []
+
+    def cancel(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"cancelId": "5000001", "orderEligibilityResult": {"eligible": True}})
+
+    fake.routes[("POST", p.CANCELLATION_PATH)] = cancel
+    answer = servicer(fake).CancelOrder(
+        pb.CancelOrderRequest(
+            connection=connection(access_token="new"), external_order_id="12-1", reason="customer"
+        ),
+        None,
+    )
+    assert answer.external_id == "5000001"
+    assert seen[0].headers["authorization"] == "IAF new"
+    assert seen[0].headers["x-ebay-c-marketplace-id"] == "EBAY_US"
+    assert json.loads(seen[0].content) == {"legacyOrderId": "12-1", "cancelReason": "BUYER_ASKED_CANCEL"}
+
+    fake.routes[("POST", p.CANCELLATION_PATH)] = lambda _r: httpx.Response(
+        200, json={"orderEligibilityResult": {"eligible": False, "failureReason": ["CUTOFF_PASSED"]}}
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        servicer(fake).CancelOrder(
+            pb.CancelOrderRequest(connection=connection(access_token="new"), external_order_id="12-1"), None
+        )
+    assert "CUTOFF_PASSED" in refused.value.message
 
 
 def test_more_than_25_items_go_in_several_calls() -> None:
@@ -295,3 +351,66 @@ def test_a_page_of_auto_map_fits_in_the_default_bucket() -> None:
     assert len(page.products) == p.MAX_INVENTORY_PAGE and page.next_cursor == str(p.MAX_INVENTORY_PAGE)
     assert dict(page.products[0].remote.ids) == {"sku": "S0", "offer_id": "O-S0", "listing_id": "L-S0"}
     assert len(fake.requests) == p.MAX_INVENTORY_PAGE + 1 <= settings.bucket_capacity
+
+
+LISTING_SETTINGS = {
+    "category_id": "1",
+    "fulfillment_policy_id": "F",
+    "payment_policy_id": "P",
+    "return_policy_id": "R",
+    "merchant_location_key": "W",
+}
+
+
+def _mug(product_id: str, sku: str) -> pb.ProductUpsert:
+    return pb.ProductUpsert(
+        product_id=product_id,
+        product=pb.CatalogProduct(
+            title="Mug",
+            description="A mug",
+            image_urls=["https://cdn.test/m.jpg"],
+            variants=[pb.CatalogVariant(sku=sku, price=common_pb2.Money(amount_minor=995, currency="USD"))],
+        ),
+    )
+
+
+def _publishing_fake(down: set[str]) -> FakeEbay:
+    """A new SKU everywhere; every call about a SKU in `down` answers 503."""
+    fake = FakeEbay()
+
+    def by_sku(request: httpx.Request) -> httpx.Response:
+        sku = request.url.params.get("sku") or request.url.path.rsplit("/", 1)[-1]
+        if sku in down:
+            return httpx.Response(503, json={"errors": [{"errorId": 25001, "message": "System error"}]})
+        return httpx.Response(404, json={"errors": [{"errorId": 25710, "message": "not found"}]})
+
+    for sku in ("A", "B"):
+        fake.routes[("GET", p.inventory_item_path(sku))] = by_sku
+        fake.routes[("PUT", p.inventory_item_path(sku))] = lambda r: (
+            httpx.Response(204) if r.headers.get("content-language") == "en-US" else httpx.Response(400)
+        )
+    fake.routes[("GET", p.OFFERS_PATH)] = by_sku
+    fake.routes[("POST", p.OFFERS_PATH)] = lambda r: httpx.Response(
+        400,
+        json={"errors": [{"errorId": 25002, "message": "A user error", "longMessage": "No category 1"}]},
+    )
+    return fake
+
+
+def test_publishing_a_transient_failure_raises_first_then_is_retry_and_a_refusal_is_rejected() -> None:
+    request = pb.UpsertProductsRequest(
+        connection=pb.ConnectionContext(
+            connection_id="c1",
+            channel_type="ebay",
+            settings=LISTING_SETTINGS,
+            credentials=pb.Credentials(secrets={"access_token": "new"}),
+        ),
+        products=[_mug("p1", "A"), _mug("p2", "B")],
+    )
+    with pytest.raises(Unavailable):
+        servicer(_publishing_fake({"A"})).UpsertProducts(request, None)
+    answer = servicer(_publishing_fake({"B"})).UpsertProducts(request, None)
+    first, second = answer.results
+    assert first.outcome == pb.ITEM_OUTCOME_REJECTED
+    assert first.message == "eBay refused createOffer: 25002 No category 1" and first.external_id == "A"
+    assert second.outcome == pb.ITEM_OUTCOME_RETRY and "503" in second.message
