@@ -254,6 +254,9 @@ def update_patches(
 ) -> list[dict[str, Any]]:
     """`replace` patches of the owned attributes of an existing listing (none: nothing to send)."""
     patches: list[dict[str, Any]] = []
+    if product.owns("status") and product.status == "archived":
+        # Amazon has no listing status a seller sets: archived is off sale as archive_message is.
+        patches.append(quantity_patch(0))
     if product.owns("prices") and variant.price is not None:
         patches.append(price_patch(marketplace_id, variant.price.amount_minor, variant.price.currency))
     if product_type_of(settings):

@@ -70,6 +70,11 @@ def test_updates_only_check_and_write_what_they_own() -> None:
     ]
     prepared = pub.prepare(titled, {}, MARKET)
     assert prepared.messages == () and prepared.external_id == "TEE-S"
+    # Archived in OmniStock (status owned): off sale, as ArchiveProducts does; active writes nothing.
+    archived = tee(existing, external_id="TEE-S", owned_fields=frozenset({"status"}), status="archived")
+    assert pub.update_patches(archived, existing, {}, MARKET) == [pub.quantity_patch(0)]
+    active = tee(existing, external_id="TEE-S", owned_fields=frozenset({"status"}), status="active")
+    assert pub.update_patches(active, existing, {}, MARKET) == []
 
 
 def test_new_listings_carry_the_offer_and_full_ones_the_facts() -> None:
