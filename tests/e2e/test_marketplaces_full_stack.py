@@ -271,8 +271,11 @@ def test_ebay_a_thousand_changes_to_one_listing_spend_at_most_250_revisions(mark
     ).json()
     assert 1 <= revisions["by_sku"][sku] <= 250, revisions
     assert revisions["max_listed"].get(sku, 1000) <= 1000, revisions
+    # Health shows the lowest budget of the connection's listings: at most this listing's (the
+    # same eBay connection's earlier listings in this module, a group sharing one listing id among
+    # them, may have spent more).
     limits = client.connection(conn_id)["health"]["limits"]
-    assert int(limits["revisions_left_lowest"]) == 250 - revisions["by_sku"][sku], limits
+    assert 0 < int(limits["revisions_left_lowest"]) <= 250 - revisions["by_sku"][sku], limits
 
 
 def test_amazon_two_thousand_changes_go_as_feeds_and_an_item_error_names_its_sku(market_stack: Stack) -> None:

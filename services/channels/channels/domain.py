@@ -528,6 +528,8 @@ class Listing:
     updated_at: datetime
     last_pushed_quantity: int | None = None
     last_pushed_version: int | None = None
+    # Its product is archived on this connection: the sync engine shows 0 here (publishing).
+    off_sale: bool = False
 
 
 def validate_external_ids(ids: Mapping[str, str]) -> dict[str, str]:

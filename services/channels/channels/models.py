@@ -72,6 +72,9 @@ listings = sa.Table(
     # version it came from: older and repeated price_changed events are dropped against it.
     sa.Column("last_pushed_price", sa.String(64), nullable=True),
     sa.Column("last_pushed_price_version", sa.BigInteger, nullable=True),
+    # The SKU's product is archived on this connection (published as archived, or deleted from the
+    # catalog): the sync engine shows 0 here whatever inventory says, so it never sells.
+    sa.Column("off_sale", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("connection_id", "sku"),

@@ -131,6 +131,25 @@ class PublishQueries:
             stmt = stmt.where(t.c.product_id.in_(list(product_ids)))
         return [_listing(row) for row in self.conn.execute(stmt.order_by(t.c.connection_id, t.c.product_id))]
 
+    def mark_off_sale(
+        self, tenant_id: str, connection_id: str, skus: Sequence[str], off_sale: bool, now: datetime
+    ) -> list[str]:
+        """Set the listings' off_sale flag (the product is archived on the connection, or no longer
+        is); returns the SKUs whose flag changed, whose stock must be pushed again."""
+        t = models.listings
+        if not skus:
+            return []
+        where = (
+            t.c.tenant_id == tenant_id,
+            t.c.connection_id == connection_id,
+            t.c.sku.in_(list(skus)),
+            t.c.off_sale.is_not(off_sale),
+        )
+        changed = sorted(self.conn.execute(select(t.c.sku).where(*where)).scalars())
+        if changed:
+            self.conn.execute(update(t).where(*where).values(off_sale=off_sale, updated_at=now))
+        return changed
+
     def product_published(
         self,
         tenant_id: str,

@@ -351,7 +351,7 @@ def _record(
     mapped = [(sku, dict(ids[1])) for sku, ids in outcome.variants.items() if ids[1]]
     new_skus = [sku for sku, _ in mapped if sku not in item.variant_ids]
 
-    def work(repo: Repository) -> None:
+    def work(repo: Repository) -> list[str]:
         repo.upsert_listings(tenant_id, connection_id, mapped, now)
         repo.product_published(
             tenant_id,
@@ -362,10 +362,19 @@ def _record(
             variant_ids,
             now,
         )
+        # An archived product shows 0 on the channel whatever inventory says (and its stock again
+        # once it is not): what a channel without a product status of its own (Amazon) needs.
+        return repo.mark_off_sale(tenant_id, connection_id, view.skus, view.status == "archived", now)
 
-    deps.uow.run(work)
-    if new_skus:  # their stock goes out next, at inventory's figure (the sync engine's flusher)
-        store.requeue_unknown(deps.redis, tenant_id, connection_id, sorted(new_skus), store.ms(now))  # type: ignore[arg-type]
+    flipped = deps.uow.run(work)
+    _push_stock_again(deps, tenant_id, connection_id, [*new_skus, *flipped])
+
+
+def _push_stock_again(deps: ChannelsDeps, tenant_id: str, connection_id: str, skus: Sequence[str]) -> None:
+    """The sync engine's flusher pushes these SKUs next, at inventory's figure (0 when off sale)."""
+    if skus:
+        now_ms = store.ms(deps.clock())
+        store.requeue_unknown(deps.redis, tenant_id, connection_id, sorted(set(skus)), now_ms)  # type: ignore[arg-type]
 
 
 def _archive(
@@ -393,8 +402,9 @@ def _archive(
         if item is None:
             continue
         if outcome.outcome == "applied":
-            deps.uow.run(
-                lambda repo, item=item: repo.product_published(
+
+            def archived(repo: Repository, item: ProductListing = item) -> list[str]:
+                repo.product_published(
                     tenant_id,
                     connection_id,
                     item.product_id,
@@ -403,7 +413,9 @@ def _archive(
                     item.variant_ids,
                     now,
                 )
-            )
+                return repo.mark_off_sale(tenant_id, connection_id, list(item.variant_ids), True, now)
+
+            _push_stock_again(deps, tenant_id, connection_id, deps.uow.run(archived))
         elif outcome.outcome == "rejected":
             deps.uow.run(
                 lambda repo, item=item, outcome=outcome: repo.product_refused(

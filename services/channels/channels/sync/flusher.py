@@ -106,7 +106,7 @@ def _plan(
     plan = []
     for entry in entries:
         listing = listings[entry.sku]
-        quantity = max(0, entry.figure - commitments.get(entry.sku, 0))
+        quantity = 0 if listing.off_sale else max(0, entry.figure - commitments.get(entry.sku, 0))
         last = listing.last_pushed_quantity
         plan.append(Planned(entry.sku, entry.raw, quantity, entry.version, last is None or quantity > last))
     return plan

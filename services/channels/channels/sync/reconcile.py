@@ -148,7 +148,11 @@ def _reconcile_locked(
                     "not found on the channel (stale mapping)",
                 )
                 continue
-            desired = max(0, figures[sku].for_connection(connection_id) - commitments.get(sku, 0))
+            desired = (
+                0
+                if listings[sku].off_sale
+                else max(0, figures[sku].for_connection(connection_id) - commitments.get(sku, 0))
+            )
             if int(found.quantity) == desired:
                 continue
             report.conflicts += 1

@@ -38,6 +38,8 @@ class ListingPushState:
     last_pushed_version: int | None
     last_pushed_price: str | None = None
     last_pushed_price_version: int | None = None
+    # Its product is archived on this connection: 0 is pushed whatever inventory says.
+    off_sale: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class SyncQueries:
                     t.c.last_pushed_version,
                     t.c.last_pushed_price,
                     t.c.last_pushed_price_version,
+                    t.c.off_sale,
                 ).where(t.c.tenant_id == tenant_id, t.c.connection_id == connection_id, t.c.sku.in_(chunk))
             )
             for r in rows:
@@ -144,6 +147,7 @@ class SyncQueries:
                     None if r.last_pushed_version is None else int(r.last_pushed_version),
                     r.last_pushed_price,
                     None if r.last_pushed_price_version is None else int(r.last_pushed_price_version),
+                    bool(r.off_sale),
                 )
         return found
 

@@ -219,6 +219,43 @@ def test_catalog_edits_flow_coalesced_with_owned_fields_and_a_deleted_product_is
     assert _states(client, connection_id)[TEE].state == "archived"
 
 
+def _off_sale(deps: ChannelsDeps, connection_id: str) -> dict[str, bool]:
+    with deps.uow.transaction() as repo:
+        return {x.sku: x.off_sale for x in repo.list_listings("tenant-a", connection_id, None, 100)}
+
+
+def test_an_archived_product_is_off_sale_on_the_channel_until_it_is_active_again(
+    client: Any, deps: ChannelsDeps, fakes: Any, sources: CatalogAndPricing
+) -> None:
+    """Archived in the catalog: its listings on the connection are off sale (the sync engine
+    shows 0 there) and their stock is queued to go out; active again: back on sale, queued again;
+    deleted from the catalog: archived on the channel and off sale."""
+    connection_id = _connect_woo(client)
+    _publish(client, deps, connection_id, product_ids=[TEE, MUG])
+    assert _off_sale(deps, connection_id) == {"TEE-S": False, "TEE-M": False, "MUG-1": False}
+    deps.redis.delete(store.PENDING_PREFIX + connection_id)  # type: ignore[union-attr]
+
+    _changed(deps, TEE, sources.edit(TEE, status="archived"))
+    publishing.push_due(deps)
+    assert _off_sale(deps, connection_id) == {"TEE-S": True, "TEE-M": True, "MUG-1": False}
+    assert set(store.pending_entries(deps.redis, connection_id)) == {"TEE-S", "TEE-M"}  # type: ignore[arg-type]
+
+    deps.redis.delete(store.PENDING_PREFIX + connection_id)  # type: ignore[union-attr]
+    _changed(deps, TEE, sources.edit(TEE, title="Tee, still archived"))
+    publishing.push_due(deps)
+    assert not store.pending_entries(deps.redis, connection_id)  # type: ignore[arg-type]  # no flip
+
+    _changed(deps, TEE, sources.edit(TEE, status="active"))
+    publishing.push_due(deps)
+    assert _off_sale(deps, connection_id) == {"TEE-S": False, "TEE-M": False, "MUG-1": False}
+    assert set(store.pending_entries(deps.redis, connection_id)) == {"TEE-S", "TEE-M"}  # type: ignore[arg-type]
+
+    sources.views[MUG] = None
+    _changed(deps, MUG, 99, change="deleted")
+    publishing.push_due(deps)
+    assert _off_sale(deps, connection_id)["MUG-1"] is True
+
+
 def test_publishing_is_per_tenant_and_checks_its_input(
     client: Any, client_for: Any, deps: ChannelsDeps
 ) -> None:

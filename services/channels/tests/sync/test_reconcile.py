@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,22 @@ def test_reconciliation_overwrites_a_hand_edit_and_logs_the_conflict(stack: Stac
     # Nothing differs any more: a second run finds no conflict.
     again = reconcile.reconcile_connection(stack.engine, TENANT, stack.woo_id)
     assert again.conflicts == 0 and again.checked == 2
+
+
+def test_an_off_sale_listing_is_reconciled_to_zero(stack: Stack, inventory: Any) -> None:
+    """A listing whose product is archived on the connection (publishing marks it off sale) shows
+    0 there: reconciliation does not bring inventory's figure back."""
+    stack.seed({"CUP": 0, "MUG": 0})
+    set_stock(inventory, "CUP", 5)
+    set_stock(inventory, "MUG", 2)
+    stack.record(stack.event({"CUP": (5, 1), "MUG": (2, 1)}))
+    stack.flush_until(lambda: stack.woo.inventory() == {"CUP": 5, "MUG": 2})
+    with stack.engine.uow.transaction() as repo:
+        assert repo.mark_off_sale(TENANT, stack.woo_id, ["CUP"], True, datetime.now(UTC)) == ["CUP"]
+
+    report = reconcile.reconcile_connection(stack.engine, TENANT, stack.woo_id)
+    assert (report.conflicts, report.corrected) == (1, 1), report
+    assert stack.woo.inventory() == {"CUP": 0, "MUG": 2}
 
 
 def test_a_sync_request_runs_reconciliation_and_finishes_the_job(stack: Stack, inventory: Any) -> None:
