@@ -9,7 +9,9 @@ approves at once and redirects to the gateway's callback), the callback's 303 ba
 /channels?connected=<id>. Then the WooCommerce connection's mappings: an auto-map job followed to
 its end, one mapping edited; and its allocation rule changed (a bad share refused next to the
 field first) and saved. A failed round trip's ?connect_error= is said in words; a viewer sees
-the page with no write control at all.
+the page with no write control at all. A manager changes a WooCommerce connection's editable
+settings (PATCH /channels/{id}): a blank value is refused beside its box, then saved, read back
+after a reload and cleared; staff see no settings form.
 
 Chromium or npm missing: see tests/browser/conftest.py (skipped loudly, failed under CI).
 """
@@ -225,6 +227,77 @@ def test_connect_map_and_allocate(stack: FullStack, chromium: Path) -> None:
     finally:
         client.close()
     print(f"browser part took {time.monotonic() - started:.1f}s")
+
+
+def test_a_manager_changes_a_connections_settings(stack: FullStack, chromium: Path) -> None:
+    """The card's Settings (the type's editable_settings): one PATCH with what changed; a 400's
+    field error sits beside its box and nothing is stored; an emptied box removes the setting."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    tag = uuid.uuid4().hex[:8].upper()
+    email, name = f"owner-{tag.lower()}@browser.test", f"Woo {tag}"
+    client = GatewayClient(stack.gateway_url)
+    try:
+        client.register(f"Settings {tag}", email, PASSWORD)
+        woo = Sandbox(stack.woocommerce_sandbox_url).config()
+        conn_id = client.connect_woocommerce(
+            woo["store_url"], woo["consumer_key"], woo["consumer_secret"], name
+        )["id"]
+        with phone_page(chromium) as (page, problems):
+            log_in(page, stack.gateway_url, "/channels", email)
+            card = page.get_by_role("region", name=name)
+            card.get_by_role("button", name="Show settings").click()
+            form = card.get_by_role("form", name=f"Settings of {name}")
+            unit, tracking = (
+                form.get_by_label("Store weight unit"),
+                form.get_by_label("Shipment Tracking extension"),
+            )
+            expect(unit).to_have_value("")
+            expect(form.get_by_label("Refund when cancelling")).to_be_visible()
+            assert_page_basics(page)
+
+            # A blank value: the server's field error beside its box, the form still open, nothing stored.
+            unit.fill("lbs")
+            tracking.fill("   ")
+            form.get_by_role("button", name="Save settings").click()
+            expect(tracking).to_have_attribute("aria-invalid", "true")
+            expect(form).to_contain_text("printable characters")
+            expect(unit).to_have_value("lbs")
+            assert "weight_unit" not in client.connection(conn_id)["settings"]
+
+            tracking.fill("off")
+            form.get_by_role("button", name="Save settings").click()
+            expect(form.get_by_role("status")).to_contain_text(f"Saved the settings of {name}.")
+            expect(tracking).not_to_have_attribute("aria-invalid", "true")
+            stored = client.connection(conn_id)["settings"]
+            assert (stored["weight_unit"], stored["shipment_tracking"]) == ("lbs", "off"), stored
+            assert stored["store_url"] == woo["store_url"]
+
+            # A reload reads them back; an emptied box removes its setting.
+            page.reload()
+            card.get_by_role("button", name="Show settings").click()
+            expect(unit).to_have_value("lbs")
+            expect(tracking).to_have_value("off")
+            tracking.fill("")
+            form.get_by_role("button", name="Save settings").click()
+            expect(form.get_by_role("status")).to_contain_text("Saved the settings")
+            stored = client.connection(conn_id)["settings"]
+            assert "shipment_tracking" not in stored and stored["weight_unit"] == "lbs", stored
+            assert_page_basics(page)
+
+            # Staff may sync but not manage the connection: no settings form.
+            staff = f"staff-{tag.lower()}@browser.test"
+            client.call("POST", "/users", 201, json={"email": staff, "password": PASSWORD, "role": "staff"})
+            page.get_by_role("button", name="Log out").click()
+            log_in(page, stack.gateway_url, "/channels", staff)
+            expect(card.get_by_role("button", name="Sync now")).to_be_visible()
+            expect(card.get_by_role("button", name="Show settings")).to_have_count(0)
+        # The refused blank value is a 400, which Chromium logs as a failed resource.
+        unexpected = [p for p in unexpected_problems(problems) if "status of 400" not in p]
+        assert unexpected == [], unexpected
+    finally:
+        client.close()
 
 
 def _id(client: GatewayClient, name: str) -> str:

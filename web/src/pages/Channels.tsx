@@ -1,5 +1,5 @@
 // Channels: each connection's health, a "Sync now" that follows its job (GET /jobs/{id}) to the
-// end, its allocation rule, its listing mappings, the sync log and the products published there.
+// end, its editable settings (managers; channels/Settings.tsx), its allocation rule, its listing mappings, the sync log and the products published there.
 // Every section loads, fails and is empty on its own, like the overview's. Connecting one is the
 // wizard at /channels/connect (channels/Connect.tsx), whose OAuth round trip ends back here with
 // ?connected=<id> or ?connect_error=<slug>.
@@ -14,6 +14,7 @@ import { Can } from "../api/permissions";
 import { Allocation } from "./channels/Allocation";
 import { JobStatus } from "./channels/JobStatus";
 import { Mappings } from "./channels/Mappings";
+import { ConnectionSettings } from "./channels/Settings";
 
 type Connection = components["schemas"]["ConnectionOut"];
 type Scope = components["schemas"]["SyncIn"]["scope"];
@@ -262,6 +263,9 @@ function ConnectionCard({ connection }: { connection: Connection }) {
       <Health connection={connection} />
       <Can permission="channels:write">
         <SyncNow connection={connection} />
+      </Can>
+      <Can permission="channels:manage">
+        <ConnectionSettings connection={connection} />
       </Can>
       <Allocation connection={connection} />
       <Mappings connection={connection} />
