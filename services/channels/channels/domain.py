@@ -127,6 +127,8 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             AuthKind.OAUTH,
             ALL_CAPABILITIES,
             available=True,
+            # "false": cancelling an order does not refund it (Shopify's orderCancel refund flag).
+            editable_settings=("cancel_refund",),
         ),
         ChannelType(
             "woocommerce",
@@ -135,7 +137,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             ALL_CAPABILITIES,
             available=True,
             required_credentials=("consumer_key", "consumer_secret"),
-            editable_settings=("cancel_refund", "shipment_tracking", "weight_unit"),
+            editable_settings=("shipment_tracking", "weight_unit"),
         ),
         ChannelType(
             "facebook",

@@ -3,6 +3,8 @@ none (every bad key and value named)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from channels.connection_settings import MAX_SETTING_VALUE, changed_settings
@@ -51,8 +53,9 @@ def test_every_refusal_is_named_at_once() -> None:
 
 
 def test_a_type_with_nothing_editable_says_so() -> None:
+    closed = replace(CHANNEL_TYPES["shopify"], editable_settings=())
     with pytest.raises(InvalidArgument) as refused:
-        changed_settings(CHANNEL_TYPES["shopify"], {}, {"location_id": "1"}, [])
+        changed_settings(closed, {}, {"location_id": "1"}, [])
     assert "editable are none" in refused.value.violations[0].message
 
 

@@ -68,11 +68,30 @@ const SETTING_TEXT: Record<string, Record<string, SettingText>> = {
       hint: "Amazon's CancelReason when the order's own reason names none, e.g. NoInventory; empty: BuyerCanceled.",
     },
   },
+  // ebay_connector/protocol/publish.py: what a listing needs that eBay does not tell.
+  ebay: {
+    category_id: { label: "eBay category id", hint: "The leaf category new listings are created in." },
+    fulfillment_policy_id: { label: "Fulfillment policy id", hint: "The business policy for shipping." },
+    payment_policy_id: { label: "Payment policy id", hint: "The business policy for payment." },
+    return_policy_id: { label: "Return policy id", hint: "The business policy for returns." },
+    merchant_location_key: {
+      label: "Inventory location key",
+      hint: "The merchant location new listings ship from.",
+    },
+    condition: { label: "Item condition", hint: "eBay's condition of new items, e.g. USED_EXCELLENT; empty: NEW." },
+    content_language: {
+      label: "Listing language",
+      hint: "The Content-Language of listing texts, e.g. de-DE; empty: the marketplace's.",
+    },
+  },
   facebook: META,
   instagram: META,
+  // shopify_connector/servicer.py (CancelOrder)
+  shopify: {
+    cancel_refund: { label: "Refund when cancelling", hint: '"false": cancelling an order does not refund it.' },
+  },
   // woocommerce_connector/servicer.py, client.py
   woocommerce: {
-    cancel_refund: { label: "Refund when cancelling", hint: '"false": cancelling an order does not refund it.' },
     shipment_tracking: {
       label: "Shipment Tracking extension",
       hint: '"off": fulfilments add no tracking items, even when the store runs the extension.',
