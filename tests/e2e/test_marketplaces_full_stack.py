@@ -352,7 +352,6 @@ def test_a_published_product_reaches_the_marketplace_and_is_archived_there(
         json={
             "title": f"Marketplace tee {tag}",
             "description": "A tee, made to last",
-            "vendor": "Acme Apparel",
             "status": "active",
             "image_urls": [image],
             "variants": [

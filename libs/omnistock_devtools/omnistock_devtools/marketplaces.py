@@ -102,7 +102,7 @@ MARKETPLACES: dict[str, Marketplace] = {
             "amazon-sandbox",
             forged_webhook_headers={"X-Amz-Signature": "0" * 64},
             # A full listing (our title, brand, images), not an offer on Amazon's catalog item.
-            publish_settings={"product_type": "PRODUCT"},
+            publish_settings={"product_type": "PRODUCT", "brand": "Acme Apparel"},
             # Archiving sets the quantity to 0: the listing stays, not buyable.
             archived_status="DISCOVERABLE",
         ),

@@ -178,7 +178,7 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
             ("inventory", "prices", "orders", "fulfillment", "catalog"),
             available=True,
             order_feed_lag=timedelta(seconds=60),
-            editable_settings=("product_type", "language_tag", "cancel_reason"),
+            editable_settings=("product_type", "brand", "language_tag", "cancel_reason"),
         ),
         ChannelType(
             "ebay",

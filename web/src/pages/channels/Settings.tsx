@@ -62,6 +62,7 @@ const SETTING_TEXT: Record<string, Record<string, SettingText>> = {
       label: "Amazon product type",
       hint: "Full listings of this product type, e.g. SHIRT; empty: offers on Amazon catalog items by barcode.",
     },
+    brand: { label: "Brand", hint: "The brand of full listings whose product names no vendor." },
     language_tag: { label: "Listing language", hint: "The language tag of listing texts, e.g. de_DE; empty: en_US." },
     cancel_reason: {
       label: "Amazon cancel reason",

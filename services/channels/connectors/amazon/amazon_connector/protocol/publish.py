@@ -70,6 +70,9 @@ MAX_IMAGES = 9
 SKU_LIST_PREFIX = "skus:"
 PRODUCT_TYPE_SETTING = "product_type"
 LANGUAGE_SETTING = "language_tag"
+# The brand of full listings whose product names no vendor (OmniStock's catalog has none of its
+# own: imported products carry the channel's).
+BRAND_SETTING = "brand"
 DEFAULT_LANGUAGE = "en_US"
 FULL = "LISTING"
 OFFER_ONLY = "LISTING_OFFER_ONLY"
@@ -161,7 +164,11 @@ def upsert_problem(product: ProductUpsert, settings: Mapping[str, str], currency
         need("price (purchasable_offer)", variant.price is not None, new or product.owns("prices"))
         if full:
             need("title (item_name)", bool(product.title.strip()), new or product.owns("title"))
-            need("vendor (brand)", bool(product.vendor.strip()), new or product.owns("vendor"))
+            need(
+                "vendor (brand), or the connection's brand setting",
+                bool(brand_of(product, settings)),
+                new or product.owns("vendor"),
+            )
             need(
                 "an image (main_product_image_locator)",
                 bool(_images(product)),
@@ -185,6 +192,11 @@ def upsert_problem(product: ProductUpsert, settings: Mapping[str, str], currency
     return None
 
 
+def brand_of(product: ProductUpsert, settings: Mapping[str, str]) -> str:
+    """The product's vendor, else the connection's brand setting."""
+    return (product.vendor.strip() or (settings.get(BRAND_SETTING) or "").strip())[:100]
+
+
 def _images(product: ProductUpsert) -> list[str]:
     return [u for u in product.image_urls if u.startswith(("https://", "http://"))][:MAX_IMAGES]
 
@@ -193,13 +205,15 @@ def _text(value: str, marketplace_id: str, language: str) -> list[dict[str, Any]
     return [{"value": value, "language_tag": language, "marketplace_id": marketplace_id}]
 
 
-def _facts(product: ProductUpsert, marketplace_id: str, language: str, create: bool) -> dict[str, Any]:
+def _facts(
+    product: ProductUpsert, settings: Mapping[str, str], marketplace_id: str, language: str, create: bool
+) -> dict[str, Any]:
     """The product facts of a full listing (all on create, the owned ones on update)."""
     attrs: dict[str, Any] = {}
     if create or product.owns("title"):
         attrs["item_name"] = _text(product.title.strip()[:MAX_TITLE], marketplace_id, language)
     if create or product.owns("vendor"):
-        attrs["brand"] = _text(product.vendor.strip()[:100], marketplace_id, language)
+        attrs["brand"] = _text(brand_of(product, settings), marketplace_id, language)
     if (create or product.owns("description")) and product.description.strip():
         attrs["product_description"] = _text(
             product.description.strip()[:MAX_DESCRIPTION], marketplace_id, language
@@ -244,7 +258,7 @@ def listing_attributes(
             marketplace_id, variant.price.amount_minor, variant.price.currency
         )["value"]
     if product_type_of(settings):
-        attrs.update(_facts(product, marketplace_id, language, create=True))
+        attrs.update(_facts(product, settings, marketplace_id, language, create=True))
         attrs.update(_options(variant, marketplace_id, language))
     return attrs
 
@@ -261,7 +275,7 @@ def update_patches(
         patches.append(price_patch(marketplace_id, variant.price.amount_minor, variant.price.currency))
     if product_type_of(settings):
         language = (settings.get(LANGUAGE_SETTING) or DEFAULT_LANGUAGE).strip()
-        for name, value in _facts(product, marketplace_id, language, create=False).items():
+        for name, value in _facts(product, settings, marketplace_id, language, create=False).items():
             patches.append({"op": "replace", "path": f"/attributes/{name}", "value": value})
     return patches
 

@@ -42,6 +42,12 @@ def test_an_offer_needs_a_barcode_and_a_price_and_a_full_listing_the_facts() -> 
     problem = pub.upsert_problem(tee(vendor="", image_urls=()), FULL, "USD") or ""
     assert "vendor (brand)" in problem and "main_product_image_locator" in problem and "SHIRT" in problem
     assert "EUR" in (pub.upsert_problem(tee(), {}, "EUR") or "")
+    # OmniStock's own products have no vendor: the connection's brand setting stands in.
+    branded = {**FULL, "brand": "Acme"}
+    assert pub.upsert_problem(tee(vendor=""), branded, "USD") is None
+    variant = VariantUpsert("TEE-S", barcode="012345678905", price=USD)
+    attrs = pub.listing_attributes(tee(variant, vendor=""), variant, branded, MARKET)
+    assert attrs["brand"][0]["value"] == "Acme"
 
 
 def test_skus_must_be_present_unique_and_short() -> None:
