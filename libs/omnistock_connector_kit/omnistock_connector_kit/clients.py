@@ -24,11 +24,28 @@ from omnistock_connector_kit.connector_base import build_http_client, translate_
 from omnistock_connector_kit.rate_limit import BucketLevel, RateLimiter
 from omnistock_connector_kit.retry import RetryPolicy
 
-__all__ = ["ChannelHttpFactory", "ClientFactory"]
+__all__ = ["ChannelClient", "ChannelHttpFactory", "ClientFactory"]
 
 ClientT_co = TypeVar("ClientT_co", covariant=True)
 # Without a caller deadline: a little under the channels worker's default connector deadline (30 s).
 DEFAULT_CALL_BUDGET_SECONDS = 28.0
+
+
+class ChannelClient:
+    """Base of every connector's channel client (its client.py): one connection's operations over
+    one `ChannelHttpClient`, and what the RPC's answer and the sync log report of it."""
+
+    http: ChannelHttpClient
+
+    @property
+    def calls(self) -> int:
+        """HTTP attempts made so far (retries included): what the channel actually saw."""
+        return len(self.http.calls)
+
+    @property
+    def retried(self) -> list[str]:
+        """What each retried HTTP attempt met, for the sync log."""
+        return list(self.http.retried)
 
 
 class ClientFactory(Protocol[ClientT_co]):

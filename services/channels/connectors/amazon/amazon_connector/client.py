@@ -39,7 +39,7 @@ from omnistock_common.errors import (
     Unavailable,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient
-from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.clients import ChannelClient, ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CHANNEL_UNAVAILABLE,
@@ -76,7 +76,7 @@ class Seller:
     currency: str
 
 
-class AmazonClient:
+class AmazonClient(ChannelClient):
     """One connection's SP-API operations for one RPC (plain values in and out)."""
 
     def __init__(
@@ -104,15 +104,6 @@ class AmazonClient:
         self.sleep = sleep
         # The grant of a refresh made during this RPC (the servicer returns it).
         self.refreshed: p.TokenGrant | None = None
-
-    @property
-    def calls(self) -> int:
-        """HTTP attempts made so far (retries included): what Amazon actually saw."""
-        return len(self.http.calls)
-
-    @property
-    def retried(self) -> list[str]:
-        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 

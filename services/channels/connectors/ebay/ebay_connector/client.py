@@ -37,7 +37,7 @@ from omnistock_common.errors import (
     Unauthenticated,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient
-from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.clients import ChannelClient, ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
@@ -93,7 +93,7 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-class EbayClient:
+class EbayClient(ChannelClient):
     """One connection's eBay operations on one host; `token` is the user's access token."""
 
     def __init__(
@@ -112,14 +112,6 @@ class EbayClient:
         self.scopes = tuple(scopes) or app.scopes
         # The grant of a refresh made during this call, for refreshed_credentials.
         self.refreshed: p.TokenGrant | None = None
-
-    @property
-    def calls(self) -> int:
-        return len(self.http.calls)
-
-    @property
-    def retried(self) -> list[str]:
-        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 

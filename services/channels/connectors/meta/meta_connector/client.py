@@ -38,7 +38,7 @@ from omnistock_common.errors import (
     Unavailable,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
-from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.clients import ChannelClient, ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CHANNEL_UNAVAILABLE,
@@ -98,7 +98,7 @@ class Discovery:
     pages: tuple[p.Page, ...]
 
 
-class MetaClient:
+class MetaClient(ChannelClient):
     """One connection's Graph operations; `http` carries the user token header (if any)."""
 
     def __init__(
@@ -115,14 +115,6 @@ class MetaClient:
         self.batch_wait = batch_wait
         self.poll_interval = poll_interval
         self.clock = clock
-
-    @property
-    def calls(self) -> int:
-        return len(self.http.calls)
-
-    @property
-    def retried(self) -> list[str]:
-        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from omnistock_common.errors import (
     Unauthenticated,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
-from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.clients import ChannelClient, ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
@@ -66,7 +66,7 @@ class ShopInfo:
         return {k: v for k, v in learnt.items() if v}
 
 
-class ShopifyClient:
+class ShopifyClient(ChannelClient):
     """One connection's Shopify operations; `http` carries the access token header (if any)."""
 
     def __init__(
@@ -77,16 +77,6 @@ class ShopifyClient:
         self.refreshable = refreshable
         # Waits between looks at a cancellation job (tests pass the connector's no-op seam).
         self.sleep = sleep
-
-    @property
-    def calls(self) -> int:
-        """HTTP attempts made so far (retries included): what the channel actually saw."""
-        return len(self.http.calls)
-
-    @property
-    def retried(self) -> list[str]:
-        """What each retried HTTP attempt met, for the sync log."""
-        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from omnistock_common.errors import (
     Unavailable,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
-from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.clients import ChannelClient, ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CHANNEL_UNAVAILABLE,
@@ -110,7 +110,7 @@ def throttle_delay(response: httpx.Response) -> float | None:
     return 1.0 if p.is_rate_limited(code) else None
 
 
-class TikTokClient:
+class TikTokClient(ChannelClient):
     """One connection's TikTok operations; `http` is signed (API host) or plain (token host)."""
 
     def __init__(
@@ -129,14 +129,6 @@ class TikTokClient:
         # Logistics answers, read at most once per RPC (the client lives for one call).
         self._warehouses: Any = None
         self._providers: dict[str, list[lg.Provider]] = {}
-
-    @property
-    def calls(self) -> int:
-        return len(self.http.calls)
-
-    @property
-    def retried(self) -> list[str]:
-        return list(self.http.retried)
 
     # -- envelope ---------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from omnistock_common.errors import (
     Unauthenticated,
 )
 from omnistock_connector_kit.channel_http import ChannelHttpClient, ChannelHttpError
-from omnistock_connector_kit.clients import ChannelHttpFactory
+from omnistock_connector_kit.clients import ChannelClient, ChannelHttpFactory
 from omnistock_connector_kit.connector_base import (
     CHANNEL_REJECTED,
     CREDENTIALS_REVOKED,
@@ -106,24 +106,14 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-class WooCommerceClient:
+class WooCommerceClient(ChannelClient):
     """The WooCommerce operations of the connector, for one connection and one RPC."""
 
     def __init__(self, connection: Any, http: ChannelHttpClient, base_url: str = "") -> None:
         self._connection = connection
-        self._http = http
+        self.http = http
         self._base_url = base_url or str(http.base_url)
         self.store = store_label(connection)
-
-    @property
-    def calls(self) -> int:
-        """HTTP attempts made so far (retries included): what the channel actually saw."""
-        return len(self._http.calls)
-
-    @property
-    def retried(self) -> list[str]:
-        """What each retried HTTP attempt met, for the sync log."""
-        return list(self._http.retried)
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -139,7 +129,7 @@ class WooCommerceClient:
     ) -> httpx.Response:
         """One request whose failure fails the whole RPC with the contract's status."""
         try:
-            response = self._http.request(method, path, json=json, params=params, idempotent=idempotent)
+            response = self.http.request(method, path, json=json, params=params, idempotent=idempotent)
         except ChannelHttpError as error:
             raise map_channel_error(error) from error
         self._raise_for_status(response, what)
@@ -175,7 +165,7 @@ class WooCommerceClient:
 
     def post(self, path: str, body: Any, *, idempotent: bool) -> httpx.Response:
         """One POST whose answer is the caller's to read; ChannelHttpError when retries ran out."""
-        return self._http.request("POST", path, json=body, idempotent=idempotent)
+        return self.http.request("POST", path, json=body, idempotent=idempotent)
 
     def raise_for_status(self, response: httpx.Response, what: str) -> None:
         self._raise_for_status(response, what)
@@ -194,7 +184,7 @@ class WooCommerceClient:
         index_url = wp_index_url(self._base_url)
         if index_url:
             try:
-                response = self._http.request("GET", index_url, params={"_fields": "name"})
+                response = self.http.request("GET", index_url, params={"_fields": "name"})
             except ChannelHttpError:
                 return self.store
             payload = _json(response) if response.status_code == 200 else None
@@ -237,7 +227,7 @@ class WooCommerceClient:
         applied_any = False
         for index, call in enumerate(plan.calls):
             try:
-                response = self._http.request("POST", call.path, json=call.body)
+                response = self.http.request("POST", call.path, json=call.body)
             except ChannelHttpError as error:
                 if not applied_any:
                     raise map_channel_error(error) from error
