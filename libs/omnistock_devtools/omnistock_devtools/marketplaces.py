@@ -53,6 +53,8 @@ class Marketplace:
     archived_status: str = ""
     # The channel downloads the images itself (TikTok's upload): they must be served by the sandbox.
     fetches_images: bool = False
+    # Each variant is a listing of its own (Amazon: no variation family is created on publish).
+    lists_variants_apart: bool = False
 
 
 def _meta(channel_type: str) -> Marketplace:
@@ -105,6 +107,7 @@ MARKETPLACES: dict[str, Marketplace] = {
             publish_settings={"product_type": "PRODUCT", "brand": "Acme Apparel"},
             # Archiving sets the quantity to 0: the listing stays, not buyable.
             archived_status="DISCOVERABLE",
+            lists_variants_apart=True,
         ),
         Marketplace(
             "ebay",
