@@ -10,6 +10,7 @@ from typing import Any
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_common.addresses import address_fields
+from omnistock_connector_kit.catalog_import import CatalogProductData
 from omnistock_connector_kit.connector_base import datetime_to_timestamp
 from omnistock_connector_kit.publishing import ProductRef, ProductResult, ProductUpsert, VariantUpsert
 from omnistock_connector_kit.values import (
@@ -29,6 +30,7 @@ __all__ = [
     "OUTCOMES",
     "address_to_proto",
     "by_name",
+    "catalog_to_proto",
     "inventory_inputs",
     "item_results_to_proto",
     "money_to_proto",
@@ -209,6 +211,50 @@ def products_to_proto(
         products=[
             pb.RemoteProduct(sku=r.sku, title=r.title, remote=pb.RemoteIds(ids=r.ids), quantity=r.quantity)
             for r in products
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+def catalog_to_proto(
+    products: Iterable[CatalogProductData], next_cursor: str
+) -> pb.ListRemoteProductsResponse:
+    """Whole products for the onboarding import (ListRemoteProducts with include_catalog); an unset
+    price, compare-at price or weight stays unset, a variant without levels has no quantities."""
+    return pb.ListRemoteProductsResponse(
+        catalog=[
+            pb.CatalogProduct(
+                external_id=product.external_id,
+                title=product.title,
+                description=product.description,
+                status=product.status,
+                vendor=product.vendor,
+                tags=product.tags,
+                image_urls=product.image_urls,
+                variants=[
+                    pb.CatalogVariant(
+                        external_id=v.external_id,
+                        remote=pb.RemoteIds(ids=dict(v.ids)),
+                        sku=v.sku,
+                        title=v.title,
+                        barcode=v.barcode,
+                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
+                        price=money_to_proto(v.price),
+                        compare_at_price=money_to_proto(v.compare_at),
+                        weight_grams=v.weight_grams,
+                        quantities=[
+                            pb.LocationQuantity(
+                                location_id=q.location_id,
+                                location_name=q.location_name,
+                                available=q.available,
+                            )
+                            for q in v.levels
+                        ],
+                    )
+                    for v in product.variants
+                ],
+            )
+            for product in products
         ],
         next_cursor=next_cursor,
     )

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from amazon_connector import protocol as p
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
 from omnistock_connector_kit.values_proto import (
     by_name,
 )
+from omnistock_connector_kit.values_proto import catalog_to_proto as catalog_to_proto
 from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
@@ -60,47 +60,3 @@ def remote_prices(
             amount = p.read_amount(view.price, wanted)
         out.append(p.RemotePrice(item.sku, amount is not None, amount, None))
     return out
-
-
-def money(amount: p.Amount | None) -> common_pb2.Money | None:
-    return (
-        None
-        if amount is None
-        else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
-    )
-
-
-def catalog_to_proto(
-    products: Iterable[p.CatalogProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    """Whole products for the import; a variant's quantity is its seller-fulfilled quantity
-    (Amazon has no locations: location_id "")."""
-    return pb.ListRemoteProductsResponse(
-        catalog=[
-            pb.CatalogProduct(
-                external_id=product.external_id,
-                title=product.title,
-                description=product.description,
-                status=product.status,
-                vendor=product.vendor,
-                image_urls=product.image_urls,
-                variants=[
-                    pb.CatalogVariant(
-                        external_id=v.external_id,
-                        remote=pb.RemoteIds(ids=dict(v.ids)),
-                        sku=v.sku,
-                        title=v.title,
-                        barcode=v.barcode,
-                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
-                        price=money(v.price),
-                        quantities=[pb.LocationQuantity(available=v.quantity)]
-                        if v.quantity is not None
-                        else [],
-                    )
-                    for v in product.variants
-                ],
-            )
-            for product in products
-        ],
-        next_cursor=next_cursor,
-    )

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from meta_connector import protocol as p
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
 from omnistock_connector_kit.values_proto import (
     by_name,
 )
+from omnistock_connector_kit.values_proto import catalog_to_proto as catalog_to_proto
 from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
@@ -39,49 +39,4 @@ def webhook_to_proto(parsed: p.ParsedWebhook) -> pb.ParseWebhookResponse:
         topic=parsed.topic,
         kind=WEBHOOK_KINDS[parsed.kind],
         orders=[order_to_proto(o) for o in parsed.orders],
-    )
-
-
-def _money(amount: p.Amount | None) -> common_pb2.Money | None:
-    return (
-        None
-        if amount is None
-        else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
-    )
-
-
-def catalog_to_proto(
-    products: Iterable[p.CatalogProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    """Whole products for the import; a variant's quantity is the item's `inventory` (Meta has
-    no locations: location_id "")."""
-    return pb.ListRemoteProductsResponse(
-        catalog=[
-            pb.CatalogProduct(
-                external_id=product.external_id,
-                title=product.title,
-                description=product.description,
-                status=product.status,
-                vendor=product.vendor,
-                image_urls=product.image_urls,
-                variants=[
-                    pb.CatalogVariant(
-                        external_id=v.external_id,
-                        remote=pb.RemoteIds(ids=dict(v.ids)),
-                        sku=v.sku,
-                        title=v.title,
-                        barcode=v.barcode,
-                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
-                        price=_money(v.price),
-                        compare_at_price=_money(v.compare_at),
-                        quantities=[pb.LocationQuantity(available=v.quantity)]
-                        if v.quantity is not None
-                        else [],
-                    )
-                    for v in product.variants
-                ],
-            )
-            for product in products
-        ],
-        next_cursor=next_cursor,
     )

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
 from omnistock_connector_kit.values_proto import (
     by_name,
 )
+from omnistock_connector_kit.values_proto import catalog_to_proto as catalog_to_proto
 from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
@@ -38,55 +38,6 @@ def fulfillment_lines(lines: Iterable[pb.FulfillmentLine]) -> list[p.Fulfillment
 
 
 # ----------------------------------------------------------------------------- answers out
-
-
-def _money(amount: p.Amount | None) -> common_pb2.Money | None:
-    return (
-        None
-        if amount is None
-        else common_pb2.Money(amount_minor=amount.amount_minor, currency=amount.currency)
-    )
-
-
-def catalog_to_proto(
-    products: Iterable[p.CatalogProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    return pb.ListRemoteProductsResponse(
-        catalog=[
-            pb.CatalogProduct(
-                external_id=product.external_id,
-                title=product.title,
-                description=product.description,
-                status=product.status,
-                vendor=product.vendor,
-                tags=product.tags,
-                image_urls=product.image_urls,
-                variants=[
-                    pb.CatalogVariant(
-                        external_id=v.external_id,
-                        remote=pb.RemoteIds(ids=v.ids),
-                        sku=v.sku,
-                        title=v.title,
-                        barcode=v.barcode,
-                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
-                        price=_money(v.price),
-                        weight_grams=v.weight_grams,
-                        quantities=[
-                            pb.LocationQuantity(
-                                location_id=q.location_id,
-                                location_name=q.location_name,
-                                available=q.available,
-                            )
-                            for q in v.levels
-                        ],
-                    )
-                    for v in product.variants
-                ],
-            )
-            for product in products
-        ],
-        next_cursor=next_cursor,
-    )
 
 
 def webhook_to_proto(parsed: p.ParsedWebhook) -> pb.ParseWebhookResponse:

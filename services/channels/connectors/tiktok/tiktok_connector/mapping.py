@@ -9,8 +9,8 @@ from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES as OUTCOMES
 from omnistock_connector_kit.values_proto import (
     by_name,
-    money_to_proto,
 )
+from omnistock_connector_kit.values_proto import catalog_to_proto as catalog_to_proto
 from omnistock_connector_kit.values_proto import inventory_inputs as inventory_inputs
 from omnistock_connector_kit.values_proto import item_results_to_proto as item_results_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
@@ -23,7 +23,6 @@ from omnistock_connector_kit.values_proto import products_to_proto as products_t
 from omnistock_connector_kit.values_proto import quantities_to_proto as quantities_to_proto
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from tiktok_connector import protocol as p
-from tiktok_connector.protocol import catalog_import as ci
 
 WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
 # order_to_proto maps UnifiedStatus by the same rule (by name).
@@ -47,41 +46,4 @@ def webhook_to_proto(parsed: p.ParsedWebhook, orders: Iterable[p.OrderData] = ()
         topic=parsed.topic,
         kind=WEBHOOK_KINDS[parsed.kind],
         orders=[order_to_proto(o) for o in orders],
-    )
-
-
-def catalog_to_proto(
-    products: Iterable[ci.CatalogProductData], next_cursor: str
-) -> pb.ListRemoteProductsResponse:
-    """Whole products for the import; a variant's quantities are per TikTok warehouse."""
-    return pb.ListRemoteProductsResponse(
-        catalog=[
-            pb.CatalogProduct(
-                external_id=product.external_id,
-                title=product.title,
-                description=product.description,
-                status=product.status,
-                vendor=product.vendor,
-                image_urls=product.image_urls,
-                variants=[
-                    pb.CatalogVariant(
-                        external_id=v.external_id,
-                        remote=pb.RemoteIds(ids=dict(v.ids)),
-                        sku=v.sku,
-                        title=v.title,
-                        barcode=v.barcode,
-                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
-                        price=money_to_proto(v.price),
-                        weight_grams=v.weight_grams,
-                        quantities=[
-                            pb.LocationQuantity(location_id=lv.warehouse_id, available=lv.quantity)
-                            for lv in v.levels
-                        ],
-                    )
-                    for v in product.variants
-                ],
-            )
-            for product in products
-        ],
-        next_cursor=next_cursor,
     )

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock_connector_kit.values_proto import OUTCOMES, by_name
+from omnistock_connector_kit.values_proto import catalog_to_proto as catalog_to_proto
 from omnistock_connector_kit.values_proto import order_to_proto as order_to_proto
 from omnistock_connector_kit.values_proto import product_refs as product_refs
 from omnistock_connector_kit.values_proto import product_results_to_proto as product_results_to_proto
 from omnistock_connector_kit.values_proto import product_upserts as product_upserts
 from omnistock_connector_kit.values_proto import remote_prices_to_proto as remote_prices_to_proto
 from woocommerce_connector import protocol as p
-from woocommerce_connector.client import CatalogPage, ProductsPage, ReadResult
+from woocommerce_connector.client import ProductsPage, ReadResult
 
 WEBHOOK_KINDS = by_name(p.WebhookKind, pb.WebhookKind, "WEBHOOK_KIND_")
 
@@ -49,42 +49,6 @@ def price_inputs(items: Iterable[pb.PriceItem]) -> list[p.PriceInput]:
 
 def quantities_to_proto(results: Iterable[ReadResult]) -> list[pb.RemoteQuantity]:
     return [pb.RemoteQuantity(sku=r.sku, quantity=r.quantity, found=r.found) for r in results]
-
-
-def catalog_to_proto(page: CatalogPage) -> pb.ListRemoteProductsResponse:
-    """Woo has no locations: a managed stock quantity is one LocationQuantity with no location id."""
-    return pb.ListRemoteProductsResponse(
-        catalog=[
-            pb.CatalogProduct(
-                external_id=product.external_id,
-                title=product.title,
-                description=product.description,
-                status=product.status,
-                tags=product.tags,
-                image_urls=product.image_urls,
-                variants=[
-                    pb.CatalogVariant(
-                        external_id=v.external_id,
-                        remote=pb.RemoteIds(ids=v.ids),
-                        sku=v.sku,
-                        title=v.title,
-                        barcode=v.barcode,
-                        options=[pb.OptionValue(name=n, value=x) for n, x in v.options],
-                        price=(
-                            common_pb2.Money(amount_minor=v.price.amount_minor, currency=v.price.currency)
-                            if v.price is not None
-                            else None
-                        ),
-                        weight_grams=v.weight_grams,
-                        quantities=[] if v.quantity is None else [pb.LocationQuantity(available=v.quantity)],
-                    )
-                    for v in product.variants
-                ],
-            )
-            for product in page.products
-        ],
-        next_cursor=page.next_cursor,
-    )
 
 
 def products_to_proto(page: ProductsPage) -> pb.ListRemoteProductsResponse:

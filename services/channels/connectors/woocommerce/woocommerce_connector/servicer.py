@@ -161,7 +161,7 @@ class WooCommerceConnectorServicer(ApiKeyConnectorServicer[WooCommerceClient]):
                 catalog = client.list_catalog(
                     request.cursor, request.limit, currency or client.store_currency(), unit
                 )
-            return m.catalog_to_proto(catalog)
+            return m.catalog_to_proto(catalog.products, catalog.next_cursor)
         with self.clients.open(request.connection) as client:
             page = client.list_products(request.cursor, request.limit)
         return m.products_to_proto(page)

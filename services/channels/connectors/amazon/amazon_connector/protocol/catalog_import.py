@@ -23,38 +23,15 @@ other_product_image_locator_N, externally_assigned_product_identifier) are [M] (
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from amazon_connector.protocol.listings import listing_view, remote_product
-from amazon_connector.protocol.values import Amount, read_amount
+from amazon_connector.protocol.values import read_amount
 from omnistock_common.egress import safe_text
+from omnistock_connector_kit.catalog_import import CatalogProductData, CatalogVariantData, single_level
 
 INCLUDED_DATA = "summaries,attributes,offers,fulfillmentAvailability,relationships"
 VARIATION = "VARIATION"
-
-
-@dataclass(frozen=True)
-class CatalogVariantData:
-    external_id: str
-    ids: Mapping[str, str]
-    sku: str
-    title: str
-    barcode: str
-    options: list[tuple[str, str]]
-    price: Amount | None
-    quantity: int | None
-
-
-@dataclass(frozen=True)
-class CatalogProductData:
-    external_id: str
-    title: str
-    description: str
-    status: str
-    vendor: str
-    image_urls: list[str]
-    variants: list[CatalogVariantData] = field(default_factory=list)
 
 
 def _summary(item: Mapping[str, Any], marketplace_id: str) -> Mapping[str, Any]:
@@ -136,9 +113,10 @@ def catalog_variant(
         sku=remote.sku,
         title=safe_text(str(summary.get("itemName") or ""), 255),
         barcode=_first_value(attributes, "externally_assigned_product_identifier"),
-        options=options,
+        options=tuple(options),
         price=price,
-        quantity=view.quantity if view is not None else None,
+        # Its seller-fulfilled quantity; Amazon has no locations (one level, location_id "").
+        levels=single_level(view.quantity if view is not None else None),
     )
 
 
@@ -180,8 +158,8 @@ def catalog_products(
                 description=_first_value(attributes, "product_description"),
                 status=_status(_summary(members[0], marketplace_id)),
                 vendor=safe_text(_first_value(attributes, "brand"), 255),
-                image_urls=_images(head, summary),
-                variants=variants,
+                image_urls=tuple(_images(head, summary)),
+                variants=tuple(variants),
             )
         )
     return out

@@ -9,6 +9,7 @@ from typing import Any
 from amazon_connector import protocol as p
 from amazon_connector.protocol import catalog_import as ci
 from amazon_connector.protocol import publish as pub
+from omnistock_connector_kit.catalog_import import single_level
 from omnistock_connector_kit.publishing import ProductUpsert, VariantUpsert
 from omnistock_connector_kit.values import Amount
 
@@ -216,8 +217,8 @@ def test_the_import_groups_children_under_their_parent_and_keeps_the_mapping_ids
     hood = products[0]
     assert (hood.title, hood.vendor, hood.status) == ("HOOD", "Acme", "BUYABLE")
     small, medium = hood.variants
-    assert (small.sku, small.options, small.barcode) == ("HOOD-S", [("Size", "S")], "4006381333931")
-    assert small.price == Amount(1250, "USD") and small.quantity == 4
+    assert (small.sku, small.options, small.barcode) == ("HOOD-S", (("Size", "S"),), "4006381333931")
+    assert small.price == Amount(1250, "USD") and small.levels == single_level(4)
     assert dict(small.ids) == dict(p.remote_product(child, "SELLER", MARKET).ids)  # type: ignore[union-attr]
-    assert medium.options == [("Size", "M")]
-    assert products[1].variants[0].options == []
+    assert medium.options == (("Size", "M"),)
+    assert products[1].variants[0].options == ()

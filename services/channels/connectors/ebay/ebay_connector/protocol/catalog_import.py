@@ -1,5 +1,5 @@
 """Whole products for the onboarding import (pure): inventory items read with getInventoryItems,
-their offers (getOffers per SKU) and their inventory item groups, as CatalogProductData.
+their offers (getOffers per SKU) and their inventory item groups, as the kit's CatalogProductData.
 
 getInventoryItems (https://developer.ebay.com/api-docs/sell/inventory/resources/inventory_item/methods/getInventoryItems):
 `limit`/`offset`, items {sku, product{title, description, imageUrls, aspects, upc, ean, brand},
@@ -17,36 +17,12 @@ Status: the offer's `status` (PUBLISHED, or UNPUBLISHED: created or withdrawn, n
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ebay_connector.protocol.inventory import ship_to_quantity
-from ebay_connector.protocol.values import Amount, OfferData, read_amount
+from ebay_connector.protocol.values import OfferData, read_amount
 from omnistock_common.egress import safe_text
-
-
-@dataclass(frozen=True)
-class CatalogVariantData:
-    external_id: str
-    ids: Mapping[str, str]
-    sku: str
-    title: str
-    barcode: str
-    options: list[tuple[str, str]]
-    price: Amount | None
-    quantity: int | None
-    weight_grams: int | None = None
-
-
-@dataclass(frozen=True)
-class CatalogProductData:
-    external_id: str
-    title: str
-    description: str
-    status: str
-    vendor: str
-    image_urls: list[str]
-    variants: list[CatalogVariantData] = field(default_factory=list)
+from omnistock_connector_kit.catalog_import import CatalogProductData, CatalogVariantData, single_level
 
 
 def group_of(item: Mapping[str, Any]) -> str:
@@ -117,10 +93,12 @@ def catalog_variant(
         sku=sku,
         title=" / ".join(v for _, v in options) or safe_text(str(product.get("title") or ""), 255),
         barcode=_barcode(product),
-        options=options,
+        options=tuple(options),
         price=read_amount(offer.price, offer.currency) if offer is not None else None,
-        quantity=ship_to_quantity(item),
         weight_grams=_weight_grams(item),
+        # The item's ship-to-home quantity: eBay's Inventory API has no per-location figure here
+        # (one level, location_id "").
+        levels=single_level(ship_to_quantity(item)),
     )
 
 
@@ -157,8 +135,8 @@ def catalog_products(
                 description=str(source.get("description") or product.get("description") or ""),
                 status=_status([offers.get(str(m["sku"])) for m in members]),
                 vendor=safe_text(str(product.get("brand") or _first(_aspects(product).get("Brand"))), 255),
-                image_urls=_images(source) or _images(product),
-                variants=[catalog_variant(m, offers.get(str(m["sku"])), names) for m in members],
+                image_urls=tuple(_images(source) or _images(product)),
+                variants=tuple(catalog_variant(m, offers.get(str(m["sku"])), names) for m in members),
             )
         )
     return out

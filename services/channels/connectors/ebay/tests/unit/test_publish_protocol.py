@@ -12,6 +12,7 @@ from ebay_connector.protocol import publish as pub
 from ebay_connector.publishing import _admit
 from ebay_connector.pushing import Budget
 from ebay_connector.revisions import MemoryRevisionLedger
+from omnistock_connector_kit.catalog_import import single_level
 from omnistock_connector_kit.publishing import ProductUpsert, VariantUpsert
 from omnistock_connector_kit.values import Amount
 
@@ -172,12 +173,13 @@ def test_catalog_products_group_items_by_group_and_read_options_from_variesby() 
     assert (tee_.external_id, tee_.title, tee_.status, tee_.vendor) == ("G1", "Tee", "PUBLISHED", "Acme")
     assert [v.sku for v in tee_.variants] == ["T-S", "T-M"]
     small = tee_.variants[0]
-    assert small.options == [("Size", "S")] and small.price == Amount(1500, "USD") and small.quantity == 3
+    assert small.options == (("Size", "S"),) and small.price == Amount(1500, "USD")
+    assert small.levels == single_level(3)
     assert (
         small.ids == {"sku": "T-S", "offer_id": "5", "listing_id": "11"} and small.barcode == "012345678905"
     )
     assert tee_.variants[1].ids == {"sku": "T-M"} and tee_.variants[1].price is None
-    assert (mug.external_id, mug.status, mug.image_urls) == ("MUG", "UNPUBLISHED", ["https://x/m.jpg"])
+    assert (mug.external_id, mug.status, mug.image_urls) == ("MUG", "UNPUBLISHED", ("https://x/m.jpg",))
 
 
 def test_cancel_reason_body_and_refusal() -> None:

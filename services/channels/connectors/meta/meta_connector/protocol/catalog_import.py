@@ -15,41 +15,16 @@ with the same external_id (the importer merges them by external_id).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from meta_connector.protocol.catalog import read_meta_price
-from meta_connector.protocol.values import Amount
 from omnistock_common.egress import safe_text
+from omnistock_connector_kit.catalog_import import CatalogProductData, CatalogVariantData, single_level
 
 CATALOG_FIELDS = (
     "id,retailer_id,retailer_product_group_id,name,description,brand,price,sale_price,currency,"
     "inventory,availability,image_url,additional_image_urls,url,visibility,color,size,gtin"
 )
-
-
-@dataclass(frozen=True)
-class CatalogVariantData:
-    external_id: str
-    ids: Mapping[str, str]
-    sku: str
-    title: str
-    barcode: str
-    options: list[tuple[str, str]]
-    price: Amount | None
-    compare_at: Amount | None
-    quantity: int | None
-
-
-@dataclass(frozen=True)
-class CatalogProductData:
-    external_id: str
-    title: str
-    description: str
-    status: str
-    vendor: str
-    image_urls: list[str]
-    variants: list[CatalogVariantData] = field(default_factory=list)
 
 
 def _quantity(value: Any) -> int | None:
@@ -78,10 +53,11 @@ def catalog_variant(item: Mapping[str, Any]) -> CatalogVariantData:
         sku=retailer_id,
         title=safe_text(str(item.get("name") or ""), 255),
         barcode=str(item.get("gtin") or ""),
-        options=options,
+        options=tuple(options),
         price=price,
         compare_at=compare,
-        quantity=_quantity(item.get("inventory")),
+        # The item's `inventory`; Meta has no locations (one level, location_id "").
+        levels=single_level(_quantity(item.get("inventory"))),
     )
 
 
@@ -112,8 +88,8 @@ def catalog_products(items: Sequence[Mapping[str, Any]]) -> list[CatalogProductD
                 description=str(first.get("description") or ""),
                 status=str(first.get("visibility") or ""),
                 vendor=safe_text(str(first.get("brand") or ""), 255),
-                image_urls=_images(first),
-                variants=[catalog_variant(m) for m in members],
+                image_urls=tuple(_images(first)),
+                variants=tuple(catalog_variant(m) for m in members),
             )
         )
     return out

@@ -10,6 +10,7 @@ from meta_connector import mapping as m
 from meta_connector import protocol as p
 from meta_connector.protocol import catalog_import as ci
 from meta_connector.protocol import publish as pub
+from omnistock_connector_kit.catalog_import import single_level
 from omnistock_connector_kit.publishing import ProductUpsert, VariantUpsert
 
 SETTINGS = {"product_url_template": "https://shop.test/p/{product_id}?sku={sku}"}
@@ -174,12 +175,12 @@ def test_catalog_items_become_whole_products() -> None:
     ]
     tee, solo = ci.catalog_products(items)
     assert (tee.external_id, tee.title, tee.vendor, tee.status) == ("G1", "Tee S", "Acme", "published")
-    assert tee.image_urls == ["https://img.test/a.jpg", "https://img.test/b.jpg"]
+    assert tee.image_urls == ("https://img.test/a.jpg", "https://img.test/b.jpg")
     small, medium = tee.variants
     assert small.price == p.Amount(1999, "USD") and small.compare_at == p.Amount(2500, "USD")
-    assert small.options == [("Size", "S")] and small.quantity == 4
+    assert small.options == (("Size", "S"),) and small.levels == single_level(4)
     assert dict(small.ids) == {"product_item_id": "11", "retailer_id": "TEE-S", "item_group_id": "G1"}
-    assert medium.price == p.Amount(1999, "USD") and medium.compare_at is None and medium.quantity is None
+    assert medium.price == p.Amount(1999, "USD") and medium.compare_at is None and medium.levels == ()
     assert solo.external_id == "SOLO" and solo.variants[0].price == p.Amount(500, "EUR")
     answer = m.catalog_to_proto([tee, solo], "next")
     assert answer.next_cursor == "next" and len(answer.catalog) == 2

@@ -21,12 +21,11 @@ Only the first LEVELS_PER_VARIANT locations of a variant are read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from omnistock_connector_kit.catalog_import import CatalogProductData, CatalogVariantData, LevelData
 from shopify_connector.protocol.orders import money
-from shopify_connector.protocol.values import Amount
 
 VARIANTS_PER_PRODUCT = 10
 LEVELS_PER_VARIANT = 2
@@ -94,38 +93,6 @@ GRAMS_PER_UNIT = {
 }
 
 
-@dataclass(frozen=True)
-class LevelData:
-    location_id: str
-    location_name: str
-    available: int
-
-
-@dataclass(frozen=True)
-class CatalogVariantData:
-    external_id: str
-    ids: Mapping[str, str]
-    sku: str
-    title: str
-    barcode: str
-    options: list[tuple[str, str]]
-    price: Amount | None
-    weight_grams: int | None
-    levels: list[LevelData] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CatalogProductData:
-    external_id: str
-    title: str
-    description: str
-    status: str
-    vendor: str
-    tags: list[str]
-    image_urls: list[str]
-    variants: list[CatalogVariantData]
-
-
 def weight_grams(weight: Any) -> int | None:
     """A Weight {unit, value} in whole grams; None when absent or unreadable."""
     if not isinstance(weight, Mapping):
@@ -156,7 +123,8 @@ def _options(selected: Any) -> list[tuple[str, str]]:
     return [] if options == [("Title", "Default Title")] else options
 
 
-def _levels(item: Mapping[str, Any]) -> list[LevelData]:
+def _levels(item: Mapping[str, Any]) -> tuple[LevelData, ...]:
+    """A variant's available quantity at each of its first LEVELS_PER_VARIANT locations, named."""
     out = []
     for level in _nodes(item.get("inventoryLevels")):
         location = level.get("location") or {}
@@ -164,8 +132,14 @@ def _levels(item: Mapping[str, Any]) -> list[LevelData]:
             (q.get("quantity") for q in level.get("quantities") or [] if q.get("name") == "available"), None
         )
         if location.get("id") and isinstance(available, int):
-            out.append(LevelData(str(location["id"]), str(location.get("name") or ""), available))
-    return out
+            out.append(
+                LevelData(
+                    location_id=str(location["id"]),
+                    available=available,
+                    location_name=str(location.get("name") or ""),
+                )
+            )
+    return tuple(out)
 
 
 def more_variants_cursor(node: Mapping[str, Any]) -> str:
@@ -193,7 +167,7 @@ def catalog_variants(product_id: str, variants: Any, currency: str) -> list[Cata
                 sku=str(v.get("sku") or "").strip(),
                 title=str(v.get("title") or ""),
                 barcode=str(v.get("barcode") or ""),
-                options=_options(v.get("selectedOptions")),
+                options=tuple(_options(v.get("selectedOptions"))),
                 price=money(v.get("price"), currency),
                 weight_grams=weight_grams((item.get("measurement") or {}).get("weight")),
                 levels=levels,
@@ -214,11 +188,11 @@ def catalog_product(
         description=str(node.get("descriptionHtml") or ""),
         status=str(node.get("status") or ""),
         vendor=str(node.get("vendor") or ""),
-        tags=[str(t) for t in node.get("tags") or []],
-        image_urls=[
+        tags=tuple(str(t) for t in node.get("tags") or []),
+        image_urls=tuple(
             str(m["image"]["url"])
             for m in _nodes(node.get("media"))
             if isinstance(m.get("image"), Mapping) and m["image"].get("url")
-        ],
-        variants=variants,
+        ),
+        variants=tuple(variants),
     )

@@ -58,16 +58,16 @@ def test_a_products_node_becomes_a_catalog_product() -> None:
         "<p>Soft</p>",
         "Acme",
     )
-    assert (product.tags, product.image_urls) == (["cotton"], ["https://cdn.test/a.jpg"])
+    assert (product.tags, product.image_urls) == (("cotton",), ("https://cdn.test/a.jpg",))
     small, other = product.variants
     assert (small.sku, small.barcode, small.options, small.weight_grams) == (
         "TEE-S",
         "123",
-        [("Size", "S")],
+        (("Size", "S"),),
         200,
     )
     assert small.price is not None and (small.price.amount_minor, small.price.currency) == (1250, "USD")
-    assert small.levels == [p.LevelData("gid://shopify/Location/9", "Main", 4)]
+    assert small.levels == (p.LevelData("gid://shopify/Location/9", 4, "Main"),)
     assert small.ids == {
         "product_id": "gid://shopify/Product/1",
         "variant_id": "gid://shopify/ProductVariant/2",
@@ -78,9 +78,9 @@ def test_a_products_node_becomes_a_catalog_product() -> None:
     assert (other.sku, other.price, other.options, other.weight_grams, other.levels) == (
         "",
         None,
-        [],
+        (),
         None,
-        [],
+        (),
     )
     assert p.more_variants_cursor(node()) == "c1"
 

@@ -185,17 +185,17 @@ def test_catalog_product_reads_the_detail() -> None:
     product = ci.catalog_product(detail)
     assert product is not None
     assert (product.external_id, product.status, product.vendor) == ("P9", "SELLER_DEACTIVATED", "Acme")
-    assert product.image_urls == ["https://cdn.test/a.jpg"]
+    assert product.image_urls == ("https://cdn.test/a.jpg",)
     small, medium = product.variants
     assert (small.sku, small.external_id, small.barcode, small.options) == (
         "TEE-S",
         "S1",
         "012345678905",
-        [("Size", "S")],
+        (("Size", "S"),),
     )
     assert small.price == usd(2500) and medium.price == usd(1999) and small.weight_grams == 454
     assert dict(small.ids) == {"product_id": "P9", "sku_id": "S1", "warehouse_id": "W1"}
-    assert [(lv.warehouse_id, lv.quantity) for lv in medium.levels] == [("W1", 3)]
+    assert [(lv.location_id, lv.available, lv.location_name) for lv in medium.levels] == [("W1", 3, "")]
     assert ci.catalog_product({"title": "no id"}) is None
     assert ci.page_product_ids({"products": [{"id": "1"}, {"x": 1}], "next_page_token": "t"}) == (["1"], "t")
 

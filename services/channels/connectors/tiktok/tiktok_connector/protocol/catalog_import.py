@@ -1,4 +1,4 @@
-"""Whole products for the onboarding import (pure): Get Product detail → CatalogProductData.
+"""Whole products for the onboarding import (pure): Get Product detail → the kit's CatalogProductData.
 
 Search Products (`POST /product/202309/products/search`, `page_size` ≤ 100 products, cursor
 `page_token` → `next_page_token`) gives a page's product ids; Get Product
@@ -17,49 +17,19 @@ warehouse_id), so a listing mapped from the import pushes stock at once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from omnistock_common.egress import safe_text
+from omnistock_connector_kit.catalog_import import CatalogProductData, CatalogVariantData, LevelData
 from tiktok_connector.protocol.api import clean_id
 from tiktok_connector.protocol.products import product_skus
-from tiktok_connector.protocol.values import Amount, read_amount
+from tiktok_connector.protocol.values import read_amount
 
 # Products per import page: each costs a Get Product call, so a page (1 search + 20 details) stays
 # about one burst of the connection's bucket (config.py: 20) and well inside an RPC's deadline.
 MAX_CATALOG_PAGE = 20
 GRAMS_PER = {"KILOGRAM": Decimal(1000), "POUND": Decimal("453.59237")}
-
-
-@dataclass(frozen=True)
-class LevelData:
-    warehouse_id: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class CatalogVariantData:
-    external_id: str
-    ids: Mapping[str, str]
-    sku: str
-    title: str
-    barcode: str
-    options: list[tuple[str, str]]
-    price: Amount | None
-    weight_grams: int | None
-    levels: list[LevelData] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CatalogProductData:
-    external_id: str
-    title: str
-    description: str
-    status: str
-    vendor: str
-    image_urls: list[str]
-    variants: list[CatalogVariantData] = field(default_factory=list)
 
 
 def weight_grams(weight: Any) -> int | None:
@@ -76,15 +46,18 @@ def weight_grams(weight: Any) -> int | None:
     return int((value * per).to_integral_value())
 
 
-def _levels(sku: Mapping[str, Any]) -> list[LevelData]:
+def _levels(sku: Mapping[str, Any]) -> tuple[LevelData, ...]:
+    """A SKU's quantity per TikTok warehouse (location_id = warehouse_id, no name)."""
     out = []
     for level in sku.get("inventory") or []:
         if not isinstance(level, Mapping):
             continue
         quantity = level.get("quantity")
         if isinstance(quantity, int) and not isinstance(quantity, bool):
-            out.append(LevelData(clean_id(level.get("warehouse_id"), 64), max(0, quantity)))
-    return out
+            out.append(
+                LevelData(location_id=clean_id(level.get("warehouse_id"), 64), available=max(0, quantity))
+            )
+    return tuple(out)
 
 
 def catalog_variant(product_id: str, sku: Mapping[str, Any], weight: int | None) -> CatalogVariantData:
@@ -103,8 +76,8 @@ def catalog_variant(product_id: str, sku: Mapping[str, Any], weight: int | None)
     ]
     levels = _levels(sku)
     ids = {"product_id": product_id, "sku_id": sku_id}
-    if levels and levels[0].warehouse_id:
-        ids["warehouse_id"] = levels[0].warehouse_id
+    if levels and levels[0].location_id:
+        ids["warehouse_id"] = levels[0].location_id
     code = sku.get("identifier_code") if isinstance(sku.get("identifier_code"), Mapping) else {}
     return CatalogVariantData(
         external_id=sku_id,
@@ -112,7 +85,7 @@ def catalog_variant(product_id: str, sku: Mapping[str, Any], weight: int | None)
         sku=safe_text(sku.get("seller_sku") or "", 255),
         title=" / ".join(value for _, value in options),
         barcode=safe_text(code.get("code") or "", 64),
-        options=options,
+        options=tuple(options),
         price=amount,
         weight_grams=weight,
         levels=levels,
@@ -144,10 +117,10 @@ def catalog_product(product: Any) -> CatalogProductData | None:
         description=str(product.get("description") or ""),
         status=str(product.get("status") or ""),
         vendor=safe_text(brand.get("name") or "", 255),
-        image_urls=_images(product),
-        variants=[
+        image_urls=tuple(_images(product)),
+        variants=tuple(
             catalog_variant(product_id, s, weight) for s in product_skus(product) if clean_id(s.get("id"), 64)
-        ],
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from omnistock_connector_kit.catalog_import import LevelData, single_level
 from woocommerce_connector import protocol as p
 
 
@@ -40,20 +41,25 @@ def test_a_variable_product_with_its_variations_becomes_a_catalog_product() -> N
     assert (product.external_id, product.title, product.tags, product.image_urls) == (
         "10",
         "Tee",
-        ["cotton"],
-        ["https://cdn.test/a.jpg"],
+        ("cotton",),
+        ("https://cdn.test/a.jpg",),
     )
     small, other = product.variants
-    assert (small.sku, small.barcode, small.options, small.weight_grams, small.quantity) == (
+    assert (small.sku, small.barcode, small.options, small.weight_grams, small.levels) == (
         "TEE-S",
         "123",
-        [("Size", "S")],
+        (("Size", "S"),),
         200,
-        4,
+        (LevelData(location_id="", available=4),),
     )
     assert small.price is not None and small.price.amount_minor == 1250
     assert small.ids == {"product_id": "10", "variation_id": "11"}
-    assert (other.sku, other.price, other.weight_grams, other.quantity) == ("", None, None, None)
+    assert (other.sku, other.price, other.weight_grams, other.levels) == (
+        "",
+        None,
+        None,
+        (),
+    )  # stock not managed
 
 
 def test_a_simple_product_is_its_own_variant_and_weights_follow_the_store_unit() -> None:
@@ -67,10 +73,10 @@ def test_a_simple_product_is_its_own_variant_and_weights_follow_the_store_unit()
         "stock_quantity": 2,
     }
     [mug] = p.catalog_product(simple, [], "EUR").variants
-    assert (mug.sku, mug.ids, mug.quantity, mug.price.amount_minor if mug.price else None) == (
+    assert (mug.sku, mug.ids, mug.levels, mug.price.amount_minor if mug.price else None) == (
         "MUG",
         {"product_id": "3"},
-        2,
+        single_level(2),
         500,
     )
     assert p.grams("1.5", "lbs") == 680 and p.grams("10", "oz") == 283 and p.grams("x") is None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from omnistock_common.money import MoneyError, to_minor
+from omnistock_connector_kit.catalog_import import CatalogProductData, CatalogVariantData, single_level
 from omnistock_connector_kit.values import Amount
 from woocommerce_connector.protocol.api import MAX_PER_PAGE, ProtocolError, parse_target, remote_ids
 
@@ -106,31 +107,6 @@ GRAMS_PER_WEIGHT_UNIT = {
 }
 
 
-@dataclass(frozen=True)
-class CatalogVariantData:
-    external_id: str
-    ids: dict[str, str]
-    sku: str
-    title: str
-    barcode: str
-    options: list[tuple[str, str]]
-    price: Amount | None
-    weight_grams: int | None
-    # None when the store does not manage stock for it.
-    quantity: int | None
-
-
-@dataclass(frozen=True)
-class CatalogProductData:
-    external_id: str
-    title: str
-    description: str
-    status: str
-    tags: list[str]
-    image_urls: list[str]
-    variants: list[CatalogVariantData] = field(default_factory=list)
-
-
 def grams(weight: Any, unit: str = "kg") -> int | None:
     """A Woo weight string in the store's unit as whole grams; None when empty or unreadable."""
     factor = GRAMS_PER_WEIGHT_UNIT.get(unit)
@@ -171,10 +147,12 @@ def _variant(
         sku=str(resource.get("sku") or "").strip(),
         title=str(resource.get("name") or ""),
         barcode=str(resource.get("global_unique_id") or ""),
-        options=options,
+        options=tuple(options),
         price=_amount(resource.get("regular_price") or resource.get("price"), currency),
         weight_grams=grams(resource.get("weight"), unit),
-        quantity=_managed_stock(resource),
+        # Woo has no locations: a managed stock quantity is one level with no location id, stock
+        # the store does not manage is none.
+        levels=single_level(_managed_stock(resource)),
     )
 
 
@@ -208,11 +186,11 @@ def catalog_product(
         title=str(product.get("name") or ""),
         description=str(product.get("description") or ""),
         status=str(product.get("status") or ""),
-        tags=[
+        tags=tuple(
             str(t.get("name")) for t in product.get("tags") or [] if isinstance(t, Mapping) and t.get("name")
-        ],
-        image_urls=[
+        ),
+        image_urls=tuple(
             str(i.get("src")) for i in product.get("images") or [] if isinstance(i, Mapping) and i.get("src")
-        ],
-        variants=variants,
+        ),
+        variants=tuple(variants),
     )
