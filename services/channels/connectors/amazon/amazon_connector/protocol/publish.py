@@ -54,7 +54,17 @@ from amazon_connector.protocol.api import DEFAULT_PRODUCT_TYPE
 from amazon_connector.protocol.feeds import FeedMessage
 from amazon_connector.protocol.listings import price_patch, price_problem, quantity_patch
 from amazon_connector.protocol.values import Outcome
-from omnistock_connector_kit.publishing import ProductResult, ProductUpsert, PublishedVariant, VariantUpsert
+from omnistock_connector_kit.publishing import (
+    ADDS_UNOWNED_VARIANTS,
+    ProductResult,
+    ProductUpsert,
+    PublishedVariant,
+    RequiredFields,
+    VariantUpsert,
+    adds_unowned_variants,
+    sku_problem,
+    status_problem,
+)
 
 # Products per UpsertProducts / ArchiveProducts call; more than PATCH_THRESHOLD listings go as one
 # JSON_LISTINGS_FEED (bulk.send_listings).
@@ -127,35 +137,22 @@ def product_external_id(product: ProductUpsert) -> str:
     return SKU_LIST_PREFIX + ",".join(quote(sku, safe="") for sku in merged)
 
 
-def _creates(product: ProductUpsert, variant: VariantUpsert) -> bool:
-    return product.is_create or not variant.external_id
-
-
 def upsert_problem(product: ProductUpsert, settings: Mapping[str, str], currency: str) -> str | None:
     """Why Amazon would refuse this product (REJECTED before any call, naming the field), or None."""
-    if not product.variants:
-        return "a product needs at least one variant (each variant is one Amazon listing)"
-    if len(product.variants) > MAX_VARIANTS_PER_PRODUCT:
-        return f"at most {MAX_VARIANTS_PER_PRODUCT} variants per product"
-    skus = [v.sku for v in product.variants]
-    if any(not s for s in skus):
-        return "every variant needs a SKU (it is the Amazon seller SKU of its listing)"
-    if len(set(skus)) != len(skus):
-        return "two variants have the same SKU (an Amazon listing is keyed by its SKU)"
-    long = [s for s in skus if len(s) > MAX_SKU]
-    if long:
-        return f"SKU {long[0]!r} is longer than Amazon's {MAX_SKU} characters"
-    if product.owns("status") and product.status and product.status not in STATUSES:
-        return f"unknown product status {product.status!r} (active, draft or archived)"
+    problem = sku_problem(
+        product,
+        key="the Amazon seller SKU of its own listing",
+        max_length=MAX_SKU,
+        max_variants=MAX_VARIANTS_PER_PRODUCT,
+    ) or status_problem(product, STATUSES)
+    if problem:
+        return problem
     full = bool(product_type_of(settings))
-    missing: list[str] = []
-
-    def need(name: str, present: bool, writes: bool) -> None:
-        if writes and not present and name not in missing:
-            missing.append(name)
+    required = RequiredFields()
+    need = required.need
 
     for variant in product.variants:
-        new = _creates(product, variant)
+        new = product.creates(variant)
         need(
             "barcode (a UPC, EAN or GTIN: Amazon matches the catalog item by it)",
             bool(barcode_type(variant.barcode)),
@@ -174,11 +171,11 @@ def upsert_problem(product: ProductUpsert, settings: Mapping[str, str], currency
                 bool(_images(product)),
                 new or product.owns("images"),
             )
-    if missing:
+    if required.missing:
         kind = f"a {product_type_of(settings)} listing" if full else "an offer on an Amazon catalog item"
-        return f"Amazon requires {', '.join(missing)} for {kind}; missing for this product"
-    if any(_creates(product, v) for v in product.variants) and not product.owns("variants"):
-        return "adding variants is the `variants` field's to do, which this connection does not own"
+        return f"Amazon requires {', '.join(required.missing)} for {kind}; missing for this product"
+    if adds_unowned_variants(product):
+        return ADDS_UNOWNED_VARIANTS
     for variant in product.variants:
         if variant.price is not None:
             problem = price_problem(variant.price.currency, currency, variant.price.amount_minor)
@@ -286,7 +283,7 @@ def prepare(product: ProductUpsert, settings: Mapping[str, str], marketplace_id:
     product_type = full_type or DEFAULT_PRODUCT_TYPE
     messages = []
     for variant in product.variants:
-        if _creates(product, variant):
+        if product.creates(variant):
             attrs = listing_attributes(product, variant, settings, marketplace_id)
             messages.append(
                 FeedMessage(

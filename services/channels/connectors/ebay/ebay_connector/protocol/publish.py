@@ -34,7 +34,17 @@ from ebay_connector.protocol.api import DEFAULT_MARKETPLACE
 from ebay_connector.protocol.values import Outcome
 from omnistock_common.egress import safe_text
 from omnistock_common.money import MoneyError, from_minor
-from omnistock_connector_kit.publishing import ProductResult, ProductUpsert, PublishedVariant, VariantUpsert
+from omnistock_connector_kit.publishing import (
+    ADDS_UNOWNED_VARIANTS,
+    ProductResult,
+    ProductUpsert,
+    PublishedVariant,
+    RequiredFields,
+    VariantUpsert,
+    adds_unowned_variants,
+    sku_problem,
+    status_problem,
+)
 
 # Products one UpsertProducts call takes. Each costs per-SKU calls (no bulk call is used: publishing
 # is rare), about 4 per variant + 3 (estimated_calls); the products after the first that would take
@@ -154,38 +164,27 @@ def estimated_calls(product: ProductUpsert) -> int:
     return 4 * len(product.variants) + 3
 
 
-def _creates(product: ProductUpsert, variant: VariantUpsert) -> bool:
-    return product.is_create or not variant.external_id
-
-
 def upsert_problem(product: ProductUpsert, settings: Mapping[str, str]) -> str | None:
     """Why eBay would refuse to list this product (REJECTED before any call), or None."""
     missing = missing_settings(settings)
     if missing:
         return f"the eBay connection needs the setting(s) {', '.join(missing)} to publish listings"
-    if not product.variants:
-        return "a product needs at least one variant (each variant is one eBay inventory item)"
-    if len(product.variants) > MAX_VARIANTS_PER_PRODUCT:
-        return f"at most {MAX_VARIANTS_PER_PRODUCT} variants per product"
+    problem = sku_problem(
+        product,
+        key="the eBay inventory item's key, unique per seller",
+        max_length=MAX_SKU,
+        max_variants=MAX_VARIANTS_PER_PRODUCT,
+    ) or status_problem(product, LIVE)
+    if problem:
+        return problem
     skus = [v.sku for v in product.variants]
-    if any(not s for s in skus):
-        return "every variant needs a SKU (it is the eBay inventory item's key)"
-    if any(len(s) > MAX_SKU for s in skus):
-        return f"an eBay SKU is at most {MAX_SKU} characters"
-    if len(set(skus)) != len(skus):
-        return "two variants have the same SKU (eBay SKUs are unique per seller)"
-    if product.owns("status") and product.status and product.status not in LIVE:
-        return f"unknown product status {product.status!r} (active, draft or archived)"
     if product.external_id and len(product.variants) > 1 and product.external_id in skus:
         return "a single-SKU eBay listing cannot gain variants; archive it and publish the product anew"
-    missing_fields: list[str] = []
-
-    def need(field: str, present: bool, writes: bool) -> None:
-        if writes and not present and field not in missing_fields:
-            missing_fields.append(field)
+    required = RequiredFields()
+    need = required.need
 
     for variant in product.variants:
-        full = _creates(product, variant)
+        full = product.creates(variant)
         need("title", bool(product.title.strip()), full or product.owns("title"))
         need("description", bool(product.description.strip()), full or product.owns("description"))
         need("imageUrls (an image URL)", bool(_images(product)), full or product.owns("images"))
@@ -193,10 +192,10 @@ def upsert_problem(product: ProductUpsert, settings: Mapping[str, str]) -> str |
     if is_grouped(product):
         for variant in product.variants:
             need("options (the variation aspects of a multi-variant listing)", bool(variant.options), True)
-    if missing_fields:
-        return f"eBay requires {', '.join(missing_fields)} to list; missing for this product"
-    if any(_creates(product, v) for v in product.variants) and not product.owns("variants"):
-        return "adding variants is the `variants` field's to do, which this connection does not own"
+    if required.missing:
+        return f"eBay requires {', '.join(required.missing)} to list; missing for this product"
+    if adds_unowned_variants(product):
+        return ADDS_UNOWNED_VARIANTS
     for variant in product.variants:
         for amount in (variant.price, variant.compare_at):
             if amount is None:

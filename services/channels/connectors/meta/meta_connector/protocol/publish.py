@@ -31,7 +31,17 @@ from typing import Any
 from meta_connector.protocol.catalog import OUT_OF_STOCK, meta_price
 from meta_connector.protocol.values import ItemResult, Outcome
 from omnistock_common.money import MoneyError, from_minor
-from omnistock_connector_kit.publishing import ProductResult, ProductUpsert, PublishedVariant, VariantUpsert
+from omnistock_connector_kit.publishing import (
+    ADDS_UNOWNED_VARIANTS,
+    ProductResult,
+    ProductUpsert,
+    PublishedVariant,
+    RequiredFields,
+    VariantUpsert,
+    adds_unowned_variants,
+    sku_problem,
+    status_problem,
+)
 
 # Products one UpsertProducts call takes: their items go in one items_batch (≤ 5,000 requests).
 MAX_PRODUCT_BATCH = 50
@@ -87,32 +97,20 @@ def item_link(settings: Mapping[str, str], product: ProductUpsert, variant: Vari
     return link if link.startswith(("https://", "http://")) else ""
 
 
-def _creates(product: ProductUpsert, variant: VariantUpsert) -> bool:
-    return product.is_create or not variant.external_id
-
-
 def upsert_problem(product: ProductUpsert, settings: Mapping[str, str]) -> str | None:
     """Why Meta would refuse this product (REJECTED before any call, naming the field), or None."""
-    if not product.variants:
-        return "a product needs at least one variant (each variant is one Meta catalog item)"
-    if len(product.variants) > MAX_VARIANTS_PER_PRODUCT:
-        return f"at most {MAX_VARIANTS_PER_PRODUCT} variants per product"
-    skus = [v.sku for v in product.variants]
-    if any(not s for s in skus):
-        return "every variant needs a SKU (it is the Meta retailer id, data.id)"
-    if len(set(skus)) != len(skus):
-        return "two variants have the same SKU (Meta retailer ids are unique in a catalog)"
-    if product.owns("status") and product.status and product.status not in VISIBILITY:
-        return f"unknown product status {product.status!r} (active, draft or archived)"
-    creating = [v for v in product.variants if _creates(product, v)]
-    missing: list[str] = []
-
-    def need(field: str, present: bool, writes: bool) -> None:
-        if writes and not present and field not in missing:
-            missing.append(field)
+    problem = sku_problem(
+        product,
+        key="the Meta retailer id, data.id, unique in a catalog",
+        max_variants=MAX_VARIANTS_PER_PRODUCT,
+    ) or status_problem(product, VISIBILITY)
+    if problem:
+        return problem
+    required = RequiredFields()
+    need = required.need
 
     for variant in product.variants:
-        full = _creates(product, variant)
+        full = product.creates(variant)
         need("title", bool(product.title.strip()), full or product.owns("title"))
         need("description", bool(product.description.strip()), full or product.owns("description"))
         need("image_link (an image URL)", bool(product.image_urls), full or product.owns("images"))
@@ -127,10 +125,10 @@ def upsert_problem(product: ProductUpsert, settings: Mapping[str, str]) -> str |
             bool(product.vendor.strip() or variant.barcode.strip()),
             full,
         )
-    if missing:
-        return f"Meta requires {', '.join(missing)}; missing for this product"
-    if creating and not product.owns("variants") and not product.is_create:
-        return "adding variants is the `variants` field's to do, which this connection does not own"
+    if required.missing:
+        return f"Meta requires {', '.join(required.missing)}; missing for this product"
+    if adds_unowned_variants(product):
+        return ADDS_UNOWNED_VARIANTS
     currencies = {v.price.currency for v in product.variants if v.price is not None}
     if len(currencies) > 1:
         return "variant prices are in more than one currency"
@@ -181,7 +179,7 @@ def item_request(
 ) -> dict[str, Any]:
     """One items_batch request: CREATE with every field for a new item (out of stock until
     PushInventory sends its quantity), UPDATE with the owned fields for an existing one."""
-    create = _creates(product, variant)
+    create = product.creates(variant)
     data: dict[str, Any] = {"id": variant.sku, "item_group_id": group_id(product)}
     if create or product.owns("title"):
         data["title"] = product.title.strip()[:MAX_TITLE]

@@ -38,7 +38,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from omnistock_common.money import MoneyError, from_minor
-from omnistock_connector_kit.publishing import ProductResult, ProductUpsert, PublishedVariant, VariantUpsert
+from omnistock_connector_kit.publishing import (
+    ADDS_UNOWNED_VARIANTS,
+    ProductResult,
+    ProductUpsert,
+    PublishedVariant,
+    RequiredFields,
+    VariantUpsert,
+    adds_unowned_variants,
+    sku_problem,
+)
 from tiktok_connector.protocol.api import clean_id
 from tiktok_connector.protocol.products import product_skus
 from tiktok_connector.protocol.values import Outcome
@@ -83,10 +92,6 @@ class Shop:
     @property
     def region(self) -> str:
         return str(self.settings.get("region") or "").strip().upper()
-
-
-def _creates(product: ProductUpsert, variant: VariantUpsert) -> bool:
-    return product.is_create or not variant.external_id
 
 
 def package_weight(product: ProductUpsert, settings: Mapping[str, str]) -> dict[str, str] | None:
@@ -134,29 +139,20 @@ def _money_problem(variant: VariantUpsert, currency: str) -> str | None:
 
 def upsert_problem(product: ProductUpsert, shop: Shop) -> str | None:
     """Why TikTok would refuse this product (REJECTED before any call, naming the field), or None."""
-    if not product.variants:
-        return "a product needs at least one variant (each variant is one TikTok SKU)"
-    if len(product.variants) > MAX_SKUS:
-        return f"at most {MAX_SKUS} variants (SKUs) per TikTok product"
-    skus = [v.sku for v in product.variants]
-    if any(not s for s in skus):
-        return "every variant needs a SKU (it is TikTok's seller_sku)"
-    if any(len(s) > MAX_SELLER_SKU for s in skus):
-        return f"TikTok's seller_sku is at most {MAX_SELLER_SKU} characters"
-    if len(set(skus)) != len(skus):
-        return "two variants have the same SKU"
+    problem = sku_problem(
+        product, key="TikTok's seller_sku", max_length=MAX_SELLER_SKU, max_variants=MAX_SKUS
+    )
+    if problem:
+        return problem
     if product.status not in SAVE_MODES:
         return f"unknown product status {product.status!r} (active, draft or archived)"
     if product.is_create and SAVE_MODES[product.status] == LISTING and not product.image_urls:
         return NO_IMAGES
-    creating = [v for v in product.variants if _creates(product, v)]
-    if creating and not product.is_create and not product.owns("variants"):
-        return "adding variants is the `variants` field's to do, which this connection does not own"
-    missing: list[str] = []
-
-    def need(field: str, present: bool, writes: bool) -> None:
-        if writes and not present and field not in missing:
-            missing.append(field)
+    if adds_unowned_variants(product):
+        return ADDS_UNOWNED_VARIANTS
+    creating = [v for v in product.variants if product.creates(v)]
+    required = RequiredFields()
+    need = required.need
 
     title = product.title.strip()
     need("title", bool(title), product.owns("title"))
@@ -179,9 +175,9 @@ def upsert_problem(product: ProductUpsert, shop: Shop) -> str | None:
         )
     need("warehouse_id (the connection's warehouse_id setting)", bool(shop.warehouse_id), bool(creating))
     for variant in product.variants:
-        need("price", variant.price is not None, _creates(product, variant) or product.owns("prices"))
-    if missing:
-        return f"TikTok requires {', '.join(missing)}; missing for this product"
+        need("price", variant.price is not None, product.creates(variant) or product.owns("prices"))
+    if required.missing:
+        return f"TikTok requires {', '.join(required.missing)}; missing for this product"
     if product.owns("title") and (
         len(title) > MAX_TITLE
         or (shop.region and shop.region not in TITLE_ANY_LENGTH_REGIONS and len(title) < MIN_TITLE_ELSEWHERE)
