@@ -46,6 +46,7 @@ def test_split_areas_keep_their_operation_ids() -> None:
         "channels.receive_webhook",
         "channels.answer_webhook_challenge",
     ]
-    assert len(channels_ids) == 22 and all(name.startswith("channels.") for name in channels_ids)
+    assert len(channels_ids) == 23 and all(name.startswith("channels.") for name in channels_ids)
+    assert "channels.update_connection_settings" in channels_ids
     assert "channels.get_job" in channels_ids and "channels.catalog_import" in channels_ids
     assert "channels.publish" in channels_ids and "channels.put_owned_fields" in channels_ids
