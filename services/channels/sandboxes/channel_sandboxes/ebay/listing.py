@@ -46,10 +46,15 @@ def _body() -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _language_missing() -> Response | None:
+def _write_body() -> tuple[dict[str, Any], Response | None]:
+    """A write call's JSON body, or eBay's refusal: the four writes need a Content-Language header
+    and a JSON object."""
     if not request.headers.get("Content-Language"):
-        return ebay_error(400, INVALID, "Invalid value for header Content-Language.")
-    return None
+        return {}, ebay_error(400, INVALID, "Invalid value for header Content-Language.")
+    body = _body()
+    if body is None:
+        return {}, ebay_error(400, INVALID, "The request body is not valid JSON.")
+    return body, None
 
 
 def _strings(value: Any) -> list[str] | None:
@@ -93,12 +98,9 @@ def register_listing_routes(app: Flask, sandbox: EbaySandbox) -> None:
     @app.put("/sell/inventory/v1/inventory_item/<path:sku>")
     @api("createOrReplaceInventoryItem", INVENTORY_SCOPE)
     def put_item(sku: str) -> Response:
-        denied = _language_missing()
-        body = _body()
-        if denied is not None:
-            return denied
-        if body is None:
-            return ebay_error(400, INVALID, "The request body is not valid JSON.")
+        body, refused = _write_body()
+        if refused is not None:
+            return refused
         product = body.get("product") if isinstance(body.get("product"), dict) else {}
         title, condition = str(product.get("title") or ""), str(body.get("condition") or "NEW")
         quantity = ((body.get("availability") or {}).get("shipToLocationAvailability") or {}).get(
@@ -156,12 +158,9 @@ def register_listing_routes(app: Flask, sandbox: EbaySandbox) -> None:
     @app.put("/sell/inventory/v1/inventory_item_group/<key>")
     @api("createOrReplaceInventoryItemGroup", INVENTORY_SCOPE)
     def put_group(key: str) -> Response:
-        denied = _language_missing()
-        body = _body()
-        if denied is not None:
-            return denied
-        if body is None:
-            return ebay_error(400, INVALID, "The request body is not valid JSON.")
+        body, refused = _write_body()
+        if refused is not None:
+            return refused
         skus = _strings(body.get("variantSKUs"))
         specs = (body.get("variesBy") or {}).get("specifications")
         if not skus:
@@ -234,12 +233,9 @@ def register_listing_routes(app: Flask, sandbox: EbaySandbox) -> None:
     @app.post("/sell/inventory/v1/offer")
     @api("createOffer", INVENTORY_SCOPE)
     def create_offer() -> Response:
-        denied = _language_missing()
-        body = _body()
-        if denied is not None:
-            return denied
-        if body is None:
-            return ebay_error(400, INVALID, "The request body is not valid JSON.")
+        body, refused = _write_body()
+        if refused is not None:
+            return refused
         for name in ("sku", "marketplaceId", "format"):
             if not body.get(name):
                 return ebay_error(400, INVALID, f"{name} is required.", parameters={"fieldName": name})
@@ -262,12 +258,9 @@ def register_listing_routes(app: Flask, sandbox: EbaySandbox) -> None:
     @app.put("/sell/inventory/v1/offer/<offer_id>")
     @api("updateOffer", INVENTORY_SCOPE)
     def update_offer(offer_id: str) -> Response:
-        denied = _language_missing()
-        body = _body()
-        if denied is not None:
-            return denied
-        if body is None:
-            return ebay_error(400, INVALID, "The request body is not valid JSON.")
+        body, refused = _write_body()
+        if refused is not None:
+            return refused
         with state.lock:
             x = state.by_offer(offer_id)
             if x is None:
