@@ -53,9 +53,7 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
     @app.get(f"{LISTINGS}/<seller_id>/<path:sku>")
     @sandbox.api("getListingsItem")
     def get_item(seller_id: str, sku: str) -> Response:
-        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
-            request.args.get("marketplaceIds")
-        )
+        refused = sandbox.check_listings_call(seller_id)
         if refused is not None:
             return refused
         included = _included()
@@ -72,9 +70,7 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
     @app.patch(f"{LISTINGS}/<seller_id>/<path:sku>")
     @sandbox.api("patchListingsItem")
     def patch_item(seller_id: str, sku: str) -> Response:
-        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
-            request.args.get("marketplaceIds")
-        )
+        refused = sandbox.check_listings_call(seller_id)
         if refused is not None:
             return refused
         body = request.get_json(silent=True)
@@ -92,9 +88,7 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
     @app.put(f"{LISTINGS}/<seller_id>/<path:sku>")
     @sandbox.api("putListingsItem")
     def put_item(seller_id: str, sku: str) -> Response:
-        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
-            request.args.get("marketplaceIds")
-        )
+        refused = sandbox.check_listings_call(seller_id)
         if refused is not None:
             return refused
         body = request.get_json(silent=True)
@@ -118,9 +112,7 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
     @app.delete(f"{LISTINGS}/<seller_id>/<path:sku>")
     @sandbox.api("deleteListingsItem")
     def delete_item(seller_id: str, sku: str) -> Response:
-        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
-            request.args.get("marketplaceIds")
-        )
+        refused = sandbox.check_listings_call(seller_id)
         if refused is not None:
             return refused
         with state.lock:
@@ -133,9 +125,7 @@ def register_listings_routes(app: Flask, sandbox: AmazonSandbox) -> None:
     @app.get(f"{LISTINGS}/<seller_id>")
     @sandbox.api("searchListingsItems")
     def search_items(seller_id: str) -> Response:
-        refused = sandbox.check_seller(seller_id) or sandbox.check_marketplaces(
-            request.args.get("marketplaceIds")
-        )
+        refused = sandbox.check_listings_call(seller_id)
         if refused is not None:
             return refused
         included = _included()

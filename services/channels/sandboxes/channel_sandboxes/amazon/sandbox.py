@@ -240,6 +240,11 @@ class AmazonSandbox(SandboxBase):
             )
         return None
 
+    def check_listings_call(self, seller_id: str) -> Response | None:
+        """A Listings Items call's refusal: another seller in the path, or marketplaceIds missing
+        or naming one the seller does not sell in."""
+        return self.check_seller(seller_id) or self.check_marketplaces(request.args.get("marketplaceIds"))
+
     def check_marketplaces(self, raw: str | None) -> Response | None:
         ids = [m for m in (raw or "").split(",") if m]
         if not ids:
