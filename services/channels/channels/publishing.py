@@ -324,7 +324,7 @@ def _upsert(
     for outcome in outcomes:
         item = next((i for i in chunk if i.product_id == outcome.product_id), None)
         if item is not None:
-            _record(deps, tenant_id, connection_id, item, views[item.product_id], outcome)
+            _record(deps, tenant_id, connection_id, item, views[item.product_id], outcome, owned)
     return outcomes
 
 
@@ -335,6 +335,7 @@ def _record(
     item: ProductListing,
     view: ProductView,
     outcome: ProductOutcome,
+    owned: Sequence[str],
 ) -> None:
     now = deps.clock()
     if outcome.outcome == "rejected":
@@ -350,6 +351,7 @@ def _record(
     variant_ids = {**item.variant_ids, **{sku: ids[0] for sku, ids in outcome.variants.items() if ids[0]}}
     mapped = [(sku, dict(ids[1])) for sku, ids in outcome.variants.items() if ids[1]]
     new_skus = [sku for sku, _ in mapped if sku not in item.variant_ids]
+    writes_status = not owned or "status" in owned or not item.external_id
 
     def work(repo: Repository) -> list[str]:
         repo.upsert_listings(tenant_id, connection_id, mapped, now)
@@ -364,6 +366,9 @@ def _record(
         )
         # An archived product shows 0 on the channel whatever inventory says (and its stock again
         # once it is not): what a channel without a product status of its own (Amazon) needs.
+        # Where the merchant keeps the channel's own status (owned fields), it is left as it is.
+        if not writes_status:
+            return []
         return repo.mark_off_sale(tenant_id, connection_id, view.skus, view.status == "archived", now)
 
     flipped = deps.uow.run(work)

@@ -1,7 +1,8 @@
 """Use cases of the channels service about existing connections: channel types, connections and
-their editable settings, sync requests, the sync log and notification settings. The other areas have their own modules:
-connection_setup (new connections: API keys and OAuth), listing_mapping, webhook_intake. Every use
-case is a module function taking the unit of work, or ChannelsDeps when it needs more.
+their editable settings, sync requests, the sync log and notification settings. The other areas
+have their own modules: connection_setup (new connections: API keys and OAuth), listing_mapping,
+webhook_intake. Every use case is a module function taking the unit of work, or ChannelsDeps when
+it needs more.
 
 Connector calls about an existing connection go through ConnectionCaller.with_connection
 (refresh, health, sync log). Three calls cannot: ValidateCredentials and ExchangeCode happen

@@ -250,6 +250,13 @@ def test_an_archived_product_is_off_sale_on_the_channel_until_it_is_active_again
     assert _off_sale(deps, connection_id) == {"TEE-S": False, "TEE-M": False, "MUG-1": False}
     assert set(store.pending_entries(deps.redis, connection_id)) == {"TEE-S", "TEE-M"}  # type: ignore[arg-type]
 
+    # Where the merchant keeps the channel's own status (status not owned), archiving in
+    # OmniStock leaves the listings on sale.
+    client.SetOwnedFields(pb.SetOwnedFieldsRequest(connection_id=connection_id, owned_fields=["title"]))
+    _changed(deps, TEE, sources.edit(TEE, status="archived"))
+    publishing.push_due(deps)
+    assert _off_sale(deps, connection_id)["TEE-S"] is False
+
     sources.views[MUG] = None
     _changed(deps, MUG, 99, change="deleted")
     publishing.push_due(deps)
