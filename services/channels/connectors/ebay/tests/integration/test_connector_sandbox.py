@@ -5,103 +5,24 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING
 
 import grpc
-import httpx
 import pytest
-import redis
 from flask import Flask, Response, request
 from google.protobuf import timestamp_pb2
 
-from channel_sandboxes.ebay import EbayConfig, create_app, serve
-from ebay_connector.config import load_settings
-from ebay_connector.server import build, with_port
+from channel_sandboxes.ebay import serve
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.service_auth import internal_metadata
-from omnistock_connector_kit.channel_http import RedisTokenBucket
+
+if TYPE_CHECKING:
+    from conftest import Env
 
 pytestmark = pytest.mark.redis
-
-TENANT = "tenant-1"
-ACCEPT_URL = "http://127.0.0.1:9/omnistock/oauth/callback"
-
-
-@dataclass
-class Env:
-    stub: connector_service_pb2_grpc.ConnectorServiceStub
-    sandbox: httpx.Client
-    base_url: str
-    connection_id: str = field(default_factory=lambda: f"conn-{uuid.uuid4().hex[:8]}")
-
-    def call(self, method: str, request: Any) -> Any:
-        return getattr(self.stub, method)(request, metadata=internal_metadata(TENANT), timeout=60)
-
-    def connection(self, credentials: pb.Credentials | None = None, **settings: str) -> pb.ConnectionContext:
-        return pb.ConnectionContext(
-            connection_id=self.connection_id,
-            tenant_id=TENANT,
-            channel_type="ebay",
-            settings={"api_base_url": self.base_url, **settings},
-            credentials=credentials or pb.Credentials(),
-        )
-
-    def authorize(self) -> pb.ExchangeCodeResponse:
-        """The whole consent flow: authorization URL → sandbox consent → callback → ExchangeCode."""
-        url = self.call(
-            "BuildAuthorizationUrl",
-            pb.BuildAuthorizationUrlRequest(
-                connection=self.connection(), state="st-1", redirect_uri=ACCEPT_URL
-            ),
-        ).authorization_url
-        consent = httpx.get(url, follow_redirects=False, timeout=10)
-        assert consent.status_code == 302, consent.text
-        location = consent.headers["location"]
-        assert location.startswith(ACCEPT_URL)
-        # As the callback arrived: the code still URL-encoded (the connector decodes it once).
-        raw = dict(pair.split("=", 1) for pair in urlsplit(location).query.split("&"))
-        assert parse_qs(urlsplit(location).query)["state"] == ["st-1"]
-        return self.call(
-            "ExchangeCode",
-            pb.ExchangeCodeRequest(
-                connection=self.connection(), callback_params={"code": raw["code"], "state": "st-1"}
-            ),
-        )
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[Env]:
-    app = create_app(EbayConfig(accept_url=ACCEPT_URL))
-    http_server, _thread = serve(app)
-    base_url = f"http://127.0.0.1:{http_server.server_port}"
-    sandbox = httpx.Client(base_url=base_url, timeout=30)
-    settings = with_port(
-        load_settings(
-            {"REDIS_URL": redis_url, "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*", "EBAY_MAX_ATTEMPTS": "3"}
-        ),
-        "127.0.0.1",
-        0,
-    )
-    assert settings.client_id == sandbox.get("/_sandbox/config").json()["client_id"]
-    running = build(
-        settings,
-        limiter=RedisTokenBucket(redis.Redis.from_url(redis_url), capacity=1000, refill_per_second=100_000),
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
-    try:
-        yield Env(connector_service_pb2_grpc.ConnectorServiceStub(channel), sandbox, base_url)
-    finally:
-        channel.close()
-        running.stop()
-        sandbox.close()
-        http_server.shutdown()
 
 
 @dataclass

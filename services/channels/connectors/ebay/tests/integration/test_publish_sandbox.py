@@ -4,25 +4,15 @@ and fields, eBay's refusals, live-listing revisions, withdraw, and whole product
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING
 
-import grpc
-import httpx
 import pytest
-import redis
 
-from channel_sandboxes.ebay import EbayConfig, create_app, serve
-from ebay_connector.config import load_settings
-from ebay_connector.server import build, with_port
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
-from omnistock.connector.v1 import connector_service_pb2_grpc
-from omnistock_common.service_auth import internal_metadata
-from omnistock_connector_kit.channel_http import RedisTokenBucket
+
+if TYPE_CHECKING:
+    from conftest import Env
 
 pytestmark = pytest.mark.redis
 
@@ -65,66 +55,10 @@ def size(sku: str, value: str, minor: int = 1500, external_id: str = "") -> pb.C
     )
 
 
-TENANT = "tenant-1"
-ACCEPT_URL = "http://127.0.0.1:9/omnistock/oauth/callback"
-
-
-@dataclass
-class Env:
-    stub: connector_service_pb2_grpc.ConnectorServiceStub
-    sandbox: httpx.Client
-    base_url: str
-    connection_id: str = field(default_factory=lambda: f"conn-{uuid.uuid4().hex[:8]}")
-
-    def call(self, method: str, request: Any) -> Any:
-        return getattr(self.stub, method)(request, metadata=internal_metadata(TENANT), timeout=60)
-
-    def connection(self, credentials: pb.Credentials | None = None, **settings: str) -> pb.ConnectionContext:
-        return pb.ConnectionContext(
-            connection_id=self.connection_id,
-            tenant_id=TENANT,
-            channel_type="ebay",
-            settings={"api_base_url": self.base_url, **settings},
-            credentials=credentials or pb.Credentials(),
-        )
-
-
-@pytest.fixture
-def env(redis_url: str) -> Iterator[Env]:
-    http_server, _thread = serve(create_app(EbayConfig(accept_url=ACCEPT_URL)))
-    base_url = f"http://127.0.0.1:{http_server.server_port}"
-    sandbox = httpx.Client(base_url=base_url, timeout=30)
-    environ = {"REDIS_URL": redis_url, "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*", "EBAY_MAX_ATTEMPTS": "3"}
-    running = build(
-        with_port(load_settings(environ), "127.0.0.1", 0),
-        limiter=RedisTokenBucket(redis.Redis.from_url(redis_url), capacity=1000, refill_per_second=100_000),
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
-    try:
-        yield Env(connector_service_pb2_grpc.ConnectorServiceStub(channel), sandbox, base_url)
-    finally:
-        channel.close()
-        running.stop()
-        sandbox.close()
-        http_server.shutdown()
-
-
 @pytest.fixture
 def connection(env: Env) -> pb.ConnectionContext:
     """Connected through the consent flow, with the listing settings publishing needs."""
-    url = env.call(
-        "BuildAuthorizationUrl",
-        pb.BuildAuthorizationUrlRequest(connection=env.connection(), state="st", redirect_uri=ACCEPT_URL),
-    ).authorization_url
-    location = httpx.get(url, follow_redirects=False, timeout=10).headers["location"]
-    raw = dict(pair.split("=", 1) for pair in urlsplit(location).query.split("&"))
-    assert parse_qs(urlsplit(location).query)["state"] == ["st"]
-    exchanged = env.call(
-        "ExchangeCode",
-        pb.ExchangeCodeRequest(
-            connection=env.connection(), callback_params={"code": raw["code"], "state": "st"}
-        ),
-    )
+    exchanged = env.authorize()
     return env.connection(exchanged.credentials, **{**dict(exchanged.settings), **LISTING})
 
 

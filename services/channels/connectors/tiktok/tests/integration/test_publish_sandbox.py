@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import grpc
 import httpx
 import pytest
 
-from channel_sandboxes.tiktok import TikTokConfig, create_app, serve
+from channel_sandboxes.tiktok import TikTokConfig, create_app
 from omnistock.common.v1 import common_pb2
 from omnistock.connector.v1 import connector_service_pb2 as pb
 from omnistock.connector.v1 import connector_service_pb2_grpc as pb_grpc
 from omnistock_common.service_auth import internal_metadata
+from omnistock_devtools.connector_testing import connector_env, connector_stub, sandbox_url, served_sandbox
 from tiktok_connector.config import load_settings
 from tiktok_connector.server import build, with_port
 
@@ -74,31 +74,12 @@ def _login(stub: pb_grpc.ConnectorServiceStub, base_url: str) -> pb.ConnectionCo
 
 @pytest.fixture
 def env(redis_url: str) -> Iterator[Env]:
-    http_server, _thread = serve(create_app(TikTokConfig()))
-    base_url = f"http://127.0.0.1:{http_server.server_port}"
-    sandbox = httpx.Client(base_url=base_url, timeout=30)
-    settings = with_port(
-        load_settings(
-            {
-                "REDIS_URL": redis_url,
-                "CHANNEL_ALLOWED_HOSTS": "127.0.0.1:*",
-                "TIKTOK_CONNECTOR_BUCKET_CAPACITY": "1000",
-                "TIKTOK_CONNECTOR_BUCKET_REFILL_PER_SECOND": "1000",
-            }
-        ),
-        "127.0.0.1",
-        0,
-    )
-    running = build(settings, sleep=lambda seconds: None)
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
-    stub = pb_grpc.ConnectorServiceStub(channel)
-    try:
-        yield Env(stub, sandbox, _login(stub, base_url))
-    finally:
-        channel.close()
-        running.stop()
-        sandbox.close()
-        http_server.shutdown()
+    settings = with_port(load_settings(connector_env("TIKTOK_CONNECTOR", redis_url)), "127.0.0.1", 0)
+    with (
+        served_sandbox(create_app(TikTokConfig())) as sandbox,
+        connector_stub(build(settings, sleep=lambda seconds: None)) as stub,
+    ):
+        yield Env(stub, sandbox, _login(stub, sandbox_url(sandbox)))
 
 
 def usd(minor: int) -> common_pb2.Money:
